@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Kernel behaviour profiles. A profile is a named set of behaviour switches,
+ * read at the few places where kernel versions differ; code never compares
+ * version names. Switches are named for the behaviour they select.
+ *
+ * `latest` follows current upstream for every feature the model has, `v6.5`
+ * takes the v6.5 (+ stable fixes) side of every later change, `v6.2` is the
+ * first release, with the four pages.c bugs fixed in v6.3-rc6 / v6.5-rc4.
+ */
+
+export type ProfileName = 'latest' | 'v6.5' | 'v6.2';
+
+export interface Profile {
+  readonly name: ProfileName;
+  // --- pages.c bugs present in v6.2 (kernel-core.md §5.10) ---
+  /** batch_clear_carry leaves `end` at 0 after installing the carry (fixed b7c822fa6b77). */
+  readonly carryLeavesEndZero: boolean;
+  /** batch_clear_carry writes npfns[0] before computing pfns[0] (fixed 13a0d1ae7ee6). */
+  readonly carryWritesCountFirst: boolean;
+  /** iopt_area_unpin_domain computes batch_last_index from the read start, not start_index (fixed 727c28c1cef2). */
+  readonly unpinLastIndexFromReadStart: boolean;
+  /** iopt_alloc_pages does not reject uptr + length wrapping past 2^64 (fixed e4395701330f). */
+  readonly skipUptrOverflowCheck: boolean;
+  // --- later behaviour changes (kernel-core.md §16, uapi-spec.md §9) ---
+  /** iopt_alloc_iova caps the automatic alignment at HPAGE_SIZE (v6.11). */
+  readonly autoIovaAlignCap: boolean;
+  /** iopt_alloc_iova uses overflow-checked ALIGN and rejects start' >= last (2025). */
+  readonly autoIovaCheckedAlign: boolean;
+  /** Unmap of an empty range succeeds in io_pagetable; IOAS_UNMAP itself reports -ENOENT (late 2025). */
+  readonly unmapEmptyRangeOk: boolean;
+  /** Unmap advances `start` past each unmapped area (latest). */
+  readonly unmapAdvancesStart: boolean;
+  /** -EDEADLOCK from unmap still reports the bytes unmapped (2025). */
+  readonly deadlockReportsUnmapped: boolean;
+  /** Unmap loop re-asks accesses up to 100 times (v6.5-rc1); before, one notify then WARN if still held. */
+  readonly unmapRetryLimit: boolean;
+  /** iommufd_access: detach / replace and the ioas_unpin path (v6.6). */
+  readonly accessReplace: boolean;
+  /** iopt_add_access assigns the access list id only on success (v6.6+). */
+  readonly accessIdOnSuccess: boolean;
+  /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
+  readonly warnAreaNotInDomainsItree: boolean;
+}
+
+const latest: Profile = Object.freeze({
+  name: 'latest',
+  carryLeavesEndZero: false,
+  carryWritesCountFirst: false,
+  unpinLastIndexFromReadStart: false,
+  skipUptrOverflowCheck: false,
+  autoIovaAlignCap: true,
+  autoIovaCheckedAlign: true,
+  unmapEmptyRangeOk: true,
+  unmapAdvancesStart: true,
+  deadlockReportsUnmapped: true,
+  unmapRetryLimit: true,
+  accessReplace: true,
+  accessIdOnSuccess: true,
+  warnAreaNotInDomainsItree: true,
+});
+
+const v65: Profile = Object.freeze({
+  ...latest,
+  name: 'v6.5',
+  autoIovaAlignCap: false,
+  autoIovaCheckedAlign: false,
+  unmapEmptyRangeOk: false,
+  unmapAdvancesStart: false,
+  deadlockReportsUnmapped: false,
+  accessReplace: false,
+  accessIdOnSuccess: false,
+  warnAreaNotInDomainsItree: false,
+});
+
+const v62: Profile = Object.freeze({
+  ...v65,
+  name: 'v6.2',
+  carryLeavesEndZero: true,
+  carryWritesCountFirst: true,
+  unpinLastIndexFromReadStart: true,
+  skipUptrOverflowCheck: true,
+  unmapRetryLimit: false,
+});
+
+const PROFILES: Record<ProfileName, Profile> = { latest, 'v6.5': v65, 'v6.2': v62 };
+
+export function profileByName(name: string): Profile | undefined {
+  return Object.hasOwn(PROFILES, name) ? PROFILES[name as ProfileName] : undefined;
+}
+
+export const PROFILE_NAMES: readonly ProfileName[] = ['latest', 'v6.5', 'v6.2'];

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommu_domain contract and the part of the iommu core (drivers/iommu/
+ * iommu.c) that sits between iommufd and a domain driver: iommu_map,
+ * iommu_unmap, iommu_iova_to_phys and iommu_domain_free.
+ *
+ * The core validates alignment against the smallest page size, cuts the
+ * request into driver calls of one page size each (iommu_pgsize), and when a
+ * driver call fails it unmaps everything the request had mapped so far. A
+ * driver subclass supplies the callbacks (map_pages, unmap_pages,
+ * iova_to_phys, free) and the read-back fast path used by the pfn reader.
+ *
+ * Addresses and sizes are plain numbers: every domain aperture ends below
+ * 2^53 and iommufd never hands a domain anything outside its aperture. No
+ * bitwise operators are applied to them (they could exceed 2^32).
+ */
+import { EINVAL } from '../base/errno.js';
+import type { FaultRouter } from '../base/fault.js';
+import type { WarnSink } from '../base/warn.js';
+
+/** Protection bits of iommu_map (include/linux/iommu.h). */
+export const IOMMU_READ = 1;
+export const IOMMU_WRITE = 2;
+export const IOMMU_CACHE = 4;
+export const IOMMU_NOEXEC = 8;
+export const IOMMU_MMIO = 16;
+
+/** What a domain driver needs from the machine. */
+export interface DomainContext {
+  readonly warn: WarnSink;
+  readonly faults: FaultRouter;
+}
+
+/** A memory cgroup: what GFP_KERNEL_ACCOUNT allocations are charged to. */
+export interface MemAccounting {
+  /** Charge `bytes`; false when the cgroup is over its limit (the allocation fails). */
+  charge(bytes: number): boolean;
+  uncharge(bytes: number): void;
+}
+
+/** The fixed properties a driver gives its domain at allocation. */
+export interface DomainGeometry {
+  /** Supported page sizes, one bit per power of two (may exceed 2^32). */
+  readonly pgsizeBitmap: number;
+  /** geometry.aperture_start (inclusive). */
+  readonly apertureStart: number;
+  /** geometry.aperture_end (inclusive). */
+  readonly apertureEnd: number;
+}
+
+/** The page sizes of a bitmap, ascending. Arithmetic only: bitmaps may exceed 32 bits. */
+export function pgsizesOf(bitmap: number): number[] {
+  const out: number[] = [];
+  if (!Number.isSafeInteger(bitmap) || bitmap <= 0) return out;
+  let rest = bitmap;
+  for (let p = 1; rest > 0; p *= 2) {
+    if (rest % 2 === 1) out.push(p);
+    rest = Math.floor(rest / 2);
+  }
+  return out;
+}
+
+/** x is a multiple of the power of two p (division by a power of two is exact). */
+function aligned(x: number, p: number): boolean {
+  const q = x / p;
+  return Math.floor(q) === q;
+}
+
+/**
+ * Index into `sizes` of the page size iommu_pgsize picks: the largest
+ * supported size that fits in `size` and to which both addresses are aligned.
+ * -1 when none fits (the kernel's BUG_ON).
+ */
+function pickPgsize(sizes: Float64Array, iova: number, paddr: number, size: number): number {
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    const p = sizes[i];
+    if (p <= size && aligned(iova, p) && aligned(paddr, p)) return i;
+  }
+  return -1;
+}
+
+/**
+ * How many pages of sizes[i] to hand the driver in one call. Normally all
+ * that fit in `size`; but when the next bigger page size could be used once
+ * the addresses reach its alignment (iova and paddr congruent modulo it, and
+ * at least one whole bigger page would remain), stop at that boundary.
+ */
+function pgCount(sizes: Float64Array, i: number, iova: number, paddr: number, size: number): number {
+  const pgsize = sizes[i];
+  if (i + 1 < sizes.length) {
+    const next = sizes[i + 1];
+    const iovaOff = iova % next;
+    if (iovaOff === paddr % next) {
+      const toBoundary = next - iovaOff;
+      if (toBoundary + next <= size) size = toBoundary;
+    }
+  }
+  return Math.floor(size / pgsize);
+}
+
+/** iommu_pgsize(): the page size and page count of the next driver call (for tests and tools). */
+export function iommuPgsize(pgsizeBitmap: number, iova: number, paddr: number, size: number): { pgsize: number; count: number } {
+  const sizes = Float64Array.from(pgsizesOf(pgsizeBitmap));
+  const i = pickPgsize(sizes, iova, paddr, size);
+  if (i < 0) return { pgsize: 0, count: 0 };
+  return { pgsize: sizes[i], count: pgCount(sizes, i, iova, paddr, size) };
+}
+
+export abstract class IommuDomain {
+  readonly pgsizeBitmap: number;
+  readonly apertureStart: number;
+  readonly apertureEnd: number;
+  /** iommu_map() calls made on this domain by its users (the core's own rollback unmaps are not counted). */
+  mapCalls = 0;
+  /** iommu_unmap() calls made on this domain by its users. */
+  unmapCalls = 0;
+
+  protected readonly ctx: DomainContext;
+  /** The driver's `size_t *mapped` out-parameter: mapPages adds every byte it stored, even on failure. */
+  protected drvMapped = 0;
+  private readonly pgsizes: Float64Array;
+  private readonly minPgsize: number;
+  private freed = false;
+
+  protected constructor(ctx: DomainContext, geometry: DomainGeometry) {
+    const sizes = pgsizesOf(geometry.pgsizeBitmap);
+    if (sizes.length === 0) throw new RangeError(`bad pgsize bitmap ${geometry.pgsizeBitmap}`);
+    const { apertureStart, apertureEnd } = geometry;
+    if (!Number.isSafeInteger(apertureStart) || !Number.isSafeInteger(apertureEnd) || apertureStart < 0 || apertureEnd < apertureStart) {
+      throw new RangeError(`bad aperture [${apertureStart}, ${apertureEnd}]`);
+    }
+    this.ctx = ctx;
+    this.pgsizeBitmap = geometry.pgsizeBitmap;
+    this.apertureStart = apertureStart;
+    this.apertureEnd = apertureEnd;
+    this.pgsizes = Float64Array.from(sizes);
+    this.minPgsize = sizes[0];
+  }
+
+  // ---- driver callbacks (struct iommu_domain_ops) ----
+
+  /**
+   * map_pages: map `pgcount` pages of `pgsize` bytes from iova to paddr.
+   * Returns 0 or -errno and adds the bytes it mapped to `this.drvMapped`.
+   */
+  protected abstract mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number, acct: MemAccounting | undefined): number;
+  /** unmap_pages: returns the bytes unmapped (0 stops the core's loop). */
+  protected abstract unmapPages(iova: number, pgsize: number, pgcount: number): number;
+  /** iova_to_phys, with the driver's own assertions. */
+  protected abstract iovaToPhysDrv(iova: number): number;
+  /** ops->free. */
+  protected abstract freeDrv(): void;
+
+  // ---- the iommu core ----
+
+  /** iommu_map(): 0 or -errno. A failed call leaves the domain as it was. */
+  map(iova: number, paddr: number, size: number, prot: number, acct?: MemAccounting): number {
+    this.mapCalls++;
+    if (this.freed) {
+      this.ctx.warn.warn('iommu_map.freed_domain', `map 0x${iova.toString(16)} on a freed domain`);
+      return -EINVAL;
+    }
+    const min = this.minPgsize;
+    if (paddr < 0 || size < 0 || !aligned(iova, min) || !aligned(paddr, min) || !aligned(size, min)) return -EINVAL;
+    if (size === 0) return 0;
+    // Not checked by iommu.c: iommufd reserves everything outside the
+    // aperture, so reaching this is a bug of the model's iommufd layer.
+    if (iova < this.apertureStart || iova + size - 1 > this.apertureEnd) {
+      this.ctx.warn.warn('iommu_map.aperture', `[0x${iova.toString(16)}, +0x${size.toString(16)}) outside the aperture`);
+      return -EINVAL;
+    }
+    const sizes = this.pgsizes;
+    const single = sizes.length === 1;
+    let cur = iova;
+    let pa = paddr;
+    let rest = size;
+    let ret = 0;
+    while (rest > 0) {
+      let pgsize = min;
+      let count = rest / min;
+      if (!single) {
+        const i = pickPgsize(sizes, cur, pa, rest);
+        pgsize = sizes[i];
+        count = pgCount(sizes, i, cur, pa, rest);
+      }
+      this.drvMapped = 0;
+      ret = this.mapPages(cur, pa, pgsize, count, prot, acct);
+      const mapped = this.drvMapped;
+      rest -= mapped;
+      if (ret !== 0) break;
+      if (mapped === 0) {
+        this.ctx.warn.warn('iommu_map.no_progress', `driver mapped nothing at 0x${cur.toString(16)}`);
+        ret = -EINVAL;
+        break;
+      }
+      cur += mapped;
+      pa += mapped;
+    }
+    if (ret !== 0) this.unmapRange(iova, size - rest);
+    return ret;
+  }
+
+  /** iommu_unmap(): bytes unmapped; 0 for an unaligned request. */
+  unmap(iova: number, size: number): number {
+    this.unmapCalls++;
+    if (this.freed) {
+      this.ctx.warn.warn('iommu_unmap.freed_domain', `unmap 0x${iova.toString(16)} on a freed domain`);
+      return 0;
+    }
+    return this.unmapRange(iova, size);
+  }
+
+  /** iommu_iova_to_phys(). */
+  iovaToPhys(iova: number): number {
+    return this.iovaToPhysDrv(iova);
+  }
+
+  /** Model-only lookup for audits and test commands: the phys address at iova, or -1, without any WARN. */
+  abstract peekPhys(iova: number): number;
+
+  /**
+   * The pfn reader's read-back (batch_from_domain): out[outOff + k] is the PFN
+   * at `firstIova` for k = 0 and at `pageBase + k * PAGE_SIZE` after. Returns
+   * `count`, or -1 after a WARN when a page is not mapped.
+   */
+  abstract readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number;
+
+  /** iommu_domain_free(). */
+  free(): void {
+    if (this.freed) {
+      this.ctx.warn.warn('iommu_domain_free.double_free', 'domain freed twice');
+      return;
+    }
+    this.freed = true;
+    this.freeDrv();
+  }
+
+  /** True once free() ran. */
+  get isFreed(): boolean {
+    return this.freed;
+  }
+
+  /** Bytes of IOVA currently mapped. */
+  abstract mappedBytes(): number;
+  /** Approximate heap bytes held by the IO page table storage. */
+  abstract heapBytes(): number;
+
+  /** The smallest supported page size (iova_alignment contribution). */
+  get minPageSize(): number {
+    return this.minPgsize;
+  }
+
+  /** __iommu_unmap(): the uncounted unmap also used to undo a failed map. */
+  private unmapRange(iova: number, size: number): number {
+    const min = this.minPgsize;
+    if (iova < 0 || size < 0 || !aligned(iova, min) || !aligned(size, min)) return 0;
+    const sizes = this.pgsizes;
+    const single = sizes.length === 1;
+    let unmapped = 0;
+    while (unmapped < size) {
+      const left = size - unmapped;
+      let got: number;
+      if (single) {
+        got = this.unmapPages(iova, min, left / min);
+      } else {
+        const i = pickPgsize(sizes, iova, iova, left);
+        got = this.unmapPages(iova, sizes[i], pgCount(sizes, i, iova, iova, left));
+      }
+      if (got === 0) break;
+      iova += got;
+      unmapped += got;
+    }
+    return unmapped;
+  }
+}

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The selftest mock paging domain of drivers/iommu/iommufd/selftest.c, in
+ * its xarray form (v6.2 .. before the iommupt conversion).
+ *
+ * The kernel keeps one xarray value per 2 KiB IO page, indexed by iova/2048,
+ * holding paddr/2048 plus marker bits. The marker set on the first entry of
+ * every map_pages call and on its final entry is a single shared bit in the
+ * kernel (MOCK_PFN_START_IOVA == MOCK_PFN_LAST_IOVA). Here START and LAST are
+ * stored apart for inspection, and every check tests "START or LAST", which
+ * is exactly the kernel's one-bit test. The huge variant (devices with
+ * MOCK_FLAGS_DEVICE_HUGE_IOVA) adds 1 MiB to the page sizes, tags entries
+ * written by a bigger-than-2 KiB map_pages call HUGE, and skips the
+ * START/LAST checks on unmap because the core's page-size changes split
+ * unmaps at places that were not map boundaries.
+ *
+ * Storage: the aperture's 2^20 entry slots are cut into 512-entry chunks
+ * (1 MiB of IOVA), allocated on first store and dropped when empty. A chunk is
+ * a Float64Array of paddr + 1 (0 = no entry) and a Uint8Array of flags with
+ * room after the 512 flag bytes for the per-leaf bookkeeping described below.
+ *
+ * Accounting: xa_store allocates 576-byte xa_nodes; each leaf node covers 64
+ * indices, its parents 4096 and 2^18. A node is modelled as existing while
+ * any entry lies in its range; creating one charges XA_NODE_SIZE to the
+ * MemAccounting given with the map (GFP_KERNEL_ACCOUNT), and -ENOMEM is what
+ * xa_store reports when that fails. The topmost node is not modelled. Note
+ * that the kernel's mock xarray is not XA_FLAGS_ACCOUNT, so its first,
+ * GFP_NOWAIT node allocation is not charged: that is the default here, and
+ * `accountNodes: true` charges every modelled node (for memcg experiments).
+ */
+import { ENOENT, ENOMEM } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import { type DomainContext, IommuDomain, type MemAccounting } from './domain.js';
+
+/** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
+export const MOCK_IO_PAGE_SIZE = 2048;
+/** MOCK_HUGE_PAGE_SIZE = 512 * MOCK_IO_PAGE_SIZE. */
+export const MOCK_HUGE_PAGE_SIZE = 512 * MOCK_IO_PAGE_SIZE;
+/** MOCK_APERTURE_START = 1 << 24. */
+export const MOCK_APERTURE_START = 2 ** 24;
+/** MOCK_APERTURE_LAST = (1 << 31) - 1. */
+export const MOCK_APERTURE_LAST = 2 ** 31 - 1;
+/** sizeof(struct xa_node) on x86-64 (radix_tree_node_cachep object size). */
+export const XA_NODE_SIZE = 576;
+
+/** iommufd_should_fail() at the top of mock_domain_map_pages: -ENOENT. */
+export const FP_MOCK_MAP_PAGES = faultPoint('mock_domain_map_pages', 'iommufd');
+
+const IO = MOCK_IO_PAGE_SIZE;
+const CPU_PAGE = 4096;
+
+const F_START = 1;
+const F_LAST = 2;
+const F_HUGE = 4;
+/** The kernel's single START/LAST bit. */
+const F_MARK = F_START | F_LAST;
+
+/** Entries per storage chunk (and per leaf xa_node). */
+const CHUNK = 512;
+const CHUNK_SHIFT = 9;
+const LEAF = 64;
+const LEAVES_PER_CHUNK = CHUNK / LEAF;
+/** Flag-array offsets of the per-leaf entry counts and charge owners. */
+const LEAF_CNT = CHUNK;
+const LEAF_OWNER = CHUNK + LEAVES_PER_CHUNK;
+const FLAG_BYTES = CHUNK + 2 * LEAVES_PER_CHUNK;
+/** From a leaf's count slot to its owner slot. */
+const OWNER_DELTA = LEAF_OWNER - LEAF_CNT;
+/** Indices covered by the modelled interior xa_nodes. */
+const L1_SPAN = 4096;
+const L2_SPAN = 2 ** 18;
+
+/** One past the last entry index of the aperture (2^20). */
+const IDX_END = (MOCK_APERTURE_LAST + 1) / IO;
+const N_CHUNKS = IDX_END / CHUNK;
+
+export interface MockDomainOptions {
+  /** The MOCK_FLAGS_DEVICE_HUGE_IOVA variant: pgsize_bitmap also has MOCK_HUGE_PAGE_SIZE. */
+  huge?: boolean;
+  /**
+   * The v6.2–v6.6 unmap_pages: WARN on every missing entry, and the START/LAST
+   * checks also fire on a missing first/final entry. From v6.7 missing
+   * entries are silently skipped (default).
+   */
+  warnUnmapMissing?: boolean;
+  /** Charge xarray nodes to the map's MemAccounting (default true). */
+  accountNodes?: boolean;
+}
+
+export interface MockEntry {
+  readonly paddr: number;
+  readonly start: boolean;
+  readonly last: boolean;
+  readonly huge: boolean;
+}
+
+export class MockDomain extends IommuDomain {
+  readonly huge: boolean;
+  readonly warnUnmapMissing: boolean;
+  readonly accountNodes: boolean;
+
+  private paDir: (Float64Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
+  private flDir: (Uint8Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
+  private readonly l1Cnt = new Uint16Array(IDX_END / L1_SPAN);
+  private readonly l1Owner = new Uint8Array(IDX_END / L1_SPAN);
+  private readonly l2Cnt = new Int32Array(IDX_END / L2_SPAN);
+  private readonly l2Owner = new Uint8Array(IDX_END / L2_SPAN);
+  /** Memory cgroups that own charged nodes; owner id = index + 1 (0 = uncharged). */
+  private readonly accts: MemAccounting[] = [];
+  private entries = 0;
+  private chunks = 0;
+
+  constructor(ctx: DomainContext, opts: MockDomainOptions = {}) {
+    super(ctx, {
+      pgsizeBitmap: opts.huge ? IO + MOCK_HUGE_PAGE_SIZE : IO,
+      apertureStart: MOCK_APERTURE_START,
+      apertureEnd: MOCK_APERTURE_LAST,
+    });
+    this.huge = opts.huge === true;
+    this.warnUnmapMissing = opts.warnUnmapMissing === true;
+    this.accountNodes = opts.accountNodes === true;
+  }
+
+  // ---- driver callbacks ----
+
+  protected mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, _prot: number, acct: MemAccounting | undefined): number {
+    const ctx = this.ctx;
+    if (ctx.faults.shouldFail(FP_MOCK_MAP_PAGES)) return -ENOENT;
+    if (iova % IO !== 0) ctx.warn.warn('mock_domain_map_pages.iova_align', `iova 0x${iova.toString(16)}`);
+    if (pgsize % IO !== 0) ctx.warn.warn('mock_domain_map_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
+    const first = Math.floor(iova / IO);
+    const end = first + Math.floor(pgsize / IO) * pgcount;
+    const last = end - 1;
+    const huge = pgsize !== IO ? F_HUGE : 0;
+    const owner = acct !== undefined && this.accountNodes ? this.acctId(acct) : 0;
+    let idx = first;
+    let p = paddr;
+    while (idx < end) {
+      const c = Math.floor(idx / CHUNK);
+      const segEnd = Math.min(end, (Math.floor(idx / LEAF) + 1) * LEAF);
+      const leafSlot = LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK);
+      let fl = this.flDir[c];
+      if (fl === undefined || fl[leafSlot] === 0) {
+        if (!this.createNodes(idx, owner)) {
+          this.eraseRange(first, idx);
+          return -ENOMEM;
+        }
+        if (fl === undefined) fl = this.allocChunk(c);
+        fl[leafSlot + OWNER_DELTA] = owner;
+      }
+      const pa = this.paDir[c]!;
+      let added = 0;
+      for (let k = idx; k < segEnd; k++, p += IO) {
+        const off = k & (CHUNK - 1);
+        let f = huge;
+        if (k === first) f |= F_START;
+        if (k === last) f |= F_LAST;
+        const old = pa[off];
+        pa[off] = p + 1;
+        fl[off] = f;
+        if (old === 0) {
+          added++;
+        } else {
+          // xa_store replaced a live entry: the kernel WARNs and carries on.
+          this.commitAdd(fl, leafSlot, idx, added);
+          added = 0;
+          ctx.warn.warn('mock_domain_map_pages.overwrite', `iova 0x${(k * IO).toString(16)} was already mapped`);
+        }
+      }
+      this.commitAdd(fl, leafSlot, idx, added);
+      this.drvMapped += (segEnd - idx) * IO;
+      idx = segEnd;
+    }
+    return 0;
+  }
+
+  protected unmapPages(iova: number, pgsize: number, pgcount: number): number {
+    const w = this.ctx.warn;
+    if (iova % IO !== 0) w.warn('mock_domain_unmap_pages.iova_align', `iova 0x${iova.toString(16)}`);
+    if (pgsize % IO !== 0) w.warn('mock_domain_unmap_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
+    const n = Math.floor(pgsize / IO) * pgcount;
+    const first = Math.floor(iova / IO);
+    const end = first + n;
+    const last = end - 1;
+    const checkMarks = !this.huge;
+    const strict = this.warnUnmapMissing;
+    let idx = first;
+    while (idx < end) {
+      const c = Math.floor(idx / CHUNK);
+      const segEnd = Math.min(end, (Math.floor(idx / LEAF) + 1) * LEAF);
+      const pa = this.paDir[c];
+      if (pa === undefined && !strict) {
+        // Nothing stored here, and from v6.7 missing entries never WARN.
+        idx = idx >= IDX_END ? end : Math.min(end, (c + 1) * CHUNK);
+        continue;
+      }
+      const fl = this.flDir[c];
+      const leafSlot = LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK);
+      let removed = 0;
+      for (let k = idx; k < segEnd; k++) {
+        let v = 0;
+        let f = 0;
+        if (pa !== undefined) {
+          const off = k & (CHUNK - 1);
+          v = pa[off];
+          if (v !== 0) {
+            f = fl![off];
+            pa[off] = 0;
+            fl![off] = 0;
+            removed++;
+          }
+        }
+        if (v === 0 || k === first || k === last) {
+          const judged = v !== 0 || strict;
+          const badMissing = v === 0 && strict;
+          const badStart = checkMarks && k === first && judged && (f & F_MARK) === 0;
+          const badLast = checkMarks && k === last && judged && (f & F_MARK) === 0;
+          if (badMissing || badStart || badLast) {
+            if (removed !== 0) this.commitRemove(c, leafSlot, idx, removed);
+            removed = 0;
+            const at = `iova 0x${(k * IO).toString(16)}`;
+            if (badMissing) w.warn('mock_domain_unmap.missing', `${at} not mapped`);
+            if (badStart) w.warn('mock_domain_unmap.start', `${at} was not the first page of a map`);
+            if (badLast) w.warn('mock_domain_unmap.last', `${at} was not the last page of a map`);
+          }
+        }
+      }
+      if (removed !== 0) this.commitRemove(c, leafSlot, idx, removed);
+      idx = segEnd;
+    }
+    return n * IO;
+  }
+
+  protected iovaToPhysDrv(iova: number): number {
+    const w = this.ctx.warn;
+    if (iova % IO !== 0) w.warn('mock_domain_iova_to_phys.unaligned', `iova 0x${iova.toString(16)}`);
+    const v = this.load(Math.floor(iova / IO));
+    if (v === 0) {
+      w.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
+      return 0;
+    }
+    return v - 1;
+  }
+
+  peekPhys(iova: number): number {
+    if (iova % IO !== 0) return -1;
+    const v = this.load(Math.floor(iova / IO));
+    return v === 0 ? -1 : v - 1;
+  }
+
+  protected freeDrv(): void {
+    if (this.entries !== 0) {
+      this.ctx.warn.warn('mock_domain_free.not_empty', `${this.entries} entries still mapped`);
+    }
+    // kfree(mock) without xa_destroy: remaining nodes (and their charges) leak.
+    this.paDir = [];
+    this.flDir = [];
+    this.entries = 0;
+    this.chunks = 0;
+  }
+
+  readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number {
+    let chunkIdx = -1;
+    let pa: Float64Array | undefined;
+    for (let k = 0; k < count; k++) {
+      const iova = k === 0 ? firstIova : pageBase + k * CPU_PAGE;
+      const idx = iova / IO;
+      const i = idx | 0;
+      if (i !== idx || i >= IDX_END || i < 0) {
+        // Out of the fast path's reach: behave as iova_to_phys would.
+        const phys = this.iovaToPhysDrv(iova);
+        if (this.load(Math.floor(iova / IO)) === 0) return -1;
+        out[outOff + k] = Math.floor(phys / CPU_PAGE);
+        continue;
+      }
+      const c = i >>> CHUNK_SHIFT;
+      if (c !== chunkIdx) {
+        chunkIdx = c;
+        pa = this.paDir[c];
+      }
+      const v = pa === undefined ? 0 : pa[i & (CHUNK - 1)];
+      if (v === 0) {
+        this.ctx.warn.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
+        return -1;
+      }
+      out[outOff + k] = Math.floor((v - 1) / CPU_PAGE);
+    }
+    return count;
+  }
+
+  mappedBytes(): number {
+    return this.entries * IO;
+  }
+
+  heapBytes(): number {
+    const fixed = (this.l1Cnt.byteLength + this.l1Owner.byteLength + this.l2Cnt.byteLength + this.l2Owner.byteLength)
+      + 16 * (this.paDir.length + this.flDir.length);
+    return fixed + this.chunks * (CHUNK * 8 + FLAG_BYTES);
+  }
+
+  // ---- inspection (test commands, audits) ----
+
+  /** The entry holding `iova`, or undefined. */
+  entryAt(iova: number): MockEntry | undefined {
+    const idx = Math.floor(iova / IO);
+    const v = this.load(idx);
+    if (v === 0) return undefined;
+    const f = this.flDir[Math.floor(idx / CHUNK)]![idx % CHUNK];
+    return { paddr: v - 1, start: (f & F_START) !== 0, last: (f & F_LAST) !== 0, huge: (f & F_HUGE) !== 0 };
+  }
+
+  /** Number of 2 KiB entries stored. */
+  countEntries(): number {
+    return this.entries;
+  }
+
+  /** Number of xa_nodes modelled (leaves and the two interior levels). */
+  countNodes(): number {
+    let n = 0;
+    for (let c = 0; c < this.flDir.length; c++) {
+      const fl = this.flDir[c];
+      if (fl === undefined) continue;
+      for (let j = 0; j < LEAVES_PER_CHUNK; j++) if (fl[LEAF_CNT + j] !== 0) n++;
+    }
+    for (const v of this.l1Cnt) if (v !== 0) n++;
+    for (const v of this.l2Cnt) if (v !== 0) n++;
+    return n;
+  }
+
+  // ---- storage ----
+
+  private load(idx: number): number {
+    if (!(idx >= 0 && idx < IDX_END)) return 0;
+    const pa = this.paDir[Math.floor(idx / CHUNK)];
+    return pa === undefined ? 0 : pa[idx % CHUNK];
+  }
+
+  private allocChunk(c: number): Uint8Array {
+    const fl = new Uint8Array(FLAG_BYTES);
+    this.paDir[c] = new Float64Array(CHUNK);
+    this.flDir[c] = fl;
+    this.chunks++;
+    return fl;
+  }
+
+  private acctId(acct: MemAccounting): number {
+    const i = this.accts.indexOf(acct);
+    if (i >= 0) return i + 1;
+    if (this.accts.length >= 255) {
+      this.ctx.warn.warn('mock_domain.memcg_table_full', 'more than 255 memory cgroups charged one domain');
+      return 0;
+    }
+    this.accts.push(acct);
+    return this.accts.length;
+  }
+
+  /**
+   * Create the xa_nodes the store at `idx` needs (its leaf is known to be
+   * missing): parents first, as xas_create does. False when a charge fails;
+   * nothing stays charged then.
+   */
+  private createNodes(idx: number, owner: number): boolean {
+    const i1 = Math.floor(idx / L1_SPAN);
+    const i2 = Math.floor(idx / L2_SPAN);
+    const needL2 = this.l2Cnt[i2] === 0;
+    const needL1 = this.l1Cnt[i1] === 0;
+    if (owner !== 0) {
+      const acct = this.accts[owner - 1];
+      const want = 1 + (needL1 ? 1 : 0) + (needL2 ? 1 : 0);
+      for (let j = 0; j < want; j++) {
+        if (!acct.charge(XA_NODE_SIZE)) {
+          if (j !== 0) acct.uncharge(j * XA_NODE_SIZE);
+          return false;
+        }
+      }
+    }
+    if (needL2) this.l2Owner[i2] = owner;
+    if (needL1) this.l1Owner[i1] = owner;
+    return true;
+  }
+
+  private commitAdd(fl: Uint8Array, leafSlot: number, idx: number, added: number): void {
+    if (added === 0) return;
+    fl[leafSlot] += added;
+    this.l1Cnt[Math.floor(idx / L1_SPAN)] += added;
+    this.l2Cnt[Math.floor(idx / L2_SPAN)] += added;
+    this.entries += added;
+  }
+
+  /** Account `removed` erased entries of one leaf; free the nodes and chunk that became empty. */
+  private commitRemove(c: number, leafSlot: number, idx: number, removed: number): void {
+    const fl = this.flDir[c]!;
+    this.entries -= removed;
+    const leafLeft = (fl[leafSlot] -= removed);
+    const i1 = Math.floor(idx / L1_SPAN);
+    const i2 = Math.floor(idx / L2_SPAN);
+    const l1Left = (this.l1Cnt[i1] -= removed);
+    const l2Left = (this.l2Cnt[i2] -= removed);
+    if (leafLeft !== 0) return;
+    this.uncharge(fl[leafSlot + OWNER_DELTA]);
+    fl[leafSlot + OWNER_DELTA] = 0;
+    if (l1Left === 0) {
+      this.uncharge(this.l1Owner[i1]);
+      this.l1Owner[i1] = 0;
+    }
+    if (l2Left === 0) {
+      this.uncharge(this.l2Owner[i2]);
+      this.l2Owner[i2] = 0;
+    }
+    for (let j = 0; j < LEAVES_PER_CHUNK; j++) if (fl[LEAF_CNT + j] !== 0) return;
+    this.paDir[c] = undefined;
+    this.flDir[c] = undefined;
+    this.chunks--;
+  }
+
+  private uncharge(owner: number): void {
+    if (owner !== 0) this.accts[owner - 1].uncharge(XA_NODE_SIZE);
+  }
+
+  /** xa_erase of [from, to) without any checks (map_pages undoing its own stores). */
+  private eraseRange(from: number, to: number): void {
+    let idx = from;
+    while (idx < to) {
+      const c = Math.floor(idx / CHUNK);
+      const segEnd = Math.min(to, (Math.floor(idx / LEAF) + 1) * LEAF);
+      const pa = this.paDir[c];
+      const fl = this.flDir[c];
+      if (pa !== undefined && fl !== undefined) {
+        let removed = 0;
+        for (let k = idx; k < segEnd; k++) {
+          const off = k % CHUNK;
+          if (pa[off] !== 0) {
+            pa[off] = 0;
+            fl[off] = 0;
+            removed++;
+          }
+        }
+        if (removed !== 0) this.commitRemove(c, LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK), idx, removed);
+      }
+      idx = segEnd;
+    }
+  }
+}
+
+/** mock_domain_alloc_paging(): a mock domain for a plain or HUGE_IOVA mock device. */
+export function createMockDomain(ctx: DomainContext, opts: MockDomainOptions = {}): MockDomain {
+  return new MockDomain(ctx, opts);
+}

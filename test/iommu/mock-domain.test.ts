@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { describe, expect, it } from 'vitest';
+import { EINVAL, ENOENT, ENOMEM } from '../../src/base/errno.js';
+import { FailNth, FaultRouter } from '../../src/base/fault.js';
+import { KernelWarning, WarnSink } from '../../src/base/warn.js';
+import {
+  createMockDomain,
+  type DomainContext,
+  FP_MOCK_MAP_PAGES,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  type MemAccounting,
+  MOCK_APERTURE_LAST,
+  MOCK_APERTURE_START,
+  MOCK_HUGE_PAGE_SIZE,
+  MOCK_IO_PAGE_SIZE,
+  MockDomain,
+  type MockDomainOptions,
+  XA_NODE_SIZE,
+} from '../../src/iommu/index.js';
+
+const MiB = 1024 * 1024;
+const RW = IOMMU_READ | IOMMU_WRITE;
+const A = MOCK_APERTURE_START;
+
+function mkCtx(panicOnWarn = false): DomainContext & { warn: WarnSink; faults: FaultRouter } {
+  return { warn: new WarnSink({ panicOnWarn }), faults: new FaultRouter() };
+}
+function names(c: DomainContext): string[] {
+  return c.warn.warnings.map((w) => w.assertion);
+}
+class TestMemcg implements MemAccounting {
+  usage = 0;
+  constructor(public limit = Number.POSITIVE_INFINITY) {}
+  charge(bytes: number): boolean {
+    if (this.usage + bytes > this.limit) return false;
+    this.usage += bytes;
+    return true;
+  }
+  uncharge(bytes: number): void {
+    this.usage -= bytes;
+    if (this.usage < 0) throw new Error('memcg usage went negative');
+  }
+}
+/** Records the driver calls the core makes. */
+class SpyMock extends MockDomain {
+  readonly calls: string[] = [];
+  protected override mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number, acct: MemAccounting | undefined): number {
+    this.calls.push(`map ${iova.toString(16)} ${pgsize.toString(16)}x${pgcount}`);
+    return super.mapPages(iova, paddr, pgsize, pgcount, prot, acct);
+  }
+  protected override unmapPages(iova: number, pgsize: number, pgcount: number): number {
+    this.calls.push(`unmap ${iova.toString(16)} ${pgsize.toString(16)}x${pgcount}`);
+    return super.unmapPages(iova, pgsize, pgcount);
+  }
+}
+function setup(opts: MockDomainOptions = {}, panic = false) {
+  const ctx = mkCtx(panic);
+  return { ctx, d: new SpyMock(ctx, { accountNodes: true, ...opts }) };
+}
+function marks(d: MockDomain, iova: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    const e = d.entryAt(iova + i * MOCK_IO_PAGE_SIZE);
+    s += e === undefined ? '.' : e.start && e.last ? 'B' : e.start ? 'S' : e.last ? 'L' : '-';
+  }
+  return s;
+}
+
+describe('mock domain geometry', () => {
+  it('has the selftest constants', () => {
+    expect(MOCK_IO_PAGE_SIZE).toBe(2048);
+    expect(MOCK_HUGE_PAGE_SIZE).toBe(MiB);
+    expect(MOCK_APERTURE_START).toBe(0x1000000);
+    expect(MOCK_APERTURE_LAST).toBe(0x7fffffff);
+    expect(XA_NODE_SIZE).toBe(576);
+    expect(FP_MOCK_MAP_PAGES).toMatchObject({ name: 'mock_domain_map_pages', cls: 'iommufd' });
+    const d = createMockDomain(mkCtx());
+    expect(d.pgsizeBitmap).toBe(2048);
+    expect([d.apertureStart, d.apertureEnd]).toEqual([0x1000000, 0x7fffffff]);
+    expect(d.minPageSize).toBe(2048);
+    const h = createMockDomain(mkCtx(), { huge: true });
+    expect(h.pgsizeBitmap).toBe(2048 + MiB);
+    expect(h.huge).toBe(true);
+  });
+});
+
+describe('mock map / unmap', () => {
+  it('one map_pages per map: START on its first entry, LAST on its final one', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A + 0x800, 0x5800, 0x2000, RW)).toBe(0);
+    expect(d.calls).toEqual(['map 1000800 800x4']);
+    expect(marks(d, A, 6)).toBe('.S--L.');
+    expect(d.map(A + 0x3000, 0x9000, 0x800, RW)).toBe(0);
+    expect(marks(d, A + 0x3000, 1)).toBe('B');
+    expect(d.iovaToPhys(A + 0x800)).toBe(0x5800);
+    expect(d.iovaToPhys(A + 0x2000)).toBe(0x7000);
+    expect(d.entryAt(A + 0x2400)).toEqual({ paddr: 0x7000, start: false, last: true, huge: false });
+    expect(d.countEntries()).toBe(5);
+    expect(d.mappedBytes()).toBe(5 * 2048);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('unmapping exactly an earlier map is clean and frees the storage', () => {
+    const { ctx, d } = setup();
+    d.map(A + 0x800, 0x5800, 0x2000, RW);
+    d.map(A + 0x2800, 0x1000, 0x1000, RW);
+    expect(d.unmap(A + 0x800, 0x2000)).toBe(0x2000);
+    expect(d.unmap(A + 0x2800, 0x1000)).toBe(0x1000);
+    expect(d.countEntries()).toBe(0);
+    expect(d.countNodes()).toBe(0);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('a union of adjacent whole maps may be unmapped at once', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x10000, 0x1000, RW);
+    d.map(A + 0x1000, 0x40000, 0x3000, RW);
+    expect(d.unmap(A, 0x4000)).toBe(0x4000);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('an unmap ending inside a map WARNs on LAST, one starting inside WARNs on START', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x10000, 0x4000, RW);
+    expect(d.unmap(A, 0x2000)).toBe(0x2000);
+    expect(names(ctx)).toEqual(['mock_domain_unmap.last']);
+    expect(d.unmap(A + 0x2000, 0x2000)).toBe(0x2000);
+    expect(names(ctx)).toEqual(['mock_domain_unmap.last', 'mock_domain_unmap.start']);
+    expect(d.countEntries()).toBe(0);
+  });
+
+  it('START and LAST share one bit, as in the kernel: a cut on two map edges passes', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x10000, 0x1000, RW);
+    d.map(A + 0x1000, 0x20000, 0x1000, RW);
+    // first unmapped entry was a LAST, the final one a START: no WARN in the kernel either
+    expect(d.unmap(A + 0x800, 0x1000)).toBe(0x1000);
+    expect(ctx.warn.warnings).toEqual([]);
+    expect(marks(d, A, 4)).toBe('S..L');
+  });
+
+  it('with panic_on_warn the split unmap throws a KernelWarning', () => {
+    const { d } = setup({}, true);
+    d.map(A, 0x10000, 0x4000, RW);
+    let err: unknown;
+    try {
+      d.unmap(A + 0x800, 0x800);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KernelWarning);
+    expect((err as KernelWarning).assertion).toBe('mock_domain_unmap.start');
+  });
+
+  it('missing entries: skipped silently (v6.7+), WARNed with warnUnmapMissing (v6.2–v6.6)', () => {
+    const lenient = setup();
+    expect(lenient.d.unmap(A, 0x1000)).toBe(0x1000);
+    expect(lenient.ctx.warn.warnings).toEqual([]);
+    const strict = setup({ warnUnmapMissing: true });
+    expect(strict.d.warnUnmapMissing).toBe(true);
+    expect(strict.d.unmap(A, 0x1000)).toBe(0x1000);
+    expect(names(strict.ctx)).toEqual([
+      'mock_domain_unmap.missing',
+      'mock_domain_unmap.start',
+      'mock_domain_unmap.missing',
+      'mock_domain_unmap.last',
+    ]);
+  });
+
+  it('an unmap over a large sparse range erases only what is there', () => {
+    const { ctx, d } = setup();
+    d.map(A + 300 * MiB, 0x10000, 0x1000, RW);
+    d.map(A + 700 * MiB, 0x20000, 0x1000, RW);
+    expect(d.unmap(A + 300 * MiB, 0x60000000)).toBe(0x60000000);
+    expect(d.countEntries()).toBe(0);
+    expect(d.countNodes()).toBe(0);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('rejects unaligned maps with -EINVAL before reaching the driver', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A + 0x400, 0, 0x800, RW)).toBe(-EINVAL);
+    expect(d.map(A, 0x400, 0x800, RW)).toBe(-EINVAL);
+    expect(d.map(A, 0, 0xc00, RW)).toBe(-EINVAL);
+    expect(d.map(A, 0, 0, RW)).toBe(0);
+    expect(d.unmap(A + 0x400, 0x800)).toBe(0);
+    expect(d.calls).toEqual([]);
+    expect(d.countEntries()).toBe(0);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('overwriting a live entry stores it and WARNs (xa_store + WARN_ON(old))', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x10000, 0x1000, RW);
+    expect(d.map(A + 0x800, 0x90000, 0x1000, RW)).toBe(0);
+    expect(names(ctx)).toEqual(['mock_domain_map_pages.overwrite']);
+    expect(d.iovaToPhys(A + 0x800)).toBe(0x90000);
+    expect(d.countEntries()).toBe(3);
+  });
+
+  it('counts iommu_map / iommu_unmap calls', () => {
+    const { d } = setup();
+    d.map(A, 0, 0x1000, RW);
+    d.map(A + 0x1000, 0, 0x1000, RW);
+    d.unmap(A, 0x2000);
+    expect([d.mapCalls, d.unmapCalls]).toEqual([2, 1]);
+  });
+});
+
+describe('mock fault injection and rollback', () => {
+  it('an armed fail_nth fails map_pages with -ENOENT before touching anything', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x10000, 0x1000, RW);
+    const f = new FailNth();
+    f.arm(1);
+    ctx.faults.current = f;
+    expect(d.map(A + 0x1000, 0x20000, 0x4000, RW)).toBe(-ENOENT);
+    expect(f.lastFailed).toBe(FP_MOCK_MAP_PAGES);
+    expect(f.read()).toBe(0);
+    expect(d.countEntries()).toBe(2);
+    expect(d.entryAt(A + 0x1000)).toBeUndefined();
+    expect(d.map(A + 0x1000, 0x20000, 0x4000, RW)).toBe(0);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('the huge variant passes the point once per map_pages call and rolls back earlier calls', () => {
+    const { ctx, d } = setup({ huge: true });
+    const iova = A + MiB - 0x1000;
+    const size = 0x1000 + 2 * MiB + 0x1000;
+    d.map(iova, 0x300000 - 0x1000, size, RW);
+    expect(d.calls).toEqual(['map 10ff000 800x2', 'map 1100000 100000x2', 'map 1300000 800x2']);
+    expect(d.unmap(iova, size)).toBe(size);
+    d.calls.length = 0;
+    const f = new FailNth();
+    f.arm(3);
+    ctx.faults.current = f;
+    expect(d.map(iova, 0x300000 - 0x1000, size, RW)).toBe(-ENOENT);
+    expect(f.passed).toBe(3);
+    expect(d.calls).toEqual([
+      'map 10ff000 800x2',
+      'map 1100000 100000x2',
+      'map 1300000 800x2',
+      'unmap 10ff000 800x2',
+      'unmap 1100000 100000x2',
+    ]);
+    expect(d.countEntries()).toBe(0);
+    expect(ctx.warn.warnings).toEqual([]);
+    expect([d.mapCalls, d.unmapCalls]).toEqual([2, 1]);
+  });
+});
+
+describe('mock read-back', () => {
+  it('iova_to_phys and readPfns with a 2 KiB page offset', () => {
+    const { ctx, d } = setup();
+    // uptr = P + 2048, 8192 bytes at iova 0x1000800: indexes 0..2 as in kernel-core.md §9
+    expect(d.map(A + 0x800, 0x5800, 0x2000, RW)).toBe(0);
+    const out = new Uint32Array(5).fill(99);
+    expect(d.readPfns(A + 0x800, A, 3, out, 1)).toBe(3);
+    expect([...out]).toEqual([99, 5, 6, 7, 99]);
+    expect(d.iovaToPhys(A + 0x800)).toBe(0x5800);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('readPfns agrees with iovaToPhys page by page', () => {
+    const { d } = setup();
+    d.map(A, 0x100000, 0x3000, RW);
+    d.map(A + 0x3000, 0x777000, 0x3000, RW);
+    const out = new Uint32Array(6);
+    expect(d.readPfns(A, A, 6, out, 0)).toBe(6);
+    for (let k = 0; k < 6; k++) expect(out[k]).toBe(Math.floor(d.iovaToPhys(A + k * 4096) / 4096));
+  });
+
+  it('a hole WARNs: iovaToPhys returns 0, readPfns returns -1', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x100000, 0x1000, RW);
+    expect(d.iovaToPhys(A + 0x1000)).toBe(0);
+    const out = new Uint32Array(2);
+    expect(d.readPfns(A, A, 2, out, 0)).toBe(-1);
+    expect(names(ctx)).toEqual(['mock_domain_iova_to_phys.missing', 'mock_domain_iova_to_phys.missing']);
+    expect(d.iovaToPhys(A + 0x400)).toBe(0x100000);
+    expect(names(ctx)[2]).toBe('mock_domain_iova_to_phys.unaligned');
+  });
+});
+
+describe('mock huge variant', () => {
+  it('uses 1 MiB pages where iova and paddr allow, tags them HUGE, and skips the START/LAST checks', () => {
+    const { ctx, d } = setup({ huge: true });
+    expect(d.map(A + MiB, 0x40000000, 2 * MiB, RW)).toBe(0);
+    expect(d.calls).toEqual(['map 1100000 100000x2']);
+    expect(d.entryAt(A + MiB)).toEqual({ paddr: 0x40000000, start: true, last: false, huge: true });
+    expect(d.entryAt(A + 2 * MiB)).toEqual({ paddr: 0x40100000, start: false, last: false, huge: true });
+    expect(d.entryAt(A + 3 * MiB - 2048)?.last).toBe(true);
+    // misaligned paddr: small pages only
+    expect(d.map(A + 4 * MiB, 0x40000800, MiB, RW)).toBe(0);
+    expect(d.calls[1]).toBe('map 1400000 800x512');
+    expect(d.entryAt(A + 4 * MiB)?.huge).toBe(false);
+    // a cut through the middle of a map does not WARN in the huge variant
+    expect(d.unmap(A + MiB + 0x800, 0x1000)).toBe(0x1000);
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+});
+
+describe('mock memcg accounting (GFP_KERNEL_ACCOUNT)', () => {
+  it('charges xa_nodes when a map needs them and uncharges when they empty', () => {
+    const { d } = setup();
+    const cg = new TestMemcg();
+    d.map(A, 0x1000, 0x800, RW, cg);
+    expect(cg.usage).toBe(3 * XA_NODE_SIZE);
+    expect(d.countNodes()).toBe(3);
+    d.map(A + 0x800, 0x2000, 0x800, RW, cg);
+    expect(cg.usage).toBe(3 * XA_NODE_SIZE);
+    // next 64-entry leaf
+    d.map(A + 64 * 2048, 0x3000, 0x800, RW, cg);
+    expect(cg.usage).toBe(4 * XA_NODE_SIZE);
+    d.unmap(A, 0x800);
+    expect(cg.usage).toBe(4 * XA_NODE_SIZE);
+    d.unmap(A + 0x800, 0x800);
+    expect(cg.usage).toBe(3 * XA_NODE_SIZE);
+    d.unmap(A + 64 * 2048, 0x800);
+    expect(cg.usage).toBe(0);
+    expect(d.heapBytes()).toBeGreaterThan(0);
+  });
+
+  it('charges nothing without a memcg or with accountNodes: false', () => {
+    const { d } = setup();
+    d.map(A, 0x1000, 0x800, RW);
+    const cg = new TestMemcg();
+    const { d: d2 } = setup({ accountNodes: false });
+    d2.map(A, 0x1000, 0x800, RW, cg);
+    expect(cg.usage).toBe(0);
+    expect(d2.countNodes()).toBe(3);
+  });
+
+  it('uncharges each node to the memcg that paid for it', () => {
+    const { d } = setup();
+    const a = new TestMemcg();
+    const b = new TestMemcg();
+    d.map(A, 0x1000, 0x800, RW, a);
+    d.map(A + 64 * 2048, 0x3000, 0x800, RW, b);
+    expect([a.usage, b.usage]).toEqual([3 * XA_NODE_SIZE, XA_NODE_SIZE]);
+    d.unmap(A, 0x800);
+    expect([a.usage, b.usage]).toEqual([2 * XA_NODE_SIZE, XA_NODE_SIZE]);
+    d.unmap(A + 64 * 2048, 0x800);
+    expect([a.usage, b.usage]).toEqual([0, 0]);
+  });
+
+  it('a failed charge makes map return -ENOMEM and leaves domain and memcg as they were', () => {
+    const { ctx, d } = setup();
+    const cg = new TestMemcg(4 * XA_NODE_SIZE);
+    expect(d.map(A + MiB, 0x1000, 0x800, RW, cg)).toBe(0);
+    const before = cg.usage;
+    // 130 entries from A span three 64-entry leaves; the memcg has room for one more node
+    expect(d.map(A, 0x100000, 130 * 2048, RW, cg)).toBe(-ENOMEM);
+    expect(cg.usage).toBe(before);
+    expect(d.countEntries()).toBe(1);
+    expect(d.entryAt(A)).toBeUndefined();
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+
+  it('v6.2–v6.6 quirk: the core re-unmaps what map_pages already erased, WARNing on the holes', () => {
+    // mock_domain_map_pages counts the entries it stored in *mapped and then erases
+    // them on the xa_store error; iommu_map unmaps that many bytes again.
+    const { ctx, d } = setup({ warnUnmapMissing: true });
+    const cg = new TestMemcg(3 * XA_NODE_SIZE);
+    expect(d.map(A, 0x100000, 65 * 2048, RW, cg)).toBe(-ENOMEM);
+    expect(d.countEntries()).toBe(0);
+    expect(cg.usage).toBe(0);
+    const n = names(ctx);
+    expect(n[0]).toBe('mock_domain_unmap.missing');
+    expect(n[1]).toBe('mock_domain_unmap.start');
+    expect(n.at(-1)).toBe('mock_domain_unmap.last');
+    expect(n.filter((x) => x === 'mock_domain_unmap.missing').length).toBe(64);
+  });
+});
+
+describe('mock domain free', () => {
+  it('WARNs when entries remain', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x1000, 0x800, RW);
+    d.free();
+    expect(names(ctx)).toEqual(['mock_domain_free.not_empty']);
+    expect(d.isFreed).toBe(true);
+  });
+  it('is silent when empty', () => {
+    const { ctx, d } = setup();
+    d.map(A, 0x1000, 0x800, RW);
+    d.unmap(A, 0x800);
+    d.free();
+    expect(ctx.warn.warnings).toEqual([]);
+  });
+});

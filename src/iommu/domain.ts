@@ -221,7 +221,7 @@ export abstract class IommuDomain {
   /**
    * The pfn reader's read-back (batch_from_domain): out[outOff + k] is the PFN
    * at `firstIova` for k = 0 and at `pageBase + k * PAGE_SIZE` after. Returns
-   * `count`, or -1 after a WARN when a page is not mapped.
+   * `count`; a page that is not mapped reads as PFN 0, as iova_to_phys returning 0 would give.
    */
   abstract readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number;
 

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * What the iommufd core needs from the machine it runs on: the WARN sink, the
+ * fault router (fail_nth of the calling task), the kernel profile, physical
+ * memory, and the test-build knobs that are global in the kernel
+ * (iommufd_test_memory_limit).
+ */
+import type { FaultRouter } from '../base/fault.js';
+import type { Profile } from '../base/profile.js';
+import type { WarnSink } from '../base/warn.js';
+import type { PhysicalMemory } from '../mm/physical-memory.js';
+import type { Task } from '../mm/task.js';
+
+/** TEMP_MEMORY_LIMIT: the cap on temporary kernel buffers (pages.c). */
+export const TEMP_MEMORY_LIMIT = 65536;
+
+export interface IommufdEnv {
+  readonly warn: WarnSink;
+  readonly faults: FaultRouter;
+  readonly profile: Profile;
+  readonly phys: PhysicalMemory;
+  /** iommufd_test_memory_limit (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT); TEMP_MEMORY_LIMIT by default. */
+  tempMemoryLimit: number;
+  /** The task making the current syscall (`current`). */
+  current(): Task;
+}
+
+import type { FaultPoint } from '../base/fault.js';
+
+/** A memory cgroup as the iommufd core sees it (GFP_KERNEL_ACCOUNT charges). */
+export interface ChargeTarget {
+  charge(bytes: number): boolean;
+  uncharge(bytes: number): void;
+}
+
+/** What a successful kernel allocation must give back when freed. */
+export interface KernelAllocation {
+  readonly memcg: ChargeTarget | undefined;
+  readonly bytes: number;
+}
+
+/**
+ * kzalloc(size, GFP_KERNEL[_ACCOUNT]) of a kernel object: a failslab fault
+ * point, then (when accounted) a charge to the calling task's memory cgroup.
+ * Sizes are approximate x86-64 sizeof values of the kernel structs.
+ */
+export function kernelAlloc(env: IommufdEnv, fp: FaultPoint, bytes: number, accounted: boolean): KernelAllocation | undefined {
+  if (env.faults.shouldFail(fp)) return undefined;
+  if (!accounted) return { memcg: undefined, bytes };
+  const memcg = env.current().memcg;
+  if (!memcg.charge(bytes)) return undefined;
+  return { memcg, bytes };
+}
+
+export function kernelFree(a: KernelAllocation | undefined): void {
+  if (a?.memcg) a.memcg.uncharge(a.bytes);
+}

@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct iopt_pages (pages.c): the PFN provider behind one or more areas. Each
+ * page index lives in up to three tiers: the pinned xarray (indexes under an
+ * access), the IOAS domains (indexes of areas in domains_itree), or only in
+ * the user's page tables. A page is pinned once, however many domains and
+ * accesses use it, and pins are charged to RLIMIT_MEMLOCK at the end of each
+ * fill.
+ */
+import { EFAULT, EINVAL, ENOMEM, EOVERFLOW, EPERM } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import { DoubleSpanIter, IntervalNode, IntervalTree } from '../base/interval-tree.js';
+import { XArray } from '../base/xarray.js';
+import { SIZE_MAX, checkedAdd } from '../base/u64.js';
+import type { IommuDomain } from '../iommu/domain.js';
+import { accountLockedVm } from '../mm/accounting.js';
+import type { MmStruct } from '../mm/address-space.js';
+import { FOLL_WRITE, PAGE_SIZE } from '../mm/constants.js';
+import { pinUserPages, unpinUserPageRange, unpinUserPages } from '../mm/gup.js';
+import type { Task } from '../mm/task.js';
+import type { UserStruct } from '../mm/accounting.js';
+import { type IoptArea, areaIndexToIova } from './area.js';
+import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { PfnBatch } from './pfn-batch.js';
+import {
+  PfnReader,
+  PfnReaderUser,
+  batchFromDomain,
+  batchFromDomainContinue,
+  batchFromXarrayClear,
+  batchToDomain,
+  unmapDomainRange,
+} from './pfn-reader.js';
+
+export const IOPT_PAGES_ACCOUNT_NONE = 0;
+export const IOPT_PAGES_ACCOUNT_USER = 1;
+export const IOPT_PAGES_ACCOUNT_MM = 2;
+
+/** IOMMUFD_ACCESS_RW_* flags */
+export const IOMMUFD_ACCESS_RW_READ = 0;
+export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
+export const IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1;
+/** Test-only: force the slow path of iommufd_access_rw. */
+export const IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2;
+
+export const FP_PAGES_TO_XARRAY = faultPoint('pages_to_xarray', 'iommufd');
+export const FP_RW_PAGE = faultPoint('iopt_pages_rw_page', 'iommufd');
+export const FP_ALLOC_PAGES = faultPoint('kzalloc.iopt_pages', 'slab');
+export const FP_ALLOC_PAGES_ACCESS = faultPoint('kzalloc.iopt_pages_access', 'slab');
+
+/** Approximate x86-64 sizeof() of the kernel structs, for memcg charges. */
+const SIZEOF_IOPT_PAGES = 240;
+const SIZEOF_IOPT_PAGES_ACCESS = 48;
+
+/** struct iopt_pages_access: an interval lock on pinned indexes, shared by identical ranges. */
+export class IoptPagesAccess {
+  readonly node: IntervalNode<number, IoptPagesAccess>;
+  users = 0;
+  alloc: KernelAllocation | undefined;
+  constructor(start: number, last: number) {
+    this.node = new IntervalNode<number, IoptPagesAccess>(start, last, this);
+  }
+}
+
+export class IoptPages {
+  refs = 1;
+  npages: number;
+  npinned = 0;
+  lastNpinned = 0;
+  readonly sourceTask: Task;
+  readonly sourceMm: MmStruct;
+  readonly sourceUser: UserStruct;
+  /** User VA of index 0 (rounded down to PAGE_SIZE). */
+  readonly uptr: bigint;
+  readonly writable: boolean;
+  accountMode: number;
+  readonly pinnedPfns: XArray;
+  readonly accessItree = new IntervalTree<number, IoptPagesAccess>(1);
+  readonly domainsItree = new IntervalTree<number, IoptArea>(1);
+  alloc: KernelAllocation | undefined;
+
+  constructor(env: IommufdEnv, uptr: bigint, npages: number, writable: boolean, task: Task) {
+    this.uptr = uptr;
+    this.npages = npages;
+    this.writable = writable;
+    this.sourceTask = task;
+    this.sourceMm = task.mm;
+    this.sourceUser = task.user;
+    this.accountMode = task.caps.has('CAP_IPC_LOCK') ? IOPT_PAGES_ACCOUNT_NONE : IOPT_PAGES_ACCOUNT_USER;
+    this.pinnedPfns = new XArray({ faults: env.faults });
+  }
+}
+
+/**
+ * iopt_alloc_pages(): a pages object for user range [uptr, uptr + length).
+ * Returns the pages or -errno.
+ */
+export function allocPages(env: IommufdEnv, uptr: bigint, length: bigint, writable: boolean): IoptPages | number {
+  if (length > SIZE_MAX - BigInt(PAGE_SIZE) || length === 0n) return -EINVAL;
+  // The v6.2 kernel lacked this check (fixed by e4395701330f).
+  if (!env.profile.skipUptrOverflowCheck && checkedAdd(uptr, length) === undefined) return -EOVERFLOW;
+  const alloc = kernelAlloc(env, FP_ALLOC_PAGES, SIZEOF_IOPT_PAGES, true);
+  if (!alloc) return -ENOMEM;
+  const base = uptr & ~BigInt(PAGE_SIZE - 1);
+  const npages = Number((length + (uptr - base) + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE));
+  const task = env.current();
+  task.mm.mmgrab();
+  const pages = new IoptPages(env, base, npages, writable, task);
+  pages.alloc = alloc;
+  return pages;
+}
+
+/** kref_put(&pages->kref, iopt_release_pages) */
+export function putPages(env: IommufdEnv, pages: IoptPages): void {
+  if (--pages.refs > 0) return;
+  env.warn.on(!pages.accessItree.isEmpty() || !pages.domainsItree.isEmpty(), 'iopt_release_pages.itrees');
+  env.warn.on(pages.npinned !== 0, 'iopt_release_pages.npinned', `npinned ${pages.npinned}`);
+  env.warn.on(!pages.pinnedPfns.isEmpty(), 'iopt_release_pages.xarray');
+  pages.sourceMm.mmdrop();
+  kernelFree(pages.alloc);
+}
+
+/** iopt_pages_add_npinned() */
+export function pagesAddNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
+  pages.npinned += n;
+  env.warn.testOn(pages.npinned > pages.npages, 'iopt_pages_add_npinned', `npinned ${pages.npinned} > npages ${pages.npages}`);
+}
+
+/** iopt_pages_sub_npinned() */
+export function pagesSubNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
+  pages.npinned -= n;
+  env.warn.testOn(pages.npinned < 0 || pages.npinned > pages.npages, 'iopt_pages_sub_npinned', `npinned ${pages.npinned}`);
+}
+
+/** incr_user_locked_vm(): charge the creating user's locked_vm against its RLIMIT_MEMLOCK. */
+function incrUserLockedVm(pages: IoptPages, n: number): number {
+  const limit = Number(pages.sourceTask.rlimitMemlock >> 12n);
+  const cur = pages.sourceUser.lockedVm;
+  if (cur + n > limit) return -ENOMEM;
+  pages.sourceUser.lockedVm = cur + n;
+  return 0;
+}
+
+function decrUserLockedVm(env: IommufdEnv, pages: IoptPages, n: number): void {
+  if (env.warn.on(pages.sourceUser.lockedVm < n, 'decr_user_locked_vm.underflow')) return;
+  pages.sourceUser.lockedVm -= n;
+}
+
+/** update_mm_locked_vm(): VFIO-style per-mm locked_vm through __account_locked_vm(). */
+function updateMmLockedVm(env: IommufdEnv, pages: IoptPages, n: number, inc: boolean, user: PfnReaderUser | undefined): number {
+  let doPut = false;
+  if ((!user?.upages) && pages.sourceMm !== env.current().mm) {
+    if (!pages.sourceMm.mmgetNotZero()) return -EINVAL;
+    doPut = true;
+  }
+  const rc = accountLockedVm(pages.sourceMm, n, inc, pages.sourceTask, false);
+  if (doPut) pages.sourceMm.mmput();
+  return rc;
+}
+
+/** do_update_pinned(): move the charge by n pages in the pages' account mode. */
+export function updatePinned(env: IommufdEnv, pages: IoptPages, n: number, inc: boolean, user: PfnReaderUser | undefined): number {
+  let rc = 0;
+  switch (pages.accountMode) {
+    case IOPT_PAGES_ACCOUNT_NONE:
+      break;
+    case IOPT_PAGES_ACCOUNT_USER:
+      if (inc) rc = incrUserLockedVm(pages, n);
+      else decrUserLockedVm(env, pages, n);
+      break;
+    case IOPT_PAGES_ACCOUNT_MM:
+      rc = updateMmLockedVm(env, pages, n, inc, user);
+      break;
+  }
+  if (rc) return rc;
+  pages.lastNpinned = pages.npinned;
+  pages.sourceMm.pinnedVm += inc ? n : -n;
+  return 0;
+}
+
+/** update_unpinned(): uncharge what was unpinned since the last update. */
+export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
+  if (env.warn.on(pages.npinned > pages.lastNpinned, 'update_unpinned.npinned')) return;
+  if (pages.npinned === pages.lastNpinned) return;
+  updatePinned(env, pages, pages.lastNpinned - pages.npinned, false, undefined);
+}
+
+/**
+ * batch_unpin(): unpin `npages` PFNs of the batch starting `firstOff` PFNs
+ * in. It trusts npfns[] and ignores `end`, as the kernel does: a corrupted
+ * batch walks stale slots.
+ */
+export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, firstOff: number, npages: number): void {
+  batch.checkTotal(env, 'batch_unpin');
+  let cur = 0;
+  while (firstOff > 0) {
+    if (batch.npfns[cur] > firstOff) break;
+    firstOff -= batch.npfns[cur];
+    cur++;
+  }
+  while (npages > 0) {
+    if (cur >= batch.arraySize) {
+      env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
+      return;
+    }
+    const n = Math.min(npages, batch.npfns[cur] - firstOff);
+    if (n <= 0) {
+      env.warn.warn('batch_unpin.empty_entry', `entry ${cur} has nothing to unpin`);
+      return;
+    }
+    unpinUserPageRange(env.phys, batch.pfns[cur] + firstOff, n, pages.writable);
+    pagesSubNpinned(env, pages, n);
+    cur++;
+    firstOff = 0;
+    npages -= n;
+  }
+}
+
+/** iopt_pages_find_domain_area(): the lowest area in domains_itree covering `index`. */
+export function findDomainArea(pages: IoptPages, index: number): IoptArea | undefined {
+  return pages.domainsItree.iterFirst(index, index)?.owner;
+}
+
+// ---------------------------------------------------------------------------
+// Domains
+
+/**
+ * iopt_area_unpin_domain(): unmap and unpin hole [start, last] of the area,
+ * cutting unmaps only at PFN discontinuities and carrying PFNs that were
+ * unmapped but must not be unpinned yet.
+ */
+function areaUnpinDomain(
+  env: IommufdEnv,
+  batch: PfnBatch,
+  area: IoptArea,
+  pages: IoptPages,
+  domain: IommuDomain,
+  start: number,
+  last: number,
+  st: { unmappedEnd: number },
+  realLast: number,
+): void {
+  const p = env.profile;
+  while (start <= last) {
+    let batchLast: number;
+    if (st.unmappedEnd <= last) {
+      const readStart = Math.max(start, st.unmappedEnd);
+      if (batch.totalPfns) {
+        env.warn.testOn(st.unmappedEnd - batch.totalPfns !== start, 'iopt_area_unpin_domain.carry', `unmapped_end ${st.unmappedEnd} total ${batch.totalPfns} start ${start}`);
+      }
+      batchFromDomain(batch, domain, area, readStart, last);
+      // v6.2 counted from the read start, overshooting by the carry (fixed by 727c28c1cef2).
+      batchLast = (p.unpinLastIndexFromReadStart ? readStart : start) + batch.totalPfns - 1;
+    } else {
+      batchLast = last;
+    }
+    env.warn.testOn(batchLast > realLast, 'iopt_area_unpin_domain.last', `batch_last_index ${batchLast} > ${realLast}`);
+    // Keep reading until a discontinuity so the unmap cuts between maps.
+    if (batchLast === last && last !== realLast) batchFromDomainContinue(batch, domain, area, last + 1, realLast);
+    if (st.unmappedEnd <= batchLast) {
+      unmapDomainRange(env, area, domain, st.unmappedEnd, start + batch.totalPfns - 1);
+      st.unmappedEnd = start + batch.totalPfns;
+    }
+    // Unpin only what is now unmapped.
+    batchUnpin(env, batch, pages, 0, batchLast - start + 1);
+    start = batchLast + 1;
+    batch.clearCarry(env, st.unmappedEnd - batchLast - 1);
+  }
+}
+
+/**
+ * __iopt_area_unfill_domain(): unmap indexes [area.index, lastIndex] from
+ * `domain` and unpin those held by no other area or access. The area must
+ * already be out of domains_itree.
+ */
+export function areaUnfillDomainTo(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain, lastIndex: number): void {
+  const start = area.index;
+  const st = { unmappedEnd: start };
+  const batch = new PfnBatch();
+  batch.init(env, lastIndex + 1, true);
+  const span = new DoubleSpanIter<number>();
+  for (span.first(pages.domainsItree, pages.accessItree, start, lastIndex); !span.done(); span.next()) {
+    if (span.isUsed !== 0) {
+      batch.skipCarry(env, span.last - span.start + 1);
+      continue;
+    }
+    areaUnpinDomain(env, batch, area, pages, domain, span.start, span.last, st, lastIndex);
+  }
+  // A range that ends under a held span still needs its residual unmap.
+  if (st.unmappedEnd !== lastIndex + 1) unmapDomainRange(env, area, domain, st.unmappedEnd, lastIndex);
+  env.warn.on(batch.totalPfns !== 0, '__iopt_area_unfill_domain.carry_left', `total ${batch.totalPfns}`);
+  batch.destroy();
+  updateUnpinned(env, pages);
+}
+
+/** iopt_area_unfill_partial_domain(): undo a fill that reached `endIndex` (exclusive). */
+function areaUnfillPartialDomain(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain, endIndex: number): void {
+  if (endIndex !== area.index) areaUnfillDomainTo(env, area, pages, domain, endIndex - 1);
+}
+
+/** iopt_area_unfill_domain() */
+export function areaUnfillDomain(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain): void {
+  areaUnfillDomainTo(env, area, pages, domain, area.lastIndex);
+}
+
+/** iopt_area_unmap_domain(): one whole-area unmap; no unpin (other domains still hold the PFNs). */
+export function areaUnmapDomain(env: IommufdEnv, area: IoptArea, domain: IommuDomain): void {
+  unmapDomainRange(env, area, domain, area.index, area.lastIndex);
+}
+
+/**
+ * iopt_area_fill_domain(): map an existing area into one more domain (domain
+ * attach). Caller holds the pages lock.
+ */
+export function areaFillDomain(env: IommufdEnv, area: IoptArea, domain: IommuDomain): number {
+  const pages = area.pages!;
+  const r = new PfnReader(env);
+  let rc = r.first(pages, area.index, area.lastIndex);
+  if (rc) return rc;
+  let doneEnd = area.index;
+  failed: {
+    while (!r.done()) {
+      doneEnd = r.batchStartIndex;
+      rc = batchToDomain(env, r.batch, domain, area, r.batchStartIndex);
+      if (rc) break failed;
+      doneEnd = r.batchEndIndex;
+      rc = r.next();
+      if (rc) break failed;
+    }
+    rc = r.updatePinned();
+    if (rc) break failed;
+    r.destroy();
+    return 0;
+  }
+  r.releasePins();
+  areaUnfillPartialDomain(env, area, pages, domain, doneEnd);
+  r.destroy();
+  return rc;
+}
+
+/**
+ * iopt_area_fill_domains(): map a new area (not yet in domains_itree) into
+ * every domain of its IOAS, reading each batch once. On failure every domain
+ * is left as it was and nothing stays pinned.
+ */
+export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): number {
+  const domains = area.iopt!.domains;
+  if (domains.length === 0) return 0;
+  const r = new PfnReader(env);
+  let rc = r.first(pages, area.index, area.lastIndex);
+  if (rc) return rc;
+  let doneFirstEnd = area.index;
+  let doneAllEnd = area.index;
+  let failedAt = domains.length - 1;
+  failed: {
+    while (!r.done()) {
+      doneFirstEnd = r.batchEndIndex;
+      doneAllEnd = r.batchStartIndex;
+      for (let i = 0; i < domains.length; i++) {
+        rc = batchToDomain(env, r.batch, domains[i], area, r.batchStartIndex);
+        if (rc) {
+          failedAt = i;
+          break failed;
+        }
+      }
+      doneAllEnd = doneFirstEnd;
+      rc = r.next();
+      if (rc) break failed;
+    }
+    rc = r.updatePinned();
+    if (rc) break failed;
+    area.storageDomain = domains[0];
+    pages.domainsItree.insert(area.pagesNode);
+    r.destroy();
+    return 0;
+  }
+  r.releasePins();
+  // The area is not in domains_itree: only the last domain unpins.
+  for (let i = 0; i < domains.length; i++) {
+    const end = i < failedAt ? doneFirstEnd : doneAllEnd;
+    if (i !== domains.length - 1) {
+      if (end !== area.index) unmapDomainRange(env, area, domains[i], area.index, end - 1);
+    } else {
+      areaUnfillPartialDomain(env, area, pages, domains[i], end);
+    }
+  }
+  r.destroy();
+  return rc;
+}
+
+/** iopt_area_unfill_domains(): take an area out of every domain (unmap, then unpin what nobody else holds). */
+export function areaUnfillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): void {
+  const storage = area.storageDomain;
+  if (!storage) return;
+  for (const d of area.iopt!.domains) {
+    if (d !== storage) unmapDomainRange(env, area, d, area.index, area.lastIndex);
+  }
+  if (env.profile.warnAreaNotInDomainsItree) env.warn.testOn(!area.pagesNode.inTree, 'iopt_area_unfill_domains.not_in_itree');
+  if (area.pagesNode.inTree) pages.domainsItree.remove(area.pagesNode);
+  areaUnfillDomain(env, area, pages, storage);
+  area.storageDomain = undefined;
+}
+
+// ---------------------------------------------------------------------------
+// The xarray tier (accesses)
+
+/** clear_xarray() */
+function clearXarray(pages: IoptPages, start: number, last: number): void {
+  for (let i = start; i <= last; i++) pages.pinnedPfns.erase(i);
+}
+
+/**
+ * pages_to_xarray(): store PFNs of [start, last] as value entries; a fault
+ * point half way through; on error what was stored is erased.
+ */
+function pagesToXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, pfns: Uint32Array, off: number): number {
+  const n = last - start + 1;
+  const half = Math.floor(n / 2);
+  for (let k = 0; k < n; k++) {
+    let rc = 0;
+    if (k === half && env.faults.shouldFail(FP_PAGES_TO_XARRAY)) rc = -EINVAL;
+    else {
+      env.warn.on(pages.pinnedPfns.load(start + k) >= 0, 'pages_to_xarray.overwrite', `index ${start + k}`);
+      rc = pages.pinnedPfns.store(start + k, pfns[off + k]);
+    }
+    if (rc) {
+      if (k !== 0) clearXarray(pages, start, start + k - 1);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/** iopt_pages_fill_from_xarray(): copy entries of [start, last] into out. */
+function fillFromXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, off: number): void {
+  for (let i = start; i <= last; i++) {
+    const v = pages.pinnedPfns.load(i);
+    env.warn.on(v < 0, 'xarray.missing_value', `index ${i}`);
+    out[off++] = v < 0 ? 0 : v;
+  }
+}
+
+const oneBuf = new Uint32Array(1);
+
+/** iopt_pages_fill_from_domain(): read PFNs of [start, last] from the areas' storage domains. */
+function fillFromDomain(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, off: number): void {
+  while (start <= last) {
+    const area = findDomainArea(pages, start);
+    if (env.warn.on(area === undefined, 'iopt_pages_fill_from_domain.no_area')) return;
+    const curLast = Math.min(area!.lastIndex, last);
+    // raw_pages_from_domain(): one iova_to_phys per page.
+    for (let i = start; i <= curLast; i++) {
+      const iova = areaIndexToIova(area!, i);
+      const base = i === area!.index ? area!.iovaNum - area!.pageOffset : iova;
+      area!.storageDomain!.readPfns(iova, base, 1, oneBuf, 0);
+      out[off++] = oneBuf[0];
+    }
+    start = curLast + 1;
+  }
+}
+
+/** iopt_pages_err_unpin() */
+function errUnpin(env: IommufdEnv, pages: IoptPages, start: number, last: number, pfns: Uint32Array, off: number): void {
+  const n = last - start + 1;
+  unpinUserPages(env.phys, pfns, off, n, false);
+  pagesSubNpinned(env, pages, n);
+}
+
+/** iopt_pages_fill_from_mm(): pin all of [start, last] straight into out, retrying partial GUP. */
+function fillFromMm(env: IommufdEnv, pages: IoptPages, user: PfnReaderUser, start: number, last: number, out: Uint32Array, off: number): number {
+  let cur = start;
+  while (cur !== last + 1) {
+    user.useBuffer(out, off + (cur - start), (last - cur + 1) * 8);
+    const rc = user.pin(pages, cur, last);
+    if (rc) {
+      if (cur !== start) errUnpin(env, pages, start, cur - 1, out, off);
+      return rc;
+    }
+    cur = user.upagesEnd;
+  }
+  return 0;
+}
+
+/**
+ * iopt_pages_fill_xarray(): make [start, last] present in the xarray (pinning
+ * holes, copying domain-held PFNs) and write the PFNs to out. On failure the
+ * xarray is as before.
+ */
+export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array): number {
+  let xaEnd = start;
+  const user = new PfnReaderUser(env);
+  user.init(pages);
+  user.upagesLen = (last - start + 1) * 8;
+  const span = new DoubleSpanIter<number>();
+  let rc = 0;
+  clean: {
+    for (span.first(pages.accessItree, pages.domainsItree, start, last); !span.done(); span.next()) {
+      const off = span.start - start;
+      if (span.isUsed === 1) {
+        fillFromXarray(env, pages, span.start, span.last, out, off);
+        continue;
+      }
+      if (span.isUsed === 2) {
+        fillFromDomain(env, pages, span.start, span.last, out, off);
+        rc = pagesToXarray(env, pages, span.start, span.last, out, off);
+        if (rc) break clean;
+        xaEnd = span.last + 1;
+        continue;
+      }
+      rc = fillFromMm(env, pages, user, span.start, span.last, out, off);
+      if (rc) break clean;
+      rc = pagesToXarray(env, pages, span.start, span.last, out, off);
+      if (rc) {
+        errUnpin(env, pages, span.start, span.last, out, off);
+        break clean;
+      }
+      xaEnd = span.last + 1;
+    }
+    rc = user.updatePinned(pages);
+    if (rc) break clean;
+    user.upages = undefined;
+    user.destroy(pages);
+    return 0;
+  }
+  if (start !== xaEnd) pagesUnfillXarray(env, pages, start, xaEnd - 1);
+  user.upages = undefined;
+  user.destroy(pages);
+  return rc;
+}
+
+/**
+ * iopt_pages_unfill_xarray(): drop [start, last] from the xarray (the access
+ * is already out of access_itree): unpin what no domain or access holds,
+ * erase what a domain holds, keep what another access holds.
+ */
+export function pagesUnfillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number): void {
+  const span = new DoubleSpanIter<number>();
+  let batch: PfnBatch | undefined;
+  for (span.first(pages.accessItree, pages.domainsItree, start, last); !span.done(); span.next()) {
+    if (span.isUsed === 0) {
+      if (!batch) {
+        batch = new PfnBatch();
+        batch.init(env, last - start + 1, true);
+      }
+      // iopt_pages_unpin_xarray()
+      let s = span.start;
+      const e = span.last;
+      while (s <= e) {
+        batchFromXarrayClear(env, batch, pages, s, e);
+        batchUnpin(env, batch, pages, 0, batch.totalPfns);
+        s += batch.totalPfns;
+        batch.clear();
+      }
+    } else if (span.isUsed === 2) {
+      clearXarray(pages, span.start, span.last);
+    }
+  }
+  batch?.destroy();
+  updateUnpinned(env, pages);
+}
+
+/** iopt_pages_get_exact_access() */
+function getExactAccess(pages: IoptPages, start: number, last: number): IoptPagesAccess | undefined {
+  for (let n = pages.accessItree.iterFirst(start, last); n; n = pages.accessItree.iterNext(n, start, last)) {
+    if (n.start === start && n.last === last) return n.owner;
+  }
+  return undefined;
+}
+
+/** iopt_area_add_access(): pin [start, last] for an access and return the PFNs in out. */
+export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, flags: number): number {
+  const pages = area.pages!;
+  if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
+  let access = getExactAccess(pages, start, last);
+  if (access) {
+    area.numAccesses++;
+    access.users++;
+    fillFromXarray(env, pages, start, last, out, 0);
+    return 0;
+  }
+  const alloc = kernelAlloc(env, FP_ALLOC_PAGES_ACCESS, SIZEOF_IOPT_PAGES_ACCESS, true);
+  if (!alloc) return -ENOMEM;
+  const rc = pagesFillXarray(env, pages, start, last, out);
+  if (rc) {
+    kernelFree(alloc);
+    return rc;
+  }
+  access = new IoptPagesAccess(start, last);
+  access.alloc = alloc;
+  access.users = 1;
+  area.numAccesses++;
+  pages.accessItree.insert(access.node);
+  return 0;
+}
+
+/** iopt_area_remove_access() */
+export function areaRemoveAccess(env: IommufdEnv, area: IoptArea, start: number, last: number): void {
+  const pages = area.pages!;
+  const access = getExactAccess(pages, start, last);
+  if (env.warn.on(access === undefined, 'iopt_area_remove_access.missing', `[${start}, ${last}]`)) return;
+  env.warn.on(area.numAccesses === 0 || access!.users === 0, 'iopt_area_remove_access.counts');
+  area.numAccesses--;
+  access!.users--;
+  if (access!.users) return;
+  pages.accessItree.remove(access!.node);
+  pagesUnfillXarray(env, pages, start, last);
+  kernelFree(access!.alloc);
+}
+
+// ---------------------------------------------------------------------------
+// rw
+
+/** batch_rw(): copy between data and the batch's pages, page by page. Returns bytes copied. */
+function batchRw(env: IommufdEnv, batch: PfnBatch, data: Uint8Array, dataOff: number, offset: number, length: number, write: boolean): number {
+  let copied = 0;
+  for (let cur = 0; cur < batch.end && length > 0; cur++) {
+    for (let k = 0; k < batch.npfns[cur] && length > 0; k++) {
+      const n = Math.min(PAGE_SIZE - offset, length);
+      const pfn = batch.pfns[cur] + k;
+      if (write) env.phys.write(pfn, offset, data, dataOff + copied, n);
+      else env.phys.read(pfn, offset, data, dataOff + copied, n);
+      offset = 0;
+      copied += n;
+      length -= n;
+    }
+  }
+  return copied;
+}
+
+/** iopt_pages_rw_slow(): rw through a pfn reader (temporary pins for holes). */
+function pagesRwSlow(env: IommufdEnv, pages: IoptPages, startIndex: number, lastIndex: number, offset: number, data: Uint8Array, length: number, write: boolean): number {
+  const r = new PfnReader(env);
+  let rc = r.first(pages, startIndex, lastIndex);
+  if (rc) return rc;
+  let done = 0;
+  while (!r.done()) {
+    const n = batchRw(env, r.batch, data, done, offset, length, write);
+    done += n;
+    length -= n;
+    offset = 0;
+    r.unpin();
+    rc = r.next();
+    if (rc) break;
+  }
+  if (!rc && env.warn.on(length !== 0, 'iopt_pages_rw_slow.left', `${length} bytes left`)) rc = -EINVAL;
+  r.destroy();
+  return rc;
+}
+
+/** iopt_pages_rw_page(): one page through a transient (not longterm) GUP pin. */
+function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: number, data: Uint8Array, length: number, write: boolean): number {
+  const mm = pages.sourceMm;
+  if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, index, index, offset, data, length, write);
+  if (env.faults.shouldFail(FP_RW_PAGE)) {
+    mm.mmput();
+    return -EINVAL;
+  }
+  const rc = pinUserPages(mm, pages.uptr + BigInt(index) * BigInt(PAGE_SIZE), 1, write ? FOLL_WRITE : 0, oneBuf, 0);
+  mm.mmput();
+  if (rc !== 1) {
+    if (env.warn.on(rc >= 0, 'iopt_pages_rw_page.gup', `GUP returned ${rc}`)) return -EINVAL;
+    return rc;
+  }
+  if (write) env.phys.write(oneBuf[0], offset, data, 0, length);
+  else env.phys.read(oneBuf[0], offset, data, 0, length);
+  unpinUserPageRange(env.phys, oneBuf[0], 1, write);
+  return 0;
+}
+
+/**
+ * iopt_pages_rw_access(): copy `data` to/from bytes [startByte, startByte+len)
+ * of the pages: through the user mapping when it can (ignoring pin state, as
+ * the kernel does), else through pins.
+ */
+export function pagesRwAccess(env: IommufdEnv, pages: IoptPages, startByte: number, data: Uint8Array, flags: number): number {
+  const length = data.length;
+  const startIndex = Math.floor(startByte / PAGE_SIZE);
+  const lastIndex = Math.floor((startByte + length - 1) / PAGE_SIZE);
+  const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
+  const changeMm = (flags & IOMMUFD_ACCESS_RW_SLOW_PATH) !== 0 || env.current().mm !== pages.sourceMm;
+  if (write && !pages.writable) return -EPERM;
+  if (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) && changeMm) {
+    if (startIndex === lastIndex) return pagesRwPage(env, pages, startIndex, startByte % PAGE_SIZE, data, length, write);
+    return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
+  }
+  const mm = pages.sourceMm;
+  if (changeMm) {
+    if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
+  }
+  const va = pages.uptr + BigInt(startByte);
+  const rc = write ? mm.writeUser(va, data) : mm.readUser(va, data);
+  if (changeMm) mm.mmput();
+  return rc ? -EFAULT : 0;
+}

@@ -321,3 +321,59 @@ describe('finding: unpin read-ahead past a carry touches already-unmapped IOVA',
     expect(f.proc.task.user.lockedVm).toBe(2);
   });
 });
+
+describe('exactness: one map call per maximal contiguous PFN run', () => {
+  function runsOf(f: ReturnType<typeof coreFixture>, va: bigint, pages: number): number {
+    let runs = 0;
+    let prev = -2;
+    for (let i = 0; i < pages; i++) {
+      const p = f.pfnOf(va + BigInt(i * PS));
+      if (p !== prev + 1) runs++;
+      prev = p;
+    }
+    return runs;
+  }
+  it.each([
+    ['scattered 4 KiB pages', false, 0],
+    ['THP folios', true, 0],
+    ['THP folios, one-entry batch', true, 12],
+    ['scattered 4 KiB pages, one-entry batch', false, 12],
+  ])('%s: map calls = runs in every domain, no per-page memory in iopt_pages', (_n, thp, limit) => {
+    const f = coreFixture();
+    if (limit) f.env.tempMemoryLimit = limit as number;
+    const pages = 1024;
+    const va = f.buffer(pages * PS, { thp: thp as boolean });
+    const runs = runsOf(f, va, pages);
+    if (thp) expect(runs).toBeLessThan(8);
+    else expect(runs).toBeGreaterThan(pages / 2);
+    const iopt = f.newIopt();
+    const d1 = f.mockDomain();
+    const d2 = f.mockDomain();
+    iopt.addDomain(d1);
+    iopt.addDomain(d2);
+    expect(iopt.mapUserPages(false, { value: 0x1000000n }, va, BigInt(pages * PS), RW, 0)).toBe(0);
+    expect(d1.mapCalls).toBe(runs);
+    expect(d2.mapCalls).toBe(runs);
+    const area = iopt.areas()[0];
+    expect(area.pages!.npinned).toBe(pages);
+    expect(area.pages!.pinnedPfns.isEmpty()).toBe(true);
+    expect(area.pages!.pinnedPfns.heapBytes()).toBe(0);
+    // a third domain attached to the full IOAS reads the storage domain: same runs, no new pins
+    const d3 = f.mockDomain();
+    expect(iopt.addDomain(d3)).toBe(0);
+    expect(d3.mapCalls).toBe(runs);
+    expect(area.pages!.npinned).toBe(pages);
+    expect(f.audit()).toBe(0);
+  });
+  it('with large pages disabled every page is its own map call', () => {
+    const f = coreFixture();
+    const va = f.buffer(64 * PS, { thp: true, align: 2 * 1024 * 1024 });
+    const iopt = f.newIopt();
+    expect(iopt.disableLargePagesOp()).toBe(0);
+    const d = f.mockDomain();
+    iopt.addDomain(d);
+    expect(iopt.mapUserPages(false, { value: 0x1000000n }, va, BigInt(64 * PS), RW, 0)).toBe(0);
+    expect(d.mapCalls).toBe(64);
+    expect(f.audit()).toBe(0);
+  });
+});

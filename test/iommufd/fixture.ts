@@ -83,6 +83,13 @@ export function coreFixture(o: CoreFixtureOptions = {}) {
           }
         },
       });
+      // record every successful pin so the unmap callback can give it back
+      const pin = a.pinPages.bind(a);
+      a.pinPages = (iova, length, out, flags) => {
+        const rc = pin(iova, length, out, flags);
+        if (rc === 0) pins.push({ iova, length });
+        return rc;
+      };
       return Object.assign(a, { pins });
     },
     audit(exactPins = true): number {

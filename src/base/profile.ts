@@ -39,8 +39,11 @@ export interface Profile {
   readonly accessReplace: boolean;
   /** iopt_add_access assigns the access list id only on success (v6.6+). */
   readonly accessIdOnSuccess: boolean;
-  /** The selftest mock domain WARNs when an unmap meets a missing entry (v6.2-v6.6; later it tolerates holes). */
-  readonly mockUnmapWarnsMissing: boolean;
+  /**
+   * The selftest mock domain is the xarray one that WARNs when unmap or
+   * iova_to_phys meets a missing entry (v6.2-v6.6); later mocks tolerate holes.
+   */
+  readonly mockWarnsMissingEntries: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
   readonly warnAreaNotInDomainsItree: boolean;
 }
@@ -60,7 +63,7 @@ const latest: Profile = Object.freeze({
   accessReplace: true,
   accessIdOnSuccess: true,
   warnAreaNotInDomainsItree: true,
-  mockUnmapWarnsMissing: false,
+  mockWarnsMissingEntries: false,
 });
 
 const v65: Profile = Object.freeze({
@@ -74,7 +77,7 @@ const v65: Profile = Object.freeze({
   accessReplace: false,
   accessIdOnSuccess: false,
   warnAreaNotInDomainsItree: false,
-  mockUnmapWarnsMissing: true,
+  mockWarnsMissingEntries: true,
 });
 
 const v62: Profile = Object.freeze({

@@ -54,7 +54,10 @@ describe('fail_nth over the worked carry program (latest)', () => {
           () => iopt.mapUserPages(false, { value: 0x1000000n }, va, BigInt(8 * PS), RW, 0),
           () => acc.attach(iopt),
           () => acc.pinPages(0x1000000n + BigInt(2 * PS), BigInt(PS), new Uint32Array(1), 0),
-          () => (iopt.domains.includes(dom) ? (iopt.removeDomain(dom), 0) : 0),
+          () => {
+            if (iopt.domains.includes(dom)) iopt.removeDomain(dom);
+            return 0;
+          },
         ];
         let reached = false;
         for (const [k, run] of steps.entries()) {

@@ -75,6 +75,9 @@ class MapDomain extends IommuDomain {
   protected iovaToPhysDrv(iova: number): number {
     return this.pages.get(iova) ?? 0;
   }
+  peekPhys(iova: number): number {
+    return this.pages.get(iova) ?? -1;
+  }
   protected freeDrv(): void {}
   readPfns(): number {
     return -1;

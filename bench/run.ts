@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Benchmark runner
+ * (`npm run bench [-- --out FILE] [--suite NAME] [--filter TEXT] [--quick]`).
+ *
+ * Every module in bench/suites/ exports `run(opts): Promise<BenchResult[]>`;
+ * the runner calls them in name order, prints one table and writes the JSON
+ * array of results to --out. It re-executes itself under
+ * `node --expose-gc --import tsx` when global.gc is missing, so heap figures
+ * are measured after a full collection.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+
+/** One measured figure set; `name` identifies it, the rest are numbers (or short strings). */
+export interface BenchResult {
+  name: string;
+  /** Nanoseconds per 4 KiB page processed. */
+  nsPerPage?: number;
+  /** JS heap + ArrayBuffer bytes per page. */
+  heapBytesPerPage?: number;
+  [extra: string]: number | string | undefined;
+}
+
+export interface SuiteOptions {
+  /** Smaller sizes (for CI smoke runs). */
+  quick: boolean;
+  /** Only benchmarks whose name ('suite: name') contains this text; suites may skip the others. */
+  filter: string | undefined;
+}
+
+export type Suite = (opts: SuiteOptions) => Promise<BenchResult[]>;
+
+const self = fileURLToPath(import.meta.url);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      filter: { type: 'string' },
+      suite: { type: 'string', multiple: true },
+      quick: { type: 'boolean', default: false },
+    },
+  });
+  const dir = join(dirname(self), 'suites');
+  const files = readdirSync(dir)
+    .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
+    .sort();
+  const all: BenchResult[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { run?: Suite };
+    if (typeof mod.run !== 'function') continue;
+    const suite = f.replace(/\.(ts|js)$/, '');
+    if (values.suite && !values.suite.includes(suite)) continue;
+    const results = await mod.run({ quick: values.quick ?? false, filter: values.filter });
+    for (const r of results) {
+      const name = `${suite}: ${r.name}`;
+      if (!values.filter || name.includes(values.filter)) all.push({ ...r, name });
+    }
+  }
+  printTable(all);
+  if (values.out) writeFileSync(values.out, `${JSON.stringify(all, null, 2)}\n`);
+  return 0;
+}
+
+function fmt(v: number | string | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (Number.isInteger(v)) return String(v);
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function printTable(rows: BenchResult[]): void {
+  const extra: string[] = [];
+  for (const r of rows) for (const k of Object.keys(r)) if (!['name', 'nsPerPage', 'heapBytesPerPage'].includes(k) && !extra.includes(k)) extra.push(k);
+  const head = ['benchmark', 'ns/page', 'heap B/page', ...extra];
+  const t = new Table({ head });
+  for (const r of rows) t.push([r.name, fmt(r.nsPerPage), fmt(r.heapBytesPerPage), ...extra.map((k) => fmt(r[k]))]);
+  console.log(t.toString());
+}
+
+if (typeof globalThis.gc !== 'function' && process.env.IOMMUFD_SIM_BENCH_CHILD !== '1') {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, IOMMUFD_SIM_BENCH_CHILD: '1' },
+  });
+  process.exit(r.status ?? 1);
+} else {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The device-node hook: how /dev/iommu (and any other file) plugs into the
+ * machine without machine code knowing about it. A DeviceNode opens into an
+ * OpenFile (struct file); the process keeps it in its fd table, shared by
+ * fork(), and calls release() when the last descriptor goes away.
+ */
+import { EACCES } from '../base/errno.js';
+import type { MemFile } from '../mm/memfile.js';
+import type { Process } from './process.js';
+
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+
+/** An open file (struct file). */
+export interface OpenFile {
+  /** unlocked_ioctl; absent → -ENOTTY. */
+  ioctl?(proc: Process, cmd: number, arg: bigint): number;
+  /** The last descriptor was closed (fput → release). `proc` is the process closing it. */
+  release(proc: Process): void;
+  /** Page cache behind mmap of this file (shmem, hugetlbfs, a regular file); absent → mmap gives -ENODEV. */
+  readonly memfile?: MemFile;
+  /** Open mode (O_ACCMODE bits); filled from open()'s flags when left undefined. */
+  fmode?: number;
+}
+
+/** A node in the file namespace (a character device, a file). */
+export interface DeviceNode {
+  open(proc: Process, flags: number): OpenFile | number;
+}
+
+/** A read-only regular file (e.g. /proc/self/exe) whose pages can be mmapped. */
+export class RegularFileNode implements DeviceNode {
+  readonly file: MemFile;
+
+  constructor(file: MemFile) {
+    this.file = file;
+    file.get();
+  }
+
+  open(_proc: Process, flags: number): OpenFile | number {
+    if ((flags & O_ACCMODE) !== O_RDONLY) return -EACCES;
+    const f = this.file;
+    f.get();
+    return { memfile: f, fmode: O_RDONLY, release: () => f.put() };
+  }
+}

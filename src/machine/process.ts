@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A process: one task, its address space and its file descriptor table, with
+ * the system calls the model offers in raw-syscall style. A call never throws
+ * on bad user input: it returns a value >= 0 or -errno (mmap: a bigint
+ * address or a negative bigint errno). The only exception a call lets out is
+ * a KernelWarning from a machine made with panicOnWarn.
+ *
+ * Every entry makes the calling task `current`: machine.faults.current is its
+ * fail-nth state and machine.warn.syscall the call's name, both restored on
+ * return, so fault points and WARNs are attributed to the caller.
+ *
+ * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
+ */
+import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
+import type { MmStruct } from '../mm/address-space.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
+import { MemFile } from '../mm/memfile.js';
+import { Task } from '../mm/task.js';
+import { O_ACCMODE, O_RDWR, type OpenFile } from './device.js';
+import type { Machine } from './machine.js';
+
+/** RLIMIT_NOFILE soft limit default. */
+export const NR_OPEN_DEFAULT = 1024;
+/** First descriptor handed out (0-2 are stdio). */
+export const FIRST_FD = 3;
+
+/** An open file description shared by dup'd / inherited descriptors. */
+class FileDescription {
+  readonly file: OpenFile;
+  refs = 1;
+
+  constructor(file: OpenFile) {
+    this.file = file;
+  }
+}
+
+type Arg = bigint | number;
+
+/** A syscall argument as the u64 register holds it; undefined for a non-integer number. */
+function u64(x: Arg): bigint | undefined {
+  if (typeof x === 'bigint') return BigInt.asUintN(64, x);
+  if (!Number.isInteger(x)) return undefined;
+  return BigInt.asUintN(64, BigInt(x));
+}
+
+export class Process {
+  readonly machine: Machine;
+  readonly task: Task;
+  /** The parent's pid (0 for spawned processes). */
+  readonly ppid: number;
+  private readonly fds = new Map<number, FileDescription>();
+  private dead = false;
+
+  constructor(machine: Machine, task: Task, ppid = 0) {
+    this.machine = machine;
+    this.task = task;
+    this.ppid = ppid;
+  }
+
+  get pid(): number {
+    return this.task.pid;
+  }
+
+  get mm(): MmStruct {
+    return this.task.mm;
+  }
+
+  get exited(): boolean {
+    return this.dead;
+  }
+
+  /** Run `fn` as a system call of this process. */
+  private sys<T>(name: string, dead: T, fn: () => T): T {
+    if (this.dead) return dead;
+    const m = this.machine;
+    const prevTask = m.faults.current;
+    const prevName = m.warn.syscall;
+    const prevCur = m.currentProcess;
+    m.faults.current = this.task.failNth;
+    m.warn.syscall = name;
+    m.currentProcess = this;
+    try {
+      return fn();
+    } finally {
+      m.faults.current = prevTask;
+      m.warn.syscall = prevName;
+      m.currentProcess = prevCur;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // memory
+
+  /** mmap(2): the mapped address, or a negative errno, as bigint. */
+  mmap(addr: Arg, length: Arg, prot: number, flags: number, fd = -1, offset: Arg = 0n): bigint {
+    return this.sys('mmap', BigInt(-ESRCH), () => {
+      const a = u64(addr);
+      const l = u64(length);
+      const o = u64(offset);
+      if (a === undefined || l === undefined || o === undefined) return BigInt(-EINVAL);
+      if (o % BigInt(PAGE_SIZE) !== 0n) return BigInt(-EINVAL);
+      prot |= 0;
+      flags |= 0;
+      let file: MemFile | null = null;
+      let fileMode = O_RDWR;
+      if (!(flags & MAP_ANONYMOUS)) {
+        const d = this.fds.get(fd);
+        if (d === undefined) return BigInt(-EBADF);
+        if (d.file.memfile === undefined) return BigInt(-ENODEV);
+        file = d.file.memfile;
+        fileMode = d.file.fmode ?? O_RDWR;
+      }
+      return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task });
+    });
+  }
+
+  /** munmap(2). */
+  munmap(addr: Arg, length: Arg): number {
+    return this.sys('munmap', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      if (a === undefined || l === undefined) return -EINVAL;
+      return this.mm.munmap(a, l);
+    });
+  }
+
+  /** mprotect(2). */
+  mprotect(addr: Arg, length: Arg, prot: number): number {
+    return this.sys('mprotect', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      if (a === undefined || l === undefined) return -EINVAL;
+      return this.mm.mprotect(a, l, prot | 0);
+    });
+  }
+
+  /** madvise(2). */
+  madvise(addr: Arg, length: Arg, advice: number): number {
+    return this.sys('madvise', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      if (a === undefined || l === undefined) return -EINVAL;
+      return this.mm.madvise(a, l, advice | 0, this.task);
+    });
+  }
+
+  /** The process reads its own memory (copy_from_user semantics): 0 or -EFAULT. */
+  readMemory(va: Arg, buf: Uint8Array): number {
+    return this.sys('memory_read', -ESRCH, () => {
+      const a = u64(va);
+      if (a === undefined) return -EFAULT;
+      return this.mm.readUser(a, buf);
+    });
+  }
+
+  /** The process writes its own memory (copy_to_user semantics): 0 or -EFAULT. */
+  writeMemory(va: Arg, data: Uint8Array): number {
+    return this.sys('memory_write', -ESRCH, () => {
+      const a = u64(va);
+      if (a === undefined) return -EFAULT;
+      return this.mm.writeUser(a, data);
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // files
+
+  private allocFd(): number {
+    let fd = FIRST_FD;
+    while (this.fds.has(fd)) fd++;
+    return fd < NR_OPEN_DEFAULT ? fd : -EMFILE;
+  }
+
+  /**
+   * fd_install() for drivers: put a new open file in the lowest free slot.
+   * Returns the fd, or -EMFILE (the caller still owns `file` then).
+   */
+  installFd(file: OpenFile): number {
+    if (this.dead) return -ESRCH;
+    const fd = this.allocFd();
+    if (fd < 0) return fd;
+    this.fds.set(fd, new FileDescription(file));
+    return fd;
+  }
+
+  /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd). */
+  fileOf(fd: number): OpenFile | undefined {
+    return this.fds.get(fd)?.file;
+  }
+
+  /** Open descriptors, ascending. */
+  openFds(): number[] {
+    return [...this.fds.keys()].sort((a, b) => a - b);
+  }
+
+  /** open(2) of a registered node: the fd, -ENOENT for an unknown path. */
+  open(path: string, flags: number): number {
+    return this.sys('open', -ESRCH, () => {
+      const node = this.machine.device(path);
+      if (node === undefined) return -ENOENT;
+      const fd = this.allocFd();
+      if (fd < 0) return fd;
+      const file = node.open(this, flags | 0);
+      if (typeof file === 'number') return file;
+      if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;
+      this.fds.set(fd, new FileDescription(file));
+      return fd;
+    });
+  }
+
+  /** close(2). */
+  close(fd: number): number {
+    return this.sys('close', -ESRCH, () => this.closeFd(fd));
+  }
+
+  private closeFd(fd: number): number {
+    const d = this.fds.get(fd);
+    if (d === undefined) return -EBADF;
+    this.fds.delete(fd);
+    if (--d.refs === 0) d.file.release(this);
+    return 0;
+  }
+
+  /** ioctl(2): -EBADF for an unknown fd, -ENOTTY when the file has no ioctl. */
+  ioctl(fd: number, cmd: number, arg: Arg = 0n): number {
+    return this.sys('ioctl', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      if (d.file.ioctl === undefined) return -ENOTTY;
+      const a = u64(arg);
+      if (a === undefined) return -EINVAL;
+      return d.file.ioctl(this, cmd >>> 0, a);
+    });
+  }
+
+  /**
+   * ioctl(2) on a struct (test and client convenience): copy `bytes` into a
+   * scratch mapping of this process, call ioctl with its address, and copy the
+   * struct back into `bytes`. The scratch is an anonymous private mapping made
+   * and populated on first use (grown when a bigger struct comes); its setup
+   * and the two copies pass no fault-injection point, so fail-nth counts only
+   * what the ioctl itself does. Returns the ioctl's result (or -ENOMEM/-ESRCH
+   * when no scratch could be made).
+   */
+  ioctlStruct(fd: number, cmd: number, bytes: Uint8Array): number {
+    if (this.dead) return -ESRCH;
+    const va = this.quiet(() => this.scratchFor(bytes.length));
+    if (va < 0n) return Number(va);
+    if (this.quiet(() => this.mm.writeUser(va, bytes)) !== 0) return -EFAULT;
+    const rc = this.ioctl(fd, cmd, va);
+    if (!this.dead) this.quiet(() => this.mm.readUser(va, bytes));
+    return rc;
+  }
+
+  private scratchVa = 0n;
+  private scratchLen = 0;
+
+  /** A populated scratch mapping of at least `len` bytes: its address, or a negative errno. */
+  private scratchFor(len: number): bigint {
+    if (this.scratchLen >= len && this.scratchLen > 0) return this.scratchVa;
+    const want = Math.max(PAGE_SIZE, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
+    const va = this.mm.mmap(0n, BigInt(want), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, { file: null, fileMode: O_RDWR, offset: 0n, task: this.task });
+    if (va < 0n) return va;
+    const rc = this.mm.writeUser(va, new Uint8Array(want));
+    if (rc !== 0) {
+      this.mm.munmap(va, BigInt(want));
+      return BigInt(rc);
+    }
+    if (this.scratchLen > 0) this.mm.munmap(this.scratchVa, BigInt(this.scratchLen));
+    this.scratchVa = va;
+    this.scratchLen = want;
+    return va;
+  }
+
+  /** Run `fn` as this process with fault injection off (model-internal work, not a syscall). */
+  private quiet<T>(fn: () => T): T {
+    const m = this.machine;
+    const prevFaults = m.faults.current;
+    const prevCur = m.currentProcess;
+    m.faults.current = undefined;
+    m.currentProcess = this;
+    try {
+      return fn();
+    } finally {
+      m.faults.current = prevFaults;
+      m.currentProcess = prevCur;
+    }
+  }
+
+  /** memfd_create(2): a shmem (or, with MFD_HUGETLB, hugetlbfs) file of size 0. */
+  memfdCreate(name: string, flags = 0): number {
+    return this.sys('memfd_create', -ESRCH, () => {
+      const hugeBits = (MAP_HUGE_MASK << MAP_HUGE_SHIFT) >>> 0;
+      if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | hugeBits)) return -EINVAL;
+      if (!(flags & MFD_HUGETLB) && flags & hugeBits) return -EINVAL;
+      let file: MemFile;
+      if (flags & MFD_HUGETLB) {
+        const log = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+        const order = log === 0 || log === 21 ? PMD_ORDER : log === 30 ? PUD_ORDER : -1;
+        if (order < 0) return -EINVAL;
+        file = new MemFile(this.machine.phys, 'hugetlb', 0, { order, name: `memfd:${name}` });
+      } else file = new MemFile(this.machine.phys, 'shmem', 0, { name: `memfd:${name}` });
+      file.get();
+      const fd = this.installFd({ memfile: file, fmode: O_RDWR, release: () => file.put() });
+      if (fd < 0) file.put();
+      return fd;
+    });
+  }
+
+  /** ftruncate(2) of a file with a page cache (memfd). */
+  ftruncate(fd: number, length: Arg): number {
+    return this.sys('ftruncate', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      const f = d.file.memfile;
+      if (f === undefined || f.kind === 'file' || ((d.file.fmode ?? 0) & O_ACCMODE) === 0) return -EINVAL;
+      const l = typeof length === 'bigint' ? length : Number.isInteger(length) ? BigInt(length) : -1n;
+      if (l < 0n) return -EINVAL;
+      if (l > BigInt(Number.MAX_SAFE_INTEGER) - BigInt(PAGE_SIZE)) return -EINVAL;
+      if (f.kind === 'hugetlb' && l % BigInt(f.folioBytes) !== 0n) return -EINVAL;
+      f.truncate(Number(l));
+      return 0;
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // lifetime
+
+  /** /proc/self/task/<tid>/fail-nth write: fail the n-th fault point from now (0 disarms). */
+  setFailNth(n: number): void {
+    this.task.failNth.arm(n);
+  }
+
+  /** /proc/self/task/<tid>/fail-nth read. */
+  getFailNth(): number {
+    return this.task.failNth.read();
+  }
+
+  /**
+   * fork(2): a child with a copy-on-write copy of the address space, the same
+   * open files (shared descriptions), credentials, limits and memory cgroup,
+   * and a fresh fail-nth. Returns the child or -errno (-ENOMEM).
+   */
+  forkOrErrno(): Process | number {
+    return this.sys<Process | number>('fork', -ESRCH, () => {
+      const mm = this.mm.fork();
+      if (typeof mm === 'number') return mm;
+      const t = this.task;
+      const task = new Task({
+        pid: this.machine.allocPid(),
+        uid: t.uid,
+        user: t.user,
+        caps: t.caps,
+        rlimitMemlock: t.rlimitMemlock,
+        mm,
+        memcg: t.memcg,
+      });
+      const child = new Process(this.machine, task, this.pid);
+      for (const [fd, d] of this.fds) {
+        d.refs++;
+        child.fds.set(fd, d);
+      }
+      this.machine.adopt(child);
+      return child;
+    });
+  }
+
+  /** fork(2); throws ErrnoError(ENOMEM) in the rare case forkOrErrno() fails (a pinned page could not be copied). */
+  fork(): Process {
+    const r = this.forkOrErrno();
+    if (typeof r === 'number') throw new ErrnoError(r === -ESRCH ? ESRCH : ENOMEM, 'fork');
+    return r;
+  }
+
+  /** exit(2): close every descriptor, then drop the address space (pins keep their frames). */
+  exit(): void {
+    if (this.dead) return;
+    this.sys('exit', undefined, () => {
+      for (const fd of this.openFds()) this.closeFd(fd);
+      this.dead = true;
+      this.mm.mmput();
+      this.machine.reap(this);
+    });
+  }
+}

@@ -1,0 +1,1384 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A process address space (mm_struct): VMAs, page tables, page faults, the
+ * mmap / munmap / mprotect / madvise system calls, fork and exit, and user
+ * memory access (copy_to_user / copy_from_user).
+ *
+ * Representation. Addresses are bigint at the API (u64 as the syscall sees
+ * them) and page numbers (`vpn`, JS numbers < 2^35) inside. VMAs are a sorted
+ * array. Page tables are a Map from the 2 MiB region number (vpn / 512) to a
+ * PtNode holding either 512 PTEs (pfn+1 in a Uint32Array, 0 = none, and a
+ * flags byte per PTE) or one huge entry (a PMD mapping a 2 MiB folio or a
+ * 2 MiB slice of a 1 GiB hugetlb folio). A THP or hugetlb mapping thus costs
+ * one small object per 2 MiB. Empty nodes are dropped.
+ *
+ * PTE flags: PTE_ANON (an anonymous page; otherwise page cache or the zero
+ * page) and PTE_EXCL (PageAnonExclusive: this mm owns the anon page alone and
+ * may write it in place). Writability is derived from the VMA and these bits:
+ * a private mapping writes in place only to an exclusive anon page, anything
+ * else takes a write (COW) fault. mprotect therefore never rewrites PTEs.
+ *
+ * Faulting follows the kernel: private anonymous memory has no page until
+ * touched; a read fault maps the shared zero page (documented choice: the
+ * kernel does so unless mm_forbids_zeropage), a write fault allocates an
+ * exclusive page. A VMA allowed THP (MADV_HUGEPAGE under the default
+ * 'madvise' mode, or 'always') write-faults a whole 2 MiB folio when the
+ * aligned 2 MiB block lies inside the VMA and no page table exists for it yet
+ * (pmd_none), else 4 KiB; THP allocation failure falls back to 4 KiB. (A read
+ * fault maps the 4 KiB zero page rather than the huge zero page, so the block
+ * then stays 4 KiB, as after the kernel splits a huge zero PMD on write.)
+ * Hugetlb VMAs fault whole huge folios, from per-VMA reservations taken at
+ * mmap (private) or the hugetlbfs file's reservations (shared).
+ * MAP_SHARED anonymous memory is a shmem file (never THP: shmem_enabled is
+ * 'never' by default); its pages live in the file and are mapped, not copied,
+ * and a forked child refaults them lazily.
+ *
+ * Write (and unshare) faults on a non-exclusive anon page reuse it when no one
+ * else references it (refcount 1 for a small folio or a PMD-mapped THP,
+ * mapcount 1 for hugetlb) and copy it otherwise; a PMD-mapped THP that cannot
+ * be reused is split to PTEs and the faulting 4 KiB page copied. fork() shares
+ * private pages copy-on-write (both sides lose PTE_EXCL), except that an
+ * exclusive anon folio that may be DMA pinned is copied for the child at once
+ * (the parent keeps its pinned page), like copy_present_page().
+ *
+ * Not modelled: swap, reclaim, khugepaged / MADV_COLLAPSE, NUMA, ASLR (the
+ * mmap base is fixed at TASK_SIZE - 128 MiB, as with `setarch -R`), the stack
+ * and vDSO VMAs, anon_vma compatibility in VMA merging (adjacent VMAs with
+ * equal flags and backing always merge), memcg charging of user pages.
+ */
+import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { U64_MAX } from '../base/u64.js';
+import type { WarnSink } from '../base/warn.js';
+import {
+  LEGACY_MAP_MASK,
+  MADV_COLD,
+  MADV_COLLAPSE,
+  MADV_DODUMP,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_HWPOISON,
+  MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_REMOVE,
+  MADV_SEQUENTIAL,
+  MADV_SOFT_OFFLINE,
+  MADV_UNMERGEABLE,
+  MADV_WILLNEED,
+  MADV_WIPEONFORK,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NONBLOCK,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_TYPE,
+  MMAP_MIN_ADDR,
+  DEFAULT_MAX_MAP_COUNT,
+  PAGE_SIZE,
+  PMD_ORDER,
+  PROT_EXEC,
+  PROT_GROWSDOWN,
+  PROT_GROWSUP,
+  PROT_READ,
+  PROT_SEM,
+  PROT_WRITE,
+  PUD_ORDER,
+  TASK_SIZE,
+  VM_ACCESS_FLAGS,
+  VM_DONTCOPY,
+  VM_DONTEXPAND,
+  VM_HUGEPAGE,
+  VM_HUGETLB,
+  VM_IO,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
+  VM_PFNMAP,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_WIPEONFORK,
+  VM_WRITE,
+} from './constants.js';
+import { MemFile, type MemFileMapping } from './memfile.js';
+import type { PhysicalMemory } from './physical-memory.js';
+
+/** PTE flag: the page is anonymous. */
+export const PTE_ANON = 1;
+/** PTE flag: PageAnonExclusive. */
+export const PTE_EXCL = 2;
+const PTE_ANON_EXCL = PTE_ANON | PTE_EXCL;
+
+export const FAULT_READ = 0;
+export const FAULT_WRITE = 1;
+/** FAULT_FLAG_UNSHARE: break COW for a read-only pin, keep the PTE read-only. */
+export const FAULT_UNSHARE = 2;
+
+const PT_SPAN = 512;
+/** Pages below TASK_SIZE. */
+export const TASK_PAGES = Number(TASK_SIZE / BigInt(PAGE_SIZE));
+const MIN_ADDR_PAGES = Number(MMAP_MIN_ADDR / BigInt(PAGE_SIZE));
+/** mmap_base without randomization: TASK_SIZE minus the 128 MiB minimum stack gap. */
+const MMAP_BASE_PAGES = TASK_PAGES - (128 * 1024 * 1024) / PAGE_SIZE;
+/** TASK_UNMAPPED_BASE = PAGE_ALIGN(TASK_SIZE / 3), the bottom-up search base. */
+const LEGACY_BASE_PAGES = Math.ceil(TASK_PAGES / 3);
+const PAGE_N = BigInt(PAGE_SIZE);
+
+/** What mmap needs from the calling task (mlock limits, capabilities). */
+export interface MmCaller {
+  readonly rlimitMemlock: bigint;
+  capable(cap: string): boolean;
+}
+
+export type ThpMode = 'always' | 'madvise' | 'never';
+
+export interface MmOptions {
+  /** /sys/kernel/mm/transparent_hugepage/enabled; 'madvise' by default. */
+  thp?: ThpMode;
+  /** Align anonymous mappings whose length is a multiple of 2 MiB to 2 MiB (v6.7+); true by default. */
+  thpAlignAnon?: boolean;
+  maxMapCount?: number;
+  /**
+   * What pin_user_pages_fast() returns when start + npages wraps past 2^64: 0
+   * (v6.2 .. v6.6, the default) or -EOVERFLOW (later kernels): give the errno.
+   */
+  gupOverflowErrno?: number;
+  warn?: WarnSink;
+}
+
+export interface MmapOptions {
+  /** The mapped file (for a non-MAP_ANONYMOUS mapping). */
+  file?: MemFile | null;
+  /** The file's open mode (O_RDONLY / O_WRONLY / O_RDWR); O_RDWR by default. */
+  fileMode?: number;
+  /** Byte offset in the file (must be page aligned). */
+  offset?: bigint;
+  /** The caller, for MAP_LOCKED limits and mmap_min_addr. */
+  task?: MmCaller;
+}
+
+export class PtNode {
+  /** pfn + 1 per 4 KiB entry; null while the node holds a huge entry. */
+  pfns: Uint32Array | null = null;
+  flags: Uint8Array | null = null;
+  /** Present PTEs. */
+  count = 0;
+  /** pfn + 1 of the 2 MiB slice mapped by a huge entry, 0 if none. */
+  huge = 0;
+  hugeFlags = 0;
+  /** Order of the folio behind the huge entry (9 or 18). */
+  hugeOrder = 0;
+}
+
+export class Vma implements MemFileMapping {
+  readonly mm: MmStruct;
+  start: number;
+  end: number;
+  flags: number;
+  file: MemFile | null;
+  /** File page (4 KiB) index mapped at `start`. */
+  pgoff: number;
+  /** 0, or the hugetlb folio order. */
+  hugeOrder: number;
+  /** First PFN of a VM_PFNMAP mapping. */
+  pfnBase: number;
+  /** Private hugetlb: 1 per huge page still covered by a reservation. */
+  resv: Uint8Array | null = null;
+
+  constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
+    this.mm = mm;
+    this.start = start;
+    this.end = end;
+    this.flags = flags;
+    this.file = file;
+    this.pgoff = pgoff;
+    this.hugeOrder = hugeOrder;
+    this.pfnBase = pfnBase;
+  }
+
+  get pages(): number {
+    return this.end - this.start;
+  }
+
+  get startAddr(): bigint {
+    return BigInt(this.start) * PAGE_N;
+  }
+
+  get endAddr(): bigint {
+    return BigInt(this.end) * PAGE_N;
+  }
+
+  /** is_cow_mapping(): private and may be written. */
+  get isCow(): boolean {
+    return (this.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+  }
+
+  zapFilePages(first: number, last: number, evenCows: boolean): void {
+    const s = Math.max(this.start, this.start + (first - this.pgoff));
+    const e = Math.min(this.end, this.start + (last - this.pgoff) + 1);
+    if (s < e) this.mm.zapRange(this, s, e, !evenCows);
+  }
+}
+
+function calcVmProt(prot: number): number {
+  return prot & VM_ACCESS_FLAGS;
+}
+
+function hugeOrderFromFlags(flags: number): number {
+  const log = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+  if (log === 0 || log === PMD_ORDER + 12) return PMD_ORDER;
+  if (log === PUD_ORDER + 12) return PUD_ORDER;
+  return -1;
+}
+
+function validAdvice(a: number): boolean {
+  switch (a) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_FREE:
+    case MADV_REMOVE:
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_COLLAPSE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
+    case MADV_HWPOISON:
+    case MADV_SOFT_OFFLINE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export class MmStruct {
+  readonly phys: PhysicalMemory;
+  readonly opts: Required<Omit<MmOptions, 'warn'>> & { warn: WarnSink | undefined };
+  /** mm_users: address space users (the process, temporary mmget()s). */
+  users = 1;
+  /** mm_count: references to the struct itself (mmgrab). */
+  count = 1;
+  readonly vmas: Vma[] = [];
+  readonly pt = new Map<number, PtNode>();
+  /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */
+  pinnedVm = 0;
+  /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
+  lockedVm = 0;
+  mmapBase = MMAP_BASE_PAGES;
+  mmapLegacyBase = LEGACY_BASE_PAGES;
+  /** Flags of the entry returned by the last lookupEntry(). */
+  private lf = 0;
+
+  constructor(phys: PhysicalMemory, opts: MmOptions = {}) {
+    this.phys = phys;
+    this.opts = {
+      thp: opts.thp ?? 'madvise',
+      thpAlignAnon: opts.thpAlignAnon ?? true,
+      maxMapCount: opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT,
+      gupOverflowErrno: opts.gupOverflowErrno ?? 0,
+      warn: opts.warn ?? phys.warn,
+    };
+  }
+
+  // ---------------------------------------------------------------------------
+  // users
+
+  /** mmget(). */
+  mmget(): void {
+    this.users++;
+  }
+
+  /** mmget_not_zero(): false once the address space is gone. */
+  mmgetNotZero(): boolean {
+    if (this.users === 0) return false;
+    this.users++;
+    return true;
+  }
+
+  /** mmput(): the last user tears the address space down (exit_mmap). */
+  mmput(): void {
+    if (this.opts.warn?.on(this.users <= 0, 'mmput.underflow')) return;
+    if (--this.users === 0) this.exitMmap();
+  }
+
+  /** mmgrab(): keep the struct (and its counters) referenced. */
+  mmgrab(): void {
+    this.count++;
+  }
+
+  mmdrop(): void {
+    this.opts.warn?.on(this.count <= 0, 'mmdrop.underflow');
+    this.count--;
+  }
+
+  get alive(): boolean {
+    return this.users > 0;
+  }
+
+  private exitMmap(): void {
+    for (const v of this.vmas) {
+      this.zapRange(v, v.start, v.end);
+      this.releaseVma(v);
+    }
+    this.vmas.length = 0;
+    this.pt.clear();
+  }
+
+  // ---------------------------------------------------------------------------
+  // VMA list
+
+  /** Index of the first VMA ending above `vpn` (find_vma), vmas.length if none. */
+  findIdx(vpn: number): number {
+    const v = this.vmas;
+    let lo = 0;
+    let hi = v.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v[mid].end <= vpn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The VMA containing page `vpn`. */
+  findVma(vpn: number): Vma | undefined {
+    const v = this.vmas[this.findIdx(vpn)];
+    return v !== undefined && v.start <= vpn ? v : undefined;
+  }
+
+  /** The VMA containing `addr`. */
+  vmaAt(addr: bigint): Vma | undefined {
+    if (addr < 0n || addr >= TASK_SIZE) return undefined;
+    return this.findVma(Number(addr / PAGE_N));
+  }
+
+  private isFree(s: number, e: number): boolean {
+    const i = this.findIdx(s);
+    return i === this.vmas.length || this.vmas[i].start >= e;
+  }
+
+  private attach(v: Vma): void {
+    if (v.file) {
+      v.file.get();
+      v.file.vmas.add(v);
+    }
+  }
+
+  private insertVma(v: Vma): number {
+    const i = this.findIdx(v.start);
+    this.vmas.splice(i, 0, v);
+    this.attach(v);
+    return i;
+  }
+
+  /** Undo what a VMA holds besides its pages (reservations, mlock, file). */
+  private releaseVma(v: Vma): void {
+    if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
+    if (v.resv) {
+      let n = 0;
+      for (const b of v.resv) n += b;
+      if (n) this.phys.hugetlbUnreserve(v.hugeOrder, n);
+      v.resv = null;
+    }
+    if (v.file) {
+      v.file.vmas.delete(v);
+      v.file.put();
+    }
+  }
+
+  /**
+   * __split_vma(): cut vmas[i] at page `at` (strictly inside). Hugetlb VMAs
+   * only split at huge-page boundaries (-EINVAL); a THP mapped across the cut
+   * is split to PTEs first.
+   */
+  private splitVma(i: number, at: number): number {
+    const v = this.vmas[i];
+    if (v.hugeOrder && at % 2 ** v.hugeOrder !== 0) return -EINVAL;
+    if (this.vmas.length >= this.opts.maxMapCount) return -ENOMEM;
+    if (!v.hugeOrder && at % PT_SPAN !== 0) {
+      const node = this.pt.get(Math.floor(at / PT_SPAN));
+      if (node && node.huge !== 0) this.splitHugePmd(node);
+    }
+    const t = new Vma(this, at, v.end, v.flags, v.file, v.pgoff + (at - v.start), v.hugeOrder, v.pfnBase + (at - v.start));
+    if (v.resv) {
+      const cut = (at - v.start) / 2 ** v.hugeOrder;
+      t.resv = v.resv.slice(cut);
+      v.resv = v.resv.slice(0, cut);
+    }
+    v.end = at;
+    this.vmas.splice(i + 1, 0, t);
+    this.attach(t);
+    return 0;
+  }
+
+  private canMerge(a: Vma, b: Vma): boolean {
+    return (
+      a.end === b.start &&
+      a.flags === b.flags &&
+      a.file === b.file &&
+      a.hugeOrder === b.hugeOrder &&
+      (a.flags & VM_SPECIAL) === 0 &&
+      (a.file === null || a.pgoff + a.pages === b.pgoff) &&
+      (a.resv === null) === (b.resv === null)
+    );
+  }
+
+  /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
+  private mergeRange(lo: number, hi: number): void {
+    const v = this.vmas;
+    let i = Math.max(0, lo - 1);
+    let last = Math.min(v.length - 1, hi + 1);
+    while (i < last) {
+      const a = v[i];
+      const b = v[i + 1];
+      if (this.canMerge(a, b)) {
+        a.end = b.end;
+        if (a.resv && b.resv) {
+          const r = new Uint8Array(a.resv.length + b.resv.length);
+          r.set(a.resv, 0);
+          r.set(b.resv, a.resv.length);
+          a.resv = r;
+        }
+        b.resv = null;
+        v.splice(i + 1, 1);
+        if (b.file) {
+          b.file.vmas.delete(b);
+          b.file.put();
+        }
+        last--;
+      } else i++;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // page tables
+
+  /** The entry (pfn + 1, 0 if none) mapping page `vpn`; its flags land in lastFlags. */
+  lookupEntry(vpn: number): number {
+    const node = this.pt.get(Math.floor(vpn / PT_SPAN));
+    if (node === undefined) return 0;
+    if (node.huge !== 0) {
+      this.lf = node.hugeFlags;
+      return node.huge + (vpn & (PT_SPAN - 1));
+    }
+    if (node.pfns === null) return 0;
+    const e = node.pfns[vpn & (PT_SPAN - 1)];
+    if (e !== 0) this.lf = node.flags![vpn & (PT_SPAN - 1)];
+    return e;
+  }
+
+  /** PTE flags of the entry returned by the last lookupEntry(). */
+  get lastFlags(): number {
+    return this.lf;
+  }
+
+  /** The PFN mapped at `va` without faulting, -1 if none (follow_page without FOLL_GET). */
+  lookupPfn(va: bigint): number {
+    if (va < 0n || va >= TASK_SIZE) return -1;
+    const vpn = Number(va / PAGE_N);
+    const v = this.findVma(vpn);
+    if (v && v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
+    return this.lookupEntry(vpn) - 1;
+  }
+
+  private node(key: number): PtNode {
+    let n = this.pt.get(key);
+    if (n === undefined) {
+      n = new PtNode();
+      this.pt.set(key, n);
+    }
+    return n;
+  }
+
+  private mapPte(key: number, idx: number, pfn: number, flags: number): void {
+    const n = this.node(key);
+    if (n.pfns === null) {
+      n.pfns = new Uint32Array(PT_SPAN);
+      n.flags = new Uint8Array(PT_SPAN);
+    }
+    n.pfns[idx] = pfn + 1;
+    n.flags![idx] = flags;
+    n.count++;
+    this.phys.getFrame(pfn);
+  }
+
+  private setHuge(key: number, pfn: number, flags: number, order: number): void {
+    const n = this.node(key);
+    this.opts.warn?.on(n.count !== 0, 'set_huge.pte_table_not_empty');
+    n.pfns = null;
+    n.flags = null;
+    n.count = 0;
+    n.huge = pfn + 1;
+    n.hugeFlags = flags;
+    n.hugeOrder = order;
+    this.phys.mapHuge(pfn);
+  }
+
+  /** __split_huge_pmd(): replace a PMD-mapped THP by 512 PTEs (anon exclusivity carries over). */
+  private splitHugePmd(n: PtNode): void {
+    if (n.hugeOrder !== PMD_ORDER) return;
+    const base = n.huge - 1;
+    const pfns = new Uint32Array(PT_SPAN);
+    for (let i = 0; i < PT_SPAN; i++) pfns[i] = base + i + 1;
+    n.pfns = pfns;
+    n.flags = new Uint8Array(PT_SPAN).fill(n.hugeFlags);
+    n.count = PT_SPAN;
+    n.huge = 0;
+    n.hugeFlags = 0;
+    n.hugeOrder = 0;
+    this.phys.grabRange(base, PT_SPAN, false);
+    this.phys.unmapHuge(base);
+  }
+
+  /** Page-table keys present in [k0, k1] (walks the table, not the range, when the range is sparse). */
+  private keysIn(k0: number, k1: number): Iterable<number> {
+    if (k1 - k0 < 4 * this.pt.size + 64) {
+      const out: number[] = [];
+      for (let k = k0; k <= k1; k++) if (this.pt.has(k)) out.push(k);
+      return out;
+    }
+    const out: number[] = [];
+    for (const k of this.pt.keys()) if (k >= k0 && k <= k1) out.push(k);
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * zap_page_range_single(): drop every mapping of pages [s, e) of `v`
+   * (`keepAnon`: only page-cache pages, leaving private COW copies).
+   */
+  zapRange(v: Vma, s: number, e: number, keepAnon = false): void {
+    if (v.flags & VM_PFNMAP) return;
+    for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      if (n === undefined) continue;
+      const lo = Math.max(s, key * PT_SPAN);
+      const hi = Math.min(e, (key + 1) * PT_SPAN);
+      if (n.huge !== 0) {
+        if (keepAnon && n.hugeFlags & PTE_ANON) continue;
+        if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) {
+          this.phys.unmapHuge(n.huge - 1);
+          this.pt.delete(key);
+          continue;
+        }
+        if (n.hugeOrder !== PMD_ORDER) {
+          this.opts.warn?.warn('zap.partial_hugetlb', `vpn ${lo}`);
+          continue;
+        }
+        this.splitHugePmd(n);
+      }
+      const pfns = n.pfns;
+      if (pfns === null) continue;
+      const fl = n.flags!;
+      for (let vpn = lo; vpn < hi; vpn++) {
+        const i = vpn & (PT_SPAN - 1);
+        const ent = pfns[i];
+        if (ent === 0 || (keepAnon && fl[i] & PTE_ANON)) continue;
+        pfns[i] = 0;
+        fl[i] = 0;
+        n.count--;
+        this.phys.putFrame(ent - 1);
+      }
+      if (n.count === 0) this.pt.delete(key);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // faults
+
+  private thpEligible(v: Vma, key: number): boolean {
+    if (v.file !== null || v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_HUGETLB)) return false;
+    const mode = this.opts.thp;
+    if (mode === 'never' || v.flags & VM_NOHUGEPAGE) return false;
+    if (mode === 'madvise' && !(v.flags & VM_HUGEPAGE)) return false;
+    return key * PT_SPAN >= v.start && (key + 1) * PT_SPAN <= v.end;
+  }
+
+  /** The page cache page behind file-backed page `vpn` of `v` (head pfn or -errno). */
+  private filePage(v: Vma, vpn: number): number {
+    return v.file!.getFolio(v.pgoff + (vpn - v.start));
+  }
+
+  /**
+   * handle_mm_fault(): make page `vpn` of `v` present for `mode`. Afterwards a
+   * READ finds any page, a WRITE or UNSHARE in a private mapping finds an
+   * exclusive anon page. Returns 0, -ENOMEM (allocation failed) or -EFAULT
+   * (SIGBUS: past end of file, no hugetlb page).
+   */
+  fault(v: Vma, vpn: number, mode: number): number {
+    const fl = v.flags;
+    if (fl & VM_PFNMAP) return -EFAULT;
+    if (fl & VM_HUGETLB) return this.hugetlbFault(v, vpn, mode);
+    const key = Math.floor(vpn / PT_SPAN);
+    const idx = vpn & (PT_SPAN - 1);
+    const shared = (fl & VM_MAYSHARE) !== 0;
+    let n = this.pt.get(key);
+    if (n !== undefined && n.huge !== 0) {
+      if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
+      if (n.hugeFlags & PTE_ANON && this.phys.folioRefcount(n.huge - 1) === 1) {
+        n.hugeFlags |= PTE_EXCL;
+        return 0;
+      }
+      this.splitHugePmd(n);
+    }
+    const ent = n?.pfns ? n.pfns[idx] : 0;
+    if (ent === 0) {
+      if (shared) {
+        const fp = this.filePage(v, vpn);
+        if (fp < 0) return fp;
+        this.mapPte(key, idx, fp, 0);
+        return 0;
+      }
+      if (v.file === null) {
+        if (n === undefined && mode !== FAULT_READ && this.thpEligible(v, key)) {
+          const head = this.phys.allocFolio(PMD_ORDER);
+          if (head >= 0) {
+            this.setHuge(key, head, PTE_ANON_EXCL, PMD_ORDER);
+            return 0;
+          }
+        }
+        if (mode === FAULT_READ) {
+          this.mapPte(key, idx, this.phys.zeroPfn, 0);
+          return 0;
+        }
+        const pfn = this.phys.allocFolio(0);
+        if (pfn < 0) return -ENOMEM;
+        this.mapPte(key, idx, pfn, PTE_ANON_EXCL);
+        return 0;
+      }
+      const fp = this.filePage(v, vpn);
+      if (fp < 0) return fp;
+      if (mode === FAULT_READ) {
+        this.mapPte(key, idx, fp, 0);
+        return 0;
+      }
+      const pfn = this.phys.allocFolio(0);
+      if (pfn < 0) return -ENOMEM;
+      this.phys.copyFrame(pfn, fp);
+      this.mapPte(key, idx, pfn, PTE_ANON_EXCL);
+      return 0;
+    }
+    if (mode === FAULT_READ || shared) return 0;
+    n = n!;
+    const f = n.flags![idx];
+    if ((f & PTE_ANON_EXCL) === PTE_ANON_EXCL) return 0;
+    const pfn = ent - 1;
+    if (f & PTE_ANON && this.phys.folioOrder(pfn) === 0 && this.phys.refcount(pfn) === 1) {
+      n.flags![idx] = f | PTE_EXCL;
+      return 0;
+    }
+    const npfn = this.phys.allocFolio(0);
+    if (npfn < 0) return -ENOMEM;
+    this.phys.copyFrame(npfn, pfn);
+    n.pfns![idx] = npfn + 1;
+    n.flags![idx] = PTE_ANON_EXCL;
+    this.phys.getFrame(npfn);
+    this.phys.putFrame(pfn);
+    return 0;
+  }
+
+  private hugetlbFault(v: Vma, vpn: number, mode: number): number {
+    const order = v.hugeOrder;
+    const np = 2 ** order;
+    const hvpn = vpn - (vpn % np);
+    const nnodes = np / PT_SPAN;
+    const key0 = hvpn / PT_SPAN;
+    const n0 = this.pt.get(key0);
+    const shared = (v.flags & VM_MAYSHARE) !== 0;
+    if (n0 === undefined || n0.huge === 0) {
+      let head: number;
+      let fl = 0;
+      if (shared) {
+        head = v.file!.getFolio((v.pgoff + (hvpn - v.start)) / np);
+        if (head < 0) return head;
+      } else {
+        const ri = (hvpn - v.start) / np;
+        const reserved = v.resv !== null && v.resv[ri] === 1;
+        head = this.phys.allocFolio(order, { hugetlb: true, reserved });
+        if (head < 0) return -EFAULT;
+        if (reserved) v.resv![ri] = 0;
+        fl = PTE_ANON_EXCL;
+      }
+      for (let k = 0; k < nnodes; k++) this.setHuge(key0 + k, head + k * PT_SPAN, fl, order);
+      return 0;
+    }
+    if (mode === FAULT_READ || shared || n0.hugeFlags & PTE_EXCL) return 0;
+    const head = n0.huge - 1;
+    if (n0.hugeFlags & PTE_ANON && this.phys.hugeMapcount(head) === 1) {
+      for (let k = 0; k < nnodes; k++) this.pt.get(key0 + k)!.hugeFlags |= PTE_EXCL;
+      return 0;
+    }
+    const nh = this.phys.allocFolio(order, { hugetlb: true });
+    if (nh < 0) return -EFAULT;
+    for (let k = 0; k < np; k++) this.phys.copyFrame(nh + k, head + k);
+    for (let k = 0; k < nnodes; k++) {
+      const n = this.pt.get(key0 + k)!;
+      const old = n.huge - 1;
+      n.huge = nh + k * PT_SPAN + 1;
+      n.hugeFlags = PTE_ANON_EXCL;
+      this.phys.mapHuge(nh + k * PT_SPAN);
+      this.phys.unmapHuge(old);
+    }
+    return 0;
+  }
+
+  /** Fault in pages [s, e) the way populate_vma_page_range() does; stops at the first error. */
+  private populate(s: number, e: number, write?: boolean): number {
+    let i = this.findIdx(s);
+    while (i < this.vmas.length && this.vmas[i].start < e) {
+      const v = this.vmas[i++];
+      if (!(v.flags & VM_ACCESS_FLAGS) || v.flags & (VM_PFNMAP | VM_IO)) continue;
+      const w = write ?? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+      const mode = w ? FAULT_WRITE : FAULT_READ;
+      const hi = Math.min(e, v.end);
+      for (let vpn = Math.max(s, v.start); vpn < hi; vpn++) {
+        const ent = this.lookupEntry(vpn);
+        if (ent !== 0 && (!w || v.flags & VM_MAYSHARE || (this.lf & PTE_ANON_EXCL) === PTE_ANON_EXCL)) continue;
+        const rc = this.fault(v, vpn, mode);
+        if (rc < 0) return rc;
+      }
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // address choice
+
+  private topdown(npages: number, align: number, low: number, high: number): number {
+    const v = this.vmas;
+    for (let k = v.length - 1; k >= -1; k--) {
+      const gs = Math.max(k >= 0 ? v[k].end : 0, low);
+      const ge = Math.min(k + 1 < v.length ? v[k + 1].start : Number.POSITIVE_INFINITY, high);
+      if (ge - gs < npages) continue;
+      const cand = ge - npages - ((ge - npages) % align);
+      if (cand >= gs) return cand;
+    }
+    return -1;
+  }
+
+  private bottomup(npages: number, align: number, low: number, high: number): number {
+    const v = this.vmas;
+    for (let k = -1; k < v.length; k++) {
+      const gs = Math.max(k >= 0 ? v[k].end : 0, low);
+      const ge = Math.min(k + 1 < v.length ? v[k + 1].start : Number.POSITIVE_INFINITY, high);
+      const cand = Math.ceil(gs / align) * align;
+      if (cand + npages <= ge) return cand;
+    }
+    return -1;
+  }
+
+  /** vm_unmapped_area() top-down, then the bottom-up fallback. */
+  private searchArea(npages: number, align: number): number {
+    let r = this.topdown(npages, align, 1, this.mmapBase);
+    if (r < 0) r = this.bottomup(npages, align, this.mmapLegacyBase, TASK_PAGES);
+    return r;
+  }
+
+  /**
+   * __get_unmapped_area() for a page count and a page hint (already
+   * PAGE_MASKed; 0 = none). Returns a page number or -errno.
+   */
+  private getUnmappedArea(hint: number, npages: number, flags: number, hugeOrder: number, anonPrivate: boolean): number {
+    if (npages > TASK_PAGES) return -ENOMEM;
+    const align = hugeOrder ? 2 ** hugeOrder : 1;
+    if (flags & MAP_FIXED) {
+      if (hugeOrder && hint % align !== 0) return -EINVAL;
+      return hint;
+    }
+    if (hint) {
+      const h = Math.ceil(hint / align) * align;
+      if (h + npages <= TASK_PAGES && this.isFree(h, h + npages)) return h;
+    }
+    if (!hugeOrder && anonPrivate && this.opts.thpAlignAnon && !hint && npages % PT_SPAN === 0) {
+      const r = this.searchArea(npages + PT_SPAN, 1);
+      if (r >= 0) {
+        const sub = (PT_SPAN - (r % PT_SPAN)) % PT_SPAN;
+        return sub === 0 ? r + PT_SPAN : r + sub;
+      }
+    }
+    const r = this.searchArea(npages, align);
+    return r < 0 ? -ENOMEM : r;
+  }
+
+  // ---------------------------------------------------------------------------
+  // system calls
+
+  /**
+   * mmap(2) (ksys_mmap_pgoff + do_mmap + mmap_region). Returns the address or
+   * a negative errno, as bigints.
+   */
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, opts: MmapOptions = {}): bigint {
+    addr = BigInt.asUintN(64, addr);
+    let len = BigInt.asUintN(64, length);
+    const offset = BigInt.asUintN(64, opts.offset ?? 0n);
+    if (offset % PAGE_N !== 0n) return BigInt(-EINVAL);
+    const pgoff = offset / PAGE_N;
+    let file: MemFile | null = null;
+    let fileMode = opts.fileMode ?? 2;
+    let ownFile = false;
+    let hugeOrder = 0;
+    if (!(flags & MAP_ANONYMOUS)) {
+      file = opts.file ?? null;
+      if (file === null) return BigInt(-EBADF);
+      if (file.kind === 'hugetlb') {
+        hugeOrder = file.order;
+        len = BigInt.asUintN(64, len + BigInt(file.folioBytes) - 1n) & ~(BigInt(file.folioBytes) - 1n);
+      } else if (flags & MAP_HUGETLB) return BigInt(-EINVAL);
+    } else if (flags & MAP_HUGETLB) {
+      hugeOrder = hugeOrderFromFlags(flags);
+      if (hugeOrder < 0) return BigInt(-EINVAL);
+      const hs = BigInt(PAGE_SIZE * 2 ** hugeOrder);
+      len = BigInt.asUintN(64, len + hs - 1n) & ~(hs - 1n);
+      // hugetlb_file_setup(): an unlinked hugetlbfs file, reserved up front unless MAP_NORESERVE
+      const size = len > TASK_SIZE ? Number(TASK_SIZE) + PAGE_SIZE : Number(len);
+      file = new MemFile(this.phys, 'hugetlb', size, { order: hugeOrder, name: 'anon_hugepage' });
+      file.get();
+      ownFile = true;
+      fileMode = 2;
+      if ((flags & MAP_TYPE) === MAP_SHARED && !(flags & MAP_NORESERVE)) {
+        if (len > TASK_SIZE || !file.reserve(0, file.nfolios)) {
+          file.put();
+          return BigInt(-ENOMEM);
+        }
+      }
+    }
+    try {
+      return this.doMmap(addr, len, prot, flags, file, fileMode, pgoff, hugeOrder, opts.task);
+    } finally {
+      if (ownFile) file!.put();
+    }
+  }
+
+  private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined): bigint {
+    if (len === 0n) return BigInt(-EINVAL);
+    if (!(flags & MAP_FIXED)) {
+      addr &= ~(PAGE_N - 1n);
+      if (addr !== 0n && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR;
+    }
+    len = BigInt.asUintN(64, len + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    if (len === 0n) return BigInt(-ENOMEM);
+    if (pgoff + len / PAGE_N > U64_MAX) return BigInt(-EOVERFLOW);
+    if (this.vmas.length > this.opts.maxMapCount) return BigInt(-ENOMEM);
+    if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
+    // __get_unmapped_area
+    if (len > TASK_SIZE) return BigInt(-ENOMEM);
+    const npages = Number(len / PAGE_N);
+    if (flags & MAP_FIXED) {
+      if (addr % PAGE_N !== 0n) {
+        if (hugeOrder) return BigInt(-EINVAL);
+        // arch code returns the fixed address unchecked; the generic check then fails it
+        if (addr > TASK_SIZE - len) return BigInt(-ENOMEM);
+        return BigInt(-EINVAL);
+      }
+      if (addr > TASK_SIZE - len) {
+        if (hugeOrder && addr % BigInt(PAGE_SIZE * 2 ** hugeOrder) !== 0n) return BigInt(-EINVAL);
+        return BigInt(-ENOMEM);
+      }
+    }
+    const hint = addr > TASK_SIZE ? 0 : Number(addr / PAGE_N);
+    const anonPrivate = file === null && (flags & MAP_TYPE) === MAP_PRIVATE;
+    const start = this.getUnmappedArea(hint, npages, flags, hugeOrder, anonPrivate);
+    if (start < 0) return BigInt(start);
+    if (start + npages > TASK_PAGES) return BigInt(-ENOMEM);
+    if (start < MIN_ADDR_PAGES && !task?.capable('CAP_SYS_RAWIO')) return BigInt(-EPERM);
+    const end = start + npages;
+    if (flags & MAP_FIXED_NOREPLACE && !this.isFree(start, end)) return BigInt(-EEXIST);
+    let vmFlags = calcVmProt(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    if (flags & MAP_LOCKED) {
+      if (task && task.rlimitMemlock === 0n && !task.capable('CAP_IPC_LOCK')) return BigInt(-EPERM);
+      vmFlags |= VM_LOCKED;
+      if (task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
+    }
+    if (file !== null) {
+      const readable = (fileMode & 3) !== 1;
+      const writable = (fileMode & 3) !== 0;
+      const type = flags & MAP_TYPE;
+      if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+        if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;
+        else if (flags & ~LEGACY_MAP_MASK) return BigInt(-EOPNOTSUPP);
+        if (prot & PROT_WRITE && !writable) return BigInt(-EACCES);
+        vmFlags |= VM_SHARED | VM_MAYSHARE;
+        if (!writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
+      } else if (type !== MAP_PRIVATE) return BigInt(-EINVAL);
+      if (!readable) return BigInt(-EACCES);
+    } else {
+      switch (flags & MAP_TYPE) {
+        case MAP_SHARED:
+          vmFlags |= VM_SHARED | VM_MAYSHARE;
+          break;
+        case MAP_PRIVATE:
+          break;
+        default:
+          return BigInt(-EINVAL);
+      }
+    }
+    if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
+    return this.mmapRegion(start, end, vmFlags, flags, file, Number(pgoff), hugeOrder);
+  }
+
+  private mmapRegion(start: number, end: number, vmFlags: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number): bigint {
+    if (flags & MAP_FIXED) {
+      const rc = this.doMunmap(start, end);
+      if (rc < 0) return BigInt(rc);
+    }
+    if (file === null && vmFlags & VM_MAYSHARE) {
+      file = new MemFile(this.phys, 'shmem', (end - start) * PAGE_SIZE, { name: 'dev/zero' });
+      pgoff = 0;
+    } else if (file === null) pgoff = start;
+    if (hugeOrder) {
+      vmFlags |= VM_HUGETLB | VM_DONTEXPAND;
+      const np = 2 ** hugeOrder;
+      if (pgoff % np !== 0) return BigInt(-EINVAL);
+      const f = file!;
+      if (!(vmFlags & VM_NORESERVE)) {
+        if (vmFlags & VM_MAYSHARE) {
+          if (!f.reserve(pgoff / np, (pgoff + end - start) / np)) return BigInt(-ENOMEM);
+        } else if (!this.phys.hugetlbReserve(hugeOrder, (end - start) / np)) return BigInt(-ENOMEM);
+      }
+      const need = (pgoff + end - start) * PAGE_SIZE;
+      if (f.size < need) f.size = need;
+    }
+    if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED;
+    const v = new Vma(this, start, end, vmFlags, file, pgoff, hugeOrder);
+    if (hugeOrder && !(vmFlags & (VM_MAYSHARE | VM_NORESERVE))) v.resv = new Uint8Array((end - start) / 2 ** hugeOrder).fill(1);
+    if (vmFlags & VM_LOCKED) this.lockedVm += end - start;
+    const i = this.insertVma(v);
+    this.mergeRange(i, i);
+    if (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) this.populate(start, end);
+    return BigInt(start) * PAGE_N;
+  }
+
+  /**
+   * A VM_IO | VM_PFNMAP mapping of `length` bytes of raw PFNs from `basePfn`
+   * (remap_pfn_range), for tests: GUP refuses it. Frames inside RAM are read
+   * and written by user access without refcounts; others read as zeros.
+   */
+  mmapPfnmap(addr: bigint, length: bigint, prot: number, basePfn: number): bigint {
+    const len = (BigInt.asUintN(64, length) + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    if (len === 0n || len > TASK_SIZE) return BigInt(-EINVAL);
+    const npages = Number(len / PAGE_N);
+    const start = this.getUnmappedArea(addr === 0n ? 0 : Number(BigInt.asUintN(64, addr) / PAGE_N), npages, addr === 0n ? 0 : MAP_FIXED, 0, false);
+    if (start < 0) return BigInt(start);
+    if (addr !== 0n) {
+      const rc = this.doMunmap(start, start + npages);
+      if (rc < 0) return BigInt(rc);
+    }
+    const v = new Vma(this, start, start + npages, calcVmProt(prot) | VM_MAYREAD | VM_MAYWRITE | VM_SHARED | VM_MAYSHARE | VM_IO | VM_PFNMAP | VM_DONTEXPAND, null, 0, 0, basePfn);
+    this.insertVma(v);
+    return BigInt(start) * PAGE_N;
+  }
+
+  /** munmap(2). */
+  munmap(addr: bigint, length: bigint): number {
+    addr = BigInt.asUintN(64, addr);
+    const len = BigInt.asUintN(64, length);
+    if (addr % PAGE_N !== 0n || addr > TASK_SIZE || len > TASK_SIZE - addr) return -EINVAL;
+    const alen = (len + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    if (alen === 0n) return -EINVAL;
+    const s = Number(addr / PAGE_N);
+    return this.doMunmap(s, s + Number(alen / PAGE_N));
+  }
+
+  /** do_vmi_munmap() on pages [s, e). */
+  private doMunmap(s: number, e: number): number {
+    let i = this.findIdx(s);
+    if (i >= this.vmas.length || this.vmas[i].start >= e) return 0;
+    if (this.vmas[i].start < s) {
+      const rc = this.splitVma(i, s);
+      if (rc) return rc;
+      i++;
+    }
+    const j = this.findIdx(e - 1);
+    if (j < this.vmas.length && this.vmas[j].start < e && this.vmas[j].end > e) {
+      const rc = this.splitVma(j, e);
+      if (rc) return rc;
+    }
+    while (i < this.vmas.length && this.vmas[i].start < e) {
+      const v = this.vmas[i];
+      this.zapRange(v, v.start, v.end);
+      this.vmas.splice(i, 1);
+      this.releaseVma(v);
+    }
+    return 0;
+  }
+
+  /** Give vmas[i]'s pages [s, e) the flags `nf`, splitting as needed. Returns the VMA's index or -errno. */
+  private setFlags(i: number, s: number, e: number, nf: number): number {
+    const v0 = this.vmas[i];
+    if (v0.flags === nf) return i;
+    if (v0.start < s) {
+      const rc = this.splitVma(i, s);
+      if (rc) return rc;
+      i++;
+    }
+    const v = this.vmas[i];
+    if (v.end > e) {
+      const rc = this.splitVma(i, e);
+      if (rc) return rc;
+    }
+    if ((v.flags ^ nf) & VM_LOCKED) this.lockedVm += nf & VM_LOCKED ? v.pages : -v.pages;
+    v.flags = nf;
+    return i;
+  }
+
+  /** mprotect(2). */
+  mprotect(addr: bigint, length: bigint, prot: number): number {
+    addr = BigInt.asUintN(64, addr);
+    const len0 = BigInt.asUintN(64, length);
+    if (addr % PAGE_N !== 0n) return -EINVAL;
+    if (len0 === 0n) return 0;
+    const len = BigInt.asUintN(64, len0 + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    const endB = addr + len;
+    if (len === 0n || endB > U64_MAX) return -ENOMEM;
+    const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+    prot &= ~grows;
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+    if (addr >= TASK_SIZE) return -ENOMEM;
+    const s = Number(addr / PAGE_N);
+    const e = endB > TASK_SIZE ? TASK_PAGES + 1 : Number(endB / PAGE_N);
+    let i = this.findIdx(s);
+    if (i >= this.vmas.length || this.vmas[i].start > s) return -ENOMEM;
+    if (grows & PROT_GROWSDOWN) return -EINVAL;
+    const first = i;
+    let cur = s;
+    let rc = 0;
+    for (;;) {
+      const v = this.vmas[i];
+      const nf = (v.flags & ~VM_ACCESS_FLAGS) | calcVmProt(prot);
+      if (nf & ~(nf >> 4) & VM_ACCESS_FLAGS) {
+        rc = -EACCES;
+        break;
+      }
+      const hi = Math.min(v.end, e);
+      const k = this.setFlags(i, cur, hi, nf);
+      if (k < 0) {
+        rc = k;
+        break;
+      }
+      i = k + 1;
+      cur = hi;
+      if (cur >= e) break;
+      if (i >= this.vmas.length || this.vmas[i].start !== cur) {
+        rc = -ENOMEM;
+        break;
+      }
+    }
+    this.mergeRange(first, i);
+    return rc;
+  }
+
+  /** madvise(2). `task` supplies CAP_SYS_ADMIN for MADV_HWPOISON / MADV_SOFT_OFFLINE. */
+  madvise(addr: bigint, length: bigint, advice: number, task?: MmCaller): number {
+    if (!validAdvice(advice)) return -EINVAL;
+    addr = BigInt.asUintN(64, addr);
+    const len0 = BigInt.asUintN(64, length);
+    if (addr % PAGE_N !== 0n) return -EINVAL;
+    const len = BigInt.asUintN(64, len0 + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    if (len0 !== 0n && len === 0n) return -EINVAL;
+    const endB = addr + len;
+    if (endB > U64_MAX) return -EINVAL;
+    if (endB === addr) return 0;
+    if (advice === MADV_HWPOISON || advice === MADV_SOFT_OFFLINE) return task?.capable('CAP_SYS_ADMIN') ? 0 : -EPERM;
+    if (addr >= TASK_SIZE) return -ENOMEM;
+    const s = Number(addr / PAGE_N);
+    const e = endB > TASK_SIZE ? TASK_PAGES + 1 : Number(endB / PAGE_N);
+    let i = this.findIdx(s);
+    const first = i;
+    let cur = s;
+    let unmapped = 0;
+    while (cur < e) {
+      if (i >= this.vmas.length || this.vmas[i].start >= e) {
+        unmapped = -ENOMEM;
+        break;
+      }
+      const v = this.vmas[i];
+      if (v.start > cur) {
+        unmapped = -ENOMEM;
+        cur = v.start;
+      }
+      const hi = Math.min(v.end, e);
+      const k = this.madviseVma(i, cur, hi, advice);
+      if (k < 0) {
+        this.mergeRange(first, i);
+        return k;
+      }
+      i = k + 1;
+      cur = hi;
+    }
+    this.mergeRange(first, i);
+    return unmapped;
+  }
+
+  private madviseVma(i: number, s: number, e: number, advice: number): number {
+    const v = this.vmas[i];
+    const f = v.flags;
+    switch (advice) {
+      case MADV_HUGEPAGE:
+        return this.setFlags(i, s, e, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+      case MADV_NOHUGEPAGE:
+        return this.setFlags(i, s, e, (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+      case MADV_DONTFORK:
+        return this.setFlags(i, s, e, f | VM_DONTCOPY);
+      case MADV_DOFORK:
+        if (f & VM_IO) return -EINVAL;
+        return this.setFlags(i, s, e, f & ~VM_DONTCOPY);
+      case MADV_WIPEONFORK:
+        if (v.file !== null || f & VM_SHARED) return -EINVAL;
+        return this.setFlags(i, s, e, f | VM_WIPEONFORK);
+      case MADV_KEEPONFORK:
+        return this.setFlags(i, s, e, f & ~VM_WIPEONFORK);
+      case MADV_DONTNEED:
+      case MADV_DONTNEED_LOCKED: {
+        if (v.hugeOrder) {
+          const np = 2 ** v.hugeOrder;
+          if (s % np !== 0) return -EINVAL;
+          e -= e % np;
+        } else if (f & VM_PFNMAP || (advice === MADV_DONTNEED && f & VM_LOCKED)) return -EINVAL;
+        if (s < e) this.zapRange(v, s, e);
+        return i;
+      }
+      case MADV_FREE:
+        if (v.file !== null || f & (VM_SHARED | VM_PFNMAP | VM_LOCKED)) return -EINVAL;
+        return i;
+      case MADV_REMOVE: {
+        if (f & VM_LOCKED) return -EINVAL;
+        if (v.file === null || v.file.kind === 'file') return -EINVAL;
+        if ((f & (VM_SHARED | VM_WRITE)) !== (VM_SHARED | VM_WRITE)) return -EACCES;
+        v.file.punchHole(v.pgoff + (s - v.start), v.pgoff + (e - v.start) - 1);
+        return i;
+      }
+      case MADV_POPULATE_READ:
+      case MADV_POPULATE_WRITE: {
+        const w = advice === MADV_POPULATE_WRITE;
+        if (f & (VM_IO | VM_PFNMAP)) return -EINVAL;
+        if (w ? !(f & VM_WRITE) : !(f & PROT_READ)) return -EINVAL;
+        const rc = this.populate(s, e, w);
+        return rc < 0 ? rc : i;
+      }
+      case MADV_COLLAPSE:
+        // khugepaged collapse is not modelled
+        return -EINVAL;
+      default:
+        // MADV_NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD, PAGEOUT, (UN)MERGEABLE, DONTDUMP, DODUMP: no model effect
+        return i;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // fork / exit
+
+  /**
+   * dup_mmap(): the child's address space. Returns -ENOMEM when a page that
+   * must be copied eagerly (pinned) cannot be allocated.
+   */
+  fork(): MmStruct | number {
+    const child = new MmStruct(this.phys, this.opts);
+    child.mmapBase = this.mmapBase;
+    child.mmapLegacyBase = this.mmapLegacyBase;
+    for (const v of this.vmas) {
+      if (v.flags & VM_DONTCOPY) continue;
+      const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
+      child.vmas.push(c);
+      child.attach(c);
+      if (v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_WIPEONFORK)) continue;
+      const rc = this.copyPages(child, v);
+      if (rc < 0) {
+        child.mmput();
+        return rc;
+      }
+    }
+    return child;
+  }
+
+  private copyPages(child: MmStruct, v: Vma): number {
+    const phys = this.phys;
+    const zero = phys.zeroPfn;
+    let lastHead = -1;
+    let lastPinned = false;
+    for (const key of this.keysIn(Math.floor(v.start / PT_SPAN), Math.floor((v.end - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      if (n === undefined) continue;
+      if (n.huge !== 0) {
+        const order = n.hugeOrder;
+        const nnodes = 2 ** order / PT_SPAN;
+        const head = phys.folioHead(n.huge - 1);
+        const pinned = (n.hugeFlags & PTE_ANON_EXCL) === PTE_ANON_EXCL && phys.folioPincount(head) > 0;
+        if (order === PMD_ORDER && !(v.flags & VM_HUGETLB)) {
+          if (!pinned) {
+            n.hugeFlags &= ~PTE_EXCL;
+            child.setHuge(key, n.huge - 1, n.hugeFlags, order);
+            continue;
+          }
+          this.splitHugePmd(n);
+        } else {
+          if (key % nnodes !== 0) continue;
+          if (pinned) {
+            const nh = phys.allocFolio(order, { hugetlb: true });
+            if (nh < 0) return -ENOMEM;
+            for (let p = 0; p < 2 ** order; p++) phys.copyFrame(nh + p, head + p);
+            for (let k = 0; k < nnodes; k++) child.setHuge(key + k, nh + k * PT_SPAN, PTE_ANON_EXCL, order);
+          } else {
+            for (let k = 0; k < nnodes; k++) {
+              const m = this.pt.get(key + k)!;
+              m.hugeFlags &= ~PTE_EXCL;
+              child.setHuge(key + k, m.huge - 1, m.hugeFlags, order);
+            }
+          }
+          continue;
+        }
+      }
+      const pfns = n.pfns;
+      if (pfns === null) continue;
+      const fl = n.flags!;
+      const lo = Math.max(v.start, key * PT_SPAN) & (PT_SPAN - 1);
+      const hi = Math.min(v.end, (key + 1) * PT_SPAN) - key * PT_SPAN;
+      for (let i = lo; i < hi; i++) {
+        const ent = pfns[i];
+        if (ent === 0) continue;
+        const pfn = ent - 1;
+        const f = fl[i];
+        if (pfn === zero || !(f & PTE_ANON)) {
+          child.mapPte(key, i, pfn, f);
+          continue;
+        }
+        if (f & PTE_EXCL) {
+          const head = phys.folioHead(pfn);
+          if (head !== lastHead) {
+            lastHead = head;
+            lastPinned = phys.folioPincount(head) > 0;
+          }
+          if (lastPinned) {
+            const np = phys.allocFolio(0);
+            if (np < 0) return -ENOMEM;
+            phys.copyFrame(np, pfn);
+            child.mapPte(key, i, np, PTE_ANON_EXCL);
+            continue;
+          }
+          fl[i] = PTE_ANON;
+        }
+        child.mapPte(key, i, pfn, PTE_ANON);
+      }
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // user memory access
+
+  /**
+   * The frame behind page `vpn` for a user access, faulting it in; -1 when the
+   * access would SIGSEGV/SIGBUS. PFNMAP frames come back raw.
+   */
+  private userPage(vpn: number, write: boolean): number {
+    const v = this.findVma(vpn);
+    if (v === undefined) return -1;
+    if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
+    if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
+    let ent = this.lookupEntry(vpn);
+    if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && (this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL)) {
+      if (this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ) < 0) return -1;
+      ent = this.lookupEntry(vpn);
+    }
+    return ent - 1;
+  }
+
+  private userCopy(va: bigint, buf: Uint8Array, write: boolean): number {
+    const len = buf.length;
+    if (len === 0) return 0;
+    if (va < 0n || va + BigInt(len) > TASK_SIZE) return -EFAULT;
+    let a = Number(va);
+    let off = 0;
+    const phys = this.phys;
+    while (off < len) {
+      const vpn = Math.floor(a / PAGE_SIZE);
+      const po = a - vpn * PAGE_SIZE;
+      const n = Math.min(PAGE_SIZE - po, len - off);
+      const pfn = this.userPage(vpn, write);
+      if (pfn < 0) return -EFAULT;
+      if (pfn >= phys.totalFrames && pfn !== phys.zeroPfn) {
+        if (!write) buf.fill(0, off, off + n);
+      } else if (write) phys.write(pfn, po, buf, off, n);
+      else phys.read(pfn, po, buf, off, n);
+      off += n;
+      a += n;
+    }
+    return 0;
+  }
+
+  /** copy_from_user(dst, va): 0 or -EFAULT (faults pages in; bytes before the bad page are copied). */
+  readUser(va: bigint, dst: Uint8Array): number {
+    return this.userCopy(va, dst, false);
+  }
+
+  /** copy_to_user(va, src): 0 or -EFAULT (write faults, COW; PROT_READ gives -EFAULT). */
+  writeUser(va: bigint, src: Uint8Array): number {
+    return this.userCopy(va, src, true);
+  }
+
+  // ---------------------------------------------------------------------------
+  // introspection
+
+  /** Present 4 KiB pages (huge entries count all their pages): the RSS. */
+  residentPages(): number {
+    let n = 0;
+    for (const node of this.pt.values()) n += node.huge !== 0 ? PT_SPAN : node.count;
+    return n;
+  }
+
+  /**
+   * Every present mapping: cb(vpn, pfn, flags, huge) per PTE, and per huge
+   * entry once with huge=true (vpn and pfn of the 2 MiB slice).
+   */
+  forEachMapping(cb: (vpn: number, pfn: number, flags: number, huge: boolean) => void): void {
+    for (const [key, node] of this.pt) {
+      if (node.huge !== 0) {
+        cb(key * PT_SPAN, node.huge - 1, node.hugeFlags, true);
+        continue;
+      }
+      const pfns = node.pfns;
+      if (pfns === null) continue;
+      for (let i = 0; i < PT_SPAN; i++) if (pfns[i] !== 0) cb(key * PT_SPAN + i, pfns[i] - 1, node.flags![i], false);
+    }
+  }
+
+  /** Bytes held by page-table typed arrays (for the heap bench). */
+  pageTableBytes(): number {
+    let b = 0;
+    for (const node of this.pt.values()) if (node.pfns) b += node.pfns.byteLength + node.flags!.byteLength;
+    return b;
+  }
+}

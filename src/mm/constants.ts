@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * mm constants with their x86-64 Linux values: page geometry, the mmap/mprotect
+ * (include/uapi/asm-generic/mman*.h) and madvise uAPI numbers, GUP flags
+ * (include/linux/mm_types.h FOLL_* and the mm/internal.h internal ones), the
+ * vm_flags bits we model (include/linux/mm.h VM_*) and resource limits.
+ */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+export const PAGE_SIZE_N = 4096n;
+export const PAGE_MASK_N = ~(PAGE_SIZE_N - 1n);
+/** Orders of the folios the model allocates: 4 KiB, 2 MiB (PMD: THP, hugetlb), 1 GiB (PUD: hugetlb). */
+export const PMD_ORDER = 9;
+export const PUD_ORDER = 18;
+export const HPAGE_PMD_SIZE = 1 << (PAGE_SHIFT + PMD_ORDER);
+export const HPAGE_PMD_NR = 1 << PMD_ORDER;
+export const HPAGE_PUD_SIZE = 2 ** (PAGE_SHIFT + PUD_ORDER);
+
+/** x86-64 4-level paging: the last user page ends at 2^47 - PAGE_SIZE. */
+export const TASK_SIZE = (1n << 47n) - PAGE_SIZE_N;
+export const TASK_SIZE_MAX = TASK_SIZE;
+/** /proc/sys/vm/mmap_min_addr default. */
+export const MMAP_MIN_ADDR = 65536n;
+/** /proc/sys/vm/max_map_count default (DEFAULT_MAX_MAP_COUNT). */
+export const DEFAULT_MAX_MAP_COUNT = 65530;
+
+// --- mmap / mprotect prot ---
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+export const PROT_EXEC = 0x4;
+export const PROT_SEM = 0x8;
+export const PROT_GROWSDOWN = 0x01000000;
+export const PROT_GROWSUP = 0x02000000;
+
+// --- mmap flags ---
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_SHARED_VALIDATE = 0x03;
+export const MAP_TYPE = 0x0f;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_ANON = MAP_ANONYMOUS;
+export const MAP_GROWSDOWN = 0x0100;
+export const MAP_DENYWRITE = 0x0800;
+export const MAP_EXECUTABLE = 0x1000;
+export const MAP_LOCKED = 0x2000;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_NONBLOCK = 0x10000;
+export const MAP_STACK = 0x20000;
+export const MAP_HUGETLB = 0x40000;
+export const MAP_SYNC = 0x80000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+export const MAP_UNINITIALIZED = 0x4000000;
+export const MAP_HUGE_SHIFT = 26;
+export const MAP_HUGE_MASK = 0x3f;
+export const MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT;
+export const MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
+/** Flags accepted by MAP_SHARED (LEGACY_MAP_MASK). */
+export const LEGACY_MAP_MASK =
+  MAP_SHARED |
+  MAP_PRIVATE |
+  MAP_FIXED |
+  MAP_ANONYMOUS |
+  MAP_DENYWRITE |
+  MAP_EXECUTABLE |
+  MAP_UNINITIALIZED |
+  MAP_GROWSDOWN |
+  MAP_LOCKED |
+  MAP_NORESERVE |
+  MAP_POPULATE |
+  MAP_NONBLOCK |
+  MAP_STACK |
+  MAP_HUGETLB;
+
+// --- madvise ---
+export const MADV_NORMAL = 0;
+export const MADV_RANDOM = 1;
+export const MADV_SEQUENTIAL = 2;
+export const MADV_WILLNEED = 3;
+export const MADV_DONTNEED = 4;
+export const MADV_FREE = 8;
+export const MADV_REMOVE = 9;
+export const MADV_DONTFORK = 10;
+export const MADV_DOFORK = 11;
+export const MADV_MERGEABLE = 12;
+export const MADV_UNMERGEABLE = 13;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
+export const MADV_DONTDUMP = 16;
+export const MADV_DODUMP = 17;
+export const MADV_WIPEONFORK = 18;
+export const MADV_KEEPONFORK = 19;
+export const MADV_COLD = 20;
+export const MADV_PAGEOUT = 21;
+export const MADV_POPULATE_READ = 22;
+export const MADV_POPULATE_WRITE = 23;
+export const MADV_DONTNEED_LOCKED = 24;
+export const MADV_COLLAPSE = 25;
+export const MADV_HWPOISON = 100;
+export const MADV_SOFT_OFFLINE = 101;
+
+// --- memfd_create ---
+export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+export const MFD_HUGETLB = 0x4;
+export const MFD_HUGE_2MB = MAP_HUGE_2MB;
+export const MFD_HUGE_1GB = MAP_HUGE_1GB;
+
+// --- GUP flags (include/linux/mm_types.h) ---
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_DUMP = 1 << 2;
+export const FOLL_FORCE = 1 << 3;
+export const FOLL_NOWAIT = 1 << 4;
+export const FOLL_NOFAULT = 1 << 5;
+export const FOLL_HWPOISON = 1 << 6;
+export const FOLL_ANON = 1 << 7;
+export const FOLL_LONGTERM = 1 << 8;
+export const FOLL_SPLIT_PMD = 1 << 9;
+export const FOLL_PCI_P2PDMA = 1 << 10;
+export const FOLL_INTERRUPTIBLE = 1 << 11;
+export const FOLL_HONOR_NUMA_FAULT = 1 << 12;
+// internal (mm/internal.h)
+export const FOLL_TOUCH = 1 << 16;
+export const FOLL_TRIED = 1 << 17;
+export const FOLL_REMOTE = 1 << 18;
+export const FOLL_PIN = 1 << 19;
+export const FOLL_FAST_ONLY = 1 << 20;
+export const FOLL_UNLOCKABLE = 1 << 21;
+
+// --- vm_flags (include/linux/mm.h); VM_READ/WRITE/EXEC equal the PROT_ bits ---
+export const VM_NONE = 0;
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_GROWSDOWN = 0x100;
+export const VM_PFNMAP = 0x400;
+export const VM_LOCKED = 0x2000;
+export const VM_IO = 0x4000;
+export const VM_DONTCOPY = 0x20000;
+export const VM_DONTEXPAND = 0x40000;
+export const VM_NORESERVE = 0x200000;
+export const VM_HUGETLB = 0x400000;
+export const VM_WIPEONFORK = 0x2000000;
+export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP;
+
+// --- resource limits ---
+/** RLIM_INFINITY: (unsigned long)~0. */
+export const RLIM_INFINITY = (1n << 64n) - 1n;
+/** Default RLIMIT_MEMLOCK since v5.16 (MLOCK_LIMIT, 8 MiB). */
+export const MLOCK_LIMIT = 8n * 1024n * 1024n;
+
+/** GUP_PIN_COUNTING_BIAS: what one FOLL_PIN adds to an order-0 page's refcount in the kernel. */
+export const GUP_PIN_COUNTING_BIAS = 1024;

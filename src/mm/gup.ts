@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * get_user_pages / pin_user_pages (mm/gup.c) on the model's address spaces.
+ *
+ * Semantics (kernel v6.5 .. current):
+ * - Returns the number of pages taken, which may be fewer than asked: the walk
+ *   stops at the first page it cannot take and reports the pages before it;
+ *   only when the very first page fails is a -errno returned.
+ * - -EFAULT: no VMA (a hole), VM_IO / VM_PFNMAP, a write to a VMA without
+ *   VM_WRITE (or a read from one without VM_READ, e.g. PROT_NONE), SIGBUS
+ *   from the fault (past EOF, no hugetlb page), FOLL_NOFAULT on a missing page.
+ *   -ENOMEM: a page fault could not allocate.
+ * - The fast variants (`pinUserPages`, `getUserPages`: *_fast, current mm)
+ *   align `start` down to a page and check the whole range first: past
+ *   TASK_SIZE_MAX gives -EFAULT; wrapping past 2^64 gives 0 (v6.2 .. v6.6,
+ *   which iommufd turns into WARN + -EFAULT) or -EOVERFLOW in later kernels,
+ *   chosen by MmStruct option `gupOverflowErrno` (0 by default). The remote
+ *   variants (*_remote) walk page by page and fail at the first hole.
+ * - FOLL_WRITE faults for write (allocating or breaking COW). A FOLL_PIN read
+ *   must unshare (FAULT_FLAG_UNSHARE) an anon page that is not exclusive, and
+ *   with FOLL_LONGTERM also a page-cache or zero page of a private writable
+ *   (COW) mapping (gup_must_unshare), so that later writes by the owner land
+ *   in the pinned page.
+ * - Each page taken gets refcount + 1; FOLL_PIN also pincount + 1. The zero
+ *   page is returned but never counted (v6.5+). Unpinning with `dirty` marks
+ *   the frames dirty first.
+ *
+ * Per-page work is on typed arrays only: no allocation, no bigint.
+ */
+import { EFAULT, EINVAL } from '../base/errno.js';
+import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type Vma } from './address-space.js';
+import {
+  FOLL_ANON,
+  FOLL_FAST_ONLY,
+  FOLL_FORCE,
+  FOLL_GET,
+  FOLL_HONOR_NUMA_FAULT,
+  FOLL_LONGTERM,
+  FOLL_NOFAULT,
+  FOLL_PCI_P2PDMA,
+  FOLL_PIN,
+  FOLL_WRITE,
+  PAGE_SIZE,
+  TASK_SIZE_MAX,
+  VM_IO,
+  VM_MAYREAD,
+  VM_PFNMAP,
+  VM_READ,
+  VM_WRITE,
+} from './constants.js';
+import type { PhysicalMemory } from './physical-memory.js';
+
+const PAGE_N = BigInt(PAGE_SIZE);
+const PT_SPAN = 512;
+const ANON_EXCL = PTE_ANON | PTE_EXCL;
+
+/** Flags gup_fast_fallback() accepts. */
+const FAST_FLAGS =
+  FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY | FOLL_NOFAULT | FOLL_PCI_P2PDMA | FOLL_HONOR_NUMA_FAULT;
+/** Flags a caller may pass to the public entry points (no internal ones, no FOLL_GET/PIN). */
+const CALLER_FLAGS = FAST_FLAGS & ~(FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY) | FOLL_ANON;
+
+/** check_vma_flags(). */
+function checkVmaFlags(v: Vma, flags: number): number {
+  const vf = v.flags;
+  if (vf & (VM_IO | VM_PFNMAP)) return -EFAULT;
+  if (flags & FOLL_ANON && v.file !== null) return -EFAULT;
+  if (flags & FOLL_WRITE) {
+    if (!(vf & VM_WRITE)) {
+      if (!(flags & FOLL_FORCE)) return -EFAULT;
+      if (!v.isCow) return -EFAULT;
+    }
+  } else if (!(vf & VM_READ)) {
+    if (!(flags & FOLL_FORCE)) return -EFAULT;
+    if (!(vf & VM_MAYREAD)) return -EFAULT;
+  }
+  return 0;
+}
+
+/**
+ * The page walk shared by every variant: take `npages` pages from page `vpn`
+ * into out[outOff..]. `flags` has FOLL_PIN or FOLL_GET.
+ */
+function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: Uint32Array, outOff: number): number {
+  const phys = mm.phys;
+  const pin = (flags & FOLL_PIN) !== 0;
+  const write = (flags & FOLL_WRITE) !== 0;
+  const longterm = (flags & FOLL_LONGTERM) !== 0;
+  let done = 0;
+  let o = outOff;
+  let lastFault = -1;
+  while (done < npages) {
+    const v = mm.findVma(vpn);
+    if (v === undefined) return done || -EFAULT;
+    const bad = checkVmaFlags(v, flags);
+    if (bad) return done || bad;
+    // what each present page must satisfy: 0 anything, 1 anon-exclusive, 2 not a shared anon page
+    let need = 0;
+    if (v.isCow) {
+      if (write || (pin && longterm)) need = 1;
+      else if (pin) need = 2;
+    }
+    const vend = Math.min(v.end, vpn + (npages - done));
+    while (vpn < vend) {
+      const key = Math.floor(vpn / PT_SPAN);
+      const node = mm.pt.get(key);
+      const kend = Math.min(vend, (key + 1) * PT_SPAN);
+      if (node !== undefined) {
+        if (node.huge !== 0) {
+          const f = node.hugeFlags & ANON_EXCL;
+          if (need === 0 || (need === 1 ? f === ANON_EXCL : f !== PTE_ANON)) {
+            const n = kend - vpn;
+            const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
+            phys.grabRange(pfn0, n, pin);
+            for (let k = 0; k < n; k++) out[o + k] = pfn0 + k;
+            o += n;
+            done += n;
+            vpn = kend;
+            continue;
+          }
+        } else if (node.pfns !== null) {
+          const pfns = node.pfns;
+          const fl = node.flags!;
+          const i0 = vpn & (PT_SPAN - 1);
+          const iend = i0 + (kend - vpn);
+          let i = i0;
+          if (pin) {
+            if (need === 0) {
+              for (; i < iend; i++) {
+                const e = pfns[i];
+                if (e === 0) break;
+                phys.pinFrame(e - 1);
+                out[o++] = e - 1;
+              }
+            } else if (need === 1) {
+              for (; i < iend; i++) {
+                const e = pfns[i];
+                if (e === 0 || (fl[i] & ANON_EXCL) !== ANON_EXCL) break;
+                phys.pinFrame(e - 1);
+                out[o++] = e - 1;
+              }
+            } else {
+              for (; i < iend; i++) {
+                const e = pfns[i];
+                if (e === 0 || (fl[i] & ANON_EXCL) === PTE_ANON) break;
+                phys.pinFrame(e - 1);
+                out[o++] = e - 1;
+              }
+            }
+          } else {
+            for (; i < iend; i++) {
+              const e = pfns[i];
+              if (e === 0 || (need === 1 && (fl[i] & ANON_EXCL) !== ANON_EXCL)) break;
+              phys.getFrame(e - 1);
+              out[o++] = e - 1;
+            }
+          }
+          done += i - i0;
+          vpn += i - i0;
+          if (vpn === kend) continue;
+        }
+      }
+      // the page at vpn needs a fault
+      if (flags & FOLL_NOFAULT) return done || -EFAULT;
+      if (vpn === lastFault) {
+        mm.opts.warn?.warn('gup.fault_no_progress', `vpn ${vpn}`);
+        return done || -EFAULT;
+      }
+      lastFault = vpn;
+      const present = mm.lookupEntry(vpn) !== 0;
+      const rc = mm.fault(v, vpn, write ? FAULT_WRITE : need === 1 || present ? FAULT_UNSHARE : FAULT_READ);
+      if (rc < 0) return done || rc;
+    }
+  }
+  return done;
+}
+
+/** gup_fast_fallback() front end: range checks, then the walk. */
+function gupFast(mm: MmStruct, start: bigint, npages: number, flags: number, out: Uint32Array, outOff: number): number {
+  if (mm.opts.warn?.on((flags & ~FAST_FLAGS) !== 0, 'gup_fast.flags') ?? (flags & ~FAST_FLAGS) !== 0) return -EINVAL;
+  if (npages <= 0) return 0;
+  const s = BigInt.asUintN(64, start) & ~(PAGE_N - 1n);
+  const end = s + BigInt(npages) * PAGE_N;
+  if (end > 0xffff_ffff_ffff_ffffn) return mm.opts.gupOverflowErrno ? -mm.opts.gupOverflowErrno : 0;
+  if (end > TASK_SIZE_MAX) return -EFAULT;
+  return gupWalk(mm, Number(s / PAGE_N), npages, flags, out, outOff);
+}
+
+function gupRemote(mm: MmStruct, start: bigint, npages: number, flags: number, out: Uint32Array, outOff: number): number {
+  if (npages <= 0) return 0;
+  const s = BigInt.asUintN(64, start);
+  if (s >= TASK_SIZE_MAX) return -EFAULT;
+  return gupWalk(mm, Number(s / PAGE_N), npages, flags, out, outOff);
+}
+
+function callerFlagsOk(mm: MmStruct, flags: number): boolean {
+  const bad = (flags & ~CALLER_FLAGS) !== 0;
+  return !(mm.opts.warn?.on(bad, 'is_valid_gup_args', `flags ${flags.toString(16)}`) ?? bad);
+}
+
+/**
+ * pin_user_pages_fast(start, npages, gupFlags, pages): FOLL_PIN the pages of
+ * [start, start + npages * PAGE_SIZE) of `mm` into out[outOff..]. Returns the
+ * count pinned (> 0, maybe short), 0 on u64 wrap (see module doc) or -errno.
+ */
+export function pinUserPages(mm: MmStruct, start: bigint, npages: number, gupFlags: number, out: Uint32Array, outOff: number): number {
+  if (!callerFlagsOk(mm, gupFlags)) return -EINVAL;
+  return gupFast(mm, start, npages, gupFlags | FOLL_PIN, out, outOff);
+}
+
+/** pin_user_pages_remote(mm, ...): the same on another process's mm, page by page. */
+export function pinUserPagesRemote(mm: MmStruct, start: bigint, npages: number, gupFlags: number, out: Uint32Array, outOff: number): number {
+  if (!callerFlagsOk(mm, gupFlags)) return -EINVAL;
+  return gupRemote(mm, start, npages, gupFlags | FOLL_PIN, out, outOff);
+}
+
+/** get_user_pages_fast(): FOLL_GET references (refcount only); release with putPages(). */
+export function getUserPages(mm: MmStruct, start: bigint, npages: number, gupFlags: number, out: Uint32Array, outOff: number): number {
+  if (!callerFlagsOk(mm, gupFlags)) return -EINVAL;
+  return gupFast(mm, start, npages, gupFlags | FOLL_GET, out, outOff);
+}
+
+/** get_user_pages_remote(). */
+export function getUserPagesRemote(mm: MmStruct, start: bigint, npages: number, gupFlags: number, out: Uint32Array, outOff: number): number {
+  if (!callerFlagsOk(mm, gupFlags)) return -EINVAL;
+  return gupRemote(mm, start, npages, gupFlags | FOLL_GET, out, outOff);
+}
+
+/** unpin_user_pages_dirty_lock(pfns[off..off+n), dirty). */
+export function unpinUserPages(phys: PhysicalMemory, pfns: Uint32Array, off: number, n: number, dirty: boolean): void {
+  const end = off + n;
+  let k = off;
+  while (k < end) {
+    const first = pfns[k];
+    let run = 1;
+    // a run of consecutive frames inside one 2 MiB block is released in one go
+    while (k + run < end && pfns[k + run] === first + run && (first + run) % PT_SPAN !== 0) run++;
+    if (run === 1) phys.unpinFrame(first, dirty);
+    else phys.unpinRange(first, run, dirty);
+    k += run;
+  }
+}
+
+/** unpin_user_page_range_dirty_lock(): a physically contiguous run of `npages` frames from `firstPfn`. */
+export function unpinUserPageRange(phys: PhysicalMemory, firstPfn: number, npages: number, dirty: boolean): void {
+  let pfn = firstPfn;
+  const end = firstPfn + npages;
+  while (pfn < end) {
+    const n = Math.min(end, pfn - (pfn % PT_SPAN) + PT_SPAN) - pfn;
+    phys.unpinRange(pfn, n, dirty);
+    pfn += n;
+  }
+}
+
+/** unpin_user_page(). */
+export function unpinUserPage(phys: PhysicalMemory, pfn: number): void {
+  phys.unpinFrame(pfn, false);
+}
+
+/** put_page() on each of pfns[off..off+n) (release FOLL_GET references). */
+export function putPages(phys: PhysicalMemory, pfns: Uint32Array, off: number, n: number): void {
+  for (let k = off; k < off + n; k++) phys.putFrame(pfns[k]);
+}

@@ -1,0 +1,856 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Physical memory: page frames, folios and the page allocator.
+ *
+ * Geometry. Frames are 4 KiB and numbered by PFN, a JS number below 2^32
+ * (page tables store pfn+1 in a Uint32Array), so a machine holds less than
+ * 16 TiB. Memory is cut into 1 GiB regions of 512 blocks of 2 MiB. Per-frame
+ * metadata lives in typed arrays owned by the region and is allocated the
+ * first time the region is used: an untouched 16 GiB machine costs a few
+ * kilobytes. Page contents are allocated on the first write only (a
+ * Uint8Array(4096) per written page); reading a never-written page gives zeros.
+ *
+ * Folios are order 0 (4 KiB), 9 (2 MiB: THP and hugetlb) or 18 (1 GiB
+ * hugetlb), naturally aligned. A 2 MiB block is either free, split into order-0
+ * frames, one order-9 folio, or a slice of an order-18 folio.
+ *
+ * Placement. The default layout is 'scattered': order-0 frames come from a few
+ * randomly chosen open 2 MiB blocks, at random offsets inside them, and new
+ * blocks are taken at random inside regions already in use before a fresh
+ * region is broken (so 1 GiB folios stay possible). Consecutive order-0
+ * allocations are therefore almost never physically contiguous, as on a real
+ * machine whose free lists are fragmented. Everything derives from the seed.
+ * The 'linear' layout hands out the lowest free frame / block / region instead.
+ *
+ * Refcount model. `refcount(pfn)` of a frame is the number of page-table
+ * mappings of that frame plus one per GUP get or pin held on it. A PMD-size
+ * mapping of (a 2 MiB slice of) a huge folio counts once for every frame it
+ * maps; it is stored once per block (`mapHuge`), not per frame. The kernel
+ * keeps one refcount per folio; we keep the per-frame view for tests and the
+ * folio total (`folioRefcount(head)`, the kernel's folio_ref_count: every
+ * per-frame reference plus one per PMD-size mapping) for freeing: a
+ * folio is freed when its total reaches zero, so a pinned frame stays
+ * allocated after munmap until it is unpinned. `pincount(pfn)` counts FOLL_PIN
+ * pins per frame (the kernel counts pins per folio: `folioPincount(head)` is
+ * the sum). The kernel adds GUP_PIN_COUNTING_BIAS to an order-0 page's
+ * refcount per pin; we count a pin as one reference and keep the pin count
+ * apart. A freshly allocated folio has no references: the caller maps or gets
+ * it at once.
+ *
+ * The zero page. `zeroPfn` (= totalFrames, one frame past RAM, like the
+ * kernel's zero page living in the kernel image) is mapped for read faults on
+ * untouched private anonymous memory. It is never refcounted or pinned (GUP
+ * skips the zero page since v6.5) and never freed; `refcount(zeroPfn)` reads 1.
+ *
+ * Fault injection. Every allocation of order >= `faultMinOrder` passes the
+ * 'alloc_pages' point of class 'page' first. The default minimum order is 1,
+ * fail_page_alloc's default min-order, which the iommufd selftests leave
+ * unchanged: order-0 user pages do not fail, THP and hugetlb allocations do.
+ *
+ * Hugetlb. A pool per huge size (order 9, order 18) with an optional limit
+ * (nr_hugepages; unlimited by default, pages come from free blocks on demand)
+ * and reservations taken at mmap time: reserved blocks/regions are kept back
+ * from order-0 and THP allocations.
+ */
+import { type FaultRouter, faultPoint } from '../base/fault.js';
+import { Prng } from '../base/prng.js';
+import type { WarnSink } from '../base/warn.js';
+import { PAGE_SIZE, PMD_ORDER, PUD_ORDER } from './constants.js';
+
+/** fail_page_alloc: the page allocator's fault point. */
+export const FP_ALLOC_PAGES = faultPoint('alloc_pages', 'page');
+
+const R_SHIFT = 18;
+const R_FRAMES = 1 << R_SHIFT;
+const R_MASK = R_FRAMES - 1;
+const B_SHIFT = 9;
+const B_FRAMES = 1 << B_SHIFT;
+const B_PER_R = 512;
+const WORDS_PER_BLOCK = B_FRAMES / 32;
+/** Open order-0 blocks kept in the scattered layout. */
+const ACTIVE_BLOCKS = 4;
+
+const BLOCK_FREE = 0;
+const BLOCK_SMALL = 1;
+const BLOCK_HUGE = 2;
+const BLOCK_GIGA = 3;
+
+const REGION_FREE = 0;
+const REGION_PARTIAL = 1;
+const REGION_GIGA = 2;
+
+// Per-frame state is two Int32 words, meta[2i] = references and
+// meta[2i+1] = pins | flags << 24, so one scattered frame costs one cache line.
+const PIN_MASK = 0xffffff;
+const F_ALLOC = 1 << 24;
+const F_DIRTY = 1 << 25;
+const F_HUGETLB = 1 << 26;
+
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_U16 = new Uint16Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+
+/** Largest machine: PFNs and zeroPfn stay below 2^32 - 1. */
+export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
+
+export type PhysLayout = 'scattered' | 'linear';
+
+export interface PhysicalMemoryOptions {
+  seed?: number;
+  layout?: PhysLayout;
+  /** Routes the 'alloc_pages' fault point to the calling task. */
+  faults?: FaultRouter;
+  /** Reports refcount underflows and writes to the zero page. */
+  warn?: WarnSink;
+  /** Lowest order whose allocation is a fault point (fail_page_alloc min-order, default 1). */
+  faultMinOrder?: number;
+  /** nr_hugepages per size: the pool limit; unlimited when absent. */
+  hugetlbPages?: { '2M'?: number; '1G'?: number };
+}
+
+export interface AllocOptions {
+  /** A hugetlb folio (counted in the hugetlb pool). */
+  hugetlb?: boolean;
+  /** Consume one hugetlb reservation of this order instead of taking unreserved memory. */
+  reserved?: boolean;
+}
+
+/** A small unordered set of indexes with O(1) add/delete and indexable items (for random picks). */
+class IndexSet {
+  readonly items: number[] = [];
+  private readonly pos = new Map<number, number>();
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  has(x: number): boolean {
+    return this.pos.has(x);
+  }
+
+  add(x: number): void {
+    if (this.pos.has(x)) return;
+    this.pos.set(x, this.items.length);
+    this.items.push(x);
+  }
+
+  delete(x: number): void {
+    const p = this.pos.get(x);
+    if (p === undefined) return;
+    const last = this.items.pop()!;
+    if (last !== x) {
+      this.items[p] = last;
+      this.pos.set(last, p);
+    }
+    this.pos.delete(x);
+  }
+
+  min(): number {
+    let m = this.items[0];
+    for (let k = 1; k < this.items.length; k++) if (this.items[k] < m) m = this.items[k];
+    return m;
+  }
+
+  /** The items in the order a search should try them: rotated at random, or ascending. */
+  order(prng: Prng | null): number[] {
+    const n = this.items.length;
+    if (!prng) return [...this.items].sort((a, b) => a - b);
+    const s = prng.below(n);
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) out[k] = this.items[(s + k) % n];
+    return out;
+  }
+}
+
+/** 1 GiB of frames and their metadata (materialized on first use). */
+class Region {
+  readonly index: number;
+  readonly base: number;
+  readonly nframes: number;
+  readonly nblocks: number;
+  state = REGION_FREE;
+  freeBlocks: number;
+  materialized = false;
+  /** Per frame i: [2i] PTE mappings + GUP references, [2i+1] FOLL_PIN pins | flags. */
+  meta: Int32Array = EMPTY_I32;
+  blockState: Uint8Array = EMPTY_U8;
+  /** Free frames of a BLOCK_SMALL block. */
+  blockFree: Uint16Array = EMPTY_U16;
+  /** PMD-size mappings of the block (huge folios). */
+  blockMap: Int32Array = EMPTY_I32;
+  /** Folio total references of an order-9 folio occupying the block. */
+  blockRef: Int32Array = EMPTY_I32;
+  /** Allocated-frame bits of BLOCK_SMALL blocks. */
+  bitmap: Uint32Array = EMPTY_U32;
+  /** Folio total references of the order-18 folio occupying the region. */
+  gigaRef = 0;
+
+  constructor(index: number, nframes: number) {
+    this.index = index;
+    this.base = index * R_FRAMES;
+    this.nframes = nframes;
+    this.nblocks = Math.ceil(nframes / B_FRAMES);
+    this.freeBlocks = this.nblocks;
+  }
+
+  get full(): boolean {
+    return this.nframes === R_FRAMES;
+  }
+
+  blockCap(b: number): number {
+    return Math.min(B_FRAMES, this.nframes - b * B_FRAMES);
+  }
+
+  materialize(): void {
+    if (this.materialized) return;
+    this.materialized = true;
+    this.meta = new Int32Array(2 * R_FRAMES);
+    this.blockState = new Uint8Array(B_PER_R);
+    this.blockFree = new Uint16Array(B_PER_R);
+    this.blockMap = new Int32Array(B_PER_R);
+    this.blockRef = new Int32Array(B_PER_R);
+    this.bitmap = new Uint32Array(B_PER_R * WORDS_PER_BLOCK);
+  }
+}
+
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+export class PhysicalMemory {
+  readonly bytes: number;
+  readonly totalFrames: number;
+  /** The shared zero page (outside RAM, never refcounted). */
+  readonly zeroPfn: number;
+  readonly layout: PhysLayout;
+  faults: FaultRouter | undefined;
+  warn: WarnSink | undefined;
+  faultMinOrder: number;
+  /** Contents of written pages. */
+  private readonly data = new Map<number, Uint8Array>();
+  private readonly regions: Region[] = [];
+  private readonly prng: Prng | null;
+  private readonly freeRegions = new IndexSet();
+  private readonly partialRegions = new IndexSet();
+  /** Global numbers (pfn >> 9) of BLOCK_SMALL blocks with free frames. */
+  private readonly smallBlocks = new IndexSet();
+  private fullFreeRegions = 0;
+  private freeHugeBlocks = 0;
+  private inUse = 0;
+  // hugetlb pool, index 0 = 2 MiB, 1 = 1 GiB
+  private readonly hugeLimit: [number, number];
+  private readonly hugeInUse: [number, number] = [0, 0];
+  private readonly hugeResv: [number, number] = [0, 0];
+
+  constructor(bytes: number | bigint = 16 * 2 ** 30, opts: PhysicalMemoryOptions = {}) {
+    const n = Number(bytes);
+    if (!Number.isSafeInteger(n) || n < PAGE_SIZE || n % PAGE_SIZE !== 0 || n > MAX_PHYS_BYTES)
+      throw new RangeError(`physical memory size must be a multiple of 4 KiB in [4 KiB, 16 TiB): ${bytes}`);
+    this.bytes = n;
+    this.totalFrames = n / PAGE_SIZE;
+    this.zeroPfn = this.totalFrames;
+    this.layout = opts.layout ?? 'scattered';
+    this.prng = this.layout === 'scattered' ? new Prng(opts.seed ?? 1) : null;
+    this.faults = opts.faults;
+    this.warn = opts.warn;
+    this.faultMinOrder = opts.faultMinOrder ?? 1;
+    this.hugeLimit = [opts.hugetlbPages?.['2M'] ?? Number.POSITIVE_INFINITY, opts.hugetlbPages?.['1G'] ?? Number.POSITIVE_INFINITY];
+    const nregions = Math.ceil(this.totalFrames / R_FRAMES);
+    for (let k = 0; k < nregions; k++) {
+      const r = new Region(k, Math.min(R_FRAMES, this.totalFrames - k * R_FRAMES));
+      this.regions.push(r);
+      this.freeRegions.add(k);
+      if (r.full) this.fullFreeRegions++;
+      for (let b = 0; b < r.nblocks; b++) if (r.blockCap(b) === B_FRAMES) this.freeHugeBlocks++;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // allocation
+
+  /**
+   * Allocate a naturally aligned folio of `order` (0, 9 or 18). Returns its head
+   * PFN, or -1 when no memory fits (or the fault point fired). The folio starts
+   * with no references.
+   */
+  allocFolio(order: number, opts?: AllocOptions): number {
+    const hugetlb = opts?.hugetlb === true;
+    const reserved = opts?.reserved === true;
+    if (order !== 0 && order !== PMD_ORDER && order !== PUD_ORDER) throw new RangeError(`unsupported folio order ${order}`);
+    const hi = order === PUD_ORDER ? 1 : 0;
+    if (hugetlb) {
+      if (order === 0) throw new RangeError('hugetlb folios are order 9 or 18');
+      if (reserved) {
+        if (this.hugeResv[hi] <= 0) {
+          this.warn?.warn('hugetlb.resv_underflow');
+          return -1;
+        }
+      } else if (this.hugeInUse[hi] + this.hugeResv[hi] >= this.hugeLimit[hi]) return -1;
+    }
+    if (order >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return -1;
+    if (reserved) this.hugeResv[hi]--;
+    let pfn: number;
+    if (order === 0) pfn = this.allocSmall();
+    else if (order === PMD_ORDER) pfn = this.allocHuge(reserved);
+    else pfn = this.allocGiga(reserved);
+    if (pfn < 0) {
+      if (reserved) this.hugeResv[hi]++;
+      return -1;
+    }
+    this.inUse += 1 << order;
+    if (hugetlb) {
+      this.hugeInUse[hi]++;
+      this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_HUGETLB;
+    }
+    return pfn;
+  }
+
+  private regionOf(pfn: number): Region {
+    return this.regions[pfn >>> R_SHIFT];
+  }
+
+  private allocSmall(): number {
+    const sb = this.smallBlocks;
+    if (sb.size === 0 || (this.prng !== null && sb.size < ACTIVE_BLOCKS)) this.openBlock(BLOCK_SMALL, false);
+    if (sb.size === 0) return -1;
+    const g = this.prng ? sb.items[this.prng.below(sb.size)] : sb.min();
+    const r = this.regions[g >>> (R_SHIFT - B_SHIFT)];
+    const b = g & (B_PER_R - 1);
+    const bit = this.findFreeFrame(r, b);
+    r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] |= 1 << (bit & 31);
+    if (--r.blockFree[b] === 0) sb.delete(g);
+    const i = b * B_FRAMES + bit;
+    r.meta[(i << 1) + 1] = F_ALLOC;
+    return r.base + i;
+  }
+
+  private findFreeFrame(r: Region, b: number): number {
+    const bm = r.bitmap;
+    const w0 = b * WORDS_PER_BLOCK;
+    const s = this.prng ? this.prng.below(B_FRAMES) : 0;
+    const sw = s >>> 5;
+    const low = (s & 31) === 0 ? 0 : (1 << (s & 31)) - 1;
+    let free = ~(bm[w0 + sw] | low);
+    if (free !== 0) return sw * 32 + ctz32(free);
+    for (let k = 1; k <= WORDS_PER_BLOCK; k++) {
+      const w = (sw + k) % WORDS_PER_BLOCK;
+      free = ~bm[w0 + w];
+      if (free !== 0) return w * 32 + ctz32(free);
+    }
+    throw new Error(`physical-memory: block ${r.index}:${b} has no free frame`);
+  }
+
+  /** Units the hugetlb reservations hold back from unreserved block allocations. */
+  private blocksHeld(): number {
+    return this.hugeResv[0] + B_PER_R * this.hugeResv[1];
+  }
+
+  /**
+   * Take a free 2 MiB block for order-0 frames (kind SMALL) or an order-9
+   * folio (kind HUGE). Prefers regions already in use. Returns the global block
+   * number or -1.
+   */
+  private openBlock(kind: number, reserved: boolean): number {
+    const allowFull = reserved || this.freeHugeBlocks - 1 >= this.blocksHeld();
+    if (kind === BLOCK_HUGE && !allowFull) return -1;
+    if (this.partialRegions.size > 0) {
+      for (const ri of this.partialRegions.order(this.prng)) {
+        const r = this.regions[ri];
+        const b = this.findFreeBlock(r, kind === BLOCK_HUGE, allowFull);
+        if (b >= 0) return this.takeBlock(r, b, kind);
+      }
+    }
+    for (const ri of this.freeRegions.order(this.prng)) {
+      const r = this.regions[ri];
+      if (r.full && this.fullFreeRegions - 1 < this.hugeResv[1]) continue;
+      const b = this.findFreeBlock(r, kind === BLOCK_HUGE, allowFull);
+      if (b < 0) continue;
+      this.leaveFreeRegions(r, REGION_PARTIAL);
+      return this.takeBlock(r, b, kind);
+    }
+    return -1;
+  }
+
+  private findFreeBlock(r: Region, needFull: boolean, allowFull: boolean): number {
+    const n = r.nblocks;
+    const s = this.prng ? this.prng.below(n) : 0;
+    const st = r.materialized ? r.blockState : null;
+    for (let k = 0; k < n; k++) {
+      const b = (s + k) % n;
+      if (st && st[b] !== BLOCK_FREE) continue;
+      const full = r.blockCap(b) === B_FRAMES;
+      if (full ? allowFull : !needFull) return b;
+    }
+    return -1;
+  }
+
+  private leaveFreeRegions(r: Region, state: number): void {
+    r.materialize();
+    this.freeRegions.delete(r.index);
+    if (r.full) this.fullFreeRegions--;
+    r.state = state;
+    if (state === REGION_PARTIAL) this.partialRegions.add(r.index);
+  }
+
+  private takeBlock(r: Region, b: number, kind: number): number {
+    r.blockState[b] = kind;
+    const cap = r.blockCap(b);
+    if (cap === B_FRAMES) this.freeHugeBlocks--;
+    if (--r.freeBlocks === 0) this.partialRegions.delete(r.index);
+    const g = r.index * B_PER_R + b;
+    if (kind === BLOCK_SMALL) {
+      r.blockFree[b] = cap;
+      const w0 = b * WORDS_PER_BLOCK;
+      for (let bit = cap; bit < B_FRAMES; bit++) r.bitmap[w0 + (bit >>> 5)] |= 1 << (bit & 31);
+      this.smallBlocks.add(g);
+    } else {
+      r.blockRef[b] = 0;
+      r.blockMap[b] = 0;
+    }
+    return g;
+  }
+
+  private allocHuge(reserved: boolean): number {
+    const g = this.openBlock(BLOCK_HUGE, reserved);
+    if (g < 0) return -1;
+    const r = this.regions[g >>> (R_SHIFT - B_SHIFT)];
+    const b = g & (B_PER_R - 1);
+    const m = r.meta;
+    for (let i = b * B_FRAMES; i < (b + 1) * B_FRAMES; i++) m[(i << 1) + 1] = F_ALLOC;
+    return r.base + b * B_FRAMES;
+  }
+
+  private allocGiga(reserved: boolean): number {
+    if (!reserved && this.fullFreeRegions - 1 < this.hugeResv[1]) return -1;
+    if (!reserved && this.freeHugeBlocks - B_PER_R < this.blocksHeld()) return -1;
+    for (const ri of this.freeRegions.order(this.prng)) {
+      const r = this.regions[ri];
+      if (!r.full) continue;
+      this.leaveFreeRegions(r, REGION_GIGA);
+      r.blockState.fill(BLOCK_GIGA);
+      r.freeBlocks = 0;
+      this.freeHugeBlocks -= B_PER_R;
+      const m = r.meta;
+      for (let i = 0; i < R_FRAMES; i++) m[(i << 1) + 1] = F_ALLOC;
+      r.blockMap.fill(0);
+      r.gigaRef = 0;
+      return r.base;
+    }
+    return -1;
+  }
+
+  private freeFolio(head: number, order: number): void {
+    const r = this.regionOf(head);
+    const i = head & R_MASK;
+    this.inUse -= 1 << order;
+    this.dropData(head, 1 << order);
+    if (order === 0) {
+      const b = i >>> B_SHIFT;
+      const bit = i & (B_FRAMES - 1);
+      r.meta[(i << 1) + 1] = 0;
+      r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] &= ~(1 << (bit & 31));
+      const g = r.index * B_PER_R + b;
+      if (++r.blockFree[b] === r.blockCap(b)) {
+        this.smallBlocks.delete(g);
+        this.blockToFree(r, b);
+      } else if (r.blockFree[b] === 1) this.smallBlocks.add(g);
+      return;
+    }
+    if (r.meta[(i << 1) + 1] & F_HUGETLB) this.hugeInUse[order === PUD_ORDER ? 1 : 0]--;
+    if (order === PMD_ORDER) {
+      const b = i >>> B_SHIFT;
+      r.meta.fill(0, i << 1, (i + B_FRAMES) << 1);
+      r.blockMap[b] = 0;
+      this.blockToFree(r, b);
+      return;
+    }
+    r.meta.fill(0);
+    r.blockState.fill(BLOCK_FREE);
+    r.blockMap.fill(0);
+    r.freeBlocks = r.nblocks;
+    this.freeHugeBlocks += B_PER_R;
+    r.state = REGION_FREE;
+    this.freeRegions.add(r.index);
+    this.fullFreeRegions++;
+  }
+
+  private blockToFree(r: Region, b: number): void {
+    r.blockState[b] = BLOCK_FREE;
+    r.bitmap.fill(0, b * WORDS_PER_BLOCK, (b + 1) * WORDS_PER_BLOCK);
+    if (r.blockCap(b) === B_FRAMES) this.freeHugeBlocks++;
+    r.freeBlocks++;
+    if (r.freeBlocks === r.nblocks) {
+      this.partialRegions.delete(r.index);
+      r.state = REGION_FREE;
+      this.freeRegions.add(r.index);
+      if (r.full) this.fullFreeRegions++;
+    } else if (r.freeBlocks === 1) this.partialRegions.add(r.index);
+  }
+
+  private dropData(head: number, n: number): void {
+    const d = this.data;
+    if (d.size === 0) return;
+    if (n <= d.size) {
+      for (let k = 0; k < n; k++) d.delete(head + k);
+      return;
+    }
+    for (const pfn of d.keys()) if (pfn >= head && pfn < head + n) d.delete(pfn);
+  }
+
+  // ---------------------------------------------------------------------------
+  // hugetlb pool
+
+  /** hugetlb_acct_memory(): reserve `n` huge pages of `order`; false when the pool cannot promise them. */
+  hugetlbReserve(order: number, n: number): boolean {
+    if (n === 0) return true;
+    const hi = order === PUD_ORDER ? 1 : 0;
+    if (this.hugeInUse[hi] + this.hugeResv[hi] + n > this.hugeLimit[hi]) return false;
+    if (hi === 0) {
+      if (this.freeHugeBlocks - this.blocksHeld() < n) return false;
+    } else {
+      if (this.fullFreeRegions - this.hugeResv[1] < n) return false;
+      if (this.freeHugeBlocks - this.blocksHeld() < n * B_PER_R) return false;
+    }
+    this.hugeResv[hi] += n;
+    return true;
+  }
+
+  hugetlbUnreserve(order: number, n: number): void {
+    const hi = order === PUD_ORDER ? 1 : 0;
+    if (this.warn?.on(this.hugeResv[hi] < n, 'hugetlb.unreserve_underflow')) n = this.hugeResv[hi];
+    this.hugeResv[hi] -= n;
+  }
+
+  /** Pool state of one huge size, like /sys/kernel/mm/hugepages/hugepages-*kB. */
+  hugetlbStats(order: number): { limit: number; inUse: number; reserved: number } {
+    const hi = order === PUD_ORDER ? 1 : 0;
+    return { limit: this.hugeLimit[hi], inUse: this.hugeInUse[hi], reserved: this.hugeResv[hi] };
+  }
+
+  setHugetlbLimit(order: number, n: number): void {
+    this.hugeLimit[order === PUD_ORDER ? 1 : 0] = n;
+  }
+
+  // ---------------------------------------------------------------------------
+  // references (hot paths: no allocation, no bigint)
+
+  /** One more reference on a frame (PTE mapping or FOLL_GET). */
+  getFrame(pfn: number): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i = pfn & R_MASK;
+    r.meta[i << 1]++;
+    const st = r.blockState[i >>> B_SHIFT];
+    if (st === BLOCK_HUGE) r.blockRef[i >>> B_SHIFT]++;
+    else if (st === BLOCK_GIGA) r.gigaRef++;
+  }
+
+  /** Drop a reference taken by getFrame(); frees the folio with its last reference. */
+  putFrame(pfn: number): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i = pfn & R_MASK;
+    const m = r.meta;
+    if (m[i << 1] <= 0) {
+      this.warn?.warn('put_page.underflow', `pfn ${pfn}`);
+      return;
+    }
+    this.dropFolioRef(r, i, --m[i << 1]);
+  }
+
+  /** A FOLL_PIN pin: one reference and one pin on the frame. */
+  pinFrame(pfn: number): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i = pfn & R_MASK;
+    const m = r.meta;
+    m[i << 1]++;
+    m[(i << 1) + 1]++;
+    const st = r.blockState[i >>> B_SHIFT];
+    if (st === BLOCK_HUGE) r.blockRef[i >>> B_SHIFT]++;
+    else if (st === BLOCK_GIGA) r.gigaRef++;
+  }
+
+  /** unpin_user_page(): drop one pin and its reference; `dirty` marks the frame dirty first. */
+  unpinFrame(pfn: number, dirty: boolean): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i = pfn & R_MASK;
+    const m = r.meta;
+    const j = i << 1;
+    const p = m[j + 1];
+    const ref = m[j];
+    if ((p & PIN_MASK) === 0 || ref <= 0) {
+      this.warn?.warn('unpin_user_page.underflow', `pfn ${pfn}`);
+      return;
+    }
+    m[j + 1] = dirty ? (p - 1) | F_DIRTY : p - 1;
+    m[j] = ref - 1;
+    this.dropFolioRef(r, i, ref - 1);
+  }
+
+  /**
+   * unpin `n` consecutive frames inside one 2 MiB block (a run of one huge
+   * folio, or order-0 frames): per-frame updates, one folio-total update.
+   */
+  unpinRange(pfn: number, n: number, dirty: boolean): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i0 = pfn & R_MASK;
+    const b = i0 >>> B_SHIFT;
+    const st = r.blockState[b];
+    if (st === BLOCK_SMALL || n === 1) {
+      for (let k = 0; k < n; k++) this.unpinFrame(pfn + k, dirty);
+      return;
+    }
+    const m = r.meta;
+    const f = dirty ? F_DIRTY : 0;
+    for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) {
+      const p = m[j + 1];
+      if ((p & PIN_MASK) === 0 || m[j] <= 0) {
+        // undo nothing: fall back to the checked path for the rest
+        const done = (j >> 1) - i0;
+        if (done) this.dropFolioRefs(r, b, st, done);
+        for (let k = done; k < n; k++) this.unpinFrame(pfn + k, dirty);
+        return;
+      }
+      m[j + 1] = (p - 1) | f;
+      m[j]--;
+    }
+    this.dropFolioRefs(r, b, st, n);
+  }
+
+  private dropFolioRefs(r: Region, b: number, st: number, n: number): void {
+    if (st === BLOCK_HUGE) {
+      if ((r.blockRef[b] -= n) === 0) this.freeFolio(r.base + b * B_FRAMES, PMD_ORDER);
+    } else if ((r.gigaRef -= n) === 0) this.freeFolio(r.base, PUD_ORDER);
+  }
+
+  /**
+   * Get (pin=false) or pin `n` consecutive frames inside one 2 MiB block
+   * (one huge folio, or order-0 frames): per-frame counts plus one
+   * folio-total update.
+   */
+  grabRange(pfn: number, n: number, pin: boolean): void {
+    if (pfn === this.zeroPfn) return;
+    const r = this.regions[pfn >>> R_SHIFT];
+    const i0 = pfn & R_MASK;
+    const m = r.meta;
+    if (pin) {
+      for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) {
+        m[j]++;
+        m[j + 1]++;
+      }
+    } else for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) m[j]++;
+    const st = r.blockState[i0 >>> B_SHIFT];
+    if (st === BLOCK_HUGE) r.blockRef[i0 >>> B_SHIFT] += n;
+    else if (st === BLOCK_GIGA) r.gigaRef += n;
+    // order-0 frames: each frame's ref is its folio's total already
+  }
+
+  /** A reference on frame i of `r` went away; `left` is the frame's remaining count. */
+  private dropFolioRef(r: Region, i: number, left: number): void {
+    const b = i >>> B_SHIFT;
+    const st = r.blockState[b];
+    if (st === BLOCK_SMALL) {
+      if (left === 0) this.freeFolio(r.base + i, 0);
+    } else if (st === BLOCK_HUGE) {
+      if (--r.blockRef[b] === 0) this.freeFolio(r.base + b * B_FRAMES, PMD_ORDER);
+    } else if (st === BLOCK_GIGA) {
+      if (--r.gigaRef === 0) this.freeFolio(r.base, PUD_ORDER);
+    }
+  }
+
+  /** A PMD-size page-table entry now maps the 2 MiB slice starting at `pfn` (of a huge folio). */
+  mapHuge(pfn: number): void {
+    const r = this.regions[pfn >>> R_SHIFT];
+    const b = (pfn & R_MASK) >>> B_SHIFT;
+    r.blockMap[b]++;
+    if (r.blockState[b] === BLOCK_HUGE) r.blockRef[b]++;
+    else r.gigaRef++;
+  }
+
+  /** The PMD-size entry mapping the slice at `pfn` is gone. */
+  unmapHuge(pfn: number): void {
+    const r = this.regions[pfn >>> R_SHIFT];
+    const b = (pfn & R_MASK) >>> B_SHIFT;
+    if (r.blockMap[b] <= 0) {
+      this.warn?.warn('unmap_huge.underflow', `pfn ${pfn}`);
+      return;
+    }
+    r.blockMap[b]--;
+    if (r.blockState[b] === BLOCK_HUGE) {
+      if (--r.blockRef[b] === 0) this.freeFolio(r.base + b * B_FRAMES, PMD_ORDER);
+    } else if (--r.gigaRef === 0) this.freeFolio(r.base, PUD_ORDER);
+  }
+
+  // ---------------------------------------------------------------------------
+  // queries
+
+  private valid(pfn: number): boolean {
+    return Number.isInteger(pfn) && pfn >= 0 && pfn < this.totalFrames;
+  }
+
+  isAllocated(pfn: number): boolean {
+    if (!this.valid(pfn)) return false;
+    const r = this.regionOf(pfn);
+    return r.materialized && (r.meta[((pfn & R_MASK) << 1) + 1] & F_ALLOC) !== 0;
+  }
+
+  /** Page-table mappings + GUP references of the frame (0 for free frames). */
+  refcount(pfn: number): number {
+    if (pfn === this.zeroPfn) return 1;
+    if (!this.isAllocated(pfn)) return 0;
+    const r = this.regionOf(pfn);
+    const i = pfn & R_MASK;
+    return r.meta[i << 1] + r.blockMap[i >>> B_SHIFT];
+  }
+
+  /** FOLL_PIN pins held on the frame. */
+  pincount(pfn: number): number {
+    if (!this.isAllocated(pfn)) return 0;
+    return this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] & PIN_MASK;
+  }
+
+  /** Order of the folio holding the frame, -1 if the frame is free. */
+  folioOrder(pfn: number): number {
+    if (pfn === this.zeroPfn) return 0;
+    if (!this.isAllocated(pfn)) return -1;
+    const r = this.regionOf(pfn);
+    const st = r.blockState[(pfn & R_MASK) >>> B_SHIFT];
+    return st === BLOCK_SMALL ? 0 : st === BLOCK_HUGE ? PMD_ORDER : PUD_ORDER;
+  }
+
+  /** Head PFN of the folio holding the frame, -1 if the frame is free. */
+  folioHead(pfn: number): number {
+    const o = this.folioOrder(pfn);
+    if (o < 0) return -1;
+    return pfn - (pfn % 2 ** o);
+  }
+
+  /** folio_ref_count(): per-frame references of all its frames plus one per PMD-size mapping. */
+  folioRefcount(head: number): number {
+    if (head === this.zeroPfn) return 1;
+    const o = this.folioOrder(head);
+    if (o < 0) return 0;
+    const r = this.regionOf(head);
+    const i = head & R_MASK;
+    if (o === 0) return r.meta[i << 1];
+    if (o === PMD_ORDER) return r.blockRef[i >>> B_SHIFT];
+    return r.gigaRef;
+  }
+
+  /** Pins on the whole folio (sum of pincount() over its frames): folio_maybe_dma_pinned() when > 0. */
+  folioPincount(head: number): number {
+    const o = this.folioOrder(head);
+    if (o < 0 || head === this.zeroPfn) return 0;
+    const h = this.folioHead(head);
+    const r = this.regionOf(h);
+    const i0 = h & R_MASK;
+    let s = 0;
+    for (let i = i0; i < i0 + 2 ** o; i++) s += r.meta[(i << 1) + 1] & PIN_MASK;
+    return s;
+  }
+
+  /** PMD-size mappings of the 2 MiB slice holding `pfn` (the mapcount of a hugetlb folio). */
+  hugeMapcount(pfn: number): number {
+    if (!this.isAllocated(pfn)) return 0;
+    const r = this.regionOf(pfn);
+    return r.blockMap[(pfn & R_MASK) >>> B_SHIFT];
+  }
+
+  isHugetlb(pfn: number): boolean {
+    const h = this.folioHead(pfn);
+    return h >= 0 && h !== this.zeroPfn && (this.regionOf(h).meta[((h & R_MASK) << 1) + 1] & F_HUGETLB) !== 0;
+  }
+
+  isDirty(pfn: number): boolean {
+    return this.isAllocated(pfn) && (this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] & F_DIRTY) !== 0;
+  }
+
+  setDirty(pfn: number, dirty: boolean): void {
+    if (!this.isAllocated(pfn)) return;
+    const m = this.regionOf(pfn).meta;
+    const j = ((pfn & R_MASK) << 1) + 1;
+    if (dirty) m[j] |= F_DIRTY;
+    else m[j] &= ~F_DIRTY;
+  }
+
+  /** Frames held by allocated folios (for leak checks). */
+  framesInUse(): number {
+    return this.inUse;
+  }
+
+  freeFrames(): number {
+    return this.totalFrames - this.inUse;
+  }
+
+  /** Bytes of per-frame metadata allocated so far (regions materialize on first use). */
+  metadataBytes(): number {
+    let b = 0;
+    for (const r of this.regions)
+      if (r.materialized) b += r.meta.byteLength + r.blockState.byteLength + r.blockFree.byteLength + r.blockMap.byteLength + r.blockRef.byteLength + r.bitmap.byteLength;
+    return b;
+  }
+
+  /** Every allocated folio as [head, order] (for audits; walks only materialized regions). */
+  *folios(): Generator<[number, number]> {
+    for (const r of this.regions) {
+      if (!r.materialized || r.state === REGION_FREE) continue;
+      if (r.state === REGION_GIGA) {
+        yield [r.base, PUD_ORDER];
+        continue;
+      }
+      for (let b = 0; b < r.nblocks; b++) {
+        const st = r.blockState[b];
+        if (st === BLOCK_HUGE) yield [r.base + b * B_FRAMES, PMD_ORDER];
+        else if (st === BLOCK_SMALL) {
+          for (let i = b * B_FRAMES; i < b * B_FRAMES + r.blockCap(b); i++) if (r.meta[(i << 1) + 1] & F_ALLOC) yield [r.base + i, 0];
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // contents
+
+  /** Copy `len` bytes of frame `pfn` from `offset` into dst[dstOff..]. */
+  read(pfn: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const page = this.data.get(pfn);
+    if (page) dst.set(page.subarray(offset, offset + len), dstOff);
+    else dst.fill(0, dstOff, dstOff + len);
+  }
+
+  /** Copy src[srcOff..srcOff+len) into frame `pfn` at `offset`; marks the frame dirty. */
+  write(pfn: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
+    if (pfn === this.zeroPfn) {
+      this.warn?.warn('write_zero_page', 'write to the shared zero page');
+      return;
+    }
+    let page = this.data.get(pfn);
+    if (!page) {
+      page = new Uint8Array(PAGE_SIZE);
+      this.data.set(pfn, page);
+    }
+    page.set(src.subarray(srcOff, srcOff + len), offset);
+    this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_DIRTY;
+  }
+
+  /** copy_user_highpage(): dst gets src's contents (zero page or unwritten → zeros). */
+  copyFrame(dst: number, src: number): void {
+    const page = this.data.get(src);
+    if (page) this.data.set(dst, page.slice());
+    else this.data.delete(dst);
+  }
+
+  /** Contents of a written page (undefined = all zeros). Read-only view for tests. */
+  pageData(pfn: number): Uint8Array | undefined {
+    return this.data.get(pfn);
+  }
+
+  /** Pages with allocated contents. */
+  writtenPages(): number {
+    return this.data.size;
+  }
+}

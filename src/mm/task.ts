@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A task (struct task_struct, as far as the model needs one): identity,
+ * credentials (uid, the user_struct, effective capabilities), RLIMIT_MEMLOCK,
+ * the address space, the memory cgroup and the per-task fail-nth state.
+ */
+import { FailNth } from '../base/fault.js';
+import type { MemCgroup, UserStruct } from './accounting.js';
+import type { MmStruct } from './address-space.js';
+
+/** Linux capability names (include/uapi/linux/capability.h), index = capability number. */
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+];
+
+export const CAP_IPC_LOCK = 'CAP_IPC_LOCK';
+export const CAP_SYS_RESOURCE = 'CAP_SYS_RESOURCE';
+export const CAP_SYS_ADMIN = 'CAP_SYS_ADMIN';
+export const CAP_SYS_RAWIO = 'CAP_SYS_RAWIO';
+
+const KNOWN = new Set(CAPABILITIES);
+
+/** Check capability names; a typo is a programming error. */
+export function checkCapabilities(caps: Iterable<string>): Set<string> {
+  const s = new Set<string>();
+  for (const c of caps) {
+    if (!KNOWN.has(c)) throw new RangeError(`unknown capability ${JSON.stringify(c)}`);
+    s.add(c);
+  }
+  return s;
+}
+
+export interface TaskInit {
+  pid: number;
+  uid: number;
+  user: UserStruct;
+  caps: Iterable<string>;
+  rlimitMemlock: bigint;
+  mm: MmStruct;
+  memcg: MemCgroup;
+  failNth?: FailNth;
+}
+
+export class Task {
+  readonly pid: number;
+  readonly uid: number;
+  readonly user: UserStruct;
+  /** Effective capabilities (names). Tests may add/remove (capset). */
+  readonly caps: Set<string>;
+  /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1). */
+  rlimitMemlock: bigint;
+  /** The task's address space (kept after exit, with no users left). */
+  mm: MmStruct;
+  memcg: MemCgroup;
+  /** /proc/self/task/<tid>/fail-nth. */
+  readonly failNth: FailNth;
+
+  constructor(init: TaskInit) {
+    this.pid = init.pid;
+    this.uid = init.uid;
+    this.user = init.user;
+    this.caps = checkCapabilities(init.caps);
+    this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
+    this.mm = init.mm;
+    this.memcg = init.memcg;
+    this.failNth = init.failNth ?? new FailNth();
+  }
+
+  /** capable(cap) (ns_capable in the initial namespace). */
+  capable(cap: string): boolean {
+    return this.caps.has(cap);
+  }
+}

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { describe, expect, it } from 'vitest';
+import { EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM } from '../../src/base/errno.js';
+import { Machine, type MachineOptions, O_RDONLY, type SpawnOptions } from '../../src/machine/index.js';
+import {
+  FOLL_LONGTERM,
+  FOLL_WRITE,
+  MADV_DONTNEED,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_POPULATE_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_HUGE_1GB,
+  MAP_HUGE_2MB,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  PROT_EXEC,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  TASK_SIZE,
+  VM_HUGEPAGE,
+} from '../../src/mm/constants.js';
+import { pinUserPages, unpinUserPages } from '../../src/mm/gup.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const PA = MAP_PRIVATE | MAP_ANONYMOUS;
+const SA = MAP_SHARED | MAP_ANONYMOUS;
+const PG = 4096n;
+const M2 = 2n << 20n;
+const ONE = new Uint8Array([1]);
+
+function setup(o: MachineOptions = {}, s: SpawnOptions = {}) {
+  const m = new Machine({ memory: '256M', seed: 1, panicOnWarn: true, ...o });
+  const p = m.spawn(s);
+  return { m, p, mm: p.mm, phys: m.phys };
+}
+
+function ok(v: bigint): bigint {
+  if (v < 0n) throw new Error(`mmap failed: ${v}`);
+  return v;
+}
+
+describe('mmap errors', () => {
+  const { p } = setup();
+  it.each([
+    ['length 0', 0n, 0n, RW, PA, -EINVAL],
+    ['no mapping type', 0n, PG, RW, MAP_ANONYMOUS, -EINVAL],
+    ['MAP_SHARED_VALIDATE of anonymous memory', 0n, PG, RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -EINVAL],
+    ['MAP_FIXED unaligned', 0x10000123n, PG, RW, PA | MAP_FIXED, -EINVAL],
+    ['MAP_FIXED below mmap_min_addr', 0x1000n, PG, RW, PA | MAP_FIXED, -EPERM],
+    ['MAP_FIXED past TASK_SIZE', TASK_SIZE, PG, RW, PA | MAP_FIXED, -ENOMEM],
+    ['length larger than TASK_SIZE', 0n, TASK_SIZE + PG, RW, PA, -ENOMEM],
+    ['length wrapping when page aligned', 0n, (1n << 64n) - 1n, RW, PA, -ENOMEM],
+    ['no gap big enough', 0n, (1n << 47n) - (1n << 26n), RW, PA, -ENOMEM],
+    ['MAP_HUGETLB with an unknown size', 0n, M2, RW, PA | MAP_HUGETLB | (16 << MAP_HUGE_SHIFT), -EINVAL],
+    ['MAP_HUGETLB MAP_FIXED unaligned', 0x40001000n, M2, RW, PA | MAP_HUGETLB | MAP_FIXED, -EINVAL],
+    ['file mapping without a file', 0n, PG, RW, MAP_PRIVATE, -9],
+  ])('%s', (_name, addr, len, prot, flags, errno) => {
+    expect(p.mmap(addr, len, prot, flags)).toBe(BigInt(errno));
+  });
+
+  it('MAP_FIXED_NOREPLACE over an existing mapping is EEXIST', () => {
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    expect(p.mmap(a + PG, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(BigInt(-EEXIST));
+    expect(p.mmap(a + 4n * PG, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(a + 4n * PG);
+  });
+
+  it('hugetlb pool exhaustion is ENOMEM at mmap time', () => {
+    const { p } = setup({ hugetlbPages: { '2M': 2 } });
+    expect(p.mmap(0n, 3n * M2, RW, PA | MAP_HUGETLB)).toBe(BigInt(-ENOMEM));
+    expect(p.mmap(0n, 3n * M2, RW, SA | MAP_HUGETLB)).toBe(BigInt(-ENOMEM));
+    const a = ok(p.mmap(0n, 2n * M2, RW, PA | MAP_HUGETLB));
+    expect(p.mmap(0n, M2, RW, SA | MAP_HUGETLB)).toBe(BigInt(-ENOMEM));
+    expect(p.munmap(a, 2n * M2)).toBe(0);
+    expect(ok(p.mmap(0n, M2, RW, SA | MAP_HUGETLB))).toBeGreaterThan(0n);
+  });
+
+  it('MAP_LOCKED over RLIMIT_MEMLOCK is EAGAIN, with memlock 0 EPERM', () => {
+    const { p, mm } = setup({}, { memlock: 64 * 1024 });
+    expect(ok(p.mmap(0n, 8n * PG, RW, PA | MAP_LOCKED))).toBeGreaterThan(0n);
+    expect(mm.lockedVm).toBe(8);
+    expect(mm.residentPages()).toBe(8);
+    expect(p.mmap(0n, 9n * PG, RW, PA | MAP_LOCKED)).toBe(BigInt(-11));
+    const z = setup({}, { memlock: 0 });
+    expect(z.p.mmap(0n, PG, RW, PA | MAP_LOCKED)).toBe(BigInt(-EPERM));
+    const cap = setup({}, { memlock: 0, caps: ['CAP_IPC_LOCK'] });
+    expect(cap.p.mmap(0n, 64n * PG, RW, PA | MAP_LOCKED)).toBeGreaterThan(0n);
+  });
+});
+
+describe('address choice', () => {
+  it('is top-down from TASK_SIZE - 128 MiB, THP-aligns 2 MiB multiples, honours free hints', () => {
+    const { p } = setup();
+    const a = ok(p.mmap(0n, PG, RW, PA));
+    expect(a).toBe(TASK_SIZE - (128n << 20n) - PG);
+    const b = ok(p.mmap(0n, 3n * PG, RW, PA));
+    expect(b).toBe(a - 3n * PG);
+    const c = ok(p.mmap(0n, 4n * M2, RW, PA));
+    expect(c % M2).toBe(0n);
+    expect(c + 4n * M2).toBeLessThanOrEqual(b);
+    const hint = 0x5000_0000n;
+    expect(p.mmap(hint + 5n, PG, RW, PA)).toBe(hint);
+    const d = ok(p.mmap(hint, PG, RW, PA));
+    expect(d).not.toBe(hint);
+  });
+
+  it('hugetlb mappings are huge-page aligned and their length rounded up', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, PG, RW, PA | MAP_HUGETLB | MAP_HUGE_2MB));
+    expect(a % M2).toBe(0n);
+    expect(mm.vmaAt(a)!.pages).toBe(512);
+  });
+});
+
+describe('munmap', () => {
+  it('checks alignment and length, ignores holes', () => {
+    const { p } = setup();
+    expect(p.munmap(0x10001n, PG)).toBe(-EINVAL);
+    expect(p.munmap(0x10000n, 0n)).toBe(-EINVAL);
+    expect(p.munmap(TASK_SIZE + PG, PG)).toBe(-EINVAL);
+    expect(p.munmap(TASK_SIZE - PG, 2n * PG)).toBe(-EINVAL);
+    expect(p.munmap(0x10000n, PG)).toBe(0);
+  });
+
+  it('splits a VMA and frees the pages', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 8n * PG, RW, PA | MAP_POPULATE));
+    expect(phys.framesInUse()).toBe(8);
+    expect(p.munmap(a + 2n * PG, 3n * PG)).toBe(0);
+    expect(mm.vmas.length).toBe(2);
+    expect(phys.framesInUse()).toBe(5);
+    expect(mm.lookupPfn(a + 2n * PG)).toBe(-1);
+    expect(p.readMemory(a + 3n * PG, new Uint8Array(1))).toBe(-EFAULT);
+    expect(p.munmap(a, 8n * PG)).toBe(0);
+    expect(mm.vmas.length).toBe(0);
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('a pinned frame survives munmap and is freed on unpin', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    const out = new Uint32Array(4);
+    expect(pinUserPages(mm, a, 4, FOLL_WRITE | FOLL_LONGTERM, out, 0)).toBe(4);
+    expect(p.munmap(a, 4n * PG)).toBe(0);
+    expect(phys.framesInUse()).toBe(4);
+    for (const pfn of out) expect(phys.refcount(pfn)).toBe(1);
+    unpinUserPages(phys, out, 0, 4, true);
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('hugetlb VMAs only split at huge-page boundaries', () => {
+    const { p, phys } = setup();
+    const a = ok(p.mmap(0n, 2n * M2, RW, PA | MAP_HUGETLB | MAP_POPULATE));
+    expect(phys.framesInUse()).toBe(1024);
+    expect(p.munmap(a, PG)).toBe(-EINVAL);
+    expect(p.munmap(a + PG, M2)).toBe(-EINVAL);
+    expect(p.munmap(a, M2)).toBe(0);
+    expect(phys.framesInUse()).toBe(512);
+    expect(phys.hugetlbStats(9)).toEqual({ limit: Number.POSITIVE_INFINITY, inUse: 1, reserved: 0 });
+  });
+
+  it('MAP_FIXED replaces what was mapped', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA | MAP_POPULATE));
+    const old = mm.lookupPfn(a + PG);
+    expect(p.mmap(a + PG, PG, PROT_READ, PA | MAP_FIXED)).toBe(a + PG);
+    expect(mm.lookupPfn(a + PG)).toBe(-1);
+    expect(phys.isAllocated(old)).toBe(false);
+    expect(mm.vmas.length).toBe(3);
+  });
+});
+
+describe('mprotect', () => {
+  it('errors: unaligned, holes, bad bits, EACCES', () => {
+    const { m, p } = setup();
+    expect(p.mprotect(0x10001n, PG, PROT_READ)).toBe(-EINVAL);
+    expect(p.mprotect(0x10000n, 0n, PROT_READ)).toBe(0);
+    expect(p.mprotect(0x10000n, PG, PROT_READ)).toBe(-ENOMEM);
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    expect(p.mprotect(a, PG, 0x10)).toBe(-EINVAL);
+    expect(p.mprotect(a, 8n * PG, PROT_READ)).toBe(-ENOMEM);
+    // applied up to the hole
+    expect(p.writeMemory(a, ONE)).toBe(-EFAULT);
+    m.registerFile('/ro', new Uint8Array(PAGE));
+    const fd = p.open('/ro', O_RDONLY);
+    const f = ok(p.mmap(0n, PG, PROT_READ, MAP_SHARED, fd));
+    expect(p.mprotect(f, PG, RW)).toBe(-EACCES);
+    expect(p.mmap(0n, PG, RW, MAP_SHARED, fd)).toBe(BigInt(-EACCES));
+  });
+
+  it('splits and merges VMAs; writes to a PROT_READ page fault', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, 8n * PG, RW, PA));
+    expect(p.writeMemory(a + 3n * PG, ONE)).toBe(0);
+    expect(p.mprotect(a + 2n * PG, 2n * PG, PROT_READ)).toBe(0);
+    expect(mm.vmas.length).toBe(3);
+    expect(p.writeMemory(a + 3n * PG, ONE)).toBe(-EFAULT);
+    const b = new Uint8Array(1);
+    expect(p.readMemory(a + 3n * PG, b)).toBe(0);
+    expect(b[0]).toBe(1);
+    expect(p.mprotect(a + 2n * PG, 2n * PG, RW)).toBe(0);
+    expect(mm.vmas.length).toBe(1);
+    expect(p.mprotect(a, PG, PROT_NONE)).toBe(0);
+    expect(p.readMemory(a, b)).toBe(-EFAULT);
+    expect(p.mprotect(a, PG, PROT_EXEC)).toBe(0);
+    expect(p.readMemory(a, b)).toBe(0);
+  });
+
+  it('hugetlb mprotect must be huge aligned', () => {
+    const { p } = setup();
+    const a = ok(p.mmap(0n, 2n * M2, RW, PA | MAP_HUGETLB));
+    expect(p.mprotect(a, PG, PROT_READ)).toBe(-EINVAL);
+    expect(p.mprotect(a, M2, PROT_READ)).toBe(0);
+  });
+});
+
+const PAGE = 4096;
+
+describe('madvise', () => {
+  it('errors: bad advice, unaligned, holes, zero length', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    expect(p.madvise(a, PG, 5)).toBe(-EINVAL);
+    expect(p.madvise(a, PG, 1000)).toBe(-EINVAL);
+    expect(p.madvise(a + 1n, PG, MADV_DONTNEED)).toBe(-EINVAL);
+    expect(p.madvise(a, 0n, MADV_DONTNEED)).toBe(0);
+    expect(p.madvise(a, (1n << 64n) - 1n, MADV_DONTNEED)).toBe(-EINVAL);
+    expect(p.madvise(a - 4n * PG, 8n * PG, MADV_HUGEPAGE)).toBe(-ENOMEM);
+    expect(mm.vmaAt(a)!.flags & VM_HUGEPAGE).toBe(VM_HUGEPAGE);
+    expect(p.madvise(a, PG, 100)).toBe(-EPERM);
+  });
+
+  it('MADV_DONTNEED drops private pages (zero again) but pinned frames live on', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    p.writeMemory(a, new Uint8Array([5]));
+    p.writeMemory(a + PG, new Uint8Array([6]));
+    const out = new Uint32Array(1);
+    expect(pinUserPages(mm, a + PG, 1, FOLL_WRITE | FOLL_LONGTERM, out, 0)).toBe(1);
+    expect(p.madvise(a, 4n * PG, MADV_DONTNEED)).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(-1);
+    const b = new Uint8Array(1);
+    p.readMemory(a, b);
+    expect(b[0]).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(phys.zeroPfn);
+    expect(phys.refcount(out[0])).toBe(1);
+    unpinUserPages(phys, out, 0, 1, false);
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('MADV_HUGEPAGE splits the VMA; hugetlb DONTNEED must be aligned', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, 8n * PG, RW, PA));
+    expect(p.madvise(a + PG, PG, MADV_HUGEPAGE)).toBe(0);
+    expect(mm.vmas.length).toBe(3);
+    expect(p.madvise(a + PG, PG, MADV_NOHUGEPAGE)).toBe(0);
+    expect(mm.vmas.length).toBe(3);
+    const h = ok(p.mmap(0n, M2, RW, PA | MAP_HUGETLB | MAP_POPULATE));
+    expect(p.madvise(h + PG, PG, MADV_DONTNEED)).toBe(-EINVAL);
+    expect(p.madvise(h, PG, MADV_DONTNEED)).toBe(0);
+    expect(mm.lookupPfn(h)).toBeGreaterThanOrEqual(0);
+    expect(p.madvise(h, M2, MADV_DONTNEED)).toBe(0);
+    expect(mm.lookupPfn(h)).toBe(-1);
+  });
+});
+
+describe('THP', () => {
+  it('faults a 2 MiB folio only for aligned blocks inside a MADV_HUGEPAGE VMA', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * M2, RW, PA));
+    expect(a % M2).toBe(0n);
+    const start = a + M2 - 16n * PG;
+    expect(p.madvise(start, 2n * M2 + 16n * PG, MADV_HUGEPAGE)).toBe(0);
+    p.writeMemory(start, ONE); // block [a, a+2M) is not inside the VMA
+    expect(phys.folioOrder(mm.lookupPfn(start))).toBe(0);
+    p.writeMemory(a + M2 + 5n * PG, ONE);
+    const pfn = mm.lookupPfn(a + M2 + 5n * PG);
+    expect(phys.folioOrder(pfn)).toBe(9);
+    expect(mm.lookupPfn(a + M2)).toBe(pfn - 5);
+    expect(mm.lookupPfn(a + 2n * M2 - PG)).toBe(pfn + 506);
+    expect(phys.refcount(pfn)).toBe(1);
+    // the last block sticks out of the VMA by 16 pages
+    p.writeMemory(a + 2n * M2, ONE);
+    expect(phys.folioOrder(mm.lookupPfn(a + 2n * M2))).toBe(9);
+    p.writeMemory(a + 3n * M2, ONE);
+    expect(phys.folioOrder(mm.lookupPfn(a + 3n * M2))).toBe(0);
+  });
+
+  it("thp 'never' and 'always'", () => {
+    for (const [thp, order, madv] of [
+      ['never', 0, true],
+      ['always', 9, false],
+      ['madvise', 0, false],
+    ] as const) {
+      const { p, mm, phys } = setup({ thp });
+      const a = ok(p.mmap(0n, M2, RW, PA));
+      if (madv) p.madvise(a, M2, MADV_HUGEPAGE);
+      p.writeMemory(a, ONE);
+      expect(phys.folioOrder(mm.lookupPfn(a))).toBe(order);
+    }
+  });
+
+  it('a read fault maps the zero page and the block stays 4 KiB', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const a = ok(p.mmap(0n, M2, RW, PA));
+    p.readMemory(a, new Uint8Array(1));
+    expect(mm.lookupPfn(a)).toBe(phys.zeroPfn);
+    p.writeMemory(a + PG, ONE);
+    expect(phys.folioOrder(mm.lookupPfn(a + PG))).toBe(0);
+  });
+
+  it('partial munmap splits the PMD; the folio goes with its last page', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const a = ok(p.mmap(0n, M2, RW, PA | MAP_POPULATE));
+    const pfn = mm.lookupPfn(a);
+    expect(phys.folioOrder(pfn)).toBe(9);
+    expect(p.munmap(a, 100n * PG)).toBe(0);
+    expect(mm.lookupPfn(a + 100n * PG)).toBe(pfn + 100);
+    expect(phys.refcount(pfn + 100)).toBe(1);
+    expect(phys.refcount(pfn)).toBe(0);
+    expect(phys.framesInUse()).toBe(512);
+    expect(p.munmap(a, M2)).toBe(0);
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('THP allocation failure falls back to 4 KiB', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const a = ok(p.mmap(0n, M2, RW, PA));
+    p.setFailNth(1);
+    expect(p.writeMemory(a, ONE)).toBe(0);
+    expect(phys.folioOrder(mm.lookupPfn(a))).toBe(0);
+    expect(p.getFailNth()).toBe(0);
+  });
+});
+
+describe('hugetlb', () => {
+  it('2 MiB private: whole folio per fault, reservation consumed', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 2n * M2, RW, PA | MAP_HUGETLB));
+    expect(phys.hugetlbStats(9).reserved).toBe(2);
+    p.writeMemory(a + M2 + 3n * PG, ONE);
+    const pfn = mm.lookupPfn(a + M2 + 3n * PG);
+    expect(phys.folioOrder(pfn)).toBe(9);
+    expect(phys.isHugetlb(pfn)).toBe(true);
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: 1 });
+    p.exit();
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('1 GiB pages with MAP_HUGE_1GB', () => {
+    const { p, mm, phys } = setup({ memory: '3G' });
+    const a = ok(p.mmap(0n, 1n << 30n, RW, PA | MAP_HUGETLB | MAP_HUGE_1GB));
+    expect(a % (1n << 30n)).toBe(0n);
+    p.writeMemory(a + (700n << 20n), ONE);
+    const pfn = mm.lookupPfn(a);
+    expect(phys.folioOrder(pfn)).toBe(18);
+    expect(mm.lookupPfn(a + (700n << 20n))).toBe(pfn + 700 * 256);
+    expect(p.mmap(0n, 3n << 30n, RW, PA | MAP_HUGETLB | MAP_HUGE_1GB)).toBe(BigInt(-ENOMEM));
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('shared hugetlb is shared with a forked child', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, M2, RW, SA | MAP_HUGETLB | MAP_POPULATE));
+    const c = p.fork();
+    expect(c.writeMemory(a + 10n, new Uint8Array([42]))).toBe(0);
+    expect(c.mm.lookupPfn(a)).toBe(mm.lookupPfn(a));
+    const b = new Uint8Array(1);
+    p.readMemory(a + 10n, b);
+    expect(b[0]).toBe(42);
+  });
+});
+
+describe('fork and COW', () => {
+  it('private pages are shared until written', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 2n * PG, RW, PA));
+    p.writeMemory(a, new Uint8Array([1, 2, 3]));
+    const pfn = mm.lookupPfn(a);
+    const c = p.fork();
+    expect(c.mm.lookupPfn(a)).toBe(pfn);
+    expect(phys.refcount(pfn)).toBe(2);
+    expect(c.writeMemory(a, new Uint8Array([9]))).toBe(0);
+    const cp = c.mm.lookupPfn(a);
+    expect(cp).not.toBe(pfn);
+    const b = new Uint8Array(3);
+    p.readMemory(a, b);
+    expect([...b]).toEqual([1, 2, 3]);
+    c.readMemory(a, b);
+    expect([...b]).toEqual([9, 2, 3]);
+    // the parent is now the only user: its write reuses the page
+    p.writeMemory(a, new Uint8Array([4]));
+    expect(mm.lookupPfn(a)).toBe(pfn);
+    c.exit();
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('shared anonymous memory stays shared', () => {
+    const { p } = setup();
+    const a = ok(p.mmap(0n, PG, RW, SA));
+    const c = p.fork();
+    c.writeMemory(a, new Uint8Array([77]));
+    const b = new Uint8Array(1);
+    p.readMemory(a, b);
+    expect(b[0]).toBe(77);
+  });
+
+  it('a pinned exclusive page is copied for the child at fork', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, PG, RW, PA));
+    p.writeMemory(a, new Uint8Array([8]));
+    const out = new Uint32Array(1);
+    expect(pinUserPages(mm, a, 1, FOLL_WRITE | FOLL_LONGTERM, out, 0)).toBe(1);
+    const c = p.fork();
+    expect(c.mm.lookupPfn(a)).not.toBe(out[0]);
+    p.writeMemory(a, new Uint8Array([9]));
+    expect(mm.lookupPfn(a)).toBe(out[0]);
+    const b = new Uint8Array(1);
+    c.readMemory(a, b);
+    expect(b[0]).toBe(8);
+    unpinUserPages(phys, out, 0, 1, true);
+  });
+
+  it('a pinned THP is split and copied for the child', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const a = ok(p.mmap(0n, M2, RW, PA | MAP_POPULATE));
+    const out = new Uint32Array(1);
+    pinUserPages(mm, a + 7n * PG, 1, FOLL_WRITE | FOLL_LONGTERM, out, 0);
+    const c = p.fork();
+    expect(c.mm.lookupPfn(a + 7n * PG)).not.toBe(out[0]);
+    expect(phys.framesInUse()).toBe(1024);
+    c.exit();
+    unpinUserPages(phys, out, 0, 1, false);
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('MADV_DONTFORK and MADV_WIPEONFORK', () => {
+    const { p } = setup();
+    const a = ok(p.mmap(0n, PG, RW, PA));
+    const b = ok(p.mmap(0n, PG, RW, PA));
+    p.writeMemory(a, ONE);
+    p.writeMemory(b, ONE);
+    expect(p.madvise(a, PG, 10)).toBe(0);
+    expect(p.madvise(b, PG, 18)).toBe(0);
+    const c = p.fork();
+    const x = new Uint8Array(1);
+    expect(c.readMemory(a, x)).toBe(-EFAULT);
+    expect(c.readMemory(b, x)).toBe(0);
+    expect(x[0]).toBe(0);
+  });
+});
+
+describe('user memory access', () => {
+  it('round-trips across pages and faults on holes, PROT_READ writes and the top of user space', () => {
+    const { p } = setup();
+    const a = ok(p.mmap(0n, 3n * PG, RW, PA));
+    const data = Uint8Array.from({ length: 6000 }, (_, i) => i & 0xff);
+    expect(p.writeMemory(a + 3000n, data)).toBe(0);
+    const back = new Uint8Array(6000);
+    expect(p.readMemory(a + 3000n, back)).toBe(0);
+    expect(back).toEqual(data);
+    expect(p.readMemory(a + 2n * PG, new Uint8Array(PAGE + 1))).toBe(-EFAULT);
+    const r = ok(p.mmap(0n, PG, PROT_READ, PA));
+    expect(p.writeMemory(r, ONE)).toBe(-EFAULT);
+    expect(p.readMemory(r, new Uint8Array(10))).toBe(0);
+    expect(p.readMemory(TASK_SIZE - 1n, new Uint8Array(2))).toBe(-EFAULT);
+    expect(p.readMemory(-1, new Uint8Array(1))).toBe(-EFAULT);
+    expect(p.writeMemory(a, new Uint8Array(0))).toBe(0);
+  });
+
+  it('MADV_POPULATE_WRITE faults pages in; errors', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, PROT_READ, PA));
+    expect(p.madvise(a, 4n * PG, MADV_POPULATE_WRITE)).toBe(-EINVAL);
+    p.mprotect(a, 4n * PG, RW);
+    expect(p.madvise(a, 4n * PG, MADV_POPULATE_WRITE)).toBe(0);
+    expect(mm.residentPages()).toBe(4);
+  });
+});
+
+describe('file mappings', () => {
+  it('ro_unshare: a read-only longterm pin of a private file page unshares first', () => {
+    const { m, p, mm, phys } = setup();
+    m.registerFile('/proc/self/exe', new Uint8Array(PAGE * 2).fill(0x7f));
+    const fd = p.open('/proc/self/exe', O_RDONLY);
+    expect(fd).toBe(3);
+    const a = ok(p.mmap(0n, PG, RW, MAP_PRIVATE, fd));
+    expect(p.close(fd)).toBe(0);
+    const b = new Uint8Array(1);
+    p.readMemory(a, b);
+    expect(b[0]).toBe(0x7f);
+    const cachePfn = mm.lookupPfn(a);
+    const out = new Uint32Array(1);
+    expect(pinUserPages(mm, a, 1, FOLL_LONGTERM, out, 0)).toBe(1);
+    expect(out[0]).not.toBe(cachePfn);
+    expect(phys.pincount(cachePfn)).toBe(0);
+    expect(p.writeMemory(a, new Uint8Array(PAGE).fill(1))).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(out[0]);
+    const c = new Uint8Array(1);
+    phys.read(out[0], 0, c, 0, 1);
+    expect(c[0]).toBe(1);
+    unpinUserPages(phys, out, 0, 1, false);
+  });
+
+  it('memfd: shared between processes, ftruncate shrink unmaps (SIGBUS → EFAULT)', () => {
+    const { p, phys } = setup();
+    const fd = p.memfdCreate('buf');
+    expect(fd).toBe(3);
+    expect(p.ftruncate(fd, 2 * PAGE)).toBe(0);
+    const a = ok(p.mmap(0n, 2n * PG, RW, MAP_SHARED, fd));
+    const c = p.fork();
+    c.writeMemory(a + PG, new Uint8Array([3]));
+    const b = new Uint8Array(1);
+    p.readMemory(a + PG, b);
+    expect(b[0]).toBe(3);
+    expect(p.ftruncate(fd, PAGE)).toBe(0);
+    expect(p.readMemory(a + PG, b)).toBe(-EFAULT);
+    expect(c.readMemory(a + PG, b)).toBe(-EFAULT);
+    expect(p.readMemory(a, b)).toBe(0);
+    c.exit();
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('MADV_REMOVE punches a hole in shared memory for every mapper; hugetlb rounds inward', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, SA));
+    p.writeMemory(a + PG, new Uint8Array([5]));
+    const c = p.fork();
+    const b = new Uint8Array(1);
+    c.readMemory(a + PG, b);
+    expect(b[0]).toBe(5);
+    expect(p.madvise(a, 2n * PG, 9)).toBe(0);
+    expect(mm.lookupPfn(a + PG)).toBe(-1);
+    expect(c.mm.lookupPfn(a + PG)).toBe(-1);
+    c.readMemory(a + PG, b);
+    expect(b[0]).toBe(0);
+    const priv = ok(p.mmap(0n, PG, RW, PA));
+    expect(p.madvise(priv, PG, 9)).toBe(-EINVAL);
+    const h = ok(p.mmap(0n, 2n * M2, RW, SA | MAP_HUGETLB | MAP_POPULATE));
+    expect(p.madvise(h + PG, M2, 9)).toBe(0);
+    expect(phys.hugetlbStats(9).inUse).toBe(2);
+    expect(p.madvise(h, M2 + PG, 9)).toBe(0);
+    expect(phys.hugetlbStats(9).inUse).toBe(1);
+    expect(mm.lookupPfn(h)).toBe(-1);
+  });
+
+  it('MAP_SHARED_VALIDATE rejects unknown flags on files', () => {
+    const { p } = setup();
+    const fd = p.memfdCreate('v');
+    p.ftruncate(fd, PAGE);
+    expect(p.mmap(0n, PG, RW, MAP_SHARED_VALIDATE | 0x80000, fd)).toBe(BigInt(-EOPNOTSUPP));
+    expect(p.mmap(0n, PG, RW, MAP_SHARED_VALIDATE, fd)).toBeGreaterThan(0n);
+  });
+
+  it('VM_PFNMAP mappings are readable by the owner', () => {
+    const { p, mm, phys } = setup();
+    const f = phys.allocFolio(0);
+    phys.write(f, 0, new Uint8Array([0xab]), 0, 1);
+    const a = mm.mmapPfnmap(0n, PG, RW, f);
+    const b = new Uint8Array(1);
+    expect(p.readMemory(a, b)).toBe(0);
+    expect(b[0]).toBe(0xab);
+    expect(mm.lookupPfn(a)).toBe(f);
+  });
+});
+
+describe('mm users', () => {
+  it('mmgetNotZero fails after exit, teardown frees everything', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 64n * PG, RW, PA | MAP_POPULATE));
+    expect(a).toBeGreaterThan(0n);
+    expect(mm.mmgetNotZero()).toBe(true);
+    mm.mmput();
+    p.exit();
+    expect(mm.users).toBe(0);
+    expect(mm.mmgetNotZero()).toBe(false);
+    expect(phys.framesInUse()).toBe(0);
+    expect(p.mmap(0n, PG, RW, PA)).toBe(-3n);
+  });
+
+  it('an mmget() holder delays teardown', () => {
+    const { p, mm, phys } = setup();
+    ok(p.mmap(0n, 4n * PG, RW, PA | MAP_POPULATE));
+    mm.mmget();
+    p.exit();
+    expect(phys.framesInUse()).toBe(4);
+    mm.mmput();
+    expect(phys.framesInUse()).toBe(0);
+  });
+});

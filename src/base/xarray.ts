@@ -57,6 +57,19 @@ class XaNode {
   count = 0;
 }
 
+// Emptied leaves and nodes are recycled (all their slots are already clear):
+// an access pinning and unpinning one page otherwise builds a typed-array leaf
+// every time, the dominant cost of a small pin.
+const POOL_MAX = 64;
+const leafPool: XaLeaf[] = [];
+const nodePool: XaNode[] = [];
+function newLeaf(): XaLeaf {
+  return leafPool.pop() ?? new XaLeaf();
+}
+function newNode(): XaNode {
+  return nodePool.pop() ?? new XaNode();
+}
+
 function isIndex(index: number): boolean {
   return index >= 0 && index <= XA_MAX_INDEX && Math.floor(index) === index;
 }
@@ -138,7 +151,7 @@ export class XArray {
       while (index >= POW[this.height + 1]!) this.height++;
     } else {
       while (index >= POW[this.height + 1]!) {
-        const top = new XaNode();
+        const top = newNode();
         top.slots[0] = this.root;
         top.count = 1;
         this.nNodes++;
@@ -146,13 +159,13 @@ export class XArray {
         this.height++;
       }
     }
-    const leaf = new XaLeaf();
+    const leaf = newLeaf();
     this.nLeaves++;
     if (this.height === 0) {
       this.root = leaf;
     } else {
       if (this.root === null) {
-        this.root = new XaNode();
+        this.root = newNode();
         this.nNodes++;
       }
       let node = this.root as XaNode;
@@ -165,7 +178,7 @@ export class XArray {
         }
         let child = node.slots[slot] as XaNode | null;
         if (child === null) {
-          child = new XaNode();
+          child = newNode();
           this.nNodes++;
           node.slots[slot] = child;
           node.count++;
@@ -194,14 +207,17 @@ export class XArray {
 
   /** Unlink the (now empty) leaf holding `index`, freeing emptied ancestors. */
   private freeLeaf(index: number): void {
+    const freed = this.cacheBase === index - (index & MASK) ? this.cacheLeaf : null;
     this.cacheBase = -1;
     this.cacheLeaf = null;
     this.nLeaves--;
     const h = this.height;
     if (h === 0) {
+      if (leafPool.length < POOL_MAX) leafPool.push(this.root as XaLeaf);
       this.root = null;
       return;
     }
+    if (freed && leafPool.length < POOL_MAX) leafPool.push(freed);
     let node = this.root as XaNode;
     for (let l = h; l > 0; l--) {
       const slot = Math.floor(index / POW[l]!) & MASK;
@@ -218,6 +234,7 @@ export class XArray {
         break;
       }
       this.nNodes--;
+      if (nodePool.length < POOL_MAX) nodePool.push(p);
       if (l === h) {
         this.root = null;
         this.height = 0;

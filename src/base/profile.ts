@@ -46,6 +46,13 @@ export interface Profile {
   readonly mockWarnsMissingEntries: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
   readonly warnAreaNotInDomainsItree: boolean;
+  // --- uAPI layer (uapi-spec.md §9) ---
+  /** IOAS_MAP / IOAS_COPY reject flags with neither READABLE nor WRITEABLE (-EINVAL, v6.11, backported). */
+  readonly mapNeedsReadOrWrite: boolean;
+  /** VFIO_IOMMU_GET_INFO rounds each capability up to 8 bytes (v6.6); before, the IOVA cap sat at offset 36. */
+  readonly vfioInfoCapsAligned: boolean;
+  /** struct iommu_test_cmd carries the 48-byte union with the `dirty` member (v6.7): size 72, min 68; before, 56 / 52. */
+  readonly testCmdDirtyUnion: boolean;
 }
 
 const latest: Profile = Object.freeze({
@@ -64,6 +71,9 @@ const latest: Profile = Object.freeze({
   accessIdOnSuccess: true,
   warnAreaNotInDomainsItree: true,
   mockWarnsMissingEntries: false,
+  mapNeedsReadOrWrite: true,
+  vfioInfoCapsAligned: true,
+  testCmdDirtyUnion: true,
 });
 
 const v65: Profile = Object.freeze({
@@ -78,6 +88,9 @@ const v65: Profile = Object.freeze({
   accessIdOnSuccess: false,
   warnAreaNotInDomainsItree: false,
   mockWarnsMissingEntries: true,
+  mapNeedsReadOrWrite: false,
+  vfioInfoCapsAligned: false,
+  testCmdDirtyUnion: false,
 });
 
 const v62: Profile = Object.freeze({

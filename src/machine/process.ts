@@ -184,6 +184,19 @@ export class Process {
     return fd;
   }
 
+  /**
+   * Undo installFd() for a driver whose command failed after installing
+   * (put_unused_fd): the descriptor goes away and the file is handed back
+   * unreleased. undefined if `fd` is not open.
+   */
+  takeFd(fd: number): OpenFile | undefined {
+    const d = this.fds.get(fd);
+    if (d === undefined) return undefined;
+    this.fds.delete(fd);
+    d.refs--;
+    return d.file;
+  }
+
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd). */
   fileOf(fd: number): OpenFile | undefined {
     return this.fds.get(fd)?.file;

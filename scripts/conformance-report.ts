@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The conformance report: runs the suites under test/conformance with
+ * vitest's JSON reporter and writes docs/conformance.md, one row per kernel
+ * selftest scenario and fixture variant, with its status (passed, failed, not
+ * run) and, for those not run, the feature the model still lacks.
+ *
+ * The scenario list comes from docs/selftests-scenarios.json, generated from
+ * the catalogue (../shared/docs/selftests-catalogue.md, relative to the repo
+ * root) so that a clean clone needs no ../shared. Without the JSON, or with
+ * --from-catalogue, the catalogue is parsed and the JSON (re)written.
+ *
+ *   npx tsx scripts/conformance-report.ts [--from-catalogue] [--no-run results.json]
+ *
+ * Test names follow `fixture.variant.scenario` (`default` for fixtures
+ * without variants). A name that runs under several profiles passes only if
+ * every run passed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CATALOGUE = resolve(ROOT, '../shared/docs/selftests-catalogue.md');
+const SCENARIOS_JSON = join(ROOT, 'docs/selftests-scenarios.json');
+const REPORT = join(ROOT, 'docs/conformance.md');
+
+interface Variant {
+  readonly name: string;
+  /** The catalogue's note on the variant (e.g. "post-6.5 (MAP_FILE)"). */
+  readonly note?: string;
+}
+
+interface Fixture {
+  readonly name: string;
+  readonly variants: Variant[];
+}
+
+interface Scenario {
+  /** e.g. "iommufd_mock_domain.03" */
+  readonly id: string;
+  readonly fixture: string;
+  readonly name: string;
+  readonly tags: string[];
+  /** The scope annotation: "v6.5", "post-6.5", "post-6.5 partial", ... */
+  readonly scope: string;
+  /** The uAPI or feature it needs beyond its tags, where the tags do not say. */
+  readonly waitsFor?: string;
+}
+
+interface ScenarioList {
+  readonly source: string;
+  readonly fixtures: Fixture[];
+  readonly scenarios: Scenario[];
+}
+
+/** Feature tags the model implements. */
+const MODEL_FEATURES = new Set([
+  'core-ioas',
+  'map-unmap',
+  'copy',
+  'iova-ranges',
+  'allow-iovas',
+  'access',
+  'access-rw',
+  'pin-accounting',
+  'domain',
+  'hugepage',
+  'vfio-compat',
+  'option',
+  'fail-nth',
+  'device',
+  'misc',
+]);
+
+/** What a scenario needs when its tags alone would not say (all are post-6.5 uAPI). */
+const WAITS_FOR: Readonly<Record<string, string>> = {
+  'change_process.01': 'IOMMU_IOAS_CHANGE_PROCESS',
+  'iommufd_ioas.07': 'IOMMU_GET_HW_INFO',
+  'iommufd_ioas.26': 'dma-buf: IOMMU_IOAS_MAP_FILE and the DMABUF test ops',
+  'iommufd_ioas.27': 'dma-buf: IOMMU_IOAS_MAP_FILE, the DMABUF test ops and IOMMU_HWPT_ALLOC',
+  'iommufd_mock_domain.07': 'IOMMU_HWPT_ALLOC',
+  'basic_fail_nth.03': 'IOMMU_IOAS_MAP_FILE',
+  'basic_fail_nth.08': 'IOMMU_GET_HW_INFO, IOMMU_HWPT_ALLOC, vIOMMU, fault queues, PASID',
+};
+
+/** Scenarios the suites run only in part; the note goes next to their status. */
+const PARTIAL_RUNS: Readonly<Record<string, string>> = {
+  'basic_fail_nth.08': 'v6.5 prefix (device creation on an IOAS holding a mapping); the later steps wait',
+};
+
+// ---------------------------------------------------------------------------
+// The catalogue
+
+function parseVariantList(text: string): Variant[] {
+  return text
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0)
+    .map((v) => {
+      const m = /^([A-Za-z0-9_]+)\s*(.*)$/.exec(v);
+      if (!m) return { name: v };
+      return m[2] ? { name: m[1], note: m[2].replace(/^\(|\)$/g, '') } : { name: m[1] };
+    });
+}
+
+/** Parse the catalogue's fixture headers, variant lists and scenario headers. */
+export function parseCatalogue(md: string): ScenarioList {
+  const lines = md.split('\n');
+  const fixtures: Fixture[] = [];
+  const scenarios: Scenario[] = [];
+  let cur: Fixture | undefined;
+  let inVariants = false;
+  for (const line of lines) {
+    const fx = /^## \d+\.\s+(?:Fixture `([^`]+)`|`[^`]+`.*\(fixture `([^`]+)`\))(.*)$/.exec(line);
+    if (fx) {
+      const name = fx[1] ?? fx[2];
+      const rest = fx[3] ?? '';
+      const vm = /— variants (.*?)(?:\s*\[[^\]]*\])?\s*$/.exec(rest);
+      cur = { name, variants: vm ? parseVariantList(vm[1].replace(/\([^)]*\)/g, '')) : [] };
+      fixtures.push(cur);
+      inVariants = false;
+      continue;
+    }
+    if (/^## /.test(line)) {
+      cur = undefined;
+      inVariants = false;
+      continue;
+    }
+    if (cur && /^Variants\b/.test(line)) {
+      inVariants = true;
+      continue;
+    }
+    if (cur && inVariants) {
+      const item = /^- (.*)$/.exec(line);
+      if (!item) {
+        if (line.trim() === '') inVariants = cur.variants.length === 0;
+        else inVariants = false;
+        continue;
+      }
+      const [names, note] = item[1].split(/\s+—\s+/);
+      if (names.includes(',')) {
+        for (const v of parseVariantList(names)) cur.variants.push(note ? { name: v.name, note: note.replace(/[;.]$/, '').trim() } : v);
+      } else {
+        const first = /^([A-Za-z0-9_]+)\s*(.*)$/.exec(names);
+        if (first) cur.variants.push(first[2] ? { name: first[1], note: first[2].trim() } : { name: first[1] });
+      }
+      continue;
+    }
+    const sc = /^#{3,4} ([A-Za-z0-9_]+)\.(\d+) ([A-Za-z0-9_]+) — (.*)$/.exec(line);
+    if (sc) {
+      const [, fixture, num, name, rest] = sc;
+      const tags: string[] = [];
+      let scope = '';
+      for (const m of rest.matchAll(/\[([^\]]+)\]/g)) {
+        if (/v6\.5|post-6\.5|6\.\d/.test(m[1])) scope = m[1];
+        else tags.push(m[1]);
+      }
+      if (!scope) {
+        const fxLine = lines.find((l) => l.includes(`Fixture \`${fixture}\``));
+        scope = fxLine && /post-6\.5/.test(fxLine) ? 'post-6.5' : 'v6.5';
+      }
+      const id = `${fixture}.${num}`;
+      const s: Scenario = WAITS_FOR[id] ? { id, fixture, name, tags, scope, waitsFor: WAITS_FOR[id] } : { id, fixture, name, tags, scope };
+      scenarios.push(s);
+    }
+  }
+  for (const f of fixtures) if (f.variants.length === 0) f.variants.push({ name: 'default' });
+  return { source: 'selftests-catalogue.md (fixture headers, variant lists, scenario headers)', fixtures, scenarios };
+}
+
+function loadScenarios(fromCatalogue: boolean): ScenarioList {
+  if (!fromCatalogue && existsSync(SCENARIOS_JSON)) return JSON.parse(readFileSync(SCENARIOS_JSON, 'utf8')) as ScenarioList;
+  if (!existsSync(CATALOGUE)) throw new Error(`neither ${SCENARIOS_JSON} nor ${CATALOGUE} exists`);
+  const list = parseCatalogue(readFileSync(CATALOGUE, 'utf8'));
+  writeFileSync(SCENARIOS_JSON, `${JSON.stringify(list, null, 2)}\n`);
+  console.log(`wrote ${SCENARIOS_JSON}: ${list.fixtures.length} fixtures, ${list.scenarios.length} scenarios`);
+  return list;
+}
+
+// ---------------------------------------------------------------------------
+// Running the suites
+
+interface AssertionResult {
+  readonly title: string;
+  readonly ancestorTitles?: string[];
+  readonly status: string;
+}
+
+interface VitestJson {
+  readonly numTotalTests: number;
+  readonly numPassedTests: number;
+  readonly numFailedTests: number;
+  readonly testResults: Array<{ readonly name: string; readonly assertionResults: AssertionResult[] }>;
+}
+
+function runVitest(): VitestJson {
+  const dir = mkdtempSync(join(tmpdir(), 'conformance-'));
+  const out = join(dir, 'results.json');
+  const bin = join(ROOT, 'node_modules/vitest/vitest.mjs');
+  const r = spawnSync(process.execPath, [bin, 'run', 'test/conformance', '--reporter=json', `--outputFile=${out}`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (!existsSync(out)) throw new Error(`vitest produced no results (exit ${r.status})`);
+  const json = JSON.parse(readFileSync(out, 'utf8')) as VitestJson;
+  rmSync(dir, { recursive: true, force: true });
+  return json;
+}
+
+/** Combine runs: any failure fails, otherwise the last status seen (passed, skipped, ...). */
+function combine(out: Map<string, string>, key: string, st: string): void {
+  const prev = out.get(key);
+  if (prev === 'failed') return;
+  if (st === 'failed' || prev === undefined || prev === 'passed') out.set(key, st);
+}
+
+/** Scenario title → status, every run of the title combined; other tests by file and full name. */
+function statusByTitle(results: VitestJson): { titles: Map<string, string>; full: Map<string, { title: string; status: string }> } {
+  const titles = new Map<string, string>();
+  const full = new Map<string, { title: string; status: string }>();
+  for (const file of results.testResults) {
+    const rel = file.name.startsWith(ROOT) ? file.name.slice(ROOT.length + 1) : file.name;
+    for (const a of file.assertionResults) {
+      combine(titles, a.title, a.status);
+      const key = [rel, ...(a.ancestorTitles ?? []), a.title].join(' > ');
+      const prev = full.get(key);
+      if (!prev || a.status === 'failed') full.set(key, { title: a.title, status: a.status });
+    }
+  }
+  return { titles, full };
+}
+
+// ---------------------------------------------------------------------------
+// The report
+
+function waitsFor(s: Scenario, v: Variant): string {
+  if (v.note && /post-6\.5/.test(v.note)) return `variant: ${v.note}`;
+  const missing = s.tags.filter((t) => !MODEL_FEATURES.has(t));
+  if (missing.length && s.waitsFor) return `${missing.join(', ')} (${s.waitsFor})`;
+  if (missing.length) return missing.join(', ');
+  return s.waitsFor ?? `unknown (scope ${s.scope})`;
+}
+
+function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, results: VitestJson): string {
+  const status = st.titles;
+  const rows: string[] = [];
+  const perFixture = new Map<string, { passed: number; failed: number; notRun: number }>();
+  const used = new Set<string>();
+  let passed = 0;
+  let failed = 0;
+  let notRun = 0;
+  for (const f of list.fixtures) {
+    const counts = { passed: 0, failed: 0, notRun: 0 };
+    perFixture.set(f.name, counts);
+    const scs = list.scenarios.filter((s) => s.fixture === f.name);
+    if (scs.length === 0) continue;
+    rows.push(`\n### \`${f.name}\`\n`);
+    rows.push('| id | scenario | variant | scope | status | waits for / notes |');
+    rows.push('|---|---|---|---|---|---|');
+    for (const s of scs) {
+      for (const v of f.variants) {
+        const title = `${f.name}.${v.name}.${s.name}`;
+        used.add(title);
+        const st = status.get(title);
+        let cell: string;
+        let note = '';
+        if (st === 'passed') {
+          cell = 'passed';
+          counts.passed++;
+          passed++;
+          if (PARTIAL_RUNS[s.id]) note = `partial: ${PARTIAL_RUNS[s.id]}`;
+        } else if (st === 'failed') {
+          cell = '**failed**';
+          counts.failed++;
+          failed++;
+        } else {
+          cell = 'not run';
+          counts.notRun++;
+          notRun++;
+          note = waitsFor(s, v);
+        }
+        rows.push(`| ${s.id} | ${s.name} | ${v.name} | ${s.scope} | ${cell} | ${note} |`);
+      }
+    }
+  }
+  const extra = [...st.full.entries()].filter(([, e]) => !used.has(e.title)).map(([k, e]) => [k, e.status] as const);
+  const head: string[] = [
+    '# Conformance with the kernel iommufd selftests',
+    '',
+    'Generated by `npx tsx scripts/conformance-report.ts` from the suites in',
+    '`test/conformance/` and the scenario list in `docs/selftests-scenarios.json`',
+    '(itself generated from `selftests-catalogue.md`). One row per scenario and',
+    'fixture variant; test names are `fixture.variant.scenario`. A scenario',
+    'that runs under several kernel profiles (`latest`, `v6.5`) passes only if',
+    'every run passed. "Waits for" names the catalogue feature tags the model',
+    'does not implement yet, or the later uAPI the scenario needs.',
+    '',
+    '## Summary',
+    '',
+    `Vitest: ${results.numPassedTests} of ${results.numTotalTests} tests passed, ${results.numFailedTests} failed.`,
+    '',
+    '| fixture | passed | failed | not run |',
+    '|---|---|---|---|',
+  ];
+  for (const [name, c] of perFixture) head.push(`| \`${name}\` | ${c.passed} | ${c.failed} | ${c.notRun} |`);
+  head.push(`| **total** | **${passed}** | **${failed}** | **${notRun}** |`);
+  head.push('', '## Scenarios');
+  const tail: string[] = [];
+  if (extra.length) {
+    tail.push('', '## Other tests in test/conformance', '', 'Tests whose names are not catalogue scenarios (model extensions, unit tests of the test ops, robustness), by file and describe block.', '');
+    tail.push('| test | status |', '|---|---|');
+    for (const [t, st] of extra) tail.push(`| ${t.replace(/\|/g, '\\|')} | ${st} |`);
+  }
+  return `${[...head, ...rows, ...tail].join('\n')}\n`;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const list = loadScenarios(args.includes('--from-catalogue'));
+  const noRun = args.indexOf('--no-run');
+  const results = noRun >= 0 ? (JSON.parse(readFileSync(args[noRun + 1], 'utf8')) as VitestJson) : runVitest();
+  const status = statusByTitle(results);
+  writeFileSync(REPORT, render(list, status, results));
+  console.log(`wrote ${REPORT}`);
+}
+
+main();

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Shared plumbing of the typed clients: struct encoding through the uAPI
+ * layouts, the call through Process.ioctlStruct, and the errno check that
+ * turns a negative return into an ErrnoError.
+ */
+import { ErrnoError } from '../base/errno.js';
+import type { StructLayout, StructValue } from '../iommufd/uapi.js';
+import type { Process } from '../machine/process.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../mm/constants.js';
+
+/** Fields to encode (missing ones are zero). */
+export type Fields = Readonly<Partial<StructValue>>;
+
+/** What a raw call gives back: the return value and the struct as it stands afterwards. */
+export interface IoctlResult {
+  readonly rc: number;
+  /** The struct decoded after the call (the kernel's write-back, or the input if nothing was written). */
+  readonly out: StructValue;
+  /** The raw bytes after the call (struct plus any trailing bytes passed in). */
+  readonly bytes: Uint8Array;
+}
+
+export interface RawOptions {
+  /** The `size` (or `argsz`) word; default: the layout's size. */
+  readonly size?: number;
+  /** Bytes placed right after the struct (for the E2BIG rules). */
+  readonly trailing?: Uint8Array;
+}
+
+/** Throw ErrnoError for a negative return; otherwise return it. */
+export function check(rc: number, what: string): number {
+  if (rc < 0) throw new ErrnoError(-rc, what);
+  return rc;
+}
+
+/**
+ * Encode `fields` with `layout` (plus trailing bytes), call `cmd` on `fd`,
+ * decode the result. The size word is `argsz` for VFIO structs, `size`
+ * otherwise; an explicit value in `fields` wins over `opts.size`.
+ */
+export function rawIoctl(proc: Process, fd: number, cmd: number, layout: StructLayout, fields: Fields, opts: RawOptions = {}): IoctlResult {
+  const trailing = opts.trailing ?? new Uint8Array(0);
+  const bytes = new Uint8Array(layout.size + trailing.length);
+  const sizeField = layout.has('argsz') ? 'argsz' : 'size';
+  layout.encode({ [sizeField]: opts.size ?? layout.size, ...fields }, bytes);
+  bytes.set(trailing, layout.size);
+  const rc = proc.ioctlStruct(fd, cmd, bytes);
+  return { rc, out: layout.decode(bytes.subarray(0, layout.size)), bytes };
+}
+
+/**
+ * A user buffer owned by a client, for arrays the kernel reads or writes
+ * through a pointer (IOVA ranges). Mapped and populated once, grown on
+ * demand; later reads and writes allocate nothing.
+ */
+export class UserScratch {
+  private va = 0n;
+  private len = 0;
+
+  constructor(private readonly proc: Process) {}
+
+  /** An address with at least `len` bytes of this process's memory. */
+  get(len: number): bigint {
+    if (this.len >= len && this.len > 0) return this.va;
+    const want = Math.max(PAGE_SIZE, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
+    const va = this.proc.mmap(0n, BigInt(want), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    if (va < 0n) throw new ErrnoError(Number(-va), 'mmap (client scratch)');
+    check(this.proc.writeMemory(va, new Uint8Array(want)), 'populate (client scratch)');
+    if (this.len > 0) this.proc.munmap(this.va, BigInt(this.len));
+    this.va = va;
+    this.len = want;
+    return va;
+  }
+
+  write(data: Uint8Array): bigint {
+    const va = this.get(data.length);
+    check(this.proc.writeMemory(va, data), 'write (client scratch)');
+    return va;
+  }
+
+  read(len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    if (len > 0) check(this.proc.readMemory(this.get(len), out), 'read (client scratch)');
+    return out;
+  }
+}

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A typed client of /dev/iommu in the spirit of the selftests'
+ * iommufd_utils.h: each method encodes one command struct, issues it through
+ * the process's syscall surface, decodes the outputs and throws ErrnoError
+ * (errno name and number) when the call fails. `raw()` and `testCmd()` give
+ * the unchecked form for error-path tests.
+ *
+ * The IOMMU_TEST_CMD wrappers only encode and decode; the ops themselves are
+ * the selftest driver's (iommufd/selftest.ts).
+ */
+import { EMSGSIZE, ErrnoError } from '../base/errno.js';
+import { O_RDWR } from '../machine/device.js';
+import type { Process } from '../machine/process.js';
+import * as U from '../iommufd/uapi.js';
+import { type Fields, type IoctlResult, type RawOptions, UserScratch, check, rawIoctl } from './common.js';
+
+export interface IovaRange {
+  readonly start: bigint;
+  /** Inclusive. */
+  readonly last: bigint;
+}
+
+export interface IoasMapArgs {
+  readonly ioas: number;
+  readonly userVa: bigint;
+  readonly length: bigint | number;
+  /** With an IOVA the map is FIXED_IOVA (unless `flags` says otherwise). */
+  readonly iova?: bigint | number;
+  /** Default READABLE | WRITEABLE, plus FIXED_IOVA when `iova` is given. */
+  readonly flags?: number;
+}
+
+export interface IoasCopyArgs {
+  readonly dstIoas: number;
+  readonly srcIoas: number;
+  readonly srcIova: bigint | number;
+  readonly length: bigint | number;
+  readonly dstIova?: bigint | number;
+  /** Default READABLE | WRITEABLE, plus FIXED_IOVA when `dstIova` is given. */
+  readonly flags?: number;
+}
+
+export interface OptionArgs {
+  readonly optionId: number;
+  readonly op: number;
+  readonly objectId?: number;
+  readonly val64?: bigint | number;
+}
+
+export interface MockDomainIds {
+  readonly stdevId: number;
+  readonly hwptId: number;
+  readonly idevId: number;
+}
+
+export interface AccessPagesArgs {
+  readonly iova: bigint | number;
+  readonly length: bigint | number;
+  /** User VA the pinned pages must match (0: no check). */
+  readonly uptr?: bigint | number;
+  /** MOCK_FLAGS_ACCESS_WRITE, MOCK_FLAGS_ACCESS_SYZ. */
+  readonly flags?: number;
+}
+
+export interface AccessRwArgs {
+  readonly iova: bigint | number;
+  readonly length: bigint | number;
+  readonly uptr: bigint | number;
+  /** MOCK_ACCESS_RW_WRITE, MOCK_ACCESS_RW_SLOW_PATH. */
+  readonly flags?: number;
+}
+
+const RW = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE;
+
+function big(x: bigint | number): bigint {
+  return typeof x === 'bigint' ? BigInt.asUintN(64, x) : BigInt.asUintN(64, BigInt(x));
+}
+
+export class IommufdClient {
+  readonly proc: Process;
+  readonly fd: number;
+  private readonly scratch: UserScratch;
+
+  constructor(proc: Process, fd: number) {
+    this.proc = proc;
+    this.fd = fd;
+    this.scratch = new UserScratch(proc);
+  }
+
+  /** open(path, O_RDWR) and wrap the fd; throws ErrnoError. */
+  static open(proc: Process, path = '/dev/iommu'): IommufdClient {
+    return new IommufdClient(proc, check(proc.open(path, O_RDWR), `open ${path}`));
+  }
+
+  /** close(fd); throws ErrnoError. */
+  close(): void {
+    check(this.proc.close(this.fd), 'close');
+  }
+
+  /** Any size-prefixed command, unchecked. */
+  raw(cmd: number, layout: U.StructLayout, fields: Fields, opts?: RawOptions): IoctlResult {
+    return rawIoctl(this.proc, this.fd, cmd, layout, fields, opts);
+  }
+
+  private call(name: string, cmd: number, layout: U.StructLayout, fields: Fields): U.StructValue {
+    const r = this.raw(cmd, layout, fields);
+    check(r.rc, name);
+    return r.out;
+  }
+
+  // --- core commands -------------------------------------------------------
+
+  /** IOMMU_DESTROY */
+  destroy(id: number): void {
+    this.call('IOMMU_DESTROY', U.IOMMU_DESTROY, U.iommu_destroy, { id });
+  }
+
+  /** IOMMU_IOAS_ALLOC: the new IOAS ID. */
+  ioasAlloc(flags = 0): number {
+    return this.call('IOMMU_IOAS_ALLOC', U.IOMMU_IOAS_ALLOC, U.iommu_ioas_alloc, { flags }).out_ioas_id as number;
+  }
+
+  private mapFields(a: IoasMapArgs): Fields {
+    const flags = a.flags ?? RW | (a.iova !== undefined ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+    return { flags, ioas_id: a.ioas, user_va: big(a.userVa), length: big(a.length), iova: big(a.iova ?? 0) };
+  }
+
+  /** IOMMU_IOAS_MAP: the IOVA of the new mapping. */
+  ioasMap(a: IoasMapArgs): bigint {
+    return this.call('IOMMU_IOAS_MAP', U.IOMMU_IOAS_MAP, U.iommu_ioas_map, this.mapFields(a)).iova as bigint;
+  }
+
+  /** IOMMU_IOAS_MAP unchecked: the result and the written-back struct. */
+  ioasMapRaw(a: IoasMapArgs): IoctlResult {
+    return this.raw(U.IOMMU_IOAS_MAP, U.iommu_ioas_map, this.mapFields(a));
+  }
+
+  /** IOMMU_IOAS_UNMAP: the bytes unmapped. */
+  ioasUnmap(a: { ioas: number; iova: bigint | number; length: bigint | number }): bigint {
+    return this.call('IOMMU_IOAS_UNMAP', U.IOMMU_IOAS_UNMAP, U.iommu_ioas_unmap, { ioas_id: a.ioas, iova: big(a.iova), length: big(a.length) })
+      .length as bigint;
+  }
+
+  /** IOMMU_IOAS_UNMAP of (0, U64_MAX): everything; the bytes unmapped. */
+  ioasUnmapAll(ioas: number): bigint {
+    return this.ioasUnmap({ ioas, iova: 0n, length: (1n << 64n) - 1n });
+  }
+
+  private copyFields(a: IoasCopyArgs): Fields {
+    const flags = a.flags ?? RW | (a.dstIova !== undefined ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+    return {
+      flags,
+      dst_ioas_id: a.dstIoas,
+      src_ioas_id: a.srcIoas,
+      length: big(a.length),
+      dst_iova: big(a.dstIova ?? 0),
+      src_iova: big(a.srcIova),
+    };
+  }
+
+  /** IOMMU_IOAS_COPY: the destination IOVA. */
+  ioasCopy(a: IoasCopyArgs): bigint {
+    return this.call('IOMMU_IOAS_COPY', U.IOMMU_IOAS_COPY, U.iommu_ioas_copy, this.copyFields(a)).dst_iova as bigint;
+  }
+
+  /** IOMMU_IOAS_COPY unchecked. */
+  ioasCopyRaw(a: IoasCopyArgs): IoctlResult {
+    return this.raw(U.IOMMU_IOAS_COPY, U.iommu_ioas_copy, this.copyFields(a));
+  }
+
+  /**
+   * IOMMU_IOAS_IOVA_RANGES: the usable IOVA ranges and the IOVA alignment.
+   * Asks again with a bigger array when the kernel says EMSGSIZE.
+   */
+  iovaRanges(ioas: number, capacity = 16): { ranges: IovaRange[]; alignment: bigint } {
+    let cap = capacity;
+    for (;;) {
+      const ptr = this.scratch.get(Math.max(16, cap * 16));
+      const r = this.raw(U.IOMMU_IOAS_IOVA_RANGES, U.iommu_ioas_iova_ranges, { ioas_id: ioas, num_iovas: cap, allowed_iovas: ptr });
+      const n = r.out.num_iovas as number;
+      if (r.rc === -EMSGSIZE && n > cap) {
+        cap = n;
+        continue;
+      }
+      check(r.rc, 'IOMMU_IOAS_IOVA_RANGES');
+      const raw = this.scratch.read(n * 16);
+      const ranges: IovaRange[] = [];
+      for (let i = 0; i < n; i++) {
+        const e = U.iommu_iova_range.decode(raw.subarray(i * 16, i * 16 + 16));
+        ranges.push({ start: e.start as bigint, last: e.last as bigint });
+      }
+      return { ranges, alignment: r.out.out_iova_alignment as bigint };
+    }
+  }
+
+  /** IOMMU_IOAS_ALLOW_IOVAS: replace the allowed list ([] clears it). */
+  allowIovas(ioas: number, ranges: readonly IovaRange[]): void {
+    const raw = new Uint8Array(Math.max(16, ranges.length * 16));
+    ranges.forEach((r, i) => {
+      U.iommu_iova_range.encode({ start: big(r.start), last: big(r.last) }, raw.subarray(i * 16, i * 16 + 16));
+    });
+    const ptr = this.scratch.write(raw);
+    this.call('IOMMU_IOAS_ALLOW_IOVAS', U.IOMMU_IOAS_ALLOW_IOVAS, U.iommu_ioas_allow_iovas, { ioas_id: ioas, num_iovas: ranges.length, allowed_iovas: ptr });
+  }
+
+  /** IOMMU_OPTION: val64 after the call. */
+  option(a: OptionArgs): bigint {
+    return this.call('IOMMU_OPTION', U.IOMMU_OPTION, U.iommu_option, {
+      option_id: a.optionId,
+      op: a.op,
+      object_id: a.objectId ?? 0,
+      val64: big(a.val64 ?? 0),
+    }).val64 as bigint;
+  }
+
+  /** IOMMU_OPTION_RLIMIT_MODE get: 0 user accounting, 1 mm accounting. */
+  getRlimitMode(): number {
+    return Number(this.option({ optionId: U.IOMMU_OPTION_RLIMIT_MODE, op: U.IOMMU_OPTION_OP_GET }));
+  }
+
+  setRlimitMode(mode: number): void {
+    this.option({ optionId: U.IOMMU_OPTION_RLIMIT_MODE, op: U.IOMMU_OPTION_OP_SET, val64: mode });
+  }
+
+  /** IOMMU_OPTION_HUGE_PAGES get of one IOAS. */
+  getHugePages(ioas: number): boolean {
+    return this.option({ optionId: U.IOMMU_OPTION_HUGE_PAGES, op: U.IOMMU_OPTION_OP_GET, objectId: ioas }) === 1n;
+  }
+
+  setHugePages(ioas: number, on: boolean): void {
+    this.option({ optionId: U.IOMMU_OPTION_HUGE_PAGES, op: U.IOMMU_OPTION_OP_SET, objectId: ioas, val64: on ? 1 : 0 });
+  }
+
+  /** IOMMU_VFIO_IOAS: ioas_id after the call. */
+  vfioIoas(op: number, ioasId = 0): number {
+    return this.call('IOMMU_VFIO_IOAS', U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { op, ioas_id: ioasId }).ioas_id as number;
+  }
+
+  vfioIoasGet(): number {
+    return this.vfioIoas(U.IOMMU_VFIO_IOAS_GET);
+  }
+
+  vfioIoasSet(ioas: number): void {
+    this.vfioIoas(U.IOMMU_VFIO_IOAS_SET, ioas);
+  }
+
+  vfioIoasClear(): void {
+    this.vfioIoas(U.IOMMU_VFIO_IOAS_CLEAR);
+  }
+
+  // --- IOMMU_TEST_CMD --------------------------------------------------------
+
+  /** The test command layout of the machine's kernel (56 bytes up to v6.6, 72 after). */
+  get testCmdLayout(): U.StructLayout {
+    return this.proc.machine.profile.testCmdDirtyUnion ? U.iommu_test_cmd : U.iommu_test_cmd_v6_5;
+  }
+
+  /** IOMMU_TEST_CMD unchecked: `fields` use the flattened union names (`check_map.iova`). */
+  testCmd(op: number, id: number, fields: Fields = {}, opts?: RawOptions): IoctlResult {
+    return this.raw(U.IOMMU_TEST_CMD, this.testCmdLayout, { op, id, ...fields }, opts);
+  }
+
+  private test(name: string, op: number, id: number, fields: Fields = {}): U.StructValue {
+    const r = this.testCmd(op, id, fields);
+    check(r.rc, name);
+    return r.out;
+  }
+
+  /** IOMMU_TEST_OP_ADD_RESERVED: reserve [start, start + length - 1] in an IOAS. */
+  addReserved(ioas: number, start: bigint | number, length: bigint | number): void {
+    this.test('ADD_RESERVED', U.IOMMU_TEST_OP_ADD_RESERVED, ioas, { 'add_reserved.start': big(start), 'add_reserved.length': big(length) });
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN: a mock device attached to an IOAS or HWPT. */
+  mockDomain(ptId: number): MockDomainIds {
+    const o = this.test('MOCK_DOMAIN', U.IOMMU_TEST_OP_MOCK_DOMAIN, ptId);
+    return {
+      stdevId: o['mock_domain.out_stdev_id'] as number,
+      hwptId: o['mock_domain.out_hwpt_id'] as number,
+      idevId: o['mock_domain.out_idev_id'] as number,
+    };
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_MAP: the mock domain maps [iova, iova+length) to the memory behind uptr. */
+  mdCheckMap(hwptId: number, iova: bigint | number, length: bigint | number, uptr: bigint | number): void {
+    this.test('MD_CHECK_MAP', U.IOMMU_TEST_OP_MD_CHECK_MAP, hwptId, {
+      'check_map.iova': big(iova),
+      'check_map.length': big(length),
+      'check_map.uptr': big(uptr),
+    });
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_REFS: every page of [uptr, uptr+length) has `refs` long-term pins. */
+  mdCheckRefs(uptr: bigint | number, length: bigint | number, refs: number): void {
+    this.test('MD_CHECK_REFS', U.IOMMU_TEST_OP_MD_CHECK_REFS, 0, {
+      'check_refs.length': big(length),
+      'check_refs.uptr': big(uptr),
+      'check_refs.refs': refs,
+    });
+  }
+
+  /** IOMMU_TEST_OP_CREATE_ACCESS: a new access fd on an IOAS. */
+  createAccess(ioas: number, flags = 0): number {
+    return this.test('CREATE_ACCESS', U.IOMMU_TEST_OP_CREATE_ACCESS, ioas, { 'create_access.flags': flags })['create_access.out_access_fd'] as number;
+  }
+
+  /** Close an access fd (test_cmd_destroy_access). */
+  destroyAccess(accessFd: number): void {
+    check(this.proc.close(accessFd), 'close (access)');
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_PAGES: pin through an access; the item ID. */
+  accessPages(accessFd: number, a: AccessPagesArgs): number {
+    return this.test('ACCESS_PAGES', U.IOMMU_TEST_OP_ACCESS_PAGES, accessFd, {
+      'access_pages.flags': a.flags ?? 0,
+      'access_pages.iova': big(a.iova),
+      'access_pages.length': big(a.length),
+      'access_pages.uptr': big(a.uptr ?? 0),
+    })['access_pages.out_access_pages_id'] as number;
+  }
+
+  /** IOMMU_TEST_OP_DESTROY_ACCESS_PAGES */
+  destroyAccessPages(accessFd: number, pagesId: number): void {
+    this.test('DESTROY_ACCESS_PAGES', U.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, accessFd, { 'destroy_access_pages.access_pages_id': pagesId });
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_RW: copy between the IOAS at iova and user memory at uptr. */
+  accessRw(accessFd: number, a: AccessRwArgs): void {
+    this.test('ACCESS_RW', U.IOMMU_TEST_OP_ACCESS_RW, accessFd, {
+      'access_rw.iova': big(a.iova),
+      'access_rw.length': big(a.length),
+      'access_rw.uptr': big(a.uptr),
+      'access_rw.flags': a.flags ?? 0,
+    });
+  }
+
+  /** IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT (machine-wide). */
+  setTempMemoryLimit(limit: number): void {
+    this.test('SET_TEMP_MEMORY_LIMIT', U.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, 0, { 'memory_limit.limit': limit });
+  }
+
+  /** The default batch memory limit (test_ioctl_set_default_memory_limit). */
+  setDefaultMemoryLimit(): void {
+    this.setTempMemoryLimit(65536);
+  }
+}
+
+/** The errno a call fails with (0 when it succeeds): for `expect(errnoOf(() => ...)).toBe(EINVAL)`. */
+export function errnoOf(fn: () => unknown): number {
+  try {
+    fn();
+    return 0;
+  } catch (e) {
+    if (e instanceof ErrnoError) return e.errno;
+    throw e;
+  }
+}

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Devices and accesses (device.c), for the devices the model has: the
+ * selftest's mock devices on the "iommufd_mock" bus.
+ *
+ * A mock device (struct mock_dev) is its own iommu_group, probed by the iommu
+ * core when the device is added. Binding it to a context makes an
+ * iommufd_device (a DEVICE object, users = table + the binding driver) with
+ * an iommufd_group. Attach connects the group to a paging HWPT: directly by
+ * HWPT ID, or through the auto-domain path for an IOAS ID (uapi-spec §6.2):
+ * try the IOAS's auto HWPTs in creation order (-EINVAL means incompatible,
+ * try the next), else make a new one. Replace (§6.5) swaps the HWPT of an
+ * attached device and moves the device references; detach puts the HWPT,
+ * which destroys an auto HWPT no device uses any more.
+ *
+ * Mock devices report no reserved regions and no software MSI window, so the
+ * reserved-region steps of attach and replace have nothing to reserve here;
+ * their removal by device owner is still done where the kernel does it.
+ *
+ * The access half (iommufd_access_create / attach / replace / destroy) wraps
+ * the core IommufdAccess in an ACCESS object that holds its IOAS as a user.
+ */
+import { EBUSY, EINVAL, ENODEV, ENOENT, ENOMEM } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import { ULONG_MAX } from '../base/u64.js';
+import { type AccessOps, IommufdAccess } from './access.js';
+import { type KernelAllocation, type IommufdEnv, kernelAlloc, kernelFree } from './env.js';
+import { HwptPaging, allocHwptPaging, hwptPut, ioasHwptList } from './hw-pagetable.js';
+import type { IommufdIoas } from './ioas.js';
+import type { IommufdCtx } from './main.js';
+import type { IommufdObject } from './object-table.js';
+import { MOCK_FLAGS_DEVICE_HUGE_IOVA, MOCK_FLAGS_DEVICE_NO_DIRTY } from './uapi.js';
+
+export const FP_MOCK_DEV_ALLOC = faultPoint('kzalloc.mock_dev', 'slab');
+/** dev_set_name()'s kvasprintf. */
+export const FP_MOCK_DEV_NAME = faultPoint('kvasprintf.dev_set_name', 'slab');
+/** iommu_probe_device() → iommu_group_alloc(): a failure leaves the device without a group. */
+export const FP_IOMMU_GROUP_ALLOC = faultPoint('kzalloc.iommu_group', 'slab');
+export const FP_IGROUP_ALLOC = faultPoint('kzalloc.iommufd_group', 'slab');
+export const FP_DEVICE_ALLOC = faultPoint('kzalloc.iommufd_device', 'slab');
+export const FP_ACCESS_ALLOC = faultPoint('kzalloc.iommufd_access', 'slab');
+
+/** Approximate x86-64 sizeof values. */
+const SIZEOF_MOCK_DEV = 776;
+const SIZEOF_DEV_NAME = 16;
+const SIZEOF_IOMMU_GROUP = 312;
+const SIZEOF_IOMMUFD_GROUP = 184;
+const SIZEOF_IOMMUFD_DEVICE = 232;
+const SIZEOF_IOMMUFD_ACCESS = 168;
+
+/** Device flags mock_dev_create() accepts. */
+export const MOCK_DEV_VALID_FLAGS = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+
+// ---------------------------------------------------------------------------
+// The mock device and its iommu_group
+
+/** struct iommu_group, as far as iommufd can see it. */
+export class IommuGroup {
+  /** DMA owner (iommu_device_claim_dma_owner); undefined = kernel DMA API. */
+  owner: unknown;
+  ownerCnt = 0;
+  /** The attached paging HWPT, or undefined for the blocking domain. */
+  domainOf: HwptPaging | undefined;
+  constructor(readonly alloc: KernelAllocation | undefined) {}
+}
+
+/** struct mock_dev */
+export class MockDev {
+  group: IommuGroup | undefined;
+  private allocs: Array<KernelAllocation | undefined> = [];
+  private removed = false;
+
+  constructor(readonly flags: number) {}
+
+  /** mock_dev_create(): -EINVAL for unknown flags, -ENOMEM. */
+  static create(env: IommufdEnv, flags: number): MockDev | number {
+    if (flags & ~MOCK_DEV_VALID_FLAGS) return -EINVAL;
+    const a = kernelAlloc(env, FP_MOCK_DEV_ALLOC, SIZEOF_MOCK_DEV, false);
+    if (!a) return -ENOMEM;
+    const dev = new MockDev(flags);
+    dev.allocs.push(a);
+    const name = kernelAlloc(env, FP_MOCK_DEV_NAME, SIZEOF_DEV_NAME, false);
+    if (!name) {
+      dev.release();
+      return -ENOMEM;
+    }
+    dev.allocs.push(name);
+    // device_add(): the bus notifier probes the IOMMU; a probe failure is
+    // not reported, the device just has no group (bind then gives -ENODEV).
+    const g = kernelAlloc(env, FP_IOMMU_GROUP_ALLOC, SIZEOF_IOMMU_GROUP, false);
+    if (g) dev.group = new IommuGroup(g);
+    return dev;
+  }
+
+  /** mock_dev_destroy(): device_unregister; the group goes with its only device. */
+  destroy(env: IommufdEnv): void {
+    if (env.warn.on(this.removed, 'mock_dev_destroy.twice')) return;
+    env.warn.on(this.group !== undefined && this.group.ownerCnt !== 0, 'iommu_release_device.owned', 'group still has a DMA owner');
+    this.release();
+  }
+
+  private release(): void {
+    this.removed = true;
+    if (this.group) kernelFree(this.group.alloc);
+    this.group = undefined;
+    for (const a of this.allocs) kernelFree(a);
+    this.allocs = [];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// iommufd_device
+
+/** struct iommufd_group: the context's view of an iommu_group. */
+export class IommufdGroup {
+  hwpt: HwptPaging | undefined;
+  /** igroup->device_list: devices attached through this group, in attach order. */
+  readonly devices: IommufdDevice[] = [];
+  constructor(
+    readonly group: IommuGroup,
+    readonly alloc: KernelAllocation | undefined,
+  ) {}
+}
+
+export class IommufdDevice implements IommufdObject {
+  readonly type = 'DEVICE' as const;
+  /** Mock devices support no ENFORCE_CACHE_COHERENCY. */
+  readonly enforceCacheCoherency = false;
+  private gone = false;
+
+  constructor(
+    readonly ctx: IommufdCtx,
+    readonly mockDev: MockDev,
+    readonly igroup: IommufdGroup,
+    private readonly alloc: KernelAllocation,
+  ) {}
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  /** The HWPT the device is attached to (igroup->hwpt while the device is on its list). */
+  get hwpt(): HwptPaging | undefined {
+    return this.igroup.devices.includes(this) ? this.igroup.hwpt : undefined;
+  }
+
+  /** iommufd_device_destroy(): give up DMA ownership and the group. */
+  destroy(): void {
+    const env = this.ctx.env;
+    if (env.warn.on(this.gone, 'iommufd_device_destroy.twice')) return;
+    this.gone = true;
+    env.warn.on(this.igroup.devices.includes(this), 'iommufd_device_destroy.attached', 'device destroyed while attached');
+    releaseDmaOwner(this.igroup.group);
+    env.warn.on(this.igroup.hwpt !== undefined || this.igroup.devices.length !== 0, 'iommufd_group_release.hwpt');
+    kernelFree(this.igroup.alloc);
+    kernelFree(this.alloc);
+  }
+}
+
+function releaseDmaOwner(group: IommuGroup): void {
+  if (group.ownerCnt > 0 && --group.ownerCnt === 0) group.owner = undefined;
+}
+
+/**
+ * iommufd_device_bind(): make the DEVICE object of a mock device. It is
+ * finalized at once and held by the caller until deviceUnbind().
+ */
+export function deviceBind(ctx: IommufdCtx, dev: MockDev): IommufdDevice | number {
+  const env = ctx.env;
+  // device_iommu_capable(CACHE_COHERENCY) is true for the mock; the isolated
+  // MSI check is skipped for mock devices.
+  const group = dev.group;
+  if (!group) return -ENODEV;
+  const ga = kernelAlloc(env, FP_IGROUP_ALLOC, SIZEOF_IOMMUFD_GROUP, false);
+  if (!ga) return -ENOMEM;
+  const igroup = new IommufdGroup(group, ga);
+  // iommu_device_claim_dma_owner()
+  if (group.ownerCnt > 0 && group.owner !== ctx) {
+    kernelFree(ga);
+    return -EBUSY;
+  }
+  group.owner = ctx;
+  group.ownerCnt++;
+  const a = kernelAlloc(env, FP_DEVICE_ALLOC, SIZEOF_IOMMUFD_DEVICE, true);
+  if (!a) {
+    releaseDmaOwner(group);
+    kernelFree(ga);
+    return -ENOMEM;
+  }
+  const idev = new IommufdDevice(ctx, dev, igroup, a);
+  const id = ctx.allocId(idev);
+  if (id < 0) {
+    releaseDmaOwner(group);
+    kernelFree(ga);
+    kernelFree(a);
+    return id;
+  }
+  // The binding driver is a user until unbind.
+  ctx.objects.incUsers(idev);
+  ctx.objects.finalize(idev);
+  return idev;
+}
+
+/** iommufd_device_unbind() */
+export function deviceUnbind(idev: IommufdDevice): void {
+  idev.ctx.objects.destroyUser(idev);
+}
+
+/** mock_domain_nop_attach(): the mock driver refuses nothing for domains without dirty tracking. */
+function mockAttachDev(_hwpt: HwptPaging, _dev: MockDev): number {
+  return 0;
+}
+
+/**
+ * iommufd_hw_pagetable_attach(): attach the device's group to `hwpt` (the
+ * driver attach happens for the group's first device only). Takes an HWPT user.
+ */
+export function hwptAttachDevice(hwpt: HwptPaging, idev: IommufdDevice): number {
+  const igroup = idev.igroup;
+  if (igroup.hwpt !== undefined && igroup.hwpt !== hwpt) return -EINVAL;
+  // iommufd_device_attach_reserved_iova(): a mock device has no reserved regions.
+  if (igroup.devices.length === 0) {
+    const rc = mockAttachDev(hwpt, idev.mockDev);
+    if (rc) {
+      hwpt.ioas.iopt.removeReservedIova(idev.mockDev);
+      return rc;
+    }
+    igroup.group.domainOf = hwpt;
+    igroup.hwpt = hwpt;
+  }
+  hwpt.ctx.objects.incUsers(hwpt);
+  igroup.devices.push(idev);
+  hwpt.devices.add(idev);
+  return 0;
+}
+
+/** iommufd_hw_pagetable_detach(): the caller puts the returned HWPT. */
+export function hwptDetachDevice(idev: IommufdDevice): HwptPaging {
+  const igroup = idev.igroup;
+  const hwpt = igroup.hwpt!;
+  const i = igroup.devices.indexOf(idev);
+  if (i >= 0) igroup.devices.splice(i, 1);
+  if (igroup.devices.length === 0) {
+    igroup.group.domainOf = undefined;
+    igroup.hwpt = undefined;
+  }
+  hwpt.devices.delete(idev);
+  hwpt.ioas.iopt.removeReservedIova(idev.mockDev);
+  return hwpt;
+}
+
+/** What an attach_fn returns: an HWPT for the caller to put, nothing, or -errno. */
+type AttachResult = HwptPaging | undefined | number;
+type AttachFn = (idev: IommufdDevice, hwpt: HwptPaging) => AttachResult;
+
+function doAttach(idev: IommufdDevice, hwpt: HwptPaging): AttachResult {
+  const rc = hwptAttachDevice(hwpt, idev);
+  return rc ? rc : undefined;
+}
+
+/** iommufd_device_do_replace(): move the group (and its device references) to `hwpt`. */
+function doReplace(idev: IommufdDevice, hwpt: HwptPaging): AttachResult {
+  const igroup = idev.igroup;
+  const old = igroup.hwpt;
+  if (!old) return -EINVAL;
+  if (!igroup.devices.includes(idev)) return -EINVAL;
+  if (hwpt === old) return undefined;
+  // Reserved regions of the new IOAS: none for mock devices.
+  const rc = mockAttachDev(hwpt, idev.mockDev);
+  if (rc) {
+    for (const d of igroup.devices) hwpt.ioas.iopt.removeReservedIova(d.mockDev);
+    return rc;
+  }
+  if (hwpt.ioas !== old.ioas) for (const d of igroup.devices) old.ioas.iopt.removeReservedIova(d.mockDev);
+  igroup.group.domainOf = hwpt;
+  igroup.hwpt = hwpt;
+  const objects = hwpt.ctx.objects;
+  const n = igroup.devices.length;
+  for (let k = 0; k < n; k++) objects.incUsers(hwpt);
+  // One reference stays with old for the caller's put.
+  for (let k = 1; k < n; k++) objects.decUsers(old);
+  for (const d of igroup.devices) {
+    old.devices.delete(d);
+    hwpt.devices.add(d);
+  }
+  return old;
+}
+
+/**
+ * iommufd_device_auto_get_domain(): reuse an auto HWPT of the IOAS that takes
+ * the device, or make a new one. Sets ptId to the HWPT used.
+ */
+function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, ptId: { value: number }, fn: AttachFn): AttachResult {
+  const ctx = idev.ctx;
+  const immediate = fn === doAttach;
+  for (const hwpt of [...ioasHwptList(ioas)]) {
+    if (!hwpt.autoDomain) continue;
+    // iommufd_lock_obj() fails on an object already being destroyed.
+    if (ctx.objects.usersOf(hwpt) === 0) continue;
+    const r = fn(idev, hwpt);
+    if (typeof r === 'number') {
+      // -EINVAL: incompatible, try the next one.
+      if (r === -EINVAL) continue;
+      return r;
+    }
+    ptId.value = ctx.objects.idOf(hwpt);
+    return r;
+  }
+  const hwpt = allocHwptPaging(ctx, ioas, idev, 0, immediate);
+  if (typeof hwpt === 'number') return hwpt;
+  let r: AttachResult;
+  if (!immediate) {
+    r = fn(idev, hwpt);
+    if (typeof r === 'number') {
+      ctx.objects.abortAndDestroy(hwpt);
+      return r;
+    }
+  }
+  hwpt.autoDomain = true;
+  ptId.value = ctx.objects.idOf(hwpt);
+  ctx.objects.finalize(hwpt);
+  return r;
+}
+
+/** iommufd_device_change_pt(): pt_id names a paging HWPT or an IOAS. */
+function changePt(idev: IommufdDevice, ptId: { value: number }, fn: AttachFn): number {
+  const ctx = idev.ctx;
+  const obj = ctx.objects.get(ptId.value);
+  if (typeof obj === 'number') return obj;
+  let r: AttachResult;
+  if (obj instanceof HwptPaging) r = fn(idev, obj);
+  else if (obj.type === 'IOAS') r = autoGetDomain(idev, obj as IommufdIoas, ptId, fn);
+  else r = -EINVAL;
+  ctx.objects.put(obj);
+  if (typeof r === 'number') return r;
+  if (r) hwptPut(ctx, r);
+  return 0;
+}
+
+/** iommufd_device_attach(): 0 and the HWPT ID in ptId, or -errno with nothing changed. */
+export function deviceAttach(idev: IommufdDevice, ptId: { value: number }): number {
+  const rc = changePt(idev, ptId, doAttach);
+  if (rc) return rc;
+  // Pairs with deviceDetach().
+  idev.ctx.objects.incUsers(idev);
+  return 0;
+}
+
+/** iommufd_device_replace() */
+export function deviceReplace(idev: IommufdDevice, ptId: { value: number }): number {
+  return changePt(idev, ptId, doReplace);
+}
+
+/** iommufd_device_detach() */
+export function deviceDetach(idev: IommufdDevice): void {
+  const ctx = idev.ctx;
+  if (ctx.env.warn.on(!idev.hwpt, 'iommufd_device_detach.not_attached')) return;
+  const hwpt = hwptDetachDevice(idev);
+  hwptPut(ctx, hwpt);
+  ctx.objects.decUsers(idev);
+}
+
+// ---------------------------------------------------------------------------
+// iommufd_access objects
+
+export class AccessObject implements IommufdObject {
+  readonly type = 'ACCESS' as const;
+  readonly core: IommufdAccess;
+  /** access->ioas */
+  ioas: IommufdIoas | undefined;
+  private gone = false;
+
+  constructor(
+    readonly ctx: IommufdCtx,
+    ops: AccessOps,
+    private readonly alloc: KernelAllocation,
+  ) {
+    this.core = new IommufdAccess(ctx.env, ops);
+  }
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  /** iommufd_access_destroy_object(): leave the IOAS, release the context. */
+  destroy(): void {
+    const env = this.ctx.env;
+    if (env.warn.on(this.gone, 'iommufd_access_destroy_object.twice')) return;
+    this.gone = true;
+    this.core.dying = true;
+    if (this.ioas) env.warn.on(changeIoas(this, undefined) !== 0, 'iommufd_access_destroy_object.change_ioas');
+    this.ctx.ctxPut();
+    kernelFree(this.alloc);
+  }
+}
+
+/**
+ * iommufd_access_change_ioas(): move the access to `next` (or detach it).
+ * The new IOAS gains a user before the old one is left; leaving asks the
+ * driver to drop every pin first.
+ */
+function changeIoas(a: AccessObject, next: IommufdIoas | undefined): number {
+  const cur = a.ioas;
+  if (cur === next) return 0;
+  const objects = a.ctx.objects;
+  if (next) {
+    const rc = cur ? a.core.replace(next.iopt) : a.core.attach(next.iopt);
+    if (rc) return rc;
+    objects.incUsers(next);
+  } else {
+    a.core.ops.unmap?.(a.core, 0n, ULONG_MAX);
+    a.core.detach();
+  }
+  if (cur) objects.decUsers(cur);
+  a.ioas = next;
+  return 0;
+}
+
+function changeIoasId(a: AccessObject, ioasId: number): number {
+  const ioas = a.ctx.getIoas(ioasId);
+  if (typeof ioas === 'number') return ioas;
+  const rc = changeIoas(a, ioas);
+  a.ctx.objects.put(ioas);
+  return rc;
+}
+
+/**
+ * iommufd_access_create(): an ACCESS object (it takes an ID; users = table +
+ * the driver), finalized at once; it holds a context reference.
+ */
+export function accessCreate(ctx: IommufdCtx, ops: AccessOps): AccessObject | number {
+  const a = kernelAlloc(ctx.env, FP_ACCESS_ALLOC, SIZEOF_IOMMUFD_ACCESS, true);
+  if (!a) return -ENOMEM;
+  const obj = new AccessObject(ctx, ops, a);
+  const id = ctx.allocId(obj);
+  if (id < 0) {
+    kernelFree(a);
+    return id;
+  }
+  ctx.objects.incUsers(obj);
+  ctx.ctxGet();
+  ctx.objects.finalize(obj);
+  return obj;
+}
+
+/** iommufd_access_attach() */
+export function accessAttach(a: AccessObject, ioasId: number): number {
+  if (a.ctx.env.warn.on(a.ioas !== undefined, 'iommufd_access_attach.attached')) return -EINVAL;
+  return changeIoasId(a, ioasId);
+}
+
+/** iommufd_access_replace(): -ENOENT when the access is not attached. */
+export function accessReplace(a: AccessObject, ioasId: number): number {
+  if (!a.ioas) return -ENOENT;
+  return changeIoasId(a, ioasId);
+}
+
+/** iommufd_access_destroy(): the driver's reference goes and the object with it. */
+export function accessDestroy(a: AccessObject): void {
+  a.ctx.objects.destroyUser(a);
+}

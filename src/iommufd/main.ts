@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommufd context (main.c): what one open of /dev/iommu or
+ * /dev/vfio/vfio owns. Its object table, the accounting mode of the pages it
+ * creates, the VFIO compat IOAS, the ioctl dispatch table and the release
+ * sweep.
+ *
+ * The table is the v6.5 command set plus IOMMU_TEST_CMD at slot 0xa0. Later
+ * commands are holes, so they answer as a kernel that lacks them does: the
+ * size word is read first (EFAULT on a bad pointer), then ENOTTY. Every nr
+ * outside the table goes to the VFIO type1 compat handler (vfio-compat.ts).
+ *
+ * File lifetime: the context lives while its file does. In-kernel users that
+ * hold the file (a selftest access fd, iommufd_ctx_get) take a reference with
+ * ctxGet() and drop it with ctxPut(); release() runs when the last one goes.
+ */
+import { ENOMEM, ENOTTY } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import type { Task } from '../mm/task.js';
+import { type AuditOptions, auditIopts } from './audit.js';
+import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import type { IoPagetable } from './io-pagetable.js';
+import {
+  IommufdIoas,
+  ioasAllocIoctl,
+  ioasAllowIovasIoctl,
+  ioasCopyIoctl,
+  ioasIovaRangesIoctl,
+  ioasMapIoctl,
+  ioasUnmapIoctl,
+  optionIoctl,
+  vfioIoasIoctl,
+} from './ioas.js';
+import { type IommufdObject, ObjectTable } from './object-table.js';
+import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER } from './pages.js';
+import { iommufdTestCmd } from './selftest.js';
+import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, IOMMUFD_V6_5_IOCTL_OPS, type IoctlOp } from './uapi.js';
+import { type Ucmd, type UcmdExecute, UcmdTable, type UserMemory, ucmdIoctl } from './ucmd.js';
+import { vfioIoctl } from './vfio-compat.js';
+
+export { IommufdIoas } from './ioas.js';
+
+/** kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT) in iommufd_fops_open. */
+export const FP_CTX_ALLOC = faultPoint('kzalloc.iommufd_ctx', 'slab');
+/** xa_alloc(&ictx->objects, ..., GFP_KERNEL_ACCOUNT) in _iommufd_object_alloc. */
+export const FP_OBJECTS_XA_ALLOC = faultPoint('xa_alloc.iommufd_objects', 'slab');
+const SIZEOF_IOMMUFD_CTX = 256;
+
+/** A file created beside the context by a driver (the selftest's access fd). */
+export interface IommufdFile {
+  readonly kind: string;
+  /** The last descriptor of the file was closed. */
+  release(): void;
+}
+
+/** The calling process's descriptor table, as drivers on this context see it. */
+export interface IommufdFiles {
+  /** fd_install() a new file into the caller's table: the fd, or -errno (the caller still owns `f`). */
+  install(f: IommufdFile): number;
+  /** fdget(fd) in the caller's table: the file if it is one of ours. */
+  lookup(fd: number): IommufdFile | undefined;
+  /** Take back an fd installed by a command that then failed; the file is not released (put_unused_fd). */
+  uninstall(fd: number): void;
+}
+
+export interface IommufdCtxOptions {
+  /** Opened through /dev/vfio/vfio: VFIO-style mm accounting by default (iommufd_fops_open). */
+  readonly vfioCompat?: boolean;
+  /** Where driver files go; without one, an fd table private to the context. */
+  readonly files?: IommufdFiles;
+}
+
+/** A descriptor table private to one context, for contexts made without a machine. */
+class LocalFiles implements IommufdFiles {
+  private readonly fds = new Map<number, IommufdFile>();
+  install(f: IommufdFile): number {
+    let fd = 3;
+    while (this.fds.has(fd)) fd++;
+    this.fds.set(fd, f);
+    return fd;
+  }
+  lookup(fd: number): IommufdFile | undefined {
+    return this.fds.get(fd);
+  }
+  uninstall(fd: number): void {
+    this.fds.delete(fd);
+  }
+  close(fd: number): boolean {
+    const f = this.fds.get(fd);
+    if (!f) return false;
+    this.fds.delete(fd);
+    f.release();
+    return true;
+  }
+}
+
+/** The memory of whichever task is making the current syscall (copy_{from,to}_user). */
+function currentMemory(env: IommufdEnv): UserMemory {
+  return {
+    read: (va, dst) => env.current().mm.readUser(va, dst),
+    write: (va, src) => env.current().mm.writeUser(va, src),
+  };
+}
+
+export class IommufdCtx {
+  readonly env: IommufdEnv;
+  readonly objects: ObjectTable<IommufdObject>;
+  /** The task that opened the file. */
+  readonly task: Task;
+  /**
+   * User memory as copy_{from,to}_user see it: the memory of the task making
+   * the current syscall (the opener, or a forked child sharing the fd).
+   */
+  readonly mem: UserMemory;
+  /** IOPT_PAGES_ACCOUNT_USER or IOPT_PAGES_ACCOUNT_MM (IOMMU_OPTION_RLIMIT_MODE). */
+  accountMode: number;
+  /** ictx->vfio_ioas: the IOAS the VFIO compat ioctls operate on. */
+  vfioIoas: IommufdIoas | undefined;
+  readonly files: IommufdFiles;
+  /** References on the file: the descriptor(s) count as one, ctxGet() adds more. */
+  private fileRefs = 1;
+  private released = false;
+  private readonly alloc: KernelAllocation;
+
+  private constructor(env: IommufdEnv, alloc: KernelAllocation, opts: IommufdCtxOptions) {
+    this.env = env;
+    this.alloc = alloc;
+    this.task = env.current();
+    this.mem = currentMemory(env);
+    this.accountMode = opts.vfioCompat ? IOPT_PAGES_ACCOUNT_MM : IOPT_PAGES_ACCOUNT_USER;
+    this.vfioIoas = undefined;
+    this.files = opts.files ?? new LocalFiles();
+    this.objects = new ObjectTable<IommufdObject>({
+      warn: env.warn,
+      faults: env.faults,
+      onRemove: (obj) => {
+        if (obj === this.vfioIoas) this.vfioIoas = undefined;
+      },
+    });
+  }
+
+  /** iommufd_fops_open(): a new context, or -ENOMEM. */
+  static open(env: IommufdEnv, opts: IommufdCtxOptions = {}): IommufdCtx | number {
+    const alloc = kernelAlloc(env, FP_CTX_ALLOC, SIZEOF_IOMMUFD_CTX, true);
+    if (!alloc) return -ENOMEM;
+    return new IommufdCtx(env, alloc, opts);
+  }
+
+  /**
+   * The ID half of _iommufd_object_alloc(): xa_alloc of the lowest free ID
+   * for an object the caller has kzalloc'ed. The ID, or -ENOMEM / -EBUSY.
+   */
+  allocId(obj: IommufdObject): number {
+    if (this.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC)) return -ENOMEM;
+    return this.objects.alloc(obj);
+  }
+
+  /** iommufd_get_ioas(): the IOAS with a temporary reference (drop it with objects.put), or -ENOENT. */
+  getIoas(id: number): IommufdIoas | number {
+    const obj = this.objects.get(id, 'IOAS');
+    if (typeof obj === 'number') return obj;
+    return obj as IommufdIoas;
+  }
+
+  /** iommufd_fops_ioctl(): one ioctl on the file; `mem` is the calling process's memory. */
+  ioctl(cmd: number, arg: bigint, mem: UserMemory = this.mem): number {
+    if (this.released) return -ENOTTY;
+    return ucmdIoctl(tableFor(this.env), this, mem, cmd, arg, (c, a) => vfioIoctl(this, mem, c, a));
+  }
+
+  /** iommufd_ctx_get(): keep the file (and so the context) alive. */
+  ctxGet(): void {
+    this.env.warn.on(this.fileRefs <= 0, 'iommufd_ctx_get', 'context already released');
+    this.fileRefs++;
+  }
+
+  /** iommufd_ctx_put() / fput(): the last reference releases the context. */
+  ctxPut(): void {
+    if (this.env.warn.on(this.fileRefs <= 0, 'iommufd_ctx_put', 'reference underflow')) return;
+    if (--this.fileRefs === 0) this.release();
+  }
+
+  /** The file is still open (release has not run). */
+  get alive(): boolean {
+    return !this.released;
+  }
+
+  /**
+   * iommufd_fops_release(): destroy every object, leaves first (the table's
+   * repeated sweep of users == 1 objects), then free the context.
+   */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.objects.release();
+    this.vfioIoas = undefined;
+    kernelFree(this.alloc);
+  }
+
+  // --- inspection ------------------------------------------------------------
+
+  /** Every live IOAS, by ID. */
+  ioasList(): Array<{ id: number; ioas: IommufdIoas }> {
+    const out: Array<{ id: number; ioas: IommufdIoas }> = [];
+    for (const { id, obj } of this.objects.live()) if (obj instanceof IommufdIoas) out.push({ id, ioas: obj });
+    return out;
+  }
+
+  /** The IO page tables of every live IOAS. */
+  iopts(): IoPagetable[] {
+    return this.ioasList().map((e) => e.ioas.iopt);
+  }
+
+  /** Run the whole-state audit over this context's IOAS; the number of problems (each also WARNs). */
+  audit(opts: AuditOptions = {}): number {
+    return auditIopts(this.env, this.iopts(), opts);
+  }
+}
+
+// --- the dispatch table ------------------------------------------------------------
+
+const HANDLERS: Readonly<Record<string, UcmdExecute<IommufdCtx>>> = {
+  IOMMU_DESTROY: (ucmd) => ucmd.ctx.objects.remove(ucmd.num('id')),
+  IOMMU_IOAS_ALLOC: ioasAllocIoctl,
+  IOMMU_IOAS_ALLOW_IOVAS: ioasAllowIovasIoctl,
+  IOMMU_IOAS_COPY: ioasCopyIoctl,
+  IOMMU_IOAS_IOVA_RANGES: ioasIovaRangesIoctl,
+  IOMMU_IOAS_MAP: ioasMapIoctl,
+  IOMMU_IOAS_UNMAP: ioasUnmapIoctl,
+  IOMMU_OPTION: optionIoctl,
+  IOMMU_VFIO_IOAS: vfioIoasIoctl,
+  IOMMU_TEST_CMD: (ucmd: Ucmd<IommufdCtx>) => iommufdTestCmd(ucmd.ctx, ucmd),
+};
+
+let tableLong: UcmdTable<IommufdCtx> | undefined;
+let tableShort: UcmdTable<IommufdCtx> | undefined;
+
+function testCmdOp(long: boolean): IoctlOp {
+  if (!long) return IOMMU_TEST_CMD_OP_V6_5;
+  const op = IOMMUFD_IOCTL_OPS.find((o) => o.cmd === IOMMU_TEST_CMD);
+  if (!op) throw new Error('uapi: IOMMU_TEST_CMD missing');
+  return op;
+}
+
+/** The ioctl table of the machine's profile: the v6.5 commands and the test command of that layout. */
+function tableFor(env: IommufdEnv): UcmdTable<IommufdCtx> {
+  const long = env.profile.testCmdDirtyUnion;
+  if (long) {
+    tableLong ??= UcmdTable.fromHandlers([...IOMMUFD_V6_5_IOCTL_OPS, testCmdOp(true)], HANDLERS);
+    return tableLong;
+  }
+  tableShort ??= UcmdTable.fromHandlers([...IOMMUFD_V6_5_IOCTL_OPS, testCmdOp(false)], HANDLERS);
+  return tableShort;
+}
+
+/** The ioctl op the context dispatches `cmd` to under `env`'s profile (undefined for holes and VFIO numbers). */
+export function iommufdIoctlOp(env: IommufdEnv, cmd: number): IoctlOp | undefined {
+  const t = tableFor(env);
+  const idx = (cmd & 0xff) - 0x80;
+  const e = idx >= 0 ? t.slots[idx] : undefined;
+  return e && e.op.cmd === cmd >>> 0 ? e.op : undefined;
+}

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * /dev/iommu and /dev/vfio/vfio (main.c iommu_misc_dev / vfio_misc_dev):
+ * both open into an iommufd context; the VFIO one defaults to VFIO's mm
+ * accounting. One IommufdEnv per machine joins the iommufd core to the
+ * machine's WARN sink, fault router, profile and memory, and holds the
+ * machine-wide test knobs (iommufd_test_memory_limit).
+ *
+ * Files a driver creates beside a context (the selftest's access fds) go into
+ * the calling process's descriptor table, wrapped so the table's close and
+ * fork rules apply to them like to any file.
+ */
+import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
+import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
+import type { UserMemory } from '../iommufd/ucmd.js';
+import type { DeviceNode, OpenFile } from './device.js';
+import type { Machine } from './machine.js';
+import type { Process } from './process.js';
+
+export const DEV_IOMMU = '/dev/iommu';
+export const DEV_VFIO = '/dev/vfio/vfio';
+
+const envs = new WeakMap<Machine, IommufdEnv>();
+
+/** The iommufd core's view of `machine` (one per machine, made on first use). */
+export function iommufdEnvOf(machine: Machine): IommufdEnv {
+  let env = envs.get(machine);
+  if (!env) {
+    env = {
+      warn: machine.warn,
+      faults: machine.faults,
+      profile: machine.profile,
+      phys: machine.phys,
+      tempMemoryLimit: TEMP_MEMORY_LIMIT,
+      current: () => {
+        const p = machine.currentProcess;
+        if (!p) throw new Error('iommufd: no current process (called outside a syscall)');
+        return p.task;
+      },
+    };
+    envs.set(machine, env);
+  }
+  return env;
+}
+
+/** A driver file in a process's descriptor table. */
+export class IommufdFileHandle implements OpenFile {
+  readonly inner: IommufdFile;
+  constructor(inner: IommufdFile) {
+    this.inner = inner;
+  }
+  release(): void {
+    this.inner.release();
+  }
+}
+
+/** The calling process's descriptor table. */
+class ProcessFiles implements IommufdFiles {
+  constructor(private readonly machine: Machine) {}
+
+  install(f: IommufdFile): number {
+    const p = this.machine.currentProcess;
+    if (!p) throw new Error('iommufd: fd_install outside a syscall');
+    return p.installFd(new IommufdFileHandle(f));
+  }
+
+  lookup(fd: number): IommufdFile | undefined {
+    const file = this.machine.currentProcess?.fileOf(fd);
+    return file instanceof IommufdFileHandle ? file.inner : undefined;
+  }
+
+  uninstall(fd: number): void {
+    this.machine.currentProcess?.takeFd(fd);
+  }
+}
+
+function procMemory(proc: Process): UserMemory {
+  return {
+    read: (va, dst) => proc.task.mm.readUser(va, dst),
+    write: (va, src) => proc.task.mm.writeUser(va, src),
+  };
+}
+
+/** An open iommufd file: the context behind one struct file. */
+export class IommufdOpenFile implements OpenFile {
+  readonly ctx: IommufdCtx;
+  constructor(ctx: IommufdCtx) {
+    this.ctx = ctx;
+  }
+  ioctl(proc: Process, cmd: number, arg: bigint): number {
+    return this.ctx.ioctl(cmd, arg, procMemory(proc));
+  }
+  release(): void {
+    this.ctx.ctxPut();
+  }
+}
+
+export class IommufdNode implements DeviceNode {
+  constructor(
+    private readonly machine: Machine,
+    /** The /dev/vfio/vfio node. */
+    readonly vfioCompat: boolean,
+  ) {}
+
+  open(_proc: Process, _flags: number): OpenFile | number {
+    const ctx = IommufdCtx.open(iommufdEnvOf(this.machine), { vfioCompat: this.vfioCompat, files: new ProcessFiles(this.machine) });
+    if (typeof ctx === 'number') return ctx;
+    return new IommufdOpenFile(ctx);
+  }
+}
+
+/** Make /dev/iommu and /dev/vfio/vfio openable on `machine`. */
+export function registerIommufdNodes(machine: Machine): void {
+  machine.registerDevice(DEV_IOMMU, new IommufdNode(machine, false));
+  machine.registerDevice(DEV_VFIO, new IommufdNode(machine, true));
+}
+
+/** The iommufd context behind `fd` of `proc` (for tests and tools), or undefined. */
+export function iommufdCtxOf(proc: Process, fd: number): IommufdCtx | undefined {
+  const f = proc.fileOf(fd);
+  return f instanceof IommufdOpenFile ? f.ctx : undefined;
+}

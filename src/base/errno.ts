@@ -52,6 +52,8 @@ export const ENOTEMPTY = 39;
 export const ELOOP = 40;
 export const ENOMSG = 42;
 export const EIDRM = 43;
+/** Invalid exchange: the selftest's ACCESS_PAGES page-mismatch answer. */
+export const EBADE = 52;
 export const ENODATA = 61;
 export const ETIME = 62;
 export const EPROTO = 71;

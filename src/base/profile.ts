@@ -44,6 +44,8 @@ export interface Profile {
    * iova_to_phys meets a missing entry (v6.2-v6.6); later mocks tolerate holes.
    */
   readonly mockWarnsMissingEntries: boolean;
+  /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
+  readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
   readonly warnAreaNotInDomainsItree: boolean;
   // --- uAPI layer (uapi-spec.md §9) ---
@@ -74,6 +76,7 @@ const latest: Profile = Object.freeze({
   mapNeedsReadOrWrite: true,
   vfioInfoCapsAligned: true,
   testCmdDirtyUnion: true,
+  gupWrapFailsWithOverflow: true,
 });
 
 const v65: Profile = Object.freeze({
@@ -91,6 +94,7 @@ const v65: Profile = Object.freeze({
   mapNeedsReadOrWrite: false,
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,
+  gupWrapFailsWithOverflow: false,
 });
 
 const v62: Profile = Object.freeze({

@@ -15,7 +15,7 @@
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).
  */
-import { EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EBADE, EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX, addOverflows, alignDown, alignUpWrap, wrapAdd, wrapSub } from '../base/u64.js';
 import { MockDomain } from '../iommu/mock-domain.js';
@@ -72,8 +72,6 @@ export const FP_ACCESS_PAGES_ARRAY = faultPoint('kvcalloc.access_pages', 'slab')
 /** kvzalloc of the bounce buffer in iommufd_test_access_rw. */
 export const FP_ACCESS_RW_BUF = faultPoint('kvzalloc.access_rw', 'slab');
 
-/** EBADE ("invalid exchange", 52): not in base/errno's constant list. */
-const EBADE = 52;
 /** MOCK_IO_PAGE_SIZE, the unit of MD_CHECK_MAP. */
 const MOCK_IO = 2048n;
 const PAGE = 4096n;

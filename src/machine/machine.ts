@@ -5,6 +5,7 @@
  * device-node registry. Processes come from spawn() (a fresh exec'd process)
  * or Process.fork().
  */
+import { EOVERFLOW } from '../base/errno.js';
 import { FaultRouter } from '../base/fault.js';
 import { type Profile, profileByName } from '../base/profile.js';
 import { parseSize } from '../base/u64.js';
@@ -98,7 +99,7 @@ export class Machine {
       thp: opts.thp ?? 'madvise',
       thpAlignAnon: opts.thpAlignAnon ?? true,
       maxMapCount: opts.maxMapCount,
-      gupOverflowErrno: opts.gupOverflowErrno ?? 0,
+      gupOverflowErrno: opts.gupOverflowErrno ?? (this.profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0),
       warn: this.warn,
     };
     registerIommufdNodes(this);

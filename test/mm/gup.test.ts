@@ -95,15 +95,17 @@ describe('pin_user_pages errors', () => {
     unpinUserPages(phys, o2, 0, 2, false);
   });
 
-  it('range wrapping past 2^64 gives 0 (or -EOVERFLOW), past TASK_SIZE -EFAULT', () => {
-    const { mm } = setup();
+  it('range wrapping past 2^64: 0 pages on v6.5, -EOVERFLOW on latest; past TASK_SIZE -EFAULT', () => {
+    const { mm } = setup({ profile: 'v6.5' });
     const out = new Uint32Array(4);
     const top = (1n << 64n) - PG;
     expect(pinUserPages(mm, top, 2, LW, out, 0)).toBe(0);
     expect(pinUserPages(mm, TASK_SIZE - PG, 2, LW, out, 0)).toBe(-EFAULT);
     expect(pinUserPagesRemote(mm, top, 2, LW, out, 0)).toBe(-EFAULT);
-    const { mm: mm2 } = setup({ gupOverflowErrno: EOVERFLOW });
+    const { mm: mm2 } = setup();
     expect(pinUserPages(mm2, top, 2, LW, out, 0)).toBe(-EOVERFLOW);
+    const { mm: mm3 } = setup({ profile: 'v6.5', gupOverflowErrno: EOVERFLOW });
+    expect(pinUserPages(mm3, top, 2, LW, out, 0)).toBe(-EOVERFLOW);
   });
 
   it('an unaligned start is aligned down (the kernel masks it with PAGE_MASK)', () => {

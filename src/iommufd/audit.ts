@@ -68,15 +68,19 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       // Mapped identically in every domain, with the pinned PFN of each index.
       for (let i = area.index; i <= area.lastIndex; i++) {
         const pfn = pinnedPfnOf(pages, i);
+        if (pfn < 0) {
+          fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
+          break;
+        }
         const first = areaIndexToIova(area, i);
         const last = areaIndexToIovaLast(area, i);
         for (const d of iopt.domains) {
           const step = smallestPage(d);
           for (let iova = first; iova <= last; iova += step) {
             const off = i === area.index ? area.pageOffset + (iova - first) : iova - first;
-            const want = pfn < 0 ? -1 : pfn * PAGE_SIZE + off;
+            const want = pfn * PAGE_SIZE + off;
             const got = d.peekPhys(iova);
-            if (want >= 0 && got !== want) {
+            if (got !== want) {
               fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
               i = area.lastIndex + 1;
               break;

@@ -10,6 +10,10 @@
  * the calling process's descriptor table, wrapped so the table's close and
  * fork rules apply to them like to any file.
  */
+import type { UserStruct } from '../mm/accounting.js';
+import type { MmStruct } from '../mm/address-space.js';
+import { auditIopts } from '../iommufd/audit.js';
+import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
@@ -119,4 +123,54 @@ export function registerIommufdNodes(machine: Machine): void {
 export function iommufdCtxOf(proc: Process, fd: number): IommufdCtx | undefined {
   const f = proc.fileOf(fd);
   return f instanceof IommufdOpenFile ? f.ctx : undefined;
+}
+
+/** Every live iommufd context on the machine (fds shared across fork counted once). */
+export function iommufdContexts(machine: Machine): IommufdCtx[] {
+  const out = new Set<IommufdCtx>();
+  for (const proc of machine.processes.values()) {
+    for (const fd of proc.openFds()) {
+      const ctx = iommufdCtxOf(proc, fd);
+      if (ctx) out.add(ctx);
+    }
+  }
+  return [...out];
+}
+
+/**
+ * The machine-wide audit: every IOAS of every context (areas, domains, tiers,
+ * npinned, exact frame pin counts), and the accounting, which only iommufd
+ * charges on this machine: each user's locked_vm equals the charge of its
+ * USER-mode pages, each mm's locked_vm the charge of its MM-mode pages and its
+ * pinned_vm the charge of all its pages. Problems WARN as `audit.*`; returns
+ * their number.
+ */
+export function auditMachine(machine: Machine): number {
+  const env = iommufdEnvOf(machine);
+  const iopts = iommufdContexts(machine).flatMap((c) => c.iopts());
+  let problems = auditIopts(env, iopts, { exactPins: true });
+  const pagesSet = new Set<IoptPages>();
+  for (const iopt of iopts) for (const a of iopt.areas()) if (a.pages) pagesSet.add(a.pages);
+  const userCharge = new Map<UserStruct, number>();
+  const mmLocked = new Map<MmStruct, number>();
+  const mmPinned = new Map<MmStruct, number>();
+  for (const p of pagesSet) {
+    if (p.accountMode === IOPT_PAGES_ACCOUNT_USER) userCharge.set(p.sourceUser, (userCharge.get(p.sourceUser) ?? 0) + p.lastNpinned);
+    if (p.accountMode === IOPT_PAGES_ACCOUNT_MM) mmLocked.set(p.sourceMm, (mmLocked.get(p.sourceMm) ?? 0) + p.lastNpinned);
+    mmPinned.set(p.sourceMm, (mmPinned.get(p.sourceMm) ?? 0) + p.lastNpinned);
+  }
+  const fail = (name: string, msg: string): void => {
+    problems++;
+    env.warn.warn(`audit.${name}`, msg);
+  };
+  for (const user of machine.users.values()) {
+    const want = userCharge.get(user) ?? 0;
+    if (user.lockedVm !== want) fail('locked_vm', `uid ${user.uid}: locked_vm ${user.lockedVm}, iommufd charged ${want}`);
+  }
+  const mms = new Set<MmStruct>([...mmPinned.keys(), ...[...machine.processes.values()].map((p) => p.mm)]);
+  for (const mm of mms) {
+    if (mm.pinnedVm !== (mmPinned.get(mm) ?? 0)) fail('pinned_vm', `pinned_vm ${mm.pinnedVm}, iommufd charged ${mmPinned.get(mm) ?? 0}`);
+    if (mm.lockedVm !== (mmLocked.get(mm) ?? 0)) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0}`);
+  }
+  return problems;
 }

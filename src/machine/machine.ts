@@ -17,7 +17,7 @@ import { MemFile } from '../mm/memfile.js';
 import { PhysicalMemory, type PhysLayout } from '../mm/physical-memory.js';
 import { Task } from '../mm/task.js';
 import { type DeviceNode, RegularFileNode } from './device.js';
-import { registerIommufdNodes } from './iommufd-node.js';
+import { auditMachine, registerIommufdNodes } from './iommufd-node.js';
 import { Process } from './process.js';
 
 export interface MachineOptions {
@@ -108,6 +108,15 @@ export class Machine {
   /** Every WARN recorded so far. */
   get warnings(): readonly WarningRecord[] {
     return this.warn.warnings;
+  }
+
+  /**
+   * The whole-state audit on demand: every IOAS of every open iommufd context,
+   * frame pin counts and locked_vm / pinned_vm accounting. Problems are
+   * reported as `audit.*` WARNs (thrown with panicOnWarn); returns their number.
+   */
+  audit(): number {
+    return auditMachine(this);
   }
 
   /** The user_struct of `uid` (created on first use, shared by its processes). */

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// machine.audit(): the whole-state audit over every iommufd context on the machine.
+import { describe, expect, it } from 'vitest';
+import { IommufdClient } from '../../src/client/index.js';
+import { Machine } from '../../src/machine/index.js';
+import { iommufdContexts } from '../../src/machine/iommufd-node.js';
+import { MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+
+function session(panicOnWarn: boolean) {
+  const machine = new Machine({ memory: '256M', panicOnWarn, checks: true });
+  const proc = machine.spawn({ memlock: 'unlimited' });
+  const c = IommufdClient.open(proc);
+  const ioas = c.ioasAlloc();
+  const ids = c.mockDomain(ioas);
+  const len = 64n * 4096n;
+  const va = proc.mmap(0n, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  expect(proc.madvise(va, len, MADV_POPULATE_WRITE)).toBe(0);
+  const iova = c.ioasMap({ ioas, userVa: va, length: len });
+  return { machine, proc, c, ioas, ids, va, iova, len };
+}
+
+describe('machine.audit()', () => {
+  it('is clean on a live session with a domain, and after exit', () => {
+    const s = session(true);
+    expect(iommufdContexts(s.machine).length).toBe(1);
+    expect(s.machine.audit()).toBe(0);
+    expect(s.proc.task.user.lockedVm).toBe(64);
+    expect(s.proc.mm.pinnedVm).toBe(64);
+    s.proc.exit();
+    expect(s.machine.audit()).toBe(0);
+  });
+
+  it('reports accounting that does not match the pins', () => {
+    const s = session(false);
+    s.proc.task.user.lockedVm += 3;
+    expect(s.machine.audit()).toBeGreaterThan(0);
+    expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.locked_vm');
+  });
+
+  it('reports a domain that lost a mapping behind iommufd’s back', () => {
+    const s = session(false);
+    const iopt = iommufdContexts(s.machine)[0].iopts()[0];
+    const dom = iopt.domains[0];
+    dom.unmap(Number(s.iova) + 4096, 4096);
+    expect(s.machine.audit()).toBeGreaterThan(0);
+    expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.domain_pfn');
+  });
+
+  it('reports a frame pinned twice for one pages object', () => {
+    const s = session(false);
+    const pfn = s.proc.mm.lookupPfn(s.va);
+    s.machine.phys.pinFrame(pfn);
+    expect(s.machine.audit()).toBeGreaterThan(0);
+    expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.pincount');
+  });
+});

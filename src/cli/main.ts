@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The `iommufd-sim` command.
+ *
+ *   iommufd-sim run FILE          run a scenario program, print each call and the state
+ *   iommufd-sim export-c FILE     turn a program into a C program for a real kernel
+ *   iommufd-sim selftest          run the kernel selftest scenarios (test/conformance)
+ *   iommufd-sim bench             run the benchmarks (bench/run.ts)
+ *   iommufd-sim fuzz / minimize   the fuzzer (src/cli/fuzz.ts, src/cli/minimize.ts)
+ *   iommufd-sim ops | schema      the program format: every op, the JSON Schema
+ *
+ * Exit status: 0 ok, 1 an expectation or invariant failed (or something
+ * leaked), 2 usage error (bad arguments, unreadable or invalid program).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Table from 'cli-table3';
+import { Command, CommanderError, Option } from 'commander';
+import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
+import { runProgram } from '../fuzz/executor.js';
+import { exportC } from '../fuzz/export-c.js';
+import { OPS, type Program, parseProgram } from '../fuzz/program.js';
+import { programJsonSchema } from '../fuzz/schema.js';
+import { callLines, stateTables } from './report.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
+
+/** A user error: printed without a stack trace, exit status 2. */
+export class UsageError extends Error {}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function out(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+function err(s: string): void {
+  process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+/** Read and parse a program file; UsageError with the parser's message. */
+export function loadProgram(file: string): Program {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const r = parseProgram(text, file);
+  if (!r.ok) throw new UsageError(r.error);
+  return r.program;
+}
+
+interface RunCmdOptions {
+  profile?: ProfileName;
+  audit: boolean;
+  panicOnWarn?: boolean;
+  stopOnFailure?: boolean;
+  state: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function cmdRun(file: string, o: RunCmdOptions): number {
+  const p = loadProgram(file);
+  const rr = runProgram(p, { profile: o.profile, audit: o.audit, panicOnWarn: o.panicOnWarn ?? false, stopOnFailure: o.stopOnFailure ?? false, snapshot: o.state });
+  if (o.json) {
+    out(
+      JSON.stringify(
+        {
+          file,
+          profile: rr.profile,
+          failed: rr.failed,
+          reasons: rr.reasons,
+          results: rr.results,
+          warnings: rr.warnings,
+          leaks: rr.leaks,
+          auditProblems: rr.auditProblems,
+          exception: rr.exception ? { name: rr.exception.name, message: rr.exception.message } : undefined,
+        },
+        (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v),
+        2,
+      ),
+    );
+    return rr.failed ? EXIT_FAIL : EXIT_OK;
+  }
+  const memlock = p.memlock ?? '8M';
+  out(`${typeof p.name === 'string' ? p.name : file}: profile ${rr.profile}, memory ${p.memory ?? '1G'}, RLIMIT_MEMLOCK ${memlock}${p.caps?.length ? `, caps ${p.caps.join(',')}` : ''}`);
+  if (typeof p.description === 'string') out(p.description);
+  out('');
+  if (!o.quiet) {
+    const lines = callLines(p.calls, rr);
+    const snaps = rr.snapshots ?? [];
+    for (const l of lines) out(l);
+    for (const s of snaps) {
+      out(`\nState at call ${s.index}: ${s.title}`);
+      out(stateTables(s.state));
+    }
+  }
+  if (o.state && rr.state) {
+    out('\nState after the last call (before the processes exit)');
+    out(stateTables(rr.state));
+  }
+  out('');
+  const met = rr.results.filter((r) => r.met).length;
+  out(`calls: ${rr.results.length} of ${p.calls.length} run, ${met} met their expectation`);
+  if (rr.warnings.length === 0) out('warnings: none');
+  else {
+    out(`warnings: ${rr.warnings.length}${rr.expectedWarningSeen ? ' (the expected one fired)' : ''}`);
+    for (const w of rr.warnings.slice(0, 20)) out(`  WARN ${w.assertion}: ${w.message}${w.syscall ? ` (in ${w.syscall})` : ''}`);
+  }
+  if (o.audit) out(`audit: ${rr.auditProblems === 0 ? 'every invariant held after every call' : `${rr.auditProblems} problem(s)`}`);
+  out(`leaks after exit: ${rr.leaks.length === 0 ? 'none (no frame pinned, locked_vm, pinned_vm and memcg back to 0, all memory freed)' : ''}`);
+  for (const l of rr.leaks) out(`  ${l}`);
+  if (rr.exception) out(`exception: ${rr.exception.name}: ${rr.exception.message}`);
+  if (rr.failed) {
+    out('result: FAIL');
+    for (const r of rr.reasons ?? []) out(`  ${r}`);
+    return EXIT_FAIL;
+  }
+  out('result: PASS');
+  return EXIT_OK;
+}
+
+function cmdExportC(file: string, o: { output?: string }): number {
+  const p = loadProgram(file);
+  const c = exportC(p, { source: file });
+  if (o.output) {
+    try {
+      writeFileSync(o.output, c);
+    } catch (e) {
+      throw new UsageError(`cannot write ${o.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    err(`wrote ${o.output} (${c.split('\n').length} lines); build with: gcc -O2 -Wall -o repro ${o.output}`);
+  } else process.stdout.write(c);
+  return EXIT_OK;
+}
+
+interface VitestAssertion {
+  ancestorTitles?: string[];
+  title?: string;
+  fullName?: string;
+  status?: string;
+  duration?: number | null;
+}
+
+function binPath(name: string): string {
+  return join(ROOT, 'node_modules', '.bin', name);
+}
+
+function cmdSelftest(o: { filter?: string; all?: boolean }): number {
+  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-selftest-'));
+  const report = join(dir, 'report.json');
+  const args = ['run', 'test/conformance', '--reporter=json', `--outputFile=${report}`];
+  if (o.filter) args.push('-t', o.filter);
+  const r = spawnSync(binPath('vitest'), args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (!existsSync(report)) {
+    err(`vitest did not produce a report (exit ${r.status})`);
+    if (r.stderr) err(r.stderr.slice(-4000));
+    rmSync(dir, { recursive: true, force: true });
+    return EXIT_FAIL;
+  }
+  const data = JSON.parse(readFileSync(report, 'utf8')) as { testResults?: Array<{ name: string; assertionResults?: VitestAssertion[] }> };
+  rmSync(dir, { recursive: true, force: true });
+  const t = new Table({ head: ['scenario', 'status', 'ms'], style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] } });
+  const counts: Record<string, number> = {};
+  for (const f of data.testResults ?? []) {
+    for (const a of f.assertionResults ?? []) {
+      const status = a.status ?? '?';
+      counts[status] = (counts[status] ?? 0) + 1;
+      const anc = a.ancestorTitles ?? [];
+      const last = anc[anc.length - 1];
+      const parts = last && a.title?.startsWith(last) ? [...anc.slice(0, -1), a.title] : [...anc, a.title ?? ''];
+      const name = parts.filter(Boolean).join(' › ') || a.fullName || '?';
+      t.push([name, status, a.duration == null ? '' : Math.round(a.duration)]);
+    }
+  }
+  out(t.toString());
+  out(
+    Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ') || 'no scenarios found',
+  );
+  return (counts.failed ?? 0) > 0 || r.status !== 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+function cmdBench(args: string[]): number {
+  const r = spawnSync(binPath('tsx'), [join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, stdio: 'inherit' });
+  return r.status ?? EXIT_FAIL;
+}
+
+function cmdOps(): number {
+  for (const [name, spec] of Object.entries(OPS)) {
+    out(`${name}  [${spec.group}${spec.since ? `, ${spec.since}+` : ''}]  ${spec.doc}`);
+    for (const [f, fs] of Object.entries(spec.fields)) {
+      const def = fs.defaultIommufd ? ' (default: the last iommufd opened)' : fs.default !== undefined ? ` (default ${JSON.stringify(fs.default)})` : fs.required ? ' (required)' : '';
+      const vals = fs.values && Object.keys(fs.values).length ? ` {${Object.keys(fs.values).join('|')}}` : '';
+      out(`    ${f}: ${fs.kind}${fs.width ? `/${fs.width}` : ''}${vals}${def} — ${fs.doc}`);
+    }
+    const outs = Object.keys(spec.outputs);
+    if (outs.length) out(`    outputs: ${outs.join(', ')}${spec.primary ? ` (as → ${spec.primary})` : ''}`);
+  }
+  return EXIT_OK;
+}
+
+/** The shapes src/cli/fuzz.ts and src/cli/minimize.ts may export (see registerExternal). */
+interface ExternalCommandModule {
+  register?: (program: Command) => unknown;
+  command?: Command;
+  default?: unknown;
+  main?: (args: string[]) => number | Promise<number>;
+}
+
+/**
+ * Add the `name` command from the module at `spec` (written separately):
+ * `register(program)` adds it; or an exported Command (`command`/default) is
+ * added as is; or `main(args)` runs with the raw arguments. When the module is
+ * missing, a placeholder says so.
+ */
+async function registerExternal(program: Command, name: string, spec: string, summary: string): Promise<void> {
+  let mod: ExternalCommandModule | undefined;
+  try {
+    mod = (await import(spec)) as ExternalCommandModule;
+  } catch (e) {
+    // The module itself missing is expected until it is written; anything else is reported.
+    const code = (e as NodeJS.ErrnoException).code;
+    const self = new RegExp(`module '[^']*cli/${name}\\.(js|ts)'`);
+    if (code !== 'ERR_MODULE_NOT_FOUND' || !self.test(String((e as Error).message))) {
+      err(`warning: cannot load the ${name} command: ${(e as Error).message}`);
+    }
+    mod = undefined;
+  }
+  if (mod && typeof mod.register === 'function') {
+    mod.register(program);
+    if (program.commands.some((c) => c.name() === name)) return;
+  }
+  const cmd = mod?.command ?? (mod?.default instanceof Command ? mod.default : undefined);
+  if (cmd instanceof Command) {
+    program.addCommand(cmd);
+    return;
+  }
+  const main = mod?.main;
+  program
+    .command(name)
+    .description(summary)
+    .helpOption(false)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      if (typeof main !== 'function') {
+        err(`${name}: not available yet`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
+      process.exitCode = await main(args);
+    });
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('iommufd-sim')
+    .description('An executable model of Linux iommufd on a simulated machine: run scenario programs, fuzz, export C reproducers.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  const profile = new Option('-p, --profile <name>', 'kernel behaviour profile (overrides the program)').choices(PROFILE_NAMES as unknown as string[]);
+  program
+    .command('run')
+    .description('Run a scenario program (JSON or YAML) on a fresh simulated machine: print every call with its result and whether it met its expectation, then the iommufd state. Exit 1 if an expectation failed, an invariant broke or something leaked.')
+    .argument('<file>', 'program file (.json, .yaml)')
+    .addOption(profile)
+    .option('--no-audit', 'skip the whole-state audit after every call')
+    .option('--no-state', 'skip the state tables')
+    .option('--panic-on-warn', 'stop at the first WARN (as the tests and the fuzzer do)')
+    .option('--stop-on-failure', 'stop at the first call that misses its expectation')
+    .option('-q, --quiet', 'print only the summary')
+    .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      '\nProgram format: see docs/scenario.schema.json, `iommufd-sim ops`, and examples/*.yaml.\nExample: iommufd-sim run examples/vm-boot.yaml',
+    )
+    .action((file: string, o: RunCmdOptions) => {
+      process.exitCode = cmdRun(file, o);
+    });
+  program
+    .command('export-c')
+    .description('Write a self-contained C program that replays a scenario program on a real kernel built with CONFIG_IOMMUFD_TEST (no kernel headers needed) and reports the first call whose result differs.')
+    .argument('<file>', 'program file')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action((file: string, o: { output?: string }) => {
+      process.exitCode = cmdExportC(file, o);
+    });
+  program
+    .command('selftest')
+    .description("Run the kernel selftest scenarios (test/conformance) with vitest and print a table of scenario → status. Exit 1 if any failed.")
+    .option('-t, --filter <text>', 'only scenarios whose name matches')
+    .action((o: { filter?: string }) => {
+      process.exitCode = cmdSelftest(o);
+    });
+  program
+    .command('bench')
+    .description('Run the benchmarks (bench/run.ts); options after -- go to the runner (--quick, --suite NAME, --filter TEXT, --out FILE).')
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .argument('[args...]', 'arguments for bench/run.ts')
+    .action((args: string[]) => {
+      process.exitCode = cmdBench(args ?? []);
+    });
+  program
+    .command('ops')
+    .description('List every op of the program format with its fields, defaults and outputs.')
+    .action(() => {
+      process.exitCode = cmdOps();
+    });
+  program
+    .command('schema')
+    .description('Print the JSON Schema of the program format (docs/scenario.schema.json).')
+    .action(() => {
+      out(JSON.stringify(programJsonSchema(), null, 2));
+      process.exitCode = EXIT_OK;
+    });
+  return program;
+}
+
+/** Run the command line; returns the exit status. Never throws for user errors. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  await registerExternal(program, 'fuzz', './fuzz.js', 'Fuzz the model: generate and mutate programs, keep the ones that reach new code, report failures.');
+  await registerExternal(program, 'minimize', './minimize.js', 'Shrink a failing program to a minimal one that still fails the same way.');
+  // Commands added late must also report usage errors instead of exiting.
+  for (const c of program.commands) c.exitOverride();
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (e instanceof UsageError) {
+      err(`iommufd-sim: ${e.message}`);
+      return EXIT_USAGE;
+    }
+    err(`iommufd-sim: internal error: ${(e as Error)?.stack ?? String(e)}`);
+    return EXIT_FAIL;
+  }
+  const code = process.exitCode;
+  return typeof code === 'number' ? code : EXIT_OK;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      err(`iommufd-sim: internal error: ${(e as Error)?.stack ?? String(e)}`);
+      process.exitCode = EXIT_FAIL;
+    },
+  );
+}

@@ -1,0 +1,1105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * C export: turn a scenario program into a self-contained C program that
+ * replays it on a real kernel built with CONFIG_IOMMUFD_TEST, through the
+ * same ioctls and IOMMU_TEST_CMD ops, checks every expectation and prints the
+ * calls whose result differs from what the model predicted.
+ *
+ * The C program declares the uAPI structs it uses (generated from the layouts
+ * in iommufd/uapi.ts, with static assertions on every offset), so it needs no
+ * kernel headers. Handles live in a global array H[]; each call is one case of
+ * run_call(). Calls of forked processes run in those processes: the main
+ * process sends the call index and the handle array down a pipe and gets the
+ * updated handles back, so the calls keep their program order.
+ */
+import { errnoNumber } from '../base/errno.js';
+import { type ProfileName, profileByName } from '../base/profile.js';
+import * as U from '../iommufd/uapi.js';
+import {
+  type Call,
+  type Expr,
+  type FieldSpec,
+  OPS,
+  type OpSpec,
+  type Program,
+  expectationFor,
+  expectedWarning,
+  ioctlNumberByName,
+  parseEnum,
+  parseExpectation,
+  parseExpr,
+  parseFlags,
+  parseHex,
+} from './program.js';
+
+export interface ExportOptions {
+  /** Shown in the header comment. */
+  source?: string;
+  /** Expectations of this profile (default: the program's). */
+  profile?: ProfileName;
+}
+
+const C_TYPES: Record<U.ScalarType, string> = { u8: 'uint8_t', u16: 'uint16_t', u32: 'uint32_t', s32: 'int32_t', u64: 'uint64_t' };
+
+/** The C declaration of a uapi struct layout (union members are the dotted names). */
+export function cStructDecl(layout: U.StructLayout): string {
+  const lines: string[] = [`struct ${layout.name} {`];
+  const fields = layout.fields;
+  let i = 0;
+  const scalar = (f: U.FieldInfo, name: string, indent: string): void => {
+    lines.push(`${indent}${C_TYPES[f.type]} ${name};`);
+  };
+  while (i < fields.length) {
+    const f = fields[i];
+    if (!f.name.includes('.')) {
+      const m = /^(.*)\[(\d+)\]$/.exec(f.name);
+      if (m) {
+        let n = 0;
+        while (i + n < fields.length && fields[i + n].name === `${m[1]}[${n}]`) n++;
+        lines.push(`\t${C_TYPES[f.type]} ${m[1]}[${n}];`);
+        i += n;
+        continue;
+      }
+      scalar(f, f.name, '\t');
+      i++;
+      continue;
+    }
+    // A union: the run of dotted fields, grouped by member in order.
+    const members: Array<[string, U.FieldInfo[]]> = [];
+    while (i < fields.length && fields[i].name.includes('.')) {
+      const [mem, ...rest] = fields[i].name.split('.');
+      let g = members.find(([n]) => n === mem);
+      if (!g) {
+        g = [mem, []];
+        members.push(g);
+      }
+      g[1].push({ ...fields[i], name: rest.join('.') });
+      i++;
+    }
+    lines.push('\tunion {');
+    for (const [mem, fs] of members) {
+      lines.push('\t\tstruct {');
+      for (const x of fs) scalar(x, x.name, '\t\t\t');
+      lines.push(`\t\t} ${mem};`);
+    }
+    lines.push('\t};');
+  }
+  lines.push('};');
+  lines.push(`_Static_assert(sizeof(struct ${layout.name}) == ${layout.size}, "${layout.name} size");`);
+  for (const f of fields) {
+    const name = f.name.replace(/\[(\d+)\]$/, '[$1]');
+    lines.push(`_Static_assert(offsetof(struct ${layout.name}, ${name}) == ${f.offset}, "${layout.name}.${f.name}");`);
+  }
+  return lines.join('\n');
+}
+
+const STRUCTS: U.StructLayout[] = [
+  U.iommu_destroy,
+  U.iommu_ioas_alloc,
+  U.iommu_iova_range,
+  U.iommu_ioas_allow_iovas,
+  U.iommu_ioas_iova_ranges,
+  U.iommu_ioas_map,
+  U.iommu_ioas_copy,
+  U.iommu_ioas_unmap,
+  U.iommu_option,
+  U.iommu_vfio_ioas,
+  U.iommu_test_cmd,
+  U.vfio_iommu_type1_info,
+  U.vfio_iommu_type1_dma_map,
+  U.vfio_iommu_type1_dma_unmap,
+];
+
+const IOCTLS: Array<[string, number]> = [
+  ['IOMMU_DESTROY', U.IOMMU_DESTROY],
+  ['IOMMU_IOAS_ALLOC', U.IOMMU_IOAS_ALLOC],
+  ['IOMMU_IOAS_ALLOW_IOVAS', U.IOMMU_IOAS_ALLOW_IOVAS],
+  ['IOMMU_IOAS_COPY', U.IOMMU_IOAS_COPY],
+  ['IOMMU_IOAS_IOVA_RANGES', U.IOMMU_IOAS_IOVA_RANGES],
+  ['IOMMU_IOAS_MAP', U.IOMMU_IOAS_MAP],
+  ['IOMMU_IOAS_UNMAP', U.IOMMU_IOAS_UNMAP],
+  ['IOMMU_OPTION', U.IOMMU_OPTION],
+  ['IOMMU_VFIO_IOAS', U.IOMMU_VFIO_IOAS],
+  ['IOMMU_TEST_CMD', U.IOMMU_TEST_CMD],
+  ['VFIO_GET_API_VERSION', U.VFIO_GET_API_VERSION],
+  ['VFIO_CHECK_EXTENSION', U.VFIO_CHECK_EXTENSION],
+  ['VFIO_SET_IOMMU', U.VFIO_SET_IOMMU],
+  ['VFIO_IOMMU_GET_INFO', U.VFIO_IOMMU_GET_INFO],
+  ['VFIO_IOMMU_MAP_DMA', U.VFIO_IOMMU_MAP_DMA],
+  ['VFIO_IOMMU_UNMAP_DMA', U.VFIO_IOMMU_UNMAP_DMA],
+];
+
+const TEST_OPS = Object.entries(U as unknown as Record<string, unknown>)
+  .filter(([k, v]) => k.startsWith('IOMMU_TEST_OP_') && typeof v === 'number')
+  .sort((a, b) => (a[1] as number) - (b[1] as number)) as Array<[string, number]>;
+
+/** The fixed part of every exported program: helpers, checks, the process protocol. */
+const PRELUDE = String.raw`
+static uint64_t H[NHANDLES + 1];
+static int diverged, first_divergence = -1, checked;
+
+static void note_divergence(int idx)
+{
+	diverged++;
+	if (first_divergence < 0)
+		first_divergence = idx;
+}
+
+static const char *errname(long e)
+{
+	static char buf[64];
+
+	if (e == 0)
+		return "ok";
+	snprintf(buf, sizeof(buf), "errno %ld (%s)", e, strerror((int)e));
+	return buf;
+}
+
+/* rc: the call's return (>= 0) or -errno. want_errno: 0 = success expected, -1 = anything. */
+static __attribute__((unused)) void expect_rc(int idx, const char *what, long rc, int want_errno)
+{
+	long got = rc < 0 ? -rc : 0;
+
+	checked++;
+	if (want_errno < 0 || got == want_errno)
+		return;
+	note_divergence(idx);
+	printf("call %d (%s): the model says %s, ", idx, what, errname(want_errno));
+	printf("the kernel says %s\n", errname(got));
+}
+
+static __attribute__((unused)) void expect_u64(int idx, const char *what, const char *name, uint64_t got, uint64_t want)
+{
+	checked++;
+	if (got == want)
+		return;
+	note_divergence(idx);
+	printf("call %d (%s): %s is 0x%" PRIx64 ", the model says 0x%" PRIx64 "\n", idx, what, name, got, want);
+}
+
+static __attribute__((unused)) void normalize(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 1 < len; in++) {
+		if (in[0] == '0' && (in[1] == 'x' || in[1] == 'X')) {
+			in++;
+			continue;
+		}
+		if (*in == ' ' || *in == '_' || *in == '\t')
+			continue;
+		out[o++] = (*in >= 'A' && *in <= 'Z') ? *in - 'A' + 'a' : *in;
+	}
+	out[o] = 0;
+}
+
+static __attribute__((unused)) void expect_str(int idx, const char *what, const char *name, const char *got, const char *want)
+{
+	static char a[8192], b[8192];
+
+	checked++;
+	normalize(got, a, sizeof(a));
+	normalize(want, b, sizeof(b));
+	if (!strcmp(a, b))
+		return;
+	note_divergence(idx);
+	printf("call %d (%s): %s is \"%s\", the model says \"%s\"\n", idx, what, name, got, want);
+}
+
+static __attribute__((unused)) void hexify(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static __attribute__((unused)) long sys_rc(long r)
+{
+	return r < 0 ? -errno : r;
+}
+
+static __attribute__((unused)) long do_ioctl(uint64_t fd, unsigned long cmd, void *arg)
+{
+	return sys_rc(ioctl((int)fd, cmd, arg));
+}
+
+/* Copy to/from our own memory without faulting on a bad address (EFAULT instead). */
+static __attribute__((unused)) long user_write(uint64_t va, const void *src, size_t len)
+{
+	struct iovec l = { (void *)src, len }, r = { (void *)(uintptr_t)va, len };
+
+	if (!len)
+		return 0;
+	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -(errno ? errno : EFAULT);
+}
+
+static __attribute__((unused)) long user_read(uint64_t va, void *dst, size_t len)
+{
+	struct iovec l = { dst, len }, r = { (void *)(uintptr_t)va, len };
+
+	if (!len)
+		return 0;
+	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -(errno ? errno : EFAULT);
+}
+
+/* fail-nth of the calling task (CONFIG_FAULT_INJECTION_DEBUG_FS). */
+static int fail_nth_fd = -1, fail_nth_armed, fault_fired = -1;
+
+static __attribute__((unused)) void fail_nth_arm(unsigned int n)
+{
+	char path[64], buf[32];
+	int len;
+
+	if (fail_nth_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+		fail_nth_fd = open(path, O_RDWR);
+		if (fail_nth_fd < 0) {
+			printf("note: %s: %s (no fault injection)\n", path, strerror(errno));
+			return;
+		}
+	}
+	len = snprintf(buf, sizeof(buf), "%u", n);
+	if (pwrite(fail_nth_fd, buf, len, 0) != len)
+		printf("note: cannot arm fail-nth: %s\n", strerror(errno));
+	else
+		fail_nth_armed = 1;
+}
+
+/* fail_nth calls only record n; the next call arms it right before its system call. */
+static unsigned int fail_nth_pending;
+
+static __attribute__((unused)) void fail_nth_apply(void)
+{
+	if (fail_nth_pending) {
+		fail_nth_arm(fail_nth_pending);
+		fail_nth_pending = 0;
+	}
+}
+
+/* Disarm; 1 if the armed fault fired. */
+static __attribute__((unused)) int fail_nth_disarm(void)
+{
+	char buf[32] = "";
+	ssize_t r;
+
+	fail_nth_armed = 0;
+	if (fail_nth_fd < 0)
+		return 0;
+	r = pread(fail_nth_fd, buf, sizeof(buf) - 1, 0);
+	if (pwrite(fail_nth_fd, "0", 1, 0) != 1 && pwrite(fail_nth_fd, "0", 1, 0) != 1)
+		printf("note: cannot disarm fail-nth\n");
+	return r > 0 && buf[0] == '0';
+}
+
+static __attribute__((unused)) void setup_fault_injection(void)
+{
+	static const char *const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+		{ "/sys/kernel/debug/fail_iommufd/verbose", "0" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		int fd = open(knobs[i][0], O_WRONLY);
+
+		if (fd < 0)
+			continue;
+		if (write(fd, knobs[i][1], strlen(knobs[i][1])) < 0)
+			printf("note: cannot write %s\n", knobs[i][0]);
+		close(fd);
+	}
+}
+
+static __attribute__((unused)) void print_vm_status(const char *title)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	printf("report: %s\n", title);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmLck", 5) || !strncmp(line, "VmPin", 5))
+			printf("  %s", line);
+	fclose(f);
+}
+
+static void run_call(int idx);
+
+/*
+ * Processes. Slot 0 is the main process; a fork call fills another slot. The
+ * main process drives the program: a call of another process is sent down
+ * that process's pipe with the handle array, which comes back updated.
+ */
+struct proc_slot {
+	int live;
+	pid_t pid;
+	int cmd[2];
+	int reply[2];
+};
+static struct proc_slot slots[NPROCS + 1];
+static int my_slot;
+
+struct reply_msg {
+	uint64_t handles[NHANDLES + 1];
+	int diverged;
+	int first_divergence;
+	int checked;
+	int exited;
+};
+
+static __attribute__((unused)) void full_write(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t r = write(fd, c, n);
+
+		if (r <= 0) {
+			perror("pipe write");
+			exit(2);
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+}
+
+static __attribute__((unused)) int full_read(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n) {
+		ssize_t r = read(fd, c, n);
+
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int child_exiting;
+
+static __attribute__((unused)) void child_loop(void)
+{
+	struct proc_slot *s = &slots[my_slot];
+	int idx;
+
+	for (;;) {
+		struct reply_msg m;
+
+		if (full_read(s->cmd[0], &idx, sizeof(idx)) || full_read(s->cmd[0], H, sizeof(H)))
+			_exit(0);
+		diverged = 0;
+		first_divergence = -1;
+		checked = 0;
+		run_call(idx);
+		memcpy(m.handles, H, sizeof(H));
+		m.diverged = diverged;
+		m.first_divergence = first_divergence;
+		m.checked = checked;
+		m.exited = child_exiting;
+		full_write(s->reply[1], &m, sizeof(m));
+		if (child_exiting)
+			_exit(0);
+	}
+}
+
+/* Run call idx in process slot p. */
+static __attribute__((unused)) void dispatch(int idx, int p)
+{
+	struct reply_msg m;
+
+	if (p <= 0 || p > NPROCS) {
+		run_call(idx);
+		return;
+	}
+	if (!slots[p].live) {
+		printf("call %d: its process does not exist (fork failed or it exited)\n", idx);
+		note_divergence(idx);
+		return;
+	}
+	full_write(slots[p].cmd[1], &idx, sizeof(idx));
+	full_write(slots[p].cmd[1], H, sizeof(H));
+	if (full_read(slots[p].reply[0], &m, sizeof(m))) {
+		printf("call %d: process %d died\n", idx, (int)slots[p].pid);
+		note_divergence(idx);
+		slots[p].live = 0;
+		return;
+	}
+	memcpy(H, m.handles, sizeof(H));
+	checked += m.checked;
+	if (m.diverged) {
+		diverged += m.diverged;
+		if (first_divergence < 0)
+			first_divergence = m.first_divergence;
+	}
+	if (m.exited) {
+		slots[p].live = 0;
+		waitpid(slots[p].pid, NULL, 0);
+	}
+}
+
+/* fork() for slot child made by the calling process; returns the child's pid or -errno. */
+static __attribute__((unused)) long do_fork(int child)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		my_slot = child;
+		fail_nth_fd = -1;
+		fail_nth_armed = 0;
+		fail_nth_pending = 0;
+		child_loop();
+	}
+	slots[child].live = 1;
+	slots[child].pid = pid;
+	return pid;
+}
+`;
+
+function cIdent(h: string): string {
+  return `h_${h.slice(1).replace(/\./g, '__')}`;
+}
+
+function cStr(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+function cU64(v: bigint): string {
+  const x = BigInt.asUintN(64, v);
+  return x < 10n ? `${x}` : `0x${x.toString(16)}ULL`;
+}
+
+function commentText(s: string): string {
+  return s.replace(/\*\//g, '* /');
+}
+
+interface Ctx {
+  handleIndex: Map<string, number>;
+  /** Process slot of each process handle. */
+  procSlot: Map<string, number>;
+  /** Per process slot: the handle holding its default iommufd fd. */
+  defaultFd: Map<number, string>;
+  profile: ProfileName;
+}
+
+class Emitter {
+  lines: string[] = [];
+  constructor(readonly ctx: Ctx) {}
+  line(s = ''): void {
+    this.lines.push(s);
+  }
+}
+
+export function exportC(p: Program, opts: ExportOptions = {}): string {
+  const profile = (opts.profile ?? p.profile ?? 'latest') as ProfileName;
+  const prof = profileByName(profile);
+  const testCmdSize = prof?.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
+  const ctx: Ctx = { handleIndex: new Map(), procSlot: new Map([['$main', 0]]), defaultFd: new Map(), profile };
+  const slotOfCall: number[] = [];
+  const hidx = (h: string): number => {
+    let i = ctx.handleIndex.get(h);
+    if (i === undefined) {
+      i = ctx.handleIndex.size;
+      ctx.handleIndex.set(h, i);
+    }
+    return i;
+  };
+  hidx('$main');
+  // First pass: handles, process slots, default fds.
+  let nprocs = 0;
+  const defaultFdAt: Array<string | undefined> = [];
+  const curDefault = new Map<number, string>();
+  p.calls.forEach((c, i) => {
+    const slot = c.proc !== undefined ? (ctx.procSlot.get(String(c.proc)) ?? 0) : 0;
+    slotOfCall.push(slot);
+    defaultFdAt.push(curDefault.get(slot));
+    const spec = OPS[c.op];
+    if (c.op === 'open') {
+      const path = typeof c.path === 'string' ? c.path : '/dev/iommu';
+      const name = typeof c.as === 'string' ? c.as : `$__open${i}`;
+      hidx(name);
+      if (path === '/dev/iommu' || path === '/dev/vfio/vfio') curDefault.set(slot, name);
+    }
+    if (c.op === 'fork') {
+      nprocs++;
+      if (typeof c.as === 'string') ctx.procSlot.set(c.as, nprocs);
+      ctx.procSlot.set(`$__fork${i}`, nprocs);
+      const d = curDefault.get(slot);
+      if (d) curDefault.set(nprocs, d);
+    }
+    if (typeof c.as === 'string') {
+      hidx(c.as);
+      if (spec) for (const o of Object.keys(spec.outputs)) hidx(`${c.as}.${o}`);
+    }
+  });
+  const e = new Emitter(ctx);
+  const used = new Set<string>();
+  for (const c of p.calls) used.add(c.op);
+  const title = typeof p.name === 'string' ? p.name : (opts.source ?? 'program');
+  e.line('// SPDX-License-Identifier: GPL-2.0-only');
+  e.line('/*');
+  e.line(` * ${commentText(title)}: generated by iommufd-sim export-c${opts.source ? ` from ${commentText(opts.source)}` : ''}.`);
+  if (typeof p.description === 'string') e.line(` * ${commentText(p.description)}`);
+  e.line(' *');
+  e.line(` * Replays the program on a real kernel with CONFIG_IOMMUFD_TEST=y and checks each`);
+  e.line(` * result against the model (profile ${profile}). Build and run:`);
+  e.line(' *   gcc -O2 -Wall -o repro repro.c && ./repro');
+  e.line(' * It needs /dev/iommu (root, or a user the device node allows). As root the');
+  e.line(' * process has CAP_IPC_LOCK, so pins are not charged to RLIMIT_MEMLOCK the way');
+  e.line(` * the model's process (caps: ${p.caps?.length ? commentText(p.caps.join(', ')) : 'none'}) is charged.`);
+  const w = expectedWarning(p, profile);
+  if (w) e.line(` * The model expects the kernel WARN "${commentText(w)}" here: watch dmesg.`);
+  e.line(' */');
+  e.line('#define _GNU_SOURCE');
+  for (const h of ['errno.h', 'fcntl.h', 'inttypes.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/resource.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
+    e.line(`#include <${h}>`);
+  }
+  e.line('');
+  e.line('/* uAPI structs (include/uapi/linux/iommufd.h, iommufd_test.h, vfio.h), x86-64 layout */');
+  for (const s of STRUCTS) {
+    e.line(cStructDecl(s));
+    e.line('');
+  }
+  e.line('/* ioctl numbers */');
+  for (const [n, v] of IOCTLS) e.line(`#define ${n} 0x${v.toString(16)}`);
+  for (const [n, v] of TEST_OPS) e.line(`#define ${n} ${v}`);
+  e.line(`/* sizeof(struct iommu_test_cmd) of the profile (${profile}) */`);
+  e.line(`#define TEST_CMD_SIZE ${testCmdSize}`);
+  e.line('');
+  e.line(`#define NHANDLES ${ctx.handleIndex.size}`);
+  e.line(`#define NPROCS ${nprocs}`);
+  e.line(`#define NCALLS ${p.calls.length}`);
+  e.line(PRELUDE);
+  e.line('/* Handles of the program */');
+  for (const [h, i] of ctx.handleIndex) e.line(`#define ${cIdent(h)} (H[${i}])`);
+  e.line('');
+  e.line('static void run_call(int idx)');
+  e.line('{');
+  e.line('\tlong rc = 0;');
+  e.line('');
+  e.line('\t(void)rc;');
+  e.line('\tswitch (idx) {');
+  p.calls.forEach((c, i) => {
+    emitCall(e, c, i, defaultFdAt[i]);
+  });
+  e.line('\tdefault:');
+  e.line('\t\tbreak;');
+  e.line('\t}');
+  e.line('}');
+  e.line('');
+  e.line(`static const int call_proc[NCALLS + 1] = { ${[...slotOfCall, 0].join(', ')} };`);
+  e.line('');
+  e.line('int main(void)');
+  e.line('{');
+  e.line('\tint i;');
+  e.line('');
+  e.line('\tsetvbuf(stdout, NULL, _IOLBF, 0);');
+  e.line(`\tprintf("%s: %d calls (expectations of profile %s)\\n", ${cStr(title)}, NCALLS, ${cStr(profile)});`);
+  if (p.memlock !== undefined) {
+    const unlimited = /^(unlimited|infinity)$/i.test(String(p.memlock));
+    const v = unlimited ? 'RLIM_INFINITY' : exprToC(parseExpr(p.memlock) as Expr, ctx);
+    e.line('\t{');
+    e.line(`\t\tstruct rlimit rl = { ${v}, ${v} };`);
+    e.line('');
+    e.line('\t\tif (setrlimit(RLIMIT_MEMLOCK, &rl))');
+    e.line(`\t\t\tprintf("note: cannot set RLIMIT_MEMLOCK to ${commentText(String(p.memlock))}: %s\\n", strerror(errno));`);
+    e.line('\t}');
+  }
+  if (used.has('fail_nth')) e.line('\tsetup_fault_injection();');
+  e.line('\th_main = (uint64_t)getpid();');
+  e.line('\tfor (i = 1; i <= NPROCS; i++)');
+  e.line('\t\tif (pipe(slots[i].cmd) || pipe(slots[i].reply)) {');
+  e.line('\t\t\tperror("pipe");');
+  e.line('\t\t\treturn 2;');
+  e.line('\t\t}');
+  e.line('\tfor (i = 0; i < NCALLS; i++)');
+  e.line('\t\tdispatch(i, call_proc[i]);');
+  e.line('\tfor (i = 1; i <= NPROCS; i++)');
+  e.line('\t\tif (slots[i].live) {');
+  e.line('\t\t\tclose(slots[i].cmd[1]);');
+  e.line('\t\t\twaitpid(slots[i].pid, NULL, 0);');
+  e.line('\t\t}');
+  e.line('\tif (diverged) {');
+  e.line('\t\tprintf("%d of %d checks differ from the model; first divergence at call %d\\n", diverged, checked, first_divergence);');
+  e.line('\t\treturn 1;');
+  e.line('\t}');
+  e.line('\tprintf("all %d checks agree with the model\\n", checked);');
+  e.line('\treturn 0;');
+  e.line('}');
+  return `${e.lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------
+
+function exprToC(ex: Expr, ctx: Ctx): string {
+  if (ex.length === 0) return '0';
+  const parts: string[] = [];
+  for (const t of ex) {
+    let s: string;
+    if (t.handle !== undefined) {
+      if (!ctx.handleIndex.has(t.handle)) s = '0 /* unbound handle */';
+      else s = cIdent(t.handle);
+    } else s = cU64(t.value!);
+    parts.push(parts.length === 0 ? (t.sign < 0 ? `(uint64_t)0 - ${s}` : s) : `${t.sign < 0 ? '-' : '+'} ${s}`);
+  }
+  return parts.length === 1 && !parts[0].startsWith('(') ? `(uint64_t)${parts[0]}` : `(uint64_t)(${parts.join(' ')})`;
+}
+
+function fieldExpr(f: FieldSpec, raw: unknown): Expr | string {
+  switch (f.kind) {
+    case 'flags':
+      return parseFlags(raw, f.values ?? {});
+    case 'enum':
+      return parseEnum(raw, f.values ?? {}, ioctlNumberByName);
+    case 'bool':
+      return [{ sign: 1, value: raw === true ? 1n : 0n }];
+    default:
+      return parseExpr(raw);
+  }
+}
+
+function callText(c: Call, spec: OpSpec): string {
+  const args: string[] = [];
+  const text = (v: unknown): string => (typeof v === 'number' && Number.isInteger(v) && v >= 4096 ? `0x${v.toString(16)}` : String(v));
+  for (const k of Object.keys(spec.fields)) if (c[k] !== undefined) args.push(`${k}=${Array.isArray(c[k]) ? `[${(c[k] as unknown[]).map(text).join(',')}]` : text(c[k]).slice(0, 40)}`);
+  return `${c.proc !== undefined ? `${String(c.proc)}: ` : ''}${c.op}(${args.join(', ')})${c.as ? ` -> ${c.as}` : ''}`;
+}
+
+function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): void {
+  const ctx = e.ctx;
+  const spec = OPS[c.op];
+  const L = (s = ''): void => e.line(s ? `\t\t${s}` : '');
+  e.line(`\tcase ${i}: { /* ${commentText(spec ? callText(c, spec) : c.op)} */`);
+  if (typeof c.comment === 'string') L(`/* ${commentText(c.comment)} */`);
+  if (!spec) {
+    L(`printf("call ${i}: unknown op ${commentText(String(c.op))}\\n");`);
+    L('break;');
+    e.line('\t}');
+    return;
+  }
+  const what = cStr(c.op);
+  const caseStart = e.lines.length;
+  const v = (name: string): string => {
+    const f = spec.fields[name];
+    let raw = c[name];
+    if (raw === undefined) {
+      if (f.defaultIommufd) return defFd ? cIdent(defFd) : '(uint64_t)-1';
+      raw = f.default;
+      if (raw === undefined) return '0';
+    }
+    const ex = fieldExpr(f, raw);
+    return typeof ex === 'string' ? `0 /* ${commentText(ex)} */` : exprToC(ex, ctx);
+  };
+  const has = (name: string): boolean => c[name] !== undefined;
+  const fd = (): string => `(int)${v('fd')}`;
+  /** C expressions of each output, set by the op's code. */
+  const outs: Record<string, string> = {};
+  const sizeOf = (dflt: string): string => (has('size') ? `(uint32_t)${v('size')}` : dflt);
+  const testCmd = (op: string, id: string, fields: Record<string, string>): void => {
+    L('struct iommu_test_cmd cmd;');
+    L('');
+    L('memset(&cmd, 0, sizeof(cmd));');
+    L(`cmd.size = ${sizeOf('TEST_CMD_SIZE')};`);
+    L(`cmd.op = IOMMU_TEST_OP_${op};`);
+    L(`cmd.id = (uint32_t)${id};`);
+    for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
+    L(`rc = do_ioctl(${fd()}, IOMMU_TEST_CMD, &cmd);`);
+  };
+  const structCmd = (type: string, ioctl: string, fields: Record<string, string>, sizeField = 'size', defSize = 'sizeof(cmd)'): void => {
+    L(`struct ${type} cmd;`);
+    L('');
+    L('memset(&cmd, 0, sizeof(cmd));');
+    L(`cmd.${sizeField} = ${sizeField === 'size' ? sizeOf(defSize) : defSize};`);
+    for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
+    L(`rc = do_ioctl(${fd()}, ${ioctl}, &cmd);`);
+  };
+  switch (c.op) {
+    case 'mmap': {
+      L(`void *p = mmap((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('prot')}, (int)${v('flags')}, (int)${v('fd')}, (off_t)${v('offset')});`);
+      L('');
+      L('rc = p == MAP_FAILED ? -errno : 0;');
+      if (c.thp === true) L(`if (!rc && madvise(p, (size_t)${v('length')}, 14 /* MADV_HUGEPAGE */))\n\t\t\trc = -errno;`);
+      outs.addr = '(p == MAP_FAILED ? 0 : (uint64_t)(uintptr_t)p)';
+      break;
+    }
+    case 'munmap':
+      L(`rc = sys_rc(munmap((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}));`);
+      break;
+    case 'mprotect':
+      L(`rc = sys_rc(mprotect((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('prot')}));`);
+      break;
+    case 'madvise':
+      L(`rc = sys_rc(madvise((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('advice')}));`);
+      break;
+    case 'write_memory': {
+      if (has('data')) {
+        const bytes = parseHex(c.data);
+        const arr = typeof bytes === 'string' ? new Uint8Array(0) : bytes;
+        L(`static const unsigned char data[${Math.max(1, arr.length)}] = { ${[...arr].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') || '0'} };`);
+        L('');
+        L(`rc = user_write(${v('addr')}, data, ${arr.length});`);
+      } else {
+        L(`size_t len = (size_t)${v('length')};`);
+        L('unsigned char *buf = malloc(len ? len : 1);');
+        L('');
+        L('if (!buf) {');
+        L('\tperror("malloc");');
+        L('\texit(2);');
+        L('}');
+        L(`memset(buf, (int)(${v('fill')} & 0xff), len);`);
+        L(`rc = user_write(${v('addr')}, buf, len);`);
+        L('free(buf);');
+      }
+      break;
+    }
+    case 'read_memory': {
+      L(`size_t len = (size_t)${v('length')}, k;`);
+      L('unsigned char *buf = malloc(len ? len : 1);');
+      L('char *hex = malloc(2 * (len ? len : 1) + 1);');
+      L('int64_t fill = -1;');
+      L('');
+      L('(void)fill;');
+      L('if (!buf || !hex) {');
+      L('\tperror("malloc");');
+      L('\texit(2);');
+      L('}');
+      L(`rc = user_read(${v('addr')}, buf, len);`);
+      L('hexify(buf, len <= 4096 ? len : 0, hex);');
+      L('if (len) {');
+      L('\tfill = buf[0];');
+      L('\tfor (k = 1; k < len; k++)');
+      L('\t\tif (buf[k] != buf[0]) {');
+      L('\t\t\tfill = -1;');
+      L('\t\t\tbreak;');
+      L('\t\t}');
+      L('}');
+      outs.data = 'hex';
+      outs.fill = '(uint64_t)fill';
+      break;
+    }
+    case 'memfd_create':
+      L(`rc = sys_rc(syscall(SYS_memfd_create, ${cStr(typeof c.name === 'string' ? c.name : 'sim')}, (unsigned int)${v('flags')}));`);
+      outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
+      break;
+    case 'ftruncate':
+      L(`rc = sys_rc(ftruncate((int)${v('fd')}, (off_t)${v('length')}));`);
+      break;
+    case 'fork': {
+      const slot = ctx.procSlot.get(`$__fork${i}`) ?? 0;
+      L(`rc = do_fork(${slot});`);
+      outs.pid = '(uint64_t)(rc < 0 ? 0 : rc)';
+      break;
+    }
+    case 'exit':
+      L('if (my_slot) {');
+      L('\tchild_exiting = 1;');
+      L('} else {');
+      L('\tprintf("the main process exits at call %d\\n", idx);');
+      L('\t/* The remaining calls cannot run: report and stop. */');
+      L('\tprintf("%d checks so far, %d differ\\n", checked, diverged);');
+      L('\texit(diverged ? 1 : 0);');
+      L('}');
+      break;
+    case 'fail_nth':
+      L(`fail_nth_pending = (unsigned int)${v('nth')};`);
+      break;
+    case 'report':
+      L(`print_vm_status(${cStr(typeof c.title === 'string' ? c.title : `after call ${i - 1}`)});`);
+      break;
+    case 'open': {
+      const path = typeof c.path === 'string' ? c.path : '/dev/iommu';
+      L(`rc = sys_rc(open(${cStr(path)}, (int)${has('flags') ? v('flags') : '2 /* O_RDWR */'}));`);
+      outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
+      if (c.as === undefined) outs.__hidden = `$__open${i}`;
+      break;
+    }
+    case 'close':
+      L(`rc = sys_rc(close((int)${v('fd')}));`);
+      break;
+    case 'destroy':
+      structCmd('iommu_destroy', 'IOMMU_DESTROY', { id: `(uint32_t)${v('id')}` });
+      break;
+    case 'ioas_alloc':
+      structCmd('iommu_ioas_alloc', 'IOMMU_IOAS_ALLOC', { flags: `(uint32_t)${v('flags')}` });
+      outs.ioas_id = 'cmd.out_ioas_id';
+      break;
+    case 'ioas_allow_iovas': {
+      const ranges = Array.isArray(c.ranges) ? (c.ranges as unknown[][]) : [];
+      L(`struct iommu_iova_range ranges[${Math.max(1, ranges.length)}];`);
+      structCmd('iommu_ioas_allow_iovas', 'IOMMU_IOAS_ALLOW_IOVAS', {});
+      e.lines.pop(); // re-emit the ioctl after filling the ranges
+      L('memset(ranges, 0, sizeof(ranges));');
+      ranges.forEach((r, k) => {
+        L(`ranges[${k}].start = ${exprToC(parseExpr(r[0]) as Expr, ctx)};`);
+        L(`ranges[${k}].last = ${exprToC(parseExpr(r[1]) as Expr, ctx)};`);
+      });
+      L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
+      L(`cmd.num_iovas = ${ranges.length};`);
+      L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
+      L(`rc = do_ioctl(${fd()}, IOMMU_IOAS_ALLOW_IOVAS, &cmd);`);
+      break;
+    }
+    case 'ioas_iova_ranges': {
+      L(`uint32_t room = (uint32_t)${v('num_iovas')};`);
+      L('struct iommu_iova_range *ranges = calloc(room > 4096 ? 4096 : (room ? room : 1), sizeof(*ranges));');
+      L('char text[4096] = "";');
+      L('uint32_t k;');
+      structCmd('iommu_ioas_iova_ranges', 'IOMMU_IOAS_IOVA_RANGES', {});
+      e.lines.pop();
+      L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
+      L('cmd.num_iovas = room;');
+      L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
+      L(`rc = do_ioctl(${fd()}, IOMMU_IOAS_IOVA_RANGES, &cmd);`);
+      L('for (k = 0; k < cmd.num_iovas && k < room && k < 4096; k++) {');
+      L('\tsize_t o = strlen(text);');
+      L('');
+      L('\tif (o + 40 >= sizeof(text))');
+      L('\t\tbreak;');
+      L('\tsnprintf(text + o, sizeof(text) - o, "%s0x%" PRIx64 "-0x%" PRIx64, k ? "," : "", (uint64_t)ranges[k].start, (uint64_t)ranges[k].last);');
+      L('}');
+      L('free(ranges);');
+      outs.num_iovas = 'cmd.num_iovas';
+      outs.out_iova_alignment = 'cmd.out_iova_alignment';
+      outs.ranges = 'text';
+      break;
+    }
+    case 'ioas_map': {
+      const flags = has('flags') ? `(uint32_t)${v('flags')}` : `${U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (has('iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0)}`;
+      structCmd('iommu_ioas_map', 'IOMMU_IOAS_MAP', { flags, ioas_id: `(uint32_t)${v('ioas')}`, user_va: v('user_va'), length: v('length'), iova: v('iova') });
+      outs.iova = 'cmd.iova';
+      break;
+    }
+    case 'ioas_copy': {
+      const flags = has('flags') ? `(uint32_t)${v('flags')}` : `${U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (has('dst_iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0)}`;
+      structCmd('iommu_ioas_copy', 'IOMMU_IOAS_COPY', {
+        flags,
+        dst_ioas_id: `(uint32_t)${v('dst_ioas')}`,
+        src_ioas_id: `(uint32_t)${v('src_ioas')}`,
+        length: v('length'),
+        dst_iova: v('dst_iova'),
+        src_iova: v('src_iova'),
+      });
+      outs.dst_iova = 'cmd.dst_iova';
+      break;
+    }
+    case 'ioas_unmap':
+      structCmd('iommu_ioas_unmap', 'IOMMU_IOAS_UNMAP', { ioas_id: `(uint32_t)${v('ioas')}`, iova: v('iova'), length: v('length') });
+      outs.length = 'cmd.length';
+      break;
+    case 'option':
+      structCmd('iommu_option', 'IOMMU_OPTION', { option_id: `(uint32_t)${v('option_id')}`, op: `(uint16_t)${v('operation')}`, object_id: `(uint32_t)${v('object_id')}`, val64: v('val64') });
+      outs.val64 = 'cmd.val64';
+      break;
+    case 'vfio_ioas':
+      structCmd('iommu_vfio_ioas', 'IOMMU_VFIO_IOAS', { ioas_id: `(uint32_t)${v('ioas')}`, op: `(uint16_t)${v('operation')}` });
+      outs.ioas_id = 'cmd.ioas_id';
+      break;
+    case 'add_reserved':
+      testCmd('ADD_RESERVED', v('ioas'), { 'add_reserved.start': v('start'), 'add_reserved.length': v('length') });
+      break;
+    case 'mock_domain':
+    case 'mock_domain_flags': {
+      const m = c.op === 'mock_domain' ? 'mock_domain' : 'mock_domain_flags';
+      testCmd(c.op === 'mock_domain' ? 'MOCK_DOMAIN' : 'MOCK_DOMAIN_FLAGS', v('pt'), c.op === 'mock_domain' ? {} : { 'mock_domain_flags.dev_flags': `(uint32_t)${v('dev_flags')}` });
+      outs.stdev_id = `cmd.${m}.out_stdev_id`;
+      outs.hwpt_id = `cmd.${m}.out_hwpt_id`;
+      outs.idev_id = `cmd.${m}.out_idev_id`;
+      break;
+    }
+    case 'mock_domain_replace':
+      testCmd('MOCK_DOMAIN_REPLACE', v('stdev'), { 'mock_domain_replace.pt_id': `(uint32_t)${v('pt')}` });
+      outs.pt_id = 'cmd.mock_domain_replace.pt_id';
+      break;
+    case 'md_check_map':
+      testCmd('MD_CHECK_MAP', v('hwpt'), { 'check_map.iova': v('iova'), 'check_map.length': v('length'), 'check_map.uptr': v('uptr') });
+      break;
+    case 'md_check_refs':
+      testCmd('MD_CHECK_REFS', '0', { 'check_refs.length': v('length'), 'check_refs.uptr': v('uptr'), 'check_refs.refs': `(uint32_t)${v('refs')}` });
+      break;
+    case 'create_access':
+      testCmd('CREATE_ACCESS', v('ioas'), { 'create_access.flags': `(uint32_t)${v('flags')}` });
+      outs.access_fd = '(uint64_t)(rc < 0 ? (int64_t)-1 : (int64_t)cmd.create_access.out_access_fd)';
+      break;
+    case 'access_replace_ioas':
+      testCmd('ACCESS_REPLACE_IOAS', v('access'), { 'access_replace_ioas.ioas_id': `(uint32_t)${v('ioas')}` });
+      break;
+    case 'access_pages':
+      testCmd('ACCESS_PAGES', v('access'), {
+        'access_pages.flags': `(uint32_t)${v('flags')}`,
+        'access_pages.iova': v('iova'),
+        'access_pages.length': v('length'),
+        'access_pages.uptr': v('uptr'),
+      });
+      outs.access_pages_id = 'cmd.access_pages.out_access_pages_id';
+      break;
+    case 'destroy_access_pages':
+      testCmd('DESTROY_ACCESS_PAGES', v('access'), { 'destroy_access_pages.access_pages_id': `(uint32_t)${v('access_pages_id')}` });
+      break;
+    case 'access_rw':
+      testCmd('ACCESS_RW', v('access'), { 'access_rw.iova': v('iova'), 'access_rw.length': v('length'), 'access_rw.uptr': v('uptr'), 'access_rw.flags': `(uint32_t)${v('flags')}` });
+      break;
+    case 'set_temp_memory_limit':
+      testCmd('SET_TEMP_MEMORY_LIMIT', '0', { 'memory_limit.limit': `(uint32_t)${v('limit')}` });
+      break;
+    case 'vfio_get_api_version':
+      L(`rc = sys_rc(ioctl(${fd()}, VFIO_GET_API_VERSION, 0));`);
+      break;
+    case 'vfio_check_extension':
+      L(`rc = sys_rc(ioctl(${fd()}, VFIO_CHECK_EXTENSION, (unsigned long)${v('extension')}));`);
+      break;
+    case 'vfio_set_iommu':
+      L(`rc = sys_rc(ioctl(${fd()}, VFIO_SET_IOMMU, (unsigned long)${v('type')}));`);
+      break;
+    case 'vfio_iommu_get_info': {
+      L(`uint32_t argsz = (uint32_t)${v('argsz')};`);
+      L('size_t len = argsz < 24 ? 24 : (argsz > (1u << 20) ? (1u << 20) : argsz);');
+      L('unsigned char *buf = calloc(1, len);');
+      L('struct vfio_iommu_type1_info *info = (struct vfio_iommu_type1_info *)buf;');
+      L('char text[4096] = "";');
+      L('uint32_t off;');
+      L('int hops = 0;');
+      L('');
+      L('if (!buf) {');
+      L('\tperror("calloc");');
+      L('\texit(2);');
+      L('}');
+      L('info->argsz = argsz;');
+      L(`rc = do_ioctl(${fd()}, VFIO_IOMMU_GET_INFO, buf);`);
+      L('for (off = info->cap_offset; off >= 24 && off + 8 <= len && hops < 16; hops++) {');
+      L('\tuint16_t id;');
+      L('\tuint32_t next, n, k;');
+      L('');
+      L('\tmemcpy(&id, buf + off, 2);');
+      L('\tmemcpy(&next, buf + off + 4, 4);');
+      L('\tif (id == 1 && off + 16 <= len) {');
+      L('\t\tmemcpy(&n, buf + off + 8, 4);');
+      L('\t\tfor (k = 0; k < n && off + 16 + 16 * (k + 1) <= len; k++) {');
+      L('\t\t\tuint64_t s, l;');
+      L('\t\t\tsize_t o = strlen(text);');
+      L('');
+      L('\t\t\tmemcpy(&s, buf + off + 16 + 16 * k, 8);');
+      L('\t\t\tmemcpy(&l, buf + off + 24 + 16 * k, 8);');
+      L('\t\t\tif (o + 40 < sizeof(text))');
+      L('\t\t\t\tsnprintf(text + o, sizeof(text) - o, "%s0x%" PRIx64 "-0x%" PRIx64, o ? "," : "", s, l);');
+      L('\t\t}');
+      L('\t}');
+      L('\toff = next;');
+      L('}');
+      outs.argsz = 'info->argsz';
+      outs.flags = 'info->flags';
+      outs.iova_pgsizes = 'info->iova_pgsizes';
+      outs.cap_offset = 'info->cap_offset';
+      outs.ranges = 'text';
+      outs.__free = 'buf';
+      break;
+    }
+    case 'vfio_map_dma':
+      structCmd(
+        'vfio_iommu_type1_dma_map',
+        'VFIO_IOMMU_MAP_DMA',
+        { flags: `(uint32_t)${v('flags')}`, vaddr: v('vaddr'), iova: v('iova'), size: v('size') },
+        'argsz',
+        has('argsz') ? `(uint32_t)${v('argsz')}` : 'sizeof(cmd)',
+      );
+      break;
+    case 'vfio_unmap_dma':
+      structCmd(
+        'vfio_iommu_type1_dma_unmap',
+        'VFIO_IOMMU_UNMAP_DMA',
+        { flags: `(uint32_t)${v('flags')}`, iova: v('iova'), size: v('size') },
+        'argsz',
+        has('argsz') ? `(uint32_t)${v('argsz')}` : 'sizeof(cmd)',
+      );
+      outs.size = 'cmd.size';
+      break;
+    case 'ioctl': {
+      if (has('data')) {
+        const bytes = parseHex(c.data);
+        const arr = typeof bytes === 'string' ? new Uint8Array(0) : bytes;
+        L(`unsigned char data[${Math.max(1, arr.length)}] = { ${[...arr].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') || '0'} };`);
+        L(`char hex[${2 * Math.max(1, arr.length) + 1}];`);
+        L('');
+        L(`rc = do_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data);`);
+        L(`hexify(data, ${arr.length}, hex);`);
+        outs.data = 'hex';
+      } else {
+        L(`rc = sys_rc(ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, (unsigned long)${v('arg')}));`);
+      }
+      break;
+    }
+    default:
+      L(`printf("call ${i}: op ${commentText(c.op)} cannot be exported\\n");`);
+  }
+  // A pending fail-nth is armed right before the system call (after any buffer allocation).
+  const sysLine = e.lines.findIndex((l, k) => k >= caseStart && /^\t\t(rc = |void \*p = mmap\()/.test(l));
+  if (sysLine >= 0 && c.op !== 'fail_nth') e.lines.splice(sysLine, 0, '\t\tfail_nth_apply();');
+  // A fail-nth armed by an earlier fail_nth call is disarmed right after the call.
+  if (c.op !== 'fail_nth' && c.op !== 'report') {
+    L('fault_fired = fail_nth_armed ? fail_nth_disarm() : -1;');
+    L('if (fault_fired > 0)');
+    L(`\tprintf("call ${i} (${commentText(c.op)}): the injected fault fired\\n");`);
+  }
+  // Bind handles.
+  const hidden = outs.__hidden;
+  const freeBuf = outs.__free;
+  delete outs.__hidden;
+  delete outs.__free;
+  const bind = (name: string, x: string): void => {
+    if (ctx.handleIndex.has(name)) L(`${cIdent(name)} = (uint64_t)(${x});`);
+  };
+  const primaryC = (): string => (spec.primary !== undefined ? outs[spec.primary] : undefined) ?? '(uint64_t)(int64_t)rc';
+  if (typeof c.as === 'string') {
+    bind(c.as, primaryC());
+    for (const [k, x] of Object.entries(outs)) if (k !== 'data' && k !== 'ranges') bind(`${c.as}.${k}`, x);
+  }
+  if (hidden) bind(hidden, outs.fd ?? '(uint64_t)(int64_t)rc');
+  // Expectations.
+  const exp = parseExpectation(expectationFor(c, ctx.profile));
+  if (typeof exp !== 'string' && exp.kind !== 'any') {
+    if (exp.kind === 'ok') L(`expect_rc(${i}, ${what}, rc, 0);`);
+    else if (exp.kind === 'errno') L(`expect_rc(${i}, ${what}, rc, ${errnoNumber(exp.errno)} /* ${exp.errno} */);`);
+    else {
+      L(exp.errno ? `expect_rc(${i}, ${what}, rc, ${errnoNumber(exp.errno)} /* ${exp.errno} */);` : `expect_rc(${i}, ${what}, rc, 0);`);
+      for (const [k, want] of Object.entries(exp.values)) {
+        if (k === 'fault_injected') {
+          const ex = parseExpr(want);
+          if (typeof ex !== 'string') L(`expect_u64(${i}, ${what}, "fault_injected", (uint64_t)(fault_fired > 0), ${exprToC(ex, ctx)});`);
+          continue;
+        }
+        const got = k === 'ret' ? '(uint64_t)rc' : outs[k];
+        if (got === undefined) {
+          L(`/* ${commentText(k)}: not available in C */`);
+          continue;
+        }
+        if (k === 'data' || k === 'ranges') L(`expect_str(${i}, ${what}, ${cStr(k)}, ${got}, ${cStr(String(want))});`);
+        else {
+          const ex = parseExpr(want);
+          if (typeof ex !== 'string') L(`expect_u64(${i}, ${what}, ${cStr(k)}, (uint64_t)(${got}), ${exprToC(ex, ctx)});`);
+        }
+      }
+    }
+  }
+  if (c.op === 'read_memory') {
+    L('free(buf);');
+    L('free(hex);');
+  }
+  if (freeBuf) L(`free(${freeBuf});`);
+  L('break;');
+  e.line('\t}');
+}

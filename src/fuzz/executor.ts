@@ -11,6 +11,7 @@
  * `exception`, and ends the run before teardown.
  */
 import { errnoName } from '../base/errno.js';
+import { UserScratch } from '../client/common.js';
 import type { FaultPoint } from '../base/fault.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import { KernelWarning, type WarningRecord } from '../base/warn.js';
@@ -22,23 +23,20 @@ import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import type { Process } from '../machine/process.js';
 import type { MemCgroup } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
-import { MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE } from '../mm/constants.js';
+import { MADV_HUGEPAGE, } from '../mm/constants.js';
 import {
   type Call,
   type Expectation,
   type Expr,
-  type FieldSpec,
   OPS,
   type OpSpec,
   type Program,
   evalExpr,
   expectationFor,
   expectedWarning,
-  ioctlNumberByName,
-  parseEnum,
+  fieldExpr,
   parseExpectation,
   parseExpr,
-  parseFlags,
   parseHex,
   toHex,
 } from './program.js';
@@ -118,22 +116,14 @@ interface OpOutcome {
   outputs: Outputs;
 }
 
-/** A user buffer of one process owned by the executor, used with fault injection off. */
-class Scratch {
-  private va = 0n;
-  private len = 0;
-  constructor(private readonly proc: Process) {}
-
-  get(len: number): bigint {
-    if (this.len >= len && this.len > 0) return this.va;
-    const want = Math.max(PAGE_SIZE, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
-    const va = this.proc.mmap(0n, BigInt(want), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (va < 0n) throw new ProgramError(`cannot map an executor buffer: ${errnoName(Number(-va))}`);
-    if (this.proc.writeMemory(va, new Uint8Array(want)) !== 0) throw new ProgramError('cannot populate an executor buffer');
-    if (this.len > 0) this.proc.munmap(this.va, BigInt(this.len));
-    this.va = va;
-    this.len = want;
-    return va;
+/** The client's scratch buffer, used with fault injection off; failures are program errors. */
+class Scratch extends UserScratch {
+  override get(len: number): bigint {
+    try {
+      return super.get(len);
+    } catch (e) {
+      throw new ProgramError(`cannot map an executor buffer: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 }
 
@@ -214,21 +204,9 @@ class Executor {
         return 0n;
       }
     }
-    return this.evalOrThrow(this.fieldExpr(f, raw), `${call.op}.${name}`);
+    return this.evalOrThrow(fieldExpr(f, raw), `${call.op}.${name}`);
   }
 
-  fieldExpr(f: FieldSpec, raw: unknown): Expr | string {
-    switch (f.kind) {
-      case 'flags':
-        return parseFlags(raw, f.values ?? {});
-      case 'enum':
-        return parseEnum(raw, f.values ?? {}, ioctlNumberByName);
-      case 'bool':
-        return [{ sign: 1, value: raw === true ? 1n : 0n }];
-      default:
-        return parseExpr(raw);
-    }
-  }
 
   has(call: Call, name: string): boolean {
     return call[name] !== undefined;

@@ -18,17 +18,14 @@ import * as U from '../iommufd/uapi.js';
 import {
   type Call,
   type Expr,
-  type FieldSpec,
   OPS,
   type OpSpec,
   type Program,
   expectationFor,
   expectedWarning,
-  ioctlNumberByName,
-  parseEnum,
+  fieldExpr,
   parseExpectation,
   parseExpr,
-  parseFlags,
   parseHex,
 } from './program.js';
 
@@ -659,19 +656,6 @@ function exprToC(ex: Expr, ctx: Ctx): string {
     parts.push(parts.length === 0 ? (t.sign < 0 ? `(uint64_t)0 - ${s}` : s) : `${t.sign < 0 ? '-' : '+'} ${s}`);
   }
   return parts.length === 1 && !parts[0].startsWith('(') ? `(uint64_t)${parts[0]}` : `(uint64_t)(${parts.join(' ')})`;
-}
-
-function fieldExpr(f: FieldSpec, raw: unknown): Expr | string {
-  switch (f.kind) {
-    case 'flags':
-      return parseFlags(raw, f.values ?? {});
-    case 'enum':
-      return parseEnum(raw, f.values ?? {}, ioctlNumberByName);
-    case 'bool':
-      return [{ sign: 1, value: raw === true ? 1n : 0n }];
-    default:
-      return parseExpr(raw);
-  }
 }
 
 function callText(c: Call, spec: OpSpec): string {

@@ -1236,3 +1236,17 @@ export function formatProgram(p: Program, as: 'json' | 'yaml'): string {
   if (isSeq(seq)) for (const it of seq.items) if (isMap(it)) it.flow = true;
   return doc.toString({ lineWidth: 0, flowCollectionPadding: true });
 }
+
+/** The expression a call field's raw value stands for, read by the field's kind. */
+export function fieldExpr(f: FieldSpec, raw: unknown): Expr | string {
+  switch (f.kind) {
+    case 'flags':
+      return parseFlags(raw, f.values ?? {});
+    case 'enum':
+      return parseEnum(raw, f.values ?? {}, ioctlNumberByName);
+    case 'bool':
+      return [{ sign: 1, value: raw === true ? 1n : 0n }];
+    default:
+      return parseExpr(raw);
+  }
+}

@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Fuzzing campaigns. A campaign runs in rounds: in each round every fuzzer
+ * (one per worker) runs a fixed number of programs, generating new ones and
+ * mutating / splicing corpus programs, with its own PRNG seeded from
+ * (seed, worker index, round). A program that reaches new signal joins the
+ * fuzzer's corpus at once (trimmed after the last call that brought new
+ * signal); a program that fails a check is a finding when its signature is new:
+ * it is minimized, classified (which of the four pages.c bugs it shows) and
+ * reported. Between rounds the main thread merges the new corpus entries and
+ * findings of all fuzzers in worker order and hands the merged state to the
+ * next round, so for a given seed and worker count the programs run are the
+ * same on every run (a time limit only decides where it stops).
+ *
+ * One worker runs in-process; more run on tinypool worker threads
+ * (src/fuzz/worker.ts), one fuzzer per thread.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Prng } from '../base/prng.js';
+import type { ProfileName } from '../base/profile.js';
+import { Corpus, type CorpusEntry, loadCorpusDir, saveCorpusDir } from './corpus.js';
+import type { CallResult } from './executor.js';
+import { exportC } from './export-c.js';
+import { generateProgram } from './generator.js';
+import { minimizeProgram, signatureOf } from './minimizer.js';
+import { mutateProgram } from './mutator.js';
+import { type Program, formatProgram } from './program.js';
+import { type BugSwitch, type Classification, type SignalRun, classTag, classifyProgram, failureSignature, fuzzRunOptions, isProgramError, runGuarded, runWithSignal } from './signal.js';
+
+export interface Finding {
+  /**
+   * Deduplication key: the failure (`WARN <assertion>`, `EXCEPTION <name>: <head>`,
+   * `LEAK <kind>`) and, off `latest`, its classification tag (`[carryLeavesEndZero]`,
+   * `[latest]`, `[profile]`).
+   */
+  signature: string;
+  /** The failure signature alone. */
+  failure: string;
+  /** The minimized reproducer. */
+  program: Program;
+  /** The program as the fuzzer found it. */
+  original: Program;
+  /** Why the minimized program fails (the executor's reasons). */
+  reasons: string[];
+  /** The pages.c bugs it shows (fails with only that switch on `latest`, passes on `latest`). */
+  bugs: BugSwitch[];
+  /** It also fails on `latest` (a model bug, or a WARN every profile has). */
+  latestFails: boolean;
+  /** Campaign time (ms) when the failing program ran. */
+  foundAtMs: number;
+  /** Campaign time (ms) when minimized and classified. */
+  reportedAtMs: number;
+  worker: number;
+  round: number;
+  minimizeRuns: number;
+}
+
+export interface RoundTask {
+  seed: number;
+  worker: number;
+  round: number;
+  profile: ProfileName;
+  checks: boolean;
+  /** The shared corpus at the start of the round (with the signal count each brought, and its id). */
+  corpus: Array<{ program: Program; newSignal: number; id: string; dead?: string[] }>;
+  /** The shared maxSignal at the start of the round. */
+  maxSignal: string[];
+  knownSignatures: string[];
+  programs: number;
+  /** Date.now() at which to stop early (the campaign's end). */
+  deadline: number;
+  /** Date.now() of the campaign start. */
+  startedAt: number;
+  minimize: boolean;
+  /** Minimization budget per finding (runs). */
+  minimizeRuns: number;
+  maxCalls: number;
+}
+
+export interface RoundResult {
+  worker: number;
+  round: number;
+  newEntries: Array<{ program: Program; signal: string[]; dead?: string[] }>;
+  findings: Finding[];
+  programs: number;
+  calls: number;
+  programErrors: number;
+  /** Programs that failed a check (new finding or not). */
+  failing: number;
+  /** Programs of the round by how they were made. */
+  made: { generated: number; mutated: number; spliced: number };
+  stopped: boolean;
+}
+
+export interface RoundHooks {
+  /** Checked before each program; true ends the round. */
+  shouldStop?: () => boolean;
+  /** Called after each program (in-process progress). */
+  onProgram?: (programs: number, calls: number) => void;
+  /** Called with each program run and its signal (diagnostics). */
+  onRun?: (p: Program, sr: SignalRun) => void;
+  /** Called when a finding is reported. */
+  onFinding?: (f: Finding) => void;
+}
+
+/** 32-bit mix of the seed, worker index and round (splitmix-style). */
+export function roundSeed(seed: number, worker: number, round: number): number {
+  let h = (seed ^ Math.imul(worker + 1, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Handles bound by calls that failed (or did not run). */
+function deadHandles(p: Program, results: readonly CallResult[]): string[] {
+  const out: string[] = [];
+  p.calls.forEach((c, i) => {
+    const r = results[i];
+    if (typeof c.as === 'string' && (r === undefined || r.errno !== undefined)) out.push(c.as);
+  });
+  return out;
+}
+
+/** Keep the calls up to the last one that brought a new signal key. */
+function trimToNewSignal(p: Program, perCall: string[][], fresh: Set<string>): Program {
+  let last = -1;
+  for (let i = 0; i < perCall.length; i++) if (perCall[i].some((k) => fresh.has(k))) last = i;
+  if (last < 0 || last >= p.calls.length) return p;
+  return { ...p, calls: p.calls.slice(0, last + 1) };
+}
+
+/**
+ * The deduplication key of a failing program: its failure signature and,
+ * on a profile other than `latest`, its classification (so that one WARN
+ * reached through different bugs, or also on `latest`, gives distinct findings).
+ */
+export function findingKey(signature: string, profile: ProfileName, cls: Classification | undefined): string {
+  return profile === 'latest' || cls === undefined ? signature : `${signature} ${classTag(cls)}`;
+}
+
+/** Minimize and classify a failing program with failure `signature`. */
+export function processFinding(
+  p: Program,
+  signature: string,
+  cls: Classification | undefined,
+  task: Pick<RoundTask, 'checks' | 'minimize' | 'minimizeRuns' | 'worker' | 'round' | 'startedAt' | 'profile'>,
+  foundAtMs: number,
+): Finding {
+  let program = p;
+  let minimizeRuns = 0;
+  const tag = cls ? classTag(cls) : undefined;
+  if (task.minimize) {
+    const check = (q: Program): boolean => {
+      if (signatureOf(q, task.checks) !== signature) return false;
+      return tag === undefined || classTag(classifyProgram(q, task.checks)) === tag;
+    };
+    const m = minimizeProgram(p, { check, checks: task.checks, maxRuns: task.minimizeRuns, maxMs: 15_000 });
+    program = m.program;
+    minimizeRuns = m.runs;
+  }
+  const final = task.profile === 'latest' ? { latestFails: true, bugs: [] } : classifyProgram(program, task.checks);
+  const rerun = runGuarded(program, fuzzRunOptions(task.checks));
+  return {
+    signature: findingKey(signature, task.profile, cls),
+    failure: signature,
+    program,
+    original: p,
+    reasons: rerun.reasons ?? [],
+    bugs: final.bugs,
+    latestFails: final.latestFails,
+    foundAtMs,
+    reportedAtMs: Date.now() - task.startedAt,
+    worker: task.worker,
+    round: task.round,
+    minimizeRuns,
+  };
+}
+
+/** Mutations given to each new corpus program, the most waiting, and the share of programs they take. */
+const SMASH_MUTATIONS = Number(process.env.SM_N ?? 20);
+const SMASH_QUEUE = 64;
+const SMASH_SHARE = Number(process.env.SM_S ?? 0.5);
+
+/** One fuzzer's round. */
+export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
+  const rng = new Prng(roundSeed(task.seed, task.worker, task.round));
+  const corpus = new Corpus();
+  corpus.mergeSignal(task.maxSignal);
+  for (const e of task.corpus) corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
+  const known = new Set(task.knownSignatures);
+  const runOpts = fuzzRunOptions(task.checks);
+  const res: RoundResult = {
+    worker: task.worker,
+    round: task.round,
+    newEntries: [],
+    findings: [],
+    programs: 0,
+    calls: 0,
+    programErrors: 0,
+    failing: 0,
+    made: { generated: 0, mutated: 0, spliced: 0 },
+    stopped: false,
+  };
+  // Programs that just joined the corpus get a burst of mutations (syzkaller's smash).
+  const smash: Array<{ entry: CorpusEntry; left: number }> = [];
+  for (let i = 0; i < task.programs; i++) {
+    if (Date.now() >= task.deadline || hooks.shouldStop?.()) {
+      res.stopped = true;
+      break;
+    }
+    let p: Program;
+    let base: CorpusEntry | undefined;
+    if (smash.length > 0 && rng.bool(SMASH_SHARE)) {
+      const k = smash.length - 1 - Math.min(smash.length - 1, Math.floor(rng.next() ** 2 * smash.length));
+      base = smash[k].entry;
+      if (--smash[k].left <= 0) smash.splice(k, 1);
+    } else base = corpus.chooseEntry(rng);
+    if (base === undefined || rng.bool(Number(process.env.GEN_P ?? 0.08))) {
+      p = generateProgram(rng, { profile: task.profile, maxCalls: task.maxCalls });
+      res.made.generated++;
+    } else {
+      const dead = base.dead ? new Set(base.dead) : undefined;
+      p = mutateProgram(rng, base.program, { corpus: corpus.entries.length > 1 ? corpus.programs() : [], maxCalls: task.maxCalls, dead });
+      p.profile = task.profile;
+      res.made.mutated++;
+    }
+    const sr = runWithSignal(p, runOpts);
+    res.programs++;
+    res.calls += sr.calls;
+    hooks.onProgram?.(res.programs, res.calls);
+    hooks.onRun?.(p, sr);
+    if (isProgramError(sr.run)) {
+      res.programErrors++;
+      continue;
+    }
+    const sig = failureSignature(sr.run);
+    if (sig !== undefined) {
+      res.failing++;
+      const foundAt = Date.now() - task.startedAt;
+      const cls = task.profile === 'latest' ? undefined : classifyProgram(p, task.checks);
+      const key = findingKey(sig, task.profile, cls);
+      if (known.has(key)) continue;
+      known.add(key);
+      const f = processFinding(p, sig, cls, task, foundAt);
+      res.findings.push(f);
+      hooks.onFinding?.(f);
+      continue;
+    }
+    const fresh = corpus.newKeys(sr.signal);
+    if (fresh.length === 0) continue;
+    const trimmed = trimToNewSignal(p, sr.perCall, new Set(fresh));
+    const dead = deadHandles(trimmed, sr.run.results);
+    const entry = corpus.add(trimmed, sr.signal, false, dead);
+    if (entry) {
+      res.newEntries.push({ program: trimmed, signal: [...sr.signal], ...(dead.length ? { dead } : {}) });
+      smash.push({ entry, left: SMASH_MUTATIONS });
+      if (smash.length > SMASH_QUEUE) smash.shift();
+    }
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// The campaign
+
+export interface CampaignOptions {
+  seconds: number;
+  seed?: number;
+  workers?: number;
+  profile?: ProfileName;
+  /** Load the corpus from this directory and save it back at the end. */
+  corpusDir?: string;
+  /** Write every finding here (minimized JSON, C export, details). */
+  outDir?: string;
+  /** CONFIG_IOMMUFD_TEST assertions and the audit after every call (default true). */
+  checks?: boolean;
+  /** Programs per fuzzer per round (default 100). */
+  roundPrograms?: number;
+  /** Minimize findings (default true). */
+  minimize?: boolean;
+  minimizeRuns?: number;
+  maxCalls?: number;
+  /** Stop early when this returns true (checked between programs with one worker, between rounds with more). */
+  stopWhen?: (s: CampaignStats) => boolean;
+  /** Progress callback (about every 250 ms with one worker, each round with more). */
+  onProgress?: (s: CampaignStats) => void;
+  onFinding?: (f: Finding) => void;
+}
+
+export interface CampaignStats {
+  elapsedMs: number;
+  programs: number;
+  calls: number;
+  programErrors: number;
+  failing: number;
+  corpus: number;
+  signal: number;
+  findings: Finding[];
+  rounds: number;
+}
+
+export interface CampaignReport extends CampaignStats {
+  seed: number;
+  workers: number;
+  profile: ProfileName;
+  corpusPrograms: Program[];
+  /** First campaign time (ms) each bug was reported at. */
+  bugsFound: Partial<Record<BugSwitch, number>>;
+}
+
+/** A file-system-safe name of a signature. */
+export function signatureSlug(sig: string): string {
+  return sig
+    .replace(/[^A-Za-z0-9_.]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+}
+
+/** Write a finding to `dir/<slug>/`: repro.json, repro.c, original.json, finding.txt. */
+export function writeFinding(dir: string, f: Finding): string {
+  const d = join(dir, signatureSlug(f.signature));
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'repro.json'), formatProgram(f.program, 'json'));
+  let c: string;
+  try {
+    c = exportC(f.program);
+  } catch (e) {
+    c = `/* C export failed: ${(e as Error).message} */\n`;
+  }
+  writeFileSync(join(d, 'repro.c'), c);
+  writeFileSync(join(d, 'original.json'), formatProgram(f.original, 'json'));
+  const info = [
+    `signature: ${f.signature}`,
+    `bugs: ${f.bugs.length ? f.bugs.join(', ') : 'none of the four pages.c bugs'}`,
+    `fails on latest: ${f.latestFails}`,
+    `found at: ${(f.foundAtMs / 1000).toFixed(2)} s (reported ${(f.reportedAtMs / 1000).toFixed(2)} s), worker ${f.worker}, round ${f.round}`,
+    `calls: ${f.original.calls.length} -> ${f.program.calls.length} (${f.minimizeRuns} minimization runs)`,
+    'reasons:',
+    ...f.reasons.map((r) => `  ${r}`),
+    '',
+  ];
+  writeFileSync(join(d, 'finding.txt'), info.join('\n'));
+  return d;
+}
+
+function bugsFoundOf(findings: readonly Finding[]): Partial<Record<BugSwitch, number>> {
+  const out: Partial<Record<BugSwitch, number>> = {};
+  for (const f of findings) for (const b of f.bugs) if (out[b] === undefined || f.reportedAtMs < out[b]!) out[b] = f.reportedAtMs;
+  return out;
+}
+
+/**
+ * The tinypool worker module next to this one: worker.js on threads when
+ * built; worker.ts under tsx or vitest, in child processes started with
+ * `--import tsx` (Node 20 does not apply module hooks to worker threads).
+ */
+function workerFile(): { file: string; execArgv: string[]; runtime: 'worker_threads' | 'child_process' } {
+  const here = fileURLToPath(import.meta.url);
+  const ts = here.endsWith('.ts');
+  const file = join(dirname(here), ts ? 'worker.ts' : 'worker.js');
+  return ts ? { file, execArgv: ['--import', 'tsx'], runtime: 'child_process' } : { file, execArgv: [], runtime: 'worker_threads' };
+}
+
+/** Run a campaign. */
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
+  const seed = (opts.seed ?? 1) >>> 0;
+  const workers = Math.max(1, Math.floor(opts.workers ?? 1));
+  const profile = opts.profile ?? 'latest';
+  const checks = opts.checks ?? true;
+  const startedAt = Date.now();
+  const deadline = startedAt + Math.max(0, opts.seconds) * 1000;
+  const corpus = new Corpus();
+  const findings: Finding[] = [];
+  const known = new Set<string>();
+  const stats: CampaignStats = { elapsedMs: 0, programs: 0, calls: 0, programErrors: 0, failing: 0, corpus: 0, signal: 0, findings, rounds: 0 };
+  const snapshot = (): CampaignStats => {
+    stats.elapsedMs = Date.now() - startedAt;
+    stats.corpus = corpus.size;
+    stats.signal = corpus.maxSignal.size;
+    return stats;
+  };
+  const report = (f: Finding): void => {
+    findings.push(f);
+    if (opts.outDir) writeFinding(opts.outDir, f);
+    opts.onFinding?.(f);
+  };
+
+  // Triage a loaded corpus: its programs' signal seeds maxSignal.
+  if (opts.corpusDir && existsSync(opts.corpusDir)) {
+    for (const p of loadCorpusDir(opts.corpusDir).programs) {
+      const q = { ...p, profile };
+      const sr = runWithSignal(q, fuzzRunOptions(checks));
+      if (failureSignature(sr.run) !== undefined || isProgramError(sr.run)) continue;
+      corpus.add(q, sr.signal, true);
+    }
+  }
+
+  const taskFor = (worker: number, round: number): RoundTask => ({
+    seed,
+    worker,
+    round,
+    profile,
+    checks,
+    corpus: corpus.entries.map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
+    maxSignal: [...corpus.maxSignal],
+    knownSignatures: [...known],
+    programs: opts.roundPrograms ?? 100,
+    deadline,
+    startedAt,
+    minimize: opts.minimize ?? true,
+    minimizeRuns: opts.minimizeRuns ?? 800,
+    maxCalls: opts.maxCalls ?? 14,
+  });
+
+  const merge = (results: RoundResult[]): void => {
+    for (const r of results.sort((a, b) => a.worker - b.worker)) {
+      stats.programs += r.programs;
+      stats.calls += r.calls;
+      stats.programErrors += r.programErrors;
+      stats.failing += r.failing;
+      for (const e of r.newEntries) corpus.add(e.program, e.signal, false, e.dead);
+      for (const f of r.findings) {
+        if (known.has(f.signature)) continue;
+        known.add(f.signature);
+        report(f);
+      }
+    }
+    stats.rounds++;
+  };
+
+  const done = (): boolean => Date.now() >= deadline || (opts.stopWhen?.(snapshot()) ?? false);
+
+  if (workers === 1) {
+    let lastProgress = 0;
+    const base = { programs: 0, calls: 0 };
+    for (let round = 0; !done(); round++) {
+      const task = taskFor(0, round);
+      base.programs = stats.programs;
+      base.calls = stats.calls;
+      const r = runRound(task, {
+        shouldStop: () => opts.stopWhen?.(snapshot()) ?? false,
+        onProgram: (n, c) => {
+          const now = Date.now();
+          if (opts.onProgress && now - lastProgress >= 250) {
+            lastProgress = now;
+            const s = snapshot();
+            opts.onProgress({ ...s, programs: base.programs + n, calls: base.calls + c });
+          }
+        },
+        onFinding: (f) => {
+          if (!known.has(f.signature)) {
+            known.add(f.signature);
+            report(f);
+          }
+        },
+      });
+      // Findings were reported as they came; merge the rest.
+      merge([{ ...r, findings: [] }]);
+      opts.onProgress?.(snapshot());
+    }
+  } else {
+    const { default: Tinypool } = await import('tinypool');
+    const wf = workerFile();
+    const pool = new Tinypool({ filename: wf.file, runtime: wf.runtime, execArgv: wf.execArgv, minThreads: workers, maxThreads: workers, isolateWorkers: false, idleTimeout: 60_000 });
+    try {
+      for (let round = 0; !done(); round++) {
+        const tasks = Array.from({ length: workers }, (_, w) => pool.run(taskFor(w, round)) as Promise<RoundResult>);
+        merge(await Promise.all(tasks));
+        opts.onProgress?.(snapshot());
+      }
+    } finally {
+      await pool.destroy();
+    }
+  }
+
+  if (opts.corpusDir) saveCorpusDir(opts.corpusDir, corpus.programs());
+  const s = snapshot();
+  return { ...s, seed, workers, profile, corpusPrograms: corpus.programs(), bugsFound: bugsFoundOf(findings) };
+}

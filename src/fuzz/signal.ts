@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The fuzzer's feedback and checks.
+ *
+ * Signal: which code paths a program reached, per call, in the manner of
+ * kcov edge signal. The model is instrumented at run time (no source edits):
+ * every WARN_ON site passed (WarnSink.on / testOn are called whether or not
+ * the condition holds, so each call site is a coverage probe, like a PC),
+ * every fault-injection point passed, and the methods of the core classes
+ * (pfn batch and reader, io_pagetable, access, domain, object table, mm) with
+ * the class of value each returned (0, a specific -errno, positive, bool).
+ * A call's signal is its op (with the kind of object it acts on), its errno,
+ * and every probe it reached with an AFL-style bucket of the hit count. Work
+ * done when the processes exit is labelled `exit`.
+ *
+ * Checks: a program fails when it raises a KernelWarning (panicOnWarn), when
+ * the whole-state audit after a call finds a problem, when a JavaScript
+ * exception escapes the model, or when pins, locked_vm/pinned_vm or memory
+ * cgroup charges are left after every process exited. Each failure has a
+ * signature (the first WARN's assertion name, the exception's message head,
+ * the leak kind) by which findings are deduplicated.
+ *
+ * Profiles with one bug: runOnProfile runs a program on an arbitrary Profile
+ * object (e.g. `latest` with one pages.c bug switch flipped) through the
+ * executor, which itself only takes profile names.
+ */
+import { EOVERFLOW } from '../base/errno.js';
+import { FaultRouter, type FaultPoint } from '../base/fault.js';
+import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
+import { WarnSink } from '../base/warn.js';
+import { IommuDomain } from '../iommu/domain.js';
+import { MockDomain } from '../iommu/mock-domain.js';
+import { IommufdAccess } from '../iommufd/access.js';
+import { IoPagetable } from '../iommufd/io-pagetable.js';
+import { ObjectTable } from '../iommufd/object-table.js';
+import { PfnBatch } from '../iommufd/pfn-batch.js';
+import { PfnReader, PfnReaderUser } from '../iommufd/pfn-reader.js';
+import { auditIopts } from '../iommufd/audit.js';
+import { TEMP_MEMORY_LIMIT } from '../iommufd/env.js';
+import type { IommufdCtx } from '../iommufd/main.js';
+import type { IoptPages } from '../iommufd/pages.js';
+import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
+import { Machine } from '../machine/machine.js';
+import { MmStruct } from '../mm/address-space.js';
+import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
+import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
+
+// ---------------------------------------------------------------------------
+// Probes
+
+/** Hit counts of the probes reached since the last drain (undefined: not collecting). */
+let collector: Map<string, number> | undefined;
+
+function hit(key: string): void {
+  const c = collector;
+  if (c !== undefined) c.set(key, (c.get(key) ?? 0) + 1);
+}
+
+/** Methods not worth a probe: per-page hot paths and pure inspection. */
+const SKIP_METHODS = new Set(['constructor', 'add', 'iovaToPhys', 'peekPhys', 'areas', 'areaIterFirst', 'areaIterNext', 'lookupPfn', 'lookupEntry', 'findIdx', 'findVma', 'vmaAt', 'readUser', 'writeUser', 'fault', 'userPage', 'userCopy', 'forEachMapping', 'residentPages', 'live', 'slotState', 'idOf', 'usersOf', 'isLive', 'entryAt', 'countEntries', 'countNodes', 'mappedBytes', 'heapBytes', 'load', 'node', 'keysIn', 'mapPte', 'isFree', 'alive', 'isAlive']);
+
+type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
+
+function returnClass(r: unknown): string | undefined {
+  switch (typeof r) {
+    case 'number':
+      return r < 0 ? String(r) : r === 0 ? '0' : '+';
+    case 'bigint':
+      return r < 0n ? String(r) : r === 0n ? '0' : '+';
+    case 'boolean':
+      return r ? 't' : 'f';
+    default:
+      return r === undefined ? undefined : 'o';
+  }
+}
+
+function wrapMethods(proto: object, className: string): void {
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (SKIP_METHODS.has(name)) continue;
+    const d = Object.getOwnPropertyDescriptor(proto, name);
+    if (!d || typeof d.value !== 'function' || !d.writable) continue;
+    const orig = d.value as AnyFn;
+    const key = `m:${className}.${name}`;
+    const retKeys = new Map<string, string>();
+    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+      if (collector === undefined) return orig.apply(this, args);
+      hit(key);
+      const r = orig.apply(this, args);
+      const cls = returnClass(r);
+      if (cls !== undefined) {
+        let k = retKeys.get(cls);
+        if (k === undefined) {
+          k = `${key}=${cls}`;
+          retKeys.set(cls, k);
+        }
+        hit(k);
+      }
+      return r;
+    };
+    Object.defineProperty(proto, name, { ...d, value: wrapped });
+  }
+}
+
+let installed = false;
+
+/** Instrument the model (idempotent; changes no behaviour, costs one check per probe when not collecting). */
+export function installProbes(): void {
+  if (installed) return;
+  installed = true;
+  const ws = WarnSink.prototype as unknown as Record<string, AnyFn>;
+  const origOn = ws.on;
+  const origTestOn = ws.testOn;
+  const origWarn = ws.warn;
+  ws.on = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
+    if (collector !== undefined) hit(`a:${String(assertion)}`);
+    return origOn.call(this, cond, assertion, message);
+  };
+  ws.testOn = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
+    if (collector !== undefined) hit(`a:${String(assertion)}`);
+    return origTestOn.call(this, cond, assertion, message);
+  };
+  ws.warn = function (this: unknown, assertion: unknown, message?: unknown) {
+    if (collector !== undefined) hit(`w:${String(assertion)}`);
+    return origWarn.call(this, assertion, message);
+  };
+  const fr = FaultRouter.prototype as unknown as { shouldFail: (p: FaultPoint) => boolean };
+  const origShould = fr.shouldFail;
+  fr.shouldFail = function (this: FaultRouter, p: FaultPoint): boolean {
+    const r = origShould.call(this, p);
+    if (collector !== undefined) hit(r ? `F:${p.name}` : `fp:${p.name}`);
+    return r;
+  };
+  const classes: Array<[object, string]> = [
+    [PfnBatch.prototype, 'PfnBatch'],
+    [PfnReader.prototype, 'PfnReader'],
+    [PfnReaderUser.prototype, 'PfnReaderUser'],
+    [IoPagetable.prototype, 'IoPagetable'],
+    [IommufdAccess.prototype, 'IommufdAccess'],
+    [IommuDomain.prototype, 'IommuDomain'],
+    [MockDomain.prototype, 'MockDomain'],
+    [ObjectTable.prototype, 'ObjectTable'],
+    [MmStruct.prototype, 'MmStruct'],
+  ];
+  for (const [proto, name] of classes) wrapMethods(proto, name);
+}
+
+/** AFL-style bucket of a hit count. */
+function bucket(n: number): number {
+  return n <= 2 ? n : n <= 4 ? 3 : n <= 8 ? 4 : n <= 16 ? 5 : 6;
+}
+
+// ---------------------------------------------------------------------------
+// Handle kinds (for call labels)
+
+/** The kind of every handle a program binds (`$x` → primary output kind, `$x.o` → o's kind). */
+export function handleKinds(calls: readonly Call[]): Map<string, HandleKind | 'ret'> {
+  const kinds = new Map<string, HandleKind | 'ret'>();
+  kinds.set('$main', 'proc');
+  for (const c of calls) {
+    const spec = OPS[c.op];
+    if (!spec || typeof c.as !== 'string') continue;
+    kinds.set(c.as, spec.primary !== undefined ? (spec.outputs[spec.primary] ?? 'value') : 'ret');
+    for (const [o, k] of Object.entries(spec.outputs)) kinds.set(`${c.as}.${o}`, k);
+  }
+  return kinds;
+}
+
+/** A call's label in the signal: its op, and for destroy/close the kind of object named. */
+export function callLabels(calls: readonly Call[]): string[] {
+  const kinds = handleKinds(calls);
+  return calls.map((c) => {
+    const field = c.op === 'destroy' ? c.id : c.op === 'close' ? c.fd : undefined;
+    if (field === undefined) return c.op;
+    const e = parseExpr(field);
+    const hs = typeof e === 'string' ? [] : exprHandles(e);
+    const k = hs.length > 0 ? (kinds.get(hs[0]) ?? '?') : 'num';
+    return `${c.op}[${k}]`;
+  });
+}
+
+// ---------------------------------------------------------------------------
+// State signal
+
+/**
+ * A small abstraction of the iommufd state: for each pages object holding
+ * pins, which storage tiers hold it (x: the access xarray, d: a domain
+ * through domains_itree), whether more than one area shares it (2) and
+ * whether the memory behind it is physically contiguous (h: THP / hugetlb
+ * backed); and whether the temp memory limit was lowered (/L). A call's outcome in each such
+ * state is signal ("this op succeeded while pages were held by both an access
+ * and a domain"), the way syzkaller values a call reached with new state.
+ */
+/** The memory behind the first pages of `pages` is physically contiguous (e.g. a huge folio), judged from the user page table. */
+function physicallyContiguous(pages: IoptPages): boolean {
+  const n = Math.min(pages.npages, 4);
+  let prev = -1;
+  for (let i = 0; i < n; i++) {
+    const pfn = pages.sourceMm.lookupPfn(pages.uptr + BigInt(i) * 4096n);
+    if (pfn >= 0 && prev >= 0 && pfn === prev + 1) return true;
+    prev = pfn;
+  }
+  return false;
+}
+
+export function stateTag(m: Machine | undefined): string {
+  if (m === undefined) return '';
+  const masks = new Set<string>();
+  const areasOf = new Map<IoptPages, number>();
+  const seen = new Set<IommufdCtx>();
+  let lowLimit = false;
+  for (const proc of m.processes.values()) {
+    for (const fd of proc.openFds()) {
+      const ctx = iommufdCtxOf(proc, fd);
+      if (!ctx || seen.has(ctx)) continue;
+      seen.add(ctx);
+      if (ctx.env.tempMemoryLimit < TEMP_MEMORY_LIMIT) lowLimit = true;
+      for (const { ioas } of ctx.ioasList()) {
+        for (const area of ioas.iopt.areas()) {
+          const pages = area.pages;
+          if (!pages) continue;
+          areasOf.set(pages, (areasOf.get(pages) ?? 0) + 1);
+        }
+      }
+    }
+  }
+  for (const [pages, n] of areasOf) {
+    const x = !pages.accessItree.isEmpty();
+    const d = !pages.domainsItree.isEmpty();
+    if (!x && !d) continue;
+    masks.add(`${x ? 'x' : ''}${d ? 'd' : ''}${n > 1 ? '2' : ''}${physicallyContiguous(pages) ? 'h' : ''}`);
+  }
+  return `${[...masks].sort().join(',')}${lowLimit ? '/L' : ''}`;
+}
+
+// ---------------------------------------------------------------------------
+// Running with signal
+
+export interface SignalRun {
+  run: RunResult;
+  /** Every signal key of the run. */
+  signal: Set<string>;
+  /** The signal of each call, by call index (exit work last, at index calls.length). */
+  perCall: string[][];
+  /** Calls executed. */
+  calls: number;
+}
+
+/** The checks the fuzzer runs with (`checks` false: no CONFIG_IOMMUFD_TEST assertions, no audit). */
+export function fuzzRunOptions(checks: boolean): RunOptions {
+  return checks ? { checks: true, audit: true, panicOnWarn: true } : { checks: false, audit: false, panicOnWarn: true };
+}
+
+/** Run `p` collecting per-call signal. */
+export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): SignalRun {
+  installProbes();
+  const labels = callLabels(p.calls);
+  const perCall: string[][] = [];
+  const signal = new Set<string>();
+  const drain = (label: string): string[] => {
+    const out: string[] = [];
+    const c = collector;
+    if (c === undefined) return out;
+    for (const [k, n] of c) out.push(`${label}|${k}#${bucket(n)}`);
+    c.clear();
+    return out;
+  };
+  let state = stateTag(undefined);
+  const onCall = (r: CallResult, m: Machine): void => {
+    const label = labels[r.index] ?? r.op;
+    const keys = drain(label);
+    const outcome = `${label}:${r.errno ?? 'ok'}`;
+    keys.push(outcome);
+    if (r.errno === undefined) keys.push(`${outcome}@${state}`);
+    state = stateTag(m);
+    for (const k of keys) signal.add(k);
+    perCall[r.index] = keys;
+    opts.onCall?.(r, m);
+  };
+  const prev = collector;
+  collector = new Map();
+  let run: RunResult;
+  try {
+    run = runGuarded(p, { ...opts, onCall });
+    // Whatever was reached after the last onCall: a call that raised, then exit/teardown.
+    const last = run.results[run.results.length - 1];
+    if (last && perCall[last.index] === undefined) {
+      const label = labels[last.index] ?? last.op;
+      const keys = drain(label);
+      keys.push(`${label}:raised`);
+      perCall[last.index] = keys;
+      for (const k of keys) signal.add(k);
+    }
+    const exitKeys = drain('exit');
+    perCall[p.calls.length] = exitKeys;
+    for (const k of exitKeys) signal.add(k);
+  } finally {
+    collector = prev;
+  }
+  for (let i = 0; i < perCall.length; i++) perCall[i] ??= [];
+  return { run, signal, perCall, calls: run.results.length };
+}
+
+/** Pages objects bigger than this are left out of the audit (its per-index arrays would not fit). */
+export const AUDIT_MAX_PAGES = 1 << 22;
+
+/** The audit found problems after a call (thrown out of onCall to end the run there). */
+class AuditStop extends Error {
+  constructor(
+    readonly index: number,
+    readonly problems: number,
+  ) {
+    super(`audit after call ${index}: ${problems} problem(s)`);
+  }
+}
+
+/** Every iommufd context still alive that `seen` has collected from the processes' descriptor tables. */
+function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
+  for (const proc of m.processes.values()) {
+    for (const fd of proc.openFds()) {
+      const ctx = iommufdCtxOf(proc, fd);
+      if (ctx) seen.add(ctx);
+    }
+  }
+  return [...seen].filter((c) => c.alive);
+}
+
+/** Identity numbers of objects, for fingerprints. */
+const objectIds = new WeakMap<object, number>();
+let nextObjectId = 1;
+function oid(o: object): number {
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    id = nextObjectId++;
+    objectIds.set(o, id);
+  }
+  return id;
+}
+
+/**
+ * A fingerprint of everything the audit looks at: every area (place, pages
+ * object, pin counters, tiers), every domain (identity and map/unmap call
+ * counts), the frames in use. Equal fingerprints: the audit would see the same
+ * state again.
+ */
+function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
+  const parts: Array<number | string> = [m.phys.framesInUse()];
+  for (const iopt of iopts) {
+    parts.push('|', oid(iopt), iopt.iovaAlignment);
+    for (const d of iopt.domains) parts.push('d', oid(d), d.mapCalls, d.unmapCalls);
+    for (const a of iopt.areas()) {
+      const p = a.pages;
+      parts.push('a', String(a.iova), String(a.length), a.pageOffset, p ? oid(p) : 0);
+      if (p) parts.push(p.npinned, p.lastNpinned, p.accessItree.isEmpty() ? 0 : 1, p.domainsItree.isEmpty() ? 0 : 1, oid(a.storageDomain ?? objectIds));
+    }
+  }
+  return parts.join(',');
+}
+
+/**
+ * The whole-state audit over the live contexts (huge never-pinned areas
+ * skipped); the problems found. `last` holds the fingerprint of the state last
+ * audited: when nothing the audit looks at changed, it is not run again.
+ */
+function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string }): number {
+  const iopts = collectContexts(m, seen)
+    .flatMap((c) => c.iopts())
+    .filter((iopt) => iopt.areas().every((a) => !a.pages || a.pages.npages <= AUDIT_MAX_PAGES));
+  const fp = auditFingerprint(m, iopts);
+  if (fp === last.fp) return 0;
+  last.fp = fp;
+  const prevPanic = m.warn.panicOnWarn;
+  const prevName = m.warn.syscall;
+  const prevCollector = collector;
+  m.warn.panicOnWarn = false;
+  m.warn.syscall = 'audit';
+  collector = undefined;
+  try {
+    return auditIopts(iommufdEnvOf(m), iopts, { exactPins: true });
+  } finally {
+    m.warn.panicOnWarn = prevPanic;
+    m.warn.syscall = prevName;
+    collector = prevCollector;
+  }
+}
+
+/**
+ * runProgram (or runOnProfile) with the fuzzer's audit: after every call the
+ * whole-state audit runs (as the executor's `audit` option does, but leaving
+ * out pages objects too large to audit, e.g. a never-pinned 2^50-page area),
+ * and the first problem ends the run. An exception that escapes the executor
+ * itself becomes a failed run.
+ */
+export function runGuarded(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): RunResult {
+  let machine: Machine | undefined;
+  const results: CallResult[] = [];
+  const audit = opts.audit === true;
+  const seen = new Set<IommufdCtx>();
+  const last = { fp: '' };
+  const onCall = (r: CallResult, m: Machine): void => {
+    machine = m;
+    results.push(r);
+    opts.onCall?.(r, m);
+    if (audit) {
+      const n = auditMachine(m, seen, last);
+      if (n > 0) throw new AuditStop(r.index, n);
+    }
+  };
+  const inner = { ...opts, audit: false, onCall };
+  try {
+    return opts.customProfile ? runOnProfile(p, opts.customProfile, inner) : runProgram(p, inner);
+  } catch (e) {
+    const m = machine ?? new Machine({ memory: '16M' });
+    if (e instanceof AuditStop) {
+      return {
+        results,
+        warnings: [...m.warnings],
+        leaks: [],
+        auditProblems: e.problems,
+        failed: true,
+        machine: m,
+        coverage: new Set(),
+        reasons: [e.message, ...m.warnings.slice(0, 5).map((w) => `WARN ${w.assertion}: ${w.message}`)],
+      };
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    const message = `outside the calls (after call ${results.length - 1}): ${err.message}`;
+    return {
+      results,
+      warnings: [...m.warnings],
+      exception: { name: err.name, message, ...(err.stack ? { stack: err.stack } : {}) },
+      leaks: [],
+      auditProblems: 0,
+      failed: true,
+      machine: m,
+      coverage: new Set(),
+      reasons: [`${err.name}: ${message}`],
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checks and signatures
+
+function messageHead(msg: string): string {
+  const first = msg.split('\n')[0];
+  return first
+    .replace(/0x[0-9a-f]+/gi, 'N')
+    .replace(/\d+/g, 'N')
+    .slice(0, 100);
+}
+
+/** True when the run failed for the program's own sake (a program error is the generator's fault, not a finding). */
+export function isProgramError(r: RunResult): boolean {
+  return r.exception?.name === 'ProgramError';
+}
+
+/**
+ * The failure signature of a run, or undefined when it passed the checks:
+ * `WARN <assertion>` (first WARN, including the audit's `audit.*`),
+ * `EXCEPTION <name>: <message head>`, `LEAK <kind>`.
+ */
+export function failureSignature(r: RunResult): string | undefined {
+  if (isProgramError(r)) return undefined;
+  const ex = r.exception;
+  if (ex && ex.name !== 'KernelWarning') return `EXCEPTION ${ex.name}: ${messageHead(ex.message)}`;
+  if (r.warnings.length > 0) return `WARN ${r.warnings[0].assertion}`;
+  if (ex) return `WARN ${messageHead(ex.message)}`;
+  if (r.leaks.length > 0) return `LEAK ${messageHead(r.leaks[0]).replace(/^N /, '')}`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Profiles with one switch flipped
+
+/** The four pages.c bugs of v6.2 (kernel-core.md §5.10), by their profile switch. */
+export const BUG_SWITCHES = ['carryLeavesEndZero', 'carryWritesCountFirst', 'unpinLastIndexFromReadStart', 'skipUptrOverflowCheck'] as const;
+export type BugSwitch = (typeof BUG_SWITCHES)[number];
+
+/**
+ * The kernel around a bug: `latest`, except that the uptr-overflow bug only
+ * shows with the GUP of its era (v6.2-v6.6 pin_user_pages returned 0 pages
+ * for a range wrapping past 2^64, which iommufd WARNed about; later GUP fails
+ * it with -EOVERFLOW, making the missing check harmless).
+ */
+export function bugEnvironment(bug: BugSwitch): Profile {
+  const latest = profileByName('latest')!;
+  if (bug === 'skipUptrOverflowCheck') return Object.freeze({ ...latest, gupWrapFailsWithOverflow: false });
+  return latest;
+}
+
+/** `latest` (in the bug's environment) with exactly one bug switch turned on. */
+export function singleBugProfile(bug: BugSwitch): Profile {
+  return Object.freeze({ ...bugEnvironment(bug), [bug]: true });
+}
+
+/** A call that does nothing to iommufd (it lets the profile be swapped before /dev/iommu is first opened). */
+const PROFILE_SWAP_CALL: Call = { op: 'madvise', addr: 0, length: 0, advice: 'NORMAL' };
+
+/** Give a machine made with another profile `profile`, with what the Machine derives from it at construction. */
+function swapProfile(m: Machine, profile: Profile): void {
+  (m as { profile: Profile }).profile = profile;
+  // Machine: gupOverflowErrno follows the profile's GUP (machine.ts); the processes made so far copied it.
+  const errno = profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0;
+  (m.mmOptions as { gupOverflowErrno?: number }).gupOverflowErrno = errno;
+  for (const proc of m.processes.values()) (proc.mm.opts as { gupOverflowErrno: number }).gupOverflowErrno = errno;
+}
+
+/**
+ * Run `p` on an arbitrary Profile. The executor builds its Machine from a
+ * profile name; the iommufd core reads the machine's profile when /dev/iommu
+ * is first opened, so a no-op first call gives the chance to swap it (with the
+ * construction-time settings derived from it). The executor itself picks the
+ * IOMMU_TEST_CMD struct size by profile name, so the base name is one with the
+ * same layout. Results are re-indexed to `p`'s calls.
+ */
+export function runOnProfile(p: Program, profile: Profile, opts: RunOptions = {}): RunResult {
+  const base: ProfileName = profile.testCmdDirtyUnion ? 'latest' : 'v6.5';
+  let swapped = false;
+  let machine: Machine | undefined;
+  const onCall = (r: CallResult, m: Machine): void => {
+    if (!swapped) {
+      swapped = true;
+      machine = m;
+      swapProfile(m, profile);
+      return;
+    }
+    opts.onCall?.({ ...r, index: r.index - 1 }, m);
+  };
+  const run = runProgram({ ...p, calls: [PROFILE_SWAP_CALL, ...p.calls] }, { ...opts, profile: base, onCall });
+  if (machine && p.calls.some((c) => c.op === 'open') && iommufdEnvOf(machine).profile !== profile) {
+    throw new Error('runOnProfile: the profile swap did not reach the iommufd core');
+  }
+  run.results = run.results.slice(1).map((r) => ({ ...r, index: r.index - 1 }));
+  if (run.reasons) run.reasons = run.reasons.map((s) => s.replace(/^call (\d+)/, (_m, n: string) => `call ${Number(n) - 1}`));
+  return run;
+}
+
+/**
+ * Which bugs a failing program shows: it is bug X iff it fails with only X
+ * switched on (on top of `latest`) and passes on `latest`.
+ */
+export interface Classification {
+  latestFails: boolean;
+  bugs: BugSwitch[];
+}
+
+/** A classification as text: `[latest]` (fails on latest too), `[bug,...]`, or `[profile]` (none of the four alone). */
+export function classTag(c: Classification): string {
+  if (c.latestFails) return '[latest]';
+  return c.bugs.length > 0 ? `[${c.bugs.join(',')}]` : '[profile]';
+}
+
+export function classifyProgram(p: Program, checks = true): Classification {
+  const opts = fuzzRunOptions(checks);
+  const latest = runGuarded(p, { ...opts, profile: 'latest' });
+  const latestFails = failureSignature(latest) !== undefined;
+  const bugs: BugSwitch[] = [];
+  if (latestFails) return { latestFails, bugs };
+  const envFails = new Map<Profile, boolean>();
+  for (const b of BUG_SWITCHES) {
+    const env = bugEnvironment(b);
+    if (env !== profileByName('latest')) {
+      let f = envFails.get(env);
+      if (f === undefined) {
+        f = failureSignature(runGuarded(p, { ...opts, customProfile: env })) !== undefined;
+        envFails.set(env, f);
+      }
+      if (f) continue;
+    }
+    const r = runGuarded(p, { ...opts, customProfile: singleBugProfile(b) });
+    if (failureSignature(r) !== undefined) bugs.push(b);
+  }
+  return { latestFails, bugs };
+}

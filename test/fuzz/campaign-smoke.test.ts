@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The fuzz campaign: deterministic for a seed, finds a seed bug on v6.2, nothing on latest.
+import { describe, expect, it } from 'vitest';
+import { runCampaign } from '../../src/fuzz/campaign.js';
+
+describe('fuzz campaign (one worker)', () => {
+  it('is deterministic for a seed when bounded by program count', async () => {
+    const run = () => runCampaign({ seconds: 120, seed: 5, workers: 1, profile: 'latest', stopWhen: (s) => s.programs >= 150 });
+    const a = await run();
+    const b = await run();
+    expect(a.programs).toBeGreaterThanOrEqual(150);
+    expect([b.programs, b.calls, b.corpus, b.signal]).toEqual([a.programs, a.calls, a.corpus, a.signal]);
+  });
+
+  it('finds the v6.2 uptr-overflow bug as a classified finding, from an empty corpus', async () => {
+    const r = await runCampaign({ seconds: 90, seed: 1, workers: 1, profile: 'v6.2', stopWhen: (s) => s.findings.some((f) => f.bugs.includes('skipUptrOverflowCheck')) });
+    const f = r.findings.find((x) => x.bugs.includes('skipUptrOverflowCheck'));
+    expect(f, 'no finding classified as skipUptrOverflowCheck').toBeDefined();
+    expect(f!.latestFails).toBe(false);
+    expect(f!.program.calls.length).toBeLessThanOrEqual(f!.original.calls.length);
+  });
+
+  it('finds nothing on latest in a bounded campaign', async () => {
+    const r = await runCampaign({ seconds: 120, seed: 3, workers: 1, profile: 'latest', stopWhen: (s) => s.programs >= 600 });
+    expect(r.programs).toBeGreaterThanOrEqual(600);
+    expect(r.findings.map((f) => f.signature)).toEqual([]);
+  });
+});

@@ -14,7 +14,7 @@ import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { type Finding, signatureSlug, writeFinding } from '../fuzz/campaign.js';
 import { minimizeProgram } from '../fuzz/minimizer.js';
 import { type Program, formatProgram, parseProgram } from '../fuzz/program.js';
-import { classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
+import { classTag, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
 
 export interface MinimizeCommandOptions {
   out?: string;
@@ -59,8 +59,12 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
   const bare: Program = { ...program, calls: program.calls.map(({ expect: _e, expectOn: _o, comment: _c, ...c }) => ({ ...c, op: c.op })) };
   delete bare.expectWarning;
   const start = failureSignature(runGuarded(bare, fuzzRunOptions(checks))) === signature ? bare : program;
-  const m = minimizeProgram(start, { signature, checks, maxRuns: 20_000, maxMs: Math.max(1, seconds) * 1000 });
-  const profile = (m.program.profile ?? 'latest') as ProfileName;
+  // Off `latest`, keep what the failure shows too (which of the four bugs, or latest as well).
+  const profile = (program.profile ?? 'latest') as ProfileName;
+  const tag = profile === 'latest' ? undefined : classTag(classifyProgram(start, checks));
+  const check = (q: Program): boolean =>
+    failureSignature(runGuarded(q, fuzzRunOptions(checks))) === signature && (tag === undefined || classTag(classifyProgram(q, checks)) === tag);
+  const m = minimizeProgram(start, { check, checks, maxRuns: 20_000, maxMs: Math.max(1, seconds) * 1000 });
   const cls = profile === 'latest' ? { latestFails: true, bugs: [] } : classifyProgram(m.program, checks);
   const rerun = runGuarded(m.program, fuzzRunOptions(checks));
   const finding: Finding = {

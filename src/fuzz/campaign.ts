@@ -27,7 +27,19 @@ import { generateProgram } from './generator.js';
 import { minimizeProgram, signatureOf } from './minimizer.js';
 import { mutateProgram } from './mutator.js';
 import { type Program, formatProgram } from './program.js';
-import { type BugSwitch, type Classification, type SignalRun, classTag, classifyProgram, failureSignature, fuzzRunOptions, isProgramError, runGuarded, runWithSignal } from './signal.js';
+import {
+  type BugSwitch,
+  type Classification,
+  type SignalRun,
+  classTag,
+  classifyProgram,
+  failureSignature,
+  fuzzRunOptions,
+  isProgramError,
+  runGuarded,
+  runWithSignal,
+  singleBugProfile,
+} from './signal.js';
 
 export interface Finding {
   /**
@@ -178,10 +190,46 @@ export function processFinding(
   };
 }
 
+/**
+ * A finding that shows several of the bugs (each alone makes it fail) is
+ * split into one finding per bug: its reproducer minimized again on the
+ * profile with only that bug, keeping "fails with only X, passes on latest".
+ * Each gets the key `<failure with only X> [X]`.
+ */
+export function splitFinding(f: Finding, task: Pick<RoundTask, 'checks' | 'minimizeRuns' | 'worker' | 'round' | 'startedAt'>): Finding[] {
+  if (f.bugs.length < 2) return [];
+  const out: Finding[] = [];
+  const opts = fuzzRunOptions(task.checks);
+  for (const bug of f.bugs) {
+    const only = singleBugProfile(bug);
+    const failsOnly = (q: Program): string | undefined => failureSignature(runGuarded(q, { ...opts, customProfile: only }));
+    const check = (q: Program): boolean => failsOnly(q) !== undefined && failureSignature(runGuarded(q, { ...opts, profile: 'latest' })) === undefined;
+    const m = minimizeProgram(f.program, { check, checks: task.checks, maxRuns: task.minimizeRuns, maxMs: 10_000 });
+    const sig = failsOnly(m.program);
+    if (sig === undefined) continue;
+    const rerun = runGuarded(m.program, { ...opts, customProfile: only });
+    out.push({
+      ...f,
+      signature: `${sig} [${bug}]`,
+      failure: sig,
+      program: m.program,
+      original: f.program,
+      reasons: rerun.reasons ?? [],
+      bugs: [bug],
+      latestFails: false,
+      reportedAtMs: Date.now() - task.startedAt,
+      minimizeRuns: m.runs,
+    });
+  }
+  return out;
+}
+
 /** Mutations given to each new corpus program, the most waiting, and the share of programs they take. */
-const SMASH_MUTATIONS = Number(process.env.SM_N ?? 20);
+const SMASH_MUTATIONS = 20;
 const SMASH_QUEUE = 64;
-const SMASH_SHARE = Number(process.env.SM_S ?? 0.5);
+const SMASH_SHARE = 0.5;
+/** Share of programs generated from scratch (the rest mutate corpus programs). */
+const GENERATE_SHARE = Number(process.env.GEN_P ?? 0.2);
 
 /** One fuzzer's round. */
 export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
@@ -217,7 +265,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       base = smash[k].entry;
       if (--smash[k].left <= 0) smash.splice(k, 1);
     } else base = corpus.chooseEntry(rng);
-    if (base === undefined || rng.bool(Number(process.env.GEN_P ?? 0.08))) {
+    if (base === undefined || rng.bool(GENERATE_SHARE)) {
       p = generateProgram(rng, { profile: task.profile, maxCalls: task.maxCalls });
       res.made.generated++;
     } else {
@@ -246,6 +294,12 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       const f = processFinding(p, sig, cls, task, foundAt);
       res.findings.push(f);
       hooks.onFinding?.(f);
+      for (const g of splitFinding(f, task)) {
+        if (known.has(g.signature)) continue;
+        known.add(g.signature);
+        res.findings.push(g);
+        hooks.onFinding?.(g);
+      }
       continue;
     }
     const fresh = corpus.newKeys(sr.signal);
@@ -282,6 +336,8 @@ export interface CampaignOptions {
   minimize?: boolean;
   minimizeRuns?: number;
   maxCalls?: number;
+  /** Stop after this many programs (a deterministic budget; the time limit still applies). */
+  maxPrograms?: number;
   /** Stop early when this returns true (checked between programs with one worker, between rounds with more). */
   stopWhen?: (s: CampaignStats) => boolean;
   /** Progress callback (about every 250 ms with one worker, each round with more). */
@@ -430,18 +486,22 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     stats.rounds++;
   };
 
-  const done = (): boolean => Date.now() >= deadline || (opts.stopWhen?.(snapshot()) ?? false);
+  const maxPrograms = opts.maxPrograms ?? Number.POSITIVE_INFINITY;
+  const done = (): boolean => Date.now() >= deadline || stats.programs >= maxPrograms || (opts.stopWhen?.(snapshot()) ?? false);
 
   if (workers === 1) {
     let lastProgress = 0;
     const base = { programs: 0, calls: 0 };
+    const progressed = { programs: 0 };
     for (let round = 0; !done(); round++) {
       const task = taskFor(0, round);
       base.programs = stats.programs;
       base.calls = stats.calls;
+      progressed.programs = 0;
       const r = runRound(task, {
-        shouldStop: () => opts.stopWhen?.(snapshot()) ?? false,
+        shouldStop: () => base.programs + progressed.programs >= maxPrograms || (opts.stopWhen?.(snapshot()) ?? false),
         onProgram: (n, c) => {
+          progressed.programs = n;
           const now = Date.now();
           if (opts.onProgress && now - lastProgress >= 250) {
             lastProgress = now;
@@ -466,7 +526,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     const pool = new Tinypool({ filename: wf.file, runtime: wf.runtime, execArgv: wf.execArgv, minThreads: workers, maxThreads: workers, isolateWorkers: false, idleTimeout: 60_000 });
     try {
       for (let round = 0; !done(); round++) {
-        const tasks = Array.from({ length: workers }, (_, w) => pool.run(taskFor(w, round)) as Promise<RoundResult>);
+        const left = Math.ceil((maxPrograms - stats.programs) / workers);
+        const tasks = Array.from({ length: workers }, (_, w) => pool.run({ ...taskFor(w, round), programs: Math.min(opts.roundPrograms ?? 100, left) }) as Promise<RoundResult>);
         merge(await Promise.all(tasks));
         opts.onProgress?.(snapshot());
       }

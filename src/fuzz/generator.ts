@@ -220,10 +220,10 @@ export function interestingLength(rng: Prng, room: bigint | undefined): bigint {
     return rng.bool(0.9) ? fixed() : specialLength(rng);
   }
   return pickW<() => bigint>(rng, [
-    [30, () => room],
-    [8, () => (room > K4 ? room - K4 : room)],
-    [5, () => (room > K2 ? room - K2 : room)],
-    [20, () => {
+    [22, () => room],
+    [6, () => (room > K4 ? room - K4 : room)],
+    [4, () => (room > K2 ? room - K2 : room)],
+    [30, () => {
       const p = Number(room / K4);
       return p > 0 ? K4 * BigInt(rng.int(1, Math.min(p, 16))) : K2;
     }],
@@ -488,13 +488,13 @@ class Builder {
   /** An IOVA in an area of `ioas` (or any area), or special. */
   iova(ioas?: string): { expr: string | number; room: bigint | undefined; area?: Res } {
     const rng = this.rng;
-    if (rng.bool(0.8)) {
+    if (rng.bool(0.9)) {
       let areas = this.live(['area']);
       if (ioas !== undefined && rng.bool(0.9)) {
         const own = areas.filter((r) => r.ioas === ioas);
         if (own.length > 0) areas = own;
       }
-      if (areas.length === 0 && rng.bool(0.5) && this.depth < 3) {
+      if (areas.length === 0 && rng.bool(0.7) && this.depth < 3) {
         this.emit('ioas_map');
         areas = ofKind(this.scope, 'area').slice(-1);
       }
@@ -528,7 +528,7 @@ class Builder {
   }
 
   /** A field by its generic role (used for ops without a hand-written shape and by the mutator). */
-  genericField(op: string, name: string, spec: FieldSpec): unknown {
+  genericField(_op: string, name: string, spec: FieldSpec): unknown {
     const rng = this.rng;
     if (spec.defaultIommufd) {
       if (rng.bool(0.9)) return undefined;
@@ -615,12 +615,12 @@ class Builder {
       case 'mmap': {
         c.as = this.fresh();
         c.length = num(pickW<bigint>(rng, [
-          [3, K4],
-          [3, 4n * K4],
-          [3, 16n * K4],
-          [7, M2],
-          [5, 2n * M2],
-          [2, 4n * M2],
+          [2, K4],
+          [2, 4n * K4],
+          [2, 16n * K4],
+          [6, M2],
+          [7, 2n * M2],
+          [3, 4n * M2],
           [1, 3n * K4],
         ]));
         if (rng.bool(0.6)) c.thp = true;
@@ -892,7 +892,7 @@ class Builder {
       }
     }
     const sizeWord = spec.fields.size;
-    if (sizeWord && sizeWord.doc.startsWith('the struct size') && c.size === undefined) this.size(c);
+    if (sizeWord?.doc.startsWith('the struct size') && c.size === undefined) this.size(c);
     if (spec.fields.fd?.defaultIommufd && c.fd === undefined && rng.bool(0.03)) c.fd = this.genericField(op, 'fd', spec.fields.fd);
     if (c.fd === undefined) delete c.fd;
     return c;

@@ -8,8 +8,10 @@
  *    along the later calls that read what it made; keep a removal when the
  *    program still fails the same way. Repeat to a fixpoint.
  * 2. Arguments: drop optional fields (their defaults apply), turn
- *    `$h+offset` into `$h`, move numbers toward 0 and round values, drop
- *    flags one at a time, drop `as` bindings nobody reads.
+ *    `$h+offset` into `$h` and handles into 0 (so their makers can go), move
+ *    numbers toward 0 and round values, drop flags one at a time. Steps 1
+ *    and 2 repeat while arguments simplify; then `as` bindings nobody reads
+ *    are dropped.
  * 3. Settings: drop memlock / caps / thp / seed when they do not matter.
  *
  * The check function decides "still fails the same way"; the default one
@@ -100,69 +102,93 @@ export function minimizeProgram(input: Program, opts: MinimizeOptions = {}): Min
     for (let k = Math.min(from + n, out.length) - 1; k >= from; k--) out = removeCallAndDependents(out, k);
     return out;
   };
-  let progress = true;
-  while (progress && budgetLeft()) {
-    progress = false;
-    for (let chunk = Math.max(1, best.calls.length >> 1); chunk >= 1; chunk >>= 1) {
-      for (let from = best.calls.length - chunk; from >= 0; from -= chunk) {
-        if (from >= best.calls.length) continue;
-        const cand = { ...best, calls: removeChunk(best.calls, from, chunk) };
-        if (cand.calls.length < best.calls.length && fails(cand)) {
-          best = cand;
-          progress = true;
+  const shrinkCalls = (): boolean => {
+    let any = false;
+    let progress = true;
+    while (progress && budgetLeft()) {
+      progress = false;
+      for (let chunk = Math.max(1, best.calls.length >> 1); chunk >= 1; chunk >>= 1) {
+        for (let from = best.calls.length - chunk; from >= 0; from -= chunk) {
+          if (from >= best.calls.length) continue;
+          const cand = { ...best, calls: removeChunk(best.calls, from, chunk) };
+          if (cand.calls.length < best.calls.length && fails(cand)) {
+            best = cand;
+            progress = any = true;
+          }
         }
+        if (!budgetLeft()) break;
       }
-      if (!budgetLeft()) break;
     }
-  }
+    return any;
+  };
 
   // 2. arguments
-  const tryCall = (i: number, edit: (c: Call) => boolean): void => {
+  const tryCall = (i: number, edit: (c: Call) => boolean): boolean => {
     const cand = cloneProgram(best);
-    if (!edit(cand.calls[i])) return;
-    if (fails(cand)) best = cand;
+    if (!edit(cand.calls[i])) return false;
+    if (!fails(cand)) return false;
+    best = cand;
+    return true;
   };
-  for (let i = 0; i < best.calls.length && budgetLeft(); i++) {
-    const spec = OPS[best.calls[i].op];
-    if (!spec) continue;
-    for (const name of Object.keys(spec.fields)) {
-      if (best.calls[i][name] === undefined) continue;
-      // drop an optional field
-      if (!spec.fields[name].required) tryCall(i, (c) => delete c[name]);
-      const raw = best.calls[i][name];
-      if (raw === undefined) continue;
-      // `$h+off` → `$h`
-      if (typeof raw === 'string' && /^\$[A-Za-z0-9_.]+[+-]/.test(raw)) {
-        tryCall(i, (c) => {
-          c[name] = raw.replace(/[+-].*$/, '');
-          return true;
-        });
-      }
-      // numbers toward round values
-      const v = literal(best.calls[i][name]);
-      if (v !== undefined && v > 0n && spec.fields[name].kind === 'int') {
-        for (const s of simplerNumbers(v)) {
-          const before = best;
-          tryCall(i, (c) => {
-            c[name] = num(s);
-            return true;
-          });
-          if (best !== before || !budgetLeft()) break;
+  const trySet = (i: number, name: string, value: unknown): boolean =>
+    tryCall(i, (c) => {
+      c[name] = value;
+      return true;
+    });
+  const simplifyArgs = (): boolean => {
+    let any = false;
+    for (let i = 0; i < best.calls.length && budgetLeft(); i++) {
+      const spec = OPS[best.calls[i].op];
+      if (!spec) continue;
+      for (const name of Object.keys(spec.fields)) {
+        if (best.calls[i][name] === undefined) continue;
+        const f = spec.fields[name];
+        // drop an optional field
+        if (!f.required && tryCall(i, (c) => delete c[name])) {
+          any = true;
+          continue;
         }
-      }
-      // flags one at a time
-      const fl = best.calls[i][name];
-      if (Array.isArray(fl) && spec.fields[name].kind === 'flags') {
-        for (let k = fl.length - 1; k >= 0; k--) {
-          tryCall(i, (c) => {
-            const arr = c[name] as unknown[];
-            if (!Array.isArray(arr) || k >= arr.length) return false;
-            arr.splice(k, 1);
-            return true;
-          });
+        const raw = best.calls[i][name];
+        if (typeof raw === 'string' && raw.includes('$') && f.kind === 'int') {
+          // `$h+off` → `$h`; a handle → 0 (so the call that made it may go)
+          if (/^\$[A-Za-z0-9_.]+[+-]/.test(raw) && trySet(i, name, raw.replace(/[+-].*$/, ''))) any = true;
+          if (trySet(i, name, 0)) any = true;
+          continue;
+        }
+        // numbers toward round values
+        const v = literal(raw);
+        if (v !== undefined && v > 0n && f.kind === 'int') {
+          for (const s of simplerNumbers(v)) {
+            if (trySet(i, name, num(s))) {
+              any = true;
+              break;
+            }
+            if (!budgetLeft()) break;
+          }
+        }
+        // flags one at a time
+        const fl = best.calls[i][name];
+        if (Array.isArray(fl) && f.kind === 'flags') {
+          for (let k = fl.length - 1; k >= 0; k--) {
+            const ok = tryCall(i, (c) => {
+              const arr = c[name] as unknown[];
+              if (!Array.isArray(arr) || k >= arr.length) return false;
+              arr.splice(k, 1);
+              return true;
+            });
+            if (ok) any = true;
+          }
         }
       }
     }
+    return any;
+  };
+
+  for (let pass = 0; pass < 4 && budgetLeft(); pass++) {
+    const a = shrinkCalls();
+    const b = simplifyArgs();
+    if (!a && !b && pass > 0) break;
+    if (!b) break;
   }
   // unread `as` bindings
   const reads = new Set<string>();

@@ -10,7 +10,8 @@
  * (pfn batch and reader, io_pagetable, access, domain, object table, mm) with
  * the class of value each returned (0, a specific -errno, positive, bool).
  * A call's signal is its op (with the kind of object it acts on), its errno,
- * and every probe it reached with an AFL-style bucket of the hit count. Work
+ * and every probe it reached (like kcov PCs: reached or not, no counts), and
+ * the outcome of each successful call in the current abstract state. Work
  * done when the processes exit is labelled `exit`.
  *
  * Checks: a program fails when it raises a KernelWarning (panicOnWarn), when
@@ -48,12 +49,11 @@ import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr }
 // ---------------------------------------------------------------------------
 // Probes
 
-/** Hit counts of the probes reached since the last drain (undefined: not collecting). */
-let collector: Map<string, number> | undefined;
+/** The probes reached since the last drain (undefined: not collecting). */
+let collector: Set<string> | undefined;
 
 function hit(key: string): void {
-  const c = collector;
-  if (c !== undefined) c.set(key, (c.get(key) ?? 0) + 1);
+  collector?.add(key);
 }
 
 /** Methods not worth a probe: per-page hot paths and pure inspection. */
@@ -144,10 +144,6 @@ export function installProbes(): void {
   for (const [proto, name] of classes) wrapMethods(proto, name);
 }
 
-/** AFL-style bucket of a hit count. */
-function bucket(n: number): number {
-  return n <= 2 ? n : n <= 4 ? 3 : n <= 8 ? 4 : n <= 16 ? 5 : 6;
-}
 
 // ---------------------------------------------------------------------------
 // Handle kinds (for call labels)
@@ -260,7 +256,7 @@ export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: P
     const out: string[] = [];
     const c = collector;
     if (c === undefined) return out;
-    for (const [k, n] of c) out.push(`${label}|${k}#${bucket(n)}`);
+    for (const k of c.keys()) out.push(`${label}|${k}`);
     c.clear();
     return out;
   };
@@ -277,7 +273,7 @@ export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: P
     opts.onCall?.(r, m);
   };
   const prev = collector;
-  collector = new Map();
+  collector = new Set();
   let run: RunResult;
   try {
     run = runGuarded(p, { ...opts, onCall });

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The fuzzer: generator determinism and validity, mutation, signal, checks and
+// signatures, one-bug profiles, corpus round trip, campaign determinism, and a
+// short campaign on `latest` that must find nothing.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../../src/base/prng.js';
+import { PROFILE_NAMES, profileByName } from '../../src/base/profile.js';
+import { roundSeed, runCampaign, runRound } from '../../src/fuzz/campaign.js';
+import { Corpus, loadCorpusDir, programId, saveCorpusDir } from '../../src/fuzz/corpus.js';
+import { runProgram } from '../../src/fuzz/executor.js';
+import { generateCallsAt, generateProgram, scanScope } from '../../src/fuzz/generator.js';
+import { callReads, mutateProgram, removeCallAndDependents, spliceCalls } from '../../src/fuzz/mutator.js';
+import { type Program, formatProgram, validateProgram } from '../../src/fuzz/program.js';
+import {
+  BUG_SWITCHES,
+  classifyProgram,
+  failureSignature,
+  fuzzRunOptions,
+  runGuarded,
+  runOnProfile,
+  runWithSignal,
+  singleBugProfile,
+  stateTag,
+} from '../../src/fuzz/signal.js';
+
+/** Map a wrapping user range with a domain attached (the uptr overflow shape). */
+const UPTR_WRAP: Program = {
+  profile: 'v6.2',
+  calls: [
+    { op: 'open' },
+    { op: 'ioas_alloc', as: '$ioas' },
+    { op: 'mock_domain', pt: '$ioas' },
+    { op: 'ioas_map', ioas: '$ioas', user_va: 'U64_MAX-4095', length: 8192 },
+  ],
+};
+
+/** A THP-backed area in a domain with one page in its middle copied to a second area: destroying the IOAS unfills around the copy. */
+const COPY_IN_RUN: Program = {
+  profile: 'v6.2',
+  memlock: 'unlimited',
+  calls: [
+    { op: 'mmap', as: '$buf', length: '2M', thp: true },
+    { op: 'open' },
+    { op: 'ioas_alloc', as: '$ioas' },
+    { op: 'mock_domain', pt: '$ioas' },
+    { op: 'ioas_map', as: '$a', ioas: '$ioas', user_va: '$buf', length: '2M' },
+    { op: 'ioas_copy', dst_ioas: '$ioas', src_ioas: '$ioas', src_iova: '$a+0x4000', length: 4096 },
+  ],
+};
+
+describe('generator', () => {
+  it('is deterministic for a seed and differs across seeds', () => {
+    const a = Array.from({ length: 20 }, (_, i) => generateProgram(new Prng(1000 + i), { profile: 'v6.2' }));
+    const b = Array.from({ length: 20 }, (_, i) => generateProgram(new Prng(1000 + i), { profile: 'v6.2' }));
+    expect(b).toEqual(a);
+    const texts = new Set(a.map((p) => formatProgram(p, 'json')));
+    expect(texts.size).toBe(20);
+    // one PRNG, many programs: the same sequence again
+    const r1 = new Prng(7);
+    const r2 = new Prng(7);
+    for (let i = 0; i < 30; i++) expect(generateProgram(r2)).toEqual(generateProgram(r1));
+  });
+
+  it('makes valid programs whose calls run (few call the executor out on a bad value)', () => {
+    const rng = new Prng(42);
+    let programErrors = 0;
+    let calls = 0;
+    const ops = new Set<string>();
+    for (let i = 0; i < 250; i++) {
+      const p = generateProgram(rng, { profile: 'latest' });
+      expect(validateProgram(p)).toEqual([]);
+      for (const c of p.calls) ops.add(c.op);
+      const r = runGuarded(p, fuzzRunOptions(false));
+      calls += r.results.length;
+      if (r.exception?.name === 'ProgramError') programErrors++;
+    }
+    expect(programErrors).toBeLessThanOrEqual(3);
+    expect(calls).toBeGreaterThan(250 * 4);
+    for (const op of ['mmap', 'open', 'ioas_alloc', 'ioas_map', 'ioas_copy', 'ioas_unmap', 'mock_domain', 'create_access', 'access_pages', 'destroy', 'fail_nth', 'set_temp_memory_limit']) {
+      expect(ops, op).toContain(op);
+    }
+  });
+
+  it('generates only the ops a profile has', () => {
+    const rng = new Prng(3);
+    for (let i = 0; i < 150; i++) {
+      const p = generateProgram(rng, { profile: 'v6.2' });
+      for (const c of p.calls) expect(['mock_domain_replace', 'access_replace_ioas', 'mock_domain_flags']).not.toContain(c.op);
+    }
+  });
+
+  it('makes the resources a call needs first, and refers to them by handle', () => {
+    const rng = new Prng(5);
+    const calls = generateCallsAt(rng, [], 0, 'access_pages');
+    const ops = calls.map((c) => c.op);
+    expect(ops[ops.length - 1]).toBe('access_pages');
+    expect(ops).toContain('create_access');
+    expect(ops).toContain('open');
+    const scope = scanScope(calls);
+    const access = scope.res.find((r) => r.kind === 'access');
+    expect(access).toBeDefined();
+    expect(calls[calls.length - 1].access).toBe(access!.name);
+    expect(validateProgram({ calls })).toEqual([]);
+  });
+});
+
+describe('mutator', () => {
+  it('keeps programs valid, changes them, and is deterministic', () => {
+    const rng = new Prng(11);
+    const pool = Array.from({ length: 10 }, () => generateProgram(rng, { profile: 'v6.2' }));
+    let changed = 0;
+    const r1 = new Prng(99);
+    const r2 = new Prng(99);
+    for (let i = 0; i < 400; i++) {
+      const base = pool[i % pool.length];
+      const before = formatProgram(base, 'json');
+      const m = mutateProgram(r1, base, { corpus: pool });
+      expect(formatProgram(base, 'json')).toBe(before);
+      expect(validateProgram(m)).toEqual([]);
+      expect(m).toEqual(mutateProgram(r2, base, { corpus: pool }));
+      if (formatProgram(m, 'json') !== before) changed++;
+      if (i % 3 === 0) pool[i % pool.length] = m;
+    }
+    expect(changed).toBeGreaterThan(300);
+  });
+
+  it('removes a call together with the calls that use what it made', () => {
+    const out = removeCallAndDependents(COPY_IN_RUN.calls, 2);
+    expect(out.map((c) => c.op)).toEqual(['mmap', 'open']);
+    expect(validateProgram({ calls: out })).toEqual([]);
+  });
+
+  it('splices with the spliced handles renamed apart', () => {
+    const out = spliceCalls(COPY_IN_RUN.calls, COPY_IN_RUN.calls, 3);
+    expect(out.length).toBe(12);
+    expect(validateProgram({ calls: out })).toEqual([]);
+    const names = out.filter((c) => typeof c.as === 'string').map((c) => c.as);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...callReads(out[3 + 4])].every((h) => h !== '$buf')).toBe(true);
+  });
+});
+
+describe('signal and checks', () => {
+  it('reports per-call signal: ops, errnos, probes reached, state', () => {
+    const sr = runWithSignal({ ...COPY_IN_RUN, profile: 'latest' }, fuzzRunOptions(true));
+    expect(failureSignature(sr.run)).toBeUndefined();
+    expect(sr.perCall.length).toBe(COPY_IN_RUN.calls.length + 1);
+    expect(sr.perCall[4]).toContain('ioas_map:ok');
+    expect(sr.perCall[4].some((k) => k.startsWith('ioas_map|m:IommuDomain.map'))).toBe(true);
+    expect(sr.perCall[5].some((k) => k.startsWith('ioas_copy:ok@'))).toBe(true);
+    // the IOAS goes at exit with the copy still holding part of the run: the carry path
+    expect(sr.perCall[6].some((k) => k.includes('PfnBatch.skipCarry'))).toBe(true);
+    expect([...sr.signal].length).toBeGreaterThan(50);
+    expect(stateTag(sr.run.machine)).toBe('');
+  });
+
+  it('gives failures a signature; passing runs have none', () => {
+    expect(failureSignature(runGuarded(UPTR_WRAP, fuzzRunOptions(true)))).toBe('WARN pfn_reader_user_pin.zero');
+    expect(failureSignature(runGuarded(UPTR_WRAP, { ...fuzzRunOptions(true), profile: 'latest' }))).toBeUndefined();
+    // a program error (a handle no call made) is not a finding
+    const bad = runGuarded({ calls: [{ op: 'open' }, { op: 'ioas_alloc', as: '$i' }, { op: 'write_memory', addr: 0, fill: 1, length: '1G' }] }, fuzzRunOptions(true));
+    expect(bad.exception?.name).toBe('ProgramError');
+    expect(failureSignature(bad)).toBeUndefined();
+  });
+
+  it('runs a program on a Profile object exactly as on the named profile', () => {
+    for (const name of PROFILE_NAMES) {
+      for (const p of [UPTR_WRAP, COPY_IN_RUN]) {
+        const a = runProgram(p, { ...fuzzRunOptions(true), profile: name });
+        const b = runOnProfile(p, profileByName(name)!, { ...fuzzRunOptions(true) });
+        expect(b.results.map((r) => [r.index, r.op, r.errno])).toEqual(a.results.map((r) => [r.index, r.op, r.errno]));
+        expect(b.warnings.map((w) => w.assertion)).toEqual(a.warnings.map((w) => w.assertion));
+      }
+    }
+  });
+
+  it('classifies by the one-bug profiles', () => {
+    expect(classifyProgram(UPTR_WRAP)).toEqual({ latestFails: false, bugs: ['skipUptrOverflowCheck'] });
+    const carry = classifyProgram(COPY_IN_RUN);
+    expect(carry.latestFails).toBe(false);
+    expect(carry.bugs).toContain('carryWritesCountFirst');
+    expect(carry.bugs).not.toContain('skipUptrOverflowCheck');
+    expect(classifyProgram({ ...COPY_IN_RUN, profile: 'latest', calls: COPY_IN_RUN.calls.slice(0, 5) })).toEqual({ latestFails: false, bugs: [] });
+    for (const b of BUG_SWITCHES) expect(singleBugProfile(b)[b]).toBe(true);
+  });
+});
+
+describe('corpus', () => {
+  it('round-trips through a directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iommufd-corpus-'));
+    try {
+      const rng = new Prng(21);
+      const programs = Array.from({ length: 12 }, () => generateProgram(rng, { profile: 'v6.5' }));
+      expect(saveCorpusDir(dir, programs)).toBe(12);
+      expect(saveCorpusDir(dir, programs)).toBe(0);
+      expect(readdirSync(dir).length).toBe(12);
+      const { programs: back, errors } = loadCorpusDir(dir);
+      expect(errors).toEqual([]);
+      expect(back.map(programId).sort()).toEqual(programs.map(programId).sort());
+      const byId = new Map(programs.map((p) => [programId(p), p]));
+      for (const p of back) expect(formatProgram(p, 'json')).toBe(formatProgram(byId.get(programId(p))!, 'json'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a program only for new signal', () => {
+    const c = new Corpus();
+    const p = generateProgram(new Prng(1));
+    expect(c.add(p, ['a', 'b'])).toBeDefined();
+    expect(c.add(generateProgram(new Prng(2)), ['b'])).toBeUndefined();
+    expect(c.add(generateProgram(new Prng(3)), ['b', 'c'])?.newSignal).toBe(1);
+    expect(c.size).toBe(2);
+    expect(c.maxSignal.size).toBe(3);
+  });
+});
+
+describe('campaign', () => {
+  it('runs the same programs for the same seed', () => {
+    const seen = (seed: number): string[] => {
+      const out: string[] = [];
+      const t = Date.now();
+      runRound(
+        { seed, worker: 0, round: 0, profile: 'latest', checks: true, corpus: [], maxSignal: [], knownSignatures: [], programs: 150, deadline: t + 60_000, startedAt: t, minimize: false, minimizeRuns: 0, maxCalls: 14 },
+        { onRun: (p) => out.push(programId(p)) },
+      );
+      return out;
+    };
+    const a = seen(5);
+    expect(a.length).toBe(150);
+    expect(seen(5)).toEqual(a);
+    expect(seen(6)).not.toEqual(a);
+    expect(roundSeed(5, 0, 0)).not.toBe(roundSeed(5, 1, 0));
+  });
+
+  it('is deterministic across whole campaigns (programs budget) and saves its corpus', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iommufd-campaign-'));
+    try {
+      const a = await runCampaign({ seconds: 120, seed: 3, profile: 'latest', maxPrograms: 400, roundPrograms: 100 });
+      const b = await runCampaign({ seconds: 120, seed: 3, profile: 'latest', maxPrograms: 400, roundPrograms: 100, corpusDir: dir });
+      expect(a.programs).toBe(400);
+      expect(b.corpusPrograms.map(programId)).toEqual(a.corpusPrograms.map(programId));
+      expect(readdirSync(dir).length).toBe(b.corpus);
+      // a campaign starting from the saved corpus triages it first
+      const c = await runCampaign({ seconds: 120, seed: 4, profile: 'latest', maxPrograms: 50, corpusDir: dir });
+      expect(c.corpus).toBeGreaterThanOrEqual(b.corpus);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs fuzzers on two workers', async () => {
+    const r = await runCampaign({ seconds: 120, seed: 9, workers: 2, profile: 'latest', maxPrograms: 200, roundPrograms: 50 });
+    expect(r.workers).toBe(2);
+    expect(r.programs).toBe(200);
+    expect(r.corpus).toBeGreaterThan(10);
+  });
+
+  it('finds nothing in a short campaign on latest', async () => {
+    const r = await runCampaign({ seconds: 20, seed: 1, profile: 'latest' });
+    expect(r.programs).toBeGreaterThan(1000);
+    expect(r.findings.map((f) => `${f.signature}: ${f.reasons.slice(0, 2).join(' / ')}`)).toEqual([]);
+  }, 60_000);
+});

@@ -193,23 +193,23 @@ export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
 export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, firstOff: number, npages: number): void {
   batch.checkTotal(env, 'batch_unpin');
   let cur = 0;
+  // Walking past the array is an out-of-bounds read in the kernel (KASAN).
+  const overrun = (): void => env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
   while (firstOff > 0) {
+    if (cur >= batch.arraySize) return overrun();
     if (batch.npfns[cur] > firstOff) break;
     firstOff -= batch.npfns[cur];
     cur++;
   }
   while (npages > 0) {
-    if (cur >= batch.arraySize) {
-      env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
-      return;
-    }
+    if (cur >= batch.arraySize) return overrun();
+    // An emptied entry (batch_skip_carry can leave npfns[0] == 0 with end 1)
+    // unpins nothing and the walk moves on.
     const n = Math.min(npages, batch.npfns[cur] - firstOff);
-    if (n <= 0) {
-      env.warn.warn('batch_unpin.empty_entry', `entry ${cur} has nothing to unpin`);
-      return;
+    if (n > 0) {
+      unpinUserPageRange(env.phys, batch.pfns[cur] + firstOff, n, pages.writable);
+      pagesSubNpinned(env, pages, n);
     }
-    unpinUserPageRange(env.phys, batch.pfns[cur] + firstOff, n, pages.writable);
-    pagesSubNpinned(env, pages, n);
     cur++;
     firstOff = 0;
     npages -= n;

@@ -95,12 +95,15 @@ export function roundupPowOfTwo(x: bigint): bigint {
 
 /** Index of the lowest set bit (0-based; the kernel's __ffs). x must be non-zero. */
 export function lowestBit(x: bigint): number {
+  // 32 bits at a time: bigint shifts allocate.
   let n = 0;
-  while ((x & 1n) === 0n) {
-    x >>= 1n;
-    n++;
+  for (;;) {
+    const lo = Number(BigInt.asUintN(32, x));
+    if (lo !== 0) return n + 31 - Math.clz32(lo & -lo);
+    if (n >= 64 || x === 0n) return n + 32;
+    x >>= 32n;
+    n += 32;
   }
-  return n;
 }
 
 /** Index of the highest set bit (0-based; __fls). x must be non-zero. */

@@ -205,7 +205,8 @@ class Region {
   materialize(): void {
     if (this.materialized) return;
     this.materialized = true;
-    this.meta = new Int32Array(2 * R_FRAMES);
+    // Sized to the region (the last one of a small machine is partial).
+    this.meta = new Int32Array(2 * this.nframes);
     this.blockState = new Uint8Array(B_PER_R);
     this.blockFree = new Uint16Array(B_PER_R);
     this.blockMap = new Int32Array(B_PER_R);

@@ -78,7 +78,7 @@ export interface RoundTask {
   /** The shared corpus at the start of the round (with the signal count each brought, and its id). */
   corpus: Array<{ program: Program; newSignal: number; id: string; dead?: string[] }>;
   /** The shared maxSignal at the start of the round. */
-  maxSignal: string[];
+  maxSignal: number[];
   knownSignatures: string[];
   programs: number;
   /** Date.now() at which to stop early (the campaign's end). */
@@ -94,7 +94,7 @@ export interface RoundTask {
 export interface RoundResult {
   worker: number;
   round: number;
-  newEntries: Array<{ program: Program; signal: string[]; dead?: string[] }>;
+  newEntries: Array<{ program: Program; signal: number[]; dead?: string[] }>;
   findings: Finding[];
   programs: number;
   calls: number;
@@ -136,7 +136,7 @@ function deadHandles(p: Program, results: readonly CallResult[]): string[] {
 }
 
 /** Keep the calls up to the last one that brought a new signal key. */
-function trimToNewSignal(p: Program, perCall: string[][], fresh: Set<string>): Program {
+function trimToNewSignal(p: Program, perCall: number[][], fresh: Set<number>): Program {
   let last = -1;
   for (let i = 0; i < perCall.length; i++) if (perCall[i].some((k) => fresh.has(k))) last = i;
   if (last < 0 || last >= p.calls.length) return p;
@@ -362,7 +362,7 @@ export interface CampaignReport extends CampaignStats {
   workers: number;
   profile: ProfileName;
   corpusPrograms: Program[];
-  /** First campaign time (ms) each bug was reported at. */
+  /** First campaign time (ms) each bug was reported at as a finding of its own (minimized, classified as that bug alone). */
   bugsFound: Partial<Record<BugSwitch, number>>;
 }
 
@@ -403,7 +403,11 @@ export function writeFinding(dir: string, f: Finding): string {
 
 function bugsFoundOf(findings: readonly Finding[]): Partial<Record<BugSwitch, number>> {
   const out: Partial<Record<BugSwitch, number>> = {};
-  for (const f of findings) for (const b of f.bugs) if (out[b] === undefined || f.reportedAtMs < out[b]!) out[b] = f.reportedAtMs;
+  for (const f of findings) {
+    if (f.bugs.length !== 1) continue;
+    const b = f.bugs[0];
+    if (out[b] === undefined || f.reportedAtMs < out[b]!) out[b] = f.reportedAtMs;
+  }
   return out;
 }
 

@@ -42,7 +42,7 @@ export function programId(p: Program): string {
 
 export class Corpus {
   readonly entries: CorpusEntry[] = [];
-  readonly maxSignal = new Set<string>();
+  readonly maxSignal = new Set<number>();
   private readonly ids = new Set<string>();
   private totalWeight = 0;
   private readonly weights: number[] = [];
@@ -52,14 +52,14 @@ export class Corpus {
   }
 
   /** Signal keys of `signal` not yet in maxSignal. */
-  newKeys(signal: Iterable<string>): string[] {
-    const out: string[] = [];
+  newKeys(signal: Iterable<number>): number[] {
+    const out: number[] = [];
     for (const k of signal) if (!this.maxSignal.has(k)) out.push(k);
     return out;
   }
 
   /** Merge signal into maxSignal without adding a program. */
-  mergeSignal(signal: Iterable<string>): void {
+  mergeSignal(signal: Iterable<number>): void {
     for (const k of signal) this.maxSignal.add(k);
   }
 
@@ -67,7 +67,7 @@ export class Corpus {
    * Add `p` when it brings new signal (or `force`); merges its signal. Returns
    * the entry, or undefined when nothing new (or a duplicate).
    */
-  add(p: Program, signal: Iterable<string>, force = false, dead?: string[]): CorpusEntry | undefined {
+  add(p: Program, signal: Iterable<number>, force = false, dead?: string[]): CorpusEntry | undefined {
     const keys = [...signal];
     const fresh = this.newKeys(keys);
     if (fresh.length === 0 && !force) return undefined;

@@ -12,7 +12,8 @@
  * A call's signal is its op (with the kind of object it acts on), its errno,
  * and every probe it reached (like kcov PCs: reached or not, no counts), and
  * the outcome of each successful call in the current abstract state. Work
- * done when the processes exit is labelled `exit`.
+ * done when the processes exit is labelled `exit`. Keys are hashed to
+ * numbers (signalName() gives their text).
  *
  * Checks: a program fails when it raises a KernelWarning (panicOnWarn), when
  * the whole-state audit after a call finds a problem, when a JavaScript
@@ -49,11 +50,87 @@ import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr }
 // ---------------------------------------------------------------------------
 // Probes
 
-/** The probes reached since the last drain (undefined: not collecting). */
-let collector: Set<string> | undefined;
+/**
+ * Signal keys are numbers, not strings: a 32-bit FNV-1a hash of the probe's
+ * name (computed once per name) combined with a 21-bit hash of the call
+ * label, as syzkaller hashes PCs. Hashes are the same in every worker, so
+ * keys can be shared between them; signalName() gives a key's text back.
+ */
+const names = new Map<number, string>();
+const probeIds = new Map<string, number>();
 
-function hit(key: string): void {
-  collector?.add(key);
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The id of a probe or outcome name (`|m:Class.method`, `:ok`, ...). */
+function probeId(name: string): number {
+  let id = probeIds.get(name);
+  if (id === undefined) {
+    id = fnv1a(name);
+    probeIds.set(name, id);
+    names.set(id, name);
+  }
+  return id;
+}
+
+const LABEL_BITS = 2 ** 21;
+const labelIds = new Map<string, number>();
+const labelNames = new Map<number, string>();
+
+/** The id of a call label (21 bits). */
+function labelId(label: string): number {
+  let id = labelIds.get(label);
+  if (id === undefined) {
+    id = fnv1a(label) % LABEL_BITS;
+    labelIds.set(label, id);
+    labelNames.set(id, label);
+  }
+  return id;
+}
+
+/** The signal key of probe `probe` reached in a call labelled `label` (exact in a double: 53 bits). */
+function signalKey(label: number, probe: number): number {
+  return label * 2 ** 32 + probe;
+}
+
+/** The text of a signal key made in this process (`label|probe`, `label:outcome`). */
+export function signalName(key: number): string {
+  const label = Math.floor(key / 2 ** 32);
+  const probe = key % 2 ** 32;
+  return `${labelNames.get(label) ?? `#${label}`}${names.get(probe) ?? `|#${probe}`}`;
+}
+
+/** The probes reached since the last drain (undefined: not collecting). */
+let collector: Set<number> | undefined;
+
+function hit(id: number): void {
+  collector?.add(id);
+}
+
+/** Per assertion name, the ids of its `|a:` (check reached) and `|w:` (warned) probes. */
+const assertionIds = new Map<string, [number, number]>();
+function assertionId(assertion: unknown, warned: boolean): number {
+  const a = String(assertion);
+  let ids = assertionIds.get(a);
+  if (ids === undefined) {
+    ids = [probeId(`|a:${a}`), probeId(`|w:${a}`)];
+    assertionIds.set(a, ids);
+  }
+  return ids[warned ? 1 : 0];
+}
+
+/** Per fault point, the ids of its `|fp:` (passed) and `|F:` (failed) probes. */
+const faultIds = new Map<FaultPoint, [number, number]>();
+function faultId(p: FaultPoint, failed: boolean): number {
+  let ids = faultIds.get(p);
+  if (ids === undefined) {
+    ids = [probeId(`|fp:${p.name}`), probeId(`|F:${p.name}`)];
+    faultIds.set(p, ids);
+  }
+  return ids[failed ? 1 : 0];
 }
 
 /** Methods not worth a probe: per-page hot paths and pure inspection. */
@@ -80,18 +157,19 @@ function wrapMethods(proto: object, className: string): void {
     const d = Object.getOwnPropertyDescriptor(proto, name);
     if (!d || typeof d.value !== 'function' || !d.writable) continue;
     const orig = d.value as AnyFn;
-    const key = `m:${className}.${name}`;
-    const retKeys = new Map<string, string>();
+    const key = `|m:${className}.${name}`;
+    const id = probeId(key);
+    const retIds = new Map<string, number>();
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
       if (collector === undefined) return orig.apply(this, args);
-      hit(key);
+      hit(id);
       const r = orig.apply(this, args);
       const cls = returnClass(r);
       if (cls !== undefined) {
-        let k = retKeys.get(cls);
+        let k = retIds.get(cls);
         if (k === undefined) {
-          k = `${key}=${cls}`;
-          retKeys.set(cls, k);
+          k = probeId(`${key}=${cls}`);
+          retIds.set(cls, k);
         }
         hit(k);
       }
@@ -112,22 +190,22 @@ export function installProbes(): void {
   const origTestOn = ws.testOn;
   const origWarn = ws.warn;
   ws.on = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(`a:${String(assertion)}`);
+    if (collector !== undefined) hit(assertionId(assertion, false));
     return origOn.call(this, cond, assertion, message);
   };
   ws.testOn = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(`a:${String(assertion)}`);
+    if (collector !== undefined) hit(assertionId(assertion, false));
     return origTestOn.call(this, cond, assertion, message);
   };
   ws.warn = function (this: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(`w:${String(assertion)}`);
+    if (collector !== undefined) hit(assertionId(assertion, true));
     return origWarn.call(this, assertion, message);
   };
   const fr = FaultRouter.prototype as unknown as { shouldFail: (p: FaultPoint) => boolean };
   const origShould = fr.shouldFail;
   fr.shouldFail = function (this: FaultRouter, p: FaultPoint): boolean {
     const r = origShould.call(this, p);
-    if (collector !== undefined) hit(r ? `F:${p.name}` : `fp:${p.name}`);
+    if (collector !== undefined) hit(faultId(p, r));
     return r;
   };
   const classes: Array<[object, string]> = [
@@ -180,22 +258,70 @@ export function callLabels(calls: readonly Call[]): string[] {
 /**
  * A small abstraction of the iommufd state: for each pages object holding
  * pins, which storage tiers hold it (x: the access xarray, d: a domain
- * through domains_itree), whether more than one area shares it (2) and
- * whether the memory behind it is physically contiguous (h: THP / hugetlb
- * backed); and whether the temp memory limit was lowered (/L). A call's outcome in each such
- * state is signal ("this op succeeded while pages were held by both an access
- * and a domain"), the way syzkaller values a call reached with new state.
+ * through domains_itree), whether more than one area shares it (2), and the
+ * shape of the PFN runs behind it (h: some pages physically contiguous, as in
+ * a THP or hugetlb folio; b: such a run ends inside the range, so the pages
+ * mix runs; s / S: a holder's range cuts a run at one end / at both ends);
+ * and whether the temp memory limit was lowered (/L). iommufd maps and unpins
+ * by contiguous PFN run, and its unpin walks holders' spans, so how the two
+ * meet is state the core branches on. A call's outcome in each such state is signal ("this op succeeded while
+ * pages were held by both an access and a domain"), the way syzkaller values
+ * a call reached with new state.
  */
-/** The memory behind the first pages of `pages` is physically contiguous (e.g. a huge folio), judged from the user page table. */
-function physicallyContiguous(pages: IoptPages): boolean {
-  const n = Math.min(pages.npages, 4);
+/** Pages scanned for the run shape. */
+const SHAPE_SCAN = 1024;
+const shapeCache = new WeakMap<IoptPages, { npinned: number; shape: string }>();
+
+/** The run shape of the first pages of `pages` (`''`, `h` or `hb`), judged from the user page table. */
+function runShape(pages: IoptPages): string {
+  const cached = shapeCache.get(pages);
+  if (cached !== undefined && cached.npinned === pages.npinned) return cached.shape;
+  const n = Math.min(pages.npages, SHAPE_SCAN);
   let prev = -1;
-  for (let i = 0; i < n; i++) {
-    const pfn = pages.sourceMm.lookupPfn(pages.uptr + BigInt(i) * 4096n);
-    if (pfn >= 0 && prev >= 0 && pfn === prev + 1) return true;
+  let run = 1;
+  let contiguous = false;
+  let broken = false;
+  let va = pages.uptr;
+  for (let i = 0; i < n && !broken; i++, va += 4096n) {
+    const pfn = pages.sourceMm.lookupPfn(va);
+    if (pfn >= 0 && prev >= 0 && pfn === prev + 1) {
+      run++;
+      contiguous = true;
+    } else {
+      if (run >= 2) broken = true;
+      run = 1;
+    }
     prev = pfn;
   }
-  return false;
+  const shape = contiguous ? (broken ? 'hb' : 'h') : '';
+  shapeCache.set(pages, { npinned: pages.npinned, shape });
+  return shape;
+}
+
+/** Index `b` of `pages` starts inside a PFN run: pages b-1 and b are physically contiguous. */
+function splitsRun(pages: IoptPages, b: number): boolean {
+  if (b <= 0 || b >= pages.npages) return false;
+  const va = pages.uptr + BigInt(b) * 4096n;
+  const before = pages.sourceMm.lookupPfn(va - 4096n);
+  return before >= 0 && pages.sourceMm.lookupPfn(va) === before + 1;
+}
+
+/**
+ * Where the holders' ranges (areas in domains_itree, access pins) fall on the
+ * PFN runs: `s` when one starts inside a run, `S` when one lies strictly
+ * inside a run (both its ends cut it).
+ */
+function holderCuts(pages: IoptPages): string {
+  let cut = '';
+  for (const tree of [pages.domainsItree, pages.accessItree] as const) {
+    for (const node of tree) {
+      const first = splitsRun(pages, node.start);
+      const last = splitsRun(pages, node.last + 1);
+      if (first && last) return 'S';
+      if (first || last) cut = 's';
+    }
+  }
+  return cut;
 }
 
 export function stateTag(m: Machine | undefined): string {
@@ -223,7 +349,7 @@ export function stateTag(m: Machine | undefined): string {
     const x = !pages.accessItree.isEmpty();
     const d = !pages.domainsItree.isEmpty();
     if (!x && !d) continue;
-    masks.add(`${x ? 'x' : ''}${d ? 'd' : ''}${n > 1 ? '2' : ''}${physicallyContiguous(pages) ? 'h' : ''}`);
+    masks.add(`${x ? 'x' : ''}${d ? 'd' : ''}${n > 1 ? '2' : ''}${runShape(pages)}${holderCuts(pages)}`);
   }
   return `${[...masks].sort().join(',')}${lowLimit ? '/L' : ''}`;
 }
@@ -233,10 +359,10 @@ export function stateTag(m: Machine | undefined): string {
 
 export interface SignalRun {
   run: RunResult;
-  /** Every signal key of the run. */
-  signal: Set<string>;
+  /** Every signal key of the run (signalName() gives their text). */
+  signal: Set<number>;
   /** The signal of each call, by call index (exit work last, at index calls.length). */
-  perCall: string[][];
+  perCall: number[][];
   /** Calls executed. */
   calls: number;
 }
@@ -249,24 +375,24 @@ export function fuzzRunOptions(checks: boolean): RunOptions {
 /** Run `p` collecting per-call signal. */
 export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): SignalRun {
   installProbes();
-  const labels = callLabels(p.calls);
-  const perCall: string[][] = [];
-  const signal = new Set<string>();
-  const drain = (label: string): string[] => {
-    const out: string[] = [];
+  const labels = callLabels(p.calls).map(labelId);
+  const perCall: number[][] = [];
+  const signal = new Set<number>();
+  const drain = (label: number): number[] => {
+    const out: number[] = [];
     const c = collector;
     if (c === undefined) return out;
-    for (const k of c.keys()) out.push(`${label}|${k}`);
+    for (const k of c) out.push(signalKey(label, k));
     c.clear();
     return out;
   };
   let state = stateTag(undefined);
   const onCall = (r: CallResult, m: Machine): void => {
-    const label = labels[r.index] ?? r.op;
+    const label = labels[r.index] ?? labelId(r.op);
     const keys = drain(label);
-    const outcome = `${label}:${r.errno ?? 'ok'}`;
-    keys.push(outcome);
-    if (r.errno === undefined) keys.push(`${outcome}@${state}`);
+    const outcome = `:${r.errno ?? 'ok'}`;
+    keys.push(signalKey(label, probeId(outcome)));
+    if (r.errno === undefined) keys.push(signalKey(label, probeId(`${outcome}@${state}`)));
     state = stateTag(m);
     for (const k of keys) signal.add(k);
     perCall[r.index] = keys;
@@ -280,13 +406,16 @@ export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: P
     // Whatever was reached after the last onCall: a call that raised, then exit/teardown.
     const last = run.results[run.results.length - 1];
     if (last && perCall[last.index] === undefined) {
-      const label = labels[last.index] ?? last.op;
+      const label = labels[last.index] ?? labelId(last.op);
       const keys = drain(label);
-      keys.push(`${label}:raised`);
+      keys.push(signalKey(label, probeId(':raised')));
       perCall[last.index] = keys;
       for (const k of keys) signal.add(k);
     }
-    const exitKeys = drain('exit');
+    // Teardown at exit is work done in the state the last call left.
+    const exitLabel = labelId('exit');
+    const exitKeys = drain(exitLabel);
+    exitKeys.push(signalKey(exitLabel, probeId(`:ok@${state}`)));
     perCall[p.calls.length] = exitKeys;
     for (const k of exitKeys) signal.add(k);
   } finally {

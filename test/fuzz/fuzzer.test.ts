@@ -22,6 +22,7 @@ import {
   runGuarded,
   runOnProfile,
   runWithSignal,
+  signalName,
   singleBugProfile,
   stateTag,
 } from '../../src/fuzz/signal.js';
@@ -148,13 +149,38 @@ describe('signal and checks', () => {
     const sr = runWithSignal({ ...COPY_IN_RUN, profile: 'latest' }, fuzzRunOptions(true));
     expect(failureSignature(sr.run)).toBeUndefined();
     expect(sr.perCall.length).toBe(COPY_IN_RUN.calls.length + 1);
-    expect(sr.perCall[4]).toContain('ioas_map:ok');
-    expect(sr.perCall[4].some((k) => k.startsWith('ioas_map|m:IommuDomain.map'))).toBe(true);
-    expect(sr.perCall[5].some((k) => k.startsWith('ioas_copy:ok@'))).toBe(true);
+    const named = sr.perCall.map((keys) => keys.map(signalName));
+    expect(named[4]).toContain('ioas_map:ok');
+    expect(named[4].some((k) => k.startsWith('ioas_map|m:IommuDomain.map'))).toBe(true);
+    expect(named[5].some((k) => k.startsWith('ioas_copy:ok@'))).toBe(true);
     // the IOAS goes at exit with the copy still holding part of the run: the carry path
-    expect(sr.perCall[6].some((k) => k.includes('PfnBatch.skipCarry'))).toBe(true);
+    expect(named[6].some((k) => k.includes('PfnBatch.skipCarry'))).toBe(true);
+    expect(named[6].every((k) => k.startsWith('exit'))).toBe(true);
     expect([...sr.signal].length).toBeGreaterThan(50);
     expect(stateTag(sr.run.machine)).toBe('');
+  });
+
+  it('abstracts state: tiers holding each pages object, sharing, and its PFN-run shape', () => {
+    const tags: string[] = [];
+    const p: Program = {
+      profile: 'latest',
+      memlock: 'unlimited',
+      calls: [
+        { op: 'mmap', as: '$buf', length: '4M', thp: true },
+        { op: 'open' },
+        { op: 'ioas_alloc', as: '$ioas' },
+        { op: 'mock_domain', pt: '$ioas' },
+        // inside the first folio: one run
+        { op: 'ioas_map', as: '$a', ioas: '$ioas', user_va: '$buf', length: '1M' },
+        { op: 'ioas_copy', dst_ioas: '$ioas', src_ioas: '$ioas', src_iova: '$a+0x1000', length: 4096 },
+        // across the two folios: a run that ends inside the range
+        { op: 'ioas_map', ioas: '$ioas', user_va: '$buf+0x1fe000', length: '16K' },
+      ],
+    };
+    const r = runGuarded(p, { ...fuzzRunOptions(true), onCall: (_c, m) => tags.push(stateTag(m)) });
+    expect(r.failed).toBe(false);
+    // the copy holds index 1 of a run that goes on past it: S (cut at both ends)
+    expect(tags).toEqual(['', '', '', '', 'dh', 'd2hS', 'd2hS,dhb']);
   });
 
   it('gives failures a signature; passing runs have none', () => {
@@ -210,9 +236,9 @@ describe('corpus', () => {
   it('keeps a program only for new signal', () => {
     const c = new Corpus();
     const p = generateProgram(new Prng(1));
-    expect(c.add(p, ['a', 'b'])).toBeDefined();
-    expect(c.add(generateProgram(new Prng(2)), ['b'])).toBeUndefined();
-    expect(c.add(generateProgram(new Prng(3)), ['b', 'c'])?.newSignal).toBe(1);
+    expect(c.add(p, [1, 2])).toBeDefined();
+    expect(c.add(generateProgram(new Prng(2)), [2])).toBeUndefined();
+    expect(c.add(generateProgram(new Prng(3)), [2, 3])?.newSignal).toBe(1);
     expect(c.size).toBe(2);
     expect(c.maxSignal.size).toBe(3);
   });

@@ -184,11 +184,20 @@ function pickW<T>(rng: Prng, items: ReadonlyArray<readonly [number, T]>): T {
   return items[items.length - 1][1];
 }
 
-/** An offset into something `room` bytes long: its start, end, page / IO-page steps, a little either side. */
+/** A 2 MiB (huge page, folio) boundary inside `r` bytes, moved by up to two pages either way. */
+function nearHugeBoundary(rng: Prng, r: bigint): bigint {
+  const n = Number(r / M2);
+  const b = n >= 1 ? M2 * BigInt(rng.int(1, Math.min(n, 4))) : M2;
+  const v = b + K4 * BigInt(rng.int(-2, 2));
+  return v > 0n ? v : K4;
+}
+
+/** An offset into something `room` bytes long: its start, end, page / IO-page / huge-page steps, a little either side. */
 export function interestingOffset(rng: Prng, room: bigint | undefined): bigint {
   const r = room !== undefined && room > 0n ? room : 16n * K4;
   const pages = r / K4;
   return pickW<() => bigint>(rng, [
+    [6, () => (r > M2 ? nearHugeBoundary(rng, r) : 0n)],
     [30, () => 0n],
     [20, () => K4 * BigInt(rng.int(1, Math.max(1, Math.min(16, Number(pages) - 1))))],
     [8, () => K2 * BigInt(rng.int(1, 7) * 2 - 1)],
@@ -228,6 +237,7 @@ export function interestingLength(rng: Prng, room: bigint | undefined): bigint {
       return p > 0 ? K4 * BigInt(rng.int(1, Math.min(p, 16))) : K2;
     }],
     [6, () => (room / 2n) & ~(K4 - 1n) || K4],
+    [5, () => (room > M2 ? nearHugeBoundary(rng, room) : room)],
     [4, () => room + K4],
     [10, fixed],
     [4, () => specialLength(rng)],

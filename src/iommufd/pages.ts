@@ -185,6 +185,11 @@ export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
   updatePinned(env, pages, pages.lastNpinned - pages.npinned, false, undefined);
 }
 
+/** Walking past the batch's array: an out-of-bounds read in the kernel (KASAN). */
+function batchOverrun(env: IommufdEnv, batch: PfnBatch, npages: number): void {
+  env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
+}
+
 /**
  * batch_unpin(): unpin `npages` PFNs of the batch starting `firstOff` PFNs
  * in. It trusts npfns[] and ignores `end`, as the kernel does: a corrupted
@@ -193,16 +198,20 @@ export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
 export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, firstOff: number, npages: number): void {
   batch.checkTotal(env, 'batch_unpin');
   let cur = 0;
-  // Walking past the array is an out-of-bounds read in the kernel (KASAN).
-  const overrun = (): void => env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
   while (firstOff > 0) {
-    if (cur >= batch.arraySize) return overrun();
+    if (cur >= batch.arraySize) {
+      batchOverrun(env, batch, npages);
+      return;
+    }
     if (batch.npfns[cur] > firstOff) break;
     firstOff -= batch.npfns[cur];
     cur++;
   }
   while (npages > 0) {
-    if (cur >= batch.arraySize) return overrun();
+    if (cur >= batch.arraySize) {
+      batchOverrun(env, batch, npages);
+      return;
+    }
     // An emptied entry (batch_skip_carry can leave npfns[0] == 0 with end 1)
     // unpins nothing and the walk moves on.
     const n = Math.min(npages, batch.npfns[cur] - firstOff);

@@ -425,9 +425,6 @@ export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: P
   return { run, signal, perCall, calls: run.results.length };
 }
 
-/** Pages objects bigger than this are left out of the audit (its per-index arrays would not fit). */
-export const AUDIT_MAX_PAGES = 1 << 22;
-
 /** The audit found problems after a call (thrown out of onCall to end the run there). */
 class AuditStop extends Error {
   constructor(
@@ -482,14 +479,12 @@ function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
 }
 
 /**
- * The whole-state audit over the live contexts (huge never-pinned areas
- * skipped); the problems found. `last` holds the fingerprint of the state last
+ * The whole-state audit over the live contexts; the problems found. `last` holds the fingerprint of the state last
  * audited: when nothing the audit looks at changed, it is not run again.
  */
 function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string }): number {
   const iopts = collectContexts(m, seen)
-    .flatMap((c) => c.iopts())
-    .filter((iopt) => iopt.areas().every((a) => !a.pages || a.pages.npages <= AUDIT_MAX_PAGES));
+    .flatMap((c) => c.iopts());
   const fp = auditFingerprint(m, iopts);
   if (fp === last.fp) return 0;
   last.fp = fp;
@@ -510,9 +505,8 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string }): 
 
 /**
  * runProgram (or runOnProfile) with the fuzzer's audit: after every call the
- * whole-state audit runs (as the executor's `audit` option does, but leaving
- * out pages objects too large to audit, e.g. a never-pinned 2^50-page area),
- * and the first problem ends the run. An exception that escapes the executor
+ * whole-state audit runs (as the executor's `audit` option does, skipping it
+ * when nothing it looks at changed), and the first problem ends the run. An exception that escapes the executor
  * itself becomes a failed run.
  */
 export function runGuarded(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): RunResult {

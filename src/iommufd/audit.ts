@@ -25,17 +25,22 @@ export interface AuditOptions {
   exactPins?: boolean;
 }
 
-function coverage(pages: IoptPages): { pinned: Uint8Array; access: Uint8Array } {
-  const pinned = new Uint8Array(pages.npages);
-  const access = new Uint8Array(pages.npages);
-  for (const n of pages.accessItree) {
-    for (let i = n.start; i <= n.last; i++) {
-      pinned[i] = 1;
-      access[i] = 1;
-    }
+/**
+ * The union of the index ranges of some interval trees, as sorted disjoint
+ * [start, last] pairs. The audit walks these instead of 0..npages: a pages
+ * object may span 2^39 indexes of which only what is pinned matters.
+ */
+function unionOf(...trees: Iterable<{ start: number; last: number }>[]): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  for (const t of trees) for (const n of t) spans.push([n.start, n.last]);
+  spans.sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of spans) {
+    const top = out[out.length - 1];
+    if (top !== undefined && a <= top[1] + 1) top[1] = Math.max(top[1], b);
+    else out.push([a, b]);
   }
-  for (const n of pages.domainsItree) for (let i = n.start; i <= n.last; i++) pinned[i] = 1;
-  return { pinned, access };
+  return out;
 }
 
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
@@ -95,23 +100,40 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
   }
   const frameRefs = new Map<number, number>();
   for (const pages of allPages) {
-    const { pinned, access } = coverage(pages);
+    const accessSpans = unionOf(pages.accessItree);
+    const pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
     let n = 0;
-    for (let i = 0; i < pages.npages; i++) {
-      if (pinned[i]) n++;
-      const present = pages.pinnedPfns.load(i) >= 0;
-      if (present !== (access[i] === 1)) {
-        fail('xarray', `index ${i}: xarray ${present ? 'has' : 'lacks'} an entry, access coverage ${access[i]}`);
-        break;
+    for (const [a, b] of pinnedSpans) n += b - a + 1;
+    // The xarray holds exactly the indexes accesses pin.
+    let accessCount = 0;
+    xarray: for (const [a, b] of accessSpans) {
+      accessCount += b - a + 1;
+      for (let i = a; i <= b; i++) {
+        if (pages.pinnedPfns.load(i) < 0) {
+          fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
+          break xarray;
+        }
+      }
+    }
+    if (pages.pinnedPfns.count() !== accessCount) {
+      let from = 0;
+      for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
+        const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
+        if (stray >= 0) {
+          fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
+          break;
+        }
+        from = b + 1;
       }
     }
     if (n !== pages.npinned) fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
     if (pages.lastNpinned !== pages.npinned) fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
     if (opts.exactPins) {
-      for (let i = 0; i < pages.npages; i++) {
-        if (!pinned[i]) continue;
-        const pfn = pinnedPfnOf(pages, i);
-        if (pfn >= 0) frameRefs.set(pfn, (frameRefs.get(pfn) ?? 0) + 1);
+      for (const [a, b] of pinnedSpans) {
+        for (let i = a; i <= b; i++) {
+          const pfn = pinnedPfnOf(pages, i);
+          if (pfn >= 0) frameRefs.set(pfn, (frameRefs.get(pfn) ?? 0) + 1);
+        }
       }
     }
   }

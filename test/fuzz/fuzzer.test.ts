@@ -160,6 +160,31 @@ describe('signal and checks', () => {
     expect(stateTag(sr.run.machine)).toBe('');
   });
 
+  it('audits pages objects of any size: a 2^39-page area pinning a frame another pages object also pins', () => {
+    // Found by a latest campaign: the audit used to skip pages objects of more than
+    // 2^22 pages, so a frame pinned through one of them looked over-pinned.
+    const p: Program = {
+      profile: 'latest',
+      calls: [
+        { op: 'open' },
+        { op: 'ioas_alloc', as: '$i1' },
+        { op: 'mmap', as: '$small', length: 65535 },
+        { op: 'ioas_map', as: '$a1', ioas: '$i1', user_va: '$small', length: 4096 },
+        { op: 'create_access', as: '$x1', ioas: '$i1', flags: ['NEEDS_PIN_PAGES'] },
+        { op: 'access_pages', access: '$x1', iova: '$a1', length: 1 },
+        { op: 'ioas_alloc', as: '$i2' },
+        { op: 'mmap', as: '$big', length: 4124672 },
+        { op: 'ioas_map', as: '$a2', ioas: '$i2', user_va: '$big', length: 2251799813685248 },
+        { op: 'create_access', as: '$x2', ioas: '$i2', flags: ['NEEDS_PIN_PAGES'] },
+        { op: 'access_pages', access: '$x2', iova: '$a2+0x2ff000', length: 1044479 },
+      ],
+    };
+    const r = runGuarded(p, fuzzRunOptions(true));
+    expect(r.results.map((c) => c.errno ?? 'ok')).toEqual(Array(11).fill('ok'));
+    expect(r.reasons).toEqual([]);
+    expect(failureSignature(r)).toBeUndefined();
+  });
+
   it('abstracts state: tiers holding each pages object, sharing, and its PFN-run shape', () => {
     const tags: string[] = [];
     const p: Program = {

@@ -23,6 +23,8 @@ export interface FuzzCommandOptions {
   checks?: boolean;
   /** No progress line. */
   quiet?: boolean;
+  /** Failure signatures of known findings not to report again (e.g. `WARN mock_domain_unmap.last`). */
+  ignore?: string[];
 }
 
 /** The part of cli-progress used here (the package ships no types). */
@@ -85,6 +87,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       workers,
       profile,
       checks: opts.checks ?? true,
+      ...(opts.ignore ? { ignore: opts.ignore } : {}),
       ...(outDir ? { outDir } : {}),
       ...(corpusDir ? { corpusDir } : {}),
       onProgress: (s) => {
@@ -138,6 +141,7 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'write every finding here (repro.json, repro.c, finding.txt)')
     .option('--no-checks', 'no CONFIG_IOMMUFD_TEST assertions and no audit (faster, finds less)')
     .option('-q, --quiet', 'no progress line')
+    .option('--ignore <signature...>', 'failure signatures of known findings not to report again, e.g. "WARN mock_domain_unmap.last"')
     .action(async (o: FuzzCommandOptions) => {
       process.exitCode = await fuzzCommand(o);
     });

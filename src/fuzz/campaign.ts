@@ -80,6 +80,8 @@ export interface RoundTask {
   /** The shared maxSignal at the start of the round. */
   maxSignal: number[];
   knownSignatures: string[];
+  /** Failure signatures of known findings: programs failing so are dropped unreported. */
+  ignore?: string[];
   programs: number;
   /** Date.now() at which to stop early (the campaign's end). */
   deadline: number;
@@ -238,6 +240,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
   corpus.mergeSignal(task.maxSignal);
   for (const e of task.corpus) corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
   const known = new Set(task.knownSignatures);
+  const ignored = new Set(task.ignore ?? []);
   const runOpts = fuzzRunOptions(task.checks);
   const res: RoundResult = {
     worker: task.worker,
@@ -286,6 +289,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     const sig = failureSignature(sr.run);
     if (sig !== undefined) {
       res.failing++;
+      if (ignored.has(sig)) continue;
       const foundAt = Date.now() - task.startedAt;
       const cls = task.profile === 'latest' ? undefined : classifyProgram(p, task.checks);
       const key = findingKey(sig, task.profile, cls);
@@ -338,6 +342,8 @@ export interface CampaignOptions {
   maxCalls?: number;
   /** Stop after this many programs (a deterministic budget; the time limit still applies). */
   maxPrograms?: number;
+  /** Failure signatures of known findings (syzkaller's ignores): not reported, not added to the corpus. */
+  ignore?: string[];
   /** Stop early when this returns true (checked between programs with one worker, between rounds with more). */
   stopWhen?: (s: CampaignStats) => boolean;
   /** Progress callback (about every 250 ms with one worker, each round with more). */
@@ -466,6 +472,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     corpus: corpus.entries.map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
     maxSignal: [...corpus.maxSignal],
     knownSignatures: [...known],
+    ...(opts.ignore ? { ignore: opts.ignore } : {}),
     programs: opts.roundPrograms ?? 100,
     deadline,
     startedAt,

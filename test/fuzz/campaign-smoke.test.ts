@@ -20,6 +20,15 @@ describe('fuzz campaign (one worker)', () => {
     expect(f!.program.calls.length).toBeLessThanOrEqual(f!.original.calls.length);
   });
 
+  it('drops findings whose failure is on the ignore list (known findings)', async () => {
+    const budget = { seconds: 90, seed: 1, workers: 1, profile: 'v6.2' as const, maxPrograms: 600 };
+    const plain = await runCampaign(budget);
+    expect(plain.findings.map((f) => f.failure)).toContain('WARN pfn_reader_user_pin.zero');
+    const r = await runCampaign({ ...budget, ignore: ['WARN pfn_reader_user_pin.zero'] });
+    expect(r.programs).toBe(600);
+    expect(r.findings.map((f) => f.failure)).not.toContain('WARN pfn_reader_user_pin.zero');
+  });
+
   it('finds nothing on latest in a bounded campaign', async () => {
     const r = await runCampaign({ seconds: 120, seed: 3, workers: 1, profile: 'latest', stopWhen: (s) => s.programs >= 600 });
     expect(r.programs).toBeGreaterThanOrEqual(600);

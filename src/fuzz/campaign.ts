@@ -75,10 +75,20 @@ export interface RoundTask {
   round: number;
   profile: ProfileName;
   checks: boolean;
-  /** The shared corpus at the start of the round (with the signal count each brought, and its id). */
-  corpus: Array<{ program: Program; newSignal: number; id: string; dead?: string[] }>;
-  /** The shared maxSignal at the start of the round. */
+  /**
+   * The shared corpus at the start of the round (with the signal count each
+   * brought, and its id): the campaign's corpus entries from index
+   * `corpusBase` on. A fuzzer keeps the entries it was sent (per `campaign`),
+   * so after the first round only what is new travels to the worker.
+   */
+  corpus: TaskEntry[];
+  /** Index in the campaign's corpus of corpus[0] (0: the whole corpus). */
+  corpusBase?: number;
+  /** The shared maxSignal at the start of the round: the campaign's keys from index `signalBase` on (insertion order). */
   maxSignal: number[];
+  signalBase?: number;
+  /** The campaign these deltas belong to. */
+  campaign?: string;
   knownSignatures: string[];
   /** Failure signatures of known findings: programs failing so are dropped unreported. */
   ignore?: string[];
@@ -106,6 +116,35 @@ export interface RoundResult {
   /** Programs of the round by how they were made. */
   made: { generated: number; mutated: number; spliced: number };
   stopped: boolean;
+  /** The fuzzer's process and how much of the campaign's corpus and maxSignal it now holds. */
+  holder: { pid: number; corpus: number; signal: number };
+  /** The fuzzer lacked the start of the deltas it was sent; nothing ran, send everything. */
+  resync?: boolean;
+}
+
+export interface TaskEntry {
+  program: Program;
+  newSignal: number;
+  id: string;
+  dead?: string[];
+}
+
+/** The campaign corpus and maxSignal this fuzzer process was sent (one campaign at a time). */
+let shared: { campaign: string; entries: TaskEntry[]; signal: number[] } | undefined;
+
+/** Apply a task's deltas to the shared copy; false when the copy lacks their start. */
+function syncShared(task: RoundTask): { entries: TaskEntry[]; signal: number[] } | undefined {
+  // A task outside a campaign carries everything.
+  if (task.campaign === undefined) return { entries: task.corpus, signal: task.maxSignal };
+  const campaign = task.campaign;
+  const cb = task.corpusBase ?? 0;
+  const sb = task.signalBase ?? 0;
+  if (shared === undefined || shared.campaign !== campaign) shared = { campaign, entries: [], signal: [] };
+  const have = shared;
+  if (have.entries.length < cb || have.signal.length < sb) return undefined;
+  for (let k = have.entries.length - cb; k < task.corpus.length; k++) have.entries.push(task.corpus[k]);
+  for (let k = have.signal.length - sb; k < task.maxSignal.length; k++) have.signal.push(task.maxSignal[k]);
+  return have;
 }
 
 export interface RoundHooks {
@@ -226,6 +265,9 @@ export function splitFinding(f: Finding, task: Pick<RoundTask, 'checks' | 'minim
   return out;
 }
 
+/** IOMMUFD_SIM_FUZZ_TRACE=DIR: each fuzzer writes the program it is about to run to DIR/worker-N.json. */
+const TRACE_DIR = process.env.IOMMUFD_SIM_FUZZ_TRACE;
+
 /** Mutations given to each new corpus program, the most waiting, and the share of programs they take. */
 const SMASH_MUTATIONS = 20;
 const SMASH_QUEUE = 64;
@@ -236,9 +278,13 @@ const GENERATE_SHARE = Number(process.env.GEN_P ?? 0.2);
 /** One fuzzer's round. */
 export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
   const rng = new Prng(roundSeed(task.seed, task.worker, task.round));
+  const have = syncShared(task);
+  const holder = { pid: process.pid, corpus: have?.entries.length ?? 0, signal: have?.signal.length ?? 0 };
   const corpus = new Corpus();
-  corpus.mergeSignal(task.maxSignal);
-  for (const e of task.corpus) corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
+  if (have) {
+    corpus.mergeSignal(have.signal);
+    for (const e of have.entries) corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
+  }
   const known = new Set(task.knownSignatures);
   const ignored = new Set(task.ignore ?? []);
   const runOpts = fuzzRunOptions(task.checks);
@@ -253,7 +299,12 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     failing: 0,
     made: { generated: 0, mutated: 0, spliced: 0 },
     stopped: false,
+    holder,
   };
+  if (!have) {
+    res.resync = true;
+    return res;
+  }
   // Programs that just joined the corpus get a burst of mutations (syzkaller's smash).
   const smash: Array<{ entry: CorpusEntry; left: number }> = [];
   for (let i = 0; i < task.programs; i++) {
@@ -277,6 +328,8 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       p.profile = task.profile;
       res.made.mutated++;
     }
+    // Diagnostics: the program each fuzzer is running, to find one that never ends.
+    if (TRACE_DIR) writeFileSync(join(TRACE_DIR, `worker-${task.worker}.json`), formatProgram(p, 'json'));
     const sr = runWithSignal(p, runOpts);
     res.programs++;
     res.calls += sr.calls;
@@ -430,6 +483,16 @@ function workerFile(): { file: string; execArgv: string[]; runtime: 'worker_thre
 }
 
 /** Run a campaign. */
+let campaignCount = 0;
+
+/** The keys of `set` from insertion index `from` on. */
+function signalFrom(set: Set<number>, from: number): number[] {
+  const out: number[] = [];
+  let k = 0;
+  for (const v of set) if (k++ >= from) out.push(v);
+  return out;
+}
+
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const seed = (opts.seed ?? 1) >>> 0;
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
@@ -463,14 +526,26 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     }
   }
 
-  const taskFor = (worker: number, round: number): RoundTask => ({
-    seed,
-    worker,
-    round,
-    profile,
-    checks,
-    corpus: corpus.entries.map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
-    maxSignal: [...corpus.maxSignal],
+  // What each fuzzer process holds of the corpus and maxSignal (both only grow): send only the rest.
+  const campaignId = `${process.pid}.${++campaignCount}.${startedAt}`;
+  const holders = new Map<number, { corpus: number; signal: number }>();
+  const sent = { corpus: 0, signal: 0 };
+  const taskFor = (worker: number, round: number): RoundTask => {
+    const bases = [...holders.values()];
+    const complete = bases.length >= workers;
+    sent.corpus = complete ? Math.min(...bases.map((h) => h.corpus)) : 0;
+    sent.signal = complete ? Math.min(...bases.map((h) => h.signal)) : 0;
+    return {
+      seed,
+      worker,
+      round,
+      profile,
+      checks,
+      campaign: campaignId,
+      corpusBase: sent.corpus,
+      corpus: corpus.entries.slice(sent.corpus).map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
+      signalBase: sent.signal,
+      maxSignal: signalFrom(corpus.maxSignal, sent.signal),
     knownSignatures: [...known],
     ...(opts.ignore ? { ignore: opts.ignore } : {}),
     programs: opts.roundPrograms ?? 100,
@@ -479,9 +554,14 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
     minimize: opts.minimize ?? true,
     minimizeRuns: opts.minimizeRuns ?? 800,
     maxCalls: opts.maxCalls ?? 14,
-  });
+    };
+  };
 
   const merge = (results: RoundResult[]): void => {
+    for (const r of results) {
+      if (r.resync) holders.clear();
+      else holders.set(r.holder.pid, { corpus: r.holder.corpus, signal: r.holder.signal });
+    }
     for (const r of results.sort((a, b) => a.worker - b.worker)) {
       stats.programs += r.programs;
       stats.calls += r.calls;
@@ -534,7 +614,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   } else {
     const { default: Tinypool } = await import('tinypool');
     const wf = workerFile();
-    const pool = new Tinypool({ filename: wf.file, runtime: wf.runtime, execArgv: wf.execArgv, minThreads: workers, maxThreads: workers, isolateWorkers: false, idleTimeout: 60_000 });
+    const pool = new Tinypool({ filename: wf.file, runtime: wf.runtime, execArgv: wf.execArgv, env: { ...process.env } as Record<string, string>, minThreads: workers, maxThreads: workers, isolateWorkers: false, idleTimeout: 60_000 });
     try {
       for (let round = 0; !done(); round++) {
         const left = Math.ceil((maxPrograms - stats.programs) / workers);

@@ -303,11 +303,16 @@ describe('campaign', () => {
     }
   });
 
-  it('runs fuzzers on two workers', async () => {
-    const r = await runCampaign({ seconds: 120, seed: 9, workers: 2, profile: 'latest', maxPrograms: 200, roundPrograms: 50 });
+  it('runs fuzzers on two workers, deterministically for a seed, sending each only the corpus it lacks', async () => {
+    const run = () => runCampaign({ seconds: 120, seed: 9, workers: 2, profile: 'latest', maxPrograms: 400, roundPrograms: 50 });
+    const r = await run();
     expect(r.workers).toBe(2);
-    expect(r.programs).toBe(200);
+    expect(r.programs).toBe(400);
+    expect(r.rounds).toBe(4);
     expect(r.corpus).toBeGreaterThan(10);
+    const again = await run();
+    expect([again.programs, again.calls, again.corpus, again.signal]).toEqual([r.programs, r.calls, r.corpus, r.signal]);
+    expect(again.corpusPrograms).toEqual(r.corpusPrograms);
   });
 
   it('finds nothing in a short campaign on latest', async () => {

@@ -681,9 +681,13 @@ export class IoPagetable {
     this.env.warn.on(this.calculateIovaAlignment() !== 0, 'iopt_remove_access.alignment');
   }
 
-  /** iopt_destroy_table() (after unmap all); test builds drop NULL-owner reservations first. */
+  /**
+   * iopt_destroy_table() (after unmap all). Test builds drop the NULL-owner
+   * reservations of IOMMU_TEST_OP_ADD_RESERVED first; the model always has
+   * that test command, so it always does, `checks` or not.
+   */
   destroy(): void {
-    if (this.env.warn.checks) this.removeReservedIova(null);
+    this.removeReservedIova(null);
     this.allowedItree = new IntervalTree<bigint, IoptAllowed>(1n);
     this.env.warn.on(!this.reservedItree.isEmpty(), 'iopt_destroy_table.reserved');
     this.env.warn.on(this.domains.length !== 0, 'iopt_destroy_table.domains');

@@ -185,6 +185,17 @@ describe('signal and checks', () => {
     expect(failureSignature(r)).toBeUndefined();
   });
 
+  it('with checks off, behaves as the test build it still is: test reservations go with the IOAS', () => {
+    // Found by a checks-off campaign: the NULL-owner reservations of ADD_RESERVED were only
+    // dropped at iopt_destroy_table() with checks on, so they leaked (WARN + memcg charge).
+    const p: Program = { profile: 'latest', calls: [{ op: 'open' }, { op: 'ioas_alloc', as: '$i' }, { op: 'add_reserved', ioas: '$i', start: 0, length: 0 }] };
+    for (const checks of [true, false]) {
+      const r = runGuarded(p, fuzzRunOptions(checks));
+      expect(r.reasons).toEqual([]);
+      expect(failureSignature(r)).toBeUndefined();
+    }
+  });
+
   it('abstracts state: tiers holding each pages object, sharing, and its PFN-run shape', () => {
     const tags: string[] = [];
     const p: Program = {

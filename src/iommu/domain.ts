@@ -120,6 +120,7 @@ export abstract class IommuDomain {
   protected drvMapped = 0;
   private readonly pgsizes: Float64Array;
   private readonly minPgsize: number;
+  private readonly onePgsize: boolean;
   private freed = false;
 
   protected constructor(ctx: DomainContext, geometry: DomainGeometry) {
@@ -135,6 +136,7 @@ export abstract class IommuDomain {
     this.apertureEnd = apertureEnd;
     this.pgsizes = Float64Array.from(sizes);
     this.minPgsize = sizes[0];
+    this.onePgsize = sizes.length === 1;
   }
 
   // ---- driver callbacks (struct iommu_domain_ops) ----
@@ -156,6 +158,36 @@ export abstract class IommuDomain {
   /** iommu_map(): 0 or -errno. A failed call leaves the domain as it was. */
   map(iova: number, paddr: number, size: number, prot: number, acct?: MemAccounting): number {
     this.mapCalls++;
+    // The common call, kept small enough to inline: a one-page-size domain,
+    // a valid range inside the aperture, one driver call (iommu_pgsize can
+    // only pick that size) that maps it all. Anything else takes the full path.
+    const min = this.minPgsize;
+    if (this.onePgsize && !this.freed && size > 0 && paddr >= 0 && iova >= this.apertureStart && iova + size - 1 <= this.apertureEnd && aligned(iova, min) && aligned(paddr, min) && aligned(size, min)) {
+      this.drvMapped = 0;
+      const ret = this.mapPages(iova, paddr, min, size / min, prot, acct);
+      if (ret === 0 && this.drvMapped === size) return 0;
+      return this.mapRest(iova, paddr, size, prot, acct, ret, this.drvMapped);
+    }
+    return this.mapChecked(iova, paddr, size, prot, acct);
+  }
+
+  /** The rest of iommu_map() after a first driver call that returned `ret` having mapped `mapped` bytes. */
+  private mapRest(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined, ret: number, mapped: number): number {
+    let rest = size - mapped;
+    if (ret === 0 && mapped === 0) {
+      this.ctx.warn.warn('iommu_map.no_progress', `driver mapped nothing at 0x${iova.toString(16)}`);
+      ret = -EINVAL;
+    }
+    if (ret === 0 && rest > 0) {
+      ret = this.mapLoop(iova + mapped, paddr + mapped, rest, prot, acct);
+      rest = this.loopRest;
+    }
+    if (ret !== 0) this.unmapRange(iova, size - rest);
+    return ret;
+  }
+
+  /** iommu_map() with every check, for calls off the common path. */
+  private mapChecked(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined): number {
     if (this.freed) {
       this.ctx.warn.warn('iommu_map.freed_domain', `map 0x${iova.toString(16)} on a freed domain`);
       return -EINVAL;
@@ -169,6 +201,17 @@ export abstract class IommuDomain {
       this.ctx.warn.warn('iommu_map.aperture', `[0x${iova.toString(16)}, +0x${size.toString(16)}) outside the aperture`);
       return -EINVAL;
     }
+    const ret = this.mapLoop(iova, paddr, size, prot, acct);
+    if (ret !== 0) this.unmapRange(iova, size - this.loopRest);
+    return ret;
+  }
+
+  /** What mapLoop() left unmapped when it stopped. */
+  private loopRest = 0;
+
+  /** __iommu_map()'s loop: one driver call per page size run until `size` is mapped or one fails (no rollback here). */
+  private mapLoop(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined): number {
+    const min = this.minPgsize;
     const sizes = this.pgsizes;
     const single = sizes.length === 1;
     let cur = iova;
@@ -196,7 +239,7 @@ export abstract class IommuDomain {
       cur += mapped;
       pa += mapped;
     }
-    if (ret !== 0) this.unmapRange(iova, size - rest);
+    this.loopRest = rest;
     return ret;
   }
 

@@ -123,7 +123,12 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       process.stdout.write(`${t.toString()}\n`);
     }
   }
-  return report.findings.length > 0 ? 1 : 0;
+  if (report.hung) {
+    process.stderr.write(
+      `iommufd-sim fuzz: round ${report.hung.round} never came back (a program that does not end?); stopped after ${(report.hung.afterMs / 1000).toFixed(0)} s. Rerun with IOMMUFD_SIM_FUZZ_TRACE=DIR to see each fuzzer's program.\n`,
+    );
+  }
+  return report.findings.length > 0 || report.hung ? 1 : 0;
 }
 
 /** Add the `fuzz` command to the iommufd-sim program. */

@@ -397,6 +397,8 @@ export interface CampaignOptions {
   maxPrograms?: number;
   /** Failure signatures of known findings (syzkaller's ignores): not reported, not added to the corpus. */
   ignore?: string[];
+  /** With several workers: how long past the deadline a round may run before the campaign gives it up as stuck (default 2 min; negative: before it). */
+  roundTimeoutMs?: number;
   /** Stop early when this returns true (checked between programs with one worker, between rounds with more). */
   stopWhen?: (s: CampaignStats) => boolean;
   /** Progress callback (about every 250 ms with one worker, each round with more). */
@@ -414,6 +416,8 @@ export interface CampaignStats {
   signal: number;
   findings: Finding[];
   rounds: number;
+  /** Set when a round of several workers never came back (a program that does not end): the campaign stopped there. */
+  hung?: { round: number; afterMs: number };
 }
 
 export interface CampaignReport extends CampaignStats {
@@ -484,6 +488,22 @@ function workerFile(): { file: string; execArgv: string[]; runtime: 'worker_thre
 
 /** Run a campaign. */
 let campaignCount = 0;
+
+/** How long past the deadline a round may take before its fuzzers count as stuck. */
+const ROUND_GRACE_MS = 120_000;
+
+/** `p`'s value, or undefined when it takes longer than `ms`. */
+export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The keys of `set` from insertion index `from` on. */
 function signalFrom(set: Set<number>, from: number): number[] {
@@ -619,10 +639,19 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       for (let round = 0; !done(); round++) {
         const left = Math.ceil((maxPrograms - stats.programs) / workers);
         const tasks = Array.from({ length: workers }, (_, w) => pool.run({ ...taskFor(w, round), programs: Math.min(opts.roundPrograms ?? 100, left) }) as Promise<RoundResult>);
-        merge(await Promise.all(tasks));
+        // A round stops itself at the deadline between programs; one that has
+        // not come back long after is running a program that does not end.
+        const limit = Math.max(0, Math.max(0, deadline - Date.now()) + (opts.roundTimeoutMs ?? ROUND_GRACE_MS));
+        const results = await withinMs(Promise.all(tasks), limit);
+        if (results === undefined) {
+          stats.hung = { round, afterMs: Date.now() - startedAt };
+          break;
+        }
+        merge(results);
         opts.onProgress?.(snapshot());
       }
     } finally {
+      // Terminates the worker processes, a stuck one included.
       await pool.destroy();
     }
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../src/base/prng.js';
 import { PROFILE_NAMES, profileByName } from '../../src/base/profile.js';
-import { roundSeed, runCampaign, runRound } from '../../src/fuzz/campaign.js';
+import { roundSeed, runCampaign, runRound, withinMs } from '../../src/fuzz/campaign.js';
 import { Corpus, loadCorpusDir, programId, saveCorpusDir } from '../../src/fuzz/corpus.js';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { generateCallsAt, generateProgram, scanScope } from '../../src/fuzz/generator.js';
@@ -312,6 +312,19 @@ describe('campaign', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('gives up a round of several workers that does not come back, and says so', async () => {
+    // One round that runs to the 5 s deadline, given up 3 s before it: a stand-in for a program that never ends.
+    const t0 = Date.now();
+    const r = await runCampaign({ seconds: 5, seed: 9, workers: 2, profile: 'latest', roundPrograms: 1e9, roundTimeoutMs: -3000 });
+    expect(r.hung).toEqual({ round: 0, afterMs: expect.any(Number) });
+    expect(r.hung!.afterMs).toBeLessThan(4500);
+    expect(r.rounds).toBe(0);
+    expect(r.programs).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(await withinMs(Promise.resolve(7), 1000)).toBe(7);
+    expect(await withinMs(new Promise(() => {}), 5)).toBeUndefined();
   });
 
   it('runs fuzzers on two workers, deterministically for a seed, sending each only the corpus it lacks', async () => {

@@ -15,7 +15,7 @@
  * `--quick` runs 3 seeds with a 20 s cap and 3 s throughput runs.
  */
 import { BUG_SWITCHES, type BugSwitch } from '../../src/fuzz/signal.js';
-import { runCampaign } from '../../src/fuzz/campaign.js';
+import { allBugsFound, runCampaign } from '../../src/fuzz/campaign.js';
 import type { SuiteOptions } from '../run.js';
 
 export interface FuzzBenchResult {
@@ -38,7 +38,7 @@ async function rediscovery(seeds: number[], capSeconds: number): Promise<FuzzBen
       seed,
       workers: 1,
       profile: 'v6.2',
-      stopWhen: (s) => BUG_SWITCHES.every((b) => s.findings.some((f) => f.bugs.length === 1 && f.bugs[0] === b)),
+      stopWhen: (s) => allBugsFound(s.findings),
     });
     for (const b of BUG_SWITCHES) {
       const ms = r.bugsFound[b];

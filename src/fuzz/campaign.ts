@@ -28,6 +28,7 @@ import { minimizeProgram, signatureOf } from './minimizer.js';
 import { mutateProgram } from './mutator.js';
 import { type Program, formatProgram } from './program.js';
 import {
+  BUG_SWITCHES,
   type BugSwitch,
   type Classification,
   type SignalRun,
@@ -132,7 +133,7 @@ export interface TaskEntry {
 /** The campaign corpus and maxSignal this fuzzer process was sent (one campaign at a time). */
 let shared: { campaign: string; entries: TaskEntry[]; signal: number[] } | undefined;
 
-/** Apply a task's deltas to the shared copy; false when the copy lacks their start. */
+/** Apply a task's deltas to the shared copy: the whole corpus and maxSignal, or undefined when the copy lacks the deltas' start. */
 function syncShared(task: RoundTask): { entries: TaskEntry[]; signal: number[] } | undefined {
   // A task outside a campaign carries everything.
   if (task.campaign === undefined) return { entries: task.corpus, signal: task.maxSignal };
@@ -273,7 +274,7 @@ const SMASH_MUTATIONS = 20;
 const SMASH_QUEUE = 64;
 const SMASH_SHARE = 0.5;
 /** Share of programs generated from scratch (the rest mutate corpus programs). */
-const GENERATE_SHARE = Number(process.env.GEN_P ?? 0.2);
+const GENERATE_SHARE = 0.2;
 
 /** One fuzzer's round. */
 export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
@@ -464,6 +465,16 @@ export function writeFinding(dir: string, f: Finding): string {
   return d;
 }
 
+/** The first finding that shows `bug` alone (fails with only its switch on, passes on latest). */
+export function findingOfBug(findings: readonly Finding[], bug: BugSwitch): Finding | undefined {
+  return findings.find((f) => f.bugs.length === 1 && f.bugs[0] === bug);
+}
+
+/** Every one of the four bugs has a finding of its own. */
+export function allBugsFound(findings: readonly Finding[]): boolean {
+  return BUG_SWITCHES.every((b) => findingOfBug(findings, b) !== undefined);
+}
+
 function bugsFoundOf(findings: readonly Finding[]): Partial<Record<BugSwitch, number>> {
   const out: Partial<Record<BugSwitch, number>> = {};
   for (const f of findings) {
@@ -486,7 +497,6 @@ function workerFile(): { file: string; execArgv: string[]; runtime: 'worker_thre
   return ts ? { file, execArgv: ['--import', 'tsx'], runtime: 'child_process' } : { file, execArgv: [], runtime: 'worker_threads' };
 }
 
-/** Run a campaign. */
 let campaignCount = 0;
 
 /** How long past the deadline a round may take before its fuzzers count as stuck. */
@@ -513,6 +523,7 @@ function signalFrom(set: Set<number>, from: number): number[] {
   return out;
 }
 
+/** Run a campaign. */
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const seed = (opts.seed ?? 1) >>> 0;
   const workers = Math.max(1, Math.floor(opts.workers ?? 1));
@@ -549,12 +560,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   // What each fuzzer process holds of the corpus and maxSignal (both only grow): send only the rest.
   const campaignId = `${process.pid}.${++campaignCount}.${startedAt}`;
   const holders = new Map<number, { corpus: number; signal: number }>();
-  const sent = { corpus: 0, signal: 0 };
   const taskFor = (worker: number, round: number): RoundTask => {
     const bases = [...holders.values()];
     const complete = bases.length >= workers;
-    sent.corpus = complete ? Math.min(...bases.map((h) => h.corpus)) : 0;
-    sent.signal = complete ? Math.min(...bases.map((h) => h.signal)) : 0;
+    const corpusBase = complete ? Math.min(...bases.map((h) => h.corpus)) : 0;
+    const signalBase = complete ? Math.min(...bases.map((h) => h.signal)) : 0;
     return {
       seed,
       worker,
@@ -562,18 +572,18 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       profile,
       checks,
       campaign: campaignId,
-      corpusBase: sent.corpus,
-      corpus: corpus.entries.slice(sent.corpus).map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
-      signalBase: sent.signal,
-      maxSignal: signalFrom(corpus.maxSignal, sent.signal),
-    knownSignatures: [...known],
-    ...(opts.ignore ? { ignore: opts.ignore } : {}),
-    programs: opts.roundPrograms ?? 100,
-    deadline,
-    startedAt,
-    minimize: opts.minimize ?? true,
-    minimizeRuns: opts.minimizeRuns ?? 800,
-    maxCalls: opts.maxCalls ?? 14,
+      corpusBase,
+      corpus: corpus.entries.slice(corpusBase).map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
+      signalBase,
+      maxSignal: signalFrom(corpus.maxSignal, signalBase),
+      knownSignatures: [...known],
+      ...(opts.ignore ? { ignore: opts.ignore } : {}),
+      programs: opts.roundPrograms ?? 100,
+      deadline,
+      startedAt,
+      minimize: opts.minimize ?? true,
+      minimizeRuns: opts.minimizeRuns ?? 800,
+      maxCalls: opts.maxCalls ?? 14,
     };
   };
 

@@ -76,7 +76,8 @@ function probeId(name: string): number {
   return id;
 }
 
-const LABEL_BITS = 2 ** 21;
+/** Label ids are 21 bits, so label * 2^32 + probe stays an exact double. */
+const LABEL_SPACE = 2 ** 21;
 const labelIds = new Map<string, number>();
 const labelNames = new Map<number, string>();
 
@@ -84,7 +85,7 @@ const labelNames = new Map<number, string>();
 function labelId(label: string): number {
   let id = labelIds.get(label);
   if (id === undefined) {
-    id = fnv1a(label) % LABEL_BITS;
+    id = fnv1a(label) % LABEL_SPACE;
     labelIds.set(label, id);
     labelNames.set(id, label);
   }

@@ -60,8 +60,8 @@ export function pgsizesOf(bitmap: number): number[] {
   return out;
 }
 
-/** x is a multiple of the power of two p (division by a power of two is exact). */
-function aligned(x: number, p: number): boolean {
+/** x is a multiple of the power of two p (division by a power of two is exact; `%` on doubles is a slow fmod). */
+export function aligned(x: number, p: number): boolean {
   const q = x / p;
   return Math.floor(q) === q;
 }

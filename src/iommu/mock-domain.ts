@@ -30,7 +30,7 @@
  */
 import { ENOENT, ENOMEM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
-import { type DomainContext, IommuDomain, type MemAccounting } from './domain.js';
+import { type DomainContext, IommuDomain, type MemAccounting, aligned } from './domain.js';
 
 /** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
@@ -54,12 +54,6 @@ const F_LAST = 2;
 const F_HUGE = 4;
 /** The kernel's single START/LAST bit. */
 const F_MARK = F_START | F_LAST;
-
-/** x is not a multiple of MOCK_IO_PAGE_SIZE (a division by a power of two is exact; `%` on doubles is a slow fmod). */
-function notIoAligned(x: number): boolean {
-  const q = x / IO;
-  return q !== Math.floor(q);
-}
 
 /** Entries per storage chunk (and per leaf xa_node). */
 const CHUNK = 512;
@@ -181,8 +175,8 @@ export class MockDomain extends IommuDomain {
   /** map_pages past the fault point, in general: any page size, new nodes, overwrites. */
   private mapPagesFull(iova: number, paddr: number, pgsize: number, pgcount: number, acct: MemAccounting | undefined): number {
     const ctx = this.ctx;
-    if (notIoAligned(iova)) ctx.warn.warn('mock_domain_map_pages.iova_align', `iova 0x${iova.toString(16)}`);
-    if (notIoAligned(pgsize)) ctx.warn.warn('mock_domain_map_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
+    if (!aligned(iova, IO)) ctx.warn.warn('mock_domain_map_pages.iova_align', `iova 0x${iova.toString(16)}`);
+    if (!aligned(pgsize, IO)) ctx.warn.warn('mock_domain_map_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
     // The core only calls inside the aperture (below 2^31): entry indexes fit in int32.
     const first = (iova / IO) | 0;
     const end = first + ((pgsize / IO) | 0) * pgcount;
@@ -233,8 +227,8 @@ export class MockDomain extends IommuDomain {
 
   protected unmapPages(iova: number, pgsize: number, pgcount: number): number {
     const w = this.ctx.warn;
-    if (notIoAligned(iova)) w.warn('mock_domain_unmap_pages.iova_align', `iova 0x${iova.toString(16)}`);
-    if (notIoAligned(pgsize)) w.warn('mock_domain_unmap_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
+    if (!aligned(iova, IO)) w.warn('mock_domain_unmap_pages.iova_align', `iova 0x${iova.toString(16)}`);
+    if (!aligned(pgsize, IO)) w.warn('mock_domain_unmap_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
     const n = Math.floor(pgsize / IO) * pgcount;
     const first = Math.floor(iova / IO);
     const end = first + n;
@@ -291,7 +285,7 @@ export class MockDomain extends IommuDomain {
 
   protected iovaToPhysDrv(iova: number): number {
     const w = this.ctx.warn;
-    if (notIoAligned(iova)) w.warn('mock_domain_iova_to_phys.unaligned', `iova 0x${iova.toString(16)}`);
+    if (!aligned(iova, IO)) w.warn('mock_domain_iova_to_phys.unaligned', `iova 0x${iova.toString(16)}`);
     const v = this.load(Math.floor(iova / IO));
     if (v === 0) {
       if (this.warnIovaToPhysMissing) w.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
@@ -301,7 +295,7 @@ export class MockDomain extends IommuDomain {
   }
 
   peekPhys(iova: number): number {
-    if (notIoAligned(iova)) return -1;
+    if (!aligned(iova, IO)) return -1;
     const v = this.load(Math.floor(iova / IO));
     return v === 0 ? -1 : v - 1;
   }

@@ -8,15 +8,13 @@
 // that merely reroutes one seed does not fail the test, a fuzzer that got
 // worse does.
 import { describe, expect, it } from 'vitest';
-import { BUG_SWITCHES, type BugSwitch, runOnProfile, singleBugProfile } from '../../src/fuzz/signal.js';
-import { type CampaignReport, runCampaign } from '../../src/fuzz/campaign.js';
+import { BUG_SWITCHES, runOnProfile, singleBugProfile } from '../../src/fuzz/signal.js';
+import { type CampaignReport, type Finding, allBugsFound, findingOfBug, runCampaign } from '../../src/fuzz/campaign.js';
 import { runProgram } from '../../src/fuzz/executor.js';
 
 /** Seeds tried in order, and the program budget of each campaign. */
 const SEEDS = [5, 1, 4];
 const BUDGET = 8000;
-
-const alone = (r: CampaignReport, bug: BugSwitch) => r.findings.find((f) => f.bugs.length === 1 && f.bugs[0] === bug);
 
 const campaigns = new Map<number, Promise<CampaignReport>>();
 function campaign(seed: number): Promise<CampaignReport> {
@@ -28,7 +26,7 @@ function campaign(seed: number): Promise<CampaignReport> {
       workers: 1,
       profile: 'v6.2',
       maxPrograms: BUDGET,
-      stopWhen: (s) => BUG_SWITCHES.every((b) => s.findings.some((f) => f.bugs.length === 1 && f.bugs[0] === b)),
+      stopWhen: (s) => allBugsFound(s.findings),
     });
     campaigns.set(seed, c);
   }
@@ -39,10 +37,10 @@ describe('the fuzzer rediscovers the v6.2 pages.c bugs', () => {
   for (const bug of BUG_SWITCHES) {
     it(`${bug} (first of seeds ${SEEDS.join(', ')} to find it, at most ${BUDGET} programs each)`, { timeout: 300_000 }, async () => {
       const tried: string[] = [];
-      let found: ReturnType<typeof alone>;
+      let found: Finding | undefined;
       for (const seed of SEEDS) {
         const r = await campaign(seed);
-        found = alone(r, bug);
+        found = findingOfBug(r.findings, bug);
         if (found) break;
         tried.push(`seed ${seed}: ${r.programs} programs, findings ${r.findings.map((x) => x.signature).join('; ')}`);
       }

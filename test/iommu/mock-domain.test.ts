@@ -101,6 +101,26 @@ describe('mock map / unmap', () => {
     expect(ctx.warn.warnings).toEqual([]);
   });
 
+  it('a map into a leaf that already exists marks, counts and charges as a map that makes the leaf', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A, 0x10000, 0x800, RW)).toBe(0);
+    const nodes = d.countNodes();
+    // same 64-entry leaf, nothing mapped there yet
+    expect(d.map(A + 0x4000, 0x20000, 0x2000, RW)).toBe(0);
+    expect(marks(d, A + 0x4000, 5)).toBe('S--L.');
+    expect(d.iovaToPhys(A + 0x5800)).toBe(0x21800);
+    expect(d.countEntries()).toBe(5);
+    expect(d.countNodes()).toBe(nodes);
+    expect(d.mapCalls).toBe(2);
+    // a map reaching into the next leaf and one over a live entry take the full path, same marks
+    expect(d.map(A + 0x1f000, 0x30000, 0x2000, RW)).toBe(0);
+    expect(marks(d, A + 0x1f000, 4)).toBe('S--L');
+    expect(d.countNodes()).toBe(nodes + 1);
+    expect(d.map(A, 0x40000, 0x800, RW)).toBe(0);
+    expect(names(ctx)).toEqual(['mock_domain_map_pages.overwrite']);
+    expect(d.iovaToPhys(A)).toBe(0x40000);
+  });
+
   it('unmapping exactly an earlier map is clean and frees the storage', () => {
     const { ctx, d } = setup();
     d.map(A + 0x800, 0x5800, 0x2000, RW);

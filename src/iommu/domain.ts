@@ -11,8 +11,9 @@
  * iova_to_phys, free) and the read-back fast path used by the pfn reader.
  *
  * Addresses and sizes are plain numbers: every domain aperture ends below
- * 2^53 and iommufd never hands a domain anything outside its aperture. No
- * bitwise operators are applied to them (they could exceed 2^32).
+ * 2^53 and iommufd never hands a domain anything outside its aperture. They
+ * are integers but may exceed 2^32: the only bitwise operator applied to them
+ * is `>>> 0` (the value mod 2^32) to test alignment to a page size.
  */
 import { EINVAL } from '../base/errno.js';
 import type { FaultRouter } from '../base/fault.js';
@@ -120,7 +121,11 @@ export abstract class IommuDomain {
   protected drvMapped = 0;
   private readonly pgsizes: Float64Array;
   private readonly minPgsize: number;
+  /** One supported page size, at most 2^31: the common path of map() applies. */
   private readonly onePgsize: boolean;
+  /** minPgsize - 1, and 1 / minPgsize (exact: a power of two). */
+  private readonly minMask: number;
+  private readonly minInverse: number;
   private freed = false;
 
   protected constructor(ctx: DomainContext, geometry: DomainGeometry) {
@@ -136,7 +141,9 @@ export abstract class IommuDomain {
     this.apertureEnd = apertureEnd;
     this.pgsizes = Float64Array.from(sizes);
     this.minPgsize = sizes[0];
-    this.onePgsize = sizes.length === 1;
+    this.onePgsize = sizes.length === 1 && sizes[0] <= 2 ** 31;
+    this.minMask = sizes[0] - 1;
+    this.minInverse = 1 / sizes[0];
   }
 
   // ---- driver callbacks (struct iommu_domain_ops) ----
@@ -161,10 +168,11 @@ export abstract class IommuDomain {
     // The common call, kept small enough to inline: a one-page-size domain,
     // a valid range inside the aperture, one driver call (iommu_pgsize can
     // only pick that size) that maps it all. Anything else takes the full path.
-    const min = this.minPgsize;
-    if (this.onePgsize && !this.freed && size > 0 && paddr >= 0 && iova >= this.apertureStart && iova + size - 1 <= this.apertureEnd && aligned(iova, min) && aligned(paddr, min) && aligned(size, min)) {
+    // Alignment by the low 32 bits (x >>> 0 is x mod 2^32 for integers up to
+    // 2^53, and the page size is at most 2^31): cheaper than three divisions.
+    if (this.onePgsize && !this.freed && size > 0 && paddr >= 0 && iova >= this.apertureStart && iova + size - 1 <= this.apertureEnd && (((iova >>> 0) | (paddr >>> 0) | (size >>> 0)) & this.minMask) === 0) {
       this.drvMapped = 0;
-      const ret = this.mapPages(iova, paddr, min, size / min, prot, acct);
+      const ret = this.mapPages(iova, paddr, this.minPgsize, size * this.minInverse, prot, acct);
       if (ret === 0 && this.drvMapped === size) return 0;
       return this.mapRest(iova, paddr, size, prot, acct, ret, this.drvMapped);
     }

@@ -47,6 +47,8 @@ export const XA_NODE_SIZE = 576;
 export const FP_MOCK_MAP_PAGES = faultPoint('mock_domain_map_pages', 'iommufd');
 
 const IO = MOCK_IO_PAGE_SIZE;
+/** 1 / IO, exact: index arithmetic by multiplication. */
+const INV_IO = 1 / IO;
 const CPU_PAGE = 4096;
 
 const F_START = 1;
@@ -115,6 +117,7 @@ export class MockDomain extends IommuDomain {
 
   private paDir: (Float64Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
   private flDir: (Uint8Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
+  /** Live leaves under each first-level interior node, live first-level nodes under each second-level one. */
   private readonly l1Cnt = new Uint16Array(IDX_END / L1_SPAN);
   private readonly l1Owner = new Uint8Array(IDX_END / L1_SPAN);
   private readonly l2Cnt = new Int32Array(IDX_END / L2_SPAN);
@@ -142,7 +145,7 @@ export class MockDomain extends IommuDomain {
     if (this.ctx.faults.shouldFail(FP_MOCK_MAP_PAGES)) return -ENOENT;
     // The common call, small enough to inline: 2 KiB pages into one existing
     // leaf, none of them mapped yet, no node charging. Else the full path.
-    const first = iova / IO;
+    const first = iova * INV_IO;
     const last = first + pgcount - 1;
     if (pgsize === IO && (first | 0) === first && pgcount > 0 && first >>> LEAF_SHIFT === last >>> LEAF_SHIFT && (acct === undefined || !this.accountNodes)) {
       const c = first >>> CHUNK_SHIFT;
@@ -152,21 +155,20 @@ export class MockDomain extends IommuDomain {
         const pa = this.paDir[c]!;
         const o0 = first & (CHUNK - 1);
         const o1 = o0 + pgcount;
-        let free = true;
-        for (let o = o0; o < o1; o++) if (pa[o] !== 0) free = false;
-        if (free) {
-          let p = paddr + 1;
-          for (let o = o0; o < o1; o++, p += IO) {
-            pa[o] = p;
-            fl[o] = 0;
-          }
+        // Store while each slot is empty (an empty slot's flags are already
+        // 0). A live entry means an overwrite, which WARNs: take back what
+        // this loop stored and let the full path do the call.
+        let o = o0;
+        for (let p = paddr + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
+        if (o === o1) {
           // One START/LAST mark per map call: the kernel's single shared bit.
           fl[o0] = F_START;
           fl[o1 - 1] |= F_LAST;
-          this.commitAdd(fl, leafSlot, first, pgcount);
+          this.commitAdd(fl, leafSlot, pgcount);
           this.drvMapped += pgcount * IO;
           return 0;
         }
+        for (let k = o0; k < o; k++) pa[k] = 0;
       }
     }
     return this.mapPagesFull(iova, paddr, pgsize, pgcount, acct);
@@ -213,12 +215,12 @@ export class MockDomain extends IommuDomain {
           added++;
         } else {
           // xa_store replaced a live entry: the kernel WARNs and carries on.
-          this.commitAdd(fl, leafSlot, idx, added);
+          this.commitAdd(fl, leafSlot, added);
           added = 0;
           ctx.warn.warn('mock_domain_map_pages.overwrite', `iova 0x${(k * IO).toString(16)} was already mapped`);
         }
       }
-      this.commitAdd(fl, leafSlot, idx, added);
+      this.commitAdd(fl, leafSlot, added);
       this.drvMapped += (segEnd - idx) * IO;
       idx = segEnd;
     }
@@ -312,33 +314,40 @@ export class MockDomain extends IommuDomain {
   }
 
   readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number {
-    let chunkIdx = -1;
-    let pa: Float64Array | undefined;
+    const base = pageBase / IO;
+    const first = firstIova / IO;
+    // Every index an integer inside the aperture: walk the entries directly,
+    // two 2 KiB entries per CPU page after the first.
+    if ((base | 0) === base && (first | 0) === first && first >= 0 && base >= 0 && base + 2 * count <= IDX_END && first < IDX_END) {
+      let c = first >>> CHUNK_SHIFT;
+      let pa = this.paDir[c];
+      let v = pa === undefined ? 0 : pa[first & (CHUNK - 1)];
+      for (let k = 0; ; ) {
+        if (v === 0) this.readHole(firstIova, pageBase, k, out, outOff);
+        else out[outOff + k] = Math.floor((v - 1) * (1 / CPU_PAGE));
+        if (++k === count) break;
+        const i = base + 2 * k;
+        if (i >>> CHUNK_SHIFT !== c) {
+          c = i >>> CHUNK_SHIFT;
+          pa = this.paDir[c];
+        }
+        v = pa === undefined ? 0 : pa[i & (CHUNK - 1)];
+      }
+      return count;
+    }
     for (let k = 0; k < count; k++) {
-      const iova = k === 0 ? firstIova : pageBase + k * CPU_PAGE;
-      const idx = iova / IO;
-      const i = idx | 0;
-      if (i !== idx || i >= IDX_END || i < 0) {
-        // Out of the fast path's reach: behave as iova_to_phys would.
-        const phys = this.iovaToPhysDrv(iova);
-        out[outOff + k] = Math.floor(phys / CPU_PAGE);
-        continue;
-      }
-      const c = i >>> CHUNK_SHIFT;
-      if (c !== chunkIdx) {
-        chunkIdx = c;
-        pa = this.paDir[c];
-      }
-      const v = pa === undefined ? 0 : pa[i & (CHUNK - 1)];
-      if (v === 0) {
-        // iova_to_phys of a hole: 0, with the xarray mock's WARN
-        if (this.warnIovaToPhysMissing) this.ctx.warn.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
-        out[outOff + k] = 0;
-        continue;
-      }
-      out[outOff + k] = Math.floor((v - 1) / CPU_PAGE);
+      // Out of the fast path's reach: behave as iova_to_phys would.
+      const phys = this.iovaToPhysDrv(k === 0 ? firstIova : pageBase + k * CPU_PAGE);
+      out[outOff + k] = Math.floor(phys / CPU_PAGE);
     }
     return count;
+  }
+
+  /** iova_to_phys of a hole: 0, with the xarray mock's WARN. */
+  private readHole(firstIova: number, pageBase: number, k: number, out: Uint32Array, outOff: number): void {
+    const iova = k === 0 ? firstIova : pageBase + k * CPU_PAGE;
+    if (this.warnIovaToPhysMissing) this.ctx.warn.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
+    out[outOff + k] = 0;
   }
 
   mappedBytes(): number {
@@ -429,15 +438,17 @@ export class MockDomain extends IommuDomain {
       }
     }
     if (needL2) this.l2Owner[i2] = owner;
-    if (needL1) this.l1Owner[i1] = owner;
+    if (needL1) {
+      this.l1Owner[i1] = owner;
+      this.l2Cnt[i2]++;
+    }
+    this.l1Cnt[i1]++;
     return true;
   }
 
-  private commitAdd(fl: Uint8Array, leafSlot: number, idx: number, added: number): void {
+  private commitAdd(fl: Uint8Array, leafSlot: number, added: number): void {
     if (added === 0) return;
     fl[leafSlot] += added;
-    this.l1Cnt[idx >>> L1_SHIFT] += added;
-    this.l2Cnt[idx >>> L2_SHIFT] += added;
     this.entries += added;
   }
 
@@ -446,20 +457,18 @@ export class MockDomain extends IommuDomain {
     const fl = this.flDir[c]!;
     this.entries -= removed;
     const leafLeft = (fl[leafSlot] -= removed);
-    const i1 = Math.floor(idx / L1_SPAN);
-    const i2 = Math.floor(idx / L2_SPAN);
-    const l1Left = (this.l1Cnt[i1] -= removed);
-    const l2Left = (this.l2Cnt[i2] -= removed);
     if (leafLeft !== 0) return;
     this.uncharge(fl[leafSlot + OWNER_DELTA]);
     fl[leafSlot + OWNER_DELTA] = 0;
-    if (l1Left === 0) {
+    const i1 = idx >>> L1_SHIFT;
+    if (--this.l1Cnt[i1] === 0) {
       this.uncharge(this.l1Owner[i1]);
       this.l1Owner[i1] = 0;
-    }
-    if (l2Left === 0) {
-      this.uncharge(this.l2Owner[i2]);
-      this.l2Owner[i2] = 0;
+      const i2 = idx >>> L2_SHIFT;
+      if (--this.l2Cnt[i2] === 0) {
+        this.uncharge(this.l2Owner[i2]);
+        this.l2Owner[i2] = 0;
+      }
     }
     for (let j = 0; j < LEAVES_PER_CHUNK; j++) if (fl[LEAF_CNT + j] !== 0) return;
     // Every entry, count and owner slot is zero again: the chunk can be reused as it is.

@@ -143,7 +143,7 @@ export class PfnBatch {
       return;
     }
     const end = this.end;
-    env.warn.testOn(end === 0 || this.npfns[end - 1] < keep, 'batch_clear_carry', `end=${end} keep=${keep}`);
+    if (end === 0 || this.npfns[end - 1] < keep) env.warn.testOn(true, 'batch_clear_carry', `end=${end} keep=${keep}`);
     this.totalPfns = keep;
     const p = env.profile;
     if (p.carryWritesCountFirst) {

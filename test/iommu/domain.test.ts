@@ -160,6 +160,16 @@ describe('iommu_map / iommu_unmap core', () => {
     expect(d.unmapCalls).toBe(2);
     expect(c.warn.warnings).toEqual([]);
   });
+  it('one-page-size domains judge alignment of addresses above 2^32 on every bit (the common path uses the low 32)', () => {
+    const d = new MapDomain(ctx(), 4 * KiB);
+    expect(d.map(2 ** 33 + 0x800, 0x1000, 0x1000, IOMMU_READ)).toBe(-EINVAL);
+    expect(d.map(0x1000, 2 ** 40 + 0x800, 0x1000, IOMMU_READ)).toBe(-EINVAL);
+    expect(d.map(0x1000, 2 ** 40 + 2 ** 31 + 0x1000, 0x2000, IOMMU_READ)).toBe(0);
+    expect(d.map(2 ** 33, 2 ** 45, 0x1000, IOMMU_READ)).toBe(0);
+    expect(d.calls).toEqual(['map 1000 1000x2', 'map 200000000 1000x1']);
+    expect(d.iovaToPhys(0x2000)).toBe(2 ** 40 + 2 ** 31 + 0x2000);
+    expect(d.iovaToPhys(2 ** 33)).toBe(2 ** 45);
+  });
   it('splits into driver calls by iommu_pgsize, unmaps the same way', () => {
     const d = new MapDomain(ctx(), 4 * KiB + 2 * MiB);
     expect(d.map(0x1ff000, 0x3ff000, 0x1000 + 4 * MiB + 0x2000, IOMMU_READ)).toBe(0);

@@ -219,6 +219,18 @@ describe('mock map / unmap', () => {
     expect(d.countEntries()).toBe(3);
   });
 
+  it('a live entry part way through a map into an existing leaf: stores before it are taken back, one WARN, full-path result', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A + 0x1000, 0x10000, 0x800, RW)).toBe(0);
+    // A and A+0x800 are free, A+0x1000 is live: the fast path stores two entries, meets the third, undoes
+    expect(d.map(A, 0x90000, 0x1800, RW)).toBe(0);
+    expect(names(ctx)).toEqual(['mock_domain_map_pages.overwrite']);
+    expect(marks(d, A, 4)).toBe('S-L.');
+    expect([d.iovaToPhys(A), d.iovaToPhys(A + 0x800), d.iovaToPhys(A + 0x1000)]).toEqual([0x90000, 0x90800, 0x91000]);
+    expect(d.countEntries()).toBe(3);
+    expect(d.mappedBytes()).toBe(0x1800);
+  });
+
   it('counts iommu_map / iommu_unmap calls', () => {
     const { d } = setup();
     d.map(A, 0, 0x1000, RW);

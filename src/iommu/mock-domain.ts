@@ -98,7 +98,7 @@ export interface MockDomainOptions {
   warnUnmapMissing?: boolean;
   /** iova_to_phys WARNs on a missing entry (the xarray mock; the later generic-page-table mock returns 0 quietly). Default true. */
   warnIovaToPhysMissing?: boolean;
-  /** Charge xarray nodes to the map's MemAccounting (default true). */
+  /** Charge every modelled xarray node to the map's MemAccounting (default false: the kernel's mock xarray is not XA_FLAGS_ACCOUNT). */
   accountNodes?: boolean;
 }
 
@@ -143,33 +143,34 @@ export class MockDomain extends IommuDomain {
 
   protected mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, _prot: number, acct: MemAccounting | undefined): number {
     if (this.ctx.faults.shouldFail(FP_MOCK_MAP_PAGES)) return -ENOENT;
-    // The common call, small enough to inline: 2 KiB pages into one existing
-    // leaf, none of them mapped yet, no node charging. Else the full path.
+    // The common call, small enough to inline: 2 KiB pages into one leaf,
+    // none of them mapped yet, no node charging (so making the leaf cannot
+    // fail). Else the full path.
     const first = iova * INV_IO;
     const last = first + pgcount - 1;
     if (pgsize === IO && (first | 0) === first && pgcount > 0 && first >>> LEAF_SHIFT === last >>> LEAF_SHIFT && (acct === undefined || !this.accountNodes)) {
       const c = first >>> CHUNK_SHIFT;
-      const fl = this.flDir[c];
+      const fl = this.flDir[c] ?? this.allocChunk(c);
       const leafSlot = LEAF_CNT + ((first >>> LEAF_SHIFT) & (LEAVES_PER_CHUNK - 1));
-      if (fl !== undefined && fl[leafSlot] !== 0) {
-        const pa = this.paDir[c]!;
-        const o0 = first & (CHUNK - 1);
-        const o1 = o0 + pgcount;
-        // Store while each slot is empty (an empty slot's flags are already
-        // 0). A live entry means an overwrite, which WARNs: take back what
-        // this loop stored and let the full path do the call.
-        let o = o0;
-        for (let p = paddr + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
-        if (o === o1) {
-          // One START/LAST mark per map call: the kernel's single shared bit.
-          fl[o0] = F_START;
-          fl[o1 - 1] |= F_LAST;
-          this.commitAdd(fl, leafSlot, pgcount);
-          this.drvMapped += pgcount * IO;
-          return 0;
-        }
-        for (let k = o0; k < o; k++) pa[k] = 0;
+      if (fl[leafSlot] === 0) this.createNodes(first, 0);
+      const pa = this.paDir[c]!;
+      const o0 = first & (CHUNK - 1);
+      const o1 = o0 + pgcount;
+      // Store while each slot is empty (an empty slot's flags are already
+      // 0). A live entry (only in a leaf that existed) means an overwrite,
+      // which WARNs: take back what this loop stored and let the full path
+      // do the call.
+      let o = o0;
+      for (let p = paddr + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
+      if (o === o1) {
+        // One START/LAST mark per map call: the kernel's single shared bit.
+        fl[o0] = F_START;
+        fl[o1 - 1] |= F_LAST;
+        this.commitAdd(fl, leafSlot, pgcount);
+        this.drvMapped += pgcount * IO;
+        return 0;
       }
+      for (let k = o0; k < o; k++) pa[k] = 0;
     }
     return this.mapPagesFull(iova, paddr, pgsize, pgcount, acct);
   }

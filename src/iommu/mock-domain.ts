@@ -203,24 +203,36 @@ export class MockDomain extends IommuDomain {
         fl[leafSlot + OWNER_DELTA] = owner;
       }
       const pa = this.paDir[c]!;
+      const o0 = idx & (CHUNK - 1);
+      const o1 = o0 + (segEnd - idx);
+      const startHere = idx === first;
+      const lastHere = segEnd === end;
+      // entries added since the last commit
       let added = 0;
-      for (let k = idx; k < segEnd; k++, p += IO) {
-        const off = k & (CHUNK - 1);
-        let f = huge;
-        if (k === first) f |= F_START;
-        if (k === last) f |= F_LAST;
-        const old = pa[off];
-        pa[off] = p + 1;
-        fl[off] = f;
-        if (old === 0) {
-          added++;
-        } else {
-          // xa_store replaced a live entry: the kernel WARNs and carries on.
-          this.commitAdd(fl, leafSlot, added);
-          added = 0;
-          ctx.warn.warn('mock_domain_map_pages.overwrite', `iova 0x${(k * IO).toString(16)} was already mapped`);
+      let o = o0;
+      for (;;) {
+        // stores into empty slots: the common case
+        const from = o;
+        for (; o < o1 && pa[o] === 0; o++, p += IO) {
+          pa[o] = p + 1;
+          fl[o] = huge;
         }
+        added += o - from;
+        if (o === o1) break;
+        // xa_store replaced a live entry: the kernel WARNs and carries on
+        // (with the marks of the entries stored so far in place).
+        pa[o] = p + 1;
+        fl[o] = huge;
+        if (startHere) fl[o0] |= F_START;
+        if (lastHere && o === o1 - 1) fl[o] |= F_LAST;
+        this.commitAdd(fl, leafSlot, added);
+        added = 0;
+        ctx.warn.warn('mock_domain_map_pages.overwrite', `iova 0x${(((c << CHUNK_SHIFT) + o) * IO).toString(16)} was already mapped`);
+        o++;
+        p += IO;
       }
+      if (startHere) fl[o0] |= F_START;
+      if (lastHere) fl[o1 - 1] |= F_LAST;
       this.commitAdd(fl, leafSlot, added);
       this.drvMapped += (segEnd - idx) * IO;
       idx = segEnd;
@@ -253,31 +265,34 @@ export class MockDomain extends IommuDomain {
       const leafSlot = LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK);
       let removed = 0;
       for (let k = idx; k < segEnd; k++) {
-        let v = 0;
-        let f = 0;
-        if (pa !== undefined) {
-          const off = k & (CHUNK - 1);
-          v = pa[off];
-          if (v !== 0) {
-            f = fl![off];
-            pa[off] = 0;
-            fl![off] = 0;
-            removed++;
-          }
+        const off = k & (CHUNK - 1);
+        const v = pa === undefined ? 0 : pa[off];
+        if (v !== 0 && k !== first && k !== last) {
+          // a live entry inside the request: nothing to judge
+          pa![off] = 0;
+          fl![off] = 0;
+          removed++;
+          continue;
         }
-        if (v === 0 || k === first || k === last) {
-          const judged = v !== 0 || strict;
-          const badMissing = v === 0 && strict;
-          const badStart = checkMarks && k === first && judged && (f & F_MARK) === 0;
-          const badLast = checkMarks && k === last && judged && (f & F_MARK) === 0;
-          if (badMissing || badStart || badLast) {
-            if (removed !== 0) this.commitRemove(c, leafSlot, idx, removed);
-            removed = 0;
-            const at = `iova 0x${(k * IO).toString(16)}`;
-            if (badMissing) w.warn('mock_domain_unmap.missing', `${at} not mapped`);
-            if (badStart) w.warn('mock_domain_unmap.start', `${at} was not the first page of a map`);
-            if (badLast) w.warn('mock_domain_unmap.last', `${at} was not the last page of a map`);
-          }
+        let f = 0;
+        if (v !== 0) {
+          f = fl![off];
+          pa![off] = 0;
+          fl![off] = 0;
+          removed++;
+        }
+        // the request's first or last entry, or a hole
+        const judged = v !== 0 || strict;
+        const badMissing = v === 0 && strict;
+        const badStart = checkMarks && k === first && judged && (f & F_MARK) === 0;
+        const badLast = checkMarks && k === last && judged && (f & F_MARK) === 0;
+        if (badMissing || badStart || badLast) {
+          if (removed !== 0) this.commitRemove(c, leafSlot, idx, removed);
+          removed = 0;
+          const at = `iova 0x${(k * IO).toString(16)}`;
+          if (badMissing) w.warn('mock_domain_unmap.missing', `${at} not mapped`);
+          if (badStart) w.warn('mock_domain_unmap.start', `${at} was not the first page of a map`);
+          if (badLast) w.warn('mock_domain_unmap.last', `${at} was not the last page of a map`);
         }
       }
       if (removed !== 0) this.commitRemove(c, leafSlot, idx, removed);

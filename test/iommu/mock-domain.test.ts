@@ -231,6 +231,23 @@ describe('mock map / unmap', () => {
     expect(d.mappedBytes()).toBe(0x1800);
   });
 
+  it('an overwrite inside a map across leaves: one WARN, the entry replaced, marks on the ends; with panic_on_warn the marks so far stay', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A + 0x20000, 0x10000, 0x800, RW)).toBe(0);
+    expect(d.map(A + 0x1f000, 0x90000, 0x2000, RW)).toBe(0);
+    expect(ctx.warn.warnings.map((w) => `${w.assertion} ${w.message}`)).toEqual([`mock_domain_map_pages.overwrite iova 0x${(A + 0x20000).toString(16)} was already mapped`]);
+    expect(marks(d, A + 0x1f000, 4)).toBe('S--L');
+    expect(d.iovaToPhys(A + 0x20000)).toBe(0x91000);
+    expect(d.countEntries()).toBe(4);
+
+    const p = setup({}, true);
+    expect(p.d.map(A + 0x20000, 0x10000, 0x800, RW)).toBe(0);
+    expect(() => p.d.map(A + 0x1f000, 0x90000, 0x2000, RW)).toThrow(KernelWarning);
+    expect(marks(p.d, A + 0x1f000, 4)).toBe('S--.');
+    expect(p.d.iovaToPhys(A + 0x20000)).toBe(0x91000);
+    expect(p.d.countEntries()).toBe(3);
+  });
+
   it('counts iommu_map / iommu_unmap calls', () => {
     const { d } = setup();
     d.map(A, 0, 0x1000, RW);

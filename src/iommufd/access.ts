@@ -132,7 +132,7 @@ export class IommufdAccess implements IoptAccessUser {
           rc = -EPERM;
           break remove;
         }
-        rc = areaAddAccess(env, area, index, lastIndex, out.subarray(outOff), flags);
+        rc = areaAddAccess(env, area, index, lastIndex, out, outOff, flags);
         if (rc) break remove;
         outOff += lastIndex - index + 1;
       }

@@ -500,7 +500,7 @@ function fillFromMm(env: IommufdEnv, pages: IoptPages, user: PfnReaderUser, star
  * holes, copying domain-held PFNs) and write the PFNs to out. On failure the
  * xarray is as before.
  */
-export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array): number {
+export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, outOff: number): number {
   let xaEnd = start;
   const user = new PfnReaderUser(env);
   user.init(pages);
@@ -509,7 +509,7 @@ export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number
   let rc = 0;
   clean: {
     for (span.first(pages.accessItree, pages.domainsItree, start, last); !span.done(); span.next()) {
-      const off = span.start - start;
+      const off = outOff + span.start - start;
       if (span.isUsed === 1) {
         fillFromXarray(env, pages, span.start, span.last, out, off);
         continue;
@@ -582,19 +582,19 @@ function getExactAccess(pages: IoptPages, start: number, last: number): IoptPage
 }
 
 /** iopt_area_add_access(): pin [start, last] for an access and return the PFNs in out. */
-export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, flags: number): number {
+export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, outOff: number, flags: number): number {
   const pages = area.pages!;
   if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
   let access = getExactAccess(pages, start, last);
   if (access) {
     area.numAccesses++;
     access.users++;
-    fillFromXarray(env, pages, start, last, out, 0);
+    fillFromXarray(env, pages, start, last, out, outOff);
     return 0;
   }
   const alloc = kernelAlloc(env, FP_ALLOC_PAGES_ACCESS, SIZEOF_IOPT_PAGES_ACCESS, true);
   if (!alloc) return -ENOMEM;
-  const rc = pagesFillXarray(env, pages, start, last, out);
+  const rc = pagesFillXarray(env, pages, start, last, out, outOff);
   if (rc) {
     kernelFree(alloc);
     return rc;

@@ -339,8 +339,13 @@ export class MockDomain extends IommuDomain {
       let pa = this.paDir[c];
       let v = pa === undefined ? 0 : pa[first & (CHUNK - 1)];
       for (let k = 0; ; ) {
-        if (v === 0) this.readHole(firstIova, pageBase, k, out, outOff);
-        else out[outOff + k] = Math.floor((v - 1) * (1 / CPU_PAGE));
+        if (v !== 0) out[outOff + k] = Math.floor((v - 1) * (1 / CPU_PAGE));
+        else {
+          // iova_to_phys of a hole: 0, with the xarray mock's WARN
+          const iova = k === 0 ? firstIova : pageBase + k * CPU_PAGE;
+          if (this.warnIovaToPhysMissing) this.ctx.warn.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
+          out[outOff + k] = 0;
+        }
         if (++k === count) break;
         const i = base + 2 * k;
         if (i >>> CHUNK_SHIFT !== c) {
@@ -357,13 +362,6 @@ export class MockDomain extends IommuDomain {
       out[outOff + k] = Math.floor(phys / CPU_PAGE);
     }
     return count;
-  }
-
-  /** iova_to_phys of a hole: 0, with the xarray mock's WARN. */
-  private readHole(firstIova: number, pageBase: number, k: number, out: Uint32Array, outOff: number): void {
-    const iova = k === 0 ? firstIova : pageBase + k * CPU_PAGE;
-    if (this.warnIovaToPhysMissing) this.ctx.warn.warn('mock_domain_iova_to_phys.missing', `iova 0x${iova.toString(16)} not mapped`);
-    out[outOff + k] = 0;
   }
 
   mappedBytes(): number {

@@ -123,14 +123,17 @@ export function putPages(env: IommufdEnv, pages: IoptPages): void {
 /** iopt_pages_add_npinned() */
 export function pagesAddNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
   pages.npinned += n;
-  // (messages are built only when the check fires: these run per batch entry)
-  if (pages.npinned > pages.npages) env.warn.testOn(true, 'iopt_pages_add_npinned', `npinned ${pages.npinned} > npages ${pages.npages}`);
+  // The message is built only when the check fires (this runs per batch
+  // entry); the check itself is always made, so the fuzzer sees it reached.
+  const bad = pages.npinned > pages.npages;
+  env.warn.testOn(bad, 'iopt_pages_add_npinned', bad ? `npinned ${pages.npinned} > npages ${pages.npages}` : '');
 }
 
 /** iopt_pages_sub_npinned() */
 export function pagesSubNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
   pages.npinned -= n;
-  if (pages.npinned < 0 || pages.npinned > pages.npages) env.warn.testOn(true, 'iopt_pages_sub_npinned', `npinned ${pages.npinned}`);
+  const bad = pages.npinned < 0 || pages.npinned > pages.npages;
+  env.warn.testOn(bad, 'iopt_pages_sub_npinned', bad ? `npinned ${pages.npinned}` : '');
 }
 
 /** incr_user_locked_vm(): charge the creating user's locked_vm against its RLIMIT_MEMLOCK. */
@@ -259,8 +262,9 @@ function areaUnpinDomain(
     let batchLast: number;
     if (st.unmappedEnd <= last) {
       const readStart = Math.max(start, st.unmappedEnd);
-      if (batch.totalPfns && st.unmappedEnd - batch.totalPfns !== start) {
-        env.warn.testOn(true, 'iopt_area_unpin_domain.carry', `unmapped_end ${st.unmappedEnd} total ${batch.totalPfns} start ${start}`);
+      if (batch.totalPfns) {
+        const bad = st.unmappedEnd - batch.totalPfns !== start;
+        env.warn.testOn(bad, 'iopt_area_unpin_domain.carry', bad ? `unmapped_end ${st.unmappedEnd} total ${batch.totalPfns} start ${start}` : '');
       }
       batchFromDomain(batch, domain, area, readStart, last);
       // v6.2 counted from the read start, overshooting by the carry (fixed by 727c28c1cef2).
@@ -268,7 +272,7 @@ function areaUnpinDomain(
     } else {
       batchLast = last;
     }
-    if (batchLast > realLast) env.warn.testOn(true, 'iopt_area_unpin_domain.last', `batch_last_index ${batchLast} > ${realLast}`);
+    env.warn.testOn(batchLast > realLast, 'iopt_area_unpin_domain.last', batchLast > realLast ? `batch_last_index ${batchLast} > ${realLast}` : '');
     // Keep reading until a discontinuity so the unmap cuts between maps.
     if (batchLast === last && last !== realLast) batchFromDomainContinue(batch, domain, area, last + 1, realLast);
     if (st.unmappedEnd <= batchLast) {
@@ -434,7 +438,8 @@ function pagesToXarray(env: IommufdEnv, pages: IoptPages, start: number, last: n
     let rc = 0;
     if (k === half && env.faults.shouldFail(FP_PAGES_TO_XARRAY)) rc = -EINVAL;
     else {
-      if (pages.pinnedPfns.load(start + k) >= 0) env.warn.warn('pages_to_xarray.overwrite', `index ${start + k}`);
+      const live = pages.pinnedPfns.load(start + k) >= 0;
+      env.warn.on(live, 'pages_to_xarray.overwrite', live ? `index ${start + k}` : '');
       rc = pages.pinnedPfns.store(start + k, pfns[off + k]);
     }
     if (rc) {
@@ -449,7 +454,7 @@ function pagesToXarray(env: IommufdEnv, pages: IoptPages, start: number, last: n
 function fillFromXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, off: number): void {
   for (let i = start; i <= last; i++) {
     const v = pages.pinnedPfns.load(i);
-    if (v < 0) env.warn.warn('xarray.missing_value', `index ${i}`);
+    env.warn.on(v < 0, 'xarray.missing_value', v < 0 ? `index ${i}` : '');
     out[off++] = v < 0 ? 0 : v;
   }
 }

@@ -143,7 +143,8 @@ export class PfnBatch {
       return;
     }
     const end = this.end;
-    if (end === 0 || this.npfns[end - 1] < keep) env.warn.testOn(true, 'batch_clear_carry', `end=${end} keep=${keep}`);
+    const bad = end === 0 || this.npfns[end - 1] < keep;
+    env.warn.testOn(bad, 'batch_clear_carry', bad ? `end=${end} keep=${keep}` : '');
     this.totalPfns = keep;
     const p = env.profile;
     if (p.carryWritesCountFirst) {

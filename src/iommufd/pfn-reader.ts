@@ -93,7 +93,7 @@ function batchFromPages(batch: PfnBatch, pfns: Uint32Array, off: number, n: numb
 /** iommu_unmap_nofail(): an unmap that must remove exactly `size` bytes. */
 export function unmapNofail(env: IommufdEnv, domain: IommuDomain, iova: number, size: number): void {
   const got = domain.unmap(iova, size);
-  if (got !== size) env.warn.warn('iommu_unmap_nofail', `unmapped ${got} of ${size} at 0x${iova.toString(16)}`);
+  env.warn.on(got !== size, 'iommu_unmap_nofail', got !== size ? `unmapped ${got} of ${size} at 0x${iova.toString(16)}` : '');
 }
 
 /** iopt_area_unmap_domain_range(): one unmap covering indexes [start, last] of the area. */
@@ -289,7 +289,7 @@ export class PfnReader {
     const span = this.span;
     const pages = this.pages;
     let start = this.batchEndIndex;
-    if (span.last < start && env.warn.testOn(true, 'pfn_reader_fill_span.span', `span last ${span.last} < ${start}`)) return -EINVAL;
+    if (env.warn.testOn(span.last < start, 'pfn_reader_fill_span.span', span.last < start ? `span last ${span.last} < ${start}` : '')) return -EINVAL;
     if (span.isUsed === 1) {
       batchFromXarray(env, this.batch, pages, start, span.last);
       return 0;

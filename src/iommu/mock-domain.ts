@@ -183,7 +183,6 @@ export class MockDomain extends IommuDomain {
     // The core only calls inside the aperture (below 2^31): entry indexes fit in int32.
     const first = (iova / IO) | 0;
     const end = first + ((pgsize / IO) | 0) * pgcount;
-    const last = end - 1;
     const huge = pgsize !== IO ? F_HUGE : 0;
     const owner = acct !== undefined && this.accountNodes ? this.acctId(acct) : 0;
     let idx = first;

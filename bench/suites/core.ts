@@ -156,6 +156,28 @@ function algorithmArrays(nframes: number): AlgorithmArrays {
   };
 }
 
+/** batch_add_pfn() on the algorithm loop's batch: extend the last run or open one; the new end. */
+function addToBatch(bp: Uint32Array, bn: Uint32Array, end: number, pfn: number): number {
+  if (end > 0 && bp[end - 1] + bn[end - 1] === pfn) {
+    bn[end - 1]++;
+    return end;
+  }
+  bp[end] = pfn;
+  bn[end] = 1;
+  return end + 1;
+}
+
+/** Erase the live 2 KiB entries of [from, to) with their marks and leaf counts. */
+function eraseEntries(pa: Float64Array, fl: Uint8Array, leaves: Uint8Array, from: number, to: number): void {
+  for (let o = from; o < to; o++) {
+    if (pa[o] !== 0) {
+      pa[o] = 0;
+      fl[o] = 0;
+      leaves[o >>> 6]--;
+    }
+  }
+}
+
 /**
  * The kernel's data movement for the same map + unmap, as one tight loop over
  * preallocated arrays: a reference and a pin per frame, runs of contiguous
@@ -180,12 +202,7 @@ function algorithmLoop(ndomains: number, src: BarePfns, w: AlgorithmArrays): num
       const pfn = pt[i];
       meta[2 * pfn]++;
       meta[2 * pfn + 1]++;
-      if (end > 0 && bp[end - 1] + bn[end - 1] === pfn) bn[end - 1]++;
-      else {
-        bp[end] = pfn;
-        bn[end] = 1;
-        end++;
-      }
+      end = addToBatch(bp, bn, end, pfn);
     }
     for (let d = 0; d < ndomains; d++) {
       const pa = src.doms[d];
@@ -207,13 +224,7 @@ function algorithmLoop(ndomains: number, src: BarePfns, w: AlgorithmArrays): num
     const pa = src.doms[d];
     const fl = w.flags[d];
     const leaves = w.leafCounts[d];
-    for (let o = 0; o < 2 * PAGES; o++) {
-      if (pa[o] !== 0) {
-        pa[o] = 0;
-        fl[o] = 0;
-        leaves[o >>> 6]--;
-      }
-    }
+    eraseEntries(pa, fl, leaves, 0, 2 * PAGES);
   }
   const pa = src.doms[0];
   const fl = w.flags[0];
@@ -223,20 +234,9 @@ function algorithmLoop(ndomains: number, src: BarePfns, w: AlgorithmArrays): num
     let end = 0;
     for (let i = s; i < e; i++) {
       const pfn = (pa[2 * i] - 1) / 2;
-      if (end > 0 && bp[end - 1] + bn[end - 1] === pfn) bn[end - 1]++;
-      else {
-        bp[end] = pfn;
-        bn[end] = 1;
-        end++;
-      }
+      end = addToBatch(bp, bn, end, pfn);
     }
-    for (let o = 2 * s; o < 2 * e; o++) {
-      if (pa[o] !== 0) {
-        pa[o] = 0;
-        fl[o] = 0;
-        leaves[o >>> 6]--;
-      }
-    }
+    eraseEntries(pa, fl, leaves, 2 * s, 2 * e);
     for (let k = 0; k < end; k++) {
       for (let pfn = bp[k]; pfn < bp[k] + bn[k]; pfn++) {
         meta[2 * pfn]--;

@@ -219,11 +219,7 @@ export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, f
     // An emptied entry (batch_skip_carry can leave npfns[0] == 0 with end 1)
     // unpins nothing and the walk moves on.
     const n = Math.min(npages, batch.npfns[cur] - firstOff);
-    if (n === 1) {
-      // one frame (scattered 4 KiB pages: every entry): what the range unpin would do, without its block walk
-      env.phys.unpinFrame(batch.pfns[cur] + firstOff, pages.writable);
-      pagesSubNpinned(env, pages, 1);
-    } else if (n > 0) {
+    if (n > 0) {
       unpinUserPageRange(env.phys, batch.pfns[cur] + firstOff, n, pages.writable);
       pagesSubNpinned(env, pages, n);
     }

@@ -243,6 +243,11 @@ export function unpinUserPages(phys: PhysicalMemory, pfns: Uint32Array, off: num
 
 /** unpin_user_page_range_dirty_lock(): a physically contiguous run of `npages` frames from `firstPfn`. */
 export function unpinUserPageRange(phys: PhysicalMemory, firstPfn: number, npages: number, dirty: boolean): void {
+  if (npages === 1) {
+    // one frame (every run of scattered 4 KiB pages): no block walk
+    phys.unpinFrame(firstPfn, dirty);
+    return;
+  }
   let pfn = firstPfn;
   const end = firstPfn + npages;
   while (pfn < end) {

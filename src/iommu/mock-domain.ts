@@ -117,7 +117,11 @@ export class MockDomain extends IommuDomain {
 
   private paDir: (Float64Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
   private flDir: (Uint8Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
-  /** Live leaves under each first-level interior node, live first-level nodes under each second-level one. */
+  /**
+   * Live leaves under each first-level interior node, live first-level nodes
+   * under each second-level one: an xa_node lives while it has a child
+   * (xas_delete_node frees it with its last one).
+   */
   private readonly l1Cnt = new Uint16Array(IDX_END / L1_SPAN);
   private readonly l1Owner = new Uint8Array(IDX_END / L1_SPAN);
   private readonly l2Cnt = new Int32Array(IDX_END / L2_SPAN);
@@ -158,7 +162,7 @@ export class MockDomain extends IommuDomain {
       const o1 = o0 + pgcount;
       // Store while each slot is empty (an empty slot's flags are already
       // 0). A live entry (only in a leaf that existed) means an overwrite,
-      // which WARNs: take back what this loop stored and let the full path
+      // which WARNs (mock_domain_map_pages: xa_store, then WARN_ON(old)): take back what this loop stored and let the full path
       // do the call.
       let o = o0;
       for (let p = paddr + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
@@ -267,7 +271,8 @@ export class MockDomain extends IommuDomain {
         const off = k & (CHUNK - 1);
         const v = pa === undefined ? 0 : pa[off];
         if (v !== 0 && k !== first && k !== last) {
-          // a live entry inside the request: nothing to judge
+          // a live entry inside the request: mock_domain_unmap_pages judges only
+          // the first and last entries (and, before v6.7, holes)
           pa![off] = 0;
           fl![off] = 0;
           removed++;

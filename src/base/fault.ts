@@ -61,6 +61,16 @@ export class FailNth {
     return this.remaining;
   }
 
+  /**
+   * Pass `n` points at once, as n shouldFail() calls would, when none of them
+   * can fail (nothing armed): true. False, passing nothing, when armed.
+   */
+  passMany(n: number): boolean {
+    if (this.remaining !== 0) return false;
+    this.passed += n;
+    return true;
+  }
+
   /** Called at each fault point reached by this task. */
   shouldFail(point: FaultPoint): boolean {
     this.passed++;
@@ -80,6 +90,21 @@ export class FailNth {
  */
 export class FaultRouter {
   current: FailNth | undefined;
+
+  /**
+   * No point can fail for the current task (nothing armed). Batched fast
+   * paths test this once and count their points with passQuiet(); an armed
+   * task goes point by point.
+   */
+  quiet(): boolean {
+    const c = this.current;
+    return c === undefined || c.read() === 0;
+  }
+
+  /** Count `n` passes of points that could not fail (after quiet() said so). */
+  passQuiet(n: number): void {
+    this.current?.passMany(n);
+  }
 
   shouldFail(point: FaultPoint): boolean {
     const c = this.current;

@@ -10,6 +10,13 @@
  * driver subclass supplies the callbacks (map_pages, unmap_pages,
  * iova_to_phys, free) and the read-back fast path used by the pfn reader.
  *
+ * batch_to_domain maps a PFN batch with one iommu_map per run. mapRuns() is
+ * that loop's fast path: the runs a driver can map on its common path (one
+ * page size, nothing charged, no fault armed) are mapped in one driver loop,
+ * each still one counted map call that passes the driver's fault point; the
+ * caller maps the first run off that path with map() and carries on. The
+ * domain ends as calling map() for every run would leave it.
+ *
  * Addresses and sizes are plain numbers: every domain aperture ends below
  * 2^53 and iommufd never hands a domain anything outside its aperture. They
  * are integers but may exceed 2^32: the only bitwise operator applied to them
@@ -18,6 +25,7 @@
 import { EINVAL } from '../base/errno.js';
 import type { FaultRouter } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
+import { PAGE_SIZE } from '../mm/constants.js';
 
 /** Protection bits of iommu_map (include/linux/iommu.h). */
 export const IOMMU_READ = 1;
@@ -155,6 +163,18 @@ export abstract class IommuDomain {
   protected abstract mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number, acct: MemAccounting | undefined): number;
   /** unmap_pages: returns the bytes unmapped (0 stops the core's loop). */
   protected abstract unmapPages(iova: number, pgsize: number, pgcount: number): number;
+  /**
+   * The driver's side of mapRuns(): map runs from..end-1 (see mapRuns), each
+   * as the one map_pages call of the smallest page size that map() would
+   * make, for as long as each can neither fail nor take the driver's general
+   * path; count each run's pass of the driver's fault points
+   * (faults.passQuiet). Returns the index of the first run not mapped.
+   * Called only with no fault armed, inside the aperture and aligned; the
+   * default maps none.
+   */
+  protected mapRunsDrv(_pfns: Uint32Array, _npfns: Uint32Array, from: number, _end: number, _iova: number, _lastIova: number, _acct: MemAccounting | undefined): number {
+    return from;
+  }
   /** iova_to_phys, with the driver's own assertions. */
   protected abstract iovaToPhysDrv(iova: number): number;
   /** ops->free. */
@@ -177,6 +197,26 @@ export abstract class IommuDomain {
       return this.mapRest(iova, paddr, size, prot, acct, ret, this.drvMapped);
     }
     return this.mapChecked(iova, paddr, size, prot, acct);
+  }
+
+  /**
+   * batch_to_domain's iommu_map() calls for runs from..end-1 of a PFN batch:
+   * run k maps npfns[k] CPU pages from frame pfns[k], the runs at consecutive
+   * IOVAs from `iova` (page aligned), the last cut at `lastIova`. Maps as many
+   * leading runs as the driver can on its common path, each counted as one
+   * map call, and returns the index of the first run not mapped, which the
+   * caller maps with map(). None when a fault is armed (every point must be
+   * offered to fail_nth one by one), off the one-page-size path, or when a
+   * run could leave the aperture.
+   */
+  mapRuns(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct?: MemAccounting): number {
+    if (!this.onePgsize || this.freed || this.minPgsize > PAGE_SIZE || !this.ctx.faults.quiet()) return from;
+    // Every run starts on a frame and at a multiple of PAGE_SIZE from iova;
+    // only the cut at lastIova + 1 can leave the smallest page size.
+    if (iova < this.apertureStart || lastIova > this.apertureEnd || ((iova >>> 0) & this.minMask) !== 0 || (((lastIova + 1) >>> 0) & this.minMask) !== 0) return from;
+    const to = this.mapRunsDrv(pfns, npfns, from, end, iova, lastIova, acct);
+    this.mapCalls += to - from;
+    return to;
   }
 
   /** The rest of iommu_map() after a first driver call that returned `ret` having mapped `mapped` bytes. */

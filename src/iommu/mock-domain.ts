@@ -179,6 +179,51 @@ export class MockDomain extends IommuDomain {
     return this.mapPagesFull(iova, paddr, pgsize, pgcount, acct);
   }
 
+  /**
+   * Runs of a batch_to_domain loop (IommuDomain.mapRuns): each run is the
+   * one 2 KiB map_pages call the core would make, taken here while it is on
+   * the common path of mapPages (one leaf, every slot empty, nothing to
+   * charge). A run off that path is left to the caller's map().
+   */
+  protected override mapRunsDrv(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct: MemAccounting | undefined): number {
+    if (acct !== undefined && this.accountNodes) return from;
+    const paDir = this.paDir;
+    const flDir = this.flDir;
+    // entry indexes: the aperture ends below 2^31, so they fit in int32
+    const endIdx = (lastIova + 1) * INV_IO;
+    let first = iova * INV_IO;
+    let added = 0;
+    let cur = from;
+    for (; cur < end; cur++) {
+      const n = Math.min(npfns[cur] * (CPU_PAGE / IO), endIdx - first);
+      if (n <= 0 || first >>> LEAF_SHIFT !== (first + n - 1) >>> LEAF_SHIFT) break;
+      const c = first >>> CHUNK_SHIFT;
+      const fl = flDir[c] ?? this.allocChunk(c);
+      const leafSlot = LEAF_CNT + ((first >>> LEAF_SHIFT) & (LEAVES_PER_CHUNK - 1));
+      if (fl[leafSlot] === 0) this.createNodes(first, 0);
+      const pa = paDir[c]!;
+      const o0 = first & (CHUNK - 1);
+      const o1 = o0 + n;
+      // As mapPages: store while each slot is empty; a live entry (an
+      // overwrite, which WARNs) takes back this run's stores and ends here.
+      let o = o0;
+      for (let p = pfns[cur] * CPU_PAGE + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
+      if (o !== o1) {
+        for (let k = o0; k < o; k++) pa[k] = 0;
+        break;
+      }
+      fl[o0] = F_START;
+      fl[o1 - 1] |= F_LAST;
+      fl[leafSlot] += n;
+      added += n;
+      first += n;
+    }
+    this.entries += added;
+    // each run passed mock_domain_map_pages' fault point
+    this.ctx.faults.passQuiet(cur - from);
+    return cur;
+  }
+
   /** map_pages past the fault point, in general: any page size, new nodes, overwrites. */
   private mapPagesFull(iova: number, paddr: number, pgsize: number, pgcount: number, acct: MemAccounting | undefined): number {
     const ctx = this.ctx;

@@ -123,6 +123,8 @@ function mapSmall(env: IommufdEnv, domain: IommuDomain, iova: number, paddr: num
 /**
  * batch_to_domain(): map every run of the batch into `domain` at the IOVA of
  * `startIndex`, one map call per run. On failure the domain is unchanged.
+ * Runs the domain can take on its common path go through mapRuns() in one
+ * loop; the others, and every run while a fault is armed, through map().
  */
 export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDomain, area: IoptArea, startIndex: number): number {
   const small = area.iopt?.disableLargePages === true;
@@ -133,6 +135,12 @@ export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDom
   let nextIova = startIova;
   const memcg = env.current().memcg;
   for (let cur = 0; cur < batch.end; cur++) {
+    if (!small && pageOffset === 0) {
+      const to = domain.mapRuns(batch.pfns, batch.npfns, cur, batch.end, iova, lastIova, memcg);
+      for (; cur < to; cur++) nextIova = Math.min(lastIova + 1, nextIova + batch.npfns[cur] * PAGE_SIZE);
+      iova = nextIova;
+      if (cur === batch.end) break;
+    }
     nextIova = Math.min(lastIova + 1, nextIova + batch.npfns[cur] * PAGE_SIZE - pageOffset);
     const paddr = batch.pfns[cur] * PAGE_SIZE + pageOffset;
     const rc = small

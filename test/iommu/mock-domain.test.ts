@@ -450,3 +450,106 @@ describe('mock domain free', () => {
     expect(ctx.warn.warnings).toEqual([]);
   });
 });
+
+describe('mapRuns: the batch_to_domain fast path', () => {
+  /** batch_to_domain's loop on a domain: runs through mapRuns where it takes them, the rest through map(). */
+  function mapBatch(d: MockDomain, pfns: number[], npfns: number[], iova: number, lastIova: number, fast: boolean): number {
+    const p = Uint32Array.from(pfns);
+    const n = Uint32Array.from(npfns);
+    let next = iova;
+    for (let cur = 0; cur < p.length; cur++) {
+      if (fast) {
+        const to = d.mapRuns(p, n, cur, p.length, iova, lastIova);
+        for (; cur < to; cur++) next = Math.min(lastIova + 1, next + n[cur] * 0x1000);
+        iova = next;
+        if (cur === p.length) break;
+      }
+      next = Math.min(lastIova + 1, next + n[cur] * 0x1000);
+      const rc = d.map(iova, p[cur] * 0x1000, next - iova, RW);
+      if (rc !== 0) return rc;
+      iova = next;
+    }
+    return 0;
+  }
+  /** Every 2 KiB entry of [from, to), the counters and the WARNs, for comparing two domains. */
+  function snapshot(ctx: ReturnType<typeof mkCtx>, d: MockDomain, f: FailNth, from: number, to: number) {
+    const entries = [];
+    for (let iova = from; iova < to; iova += MOCK_IO_PAGE_SIZE) entries.push(d.entryAt(iova));
+    return { entries, mapCalls: d.mapCalls, passed: f.passed, nodes: d.countNodes(), count: d.countEntries(), warns: names(ctx) };
+  }
+
+  // Scattered single pages, a 40-page run crossing leaves, a run onto a live
+  // entry (an overwrite), more single pages into a fresh 1 MiB chunk, and a
+  // last run cut short by lastIova.
+  const pfns = [0x501, 0x777, 0x123, 0x9000, 0x40, 0x41, 0x300, 0x2222, 0x17];
+  const npfns = [1, 1, 1, 40, 1, 1, 1, 1, 8];
+  const total = npfns.reduce((a, b) => a + b, 0);
+  const iova = A + MiB - 0x6000;
+  const lastIova = iova + (total - 5) * 0x1000 - 1;
+
+  function run(fast: boolean) {
+    const ctx = mkCtx();
+    const d = new MockDomain(ctx);
+    const f = new FailNth();
+    ctx.faults.current = f;
+    // the live entry the seventh run lands on
+    const live = iova + 46 * 0x1000;
+    expect(d.map(live, 0xabc000, 0x1000, RW)).toBe(0);
+    const rc = mapBatch(d, pfns, npfns, iova, lastIova, fast);
+    return { rc, snap: snapshot(ctx, d, f, iova - 0x1000, iova + (total + 1) * 0x1000) };
+  }
+
+  it('leaves the domain, the map call count, the fault point passes and the WARNs as a map() per run does', () => {
+    const fast = run(true);
+    const slow = run(false);
+    expect(fast.rc).toBe(0);
+    expect(fast).toEqual(slow);
+    expect(fast.snap.mapCalls).toBe(1 + pfns.length);
+    expect(fast.snap.passed).toBe(1 + pfns.length);
+    expect(fast.snap.warns).toEqual(['mock_domain_map_pages.overwrite', 'mock_domain_map_pages.overwrite']);
+    // the cut run maps 3 of its 8 pages
+    expect(fast.snap.count).toBe(2 * (total - 5));
+    expect(fast.snap.entries[2]).toEqual({ paddr: 0x501000, start: true, last: false, huge: false });
+    expect(fast.snap.entries[3]).toEqual({ paddr: 0x501800, start: false, last: true, huge: false });
+  });
+
+  it('takes the runs on the common path and stops at the first that is not', () => {
+    const ctx = mkCtx();
+    const d = new MockDomain(ctx);
+    const p = Uint32Array.from(pfns);
+    const n = Uint32Array.from(npfns);
+    // the 40-page run crosses a leaf: runs 0..2 only
+    expect(d.mapRuns(p, n, 0, p.length, iova, lastIova)).toBe(3);
+    expect(d.mapCalls).toBe(3);
+    expect(d.countEntries()).toBe(6);
+    expect(d.entryAt(iova + 0x2800)).toEqual({ paddr: 0x123800, start: false, last: true, huge: false });
+  });
+
+  it('maps nothing while a fault is armed, so that fail_nth sees every point one by one', () => {
+    const ctx = mkCtx();
+    const d = new MockDomain(ctx);
+    const f = new FailNth();
+    f.arm(5);
+    ctx.faults.current = f;
+    expect(d.mapRuns(Uint32Array.of(1, 2), Uint32Array.of(1, 1), 0, 2, A, A + 0x1fff)).toBe(0);
+    expect([d.mapCalls, d.countEntries(), f.passed, f.read()]).toEqual([0, 0, 0, 5]);
+  });
+
+  it('maps nothing for the huge variant, with a memcg to charge, outside the aperture, unaligned or on a freed domain', () => {
+    const runs = [Uint32Array.of(1, 2), Uint32Array.of(1, 1)] as const;
+    const huge = new MockDomain(mkCtx(), { huge: true });
+    expect(huge.mapRuns(...runs, 0, 2, A, A + 0x1fff)).toBe(0);
+    const charged = new MockDomain(mkCtx(), { accountNodes: true });
+    expect(charged.mapRuns(...runs, 0, 2, A, A + 0x1fff, new TestMemcg())).toBe(0);
+    const d = new MockDomain(mkCtx());
+    expect(d.mapRuns(...runs, 0, 2, A - 0x2000, A - 1)).toBe(0);
+    expect(d.mapRuns(...runs, 0, 2, MOCK_APERTURE_LAST - 0xfff, MOCK_APERTURE_LAST + 0x1000)).toBe(0);
+    expect(d.mapRuns(...runs, 0, 2, A + 0x400, A + 0x23ff)).toBe(0);
+    expect(d.mapRuns(...runs, 0, 2, A, A + 0x13ff)).toBe(0);
+    d.free();
+    expect(d.mapRuns(...runs, 0, 2, A, A + 0x1fff)).toBe(0);
+    expect([huge.mapCalls, charged.mapCalls, d.mapCalls, d.countEntries()]).toEqual([0, 0, 0, 0]);
+    // without a memcg the accounting domain takes them
+    expect(charged.mapRuns(...runs, 0, 2, A, A + 0x1fff)).toBe(2);
+  });
+});

@@ -314,10 +314,19 @@ export class MockDomain extends IommuDomain {
       let removed = 0;
       for (let k = idx; k < segEnd; k++) {
         const off = k & (CHUNK - 1);
+        if (k !== first && k !== last && pa !== undefined && !strict) {
+          // The entries strictly inside the request, up to its last one or
+          // the leaf's end: mock_domain_unmap_pages judges only the first and
+          // last entries (and, before v6.7, holes), so these are erased where
+          // live and skipped where not.
+          const stop = last < segEnd ? last : segEnd;
+          removed += eraseLive(pa, fl!, off, off + (stop - k));
+          k = stop - 1;
+          continue;
+        }
         const v = pa === undefined ? 0 : pa[off];
         if (v !== 0 && k !== first && k !== last) {
-          // a live entry inside the request: mock_domain_unmap_pages judges only
-          // the first and last entries (and, before v6.7, holes)
+          // a live entry inside the request, before v6.7 (holes WARN there)
           pa![off] = 0;
           fl![off] = 0;
           removed++;
@@ -554,20 +563,26 @@ export class MockDomain extends IommuDomain {
       const pa = this.paDir[c];
       const fl = this.flDir[c];
       if (pa !== undefined && fl !== undefined) {
-        let removed = 0;
-        for (let k = idx; k < segEnd; k++) {
-          const off = k % CHUNK;
-          if (pa[off] !== 0) {
-            pa[off] = 0;
-            fl[off] = 0;
-            removed++;
-          }
-        }
+        const off = idx % CHUNK;
+        const removed = eraseLive(pa, fl, off, off + (segEnd - idx));
         if (removed !== 0) this.commitRemove(c, LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK), idx, removed);
       }
       idx = segEnd;
     }
   }
+}
+
+/** Erase the live entries of chunk slots [from, to); how many there were. */
+function eraseLive(pa: Float64Array, fl: Uint8Array, from: number, to: number): number {
+  let removed = 0;
+  for (let o = from; o < to; o++) {
+    if (pa[o] !== 0) {
+      pa[o] = 0;
+      fl[o] = 0;
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** mock_domain_alloc_paging(): a mock domain for a plain or HUGE_IOVA mock device. */

@@ -133,6 +133,37 @@ export class PfnBatch {
   }
 
   /**
+   * batch_add_pfn() of src[off], src[off + 1], ... up to n PFNs, stopping at
+   * the first that does not fit: how many were added. One loop with the
+   * batch's end in a local, for the per-page readers (batch_from_pages,
+   * batch_from_domain).
+   */
+  addFrom(src: Uint32Array, off: number, n: number): number {
+    const pfns = this.pfns;
+    const npfns = this.npfns;
+    const cap = this.arraySize;
+    let end = this.end;
+    let k = 0;
+    for (; k < n; k++) {
+      const pfn = src[off + k];
+      if (end > 0) {
+        const c = npfns[end - 1];
+        if (pfn === pfns[end - 1] + c && c !== U32_MAX) {
+          npfns[end - 1] = c + 1;
+          continue;
+        }
+      }
+      if (end === cap) break;
+      pfns[end] = pfn;
+      npfns[end] = 1;
+      end++;
+    }
+    this.end = end;
+    this.totalPfns += k;
+    return k;
+  }
+
+  /**
    * batch_clear_carry(): keep the trailing `keep` PFNs of the last entry as the
    * only entry. The v6.2 code wrote npfns[0] before reading the last entry
    * (wrong when the last entry is slot 0) and left end at 0.

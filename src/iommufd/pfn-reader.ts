@@ -37,9 +37,7 @@ export function batchFromDomain(batch: PfnBatch, domain: IommuDomain, area: Iopt
   while (start <= last) {
     const n = Math.min(chunk, last - start + 1, readBuf.length);
     if (domain.readPfns(firstIova, pageBase, n, readBuf, 0) < 0) return;
-    for (let k = 0; k < n; k++) {
-      if (!batch.add(readBuf[k])) return;
-    }
+    if (batch.addFrom(readBuf, 0, n) !== n) return;
     start += n;
     pageBase += n * PAGE_SIZE;
     firstIova = pageBase;
@@ -85,9 +83,7 @@ export function batchFromXarrayClear(env: IommufdEnv, batch: PfnBatch, pages: Io
 
 /** batch_from_pages() */
 function batchFromPages(batch: PfnBatch, pfns: Uint32Array, off: number, n: number): void {
-  for (let k = 0; k < n; k++) {
-    if (!batch.add(pfns[off + k])) return;
-  }
+  batch.addFrom(pfns, off, n);
 }
 
 /** iommu_unmap_nofail(): an unmap that must remove exactly `size` bytes. */

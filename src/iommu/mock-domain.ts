@@ -84,6 +84,9 @@ const N_CHUNKS = IDX_END / CHUNK;
  * and zeroing 4.6 KiB per MiB of IOVA was a measurable part of mapping into a
  * fresh domain; 2048 chunks cover 2 GiB of IOVA (9.4 MiB held at most).
  */
+/** Placeholders for a chunk not looked up yet. */
+const EMPTY_PA: Float64Array = new Float64Array(0);
+const EMPTY_FL: Uint8Array = new Uint8Array(0);
 const chunkPool: Array<{ pa: Float64Array; fl: Uint8Array }> = [];
 const CHUNK_POOL_MAX = 2048;
 
@@ -190,19 +193,26 @@ export class MockDomain extends IommuDomain {
     const paDir = this.paDir;
     const flDir = this.flDir;
     // entry indexes: the aperture ends below 2^31, so they fit in int32
-    const endIdx = (lastIova + 1) * INV_IO;
-    let first = iova * INV_IO;
+    const endIdx = ((lastIova + 1) * INV_IO) | 0;
+    let first = (iova * INV_IO) | 0;
     let added = 0;
     let cur = from;
+    let c = -1;
+    let pa = EMPTY_PA;
+    let fl = EMPTY_FL;
     for (; cur < end; cur++) {
-      const n = Math.min(npfns[cur] * (CPU_PAGE / IO), endIdx - first);
-      if (n <= 0 || first >>> LEAF_SHIFT !== (first + n - 1) >>> LEAF_SHIFT) break;
-      const c = first >>> CHUNK_SHIFT;
-      const fl = flDir[c] ?? this.allocChunk(c);
-      const leafSlot = LEAF_CNT + ((first >>> LEAF_SHIFT) & (LEAVES_PER_CHUNK - 1));
-      if (fl[leafSlot] === 0) this.createNodes(first, 0);
-      const pa = paDir[c]!;
+      const n = npfns[cur] * (CPU_PAGE / IO);
       const o0 = first & (CHUNK - 1);
+      // off the common path: an empty run, one that crosses a leaf, or the
+      // last run of the area cut short (lastIova); map() does those
+      if (n === 0 || (o0 & (LEAF - 1)) + n > LEAF || first + n > endIdx) break;
+      if (first >>> CHUNK_SHIFT !== c) {
+        c = first >>> CHUNK_SHIFT;
+        fl = flDir[c] ?? this.allocChunk(c);
+        pa = paDir[c]!;
+      }
+      const leafSlot = LEAF_CNT + (o0 >>> LEAF_SHIFT);
+      if (fl[leafSlot] === 0) this.createNodes(first, 0);
       const o1 = o0 + n;
       // As mapPages: store while each slot is empty; a live entry (an
       // overwrite, which WARNs) takes back this run's stores and ends here.

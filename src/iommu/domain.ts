@@ -168,8 +168,8 @@ export abstract class IommuDomain {
    * as the one map_pages call of the smallest page size that map() would
    * make, for as long as each can neither fail nor take the driver's general
    * path; count each run's pass of the driver's fault points
-   * (faults.passQuiet). Returns the index of the first run not mapped.
-   * Called only with no fault armed, inside the aperture and aligned; the
+   * (faults.passQuiet). Returns the index of the first run not mapped, and
+   * sets runsEndIova to its IOVA. Called only with no fault armed, inside the aperture and aligned; the
    * default maps none.
    */
   protected mapRunsDrv(_pfns: Uint32Array, _npfns: Uint32Array, from: number, _end: number, _iova: number, _lastIova: number, _acct: MemAccounting | undefined): number {
@@ -181,6 +181,9 @@ export abstract class IommuDomain {
   protected abstract freeDrv(): void;
 
   // ---- the iommu core ----
+
+  /** Where the runs the last mapRuns() mapped end: the IOVA of the first run it left. */
+  runsEndIova = 0;
 
   /** iommu_map(): 0 or -errno. A failed call leaves the domain as it was. */
   map(iova: number, paddr: number, size: number, prot: number, acct?: MemAccounting): number {
@@ -207,9 +210,11 @@ export abstract class IommuDomain {
    * map call, and returns the index of the first run not mapped, which the
    * caller maps with map(). None when a fault is armed (every point must be
    * offered to fail_nth one by one), off the one-page-size path, or when a
-   * run could leave the aperture.
+   * run could leave the aperture. runsEndIova is left at the IOVA of that
+   * run.
    */
   mapRuns(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct?: MemAccounting): number {
+    this.runsEndIova = iova;
     if (!this.onePgsize || this.freed || this.minPgsize > PAGE_SIZE || !this.ctx.faults.quiet()) return from;
     // Every run starts on a frame and at a multiple of PAGE_SIZE from iova;
     // only the cut at lastIova + 1 can leave the smallest page size.

@@ -200,6 +200,8 @@ export class MockDomain extends IommuDomain {
     let c = -1;
     let pa = EMPTY_PA;
     let fl = EMPTY_FL;
+    // the leaf the previous run stored into (it exists)
+    let leaf = -1;
     for (; cur < end; cur++) {
       const n = npfns[cur] * (CPU_PAGE / IO);
       const o0 = first & (CHUNK - 1);
@@ -212,7 +214,10 @@ export class MockDomain extends IommuDomain {
         pa = paDir[c]!;
       }
       const leafSlot = LEAF_CNT + (o0 >>> LEAF_SHIFT);
-      if (fl[leafSlot] === 0) this.createNodes(first, 0);
+      if (first >>> LEAF_SHIFT !== leaf) {
+        leaf = first >>> LEAF_SHIFT;
+        if (fl[leafSlot] === 0) this.createNodes(first, 0);
+      }
       const o1 = o0 + n;
       // As mapPages: store while each slot is empty; a live entry (an
       // overwrite, which WARNs) takes back this run's stores and ends here.
@@ -222,13 +227,16 @@ export class MockDomain extends IommuDomain {
         for (let k = o0; k < o; k++) pa[k] = 0;
         break;
       }
+      // one START/LAST mark per map call; a run has two entries at least,
+      // and the flags of an empty slot are 0
       fl[o0] = F_START;
-      fl[o1 - 1] |= F_LAST;
+      fl[o1 - 1] = F_LAST;
       fl[leafSlot] += n;
       added += n;
       first += n;
     }
     this.entries += added;
+    this.runsEndIova = first * IO;
     // each run passed mock_domain_map_pages' fault point
     this.ctx.faults.passQuiet(cur - from);
     return cur;

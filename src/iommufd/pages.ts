@@ -211,16 +211,21 @@ export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, f
     firstOff -= batch.npfns[cur];
     cur++;
   }
+  const pfns = batch.pfns;
+  const npfns = batch.npfns;
+  const cap = batch.arraySize;
+  const phys = env.phys;
+  const dirty = pages.writable;
   while (npages > 0) {
-    if (cur >= batch.arraySize) {
+    if (cur >= cap) {
       batchOverrun(env, batch, npages);
       return;
     }
     // An emptied entry (batch_skip_carry can leave npfns[0] == 0 with end 1)
     // unpins nothing and the walk moves on.
-    const n = Math.min(npages, batch.npfns[cur] - firstOff);
+    const n = Math.min(npages, npfns[cur] - firstOff);
     if (n > 0) {
-      unpinUserPageRange(env.phys, batch.pfns[cur] + firstOff, n, pages.writable);
+      unpinUserPageRange(phys, pfns[cur] + firstOff, n, dirty);
       pagesSubNpinned(env, pages, n);
     }
     cur++;

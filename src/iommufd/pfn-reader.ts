@@ -132,9 +132,8 @@ export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDom
   const memcg = env.current().memcg;
   for (let cur = 0; cur < batch.end; cur++) {
     if (!small && pageOffset === 0) {
-      const to = domain.mapRuns(batch.pfns, batch.npfns, cur, batch.end, iova, lastIova, memcg);
-      for (; cur < to; cur++) nextIova = Math.min(lastIova + 1, nextIova + batch.npfns[cur] * PAGE_SIZE);
-      iova = nextIova;
+      cur = domain.mapRuns(batch.pfns, batch.npfns, cur, batch.end, iova, lastIova, memcg);
+      iova = nextIova = domain.runsEndIova;
       if (cur === batch.end) break;
     }
     nextIova = Math.min(lastIova + 1, nextIova + batch.npfns[cur] * PAGE_SIZE - pageOffset);

@@ -459,9 +459,8 @@ describe('mapRuns: the batch_to_domain fast path', () => {
     let next = iova;
     for (let cur = 0; cur < p.length; cur++) {
       if (fast) {
-        const to = d.mapRuns(p, n, cur, p.length, iova, lastIova);
-        for (; cur < to; cur++) next = Math.min(lastIova + 1, next + n[cur] * 0x1000);
-        iova = next;
+        cur = d.mapRuns(p, n, cur, p.length, iova, lastIova);
+        iova = next = d.runsEndIova;
         if (cur === p.length) break;
       }
       next = Math.min(lastIova + 1, next + n[cur] * 0x1000);
@@ -520,6 +519,7 @@ describe('mapRuns: the batch_to_domain fast path', () => {
     const n = Uint32Array.from(npfns);
     // the 40-page run crosses a leaf: runs 0..2 only
     expect(d.mapRuns(p, n, 0, p.length, iova, lastIova)).toBe(3);
+    expect(d.runsEndIova).toBe(iova + 0x3000);
     expect(d.mapCalls).toBe(3);
     expect(d.countEntries()).toBe(6);
     expect(d.entryAt(iova + 0x2800)).toEqual({ paddr: 0x123800, start: false, last: true, huge: false });

@@ -338,7 +338,13 @@ export class MockDomain extends IommuDomain {
           // last entries (and, before v6.7, holes), so these are erased where
           // live and skipped where not.
           const stop = last < segEnd ? last : segEnd;
-          removed += eraseLive(pa, fl!, off, off + (stop - k));
+          if (stop - k === LEAF) {
+            // the whole leaf: its count says how many are live, and clearing
+            // an empty slot changes nothing
+            removed += fl![leafSlot];
+            pa.fill(0, off, off + LEAF);
+            fl!.fill(0, off, off + LEAF);
+          } else removed += eraseLive(pa, fl!, off, off + (stop - k));
           k = stop - 1;
           continue;
         }

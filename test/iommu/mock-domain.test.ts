@@ -188,6 +188,33 @@ describe('mock map / unmap', () => {
     ]);
   });
 
+  it('whole leaves inside an unmap, full, sparse or empty, are erased by their counts; neighbours stay', () => {
+    const { ctx, d } = setup();
+    // 2 KiB entries: a leaf is 64 of them (128 KiB). Maps: one before the
+    // range, the range's first map, a full leaf, a sparse leaf, an empty
+    // leaf, the range's last map, one after.
+    const leaf = 64 * MOCK_IO_PAGE_SIZE;
+    d.map(A, 0x100000, 0x1000, RW);
+    d.map(A + 0x1000, 0x200000, 0x1000, RW);
+    d.map(A + leaf, 0x300000, leaf, RW);
+    d.map(A + 2 * leaf + 0x3000, 0x500000, 0x1000, RW);
+    d.map(A + 2 * leaf + 0x10000, 0x600000, 0x2000, RW);
+    d.map(A + 4 * leaf, 0x700000, 0x1000, RW);
+    d.map(A + 4 * leaf + 0x1000, 0x800000, 0x1000, RW);
+    const before = d.countEntries();
+    expect(d.unmap(A + 0x1000, 4 * leaf)).toBe(4 * leaf);
+    expect(ctx.warn.warnings).toEqual([]);
+    expect(d.countEntries()).toBe(before - 2 - 64 - 2 - 4 - 2);
+    expect(d.entryAt(A)).toEqual({ paddr: 0x100000, start: true, last: false, huge: false });
+    expect(d.entryAt(A + 4 * leaf + 0x1000)).toEqual({ paddr: 0x800000, start: true, last: false, huge: false });
+    for (let iova = A + 0x1000; iova < A + 4 * leaf + 0x1000; iova += MOCK_IO_PAGE_SIZE) expect(d.entryAt(iova)).toBeUndefined();
+    // what is left: the first and the last leaf, under one L1 and one L2 node
+    expect(d.countNodes()).toBe(4);
+    expect(d.unmap(A, 0x1000)).toBe(0x1000);
+    expect(d.unmap(A + 4 * leaf + 0x1000, 0x1000)).toBe(0x1000);
+    expect([d.countEntries(), d.countNodes()]).toEqual([0, 0]);
+  });
+
   it('an unmap over a large sparse range erases only what is there', () => {
     const { ctx, d } = setup();
     d.map(A + 300 * MiB, 0x10000, 0x1000, RW);

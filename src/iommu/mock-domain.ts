@@ -19,6 +19,12 @@
  * a Float64Array of paddr + 1 (0 = no entry) and a Uint8Array of flags with
  * room after the 512 flag bytes for the per-leaf bookkeeping described below.
  *
+ * Fast paths, each exact: a map_pages call into one leaf with every slot
+ * empty stores in one pass (mapPages); batch_to_domain's runs go through
+ * mapRunsDrv, one such call per run in a single loop (IommuDomain.mapRuns);
+ * an unmap erases the entries between its first and last without judging
+ * them, and a whole leaf there by its entry count.
+ *
  * Accounting: xa_store allocates 576-byte xa_nodes; each leaf node covers 64
  * indices, its parents 4096 and 2^18. A node is modelled as existing while
  * any entry lies in its range; creating one charges XA_NODE_SIZE to the

@@ -206,22 +206,28 @@ export class MockDomain extends IommuDomain {
     let c = -1;
     let pa = EMPTY_PA;
     let fl = EMPTY_FL;
-    // the leaf the previous run stored into (it exists)
+    // the leaf the runs are storing into (it exists), its count slot, and
+    // the entries stored there not yet added to that count
     let leaf = -1;
+    let leafSlot = 0;
+    let inLeaf = 0;
     for (; cur < end; cur++) {
       const n = npfns[cur] * (CPU_PAGE / IO);
       const o0 = first & (CHUNK - 1);
       // off the common path: an empty run, one that crosses a leaf, or the
       // last run of the area cut short (lastIova); map() does those
       if (n === 0 || (o0 & (LEAF - 1)) + n > LEAF || first + n > endIdx) break;
-      if (first >>> CHUNK_SHIFT !== c) {
-        c = first >>> CHUNK_SHIFT;
-        fl = flDir[c] ?? this.allocChunk(c);
-        pa = paDir[c]!;
-      }
-      const leafSlot = LEAF_CNT + (o0 >>> LEAF_SHIFT);
       if (first >>> LEAF_SHIFT !== leaf) {
+        // a new leaf (maybe in a new chunk): count the entries stored in the last one
+        if (inLeaf !== 0) fl[leafSlot] += inLeaf;
+        inLeaf = 0;
+        if (first >>> CHUNK_SHIFT !== c) {
+          c = first >>> CHUNK_SHIFT;
+          fl = flDir[c] ?? this.allocChunk(c);
+          pa = paDir[c]!;
+        }
         leaf = first >>> LEAF_SHIFT;
+        leafSlot = LEAF_CNT + (o0 >>> LEAF_SHIFT);
         if (fl[leafSlot] === 0) this.createNodes(first, 0);
       }
       const o1 = o0 + n;
@@ -237,10 +243,11 @@ export class MockDomain extends IommuDomain {
       // and the flags of an empty slot are 0
       fl[o0] = F_START;
       fl[o1 - 1] = F_LAST;
-      fl[leafSlot] += n;
+      inLeaf += n;
       added += n;
       first += n;
     }
+    if (inLeaf !== 0) fl[leafSlot] += inLeaf;
     this.entries += added;
     this.runsEndIova = first * IO;
     // each run passed mock_domain_map_pages' fault point

@@ -341,6 +341,15 @@ export abstract class IommuDomain {
   /** Approximate heap bytes held by the IO page table storage. */
   abstract heapBytes(): number;
 
+  /**
+   * Model-only, for the audit: the invariants of the driver's own storage
+   * that do not hold (its fast paths rely on them), one line each. None by
+   * default.
+   */
+  storageProblems(): string[] {
+    return [];
+  }
+
   /** The smallest supported page size (iova_alignment contribution). */
   get minPageSize(): number {
     return this.minPgsize;

@@ -485,6 +485,61 @@ export class MockDomain extends IommuDomain {
     return this.entries;
   }
 
+  /**
+   * The storage invariants the fast paths rely on: an empty slot has no
+   * flags; a live entry only START, LAST and HUGE; a leaf's count is its live
+   * entries and an empty leaf owns no charge; a chunk is held only while a
+   * leaf in it lives; the interior node counts are the live children under
+   * them; `entries` is the live total.
+   */
+  override storageProblems(): string[] {
+    const out: string[] = [];
+    const l1 = new Uint16Array(this.l1Cnt.length);
+    let total = 0;
+    let held = 0;
+    for (let c = 0; c < this.flDir.length; c++) {
+      const fl = this.flDir[c];
+      const pa = this.paDir[c];
+      if (fl === undefined || pa === undefined) {
+        if (fl !== pa) out.push(`chunk ${c}: entries and flags allocated apart`);
+        continue;
+      }
+      held++;
+      let leaves = 0;
+      for (let j = 0; j < LEAVES_PER_CHUNK; j++) {
+        let live = 0;
+        for (let o = j * LEAF; o < (j + 1) * LEAF; o++) {
+          if (pa[o] !== 0) {
+            live++;
+            if ((fl[o] & ~F_MARK & ~F_HUGE) !== 0) out.push(`entry ${c * CHUNK + o}: flags ${fl[o]}`);
+          } else if (fl[o] !== 0) out.push(`empty slot ${c * CHUNK + o}: flags ${fl[o]}`);
+        }
+        const leaf = (c * CHUNK) / LEAF + j;
+        if (fl[LEAF_CNT + j] !== live) out.push(`leaf ${leaf}: count ${fl[LEAF_CNT + j]}, ${live} live entries`);
+        if (live === 0 && fl[LEAF_CNT + j + OWNER_DELTA] !== 0) out.push(`leaf ${leaf}: empty but owns a charge`);
+        if (live !== 0) {
+          leaves++;
+          l1[(leaf * LEAF) >>> L1_SHIFT]++;
+        }
+        total += live;
+      }
+      if (leaves === 0) out.push(`chunk ${c}: held with no live leaf`);
+    }
+    if (held !== this.chunks) out.push(`${held} chunks held, ${this.chunks} counted`);
+    if (total !== this.entries) out.push(`${total} live entries, ${this.entries} counted`);
+    const l2 = new Int32Array(this.l2Cnt.length);
+    for (let i = 0; i < l1.length; i++) {
+      if (l1[i] !== this.l1Cnt[i]) out.push(`L1 node ${i}: count ${this.l1Cnt[i]}, ${l1[i]} live leaves`);
+      if (l1[i] === 0 && this.l1Owner[i] !== 0) out.push(`L1 node ${i}: gone but owns a charge`);
+      if (l1[i] !== 0) l2[(i * L1_SPAN) >>> L2_SHIFT]++;
+    }
+    for (let i = 0; i < l2.length; i++) {
+      if (l2[i] !== this.l2Cnt[i]) out.push(`L2 node ${i}: count ${this.l2Cnt[i]}, ${l2[i]} live L1 nodes`);
+      if (l2[i] === 0 && this.l2Owner[i] !== 0) out.push(`L2 node ${i}: gone but owns a charge`);
+    }
+    return out;
+  }
+
   /** Number of xa_nodes modelled (leaves and the two interior levels). */
   countNodes(): number {
     let n = 0;

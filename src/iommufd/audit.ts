@@ -11,7 +11,9 @@
  *   last_npinned == npinned;
  * - no area overlaps another or a reserved range, and all are aligned;
  * - each frame's pin count equals the number of pages objects pinning it
- *   (when `exactPins` is asked for).
+ *   (when `exactPins` is asked for);
+ * - each domain's driver storage is self-consistent (storageProblems: the
+ *   mock's entry flags, leaf and node counts, which its fast paths trust).
  */
 import { PAGE_SIZE } from '../mm/constants.js';
 import { areaIndexToIova, areaIndexToIovaLast } from './area.js';
@@ -95,7 +97,13 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       }
     }
     for (let k = 0; k < iopt.domains.length; k++) {
-      if (iopt.domains[k] === undefined) fail('domains_dense', `slot ${k} empty`);
+      const d = iopt.domains[k];
+      if (d === undefined) {
+        fail('domains_dense', `slot ${k} empty`);
+        continue;
+      }
+      // the driver's own storage, which its fast paths trust
+      for (const problem of d.storageProblems()) fail('domain_storage', `domain ${k}: ${problem}`);
     }
   }
   const frameRefs = new Map<number, number>();

@@ -580,3 +580,45 @@ describe('mapRuns: the batch_to_domain fast path', () => {
     expect(charged.mapRuns(...runs, 0, 2, A, A + 0x1fff)).toBe(2);
   });
 });
+
+describe('mock storage invariants (storageProblems, for the audit)', () => {
+  type Inside = { paDir: Float64Array[]; flDir: Uint8Array[]; l1Cnt: Uint16Array; entries: number };
+  const inside = (d: MockDomain) => d as unknown as Inside;
+
+  it('hold through maps, overwrites, split unmaps, failed charges, the huge variant and mapRuns', () => {
+    const { ctx, d } = setup();
+    const memcg = new TestMemcg(3 * XA_NODE_SIZE);
+    expect(d.map(A, 0x100000, 0x3000, RW, memcg)).toBe(0);
+    expect(d.map(A + 0x1000, 0x900000, 0x1000, RW, memcg)).toBe(0);
+    expect(d.map(A + 5 * MiB, 0x200000, 0x1000, RW, memcg)).toBe(-ENOMEM);
+    expect(d.mapRuns(Uint32Array.of(7, 9, 11), Uint32Array.of(1, 2, 1), 0, 3, A + 0x10000, A + 0x13fff)).toBe(3);
+    expect(d.unmap(A + 0x800, 0x1000)).toBe(0x1000);
+    expect(d.storageProblems()).toEqual([]);
+    expect(names(ctx)).toContain('mock_domain_map_pages.overwrite');
+    const huge = new MockDomain(mkCtx(), { huge: true });
+    expect(huge.map(A + MiB - 0x1000, 0x300000 - 0x1000, 2 * MiB + 0x2000, RW)).toBe(0);
+    expect(huge.unmap(A + MiB, MiB)).toBe(MiB);
+    expect(huge.storageProblems()).toEqual([]);
+    expect(d.unmap(A, 16 * MiB)).toBe(16 * MiB);
+    expect(d.storageProblems()).toEqual([]);
+    expect([d.countEntries(), d.countNodes(), memcg.usage]).toEqual([0, 0, 0]);
+  });
+
+  it('name a wrong leaf count, flags on an empty slot, a wrong node count and a wrong total', () => {
+    const { d } = setup();
+    expect(d.map(A, 0x100000, 0x1000, RW)).toBe(0);
+    const c = A / MOCK_IO_PAGE_SIZE / 512;
+    const fl = inside(d).flDir[c];
+    fl[512] = 3;
+    fl[5] = 1;
+    inside(d).l1Cnt[A / MOCK_IO_PAGE_SIZE / 4096] = 2;
+    inside(d).entries = 7;
+    const first = A / MOCK_IO_PAGE_SIZE;
+    expect(d.storageProblems()).toEqual([
+      `empty slot ${first + 5}: flags 1`,
+      `leaf ${first / 64}: count 3, 2 live entries`,
+      '2 live entries, 7 counted',
+      `L1 node ${first / 4096}: count 2, 1 live leaves`,
+    ]);
+  });
+});

@@ -46,6 +46,19 @@ describe('machine.audit()', () => {
     expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.domain_pfn');
   });
 
+  it('reports a mock domain whose leaf count no longer matches its entries', () => {
+    const s = session(false);
+    const dom = iommufdContexts(s.machine)[0].iopts()[0].domains[0];
+    expect(dom.storageProblems()).toEqual([]);
+    // the first chunk's first leaf count, in its flag bytes after the 512 entry flags
+    const fl = (dom as unknown as { flDir: Uint8Array[] }).flDir[Number(s.iova) / 2048 / 512];
+    fl[512 + ((Number(s.iova) / 2048) % 512) / 64] += 1;
+    expect(s.machine.audit()).toBeGreaterThan(0);
+    const storage = s.machine.warnings.filter((w) => w.assertion === 'audit.domain_storage');
+    expect(storage.length).toBe(1);
+    expect(storage[0].message).toMatch(/^domain 0: leaf \d+: count 65, 64 live entries$/);
+  });
+
   it('reports a frame pinned twice for one pages object', () => {
     const s = session(false);
     const pfn = s.proc.mm.lookupPfn(s.va);

@@ -169,8 +169,8 @@ export abstract class IommuDomain {
    * make, for as long as each can neither fail nor take the driver's general
    * path; count each run's pass of the driver's fault points
    * (faults.passQuiet). Returns the index of the first run not mapped, and
-   * sets runsEndIova to its IOVA. Called only with no fault armed, inside the aperture and aligned; the
-   * default maps none.
+   * sets runsEndIova to its IOVA. Called only with no fault armed, inside
+   * the aperture and aligned; the default maps none.
    */
   protected mapRunsDrv(_pfns: Uint32Array, _npfns: Uint32Array, from: number, _end: number, _iova: number, _lastIova: number, _acct: MemAccounting | undefined): number {
     return from;

@@ -90,11 +90,12 @@ const N_CHUNKS = IDX_END / CHUNK;
  * and zeroing 4.6 KiB per MiB of IOVA was a measurable part of mapping into a
  * fresh domain; 2048 chunks cover 2 GiB of IOVA (9.4 MiB held at most).
  */
+const chunkPool: Array<{ pa: Float64Array; fl: Uint8Array }> = [];
+const CHUNK_POOL_MAX = 2048;
+
 /** Placeholders for a chunk not looked up yet. */
 const EMPTY_PA: Float64Array = new Float64Array(0);
 const EMPTY_FL: Uint8Array = new Uint8Array(0);
-const chunkPool: Array<{ pa: Float64Array; fl: Uint8Array }> = [];
-const CHUNK_POOL_MAX = 2048;
 
 export interface MockDomainOptions {
   /** The MOCK_FLAGS_DEVICE_HUGE_IOVA variant: pgsize_bitmap also has MOCK_HUGE_PAGE_SIZE. */

@@ -169,22 +169,13 @@ export class MockDomain extends IommuDomain {
       if (fl[leafSlot] === 0) this.createNodes(first, 0);
       const pa = this.paDir[c]!;
       const o0 = first & (CHUNK - 1);
-      const o1 = o0 + pgcount;
-      // Store while each slot is empty (an empty slot's flags are already
-      // 0). A live entry (only in a leaf that existed) means an overwrite,
-      // which WARNs (mock_domain_map_pages: xa_store, then WARN_ON(old)): take back what this loop stored and let the full path
-      // do the call.
-      let o = o0;
-      for (let p = paddr + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
-      if (o === o1) {
-        // One START/LAST mark per map call: the kernel's single shared bit.
-        fl[o0] = F_START;
-        fl[o1 - 1] |= F_LAST;
+      // A live entry (only in a leaf that existed) means an overwrite, which
+      // WARNs: the full path does that call.
+      if (storeIfEmpty(pa, fl, o0, o0 + pgcount, paddr)) {
         this.commitAdd(fl, leafSlot, pgcount);
         this.drvMapped += pgcount * IO;
         return 0;
       }
-      for (let k = o0; k < o; k++) pa[k] = 0;
     }
     return this.mapPagesFull(iova, paddr, pgsize, pgcount, acct);
   }
@@ -231,19 +222,8 @@ export class MockDomain extends IommuDomain {
         leafSlot = LEAF_CNT + (o0 >>> LEAF_SHIFT);
         if (fl[leafSlot] === 0) this.createNodes(first, 0);
       }
-      const o1 = o0 + n;
-      // As mapPages: store while each slot is empty; a live entry (an
-      // overwrite, which WARNs) takes back this run's stores and ends here.
-      let o = o0;
-      for (let p = pfns[cur] * CPU_PAGE + 1; o < o1 && pa[o] === 0; o++, p += IO) pa[o] = p;
-      if (o !== o1) {
-        for (let k = o0; k < o; k++) pa[k] = 0;
-        break;
-      }
-      // one START/LAST mark per map call; a run has two entries at least,
-      // and the flags of an empty slot are 0
-      fl[o0] = F_START;
-      fl[o1 - 1] = F_LAST;
+      // as mapPages: a live entry (an overwrite, which WARNs) ends the loop
+      if (!storeIfEmpty(pa, fl, o0, o0 + n, pfns[cur] * CPU_PAGE)) break;
       inLeaf += n;
       added += n;
       first += n;
@@ -663,6 +643,26 @@ export class MockDomain extends IommuDomain {
       idx = segEnd;
     }
   }
+}
+
+/**
+ * One 2 KiB map_pages call into chunk slots [from, to) from `paddr`, made
+ * only if every slot is empty (mock_domain_map_pages stores with xa_store and
+ * WARNs on an old entry: callers leave that case to the full path). The
+ * stores are taken back at the first live entry: false. Else the call's one
+ * START/LAST mark (the kernel's single shared bit) on its ends, over flags
+ * that are 0 in an empty slot: true.
+ */
+function storeIfEmpty(pa: Float64Array, fl: Uint8Array, from: number, to: number, paddr: number): boolean {
+  let o = from;
+  for (let p = paddr + 1; o < to && pa[o] === 0; o++, p += IO) pa[o] = p;
+  if (o !== to) {
+    for (let k = from; k < o; k++) pa[k] = 0;
+    return false;
+  }
+  fl[from] = F_START;
+  fl[to - 1] |= F_LAST;
+  return true;
 }
 
 /** Erase the live entries of chunk slots [from, to); how many there were. */

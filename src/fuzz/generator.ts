@@ -345,7 +345,7 @@ function versionOf(v: string): number {
 }
 
 /** The kernel release of a profile (latest: every op). */
-const PROFILE_VERSION: Readonly<Record<ProfileName, number>> = { latest: Number.POSITIVE_INFINITY, 'v6.5': 605, 'v6.2': 602 };
+const PROFILE_VERSION: Readonly<Record<ProfileName, number>> = { latest: Number.POSITIVE_INFINITY, 'v6.12': 612, 'v6.5': 605, 'v6.2': 602 };
 
 const opTables = new Map<ProfileName | undefined, ReadonlyArray<readonly [number, string]>>();
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * Text output of the `run` command: one line per call and the state summary
- * tables (cli-table3).
+ * tables (cli-table3), drawn from the summary rows of an inspect/ snapshot.
  */
 import Table from 'cli-table3';
 import { type CallResult, type RunResult, valueText } from '../fuzz/executor.js';
 import { type Call, OPS } from '../fuzz/program.js';
-import type { StateSnapshot } from '../fuzz/state.js';
+import type { StateSnapshot } from '../inspect/summary.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 

@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Taking a MachineSnapshot: the one place above iommufd/ that reads the
+ * model's internals. It only reads (no syscall, no WARN, no fault point, no
+ * change to any cache the model keeps), so a snapshot can be taken after any
+ * call without changing what the run does next.
+ *
+ * An Inspector keeps the identity of contexts and pages objects across the
+ * snapshots it takes (a pages object keeps its `key` while it lives), so two
+ * of its snapshots can be diffed. Per-page work (tiers, PFNs, frames) runs
+ * over typed arrays; a domain is walked over the IOVA of its IOAS's areas in
+ * steps of its smallest page size.
+ */
+import { IommuDomain } from '../iommu/domain.js';
+import { MOCK_HUGE_PAGE_SIZE, MockDomain } from '../iommu/mock-domain.js';
+import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
+import { AccessObject, IommufdDevice } from '../iommufd/device.js';
+import { HwptPaging } from '../iommufd/hw-pagetable.js';
+import { IommufdIoas } from '../iommufd/ioas.js';
+import type { IommufdCtx } from '../iommufd/main.js';
+import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_NONE, type IoptPages } from '../iommufd/pages.js';
+import { SelftestObject, StaccessFile } from '../iommufd/selftest.js';
+import { IommufdFileHandle, IommufdOpenFile } from '../machine/iommufd-node.js';
+import type { Machine } from '../machine/machine.js';
+import type { Process } from '../machine/process.js';
+import type { MemCgroup } from '../mm/accounting.js';
+import type { MmStruct } from '../mm/address-space.js';
+import { PAGE_SIZE } from '../mm/constants.js';
+import type {
+  AccessSnap,
+  Accounting,
+  AreaSnap,
+  ContextSnap,
+  DeviceSnap,
+  DomainRun,
+  DomainSnap,
+  FdSnap,
+  FrameRun,
+  IoasSnap,
+  MachineSnapshot,
+  ObjectSnap,
+  PagesSnap,
+  PfnRun,
+  ProcessSnap,
+  ReservedSnap,
+  TierRun,
+} from './types.js';
+
+/** A u64 as the snapshot writes it. */
+export function u64(v: bigint | number): string {
+  return `0x${BigInt(v).toString(16)}`;
+}
+
+export function accountName(mode: number): string {
+  if (mode === IOPT_PAGES_ACCOUNT_NONE) return 'none';
+  if (mode === IOPT_PAGES_ACCOUNT_MM) return 'mm';
+  return 'user';
+}
+
+function protText(p: number): string {
+  return `${p & 1 ? 'r' : '-'}${p & 2 ? 'w' : '-'}`;
+}
+
+export interface SnapshotScope {
+  /** The contexts to show, in this order (default: every context reachable from a live process's fds). */
+  contexts?: readonly IommufdCtx[];
+  /** The processes to show, in this order (default: the machine's live processes by pid). */
+  processes?: readonly Process[];
+  /** Leave out the per-page and per-run detail (tiers, PFNs, domain runs, frames): counts only. */
+  summaryOnly?: boolean;
+}
+
+/** The iommufd context an open file of a process belongs to, if any. */
+export function contextOfFile(f: unknown): IommufdCtx | undefined {
+  if (f instanceof IommufdOpenFile) return f.ctx;
+  if (f instanceof IommufdFileHandle && f.inner instanceof StaccessFile) return f.inner.ctx;
+  return undefined;
+}
+
+/** Every context reachable from the descriptors of `procs`, in order of first sight, live ones only. */
+export function contextsOf(procs: Iterable<Process>): IommufdCtx[] {
+  const out = new Set<IommufdCtx>();
+  for (const p of procs) {
+    if (p.exited) continue;
+    for (const fd of p.openFds()) {
+      const c = contextOfFile(p.fileOf(fd));
+      if (c?.alive) out.add(c);
+    }
+  }
+  return [...out];
+}
+
+/** Identities that survive from one snapshot to the next. */
+export class Inspector {
+  private readonly ctxKeys = new WeakMap<IommufdCtx, number>();
+  private readonly pagesKeys = new WeakMap<IoptPages, number>();
+  private nextCtx = 0;
+  private nextPages = 0;
+
+  constructor(readonly machine: Machine) {}
+
+  ctxKey(c: IommufdCtx): number {
+    let k = this.ctxKeys.get(c);
+    if (k === undefined) {
+      k = this.nextCtx++;
+      this.ctxKeys.set(c, k);
+    }
+    return k;
+  }
+
+  pagesKey(p: IoptPages): number {
+    let k = this.pagesKeys.get(p);
+    if (k === undefined) {
+      k = this.nextPages++;
+      this.pagesKeys.set(p, k);
+    }
+    return k;
+  }
+
+  snapshot(scope: SnapshotScope = {}): MachineSnapshot {
+    return new SnapshotBuilder(this, scope).build();
+  }
+}
+
+/** A snapshot of `machine` with identities numbered from 0 in order of sight. */
+export function snapshotMachine(machine: Machine, scope: SnapshotScope = {}): MachineSnapshot {
+  return new Inspector(machine).snapshot(scope);
+}
+
+class SnapshotBuilder {
+  private readonly m: Machine;
+  private readonly procs: Process[];
+  private readonly ctxs: IommufdCtx[];
+  private readonly detail: boolean;
+  /** Pages objects in order of first sight. */
+  private readonly pagesList: IoptPages[] = [];
+  private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
+  /** Domain → HWPT ID, per context index. */
+  private readonly hwptOfDomain = new Map<IommuDomain, number>();
+  /** PFN of every page of each pages object (-1 none), filled by pagesSnap for the frame table. */
+  private readonly pfnArrays: Float64Array[] = [];
+
+  constructor(
+    private readonly insp: Inspector,
+    scope: SnapshotScope,
+  ) {
+    this.m = insp.machine;
+    this.procs = scope.processes ? scope.processes.filter((p) => !p.exited) : [...this.m.processes.values()].sort((a, b) => a.pid - b.pid);
+    this.ctxs = scope.contexts ? [...scope.contexts] : contextsOf(this.procs);
+    this.detail = scope.summaryOnly !== true;
+  }
+
+  build(): MachineSnapshot {
+    const contexts: ContextSnap[] = [];
+    const objects: ObjectSnap[] = [];
+    const ioas: IoasSnap[] = [];
+    const domains: DomainSnap[] = [];
+    const devices: DeviceSnap[] = [];
+    const accesses: AccessSnap[] = [];
+    const accessFds = this.accessFds();
+    for (const c of this.ctxs) this.insp.ctxKey(c);
+    for (const c of this.ctxs) {
+      const ci = this.insp.ctxKey(c);
+      contexts.push({ index: ci, openerPid: c.task.pid, accountMode: accountName(c.accountMode), ...(c.vfioIoas ? { vfioIoas: c.vfioIoas.id } : {}) });
+      const live = c.objects.live();
+      for (const { obj } of live) if (obj instanceof HwptPaging && obj.domain) this.hwptOfDomain.set(obj.domain, obj.id);
+      const ioasAccesses = new Map<IommufdIoas, number[]>();
+      for (const { id, obj, users } of live) {
+        const links: Record<string, number> = {};
+        if (obj instanceof HwptPaging) {
+          links.ioas = obj.ioas.id;
+          if (obj.domain) domains.push(this.domainSnap(ci, id, obj));
+        } else if (obj instanceof IommufdDevice) {
+          const h = obj.hwpt;
+          if (h) links.hwpt = h.id;
+          devices.push({ ctx: ci, id, hwpt: h ? h.id : -1, mockFlags: obj.mockDev.flags, selftest: -1 });
+        } else if (obj instanceof AccessObject) {
+          if (obj.ioas) {
+            links.ioas = obj.ioas.id;
+            const l = ioasAccesses.get(obj.ioas) ?? [];
+            l.push(id);
+            ioasAccesses.set(obj.ioas, l);
+          }
+          const f = accessFds.get(obj);
+          accesses.push({
+            ctx: ci,
+            id,
+            ioas: obj.ioas ? obj.ioas.id : -1,
+            fd: f?.where ?? '-',
+            needsPinPages: f?.file.needsPinPages ?? obj.core.iovaAlignment === PAGE_SIZE,
+            items: f ? f.file.items.map((it) => ({ id: it.id, iova: u64(it.iova), length: u64(it.length) })) : [],
+          });
+        } else if (obj instanceof SelftestObject) {
+          if (obj.idev) {
+            links.idev = obj.idev.id;
+            const d = devices.find((x) => x.ctx === ci && x.id === obj.idev!.id);
+            if (d) d.selftest = id;
+          }
+        }
+        objects.push({ ctx: ci, id, type: obj.type, users, links });
+      }
+      // Devices whose selftest object was listed before them.
+      for (const { id, obj } of live) {
+        if (obj instanceof SelftestObject && obj.idev) {
+          const d = devices.find((x) => x.ctx === ci && x.id === obj.idev!.id);
+          if (d) d.selftest = id;
+        }
+      }
+      for (const { id, obj } of live) if (obj instanceof IommufdIoas) ioas.push(this.ioasSnap(ci, id, obj, ioasAccesses.get(obj) ?? []));
+    }
+    const pages = this.pagesList.map((p, i) => this.pagesSnap(p, i));
+    return {
+      version: 1,
+      profile: this.m.profile.name,
+      totalFrames: this.m.phys.totalFrames,
+      framesInUse: this.m.phys.framesInUse(),
+      warnings: this.m.warnings.length,
+      processes: this.processSnaps(),
+      contexts,
+      objects,
+      ioas,
+      pages,
+      domains,
+      devices,
+      accesses,
+      frames: this.detail ? this.frames() : [],
+      accounting: this.accounting(),
+    };
+  }
+
+  /** Access object → the selftest access fd that owns it ("pid:fd"). */
+  private accessFds(): Map<AccessObject, { where: string; file: StaccessFile }> {
+    const out = new Map<AccessObject, { where: string; file: StaccessFile }>();
+    for (const p of this.procs) {
+      for (const fd of p.openFds()) {
+        const f = p.fileOf(fd);
+        if (f instanceof IommufdFileHandle && f.inner instanceof StaccessFile && f.inner.access && !out.has(f.inner.access)) {
+          out.set(f.inner.access, { where: `${p.pid}:${fd}`, file: f.inner });
+        }
+      }
+    }
+    return out;
+  }
+
+  private ioasSnap(ci: number, id: number, obj: IommufdIoas, accessIds: number[]): IoasSnap {
+    const iopt = obj.iopt;
+    const areas: AreaSnap[] = [];
+    for (const a of iopt.areas()) {
+      let pk = -1;
+      if (a.pages) {
+        if (!this.pagesAreas.has(a.pages)) {
+          this.pagesAreas.set(a.pages, []);
+          this.pagesList.push(a.pages);
+        }
+        this.pagesAreas.get(a.pages)!.push({ ctx: ci, ioas: id, iova: u64(a.iova) });
+        pk = this.insp.pagesKey(a.pages);
+      }
+      areas.push({
+        iova: u64(a.iova),
+        last: u64(a.lastIova),
+        length: u64(a.length),
+        pages: pk,
+        firstIndex: a.index,
+        lastIndex: a.lastIndex,
+        pageOffset: a.pageOffset,
+        prot: protText(a.iommuProt),
+        numAccesses: a.numAccesses,
+        preventAccess: a.preventAccess,
+        storageDomain: a.storageDomain ? (this.hwptOfDomain.get(a.storageDomain) ?? -1) : -1,
+      });
+    }
+    const allowed = [...iopt.allowedItree].map((n) => ({ first: u64(n.start), last: u64(n.last) }));
+    const reserved: ReservedSnap[] = [...iopt.reservedItree].map((n) => ({
+      first: u64(n.start),
+      last: u64(n.last),
+      owner: n.owner.owner instanceof IommuDomain ? 'aperture' : n.owner.owner === null ? 'selftest' : 'other',
+    }));
+    return {
+      ctx: ci,
+      id,
+      iovaAlignment: iopt.iovaAlignment,
+      disableLargePages: iopt.disableLargePages,
+      areas,
+      allowed,
+      reserved,
+      domains: iopt.domains.map((d) => this.hwptOfDomain.get(d) ?? -1),
+      accesses: accessIds,
+    };
+  }
+
+  private domainSnap(ci: number, id: number, h: HwptPaging): DomainSnap {
+    const d: IommuDomain = h.domain!;
+    const pgsizes: number[] = [];
+    for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
+    const runs = this.detail ? domainRuns(d, h.ioas.iopt.areas()) : [];
+    let walked = 0;
+    for (const r of runs) walked += r.length;
+    return {
+      ctx: ci,
+      hwpt: id,
+      ioas: h.ioas.id,
+      driver: d instanceof MockDomain ? (d.huge ? 'mock-huge' : 'mock') : d.constructor.name,
+      pgsizes,
+      apertureStart: d.apertureStart,
+      apertureEnd: d.apertureEnd,
+      devices: [...h.devices].map((x) => x.id).sort((a, b) => a - b),
+      autoDomain: h.autoDomain,
+      mapCalls: d.mapCalls,
+      unmapCalls: d.unmapCalls,
+      mappedBytes: d.mappedBytes(),
+      strayBytes: this.detail ? d.mappedBytes() - walked : 0,
+      runs,
+    };
+  }
+
+  private pagesSnap(p: IoptPages, i: number): PagesSnap {
+    const doms = new Set<IommuDomain>();
+    for (const n of p.domainsItree) for (const d of n.owner.iopt?.domains ?? []) doms.add(d);
+    const accessRanges: PagesSnap['accessRanges'] = [];
+    for (const n of p.accessItree) accessRanges.push({ first: n.start, last: n.last, users: n.owner.users });
+    let tiers: TierRun[] = [];
+    let pfns: PfnRun[] = [];
+    if (this.detail) {
+      const { tiers: t, pfn } = pagesTiers(p);
+      tiers = t;
+      this.pfnArrays[i] = pfn;
+      pfns = pfnRuns(pfn);
+    }
+    return {
+      key: this.insp.pagesKey(p),
+      uptr: u64(p.uptr),
+      npages: p.npages,
+      writable: p.writable,
+      account: accountName(p.accountMode),
+      npinned: p.npinned,
+      charged: p.lastNpinned,
+      sourcePid: p.sourceTask.pid,
+      sourceUid: p.sourceTask.uid,
+      areas: this.pagesAreas.get(p) ?? [],
+      xarrayEntries: p.pinnedPfns.count(),
+      domains: doms.size,
+      accessRanges,
+      tiers,
+      pfns,
+    };
+  }
+
+  /** The frames behind every pages object, with their counts, as runs. */
+  private frames(): FrameRun[] {
+    let total = 0;
+    for (const a of this.pfnArrays) if (a) total += a.length;
+    const all = new Float64Array(total);
+    let k = 0;
+    for (const a of this.pfnArrays) {
+      if (!a) continue;
+      for (let i = 0; i < a.length; i++) if (a[i] >= 0) all[k++] = a[i];
+    }
+    const pf = all.subarray(0, k).sort();
+    const phys = this.m.phys;
+    const out: FrameRun[] = [];
+    let cur: FrameRun | undefined;
+    for (let i = 0; i < pf.length; i++) {
+      const pfn = pf[i];
+      if (i > 0 && pf[i - 1] === pfn) continue;
+      const ref = phys.refcount(pfn);
+      const pin = phys.pincount(pfn);
+      if (cur && cur.pfn + cur.n === pfn && cur.ref === ref && cur.pin === pin) cur.n++;
+      else {
+        cur = { pfn, n: 1, ref, pin };
+        out.push(cur);
+      }
+    }
+    return out;
+  }
+
+  private processSnaps(): ProcessSnap[] {
+    const acct = this.accountingIndexes();
+    return this.procs.map((p) => {
+      const fds: FdSnap[] = [];
+      for (const fd of p.openFds()) {
+        const f = p.fileOf(fd);
+        const c = contextOfFile(f);
+        const s: FdSnap = { fd, kind: fileKind(f) };
+        if (c) s.ctx = this.insp.ctxKey(c);
+        if (f instanceof IommufdFileHandle && f.inner instanceof StaccessFile && f.inner.access) s.access = f.inner.access.id;
+        fds.push(s);
+      }
+      return {
+        pid: p.pid,
+        ppid: p.ppid,
+        uid: p.task.uid,
+        caps: [...p.task.caps].sort(),
+        rlimitMemlock: u64(p.task.rlimitMemlock),
+        mm: acct.mms.indexOf(p.task.mm),
+        memcg: acct.memcgs.indexOf(p.task.memcg),
+        fds,
+      };
+    });
+  }
+
+  private accountingIndexes(): { mms: MmStruct[]; memcgs: MemCgroup[] } {
+    const mms: MmStruct[] = [];
+    const memcgs: MemCgroup[] = [];
+    for (const p of this.procs) {
+      if (!mms.includes(p.task.mm)) mms.push(p.task.mm);
+      if (!memcgs.includes(p.task.memcg)) memcgs.push(p.task.memcg);
+    }
+    return { mms, memcgs };
+  }
+
+  private accounting(): Accounting {
+    const { mms, memcgs } = this.accountingIndexes();
+    const pidsOf = <T>(pick: (p: Process) => T, x: T): number[] => this.procs.filter((p) => pick(p) === x).map((p) => p.pid);
+    return {
+      users: [...this.m.users.values()].sort((a, b) => a.uid - b.uid).map((u) => ({ uid: u.uid, lockedVm: u.lockedVm, processes: u.processes })),
+      mms: mms.map((mm) => ({ pids: pidsOf((p) => p.task.mm, mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
+      memcgs: memcgs.map((g) => ({
+        name: g.name,
+        pids: pidsOf((p) => p.task.memcg, g),
+        usage: g.usage,
+        limit: Number.isFinite(g.limit) ? g.limit : null,
+        peak: g.peak,
+        failcnt: g.failcnt,
+      })),
+    };
+  }
+}
+
+function fileKind(f: unknown): string {
+  if (f instanceof IommufdOpenFile) return 'iommufd';
+  if (f instanceof IommufdFileHandle) return f.inner instanceof StaccessFile ? 'access' : f.inner.kind;
+  return typeof f === 'object' && f !== null ? f.constructor.name : '?';
+}
+
+const TIER_X = 1;
+const TIER_D = 2;
+
+/**
+ * The storage of every page of `p` and its PFN: the xarray's entry, else the
+ * PFN in the domain holding the area over it, else what the user's page table
+ * maps there now (-1: nothing).
+ */
+export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array } {
+  const n = p.npages;
+  const mask = new Uint8Array(n);
+  const users = new Int32Array(n);
+  const pfn = new Float64Array(n).fill(-1);
+  for (const node of p.accessItree) {
+    const u = node.owner.users;
+    for (let i = node.start; i <= node.last && i < n; i++) users[i] += u;
+  }
+  for (const node of p.domainsItree) {
+    const area = node.owner;
+    const dom = area.storageDomain ?? area.iopt?.domains[0];
+    for (let i = node.start; i <= node.last && i < n; i++) {
+      mask[i] |= TIER_D;
+      if (dom) {
+        const phys = dom.peekPhys(areaIndexToIova(area, i));
+        if (phys >= 0) pfn[i] = Math.floor(phys / PAGE_SIZE);
+      }
+    }
+  }
+  p.pinnedPfns.forEachInRange(0, n - 1, (i, v) => {
+    mask[i] |= TIER_X;
+    pfn[i] = v;
+    return true;
+  });
+  let va = p.uptr;
+  for (let i = 0; i < n; i++, va += BigInt(PAGE_SIZE)) if (mask[i] === 0) pfn[i] = p.sourceMm.lookupPfn(va);
+  const tiers: TierRun[] = [];
+  let start = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i === n || mask[i] !== mask[start] || users[i] !== users[start]) {
+      tiers.push({ first: start, last: i - 1, xarray: (mask[start] & TIER_X) !== 0, domain: (mask[start] & TIER_D) !== 0, accessUsers: users[start] });
+      start = i;
+    }
+  }
+  return { tiers, pfn };
+}
+
+/** Maximal runs of consecutive indexes with consecutive PFNs (and runs of -1). */
+export function pfnRuns(pfn: Float64Array): PfnRun[] {
+  const out: PfnRun[] = [];
+  let cur: PfnRun | undefined;
+  for (let i = 0; i < pfn.length; i++) {
+    const v = pfn[i];
+    if (cur && (v < 0 ? cur.pfn < 0 : cur.pfn >= 0 && cur.pfn + cur.n === v)) cur.n++;
+    else {
+      cur = { index: i, pfn: v < 0 ? -1 : v, n: 1 };
+      out.push(cur);
+    }
+  }
+  return out;
+}
+
+/** The IOPTE size of the entry at `iova` of `d`. */
+function iopteSize(d: IommuDomain, iova: number, min: number): number {
+  if (d instanceof MockDomain && d.huge) return d.entryAt(iova)?.huge ? MOCK_HUGE_PAGE_SIZE : min;
+  return min;
+}
+
+/** A domain that tracks dirty IOPTEs answers this without clearing the bit. */
+interface DirtyReader {
+  peekDirty(iova: number): boolean;
+}
+
+function hasDirty(d: IommuDomain): d is IommuDomain & DirtyReader {
+  return typeof (d as Partial<DirtyReader>).peekDirty === 'function';
+}
+
+/**
+ * What `d` maps over the IOVA of `areas`, as runs of physically contiguous
+ * entries with one IOPTE size and dirty state, in IOVA order.
+ */
+export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRun[] {
+  const step = d.minPageSize;
+  const dirty = hasDirty(d);
+  const out: DomainRun[] = [];
+  let cur: DomainRun | undefined;
+  for (const a of areas) {
+    const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
+    const last = Math.min(a.lastIovaNum, d.apertureEnd);
+    for (let iova = first; iova <= last; iova += step) {
+      const phys = d.peekPhys(iova);
+      if (phys < 0) {
+        cur = undefined;
+        continue;
+      }
+      const pgsize = iopteSize(d, iova, step);
+      const dt = dirty ? d.peekDirty(iova) : false;
+      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;
+      else {
+        cur = { iova, length: step, paddr: phys, pgsize, dirty: dt };
+        out.push(cur);
+      }
+    }
+  }
+  return out;
+}

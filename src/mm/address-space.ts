@@ -167,6 +167,25 @@ export interface MmOptions {
   warn?: WarnSink;
 }
 
+/**
+ * Where the bytes of user memory live when they are not the model's own: the
+ * bridge (iommufd-sim exec) keeps page identity in the model and contents in
+ * a real process. Absent (the default), user copies use the frames' contents.
+ */
+export interface UserBacking {
+  /**
+   * Move `len` bytes between user address `va` and buf[off..] (write: into
+   * user memory). The model's page walk has already succeeded for the range.
+   * Returns false when the bytes cannot be reached (then -EFAULT).
+   */
+  copy(va: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean;
+  /**
+   * No VMA covers page `vpn`: the backing may add the mappings it knows
+   * (e.g. from /proc/PID/maps). true → look again.
+   */
+  vmaMiss?(mm: MmStruct, vpn: number): boolean;
+}
+
 export interface MmapOptions {
   /** The mapped file (for a non-MAP_ANONYMOUS mapping). */
   file?: MemFile | null;
@@ -302,6 +321,8 @@ export class MmStruct {
   mmapLegacyBase = LEGACY_BASE_PAGES;
   /** Flags of the entry returned by the last lookupEntry(). */
   private lf = 0;
+  /** Where user bytes live when not in the frames (the bridge); see UserBacking. */
+  backing: UserBacking | undefined;
 
   constructor(phys: PhysicalMemory, opts: MmOptions = {}) {
     this.phys = phys;
@@ -378,6 +399,16 @@ export class MmStruct {
   findVma(vpn: number): Vma | undefined {
     const v = this.vmas[this.findIdx(vpn)];
     return v !== undefined && v.start <= vpn ? v : undefined;
+  }
+
+  /**
+   * The VMA containing page `vpn` for an access (GUP, user copies): on a miss,
+   * the backing may first add the mappings it knows.
+   */
+  findVmaForAccess(vpn: number): Vma | undefined {
+    const v = this.findVma(vpn);
+    if (v !== undefined || this.backing?.vmaMiss === undefined) return v;
+    return this.backing.vmaMiss(this, vpn) ? this.findVma(vpn) : undefined;
   }
 
   /** The VMA containing `addr`. */
@@ -1304,7 +1335,7 @@ export class MmStruct {
    * access would SIGSEGV/SIGBUS. PFNMAP frames come back raw.
    */
   private userPage(vpn: number, write: boolean): number {
-    const v = this.findVma(vpn);
+    const v = this.findVmaForAccess(vpn);
     if (v === undefined) return -1;
     if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
@@ -1323,6 +1354,7 @@ export class MmStruct {
     let a = Number(va);
     let off = 0;
     const phys = this.phys;
+    if (this.backing !== undefined) return this.backedCopy(a, buf, write);
     while (off < len) {
       const vpn = Math.floor(a / PAGE_SIZE);
       const po = a - vpn * PAGE_SIZE;
@@ -1337,6 +1369,22 @@ export class MmStruct {
       a += n;
     }
     return 0;
+  }
+
+  /**
+   * userCopy with a backing: the page walk (faults, COW, EFAULT) first, then
+   * the bytes of the pages it reached move through the backing in one call.
+   */
+  private backedCopy(a: number, buf: Uint8Array, write: boolean): number {
+    const len = buf.length;
+    let ok = 0;
+    while (ok < len) {
+      const vpn = Math.floor((a + ok) / PAGE_SIZE);
+      if (this.userPage(vpn, write) < 0) break;
+      ok = Math.min(len, (vpn + 1) * PAGE_SIZE - a);
+    }
+    if (ok > 0 && !this.backing!.copy(a, buf, 0, ok, write)) return -EFAULT;
+    return ok === len ? 0 : -EFAULT;
   }
 
   /** copy_from_user(dst, va): 0 or -EFAULT (faults pages in; bytes before the bad page are copied). */

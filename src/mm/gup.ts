@@ -90,7 +90,7 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
   let o = outOff;
   let lastFault = -1;
   while (done < npages) {
-    const v = mm.findVma(vpn);
+    const v = mm.findVmaForAccess(vpn);
     if (v === undefined) return done || -EFAULT;
     const bad = checkVmaFlags(v, flags);
     if (bad) return done || bad;

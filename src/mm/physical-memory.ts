@@ -109,6 +109,11 @@ export interface PhysicalMemoryOptions {
   hugetlbPages?: { '2M'?: number; '1G'?: number };
 }
 
+/** Frame contents held outside the model (see PhysicalMemory.backing). */
+export interface FrameBacking {
+  copy(pfn: number, offset: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean;
+}
+
 export interface AllocOptions {
   /** A hugetlb folio (counted in the hugetlb pool). */
   hugetlb?: boolean;
@@ -816,8 +821,16 @@ export class PhysicalMemory {
   // ---------------------------------------------------------------------------
   // contents
 
+  /**
+   * Where frame contents live when a real process holds them (the bridge):
+   * copy(pfn, offset, buf, bufOff, len, write) returns false for a frame it
+   * does not back, whose contents are then the model's own.
+   */
+  backing: FrameBacking | undefined;
+
   /** Copy `len` bytes of frame `pfn` from `offset` into dst[dstOff..]. */
   read(pfn: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+    if (this.backing?.copy(pfn, offset, dst, dstOff, len, false)) return;
     const page = this.data.get(pfn);
     if (page) dst.set(page.subarray(offset, offset + len), dstOff);
     else dst.fill(0, dstOff, dstOff + len);
@@ -829,17 +842,28 @@ export class PhysicalMemory {
       this.warn?.warn('write_zero_page', 'write to the shared zero page');
       return;
     }
+    if (!this.backing?.copy(pfn, offset, src, srcOff, len, true)) this.store(pfn, offset, src, srcOff, len);
+    this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_DIRTY;
+  }
+
+  /** Write the model's own copy of a frame's contents (no backing, no dirty mark): the bridge's snapshots. */
+  store(pfn: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     let page = this.data.get(pfn);
     if (!page) {
       page = new Uint8Array(PAGE_SIZE);
       this.data.set(pfn, page);
     }
     page.set(src.subarray(srcOff, srcOff + len), offset);
-    this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_DIRTY;
   }
 
   /** copy_user_highpage(): dst gets src's contents (zero page or unwritten → zeros). */
   copyFrame(dst: number, src: number): void {
+    if (this.backing !== undefined) {
+      const buf = new Uint8Array(PAGE_SIZE);
+      this.read(src, 0, buf, 0, PAGE_SIZE);
+      this.data.set(dst, buf);
+      return;
+    }
     const page = this.data.get(src);
     if (page) this.data.set(dst, page.slice());
     else this.data.delete(dst);

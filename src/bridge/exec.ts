@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * `iommufd-sim exec`: run a program with the shim preloaded and the bridge
+ * server answering for /dev/iommu. The result is the program's exit status;
+ * a server failure is reported and gives EXIT_BRIDGE_CRASH whatever the
+ * program returned.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { constants as osConstants } from 'node:os';
+import { BRIDGE_LOST_STATUS } from './protocol.js';
+import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
+import { buildShim } from './shim-build.js';
+
+/** Exit status when the bridge server failed (EX_SOFTWARE). */
+export const EXIT_BRIDGE_CRASH = 70;
+
+export interface ExecOptions {
+  profile?: string;
+  /** Pass the program's KTAP through and end with a summary line. */
+  ktap?: boolean;
+  /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
+  panicOnWarn?: boolean;
+  /** Test-only wrong answer (see BridgeOptions.sabotage). */
+  sabotage?: BridgeOptions['sabotage'];
+  /** Where the program's stdout and our own messages go (default: the process's). */
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+  /** Capture the program's stdout instead of inheriting it (tests). */
+  captureStdout?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface KtapCounts {
+  pass: number;
+  fail: number;
+  skip: number;
+  xfail: number;
+}
+
+export interface ExecResult {
+  status: number;
+  /** The program's own exit code or signal. */
+  programStatus: number;
+  signal: string | null;
+  crash: Error | undefined;
+  warnings: number;
+  ktap: KtapCounts;
+  stats: BridgeStats;
+  stdout: string;
+  /** Result lines by test name: 'ok' | 'fail' | 'skip'. */
+  results: Map<string, 'ok' | 'fail' | 'skip'>;
+}
+
+/** Count one KTAP line into `c` and `results`. */
+export function countKtapLine(line: string, c: KtapCounts, results?: Map<string, 'ok' | 'fail' | 'skip'>): void {
+  const m = /^(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|XFAIL)\b.*)?$/.exec(line);
+  if (m === null) return;
+  const name = m[2].trim();
+  let r: 'ok' | 'fail' | 'skip';
+  if (m[3] === 'SKIP') {
+    c.skip++;
+    r = 'skip';
+  } else if (m[3] === 'XFAIL') {
+    c.xfail++;
+    r = 'ok';
+  } else if (m[1] === 'ok') {
+    c.pass++;
+    r = 'ok';
+  } else {
+    c.fail++;
+    r = 'fail';
+  }
+  results?.set(name, r);
+}
+
+export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const out = opts.out ?? ((t: string) => process.stdout.write(t));
+  const err = opts.err ?? ((t: string) => process.stderr.write(t));
+  if (argv.length === 0) throw new RangeError('exec: no program given');
+  const shim = buildShim();
+  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-exec-'));
+  const debugfs = join(dir, 'debugfs');
+  for (const [d, files] of Object.entries(debugfsTree())) {
+    mkdirSync(join(debugfs, d), { recursive: true });
+    for (const [f, v] of Object.entries(files)) writeFileSync(join(debugfs, d, f), `${v}\n`);
+  }
+  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage });
+  if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);
+  const sock = join(dir, 'sock');
+  await server.listen(sock);
+  const env = { ...(opts.env ?? process.env) };
+  env.LD_PRELOAD = env.LD_PRELOAD ? `${shim} ${env.LD_PRELOAD}` : shim;
+  env.IOMMUFD_SIM_SOCK = sock;
+  env.IOMMUFD_SIM_DEBUGFS = debugfs;
+  const ktap: KtapCounts = { pass: 0, fail: 0, skip: 0, xfail: 0 };
+  const results = new Map<string, 'ok' | 'fail' | 'skip'>();
+  let stdout = '';
+  const pipeOut = opts.ktap === true || opts.captureStdout === true || opts.out !== undefined;
+  try {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env });
+    const lines =
+      pipeOut && child.stdout !== null
+        ? new Promise<void>((resolve) => {
+            const rl = createInterface({ input: child.stdout! });
+            rl.on('line', (line) => {
+              countKtapLine(line, ktap, results);
+              if (opts.captureStdout) stdout += `${line}\n`;
+              else out(`${line}\n`);
+            });
+            rl.on('close', () => resolve());
+          })
+        : Promise.resolve();
+    const done = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+      child.once('error', (e) => resolve({ code: null, signal: null, error: e }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    await lines;
+    if (done.error !== undefined) {
+      err(`iommufd-sim exec: cannot run ${argv[0]}: ${done.error.message}\n`);
+      return finish(127, 127, null);
+    }
+    const programStatus = done.signal !== null ? 128 + (osConstants.signals[done.signal] ?? 0) : (done.code ?? 1);
+    let status = programStatus;
+    if (server.crash !== undefined) {
+      err(`iommufd-sim exec: the bridge server failed; the program's result (${programStatus}) does not count:\n${server.crash.stack ?? server.crash.message}\n`);
+      status = EXIT_BRIDGE_CRASH;
+    } else if (programStatus === BRIDGE_LOST_STATUS) {
+      err('iommufd-sim exec: the program lost its connection to the bridge server\n');
+      status = EXIT_BRIDGE_CRASH;
+    }
+    const warnings = server.machine.warnings.length;
+    if (warnings > 0) {
+      err(`iommufd-sim exec: the model WARNed ${warnings} time(s):\n`);
+      for (const w of server.machine.warnings.slice(0, 10)) err(`  ${JSON.stringify(w)}\n`);
+      if (opts.panicOnWarn && status === 0) status = EXIT_BRIDGE_CRASH;
+    }
+    if (opts.ktap) {
+      const line = `# iommufd-sim exec (profile ${server.machine.profile.name}): pass:${ktap.pass} fail:${ktap.fail} xfail:${ktap.xfail} skip:${ktap.skip} exit:${status}\n`;
+      if (opts.captureStdout) stdout += line;
+      else out(line);
+    }
+    return finish(status, programStatus, done.signal);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  function finish(status: number, programStatus: number, signal: string | null): ExecResult {
+    return { status, programStatus, signal, crash: server.crash, warnings: server.machine.warnings.length, ktap, stats: server.stats, stdout, results };
+  }
+}

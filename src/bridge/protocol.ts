@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The bridge's wire format (shim/protocol.h is the C side): one unix stream
+ * socket per real process; a request is a 56-byte header (u32 op, u32 string
+ * length, six i64 arguments) and a string; a reply a 32-byte header (i64
+ * result, two i64 extras, u32 string length, u32 pad) and a string.
+ */
+export const REQ_HEADER = 56;
+export const REP_HEADER = 32;
+
+export const OP = {
+  HELLO: 1,
+  OPEN: 2,
+  CLOSE: 3,
+  IOCTL: 4,
+  MMAP: 5,
+  MUNMAP: 6,
+  MPROTECT: 7,
+  MADVISE: 8,
+  MEMFD: 9,
+  FTRUNCATE: 10,
+  FORK_PREPARE: 11,
+  FORK_DONE: 12,
+  FORK_ABORT: 13,
+  EXEC_PREPARE: 14,
+  EXIT: 15,
+  FILE_READ: 16,
+  FILE_WRITE: 17,
+  SETRLIMIT: 18,
+  CAPSET: 19,
+  NOP: 20,
+} as const;
+
+/** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */
+export const FD_MODEL = 1;
+export const FD_BOTH = 3;
+
+/** Exit status of a program whose bridge server went away (shim.c BRIDGE_LOST_STATUS). */
+export const BRIDGE_LOST_STATUS = 125;
+
+export interface Request {
+  op: number;
+  a: bigint[];
+  s: Buffer;
+}
+
+export interface Reply {
+  ret: bigint | number;
+  b0?: number;
+  b1?: number;
+  s?: string | Buffer;
+}
+
+/** Split complete requests off the front of `buf`; returns them and the rest. */
+export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
+  const reqs: Request[] = [];
+  let off = 0;
+  while (buf.length - off >= REQ_HEADER) {
+    const slen = buf.readUInt32LE(off + 4);
+    if (buf.length - off < REQ_HEADER + slen) break;
+    const a: bigint[] = new Array(6);
+    for (let i = 0; i < 6; i++) a[i] = buf.readBigInt64LE(off + 8 + 8 * i);
+    reqs.push({ op: buf.readUInt32LE(off), a, s: buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen) });
+    off += REQ_HEADER + slen;
+  }
+  return { reqs, rest: off === buf.length ? Buffer.alloc(0) : buf.subarray(off) };
+}
+
+export function encodeReply(r: Reply): Buffer {
+  const s = r.s === undefined ? Buffer.alloc(0) : typeof r.s === 'string' ? Buffer.from(r.s) : r.s;
+  const out = Buffer.allocUnsafe(REP_HEADER + s.length);
+  out.writeBigInt64LE(BigInt(r.ret), 0);
+  out.writeBigInt64LE(BigInt(r.b0 ?? -1), 8);
+  out.writeBigInt64LE(BigInt(r.b1 ?? 0), 16);
+  out.writeUInt32LE(s.length, 24);
+  out.writeUInt32LE(0, 28);
+  s.copy(out, REP_HEADER);
+  return out;
+}
+
+/** A request's string argument up to its NUL. */
+export function cstr(s: Buffer): string {
+  const z = s.indexOf(0);
+  return s.subarray(0, z < 0 ? s.length : z).toString();
+}

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A real process seen from the bridge: its memory through /proc/PID/mem and
+ * its mappings from /proc/PID/maps. Everything here is synchronous: the
+ * model's page walk calls it in the middle of a system call.
+ */
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+
+export interface RealMapping {
+  start: number;
+  end: number;
+  prot: number;
+  shared: boolean;
+  /** '[stack]', a path, or '' for anonymous memory. */
+  name: string;
+}
+
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const PROT_EXEC = 4;
+
+/** Parse /proc/PID/maps text. */
+export function parseMaps(text: string): RealMapping[] {
+  const out: RealMapping[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const m = /^([0-9a-f]+)-([0-9a-f]+) ([-r][-w][-x][sp])\s+\S+\s+\S+\s+\S+\s*(.*)$/.exec(line);
+    if (m === null) continue;
+    const perms = m[3];
+    out.push({
+      start: Number.parseInt(m[1], 16),
+      end: Number.parseInt(m[2], 16),
+      prot: (perms[0] === 'r' ? PROT_READ : 0) | (perms[1] === 'w' ? PROT_WRITE : 0) | (perms[2] === 'x' ? PROT_EXEC : 0),
+      shared: perms[3] === 's',
+      name: m[4],
+    });
+  }
+  return out;
+}
+
+export class RealProcess {
+  readonly pid: number;
+  private memFd: number;
+
+  constructor(pid: number) {
+    this.pid = pid;
+    this.memFd = openSync(`/proc/${pid}/mem`, 'r+');
+  }
+
+  /** Move bytes between the process's memory at `va` and buf[off..off+len); false on failure. */
+  copy(va: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
+    if (this.memFd < 0) return false;
+    try {
+      let done = 0;
+      while (done < len) {
+        const n = write ? writeSync(this.memFd, buf, off + done, len - done, va + done) : readSync(this.memFd, buf, off + done, len - done, va + done);
+        if (n <= 0) return false;
+        done += n;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  maps(): RealMapping[] {
+    try {
+      return parseMaps(readFileSync(`/proc/${this.pid}/maps`, 'utf8'));
+    } catch {
+      return [];
+    }
+  }
+
+  /** /proc/PID/status text ('' when the process is gone). */
+  status(): string {
+    try {
+      return readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  close(): void {
+    if (this.memFd >= 0) closeSync(this.memFd);
+    this.memFd = -1;
+  }
+}

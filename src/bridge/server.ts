@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The bridge server: one Machine per `iommufd-sim exec`, one simulated
+ * Process per real process (connected through the LD_PRELOAD shim).
+ *
+ * "The model is the kernel; the program's real memory is the backing store":
+ * a simulated process mirrors the real address space at the same addresses,
+ * frame identity (PFNs, folios, pins, COW) lives only in the model, page
+ * contents live in the real process and move through /proc/PID/mem. Mappings
+ * the shim did not see (glibc's own mmap) are found in /proc/PID/maps when
+ * the model misses a VMA. Before a real mapping of a pinned frame goes away
+ * (munmap, MAP_FIXED over it, MADV_DONTNEED, exit, exec) its contents are
+ * copied into the simulated frame, so DMA through a pin still sees them.
+ *
+ * Descriptors: the program holds a real placeholder where the model has its
+ * file. Every real descriptor the model does not own sits in the model's
+ * table as an inert placeholder below the lowest free real descriptor the
+ * shim sends, so files the model creates land on numbers free in the program.
+ */
+import { readFileSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import { join } from 'node:path';
+import { EINVAL, ESRCH } from '../base/errno.js';
+import { Machine, type MachineOptions } from '../machine/machine.js';
+import type { OpenFile } from '../machine/device.js';
+import type { Process } from '../machine/process.js';
+import {
+  CAPABILITIES,
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_REMOVE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_TYPE,
+  MmStruct,
+  PAGE_SIZE,
+  type UserBacking,
+} from '../mm/index.js';
+import { FD_BOTH, FD_MODEL, OP, type Reply, type Request, cstr, encodeReply, parseRequests } from './protocol.js';
+import { RealProcess } from './real-process.js';
+
+const PT_SPAN = 512;
+const RLIMIT_MEMLOCK = 8;
+
+/** A descriptor the model holds only to keep a real descriptor's number taken. */
+function placeholderFile(): OpenFile {
+  return { release() {} };
+}
+
+/** One real process and its simulated twin. */
+export class Bridged {
+  readonly proc: Process;
+  real: RealProcess | undefined;
+  realPid = 0;
+  /** Model descriptors standing for real descriptors the model does not own. */
+  readonly placeholders = new Set<number>();
+  /** Model descriptors the program uses (kind FD_MODEL / FD_BOTH). */
+  readonly kinds = new Map<number, number>();
+  /** Close-on-exec model descriptors announced before an exec. */
+  pendingExec: number[] | undefined;
+  conn: Socket | undefined;
+
+  constructor(proc: Process) {
+    this.proc = proc;
+  }
+}
+
+/** Knobs under the emulated debugfs and how they map on fault classes. */
+const DEBUGFS_KNOBS: Record<string, Record<string, string>> = {
+  failslab: { probability: '0', interval: '1', times: '1', space: '0', verbose: '2', 'task-filter': 'N', 'ignore-gfp-wait': 'Y', 'cache-filter': 'N' },
+  fail_page_alloc: { probability: '0', interval: '1', times: '1', space: '0', verbose: '2', 'task-filter': 'N', 'ignore-gfp-wait': 'Y', 'ignore-gfp-highmem': 'Y', 'min-order': '1' },
+  fail_iommufd: { probability: '0', interval: '1', times: '1', space: '0', verbose: '2', 'task-filter': 'N' },
+};
+
+export interface BridgeOptions extends MachineOptions {
+  /** Directory holding the emulated debugfs (made by the caller). */
+  debugfsDir?: string;
+  /**
+   * Test-only: a deliberately wrong model answer, to show the bridge is not
+   * vacuous. 'ioas-alloc-id' adds 1 to every IOAS_ALLOC out_ioas_id;
+   * 'crash-on-ioctl' makes the server fail on the first ioctl.
+   */
+  sabotage?: 'ioas-alloc-id' | 'crash-on-ioctl';
+}
+
+export interface BridgeStats {
+  requests: number;
+  ioctls: number;
+  processes: number;
+}
+
+export class BridgeServer {
+  readonly machine: Machine;
+  /** Live bridged processes by real pid. */
+  readonly byPid = new Map<number, Bridged>();
+  /** Forked model children waiting for their real process's HELLO, by token. */
+  private readonly forks = new Map<number, Bridged>();
+  /** The first internal error: the program must not look like it passed. */
+  crash: Error | undefined;
+  readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0 };
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private rmap: Map<number, number> | undefined;
+  private rmapOwner: Bridged[] = [];
+  private rmapRebuilt = false;
+  private readonly debugfsDir: string | undefined;
+  private readonly sabotage: BridgeOptions['sabotage'];
+  /** Request log (IOMMUFD_SIM_TRACE=1 in exec). */
+  trace: ((line: string) => void) | undefined;
+
+  constructor(opts: BridgeOptions = {}) {
+    this.machine = new Machine(opts);
+    this.debugfsDir = opts.debugfsDir;
+    this.sabotage = opts.sabotage;
+    this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
+  }
+
+  /** Listen on a unix socket path. */
+  listen(path: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const srv = createServer({ noDelay: true } as never, (sock) => this.accept(sock));
+      srv.once('error', reject);
+      srv.listen(path, () => resolve());
+      this.server = srv;
+    });
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+    this.server?.close();
+  }
+
+  /** Give up: report `e` once and drop every connection, so programs stop instead of hanging. */
+  private fail(e: unknown): void {
+    if (this.crash === undefined) this.crash = e instanceof Error ? e : new Error(String(e));
+    for (const s of this.sockets) s.destroy();
+  }
+
+  private accept(sock: Socket): void {
+    this.sockets.add(sock);
+    sock.setNoDelay?.(true);
+    let pending: Buffer = Buffer.alloc(0);
+    let who: Bridged | undefined;
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const { reqs, rest } = parseRequests(pending);
+      pending = rest;
+      if (reqs.length === 0) return;
+      const out: Buffer[] = [];
+      for (const q of reqs) {
+        let rep: Reply;
+        try {
+          if (q.op === OP.HELLO) {
+            who = this.hello(q, sock);
+            rep = { ret: 0, s: this.fdList(who) };
+          } else if (who === undefined) rep = { ret: -ESRCH };
+          else rep = this.handle(who, q);
+        } catch (e) {
+          this.fail(e);
+          return;
+        }
+        out.push(encodeReply(rep));
+      }
+      sock.write(out.length === 1 ? out[0] : Buffer.concat(out));
+    });
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      if (who === undefined || who.conn !== sock) return;
+      who.conn = undefined;
+      if (who.pendingExec !== undefined || who.proc.exited) return;
+      // died without saying so (a signal): the model process exits now, its memory is gone
+      try {
+        this.exitProcess(who, false);
+      } catch (e) {
+        this.fail(e);
+      }
+    });
+    sock.on('error', () => {});
+  }
+
+  private fdList(b: Bridged): string {
+    return [...b.kinds].map(([fd, k]) => `${fd}:${k}`).join(',');
+  }
+
+  private hello(q: Request, sock: Socket): Bridged {
+    const [pid, , token, memlock, capBits, uid] = q.a.map(Number);
+    let b: Bridged | undefined;
+    if (token !== 0) {
+      b = this.forks.get(token);
+      this.forks.delete(token);
+    }
+    const old = this.byPid.get(pid);
+    if (b === undefined && old !== undefined && old.pendingExec !== undefined) {
+      b = old;
+      this.execProcess(b);
+    }
+    if (b === undefined) {
+      const proc = this.machine.spawn({
+        uid,
+        memlock: memlock < 0 ? 'unlimited' : BigInt.asUintN(64, q.a[3]),
+        caps: capsFromBits(q.a[4]),
+      });
+      b = new Bridged(proc);
+    }
+    b.conn = sock;
+    if (b.realPid !== pid || b.real === undefined) {
+      b.real?.close();
+      b.real = new RealProcess(pid);
+      b.realPid = pid;
+    }
+    this.attachMm(b);
+    this.byPid.set(pid, b);
+    this.stats.processes++;
+    void capBits;
+    return b;
+  }
+
+  /** Hook the process's address space to the real one. */
+  private attachMm(b: Bridged): void {
+    const backing: UserBacking = {
+      copy: (va, buf, off, len, write) => b.real?.copy(va, buf, off, len, write) ?? false,
+      vmaMiss: (mm, vpn) => this.mirror(b, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + 1),
+    };
+    b.proc.mm.backing = backing;
+  }
+
+  /**
+   * Add the real mappings overlapping [lo, hi) the model does not have yet
+   * (anonymous, same protection, private or shared as in the real process).
+   * True when something was added.
+   */
+  private mirror(b: Bridged, mm: MmStruct, lo: number, hi: number): boolean {
+    if (b.real === undefined) return false;
+    let added = false;
+    const m = this.machine;
+    const prevFaults = m.faults.current;
+    m.faults.current = undefined;
+    try {
+      for (const r of b.real.maps()) {
+        if (r.end <= lo || r.start >= hi || r.name === '[vvar]' || r.name === '[vdso]' || r.name === '[vsyscall]' || r.name === '[vvar_vclock]') continue;
+        // fill the gaps of [r.start, r.end) in the model
+        let s = r.start / PAGE_SIZE;
+        const e = r.end / PAGE_SIZE;
+        while (s < e) {
+          const i = mm.findIdx(s);
+          const v = mm.vmas[i];
+          if (v !== undefined && v.start <= s) {
+            s = v.end;
+            continue;
+          }
+          const gapEnd = v === undefined ? e : Math.min(e, v.start);
+          const flags = MAP_FIXED | MAP_ANONYMOUS | (r.shared ? MAP_SHARED : MAP_PRIVATE);
+          const rc = mm.mmap(BigInt(s * PAGE_SIZE), BigInt((gapEnd - s) * PAGE_SIZE), r.prot, flags);
+          if (rc >= 0n) added = true;
+          s = gapEnd;
+        }
+      }
+    } finally {
+      m.faults.current = prevFaults;
+    }
+    return added;
+  }
+
+  // ---------------------------------------------------------------------------
+  // frame contents: the real process mapping the frame holds them
+
+  private frameCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
+    if (pfn === this.machine.phys.zeroPfn) return false;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (this.rmap === undefined || attempt === 1) {
+        if (attempt === 1 && this.rmapRebuilt) return false;
+        this.buildRmap();
+        this.rmapRebuilt = attempt === 1;
+      }
+      const at = this.rmap!.get(pfn);
+      if (at !== undefined) {
+        const b = this.rmapOwner[at % 64];
+        const vpn = Math.floor(at / 64);
+        return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
+      }
+    }
+    return false;
+  }
+
+  /** pfn → (process, vpn) over every connected process, built when a frame's contents are first needed. */
+  private buildRmap(): void {
+    const rmap = new Map<number, number>();
+    const owners: Bridged[] = [];
+    for (const b of this.byPid.values()) {
+      if (b.proc.exited || b.real === undefined || owners.length === 64) continue;
+      const k = owners.push(b) - 1;
+      b.proc.mm.forEachMapping((vpn, pfn, _flags, huge) => {
+        const n = huge ? PT_SPAN : 1;
+        for (let i = 0; i < n; i++) if (!rmap.has(pfn + i)) rmap.set(pfn + i, (vpn + i) * 64 + k);
+      });
+    }
+    this.rmap = rmap;
+    this.rmapOwner = owners;
+  }
+
+  /**
+   * Before the real pages of [lo, hi) go away: copy the contents of pinned
+   * frames mapped there into the model's own frames.
+   */
+  private snapshot(b: Bridged, lo: number, hi: number): void {
+    const real = b.real;
+    if (real === undefined) return;
+    const mm = b.proc.mm;
+    const phys = this.machine.phys;
+    const page = new Uint8Array(PAGE_SIZE);
+    const s = Math.floor(lo / PAGE_SIZE);
+    const e = Math.ceil(hi / PAGE_SIZE);
+    const take = (vpn: number, pfn: number): void => {
+      if (pfn === phys.zeroPfn || pfn >= phys.totalFrames || phys.pincount(pfn) === 0) return;
+      if (real.copy(vpn * PAGE_SIZE, page, 0, PAGE_SIZE, false)) phys.store(pfn, 0, page, 0, PAGE_SIZE);
+    };
+    const spanKeys = Math.ceil(e / PT_SPAN) - Math.floor(s / PT_SPAN);
+    const visit = (key: number): void => {
+      const node = mm.pt.get(key);
+      if (node === undefined) return;
+      const base = key * PT_SPAN;
+      const from = Math.max(s, base);
+      const to = Math.min(e, base + PT_SPAN);
+      for (let vpn = from; vpn < to; vpn++) {
+        if (node.huge !== 0) take(vpn, node.huge - 1 + (vpn - base));
+        else if (node.pfns !== null && node.pfns[vpn - base] !== 0) take(vpn, node.pfns[vpn - base] - 1);
+      }
+    };
+    if (spanKeys <= mm.pt.size) {
+      for (let key = Math.floor(s / PT_SPAN); key * PT_SPAN < e; key++) visit(key);
+    } else {
+      for (const key of [...mm.pt.keys()]) if ((key + 1) * PT_SPAN > s && key * PT_SPAN < e) visit(key);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // requests
+
+  private handle(b: Bridged, q: Request): Reply {
+    const r = this.handleOp(b, q);
+    if (this.trace !== undefined) this.trace(`[${b.realPid}] ${OP_NAMES[q.op] ?? q.op}(${q.a.map((x) => `0x${BigInt.asUintN(64, x).toString(16)}`).join(', ')}${q.s.length ? `, ${JSON.stringify(cstr(q.s))}` : ''}) = ${r.ret}${r.b0 !== undefined && r.b0 >= 0 ? ` new fd ${r.b0}` : ''}`);
+    return r;
+  }
+
+  private handleOp(b: Bridged, q: Request): Reply {
+    this.stats.requests++;
+    this.rmap = undefined;
+    this.rmapRebuilt = false;
+    b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
+    const p = b.proc;
+    const a = q.a;
+    switch (q.op) {
+      case OP.NOP:
+        return { ret: 0 };
+      case OP.OPEN: {
+        this.syncFds(b, Number(a[1]));
+        const fd = p.open(cstr(q.s), Number(a[0]));
+        if (fd >= 0) b.kinds.set(fd, FD_MODEL);
+        return { ret: fd };
+      }
+      case OP.CLOSE: {
+        const fd = Number(a[0]);
+        b.kinds.delete(fd);
+        return { ret: p.close(fd) };
+      }
+      case OP.IOCTL: {
+        this.stats.ioctls++;
+        if (this.sabotage === 'crash-on-ioctl') throw new Error('bridge test: deliberate server failure');
+        this.syncFds(b, Number(a[3]));
+        const before = new Set(p.openFds());
+        const fd = Number(a[0]);
+        const cmd = Number(BigInt.asUintN(32, a[1]));
+        const ret = p.ioctl(fd, cmd, BigInt.asUintN(64, a[2]));
+        if (ret === 0 && this.sabotage === 'ioas-alloc-id' && cmd === IOMMU_IOAS_ALLOC) this.sabotageIoasAlloc(b, BigInt.asUintN(64, a[2]));
+        let created = -1;
+        for (const f of p.openFds()) {
+          if (!before.has(f) && !b.placeholders.has(f)) {
+            created = f;
+            b.kinds.set(f, FD_MODEL);
+          }
+        }
+        return { ret, b0: created };
+      }
+      case OP.MMAP: {
+        const [addr, len, prot, flags0, fd, off] = a;
+        let flags = Number(flags0);
+        let mfd = Number(fd);
+        if (mfd === -2) {
+          // a file the model does not know: anonymous memory stands in for its pages
+          flags = (flags & ~MAP_TYPE) | MAP_ANONYMOUS | MAP_PRIVATE;
+          mfd = -1;
+        }
+        if (flags & MAP_FIXED) this.snapshot(b, Number(addr), Number(addr) + Number(len));
+        const r = p.mmap(addr, len, Number(prot), flags, mfd, off);
+        return { ret: r };
+      }
+      case OP.MUNMAP:
+        this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
+        return { ret: p.munmap(a[0], a[1]) };
+      case OP.MPROTECT:
+        this.mirrorRange(b, a[0], a[1]);
+        return { ret: p.mprotect(a[0], a[1], Number(a[2])) };
+      case OP.MADVISE: {
+        const advice = Number(a[2]);
+        this.mirrorRange(b, a[0], a[1]);
+        if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
+        return { ret: p.madvise(a[0], a[1], advice) };
+      }
+      case OP.MEMFD: {
+        this.syncFds(b, Number(a[1]));
+        const fd = p.memfdCreate(cstr(q.s), Number(a[0]));
+        if (fd >= 0) b.kinds.set(fd, FD_BOTH);
+        return { ret: fd };
+      }
+      case OP.FTRUNCATE:
+        return { ret: p.ftruncate(Number(a[0]), a[1]) };
+      case OP.FORK_PREPARE: {
+        const child = p.forkOrErrno();
+        if (typeof child === 'number') return { ret: child };
+        const cb = new Bridged(child);
+        for (const f of b.placeholders) cb.placeholders.add(f);
+        for (const [f, k] of b.kinds) cb.kinds.set(f, k);
+        this.forks.set(child.pid, cb);
+        return { ret: child.pid };
+      }
+      case OP.FORK_DONE:
+        return { ret: 0 };
+      case OP.FORK_ABORT: {
+        const cb = this.forks.get(Number(a[0]));
+        this.forks.delete(Number(a[0]));
+        cb?.proc.exit();
+        return { ret: 0 };
+      }
+      case OP.EXEC_PREPARE: {
+        this.snapshot(b, 0, 2 ** 47);
+        const list = cstr(q.s);
+        b.pendingExec = list === '' ? [] : list.split(',').map(Number);
+        return { ret: 0 };
+      }
+      case OP.EXIT:
+        b.pendingExec = undefined;
+        this.exitProcess(b, true);
+        return { ret: 0 };
+      case OP.FILE_READ:
+        return this.fileRead(b, cstr(q.s));
+      case OP.FILE_WRITE: {
+        const z = q.s.indexOf(0);
+        return this.fileWrite(b, q.s.subarray(0, z).toString(), q.s.subarray(z + 1).toString());
+      }
+      case OP.SETRLIMIT:
+        if (Number(a[0]) === RLIMIT_MEMLOCK) p.task.rlimitMemlock = BigInt.asUintN(64, a[1]);
+        return { ret: 0 };
+      case OP.CAPSET:
+        p.task.caps.clear();
+        for (const c of capsFromBits(a[0])) p.task.caps.add(c);
+        return { ret: 0 };
+      default:
+        return { ret: -EINVAL };
+    }
+  }
+
+  private mirrorRange(b: Bridged, addr: bigint, len: bigint): void {
+    const lo = Number(BigInt.asUintN(64, addr));
+    const hi = lo + Number(BigInt.asUintN(64, len));
+    if (Number.isSafeInteger(hi) && hi > lo) this.mirror(b, b.proc.mm, lo, hi);
+  }
+
+  /**
+   * Make the model's lowest free descriptor `low` (the program's): inert
+   * placeholders fill the numbers below it the model does not use.
+   */
+  private syncFds(b: Bridged, low: number): void {
+    const p = b.proc;
+    const lf = Math.max(low, 3);
+    if (b.placeholders.has(lf)) {
+      p.takeFd(lf);
+      b.placeholders.delete(lf);
+    }
+    for (let fd = 3; fd < lf; fd++) {
+      if (p.fileOf(fd) !== undefined) continue;
+      const got = p.installFd(placeholderFile());
+      if (got < 0) break;
+      b.placeholders.add(got);
+    }
+  }
+
+  private exitProcess(b: Bridged, memoryAlive: boolean): void {
+    if (memoryAlive) this.snapshot(b, 0, 2 ** 47);
+    b.proc.exit();
+    b.real?.close();
+    b.real = undefined;
+    if (this.byPid.get(b.realPid) === b) this.byPid.delete(b.realPid);
+  }
+
+  /** The new image said HELLO: close-on-exec files go, the address space is replaced. */
+  private execProcess(b: Bridged): void {
+    const p = b.proc;
+    for (const fd of b.pendingExec ?? []) {
+      p.close(fd);
+      b.kinds.delete(fd);
+    }
+    b.pendingExec = undefined;
+    const old = p.task.mm;
+    p.task.mm = new MmStruct(this.machine.phys, this.machine.mmOptions);
+    old.mmput();
+  }
+
+  private sabotageIoasAlloc(b: Bridged, arg: bigint): void {
+    const buf = new Uint8Array(12);
+    if (b.proc.readMemory(arg, buf) !== 0) return;
+    const dv = new DataView(buf.buffer);
+    dv.setUint32(8, dv.getUint32(8, true) + 1, true);
+    b.proc.writeMemory(arg, buf);
+  }
+
+  // ---------------------------------------------------------------------------
+  // synthesized files
+
+  private target(b: Bridged, pidText: string): Bridged | undefined {
+    const pid = Number(pidText);
+    return pid === b.realPid ? b : this.byPid.get(pid);
+  }
+
+  private fileRead(b: Bridged, name: string): Reply {
+    const [kind, arg] = splitName(name);
+    if (kind === 'hpage_pmd_size') return reply(`${2 * 1024 * 1024}\n`);
+    const t = this.target(b, arg);
+    if (t === undefined) return { ret: -ESRCH };
+    if (kind === 'fail-nth') return reply(`${t.proc.getFailNth()}\n`);
+    if (kind === 'status') {
+      const mm = t.proc.mm;
+      const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
+      const text = (t.real?.status() ?? '').replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`).replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`);
+      return reply(text);
+    }
+    return { ret: -EINVAL };
+  }
+
+  private fileWrite(b: Bridged, name: string, data: string): Reply {
+    const [kind, arg] = splitName(name);
+    if (kind !== 'fail-nth') return { ret: -EINVAL };
+    const t = this.target(b, arg);
+    if (t === undefined) return { ret: -ESRCH };
+    // proc_fail_nth_write(): kstrtouint, base 0, one trailing newline allowed
+    const m = /^\s*(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/.exec(data);
+    if (m === null) return { ret: -EINVAL };
+    const n = Number(m[1].startsWith('0x') ? Number.parseInt(m[1], 16) : m[1].length > 1 && m[1][0] === '0' ? Number.parseInt(m[1], 8) : m[1]);
+    if (n > 0xffffffff) return { ret: -34 /* ERANGE */ };
+    this.applyDebugfsKnobs(t);
+    t.proc.setFailNth(n);
+    return { ret: Buffer.byteLength(data) };
+  }
+
+  /** failslab / fail_page_alloc ignore-gfp-wait: Y keeps those allocations out of fail-nth. */
+  private applyDebugfsKnobs(t: Bridged): void {
+    if (this.debugfsDir === undefined) return;
+    const knob = (dir: string, f: string): string => {
+      try {
+        return readFileSync(join(this.debugfsDir!, dir, f), 'utf8').trim();
+      } catch {
+        return DEBUGFS_KNOBS[dir]?.[f] ?? '';
+      }
+    };
+    const en = t.proc.task.failNth.enabled;
+    en.clear();
+    en.add('iommufd');
+    if (!/^[Yy1]/.test(knob('failslab', 'ignore-gfp-wait'))) en.add('slab');
+    if (!/^[Yy1]/.test(knob('fail_page_alloc', 'ignore-gfp-wait'))) en.add('page');
+  }
+}
+
+const IOMMU_IOAS_ALLOC = 0x3b81;
+const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
+
+function reply(text: string): Reply {
+  const s = Buffer.from(text);
+  return { ret: s.length, s };
+}
+
+function splitName(name: string): [string, string] {
+  const i = name.indexOf(':');
+  return i < 0 ? [name, ''] : [name.slice(0, i), name.slice(i + 1)];
+}
+
+function capsFromBits(bits: bigint): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < CAPABILITIES.length; i++) if ((BigInt.asUintN(64, bits) >> BigInt(i)) & 1n) out.push(CAPABILITIES[i]);
+  return out;
+}
+
+/** The debugfs tree the shim shows at /sys/kernel/debug (files with the kernel's defaults). */
+export function debugfsTree(): Record<string, Record<string, string>> {
+  return DEBUGFS_KNOBS;
+}

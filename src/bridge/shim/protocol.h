@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iommufd-sim bridge wire protocol (shim <-> server), one unix stream socket
+ * per process. Little-endian, fixed headers; keep in sync with protocol.ts.
+ */
+#ifndef IOMMUFD_SIM_PROTOCOL_H
+#define IOMMUFD_SIM_PROTOCOL_H
+#include <stdint.h>
+
+struct bridge_req {
+	uint32_t op;
+	uint32_t slen; /* bytes of string payload following the header */
+	int64_t a[6];
+};
+
+struct bridge_rep {
+	int64_t ret; /* >= 0 result, < 0 -errno */
+	int64_t b[2];
+	uint32_t slen;
+	uint32_t pad;
+};
+
+enum bridge_op {
+	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid */
+	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
+	OP_CLOSE = 3,        /* a: fd */
+	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd -> ret; b0: new fd or -1 */
+	OP_MMAP = 5,         /* a: addr, len, prot, flags, fd, offset -> addr */
+	OP_MUNMAP = 6,       /* a: addr, len */
+	OP_MPROTECT = 7,     /* a: addr, len, prot */
+	OP_MADVISE = 8,      /* a: addr, len, advice */
+	OP_MEMFD = 9,        /* s: name; a: flags, lowest free fd -> fd */
+	OP_FTRUNCATE = 10,   /* a: fd, length */
+	OP_FORK_PREPARE = 11,/* -> token */
+	OP_FORK_DONE = 12,   /* a: token, child pid */
+	OP_FORK_ABORT = 13,  /* a: token */
+	OP_EXEC_PREPARE = 14,/* s: close-on-exec model fds, comma separated */
+	OP_EXIT = 15,        /* a: status */
+	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents */
+	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
+	OP_SETRLIMIT = 18,   /* a: resource, cur */
+	OP_CAPSET = 19,      /* a: effective capability bits */
+	OP_NOP = 20,         /* round-trip probe */
+};
+
+#endif

@@ -1,0 +1,911 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd-sim exec: the LD_PRELOAD shim. Calls that touch what the model
+ * owns (/dev/iommu and the fds it creates, memory mappings whose identity the
+ * model keeps, fork/exec/exit, the synthesized /proc, /sys and debugfs files)
+ * are forwarded to the bridge server over a unix socket; everything else goes
+ * to the real libc untouched. Raw syscalls are used inside so that nothing
+ * here re-enters the wrappers.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "protocol.h"
+
+#define MAXFD 4096
+#define SOCK_FD_MIN 900
+#define BRIDGE_LOST_STATUS 125
+
+enum { K_NONE = 0, K_MODEL = 1, K_SPECIAL = 2, K_BOTH = 3 };
+
+static int sock = -1;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char fdkind[MAXFD];
+static char *special_path[MAXFD];
+static long long special_off[MAXFD];
+static long long fork_token;
+
+static long sys_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		long r = syscall(SYS_write, fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= r;
+	}
+	return 0;
+}
+
+static long sys_read_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+	while (n) {
+		long r = syscall(SYS_read, fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= r;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn)) lost(void)
+{
+	static const char m[] = "iommufd-sim: the bridge server is gone; stopping the program\n";
+	syscall(SYS_write, 2, m, sizeof(m) - 1);
+	syscall(SYS_exit_group, BRIDGE_LOST_STATUS);
+	__builtin_unreachable();
+}
+
+/* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
+static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
+		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
+{
+	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 } };
+	struct bridge_rep rep;
+	int saved = errno;
+
+	pthread_mutex_lock(&mu);
+	if (sys_write_all(sock, &q, sizeof(q)) || (slen && sys_write_all(sock, s, slen)) ||
+	    sys_read_all(sock, &rep, sizeof(rep)))
+		lost();
+	if (rep.slen) {
+		char skip[256];
+		uint32_t left = rep.slen;
+		size_t take = out && outcap ? (rep.slen < outcap - 1 ? rep.slen : outcap - 1) : 0;
+		if (take && sys_read_all(sock, out, take))
+			lost();
+		left -= take;
+		while (left) {
+			uint32_t n = left < sizeof(skip) ? left : sizeof(skip);
+			if (sys_read_all(sock, skip, n))
+				lost();
+			left -= n;
+		}
+		if (out && outcap)
+			out[take] = 0;
+	} else if (out && outcap) {
+		out[0] = 0;
+	}
+	pthread_mutex_unlock(&mu);
+	if (rep_out)
+		*rep_out = rep;
+	errno = saved;
+	return rep.ret;
+}
+
+#define CALL(op, ...) call_n(op, (int64_t[6]){ __VA_ARGS__ })
+static int64_t call_n(uint32_t op, const int64_t *a)
+{
+	return call(op, a[0], a[1], a[2], a[3], a[4], a[5], NULL, 0, NULL, NULL, 0);
+}
+
+static int connected(void)
+{
+	return sock >= 0;
+}
+
+static int kind_of(int fd)
+{
+	return fd >= 0 && fd < MAXFD ? fdkind[fd] : K_NONE;
+}
+
+static int lowest_free_fd(void)
+{
+	for (int fd = 0; fd < MAXFD; fd++)
+		if (syscall(SYS_fcntl, fd, F_GETFD) < 0)
+			return fd;
+	return MAXFD;
+}
+
+static void set_kinds(const char *list)
+{
+	/* "fd:kind,fd:kind" */
+	while (list && *list) {
+		char *end;
+		long fd = strtol(list, &end, 10);
+		long k = *end == ':' ? strtol(end + 1, &end, 10) : K_MODEL;
+		if (fd >= 0 && fd < MAXFD)
+			fdkind[fd] = (unsigned char)k;
+		list = *end == ',' ? end + 1 : NULL;
+	}
+}
+
+static int64_t cap_eff_bits(void)
+{
+	struct {
+		uint32_t version;
+		int pid;
+	} hdr = { 0x20080522, 0 };
+	struct {
+		uint32_t eff, perm, inh;
+	} d[2];
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return 0;
+	return (int64_t)d[0].eff | ((int64_t)d[1].eff << 32);
+}
+
+static int64_t memlock_cur(void)
+{
+	struct rlimit r;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &r) < 0)
+		return -1;
+	return (int64_t)r.rlim_cur;
+}
+
+static void bridge_connect(void)
+{
+	const char *path = getenv("IOMMUFD_SIM_SOCK");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char fds[1024];
+	struct bridge_rep rep;
+	int s;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	s = syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		lost();
+	if (syscall(SYS_connect, s, &sa, sizeof(sa)) < 0)
+		lost();
+	int hi = syscall(SYS_fcntl, s, F_DUPFD_CLOEXEC, SOCK_FD_MIN);
+	if (hi >= 0) {
+		syscall(SYS_close, s);
+		s = hi;
+	}
+	sock = s;
+	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), NULL, 0, &rep, fds,
+	     sizeof(fds));
+	fork_token = 0;
+	set_kinds(fds);
+}
+
+static void __attribute__((constructor)) shim_init(void)
+{
+	bridge_connect();
+}
+
+static void bridge_exit(int status)
+{
+	if (!connected())
+		return;
+	CALL(OP_EXIT, status);
+	syscall(SYS_close, sock);
+	sock = -1;
+}
+
+static void __attribute__((destructor)) shim_fini(void)
+{
+	bridge_exit(0);
+}
+
+void _exit(int status)
+{
+	bridge_exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+void _Exit(int status)
+{
+	_exit(status);
+}
+
+/* ------------------------------------------------------------------------ */
+/* paths */
+
+static int model_path(const char *p)
+{
+	return p && (!strcmp(p, "/dev/iommu") || !strncmp(p, "/dev/vfio/", 10));
+}
+
+static int all_digits(const char *s, const char *end)
+{
+	if (s == end)
+		return 0;
+	for (; s < end; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* A synthesized file: its server-side name in out, or 0. */
+static int special_name(const char *p, char *out, size_t cap)
+{
+	const char *s;
+	if (!p)
+		return 0;
+	if (!strcmp(p, "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")) {
+		snprintf(out, cap, "hpage_pmd_size");
+		return 1;
+	}
+	if (!strcmp(p, "/proc/thread-self/fail-nth")) {
+		snprintf(out, cap, "fail-nth:%d", getpid());
+		return 1;
+	}
+	if (!strncmp(p, "/proc/", 6)) {
+		s = p + 6;
+		const char *slash = strchr(s, '/');
+		char pid[32];
+		if (!slash || (size_t)(slash - s) >= sizeof(pid))
+			return 0;
+		if (!strncmp(s, "self/", 5))
+			snprintf(pid, sizeof(pid), "%d", getpid());
+		else if (all_digits(s, slash))
+			snprintf(pid, sizeof(pid), "%.*s", (int)(slash - s), s);
+		else
+			return 0;
+		if (!strcmp(slash, "/status")) {
+			snprintf(out, cap, "status:%s", pid);
+			return 1;
+		}
+		if (!strncmp(slash, "/task/", 6)) {
+			const char *t = slash + 6, *e = strchr(t, '/');
+			if (e && all_digits(t, e) && !strcmp(e, "/fail-nth")) {
+				snprintf(out, cap, "fail-nth:%s", pid);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* debugfs lives in a real directory the server made. */
+static const char *debugfs_rewrite(const char *p, char *buf, size_t cap)
+{
+	const char *d = getenv("IOMMUFD_SIM_DEBUGFS");
+	if (!d || !p || strncmp(p, "/sys/kernel/debug", 17) || (p[17] && p[17] != '/'))
+		return p;
+	snprintf(buf, cap, "%s%s", d, p + 17);
+	return buf;
+}
+
+/* Put a real placeholder at `want` (the number the model chose). */
+static int placeholder(int want, int flags)
+{
+	int cloexec = flags & O_CLOEXEC;
+	int t = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | cloexec);
+	if (t < 0 || t == want)
+		return t;
+	if (want < 0 || syscall(SYS_dup3, t, want, cloexec) < 0) {
+		syscall(SYS_close, t);
+		return -1;
+	}
+	syscall(SYS_close, t);
+	return want;
+}
+
+static int open_model(const char *path, int flags)
+{
+	int low = lowest_free_fd();
+	int64_t fd = call(OP_OPEN, flags, low, 0, 0, 0, 0, path, strlen(path) + 1, NULL, NULL, 0);
+	if (fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	if (placeholder((int)fd, flags) != fd) {
+		CALL(OP_CLOSE, fd);
+		errno = EMFILE;
+		return -1;
+	}
+	fdkind[fd] = K_MODEL;
+	return (int)fd;
+}
+
+static int open_special(const char *name, int flags)
+{
+	int fd = placeholder(-1, flags);
+	if (fd < 0)
+		return -1;
+	if (fd >= MAXFD) {
+		syscall(SYS_close, fd);
+		errno = EMFILE;
+		return -1;
+	}
+	special_path[fd] = strdup(name);
+	special_off[fd] = 0;
+	fdkind[fd] = K_SPECIAL;
+	return fd;
+}
+
+static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	char name[256], buf[4096];
+	if (connected() && path && path[0] == '/') {
+		if (model_path(path))
+			return open_model(path, flags);
+		if (special_name(path, name, sizeof(name)))
+			return open_special(name, flags);
+		path = debugfs_rewrite(path, buf, sizeof(buf));
+	}
+	return syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = mode_arg(flags, ap);
+	va_end(ap);
+	return do_openat(AT_FDCWD, path, flags, m);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = mode_arg(flags, ap);
+	va_end(ap);
+	return do_openat(AT_FDCWD, path, flags | O_LARGEFILE, m);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = mode_arg(flags, ap);
+	va_end(ap);
+	return do_openat(dirfd, path, flags, m);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = mode_arg(flags, ap);
+	va_end(ap);
+	return do_openat(dirfd, path, flags | O_LARGEFILE, m);
+}
+
+int __open_2(const char *path, int flags)
+{
+	return do_openat(AT_FDCWD, path, flags, 0);
+}
+
+int __open64_2(const char *path, int flags)
+{
+	return do_openat(AT_FDCWD, path, flags | O_LARGEFILE, 0);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	return do_openat(dirfd, path, flags, 0);
+}
+
+DIR *opendir(const char *path)
+{
+	static DIR *(*real)(const char *);
+	char buf[4096];
+	if (!real)
+		real = dlsym(RTLD_NEXT, "opendir");
+	if (connected())
+		path = debugfs_rewrite(path, buf, sizeof(buf));
+	return real(path);
+}
+
+int access(const char *path, int mode)
+{
+	char buf[4096], name[256];
+	if (connected() && (model_path(path) || special_name(path, name, sizeof(name))))
+		return 0;
+	if (connected())
+		path = debugfs_rewrite(path, buf, sizeof(buf));
+	return syscall(SYS_faccessat, AT_FDCWD, path, mode);
+}
+
+/* ------------------------------------------------------------------------ */
+/* synthesized files */
+
+static long special_read(int fd, void *dst, size_t n, long long off)
+{
+	char content[8192];
+	int64_t len = call(OP_FILE_READ, 0, 0, 0, 0, 0, 0, special_path[fd], strlen(special_path[fd]) + 1, NULL,
+			   content, sizeof(content));
+	if (len < 0) {
+		errno = (int)-len;
+		return -1;
+	}
+	len = strlen(content);
+	if (off >= len)
+		return 0;
+	if ((long long)n > len - off)
+		n = len - off;
+	memcpy(dst, content + off, n);
+	return (long)n;
+}
+
+static long special_write(int fd, const void *src, size_t n)
+{
+	size_t pl = strlen(special_path[fd]) + 1;
+	char buf[512];
+	if (pl + n > sizeof(buf))
+		n = sizeof(buf) - pl;
+	memcpy(buf, special_path[fd], pl);
+	memcpy(buf + pl, src, n);
+	int64_t r = call(OP_FILE_WRITE, 0, 0, 0, 0, 0, 0, buf, pl + n, NULL, NULL, 0);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (long)r;
+}
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+	if (kind_of(fd) == K_SPECIAL) {
+		long r = special_read(fd, buf, n, special_off[fd]);
+		if (r > 0)
+			special_off[fd] += r;
+		return r;
+	}
+	return syscall(SYS_read, fd, buf, n);
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (kind_of(fd) == K_SPECIAL)
+		return special_read(fd, buf, n, off);
+	return syscall(SYS_pread64, fd, buf, n, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	if (kind_of(fd) == K_SPECIAL)
+		return special_write(fd, buf, n);
+	return syscall(SYS_write, fd, buf, n);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	if (kind_of(fd) == K_SPECIAL)
+		return special_write(fd, buf, n);
+	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
+
+off_t lseek(int fd, off_t off, int whence)
+{
+	if (kind_of(fd) == K_SPECIAL) {
+		if (whence == SEEK_SET)
+			special_off[fd] = off;
+		else if (whence == SEEK_CUR)
+			special_off[fd] += off;
+		else {
+			errno = EINVAL;
+			return -1;
+		}
+		return special_off[fd];
+	}
+	return syscall(SYS_lseek, fd, off, whence);
+}
+
+off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
+
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+	return read((int)(intptr_t)c, buf, n);
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	return write((int)(intptr_t)c, buf, n);
+}
+
+static int cookie_close(void *c)
+{
+	return close((int)(intptr_t)c);
+}
+
+static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const char *, const char *))
+{
+	char name[256], buf[4096];
+	if (connected() && special_name(path, name, sizeof(name))) {
+		int fd = open_special(name, strchr(mode, 'e') ? O_CLOEXEC : 0);
+		if (fd < 0)
+			return NULL;
+		cookie_io_functions_t io = { .read = cookie_read, .write = cookie_write, .close = cookie_close };
+		return fopencookie((void *)(intptr_t)fd, mode, io);
+	}
+	if (connected())
+		path = debugfs_rewrite(path, buf, sizeof(buf));
+	return real(path, mode);
+}
+
+FILE *fopen(const char *path, const char *mode)
+{
+	static FILE *(*real)(const char *, const char *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fopen");
+	return do_fopen(path, mode, real);
+}
+
+FILE *fopen64(const char *path, const char *mode)
+{
+	static FILE *(*real)(const char *, const char *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fopen64");
+	return do_fopen(path, mode, real);
+}
+
+/* ------------------------------------------------------------------------ */
+/* descriptors */
+
+int close(int fd)
+{
+	int k = kind_of(fd);
+	if (k == K_SPECIAL) {
+		free(special_path[fd]);
+		special_path[fd] = NULL;
+	} else if ((k & K_MODEL) && connected()) {
+		CALL(OP_CLOSE, fd);
+	}
+	if (k)
+		fdkind[fd] = K_NONE;
+	return syscall(SYS_close, fd);
+}
+
+int ioctl(int fd, unsigned long cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if ((kind_of(fd) & K_MODEL) && connected()) {
+		struct bridge_rep rep;
+		int64_t r = call(OP_IOCTL, fd, (int64_t)(uint32_t)cmd, (int64_t)(uintptr_t)arg, lowest_free_fd(), 0, 0,
+				 NULL, 0, &rep, NULL, 0);
+		if (rep.b[0] >= 0 && rep.b[0] < MAXFD) {
+			/* the model installed a new file (access, fault queue, ...) */
+			if (placeholder((int)rep.b[0], O_CLOEXEC) == rep.b[0])
+				fdkind[rep.b[0]] = K_MODEL;
+		}
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		return (int)r;
+	}
+	return syscall(SYS_ioctl, fd, cmd, arg);
+}
+
+int memfd_create(const char *name, unsigned int flags)
+{
+	if (!connected())
+		return syscall(SYS_memfd_create, name, flags);
+	int low = lowest_free_fd();
+	int64_t fd = call(OP_MEMFD, flags, low, 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
+	if (fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	/* the real file holds the contents; hugetlb is emulated with ordinary shmem */
+	int r = syscall(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	if (r >= 0 && r != fd) {
+		if (syscall(SYS_dup3, r, (int)fd, flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
+			syscall(SYS_close, r);
+			r = -1;
+		} else {
+			syscall(SYS_close, r);
+			r = (int)fd;
+		}
+	}
+	if (r < 0) {
+		int e = errno;
+		CALL(OP_CLOSE, fd);
+		errno = e;
+		return -1;
+	}
+	fdkind[fd] = K_BOTH;
+	return (int)fd;
+}
+
+int ftruncate(int fd, off_t len)
+{
+	if ((kind_of(fd) & K_MODEL) && connected()) {
+		int64_t r = CALL(OP_FTRUNCATE, fd, len);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		if (kind_of(fd) != K_BOTH)
+			return 0;
+	}
+	return syscall(SYS_ftruncate, fd, len);
+}
+
+int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
+
+/* ------------------------------------------------------------------------ */
+/* memory: the model keeps identity, the real mapping holds the bytes */
+
+#define HUGE_SHIFT 26
+#define HUGE_MASK 0x3f
+
+static void *raw_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
+{
+	return (void *)syscall(SYS_mmap, a, l, prot, flags, fd, off);
+}
+
+static int64_t model_fd(int fd, int flags)
+{
+	if (flags & MAP_ANONYMOUS)
+		return -1;
+	return (kind_of(fd) & K_MODEL) ? fd : -2; /* -2: a file the model does not know */
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (!connected() || len == 0)
+		return raw_mmap(addr, len, prot, flags, fd, off);
+	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	int mfd = (int)model_fd(fd, flags);
+	size_t hsz = 0, rlen = len;
+	int rflags = flags;
+	if (flags & MAP_HUGETLB) {
+		int lg = (flags >> HUGE_SHIFT) & HUGE_MASK;
+		hsz = (size_t)1 << (lg ? lg : 21);
+		rlen = (len + hsz - 1) & ~(hsz - 1);
+		rflags &= ~(MAP_HUGETLB | (HUGE_MASK << HUGE_SHIFT));
+	}
+	if (fixed) {
+		/* the model first: it snapshots pinned contents of what is replaced */
+		int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, flags, mfd, off);
+		if (r < 0 && r > -4096) {
+			errno = (int)-r;
+			return MAP_FAILED;
+		}
+		void *p = raw_mmap(addr, rlen, prot, rflags, kind_of(fd) == K_MODEL ? -1 : fd,
+				   kind_of(fd) == K_MODEL ? 0 : off);
+		if (p == MAP_FAILED && kind_of(fd) == K_MODEL)
+			p = raw_mmap(addr, rlen, prot, (rflags & ~MAP_SHARED) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			CALL(OP_MUNMAP, (int64_t)(uintptr_t)addr, len);
+			errno = e;
+		}
+		return p;
+	}
+	void *p;
+	if (kind_of(fd) == K_MODEL) {
+		/* a file only the model has (e.g. the iommufd itself): ordinary memory stands in */
+		p = raw_mmap(addr, rlen, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	} else if (hsz) {
+		/* hugetlb emulated: ordinary memory, aligned like a huge page mapping */
+		char *q = raw_mmap(NULL, rlen + hsz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (q == MAP_FAILED)
+			return MAP_FAILED;
+		char *al = (char *)(((uintptr_t)q + hsz - 1) & ~(uintptr_t)(hsz - 1));
+		if (al > q)
+			syscall(SYS_munmap, q, al - q);
+		if (al + rlen < q + rlen + hsz)
+			syscall(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
+		p = raw_mmap(al, rlen, prot, rflags | MAP_FIXED, fd, off);
+	} else {
+		p = raw_mmap(addr, len, prot, flags, fd, off);
+	}
+	if (p == MAP_FAILED)
+		return p;
+	int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, flags | MAP_FIXED, mfd, off);
+	if (r < 0 && r > -4096) {
+		syscall(SYS_munmap, p, rlen);
+		errno = (int)-r;
+		return MAP_FAILED;
+	}
+	return p;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
+
+static int model_then_real(uint32_t op, long sys, void *a, size_t l, long x)
+{
+	if (connected()) {
+		int64_t r = CALL(op, (int64_t)(uintptr_t)a, l, x);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+	}
+	return syscall(sys, a, l, x);
+}
+
+int munmap(void *a, size_t l)
+{
+	return model_then_real(OP_MUNMAP, SYS_munmap, a, l, 0);
+}
+
+int mprotect(void *a, size_t l, int prot)
+{
+	return model_then_real(OP_MPROTECT, SYS_mprotect, a, l, prot);
+}
+
+int madvise(void *a, size_t l, int advice)
+{
+	if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE || advice == 25 /* MADV_COLLAPSE */) {
+		/* THP is the model's decision; the real call may not be supported (THP off) */
+		if (!connected())
+			return syscall(SYS_madvise, a, l, advice);
+		int64_t r = CALL(OP_MADVISE, (int64_t)(uintptr_t)a, l, advice);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		syscall(SYS_madvise, a, l, advice);
+		return 0;
+	}
+	return model_then_real(OP_MADVISE, SYS_madvise, a, l, advice);
+}
+
+/* ------------------------------------------------------------------------ */
+/* processes */
+
+pid_t fork(void)
+{
+	static pid_t (*real)(void);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fork");
+	if (!connected())
+		return real();
+	/* the model forks first, so nothing happens between the two forks */
+	int64_t tok = CALL(OP_FORK_PREPARE);
+	if (tok < 0) {
+		errno = (int)-tok;
+		return -1;
+	}
+	pid_t pid = real();
+	if (pid == 0) {
+		syscall(SYS_close, sock);
+		sock = -1;
+		pthread_mutex_init(&mu, NULL);
+		fork_token = tok;
+		bridge_connect();
+	} else if (pid > 0) {
+		CALL(OP_FORK_DONE, tok, pid);
+	} else {
+		int e = errno;
+		CALL(OP_FORK_ABORT, tok);
+		errno = e;
+	}
+	return pid;
+}
+
+pid_t vfork(void)
+{
+	return fork();
+}
+
+static void exec_prepare(void)
+{
+	char list[2048];
+	size_t n = 0;
+	if (!connected())
+		return;
+	list[0] = 0;
+	for (int fd = 0; fd < MAXFD && n + 16 < sizeof(list); fd++) {
+		if (!(fdkind[fd] & K_MODEL))
+			continue;
+		int fl = syscall(SYS_fcntl, fd, F_GETFD);
+		if (fl >= 0 && (fl & FD_CLOEXEC))
+			n += snprintf(list + n, sizeof(list) - n, "%s%d", n ? "," : "", fd);
+	}
+	call(OP_EXEC_PREPARE, 0, 0, 0, 0, 0, 0, list, n + 1, NULL, NULL, 0);
+}
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	exec_prepare();
+	return syscall(SYS_execve, path, argv, envp);
+}
+
+int execv(const char *path, char *const argv[])
+{
+	static int (*real)(const char *, char *const[]);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "execv");
+	exec_prepare();
+	return real(path, argv);
+}
+
+int execvp(const char *file, char *const argv[])
+{
+	static int (*real)(const char *, char *const[]);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "execvp");
+	exec_prepare();
+	return real(file, argv);
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	static int (*real)(const char *, char *const[], char *const[]);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "execvpe");
+	exec_prepare();
+	return real(file, argv, envp);
+}
+
+/* ------------------------------------------------------------------------ */
+/* credentials and limits */
+
+int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
+{
+	int r = syscall(SYS_prlimit64, 0, res, rl, NULL);
+	if (r == 0 && res == RLIMIT_MEMLOCK && connected())
+		CALL(OP_SETRLIMIT, res, (int64_t)rl->rlim_cur);
+	return r;
+}
+
+int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
+{
+	return setrlimit(res, (const struct rlimit *)rl);
+}
+
+int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
+{
+	int r = syscall(SYS_prlimit64, pid, res, nl, ol);
+	if (r == 0 && nl && res == RLIMIT_MEMLOCK && (pid == 0 || pid == getpid()) && connected())
+		CALL(OP_SETRLIMIT, res, (int64_t)nl->rlim_cur);
+	return r;
+}
+
+int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, struct rlimit64 *ol)
+{
+	return prlimit(pid, res, (const struct rlimit *)nl, (struct rlimit *)ol);
+}
+
+int capset(void *hdr, const void *data)
+{
+	int r = syscall(SYS_capset, hdr, data);
+	if (r == 0 && connected())
+		CALL(OP_CAPSET, cap_eff_bits());
+	return r;
+}

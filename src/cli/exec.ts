@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * `iommufd-sim exec [--profile P] [--ktap] -- ./prog args`: run an unmodified
+ * program with /dev/iommu answered by the model (src/bridge). The exit status
+ * is the program's; a failure of the bridge server gives 70 whatever the
+ * program returned; 2 for usage errors.
+ */
+import { type Command, Option } from 'commander';
+import { PROFILE_NAMES } from '../base/profile.js';
+import { runExec } from '../bridge/exec.js';
+import { ShimBuildError } from '../bridge/shim-build.js';
+import { UsageError } from './errors.js';
+
+interface ExecCliOptions {
+  profile: string;
+  ktap?: boolean;
+  panicOnWarn?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('exec')
+    .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
+    .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
+    .option('--ktap', "pass the program's KTAP output through and end with a summary line")
+    .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
+    .argument('<program...>', 'the program and its arguments (after --)')
+    .usage('[--profile P] [--ktap] -- ./prog [args...]')
+    .action(async (argv: string[], opts: ExecCliOptions) => {
+      if (argv.length === 0) throw new UsageError('exec: no program given');
+      try {
+        const r = await runExec(argv, { profile: opts.profile, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn });
+        process.exitCode = r.status;
+      } catch (e) {
+        if (e instanceof ShimBuildError) {
+          process.stderr.write(`iommufd-sim exec: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+    });
+}

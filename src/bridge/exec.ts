@@ -24,6 +24,8 @@ export interface ExecOptions {
   ktap?: boolean;
   /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
   panicOnWarn?: boolean;
+  /** Effective capabilities of the program in the model instead of its real ones ('all' or names). */
+  caps?: BridgeOptions['caps'];
   /** Test-only wrong answer (see BridgeOptions.sabotage). */
   sabotage?: BridgeOptions['sabotage'];
   /** Where the program's stdout and our own messages go (default: the process's). */
@@ -88,7 +90,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     mkdirSync(join(debugfs, d), { recursive: true });
     for (const [f, v] of Object.entries(files)) writeFileSync(join(debugfs, d, f), `${v}\n`);
   }
-  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage });
+  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage, caps: opts.caps });
   if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);
   const sock = join(dir, 'sock');
   await server.listen(sock);

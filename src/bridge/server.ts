@@ -37,6 +37,7 @@ import {
   MmStruct,
   PAGE_SIZE,
   type UserBacking,
+  VM_MAYSHARE,
 } from '../mm/index.js';
 import { FD_BOTH, FD_MODEL, OP, type Reply, type Request, cstr, encodeReply, parseRequests } from './protocol.js';
 import { RealProcess } from './real-process.js';
@@ -83,6 +84,8 @@ export interface BridgeOptions extends MachineOptions {
    * 'crash-on-ioctl' makes the server fail on the first ioctl.
    */
   sabotage?: 'ioas-alloc-id' | 'crash-on-ioctl';
+  /** Effective capabilities of the first process instead of the real ones (names, or 'all'). */
+  caps?: readonly string[] | 'all';
 }
 
 export interface BridgeStats {
@@ -107,6 +110,7 @@ export class BridgeServer {
   private rmapRebuilt = false;
   private readonly debugfsDir: string | undefined;
   private readonly sabotage: BridgeOptions['sabotage'];
+  private capsOverride: readonly string[] | undefined;
   /** Request log (IOMMUFD_SIM_TRACE=1 in exec). */
   trace: ((line: string) => void) | undefined;
 
@@ -114,6 +118,7 @@ export class BridgeServer {
     this.machine = new Machine(opts);
     this.debugfsDir = opts.debugfsDir;
     this.sabotage = opts.sabotage;
+    this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
     this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
   }
 
@@ -200,8 +205,9 @@ export class BridgeServer {
       const proc = this.machine.spawn({
         uid,
         memlock: memlock < 0 ? 'unlimited' : BigInt.asUintN(64, q.a[3]),
-        caps: capsFromBits(q.a[4]),
+        caps: this.capsOverride ?? capsFromBits(q.a[4]),
       });
+      this.capsOverride = undefined;
       b = new Bridged(proc);
     }
     b.conn = sock;
@@ -295,6 +301,20 @@ export class BridgeServer {
         const n = huge ? PT_SPAN : 1;
         for (let i = 0; i < n; i++) if (!rmap.has(pfn + i)) rmap.set(pfn + i, (vpn + i) * 64 + k);
       });
+      // shared memory: a page of the file is at the same offset of every shared mapping, faulted in the model or not
+      for (const v of b.proc.mm.vmas) {
+        const f = v.file;
+        if (f === null || !(v.flags & VM_MAYSHARE)) continue;
+        const fp = f.folioPages;
+        for (const [idx, head] of f.cached()) {
+          for (let i = 0; i < fp; i++) {
+            const page = idx * fp + i;
+            const vpn = v.start + (page - v.pgoff);
+            if (vpn < v.start || vpn >= v.end) continue;
+            if (!rmap.has(head + i)) rmap.set(head + i, vpn * 64 + k);
+          }
+        }
+      }
     }
     this.rmap = rmap;
     this.rmapOwner = owners;

@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES } from '../base/profile.js';
+import { CAPABILITIES } from '../mm/task.js';
 import { runExec } from '../bridge/exec.js';
 import { ShimBuildError } from '../bridge/shim-build.js';
 import { UsageError } from './errors.js';
@@ -15,6 +16,7 @@ interface ExecCliOptions {
   profile: string;
   ktap?: boolean;
   panicOnWarn?: boolean;
+  caps?: string;
 }
 
 export function register(program: Command): void {
@@ -23,13 +25,20 @@ export function register(program: Command): void {
     .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
+    .option('--caps <list>', "the program's effective capabilities in the model: 'all' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
     .argument('<program...>', 'the program and its arguments (after --)')
     .usage('[--profile P] [--ktap] -- ./prog [args...]')
     .action(async (argv: string[], opts: ExecCliOptions) => {
       if (argv.length === 0) throw new UsageError('exec: no program given');
+      let caps: 'all' | string[] | undefined;
+      if (opts.caps !== undefined) {
+        caps = opts.caps === 'all' ? 'all' : opts.caps.split(',').filter((c) => c !== '').map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`).toUpperCase());
+        const unknown = caps === 'all' ? [] : caps.filter((c) => !CAPABILITIES.includes(c));
+        if (unknown.length > 0) throw new UsageError(`exec: unknown capability ${unknown.join(', ')}`);
+      }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn });
+        const r = await runExec(argv, { profile: opts.profile, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

@@ -9,3 +9,4 @@ export * from './holders.js';
 export * from './snapshot.js';
 export * from './summary.js';
 export type * from './types.js';
+export type * from './page-data.js';

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The explorer page: one self-contained HTML file (scripts and styles inlined),
+// web/dist/explorer.html, into which `iommufd-sim explore` puts the data.
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+import { viteSingleFile } from 'vite-plugin-singlefile';
+
+const here = import.meta.dirname;
+
+export default defineConfig({
+  root: here,
+  base: './',
+  logLevel: 'warn',
+  plugins: [viteSingleFile({ removeViteModuleLoader: true })],
+  build: {
+    outDir: resolve(here, 'dist'),
+    emptyOutDir: false,
+    target: 'es2022',
+    reportCompressedSize: false,
+    rollupOptions: { input: resolve(here, 'explorer.html') },
+  },
+});

@@ -29,6 +29,9 @@ export const OP = {
   SETRLIMIT: 18,
   CAPSET: 19,
   NOP: 20,
+  READ: 21,
+  WRITE: 22,
+  POLL: 23,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

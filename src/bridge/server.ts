@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import { EINVAL, ESRCH } from '../base/errno.js';
+import { EBADF, EINVAL, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
 import type { Process } from '../machine/process.js';
@@ -374,6 +374,10 @@ export class BridgeServer {
     switch (q.op) {
       case OP.NOP:
         return { ret: 0 };
+      case OP.READ:
+      case OP.WRITE:
+      case OP.POLL:
+        return { ret: this.fileOp(p, q.op, a) };
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));
         const fd = p.open(cstr(q.s), Number(a[0]));
@@ -479,6 +483,16 @@ export class BridgeServer {
       default:
         return { ret: -EINVAL };
     }
+  }
+
+  /** read / write / poll of a model file, through the Process calls when the model has them. */
+  private fileOp(p: Process, op: number, a: bigint[]): number {
+    const io = p as unknown as FileIo;
+    const fd = Number(a[0]);
+    if (op === OP.POLL) return io.poll === undefined ? (p.fileOf(fd) === undefined ? -EBADF : DEFAULT_POLL) : io.poll(fd, Number(a[1]));
+    const fn = op === OP.READ ? io.read : io.write;
+    if (fn === undefined) return p.fileOf(fd) === undefined ? -EBADF : -EINVAL;
+    return fn.call(p, fd, BigInt.asUintN(64, a[1]), Number(a[2]));
   }
 
   private mirrorRange(b: Bridged, addr: bigint, len: bigint): void {
@@ -592,6 +606,15 @@ export class BridgeServer {
 }
 
 const IOMMU_IOAS_ALLOC = 0x3b81;
+/** POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM: poll of a file without a poll method. */
+const DEFAULT_POLL = 0x145;
+
+/** Process's read/write/poll (feature-detected: they arrive with the model's fault and event queues). */
+interface FileIo {
+  read?(fd: number, buf: bigint, count: number): number;
+  write?(fd: number, buf: bigint, count: number): number;
+  poll?(fd: number, events: number): number;
+}
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 function reply(text: string): Reply {

@@ -41,6 +41,9 @@ enum bridge_op {
 	OP_SETRLIMIT = 18,   /* a: resource, cur */
 	OP_CAPSET = 19,      /* a: effective capability bits */
 	OP_NOP = 20,         /* round-trip probe */
+	OP_READ = 21,        /* a: fd, buf, count -> bytes */
+	OP_WRITE = 22,       /* a: fd, buf, count -> bytes */
+	OP_POLL = 23,        /* a: fd, events -> revents */
 };
 
 #endif

@@ -12,12 +12,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -307,9 +309,9 @@ static int placeholder(int want, int flags)
 {
 	int cloexec = flags & O_CLOEXEC;
 	int t = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | cloexec);
-	if (t < 0 || t == want)
+	if (t < 0 || t == want || want < 0)
 		return t;
-	if (want < 0 || syscall(SYS_dup3, t, want, cloexec) < 0) {
+	if (syscall(SYS_dup3, t, want, cloexec) < 0) {
 		syscall(SYS_close, t);
 		return -1;
 	}
@@ -477,8 +479,20 @@ static long special_write(int fd, const void *src, size_t n)
 	return (long)r;
 }
 
+static long model_rw(uint32_t op, int fd, const void *buf, size_t n)
+{
+	int64_t r = CALL(op, fd, (int64_t)(uintptr_t)buf, (int64_t)n);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (long)r;
+}
+
 ssize_t read(int fd, void *buf, size_t n)
 {
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rw(OP_READ, fd, buf, n);
 	if (kind_of(fd) == K_SPECIAL) {
 		long r = special_read(fd, buf, n, special_off[fd]);
 		if (r > 0)
@@ -499,6 +513,8 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pr
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rw(OP_WRITE, fd, buf, n);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
 	return syscall(SYS_write, fd, buf, n);
@@ -530,6 +546,39 @@ off_t lseek(int fd, off_t off, int whence)
 }
 
 off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
+
+/* poll: model files answer at once; real ones are polled without waiting, until the timeout */
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	int has_model = 0;
+	for (nfds_t i = 0; i < n; i++)
+		if (kind_of(fds[i].fd) == K_MODEL)
+			has_model = 1;
+	if (!has_model || !connected())
+		return syscall(SYS_poll, fds, n, timeout);
+	for (int waited = 0;; waited++) {
+		int ready = 0;
+		for (nfds_t i = 0; i < n; i++) {
+			if (kind_of(fds[i].fd) != K_MODEL)
+				continue;
+			int64_t r = CALL(OP_POLL, fds[i].fd, fds[i].events);
+			fds[i].revents = r < 0 ? POLLNVAL : (short)r;
+			ready += fds[i].revents != 0;
+		}
+		for (nfds_t i = 0; i < n; i++) {
+			if (kind_of(fds[i].fd) == K_MODEL)
+				continue;
+			struct pollfd one = fds[i];
+			if (syscall(SYS_poll, &one, 1, 0) > 0)
+				ready++;
+			fds[i].revents = one.revents;
+		}
+		if (ready || timeout == 0 || (timeout > 0 && waited >= timeout))
+			return ready;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {

@@ -71,6 +71,35 @@ export interface AccessRwArgs {
   readonly flags?: number;
 }
 
+export interface HwptAllocArgs {
+  readonly devId: number;
+  /** An IOAS (paging HWPT) or a NEST_PARENT paging HWPT (nested). */
+  readonly ptId: number;
+  readonly flags?: number;
+  readonly faultId?: number;
+  readonly dataType?: number;
+  readonly dataLen?: number;
+  readonly dataUptr?: bigint | number;
+}
+
+export interface HwInfo {
+  readonly dataType: number;
+  /** The driver's data length (may exceed the buffer given). */
+  readonly dataLen: number;
+  readonly capabilities: bigint;
+  readonly maxPasidLog2: number;
+}
+
+export interface DirtyBitmapArgs {
+  readonly hwptId: number;
+  readonly iova: bigint | number;
+  readonly length: bigint | number;
+  readonly pageSize: bigint | number;
+  /** User VA of the bitmap. */
+  readonly data: bigint | number;
+  readonly flags?: number;
+}
+
 const RW = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE;
 
 function big(x: bigint | number): bigint {
@@ -343,6 +372,138 @@ export class IommufdClient {
   /** The default batch memory limit (test_ioctl_set_default_memory_limit). */
   setDefaultMemoryLimit(): void {
     this.setTempMemoryLimit(65536);
+  }
+
+  // --- HWPTs, hardware info, dirty tracking, invalidation, fault queues (6.6–6.12) ---
+
+  private hwptAllocFields(a: HwptAllocArgs): Fields {
+    return {
+      flags: a.flags ?? 0,
+      dev_id: a.devId,
+      pt_id: a.ptId,
+      data_type: a.dataType ?? U.IOMMU_HWPT_DATA_NONE,
+      data_len: a.dataLen ?? 0,
+      data_uptr: big(a.dataUptr ?? 0),
+      fault_id: a.faultId ?? 0,
+    };
+  }
+
+  /** IOMMU_HWPT_ALLOC, unchecked: rc and the out_hwpt_id written back. */
+  hwptAllocRaw(a: HwptAllocArgs): { rc: number; hwptId: number } {
+    const r = this.raw(U.IOMMU_HWPT_ALLOC, U.iommu_hwpt_alloc, this.hwptAllocFields(a));
+    return { rc: r.rc, hwptId: r.out.out_hwpt_id as number };
+  }
+
+  /** IOMMU_HWPT_ALLOC: the new HWPT's ID. */
+  hwptAlloc(a: HwptAllocArgs): number {
+    return this.call('IOMMU_HWPT_ALLOC', U.IOMMU_HWPT_ALLOC, U.iommu_hwpt_alloc, this.hwptAllocFields(a)).out_hwpt_id as number;
+  }
+
+  /**
+   * IOMMU_HWPT_ALLOC of a nested HWPT with the selftest data
+   * (struct iommu_hwpt_selftest {u32 iotlb}) placed in scratch memory.
+   */
+  hwptAllocNested(devId: number, parentId: number, iotlb: number, flags = 0, faultId = 0): number {
+    const data = new Uint8Array(4);
+    new DataView(data.buffer).setUint32(0, iotlb, true);
+    const uptr = this.scratch.write(data);
+    return this.hwptAlloc({ devId, ptId: parentId, flags, faultId, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 4, dataUptr: uptr });
+  }
+
+  /** IOMMU_GET_HW_INFO, unchecked: rc and the output fields. */
+  getHwInfoRaw(devId: number, dataUptr: bigint | number, dataLen: number, fields: Fields = {}): IoctlResult {
+    return this.raw(U.IOMMU_GET_HW_INFO, U.iommu_hw_info, { dev_id: devId, data_uptr: big(dataUptr), data_len: dataLen, ...fields });
+  }
+
+  /** IOMMU_GET_HW_INFO: data type, driver data length, capabilities and PASID width. */
+  getHwInfo(devId: number, dataUptr: bigint | number = 0, dataLen = 0): HwInfo {
+    const r = this.getHwInfoRaw(devId, dataUptr, dataLen);
+    check(r.rc, 'IOMMU_GET_HW_INFO');
+    return {
+      dataType: r.out.out_data_type as number,
+      dataLen: r.out.data_len as number,
+      capabilities: r.out.out_capabilities as bigint,
+      maxPasidLog2: r.out.out_max_pasid_log2 as number,
+    };
+  }
+
+  /** IOMMU_HWPT_SET_DIRTY_TRACKING, unchecked. */
+  setDirtyTrackingRaw(hwptId: number, flags: number): number {
+    return this.raw(U.IOMMU_HWPT_SET_DIRTY_TRACKING, U.iommu_hwpt_set_dirty_tracking, { hwpt_id: hwptId, flags }).rc;
+  }
+
+  /** IOMMU_HWPT_SET_DIRTY_TRACKING on or off. */
+  setDirtyTracking(hwptId: number, enable: boolean): void {
+    check(this.setDirtyTrackingRaw(hwptId, enable ? U.IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0), 'IOMMU_HWPT_SET_DIRTY_TRACKING');
+  }
+
+  /** IOMMU_HWPT_GET_DIRTY_BITMAP, unchecked (the bitmap is at `data` in the process's memory). */
+  getDirtyBitmapRaw(a: DirtyBitmapArgs): number {
+    return this.raw(U.IOMMU_HWPT_GET_DIRTY_BITMAP, U.iommu_hwpt_get_dirty_bitmap, {
+      hwpt_id: a.hwptId,
+      flags: a.flags ?? 0,
+      iova: big(a.iova),
+      length: big(a.length),
+      page_size: big(a.pageSize),
+      data: big(a.data),
+    }).rc;
+  }
+
+  /** IOMMU_HWPT_GET_DIRTY_BITMAP */
+  getDirtyBitmap(a: DirtyBitmapArgs): void {
+    check(this.getDirtyBitmapRaw(a), 'IOMMU_HWPT_GET_DIRTY_BITMAP');
+  }
+
+  /** IOMMU_HWPT_INVALIDATE, unchecked: rc and the entry_num written back. */
+  hwptInvalidateRaw(hwptId: number, dataUptr: bigint | number, dataType: number, entryLen: number, entryNum: number): { rc: number; entryNum: number } {
+    const r = this.raw(U.IOMMU_HWPT_INVALIDATE, U.iommu_hwpt_invalidate, {
+      hwpt_id: hwptId,
+      data_uptr: big(dataUptr),
+      data_type: dataType,
+      entry_len: entryLen,
+      entry_num: entryNum,
+    });
+    return { rc: r.rc, entryNum: r.out.entry_num as number };
+  }
+
+  /** IOMMU_FAULT_QUEUE_ALLOC, unchecked. */
+  faultQueueAllocRaw(flags = 0): { rc: number; faultId: number; faultFd: number } {
+    const r = this.raw(U.IOMMU_FAULT_QUEUE_ALLOC, U.iommu_fault_alloc, { flags });
+    return { rc: r.rc, faultId: r.out.out_fault_id as number, faultFd: r.out.out_fault_fd as number };
+  }
+
+  /** IOMMU_FAULT_QUEUE_ALLOC: the FAULT object's ID and its fd. */
+  faultQueueAlloc(): { faultId: number; faultFd: number } {
+    const r = this.faultQueueAllocRaw();
+    check(r.rc, 'IOMMU_FAULT_QUEUE_ALLOC');
+    return { faultId: r.faultId, faultFd: r.faultFd };
+  }
+
+  /** IOMMU_TEST_OP_DIRTY: mark dirty the IOPTEs whose bits are set in the bitmap at `uptr`; the count marked. */
+  mockDomainSetDirty(hwptId: number, iova: bigint | number, length: bigint | number, pageSize: bigint | number, uptr: bigint | number): bigint {
+    const o = this.test('DIRTY', U.IOMMU_TEST_OP_DIRTY, hwptId, {
+      'dirty.iova': big(iova),
+      'dirty.length': big(length),
+      'dirty.page_size': big(pageSize),
+      'dirty.uptr': big(uptr),
+    });
+    return o['dirty.out_nr_dirty'] as bigint;
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_IOTLB, unchecked: entry `iotlbId` of a nested mock domain holds `iotlb`. */
+  checkIotlbRc(hwptId: number, iotlbId: number, iotlb: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_MD_CHECK_IOTLB, hwptId, { 'check_iotlb.id': iotlbId, 'check_iotlb.iotlb': iotlb }).rc;
+  }
+
+  /** IOMMU_TEST_OP_TRIGGER_IOPF, unchecked. */
+  triggerIopfRc(devId: number, f: { pasid: number; grpid: number; perm: number; addr: bigint | number }): number {
+    return this.testCmd(U.IOMMU_TEST_OP_TRIGGER_IOPF, 0, {
+      'trigger_iopf.dev_id': devId,
+      'trigger_iopf.pasid': f.pasid,
+      'trigger_iopf.grpid': f.grpid,
+      'trigger_iopf.perm': f.perm,
+      'trigger_iopf.addr': big(f.addr),
+    }).rc;
   }
 }
 

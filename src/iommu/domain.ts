@@ -26,6 +26,7 @@ import { EINVAL } from '../base/errno.js';
 import type { FaultRouter } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
 import { PAGE_SIZE } from '../mm/constants.js';
+import type { IommuDev, IommuDirtyOps, IommuOps } from './driver.js';
 
 /** Protection bits of iommu_map (include/linux/iommu.h). */
 export const IOMMU_READ = 1;
@@ -116,6 +117,12 @@ export function iommuPgsize(pgsizeBitmap: number, iova: number, paddr: number, s
 }
 
 export abstract class IommuDomain {
+  /** domain->type: a paging domain (IOMMU_DOMAIN_UNMANAGED). */
+  readonly type = 'UNMANAGED' as const;
+  /** domain->owner: the driver ops that allocated it (set by iommufd after domain_alloc_user). */
+  owner: IommuOps | undefined;
+  /** domain->dirty_ops: present on domains allocated with dirty tracking. */
+  dirtyOps: IommuDirtyOps | undefined;
   readonly pgsizeBitmap: number;
   readonly apertureStart: number;
   readonly apertureEnd: number;
@@ -155,6 +162,11 @@ export abstract class IommuDomain {
   }
 
   // ---- driver callbacks (struct iommu_domain_ops) ----
+
+  /** attach_dev: 0, or -errno when the driver refuses the device. */
+  attachDev(_dev: IommuDev): number {
+    return 0;
+  }
 
   /**
    * map_pages: map `pgcount` pages of `pgsize` bytes from iova to paddr.

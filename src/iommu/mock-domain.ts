@@ -34,9 +34,10 @@
  * GFP_NOWAIT node allocation is not charged: that is the default here, and
  * `accountNodes: true` charges every modelled node (for memcg experiments).
  */
-import { ENOENT, ENOMEM } from '../base/errno.js';
+import { EINVAL, ENOENT, ENOMEM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { type DomainContext, IommuDomain, type MemAccounting, aligned } from './domain.js';
+import { IOMMU_DIRTY_NO_CLEAR, type IommuDev, type IommuDirtyBitmap } from './driver.js';
 
 /** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
@@ -46,6 +47,10 @@ export const MOCK_HUGE_PAGE_SIZE = 512 * MOCK_IO_PAGE_SIZE;
 export const MOCK_APERTURE_START = 2 ** 24;
 /** MOCK_APERTURE_LAST = (1 << 31) - 1. */
 export const MOCK_APERTURE_LAST = 2 ** 31 - 1;
+/** Mock device flags (iommufd_test.h MOCK_FLAGS_DEVICE_*), as the mock driver reads them. */
+export const MOCK_DEV_NO_DIRTY = 1 << 0;
+export const MOCK_DEV_HUGE_IOVA = 1 << 1;
+export const MOCK_DEV_PASID = 1 << 2;
 /** sizeof(struct xa_node) on x86-64 (radix_tree_node_cachep object size). */
 export const XA_NODE_SIZE = 576;
 
@@ -60,6 +65,8 @@ const CPU_PAGE = 4096;
 const F_START = 1;
 const F_LAST = 2;
 const F_HUGE = 4;
+/** MOCK_PFN_DIRTY_IOVA: set by the test op DIRTY, read and cleared by read_and_clear_dirty. */
+const F_DIRTY = 8;
 /** The kernel's single START/LAST bit. */
 const F_MARK = F_START | F_LAST;
 
@@ -140,6 +147,8 @@ export class MockDomain extends IommuDomain {
   private readonly accts: MemAccounting[] = [];
   private entries = 0;
   private chunks = 0;
+  /** MOCK_DIRTY_TRACK in mock->flags: set_dirty_tracking(true) ran last. */
+  dirtyTrack = false;
 
   constructor(ctx: DomainContext, opts: MockDomainOptions = {}) {
     super(ctx, {
@@ -450,6 +459,87 @@ export class MockDomain extends IommuDomain {
     return fixed + this.chunks * (CHUNK * 8 + FLAG_BYTES);
   }
 
+  /** mock_domain_nop_attach(): a domain with dirty ops refuses a NO_DIRTY device. */
+  override attachDev(dev: IommuDev): number {
+    if (this.dirtyOps && dev.flags & MOCK_DEV_NO_DIRTY) return -EINVAL;
+    return 0;
+  }
+
+  // ---- dirty tracking (the mock's iommu_dirty_ops) ----
+
+  /** mock_domain_set_dirty_tracking() */
+  setDirtyTracking(enable: boolean): number {
+    if (enable && !this.dirtyOps) return -EINVAL;
+    this.dirtyTrack = enable;
+    return 0;
+  }
+
+  /**
+   * mock_domain_read_and_clear_dirty(): walk [iova, iova + size) one IOPTE at
+   * a time (2 KiB, or 1 MiB for an entry a huge map wrote); an IOPTE any of
+   * whose 2 KiB entries is dirty is recorded whole, from the walk's IOVA,
+   * and its dirty bits cleared unless NO_CLEAR. Without tracking on, a
+   * caller that records gets -EINVAL (a caller that only clears does not).
+   */
+  readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
+    if (!this.dirtyTrack && dirty.record) return -EINVAL;
+    const end = iova + size;
+    const clear = (flags & IOMMU_DIRTY_NO_CLEAR) === 0;
+    do {
+      const idx = Math.floor(iova / IO);
+      const c = idx >= 0 && idx < IDX_END ? idx >>> CHUNK_SHIFT : -1;
+      const pa = c >= 0 ? this.paDir[c] : undefined;
+      if (pa === undefined) {
+        // no chunk: every entry up to its end is missing, one IO page each
+        iova += c >= 0 ? ((c + 1) * CHUNK - idx) * IO : IO;
+        continue;
+      }
+      const fl = this.flDir[c]!;
+      const o = idx & (CHUNK - 1);
+      if (pa[o] === 0) {
+        iova += IO;
+        continue;
+      }
+      const pgsize = fl[o] & F_HUGE ? MOCK_HUGE_PAGE_SIZE : IO;
+      // mock_test_and_clear_dirty over the IOPTE holding iova (one chunk: a
+      // huge IOPTE is 512 entries, 1 MiB aligned)
+      const h0 = pgsize === IO ? o : 0;
+      const h1 = h0 + pgsize / IO;
+      let found = false;
+      for (let k = h0; k < h1; k++) {
+        if (pa[k] !== 0 && fl[k] & F_DIRTY) {
+          found = true;
+          if (clear) fl[k] &= ~F_DIRTY;
+          else break;
+        }
+      }
+      if (found) dirty.record?.(iova, pgsize);
+      iova += pgsize;
+    } while (iova < end);
+    return 0;
+  }
+
+  /** The test op DIRTY's store: mark the entry at index `idx` dirty; false when there is none. */
+  markDirty(idx: number): boolean {
+    if (!(idx >= 0 && idx < IDX_END)) return false;
+    const c = idx >>> CHUNK_SHIFT;
+    const pa = this.paDir[c];
+    if (pa === undefined || pa[idx & (CHUNK - 1)] === 0) return false;
+    this.flDir[c]![idx & (CHUNK - 1)] |= F_DIRTY;
+    return true;
+  }
+
+  /** Entries with the dirty bit set. */
+  countDirty(): number {
+    let n = 0;
+    for (let c = 0; c < this.flDir.length; c++) {
+      const fl = this.flDir[c];
+      if (fl === undefined) continue;
+      for (let o = 0; o < CHUNK; o++) if (fl[o] & F_DIRTY) n++;
+    }
+    return n;
+  }
+
   // ---- inspection (test commands, audits) ----
 
   /** The entry holding `iova`, or undefined. */
@@ -492,7 +582,8 @@ export class MockDomain extends IommuDomain {
         for (let o = j * LEAF; o < (j + 1) * LEAF; o++) {
           if (pa[o] !== 0) {
             live++;
-            if ((fl[o] & ~F_MARK & ~F_HUGE) !== 0) out.push(`entry ${c * CHUNK + o}: flags ${fl[o]}`);
+            if ((fl[o] & ~F_MARK & ~F_HUGE & ~F_DIRTY) !== 0) out.push(`entry ${c * CHUNK + o}: flags ${fl[o]}`);
+            if (fl[o] & F_DIRTY && !this.dirtyOps) out.push(`entry ${c * CHUNK + o}: dirty in a domain without dirty tracking`);
           } else if (fl[o] !== 0) out.push(`empty slot ${c * CHUNK + o}: flags ${fl[o]}`);
         }
         const leaf = (c * CHUNK) / LEAF + j;

@@ -20,16 +20,26 @@
  * The access half (iommufd_access_create / attach / replace / destroy) wraps
  * the core IommufdAccess in an ACCESS object that holds its IOAS as a user.
  */
-import { EBUSY, EINVAL, ENODEV, ENOENT, ENOMEM } from '../base/errno.js';
+import { EBUSY, EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX } from '../base/u64.js';
+import type { IommuDev, IommuOps } from '../iommu/driver.js';
+import { mockIommuOps } from '../iommu/mock-driver.js';
 import { type AccessOps, IommufdAccess } from './access.js';
 import { type KernelAllocation, type IommufdEnv, kernelAlloc, kernelFree } from './env.js';
-import { HwptPaging, allocHwptPaging, hwptPut, ioasHwptList } from './hw-pagetable.js';
+import { type Hwpt, HwptNested, HwptPaging, allocHwptPaging, findHwptPaging, hwptPut, ioasHwptList } from './hw-pagetable.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
-import { MOCK_FLAGS_DEVICE_HUGE_IOVA, MOCK_FLAGS_DEVICE_NO_DIRTY } from './uapi.js';
+import {
+  IOMMU_HW_CAP_DIRTY_TRACKING,
+  IOMMU_HW_INFO_FLAG_INPUT_TYPE,
+  IOMMU_HW_INFO_TYPE_DEFAULT,
+  IOMMU_HW_INFO_TYPE_NONE,
+  MOCK_FLAGS_DEVICE_HUGE_IOVA,
+  MOCK_FLAGS_DEVICE_NO_DIRTY,
+} from './uapi.js';
+import type { Ucmd } from './ucmd.js';
 
 export const FP_MOCK_DEV_ALLOC = faultPoint('kzalloc.mock_dev', 'slab');
 /** dev_set_name()'s kvasprintf. */
@@ -39,6 +49,8 @@ export const FP_IOMMU_GROUP_ALLOC = faultPoint('kzalloc.iommu_group', 'slab');
 export const FP_IGROUP_ALLOC = faultPoint('kzalloc.iommufd_group', 'slab');
 export const FP_DEVICE_ALLOC = faultPoint('kzalloc.iommufd_device', 'slab');
 export const FP_ACCESS_ALLOC = faultPoint('kzalloc.iommufd_access', 'slab');
+/** kzalloc of struct iommufd_attach_handle when attaching to a fault-capable HWPT. */
+export const FP_ATTACH_HANDLE_ALLOC = faultPoint('kzalloc.iommufd_attach_handle', 'slab');
 
 /** Approximate x86-64 sizeof values. */
 const SIZEOF_MOCK_DEV = 776;
@@ -48,8 +60,20 @@ const SIZEOF_IOMMUFD_GROUP = 184;
 const SIZEOF_IOMMUFD_DEVICE = 232;
 const SIZEOF_IOMMUFD_ACCESS = 168;
 
-/** Device flags mock_dev_create() accepts. */
+/** Device flags mock_dev_create() accepts (6.12: no MOCK_FLAGS_DEVICE_PASID). */
 export const MOCK_DEV_VALID_FLAGS = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+
+const opsOf = new WeakMap<IommufdEnv, IommuOps>();
+
+/** The mock driver's iommu_ops on this machine (one instance: domain->owner compares it). */
+export function mockOpsOf(env: IommufdEnv): IommuOps {
+  let ops = opsOf.get(env);
+  if (!ops) {
+    ops = mockIommuOps({ warnMissingEntries: env.profile.mockWarnsMissingEntries });
+    opsOf.set(env, ops);
+  }
+  return ops;
+}
 
 // ---------------------------------------------------------------------------
 // The mock device and its iommu_group
@@ -59,25 +83,31 @@ export class IommuGroup {
   /** DMA owner (iommu_device_claim_dma_owner); undefined = kernel DMA API. */
   owner: unknown;
   ownerCnt = 0;
-  /** The attached paging HWPT, or undefined for the blocking domain. */
-  domainOf: HwptPaging | undefined;
+  /** The attached HWPT, or undefined for the blocking domain. */
+  domainOf: Hwpt | undefined;
   constructor(readonly alloc: KernelAllocation | undefined) {}
 }
 
 /** struct mock_dev */
-export class MockDev {
+export class MockDev implements IommuDev {
   group: IommuGroup | undefined;
+  /** IOPF enabled on the device (iopf_queue_add_device). */
+  iopfEnabled = false;
   private allocs: Array<KernelAllocation | undefined> = [];
   private removed = false;
 
-  constructor(readonly flags: number) {}
+  constructor(
+    readonly flags: number,
+    /** dev_iommu_ops(dev) */
+    readonly ops: IommuOps,
+  ) {}
 
   /** mock_dev_create(): -EINVAL for unknown flags, -ENOMEM. */
   static create(env: IommufdEnv, flags: number): MockDev | number {
     if (flags & ~MOCK_DEV_VALID_FLAGS) return -EINVAL;
     const a = kernelAlloc(env, FP_MOCK_DEV_ALLOC, SIZEOF_MOCK_DEV, false);
     if (!a) return -ENOMEM;
-    const dev = new MockDev(flags);
+    const dev = new MockDev(flags, mockOpsOf(env));
     dev.allocs.push(a);
     const name = kernelAlloc(env, FP_MOCK_DEV_NAME, SIZEOF_DEV_NAME, false);
     if (!name) {
@@ -113,7 +143,7 @@ export class MockDev {
 
 /** struct iommufd_group: the context's view of an iommu_group. */
 export class IommufdGroup {
-  hwpt: HwptPaging | undefined;
+  hwpt: Hwpt | undefined;
   /** igroup->device_list: devices attached through this group, in attach order. */
   readonly devices: IommufdDevice[] = [];
   constructor(
@@ -126,6 +156,8 @@ export class IommufdDevice implements IommufdObject {
   readonly type = 'DEVICE' as const;
   /** Mock devices support no ENFORCE_CACHE_COHERENCY. */
   readonly enforceCacheCoherency = false;
+  /** idev->iopf_enabled: attachments to fault-capable HWPTs. */
+  iopfEnabled = 0;
   private gone = false;
 
   constructor(
@@ -140,7 +172,7 @@ export class IommufdDevice implements IommufdObject {
   }
 
   /** The HWPT the device is attached to (igroup->hwpt while the device is on its list). */
-  get hwpt(): HwptPaging | undefined {
+  get hwpt(): Hwpt | undefined {
     return this.igroup.devices.includes(this) ? this.igroup.hwpt : undefined;
   }
 
@@ -206,23 +238,64 @@ export function deviceUnbind(idev: IommufdDevice): void {
   idev.ctx.objects.destroyUser(idev);
 }
 
-/** mock_domain_nop_attach(): the mock driver refuses nothing for domains without dirty tracking. */
-function mockAttachDev(_hwpt: HwptPaging, _dev: MockDev): number {
-  return 0;
+/** iommufd_fault_iopf_enable() */
+function iopfEnable(idev: IommufdDevice): number {
+  if (++idev.iopfEnabled > 1) return 0;
+  const rc = idev.mockDev.ops.enableIopf(idev.mockDev);
+  if (rc) idev.iopfEnabled--;
+  else idev.mockDev.iopfEnabled = true;
+  return rc;
+}
+
+/** iommufd_fault_iopf_disable() */
+function iopfDisable(idev: IommufdDevice): void {
+  if (idev.ctx.env.warn.on(idev.iopfEnabled === 0, 'iommufd_fault_iopf_disable.zero')) return;
+  if (--idev.iopfEnabled === 0) {
+    idev.mockDev.ops.disableIopf(idev.mockDev);
+    idev.mockDev.iopfEnabled = false;
+  }
+}
+
+/**
+ * iommufd_hwpt_attach_device() / iommufd_fault_domain_attach_dev(): the
+ * driver's attach_dev of the HWPT's domain; a fault-capable HWPT first makes
+ * an attach handle and turns IOPF on for the device.
+ */
+function attachDomain(hwpt: Hwpt, idev: IommufdDevice): number {
+  if (!hwpt.domain) return -EINVAL;
+  let handle: KernelAllocation | undefined;
+  if (hwpt.fault) {
+    handle = kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false);
+    if (!handle) return -ENOMEM;
+    const rc = iopfEnable(idev);
+    if (rc) return rc;
+  }
+  const rc = hwpt.domain.attachDev(idev.mockDev);
+  if (rc && hwpt.fault) iopfDisable(idev);
+  return rc;
+}
+
+/** iommufd_hwpt_detach_device(): answer the attachment's outstanding faults, IOPF off. */
+function detachDomain(hwpt: Hwpt, idev: IommufdDevice): void {
+  if (hwpt.fault) {
+    hwpt.fault.autoResponse(idev, hwpt);
+    iopfDisable(idev);
+  }
 }
 
 /**
  * iommufd_hw_pagetable_attach(): attach the device's group to `hwpt` (the
  * driver attach happens for the group's first device only). Takes an HWPT user.
  */
-export function hwptAttachDevice(hwpt: HwptPaging, idev: IommufdDevice): number {
+export function hwptAttachDevice(hwpt: Hwpt, idev: IommufdDevice): number {
   const igroup = idev.igroup;
   if (igroup.hwpt !== undefined && igroup.hwpt !== hwpt) return -EINVAL;
+  const paging = findHwptPaging(hwpt);
   // iommufd_device_attach_reserved_iova(): a mock device has no reserved regions.
   if (igroup.devices.length === 0) {
-    const rc = mockAttachDev(hwpt, idev.mockDev);
+    const rc = attachDomain(hwpt, idev);
     if (rc) {
-      hwpt.ioas.iopt.removeReservedIova(idev.mockDev);
+      paging.ioas.iopt.removeReservedIova(idev.mockDev);
       return rc;
     }
     igroup.group.domainOf = hwpt;
@@ -235,43 +308,71 @@ export function hwptAttachDevice(hwpt: HwptPaging, idev: IommufdDevice): number 
 }
 
 /** iommufd_hw_pagetable_detach(): the caller puts the returned HWPT. */
-export function hwptDetachDevice(idev: IommufdDevice): HwptPaging {
+export function hwptDetachDevice(idev: IommufdDevice): Hwpt {
   const igroup = idev.igroup;
   const hwpt = igroup.hwpt!;
   const i = igroup.devices.indexOf(idev);
   if (i >= 0) igroup.devices.splice(i, 1);
   if (igroup.devices.length === 0) {
+    detachDomain(hwpt, idev);
     igroup.group.domainOf = undefined;
     igroup.hwpt = undefined;
   }
   hwpt.devices.delete(idev);
-  hwpt.ioas.iopt.removeReservedIova(idev.mockDev);
+  findHwptPaging(hwpt).ioas.iopt.removeReservedIova(idev.mockDev);
   return hwpt;
 }
 
 /** What an attach_fn returns: an HWPT for the caller to put, nothing, or -errno. */
-type AttachResult = HwptPaging | undefined | number;
-type AttachFn = (idev: IommufdDevice, hwpt: HwptPaging) => AttachResult;
+type AttachResult = Hwpt | undefined | number;
+type AttachFn = (idev: IommufdDevice, hwpt: Hwpt) => AttachResult;
 
-function doAttach(idev: IommufdDevice, hwpt: HwptPaging): AttachResult {
+function doAttach(idev: IommufdDevice, hwpt: Hwpt): AttachResult {
   const rc = hwptAttachDevice(hwpt, idev);
   return rc ? rc : undefined;
 }
 
+/**
+ * iommufd_hwpt_replace_device(): the driver moves the group to the new
+ * domain; IOPF follows the fault capability of the two HWPTs, and the old
+ * attachment's outstanding faults are answered.
+ */
+function replaceDomain(idev: IommufdDevice, hwpt: Hwpt, old: Hwpt): number {
+  if (!hwpt.domain) return -EINVAL;
+  if (hwpt.fault && !kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
+  const on = hwpt.fault !== undefined && old.fault === undefined;
+  if (on) {
+    const rc = iopfEnable(idev);
+    if (rc) return rc;
+  }
+  const rc = hwpt.domain.attachDev(idev.mockDev);
+  if (rc) {
+    if (on) iopfDisable(idev);
+    return rc;
+  }
+  if (old.fault) {
+    old.fault.autoResponse(idev, old);
+    if (!hwpt.fault) iopfDisable(idev);
+  }
+  return 0;
+}
+
 /** iommufd_device_do_replace(): move the group (and its device references) to `hwpt`. */
-function doReplace(idev: IommufdDevice, hwpt: HwptPaging): AttachResult {
+function doReplace(idev: IommufdDevice, hwpt: Hwpt): AttachResult {
   const igroup = idev.igroup;
   const old = igroup.hwpt;
   if (!old) return -EINVAL;
   if (!igroup.devices.includes(idev)) return -EINVAL;
   if (hwpt === old) return undefined;
+  const paging = findHwptPaging(hwpt);
+  const oldPaging = findHwptPaging(old);
   // Reserved regions of the new IOAS: none for mock devices.
-  const rc = mockAttachDev(hwpt, idev.mockDev);
+  const rc = replaceDomain(idev, hwpt, old);
   if (rc) {
-    for (const d of igroup.devices) hwpt.ioas.iopt.removeReservedIova(d.mockDev);
+    for (const d of igroup.devices) paging.ioas.iopt.removeReservedIova(d.mockDev);
     return rc;
   }
-  if (hwpt.ioas !== old.ioas) for (const d of igroup.devices) old.ioas.iopt.removeReservedIova(d.mockDev);
+  if (paging.ioas !== oldPaging.ioas) for (const d of igroup.devices) oldPaging.ioas.iopt.removeReservedIova(d.mockDev);
   igroup.group.domainOf = hwpt;
   igroup.hwpt = hwpt;
   const objects = hwpt.ctx.objects;
@@ -322,13 +423,13 @@ function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, ptId: { value: nu
   return r;
 }
 
-/** iommufd_device_change_pt(): pt_id names a paging HWPT or an IOAS. */
+/** iommufd_device_change_pt(): pt_id names an HWPT (paging or nested) or an IOAS. */
 function changePt(idev: IommufdDevice, ptId: { value: number }, fn: AttachFn): number {
   const ctx = idev.ctx;
   const obj = ctx.objects.get(ptId.value);
   if (typeof obj === 'number') return obj;
   let r: AttachResult;
-  if (obj instanceof HwptPaging) r = fn(idev, obj);
+  if (obj instanceof HwptPaging || obj instanceof HwptNested) r = fn(idev, obj);
   else if (obj.type === 'IOAS') r = autoGetDomain(idev, obj as IommufdIoas, ptId, fn);
   else r = -EINVAL;
   ctx.objects.put(obj);
@@ -458,4 +559,54 @@ export function accessReplace(a: AccessObject, ioasId: number): number {
 /** iommufd_access_destroy(): the driver's reference goes and the object with it. */
 export function accessDestroy(a: AccessObject): void {
   a.ctx.objects.destroyUser(a);
+}
+
+// ---------------------------------------------------------------------------
+// IOMMU_GET_HW_INFO
+
+/**
+ * IOMMU_GET_HW_INFO (iommufd_get_hw_info): the driver's info struct copied
+ * into the user's buffer up to its data_len, the rest of that buffer zeroed,
+ * data_len set to the driver's length, the dirty-tracking capability and the
+ * PASID width.
+ *
+ * Flags: 6.12 rejects any (-EOPNOTSUPP); later kernels take
+ * IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type, where a type other than
+ * the driver's (or DEFAULT) is -EOPNOTSUPP. The later rule is modelled: the
+ * 6.12 selftest never sets a flag (awaits a profile switch).
+ */
+export function getHwInfoIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const flags = ucmd.num('flags');
+  if (flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) return -EOPNOTSUPP;
+  for (let k = 0; k < 3; k++) if (ucmd.num(`__reserved[${k}]`)) return -EOPNOTSUPP;
+  const obj = ctx.objects.get(ucmd.num('dev_id'), 'DEVICE');
+  if (typeof obj === 'number') return obj;
+  const idev = obj as IommufdDevice;
+  const rc = getHwInfo(ucmd, idev, flags);
+  ctx.objects.put(obj);
+  return rc;
+}
+
+function getHwInfo(ucmd: Ucmd<IommufdCtx>, idev: IommufdDevice, flags: number): number {
+  const ops = idev.mockDev.ops;
+  const info = ops.hwInfo(ucmd.ctx.env, idev.mockDev);
+  if (typeof info === 'number') return info;
+  if (ucmd.ctx.env.warn.on(info.type === IOMMU_HW_INFO_TYPE_NONE, 'iommufd_get_hw_info.type_none')) return -ENODEV;
+  if (flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) {
+    const want = ucmd.num('in_data_type');
+    if (want !== IOMMU_HW_INFO_TYPE_DEFAULT && want !== info.type) return -EOPNOTSUPP;
+  }
+  const userLen = ucmd.num('data_len');
+  const uptr = ucmd.big('data_uptr');
+  const copyLen = Math.min(userLen, info.data.length);
+  if (copyLen && ucmd.mem.write(uptr, info.data.subarray(0, copyLen))) return -EFAULT;
+  // clear_user() of the rest of the user's buffer
+  if (copyLen < userLen && ucmd.mem.write(uptr + BigInt(copyLen), new Uint8Array(userLen - copyLen))) return -EFAULT;
+  ucmd.set('data_len', info.data.length);
+  ucmd.set('out_data_type', info.type);
+  ucmd.set('out_capabilities', ops.capable(idev.mockDev, 'DIRTY_TRACKING') ? BigInt(IOMMU_HW_CAP_DIRTY_TRACKING) : 0n);
+  const maxPasids = ops.maxPasids(idev.mockDev);
+  ucmd.set('out_max_pasid_log2', maxPasids ? Math.floor(Math.log2(maxPasids)) : 0);
+  return ucmd.respond();
 }

@@ -1,44 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * The paging HWPT object (hw_pagetable.c, struct iommufd_hwpt_paging): an
- * iommu_domain bound to one IOAS. While it lives, the IOAS has one more user
- * and the domain is one of the IOAS's domains (every area mirrored into it).
+ * The HWPT objects (hw_pagetable.c): a paging HWPT (struct
+ * iommufd_hwpt_paging) is an iommu_domain bound to one IOAS: while it lives,
+ * the IOAS has one more user and the domain is one of the IOAS's domains
+ * (every area mirrored into it). A nested HWPT (struct iommufd_hwpt_nested)
+ * is a driver's stage-1 domain over a NEST_PARENT paging HWPT, which it holds
+ * as a user; it maps nothing itself and takes user cache invalidations.
  *
- * Domains come from the mock IOMMU driver, the only one the model has: the
- * 2 KiB-page mock, with the 1 MiB page size added when the device asking for
- * it has MOCK_FLAGS_DEVICE_HUGE_IOVA (mock_domain_alloc_paging).
+ * Domains come from the device's IOMMU driver through the IommuOps seam
+ * (iommu/driver.ts): domain_alloc_user with the user's flags and data.
  *
  * Lifetime (uapi-spec §2.6): an HWPT made by the auto-domain path of attach is
  * `autoDomain`; every detach or replace-away of a device puts it, and the put
- * that leaves only the table's reference destroys it. Other HWPTs are only
- * destroyed by IOMMU_DESTROY or close.
+ * that leaves only the table's reference destroys it. HWPTs from
+ * IOMMU_HWPT_ALLOC are only destroyed by IOMMU_DESTROY or close.
  *
- * Each IOAS keeps its HWPTs in creation order (ioas->hwpt_list), which is the
- * order the auto-domain search tries them. The IOAS class belongs to the
- * context layer, so the list is kept here, keyed by the IOAS object.
+ * Each IOAS keeps its paging HWPTs in creation order (ioas->hwpt_list), which
+ * is the order the auto-domain search tries them. The IOAS class belongs to
+ * the context layer, so the list is kept here, keyed by the IOAS object.
  */
-import { EOPNOTSUPP, ENOMEM } from '../base/errno.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommuDomain } from '../iommu/domain.js';
-import { type MockDomain, createMockDomain } from '../iommu/mock-domain.js';
-import { MOCK_FLAGS_DEVICE_HUGE_IOVA } from './uapi.js';
+import { type IommuUserData, type IommuUserDataArray, NestedDomain } from '../iommu/driver.js';
 import { type IommufdDevice, hwptAttachDevice, hwptDetachDevice } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type FaultObject, getFault } from './fault.js';
 import type { IommufdIoas } from './ioas.js';
+import { ioptReadAndClearDirtyData, ioptSetDirtyTracking } from './io-pagetable.js';
 import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
+import {
+  IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+  IOMMU_HWPT_ALLOC_NEST_PARENT,
+  IOMMU_HWPT_DATA_NONE,
+  IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+  IOMMU_HWPT_FAULT_ID_VALID,
+  IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+} from './uapi.js';
+import { type Ucmd, copyStructFromUser } from './ucmd.js';
 
 /** kzalloc of struct iommufd_hwpt_paging in __iommufd_object_alloc. */
 export const FP_HWPT_PAGING_ALLOC = faultPoint('kzalloc.iommufd_hwpt_paging', 'slab');
-/** kzalloc of struct mock_iommu_domain in mock_domain_alloc_paging. */
-export const FP_MOCK_DOMAIN_ALLOC = faultPoint('kzalloc.mock_iommu_domain', 'slab');
+/** kzalloc of struct iommufd_hwpt_nested. */
+export const FP_HWPT_NESTED_ALLOC = faultPoint('kzalloc.iommufd_hwpt_nested', 'slab');
 
 /** Approximate x86-64 sizeof values. */
 const SIZEOF_HWPT_PAGING = 176;
-const SIZEOF_MOCK_DOMAIN = 224;
+const SIZEOF_HWPT_NESTED = 128;
 
-/** The paging-HWPT allocation flags this model accepts (none of the 6.6+ ones: no HWPT_ALLOC). */
-const VALID_ALLOC_FLAGS = 0;
+/** iommufd_hwpt_paging_alloc's valid_flags (6.12). */
+const PAGING_VALID_FLAGS = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+/** IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX */
+const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
+const PAGE_SIZE = 4096;
 
 const hwptLists = new WeakMap<object, HwptPaging[]>();
 
@@ -56,15 +71,18 @@ export class HwptPaging implements IommufdObject {
   readonly type = 'HWPT_PAGING' as const;
   readonly ctx: IommufdCtx;
   readonly ioas: IommufdIoas;
-  domain: MockDomain | undefined;
+  domain: IommuDomain | undefined;
+  /** hwpt->fault (always undefined for paging HWPTs in 6.12: FAULT_ID_VALID is nested-only). */
+  fault: FaultObject | undefined;
   /** Created by the auto-domain path: destroyed by the put of its last device. */
   autoDomain = false;
+  /** IOMMU_HWPT_ALLOC_NEST_PARENT: nested HWPTs may be built on it. */
+  nestParent = false;
   /** On ioas->hwpt_list and in the IOAS's domains (hwpt_item not empty). */
   onIoasList = false;
   /** Devices attached through this HWPT (the igroup's device lists, flattened: each mock device is its own group). */
   readonly devices = new Set<IommufdDevice>();
   private readonly alloc: KernelAllocation;
-  private domainAlloc: KernelAllocation | undefined;
   private gone = false;
 
   constructor(ctx: IommufdCtx, ioas: IommufdIoas, alloc: KernelAllocation) {
@@ -80,19 +98,6 @@ export class HwptPaging implements IommufdObject {
   /** The object ID (0 once it left the table). */
   get id(): number {
     return this.ctx.objects.idOf(this);
-  }
-
-  /** Allocate the driver domain (mock_domain_alloc_paging): 0 or -ENOMEM. */
-  allocDomain(huge: boolean): number {
-    const env = this.ctx.env;
-    const a = kernelAlloc(env, FP_MOCK_DOMAIN_ALLOC, SIZEOF_MOCK_DOMAIN, false);
-    if (!a) return -ENOMEM;
-    this.domainAlloc = a;
-    this.domain = createMockDomain(
-      { warn: env.warn, faults: env.faults },
-      { huge, warnUnmapMissing: env.profile.mockWarnsMissingEntries, warnIovaToPhysMissing: env.profile.mockWarnsMissingEntries },
-    );
-    return 0;
   }
 
   /** iommufd_hwpt_paging_destroy(): leave the IOAS, free the domain, drop the IOAS user. */
@@ -111,11 +116,7 @@ export class HwptPaging implements IommufdObject {
       this.onIoasList = false;
       if (this.domain) this.ioas.iopt.removeDomain(this.domain);
     }
-    if (this.domain) {
-      this.domain.free();
-      kernelFree(this.domainAlloc);
-      this.domainAlloc = undefined;
-    }
+    hwptCommonDestroy(this);
     this.ctx.objects.decUsers(this.ioas);
     kernelFree(this.alloc);
   }
@@ -126,14 +127,94 @@ export class HwptPaging implements IommufdObject {
   }
 }
 
+export class HwptNested implements IommufdObject {
+  readonly type = 'HWPT_NESTED' as const;
+  readonly ctx: IommufdCtx;
+  readonly parent: HwptPaging;
+  domain: NestedDomain | undefined;
+  fault: FaultObject | undefined;
+  readonly devices = new Set<IommufdDevice>();
+  private readonly alloc: KernelAllocation;
+  private gone = false;
+
+  constructor(ctx: IommufdCtx, parent: HwptPaging, alloc: KernelAllocation) {
+    this.ctx = ctx;
+    this.parent = parent;
+    this.alloc = alloc;
+  }
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  /** The IOAS behind the parent. */
+  get ioas(): IommufdIoas {
+    return this.parent.ioas;
+  }
+
+  /** iommufd_hwpt_nested_destroy(): free the domain, drop the parent. */
+  destroy(): void {
+    if (this.ctx.env.warn.on(this.gone, 'iommufd_hwpt_nested_destroy.twice')) return;
+    this.gone = true;
+    this.ctx.env.warn.on(this.devices.size !== 0, 'iommufd_hwpt_nested_destroy.devices', `${this.devices.size} devices still attached`);
+    hwptCommonDestroy(this);
+    this.ctx.objects.decUsers(this.parent);
+    kernelFree(this.alloc);
+  }
+}
+
+/** struct iommufd_hw_pagetable: either kind. */
+export type Hwpt = HwptPaging | HwptNested;
+
+export function isHwpt(obj: IommufdObject): obj is Hwpt {
+  return obj instanceof HwptPaging || obj instanceof HwptNested;
+}
+
+/** find_hwpt_paging(): the paging HWPT whose IOAS a device attached to `hwpt` uses. */
+export function findHwptPaging(hwpt: Hwpt): HwptPaging {
+  return hwpt instanceof HwptNested ? hwpt.parent : hwpt;
+}
+
+/** __iommufd_hwpt_destroy(): free the domain, drop the fault queue. */
+function hwptCommonDestroy(hwpt: Hwpt): void {
+  if (hwpt.domain) {
+    hwpt.domain.free();
+    hwpt.domain = undefined;
+  }
+  if (hwpt.fault) {
+    hwpt.ctx.objects.decUsers(hwpt.fault);
+    hwpt.fault = undefined;
+  }
+}
+
+/** The user data of IOMMU_HWPT_ALLOC as the driver reads it. */
+function userData(ucmd: Ucmd<IommufdCtx>): IommuUserData {
+  return {
+    type: ucmd.num('data_type'),
+    uptr: ucmd.big('data_uptr'),
+    len: ucmd.num('data_len'),
+    copy: (dst, uptr, usize) => copyStructFromUser(ucmd.mem, dst, uptr, usize),
+  };
+}
+
 /**
  * iommufd_hwpt_paging_alloc(): a new HWPT on `ioas` with a domain for `idev`.
  * With `immediateAttach` the device is attached before the domain joins the
  * IOAS (the auto-domain attach path). The HWPT is returned unfinalized: the
  * caller finalizes it, or aborts it with abortAndDestroy.
  */
-export function allocHwptPaging(ctx: IommufdCtx, ioas: IommufdIoas, idev: IommufdDevice, flags: number, immediateAttach: boolean): HwptPaging | number {
-  if (flags & ~VALID_ALLOC_FLAGS) return -EOPNOTSUPP;
+export function allocHwptPaging(
+  ctx: IommufdCtx,
+  ioas: IommufdIoas,
+  idev: IommufdDevice,
+  flags: number,
+  immediateAttach: boolean,
+  data?: IommuUserData,
+): HwptPaging | number {
+  const ops = idev.mockDev.ops;
+  if (flags & ~PAGING_VALID_FLAGS) return -EOPNOTSUPP;
+  if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING && !ops.capable(idev.mockDev, 'DIRTY_TRACKING')) return -EOPNOTSUPP;
+  if (flags & IOMMU_HWPT_FAULT_ID_VALID && flags & IOMMU_HWPT_ALLOC_NEST_PARENT) return -EOPNOTSUPP;
   const alloc = kernelAlloc(ctx.env, FP_HWPT_PAGING_ALLOC, SIZEOF_HWPT_PAGING, true);
   if (!alloc) return -ENOMEM;
   const hwpt = new HwptPaging(ctx, ioas, alloc);
@@ -144,11 +225,16 @@ export function allocHwptPaging(ctx: IommufdCtx, ioas: IommufdIoas, idev: Iommuf
   }
   // Pairs with the decrement in destroy().
   ctx.objects.incUsers(ioas);
-  let rc = hwpt.allocDomain((idev.mockDev.flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) !== 0);
-  if (rc) {
+  hwpt.nestParent = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0;
+  const domain = ops.domainAllocUser(ctx.env, idev.mockDev, flags, undefined, data);
+  if (typeof domain === 'number' || domain instanceof NestedDomain) {
     ctx.objects.abortAndDestroy(hwpt);
-    return rc;
+    return typeof domain === 'number' ? domain : -EINVAL;
   }
+  domain.owner = ops;
+  hwpt.domain = domain;
+  // A mock device enforces no cache coherency: nothing to set up here.
+  let rc: number;
   if (immediateAttach) {
     rc = hwptAttachDevice(hwpt, idev);
     if (rc) {
@@ -156,7 +242,7 @@ export function allocHwptPaging(ctx: IommufdCtx, ioas: IommufdIoas, idev: Iommuf
       return rc;
     }
   }
-  rc = ioas.iopt.addDomain(hwpt.domain!);
+  rc = ioas.iopt.addDomain(domain);
   if (rc) {
     if (immediateAttach) {
       hwptDetachDevice(idev);
@@ -172,11 +258,147 @@ export function allocHwptPaging(ctx: IommufdCtx, ioas: IommufdIoas, idev: Iommuf
   return hwpt;
 }
 
+/** iommufd_hwpt_nested_alloc(): a nested HWPT on `parent` from the user's data. */
+function allocHwptNested(ctx: IommufdCtx, parent: HwptPaging, idev: IommufdDevice, flags: number, data: IommuUserData): HwptNested | number {
+  const ops = idev.mockDev.ops;
+  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len) return -EOPNOTSUPP;
+  if (parent.autoDomain || !parent.nestParent || parent.domain?.owner !== ops) return -EINVAL;
+  const alloc = kernelAlloc(ctx.env, FP_HWPT_NESTED_ALLOC, SIZEOF_HWPT_NESTED, true);
+  if (!alloc) return -ENOMEM;
+  const hwpt = new HwptNested(ctx, parent, alloc);
+  const id = ctx.allocId(hwpt);
+  if (id < 0) {
+    kernelFree(alloc);
+    return id;
+  }
+  ctx.objects.incUsers(parent);
+  const domain = ops.domainAllocUser(ctx.env, idev.mockDev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, parent.domain, data);
+  if (typeof domain === 'number') {
+    ctx.objects.abortAndDestroy(hwpt);
+    return domain;
+  }
+  if (ctx.env.warn.on(!(domain instanceof NestedDomain), 'iommufd_hwpt_nested_alloc.type', 'driver returned a paging domain')) {
+    domain.free();
+    ctx.objects.abortAndDestroy(hwpt);
+    return -EINVAL;
+  }
+  hwpt.domain = domain as NestedDomain;
+  return hwpt;
+}
+
+/** IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc): the pt_id names an IOAS (paging) or a paging HWPT (nested). */
+export function hwptAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  if (ucmd.num('__reserved')) return -EOPNOTSUPP;
+  const dataType = ucmd.num('data_type');
+  const dataLen = ucmd.num('data_len');
+  if ((dataType === IOMMU_HWPT_DATA_NONE && dataLen) || (dataType !== IOMMU_HWPT_DATA_NONE && !dataLen)) return -EINVAL;
+  const flags = ucmd.num('flags');
+  const idev = objects.get(ucmd.num('dev_id'), 'DEVICE');
+  if (typeof idev === 'number') return idev;
+  const dev = idev as IommufdDevice;
+  const pt = objects.get(ucmd.num('pt_id'));
+  if (typeof pt === 'number') {
+    objects.put(idev);
+    return -EINVAL;
+  }
+  const data = userData(ucmd);
+  let hwpt: Hwpt | number;
+  if (pt.type === 'IOAS') hwpt = allocHwptPaging(ctx, pt as IommufdIoas, dev, flags, false, dataLen ? data : undefined);
+  else if (pt instanceof HwptPaging) hwpt = allocHwptNested(ctx, pt, dev, flags, data);
+  else hwpt = -EINVAL;
+  let rc = 0;
+  if (typeof hwpt === 'number') rc = hwpt;
+  else {
+    if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+      const fault = getFault(ctx, ucmd.num('fault_id'));
+      if (typeof fault === 'number') rc = fault;
+      else {
+        hwpt.fault = fault;
+        objects.incUsers(fault);
+        objects.put(fault);
+      }
+    }
+    if (!rc) {
+      ucmd.set('out_hwpt_id', objects.idOf(hwpt));
+      rc = ucmd.respond();
+    }
+    if (rc) objects.abortAndDestroy(hwpt);
+    else objects.finalize(hwpt);
+  }
+  objects.put(pt);
+  objects.put(idev);
+  return rc;
+}
+
+/** IOMMU_HWPT_SET_DIRTY_TRACKING (iommufd_hwpt_set_dirty_tracking) */
+export function hwptSetDirtyTrackingIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const flags = ucmd.num('flags');
+  if (flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) return -EOPNOTSUPP;
+  const hwpt = ctx.objects.get(ucmd.num('hwpt_id'), 'HWPT_PAGING');
+  if (typeof hwpt === 'number') return hwpt;
+  const h = hwpt as HwptPaging;
+  const rc = h.domain ? ioptSetDirtyTracking(h.ioas.iopt, h.domain, (flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE) !== 0) : -EOPNOTSUPP;
+  ctx.objects.put(hwpt);
+  return rc;
+}
+
+/** IOMMU_HWPT_GET_DIRTY_BITMAP (iommufd_hwpt_get_dirty_bitmap) */
+export function hwptGetDirtyBitmapIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const flags = ucmd.num('flags');
+  if (flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR || ucmd.num('__reserved')) return -EOPNOTSUPP;
+  const hwpt = ctx.objects.get(ucmd.num('hwpt_id'), 'HWPT_PAGING');
+  if (typeof hwpt === 'number') return hwpt;
+  const h = hwpt as HwptPaging;
+  const args = { iova: ucmd.big('iova'), length: ucmd.big('length'), pageSize: ucmd.big('page_size'), data: ucmd.big('data') };
+  const rc = h.domain ? ioptReadAndClearDirtyData(h.ioas.iopt, h.domain, flags, args) : -EOPNOTSUPP;
+  ctx.objects.put(hwpt);
+  return rc;
+}
+
+/** IOMMU_HWPT_INVALIDATE (iommufd_hwpt_invalidate): entry_num is written back with the entries done, even on error. */
+export function hwptInvalidateIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  let done = 0;
+  let rc = 0;
+  const entryNum = ucmd.num('entry_num');
+  const entryLen = ucmd.num('entry_len');
+  if (ucmd.num('__reserved')) rc = -EOPNOTSUPP;
+  else if (entryNum && (!ucmd.big('data_uptr') || !entryLen || entryLen > PAGE_SIZE || entryNum > INVALIDATE_ENTRY_NUM_MAX)) rc = -EINVAL;
+  else {
+    const hwpt = ctx.objects.get(ucmd.num('hwpt_id'), 'HWPT_NESTED');
+    if (typeof hwpt === 'number') rc = hwpt;
+    else {
+      const arr: IommuUserDataArray = {
+        type: ucmd.num('data_type'),
+        uptr: ucmd.big('data_uptr'),
+        entryLen,
+        entryNum,
+        copy: (dst, uptr, usize) => copyStructFromUser(ucmd.mem, dst, uptr, usize),
+      };
+      rc = (hwpt as HwptNested).domain!.cacheInvalidateUser(arr);
+      done = arr.entryNum;
+      ctx.objects.put(hwpt);
+    }
+  }
+  ucmd.set('entry_num', done);
+  if (ucmd.respond()) return -EFAULT;
+  return rc;
+}
+
+/** Whether the driver's domain of `hwpt` supports dirty tracking (for the audit). */
+export function hwptDirtyCapable(hwpt: HwptPaging): boolean {
+  return hwpt.domain?.dirtyOps !== undefined;
+}
+
 /**
  * iommufd_hw_pagetable_put(): drop a device's reference. An auto HWPT is
  * destroyed when nothing but the table holds it any more.
  */
-export function hwptPut(ctx: IommufdCtx, hwpt: HwptPaging): void {
-  if (hwpt.autoDomain) ctx.objects.putAndTryDestroy(hwpt);
+export function hwptPut(ctx: IommufdCtx, hwpt: Hwpt): void {
+  if (hwpt instanceof HwptPaging && hwpt.autoDomain) ctx.objects.putAndTryDestroy(hwpt);
   else ctx.objects.decUsers(hwpt);
 }

@@ -5,7 +5,7 @@
  * attached domains every area is mirrored into, and the in-kernel accesses.
  * IOVAs are u64 bigint here; page indexes are numbers.
  */
-import { EADDRINUSE, EBUSY, EDEADLOCK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOVERFLOW, EPERM } from '../base/errno.js';
+import { EADDRINUSE, EBUSY, EDEADLOCK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { DoubleSpanIter, IntervalNode, IntervalTree, SpanIter } from '../base/interval-tree.js';
 import { XArrayAlloc } from '../base/xarray.js';
@@ -14,6 +14,7 @@ import { type IommuDomain, IOMMU_WRITE } from '../iommu/domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import { IoptArea, areaStartByte } from './area.js';
 import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { IovaBitmap } from './iova-bitmap.js';
 import {
   type IoptPages,
   IOPT_PAGES_ACCOUNT_MM,
@@ -699,4 +700,71 @@ export class IoPagetable {
 /** 1 << __ffs(pgsize_bitmap): the smallest IO page of a domain. */
 export function smallestPage(d: IommuDomain): number {
   return 2 ** lowestBit(BigInt(d.pgsizeBitmap));
+}
+
+// ---------------------------------------------------------------------------
+// Dirty tracking (io_pagetable.c: iopt_set_dirty_tracking,
+// iopt_read_and_clear_dirty_data and their helpers)
+
+/** iopt_set_dirty_tracking(): enabling first clears every area's dirty bits (a clean snapshot). */
+export function ioptSetDirtyTracking(iopt: IoPagetable, domain: IommuDomain, enable: boolean): number {
+  const ops = domain.dirtyOps;
+  if (!ops) return -EOPNOTSUPP;
+  if (enable) {
+    // iopt_clear_dirty_data()
+    for (const area of iopt.areas()) {
+      if (!area.pages) continue;
+      const rc = ops.readAndClearDirty(Number(area.iova), Number(area.length), 0, { record: undefined });
+      if (rc) return rc;
+    }
+  }
+  return ops.setDirtyTracking(enable);
+}
+
+/** The arguments of IOMMU_HWPT_GET_DIRTY_BITMAP. */
+export interface DirtyBitmapArgs {
+  readonly iova: bigint;
+  readonly length: bigint;
+  readonly pageSize: bigint;
+  readonly data: bigint;
+}
+
+/** iommufd_check_iova_range(): the bitmap range must be aligned to the IOAS and to page_size. */
+export function checkDirtyIovaRange(iopt: IoPagetable, b: DirtyBitmapArgs): number {
+  if (b.length === 0n) return -EINVAL;
+  const last = b.iova + b.length - 1n;
+  if (last > ULONG_MAX) return -EOVERFLOW;
+  const end = last + 1n;
+  const align = BigInt(iopt.iovaAlignment) - 1n;
+  if (b.iova & align || end & align) return -EINVAL;
+  if (b.pageSize === 0n) return -EINVAL;
+  const m = b.pageSize - 1n;
+  // (last_iova + 1) wraps to 0 in u64 when the range ends at 2^64
+  if (b.iova & m || (end & ULONG_MAX) & m) return -EINVAL;
+  return 0;
+}
+
+/**
+ * iopt_read_and_clear_dirty_data(): check the range, then have the domain
+ * record the dirty IOPTEs of each area in the range into the user bitmap.
+ * 6.12 drops the walk's result (iova_bitmap_for_each's return is not
+ * looked at), so a hole in the range, or tracking off, still answers 0.
+ */
+export function ioptReadAndClearDirtyData(iopt: IoPagetable, domain: IommuDomain, flags: number, b: DirtyBitmapArgs): number {
+  const rc = checkDirtyIovaRange(iopt, b);
+  if (rc) return rc;
+  // iommu_read_and_clear_dirty()
+  const ops = domain.dirtyOps;
+  if (!ops) return -EOPNOTSUPP;
+  const bitmap = IovaBitmap.alloc(iopt.env, b.iova, b.length, b.pageSize, b.data);
+  if (typeof bitmap === 'number') return -ENOMEM;
+  const dirty = { record: (iova: number, length: number) => bitmap.set(iova, length) };
+  const lastIova = b.iova + b.length - 1n;
+  const it = new AreaContigIter(iopt);
+  for (let area = it.init(b.iova, lastIova); area; area = it.next()) {
+    const last = lastIova < area.lastIova ? lastIova : area.lastIova;
+    if (ops.readAndClearDirty(Number(it.curIova), Number(last - it.curIova + 1n), flags, dirty)) break;
+  }
+  bitmap.free();
+  return 0;
 }

@@ -5,10 +5,11 @@
  * creates, the VFIO compat IOAS, the ioctl dispatch table and the release
  * sweep.
  *
- * The table is the v6.5 command set plus IOMMU_TEST_CMD at slot 0xa0. Later
- * commands are holes, so they answer as a kernel that lacks them does: the
- * size word is read first (EFAULT on a bad pointer), then ENOTTY. Every nr
- * outside the table goes to the VFIO type1 compat handler (vfio-compat.ts).
+ * The table holds the commands of the profile's kernel (up to its
+ * lastIommufdCmd) that the model builds, plus IOMMU_TEST_CMD at slot 0xa0.
+ * Later commands are holes, so they answer as a kernel that lacks them does:
+ * the size word is read first (EFAULT on a bad pointer), then ENOTTY. Every
+ * nr outside the table goes to the VFIO type1 compat handler (vfio-compat.ts).
  *
  * File lifetime: the context lives while its file does. In-kernel users that
  * hold the file (a selftest access fd, iommufd_ctx_get) take a reference with
@@ -34,7 +35,10 @@ import {
 import { type IommufdObject, ObjectTable } from './object-table.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER } from './pages.js';
 import { iommufdTestCmd } from './selftest.js';
-import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, IOMMUFD_V6_5_IOCTL_OPS, type IoctlOp } from './uapi.js';
+import { getHwInfoIoctl } from './device.js';
+import { faultAllocIoctl } from './fault.js';
+import { hwptAllocIoctl, hwptGetDirtyBitmapIoctl, hwptInvalidateIoctl, hwptSetDirtyTrackingIoctl } from './hw-pagetable.js';
+import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, type IoctlOp } from './uapi.js';
 import { type Ucmd, type UcmdExecute, UcmdTable, type UserMemory, ucmdIoctl } from './ucmd.js';
 import { vfioIoctl } from './vfio-compat.js';
 
@@ -46,11 +50,17 @@ export const FP_CTX_ALLOC = faultPoint('kzalloc.iommufd_ctx', 'slab');
 export const FP_OBJECTS_XA_ALLOC = faultPoint('xa_alloc.iommufd_objects', 'slab');
 const SIZEOF_IOMMUFD_CTX = 256;
 
-/** A file created beside the context by a driver (the selftest's access fd). */
+/** A file created beside the context by a driver (the selftest's access fd, a fault queue's fd). */
 export interface IommufdFile {
   readonly kind: string;
   /** The last descriptor of the file was closed. */
   release(): void;
+  /** read(2) of `count` bytes to `buf`: bytes read or -errno; absent → -EINVAL. */
+  read?(mem: UserMemory, buf: bigint, count: number): number;
+  /** write(2) of `count` bytes from `buf`: bytes taken or -errno; absent → -EINVAL. */
+  write?(mem: UserMemory, buf: bigint, count: number): number;
+  /** poll: the EPOLL* mask ready now; absent → the default mask. */
+  poll?(): number;
 }
 
 /** The calling process's descriptor table, as drivers on this context see it. */
@@ -229,11 +239,16 @@ const HANDLERS: Readonly<Record<string, UcmdExecute<IommufdCtx>>> = {
   IOMMU_IOAS_UNMAP: ioasUnmapIoctl,
   IOMMU_OPTION: optionIoctl,
   IOMMU_VFIO_IOAS: vfioIoasIoctl,
+  IOMMU_HWPT_ALLOC: hwptAllocIoctl,
+  IOMMU_GET_HW_INFO: getHwInfoIoctl,
+  IOMMU_HWPT_SET_DIRTY_TRACKING: hwptSetDirtyTrackingIoctl,
+  IOMMU_HWPT_GET_DIRTY_BITMAP: hwptGetDirtyBitmapIoctl,
+  IOMMU_HWPT_INVALIDATE: hwptInvalidateIoctl,
+  IOMMU_FAULT_QUEUE_ALLOC: faultAllocIoctl,
   IOMMU_TEST_CMD: (ucmd: Ucmd<IommufdCtx>) => iommufdTestCmd(ucmd.ctx, ucmd),
 };
 
-let tableLong: UcmdTable<IommufdCtx> | undefined;
-let tableShort: UcmdTable<IommufdCtx> | undefined;
+const tables = new Map<string, UcmdTable<IommufdCtx>>();
 
 function testCmdOp(long: boolean): IoctlOp {
   if (!long) return IOMMU_TEST_CMD_OP_V6_5;
@@ -242,15 +257,23 @@ function testCmdOp(long: boolean): IoctlOp {
   return op;
 }
 
-/** The ioctl table of the machine's profile: the v6.5 commands and the test command of that layout. */
+/**
+ * The ioctl table of the machine's profile: every command up to the
+ * profile's lastIommufdCmd that the model builds, and the test command in the
+ * layout of that kernel. Later numbers are holes (or past the table's end):
+ * iommufd_fops_ioctl answers them as unknown commands (-ENOTTY).
+ */
 function tableFor(env: IommufdEnv): UcmdTable<IommufdCtx> {
   const long = env.profile.testCmdDirtyUnion;
-  if (long) {
-    tableLong ??= UcmdTable.fromHandlers([...IOMMUFD_V6_5_IOCTL_OPS, testCmdOp(true)], HANDLERS);
-    return tableLong;
+  const last = env.profile.lastIommufdCmd;
+  const key = `${last}:${long}`;
+  let t = tables.get(key);
+  if (!t) {
+    const ops = IOMMUFD_IOCTL_OPS.filter((o) => !o.testOnly && o.nr <= last);
+    t = UcmdTable.fromHandlers([...ops, testCmdOp(long)], HANDLERS);
+    tables.set(key, t);
   }
-  tableShort ??= UcmdTable.fromHandlers([...IOMMUFD_V6_5_IOCTL_OPS, testCmdOp(false)], HANDLERS);
-  return tableShort;
+  return t;
 }
 
 /** The ioctl op the context dispatches `cmd` to under `env`'s profile (undefined for holes and VFIO numbers). */

@@ -15,10 +15,11 @@
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).
  */
-import { EBADE, EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EBADE, EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX, addOverflows, alignDown, alignUpWrap, wrapAdd, wrapSub } from '../base/u64.js';
 import { MockDomain } from '../iommu/mock-domain.js';
+import { MOCK_NESTED_IOTLB_ID_MAX, MockNestedDomain } from '../iommu/mock-driver.js';
 import { getUserPages, putPages } from '../mm/gup.js';
 import type { AccessOps, IommufdAccess } from './access.js';
 import {
@@ -36,7 +37,8 @@ import {
   deviceUnbind,
 } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
-import { HwptPaging } from './hw-pagetable.js';
+import { allocIopfGroup } from './fault.js';
+import { HwptNested, HwptPaging } from './hw-pagetable.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd } from './ucmd.js';
@@ -47,6 +49,9 @@ import {
   IOMMU_TEST_OP_ADD_RESERVED,
   IOMMU_TEST_OP_CREATE_ACCESS,
   IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+  IOMMU_TEST_OP_DIRTY,
+  IOMMU_TEST_OP_MD_CHECK_IOTLB,
+  IOMMU_TEST_OP_TRIGGER_IOPF,
   IOMMU_TEST_OP_MD_CHECK_MAP,
   IOMMU_TEST_OP_MD_CHECK_REFS,
   IOMMU_TEST_OP_MOCK_DOMAIN,
@@ -69,6 +74,8 @@ export const FP_STACCESS_FILE = faultPoint('alloc_file_pseudo.staccess', 'slab')
 export const FP_ACCESS_ITEM_ALLOC = faultPoint('kzalloc.selftest_access_item', 'slab');
 /** kvcalloc of the page array in iommufd_test_access_pages. */
 export const FP_ACCESS_PAGES_ARRAY = faultPoint('kvcalloc.access_pages', 'slab');
+/** kvzalloc of the bit buffer in iommufd_test_dirty. */
+export const FP_TEST_DIRTY_BUF = faultPoint('kvzalloc.test_dirty', 'slab');
 /** kvzalloc of the bounce buffer in iommufd_test_access_rw. */
 export const FP_ACCESS_RW_BUF = faultPoint('kvzalloc.access_rw', 'slab');
 
@@ -493,6 +500,110 @@ function destroyAccessPages(ctx: IommufdCtx, fd: number, itemId: number): number
   return 0;
 }
 
+/** iommufd_test_md_check_iotlb(): entry `iotlbId` of a mock nested domain holds `iotlb`. */
+function mdCheckIotlb(ctx: IommufdCtx, hwptId: number, iotlbId: number, iotlb: number): number {
+  const obj = ctx.objects.get(hwptId, 'HWPT_NESTED');
+  if (typeof obj === 'number') return obj;
+  const d = obj instanceof HwptNested ? obj.domain : undefined;
+  let rc = 0;
+  if (!(d instanceof MockNestedDomain)) rc = -EINVAL;
+  else if (iotlbId > MOCK_NESTED_IOTLB_ID_MAX || d.iotlb[iotlbId] !== iotlb) rc = -EINVAL;
+  ctx.objects.put(obj);
+  return rc;
+}
+
+/** 16 MiB of bits: the most iommufd_test_dirty takes. */
+const TEST_DIRTY_MAX_BITS = 16 * 1024 * 1024 * 8;
+
+/**
+ * iommufd_test_dirty(): for each bit set in the user's bitmap, mark the mock
+ * IOPTE dirty. Note the kernel indexes the mock's 2 KiB entries by
+ * (iova + i * page_size) / page_size, which is the entry's own index only
+ * for page_size 2 KiB (what the selftests use); that indexing is kept.
+ */
+function testDirty(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, hwptId: number): number {
+  const iova = ucmd.big('dirty.iova');
+  const length = ucmd.big('dirty.length');
+  const pageSize = ucmd.big('dirty.page_size');
+  const uptr = ucmd.big('dirty.uptr');
+  if (!pageSize || !length || iova % pageSize || length % pageSize || !uptr) return -EINVAL;
+  const max = length / pageSize;
+  if (max > BigInt(TEST_DIRTY_MAX_BITS)) return -EOVERFLOW;
+  const n = Number(max);
+  const obj = ctx.objects.get(hwptId, 'HWPT_PAGING');
+  if (typeof obj === 'number') return obj;
+  const mock = obj instanceof HwptPaging && obj.domain instanceof MockDomain ? obj.domain : undefined;
+  let rc = 0;
+  tmp: {
+    if (!mock) {
+      rc = -EINVAL;
+      break tmp;
+    }
+    if (!mock.dirtyTrack) {
+      rc = -EINVAL;
+      break tmp;
+    }
+    const words = Math.ceil(n / 64);
+    const buf = kernelAlloc(ctx.env, FP_TEST_DIRTY_BUF, words * 8, true);
+    if (!buf) {
+      rc = -ENOMEM;
+      break tmp;
+    }
+    const bits = new Uint8Array(words * 8);
+    if (ucmd.mem.read(uptr, bits.subarray(0, Math.ceil(n / 8))) !== 0) rc = -EFAULT;
+    else {
+      let count = 0;
+      const ps = Number(pageSize);
+      const base = Number(iova);
+      for (let i = 0; i < n; i++) {
+        if (!(bits[i >>> 3] & (1 << (i & 7)))) continue;
+        if (mock.markDirty(Math.floor((base + i * ps) / ps))) count++;
+      }
+      ucmd.set('dirty.out_nr_dirty', BigInt(count));
+      rc = ucmd.respond();
+    }
+    kernelFree(buf);
+  }
+  ctx.objects.put(obj);
+  return rc;
+}
+
+/** IOMMU_PGFAULT_FLAGS_* / IOMMU_FAULT_PAGE_REQUEST_* (same values). */
+const PAGE_REQUEST_PASID_VALID = 1 << 0;
+const PAGE_REQUEST_LAST_PAGE = 1 << 1;
+
+/**
+ * iommufd_test_trigger_iopf(): the mock device reports one last-page request
+ * (iommu_report_device_fault). It reaches a fault queue when the device's
+ * group is attached to a fault-capable HWPT: for a PASID-tagged request,
+ * through the group's nested domain (the mock keeps the PASID table in the
+ * guest); else through any domain. Otherwise the driver answers it and the
+ * op still returns 0.
+ */
+function triggerIopf(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
+  const obj = ctx.objects.get(ucmd.num('trigger_iopf.dev_id'), 'DEVICE');
+  if (typeof obj === 'number') return obj;
+  const idev = obj as IommufdDevice;
+  const pasid = ucmd.num('trigger_iopf.pasid');
+  const req = {
+    flags: PAGE_REQUEST_LAST_PAGE | (pasid !== 0 ? PAGE_REQUEST_PASID_VALID : 0),
+    pasid,
+    grpid: ucmd.num('trigger_iopf.grpid'),
+    perm: ucmd.num('trigger_iopf.perm'),
+    addr: ucmd.big('trigger_iopf.addr'),
+  };
+  // find_fault_handler(): the attach handle at IOMMU_NO_PASID
+  const hwpt = idev.igroup.hwpt;
+  const handle = hwpt && (pasid === 0 || hwpt instanceof HwptNested) ? hwpt : undefined;
+  if (handle?.fault && idev.mockDev.iopfEnabled) {
+    const g = allocIopfGroup(ctx, req, idev, handle);
+    // A failed group allocation aborts the request at the driver.
+    if (g) handle.fault.handle(g);
+  }
+  ctx.objects.put(obj);
+  return 0;
+}
+
 /** The union member an op needs: absent from older layouts, which makes the op unknown there. */
 function hasMember(ucmd: Ucmd<IommufdCtx>, field: string): boolean {
   return ucmd.layout.has(field);
@@ -502,6 +613,8 @@ function hasMember(ucmd: Ucmd<IommufdCtx>, field: string): boolean {
 export function iommufdTestCmd(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   const op = ucmd.num('op');
   const id = ucmd.num('id');
+  // Ops the profile's selftest driver does not have fall to its default case.
+  if (op > ctx.env.profile.lastTestOp) return -EOPNOTSUPP;
   switch (op) {
     case IOMMU_TEST_OP_ADD_RESERVED:
       return addReserved(ctx, id, ucmd.big('add_reserved.start'), ucmd.big('add_reserved.length'));
@@ -534,6 +647,15 @@ export function iommufdTestCmd(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number 
       ctx.env.tempMemoryLimit = limit;
       return 0;
     }
+    case IOMMU_TEST_OP_DIRTY:
+      if (!hasMember(ucmd, 'dirty.out_nr_dirty')) return -EOPNOTSUPP;
+      return testDirty(ctx, ucmd, id);
+    case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+      if (!hasMember(ucmd, 'check_iotlb.iotlb')) return -EOPNOTSUPP;
+      return mdCheckIotlb(ctx, id, ucmd.num('check_iotlb.id'), ucmd.num('check_iotlb.iotlb'));
+    case IOMMU_TEST_OP_TRIGGER_IOPF:
+      if (!hasMember(ucmd, 'trigger_iopf.addr')) return -EOPNOTSUPP;
+      return triggerIopf(ctx, ucmd);
     default:
       return -EOPNOTSUPP;
   }

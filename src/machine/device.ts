@@ -21,10 +21,27 @@ export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 
+/** poll(2) event bits. */
+export const POLLIN = 0x1;
+export const POLLPRI = 0x2;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLRDNORM = 0x40;
+export const POLLWRNORM = 0x100;
+/** What poll reports for a file without a poll method. */
+export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
 /** An open file (struct file). */
 export interface OpenFile {
   /** unlocked_ioctl; absent → -ENOTTY. */
   ioctl?(proc: Process, cmd: number, arg: bigint): number;
+  /** read; absent → -EINVAL. */
+  read?(proc: Process, buf: bigint, count: number): number;
+  /** write; absent → -EINVAL. */
+  write?(proc: Process, buf: bigint, count: number): number;
+  /** poll: the ready EPOLL* mask; absent → DEFAULT_POLLMASK. */
+  poll?(proc: Process): number;
   /** The last descriptor was closed (fput → release). `proc` is the process closing it. */
   release(proc: Process): void;
   /** Page cache behind mmap of this file (shmem, hugetlbfs, a regular file); absent → mmap gives -ENODEV. */

@@ -50,8 +50,15 @@ export function iommufdEnvOf(machine: Machine): IommufdEnv {
 /** A driver file in a process's descriptor table. */
 export class IommufdFileHandle implements OpenFile {
   readonly inner: IommufdFile;
+  readonly read?: (proc: Process, buf: bigint, count: number) => number;
+  readonly write?: (proc: Process, buf: bigint, count: number) => number;
+  readonly poll?: (proc: Process) => number;
   constructor(inner: IommufdFile) {
     this.inner = inner;
+    const { read, write, poll } = inner;
+    if (read) this.read = (proc, buf, count) => read.call(inner, procMemory(proc), buf, count);
+    if (write) this.write = (proc, buf, count) => write.call(inner, procMemory(proc), buf, count);
+    if (poll) this.poll = () => poll.call(inner);
   }
   release(): void {
     this.inner.release();

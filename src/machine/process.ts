@@ -17,7 +17,7 @@ import type { MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { O_ACCMODE, O_RDWR, type OpenFile } from './device.js';
+import { DEFAULT_POLLMASK, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP } from './device.js';
 import type { Machine } from './machine.js';
 
 /** RLIMIT_NOFILE soft limit default. */
@@ -244,6 +244,46 @@ export class Process {
       const a = u64(arg);
       if (a === undefined) return -EINVAL;
       return d.file.ioctl(this, cmd >>> 0, a);
+    });
+  }
+
+  /** read(2): bytes read or -errno (-EBADF unknown fd or not open for reading, -EINVAL when the file has no read). */
+  read(fd: number, buf: Arg, count: number): number {
+    return this.sys('read', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_WRONLY) return -EBADF;
+      if (d.file.read === undefined) return -EINVAL;
+      const a = u64(buf);
+      if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
+      return d.file.read(this, a, count);
+    });
+  }
+
+  /** write(2): bytes written or -errno (-EBADF unknown fd or read-only, -EINVAL when the file has no write). */
+  write(fd: number, buf: Arg, count: number): number {
+    return this.sys('write', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_RDONLY) return -EBADF;
+      if (d.file.write === undefined) return -EINVAL;
+      const a = u64(buf);
+      if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
+      return d.file.write(this, a, count);
+    });
+  }
+
+  /**
+   * poll(2) of one descriptor: the ready events among `events` (POLLERR and
+   * POLLHUP always reported), or -EBADF. A file without poll is always
+   * ready for reading and writing (DEFAULT_POLLMASK).
+   */
+  poll(fd: number, events: number): number {
+    return this.sys('poll', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      const mask = d.file.poll ? d.file.poll(this) : DEFAULT_POLLMASK;
+      return mask & (events | POLLERR | POLLHUP);
     });
   }
 

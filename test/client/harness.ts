@@ -39,7 +39,11 @@ export interface World {
 }
 
 export interface WorldOptions {
-  profile?: 'latest' | 'v6.5' | 'v6.2';
+  profile?: 'latest' | 'v6.12' | 'v6.5' | 'v6.2';
+  /** Machine memory (default 512M). */
+  memory?: string;
+  /** 2 MiB hugetlb pages reserved (default 64). */
+  hugetlb2M?: number;
   /** Open this path instead of /dev/iommu. */
   path?: string;
   caps?: string[];
@@ -52,7 +56,7 @@ export interface WorldOptions {
  * charged to the user's locked_vm and the charge is visible.
  */
 export function world(o: WorldOptions = {}): World {
-  const machine = new Machine({ memory: '512M', profile: o.profile ?? 'latest', panicOnWarn: true, checks: true, hugetlbPages: { '2M': 64 } });
+  const machine = new Machine({ memory: o.memory ?? '512M', profile: o.profile ?? 'latest', panicOnWarn: true, checks: true, hugetlbPages: { '2M': o.hugetlb2M ?? 64 } });
   const proc = machine.spawn({ memlock: o.memlock ?? 'unlimited', caps: o.caps ?? ['CAP_SYS_RESOURCE'] });
   const buffer = alignedShared(proc, BUFFER_SIZE, HUGEPAGE_SIZE);
   const c = IommufdClient.open(proc, o.path ?? '/dev/iommu');

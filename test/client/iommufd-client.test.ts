@@ -105,9 +105,9 @@ describe('IOAS ioctl error paths', () => {
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_OPTION, U.iommu_option, { option_id: 7 }).rc);
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { __reserved: 1 }).rc);
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { op: 3 }).rc);
-    // later commands are holes: size read first, then ENOTTY
-    expectRc(ENOTTY, c.raw(U.IOMMU_HWPT_ALLOC, U.iommu_hwpt_alloc, {}).rc);
-    expectRc(EFAULT, w!.proc.ioctl(c.fd, U.IOMMU_HWPT_ALLOC, 0n));
+    // commands the model does not build are holes: size read first, then ENOTTY
+    expectRc(ENOTTY, c.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, {}).rc);
+    expectRc(EFAULT, w!.proc.ioctl(c.fd, U.IOMMU_IOAS_MAP_FILE, 0n));
     expect(ctxOf(w!).objects.xaEmpty()).toBe(true);
   });
 

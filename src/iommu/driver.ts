@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The driver seam of the iommu core (include/linux/iommu.h): what iommufd
+ * asks of an IOMMU driver (struct iommu_ops) and of the domains it makes
+ * (struct iommu_domain_ops, iommu_dirty_ops).
+ *
+ * - IommuOps: hw_info, capable, domain_alloc_user (paging domains by flags,
+ *   nested domains from user data on a parent), IOPF enable / disable, and the
+ *   PASID width of a device.
+ * - Paging domains are IommuDomain subclasses (domain.ts); their optional
+ *   `dirtyOps` is the iommu_dirty_ops a domain gets when it was allocated
+ *   with dirty tracking.
+ * - Nested domains (IOMMU_DOMAIN_NESTED) hold no mappings: they translate
+ *   through their parent and take user cache invalidations
+ *   (cache_invalidate_user).
+ *
+ * User data (struct iommu_user_data / iommu_user_data_array) reaches the
+ * driver with the caller's copy_struct_from_user, which the iommufd layer
+ * supplies: this layer sees no user memory of its own.
+ */
+import { EINVAL } from '../base/errno.js';
+import type { DomainContext, IommuDomain } from './domain.js';
+
+/** IOMMU_HWPT_ALLOC_* flags as the driver receives them (uAPI values). */
+export const HWPT_ALLOC_NEST_PARENT = 1 << 0;
+export const HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+export const HWPT_ALLOC_PASID = 1 << 3;
+
+/** IOMMU_DIRTY_NO_CLEAR: read_and_clear_dirty reads without clearing. */
+export const IOMMU_DIRTY_NO_CLEAR = 1 << 0;
+
+/** enum iommu_cap, the capabilities iommufd asks about. */
+export type IommuCap = 'CACHE_COHERENCY' | 'ENFORCE_CACHE_COHERENCY' | 'DIRTY_TRACKING';
+
+/** copy_struct_from_user(dst, dst.length, uptr, usize): 0, -E2BIG or -EFAULT. */
+export type CopyStructFromUser = (dst: Uint8Array, uptr: bigint, usize: number) => number;
+
+/** struct iommu_user_data: one driver-specific struct in user memory. */
+export interface IommuUserData {
+  readonly type: number;
+  readonly uptr: bigint;
+  readonly len: number;
+  readonly copy: CopyStructFromUser;
+}
+
+/** struct iommu_user_data_array: entry_num structs of entry_len bytes each. */
+export interface IommuUserDataArray {
+  readonly type: number;
+  readonly uptr: bigint;
+  readonly entryLen: number;
+  /** In: entries given. The driver sets it to the entries it handled. */
+  entryNum: number;
+  readonly copy: CopyStructFromUser;
+}
+
+/**
+ * __iommu_copy_struct_from_user(): -EINVAL on a type mismatch or a length
+ * outside [minLen, dst.length]; else copy_struct_from_user's result.
+ */
+export function copyStructFromUserData(dst: Uint8Array, data: IommuUserData, type: number, minLen: number): number {
+  if (data.type !== type) return -EINVAL;
+  if (data.len < minLen || dst.length < data.len) return -EINVAL;
+  return data.copy(dst, data.uptr, data.len);
+}
+
+/** __iommu_copy_struct_from_user_array(): entry `index` of the array, by the same rules. */
+export function copyStructFromUserArray(dst: Uint8Array, arr: IommuUserDataArray, type: number, index: number, minLen: number): number {
+  if (index >= arr.entryNum || arr.entryNum === 0) return -EINVAL;
+  const uptr = BigInt.asUintN(64, arr.uptr + BigInt(arr.entryLen) * BigInt(index));
+  return copyStructFromUserData(dst, { type: arr.type, uptr, len: arr.entryLen, copy: arr.copy }, type, minLen);
+}
+
+/** struct iommu_dirty_bitmap: where read_and_clear_dirty records dirty ranges (iommu_dirty_bitmap_record). */
+export interface IommuDirtyBitmap {
+  /** Set the bits of [iova, iova + length); absent when the caller only clears. */
+  readonly record: ((iova: number, length: number) => void) | undefined;
+}
+
+/** struct iommu_dirty_ops */
+export interface IommuDirtyOps {
+  setDirtyTracking(enable: boolean): number;
+  readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number;
+}
+
+/** What a driver knows of a device it serves (struct device + its dev_iommu). */
+export interface IommuDev {
+  /** Driver-specific device flags (the mock's MOCK_FLAGS_DEVICE_*). */
+  readonly flags: number;
+}
+
+/** struct iommu_domain of type IOMMU_DOMAIN_NESTED: a stage-1 table over a paging parent. */
+export abstract class NestedDomain {
+  readonly type = 'NESTED' as const;
+  /** domain->owner: the ops that made it. */
+  abstract readonly owner: IommuOps;
+  readonly parent: IommuDomain;
+  private freed = false;
+
+  protected constructor(parent: IommuDomain) {
+    this.parent = parent;
+  }
+
+  /** domain_ops->attach_dev */
+  abstract attachDev(dev: IommuDev): number;
+
+  /** domain_ops->cache_invalidate_user: handles entries in order; sets arr.entryNum to those done. */
+  abstract cacheInvalidateUser(arr: IommuUserDataArray): number;
+
+  /** domain_ops->free */
+  free(): void {
+    this.freed = true;
+  }
+
+  get isFreed(): boolean {
+    return this.freed;
+  }
+}
+
+/** Any domain a driver hands out. */
+export type AnyDomain = IommuDomain | NestedDomain;
+
+/** A hw_info answer: the driver's struct and its IOMMU_HW_INFO_TYPE_*. */
+export interface HwInfo {
+  readonly data: Uint8Array;
+  readonly type: number;
+}
+
+/** struct iommu_ops, the part iommufd reaches. */
+export interface IommuOps {
+  readonly name: string;
+  /** ops->hw_info: the driver's info struct, or -errno. */
+  hwInfo(ctx: DomainContext, dev: IommuDev): HwInfo | number;
+  /** ops->capable */
+  capable(dev: IommuDev, cap: IommuCap): boolean;
+  /**
+   * ops->domain_alloc_user: a paging domain by flags (no parent), or a nested
+   * domain on `parent` from `userData`; -errno.
+   */
+  domainAllocUser(ctx: DomainContext, dev: IommuDev, flags: number, parent: IommuDomain | undefined, userData: IommuUserData | undefined): AnyDomain | number;
+  /** dev->iommu->max_pasids (0: no PASID). */
+  maxPasids(dev: IommuDev): number;
+  /** ops->dev_enable_feat(IOMMU_DEV_FEAT_IOPF) */
+  enableIopf(dev: IommuDev): number;
+  /** ops->dev_disable_feat(IOMMU_DEV_FEAT_IOPF) */
+  disableIopf(dev: IommuDev): void;
+}
+
+/** domain_ops->attach_dev of a paging domain, with the driver's own checks. */
+export function domainAttachDev(domain: AnyDomain, dev: IommuDev): number {
+  return domain.attachDev(dev);
+}

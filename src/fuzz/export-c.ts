@@ -15,6 +15,8 @@
 import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
+import { CAPABILITIES } from '../mm/task.js';
+import { type CallResult, type RunResult, runProgram } from './executor.js';
 import {
   type Call,
   type Expr,
@@ -22,6 +24,7 @@ import {
   type OpSpec,
   type Program,
   expectationFor,
+  evalExpr,
   expectedWarning,
   fieldExpr,
   parseExpectation,
@@ -32,8 +35,89 @@ import {
 export interface ExportOptions {
   /** Shown in the header comment. */
   source?: string;
-  /** Expectations of this profile (default: the program's). */
+  /** The profile whose answers are embedded (default: the program's). */
   profile?: ProfileName;
+  /**
+   * What the C program checks each call against: `model` (default) runs the
+   * program on the model with `profile` and embeds every call's answer (errno,
+   * return value, outputs); `program` embeds the program's own expectations.
+   */
+  expectations?: 'model' | 'program';
+  /** The model's run to embed (saves a second run when the caller has one). */
+  run?: RunResult;
+}
+
+/** uid of the model's processes (Machine.spawn's default). */
+export const MODEL_UID = 1000;
+/** RLIMIT_MEMLOCK of a program without `memlock` (the executor's default). */
+export const DEFAULT_MEMLOCK = '8M';
+
+/** Outputs that name something only the process knows (fd numbers, pids): never compared. */
+const LOCAL_KINDS = new Set<string>(['fd', 'iommufd', 'access', 'proc']);
+/** Ops whose return value is an fd, a pid or an address: the return is not compared. */
+const LOCAL_RET_OPS = new Set(['open', 'memfd_create', 'fork', 'mmap', 'create_access']);
+const MAP_FIXED = 0x10;
+const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** The part of a model answer a kernel can be held to. */
+export interface ModelAnswer {
+  /** The errno name, or undefined on success. */
+  errno?: string;
+  /** The return value (u64), when it is comparable. */
+  ret?: bigint;
+  /** Comparable outputs: integers as u64, strings as the model prints them. */
+  outputs: Record<string, bigint | string>;
+}
+
+/** The comparable answer of one model call (fd numbers, pids and internal fault point names left out). */
+export function comparableAnswer(c: Call, r: CallResult): ModelAnswer {
+  const spec = OPS[c.op];
+  const a: ModelAnswer = { outputs: {} };
+  if (r.errno !== undefined) a.errno = r.errno;
+  if (!LOCAL_RET_OPS.has(c.op) && r.errno === undefined) a.ret = BigInt.asUintN(64, BigInt(r.ret));
+  if (r.errno !== undefined) {
+    if (r.outputs.fault_injected !== undefined) a.outputs.fault_injected = BigInt(r.outputs.fault_injected);
+    return a;
+  }
+  for (const [k, v] of Object.entries(r.outputs)) {
+    if (k === 'fault_point') continue;
+    const kind = spec?.outputs[k];
+    if (kind !== undefined && LOCAL_KINDS.has(kind)) continue;
+    a.outputs[k] = typeof v === 'string' ? v : BigInt.asUintN(64, BigInt(v));
+  }
+  return a;
+}
+
+/**
+ * The program with every call's expectation replaced by the model's answer on
+ * `profile`, and each non-fixed mmap given the model's address as its hint, so
+ * the kernel's process lays out memory as the model's did (automatic IOVAs
+ * follow the user address's alignment: iopt_alloc_iova).
+ */
+export function withModelAnswers(p: Program, run: RunResult): Program {
+  const calls = p.calls.map((c, i): Call => {
+    const r = run.results[i];
+    const { expectOn: _drop, ...rest } = c;
+    const out: Call = { ...rest };
+    if (!r || r.expected === 'no exception') {
+      out.expect = 'any';
+      return out;
+    }
+    const a = comparableAnswer(c, r);
+    const values: Record<string, unknown> = {};
+    if (a.errno) values.errno = a.errno;
+    if (a.ret !== undefined) values.ret = a.ret;
+    for (const [k, v] of Object.entries(a.outputs)) values[k] = v;
+    out.expect = values;
+    if (c.op === 'mmap' && r.errno === undefined && typeof r.outputs.addr === 'bigint') {
+      const f = OPS.mmap.fields.flags;
+      const fx = fieldExpr(f, c.flags ?? f.default);
+      const flagsVal = typeof fx === 'string' ? undefined : evalExpr(fx, () => undefined);
+      if (typeof flagsVal === 'bigint' && (flagsVal & BigInt(MAP_FIXED | MAP_FIXED_NOREPLACE)) === 0n) out.addr = r.outputs.addr;
+    }
+    return out;
+  });
+  return { ...p, calls, profile: run.profile ?? p.profile };
 }
 
 const C_TYPES: Record<U.ScalarType, string> = { u8: 'uint8_t', u16: 'uint16_t', u32: 'uint32_t', s32: 'int32_t', u64: 'uint64_t' };
@@ -316,6 +400,88 @@ static __attribute__((unused)) void setup_fault_injection(void)
 	}
 }
 
+static void write_knob(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, val, strlen(val)) < 0)
+		printf("note: cannot write %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+/* The model's machine: its THP mode and 2 MiB hugetlb pool (-1: leave the pool). Needs root. */
+static void setup_machine(const char *thp, int huge_2m)
+{
+	char buf[32];
+
+	if (geteuid())
+		return;
+	write_knob("/sys/kernel/mm/transparent_hugepage/enabled", thp);
+	if (huge_2m >= 0) {
+		snprintf(buf, sizeof(buf), "%d", huge_2m);
+		write_knob("/proc/sys/vm/nr_hugepages", buf);
+	}
+}
+
+struct cap_header {
+	uint32_t version;
+	int pid;
+};
+
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+/*
+ * Become the model's process: RLIMIT_MEMLOCK as the model's, then (from root)
+ * its uid, keeping only its capabilities, so pins are charged and checked as
+ * in the model (no CAP_IPC_LOCK: RLIMIT_MEMLOCK bites; no CAP_SYS_RESOURCE:
+ * IOMMU_OPTION RLIMIT_MODE is EPERM). The uid change is skipped when the uid
+ * could not open the device node; the capabilities are dropped anyway.
+ */
+static void become_model_process(uint64_t memlock, unsigned int uid, uint32_t caps_lo, uint32_t caps_hi, const char *dev)
+{
+	struct rlimit rl = { (rlim_t)memlock, (rlim_t)memlock };
+	struct cap_header hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+	struct cap_data data[2];
+	struct stat st;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		printf("note: cannot set RLIMIT_MEMLOCK: %s\n", strerror(errno));
+	if (getuid() == 0 && uid != 0) {
+		if (stat(dev, &st) == 0 && (st.st_mode & 0006) != 0006) {
+			printf("note: %s is not open to uid %u: staying uid 0 (capabilities dropped)\n", dev, uid);
+		} else if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) || setgroups(0, NULL) || setresgid(uid, uid, uid) || setresuid(uid, uid, uid)) {
+			printf("note: cannot become uid %u: %s\n", uid, strerror(errno));
+		}
+		/* fail-nth under /proc/self belongs to a dumpable process's own uid */
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	}
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = caps_lo;
+	data[1].effective = data[1].permitted = caps_hi;
+	if (syscall(SYS_capset, &hdr, data))
+		printf("note: capset: %s\n", strerror(errno));
+}
+
+/* One call's result for the oracle harness: "@R <call> <rc> name=value...". */
+static __attribute__((unused)) void result_begin(int idx, long rc)
+{
+	printf("@R %d %ld", idx, rc);
+}
+
+static __attribute__((unused)) void result_u64(const char *name, uint64_t v)
+{
+	printf(" %s=0x%" PRIx64, name, v);
+}
+
+static __attribute__((unused)) void result_str(const char *name, const char *v)
+{
+	printf(" %s=%s", name, v);
+}
+
 static __attribute__((unused)) void print_vm_status(const char *title)
 {
 	char line[256];
@@ -423,6 +589,7 @@ static __attribute__((unused)) void dispatch(int idx, int p)
 	}
 	if (!slots[p].live) {
 		printf("call %d: its process does not exist (fork failed or it exited)\n", idx);
+		printf("@R %d dead\n", idx);
 		note_divergence(idx);
 		return;
 	}
@@ -430,6 +597,7 @@ static __attribute__((unused)) void dispatch(int idx, int p)
 	full_write(slots[p].cmd[1], H, sizeof(H));
 	if (full_read(slots[p].reply[0], &m, sizeof(m))) {
 		printf("call %d: process %d died\n", idx, (int)slots[p].pid);
+		printf("@R %d died\n", idx);
 		note_divergence(idx);
 		slots[p].live = 0;
 		return;
@@ -503,8 +671,11 @@ class Emitter {
   }
 }
 
-export function exportC(p: Program, opts: ExportOptions = {}): string {
-  const profile = (opts.profile ?? p.profile ?? 'latest') as ProfileName;
+export function exportC(program: Program, opts: ExportOptions = {}): string {
+  const profile = (opts.profile ?? program.profile ?? 'latest') as ProfileName;
+  const fromModel = (opts.expectations ?? 'model') === 'model';
+  const run = fromModel ? (opts.run ?? runProgram(program, { profile })) : undefined;
+  const p = run ? withModelAnswers(program, run) : program;
   const prof = profileByName(profile);
   const testCmdSize = prof?.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
   const ctx: Ctx = { handleIndex: new Map(), procSlot: new Map([['$main', 0]]), defaultFd: new Map(), profile };
@@ -555,16 +726,18 @@ export function exportC(p: Program, opts: ExportOptions = {}): string {
   if (typeof p.description === 'string') e.line(` * ${commentText(p.description)}`);
   e.line(' *');
   e.line(` * Replays the program on a real kernel with CONFIG_IOMMUFD_TEST=y and checks each`);
-  e.line(` * result against the model (profile ${profile}). Build and run:`);
+  e.line(` * result against ${run ? "the model's answers" : "the program's expectations"} (profile ${profile}). Build and run as root:`);
   e.line(' *   gcc -O2 -Wall -o repro repro.c && ./repro');
-  e.line(' * It needs /dev/iommu (root, or a user the device node allows). As root the');
-  e.line(' * process has CAP_IPC_LOCK, so pins are not charged to RLIMIT_MEMLOCK the way');
-  e.line(` * the model's process (caps: ${p.caps?.length ? commentText(p.caps.join(', ')) : 'none'}) is charged.`);
-  const w = expectedWarning(p, profile);
-  if (w) e.line(` * The model expects the kernel WARN "${commentText(w)}" here: watch dmesg.`);
+  e.line(" * It first becomes the model's process: RLIMIT_MEMLOCK, THP mode and huge page pool");
+  e.line(` * as the model's machine, then uid ${MODEL_UID} with only the capabilities the model's process has`);
+  e.line(` * (${p.caps?.length ? commentText(p.caps.join(', ')) : 'none'}), so pins are charged to RLIMIT_MEMLOCK as in the model.`);
+  e.line(' * Each call prints "@R <call> <rc> <output>=<value>..."; exit 0 all agree, 1 some differ,');
+  e.line(' * 4 (KSFT_SKIP) no /dev/iommu.');
+  const w = run ? run.warnings.find((x) => !x.assertion.startsWith('audit.'))?.assertion : expectedWarning(p, profile);
+  if (w) e.line(` * The model WARNs here ("${commentText(w)}"): the kernel must WARN too (watch dmesg).`);
   e.line(' */');
   e.line('#define _GNU_SOURCE');
-  for (const h of ['errno.h', 'fcntl.h', 'inttypes.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/resource.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
+  for (const h of ['errno.h', 'fcntl.h', 'grp.h', 'inttypes.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/prctl.h', 'sys/resource.h', 'sys/stat.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
     e.line(`#include <${h}>`);
   }
   e.line('');
@@ -608,17 +781,25 @@ export function exportC(p: Program, opts: ExportOptions = {}): string {
   e.line('');
   e.line('\tsetvbuf(stdout, NULL, _IOLBF, 0);');
   e.line(`\tprintf("%s: %d calls (expectations of profile %s)\\n", ${cStr(title)}, NCALLS, ${cStr(profile)});`);
-  if (p.memlock !== undefined) {
-    const unlimited = /^(unlimited|infinity)$/i.test(String(p.memlock));
-    const v = unlimited ? 'RLIM_INFINITY' : exprToC(parseExpr(p.memlock) as Expr, ctx);
-    e.line('\t{');
-    e.line(`\t\tstruct rlimit rl = { ${v}, ${v} };`);
-    e.line('');
-    e.line('\t\tif (setrlimit(RLIMIT_MEMLOCK, &rl))');
-    e.line(`\t\t\tprintf("note: cannot set RLIMIT_MEMLOCK to ${commentText(String(p.memlock))}: %s\\n", strerror(errno));`);
+  const devs = [...new Set(p.calls.filter((c) => c.op === 'open').map((c) => (typeof c.path === 'string' ? c.path : '/dev/iommu')))].filter((d) => d === '/dev/iommu' || d === '/dev/vfio/vfio');
+  for (const d of devs) {
+    e.line(`\tif (access(${cStr(d)}, F_OK)) {`);
+    e.line(`\t\tprintf("SKIP: ${d} is missing (a kernel with CONFIG_IOMMUFD${d === '/dev/vfio/vfio' ? '_VFIO_CONTAINER' : ''} is needed)\\n");`);
+    e.line('\t\treturn 4; /* KSFT_SKIP */');
     e.line('\t}');
   }
+  const memlock = String(p.memlock ?? DEFAULT_MEMLOCK);
+  const unlimited = /^(unlimited|infinity)$/i.test(memlock.trim());
+  const mlExpr = parseExpr(memlock);
+  const ml = unlimited ? 'RLIM_INFINITY' : typeof mlExpr === 'string' ? cU64(8n << 20n) : exprToC(mlExpr, ctx);
+  const capBits = (p.caps ?? []).map((c) => CAPABILITIES.indexOf(c)).filter((n) => n >= 0);
+  const lo = capBits.filter((n) => n < 32).reduce((m, n) => m | (1 << n), 0) >>> 0;
+  const hi = capBits.filter((n) => n >= 32).reduce((m, n) => m | (1 << (n - 32)), 0) >>> 0;
+  const hp = p.hugetlb_pages as { '2M'?: number } | undefined;
+  const thp = typeof p.thp === 'string' ? p.thp : 'madvise';
+  e.line(`\tsetup_machine(${cStr(thp)}, ${typeof hp?.['2M'] === 'number' ? hp['2M'] : -1});`);
   if (used.has('fail_nth')) e.line('\tsetup_fault_injection();');
+  e.line(`\tbecome_model_process(${ml}, ${MODEL_UID}, 0x${lo.toString(16)}u, 0x${hi.toString(16)}u, ${cStr(devs[0] ?? '/dev/iommu')});`);
   e.line('\th_main = (uint64_t)getpid();');
   e.line('\tfor (i = 1; i <= NPROCS; i++)');
   e.line('\t\tif (pipe(slots[i].cmd) || pipe(slots[i].reply)) {');
@@ -673,6 +854,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
   if (typeof c.comment === 'string') L(`/* ${commentText(c.comment)} */`);
   if (!spec) {
     L(`printf("call ${i}: unknown op ${commentText(String(c.op))}\\n");`);
+    L(`printf("@R ${i} noexport\\n");`);
     L('break;');
     e.line('\t}');
     return;
@@ -1029,6 +1211,10 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     }
     default:
       L(`printf("call ${i}: op ${commentText(c.op)} cannot be exported\\n");`);
+      L(`printf("@R ${i} noexport\\n");`);
+      L('break;');
+      e.line('\t}');
+      return;
   }
   // A pending fail-nth is armed right before the system call (after any buffer allocation).
   const sysLine = e.lines.findIndex((l, k) => k >= caseStart && /^\t\t(rc = |void \*p = mmap\()/.test(l));
@@ -1053,6 +1239,12 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     for (const [k, x] of Object.entries(outs)) if (k !== 'data' && k !== 'ranges') bind(`${c.as}.${k}`, x);
   }
   if (hidden) bind(hidden, outs.fd ?? '(uint64_t)(int64_t)rc');
+  // The result line the oracle harness reads.
+  L(`result_begin(${i}, rc);`);
+  for (const [k, x] of Object.entries(outs)) L(k === 'data' || k === 'ranges' ? `result_str(${cStr(k)}, ${x});` : `result_u64(${cStr(k)}, (uint64_t)(${x}));`);
+  L('if (fault_fired >= 0)');
+  L('\tresult_u64("fault_injected", (uint64_t)(fault_fired > 0));');
+  L('printf("\\n");');
   // Expectations.
   const exp = parseExpectation(expectationFor(c, ctx.profile));
   if (typeof exp !== 'string' && exp.kind !== 'any') {

@@ -195,7 +195,9 @@ export class IommufdAccess implements IoptAccessUser {
       if (rc) break;
       off += bytes;
     }
-    if (!rc && !it.done()) rc = -ENOENT;
+    // iommufd_access_rw(): an IOVA range the areas do not cover to its end is
+    // -ENOENT whatever the loop left in rc, also when no area starts the walk.
+    if (!it.done()) rc = -ENOENT;
     return rc;
   }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Every exported C program compiles with gcc -Wall -Werror (gcc must be installed: no skip).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,18 +49,18 @@ describe('export-c', () => {
     });
   }
 
-  it('builds and runs vm-boot: it reports the divergences where /dev/iommu is missing, and never crashes', () => {
+  it('builds and runs vm-boot: without /dev/iommu it says SKIP and exits 4 (KSFT_SKIP) before any call', () => {
     const f = join(ROOT, 'examples', 'vm-boot.yaml');
     const r = parseProgram(readFileSync(f, 'utf8'), f);
     if (!r.ok) throw new Error(r.error);
     compile('vm_boot_full', exportC(r.program), true);
     const run = spawnSync(join(dir, 'vm_boot_full'), [], { encoding: 'utf8', timeout: 60_000 });
     expect(run.signal).toBeNull();
-    expect([0, 1]).toContain(run.status);
     expect(run.stdout).toMatch(/^vm-boot: \d+ calls/);
-    expect(run.stdout).toMatch(/checks (agree with the model|differ from the model)/);
-    // The memory-only calls before the first ioctl match the model on any machine.
-    expect(run.stdout).not.toMatch(/call [012] \(/);
+    if (existsSync('/dev/iommu')) return; // a machine with iommufd runs it for real (the oracle's VM)
+    expect(run.status).toBe(4);
+    expect(run.stdout).toMatch(/^SKIP: \/dev\/iommu is missing/m);
+    expect(run.stdout).not.toMatch(/^@R /m);
   });
 
   it('exports every op (with its optional fields) and compiles', () => {

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Building the programs for the VM: each exported C program is compiled once
+ * (cached by the hash of its text) into an object whose main is renamed, and
+ * all objects of a run are linked with a small dispatcher into one static
+ * multi-call binary: `oracle-progs N` runs program N. One libc for hundreds of
+ * programs keeps the initramfs small.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The cache folder: $IOMMUFD_SIM_CACHE, else $XDG_CACHE_HOME/iommufd-sim/oracle, else ~/.cache/... */
+export function defaultCacheDir(): string {
+  if (process.env.IOMMUFD_SIM_CACHE) return resolve(process.env.IOMMUFD_SIM_CACHE);
+  const base = process.env.XDG_CACHE_HOME ? resolve(process.env.XDG_CACHE_HOME) : join(homedir(), '.cache');
+  return join(base, 'iommufd-sim', 'oracle');
+}
+
+export function sha(text: string | Uint8Array): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+}
+
+/** The C compiler: $CC or cc. */
+export function compiler(): string {
+  return process.env.CC ?? 'cc';
+}
+
+/** Fails with a clear message when no C compiler runs. */
+export function checkCompiler(): string | undefined {
+  const r = spawnSync(compiler(), ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `no C compiler (${compiler()}): install gcc (apt-get install -y gcc) or set CC`;
+  return undefined;
+}
+
+const CFLAGS = ['-O1', '-w', '-static', '-D_GNU_SOURCE'];
+
+function run(cmd: string, args: string[]): Promise<{ status: number | null; out: string }> {
+  return new Promise((res) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.on('error', (e) => res({ status: -1, out: String(e) }));
+    p.on('close', (status) => res({ status, out }));
+  });
+}
+
+export interface CompiledProgram {
+  /** The renamed main of the program's object. */
+  entry: string;
+  object: string;
+}
+
+/** Compile each C text to a cached object (at most `jobs` compilers at a time). */
+export async function compileAll(
+  sources: readonly string[],
+  cacheDir: string,
+  jobs = 2,
+  onDone?: (n: number) => void,
+): Promise<Array<CompiledProgram | { error: string }>> {
+  const dir = join(cacheDir, 'obj');
+  mkdirSync(dir, { recursive: true });
+  const out: Array<CompiledProgram | { error: string }> = new Array(sources.length);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= sources.length) return;
+      const h = sha(`${CFLAGS.join(' ')}\n${sources[i]}`);
+      const entry = `oracle_prog_${h}`;
+      const object = join(dir, `${h}.o`);
+      if (!existsSync(object)) {
+        const src = join(dir, `${h}.c`);
+        writeFileSync(src, sources[i]);
+        const tmp = `${object}.${process.pid}.tmp`;
+        const r = await run(compiler(), [...CFLAGS, `-Dmain=${entry}`, '-c', '-o', tmp, src]);
+        if (r.status !== 0) {
+          out[i] = { error: r.out.trim().split('\n').slice(0, 5).join('\n') };
+          onDone?.(++done);
+          continue;
+        }
+        renameSync(tmp, object);
+      }
+      out[i] = { entry, object };
+      onDone?.(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
+  return out;
+}
+
+/** Link the objects with a dispatcher: `binary N` runs program N (cached by the object list). */
+export async function linkMulticall(progs: readonly CompiledProgram[], cacheDir: string): Promise<string> {
+  const dir = join(cacheDir, 'bin');
+  mkdirSync(dir, { recursive: true });
+  const h = sha(progs.map((p) => p.entry).join('\n'));
+  const bin = join(dir, `oracle-progs-${h}`);
+  if (existsSync(bin)) return bin;
+  const lines = ['#include <stdio.h>', '#include <stdlib.h>', ''];
+  const seen = new Set<string>();
+  for (const p of progs) if (!seen.has(p.entry)) {
+    seen.add(p.entry);
+    lines.push(`int ${p.entry}(void);`);
+  }
+  lines.push('', 'static int (*const progs[])(void) = {', ...progs.map((p) => `\t${p.entry},`), '};', '');
+  lines.push('int main(int argc, char **argv)', '{', '\tlong n = argc > 1 ? strtol(argv[1], NULL, 10) : -1;', '');
+  lines.push(`\tif (n < 0 || n >= ${progs.length}) {`, `\t\tfprintf(stderr, "usage: %s N (0..${progs.length - 1})\\n", argv[0]);`, '\t\treturn 2;', '\t}');
+  lines.push('\treturn progs[n]();', '}', '');
+  const src = join(dir, `oracle-progs-${h}.c`);
+  writeFileSync(src, lines.join('\n'));
+  const objs = [...new Set(progs.map((p) => p.object))];
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const r = await run(compiler(), [...CFLAGS, '-o', tmp, src, ...objs]);
+  if (r.status !== 0) throw new Error(`linking the programs failed:\n${r.out.slice(0, 2000)}`);
+  renameSync(tmp, bin);
+  return bin;
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Comparing one program's run on the kernel with its run on the model, call
+ * by call, and matching each difference against the known divergences.
+ *
+ * Classes: `errno` (the call succeeded on one side only, or failed with
+ * another errno), `value` (both succeeded, an output or the return differs),
+ * `addr` (an mmap address differs: the kernel did not take the model's address
+ * as its hint), `warn` (a WARN on one side only), `crash` (a kernel BUG/Oops,
+ * or the program was killed), `missing` (the kernel printed no result for a
+ * call the model ran), `noexport` (an op the C export cannot express).
+ */
+import { errnoName } from '../base/errno.js';
+import { hex } from '../base/u64.js';
+import type { RunResult } from '../fuzz/executor.js';
+import { comparableAnswer } from '../fuzz/export-c.js';
+import type { Program } from '../fuzz/program.js';
+import { type KernelProgram, kernelWarnings } from './console.js';
+import { type KnownDivergence, matchKnown } from './known.js';
+
+export type DivergenceClass = 'errno' | 'value' | 'addr' | 'warn' | 'crash' | 'missing' | 'noexport';
+
+export interface Divergence {
+  program: string;
+  call?: number;
+  op?: string;
+  class: DivergenceClass;
+  field?: string;
+  model: string;
+  kernel: string;
+  /** The known divergence that explains it. */
+  known?: KnownDivergence;
+}
+
+export type ProgramStatus = 'agree' | 'explained' | 'diverged' | 'skip' | 'error';
+
+export interface ProgramReport {
+  name: string;
+  status: ProgramStatus;
+  calls: number;
+  /** Calls compared with the kernel. */
+  compared: number;
+  divergences: Divergence[];
+  modelWarnings: string[];
+  kernelWarnings: string[];
+  exit?: number;
+  /** Why the program could not be compared (status error / skip). */
+  note?: string;
+}
+
+function normText(s: string): string {
+  return s.toLowerCase().replace(/0x/g, '').replace(/[\s_]/g, '');
+}
+
+function valueText(v: bigint | string): string {
+  return typeof v === 'string' ? (v.length > 40 ? `${v.slice(0, 40)}...` : v) : v < 10n ? String(v) : hex(v);
+}
+
+function parseKernelValue(s: string): bigint | undefined {
+  try {
+    return BigInt(s);
+  } catch {
+    return undefined;
+  }
+}
+
+export function compareProgram(name: string, program: Program, run: RunResult, kp: KernelProgram | undefined, release: string, known: readonly KnownDivergence[]): ProgramReport {
+  const modelWarnings = run.warnings.filter((w) => !w.assertion.startsWith('audit.')).map((w) => `${w.assertion}: ${w.message}`);
+  const rep: ProgramReport = { name, status: 'agree', calls: program.calls.length, compared: 0, divergences: [], modelWarnings, kernelWarnings: [] };
+  const add = (d: Omit<Divergence, 'program'>): void => {
+    const full: Divergence = { program: name, ...d };
+    const k = matchKnown(known, full, release);
+    if (k) full.known = k;
+    rep.divergences.push(full);
+  };
+  if (!kp || kp.exit === undefined) {
+    rep.status = 'error';
+    rep.note = kp ? 'the VM stopped while the program ran' : 'the program never ran in the VM';
+    add({ class: 'missing', model: 'a run', kernel: rep.note });
+    return finish(rep);
+  }
+  rep.exit = kp.exit;
+  if (kp.exit === 4) {
+    rep.status = 'skip';
+    rep.note = kp.text.find((l) => l.startsWith('SKIP')) ?? 'skipped';
+    return rep;
+  }
+  const { warns, bugs } = kernelWarnings(kp.kmsg);
+  rep.kernelWarnings = [...warns, ...bugs];
+  for (const r of run.results) {
+    if (r.expected === 'no exception') break; // the model stopped here (its own exception)
+    const c = program.calls[r.index];
+    const k = kp.calls.get(r.index);
+    if (!k || k.state === 'dead' || k.state === 'died') {
+      add({ call: r.index, op: r.op, class: 'missing', model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
+      break;
+    }
+    if (k.state === 'noexport') {
+      add({ call: r.index, op: r.op, class: 'noexport', model: r.errno ?? 'ok', kernel: 'not exported' });
+      continue;
+    }
+    rep.compared++;
+    const a = comparableAnswer(c, r);
+    const kErrno = k.rc < 0n ? errnoName(Number(-k.rc)) : undefined;
+    if (a.errno !== kErrno) {
+      add({ call: r.index, op: r.op, class: 'errno', model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      continue;
+    }
+    if (a.outputs.fault_injected !== undefined && k.outputs.fault_injected !== undefined) {
+      const kf = parseKernelValue(k.outputs.fault_injected);
+      if (kf !== a.outputs.fault_injected) add({ call: r.index, op: r.op, class: 'value', field: 'fault_injected', model: `fault_injected=${valueText(a.outputs.fault_injected)}`, kernel: `fault_injected=${k.outputs.fault_injected}` });
+    }
+    if (a.errno !== undefined) continue;
+    if (a.ret !== undefined && a.ret !== BigInt.asUintN(64, k.rc)) add({ call: r.index, op: r.op, class: 'value', field: 'ret', model: `ret=${valueText(a.ret)}`, kernel: `ret=${valueText(BigInt.asUintN(64, k.rc))}` });
+    for (const [f, mv] of Object.entries(a.outputs)) {
+      if (f === 'fault_injected') continue;
+      const kv = k.outputs[f];
+      const cls: DivergenceClass = f === 'addr' ? 'addr' : 'value';
+      if (kv === undefined) {
+        add({ call: r.index, op: r.op, class: cls, field: f, model: `${f}=${valueText(mv)}`, kernel: `${f} not reported` });
+        continue;
+      }
+      const same = typeof mv === 'string' ? normText(mv) === normText(kv) : mv === parseKernelValue(kv);
+      if (!same) add({ call: r.index, op: r.op, class: cls, field: f, model: `${f}=${valueText(mv)}`, kernel: `${f}=${typeof mv === 'string' ? valueText(kv) : valueText(parseKernelValue(kv) ?? kv)}` });
+    }
+  }
+  if (bugs.length) add({ class: 'crash', model: 'no BUG', kernel: bugs[0] });
+  if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
+  if ((modelWarnings.length > 0) !== (warns.length > 0)) {
+    add({ class: 'warn', model: modelWarnings.length ? `WARN ${run.warnings[0].assertion}` : 'no WARN', kernel: warns.length ? warns[0] : 'no WARN' });
+  }
+  return finish(rep);
+}
+
+function finish(rep: ProgramReport): ProgramReport {
+  if (rep.status === 'error' || rep.status === 'skip') return rep;
+  if (rep.divergences.length === 0) rep.status = 'agree';
+  else rep.status = rep.divergences.every((d) => d.known) ? 'explained' : 'diverged';
+  return rep;
+}

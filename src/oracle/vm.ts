@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Booting the oracle kernel once under QEMU (TCG: KVM is not usable on these
+ * machines, see ../shared/oracle/README.md) with our /init, which runs every
+ * program of the list in turn and brackets each with markers:
+ *
+ *   @VM <release>                   the guest is up
+ *   @BEGIN <n>                      program n starts
+ *   @R <call> <rc> k=v ...          one call's result (printed by the program)
+ *   @K <line>                       a kernel log line written while program n ran
+ *   @END <n> <exit status>          program n is done (its dmesg drained first)
+ *   @DONE                           all programs ran
+ *
+ * The kernel log is drained with `dmesg -c` after each program, so a WARN is
+ * attributed to the program that caused it. The console log level is 1, so
+ * WARN splats never interleave with the programs' output.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The guest's /init (busybox sh). */
+export const GUEST_INIT = `#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+# the programs drop to the model's uid (1000): let it reach and open the device nodes
+chmod 0755 / /dev
+chmod 1777 /tmp
+chmod 0666 /dev/iommu /dev/vfio/vfio 2>/dev/null
+echo 128 > /proc/sys/vm/nr_hugepages
+dmesg -n 1
+dmesg -c > /dev/null
+echo "@VM $(uname -r)"
+T=$(cat /oracle-timeout)
+for n in $(cat /oracle-list); do
+  echo "@BEGIN $n"
+  timeout -s KILL "$T" /bin/oracle-progs "$n" < /dev/null
+  rc=$?
+  dmesg -c | sed 's/^/@K /'
+  echo "@END $n $rc"
+done
+echo "@DONE"
+poweroff -f
+`;
+
+export interface VmOptions {
+  kernel: string;
+  /** The initramfs (gzip'd cpio) to boot. */
+  initrd: Buffer;
+  /** Guest memory (MiB). */
+  memoryMiB?: number;
+  /** Kill QEMU after this many seconds. */
+  timeoutSec: number;
+  /** Called with every line of the serial console. */
+  onLine: (line: string) => void;
+  qemu?: string;
+}
+
+export interface VmResult {
+  status: number | null;
+  timedOut: boolean;
+  seconds: number;
+  stderr: string;
+}
+
+export function qemuBinary(): string {
+  return process.env.QEMU ?? 'qemu-system-x86_64';
+}
+
+export function checkQemu(): string | undefined {
+  const r = spawnSync(qemuBinary(), ['--version'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return `${qemuBinary()} not found: apt-get install -y qemu-system-x86 (or set QEMU)`;
+  return undefined;
+}
+
+/** Boot, stream the console line by line, resolve when QEMU exits. */
+export function runVm(o: VmOptions): Promise<VmResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-oracle-'));
+  const initrd = join(dir, 'initrd.cpio.gz');
+  writeFileSync(initrd, o.initrd);
+  const t0 = performance.now();
+  const args = [
+    '-accel', 'tcg',
+    '-m', String(o.memoryMiB ?? 1024),
+    '-smp', '1',
+    '-nographic',
+    '-no-reboot',
+    '-nic', 'none',
+    '-kernel', o.kernel,
+    '-initrd', initrd,
+    '-append', 'console=ttyS0 panic=-1 quiet loglevel=1',
+  ];
+  return new Promise((resolvePromise) => {
+    const p = spawn(o.qemu ?? qemuBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGKILL');
+    }, o.timeoutSec * 1000);
+    p.stdout.setEncoding('latin1');
+    p.stdout.on('data', (d: string) => {
+      buf += d;
+      let k = buf.indexOf('\n');
+      while (k >= 0) {
+        o.onLine(buf.slice(0, k).replace(/\r$/, ''));
+        buf = buf.slice(k + 1);
+        k = buf.indexOf('\n');
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 10_000) stderr += d.toString();
+    });
+    const finish = (status: number | null): void => {
+      clearTimeout(timer);
+      if (buf) o.onLine(buf.replace(/\r$/, ''));
+      rmSync(dir, { recursive: true, force: true });
+      resolvePromise({ status, timedOut, seconds: (performance.now() - t0) / 1000, stderr });
+    };
+    p.on('error', (e) => {
+      stderr += String(e);
+      finish(-1);
+    });
+    p.on('close', (status) => finish(status));
+  });
+}

@@ -2,15 +2,24 @@
 /**
  * `iommufd-sim fuzz`: a fuzzing campaign (src/fuzz/campaign.ts) with a
  * progress line (programs/s, calls/s, corpus size, findings), every finding
- * minimized and written (JSON + C export) to --out, the corpus loaded from and
- * saved to --corpus. Exit status 1 when something was found, 0 otherwise.
+ * minimized and written (program, reproducer, C export, log) into a work
+ * directory — ./iommufd-sim-findings/ unless --out says otherwise, like
+ * syzkaller's workdir — the corpus loaded from and saved to --corpus. One
+ * fuzzer per core by default, never more than the cores. Exit status 1 when
+ * something was found, 0 otherwise, 2 for a usage error.
  */
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
-import { type CampaignReport, type Finding, runCampaign, signatureSlug } from '../fuzz/campaign.js';
+import { type CampaignReport, type Finding, findingName, runCampaign } from '../fuzz/campaign.js';
+import { bugFixText } from '../fuzz/signal.js';
+import { UsageError } from './errors.js';
+import { progress } from './progress.js';
+import { cores, parseWhole, secondsArg, wholeArg } from './term.js';
+
+/** Where findings go when --out is not given. */
+export const DEFAULT_FINDINGS_DIR = 'iommufd-sim-findings';
 
 export interface FuzzCommandOptions {
   seconds?: number | string;
@@ -21,64 +30,58 @@ export interface FuzzCommandOptions {
   out?: string;
   /** false: no CONFIG_IOMMUFD_TEST assertions and no audit (faster). */
   checks?: boolean;
-  /** No progress line. */
+  /** No progress line, no finding lines: only the summary. */
   quiet?: boolean;
+  /** Print the report as JSON. */
+  json?: boolean;
   /** Failure signatures of known findings not to report again (e.g. `WARN mock_domain_unmap.last`). */
   ignore?: string[];
 }
 
-/** The part of cli-progress used here (the package ships no types). */
-interface ProgressBar {
-  start(total: number, value: number, payload?: object): void;
-  update(value: number, payload?: object): void;
-  stop(): void;
-}
-interface CliProgress {
-  SingleBar: new (opts: object, preset?: object) => ProgressBar;
-  Presets: Record<string, object>;
-}
-const cliProgress = createRequire(import.meta.url)('cli-progress') as CliProgress;
-
-function toInt(v: number | string | undefined, def: number, what: string): number {
+function toWhole(v: number | string | undefined, def: number, what: string, min: number): number {
   if (v === undefined) return def;
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${what}: expected a non-negative number, got ${String(v)}`);
-  return Math.floor(n);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`--${what}: expected a whole number >= ${min}, got ${v}`);
+    return v;
+  }
+  try {
+    return parseWhole(v, min);
+  } catch (e) {
+    throw new UsageError(`--${what}: ${(e as Error).message}`);
+  }
+}
+
+/** "bugs" of a finding as kernel history: the fix of each pages.c bug it shows. */
+export function findingBugsText(f: Pick<Finding, 'bugs' | 'latestFails'>): string {
+  return f.bugs.length ? f.bugs.map((b) => `${b}, ${bugFixText(b)}`).join('; ') : f.latestFails ? 'also on latest' : 'profile only';
 }
 
 function findingLine(f: Finding): string {
-  const bugs = f.bugs.length ? f.bugs.join(', ') : f.latestFails ? 'also on latest' : 'profile only';
+  const bugs = findingBugsText(f);
   return `[${(f.foundAtMs / 1000).toFixed(1)}s] finding: ${f.signature} — ${bugs} — ${f.program.calls.length} call(s)`;
 }
 
 /** Run a campaign from the command line; returns the exit status. */
 export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number> {
-  const seconds = toInt(opts.seconds, 60, 'seconds');
-  const seed = toInt(opts.seed, 1, 'seed');
-  const workers = Math.max(1, toInt(opts.workers, 1, 'workers'));
+  const seconds = typeof opts.seconds === 'string' ? secondsOr(opts.seconds) : (opts.seconds ?? 60);
+  if (!(seconds > 0)) throw new UsageError(`--seconds: expected a positive number of seconds, got ${String(opts.seconds)}`);
+  const seed = toWhole(opts.seed, 1, 'seed', 0);
+  const ncores = cores();
+  const asked = toWhole(opts.workers, ncores, 'workers', 1);
+  const workers = Math.min(asked, ncores);
   const profile = (opts.profile ?? 'latest') as ProfileName;
-  if (!(PROFILE_NAMES as readonly string[]).includes(profile)) throw new Error(`--profile: unknown profile ${profile} (known: ${PROFILE_NAMES.join(', ')})`);
-  const outDir = opts.out ? resolve(opts.out) : undefined;
+  if (!(PROFILE_NAMES as readonly string[]).includes(profile)) throw new UsageError(`--profile: unknown profile ${profile} (known: ${PROFILE_NAMES.join(', ')})`);
+  const outDir = resolve(opts.out ?? DEFAULT_FINDINGS_DIR);
   const corpusDir = opts.corpus ? resolve(opts.corpus) : undefined;
-  const tty = process.stderr.isTTY === true && !opts.quiet;
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'fuzz {profile} |{bar}| {value}/{total}s | {pps} prog/s {cps} calls/s | corpus {corpus} | signal {signal} | findings {findings}',
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: false,
-      barsize: 20,
-      noTTYOutput: false,
-    },
-    cliProgress.Presets.shades_classic,
+  const chatty = !opts.quiet && !opts.json;
+  if (asked > workers && !opts.json) process.stderr.write(`iommufd-sim fuzz: --workers ${asked} capped at ${workers}, the cores of this machine\n`);
+  const bar = progress(
+    'fuzz {profile} |{bar}| {value}/{total}s | {pps} prog/s {cps} calls/s | corpus {corpus} | signal {signal} | findings {findings}',
+    Math.ceil(seconds),
+    { profile, pps: '0', cps: '0', corpus: 0, signal: 0, findings: 0 },
+    process.stderr.isTTY === true && chatty,
   );
-  const payload = { profile, pps: '0', cps: '0', corpus: 0, signal: 0, findings: 0 };
-  if (tty) bar.start(seconds, 0, payload);
-  const say = (line: string): void => {
-    if (tty) process.stderr.write('\r\x1b[K');
-    process.stderr.write(`${line}\n`);
-  };
-  if (!opts.quiet) say(`fuzzing ${profile} for ${seconds}s, seed ${seed}, ${workers} worker(s)${outDir ? `, findings to ${outDir}` : ''}${corpusDir ? `, corpus ${corpusDir}` : ''}`);
+  if (chatty) bar.say(`fuzzing ${profile} for ${seconds}s, seed ${seed}, ${workers} worker(s), findings to ${outDir}${corpusDir ? `, corpus ${corpusDir}` : ''}`);
   let report: CampaignReport;
   try {
     report = await runCampaign({
@@ -87,14 +90,14 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       workers,
       profile,
       checks: opts.checks ?? true,
+      outDir,
       ...(opts.ignore ? { ignore: opts.ignore } : {}),
-      ...(outDir ? { outDir } : {}),
       ...(corpusDir ? { corpusDir } : {}),
       onProgress: (s) => {
-        if (!tty) return;
+        if (!bar.live) return;
         const secs = Math.max(s.elapsedMs / 1000, 1e-3);
-        bar.update(Math.min(seconds, Math.floor(secs)), {
-          ...payload,
+        bar.update(Math.min(Math.ceil(seconds), Math.floor(secs)), {
+          profile,
           pps: (s.programs / secs).toFixed(0),
           cps: (s.calls / secs).toFixed(0),
           corpus: s.corpus,
@@ -103,24 +106,54 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
         });
       },
       onFinding: (f) => {
-        if (!opts.quiet) say(findingLine(f));
+        if (chatty) bar.say(findingLine(f));
       },
     });
   } finally {
-    if (tty) bar.stop();
+    bar.stop();
   }
   const secs = Math.max(report.elapsedMs / 1000, 1e-3);
-  if (!opts.quiet) {
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          profile: report.profile,
+          seed: report.seed,
+          workers: report.workers,
+          seconds: secs,
+          programs: report.programs,
+          calls: report.calls,
+          corpus: report.corpus,
+          signal: report.signal,
+          findingsDir: outDir,
+          findings: report.findings.map((f) => ({
+            signature: f.signature,
+            failure: f.failure,
+            bugs: f.bugs,
+            fixes: f.bugs.map((b) => bugFixText(b)),
+            latestFails: f.latestFails,
+            calls: f.program.calls.length,
+            foundAtS: f.foundAtMs / 1000,
+            dir: resolve(outDir, findingName(f)),
+            reasons: f.reasons,
+          })),
+          ...(report.hung ? { hung: report.hung } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
     process.stdout.write(
       `${report.programs} programs (${(report.programs / secs).toFixed(0)}/s), ${report.calls} calls (${(report.calls / secs).toFixed(0)}/s) in ${secs.toFixed(1)}s; corpus ${report.corpus}, signal ${report.signal}, ${report.findings.length} finding(s)\n`,
     );
     if (report.findings.length > 0) {
-      const plain = process.stdout.isTTY !== true;
-      const t = new Table({ head: ['signature', 'bugs', 'calls', 'found (s)', 'reproducer'], ...(plain ? { style: { head: [], border: [] } } : {}) });
-      for (const f of report.findings) {
-        t.push([f.signature, f.bugs.join('\n') || (f.latestFails ? '(also on latest)' : '(profile)'), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1), outDir ? `${signatureSlug(f.signature)}/` : '-']);
+      if (!opts.quiet) {
+        const t = new Table({ head: ['finding', 'kernel fix', 'calls', 'found (s)'], colWidths: [44, 34, 7, 11], wordWrap: true });
+        for (const f of report.findings) t.push([`${f.signature}\n→ ${findingName(f)}/`, findingBugsText(f), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1)]);
+        process.stdout.write(`${t.toString()}\n`);
       }
-      process.stdout.write(`${t.toString()}\n`);
+      process.stdout.write(`findings written to ${outDir}/ (each: repro.json, repro.c, original.json, finding.txt, log.txt)\n`);
     }
   }
   if (report.hung) {
@@ -131,6 +164,14 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
   return report.findings.length > 0 || report.hung ? 1 : 0;
 }
 
+function secondsOr(v: string): number {
+  try {
+    return secondsArg(v);
+  } catch (e) {
+    throw new UsageError(`--seconds: ${(e as Error).message}`);
+  }
+}
+
 /** Add the `fuzz` command to the iommufd-sim program. */
 export function register(program: Command): void {
   program
@@ -138,14 +179,15 @@ export function register(program: Command): void {
     .description(
       'Fuzz the model: generate and mutate scenario programs, keep the ones that reach new code, check invariants, the audit and leaks after every call, and minimize every failure into a reproducer (JSON + C). Exit 1 if anything was found.',
     )
-    .option('-s, --seconds <n>', 'how long to fuzz', '60')
-    .option('--seed <n>', 'campaign seed (with --workers, fixes the programs run)', '1')
-    .option('-w, --workers <n>', 'fuzzers in parallel (worker threads, one per core)', '1')
+    .option('-s, --seconds <n>', 'how long to fuzz', secondsArg, 60)
+    .option('--seed <n>', 'campaign seed (with --workers, fixes the programs run)', wholeArg(0), 1)
+    .option('-w, --workers <n>', `fuzzers in parallel (worker threads; default and at most: the cores, ${cores()} here)`, wholeArg(1))
     .addOption(new Option('-p, --profile <name>', 'kernel behaviour profile').choices(PROFILE_NAMES as unknown as string[]).default('latest'))
     .option('--corpus <dir>', 'load the corpus from this directory and save it back')
-    .option('-o, --out <dir>', 'write every finding here (repro.json, repro.c, finding.txt)')
+    .option('-o, --out <dir>', `work directory for findings (repro.json, repro.c, original.json, finding.txt, log.txt each); default ./${DEFAULT_FINDINGS_DIR}/`)
     .option('--no-checks', 'no CONFIG_IOMMUFD_TEST assertions and no audit (faster, finds less)')
-    .option('-q, --quiet', 'no progress line')
+    .option('-q, --quiet', 'print only the summary')
+    .option('--json', 'print the report as JSON')
     .option('--ignore <signature...>', 'failure signatures of known findings not to report again, e.g. "WARN mock_domain_unmap.last"')
     .action(async (o: FuzzCommandOptions) => {
       process.exitCode = await fuzzCommand(o);

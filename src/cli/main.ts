@@ -11,29 +11,42 @@
  *
  * Exit status: 0 ok, 1 an expectation or invariant failed (or something
  * leaked), 2 usage error (bad arguments, unreadable or invalid program).
+ * Colour only on a TTY without NO_COLOR; a closed pipe ends the command
+ * quietly; `-` as a program file reads standard input.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import Table from 'cli-table3';
 import { Command, CommanderError, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { runProgram } from '../fuzz/executor.js';
 import { exportC } from '../fuzz/export-c.js';
 import { OPS, type Program, parseProgram } from '../fuzz/program.js';
 import { programJsonSchema } from '../fuzz/schema.js';
-import { callLines, stateTables } from './report.js';
+import { UsageError } from './errors.js';
+import { stateTables } from './report.js';
+import { callLines, jsonValue, runJson } from './run-view.js';
+import { applyColorPolicy, colorEnabled, endQuietlyOnClosedPipe, outputWidth, paint } from './term.js';
+import { type SelftestOptions, cmdSelftest } from './selftest.js';
+import { createRequire } from 'node:module';
 
 export const EXIT_OK = 0;
 export const EXIT_FAIL = 1;
 export const EXIT_USAGE = 2;
 
-/** A user error: printed without a stack trace, exit status 2. */
-export class UsageError extends Error {}
+export { UsageError };
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The package version (package.json sits two levels up from src/cli and dist/cli alike). */
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -43,15 +56,15 @@ function err(s: string): void {
   process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 }
 
-/** Read and parse a program file; UsageError with the parser's message. */
+/** Read and parse a program file (`-`: standard input); UsageError with the parser's message. */
 export function loadProgram(file: string): Program {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const r = parseProgram(text, file);
+  const r = parseProgram(text, file === '-' ? '<stdin>' : file);
   if (!r.ok) throw new UsageError(r.error);
   return r.program;
 }
@@ -68,47 +81,35 @@ interface RunCmdOptions {
 
 function cmdRun(file: string, o: RunCmdOptions): number {
   const p = loadProgram(file);
-  const rr = runProgram(p, { profile: o.profile, audit: o.audit, panicOnWarn: o.panicOnWarn ?? false, stopOnFailure: o.stopOnFailure ?? false, snapshot: o.state });
+  const wantState = o.state || o.json === true;
+  const rr = runProgram(p, { profile: o.profile, audit: o.audit, panicOnWarn: o.panicOnWarn ?? false, stopOnFailure: o.stopOnFailure ?? false, snapshot: wantState });
   if (o.json) {
-    out(
-      JSON.stringify(
-        {
-          file,
-          profile: rr.profile,
-          failed: rr.failed,
-          reasons: rr.reasons,
-          results: rr.results,
-          warnings: rr.warnings,
-          leaks: rr.leaks,
-          auditProblems: rr.auditProblems,
-          exception: rr.exception ? { name: rr.exception.name, message: rr.exception.message } : undefined,
-        },
-        (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v),
-        2,
-      ),
-    );
+    out(JSON.stringify(runJson(file, p.calls, rr, rr.state), jsonValue, 2));
     return rr.failed ? EXIT_FAIL : EXIT_OK;
   }
+  const color = colorEnabled(process.stdout);
+  const width = outputWidth();
   const memlock = p.memlock ?? '8M';
-  out(`${typeof p.name === 'string' ? p.name : file}: profile ${rr.profile}, memory ${p.memory ?? '1G'}, RLIMIT_MEMLOCK ${memlock}${p.caps?.length ? `, caps ${p.caps.join(',')}` : ''}`);
-  if (typeof p.description === 'string') out(p.description);
-  out('');
   if (!o.quiet) {
-    const lines = callLines(p.calls, rr);
-    const snaps = rr.snapshots ?? [];
-    for (const l of lines) out(l);
-    for (const s of snaps) {
-      out(`\nState at call ${s.index}: ${s.title}`);
-      out(stateTables(s.state));
+    out(`${typeof p.name === 'string' ? p.name : file === '-' ? '<stdin>' : file}: profile ${rr.profile}, memory ${p.memory ?? '1G'}, RLIMIT_MEMLOCK ${memlock}${p.caps?.length ? `, caps ${p.caps.join(',')}` : ''}`);
+    if (typeof p.description === 'string') out(p.description);
+    out('');
+    for (const l of callLines(p.calls, rr, width, color)) out(l);
+    if (o.state) {
+      for (const s of rr.snapshots ?? []) {
+        out(`\nState at call ${s.index}: ${s.title}`);
+        out(stateTables(s.state));
+      }
+      if (rr.state) {
+        out('\nState after the last call (before the processes exit)');
+        out(stateTables(rr.state));
+      }
     }
+    out('');
   }
-  if (o.state && rr.state) {
-    out('\nState after the last call (before the processes exit)');
-    out(stateTables(rr.state));
-  }
-  out('');
   const met = rr.results.filter((r) => r.met).length;
-  out(`calls: ${rr.results.length} of ${p.calls.length} run, ${met} met their expectation`);
+  const missed = rr.results.length - met;
+  out(`calls: ${rr.results.length} of ${p.calls.length} run, ${met} met their expectation${missed ? paint(31, `, ${missed} did not`, color) : ''}`);
   if (rr.warnings.length === 0) out('warnings: none');
   else {
     out(`warnings: ${rr.warnings.length}${rr.expectedWarningSeen ? ' (the expected one fired)' : ''}`);
@@ -119,11 +120,11 @@ function cmdRun(file: string, o: RunCmdOptions): number {
   for (const l of rr.leaks) out(`  ${l}`);
   if (rr.exception) out(`exception: ${rr.exception.name}: ${rr.exception.message}`);
   if (rr.failed) {
-    out('result: FAIL');
+    out(`result: ${paint(31, 'FAIL', color)}`);
     for (const r of rr.reasons ?? []) out(`  ${r}`);
     return EXIT_FAIL;
   }
-  out('result: PASS');
+  out(`result: ${paint(32, 'PASS', color)}`);
   return EXIT_OK;
 }
 
@@ -141,57 +142,26 @@ function cmdExportC(file: string, o: { output?: string }): number {
   return EXIT_OK;
 }
 
-interface VitestAssertion {
-  ancestorTitles?: string[];
-  title?: string;
-  fullName?: string;
-  status?: string;
-  duration?: number | null;
-}
-
-function binPath(name: string): string {
-  return join(ROOT, 'node_modules', '.bin', name);
-}
-
-function cmdSelftest(o: { filter?: string; all?: boolean }): number {
-  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-selftest-'));
-  const report = join(dir, 'report.json');
-  const args = ['run', 'test/conformance', '--reporter=json', `--outputFile=${report}`];
-  if (o.filter) args.push('-t', o.filter);
-  const r = spawnSync(binPath('vitest'), args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (!existsSync(report)) {
-    err(`vitest did not produce a report (exit ${r.status})`);
-    if (r.stderr) err(r.stderr.slice(-4000));
-    rmSync(dir, { recursive: true, force: true });
-    return EXIT_FAIL;
+/** Why `bench` cannot run here (an installed package has no bench/ and no tsx), or undefined. */
+export function benchUnavailable(root: string): string | undefined {
+  if (!existsSync(join(root, 'bench', 'run.ts'))) {
+    return 'the benchmarks (bench/) are part of the source repository, not of the npm package; run `iommufd-sim bench` in a clone after `npm install`';
   }
-  const data = JSON.parse(readFileSync(report, 'utf8')) as { testResults?: Array<{ name: string; assertionResults?: VitestAssertion[] }> };
-  rmSync(dir, { recursive: true, force: true });
-  const t = new Table({ head: ['scenario', 'status', 'ms'], style: process.stdout.isTTY ? { head: ['cyan'] } : { head: [], border: [] } });
-  const counts: Record<string, number> = {};
-  for (const f of data.testResults ?? []) {
-    for (const a of f.assertionResults ?? []) {
-      const status = a.status ?? '?';
-      counts[status] = (counts[status] ?? 0) + 1;
-      const anc = a.ancestorTitles ?? [];
-      const last = anc[anc.length - 1];
-      const parts = last && a.title?.startsWith(last) ? [...anc.slice(0, -1), a.title] : [...anc, a.title ?? ''];
-      const name = parts.filter(Boolean).join(' › ') || a.fullName || '?';
-      t.push([name, status, a.duration == null ? '' : Math.round(a.duration)]);
-    }
+  try {
+    createRequire(join(root, 'package.json')).resolve('tsx');
+  } catch {
+    return 'the benchmarks run through tsx, which is not installed; run `npm install` in the repository first';
   }
-  out(t.toString());
-  out(
-    Object.entries(counts)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(', ') || 'no scenarios found',
-  );
-  return (counts.failed ?? 0) > 0 || r.status !== 0 ? EXIT_FAIL : EXIT_OK;
+  return undefined;
 }
 
-function cmdBench(args: string[]): number {
-  const r = spawnSync(binPath('tsx'), [join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, stdio: 'inherit' });
-  return r.status ?? EXIT_FAIL;
+function cmdBench(args: string[]): Promise<number> {
+  const why = benchUnavailable(ROOT);
+  if (why) throw new UsageError(`bench: ${why}`);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), ...args], { cwd: ROOT, stdio: 'inherit' });
+    child.on('close', (code) => done(code ?? EXIT_FAIL));
+  });
 }
 
 function cmdOps(): number {
@@ -267,20 +237,21 @@ export function buildProgram(): Command {
   program
     .name('iommufd-sim')
     .description('An executable model of Linux iommufd on a simulated machine: run scenario programs, fuzz, export C reproducers.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   const profile = new Option('-p, --profile <name>', 'kernel behaviour profile (overrides the program)').choices(PROFILE_NAMES as unknown as string[]);
   program
     .command('run')
     .description('Run a scenario program (JSON or YAML) on a fresh simulated machine: print every call with its result and whether it met its expectation, then the iommufd state. Exit 1 if an expectation failed, an invariant broke or something leaked.')
-    .argument('<file>', 'program file (.json, .yaml)')
+    .argument('<file>', 'program file (.json, .yaml), or - to read it from standard input')
     .addOption(profile)
     .option('--no-audit', 'skip the whole-state audit after every call')
     .option('--no-state', 'skip the state tables')
     .option('--panic-on-warn', 'stop at the first WARN (as the tests and the fuzzer do)')
     .option('--stop-on-failure', 'stop at the first call that misses its expectation')
     .option('-q, --quiet', 'print only the summary')
-    .option('--json', 'print the results as JSON')
+    .option('--json', 'print the results as JSON: every call with its expectation and what it got, then the final state')
     .addHelpText(
       'after',
       '\nProgram format: see docs/scenario.schema.json, `iommufd-sim ops`, and examples/*.yaml.\nExample: iommufd-sim run examples/vm-boot.yaml',
@@ -298,10 +269,15 @@ export function buildProgram(): Command {
     });
   program
     .command('selftest')
-    .description("Run the kernel selftest scenarios (test/conformance) with vitest and print a table of scenario → status. Exit 1 if any failed.")
-    .option('-t, --filter <text>', 'only scenarios whose name matches')
-    .action((o: { filter?: string }) => {
-      process.exitCode = cmdSelftest(o);
+    .description(
+      'Run the kernel selftest scenarios (test/conformance, in a source checkout) and report each: passed, failed, or not run yet with the feature it waits for. Exit 1 if any failed.',
+    )
+    .option('-t, --filter <text>', 'only scenarios whose name contains this')
+    .option('--ktap', 'print KTAP (as the kernel selftests do) instead of a table')
+    .option('--json', 'print the results as JSON')
+    .option('-q, --quiet', 'print only the summary line')
+    .action(async (o: SelftestOptions) => {
+      process.exitCode = await cmdSelftest(ROOT, o);
     });
   program
     .command('bench')
@@ -309,8 +285,8 @@ export function buildProgram(): Command {
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .argument('[args...]', 'arguments for bench/run.ts')
-    .action((args: string[]) => {
-      process.exitCode = cmdBench(args ?? []);
+    .action(async (args: string[]) => {
+      process.exitCode = await cmdBench(args ?? []);
     });
   program
     .command('ops')
@@ -330,9 +306,14 @@ export function buildProgram(): Command {
 
 /** Run the command line; returns the exit status. Never throws for user errors. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
+  applyColorPolicy();
   const program = buildProgram();
   await registerExternal(program, 'fuzz', './fuzz.js', 'Fuzz the model: generate and mutate programs, keep the ones that reach new code, report failures.');
   await registerExternal(program, 'minimize', './minimize.js', 'Shrink a failing program to a minimal one that still fails the same way.');
+  await registerExternal(program, 'oracle', './oracle.js', 'run programs on a real kernel under QEMU and compare call by call with the model');
+  await registerExternal(program, 'exec', './exec.js', 'run an unmodified C program with /dev/iommu answered by the model');
+  await registerExternal(program, 'explore', './explore.js', "write a self-contained HTML page that steps through a program's iommufd state");
   // Commands added late must also report usage errors instead of exiting.
   for (const c of program.commands) c.exitOverride();
   process.exitCode = undefined;

@@ -11,10 +11,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
-import { type Finding, signatureSlug, writeFinding } from '../fuzz/campaign.js';
+import { type Finding, findingName, writeFinding } from '../fuzz/campaign.js';
 import { minimizeProgram } from '../fuzz/minimizer.js';
 import { type Program, formatProgram, parseProgram } from '../fuzz/program.js';
-import { classTag, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
+import { bugFixText, classTag, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
+import { progress } from './progress.js';
+import { secondsArg } from './term.js';
 
 export interface MinimizeCommandOptions {
   out?: string;
@@ -22,6 +24,8 @@ export interface MinimizeCommandOptions {
   /** Time budget in seconds (default 60). */
   seconds?: number | string;
   checks?: boolean;
+  /** No progress bar. */
+  quiet?: boolean;
 }
 
 /** Minimize the program in `file`; returns the exit status. */
@@ -47,7 +51,17 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
     program = { ...program, profile: opts.profile as ProfileName };
   }
   const checks = opts.checks ?? true;
-  const seconds = opts.seconds === undefined ? 60 : Number(opts.seconds);
+  let seconds: number;
+  try {
+    seconds = opts.seconds === undefined ? 60 : typeof opts.seconds === 'number' ? opts.seconds : secondsArg(opts.seconds);
+  } catch (e) {
+    process.stderr.write(`--seconds: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (!(seconds > 0)) {
+    process.stderr.write(`--seconds: expected a positive number of seconds, got ${seconds}\n`);
+    return 2;
+  }
   const started = Date.now();
   const first = runGuarded(program, fuzzRunOptions(checks));
   const signature = failureSignature(first);
@@ -62,9 +76,21 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
   // Off `latest`, keep what the failure shows too (which of the four bugs, or latest as well).
   const profile = (program.profile ?? 'latest') as ProfileName;
   const tag = profile === 'latest' ? undefined : classTag(classifyProgram(start, checks));
-  const check = (q: Program): boolean =>
-    failureSignature(runGuarded(q, fuzzRunOptions(checks))) === signature && (tag === undefined || classTag(classifyProgram(q, checks)) === tag);
-  const m = minimizeProgram(start, { check, checks, maxRuns: 20_000, maxMs: Math.max(1, seconds) * 1000 });
+  const maxRuns = 20_000;
+  const bar = progress('minimize |{bar}| {value} runs | {calls} call(s) | {secs}s of {budget}s', maxRuns, { calls: start.calls.length, secs: 0, budget: seconds }, process.stderr.isTTY === true && !opts.quiet);
+  let runs = 0;
+  const check = (q: Program): boolean => {
+    const ok = failureSignature(runGuarded(q, fuzzRunOptions(checks))) === signature && (tag === undefined || classTag(classifyProgram(q, checks)) === tag);
+    runs++;
+    bar.update(runs, { calls: q.calls.length, secs: ((Date.now() - started) / 1000).toFixed(0), budget: seconds });
+    return ok;
+  };
+  let m: ReturnType<typeof minimizeProgram>;
+  try {
+    m = minimizeProgram(start, { check, checks, maxRuns, maxMs: seconds * 1000 });
+  } finally {
+    bar.stop();
+  }
   const cls = profile === 'latest' ? { latestFails: true, bugs: [] } : classifyProgram(m.program, checks);
   const rerun = runGuarded(m.program, fuzzRunOptions(checks));
   const finding: Finding = {
@@ -82,11 +108,11 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
     minimizeRuns: m.runs,
   };
   process.stderr.write(
-    `${signature}: ${m.callsBefore} -> ${m.callsAfter} call(s) in ${m.runs} runs; ${cls.bugs.length ? `bug(s): ${cls.bugs.join(', ')}` : cls.latestFails ? 'fails on latest too' : 'none of the four pages.c bugs alone'}\n`,
+    `${signature}: ${m.callsBefore} -> ${m.callsAfter} call(s) in ${m.runs} runs; ${cls.bugs.length ? `bug(s): ${cls.bugs.map((b) => `${b}, ${bugFixText(b)}`).join('; ')}` : cls.latestFails ? 'fails on latest too' : 'none of the four pages.c bugs alone'}\n`,
   );
   if (opts.out) {
     const dir = writeFinding(resolve(opts.out), finding);
-    process.stderr.write(`wrote ${dir} (${signatureSlug(signature)})\n`);
+    process.stderr.write(`wrote ${dir} (${findingName(finding)})\n`);
   } else process.stdout.write(formatProgram(m.program, 'json'));
   return 0;
 }
@@ -97,10 +123,11 @@ export function register(program: Command): void {
     .command('minimize')
     .description('Shrink a failing program to the fewest calls and simplest arguments that still fail the same way; print it, or write repro.json + repro.c to --out. Exit 1 if the program does not fail.')
     .argument('<file>', 'program file (.json, .yaml)')
-    .option('-o, --out <dir>', 'write repro.json, repro.c and finding.txt under this directory')
+    .option('-o, --out <dir>', 'write repro.json, repro.c, original.json, finding.txt and log.txt under this directory')
     .addOption(new Option('-p, --profile <name>', 'kernel behaviour profile (overrides the program)').choices(PROFILE_NAMES as unknown as string[]))
-    .option('-s, --seconds <n>', 'time budget', '60')
+    .option('-s, --seconds <n>', 'time budget', secondsArg, 60)
     .option('--no-checks', 'no CONFIG_IOMMUFD_TEST assertions and no audit')
+    .option('-q, --quiet', 'no progress bar')
     .action(async (file: string, o: MinimizeCommandOptions) => {
       process.exitCode = await minimizeCommand(file, o);
     });

@@ -21,18 +21,20 @@ import { fileURLToPath } from 'node:url';
 import { Prng } from '../base/prng.js';
 import type { ProfileName } from '../base/profile.js';
 import { Corpus, type CorpusEntry, loadCorpusDir, saveCorpusDir } from './corpus.js';
-import type { CallResult } from './executor.js';
+import { type CallResult, formatResult } from './executor.js';
 import { exportC } from './export-c.js';
 import { generateProgram } from './generator.js';
 import { minimizeProgram, signatureOf } from './minimizer.js';
 import { mutateProgram } from './mutator.js';
 import { type Program, formatProgram } from './program.js';
 import {
+  BUG_FIXES,
   BUG_SWITCHES,
   type BugSwitch,
   type Classification,
   type SignalRun,
   classTag,
+  bugFixText,
   classifyProgram,
   failureSignature,
   fuzzRunOptions,
@@ -430,6 +432,12 @@ export interface CampaignReport extends CampaignStats {
   bugsFound: Partial<Record<BugSwitch, number>>;
 }
 
+/** The directory name of a finding: the kernel fix it corresponds to first (when it shows exactly one bug), then its signature. */
+export function findingName(f: Pick<Finding, 'signature' | 'bugs'>): string {
+  const slug = signatureSlug(f.signature);
+  return f.bugs.length === 1 ? `fix-${BUG_FIXES[f.bugs[0]].commit}-${slug}`.slice(0, 96) : slug;
+}
+
 /** A file-system-safe name of a signature. */
 export function signatureSlug(sig: string): string {
   return sig
@@ -440,7 +448,7 @@ export function signatureSlug(sig: string): string {
 
 /** Write a finding to `dir/<slug>/`: repro.json, repro.c, original.json, finding.txt. */
 export function writeFinding(dir: string, f: Finding): string {
-  const d = join(dir, signatureSlug(f.signature));
+  const d = join(dir, findingName(f));
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'repro.json'), formatProgram(f.program, 'json'));
   let c: string;
@@ -453,7 +461,7 @@ export function writeFinding(dir: string, f: Finding): string {
   writeFileSync(join(d, 'original.json'), formatProgram(f.original, 'json'));
   const info = [
     `signature: ${f.signature}`,
-    `bugs: ${f.bugs.length ? f.bugs.join(', ') : 'none of the four pages.c bugs'}`,
+    `bugs: ${f.bugs.length ? f.bugs.map((b) => `${b}, ${bugFixText(b)}`).join('; ') : 'none of the four pages.c bugs'}`,
     `fails on latest: ${f.latestFails}`,
     `found at: ${(f.foundAtMs / 1000).toFixed(2)} s (reported ${(f.reportedAtMs / 1000).toFixed(2)} s), worker ${f.worker}, round ${f.round}`,
     `calls: ${f.original.calls.length} -> ${f.program.calls.length} (${f.minimizeRuns} minimization runs)`,
@@ -462,6 +470,17 @@ export function writeFinding(dir: string, f: Finding): string {
     '',
   ];
   writeFileSync(join(d, 'finding.txt'), info.join('\n'));
+  // The log: the reproducer replayed call by call on the profile it failed on, with the fuzzer's checks.
+  const log: string[] = [];
+  try {
+    const r = runGuarded(f.program, fuzzRunOptions(true));
+    for (const x of r.results) log.push(`${x.index} ${x.op} = ${formatResult(x)}${x.expected !== undefined ? ` [expected ${x.expected}${x.met ? '' : ': NOT MET'}]` : ''}`);
+    for (const w of r.warnings) log.push(`WARN ${w.assertion}: ${w.message}${w.syscall ? ` (in ${w.syscall})` : ''}`);
+    for (const reason of r.reasons ?? []) log.push(`reason: ${reason}`);
+  } catch (e) {
+    log.push(`replay failed: ${(e as Error).message}`);
+  }
+  writeFileSync(join(d, 'log.txt'), `${log.join('\n')}\n`);
   return d;
 }
 
@@ -494,7 +513,8 @@ function workerFile(): { file: string; execArgv: string[]; runtime: 'worker_thre
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
   const file = join(dirname(here), ts ? 'worker.ts' : 'worker.js');
-  return ts ? { file, execArgv: ['--import', 'tsx'], runtime: 'child_process' } : { file, execArgv: [], runtime: 'worker_threads' };
+  // tsx by its resolved URL: `--import tsx` would resolve from the working directory, which need not be this checkout.
+  return ts ? { file, execArgv: ['--import', import.meta.resolve('tsx')], runtime: 'child_process' } : { file, execArgv: [], runtime: 'worker_threads' };
 }
 
 let campaignCount = 0;

@@ -902,21 +902,30 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The largest value a term may have: every number must fit in u64 (sums may still wrap, as C's do). */
+const U64_MAX = (1n << 64n) - 1n;
+
+/** An error when a term of `e` does not fit in 64 bits. */
+function termsFit(e: Expr | string): string | undefined {
+  if (typeof e === 'string') return e;
+  for (const t of e) if (t.value !== undefined && t.value > U64_MAX) return `${t.sign < 0 ? '-' : ''}0x${t.value.toString(16)} does not fit in 64 bits`;
+  return undefined;
+}
+
+/** Numeric fields take numbers or value strings, never true/false (YAML's `yes`, a typo for a flag list). */
+function notBool(raw: unknown): string | undefined {
+  return typeof raw === 'boolean' ? `expected a number, got ${raw}` : undefined;
+}
+
 /** Check one field value against its spec; an error message or undefined. */
 export function checkFieldValue(spec: FieldSpec, raw: unknown): string | undefined {
   switch (spec.kind) {
-    case 'int': {
-      const e = parseExpr(raw);
-      return typeof e === 'string' ? e : undefined;
-    }
-    case 'flags': {
-      const e = parseFlags(raw, spec.values ?? {});
-      return typeof e === 'string' ? e : undefined;
-    }
-    case 'enum': {
-      const e = parseEnum(raw, spec.values ?? {}, ioctlNames);
-      return typeof e === 'string' ? e : undefined;
-    }
+    case 'int':
+      return notBool(raw) ?? termsFit(parseExpr(raw));
+    case 'flags':
+      return (Array.isArray(raw) ? raw.map(notBool).find((x) => x) : notBool(raw)) ?? termsFit(parseFlags(raw, spec.values ?? {}));
+    case 'enum':
+      return notBool(raw) ?? termsFit(parseEnum(raw, spec.values ?? {}, ioctlNames));
     case 'bool':
       return typeof raw === 'boolean' ? undefined : `expected true or false, got ${describe(raw)}`;
     case 'string':
@@ -930,8 +939,8 @@ export function checkFieldValue(spec: FieldSpec, raw: unknown): string | undefin
       for (const r of raw) {
         if (!Array.isArray(r) || r.length !== 2) return 'each range must be [start, last]';
         for (const x of r) {
-          const e = parseExpr(x);
-          if (typeof e === 'string') return e;
+          const bad = notBool(x) ?? termsFit(parseExpr(x));
+          if (bad) return bad;
         }
       }
       return undefined;
@@ -1088,7 +1097,9 @@ function checkExpectValues(values: Record<string, unknown>, spec: OpSpec, path: 
       continue;
     }
     const e = parseExpr(v);
+    const wrong = k === 'fault_injected' ? undefined : notBool(v) ?? termsFit(e);
     if (typeof e === 'string') bad([...path, k], e);
+    else if (wrong) bad([...path, k], wrong);
     else for (const h of exprHandles(e)) if (!known(h)) bad([...path, k], `unknown handle ${h}`);
   }
 }
@@ -1097,7 +1108,8 @@ function checkExpectValues(values: Record<string, unknown>, spec: OpSpec, path: 
 // Parsing with line numbers
 
 function toPlain(v: unknown, seen: Set<unknown> = new Set()): unknown {
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : `0x${BigInt.asUintN(64, v).toString(16)}`;
+  // Big integers become hex text, whole: one that does not fit in 64 bits is then reported, never wrapped.
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) && BigInt(Number(v)) === v ? Number(v) : v < 0n ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
   if (typeof v !== 'object' || v === null) return v;
   // Aliases can make cycles (&a [*a]): cut them.
   if (seen.has(v)) return null;

@@ -596,6 +596,20 @@ export function failureSignature(r: RunResult): string | undefined {
 export const BUG_SWITCHES = ['carryLeavesEndZero', 'carryWritesCountFirst', 'unpinLastIndexFromReadStart', 'skipUptrOverflowCheck'] as const;
 export type BugSwitch = (typeof BUG_SWITCHES)[number];
 
+/** The upstream fix of each bug (the commit ids the profile switches cite), so findings read as kernel history. */
+export const BUG_FIXES: Readonly<Record<BugSwitch, { readonly commit: string; readonly subject: string }>> = {
+  carryLeavesEndZero: { commit: 'b7c822fa6b77', subject: 'iommufd: Set end correctly when doing batch carry' },
+  carryWritesCountFirst: { commit: '13a0d1ae7ee6', subject: 'iommufd: Do not corrupt the pfn list when doing batch carry' },
+  unpinLastIndexFromReadStart: { commit: '727c28c1cef2', subject: 'iommufd: Fix unpinning of pages when an access is present' },
+  skipUptrOverflowCheck: { commit: 'e4395701330f', subject: 'iommufd: Check for uptr overflow' },
+};
+
+/** "fixed by b7c822fa6b77 (iommufd: Set end correctly when doing batch carry)". */
+export function bugFixText(bug: BugSwitch): string {
+  const f = BUG_FIXES[bug];
+  return `fixed by ${f.commit} ("${f.subject}")`;
+}
+
 /**
  * The kernel around a bug: `latest`, except that the uptr-overflow bug only
  * shows with the GUP of its era (v6.2-v6.6 pin_user_pages returned 0 pages

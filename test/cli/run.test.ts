@@ -77,7 +77,8 @@ describe('the iommufd-sim command (child process)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^vm-boot: profile latest/);
     expect(r.stdout).toMatch(/ioas_map\(ioas=\$ioas, user_va=\$guest, length=64M/);
-    expect(r.stdout).toMatch(/\[iova=0x1000000: met\]/);
+    expect(r.stdout).toMatch(/ioas_alloc\(\) → \$ioas = 1 {3}expected ioas_id=1, got ioas_id=1/);
+    expect(r.stdout).toMatch(/expected iova=0x1000000, got iova=0x1000000/);
     for (const t of ['Areas', 'Pages objects', 'Domains', 'Accesses', 'Accounting', 'xarray entries', 'npinned', 'map calls', 'RLIMIT_MEMLOCK', 'pinned_vm', 'memcg']) expect(r.stdout).toContain(t);
     expect(r.stdout).toMatch(/leaks after exit: none/);
     expect(r.stdout).toMatch(/result: PASS\n$/);
@@ -88,7 +89,7 @@ describe('the iommufd-sim command (child process)', () => {
     writeFileSync(bad, 'calls:\n  - { op: open }\n  - { op: ioas_alloc, expect: { ioas_id: 7 } }\n');
     const r1 = cli(['run', bad]);
     expect(r1.status).toBe(1);
-    expect(r1.stdout).toMatch(/NOT MET/);
+    expect(r1.stdout).toMatch(/!1 {2}ioas_alloc\(\) {2}\(ioas_id=1\) {3}expected ioas_id=7, GOT ioas_id=1/);
     expect(r1.stdout).toMatch(/result: FAIL/);
 
     const invalid = join(tmp, 'invalid.yaml');

@@ -87,17 +87,21 @@ describe('minimizer', () => {
       const out = join(dir, 'out');
       const rc = await minimizeCommand(file, { out, seconds: 30 });
       expect(rc).toBe(0);
-      const d = join(out, 'WARN-pfn_reader_user_pin.zero');
+      // Named by the kernel fix the failure corresponds to, then by its signature.
+      const d = join(out, 'fix-e4395701330f-WARN-pfn_reader_user_pin.zero');
       const repro = parseProgram(readFileSync(join(d, 'repro.json'), 'utf8'));
       expect(repro.ok).toBe(true);
       if (repro.ok) expect(repro.program.calls.length).toBe(4);
       expect(readFileSync(join(d, 'repro.c'), 'utf8')).toContain('IOMMU_IOAS_MAP');
-      expect(readFileSync(join(d, 'finding.txt'), 'utf8')).toContain('skipUptrOverflowCheck');
+      expect(readFileSync(join(d, 'finding.txt'), 'utf8')).toContain('skipUptrOverflowCheck, fixed by e4395701330f ("iommufd: Check for uptr overflow")');
+      const log = readFileSync(join(d, 'log.txt'), 'utf8');
+      expect(log).toMatch(/^0 open = 3 \(fd=3\)\n1 ioas_alloc = 0 \(ioas_id=1\)\n/);
+      expect(log).toContain('WARN pfn_reader_user_pin.zero');
       // a program that passes is not minimized
       const passing = join(dir, 'ok.json');
       writeFileSync(passing, formatProgram({ profile: 'latest', calls: [{ op: 'open' }] }, 'json'));
       expect(await minimizeCommand(passing, { out })).toBe(1);
-      expect(existsSync(join(out, 'WARN-pfn_reader_user_pin.zero', 'repro.json'))).toBe(true);
+      expect(existsSync(join(d, 'repro.json'))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Command-line conventions, through a real child process: --version, usage
+// errors with exit 2 and no stack trace, a quiet end on a closed pipe,
+// NO_COLOR and non-TTY output, `run -` from stdin, -q, --json, numbers that
+// do not fit in u64 and wrong types named by line, --workers capped at the
+// cores, and fuzz findings written to a work directory by default.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'iommufd-sim.js');
+const tmp = mkdtempSync(join(tmpdir(), 'iommufd-sim-conv-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Out {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], opts: { input?: string; env?: Record<string, string>; cwd?: string } = {}): Out {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  if (!opts.env || !('NO_COLOR' in opts.env)) delete env.NO_COLOR;
+  if (!opts.env || !('FORCE_COLOR' in opts.env)) delete env.FORCE_COLOR;
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, env, input: opts.input ?? '' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const STACK = /\n\s+at .+\(.*:\d+:\d+\)|\n\s+at file:/;
+const FAILING = 'calls:\n  - { op: open }\n  - { op: ioas_alloc, as: $ioas, expect: { ioas_id: 7 } }\n';
+
+describe('command-line conventions', () => {
+  it('--version prints the package version', () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const r = cli([flag]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+  });
+
+  it('bad option values are usage errors: exit 2, one message, no stack trace', () => {
+    for (const [args, what] of [
+      [['fuzz', '--seconds', '-5'], /--seconds <n>' argument '-5' is invalid/],
+      [['fuzz', '--seconds', 'abc'], /--seconds <n>' argument 'abc' is invalid/],
+      [['fuzz', '--workers', 'abc'], /--workers <n>' argument 'abc' is invalid/],
+      [['fuzz', '--workers', '0'], /--workers <n>' argument '0' is invalid/],
+      [['fuzz', '--seed', 'foo'], /--seed <n>' argument 'foo' is invalid/],
+      [['minimize', 'examples/vm-boot.yaml', '--seconds', '-1'], /--seconds <n>' argument '-1' is invalid/],
+      [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
+      [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],
+    ] as const) {
+      const r = cli([...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(what);
+      expect(r.stderr).not.toMatch(STACK);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('writing into a closed pipe ends quietly', () => {
+    // schema prints ~90 KiB, more than a pipe holds, so the writer meets EPIPE.
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" schema | head -c 10; echo " status=\${PIPESTATUS[0]}"`], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^\{\n {2}"\$sche status=0\n$/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('no colour codes with NO_COLOR or when stdout is not a terminal; FORCE_COLOR turns them on', () => {
+    const prog = join(tmp, 'failing.yaml');
+    writeFileSync(prog, FAILING);
+    const plain = cli(['run', prog]);
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toMatch(/result: FAIL/);
+    expect(plain.stdout).not.toContain('\x1b[');
+    const forced = cli(['run', prog], { env: { FORCE_COLOR: '1' } });
+    expect(forced.stdout).toContain('\x1b[31m');
+    const no = cli(['run', prog], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
+    expect(no.stdout).not.toContain('\x1b[');
+    expect(no.stdout).toBe(plain.stdout);
+  });
+
+  it('run - reads the program from stdin; -q prints only the summary', () => {
+    const r = cli(['run', '-'], { input: readFileSync(join(ROOT, 'examples', 'access-rw.yaml'), 'utf8') });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^access-rw: profile latest/);
+    expect(r.stdout).toMatch(/ioas_alloc\(\) → \$ioas = 1 /);
+    const q = cli(['run', '-q', '-'], { input: FAILING });
+    expect(q.status).toBe(1);
+    const lines = q.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('calls: 2 of 2 run, 1 met their expectation, 1 did not');
+    expect(q.stdout).not.toMatch(/ioas_alloc\(|Accounting|Areas/);
+    expect(q.stdout).toMatch(/result: FAIL\n {2}call 1 \(ioas_alloc\): expected ioas_id=7, got ok/);
+    const bad = cli(['run', '-'], { input: 'calls:\n  - { op: mmap, length: 4Q }\n' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^iommufd-sim: <stdin>:2:\d+: calls\[0\] \(mmap\)\.length/);
+  });
+
+  it('run --json: every call with its expectation and what it got, and the final state', () => {
+    const r = cli(['run', '--json', '-'], { input: FAILING });
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout) as {
+      passed: boolean;
+      calls: Array<{ op: string; as?: string; expected: string | null; got: string; met: boolean; outputs: Record<string, unknown> }>;
+      finalState: { accounting: unknown[] };
+    };
+    expect(j.passed).toBe(false);
+    expect(j.calls[1]).toMatchObject({ op: 'ioas_alloc', as: '$ioas', expected: 'ioas_id=7', got: 'ioas_id=1', met: false, outputs: { ioas_id: 1 } });
+    expect(j.calls[0]).toMatchObject({ op: 'open', expected: null, got: 'ok', met: true });
+    expect(j.finalState.accounting.length).toBe(1);
+  });
+
+  it('numbers that do not fit in u64 and wrong types are errors naming the line', () => {
+    const r = cli(['run', '-'], {
+      input: 'calls:\n  - { op: mmap, as: $b, length: 2M }\n  - { op: mmap, length: 0x10000000000000000 }\n  - { op: mmap, length: true }\n  - { op: open }\n  - { op: ioas_alloc, as: $i }\n  - { op: ioas_map, ioas: $i, user_va: $b, length: 2M, iova: 18446744073709551616 }\n',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('<stdin>:3:17: calls[1] (mmap).length: 0x10000000000000000 does not fit in 64 bits');
+    expect(r.stderr).toContain('<stdin>:4:17: calls[2] (mmap).length: expected a number, got true');
+    expect(r.stderr).toMatch(/<stdin>:7:\d+: calls\[5\] \(ioas_map\)\.iova: 0x10000000000000000 does not fit in 64 bits/);
+    // Sums still wrap as C's u64 does: U64_MAX+1 is 0, a valid (if odd) length.
+    const wrap = cli(['run', '-q', '-'], { input: 'calls:\n  - { op: mmap, length: U64_MAX+1, expect: EINVAL }\n' });
+    expect(wrap.stderr).toBe('');
+    expect(wrap.status).toBe(0);
+  });
+
+  it('fuzz: --workers is capped at the cores, findings go to ./iommufd-sim-findings by default, --json', () => {
+    const cwd = mkdtempSync(join(tmp, 'fuzz-'));
+    const r = cli(['fuzz', '--json', '-s', '3', '--workers', '1000', '--profile', 'v6.2'], { cwd });
+    expect([0, 1]).toContain(r.status);
+    const cores = availableParallelism();
+    const j = JSON.parse(r.stdout) as { workers: number; findingsDir: string; programs: number; findings: Array<{ dir: string; fixes: string[] }> };
+    expect(j.workers).toBe(cores);
+    expect(j.findingsDir).toBe(join(cwd, 'iommufd-sim-findings'));
+    expect(j.programs).toBeGreaterThan(0);
+    for (const f of j.findings) expect(readFileSync(join(f.dir, 'repro.c'), 'utf8')).toMatch(/IOMMU/);
+    if (cores < 1000) expect(r.stderr).toBe('');
+  });
+});

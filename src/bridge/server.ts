@@ -175,6 +175,11 @@ export class BridgeServer {
       if (who === undefined || who.conn !== sock) return;
       who.conn = undefined;
       if (who.pendingExec !== undefined || who.proc.exited) return;
+      if (who.real !== undefined && alive(who.realPid)) {
+        // still running without its connection: it exec'd (its new image says HELLO)
+        who.pendingExec = [];
+        return;
+      }
       // died without saying so (a signal): the model process exits now, its memory is gone
       try {
         this.exitProcess(who, false);
@@ -211,7 +216,8 @@ export class BridgeServer {
       b = new Bridged(proc);
     }
     b.conn = sock;
-    if (b.realPid !== pid || b.real === undefined) {
+    // a new image has a new mm: /proc/PID/mem opened before the exec still points at the old one
+    if (b.realPid !== pid || b.real === undefined || b === old) {
       b.real?.close();
       b.real = new RealProcess(pid);
       b.realPid = pid;
@@ -616,6 +622,17 @@ interface FileIo {
   poll?(fd: number, events: number): number;
 }
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
+
+/** The process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
 
 function reply(text: string): Reply {
   const s = Buffer.from(text);

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_BRIDGE_CRASH, runExec } from '../../src/bridge/exec.js';
+import { EXIT_BRIDGE_CRASH, countKtapLine, runExec } from '../../src/bridge/exec.js';
+import { parseMaps } from '../../src/bridge/real-process.js';
 
 const PROGS = join(import.meta.dirname, 'progs');
 let dir: string;
@@ -23,6 +24,20 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'bridge-test-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('exec: what the kernel selftests need', () => {
+  it('fork, exec, emulated hugetlb, VmPin, fail-nth and debugfs knobs, the THP size', async () => {
+    const prog = build('features');
+    const r = await runExec([prog], { captureStdout: true, err: () => {}, caps: [] });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok VmPin grows by the pinned 1 MiB');
+    expect(lines.some((l) => l.startsWith('ok after exec'))).toBe(true);
+    expect(lines.length).toBe(21);
+    expect(r.status).toBe(0);
+    expect(r.warnings).toBe(0);
+  });
+});
 
 describe('exec: a small iommufd client', () => {
   it('gets the kernel answers, real fds and its own exit status', async () => {
@@ -51,5 +66,23 @@ describe('exec: a small iommufd client', () => {
     expect(r.status).toBe(EXIT_BRIDGE_CRASH);
     expect(r.crash?.message).toMatch(/deliberate server failure/);
     expect(errs.join('')).toMatch(/bridge server failed/);
+  });
+});
+
+describe('exec: helpers', () => {
+  it('counts KTAP results like the harness', () => {
+    const c = { pass: 0, fail: 0, skip: 0, xfail: 0 };
+    const res = new Map<string, string>();
+    for (const l of ['TAP version 13', '1..4', 'ok 1 a.b', 'not ok 2 a.c', 'ok 3 a.d # SKIP no huge pages', 'ok 4 a.e # XFAIL known', '# ok 5 not a result']) countKtapLine(l, c, res as never);
+    expect(c).toEqual({ pass: 1, fail: 1, skip: 1, xfail: 1 });
+    expect([...res]).toEqual([['a.b', 'ok'], ['a.c', 'fail'], ['a.d', 'skip'], ['a.e', 'ok']]);
+  });
+
+  it('reads /proc/PID/maps lines', () => {
+    const m = parseMaps('7f0000000000-7f0000002000 rw-s 00000000 00:01 12 /dev/zero (deleted)\n7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n');
+    expect(m).toEqual([
+      { start: 0x7f0000000000, end: 0x7f0000002000, prot: 3, shared: true, name: '/dev/zero (deleted)' },
+      { start: 0x7ffd00000000, end: 0x7ffd00021000, prot: 3, shared: false, name: '[stack]' },
+    ]);
   });
 });

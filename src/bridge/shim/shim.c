@@ -202,6 +202,13 @@ static void bridge_connect(void)
 	     sizeof(fds));
 	fork_token = 0;
 	set_kinds(fds);
+	/* after an exec: model files whose real descriptor closed on exec go too */
+	for (int fd = 0; fd < MAXFD; fd++) {
+		if ((fdkind[fd] & K_MODEL) && syscall(SYS_fcntl, fd, F_GETFD) < 0) {
+			CALL(OP_CLOSE, fd);
+			fdkind[fd] = K_NONE;
+		}
+	}
 }
 
 static void __attribute__((constructor)) shim_init(void)
@@ -920,6 +927,52 @@ int execvpe(const char *file, char *const argv[], char *const envp[])
 		real = dlsym(RTLD_NEXT, "execvpe");
 	exec_prepare();
 	return real(file, argv, envp);
+}
+
+/* execl, execlp, execle: glibc calls its own execve inside, so gather the list here */
+#define EXEC_MAX_ARGS 1024
+#define GATHER_ARGS(first, ap, argv)                          \
+	do {                                                  \
+		int i_ = 0;                                   \
+		argv[i_++] = (char *)(first);                 \
+		while (i_ < EXEC_MAX_ARGS - 1) {              \
+			char *a_ = va_arg(ap, char *);        \
+			argv[i_++] = a_;                      \
+			if (!a_)                              \
+				break;                        \
+		}                                             \
+		argv[EXEC_MAX_ARGS - 1] = NULL;               \
+	} while (0)
+
+int execl(const char *path, const char *arg, ...)
+{
+	char *argv[EXEC_MAX_ARGS];
+	va_list ap;
+	va_start(ap, arg);
+	GATHER_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execv(path, argv);
+}
+
+int execlp(const char *file, const char *arg, ...)
+{
+	char *argv[EXEC_MAX_ARGS];
+	va_list ap;
+	va_start(ap, arg);
+	GATHER_ARGS(arg, ap, argv);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+int execle(const char *path, const char *arg, ...)
+{
+	char *argv[EXEC_MAX_ARGS];
+	va_list ap;
+	va_start(ap, arg);
+	GATHER_ARGS(arg, ap, argv);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the kernel selftests need beyond plain ioctls, checked through the
+ * bridge: fork (the model forks first), exec with an inherited iommufd,
+ * emulated hugetlb, VmPin from the model's accounting, fail-nth, the THP size
+ * file. One line per check; exit 0 when all passed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T ';'
+#define IOMMU_IOAS_ALLOC _IO(T, 0x81)
+#define IOMMU_IOAS_MAP _IO(T, 0x85)
+#define IOMMU_TEST_CMD _IO(T, 0xa0)
+#define TEST_OP_MOCK_DOMAIN 2
+
+struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
+struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
+struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
+
+static int failed;
+
+static void check(int cond, const char *what, long got)
+{
+	if (cond)
+		printf("ok %s\n", what);
+	else {
+		printf("FAIL %s (got %ld, errno %d)\n", what, got, errno);
+		failed = 1;
+	}
+	fflush(stdout);
+}
+
+static uint32_t ioas_alloc(int fd)
+{
+	struct ioas_alloc a = { .size = sizeof(a) };
+	return ioctl(fd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
+}
+
+static long status_kb(const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "after-exec")) {
+		/* the new image still has the iommufd it inherited */
+		int fd = atoi(argv[2]);
+		uint32_t id = ioas_alloc(fd);
+		printf("%s after exec: IOAS_ALLOC on the inherited fd -> id %u\n", id ? "ok" : "FAIL", id);
+		return id ? 0 : 1;
+	}
+
+	int fd = open("/dev/iommu", O_RDWR);
+	check(fd >= 0, "open", fd);
+	uint32_t ioas = ioas_alloc(fd);
+	check(ioas != 0, "IOAS_ALLOC", ioas);
+
+	/* THP size as the model reports it */
+	char buf[64] = "";
+	int tfd = open("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", O_RDONLY);
+	long n = read(tfd, buf, sizeof(buf) - 1);
+	close(tfd);
+	check(n > 0 && atol(buf) == 2 * 1024 * 1024, "hpage_pmd_size", n);
+
+	/* hugetlb without huge pages configured: emulated */
+	size_t hsz = 2 * 1024 * 1024;
+	char *h = mmap(NULL, hsz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+	check(h != MAP_FAILED && ((uintptr_t)h % hsz) == 0, "MAP_HUGETLB mapping, 2 MiB aligned", (long)(uintptr_t)h);
+	memset(h, 0x11, hsz);
+	check(munmap(h + 4096, 4096) == -1 && errno == EINVAL, "munmap inside a huge page -> EINVAL", 0);
+
+	/* a mock domain: maps now pin, and VmPin shows it */
+	struct test_cmd md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
+	int rc = ioctl(fd, IOMMU_TEST_CMD, &md);
+	check(rc == 0 && md.u[0] != 0, "MOCK_DOMAIN", rc);
+	long pin0 = status_kb("VmPin:");
+	char *b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	memset(b, 0x22, 1 << 20);
+	struct ioas_map m = { .size = sizeof(m), .flags = 6, .ioas_id = ioas, .user_va = (uintptr_t)b, .length = 1 << 20 };
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &m);
+	check(rc == 0, "IOAS_MAP with a domain", rc);
+	long pin1 = status_kb("VmPin:");
+	check(pin1 - pin0 == 1024, "VmPin grows by the pinned 1 MiB", pin1 - pin0);
+	m.user_va = (uintptr_t)h;
+	m.length = hsz;
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &m);
+	check(rc == 0, "IOAS_MAP of the hugetlb mapping", rc);
+
+	/* fork: the child shares the iommufd; its objects are seen by the parent */
+	pid_t child = fork();
+	if (child == 0) {
+		uint32_t id = ioas_alloc(fd);
+		_exit(id > ioas ? 42 : 1);
+	}
+	int st = 0;
+	waitpid(child, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 42, "child allocates on the inherited iommufd", st);
+	uint32_t next = ioas_alloc(fd);
+	check(next > ioas + 1, "the parent sees the child's object", next);
+
+	/* fail-nth: the first fault point of the next call fails */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", getpid());
+	int nth = open(path, O_RDWR);
+	check(nth >= 0, "open fail-nth", nth);
+	/* with the kernel's default knobs, slab allocations that may sleep are not injected */
+	check(write(nth, "1", 1) == 1, "arm fail-nth", 0);
+	struct ioas_alloc a = { .size = sizeof(a) };
+	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+	check(rc == 0, "failslab/ignore-gfp-wait=Y: IOAS_ALLOC passes", rc);
+	check(pread(nth, buf, sizeof(buf), 0) == 2 && buf[0] == '1', "fail-nth still armed", 0);
+	int knob = open("/sys/kernel/debug/failslab/ignore-gfp-wait", O_WRONLY);
+	check(knob >= 0 && write(knob, "N", 1) == 1, "debugfs failslab/ignore-gfp-wait = N", knob);
+	close(knob);
+	check(write(nth, "1", 1) == 1, "arm fail-nth again", 0);
+	rc = ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+	check(rc == -1 && errno == ENOMEM, "IOAS_ALLOC fails with ENOMEM", rc);
+	memset(buf, 0, sizeof(buf));
+	check(pread(nth, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "0\n"), "fail-nth reads 0 after firing", 0);
+	close(nth);
+
+	/* exec keeps a descriptor without close-on-exec */
+	child = fork();
+	if (child == 0) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", fd);
+		execl("/proc/self/exe", argv[0], "after-exec", num, (char *)NULL);
+		_exit(3);
+	}
+	waitpid(child, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exec'd child used the inherited iommufd", st);
+	return failed;
+}

@@ -68,12 +68,22 @@ fi
 
 # the uAPI headers the selftests include, newer than the distribution's
 mkdir -p "$W/include/linux"
-for h in iommufd.h vfio.h; do sed -e 's/\b__user\b//g' "$S/include/uapi/linux/$h" > "$W/include/linux/$h"; done
+# (as headers_install does: no __user, no __counted_by annotations)
+for h in iommufd.h vfio.h; do
+  sed -e 's/\b__user\b//g' -e 's/__counted_by(\w*)//g' "$S/include/uapi/linux/$h" > "$W/include/linux/$h"
+done
 
-CF=(-D_GNU_SOURCE -O2 -Wall -Wno-unused-function -Wno-unused-result -Wno-unused-variable -isystem "$W/include")
+CF=(-D_GNU_SOURCE -O2 -Wall -Wno-unused-function -Wno-unused-result -Wno-unused-variable -isystem "$W/include"
+    -I "$S/tools/testing/selftests")
 [ "${STATIC:-0}" = 1 ] && CF+=(-static)
+LIBS=(-lpthread)
+if grep -q 'sys/capability.h' "$SELF"/*.c "$SELF"/*.h; then  # 7.x drops CAP_IPC_LOCK with libcap
+  echo '#include <sys/capability.h>' | "$CC" -E -x c - >/dev/null 2>&1 \
+    || { echo "build.sh: these selftests need libcap headers (Debian: apt-get install libcap-dev)" >&2; exit 1; }
+  LIBS+=(-lcap)
+fi
 for t in iommufd iommufd_fail_nth; do
-  (cd "$SELF" && "$CC" "${CF[@]}" -o "$OUT/$t" "$t.c" -lpthread)
+  (cd "$SELF" && "$CC" "${CF[@]}" -o "$OUT/$t" "$t.c" "${LIBS[@]}")
 done
 echo "$KERNEL_SRC" > "$OUT/SOURCE"
 echo "built: $OUT/iommufd $OUT/iommufd_fail_nth"

@@ -32,32 +32,77 @@ export const TEMPLATE = join(ROOT, 'web', 'dist', 'explorer.html');
 /** Where the template takes the data. */
 export const DATA_MARK = '"__EXPLORER_DATA__"';
 
+/** The shared table: each distinct flat array once (found by a hash, confirmed element by element). */
 class Tables {
   readonly list: number[][] = [];
-  private readonly seen = new Map<string, number>();
+  private readonly byHash = new Map<number, number[]>();
   put(a: number[]): number {
-    const k = a.join(',');
-    let i = this.seen.get(k);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(a);
-      this.seen.set(k, i);
-    }
-    return i;
+    let h = a.length;
+    for (let i = 0; i < a.length; i++) h = (Math.imul(h, 31) + (a[i] | 0) + ((a[i] / 4294967296) | 0)) | 0;
+    const same = this.byHash.get(h);
+    if (same) for (const k of same) if (equal(this.list[k], a)) return k;
+    this.list.push(a);
+    if (same) same.push(this.list.length - 1);
+    else this.byHash.set(h, [this.list.length - 1]);
+    return this.list.length - 1;
   }
 }
 
-/** Pack one snapshot: runs as flat arrays (see web/src/data.ts for the layout). */
+function equal(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Records as one flat array of `width` numbers each. */
+function flat<T>(list: readonly T[], width: number, put: (out: number[], at: number, x: T) => void): number[] {
+  const out = new Array<number>(list.length * width);
+  for (let i = 0; i < list.length; i++) put(out, i * width, list[i]);
+  return out;
+}
+
+/** Pack one snapshot: runs as flat arrays (layouts in inspect/page-data.ts). */
 function pack(s: MachineSnapshot, t: Tables): PackedSnapshot {
   return {
     ...s,
-    frames: t.put(s.frames.flatMap((f) => [f.pfn, f.n, f.ref, f.pin])),
+    frames: t.put(
+      flat(s.frames, 4, (o, i, f) => {
+        o[i] = f.pfn;
+        o[i + 1] = f.n;
+        o[i + 2] = f.ref;
+        o[i + 3] = f.pin;
+      }),
+    ),
     pages: s.pages.map((p) => ({
       ...p,
-      tiers: t.put(p.tiers.flatMap((x) => [x.first, x.last, (x.xarray ? 1 : 0) | (x.domain ? 2 : 0), x.accessUsers])),
-      pfns: t.put(p.pfns.flatMap((x) => [x.index, x.pfn, x.n])),
+      tiers: t.put(
+        flat(p.tiers, 4, (o, i, x) => {
+          o[i] = x.first;
+          o[i + 1] = x.last;
+          o[i + 2] = (x.xarray ? 1 : 0) | (x.domain ? 2 : 0);
+          o[i + 3] = x.accessUsers;
+        }),
+      ),
+      pfns: t.put(
+        flat(p.pfns, 3, (o, i, x) => {
+          o[i] = x.index;
+          o[i + 1] = x.pfn;
+          o[i + 2] = x.n;
+        }),
+      ),
     })),
-    domains: s.domains.map((d) => ({ ...d, runs: t.put(d.runs.flatMap((r) => [r.iova, r.length, r.paddr, r.pgsize, r.dirty ? 1 : 0])) })),
+    domains: s.domains.map((d) => ({
+      ...d,
+      runs: t.put(
+        flat(d.runs, 5, (o, i, r) => {
+          o[i] = r.iova;
+          o[i + 1] = r.length;
+          o[i + 2] = r.paddr;
+          o[i + 3] = r.pgsize;
+          o[i + 4] = r.dirty ? 1 : 0;
+        }),
+      ),
+    })),
   };
 }
 

@@ -55,13 +55,15 @@ export function aggregateRuns(r: FlatRuns, v0: number, v1: number, px: number): 
     const ps = a[5 * k + 3];
     if (!sizes.includes(ps)) sizes.push(ps);
     const smallest = Math.min(...sizes);
-    for (let c = Math.floor((s - v0) / w); c < px && v0 + c * w < e; c++) {
+    const c0 = Math.floor((s - v0) / w);
+    // A run counts once, in the column where it starts; it covers every column it reaches.
+    if (c0 < px) count[c0]++;
+    for (let c = c0; c < px && v0 + c * w < e; c++) {
       const cs = Math.max(s, v0 + c * w);
       const ce = Math.min(e, v0 + (c + 1) * w);
       if (ce <= cs) continue;
       cover[c] += ce - cs;
       if (ps > smallest) big[c] += ce - cs;
-      count[c]++;
       if (a[5 * k + 4] === 1) dirty[c] = 1;
     }
   }
@@ -69,7 +71,7 @@ export function aggregateRuns(r: FlatRuns, v0: number, v1: number, px: number): 
   const largest = sizes.length ? Math.max(...sizes) : 0;
   let cur: Bar | undefined;
   for (let c = 0; c < px; c++) {
-    if (count[c] === 0) {
+    if (cover[c] === 0) {
       cur = undefined;
       continue;
     }

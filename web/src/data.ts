@@ -56,14 +56,6 @@ export function unpack(d: ExplorerData, i: number): UnpackedSnapshot {
   };
 }
 
-/** The data embedded in the page (a JSON script element). */
-export function embeddedData(doc: Document): ExplorerData | undefined {
-  const el = doc.getElementById('explorer-data');
-  if (!el?.textContent) return undefined;
-  const v = JSON.parse(el.textContent) as ExplorerData | string;
-  return typeof v === 'string' ? undefined : v;
-}
-
 export function tierName(t: { xarray: boolean; domain: boolean }): string {
   return t.xarray && t.domain ? 'both' : t.xarray ? 'xarray' : t.domain ? 'domain' : 'user';
 }

@@ -12,7 +12,7 @@ import { axisBottom, type ScaleLinear, scaleLinear, select, type ZoomTransform, 
 import { type ComponentChildren, h, render, type VNode } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { aggregateRuns } from './aggregate.js';
-import { bytes, type ExplorerData, embeddedData, hex, num, type SnapshotDiff, tierName, type UnpackedSnapshot, runsAt, unpack } from './data.js';
+import { bytes, type ExplorerData, hex, num, type SnapshotDiff, tierName, type UnpackedSnapshot, runsAt, unpack } from './data.js';
 import { CSS } from './style.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: preact's h() yields element-specific VNode types; lists mix them
@@ -506,6 +506,14 @@ function App(p: { data: ExplorerData }) {
     h(PagesPanel, { s, diff, area }),
     h('div', { class: 'cols' }, h(FramesPanel, { s, diff }), h(AccountingPanel, { s, diff })),
   );
+}
+
+/** The data embedded in the page (a JSON script element; the bare template holds a string mark). */
+function embeddedData(doc: Document): ExplorerData | undefined {
+  const el = doc.getElementById('explorer-data');
+  if (!el?.textContent) return undefined;
+  const v = JSON.parse(el.textContent) as ExplorerData | string;
+  return typeof v === 'string' ? undefined : v;
 }
 
 const style = document.createElement('style');

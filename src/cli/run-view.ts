@@ -21,13 +21,44 @@ export function gotText(r: CallResult, call: Call | undefined, profile: ProfileN
   if (exp && typeof exp !== 'string' && exp.kind === 'values') {
     const parts: string[] = [];
     if (exp.errno !== undefined || r.errno) parts.push(base);
-    for (const k of Object.keys(exp.values)) {
+    for (const [k, want] of Object.entries(exp.values)) {
       const v = k === 'ret' ? r.ret : r.outputs[k];
-      parts.push(`${k}=${v === undefined ? '(none)' : valueText(v)}`);
+      parts.push(`${k}=${v === undefined ? '(none)' : valueLike(want, v)}`);
     }
     return parts.join(' ');
   }
   return base;
+}
+
+const UNITS: ReadonlyArray<readonly [string, bigint]> = [
+  ['T', 40n],
+  ['G', 30n],
+  ['M', 20n],
+  ['K', 10n],
+];
+
+/**
+ * `got` written the way the expectation `want` is: a size (`64M`) in the
+ * same unit when exact (else the largest exact one), hex for hex, decimal for
+ * a plain number; anything else as the executor shows values.
+ */
+export function valueLike(want: unknown, got: number | bigint | string): string {
+  if (typeof got === 'string') return valueText(got);
+  const g = BigInt(got);
+  if (typeof want === 'number') return g.toString();
+  if (typeof want !== 'string') return valueText(got);
+  const w = want.trim();
+  const size = /^\d[\d_]*\s*([KMGT])(?:i?B)?$/i.exec(w);
+  if (size && g > 0n) {
+    const unit = size[1].toUpperCase();
+    const order = [UNITS.find(([u]) => u === unit)!, ...UNITS];
+    for (const [u, shift] of order) if (g % (1n << shift) === 0n) return `${g >> shift}${u}`;
+    return g.toString();
+  }
+  if (size) return g.toString();
+  if (/^0x/i.test(w)) return `0x${BigInt.asUintN(64, g).toString(16)}`;
+  if (/^\d+$/.test(w)) return g.toString();
+  return valueText(got);
 }
 
 /** The handle a call bound and its value: ` → $ioas = 2`. */
@@ -38,12 +69,14 @@ function boundText(r: CallResult, call: Call | undefined): string {
   return ` → ${call.as} = ${v === undefined ? '?' : valueText(v)}`;
 }
 
-/** Other outputs worth seeing (not the one `as` shows). */
-function outputsText(r: CallResult, call: Call | undefined): string {
+/** Other outputs worth seeing: not the one `as` shows, not those the verdict shows beside their expectation. */
+function outputsText(r: CallResult, call: Call | undefined, profile: ProfileName): string {
   const spec = call ? OPS[call.op] : undefined;
   const shown = call && typeof call.as === 'string' ? spec?.primary : undefined;
+  const exp = call ? parseExpectation(expectationFor(call, profile)) : undefined;
+  const inVerdict = exp && typeof exp !== 'string' && exp.kind === 'values' ? new Set(Object.keys(exp.values)) : new Set<string>();
   const parts = Object.entries(r.outputs)
-    .filter(([k]) => k !== shown)
+    .filter(([k]) => k !== shown && !inVerdict.has(k))
     .map(([k, v]) => `${call?.as && typeof call.as === 'string' && k !== 'fault_injected' && k !== 'fault_point' ? `${call.as}.` : ''}${k}=${valueText(v)}`);
   return parts.length ? `  (${parts.join(' ')})` : '';
 }
@@ -79,7 +112,7 @@ export function callLines(calls: readonly Call[], rr: RunResult, width: number, 
     const got = r.expected === undefined ? (r.errno ? `-${r.errno}` : 'ok') : gotText(r, c, rr.profile ?? 'latest');
     const verdict = r.expected === undefined ? `= ${got}` : r.met ? `expected ${r.expected}, got ${got}` : `expected ${r.expected}, GOT ${got}`;
     const mark = r.met ? ' ' : '!';
-    const head = `${mark}${String(r.index).padStart(w)}  ${c ? callText(c) : r.op}${boundText(r, c)}${outputsText(r, c)}`;
+    const head = `${mark}${String(r.index).padStart(w)}  ${c ? callText(c) : r.op}${boundText(r, c)}${outputsText(r, c, rr.profile ?? 'latest')}`;
     // The verdict stays whole: beside the call when both fit, else on a line of its own under it.
     const body = wrapLine(head, width, indent);
     const last = body[body.length - 1];

@@ -10,7 +10,7 @@
  * (a model bug) or a KernelWarning (panicOnWarn) is caught, reported in
  * `exception`, and ends the run before teardown.
  */
-import { errnoName } from '../base/errno.js';
+import { EBADF, EINVAL, ENOENT, errnoName } from '../base/errno.js';
 import { UserScratch } from '../client/common.js';
 import type { FaultPoint } from '../base/fault.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
@@ -314,7 +314,8 @@ class Executor {
         if (exp.errno !== undefined) parts.push(exp.errno);
         for (const [k, want] of Object.entries(exp.values)) {
           const got = k === 'ret' ? ret : outputs[k];
-          parts.push(`${k}=${typeof want === 'number' || typeof want === 'bigint' ? valueText(want) : String(want)}`);
+          // As the program wrote it (16384, 0x4000 or 16K), so the report shows the value the way its author thinks of it.
+          parts.push(`${k}=${String(want)}`);
           if (got === undefined) {
             met = false;
             continue;
@@ -545,6 +546,8 @@ class Executor {
         const fields = { argsz: this.has(call, 'argsz') ? n32('argsz') : U.vfio_iommu_type1_dma_unmap.size, flags: n32('flags'), iova: v('iova'), size: v('size') };
         return this.raw(proc, s32('fd'), U.VFIO_IOMMU_UNMAP_DMA, U.vfio_iommu_type1_dma_unmap, fields, ['size']);
       }
+      case 'check_state':
+        return this.checkState(call, spec, proc);
       case 'report':
         if (this.opts.snapshot) {
           this.snapshots.push({ index: this.callIndex, title: typeof call.title === 'string' ? call.title : `after call ${this.callIndex - 1}`, state: this.snapshot() });
@@ -564,6 +567,54 @@ class Executor {
       default:
         throw new ProgramError(`op ${call.op} is not implemented`);
     }
+  }
+
+  /**
+   * check_state: read (never change) the pins of a user range, the calling
+   * process's accounting and a pages object's npinned. Pins are counted per
+   * 4 KiB page, on compound folios too (unlike MD_CHECK_REFS); a page with
+   * nothing mapped counts as 0 pins and in `unmapped`.
+   */
+  checkState(call: Call, spec: OpSpec, proc: Process): OpOutcome {
+    const outputs: Outputs = {};
+    const task = proc.task;
+    if (this.has(call, 'uptr')) {
+      const start = this.value(call, spec, 'uptr', proc) & ~0xfffn;
+      const end = this.value(call, spec, 'uptr', proc) + (this.has(call, 'length') ? this.value(call, spec, 'length', proc) : 4096n);
+      const n = Number((end - start + 0xfffn) >> 12n);
+      if (end <= start || n > MEMORY_OP_MAX / 4096) return { ret: -EINVAL, outputs };
+      const phys = this.machine.phys;
+      let min = Number.POSITIVE_INFINITY;
+      let max = 0;
+      let unmapped = 0;
+      for (let i = 0; i < n; i++) {
+        const pfn = task.mm.lookupPfn(start + BigInt(i) * 4096n);
+        const pins = pfn < 0 ? 0 : phys.pincount(pfn);
+        if (pfn < 0) unmapped++;
+        if (pins < min) min = pins;
+        if (pins > max) max = pins;
+      }
+      outputs.pins = min === max ? min : -1;
+      outputs.pins_min = min;
+      outputs.pins_max = max;
+      outputs.unmapped = unmapped;
+    }
+    outputs.locked_vm = task.mm.lockedVm * 4096;
+    outputs.user_locked_vm = task.user.lockedVm * 4096;
+    outputs.pinned_vm = task.mm.pinnedVm * 4096;
+    outputs.memcg = task.memcg.usage;
+    if (this.has(call, 'ioas') || this.has(call, 'iova')) {
+      const ctx = iommufdCtxOf(proc, Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc))));
+      if (!ctx) return { ret: -EBADF, outputs };
+      const ioas = Number(BigInt.asUintN(32, this.value(call, spec, 'ioas', proc)));
+      const iova = this.value(call, spec, 'iova', proc);
+      const snap = snapshotState(this.machine, [ctx], [proc]);
+      const area = snap.areas.find((a) => a.ioas === ioas && a.first <= iova && iova <= a.last);
+      const pages = area && area.pages >= 0 ? snap.pages[area.pages] : undefined;
+      if (!pages) return { ret: -ENOENT, outputs };
+      outputs.npinned = pages.npinned;
+    }
+    return { ret: 0, outputs };
   }
 
   ranges(call: Call, name: string): Array<[bigint, bigint]> {

@@ -495,7 +495,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     outputs: {},
   },
   md_check_refs: {
-    doc: 'IOMMU_TEST_OP_MD_CHECK_REFS: every page of [uptr, uptr+length) has pin count `refs` (EIO otherwise)',
+    doc: 'IOMMU_TEST_OP_MD_CHECK_REFS: every page of [uptr, uptr+length) has pin count `refs` (EIO otherwise). Like the kernel\'s test op it skips pages of compound folios, so on THP or hugetlb memory it passes whatever the count: use check_state to assert pins there',
     group: 'test',
     ioctl: 'IOMMU_TEST_CMD',
     testOp: 'MD_CHECK_REFS',
@@ -623,6 +623,29 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     outputs: { size: 'value' },
   },
   // --- no system call ------------------------------------------------------------------
+  check_state: {
+    doc:
+      'no system call: what the kernel keeps about memory the calling process pinned, as outputs to compare with `expect` — the FOLL_PIN count of every page of [uptr, uptr+length) (THP and hugetlb pages included), the process\'s locked_vm, its user\'s locked_vm, pinned_vm and memcg charge (all in bytes), and the npinned of the pages object under `iova` in `ioas` (in pages). Example: expect: { pins: 1, pinned_vm: 64M }',
+    group: 'meta',
+    fields: {
+      fd: fdField('iommufd whose IOAS `ioas` is (default: the last one this process opened)'),
+      uptr: u64('start of the user range whose pins are counted', { handle: 'addr' }),
+      length: u64('length of that range (default: one page)'),
+      ioas: u32('IOAS whose area under `iova` names the pages object for `npinned`', { handle: 'ioas' }),
+      iova: u64('an IOVA inside that area', { handle: 'iova' }),
+    },
+    outputs: {
+      pins: 'value',
+      pins_min: 'value',
+      pins_max: 'value',
+      unmapped: 'value',
+      locked_vm: 'value',
+      user_locked_vm: 'value',
+      pinned_vm: 'value',
+      memcg: 'value',
+      npinned: 'value',
+    },
+  },
   report: {
     doc: 'no system call: the `run` command prints the iommufd state (areas, pages, domains, accesses, accounting) at this point',
     group: 'meta',

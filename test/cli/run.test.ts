@@ -79,6 +79,8 @@ describe('the iommufd-sim command (child process)', () => {
     expect(r.stdout).toMatch(/ioas_map\(ioas=\$ioas, user_va=\$guest, length=64M/);
     expect(r.stdout).toMatch(/ioas_alloc\(\) → \$ioas = 1 {3}expected ioas_id=1, got ioas_id=1/);
     expect(r.stdout).toMatch(/expected iova=0x1000000, got iova=0x1000000/);
+    // Expected and got in the same units, as the program wrote them.
+    expect(r.stdout).toMatch(/expected pins=1 npinned=16384 user_locked_vm=64M pinned_vm=64M locked_vm=0, got pins=1\s+npinned=16384 user_locked_vm=64M pinned_vm=64M locked_vm=0\n/);
     for (const t of ['Areas', 'Pages objects', 'Domains', 'Accesses', 'Accounting', 'xarray entries', 'npinned', 'map calls', 'RLIMIT_MEMLOCK', 'pinned_vm', 'memcg']) expect(r.stdout).toContain(t);
     expect(r.stdout).toMatch(/leaks after exit: none/);
     expect(r.stdout).toMatch(/result: PASS\n$/);

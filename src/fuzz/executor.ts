@@ -314,8 +314,8 @@ class Executor {
         if (exp.errno !== undefined) parts.push(exp.errno);
         for (const [k, want] of Object.entries(exp.values)) {
           const got = k === 'ret' ? ret : outputs[k];
-          // As the program wrote it (16384, 0x4000 or 16K), so the report shows the value the way its author thinks of it.
-          parts.push(`${k}=${String(want)}`);
+          // Numbers as the report shows values (a YAML 0x1000000 arrives as a number); strings (16K, $dev.hwpt_id) as written.
+          parts.push(`${k}=${typeof want === 'number' || typeof want === 'bigint' ? valueText(want) : String(want)}`);
           if (got === undefined) {
             met = false;
             continue;

@@ -8,7 +8,7 @@
  * stale known one), 2 for a usage error, 3 when the oracle could not run (no
  * kernel, no QEMU, no compiler).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
@@ -32,6 +32,7 @@ export interface OracleCommandOptions {
   timeout?: number;
   cache?: string;
   console?: string;
+  report?: string;
 }
 
 export const EXIT_CANNOT_RUN = 3;
@@ -116,7 +117,9 @@ export async function oracleCommand(inputs: string[], o: OracleCommandOptions): 
     return EXIT_CANNOT_RUN;
   }
   bar.stop();
-  if (o.json) process.stdout.write(`${JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2)}\n`);
+  const json = `${JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2)}\n`;
+  if (o.report) writeFileSync(resolve(o.report), json);
+  if (o.json) process.stdout.write(json);
   else process.stdout.write(formatOracle(res, o.all));
   return res.summary.ok ? 0 : 1;
 }
@@ -140,6 +143,7 @@ export function register(program: Command): void {
     .option('--console <file>', "append the VM's raw serial console to this file")
     .option('-a, --all', 'also list explained divergences and skipped programs')
     .option('--json', 'print the reports and the summary as JSON')
+    .option('--report <file>', 'also write the JSON report to this file')
     .action(async (inputs: string[], o: OracleCommandOptions) => {
       process.exitCode = await oracleCommand(inputs, o);
     });

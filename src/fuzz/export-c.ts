@@ -1210,6 +1210,13 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       break;
     }
     default:
+      if (spec.group === 'meta') {
+        // No system call: the model's own view of its state (check_state); nothing to replay.
+        L(`printf("@R ${i} meta\\n");`);
+        L('break;');
+        e.line('\t}');
+        return;
+      }
       L(`printf("call ${i}: op ${commentText(c.op)} cannot be exported\\n");`);
       L(`printf("@R ${i} noexport\\n");`);
       L('break;');

@@ -95,6 +95,7 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
       add({ call: r.index, op: r.op, class: 'missing', model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
       break;
     }
+    if (k.state === 'meta') continue;
     if (k.state === 'noexport') {
       add({ call: r.index, op: r.op, class: 'noexport', model: r.errno ?? 'ok', kernel: 'not exported' });
       continue;

@@ -6,7 +6,7 @@ export interface KernelCall {
   /** The return value (>= 0) or -errno. */
   rc: bigint;
   outputs: Record<string, string>;
-  /** The program could not run the call: "noexport", "dead" or "died". */
+  /** No result: "meta" (the op makes no system call), "noexport", "dead" or "died" (its process is gone). */
   state?: string;
 }
 
@@ -33,7 +33,7 @@ export function newConsole(): ConsoleState {
   return { done: false, programs: new Map(), other: [] };
 }
 
-const R_RE = /^@R (\d+) (-?\d+|noexport|dead|died)(.*)$/;
+const R_RE = /^@R (\d+) (-?\d+|noexport|meta|dead|died)(.*)$/;
 
 /** Feed one console line; returns the index of a program that just ended, if any. */
 export function feedLine(st: ConsoleState, raw: string, current: { n?: number }): number | undefined {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The oracle suite for CI (.ci/run calls it after npm test): every example, every
+# regression program and the oracle programs of test/oracle/programs/ run on the
+# real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
+# latest), call by call. Ends with "oracle: N passed, N failed" (programs) and
+# exits non-zero on any divergence src/oracle/known-divergences.yaml does not
+# explain, on a stale row there, or when no kernel is found.
+#
+# Kernels: ../shared/oracle/bzImage and ../shared/oracle-7.2/bzImage beside the
+# project (the workspace's prebuilt ones), else those scripts/oracle/build-kernels.sh
+# cached (${XDG_CACHE_HOME:-~/.cache}/iommufd-sim/kernels/*/), or ORACLE_KERNELS
+# ("path/bzImage path/bzImage", each with init.cpio.gz beside it).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+kernels=()
+if [ -n "${ORACLE_KERNELS:-}" ]; then
+  read -r -a kernels <<<"$ORACLE_KERNELS"
+else
+  for d in "$ROOT/../shared/oracle" "$ROOT/../shared/oracle-7.2"; do
+    [ -f "$d/bzImage" ] && kernels+=("$(cd "$d" && pwd)/bzImage")
+  done
+  if [ ${#kernels[@]} -eq 0 ]; then
+    for d in "${XDG_CACHE_HOME:-$HOME/.cache}"/iommufd-sim/kernels/*/; do
+      [ -f "$d/bzImage" ] && kernels+=("${d%/}/bzImage")
+    done
+  fi
+fi
+if [ ${#kernels[@]} -eq 0 ]; then
+  echo "oracle: no oracle kernel found. Looked in $ROOT/../shared/oracle/ and $ROOT/../shared/oracle-7.2/"
+  echo "oracle: (the workspace's prebuilt Linux 6.12 / 7.2) and ${XDG_CACHE_HOME:-~/.cache}/iommufd-sim/kernels/."
+  echo "oracle: build them with scripts/oracle/build-kernels.sh (Debian linux-source-6.12 / -7.2, ~25 min, as root),"
+  echo "oracle: or set ORACLE_KERNELS=\"/path/bzImage ...\" (init.cpio.gz beside each)."
+  echo "oracle: 0 passed, 1 failed"
+  exit 1
+fi
+
+need() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && need sudo && sudo="sudo"
+  $sudo apt-get install -y --no-install-recommends "$@" >/dev/null || { echo "oracle: cannot install $* (apt-get)"; return 1; }
+}
+need qemu-system-x86_64 || apt_install qemu-system-x86 || { echo "oracle: 0 passed, 1 failed"; exit 1; }
+need "${CC:-cc}" || apt_install gcc libc6-dev || { echo "oracle: 0 passed, 1 failed"; exit 1; }
+
+programs=(examples test/regressions)
+[ -d test/oracle/programs ] && programs+=(test/oracle/programs)
+
+passed=0
+failed=0
+status=0
+for k in "${kernels[@]}"; do
+  report=$(mktemp)
+  echo "oracle: $(basename "$(dirname "$k")") ($k)"
+  npx tsx scripts/oracle/run.ts --kernel "$k" --report "$report" "${programs[@]}"
+  rc=$?
+  if [ -s "$report" ]; then
+    read -r p f < <(node -e '
+      const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary;
+      console.log(`${s.agree + s.explained + s.skipped} ${s.diverged + s.errors + s.stale.length}`);
+    ' "$report")
+    passed=$((passed + p))
+    failed=$((failed + f))
+  else
+    failed=$((failed + 1))
+  fi
+  rm -f "$report"
+  [ $rc -ne 0 ] && status=1
+done
+echo "oracle: $passed passed, $failed failed"
+[ $failed -ne 0 ] && status=1
+exit $status

@@ -207,7 +207,8 @@ export function diffSnapshots(a: MachineSnapshot, b: MachineSnapshot): SnapshotD
   for (const k of new Set([...ca.keys(), ...cb.keys()])) {
     const x = ca.get(k) ?? null;
     const y = cb.get(k) ?? null;
-    if (x !== y) counterChanges.push({ what: k, before: x, after: y });
+    // A counter that appears or goes at zero did not change.
+    if ((x ?? 0) !== (y ?? 0)) counterChanges.push({ what: k, before: x, after: y });
   }
 
   const d: SnapshotDiff = {

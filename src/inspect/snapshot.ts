@@ -12,12 +12,14 @@
  * steps of its smallest page size.
  */
 import { IommuDomain } from '../iommu/domain.js';
+import { IOMMU_DIRTY_NO_CLEAR } from '../iommu/driver.js';
 import { MOCK_HUGE_PAGE_SIZE, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
-import { HwptPaging } from '../iommufd/hw-pagetable.js';
+import { HwptNested, HwptPaging } from '../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../iommufd/ioas.js';
 import type { IommufdCtx } from '../iommufd/main.js';
+import type { IommufdObject } from '../iommufd/object-table.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_NONE, type IoptPages } from '../iommufd/pages.js';
 import { SelftestObject, StaccessFile } from '../iommufd/selftest.js';
 import { IommufdFileHandle, IommufdOpenFile } from '../machine/iommufd-node.js';
@@ -166,17 +168,17 @@ class SnapshotBuilder {
       for (const { obj } of live) if (obj instanceof HwptPaging && obj.domain) this.hwptOfDomain.set(obj.domain, obj.id);
       const ioasAccesses = new Map<IommufdIoas, number[]>();
       for (const { id, obj, users } of live) {
-        const links: Record<string, number> = {};
+        const links = objectLinks(c, obj);
         if (obj instanceof HwptPaging) {
-          links.ioas = obj.ioas.id;
           if (obj.domain) domains.push(this.domainSnap(ci, id, obj));
+        } else if (obj instanceof HwptNested) {
+          links.ioas = obj.ioas.id;
         } else if (obj instanceof IommufdDevice) {
           const h = obj.hwpt;
           if (h) links.hwpt = h.id;
           devices.push({ ctx: ci, id, hwpt: h ? h.id : -1, mockFlags: obj.mockDev.flags, selftest: -1 });
         } else if (obj instanceof AccessObject) {
           if (obj.ioas) {
-            links.ioas = obj.ioas.id;
             const l = ioasAccesses.get(obj.ioas) ?? [];
             l.push(id);
             ioasAccesses.set(obj.ioas, l);
@@ -192,7 +194,6 @@ class SnapshotBuilder {
           });
         } else if (obj instanceof SelftestObject) {
           if (obj.idev) {
-            links.idev = obj.idev.id;
             const d = devices.find((x) => x.ctx === ci && x.id === obj.idev!.id);
             if (d) d.selftest = id;
           }
@@ -305,6 +306,8 @@ class SnapshotBuilder {
       apertureEnd: d.apertureEnd,
       devices: [...h.devices].map((x) => x.id).sort((a, b) => a - b),
       autoDomain: h.autoDomain,
+      nestParent: h.nestParent,
+      dirtyOps: d.dirtyOps !== undefined,
       mapCalls: d.mapCalls,
       unmapCalls: d.unmapCalls,
       mappedBytes: d.mappedBytes(),
@@ -426,6 +429,22 @@ class SnapshotBuilder {
   }
 }
 
+/**
+ * The objects `obj` points at, found by looking at its own fields: every
+ * field holding a live object of the same context is a link named after the
+ * field (`ioas`, `parent`, `idev`, `fault`, ...), so object types added later
+ * show their links without a change here.
+ */
+function objectLinks(ctx: IommufdCtx, obj: object): Record<string, number> {
+  const links: Record<string, number> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'ctx' || typeof v !== 'object' || v === null || !('type' in v) || !('destroy' in v)) continue;
+    const id = ctx.objects.idOf(v as IommufdObject);
+    if (id > 0 && ctx.objects.isLive(v as IommufdObject)) links[k] = id;
+  }
+  return links;
+}
+
 function fileKind(f: unknown): string {
   if (f instanceof IommufdOpenFile) return 'iommufd';
   if (f instanceof IommufdFileHandle) return f.inner instanceof StaccessFile ? 'access' : f.inner.kind;
@@ -499,13 +518,26 @@ function iopteSize(d: IommuDomain, iova: number, min: number): number {
   return min;
 }
 
-/** A domain that tracks dirty IOPTEs answers this without clearing the bit. */
-interface DirtyReader {
-  peekDirty(iova: number): boolean;
-}
-
-function hasDirty(d: IommuDomain): d is IommuDomain & DirtyReader {
-  return typeof (d as Partial<DirtyReader>).peekDirty === 'function';
+/**
+ * The dirty IOPTEs of `d` over the areas' IOVA, as sorted [start, end) pairs:
+ * read through the domain's dirty ops with IOMMU_DIRTY_NO_CLEAR, which
+ * changes nothing. Empty when the domain has no dirty ops or tracking is off
+ * (the read is refused then).
+ */
+function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
+  const ops = d.dirtyOps;
+  const out: number[] = [];
+  if (!ops) return out;
+  const record = (iova: number, length: number): void => {
+    out.push(iova, iova + length);
+  };
+  for (const a of areas) {
+    const first = Math.max(a.iovaNum, d.apertureStart);
+    const last = Math.min(a.lastIovaNum, d.apertureEnd);
+    if (last < first) continue;
+    if (ops.readAndClearDirty(first, last - first + 1, IOMMU_DIRTY_NO_CLEAR, { record }) !== 0) return [];
+  }
+  return out;
 }
 
 /**
@@ -514,7 +546,8 @@ function hasDirty(d: IommuDomain): d is IommuDomain & DirtyReader {
  */
 export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRun[] {
   const step = d.minPageSize;
-  const dirty = hasDirty(d);
+  const dirty = dirtyRanges(d, areas);
+  let dj = 0;
   const out: DomainRun[] = [];
   let cur: DomainRun | undefined;
   for (const a of areas) {
@@ -527,7 +560,8 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
         continue;
       }
       const pgsize = iopteSize(d, iova, step);
-      const dt = dirty ? d.peekDirty(iova) : false;
+      while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
+      const dt = dj < dirty.length && dirty[dj] <= iova;
       if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;
       else {
         cur = { iova, length: step, paddr: phys, pgsize, dirty: dt };

@@ -175,6 +175,10 @@ export interface DomainSnap {
   /** DEVICE object IDs attached through it. */
   devices: number[];
   autoDomain: boolean;
+  /** Allocated with IOMMU_HWPT_ALLOC_NEST_PARENT. */
+  nestParent: boolean;
+  /** The domain has dirty tracking ops (IOMMU_HWPT_ALLOC_DIRTY_TRACKING). Run dirty bits are read only while tracking is on. */
+  dirtyOps: boolean;
   mapCalls: number;
   unmapCalls: number;
   mappedBytes: number;

@@ -149,7 +149,7 @@ describe.skipIf(!browser.path)(`explorer in chromium${browser.path ? '' : ` (ski
   async function open(file: string, step?: number): Promise<number> {
     const t = Date.now();
     await page.goto(`file://${file}${step !== undefined ? `#step=${step}` : ''}`);
-    await page.waitForSelector('body[data-ready="1"]');
+    await page.waitForSelector(`body[data-ready="1"][data-step="${step ?? 0}"]`);
     return Date.now() - t;
   }
 

@@ -481,6 +481,14 @@ function App(p: { data: ExplorerData }) {
     return () => window.removeEventListener('keydown', onKey);
   }, []);
   useEffect(() => {
+    const onHash = (): void => {
+      const n = Number(new URLSearchParams(location.hash.slice(1)).get('step'));
+      if (Number.isInteger(n)) go(n);
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  useEffect(() => {
     history.replaceState(null, '', `#step=${step}`);
     document.body.dataset.step = String(step);
   }, [step]);

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The oracle harness without a VM: the initramfs archive, the console protocol,
+// the comparison and its classes, the known-divergences file, and what the C
+// export embeds. (scripts/oracle/ci.sh runs the real kernels.)
+import { describe, expect, it } from 'vitest';
+import { runProgram } from '../../src/fuzz/executor.js';
+import { comparableAnswer, exportC, withModelAnswers } from '../../src/fuzz/export-c.js';
+import type { Program } from '../../src/fuzz/program.js';
+import { compareProgram } from '../../src/oracle/compare.js';
+import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../src/oracle/console.js';
+import { profileForRelease } from '../../src/oracle/index.js';
+import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
+import { type KnownDivergence, loadKnown, matchKnown, staleKnown } from '../../src/oracle/known.js';
+
+/** Read a newc archive back: [name, mode, data]. */
+function readNewc(buf: Buffer): Array<[string, number, Buffer]> {
+  const out: Array<[string, number, Buffer]> = [];
+  let o = 0;
+  for (;;) {
+    expect(buf.toString('ascii', o, o + 6)).toBe('070701');
+    const field = (i: number): number => Number.parseInt(buf.toString('ascii', o + 6 + 8 * i, o + 14 + 8 * i), 16);
+    const mode = field(1);
+    const size = field(6);
+    const nameSize = field(11);
+    const name = buf.toString('utf8', o + 110, o + 110 + nameSize - 1);
+    o += 110 + nameSize;
+    o += (4 - (o % 4)) % 4;
+    const data = buf.subarray(o, o + size);
+    o += size;
+    o += (4 - (o % 4)) % 4;
+    if (name === 'TRAILER!!!') return out;
+    out.push([name, mode, data]);
+  }
+}
+
+const PROGRAM: Program = {
+  name: 'unit',
+  memlock: '64K',
+  calls: [
+    { op: 'mmap', as: '$buf', length: '64K' },
+    { op: 'open', as: '$fd' },
+    { op: 'ioas_alloc', as: '$ioas' },
+    { op: 'ioas_map', ioas: '$ioas', user_va: '$buf', length: '64K', as: '$iova' },
+    { op: 'ioas_map', ioas: '$ioas', user_va: '$buf', length: '64K', iova: '$iova' },
+    { op: 'create_access', as: '$acc', ioas: '$ioas' },
+    { op: 'access_rw', access: '$acc', iova: 0x40000000, length: 16, uptr: '$buf' },
+  ],
+};
+
+/** What the kernel would print if it answered exactly as the model did. */
+function kernelLike(p: Program): KernelProgram {
+  const run = runProgram(p, { profile: 'v6.12' });
+  const calls = new Map<number, { rc: bigint; outputs: Record<string, string> }>();
+  for (const r of run.results) {
+    const outputs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.outputs)) outputs[k] = typeof v === 'string' ? v : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+    calls.set(r.index, { rc: r.errno ? BigInt(r.ret) : 0n, outputs });
+  }
+  return { index: 0, calls, kmsg: [], text: [], exit: 0 };
+}
+
+describe('initramfs', () => {
+  it('writes newc entries the kernel reads: names, modes, data, 4-byte padding, trailer', () => {
+    const a = cpioNewc([{ name: 'bin', perm: 0o755 }, { name: '/init', data: Buffer.from('#!/bin/sh\n') }, { name: 'list', data: Buffer.from('0\n1\n2\n'), perm: 0o644 }]);
+    expect(a.length % 4).toBe(0);
+    const e = readNewc(a);
+    expect(e.map(([n]) => n)).toEqual(['bin', 'init', 'list']);
+    expect(e[0][1]).toBe(0o040755);
+    expect(e[1][1]).toBe(0o100755);
+    expect(e[1][2].toString()).toBe('#!/bin/sh\n');
+    expect(e[2][1]).toBe(0o100644);
+    expect(e[2][2].toString()).toBe('0\n1\n2\n');
+  });
+
+  it('finds the release in a bzImage setup header and maps it to a profile', () => {
+    const img = Buffer.alloc(0x1000);
+    img.write('HdrS', 0x202, 'latin1');
+    img.writeUInt16LE(0x300, 0x20e); // kernel_version - 0x200
+    img.write('6.12.95 (root@build) #1 SMP\0', 0x500, 'latin1');
+    expect(bzImageRelease(img)).toBe('6.12.95');
+    expect(bzImageRelease(Buffer.alloc(0x1000))).toBeUndefined();
+    expect(profileForRelease('6.12.95')).toBe('v6.12');
+    expect(profileForRelease('7.2.13')).toBe('latest');
+    expect(profileForRelease('6.1.0')).toBeUndefined();
+  });
+});
+
+describe('console', () => {
+  it('brackets programs, parses results and kernel lines, skips escape codes before markers', () => {
+    const st = newConsole();
+    const cur: { n?: number } = {};
+    const ended: number[] = [];
+    for (const l of [
+      'SeaBIOS ...',
+      'Booting from ROM..\x1bc\x1b[?7l@VM 6.12.95',
+      '@BEGIN 0',
+      'unit: 3 calls',
+      '@R 0 0 addr=0x7ffff7ff0000',
+      '@R 1 -22 fd=0xffffffffffffffff fault_injected=0x1',
+      '@R 2 meta',
+      '@K [    1.234567] WARNING: CPU: 0 PID: 45 at drivers/iommu/iommufd/selftest.c:488 mock_domain_iova_to_phys+0x1c/0x26',
+      '@K [    1.234600] Modules linked in:',
+      '@END 0 1',
+      '@DONE',
+    ]) {
+      const n = feedLine(st, l, cur);
+      if (n !== undefined) ended.push(n);
+    }
+    expect(st.release).toBe('6.12.95');
+    expect(st.done).toBe(true);
+    expect(ended).toEqual([0]);
+    const p = st.programs.get(0)!;
+    expect(p.exit).toBe(1);
+    expect(p.calls.get(0)).toEqual({ rc: 0n, outputs: { addr: '0x7ffff7ff0000' } });
+    expect(p.calls.get(1)).toEqual({ rc: -22n, outputs: { fd: '0xffffffffffffffff', fault_injected: '0x1' } });
+    expect(p.calls.get(2)?.state).toBe('meta');
+    expect(p.text).toEqual(['unit: 3 calls']);
+    const w = kernelWarnings(p.kmsg);
+    expect(w.warns).toEqual(['WARNING: CPU: 0 PID: 45 at drivers/iommu/iommufd/selftest.c:488 mock_domain_iova_to_phys+0x1c/0x26']);
+    expect(w.bugs).toEqual([]);
+  });
+});
+
+describe('compare', () => {
+  const run = runProgram(PROGRAM, { profile: 'v6.12' });
+
+  it('a kernel answering as the model agrees on every call', () => {
+    const r = compareProgram('unit', PROGRAM, run, kernelLike(PROGRAM), '6.12.95', []);
+    expect(r.status).toBe('agree');
+    expect(r.compared).toBe(PROGRAM.calls.length);
+    expect(r.divergences).toEqual([]);
+  });
+
+  it('classifies errno, value, addr, missing, crash and warn differences', () => {
+    const k = kernelLike(PROGRAM);
+    const modelErrno = run.results[4].errno;
+    expect(modelErrno).toBe('EEXIST');
+    k.calls.set(4, { rc: 0n, outputs: { iova: '0x0' } });
+    k.calls.get(3)!.outputs.iova = '0x1234000';
+    k.calls.get(0)!.outputs.addr = '0x1000';
+    k.calls.delete(6);
+    k.kmsg.push('[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/iommu/iommufd/pages.c:238 iommu_unmap_nofail+0xe/0x12');
+    k.exit = 137;
+    const r = compareProgram('unit', PROGRAM, run, k, '6.12.95', []);
+    expect(r.status).toBe('diverged');
+    const got = r.divergences.map((d) => [d.call, d.class, d.model, d.kernel]);
+    expect(got).toContainEqual([0, 'addr', `addr=0x${BigInt(run.results[0].outputs.addr).toString(16)}`, 'addr=0x1000']);
+    expect(got).toContainEqual([3, 'value', `iova=0x${BigInt(run.results[3].outputs.iova).toString(16)}`, 'iova=0x1234000']);
+    expect(got).toContainEqual([4, 'errno', 'EEXIST', 'ok']);
+    expect(got).toContainEqual([6, 'missing', 'ENOENT', 'no result']);
+    expect(got).toContainEqual([undefined, 'crash', 'exit 0/1', 'killed (timeout)']);
+    expect(got).toContainEqual([undefined, 'warn', 'no WARN', 'WARNING: CPU: 0 PID: 1 at drivers/iommu/iommufd/pages.c:238 iommu_unmap_nofail+0xe/0x12']);
+  });
+
+  it('a known divergence explains a difference on the kernels it names only; an unused exact row is stale', () => {
+    const k = kernelLike(PROGRAM);
+    k.calls.set(6, { rc: -22n, outputs: {} });
+    const row: KnownDivergence = { program: 'un*', op: 'access_rw', model: 'ENOENT', kernel: 'EINVAL', kernels: ['6.12'], why: 'test', source: 'iommufd_access_rw()' };
+    const r612 = compareProgram('unit', PROGRAM, run, k, '6.12.95', [row]);
+    expect(r612.status).toBe('explained');
+    expect(r612.divergences[0].known).toBe(row);
+    expect(compareProgram('unit', PROGRAM, run, k, '7.2.13', [row]).status).toBe('diverged');
+    const exact: KnownDivergence = { ...row, program: 'unit' };
+    expect(matchKnown([exact], r612.divergences[0], '6.12.95')).toBe(exact);
+    expect(staleKnown([exact], new Set(['unit']), new Set(), '6.12.95')).toEqual([exact]);
+    expect(staleKnown([exact], new Set(['unit']), new Set([exact]), '6.12.95')).toEqual([]);
+    expect(staleKnown([exact], new Set(['unit']), new Set(), '7.2.13')).toEqual([]);
+    expect(staleKnown([row], new Set(['unit']), new Set(), '6.12.95')).toEqual([]);
+  });
+
+  it('a program that said SKIP is skipped, one that never ran is an error', () => {
+    const k = kernelLike(PROGRAM);
+    k.exit = 4;
+    k.text.push('SKIP: /dev/iommu is missing');
+    expect(compareProgram('unit', PROGRAM, run, k, '6.12.95', []).status).toBe('skip');
+    expect(compareProgram('unit', PROGRAM, run, undefined, '6.12.95', []).status).toBe('error');
+  });
+
+  it('every row of known-divergences.yaml says why and names the kernel source', () => {
+    const rows = loadKnown();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(r.why.length).toBeGreaterThan(40);
+      expect(r.source).toMatch(/\.(c|h)\b|\(\)/);
+    }
+  });
+});
+
+describe('export with the model answers', () => {
+  it('embeds every comparable answer, leaves fds out, and hints each mmap at the model address', () => {
+    const run = runProgram(PROGRAM, { profile: 'v6.12' });
+    const p = withModelAnswers(PROGRAM, run);
+    expect(p.calls[0].addr).toBe(run.results[0].outputs.addr);
+    expect(p.calls[2].expect).toEqual({ ret: 0n, ioas_id: 1n });
+    expect(p.calls[4].expect).toEqual({ errno: 'EEXIST' });
+    expect(comparableAnswer(PROGRAM.calls[1], run.results[1]).outputs).toEqual({});
+    expect(comparableAnswer(PROGRAM.calls[5], run.results[5]).outputs).toEqual({});
+    const c = exportC(PROGRAM, { profile: 'v6.12', run });
+    expect(c).toMatch(/become_model_process\(\(uint64_t\)0x10000ULL, 1000, 0x0u, 0x0u, "\/dev\/iommu"\);/);
+    expect(c).toMatch(/setup_machine\("madvise", -1\);/);
+    expect(c).toMatch(/#define TEST_CMD_SIZE 72/);
+    const withCaps = exportC({ ...PROGRAM, caps: ['CAP_IPC_LOCK', 'CAP_SYS_RESOURCE'] }, { profile: 'v6.12' });
+    expect(withCaps).toMatch(/become_model_process\([^,]+, 1000, 0x1004000u, 0x0u,/);
+    expect(exportC(PROGRAM, { profile: 'v6.5' })).toMatch(/#define TEST_CMD_SIZE 56/);
+  });
+});

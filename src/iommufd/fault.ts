@@ -5,9 +5,9 @@
  * the I/O page faults of devices attached to them there.
  *
  * - A fault group (struct iopf_group) waits on `deliver` until read(2) hands
- *   out all its records at once (struct iommu_hwpt_pgfault, 48 bytes each)
+ *   out all its records at once (struct iommu_hwpt_pgfault, 40 bytes each)
  *   and files it under a cookie (xa_alloc from 1) on `response`. A read
- *   whose count is not a multiple of 48, or at a non-zero position, is
+ *   whose count is not a multiple of 40, or at a non-zero position, is
  *   -ESPIPE; one too short for the first waiting group is -EINVAL; a fault
  *   while copying puts the group back and ends the read.
  * - write(2) takes struct iommu_hwpt_page_response records (8 bytes): an
@@ -42,7 +42,7 @@ const SIZEOF_FAULT = 200;
 const SIZEOF_FILE = 232;
 const SIZEOF_IOPF_GROUP = 160;
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response) */
-export const PGFAULT_SIZE = 48;
+export const PGFAULT_SIZE = 40;
 export const PAGE_RESPONSE_SIZE = 8;
 export const IOMMUFD_PAGE_RESP_SUCCESS = 0;
 export const IOMMUFD_PAGE_RESP_INVALID = 1;

@@ -256,6 +256,8 @@ export class Process {
       if (d.file.read === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
+      // vfs_read() returns 0 for a zero count before the file's read runs
+      if (count === 0) return 0;
       return d.file.read(this, a, count);
     });
   }

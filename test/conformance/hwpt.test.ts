@@ -258,8 +258,8 @@ function triggerIopf(self: IoasSelf, faultFd: number): void {
   expectRc(0, c.triggerIopfRc(self.deviceId, { pasid: 1, grpid: 2, perm, addr: 0xdeadbeafn }));
   const buf = userPage(w);
   expect(w.proc.poll(faultFd, 0x1)).toBe(0x1);
-  const n = w.proc.read(faultFd, buf, 48);
-  expect(n).toBe(48);
+  const n = w.proc.read(faultFd, buf, 40);
+  expect(n).toBe(40);
   const rec = get32(w, buf, 10);
   // flags PASID_VALID | LAST_PAGE, dev_id, pasid, grpid, perm, addr, length 0, cookie 1
   expect(rec.slice(0, 5)).toEqual([3, self.deviceId, 1, 2, perm]);

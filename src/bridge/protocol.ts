@@ -51,7 +51,7 @@ export interface Reply {
   ret: bigint | number;
   b0?: number;
   b1?: number;
-  s?: string | Buffer;
+  s?: string | Uint8Array;
 }
 
 /** Split complete requests off the front of `buf`; returns them and the rest. */
@@ -69,15 +69,17 @@ export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
   return { reqs, rest: off === buf.length ? Buffer.alloc(0) : buf.subarray(off) };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export function encodeReply(r: Reply): Buffer {
-  const s = r.s === undefined ? Buffer.alloc(0) : typeof r.s === 'string' ? Buffer.from(r.s) : r.s;
+  const s = r.s === undefined ? EMPTY : typeof r.s === 'string' ? Buffer.from(r.s) : r.s;
   const out = Buffer.allocUnsafe(REP_HEADER + s.length);
   out.writeBigInt64LE(BigInt(r.ret), 0);
   out.writeBigInt64LE(BigInt(r.b0 ?? -1), 8);
   out.writeBigInt64LE(BigInt(r.b1 ?? 0), 16);
   out.writeUInt32LE(s.length, 24);
   out.writeUInt32LE(0, 28);
-  s.copy(out, REP_HEADER);
+  out.set(s, REP_HEADER);
   return out;
 }
 

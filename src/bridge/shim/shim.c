@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -650,6 +651,27 @@ int close(int fd)
 	return syscall(SYS_close, fd);
 }
 
+/*
+ * iommufd and VFIO structs start with their size (argsz): send the struct
+ * with the request so that the server need not read it from /proc/PID/mem.
+ * Read through process_vm_readv so that a bad pointer gives 0 bytes, not a crash.
+ */
+#define INLINE_MAX 1024
+static uint32_t inline_arg(unsigned long cmd, void *arg, char *out)
+{
+	uint32_t size;
+	struct iovec l = { &size, sizeof(size) }, r = { arg, sizeof(size) };
+	if (((cmd >> 8) & 0xff) != ';' || syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0) != sizeof(size))
+		return 0;
+	if (size < sizeof(size) || size > INLINE_MAX)
+		return 0;
+	l.iov_base = out;
+	l.iov_len = size;
+	r.iov_len = size;
+	long got = syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0);
+	return got == (long)size ? size : 0;
+}
+
 int ioctl(int fd, unsigned long cmd, ...)
 {
 	va_list ap;
@@ -658,8 +680,12 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_end(ap);
 	if ((kind_of(fd) & K_MODEL) && connected()) {
 		struct bridge_rep rep;
-		int64_t r = call(OP_IOCTL, fd, (int64_t)(uint32_t)cmd, (int64_t)(uintptr_t)arg, lowest_free_fd(), 0, 0,
-				 NULL, 0, &rep, NULL, 0);
+		char inl[INLINE_MAX + 1];
+		uint32_t n = inline_arg(cmd, arg, inl);
+		int64_t r = call(OP_IOCTL, fd, (int64_t)(uint32_t)cmd, (int64_t)(uintptr_t)arg, lowest_free_fd(), n, 0,
+				 inl, n, &rep, inl, sizeof(inl));
+		if (rep.b[1] > 0 && rep.b[1] <= (int64_t)n)
+			memcpy(arg, inl, rep.b[1]); /* what the model wrote into the struct */
 		if (rep.b[0] >= 0 && rep.b[0] < MAXFD) {
 			/* the model installed a new file (access, fault queue, ...) */
 			if (placeholder((int)rep.b[0], O_CLOEXEC) == rep.b[0])

@@ -211,6 +211,7 @@ function IoasPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; view: IoasView;
         h('title', null, `area ${a.iova}-${a.last} (${bytes(num(a.length))}) pages #${a.pages} ${a.prot}`),
       ),
     );
+    if (c[1] > 90) areaEls.push(h('text', { class: 'arealabel', x: c[0] + Math.max(0, -c[0]) + 60, y: y + 13 }, `${bytes(num(a.length))} ${a.prot} → pages #${a.pages}`));
   }
   rows.push(h('g', { class: 'row-areas' }, areaEls, label('areas', y)));
   y += rowH;
@@ -303,7 +304,9 @@ function PagesPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; area: string |
   const bars: N[] = tiers.map((t) => {
     const a = Math.max(t.first, first);
     const b = Math.min(t.last, last) + 1;
-    return h('rect', { x: xs(a), y: 4, width: Math.max(1, xs(b) - xs(a)), height: 22, fill: TIER_COLORS[tierName(t)] }, h('title', null, `pages ${t.first}-${t.last}: ${tierName(t)}${t.accessUsers ? `, ${t.accessUsers} access user(s)` : ''}`));
+    // Ranges held otherwise than by the domain stay visible (at least 3 px) however many pages the area has.
+    const minW = t.xarray || !t.domain ? 3 : 1;
+    return h('rect', { x: xs(a), y: 4, width: Math.max(minW, xs(b) - xs(a)), height: 22, fill: TIER_COLORS[tierName(t)] }, h('title', null, `pages ${t.first}-${t.last}: ${tierName(t)}${t.accessUsers ? `, ${t.accessUsers} access user(s)` : ''}`));
   });
   for (const r of changed?.tiers ?? []) {
     if (r.last < first || r.first > last) continue;

@@ -22,6 +22,7 @@ svg.iova { background: #fcfcfc; border: 1px solid #eee; cursor: grab; }
 .rowlabel { font-size: 10px; fill: #555; pointer-events: none; }
 .area { fill: #74c0fc; stroke: #1c7ed6; cursor: pointer; } .area.selected { stroke: #000; stroke-width: 2; }
 .area.changed { fill: #ffd43b; }
+.arealabel { font-size: 11px; fill: #0b3d66; pointer-events: none; }
 .reserved { fill: #dee2e6; stroke: #adb5bd; } .allowed { fill: #51cf66; }
 .changed-range { fill: none; stroke: #f08c00; stroke-width: 2; }
 .run.dirty { stroke: #d6336c; }

@@ -132,11 +132,11 @@ describe('command-line conventions', () => {
     const r = cli(['fuzz', '--json', '-s', '3', '--workers', '1000', '--profile', 'v6.2'], { cwd });
     expect([0, 1]).toContain(r.status);
     const cores = availableParallelism();
-    const j = JSON.parse(r.stdout) as { workers: number; findingsDir: string; programs: number; findings: Array<{ dir: string; fixes: string[] }> };
+    const j = JSON.parse(r.stdout) as { workers: number; findingsDir: string; seconds: number; findings: Array<{ dir: string; fixes: string[] }> };
     expect(j.workers).toBe(cores);
     expect(j.findingsDir).toBe(join(cwd, 'iommufd-sim-findings'));
-    // How many programs ran in the time depends on the load (workers start in child processes under tsx); the campaign answered.
-    expect(j.programs).toBeGreaterThanOrEqual(0);
+    // It ran its time (how many programs fit in it depends on the load: under tsx the workers start as child processes).
+    expect(j.seconds).toBeGreaterThanOrEqual(3);
     for (const f of j.findings) expect(readFileSync(join(f.dir, 'repro.c'), 'utf8')).toMatch(/IOMMU/);
     if (cores < 1000) expect(r.stderr).toBe('');
   });

@@ -3,6 +3,7 @@
 // the snapshots it came from, the per-pixel aggregation of domain runs (a 1 GiB
 // mapping of 262,144 scattered runs), and the committed page template being
 // exactly what a fresh Vite build of web/ produces.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,14 @@ describe('aggregation of domain runs', () => {
       [3 * 2 ** 20, 2 ** 22, 2048, false, 1],
     ]);
     expect(bars[0].fill).toBe(0);
+  });
+});
+
+describe('the page code type-checks under its own tsconfig (DOM, bundler resolution)', () => {
+  it('tsc -p web/tsconfig.json', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', join(ROOT, 'web', 'tsconfig.json')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
 

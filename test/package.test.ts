@@ -18,7 +18,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'iommufd-sim-pkg-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function sh(cmd: string, args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
   delete env.NO_COLOR;
   delete env.FORCE_COLOR;
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env, timeout: 240_000 });

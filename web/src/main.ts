@@ -213,6 +213,14 @@ function IoasPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; view: IoasView;
     );
     if (c[1] > 90) areaEls.push(h('text', { class: 'arealabel', x: c[0] + Math.max(0, -c[0]) + 60, y: y + 13 }, `${bytes(num(a.length))} ${a.prot} → pages #${a.pages}`));
   }
+  // Holes: the unmapped IOVA between neighbouring areas.
+  for (let i = 1; i < io.areas.length; i++) {
+    const a = num(io.areas[i - 1].last) + 1;
+    const b = num(io.areas[i].iova);
+    if (b <= a) continue;
+    const c = clip(a, b);
+    if (c) areaEls.push(h('rect', { class: 'hole', x: c[0], y: y + 4, width: c[1], height: rowH - 12 }, h('title', null, `hole ${hex(a)}-${hex(b - 1)} (${bytes(b - a)})`)));
+  }
   rows.push(h('g', { class: 'row-areas' }, areaEls, label('areas', y)));
   y += rowH;
   for (const d of domains) {
@@ -245,7 +253,7 @@ function IoasPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; view: IoasView;
       null,
       `IOAS ${io.id}`,
       io.ctx ? ` (context ${io.ctx})` : '',
-      h('span', { class: 'muted' }, ` alignment ${io.iovaAlignment}, ${io.areas.length} area(s), domains ${io.domains.join(', ') || 'none'}, view ${hex(Math.floor(v0))}-${hex(Math.floor(v1))}`),
+      h('span', { class: 'muted' }, ` alignment ${io.iovaAlignment}, ${io.areas.length} area(s), domains ${io.domains.map((d) => `HWPT ${d}`).join(', ') || 'none'}, view ${hex(Math.floor(v0))}-${hex(Math.floor(v1))}`),
       h('button', { class: 'reset', onClick: () => (svgRef.current as unknown as { __zoomTo?: (a: number, b: number) => void }).__zoomTo?.(base[0], base[1]) }, 'reset zoom'),
     ),
     h('svg', { ref: svgRef, width: W, height, class: 'iova' }, h('g', { ref: axisRef, transform: 'translate(0,18)', class: 'axis' }), rows),
@@ -287,6 +295,55 @@ function DomainTable(p: { d: UnpackedSnapshot['domains'][number] }) {
   );
 }
 
+/** The tiers of pages [first, last] on a zoomable strip (wheel or drag), with the ranges the step changed outlined. */
+function TierStrip(p: { first: number; last: number; tiers: UnpackedSnapshot['pages'][number]['tiers']; changed: Array<{ first: number; last: number }> }) {
+  const { first, last } = p;
+  const ref = useRef<SVGSVGElement>(null);
+  const axisRef = useRef<SVGGElement>(null);
+  const [t, setT] = useState<ZoomTransform>(zoomIdentity);
+  const H = 46;
+  const xs = t.rescaleX(
+    scaleLinear()
+      .domain([first, last + 1])
+      .range([0, W]),
+  );
+  useEffect(() => {
+    if (!ref.current) return;
+    const z = zoom<SVGSVGElement, unknown>()
+      .scaleExtent([1, Math.max(1, (last - first + 1) / 2)])
+      .translateExtent([
+        [0, 0],
+        [W, H],
+      ])
+      .extent([
+        [0, 0],
+        [W, H],
+      ])
+      .on('zoom', (e: { transform: ZoomTransform }) => setT(e.transform));
+    select(ref.current).call(z);
+  }, []);
+  useEffect(() => {
+    if (axisRef.current) select(axisRef.current).call(axisBottom(xs).ticks(8).tickFormat((v) => String(Math.floor(Number(v)))));
+  });
+  const [v0, v1] = xs.domain();
+  const bars: N[] = [];
+  for (const r of p.tiers) {
+    const a = Math.max(r.first, first, Math.floor(v0));
+    const b = Math.min(r.last + 1, last + 1, Math.ceil(v1));
+    if (b <= a) continue;
+    // Ranges held otherwise than by the domain stay visible (at least 3 px) however many pages the area has.
+    const minW = r.xarray || !r.domain ? 3 : 1;
+    bars.push(h('rect', { x: xs(a), y: 4, width: Math.max(minW, xs(b) - xs(a)), height: 22, fill: TIER_COLORS[tierName(r)] }, h('title', null, `pages ${r.first}-${r.last}: ${tierName(r)}${r.accessUsers ? `, ${r.accessUsers} access user(s)` : ''}`)));
+  }
+  for (const r of p.changed) {
+    const a = Math.max(r.first, first, Math.floor(v0));
+    const b = Math.min(r.last + 1, last + 1, Math.ceil(v1));
+    if (b <= a) continue;
+    bars.push(h('rect', { class: 'changed-range', x: xs(a), y: 2, width: Math.max(1, xs(b) - xs(a)), height: 26 }));
+  }
+  return h('svg', { ref, width: W, height: H, class: 'tiers' }, bars, h('g', { ref: axisRef, transform: 'translate(0,30)', class: 'axis' }));
+}
+
 function PagesPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; area: string | undefined }) {
   const { s } = p;
   let area: UnpackedSnapshot['ioas'][number]['areas'][number] | undefined;
@@ -296,30 +353,14 @@ function PagesPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff; area: string |
   if (!pg) return null;
   const first = area.firstIndex;
   const last = area.lastIndex;
-  const xs = scaleLinear()
-    .domain([first, last + 1])
-    .range([0, W]);
   const changed = p.diff.pages.changed.find((c) => c.key === pg.key);
   const tiers = pg.tiers.filter((t) => t.last >= first && t.first <= last);
-  const bars: N[] = tiers.map((t) => {
-    const a = Math.max(t.first, first);
-    const b = Math.min(t.last, last) + 1;
-    // Ranges held otherwise than by the domain stay visible (at least 3 px) however many pages the area has.
-    const minW = t.xarray || !t.domain ? 3 : 1;
-    return h('rect', { x: xs(a), y: 4, width: Math.max(minW, xs(b) - xs(a)), height: 22, fill: TIER_COLORS[tierName(t)] }, h('title', null, `pages ${t.first}-${t.last}: ${tierName(t)}${t.accessUsers ? `, ${t.accessUsers} access user(s)` : ''}`));
-  });
-  for (const r of changed?.tiers ?? []) {
-    if (r.last < first || r.first > last) continue;
-    const a = Math.max(r.first, first);
-    const b = Math.min(r.last, last) + 1;
-    bars.push(h('rect', { class: 'changed-range', x: xs(a), y: 2, width: Math.max(1, xs(b) - xs(a)), height: 26 }));
-  }
   return h(
     'section',
     { id: 'pages', 'data-pages': pg.key },
     h('h3', null, `Pages #${pg.key} behind area ${area.iova}-${area.last}`),
     h('div', { class: 'muted' }, `user VA ${pg.uptr}, ${pg.npages} pages, ${pg.writable ? 'writable' : 'read-only'}, npinned ${pg.npinned}, charged ${pg.charged} to ${pg.account} (pid ${pg.sourcePid}, uid ${pg.sourceUid}), xarray entries ${pg.xarrayEntries}, shared by ${pg.areas.length} area(s)`),
-    h('svg', { width: W, height: 30, class: 'tiers' }, bars),
+    h(TierStrip, { key: `${pg.key}:${first}:${last}`, first, last, tiers, changed: changed?.tiers ?? [] }),
     h(
       'div',
       { class: 'legend' },

@@ -23,7 +23,7 @@ svg.iova { background: #fcfcfc; border: 1px solid #eee; cursor: grab; }
 .area { fill: #74c0fc; stroke: #1c7ed6; cursor: pointer; } .area.selected { stroke: #000; stroke-width: 2; }
 .area.changed { fill: #ffd43b; }
 .arealabel { font-size: 11px; fill: #0b3d66; pointer-events: none; }
-.reserved { fill: #dee2e6; stroke: #adb5bd; } .allowed { fill: #51cf66; }
+.reserved { fill: #dee2e6; stroke: #adb5bd; } .hole { fill: none; stroke: #adb5bd; stroke-dasharray: 3 2; } .allowed { fill: #51cf66; }
 .changed-range { fill: none; stroke: #f08c00; stroke-width: 2; }
 .run.dirty { stroke: #d6336c; }
 .legend span { margin-right: 12px; } .legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }

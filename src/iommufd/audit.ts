@@ -15,9 +15,13 @@
  * - each domain's driver storage is self-consistent (storageProblems: the
  *   mock's entry flags, leaf and node counts, which its fast paths trust).
  */
+import { MockDomain } from '../iommu/mock-domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import { areaIndexToIova, areaIndexToIovaLast } from './area.js';
 import type { IommufdEnv } from './env.js';
+import { FaultObject } from './fault.js';
+import { HwptNested, HwptPaging, ioasHwptList } from './hw-pagetable.js';
+import type { IommufdObject, ObjectTable } from './object-table.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
@@ -166,4 +170,91 @@ export function pinnedPfnOf(pages: IoptPages, index: number): number {
   const iova = areaIndexToIova(area, index);
   const phys = d.peekPhys(iova);
   return phys < 0 ? -1 : Math.floor(phys / PAGE_SIZE);
+}
+
+// ---------------------------------------------------------------------------
+// The object graph of one context: HWPTs, devices, fault queues
+
+/** What the object audit reads of a context. */
+export interface AuditObjectsCtx {
+  readonly env: IommufdEnv;
+  readonly objects: ObjectTable<IommufdObject>;
+}
+
+/**
+ * The links between the objects of one context, which no refcount check
+ * alone would catch:
+ *
+ * - each HWPT's users are the table's, one per attached device, one per
+ *   nested HWPT on it (paging), and nothing else at rest;
+ * - a device is on its HWPT's list exactly when its group points at that
+ *   HWPT, and the iommu group's domain is the group's HWPT;
+ * - a paging HWPT is on its IOAS's hwpt_list and its domain among the IOAS's
+ *   domains (and only then), with its owner the device driver's ops;
+ * - a nested HWPT's parent is a live NEST_PARENT, non-auto paging HWPT whose
+ *   domain is the nested domain's parent;
+ * - dirty tracking is on only in domains with dirty ops (the dirty bits
+ *   themselves are checked by the domain's storage audit);
+ * - a fault queue's users are the table's, its file's and one per HWPT
+ *   reporting to it; every fault it holds comes from a device still
+ *   attached to the HWPT it was reported through; a device's IOPF count is
+ *   1 exactly when it is attached to a fault-capable HWPT.
+ */
+export function auditObjects(ctx: AuditObjectsCtx): number {
+  let problems = 0;
+  const fail = (name: string, msg: string): void => {
+    problems++;
+    ctx.env.warn.warn(`audit.${name}`, msg);
+  };
+  const objects = ctx.objects;
+  const live = objects.live();
+  const nestedOn = new Map<HwptPaging, number>();
+  const faultRefs = new Map<FaultObject, number>();
+  for (const { obj } of live) {
+    if (obj instanceof HwptNested) nestedOn.set(obj.parent, (nestedOn.get(obj.parent) ?? 0) + 1);
+    if ((obj instanceof HwptPaging || obj instanceof HwptNested) && obj.fault) faultRefs.set(obj.fault, (faultRefs.get(obj.fault) ?? 0) + 1);
+  }
+  for (const { id, obj, users } of live) {
+    if (obj instanceof HwptPaging || obj instanceof HwptNested) {
+      const want = 1 + obj.devices.size + (obj instanceof HwptPaging ? (nestedOn.get(obj) ?? 0) : 0);
+      if (users !== want) fail('hwpt_users', `HWPT ${id}: users ${users}, expected ${want}`);
+      if (!obj.domain || obj.domain.isFreed) fail('hwpt_domain', `HWPT ${id}: no live domain`);
+      for (const d of obj.devices) {
+        if (d.hwpt !== obj) fail('hwpt_device', `HWPT ${id}: device ${d.id} listed but attached to ${d.hwpt?.id ?? 'nothing'}`);
+        if (d.igroup.group.domainOf !== obj) fail('hwpt_group', `HWPT ${id}: device ${d.id}'s iommu group has another domain`);
+        const iopf = obj.fault ? 1 : 0;
+        if (d.iopfEnabled !== iopf) fail('iopf_enabled', `device ${d.id}: IOPF count ${d.iopfEnabled} on HWPT ${id} (fault queue ${iopf ? 'yes' : 'no'})`);
+      }
+      if (obj.fault && !objects.isLive(obj.fault)) fail('hwpt_fault', `HWPT ${id}: its fault queue is not live`);
+    }
+    if (obj instanceof HwptPaging && obj.domain) {
+      const list = ioasHwptList(obj.ioas);
+      const listed = list.includes(obj);
+      const inIopt = obj.ioas.iopt.domains.includes(obj.domain);
+      if (listed !== obj.onIoasList || inIopt !== obj.onIoasList) fail('hwpt_ioas', `HWPT ${id}: on hwpt_list ${listed}, domain in IOAS ${inIopt}, flag ${obj.onIoasList}`);
+      if (!objects.isLive(obj.ioas)) fail('hwpt_ioas', `HWPT ${id}: its IOAS is not live`);
+      const d = obj.domain;
+      if (d instanceof MockDomain && d.dirtyTrack && !d.dirtyOps) fail('dirty_tracking', `HWPT ${id}: tracking on without dirty ops`);
+      if (d.owner === undefined) fail('hwpt_owner', `HWPT ${id}: domain without owner ops`);
+    }
+    if (obj instanceof HwptNested) {
+      const p = obj.parent;
+      if (!objects.isLive(p) || !p.nestParent || p.autoDomain) fail('nested_parent', `HWPT ${id}: parent ${p.id} is not a live manual NEST_PARENT HWPT`);
+      if (obj.domain && obj.domain.parent !== p.domain) fail('nested_parent', `HWPT ${id}: nested domain's parent is not the parent HWPT's domain`);
+    }
+    if (obj instanceof FaultObject) {
+      const want = 1 + (obj.file ? 1 : 0) + (faultRefs.get(obj) ?? 0);
+      if (users !== want) fail('fault_users', `fault queue ${id}: users ${users}, expected ${want}`);
+      const cookies = new Set<number>();
+      for (const [cookie, g] of obj.response) {
+        if (cookie < 1 || g.cookie !== cookie || cookies.has(cookie)) fail('fault_cookie', `fault queue ${id}: cookie ${cookie} filed as ${g.cookie}`);
+        cookies.add(cookie);
+      }
+      for (const g of obj.outstanding()) {
+        const h = g.hwpt as HwptPaging | HwptNested;
+        if (h.fault !== obj || g.idev.hwpt !== h) fail('fault_group', `fault queue ${id}: a fault of device ${g.idev.id} outlived its attachment`);
+      }
+    }
+  }
+  return problems;
 }

@@ -251,6 +251,7 @@ export class FaultFile implements IommufdFile {
     if (this.released) return;
     this.released = true;
     const ctx = this.fault.ctx;
+    if (this.fault.file === this) this.fault.file = undefined;
     // The object may be gone already when close() races a failed alloc.
     if (ctx.objects.usersOf(this.fault) > 0) ctx.objects.decUsers(this.fault);
     kernelFree(this.alloc);

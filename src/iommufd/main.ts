@@ -18,7 +18,7 @@
 import { ENOMEM, ENOTTY } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { Task } from '../mm/task.js';
-import { type AuditOptions, auditIopts } from './audit.js';
+import { type AuditOptions, auditIopts, auditObjects } from './audit.js';
 import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { IoPagetable } from './io-pagetable.js';
 import {
@@ -221,9 +221,9 @@ export class IommufdCtx {
     return this.ioasList().map((e) => e.ioas.iopt);
   }
 
-  /** Run the whole-state audit over this context's IOAS; the number of problems (each also WARNs). */
+  /** Run the whole-state audit over this context's IOAS and object links; the number of problems (each also WARNs). */
   audit(opts: AuditOptions = {}): number {
-    return auditIopts(this.env, this.iopts(), opts);
+    return auditIopts(this.env, this.iopts(), opts) + auditObjects(this);
   }
 }
 

@@ -12,7 +12,7 @@
  */
 import type { UserStruct } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
-import { auditIopts } from '../iommufd/audit.js';
+import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
@@ -156,6 +156,7 @@ export function auditMachine(machine: Machine): number {
   const env = iommufdEnvOf(machine);
   const iopts = iommufdContexts(machine).flatMap((c) => c.iopts());
   let problems = auditIopts(env, iopts, { exactPins: true });
+  for (const ctx of iommufdContexts(machine)) problems += auditObjects(ctx);
   const pagesSet = new Set<IoptPages>();
   for (const iopt of iopts) for (const a of iopt.areas()) if (a.pages) pagesSet.add(a.pages);
   const userCharge = new Map<UserStruct, number>();

@@ -2,6 +2,7 @@
 // machine.audit(): the whole-state audit over every iommufd context on the machine.
 import { describe, expect, it } from 'vitest';
 import { IommufdClient } from '../../src/client/index.js';
+import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { iommufdContexts } from '../../src/machine/iommufd-node.js';
 import { MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
@@ -65,5 +66,32 @@ describe('machine.audit()', () => {
     s.machine.phys.pinFrame(pfn);
     expect(s.machine.audit()).toBeGreaterThan(0);
     expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.pincount');
+  });
+
+  it('reports broken HWPT, nesting, dirty and fault-queue links', () => {
+    const s = session(false);
+    const { c, machine, ids, ioas } = s;
+    const parent = c.hwptAlloc({ devId: ids.idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    const { faultId, faultFd } = c.faultQueueAlloc();
+    const nested = c.hwptAllocNested(ids.idevId, parent, 7, U.IOMMU_HWPT_FAULT_ID_VALID, faultId);
+    expect(c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, ids.stdevId, { 'mock_domain_replace.pt_id': nested }).rc).toBe(0);
+    expect(machine.audit()).toBe(0);
+    const ctx = iommufdContexts(machine)[0];
+    const get = (id: number) => ctx.objects.live().find((e) => e.id === id)!.obj as unknown as Record<string, unknown>;
+    const p = get(parent);
+    p.nestParent = false;
+    const dirty = p.domain as { dirtyTrack: boolean };
+    dirty.dirtyTrack = true;
+    const n = get(nested);
+    const dev = [...(n.devices as Set<{ iopfEnabled: number }>)][0];
+    dev.iopfEnabled = 0;
+    (get(faultId) as { file: unknown }).file = undefined;
+    expect(machine.audit()).toBeGreaterThan(0);
+    const seen = new Set(machine.warnings.map((w) => w.assertion));
+    for (const a of ['audit.nested_parent', 'audit.dirty_tracking', 'audit.iopf_enabled', 'audit.fault_users']) expect(seen).toContain(a);
+    p.nestParent = true;
+    dirty.dirtyTrack = false;
+    dev.iopfEnabled = 1;
+    s.proc.close(faultFd);
   });
 });

@@ -7,7 +7,9 @@
  * the runner calls them in name order, prints one table and writes the JSON
  * array of results to --out. It re-executes itself under
  * `node --expose-gc --import tsx` when global.gc is missing, so heap figures
- * are measured after a full collection.
+ * are measured after a full collection. A progress bar (suites done, the
+ * one running) goes to standard error when it is a terminal; a bad option
+ * is a usage error (exit 2).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
+import { progress } from '../src/cli/progress.js';
 
 /** One measured figure set; `name` identifies it, the rest are numbers (or short strings). */
 export interface BenchResult {
@@ -38,30 +41,55 @@ export type Suite = (opts: SuiteOptions) => Promise<BenchResult[]>;
 const self = fileURLToPath(import.meta.url);
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string' },
-      filter: { type: 'string' },
-      suite: { type: 'string', multiple: true },
-      quick: { type: 'boolean', default: false },
-    },
-  });
+  let values: { out?: string; filter?: string; suite?: string[]; quick?: boolean };
+  try {
+    values = parseArgs({
+      options: {
+        out: { type: 'string' },
+        filter: { type: 'string' },
+        suite: { type: 'string', multiple: true },
+        quick: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\nusage: iommufd-sim bench [-- --quick] [--suite NAME] [--filter TEXT] [--out FILE]\n`);
+    return 2;
+  }
   const dir = join(dirname(self), 'suites');
   const files = readdirSync(dir)
     .filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts'))
     .sort();
   const all: BenchResult[] = [];
-  for (const f of files) {
+  const chosen = files.filter((f) => !values.suite || values.suite.includes(f.replace(/\.(ts|js)$/, '')));
+  if (values.suite) {
+    const known = files.map((f) => f.replace(/\.(ts|js)$/, ''));
+    const unknown = values.suite.filter((x) => !known.includes(x));
+    if (unknown.length) {
+      process.stderr.write(`bench: unknown suite ${unknown.join(', ')} (known: ${known.join(', ')})\n`);
+      return 2;
+    }
+  }
+  const bar = progress('bench |{bar}| {value}/{total} suites | {suite} | {secs}s', chosen.length, { suite: '', secs: 0 });
+  const t0 = Date.now();
+  let done = 0;
+  let current = '';
+  // Redraw each second between a suite's awaits (the time shown moves even when the count does not).
+  const tick = setInterval(() => bar.update(done, { suite: current, secs: Math.round((Date.now() - t0) / 1000) }), 1000);
+  for (const f of chosen) {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as { run?: Suite };
     if (typeof mod.run !== 'function') continue;
     const suite = f.replace(/\.(ts|js)$/, '');
-    if (values.suite && !values.suite.includes(suite)) continue;
+    current = suite;
+    bar.update(done, { suite, secs: Math.round((Date.now() - t0) / 1000) });
     const results = await mod.run({ quick: values.quick ?? false, filter: values.filter });
+    done++;
     for (const r of results) {
       const name = `${suite}: ${r.name}`;
       if (!values.filter || name.includes(values.filter)) all.push({ ...r, name });
     }
   }
+  clearInterval(tick);
+  bar.stop();
   printTable(all);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(all, null, 2)}\n`);
   return 0;

@@ -52,6 +52,8 @@ describe('command-line conventions', () => {
       [['minimize', 'examples/vm-boot.yaml', '--seconds', '-1'], /--seconds <n>' argument '-1' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['bench', '--', '--frobnicate'], /bench: Unknown option '--frobnicate'/],
+      [['bench', '--', '--suite', 'nope'], /bench: unknown suite nope \(known: core, fuzz, mm, uapi\)/],
     ] as const) {
       const r = cli([...args]);
       expect(r.status, args.join(' ')).toBe(2);

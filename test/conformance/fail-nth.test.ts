@@ -29,6 +29,8 @@ interface Self {
   readonly sim: Sim;
   fd: number;
   accessFd: number;
+  /** A fault queue fd the scenario opened (closed before the iommufd). */
+  faultFd?: number;
   c: IommufdClient | undefined;
 }
 
@@ -43,6 +45,7 @@ function setup(profile: ProfileName): Self {
 function teardown(self: Self): void {
   const { sim } = self;
   if (self.accessFd) expect(sim.proc.close(self.accessFd)).toBe(0);
+  if (self.faultFd) expect(sim.proc.close(self.faultFd)).toBe(0);
   if (self.fd !== -1) {
     expect(sim.proc.close(self.fd)).toBe(0);
     const t = IommufdClient.open(sim.proc);
@@ -287,6 +290,105 @@ const deviceReplace: Scenario = (b, enable) => {
   return 0;
 };
 
+/** The 6.12 form of `device`: after the device, GET_HW_INFO, HWPT_ALLOC and two replaces (the second onto the new HWPT). */
+const device612: Scenario = (b, enable) => {
+  const s = deviceSetup(b);
+  if (s.rc) return s.rc;
+  enable();
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  let rc = b.mockDomain(s.ioas, d);
+  if (rc) return rc;
+  const info = b.self.sim.buffer;
+  if ((rc = b.c.getHwInfoRaw(d.idev, info, 8).rc)) return rc;
+  const h = b.c.hwptAllocRaw({ devId: d.idev, ptId: s.ioas });
+  if (h.rc) return h.rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, s.ioas2).rc)) return rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, h.hwptId).rc)) return rc;
+  return 0;
+};
+
+/** Model extension: a nested HWPT on a NEST_PARENT, a device on it, an invalidation. */
+const hwptNested: Scenario = (b, enable) => {
+  const s = deviceSetup(b);
+  if (s.rc) return s.rc;
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  let rc = b.mockDomain(s.ioas, d);
+  if (rc) return rc;
+  const { proc, buffer } = b.self.sim;
+  const data = buffer + 4096n;
+  if (proc.writeMemory(data, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0])) !== 0) return -1;
+  enable();
+  const parent = b.c.hwptAllocRaw({ devId: d.idev, ptId: s.ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+  if (parent.rc) return parent.rc;
+  const nested = b.c.hwptAllocRaw({ devId: d.idev, ptId: parent.hwptId, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 4, dataUptr: data });
+  if (nested.rc) return nested.rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, nested.hwptId).rc)) return rc;
+  const inv = b.c.hwptInvalidateRaw(nested.hwptId, data + 4n, U.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8, 1);
+  if (inv.rc) return inv.rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, parent.hwptId).rc)) return rc;
+  return b.destroy(nested.hwptId);
+};
+
+/** Model extension: dirty tracking on an HWPT over a mapping: enable, mark, read the bitmap. */
+const dirtyTracking: Scenario = (b, enable) => {
+  const s = deviceSetup(b);
+  if (s.rc) return s.rc;
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  const rc = b.mockDomain(s.ioas, d);
+  if (rc) return rc;
+  const { proc, buffer } = b.self.sim;
+  const bitmap = buffer + 8192n;
+  if (proc.writeMemory(bitmap, new Uint8Array([0xff])) !== 0) return -1;
+  enable();
+  const h = b.c.hwptAllocRaw({ devId: d.idev, ptId: s.ioas, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+  if (h.rc) return h.rc;
+  let r = b.c.setDirtyTrackingRaw(h.hwptId, U.IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+  if (r) return r;
+  r = b.c.testCmd(U.IOMMU_TEST_OP_DIRTY, h.hwptId, { 'dirty.iova': MOCK_APERTURE_START, 'dirty.length': 4096n, 'dirty.page_size': 2048n, 'dirty.uptr': bitmap }).rc;
+  if (r) return r;
+  r = b.c.getDirtyBitmapRaw({ hwptId: h.hwptId, iova: MOCK_APERTURE_START, length: 4096, pageSize: 2048, data: bitmap + 8n });
+  if (r) return r;
+  return b.destroy(h.hwptId);
+};
+
+/** Model extension: a fault queue, a nested HWPT reporting to it, a fault read and answered. */
+const faultQueue: Scenario = (b, enable) => {
+  const s = deviceSetup(b);
+  if (s.rc) return s.rc;
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  let rc = b.mockDomain(s.ioas, d);
+  if (rc) return rc;
+  const { proc, buffer } = b.self.sim;
+  const data = buffer + 4096n;
+  if (proc.writeMemory(data, new Uint8Array([1, 0, 0, 0])) !== 0) return -1;
+  enable();
+  const parent = b.c.hwptAllocRaw({ devId: d.idev, ptId: s.ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+  if (parent.rc) return parent.rc;
+  const f = b.c.faultQueueAllocRaw();
+  if (f.rc) return f.rc;
+  b.self.faultFd = f.faultFd;
+  const h = b.c.hwptAllocRaw({
+    devId: d.idev,
+    ptId: parent.hwptId,
+    flags: U.IOMMU_HWPT_FAULT_ID_VALID,
+    faultId: f.faultId,
+    dataType: U.IOMMU_HWPT_DATA_SELFTEST,
+    dataLen: 4,
+    dataUptr: data,
+  });
+  if (h.rc) return h.rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, h.hwptId).rc)) return rc;
+  if ((rc = b.c.triggerIopfRc(d.idev, { pasid: 1, grpid: 2, perm: 3, addr: 0x1000 }))) return rc;
+  const n = proc.read(f.faultFd, buffer + 8192n, 40);
+  if (n < 0) return n;
+  if (n !== 40) return -1;
+  const cookie = new Uint8Array(4);
+  if (proc.readMemory(buffer + 8192n + 36n, cookie) !== 0) return -1;
+  if (proc.writeMemory(buffer + 8192n, new Uint8Array([...cookie, 0, 0, 0, 0])) !== 0) return -1;
+  const w = proc.write(f.faultFd, buffer + 8192n, 8);
+  return w < 0 ? w : 0;
+};
+
 interface SweepResult {
   iterations: number;
   failures: Map<number, number>;
@@ -333,14 +435,18 @@ const SCENARIOS: readonly ScenarioDef[] = [
   { name: 'access_rw', run: accessRw, profiles: ['latest', 'v6.5'] },
   { name: 'access_pin', run: accessPin, profiles: ['latest', 'v6.5'] },
   { name: 'access_pin_domain', run: accessPinDomain, profiles: ['latest', 'v6.5'] },
-  { name: 'device', run: device, profiles: ['latest', 'v6.5'] },
+  { name: 'device', run: device, profiles: ['v6.5'] },
+  { name: 'device', run: device612, profiles: ['latest', 'v6.12'] },
   { name: 'device_replace', run: deviceReplace, profiles: ['latest'] },
+  { name: 'hwpt_nested', run: hwptNested, profiles: ['latest', 'v6.12'] },
+  { name: 'dirty_tracking', run: dirtyTracking, profiles: ['latest', 'v6.12'] },
+  { name: 'fault_queue', run: faultQueue, profiles: ['latest', 'v6.12'] },
 ];
 
 /** Figures per scenario, printed once at the end (for the conformance report). */
 const figures: string[] = [];
 
-for (const profile of ['latest', 'v6.5'] as const) {
+for (const profile of ['latest', 'v6.12', 'v6.5'] as const) {
   describe(`profile ${profile}`, () => {
     for (const s of SCENARIOS) {
       if (!s.profiles.includes(profile)) continue;

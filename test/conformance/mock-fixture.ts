@@ -20,7 +20,7 @@ export const HUGEPAGE_SIZE = 2 * 1024 * 1024;
 export const BUFFER_SIZE = 16 * PS;
 export const MOCK_APERTURE_START = BigInt(U.MOCK_APERTURE_START);
 
-export type ProfileName = 'latest' | 'v6.5';
+export type ProfileName = 'latest' | 'v6.12' | 'v6.5';
 
 export interface Sim {
   readonly machine: Machine;

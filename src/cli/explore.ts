@@ -127,13 +127,23 @@ export function explorerData(p: Program, opts: { profile?: ProfileName; title?: 
       insp ??= new Inspector(m);
       const w = m.warnings.slice(seenWarnings).map((x) => `${x.assertion}: ${x.message}`);
       seenWarnings = m.warnings.length;
+      try {
+        const s = insp.snapshot();
+        snapOf.set(r.index, snaps.length);
+        snaps.push(s);
+      } catch (e) {
+        // A state the snapshot cannot read (a model bug the run found): the step shows the last good one.
+        w.push(`inspect: snapshot failed: ${(e as Error).message}`);
+      }
       if (w.length) warns.set(r.index, w);
-      snapOf.set(r.index, snaps.length);
-      snaps.push(insp.snapshot());
     },
   });
+  if (snaps.length === 0) snaps.push(new Inspector(rr.machine).snapshot());
   const t = new Tables();
+  // A call with no snapshot of its own (it raised, or the snapshot failed) shows the one before it.
+  let lastSnap = 0;
   const steps: ExplorerStep[] = rr.results.map((r) => {
+    lastSnap = snapOf.get(r.index) ?? lastSnap;
     const c = p.calls[r.index];
     const s: ExplorerStep = {
       index: r.index,
@@ -142,7 +152,7 @@ export function explorerData(p: Program, opts: { profile?: ProfileName; title?: 
       result: resultText(r),
       met: r.met,
       warnings: warns.get(r.index) ?? [],
-      snapshot: snapOf.get(r.index) ?? Math.max(0, snaps.length - 1),
+      snapshot: lastSnap,
     };
     if (r.errno) s.errno = r.errno;
     if (r.expected !== undefined) s.expected = r.expected;

@@ -16,7 +16,11 @@ import { type FlatRuns, runsAt, unpack } from '../../web/src/data.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 function load(f: string) {
-  const r = parseProgram(readFileSync(join(ROOT, f), 'utf8'), f);
+  return program(f, readFileSync(join(ROOT, f), 'utf8'));
+}
+
+function program(f: string, text: string) {
+  const r = parseProgram(text, f);
   if (!r.ok) throw new Error(r.error);
   return r.program;
 }
@@ -74,6 +78,21 @@ function scattered(): FlatRuns {
   }
   return { flat, count: n };
 }
+
+describe('page data of a run cut short', () => {
+  it('a call that raised shows the state before it; a program that raised at once still has one snapshot', () => {
+    const cut = program('cut.yaml', 'calls:\n  - { op: open, path: /dev/iommu, as: $fd, expect: ok }\n  - { op: write_memory, addr: 0x10000, fill: 1, length: 1G, expect: ok }\n');
+    const x = explorerData(cut);
+    expect(x.run.failed).toBe(true);
+    expect(x.data.steps.map((s) => [s.op, s.snapshot, s.met])).toEqual([
+      ['open', 0, true],
+      ['write_memory', 0, false],
+    ]);
+    const none = explorerData(program('none.yaml', 'calls:\n  - { op: write_memory, addr: 0x10000, fill: 1, length: 1G, expect: ok }\n'));
+    expect(none.data.snapshots).toHaveLength(1);
+    expect(none.data.steps[0].snapshot).toBe(0);
+  });
+});
 
 describe('aggregation of domain runs', () => {
   const r = scattered();

@@ -26,7 +26,7 @@ import { OPS, type Program, parseProgram } from '../fuzz/program.js';
 import { programJsonSchema } from '../fuzz/schema.js';
 import { UsageError } from './errors.js';
 import { stateTables } from './report.js';
-import { callLines, jsonValue, runJson } from './run-view.js';
+import { callLines, fitTables, jsonValue, runJson } from './run-view.js';
 import { applyColorPolicy, colorEnabled, endQuietlyOnClosedPipe, outputWidth, paint } from './term.js';
 import { type SelftestOptions, cmdSelftest } from './selftest.js';
 import { createRequire } from 'node:module';
@@ -98,11 +98,11 @@ function cmdRun(file: string, o: RunCmdOptions): number {
     if (o.state) {
       for (const s of rr.snapshots ?? []) {
         out(`\nState at call ${s.index}: ${s.title}`);
-        out(stateTables(s.state));
+        out(fitTables(stateTables(s.state), width));
       }
       if (rr.state) {
         out('\nState after the last call (before the processes exit)');
-        out(stateTables(rr.state));
+        out(fitTables(stateTables(rr.state), width));
       }
     }
     out('');

@@ -102,6 +102,37 @@ export function wrapLine(text: string, width: number, indent: number): string[] 
   return lines;
 }
 
+/**
+ * Tables wider than `width` (cli-table3 drawings in `text`) become one
+ * wrapped line per row — `first cell: header value, header value, ...` —
+ * so output fits the terminal, or 100 columns when it is not one.
+ */
+export function fitTables(text: string, width: number): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].startsWith('┌')) {
+      out.push(lines[i]);
+      continue;
+    }
+    let j = i;
+    while (j < lines.length && !lines[j].startsWith('└')) j++;
+    const block = lines.slice(i, j + 1);
+    i = j;
+    if (block.every((l) => [...l].length <= width)) {
+      out.push(...block);
+      continue;
+    }
+    const rows = block.filter((l) => l.startsWith('│')).map((l) => l.slice(1, -1).split('│').map((c) => c.trim()));
+    const [head, ...body] = rows;
+    for (const r of body) {
+      const rest = r.slice(1).map((v, k) => `${head[k + 1]} ${v}`);
+      out.push(...wrapLine(`  ${head[0]} ${r[0]}: ${rest.join(', ')}`, width, 4));
+    }
+  }
+  return out.join('\n');
+}
+
 /** One entry per call: `  5  ioas_map(...) → $iova = 0x1000000   expected ok, got ok`. */
 export function callLines(calls: readonly Call[], rr: RunResult, width: number, color: boolean): string[] {
   const lines: string[] = [];

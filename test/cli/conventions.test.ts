@@ -84,6 +84,15 @@ describe('command-line conventions', () => {
     expect(no.stdout).toBe(plain.stdout);
   });
 
+  it('output fits 100 columns when stdout is not a terminal: long calls wrap, wide tables become one line per row', () => {
+    const r = cli(['run', 'examples/vm-boot.yaml']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.filter((l) => [...l].length > 100)).toEqual([]);
+    expect(r.stdout).toMatch(/\n {2}pages #0: user VA 0x[0-9a-f]+, npages 16384, areas 2, xarray entries 4, domains holding it 1,\n {4}npinned 16384, access pins \(ranges\/users\) 1\/1, account user\n/);
+    expect(r.stdout).toMatch(/\n 11 {2}access_pages\(access=\$mdev, iova=0x1200000, length=16K, uptr=\$guest\+2M, flags=\[WRITE\]\) → \$window\n {6}= 0 {3}expected access_pages_id=0, got access_pages_id=0\n/);
+  });
+
   it('run - reads the program from stdin; -q prints only the summary', () => {
     const r = cli(['run', '-'], { input: readFileSync(join(ROOT, 'examples', 'access-rw.yaml'), 'utf8') });
     expect(r.stderr).toBe('');

@@ -6,7 +6,7 @@
  * program returned.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -94,6 +94,9 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);
   const sock = join(dir, 'sock');
   await server.listen(sock);
+  // a program may drop to another uid (VMMs do): its children must still reach the server
+  chmodSync(dir, 0o711);
+  chmodSync(sock, 0o666);
   const env = { ...(opts.env ?? process.env) };
   env.LD_PRELOAD = env.LD_PRELOAD ? `${shim} ${env.LD_PRELOAD}` : shim;
   env.IOMMUFD_SIM_SOCK = sock;

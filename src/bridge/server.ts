@@ -20,7 +20,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import { EBADF, EINVAL, ESRCH } from '../base/errno.js';
+import { EBADF, EINVAL, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
 import type { Process } from '../machine/process.js';
@@ -59,6 +59,8 @@ export class Bridged {
   readonly placeholders = new Set<number>();
   /** Model descriptors the program uses (kind FD_MODEL / FD_BOTH). */
   readonly kinds = new Map<number, number>();
+  /** RLIMIT_MEMLOCK hard limit as the model set it (undefined: the real one). */
+  memlockMax: bigint | undefined;
   /** Close-on-exec model descriptors announced before an exec. */
   pendingExec: number[] | undefined;
   conn: Socket | undefined;
@@ -280,20 +282,34 @@ export class BridgeServer {
 
   private frameCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
     if (pfn === this.machine.phys.zeroPfn) return false;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      if (this.rmap === undefined || attempt === 1) {
-        if (attempt === 1 && this.rmapRebuilt) return false;
-        this.buildRmap();
-        this.rmapRebuilt = attempt === 1;
-      }
-      const at = this.rmap!.get(pfn);
-      if (at !== undefined) {
-        const b = this.rmapOwner[at % 64];
-        const vpn = Math.floor(at / 64);
-        return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
-      }
+    // the map is kept across requests; each hit is checked against the page tables, a miss rebuilds it once per request
+    let at = this.rmap?.get(pfn);
+    if (at !== undefined && !this.rmapValid(pfn, at)) at = undefined;
+    if (at === undefined) {
+      if (this.rmapRebuilt) return false;
+      this.buildRmap();
+      this.rmapRebuilt = true;
+      at = this.rmap!.get(pfn);
+      if (at === undefined) return false;
     }
-    return false;
+    const b = this.rmapOwner[at % 64];
+    const vpn = Math.floor(at / 64);
+    return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
+  }
+
+  /** Is frame `pfn` still at the place `at` of the reverse map says? */
+  private rmapValid(pfn: number, at: number): boolean {
+    const b = this.rmapOwner[at % 64];
+    if (b === undefined || b.proc.exited || b.real === undefined) return false;
+    const vpn = Math.floor(at / 64);
+    const mm = b.proc.mm;
+    if (mm.lookupEntry(vpn) - 1 === pfn) return true;
+    const v = mm.findVma(vpn);
+    const f = v?.file;
+    if (v === undefined || f === null || f === undefined || !(v.flags & VM_MAYSHARE)) return false;
+    const page = v.pgoff + (vpn - v.start);
+    const head = f.lookup(Math.floor(page / f.folioPages));
+    return head >= 0 && head + (page % f.folioPages) === pfn;
   }
 
   /** pfn → (process, vpn) over every connected process, built when a frame's contents are first needed. */
@@ -372,7 +388,6 @@ export class BridgeServer {
 
   private handleOp(b: Bridged, q: Request): Reply {
     this.stats.requests++;
-    this.rmap = undefined;
     this.rmapRebuilt = false;
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
     const p = b.proc;
@@ -491,9 +506,18 @@ export class BridgeServer {
         const z = q.s.indexOf(0);
         return this.fileWrite(b, q.s.subarray(0, z).toString(), q.s.subarray(z + 1).toString());
       }
-      case OP.SETRLIMIT:
-        if (Number(a[0]) === RLIMIT_MEMLOCK) p.task.rlimitMemlock = BigInt.asUintN(64, a[1]);
+      case OP.SETRLIMIT: {
+        if (Number(a[0]) !== RLIMIT_MEMLOCK) return { ret: -EINVAL };
+        // do_prlimit(): soft above hard is EINVAL, raising the hard limit needs CAP_SYS_RESOURCE
+        const cur = BigInt.asUintN(64, a[1]);
+        const max = BigInt.asUintN(64, a[2]);
+        const oldMax = b.memlockMax ?? BigInt.asUintN(64, a[3]);
+        if (cur > max) return { ret: -EINVAL };
+        if (max > oldMax && !p.task.capable('CAP_SYS_RESOURCE')) return { ret: -EPERM };
+        p.task.rlimitMemlock = cur;
+        b.memlockMax = max;
         return { ret: 0 };
+      }
       case OP.CAPSET:
         p.task.caps.clear();
         for (const c of capsFromBits(a[0])) p.task.caps.add(c);

@@ -38,7 +38,7 @@ enum bridge_op {
 	OP_EXIT = 15,        /* a: status */
 	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents */
 	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
-	OP_SETRLIMIT = 18,   /* a: resource, cur */
+	OP_SETRLIMIT = 18,   /* a: resource, cur, max, the real max now */
 	OP_CAPSET = 19,      /* a: effective capability bits */
 	OP_NOP = 20,         /* round-trip probe */
 	OP_READ = 21,        /* a: fd, buf, count -> bytes */

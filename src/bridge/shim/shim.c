@@ -23,6 +23,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -43,11 +45,34 @@ static char *special_path[MAXFD];
 static long long special_off[MAXFD];
 static long long fork_token;
 
+/* A raw system call without libc's syscall() (which this shim overrides): -1 and errno on failure. */
+static long real_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	long ret;
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	if (ret < 0 && ret > -4096) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+/* Every raw call of the shim itself goes here, never through the syscall() it overrides. */
+#define RS(...) RS_(__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define RS_(n, a, b, c, d, e, f, ...) \
+	real_syscall6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
 static long sys_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n) {
-		long r = syscall(SYS_write, fd, c, n);
+		long r = RS(SYS_write, fd, c, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -62,7 +87,7 @@ static long sys_read_all(int fd, void *p, size_t n)
 {
 	char *c = p;
 	while (n) {
-		long r = syscall(SYS_read, fd, c, n);
+		long r = RS(SYS_read, fd, c, n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -76,8 +101,8 @@ static long sys_read_all(int fd, void *p, size_t n)
 static void __attribute__((noreturn)) lost(void)
 {
 	static const char m[] = "iommufd-sim: the bridge server is gone; stopping the program\n";
-	syscall(SYS_write, 2, m, sizeof(m) - 1);
-	syscall(SYS_exit_group, BRIDGE_LOST_STATUS);
+	RS(SYS_write, 2, m, sizeof(m) - 1);
+	RS(SYS_exit_group, BRIDGE_LOST_STATUS);
 	__builtin_unreachable();
 }
 
@@ -137,7 +162,7 @@ static int kind_of(int fd)
 static int lowest_free_fd(void)
 {
 	for (int fd = 0; fd < MAXFD; fd++)
-		if (syscall(SYS_fcntl, fd, F_GETFD) < 0)
+		if (RS(SYS_fcntl, fd, F_GETFD) < 0)
 			return fd;
 	return MAXFD;
 }
@@ -164,7 +189,7 @@ static int64_t cap_eff_bits(void)
 	struct {
 		uint32_t eff, perm, inh;
 	} d[2];
-	if (syscall(SYS_capget, &hdr, d) < 0)
+	if (RS(SYS_capget, &hdr, d) < 0)
 		return 0;
 	return (int64_t)d[0].eff | ((int64_t)d[1].eff << 32);
 }
@@ -172,7 +197,7 @@ static int64_t cap_eff_bits(void)
 static int64_t memlock_cur(void)
 {
 	struct rlimit r;
-	if (syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &r) < 0)
+	if (RS(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &r) < 0)
 		return -1;
 	return (int64_t)r.rlim_cur;
 }
@@ -188,14 +213,14 @@ static void bridge_connect(void)
 	if (!path || strlen(path) >= sizeof(sa.sun_path))
 		return;
 	strcpy(sa.sun_path, path);
-	s = syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s = RS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		lost();
-	if (syscall(SYS_connect, s, &sa, sizeof(sa)) < 0)
+	if (RS(SYS_connect, s, &sa, sizeof(sa)) < 0)
 		lost();
-	int hi = syscall(SYS_fcntl, s, F_DUPFD_CLOEXEC, SOCK_FD_MIN);
+	int hi = RS(SYS_fcntl, s, F_DUPFD_CLOEXEC, SOCK_FD_MIN);
 	if (hi >= 0) {
-		syscall(SYS_close, s);
+		RS(SYS_close, s);
 		s = hi;
 	}
 	sock = s;
@@ -205,7 +230,7 @@ static void bridge_connect(void)
 	set_kinds(fds);
 	/* after an exec: model files whose real descriptor closed on exec go too */
 	for (int fd = 0; fd < MAXFD; fd++) {
-		if ((fdkind[fd] & K_MODEL) && syscall(SYS_fcntl, fd, F_GETFD) < 0) {
+		if ((fdkind[fd] & K_MODEL) && RS(SYS_fcntl, fd, F_GETFD) < 0) {
 			CALL(OP_CLOSE, fd);
 			fdkind[fd] = K_NONE;
 		}
@@ -222,7 +247,7 @@ static void bridge_exit(int status)
 	if (!connected())
 		return;
 	CALL(OP_EXIT, status);
-	syscall(SYS_close, sock);
+	RS(SYS_close, sock);
 	sock = -1;
 }
 
@@ -234,7 +259,7 @@ static void __attribute__((destructor)) shim_fini(void)
 void _exit(int status)
 {
 	bridge_exit(status);
-	syscall(SYS_exit_group, status);
+	RS(SYS_exit_group, status);
 	__builtin_unreachable();
 }
 
@@ -316,14 +341,14 @@ static const char *debugfs_rewrite(const char *p, char *buf, size_t cap)
 static int placeholder(int want, int flags)
 {
 	int cloexec = flags & O_CLOEXEC;
-	int t = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | cloexec);
+	int t = RS(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR | cloexec);
 	if (t < 0 || t == want || want < 0)
 		return t;
-	if (syscall(SYS_dup3, t, want, cloexec) < 0) {
-		syscall(SYS_close, t);
+	if (RS(SYS_dup3, t, want, cloexec) < 0) {
+		RS(SYS_close, t);
 		return -1;
 	}
-	syscall(SYS_close, t);
+	RS(SYS_close, t);
 	return want;
 }
 
@@ -350,7 +375,7 @@ static int open_special(const char *name, int flags)
 	if (fd < 0)
 		return -1;
 	if (fd >= MAXFD) {
-		syscall(SYS_close, fd);
+		RS(SYS_close, fd);
 		errno = EMFILE;
 		return -1;
 	}
@@ -370,7 +395,7 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 			return open_special(name, flags);
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	}
-	return syscall(SYS_openat, dirfd, path, flags, mode);
+	return RS(SYS_openat, dirfd, path, flags, mode);
 }
 
 static mode_t mode_arg(int flags, va_list ap)
@@ -447,7 +472,54 @@ int access(const char *path, int mode)
 		return 0;
 	if (connected())
 		path = debugfs_rewrite(path, buf, sizeof(buf));
-	return syscall(SYS_faccessat, AT_FDCWD, path, mode);
+	return RS(SYS_faccessat, AT_FDCWD, path, mode);
+}
+
+/* stat of a device node only the model has: a root-owned misc character device, as udev makes it */
+static int fake_dev_stat(const char *path, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0600;
+	st->st_rdev = makedev(10, strcmp(path, "/dev/iommu") ? 196 : 123);
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	return 0;
+}
+
+int stat(const char *path, struct stat *st)
+{
+	if (connected() && model_path(path))
+		return fake_dev_stat(path, st);
+	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
+}
+
+int lstat(const char *path, struct stat *st)
+{
+	if (connected() && model_path(path))
+		return fake_dev_stat(path, st);
+	return RS(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	if (connected() && model_path(path))
+		return fake_dev_stat(path, st);
+	return RS(SYS_newfstatat, dirfd, path, st, flags);
+}
+
+int stat64(const char *path, struct stat64 *st)
+{
+	return stat(path, (struct stat *)st);
+}
+
+int lstat64(const char *path, struct stat64 *st)
+{
+	return lstat(path, (struct stat *)st);
+}
+
+int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	return fstatat(dirfd, path, (struct stat *)st, flags);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -507,14 +579,14 @@ ssize_t read(int fd, void *buf, size_t n)
 			special_off[fd] += r;
 		return r;
 	}
-	return syscall(SYS_read, fd, buf, n);
+	return RS(SYS_read, fd, buf, n);
 }
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	if (kind_of(fd) == K_SPECIAL)
 		return special_read(fd, buf, n, off);
-	return syscall(SYS_pread64, fd, buf, n, off);
+	return RS(SYS_pread64, fd, buf, n, off);
 }
 
 ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pread")));
@@ -525,14 +597,14 @@ ssize_t write(int fd, const void *buf, size_t n)
 		return model_rw(OP_WRITE, fd, buf, n);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
-	return syscall(SYS_write, fd, buf, n);
+	return RS(SYS_write, fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
-	return syscall(SYS_pwrite64, fd, buf, n, off);
+	return RS(SYS_pwrite64, fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((alias("pwrite")));
@@ -550,7 +622,7 @@ off_t lseek(int fd, off_t off, int whence)
 		}
 		return special_off[fd];
 	}
-	return syscall(SYS_lseek, fd, off, whence);
+	return RS(SYS_lseek, fd, off, whence);
 }
 
 off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
@@ -563,7 +635,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 		if (kind_of(fds[i].fd) == K_MODEL)
 			has_model = 1;
 	if (!has_model || !connected())
-		return syscall(SYS_poll, fds, n, timeout);
+		return RS(SYS_poll, fds, n, timeout);
 	for (int waited = 0;; waited++) {
 		int ready = 0;
 		for (nfds_t i = 0; i < n; i++) {
@@ -577,7 +649,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 			if (kind_of(fds[i].fd) == K_MODEL)
 				continue;
 			struct pollfd one = fds[i];
-			if (syscall(SYS_poll, &one, 1, 0) > 0)
+			if (RS(SYS_poll, &one, 1, 0) > 0)
 				ready++;
 			fds[i].revents = one.revents;
 		}
@@ -648,7 +720,7 @@ int close(int fd)
 	}
 	if (k)
 		fdkind[fd] = K_NONE;
-	return syscall(SYS_close, fd);
+	return RS(SYS_close, fd);
 }
 
 /*
@@ -661,15 +733,75 @@ static uint32_t inline_arg(unsigned long cmd, void *arg, char *out)
 {
 	uint32_t size;
 	struct iovec l = { &size, sizeof(size) }, r = { arg, sizeof(size) };
-	if (((cmd >> 8) & 0xff) != ';' || syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0) != sizeof(size))
+	if (((cmd >> 8) & 0xff) != ';' || RS(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0) != sizeof(size))
 		return 0;
 	if (size < sizeof(size) || size > INLINE_MAX)
 		return 0;
 	l.iov_base = out;
 	l.iov_len = size;
 	r.iov_len = size;
-	long got = syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0);
+	long got = RS(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0);
 	return got == (long)size ? size : 0;
+}
+
+/* A synthesized file's new descriptor reads and writes the same file. */
+static int dup_special(int from, int to)
+{
+	if (to >= 0 && to < MAXFD && to != from && kind_of(from) == K_SPECIAL) {
+		free(special_path[to]);
+		special_path[to] = strdup(special_path[from]);
+		special_off[to] = special_off[from];
+		fdkind[to] = K_SPECIAL;
+	} else if (to >= 0 && to < MAXFD && to != from && fdkind[to]) {
+		/* dup2 over a descriptor the shim tracked: that one is closed */
+		close(to);
+		fdkind[to] = K_NONE;
+		return dup_special(from, to);
+	}
+	return to;
+}
+
+int dup(int fd)
+{
+	int r = RS(SYS_dup, fd);
+	return r < 0 ? r : dup_special(fd, r);
+}
+
+int dup2(int fd, int to)
+{
+	if (fd != to && to >= 0 && to < MAXFD && fdkind[to])
+		close(to);
+	int r = RS(SYS_dup2, fd, to);
+	return r < 0 ? r : dup_special(fd, r);
+}
+
+int dup3(int fd, int to, int flags)
+{
+	if (fd != to && to >= 0 && to < MAXFD && fdkind[to])
+		close(to);
+	int r = RS(SYS_dup3, fd, to, flags);
+	return r < 0 ? r : dup_special(fd, r);
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	long r = RS(SYS_fcntl, fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		dup_special(fd, (int)r);
+	return (int)r;
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl(fd, cmd, arg);
 }
 
 int ioctl(int fd, unsigned long cmd, ...)
@@ -697,13 +829,13 @@ int ioctl(int fd, unsigned long cmd, ...)
 		}
 		return (int)r;
 	}
-	return syscall(SYS_ioctl, fd, cmd, arg);
+	return RS(SYS_ioctl, fd, cmd, arg);
 }
 
 int memfd_create(const char *name, unsigned int flags)
 {
 	if (!connected())
-		return syscall(SYS_memfd_create, name, flags);
+		return RS(SYS_memfd_create, name, flags);
 	int low = lowest_free_fd();
 	int64_t fd = call(OP_MEMFD, flags, low, 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
 	if (fd < 0) {
@@ -711,13 +843,13 @@ int memfd_create(const char *name, unsigned int flags)
 		return -1;
 	}
 	/* the real file holds the contents; hugetlb is emulated with ordinary shmem */
-	int r = syscall(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING));
+	int r = RS(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (r >= 0 && r != fd) {
-		if (syscall(SYS_dup3, r, (int)fd, flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
-			syscall(SYS_close, r);
+		if (RS(SYS_dup3, r, (int)fd, flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
+			RS(SYS_close, r);
 			r = -1;
 		} else {
-			syscall(SYS_close, r);
+			RS(SYS_close, r);
 			r = (int)fd;
 		}
 	}
@@ -742,7 +874,7 @@ int ftruncate(int fd, off_t len)
 		if (kind_of(fd) != K_BOTH)
 			return 0;
 	}
-	return syscall(SYS_ftruncate, fd, len);
+	return RS(SYS_ftruncate, fd, len);
 }
 
 int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
@@ -755,7 +887,7 @@ int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
 static void *raw_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
 {
-	return (void *)syscall(SYS_mmap, a, l, prot, flags, fd, off);
+	return (void *)RS(SYS_mmap, a, l, prot, flags, fd, off);
 }
 
 static int64_t model_fd(int fd, int flags)
@@ -808,9 +940,9 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			return MAP_FAILED;
 		char *al = (char *)(((uintptr_t)q + hsz - 1) & ~(uintptr_t)(hsz - 1));
 		if (al > q)
-			syscall(SYS_munmap, q, al - q);
+			RS(SYS_munmap, q, al - q);
 		if (al + rlen < q + rlen + hsz)
-			syscall(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
+			RS(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
 		p = raw_mmap(al, rlen, prot, rflags | MAP_FIXED, fd, off);
 	} else {
 		p = raw_mmap(addr, len, prot, flags, fd, off);
@@ -819,7 +951,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return p;
 	int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, flags | MAP_FIXED, mfd, off);
 	if (r < 0 && r > -4096) {
-		syscall(SYS_munmap, p, rlen);
+		RS(SYS_munmap, p, rlen);
 		errno = (int)-r;
 		return MAP_FAILED;
 	}
@@ -837,7 +969,7 @@ static int model_then_real(uint32_t op, long sys, void *a, size_t l, long x)
 			return -1;
 		}
 	}
-	return syscall(sys, a, l, x);
+	return RS(sys, a, l, x);
 }
 
 int munmap(void *a, size_t l)
@@ -855,13 +987,13 @@ int madvise(void *a, size_t l, int advice)
 	if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE || advice == 25 /* MADV_COLLAPSE */) {
 		/* THP is the model's decision; the real call may not be supported (THP off) */
 		if (!connected())
-			return syscall(SYS_madvise, a, l, advice);
+			return RS(SYS_madvise, a, l, advice);
 		int64_t r = CALL(OP_MADVISE, (int64_t)(uintptr_t)a, l, advice);
 		if (r < 0) {
 			errno = (int)-r;
 			return -1;
 		}
-		syscall(SYS_madvise, a, l, advice);
+		RS(SYS_madvise, a, l, advice);
 		return 0;
 	}
 	return model_then_real(OP_MADVISE, SYS_madvise, a, l, advice);
@@ -885,7 +1017,7 @@ pid_t fork(void)
 	}
 	pid_t pid = real();
 	if (pid == 0) {
-		syscall(SYS_close, sock);
+		RS(SYS_close, sock);
 		sock = -1;
 		pthread_mutex_init(&mu, NULL);
 		fork_token = tok;
@@ -915,7 +1047,7 @@ static void exec_prepare(void)
 	for (int fd = 0; fd < MAXFD && n + 16 < sizeof(list); fd++) {
 		if (!(fdkind[fd] & K_MODEL))
 			continue;
-		int fl = syscall(SYS_fcntl, fd, F_GETFD);
+		int fl = RS(SYS_fcntl, fd, F_GETFD);
 		if (fl >= 0 && (fl & FD_CLOEXEC))
 			n += snprintf(list + n, sizeof(list) - n, "%s%d", n ? "," : "", fd);
 	}
@@ -925,7 +1057,7 @@ static void exec_prepare(void)
 int execve(const char *path, char *const argv[], char *const envp[])
 {
 	exec_prepare();
-	return syscall(SYS_execve, path, argv, envp);
+	return RS(SYS_execve, path, argv, envp);
 }
 
 int execv(const char *path, char *const argv[])
@@ -1004,12 +1136,33 @@ int execle(const char *path, const char *arg, ...)
 /* ------------------------------------------------------------------------ */
 /* credentials and limits */
 
+/* RLIMIT_MEMLOCK: the model is the kernel that charges it, so its answer wins */
+static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
+{
+	struct rlimit old;
+	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
+		return -1;
+	int64_t r = CALL(OP_SETRLIMIT, RLIMIT_MEMLOCK, (int64_t)nl->rlim_cur, (int64_t)nl->rlim_max, (int64_t)old.rlim_max);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	/* the real limit follows as far as this process may raise it */
+	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0) {
+		struct rlimit cap = { nl->rlim_cur < old.rlim_max ? nl->rlim_cur : old.rlim_max,
+				      nl->rlim_max < old.rlim_max ? nl->rlim_max : old.rlim_max };
+		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
+	}
+	if (ol)
+		*ol = old;
+	return 0;
+}
+
 int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
 {
-	int r = syscall(SYS_prlimit64, 0, res, rl, NULL);
-	if (r == 0 && res == RLIMIT_MEMLOCK && connected())
-		CALL(OP_SETRLIMIT, res, (int64_t)rl->rlim_cur);
-	return r;
+	if (res == RLIMIT_MEMLOCK && connected())
+		return memlock_set(0, rl, NULL);
+	return RS(SYS_prlimit64, 0, res, rl, NULL);
 }
 
 int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
@@ -1019,10 +1172,9 @@ int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 
 int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
 {
-	int r = syscall(SYS_prlimit64, pid, res, nl, ol);
-	if (r == 0 && nl && res == RLIMIT_MEMLOCK && (pid == 0 || pid == getpid()) && connected())
-		CALL(OP_SETRLIMIT, res, (int64_t)nl->rlim_cur);
-	return r;
+	if (res == RLIMIT_MEMLOCK && nl && (pid == 0 || pid == getpid()) && connected())
+		return memlock_set(0, nl, ol);
+	return RS(SYS_prlimit64, pid, res, nl, ol);
 }
 
 int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, struct rlimit64 *ol)
@@ -1032,8 +1184,32 @@ int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, str
 
 int capset(void *hdr, const void *data)
 {
-	int r = syscall(SYS_capset, hdr, data);
+	int r = real_syscall6(SYS_capset, (long)hdr, (long)data, 0, 0, 0, 0);
 	if (r == 0 && connected())
 		CALL(OP_CAPSET, cap_eff_bits());
 	return r;
+}
+
+/*
+ * RS(): the raw calls programs make for what has no libc wrapper in
+ * their headers (capset, memfd_create). The shim's own raw calls pass
+ * through here too and go straight on.
+ */
+long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (connected()) {
+		if (nr == SYS_capset)
+			return capset((void *)a[0], (const void *)a[1]);
+		if (nr == SYS_memfd_create)
+			return memfd_create((const char *)a[0], (unsigned int)a[1]);
+		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && a[2] && (a[0] == 0 || a[0] == getpid()))
+			return memlock_set(0, (const struct rlimit *)a[2], (struct rlimit *)a[3]);
+	}
+	return real_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -84,7 +84,9 @@ export async function oracleCommand(inputs: string[], o: OracleCommandOptions): 
   if (!existsSync(kernel)) throw new UsageError(`${o.kernel}: no such kernel image. ${KERNEL_HELP}`);
   if (inputs.length === 0) throw new UsageError('give program files, folders or a fuzz corpus');
   const { programs, errors } = loadPrograms(inputs);
-  if (errors.length) throw new UsageError(errors.slice(0, 5).join('\n'));
+  // A program the parser rejects is left out (said on stderr), not the whole run.
+  for (const e of errors.slice(0, 10)) process.stderr.write(`iommufd-sim oracle: skipping ${e}\n`);
+  if (errors.length > 10) process.stderr.write(`iommufd-sim oracle: ... and ${errors.length - 10} more programs skipped\n`);
   if (programs.length === 0) throw new UsageError(`no programs in ${inputs.join(' ')}`);
   let known: KnownDivergence[];
   try {

@@ -44,7 +44,41 @@ export interface ExportOptions {
    */
   expectations?: 'model' | 'program';
   /** The model's run to embed (saves a second run when the caller has one). */
-  run?: RunResult;
+  run?: ModelRun;
+  /** Where the C program maps its ioctl scratch page (default: where the model's run had it). */
+  scratchVa?: bigint;
+}
+
+/** A model run, with where the main process's ioctl scratch page was. */
+export type ModelRun = RunResult & { scratchVa?: bigint };
+
+/**
+ * Run the program on the model and note the address of the main process's
+ * ioctl scratch page (Process.ioctlStruct maps it at the first struct ioctl):
+ * the lowest one-page mapping the main process gained during a call that is
+ * not an mmap (top-down: a struct's own buffer, mapped first, lies above it).
+ */
+export function runModel(p: Program, profile: ProfileName): ModelRun {
+  let before = new Set<number>();
+  let scratchVa: bigint | undefined;
+  let mainPid: number | undefined;
+  const run: ModelRun = runProgram(p, {
+    profile,
+    onCall: (r, machine) => {
+      mainPid ??= machine.processes.keys().next().value;
+      const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
+      if (!main || main.exited) return;
+      const vmas = main.task.mm.vmas;
+      if (scratchVa === undefined && r.op !== 'mmap' && OPS[r.op]?.ioctl !== undefined) {
+        let low: number | undefined;
+        for (const v of vmas) if (v.end - v.start === 1 && !before.has(v.start) && (low === undefined || v.start < low)) low = v.start;
+        if (low !== undefined) scratchVa = BigInt(low) * 4096n;
+      }
+      before = new Set(vmas.map((v) => v.start));
+    },
+  });
+  if (scratchVa !== undefined) run.scratchVa = scratchVa;
+  return run;
 }
 
 /** uid of the model's processes (Machine.spawn's default). */
@@ -309,23 +343,86 @@ static __attribute__((unused)) long do_ioctl(uint64_t fd, unsigned long cmd, voi
 	return sys_rc(ioctl((int)fd, cmd, arg));
 }
 
+/*
+ * ioctl structs go through one scratch page, as in the model's process
+ * (Process.ioctlStruct): the struct is copied to its start, so the bytes a
+ * larger size word makes the kernel check (copy_struct_from_user) are what
+ * earlier structs left there, and past its end lies what lies past the
+ * model's (the scratch sits at the model's address).
+ */
+static unsigned char *scratch;
+
+/* Mapped before the first call (so an armed fail-nth never meets it), where the model's is. */
+static void scratch_init(uint64_t hint)
+{
+	scratch = mmap((void *)(uintptr_t)hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+}
+
+static __attribute__((unused)) long struct_ioctl(uint64_t fd, unsigned long req, void *cmd, size_t len)
+{
+	long rc;
+
+	memcpy(scratch, cmd, len);
+	rc = do_ioctl(fd, req, scratch);
+	memcpy(cmd, scratch, len);
+	return rc;
+}
+
 /* Copy to/from our own memory without faulting on a bad address (EFAULT instead). */
 static __attribute__((unused)) long user_write(uint64_t va, const void *src, size_t len)
 {
 	struct iovec l = { (void *)src, len }, r = { (void *)(uintptr_t)va, len };
 
+	ssize_t n;
+
 	if (!len)
 		return 0;
-	return process_vm_writev(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -(errno ? errno : EFAULT);
+	n = process_vm_writev(getpid(), &l, 1, &r, 1, 0);
+	/* a short copy (the range runs into a hole) is EFAULT, as a copy_to_user that stops */
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
 }
 
 static __attribute__((unused)) long user_read(uint64_t va, void *dst, size_t len)
 {
 	struct iovec l = { dst, len }, r = { (void *)(uintptr_t)va, len };
 
+	ssize_t n;
+
 	if (!len)
 		return 0;
-	return process_vm_readv(getpid(), &l, 1, &r, 1, 0) == (ssize_t)len ? 0 : -(errno ? errno : EFAULT);
+	n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+}
+
+/*
+ * The program's own descriptors (pipes to its processes, fail-nth) live at 500
+ * and up, so the descriptors the calls open get the numbers the model's
+ * process gives them (lowest free, from 3).
+ */
+static int high_fd(int fd)
+{
+	int h;
+
+	if (fd < 0)
+		return fd;
+	h = fcntl(fd, F_DUPFD_CLOEXEC, 500);
+	if (h < 0)
+		return fd;
+	close(fd);
+	return h;
+}
+
+static __attribute__((unused)) int high_pipe(int p[2])
+{
+	if (pipe(p))
+		return -1;
+	p[0] = high_fd(p[0]);
+	p[1] = high_fd(p[1]);
+	return 0;
 }
 
 /* fail-nth of the calling task (CONFIG_FAULT_INJECTION_DEBUG_FS). */
@@ -338,7 +435,7 @@ static __attribute__((unused)) void fail_nth_arm(unsigned int n)
 
 	if (fail_nth_fd < 0) {
 		snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
-		fail_nth_fd = open(path, O_RDWR);
+		fail_nth_fd = high_fd(open(path, O_RDWR));
 		if (fail_nth_fd < 0) {
 			printf("note: %s: %s (no fault injection)\n", path, strerror(errno));
 			return;
@@ -561,7 +658,8 @@ static __attribute__((unused)) void child_loop(void)
 	for (;;) {
 		struct reply_msg m;
 
-		if (full_read(s->cmd[0], &idx, sizeof(idx)) || full_read(s->cmd[0], H, sizeof(H)))
+		/* every process holds every pipe: the end is an explicit -1, not EOF */
+		if (full_read(s->cmd[0], &idx, sizeof(idx)) || idx < 0 || full_read(s->cmd[0], H, sizeof(H)))
 			_exit(0);
 		diverged = 0;
 		first_divergence = -1;
@@ -674,7 +772,7 @@ class Emitter {
 export function exportC(program: Program, opts: ExportOptions = {}): string {
   const profile = (opts.profile ?? program.profile ?? 'latest') as ProfileName;
   const fromModel = (opts.expectations ?? 'model') === 'model';
-  const run = fromModel ? (opts.run ?? runProgram(program, { profile })) : undefined;
+  const run = fromModel ? (opts.run ?? runModel(program, profile)) : undefined;
   const p = run ? withModelAnswers(program, run) : program;
   const prof = profileByName(profile);
   const testCmdSize = prof?.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
@@ -800,9 +898,10 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   e.line(`\tsetup_machine(${cStr(thp)}, ${typeof hp?.['2M'] === 'number' ? hp['2M'] : -1});`);
   if (used.has('fail_nth')) e.line('\tsetup_fault_injection();');
   e.line(`\tbecome_model_process(${ml}, ${MODEL_UID}, 0x${lo.toString(16)}u, 0x${hi.toString(16)}u, ${cStr(devs[0] ?? '/dev/iommu')});`);
+  e.line(`\tscratch_init(${cU64(opts.scratchVa ?? run?.scratchVa ?? 0n)});`);
   e.line('\th_main = (uint64_t)getpid();');
   e.line('\tfor (i = 1; i <= NPROCS; i++)');
-  e.line('\t\tif (pipe(slots[i].cmd) || pipe(slots[i].reply)) {');
+  e.line('\t\tif (high_pipe(slots[i].cmd) || high_pipe(slots[i].reply)) {');
   e.line('\t\t\tperror("pipe");');
   e.line('\t\t\treturn 2;');
   e.line('\t\t}');
@@ -810,7 +909,9 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   e.line('\t\tdispatch(i, call_proc[i]);');
   e.line('\tfor (i = 1; i <= NPROCS; i++)');
   e.line('\t\tif (slots[i].live) {');
-  e.line('\t\t\tclose(slots[i].cmd[1]);');
+  e.line('\t\t\tint quit = -1;');
+  e.line('');
+  e.line('\t\t\tfull_write(slots[i].cmd[1], &quit, sizeof(quit));');
   e.line('\t\t\twaitpid(slots[i].pid, NULL, 0);');
   e.line('\t\t}');
   e.line('\tif (diverged) {');
@@ -885,7 +986,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     L(`cmd.op = IOMMU_TEST_OP_${op};`);
     L(`cmd.id = (uint32_t)${id};`);
     for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
-    L(`rc = do_ioctl(${fd()}, IOMMU_TEST_CMD, &cmd);`);
+    L(`rc = struct_ioctl(${fd()}, IOMMU_TEST_CMD, &cmd, sizeof(cmd));`);
   };
   const structCmd = (type: string, ioctl: string, fields: Record<string, string>, sizeField = 'size', defSize = 'sizeof(cmd)'): void => {
     L(`struct ${type} cmd;`);
@@ -893,7 +994,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     L('memset(&cmd, 0, sizeof(cmd));');
     L(`cmd.${sizeField} = ${sizeField === 'size' ? sizeOf(defSize) : defSize};`);
     for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
-    L(`rc = do_ioctl(${fd()}, ${ioctl}, &cmd);`);
+    L(`rc = struct_ioctl(${fd()}, ${ioctl}, &cmd, sizeof(cmd));`);
   };
   switch (c.op) {
     case 'mmap': {
@@ -1018,7 +1119,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
       L(`cmd.num_iovas = ${ranges.length};`);
       L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
-      L(`rc = do_ioctl(${fd()}, IOMMU_IOAS_ALLOW_IOVAS, &cmd);`);
+      L(`rc = struct_ioctl(${fd()}, IOMMU_IOAS_ALLOW_IOVAS, &cmd, sizeof(cmd));`);
       break;
     }
     case 'ioas_iova_ranges': {
@@ -1031,7 +1132,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
       L('cmd.num_iovas = room;');
       L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
-      L(`rc = do_ioctl(${fd()}, IOMMU_IOAS_IOVA_RANGES, &cmd);`);
+      L(`rc = struct_ioctl(${fd()}, IOMMU_IOAS_IOVA_RANGES, &cmd, sizeof(cmd));`);
       L('for (k = 0; k < cmd.num_iovas && k < room && k < 4096; k++) {');
       L('\tsize_t o = strlen(text);');
       L('');

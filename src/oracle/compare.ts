@@ -8,7 +8,10 @@
  * `addr` (an mmap address differs: the kernel did not take the model's address
  * as its hint), `warn` (a WARN on one side only), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
- * call the model ran), `noexport` (an op the C export cannot express).
+ * call the model ran), `noexport` (an op the C export cannot express),
+ * `fault` (a call with fail-nth armed answers differently: the kernel counts
+ * every allocation and fault-injection site of the task, the model only the
+ * iommufd ones it has; what follows such a call is not compared).
  */
 import { errnoName } from '../base/errno.js';
 import { hex } from '../base/u64.js';
@@ -18,7 +21,7 @@ import type { Program } from '../fuzz/program.js';
 import { type KernelProgram, kernelWarnings } from './console.js';
 import { type KnownDivergence, matchKnown } from './known.js';
 
-export type DivergenceClass = 'errno' | 'value' | 'addr' | 'warn' | 'crash' | 'missing' | 'noexport';
+export type DivergenceClass = 'errno' | 'value' | 'addr' | 'fault' | 'warn' | 'crash' | 'missing' | 'noexport';
 
 export interface Divergence {
   program: string;
@@ -103,6 +106,12 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
     rep.compared++;
     const a = comparableAnswer(c, r);
     const kErrno = k.rc < 0n ? errnoName(Number(-k.rc)) : undefined;
+    const armed = r.outputs.fault_injected !== undefined;
+    if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
+      add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
+      rep.note = 'not compared after a fail-nth call that answered differently';
+      break;
+    }
     if (a.errno !== kErrno) {
       add({ call: r.index, op: r.op, class: 'errno', model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       continue;

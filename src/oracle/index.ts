@@ -11,8 +11,7 @@
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type { ProfileName } from '../base/profile.js';
-import { type RunResult, runProgram } from '../fuzz/executor.js';
-import { exportC } from '../fuzz/export-c.js';
+import { type ModelRun, exportC, runModel } from '../fuzz/export-c.js';
 import { type Program, parseProgram } from '../fuzz/program.js';
 import { checkCompiler, compileAll, defaultCacheDir, linkMulticall } from './build.js';
 import { feedLine, newConsole } from './console.js';
@@ -140,10 +139,10 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
 
   const t0 = performance.now();
   o.onPhase?.(`model: ${o.programs.length} programs on profile ${profile}`);
-  const runs: RunResult[] = [];
+  const runs: ModelRun[] = [];
   const sources: string[] = [];
   for (const p of o.programs) {
-    const run = runProgram(p.program, { profile });
+    const run = runModel(p.program, profile);
     runs.push(run);
     sources.push(exportC(p.program, { profile, run, source: p.name }));
   }

@@ -215,7 +215,10 @@ function serveAndOpen(file: string): Promise<void> {
       child.unref();
     });
     srv.on('close', done);
-    process.once('SIGINT', () => srv.close());
+    process.once('SIGINT', () => {
+      srv.closeAllConnections();
+      srv.close();
+    });
   });
 }
 

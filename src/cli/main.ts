@@ -308,12 +308,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   endQuietlyOnClosedPipe();
   applyColorPolicy();
-  const program = buildProgram();
-  await registerExternal(program, 'fuzz', './fuzz.js', 'Fuzz the model: generate and mutate programs, keep the ones that reach new code, report failures.');
-  await registerExternal(program, 'minimize', './minimize.js', 'Shrink a failing program to a minimal one that still fails the same way.');
-  await registerExternal(program, 'oracle', './oracle.js', 'run programs on a real kernel under QEMU and compare call by call with the model');
-  await registerExternal(program, 'exec', './exec.js', 'run an unmodified C program with /dev/iommu answered by the model');
-  await registerExternal(program, 'explore', './explore.js', "write a self-contained HTML page that steps through a program's iommufd state");
+  const program = await buildFullProgram();
   // Commands added late must also report usage errors instead of exiting.
   for (const c of program.commands) c.exitOverride();
   process.exitCode = undefined;
@@ -332,6 +327,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const code = process.exitCode;
   return typeof code === 'number' ? code : EXIT_OK;
+}
+
+/** The command with every subcommand, those written in modules of their own included. */
+export async function buildFullProgram(): Promise<Command> {
+  const program = buildProgram();
+  await registerExternal(program, 'fuzz', './fuzz.js', 'Fuzz the model: generate and mutate programs, keep the ones that reach new code, report failures.');
+  await registerExternal(program, 'minimize', './minimize.js', 'Shrink a failing program to a minimal one that still fails the same way.');
+  await registerExternal(program, 'oracle', './oracle.js', 'run programs on a real kernel under QEMU and compare call by call with the model');
+  await registerExternal(program, 'exec', './exec.js', 'run an unmodified C program with /dev/iommu answered by the model');
+  await registerExternal(program, 'explore', './explore.js', "write a self-contained HTML page that steps through a program's iommufd state");
+  return program;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;

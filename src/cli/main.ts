@@ -272,7 +272,7 @@ export function buildProgram(): Command {
     .description(
       'Run the kernel selftest scenarios (test/conformance, in a source checkout) and report each: passed, failed, or not run yet with the feature it waits for. Exit 1 if any failed.',
     )
-    .option('-t, --filter <text>', 'only scenarios whose name contains this')
+    .option('-t, --filter <regexp>', 'only scenarios whose name matches (a regular expression, as vitest -t)')
     .option('--ktap', 'print KTAP (as the kernel selftests do) instead of a table')
     .option('--json', 'print the results as JSON')
     .option('-q, --quiet', 'print only the summary line')

@@ -100,6 +100,15 @@ function runVitest(root: string, filter: string | undefined, onEvent: (e: Record
   });
 }
 
+/** The -t text as vitest reads it (a regular expression), or literally when it is not one. */
+function nameFilter(text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch {
+    return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}
+
 /** A test's name for the report: its describe path and title, without a describe the title repeats. */
 export function displayName(c: Pick<CaseResult, 'name' | 'fullName'>): string {
   const parts = c.fullName.split(' > ');
@@ -143,8 +152,9 @@ export async function cmdSelftest(root: string, o: SelftestOptions): Promise<num
   // With a filter, vitest reports the tests it filtered out as skipped: they are not part of this run.
   if (o.filter !== undefined) cases.splice(0, cases.length, ...cases.filter((c) => c.state !== 'skipped'));
   const ran = new Set(cases.map((c) => c.name));
-  const filter = o.filter?.toLowerCase();
-  const notRun = notRunScenarios(root).filter((n) => !ran.has(n.name) && (filter === undefined || n.name.toLowerCase().includes(filter)));
+  // -t is a regular expression for vitest; the same picks the scenarios not run.
+  const filter = o.filter === undefined ? undefined : nameFilter(o.filter);
+  const notRun = notRunScenarios(root).filter((n) => !ran.has(n.name) && (filter === undefined || filter.test(n.name)));
   const count = (s: string) => cases.filter((c) => c.state === s).length;
   const passed = count('passed');
   const failed = count('failed');

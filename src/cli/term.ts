@@ -42,8 +42,8 @@ export function paint(code: number, text: string, on = colorEnabled(process.stdo
 let pipeGuarded = false;
 /**
  * Writing into a closed pipe (`iommufd-sim ops | head`) ends the command
- * quietly, with the status a shell gives a program killed by SIGPIPE's
- * absence: 0 — the reader had all it wanted.
+ * quietly with status 0: the reader had all it wanted. (Node ignores
+ * SIGPIPE, so without this the write error would end it with a stack trace.)
  */
 export function endQuietlyOnClosedPipe(): void {
   if (pipeGuarded) return;

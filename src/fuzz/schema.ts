@@ -42,7 +42,10 @@ function fieldSchema(f: FieldSpec): JsonSchema {
 /** The schema of the program format. */
 export function programJsonSchema(): JsonSchema {
   const defs: Record<string, JsonSchema> = {
-    int: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: EXPR_PATTERN }] },
+    int: {
+      anyOf: [{ type: 'integer' }, { type: 'string', pattern: EXPR_PATTERN }],
+      description: 'a number, or a string of sizes (4K, 0x1000), constants (U64_MAX) and handles joined by + and -; every term fits in 64 bits (sums wrap as in C); never true/false',
+    },
     handle: { type: 'string', pattern: '^\\$[A-Za-z_][A-Za-z0-9_]*$' },
     expectation: {
       anyOf: [

@@ -2,7 +2,7 @@
 // Fixture `iommufd_ioas` of tools/testing/selftests/iommu/iommufd.c (selftests-catalogue.md §7),
 // every v6.5-scope scenario under the four variants no_domain, mock_domain, two_mock_domain and
 // mock_domain_limit.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it as vitestIt } from 'vitest';
 import { EADDRINUSE, EBUSY, EEXIST, EFAULT, EINVAL, EMSGSIZE, ENOENT, ENOSPC } from '../../src/base/errno.js';
 import { Prng } from '../../src/base/prng.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
@@ -56,8 +56,11 @@ interface Self {
 
 let current: Self | undefined;
 
+/** The profile the scenarios being defined run under. */
+let profile: 'latest' | 'v6.12' = 'latest';
+
 function setup(variant: Variant): Self {
-  const w = world();
+  const w = world({ profile });
   const c = w.c;
   const ioasId = c.ioasAlloc();
   expect(ioasId).not.toBe(0);
@@ -161,11 +164,22 @@ function checkAccessRw(self: Self, c: IommufdClient, accessFd: number, iova: big
   expect(proc.munmap(tmp2, BigInt(BUFFER_SIZE))).toBe(0);
 }
 
+/** Scenarios too slow to run twice: `latest` only (v6.12 answers them identically, same switches). */
+const LATEST_ONLY = ['access_rw', 'access_rw_unaligned', 'fork_gone', 'fork_present'];
+
+for (const p of ['latest', 'v6.12'] as const)
 for (const variant of VARIANTS) {
   const name = (scenario: string) => `iommufd_ioas.${variant.name}.${scenario}`;
+  const it = (title: string, fn: () => void) => {
+    if (p !== 'latest' && LATEST_ONLY.some((s) => title.endsWith(`.${s}`))) return;
+    vitestIt(title, () => {
+      profile = p;
+      fn();
+    });
+  };
   const hasDomain = variant.mockDomains > 0;
 
-  describe(`iommufd_ioas.${variant.name}`, () => {
+  describe(`profile ${p} iommufd_ioas.${variant.name}`, () => {
     it(name('ioas_auto_destroy'), () => {
       const self = setup(variant);
       // IDs in allocation order: the IOAS, then per device its selftest object,

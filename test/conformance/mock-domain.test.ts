@@ -204,7 +204,7 @@ const allAlignsCopy: Scenario = (self, v) => {
 
 const userCopy: Scenario = (self) => {
   const { c, sim } = self;
-  const fullKernel = self.profile === 'latest';
+  const fullKernel = self.profile !== 'v6.5';
   // Pin the pages in an IOAS with no domain, then copy to the IOAS with one.
   const ioasId = c.ioasAlloc();
   let srcIova = c.ioasMap({ ioas: ioasId, userVa: sim.buffer, length: BUFFER_SIZE });
@@ -264,15 +264,15 @@ interface ScenarioDef {
 }
 
 const SCENARIOS: readonly ScenarioDef[] = [
-  { name: 'basic', run: basic, profiles: ['latest', 'v6.5'] },
-  { name: 'ro_unshare', run: roUnshare, profiles: ['latest', 'v6.5'] },
-  { name: 'all_aligns', run: allAligns, profiles: ['latest', 'v6.5'] },
-  { name: 'all_aligns_copy', run: allAlignsCopy, profiles: ['latest', 'v6.5'] },
-  { name: 'user_copy', run: userCopy, profiles: ['latest', 'v6.5'] },
-  { name: 'replace', run: replace, profiles: ['latest'] },
+  { name: 'basic', run: basic, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'ro_unshare', run: roUnshare, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'all_aligns', run: allAligns, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'all_aligns_copy', run: allAlignsCopy, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'user_copy', run: userCopy, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'replace', run: replace, profiles: ['latest', 'v6.12'] },
 ];
 
-for (const profile of ['latest', 'v6.5'] as const) {
+for (const profile of ['latest', 'v6.12', 'v6.5'] as const) {
   describe(`profile ${profile}`, () => {
     for (const v of VARIANTS) {
       for (const s of SCENARIOS) {

@@ -90,7 +90,7 @@ async function main(): Promise<number> {
       const bin = join(cacheDir(), 'selftests', t.version, b.binary);
       if (!existsSync(bin)) continue;
       process.stderr.write(`running ${t.version}/${b.binary} under exec --profile ${t.profile} ...\n`);
-      const r = await runExec([bin], { profile: t.profile, caps: 'all', captureStdout: true, err: () => {} });
+      const r = await runExec([bin], { profile: t.profile, caps: 'all', captureStdout: true, mergeStderr: true, err: () => {} });
       const why = reasons(r.stdout);
       const exec: BinaryResults['exec'] = {};
       for (const [name, v] of r.results) exec[name] = why.has(name) ? { result: v, reason: why.get(name) } : { result: v };

@@ -33,6 +33,8 @@ export interface ExecOptions {
   err?: (text: string) => void;
   /** Capture the program's stdout instead of inheriting it (tests). */
   captureStdout?: boolean;
+  /** Send the program's stderr into its stdout, in order (through sh). */
+  mergeStderr?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -106,7 +108,8 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   let stdout = '';
   const pipeOut = opts.ktap === true || opts.captureStdout === true || opts.out !== undefined;
   try {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env });
+    const cmd = opts.mergeStderr ? ['/bin/sh', '-c', 'exec "$0" "$@" 2>&1', ...argv] : argv;
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env });
     const lines =
       pipeOut && child.stdout !== null
         ? new Promise<void>((resolve) => {

@@ -413,8 +413,7 @@ export class BridgeServer {
       case OP.IOCTL: {
         this.stats.ioctls++;
         if (this.sabotage === 'crash-on-ioctl') throw new Error('bridge test: deliberate server failure');
-        this.syncFds(b, Number(a[3]));
-        const before = new Set(p.openFds());
+        const lf = this.syncFds(b, Number(a[3]));
         const fd = Number(a[0]);
         const cmd = Number(BigInt.asUintN(32, a[1]));
         const arg = BigInt.asUintN(64, a[2]);
@@ -431,12 +430,11 @@ export class BridgeServer {
           const dv = new DataView(back.buffer, back.byteOffset, back.length);
           dv.setUint32(8, dv.getUint32(8, true) + 1, true);
         }
+        // a file the model installed took the lowest free number, which syncFds made the program's
         let created = -1;
-        for (const f of p.openFds()) {
-          if (!before.has(f) && !b.placeholders.has(f)) {
-            created = f;
-            b.kinds.set(f, FD_MODEL);
-          }
+        if (!b.placeholders.has(lf) && !b.kinds.has(lf) && p.fileOf(lf) !== undefined) {
+          created = lf;
+          b.kinds.set(lf, FD_MODEL);
         }
         return back === undefined ? { ret, b0: created } : { ret, b0: created, b1: back.length, s: back };
       }
@@ -547,7 +545,7 @@ export class BridgeServer {
    * Make the model's lowest free descriptor `low` (the program's): inert
    * placeholders fill the numbers below it the model does not use.
    */
-  private syncFds(b: Bridged, low: number): void {
+  private syncFds(b: Bridged, low: number): number {
     const p = b.proc;
     const lf = Math.max(low, 3);
     if (b.placeholders.has(lf)) {
@@ -560,6 +558,7 @@ export class BridgeServer {
       if (got < 0) break;
       b.placeholders.add(got);
     }
+    return lf;
   }
 
   private exitProcess(b: Bridged, memoryAlive: boolean): void {

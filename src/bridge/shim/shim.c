@@ -711,6 +711,8 @@ FILE *fopen64(const char *path, const char *mode)
 
 int close(int fd)
 {
+	if (fd == sock && fd >= 0)
+		return 0; /* a program closing every descriptor keeps its bridge */
 	int k = kind_of(fd);
 	if (k == K_SPECIAL) {
 		free(special_path[fd]);
@@ -802,6 +804,31 @@ int fcntl64(int fd, int cmd, ...)
 	long arg = va_arg(ap, long);
 	va_end(ap);
 	return fcntl(fd, cmd, arg);
+}
+
+int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int r;
+	if (sock >= 0 && first <= (unsigned int)sock && (unsigned int)sock <= last) {
+		/* the shim's connection stays: close around it */
+		r = (unsigned int)sock > first ? RS(SYS_close_range, first, sock - 1, flags) : 0;
+		if (r == 0 && (unsigned int)sock < last)
+			r = RS(SYS_close_range, sock + 1, last, flags);
+	} else {
+		r = RS(SYS_close_range, first, last, flags);
+	}
+	if (r == 0 && !(flags & 4 /* CLOSE_RANGE_CLOEXEC */)) {
+		for (unsigned int fd = first; fd < MAXFD && fd <= last; fd++) {
+			if ((fdkind[fd] & K_MODEL) && connected())
+				CALL(OP_CLOSE, fd);
+			if (fdkind[fd] == K_SPECIAL) {
+				free(special_path[fd]);
+				special_path[fd] = NULL;
+			}
+			fdkind[fd] = K_NONE;
+		}
+	}
+	return r;
 }
 
 int ioctl(int fd, unsigned long cmd, ...)

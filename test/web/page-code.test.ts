@@ -55,6 +55,11 @@ describe('page data', () => {
     expect(x.data.failed).toBe(false);
   });
 
+  it('is deterministic: the same program gives the same page, byte for byte', () => {
+    const p = load('examples/access-rw.yaml');
+    expect(explorerHtml(explorerData(p).data)).toBe(explorerHtml(explorerData(p).data));
+  });
+
   it('the page is one file under 2 MB, with no mark left and no way for the data to close its script element', () => {
     const html = explorerHtml(x.data);
     expect(html.length).toBeLessThan(2 * 1024 * 1024);

@@ -73,23 +73,41 @@ const MODEL_FEATURES = new Set([
   'fail-nth',
   'device',
   'misc',
+  // the 6.12 uAPI
+  'hwpt',
+  'dirty',
+  'nesting',
+  'fault',
 ]);
 
 /** What a scenario needs when its tags alone would not say (all are post-6.5 uAPI). */
 const WAITS_FOR: Readonly<Record<string, string>> = {
   'change_process.01': 'IOMMU_IOAS_CHANGE_PROCESS',
-  'iommufd_ioas.07': 'IOMMU_GET_HW_INFO',
   'iommufd_ioas.26': 'dma-buf: IOMMU_IOAS_MAP_FILE and the DMABUF test ops',
-  'iommufd_ioas.27': 'dma-buf: IOMMU_IOAS_MAP_FILE, the DMABUF test ops and IOMMU_HWPT_ALLOC',
-  'iommufd_mock_domain.07': 'IOMMU_HWPT_ALLOC',
+  'iommufd_ioas.27': 'dma-buf: IOMMU_IOAS_MAP_FILE and the DMABUF test ops',
+  'iommufd_dirty_tracking.03': 'PASID attach (the 7.x PASID test ops and MOCK_FLAGS_DEVICE_PASID)',
   'basic_fail_nth.03': 'IOMMU_IOAS_MAP_FILE',
-  'basic_fail_nth.08': 'IOMMU_GET_HW_INFO, IOMMU_HWPT_ALLOC, vIOMMU, fault queues, PASID',
+  'basic_fail_nth.08': 'vIOMMU, vDEVICE and PASID (7.x)',
 };
 
 /** Scenarios the suites run only in part; the note goes next to their status. */
 const PARTIAL_RUNS: Readonly<Record<string, string>> = {
-  'basic_fail_nth.08': 'v6.5 prefix (device creation on an IOAS holding a mapping); the later steps wait',
+  'basic_fail_nth.08': 'the 6.12 form (mock device, GET_HW_INFO, HWPT_ALLOC, replace onto it; v6.5: the device prefix); the 7.x vIOMMU/PASID steps wait',
+  'iommufd_ioas.03': 'the 6.12 fixture (no PASID-capable mock device)',
+  'iommufd_ioas.07': 'the 6.12 fixture (no PASID-capable mock device); in_data_type checks on latest',
 };
+
+/** The profile a test ran under, from a `profile NAME` describe block (tests outside one run on latest). */
+function profileOf(ancestors: readonly string[] | undefined): string {
+  for (const a of ancestors ?? []) {
+    const m = /\bprofile (\S+)/.exec(a);
+    if (m) return m[1];
+  }
+  return 'latest';
+}
+
+/** Profiles listed in the report, newest first. */
+const REPORT_PROFILES = ['latest', 'v6.12', 'v6.5'];
 
 // ---------------------------------------------------------------------------
 // The catalogue
@@ -218,25 +236,37 @@ function combine(out: Map<string, string>, key: string, st: string): void {
 }
 
 /** Scenario title → status, every run of the title combined; other tests by file and full name. */
-function statusByTitle(results: VitestJson): { titles: Map<string, string>; full: Map<string, { title: string; status: string }> } {
+function statusByTitle(results: VitestJson): {
+  titles: Map<string, string>;
+  profiles: Map<string, Set<string>>;
+  full: Map<string, { title: string; status: string }>;
+} {
   const titles = new Map<string, string>();
+  const profiles = new Map<string, Set<string>>();
   const full = new Map<string, { title: string; status: string }>();
   for (const file of results.testResults) {
     const rel = file.name.startsWith(ROOT) ? file.name.slice(ROOT.length + 1) : file.name;
     for (const a of file.assertionResults) {
       combine(titles, a.title, a.status);
+      if (a.status === 'passed') {
+        let set = profiles.get(a.title);
+        if (!set) profiles.set(a.title, (set = new Set()));
+        set.add(profileOf(a.ancestorTitles));
+      }
       const key = [rel, ...(a.ancestorTitles ?? []), a.title].join(' > ');
       const prev = full.get(key);
       if (!prev || a.status === 'failed') full.set(key, { title: a.title, status: a.status });
     }
   }
-  return { titles, full };
+  return { titles, profiles, full };
 }
 
 // ---------------------------------------------------------------------------
 // The report
 
-function waitsFor(s: Scenario, v: Variant): string {
+function waitsFor(s0: Scenario, v: Variant): string {
+  // WAITS_FOR here overrides the note stored in the scenario list
+  const s: Scenario = WAITS_FOR[s0.id] ? { ...s0, waitsFor: WAITS_FOR[s0.id] } : { ...s0, waitsFor: undefined };
   if (v.note && /post-6\.5/.test(v.note)) return `variant: ${v.note}`;
   const missing = s.tags.filter((t) => !MODEL_FEATURES.has(t));
   if (missing.length && s.waitsFor) return `${missing.join(', ')} (${s.waitsFor})`;
@@ -246,20 +276,22 @@ function waitsFor(s: Scenario, v: Variant): string {
 
 function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, results: VitestJson): string {
   const status = st.titles;
+  const statusProfiles = st.profiles;
   const rows: string[] = [];
-  const perFixture = new Map<string, { passed: number; failed: number; notRun: number }>();
+  const perFixture = new Map<string, { passed: number; failed: number; notRun: number; byProfile: Map<string, number> }>();
+  const byProfile = new Map<string, number>();
   const used = new Set<string>();
   let passed = 0;
   let failed = 0;
   let notRun = 0;
   for (const f of list.fixtures) {
-    const counts = { passed: 0, failed: 0, notRun: 0 };
+    const counts = { passed: 0, failed: 0, notRun: 0, byProfile: new Map<string, number>() };
     perFixture.set(f.name, counts);
     const scs = list.scenarios.filter((s) => s.fixture === f.name);
     if (scs.length === 0) continue;
     rows.push(`\n### \`${f.name}\`\n`);
-    rows.push('| id | scenario | variant | scope | status | waits for / notes |');
-    rows.push('|---|---|---|---|---|---|');
+    rows.push('| id | scenario | variant | scope | status | profiles passed | waits for / notes |');
+    rows.push('|---|---|---|---|---|---|---|');
     for (const s of scs) {
       for (const v of f.variants) {
         const title = `${f.name}.${v.name}.${s.name}`;
@@ -267,10 +299,15 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
         const st = status.get(title);
         let cell: string;
         let note = '';
+        const ran = st === 'passed' ? REPORT_PROFILES.filter((p) => statusProfiles.get(title)?.has(p) ?? false) : [];
         if (st === 'passed') {
           cell = 'passed';
           counts.passed++;
           passed++;
+          for (const p of ran) {
+            counts.byProfile.set(p, (counts.byProfile.get(p) ?? 0) + 1);
+            byProfile.set(p, (byProfile.get(p) ?? 0) + 1);
+          }
           if (PARTIAL_RUNS[s.id]) note = `partial: ${PARTIAL_RUNS[s.id]}`;
         } else if (st === 'failed') {
           cell = '**failed**';
@@ -282,7 +319,7 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
           notRun++;
           note = waitsFor(s, v);
         }
-        rows.push(`| ${s.id} | ${s.name} | ${v.name} | ${s.scope} | ${cell} | ${note} |`);
+        rows.push(`| ${s.id} | ${s.name} | ${v.name} | ${s.scope} | ${cell} | ${ran.join(', ')} | ${note} |`);
       }
     }
   }
@@ -294,19 +331,22 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
     '`test/conformance/` and the scenario list in `docs/selftests-scenarios.json`',
     '(itself generated from `selftests-catalogue.md`). One row per scenario and',
     'fixture variant; test names are `fixture.variant.scenario`. A scenario',
-    'that runs under several kernel profiles (`latest`, `v6.5`) passes only if',
-    'every run passed. "Waits for" names the catalogue feature tags the model',
-    'does not implement yet, or the later uAPI the scenario needs.',
+    'that runs under several kernel profiles (`latest`, `v6.12`, `v6.5`) passes only',
+    'if every run passed; "profiles passed" lists the profiles it ran under',
+    '(a `profile NAME` describe block; tests outside one run on `latest`).',
+    '"Waits for" names the catalogue feature tags the model does not implement',
+    'yet, or the later uAPI the scenario needs.',
     '',
     '## Summary',
     '',
     `Vitest: ${results.numPassedTests} of ${results.numTotalTests} tests passed, ${results.numFailedTests} failed.`,
     '',
-    '| fixture | passed | failed | not run |',
-    '|---|---|---|---|',
+    `| fixture | passed | failed | not run | ${REPORT_PROFILES.map((p) => `passed on ${p}`).join(' | ')} |`,
+    `|---|---|---|---|${REPORT_PROFILES.map(() => '---|').join('')}`,
   ];
-  for (const [name, c] of perFixture) head.push(`| \`${name}\` | ${c.passed} | ${c.failed} | ${c.notRun} |`);
-  head.push(`| **total** | **${passed}** | **${failed}** | **${notRun}** |`);
+  const per = (m: Map<string, number>) => REPORT_PROFILES.map((p) => m.get(p) ?? 0).join(' | ');
+  for (const [name, c] of perFixture) head.push(`| \`${name}\` | ${c.passed} | ${c.failed} | ${c.notRun} | ${per(c.byProfile)} |`);
+  head.push(`| **total** | **${passed}** | **${failed}** | **${notRun}** | ${REPORT_PROFILES.map((p) => `**${byProfile.get(p) ?? 0}**`).join(' | ')} |`);
   head.push('', '## Scenarios');
   const tail: string[] = [];
   if (extra.length) {

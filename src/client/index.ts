@@ -4,7 +4,10 @@ export { check, type Fields, type IoctlResult, type RawOptions, rawIoctl, UserSc
 export {
   type AccessPagesArgs,
   type AccessRwArgs,
+  type DirtyBitmapArgs,
   errnoOf,
+  type HwInfo,
+  type HwptAllocArgs,
   type IoasCopyArgs,
   type IoasMapArgs,
   IommufdClient,

@@ -25,3 +25,18 @@ export {
   type MockEntry,
   XA_NODE_SIZE,
 } from './mock-domain.js';
+export {
+  type AnyDomain,
+  copyStructFromUserArray,
+  copyStructFromUserData,
+  type HwInfo,
+  type IommuCap,
+  type IommuDev,
+  type IommuDirtyBitmap,
+  type IommuDirtyOps,
+  type IommuOps,
+  type IommuUserData,
+  type IommuUserDataArray,
+  NestedDomain,
+} from './driver.js';
+export { MockNestedDomain, mockIommuOps } from './mock-driver.js';

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_BRIDGE_CRASH, countKtapLine, runExec } from '../../src/bridge/exec.js';
 import { parseMaps } from '../../src/bridge/real-process.js';
+import { buildShim } from '../../src/bridge/shim-build.js';
 
 const PROGS = join(import.meta.dirname, 'progs');
 let dir: string;
@@ -66,6 +67,26 @@ describe('exec: a small iommufd client', () => {
     expect(r.status).toBe(EXIT_BRIDGE_CRASH);
     expect(r.crash?.message).toMatch(/deliberate server failure/);
     expect(errs.join('')).toMatch(/bridge server failed/);
+  });
+});
+
+describe('exec: results where users look', () => {
+  it('--ktap passes KTAP through and ends with a summary line; the status is the program\'s', async () => {
+    const script = 'echo "TAP version 13"; echo "1..3"; echo "ok 1 a.one"; echo "not ok 2 a.two"; echo "ok 3 a.three # SKIP why"; exit 1';
+    const r = await runExec(['/bin/sh', '-c', script], { ktap: true, captureStdout: true, err: () => {} });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.slice(0, 5)).toEqual(['TAP version 13', '1..3', 'ok 1 a.one', 'not ok 2 a.two', 'ok 3 a.three # SKIP why']);
+    expect(lines[5]).toBe('# iommufd-sim exec (profile latest): pass:1 fail:1 xfail:0 skip:1 exit:1');
+    expect(r.status).toBe(1);
+  });
+
+  it('names the missing C compiler', () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'bridge-cc-'));
+    try {
+      expect(() => buildShim({ cc: 'no-such-cc-xyz', cacheDir: dir2 })).toThrow(/C compiler 'no-such-cc-xyz' not found/);
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 });
 

@@ -577,5 +577,7 @@ if (!data) root.textContent = 'No data: this is the explorer template. Run `iomm
 else {
   document.title = `${data.title} — iommufd-sim explorer`;
   render(h(App, { data }), root);
+  // Milliseconds from the start of navigation to the first step drawn (the browser test reads it).
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
   document.body.dataset.ready = '1';
 }

@@ -47,7 +47,7 @@ const BINARIES = [
 function parseKtap(text: string): Map<string, Verdict> {
   const c = { pass: 0, fail: 0, skip: 0, xfail: 0 };
   const m = new Map<string, Verdict>();
-  for (const line of text.split('\n')) countKtapLine(line, c, m);
+  for (const line of text.split(/\r?\n/)) countKtapLine(line, c, m);
   return m;
 }
 

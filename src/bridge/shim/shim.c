@@ -115,8 +115,9 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 	int saved = errno;
 
 	pthread_mutex_lock(&mu);
-	if (sys_write_all(sock, &q, sizeof(q)) || (slen && sys_write_all(sock, s, slen)) ||
-	    sys_read_all(sock, &rep, sizeof(rep)))
+	if (sys_write_all(sock, &q, sizeof(q)) || (slen && sys_write_all(sock, s, slen)))
+		lost();
+	if (sys_read_all(sock, &rep, sizeof(rep)))
 		lost();
 	if (rep.slen) {
 		char skip[256];
@@ -212,6 +213,7 @@ static void bridge_connect(void)
 
 	if (!path || strlen(path) >= sizeof(sa.sun_path))
 		return;
+
 	strcpy(sa.sun_path, path);
 	s = RS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)

@@ -497,6 +497,27 @@ static __attribute__((unused)) void setup_fault_injection(void)
 	}
 }
 
+/*
+ * IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT sets a global of the kernel
+ * (iommufd_test_memory_limit): put back its default (65536) for each program,
+ * as each model run starts with a fresh machine.
+ */
+static void reset_test_memory_limit(void)
+{
+	struct iommu_test_cmd cmd;
+	int fd = open("/dev/iommu", O_RDWR);
+
+	if (fd < 0)
+		return;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.size = TEST_CMD_SIZE;
+	cmd.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+	cmd.memory_limit.limit = 65536;
+	if (ioctl(fd, IOMMU_TEST_CMD, &cmd))
+		printf("note: cannot reset the test memory limit: %s\n", strerror(errno));
+	close(fd);
+}
+
 static void write_knob(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
@@ -516,6 +537,7 @@ static void setup_machine(const char *thp, int huge_2m)
 	if (geteuid())
 		return;
 	write_knob("/sys/kernel/mm/transparent_hugepage/enabled", thp);
+	reset_test_memory_limit();
 	if (huge_2m >= 0) {
 		snprintf(buf, sizeof(buf), "%d", huge_2m);
 		write_knob("/proc/sys/vm/nr_hugepages", buf);
@@ -877,6 +899,14 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   e.line('{');
   e.line('\tint i;');
   e.line('');
+  e.line('\t{');
+  e.line('\t\t/* print through a descriptor of our own: a call may close 0, 1 or 2 */');
+  e.line('\t\tint out = fcntl(1, F_DUPFD, 600);');
+  e.line('\t\tFILE *f = out < 0 ? NULL : fdopen(out, "w");');
+  e.line('');
+  e.line('\t\tif (f)');
+  e.line('\t\t\tstdout = f;');
+  e.line('\t}');
   e.line('\tsetvbuf(stdout, NULL, _IOLBF, 0);');
   e.line(`\tprintf("%s: %d calls (expectations of profile %s)\\n", ${cStr(title)}, NCALLS, ${cStr(profile)});`);
   const devs = [...new Set(p.calls.filter((c) => c.op === 'open').map((c) => (typeof c.path === 'string' ? c.path : '/dev/iommu')))].filter((d) => d === '/dev/iommu' || d === '/dev/vfio/vfio');

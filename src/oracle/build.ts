@@ -35,7 +35,7 @@ export function checkCompiler(): string | undefined {
   return undefined;
 }
 
-const CFLAGS = ['-O1', '-w', '-static', '-D_GNU_SOURCE'];
+const CFLAGS = ['-O0', '-w', '-static', '-D_GNU_SOURCE'];
 
 function run(cmd: string, args: string[]): Promise<{ status: number | null; out: string }> {
   return new Promise((res) => {

@@ -2,13 +2,17 @@
 // The oracle harness without a VM: the initramfs archive, the console protocol,
 // the comparison and its classes, the known-divergences file, and what the C
 // export embeds. (scripts/oracle/ci.sh runs the real kernels.)
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { comparableAnswer, exportC, withModelAnswers } from '../../src/fuzz/export-c.js';
 import type { Program } from '../../src/fuzz/program.js';
 import { compareProgram } from '../../src/oracle/compare.js';
 import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../src/oracle/console.js';
-import { profileForRelease } from '../../src/oracle/index.js';
+import { loadPrograms, profileForRelease } from '../../src/oracle/index.js';
 import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
 import { type KnownDivergence, loadKnown, matchKnown, staleKnown } from '../../src/oracle/known.js';
 
@@ -202,5 +206,29 @@ describe('export with the model answers', () => {
     const withCaps = exportC({ ...PROGRAM, caps: ['CAP_IPC_LOCK', 'CAP_SYS_RESOURCE'] }, { profile: 'v6.12' });
     expect(withCaps).toMatch(/become_model_process\([^,]+, 1000, 0x1004000u, 0x0u,/);
     expect(exportC(PROGRAM, { profile: 'v6.5' })).toMatch(/#define TEST_CMD_SIZE 56/);
+  });
+});
+
+describe('oracle programs from the conformance scenarios', () => {
+  it('test/oracle/programs is what scripts/oracle/conformance-programs.ts writes, and the model runs every one', () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const dir = mkdtempSync(join(tmpdir(), 'oracle-programs-'));
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'oracle', 'conformance-programs.ts'), dir], { encoding: 'utf8', cwd: root });
+      expect(r.status).toBe(0);
+      const committed = join(root, 'test', 'oracle', 'programs');
+      const names = readdirSync(dir).sort();
+      expect(names.length).toBeGreaterThanOrEqual(150);
+      expect(readdirSync(committed).sort()).toEqual(names);
+      for (const n of names) expect(readFileSync(join(committed, n), 'utf8')).toBe(readFileSync(join(dir, n), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { programs, errors } = loadPrograms([join(root, 'test', 'oracle', 'programs')], root);
+    expect(errors).toEqual([]);
+    for (const p of programs) {
+      const run = runProgram(p.program, { profile: 'v6.12' });
+      expect(run.exception, p.name).toBeUndefined();
+    }
   });
 });

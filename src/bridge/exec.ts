@@ -140,6 +140,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
       err('iommufd-sim exec: the program lost its connection to the bridge server\n');
       status = EXIT_BRIDGE_CRASH;
     }
+    if (server.stats.processes === 0) err(`iommufd-sim exec: ${argv[0]} never reached the bridge (a static binary? LD_PRELOAD needs a dynamically linked program)\n`);
     const warnings = server.machine.warnings.length;
     if (warnings > 0) {
       err(`iommufd-sim exec: the model WARNed ${warnings} time(s):\n`);

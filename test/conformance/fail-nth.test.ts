@@ -429,12 +429,12 @@ interface ScenarioDef {
 }
 
 const SCENARIOS: readonly ScenarioDef[] = [
-  { name: 'basic', run: basic, profiles: ['latest', 'v6.5'] },
-  { name: 'map_domain', run: mapDomain, profiles: ['latest', 'v6.5'] },
-  { name: 'map_two_domains', run: mapTwoDomains, profiles: ['latest', 'v6.5'] },
-  { name: 'access_rw', run: accessRw, profiles: ['latest', 'v6.5'] },
-  { name: 'access_pin', run: accessPin, profiles: ['latest', 'v6.5'] },
-  { name: 'access_pin_domain', run: accessPinDomain, profiles: ['latest', 'v6.5'] },
+  { name: 'basic', run: basic, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'map_domain', run: mapDomain, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'map_two_domains', run: mapTwoDomains, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'access_rw', run: accessRw, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'access_pin', run: accessPin, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'access_pin_domain', run: accessPinDomain, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'device', run: device, profiles: ['v6.5'] },
   { name: 'device', run: device612, profiles: ['latest', 'v6.12'] },
   { name: 'device_replace', run: deviceReplace, profiles: ['latest'] },

@@ -8,16 +8,17 @@ import { BUFFER_SIZE, MOCK_APERTURE_START, PS, type World, ctxOf, expectErrno, e
 
 let w: World;
 
-beforeEach(() => {
-  w = world();
-});
-
 afterEach(() => {
   teardownIommufd(w);
   finish(w);
 });
 
-describe('iommufd', () => {
+for (const p of ['latest', 'v6.12'] as const)
+describe(`profile ${p} iommufd`, () => {
+  beforeEach(() => {
+    w = world({ profile: p });
+  });
+
   it('iommufd.default.simple_close', () => {
     expect(ctxOf(w).objects.live()).toEqual([]);
   });

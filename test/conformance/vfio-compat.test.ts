@@ -2,7 +2,7 @@
 // Fixture `vfio_compat_mock_domain` of tools/testing/selftests/iommu/iommufd.c
 // (selftests-catalogue.md §10): an IOAS with one mock device, made the VFIO compat IOAS, then
 // VFIO_SET_IOMMU with the variant's type (Ver1v2 = VFIO_TYPE1v2_IOMMU, Ver1v0 = VFIO_TYPE1_IOMMU).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EINVAL, ENOENT } from '../../src/base/errno.js';
 import { Prng } from '../../src/base/prng.js';
 import { VfioContainerClient, type VfioDmaAvailCap, type VfioIovaRangeCap, parseVfioCaps } from '../../src/client/vfio.js';
@@ -43,8 +43,11 @@ interface Self {
 
 let current: Self | undefined;
 
+/** The profile the scenario being run was defined under. */
+let profile: 'latest' | 'v6.12' = 'latest';
+
 function setup(variant: Variant): Self {
-  const w = world();
+  const w = world({ profile });
   const ioasId = w.c.ioasAlloc();
   // what VFIO would call a group with a domain
   const { hwptId } = w.c.mockDomain(ioasId);
@@ -75,11 +78,16 @@ function shuffle<T>(items: T[], prng: Prng): T[] {
   return items;
 }
 
+for (const p of ['latest', 'v6.12'] as const)
 for (const variant of VARIANTS) {
   const name = (scenario: string) => `vfio_compat_mock_domain.${variant.name}.${scenario}`;
   const v1 = variant.version === U.VFIO_TYPE1_IOMMU;
 
-  describe(`vfio_compat_mock_domain.${variant.name}`, () => {
+  describe(`profile ${p} vfio_compat_mock_domain.${variant.name}`, () => {
+    beforeEach(() => {
+      profile = p;
+    });
+
     it(name('simple_close'), () => {
       const self = setup(variant);
       expect(self.w.c.vfioIoasGet()).toBe(self.ioasId);

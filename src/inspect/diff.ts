@@ -52,7 +52,7 @@ export interface FrameChange extends NumRange {
 }
 
 export interface CounterChange {
-  /** "user 1000 locked_vm", "mm [1] pinned_vm", "memcg memcg usage", "framesInUse", "warnings". */
+  /** "user 1000 locked_vm", "mm #0 pinned_vm", "memcg #1 usage", "pages #0 npinned", "framesInUse", "warnings" (mm, memcg and pages by key). */
   what: string;
   before: number | null;
   after: number | null;
@@ -152,10 +152,10 @@ function counters(s: MachineSnapshot): Map<string, number> {
   m.set('warnings', s.warnings);
   for (const u of s.accounting.users) m.set(`user ${u.uid} locked_vm`, u.lockedVm);
   for (const mm of s.accounting.mms) {
-    m.set(`mm [${mm.pids.join(',')}] locked_vm`, mm.lockedVm);
-    m.set(`mm [${mm.pids.join(',')}] pinned_vm`, mm.pinnedVm);
+    m.set(`mm #${mm.key} locked_vm`, mm.lockedVm);
+    m.set(`mm #${mm.key} pinned_vm`, mm.pinnedVm);
   }
-  for (const g of s.accounting.memcgs) m.set(`memcg ${g.name} [${g.pids.join(',')}] usage`, g.usage);
+  for (const g of s.accounting.memcgs) m.set(`memcg #${g.key} usage`, g.usage);
   for (const p of s.pages) {
     m.set(`pages #${p.key} npinned`, p.npinned);
     m.set(`pages #${p.key} charged`, p.charged);

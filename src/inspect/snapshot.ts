@@ -96,8 +96,10 @@ export function contextsOf(procs: Iterable<Process>): IommufdCtx[] {
 export class Inspector {
   private readonly ctxKeys = new WeakMap<IommufdCtx, number>();
   private readonly pagesKeys = new WeakMap<IoptPages, number>();
+  private readonly acctKeys = new WeakMap<object, number>();
   private nextCtx = 0;
   private nextPages = 0;
+  private nextAcct = 0;
 
   constructor(readonly machine: Machine) {}
 
@@ -115,6 +117,16 @@ export class Inspector {
     if (k === undefined) {
       k = this.nextPages++;
       this.pagesKeys.set(p, k);
+    }
+    return k;
+  }
+
+  /** Key of an mm or a memcg. */
+  acctKey(x: object): number {
+    let k = this.acctKeys.get(x);
+    if (k === undefined) {
+      k = this.nextAcct++;
+      this.acctKeys.set(x, k);
     }
     return k;
   }
@@ -416,8 +428,9 @@ class SnapshotBuilder {
     const pidsOf = <T>(pick: (p: Process) => T, x: T): number[] => this.procs.filter((p) => pick(p) === x).map((p) => p.pid);
     return {
       users: [...this.m.users.values()].sort((a, b) => a.uid - b.uid).map((u) => ({ uid: u.uid, lockedVm: u.lockedVm, processes: u.processes })),
-      mms: mms.map((mm) => ({ pids: pidsOf((p) => p.task.mm, mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
+      mms: mms.map((mm) => ({ key: this.insp.acctKey(mm), pids: pidsOf((p) => p.task.mm, mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
       memcgs: memcgs.map((g) => ({
+        key: this.insp.acctKey(g),
         name: g.name,
         pids: pidsOf((p) => p.task.memcg, g),
         usage: g.usage,

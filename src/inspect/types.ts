@@ -220,8 +220,9 @@ export interface FrameRun {
 
 export interface Accounting {
   users: Array<{ uid: number; lockedVm: number; processes: number }>;
-  mms: Array<{ pids: number[]; lockedVm: number; pinnedVm: number }>;
-  memcgs: Array<{ name: string; pids: number[]; usage: number; limit: number | null; peak: number; failcnt: number }>;
+  /** Each mm and memcg has a `key` that stays while it lives (across snapshots of one Inspector), as pages objects do. */
+  mms: Array<{ key: number; pids: number[]; lockedVm: number; pinnedVm: number }>;
+  memcgs: Array<{ key: number; name: string; pids: number[]; usage: number; limit: number | null; peak: number; failcnt: number }>;
 }
 
 export interface MachineSnapshot {

@@ -107,7 +107,7 @@ describe('snapshot of known states', () => {
     expect(s.pages[0].charged).toBe(16);
     expect(s.frames).toEqual([{ pfn: pfn0, n: 16, ref: 2, pin: 1 }]);
     expect(s.accounting.users[0].lockedVm).toBe(16);
-    expect(s.accounting.mms[0]).toEqual({ pids: [1], lockedVm: 0, pinnedVm: 16 });
+    expect(s.accounting.mms[0]).toEqual({ key: 0, pids: [1], lockedVm: 0, pinnedVm: 16 });
     const types = s.objects.map((o) => `${o.id}:${o.type}`);
     expect(types).toEqual(['1:IOAS', '2:SELFTEST', '3:DEVICE', '4:HWPT_PAGING']);
     expect(s.objects.find((o) => o.id === 3)?.links).toEqual({ hwpt: 4 });
@@ -155,7 +155,7 @@ describe('snapshot of known states', () => {
     expect(d.pages.changed).toEqual([{ key: 0, tiers: [{ first: 0, last: 15 }], pfns: [], npinned: [0, 16] }]);
     expect(d.frames).toEqual([{ first: pfn0, last: pfn0 + 15, before: [1, 0], after: [2, 1] }]);
     expect(d.counters).toContainEqual({ what: 'user 1000 locked_vm', before: 0, after: 16 });
-    expect(d.counters).toContainEqual({ what: 'mm [1] pinned_vm', before: 0, after: 16 });
+    expect(d.counters).toContainEqual({ what: 'mm #0 pinned_vm', before: 0, after: 16 });
   });
 
   it('diff: the access pin changes exactly the tiers of pages 4-5, no frame count', () => {
@@ -212,5 +212,33 @@ calls:
     }
     expect(s.ioas[0].areas.map((a) => a.prot)).toEqual(['rw', 'r-']);
     expect(s.pages.map((p) => p.writable)).toEqual([true, false]);
+  });
+});
+
+describe('identity across snapshots', () => {
+  it('a fork shares the memcg: its counters keep their key, so the diff shows no change there', () => {
+    const r = run(`
+memory: 256M
+memlock: unlimited
+calls:
+  - { op: mmap, as: $buf, length: 64K, expect: ok }
+  - { op: write_memory, addr: $buf, fill: 0x11, length: 64K, expect: ok }
+  - { op: open, path: /dev/iommu, as: $fd, expect: ok }
+  - { op: fork, as: $child, expect: ok }
+`);
+    const [a, b] = [r.snaps[2], r.snaps[3]];
+    expect(a.accounting.memcgs.map((g) => [g.key, g.pids])).toEqual([[1, [1]]]);
+    expect(b.accounting.memcgs.map((g) => [g.key, g.pids])).toEqual([[1, [1, 2]]]);
+    // The child has an mm of its own (a new key); the parent's keeps its key.
+    expect(b.accounting.mms.map((m) => [m.key, m.pids])).toEqual([
+      [0, [1]],
+      [2, [2]],
+    ]);
+    const d = diffSnapshots(a, b);
+    expect(d.counters.filter((c) => c.what.startsWith('memcg'))).toEqual([]);
+    expect(b.processes.map((p) => [p.pid, p.ppid, p.fds.map((f) => `${f.fd}:${f.kind}:${f.ctx}`)])).toEqual([
+      [1, 0, ['3:iommufd:0']],
+      [2, 1, ['3:iommufd:0']],
+    ]);
   });
 });

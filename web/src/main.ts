@@ -444,7 +444,7 @@ function AccountingPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff }) {
       null,
       h('tr', null, h('th', null, 'mm of pids'), h('th', null, 'locked_vm'), h('th', null, 'pinned_vm')),
       a.mms.map((m) => {
-        const k = `mm [${m.pids.join(',')}]`;
+        const k = `mm #${m.key}`;
         return h('tr', { class: 'acct-mm', 'data-pinned': m.pinnedVm, 'data-locked': m.lockedVm }, h('td', null, m.pids.join(',')), td(`${k} locked_vm`, m.lockedVm), td(`${k} pinned_vm`, m.pinnedVm));
       }),
     ),
@@ -452,7 +452,7 @@ function AccountingPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff }) {
       'table',
       null,
       h('tr', null, h('th', null, 'memcg'), h('th', null, 'usage (bytes)'), h('th', null, 'limit'), h('th', null, 'peak')),
-      a.memcgs.map((g) => h('tr', { class: 'acct-memcg' }, h('td', null, `${g.name} [${g.pids.join(',')}]`), td(`memcg ${g.name} [${g.pids.join(',')}] usage`, g.usage), h('td', null, g.limit ?? 'max'), h('td', null, g.peak))),
+      a.memcgs.map((g) => h('tr', { class: 'acct-memcg' }, h('td', null, `${g.name} [${g.pids.join(',')}]`), td(`memcg #${g.key} usage`, g.usage), h('td', null, g.limit ?? 'max'), h('td', null, g.peak))),
     ),
     h(
       'table',

@@ -479,6 +479,7 @@ function ObjectsPanel(p: { s: UnpackedSnapshot; diff: SnapshotDiff }) {
     'section',
     { id: 'objects' },
     h('h3', null, 'Objects'),
+    p.s.contexts.map((c) => h('div', { class: 'muted ctxline' }, `context ${c.index}: opened by pid ${c.openerPid}, pins charged to ${c.accountMode === 'mm' ? "the mm (VFIO's RLIMIT_MODE)" : 'the user'}${c.vfioIoas !== undefined ? `, VFIO compat IOAS ${c.vfioIoas}` : ''}`)),
     h(
       'table',
       null,

@@ -32,6 +32,7 @@ export const OP = {
   READ: 21,
   WRITE: 22,
   POLL: 23,
+  CAPGET: 24,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

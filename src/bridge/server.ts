@@ -516,10 +516,19 @@ export class BridgeServer {
         b.memlockMax = max;
         return { ret: 0 };
       }
-      case OP.CAPSET:
+      case OP.CAPSET: {
+        // cap_capset(): the new set may only drop capabilities (effective and permitted are one set here)
+        const want = capsFromBits(a[0]);
+        if (want.some((c) => !p.task.caps.has(c))) return { ret: -EPERM };
         p.task.caps.clear();
-        for (const c of capsFromBits(a[0])) p.task.caps.add(c);
+        for (const c of want) p.task.caps.add(c);
         return { ret: 0 };
+      }
+      case OP.CAPGET: {
+        let bits = 0n;
+        for (const c of p.task.caps) bits |= 1n << BigInt(CAPABILITIES.indexOf(c));
+        return { ret: bits };
+      }
       default:
         return { ret: -EINVAL };
     }

@@ -39,11 +39,12 @@ enum bridge_op {
 	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents */
 	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
 	OP_SETRLIMIT = 18,   /* a: resource, cur, max, the real max now */
-	OP_CAPSET = 19,      /* a: effective capability bits */
+	OP_CAPSET = 19,      /* a: effective capability bits (none beyond the current ones) */
 	OP_NOP = 20,         /* round-trip probe */
 	OP_READ = 21,        /* a: fd, buf, count -> bytes */
 	OP_WRITE = 22,       /* a: fd, buf, count -> bytes */
 	OP_POLL = 23,        /* a: fd, events -> revents */
+	OP_CAPGET = 24,      /* -> effective capability bits */
 };
 
 #endif

@@ -1211,12 +1211,57 @@ int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, str
 	return prlimit(pid, res, (const struct rlimit *)nl, (struct rlimit *)ol);
 }
 
+/* Capabilities are the model's: capget reports them, capset changes them (the model's answer wins). */
+struct cap_hdr {
+	uint32_t version;
+	int pid;
+};
+struct cap_dat {
+	uint32_t eff, perm, inh;
+};
+#define CAP_V3 0x20080522
+
+static int cap_self(const struct cap_hdr *h)
+{
+	return h && h->version == CAP_V3 && (h->pid == 0 || h->pid == getpid()) && connected();
+}
+
+int capget(void *hdr, void *data)
+{
+	int r = real_syscall6(SYS_capget, (long)hdr, (long)data, 0, 0, 0, 0);
+	if (r == 0 && data && cap_self(hdr)) {
+		int64_t bits = CALL(OP_CAPGET);
+		struct cap_dat *d = data;
+		if (bits >= 0) {
+			d[0].eff = d[0].perm = (uint32_t)bits;
+			d[1].eff = d[1].perm = (uint32_t)((uint64_t)bits >> 32);
+		}
+	}
+	return r;
+}
+
 int capset(void *hdr, const void *data)
 {
-	int r = real_syscall6(SYS_capset, (long)hdr, (long)data, 0, 0, 0, 0);
-	if (r == 0 && connected())
-		CALL(OP_CAPSET, cap_eff_bits());
-	return r;
+	if (!cap_self(hdr) || !data)
+		return real_syscall6(SYS_capset, (long)hdr, (long)data, 0, 0, 0, 0);
+	const struct cap_dat *d = data;
+	int64_t r = CALL(OP_CAPSET, (int64_t)d[0].eff | ((int64_t)d[1].eff << 32));
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	/* the real process follows as far as it can: it may lack what the model gave it */
+	struct cap_hdr h = { CAP_V3, 0 };
+	struct cap_dat have[2], want[2];
+	if (real_syscall6(SYS_capget, (long)&h, (long)have, 0, 0, 0, 0) == 0) {
+		for (int i = 0; i < 2; i++) {
+			want[i].perm = d[i].perm & have[i].perm;
+			want[i].eff = d[i].eff & want[i].perm;
+			want[i].inh = d[i].inh & have[i].inh;
+		}
+		real_syscall6(SYS_capset, (long)&h, (long)want, 0, 0, 0, 0);
+	}
+	return 0;
 }
 
 /*
@@ -1235,6 +1280,8 @@ long syscall(long nr, ...)
 	if (connected()) {
 		if (nr == SYS_capset)
 			return capset((void *)a[0], (const void *)a[1]);
+		if (nr == SYS_capget)
+			return capget((void *)a[0], (void *)a[1]);
 		if (nr == SYS_memfd_create)
 			return memfd_create((const char *)a[0], (unsigned int)a[1]);
 		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && a[2] && (a[0] == 0 || a[0] == getpid()))

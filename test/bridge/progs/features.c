@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +138,15 @@ int main(int argc, char **argv)
 	memset(buf, 0, sizeof(buf));
 	check(pread(nth, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "0\n"), "fail-nth reads 0 after firing", 0);
 	close(nth);
+
+	/* capabilities are the model's (the test starts the program with none) */
+	struct { uint32_t version; int pid; } ch = { 0x20080522, 0 };
+	struct { uint32_t eff, perm, inh; } cd[2];
+	rc = syscall(SYS_capget, &ch, cd);
+	check(rc == 0 && cd[0].eff == 0 && cd[1].eff == 0, "capget reports the model's capabilities", cd[0].eff);
+	cd[0].eff = cd[0].perm = 1u << 14; /* CAP_IPC_LOCK */
+	rc = syscall(SYS_capset, &ch, cd);
+	check(rc == -1 && errno == EPERM, "capset cannot raise a capability -> EPERM", rc);
 
 	/* exec keeps a descriptor without close-on-exec */
 	child = fork();

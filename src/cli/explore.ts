@@ -229,8 +229,13 @@ export function register(program: Command): void {
     .argument('<file>', 'program (JSON or YAML)')
     .option('-o, --output <out>', 'the HTML file to write (default: FILE with .html)')
     .option('--open', 'serve the page on localhost and open it in a browser')
+    .option('--json', 'write the calls, the snapshot after each and the diffs as JSON instead of the page (default OUT: FILE with .json)')
     .addOption(new Option('--profile <name>', 'kernel profile (default: the program’s)').choices([...PROFILE_NAMES]))
-    .action(async (file: string, o: { output?: string; open?: boolean; profile?: ProfileName }, cmd: Command) => {
+    .action(async (file: string, o: { output?: string; open?: boolean; json?: boolean; profile?: ProfileName }, cmd: Command) => {
+      if (o.json && o.open) {
+        cmd.error('explore: --open shows the page; it does not go with --json', { exitCode: 2 });
+        return;
+      }
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -243,7 +248,15 @@ export function register(program: Command): void {
         cmd.error(`explore: ${parsed.error}`, { exitCode: 2 });
         return;
       }
-      const out = o.output ?? `${file.replace(/\.(ya?ml|json)$/i, '')}.html`;
+      const out = o.output ?? `${file.replace(/\.(ya?ml|json)$/i, '')}.${o.json ? 'json' : 'html'}`;
+      if (o.json) {
+        const r = explorerData(parsed.program, { profile: o.profile });
+        const { steps, diffs, title, profile, failed, reasons } = r.data;
+        writeFileSync(out, `${JSON.stringify({ version: 1, title, profile, failed, reasons, steps, snapshots: r.snapshots, diffs })}\n`);
+        process.stdout.write(`${out}: ${steps.length} calls, ${r.snapshots.length} snapshots\n`);
+        process.exitCode = failed ? 1 : 0;
+        return;
+      }
       const r = writeExplorerPage(out, parsed.program, { profile: o.profile });
       const bytes = readFileSync(out).length;
       process.stdout.write(`${out}: ${r.data.steps.length} calls, ${r.snapshots.length} snapshots, ${(bytes / 1024).toFixed(0)} KiB${r.run.failed ? ' (the program failed: see the marked calls)' : ''}\n`);

@@ -46,6 +46,17 @@ describe('explore command', () => {
     expect(html).toContain('"title":"access-rw"');
   });
 
+  it('--json writes the calls, the snapshots and the diffs as plain JSON', async () => {
+    const out = join(tmp, 'access-rw.json');
+    const r = await run(['explore', join(ROOT, 'examples', 'access-rw.yaml'), '--json', '-o', out]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(readFileSync(out, 'utf8')) as { steps: Array<{ snapshot: number }>; snapshots: Array<{ version: number; ioas: unknown[] }>; diffs: unknown[] };
+    expect(j.snapshots.length).toBe(j.steps.length);
+    expect(j.diffs.length).toBe(j.snapshots.length);
+    expect(j.snapshots.every((s) => s.version === 1 && Array.isArray(s.ioas))).toBe(true);
+    expect((await run(['explore', join(ROOT, 'examples', 'access-rw.yaml'), '--json', '--open'])).code).toBe(2);
+  });
+
   it('a failing program still gets its page, and exit status 1', async () => {
     const f = join(tmp, 'fails.yaml');
     writeFileSync(f, 'calls:\n  - { op: open, path: /dev/iommu, as: $fd, expect: ok }\n  - { op: ioas_alloc, as: $ioas, expect: { ioas_id: 2 } }\n');

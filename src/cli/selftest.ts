@@ -45,15 +45,24 @@ export function notRunScenarios(root: string): NotRun[] {
   if (!existsSync(file)) return [];
   const out: NotRun[] = [];
   let fixture = '';
+  // Columns by their headers: | id | scenario | variant | ... | status | ... | waits for / notes |
+  let col: { id: number; scenario: number; variant: number; status: number; waits: number } | undefined;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const h = /^### `([^`]+)`/.exec(line);
     if (h) {
       fixture = h[1];
       continue;
     }
+    if (!line.startsWith('|')) continue;
     const cells = line.split('|').map((c) => c.trim());
-    // | id | scenario | variant | scope | status | waits for |
-    if (cells.length >= 8 && cells[5] === 'not run' && fixture) out.push({ id: cells[1], name: `${fixture}.${cells[3]}.${cells[2]}`, waitsFor: cells[6] || 'unknown' });
+    if (cells[1] === 'id' && cells.includes('status')) {
+      const at = (name: string) => cells.findIndex((c) => c.startsWith(name));
+      col = { id: 1, scenario: at('scenario'), variant: at('variant'), status: at('status'), waits: at('waits for') };
+      continue;
+    }
+    if (col && fixture && cells[col.status] === 'not run') {
+      out.push({ id: cells[col.id], name: `${fixture}.${cells[col.variant]}.${cells[col.scenario]}`, waitsFor: (col.waits > 0 && cells[col.waits]) || 'unknown' });
+    }
   }
   return out;
 }

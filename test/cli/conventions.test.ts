@@ -5,7 +5,7 @@
 // do not fit in u64 and wrong types named by line, --workers capped at the
 // cores, and fuzz findings written to a work directory by default.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,10 @@ function cli(args: string[], opts: { input?: string; env?: Record<string, string
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const SUITES = readdirSync(join(ROOT, 'bench', 'suites'))
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 const STACK = /\n\s+at .+\(.*:\d+:\d+\)|\n\s+at file:/;
 const FAILING = 'calls:\n  - { op: open }\n  - { op: ioas_alloc, as: $ioas, expect: { ioas_id: 7 } }\n';
 
@@ -53,7 +57,7 @@ describe('command-line conventions', () => {
       [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],
       [['bench', '--', '--frobnicate'], /bench: Unknown option '--frobnicate'/],
-      [['bench', '--', '--suite', 'nope'], /bench: unknown suite nope \(known: core, fuzz, mm, uapi\)/],
+      [['bench', '--', '--suite', 'nope'], new RegExp(`bench: unknown suite nope \\(known: ${SUITES.join(', ')}\\)`)],
     ] as const) {
       const r = cli([...args]);
       expect(r.status, args.join(' ')).toBe(2);

@@ -38,6 +38,8 @@ export class IovaBitmap {
   readonly length: number;
   readonly pgshift: number;
   private readonly data: bigint;
+  /** offset_in_page(data) */
+  private readonly dataOff: number;
   /** mapped_total_index: bytes of bitmap the range needs. */
   private readonly totalIndex: number;
   private baseIndex = 0;
@@ -48,7 +50,13 @@ export class IovaBitmap {
   private pgoff = 0;
   /** User VA of the first pinned page. */
   private pageVa = 0n;
-  private readonly scratch = new Uint8Array(PAGE_SIZE);
+  /**
+   * The pinned pages written so far, by index in the window: the kernel sets
+   * bits through kmap; here each page is read once, updated in place, and
+   * written back when the window moves or the bitmap is freed (nothing else
+   * writes those pages during the ioctl, so the result is the same).
+   */
+  private readonly pageBufs = new Map<number, Uint8Array>();
 
   private constructor(
     private readonly env: IommufdEnv,
@@ -61,6 +69,7 @@ export class IovaBitmap {
     this.length = length;
     this.pgshift = pgshift;
     this.data = data;
+    this.dataOff = Number(data % PAGE);
     this.totalIndex = this.offsetToIndex(length - 1) + 1;
     this.mappedIova = iova;
   }
@@ -118,6 +127,7 @@ export class IovaBitmap {
 
   /** iova_bitmap_put() */
   private put(): void {
+    this.flush();
     if (this.npages) {
       unpinUserPages(this.env.phys, this.pfns, 0, this.npages, false);
       this.npages = 0;
@@ -126,6 +136,7 @@ export class IovaBitmap {
 
   /** iova_bitmap_free() */
   free(): void {
+    this.flushPending();
     this.put();
   }
 
@@ -142,8 +153,40 @@ export class IovaBitmap {
     return this.get();
   }
 
-  /** iova_bitmap_set(): record [iova, iova + length) as dirty. */
+  /**
+   * iova_bitmap_set(): record [iova, iova + length) as dirty. Records that
+   * continue the previous one within the same page of bitmap are merged and
+   * set together: one page is pinned or not as a whole, so the merged record
+   * sets exactly the bits the separate ones would.
+   */
   set(iova: number, length: number): void {
+    if (this.pendLen !== 0 && iova === this.pendIova + this.pendLen && iova + length <= this.pendLimit) {
+      this.pendLen += length;
+      return;
+    }
+    this.flushPending();
+    this.pendIova = iova;
+    this.pendLen = length;
+    // the first IOVA whose bit lies in the next page of bitmap
+    const byte = this.dataOff + Math.floor(this.shift(iova - this.iova) / 8);
+    const nextPageByte = (Math.floor(byte / PAGE_SIZE) + 1) * PAGE_SIZE - this.dataOff;
+    this.pendLimit = this.iova + nextPageByte * 8 * 2 ** this.pgshift;
+  }
+
+  private pendIova = 0;
+  private pendLen = 0;
+  private pendLimit = 0;
+
+  private flushPending(): void {
+    if (this.pendLen === 0) return;
+    const iova = this.pendIova;
+    const length = this.pendLen;
+    this.pendLen = 0;
+    this.setNow(iova, length);
+  }
+
+  /** The kernel's iova_bitmap_set() for one record. */
+  private setNow(iova: number, length: number): void {
     for (;;) {
       if (!this.mappedRange(iova, length) && this.advanceTo(iova)) return;
       const lastPage = this.npages - 1;
@@ -168,23 +211,31 @@ export class IovaBitmap {
     }
   }
 
+  /** Write back the pages of the window that got bits. */
+  private flush(): void {
+    if (this.pageBufs.size === 0) return;
+    const mm = this.env.current().mm;
+    for (const [idx, buf] of this.pageBufs) mm.writeUser(this.pageVa + BigInt(idx) * PAGE, buf);
+    this.pageBufs.clear();
+  }
+
   /** bitmap_set() on one pinned page: OR `nbits` bits from bit `offset` of page `pageIdx`. */
   private setBits(pageIdx: number, offset: number, nbits: number): void {
-    const va = this.pageVa + BigInt(pageIdx) * PAGE;
-    const b0 = offset >>> 3;
-    const b1 = (offset + nbits - 1) >>> 3;
-    const buf = this.scratch.subarray(b0, b1 + 1);
-    const mm = this.env.current().mm;
-    // The page is pinned for write: the kernel writes it through kmap.
-    if (mm.readUser(va + BigInt(b0), buf) !== 0) return;
+    let buf = this.pageBufs.get(pageIdx);
+    if (buf === undefined) {
+      buf = new Uint8Array(PAGE_SIZE);
+      // The page is pinned for write: the kernel writes it through kmap.
+      if (this.env.current().mm.readUser(this.pageVa + BigInt(pageIdx) * PAGE, buf) !== 0) return;
+      this.pageBufs.set(pageIdx, buf);
+    }
     const end = offset + nbits;
     let bit = offset;
-    while (bit < end && bit & 7) buf[(bit >>> 3) - b0] |= 1 << (bit++ & 7);
-    while (bit + 8 <= end) {
-      buf[(bit >>> 3) - b0] = 0xff;
-      bit += 8;
+    while (bit < end && bit & 7) buf[bit >>> 3] |= 1 << (bit++ & 7);
+    if (bit + 8 <= end) {
+      const e8 = end & ~7;
+      buf.fill(0xff, bit >>> 3, e8 >>> 3);
+      bit = e8;
     }
-    while (bit < end) buf[(bit >>> 3) - b0] |= 1 << (bit++ & 7);
-    mm.writeUser(va + BigInt(b0), buf);
+    while (bit < end) buf[bit >>> 3] |= 1 << (bit++ & 7);
   }
 }

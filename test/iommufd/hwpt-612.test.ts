@@ -209,4 +209,23 @@ describe('6.12 probe facts', () => {
     c.mdCheckRefs(area, 4 * 4096, 0);
     c.destroy(hwpt);
   });
+
+  it('a dirty bitmap starting on a page that cannot be pinned for write: those bits drop, the next page gets its own', () => {
+    const { w, c, idev } = setup();
+    const len = 64 * 2048;
+    const buf = anon(w, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+    const ioas = c.ioasAlloc();
+    c.ioasMap({ ioas, userVa: buf, length: len, iova: MOCK_APERTURE_START });
+    const hwpt = c.hwptAlloc({ devId: idev, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+    c.setDirtyTracking(hwpt, true);
+    const marks = anon(w, 4096);
+    putWords(w, marks, [0xffffffff, 0xffffffff]);
+    expect(c.mockDomainSetDirty(hwpt, MOCK_APERTURE_START, len, 2048, marks)).toBe(64n);
+    const two = anon(w, 8192);
+    expect(w.proc.mprotect(two, 4096n, PROT_READ)).toBe(0);
+    // bits 0-31 on the read-only page, bits 32-63 on the next
+    c.getDirtyBitmap({ hwptId: hwpt, iova: MOCK_APERTURE_START, length: len, pageSize: 2048, data: two + 4092n });
+    expect(words(w, two + 4092n, 2)).toEqual([0, 0xffffffff]);
+    c.destroy(hwpt);
+  });
 });

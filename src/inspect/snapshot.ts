@@ -92,43 +92,41 @@ export function contextsOf(procs: Iterable<Process>): IommufdCtx[] {
   return [...out];
 }
 
+/** Numbers for model objects in order of first sight, kept while the object lives. */
+class Keys<T extends object> {
+  private readonly keys = new WeakMap<T, number>();
+  private next = 0;
+
+  of(x: T): number {
+    let k = this.keys.get(x);
+    if (k === undefined) {
+      k = this.next++;
+      this.keys.set(x, k);
+    }
+    return k;
+  }
+}
+
 /** Identities that survive from one snapshot to the next. */
 export class Inspector {
-  private readonly ctxKeys = new WeakMap<IommufdCtx, number>();
-  private readonly pagesKeys = new WeakMap<IoptPages, number>();
-  private readonly acctKeys = new WeakMap<object, number>();
-  private nextCtx = 0;
-  private nextPages = 0;
-  private nextAcct = 0;
+  private readonly ctxs = new Keys<IommufdCtx>();
+  private readonly pages = new Keys<IoptPages>();
+  /** mms and memcgs share one numbering. */
+  private readonly accts = new Keys<object>();
 
   constructor(readonly machine: Machine) {}
 
   ctxKey(c: IommufdCtx): number {
-    let k = this.ctxKeys.get(c);
-    if (k === undefined) {
-      k = this.nextCtx++;
-      this.ctxKeys.set(c, k);
-    }
-    return k;
+    return this.ctxs.of(c);
   }
 
   pagesKey(p: IoptPages): number {
-    let k = this.pagesKeys.get(p);
-    if (k === undefined) {
-      k = this.nextPages++;
-      this.pagesKeys.set(p, k);
-    }
-    return k;
+    return this.pages.of(p);
   }
 
   /** Key of an mm or a memcg. */
   acctKey(x: object): number {
-    let k = this.acctKeys.get(x);
-    if (k === undefined) {
-      k = this.nextAcct++;
-      this.acctKeys.set(x, k);
-    }
-    return k;
+    return this.accts.of(x);
   }
 
   snapshot(scope: SnapshotScope = {}): MachineSnapshot {

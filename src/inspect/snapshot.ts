@@ -147,7 +147,7 @@ class SnapshotBuilder {
   /** Pages objects in order of first sight. */
   private readonly pagesList: IoptPages[] = [];
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
-  /** Domain → HWPT ID, per context index. */
+  /** Domain → the ID of the paging HWPT holding it (in its context). */
   private readonly hwptOfDomain = new Map<IommuDomain, number>();
   /** PFN of every page of each pages object (-1 none), filled by pagesSnap for the frame table. */
   private readonly pfnArrays: Float64Array[] = [];
@@ -199,18 +199,13 @@ class SnapshotBuilder {
             id,
             ioas: obj.ioas ? obj.ioas.id : -1,
             fd: f?.where ?? '-',
-            needsPinPages: f?.file.needsPinPages ?? obj.core.iovaAlignment === PAGE_SIZE,
+            needsPinPages: obj.core.ops.needsPinPages,
             items: f ? f.file.items.map((it) => ({ id: it.id, iova: u64(it.iova), length: u64(it.length) })) : [],
           });
-        } else if (obj instanceof SelftestObject) {
-          if (obj.idev) {
-            const d = devices.find((x) => x.ctx === ci && x.id === obj.idev!.id);
-            if (d) d.selftest = id;
-          }
         }
         objects.push({ ctx: ci, id, type: obj.type, users, links });
       }
-      // Devices whose selftest object was listed before them.
+      // The selftest object owning each mock device (listed before or after its device).
       for (const { id, obj } of live) {
         if (obj instanceof SelftestObject && obj.idev) {
           const d = devices.find((x) => x.ctx === ci && x.id === obj.idev!.id);

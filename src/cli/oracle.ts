@@ -38,7 +38,7 @@ export interface OracleCommandOptions {
 export const EXIT_CANNOT_RUN = 3;
 
 const KERNEL_HELP =
-  'No kernel given. Use --kernel with a bzImage built with CONFIG_IOMMUFD_TEST (its init.cpio.gz beside it, or --initramfs): in the project workspace ../shared/oracle/bzImage (Linux 6.12) and ../shared/oracle-7.2/bzImage (Linux 7.2); elsewhere build them with scripts/oracle/build-kernels.sh.';
+  'Use --kernel with a bzImage built with CONFIG_IOMMUFD_TEST (its init.cpio.gz beside it, or --initramfs): in the project workspace ../shared/oracle/bzImage (Linux 6.12) and ../shared/oracle-7.2/bzImage (Linux 7.2); elsewhere build them with scripts/oracle/build-kernels.sh.';
 
 function programRows(r: ProgramReport, all: boolean): string[][] {
   const rows: string[][] = [];
@@ -60,7 +60,13 @@ export function formatOracle(res: OracleResult, all = false): string {
     const rows = programRows(r, all);
     if (rows.length === 0 && !(all && r.status !== 'agree')) continue;
     out.push(`${r.name}: ${r.status} (${r.compared}/${r.calls} calls compared${r.kernelWarnings.length ? `, kernel: ${r.kernelWarnings[0]}` : ''})`);
-    const t = new Table({ head: ['call', 'op', 'class', 'model', 'kernel', 'explained by'], wordWrap: true, colWidths: [6, 20, 9, 24, 24, 40] });
+    const color = process.stdout.isTTY === true;
+    const t = new Table({
+      head: ['call', 'op', 'class', 'model', 'kernel', 'explained by'],
+      wordWrap: true,
+      colWidths: [6, 20, 9, 24, 24, 40],
+      ...(color ? {} : { style: { head: [], border: [] } }),
+    });
     for (const row of rows) t.push(row);
     out.push(t.toString());
   }
@@ -79,7 +85,7 @@ export function formatOracle(res: OracleResult, all = false): string {
 }
 
 export async function oracleCommand(inputs: string[], o: OracleCommandOptions): Promise<number> {
-  if (!o.kernel) throw new UsageError(KERNEL_HELP);
+  if (!o.kernel) throw new UsageError(`no kernel given. ${KERNEL_HELP}`);
   const kernel = resolve(o.kernel);
   if (!existsSync(kernel)) throw new UsageError(`${o.kernel}: no such kernel image. ${KERNEL_HELP}`);
   if (inputs.length === 0) throw new UsageError('give program files, folders or a fuzz corpus');

@@ -133,7 +133,7 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
   const profile = o.profile ?? profileForRelease(release);
   if (!profile) throw new Error(`no profile answers as Linux ${release}: pass --profile`);
   const baseInitrd = o.initramfs ?? join(resolve(o.kernel, '..'), 'init.cpio.gz');
-  statSync(baseInitrd);
+  if (!statSync(baseInitrd, { throwIfNoEntry: false })?.isFile()) throw new Error(`no base initramfs ${baseInitrd} (busybox and an /init): pass --initramfs, or build the kernels with scripts/oracle/build-kernels.sh`);
   const known = o.known ?? loadKnown();
   const cacheDir = o.cacheDir ?? defaultCacheDir();
 

@@ -328,11 +328,11 @@ describe('campaign', () => {
   });
 
   it('runs fuzzers on two workers, deterministically for a seed, sending each only the corpus it lacks', async () => {
-    const run = () => runCampaign({ seconds: 120, seed: 9, workers: 2, profile: 'latest', maxPrograms: 400, roundPrograms: 50 });
+    const run = () => runCampaign({ seconds: 120, seed: 9, workers: 2, profile: 'latest', maxPrograms: 300, roundPrograms: 50 });
     const r = await run();
     expect(r.workers).toBe(2);
-    expect(r.programs).toBe(400);
-    expect(r.rounds).toBe(4);
+    expect(r.programs).toBe(300);
+    expect(r.rounds).toBe(3);
     expect(r.corpus).toBeGreaterThan(10);
     const again = await run();
     expect([again.programs, again.calls, again.corpus, again.signal]).toEqual([r.programs, r.calls, r.corpus, r.signal]);
@@ -340,8 +340,9 @@ describe('campaign', () => {
   });
 
   it('finds nothing in a short campaign on latest', async () => {
-    const r = await runCampaign({ seconds: 20, seed: 1, profile: 'latest' });
-    expect(r.programs).toBeGreaterThan(1000);
+    // A program budget, not a time: the same programs whatever the machine's load.
+    const r = await runCampaign({ seconds: 120, seed: 1, profile: 'latest', maxPrograms: 1000 });
+    expect(r.programs).toBe(1000);
     expect(r.findings.map((f) => `${f.signature}: ${f.reasons.slice(0, 2).join(' / ')}`)).toEqual([]);
   }, 60_000);
 });

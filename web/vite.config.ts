@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The explorer page: one self-contained HTML file (scripts and styles inlined),
-// web/dist/explorer.html, into which `iommufd-sim explore` puts the data.
+// web/template/explorer.html (committed: the project ignores dist/), into which `iommufd-sim explore` puts the data.
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 import { viteSingleFile } from 'vite-plugin-singlefile';
@@ -13,7 +13,7 @@ export default defineConfig({
   logLevel: 'warn',
   plugins: [viteSingleFile({ removeViteModuleLoader: true })],
   build: {
-    outDir: resolve(here, 'dist'),
+    outDir: resolve(here, 'template'),
     emptyOutDir: false,
     target: 'es2022',
     reportCompressedSize: false,

@@ -2,7 +2,7 @@
 /**
  * `iommufd-sim explore FILE`: run a scenario program taking an inspect/
  * snapshot after every call and write one self-contained HTML page (the
- * explorer, built from web/ into web/dist/explorer.html) with the snapshots
+ * explorer, built from web/ into web/template/explorer.html) with the snapshots
  * embedded as JSON. `--open` serves the page on localhost and opens it.
  *
  * The embedded data is packed: the big per-run arrays (domain runs, tier and
@@ -28,7 +28,7 @@ import { callText, resultText } from './report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The page template (vite build of web/, committed; test/web checks it matches a fresh build). */
-export const TEMPLATE = join(ROOT, 'web', 'dist', 'explorer.html');
+export const TEMPLATE = join(ROOT, 'web', 'template', 'explorer.html');
 /** Where the template takes the data. */
 export const DATA_MARK = '"__EXPLORER_DATA__"';
 

@@ -3,6 +3,7 @@
 export { Machine, type MachineOptions, type SpawnOptions } from './machine.js';
 export { FIRST_FD, NR_OPEN_DEFAULT, Process } from './process.js';
 export {
+  DEFAULT_POLLMASK,
   O_ACCMODE,
   O_APPEND,
   O_CLOEXEC,
@@ -14,6 +15,13 @@ export {
   O_RDWR,
   O_TRUNC,
   O_WRONLY,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLOUT,
+  POLLPRI,
+  POLLRDNORM,
+  POLLWRNORM,
   RegularFileNode,
   type DeviceNode,
   type OpenFile,

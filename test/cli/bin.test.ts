@@ -25,8 +25,11 @@ function fakePackage(name: string): string {
   writeFileSync(join(d, 'src', 'other.ts'), 'export const x: number = 1;\n');
   writeFileSync(join(d, 'dist', 'cli', 'main.js'), "export async function main(argv) {\n  process.stdout.write(`dist ${argv.join(' ')}\\n`);\n  return 0;\n}\n");
   writeFileSync(join(d, 'dist', 'other.js'), 'export const x = 1;\n');
+  // Sources an hour old, compiled half an hour ago (explicit times: file systems keep finer ones than Date).
   const old = new Date(Date.now() - 3600_000);
+  const built = new Date(Date.now() - 1800_000);
   for (const f of ['src/cli/main.ts', 'src/other.ts']) utimesSync(join(d, f), old, old);
+  for (const f of ['dist/cli/main.js', 'dist/other.js']) utimesSync(join(d, f), built, built);
   return d;
 }
 

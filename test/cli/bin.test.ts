@@ -21,9 +21,9 @@ function fakePackage(name: string): string {
   cpSync(join(ROOT, 'bin'), join(d, 'bin'), { recursive: true });
   symlinkSync(join(ROOT, 'node_modules'), join(d, 'node_modules'));
   writeFileSync(join(d, 'package.json'), '{ "type": "module" }\n');
-  writeFileSync(join(d, 'src', 'cli', 'main.ts'), "export async function main(argv: string[]): Promise<number> {\n  process.stdout.write(`src ${argv.join(' ')}\\n`);\n  return 0;\n}\n");
+  writeFileSync(join(d, 'src', 'cli', 'main.ts'), "export async function main(argv: string[]): Promise<number> {\n  process.stdout.write(['src', ...argv].join(' ') + '\\n');\n  return 0;\n}\n");
   writeFileSync(join(d, 'src', 'other.ts'), 'export const x: number = 1;\n');
-  writeFileSync(join(d, 'dist', 'cli', 'main.js'), "export async function main(argv) {\n  process.stdout.write(`dist ${argv.join(' ')}\\n`);\n  return 0;\n}\n");
+  writeFileSync(join(d, 'dist', 'cli', 'main.js'), "export async function main(argv) {\n  process.stdout.write(['dist', ...argv].join(' ') + '\\n');\n  return 0;\n}\n");
   writeFileSync(join(d, 'dist', 'other.js'), 'export const x = 1;\n');
   // Sources an hour old, compiled half an hour ago (explicit times: file systems keep finer ones than Date).
   const old = new Date(Date.now() - 3600_000);

@@ -149,7 +149,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     );
     if (report.findings.length > 0) {
       if (!opts.quiet) {
-        const t = new Table({ head: ['finding', 'kernel fix', 'calls', 'found (s)'], colWidths: [44, 34, 7, 11], wordWrap: true });
+        const t = new Table({ head: ['finding', 'kernel fix', 'calls', 'found (s)'], colWidths: [44, 33, 7, 11], wordWrap: true });
         for (const f of report.findings) t.push([`${f.signature}\n→ ${findingName(f)}/`, findingBugsText(f), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1)]);
         process.stdout.write(`${t.toString()}\n`);
       }

@@ -26,7 +26,7 @@ import { OPS, type Program, parseProgram } from '../fuzz/program.js';
 import { programJsonSchema } from '../fuzz/schema.js';
 import { UsageError } from './errors.js';
 import { stateTables } from './report.js';
-import { callLines, fitTables, jsonValue, runJson } from './run-view.js';
+import { callLines, fitTables, jsonValue, runJson, wrapLine } from './run-view.js';
 import { applyColorPolicy, colorEnabled, endQuietlyOnClosedPipe, outputWidth, paint } from './term.js';
 import { type SelftestOptions, cmdSelftest } from './selftest.js';
 import { createRequire } from 'node:module';
@@ -165,15 +165,19 @@ function cmdBench(args: string[]): Promise<number> {
 }
 
 function cmdOps(): number {
+  const width = outputWidth();
+  const say = (text: string, indent: number) => {
+    for (const l of wrapLine(text, width, indent)) out(l);
+  };
   for (const [name, spec] of Object.entries(OPS)) {
-    out(`${name}  [${spec.group}${spec.since ? `, ${spec.since}+` : ''}]  ${spec.doc}`);
+    say(`${name}  [${spec.group}${spec.since ? `, ${spec.since}+` : ''}]  ${spec.doc}`, 4);
     for (const [f, fs] of Object.entries(spec.fields)) {
       const def = fs.defaultIommufd ? ' (default: the last iommufd opened)' : fs.default !== undefined ? ` (default ${JSON.stringify(fs.default)})` : fs.required ? ' (required)' : '';
       const vals = fs.values && Object.keys(fs.values).length ? ` {${Object.keys(fs.values).join('|')}}` : '';
-      out(`    ${f}: ${fs.kind}${fs.width ? `/${fs.width}` : ''}${vals}${def} — ${fs.doc}`);
+      say(`    ${f}: ${fs.kind}${fs.width ? `/${fs.width}` : ''}${vals}${def} — ${fs.doc}`, 8);
     }
     const outs = Object.keys(spec.outputs);
-    if (outs.length) out(`    outputs: ${outs.join(', ')}${spec.primary ? ` (as → ${spec.primary})` : ''}`);
+    if (outs.length) say(`    outputs: ${outs.join(', ')}${spec.primary ? ` (as → ${spec.primary})` : ''}`, 8);
   }
   return EXIT_OK;
 }

@@ -94,6 +94,9 @@ describe('command-line conventions', () => {
     const lines = r.stdout.split('\n');
     expect(lines.filter((l) => [...l].length > 100)).toEqual([]);
     expect(r.stdout).toMatch(/\n {2}pages #0: user VA 0x[0-9a-f]+, npages 16384, areas 2, xarray entries 4, domains holding it 1,\n {4}npinned 16384, access pins \(ranges\/users\) 1\/1, account user\n/);
+    const ops = cli(['ops']);
+    expect(ops.stdout.split('\n').filter((l) => [...l].length > 100)).toEqual([]);
+    expect(ops.stdout).toMatch(/\nmd_check_refs {2}\[test\] {2}IOMMU_TEST_OP_MD_CHECK_REFS: [\s\S]*?skips pages of compound folios, so on THP\n {4}or hugetlb memory it passes whatever the count: use check_state/);
     expect(r.stdout).toMatch(/\n 11 {2}access_pages\(access=\$mdev, iova=0x1200000, length=16K, uptr=\$guest\+2M, flags=\[WRITE\]\) → \$window\n {6}= 0 {3}expected access_pages_id=0, got access_pages_id=0\n/);
   });
 

@@ -57,6 +57,24 @@ export interface Profile {
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
   readonly warnAreaNotInDomainsItree: boolean;
+  /**
+   * iopt_alloc_user_pages() checks uptr + length for wrap (-EOVERFLOW) before
+   * iopt_alloc_pages() checks the length (-EINVAL) (v6.13, IOMMU_IOAS_MAP_FILE
+   * split the user and file paths); before, the length came first.
+   */
+  readonly uptrOverflowBeforeLength: boolean;
+  // --- the selftest driver (drivers/iommu/iommufd/selftest.c) ---
+  /**
+   * MOCK_FLAGS_DEVICE_* bits mock_dev_create() accepts: NO_DIRTY | HUGE_IOVA in
+   * 6.12; 7.2 dropped HUGE_IOVA (the generic-pt mock) and added PASID.
+   */
+  readonly mockDevValidFlags: number;
+  /**
+   * iommufd_test_md_check_pa() looks the mock HWPT up before it checks the
+   * arguments (7.2: the page size comes from the domain's pgsize_bitmap), so a
+   * bad ID is -ENOENT even with bad arguments; 6.12 checks the arguments first.
+   */
+  readonly mdCheckMapLookupFirst: boolean;
   // --- uAPI layer (uapi-spec.md §9) ---
   /** IOAS_MAP / IOAS_COPY reject flags with neither READABLE nor WRITEABLE (-EINVAL, v6.11, backported). */
   readonly mapNeedsReadOrWrite: boolean;
@@ -96,6 +114,11 @@ const latest: Profile = Object.freeze({
   warnAreaNotInDomainsItree: true,
   mockWarnsMissingEntries: false,
   mockIovaToPhysWarnsMissing: false,
+  // 7.2 checks the wrap first (oracle: EOVERFLOW); stays false until
+  // test/client/iommufd-client.test.ts expects that (/tmp/oracle-findings.md #5).
+  uptrOverflowBeforeLength: false,
+  mockDevValidFlags: 0x5,
+  mdCheckMapLookupFirst: true,
   mapNeedsReadOrWrite: true,
   vfioInfoCapsAligned: true,
   testCmdDirtyUnion: true,
@@ -112,13 +135,18 @@ const latest: Profile = Object.freeze({
  * moves start past each area, retries accesses up to 100 times and reports the
  * bytes unmapped on -EDEADLOCK; the access replace and IOAS_MAP read/write
  * checks are in. It differs in the uAPI it has (ENOTTY / EOPNOTSUPP past
- * IOMMU_CMD_FAULT_QUEUE_ALLOC / IOMMU_TEST_OP_TRIGGER_IOPF) and in its selftest
- * mock, still the xarray one (mockIovaToPhysWarnsMissing).
+ * IOMMU_CMD_FAULT_QUEUE_ALLOC / IOMMU_TEST_OP_TRIGGER_IOPF), in the order of
+ * iopt_alloc_pages()'s checks (uptrOverflowBeforeLength), and in its selftest
+ * driver, still the xarray mock (mockIovaToPhysWarnsMissing, mockDevValidFlags,
+ * mdCheckMapLookupFirst).
  */
 const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
   mockIovaToPhysWarnsMissing: true,
+  uptrOverflowBeforeLength: false,
+  mockDevValidFlags: 0x3,
+  mdCheckMapLookupFirst: false,
   lastIommufdCmd: 0x8e,
   lastTestOp: 15,
 });
@@ -136,6 +164,9 @@ const v65: Profile = Object.freeze({
   warnAreaNotInDomainsItree: false,
   mockWarnsMissingEntries: true,
   mockIovaToPhysWarnsMissing: true,
+  uptrOverflowBeforeLength: false,
+  mockDevValidFlags: 0x3,
+  mdCheckMapLookupFirst: false,
   mapNeedsReadOrWrite: false,
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,

@@ -183,20 +183,15 @@ export class IommufdAccess implements IoptAccessUser {
     for (let area = it.init(iova, last); area; area = it.next()) {
       const areaLast = last < area.lastIova ? last : area.lastIova;
       const bytes = Number(areaLast - it.curIova + 1n);
-      if (area.preventAccess) {
-        rc = -EINVAL;
-        break;
-      }
-      if (!checkAreaProt(area, flags)) {
-        rc = -EPERM;
-        break;
-      }
+      // An error inside the walk is returned as it is (iommufd_access_rw's goto err_out).
+      if (area.preventAccess) return -EINVAL;
+      if (!checkAreaProt(area, flags)) return -EPERM;
       rc = pagesRwAccess(this.env, area.pages!, areaStartByte(area, it.curIova), data.subarray(off, off + bytes), flags);
-      if (rc) break;
+      if (rc) return rc;
       off += bytes;
     }
-    // iommufd_access_rw(): an IOVA range the areas do not cover to its end is
-    // -ENOENT whatever the loop left in rc, also when no area starts the walk.
+    // A walk that ends before the range does is -ENOENT, also when no area
+    // starts it (then rc still holds its initial -EINVAL).
     if (!it.done()) rc = -ENOENT;
     return rc;
   }

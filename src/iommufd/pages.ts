@@ -96,9 +96,12 @@ export class IoptPages {
  * Returns the pages or -errno.
  */
 export function allocPages(env: IommufdEnv, uptr: bigint, length: bigint, writable: boolean): IoptPages | number {
+  // From v6.13 iopt_alloc_user_pages() checks the wrap before iopt_alloc_pages() checks the length.
+  const wraps = !env.profile.skipUptrOverflowCheck && checkedAdd(uptr, length) === undefined;
+  if (wraps && env.profile.uptrOverflowBeforeLength) return -EOVERFLOW;
   if (length > SIZE_MAX - BigInt(PAGE_SIZE) || length === 0n) return -EINVAL;
   // The v6.2 kernel lacked this check (fixed by e4395701330f).
-  if (!env.profile.skipUptrOverflowCheck && checkedAdd(uptr, length) === undefined) return -EOVERFLOW;
+  if (wraps) return -EOVERFLOW;
   const alloc = kernelAlloc(env, FP_ALLOC_PAGES, SIZEOF_IOPT_PAGES, true);
   if (!alloc) return -ENOMEM;
   const base = uptr & ~BigInt(PAGE_SIZE - 1);

@@ -178,8 +178,26 @@ export class BridgeServer {
       who.conn = undefined;
       if (who.pendingExec !== undefined || who.proc.exited) return;
       if (who.real !== undefined && alive(who.realPid)) {
-        // still running without its connection: it exec'd (its new image says HELLO)
-        who.pendingExec = [];
+        // still running without its connection: it exec'd (its new image says HELLO), or it is
+        // still dying; look again later and let it go if no new image came
+        const b = who;
+        b.pendingExec = [];
+        const recheck = (tries: number): void => {
+          if (b.conn !== undefined || b.proc.exited || b.pendingExec === undefined) return;
+          if (alive(b.realPid) && tries > 0) {
+            setTimeout(() => recheck(tries - 1), 100).unref();
+            return;
+          }
+          if (!alive(b.realPid)) {
+            b.pendingExec = undefined;
+            try {
+              this.exitProcess(b, false);
+            } catch (e) {
+              this.fail(e);
+            }
+          }
+        };
+        setTimeout(() => recheck(50), 100).unref();
         return;
       }
       // died without saying so (a signal): the model process exits now, its memory is gone

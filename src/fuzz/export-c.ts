@@ -69,7 +69,7 @@ export function runModel(p: Program, profile: ProfileName): ModelRun {
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const vmas = main.task.mm.vmas;
-      if (scratchVa === undefined && r.op !== 'mmap' && OPS[r.op]?.ioctl !== undefined) {
+      if (scratchVa === undefined && r.op !== 'mmap' && (OPS[r.op]?.ioctl !== undefined || r.op === 'ioctl')) {
         let low: number | undefined;
         for (const v of vmas) if (v.end - v.start === 1 && !before.has(v.start) && (low === undefined || v.start < low)) low = v.start;
         if (low !== undefined) scratchVa = BigInt(low) * 4096n;
@@ -352,10 +352,17 @@ static __attribute__((unused)) long do_ioctl(uint64_t fd, unsigned long cmd, voi
  */
 static unsigned char *scratch;
 
-/* Mapped before the first call (so an armed fail-nth never meets it), where the model's is. */
-static void scratch_init(uint64_t hint)
+static uint64_t scratch_hint;
+
+/*
+ * Mapped at the first struct ioctl, as the model maps its own, at the model's
+ * address; called before a pending fail-nth is armed, so it never meets it.
+ */
+static __attribute__((unused)) void scratch_ensure(void)
 {
-	scratch = mmap((void *)(uintptr_t)hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch)
+		return;
+	scratch = mmap((void *)(uintptr_t)scratch_hint, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch == MAP_FAILED) {
 		perror("mmap");
 		exit(2);
@@ -928,7 +935,7 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   e.line(`\tsetup_machine(${cStr(thp)}, ${typeof hp?.['2M'] === 'number' ? hp['2M'] : -1});`);
   if (used.has('fail_nth')) e.line('\tsetup_fault_injection();');
   e.line(`\tbecome_model_process(${ml}, ${MODEL_UID}, 0x${lo.toString(16)}u, 0x${hi.toString(16)}u, ${cStr(devs[0] ?? '/dev/iommu')});`);
-  e.line(`\tscratch_init(${cU64(opts.scratchVa ?? run?.scratchVa ?? 0n)});`);
+  e.line(`\tscratch_hint = ${cU64(opts.scratchVa ?? run?.scratchVa ?? 0n)};`);
   e.line('\th_main = (uint64_t)getpid();');
   e.line('\tfor (i = 1; i <= NPROCS; i++)');
   e.line('\t\tif (high_pipe(slots[i].cmd) || high_pipe(slots[i].reply)) {');
@@ -1011,6 +1018,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
   const testCmd = (op: string, id: string, fields: Record<string, string>): void => {
     L('struct iommu_test_cmd cmd;');
     L('');
+    L('scratch_ensure();');
     L('memset(&cmd, 0, sizeof(cmd));');
     L(`cmd.size = ${sizeOf('TEST_CMD_SIZE')};`);
     L(`cmd.op = IOMMU_TEST_OP_${op};`);
@@ -1021,6 +1029,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
   const structCmd = (type: string, ioctl: string, fields: Record<string, string>, sizeField = 'size', defSize = 'sizeof(cmd)'): void => {
     L(`struct ${type} cmd;`);
     L('');
+    L('scratch_ensure();');
     L('memset(&cmd, 0, sizeof(cmd));');
     L(`cmd.${sizeField} = ${sizeField === 'size' ? sizeOf(defSize) : defSize};`);
     for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
@@ -1332,7 +1341,11 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
         L(`unsigned char data[${Math.max(1, arr.length)}] = { ${[...arr].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') || '0'} };`);
         L(`char hex[${2 * Math.max(1, arr.length) + 1}];`);
         L('');
-        L(`rc = do_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data);`);
+        if (arr.length <= 4096) {
+          // through the scratch page, as the model's Process.ioctlStruct does
+          L('scratch_ensure();');
+          L(`rc = struct_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data, ${arr.length});`);
+        } else L(`rc = do_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data);`);
         L(`hexify(data, ${arr.length}, hex);`);
         outs.data = 'hex';
       } else {

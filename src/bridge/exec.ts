@@ -7,10 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { constants as osConstants } from 'node:os';
 import { BRIDGE_LOST_STATUS } from './protocol.js';
 import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
 import { buildShim } from './shim-build.js';

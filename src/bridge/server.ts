@@ -215,7 +215,7 @@ export class BridgeServer {
   }
 
   private hello(q: Request, sock: Socket): Bridged {
-    const [pid, , token, memlock, capBits, uid] = q.a.map(Number);
+    const [pid, , token, memlock, , uid] = q.a.map(Number);
     let b: Bridged | undefined;
     if (token !== 0) {
       b = this.forks.get(token);
@@ -245,7 +245,6 @@ export class BridgeServer {
     this.attachMm(b);
     this.byPid.set(pid, b);
     this.stats.processes++;
-    void capBits;
     return b;
   }
 

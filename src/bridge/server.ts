@@ -619,6 +619,10 @@ export class BridgeServer {
   private fileRead(b: Bridged, name: string): Reply {
     const [kind, arg] = splitName(name);
     if (kind === 'hpage_pmd_size') return reply(`${2 * 1024 * 1024}\n`);
+    if (kind === 'thp_enabled') {
+      const mode = this.machine.mmOptions.thp;
+      return reply(`${['always', 'madvise', 'never'].map((m) => (m === mode ? `[${m}]` : m)).join(' ')}\n`);
+    }
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };
     if (kind === 'fail-nth') return reply(`${t.proc.getFailNth()}\n`);

@@ -34,7 +34,7 @@ describe('exec: what the kernel selftests need', () => {
     expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
     expect(lines).toContain('ok VmPin grows by the pinned 1 MiB');
     expect(lines.some((l) => l.startsWith('ok after exec'))).toBe(true);
-    expect(lines.length).toBe(23);
+    expect(lines.length).toBe(24);
     expect(r.status).toBe(0);
     expect(r.warnings).toBe(0);
   });

@@ -298,6 +298,10 @@ static int special_name(const char *p, char *out, size_t cap)
 		snprintf(out, cap, "hpage_pmd_size");
 		return 1;
 	}
+	if (!strcmp(p, "/sys/kernel/mm/transparent_hugepage/enabled")) {
+		snprintf(out, cap, "thp_enabled");
+		return 1;
+	}
 	if (!strcmp(p, "/proc/thread-self/fail-nth")) {
 		snprintf(out, cap, "fail-nth:%d", getpid());
 		return 1;

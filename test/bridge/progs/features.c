@@ -81,6 +81,11 @@ int main(int argc, char **argv)
 	long n = read(tfd, buf, sizeof(buf) - 1);
 	close(tfd);
 	check(n > 0 && atol(buf) == 2 * 1024 * 1024, "hpage_pmd_size", n);
+	FILE *te = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	memset(buf, 0, sizeof(buf));
+	check(te && fgets(buf, sizeof(buf), te) && !strcmp(buf, "always [madvise] never\n"), "THP enabled: the model's mode", 0);
+	if (te)
+		fclose(te);
 
 	/* hugetlb without huge pages configured: emulated */
 	size_t hsz = 2 * 1024 * 1024;

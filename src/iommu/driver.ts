@@ -144,8 +144,3 @@ export interface IommuOps {
   /** ops->dev_disable_feat(IOMMU_DEV_FEAT_IOPF) */
   disableIopf(dev: IommuDev): void;
 }
-
-/** domain_ops->attach_dev of a paging domain, with the driver's own checks. */
-export function domainAttachDev(domain: AnyDomain, dev: IommuDev): number {
-  return domain.attachDev(dev);
-}

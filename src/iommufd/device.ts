@@ -6,12 +6,18 @@
  * A mock device (struct mock_dev) is its own iommu_group, probed by the iommu
  * core when the device is added. Binding it to a context makes an
  * iommufd_device (a DEVICE object, users = table + the binding driver) with
- * an iommufd_group. Attach connects the group to a paging HWPT: directly by
- * HWPT ID, or through the auto-domain path for an IOAS ID (uapi-spec §6.2):
+ * an iommufd_group. Attach connects the group to an HWPT (paging or nested,
+ * through the driver's attach_dev: the mock refuses a NO_DIRTY device on a
+ * domain with dirty tracking): directly by HWPT ID, or through the
+ * auto-domain path for an IOAS ID (uapi-spec §6.2):
  * try the IOAS's auto HWPTs in creation order (-EINVAL means incompatible,
  * try the next), else make a new one. Replace (§6.5) swaps the HWPT of an
  * attached device and moves the device references; detach puts the HWPT,
  * which destroys an auto HWPT no device uses any more.
+ *
+ * Attaching to an HWPT that reports to a fault queue turns IOPF on for the
+ * device and makes an attach handle; leaving it answers the attachment's
+ * outstanding faults (fault.ts).
  *
  * Mock devices report no reserved regions and no software MSI window, so the
  * reserved-region steps of attach and replace have nothing to reserve here;

@@ -389,11 +389,6 @@ export function hwptInvalidateIoctl(ucmd: Ucmd<IommufdCtx>): number {
   return rc;
 }
 
-/** Whether the driver's domain of `hwpt` supports dirty tracking (for the audit). */
-export function hwptDirtyCapable(hwpt: HwptPaging): boolean {
-  return hwpt.domain?.dirtyOps !== undefined;
-}
-
 /**
  * iommufd_hw_pagetable_put(): drop a device's reference. An auto HWPT is
  * destroyed when nothing but the table holds it any more.

@@ -5,12 +5,14 @@
  * mock domain's contents and of page pin counts, and the in-kernel "access"
  * driver reached through its own file descriptor.
  *
- * Which ops exist follows the struct layout the context decoded the command
- * with: the v6.5 layout has no room for the later members, so MOCK_DOMAIN_
- * REPLACE, ACCESS_REPLACE_IOAS and MOCK_DOMAIN_FLAGS are unknown ops there.
- * Ops of features the model does not build (dirty tracking, nesting and
- * IOTLBs, IOPF, vIOMMU events, PASID, dma-buf) answer like the kernel's
- * default case: -EOPNOTSUPP.
+ * Which ops exist follows the profile (ops above its lastTestOp fall to the
+ * kernel's default case, -EOPNOTSUPP) and the struct layout the context
+ * decoded the command with: the v6.5 layout has no room for the later
+ * members, so MOCK_DOMAIN_REPLACE, ACCESS_REPLACE_IOAS and MOCK_DOMAIN_FLAGS
+ * are unknown ops there. The 6.12 ops DIRTY, MD_CHECK_IOTLB and TRIGGER_IOPF
+ * drive the mock driver's dirty bits, nested IOTLBs and I/O page faults; ops
+ * of features the model does not build (DEV_CHECK_CACHE, vIOMMU events,
+ * PASID, dma-buf) answer -EOPNOTSUPP like the default case.
  *
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).

@@ -228,4 +228,24 @@ describe('6.12 probe facts', () => {
     expect(words(w, two + 4092n, 2)).toEqual([0, 0xffffffff]);
     c.destroy(hwpt);
   });
+
+  it('exit with everything open: nested HWPTs on a parent, a device on a fault-capable one with faults read and unread', () => {
+    const w = world({ profile: 'v6.12' });
+    const c = w.c;
+    const ioas = c.ioasAlloc();
+    const { stdevId, idevId } = c.mockDomain(ioas);
+    const parent = c.hwptAlloc({ devId: idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    const { faultId, faultFd } = c.faultQueueAlloc();
+    c.hwptAllocNested(idevId, parent, 1);
+    const iopf = c.hwptAllocNested(idevId, parent, 2, U.IOMMU_HWPT_FAULT_ID_VALID, faultId);
+    expectRc(0, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdevId, { 'mock_domain_replace.pt_id': iopf }).rc);
+    for (const grpid of [1, 2]) expectRc(0, c.triggerIopfRc(idevId, { pasid: 0, grpid, perm: 1, addr: 0x1000 }));
+    const buf = anon(w, 4096);
+    expect(w.proc.read(faultFd, buf, 40)).toBe(40);
+    expect(w.machine.audit()).toBe(0);
+    // the iommufd closes first; the fault fd keeps the context until it goes too
+    expect(w.proc.close(c.fd)).toBe(0);
+    expect(w.machine.audit()).toBe(0);
+    finish(w);
+  });
 });

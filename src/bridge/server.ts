@@ -17,13 +17,14 @@
  * table as an inert placeholder below the lowest free real descriptor the
  * shim sends, so files the model creates land on numbers free in the program.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { EBADF, EINVAL, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
 import type { Process } from '../machine/process.js';
+import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
   MADV_DONTNEED,
@@ -110,6 +111,12 @@ export class BridgeServer {
   private rmap: Map<number, number> | undefined;
   private rmapOwner: Bridged[] = [];
   private rmapRebuilt = false;
+  /** memfds the model made, by page cache: the real file (opened through /proc/PID/fd) holds their pages. */
+  private readonly memfds = new Map<MemFile, number>();
+  /** memfds created by the last request of a process, opened at its next one (the real file exists then). */
+  private readonly memfdsToOpen: { b: Bridged; fd: number; file: MemFile }[] = [];
+  /** pfn → memfd page, for pages no process maps. */
+  private fileRmap = new Map<number, { file: MemFile; page: number; fd: number }>();
   private readonly debugfsDir: string | undefined;
   private readonly sabotage: BridgeOptions['sabotage'];
   private capsOverride: readonly string[] | undefined;
@@ -137,6 +144,8 @@ export class BridgeServer {
   close(): void {
     for (const s of this.sockets) s.destroy();
     this.server?.close();
+    for (const fd of this.memfds.values()) closeSync(fd);
+    this.memfds.clear();
   }
 
   /** Give up: report `e` once and drop every connection, so programs stop instead of hanging. */
@@ -303,15 +312,32 @@ export class BridgeServer {
     let at = this.rmap?.get(pfn);
     if (at !== undefined && !this.rmapValid(pfn, at)) at = undefined;
     if (at === undefined) {
-      if (this.rmapRebuilt) return false;
-      this.buildRmap();
-      this.rmapRebuilt = true;
-      at = this.rmap!.get(pfn);
-      if (at === undefined) return false;
+      if (!this.rmapRebuilt) {
+        this.buildRmap();
+        this.rmapRebuilt = true;
+        at = this.rmap!.get(pfn);
+      }
+      if (at === undefined) return this.memfdCopy(pfn, off, buf, bufOff, len, write);
     }
     const b = this.rmapOwner[at % 64];
     const vpn = Math.floor(at / 64);
     return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
+  }
+
+  /** A page of a memfd no process maps: its bytes are in the real file. */
+  private memfdCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
+    const at = this.fileRmap.get(pfn);
+    if (at === undefined) return false;
+    const fp = at.file.folioPages;
+    if (at.file.lookup(Math.floor(at.page / fp)) !== pfn - (at.page % fp)) return false;
+    const pos = at.page * PAGE_SIZE + off;
+    try {
+      const n = write ? writeSync(at.fd, buf, bufOff, len, pos) : readSync(at.fd, buf, bufOff, len, pos);
+      if (!write && n < len) buf.fill(0, bufOff + n, bufOff + len);
+      return write ? n === len : true;
+    } catch {
+      return false;
+    }
   }
 
   /** Is frame `pfn` still at the place `at` of the reverse map says? */
@@ -357,6 +383,12 @@ export class BridgeServer {
     }
     this.rmap = rmap;
     this.rmapOwner = owners;
+    const fileRmap = new Map<number, { file: MemFile; page: number; fd: number }>();
+    for (const [file, fd] of this.memfds) {
+      const fp = file.folioPages;
+      for (const [idx, head] of file.cached()) for (let i = 0; i < fp; i++) fileRmap.set(head + i, { file, page: idx * fp + i, fd });
+    }
+    this.fileRmap = fileRmap;
   }
 
   /**
@@ -406,6 +438,7 @@ export class BridgeServer {
   private handleOp(b: Bridged, q: Request): Reply {
     this.stats.requests++;
     this.rmapRebuilt = false;
+    if (this.memfdsToOpen.length > 0) this.openMemfds();
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
     const p = b.proc;
     const a = q.a;
@@ -483,7 +516,11 @@ export class BridgeServer {
       case OP.MEMFD: {
         this.syncFds(b, Number(a[1]));
         const fd = p.memfdCreate(cstr(q.s), Number(a[0]));
-        if (fd >= 0) b.kinds.set(fd, FD_BOTH);
+        if (fd >= 0) {
+          b.kinds.set(fd, FD_BOTH);
+          const file = p.fileOf(fd)?.memfile;
+          if (file !== undefined) this.memfdsToOpen.push({ b, fd, file });
+        }
         return { ret: fd };
       }
       case OP.FTRUNCATE:
@@ -559,6 +596,18 @@ export class BridgeServer {
     const fn = op === OP.READ ? io.read : io.write;
     if (fn === undefined) return p.fileOf(fd) === undefined ? -EBADF : -EINVAL;
     return fn.call(p, fd, BigInt.asUintN(64, a[1]), Number(a[2]));
+  }
+
+  /** Open the real files of the memfds made since the last request (the shim has made them by now). */
+  private openMemfds(): void {
+    for (const { b, fd, file } of this.memfdsToOpen.splice(0)) {
+      if (this.memfds.has(file) || b.real === undefined) continue;
+      try {
+        this.memfds.set(file, openSync(`/proc/${b.realPid}/fd/${fd}`, 'r+'));
+      } catch {
+        // closed already: its pages are reached through their mappings only
+      }
+    }
   }
 
   private mirrorRange(b: Bridged, addr: bigint, len: bigint): void {

@@ -33,8 +33,9 @@ describe('exec: what the kernel selftests need', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
     expect(lines).toContain('ok VmPin grows by the pinned 1 MiB');
+    expect(lines).toContain('ok ACCESS_RW reads what was written to the file');
     expect(lines.some((l) => l.startsWith('ok after exec'))).toBe(true);
-    expect(lines.length).toBe(24);
+    expect(lines.length).toBe(30);
     expect(r.status).toBe(0);
     expect(r.warnings).toBe(0);
   });

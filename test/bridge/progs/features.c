@@ -5,6 +5,7 @@
  * emulated hugetlb, VmPin from the model's accounting, fail-nth, the THP size
  * file. One line per check; exit 0 when all passed.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -22,6 +23,9 @@
 #define IOMMU_IOAS_MAP _IO(T, 0x85)
 #define IOMMU_TEST_CMD _IO(T, 0xa0)
 #define TEST_OP_MOCK_DOMAIN 2
+#define TEST_OP_CREATE_ACCESS 5
+#define TEST_OP_ACCESS_PAGES 7
+#define TEST_OP_ACCESS_RW 8
 
 struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
 struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
@@ -110,6 +114,38 @@ int main(int argc, char **argv)
 	m.length = hsz;
 	rc = ioctl(fd, IOMMU_IOAS_MAP, &m);
 	check(rc == 0, "IOAS_MAP of the hugetlb mapping", rc);
+
+	/* a pinned memfd page whose mapping is gone is still the file's page: DMA sees later writes to the file */
+	int mfd = memfd_create("bridge-test", 0);
+	check(mfd >= 0 && ftruncate(mfd, 4 * 4096) == 0, "memfd_create + ftruncate", mfd);
+	char *mp = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	memset(mp, 0xaa, 4 * 4096);
+	struct ioas_map mm2 = { .size = sizeof(mm2), .flags = 6, .ioas_id = ioas, .user_va = (uintptr_t)mp, .length = 4 * 4096 };
+	check(ioctl(fd, IOMMU_IOAS_MAP, &mm2) == 0, "IOAS_MAP of the memfd mapping", 0);
+	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas, .u = { 0, 1 /* NEEDS_PIN_PAGES */ } };
+	rc = ioctl(fd, IOMMU_TEST_CMD, &ca);
+	check(rc == 0 && fcntl((int)ca.u[0], F_GETFD) >= 0, "CREATE_ACCESS: its fd is open in the program", rc);
+	/* the access pins the second page (the xarray tier holds it) */
+	struct test_cmd ap = { .size = sizeof(ap), .op = TEST_OP_ACCESS_PAGES, .id = ca.u[0] };
+	uint64_t p64[3] = { mm2.iova + 4096, 4096, (uintptr_t)mp + 4096 };
+	memcpy(&ap.u[2], p64, sizeof(p64));
+	rc = ioctl(fd, IOMMU_TEST_CMD, &ap);
+	check(rc == 0, "ACCESS_PAGES", rc);
+	munmap(mp, 4 * 4096);
+	char pat[16], got[16];
+	memset(pat, 0x55, sizeof(pat));
+	check(pwrite(mfd, pat, sizeof(pat), 4096) == sizeof(pat), "write(2) to the memfd", 0);
+	struct test_cmd rw = { .size = sizeof(rw), .op = TEST_OP_ACCESS_RW, .id = ca.u[0] };
+	/* across a page boundary: the slow path reads the PFNs the domain holds */
+	uint64_t a64[3] = { mm2.iova + 4096 - 8, sizeof(got), (uintptr_t)got };
+	memcpy(&rw.u[0], a64, sizeof(a64));
+	rw.u[6] = 1 << 2; /* MOCK_ACCESS_RW_SLOW_PATH: through the pinned page, not copy_from_user */
+	memset(got, 0, sizeof(got));
+	rc = ioctl(fd, IOMMU_TEST_CMD, &rw);
+	char want[16];
+	memset(want, 0xaa, 8);
+	memset(want + 8, 0x55, 8);
+	check(rc == 0 && !memcmp(got, want, sizeof(got)), "ACCESS_RW reads what was written to the file", rc);
 
 	/* fork: the child shares the iommufd; its objects are seen by the parent */
 	pid_t child = fork();

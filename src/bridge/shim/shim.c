@@ -1087,10 +1087,45 @@ static void exec_prepare(void)
 	call(OP_EXEC_PREPARE, 0, 0, 0, 0, 0, 0, list, n + 1, NULL, NULL, 0);
 }
 
+/*
+ * A program that builds its children's environment from scratch still runs
+ * them under the bridge: the shim's variables are put back into envp.
+ */
+#define BRIDGE_VARS 4
+static char *const *bridged_env(char *const envp[], char **out, size_t cap)
+{
+	static const char *const names[BRIDGE_VARS] = { "LD_PRELOAD", "IOMMUFD_SIM_SOCK", "IOMMUFD_SIM_DEBUGFS",
+							"IOMMUFD_SIM_TRACE" };
+	static char buf[BRIDGE_VARS][4200];
+	size_t n = 0;
+	if (!envp || !connected())
+		return envp;
+	for (; envp[n]; n++)
+		if (n + BRIDGE_VARS + 1 >= cap)
+			return envp;
+	memcpy(out, envp, n * sizeof(*out));
+	for (int i = 0; i < BRIDGE_VARS; i++) {
+		const char *v = getenv(names[i]);
+		size_t l = strlen(names[i]);
+		int have = 0;
+		for (size_t j = 0; j < n && !have; j++)
+			have = !strncmp(out[j], names[i], l) && out[j][l] == '=';
+		if (have || !v || l + strlen(v) + 2 > sizeof(buf[i]))
+			continue;
+		memcpy(buf[i], names[i], l);
+		buf[i][l] = '=';
+		memcpy(buf[i] + l + 1, v, strlen(v) + 1);
+		out[n++] = buf[i];
+	}
+	out[n] = NULL;
+	return out;
+}
+
 int execve(const char *path, char *const argv[], char *const envp[])
 {
+	char *env[4096];
 	exec_prepare();
-	return RS(SYS_execve, path, argv, envp);
+	return RS(SYS_execve, path, argv, bridged_env(envp, env, sizeof(env) / sizeof(env[0])));
 }
 
 int execv(const char *path, char *const argv[])
@@ -1114,10 +1149,11 @@ int execvp(const char *file, char *const argv[])
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	static int (*real)(const char *, char *const[], char *const[]);
+	char *env[4096];
 	if (!real)
 		real = dlsym(RTLD_NEXT, "execvpe");
 	exec_prepare();
-	return real(file, argv, envp);
+	return real(file, argv, bridged_env(envp, env, sizeof(env) / sizeof(env[0])));
 }
 
 /* execl, execlp, execle: glibc calls its own execve inside, so gather the list here */

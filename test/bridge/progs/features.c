@@ -194,7 +194,9 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		char num[16];
 		snprintf(num, sizeof(num), "%d", fd);
-		execl("/proc/self/exe", argv[0], "after-exec", num, (char *)NULL);
+		/* an empty environment: the bridge's variables come back */
+		char *const noenv[] = { NULL };
+		execle("/proc/self/exe", argv[0], "after-exec", num, (char *)NULL, noenv);
 		_exit(3);
 	}
 	waitpid(child, &st, 0);

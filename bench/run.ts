@@ -18,6 +18,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { progress } from '../src/cli/progress.js';
+import { fitTables } from '../src/cli/run-view.js';
+import { applyColorPolicy, outputWidth } from '../src/cli/term.js';
 
 /** One measured figure set; `name` identifies it, the rest are numbers (or short strings). */
 export interface BenchResult {
@@ -41,6 +43,7 @@ export type Suite = (opts: SuiteOptions) => Promise<BenchResult[]>;
 const self = fileURLToPath(import.meta.url);
 
 async function main(): Promise<number> {
+  applyColorPolicy();
   let values: { out?: string; filter?: string; suite?: string[]; quick?: boolean };
   try {
     values = parseArgs({
@@ -108,7 +111,7 @@ function printTable(rows: BenchResult[]): void {
   const head = ['benchmark', 'ns/page', 'heap B/page', ...extra];
   const t = new Table({ head });
   for (const r of rows) t.push([r.name, fmt(r.nsPerPage), fmt(r.heapBytesPerPage), ...extra.map((k) => fmt(r[k]))]);
-  console.log(t.toString());
+  console.log(fitTables(t.toString(), outputWidth()));
 }
 
 if (typeof globalThis.gc !== 'function' && process.env.IOMMUFD_SIM_BENCH_CHILD !== '1') {

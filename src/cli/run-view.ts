@@ -7,6 +7,7 @@
  * than the output width wrap under the call, indented. Also the structured
  * (JSON) form of a run for `--json`.
  */
+import { stripVTControlCharacters } from 'node:util';
 import type { CallResult, RunResult } from '../fuzz/executor.js';
 import { valueText } from '../fuzz/executor.js';
 import { type Call, OPS, type ProfileName, expectationFor, parseExpectation } from '../fuzz/program.js';
@@ -109,24 +110,30 @@ export function wrapLine(text: string, width: number, indent: number): string[] 
  */
 export function fitTables(text: string, width: number): string {
   const lines = text.split('\n');
+  // Borders and headers may be coloured: look at the text without escape codes.
+  const plain = lines.map((l) => stripVTControlCharacters(l));
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (!lines[i].startsWith('┌')) {
+    if (!plain[i].startsWith('┌')) {
       out.push(lines[i]);
       continue;
     }
     let j = i;
-    while (j < lines.length && !lines[j].startsWith('└')) j++;
-    const block = lines.slice(i, j + 1);
-    i = j;
+    while (j < lines.length && !plain[j].startsWith('└')) j++;
+    const block = plain.slice(i, j + 1);
     if (block.every((l) => [...l].length <= width)) {
-      out.push(...block);
+      out.push(...lines.slice(i, j + 1));
+      i = j;
       continue;
     }
+    i = j;
     const rows = block.filter((l) => l.startsWith('│')).map((l) => l.slice(1, -1).split('│').map((c) => c.trim()));
     const [head, ...body] = rows;
     for (const r of body) {
-      const rest = r.slice(1).map((v, k) => `${head[k + 1]} ${v}`);
+      const rest = r
+        .slice(1)
+        .map((v, k) => (v === '' ? '' : `${head[k + 1]} ${v}`))
+        .filter(Boolean);
       out.push(...wrapLine(`  ${head[0]} ${r[0]}: ${rest.join(', ')}`, width, 4));
     }
   }

@@ -150,10 +150,11 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     if (report.findings.length > 0) {
       if (!opts.quiet) {
         const t = new Table({ head: ['finding', 'kernel fix', 'calls', 'found (s)'], colWidths: [44, 33, 7, 11], wordWrap: true });
-        for (const f of report.findings) t.push([`${f.signature}\n→ ${findingName(f)}/`, findingBugsText(f), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1)]);
+        for (const f of report.findings) t.push([f.signature, findingBugsText(f), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1)]);
         process.stdout.write(`${t.toString()}\n`);
       }
-      process.stdout.write(`findings written to ${outDir}/ (each: repro.json, repro.c, original.json, finding.txt, log.txt)\n`);
+      process.stdout.write(`findings written to ${outDir}/ (each: repro.json, repro.c, original.json, finding.txt, log.txt):\n`);
+      for (const f of report.findings) process.stdout.write(`  ${findingName(f)}/\n`);
     }
   }
   if (report.hung) {

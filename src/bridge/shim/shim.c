@@ -33,6 +33,8 @@
 #include "protocol.h"
 
 #define MAXFD 4096
+#define HUGE_SHIFT 26 /* MAP_HUGE_SHIFT, MFD_HUGE_SHIFT */
+#define HUGE_MASK 0x3f
 #define SOCK_FD_MIN 900
 #define BRIDGE_LOST_STATUS 125
 
@@ -43,6 +45,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char fdkind[MAXFD];
 static char *special_path[MAXFD];
 static long long special_off[MAXFD];
+/* log2 of the huge page size of a hugetlb memfd (emulated with shmem), 0 otherwise */
+static unsigned char memfd_huge[MAXFD];
 static long long fork_token;
 
 /* A raw system call without libc's syscall() (which this shim overrides): -1 and errno on failure. */
@@ -893,6 +897,7 @@ int memfd_create(const char *name, unsigned int flags)
 		return -1;
 	}
 	fdkind[fd] = K_BOTH;
+	memfd_huge[fd] = flags & MFD_HUGETLB ? (((flags >> HUGE_SHIFT) & HUGE_MASK) ?: 21) : 0;
 	return (int)fd;
 }
 
@@ -915,8 +920,6 @@ int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 /* ------------------------------------------------------------------------ */
 /* memory: the model keeps identity, the real mapping holds the bytes */
 
-#define HUGE_SHIFT 26
-#define HUGE_MASK 0x3f
 
 static void *raw_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
 {
@@ -943,6 +946,10 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		hsz = (size_t)1 << (lg ? lg : 21);
 		rlen = (len + hsz - 1) & ~(hsz - 1);
 		rflags &= ~(MAP_HUGETLB | (HUGE_MASK << HUGE_SHIFT));
+	} else if (kind_of(fd) == K_BOTH && memfd_huge[fd]) {
+		/* a hugetlbfs memfd in the model, shmem for real: placed and sized like a huge mapping */
+		hsz = (size_t)1 << memfd_huge[fd];
+		rlen = (len + hsz - 1) & ~(hsz - 1);
 	}
 	if (fixed) {
 		/* the model first: it snapshots pinned contents of what is replaced */

@@ -98,6 +98,14 @@ int main(int argc, char **argv)
 	memset(h, 0x11, hsz);
 	check(munmap(h + 4096, 4096) == -1 && errno == EINVAL, "munmap inside a huge page -> EINVAL", 0);
 
+	/* a hugetlb memfd: the model's folios are 2 MiB, the real file is shmem placed like hugetlb */
+	int hfd = memfd_create("bridge-huge", MFD_HUGETLB);
+	check(hfd >= 0 && ftruncate(hfd, hsz) == 0, "MFD_HUGETLB memfd + ftruncate 2 MiB", hfd);
+	check(ftruncate(hfd, 4096) == -1 && errno == EINVAL, "ftruncate of a hugetlb memfd to 4 KiB -> EINVAL", 0);
+	char *hm = mmap(NULL, hsz, PROT_READ | PROT_WRITE, MAP_SHARED, hfd, 0);
+	check(hm != MAP_FAILED && ((uintptr_t)hm % hsz) == 0, "mmap of the hugetlb memfd, 2 MiB aligned", (long)(uintptr_t)hm);
+	memset(hm, 0x33, hsz);
+
 	/* a mock domain: maps now pin, and VmPin shows it */
 	struct test_cmd md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
 	int rc = ioctl(fd, IOMMU_TEST_CMD, &md);

@@ -75,6 +75,12 @@ export interface Profile {
    * bad ID is -ENOENT even with bad arguments; 6.12 checks the arguments first.
    */
   readonly mdCheckMapLookupFirst: boolean;
+  /**
+   * iommufd_test_add_reserved() rejects length 0 (-EINVAL) and a start + length - 1
+   * that wraps (-EOVERFLOW) before the reservation (6.12.95 and 7.2; the model's
+   * older selftest wrapped the last IOVA around).
+   */
+  readonly addReservedChecksRange: boolean;
   // --- uAPI layer (uapi-spec.md §9) ---
   /** IOAS_MAP / IOAS_COPY reject flags with neither READABLE nor WRITEABLE (-EINVAL, v6.11, backported). */
   readonly mapNeedsReadOrWrite: boolean;
@@ -119,6 +125,7 @@ const latest: Profile = Object.freeze({
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x5,
   mdCheckMapLookupFirst: true,
+  addReservedChecksRange: true,
   mapNeedsReadOrWrite: true,
   vfioInfoCapsAligned: true,
   testCmdDirtyUnion: true,
@@ -167,6 +174,7 @@ const v65: Profile = Object.freeze({
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
+  addReservedChecksRange: false,
   mapNeedsReadOrWrite: false,
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,

@@ -55,11 +55,11 @@ export type ModelRun = RunResult & { scratchVa?: bigint };
 /**
  * Run the program on the model and note the address of the main process's
  * ioctl scratch page (Process.ioctlStruct maps it at the first struct ioctl):
- * the lowest one-page mapping the main process gained during a call that is
- * not an mmap (top-down: a struct's own buffer, mapped first, lies above it).
+ * the lowest page the main process gained during the first such call that
+ * mapped anything (top-down: an op's own buffer, mapped first, lies above it).
  */
 export function runModel(p: Program, profile: ProfileName): ModelRun {
-  let before = new Set<number>();
+  let before: Array<[number, number]> = [];
   let scratchVa: bigint | undefined;
   let mainPid: number | undefined;
   const run: ModelRun = runProgram(p, {
@@ -68,13 +68,25 @@ export function runModel(p: Program, profile: ProfileName): ModelRun {
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
-      const vmas = main.task.mm.vmas;
+      const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
       if (scratchVa === undefined && r.op !== 'mmap' && (OPS[r.op]?.ioctl !== undefined || r.op === 'ioctl')) {
+        // The lowest page mapped now and not before (the scratch may merge with a neighbour VMA).
         let low: number | undefined;
-        for (const v of vmas) if (v.end - v.start === 1 && !before.has(v.start) && (low === undefined || v.start < low)) low = v.start;
+        for (const [s, e] of now) {
+          for (let vpn = s; vpn < e; vpn++) {
+            if (before.some(([bs, be]) => vpn >= bs && vpn < be)) {
+              // skip to the end of the covering old VMA
+              const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
+              if (cover) vpn = cover[1] - 1;
+              continue;
+            }
+            if (low === undefined || vpn < low) low = vpn;
+            break;
+          }
+        }
         if (low !== undefined) scratchVa = BigInt(low) * 4096n;
       }
-      before = new Set(vmas.map((v) => v.start));
+      before = now;
     },
   });
   if (scratchVa !== undefined) run.scratchVa = scratchVa;
@@ -379,30 +391,55 @@ static __attribute__((unused)) long struct_ioctl(uint64_t fd, unsigned long req,
 	return rc;
 }
 
-/* Copy to/from our own memory without faulting on a bad address (EFAULT instead). */
-static __attribute__((unused)) long user_write(uint64_t va, const void *src, size_t len)
-{
-	struct iovec l = { (void *)src, len }, r = { (void *)(uintptr_t)va, len };
+/*
+ * The process touches its own memory as the model's process does, with the
+ * CPU (x86: a write-only page reads): a copy that faults is EFAULT, through a
+ * SIGSEGV/SIGBUS handler that jumps back.
+ */
+static sigjmp_buf copy_jmp;
+static volatile sig_atomic_t in_copy;
 
-	ssize_t n;
+static void copy_fault(int sig)
+{
+	if (in_copy)
+		siglongjmp(copy_jmp, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static long user_copy(void *dst, const void *src, size_t len)
+{
+	static int installed;
 
 	if (!len)
 		return 0;
-	n = process_vm_writev(getpid(), &l, 1, &r, 1, 0);
-	/* a short copy (the range runs into a hole) is EFAULT, as a copy_to_user that stops */
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = copy_fault;
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+		installed = 1;
+	}
+	if (sigsetjmp(copy_jmp, 1)) {
+		in_copy = 0;
+		return -EFAULT;
+	}
+	in_copy = 1;
+	memcpy(dst, src, len);
+	in_copy = 0;
+	return 0;
+}
+
+static __attribute__((unused)) long user_write(uint64_t va, const void *src, size_t len)
+{
+	return user_copy((void *)(uintptr_t)va, src, len);
 }
 
 static __attribute__((unused)) long user_read(uint64_t va, void *dst, size_t len)
 {
-	struct iovec l = { dst, len }, r = { (void *)(uintptr_t)va, len };
-
-	ssize_t n;
-
-	if (!len)
-		return 0;
-	n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EFAULT;
+	return user_copy(dst, (const void *)(uintptr_t)va, len);
 }
 
 /*
@@ -864,7 +901,7 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   if (w) e.line(` * The model WARNs here ("${commentText(w)}"): the kernel must WARN too (watch dmesg).`);
   e.line(' */');
   e.line('#define _GNU_SOURCE');
-  for (const h of ['errno.h', 'fcntl.h', 'grp.h', 'inttypes.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/prctl.h', 'sys/resource.h', 'sys/stat.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
+  for (const h of ['errno.h', 'fcntl.h', 'grp.h', 'inttypes.h', 'setjmp.h', 'signal.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/prctl.h', 'sys/resource.h', 'sys/stat.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
     e.line(`#include <${h}>`);
   }
   e.line('');

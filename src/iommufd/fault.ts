@@ -27,6 +27,7 @@ import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd, UserMemory } from './ucmd.js';
+import { IOMMUFD_PAGE_RESP_INVALID, IOMMUFD_PAGE_RESP_SUCCESS, iommu_hwpt_page_response, iommu_hwpt_pgfault } from './uapi.js';
 
 export const FP_FAULT_ALLOC = faultPoint('kzalloc.iommufd_fault', 'slab');
 /** anon_inode_getfile() of the fault file. */
@@ -42,10 +43,8 @@ const SIZEOF_FAULT = 200;
 const SIZEOF_FILE = 232;
 const SIZEOF_IOPF_GROUP = 160;
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response) */
-export const PGFAULT_SIZE = 40;
-export const PAGE_RESPONSE_SIZE = 8;
-export const IOMMUFD_PAGE_RESP_SUCCESS = 0;
-export const IOMMUFD_PAGE_RESP_INVALID = 1;
+export const PGFAULT_SIZE = iommu_hwpt_pgfault.size;
+export const PAGE_RESPONSE_SIZE = iommu_hwpt_page_response.size;
 /** EPOLLIN | EPOLLRDNORM, EPOLLOUT */
 export const POLLIN = 0x1;
 export const POLLRDNORM = 0x40;

@@ -670,6 +670,46 @@ export const iommu_fault_alloc = defineStruct('iommu_fault_alloc', [
   ['out_fault_fd', 'u32'],
 ]);
 
+/** One fault record read from a fault queue fd (40 bytes). */
+export const iommu_hwpt_pgfault = defineStruct('iommu_hwpt_pgfault', [
+  ['flags', 'u32'],
+  ['dev_id', 'u32'],
+  ['pasid', 'u32'],
+  ['grpid', 'u32'],
+  ['perm', 'u32'],
+  ['__reserved', 'u32'],
+  ['addr', 'u64'],
+  ['length', 'u32'],
+  ['cookie', 'u32'],
+]);
+
+/** One page response written to a fault queue fd (8 bytes). */
+export const iommu_hwpt_page_response = defineStruct('iommu_hwpt_page_response', [
+  ['cookie', 'u32'],
+  ['code', 'u32'],
+]);
+
+/** enum iommu_hwpt_pgfault_flags / perm, enum iommufd_page_response_code */
+export const IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
+export const IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1;
+export const IOMMU_PGFAULT_PERM_READ = 1 << 0;
+export const IOMMU_PGFAULT_PERM_WRITE = 1 << 1;
+export const IOMMU_PGFAULT_PERM_EXEC = 1 << 2;
+export const IOMMU_PGFAULT_PERM_PRIV = 1 << 3;
+export const IOMMUFD_PAGE_RESP_SUCCESS = 0;
+export const IOMMUFD_PAGE_RESP_INVALID = 1;
+
+/** The selftest driver's structs (iommufd_test.h): hw_info data, nested HWPT data, invalidation entry. */
+export const iommu_test_hw_info = defineStruct('iommu_test_hw_info', [
+  ['flags', 'u32'],
+  ['test_reg', 'u32'],
+]);
+export const iommu_hwpt_selftest = defineStruct('iommu_hwpt_selftest', [['iotlb', 'u32']]);
+export const iommu_hwpt_invalidate_selftest = defineStruct('iommu_hwpt_invalidate_selftest', [
+  ['flags', 'u32'],
+  ['iotlb_id', 'u32'],
+]);
+
 export const iommu_viommu_alloc = defineStruct(
   'iommu_viommu_alloc',
   [

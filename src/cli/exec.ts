@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
-    .option('--caps <list>', "the program's effective capabilities in the model: 'all' or CAP_X,CAP_Y (default: its real ones)")
+    .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
     .argument('<program...>', 'the program and its arguments (after --)')
     .usage('[--profile P] [--ktap] -- ./prog [args...]')
@@ -33,7 +33,7 @@ export function register(program: Command): void {
       if (argv.length === 0) throw new UsageError('exec: no program given');
       let caps: 'all' | string[] | undefined;
       if (opts.caps !== undefined) {
-        caps = opts.caps === 'all' ? 'all' : opts.caps.split(',').filter((c) => c !== '').map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`).toUpperCase());
+        caps = opts.caps === 'all' ? 'all' : opts.caps === 'none' ? [] : opts.caps.split(',').filter((c) => c !== '').map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`).toUpperCase());
         const unknown = caps === 'all' ? [] : caps.filter((c) => !CAPABILITIES.includes(c));
         if (unknown.length > 0) throw new UsageError(`exec: unknown capability ${unknown.join(', ')}`);
       }

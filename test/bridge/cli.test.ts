@@ -17,6 +17,7 @@ describe('iommufd-sim exec', () => {
   it('exits with the program status', async () => {
     expect(await quiet(['exec', '--', '/bin/sh', '-c', 'exit 3'])).toBe(3);
     expect(await quiet(['exec', '--profile', 'v6.12', '--', '/bin/true'])).toBe(0);
+    expect(await quiet(['exec', '--caps', 'none', '--', '/bin/true'])).toBe(0);
   });
 
   it('bad usage is status 2', async () => {

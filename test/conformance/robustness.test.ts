@@ -546,7 +546,6 @@ function dropHugeAreas(w: World): void {
 }
 
 function endEpoch(w: World): void {
-  const proc = w.sim.proc;
   dropHugeAreas(w);
   // Both contexts may pin the same user page: frame pin counts are checked
   // over all of them at once (the machine audit), each context's links alone.

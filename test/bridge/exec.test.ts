@@ -35,7 +35,7 @@ describe('exec: what the kernel selftests need', () => {
     expect(lines).toContain('ok VmPin grows by the pinned 1 MiB');
     expect(lines).toContain('ok ACCESS_RW reads what was written to the file');
     expect(lines.some((l) => l.startsWith('ok after exec'))).toBe(true);
-    expect(lines.length).toBe(33);
+    expect(lines.length).toBe(36);
     expect(r.status).toBe(0);
     expect(r.warnings).toBe(0);
   });

@@ -1017,6 +1017,29 @@ int munmap(void *a, size_t l)
 	return model_then_real(OP_MUNMAP, SYS_munmap, a, l, 0);
 }
 
+/*
+ * mremap: the model has none. It forgets the old range (saving what is
+ * pinned there) and finds the new one in /proc/PID/maps when it needs it.
+ */
+void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
+{
+	void *naddr = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		naddr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (connected() && osz && !(flags & MREMAP_DONTUNMAP))
+		CALL(OP_MUNMAP, (int64_t)(uintptr_t)old, osz);
+	if (connected() && (flags & MREMAP_FIXED))
+		CALL(OP_MUNMAP, (int64_t)(uintptr_t)naddr, nsz);
+	void *r = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
+	if (r != MAP_FAILED && connected())
+		CALL(OP_MUNMAP, (int64_t)(uintptr_t)r, nsz); /* whatever the model had there is stale */
+	return r;
+}
+
 int mprotect(void *a, size_t l, int prot)
 {
 	return model_then_real(OP_MPROTECT, SYS_mprotect, a, l, prot);

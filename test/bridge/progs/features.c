@@ -155,6 +155,19 @@ int main(int argc, char **argv)
 	memset(want + 8, 0x55, 8);
 	check(rc == 0 && !memcmp(got, want, sizeof(got)), "ACCESS_RW reads what was written to the file", rc);
 
+	/* mremap moves memory: the old range is gone for the model too (EFAULT once a domain pins) */
+	char *mv = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *dst = mmap(NULL, 16384, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(mv, 0x77, 8192);
+	char *moved = mremap(mv, 8192, 16384, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	check(moved == dst && moved[100] == 0x77, "mremap moves the pages", (long)(uintptr_t)moved);
+	struct ioas_map om = { .size = sizeof(om), .flags = 6, .ioas_id = ioas, .user_va = (uintptr_t)mv, .length = 8192 };
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &om);
+	check(rc == -1 && errno == EFAULT, "IOAS_MAP of the old range -> EFAULT", rc);
+	om.user_va = (uintptr_t)moved;
+	om.length = 16384;
+	check(ioctl(fd, IOMMU_IOAS_MAP, &om) == 0, "IOAS_MAP of the new range", 0);
+
 	/* fork: the child shares the iommufd; its objects are seen by the parent */
 	pid_t child = fork();
 	if (child == 0) {

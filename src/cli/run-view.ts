@@ -183,6 +183,8 @@ export function runJson(file: string, calls: readonly Call[], rr: RunResult, sta
         ret: r.ret,
         ...(r.errno ? { errno: r.errno } : {}),
         outputs: r.outputs,
+        // The expectation as the program states it for this profile ("ok", "EINVAL", { ioas_id: 7 }), and as text.
+        expect: c ? (expectationFor(c, rr.profile ?? 'latest') ?? null) : null,
         expected: r.expected ?? null,
         got: gotText(r, c, rr.profile ?? 'latest'),
         met: r.met,

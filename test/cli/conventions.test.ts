@@ -122,12 +122,12 @@ describe('command-line conventions', () => {
     expect(r.status).toBe(1);
     const j = JSON.parse(r.stdout) as {
       passed: boolean;
-      calls: Array<{ op: string; as?: string; expected: string | null; got: string; met: boolean; outputs: Record<string, unknown> }>;
+      calls: Array<{ op: string; as?: string; expect: unknown; expected: string | null; got: string; met: boolean; outputs: Record<string, unknown> }>;
       finalState: { accounting: unknown[] };
     };
     expect(j.passed).toBe(false);
-    expect(j.calls[1]).toMatchObject({ op: 'ioas_alloc', as: '$ioas', expected: 'ioas_id=7', got: 'ioas_id=1', met: false, outputs: { ioas_id: 1 } });
-    expect(j.calls[0]).toMatchObject({ op: 'open', expected: null, got: 'ok', met: true });
+    expect(j.calls[1]).toMatchObject({ op: 'ioas_alloc', as: '$ioas', expect: { ioas_id: 7 }, expected: 'ioas_id=7', got: 'ioas_id=1', met: false, outputs: { ioas_id: 1 } });
+    expect(j.calls[0]).toMatchObject({ op: 'open', expect: null, expected: null, got: 'ok', met: true });
     expect(j.finalState.accounting.length).toBe(1);
   });
 

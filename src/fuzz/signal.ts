@@ -38,14 +38,13 @@ import { ObjectTable } from '../iommufd/object-table.js';
 import { PfnBatch } from '../iommufd/pfn-batch.js';
 import { PfnReader, PfnReaderUser } from '../iommufd/pfn-reader.js';
 import { auditIopts } from '../iommufd/audit.js';
-import { TEMP_MEMORY_LIMIT } from '../iommufd/env.js';
 import type { IommufdCtx } from '../iommufd/main.js';
-import type { IoptPages } from '../iommufd/pages.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
 import { MmStruct } from '../mm/address-space.js';
 import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
 import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
+import { stateTag } from './state.js';
 
 // ---------------------------------------------------------------------------
 // Probes
@@ -254,106 +253,9 @@ export function callLabels(calls: readonly Call[]): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// State signal
+// State signal (the state abstraction lives in state.ts, over inspect/)
 
-/**
- * A small abstraction of the iommufd state: for each pages object holding
- * pins, which storage tiers hold it (x: the access xarray, d: a domain
- * through domains_itree), whether more than one area shares it (2), and the
- * shape of the PFN runs behind it (h: some pages physically contiguous, as in
- * a THP or hugetlb folio; b: such a run ends inside the range, so the pages
- * mix runs; s / S: a holder's range cuts a run at one end / at both ends);
- * and whether the temp memory limit was lowered (/L). iommufd maps and unpins
- * by contiguous PFN run, and its unpin walks holders' spans, so how the two
- * meet is state the core branches on. A call's outcome in each such state is signal ("this op succeeded while
- * pages were held by both an access and a domain"), the way syzkaller values
- * a call reached with new state.
- */
-/** Pages scanned for the run shape. */
-const SHAPE_SCAN = 1024;
-const shapeCache = new WeakMap<IoptPages, { npinned: number; shape: string }>();
-
-/** The run shape of the first pages of `pages` (`''`, `h` or `hb`), judged from the user page table. */
-function runShape(pages: IoptPages): string {
-  const cached = shapeCache.get(pages);
-  if (cached !== undefined && cached.npinned === pages.npinned) return cached.shape;
-  const n = Math.min(pages.npages, SHAPE_SCAN);
-  let prev = -1;
-  let run = 1;
-  let contiguous = false;
-  let broken = false;
-  let va = pages.uptr;
-  for (let i = 0; i < n && !broken; i++, va += 4096n) {
-    const pfn = pages.sourceMm.lookupPfn(va);
-    if (pfn >= 0 && prev >= 0 && pfn === prev + 1) {
-      run++;
-      contiguous = true;
-    } else {
-      if (run >= 2) broken = true;
-      run = 1;
-    }
-    prev = pfn;
-  }
-  const shape = contiguous ? (broken ? 'hb' : 'h') : '';
-  shapeCache.set(pages, { npinned: pages.npinned, shape });
-  return shape;
-}
-
-/** Index `b` of `pages` starts inside a PFN run: pages b-1 and b are physically contiguous. */
-function splitsRun(pages: IoptPages, b: number): boolean {
-  if (b <= 0 || b >= pages.npages) return false;
-  const va = pages.uptr + BigInt(b) * 4096n;
-  const before = pages.sourceMm.lookupPfn(va - 4096n);
-  return before >= 0 && pages.sourceMm.lookupPfn(va) === before + 1;
-}
-
-/**
- * Where the holders' ranges (areas in domains_itree, access pins) fall on the
- * PFN runs: `s` when one starts inside a run, `S` when one lies strictly
- * inside a run (both its ends cut it).
- */
-function holderCuts(pages: IoptPages): string {
-  let cut = '';
-  for (const tree of [pages.domainsItree, pages.accessItree] as const) {
-    for (const node of tree) {
-      const first = splitsRun(pages, node.start);
-      const last = splitsRun(pages, node.last + 1);
-      if (first && last) return 'S';
-      if (first || last) cut = 's';
-    }
-  }
-  return cut;
-}
-
-export function stateTag(m: Machine | undefined): string {
-  if (m === undefined) return '';
-  const masks = new Set<string>();
-  const areasOf = new Map<IoptPages, number>();
-  const seen = new Set<IommufdCtx>();
-  let lowLimit = false;
-  for (const proc of m.processes.values()) {
-    for (const fd of proc.openFds()) {
-      const ctx = iommufdCtxOf(proc, fd);
-      if (!ctx || seen.has(ctx)) continue;
-      seen.add(ctx);
-      if (ctx.env.tempMemoryLimit < TEMP_MEMORY_LIMIT) lowLimit = true;
-      for (const { ioas } of ctx.ioasList()) {
-        for (const area of ioas.iopt.areas()) {
-          const pages = area.pages;
-          if (!pages) continue;
-          areasOf.set(pages, (areasOf.get(pages) ?? 0) + 1);
-        }
-      }
-    }
-  }
-  for (const [pages, n] of areasOf) {
-    const x = !pages.accessItree.isEmpty();
-    const d = !pages.domainsItree.isEmpty();
-    if (!x && !d) continue;
-    masks.add(`${x ? 'x' : ''}${d ? 'd' : ''}${n > 1 ? '2' : ''}${runShape(pages)}${holderCuts(pages)}`);
-  }
-  return `${[...masks].sort().join(',')}${lowLimit ? '/L' : ''}`;
-}
+export { stateTag };
 
 // ---------------------------------------------------------------------------
 // Running with signal

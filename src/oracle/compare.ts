@@ -12,6 +12,10 @@
  * `fault` (a call with fail-nth armed answers differently: the kernel counts
  * every allocation and fault-injection site of the task, the model only the
  * iommufd ones it has; what follows such a call is not compared).
+ *
+ * After a call that succeeded on one side only, the two states differ and
+ * the rest of the program is not compared (its differences would be
+ * consequences); the WARN and exit checks still apply.
  */
 import { errnoName } from '../base/errno.js';
 import { hex } from '../base/u64.js';
@@ -114,6 +118,12 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
     }
     if (a.errno !== kErrno) {
       add({ call: r.index, op: r.op, class: 'errno', model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      // One side did what the other refused: the states part here and what follows
+      // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
+      if ((a.errno === undefined) !== (kErrno === undefined)) {
+        rep.note = `not compared after call ${r.index}: the call succeeded on one side only`;
+        break;
+      }
       continue;
     }
     if (a.outputs.fault_injected !== undefined && k.outputs.fault_injected !== undefined) {

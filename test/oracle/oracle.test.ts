@@ -139,7 +139,7 @@ describe('compare', () => {
     const k = kernelLike(PROGRAM);
     const modelErrno = run.results[4].errno;
     expect(modelErrno).toBe('EEXIST');
-    k.calls.set(4, { rc: 0n, outputs: { iova: '0x0' } });
+    k.calls.set(4, { rc: -22n, outputs: {} });
     k.calls.get(3)!.outputs.iova = '0x1234000';
     k.calls.get(0)!.outputs.addr = '0x1000';
     k.calls.delete(6);
@@ -150,10 +150,20 @@ describe('compare', () => {
     const got = r.divergences.map((d) => [d.call, d.class, d.model, d.kernel]);
     expect(got).toContainEqual([0, 'addr', `addr=0x${BigInt(run.results[0].outputs.addr).toString(16)}`, 'addr=0x1000']);
     expect(got).toContainEqual([3, 'value', `iova=0x${BigInt(run.results[3].outputs.iova).toString(16)}`, 'iova=0x1234000']);
-    expect(got).toContainEqual([4, 'errno', 'EEXIST', 'ok']);
+    expect(got).toContainEqual([4, 'errno', 'EEXIST', 'EINVAL']);
     expect(got).toContainEqual([6, 'missing', 'ENOENT', 'no result']);
     expect(got).toContainEqual([undefined, 'crash', 'exit 0/1', 'killed (timeout)']);
     expect(got).toContainEqual([undefined, 'warn', 'no WARN', 'WARNING: CPU: 0 PID: 1 at drivers/iommu/iommufd/pages.c:238 iommu_unmap_nofail+0xe/0x12']);
+  });
+
+  it('after a call that succeeded on one side only, the rest is not compared', () => {
+    const k = kernelLike(PROGRAM);
+    k.calls.set(4, { rc: 0n, outputs: { iova: '0x0' } });
+    k.calls.set(6, { rc: 0n, outputs: {} });
+    const r = compareProgram('unit', PROGRAM, run, k, '6.12.95', []);
+    expect(r.divergences.map((d) => [d.call, d.class, d.model, d.kernel])).toEqual([[4, 'errno', 'EEXIST', 'ok']]);
+    expect(r.compared).toBe(5);
+    expect(r.note).toMatch(/not compared after call 4/);
   });
 
   it('a known divergence explains a difference on the kernels it names only; an unused exact row is stale', () => {

@@ -77,10 +77,23 @@ interface RunCmdOptions {
   state: boolean;
   quiet?: boolean;
   json?: boolean;
+  html?: string;
 }
 
-function cmdRun(file: string, o: RunCmdOptions): number {
-  const p = loadProgram(file);
+/** `run --html FILE`: the explorer page of the program (explore.js is loaded only when asked for). */
+async function writeRunPage(out: string, p: Program, profile: ProfileName | undefined): Promise<void> {
+  const { writeExplorerPage } = await import('./explore.js');
+  try {
+    writeExplorerPage(out, p, profile ? { profile } : {});
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined) throw e;
+    throw new UsageError(`cannot write ${out}: ${code}`);
+  }
+  err(`wrote ${out}`);
+}
+
+function cmdRun(file: string, o: RunCmdOptions, p: Program = loadProgram(file)): number {
   const wantState = o.state || o.json === true;
   const rr = runProgram(p, { profile: o.profile, audit: o.audit, panicOnWarn: o.panicOnWarn ?? false, stopOnFailure: o.stopOnFailure ?? false, snapshot: wantState });
   if (o.json) {
@@ -256,12 +269,15 @@ export function buildProgram(): Command {
     .option('--stop-on-failure', 'stop at the first call that misses its expectation')
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'print the results as JSON: every call with its expectation and what it got, then the final state')
+    .option('--html <file>', 'also write the explorer page of the program (a self-contained HTML file stepping through its state)')
     .addHelpText(
       'after',
       '\nProgram format: see docs/scenario.schema.json, `iommufd-sim ops`, and examples/*.yaml.\nExample: iommufd-sim run examples/vm-boot.yaml',
     )
-    .action((file: string, o: RunCmdOptions) => {
-      process.exitCode = cmdRun(file, o);
+    .action(async (file: string, o: RunCmdOptions) => {
+      const p = loadProgram(file);
+      if (o.html !== undefined) await writeRunPage(o.html, p, o.profile);
+      process.exitCode = cmdRun(file, o, p);
     });
   program
     .command('export-c')

@@ -8,13 +8,14 @@
  * fuzzer per core by default, never more than the cores. Exit status 1 when
  * something was found, 0 otherwise, 2 for a usage error.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { type CampaignReport, type Finding, findingName, runCampaign } from '../fuzz/campaign.js';
 import { bugFixText } from '../fuzz/signal.js';
 import { UsageError } from './errors.js';
+import { writeExplorerPage } from './explore.js';
 import { progress } from './progress.js';
 import { cores, parseWhole, secondsArg, wholeArg } from './term.js';
 
@@ -91,6 +92,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       profile,
       checks: opts.checks ?? true,
       outDir,
+      findingPage: (d, f) => writeExplorerPage(join(d, 'explorer.html'), f.program),
       ...(opts.ignore ? { ignore: opts.ignore } : {}),
       ...(corpusDir ? { corpusDir } : {}),
       onProgress: (s) => {
@@ -153,7 +155,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
         for (const f of report.findings) t.push([f.signature, findingBugsText(f), String(f.program.calls.length), (f.foundAtMs / 1000).toFixed(1)]);
         process.stdout.write(`${t.toString()}\n`);
       }
-      process.stdout.write(`findings written to ${outDir}/ (each: repro.json, repro.c, original.json, finding.txt, log.txt):\n`);
+      process.stdout.write(`findings written to ${outDir}/ (each: repro.json, repro.c, original.json, finding.txt, log.txt, explorer.html):\n`);
       for (const f of report.findings) process.stdout.write(`  ${findingName(f)}/\n`);
     }
   }

@@ -8,13 +8,14 @@
  * usage error.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { type Finding, findingName, writeFinding } from '../fuzz/campaign.js';
 import { minimizeProgram } from '../fuzz/minimizer.js';
 import { type Program, formatProgram, parseProgram } from '../fuzz/program.js';
 import { bugFixText, classTag, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
+import { writeExplorerPage } from './explore.js';
 import { progress } from './progress.js';
 import { secondsArg } from './term.js';
 
@@ -111,7 +112,7 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
     `${signature}: ${m.callsBefore} -> ${m.callsAfter} call(s) in ${m.runs} runs; ${cls.bugs.length ? `bug(s): ${cls.bugs.map((b) => `${b}, ${bugFixText(b)}`).join('; ')}` : cls.latestFails ? 'fails on latest too' : 'none of the four pages.c bugs alone'}\n`,
   );
   if (opts.out) {
-    const dir = writeFinding(resolve(opts.out), finding);
+    const dir = writeFinding(resolve(opts.out), finding, (d, f) => writeExplorerPage(join(d, 'explorer.html'), f.program));
     process.stderr.write(`wrote ${dir} (${findingName(finding)})\n`);
   } else process.stdout.write(formatProgram(m.program, 'json'));
   return 0;

@@ -161,6 +161,9 @@ export interface RoundHooks {
   onFinding?: (f: Finding) => void;
 }
 
+/** Adds a file to a finding's folder (`dir`), e.g. a page; written by layers above fuzz/. */
+export type FindingPage = (dir: string, f: Finding) => void;
+
 /** 32-bit mix of the seed, worker index and round (splitmix-style). */
 export function roundSeed(seed: number, worker: number, round: number): number {
   let h = (seed ^ Math.imul(worker + 1, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca77)) >>> 0;
@@ -407,6 +410,8 @@ export interface CampaignOptions {
   /** Progress callback (about every 250 ms with one worker, each round with more). */
   onProgress?: (s: CampaignStats) => void;
   onFinding?: (f: Finding) => void;
+  /** Called with each finding's folder after writeFinding filled it (the CLI writes the explorer page there). */
+  findingPage?: FindingPage;
 }
 
 export interface CampaignStats {
@@ -446,8 +451,8 @@ export function signatureSlug(sig: string): string {
     .slice(0, 80);
 }
 
-/** Write a finding to `dir/<slug>/`: repro.json, repro.c, original.json, finding.txt. */
-export function writeFinding(dir: string, f: Finding): string {
+/** Write a finding to `dir/<slug>/`: repro.json, repro.c, original.json, finding.txt, log.txt, and whatever `page` adds. */
+export function writeFinding(dir: string, f: Finding, page?: FindingPage): string {
   const d = join(dir, findingName(f));
   mkdirSync(d, { recursive: true });
   writeFileSync(join(d, 'repro.json'), formatProgram(f.program, 'json'));
@@ -479,6 +484,13 @@ export function writeFinding(dir: string, f: Finding): string {
     for (const reason of r.reasons ?? []) log.push(`reason: ${reason}`);
   } catch (e) {
     log.push(`replay failed: ${(e as Error).message}`);
+  }
+  if (page) {
+    try {
+      page(d, f);
+    } catch (e) {
+      log.push(`page failed: ${(e as Error).message}`);
+    }
   }
   writeFileSync(join(d, 'log.txt'), `${log.join('\n')}\n`);
   return d;
@@ -563,7 +575,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
   };
   const report = (f: Finding): void => {
     findings.push(f);
-    if (opts.outDir) writeFinding(opts.outDir, f);
+    if (opts.outDir) writeFinding(opts.outDir, f, opts.findingPage);
     opts.onFinding?.(f);
   };
 

@@ -82,6 +82,23 @@ export interface Profile {
    */
   readonly addReservedChecksRange: boolean;
   // --- uAPI layer (uapi-spec.md §9) ---
+  /**
+   * IOMMU_GET_HW_INFO takes IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type
+   * (7.2); 6.12 rejects every flag (-EOPNOTSUPP).
+   */
+  readonly hwInfoInputType: boolean;
+  /**
+   * IOMMU_HWPT_INVALIDATE bounds entry_len by PAGE_SIZE and entry_num by
+   * IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX (-EINVAL); 6.12.95 checks neither.
+   */
+  readonly invalidateEntryNumCap: boolean;
+  /** IOMMU_HWPT_ALLOC takes IOMMU_HWPT_ALLOC_PASID (7.2); 6.12: -EOPNOTSUPP. */
+  readonly hwptAllocPasidFlag: boolean;
+  /**
+   * IOMMU_HWPT_FAULT_ID_VALID is accepted on paging HWPTs too (7.2,
+   * iommufd_hwpt_paging_alloc valid_flags); 6.12 takes it on nested ones only.
+   */
+  readonly hwptFaultIdOnPaging: boolean;
   /** IOAS_MAP / IOAS_COPY reject flags with neither READABLE nor WRITEABLE (-EINVAL, v6.11, backported). */
   readonly mapNeedsReadOrWrite: boolean;
   /** VFIO_IOMMU_GET_INFO rounds each capability up to 8 bytes (v6.6); before, the IOVA cap sat at offset 36. */
@@ -126,6 +143,10 @@ const latest: Profile = Object.freeze({
   mockDevValidFlags: 0x5,
   mdCheckMapLookupFirst: true,
   addReservedChecksRange: true,
+  hwInfoInputType: true,
+  invalidateEntryNumCap: true,
+  hwptAllocPasidFlag: true,
+  hwptFaultIdOnPaging: true,
   mapNeedsReadOrWrite: true,
   vfioInfoCapsAligned: true,
   testCmdDirtyUnion: true,
@@ -154,6 +175,10 @@ const v612: Profile = Object.freeze({
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
+  hwInfoInputType: false,
+  invalidateEntryNumCap: false,
+  hwptAllocPasidFlag: false,
+  hwptFaultIdOnPaging: false,
   lastIommufdCmd: 0x8e,
   lastTestOp: 15,
 });
@@ -175,6 +200,10 @@ const v65: Profile = Object.freeze({
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
   addReservedChecksRange: false,
+  hwInfoInputType: false,
+  invalidateEntryNumCap: false,
+  hwptAllocPasidFlag: false,
+  hwptFaultIdOnPaging: false,
   mapNeedsReadOrWrite: false,
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,

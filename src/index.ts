@@ -15,7 +15,8 @@
  *
  * Deeper entry points, exported on purpose: `iommufd-sim/program` (the
  * program format: OPS, values, validation), `iommufd-sim/executor`,
- * `iommufd-sim/export-c`, `iommufd-sim/fuzz` (campaigns) and
+ * `iommufd-sim/export-c`, `iommufd-sim/fuzz` (campaigns), `iommufd-sim/inspect`
+ * (read-only, JSON-ready snapshots of a machine and their diffs) and
  * `iommufd-sim/cli` (`main(argv)` of the command).
  */
 export * from './machine/index.js';

@@ -80,9 +80,9 @@ describe('the npm package as a dependency', () => {
     // 1. The package contents: this checkout's files, dist/ built from src/ (or the current build).
     const stage = join(tmp, 'stage');
     mkdirSync(stage);
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin', 'examples']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
-    mkdirSync(join(stage, 'docs'));
-    cpSync(join(ROOT, 'docs', 'scenario.schema.json'), join(stage, 'docs', 'scenario.schema.json'));
+    // Everything package.json's `files` names, as it is in the checkout, but dist/ (built below).
+    const shipped = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    for (const f of ['package.json', ...shipped.filter((x) => x !== 'dist')]) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
     if (distIsCurrent()) cpSync(join(ROOT, 'dist'), join(stage, 'dist'), { recursive: true });
     else sh(process.execPath, [TSC, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], ROOT);
     expect(existsSync(join(stage, 'dist', 'index.d.ts'))).toBe(true);
@@ -95,6 +95,7 @@ describe('the npm package as a dependency', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('bin/iommufd-sim.js');
     expect(files).toContain('examples/vm-boot.yaml');
+    expect(files).toContain('web/template/explorer.html');
     expect(files.some((f) => f.startsWith('src/'))).toBe(false);
     const pj = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) as { types: string; exports: Record<string, Record<string, string> | string> };
     expect(pj.types).toBe('./dist/index.d.ts');
@@ -147,6 +148,12 @@ describe('the npm package as a dependency', () => {
     const run = sh(bin, ['run', '-q', 'node_modules/iommufd-sim/examples/vm-boot.yaml'], consumer);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/result: PASS\n$/);
+    // The explorer's page template ships with the package (web/template).
+    const page = sh(bin, ['explore', 'node_modules/iommufd-sim/examples/access-rw.yaml', '-o', 'page.html'], consumer);
+    expect(page.status, page.stderr).toBe(0);
+    const html = readFileSync(join(consumer, 'page.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('ioas_alloc');
     for (const cmd of ['selftest', 'bench']) {
       const r = sh(bin, [cmd], consumer);
       expect(r.status, cmd).toBe(2);

@@ -25,7 +25,9 @@ describe('README.md', () => {
       .split('\n')
       .map((l) => l.replace(/#.*$/, '').trim())
       .filter(Boolean);
-    expect(cmds).toEqual(['npm install', 'npx iommufd-sim run examples/vm-boot.yaml']);
+    expect(cmds).toEqual(['npm install', 'npm start']);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toMatch(/ run examples\/vm-boot\.yaml$/);
     expect(README.indexOf('```sh')).toBeLessThan(README.indexOf('\n## '));
     expect(README).toMatch(/\n## For VMM engineers\n/);
     expect(README).toMatch(/\n## For kernel engineers\n/);

@@ -50,7 +50,7 @@ export interface ExportOptions {
 }
 
 /** A model run, with where the main process's ioctl scratch page was. */
-export type ModelRun = RunResult & { scratchVa?: bigint };
+export type ModelRun = RunResult & { scratchVa?: bigint; clientScratchVa?: bigint };
 
 /**
  * Run the program on the model and note the address of the main process's
@@ -58,9 +58,13 @@ export type ModelRun = RunResult & { scratchVa?: bigint };
  * the lowest page the main process gained during the first such call that
  * mapped anything (top-down: an op's own buffer, mapped first, lies above it).
  */
+/** Ops whose executor code puts an array in its per-process scratch (UserScratch) before the ioctl. */
+const CLIENT_SCRATCH_OPS = new Set(['ioas_allow_iovas', 'ioas_iova_ranges', 'vfio_iommu_get_info']);
+
 export function runModel(p: Program, profile: ProfileName): ModelRun {
   let before: Array<[number, number]> = [];
   let scratchVa: bigint | undefined;
+  let clientScratchVa: bigint | undefined;
   let mainPid: number | undefined;
   const run: ModelRun = runProgram(p, {
     profile,
@@ -69,27 +73,37 @@ export function runModel(p: Program, profile: ProfileName): ModelRun {
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
-      if (scratchVa === undefined && r.op !== 'mmap' && (OPS[r.op]?.ioctl !== undefined || r.op === 'ioctl')) {
-        // The lowest page mapped now and not before (the scratch may merge with a neighbour VMA).
-        let low: number | undefined;
+      const structOp = r.op !== 'mmap' && (OPS[r.op]?.ioctl !== undefined || r.op === 'ioctl');
+      const clientOp = CLIENT_SCRATCH_OPS.has(r.op) && clientScratchVa === undefined;
+      if ((structOp && scratchVa === undefined) || clientOp) {
+        // The start of each run of pages mapped now and not before (a scratch may merge with a neighbour VMA).
+        const fresh: number[] = [];
         for (const [s, e] of now) {
-          for (let vpn = s; vpn < e; vpn++) {
-            if (before.some(([bs, be]) => vpn >= bs && vpn < be)) {
-              // skip to the end of the covering old VMA
-              const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
-              if (cover) vpn = cover[1] - 1;
+          let vpn = s;
+          while (vpn < e) {
+            const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
+            if (cover) {
+              vpn = cover[1];
               continue;
             }
-            if (low === undefined || vpn < low) low = vpn;
-            break;
+            fresh.push(vpn);
+            const next = before.filter(([bs]) => bs > vpn).reduce((m, [bs]) => Math.min(m, bs), e);
+            if (next - vpn > 1 && clientOp) fresh.push(vpn + 1); // a run holding both scratches: the struct one is below
+            vpn = Math.min(next, e);
           }
         }
-        if (low !== undefined) scratchVa = BigInt(low) * 4096n;
+        fresh.sort((a, b) => a - b);
+        if (structOp && scratchVa === undefined && fresh.length > 0) {
+          scratchVa = BigInt(fresh[0]) * 4096n;
+          fresh.shift();
+          if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
+        } else if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
       }
       before = now;
     },
   });
   if (scratchVa !== undefined) run.scratchVa = scratchVa;
+  if (clientScratchVa !== undefined) run.clientScratchVa = clientScratchVa;
   return run;
 }
 
@@ -389,6 +403,36 @@ static __attribute__((unused)) long struct_ioctl(uint64_t fd, unsigned long req,
 	rc = do_ioctl(fd, req, scratch);
 	memcpy(cmd, scratch, len);
 	return rc;
+}
+
+/*
+ * Arrays an ioctl points at (IOVA ranges, VFIO info) live in a second scratch
+ * mapping, as in the model's executor (its per-process UserScratch): mapped at
+ * the first use at the model's address, replaced by a larger one when needed.
+ */
+static unsigned char *cscratch;
+static size_t cscratch_len;
+static uint64_t cscratch_hint;
+
+static __attribute__((unused)) void *client_scratch(size_t len)
+{
+	size_t want = len < 4096 ? 4096 : (len + 4095) & ~(size_t)4095;
+	void *p;
+
+	if (cscratch && cscratch_len >= len) {
+		memset(cscratch, 0, len);
+		return cscratch;
+	}
+	p = mmap(cscratch ? NULL : (void *)(uintptr_t)cscratch_hint, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	if (cscratch)
+		munmap(cscratch, cscratch_len);
+	cscratch = p;
+	cscratch_len = want;
+	return p;
 }
 
 /*
@@ -973,6 +1017,7 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   if (used.has('fail_nth')) e.line('\tsetup_fault_injection();');
   e.line(`\tbecome_model_process(${ml}, ${MODEL_UID}, 0x${lo.toString(16)}u, 0x${hi.toString(16)}u, ${cStr(devs[0] ?? '/dev/iommu')});`);
   e.line(`\tscratch_hint = ${cU64(opts.scratchVa ?? run?.scratchVa ?? 0n)};`);
+  e.line(`\tcscratch_hint = ${cU64(run?.clientScratchVa ?? 0n)};`);
   e.line('\th_main = (uint64_t)getpid();');
   e.line('\tfor (i = 1; i <= NPROCS; i++)');
   e.line('\t\tif (high_pipe(slots[i].cmd) || high_pipe(slots[i].reply)) {');
@@ -1184,10 +1229,9 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       break;
     case 'ioas_allow_iovas': {
       const ranges = Array.isArray(c.ranges) ? (c.ranges as unknown[][]) : [];
-      L(`struct iommu_iova_range ranges[${Math.max(1, ranges.length)}];`);
+      L(`struct iommu_iova_range *ranges = client_scratch(${Math.max(16, ranges.length * 16)});`);
       structCmd('iommu_ioas_allow_iovas', 'IOMMU_IOAS_ALLOW_IOVAS', {});
       e.lines.pop(); // re-emit the ioctl after filling the ranges
-      L('memset(ranges, 0, sizeof(ranges));');
       ranges.forEach((r, k) => {
         L(`ranges[${k}].start = ${exprToC(parseExpr(r[0]) as Expr, ctx)};`);
         L(`ranges[${k}].last = ${exprToC(parseExpr(r[1]) as Expr, ctx)};`);
@@ -1200,7 +1244,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     }
     case 'ioas_iova_ranges': {
       L(`uint32_t room = (uint32_t)${v('num_iovas')};`);
-      L('struct iommu_iova_range *ranges = calloc(room > 4096 ? 4096 : (room ? room : 1), sizeof(*ranges));');
+      L('struct iommu_iova_range *ranges = client_scratch((room > 4096 ? 4096 : (room ? room : 1)) * sizeof(*ranges));');
       L('char text[4096] = "";');
       L('uint32_t k;');
       structCmd('iommu_ioas_iova_ranges', 'IOMMU_IOAS_IOVA_RANGES', {});
@@ -1216,7 +1260,6 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       L('\t\tbreak;');
       L('\tsnprintf(text + o, sizeof(text) - o, "%s0x%" PRIx64 "-0x%" PRIx64, k ? "," : "", (uint64_t)ranges[k].start, (uint64_t)ranges[k].last);');
       L('}');
-      L('free(ranges);');
       outs.num_iovas = 'cmd.num_iovas';
       outs.out_iova_alignment = 'cmd.out_iova_alignment';
       outs.ranges = 'text';

@@ -88,6 +88,12 @@ export interface Profile {
    */
   readonly hwInfoInputType: boolean;
   /**
+   * IOMMU_GET_HW_INFO sets IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED for a device
+   * whose driver does not report IOMMU_CAP_PCI_ATS_SUPPORTED (the mock's
+   * never does); 6.12 has no such capability bit.
+   */
+  readonly hwInfoAtsNotSupportedCap: boolean;
+  /**
    * IOMMU_HWPT_INVALIDATE bounds entry_len by PAGE_SIZE and entry_num by
    * IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX (-EINVAL); 6.12.95 checks neither.
    */
@@ -144,6 +150,7 @@ const latest: Profile = Object.freeze({
   mdCheckMapLookupFirst: true,
   addReservedChecksRange: true,
   hwInfoInputType: true,
+  hwInfoAtsNotSupportedCap: true,
   invalidateEntryNumCap: true,
   hwptAllocPasidFlag: true,
   hwptFaultIdOnPaging: true,
@@ -176,6 +183,7 @@ const v612: Profile = Object.freeze({
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
   hwInfoInputType: false,
+  hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
   hwptAllocPasidFlag: false,
   hwptFaultIdOnPaging: false,
@@ -201,6 +209,7 @@ const v65: Profile = Object.freeze({
   mdCheckMapLookupFirst: false,
   addReservedChecksRange: false,
   hwInfoInputType: false,
+  hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
   hwptAllocPasidFlag: false,
   hwptFaultIdOnPaging: false,

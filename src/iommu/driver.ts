@@ -30,7 +30,7 @@ export const HWPT_ALLOC_PASID = 1 << 3;
 export const IOMMU_DIRTY_NO_CLEAR = 1 << 0;
 
 /** enum iommu_cap, the capabilities iommufd asks about. */
-export type IommuCap = 'CACHE_COHERENCY' | 'ENFORCE_CACHE_COHERENCY' | 'DIRTY_TRACKING';
+export type IommuCap = 'CACHE_COHERENCY' | 'ENFORCE_CACHE_COHERENCY' | 'DIRTY_TRACKING' | 'PCI_ATS_SUPPORTED';
 
 /** copy_struct_from_user(dst, dst.length, uptr, usize): 0, -E2BIG or -EFAULT. */
 export type CopyStructFromUser = (dst: Uint8Array, uptr: bigint, usize: number) => number;
@@ -128,6 +128,8 @@ export interface HwInfo {
 /** struct iommu_ops, the part iommufd reaches. */
 export interface IommuOps {
   readonly name: string;
+  /** The IOMMU_HW_INFO_TYPE_* the driver's hw_info reports (what FLAG_INPUT_TYPE may ask for). */
+  readonly hwInfoType: number;
   /** ops->hw_info: the driver's info struct, or -errno. */
   hwInfo(ctx: DomainContext, dev: IommuDev): HwInfo | number;
   /** ops->capable */

@@ -27,6 +27,7 @@ import {
   type AnyDomain,
   HWPT_ALLOC_DIRTY_TRACKING,
   HWPT_ALLOC_NEST_PARENT,
+  HWPT_ALLOC_PASID,
   type HwInfo,
   type IommuCap,
   type IommuDev,
@@ -129,6 +130,7 @@ export interface MockOpsOptions {
 export function mockIommuOps(opts: MockOpsOptions): IommuOps {
   const ops: IommuOps = {
     name: 'mock',
+    hwInfoType: MOCK_HW_INFO_TYPE,
     hwInfo(ctx: DomainContext, _dev: IommuDev): HwInfo | number {
       if (ctx.faults.shouldFail(FP_MOCK_HW_INFO_ALLOC)) return -ENOMEM;
       const data = new Uint8Array(SIZEOF_TEST_HW_INFO);
@@ -143,14 +145,15 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     domainAllocUser(ctx, dev, flags, parent, userData): AnyDomain | number {
       if (!parent) {
         const dirtyFlag = (flags & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
-        if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING)) return -EOPNOTSUPP;
+        if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING | HWPT_ALLOC_PASID)) return -EOPNOTSUPP;
         if (userData || (dirtyFlag && dev.flags & MOCK_DEV_NO_DIRTY)) return -EOPNOTSUPP;
         const d = createPaging(ctx, dev);
         if (!d) return -ENOMEM;
         if (dirtyFlag) d.dirtyOps = { setDirtyTracking: (e) => d.setDirtyTracking(e), readAndClearDirty: (i, s, f, b) => d.readAndClearDirty(i, s, f, b) };
         return d;
       }
-      if (!userData || userData.type !== MOCK_HWPT_DATA_TYPE || flags) return -EOPNOTSUPP;
+      // 7.2's mock_domain_alloc_nested() takes IOMMU_HWPT_ALLOC_PASID (iommufd gates it by profile).
+      if (!userData || userData.type !== MOCK_HWPT_DATA_TYPE || flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
       if (!(parent instanceof MockDomain) || parent.owner !== ops) return -EINVAL;
       const cfg = new Uint8Array(SIZEOF_HWPT_SELFTEST);
       const rc = copyStructFromUserData(cfg, userData, MOCK_HWPT_DATA_TYPE, SIZEOF_HWPT_SELFTEST);

@@ -42,8 +42,8 @@ import {
   IOMMU_HW_INFO_FLAG_INPUT_TYPE,
   IOMMU_HW_INFO_TYPE_DEFAULT,
   IOMMU_HW_INFO_TYPE_NONE,
+  IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED,
   MOCK_FLAGS_DEVICE_HUGE_IOVA,
-  MOCK_FLAGS_DEVICE_NO_DIRTY,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 
@@ -66,8 +66,15 @@ const SIZEOF_IOMMUFD_GROUP = 184;
 const SIZEOF_IOMMUFD_DEVICE = 232;
 const SIZEOF_IOMMUFD_ACCESS = 168;
 
-/** Device flags mock_dev_create() accepts (6.12: no MOCK_FLAGS_DEVICE_PASID). */
-export const MOCK_DEV_VALID_FLAGS = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+/**
+ * Device flags mock_dev_create() accepts: the profile's (6.12: NO_DIRTY |
+ * HUGE_IOVA; 7.2: NO_DIRTY | PASID). HUGE_IOVA stays accepted on every
+ * profile until the generic-pt mock (whose MOCK_IOMMUPT_HUGE page-table type
+ * replaced it in 7.2) is built: a known divergence on 7.2.
+ */
+export function mockDevValidFlags(env: IommufdEnv): number {
+  return env.profile.mockDevValidFlags | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+}
 
 const opsOf = new WeakMap<IommufdEnv, IommuOps>();
 
@@ -110,7 +117,7 @@ export class MockDev implements IommuDev {
 
   /** mock_dev_create(): -EINVAL for unknown flags, -ENOMEM. */
   static create(env: IommufdEnv, flags: number): MockDev | number {
-    if (flags & ~MOCK_DEV_VALID_FLAGS) return -EINVAL;
+    if (flags & ~mockDevValidFlags(env)) return -EINVAL;
     const a = kernelAlloc(env, FP_MOCK_DEV_ALLOC, SIZEOF_MOCK_DEV, false);
     if (!a) return -ENOMEM;
     const dev = new MockDev(flags, mockOpsOf(env));
@@ -576,15 +583,16 @@ export function accessDestroy(a: AccessObject): void {
  * data_len set to the driver's length, the dirty-tracking capability and the
  * PASID width.
  *
- * Flags: 6.12 rejects any (-EOPNOTSUPP); later kernels take
+ * Flags: 6.12 rejects any (-EOPNOTSUPP); 7.2 (hwInfoInputType) takes
  * IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type, where a type other than
- * the driver's (or DEFAULT) is -EOPNOTSUPP. The later rule is modelled: the
- * 6.12 selftest never sets a flag (awaits a profile switch).
+ * the driver's (or DEFAULT) is -EOPNOTSUPP from the driver's hw_info before
+ * it allocates anything. 7.2 also reports PCI_ATS_NOT_SUPPORTED for the mock.
  */
 export function getHwInfoIoctl(ucmd: Ucmd<IommufdCtx>): number {
   const ctx = ucmd.ctx;
   const flags = ucmd.num('flags');
-  if (flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) return -EOPNOTSUPP;
+  const profile = ctx.env.profile;
+  if (flags & ~(profile.hwInfoInputType ? IOMMU_HW_INFO_FLAG_INPUT_TYPE : 0)) return -EOPNOTSUPP;
   for (let k = 0; k < 3; k++) if (ucmd.num(`__reserved[${k}]`)) return -EOPNOTSUPP;
   const obj = ctx.objects.get(ucmd.num('dev_id'), 'DEVICE');
   if (typeof obj === 'number') return obj;
@@ -596,13 +604,14 @@ export function getHwInfoIoctl(ucmd: Ucmd<IommufdCtx>): number {
 
 function getHwInfo(ucmd: Ucmd<IommufdCtx>, idev: IommufdDevice, flags: number): number {
   const ops = idev.mockDev.ops;
+  // mock_domain_hw_info() checks the requested type before its kzalloc.
+  if (flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) {
+    const want = ucmd.num('in_data_type');
+    if (want !== IOMMU_HW_INFO_TYPE_DEFAULT && want !== ops.hwInfoType) return -EOPNOTSUPP;
+  }
   const info = ops.hwInfo(ucmd.ctx.env, idev.mockDev);
   if (typeof info === 'number') return info;
   if (ucmd.ctx.env.warn.on(info.type === IOMMU_HW_INFO_TYPE_NONE, 'iommufd_get_hw_info.type_none')) return -ENODEV;
-  if (flags & IOMMU_HW_INFO_FLAG_INPUT_TYPE) {
-    const want = ucmd.num('in_data_type');
-    if (want !== IOMMU_HW_INFO_TYPE_DEFAULT && want !== info.type) return -EOPNOTSUPP;
-  }
   const userLen = ucmd.num('data_len');
   const uptr = ucmd.big('data_uptr');
   const copyLen = Math.min(userLen, info.data.length);
@@ -611,7 +620,9 @@ function getHwInfo(ucmd: Ucmd<IommufdCtx>, idev: IommufdDevice, flags: number): 
   if (copyLen < userLen && ucmd.mem.write(uptr + BigInt(copyLen), new Uint8Array(userLen - copyLen))) return -EFAULT;
   ucmd.set('data_len', info.data.length);
   ucmd.set('out_data_type', info.type);
-  ucmd.set('out_capabilities', ops.capable(idev.mockDev, 'DIRTY_TRACKING') ? BigInt(IOMMU_HW_CAP_DIRTY_TRACKING) : 0n);
+  let caps = ops.capable(idev.mockDev, 'DIRTY_TRACKING') ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
+  if (ucmd.ctx.env.profile.hwInfoAtsNotSupportedCap && !ops.capable(idev.mockDev, 'PCI_ATS_SUPPORTED')) caps |= IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED;
+  ucmd.set('out_capabilities', BigInt(caps));
   const maxPasids = ops.maxPasids(idev.mockDev);
   ucmd.set('out_max_pasid_log2', maxPasids ? Math.floor(Math.log2(maxPasids)) : 0);
   return ucmd.respond();

@@ -21,6 +21,7 @@
  */
 import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
+import type { Profile } from '../base/profile.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { type IommuUserData, type IommuUserDataArray, NestedDomain } from '../iommu/driver.js';
 import { type IommufdDevice, hwptAttachDevice, hwptDetachDevice } from './device.js';
@@ -31,6 +32,7 @@ import { ioptReadAndClearDirtyData, ioptSetDirtyTracking } from './io-pagetable.
 import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import {
+  IOMMU_HWPT_ALLOC_PASID,
   IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
   IOMMU_HWPT_ALLOC_NEST_PARENT,
   IOMMU_HWPT_DATA_NONE,
@@ -49,8 +51,18 @@ export const FP_HWPT_NESTED_ALLOC = faultPoint('kzalloc.iommufd_hwpt_nested', 's
 const SIZEOF_HWPT_PAGING = 176;
 const SIZEOF_HWPT_NESTED = 128;
 
-/** iommufd_hwpt_paging_alloc's valid_flags (6.12). */
-const PAGING_VALID_FLAGS = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+/** iommufd_hwpt_paging_alloc's valid_flags: 6.12's two, and in 7.2 FAULT_ID_VALID and ALLOC_PASID too. */
+function pagingValidFlags(p: Profile): number {
+  let f = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+  if (p.hwptFaultIdOnPaging) f |= IOMMU_HWPT_FAULT_ID_VALID;
+  if (p.hwptAllocPasidFlag) f |= IOMMU_HWPT_ALLOC_PASID;
+  return f;
+}
+
+/** iommufd_hwpt_nested_alloc's flags: FAULT_ID_VALID, and in 7.2 ALLOC_PASID. */
+function nestedValidFlags(p: Profile): number {
+  return IOMMU_HWPT_FAULT_ID_VALID | (p.hwptAllocPasidFlag ? IOMMU_HWPT_ALLOC_PASID : 0);
+}
 /** IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX */
 const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
 const PAGE_SIZE = 4096;
@@ -72,10 +84,12 @@ export class HwptPaging implements IommufdObject {
   readonly ctx: IommufdCtx;
   readonly ioas: IommufdIoas;
   domain: IommuDomain | undefined;
-  /** hwpt->fault (always undefined for paging HWPTs in 6.12: FAULT_ID_VALID is nested-only). */
+  /** hwpt->fault (always undefined for paging HWPTs in 6.12: FAULT_ID_VALID is nested-only there). */
   fault: FaultObject | undefined;
   /** Created by the auto-domain path: destroyed by the put of its last device. */
   autoDomain = false;
+  /** hwpt->pasid_compat: allocated with IOMMU_HWPT_ALLOC_PASID. */
+  pasidCompat = false;
   /** IOMMU_HWPT_ALLOC_NEST_PARENT: nested HWPTs may be built on it. */
   nestParent = false;
   /** On ioas->hwpt_list and in the IOAS's domains (hwpt_item not empty). */
@@ -133,6 +147,8 @@ export class HwptNested implements IommufdObject {
   readonly parent: HwptPaging;
   domain: NestedDomain | undefined;
   fault: FaultObject | undefined;
+  /** hwpt->pasid_compat: allocated with IOMMU_HWPT_ALLOC_PASID. */
+  pasidCompat = false;
   readonly devices = new Set<IommufdDevice>();
   private readonly alloc: KernelAllocation;
   private gone = false;
@@ -212,7 +228,7 @@ export function allocHwptPaging(
   data?: IommuUserData,
 ): HwptPaging | number {
   const ops = idev.mockDev.ops;
-  if (flags & ~PAGING_VALID_FLAGS) return -EOPNOTSUPP;
+  if (flags & ~pagingValidFlags(ctx.env.profile)) return -EOPNOTSUPP;
   if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING && !ops.capable(idev.mockDev, 'DIRTY_TRACKING')) return -EOPNOTSUPP;
   if (flags & IOMMU_HWPT_FAULT_ID_VALID && flags & IOMMU_HWPT_ALLOC_NEST_PARENT) return -EOPNOTSUPP;
   const alloc = kernelAlloc(ctx.env, FP_HWPT_PAGING_ALLOC, SIZEOF_HWPT_PAGING, true);
@@ -226,7 +242,8 @@ export function allocHwptPaging(
   // Pairs with the decrement in destroy().
   ctx.objects.incUsers(ioas);
   hwpt.nestParent = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0;
-  const domain = ops.domainAllocUser(ctx.env, idev.mockDev, flags, undefined, data);
+  hwpt.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
+  const domain = ops.domainAllocUser(ctx.env, idev.mockDev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, undefined, data);
   if (typeof domain === 'number' || domain instanceof NestedDomain) {
     ctx.objects.abortAndDestroy(hwpt);
     return typeof domain === 'number' ? domain : -EINVAL;
@@ -261,7 +278,7 @@ export function allocHwptPaging(
 /** iommufd_hwpt_nested_alloc(): a nested HWPT on `parent` from the user's data. */
 function allocHwptNested(ctx: IommufdCtx, parent: HwptPaging, idev: IommufdDevice, flags: number, data: IommuUserData): HwptNested | number {
   const ops = idev.mockDev.ops;
-  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len) return -EOPNOTSUPP;
+  if (flags & ~nestedValidFlags(ctx.env.profile) || !data.len) return -EOPNOTSUPP;
   if (parent.autoDomain || !parent.nestParent || parent.domain?.owner !== ops) return -EINVAL;
   const alloc = kernelAlloc(ctx.env, FP_HWPT_NESTED_ALLOC, SIZEOF_HWPT_NESTED, true);
   if (!alloc) return -ENOMEM;
@@ -271,6 +288,7 @@ function allocHwptNested(ctx: IommufdCtx, parent: HwptPaging, idev: IommufdDevic
     kernelFree(alloc);
     return id;
   }
+  hwpt.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
   ctx.objects.incUsers(parent);
   const domain = ops.domainAllocUser(ctx.env, idev.mockDev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, parent.domain, data);
   if (typeof domain === 'number') {
@@ -367,7 +385,8 @@ export function hwptInvalidateIoctl(ucmd: Ucmd<IommufdCtx>): number {
   const entryNum = ucmd.num('entry_num');
   const entryLen = ucmd.num('entry_len');
   if (ucmd.num('__reserved')) rc = -EOPNOTSUPP;
-  else if (entryNum && (!ucmd.big('data_uptr') || !entryLen || entryLen > PAGE_SIZE || entryNum > INVALIDATE_ENTRY_NUM_MAX)) rc = -EINVAL;
+  else if (entryNum && (!ucmd.big('data_uptr') || !entryLen || (ctx.env.profile.invalidateEntryNumCap && (entryLen > PAGE_SIZE || entryNum > INVALIDATE_ENTRY_NUM_MAX))))
+    rc = -EINVAL;
   else {
     const hwpt = ctx.objects.get(ucmd.num('hwpt_id'), 'HWPT_NESTED');
     if (typeof hwpt === 'number') rc = hwpt;

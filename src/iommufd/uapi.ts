@@ -157,6 +157,7 @@ export const IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1 << 0;
 export const IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0;
 export const IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1;
 export const IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2;
+export const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = 1 << 3;
 
 export const IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1;
 export const IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1;

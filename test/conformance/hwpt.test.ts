@@ -314,8 +314,13 @@ function getHwInfo(self: IoasSelf, profile: Profile): void {
     expect(get32(w, page, 2)[1]).toBe(0xa5a5a5a5);
     const info = c.getHwInfo(self.deviceId);
     expect(info.maxPasidLog2).toBe(0);
-    expect(info.capabilities).toBe(BigInt(U.IOMMU_HW_CAP_DIRTY_TRACKING));
-    // 6.12 refuses reserved bytes and unknown flags
+    // 7.2 also reports that the mock device cannot use ATS (it never claims IOMMU_CAP_PCI_ATS_SUPPORTED)
+    const ats = profile === 'latest' ? U.IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED : 0;
+    expect(info.capabilities).toBe(BigInt(U.IOMMU_HW_CAP_DIRTY_TRACKING | ats));
+    // 6.12 has no IOMMU_HW_INFO_FLAG_INPUT_TYPE: any flag is EOPNOTSUPP there
+    const typed = c.getHwInfoRaw(self.deviceId, 0n, 0, { flags: U.IOMMU_HW_INFO_FLAG_INPUT_TYPE, in_data_type: U.IOMMU_HW_INFO_TYPE_SELFTEST });
+    expectRc(profile === 'latest' ? 0 : EOPNOTSUPP, typed.rc);
+    // both refuse reserved bytes and unknown flags
     expectRc(EOPNOTSUPP, c.getHwInfoRaw(self.deviceId, 0n, 0, { '__reserved[1]': 1 }).rc);
     expectRc(EOPNOTSUPP, c.getHwInfoRaw(self.deviceId, 0n, 0, { flags: 2 }).rc);
     // a user buffer that cannot be written

@@ -223,10 +223,15 @@ describe('MOCK_DOMAIN_FLAGS', () => {
   it('EINVAL for unknown device flags; NO_DIRTY and HUGE_IOVA devices attach', () => {
     const ioas = c.ioasAlloc();
     expect(mockDomainFlags(c, ioas, 1 << 3).rc).toBe(-EINVAL);
-    expect(mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_PASID).rc).toBe(-EINVAL);
     const nd = mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_NO_DIRTY);
     expect(nd).toEqual({ rc: 0, stdevId: 2, hwptId: 4, idevId: 3 });
+    expect(c.getHwInfo(nd.idevId).maxPasidLog2).toBe(0);
     c.destroy(nd.stdevId);
+    // 7.2 (latest) takes MOCK_FLAGS_DEVICE_PASID: a device with 2^20 PASIDs (6.12: EINVAL, hwpt-612.test.ts)
+    const pd = mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_PASID);
+    expect(pd).toEqual({ rc: 0, stdevId: 2, hwptId: 4, idevId: 3 });
+    expect(c.getHwInfo(pd.idevId).maxPasidLog2).toBe(20);
+    c.destroy(pd.stdevId);
   });
 
   it('a HUGE_IOVA device gets a domain with 1 MiB pages (2 KiB IOVA alignment still)', () => {

@@ -55,9 +55,12 @@ function putWords(w: World, va: bigint, ws: number[]): void {
 describe('6.12 probe facts', () => {
   it('uAPI edges: hw_info flags, PASID device flag, op 16, cmd 0x8f, FAULT_ID on a paging HWPT, missing pt_id', () => {
     const { w, c, ioas, idev } = setup();
-    // GET_HW_INFO flags=1: 6.12 says EOPNOTSUPP; the model takes INPUT_TYPE as later kernels do
-    // (the difference needs a profile switch), so only an unknown flag is checked here
+    // GET_HW_INFO flags=1 (INPUT_TYPE, a 7.2 flag): 6.12 says EOPNOTSUPP (hwInfoInputType off)
+    expectRc(EOPNOTSUPP, c.getHwInfoRaw(idev, 0n, 0, { flags: 1 }).rc);
     expectRc(EOPNOTSUPP, c.getHwInfoRaw(idev, 0n, 0, { flags: 2 }).rc);
+    expect(c.getHwInfo(idev).capabilities).toBe(BigInt(U.IOMMU_HW_CAP_DIRTY_TRACKING));
+    // IOMMU_HWPT_ALLOC_PASID is a 7.2 flag (hwptAllocPasidFlag off)
+    expectRc(EOPNOTSUPP, c.hwptAllocRaw({ devId: idev, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_PASID }).rc);
     expectRc(EINVAL, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas, { 'mock_domain_flags.dev_flags': U.MOCK_FLAGS_DEVICE_PASID }).rc);
     expectRc(EOPNOTSUPP, c.testCmd(16, ioas).rc);
     expectRc(ENOTTY, w.proc.ioctlStruct(c.fd, U.IO(U.IOMMUFD_TYPE, 0x8f), new Uint8Array(8)));
@@ -80,11 +83,11 @@ describe('6.12 probe facts', () => {
       expectRc(EINVAL, r.rc);
       expect(r.entryNum).toBe(0);
     }
-    // 2^19 + 1 entries: the cap of later 6.12.y (EINVAL, entry_num 0); 6.12.95 has no cap and would
-    // have run the entries (here: 512 done, then EOPNOTSUPP)
+    // 2^19 + 1 entries: 6.12.95 has no entry_num cap (invalidateEntryNumCap off), so the entries
+    // run: 512 done, then EOPNOTSUPP at the refused one
     r = c.hwptInvalidateRaw(nested, page, U.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8, 2 ** 19 + 1);
-    expectRc(EINVAL, r.rc);
-    expect(r.entryNum).toBe(0);
+    expectRc(EOPNOTSUPP, r.rc);
+    expect(r.entryNum).toBe(512);
     c.destroy(nested);
     c.destroy(parent);
   });

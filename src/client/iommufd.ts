@@ -495,6 +495,16 @@ export class IommufdClient {
     return this.testCmd(U.IOMMU_TEST_OP_MD_CHECK_IOTLB, hwptId, { 'check_iotlb.id': iotlbId, 'check_iotlb.iotlb': iotlb }).rc;
   }
 
+  /** IOMMU_TEST_OP_DEV_CHECK_CACHE, unchecked: entry `cacheId` of the mock device's cache holds `cache`. */
+  checkDevCacheRc(idevId: number, cacheId: number, cache: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_DEV_CHECK_CACHE, idevId, { 'check_dev_cache.id': cacheId, 'check_dev_cache.cache': cache }).rc;
+  }
+
+  /** test_cmd_dev_check_cache_all: every entry of the mock device's cache holds `cache` (throws otherwise). */
+  checkDevCacheAll(idevId: number, cache: number): void {
+    for (let k = 0; k < U.MOCK_DEV_CACHE_NUM; k++) check(this.checkDevCacheRc(idevId, k, cache), 'IOMMU_TEST_OP_DEV_CHECK_CACHE');
+  }
+
   /** IOMMU_TEST_OP_TRIGGER_IOPF, unchecked. */
   triggerIopfRc(devId: number, f: { pasid: number; grpid: number; perm: number; addr: bigint | number }): number {
     return this.testCmd(U.IOMMU_TEST_OP_TRIGGER_IOPF, 0, {

@@ -43,6 +43,8 @@ import {
   IOMMU_HW_INFO_TYPE_DEFAULT,
   IOMMU_HW_INFO_TYPE_NONE,
   IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED,
+  IOMMU_TEST_DEV_CACHE_DEFAULT,
+  MOCK_DEV_CACHE_NUM,
   MOCK_FLAGS_DEVICE_HUGE_IOVA,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
@@ -106,6 +108,11 @@ export class MockDev implements IommuDev {
   group: IommuGroup | undefined;
   /** IOPF enabled on the device (iopf_queue_add_device). */
   iopfEnabled = false;
+  /**
+   * mdev->cache: the device cache entries a vIOMMU invalidation clears,
+   * IOMMU_TEST_DEV_CACHE_DEFAULT until then (7.2 mock_dev_create).
+   */
+  readonly cache = new Uint32Array(MOCK_DEV_CACHE_NUM).fill(IOMMU_TEST_DEV_CACHE_DEFAULT);
   private allocs: Array<KernelAllocation | undefined> = [];
   private removed = false;
 

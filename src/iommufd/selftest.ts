@@ -10,9 +10,10 @@
  * decoded the command with: the v6.5 layout has no room for the later
  * members, so MOCK_DOMAIN_REPLACE, ACCESS_REPLACE_IOAS and MOCK_DOMAIN_FLAGS
  * are unknown ops there. The 6.12 ops DIRTY, MD_CHECK_IOTLB and TRIGGER_IOPF
- * drive the mock driver's dirty bits, nested IOTLBs and I/O page faults; ops
- * of features the model does not build (DEV_CHECK_CACHE, vIOMMU events,
- * PASID, dma-buf) answer -EOPNOTSUPP like the default case.
+ * drive the mock driver's dirty bits, nested IOTLBs and I/O page faults;
+ * 7.2's DEV_CHECK_CACHE reads the mock device's cache entries. Ops of
+ * features the model does not build yet (vIOMMU events, PASID, dma-buf)
+ * answer -EOPNOTSUPP like the default case.
  *
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).
@@ -51,6 +52,7 @@ import {
   IOMMU_TEST_OP_ADD_RESERVED,
   IOMMU_TEST_OP_CREATE_ACCESS,
   IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+  IOMMU_TEST_OP_DEV_CHECK_CACHE,
   IOMMU_TEST_OP_DIRTY,
   IOMMU_TEST_OP_MD_CHECK_IOTLB,
   IOMMU_TEST_OP_TRIGGER_IOPF,
@@ -63,6 +65,7 @@ import {
   MOCK_ACCESS_RW_SLOW_PATH,
   MOCK_ACCESS_RW_WRITE,
   MOCK_APERTURE_LAST,
+  MOCK_DEV_CACHE_ID_MAX,
   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
   MOCK_FLAGS_ACCESS_SYZ,
   MOCK_FLAGS_ACCESS_WRITE,
@@ -514,6 +517,16 @@ function mdCheckIotlb(ctx: IommufdCtx, hwptId: number, iotlbId: number, iotlb: n
   return rc;
 }
 
+/** iommufd_test_dev_check_cache(): entry `cacheId` of the mock device's cache holds `cache`. */
+function devCheckCache(ctx: IommufdCtx, idevId: number, cacheId: number, cache: number): number {
+  const obj = ctx.objects.get(idevId, 'DEVICE');
+  if (typeof obj === 'number') return obj;
+  const mdev = (obj as IommufdDevice).mockDev;
+  const rc = cacheId > MOCK_DEV_CACHE_ID_MAX || mdev.cache[cacheId] !== cache ? -EINVAL : 0;
+  ctx.objects.put(obj);
+  return rc;
+}
+
 /** 16 MiB of bits: the most iommufd_test_dirty takes. */
 const TEST_DIRTY_MAX_BITS = 16 * 1024 * 1024 * 8;
 
@@ -658,6 +671,8 @@ export function iommufdTestCmd(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number 
     case IOMMU_TEST_OP_TRIGGER_IOPF:
       if (!hasMember(ucmd, 'trigger_iopf.addr')) return -EOPNOTSUPP;
       return triggerIopf(ctx, ucmd);
+    case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+      return devCheckCache(ctx, id, ucmd.num('check_dev_cache.id'), ucmd.num('check_dev_cache.cache'));
     default:
       return -EOPNOTSUPP;
   }

@@ -95,6 +95,21 @@ describe('7.2 switches on latest', () => {
     });
   }
 
+  it('DEV_CHECK_CACHE: four entries at IOMMU_TEST_DEV_CACHE_DEFAULT; a wrong value or id is EINVAL, a non-device ENOENT', () => {
+    const { c, ioas, stdev, idev } = setup('latest');
+    const check = (id: number, cacheId: number, cache: number) =>
+      c.testCmd(U.IOMMU_TEST_OP_DEV_CHECK_CACHE, id, { 'check_dev_cache.id': cacheId, 'check_dev_cache.cache': cache }).rc;
+    for (let k = 0; k <= U.MOCK_DEV_CACHE_ID_MAX; k++) expectRc(0, check(idev, k, U.IOMMU_TEST_DEV_CACHE_DEFAULT));
+    c.checkDevCacheAll(idev, U.IOMMU_TEST_DEV_CACHE_DEFAULT);
+    expectRc(EINVAL, c.checkDevCacheRc(idev, 3, 0));
+    expectRc(EINVAL, check(idev, 0, 0));
+    expectRc(EINVAL, check(idev, U.MOCK_DEV_CACHE_NUM, U.IOMMU_TEST_DEV_CACHE_DEFAULT));
+    // the lookup comes first: an IOAS or the selftest object is not a device, whatever the arguments
+    expectRc(ENOENT, check(ioas, 9, 0));
+    expectRc(ENOENT, check(stdev, 0, U.IOMMU_TEST_DEV_CACHE_DEFAULT));
+    expectRc(ENOENT, check(0, 0, U.IOMMU_TEST_DEV_CACHE_DEFAULT));
+  });
+
   it('6.12 refuses every 7.2 addition', () => {
     const w = world({ profile: 'v6.12' });
     current = w;

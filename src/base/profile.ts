@@ -81,6 +81,12 @@ export interface Profile {
    * older selftest wrapped the last IOVA around).
    */
   readonly addReservedChecksRange: boolean;
+  /**
+   * struct iommu_hwpt_selftest has `pagetable_type` after `iotlb` (7.2, the
+   * generic-pt mock): 8 bytes, so a nested HWPT's data_len may be 8; 6.12's
+   * struct is 4 bytes and a longer data_len is -EINVAL.
+   */
+  readonly mockHwptSelftestPagetableType: boolean;
   // --- uAPI layer (uapi-spec.md §9) ---
   /**
    * IOMMU_GET_HW_INFO takes IOMMU_HW_INFO_FLAG_INPUT_TYPE with in_data_type
@@ -150,6 +156,7 @@ const latest: Profile = Object.freeze({
   mdCheckMapLookupFirst: true,
   addReservedChecksRange: true,
   hwInfoInputType: true,
+  mockHwptSelftestPagetableType: true,
   hwInfoAtsNotSupportedCap: true,
   invalidateEntryNumCap: true,
   hwptAllocPasidFlag: true,
@@ -183,6 +190,7 @@ const v612: Profile = Object.freeze({
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
   hwInfoInputType: false,
+  mockHwptSelftestPagetableType: false,
   hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
   hwptAllocPasidFlag: false,
@@ -209,6 +217,7 @@ const v65: Profile = Object.freeze({
   mdCheckMapLookupFirst: false,
   addReservedChecksRange: false,
   hwInfoInputType: false,
+  mockHwptSelftestPagetableType: false,
   hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
   hwptAllocPasidFlag: false,

@@ -62,8 +62,8 @@ export const MOCK_PASID_WIDTH = 20;
 
 /** sizeof(struct iommu_test_hw_info) */
 const SIZEOF_TEST_HW_INFO = 8;
-/** sizeof / offsetofend(iotlb) of struct iommu_hwpt_selftest */
-const SIZEOF_HWPT_SELFTEST = 4;
+/** offsetofend(iotlb) of struct iommu_hwpt_selftest (its size is an era option) */
+const MIN_HWPT_SELFTEST = 4;
 /** sizeof / offsetofend(iotlb_id) of struct iommu_hwpt_invalidate_selftest */
 const SIZEOF_INV_SELFTEST = 8;
 
@@ -124,6 +124,8 @@ export class MockNestedDomain extends NestedDomain {
 export interface MockOpsOptions {
   /** The v6.2-v6.6 mock WARNs on missing entries at unmap / iova_to_phys. */
   readonly warnMissingEntries: boolean;
+  /** sizeof(struct iommu_hwpt_selftest): 4 ({iotlb}, 6.12) or 8 (+ pagetable_type, 7.2). */
+  readonly hwptSelftestSize: number;
 }
 
 /** mock_ops for one kernel era. */
@@ -155,8 +157,8 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       // 7.2's mock_domain_alloc_nested() takes IOMMU_HWPT_ALLOC_PASID (iommufd gates it by profile).
       if (!userData || userData.type !== MOCK_HWPT_DATA_TYPE || flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
       if (!(parent instanceof MockDomain) || parent.owner !== ops) return -EINVAL;
-      const cfg = new Uint8Array(SIZEOF_HWPT_SELFTEST);
-      const rc = copyStructFromUserData(cfg, userData, MOCK_HWPT_DATA_TYPE, SIZEOF_HWPT_SELFTEST);
+      const cfg = new Uint8Array(opts.hwptSelftestSize);
+      const rc = copyStructFromUserData(cfg, userData, MOCK_HWPT_DATA_TYPE, MIN_HWPT_SELFTEST);
       if (rc) return rc;
       if (ctx.faults.shouldFail(FP_MOCK_NESTED_ALLOC)) return -ENOMEM;
       return new MockNestedDomain(ops, parent, u32(cfg, 0));

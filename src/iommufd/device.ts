@@ -84,7 +84,10 @@ const opsOf = new WeakMap<IommufdEnv, IommuOps>();
 export function mockOpsOf(env: IommufdEnv): IommuOps {
   let ops = opsOf.get(env);
   if (!ops) {
-    ops = mockIommuOps({ warnMissingEntries: env.profile.mockWarnsMissingEntries });
+    ops = mockIommuOps({
+      warnMissingEntries: env.profile.mockWarnsMissingEntries,
+      hwptSelftestSize: env.profile.mockHwptSelftestPagetableType ? 8 : 4,
+    });
     opsOf.set(env, ops);
   }
   return ops;

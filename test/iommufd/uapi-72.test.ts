@@ -110,6 +110,26 @@ describe('7.2 switches on latest', () => {
     expectRc(ENOENT, check(0, 0, U.IOMMU_TEST_DEV_CACHE_DEFAULT));
   });
 
+  for (const profile of ['latest', 'v6.12'] as const) {
+    it(`nested HWPT data: struct iommu_hwpt_selftest is ${profile === 'latest' ? '8 bytes (iotlb, pagetable_type)' : '4 bytes'} on ${profile}`, () => {
+      const { w, c, ioas, idev } = setup(profile);
+      const parent = c.hwptAlloc({ devId: idev, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+      const page = w.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      putWords(w, page, [U.IOMMU_TEST_IOTLB_DEFAULT, 0, 0]);
+      const alloc = (dataLen: number) =>
+        c.hwptAllocRaw({ devId: idev, ptId: parent, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen, dataUptr: page });
+      const r8 = alloc(8);
+      expectRc(profile === 'latest' ? 0 : EINVAL, r8.rc);
+      expectRc(EINVAL, alloc(12).rc);
+      expectRc(EINVAL, alloc(3).rc);
+      if (r8.rc === 0) {
+        expectRc(0, c.checkIotlbRc(r8.hwptId, 3, U.IOMMU_TEST_IOTLB_DEFAULT));
+        c.destroy(r8.hwptId);
+      }
+      c.destroy(parent);
+    });
+  }
+
   it('6.12 refuses every 7.2 addition', () => {
     const w = world({ profile: 'v6.12' });
     current = w;

@@ -104,6 +104,12 @@ export interface Profile {
    * IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX (-EINVAL); 6.12.95 checks neither.
    */
   readonly invalidateEntryNumCap: boolean;
+  /**
+   * IOMMU_HWPT_INVALIDATE looks hwpt_id up as any object and takes a nested
+   * HWPT or a vIOMMU, other types -EINVAL (7.2); 6.12 looks up a nested HWPT
+   * only, other types -ENOENT.
+   */
+  readonly invalidateTakesViommu: boolean;
   /** IOMMU_HWPT_ALLOC takes IOMMU_HWPT_ALLOC_PASID (7.2); 6.12: -EOPNOTSUPP. */
   readonly hwptAllocPasidFlag: boolean;
   /**
@@ -159,6 +165,7 @@ const latest: Profile = Object.freeze({
   mockHwptSelftestPagetableType: true,
   hwInfoAtsNotSupportedCap: true,
   invalidateEntryNumCap: true,
+  invalidateTakesViommu: true,
   hwptAllocPasidFlag: true,
   hwptFaultIdOnPaging: true,
   mapNeedsReadOrWrite: true,
@@ -193,6 +200,7 @@ const v612: Profile = Object.freeze({
   mockHwptSelftestPagetableType: false,
   hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
+  invalidateTakesViommu: false,
   hwptAllocPasidFlag: false,
   hwptFaultIdOnPaging: false,
   lastIommufdCmd: 0x8e,
@@ -220,6 +228,7 @@ const v65: Profile = Object.freeze({
   mockHwptSelftestPagetableType: false,
   hwInfoAtsNotSupportedCap: false,
   invalidateEntryNumCap: false,
+  invalidateTakesViommu: false,
   hwptAllocPasidFlag: false,
   hwptFaultIdOnPaging: false,
   mapNeedsReadOrWrite: false,

@@ -58,6 +58,15 @@ export interface CallResult {
   met: boolean;
   /** The expectation, as text ("ok", "EINVAL", "iova=0x1000000"). */
   expected?: string;
+  /** For an ioctl call: who made it and the struct fields it sent (handles resolved), for the answer oracles. */
+  args?: CallArgs;
+}
+
+/** The resolved arguments of an ioctl call. */
+export interface CallArgs {
+  pid: number;
+  fd: number;
+  fields: U.StructValue;
 }
 
 export interface RunResult {
@@ -71,6 +80,8 @@ export interface RunResult {
   coverage: Set<string>;
   /** Why the run failed, one line each (empty when it passed). */
   reasons?: string[];
+  /** An answer oracle disagreed after a call (the fuzzer's runGuarded with `answers`). */
+  oracle?: { signature: string; message: string; index: number };
   /** The profile the program ran on. */
   profile?: ProfileName;
   /** The expected WARN fired (programs with expectWarning). */
@@ -249,6 +260,7 @@ class Executor {
     if (!spec) throw new ProgramError(`unknown op ${JSON.stringify(call.op)}`);
     const proc = this.procOf(call);
     this.callIndex = index;
+    this.lastArgs = undefined;
     const arm = this.pendingFail.get(proc);
     if (arm !== undefined && call.op !== 'fail_nth') {
       this.pendingFail.delete(proc);
@@ -289,8 +301,12 @@ class Executor {
     const r: CallResult = { index, op: call.op, ret, outputs, met };
     if (errno !== undefined) r.errno = errno;
     if (expected !== undefined) r.expected = expected;
+    if (this.lastArgs !== undefined) r.args = this.lastArgs;
     return r;
   }
+
+  /** The last ioctl's arguments in the current call. */
+  private lastArgs: CallArgs | undefined;
 
   private lastFault: string | undefined;
   readonly snapshots: Array<{ index: number; title: string; state: StateSnapshot }> = [];
@@ -634,6 +650,7 @@ class Executor {
   }
 
   raw(proc: Process, fd: number, cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
+    this.lastArgs = { pid: proc.pid, fd, fields };
     const bytes = layout.encode(fields);
     const rc = proc.ioctlStruct(fd, cmd, bytes);
     const out = layout.decode(bytes);

@@ -44,6 +44,7 @@ import { Machine } from '../machine/machine.js';
 import { MmStruct } from '../mm/address-space.js';
 import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
 import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
+import { type OracleFailure, AnswerOracle } from './reference/answers.js';
 import { stateTag } from './state.js';
 
 // ---------------------------------------------------------------------------
@@ -270,13 +271,20 @@ export interface SignalRun {
   calls: number;
 }
 
-/** The checks the fuzzer runs with (`checks` false: no CONFIG_IOMMUFD_TEST assertions, no audit). */
-export function fuzzRunOptions(checks: boolean): RunOptions {
-  return checks ? { checks: true, audit: true, panicOnWarn: true } : { checks: false, audit: false, panicOnWarn: true };
+/** Options of runGuarded beyond the executor's. */
+export interface GuardOptions extends RunOptions {
+  customProfile?: Profile;
+  /** The answer oracles (reference/answers.ts) after every call. */
+  answers?: boolean;
+}
+
+/** The checks the fuzzer runs with (`checks` false: no CONFIG_IOMMUFD_TEST assertions, no audit, no answer oracles). */
+export function fuzzRunOptions(checks: boolean): GuardOptions {
+  return checks ? { checks: true, audit: true, panicOnWarn: true, answers: true } : { checks: false, audit: false, panicOnWarn: true };
 }
 
 /** Run `p` collecting per-call signal. */
-export function runWithSignal(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): SignalRun {
+export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
   installProbes();
   const labels = callLabels(p.calls).map(labelId);
   const perCall: number[][] = [];
@@ -338,6 +346,16 @@ class AuditStop extends Error {
   }
 }
 
+/** An answer oracle disagreed after a call. */
+class OracleStop extends Error {
+  constructor(
+    readonly index: number,
+    readonly failure: OracleFailure,
+  ) {
+    super(`${failure.signature} after call ${index}: ${failure.message}`);
+  }
+}
+
 /** Every iommufd context still alive that `seen` has collected from the processes' descriptor tables. */
 function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
   for (const proc of m.processes.values()) {
@@ -385,11 +403,15 @@ function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
  * The whole-state audit over the live contexts; the problems found. `last` holds the fingerprint of the state last
  * audited: when nothing the audit looks at changed, it is not run again.
  */
-function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string }): number {
+function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; changed?: boolean }, run = true): number {
   const iopts = collectContexts(m, seen)
     .flatMap((c) => c.iopts());
   const fp = auditFingerprint(m, iopts);
-  if (fp === last.fp) return 0;
+  last.changed = fp !== last.fp;
+  if (!last.changed || !run) {
+    last.fp = fp;
+    return 0;
+  }
   last.fp = fp;
   const prevPanic = m.warn.panicOnWarn;
   const prevName = m.warn.syscall;
@@ -412,26 +434,54 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string }): 
  * when nothing it looks at changed), and the first problem ends the run. An exception that escapes the executor
  * itself becomes a failed run.
  */
-export function runGuarded(p: Program, opts: RunOptions & { customProfile?: Profile } = {}): RunResult {
+export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
   let machine: Machine | undefined;
   const results: CallResult[] = [];
   const audit = opts.audit === true;
   const seen = new Set<IommufdCtx>();
-  const last = { fp: '' };
+  const last: { fp: string; changed?: boolean } = { fp: '' };
+  let answers: AnswerOracle | undefined;
   const onCall = (r: CallResult, m: Machine): void => {
     machine = m;
     results.push(r);
     opts.onCall?.(r, m);
-    if (audit) {
-      const n = auditMachine(m, seen, last);
+    if (audit || opts.answers) {
+      const n = auditMachine(m, seen, last, audit);
       if (n > 0) throw new AuditStop(r.index, n);
     }
+    if (opts.answers) {
+      answers ??= new AnswerOracle(m);
+      const prevCollector = collector;
+      collector = undefined;
+      let f: OracleFailure | undefined;
+      try {
+        // Nothing the audit fingerprints changed: the oracle follows the call on the state it last saw.
+        f = answers.afterCall(r, last.changed !== false);
+      } finally {
+        collector = prevCollector;
+      }
+      if (f) throw new OracleStop(r.index, f);
+    }
   };
-  const inner = { ...opts, audit: false, onCall };
+  const { answers: _answers, customProfile: _custom, ...rest } = opts;
+  const inner = { ...rest, audit: false, onCall };
   try {
     return opts.customProfile ? runOnProfile(p, opts.customProfile, inner) : runProgram(p, inner);
   } catch (e) {
     const m = machine ?? new Machine({ memory: '16M' });
+    if (e instanceof OracleStop) {
+      return {
+        results,
+        warnings: [...m.warnings],
+        leaks: [],
+        auditProblems: 0,
+        failed: true,
+        machine: m,
+        coverage: new Set(),
+        oracle: { ...e.failure, index: e.index },
+        reasons: [e.message],
+      };
+    }
     if (e instanceof AuditStop) {
       return {
         results,
@@ -486,6 +536,7 @@ export function failureSignature(r: RunResult): string | undefined {
   const ex = r.exception;
   if (ex && ex.name !== 'KernelWarning') return `EXCEPTION ${ex.name}: ${messageHead(ex.message)}`;
   if (r.warnings.length > 0) return `WARN ${r.warnings[0].assertion}`;
+  if (r.oracle) return r.oracle.signature;
   if (ex) return `WARN ${messageHead(ex.message)}`;
   if (r.leaks.length > 0) return `LEAK ${messageHead(r.leaks[0]).replace(/^N /, '')}`;
   return undefined;

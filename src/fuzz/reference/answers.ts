@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Answer oracles: a reference of what the uAPI means, checked after every
+ * call, so a wrong answer that leaves every invariant intact is a finding.
+ *
+ * The reference follows the program's own successful calls (IOAS_MAP adds
+ * the IOVA range and the user address it maps, IOAS_COPY the source's user
+ * addresses for the copied range, IOAS_UNMAP removes what it reports) and
+ * reads the machine through inspect/ (and the user page tables, as
+ * /proc/pid/pagemap would). After each call it checks:
+ *
+ * - `ORACLE areas`: each IOAS maps exactly the reference's ranges, each to
+ *   the user address and process the reference says; a failed call changes
+ *   nothing;
+ * - `ORACLE pin_pfn`: a page pinned in a call holds what its user address
+ *   resolved to at the end of that call, and keeps it while pinned;
+ * - `ORACLE domain_pfn` / `ORACLE domain_map`: every domain maps every page
+ *   of every area of its IOAS, to the PFN pinned for it (so IOAS_COPY maps
+ *   exactly the source's PFNs), and nothing else;
+ * - `ORACLE npinned` / `ORACLE accounting`: npinned counts the pinned pages;
+ *   the charge equals it; each user's locked_vm and each mm's pinned_vm are
+ *   the sums of the charges of the pages they source (by mode), an mm's
+ *   locked_vm at least its mm-mode charges (mlock adds to it);
+ * - `ORACLE errno`: IOAS_MAP refused with ENOMEM though the charge fits
+ *   RLIMIT_MEMLOCK exactly (incr_user_locked_vm() fails only above the
+ *   limit), or with EEXIST though the fixed range touches no area and no
+ *   reserved range (iopt_alloc_area()/iopt_check_iova()).
+ */
+import { Inspector } from '../../inspect/snapshot.js';
+import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap } from '../../inspect/types.js';
+import type { Machine } from '../../machine/machine.js';
+import type { CallResult } from '../executor.js';
+
+const PAGE = 4096;
+const U64_MAX = (1n << 64n) - 1n;
+/** IOMMU_IOAS_MAP_FIXED_IOVA */
+const FIXED_IOVA = 1;
+
+/** One range the reference says an IOAS maps: [iova, last] → user address `uva` of process `pid`. */
+interface RefArea {
+  iova: bigint;
+  last: bigint;
+  uva: bigint;
+  pid: number;
+}
+
+export interface OracleFailure {
+  /** `ORACLE <kind>` */
+  signature: string;
+  message: string;
+}
+
+/** The answer oracle of one run: feed it every call with the machine after it. */
+export class AnswerOracle {
+  private readonly insp: Inspector;
+  /** `${ctx}:${ioas}` → the ranges mapped (sorted by IOVA). */
+  private readonly ref = new Map<string, RefArea[]>();
+  /** The reference no longer knows every IOAS's ranges (a call it cannot follow succeeded). */
+  private areasKnown = true;
+  /** Pages key → the PFN each page held when it was pinned (NaN: not pinned). */
+  private readonly pinned = new Map<number, Float64Array>();
+  private tempLimitTouched = false;
+  private prev: MachineSnapshot | undefined;
+
+  constructor(private readonly machine: Machine) {
+    this.insp = new Inspector(machine);
+  }
+
+  /**
+   * Check the state after `r`; the first disagreement, if any. `changed`
+   * false: the caller knows the iommufd state (areas, pins, domains, frames)
+   * did not change, so the last snapshot stands for it.
+   */
+  afterCall(r: CallResult, changed = true): OracleFailure | undefined {
+    const before = this.prev;
+    if (!changed && before && (!r.args || this.ctxOf(before, r.args.pid, r.args.fd) !== undefined)) {
+      const err = this.errnoCheck(r, before);
+      this.follow(r, before, before);
+      return err;
+    }
+    let s: MachineSnapshot;
+    try {
+      // Per-page detail (tiers, PFNs, domain runs) only when something is pinned or mapped: it costs a walk per page.
+      s = this.insp.snapshot({ summaryOnly: true });
+      if (s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0)) s = this.insp.snapshot();
+    } catch (e) {
+      // A pages object too large to list page by page (a map of 2^47 pages that pins nothing): no judgement now.
+      if (!(e instanceof RangeError)) throw e;
+      this.prev = undefined;
+      this.pinned.clear();
+      return undefined;
+    }
+    this.prev = s;
+    const err = this.errnoCheck(r, before);
+    this.follow(r, s, before);
+    return err ?? this.checkAreas(s) ?? this.checkPins(s) ?? this.checkDomains(s) ?? this.checkAccounting(s);
+  }
+
+  // -------------------------------------------------------------------------
+  // Following the calls
+
+  private ctxOf(s: MachineSnapshot | undefined, pid: number, fd: number): number | undefined {
+    return s?.processes.find((p) => p.pid === pid)?.fds.find((f) => f.fd === fd)?.ctx;
+  }
+
+  private follow(r: CallResult, s: MachineSnapshot, before: MachineSnapshot | undefined): void {
+    if (r.op === 'set_temp_memory_limit') this.tempLimitTouched = true;
+    const ok = r.errno === undefined;
+    if (ok && (r.op === 'vfio_map_dma' || r.op === 'vfio_unmap_dma' || r.op === 'ioctl' || r.op === 'vfio_set_iommu')) this.areasKnown = false;
+    const a = r.args;
+    if (ok && a) {
+      const ctx = this.ctxOf(s, a.pid, a.fd) ?? this.ctxOf(before, a.pid, a.fd);
+      if (ctx !== undefined) {
+        const f = a.fields;
+        if (r.op === 'ioas_alloc') this.ref.set(`${ctx}:${Number(r.outputs.ioas_id)}`, []);
+        else if (r.op === 'ioas_map') {
+          const iova = BigInt(r.outputs.iova ?? 0);
+          this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid });
+        } else if (r.op === 'ioas_copy') this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0));
+        else if (r.op === 'ioas_unmap') this.unmap(`${ctx}:${Number(f.ioas_id)}`, BigInt(f.iova), BigInt(f.length));
+      }
+    }
+    // IOASes destroyed (or whose context closed) leave the reference.
+    const live = new Set(s.ioas.map((i) => `${i.ctx}:${i.id}`));
+    for (const k of this.ref.keys()) if (!live.has(k)) this.ref.delete(k);
+    for (const k of live) if (!this.ref.has(k)) this.ref.set(k, []);
+  }
+
+  private add(key: string, a: RefArea): void {
+    const l = this.ref.get(key) ?? [];
+    l.push(a);
+    l.sort((x, y) => (x.iova < y.iova ? -1 : x.iova > y.iova ? 1 : 0));
+    this.ref.set(key, l);
+  }
+
+  private copy(ctx: number, src: number, srcIova: bigint, length: bigint, dst: number, dstIova: bigint): void {
+    const last = srcIova + length - 1n;
+    let covered = 0n;
+    const out: RefArea[] = [];
+    for (const a of this.ref.get(`${ctx}:${src}`) ?? []) {
+      if (a.last < srcIova || a.iova > last) continue;
+      const from = a.iova > srcIova ? a.iova : srcIova;
+      const to = a.last < last ? a.last : last;
+      covered += to - from + 1n;
+      out.push({ iova: dstIova + (from - srcIova), last: dstIova + (to - srcIova), uva: a.uva + (from - a.iova), pid: a.pid });
+    }
+    // The reference follows only what it saw mapped; anything else and it stops judging areas.
+    if (covered !== length) this.areasKnown = false;
+    for (const a of out) this.add(`${ctx}:${dst}`, a);
+  }
+
+  private unmap(key: string, iova: bigint, length: bigint): void {
+    const l = this.ref.get(key) ?? [];
+    const last = length === U64_MAX && iova === 0n ? U64_MAX : iova + length - 1n;
+    this.ref.set(
+      key,
+      l.filter((a) => a.last < iova || a.iova > last),
+    );
+  }
+
+  // -------------------------------------------------------------------------
+  // Checks
+
+  private checkAreas(s: MachineSnapshot): OracleFailure | undefined {
+    if (!this.areasKnown) return undefined;
+    const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
+    for (const io of s.ioas) {
+      const want = this.ref.get(`${io.ctx}:${io.id}`) ?? [];
+      const got = io.areas;
+      const where = `IOAS ${io.id} (ctx ${io.ctx})`;
+      if (want.length !== got.length) return fail('areas', `${where}: ${got.length} area(s), the reference has ${want.length}`);
+      for (let i = 0; i < got.length; i++) {
+        const g = got[i];
+        const w = want[i];
+        if (BigInt(g.iova) !== w.iova || BigInt(g.last) !== w.last) return fail('areas', `${where}: area ${g.iova}-${g.last}, the reference has ${hex(w.iova)}-${hex(w.last)}`);
+        const p = pagesByKey.get(g.pages);
+        if (!p) continue;
+        const uva = BigInt(p.uptr) + BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset);
+        if (uva !== w.uva) return fail('areas', `${where}: area ${g.iova} maps user address ${hex(uva)}, the reference ${hex(w.uva)}`);
+        if (p.sourcePid !== w.pid) return fail('areas', `${where}: area ${g.iova} pins pages of pid ${p.sourcePid}, the reference pid ${w.pid}`);
+      }
+    }
+    return undefined;
+  }
+
+  /** The user page table of `pid` at `va` (-1: nothing, or the process is gone). */
+  private userPfn(pid: number, va: bigint): number {
+    const proc = this.machine.processes.get(pid);
+    if (!proc || proc.exited) return Number.NaN;
+    return proc.mm.lookupPfn(va);
+  }
+
+  private checkPins(s: MachineSnapshot): OracleFailure | undefined {
+    const live = new Set<number>();
+    for (const p of s.pages) {
+      live.add(p.key);
+      if (p.tiers.length === 0) {
+        // A summary (nothing pinned anywhere): no page detail, nothing held.
+        this.pinned.delete(p.key);
+        if (p.npinned !== 0) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, no page held`);
+        if (p.charged !== 0) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, none pinned`);
+        continue;
+      }
+      const pfn = pfnArray(p);
+      let rec = this.pinned.get(p.key);
+      if (!rec || rec.length !== p.npages) {
+        rec = new Float64Array(p.npages).fill(Number.NaN);
+        this.pinned.set(p.key, rec);
+      }
+      let npinned = 0;
+      const uptr = BigInt(p.uptr);
+      for (const t of p.tiers) {
+        const held = t.xarray || t.domain;
+        for (let i = t.first; i <= t.last; i++) {
+          if (!held) {
+            rec[i] = Number.NaN;
+            continue;
+          }
+          npinned++;
+          if (Number.isNaN(rec[i])) {
+            const u = this.userPfn(p.sourcePid, uptr + BigInt(i) * BigInt(PAGE));
+            if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
+            rec[i] = pfn[i];
+          } else if (rec[i] !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} was pinned as PFN ${rec[i]} and now holds PFN ${pfn[i]}`);
+        }
+      }
+      if (p.npinned !== npinned) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, ${npinned} page(s) held by an access or a domain`);
+      if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
+    }
+    for (const k of this.pinned.keys()) if (!live.has(k)) this.pinned.delete(k);
+    return undefined;
+  }
+
+  private checkDomains(s: MachineSnapshot): OracleFailure | undefined {
+    const ioasOf = new Map(s.ioas.map((i) => [`${i.ctx}:${i.id}`, i]));
+    const pfns = new Map<number, Float64Array>();
+    for (const p of s.pages) if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
+    for (const d of s.domains) {
+      const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
+      if (!io || !io.domains.includes(d.hwpt)) continue;
+      const r = checkDomain(d, io, pfns);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  private checkAccounting(s: MachineSnapshot): OracleFailure | undefined {
+    const mmOfPid = new Map(s.processes.map((p) => [p.pid, p.mm]));
+    const userLocked = new Map<number, number>();
+    const mmPinned = new Map<number, number>();
+    const mmLocked = new Map<number, number>();
+    const unknownMm = s.pages.some((p) => !mmOfPid.has(p.sourcePid));
+    for (const p of s.pages) {
+      if (p.account === 'user') userLocked.set(p.sourceUid, (userLocked.get(p.sourceUid) ?? 0) + p.charged);
+      const mm = mmOfPid.get(p.sourcePid);
+      if (mm === undefined) continue;
+      mmPinned.set(mm, (mmPinned.get(mm) ?? 0) + p.charged);
+      if (p.account === 'mm') mmLocked.set(mm, (mmLocked.get(mm) ?? 0) + p.charged);
+    }
+    for (const u of s.accounting.users) {
+      const want = userLocked.get(u.uid) ?? 0;
+      if (u.lockedVm !== want) return fail('accounting', `user ${u.uid} locked_vm ${u.lockedVm}, the pages it sources charge ${want}`);
+    }
+    if (unknownMm) return undefined;
+    for (let i = 0; i < s.accounting.mms.length; i++) {
+      const m = s.accounting.mms[i];
+      const pinned = mmPinned.get(i) ?? 0;
+      if (m.pinnedVm !== pinned) return fail('accounting', `mm of pid ${m.pids.join(',')} pinned_vm ${m.pinnedVm}, the pages it sources charge ${pinned}`);
+      // mlock() charges locked_vm too: the pages' mm-mode charge is a lower bound.
+      const locked = mmLocked.get(i) ?? 0;
+      if (m.lockedVm < locked) return fail('accounting', `mm of pid ${m.pids.join(',')} locked_vm ${m.lockedVm}, the pages it sources charge ${locked} in mm mode`);
+    }
+    return undefined;
+  }
+
+  private errnoCheck(r: CallResult, before: MachineSnapshot | undefined): OracleFailure | undefined {
+    if (r.op !== 'ioas_map' || !r.args || !before || r.outputs.fault_injected !== undefined) return undefined;
+    const { pid, fd, fields: f } = r.args;
+    const proc = before.processes.find((p) => p.pid === pid);
+    const ctx = this.ctxOf(before, pid, fd);
+    const io = before.ioas.find((i) => i.ctx === ctx && i.id === Number(f.ioas_id));
+    if (!proc || ctx === undefined || !io) return undefined;
+    const length = BigInt(f.length);
+    const uva = BigInt(f.user_va);
+    if (length === 0n || uva + length > U64_MAX) return undefined;
+    if (r.errno === 'ENOMEM') {
+      // incr_user_locked_vm(): ENOMEM only when locked_vm + npages > RLIMIT_MEMLOCK pages.
+      const mode = before.contexts.find((c) => c.index === ctx)?.accountMode;
+      if (mode !== 'user' || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0 || this.tempLimitTouched) return undefined;
+      if (before.accounting.memcgs.some((m) => m.limit !== null)) return undefined;
+      const npages = Number(((uva & 0xfffn) + length + 0xfffn) >> 12n);
+      if (npages > 1 << 20 || before.framesInUse + 4 * npages + 1024 > before.totalFrames) return undefined;
+      const locked = before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0;
+      const limit = BigInt(proc.rlimitMemlock) >> 12n;
+      if (BigInt(locked + npages) <= limit && this.userMapped(pid, uva, length)) {
+        return fail('errno', `IOAS_MAP of ${npages} page(s) got ENOMEM with locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
+      }
+    }
+    if (r.errno === 'EEXIST' && this.areasKnown && (Number(f.flags) & FIXED_IOVA) !== 0) {
+      // iopt_alloc_area(): EEXIST when the fixed range meets an area; reserved ranges are left out here.
+      const iova = BigInt(f.iova);
+      const last = iova + length - 1n;
+      if (last > U64_MAX) return undefined;
+      const meets = (first: bigint, l: bigint): boolean => first <= last && l >= iova;
+      if (io.reserved.some((x) => meets(BigInt(x.first), BigInt(x.last)))) return undefined;
+      if ((this.ref.get(`${ctx}:${io.id}`) ?? []).some((a) => meets(a.iova, a.last))) return undefined;
+      return fail('errno', `fixed IOAS_MAP at ${hex(iova)}-${hex(last)} got EEXIST, but it meets no area of IOAS ${io.id}`);
+    }
+    return undefined;
+  }
+
+  /** Every page of [uva, uva + length) is mapped in the user's page table (else the pin faults first). */
+  private userMapped(pid: number, uva: bigint, length: bigint): boolean {
+    const proc = this.machine.processes.get(pid);
+    if (!proc || length > 1n << 32n) return false;
+    for (let va = uva & ~0xfffn; va < uva + length; va += BigInt(PAGE)) if (proc.mm.lookupPfn(va) < 0) return false;
+    return true;
+  }
+}
+
+/** The PFN of every page of `p` (its xarray's, else its domain's, else the user's; -1 none). */
+function pfnArray(p: PagesSnap): Float64Array {
+  const a = new Float64Array(p.npages).fill(-1);
+  for (const r of p.pfns) if (r.pfn >= 0) for (let i = 0; i < r.n; i++) a[r.index + i] = r.pfn + i;
+  return a;
+}
+
+/** Domain `d` maps every page of every area of `io` to the PFN pinned for it, and nothing outside them. */
+function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array>): OracleFailure | undefined {
+  const where = `HWPT ${d.hwpt} of IOAS ${io.id}`;
+  if (d.strayBytes !== 0) return fail('domain_map', `${where} maps ${d.strayBytes} byte(s) outside every area`);
+  let ri = 0;
+  const runs = d.runs;
+  let expectBytes = 0;
+  for (const a of io.areas) {
+    const pf = pfns.get(a.pages);
+    const iova = Number(BigInt(a.iova));
+    const last = Number(BigInt(a.last));
+    if (!Number.isSafeInteger(last)) return undefined;
+    const first = Math.max(iova, d.apertureStart);
+    const end = Math.min(last, d.apertureEnd);
+    if (end < first) continue;
+    // The page of IOVA x: firstIndex + (x - (iova - pageOffset)) / PAGE.
+    const base = iova - a.pageOffset;
+    const step = Math.min(PAGE, d.pgsizes[0] ?? PAGE);
+    const from = Math.floor(first / step) * step;
+    expectBytes += Math.floor(end / step) * step + step - from;
+    while (ri < runs.length && runs[ri].iova + runs[ri].length <= from) ri++;
+    for (let x = from; x <= end; x += step) {
+      while (ri < runs.length && runs[ri].iova + runs[ri].length <= x) ri++;
+      const run = runs[ri];
+      if (!run || run.iova > x) return fail('domain_map', `${where}: IOVA 0x${x.toString(16)} of area ${a.iova} is not mapped`);
+      const idx = a.firstIndex + Math.floor((x - base) / PAGE);
+      const pinned = pf?.[idx] ?? -1;
+      const want = pinned * PAGE + ((x - base) % PAGE);
+      const got = run.paddr + (x - run.iova);
+      if (pinned < 0 || got !== want) return fail('domain_pfn', `${where}: IOVA 0x${x.toString(16)} maps PFN ${Math.floor(got / PAGE)}, area ${a.iova} page ${idx} is PFN ${pinned}`);
+    }
+  }
+  if (d.mappedBytes !== expectBytes) return fail('domain_map', `${where} maps ${d.mappedBytes} byte(s), its areas ${expectBytes}`);
+  return undefined;
+}
+
+function fail(kind: string, message: string): OracleFailure {
+  return { signature: `ORACLE ${kind}`, message };
+}
+
+function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
+}

@@ -466,6 +466,63 @@ export class IommufdClient {
     return { rc: r.rc, entryNum: r.out.entry_num as number };
   }
 
+  /**
+   * IOMMU_VIOMMU_ALLOC, unchecked. With `inData` the selftest driver's
+   * struct iommu_viommu_selftest goes along (data_len 24) and comes back as
+   * out_data / out_mmap_offset / out_mmap_length.
+   */
+  viommuAllocRaw(
+    a: { devId: number; hwptId: number; type?: number; flags?: number; inData?: number; dataLen?: number; dataUptr?: bigint },
+  ): { rc: number; viommuId: number; outData?: number; mmapOffset?: bigint; mmapLength?: bigint } {
+    let uptr = a.dataUptr ?? 0n;
+    let len = a.dataLen ?? 0;
+    if (a.inData !== undefined) {
+      const d = new Uint8Array(24);
+      new DataView(d.buffer).setUint32(0, a.inData >>> 0, true);
+      uptr = this.scratch.write(d);
+      len = a.dataLen ?? 24;
+    }
+    const r = this.raw(U.IOMMU_VIOMMU_ALLOC, U.iommu_viommu_alloc, {
+      flags: a.flags ?? 0,
+      type: a.type ?? U.IOMMU_VIOMMU_TYPE_SELFTEST,
+      dev_id: a.devId,
+      hwpt_id: a.hwptId,
+      data_len: len,
+      data_uptr: uptr,
+    });
+    const out: { rc: number; viommuId: number; outData?: number; mmapOffset?: bigint; mmapLength?: bigint } = { rc: r.rc, viommuId: r.out.out_viommu_id as number };
+    if (a.inData !== undefined && r.rc === 0) {
+      const b = new Uint8Array(24);
+      if (this.proc.readMemory(uptr, b) === 0) {
+        const dv = new DataView(b.buffer);
+        out.outData = dv.getUint32(4, true);
+        out.mmapOffset = dv.getBigUint64(8, true);
+        out.mmapLength = dv.getBigUint64(16, true);
+      }
+    }
+    return out;
+  }
+
+  /** IOMMU_VIOMMU_ALLOC of the selftest type on a NEST_PARENT HWPT: the vIOMMU ID. */
+  viommuAlloc(devId: number, hwptId: number): number {
+    const r = this.viommuAllocRaw({ devId, hwptId });
+    check(r.rc, 'IOMMU_VIOMMU_ALLOC');
+    return r.viommuId;
+  }
+
+  /** IOMMU_VDEVICE_ALLOC, unchecked. */
+  vdeviceAllocRaw(viommuId: number, devId: number, virtId: bigint | number): { rc: number; vdeviceId: number } {
+    const r = this.raw(U.IOMMU_VDEVICE_ALLOC, U.iommu_vdevice_alloc, { viommu_id: viommuId, dev_id: devId, virt_id: big(virtId) });
+    return { rc: r.rc, vdeviceId: r.out.out_vdevice_id as number };
+  }
+
+  /** IOMMU_VDEVICE_ALLOC: the vDEVICE ID. */
+  vdeviceAlloc(viommuId: number, devId: number, virtId: bigint | number): number {
+    const r = this.vdeviceAllocRaw(viommuId, devId, virtId);
+    check(r.rc, 'IOMMU_VDEVICE_ALLOC');
+    return r.vdeviceId;
+  }
+
   /** IOMMU_FAULT_QUEUE_ALLOC, unchecked. */
   faultQueueAllocRaw(flags = 0): { rc: number; faultId: number; faultFd: number } {
     const r = this.raw(U.IOMMU_FAULT_QUEUE_ALLOC, U.iommu_fault_alloc, { flags });

@@ -18,7 +18,7 @@
  * driver with the caller's copy_struct_from_user, which the iommufd layer
  * supplies: this layer sees no user memory of its own.
  */
-import { EINVAL } from '../base/errno.js';
+import { EFAULT, EINVAL } from '../base/errno.js';
 import type { DomainContext, IommuDomain } from './domain.js';
 
 /** IOMMU_HWPT_ALLOC_* flags as the driver receives them (uAPI values). */
@@ -41,6 +41,19 @@ export interface IommuUserData {
   readonly uptr: bigint;
   readonly len: number;
   readonly copy: CopyStructFromUser;
+  /** copy_to_user of `src` (at most len bytes) back to uptr: 0 or -EFAULT. */
+  readonly copyTo?: (src: Uint8Array, uptr: bigint) => number;
+}
+
+/**
+ * __iommu_copy_struct_to_user(): -EINVAL on a type mismatch or a length
+ * outside [minLen, src.length]; else the first len bytes of `src` are written.
+ */
+export function copyStructToUserData(data: IommuUserData, src: Uint8Array, type: number, minLen: number): number {
+  if (data.type !== type) return -EINVAL;
+  if (data.len < minLen || src.length < data.len) return -EINVAL;
+  if (!data.copyTo) return -EFAULT;
+  return data.copyTo(src.subarray(0, data.len), data.uptr);
 }
 
 /** struct iommu_user_data_array: entry_num structs of entry_len bytes each. */
@@ -141,8 +154,39 @@ export interface IommuOps {
   domainAllocUser(ctx: DomainContext, dev: IommuDev, flags: number, parent: IommuDomain | undefined, userData: IommuUserData | undefined): AnyDomain | number;
   /** dev->iommu->max_pasids (0: no PASID). */
   maxPasids(dev: IommuDev): number;
+  /** ops->get_viommu_size: nonzero when the driver builds vIOMMUs of `type`. */
+  getViommuSize?(dev: IommuDev, type: number): number;
+  /**
+   * ops->viommu_init: the driver's half of a vIOMMU on the nest-parent
+   * `parent`, with the user's data (if any); its viommu ops, or -errno.
+   */
+  viommuInit?(ctx: DomainContext, core: ViommuCore, parent: IommuDomain, userData: IommuUserData | undefined): ViommuDriver | number;
   /** ops->dev_enable_feat(IOMMU_DEV_FEAT_IOPF) */
   enableIopf(dev: IommuDev): number;
   /** ops->dev_disable_feat(IOMMU_DEV_FEAT_IOPF) */
   disableIopf(dev: IommuDev): void;
+}
+
+/** What the iommufd core offers a vIOMMU driver (iommufd_viommu_alloc_mmap, iommufd_viommu_find_dev). */
+export interface ViommuCore {
+  /** _iommufd_alloc_mmap(): an mmap offset of the iommufd file for `length` bytes, or -errno. */
+  allocMmap(length: number): number;
+  /** _iommufd_destroy_mmap() */
+  destroyMmap(offset: number): void;
+  /** iommufd_viommu_find_dev(): the device of the vDEVICE at virt_id, if any. */
+  findDev(virtId: bigint): IommuDev | undefined;
+  /** iommufd_viommu_get_vdev_id(): the virt_id of `dev`'s vDEVICE on this vIOMMU, or undefined (-ENOENT). */
+  getVdevId(dev: IommuDev): bigint | undefined;
+}
+
+/** struct iommufd_viommu_ops, the driver's half of a vIOMMU. */
+export interface ViommuDriver {
+  /** The mmap region the driver exposes (offset, length), if any. */
+  readonly mmap: { readonly offset: number; readonly length: number } | undefined;
+  /** viommu_ops->alloc_domain_nested */
+  allocDomainNested(ctx: DomainContext, flags: number, userData: IommuUserData): NestedDomain | number;
+  /** viommu_ops->cache_invalidate: handles entries in order; sets arr.entryNum to those done. */
+  cacheInvalidate(ctx: DomainContext, arr: IommuUserDataArray): number;
+  /** viommu_ops->destroy */
+  destroy(): void;
 }

@@ -20,7 +20,7 @@
  * - IOPF: the mock's IOPF queue exists (the oracle kernel has
  *   CONFIG_IOMMU_IOPF), so enabling IOPF on a mock device succeeds.
  */
-import { EINVAL, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { DomainContext, IommuDomain } from './domain.js';
 import {
@@ -32,10 +32,14 @@ import {
   type IommuCap,
   type IommuDev,
   type IommuOps,
+  type IommuUserData,
   type IommuUserDataArray,
   NestedDomain,
+  type ViommuCore,
+  type ViommuDriver,
   copyStructFromUserArray,
   copyStructFromUserData,
+  copyStructToUserData,
 } from './driver.js';
 import { MOCK_DEV_HUGE_IOVA, MOCK_DEV_NO_DIRTY, MOCK_DEV_PASID, MockDomain, createMockDomain } from './mock-domain.js';
 
@@ -60,6 +64,31 @@ export const MOCK_NESTED_IOTLB_ID_MAX = 3;
 /** MOCK_PASID_WIDTH: log2 of a PASID-capable mock device's max_pasids. */
 export const MOCK_PASID_WIDTH = 20;
 
+/** kzalloc of the command array in mock_viommu_cache_invalidate. */
+export const FP_MOCK_VIOMMU_INV_ALLOC = faultPoint('kzalloc.mock_viommu_invalidate', 'slab');
+/** __get_free_pages(order 1) of the mock vIOMMU's two mmap-able pages. */
+export const FP_MOCK_VIOMMU_PAGES = faultPoint('__get_free_pages.mock_viommu', 'page');
+
+/** IOMMU_VIOMMU_TYPE_SELFTEST */
+export const MOCK_VIOMMU_TYPE = 0xdeadbeef;
+/** IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST */
+export const MOCK_VIOMMU_INVALIDATE_DATA_TYPE = 0xdeadbeef;
+/** MOCK_DEV_CACHE_NUM / MOCK_DEV_CACHE_ID_MAX: entries of a mock device's cache. */
+export const MOCK_DEV_CACHE_NUM = 4;
+export const MOCK_DEV_CACHE_ID_MAX = 3;
+/** sizeof / offsetofend(out_data) of struct iommu_viommu_selftest */
+const SIZEOF_VIOMMU_SELFTEST = 24;
+const MIN_VIOMMU_SELFTEST = 8;
+/** sizeof(struct iommu_viommu_invalidate_selftest) {flags, vdev_id, cache_id} */
+const SIZEOF_VIOMMU_INV_SELFTEST = 12;
+/** The mock vIOMMU's mmap region: two pages. */
+const MOCK_VIOMMU_MMAP_LENGTH = 2 * 4096;
+
+/** A mock device as the mock vIOMMU sees it: its cache entries (struct mock_dev cache[]). */
+interface MockCacheDev extends IommuDev {
+  readonly cache?: Uint32Array;
+}
+
 /** sizeof(struct iommu_test_hw_info) */
 const SIZEOF_TEST_HW_INFO = 8;
 /** offsetofend(iotlb) of struct iommu_hwpt_selftest (its size is an era option) */
@@ -77,14 +106,22 @@ export class MockNestedDomain extends NestedDomain {
   /** The four mock IOTLB entries. */
   readonly iotlb = new Uint32Array(MOCK_NESTED_IOTLB_NUM);
 
-  constructor(owner: IommuOps, parent: IommuDomain, iotlb: number) {
+  /** mock_nested->mock_viommu: the vIOMMU it was allocated on, if any. */
+  readonly viommu: ViommuCore | undefined;
+
+  constructor(owner: IommuOps, parent: IommuDomain, iotlb: number, viommu?: ViommuCore) {
     super(parent);
     this.owner = owner;
     this.iotlb.fill(iotlb);
+    this.viommu = viommu;
   }
 
-  /** mock_domain_nop_attach(): a nested domain has no dirty ops, so it takes any device. */
-  attachDev(_dev: IommuDev): number {
+  /**
+   * mock_domain_nop_attach(): a nested domain has no dirty ops; on a vIOMMU
+   * the device needs a vDEVICE there first (-ENOENT).
+   */
+  attachDev(dev: IommuDev): number {
+    if (this.viommu && this.viommu.getVdevId(dev) === undefined) return -ENOENT;
     return 0;
   }
 
@@ -155,13 +192,16 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
         return d;
       }
       // 7.2's mock_domain_alloc_nested() takes IOMMU_HWPT_ALLOC_PASID (iommufd gates it by profile).
-      if (!userData || userData.type !== MOCK_HWPT_DATA_TYPE || flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
+      if (!userData || flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
       if (!(parent instanceof MockDomain) || parent.owner !== ops) return -EINVAL;
-      const cfg = new Uint8Array(opts.hwptSelftestSize);
-      const rc = copyStructFromUserData(cfg, userData, MOCK_HWPT_DATA_TYPE, MIN_HWPT_SELFTEST);
-      if (rc) return rc;
-      if (ctx.faults.shouldFail(FP_MOCK_NESTED_ALLOC)) return -ENOMEM;
-      return new MockNestedDomain(ops, parent, u32(cfg, 0));
+      return allocNested(ctx, parent, userData);
+    },
+    getViommuSize(_dev: IommuDev, type: number): number {
+      return type === MOCK_VIOMMU_TYPE ? 1 : 0;
+    },
+    viommuInit(ctx, core, parent, userData): ViommuDriver | number {
+      if (!(parent instanceof MockDomain)) return -EINVAL;
+      return mockViommuInit(ctx, core, parent, userData);
     },
     maxPasids(dev: IommuDev): number {
       return dev.flags & MOCK_DEV_PASID ? 2 ** MOCK_PASID_WIDTH : 0;
@@ -171,6 +211,50 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     },
     disableIopf(_dev: IommuDev): void {},
   };
+  /** mock_viommu_init(): with user data, the two pages behind an mmap region, and the loopback of in_data. */
+  function mockViommuInit(ctx: DomainContext, core: ViommuCore, s2: MockDomain, userData: IommuUserData | undefined): ViommuDriver | number {
+    let mmap: { offset: number; length: number } | undefined;
+    if (userData) {
+      const cfg = new Uint8Array(SIZEOF_VIOMMU_SELFTEST);
+      let rc = copyStructFromUserData(cfg, userData, MOCK_VIOMMU_TYPE, MIN_VIOMMU_SELFTEST);
+      if (rc) return rc;
+      if (ctx.faults.shouldFail(FP_MOCK_VIOMMU_PAGES)) return -ENOMEM;
+      const offset = core.allocMmap(MOCK_VIOMMU_MMAP_LENGTH);
+      if (offset < 0) return offset;
+      const dv = new DataView(cfg.buffer);
+      dv.setUint32(4, dv.getUint32(0, true), true);
+      dv.setBigUint64(8, BigInt(offset), true);
+      dv.setBigUint64(16, BigInt(MOCK_VIOMMU_MMAP_LENGTH), true);
+      rc = copyStructToUserData(userData, cfg, MOCK_VIOMMU_TYPE, MIN_VIOMMU_SELFTEST);
+      if (rc) {
+        core.destroyMmap(offset);
+        return rc;
+      }
+      mmap = { offset, length: MOCK_VIOMMU_MMAP_LENGTH };
+    }
+    return {
+      mmap,
+      allocDomainNested(dctx, flags, data): NestedDomain | number {
+        if (flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
+        return allocNested(dctx, s2, data, core);
+      },
+      cacheInvalidate: (dctx, arr) => mockViommuCacheInvalidate(dctx, core, arr),
+      destroy(): void {
+        if (mmap) core.destroyMmap(mmap.offset);
+      },
+    };
+  }
+
+  /** __mock_domain_alloc_nested(): the IOTLB value from struct iommu_hwpt_selftest. */
+  function allocNested(ctx: DomainContext, parent: MockDomain, data: IommuUserData, viommu?: ViommuCore): MockNestedDomain | number {
+    if (data.type !== MOCK_HWPT_DATA_TYPE) return -EOPNOTSUPP;
+    const cfg = new Uint8Array(opts.hwptSelftestSize);
+    const rc = copyStructFromUserData(cfg, data, MOCK_HWPT_DATA_TYPE, MIN_HWPT_SELFTEST);
+    if (rc) return rc;
+    if (ctx.faults.shouldFail(FP_MOCK_NESTED_ALLOC)) return -ENOMEM;
+    return new MockNestedDomain(ops, parent, u32(cfg, 0), viommu);
+  }
+
   /** mock_domain_alloc_paging(): -ENOMEM at its kzalloc. */
   function createPaging(ctx: DomainContext, dev: IommuDev): MockDomain | undefined {
     if (ctx.faults.shouldFail(FP_MOCK_DOMAIN_ALLOC)) return undefined;
@@ -178,4 +262,43 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     return createMockDomain(ctx, { huge: (dev.flags & MOCK_DEV_HUGE_IOVA) !== 0, warnUnmapMissing: warn, warnIovaToPhysMissing: warn });
   }
   return ops;
+}
+
+/**
+ * mock_viommu_cache_invalidate(): each struct iommu_viommu_invalidate_selftest
+ * clears one cache entry (or all, IOMMU_TEST_INVALIDATE_FLAG_ALL) of the
+ * device behind vdev_id. The whole array is copied first; a failed copy
+ * handles nothing. An empty array of the right type only validates the type.
+ * A failed kzalloc leaves entry_num as the user gave it (the kernel returns
+ * before it sets it).
+ */
+function mockViommuCacheInvalidate(ctx: DomainContext, core: ViommuCore, arr: IommuUserDataArray): number {
+  if (arr.entryNum === 0 && arr.type === MOCK_VIOMMU_INVALIDATE_DATA_TYPE) return 0;
+  if (ctx.faults.shouldFail(FP_MOCK_VIOMMU_INV_ALLOC)) return -ENOMEM;
+  const n = arr.entryNum;
+  const cmds = new Uint8Array(n * SIZEOF_VIOMMU_INV_SELFTEST);
+  let done = 0;
+  let rc = 0;
+  // iommu_copy_struct_from_full_user_array()
+  if (arr.type !== MOCK_VIOMMU_INVALIDATE_DATA_TYPE || n === 0) rc = -EINVAL;
+  for (let i = 0; !rc && i < n; i++) {
+    const uptr = BigInt.asUintN(64, arr.uptr + BigInt(arr.entryLen) * BigInt(i));
+    rc = arr.copy(cmds.subarray(i * SIZEOF_VIOMMU_INV_SELFTEST, (i + 1) * SIZEOF_VIOMMU_INV_SELFTEST), uptr, arr.entryLen);
+  }
+  for (; !rc && done < n; done++) {
+    const flags = u32(cmds, done * SIZEOF_VIOMMU_INV_SELFTEST);
+    const vdevId = u32(cmds, done * SIZEOF_VIOMMU_INV_SELFTEST + 4);
+    const cacheId = u32(cmds, done * SIZEOF_VIOMMU_INV_SELFTEST + 8);
+    if (flags & ~MOCK_INVALIDATE_FLAG_ALL) rc = -EOPNOTSUPP;
+    else if (cacheId > MOCK_DEV_CACHE_ID_MAX) rc = -EINVAL;
+    else {
+      const dev = core.findDev(BigInt(vdevId)) as MockCacheDev | undefined;
+      if (!dev?.cache) rc = -EINVAL;
+      else if (flags & MOCK_INVALIDATE_FLAG_ALL) dev.cache.fill(0);
+      else dev.cache[cacheId] = 0;
+    }
+    if (rc) break;
+  }
+  arr.entryNum = done;
+  return rc;
 }

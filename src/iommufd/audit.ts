@@ -25,6 +25,7 @@ import type { IommufdObject, ObjectTable } from './object-table.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
+import { VdeviceObject, ViommuObject } from './viommu.js';
 
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
@@ -198,7 +199,11 @@ export interface AuditObjectsCtx {
  * - a fault queue's users are the table's, its file's and one per HWPT
  *   reporting to it; every fault it holds comes from a device still
  *   attached to the HWPT it was reported through; a device's IOPF count is
- *   1 exactly when it is attached to a fault-capable HWPT.
+ *   1 exactly when it is attached to a fault-capable HWPT;
+ * - a vIOMMU's users are the table's, one per vDEVICE and one per nested
+ *   HWPT on it, and it holds a user of its live NEST_PARENT HWPT; each
+ *   virt_id slot holds a live vDEVICE of that vIOMMU, whose device points
+ *   back at it.
  */
 export function auditObjects(ctx: AuditObjectsCtx): number {
   let problems = 0;
@@ -210,13 +215,18 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
   const live = objects.live();
   const nestedOn = new Map<HwptPaging, number>();
   const faultRefs = new Map<FaultObject, number>();
+  const viommuRefs = new Map<IommufdObject, number>();
+  const ref = (m: Map<IommufdObject, number>, o: IommufdObject) => m.set(o, (m.get(o) ?? 0) + 1);
   for (const { obj } of live) {
-    if (obj instanceof HwptNested) nestedOn.set(obj.parent, (nestedOn.get(obj.parent) ?? 0) + 1);
+    if (obj instanceof HwptNested && !obj.viommu) nestedOn.set(obj.parent, (nestedOn.get(obj.parent) ?? 0) + 1);
+    if (obj instanceof HwptNested && obj.viommu) ref(viommuRefs, obj.viommu);
+    if (obj instanceof VdeviceObject) ref(viommuRefs, obj.viommu);
+    if (obj instanceof ViommuObject) ref(viommuRefs, obj.hwpt);
     if ((obj instanceof HwptPaging || obj instanceof HwptNested) && obj.fault) faultRefs.set(obj.fault, (faultRefs.get(obj.fault) ?? 0) + 1);
   }
   for (const { id, obj, users } of live) {
     if (obj instanceof HwptPaging || obj instanceof HwptNested) {
-      const want = 1 + obj.devices.size + (obj instanceof HwptPaging ? (nestedOn.get(obj) ?? 0) : 0);
+      const want = 1 + obj.devices.size + (obj instanceof HwptPaging ? (nestedOn.get(obj) ?? 0) + (viommuRefs.get(obj) ?? 0) : 0);
       if (users !== want) fail('hwpt_users', `HWPT ${id}: users ${users}, expected ${want}`);
       if (!obj.domain || obj.domain.isFreed) fail('hwpt_domain', `HWPT ${id}: no live domain`);
       for (const d of obj.devices) {
@@ -241,6 +251,20 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
       const p = obj.parent;
       if (!objects.isLive(p) || !p.nestParent || p.autoDomain) fail('nested_parent', `HWPT ${id}: parent ${p.id} is not a live manual NEST_PARENT HWPT`);
       if (obj.domain && obj.domain.parent !== p.domain) fail('nested_parent', `HWPT ${id}: nested domain's parent is not the parent HWPT's domain`);
+    }
+    if (obj instanceof ViommuObject) {
+      const want = 1 + (viommuRefs.get(obj) ?? 0);
+      if (users !== want) fail('viommu_users', `vIOMMU ${id}: users ${users}, expected ${want}`);
+      if (!objects.isLive(obj.hwpt) || !obj.hwpt.nestParent) fail('viommu_hwpt', `vIOMMU ${id}: its HWPT is not a live NEST_PARENT HWPT`);
+      if (!obj.driver) fail('viommu_driver', `vIOMMU ${id}: no driver ops`);
+      for (const [virtId, v] of obj.vdevs) {
+        if (!v || v.viommu !== obj || v.virtId !== virtId || !objects.isLive(v)) fail('viommu_vdevs', `vIOMMU ${id}: virt_id ${virtId} holds no live vDEVICE of it`);
+      }
+    }
+    if (obj instanceof VdeviceObject) {
+      if (users !== 1) fail('vdevice_users', `vDEVICE ${id}: users ${users}, expected 1`);
+      if (obj.viommu.vdevs.get(obj.virtId) !== obj) fail('vdevice_slot', `vDEVICE ${id}: not at virt_id ${obj.virtId} of its vIOMMU`);
+      if (obj.idev.vdev !== obj || obj.idev.destroying) fail('vdevice_idev', `vDEVICE ${id}: its device does not point back, or is being destroyed`);
     }
     if (obj instanceof FaultObject) {
       const want = 1 + (obj.file ? 1 : 0) + (faultRefs.get(obj) ?? 0);

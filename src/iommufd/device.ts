@@ -48,6 +48,7 @@ import {
   MOCK_FLAGS_DEVICE_HUGE_IOVA,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
+import { type VdeviceObject, deviceRemoveVdev } from './viommu.js';
 
 export const FP_MOCK_DEV_ALLOC = faultPoint('kzalloc.mock_dev', 'slab');
 /** dev_set_name()'s kvasprintf. */
@@ -181,6 +182,10 @@ export class IommufdDevice implements IommufdObject {
   readonly enforceCacheCoherency = false;
   /** idev->iopf_enabled: attachments to fault-capable HWPTs. */
   iopfEnabled = 0;
+  /** idev->vdev: the vDEVICE holding this device's reference, if any. */
+  vdev: VdeviceObject | undefined;
+  /** idev->destroying: unbind has begun, no new vDEVICE. */
+  destroying = false;
   private gone = false;
 
   constructor(
@@ -197,6 +202,11 @@ export class IommufdDevice implements IommufdObject {
   /** The HWPT the device is attached to (igroup->hwpt while the device is on its list). */
   get hwpt(): Hwpt | undefined {
     return this.igroup.devices.includes(this) ? this.igroup.hwpt : undefined;
+  }
+
+  /** iommufd_device_pre_destroy(): revoke the vDEVICE's reference (a tombstone takes its ID). */
+  preDestroy(): void {
+    deviceRemoveVdev(this);
   }
 
   /** iommufd_device_destroy(): give up DMA ownership and the group. */

@@ -31,6 +31,7 @@ import type { IommufdIoas } from './ioas.js';
 import { ioptReadAndClearDirtyData, ioptSetDirtyTracking } from './io-pagetable.js';
 import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
+import type { ViommuObject } from './viommu.js';
 import {
   IOMMU_HWPT_ALLOC_PASID,
   IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
@@ -153,10 +154,14 @@ export class HwptNested implements IommufdObject {
   private readonly alloc: KernelAllocation;
   private gone = false;
 
-  constructor(ctx: IommufdCtx, parent: HwptPaging, alloc: KernelAllocation) {
+  /** hwpt_nested->viommu: the vIOMMU it was allocated on (which then holds the parent). */
+  readonly viommu: ViommuObject | undefined;
+
+  constructor(ctx: IommufdCtx, parent: HwptPaging, alloc: KernelAllocation, viommu?: ViommuObject) {
     this.ctx = ctx;
     this.parent = parent;
     this.alloc = alloc;
+    this.viommu = viommu;
   }
 
   get id(): number {
@@ -168,13 +173,13 @@ export class HwptNested implements IommufdObject {
     return this.parent.ioas;
   }
 
-  /** iommufd_hwpt_nested_destroy(): free the domain, drop the parent. */
+  /** iommufd_hwpt_nested_destroy(): free the domain, drop the vIOMMU or else the parent. */
   destroy(): void {
     if (this.ctx.env.warn.on(this.gone, 'iommufd_hwpt_nested_destroy.twice')) return;
     this.gone = true;
     this.ctx.env.warn.on(this.devices.size !== 0, 'iommufd_hwpt_nested_destroy.devices', `${this.devices.size} devices still attached`);
     hwptCommonDestroy(this);
-    this.ctx.objects.decUsers(this.parent);
+    this.ctx.objects.decUsers(this.viommu ?? this.parent);
     kernelFree(this.alloc);
   }
 }
@@ -304,7 +309,32 @@ function allocHwptNested(ctx: IommufdCtx, parent: HwptPaging, idev: IommufdDevic
   return hwpt;
 }
 
-/** IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc): the pt_id names an IOAS (paging) or a paging HWPT (nested). */
+/** iommufd_viommu_alloc_hwpt_nested(): a nested HWPT from the vIOMMU's driver. */
+function allocViommuHwptNested(ctx: IommufdCtx, viommu: ViommuObject, flags: number, data: IommuUserData): HwptNested | number {
+  if (flags & ~nestedValidFlags(ctx.env.profile)) return -EOPNOTSUPP;
+  if (!data.len) return -EOPNOTSUPP;
+  const driver = viommu.driver;
+  if (!driver) return -EOPNOTSUPP;
+  const alloc = kernelAlloc(ctx.env, FP_HWPT_NESTED_ALLOC, SIZEOF_HWPT_NESTED, true);
+  if (!alloc) return -ENOMEM;
+  const hwpt = new HwptNested(ctx, viommu.hwpt, alloc, viommu);
+  const id = ctx.allocId(hwpt);
+  if (id < 0) {
+    kernelFree(alloc);
+    return id;
+  }
+  hwpt.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
+  ctx.objects.incUsers(viommu);
+  const domain = driver.allocDomainNested(ctx.env, flags & ~IOMMU_HWPT_FAULT_ID_VALID, data);
+  if (typeof domain === 'number') {
+    ctx.objects.abortAndDestroy(hwpt);
+    return domain;
+  }
+  hwpt.domain = domain;
+  return hwpt;
+}
+
+/** IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc): the pt_id names an IOAS (paging), a paging HWPT or (7.2) a vIOMMU (nested). */
 export function hwptAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
   const ctx = ucmd.ctx;
   const objects = ctx.objects;
@@ -325,7 +355,10 @@ export function hwptAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
   let hwpt: Hwpt | number;
   if (pt.type === 'IOAS') hwpt = allocHwptPaging(ctx, pt as IommufdIoas, dev, flags, false, dataLen ? data : undefined);
   else if (pt instanceof HwptPaging) hwpt = allocHwptNested(ctx, pt, dev, flags, data);
-  else hwpt = -EINVAL;
+  else if (pt.type === 'VIOMMU') {
+    const viommu = pt as ViommuObject;
+    hwpt = viommu.iommuOps !== dev.mockDev.ops ? -EINVAL : allocViommuHwptNested(ctx, viommu, flags, data);
+  } else hwpt = -EINVAL;
   let rc = 0;
   if (typeof hwpt === 'number') rc = hwpt;
   else {
@@ -388,8 +421,10 @@ export function hwptInvalidateIoctl(ucmd: Ucmd<IommufdCtx>): number {
   else if (entryNum && (!ucmd.big('data_uptr') || !entryLen || (ctx.env.profile.invalidateEntryNumCap && (entryLen > PAGE_SIZE || entryNum > INVALIDATE_ENTRY_NUM_MAX))))
     rc = -EINVAL;
   else {
-    const hwpt = ctx.objects.get(ucmd.num('hwpt_id'), 'HWPT_NESTED');
-    if (typeof hwpt === 'number') rc = hwpt;
+    // 6.12 looks up a nested HWPT only; 7.2 any object, then by type.
+    const anyType = ctx.env.profile.invalidateTakesViommu;
+    const obj = ctx.objects.get(ucmd.num('hwpt_id'), anyType ? 'ANY' : 'HWPT_NESTED');
+    if (typeof obj === 'number') rc = obj;
     else {
       const arr: IommuUserDataArray = {
         type: ucmd.num('data_type'),
@@ -398,9 +433,18 @@ export function hwptInvalidateIoctl(ucmd: Ucmd<IommufdCtx>): number {
         entryNum,
         copy: (dst, uptr, usize) => copyStructFromUser(ucmd.mem, dst, uptr, usize),
       };
-      rc = (hwpt as HwptNested).domain!.cacheInvalidateUser(arr);
-      done = arr.entryNum;
-      ctx.objects.put(hwpt);
+      if (obj instanceof HwptNested) {
+        rc = obj.domain!.cacheInvalidateUser(arr);
+        done = arr.entryNum;
+      } else if (obj.type === 'VIOMMU') {
+        const driver = (obj as ViommuObject).driver;
+        if (!driver) rc = -EOPNOTSUPP;
+        else {
+          rc = driver.cacheInvalidate(ctx.env, arr);
+          done = arr.entryNum;
+        }
+      } else rc = -EINVAL;
+      ctx.objects.put(obj);
     }
   }
   ucmd.set('entry_num', done);

@@ -37,6 +37,7 @@ import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER } from './pages.js';
 import { iommufdTestCmd } from './selftest.js';
 import { getHwInfoIoctl } from './device.js';
 import { faultAllocIoctl } from './fault.js';
+import { vdeviceAllocIoctl, viommuAllocIoctl } from './viommu.js';
 import { hwptAllocIoctl, hwptGetDirtyBitmapIoctl, hwptInvalidateIoctl, hwptSetDirtyTrackingIoctl } from './hw-pagetable.js';
 import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, type IoctlOp } from './uapi.js';
 import { type Ucmd, type UcmdExecute, UcmdTable, type UserMemory, ucmdIoctl } from './ucmd.js';
@@ -245,6 +246,8 @@ const HANDLERS: Readonly<Record<string, UcmdExecute<IommufdCtx>>> = {
   IOMMU_HWPT_GET_DIRTY_BITMAP: hwptGetDirtyBitmapIoctl,
   IOMMU_HWPT_INVALIDATE: hwptInvalidateIoctl,
   IOMMU_FAULT_QUEUE_ALLOC: faultAllocIoctl,
+  IOMMU_VIOMMU_ALLOC: viommuAllocIoctl,
+  IOMMU_VDEVICE_ALLOC: vdeviceAllocIoctl,
   IOMMU_TEST_CMD: (ucmd: Ucmd<IommufdCtx>) => iommufdTestCmd(ucmd.ctx, ucmd),
 };
 

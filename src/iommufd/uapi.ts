@@ -222,6 +222,11 @@ export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
 export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID = 0xdadbeef;
 export const IOMMU_TEST_INVALIDATE_FLAG_ALL = 1 << 0;
 export const IOMMU_VIOMMU_TYPE_SELFTEST = 0xdeadbeef;
+/** IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST / _INVALID (iommufd_test.h) */
+export const IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
+export const IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID = 0xdadbeef;
+/** IOMMU_VIOMMU_TYPE_DEFAULT: reserved, no driver's type */
+export const IOMMU_VIOMMU_TYPE_DEFAULT = 0;
 export const IOMMU_VEVENTQ_TYPE_SELFTEST = 0xbeefbeef;
 export const IOMMU_HW_QUEUE_TYPE_SELFTEST = 0xdeadbeef;
 

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * vIOMMU and vDEVICE objects (viommu.c, 7.2): a vIOMMU is the driver's
+ * per-VM slice of a physical IOMMU, built on a NEST_PARENT paging HWPT (which
+ * it holds); nested HWPTs may be allocated on it and HWPT_INVALIDATE may
+ * target it. A vDEVICE ties a bound device to a vIOMMU under the guest's
+ * virtual ID (one vDEVICE per device, one device per virt_id).
+ *
+ * References: the vIOMMU holds a user of its HWPT; each vDEVICE and each
+ * nested HWPT on it holds a user of the vIOMMU; a vDEVICE keeps the device's
+ * temporary reference (users and wait count) from its lookup until it is
+ * destroyed. Unbinding the device revokes that reference in the device's
+ * pre_destroy: a live vDEVICE is destroyed and its ID left as a tombstone.
+ *
+ * The driver's mmap regions (iommufd_viommu_alloc_mmap) get offsets of the
+ * iommufd file here: the lowest free page-aligned range above the first
+ * page, as the kernel's maple tree hands them out. Mapping them with mmap()
+ * is not modelled yet.
+ */
+import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import type { IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
+import type { IommufdDevice } from './device.js';
+import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import type { HwptPaging } from './hw-pagetable.js';
+import { FP_OBJECTS_XA_ALLOC, type IommufdCtx } from './main.js';
+import type { IommufdObject } from './object-table.js';
+import { IOMMU_VIOMMU_TYPE_DEFAULT } from './uapi.js';
+import { type Ucmd, copyStructFromUser } from './ucmd.js';
+
+/** kzalloc of the driver-sized struct iommufd_viommu (_iommufd_object_alloc_ucmd). */
+export const FP_VIOMMU_ALLOC = faultPoint('kzalloc.iommufd_viommu', 'slab');
+/** kzalloc of struct iommufd_vdevice. */
+export const FP_VDEVICE_ALLOC = faultPoint('kzalloc.iommufd_vdevice', 'slab');
+/** xa_insert of the vDEVICE's virt_id into viommu->vdevs. */
+export const FP_VDEVS_INSERT = faultPoint('xa_insert.viommu_vdevs', 'slab');
+/** kzalloc of struct iommufd_mmap in _iommufd_alloc_mmap. */
+export const FP_IMMAP_ALLOC = faultPoint('kzalloc.iommufd_mmap', 'slab');
+/** mtree_alloc_range's node allocation for an mmap region. */
+export const FP_MT_MMAP_ALLOC = faultPoint('mtree_alloc_range.mt_mmap', 'slab');
+
+/** Approximate x86-64 sizeof values. */
+const SIZEOF_VIOMMU = 192;
+const SIZEOF_VDEVICE = 88;
+const SIZEOF_IMMAP = 48;
+const PAGE = 4096;
+
+// ---------------------------------------------------------------------------
+// The context's mmap regions (ictx->mt_mmap)
+
+interface MmapRegion {
+  readonly offset: number;
+  readonly length: number;
+  readonly owner: IommufdObject;
+  readonly alloc: KernelAllocation;
+}
+
+const mmapTables = new WeakMap<IommufdCtx, MmapRegion[]>();
+
+/** ictx->mt_mmap: the regions, by offset. */
+export function mmapRegions(ctx: IommufdCtx): readonly MmapRegion[] {
+  return mmapTables.get(ctx) ?? [];
+}
+
+/** _iommufd_alloc_mmap(): the lowest free range of `length` bytes from offset PAGE_SIZE; -EINVAL / -ENOMEM. */
+function allocMmap(ctx: IommufdCtx, owner: IommufdObject, length: number): number {
+  if (!length || length % PAGE) return -EINVAL;
+  const a = kernelAlloc(ctx.env, FP_IMMAP_ALLOC, SIZEOF_IMMAP, false);
+  if (!a) return -ENOMEM;
+  if (ctx.env.faults.shouldFail(FP_MT_MMAP_ALLOC)) {
+    kernelFree(a);
+    return -ENOMEM;
+  }
+  let list = mmapTables.get(ctx);
+  if (!list) {
+    list = [];
+    mmapTables.set(ctx, list);
+  }
+  let start = PAGE;
+  let k = 0;
+  for (; k < list.length && list[k].offset - start < length; k++) start = list[k].offset + list[k].length;
+  list.splice(k, 0, { offset: start, length, owner, alloc: a });
+  return start;
+}
+
+/** _iommufd_destroy_mmap(): WARNs unless `owner` holds the region at `offset`. */
+function destroyMmap(ctx: IommufdCtx, owner: IommufdObject, offset: number): void {
+  const list = mmapTables.get(ctx) ?? [];
+  const k = list.findIndex((r) => r.offset === offset);
+  if (ctx.env.warn.on(k < 0 || list[k].owner !== owner, '_iommufd_destroy_mmap.owner')) return;
+  kernelFree(list[k].alloc);
+  list.splice(k, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Objects
+
+/** struct iommufd_viommu */
+export class ViommuObject implements IommufdObject {
+  readonly type = 'VIOMMU' as const;
+  /** viommu->vdevs: virt_id → vDEVICE (null: a slot reserved by an allocation in progress). */
+  readonly vdevs = new Map<bigint, VdeviceObject | null>();
+  /** viommu->ops, set by the driver's viommu_init. */
+  driver: ViommuDriver | undefined;
+  private gone = false;
+
+  constructor(
+    readonly ctx: IommufdCtx,
+    readonly hwpt: HwptPaging,
+    readonly viommuType: number,
+    /** viommu->iommu_dev, as the driver ops that serve it. */
+    readonly iommuOps: IommuOps,
+    private readonly alloc: KernelAllocation,
+  ) {}
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  /** What the core offers the driver for this vIOMMU. */
+  core(): ViommuCore {
+    return {
+      allocMmap: (length) => allocMmap(this.ctx, this, length),
+      destroyMmap: (offset) => destroyMmap(this.ctx, this, offset),
+      findDev: (virtId): IommuDev | undefined => this.vdevs.get(virtId)?.idev.mockDev,
+      getVdevId: (dev): bigint | undefined => {
+        for (const [virtId, v] of this.vdevs) if (v && v.idev.mockDev === dev) return virtId;
+        return undefined;
+      },
+    };
+  }
+
+  /** iommufd_viommu_destroy(): the driver's destroy, then the HWPT's user. */
+  destroy(): void {
+    if (this.ctx.env.warn.on(this.gone, 'iommufd_viommu_destroy.twice')) return;
+    this.gone = true;
+    this.driver?.destroy();
+    this.driver = undefined;
+    this.ctx.objects.decUsers(this.hwpt);
+    this.ctx.env.warn.on(this.vdevs.size !== 0, 'iommufd_viommu_destroy.vdevs', `${this.vdevs.size} vDEVICEs left`);
+    kernelFree(this.alloc);
+  }
+}
+
+/** struct iommufd_vdevice */
+export class VdeviceObject implements IommufdObject {
+  readonly type = 'VDEVICE' as const;
+  private gone = false;
+
+  constructor(
+    readonly ctx: IommufdCtx,
+    readonly viommu: ViommuObject,
+    readonly idev: IommufdDevice,
+    readonly virtId: bigint,
+    private readonly alloc: KernelAllocation,
+  ) {}
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  /** iommufd_vdevice_abort(): leave the vIOMMU and the device (the device's reference stays with the caller). */
+  abort(): void {
+    if (this.ctx.env.warn.on(this.gone, 'iommufd_vdevice_abort.twice')) return;
+    this.gone = true;
+    if (this.viommu.vdevs.get(this.virtId) === this) this.viommu.vdevs.delete(this.virtId);
+    this.ctx.objects.decUsers(this.viommu);
+    this.idev.vdev = undefined;
+    kernelFree(this.alloc);
+  }
+
+  /** iommufd_vdevice_destroy(): abort, then drop the device reference held since the allocation. */
+  destroy(): void {
+    this.abort();
+    this.ctx.objects.put(this.idev);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Ioctls
+
+/** IOMMU_VIOMMU_ALLOC (iommufd_viommu_alloc_ioctl) */
+export function viommuAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  const type = ucmd.num('type');
+  if (ucmd.num('flags') || type === IOMMU_VIOMMU_TYPE_DEFAULT) return -EOPNOTSUPP;
+  const dobj = objects.get(ucmd.num('dev_id'), 'DEVICE');
+  if (typeof dobj === 'number') return dobj;
+  const idev = dobj as IommufdDevice;
+  const rc = viommuAlloc(ucmd, idev, type);
+  objects.put(dobj);
+  return rc;
+}
+
+function viommuAlloc(ucmd: Ucmd<IommufdCtx>, idev: IommufdDevice, type: number): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  const ops = idev.mockDev.ops;
+  if (!ops.getViommuSize || !ops.viommuInit) return -EOPNOTSUPP;
+  if (!ops.getViommuSize(idev.mockDev, type)) return -EOPNOTSUPP;
+  const hobj = objects.get(ucmd.num('hwpt_id'), 'HWPT_PAGING');
+  if (typeof hobj === 'number') return hobj;
+  const hwpt = hobj as HwptPaging;
+  let rc = 0;
+  put: {
+    if (!hwpt.nestParent || !hwpt.domain) {
+      rc = -EINVAL;
+      break put;
+    }
+    const a = kernelAlloc(ctx.env, FP_VIOMMU_ALLOC, SIZEOF_VIOMMU, true);
+    if (!a) {
+      rc = -ENOMEM;
+      break put;
+    }
+    const viommu = new ViommuObject(ctx, hwpt, type, ops, a);
+    const id = ctx.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC) ? -ENOMEM : objects.allocUcmd(ucmd, viommu);
+    if (id < 0) {
+      kernelFree(a);
+      rc = id;
+      break put;
+    }
+    // From here the command's return value finalizes or destroys the object.
+    objects.incUsers(hwpt);
+    const dataLen = ucmd.num('data_len');
+    const data: IommuUserData = {
+      type,
+      uptr: ucmd.big('data_uptr'),
+      len: dataLen,
+      copy: (dst, uptr, usize) => copyStructFromUser(ucmd.mem, dst, uptr, usize),
+      copyTo: (src, uptr) => (ucmd.mem.write(uptr, src) === 0 ? 0 : -EFAULT),
+    };
+    const driver = ops.viommuInit(ctx.env, viommu.core(), hwpt.domain, dataLen ? data : undefined);
+    if (typeof driver === 'number') {
+      rc = driver;
+      break put;
+    }
+    viommu.driver = driver;
+    ucmd.set('out_viommu_id', id);
+    rc = ucmd.respond();
+  }
+  objects.put(hobj);
+  return rc;
+}
+
+/** iommufd_get_viommu(): the vIOMMU with a temporary reference, or -ENOENT. */
+export function getViommu(ctx: IommufdCtx, id: number): ViommuObject | number {
+  const obj = ctx.objects.get(id, 'VIOMMU');
+  if (typeof obj === 'number') return obj;
+  return obj as ViommuObject;
+}
+
+/** IOMMU_VDEVICE_ALLOC (iommufd_vdevice_alloc_ioctl) */
+export function vdeviceAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  // virt_id indexes an xarray: on a 64-bit kernel every u64 fits (ULONG_MAX).
+  const virtId = ucmd.big('virt_id');
+  const viommu = getViommu(ctx, ucmd.num('viommu_id'));
+  if (typeof viommu === 'number') return viommu;
+  let rc = 0;
+  const dobj = objects.get(ucmd.num('dev_id'), 'DEVICE');
+  if (typeof dobj === 'number') rc = dobj;
+  else {
+    const idev = dobj as IommufdDevice;
+    rc = vdeviceAlloc(ucmd, viommu, idev, virtId);
+    // On success the vDEVICE keeps the device reference.
+    if (rc) objects.put(dobj);
+  }
+  objects.put(viommu);
+  return rc;
+}
+
+function vdeviceAlloc(ucmd: Ucmd<IommufdCtx>, viommu: ViommuObject, idev: IommufdDevice, virtId: bigint): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  if (viommu.iommuOps !== idev.mockDev.ops) return -EINVAL;
+  if (idev.destroying) return -ENOENT;
+  if (idev.vdev) return -EEXIST;
+  const a = kernelAlloc(ctx.env, FP_VDEVICE_ALLOC, SIZEOF_VDEVICE, true);
+  if (!a) return -ENOMEM;
+  const vdev = new VdeviceObject(ctx, viommu, idev, virtId, a);
+  const id = ctx.allocId(vdev);
+  if (id < 0) {
+    kernelFree(a);
+    return id;
+  }
+  objects.incUsers(viommu);
+  idev.vdev = vdev;
+  let rc = 0;
+  if (ctx.env.faults.shouldFail(FP_VDEVS_INSERT)) rc = -ENOMEM;
+  else if (viommu.vdevs.has(virtId)) rc = -EEXIST;
+  if (!rc) {
+    viommu.vdevs.set(virtId, vdev);
+    ucmd.set('out_vdevice_id', id);
+    rc = ucmd.respond();
+  }
+  if (rc) objects.abortAndDestroy(vdev);
+  else objects.finalize(vdev);
+  return rc;
+}
+
+/**
+ * iommufd_device_remove_vdev(), the device's pre_destroy: no new vDEVICE
+ * from now on; a live vDEVICE is destroyed and its ID left as a tombstone,
+ * which gives back the device reference it held.
+ */
+export function deviceRemoveVdev(idev: IommufdDevice): void {
+  idev.destroying = true;
+  const vdev = idev.vdev;
+  if (!vdev) return;
+  const objects = idev.ctx.objects;
+  // iommufd_try_inc_users(): a vDEVICE on its way out finishes on its own.
+  if (!objects.isLive(vdev) || objects.usersOf(vdev) === 0) return;
+  objects.incUsers(vdev);
+  objects.tombstoneUser(vdev);
+}

@@ -389,6 +389,38 @@ const faultQueue: Scenario = (b, enable) => {
   return w < 0 ? w : 0;
 };
 
+/**
+ * 7.2 (model extension): a vIOMMU with data (its mmap region), a nested HWPT on it, a vDEVICE, the
+ * device on the nested HWPT, a vIOMMU invalidation of the device cache, the device unbound (its
+ * vDEVICE tombstoned).
+ */
+const viommu: Scenario = (b, enable) => {
+  const s = deviceSetup(b);
+  if (s.rc) return s.rc;
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  let rc = b.mockDomain(s.ioas, d);
+  if (rc) return rc;
+  const { proc, buffer } = b.self.sim;
+  const data = buffer + 4096n;
+  // iommu_hwpt_selftest {iotlb, pagetable_type}; iommu_viommu_invalidate_selftest {flags, vdev_id, cache_id}
+  const words = new Uint8Array(new Uint32Array([1, 0, 0, 0x99, 2]).buffer);
+  if (proc.writeMemory(data, words) !== 0) return -1;
+  enable();
+  const parent = b.c.hwptAllocRaw({ devId: d.idev, ptId: s.ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+  if (parent.rc) return parent.rc;
+  const v = b.c.viommuAllocRaw({ devId: d.idev, hwptId: parent.hwptId, inData: 7 });
+  if (v.rc) return v.rc;
+  const nested = b.c.hwptAllocRaw({ devId: d.idev, ptId: v.viommuId, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr: data });
+  if (nested.rc) return nested.rc;
+  const vd = b.c.vdeviceAllocRaw(v.viommuId, d.idev, 0x99);
+  if (vd.rc) return vd.rc;
+  if ((rc = mockDomainReplace(b.c, d.stdev, nested.hwptId).rc)) return rc;
+  const inv = b.c.hwptInvalidateRaw(v.viommuId, data + 8n, U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, 12, 1);
+  if (inv.rc) return inv.rc;
+  if ((rc = b.c.checkDevCacheRc(d.idev, 2, 0))) return rc;
+  return b.destroy(d.stdev);
+};
+
 interface SweepResult {
   iterations: number;
   failures: Map<number, number>;
@@ -418,6 +450,7 @@ function sweep(profile: ProfileName, body: Scenario): SweepResult {
       continue;
     }
     failures.set(rc, (failures.get(rc) ?? 0) + 1);
+
   }
   throw new Error(`fail_nth did not converge in ${MAX_ITERATIONS} iterations`);
 }
@@ -441,6 +474,7 @@ const SCENARIOS: readonly ScenarioDef[] = [
   { name: 'hwpt_nested', run: hwptNested, profiles: ['latest', 'v6.12'] },
   { name: 'dirty_tracking', run: dirtyTracking, profiles: ['latest', 'v6.12'] },
   { name: 'fault_queue', run: faultQueue, profiles: ['latest', 'v6.12'] },
+  { name: 'viommu', run: viommu, profiles: ['latest'] },
 ];
 
 /** Figures per scenario, printed once at the end (for the conformance report). */

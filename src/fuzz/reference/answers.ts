@@ -9,6 +9,7 @@
  * reads the machine through inspect/ (and the user page tables, as
  * /proc/pid/pagemap would). After each call it checks:
  *
+ * - `ORACLE unmap_length`: IOAS_UNMAP reports the bytes of the areas it removed;
  * - `ORACLE areas`: each IOAS maps exactly the reference's ranges, each to
  *   the user address and process the reference says; a failed call changes
  *   nothing;
@@ -74,9 +75,7 @@ export class AnswerOracle {
   afterCall(r: CallResult, changed = true): OracleFailure | undefined {
     const before = this.prev;
     if (!changed && before && (!r.args || this.ctxOf(before, r.args.pid, r.args.fd) !== undefined)) {
-      const err = this.errnoCheck(r, before);
-      this.follow(r, before, before);
-      return err;
+      return this.errnoCheck(r, before) ?? this.follow(r, before, before);
     }
     let s: MachineSnapshot;
     try {
@@ -91,8 +90,7 @@ export class AnswerOracle {
       return undefined;
     }
     this.prev = s;
-    const err = this.errnoCheck(r, before);
-    this.follow(r, s, before);
+    const err = this.errnoCheck(r, before) ?? this.follow(r, s, before);
     return err ?? this.checkAreas(s) ?? this.checkPins(s) ?? this.checkDomains(s) ?? this.checkAccounting(s);
   }
 
@@ -103,11 +101,24 @@ export class AnswerOracle {
     return s?.processes.find((p) => p.pid === pid)?.fds.find((f) => f.fd === fd)?.ctx;
   }
 
-  private follow(r: CallResult, s: MachineSnapshot, before: MachineSnapshot | undefined): void {
+  /** Follow a call in the reference; a disagreement in what it answered (IOAS_UNMAP's length). */
+  private follow(r: CallResult, s: MachineSnapshot, before: MachineSnapshot | undefined): OracleFailure | undefined {
+    let out: OracleFailure | undefined;
     if (r.op === 'set_temp_memory_limit') this.tempLimitTouched = true;
     const ok = r.errno === undefined;
-    if (ok && (r.op === 'vfio_map_dma' || r.op === 'vfio_unmap_dma' || r.op === 'ioctl' || r.op === 'vfio_set_iommu')) this.areasKnown = false;
+    // VFIO compat maps and unmaps (an unmap may remove some areas and then fail) and raw ioctls: not followed.
+    if (r.op === 'vfio_unmap_dma' || r.op === 'ioctl' || (ok && (r.op === 'vfio_map_dma' || r.op === 'vfio_set_iommu'))) this.areasKnown = false;
     const a = r.args;
+    if (!ok && a && r.op === 'ioas_unmap') {
+      // iopt_unmap_iova_range() removes whole areas in IOVA order and fails at the first one not inside
+      // (ENOENT), leaving the earlier ones removed; other failures the reference does not follow.
+      const ctx = this.ctxOf(s, a.pid, a.fd) ?? this.ctxOf(before, a.pid, a.fd);
+      if (r.outputs.fault_injected === 1) {
+        // Failing the object lookup changes nothing; a fault further in may leave some areas removed.
+        if (r.outputs.fault_point !== 'iommufd_get_object') this.areasKnown = false;
+      } else if (r.errno === 'ENOENT' && ctx !== undefined) this.unmap(`${ctx}:${Number(a.fields.ioas_id)}`, BigInt(a.fields.iova), BigInt(a.fields.length), true);
+      else if (r.errno !== 'EINVAL' && r.errno !== 'ENOENT' && r.errno !== 'EOVERFLOW' && r.errno !== 'EBADF' && r.errno !== 'ENOTTY') this.areasKnown = false;
+    }
     if (ok && a) {
       const ctx = this.ctxOf(s, a.pid, a.fd) ?? this.ctxOf(before, a.pid, a.fd);
       if (ctx !== undefined) {
@@ -117,13 +128,18 @@ export class AnswerOracle {
           const iova = BigInt(r.outputs.iova ?? 0);
           this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid });
         } else if (r.op === 'ioas_copy') this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0));
-        else if (r.op === 'ioas_unmap') this.unmap(`${ctx}:${Number(f.ioas_id)}`, BigInt(f.iova), BigInt(f.length));
+        else if (r.op === 'ioas_unmap') {
+          const bytes = this.unmap(`${ctx}:${Number(f.ioas_id)}`, BigInt(f.iova), BigInt(f.length));
+          const said = BigInt(r.outputs.length ?? 0);
+          if (this.areasKnown && said !== bytes) out = fail('unmap_length', `IOAS_UNMAP of IOAS ${Number(f.ioas_id)} reported ${said} byte(s), the areas it removed hold ${bytes}`);
+        }
       }
     }
     // IOASes destroyed (or whose context closed) leave the reference.
     const live = new Set(s.ioas.map((i) => `${i.ctx}:${i.id}`));
     for (const k of this.ref.keys()) if (!live.has(k)) this.ref.delete(k);
     for (const k of live) if (!this.ref.has(k)) this.ref.set(k, []);
+    return out;
   }
 
   private add(key: string, a: RefArea): void {
@@ -149,13 +165,22 @@ export class AnswerOracle {
     for (const a of out) this.add(`${ctx}:${dst}`, a);
   }
 
-  private unmap(key: string, iova: bigint, length: bigint): void {
+  /** Remove the ranges inside [iova, iova + length); the bytes they held. */
+  private unmap(key: string, iova: bigint, length: bigint, failed = false): bigint {
     const l = this.ref.get(key) ?? [];
     const last = length === U64_MAX && iova === 0n ? U64_MAX : iova + length - 1n;
-    this.ref.set(
-      key,
-      l.filter((a) => a.last < iova || a.iova > last),
-    );
+    let bytes = 0n;
+    let stopped = false;
+    const keep: RefArea[] = [];
+    for (const a of l) {
+      if (a.last < iova || a.iova > last) keep.push(a);
+      else if (stopped || (failed && (a.iova < iova || a.last > last))) {
+        stopped = true;
+        keep.push(a);
+      } else bytes += a.last - a.iova + 1n;
+    }
+    this.ref.set(key, keep);
+    return bytes;
   }
 
   // -------------------------------------------------------------------------

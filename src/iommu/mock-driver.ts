@@ -53,6 +53,9 @@ export const FP_MOCK_HW_INFO_ALLOC = faultPoint('kzalloc.iommu_test_hw_info', 's
 /** IOMMU_HW_INFO_TYPE_SELFTEST and its register value (iommufd_test.h). */
 export const MOCK_HW_INFO_TYPE = 0xfeedbeef;
 export const MOCK_HW_INFO_REGVAL = 0xdeadbeef;
+/** MOCK_IOMMUPT_DEFAULT / MOCK_IOMMUPT_HUGE: iommu_hwpt_selftest.pagetable_type (7.2). */
+export const MOCK_IOMMUPT_DEFAULT = 0;
+export const MOCK_IOMMUPT_HUGE = 1;
 /** IOMMU_HWPT_DATA_SELFTEST */
 export const MOCK_HWPT_DATA_TYPE = 0xdead;
 /** IOMMU_HWPT_INVALIDATE_DATA_SELFTEST */
@@ -185,9 +188,18 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       if (!parent) {
         const dirtyFlag = (flags & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
         if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING | HWPT_ALLOC_PASID)) return -EOPNOTSUPP;
-        if (userData || (dirtyFlag && dev.flags & MOCK_DEV_NO_DIRTY)) return -EOPNOTSUPP;
-        const d = createPaging(ctx, dev);
-        if (!d) return -ENOMEM;
+        if (dirtyFlag && dev.flags & MOCK_DEV_NO_DIRTY) return -EOPNOTSUPP;
+        // 7.2: struct iommu_hwpt_selftest picks the page-table type of a paging domain; 6.12 takes no data.
+        let ptType = MOCK_IOMMUPT_DEFAULT;
+        if (userData) {
+          if (opts.hwptSelftestSize < 8 || userData.type !== MOCK_HWPT_DATA_TYPE) return -EOPNOTSUPP;
+          const cfg = new Uint8Array(opts.hwptSelftestSize);
+          const rc = copyStructFromUserData(cfg, userData, MOCK_HWPT_DATA_TYPE, MIN_HWPT_SELFTEST);
+          if (rc) return rc;
+          ptType = u32(cfg, 4);
+        }
+        const d = createPaging(ctx, dev, ptType);
+        if (typeof d === 'number') return d;
         if (dirtyFlag) d.dirtyOps = { setDirtyTracking: (e) => d.setDirtyTracking(e), readAndClearDirty: (i, s, f, b) => d.readAndClearDirty(i, s, f, b) };
         return d;
       }
@@ -256,10 +268,18 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
   }
 
   /** mock_domain_alloc_paging(): -ENOMEM at its kzalloc. */
-  function createPaging(ctx: DomainContext, dev: IommuDev): MockDomain | undefined {
-    if (ctx.faults.shouldFail(FP_MOCK_DOMAIN_ALLOC)) return undefined;
+  /**
+   * mock_domain_alloc_paging() / 7.2's mock_domain_alloc_pgtable(): -ENOMEM at
+   * its kzalloc, then -EOPNOTSUPP for an unknown page-table type. The HUGE
+   * type gets the huge xarray mock: 1 MiB IOPTEs as 7.2's, but 2 KiB rather
+   * than 4 KiB beside them in pgsize_bitmap (the AMDv1 mock is not built).
+   */
+  function createPaging(ctx: DomainContext, dev: IommuDev, ptType: number): MockDomain | number {
+    if (ctx.faults.shouldFail(FP_MOCK_DOMAIN_ALLOC)) return -ENOMEM;
+    if (ptType !== MOCK_IOMMUPT_DEFAULT && ptType !== MOCK_IOMMUPT_HUGE) return -EOPNOTSUPP;
     const warn = opts.warnMissingEntries;
-    return createMockDomain(ctx, { huge: (dev.flags & MOCK_DEV_HUGE_IOVA) !== 0, warnUnmapMissing: warn, warnIovaToPhysMissing: warn });
+    const huge = (dev.flags & MOCK_DEV_HUGE_IOVA) !== 0 || ptType === MOCK_IOMMUPT_HUGE;
+    return createMockDomain(ctx, { huge, warnUnmapMissing: warn, warnIovaToPhysMissing: warn });
   }
   return ops;
 }

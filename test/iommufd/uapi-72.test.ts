@@ -130,6 +130,36 @@ describe('7.2 switches on latest', () => {
     });
   }
 
+  for (const profile of ['latest', 'v6.12'] as const) {
+    it(`paging HWPT data (struct iommu_hwpt_selftest pagetable_type) on ${profile}`, () => {
+      const { w, c, ioas, idev } = setup(profile);
+      const page = w.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      const alloc = (ptType: number, flags = 0) => {
+        putWords(w, page, [0, ptType]);
+        return c.hwptAllocRaw({ devId: idev, ptId: ioas, flags, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr: page });
+      };
+      if (profile === 'v6.12') {
+        expectRc(EOPNOTSUPP, alloc(0).rc);
+        return;
+      }
+      const def = alloc(0, U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+      expectRc(0, def.rc);
+      const huge = alloc(1);
+      expectRc(0, huge.rc);
+      const pgsizes = (id: number) => {
+        const o = ctxOf(w).objects.get(id);
+        const d = typeof o === 'number' ? undefined : (o as unknown as { domain: { pgsizeBitmap: number } }).domain;
+        if (typeof o !== 'number') ctxOf(w).objects.put(o);
+        return d?.pgsizeBitmap;
+      };
+      expect(pgsizes(def.hwptId)).toBe(2048);
+      expect(pgsizes(huge.hwptId)).toBe(2048 | (1 << 20));
+      expectRc(EOPNOTSUPP, alloc(2).rc);
+      c.destroy(def.hwptId);
+      c.destroy(huge.hwptId);
+    });
+  }
+
   it('6.12 refuses every 7.2 addition', () => {
     const w = world({ profile: 'v6.12' });
     current = w;

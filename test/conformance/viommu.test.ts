@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * FIXTURE(iommufd_viommu) of the 7.2 selftest (selftests-catalogue.md), on
+ * `latest`: variants no_viommu (no device, IDs 0) and mock_viommu (a mock
+ * device, a NEST_PARENT HWPT, a vIOMMU of IOMMU_VIOMMU_TYPE_SELFTEST and a
+ * nested HWPT on it). The 7.2 fixture setup checks the mock device's cache
+ * defaults. Scenarios the kernel SKIPs for no_viommu are listed for
+ * mock_viommu only; those needing vEVENTQ, HW queues or mmap of the vIOMMU
+ * region (vdevice_alloc, hw_queue, viommu_alloc_with_data) wait for them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP } from '../../src/base/errno.js';
+import { IommufdClient } from '../../src/client/iommufd.js';
+import * as U from '../../src/iommufd/uapi.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+import { type Sim, expectNothingLeft, mockDomainReplace, newSim, teardownIommufd } from './mock-fixture.js';
+
+interface Self {
+  sim: Sim;
+  c: IommufdClient;
+  ioasId: number;
+  stdevId: number;
+  deviceId: number;
+  hwptId: number;
+  viommuId: number;
+  nestedHwptId: number;
+  /** A user page for structs passed by pointer. */
+  page: bigint;
+}
+
+let current: Self | undefined;
+
+afterEach(() => {
+  const self = current;
+  current = undefined;
+  if (!self) return;
+  teardownIommufd(self.sim, self.c);
+  expectNothingLeft(self.sim);
+});
+
+function put32(self: Self, va: bigint, ws: number[]): void {
+  const b = new Uint8Array(ws.length * 4);
+  const dv = new DataView(b.buffer);
+  for (let i = 0; i < ws.length; i++) dv.setUint32(i * 4, ws[i] >>> 0, true);
+  expect(self.sim.proc.writeMemory(va, b)).toBe(0);
+}
+
+/** FIXTURE_SETUP(iommufd_viommu) */
+function setup(viommu: boolean): Self {
+  const sim = newSim({ profile: 'latest' });
+  const c = IommufdClient.open(sim.proc);
+  const page = sim.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+  const self: Self = { sim, c, ioasId: c.ioasAlloc(), stdevId: 0, deviceId: 0, hwptId: 0, viommuId: 0, nestedHwptId: 0, page };
+  current = self;
+  if (viommu) {
+    const d = c.mockDomain(self.ioasId);
+    self.stdevId = d.stdevId;
+    self.deviceId = d.idevId;
+    c.checkDevCacheAll(self.deviceId, U.IOMMU_TEST_DEV_CACHE_DEFAULT);
+    self.hwptId = c.hwptAlloc({ devId: self.deviceId, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    self.viommuId = c.viommuAlloc(self.deviceId, self.hwptId);
+    // struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT } (8 bytes in 7.2)
+    put32(self, page, [U.IOMMU_TEST_IOTLB_DEFAULT, 0]);
+    self.nestedHwptId = c.hwptAlloc({ devId: self.deviceId, ptId: self.viommuId, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr: page });
+  }
+  return self;
+}
+
+function destroyRc(self: Self, id: number): number {
+  return self.c.raw(U.IOMMU_DESTROY, U.iommu_destroy, { id }).rc;
+}
+
+function viommuNegativeTests(self: Self): void {
+  const { c } = self;
+  if (self.deviceId) {
+    expect(c.viommuAllocRaw({ devId: self.deviceId, hwptId: 0 }).rc).toBe(-ENOENT);
+    const hwpt = c.hwptAlloc({ devId: self.deviceId, ptId: self.ioasId });
+    expect(c.viommuAllocRaw({ devId: self.deviceId, hwptId: hwpt }).rc).toBe(-EINVAL);
+    c.destroy(hwpt);
+    expect(c.viommuAllocRaw({ devId: self.deviceId, hwptId: self.hwptId, type: 0xdead }).rc).toBe(-EOPNOTSUPP);
+    expect(destroyRc(self, self.hwptId)).toBe(-EBUSY);
+    expect(destroyRc(self, self.viommuId)).toBe(-EBUSY);
+  } else {
+    expect(c.viommuAllocRaw({ devId: self.deviceId, hwptId: self.hwptId }).rc).toBe(-ENOENT);
+  }
+}
+
+function viommuAllocNestedIopf(self: Self): void {
+  const { c, sim } = self;
+  const { faultId, faultFd } = c.faultQueueAlloc();
+  const nested = (faultIdArg: number, flags: number) =>
+    c.hwptAllocRaw({ devId: self.deviceId, ptId: self.viommuId, flags, faultId: faultIdArg, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr: self.page });
+  expect(nested(0xffffffff, U.IOMMU_HWPT_FAULT_ID_VALID).rc).toBe(-ENOENT);
+  expect(nested(faultId, U.IOMMU_HWPT_FAULT_ID_VALID | (1 << 31)).rc).toBe(-EOPNOTSUPP);
+  const iopf = nested(faultId, U.IOMMU_HWPT_FAULT_ID_VALID);
+  expect(iopf.rc).toBe(0);
+  // a vDEVICE first, then the device may attach to the vIOMMU's nested HWPT
+  expect(mockDomainReplace(c, self.stdevId, iopf.hwptId).rc).toBe(-ENOENT);
+  c.vdeviceAlloc(self.viommuId, self.deviceId, 0x99);
+  expect(mockDomainReplace(c, self.stdevId, iopf.hwptId).rc).toBe(0);
+  expect(destroyRc(self, iopf.hwptId)).toBe(-EBUSY);
+  // test_cmd_trigger_iopf(): one fault record reaches the queue and is answered
+  expect(c.triggerIopfRc(self.deviceId, { pasid: 1, grpid: 2, perm: 3, addr: 0xdeadbeafn })).toBe(0);
+  const buf = self.page + 1024n;
+  expect(sim.proc.read(faultFd, buf, 40)).toBe(40);
+  const rec = new Uint8Array(40);
+  expect(sim.proc.readMemory(buf, rec)).toBe(0);
+  const dv = new DataView(rec.buffer);
+  expect([dv.getUint32(0, true), dv.getUint32(4, true), dv.getUint32(8, true)]).toEqual([3, self.deviceId, 1]);
+  put32(self, buf + 64n, [dv.getUint32(36, true), 0]);
+  expect(sim.proc.write(faultFd, buf + 64n, 8)).toBe(8);
+  expect(mockDomainReplace(c, self.stdevId, self.ioasId).rc).toBe(0);
+  c.destroy(iopf.hwptId);
+  expect(sim.proc.close(faultFd)).toBe(0);
+  c.destroy(faultId);
+}
+
+function vdeviceCache(self: Self): void {
+  const { c } = self;
+  const dev = self.deviceId;
+  const D = U.IOMMU_TEST_DEV_CACHE_DEFAULT;
+  const T = U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST;
+  c.vdeviceAlloc(self.viommuId, dev, 0x99);
+  c.checkDevCacheAll(dev, D);
+  // struct iommu_viommu_invalidate_selftest inv_reqs[2]: {flags, vdev_id, cache_id} each
+  const reqs = self.page + 2048n;
+  const inv = (r: number[][], type: number, len: number, num: number, uptr = reqs) => {
+    put32(self, reqs, r.flat());
+    return c.hwptInvalidateRaw(self.viommuId, uptr, type, len, num);
+  };
+  const z = [
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  const expectCaches = (want: number[]) => want.forEach((v, k) => expect(c.checkDevCacheRc(dev, k, v)).toBe(0));
+  expect(inv(z, T, 12, 0)).toEqual({ rc: 0, entryNum: 0 });
+  expect(inv(z, U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID, 12, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv(z, T, 13, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv(z, T, 1, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv([[0xffffffff, 0x99, 0], [0, 0, 0]], T, 12, 1)).toEqual({ rc: -EOPNOTSUPP, entryNum: 0 });
+  expect(inv([[0, 0x99, 0], [0, 0, 0]], T, 12, 1, 0n)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv([[0, 0x99, 0], [0, 0, 0]], T, 0, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv([[0, 0x99, U.MOCK_DEV_CACHE_ID_MAX + 1], [0, 0, 0]], T, 12, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv([[0, 0x9, 0], [0, 0, 0]], T, 12, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
+  expect(inv([[0, 0x99, 0], [0xffffffff, 0x99, 1]], T, 12, 2)).toEqual({ rc: -EOPNOTSUPP, entryNum: 1 });
+  expectCaches([0, D, D, D]);
+  expect(inv([[0, 0x99, 0], [0, 0x99, U.MOCK_DEV_CACHE_ID_MAX + 1]], T, 12, 2)).toEqual({ rc: -EINVAL, entryNum: 1 });
+  expectCaches([0, D, D, D]);
+  expect(inv([[0, 0x99, 1], [0, 0, 0]], T, 12, 1)).toEqual({ rc: 0, entryNum: 1 });
+  expectCaches([0, 0, D, D]);
+  expect(inv([[0, 0x99, 2], [0, 0x99, 3]], T, 12, 2)).toEqual({ rc: 0, entryNum: 2 });
+  expectCaches([0, 0, 0, 0]);
+  // invalidate all (cache_id ignored once in range)
+  c.checkDevCacheAll(dev, 0);
+  expect(inv([[U.IOMMU_TEST_INVALIDATE_FLAG_ALL, 0x99, 0], [0, 0, 0]], T, 12, 1)).toEqual({ rc: 0, entryNum: 1 });
+  c.checkDevCacheAll(dev, 0);
+}
+
+function vdeviceTombstone(self: Self): void {
+  const vdev = self.c.vdeviceAlloc(self.viommuId, self.deviceId, 0x99);
+  self.c.destroy(self.stdevId);
+  expect(destroyRc(self, vdev)).toBe(-ENOENT);
+}
+
+const VARIANTS = [
+  { name: 'no_viommu', viommu: false },
+  { name: 'mock_viommu', viommu: true },
+] as const;
+
+describe('iommufd_viommu', () => {
+  for (const v of VARIANTS) {
+    const name = (s: string) => `iommufd_viommu.${v.name}.${s}`;
+    it(name('viommu_auto_destroy'), () => {
+      setup(v.viommu);
+    });
+    it(name('viommu_negative_tests'), () => viommuNegativeTests(setup(v.viommu)));
+    if (!v.viommu) continue;
+    it(name('viommu_alloc_nested_iopf'), () => viommuAllocNestedIopf(setup(true)));
+    it(name('vdevice_cache'), () => vdeviceCache(setup(true)));
+    it(name('vdevice_tombstone'), () => vdeviceTombstone(setup(true)));
+  }
+});

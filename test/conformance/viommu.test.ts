@@ -132,7 +132,9 @@ function vdeviceCache(self: Self): void {
     [0, 0, 0],
     [0, 0, 0],
   ];
-  const expectCaches = (want: number[]) => want.forEach((v, k) => expect(c.checkDevCacheRc(dev, k, v)).toBe(0));
+  const expectCaches = (want: number[]) => {
+    for (const [k, v] of want.entries()) expect(c.checkDevCacheRc(dev, k, v)).toBe(0);
+  };
   expect(inv(z, T, 12, 0)).toEqual({ rc: 0, entryNum: 0 });
   expect(inv(z, U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID, 12, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });
   expect(inv(z, T, 13, 1)).toEqual({ rc: -EINVAL, entryNum: 0 });

@@ -117,7 +117,8 @@ export interface RoundResult {
   /** Programs that failed a check (new finding or not). */
   failing: number;
   /** Programs of the round by how they were made. */
-  made: { generated: number; mutated: number; spliced: number };
+  /** faulted: re-runs of new corpus programs with fail_nth armed before a call. */
+  made: { generated: number; mutated: number; spliced: number; faulted: number };
   stopped: boolean;
   /** The fuzzer's process and how much of the campaign's corpus and maxSignal it now holds. */
   holder: { pid: number; corpus: number; signal: number };
@@ -278,6 +279,33 @@ const TRACE_DIR = process.env.IOMMUFD_SIM_FUZZ_TRACE;
 const SMASH_MUTATIONS = 20;
 const SMASH_QUEUE = 64;
 const SMASH_SHARE = 0.5;
+/**
+ * The fault-injection job (syzkaller's): each new corpus program is re-run
+ * with fail_nth = 1, 2, ... before each of its calls, until the call passes
+ * fewer fault points than nth, so every failure path of every call is
+ * reached; the checks (the answer oracles among them: a failed call leaves
+ * the state it found) judge each run. Bounded per program.
+ */
+const FAULT_SHARE = 0.3;
+const FAULT_RUNS_PER_PROGRAM = 48;
+const FAULT_MAX_NTH = 32;
+const FAULT_QUEUE = 16;
+
+interface FaultJob {
+  program: Program;
+  /** The call to fail, and which of its fault points. */
+  call: number;
+  nth: number;
+  left: number;
+}
+
+/** `p` with fail_nth(nth) armed just before call `i`, on the same process. */
+export function withFailNth(p: Program, i: number, nth: number): Program {
+  const target = p.calls[i];
+  const arm: Program['calls'][number] = { op: 'fail_nth', nth };
+  if (target?.proc !== undefined) arm.proc = target.proc;
+  return { ...p, calls: [...p.calls.slice(0, i), arm, ...p.calls.slice(i)] };
+}
 /** Share of programs generated from scratch (the rest mutate corpus programs). */
 const GENERATE_SHARE = 0.2;
 
@@ -303,7 +331,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     calls: 0,
     programErrors: 0,
     failing: 0,
-    made: { generated: 0, mutated: 0, spliced: 0 },
+    made: { generated: 0, mutated: 0, spliced: 0, faulted: 0 },
     stopped: false,
     holder,
   };
@@ -313,10 +341,57 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
   }
   // Programs that just joined the corpus get a burst of mutations (syzkaller's smash).
   const smash: Array<{ entry: CorpusEntry; left: number }> = [];
+  const faults: FaultJob[] = [];
+  /** Judge a run; true when it failed a check or was a program error (reported when new). */
+  const judge = (p: Program, sr: SignalRun): boolean => {
+    if (isProgramError(sr.run)) {
+      res.programErrors++;
+      return true;
+    }
+    const sig = failureSignature(sr.run);
+    if (sig === undefined) return false;
+    res.failing++;
+    if (ignored.has(sig)) return true;
+    const foundAt = Date.now() - task.startedAt;
+    const cls = task.profile === 'latest' ? undefined : classifyProgram(p, task.checks);
+    const key = findingKey(sig, task.profile, cls);
+    if (known.has(key)) return true;
+    known.add(key);
+    const f = processFinding(p, sig, cls, task, foundAt);
+    res.findings.push(f);
+    hooks.onFinding?.(f);
+    for (const g of splitFinding(f, task)) {
+      if (known.has(g.signature)) continue;
+      known.add(g.signature);
+      res.findings.push(g);
+      hooks.onFinding?.(g);
+    }
+    return true;
+  };
   for (let i = 0; i < task.programs; i++) {
     if (Date.now() >= task.deadline || hooks.shouldStop?.()) {
       res.stopped = true;
       break;
+    }
+    if (task.checks && faults.length > 0 && rng.bool(FAULT_SHARE)) {
+      const job = faults[0];
+      const fp = withFailNth(job.program, job.call, job.nth);
+      const sr = runWithSignal(fp, runOpts);
+      res.programs++;
+      res.calls += sr.calls;
+      res.made.faulted++;
+      hooks.onProgram?.(res.programs, res.calls);
+      hooks.onRun?.(fp, sr);
+      judge(fp, sr);
+      // The next fault point of this call while the last one was reached, else the next call.
+      const injected = sr.run.results[job.call + 1]?.outputs.fault_injected === 1;
+      if (injected && job.nth < FAULT_MAX_NTH) job.nth++;
+      else {
+        job.call++;
+        job.nth = 1;
+      }
+      if (--job.left <= 0 || job.call >= job.program.calls.length) faults.shift();
+      continue;
     }
     let p: Program;
     let base: CorpusEntry | undefined;
@@ -341,30 +416,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     res.calls += sr.calls;
     hooks.onProgram?.(res.programs, res.calls);
     hooks.onRun?.(p, sr);
-    if (isProgramError(sr.run)) {
-      res.programErrors++;
-      continue;
-    }
-    const sig = failureSignature(sr.run);
-    if (sig !== undefined) {
-      res.failing++;
-      if (ignored.has(sig)) continue;
-      const foundAt = Date.now() - task.startedAt;
-      const cls = task.profile === 'latest' ? undefined : classifyProgram(p, task.checks);
-      const key = findingKey(sig, task.profile, cls);
-      if (known.has(key)) continue;
-      known.add(key);
-      const f = processFinding(p, sig, cls, task, foundAt);
-      res.findings.push(f);
-      hooks.onFinding?.(f);
-      for (const g of splitFinding(f, task)) {
-        if (known.has(g.signature)) continue;
-        known.add(g.signature);
-        res.findings.push(g);
-        hooks.onFinding?.(g);
-      }
-      continue;
-    }
+    if (judge(p, sr)) continue;
     const fresh = corpus.newKeys(sr.signal);
     if (fresh.length === 0) continue;
     const trimmed = trimToNewSignal(p, sr.perCall, new Set(fresh));
@@ -374,6 +426,8 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       res.newEntries.push({ program: trimmed, signal: [...sr.signal], ...(dead.length ? { dead } : {}) });
       smash.push({ entry, left: SMASH_MUTATIONS });
       if (smash.length > SMASH_QUEUE) smash.shift();
+      faults.push({ program: trimmed, call: 0, nth: 1, left: FAULT_RUNS_PER_PROGRAM });
+      if (faults.length > FAULT_QUEUE) faults.shift();
     }
   }
   return res;

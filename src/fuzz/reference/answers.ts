@@ -262,7 +262,7 @@ export class AnswerOracle {
     for (const p of s.pages) if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
     for (const d of s.domains) {
       const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
-      if (!io || !io.domains.includes(d.hwpt)) continue;
+      if (!io?.domains.includes(d.hwpt)) continue;
       const r = checkDomain(d, io, pfns);
       if (r) return r;
     }

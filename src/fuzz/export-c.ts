@@ -395,13 +395,18 @@ static __attribute__((unused)) void scratch_ensure(void)
 	}
 }
 
+static long user_write(uint64_t va, const void *src, size_t len);
+static long user_read(uint64_t va, void *dst, size_t len);
+
 static __attribute__((unused)) long struct_ioctl(uint64_t fd, unsigned long req, void *cmd, size_t len)
 {
 	long rc;
 
-	memcpy(scratch, cmd, len);
+	/* the program may have unmapped the scratch: EFAULT, as Process.ioctlStruct says */
+	if (user_write((uint64_t)(uintptr_t)scratch, cmd, len))
+		return -EFAULT;
 	rc = do_ioctl(fd, req, scratch);
-	memcpy(cmd, scratch, len);
+	user_read((uint64_t)(uintptr_t)scratch, cmd, len);
 	return rc;
 }
 
@@ -476,12 +481,12 @@ static long user_copy(void *dst, const void *src, size_t len)
 	return 0;
 }
 
-static __attribute__((unused)) long user_write(uint64_t va, const void *src, size_t len)
+static long user_write(uint64_t va, const void *src, size_t len)
 {
 	return user_copy((void *)(uintptr_t)va, src, len);
 }
 
-static __attribute__((unused)) long user_read(uint64_t va, void *dst, size_t len)
+static long user_read(uint64_t va, void *dst, size_t len)
 {
 	return user_copy(dst, (const void *)(uintptr_t)va, len);
 }

@@ -24,7 +24,8 @@
  *   locked_vm at least its mm-mode charges (mlock adds to it);
  * - `ORACLE errno`: IOAS_MAP refused with ENOMEM though the charge fits
  *   RLIMIT_MEMLOCK exactly (incr_user_locked_vm() fails only above the
- *   limit), or with EEXIST though the fixed range touches no area and no
+ *   limit), MOCK_DOMAIN likewise when it pins an IOAS's pages first, or
+ *   IOAS_MAP with EEXIST though the fixed range touches no area and no
  *   reserved range (iopt_alloc_area()/iopt_check_iova()).
  */
 import { Inspector } from '../../inspect/snapshot.js';
@@ -298,8 +299,58 @@ export class AnswerOracle {
     return undefined;
   }
 
+  /** Nothing but RLIMIT_MEMLOCK could make a pin fail with ENOMEM: no memcg limit, no lowered temp limit, memory to spare. */
+  private plentiful(before: MachineSnapshot, npages: number): boolean {
+    if (this.tempLimitTouched || before.accounting.memcgs.some((m) => m.limit !== null)) return false;
+    return npages <= 1 << 20 && before.framesInUse + 4 * npages + 1024 <= before.totalFrames;
+  }
+
+  /**
+   * MOCK_DOMAIN on an IOAS none of whose pages is pinned yet pins every page
+   * its areas cover, charged to the user of the one process they come from
+   * (iopt_table_add_domain() → iopt_fill_domain() → incr_user_locked_vm()).
+   */
+  private attachErrno(r: CallResult, before: MachineSnapshot): OracleFailure | undefined {
+    const a = r.args;
+    if (!a || r.errno !== 'ENOMEM') return undefined;
+    const ctx = this.ctxOf(before, a.pid, a.fd);
+    const io = before.ioas.find((i) => i.ctx === ctx && i.id === Number(a.fields.id));
+    if (!io || io.domains.length > 0 || io.accesses.length > 0 || io.areas.length === 0) return undefined;
+    const pages = new Map(before.pages.map((p) => [p.key, p]));
+    const spans = new Map<number, Array<[number, number]>>();
+    let pid: number | undefined;
+    for (const ar of io.areas) {
+      const p = pages.get(ar.pages);
+      if (!p || p.npinned !== 0 || p.account !== 'user' || (pid !== undefined && p.sourcePid !== pid)) return undefined;
+      pid = p.sourcePid;
+      const l = spans.get(p.key) ?? [];
+      l.push([ar.firstIndex, ar.lastIndex]);
+      spans.set(p.key, l);
+    }
+    const proc = before.processes.find((p) => p.pid === pid);
+    if (!proc || pid === undefined) return undefined;
+    let npages = 0;
+    for (const [key, l] of spans) {
+      l.sort((x, y) => x[0] - y[0]);
+      let end = -1;
+      for (const [f, t] of l) {
+        if (t > end) npages += t - Math.max(f, end + 1) + 1;
+        end = Math.max(end, t);
+        const p = pages.get(key);
+        if (p && !this.userMapped(pid, BigInt(p.uptr) + BigInt(f) * BigInt(PAGE), BigInt(t - f + 1) * BigInt(PAGE))) return undefined;
+      }
+    }
+    if (!this.plentiful(before, npages)) return undefined;
+    const locked = before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0;
+    const limit = BigInt(proc.rlimitMemlock) >> 12n;
+    if (BigInt(locked + npages) > limit) return undefined;
+    return fail('errno', `MOCK_DOMAIN on IOAS ${io.id} pinning ${npages} page(s) got ENOMEM with locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
+  }
+
   private errnoCheck(r: CallResult, before: MachineSnapshot | undefined): OracleFailure | undefined {
-    if (r.op !== 'ioas_map' || !r.args || !before || r.outputs.fault_injected !== undefined) return undefined;
+    if (!before || r.outputs.fault_injected !== undefined) return undefined;
+    if (r.op === 'mock_domain') return this.attachErrno(r, before);
+    if (r.op !== 'ioas_map' || !r.args) return undefined;
     const { pid, fd, fields: f } = r.args;
     const proc = before.processes.find((p) => p.pid === pid);
     const ctx = this.ctxOf(before, pid, fd);
@@ -311,10 +362,9 @@ export class AnswerOracle {
     if (r.errno === 'ENOMEM') {
       // incr_user_locked_vm(): ENOMEM only when locked_vm + npages > RLIMIT_MEMLOCK pages.
       const mode = before.contexts.find((c) => c.index === ctx)?.accountMode;
-      if (mode !== 'user' || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0 || this.tempLimitTouched) return undefined;
-      if (before.accounting.memcgs.some((m) => m.limit !== null)) return undefined;
+      if (mode !== 'user' || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0) return undefined;
       const npages = Number(((uva & 0xfffn) + length + 0xfffn) >> 12n);
-      if (npages > 1 << 20 || before.framesInUse + 4 * npages + 1024 > before.totalFrames) return undefined;
+      if (!this.plentiful(before, npages)) return undefined;
       const locked = before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0;
       const limit = BigInt(proc.rlimitMemlock) >> 12n;
       if (BigInt(locked + npages) <= limit && this.userMapped(pid, uva, length)) {

@@ -321,7 +321,7 @@ export class AnswerOracle {
     let pid: number | undefined;
     for (const ar of io.areas) {
       const p = pages.get(ar.pages);
-      if (!p || p.npinned !== 0 || p.account !== 'user' || (pid !== undefined && p.sourcePid !== pid)) return undefined;
+      if (p?.npinned !== 0 || p.account !== 'user' || (pid !== undefined && p.sourcePid !== pid)) return undefined;
       pid = p.sourcePid;
       const l = spans.get(p.key) ?? [];
       l.push([ar.firstIndex, ar.lastIndex]);

@@ -62,6 +62,8 @@ export class AnswerOracle {
   /** Pages key → the PFN each page held when it was pinned (NaN: not pinned). */
   private readonly pinned = new Map<number, Float64Array>();
   private tempLimitTouched = false;
+  /** The last snapshot needed per-page detail. */
+  private detailed = false;
   private prev: MachineSnapshot | undefined;
 
   constructor(private readonly machine: Machine) {
@@ -81,8 +83,10 @@ export class AnswerOracle {
     let s: MachineSnapshot;
     try {
       // Per-page detail (tiers, PFNs, domain runs) only when something is pinned or mapped: it costs a walk per page.
-      s = this.insp.snapshot({ summaryOnly: true });
-      if (s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0)) s = this.insp.snapshot();
+      // After a detailed one, go straight to detail (pins rarely all go at once).
+      s = this.insp.snapshot({ summaryOnly: !this.detailed });
+      this.detailed = s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0);
+      if (this.detailed && s.pages.some((p) => p.tiers.length === 0 && p.npages > 0)) s = this.insp.snapshot();
     } catch (e) {
       // A pages object too large to list page by page (a map of 2^47 pages that pins nothing): no judgement now.
       if (!(e instanceof RangeError)) throw e;

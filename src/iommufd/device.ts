@@ -87,6 +87,7 @@ export function mockOpsOf(env: IommufdEnv): IommuOps {
   if (!ops) {
     ops = mockIommuOps({
       warnMissingEntries: env.profile.mockWarnsMissingEntries,
+      warnIovaToPhysMissing: env.profile.mockIovaToPhysWarnsMissing,
       hwptSelftestSize: env.profile.mockHwptSelftestPagetableType ? 8 : 4,
     });
     opsOf.set(env, ops);

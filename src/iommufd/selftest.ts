@@ -245,6 +245,12 @@ function userPfn(ctx: IommufdCtx, va: bigint): number {
 
 /** iommufd_test_add_reserved(): a permanent reservation owned by nobody. */
 function addReserved(ctx: IommufdCtx, ioasId: number, start: bigint, length: bigint): number {
+  // 6.12.95 and 7.2 refuse an empty or wrapping range before looking the IOAS up;
+  // the older selftest wrapped the last IOVA around.
+  if (ctx.env.profile.addReservedChecksRange) {
+    if (length === 0n) return -EINVAL;
+    if (addOverflows(start, length - 1n)) return -EOVERFLOW;
+  }
   const ioas = ctx.getIoas(ioasId);
   if (typeof ioas === 'number') return ioas;
   const rc = ioas.iopt.reserveIova(start, wrapSub(wrapAdd(start, length), 1n), null);
@@ -315,9 +321,16 @@ function mockDomainReplace(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
 
 /** iommufd_test_md_check_pa(): each 2 KiB of IOVA maps the physical address behind the user VA. */
 function mdCheckMap(ctx: IommufdCtx, hwptId: number, iova: bigint, length: bigint, uptr: bigint): number {
-  if (iova % MOCK_IO || length % MOCK_IO || uptr % MOCK_IO || addOverflows(uptr, length)) return -EINVAL;
+  // 7.2 looks the mock HWPT up first (its page size comes from the domain), 6.12 checks the arguments first.
+  const lookupFirst = ctx.env.profile.mdCheckMapLookupFirst;
+  const badArgs = iova % MOCK_IO || length % MOCK_IO || uptr % MOCK_IO || addOverflows(uptr, length);
+  if (badArgs && !lookupFirst) return -EINVAL;
   const obj = ctx.objects.get(hwptId, 'HWPT_PAGING');
   if (typeof obj === 'number') return obj;
+  if (badArgs) {
+    ctx.objects.put(obj);
+    return -EINVAL;
+  }
   const mock = obj instanceof HwptPaging && obj.domain instanceof MockDomain ? obj.domain : undefined;
   let rc = mock ? 0 : -EINVAL;
   for (; mock && length; length -= MOCK_IO) {

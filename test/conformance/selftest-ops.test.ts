@@ -144,7 +144,22 @@ describe('ADD_RESERVED', () => {
     c.addReserved(ioas, 0x200000n, PS);
   });
 
-  it('length 0 is not validated (a degenerate range)', () => {
+  it('length 0 is EINVAL and a wrapping range EOVERFLOW, both before the IOAS lookup (6.12.95, 7.2)', () => {
+    const ioas = c.ioasAlloc();
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, ioas, { 'add_reserved.start': 0x5000n, 'add_reserved.length': 0n }).rc).toBe(-EINVAL);
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, 999, { 'add_reserved.start': 0x5000n, 'add_reserved.length': 0n }).rc).toBe(-EINVAL);
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, ioas, { 'add_reserved.start': U64_MAX, 'add_reserved.length': 2n }).rc).toBe(-EOVERFLOW);
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, 999, { 'add_reserved.start': U64_MAX, 'add_reserved.length': 2n }).rc).toBe(-EOVERFLOW);
+    // The last IOVA itself (start + length - 1 = 2^64 - 1) does not wrap.
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, ioas, { 'add_reserved.start': U64_MAX, 'add_reserved.length': 1n }).rc).toBe(0);
+    expect(tc(U.IOMMU_TEST_OP_ADD_RESERVED, 999, { 'add_reserved.start': 0x5000n, 'add_reserved.length': 1n }).rc).toBe(-ENOENT);
+    const { ranges } = c.iovaRanges(ioas);
+    expect(ranges[ranges.length - 1].last).toBe(U64_MAX - 1n);
+  });
+
+  it('v6.5: length 0 is not validated (a degenerate range)', () => {
+    const old = newSim({ profile: 'v6.5' });
+    const c = IommufdClient.open(old.proc);
     const ioas = c.ioasAlloc();
     c.addReserved(ioas, 0x5000n, 0n);
     // The inverted range [0x5000, 0x4fff] covers no IOVA: the usable ranges still span everything...
@@ -153,8 +168,10 @@ describe('ADD_RESERVED', () => {
     expect(ranges[ranges.length - 1].last).toBe(U64_MAX);
     for (let i = 1; i < ranges.length; i++) expect(ranges[i].start).toBe(ranges[i - 1].last + 1n);
     // ...but an interval query across 0x4fff/0x5000 still meets it (iopt_check_iova: EINVAL).
-    expect(c.ioasMapRaw({ ioas, userVa: sim.buffer, length: 2 * PS, iova: 0x4000n }).rc).toBe(-EINVAL);
-    c.ioasMap({ ioas, userVa: sim.buffer, length: 2 * PS, iova: 0x6000n });
+    expect(c.ioasMapRaw({ ioas, userVa: old.buffer, length: 2 * PS, iova: 0x4000n }).rc).toBe(-EINVAL);
+    c.ioasMap({ ioas, userVa: old.buffer, length: 2 * PS, iova: 0x6000n });
+    teardownIommufd(old, c);
+    expectNothingLeft(old);
   });
 });
 

@@ -155,9 +155,8 @@ const latest: Profile = Object.freeze({
   warnAreaNotInDomainsItree: true,
   mockWarnsMissingEntries: false,
   mockIovaToPhysWarnsMissing: false,
-  // 7.2 checks the wrap first (oracle: EOVERFLOW); stays false until
-  // test/client/iommufd-client.test.ts expects that (/tmp/oracle-findings.md #5).
-  uptrOverflowBeforeLength: false,
+  // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
+  uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
   mdCheckMapLookupFirst: true,
   addReservedChecksRange: true,

@@ -121,7 +121,9 @@ describe('IOAS ioctl error paths', () => {
     expectRc(ENOENT, map({ ioas_id: 99 }));
     expectRc(EINVAL, map({ length: 0 }));
     expectRc(EOVERFLOW, map({ user_va: U64_MAX - 10n }));
-    expectRc(EINVAL, map({ length: U64_MAX - 4000n }));
+    // A length past SIZE_MAX - PAGE_SIZE that also wraps uptr: 7.2 checks the wrap first (iopt_alloc_user_pages()).
+    expectRc(EOVERFLOW, map({ length: U64_MAX - 4000n }));
+    expectRc(EINVAL, map({ user_va: 0n, length: U64_MAX - 4000n }));
     // the IOAS is alive: an OPTION on an existing IOAS with a bad op
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_OPTION, U.iommu_option, { option_id: U.IOMMU_OPTION_HUGE_PAGES, op: 9, object_id: ioas }).rc);
   });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The oracle suite for CI (.ci/run calls it after npm test): every example, every
-# regression program and the oracle programs of test/oracle/programs/ run on the
+# regression program, the oracle programs of test/oracle/programs/ (generated from
+# the conformance scenarios) and test/oracle/handwritten/ run on the
 # real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
 # latest), call by call. Ends with "oracle: N passed, N failed" (programs) and
 # exits non-zero on any divergence src/oracle/known-divergences.yaml does not
@@ -48,6 +49,7 @@ need "${CC:-cc}" || apt_install gcc libc6-dev || { echo "oracle: 0 passed, 1 fai
 
 programs=(examples test/regressions)
 [ -d test/oracle/programs ] && programs+=(test/oracle/programs)
+[ -d test/oracle/handwritten ] && programs+=(test/oracle/handwritten)
 
 passed=0
 failed=0

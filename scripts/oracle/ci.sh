@@ -42,7 +42,10 @@ need() { command -v "$1" >/dev/null 2>&1; }
 apt_install() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && need sudo && sudo="sudo"
-  $sudo apt-get install -y --no-install-recommends "$@" >/dev/null || { echo "oracle: cannot install $* (apt-get)"; return 1; }
+  # A fresh machine has no package lists yet: update once, then install.
+  $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; } ||
+    { echo "oracle: cannot install $* (apt-get)"; return 1; }
 }
 need qemu-system-x86_64 || apt_install qemu-system-x86 || { echo "oracle: 0 passed, 1 failed"; exit 1; }
 need "${CC:-cc}" || apt_install gcc libc6-dev || { echo "oracle: 0 passed, 1 failed"; exit 1; }

@@ -141,9 +141,9 @@ function cmdRun(file: string, o: RunCmdOptions, p: Program = loadProgram(file)):
   return EXIT_OK;
 }
 
-function cmdExportC(file: string, o: { output?: string }): number {
+function cmdExportC(file: string, o: { output?: string; profile?: ProfileName }): number {
   const p = loadProgram(file);
-  const c = exportC(p, { source: file });
+  const c = exportC(p, o.profile ? { source: file, profile: o.profile } : { source: file });
   if (o.output) {
     try {
       writeFileSync(o.output, c);
@@ -284,7 +284,8 @@ export function buildProgram(): Command {
     .description('Write a self-contained C program that replays a scenario program on a real kernel built with CONFIG_IOMMUFD_TEST (no kernel headers needed) and reports the first call whose result differs.')
     .argument('<file>', 'program file')
     .option('-o, --output <file>', 'write to this file instead of stdout')
-    .action((file: string, o: { output?: string }) => {
+    .addOption(new Option('-p, --profile <name>', "embed the model's answers on this profile, test command layout included (overrides the program)").choices(PROFILE_NAMES as unknown as string[]))
+    .action((file: string, o: { output?: string; profile?: ProfileName }) => {
       process.exitCode = cmdExportC(file, o);
     });
   program

@@ -122,6 +122,19 @@ describe('the iommufd-sim command (child process)', () => {
     expect(c).toMatch(/IOMMU_IOAS_MAP/);
     expect(c).toMatch(/pfn_reader_user_pin\.zero/);
   });
+
+  it("export-c --profile embeds that profile's answers and test command layout; a bad profile is a usage error", () => {
+    const v65 = cli(['export-c', 'examples/access-rw.yaml', '--profile', 'v6.5']);
+    expect(v65.status).toBe(0);
+    expect(v65.stdout).toMatch(/#define TEST_CMD_SIZE 56/);
+    const latest = cli(['export-c', 'examples/access-rw.yaml', '-p', 'latest']);
+    expect(latest.status).toBe(0);
+    expect(latest.stdout).toMatch(/#define TEST_CMD_SIZE 72/);
+    const bad = cli(['export-c', 'examples/access-rw.yaml', '--profile', 'v9']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/Allowed choices are latest, v6\.12, v6\.5, v6\.2/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe('main() in process', () => {

@@ -328,7 +328,12 @@ class SnapshotBuilder {
     for (const n of p.accessItree) accessRanges.push({ first: n.start, last: n.last, users: n.owner.users });
     let tiers: TierRun[] = [];
     let pfns: PfnRun[] = [];
-    if (this.detail) {
+    if (this.detail && p.npages > DETAIL_PAGES) {
+      const sparse = pagesTiersSparse(p);
+      tiers = sparse.tiers;
+      this.pfnArrays[i] = sparse.held;
+      pfns = sparse.pfns;
+    } else if (this.detail) {
       const { tiers: t, pfn } = pagesTiers(p);
       tiers = t;
       this.pfnArrays[i] = pfn;
@@ -501,6 +506,81 @@ export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array 
     }
   }
   return { tiers, pfn };
+}
+
+/**
+ * Above this many pages a pages object is described by ranges instead of page
+ * by page: IOAS_MAP of a huge range with no domain attached is legal (the
+ * kernel pins nothing until a domain or access needs it), and a snapshot must
+ * stay bounded by what is held, not by what was mapped.
+ */
+export const DETAIL_PAGES = 1 << 22;
+
+/**
+ * pagesTiers() for a pages object above DETAIL_PAGES: the tiers from the
+ * access and domain trees and the pinned xarray, and PFNs only where the
+ * xarray or a domain holds one; a page that only the user's page table maps
+ * is not looked up (-1). `held` lists the held PFNs (for the frames table).
+ */
+export function pagesTiersSparse(p: IoptPages): { tiers: TierRun[]; pfns: PfnRun[]; held: Float64Array } {
+  const n = p.npages;
+  const pfnAt = new Map<number, number>();
+  const xa = new Set<number>();
+  const bounds = new Set<number>([0, n]);
+  const cut = (first: number, last: number): void => {
+    bounds.add(Math.min(first, n));
+    bounds.add(Math.min(last + 1, n));
+  };
+  for (const node of p.accessItree) cut(node.start, node.last);
+  for (const node of p.domainsItree) {
+    cut(node.start, node.last);
+    const area = node.owner;
+    const dom = area.storageDomain ?? area.iopt?.domains[0];
+    if (!dom) continue;
+    for (let i = node.start; i <= node.last && i < n; i++) {
+      const phys = dom.peekPhys(areaIndexToIova(area, i));
+      if (phys >= 0) pfnAt.set(i, Math.floor(phys / PAGE_SIZE));
+    }
+  }
+  p.pinnedPfns.forEachInRange(0, n - 1, (i, v) => {
+    xa.add(i);
+    pfnAt.set(i, v);
+    cut(i, i);
+    return true;
+  });
+  const edges = [...bounds].sort((a, b) => a - b);
+  const tiers: TierRun[] = [];
+  for (let k = 0; k + 1 < edges.length; k++) {
+    const first = edges[k];
+    const last = edges[k + 1] - 1;
+    let users = 0;
+    let domain = false;
+    for (const node of p.accessItree) if (node.start <= first && first <= node.last) users += node.owner.users;
+    for (const node of p.domainsItree) if (node.start <= first && first <= node.last) domain = true;
+    const xarray = xa.has(first);
+    const prev = tiers[tiers.length - 1];
+    if (prev && prev.last + 1 === first && prev.xarray === xarray && prev.domain === domain && prev.accessUsers === users) prev.last = last;
+    else tiers.push({ first, last, xarray, domain, accessUsers: users });
+  }
+  const idx = [...pfnAt.keys()].sort((a, b) => a - b);
+  const pfns: PfnRun[] = [];
+  let next = 0;
+  let cur: PfnRun | undefined;
+  for (const i of idx) {
+    const v = pfnAt.get(i)!;
+    if (i > next) {
+      pfns.push({ index: next, pfn: -1, n: i - next });
+      cur = undefined;
+    }
+    if (cur && cur.index + cur.n === i && cur.pfn + cur.n === v) cur.n++;
+    else {
+      cur = { index: i, pfn: v, n: 1 };
+      pfns.push(cur);
+    }
+    next = i + 1;
+  }
+  if (next < n) pfns.push({ index: next, pfn: -1, n: n - next });
+  return { tiers, pfns, held: Float64Array.from(idx, (i) => pfnAt.get(i)!) };
 }
 
 /** Maximal runs of consecutive indexes with consecutive PFNs (and runs of -1). */

@@ -18,7 +18,7 @@ import { type OracleResult, loadPrograms, runOracle } from '../oracle/index.js';
 import { KNOWN_FILE, type KnownDivergence, loadKnown } from '../oracle/known.js';
 import { UsageError } from './errors.js';
 import { progress } from './progress.js';
-import { wholeArg } from './term.js';
+import { colorEnabled, wholeArg } from './term.js';
 
 export interface OracleCommandOptions {
   kernel?: string;
@@ -60,11 +60,12 @@ export function formatOracle(res: OracleResult, all = false): string {
     const rows = programRows(r, all);
     if (rows.length === 0 && !(all && r.status !== 'agree')) continue;
     out.push(`${r.name}: ${r.status} (${r.compared}/${r.calls} calls compared${r.kernelWarnings.length ? `, kernel: ${r.kernelWarnings[0]}` : ''})`);
-    const color = process.stdout.isTTY === true;
+    const color = colorEnabled(process.stdout);
+    // 93 columns of cells and 7 of borders: the table fits 100 columns.
     const t = new Table({
       head: ['call', 'op', 'class', 'model', 'kernel', 'explained by'],
       wordWrap: true,
-      colWidths: [6, 20, 9, 24, 24, 40],
+      colWidths: [6, 21, 9, 17, 17, 23],
       ...(color ? {} : { style: { head: [], border: [] } }),
     });
     for (const row of rows) t.push(row);

@@ -242,3 +242,33 @@ describe('oracle programs from the conformance scenarios', () => {
     }
   });
 });
+
+describe('the oracle report', () => {
+  it('fits 100 columns, long answers wrapped inside the table', async () => {
+    const { formatOracle } = await import('../../src/cli/oracle.js');
+    const long = 'iova_pgsizes=0x1ffffff000 out_iova_alignment=0x1000 caps=0x0';
+    const res = {
+      reports: [
+        {
+          name: 'examples/vfio-type1.yaml',
+          status: 'diverged' as const,
+          calls: 12,
+          compared: 12,
+          divergences: [{ program: 'examples/vfio-type1.yaml', call: 7, op: 'vfio_iommu_get_info', class: 'value' as const, model: long, kernel: long.replace('0x1ffffff000', '0x1000') }],
+          modelWarnings: [],
+          kernelWarnings: [],
+        },
+      ],
+      summary: {
+        kernel: 'bzImage', release: '7.2.13', profile: 'latest' as const, programs: 1, calls: 12, compared: 12, agree: 0, explained: 0, diverged: 1, skipped: 0, errors: 0,
+        byClass: { value: { all: 1, unexplained: 1 } }, stale: [], seconds: { model: 0, build: 0, vm: 0, boots: 1 }, vmProgramsPerSecond: 0, ok: false,
+      },
+    };
+    const text = formatOracle(res);
+    expect(text).toContain('UNEXPLAINED');
+    expect(text).toContain('vfio_iommu_get_info');
+    const tableLines = text.split('\n').filter((l) => /[│|┌└├]/.test(l));
+    expect(tableLines.length).toBeGreaterThan(3);
+    for (const l of tableLines) expect(l.length, l).toBeLessThanOrEqual(100);
+  });
+});

@@ -28,7 +28,7 @@
  *   IOAS_MAP with EEXIST though the fixed range touches no area and no
  *   reserved range (iopt_alloc_area()/iopt_check_iova()).
  */
-import { Inspector } from '../../inspect/snapshot.js';
+import { DETAIL_PAGES, Inspector } from '../../inspect/snapshot.js';
 import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap } from '../../inspect/types.js';
 import type { Machine } from '../../machine/machine.js';
 import type { CallResult } from '../executor.js';
@@ -80,7 +80,7 @@ export class AnswerOracle {
     if (!changed && before && (!r.args || this.ctxOf(before, r.args.pid, r.args.fd) !== undefined)) {
       return this.errnoCheck(r, before) ?? this.follow(r, before, before);
     }
-    let s: MachineSnapshot;
+    let s: MachineSnapshot | undefined;
     try {
       // Per-page detail (tiers, PFNs, domain runs) only when something is pinned or mapped: it costs a walk per page.
       // After a detailed one, go straight to detail (pins rarely all go at once).
@@ -88,8 +88,12 @@ export class AnswerOracle {
       this.detailed = s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0);
       if (this.detailed && s.pages.some((p) => p.tiers.length === 0 && p.npages > 0)) s = this.insp.snapshot();
     } catch (e) {
-      // A pages object too large to list page by page (a map of 2^47 pages that pins nothing): no judgement now.
       if (!(e instanceof RangeError)) throw e;
+      s = undefined;
+    }
+    // A pages object too large to judge page by page (the snapshot describes it by ranges, a
+    // map of 2^47 pages that pins nothing is legal): no judgement while it exists.
+    if (s === undefined || s.pages.some((p) => p.npages > DETAIL_PAGES)) {
       this.prev = undefined;
       this.pinned.clear();
       return undefined;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The selftest fixtures' common ground (iommufd.c / iommufd_utils.h), on a simulated machine:
 // the global `buffer`, teardown_iommufd's ref check, and the after-test leak checks.
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { ErrnoError } from '../../src/base/errno.js';
 import { IommufdClient, errnoOf } from '../../src/client/iommufd.js';
 import {
@@ -139,4 +139,23 @@ export function openIommu(proc: Process): number {
 /** The FFS-based alignment the selftests check: 1 << (ffs(len) - 1). */
 export function lowBit(len: bigint): bigint {
   return len & -len;
+}
+
+/**
+ * The world a test sets up (`audited.current = w`) must pass the exact-pins
+ * audit and the machine audit after the test, then tear down leaving nothing.
+ * Call once per test file, at its top level.
+ */
+export function auditEachWorld(): { current: World | undefined } {
+  const audited: { current: World | undefined } = { current: undefined };
+  afterEach(() => {
+    const w = audited.current;
+    audited.current = undefined;
+    if (!w) return;
+    expect(ctxOf(w).audit({ exactPins: true })).toBe(0);
+    expect(w.machine.audit()).toBe(0);
+    teardownIommufd(w);
+    finish(w);
+  });
+  return audited;
 }

@@ -4,12 +4,12 @@
 // variant's size (MAP_HUGETLB | MAP_POPULATE for the _huge ones) and a page-aligned bitmap with a
 // spare page for the misaligned cases. All six scenarios under the nine variants, on `v6.12` and
 // `latest`; the 64 and 128 MiB buffers must stay well under a second per test.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EINVAL, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { HUGEPAGE_SIZE, MOCK_APERTURE_START, MOCK_PAGE_SIZE, PAGE_SIZE, type World, ctxOf, expectErrno, expectRc, finish, teardownIommufd, world } from '../client/harness.js';
+import { HUGEPAGE_SIZE, MOCK_APERTURE_START, MOCK_PAGE_SIZE, PAGE_SIZE, type World, expectErrno, expectRc, world, auditEachWorld } from '../client/harness.js';
 
 type Profile = 'latest' | 'v6.12';
 const PROFILES: readonly Profile[] = ['v6.12', 'latest'];
@@ -49,17 +49,7 @@ interface Self {
   readonly variant: Variant;
 }
 
-let current: World | undefined;
-
-afterEach(() => {
-  const w = current;
-  current = undefined;
-  if (!w) return;
-  expect(ctxOf(w).audit({ exactPins: true })).toBe(0);
-  expect(w.machine.audit()).toBe(0);
-  teardownIommufd(w);
-  finish(w);
-});
+const audited = auditEachWorld();
 
 /** posix_memalign(align, len) stand-in: a PROT_NONE reservation cut to an aligned address, then MAP_FIXED. */
 function mmapAligned(w: World, len: number, align: number, flags: number): bigint {
@@ -75,7 +65,7 @@ function mmapAligned(w: World, len: number, align: number, flags: number): bigin
 /** FIXTURE_SETUP(iommufd_dirty_tracking) */
 function setup(v: Variant, profile: Profile): Self {
   const w = world({ profile, memory: '1G', hugetlb2M: 64 });
-  current = w;
+  audited.current = w;
   const c = w.c;
   let flags = MAP_SHARED | MAP_ANONYMOUS;
   let mmapSize = v.bufferSize;

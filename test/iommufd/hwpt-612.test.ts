@@ -3,28 +3,18 @@
 // under QEMU, a static probe of every call below): the same calls on the model give the same
 // results. Where 6.12.95 differs from the 6.12 source the model follows (a stable fix), the test
 // says so.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EBUSY, EINVAL, ENOTTY, EOPNOTSUPP, ESPIPE } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { MOCK_APERTURE_START, type World, ctxOf, expectErrno, expectRc, finish, teardownIommufd, world } from '../client/harness.js';
+import { MOCK_APERTURE_START, type World, expectErrno, expectRc, finish, world, auditEachWorld } from '../client/harness.js';
 
-let current: World | undefined;
-
-afterEach(() => {
-  const w = current;
-  current = undefined;
-  if (!w) return;
-  expect(ctxOf(w).audit({ exactPins: true })).toBe(0);
-  expect(w.machine.audit()).toBe(0);
-  teardownIommufd(w);
-  finish(w);
-});
+const audited = auditEachWorld();
 
 function setup(): { w: World; c: IommufdClient; ioas: number; stdev: number; idev: number } {
   const w = world({ profile: 'v6.12' });
-  current = w;
+  audited.current = w;
   const c = w.c;
   const ioas = c.ioasAlloc();
   const ids = c.mockDomain(ioas);

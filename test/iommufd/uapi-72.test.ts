@@ -2,29 +2,19 @@
 // The 7.2 uAPI on `latest` beside the 6.12 answers (Linux 7.2.13 source: device.c
 // iommufd_get_hw_info, hw_pagetable.c iommufd_hwpt_paging_alloc / iommufd_hwpt_invalidate,
 // selftest.c mock_dev_create / iommufd_test_dev_check_cache).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EINVAL, ENOENT, EOPNOTSUPP } from '../../src/base/errno.js';
 import type { ProfileName } from '../../src/base/profile.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { type World, ctxOf, expectRc, finish, teardownIommufd, world } from '../client/harness.js';
+import { type World, ctxOf, expectRc, world, auditEachWorld } from '../client/harness.js';
 
-let current: World | undefined;
-
-afterEach(() => {
-  const w = current;
-  current = undefined;
-  if (!w) return;
-  expect(ctxOf(w).audit({ exactPins: true })).toBe(0);
-  expect(w.machine.audit()).toBe(0);
-  teardownIommufd(w);
-  finish(w);
-});
+const audited = auditEachWorld();
 
 function setup(profile: ProfileName, devFlags = 0): { w: World; c: IommufdClient; ioas: number; stdev: number; idev: number } {
   const w = world({ profile });
-  current = w;
+  audited.current = w;
   const c = w.c;
   const ioas = c.ioasAlloc();
   const r = c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas, { 'mock_domain_flags.dev_flags': devFlags });
@@ -61,7 +51,7 @@ describe('7.2 switches on latest', () => {
     const { c, ioas, idev } = setup('latest', U.MOCK_FLAGS_DEVICE_PASID);
     const paging = c.hwptAlloc({ devId: idev, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_PASID | U.IOMMU_HWPT_ALLOC_NEST_PARENT });
     const nested = c.hwptAllocNested(idev, paging, U.IOMMU_TEST_IOTLB_DEFAULT, U.IOMMU_HWPT_ALLOC_PASID);
-    const objects = ctxOf(current!).objects;
+    const objects = ctxOf(audited.current!).objects;
     for (const id of [paging, nested]) {
       const o = objects.get(id);
       expect(o).toMatchObject({ pasidCompat: true });
@@ -76,7 +66,7 @@ describe('7.2 switches on latest', () => {
     c.destroy(nested);
     c.destroy(paging);
     // the queue's fd holds the fault object until it is closed
-    expect(current!.proc.close(faultFd)).toBe(0);
+    expect(audited.current!.proc.close(faultFd)).toBe(0);
     c.destroy(faultId);
   });
 
@@ -162,7 +152,7 @@ describe('7.2 switches on latest', () => {
 
   it('6.12 refuses every 7.2 addition', () => {
     const w = world({ profile: 'v6.12' });
-    current = w;
+    audited.current = w;
     const c = w.c;
     const ioas = c.ioasAlloc();
     expectRc(EINVAL, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas, { 'mock_domain_flags.dev_flags': U.MOCK_FLAGS_DEVICE_PASID }).rc);

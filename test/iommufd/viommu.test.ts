@@ -2,24 +2,14 @@
 // vIOMMU and vDEVICE (7.2 viommu.c and the selftest driver's mock vIOMMU) on `latest`, following
 // the 7.2 selftest fixture iommufd_viommu (mock_viommu variant): a mock device on an IOAS, a
 // NEST_PARENT HWPT, a vIOMMU of IOMMU_VIOMMU_TYPE_SELFTEST and a nested HWPT on the vIOMMU.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { type World, ctxOf, expectRc, finish, teardownIommufd, world } from '../client/harness.js';
+import { type World, ctxOf, expectRc, finish, teardownIommufd, world, auditEachWorld } from '../client/harness.js';
 
-let current: World | undefined;
-
-afterEach(() => {
-  const w = current;
-  current = undefined;
-  if (!w) return;
-  expect(ctxOf(w).audit({ exactPins: true })).toBe(0);
-  expect(w.machine.audit()).toBe(0);
-  teardownIommufd(w);
-  finish(w);
-});
+const audited = auditEachWorld();
 
 interface Fixture {
   w: World;
@@ -43,7 +33,7 @@ function putWords(w: World, va: bigint, ws: number[]): void {
 /** FIXTURE_SETUP(iommufd_viommu), variant mock_viommu (the 7.2 selftest, with its DEV_CHECK_CACHE). */
 function setup(): Fixture {
   const w = world({ profile: 'latest' });
-  current = w;
+  audited.current = w;
   const c = w.c;
   const ioas = c.ioasAlloc();
   const { stdevId: stdev, idevId: idev } = c.mockDomain(ioas);
@@ -110,10 +100,10 @@ describe('IOMMU_VIOMMU_ALLOC', () => {
     const { c, hwpt } = setup();
     expectRc(EINVAL, c.hwptInvalidateRaw(hwpt, 0n, U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, 12, 0).rc);
     expectRc(ENOENT, c.hwptInvalidateRaw(999, 0n, U.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, 12, 0).rc);
-    teardownIommufd(current!);
-    finish(current!);
+    teardownIommufd(audited.current!);
+    finish(audited.current!);
     const w = world({ profile: 'v6.12' });
-    current = w;
+    audited.current = w;
     const ioas = w.c.ioasAlloc();
     const { idevId } = w.c.mockDomain(ioas);
     const parent = w.c.hwptAlloc({ devId: idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
@@ -154,11 +144,11 @@ describe('IOMMU_VDEVICE_ALLOC', () => {
     const vdev = c.vdeviceAlloc(viommu, idev, 0x99);
     c.destroy(stdev);
     expectRc(ENOENT, c.raw(U.IOMMU_DESTROY, U.iommu_destroy, { id: vdev }).rc);
-    const objects = ctxOf(current!).objects;
+    const objects = ctxOf(audited.current!).objects;
     expect(objects.slotState(vdev)).toBe('tombstone');
     expect(objects.slotState(idev)).toBe('free');
     // the vIOMMU lost its vDEVICE user (the audit counts them): only the nested HWPT holds it
-    expect(ctxOf(current!).audit()).toBe(0);
+    expect(ctxOf(audited.current!).audit()).toBe(0);
     // a new object skips the tombstone
     expect(c.ioasAlloc()).toBe(2);
     expect(c.ioasAlloc()).toBe(3);

@@ -206,8 +206,9 @@ const v612: Profile = Object.freeze({
   lastTestOp: 15,
 });
 
+/** Linux 6.5: 6.12's side of every uAPI switch, plus the older behaviour below. */
 const v65: Profile = Object.freeze({
-  ...latest,
+  ...v612,
   name: 'v6.5',
   autoIovaAlignCap: false,
   autoIovaCheckedAlign: false,
@@ -218,18 +219,7 @@ const v65: Profile = Object.freeze({
   accessIdOnSuccess: false,
   warnAreaNotInDomainsItree: false,
   mockWarnsMissingEntries: true,
-  mockIovaToPhysWarnsMissing: true,
-  uptrOverflowBeforeLength: false,
-  mockDevValidFlags: 0x3,
-  mdCheckMapLookupFirst: false,
   addReservedChecksRange: false,
-  hwInfoInputType: false,
-  mockHwptSelftestPagetableType: false,
-  hwInfoAtsNotSupportedCap: false,
-  invalidateEntryNumCap: false,
-  invalidateTakesViommu: false,
-  hwptAllocPasidFlag: false,
-  hwptFaultIdOnPaging: false,
   mapNeedsReadOrWrite: false,
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,

@@ -2,30 +2,22 @@
 // Every example and regression program passes on every profile it names; the
 // `iommufd-sim` command runs them through a child process.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runProgram } from '../../src/fuzz/executor.js';
-import { type Program, type ProfileName, expectedWarning, parseProgram } from '../../src/fuzz/program.js';
+import { type ProfileName, expectedWarning, } from '../../src/fuzz/program.js';
+import { loadProgramFile, programFiles } from '../fuzz/program-files.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'iommufd-sim.js');
 const tmp = mkdtempSync(join(tmpdir(), 'iommufd-sim-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function load(f: string): Program {
-  const r = parseProgram(readFileSync(f, 'utf8'), f);
-  if (!r.ok) throw new Error(r.error);
-  return r.program;
-}
-
-const files = ['examples', 'test/regressions'].flatMap((d) =>
-  readdirSync(join(ROOT, d))
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .map((f) => join(ROOT, d, f)),
-);
+const load = loadProgramFile;
+const files = programFiles();
 
 describe('programs', () => {
   it('there are examples and regressions', () => {

@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { OPS, type Program, evalExpr, formatProgram, parseExpr, parseProgram, validateProgram } from '../../src/fuzz/program.js';
 import { programJsonSchema, validateJsonSchema } from '../../src/fuzz/schema.js';
 import { Process } from '../../src/machine/process.js';
+import { programFiles } from './program-files.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const programFiles = (): string[] =>
-  ['examples', 'test/regressions'].flatMap((d) =>
-    readdirSync(join(ROOT, d))
-      .filter((f) => /\.(ya?ml|json)$/.test(f))
-      .map((f) => join(ROOT, d, f)),
-  );
 
 function parseOk(text: string): Program {
   const r = parseProgram(text, 'p.yaml');

@@ -222,6 +222,45 @@ export class Process {
     });
   }
 
+  /**
+   * dup(2) / fcntl(F_DUPFD, min): a new descriptor, the lowest free one at or
+   * above `min`, sharing the open file description of `fd` (one release when
+   * the last descriptor of it closes). -EBADF for an unknown fd, -EINVAL for
+   * a `min` outside the table (f_dupfd), -EMFILE when the table is full.
+   */
+  dup(fd: number, min = FIRST_FD): number {
+    return this.sys('dup', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (d === undefined) return -EBADF;
+      if (!Number.isInteger(min) || min < 0 || min >= NR_OPEN_DEFAULT) return -EINVAL;
+      let to = Math.max(min, FIRST_FD);
+      while (this.fds.has(to)) to++;
+      if (to >= NR_OPEN_DEFAULT) return -EMFILE;
+      d.refs++;
+      this.fds.set(to, d);
+      return to;
+    });
+  }
+
+  /**
+   * dup2(2) / dup3(2): make `to` a descriptor of the file description of
+   * `fd`, closing what `to` held first (ksys_dup3(): dup3 with fd == to is
+   * -EINVAL, dup2 with fd == to returns `to` once fd is checked). -EBADF for
+   * a `to` outside the table, then for an unknown `fd`.
+   */
+  dup3(fd: number, to: number, dup2 = false): number {
+    return this.sys('dup3', -ESRCH, () => {
+      const d = this.fds.get(fd);
+      if (fd === to) return dup2 ? (d === undefined ? -EBADF : to) : -EINVAL;
+      if (!Number.isInteger(to) || to < 0 || to >= NR_OPEN_DEFAULT) return -EBADF;
+      if (d === undefined) return -EBADF;
+      d.refs++;
+      if (this.fds.has(to)) this.closeFd(to);
+      this.fds.set(to, d);
+      return to;
+    });
+  }
+
   /** close(2). */
   close(fd: number): number {
     return this.sys('close', -ESRCH, () => this.closeFd(fd));

@@ -20,7 +20,7 @@
  * The file holds a users reference on the FAULT object and one on the
  * context; closing it drops both.
  */
-import { EFAULT, EINVAL, EMFILE, ENOMEM, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
+import { EFAULT, EINVAL, EMFILE, ENOMEM, ENOTTY, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommufdDevice } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
@@ -318,4 +318,9 @@ export function allocIopfGroup(ctx: IommufdCtx, req: PageRequest, idev: IommufdD
   const a = kernelAlloc(ctx.env, FP_IOPF_GROUP_ALLOC, SIZEOF_IOPF_GROUP, false);
   if (!a) return undefined;
   return new IopfGroup([req], idev, hwpt, a);
+}
+
+/** IOMMU_VEVENTQ_ALLOC (iommufd_veventq_alloc(), 6.15): not built yet, answered as an unknown command. */
+export function veventqAllocIoctl(_ucmd: Ucmd<IommufdCtx>): number {
+  return -ENOTTY;
 }

@@ -8,7 +8,7 @@
  * the write-back faults, UNMAP keeps what it removed before an error, and
  * IOAS_ALLOC drops the new IOAS when its ID cannot be written back.
  */
-import { EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { IntervalTree, SpanIter } from '../base/interval-tree.js';
 import { U64_MAX, ULONG_MAX } from '../base/u64.js';
@@ -416,4 +416,14 @@ export function vfioIoasIoctl(ucmd: IoasUcmd): number {
     default:
       return -EOPNOTSUPP;
   }
+}
+
+/** IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file(), 6.13): not built yet, answered as an unknown command. */
+export function ioasMapFileIoctl(_ucmd: IoasUcmd): number {
+  return -ENOTTY;
+}
+
+/** IOMMU_IOAS_CHANGE_PROCESS (iommufd_ioas_change_process(), 6.14): not built yet, answered as an unknown command. */
+export function ioasChangeProcessIoctl(_ucmd: IoasUcmd): number {
+  return -ENOTTY;
 }

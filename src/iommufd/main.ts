@@ -25,8 +25,10 @@ import {
   IommufdIoas,
   ioasAllocIoctl,
   ioasAllowIovasIoctl,
+  ioasChangeProcessIoctl,
   ioasCopyIoctl,
   ioasIovaRangesIoctl,
+  ioasMapFileIoctl,
   ioasMapIoctl,
   ioasUnmapIoctl,
   optionIoctl,
@@ -36,8 +38,8 @@ import { type IommufdObject, ObjectTable } from './object-table.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER } from './pages.js';
 import { iommufdTestCmd } from './selftest.js';
 import { getHwInfoIoctl } from './device.js';
-import { faultAllocIoctl } from './fault.js';
-import { vdeviceAllocIoctl, viommuAllocIoctl } from './viommu.js';
+import { faultAllocIoctl, veventqAllocIoctl } from './fault.js';
+import { hwQueueAllocIoctl, vdeviceAllocIoctl, viommuAllocIoctl } from './viommu.js';
 import { hwptAllocIoctl, hwptGetDirtyBitmapIoctl, hwptInvalidateIoctl, hwptSetDirtyTrackingIoctl } from './hw-pagetable.js';
 import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, type IoctlOp } from './uapi.js';
 import { type Ucmd, type UcmdExecute, UcmdTable, type UserMemory, ucmdIoctl } from './ucmd.js';
@@ -248,6 +250,10 @@ const HANDLERS: Readonly<Record<string, UcmdExecute<IommufdCtx>>> = {
   IOMMU_FAULT_QUEUE_ALLOC: faultAllocIoctl,
   IOMMU_VIOMMU_ALLOC: viommuAllocIoctl,
   IOMMU_VDEVICE_ALLOC: vdeviceAllocIoctl,
+  IOMMU_IOAS_MAP_FILE: ioasMapFileIoctl,
+  IOMMU_IOAS_CHANGE_PROCESS: ioasChangeProcessIoctl,
+  IOMMU_VEVENTQ_ALLOC: veventqAllocIoctl,
+  IOMMU_HW_QUEUE_ALLOC: hwQueueAllocIoctl,
   IOMMU_TEST_CMD: (ucmd: Ucmd<IommufdCtx>) => iommufdTestCmd(ucmd.ctx, ucmd),
 };
 

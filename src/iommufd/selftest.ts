@@ -42,6 +42,7 @@ import {
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import { allocIopfGroup } from './fault.js';
 import { HwptNested, HwptPaging } from './hw-pagetable.js';
+import { testDmabufGet, testDmabufRevoke } from './selftest-dmabuf.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd } from './ucmd.js';
@@ -53,6 +54,8 @@ import {
   IOMMU_TEST_OP_CREATE_ACCESS,
   IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
   IOMMU_TEST_OP_DEV_CHECK_CACHE,
+  IOMMU_TEST_OP_DMABUF_GET,
+  IOMMU_TEST_OP_DMABUF_REVOKE,
   IOMMU_TEST_OP_DIRTY,
   IOMMU_TEST_OP_MD_CHECK_IOTLB,
   IOMMU_TEST_OP_TRIGGER_IOPF,
@@ -686,6 +689,10 @@ export function iommufdTestCmd(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number 
       return triggerIopf(ctx, ucmd);
     case IOMMU_TEST_OP_DEV_CHECK_CACHE:
       return devCheckCache(ctx, id, ucmd.num('check_dev_cache.id'), ucmd.num('check_dev_cache.cache'));
+    case IOMMU_TEST_OP_DMABUF_GET:
+      return testDmabufGet(ctx, ucmd);
+    case IOMMU_TEST_OP_DMABUF_REVOKE:
+      return testDmabufRevoke(ctx, ucmd);
     default:
       return -EOPNOTSUPP;
   }

@@ -17,7 +17,7 @@
  * page, as the kernel's maple tree hands them out. Mapping them with mmap()
  * is not modelled yet.
  */
-import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
 import type { IommufdDevice } from './device.js';
@@ -314,4 +314,9 @@ export function deviceRemoveVdev(idev: IommufdDevice): void {
   if (!objects.isLive(vdev) || objects.usersOf(vdev) === 0) return;
   objects.incUsers(vdev);
   objects.tombstoneUser(vdev);
+}
+
+/** IOMMU_HW_QUEUE_ALLOC (iommufd_hw_queue_alloc_ioctl(), 6.17): not built yet, answered as an unknown command. */
+export function hwQueueAllocIoctl(_ucmd: Ucmd<IommufdCtx>): number {
+  return -ENOTTY;
 }

@@ -6,7 +6,8 @@
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
  * `addr` (an mmap address differs: the kernel did not take the model's address
- * as its hint), `warn` (a WARN on one side only), `crash` (a kernel BUG/Oops,
+ * as its hint), `warn` (a WARN on one side only, or, field `site`, both
+ * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
  * call the model ran), `noexport` (an op the C export cannot express),
  * `fault` (a call with fail-nth armed answers differently: the kernel counts
@@ -24,6 +25,7 @@ import { comparableAnswer } from '../fuzz/export-c.js';
 import type { Program } from '../fuzz/program.js';
 import { type KernelProgram, kernelWarnings } from './console.js';
 import { type KnownDivergence, matchKnown } from './known.js';
+import { compareWarnSites, parseSplat } from './warn-sites.js';
 
 export type DivergenceClass = 'errno' | 'value' | 'addr' | 'fault' | 'warn' | 'crash' | 'missing' | 'noexport';
 
@@ -146,8 +148,15 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
   }
   if (bugs.length) add({ class: 'crash', model: 'no BUG', kernel: bugs[0] });
   if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
-  if ((modelWarnings.length > 0) !== (warns.length > 0)) {
-    add({ class: 'warn', model: modelWarnings.length ? `WARN ${run.warnings[0].assertion}` : 'no WARN', kernel: warns.length ? warns[0] : 'no WARN' });
+  // WARNs by site: the function each side warned in (warn-sites.ts), each once.
+  const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));
+  const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });
+  const sites = compareWarnSites(modelSites, kernelSites);
+  const kernelText = (): string => `WARN ${[...new Map(kernelSites.map((k) => [k.fn, k.file ? `${k.fn} (${k.file}:${k.line})` : k.fn])).values()].join(', ')}`;
+  if ((modelSites.length > 0) !== (warns.length > 0)) {
+    add({ class: 'warn', model: modelSites.length ? `WARN ${modelSites[0]}` : 'no WARN', kernel: warns.length ? kernelText() : 'no WARN' });
+  } else if (!sites.same) {
+    add({ class: 'warn', field: 'site', model: `WARN ${[...new Set(modelSites)].join(', ')}`, kernel: kernelText() });
   }
   return finish(rep);
 }

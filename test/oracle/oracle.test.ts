@@ -15,6 +15,7 @@ import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../
 import { loadPrograms, profileForRelease } from '../../src/oracle/index.js';
 import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
 import { type KnownDivergence, loadKnown, matchKnown, staleKnown } from '../../src/oracle/known.js';
+import { compareWarnSites, loadSites, modelWarnFunction, parseSplat } from '../../src/oracle/warn-sites.js';
 
 /** Read a newc archive back: [name, mode, data]. */
 function readNewc(buf: Buffer): Array<[string, number, Buffer]> {
@@ -153,7 +154,7 @@ describe('compare', () => {
     expect(got).toContainEqual([4, 'errno', 'EEXIST', 'EINVAL']);
     expect(got).toContainEqual([6, 'missing', 'ENOENT', 'no result']);
     expect(got).toContainEqual([undefined, 'crash', 'exit 0/1', 'killed (timeout)']);
-    expect(got).toContainEqual([undefined, 'warn', 'no WARN', 'WARNING: CPU: 0 PID: 1 at drivers/iommu/iommufd/pages.c:238 iommu_unmap_nofail+0xe/0x12']);
+    expect(got).toContainEqual([undefined, 'warn', 'no WARN', 'WARN iommu_unmap_nofail (drivers/iommu/iommufd/pages.c:238)']);
   });
 
   it('after a call that succeeded on one side only, the rest is not compared', () => {
@@ -270,5 +271,55 @@ describe('the oracle report', () => {
     const tableLines = text.split('\n').filter((l) => /[│|┌└├]/.test(l));
     expect(tableLines.length).toBeGreaterThan(3);
     for (const l of tableLines) expect(l.length, l).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('WARN sites', () => {
+  it('reads both splat formats (6.12 and from 6.19) and names the function the WARN is written in', () => {
+    const old = parseSplat('[   12.5] WARNING: CPU: 0 PID: 77 at drivers/iommu/iommufd/selftest.c:488 mock_domain_iova_to_phys+0x1c/0x26', '6.12.95');
+    expect(old).toEqual({ fn: 'mock_domain_iova_to_phys', symbol: 'mock_domain_iova_to_phys', file: 'drivers/iommu/iommufd/selftest.c', line: 488 });
+    // 7.2: iommu_unmap_nofail() is inlined into its caller; the table names it from file:line.
+    const now = parseSplat('WARNING: drivers/iommu/iommufd/pages.c:238 at iopt_area_unpin_domain+0x2f4/0x3a0, CPU#0: oracle-progs/91', '7.2.13');
+    expect(now).toEqual({ fn: 'iommu_unmap_nofail', symbol: 'iopt_area_unpin_domain', file: 'drivers/iommu/iommufd/pages.c', line: 238 });
+    // No row for the release or the line: the symbol stands (compiler suffixes dropped).
+    expect(parseSplat('WARNING: CPU: 1 PID: 2 at mm/gup.c:99999 is_valid_gup_args.isra.0+0x1/0x2', '6.12.95')?.fn).toBe('is_valid_gup_args');
+    expect(parseSplat('WARNING: at foo+0x1/0x2, CPU#0: x/1', '9.9')?.fn).toBe('foo');
+    expect(parseSplat('WARNING: stack going in the wrong direction', '7.2.13')).toBeUndefined();
+  });
+
+  it('the table covers both kernels, each function by its line range', () => {
+    const t = loadSites();
+    for (const r of ['6.12.95', '7.2.13']) {
+      const pages = t[r]['drivers/iommu/iommufd/pages.c'];
+      expect(pages.map((x) => x[2])).toEqual(expect.arrayContaining(['iopt_area_unpin_domain', 'batch_clear_carry', 'iommu_unmap_nofail']));
+      for (const [a, b] of pages) expect(a).toBeLessThan(b);
+    }
+  });
+
+  it('compares the sets of functions, with the model aliases', () => {
+    expect(modelWarnFunction('iopt_area_unpin_domain.last')).toBe('iopt_area_unpin_domain');
+    const k = (fn: string) => ({ fn, symbol: fn });
+    expect(compareWarnSites(['mock_domain_iova_to_phys.missing', 'mock_domain_iova_to_phys.missing'], [k('mock_domain_iova_to_phys')]).same).toBe(true);
+    expect(compareWarnSites(['mock_domain_unmap.last'], [k('mock_domain_unmap_pages'), k('mock_domain_unmap_pages')]).same).toBe(true);
+    const d = compareWarnSites(['mock_domain_unmap.last'], [k('iommu_unmap_nofail')]);
+    expect(d).toMatchObject({ same: false, modelOnly: ['mock_domain_unmap'], kernelOnly: ['iommu_unmap_nofail'] });
+    expect(compareWarnSites(['iopt_area_unpin_domain.last'], [{ fn: 'iommu_unmap_nofail', symbol: 'iopt_area_unpin_domain' }]).same).toBe(true);
+  });
+
+  it('a WARN in another function on the kernel is a warn/site divergence; the same function agrees', () => {
+    const { programs } = loadPrograms(['test/regressions/v6.5-mock-iova-to-phys-hole.yaml']);
+    const p = programs[0].program;
+    const r = runProgram(p, { profile: 'v6.12' });
+    expect(r.warnings.map((w) => w.assertion)).toContain('mock_domain_iova_to_phys.missing');
+    const k = kernelLike(p);
+    k.kmsg.push('[ 3.1] WARNING: CPU: 0 PID: 45 at drivers/iommu/iommufd/selftest.c:488 mock_domain_iova_to_phys+0x1c/0x26');
+    expect(compareProgram('hole', p, r, k, '6.12.95', []).status).toBe('agree');
+    const k2 = kernelLike(p);
+    k2.kmsg.push('[ 3.1] WARNING: CPU: 0 PID: 45 at drivers/iommu/iommufd/pages.c:1230 iopt_area_unpin_domain+0x1c/0x26');
+    const d = compareProgram('hole', p, r, k2, '6.12.95', []);
+    expect(d.status).toBe('diverged');
+    expect(d.divergences.map((x) => [x.class, x.field, x.model, x.kernel])).toEqual([
+      ['warn', 'site', 'WARN mock_domain_iova_to_phys.missing', 'WARN iopt_area_unpin_domain (drivers/iommu/iommufd/pages.c:1230)'],
+    ]);
   });
 });

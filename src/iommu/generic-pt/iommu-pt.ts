@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The generic IO page table's iommu operations (drivers/iommu/generic_pt/
+ * iommu_pt.h) over the AMDv1 format of amdv1.ts: map of leaves of one page
+ * size, unmap of a range, iova_to_phys, read_and_clear_dirty, set_dirty
+ * (the selftest hook), deinit, and a walk that lists every leaf.
+ *
+ * Storage: each table is one 4 KiB table page, a Uint32Array of 512 PTEs as
+ * lo / hi word pairs holding the real AMDv1 PTE bits. A table entry holds the
+ * table page's address; table pages get model addresses TABLE_PA_BASE + slot
+ * * 4096 (they are not frames of the simulated machine's memory), so the
+ * walk decodes the child from the PTE as the hardware would. Per table the
+ * model also keeps its level, its present-entry count (for the audit and the
+ * "subtree holds a leaf" checks) and the memory cgroup charged for it.
+ *
+ * Behaviour kept from the kernel:
+ * - A leaf of 2^n items is written into each of its items (the NL = 7
+ *   encoding); mapping over empty tables frees them (clear_contig), mapping
+ *   over anything present fails with -EADDRINUSE.
+ * - Table pages are allocated (iommu_alloc_pages_node_sz, a page allocation:
+ *   the 'page' fault class) with the map's gfp: GFP_KERNEL_ACCOUNT from
+ *   iommufd, so they are charged to the map's memory cgroup. Tables left
+ *   empty by an unmap that did not cover them whole stay until a later map
+ *   replaces them with a leaf, an unmap covers them, or the table is freed.
+ * - Unmap cannot split a leaf: starting inside one is -EINVAL (nothing
+ *   unmapped at that point); a leaf that runs past the end of the range is
+ *   removed whole, so more than asked can be returned. A hole stops the unmap
+ *   (-EINVAL inside the walk): the bytes before it are returned.
+ * - read_and_clear_dirty reports a multi-item leaf from the walk's item to
+ *   the last item of the leaf, one item short (record_dirty's end index is
+ *   the leaf's last index, not one past it) — what 7.2 does.
+ */
+import { EADDRINUSE, EINVAL, ENOENT, ENOMEM, EOVERFLOW, ERANGE } from '../../base/errno.js';
+import { type FaultRouter, faultPoint } from '../../base/fault.js';
+import type { WarnSink } from '../../base/warn.js';
+import type { MemAccounting } from '../domain.js';
+import {
+  D,
+  ENTRY_EMPTY,
+  ENTRY_OA,
+  ENTRY_TABLE,
+  HI_IR,
+  HI_IW,
+  ITEMS,
+  PR,
+  contigLg2,
+  entryType,
+  itemLg2,
+  leafLg2,
+  leafOa,
+  leafWords,
+  levelOfPgsize,
+  nextLevel,
+  oaField,
+  pow2,
+  pteHex,
+  tableWords,
+} from './amdv1.js';
+
+/** iommu_alloc_pages_node_sz() of a table page (fail_page_alloc). */
+export const FP_PT_TABLE_ALLOC = faultPoint('iommu_alloc_pages.iommupt_table', 'page');
+
+/** Where the model puts table pages in the output address space: 1 PiB + slot * 4 KiB. */
+export const TABLE_PA_BASE = 2 ** 50;
+const TABLE_V_BASE = TABLE_PA_BASE / 2048;
+const TABLE_BYTES = 4096;
+const WORDS = 2 * ITEMS;
+
+/** 2^-itemLg2(level), exact: index arithmetic by multiplication. */
+const INV_ITEM = [0, 1, 2, 3, 4, 5].map((l) => 2 ** -itemLg2(l));
+const ITEM = [0, 1, 2, 3, 4, 5].map((l) => pow2(itemLg2(l)));
+
+/** Emptied table pages (all zero), shared by all page tables. */
+const tablePool: Uint32Array[] = [];
+const TABLE_POOL_MAX = 4096;
+
+export interface PtContext {
+  readonly warn: WarnSink;
+  readonly faults: FaultRouter;
+}
+
+/** One leaf as the walk shows it. */
+export interface PtLeaf {
+  /** Level of the table holding it (0: 2 KiB items). */
+  readonly level: number;
+  readonly iova: number;
+  /** Bytes it maps (a power of two). */
+  readonly size: number;
+  readonly oa: number;
+  /** Table items it spans (2^n for the NL = 7 encoding, else 1). */
+  readonly items: number;
+  readonly read: boolean;
+  readonly write: boolean;
+  /** Any of its items has the dirty bit. */
+  readonly dirty: boolean;
+  /** The PTE word of its first item, as 16 hex digits (D as stored there). */
+  readonly pte: string;
+}
+
+/** One table page as the walk shows it. */
+export interface PtTable {
+  readonly level: number;
+  /** First IOVA it covers. */
+  readonly iova: number;
+  /** The model address of its page. */
+  readonly pa: number;
+  /** Present entries. */
+  readonly present: number;
+}
+
+export class Amdv1PageTable {
+  readonly topLevel: number;
+  /** log2 of the IOVA span: the table covers [0, 2^maxVaLg2). */
+  readonly maxVaLg2: number;
+  readonly maxOaLg2: number;
+  /** Bytes the last mapLeaves() installed. */
+  mapped = 0;
+  /** Bytes the last unmapRange() removed. */
+  unmapped = 0;
+  /** Bytes mapped in all. */
+  leafBytes = 0;
+  /** Table pages held, the top one included. */
+  tables = 0;
+
+  private readonly ctx: PtContext;
+  private tabs: Uint32Array[] = [];
+  private tabLevel = new Int8Array(64).fill(-1);
+  private tabPresent = new Uint16Array(64);
+  private tabOwner = new Uint8Array(64);
+  private readonly freeSlots: number[] = [];
+  private readonly accts: MemAccounting[] = [];
+  private readonly topSlot: number;
+  private readonly vaEnd: number;
+  private readonly words = new Uint32Array(2);
+
+  constructor(ctx: PtContext, topLevel: number, maxVaLg2: number, maxOaLg2: number) {
+    this.ctx = ctx;
+    this.topLevel = topLevel;
+    this.maxVaLg2 = maxVaLg2;
+    this.maxOaLg2 = maxOaLg2;
+    this.vaEnd = pow2(maxVaLg2);
+    // pt_iommu_init()'s table_alloc_top (GFP_KERNEL: not charged)
+    this.topSlot = this.newSlot(topLevel, 0);
+  }
+
+  // ---- map ----
+
+  /**
+   * Install `count` leaves of 2^lg2 bytes from `va` to `oa` with the IR / IW
+   * bits `hiAttrs` (the part of pt_iommu map_range after the page size is
+   * chosen). 0 or -errno; `mapped` is the bytes installed either way.
+   */
+  mapLeaves(va: number, oa: number, lg2: number, count: number, hiAttrs: number, acct: MemAccounting | undefined): number {
+    this.mapped = 0;
+    if (va < 0 || va + pow2(lg2) * count > this.vaEnd) return -ERANGE;
+    if (oa < 0 || oa + pow2(lg2) * count > pow2(this.maxOaLg2)) return -ERANGE;
+    const level = levelOfPgsize(lg2);
+    const step = pow2(lg2 - itemLg2(level));
+    const size = pow2(lg2);
+    const owner = acct === undefined ? 0 : this.acctId(acct);
+    const w = this.words;
+    while (count > 0) {
+      const slot = this.tableAt(va, level, owner);
+      if (slot < 0) return slot;
+      const t = this.tabs[slot];
+      const i0 = (va * INV_ITEM[level]) & (ITEMS - 1);
+      const n = Math.min(count, (ITEMS - i0) / step);
+      let i = i0;
+      if (step === 1) {
+        // single-item leaves: the OA field goes up by size / 2 KiB per item
+        const inc = size / 2048;
+        let v = oa / 2048;
+        for (let j = 0; j < n; j++, i++, v += inc) {
+          if (t[2 * i] & PR) {
+            const r = this.clearContig(slot, level, i, 1);
+            if (r !== 0) {
+              this.tabPresent[slot] += j;
+              return this.mapFailed(r, j * size);
+            }
+          }
+          // NL_DEFAULT: a leaf of one item
+          t[2 * i] = PR | ((v & 0xfffff) << 12);
+          t[2 * i + 1] = ((v / 1048576) | 0) | hiAttrs;
+        }
+        this.tabPresent[slot] += n;
+      } else {
+        for (let j = 0; j < n; j++, i += step) {
+          const r = this.clearContig(slot, level, i, step);
+          if (r !== 0) return this.mapFailed(r, j * size);
+          leafWords(oa + j * size, lg2, level, hiAttrs, w);
+          const lo = w[0];
+          const hi = w[1];
+          for (let k = 2 * i; k < 2 * (i + step); k += 2) {
+            t[k] = lo;
+            t[k + 1] = hi;
+          }
+          this.tabPresent[slot] += step;
+        }
+      }
+      const bytes = n * size;
+      this.mapped += bytes;
+      this.leafBytes += bytes;
+      va += bytes;
+      oa += bytes;
+      count -= n;
+    }
+    return 0;
+  }
+
+  /** A leaf install failed after `bytes` of this table's leaves went in. */
+  private mapFailed(r: number, bytes: number): number {
+    this.mapped += bytes;
+    this.leafBytes += bytes;
+    return r;
+  }
+
+  /**
+   * The table at `level` holding `va`, made on the way down (__map_range):
+   * an empty entry gets a new table, a leaf above the target level is
+   * -EADDRINUSE, a failed table allocation -ENOMEM.
+   */
+  private tableAt(va: number, level: number, owner: number): number {
+    let slot = this.topSlot;
+    for (let l = this.topLevel; l > level; l--) {
+      const t = this.tabs[slot];
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      if ((lo & PR) === 0) {
+        if (this.ctx.faults.shouldFail(FP_PT_TABLE_ALLOC)) return -ENOMEM;
+        if (owner !== 0 && !this.accts[owner - 1].charge(TABLE_BYTES)) return -ENOMEM;
+        const s = this.newSlot(l - 1, owner);
+        tableWords(TABLE_PA_BASE + s * TABLE_BYTES, l, this.words);
+        t[2 * i] = this.words[0];
+        t[2 * i + 1] = this.words[1];
+        this.tabPresent[slot]++;
+        slot = s;
+      } else if (entryType(lo, l) === ENTRY_TABLE) {
+        slot = this.slotOf(lo, t[2 * i + 1]);
+      } else {
+        return -EADDRINUSE;
+      }
+    }
+    return slot;
+  }
+
+  /**
+   * clear_contig(): before a leaf goes into items [i, i + step) of a table,
+   * each present item must be a table with no leaf below it, which is freed
+   * (-EADDRINUSE at the first leaf met; the items before it stay cleared).
+   */
+  private clearContig(slot: number, level: number, i: number, step: number): number {
+    const t = this.tabs[slot];
+    for (let k = i; k < i + step; k++) {
+      const lo = t[2 * k];
+      if ((lo & PR) === 0) continue;
+      if (entryType(lo, level) !== ENTRY_TABLE) return -EADDRINUSE;
+      const child = this.slotOf(lo, t[2 * k + 1]);
+      if (this.holdsLeaf(child)) return -EADDRINUSE;
+      this.freeSubtree(child);
+      t[2 * k] = 0;
+      t[2 * k + 1] = 0;
+      this.tabPresent[slot]--;
+    }
+    return 0;
+  }
+
+  // ---- unmap ----
+
+  /**
+   * pt_iommu unmap_range over [va, last]: the bytes removed (see the header
+   * for partial leaves and holes). 0 for a range outside the table.
+   */
+  unmapRange(va: number, last: number): number {
+    this.unmapped = 0;
+    if (!(va >= 0 && last >= va && last < this.vaEnd)) return 0;
+    this.unmapLevel(this.topSlot, this.topLevel, va, last);
+    return this.unmapped;
+  }
+
+  /** __unmap_range(): one table's part of [va, last]; 0 or -EINVAL (the walk stops). */
+  private unmapLevel(slot: number, level: number, va: number, last: number): number {
+    const t = this.tabs[slot];
+    const item = ITEM[level];
+    const span = item * ITEMS;
+    const base = Math.floor(va / span) * span;
+    const start = (va * INV_ITEM[level]) & (ITEMS - 1);
+    const end = last < base + span ? ((last * INV_ITEM[level]) & (ITEMS - 1)) + 1 : ITEMS;
+    let i = start;
+    let lo = t[2 * i];
+    let hi = t[2 * i + 1];
+    let type = entryType(lo, level);
+    let items = 0;
+    let ret = 0;
+    // starting inside a leaf: nothing can be unmapped here
+    if (type === ENTRY_OA && va % pow2(leafLg2(lo, hi, level)) !== 0) return -EINVAL;
+    for (;;) {
+      if (type !== ENTRY_OA) {
+        if (type !== ENTRY_TABLE) {
+          ret = -EINVAL;
+          break;
+        }
+        const itemVa = i === start ? va : base + i * item;
+        const covered = itemVa % item === 0 && last >= itemVa + item - 1;
+        const child = this.slotOf(lo, hi);
+        ret = this.unmapLevel(child, level - 1, itemVa, last);
+        if (ret !== 0) break;
+        if (covered) {
+          this.freeTable(child);
+          t[2 * i] = 0;
+          t[2 * i + 1] = 0;
+          this.tabPresent[slot]--;
+        }
+        i++;
+      } else {
+        const n = pow2(contigLg2(lo, hi, level));
+        t.fill(0, 2 * i, 2 * (i + n));
+        this.tabPresent[slot] -= n;
+        items += n;
+        i += n;
+      }
+      if (i >= end) break;
+      lo = t[2 * i];
+      hi = t[2 * i + 1];
+      type = entryType(lo, level);
+    }
+    this.unmapped += items * item;
+    this.leafBytes -= items * item;
+    return ret;
+  }
+
+  // ---- lookups ----
+
+  /** iova_to_phys(): the physical address `va` translates to, or -1 (the kernel returns 0). */
+  lookup(va: number): number {
+    if (!(va >= 0 && va < this.vaEnd)) return -1;
+    let t = this.tabs[this.topSlot];
+    for (let l = this.topLevel; ; l--) {
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const hi = t[2 * i + 1];
+      const type = entryType(lo, l);
+      if (type === ENTRY_EMPTY) return -1;
+      if (type === ENTRY_OA) {
+        const sz = pow2(leafLg2(lo, hi, l));
+        return leafOa(lo, hi, l) + (va % sz);
+      }
+      t = this.tabs[this.slotOf(lo, hi)];
+    }
+  }
+
+  /** The leaf holding `va`, or undefined. */
+  leafAt(va: number): PtLeaf | undefined {
+    if (!(va >= 0 && va < this.vaEnd)) return undefined;
+    let slot = this.topSlot;
+    for (let l = this.topLevel; ; l--) {
+      const t = this.tabs[slot];
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const type = entryType(lo, l);
+      if (type === ENTRY_EMPTY) return undefined;
+      if (type === ENTRY_OA) {
+        const n = pow2(contigLg2(lo, t[2 * i + 1], l));
+        const first = i - (i % n);
+        return this.leafInfo(slot, l, first, Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n);
+      }
+      slot = this.slotOf(lo, t[2 * i + 1]);
+    }
+  }
+
+  // ---- dirty tracking ----
+
+  /**
+   * set_dirty() (the selftest's IOMMU_TEST_OP_DIRTY): set D in the one item
+   * holding `va`. -ENOENT over a hole, -ERANGE outside the table.
+   */
+  setDirty(va: number): number {
+    if (!(va >= 0 && va < this.vaEnd)) return -ERANGE;
+    let t = this.tabs[this.topSlot];
+    for (let l = this.topLevel; ; l--) {
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const type = entryType(lo, l);
+      if (type === ENTRY_EMPTY) return -ENOENT;
+      if (type === ENTRY_OA) {
+        t[2 * i] = lo | D;
+        return 0;
+      }
+      t = this.tabs[this.slotOf(lo, t[2 * i + 1])];
+    }
+  }
+
+  /**
+   * read_and_clear_dirty(): every leaf in [va, va + size) with D in any of
+   * its items is recorded (record_dirty) and, when `clear`, made clean in all
+   * its items. 0, or make_range()'s -EINVAL / -EOVERFLOW / -ERANGE.
+   */
+  readAndClearDirty(va: number, size: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined): number {
+    if (size === 0) return -EINVAL;
+    const last = va + size - 1;
+    if (!Number.isSafeInteger(last) || last >= 2 ** 64) return -EOVERFLOW;
+    if (!(va >= 0 && last < this.vaEnd)) return -ERANGE;
+    this.dirtyLevel(this.topSlot, this.topLevel, va, last, clear, record);
+    return 0;
+  }
+
+  private dirtyLevel(slot: number, level: number, va: number, last: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined): void {
+    const t = this.tabs[slot];
+    const item = ITEM[level];
+    const span = item * ITEMS;
+    const base = Math.floor(va / span) * span;
+    const start = (va * INV_ITEM[level]) & (ITEMS - 1);
+    const end = last < base + span ? ((last * INV_ITEM[level]) & (ITEMS - 1)) + 1 : ITEMS;
+    for (let i = start; i < end; ) {
+      const lo = t[2 * i];
+      const type = entryType(lo, level);
+      const itemVa = i === start ? va : base + i * item;
+      if (type === ENTRY_TABLE) {
+        this.dirtyLevel(this.slotOf(lo, t[2 * i + 1]), level - 1, itemVa, last, clear, record);
+        i++;
+        continue;
+      }
+      if (type === ENTRY_EMPTY) {
+        i++;
+        continue;
+      }
+      const nlg2 = contigLg2(lo, t[2 * i + 1], level);
+      const n = pow2(nlg2);
+      const first = i - (i % n);
+      let dirty = false;
+      for (let k = first; k < first + n; k++) if (t[2 * k] & D) dirty = true;
+      if (dirty) {
+        // record_dirty(): to the leaf's last index (or the walk's end), not one past it
+        const len = nlg2 === 0 ? item : (Math.min(i | (n - 1), end) - i) * item;
+        record?.(itemVa, len);
+        if (clear) for (let k = first; k < first + n; k++) t[2 * k] &= ~D;
+      }
+      i = first + n;
+    }
+  }
+
+  /** Items with D set, over the whole table. */
+  countDirty(): number {
+    let n = 0;
+    this.forEachTable((slot, level) => {
+      const t = this.tabs[slot];
+      for (let i = 0; i < ITEMS; i++) if (entryType(t[2 * i], level) === ENTRY_OA && t[2 * i] & D) n++;
+    });
+    return n;
+  }
+
+  // ---- walk ----
+
+  /** Every leaf in IOVA order (one per leaf, however many items it spans). */
+  leaves(): PtLeaf[] {
+    const out: PtLeaf[] = [];
+    const rec = (slot: number, level: number, base: number): void => {
+      const t = this.tabs[slot];
+      for (let i = 0; i < ITEMS; ) {
+        const lo = t[2 * i];
+        const type = entryType(lo, level);
+        if (type === ENTRY_TABLE) rec(this.slotOf(lo, t[2 * i + 1]), level - 1, base + i * ITEM[level]);
+        if (type !== ENTRY_OA) {
+          i++;
+          continue;
+        }
+        const n = pow2(contigLg2(lo, t[2 * i + 1], level));
+        out.push(this.leafInfo(slot, level, i, base + i * ITEM[level]));
+        i += n;
+      }
+    };
+    rec(this.topSlot, this.topLevel, 0);
+    return out;
+  }
+
+  /** Every table page, parents before children, in IOVA order. */
+  tablePages(): PtTable[] {
+    const out: PtTable[] = [];
+    const rec = (slot: number, level: number, base: number): void => {
+      out.push({ level, iova: base, pa: TABLE_PA_BASE + slot * TABLE_BYTES, present: this.tabPresent[slot] });
+      const t = this.tabs[slot];
+      for (let i = 0; i < ITEMS; i++) if (entryType(t[2 * i], level) === ENTRY_TABLE) rec(this.slotOf(t[2 * i], t[2 * i + 1]), level - 1, base + i * ITEM[level]);
+    };
+    rec(this.topSlot, this.topLevel, 0);
+    return out;
+  }
+
+  /** The raw PTE words of item `index` of the table holding `va` at `level` (tests): [lo, hi], or undefined without such a table. */
+  pteAt(va: number, level: number): [number, number] | undefined {
+    let slot = this.topSlot;
+    for (let l = this.topLevel; l > level; l--) {
+      const t = this.tabs[slot];
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      if (entryType(t[2 * i], l) !== ENTRY_TABLE) return undefined;
+      slot = this.slotOf(t[2 * i], t[2 * i + 1]);
+    }
+    const i = (va * INV_ITEM[level]) & (ITEMS - 1);
+    const t = this.tabs[slot];
+    return [t[2 * i], t[2 * i + 1]];
+  }
+
+  private leafInfo(slot: number, level: number, first: number, iova: number): PtLeaf {
+    const t = this.tabs[slot];
+    const lo = t[2 * first];
+    const hi = t[2 * first + 1];
+    const lg2 = leafLg2(lo, hi, level);
+    const n = pow2(lg2 - itemLg2(level));
+    let dirty = false;
+    for (let k = first; k < first + n; k++) if (t[2 * k] & D) dirty = true;
+    return { level, iova, size: pow2(lg2), oa: leafOa(lo, hi, level), items: n, read: (hi & HI_IR) !== 0, write: (hi & HI_IW) !== 0, dirty, pte: pteHex(lo, hi) };
+  }
+
+  // ---- teardown and audit ----
+
+  /** pt_iommu deinit(): every table page freed (and uncharged). */
+  deinit(): void {
+    const slots: number[] = [];
+    this.forEachTable((slot) => slots.push(slot));
+    for (const s of slots) this.freeTable(s);
+    this.leafBytes = 0;
+  }
+
+  /** Bytes of typed arrays held. */
+  heapBytes(): number {
+    return this.tables * TABLE_BYTES + this.tabLevel.byteLength + this.tabPresent.byteLength + this.tabOwner.byteLength;
+  }
+
+  /**
+   * The storage invariants: each table page reached once from the top, at
+   * the level its parent's NL says; present counts right; every leaf of n
+   * items aligned, inside its table, its items the same words but for D;
+   * no leaf at the top level; leaf bytes summed right; nothing held that the
+   * walk does not reach; an empty charged table owned by a live cgroup.
+   */
+  problems(): string[] {
+    const out: string[] = [];
+    const seen = new Set<number>();
+    let bytes = 0;
+    const rec = (slot: number, level: number, base: number): void => {
+      if (seen.has(slot)) {
+        out.push(`table ${slot}: reached twice`);
+        return;
+      }
+      seen.add(slot);
+      if (this.tabLevel[slot] !== level) out.push(`table ${slot}: level ${this.tabLevel[slot]}, reached at ${level}`);
+      const t = this.tabs[slot];
+      let present = 0;
+      for (let i = 0; i < ITEMS; ) {
+        const lo = t[2 * i];
+        const hi = t[2 * i + 1];
+        const type = entryType(lo, level);
+        if (type === ENTRY_EMPTY) {
+          if (lo !== 0 || hi !== 0) out.push(`table ${slot}[${i}]: not present but 0x${pteHex(lo, hi)}`);
+          i++;
+          continue;
+        }
+        if (type === ENTRY_TABLE) {
+          present++;
+          if (nextLevel(lo) !== level) out.push(`table ${slot}[${i}]: table entry NL ${nextLevel(lo)} at level ${level}`);
+          const child = this.slotOf(lo, hi);
+          if (!(child >= 0 && child < this.tabs.length && this.tabLevel[child] >= 0)) out.push(`table ${slot}[${i}]: points to no table`);
+          else rec(child, level - 1, base + i * ITEM[level]);
+          i++;
+          continue;
+        }
+        if (level >= 4) out.push(`table ${slot}[${i}]: leaf at level ${level}`);
+        const n = pow2(contigLg2(lo, hi, level));
+        if (i % n !== 0 || i + n > ITEMS) out.push(`table ${slot}[${i}]: leaf of ${n} items misplaced`);
+        for (let k = i; k < Math.min(ITEMS, i + n); k++) {
+          if ((t[2 * k] & ~D) !== (lo & ~D) || t[2 * k + 1] !== hi) out.push(`table ${slot}[${k}]: item differs from its leaf`);
+        }
+        if (leafOa(lo, hi, level) % pow2(leafLg2(lo, hi, level)) !== 0) out.push(`table ${slot}[${i}]: leaf OA not aligned to its size`);
+        present += n;
+        bytes += n * ITEM[level];
+        i += n;
+      }
+      if (present !== this.tabPresent[slot]) out.push(`table ${slot}: ${this.tabPresent[slot]} present counted, ${present} found`);
+    };
+    rec(this.topSlot, this.topLevel, 0);
+    if (bytes !== this.leafBytes) out.push(`${bytes} bytes of leaves, ${this.leafBytes} counted`);
+    let held = 0;
+    for (let s = 0; s < this.tabs.length; s++) {
+      if (this.tabLevel[s] < 0) continue;
+      held++;
+      if (!seen.has(s)) out.push(`table ${s}: held but not reachable`);
+    }
+    if (held !== this.tables) out.push(`${held} tables held, ${this.tables} counted`);
+    return out;
+  }
+
+  // ---- table pages ----
+
+  private slotOf(lo: number, hi: number): number {
+    return (oaField(lo, hi) - TABLE_V_BASE) / 2;
+  }
+
+  private newSlot(level: number, owner: number): number {
+    const slot = this.freeSlots.pop() ?? this.tabs.length;
+    if (slot >= this.tabLevel.length) {
+      const cap = this.tabLevel.length * 2;
+      const lv = new Int8Array(cap).fill(-1);
+      lv.set(this.tabLevel);
+      const pr = new Uint16Array(cap);
+      pr.set(this.tabPresent);
+      const ow = new Uint8Array(cap);
+      ow.set(this.tabOwner);
+      this.tabLevel = lv;
+      this.tabPresent = pr;
+      this.tabOwner = ow;
+    }
+    this.tabs[slot] = tablePool.pop() ?? new Uint32Array(WORDS);
+    this.tabLevel[slot] = level;
+    this.tabPresent[slot] = 0;
+    this.tabOwner[slot] = owner;
+    this.tables++;
+    return slot;
+  }
+
+  /** Free one table page (its entries are dropped with it) and uncharge it. */
+  private freeTable(slot: number): void {
+    const owner = this.tabOwner[slot];
+    if (owner !== 0) this.accts[owner - 1].uncharge(TABLE_BYTES);
+    const t = this.tabs[slot];
+    t.fill(0);
+    if (tablePool.length < TABLE_POOL_MAX) tablePool.push(t);
+    this.tabs[slot] = EMPTY_TABLE;
+    this.tabLevel[slot] = -1;
+    this.tabPresent[slot] = 0;
+    this.tabOwner[slot] = 0;
+    this.freeSlots.push(slot);
+    this.tables--;
+  }
+
+  /** A table and every table below it, freed (no leaves below: checked by the caller). */
+  private freeSubtree(slot: number): void {
+    const level = this.tabLevel[slot];
+    const t = this.tabs[slot];
+    for (let i = 0; i < ITEMS; i++) if (entryType(t[2 * i], level) === ENTRY_TABLE) this.freeSubtree(this.slotOf(t[2 * i], t[2 * i + 1]));
+    this.freeTable(slot);
+  }
+
+  /** A leaf anywhere in this table or below (__collect_tables with check_mapped). */
+  private holdsLeaf(slot: number): boolean {
+    const level = this.tabLevel[slot];
+    const t = this.tabs[slot];
+    if (this.tabPresent[slot] === 0) return false;
+    for (let i = 0; i < ITEMS; i++) {
+      const type = entryType(t[2 * i], level);
+      if (type === ENTRY_OA) return true;
+      if (type === ENTRY_TABLE && this.holdsLeaf(this.slotOf(t[2 * i], t[2 * i + 1]))) return true;
+    }
+    return false;
+  }
+
+  private forEachTable(fn: (slot: number, level: number) => void): void {
+    for (let s = 0; s < this.tabs.length; s++) if (this.tabLevel[s] >= 0) fn(s, this.tabLevel[s]);
+  }
+
+  private acctId(acct: MemAccounting): number {
+    const i = this.accts.indexOf(acct);
+    if (i >= 0) return i + 1;
+    if (this.accts.length >= 255) {
+      this.ctx.warn.warn('iommupt.memcg_table_full', 'more than 255 memory cgroups charged one page table');
+      return 0;
+    }
+    this.accts.push(acct);
+    return this.accts.length;
+  }
+}
+
+const EMPTY_TABLE = new Uint32Array(0);

@@ -20,7 +20,7 @@ export interface KnownDivergence {
   op?: string;
   class?: string;
   field?: string;
-  /** The model's answer as the report shows it ("EINVAL", "ok", "iova=0x4000"); glob. */
+  /** The model's answer as the report shows it ("EINVAL", "ok", "iova=0x4000"); glob, `|` between alternatives. */
   model?: string;
   /** The kernel's answer; glob. */
   kernel?: string;
@@ -49,9 +49,10 @@ export function loadKnown(file = KNOWN_FILE): KnownDivergence[] {
   });
 }
 
+/** `*` matches any run of characters; `a|b` is either alternative. */
 function glob(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(text);
+  const one = (p: string): string => p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^(?:${pattern.split('|').map(one).join('|')})$`).test(text);
 }
 
 export function appliesTo(k: KnownDivergence, release: string): boolean {

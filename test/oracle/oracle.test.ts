@@ -181,6 +181,12 @@ describe('compare', () => {
     expect(staleKnown([exact], new Set(['unit']), new Set([exact]), '6.12.95')).toEqual([]);
     expect(staleKnown([exact], new Set(['unit']), new Set(), '7.2.13')).toEqual([]);
     expect(staleKnown([row], new Set(['unit']), new Set(), '6.12.95')).toEqual([]);
+    // `|` separates alternatives; each is a whole-answer glob.
+    const alt: KnownDivergence = { ...row, kernel: 'ok|EINV*' };
+    expect(matchKnown([alt], r612.divergences[0], '6.12.95')).toBe(alt);
+    expect(matchKnown([{ ...row, kernel: 'ok|EFAULT' }], r612.divergences[0], '6.12.95')).toBeUndefined();
+    expect(matchKnown([{ ...row, kernel: 'EINVAL|' }], r612.divergences[0], '6.12.95')).toBeDefined();
+    expect(matchKnown([{ ...row, kernel: 'EIN' }], r612.divergences[0], '6.12.95')).toBeUndefined();
   });
 
   it('a program that said SKIP is skipped, one that never ran is an error', () => {

@@ -25,6 +25,11 @@ import {
   areaUnfillDomain,
   areaUnfillDomains,
   areaUnmapDomain,
+  dmabufRevoked,
+  dmabufTrackDomain,
+  dmabufUntrackDomain,
+  isDmabufPages,
+  pagesAddressBase,
   putPages,
 } from './pages.js';
 
@@ -238,7 +243,7 @@ export class IoPagetable {
     if (length % BigInt(this.iovaAlignment) !== 0n || length === 0n) return -EINVAL;
     if (flags & IOPT_ALLOC_IOVA) {
       const first = list[0];
-      const r = this.allocIova(first.pages!.uptr + BigInt(first.startByte), length);
+      const r = this.allocIova(pagesAddressBase(first.pages!) + BigInt(first.startByte), length);
       if (typeof r === 'number') return r;
       iova.value = r;
       if (this.env.warn.testOn(this.checkIova(r, length) !== 0, 'iopt_alloc_area_pages.check_iova', `auto IOVA 0x${r.toString(16)}`)) return -EINVAL;
@@ -311,6 +316,21 @@ export class IoPagetable {
       return rc;
     }
     return 0;
+  }
+
+  /**
+   * iopt_map_common() for a pages object already made (MAP_FILE): map it at
+   * `iova`; on failure the pages reference is dropped and nothing changed.
+   */
+  mapCommon(accountModeMm: boolean, pages: IoptPages, iova: { value: bigint }, length: bigint, startByte: number, prot: number, flags: number): number {
+    if (accountModeMm && pages.accountMode === IOPT_PAGES_ACCOUNT_USER) pages.accountMode = IOPT_PAGES_ACCOUNT_MM;
+    const elm: PagesListElm = { pages, area: undefined, startByte, length };
+    const rc = this.mapPages([elm], length, iova, prot, flags);
+    if (rc) {
+      if (elm.area) this.abortArea(elm.area, elm.area.alloc);
+      if (elm.pages) putPages(this.env, elm.pages);
+    }
+    return rc;
   }
 
   /** iopt_get_pages(): reference the pages under [iova, iova+length) (COPY source). */
@@ -429,6 +449,8 @@ export class IoPagetable {
     const pages = area.pages;
     if (iova === startIova || iova === lastIova) return 0;
     if (!pages || area.preventAccess) return -EBUSY;
+    // Keeping the dma-buf's domain tracking right across a split is not done.
+    if (isDmabufPages(pages)) return -EOPNOTSUPP;
     if (newStart % alignment !== 0n || BigInt(areaStartByte(area, newStart)) % alignment !== 0n) return -EINVAL;
     const lhsAlloc = kernelAlloc(this.env, FP_AREA_ALLOC, SIZEOF_IOPT_AREA, true);
     if (!lhsAlloc) return -ENOMEM;
@@ -572,7 +594,11 @@ export class IoPagetable {
       const area = areas[i];
       const pages = area.pages;
       if (!pages) continue;
-      const rc = areaFillDomain(this.env, area, domain);
+      let rc = isDmabufPages(pages) ? dmabufTrackDomain(this.env, pages, area, domain) : 0;
+      if (!rc) {
+        rc = areaFillDomain(this.env, area, domain);
+        if (rc && isDmabufPages(pages)) dmabufUntrackDomain(this.env, pages, area, domain);
+      }
       if (rc) {
         for (let j = 0; j < i; j++) {
           const a = areas[j];
@@ -582,6 +608,7 @@ export class IoPagetable {
             a.storageDomain = undefined;
           }
           areaUnfillDomain(this.env, a, a.pages, domain);
+          if (isDmabufPages(a.pages)) dmabufUntrackDomain(this.env, a.pages, a, domain);
         }
         return rc;
       }
@@ -646,6 +673,11 @@ export class IoPagetable {
         if (!area.pages) continue;
         this.env.warn.testOn(!area.storageDomain, 'iopt_unfill_domain.no_storage');
         if (area.storageDomain === domain) area.storageDomain = storage;
+        if (isDmabufPages(area.pages)) {
+          if (!dmabufRevoked(area.pages)) areaUnmapDomain(this.env, area, domain);
+          dmabufUntrackDomain(this.env, area.pages, area, domain);
+          continue;
+        }
         areaUnmapDomain(this.env, area, domain);
       }
       return;
@@ -657,6 +689,7 @@ export class IoPagetable {
       this.env.warn.on(area.storageDomain !== domain, 'iopt_unfill_domain.storage_mismatch');
       area.storageDomain = undefined;
       areaUnfillDomain(this.env, area, pages, domain);
+      if (isDmabufPages(pages)) dmabufUntrackDomain(this.env, pages, area, domain);
     }
   }
 

@@ -8,17 +8,31 @@
  * the write-back faults, UNMAP keeps what it removed before an error, and
  * IOAS_ALLOC drops the new IOAS when its ID cannot be written back.
  */
-import { EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { EBADF, EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { IntervalTree, SpanIter } from '../base/interval-tree.js';
-import { U64_MAX, ULONG_MAX } from '../base/u64.js';
+import { U64_MAX, ULONG_MAX, checkedAdd } from '../base/u64.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../iommu/domain.js';
-import { CAP_SYS_RESOURCE } from '../mm/task.js';
-import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { PAGE_SIZE } from '../mm/constants.js';
+import { CAP_SYS_RESOURCE, type Task } from '../mm/task.js';
+import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import { IOPT_ALLOC_IOVA, IoPagetable, IoptAllowed, type PagesListElm } from './io-pagetable.js';
 import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
-import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER } from './pages.js';
+import type { IoptArea } from './area.js';
+import { dmaBufGet } from './dmabuf.js';
+import { fget } from './fget.js';
+import {
+  IOPT_ADDRESS_FILE,
+  IOPT_PAGES_ACCOUNT_MM,
+  IOPT_PAGES_ACCOUNT_MODE_NUM,
+  IOPT_PAGES_ACCOUNT_NONE,
+  IOPT_PAGES_ACCOUNT_USER,
+  IoptPages,
+  allocDmabufPages,
+  allocFilePages,
+  updatePinned,
+} from './pages.js';
 import {
   IOMMU_IOAS_MAP_FIXED_IOVA,
   IOMMU_IOAS_MAP_READABLE,
@@ -418,12 +432,149 @@ export function vfioIoasIoctl(ucmd: IoasUcmd): number {
   }
 }
 
-/** IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file(), 6.13): not built yet, answered as an unknown command. */
-export function ioasMapFileIoctl(_ucmd: IoasUcmd): number {
-  return -ENOTTY;
+/**
+ * iopt_map_file_pages(): map bytes [start, start + length) of the file open
+ * as `fd`: a dma-buf through its exporter's physical range, any other file
+ * through its page cache (pinned only when a domain needs the pages, so a
+ * file that cannot be pinned, or a range past its end, fails only then).
+ */
+function mapFilePages(ctx: IommufdCtx, ioas: IommufdIoas, iova: { value: bigint }, fd: number, start: bigint, length: bigint, prot: number, flags: number): number {
+  const env = ctx.env;
+  if (length === 0n) return -EINVAL;
+  if (checkedAdd(start, length - 1n) === undefined) return -EOVERFLOW;
+  const startByte = Number(start % BigInt(PAGE_SIZE));
+  const writable = (prot & IOMMU_WRITE) !== 0;
+  let pages: IoptPages | number;
+  const buf = dmaBufGet(ctx, fd);
+  if (typeof buf !== 'number') {
+    pages = allocDmabufPages(env, buf, startByte, start, length, writable);
+    if (typeof pages === 'number') {
+      buf.put();
+      return pages;
+    }
+  } else {
+    const file = fget(ctx, fd);
+    if (!file) return -EBADF;
+    pages = allocFilePages(env, file.memfile, startByte, start, length, writable);
+    if (typeof pages === 'number') return pages;
+  }
+  return ioas.iopt.mapCommon(ctx.accountMode === IOPT_PAGES_ACCOUNT_MM, pages, iova, length, startByte, prot, flags);
 }
 
-/** IOMMU_IOAS_CHANGE_PROCESS (iommufd_ioas_change_process(), 6.14): not built yet, answered as an unknown command. */
-export function ioasChangeProcessIoctl(_ucmd: IoasUcmd): number {
-  return -ENOTTY;
+/** IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file(), 6.13): IOAS_MAP of a memfd or dma-buf range. */
+export function ioasMapFileIoctl(ucmd: IoasUcmd): number {
+  const ctx = ucmd.ctx;
+  const flags = ucmd.num('flags');
+  if (flags & ~MAP_FLAGS) return -EOPNOTSUPP;
+  const iovaIn = ucmd.big('iova');
+  const length = ucmd.big('length');
+  if (iovaIn >= ULONG_MAX || length >= ULONG_MAX) return -EOVERFLOW;
+  if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) return -EINVAL;
+  const ioas = ctx.getIoas(ucmd.num('ioas_id'));
+  if (typeof ioas === 'number') return ioas;
+  try {
+    const iova = { value: iovaIn };
+    const allocFlags = flags & IOMMU_IOAS_MAP_FIXED_IOVA ? 0 : IOPT_ALLOC_IOVA;
+    const rc = mapFilePages(ctx, ioas, iova, ucmd.num('fd'), ucmd.big('start'), length, convIommuProt(flags), allocFlags);
+    if (rc) return rc;
+    ucmd.cmd.iova = iova.value;
+    return ucmd.respond();
+  } finally {
+    ctx.objects.put(ioas);
+  }
+}
+
+/** xa_store() of each IOAS into the local list of iommufd_take_all_iova_rwsem(). */
+export const FP_CHANGE_PROCESS_XA = faultPoint('xa_store.change_process_ioas_list', 'slab');
+
+/** need_charge_update(): would moving this pages object to the caller move any charge? */
+function needChargeUpdate(pages: IoptPages, task: Task): boolean {
+  switch (pages.accountMode) {
+    case IOPT_PAGES_ACCOUNT_NONE:
+      return false;
+    case IOPT_PAGES_ACCOUNT_MM:
+      return pages.sourceMm !== task.mm;
+    case IOPT_PAGES_ACCOUNT_USER:
+      // pinned_vm is per mm, so a new mm alone moves it
+      return pages.sourceUser !== task.user || pages.sourceMm !== task.mm;
+  }
+  return true;
+}
+
+/** charge_current(): charge npinned[mode] to the caller in each mode, all or nothing. */
+function chargeCurrent(env: IommufdEnv, npinned: number[]): number {
+  const tmp = new IoptPages(env, 0n, 0, false, env.current());
+  let mode = 0;
+  let rc = 0;
+  for (; mode !== IOPT_PAGES_ACCOUNT_MODE_NUM; mode++) {
+    if (!npinned[mode]) continue;
+    tmp.accountMode = mode;
+    rc = updatePinned(env, tmp, npinned[mode], true, undefined);
+    if (rc) break;
+  }
+  if (!rc) return 0;
+  while (mode !== 0) {
+    mode--;
+    if (!npinned[mode]) continue;
+    tmp.accountMode = mode;
+    updatePinned(env, tmp, npinned[mode], false, undefined);
+  }
+  return rc;
+}
+
+/**
+ * IOMMU_IOAS_CHANGE_PROCESS (iommufd_ioas_change_process(), 6.14): move the
+ * pinned and locked charge of every pages object of every IOAS in the context
+ * to the calling process (its mm, task and user). Only file-backed maps can
+ * move (-EINVAL otherwise); a charge over the caller's RLIMIT_MEMLOCK is
+ * -ENOMEM; on failure nothing changes.
+ */
+export function ioasChangeProcessIoctl(ucmd: IoasUcmd): number {
+  const ctx = ucmd.ctx;
+  const env = ctx.env;
+  if (ucmd.num('__reserved')) return -EOPNOTSUPP;
+  // iommufd_take_all_iova_rwsem(): every IOAS still referenced, in ID order
+  const list: IommufdIoas[] = [];
+  for (const { obj, users } of ctx.objects.live()) {
+    if (!(obj instanceof IommufdIoas) || users === 0) continue;
+    if (env.faults.shouldFail(FP_CHANGE_PROCESS_XA)) return -ENOMEM;
+    list.push(obj);
+  }
+  const areas: IoptArea[] = [];
+  for (const ioas of list) areas.push(...ioas.iopt.areas());
+  for (const area of areas) {
+    if (!area.pages) return -EBUSY;
+    if (area.pages.type !== IOPT_ADDRESS_FILE) return -EINVAL;
+  }
+  const task = env.current();
+  // Count each pages object once: its last_npinned is cleared when counted
+  // (npinned == last_npinned under the locks) and restored below.
+  const all = [0, 0, 0];
+  for (const area of areas) {
+    const pages = area.pages!;
+    if (needChargeUpdate(pages, task)) {
+      all[pages.accountMode] += pages.lastNpinned;
+      pages.lastNpinned = 0;
+    }
+  }
+  let rc = chargeCurrent(env, all);
+  if (rc) {
+    for (const area of areas) area.pages!.lastNpinned = area.pages!.npinned;
+    return rc;
+  }
+  for (const area of areas) {
+    const pages = area.pages!;
+    if (needChargeUpdate(pages, task)) {
+      // uncharge the old owner, which also restores last_npinned
+      const r = updatePinned(env, pages, pages.npinned, false, undefined);
+      if (env.warn.on(r !== 0, 'iommufd_ioas_change_process.uncharge', `rc ${r}`)) rc = r;
+    }
+    // change_mm()
+    task.mm.mmgrab();
+    pages.sourceMm.mmdrop();
+    pages.sourceMm = task.mm;
+    pages.sourceTask = task;
+    pages.sourceUser = task.user;
+  }
+  return rc;
 }

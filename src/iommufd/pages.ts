@@ -8,6 +8,7 @@
  * fill.
  */
 import { EFAULT, EINVAL, ENOMEM, EOVERFLOW, EPERM } from '../base/errno.js';
+import type { MemFile } from '../mm/memfile.js';
 import { faultPoint } from '../base/fault.js';
 import { DoubleSpanIter, IntervalNode, IntervalTree } from '../base/interval-tree.js';
 import { XArray } from '../base/xarray.js';
@@ -21,6 +22,7 @@ import type { Task } from '../mm/task.js';
 import type { UserStruct } from '../mm/accounting.js';
 import { type IoptArea, areaIndexToIova } from './area.js';
 import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type DmaBuf, type DmaBufAttachment, type PhysVec, dmaBufDetach, dmaBufDynamicAttach } from './dmabuf.js';
 import { PfnBatch } from './pfn-batch.js';
 import {
   PfnReader,
@@ -35,6 +37,12 @@ import {
 export const IOPT_PAGES_ACCOUNT_NONE = 0;
 export const IOPT_PAGES_ACCOUNT_USER = 1;
 export const IOPT_PAGES_ACCOUNT_MM = 2;
+export const IOPT_PAGES_ACCOUNT_MODE_NUM = 3;
+
+/** enum iopt_address_type: where the PFNs of a pages object come from. */
+export const IOPT_ADDRESS_USER = 0;
+export const IOPT_ADDRESS_FILE = 1;
+export const IOPT_ADDRESS_DMABUF = 2;
 
 /** IOMMUFD_ACCESS_RW_* flags */
 export const IOMMUFD_ACCESS_RW_READ = 0;
@@ -47,10 +55,13 @@ export const FP_PAGES_TO_XARRAY = faultPoint('pages_to_xarray', 'iommufd');
 export const FP_RW_PAGE = faultPoint('iopt_pages_rw_page', 'iommufd');
 export const FP_ALLOC_PAGES = faultPoint('kzalloc.iopt_pages', 'slab');
 export const FP_ALLOC_PAGES_ACCESS = faultPoint('kzalloc.iopt_pages_access', 'slab');
+/** kzalloc of struct iopt_pages_dmabuf_track in iopt_dmabuf_track_domain(). */
+export const FP_DMABUF_TRACK = faultPoint('kzalloc.iopt_pages_dmabuf_track', 'slab');
 
 /** Approximate x86-64 sizeof() of the kernel structs, for memcg charges. */
 const SIZEOF_IOPT_PAGES = 240;
 const SIZEOF_IOPT_PAGES_ACCESS = 48;
+const SIZEOF_IOPT_PAGES_DMABUF_TRACK = 40;
 
 /** struct iopt_pages_access: an interval lock on pinned indexes, shared by identical ranges. */
 export class IoptPagesAccess {
@@ -62,16 +73,45 @@ export class IoptPagesAccess {
   }
 }
 
+/** struct iopt_pages_dmabuf_track: one (area, domain) pair a revoke must unmap. */
+export interface DmabufTrack {
+  readonly domain: IommuDomain;
+  readonly area: IoptArea;
+  readonly alloc: KernelAllocation;
+}
+
+/** struct iopt_pages_dmabuf */
+export class IoptPagesDmabuf {
+  attach: DmaBufAttachment | undefined;
+  /** The exporter's physical range; len 0 once revoked (for good). */
+  phys: PhysVec = { paddr: 0, len: 0 };
+  /** Byte offset into the dma-buf of index 0 (PAGE_SIZE aligned). */
+  start = 0;
+  readonly tracker: DmabufTrack[] = [];
+}
+
 export class IoptPages {
   refs = 1;
   npages: number;
   npinned = 0;
   lastNpinned = 0;
-  readonly sourceTask: Task;
-  readonly sourceMm: MmStruct;
-  readonly sourceUser: UserStruct;
-  /** User VA of index 0 (rounded down to PAGE_SIZE). */
+  // Who is charged; IOMMU_IOAS_CHANGE_PROCESS moves them to another process.
+  sourceTask: Task;
+  sourceMm: MmStruct;
+  sourceUser: UserStruct;
+  /** IOPT_ADDRESS_USER, _FILE or _DMABUF. */
+  type = IOPT_ADDRESS_USER;
+  /** User VA of index 0 (rounded down to PAGE_SIZE); 0 for the other types. */
   readonly uptr: bigint;
+  /**
+   * IOPT_ADDRESS_FILE: the file's page cache (a reference held), undefined for
+   * an open file without one, which maps but cannot be pinned.
+   */
+  file: MemFile | undefined;
+  /** IOPT_ADDRESS_FILE: file offset of index 0 (PAGE_SIZE aligned). */
+  fileStart = 0n;
+  /** IOPT_ADDRESS_DMABUF */
+  dmabuf: IoptPagesDmabuf | undefined;
   readonly writable: boolean;
   accountMode: number;
   readonly pinnedPfns: XArray;
@@ -113,12 +153,164 @@ export function allocPages(env: IommufdEnv, uptr: bigint, length: bigint, writab
   return pages;
 }
 
+/**
+ * iopt_alloc_pages() for the file and dma-buf types: npages covers `length`
+ * bytes from `startByte` into the first page; the creator's mm, task and
+ * user are charged. -EINVAL for a zero or too long length, -ENOMEM.
+ */
+function allocPagesAt(env: IommufdEnv, startByte: number, length: bigint, writable: boolean): IoptPages | number {
+  if (length > SIZE_MAX - BigInt(PAGE_SIZE) || length === 0n) return -EINVAL;
+  const alloc = kernelAlloc(env, FP_ALLOC_PAGES, SIZEOF_IOPT_PAGES, true);
+  if (!alloc) return -ENOMEM;
+  const npages = Number((length + BigInt(startByte) + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE));
+  const task = env.current();
+  task.mm.mmgrab();
+  const pages = new IoptPages(env, 0n, npages, writable, task);
+  pages.alloc = alloc;
+  return pages;
+}
+
+/**
+ * iopt_alloc_file_pages(): a pages object for file bytes [start, start +
+ * length) holding a reference on the file. Nothing is checked against the
+ * file here: its size and kind matter when pages get pinned.
+ */
+export function allocFilePages(env: IommufdEnv, file: MemFile | undefined, startByte: number, start: bigint, length: bigint, writable: boolean): IoptPages | number {
+  const pages = allocPagesAt(env, startByte, length, writable);
+  if (typeof pages === 'number') return pages;
+  file?.get();
+  pages.file = file;
+  pages.fileStart = start - BigInt(startByte);
+  pages.type = IOPT_ADDRESS_FILE;
+  return pages;
+}
+
+/** MAX_NPFNS: the most PFNs one batch entry holds (u32 in 7.x). */
+const MAX_NPFNS = 0xffff_ffff;
+
+/**
+ * iopt_alloc_dmabuf_pages(): a pages object over dma-buf bytes [start, start
+ * + length), attached to the dma-buf (which keeps the reference the caller
+ * took) with the exporter's physical range. Not accounted: nothing is
+ * pinned. -EINVAL past the buffer's end, -ENOMEM, or the exporter's error
+ * (-ENODEV while it is revoked); the caller still owns its reference then.
+ */
+export function allocDmabufPages(env: IommufdEnv, buf: DmaBuf, startByte: number, start: bigint, length: bigint, writable: boolean): IoptPages | number {
+  if (BigInt(buf.size) <= start + length - 1n || length / BigInt(PAGE_SIZE) >= BigInt(MAX_NPFNS)) return -EINVAL;
+  const pages = allocPagesAt(env, startByte, length, writable);
+  if (typeof pages === 'number') return pages;
+  pages.accountMode = IOPT_PAGES_ACCOUNT_NONE;
+  pages.type = IOPT_ADDRESS_DMABUF;
+  const db = new IoptPagesDmabuf();
+  db.start = Number(start) - startByte;
+  pages.dmabuf = db;
+  // iopt_map_dmabuf()
+  const attach = dmaBufDynamicAttach(env, buf, { invalidateMappings: () => pagesDmabufRevoke(env, pages) });
+  if (typeof attach === 'number') {
+    putPages(env, pages);
+    return attach;
+  }
+  const phys = buf.ops.iommufdMap(buf);
+  if (typeof phys === 'number') {
+    dmaBufDetach(attach);
+    putPages(env, pages);
+    return phys;
+  }
+  db.phys = phys;
+  db.attach = attach;
+  return pages;
+}
+
+/** iopt_is_dmabuf() */
+export function isDmabufPages(pages: IoptPages): boolean {
+  return pages.type === IOPT_ADDRESS_DMABUF;
+}
+
+/** iopt_dmabuf_revoked(): a dma-buf pages object whose exporter took the memory back. */
+export function dmabufRevoked(pages: IoptPages): boolean {
+  return pages.dmabuf !== undefined && pages.dmabuf.phys.len === 0;
+}
+
+/** The address the IOVA allocator aligns to: user VA, file offset or dma-buf offset of index 0. */
+export function pagesAddressBase(pages: IoptPages): bigint {
+  if (pages.type === IOPT_ADDRESS_FILE) return pages.fileStart;
+  if (pages.dmabuf) return BigInt(pages.dmabuf.start);
+  return pages.uptr;
+}
+
+/**
+ * iopt_revoke_notify(): the exporter revoked the dma-buf: unmap every tracked
+ * (area, domain) and mark the pages revoked. The areas stay; a revoked pages
+ * object never maps again.
+ */
+export function pagesDmabufRevoke(env: IommufdEnv, pages: IoptPages): void {
+  const db = pages.dmabuf!;
+  if (dmabufRevoked(pages)) return;
+  for (const t of db.tracker) unmapDomainRange(env, t.area, t.domain, t.area.index, t.area.lastIndex);
+  db.phys = { paddr: 0, len: 0 };
+}
+
+/** iopt_dmabuf_track_domain(): remember that `domain` maps `area`. */
+export function dmabufTrackDomain(env: IommufdEnv, pages: IoptPages, area: IoptArea, domain: IommuDomain): number {
+  const db = pages.dmabuf;
+  if (env.warn.on(db === undefined, 'iopt_dmabuf_track_domain.not_dmabuf')) return -EINVAL;
+  for (const t of db!.tracker) if (env.warn.on(t.domain === domain && t.area === area, 'iopt_dmabuf_track_domain.twice')) return -EINVAL;
+  const alloc = kernelAlloc(env, FP_DMABUF_TRACK, SIZEOF_IOPT_PAGES_DMABUF_TRACK, false);
+  if (!alloc) return -ENOMEM;
+  db!.tracker.push({ domain, area, alloc });
+  return 0;
+}
+
+/** iopt_dmabuf_untrack_domain() */
+export function dmabufUntrackDomain(env: IommufdEnv, pages: IoptPages, area: IoptArea, domain: IommuDomain): void {
+  const db = pages.dmabuf;
+  env.warn.on(db === undefined, 'iopt_dmabuf_untrack_domain.not_dmabuf');
+  const i = db ? db.tracker.findIndex((t) => t.domain === domain && t.area === area) : -1;
+  if (env.warn.on(i < 0, 'iopt_dmabuf_untrack_domain.missing')) return;
+  kernelFree(db!.tracker[i].alloc);
+  db!.tracker.splice(i, 1);
+}
+
+/** iopt_dmabuf_track_all_domains(): track `area` in every domain of its IOAS. */
+function dmabufTrackAllDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): number {
+  for (const t of pages.dmabuf!.tracker) if (env.warn.on(t.area === area, 'iopt_dmabuf_track_all_domains.twice')) return -EINVAL;
+  for (const d of area.iopt!.domains) {
+    const rc = dmabufTrackDomain(env, pages, area, d);
+    if (rc) {
+      dmabufUntrackAllDomains(area, pages);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/** iopt_dmabuf_untrack_all_domains() */
+function dmabufUntrackAllDomains(area: IoptArea, pages: IoptPages): void {
+  const tr = pages.dmabuf!.tracker;
+  for (let i = tr.length - 1; i >= 0; i--) {
+    if (tr[i].area !== area) continue;
+    kernelFree(tr[i].alloc);
+    tr.splice(i, 1);
+  }
+}
+
 /** kref_put(&pages->kref, iopt_release_pages) */
 export function putPages(env: IommufdEnv, pages: IoptPages): void {
   if (--pages.refs > 0) return;
   env.warn.on(!pages.accessItree.isEmpty() || !pages.domainsItree.isEmpty(), 'iopt_release_pages.itrees');
   env.warn.on(pages.npinned !== 0, 'iopt_release_pages.npinned', `npinned ${pages.npinned}`);
   env.warn.on(!pages.pinnedPfns.isEmpty(), 'iopt_release_pages.xarray');
+  const db = pages.dmabuf;
+  if (db?.attach) {
+    const buf = db.attach.dmabuf;
+    dmaBufDetach(db.attach);
+    db.attach = undefined;
+    buf.put();
+    env.warn.on(db.tracker.length !== 0, 'iopt_release_pages.dmabuf_tracker');
+  } else if (pages.type === IOPT_ADDRESS_FILE) {
+    pages.file?.put();
+    pages.file = undefined;
+  }
   pages.sourceMm.mmdrop();
   kernelFree(pages.alloc);
 }
@@ -297,6 +489,12 @@ function areaUnpinDomain(
  */
 export function areaUnfillDomainTo(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain, lastIndex: number): void {
   const start = area.index;
+  if (isDmabufPages(pages)) {
+    // Nothing is pinned: just the unmap.
+    if (env.warn.on(dmabufRevoked(pages), '__iopt_area_unfill_domain.revoked')) return;
+    unmapDomainRange(env, area, domain, start, lastIndex);
+    return;
+  }
   const st = { unmappedEnd: start };
   const batch = new PfnBatch();
   batch.init(env, lastIndex + 1, true);
@@ -322,6 +520,7 @@ function areaUnfillPartialDomain(env: IommufdEnv, area: IoptArea, pages: IoptPag
 
 /** iopt_area_unfill_domain() */
 export function areaUnfillDomain(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain): void {
+  if (dmabufRevoked(pages)) return;
   areaUnfillDomainTo(env, area, pages, domain, area.lastIndex);
 }
 
@@ -336,6 +535,7 @@ export function areaUnmapDomain(env: IommufdEnv, area: IoptArea, domain: IommuDo
  */
 export function areaFillDomain(env: IommufdEnv, area: IoptArea, domain: IommuDomain): number {
   const pages = area.pages!;
+  if (dmabufRevoked(pages)) return 0;
   const r = new PfnReader(env);
   let rc = r.first(pages, area.index, area.lastIndex);
   if (rc) return rc;
@@ -368,9 +568,22 @@ export function areaFillDomain(env: IommufdEnv, area: IoptArea, domain: IommuDom
 export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): number {
   const domains = area.iopt!.domains;
   if (domains.length === 0) return 0;
+  const dmabuf = isDmabufPages(pages);
+  if (dmabuf) {
+    const rc = dmabufTrackAllDomains(env, area, pages);
+    if (rc) return rc;
+  }
+  if (dmabufRevoked(pages)) {
+    area.storageDomain = domains[0];
+    pages.domainsItree.insert(area.pagesNode);
+    return 0;
+  }
   const r = new PfnReader(env);
   let rc = r.first(pages, area.index, area.lastIndex);
-  if (rc) return rc;
+  if (rc) {
+    if (dmabuf) dmabufUntrackAllDomains(area, pages);
+    return rc;
+  }
   let doneFirstEnd = area.index;
   let doneAllEnd = area.index;
   let failedAt = domains.length - 1;
@@ -407,6 +620,7 @@ export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPage
     }
   }
   r.destroy();
+  if (dmabuf) dmabufUntrackAllDomains(area, pages);
   return rc;
 }
 
@@ -414,12 +628,14 @@ export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPage
 export function areaUnfillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): void {
   const storage = area.storageDomain;
   if (!storage) return;
+  const revoked = dmabufRevoked(pages);
   for (const d of area.iopt!.domains) {
-    if (d !== storage) unmapDomainRange(env, area, d, area.index, area.lastIndex);
+    if (d !== storage && !revoked) unmapDomainRange(env, area, d, area.index, area.lastIndex);
   }
   if (env.profile.warnAreaNotInDomainsItree) env.warn.testOn(!area.pagesNode.inTree, 'iopt_area_unfill_domains.not_in_itree');
   if (area.pagesNode.inTree) pages.domainsItree.remove(area.pagesNode);
   areaUnfillDomain(env, area, pages, storage);
+  if (isDmabufPages(pages)) dmabufUntrackAllDomains(area, pages);
   area.storageDomain = undefined;
 }
 
@@ -594,6 +810,7 @@ function getExactAccess(pages: IoptPages, start: number, last: number): IoptPage
 export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, outOff: number, flags: number): number {
   const pages = area.pages!;
   if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
+  if (isDmabufPages(pages)) return -EINVAL;
   let access = getExactAccess(pages, start, last);
   if (access) {
     area.numAccesses++;
@@ -672,6 +889,7 @@ function pagesRwSlow(env: IommufdEnv, pages: IoptPages, startIndex: number, last
 
 /** iopt_pages_rw_page(): one page through a transient (not longterm) GUP pin. */
 function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: number, data: Uint8Array, length: number, write: boolean): number {
+  if (env.warn.testOn(pages.type !== IOPT_ADDRESS_USER, 'iopt_pages_rw_page.type')) return -EINVAL;
   const mm = pages.sourceMm;
   if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, index, index, offset, data, length, write);
   if (env.faults.shouldFail(FP_RW_PAGE)) {
@@ -702,6 +920,9 @@ export function pagesRwAccess(env: IommufdEnv, pages: IoptPages, startByte: numb
   const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
   const changeMm = (flags & IOMMUFD_ACCESS_RW_SLOW_PATH) !== 0 || env.current().mm !== pages.sourceMm;
   if (write && !pages.writable) return -EPERM;
+  if (isDmabufPages(pages)) return -EINVAL;
+  // A file has no user mapping to copy through: always through pins.
+  if (pages.type !== IOPT_ADDRESS_USER) return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
   if (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) && changeMm) {
     if (startIndex === lastIndex) return pagesRwPage(env, pages, startIndex, startByte % PAGE_SIZE, data, length, write);
     return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);

@@ -64,12 +64,18 @@ function giveArray(a: Uint32Array): void {
   if (list.length < 8) list.push(a);
 }
 
+/** enum batch_kind (7.x): what the PFNs of a batch are; one kind per batch. */
+export const BATCH_CPU_MEMORY = 0;
+/** PFNs of a dma-buf's physical range: no struct page, mapped IOMMU_MMIO. */
+export const BATCH_MMIO = 1;
+
 export class PfnBatch {
   pfns: Uint32Array = EMPTY;
   npfns: Uint32Array = EMPTY;
   arraySize = 0;
   end = 0;
   totalPfns = 0;
+  kind = BATCH_CPU_MEMORY;
 
   /**
    * __batch_init(): size the batch for `maxPages` PFNs. Without a backup the
@@ -103,6 +109,7 @@ export class PfnBatch {
   clear(): void {
     this.totalPfns = 0;
     this.end = 0;
+    this.kind = BATCH_CPU_MEMORY;
     if (this.arraySize > 0) {
       this.pfns[0] = 0;
       this.npfns[0] = 0;
@@ -114,6 +121,7 @@ export class PfnBatch {
    * batch is full), else open a new entry if there is room.
    */
   add(pfn: number): boolean {
+    if (this.kind !== BATCH_CPU_MEMORY && !this.takeKind(BATCH_CPU_MEMORY)) return false;
     const end = this.end;
     if (end > 0) {
       const last = end - 1;
@@ -139,6 +147,7 @@ export class PfnBatch {
    * batch_from_domain).
    */
   addFrom(src: Uint32Array, off: number, n: number): number {
+    if (this.kind !== BATCH_CPU_MEMORY && !this.takeKind(BATCH_CPU_MEMORY)) return 0;
     const pfns = this.pfns;
     const npfns = this.npfns;
     const cap = this.arraySize;
@@ -161,6 +170,29 @@ export class PfnBatch {
     this.end = end;
     this.totalPfns += k;
     return k;
+  }
+
+  /** A batch holds one kind of PFN: an empty batch takes any, a non-empty one only its own. */
+  private takeKind(kind: number): boolean {
+    if (this.kind === kind) return true;
+    if (this.end !== 0) return false;
+    this.kind = kind;
+    return true;
+  }
+
+  /** batch_add_pfn_num(): `nr` PFNs from `pfn` as one run of `kind`; false (nothing added) when they do not fit. */
+  addRun(pfn: number, nr: number, kind: number): boolean {
+    if (!this.takeKind(kind)) return false;
+    const end = this.end;
+    if (end > 0 && pfn === this.pfns[end - 1] + this.npfns[end - 1] && nr <= U32_MAX - this.npfns[end - 1]) {
+      this.npfns[end - 1] += nr;
+    } else if (end < this.arraySize) {
+      this.pfns[end] = pfn;
+      this.npfns[end] = nr;
+      this.end = end + 1;
+    } else return false;
+    this.totalPfns += nr;
+    return true;
   }
 
   /**

@@ -10,13 +10,23 @@
 import { DoubleSpanIter } from '../base/interval-tree.js';
 import { EFAULT, EINVAL, ENOMEM } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
-import type { IommuDomain } from '../iommu/domain.js';
+import { IOMMU_CACHE, IOMMU_MMIO, type IommuDomain } from '../iommu/domain.js';
 import { FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../mm/constants.js';
-import { pinUserPages, unpinUserPages } from '../mm/gup.js';
+import { memfdPinFolios, pinUserPages, unpinUserPages } from '../mm/gup.js';
 import { type IoptArea, areaIndexToIova, areaIndexToIovaLast } from './area.js';
 import type { IommufdEnv } from './env.js';
-import { PfnBatch, tempKmallocSize } from './pfn-batch.js';
-import { type IoptPages, batchUnpin, findDomainArea, pagesAddNpinned, pagesSubNpinned, updatePinned } from './pages.js';
+import { BATCH_MMIO, PfnBatch, tempKmallocSize } from './pfn-batch.js';
+import {
+  IOPT_ADDRESS_FILE,
+  type IoptPages,
+  batchUnpin,
+  dmabufRevoked,
+  findDomainArea,
+  isDmabufPages,
+  pagesAddNpinned,
+  pagesSubNpinned,
+  updatePinned,
+} from './pages.js';
 
 /** iommufd_should_fail() in pfn_reader_user_pin, before GUP. */
 export const FP_USER_PIN = faultPoint('pfn_reader_user_pin', 'iommufd');
@@ -124,6 +134,7 @@ function mapSmall(env: IommufdEnv, domain: IommuDomain, iova: number, paddr: num
  */
 export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDomain, area: IoptArea, startIndex: number): number {
   const small = area.iopt?.disableLargePages === true;
+  const prot = batch.kind === BATCH_MMIO ? (area.iommuProt & ~IOMMU_CACHE) | IOMMU_MMIO : area.iommuProt;
   const lastIova = area.lastIovaNum;
   let pageOffset = startIndex === area.index ? area.pageOffset : 0;
   const startIova = areaIndexToIova(area, startIndex);
@@ -131,7 +142,8 @@ export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDom
   let nextIova = startIova;
   const memcg = env.current().memcg;
   for (let cur = 0; cur < batch.end; cur++) {
-    if (!small && pageOffset === 0) {
+    // (the run fast path maps with the area's own protection)
+    if (!small && pageOffset === 0 && prot === area.iommuProt) {
       cur = domain.mapRuns(batch.pfns, batch.npfns, cur, batch.end, iova, lastIova, memcg);
       iova = nextIova = domain.runsEndIova;
       if (cur === batch.end) break;
@@ -139,8 +151,8 @@ export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDom
     nextIova = Math.min(lastIova + 1, nextIova + batch.npfns[cur] * PAGE_SIZE - pageOffset);
     const paddr = batch.pfns[cur] * PAGE_SIZE + pageOffset;
     const rc = small
-      ? mapSmall(env, domain, iova, paddr, nextIova - iova, area.iommuProt)
-      : domain.map(iova, paddr, nextIova - iova, area.iommuProt, memcg);
+      ? mapSmall(env, domain, iova, paddr, nextIova - iova, prot)
+      : domain.map(iova, paddr, nextIova - iova, prot, memcg);
     if (rc !== 0) {
       if (startIova !== iova) unmapNofail(env, domain, startIova, iova - startIova);
       return rc;
@@ -163,6 +175,8 @@ export class PfnReaderUser {
   gupFlags = 0;
   /** -1 no mm reference taken yet, 0 mm referenced (or it is current's own). */
   locked = -1;
+  /** The pages are a file's: pins come from its page cache, never through an mm. */
+  file = false;
   /** The buffer came from temp_kmalloc (and goes back to the pool). */
   private owned = false;
 
@@ -178,6 +192,7 @@ export class PfnReaderUser {
     this.locked = -1;
     this.owned = false;
     this.gupFlags = FOLL_LONGTERM | (pages.writable ? FOLL_WRITE : 0);
+    this.file = pages.type === IOPT_ADDRESS_FILE;
   }
 
   /** Point the pin buffer into caller memory (iopt_pages_fill_xarray does this with out_pages). */
@@ -191,7 +206,7 @@ export class PfnReaderUser {
   /** pfn_reader_user_destroy() */
   destroy(pages: IoptPages): void {
     if (this.locked !== -1) {
-      if (pages.sourceMm !== this.env.current().mm) pages.sourceMm.mmput();
+      if (!this.file && pages.sourceMm !== this.env.current().mm) pages.sourceMm.mmput();
       this.locked = -1;
     }
     if (this.owned && this.upages) userBufPool.push(this.upages);
@@ -215,13 +230,19 @@ export class PfnReaderUser {
       this.owned = true;
     }
     if (this.locked === -1) {
-      if (pages.sourceMm !== env.current().mm && !pages.sourceMm.mmgetNotZero()) return -EFAULT;
+      if (!this.file && pages.sourceMm !== env.current().mm && !pages.sourceMm.mmgetNotZero()) return -EFAULT;
       this.locked = 0;
     }
     const npages = Math.min(last - start + 1, Math.floor(this.upagesLen / 8));
     if (env.faults.shouldFail(FP_USER_PIN)) return -EFAULT;
-    const uptr = pages.uptr + BigInt(start) * BigInt(PAGE_SIZE);
-    const rc = pinUserPages(pages.sourceMm, uptr, npages, this.gupFlags, this.upages, this.upagesBase);
+    let rc: number;
+    if (this.file) {
+      // pin_memfd_pages(): through the page cache (the ufolios array is the same temp_kmalloc size)
+      rc = memfdPinFolios(pages.file, pages.fileStart + BigInt(start) * BigInt(PAGE_SIZE), npages, this.upages, this.upagesBase);
+    } else {
+      const uptr = pages.uptr + BigInt(start) * BigInt(PAGE_SIZE);
+      rc = pinUserPages(pages.sourceMm, uptr, npages, this.gupFlags, this.upages, this.upagesBase);
+    }
     if (rc < 0) return rc;
     if (env.warn.on(rc === 0, 'pfn_reader_user_pin.zero', 'GUP pinned nothing')) return -EFAULT;
     pagesAddNpinned(env, pages, rc);
@@ -250,6 +271,9 @@ export class PfnReader {
   batchEndIndex = 0;
   lastIndex = 0;
   readonly user: PfnReaderUser;
+  /** pfn_reader_dmabuf: the dma-buf's physical range and offset, copied at init. */
+  private dmabufPaddr = 0;
+  private dmabufStart = 0;
 
   constructor(private readonly env: IommufdEnv) {
     this.user = new PfnReaderUser(env);
@@ -261,7 +285,12 @@ export class PfnReader {
     this.batchStartIndex = start;
     this.batchEndIndex = start;
     this.lastIndex = last;
-    this.user.init(pages);
+    if (isDmabufPages(pages)) {
+      // pfn_reader_dmabuf_init(): callers never read a revoked dma-buf
+      this.env.warn.on(dmabufRevoked(pages), 'pfn_reader_dmabuf_init.revoked');
+      this.dmabufPaddr = pages.dmabuf!.phys.paddr;
+      this.dmabufStart = pages.dmabuf!.start;
+    } else this.user.init(pages);
     const rc = this.batch.init(this.env, last - start + 1, false);
     if (rc) return rc;
     this.span.first(pages.accessItree, pages.domainsItree, start, last);
@@ -301,6 +330,12 @@ export class PfnReader {
       const area = findDomainArea(pages, start);
       if (env.warn.on(area === undefined, 'pfn_reader_fill_span.no_area')) return -EINVAL;
       batchFromDomain(this.batch, area!.storageDomain!, area!, start, Math.min(area!.lastIndex, span.last));
+      return 0;
+    }
+    if (isDmabufPages(pages)) {
+      // pfn_reader_fill_dmabuf(): the whole hole as one MMIO run
+      const pfn = Math.floor((this.dmabufPaddr + this.dmabufStart + start * PAGE_SIZE) / PAGE_SIZE);
+      this.batch.addRun(pfn, span.last - start + 1, BATCH_MMIO);
       return 0;
     }
     const user = this.user;
@@ -348,6 +383,7 @@ export class PfnReader {
   /** pfn_reader_release_pins(): undo pins of the current batch and of any read-ahead. */
   releasePins(): void {
     const pages = this.pages;
+    if (isDmabufPages(pages)) return;
     const user = this.user;
     if (user.upagesEnd > this.batchEndIndex) {
       const n = user.upagesEnd - this.batchEndIndex;
@@ -371,7 +407,7 @@ export class PfnReader {
   destroy(): void {
     const pages = this.pages;
     this.releasePins();
-    this.user.destroy(pages);
+    if (!isDmabufPages(pages)) this.user.destroy(pages);
     this.batch.destroy();
     this.env.warn.on(pages.lastNpinned !== pages.npinned, 'pfn_reader_destroy.npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
   }

@@ -48,6 +48,7 @@ import {
   VM_READ,
   VM_WRITE,
 } from './constants.js';
+import type { MemFile } from './memfile.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
 const PAGE_N = BigInt(PAGE_SIZE);
@@ -265,4 +266,53 @@ export function unpinUserPage(phys: PhysicalMemory, pfn: number): void {
 /** put_page() on each of pfns[off..off+n) (release FOLL_GET references). */
 export function putPages(phys: PhysicalMemory, pfns: Uint32Array, off: number, n: number): void {
   for (let k = off; k < off + n; k++) phys.putFrame(pfns[k]);
+}
+
+/** Above this a loff_t start is negative. */
+const LOFF_MAX = (1n << 63n) - 1n;
+
+/**
+ * memfd_pin_folios() followed by folio_add_pins() for every page taken
+ * (pin_memfd_pages in iommufd): FOLL_PIN the 4 KiB pages of file bytes
+ * [start, start + npages * PAGE_SIZE) of a memfd's page cache into
+ * out[outOff..], allocating the folios that are not cached yet. Each page
+ * gets one pin (the kernel's folio pin count ends at the number of its pages
+ * taken). Returns npages or -errno with nothing pinned: -EINVAL when the file
+ * is neither shmem nor hugetlbfs, when the range is empty or starts below 0
+ * as a loff_t, or when its last byte is at or past i_size; -ENOMEM when a
+ * folio cannot be allocated.
+ */
+export function memfdPinFolios(file: MemFile | undefined, start: bigint, npages: number, out: Uint32Array, outOff: number): number {
+  if (npages <= 0 || start > LOFF_MAX) return -EINVAL;
+  const end = start + BigInt(npages) * PAGE_N - 1n;
+  if (end > LOFF_MAX) return -EINVAL;
+  if (file === undefined || (file.kind !== 'shmem' && file.kind !== 'hugetlb')) return -EINVAL;
+  if (end >= BigInt(file.size)) return -EINVAL;
+  const phys = file.phys;
+  const fp = file.folioPages;
+  const first = Number(start / PAGE_N);
+  const last = first + npages - 1;
+  let o = outOff;
+  for (let page = first; page <= last; ) {
+    const index = Math.floor(page / fp);
+    const head = file.getFolio(index, true);
+    if (head < 0) {
+      // unpin_folios() of what was taken so far
+      unpinUserPages(phys, out, outOff, o - outOff, false);
+      return head;
+    }
+    const stop = Math.min(last, (index + 1) * fp - 1);
+    let pfn = head + (page - index * fp);
+    let n = stop - page + 1;
+    while (n > 0) {
+      // grabRange works inside one 2 MiB block
+      const k = Math.min(n, PT_SPAN - (pfn % PT_SPAN));
+      phys.grabRange(pfn, k, true);
+      for (let j = 0; j < k; j++) out[o++] = pfn + j;
+      pfn += k;
+      n -= k;
+    }
+    page = stop + 1;
+  }
+  return npages;
 }

@@ -99,17 +99,31 @@ export class MemFile {
   /**
    * The folio at `index`, created when absent (shmem_get_folio / hugetlb_no_page).
    * Returns the head PFN, -EFAULT past EOF (SIGBUS) or when a hugetlb folio
-   * cannot be had, -ENOMEM when a page cannot be allocated.
+   * cannot be had, -ENOMEM when a page cannot be allocated. `forPin` is
+   * memfd_pin_folios()' allocation (memfd_alloc_folio): a hugetlb folio
+   * takes its own reservation and a failure is -ENOMEM.
    */
-  getFolio(index: number): number {
+  getFolio(index: number, forPin = false): number {
     const have = this.folios.get(index);
     if (have !== undefined) return have;
     if (index >= this.nfolios || this.released) return -EFAULT;
     let head: number;
     if (this.kind === 'hugetlb') {
-      const reserved = this.resv.has(index);
+      let reserved = this.resv.has(index);
+      // memfd_alloc_folio(): reserve the one folio first, -ENOMEM when the pool cannot
+      let ownResv = false;
+      if (forPin && !reserved) {
+        if (!this.reserve(index, index + 1)) return -ENOMEM;
+        reserved = ownResv = true;
+      }
       head = this.phys.allocFolio(this.order, { hugetlb: true, reserved });
-      if (head < 0) return -EFAULT;
+      if (head < 0) {
+        if (ownResv) {
+          this.resv.delete(index);
+          this.phys.hugetlbUnreserve(this.order, 1);
+        }
+        return forPin ? -ENOMEM : -EFAULT;
+      }
       if (reserved) this.resv.delete(index);
     } else {
       head = this.phys.allocFolio(0);

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The slice of the dma-buf core (drivers/dma-buf/dma-buf.c) iommufd uses: a
+ * dma-buf is a file whose exporter can hand iommufd its physical range
+ * (vfio_pci_dma_buf_iommufd_map() and the selftest's
+ * iommufd_test_dma_buf_iommufd_map()); importers attach dynamically with an
+ * invalidate_mappings callback the exporter calls when it revokes access.
+ *
+ * Lifetime is the file's: the descriptor(s) hold one reference and every
+ * dma_buf_get() one more; the exporter's release runs with the last put.
+ */
+import { EBADF, EINVAL, ENOMEM } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
+import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { fget } from './fget.js';
+import type { IommufdCtx, IommufdFile } from './main.js';
+
+/** kzalloc of struct dma_buf_attachment in dma_buf_dynamic_attach(). */
+export const FP_DMABUF_ATTACH = faultPoint('kzalloc.dma_buf_attachment', 'slab');
+const SIZEOF_DMA_BUF_ATTACHMENT = 96;
+
+/** The file kind of a dma-buf fd. */
+export const DMABUF_FILE_KIND = 'dmabuf';
+
+/** struct phys_vec: a physical byte range. */
+export interface PhysVec {
+  paddr: number;
+  len: number;
+}
+
+/** What an exporter implements (dma_buf_ops plus iommufd's private map). */
+export interface DmaBufOps {
+  /** The exporter's iommufd map: the physical range, or -errno (-ENODEV once revoked). */
+  iommufdMap(buf: DmaBuf): PhysVec | number;
+  /** dma_buf_ops.release: the last reference went away. */
+  release(buf: DmaBuf): void;
+}
+
+/** dma_buf_attach_ops: what the exporter may call back on an importer. */
+export interface DmaBufImporter {
+  invalidateMappings(): void;
+}
+
+/** struct dma_buf_attachment */
+export class DmaBufAttachment {
+  constructor(
+    readonly dmabuf: DmaBuf,
+    readonly importer: DmaBufImporter,
+    readonly alloc: KernelAllocation,
+  ) {}
+}
+
+/** struct dma_buf and its file. */
+export class DmaBuf implements IommufdFile {
+  readonly kind = DMABUF_FILE_KIND;
+  /** File references: the open description(s) count as one, dma_buf_get() adds one each. */
+  refs = 1;
+  readonly attachments = new Set<DmaBufAttachment>();
+  released = false;
+
+  constructor(
+    /** In bytes, PAGE_SIZE aligned. */
+    readonly size: number,
+    readonly ops: DmaBufOps,
+  ) {}
+
+  get(): void {
+    this.refs++;
+  }
+
+  /** dma_buf_put() / fput() */
+  put(): void {
+    if (--this.refs > 0) return;
+    this.released = true;
+    this.ops.release(this);
+  }
+
+  /** The last descriptor was closed. */
+  release(): void {
+    this.put();
+  }
+
+  /** dma_buf_invalidate_mappings(): every dynamic importer is told, revoked or not. */
+  invalidateMappings(): void {
+    for (const a of [...this.attachments]) a.importer.invalidateMappings();
+  }
+}
+
+/** dma_buf_get(fd): the dma-buf behind `fd` with a reference, -EBADF or -EINVAL (not a dma-buf). */
+export function dmaBufGet(ctx: IommufdCtx, fd: number): DmaBuf | number {
+  const f = fget(ctx, fd);
+  if (!f) return -EBADF;
+  if (!(f.iommufdFile instanceof DmaBuf)) return -EINVAL;
+  f.iommufdFile.get();
+  return f.iommufdFile;
+}
+
+/** dma_buf_dynamic_attach() */
+export function dmaBufDynamicAttach(env: IommufdEnv, buf: DmaBuf, importer: DmaBufImporter): DmaBufAttachment | number {
+  const alloc = kernelAlloc(env, FP_DMABUF_ATTACH, SIZEOF_DMA_BUF_ATTACHMENT, false);
+  if (!alloc) return -ENOMEM;
+  const a = new DmaBufAttachment(buf, importer, alloc);
+  buf.attachments.add(a);
+  return a;
+}
+
+/** dma_buf_detach() */
+export function dmaBufDetach(a: DmaBufAttachment): void {
+  a.dmabuf.attachments.delete(a);
+  kernelFree(a.alloc);
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * fget(fd) for the commands that take a file by descriptor (IOAS_MAP_FILE,
+ * the selftest dma-buf ops): any open file of the calling process, not only
+ * the driver files a context made. The machine's descriptor table answers
+ * through the optional IommufdFiles.fget(); a table without it (a context
+ * made without a machine) shows only its driver files.
+ */
+import type { MemFile } from '../mm/memfile.js';
+import type { IommufdCtx, IommufdFile } from './main.js';
+
+/** An open file as iommufd sees it: its page cache (memfd, hugetlbfs, a regular file) or the driver file it is. */
+export interface FgetFile {
+  readonly memfile?: MemFile;
+  readonly iommufdFile?: IommufdFile;
+}
+
+declare module './main.js' {
+  interface IommufdFiles {
+    /** fget(fd) in the caller's table: the open file, undefined when `fd` is not open. */
+    fget?(fd: number): FgetFile | undefined;
+  }
+}
+
+/** fget(): the caller's open file `fd`, or undefined (-EBADF). */
+export function fget(ctx: IommufdCtx, fd: number): FgetFile | undefined {
+  const files = ctx.files;
+  if (files.fget) return files.fget(fd);
+  const f = files.lookup(fd);
+  return f ? { iommufdFile: f } : undefined;
+}

@@ -26,7 +26,7 @@ import { EINVAL } from '../base/errno.js';
 import type { FaultRouter } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
 import { PAGE_SIZE } from '../mm/constants.js';
-import type { IommuDev, IommuDirtyOps, IommuOps } from './driver.js';
+import type { IommuDev, IommuDirtyOps, IommuOps, SetDevPasid } from './driver.js';
 
 /** Protection bits of iommu_map (include/linux/iommu.h). */
 export const IOMMU_READ = 1;
@@ -123,6 +123,8 @@ export abstract class IommuDomain {
   owner: IommuOps | undefined;
   /** domain->dirty_ops: present on domains allocated with dirty tracking. */
   dirtyOps: IommuDirtyOps | undefined;
+  /** domain_ops->set_dev_pasid, set by the driver that made the domain (absent: no PASID attach, -EOPNOTSUPP). */
+  setDevPasid: SetDevPasid | undefined;
   readonly pgsizeBitmap: number;
   readonly apertureStart: number;
   readonly apertureEnd: number;

@@ -95,6 +95,14 @@ export interface IommuDirtyOps {
   readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number;
 }
 
+/**
+ * domain_ops->set_dev_pasid(domain, dev, pasid, old): make `pasid` of `dev`
+ * translate through the domain the op belongs to; `old` is the domain the
+ * PASID leaves (undefined on a first attach). 0 or -errno, nothing changed on
+ * failure.
+ */
+export type SetDevPasid = (dev: IommuDev, pasid: number, old: AnyDomain | undefined) => number;
+
 /** What a driver knows of a device it serves (struct device + its dev_iommu). */
 export interface IommuDev {
   /** Driver-specific device flags (the mock's MOCK_FLAGS_DEVICE_*). */
@@ -118,6 +126,9 @@ export abstract class NestedDomain {
 
   /** domain_ops->cache_invalidate_user: handles entries in order; sets arr.entryNum to those done. */
   abstract cacheInvalidateUser(arr: IommuUserDataArray): number;
+
+  /** domain_ops->set_dev_pasid, set by the driver that made the domain. */
+  setDevPasid: SetDevPasid | undefined;
 
   /** domain_ops->free */
   free(): void {
@@ -161,6 +172,14 @@ export interface IommuOps {
    * `parent`, with the user's data (if any); its viommu ops, or -errno.
    */
   viommuInit?(ctx: DomainContext, core: ViommuCore, parent: IommuDomain, userData: IommuUserData | undefined): ViommuDriver | number;
+  /**
+   * ops->blocked_domain->ops->set_dev_pasid (iommu_remove_dev_pasid): the
+   * PASID leaves `domain` for the blocking domain. Absent: the driver has no
+   * PASID support (attach is -EOPNOTSUPP). A failure is a driver bug (WARN).
+   */
+  removeDevPasid?(dev: IommuDev, pasid: number, domain: AnyDomain): number;
+  /** ops->user_pasid_table: PASID faults without a PASID attachment go to a nested RID domain. */
+  readonly userPasidTable?: boolean;
   /** ops->dev_enable_feat(IOMMU_DEV_FEAT_IOPF) */
   enableIopf(dev: IommuDev): number;
   /** ops->dev_disable_feat(IOMMU_DEV_FEAT_IOPF) */

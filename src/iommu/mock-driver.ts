@@ -66,6 +66,34 @@ export const MOCK_NESTED_IOTLB_NUM = 4;
 export const MOCK_NESTED_IOTLB_ID_MAX = 3;
 /** MOCK_PASID_WIDTH: log2 of a PASID-capable mock device's max_pasids. */
 export const MOCK_PASID_WIDTH = 20;
+/** IOMMU_TEST_PASID_RESERVED: the PASID whose second set_dev_pasid the mock fails (-ENOMEM). */
+export const MOCK_PASID_FAKE_ERROR = 1024;
+
+/** mdev->pasid_1024_fake_error, kept by the driver per device. */
+const pasidFakeError = new WeakMap<IommuDev, boolean>();
+
+/**
+ * mock_domain_set_dev_pasid_nop(): the first set_dev_pasid of PASID 1024 to
+ * a non-blocking domain arms a fake failure, the next one fails with -ENOMEM
+ * (so the core's rollback of a replace can be tested), and going to the
+ * blocking domain disarms it. Other PASIDs always succeed.
+ */
+function mockSetDevPasid(dev: IommuDev, pasid: number, blocking: boolean): number {
+  if (pasid !== MOCK_PASID_FAKE_ERROR) return 0;
+  if (blocking) {
+    pasidFakeError.set(dev, false);
+    return 0;
+  }
+  if (pasidFakeError.get(dev)) {
+    pasidFakeError.set(dev, false);
+    return -ENOMEM;
+  }
+  pasidFakeError.set(dev, true);
+  return 0;
+}
+
+/** The set_dev_pasid of every mock paging and nested domain. */
+const mockDomainSetDevPasid = (dev: IommuDev, pasid: number): number => mockSetDevPasid(dev, pasid, false);
 
 /** kzalloc of the command array in mock_viommu_cache_invalidate. */
 export const FP_MOCK_VIOMMU_INV_ALLOC = faultPoint('kzalloc.mock_viommu_invalidate', 'slab');
@@ -202,6 +230,7 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
         }
         const d = createPaging(ctx, dev, ptType);
         if (typeof d === 'number') return d;
+        d.setDevPasid = mockDomainSetDevPasid;
         if (dirtyFlag) d.dirtyOps = { setDirtyTracking: (e) => d.setDirtyTracking(e), readAndClearDirty: (i, s, f, b) => d.readAndClearDirty(i, s, f, b) };
         return d;
       }
@@ -217,6 +246,10 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       if (!(parent instanceof MockDomain)) return -EINVAL;
       return mockViommuInit(ctx, core, parent, userData);
     },
+    removeDevPasid(dev: IommuDev, pasid: number): number {
+      return mockSetDevPasid(dev, pasid, true);
+    },
+    userPasidTable: true,
     maxPasids(dev: IommuDev): number {
       return dev.flags & MOCK_DEV_PASID ? 2 ** MOCK_PASID_WIDTH : 0;
     },
@@ -266,7 +299,9 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     const rc = copyStructFromUserData(cfg, data, MOCK_HWPT_DATA_TYPE, MIN_HWPT_SELFTEST);
     if (rc) return rc;
     if (ctx.faults.shouldFail(FP_MOCK_NESTED_ALLOC)) return -ENOMEM;
-    return new MockNestedDomain(ops, parent, u32(cfg, 0), viommu);
+    const d = new MockNestedDomain(ops, parent, u32(cfg, 0), viommu);
+    d.setDevPasid = mockDomainSetDevPasid;
+    return d;
   }
 
   /** mock_domain_alloc_paging(): -ENOMEM at its kzalloc. */

@@ -19,12 +19,14 @@ import { MockDomain } from '../iommu/mock-domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import { areaIndexToIova, areaIndexToIovaLast } from './area.js';
 import type { IommufdEnv } from './env.js';
+import { IommufdDevice } from './device.js';
 import { FaultObject } from './fault.js';
 import { HwptNested, HwptPaging, ioasHwptList } from './hw-pagetable.js';
 import type { IommufdObject, ObjectTable } from './object-table.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
+import { VeventqObject } from './veventq.js';
 import { VdeviceObject, ViommuObject } from './viommu.js';
 
 export interface AuditOptions {
@@ -189,7 +191,9 @@ export interface AuditObjectsCtx {
  * - each HWPT's users are the table's, one per attached device, one per
  *   nested HWPT on it (paging), and nothing else at rest;
  * - a device is on its HWPT's list exactly when its group points at that
- *   HWPT, and the iommu group's domain is the group's HWPT;
+ *   HWPT, and the iommu group's domain is the group's HWPT; each PASID
+ *   attachment is listed on its live HWPT (which holds one user per device
+ *   in it) and matches the iommu group's attach handle at that PASID;
  * - a paging HWPT is on its IOAS's hwpt_list and its domain among the IOAS's
  *   domains (and only then), with its owner the device driver's ops;
  * - a nested HWPT's parent is a live NEST_PARENT, non-auto paging HWPT whose
@@ -198,10 +202,13 @@ export interface AuditObjectsCtx {
  *   themselves are checked by the domain's storage audit);
  * - a fault queue's users are the table's, its file's and one per HWPT
  *   reporting to it; every fault it holds comes from a device still
- *   attached to the HWPT it was reported through; a device's IOPF count is
- *   1 exactly when it is attached to a fault-capable HWPT;
- * - a vIOMMU's users are the table's, one per vDEVICE and one per nested
- *   HWPT on it, and it holds a user of its live NEST_PARENT HWPT; each
+ *   attached (at the same PASID) to the HWPT it was reported through; a
+ *   device's IOPF count is its number of attachments to fault-capable HWPTs;
+ * - a vIOMMU's users are the table's, one per vDEVICE, nested HWPT and
+ *   vEVENTQ on it (at most one vEVENTQ per type), and it holds a user of its
+ *   live NEST_PARENT HWPT; a vEVENTQ's users are the table's and its file's,
+ *   its queued events match num_events (at most the depth) with the
+ *   LOST_EVENTS header, if queued, last; each
  *   virt_id slot holds a live vDEVICE of that vIOMMU, whose device points
  *   back at it.
  */
@@ -222,18 +229,26 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
     if (obj instanceof HwptNested && obj.viommu) ref(viommuRefs, obj.viommu);
     if (obj instanceof VdeviceObject) ref(viommuRefs, obj.viommu);
     if (obj instanceof ViommuObject) ref(viommuRefs, obj.hwpt);
+    if (obj instanceof VeventqObject) ref(viommuRefs, obj.viommu);
     if ((obj instanceof HwptPaging || obj instanceof HwptNested) && obj.fault) faultRefs.set(obj.fault, (faultRefs.get(obj.fault) ?? 0) + 1);
   }
   for (const { id, obj, users } of live) {
     if (obj instanceof HwptPaging || obj instanceof HwptNested) {
-      const want = 1 + obj.devices.size + (obj instanceof HwptPaging ? (nestedOn.get(obj) ?? 0) + (viommuRefs.get(obj) ?? 0) : 0);
+      let pasidDevs = 0;
+      for (const a of obj.pasids) pasidDevs += a.devices.length;
+      const want = 1 + obj.devices.size + pasidDevs + (obj instanceof HwptPaging ? (nestedOn.get(obj) ?? 0) + (viommuRefs.get(obj) ?? 0) : 0);
       if (users !== want) fail('hwpt_users', `HWPT ${id}: users ${users}, expected ${want}`);
       if (!obj.domain || obj.domain.isFreed) fail('hwpt_domain', `HWPT ${id}: no live domain`);
       for (const d of obj.devices) {
         if (d.hwpt !== obj) fail('hwpt_device', `HWPT ${id}: device ${d.id} listed but attached to ${d.hwpt?.id ?? 'nothing'}`);
         if (d.igroup.group.domainOf !== obj) fail('hwpt_group', `HWPT ${id}: device ${d.id}'s iommu group has another domain`);
-        const iopf = obj.fault ? 1 : 0;
-        if (d.iopfEnabled !== iopf) fail('iopf_enabled', `device ${d.id}: IOPF count ${d.iopfEnabled} on HWPT ${id} (fault queue ${iopf ? 'yes' : 'no'})`);
+      }
+      for (const a of obj.pasids) {
+        if (a.pasid === 0 || a.hwpt !== obj || a.devices.length === 0) fail('pasid_attach', `HWPT ${id}: PASID ${a.pasid} attachment is not one of its own`);
+        for (const d of a.devices) {
+          if (d.igroup.pasidAttach.get(a.pasid) !== a) fail('pasid_attach', `HWPT ${id}: device ${d.id}'s group does not hold PASID ${a.pasid}`);
+          if (d.igroup.group.pasidHwpt.get(a.pasid) !== obj) fail('pasid_handle', `HWPT ${id}: device ${d.id}'s iommu group has another handle at PASID ${a.pasid}`);
+        }
       }
       if (obj.fault && !objects.isLive(obj.fault)) fail('hwpt_fault', `HWPT ${id}: its fault queue is not live`);
     }
@@ -261,6 +276,23 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
         if (!v || v.viommu !== obj || v.virtId !== virtId || !objects.isLive(v)) fail('viommu_vdevs', `vIOMMU ${id}: virt_id ${virtId} holds no live vDEVICE of it`);
       }
     }
+    if (obj instanceof ViommuObject) {
+      const types = new Set<number>();
+      for (const q of obj.veventqs) {
+        if (q.viommu !== obj || !objects.isLive(q)) fail('viommu_veventqs', `vIOMMU ${id}: lists a vEVENTQ that is not its own live one`);
+        if (types.has(q.eventType)) fail('viommu_veventqs', `vIOMMU ${id}: two vEVENTQs of type ${q.eventType}`);
+        types.add(q.eventType);
+      }
+    }
+    if (obj instanceof VeventqObject) {
+      const want = 1 + (obj.file ? 1 : 0);
+      if (users !== want) fail('veventq_users', `vEVENTQ ${id}: users ${users}, expected ${want}`);
+      if (!obj.viommu.veventqs.includes(obj) || !objects.isLive(obj.viommu)) fail('veventq_viommu', `vEVENTQ ${id}: not on its live vIOMMU's list`);
+      const lostAt = obj.deliver.indexOf(obj.lostHeader);
+      if (lostAt >= 0 && lostAt !== obj.deliver.length - 1) fail('veventq_lost', `vEVENTQ ${id}: the LOST_EVENTS header is not last`);
+      const events = obj.deliver.length - (lostAt >= 0 ? 1 : 0);
+      if (events !== obj.numEvents || events > obj.depth) fail('veventq_events', `vEVENTQ ${id}: ${events} events queued, num_events ${obj.numEvents}, depth ${obj.depth}`);
+    }
     if (obj instanceof VdeviceObject) {
       if (users !== 1) fail('vdevice_users', `vDEVICE ${id}: users ${users}, expected 1`);
       if (obj.viommu.vdevs.get(obj.virtId) !== obj) fail('vdevice_slot', `vDEVICE ${id}: not at virt_id ${obj.virtId} of its vIOMMU`);
@@ -276,7 +308,22 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
       }
       for (const g of obj.outstanding()) {
         const h = g.hwpt as HwptPaging | HwptNested;
-        if (h.fault !== obj || g.idev.hwpt !== h) fail('fault_group', `fault queue ${id}: a fault of device ${g.idev.id} outlived its attachment`);
+        if (h.fault !== obj || g.idev.hwptAt(g.attachPasid) !== h) fail('fault_group', `fault queue ${id}: a fault of device ${g.idev.id} outlived its attachment`);
+      }
+    }
+    if (obj instanceof IommufdDevice) {
+      // Each attachment (RID or PASID) to a fault-capable HWPT holds one IOPF enable.
+      let iopf = 0;
+      for (const a of obj.igroup.pasidAttach.values()) {
+        if (!a.devices.includes(obj)) continue;
+        if (a.hwpt.fault) iopf++;
+        if (!objects.isLive(a.hwpt)) fail('pasid_attach', `device ${id}: PASID ${a.pasid} attached to a dead HWPT`);
+        const set = a.pasid === 0 ? a.hwpt.devices.has(obj) : a.hwpt.pasids.has(a);
+        if (!set) fail('pasid_attach', `device ${id}: PASID ${a.pasid} not listed on HWPT ${a.hwpt.id}`);
+      }
+      if (obj.iopfEnabled !== iopf) fail('iopf_enabled', `device ${id}: IOPF count ${obj.iopfEnabled}, ${iopf} fault-capable attachments`);
+      for (const [pasid, h] of obj.igroup.group.pasidHwpt) {
+        if (obj.igroup.pasidAttach.get(pasid)?.hwpt !== h) fail('pasid_handle', `device ${id}: the iommu group's PASID ${pasid} handle has no iommufd attachment`);
       }
     }
   }

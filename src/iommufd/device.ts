@@ -29,7 +29,7 @@
 import { EBUSY, EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX } from '../base/u64.js';
-import type { IommuDev, IommuOps } from '../iommu/driver.js';
+import type { AnyDomain, IommuDev, IommuOps } from '../iommu/driver.js';
 import { mockIommuOps } from '../iommu/mock-driver.js';
 import { type AccessOps, IommufdAccess } from './access.js';
 import { type KernelAllocation, type IommufdEnv, kernelAlloc, kernelFree } from './env.js';
@@ -48,7 +48,10 @@ import {
   MOCK_FLAGS_DEVICE_HUGE_IOVA,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
-import { type VdeviceObject, deviceRemoveVdev } from './viommu.js';
+import { type VdeviceObject, type ViommuObject, deviceRemoveVdev } from './viommu.js';
+
+/** IOMMU_NO_PASID: the RID's index among a group's attachments. */
+export const IOMMU_NO_PASID = 0;
 
 export const FP_MOCK_DEV_ALLOC = faultPoint('kzalloc.mock_dev', 'slab');
 /** dev_set_name()'s kvasprintf. */
@@ -105,7 +108,14 @@ export class IommuGroup {
   ownerCnt = 0;
   /** The attached HWPT, or undefined for the blocking domain. */
   domainOf: Hwpt | undefined;
+  /** group->pasid_array beyond IOMMU_NO_PASID: the HWPT whose domain and attach handle each PASID has. */
+  readonly pasidHwpt = new Map<number, Hwpt>();
   constructor(readonly alloc: KernelAllocation | undefined) {}
+
+  /** iommu_attach_handle_get(group, pasid, 0): the HWPT behind the handle, if any. */
+  handleAt(pasid: number): Hwpt | undefined {
+    return pasid === IOMMU_NO_PASID ? this.domainOf : this.pasidHwpt.get(pasid);
+  }
 }
 
 /** struct mock_dev */
@@ -113,6 +123,13 @@ export class MockDev implements IommuDev {
   group: IommuGroup | undefined;
   /** IOPF enabled on the device (iopf_queue_add_device). */
   iopfEnabled = false;
+  /**
+   * mdev->viommu / mdev->vdev_id: the vIOMMU of the nested domain the RID was
+   * last attached to and the device's virt_id there, as the mock's attach_dev
+   * records them (a later attach elsewhere clears them).
+   */
+  viommu: ViommuObject | undefined;
+  vdevId = 0n;
   /**
    * mdev->cache: the device cache entries a vIOMMU invalidation clears,
    * IOMMU_TEST_DEV_CACHE_DEFAULT until then (7.2 mock_dev_create).
@@ -166,15 +183,40 @@ export class MockDev implements IommuDev {
 // ---------------------------------------------------------------------------
 // iommufd_device
 
+/**
+ * struct iommufd_attach: one PASID of a group (IOMMU_NO_PASID: the RID)
+ * attached to an HWPT, and the devices attached through it (device_array,
+ * each holding one HWPT user).
+ */
+export class IommufdAttach {
+  readonly devices: IommufdDevice[] = [];
+  constructor(
+    readonly pasid: number,
+    public hwpt: Hwpt,
+    readonly alloc: KernelAllocation | undefined,
+  ) {}
+}
+
+const NO_DEVICES: readonly IommufdDevice[] = [];
+
 /** struct iommufd_group: the context's view of an iommu_group. */
 export class IommufdGroup {
-  hwpt: Hwpt | undefined;
-  /** igroup->device_list: devices attached through this group, in attach order. */
-  readonly devices: IommufdDevice[] = [];
+  /** igroup->pasid_attach, the RID at IOMMU_NO_PASID included. */
+  readonly pasidAttach = new Map<number, IommufdAttach>();
   constructor(
     readonly group: IommuGroup,
     readonly alloc: KernelAllocation | undefined,
   ) {}
+
+  /** The HWPT the RID is attached to. */
+  get hwpt(): Hwpt | undefined {
+    return this.pasidAttach.get(IOMMU_NO_PASID)?.hwpt;
+  }
+
+  /** Devices attached through the RID, in attach order. */
+  get devices(): readonly IommufdDevice[] {
+    return this.pasidAttach.get(IOMMU_NO_PASID)?.devices ?? NO_DEVICES;
+  }
 }
 
 export class IommufdDevice implements IommufdObject {
@@ -200,9 +242,15 @@ export class IommufdDevice implements IommufdObject {
     return this.ctx.objects.idOf(this);
   }
 
-  /** The HWPT the device is attached to (igroup->hwpt while the device is on its list). */
+  /** The HWPT the device's RID is attached to. */
   get hwpt(): Hwpt | undefined {
-    return this.igroup.devices.includes(this) ? this.igroup.hwpt : undefined;
+    return this.hwptAt(IOMMU_NO_PASID);
+  }
+
+  /** The HWPT `pasid` of the device is attached to (iommufd_device_is_attached). */
+  hwptAt(pasid: number): Hwpt | undefined {
+    const attach = this.igroup.pasidAttach.get(pasid);
+    return attach?.devices.includes(this) ? attach.hwpt : undefined;
   }
 
   /** iommufd_device_pre_destroy(): revoke the vDEVICE's reference (a tombstone takes its ID). */
@@ -217,7 +265,7 @@ export class IommufdDevice implements IommufdObject {
     this.gone = true;
     env.warn.on(this.igroup.devices.includes(this), 'iommufd_device_destroy.attached', 'device destroyed while attached');
     releaseDmaOwner(this.igroup.group);
-    env.warn.on(this.igroup.hwpt !== undefined || this.igroup.devices.length !== 0, 'iommufd_group_release.hwpt');
+    env.warn.on(this.igroup.pasidAttach.size !== 0, 'iommufd_group_release.pasid_attach', 'group released with attachments');
     kernelFree(this.igroup.alloc);
     kernelFree(this.alloc);
   }
@@ -291,133 +339,262 @@ function iopfDisable(idev: IommufdDevice): void {
 }
 
 /**
- * iommufd_hwpt_attach_device() / iommufd_fault_domain_attach_dev(): the
- * driver's attach_dev of the HWPT's domain; a fault-capable HWPT first makes
- * an attach handle and turns IOPF on for the device.
+ * iommufd_hwpt_pasid_compat(): the RID may leave for a non-PASID-compatible
+ * HWPT only while no PASID is attached; a PASID needs a PASID-compatible
+ * HWPT, and the RID (if attached) on one too.
  */
-function attachDomain(hwpt: Hwpt, idev: IommufdDevice): number {
+function hwptPasidCompat(hwpt: Hwpt, idev: IommufdDevice, pasid: number): number {
+  const igroup = idev.igroup;
+  if (pasid === IOMMU_NO_PASID) {
+    if (!hwpt.pasidCompat && igroup.pasidAttach.size > (igroup.pasidAttach.has(IOMMU_NO_PASID) ? 1 : 0)) return -EINVAL;
+    return 0;
+  }
+  if (!hwpt.pasidCompat) return -EINVAL;
+  const rid = igroup.pasidAttach.get(IOMMU_NO_PASID);
+  if (rid && !rid.hwpt.pasidCompat) return -EINVAL;
+  return 0;
+}
+
+/**
+ * __iommu_set_group_pasid(): set_dev_pasid for each PASID-capable device of
+ * the group (a mock group has one device; one without PASID is skipped).
+ */
+function setGroupPasid(domain: AnyDomain, dev: MockDev, pasid: number, old: AnyDomain | undefined): number {
+  if (!dev.ops.maxPasids(dev)) return 0;
+  return domain.setDevPasid!(dev, pasid, old);
+}
+
+/** iommu_remove_dev_pasid() for each PASID-capable device of the group: to the blocking domain. */
+function removeGroupPasid(env: IommufdEnv, dev: MockDev, pasid: number, domain: AnyDomain): void {
+  if (!dev.ops.maxPasids(dev)) return;
+  env.warn.on(dev.ops.removeDevPasid!(dev, pasid, domain) !== 0, 'iommu_remove_dev_pasid', 'blocking domain refused the PASID');
+}
+
+/**
+ * iommu_attach_device_pasid(): the core's checks, then set_dev_pasid; the
+ * PASID's handle is published only on success.
+ */
+function attachDevicePasid(hwpt: Hwpt, idev: IommufdDevice, pasid: number): number {
+  const domain = hwpt.domain!;
+  const dev = idev.mockDev;
+  const group = idev.igroup.group;
+  if (!domain.setDevPasid || !dev.ops.removeDevPasid) return -EOPNOTSUPP;
+  if (domain.owner !== dev.ops) return -EINVAL;
+  const max = dev.ops.maxPasids(dev);
+  if (max > 0 && pasid >= max) return -EINVAL;
+  if (group.pasidHwpt.has(pasid)) return -EBUSY;
+  const rc = setGroupPasid(domain, dev, pasid, undefined);
+  if (rc) return rc;
+  group.pasidHwpt.set(pasid, hwpt);
+  return 0;
+}
+
+/** iommu_replace_device_pasid(): move an attached PASID to another domain (set_dev_pasid with the old one). */
+function replaceDevicePasid(hwpt: Hwpt, idev: IommufdDevice, pasid: number): number {
+  const domain = hwpt.domain!;
+  const dev = idev.mockDev;
+  const group = idev.igroup.group;
+  if (!domain.setDevPasid) return -EOPNOTSUPP;
+  if (domain.owner !== dev.ops) return -EINVAL;
+  const cur = group.pasidHwpt.get(pasid);
+  if (!cur) return -EINVAL;
+  if (cur.domain !== domain) {
+    const rc = setGroupPasid(domain, dev, pasid, cur.domain);
+    if (rc) return rc;
+  }
+  group.pasidHwpt.set(pasid, hwpt);
+  return 0;
+}
+
+/**
+ * iommufd_hwpt_attach_device(): the PASID rules, an attach handle (7.2
+ * allocates one for every PASID attach; for the RID the model makes one only
+ * for a fault-capable HWPT, as 6.12 did), IOPF on for a fault-capable HWPT,
+ * then the core: the RID through the driver's attach_dev, a PASID through
+ * iommu_attach_device_pasid.
+ */
+function attachDomain(hwpt: Hwpt, idev: IommufdDevice, pasid: number): number {
   if (!hwpt.domain) return -EINVAL;
-  let handle: KernelAllocation | undefined;
+  const rc0 = hwptPasidCompat(hwpt, idev, pasid);
+  if (rc0) return rc0;
+  if (hwpt.fault || pasid !== IOMMU_NO_PASID) {
+    if (!kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
+  }
   if (hwpt.fault) {
-    handle = kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false);
-    if (!handle) return -ENOMEM;
     const rc = iopfEnable(idev);
     if (rc) return rc;
   }
-  const rc = hwpt.domain.attachDev(idev.mockDev);
+  const rc = pasid === IOMMU_NO_PASID ? hwpt.domain.attachDev(idev.mockDev) : attachDevicePasid(hwpt, idev, pasid);
   if (rc && hwpt.fault) iopfDisable(idev);
+  if (!rc && pasid === IOMMU_NO_PASID) {
+    idev.igroup.group.domainOf = hwpt;
+    noteRidDomain(idev.mockDev, hwpt);
+  }
   return rc;
 }
 
-/** iommufd_hwpt_detach_device(): answer the attachment's outstanding faults, IOPF off. */
-function detachDomain(hwpt: Hwpt, idev: IommufdDevice): void {
+/** mock_domain_nop_attach()'s record of the vIOMMU behind the RID's new domain (none for the blocking domain). */
+function noteRidDomain(mdev: MockDev, hwpt: Hwpt | undefined): void {
+  const viommu = hwpt instanceof HwptNested ? hwpt.viommu : undefined;
+  if (viommu === mdev.viommu) return;
+  mdev.viommu = viommu;
+  mdev.vdevId = viommu ? (viommu.core().getVdevId(mdev) ?? 0n) : 0n;
+}
+
+/**
+ * iommufd_hwpt_detach_device(): the RID to the blocking domain, or the PASID
+ * through iommu_detach_device_pasid; the attachment's outstanding faults are
+ * answered and IOPF goes off.
+ */
+function detachDomain(hwpt: Hwpt, idev: IommufdDevice, pasid: number): void {
+  const group = idev.igroup.group;
+  if (pasid === IOMMU_NO_PASID) {
+    group.domainOf = undefined;
+    noteRidDomain(idev.mockDev, undefined);
+  } else if (hwpt.domain) {
+    removeGroupPasid(hwpt.ctx.env, idev.mockDev, pasid, hwpt.domain);
+    group.pasidHwpt.delete(pasid);
+  }
   if (hwpt.fault) {
-    hwpt.fault.autoResponse(idev, hwpt);
+    hwpt.fault.autoResponse(idev, hwpt, pasid);
     iopfDisable(idev);
   }
 }
 
+/** Link or unlink the HWPT side of an attachment (its users are counted by the caller). */
+function linkHwpt(hwpt: Hwpt, attach: IommufdAttach, idev: IommufdDevice, on: boolean): void {
+  if (attach.pasid === IOMMU_NO_PASID) {
+    if (on) hwpt.devices.add(idev);
+    else hwpt.devices.delete(idev);
+  } else if (on) hwpt.pasids.add(attach);
+  else hwpt.pasids.delete(attach);
+}
+
+/** kzalloc of struct iommufd_attach for a first attach of a PASID (not modelled for the RID, as 6.12 had none). */
+export const FP_IOMMUFD_ATTACH_ALLOC = faultPoint('kzalloc.iommufd_attach', 'slab');
+
 /**
- * iommufd_hw_pagetable_attach(): attach the device's group to `hwpt` (the
- * driver attach happens for the group's first device only). Takes an HWPT user.
+ * iommufd_hw_pagetable_attach(): attach `pasid` of the device's group to
+ * `hwpt` (the driver attach happens for the group's first device only).
+ * A device attached there already is -EBUSY, another HWPT there -EINVAL.
+ * Takes an HWPT user.
  */
-export function hwptAttachDevice(hwpt: Hwpt, idev: IommufdDevice): number {
+export function hwptAttachDevice(hwpt: Hwpt, idev: IommufdDevice, pasid = IOMMU_NO_PASID): number {
   const igroup = idev.igroup;
-  if (igroup.hwpt !== undefined && igroup.hwpt !== hwpt) return -EINVAL;
+  let attach = igroup.pasidAttach.get(pasid);
+  if (attach?.devices.includes(idev)) return -EBUSY;
+  if (attach && attach.hwpt !== hwpt) return -EINVAL;
   const paging = findHwptPaging(hwpt);
   // iommufd_device_attach_reserved_iova(): a mock device has no reserved regions.
-  if (igroup.devices.length === 0) {
-    const rc = attachDomain(hwpt, idev);
+  if (!attach) {
+    let alloc: KernelAllocation | undefined;
+    if (pasid !== IOMMU_NO_PASID) {
+      alloc = kernelAlloc(hwpt.ctx.env, FP_IOMMUFD_ATTACH_ALLOC, 40, false);
+      if (!alloc) return -ENOMEM;
+    }
+    const rc = attachDomain(hwpt, idev, pasid);
     if (rc) {
-      paging.ioas.iopt.removeReservedIova(idev.mockDev);
+      kernelFree(alloc);
+      if (pasid === IOMMU_NO_PASID) paging.ioas.iopt.removeReservedIova(idev.mockDev);
       return rc;
     }
-    igroup.group.domainOf = hwpt;
-    igroup.hwpt = hwpt;
+    attach = new IommufdAttach(pasid, hwpt, alloc);
+    igroup.pasidAttach.set(pasid, attach);
   }
   hwpt.ctx.objects.incUsers(hwpt);
-  igroup.devices.push(idev);
-  hwpt.devices.add(idev);
+  attach.devices.push(idev);
+  linkHwpt(hwpt, attach, idev, true);
   return 0;
 }
 
-/** iommufd_hw_pagetable_detach(): the caller puts the returned HWPT. */
-export function hwptDetachDevice(idev: IommufdDevice): Hwpt {
+/**
+ * iommufd_hw_pagetable_detach(): undefined when nothing is attached at
+ * `pasid`; else the HWPT, which the caller puts.
+ */
+export function hwptDetachDevice(idev: IommufdDevice, pasid = IOMMU_NO_PASID): Hwpt | undefined {
   const igroup = idev.igroup;
-  const hwpt = igroup.hwpt!;
-  const i = igroup.devices.indexOf(idev);
-  if (i >= 0) igroup.devices.splice(i, 1);
-  if (igroup.devices.length === 0) {
-    detachDomain(hwpt, idev);
-    igroup.group.domainOf = undefined;
-    igroup.hwpt = undefined;
+  const attach = igroup.pasidAttach.get(pasid);
+  if (!attach) return undefined;
+  const hwpt = attach.hwpt;
+  const i = attach.devices.indexOf(idev);
+  if (i >= 0) attach.devices.splice(i, 1);
+  linkHwpt(hwpt, attach, idev, false);
+  if (attach.devices.length === 0) {
+    detachDomain(hwpt, idev, pasid);
+    igroup.pasidAttach.delete(pasid);
+    kernelFree(attach.alloc);
   }
-  hwpt.devices.delete(idev);
-  findHwptPaging(hwpt).ioas.iopt.removeReservedIova(idev.mockDev);
+  if (pasid === IOMMU_NO_PASID) findHwptPaging(hwpt).ioas.iopt.removeReservedIova(idev.mockDev);
   return hwpt;
 }
 
 /** What an attach_fn returns: an HWPT for the caller to put, nothing, or -errno. */
 type AttachResult = Hwpt | undefined | number;
-type AttachFn = (idev: IommufdDevice, hwpt: Hwpt) => AttachResult;
+type AttachFn = (idev: IommufdDevice, pasid: number, hwpt: Hwpt) => AttachResult;
 
-function doAttach(idev: IommufdDevice, hwpt: Hwpt): AttachResult {
-  const rc = hwptAttachDevice(hwpt, idev);
+function doAttach(idev: IommufdDevice, pasid: number, hwpt: Hwpt): AttachResult {
+  const rc = hwptAttachDevice(hwpt, idev, pasid);
   return rc ? rc : undefined;
 }
 
 /**
- * iommufd_hwpt_replace_device(): the driver moves the group to the new
- * domain; IOPF follows the fault capability of the two HWPTs, and the old
- * attachment's outstanding faults are answered.
+ * iommufd_hwpt_replace_device(): the PASID rules, a new attach handle, then
+ * the core moves the RID (attach_dev) or the PASID (set_dev_pasid with the
+ * old domain) to the new domain; IOPF follows the fault capability of the two
+ * HWPTs, and the old attachment's outstanding faults are answered.
  */
-function replaceDomain(idev: IommufdDevice, hwpt: Hwpt, old: Hwpt): number {
+function replaceDomain(idev: IommufdDevice, pasid: number, hwpt: Hwpt, old: Hwpt): number {
   if (!hwpt.domain) return -EINVAL;
-  if (hwpt.fault && !kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
+  const rc0 = hwptPasidCompat(hwpt, idev, pasid);
+  if (rc0) return rc0;
+  if ((hwpt.fault || pasid !== IOMMU_NO_PASID) && !kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
   const on = hwpt.fault !== undefined && old.fault === undefined;
   if (on) {
     const rc = iopfEnable(idev);
     if (rc) return rc;
   }
-  const rc = hwpt.domain.attachDev(idev.mockDev);
+  const rc = pasid === IOMMU_NO_PASID ? hwpt.domain.attachDev(idev.mockDev) : replaceDevicePasid(hwpt, idev, pasid);
   if (rc) {
     if (on) iopfDisable(idev);
     return rc;
   }
+  if (pasid === IOMMU_NO_PASID) {
+    idev.igroup.group.domainOf = hwpt;
+    noteRidDomain(idev.mockDev, hwpt);
+  }
   if (old.fault) {
-    old.fault.autoResponse(idev, old);
+    old.fault.autoResponse(idev, old, pasid);
     if (!hwpt.fault) iopfDisable(idev);
   }
   return 0;
 }
 
-/** iommufd_device_do_replace(): move the group (and its device references) to `hwpt`. */
-function doReplace(idev: IommufdDevice, hwpt: Hwpt): AttachResult {
+/** iommufd_device_do_replace(): move the group's `pasid` (and its device references) to `hwpt`. */
+function doReplace(idev: IommufdDevice, pasid: number, hwpt: Hwpt): AttachResult {
   const igroup = idev.igroup;
-  const old = igroup.hwpt;
-  if (!old) return -EINVAL;
-  if (!igroup.devices.includes(idev)) return -EINVAL;
+  const attach = igroup.pasidAttach.get(pasid);
+  if (!attach) return -EINVAL;
+  const old = attach.hwpt;
+  if (!attach.devices.includes(idev)) return -EINVAL;
   if (hwpt === old) return undefined;
   const paging = findHwptPaging(hwpt);
   const oldPaging = findHwptPaging(old);
+  const rid = pasid === IOMMU_NO_PASID;
   // Reserved regions of the new IOAS: none for mock devices.
-  const rc = replaceDomain(idev, hwpt, old);
+  const rc = replaceDomain(idev, pasid, hwpt, old);
   if (rc) {
-    for (const d of igroup.devices) paging.ioas.iopt.removeReservedIova(d.mockDev);
+    if (rid) for (const d of attach.devices) paging.ioas.iopt.removeReservedIova(d.mockDev);
     return rc;
   }
-  if (paging.ioas !== oldPaging.ioas) for (const d of igroup.devices) oldPaging.ioas.iopt.removeReservedIova(d.mockDev);
-  igroup.group.domainOf = hwpt;
-  igroup.hwpt = hwpt;
+  if (rid && paging.ioas !== oldPaging.ioas) for (const d of attach.devices) oldPaging.ioas.iopt.removeReservedIova(d.mockDev);
+  for (const d of attach.devices) linkHwpt(old, attach, d, false);
+  attach.hwpt = hwpt;
+  for (const d of attach.devices) linkHwpt(hwpt, attach, d, true);
   const objects = hwpt.ctx.objects;
-  const n = igroup.devices.length;
+  const n = attach.devices.length;
   for (let k = 0; k < n; k++) objects.incUsers(hwpt);
   // One reference stays with old for the caller's put.
   for (let k = 1; k < n; k++) objects.decUsers(old);
-  for (const d of igroup.devices) {
-    old.devices.delete(d);
-    hwpt.devices.add(d);
-  }
   return old;
 }
 
@@ -425,14 +602,14 @@ function doReplace(idev: IommufdDevice, hwpt: Hwpt): AttachResult {
  * iommufd_device_auto_get_domain(): reuse an auto HWPT of the IOAS that takes
  * the device, or make a new one. Sets ptId to the HWPT used.
  */
-function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, ptId: { value: number }, fn: AttachFn): AttachResult {
+function autoGetDomain(idev: IommufdDevice, pasid: number, ioas: IommufdIoas, ptId: { value: number }, fn: AttachFn): AttachResult {
   const ctx = idev.ctx;
   const immediate = fn === doAttach;
   for (const hwpt of [...ioasHwptList(ioas)]) {
     if (!hwpt.autoDomain) continue;
     // iommufd_lock_obj() fails on an object already being destroyed.
     if (ctx.objects.usersOf(hwpt) === 0) continue;
-    const r = fn(idev, hwpt);
+    const r = fn(idev, pasid, hwpt);
     if (typeof r === 'number') {
       // -EINVAL: incompatible, try the next one.
       if (r === -EINVAL) continue;
@@ -441,11 +618,11 @@ function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, ptId: { value: nu
     ptId.value = ctx.objects.idOf(hwpt);
     return r;
   }
-  const hwpt = allocHwptPaging(ctx, ioas, idev, 0, immediate);
+  const hwpt = allocHwptPaging(ctx, ioas, idev, 0, immediate, undefined, pasid);
   if (typeof hwpt === 'number') return hwpt;
   let r: AttachResult;
   if (!immediate) {
-    r = fn(idev, hwpt);
+    r = fn(idev, pasid, hwpt);
     if (typeof r === 'number') {
       ctx.objects.abortAndDestroy(hwpt);
       return r;
@@ -458,13 +635,13 @@ function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, ptId: { value: nu
 }
 
 /** iommufd_device_change_pt(): pt_id names an HWPT (paging or nested) or an IOAS. */
-function changePt(idev: IommufdDevice, ptId: { value: number }, fn: AttachFn): number {
+function changePt(idev: IommufdDevice, pasid: number, ptId: { value: number }, fn: AttachFn): number {
   const ctx = idev.ctx;
   const obj = ctx.objects.get(ptId.value);
   if (typeof obj === 'number') return obj;
   let r: AttachResult;
-  if (obj instanceof HwptPaging || obj instanceof HwptNested) r = fn(idev, obj);
-  else if (obj.type === 'IOAS') r = autoGetDomain(idev, obj as IommufdIoas, ptId, fn);
+  if (obj instanceof HwptPaging || obj instanceof HwptNested) r = fn(idev, pasid, obj);
+  else if (obj.type === 'IOAS') r = autoGetDomain(idev, pasid, obj as IommufdIoas, ptId, fn);
   else r = -EINVAL;
   ctx.objects.put(obj);
   if (typeof r === 'number') return r;
@@ -473,8 +650,8 @@ function changePt(idev: IommufdDevice, ptId: { value: number }, fn: AttachFn): n
 }
 
 /** iommufd_device_attach(): 0 and the HWPT ID in ptId, or -errno with nothing changed. */
-export function deviceAttach(idev: IommufdDevice, ptId: { value: number }): number {
-  const rc = changePt(idev, ptId, doAttach);
+export function deviceAttach(idev: IommufdDevice, ptId: { value: number }, pasid = IOMMU_NO_PASID): number {
+  const rc = changePt(idev, pasid, ptId, doAttach);
   if (rc) return rc;
   // Pairs with deviceDetach().
   idev.ctx.objects.incUsers(idev);
@@ -482,15 +659,15 @@ export function deviceAttach(idev: IommufdDevice, ptId: { value: number }): numb
 }
 
 /** iommufd_device_replace() */
-export function deviceReplace(idev: IommufdDevice, ptId: { value: number }): number {
-  return changePt(idev, ptId, doReplace);
+export function deviceReplace(idev: IommufdDevice, ptId: { value: number }, pasid = IOMMU_NO_PASID): number {
+  return changePt(idev, pasid, ptId, doReplace);
 }
 
-/** iommufd_device_detach() */
-export function deviceDetach(idev: IommufdDevice): void {
+/** iommufd_device_detach(): nothing to do when nothing is attached at `pasid`. */
+export function deviceDetach(idev: IommufdDevice, pasid = IOMMU_NO_PASID): void {
   const ctx = idev.ctx;
-  if (ctx.env.warn.on(!idev.hwpt, 'iommufd_device_detach.not_attached')) return;
-  const hwpt = hwptDetachDevice(idev);
+  const hwpt = hwptDetachDevice(idev, pasid);
+  if (!hwpt) return;
   hwptPut(ctx, hwpt);
   ctx.objects.decUsers(idev);
 }

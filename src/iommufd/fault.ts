@@ -20,13 +20,14 @@
  * The file holds a users reference on the FAULT object and one on the
  * context; closing it drops both.
  */
-import { EFAULT, EINVAL, EMFILE, ENOMEM, ENOTTY, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
+import { EFAULT, EINVAL, EMFILE, ENOMEM, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommufdDevice } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd, UserMemory } from './ucmd.js';
+import { veventqAllocIoctl as veventqAlloc } from './veventq.js';
 import { IOMMUFD_PAGE_RESP_INVALID, IOMMUFD_PAGE_RESP_SUCCESS, iommu_hwpt_page_response, iommu_hwpt_pgfault } from './uapi.js';
 
 export const FP_FAULT_ALLOC = faultPoint('kzalloc.iommufd_fault', 'slab');
@@ -73,6 +74,8 @@ export class IopfGroup {
     readonly idev: IommufdDevice,
     readonly hwpt: object,
     readonly alloc: KernelAllocation,
+    /** The PASID of the attach handle (IOMMU_NO_PASID: the RID's). */
+    readonly attachPasid = 0,
   ) {}
 }
 
@@ -191,17 +194,18 @@ export class FaultObject implements IommufdObject {
     return POLLOUT | (this.deliver.length ? POLLIN | POLLRDNORM : 0);
   }
 
-  /** iommufd_auto_response_faults(): answer INVALID every group of this attachment. */
-  autoResponse(idev: IommufdDevice, hwpt: object): void {
+  /** iommufd_auto_response_faults(): answer INVALID every group of this attachment (device, HWPT, PASID). */
+  autoResponse(idev: IommufdDevice, hwpt: object, pasid = 0): void {
+    const mine = (g: IopfGroup): boolean => g.idev === idev && g.hwpt === hwpt && g.attachPasid === pasid;
     for (let k = 0; k < this.deliver.length; ) {
       const g = this.deliver[k];
-      if (g.idev === idev && g.hwpt === hwpt) {
+      if (mine(g)) {
         this.deliver.splice(k, 1);
         respond(g, IOMMUFD_PAGE_RESP_INVALID);
       } else k++;
     }
     for (const [cookie, g] of [...this.response]) {
-      if (g.idev !== idev || g.hwpt !== hwpt) continue;
+      if (!mine(g)) continue;
       this.response.delete(cookie);
       respond(g, IOMMUFD_PAGE_RESP_INVALID);
     }
@@ -314,13 +318,17 @@ export function faultAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
 }
 
 /** Allocate an IOPF group for one last-page request (iopf_group_alloc); undefined when the kzalloc fails. */
-export function allocIopfGroup(ctx: IommufdCtx, req: PageRequest, idev: IommufdDevice, hwpt: object): IopfGroup | undefined {
+export function allocIopfGroup(ctx: IommufdCtx, req: PageRequest, idev: IommufdDevice, hwpt: object, attachPasid = 0): IopfGroup | undefined {
   const a = kernelAlloc(ctx.env, FP_IOPF_GROUP_ALLOC, SIZEOF_IOPF_GROUP, false);
   if (!a) return undefined;
-  return new IopfGroup([req], idev, hwpt, a);
+  return new IopfGroup([req], idev, hwpt, a, attachPasid);
 }
 
-/** IOMMU_VEVENTQ_ALLOC (iommufd_veventq_alloc(), 6.15): not built yet, answered as an unknown command. */
-export function veventqAllocIoctl(_ucmd: Ucmd<IommufdCtx>): number {
-  return -ENOTTY;
+/**
+ * IOMMU_VEVENTQ_ALLOC (6.15) lives with the vEVENTQ in veventq.ts; the
+ * command table reaches it here (a call, not a re-export: the modules import
+ * each other, and the table is built while they load).
+ */
+export function veventqAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  return veventqAlloc(ucmd);
 }

@@ -24,7 +24,7 @@ import { faultPoint } from '../base/fault.js';
 import type { Profile } from '../base/profile.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { type IommuUserData, type IommuUserDataArray, NestedDomain } from '../iommu/driver.js';
-import { type IommufdDevice, hwptAttachDevice, hwptDetachDevice } from './device.js';
+import { type IommufdAttach, type IommufdDevice, hwptAttachDevice, hwptDetachDevice } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import { type FaultObject, getFault } from './fault.js';
 import type { IommufdIoas } from './ioas.js';
@@ -95,8 +95,10 @@ export class HwptPaging implements IommufdObject {
   nestParent = false;
   /** On ioas->hwpt_list and in the IOAS's domains (hwpt_item not empty). */
   onIoasList = false;
-  /** Devices attached through this HWPT (the igroup's device lists, flattened: each mock device is its own group). */
+  /** Devices whose RID is attached through this HWPT (the igroup's device lists, flattened: each mock device is its own group). */
   readonly devices = new Set<IommufdDevice>();
+  /** PASID attachments (not the RID) on this HWPT; each of their devices holds a user. */
+  readonly pasids = new Set<IommufdAttach>();
   private readonly alloc: KernelAllocation;
   private gone = false;
 
@@ -123,7 +125,7 @@ export class HwptPaging implements IommufdObject {
     }
     this.gone = true;
     const env = this.ctx.env;
-    env.warn.on(this.devices.size !== 0, 'iommufd_hwpt_paging_destroy.devices', `${this.devices.size} devices still attached`);
+    env.warn.on(this.devices.size + this.pasids.size !== 0, 'iommufd_hwpt_paging_destroy.devices', `${this.devices.size} devices, ${this.pasids.size} PASIDs still attached`);
     if (this.onIoasList) {
       const list = ioasHwptList(this.ioas);
       const i = list.indexOf(this);
@@ -151,6 +153,8 @@ export class HwptNested implements IommufdObject {
   /** hwpt->pasid_compat: allocated with IOMMU_HWPT_ALLOC_PASID. */
   pasidCompat = false;
   readonly devices = new Set<IommufdDevice>();
+  /** PASID attachments (not the RID) on this HWPT. */
+  readonly pasids = new Set<IommufdAttach>();
   private readonly alloc: KernelAllocation;
   private gone = false;
 
@@ -177,7 +181,7 @@ export class HwptNested implements IommufdObject {
   destroy(): void {
     if (this.ctx.env.warn.on(this.gone, 'iommufd_hwpt_nested_destroy.twice')) return;
     this.gone = true;
-    this.ctx.env.warn.on(this.devices.size !== 0, 'iommufd_hwpt_nested_destroy.devices', `${this.devices.size} devices still attached`);
+    this.ctx.env.warn.on(this.devices.size + this.pasids.size !== 0, 'iommufd_hwpt_nested_destroy.devices', `${this.devices.size} devices, ${this.pasids.size} PASIDs still attached`);
     hwptCommonDestroy(this);
     this.ctx.objects.decUsers(this.viommu ?? this.parent);
     kernelFree(this.alloc);
@@ -221,8 +225,8 @@ function userData(ucmd: Ucmd<IommufdCtx>): IommuUserData {
 /**
  * iommufd_hwpt_paging_alloc(): a new HWPT on `ioas` with a domain for `idev`.
  * With `immediateAttach` the device is attached before the domain joins the
- * IOAS (the auto-domain attach path). The HWPT is returned unfinalized: the
- * caller finalizes it, or aborts it with abortAndDestroy.
+ * IOAS (the auto-domain attach path), at `pasid`. The HWPT is returned
+ * unfinalized: the caller finalizes it, or aborts it with abortAndDestroy.
  */
 export function allocHwptPaging(
   ctx: IommufdCtx,
@@ -231,6 +235,7 @@ export function allocHwptPaging(
   flags: number,
   immediateAttach: boolean,
   data?: IommuUserData,
+  pasid = 0,
 ): HwptPaging | number {
   const ops = idev.mockDev.ops;
   if (flags & ~pagingValidFlags(ctx.env.profile)) return -EOPNOTSUPP;
@@ -258,7 +263,7 @@ export function allocHwptPaging(
   // A mock device enforces no cache coherency: nothing to set up here.
   let rc: number;
   if (immediateAttach) {
-    rc = hwptAttachDevice(hwpt, idev);
+    rc = hwptAttachDevice(hwpt, idev, pasid);
     if (rc) {
       ctx.objects.abortAndDestroy(hwpt);
       return rc;
@@ -267,7 +272,7 @@ export function allocHwptPaging(
   rc = ioas.iopt.addDomain(domain);
   if (rc) {
     if (immediateAttach) {
-      hwptDetachDevice(idev);
+      hwptDetachDevice(idev, pasid);
       // The kernel frees the object with the device's reference still
       // counted; drop it so the abort sees only the table's.
       ctx.objects.decUsers(hwpt);

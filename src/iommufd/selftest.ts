@@ -11,9 +11,10 @@
  * members, so MOCK_DOMAIN_REPLACE, ACCESS_REPLACE_IOAS and MOCK_DOMAIN_FLAGS
  * are unknown ops there. The 6.12 ops DIRTY, MD_CHECK_IOTLB and TRIGGER_IOPF
  * drive the mock driver's dirty bits, nested IOTLBs and I/O page faults;
- * 7.2's DEV_CHECK_CACHE reads the mock device's cache entries. Ops of
- * features the model does not build yet (vIOMMU events, PASID, dma-buf)
- * answer -EOPNOTSUPP like the default case.
+ * 7.2's DEV_CHECK_CACHE reads the mock device's cache entries, and its
+ * PASID_ATTACH / REPLACE / DETACH / CHECK_HWPT attach the PASIDs of a mock
+ * device (device.ts) and TRIGGER_VEVENT reports a vIOMMU event (veventq.ts). Ops of features the model does not build yet answer
+ * -EOPNOTSUPP like the default case.
  *
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).
@@ -46,6 +47,7 @@ import { testDmabufGet, testDmabufRevoke } from './selftest-dmabuf.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd } from './ucmd.js';
+import { viommuReportEvent } from './veventq.js';
 import {
   IOMMU_TEST_OP_ACCESS_PAGES,
   IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
@@ -59,11 +61,17 @@ import {
   IOMMU_TEST_OP_DIRTY,
   IOMMU_TEST_OP_MD_CHECK_IOTLB,
   IOMMU_TEST_OP_TRIGGER_IOPF,
+  IOMMU_TEST_OP_TRIGGER_VEVENT,
+  IOMMU_VEVENTQ_TYPE_SELFTEST,
   IOMMU_TEST_OP_MD_CHECK_MAP,
   IOMMU_TEST_OP_MD_CHECK_REFS,
   IOMMU_TEST_OP_MOCK_DOMAIN,
   IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
   IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+  IOMMU_TEST_OP_PASID_ATTACH,
+  IOMMU_TEST_OP_PASID_CHECK_HWPT,
+  IOMMU_TEST_OP_PASID_DETACH,
+  IOMMU_TEST_OP_PASID_REPLACE,
   IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
   MOCK_ACCESS_RW_SLOW_PATH,
   MOCK_ACCESS_RW_WRITE,
@@ -623,16 +631,112 @@ function triggerIopf(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
     perm: ucmd.num('trigger_iopf.perm'),
     addr: ucmd.big('trigger_iopf.addr'),
   };
-  // find_fault_handler(): the attach handle at IOMMU_NO_PASID
-  const hwpt = idev.igroup.hwpt;
-  const handle = hwpt && (pasid === 0 || hwpt instanceof HwptNested) ? hwpt : undefined;
+  // find_fault_handler(): a PASID-tagged request goes to that PASID's attach
+  // handle, else (the mock keeps the PASID table in the guest) to a nested
+  // domain on the RID; an untagged one to the RID's handle.
+  const group = idev.mockDev.group;
+  let handle = pasid !== 0 ? group?.handleAt(pasid) : undefined;
+  let handlePasid = handle ? pasid : 0;
+  if (!handle) {
+    const rid = group?.handleAt(0);
+    if (pasid === 0 || (idev.mockDev.ops.userPasidTable && rid instanceof HwptNested)) handle = rid;
+    handlePasid = 0;
+  }
   if (handle?.fault && idev.mockDev.iopfEnabled) {
-    const g = allocIopfGroup(ctx, req, idev, handle);
+    const g = allocIopfGroup(ctx, req, idev, handle, handlePasid);
     // A failed group allocation aborts the request at the driver.
     if (g) handle.fault.handle(g);
   }
   ctx.objects.put(obj);
   return 0;
+}
+
+/** iommufd_test_get_selftest_obj(): the SELFTEST object and its device (the caller puts the object). */
+function getSelftestDev(ctx: IommufdCtx, id: number): { obj: IommufdObject; idev: IommufdDevice } | number {
+  const obj = ctx.objects.get(id, 'SELFTEST');
+  if (typeof obj === 'number') return obj;
+  const idev = obj instanceof SelftestObject ? obj.idev : undefined;
+  if (!idev) {
+    ctx.objects.put(obj);
+    return -EINVAL;
+  }
+  return { obj, idev };
+}
+
+/**
+ * iommufd_test_pasid_attach() / _replace(): attach or replace `pasid` of the
+ * mock device (IOMMU_NO_PASID is its RID) to pasid_attach.pt_id, writing the
+ * HWPT ID back; an attach whose write-back faults is detached again.
+ */
+function pasidAttach(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, replace: boolean): number {
+  const got = getSelftestDev(ctx, ucmd.num('id'));
+  if (typeof got === 'number') return got;
+  const pasid = ucmd.num('pasid_attach.pasid');
+  const pt = { value: ucmd.num('pasid_attach.pt_id') };
+  let rc = replace ? deviceReplace(got.idev, pt, pasid) : deviceAttach(got.idev, pt, pasid);
+  if (!rc) {
+    ucmd.set('pasid_attach.pt_id', pt.value);
+    rc = ucmd.respond();
+    if (rc && !replace) deviceDetach(got.idev, pasid);
+  }
+  ctx.objects.put(got.obj);
+  return rc;
+}
+
+/** iommufd_test_pasid_detach(): always 0, whether or not anything was attached. */
+function pasidDetach(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
+  const got = getSelftestDev(ctx, ucmd.num('id'));
+  if (typeof got === 'number') return got;
+  deviceDetach(got.idev, ucmd.num('pasid_detach.pasid'));
+  ctx.objects.put(got.obj);
+  return 0;
+}
+
+/**
+ * iommufd_test_pasid_check_hwpt(): the domain behind the group's attach
+ * handle at `pasid` is that of HWPT hwpt_id; hwpt_id 0 asks that nothing is
+ * attached there. -EINVAL when not.
+ */
+function pasidCheckHwpt(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
+  const got = getSelftestDev(ctx, ucmd.num('id'));
+  if (typeof got === 'number') return got;
+  const attached = got.idev.mockDev.group?.handleAt(ucmd.num('pasid_check.pasid'))?.domain;
+  const hwptId = ucmd.num('pasid_check.hwpt_id');
+  let rc = 0;
+  if (!hwptId) rc = attached ? -EINVAL : 0;
+  else {
+    // iommufd_get_hwpt(): any object, -EINVAL unless an HWPT.
+    const obj = ctx.objects.get(hwptId);
+    if (typeof obj === 'number') rc = obj;
+    else {
+      if (!(obj instanceof HwptPaging || obj instanceof HwptNested)) rc = -EINVAL;
+      else if (attached !== obj.domain) rc = -EINVAL;
+      ctx.objects.put(obj);
+    }
+  }
+  ctx.objects.put(got.obj);
+  return rc;
+}
+
+/**
+ * iommufd_test_trigger_vevent(): the mock device reports one event
+ * (struct iommu_viommu_event_selftest {u32 virt_id}) to the vEVENTQ of its
+ * vIOMMU: -ENOENT unless its RID sits on a nested domain of a vIOMMU with a
+ * non-zero virt_id, else what the report returns (-EOPNOTSUPP with no
+ * queue of the selftest type).
+ */
+function triggerVevent(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
+  const obj = ctx.objects.get(ucmd.num('trigger_vevent.dev_id'), 'DEVICE');
+  if (typeof obj === 'number') return obj;
+  const mdev = (obj as IommufdDevice).mockDev;
+  let rc = -ENOENT;
+  if (mdev.viommu && mdev.vdevId) {
+    const ev = new Uint8Array(4);
+    new DataView(ev.buffer).setUint32(0, Number(mdev.vdevId & 0xffff_ffffn), true);
+    rc = viommuReportEvent(mdev.viommu, IOMMU_VEVENTQ_TYPE_SELFTEST, ev);
+  }
+  ctx.objects.put(obj);
+  return rc;
 }
 
 /** The union member an op needs: absent from older layouts, which makes the op unknown there. */
@@ -689,6 +793,16 @@ export function iommufdTestCmd(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number 
       return triggerIopf(ctx, ucmd);
     case IOMMU_TEST_OP_DEV_CHECK_CACHE:
       return devCheckCache(ctx, id, ucmd.num('check_dev_cache.id'), ucmd.num('check_dev_cache.cache'));
+    case IOMMU_TEST_OP_TRIGGER_VEVENT:
+      return triggerVevent(ctx, ucmd);
+    case IOMMU_TEST_OP_PASID_ATTACH:
+      return pasidAttach(ctx, ucmd, false);
+    case IOMMU_TEST_OP_PASID_REPLACE:
+      return pasidAttach(ctx, ucmd, true);
+    case IOMMU_TEST_OP_PASID_DETACH:
+      return pasidDetach(ctx, ucmd);
+    case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+      return pasidCheckHwpt(ctx, ucmd);
     case IOMMU_TEST_OP_DMABUF_GET:
       return testDmabufGet(ctx, ucmd);
     case IOMMU_TEST_OP_DMABUF_REVOKE:

@@ -23,6 +23,7 @@ import type { IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from
 import type { IommufdDevice } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
+import type { VeventqObject } from './veventq.js';
 import { FP_OBJECTS_XA_ALLOC, type IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import { IOMMU_VIOMMU_TYPE_DEFAULT } from './uapi.js';
@@ -102,6 +103,8 @@ export class ViommuObject implements IommufdObject {
   readonly vdevs = new Map<bigint, VdeviceObject | null>();
   /** viommu->ops, set by the driver's viommu_init. */
   driver: ViommuDriver | undefined;
+  /** viommu->veventqs: at most one per type, each holding a user of the vIOMMU. */
+  readonly veventqs: VeventqObject[] = [];
   private gone = false;
 
   constructor(
@@ -138,6 +141,7 @@ export class ViommuObject implements IommufdObject {
     this.driver = undefined;
     this.ctx.objects.decUsers(this.hwpt);
     this.ctx.env.warn.on(this.vdevs.size !== 0, 'iommufd_viommu_destroy.vdevs', `${this.vdevs.size} vDEVICEs left`);
+    this.ctx.env.warn.on(this.veventqs.length !== 0, 'iommufd_viommu_destroy.veventqs', `${this.veventqs.length} vEVENTQs left`);
     kernelFree(this.alloc);
   }
 }

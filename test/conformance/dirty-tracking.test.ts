@@ -3,7 +3,8 @@
 // a mock device (HUGE_IOVA for the hugepage variants) on an IOAS, a 2 MiB-aligned buffer of the
 // variant's size (MAP_HUGETLB | MAP_POPULATE for the _huge ones) and a page-aligned bitmap with a
 // spare page for the misaligned cases. All six scenarios under the nine variants, on `v6.12` and
-// `latest`; the 64 and 128 MiB buffers must stay well under a second per test.
+// `latest` (pasid_set_dirty_tracking, a 7.x scenario, on `latest` only); the 64 and 128 MiB buffers
+// must stay well under a second per test.
 import { describe, expect, it } from 'vitest';
 import { EINVAL, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
@@ -177,7 +178,35 @@ for (const profile of PROFILES) {
         c.destroy(hwptId);
       });
 
-      // TEST_F(iommufd_dirty_tracking, pasid_set_dirty_tracking) is a 7.x scenario (PASID attach)
+      // A 7.x scenario (PASID attach): latest only.
+      if (profile === 'latest') {
+        it(name('pasid_set_dirty_tracking'), () => {
+          const self = setup(v, profile);
+          const { c } = self;
+          const pasid = 100;
+          const pasidOp = (op: number, stdev: number, fields: Record<string, number>) => c.testCmd(op, stdev, fields).rc;
+          let devFlags = U.MOCK_FLAGS_DEVICE_PASID;
+          const hwptId = c.hwptAlloc({ devId: self.idevId, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_PASID | U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+          let r = mockDomainFlagsRc(c, hwptId, devFlags);
+          expectRc(0, r.rc);
+          let stdev = r.stdevId;
+          expectRc(0, pasidOp(U.IOMMU_TEST_OP_PASID_ATTACH, stdev, { 'pasid_attach.pasid': pasid, 'pasid_attach.pt_id': hwptId }));
+          c.setDirtyTracking(hwptId, true);
+          c.setDirtyTracking(hwptId, false);
+          expectRc(0, pasidOp(U.IOMMU_TEST_OP_PASID_DETACH, stdev, { 'pasid_detach.pasid': pasid }));
+          c.destroy(stdev);
+          // An IOMMU device without dirty tracking: its RID sits on a non-PASID auto domain.
+          devFlags |= U.MOCK_FLAGS_DEVICE_NO_DIRTY;
+          const ioasId = c.ioasAlloc();
+          r = mockDomainFlagsRc(c, ioasId, devFlags);
+          expectRc(0, r.rc);
+          stdev = r.stdevId;
+          expectRc(EINVAL, pasidOp(U.IOMMU_TEST_OP_PASID_ATTACH, stdev, { 'pasid_attach.pasid': pasid, 'pasid_attach.pt_id': hwptId }));
+          c.destroy(stdev);
+          c.destroy(hwptId);
+        });
+      }
+
       it(name('device_dirty_capability'), () => {
         const self = setup(v, profile);
         const { c } = self;

@@ -53,6 +53,19 @@ export interface Profile {
    * 6.12.95 oracle at selftest.c:488.
    */
   readonly mockIovaToPhysWarnsMissing: boolean;
+  /**
+   * The selftest mock paging domain: the xarray of 2 KiB entries (up to 6.18)
+   * or the generic IO page table in the AMDv1 selftest format (6.19 on: real
+   * PTEs, every power-of-two page size from 2 KiB to 64 GiB, unmap that cannot
+   * split a leaf).
+   */
+  readonly mockPageTable: 'xarray' | 'amdv1';
+  /**
+   * Pages of the [vvar_vclock] mapping (the pvclock / hvclock pages the
+   * generic vDSO data store moved out of [vvar] in v6.15): 2 on 7.2, none
+   * (no such mapping) on 6.12 and older.
+   */
+  readonly vvarVclockPages: number;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -155,6 +168,9 @@ const latest: Profile = Object.freeze({
   warnAreaNotInDomainsItree: true,
   mockWarnsMissingEntries: false,
   mockIovaToPhysWarnsMissing: false,
+  // 7.2 has the generic-pt AMDv1 mock; flipped to 'amdv1' together with the tests that assert the xarray mock on latest (see H5's report)
+  mockPageTable: 'xarray',
+  vvarVclockPages: 2,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -185,13 +201,15 @@ const latest: Profile = Object.freeze({
  * checks are in. It differs in the uAPI it has (ENOTTY / EOPNOTSUPP past
  * IOMMU_CMD_FAULT_QUEUE_ALLOC / IOMMU_TEST_OP_TRIGGER_IOPF), in the order of
  * iopt_alloc_pages()'s checks (uptrOverflowBeforeLength), and in its selftest
- * driver, still the xarray mock (mockIovaToPhysWarnsMissing, mockDevValidFlags,
+ * driver, still the xarray mock (mockPageTable, mockIovaToPhysWarnsMissing, mockDevValidFlags,
  * mdCheckMapLookupFirst).
  */
 const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
   mockIovaToPhysWarnsMissing: true,
+  mockPageTable: 'xarray',
+  vvarVclockPages: 0,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,

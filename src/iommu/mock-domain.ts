@@ -34,10 +34,13 @@
  * GFP_NOWAIT node allocation is not charged: that is the default here, and
  * `accountNodes: true` charges every modelled node (for memcg experiments).
  */
-import { EINVAL, ENOENT, ENOMEM } from '../base/errno.js';
+import { EINVAL, ENOENT, ENOMEM, ERANGE } from '../base/errno.js';
+import type { Profile } from '../base/profile.js';
 import { faultPoint } from '../base/fault.js';
-import { type DomainContext, IommuDomain, type MemAccounting, aligned } from './domain.js';
+import { type DomainContext, type DomainGeometry, IOMMU_READ, IOMMU_WRITE, IommuDomain, type MemAccounting, aligned } from './domain.js';
 import { IOMMU_DIRTY_NO_CLEAR, type IommuDev, type IommuDirtyBitmap } from './driver.js';
+import { MOCK_AMDV1, bitmapOf, pgsizesLg2, protHiBits } from './generic-pt/amdv1.js';
+import { Amdv1PageTable, type PtLeaf, type PtTable } from './generic-pt/iommu-pt.js';
 
 /** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
@@ -117,7 +120,16 @@ export interface MockDomainOptions {
   warnIovaToPhysMissing?: boolean;
   /** Charge every modelled xarray node to the map's MemAccounting (default false: the kernel's mock xarray is not XA_FLAGS_ACCOUNT). */
   accountNodes?: boolean;
+  /**
+   * Which mock to build: the xarray one (up to 6.18) or the generic page
+   * table with the AMDv1 format (6.19 on). Default: the profile's
+   * `mockPageTable` when the domain context carries a profile, else xarray.
+   */
+  pageTable?: MockPageTable;
 }
+
+/** The two selftest mock domains: the xarray mock, the generic-pt AMDv1 mock. */
+export type MockPageTable = 'xarray' | 'amdv1';
 
 export interface MockEntry {
   readonly paddr: number;
@@ -150,8 +162,9 @@ export class MockDomain extends IommuDomain {
   /** MOCK_DIRTY_TRACK in mock->flags: set_dirty_tracking(true) ran last. */
   dirtyTrack = false;
 
-  constructor(ctx: DomainContext, opts: MockDomainOptions = {}) {
-    super(ctx, {
+  /** `geometry`: a subclass's own page sizes and aperture (the AMDv1 mock); the xarray mock's by default. */
+  constructor(ctx: DomainContext, opts: MockDomainOptions = {}, geometry?: DomainGeometry) {
+    super(ctx, geometry ?? {
       pgsizeBitmap: opts.huge ? IO + MOCK_HUGE_PAGE_SIZE : IO,
       apertureStart: MOCK_APERTURE_START,
       apertureEnd: MOCK_APERTURE_LAST,
@@ -769,7 +782,164 @@ function eraseLive(pa: Float64Array, fl: Uint8Array, from: number, to: number): 
   return removed;
 }
 
-/** mock_domain_alloc_paging(): a mock domain for a plain or HUGE_IOVA mock device. */
+/**
+ * The selftest mock domain of 6.19 on (selftest.c mock_domain_alloc_pgtable()):
+ * the generic IO page table in the AMDv1 selftest format (generic-pt/).
+ *
+ * - MOCK_IOMMUPT_DEFAULT (`huge` false): every page size the table has from
+ *   2 KiB to 64 GiB (pgsize_bitmap 0x1ffffff800), the mock aperture
+ *   [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
+ * - MOCK_IOMMUPT_HUGE (`huge` true): pgsize_bitmap MOCK_HUGE_PAGE_SIZE |
+ *   PAGE_SIZE and the table's own aperture, [0, 2^38 - 1].
+ *
+ * The iommu core of 7.2 hands an iommupt domain the whole range (map_range);
+ * the core here cuts it into iommu_pgsize() calls first, which picks the same
+ * leaves (pt_compute_best_pgsize / pt_pgsz_count choose as iommu_pgsize does)
+ * and undoes a failed map the same way. Unlike the xarray mock: no fault point
+ * of its own in map (only the table page allocations), no WARN on a missing
+ * entry anywhere, map over a present entry is -EADDRINUSE without a WARN, unmap
+ * cannot split a leaf (it returns the whole leaf, or nothing when asked to
+ * start inside one: the core's iommu_unmap_nofail WARNs), free drops every
+ * table page.
+ */
+export class MockAmdv1Domain extends MockDomain {
+  /** The page table: its walk, PTEs and audit are public for inspect/ and tests. */
+  readonly pt: Amdv1PageTable;
+
+  constructor(ctx: DomainContext, opts: MockDomainOptions = {}) {
+    const huge = opts.huge === true;
+    super(ctx, { ...opts, warnIovaToPhysMissing: false }, {
+      pgsizeBitmap: huge ? MOCK_HUGE_PAGE_SIZE + CPU_PAGE : bitmapOf(pgsizesLg2(MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2)),
+      apertureStart: huge ? 0 : MOCK_APERTURE_START,
+      apertureEnd: huge ? 2 ** MOCK_AMDV1.maxVaLg2 - 1 : MOCK_APERTURE_LAST,
+    });
+    this.pt = new Amdv1PageTable(ctx, MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2);
+  }
+
+  /** pt_iommu map_range for one page size: the checks, then the leaves. */
+  protected override mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number, acct: MemAccounting | undefined): number {
+    if (!(prot & (IOMMU_READ | IOMMU_WRITE))) {
+      this.ctx.warn.warn('pt_iommu_map_range.prot', `prot ${prot} neither reads nor writes`);
+      return -EINVAL;
+    }
+    if (paddr >= 2 ** MOCK_AMDV1.maxOaLg2) return -ERANGE;
+    const rc = this.pt.mapLeaves(iova, paddr, Math.log2(pgsize), pgcount, protHiBits(prot), acct);
+    this.drvMapped += this.pt.mapped;
+    return rc;
+  }
+
+  protected override mapRunsDrv(_pfns: Uint32Array, _npfns: Uint32Array, from: number): number {
+    return from;
+  }
+
+  /** pt_iommu unmap_range over the pages asked for: the bytes removed. */
+  protected override unmapPages(iova: number, pgsize: number, pgcount: number): number {
+    return this.pt.unmapRange(iova, iova + pgsize * pgcount - 1);
+  }
+
+  /** pt_iommu iova_to_phys: 0 for a hole, no WARN. */
+  protected override iovaToPhysDrv(iova: number): number {
+    const pa = this.pt.lookup(iova);
+    return pa < 0 ? 0 : pa;
+  }
+
+  override peekPhys(iova: number): number {
+    return this.pt.lookup(iova);
+  }
+
+  protected override freeDrv(): void {
+    this.pt.deinit();
+  }
+
+  override readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number {
+    const pt = this.pt;
+    for (let k = 0; k < count; k++) {
+      const pa = pt.lookup(k === 0 ? firstIova : pageBase + k * CPU_PAGE);
+      out[outOff + k] = pa < 0 ? 0 : Math.floor(pa / CPU_PAGE);
+    }
+    return count;
+  }
+
+  override mappedBytes(): number {
+    return this.pt.leafBytes;
+  }
+
+  override heapBytes(): number {
+    return this.pt.heapBytes();
+  }
+
+  /**
+   * pt_iommu read_and_clear_dirty. Unlike the xarray mock it does not look at
+   * the mock's tracking flag: reading with tracking off is not refused.
+   */
+  override readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
+    return this.pt.readAndClearDirty(iova, size, (flags & IOMMU_DIRTY_NO_CLEAR) === 0, dirty.record);
+  }
+
+  /** set_dirty (IOMMU_TEST_OP_DIRTY's store): 0, or -ENOENT over a hole. */
+  setDirty(iova: number): number {
+    return this.pt.setDirty(iova);
+  }
+
+  /**
+   * The test op DIRTY through the xarray mock's interface: entry `idx` of
+   * 2 KiB is IOVA idx * 2 KiB. True always: 7.2's iommufd_test_dirty counts
+   * every bit it was asked to set, whether set_dirty found an entry or not.
+   */
+  override markDirty(idx: number): boolean {
+    this.setDirty(idx * IO);
+    return true;
+  }
+
+  override countDirty(): number {
+    return this.pt.countDirty();
+  }
+
+  /** The 2 KiB page at `iova` as an xarray-mock entry; `huge` when its leaf is 1 MiB or more. */
+  override entryAt(iova: number): MockEntry | undefined {
+    const base = Math.floor(iova / IO) * IO;
+    const leaf = this.pt.leafAt(base);
+    if (leaf === undefined) return undefined;
+    return { paddr: leaf.oa + (base - leaf.iova), start: false, last: false, huge: leaf.size >= MOCK_HUGE_PAGE_SIZE };
+  }
+
+  /** 2 KiB units mapped. */
+  override countEntries(): number {
+    return this.pt.leafBytes / IO;
+  }
+
+  /** Table pages held. */
+  override countNodes(): number {
+    return this.pt.tables;
+  }
+
+  override storageProblems(): string[] {
+    return this.pt.problems();
+  }
+
+  /** Every leaf, in IOVA order. */
+  leaves(): PtLeaf[] {
+    return this.pt.leaves();
+  }
+
+  /** Every table page. */
+  tablePages(): PtTable[] {
+    return this.pt.tablePages();
+  }
+}
+
+/** A domain context that may say which kernel it models (the iommufd environment does). */
+interface ProfiledContext extends DomainContext {
+  readonly profile?: Pick<Profile, 'mockPageTable'>;
+}
+
+/**
+ * mock_domain_alloc_paging() (xarray) / mock_domain_alloc_pgtable() (AMDv1):
+ * a mock domain for a plain or huge mock device / page-table type, of the
+ * kind opts.pageTable names, else the one of the context's profile.
+ */
 export function createMockDomain(ctx: DomainContext, opts: MockDomainOptions = {}): MockDomain {
+  const kind = opts.pageTable ?? (ctx as ProfiledContext).profile?.mockPageTable ?? 'xarray';
+  if (kind === 'amdv1') return new MockAmdv1Domain(ctx, opts);
   return new MockDomain(ctx, opts);
 }

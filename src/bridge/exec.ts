@@ -91,7 +91,9 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     mkdirSync(join(debugfs, d), { recursive: true });
     for (const [f, v] of Object.entries(files)) writeFileSync(join(debugfs, d, f), `${v}\n`);
   }
-  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage, caps: opts.caps });
+  const spinEnv = (opts.env ?? process.env).IOMMUFD_SIM_SPIN_US;
+  const spinUs = spinEnv !== undefined && /^\d+$/.test(spinEnv) ? Number(spinEnv) : undefined;
+  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage, caps: opts.caps, spinUs });
   if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);
   const sock = join(dir, 'sock');
   await server.listen(sock);

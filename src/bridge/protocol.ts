@@ -3,7 +3,8 @@
  * The bridge's wire format (shim/protocol.h is the C side): one unix stream
  * socket per real process; a request is a 56-byte header (u32 op, u32 string
  * length, six i64 arguments) and a string; a reply a 32-byte header (i64
- * result, two i64 extras, u32 string length, u32 pad) and a string.
+ * result, two i64 extras, u32 string length, u32 spin) and a string. `spin`
+ * is how long (µs) the shim may wait awake for its next reply.
  */
 export const REQ_HEADER = 56;
 export const REP_HEADER = 32;
@@ -72,14 +73,14 @@ export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
 
 const EMPTY = Buffer.alloc(0);
 
-export function encodeReply(r: Reply): Buffer {
+export function encodeReply(r: Reply, spinUs = 0): Buffer {
   const s = r.s === undefined ? EMPTY : typeof r.s === 'string' ? Buffer.from(r.s) : r.s;
   const out = Buffer.allocUnsafe(REP_HEADER + s.length);
   out.writeBigInt64LE(BigInt(r.ret), 0);
   out.writeBigInt64LE(BigInt(r.b0 ?? -1), 8);
   out.writeBigInt64LE(BigInt(r.b1 ?? 0), 16);
   out.writeUInt32LE(s.length, 24);
-  out.writeUInt32LE(0, 28);
+  out.writeUInt32LE(spinUs, 28);
   out.set(s, REP_HEADER);
   return out;
 }

@@ -17,7 +17,7 @@ struct bridge_rep {
 	int64_t ret; /* >= 0 result, < 0 -errno */
 	int64_t b[2];
 	uint32_t slen;
-	uint32_t pad;
+	uint32_t spin_us; /* how long to wait awake for the next reply (0: sleep in read at once) */
 };
 
 enum bridge_op {

@@ -83,6 +83,18 @@ export class FailNth {
   }
 }
 
+/** Told of every fault point passed through shouldFail() and whether it failed (the fuzzer's signal). */
+export type FaultHook = (point: FaultPoint, failed: boolean) => void;
+
+let faultHook: FaultHook | undefined;
+
+/** Set (or clear, with undefined) the hook every FaultRouter reports to; returns the previous one. */
+export function setFaultHook(h: FaultHook | undefined): FaultHook | undefined {
+  const prev = faultHook;
+  faultHook = h;
+  return prev;
+}
+
 /**
  * The machine-wide switch that routes fault points to the current task.
  * Code deep in the model calls `faults.shouldFail(P)`; the machine sets
@@ -108,6 +120,8 @@ export class FaultRouter {
 
   shouldFail(point: FaultPoint): boolean {
     const c = this.current;
-    return c?.shouldFail(point) === true;
+    const failed = c?.shouldFail(point) === true;
+    if (faultHook !== undefined) faultHook(point, failed);
+    return failed;
   }
 }

@@ -7,12 +7,24 @@
  * syzkaller's workdir — the corpus loaded from and saved to --corpus. One
  * fuzzer per core by default, never more than the cores. Exit status 1 when
  * something was found, 0 otherwise, 2 for a usage error.
+ *
+ * Differential mode (`--kernel BZIMAGE`): after the campaign its corpus goes
+ * to the real kernel through the oracle harness (src/oracle: the programs
+ * exported to C, run in batches in one QEMU boot each, compared call by
+ * call), and every program the kernel answers differently, beyond the known
+ * divergences, is a finding of its own (`KERNEL <class> <op>`), written to the
+ * same work directory.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
-import { type CampaignReport, type Finding, findingName, runCampaign } from '../fuzz/campaign.js';
+import { type CampaignReport, type Finding, findingName, runCampaign, signatureSlug } from '../fuzz/campaign.js';
+import { exportC } from '../fuzz/export-c.js';
+import { type Program, formatProgram } from '../fuzz/program.js';
+import { type OracleOptions, type OracleResult, type OracleSummary, runOracle } from '../oracle/index.js';
+import type { ProgramReport } from '../oracle/compare.js';
 import { bugFixText } from '../fuzz/signal.js';
 import { UsageError } from './errors.js';
 import { writeExplorerPage } from './explore.js';
@@ -37,6 +49,94 @@ export interface FuzzCommandOptions {
   json?: boolean;
   /** Failure signatures of known findings not to report again (e.g. `WARN mock_domain_unmap.last`). */
   ignore?: string[];
+  /** How long, as a duration ("90s", "30m", "1h"); overrides seconds. */
+  duration?: number | string;
+  /** Differential mode: send the corpus to this kernel (bzImage) after the campaign. */
+  kernel?: string;
+  /** The base initramfs of --kernel (default: init.cpio.gz beside it). */
+  initramfs?: string;
+  /** Programs per VM boot in differential mode. */
+  kernelBatch?: number | string;
+  /** Replaces the oracle harness (tests). */
+  runOracle?: (o: OracleOptions) => Promise<OracleResult>;
+}
+
+/** "90", "90s", "30m", "1.5h": seconds. */
+export function durationArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(value.trim());
+  const n = m ? Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1) : Number.NaN;
+  if (!(n > 0) || n > 365 * 24 * 3600) throw new UsageError(`--duration: expected a positive duration such as 90s, 30m or 1h, got "${value}"`);
+  return n;
+}
+
+export interface DifferentialReport {
+  summary: OracleSummary;
+  /** Programs the kernel answered differently (beyond the known divergences), with their finding folders. */
+  diverged: Array<{ report: ProgramReport; dir: string }>;
+  /** Programs left out because the C export cannot express them. */
+  unexportable: number;
+}
+
+/** The finding of a program the kernel answers differently: its first unexplained divergence names it. */
+function kernelFindingSignature(r: ProgramReport): string {
+  const d = r.divergences.find((x) => !x.known) ?? r.divergences[0];
+  return d ? `KERNEL ${d.class} ${d.op ?? 'program'}${d.field ? ` ${d.field}` : ''}` : `KERNEL ${r.status}`;
+}
+
+/** Write a kernel divergence into `dir/kernel-<signature>-<n>/`: repro.json, repro.c, finding.txt. */
+function writeKernelFinding(dir: string, r: ProgramReport, p: Program, c: string, summary: OracleSummary, n: number): string {
+  const d = join(dir, `${signatureSlug(kernelFindingSignature(r))}-${n}`.slice(0, 96));
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'repro.json'), formatProgram(p, 'json'));
+  writeFileSync(join(d, 'repro.c'), c);
+  const lines = [
+    `signature: ${kernelFindingSignature(r)}`,
+    `kernel: Linux ${summary.release} (${summary.kernel}), model profile ${summary.profile}`,
+    `program: ${r.name}, ${r.calls} call(s), ${r.compared} compared`,
+    'divergences (call, op, class, field: model | kernel):',
+    ...r.divergences.map((x) => `  ${x.call ?? '-'} ${x.op ?? '-'} ${x.class}${x.field ? ` ${x.field}` : ''}: ${x.model} | ${x.kernel}${x.known ? ` (known: ${x.known.why})` : ''}`),
+    ...(r.kernelWarnings.length ? ['kernel warnings:', ...r.kernelWarnings.map((w) => `  ${w}`)] : []),
+    ...(r.note ? [`note: ${r.note}`] : []),
+    '',
+  ];
+  writeFileSync(join(d, 'finding.txt'), lines.join('\n'));
+  return d;
+}
+
+/**
+ * Differential mode: run `programs` on the kernel `kernel` (and the model, on
+ * the kernel's profile unless `profile` says otherwise) in batches, and write
+ * every program answered differently as a finding into `outDir`.
+ */
+export async function differential(
+  programs: readonly Program[],
+  o: { kernel: string; outDir: string; profile?: ProfileName; initramfs?: string; batch?: number; run?: (o: OracleOptions) => Promise<OracleResult>; onPhase?: (s: string) => void },
+): Promise<DifferentialReport> {
+  const named: Array<{ name: string; program: Program; c: string }> = [];
+  let unexportable = 0;
+  programs.forEach((p, i) => {
+    const q: Program = o.profile ? { ...p, profile: o.profile } : p;
+    try {
+      named.push({ name: `corpus-${String(i).padStart(4, '0')}`, program: q, c: exportC(q, o.profile ? { profile: o.profile } : {}) });
+    } catch {
+      unexportable++;
+    }
+  });
+  const run = o.run ?? runOracle;
+  const res = await run({
+    programs: named.map(({ name, program }) => ({ name, program })),
+    kernel: o.kernel,
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.initramfs ? { initramfs: o.initramfs } : {}),
+    batch: o.batch ?? 100,
+    ...(o.onPhase ? { onPhase: o.onPhase } : {}),
+  });
+  const diverged: DifferentialReport['diverged'] = [];
+  res.reports.forEach((r, i) => {
+    if (r.status !== 'diverged') return;
+    diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
+  });
+  return { summary: res.summary, diverged, unexportable };
 }
 
 function toWhole(v: number | string | undefined, def: number, what: string, min: number): number {
@@ -64,7 +164,14 @@ function findingLine(f: Finding): string {
 
 /** Run a campaign from the command line; returns the exit status. */
 export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number> {
-  const seconds = typeof opts.seconds === 'string' ? secondsOr(opts.seconds) : (opts.seconds ?? 60);
+  const seconds =
+    opts.duration !== undefined
+      ? typeof opts.duration === 'string'
+        ? durationArg(opts.duration)
+        : opts.duration
+      : typeof opts.seconds === 'string'
+        ? secondsOr(opts.seconds)
+        : (opts.seconds ?? 60);
   if (!(seconds > 0)) throw new UsageError(`--seconds: expected a positive number of seconds, got ${String(opts.seconds)}`);
   const seed = toWhole(opts.seed, 1, 'seed', 0);
   const ncores = cores();
@@ -159,12 +266,36 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       for (const f of report.findings) process.stdout.write(`  ${findingName(f)}/\n`);
     }
   }
+  let diverged = 0;
+  if (opts.kernel) {
+    const kernelBatch = toWhole(opts.kernelBatch, 100, 'kernel-batch', 1);
+    const d = await differential(report.corpusPrograms, {
+      kernel: resolve(opts.kernel),
+      outDir,
+      ...(opts.profile ? { profile } : {}),
+      ...(opts.initramfs ? { initramfs: resolve(opts.initramfs) } : {}),
+      batch: kernelBatch,
+      ...(opts.runOracle ? { run: opts.runOracle } : {}),
+      onPhase: (ph) => {
+        if (chatty) process.stderr.write(`kernel: ${ph}\n`);
+      },
+    });
+    diverged = d.diverged.length;
+    const s = d.summary;
+    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })) }, null, 2)}\n`);
+    else {
+      process.stdout.write(
+        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors\n`,
+      );
+      for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
+    }
+  }
   if (report.hung) {
     process.stderr.write(
       `iommufd-sim fuzz: round ${report.hung.round} never came back (a program that does not end?); stopped after ${(report.hung.afterMs / 1000).toFixed(0)} s. Rerun with IOMMUFD_SIM_FUZZ_TRACE=DIR to see each fuzzer's program.\n`,
     );
   }
-  return report.findings.length > 0 || report.hung ? 1 : 0;
+  return report.findings.length > 0 || diverged > 0 || report.hung ? 1 : 0;
 }
 
 function secondsOr(v: string): number {
@@ -183,6 +314,7 @@ export function register(program: Command): void {
       'Fuzz the model: generate and mutate scenario programs, keep the ones that reach new code, check invariants, the audit and leaks after every call, and minimize every failure into a reproducer (JSON + C). Exit 1 if anything was found.',
     )
     .option('-s, --seconds <n>', 'how long to fuzz', secondsArg, 60)
+    .option('-d, --duration <time>', 'how long to fuzz, as 90s, 30m or 1h (overrides --seconds)')
     .option('--seed <n>', 'campaign seed (with --workers, fixes the programs run)', wholeArg(0), 1)
     .option('-w, --workers <n>', `fuzzers in parallel (worker threads; default and at most: the cores, ${cores()} here)`, wholeArg(1))
     .addOption(new Option('-p, --profile <name>', 'kernel behaviour profile').choices(PROFILE_NAMES as unknown as string[]).default('latest'))
@@ -192,6 +324,9 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'print the report as JSON')
     .option('--ignore <signature...>', 'failure signatures of known findings not to report again, e.g. "WARN mock_domain_unmap.last"')
+    .option('--kernel <bzImage>', 'differential mode: after fuzzing, run the corpus on this kernel under QEMU (oracle harness) and report every program it answers differently')
+    .option('--initramfs <file>', 'the base initramfs of --kernel (default: init.cpio.gz beside it)')
+    .option('--kernel-batch <n>', 'corpus programs per VM boot in differential mode', wholeArg(1), 100)
     .action(async (o: FuzzCommandOptions) => {
       process.exitCode = await fuzzCommand(o);
     });

@@ -27,9 +27,9 @@
  * executor, which itself only takes profile names.
  */
 import { EOVERFLOW } from '../base/errno.js';
-import { FaultRouter, type FaultPoint } from '../base/fault.js';
+import { type FaultHook, type FaultPoint, setFaultHook } from '../base/fault.js';
 import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
-import { WarnSink } from '../base/warn.js';
+import { type WarnHook, setWarnHook } from '../base/warn.js';
 import { IommuDomain } from '../iommu/domain.js';
 import { MockDomain } from '../iommu/mock-domain.js';
 import { IommufdAccess } from '../iommufd/access.js';
@@ -182,33 +182,32 @@ function wrapMethods(proto: object, className: string): void {
 
 let installed = false;
 
-/** Instrument the model (idempotent; changes no behaviour, costs one check per probe when not collecting). */
+/**
+ * IOMMUFD_SIM_FUZZ_METHOD_PROBES=0: no per-method probes on the model classes,
+ * only the explicit hooks (WARN_ON sites and fault points) and call outcomes.
+ */
+const METHOD_PROBES = process.env.IOMMUFD_SIM_FUZZ_METHOD_PROBES !== '0';
+
+/** The WARN_ON hook: each site reached (`|a:`) and each warning raised (`|w:`). */
+const warnProbe: WarnHook = (assertion, warned) => {
+  if (collector !== undefined) hit(assertionId(assertion, warned));
+};
+
+/** The fault-point hook: each point passed (`|fp:`) or failed (`|F:`). */
+const faultProbe: FaultHook = (point, failed) => {
+  if (collector !== undefined) hit(faultId(point, failed));
+};
+
+/**
+ * Instrument the model classes' methods (idempotent; changes no behaviour,
+ * costs one check per probe when not collecting). WARN_ON sites and fault
+ * points come through the explicit hooks of base/warn.ts and base/fault.ts,
+ * set while runWithSignal runs.
+ */
 export function installProbes(): void {
   if (installed) return;
   installed = true;
-  const ws = WarnSink.prototype as unknown as Record<string, AnyFn>;
-  const origOn = ws.on;
-  const origTestOn = ws.testOn;
-  const origWarn = ws.warn;
-  ws.on = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(assertionId(assertion, false));
-    return origOn.call(this, cond, assertion, message);
-  };
-  ws.testOn = function (this: unknown, cond: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(assertionId(assertion, false));
-    return origTestOn.call(this, cond, assertion, message);
-  };
-  ws.warn = function (this: unknown, assertion: unknown, message?: unknown) {
-    if (collector !== undefined) hit(assertionId(assertion, true));
-    return origWarn.call(this, assertion, message);
-  };
-  const fr = FaultRouter.prototype as unknown as { shouldFail: (p: FaultPoint) => boolean };
-  const origShould = fr.shouldFail;
-  fr.shouldFail = function (this: FaultRouter, p: FaultPoint): boolean {
-    const r = origShould.call(this, p);
-    if (collector !== undefined) hit(faultId(p, r));
-    return r;
-  };
+  if (!METHOD_PROBES) return;
   const classes: Array<[object, string]> = [
     [PfnBatch.prototype, 'PfnBatch'],
     [PfnReader.prototype, 'PfnReader'],
@@ -222,7 +221,6 @@ export function installProbes(): void {
   ];
   for (const [proto, name] of classes) wrapMethods(proto, name);
 }
-
 
 // ---------------------------------------------------------------------------
 // Handle kinds (for call labels)
@@ -311,6 +309,8 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
   };
   const prev = collector;
   collector = new Set();
+  const prevWarn = setWarnHook(warnProbe);
+  const prevFault = setFaultHook(faultProbe);
   let run: RunResult;
   try {
     run = runGuarded(p, { ...opts, onCall });
@@ -331,6 +331,8 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
     for (const k of exitKeys) signal.add(k);
   } finally {
     collector = prev;
+    setWarnHook(prevWarn);
+    setFaultHook(prevFault);
   }
   for (let i = 0; i < perCall.length; i++) perCall[i] ??= [];
   return { run, signal, perCall, calls: run.results.length };

@@ -6,7 +6,7 @@
  * copy. Each is a bug of the kind the answer oracles are for: the invariants
  * hold, an answer is wrong. The generator knows none of them.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,146 @@ export const MUTANTS: readonly Mutant[] = [
     to: 'env.current().mm.pinnedVm += inc ? n : -n;',
     what: "do_update_pinned() moves pinned_vm of the calling process's mm instead of the pages' source mm",
   },
+  {
+    name: 'skip-carry-keeps-first-pfn',
+    file: 'iommufd/pfn-batch.ts',
+    from: 'this.pfns[0] += skip;',
+    to: '',
+    what: 'batch_skip_carry() drops the count of the skipped PFNs but not the PFNs themselves',
+  },
+  {
+    name: 'batch-counts-unadded',
+    file: 'iommufd/pfn-batch.ts',
+    from: 'this.totalPfns += k;',
+    to: 'this.totalPfns += n;',
+    what: 'batch_from_pages() counts the PFNs it was offered, not those that fitted in the batch',
+  },
+  {
+    name: 'domain-read-rereads-chunk',
+    file: 'iommufd/pfn-reader.ts',
+    from: '    firstIova = pageBase;\n',
+    to: '',
+    what: 'batch_from_domain() reads every later chunk from the IOVA of the first one',
+  },
+  {
+    name: 'release-pins-keeps-npinned',
+    file: 'iommufd/pfn-reader.ts',
+    from: '      pagesSubNpinned(this.env, pages, n);\n',
+    to: '',
+    what: "pfn_reader_release_pins() unpins the read-ahead pages without taking them off npinned",
+  },
+  {
+    name: 'reserved-last-byte',
+    file: 'iommufd/io-pagetable.ts',
+    from: 'if (this.reservedItree.iterFirst(iova, last)) return -EINVAL;',
+    to: 'if (this.reservedItree.iterFirst(iova, last - 1n)) return -EINVAL;',
+    what: 'iopt_check_iova() lets a fixed range end on the first byte of a reserved range',
+  },
+  {
+    name: 'unmap-removes-straddling',
+    file: 'iommufd/io-pagetable.ts',
+    from: 'if (areaFirst < start || areaLast > last) {',
+    to: 'if (areaFirst < start && areaLast > last) {',
+    what: 'iopt_unmap_iova_range() removes an area that sticks out of the range on one side',
+  },
+  {
+    name: 'detach-keeps-aperture',
+    file: 'iommufd/io-pagetable.ts',
+    from: 'this.unfillDomain(domain);\n    this.removeReservedIova(domain);',
+    to: 'this.unfillDomain(domain);',
+    what: "iopt_table_remove_domain() leaves the detached domain's aperture reserved",
+  },
+  {
+    name: 'unfill-keeps-storage',
+    file: 'iommufd/io-pagetable.ts',
+    from: 'if (area.storageDomain === domain) area.storageDomain = storage;',
+    to: '',
+    what: 'iopt_unfill_domain() leaves an area reading its PFNs from the domain being removed',
+  },
+  {
+    name: 'rw-slow-keeps-offset',
+    file: 'iommufd/pages.ts',
+    from: '      offset = 0;\n      copied += n;',
+    to: '      copied += n;',
+    what: "batch_rw() copies every page at the first page's offset",
+  },
+  {
+    name: 'fill-domains-unwind-failed',
+    file: 'iommufd/pages.ts',
+    from: 'const end = i < failedAt ? doneFirstEnd : doneAllEnd;',
+    to: 'const end = i <= failedAt ? doneFirstEnd : doneAllEnd;',
+    what: 'iopt_area_fill_domains() unwinds the domain that failed as if it had taken the whole batch',
+  },
+  {
+    name: 'xarray-unwind-short',
+    file: 'iommufd/pages.ts',
+    from: 'if (k !== 0) clearXarray(pages, start, start + k - 1);',
+    to: 'if (k > 1) clearXarray(pages, start, start + k - 2);',
+    what: 'pages_to_xarray() leaves the last stored entry behind when a store fails',
+  },
+  {
+    name: 'rw-from-area-start',
+    file: 'iommufd/access.ts',
+    from: 'rc = pagesRwAccess(this.env, area.pages!, areaStartByte(area, it.curIova)',
+    to: 'rc = pagesRwAccess(this.env, area.pages!, areaStartByte(area, area.iova)',
+    what: 'iommufd_access_rw() copies from the start of the area instead of the IOVA asked',
+  },
+  {
+    name: 'rw-data-not-advanced',
+    file: 'iommufd/access.ts',
+    from: '      off += bytes;\n',
+    to: '',
+    what: "iommufd_access_rw() copies every area's part into the start of the buffer",
+  },
+  {
+    name: 'access-write-checks-read',
+    file: 'iommufd/access.ts',
+    from: 'if (flags & IOMMUFD_ACCESS_RW_WRITE) return (area.iommuProt & IOMMU_WRITE) !== 0;',
+    to: 'if (flags & IOMMUFD_ACCESS_RW_WRITE) return (area.iommuProt & IOMMU_READ) !== 0;',
+    what: 'check_area_prot() lets an access write to an area mapped read-only',
+  },
+  {
+    name: 'map-writeable-from-readable',
+    file: 'iommufd/ioas.ts',
+    from: 'if (flags & IOMMU_IOAS_MAP_WRITEABLE) prot |= IOMMU_WRITE;',
+    to: 'if (flags & IOMMU_IOAS_MAP_READABLE) prot |= IOMMU_WRITE;',
+    what: 'conv_iommu_prot() makes the mapping writeable when READABLE is asked',
+  },
+  {
+    name: 'huge-pages-get-inverted',
+    file: 'iommufd/ioas.ts',
+    from: 'ucmd.cmd.val64 = iopt.disableLargePages ? 0n : 1n;',
+    to: 'ucmd.cmd.val64 = iopt.disableLargePages ? 1n : 0n;',
+    what: 'IOMMU_OPTION_HUGE_PAGES GET reports the opposite of the IOAS setting',
+  },
+  {
+    name: 'rlimit-mode-set-ignored',
+    file: 'iommufd/ioas.ts',
+    from: 'else if (val === 1n) ctx.accountMode = IOPT_PAGES_ACCOUNT_MM;',
+    to: 'else if (val === 1n) ctx.accountMode = IOPT_PAGES_ACCOUNT_USER;',
+    what: 'IOMMU_OPTION_RLIMIT_MODE SET 1 keeps per-user accounting',
+  },
+  {
+    name: 'mm-memlock-off-by-one',
+    file: 'mm/accounting.ts',
+    from: 'if (!bypassRlim && locked + pages > memlockLimitPages(task)) return -ENOMEM;',
+    to: 'if (!bypassRlim && locked + pages >= memlockLimitPages(task)) return -ENOMEM;',
+    what: '__account_locked_vm() refuses a charge that reaches RLIMIT_MEMLOCK exactly (per-mm mode)',
+  },
+  {
+    name: 'mock-read-cpu-page-stride',
+    file: 'iommu/mock-domain.ts',
+    from: 'const i = base + 2 * k;',
+    to: 'const i = base + k;',
+    what: "the mock domain's iova_to_phys read-back steps one 2 KiB IOPTE per CPU page",
+  },
+  {
+    name: 'hwpt-destroy-keeps-domain',
+    file: 'iommufd/hw-pagetable.ts',
+    from: 'if (this.domain) this.ioas.iopt.removeDomain(this.domain);',
+    to: '',
+    what: "iommufd_hwpt_paging_destroy() frees the domain without taking it out of the IOAS",
+  },
 ];
 
 export interface MutantRun {
@@ -97,19 +237,46 @@ const f = r.findings[0];
 process.stdout.write(JSON.stringify({ found: f !== undefined, signature: f?.signature, ms: f?.foundAtMs, programs: r.programs, elapsedMs: r.elapsedMs, reasons: f?.reasons, program: f?.original }) + '\\n');
 `;
 
+/**
+ * The fuzzer's own files, taken from the working tree when the model comes
+ * from a commit (IOMMUFD_SIM_MUTANT_BASE): the oracles under test with a model
+ * other engineers are not editing at that moment.
+ */
+const FUZZER_PATHS = ['fuzz/reference', 'fuzz/campaign.ts', 'fuzz/signal.ts', 'fuzz/worker.ts', 'fuzz/corpus.ts', 'base/warn.ts', 'base/fault.ts'];
+
+/**
+ * Copy src/ to `dir`: the working tree, or with IOMMUFD_SIM_MUTANT_BASE=<rev>
+ * that commit's src/ with the fuzzer's files of the working tree over it.
+ */
+function copySource(dir: string): void {
+  const base = process.env.IOMMUFD_SIM_MUTANT_BASE;
+  if (!base) {
+    cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
+    return;
+  }
+  const tar = execFileSync('git', ['archive', base, 'src'], { cwd: ROOT, maxBuffer: 1 << 28 });
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  for (const p of FUZZER_PATHS) cpSync(join(ROOT, 'src', p), join(dir, 'src', p), { recursive: true });
+}
+
+/** `text` with the mutant applied; throws "anchor not found" when its line is not there exactly once. */
+export function applyMutant(m: Mutant, text: string): string {
+  const at = text.indexOf(m.from);
+  if (at < 0) throw new Error(`mutant ${m.name}: anchor not found in src/${m.file}: ${JSON.stringify(m.from)} (the model changed: move the mutant)`);
+  if (text.indexOf(m.from, at + 1) >= 0) throw new Error(`mutant ${m.name}: anchor found more than once in src/${m.file}: ${JSON.stringify(m.from)}`);
+  return text.slice(0, at) + m.to + text.slice(at + m.from.length);
+}
+
 /** Fuzz a copy of src/ with `m` applied (undefined: the unpatched control). */
 export function runMutant(m: Mutant | undefined, opts: { seconds: number; maxPrograms: number; seed: number }): MutantRun {
   const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-mutant-'));
   try {
-    cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
+    copySource(dir);
     for (const f of ['package.json', 'tsconfig.json']) cpSync(join(ROOT, f), join(dir, f));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
     if (m) {
       const path = join(dir, 'src', m.file);
-      const text = readFileSync(path, 'utf8');
-      const at = text.indexOf(m.from);
-      if (at < 0 || text.indexOf(m.from, at + 1) >= 0) throw new Error(`mutant ${m.name}: the line to change is not in ${m.file} exactly once`);
-      writeFileSync(path, text.slice(0, at) + m.to + text.slice(at + m.from.length));
+      writeFileSync(path, applyMutant(m, readFileSync(path, 'utf8')));
     }
     writeFileSync(join(dir, 'run.mts'), RUNNER);
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'run.mts', String(opts.seconds), String(opts.maxPrograms), String(opts.seed)], {

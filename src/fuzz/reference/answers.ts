@@ -35,8 +35,23 @@ import type { CallResult } from '../executor.js';
 
 const PAGE = 4096;
 const U64_MAX = (1n << 64n) - 1n;
-/** IOMMU_IOAS_MAP_FIXED_IOVA */
+/** IOMMU_IOAS_MAP_FIXED_IOVA, _WRITEABLE, _READABLE */
 const FIXED_IOVA = 1;
+const MAP_WRITEABLE = 2;
+const MAP_READABLE = 4;
+/** IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_HUGE_PAGES, and the SET / GET ops. */
+const OPTION_RLIMIT_MODE = 0;
+const OPTION_HUGE_PAGES = 1;
+const OPTION_SET = 0;
+const OPTION_GET = 1;
+/** MOCK_ACCESS_RW_WRITE / MOCK_FLAGS_ACCESS_WRITE, and MOCK_FLAGS_ACCESS_SYZ (the IOVA is an area number). */
+const ACCESS_WRITE = 1;
+const ACCESS_SYZ = 1 << 16;
+
+/** conv_iommu_prot() as the snapshot writes it. */
+function protOf(flags: number): string {
+  return `${flags & MAP_READABLE ? 'r' : '-'}${flags & MAP_WRITEABLE ? 'w' : '-'}`;
+}
 
 /** One range the reference says an IOAS maps: [iova, last] → user address `uva` of process `pid`. */
 interface RefArea {
@@ -44,6 +59,8 @@ interface RefArea {
   last: bigint;
   uva: bigint;
   pid: number;
+  /** The IOMMU protection the MAP/COPY flags asked ('rw', 'r-', '-w', '--'). */
+  prot: string;
 }
 
 export interface OracleFailure {
@@ -62,6 +79,14 @@ export class AnswerOracle {
   /** Pages key → the PFN each page held when it was pinned (NaN: not pinned). */
   private readonly pinned = new Map<number, Float64Array>();
   private tempLimitTouched = false;
+  /** No raw ioctl ran: OPTION's settings are all followed. */
+  private settingsKnown = true;
+  /** A VFIO_SET_IOMMU succeeded: an IOAS's HUGE_PAGES default is no longer known. */
+  private vfioSeen = false;
+  /** Context → the RLIMIT_MODE its last successful SET chose (0 user, 1 mm); absent: the default of how it was opened. */
+  private readonly rlimitMode = new Map<number, number>();
+  /** `${ctx}:${ioas}` → HUGE_PAGES as last SET (absent: the default, 1). */
+  private readonly hugePages = new Map<string, number>();
   /** The last snapshot needed per-page detail. */
   private detailed = false;
   private prev: MachineSnapshot | undefined;
@@ -78,7 +103,7 @@ export class AnswerOracle {
   afterCall(r: CallResult, changed = true): OracleFailure | undefined {
     const before = this.prev;
     if (!changed && before && (!r.args || this.ctxOf(before, r.args.pid, r.args.fd) !== undefined)) {
-      return this.errnoCheck(r, before) ?? this.follow(r, before, before);
+      return this.errnoCheck(r, before) ?? this.follow(r, before, before) ?? this.accessCheck(r, before);
     }
     let s: MachineSnapshot | undefined;
     try {
@@ -100,7 +125,7 @@ export class AnswerOracle {
     }
     this.prev = s;
     const err = this.errnoCheck(r, before) ?? this.follow(r, s, before);
-    return err ?? this.checkAreas(s) ?? this.checkPins(s) ?? this.checkDomains(s) ?? this.checkAccounting(s);
+    return err ?? this.checkSettings(s) ?? this.checkAreas(s) ?? this.accessCheck(r, s) ?? this.checkPins(s) ?? this.checkDomains(s) ?? this.checkAccounting(s);
   }
 
   // -------------------------------------------------------------------------
@@ -117,6 +142,17 @@ export class AnswerOracle {
     const ok = r.errno === undefined;
     // VFIO compat maps and unmaps (an unmap may remove some areas and then fail) and raw ioctls: not followed.
     if (r.op === 'vfio_unmap_dma' || r.op === 'ioctl' || (ok && (r.op === 'vfio_map_dma' || r.op === 'vfio_set_iommu'))) this.areasKnown = false;
+    // VFIO_SET_IOMMU of type1 (not v2) turns large pages off behind HUGE_PAGES' back.
+    if (ok && r.op === 'vfio_set_iommu') {
+      this.hugePages.clear();
+      this.vfioSeen = true;
+    }
+    // A raw ioctl may be anything (an OPTION SET among others): settings are no longer known.
+    if (r.op === 'ioctl') {
+      this.hugePages.clear();
+      this.rlimitMode.clear();
+      this.settingsKnown = false;
+    }
     const a = r.args;
     if (!ok && a && r.op === 'ioas_unmap') {
       // iopt_unmap_iova_range() removes whole areas in IOVA order and fails at the first one not inside
@@ -135,8 +171,10 @@ export class AnswerOracle {
         if (r.op === 'ioas_alloc') this.ref.set(`${ctx}:${Number(r.outputs.ioas_id)}`, []);
         else if (r.op === 'ioas_map') {
           const iova = BigInt(r.outputs.iova ?? 0);
-          this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid });
-        } else if (r.op === 'ioas_copy') this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0));
+          this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid, prot: protOf(Number(f.flags)) });
+        } else if (r.op === 'ioas_copy') {
+          this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0), protOf(Number(f.flags)));
+        } else if (r.op === 'option') out = this.option(ctx, f, r);
         else if (r.op === 'ioas_unmap') {
           const bytes = this.unmap(`${ctx}:${Number(f.ioas_id)}`, BigInt(f.iova), BigInt(f.length));
           const said = BigInt(r.outputs.length ?? 0);
@@ -147,8 +185,43 @@ export class AnswerOracle {
     // IOASes destroyed (or whose context closed) leave the reference.
     const live = new Set(s.ioas.map((i) => `${i.ctx}:${i.id}`));
     for (const k of this.ref.keys()) if (!live.has(k)) this.ref.delete(k);
+    for (const k of this.hugePages.keys()) if (!live.has(k)) this.hugePages.delete(k);
+    if (r.op === 'ioas_alloc' && ok && a) {
+      const ctx = this.ctxOf(s, a.pid, a.fd);
+      if (ctx !== undefined) this.hugePages.delete(`${ctx}:${Number(r.outputs.ioas_id)}`);
+    }
+    const liveCtx = new Set(s.contexts.map((c) => c.index));
+    for (const k of this.rlimitMode.keys()) if (!liveCtx.has(k)) this.rlimitMode.delete(k);
     for (const k of live) if (!this.ref.has(k)) this.ref.set(k, []);
     return out;
+  }
+
+  /**
+   * IOMMU_OPTION: what a SET chose is what GET reports (iommufd_option_rlimit_mode(),
+   * iommufd_ioas_option()): RLIMIT_MODE per context (default 0, per-user), HUGE_PAGES per
+   * IOAS (default 1).
+   */
+  private option(ctx: number, f: Record<string, unknown>, r: CallResult): OracleFailure | undefined {
+    const id = Number(f.option_id);
+    const op = Number(f.op);
+    if (id === OPTION_RLIMIT_MODE) {
+      if (op === OPTION_SET) this.rlimitMode.set(ctx, Number(BigInt(f.val64 as bigint)));
+      else if (op === OPTION_GET && this.settingsKnown && this.rlimitMode.has(ctx)) {
+        // The default depends on how the context was opened (/dev/vfio/vfio: per-mm): judged after a SET only.
+        const want = this.rlimitMode.get(ctx);
+        const got = Number(r.outputs.val64 ?? -1);
+        if (got !== want) return fail('option', `RLIMIT_MODE GET of ctx ${ctx} gave ${got}, the last SET chose ${want}`);
+      }
+    } else if (id === OPTION_HUGE_PAGES) {
+      const key = `${ctx}:${Number(f.object_id)}`;
+      if (op === OPTION_SET) this.hugePages.set(key, Number(BigInt(f.val64 as bigint)));
+      else if (op === OPTION_GET && this.settingsKnown && (this.hugePages.has(key) || !this.vfioSeen)) {
+        const want = this.hugePages.get(key) ?? 1;
+        const got = Number(r.outputs.val64 ?? -1);
+        if (got !== want) return fail('option', `HUGE_PAGES GET of IOAS ${Number(f.object_id)} gave ${got}, the last SET chose ${want}`);
+      }
+    }
+    return undefined;
   }
 
   private add(key: string, a: RefArea): void {
@@ -158,7 +231,7 @@ export class AnswerOracle {
     this.ref.set(key, l);
   }
 
-  private copy(ctx: number, src: number, srcIova: bigint, length: bigint, dst: number, dstIova: bigint): void {
+  private copy(ctx: number, src: number, srcIova: bigint, length: bigint, dst: number, dstIova: bigint, prot: string): void {
     const last = srcIova + length - 1n;
     let covered = 0n;
     const out: RefArea[] = [];
@@ -167,7 +240,7 @@ export class AnswerOracle {
       const from = a.iova > srcIova ? a.iova : srcIova;
       const to = a.last < last ? a.last : last;
       covered += to - from + 1n;
-      out.push({ iova: dstIova + (from - srcIova), last: dstIova + (to - srcIova), uva: a.uva + (from - a.iova), pid: a.pid });
+      out.push({ iova: dstIova + (from - srcIova), last: dstIova + (to - srcIova), uva: a.uva + (from - a.iova), pid: a.pid, prot });
     }
     // The reference follows only what it saw mapped; anything else and it stops judging areas.
     if (covered !== length) this.areasKnown = false;
@@ -195,6 +268,51 @@ export class AnswerOracle {
   // -------------------------------------------------------------------------
   // Checks
 
+  /**
+   * What the reference knows without following the areas: a context's accounting mode is
+   * the one its last RLIMIT_MODE SET chose; an IOAS's large pages are as HUGE_PAGES last set;
+   * no area meets a reserved range (iopt_check_iova() refuses one, iopt_reserve_iova()
+   * refuses to reserve over one); the aperture reservations are exactly those of the
+   * IOAS's domains (iopt_table_add_domain() / iopt_table_remove_domain()).
+   */
+  private checkSettings(s: MachineSnapshot): OracleFailure | undefined {
+    for (const c of s.contexts) {
+      const m = this.rlimitMode.get(c.index);
+      if (m !== undefined && c.accountMode !== (m === 1 ? 'mm' : 'user')) return fail('option', `ctx ${c.index} accounts ${c.accountMode}, its last RLIMIT_MODE SET chose ${m}`);
+    }
+    const doms = new Map<string, DomainSnap[]>();
+    for (const d of s.domains) {
+      const k = `${d.ctx}:${d.ioas}`;
+      const l = doms.get(k) ?? [];
+      l.push(d);
+      doms.set(k, l);
+    }
+    for (const io of s.ioas) {
+      const key = `${io.ctx}:${io.id}`;
+      const huge = this.hugePages.get(key);
+      if (huge !== undefined && io.disableLargePages !== (huge === 0)) return fail('option', `IOAS ${io.id} has large pages ${io.disableLargePages ? 'off' : 'on'}, HUGE_PAGES was last set to ${huge}`);
+      if (io.reserved.length === 0) continue;
+      for (const a of io.areas) {
+        const f = BigInt(a.iova);
+        const l = BigInt(a.last);
+        const r = io.reserved.find((x) => BigInt(x.first) <= l && BigInt(x.last) >= f);
+        if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
+      }
+      const want: string[] = [];
+      for (const d of doms.get(key) ?? []) {
+        if (!io.domains.includes(d.hwpt)) continue;
+        if (!Number.isSafeInteger(d.apertureEnd)) return undefined;
+        if (d.apertureStart !== 0) want.push(`0x0-${hex(BigInt(d.apertureStart) - 1n)}`);
+        if (BigInt(d.apertureEnd) !== U64_MAX) want.push(`${hex(BigInt(d.apertureEnd) + 1n)}-${hex(U64_MAX)}`);
+      }
+      const got = io.reserved.filter((x) => x.owner === 'aperture').map((x) => `${hex(BigInt(x.first))}-${hex(BigInt(x.last))}`);
+      want.sort();
+      got.sort();
+      if (want.join() !== got.join()) return fail('reserved', `IOAS ${io.id}: aperture reservations [${got.join(', ')}], its domains' apertures leave [${want.join(', ')}]`);
+    }
+    return undefined;
+  }
+
   private checkAreas(s: MachineSnapshot): OracleFailure | undefined {
     if (!this.areasKnown) return undefined;
     const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
@@ -207,12 +325,84 @@ export class AnswerOracle {
         const g = got[i];
         const w = want[i];
         if (BigInt(g.iova) !== w.iova || BigInt(g.last) !== w.last) return fail('areas', `${where}: area ${g.iova}-${g.last}, the reference has ${hex(w.iova)}-${hex(w.last)}`);
+        if (g.prot !== w.prot) return fail('areas', `${where}: area ${g.iova} has protection ${g.prot}, its MAP/COPY flags asked ${w.prot}`);
         const p = pagesByKey.get(g.pages);
         if (!p) continue;
         const uva = BigInt(p.uptr) + BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset);
         if (uva !== w.uva) return fail('areas', `${where}: area ${g.iova} maps user address ${hex(uva)}, the reference ${hex(w.uva)}`);
         if (p.sourcePid !== w.pid) return fail('areas', `${where}: area ${g.iova} pins pages of pid ${p.sourcePid}, the reference pid ${w.pid}`);
       }
+    }
+    return undefined;
+  }
+
+  /**
+   * An access's successful ACCESS_RW / ACCESS_PAGES: every area of the range allows
+   * the direction (check_area_prot(): EPERM otherwise), and after ACCESS_RW the
+   * user buffer and the memory behind the IOVAs hold the same bytes (read: the
+   * IOAS's memory was copied out; write: the buffer was copied in), judged where
+   * each page's pinned PFN is the user's page now and the two do not share a frame.
+   */
+  private accessCheck(r: CallResult, s: MachineSnapshot): OracleFailure | undefined {
+    if ((r.op !== 'access_rw' && r.op !== 'access_pages') || r.errno !== undefined || !r.args || !this.areasKnown) return undefined;
+    const { pid, fields: f } = r.args;
+    const pre = r.op === 'access_rw' ? 'access_rw' : 'access_pages';
+    const flags = Number(f[`${pre}.flags`] ?? 0);
+    if (flags & ACCESS_SYZ) return undefined;
+    const iova = BigInt(f[`${pre}.iova`] as bigint);
+    const length = BigInt(f[`${pre}.length`] as bigint);
+    if (length === 0n) return undefined;
+    const last = iova + length - 1n;
+    const acc = s.accesses.find((x) => x.fd === `${pid}:${Number(f.id)}`);
+    if (!acc || acc.ioas < 0) return undefined;
+    const areas = (this.ref.get(`${acc.ctx}:${acc.ioas}`) ?? []).filter((a) => a.last >= iova && a.iova <= last);
+    const need = flags & ACCESS_WRITE ? 'w' : 'r';
+    for (const a of areas) {
+      if (!a.prot.includes(need)) return fail('errno', `${r.op} ${need === 'w' ? 'writing' : 'reading'} ${hex(iova)}-${hex(last)} succeeded over area ${hex(a.iova)}-${hex(a.last)} mapped ${a.prot}`);
+    }
+    if (r.op !== 'access_rw' || length > 1n << 20n) return undefined;
+    return this.rwData(s, acc.ctx, acc.ioas, iova, Number(length), pid, BigInt(f['access_rw.uptr'] as bigint));
+  }
+
+  private rwData(s: MachineSnapshot, ctx: number, ioasId: number, iova: bigint, length: number, pid: number, uptr: bigint): OracleFailure | undefined {
+    const io = s.ioas.find((i) => i.ctx === ctx && i.id === ioasId);
+    if (!io) return undefined;
+    const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
+    const caller = this.machine.processes.get(pid);
+    if (!caller || caller.exited) return undefined;
+    const phys = this.machine.phys;
+    const src = new Uint8Array(length);
+    const dst = new Uint8Array(length);
+    const srcFrames = new Set<number>();
+    let off = 0;
+    while (off < length) {
+      const x = iova + BigInt(off);
+      const g = io.areas.find((a) => BigInt(a.iova) <= x && BigInt(a.last) >= x);
+      const p = g ? pagesByKey.get(g.pages) : undefined;
+      if (!g || !p) return undefined;
+      const byte = BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset) + (x - BigInt(g.iova));
+      const idx = Number(byte / BigInt(PAGE));
+      const inPage = Number(byte % BigInt(PAGE));
+      const user = this.userPfn(p.sourcePid, BigInt(p.uptr) + BigInt(idx) * BigInt(PAGE));
+      if (!(user >= 0)) return undefined;
+      const held = p.pfns.find((q) => q.index <= idx && idx < q.index + q.n);
+      if (held && held.pfn >= 0 && held.pfn + (idx - held.index) !== user) return undefined;
+      const n = Math.min(PAGE - inPage, length - off, Number(BigInt(g.last) - x + 1n));
+      phys.read(user, inPage, src, off, n);
+      srcFrames.add(user);
+      off += n;
+    }
+    for (off = 0; off < length; ) {
+      const va = uptr + BigInt(off);
+      const inPage = Number(va & 0xfffn);
+      const pfn = caller.mm.lookupPfn(va - BigInt(inPage));
+      if (!(pfn >= 0) || srcFrames.has(pfn)) return undefined;
+      const n = Math.min(PAGE - inPage, length - off);
+      phys.read(pfn, inPage, dst, off, n);
+      off += n;
+    }
+    for (let i = 0; i < length; i++) {
+      if (src[i] !== dst[i]) return fail('access_rw', `ACCESS_RW of IOAS ${ioasId} ${hex(iova)}+${length}: byte ${i} is ${dst[i]} in the user buffer at ${hex(uptr)}, ${src[i]} in the memory the IOVA maps`);
     }
     return undefined;
   }

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Differential mode (`fuzz --kernel BZIMAGE`): the corpus goes to the oracle
+// harness and every program the kernel answers differently becomes a finding
+// in the work directory. The harness is replaced by a stand-in here (CI has
+// no QEMU run per test); the real run is in the session's report.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { differential, durationArg, fuzzCommand } from '../../src/cli/fuzz.js';
+import type { Program } from '../../src/fuzz/program.js';
+import type { OracleOptions, OracleResult, OracleSummary } from '../../src/oracle/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'iommufd-sim-diff-'));
+  dirs.push(d);
+  return d;
+}
+
+const PROGRAMS: Program[] = [
+  { profile: 'latest', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', as: '$ioas' }] },
+  { profile: 'latest', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', as: '$ioas' }, { op: 'destroy', id: '$ioas' }] },
+];
+
+function summary(o: OracleOptions, diverged: number): OracleSummary {
+  return {
+    kernel: o.kernel,
+    release: '7.2.13',
+    profile: o.profile ?? 'latest',
+    programs: o.programs.length,
+    calls: 0,
+    compared: 0,
+    agree: o.programs.length - diverged,
+    explained: 0,
+    diverged,
+    skipped: 0,
+    errors: 0,
+    byClass: {},
+    stale: [],
+    seconds: { model: 0, build: 0, vm: 0, boots: 1 },
+    vmProgramsPerSecond: 0,
+    ok: diverged === 0,
+  };
+}
+
+/** A kernel that answers the last program's last call with EINVAL where the model said ok. */
+async function fakeKernel(o: OracleOptions, seen: OracleOptions[]): Promise<OracleResult> {
+  seen.push(o);
+  const last = o.programs.length - 1;
+  return {
+    reports: o.programs.map((p, i) =>
+      i === last
+        ? {
+            name: p.name,
+            status: 'diverged' as const,
+            calls: p.program.calls.length,
+            compared: p.program.calls.length,
+            divergences: [{ program: p.name, call: p.program.calls.length - 1, op: p.program.calls.at(-1)!.op, class: 'errno' as const, model: 'ok', kernel: 'EINVAL' }],
+            modelWarnings: [],
+            kernelWarnings: [],
+          }
+        : { name: p.name, status: 'agree' as const, calls: p.program.calls.length, compared: p.program.calls.length, divergences: [], modelWarnings: [], kernelWarnings: [] },
+    ),
+    summary: summary(o, 1),
+  };
+}
+
+describe('differential mode', () => {
+  it('sends every program in C to the harness and writes each divergent one as a finding', async () => {
+    const out = tmp();
+    const seen: OracleOptions[] = [];
+    const d = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, profile: 'v6.12', batch: 7, run: (o) => fakeKernel(o, seen) });
+    expect(seen).toHaveLength(1);
+    expect(seen[0].batch).toBe(7);
+    expect(seen[0].profile).toBe('v6.12');
+    expect(seen[0].programs.map((p) => p.program.profile)).toEqual(['v6.12', 'v6.12']);
+    expect(d.unexportable).toBe(0);
+    expect(d.diverged).toHaveLength(1);
+    const dir = d.diverged[0].dir;
+    expect(dir.startsWith(out)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['finding.txt', 'repro.c', 'repro.json']);
+    const text = readFileSync(join(dir, 'finding.txt'), 'utf8');
+    expect(text).toContain('signature: KERNEL errno destroy');
+    expect(text).toContain('2 destroy errno: ok | EINVAL');
+    expect(JSON.parse(readFileSync(join(dir, 'repro.json'), 'utf8')).calls).toHaveLength(3);
+    expect(readFileSync(join(dir, 'repro.c'), 'utf8')).toContain('int main');
+  });
+
+  it('fuzz --kernel runs the campaign, then the corpus on the kernel, and exits 1 on a divergence', async () => {
+    const out = tmp();
+    const seen: OracleOptions[] = [];
+    const writes: string[] = [];
+    const orig = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => {
+      writes.push(String(s));
+      return true;
+    }) as typeof process.stdout.write;
+    let rc: number;
+    try {
+      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out, kernel: '/nonexistent/bzImage', runOracle: (o) => fakeKernel(o, seen) });
+    } finally {
+      process.stdout.write = orig;
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0].programs.length).toBeGreaterThan(0);
+    expect(rc).toBe(1);
+    const line = writes.find((w) => w.startsWith('kernel 7.2.13'));
+    expect(line).toMatch(/1 diverged/);
+    const found = readdirSync(out).filter((n) => n.startsWith('KERNEL-'));
+    expect(found).toHaveLength(1);
+    expect(existsSync(join(out, found[0], 'repro.c'))).toBe(true);
+  }, 60_000);
+
+  it('--duration takes seconds, minutes and hours', () => {
+    expect(durationArg('90')).toBe(90);
+    expect(durationArg('90s')).toBe(90);
+    expect(durationArg('30m')).toBe(1800);
+    expect(durationArg('1.5h')).toBe(5400);
+    for (const bad of ['0', '-1m', '10x', '', 'm']) expect(() => durationArg(bad)).toThrow(/--duration/);
+  });
+});

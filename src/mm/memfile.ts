@@ -68,6 +68,11 @@ export class MemFile {
     return Math.ceil(this.size / this.folioBytes);
   }
 
+  /** The page cache is still there (the last reference has not gone). */
+  get live(): boolean {
+    return !this.released;
+  }
+
   get(): void {
     this.refs++;
   }

@@ -207,7 +207,7 @@ describe('file and dma-buf pages audit (pages-audit.ts)', () => {
     expect(auditDmabufArea(env, iopt, area)).toBe(1);
     expect(w.machine.warnings.map((x) => x.assertion)).toEqual(['audit.dmabuf_domain']);
     iopt.domains[0].unmap(Number(b.iova), PS);
-    w.machine.warnings.length = 0;
+    w.machine.warn.warnings.length = 0;
     w.machine.warn.panicOnWarn = true;
     expect(a.rc).toBe(0);
     w.c.ioasUnmapAll(ioas);

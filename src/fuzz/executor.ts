@@ -10,10 +10,10 @@
  * (a model bug) or a KernelWarning (panicOnWarn) is caught, reported in
  * `exception`, and ends the run before teardown.
  */
-import { EBADF, EINVAL, ENOENT, errnoName } from '../base/errno.js';
-import { UserScratch } from '../client/common.js';
+import { errnoName } from '../base/errno.js';
+import { UserScratch, rawIoctl } from '../client/common.js';
 import type { FaultPoint } from '../base/fault.js';
-import { type ProfileName, profileByName } from '../base/profile.js';
+import type { Profile, ProfileName } from '../base/profile.js';
 import { KernelWarning, type WarningRecord } from '../base/warn.js';
 import { auditIopts } from '../iommufd/audit.js';
 import type { IommufdCtx } from '../iommufd/main.js';
@@ -23,12 +23,10 @@ import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import type { Process } from '../machine/process.js';
 import type { MemCgroup } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
-import { MADV_HUGEPAGE, } from '../mm/constants.js';
 import {
   type Call,
   type Expectation,
   type Expr,
-  OPS,
   type OpSpec,
   type Program,
   evalExpr,
@@ -37,9 +35,9 @@ import {
   fieldExpr,
   parseExpectation,
   parseExpr,
-  parseHex,
-  toHex,
 } from './program.js';
+import { opModule } from './ops/index.js';
+import type { ExecCtx, OpModule, OpOutcome, Outputs } from './ops/types.js';
 import { type StateSnapshot, snapshotState } from './state.js';
 
 export type { WarningRecord } from '../base/warn.js';
@@ -114,18 +112,8 @@ export interface RunOptions {
 /** A program error found while running (unknown handle, bad value). */
 class ProgramError extends Error {}
 
-const O_RDWR = 2;
 const IOMMUFD_PATHS = new Set(['/dev/iommu', '/dev/vfio/vfio']);
-/** read_memory reports `data` up to this many bytes. */
-const DATA_OUTPUT_MAX = 4096;
-/** Largest buffer write_memory / read_memory will build. */
-const MEMORY_OP_MAX = 256 * 1024 * 1024;
 
-type Outputs = Record<string, number | bigint | string>;
-interface OpOutcome {
-  ret: number | bigint;
-  outputs: Outputs;
-}
 
 /** The client's scratch buffer, used with fault injection off; failures are program errors. */
 class Scratch extends UserScratch {
@@ -149,7 +137,7 @@ class Executor {
   readonly memcgs = new Set<MemCgroup>();
   readonly mms = new Set<MmStruct>();
   private readonly scratches = new Map<Process, Scratch>();
-  private readonly pendingFail = new Map<Process, number>();
+  readonly pendingFail = new Map<Process, number>();
   readonly coverage = new Set<string>();
   readonly pointsSeen = new Set<FaultPoint>();
 
@@ -256,8 +244,9 @@ class Executor {
   }
 
   run(call: Call, index: number): CallResult {
-    const spec = OPS[call.op];
-    if (!spec) throw new ProgramError(`unknown op ${JSON.stringify(call.op)}`);
+    const mod = opModule(call.op);
+    if (!mod) throw new ProgramError(`unknown op ${JSON.stringify(call.op)}`);
+    const spec = mod.spec;
     const proc = this.procOf(call);
     this.callIndex = index;
     this.lastArgs = undefined;
@@ -268,7 +257,7 @@ class Executor {
     }
     let outcome: OpOutcome;
     try {
-      outcome = this.exec(call, spec, proc);
+      outcome = this.exec(call, mod, proc);
     } finally {
       if (arm !== undefined && call.op !== 'fail_nth' && !proc.exited) {
         const left = proc.getFailNth();
@@ -350,289 +339,12 @@ class Executor {
 
   // --- ops ----------------------------------------------------------------------
 
-  exec(call: Call, spec: OpSpec, proc: Process): OpOutcome {
-    const v = (name: string): bigint => this.value(call, spec, name, proc);
-    const n32 = (name: string): number => Number(BigInt.asUintN(32, v(name)));
-    const s32 = (name: string): number => Number(BigInt.asIntN(32, v(name)));
-    const none: Outputs = {};
-    switch (call.op) {
-      case 'mmap': {
-        const len = v('length');
-        const r = proc.mmap(v('addr'), len, n32('prot'), n32('flags'), s32('fd'), v('offset'));
-        if (r >= 0n && call.thp === true) {
-          const rc = proc.madvise(r, len, MADV_HUGEPAGE);
-          if (rc < 0) return { ret: rc, outputs: { addr: r } };
-        }
-        return { ret: r, outputs: { addr: r >= 0n ? r : 0n } };
-      }
-      case 'munmap':
-        return { ret: proc.munmap(v('addr'), v('length')), outputs: none };
-      case 'mprotect':
-        return { ret: proc.mprotect(v('addr'), v('length'), n32('prot')), outputs: none };
-      case 'madvise':
-        return { ret: proc.madvise(v('addr'), v('length'), s32('advice')), outputs: none };
-      case 'write_memory': {
-        let data: Uint8Array;
-        if (call.data !== undefined) {
-          const h = parseHex(call.data);
-          if (typeof h === 'string') throw new ProgramError(`write_memory.data: ${h}`);
-          data = h;
-        } else {
-          const len = v('length');
-          if (len > BigInt(MEMORY_OP_MAX)) throw new ProgramError(`write_memory: length ${len} is over ${MEMORY_OP_MAX}`);
-          data = new Uint8Array(Number(len)).fill(Number(v('fill') & 0xffn));
-        }
-        return { ret: proc.writeMemory(v('addr'), data), outputs: none };
-      }
-      case 'read_memory': {
-        const len = v('length');
-        if (len > BigInt(MEMORY_OP_MAX)) throw new ProgramError(`read_memory: length ${len} is over ${MEMORY_OP_MAX}`);
-        const buf = new Uint8Array(Number(len));
-        const rc = proc.readMemory(v('addr'), buf);
-        const outputs: Outputs = {};
-        if (rc === 0) {
-          if (buf.length <= DATA_OUTPUT_MAX) outputs.data = toHex(buf);
-          outputs.fill = buf.length > 0 && buf.every((b) => b === buf[0]) ? buf[0] : -1;
-        }
-        return { ret: rc, outputs };
-      }
-      case 'memfd_create': {
-        const fd = proc.memfdCreate(typeof call.name === 'string' ? call.name : 'sim', n32('flags'));
-        return { ret: fd, outputs: { fd } };
-      }
-      case 'ftruncate':
-        return { ret: proc.ftruncate(s32('fd'), v('length')), outputs: none };
-      case 'fork': {
-        const r = proc.forkOrErrno();
-        if (typeof r === 'number') return { ret: r, outputs: { pid: 0 } };
-        this.adopt(r);
-        const fd = this.defaultFd.get(proc);
-        if (fd !== undefined) this.defaultFd.set(r, fd);
-        return { ret: r.pid, outputs: { pid: r.pid } };
-      }
-      case 'exit':
-        proc.exit();
-        return { ret: 0, outputs: none };
-      case 'fail_nth':
-        this.pendingFail.set(proc, n32('nth'));
-        return { ret: 0, outputs: none };
-      case 'open': {
-        const path = typeof call.path === 'string' ? call.path : '/dev/iommu';
-        const fd = proc.open(path, call.flags === undefined ? O_RDWR : n32('flags'));
-        if (fd >= 0 && IOMMUFD_PATHS.has(path)) {
-          this.defaultFd.set(proc, fd);
-          const ctx = iommufdCtxOf(proc, fd);
-          if (ctx) this.contexts.add(ctx);
-        }
-        return { ret: fd, outputs: { fd } };
-      }
-      case 'close':
-        return { ret: proc.close(s32('fd')), outputs: none };
-      case 'destroy':
-        return this.struct(call, spec, proc, U.IOMMU_DESTROY, U.iommu_destroy, { id: n32('id') }, []);
-      case 'ioas_alloc':
-        return this.struct(call, spec, proc, U.IOMMU_IOAS_ALLOC, U.iommu_ioas_alloc, { flags: n32('flags') }, ['ioas_id:out_ioas_id']);
-      case 'ioas_allow_iovas': {
-        const ranges = this.ranges(call, 'ranges');
-        const bytes = new Uint8Array(Math.max(16, ranges.length * 16));
-        ranges.forEach(([s, l], i) => {
-          U.iommu_iova_range.encode({ start: s, last: l }, bytes.subarray(i * 16, i * 16 + 16));
-        });
-        const va = this.quiet(proc, () => {
-          const a = this.scratch(proc).get(bytes.length);
-          proc.writeMemory(a, bytes);
-          return a;
-        });
-        return this.struct(call, spec, proc, U.IOMMU_IOAS_ALLOW_IOVAS, U.iommu_ioas_allow_iovas, { ioas_id: n32('ioas'), num_iovas: ranges.length, allowed_iovas: va }, []);
-      }
-      case 'ioas_iova_ranges': {
-        const cap = n32('num_iovas');
-        const room = Math.min(cap, 4096);
-        const va = this.quiet(proc, () => {
-          const a = this.scratch(proc).get(Math.max(16, room * 16));
-          proc.writeMemory(a, new Uint8Array(Math.max(16, room * 16)));
-          return a;
-        });
-        const r = this.struct(call, spec, proc, U.IOMMU_IOAS_IOVA_RANGES, U.iommu_ioas_iova_ranges, { ioas_id: n32('ioas'), num_iovas: cap, allowed_iovas: va }, ['num_iovas', 'out_iova_alignment']);
-        const total = Number(r.outputs.num_iovas ?? 0);
-        const shown = Math.min(total, room);
-        const buf = new Uint8Array(shown * 16);
-        if (shown > 0) this.quiet(proc, () => proc.readMemory(va, buf));
-        const parts: string[] = [];
-        for (let i = 0; i < shown; i++) {
-          const d = U.iommu_iova_range.decode(buf.subarray(i * 16, i * 16 + 16));
-          parts.push(`${hex(d.start)}-${hex(d.last)}`);
-        }
-        r.outputs.ranges = parts.join(',');
-        return r;
-      }
-      case 'ioas_map': {
-        const fixed = this.has(call, 'iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0;
-        const flags = this.has(call, 'flags') ? n32('flags') : U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | fixed;
-        return this.struct(call, spec, proc, U.IOMMU_IOAS_MAP, U.iommu_ioas_map, { flags, ioas_id: n32('ioas'), user_va: v('user_va'), length: v('length'), iova: v('iova') }, ['iova']);
-      }
-      case 'ioas_copy': {
-        const fixed = this.has(call, 'dst_iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0;
-        const flags = this.has(call, 'flags') ? n32('flags') : U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | fixed;
-        return this.struct(
-          call,
-          spec,
-          proc,
-          U.IOMMU_IOAS_COPY,
-          U.iommu_ioas_copy,
-          { flags, dst_ioas_id: n32('dst_ioas'), src_ioas_id: n32('src_ioas'), length: v('length'), dst_iova: v('dst_iova'), src_iova: v('src_iova') },
-          ['dst_iova'],
-        );
-      }
-      case 'ioas_unmap':
-        return this.struct(call, spec, proc, U.IOMMU_IOAS_UNMAP, U.iommu_ioas_unmap, { ioas_id: n32('ioas'), iova: v('iova'), length: v('length') }, ['length']);
-      case 'option':
-        return this.struct(
-          call,
-          spec,
-          proc,
-          U.IOMMU_OPTION,
-          U.iommu_option,
-          { option_id: n32('option_id'), op: n32('operation') & 0xffff, object_id: n32('object_id'), val64: v('val64') },
-          ['val64'],
-        );
-      case 'vfio_ioas':
-        return this.struct(call, spec, proc, U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { ioas_id: n32('ioas'), op: n32('operation') & 0xffff }, ['ioas_id']);
-      // --- IOMMU_TEST_CMD
-      case 'add_reserved':
-        return this.test(call, spec, proc, 'ADD_RESERVED', n32('ioas'), { 'add_reserved.start': v('start'), 'add_reserved.length': v('length') }, []);
-      case 'mock_domain':
-        return this.test(call, spec, proc, 'MOCK_DOMAIN', n32('pt'), {}, ['stdev_id:mock_domain.out_stdev_id', 'hwpt_id:mock_domain.out_hwpt_id', 'idev_id:mock_domain.out_idev_id']);
-      case 'mock_domain_flags':
-        return this.test(call, spec, proc, 'MOCK_DOMAIN_FLAGS', n32('pt'), { 'mock_domain_flags.dev_flags': n32('dev_flags') }, [
-          'stdev_id:mock_domain_flags.out_stdev_id',
-          'hwpt_id:mock_domain_flags.out_hwpt_id',
-          'idev_id:mock_domain_flags.out_idev_id',
-        ]);
-      case 'mock_domain_replace':
-        return this.test(call, spec, proc, 'MOCK_DOMAIN_REPLACE', n32('stdev'), { 'mock_domain_replace.pt_id': n32('pt') }, ['pt_id:mock_domain_replace.pt_id']);
-      case 'md_check_map':
-        return this.test(call, spec, proc, 'MD_CHECK_MAP', n32('hwpt'), { 'check_map.iova': v('iova'), 'check_map.length': v('length'), 'check_map.uptr': v('uptr') }, []);
-      case 'md_check_refs':
-        return this.test(call, spec, proc, 'MD_CHECK_REFS', 0, { 'check_refs.length': v('length'), 'check_refs.uptr': v('uptr'), 'check_refs.refs': n32('refs') }, []);
-      case 'create_access':
-        return this.test(call, spec, proc, 'CREATE_ACCESS', n32('ioas'), { 'create_access.flags': n32('flags') }, ['access_fd:create_access.out_access_fd'], (rc, out) => {
-          if (rc < 0) out.access_fd = -1;
-        });
-      case 'access_replace_ioas':
-        return this.test(call, spec, proc, 'ACCESS_REPLACE_IOAS', n32('access'), { 'access_replace_ioas.ioas_id': n32('ioas') }, []);
-      case 'access_pages':
-        return this.test(
-          call,
-          spec,
-          proc,
-          'ACCESS_PAGES',
-          n32('access'),
-          { 'access_pages.flags': n32('flags'), 'access_pages.iova': v('iova'), 'access_pages.length': v('length'), 'access_pages.uptr': v('uptr') },
-          ['access_pages_id:access_pages.out_access_pages_id'],
-        );
-      case 'destroy_access_pages':
-        return this.test(call, spec, proc, 'DESTROY_ACCESS_PAGES', n32('access'), { 'destroy_access_pages.access_pages_id': n32('access_pages_id') }, []);
-      case 'access_rw':
-        return this.test(
-          call,
-          spec,
-          proc,
-          'ACCESS_RW',
-          n32('access'),
-          { 'access_rw.iova': v('iova'), 'access_rw.length': v('length'), 'access_rw.uptr': v('uptr'), 'access_rw.flags': n32('flags') },
-          [],
-        );
-      case 'set_temp_memory_limit':
-        return this.test(call, spec, proc, 'SET_TEMP_MEMORY_LIMIT', 0, { 'memory_limit.limit': n32('limit') }, []);
-      // --- VFIO
-      case 'vfio_get_api_version':
-        return { ret: proc.ioctl(s32('fd'), U.VFIO_GET_API_VERSION, 0n), outputs: none };
-      case 'vfio_check_extension':
-        return { ret: proc.ioctl(s32('fd'), U.VFIO_CHECK_EXTENSION, v('extension')), outputs: none };
-      case 'vfio_set_iommu':
-        return { ret: proc.ioctl(s32('fd'), U.VFIO_SET_IOMMU, v('type')), outputs: none };
-      case 'vfio_iommu_get_info':
-        return this.vfioGetInfo(proc, s32('fd'), n32('argsz'));
-      case 'vfio_map_dma': {
-        const fields = { argsz: this.has(call, 'argsz') ? n32('argsz') : U.vfio_iommu_type1_dma_map.size, flags: n32('flags'), vaddr: v('vaddr'), iova: v('iova'), size: v('size') };
-        return this.raw(proc, s32('fd'), U.VFIO_IOMMU_MAP_DMA, U.vfio_iommu_type1_dma_map, fields, []);
-      }
-      case 'vfio_unmap_dma': {
-        const fields = { argsz: this.has(call, 'argsz') ? n32('argsz') : U.vfio_iommu_type1_dma_unmap.size, flags: n32('flags'), iova: v('iova'), size: v('size') };
-        return this.raw(proc, s32('fd'), U.VFIO_IOMMU_UNMAP_DMA, U.vfio_iommu_type1_dma_unmap, fields, ['size']);
-      }
-      case 'check_state':
-        return this.checkState(call, spec, proc);
-      case 'report':
-        if (this.opts.snapshot) {
-          this.snapshots.push({ index: this.callIndex, title: typeof call.title === 'string' ? call.title : `after call ${this.callIndex - 1}`, state: this.snapshot() });
-        }
-        return { ret: 0, outputs: none };
-      case 'ioctl': {
-        const cmd = n32('cmd');
-        if (call.data !== undefined) {
-          const h = parseHex(call.data);
-          if (typeof h === 'string') throw new ProgramError(`ioctl.data: ${h}`);
-          const bytes = h.slice();
-          const rc = proc.ioctlStruct(s32('fd'), cmd, bytes);
-          return { ret: rc, outputs: { data: toHex(bytes) } };
-        }
-        return { ret: proc.ioctl(s32('fd'), cmd, v('arg')), outputs: none };
-      }
-      default:
-        throw new ProgramError(`op ${call.op} is not implemented`);
-    }
+  /** Run one call through its op module. */
+  exec(call: Call, mod: OpModule, proc: Process): OpOutcome {
+    return mod.execute(new CallCtx(this, call, mod.spec, proc));
   }
 
-  /**
-   * check_state: read (never change) the pins of a user range, the calling
-   * process's accounting and a pages object's npinned. Pins are counted per
-   * 4 KiB page, on compound folios too (unlike MD_CHECK_REFS); a page with
-   * nothing mapped counts as 0 pins and in `unmapped`.
-   */
-  checkState(call: Call, spec: OpSpec, proc: Process): OpOutcome {
-    const outputs: Outputs = {};
-    const task = proc.task;
-    if (this.has(call, 'uptr')) {
-      const start = this.value(call, spec, 'uptr', proc) & ~0xfffn;
-      const end = this.value(call, spec, 'uptr', proc) + (this.has(call, 'length') ? this.value(call, spec, 'length', proc) : 4096n);
-      const n = Number((end - start + 0xfffn) >> 12n);
-      if (end <= start || n > MEMORY_OP_MAX / 4096) return { ret: -EINVAL, outputs };
-      const phys = this.machine.phys;
-      let min = Number.POSITIVE_INFINITY;
-      let max = 0;
-      let unmapped = 0;
-      for (let i = 0; i < n; i++) {
-        const pfn = task.mm.lookupPfn(start + BigInt(i) * 4096n);
-        const pins = pfn < 0 ? 0 : phys.pincount(pfn);
-        if (pfn < 0) unmapped++;
-        if (pins < min) min = pins;
-        if (pins > max) max = pins;
-      }
-      outputs.pins = min === max ? min : -1;
-      outputs.pins_min = min;
-      outputs.pins_max = max;
-      outputs.unmapped = unmapped;
-    }
-    outputs.locked_vm = task.mm.lockedVm * 4096;
-    outputs.user_locked_vm = task.user.lockedVm * 4096;
-    outputs.pinned_vm = task.mm.pinnedVm * 4096;
-    outputs.memcg = task.memcg.usage;
-    if (this.has(call, 'ioas') || this.has(call, 'iova')) {
-      const ctx = iommufdCtxOf(proc, Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc))));
-      if (!ctx) return { ret: -EBADF, outputs };
-      const ioas = Number(BigInt.asUintN(32, this.value(call, spec, 'ioas', proc)));
-      const iova = this.value(call, spec, 'iova', proc);
-      const snap = snapshotState(this.machine, [ctx], [proc]);
-      const area = snap.areas.find((a) => a.ioas === ioas && a.first <= iova && iova <= a.last);
-      const pages = area && area.pages >= 0 ? snap.pages[area.pages] : undefined;
-      if (!pages) return { ret: -ENOENT, outputs };
-      outputs.npinned = pages.npinned;
-    }
-    return { ret: 0, outputs };
-  }
-
+  /** The elements of a list-of-ranges field, evaluated. */
   ranges(call: Call, name: string): Array<[bigint, bigint]> {
     const raw = call[name] ?? [];
     if (!Array.isArray(raw)) throw new ProgramError(`${call.op}.${name}: expected a list`);
@@ -642,69 +354,16 @@ class Executor {
     });
   }
 
-  /** A size-prefixed iommufd ioctl; `outs` lists "output:field" (or "field") to report. */
-  struct(call: Call, spec: OpSpec, proc: Process, cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
-    const size = call.size !== undefined ? Number(BigInt.asUintN(32, this.value(call, spec, 'size', proc))) : layout.size;
-    const fd = Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc)));
-    return this.raw(proc, fd, cmd, layout, { size, ...fields }, outs);
-  }
-
+  /** A struct ioctl through the client's encoding (client/common.ts rawIoctl); `outs` lists "output:field" (or "field"). */
   raw(proc: Process, fd: number, cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
     this.lastArgs = { pid: proc.pid, fd, fields };
-    const bytes = layout.encode(fields);
-    const rc = proc.ioctlStruct(fd, cmd, bytes);
-    const out = layout.decode(bytes);
+    const r = rawIoctl(proc, fd, cmd, layout, fields);
     const outputs: Outputs = {};
     for (const o of outs) {
-      const [name, field] = o.includes(':') ? o.split(':') : [o, o];
-      outputs[name] = out[field];
+      const c = o.indexOf(':');
+      outputs[c < 0 ? o : o.slice(0, c)] = r.out[c < 0 ? o : o.slice(c + 1)];
     }
-    return { ret: rc, outputs };
-  }
-
-  test(call: Call, spec: OpSpec, proc: Process, op: string, id: number, fields: U.StructValue, outs: string[], fix?: (rc: number, out: Outputs) => void): OpOutcome {
-    const opNum = (U as unknown as Record<string, number>)[`IOMMU_TEST_OP_${op}`];
-    // Encode with the newest layout (a superset); the size word is the profile's struct size.
-    const defSize = profileByName(this.profile)?.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
-    const size = call.size !== undefined ? Number(BigInt.asUintN(32, this.value(call, spec, 'size', proc))) : defSize;
-    const fd = Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc)));
-    const r = this.raw(proc, fd, U.IOMMU_TEST_CMD, U.iommu_test_cmd, { size, op: opNum, id, ...fields }, outs);
-    fix?.(Number(r.ret), r.outputs);
-    return r;
-  }
-
-  vfioGetInfo(proc: Process, fd: number, argsz: number): OpOutcome {
-    const len = Math.max(24, Math.min(argsz, 1 << 20));
-    const buf = new Uint8Array(len);
-    U.vfio_iommu_type1_info.encode({ argsz }, buf);
-    const va = this.quiet(proc, () => {
-      const a = this.scratch(proc).get(len);
-      proc.writeMemory(a, buf);
-      return a;
-    });
-    const rc = proc.ioctl(fd, U.VFIO_IOMMU_GET_INFO, va);
-    this.quiet(proc, () => proc.readMemory(va, buf));
-    const info = U.vfio_iommu_type1_info.decode(buf);
-    const outputs: Outputs = { argsz: info.argsz, flags: info.flags, iova_pgsizes: info.iova_pgsizes, cap_offset: info.cap_offset };
-    // Walk the capability chain inside the buffer for the IOVA ranges.
-    const dv = new DataView(buf.buffer);
-    let off = Number(info.cap_offset);
-    const seen = new Set<number>();
-    const parts: string[] = [];
-    while (off >= 24 && off + 8 <= len && !seen.has(off)) {
-      seen.add(off);
-      const id = dv.getUint16(off, true);
-      const next = dv.getUint32(off + 4, true);
-      if (id === U.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && off + 16 <= len) {
-        const n = dv.getUint32(off + 8, true);
-        for (let i = 0; i < n && off + 16 + 16 * (i + 1) <= len; i++) {
-          parts.push(`${hex(dv.getBigUint64(off + 16 + 16 * i, true))}-${hex(dv.getBigUint64(off + 24 + 16 * i, true))}`);
-        }
-      }
-      off = next;
-    }
-    outputs.ranges = parts.join(',');
-    return { ret: rc, outputs };
+    return { ret: r.rc, outputs };
   }
 
   // --- checks ------------------------------------------------------------------------
@@ -766,6 +425,104 @@ class Executor {
     if (inUse !== 0) out.push(`${inUse} frame(s) still in use`);
     for (const c of this.contexts) if (c.alive) out.push('an iommufd context is still open');
     return out;
+  }
+}
+
+/** The ExecCtx an op module runs a call with. */
+class CallCtx implements ExecCtx {
+  readonly machine: Machine;
+  readonly profile: Profile;
+  readonly index: number;
+
+  constructor(
+    private readonly x: Executor,
+    readonly call: Call,
+    readonly spec: OpSpec,
+    readonly proc: Process,
+  ) {
+    this.machine = x.machine;
+    this.profile = x.machine.profile;
+    this.index = x.callIndex;
+  }
+
+  v(name: string): bigint {
+    return this.x.value(this.call, this.spec, name, this.proc);
+  }
+
+  n32(name: string): number {
+    return Number(BigInt.asUintN(32, this.v(name)));
+  }
+
+  s32(name: string): number {
+    return Number(BigInt.asIntN(32, this.v(name)));
+  }
+
+  has(name: string): boolean {
+    return this.call[name] !== undefined;
+  }
+
+  ranges(name: string): Array<[bigint, bigint]> {
+    return this.x.ranges(this.call, name);
+  }
+
+  fail(message: string): never {
+    throw new ProgramError(message);
+  }
+
+  struct(cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
+    const size = this.has('size') ? this.n32('size') : layout.size;
+    return this.x.raw(this.proc, this.s32('fd'), cmd, layout, { size, ...fields }, outs);
+  }
+
+  raw(fd: number, cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
+    return this.x.raw(this.proc, fd, cmd, layout, fields, outs);
+  }
+
+  test(op: string, id: number, fields: U.StructValue, outs: string[], fix?: (rc: number, out: Outputs) => void): OpOutcome {
+    const opNum = (U as unknown as Record<string, number>)[`IOMMU_TEST_OP_${op}`];
+    // Encoded with the newest layout (a superset, as the C export's struct); the size word is the profile's struct size.
+    const size = this.has('size') ? this.n32('size') : this.profile.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
+    const r = this.x.raw(this.proc, this.s32('fd'), U.IOMMU_TEST_CMD, U.iommu_test_cmd, { size, op: opNum, id, ...fields }, outs);
+    fix?.(Number(r.ret), r.outputs);
+    return r;
+  }
+
+  userBuffer(bytes: Uint8Array): bigint {
+    return this.x.quiet(this.proc, () => {
+      const a = this.x.scratch(this.proc).get(bytes.length);
+      this.proc.writeMemory(a, bytes);
+      return a;
+    });
+  }
+
+  readUser(va: bigint, len: number): Uint8Array | undefined {
+    const buf = new Uint8Array(len);
+    return this.x.quiet(this.proc, () => this.proc.readMemory(va, buf)) === 0 ? buf : undefined;
+  }
+
+  quiet<T>(fn: () => T): T {
+    return this.x.quiet(this.proc, fn);
+  }
+
+  adoptChild(child: Process): void {
+    this.x.adopt(child);
+    const fd = this.x.defaultFd.get(this.proc);
+    if (fd !== undefined) this.x.defaultFd.set(child, fd);
+  }
+
+  opened(path: string, fd: number): void {
+    if (!IOMMUFD_PATHS.has(path)) return;
+    this.x.defaultFd.set(this.proc, fd);
+    const ctx = iommufdCtxOf(this.proc, fd);
+    if (ctx) this.x.contexts.add(ctx);
+  }
+
+  armFailNth(nth: number): void {
+    this.x.pendingFail.set(this.proc, nth);
+  }
+
+  snapshotHere(title: string): void {
+    if (this.x.opts.snapshot) this.x.snapshots.push({ index: this.index, title, state: this.x.snapshot() });
   }
 }
 

@@ -17,6 +17,8 @@ import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { type CallResult, type RunResult, runProgram } from './executor.js';
+import { opModule } from './ops/index.js';
+import type { CEmitCtx } from './ops/types.js';
 import {
   type Call,
   type Expr,
@@ -29,7 +31,6 @@ import {
   fieldExpr,
   parseExpectation,
   parseExpr,
-  parseHex,
 } from './program.js';
 
 export interface ExportOptions {
@@ -58,8 +59,6 @@ export type ModelRun = RunResult & { scratchVa?: bigint; clientScratchVa?: bigin
  * the lowest page the main process gained during the first such call that
  * mapped anything (top-down: an op's own buffer, mapped first, lies above it).
  */
-/** Ops whose executor code puts an array in its per-process scratch (UserScratch) before the ioctl. */
-const CLIENT_SCRATCH_OPS = new Set(['ioas_allow_iovas', 'ioas_iova_ranges', 'vfio_iommu_get_info']);
 
 export function runModel(p: Program, profile: ProfileName): ModelRun {
   let before: Array<[number, number]> = [];
@@ -73,8 +72,8 @@ export function runModel(p: Program, profile: ProfileName): ModelRun {
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
-      const structOp = r.op !== 'mmap' && (OPS[r.op]?.ioctl !== undefined || r.op === 'ioctl');
-      const clientOp = CLIENT_SCRATCH_OPS.has(r.op) && clientScratchVa === undefined;
+      const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
+      const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;
       if ((structOp && scratchVa === undefined) || clientOp) {
         // The start of each run of pages mapped now and not before (a scratch may merge with a neighbour VMA).
         const fresh: number[] = [];
@@ -114,8 +113,6 @@ export const DEFAULT_MEMLOCK = '8M';
 
 /** Outputs that name something only the process knows (fd numbers, pids): never compared. */
 const LOCAL_KINDS = new Set<string>(['fd', 'iommufd', 'access', 'proc']);
-/** Ops whose return value is an fd, a pid or an address: the return is not compared. */
-const LOCAL_RET_OPS = new Set(['open', 'memfd_create', 'fork', 'mmap', 'create_access']);
 const MAP_FIXED = 0x10;
 const MAP_FIXED_NOREPLACE = 0x100000;
 
@@ -134,7 +131,7 @@ export function comparableAnswer(c: Call, r: CallResult): ModelAnswer {
   const spec = OPS[c.op];
   const a: ModelAnswer = { outputs: {} };
   if (r.errno !== undefined) a.errno = r.errno;
-  if (!LOCAL_RET_OPS.has(c.op) && r.errno === undefined) a.ret = BigInt.asUintN(64, BigInt(r.ret));
+  if (opModule(c.op)?.localRet !== true && r.errno === undefined) a.ret = BigInt.asUintN(64, BigInt(r.ret));
   if (r.errno !== undefined) {
     if (r.outputs.fault_injected !== undefined) a.outputs.fault_injected = BigInt(r.outputs.fault_injected);
     return a;
@@ -269,6 +266,18 @@ const IOCTLS: Array<[string, number]> = [
   ['VFIO_IOMMU_MAP_DMA', U.VFIO_IOMMU_MAP_DMA],
   ['VFIO_IOMMU_UNMAP_DMA', U.VFIO_IOMMU_UNMAP_DMA],
 ];
+
+/** The structs and ioctl numbers a program's C code declares: the base set, then what its ops add. */
+function cDeclsFor(calls: readonly Call[]): { structs: U.StructLayout[]; ioctls: Array<readonly [string, number]> } {
+  const structs = [...STRUCTS];
+  const ioctls: Array<readonly [string, number]> = [...IOCTLS];
+  for (const op of new Set(calls.map((c) => c.op))) {
+    const m = opModule(op);
+    for (const s of m?.cStructs ?? []) if (!structs.includes(s)) structs.push(s);
+    for (const io of m?.cIoctls ?? []) if (!ioctls.some(([n]) => n === io[0])) ioctls.push(io);
+  }
+  return { structs, ioctls };
+}
 
 const TEST_OPS = Object.entries(U as unknown as Record<string, unknown>)
   .filter(([k, v]) => k.startsWith('IOMMU_TEST_OP_') && typeof v === 'number')
@@ -955,12 +964,13 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   }
   e.line('');
   e.line('/* uAPI structs (include/uapi/linux/iommufd.h, iommufd_test.h, vfio.h), x86-64 layout */');
-  for (const s of STRUCTS) {
+  const { structs, ioctls } = cDeclsFor(p.calls);
+  for (const s of structs) {
     e.line(cStructDecl(s));
     e.line('');
   }
   e.line('/* ioctl numbers */');
-  for (const [n, v] of IOCTLS) e.line(`#define ${n} 0x${v.toString(16)}`);
+  for (const [n, v] of ioctls) e.line(`#define ${n} 0x${v.toString(16)}`);
   for (const [n, v] of TEST_OPS) e.line(`#define ${n} ${v}`);
   e.line(`/* sizeof(struct iommu_test_cmd) of the profile (${profile}) */`);
   e.line(`#define TEST_CMD_SIZE ${testCmdSize}`);
@@ -1073,11 +1083,12 @@ function callText(c: Call, spec: OpSpec): string {
 
 function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): void {
   const ctx = e.ctx;
-  const spec = OPS[c.op];
+  const mod = opModule(c.op);
+  const spec = mod?.spec;
   const L = (s = ''): void => e.line(s ? `\t\t${s}` : '');
   e.line(`\tcase ${i}: { /* ${commentText(spec ? callText(c, spec) : c.op)} */`);
   if (typeof c.comment === 'string') L(`/* ${commentText(c.comment)} */`);
-  if (!spec) {
+  if (!mod || !spec) {
     L(`printf("call ${i}: unknown op ${commentText(String(c.op))}\\n");`);
     L(`printf("@R ${i} noexport\\n");`);
     L('break;');
@@ -1099,359 +1110,64 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
   };
   const has = (name: string): boolean => c[name] !== undefined;
   const fd = (): string => `(int)${v('fd')}`;
-  /** C expressions of each output, set by the op's code. */
-  const outs: Record<string, string> = {};
   const sizeOf = (dflt: string): string => (has('size') ? `(uint32_t)${v('size')}` : dflt);
-  const testCmd = (op: string, id: string, fields: Record<string, string>): void => {
-    L('struct iommu_test_cmd cmd;');
-    L('');
-    L('scratch_ensure();');
-    L('memset(&cmd, 0, sizeof(cmd));');
-    L(`cmd.size = ${sizeOf('TEST_CMD_SIZE')};`);
-    L(`cmd.op = IOMMU_TEST_OP_${op};`);
-    L(`cmd.id = (uint32_t)${id};`);
-    for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
-    L(`rc = struct_ioctl(${fd()}, IOMMU_TEST_CMD, &cmd, sizeof(cmd));`);
-  };
-  const structCmd = (type: string, ioctl: string, fields: Record<string, string>, sizeField = 'size', defSize = 'sizeof(cmd)'): void => {
-    L(`struct ${type} cmd;`);
-    L('');
-    L('scratch_ensure();');
-    L('memset(&cmd, 0, sizeof(cmd));');
-    L(`cmd.${sizeField} = ${sizeField === 'size' ? sizeOf(defSize) : defSize};`);
-    for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
-    L(`rc = struct_ioctl(${fd()}, ${ioctl}, &cmd, sizeof(cmd));`);
-  };
-  switch (c.op) {
-    case 'mmap': {
-      L(`void *p = mmap((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('prot')}, (int)${v('flags')}, (int)${v('fd')}, (off_t)${v('offset')});`);
-      L('');
-      L('rc = p == MAP_FAILED ? -errno : 0;');
-      if (c.thp === true) L(`if (!rc && madvise(p, (size_t)${v('length')}, 14 /* MADV_HUGEPAGE */))\n\t\t\trc = -errno;`);
-      outs.addr = '(p == MAP_FAILED ? 0 : (uint64_t)(uintptr_t)p)';
-      break;
-    }
-    case 'munmap':
-      L(`rc = sys_rc(munmap((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}));`);
-      break;
-    case 'mprotect':
-      L(`rc = sys_rc(mprotect((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('prot')}));`);
-      break;
-    case 'madvise':
-      L(`rc = sys_rc(madvise((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('advice')}));`);
-      break;
-    case 'write_memory': {
-      if (has('data')) {
-        const bytes = parseHex(c.data);
-        const arr = typeof bytes === 'string' ? new Uint8Array(0) : bytes;
-        L(`static const unsigned char data[${Math.max(1, arr.length)}] = { ${[...arr].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') || '0'} };`);
-        L('');
-        L(`rc = user_write(${v('addr')}, data, ${arr.length});`);
-      } else {
-        L(`size_t len = (size_t)${v('length')};`);
-        L('unsigned char *buf = malloc(len ? len : 1);');
-        L('');
-        L('if (!buf) {');
-        L('\tperror("malloc");');
-        L('\texit(2);');
-        L('}');
-        L(`memset(buf, (int)(${v('fill')} & 0xff), len);`);
-        L(`rc = user_write(${v('addr')}, buf, len);`);
-        L('free(buf);');
-      }
-      break;
-    }
-    case 'read_memory': {
-      L(`size_t len = (size_t)${v('length')}, k;`);
-      L('unsigned char *buf = malloc(len ? len : 1);');
-      L('char *hex = malloc(2 * (len ? len : 1) + 1);');
-      L('int64_t fill = -1;');
-      L('');
-      L('(void)fill;');
-      L('if (!buf || !hex) {');
-      L('\tperror("malloc");');
-      L('\texit(2);');
-      L('}');
-      L(`rc = user_read(${v('addr')}, buf, len);`);
-      L('hexify(buf, len <= 4096 ? len : 0, hex);');
-      L('if (len) {');
-      L('\tfill = buf[0];');
-      L('\tfor (k = 1; k < len; k++)');
-      L('\t\tif (buf[k] != buf[0]) {');
-      L('\t\t\tfill = -1;');
-      L('\t\t\tbreak;');
-      L('\t\t}');
-      L('}');
-      outs.data = 'hex';
-      outs.fill = '(uint64_t)fill';
-      break;
-    }
-    case 'memfd_create':
-      L(`rc = sys_rc(syscall(SYS_memfd_create, ${cStr(typeof c.name === 'string' ? c.name : 'sim')}, (unsigned int)${v('flags')}));`);
-      outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
-      break;
-    case 'ftruncate':
-      L(`rc = sys_rc(ftruncate((int)${v('fd')}, (off_t)${v('length')}));`);
-      break;
-    case 'fork': {
-      const slot = ctx.procSlot.get(`$__fork${i}`) ?? 0;
-      L(`rc = do_fork(${slot});`);
-      outs.pid = '(uint64_t)(rc < 0 ? 0 : rc)';
-      break;
-    }
-    case 'exit':
-      L('if (my_slot) {');
-      L('\tchild_exiting = 1;');
-      L('} else {');
-      L('\tprintf("the main process exits at call %d\\n", idx);');
-      L('\t/* The remaining calls cannot run: report and stop. */');
-      L('\tprintf("%d checks so far, %d differ\\n", checked, diverged);');
-      L('\texit(diverged ? 1 : 0);');
-      L('}');
-      break;
-    case 'fail_nth':
-      L(`fail_nth_pending = (unsigned int)${v('nth')};`);
-      break;
-    case 'report':
-      L(`print_vm_status(${cStr(typeof c.title === 'string' ? c.title : `after call ${i - 1}`)});`);
-      break;
-    case 'open': {
-      const path = typeof c.path === 'string' ? c.path : '/dev/iommu';
-      L(`rc = sys_rc(open(${cStr(path)}, (int)${has('flags') ? v('flags') : '2 /* O_RDWR */'}));`);
-      outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
-      if (c.as === undefined) outs.__hidden = `$__open${i}`;
-      break;
-    }
-    case 'close':
-      L(`rc = sys_rc(close((int)${v('fd')}));`);
-      break;
-    case 'destroy':
-      structCmd('iommu_destroy', 'IOMMU_DESTROY', { id: `(uint32_t)${v('id')}` });
-      break;
-    case 'ioas_alloc':
-      structCmd('iommu_ioas_alloc', 'IOMMU_IOAS_ALLOC', { flags: `(uint32_t)${v('flags')}` });
-      outs.ioas_id = 'cmd.out_ioas_id';
-      break;
-    case 'ioas_allow_iovas': {
-      const ranges = Array.isArray(c.ranges) ? (c.ranges as unknown[][]) : [];
-      L(`struct iommu_iova_range *ranges = client_scratch(${Math.max(16, ranges.length * 16)});`);
-      structCmd('iommu_ioas_allow_iovas', 'IOMMU_IOAS_ALLOW_IOVAS', {});
-      e.lines.pop(); // re-emit the ioctl after filling the ranges
-      ranges.forEach((r, k) => {
-        L(`ranges[${k}].start = ${exprToC(parseExpr(r[0]) as Expr, ctx)};`);
-        L(`ranges[${k}].last = ${exprToC(parseExpr(r[1]) as Expr, ctx)};`);
-      });
-      L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
-      L(`cmd.num_iovas = ${ranges.length};`);
-      L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
-      L(`rc = struct_ioctl(${fd()}, IOMMU_IOAS_ALLOW_IOVAS, &cmd, sizeof(cmd));`);
-      break;
-    }
-    case 'ioas_iova_ranges': {
-      L(`uint32_t room = (uint32_t)${v('num_iovas')};`);
-      L('struct iommu_iova_range *ranges = client_scratch((room > 4096 ? 4096 : (room ? room : 1)) * sizeof(*ranges));');
-      L('char text[4096] = "";');
-      L('uint32_t k;');
-      structCmd('iommu_ioas_iova_ranges', 'IOMMU_IOAS_IOVA_RANGES', {});
+  const ce: CEmitCtx = {
+    c,
+    spec,
+    index: i,
+    L,
+    popLine: () => {
       e.lines.pop();
-      L(`cmd.ioas_id = (uint32_t)${v('ioas')};`);
-      L('cmd.num_iovas = room;');
-      L('cmd.allowed_iovas = (uint64_t)(uintptr_t)ranges;');
-      L(`rc = struct_ioctl(${fd()}, IOMMU_IOAS_IOVA_RANGES, &cmd, sizeof(cmd));`);
-      L('for (k = 0; k < cmd.num_iovas && k < room && k < 4096; k++) {');
-      L('\tsize_t o = strlen(text);');
+    },
+    v,
+    has,
+    fd,
+    expr: (raw) => {
+      const ex = parseExpr(raw);
+      return typeof ex === 'string' ? `0 /* ${commentText(ex)} */` : exprToC(ex, ctx);
+    },
+    str: cStr,
+    testCmd: (op, id, fields) => {
+      L('struct iommu_test_cmd cmd;');
       L('');
-      L('\tif (o + 40 >= sizeof(text))');
-      L('\t\tbreak;');
-      L('\tsnprintf(text + o, sizeof(text) - o, "%s0x%" PRIx64 "-0x%" PRIx64, k ? "," : "", (uint64_t)ranges[k].start, (uint64_t)ranges[k].last);');
-      L('}');
-      outs.num_iovas = 'cmd.num_iovas';
-      outs.out_iova_alignment = 'cmd.out_iova_alignment';
-      outs.ranges = 'text';
-      break;
-    }
-    case 'ioas_map': {
-      const flags = has('flags') ? `(uint32_t)${v('flags')}` : `${U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (has('iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0)}`;
-      structCmd('iommu_ioas_map', 'IOMMU_IOAS_MAP', { flags, ioas_id: `(uint32_t)${v('ioas')}`, user_va: v('user_va'), length: v('length'), iova: v('iova') });
-      outs.iova = 'cmd.iova';
-      break;
-    }
-    case 'ioas_copy': {
-      const flags = has('flags') ? `(uint32_t)${v('flags')}` : `${U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (has('dst_iova') ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0)}`;
-      structCmd('iommu_ioas_copy', 'IOMMU_IOAS_COPY', {
-        flags,
-        dst_ioas_id: `(uint32_t)${v('dst_ioas')}`,
-        src_ioas_id: `(uint32_t)${v('src_ioas')}`,
-        length: v('length'),
-        dst_iova: v('dst_iova'),
-        src_iova: v('src_iova'),
-      });
-      outs.dst_iova = 'cmd.dst_iova';
-      break;
-    }
-    case 'ioas_unmap':
-      structCmd('iommu_ioas_unmap', 'IOMMU_IOAS_UNMAP', { ioas_id: `(uint32_t)${v('ioas')}`, iova: v('iova'), length: v('length') });
-      outs.length = 'cmd.length';
-      break;
-    case 'option':
-      structCmd('iommu_option', 'IOMMU_OPTION', { option_id: `(uint32_t)${v('option_id')}`, op: `(uint16_t)${v('operation')}`, object_id: `(uint32_t)${v('object_id')}`, val64: v('val64') });
-      outs.val64 = 'cmd.val64';
-      break;
-    case 'vfio_ioas':
-      structCmd('iommu_vfio_ioas', 'IOMMU_VFIO_IOAS', { ioas_id: `(uint32_t)${v('ioas')}`, op: `(uint16_t)${v('operation')}` });
-      outs.ioas_id = 'cmd.ioas_id';
-      break;
-    case 'add_reserved':
-      testCmd('ADD_RESERVED', v('ioas'), { 'add_reserved.start': v('start'), 'add_reserved.length': v('length') });
-      break;
-    case 'mock_domain':
-    case 'mock_domain_flags': {
-      const m = c.op === 'mock_domain' ? 'mock_domain' : 'mock_domain_flags';
-      testCmd(c.op === 'mock_domain' ? 'MOCK_DOMAIN' : 'MOCK_DOMAIN_FLAGS', v('pt'), c.op === 'mock_domain' ? {} : { 'mock_domain_flags.dev_flags': `(uint32_t)${v('dev_flags')}` });
-      outs.stdev_id = `cmd.${m}.out_stdev_id`;
-      outs.hwpt_id = `cmd.${m}.out_hwpt_id`;
-      outs.idev_id = `cmd.${m}.out_idev_id`;
-      break;
-    }
-    case 'mock_domain_replace':
-      testCmd('MOCK_DOMAIN_REPLACE', v('stdev'), { 'mock_domain_replace.pt_id': `(uint32_t)${v('pt')}` });
-      outs.pt_id = 'cmd.mock_domain_replace.pt_id';
-      break;
-    case 'md_check_map':
-      testCmd('MD_CHECK_MAP', v('hwpt'), { 'check_map.iova': v('iova'), 'check_map.length': v('length'), 'check_map.uptr': v('uptr') });
-      break;
-    case 'md_check_refs':
-      testCmd('MD_CHECK_REFS', '0', { 'check_refs.length': v('length'), 'check_refs.uptr': v('uptr'), 'check_refs.refs': `(uint32_t)${v('refs')}` });
-      break;
-    case 'create_access':
-      testCmd('CREATE_ACCESS', v('ioas'), { 'create_access.flags': `(uint32_t)${v('flags')}` });
-      outs.access_fd = '(uint64_t)(rc < 0 ? (int64_t)-1 : (int64_t)cmd.create_access.out_access_fd)';
-      break;
-    case 'access_replace_ioas':
-      testCmd('ACCESS_REPLACE_IOAS', v('access'), { 'access_replace_ioas.ioas_id': `(uint32_t)${v('ioas')}` });
-      break;
-    case 'access_pages':
-      testCmd('ACCESS_PAGES', v('access'), {
-        'access_pages.flags': `(uint32_t)${v('flags')}`,
-        'access_pages.iova': v('iova'),
-        'access_pages.length': v('length'),
-        'access_pages.uptr': v('uptr'),
-      });
-      outs.access_pages_id = 'cmd.access_pages.out_access_pages_id';
-      break;
-    case 'destroy_access_pages':
-      testCmd('DESTROY_ACCESS_PAGES', v('access'), { 'destroy_access_pages.access_pages_id': `(uint32_t)${v('access_pages_id')}` });
-      break;
-    case 'access_rw':
-      testCmd('ACCESS_RW', v('access'), { 'access_rw.iova': v('iova'), 'access_rw.length': v('length'), 'access_rw.uptr': v('uptr'), 'access_rw.flags': `(uint32_t)${v('flags')}` });
-      break;
-    case 'set_temp_memory_limit':
-      testCmd('SET_TEMP_MEMORY_LIMIT', '0', { 'memory_limit.limit': `(uint32_t)${v('limit')}` });
-      break;
-    case 'vfio_get_api_version':
-      L(`rc = sys_rc(ioctl(${fd()}, VFIO_GET_API_VERSION, 0));`);
-      break;
-    case 'vfio_check_extension':
-      L(`rc = sys_rc(ioctl(${fd()}, VFIO_CHECK_EXTENSION, (unsigned long)${v('extension')}));`);
-      break;
-    case 'vfio_set_iommu':
-      L(`rc = sys_rc(ioctl(${fd()}, VFIO_SET_IOMMU, (unsigned long)${v('type')}));`);
-      break;
-    case 'vfio_iommu_get_info': {
-      L(`uint32_t argsz = (uint32_t)${v('argsz')};`);
-      L('size_t len = argsz < 24 ? 24 : (argsz > (1u << 20) ? (1u << 20) : argsz);');
-      L('unsigned char *buf = calloc(1, len);');
-      L('struct vfio_iommu_type1_info *info = (struct vfio_iommu_type1_info *)buf;');
-      L('char text[4096] = "";');
-      L('uint32_t off;');
-      L('int hops = 0;');
+      L('scratch_ensure();');
+      L('memset(&cmd, 0, sizeof(cmd));');
+      L(`cmd.size = ${sizeOf('TEST_CMD_SIZE')};`);
+      L(`cmd.op = IOMMU_TEST_OP_${op};`);
+      L(`cmd.id = (uint32_t)${id};`);
+      for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
+      L(`rc = struct_ioctl(${fd()}, IOMMU_TEST_CMD, &cmd, sizeof(cmd));`);
+    },
+    structCmd: (type, ioctl, fields, sizeField = 'size', defSize = 'sizeof(cmd)') => {
+      L(`struct ${type} cmd;`);
       L('');
-      L('if (!buf) {');
-      L('\tperror("calloc");');
-      L('\texit(2);');
-      L('}');
-      L('info->argsz = argsz;');
-      L(`rc = do_ioctl(${fd()}, VFIO_IOMMU_GET_INFO, buf);`);
-      L('for (off = info->cap_offset; off >= 24 && off + 8 <= len && hops < 16; hops++) {');
-      L('\tuint16_t id;');
-      L('\tuint32_t next, n, k;');
-      L('');
-      L('\tmemcpy(&id, buf + off, 2);');
-      L('\tmemcpy(&next, buf + off + 4, 4);');
-      L('\tif (id == 1 && off + 16 <= len) {');
-      L('\t\tmemcpy(&n, buf + off + 8, 4);');
-      L('\t\tfor (k = 0; k < n && off + 16 + 16 * (k + 1) <= len; k++) {');
-      L('\t\t\tuint64_t s, l;');
-      L('\t\t\tsize_t o = strlen(text);');
-      L('');
-      L('\t\t\tmemcpy(&s, buf + off + 16 + 16 * k, 8);');
-      L('\t\t\tmemcpy(&l, buf + off + 24 + 16 * k, 8);');
-      L('\t\t\tif (o + 40 < sizeof(text))');
-      L('\t\t\t\tsnprintf(text + o, sizeof(text) - o, "%s0x%" PRIx64 "-0x%" PRIx64, o ? "," : "", s, l);');
-      L('\t\t}');
-      L('\t}');
-      L('\toff = next;');
-      L('}');
-      outs.argsz = 'info->argsz';
-      outs.flags = 'info->flags';
-      outs.iova_pgsizes = 'info->iova_pgsizes';
-      outs.cap_offset = 'info->cap_offset';
-      outs.ranges = 'text';
-      outs.__free = 'buf';
-      break;
-    }
-    case 'vfio_map_dma':
-      structCmd(
-        'vfio_iommu_type1_dma_map',
-        'VFIO_IOMMU_MAP_DMA',
-        { flags: `(uint32_t)${v('flags')}`, vaddr: v('vaddr'), iova: v('iova'), size: v('size') },
-        'argsz',
-        has('argsz') ? `(uint32_t)${v('argsz')}` : 'sizeof(cmd)',
-      );
-      break;
-    case 'vfio_unmap_dma':
-      structCmd(
-        'vfio_iommu_type1_dma_unmap',
-        'VFIO_IOMMU_UNMAP_DMA',
-        { flags: `(uint32_t)${v('flags')}`, iova: v('iova'), size: v('size') },
-        'argsz',
-        has('argsz') ? `(uint32_t)${v('argsz')}` : 'sizeof(cmd)',
-      );
-      outs.size = 'cmd.size';
-      break;
-    case 'ioctl': {
-      if (has('data')) {
-        const bytes = parseHex(c.data);
-        const arr = typeof bytes === 'string' ? new Uint8Array(0) : bytes;
-        L(`unsigned char data[${Math.max(1, arr.length)}] = { ${[...arr].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') || '0'} };`);
-        L(`char hex[${2 * Math.max(1, arr.length) + 1}];`);
-        L('');
-        if (arr.length <= 4096) {
-          // through the scratch page, as the model's Process.ioctlStruct does
-          L('scratch_ensure();');
-          L(`rc = struct_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data, ${arr.length});`);
-        } else L(`rc = do_ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, data);`);
-        L(`hexify(data, ${arr.length}, hex);`);
-        outs.data = 'hex';
-      } else {
-        L(`rc = sys_rc(ioctl(${fd()}, (unsigned long)(uint32_t)${v('cmd')}, (unsigned long)${v('arg')}));`);
-      }
-      break;
-    }
-    default:
-      if (spec.group === 'meta') {
-        // No system call: the model's own view of its state (check_state); nothing to replay.
-        L(`printf("@R ${i} meta\\n");`);
-        L('break;');
-        e.line('\t}');
-        return;
-      }
-      L(`printf("call ${i}: op ${commentText(c.op)} cannot be exported\\n");`);
-      L(`printf("@R ${i} noexport\\n");`);
-      L('break;');
-      e.line('\t}');
-      return;
+      L('scratch_ensure();');
+      L('memset(&cmd, 0, sizeof(cmd));');
+      L(`cmd.${sizeField} = ${sizeField === 'size' ? sizeOf(defSize) : defSize};`);
+      for (const [k, x] of Object.entries(fields)) L(`cmd.${k} = ${x};`);
+      L(`rc = struct_ioctl(${fd()}, ${ioctl}, &cmd, sizeof(cmd));`);
+    },
+    outs: {},
+    cleanup: [],
+    forkSlot: () => ctx.procSlot.get(`$__fork${i}`) ?? 0,
+  };
+  const kind = mod.emitC ? mod.emitC(ce) : spec.group === 'meta' ? 'meta' : 'noexport';
+  if (kind === 'meta') {
+    // No system call: the model's own view of its state (check_state); nothing to replay.
+    L(`printf("@R ${i} meta\\n");`);
+    L('break;');
+    e.line('\t}');
+    return;
   }
+  if (kind === 'noexport') {
+    L(`printf("call ${i}: op ${commentText(c.op)} cannot be exported\\n");`);
+    L(`printf("@R ${i} noexport\\n");`);
+    L('break;');
+    e.line('\t}');
+    return;
+  }
+  /** C expressions of each output, set by the op's code. */
+  const outs = ce.outs;
   // A pending fail-nth is armed right before the system call (after any buffer allocation).
   const sysLine = e.lines.findIndex((l, k) => k >= caseStart && /^\t\t(rc = |void \*p = mmap\()/.test(l));
   if (sysLine >= 0 && c.op !== 'fail_nth') e.lines.splice(sysLine, 0, '\t\tfail_nth_apply();');
@@ -1462,10 +1178,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     L(`\tprintf("call ${i} (${commentText(c.op)}): the injected fault fired\\n");`);
   }
   // Bind handles.
-  const hidden = outs.__hidden;
-  const freeBuf = outs.__free;
-  delete outs.__hidden;
-  delete outs.__free;
+  const hidden = ce.hidden;
   const bind = (name: string, x: string): void => {
     if (ctx.handleIndex.has(name)) L(`${cIdent(name)} = (uint64_t)(${x});`);
   };
@@ -1507,11 +1220,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
       }
     }
   }
-  if (c.op === 'read_memory') {
-    L('free(buf);');
-    L('free(hex);');
-  }
-  if (freeBuf) L(`free(${freeBuf});`);
+  for (const line of ce.cleanup) L(line);
   L('break;');
   e.line('\t}');
 }

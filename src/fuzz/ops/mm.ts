@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/** Memory ops: mmap, munmap, mprotect, madvise, the process's own reads and writes, memfd. */
+import { MADV_HUGEPAGE } from '../../mm/constants.js';
+import type { Call } from '../program.js';
+import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64 } from './spec.js';
+import type { GenCtx, OpModule, Outputs } from './types.js';
+import { K2, K4, M2, interestingLength, literal as literalLen, num, pickW } from './values.js';
+
+/** read_memory reports `data` up to this many bytes. */
+const DATA_OUTPUT_MAX = 4096;
+/** Largest buffer write_memory / read_memory will build. */
+export const MEMORY_OP_MAX = 256 * 1024 * 1024;
+
+const none = (): Outputs => ({});
+
+export const mmap: OpModule = {
+  name: 'mmap',
+  spec: {
+    doc: 'mmap(2); `as` binds the address. `thp: true` adds madvise(MADV_HUGEPAGE) on the new range.',
+    group: 'mm',
+    fields: {
+      addr: u64('hint or fixed address', { default: 0, handle: 'addr' }),
+      length: req(u64('length in bytes')),
+      prot: flags(PROT_FLAGS, 'PROT_* bits', ['READ', 'WRITE']),
+      flags: flags(MAP_FLAGS, 'MAP_* bits', ['PRIVATE', 'ANONYMOUS']),
+      fd: { kind: 'int', width: 's32', default: -1, handle: 'fd', doc: 'file to map (-1 for anonymous memory)' },
+      offset: u64('file offset', { default: 0 }),
+      thp: { kind: 'bool', default: false, doc: 'madvise(MADV_HUGEPAGE) the new mapping' },
+    },
+    primary: 'addr',
+    outputs: { addr: 'addr' },
+  },
+  weight: 5,
+  localRet: true,
+  produces: ['buf'],
+  execute(x) {
+    const len = x.v('length');
+    const r = x.proc.mmap(x.v('addr'), len, x.n32('prot'), x.n32('flags'), x.s32('fd'), x.v('offset'));
+    if (r >= 0n && x.call.thp === true) {
+      const rc = x.proc.madvise(r, len, MADV_HUGEPAGE);
+      if (rc < 0) return { ret: rc, outputs: { addr: r } };
+    }
+    return { ret: r, outputs: { addr: r >= 0n ? r : 0n } };
+  },
+  generate(g, c) {
+    const rng = g.rng;
+    c.as = g.fresh();
+    c.length = num(
+      pickW<bigint>(rng, [
+        [2, K4],
+        [2, 4n * K4],
+        [2, 16n * K4],
+        [6, M2],
+        [7, 2n * M2],
+        [3, 4n * M2],
+        [1, 3n * K4],
+      ]),
+    );
+    if (rng.bool(0.6)) c.thp = true;
+    if (rng.bool(0.15)) c.prot = g.flags(this.spec.fields.prot, 0) ?? ['READ'];
+    if (rng.bool(0.15)) {
+      c.flags = pickW<string[]>(rng, [
+        [3, ['SHARED', 'ANONYMOUS']],
+        [3, ['PRIVATE', 'ANONYMOUS', 'POPULATE']],
+        [2, ['PRIVATE', 'ANONYMOUS', 'HUGETLB']],
+        [1, ['SHARED', 'ANONYMOUS', 'HUGETLB']],
+        [1, ['PRIVATE', 'ANONYMOUS', 'LOCKED']],
+      ]);
+    }
+    if (rng.bool(0.05)) {
+      const f = g.ofKind('memfd');
+      if (f.length > 0) {
+        c.fd = rng.pick(f).name;
+        c.flags = [rng.bool(0.5) ? 'SHARED' : 'PRIVATE'];
+      }
+    }
+    return c;
+  },
+  scope(c, as, add) {
+    add({ kind: 'buf', name: as, len: literalLen(c.length), thp: c.thp === true });
+  },
+  emitC(e) {
+    const { L, v } = e;
+    L(`void *p = mmap((void *)(uintptr_t)${v('addr')}, (size_t)${v('length')}, (int)${v('prot')}, (int)${v('flags')}, (int)${v('fd')}, (off_t)${v('offset')});`);
+    L('');
+    L('rc = p == MAP_FAILED ? -errno : 0;');
+    if (e.c.thp === true) L(`if (!rc && madvise(p, (size_t)${v('length')}, 14 /* MADV_HUGEPAGE */))\n\t\t\trc = -errno;`);
+    e.outs.addr = '(p == MAP_FAILED ? 0 : (uint64_t)(uintptr_t)p)';
+  },
+};
+
+
+/** munmap / mprotect / madvise: an address (often in a buffer) and a length fitting it. */
+function rangeCall(g: GenCtx, c: Call): Call {
+  const rng = g.rng;
+  const a = g.addr();
+  c.addr = a.expr;
+  c.length = num(interestingLength(rng, a.room));
+  if (c.op === 'mprotect') c.prot = g.flags(mprotect.spec.fields.prot, 0) ?? [];
+  if (c.op === 'madvise') c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE']);
+  g.maybeProc(c);
+  return c;
+}
+
+export const munmap: OpModule = {
+  name: 'munmap',
+  spec: {
+    doc: 'munmap(2)',
+    group: 'mm',
+    fields: { addr: req(u64('start', { handle: 'addr' })), length: req(u64('length')) },
+    outputs: {},
+  },
+  weight: 0.7,
+  execute: (x) => ({ ret: x.proc.munmap(x.v('addr'), x.v('length')), outputs: none() }),
+  generate: rangeCall,
+  emitC(e) {
+    e.L(`rc = sys_rc(munmap((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}));`);
+  },
+};
+
+export const mprotect: OpModule = {
+  name: 'mprotect',
+  spec: {
+    doc: 'mprotect(2)',
+    group: 'mm',
+    fields: { addr: req(u64('start', { handle: 'addr' })), length: req(u64('length')), prot: flags(PROT_FLAGS, 'PROT_* bits', ['READ', 'WRITE']) },
+    outputs: {},
+  },
+  weight: 0.5,
+  execute: (x) => ({ ret: x.proc.mprotect(x.v('addr'), x.v('length'), x.n32('prot')), outputs: none() }),
+  generate: rangeCall,
+  emitC(e) {
+    e.L(`rc = sys_rc(mprotect((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}, (int)${e.v('prot')}));`);
+  },
+};
+
+export const madvise: OpModule = {
+  name: 'madvise',
+  spec: {
+    doc: 'madvise(2)',
+    group: 'mm',
+    fields: { addr: req(u64('start', { handle: 'addr' })), length: req(u64('length')), advice: { ...enumField(MADV_ADVICE, 'MADV_* advice', undefined, 's32'), required: true } },
+    outputs: {},
+  },
+  weight: 1,
+  execute: (x) => ({ ret: x.proc.madvise(x.v('addr'), x.v('length'), x.s32('advice')), outputs: none() }),
+  generate: rangeCall,
+  emitC(e) {
+    e.L(`rc = sys_rc(madvise((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}, (int)${e.v('advice')}));`);
+  },
+};
+
+/** write_memory / read_memory: a small access somewhere in (or out of) a buffer. */
+function memoryCall(g: GenCtx, c: Call): Call {
+  const rng = g.rng;
+  const a = g.addr();
+  c.addr = a.expr;
+  c.length = num(rng.pick([1n, 64n, K4, 2n * K4, K2]));
+  if (c.op === 'write_memory') c.fill = rng.below(256);
+  g.maybeProc(c);
+  return c;
+}
+
+export const write_memory: OpModule = {
+  name: 'write_memory',
+  spec: {
+    doc: 'the process writes its own memory: `data` (hex bytes), or `length` bytes of `fill`',
+    group: 'mm',
+    fields: {
+      addr: req(u64('destination', { handle: 'addr' })),
+      data: { kind: 'hex', doc: 'bytes to write' },
+      fill: { kind: 'int', width: 'u8', doc: 'byte value to write `length` times' },
+      length: u64('number of fill bytes'),
+    },
+    outputs: {},
+  },
+  weight: 0.5,
+  execute(x) {
+    let data: Uint8Array;
+    if (x.call.data !== undefined) {
+      const h = parseHex(x.call.data);
+      if (typeof h === 'string') x.fail(`write_memory.data: ${h}`);
+      data = h as Uint8Array;
+    } else {
+      const len = x.v('length');
+      if (len > BigInt(MEMORY_OP_MAX)) x.fail(`write_memory: length ${len} is over ${MEMORY_OP_MAX}`);
+      data = new Uint8Array(Number(len)).fill(Number(x.v('fill') & 0xffn));
+    }
+    return { ret: x.proc.writeMemory(x.v('addr'), data), outputs: none() };
+  },
+  generate: memoryCall,
+  emitC(e) {
+    const { L, v } = e;
+    if (e.has('data')) {
+      const bytes = parseHex(e.c.data);
+      const arr = typeof bytes === 'string' ? new Uint8Array(0) : bytes;
+      L(`static const unsigned char data[${Math.max(1, arr.length)}] = { ${cBytes(arr)} };`);
+      L('');
+      L(`rc = user_write(${v('addr')}, data, ${arr.length});`);
+    } else {
+      L(`size_t len = (size_t)${v('length')};`);
+      L('unsigned char *buf = malloc(len ? len : 1);');
+      L('');
+      L('if (!buf) {');
+      L('\tperror("malloc");');
+      L('\texit(2);');
+      L('}');
+      L(`memset(buf, (int)(${v('fill')} & 0xff), len);`);
+      L(`rc = user_write(${v('addr')}, buf, len);`);
+      L('free(buf);');
+    }
+  },
+};
+
+export const read_memory: OpModule = {
+  name: 'read_memory',
+  spec: {
+    doc: 'the process reads its own memory; outputs `data` (hex, up to 4 KiB) and `fill` (the byte every byte equals, or -1)',
+    group: 'mm',
+    fields: { addr: req(u64('source', { handle: 'addr' })), length: req(u64('bytes to read')) },
+    outputs: { data: 'value', fill: 'value' },
+  },
+  weight: 0.3,
+  execute(x) {
+    const len = x.v('length');
+    if (len > BigInt(MEMORY_OP_MAX)) x.fail(`read_memory: length ${len} is over ${MEMORY_OP_MAX}`);
+    const buf = new Uint8Array(Number(len));
+    const rc = x.proc.readMemory(x.v('addr'), buf);
+    const outputs: Outputs = {};
+    if (rc === 0) {
+      if (buf.length <= DATA_OUTPUT_MAX) outputs.data = toHex(buf);
+      outputs.fill = buf.length > 0 && buf.every((b) => b === buf[0]) ? buf[0] : -1;
+    }
+    return { ret: rc, outputs };
+  },
+  generate: memoryCall,
+  emitC(e) {
+    const { L, v } = e;
+    L(`size_t len = (size_t)${v('length')}, k;`);
+    L('unsigned char *buf = malloc(len ? len : 1);');
+    L('char *hex = malloc(2 * (len ? len : 1) + 1);');
+    L('int64_t fill = -1;');
+    L('');
+    L('(void)fill;');
+    L('if (!buf || !hex) {');
+    L('\tperror("malloc");');
+    L('\texit(2);');
+    L('}');
+    L(`rc = user_read(${v('addr')}, buf, len);`);
+    L('hexify(buf, len <= 4096 ? len : 0, hex);');
+    L('if (len) {');
+    L('\tfill = buf[0];');
+    L('\tfor (k = 1; k < len; k++)');
+    L('\t\tif (buf[k] != buf[0]) {');
+    L('\t\t\tfill = -1;');
+    L('\t\t\tbreak;');
+    L('\t\t}');
+    L('}');
+    e.outs.data = 'hex';
+    e.outs.fill = '(uint64_t)fill';
+    e.cleanup.push('free(buf);', 'free(hex);');
+  },
+};
+
+export const memfd_create: OpModule = {
+  name: 'memfd_create',
+  spec: {
+    doc: 'memfd_create(2); `as` binds the fd',
+    group: 'mm',
+    fields: { name: { kind: 'string', default: 'sim', doc: 'name' }, flags: flags(MFD_FLAGS, 'MFD_* bits', []) },
+    primary: 'fd',
+    outputs: { fd: 'fd' },
+  },
+  weight: 0.2,
+  localRet: true,
+  produces: ['memfd'],
+  execute(x) {
+    const fd = x.proc.memfdCreate(typeof x.call.name === 'string' ? x.call.name : 'sim', x.n32('flags'));
+    return { ret: fd, outputs: { fd } };
+  },
+  generate(g, c) {
+    c.as = g.fresh();
+    if (g.rng.bool(0.2)) c.flags = ['HUGETLB'];
+    return c;
+  },
+  scope(_c, as, add) {
+    add({ kind: 'memfd', name: as });
+  },
+  emitC(e) {
+    e.L(`rc = sys_rc(syscall(SYS_memfd_create, ${e.str(typeof e.c.name === 'string' ? e.c.name : 'sim')}, (unsigned int)${e.v('flags')}));`);
+    e.outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
+  },
+};
+
+export const ftruncate: OpModule = {
+  name: 'ftruncate',
+  spec: {
+    doc: 'ftruncate(2)',
+    group: 'mm',
+    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }), length: req(u64('new size')) },
+    outputs: {},
+  },
+  weight: 0.2,
+  execute: (x) => ({ ret: x.proc.ftruncate(x.s32('fd'), x.v('length')), outputs: none() }),
+  generate(g, c) {
+    const f = g.need(['memfd']);
+    c.fd = f ? f.name : -1;
+    c.length = num(g.rng.pick([K4, 4n * K4, M2, 2n * M2]));
+    return c;
+  },
+  emitC(e) {
+    e.L(`rc = sys_rc(ftruncate((int)${e.v('fd')}, (off_t)${e.v('length')}));`);
+  },
+};
+
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, write_memory, read_memory, memfd_create, ftruncate];

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/** Process ops: fork, exit, fail_nth; and the file ops open and close. */
+import { OPEN_FLAGS, flags, req } from './spec.js';
+import type { OpModule } from './types.js';
+import { pickW } from './values.js';
+
+const O_RDWR = 2;
+
+export const fork: OpModule = {
+  name: 'fork',
+  spec: {
+    doc: 'fork(2) of the calling process; `as` binds the child, which later calls name with `proc`',
+    group: 'process',
+    fields: {},
+    primary: 'pid',
+    outputs: { pid: 'proc' },
+  },
+  weight: 0.3,
+  localRet: true,
+  produces: ['proc'],
+  execute(x) {
+    const r = x.proc.forkOrErrno();
+    if (typeof r === 'number') return { ret: r, outputs: { pid: 0 } };
+    x.adoptChild(r);
+    return { ret: r.pid, outputs: { pid: r.pid } };
+  },
+  generate(g, c) {
+    c.as = g.fresh();
+    return c;
+  },
+  scope(_c, as, add) {
+    add({ kind: 'proc', name: as });
+  },
+  emitC(e) {
+    e.L(`rc = do_fork(${e.forkSlot()});`);
+    e.outs.pid = '(uint64_t)(rc < 0 ? 0 : rc)';
+  },
+};
+
+export const exit: OpModule = {
+  name: 'exit',
+  spec: {
+    doc: 'exit(2) of the calling process (`proc`): closes its files and drops its memory',
+    group: 'process',
+    fields: {},
+    outputs: {},
+  },
+  weight: 0.2,
+  consumes: ['proc'],
+  execute(x) {
+    x.proc.exit();
+    return { ret: 0, outputs: {} };
+  },
+  generate(g, c) {
+    const procs = g.procs();
+    if (procs.length === 0) return undefined;
+    c.proc = g.rng.pick(procs);
+    return c;
+  },
+  emitC({ L }) {
+    L('if (my_slot) {');
+    L('\tchild_exiting = 1;');
+    L('} else {');
+    L('\tprintf("the main process exits at call %d\\n", idx);');
+    L('\t/* The remaining calls cannot run: report and stop. */');
+    L('\tprintf("%d checks so far, %d differ\\n", checked, diverged);');
+    L('\texit(diverged ? 1 : 0);');
+    L('}');
+  },
+};
+
+export const fail_nth: OpModule = {
+  name: 'fail_nth',
+  spec: {
+    doc: 'arm fail-nth for the next call of this process: its `nth` fault point fails (disarmed after that call)',
+    group: 'process',
+    fields: { nth: req({ kind: 'int', width: 'u32', doc: 'which fault point to fail (1 = the first)' }) },
+    outputs: {},
+  },
+  weight: 1.5,
+  execute(x) {
+    x.armFailNth(x.n32('nth'));
+    return { ret: 0, outputs: {} };
+  },
+  generate(g, c) {
+    const rng = g.rng;
+    c.nth = pickW<() => number>(rng, [
+      [6, () => rng.int(1, 4)],
+      [3, () => rng.int(5, 12)],
+      [1, () => rng.int(13, 60)],
+    ])();
+    return c;
+  },
+  emitC(e) {
+    e.L(`fail_nth_pending = (unsigned int)${e.v('nth')};`);
+  },
+};
+
+export const open: OpModule = {
+  name: 'open',
+  spec: {
+    doc: 'open(2); `as` binds the fd. Opening /dev/iommu or /dev/vfio/vfio makes it the default fd of later iommufd calls',
+    group: 'iommufd',
+    fields: {
+      path: { kind: 'string', default: '/dev/iommu', doc: 'path (/dev/iommu, /dev/vfio/vfio)' },
+      flags: flags(OPEN_FLAGS, 'O_* flags', ['RDWR']),
+    },
+    primary: 'fd',
+    outputs: { fd: 'iommufd' },
+  },
+  weight: 1,
+  localRet: true,
+  produces: ['iommufd'],
+  execute(x) {
+    const path = typeof x.call.path === 'string' ? x.call.path : '/dev/iommu';
+    const fd = x.proc.open(path, x.call.flags === undefined ? O_RDWR : x.n32('flags'));
+    if (fd >= 0) x.opened(path, fd);
+    return { ret: fd, outputs: { fd } };
+  },
+  generate(g, c) {
+    c.as = g.fresh();
+    if (g.rng.bool(0.15)) c.path = '/dev/vfio/vfio';
+    return c;
+  },
+  scope(c, as, add) {
+    add({ kind: 'iommufd', name: as, vfio: c.path === '/dev/vfio/vfio' });
+  },
+  emitC(e) {
+    const path = typeof e.c.path === 'string' ? e.c.path : '/dev/iommu';
+    e.L(`rc = sys_rc(open(${e.str(path)}, (int)${e.has('flags') ? e.v('flags') : '2 /* O_RDWR */'}));`);
+    e.outs.fd = '(uint64_t)(int64_t)(rc < 0 ? -1 : rc)';
+    if (e.c.as === undefined) e.hidden = `$__open${e.index}`;
+  },
+};
+
+export const close: OpModule = {
+  name: 'close',
+  spec: {
+    doc: 'close(2)',
+    group: 'iommufd',
+    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'descriptor to close' }) },
+    outputs: {},
+  },
+  weight: 0.7,
+  execute: (x) => ({ ret: x.proc.close(x.s32('fd')), outputs: {} }),
+  generate(g, c) {
+    const rng = g.rng;
+    const fds = g.ofKind('iommufd', 'access', 'memfd', 'fault').map((r) => r.fd ?? r.name);
+    c.fd = fds.length > 0 && rng.bool(0.9) ? rng.pick(fds) : rng.pick([-1, 0, 3, 4, 5]);
+    g.maybeProc(c);
+    return c;
+  },
+  emitC(e) {
+    e.L(`rc = sys_rc(close((int)${e.v('fd')}));`);
+  },
+};
+
+export const PROCESS_OPS: readonly OpModule[] = [fork, exit, fail_nth];
+export const FILE_OPS: readonly OpModule[] = [open, close];

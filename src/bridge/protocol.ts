@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The bridge's wire format (shim/protocol.h is the C side): one unix stream
- * socket per real process; a request is a 56-byte header (u32 op, u32 string
- * length, six i64 arguments) and a string; a reply a 32-byte header (i64
+ * socket per real process; a request is a 64-byte header (u32 op, u32 string
+ * length, six i64 arguments, u32 caller's thread id, u32 reserved) and a string; a reply a 32-byte header (i64
  * result, two i64 extras, u32 string length, u32 spin) and a string. `spin`
  * is how long (µs) the shim may wait awake for its next reply.
  */
-export const REQ_HEADER = 56;
+export const REQ_HEADER = 64;
 export const REP_HEADER = 32;
 
 export const OP = {
@@ -34,6 +34,7 @@ export const OP = {
   WRITE: 22,
   POLL: 23,
   CAPGET: 24,
+  DUP: 25,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */
@@ -46,6 +47,8 @@ export const BRIDGE_LOST_STATUS = 125;
 export interface Request {
   op: number;
   a: bigint[];
+  /** The calling thread's id (0 when not known). */
+  tid: number;
   s: Buffer;
 }
 
@@ -65,7 +68,7 @@ export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
     if (buf.length - off < REQ_HEADER + slen) break;
     const a: bigint[] = new Array(6);
     for (let i = 0; i < 6; i++) a[i] = buf.readBigInt64LE(off + 8 + 8 * i);
-    reqs.push({ op: buf.readUInt32LE(off), a, s: buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen) });
+    reqs.push({ op: buf.readUInt32LE(off), a, tid: buf.readUInt32LE(off + 56), s: buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen) });
     off += REQ_HEADER + slen;
   }
   return { reqs, rest: off === buf.length ? Buffer.alloc(0) : buf.subarray(off) };

@@ -17,7 +17,7 @@
  * table as an inert placeholder below the lowest free real descriptor the
  * shim sends, so files the model creates land on numbers free in the program.
  */
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -66,9 +66,39 @@ export class Bridged {
   /** Close-on-exec model descriptors announced before an exec. */
   pendingExec: number[] | undefined;
   conn: Socket | undefined;
+  /**
+   * fail-nth is per task (thread): the model's one task holds the value of
+   * the thread whose call it runs (activeTid); the others wait here.
+   */
+  activeTid = 0;
+  readonly failNth = new Map<number, number>();
 
   constructor(proc: Process) {
     this.proc = proc;
+  }
+
+  /** Make `tid`'s fail-nth the model task's, for a call from that thread. */
+  switchThread(tid: number): void {
+    if (tid === 0 || tid === this.activeTid) return;
+    const cur = this.proc.getFailNth();
+    if (cur !== 0) this.failNth.set(this.activeTid, cur);
+    else this.failNth.delete(this.activeTid);
+    const next = this.failNth.get(tid) ?? 0;
+    this.failNth.delete(tid);
+    if (next !== 0 || cur !== 0) this.proc.setFailNth(next);
+    this.activeTid = tid;
+  }
+
+  /** Thread `tid`'s fail-nth (proc_fail_nth_read). */
+  readFailNth(tid: number): number {
+    return tid === this.activeTid ? this.proc.getFailNth() : (this.failNth.get(tid) ?? 0);
+  }
+
+  /** Thread `tid`'s fail-nth write (proc_fail_nth_write). */
+  writeFailNth(tid: number, n: number): void {
+    if (tid === this.activeTid) this.proc.setFailNth(n);
+    else if (n === 0) this.failNth.delete(tid);
+    else this.failNth.set(tid, n);
   }
 }
 
@@ -287,6 +317,11 @@ export class BridgeServer {
       b = new Bridged(proc);
     }
     b.conn = sock;
+    // the thread that says HELLO is the process's main thread (after fork and exec too)
+    if (b.activeTid !== pid) {
+      b.failNth.clear();
+      b.activeTid = pid;
+    }
     // a new image has a new mm: /proc/PID/mem opened before the exec still points at the old one
     if (b.realPid !== pid || b.real === undefined || b === old) {
       b.real?.close();
@@ -482,6 +517,7 @@ export class BridgeServer {
     this.rmapRebuilt = false;
     if (this.memfdsToOpen.length > 0) this.openMemfds();
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
+    b.switchThread(q.tid);
     const p = b.proc;
     const a = q.a;
     switch (q.op) {
@@ -501,6 +537,19 @@ export class BridgeServer {
         const fd = Number(a[0]);
         b.kinds.delete(fd);
         return { ret: p.close(fd) };
+      }
+      case OP.DUP: {
+        // the real dup/dup2/dup3/F_DUPFD chose `to`: the model's descriptor there shares fd's open file
+        const fd = Number(a[0]);
+        const to = Number(a[1]);
+        const kind = b.kinds.get(fd);
+        if (kind === undefined) return { ret: -EBADF };
+        const r = p.dup3(fd, to, true);
+        if (r >= 0) {
+          b.placeholders.delete(to);
+          b.kinds.set(to, kind);
+        }
+        return { ret: r };
       }
       case OP.IOCTL: {
         this.stats.ioctls++;
@@ -703,7 +752,7 @@ export class BridgeServer {
   // synthesized files
 
   private target(b: Bridged, pidText: string): Bridged | undefined {
-    const pid = Number(pidText);
+    const pid = Number.parseInt(pidText, 10);
     return pid === b.realPid ? b : this.byPid.get(pid);
   }
 
@@ -716,7 +765,10 @@ export class BridgeServer {
     }
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };
-    if (kind === 'fail-nth') return reply(`${t.proc.getFailNth()}\n`);
+    if (kind === 'fail-nth') {
+      const tid = threadOf(t, arg);
+      return tid === undefined ? { ret: -ESRCH } : reply(`${t.readFailNth(tid)}\n`);
+    }
     if (kind === 'status') {
       const mm = t.proc.mm;
       const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
@@ -731,13 +783,15 @@ export class BridgeServer {
     if (kind !== 'fail-nth') return { ret: -EINVAL };
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };
+    const tid = threadOf(t, arg);
+    if (tid === undefined) return { ret: -ESRCH };
     // proc_fail_nth_write(): kstrtouint, base 0, one trailing newline allowed
     const m = /^\s*(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/.exec(data);
     if (m === null) return { ret: -EINVAL };
     const n = Number(m[1].startsWith('0x') ? Number.parseInt(m[1], 16) : m[1].length > 1 && m[1][0] === '0' ? Number.parseInt(m[1], 8) : m[1]);
     if (n > 0xffffffff) return { ret: -34 /* ERANGE */ };
     this.applyDebugfsKnobs(t);
-    t.proc.setFailNth(n);
+    t.writeFailNth(tid, n);
     return { ret: Buffer.byteLength(data) };
   }
 
@@ -849,6 +903,15 @@ function alive(pid: number): boolean {
 function reply(text: string): Reply {
   const s = Buffer.from(text);
   return { ret: s.length, s };
+}
+
+/** The thread of "PID:TID" (a synthesized file's argument) if it is alive in t's real process. */
+function threadOf(t: Bridged, arg: string): number | undefined {
+  const i = arg.indexOf(':');
+  const tid = i < 0 ? t.realPid : Number(arg.slice(i + 1));
+  if (!Number.isSafeInteger(tid) || tid <= 0) return undefined;
+  if (tid === t.realPid || tid === t.activeTid || t.failNth.has(tid)) return tid;
+  return existsSync(`/proc/${t.realPid}/task/${tid}`) ? tid : undefined;
 }
 
 function splitName(name: string): [string, string] {

@@ -14,7 +14,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** The shim's sources (src/bridge/shim). */
 export const SHIM_DIR = resolve(HERE, '../../src/bridge/shim');
 const SOURCES = ['shim.c', 'protocol.h'];
-const CFLAGS = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter'];
+const CFLAGS = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror=implicit-function-declaration', '-Wl,-z,defs'];
 const LIBS = ['-ldl', '-lpthread'];
 
 /** A missing or failing compiler, or missing sources. */

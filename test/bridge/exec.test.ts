@@ -41,6 +41,23 @@ describe('exec: what the kernel selftests need', () => {
   });
 });
 
+describe('exec: descriptors and threads', () => {
+  // the same program passes all 28 checks on the 7.2.13 oracle kernel (static build, run:fds)
+  it('dup/dup2/dup3/F_DUPFD of model files share one open file; fail-nth is per thread', async () => {
+    const prog = build('fds');
+    const r = await runExec([prog], { captureStdout: true, err: () => {} });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok DESTROY through the dup after closing the original');
+    expect(lines).toContain("ok ACCESS_RW through the dup'd access fd");
+    expect(lines).toContain("ok the other thread's fail-nth is untouched by this thread's call");
+    expect(lines).toContain("ok the other thread's IOAS_ALLOC fails (its first fault point)");
+    expect(lines.length).toBe(28);
+    expect(r.status).toBe(0);
+    expect(r.warnings).toBe(0);
+  });
+});
+
 describe('exec: a small iommufd client', () => {
   it('gets the kernel answers, real fds and its own exit status', async () => {
     const prog = build('basic');

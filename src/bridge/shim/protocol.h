@@ -11,6 +11,8 @@ struct bridge_req {
 	uint32_t op;
 	uint32_t slen; /* bytes of string payload following the header */
 	int64_t a[6];
+	uint32_t tid; /* the calling thread (fail-nth is per task) */
+	uint32_t reserved;
 };
 
 struct bridge_rep {
@@ -45,6 +47,7 @@ enum bridge_op {
 	OP_WRITE = 22,       /* a: fd, buf, count -> bytes */
 	OP_POLL = 23,        /* a: fd, events -> revents */
 	OP_CAPGET = 24,      /* -> effective capability bits */
+	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
 };
 
 #endif

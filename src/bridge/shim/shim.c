@@ -48,6 +48,8 @@ static long long special_off[MAXFD];
 /* log2 of the huge page size of a hugetlb memfd (emulated with shmem), 0 otherwise */
 static unsigned char memfd_huge[MAXFD];
 static long long fork_token;
+/* this thread's id, cached (reset in a forked child, whose thread has a new one) */
+static __thread int my_tid;
 
 /* A raw system call without libc's syscall() (which this shim overrides): -1 and errno on failure. */
 static long real_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
@@ -71,6 +73,13 @@ static long real_syscall6(long n, long a1, long a2, long a3, long a4, long a5, l
 #define RS(...) RS_(__VA_ARGS__, 0, 0, 0, 0, 0, 0)
 #define RS_(n, a, b, c, d, e, f, ...) \
 	real_syscall6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static int self_tid(void)
+{
+	if (!my_tid)
+		my_tid = (int)RS(SYS_gettid);
+	return my_tid;
+}
 
 static long sys_write_all(int fd, const void *p, size_t n)
 {
@@ -180,7 +189,7 @@ static size_t spin_read(char *buf, size_t cap)
 static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
 		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
 {
-	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 } };
+	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid() };
 	struct bridge_rep rep;
 	/* the reply in one read when it is small (the server writes it at once) */
 	char first[sizeof(rep) + 1536];
@@ -395,7 +404,7 @@ static int special_name(const char *p, char *out, size_t cap)
 		return 1;
 	}
 	if (!strcmp(p, "/proc/thread-self/fail-nth")) {
-		snprintf(out, cap, "fail-nth:%d", getpid());
+		snprintf(out, cap, "fail-nth:%d:%d", getpid(), self_tid());
 		return 1;
 	}
 	if (!strncmp(p, "/proc/", 6)) {
@@ -414,10 +423,15 @@ static int special_name(const char *p, char *out, size_t cap)
 			snprintf(out, cap, "status:%s", pid);
 			return 1;
 		}
+		/* the thread group leader's (proc_fail_nth_* in tgid_base_stuff) */
+		if (!strcmp(slash, "/fail-nth")) {
+			snprintf(out, cap, "fail-nth:%s:%s", pid, pid);
+			return 1;
+		}
 		if (!strncmp(slash, "/task/", 6)) {
 			const char *t = slash + 6, *e = strchr(t, '/');
 			if (e && all_digits(t, e) && !strcmp(e, "/fail-nth")) {
-				snprintf(out, cap, "fail-nth:%s", pid);
+				snprintf(out, cap, "fail-nth:%s:%.*s", pid, (int)(e - t), t);
 				return 1;
 			}
 		}
@@ -845,19 +859,49 @@ static uint32_t inline_arg(unsigned long cmd, void *arg, char *out)
 	return size;
 }
 
-/* A synthesized file's new descriptor reads and writes the same file. */
-static int dup_special(int from, int to)
+/*
+ * A new descriptor `to` for what `from` is (the real call made it already):
+ * a model file gets the model's own dup (one open file, two descriptors),
+ * a synthesized file reads and writes the same file.
+ */
+static int dup_follow(int from, int to)
 {
-	if (to >= 0 && to < MAXFD && to != from && kind_of(from) == K_SPECIAL) {
+	if (to < 0 || to == from)
+		return to;
+	if (to >= MAXFD) {
+		if (kind_of(from) & K_MODEL) {
+			RS(SYS_close, to);
+			errno = EMFILE;
+			return -1;
+		}
+		return to;
+	}
+	if (fdkind[to] == K_SPECIAL) {
 		free(special_path[to]);
+		special_path[to] = NULL;
+	}
+	int k = kind_of(from);
+	if ((k & K_MODEL) && connected()) {
+		/* the model closes what it had at `to` itself (dup3) */
+		int64_t r = CALL(OP_DUP, from, to);
+		if (r < 0) {
+			fdkind[to] = K_NONE;
+			RS(SYS_close, to);
+			errno = (int)-r;
+			return -1;
+		}
+		fdkind[to] = (unsigned char)k;
+		memfd_huge[to] = memfd_huge[from];
+	} else if ((fdkind[to] & K_MODEL) && connected()) {
+		/* a real file replaced a model one at `to` */
+		CALL(OP_CLOSE, to);
+		fdkind[to] = K_NONE;
+	} else if (k == K_SPECIAL) {
 		special_path[to] = strdup(special_path[from]);
 		special_off[to] = special_off[from];
 		fdkind[to] = K_SPECIAL;
-	} else if (to >= 0 && to < MAXFD && to != from && fdkind[to]) {
-		/* dup2 over a descriptor the shim tracked: that one is closed */
-		close(to);
+	} else {
 		fdkind[to] = K_NONE;
-		return dup_special(from, to);
 	}
 	return to;
 }
@@ -865,23 +909,19 @@ static int dup_special(int from, int to)
 int dup(int fd)
 {
 	int r = RS(SYS_dup, fd);
-	return r < 0 ? r : dup_special(fd, r);
+	return r < 0 ? r : dup_follow(fd, r);
 }
 
 int dup2(int fd, int to)
 {
-	if (fd != to && to >= 0 && to < MAXFD && fdkind[to])
-		close(to);
 	int r = RS(SYS_dup2, fd, to);
-	return r < 0 ? r : dup_special(fd, r);
+	return r < 0 ? r : dup_follow(fd, r);
 }
 
 int dup3(int fd, int to, int flags)
 {
-	if (fd != to && to >= 0 && to < MAXFD && fdkind[to])
-		close(to);
 	int r = RS(SYS_dup3, fd, to, flags);
-	return r < 0 ? r : dup_special(fd, r);
+	return r < 0 ? r : dup_follow(fd, r);
 }
 
 int fcntl(int fd, int cmd, ...)
@@ -892,7 +932,7 @@ int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	long r = RS(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		dup_special(fd, (int)r);
+		return dup_follow(fd, (int)r);
 	return (int)r;
 }
 
@@ -1169,6 +1209,7 @@ pid_t fork(void)
 	}
 	pid_t pid = real();
 	if (pid == 0) {
+		my_tid = 0;
 		RS(SYS_close, sock);
 		sock = -1;
 		pthread_mutex_init(&mu, NULL);

@@ -1151,7 +1151,8 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     cleanup: [],
     forkSlot: () => ctx.procSlot.get(`$__fork${i}`) ?? 0,
   };
-  const kind = mod.emitC ? mod.emitC(ce) : spec.group === 'meta' ? 'meta' : 'noexport';
+  const kind = mod.emitC ? 'emit' : spec.group === 'meta' ? 'meta' : 'noexport';
+  mod.emitC?.(ce);
   if (kind === 'meta') {
     // No system call: the model's own view of its state (check_state); nothing to replay.
     L(`printf("@R ${i} meta\\n");`);

@@ -293,8 +293,8 @@ export interface OpModule {
   readonly produces?: readonly ResKind[];
   /** A new value for field `name` of `c` (the mutator); undefined: the generic regeneration. */
   regenerate?(g: GenCtx, c: Call, name: string): { value: unknown } | undefined;
-  /** Emit the call's C statements. 'meta': no system call to replay. Absent: meta ops are meta, others cannot be exported. */
-  emitC?(e: CEmitCtx): 'meta' | undefined;
+  /** Emit the call's C statements. Absent: a meta op has nothing to replay; any other op cannot be exported. */
+  emitC?(e: CEmitCtx): void;
   /** uAPI structs the C code needs beyond the base set. */
   readonly cStructs?: readonly U.StructLayout[];
   /** ioctl numbers the C code needs beyond the base set. */

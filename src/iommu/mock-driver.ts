@@ -196,6 +196,13 @@ export interface MockOpsOptions {
   readonly warnIovaToPhysMissing: boolean;
   /** sizeof(struct iommu_hwpt_selftest): 4 ({iotlb}, 6.12) or 8 (+ pagetable_type, 7.2). */
   readonly hwptSelftestSize: number;
+  /**
+   * mock_dev_create() gives every device a "pasid-num-bits" property (0
+   * without MOCK_FLAGS_DEVICE_PASID): the core then sets max_pasids to
+   * 1 << bits, so a device without PASID has max_pasids 1, not 0 (7.x; the
+   * 6.12 mock sets no property: 0).
+   */
+  readonly pasidNumBitsProperty?: boolean;
 }
 
 /** mock_ops for one kernel era. */
@@ -251,7 +258,9 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     },
     userPasidTable: true,
     maxPasids(dev: IommuDev): number {
-      return dev.flags & MOCK_DEV_PASID ? 2 ** MOCK_PASID_WIDTH : 0;
+      // dev_iommu_get_max_pasids(): 1 << pasid-num-bits when the property exists.
+      if (dev.flags & MOCK_DEV_PASID) return 2 ** MOCK_PASID_WIDTH;
+      return opts.pasidNumBitsProperty ? 1 : 0;
     },
     enableIopf(_dev: IommuDev): number {
       return 0;

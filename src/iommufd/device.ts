@@ -46,6 +46,7 @@ import {
   IOMMU_TEST_DEV_CACHE_DEFAULT,
   MOCK_DEV_CACHE_NUM,
   MOCK_FLAGS_DEVICE_HUGE_IOVA,
+  MOCK_FLAGS_DEVICE_PASID,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 import { type VdeviceObject, type ViommuObject, deviceRemoveVdev } from './viommu.js';
@@ -92,6 +93,8 @@ export function mockOpsOf(env: IommufdEnv): IommuOps {
       warnMissingEntries: env.profile.mockWarnsMissingEntries,
       warnIovaToPhysMissing: env.profile.mockIovaToPhysWarnsMissing,
       hwptSelftestSize: env.profile.mockHwptSelftestPagetableType ? 8 : 4,
+      // The mock that knows MOCK_FLAGS_DEVICE_PASID gives every device a pasid-num-bits property.
+      pasidNumBitsProperty: (env.profile.mockDevValidFlags & MOCK_FLAGS_DEVICE_PASID) !== 0,
     });
     opsOf.set(env, ops);
   }

@@ -285,6 +285,18 @@ describe('PASID attach beyond the selftest', () => {
     c.destroy(self.stdevId);
   });
 
+  it('a device without PASID has max_pasids 1 (pasid-num-bits 0): no PASID attaches, even with its RID on a compatible HWPT', () => {
+    const self = setup(false);
+    const { c } = self;
+    const s2 = c.hwptAlloc({ devId: self.deviceId, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_PASID });
+    expect(mockDomainReplace(c, self.noPasidStdevId, s2).rc).toBe(0);
+    expect(pasidAttachRc(c, self.noPasidStdevId, 1, s2)).toBe(-EINVAL);
+    expect(pasidAttachRc(c, self.noPasidStdevId, 100, s2)).toBe(-EINVAL);
+    expect(pasidCheckHwptRc(c, self.noPasidStdevId, 1, 0)).toBe(0);
+    expect(mockDomainReplace(c, self.noPasidStdevId, self.ioasId).rc).toBe(0);
+    c.destroy(s2);
+  });
+
   it('the ops look up a selftest object: a device ID is ENOENT', () => {
     const self = setup(true);
     const { c } = self;

@@ -6,7 +6,7 @@
  * program returned.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -80,10 +80,59 @@ export function countKtapLine(line: string, c: KtapCounts, results?: Map<string,
   results?.set(name, r);
 }
 
+/** Exit status when the program cannot be run under the bridge (as a shell's "cannot execute"). */
+export const EXIT_CANNOT_RUN = 127;
+
+/** The file `cmd` names, searched in PATH as execvp does (undefined when not found). */
+function resolveProgram(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined;
+  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const f = join(dir === '' ? '.' : dir, cmd);
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+/**
+ * A statically linked ELF executable: no PT_INTERP program header, so the
+ * dynamic loader never runs and LD_PRELOAD cannot load the shim. False for
+ * scripts, dynamic programs and files that cannot be read.
+ */
+export function isStaticElf(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const h = Buffer.alloc(64);
+    if (readSync(fd, h, 0, 64, 0) < 64 || h.readUInt32BE(0) !== 0x7f454c46 || h[4] !== 2 || h[5] !== 1) return false;
+    const type = h.readUInt16LE(16);
+    if (type !== 2 && type !== 3) return false; // ET_EXEC, ET_DYN
+    const phoff = Number(h.readBigUInt64LE(32));
+    const phentsize = h.readUInt16LE(54);
+    const phnum = h.readUInt16LE(56);
+    if (phentsize < 4 || phnum === 0 || phnum > 4096) return false;
+    const ph = Buffer.alloc(phentsize * phnum);
+    if (readSync(fd, ph, 0, ph.length, phoff) < ph.length) return false;
+    for (let i = 0; i < phnum; i++) if (ph.readUInt32LE(i * phentsize) === 3 /* PT_INTERP */) return false;
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const out = opts.out ?? ((t: string) => process.stdout.write(t));
   const err = opts.err ?? ((t: string) => process.stderr.write(t));
   if (argv.length === 0) throw new RangeError('exec: no program given');
+  const file = resolveProgram(argv[0], opts.env ?? process.env);
+  if (file !== undefined && isStaticElf(file)) {
+    err(`iommufd-sim exec: ${argv[0]} is statically linked: the bridge loads its shim with LD_PRELOAD, which needs a dynamically linked program (rebuild it without -static)\n`);
+    const none: KtapCounts = { pass: 0, fail: 0, skip: 0, xfail: 0 };
+    return { status: EXIT_CANNOT_RUN, programStatus: EXIT_CANNOT_RUN, signal: null, crash: undefined, warnings: 0, ktap: none, stats: { requests: 0, ioctls: 0, processes: 0 }, stdout: '', results: new Map() };
+  }
   const shim = buildShim();
   const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-exec-'));
   const debugfs = join(dir, 'debugfs');
@@ -130,7 +179,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     await lines;
     if (done.error !== undefined) {
       err(`iommufd-sim exec: cannot run ${argv[0]}: ${done.error.message}\n`);
-      return finish(127, 127, null);
+      return finish(EXIT_CANNOT_RUN, EXIT_CANNOT_RUN, null);
     }
     const programStatus = done.signal !== null ? 128 + (osConstants.signals[done.signal] ?? 0) : (done.code ?? 1);
     let status = programStatus;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_BRIDGE_CRASH, countKtapLine, runExec } from '../../src/bridge/exec.js';
+import { EXIT_BRIDGE_CRASH, countKtapLine, isStaticElf, runExec } from '../../src/bridge/exec.js';
 import { parseMaps } from '../../src/bridge/real-process.js';
 import { buildShim } from '../../src/bridge/shim-build.js';
 
@@ -38,6 +38,21 @@ describe('exec: what the kernel selftests need', () => {
     expect(lines.length).toBe(36);
     expect(r.status).toBe(0);
     expect(r.warnings).toBe(0);
+  });
+});
+
+describe('exec: static programs', () => {
+  it('a statically linked program is refused with 127 and the reason, before it runs', async () => {
+    const out = join(dir, 'basic-static');
+    execFileSync('cc', ['-O1', '-static', '-o', out, join(PROGS, 'basic.c')]);
+    expect(isStaticElf(out)).toBe(true);
+    expect(isStaticElf(build('basic'))).toBe(false);
+    expect(isStaticElf('/bin/sh')).toBe(false);
+    let msg = '';
+    const r = await runExec([out], { captureStdout: true, err: (t) => (msg += t) });
+    expect(r.status).toBe(127);
+    expect(r.stdout).toBe('');
+    expect(msg).toMatch(/is statically linked: .*LD_PRELOAD/);
   });
 });
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The oracle suite for CI (.ci/run calls it after npm test): every example, every
 # regression program, the oracle programs of test/oracle/programs/ (generated from
-# the conformance scenarios) and test/oracle/handwritten/ run on the
+# the conformance scenarios), test/oracle/handwritten/ (raw ioctls) and
+# test/oracle/programs-612/ (the newer commands' scenarios) run on the
 # real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
 # latest), call by call. Ends with "oracle: N passed, N failed" (programs) and
 # exits non-zero on any divergence src/oracle/known-divergences.yaml does not
@@ -53,6 +54,8 @@ need "${CC:-cc}" || apt_install gcc libc6-dev || { echo "oracle: 0 passed, 1 fai
 programs=(examples test/regressions)
 [ -d test/oracle/programs ] && programs+=(test/oracle/programs)
 [ -d test/oracle/handwritten ] && programs+=(test/oracle/handwritten)
+# scenario programs of the 6.12/7.2 commands (hwpt_alloc, viommu, fault queues, ...)
+[ -d test/oracle/programs-612 ] && programs+=(test/oracle/programs-612)
 
 passed=0
 failed=0

@@ -5,9 +5,13 @@
  * cause is one row), with how many programs show it, whether a known row
  * explains it, and the first few programs to look at.
  *
- *   npx tsx scripts/oracle/triage.ts REPORT.json... [--unexplained] [--json]
+ *   npx tsx scripts/oracle/triage.ts REPORT.json... [--unexplained] [--json] [--rematch]
+ *
+ * --rematch: match the divergences against the known-divergences file as it is
+ * now (after editing a row), not as it was when the report was written.
  */
 import { readFileSync } from 'node:fs';
+import { type KnownDivergence, loadKnown, matchKnown } from '../../src/oracle/known.js';
 
 interface Div {
   program: string;
@@ -27,9 +31,10 @@ interface Report {
 const args = process.argv.slice(2);
 const onlyUnexplained = args.includes('--unexplained');
 const json = args.includes('--json');
+const known: KnownDivergence[] | undefined = args.includes('--rematch') ? loadKnown() : undefined;
 const files = args.filter((a) => !a.startsWith('--'));
 if (files.length === 0) {
-  process.stderr.write('usage: triage.ts REPORT.json... [--unexplained] [--json]\n');
+  process.stderr.write('usage: triage.ts REPORT.json... [--unexplained] [--json] [--rematch]\n');
   process.exit(2);
 }
 
@@ -62,6 +67,11 @@ for (const f of files) {
       groups.set(key, g);
     }
     for (const d of p.divergences) {
+      if (known) {
+        const k = matchKnown(known, { ...d, known: undefined } as never, r.summary.release);
+        if (k) d.known = k;
+        else delete d.known;
+      }
       if (onlyUnexplained && d.known) continue;
       const key = [d.class, d.op ?? '-', d.field ?? '', fold(d.model), fold(d.kernel), d.known ? 'known' : ''].join('|');
       const g = groups.get(key) ?? { key, class: d.class, op: d.op ?? '-', field: d.field ?? '', model: fold(d.model), kernel: fold(d.kernel), known: d.known?.source ?? '', programs: new Set(), examples: [] };

@@ -19,6 +19,7 @@ import { MockDomain } from '../iommu/mock-domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import { areaIndexToIova, areaIndexToIovaLast } from './area.js';
 import type { IommufdEnv } from './env.js';
+import type { IommufdCtx } from './main.js';
 import { IommufdDevice } from './device.js';
 import { FaultObject } from './fault.js';
 import { HwptNested, HwptPaging, ioasHwptList } from './hw-pagetable.js';
@@ -27,7 +28,7 @@ import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
 import { VeventqObject } from './veventq.js';
-import { VdeviceObject, ViommuObject } from './viommu.js';
+import { VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
 
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
@@ -231,6 +232,10 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
     if (obj instanceof ViommuObject) ref(viommuRefs, obj.hwpt);
     if (obj instanceof VeventqObject) ref(viommuRefs, obj.viommu);
     if ((obj instanceof HwptPaging || obj instanceof HwptNested) && obj.fault) faultRefs.set(obj.fault, (faultRefs.get(obj.fault) ?? 0) + 1);
+  }
+  // VMAs mapping a driver's mmap region hold its owner (the table is keyed by the context).
+  for (const r of mmapRegions(ctx as IommufdCtx)) {
+    for (let k = 0; k < r.mapped; k++) ref(viommuRefs, r.owner);
   }
   for (const { id, obj, users } of live) {
     if (obj instanceof HwptPaging || obj instanceof HwptNested) {

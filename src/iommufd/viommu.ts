@@ -14,8 +14,9 @@
  *
  * The driver's mmap regions (iommufd_viommu_alloc_mmap) get offsets of the
  * iommufd file here: the lowest free page-aligned range above the first
- * page, as the kernel's maple tree hands them out. Mapping them with mmap()
- * is not modelled yet.
+ * page, as the kernel's maple tree hands them out. mmap() of the iommufd
+ * file (machine layer) finds a region with mmapRegionLookup and holds its
+ * owner through mmapRegionGet / mmapRegionPut while a VMA maps it.
  */
 import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
@@ -49,11 +50,13 @@ const PAGE = 4096;
 // ---------------------------------------------------------------------------
 // The context's mmap regions (ictx->mt_mmap)
 
-interface MmapRegion {
+export interface MmapRegion {
   readonly offset: number;
   readonly length: number;
   readonly owner: IommufdObject;
   readonly alloc: KernelAllocation;
+  /** VMAs mapping the region, each holding a users reference on the owner (mmapRegionGet / mmapRegionPut). */
+  mapped: number;
 }
 
 const mmapTables = new WeakMap<IommufdCtx, MmapRegion[]>();
@@ -80,8 +83,32 @@ function allocMmap(ctx: IommufdCtx, owner: IommufdObject, length: number): numbe
   let start = PAGE;
   let k = 0;
   for (; k < list.length && list[k].offset - start < length; k++) start = list[k].offset + list[k].length;
-  list.splice(k, 0, { offset: start, length, owner, alloc: a });
+  list.splice(k, 0, { offset: start, length, owner, alloc: a, mapped: 0 });
   return start;
+}
+
+/**
+ * iommufd_fops_mmap()'s lookup (mtree_load): the region containing byte
+ * `offset` of the iommufd file, if its owner is not being destroyed; the
+ * caller still checks that the mapping starts and ends with it (-ENXIO).
+ */
+export function mmapRegionLookup(ctx: IommufdCtx, offset: bigint): MmapRegion | undefined {
+  const r = mmapRegions(ctx).find((x) => offset >= BigInt(x.offset) && offset < BigInt(x.offset) + BigInt(x.length));
+  if (!r || ctx.objects.usersOf(r.owner) === 0) return undefined;
+  return r;
+}
+
+/** A VMA of the region opens (iommufd_fops_mmap, vm_ops->open): a users reference on the owner, so its destroy is -EBUSY. */
+export function mmapRegionGet(ctx: IommufdCtx, r: MmapRegion): void {
+  r.mapped++;
+  ctx.objects.incUsers(r.owner);
+}
+
+/** A VMA of the region closes (iommufd_fops_vma_close): the owner's reference goes. */
+export function mmapRegionPut(ctx: IommufdCtx, r: MmapRegion): void {
+  if (ctx.env.warn.on(r.mapped === 0, 'iommufd_fops_vma_close.unmapped')) return;
+  r.mapped--;
+  ctx.objects.decUsers(r.owner);
 }
 
 /** _iommufd_destroy_mmap(): WARNs unless `owner` holds the region at `offset`. */

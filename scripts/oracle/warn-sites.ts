@@ -16,7 +16,7 @@ import { join, relative } from 'node:path';
 import { SITES_FILE, type SiteTable } from '../../src/oracle/warn-sites.js';
 
 const PATHS = ['drivers/iommu/iommufd', 'drivers/iommu/iommu.c', 'drivers/iommu/generic_pt', 'drivers/iommu/io-pgtable.c', 'mm/gup.c', 'include/linux/iommu.h'];
-const WARN_RE = /\bWARN(_ON)?(_ONCE)?\s*\(/;
+const WARN_RE = /\b(PT_)?WARN(_ON)?(_ONCE)?\s*\(/;
 
 /** Functions with a WARN in a C file: [start, end, name]; a definition is a column-0 `{` after a column-0 signature. */
 export function warnFunctions(text: string): Array<[number, number, string]> {
@@ -28,8 +28,12 @@ export function warnFunctions(text: string): Array<[number, number, string]> {
     const n = i + 1;
     if (!cur) {
       if (/^[A-Za-z_]/.test(l) && l.includes('(')) {
+        // generic_pt names its functions NS(fn) / DOMAIN_NS(fn), pasted with the format's
+        // prefix (pt_iommu_amdv1_fn ...): the table keeps the format-free pt_iommu_fn.
+        const ns = /\b(?:DOMAIN_)?NS\((\w+)\)\s*\(/.exec(l);
         const m = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(l);
-        if (m) sig = { line: n, name: m[1] };
+        if (ns) sig = { line: n, name: `pt_iommu_${ns[1]}` };
+        else if (m) sig = { line: n, name: m[1] };
       } else if (l.startsWith('{') && sig) {
         cur = { start: sig.line, name: sig.name, warn: false };
         sig = undefined;

@@ -9,10 +9,11 @@
  * (scripts/oracle/warn-sites.ts, from the release's source) maps file:line to
  * it, so an inlined helper is not mistaken for its caller; without a row the
  * splat's symbol stands. MODEL_SITE_ALIASES lists the model sites whose name
- * is not the kernel function's.
+ * is not the kernel function's. generic_pt's NS(fn) / DOMAIN_NS(fn) functions
+ * (pasted per format: pt_iommu_amdv1_fn ...) are named pt_iommu_fn in the table.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 /** release → file → [first line, last line, function] of every function holding a WARN. */
 export type SiteTable = Record<string, Record<string, Array<[number, number, string]>>>;
@@ -34,6 +35,12 @@ export const MODEL_SITE_ALIASES: Readonly<Record<string, readonly string[]>> = {
   mock_domain_unmap: ['mock_domain_unmap_pages'],
   // A missing pinned_pfns entry: the WARN_ON(!xa_is_value(entry)) of the xarray walks (pages.c).
   xarray: ['batch_from_xarray', 'batch_from_xarray_clear', 'iopt_pages_fill_from_xarray', 'clear_xarray'],
+  // pfn_batch init: __batch_init() (pages.c).
+  batch_init: ['__batch_init'],
+  // The flags check of get/pin_user_pages_fast (mm/gup.c).
+  gup_fast: ['gup_fast_fallback'],
+  // Unmapping a domain: __iommu_unmap() (iommu.c).
+  iommu_unmap: ['__iommu_unmap'],
   // The batch's total_pfns bookkeeping (pages.c batch_skip_carry(), iopt_area_unpin_domain()).
   pfn_batch: ['batch_skip_carry', 'batch_clear_carry', 'iopt_area_unpin_domain', '__iopt_area_unfill_domain'],
 };
@@ -58,10 +65,11 @@ export function parseSplat(text: string, release = '', sites: SiteTable = loadSi
   const [, file, lineText, symbol] = m;
   const site: KernelWarnSite = { fn: symbol.replace(/\.(isra|constprop|part|cold)\.\d+$|\.cold$/, ''), symbol };
   if (file) {
-    site.file = file;
+    // A header included as ../iommu_pt.h prints its path with the `..` in it.
+    site.file = posix.normalize(file);
     site.line = Number(lineText);
     const table = sites[release] ?? sites[Object.keys(sites).find((r) => release.startsWith(`${r}`)) ?? ''];
-    const hit = table?.[file]?.find(([a, b]) => site.line !== undefined && a <= site.line && site.line <= b);
+    const hit = table?.[site.file]?.find(([a, b]) => site.line !== undefined && a <= site.line && site.line <= b);
     if (hit) site.fn = hit[2];
   }
   return site;

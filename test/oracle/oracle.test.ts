@@ -291,6 +291,9 @@ describe('WARN sites', () => {
     expect(parseSplat('WARNING: CPU: 1 PID: 2 at mm/gup.c:99999 is_valid_gup_args.isra.0+0x1/0x2', '6.12.95')?.fn).toBe('is_valid_gup_args');
     expect(parseSplat('WARNING: at foo+0x1/0x2, CPU#0: x/1', '9.9')?.fn).toBe('foo');
     expect(parseSplat('WARNING: stack going in the wrong direction', '7.2.13')).toBeUndefined();
+    // A generic_pt header seen through its format's ../ include, its NS() name format-free.
+    const pt = parseSplat('WARNING: drivers/iommu/generic_pt/fmt/../iommu_pt.h:947 at pt_iommu_amdv1_map_pages+0x9/0x40, CPU#0: p/3', '7.2.13');
+    expect(pt).toMatchObject({ fn: 'pt_iommu_map_range', file: 'drivers/iommu/generic_pt/iommu_pt.h', line: 947 });
   });
 
   it('the table covers both kernels, each function by its line range', () => {

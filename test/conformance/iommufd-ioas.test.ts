@@ -3,10 +3,11 @@
 // every v6.5-scope scenario under the four variants no_domain, mock_domain, two_mock_domain and
 // mock_domain_limit.
 import { afterEach, describe, expect, it as vitestIt } from 'vitest';
-import { EADDRINUSE, EBUSY, EEXIST, EFAULT, EINVAL, EMSGSIZE, ENOENT, ENOSPC } from '../../src/base/errno.js';
+import { EADDRINUSE, EBUSY, EEXIST, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOSPC } from '../../src/base/errno.js';
 import { Prng } from '../../src/base/prng.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import { IommufdClient as Client } from '../../src/client/iommufd.js';
+import { auditDmabufArea, auditFilePages } from '../../src/iommufd/pages-audit.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, type Process } from '../../src/machine/index.js';
 import {
@@ -167,11 +168,39 @@ function checkAccessRw(self: Self, c: IommufdClient, accessFd: number, iova: big
 /** Scenarios too slow to run twice: `latest` only (v6.12 answers them identically, same switches). */
 const LATEST_ONLY = ['access_rw', 'access_rw_unaligned', 'fork_gone', 'fork_present'];
 
+/** Scenarios of 7.x commands and test ops (the selftest dma-buf): `latest` only. */
+const POST_612 = ['dmabuf_simple', 'dmabuf_revoke'];
+
+/** _test_cmd_get_dmabuf(): the dma-buf fd (O_CLOEXEC), or -errno. */
+function getDmabuf(self: Self, len: number): number {
+  return self.c.testCmd(U.IOMMU_TEST_OP_DMABUF_GET, 0, { 'dmabuf_get.length': len, 'dmabuf_get.open_flags': 0o2000000 }).rc;
+}
+
+/** _test_ioctl_ioas_map_file() with READABLE | WRITEABLE (| FIXED_IOVA): rc and the IOVA written back. */
+function mapFileRc(self: Self, fd: number, start: number, length: number, iova = 0n, fixed = false): { rc: number; iova: bigint } {
+  const flags = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (fixed ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+  const r = self.c.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, { flags, ioas_id: self.ioasId, fd, start: BigInt(start), length: BigInt(length), iova });
+  return { rc: r.rc, iova: r.out.iova as bigint };
+}
+
+/**
+ * Before the fixture's teardown: the dma-buf areas pass pages-audit.ts, then
+ * go (teardown_iommufd's close would drop them; the generic audit of the
+ * afterEach does not know dma-buf pages).
+ */
+function dropDmabufAreas(self: Self): void {
+  const ctx = ctxOf(self.w);
+  for (const { ioas } of ctx.ioasList()) {
+    for (const area of ioas.iopt.areas()) expect(auditDmabufArea(ctx.env, ioas.iopt, area) + auditFilePages(ctx.env, area.pages!)).toBe(0);
+  }
+  self.c.ioasUnmapAll(self.ioasId);
+}
+
 for (const p of ['latest', 'v6.12'] as const)
 for (const variant of VARIANTS) {
   const name = (scenario: string) => `iommufd_ioas.${variant.name}.${scenario}`;
   const it = (title: string, fn: () => void) => {
-    if (p !== 'latest' && LATEST_ONLY.some((s) => title.endsWith(`.${s}`))) return;
+    if (p !== 'latest' && [...LATEST_ONLY, ...POST_612].some((s) => title.endsWith(`.${s}`))) return;
     vitestIt(title, () => {
       profile = p;
       fn();
@@ -608,6 +637,40 @@ for (const variant of VARIANTS) {
       expect(iopt.iovaAlignment).toBe(1);
       unmap(self, MOCK_APERTURE_START + PS, PS);
       unmap(self, MOCK_APERTURE_START, PS);
+    });
+
+    it(name('dmabuf_simple'), () => {
+      const self = setup(variant);
+      const bufSize = PAGE_SIZE * 4;
+      const dfd = getDmabuf(self, bufSize);
+      expect(dfd).toBeGreaterThanOrEqual(0);
+      expectRc(EINVAL, mapFileRc(self, dfd, 0, 0).rc);
+      expectRc(EINVAL, mapFileRc(self, dfd, bufSize, bufSize).rc);
+      expectRc(EINVAL, mapFileRc(self, dfd, 0, bufSize + 1).rc);
+      expect(mapFileRc(self, dfd, 0, bufSize).rc).toBe(0);
+      expect(self.w.proc.close(dfd)).toBe(0);
+      dropDmabufAreas(self);
+    });
+
+    it(name('dmabuf_revoke'), () => {
+      const self = setup(variant);
+      const bufSize = PAGE_SIZE * 4;
+      const dfd = getDmabuf(self, bufSize);
+      expect(dfd).toBeGreaterThanOrEqual(0);
+      const m = mapFileRc(self, dfd, 0, bufSize);
+      expect(m.rc).toBe(0);
+      const revoke = (revoked: boolean) =>
+        self.c.testCmd(U.IOMMU_TEST_OP_DMABUF_REVOKE, 0, { 'dmabuf_revoke.dmabuf_fd': dfd, 'dmabuf_revoke.revoked': revoked ? 1 : 0 }).rc;
+      expect(revoke(true)).toBe(0);
+      if (variant.mockDomains) self.c.hwptAlloc({ devId: self.deviceId, ptId: self.ioasId });
+      expectRc(ENODEV, mapFileRc(self, dfd, 0, bufSize).rc);
+      expect(revoke(false)).toBe(0);
+      expect(mapFileRc(self, dfd, 0, bufSize).rc).toBe(0);
+      // Restore the iova back
+      unmap(self, m.iova, bufSize);
+      expect(mapFileRc(self, dfd, 0, bufSize, m.iova, true).rc).toBe(0);
+      expect(self.w.proc.close(dfd)).toBe(0);
+      dropDmabufAreas(self);
     });
 
     it(name('copy_sweep'), () => {

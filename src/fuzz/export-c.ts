@@ -189,6 +189,13 @@ export function cStructDecl(layout: U.StructLayout): string {
   };
   while (i < fields.length) {
     const f = fields[i];
+    if (!f.name.includes('.') && i + 1 < fields.length && fields[i + 1].offset === f.offset && !fields[i + 1].name.includes('.')) {
+      // An anonymous union of plain members (iommu_hw_info's in_data_type / out_data_type).
+      lines.push('\tunion {');
+      for (; i < fields.length && fields[i].offset === f.offset && !fields[i].name.includes('.'); i++) scalar(fields[i], fields[i].name, '\t\t');
+      lines.push('\t};');
+      continue;
+    }
     if (!f.name.includes('.')) {
       const m = /^(.*)\[(\d+)\]$/.exec(f.name);
       if (m) {
@@ -962,6 +969,7 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   for (const h of ['errno.h', 'fcntl.h', 'grp.h', 'inttypes.h', 'setjmp.h', 'signal.h', 'stddef.h', 'stdint.h', 'stdio.h', 'stdlib.h', 'string.h', 'sys/ioctl.h', 'sys/mman.h', 'sys/prctl.h', 'sys/resource.h', 'sys/stat.h', 'sys/syscall.h', 'sys/types.h', 'sys/uio.h', 'sys/wait.h', 'unistd.h']) {
     e.line(`#include <${h}>`);
   }
+  for (const h of new Set(p.calls.flatMap((c) => opModule(c.op)?.cIncludes ?? []))) e.line(`#include <${h}>`);
   e.line('');
   e.line('/* uAPI structs (include/uapi/linux/iommufd.h, iommufd_test.h, vfio.h), x86-64 layout */');
   const { structs, ioctls } = cDeclsFor(p.calls);

@@ -5,15 +5,31 @@
  * is adding its module to a family file and the family here.
  */
 import type { Profile } from '../../base/profile.js';
+import { FAULT_OPS } from './fault.js';
+import { HWPT_OPS } from './hwpt.js';
 import { IOAS_OPS } from './ioas.js';
 import { META_OPS, RAW_OPS } from './meta.js';
 import { MM_OPS } from './mm.js';
 import { FILE_OPS, PROCESS_OPS } from './process.js';
 import { SELFTEST_OPS } from './selftest.js';
+import { SELFTEST_HWPT_OPS } from './selftest-hwpt.js';
 import type { OpModule, OpSpec } from './types.js';
 import { VFIO_OPS } from './vfio.js';
 
-export const OP_MODULES: readonly OpModule[] = [...MM_OPS, ...PROCESS_OPS, ...FILE_OPS, ...IOAS_OPS, ...SELFTEST_OPS, ...VFIO_OPS, ...META_OPS, ...RAW_OPS];
+export const OP_MODULES: readonly OpModule[] = [
+  ...MM_OPS,
+  ...PROCESS_OPS,
+  ...FILE_OPS,
+  ...IOAS_OPS,
+  ...SELFTEST_OPS,
+  ...VFIO_OPS,
+  ...META_OPS,
+  ...RAW_OPS,
+  // 6.6-6.12: HWPTs, dirty tracking, nesting, fault queues
+  ...HWPT_OPS,
+  ...SELFTEST_HWPT_OPS,
+  ...FAULT_OPS,
+];
 
 /** Op modules by name. */
 export const OP_REGISTRY: ReadonlyMap<string, OpModule> = new Map(OP_MODULES.map((m) => [m.name, m]));

@@ -297,6 +297,8 @@ export interface OpModule {
   emitC?(e: CEmitCtx): void;
   /** uAPI structs the C code needs beyond the base set. */
   readonly cStructs?: readonly U.StructLayout[];
+  /** Headers the C code needs beyond the base set. */
+  readonly cIncludes?: readonly string[];
   /** ioctl numbers the C code needs beyond the base set. */
   readonly cIoctls?: ReadonlyArray<readonly [string, number]>;
   /** The return value is an fd, a pid or an address: not compared with a kernel. */

@@ -40,6 +40,7 @@ import {
   PAGE_SIZE,
   type UserBacking,
   VM_MAYSHARE,
+  VM_PFNMAP,
 } from '../mm/index.js';
 import { FD_BOTH, FD_MODEL, OP, type Reply, type Request, cstr, encodeReply, parseRequests } from './protocol.js';
 import { RealProcess } from './real-process.js';
@@ -72,6 +73,8 @@ export class Bridged {
    */
   activeTid = 0;
   readonly failNth = new Map<number, number>();
+  /** Device mappings the model made: their stand-ins are filled at the next request. */
+  readonly toFill: [number, number][] = [];
 
   constructor(proc: Process) {
     this.proc = proc;
@@ -469,6 +472,27 @@ export class BridgeServer {
   }
 
   /**
+   * Copy the frames of the model's VM_PFNMAP mappings in [lo, hi) (a device
+   * file's pages: no real process holds their contents, the model's frame
+   * does) into the program's stand-in memory there.
+   */
+  private fillDeviceMapping(b: Bridged, lo: number, hi: number): void {
+    const real = b.real;
+    if (real === undefined) return;
+    const mm = b.proc.mm;
+    const phys = this.machine.phys;
+    const page = new Uint8Array(PAGE_SIZE);
+    for (let vpn = Math.floor(lo / PAGE_SIZE); vpn < Math.ceil(hi / PAGE_SIZE); vpn++) {
+      const v = mm.findVma(vpn);
+      if (v === undefined || !(v.flags & VM_PFNMAP)) continue;
+      const pfn = v.pfnBase + (vpn - v.start);
+      if (pfn < 0 || pfn >= phys.totalFrames) continue; // past RAM: reads as zeros, as the stand-in does
+      phys.read(pfn, 0, page, 0, PAGE_SIZE);
+      real.copy(vpn * PAGE_SIZE, page, 0, PAGE_SIZE, true);
+    }
+  }
+
+  /**
    * Before the real pages of [lo, hi) go away: copy the contents of pinned
    * frames mapped there into the model's own frames.
    */
@@ -518,6 +542,7 @@ export class BridgeServer {
     if (this.memfdsToOpen.length > 0) this.openMemfds();
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
     b.switchThread(q.tid);
+    if (b.toFill.length > 0) for (const [lo, hi] of b.toFill.splice(0)) this.fillDeviceMapping(b, lo, hi);
     const p = b.proc;
     const a = q.a;
     switch (q.op) {
@@ -590,6 +615,10 @@ export class BridgeServer {
         }
         if (flags & MAP_FIXED) this.snapshot(b, Number(addr), Number(addr) + Number(len));
         const r = p.mmap(addr, len, Number(prot), flags, mfd, off);
+        // a device mapping of a model file (the vIOMMU's page of an iommufd): the program's
+        // stand-in memory gets the frames' contents at the next request (the shim sends one
+        // once the real mapping exists)
+        if (r >= 0n && mfd >= 0 && b.kinds.get(mfd) === FD_MODEL) b.toFill.push([Number(r), Number(r) + Number(BigInt.asUintN(64, len))]);
         return { ret: r };
       }
       case OP.MUNMAP:

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_BRIDGE_CRASH, countKtapLine, isStaticElf, runExec } from '../../src/bridge/exec.js';
 import { parseMaps } from '../../src/bridge/real-process.js';
 import { buildShim } from '../../src/bridge/shim-build.js';
+import { EINVAL, ENXIO } from '../../src/base/errno.js';
+import { PAGE_SIZE, VM_SHARED } from '../../src/mm/index.js';
 
 const PROGS = join(import.meta.dirname, 'progs');
 let dir: string;
@@ -38,6 +40,36 @@ describe('exec: what the kernel selftests need', () => {
     expect(lines.length).toBe(36);
     expect(r.status).toBe(0);
     expect(r.warnings).toBe(0);
+  });
+});
+
+describe('exec: device mappings', () => {
+  it("mmap of a model device's pages shows the model's frames in the program", async () => {
+    const prog = build('devmap');
+    const r = await runExec([prog], {
+      captureStdout: true,
+      err: () => {},
+      onServer: (server) => {
+        const phys = server.machine.phys;
+        const pfn = phys.allocFolio(9); // two contiguous frames (of a 2 MiB folio)
+        const page = new Uint8Array(PAGE_SIZE);
+        for (let pg = 0; pg < 2; pg++) {
+          for (let i = 0; i < PAGE_SIZE; i++) page[i] = (pg * 16 + (i % 16)) & 0xff;
+          phys.store(pfn + pg, 0, page, 0, PAGE_SIZE);
+        }
+        server.machine.registerDevice('/dev/vfio/bridge-test', {
+          open: () => ({
+            release() {},
+            // a device handing out its two frames, shared mappings only (as iommufd_fops_mmap)
+            mmap: (_p, vmFlags, pgoff, pages) => (!(vmFlags & VM_SHARED) ? -EINVAL : pgoff !== 0n || pages > 2 ? -ENXIO : { pfn }),
+          }),
+        });
+      },
+    });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines.length).toBe(5);
+    expect(r.status).toBe(0);
   });
 });
 

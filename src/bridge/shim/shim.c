@@ -1095,6 +1095,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			int e = errno;
 			CALL(OP_MUNMAP, (int64_t)(uintptr_t)addr, len);
 			errno = e;
+		} else if (kind_of(fd) == K_MODEL) {
+			CALL(OP_NOP); /* the server fills the stand-in with the device's pages now that it exists */
 		}
 		return p;
 	}
@@ -1124,6 +1126,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		errno = (int)-r;
 		return MAP_FAILED;
 	}
+	if (kind_of(fd) == K_MODEL)
+		CALL(OP_NOP); /* the server fills the stand-in with the device's pages */
 	return p;
 }
 

@@ -11,9 +11,26 @@
  * - Throughput on `latest`: programs and calls per second with checks (the
  *   CONFIG_IOMMUFD_TEST assertions and the whole-state audit after every call)
  *   on and off, on one worker and on two, over 20 s after the first round.
+ * - Throughput against the code of commit 2d2f074 (`git archive` of its src/
+ *   into a temporary folder, loaded beside this one): the same generated
+ *   programs run with signal and every check on by both, in alternating
+ *   rounds (so the machine's swings hit both), calls per second of each and
+ *   the ratio. Target: 3x.
+ * - Mutants (`--filter mutants`, not part of the default run: up to 60 s
+ *   each): time and programs to find each wrong-answer bug of
+ *   test/fuzz/mutants.ts on `latest` from an empty corpus.
  *
  * `--quick` runs 3 seeds with a 20 s cap and 3 s throughput runs.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Prng } from '../../src/base/prng.js';
+import { generateProgram } from '../../src/fuzz/generator.js';
+import { formatProgram } from '../../src/fuzz/program.js';
+import { MUTANTS, runMutant } from '../../test/fuzz/mutants.js';
 import { BUG_SWITCHES, type BugSwitch } from '../../src/fuzz/signal.js';
 import { allBugsFound, runCampaign } from '../../src/fuzz/campaign.js';
 import type { SuiteOptions } from '../run.js';
@@ -85,6 +102,85 @@ async function throughput(checks: boolean, workers: number, seconds: number): Pr
   };
 }
 
+/** The commit whose checks-on throughput the issue's 3x is measured against. */
+export const BASELINE_COMMIT = '2d2f074';
+
+interface FuzzApi {
+  parseProgram: (text: string, file?: string) => { ok: true; program: unknown } | { ok: false; error: string };
+  runWithSignal: (p: unknown, opts: unknown) => { calls: number };
+  fuzzRunOptions: (checks: boolean) => unknown;
+}
+
+async function loadApi(root: string): Promise<FuzzApi> {
+  const url = (f: string): string => pathToFileURL(join(root, 'src', 'fuzz', f)).href;
+  const program = (await import(url('program.ts'))) as Pick<FuzzApi, 'parseProgram'>;
+  const signal = (await import(url('signal.ts'))) as Pick<FuzzApi, 'runWithSignal' | 'fuzzRunOptions'>;
+  return { parseProgram: program.parseProgram, runWithSignal: signal.runWithSignal, fuzzRunOptions: signal.fuzzRunOptions };
+}
+
+/**
+ * Calls per second with every check on, this tree against BASELINE_COMMIT, on
+ * the same programs (generated here; those the old code cannot parse are left
+ * out), in alternating rounds; the best round of each.
+ */
+async function throughputVsBaseline(programs: number, rounds: number): Promise<FuzzBenchResult> {
+  const root = join(import.meta.dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-baseline-'));
+  try {
+    const tar = execFileSync('git', ['archive', BASELINE_COMMIT, 'src', 'package.json'], { cwd: root, maxBuffer: 1 << 28 });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    writeFileSync(join(dir, 'tsconfig.json'), '{}');
+    const sides = [
+      { name: BASELINE_COMMIT, api: await loadApi(dir), best: 0, calls: 0 },
+      { name: 'now', api: await loadApi(root), best: 0, calls: 0 },
+    ];
+    const rng = new Prng(0x5eed);
+    const texts = Array.from({ length: programs }, () => formatProgram(generateProgram(rng, { profile: 'latest', maxCalls: 14 }), 'json'));
+    const parsed = sides.map((sd) => texts.map((t) => sd.api.parseProgram(t)));
+    const usable = texts.map((_, i) => parsed.every((ps) => ps[i].ok)).map((ok, i) => (ok ? i : -1)).filter((i) => i >= 0);
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < sides.length; k++) {
+        const sd = sides[k];
+        const opts = sd.api.fuzzRunOptions(true);
+        const progs = usable.map((i) => (parsed[k][i] as { program: unknown }).program);
+        const t0 = performance.now();
+        let c = 0;
+        for (const p of progs) c += sd.api.runWithSignal(p, opts).calls;
+        const rate = c / ((performance.now() - t0) / 1000);
+        sd.calls = c;
+        if (rate > sd.best) sd.best = rate;
+      }
+    }
+    return {
+      name: `throughput on latest, checks on, this tree against ${BASELINE_COMMIT} (same programs, alternating rounds)`,
+      programs: usable.length,
+      // Both must run the same calls (a program the old code stops early would flatter neither side fairly).
+      callsPerRound: sides[1].calls,
+      baselineCallsPerRound: sides[0].calls,
+      baselineCallsPerSecond: Math.round(sides[0].best),
+      callsPerSecond: Math.round(sides[1].best),
+      ratio: Number((sides[1].best / sides[0].best).toFixed(2)),
+      target: '>= 3x',
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function mutants(seconds: number): FuzzBenchResult[] {
+  return [undefined, ...MUTANTS].map((m) => {
+    const r = runMutant(m, { seconds, maxPrograms: 1e9, seed: 1 });
+    return {
+      name: `mutant ${r.name}${m ? '' : ' (unpatched control)'}`,
+      found: r.found ? 'yes' : 'no',
+      seconds: r.found ? Number(((r.ms ?? 0) / 1000).toFixed(1)) : undefined,
+      programs: r.programs,
+      signature: r.signature,
+    };
+  });
+}
+
 export async function run(opts: SuiteOptions): Promise<FuzzBenchResult[]> {
   const out: FuzzBenchResult[] = [];
   const want = (name: string): boolean => !opts.filter || `fuzz: ${name}`.includes(opts.filter);
@@ -95,6 +191,8 @@ export async function run(opts: SuiteOptions): Promise<FuzzBenchResult[]> {
   if (want('throughput')) {
     const secs = opts.quick ? 4 : 20;
     for (const workers of [1, 2]) for (const checks of [true, false]) out.push(await throughput(checks, workers, secs));
+    out.push(await throughputVsBaseline(opts.quick ? 100 : 300, opts.quick ? 3 : 6));
   }
+  if (opts.filter?.includes('mutant')) out.push(...mutants(opts.quick ? 20 : 60));
   return out;
 }

@@ -174,11 +174,15 @@ export class AnswerOracle {
           this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid, prot: protOf(Number(f.flags)) });
         } else if (r.op === 'ioas_copy') {
           this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0), protOf(Number(f.flags)));
-        } else if (r.op === 'option') out = this.option(ctx, f, r);
+        } else if (r.op === 'option') out = this.option(ctx, f, r, s);
         else if (r.op === 'ioas_unmap') {
-          const bytes = this.unmap(`${ctx}:${Number(f.ioas_id)}`, BigInt(f.iova), BigInt(f.length));
+          const key = `${ctx}:${Number(f.ioas_id)}`;
+          const straddling = this.straddling(key, BigInt(f.iova), BigInt(f.length));
+          const bytes = this.unmap(key, BigInt(f.iova), BigInt(f.length));
           const said = BigInt(r.outputs.length ?? 0);
-          if (this.areasKnown && said !== bytes) out = fail('unmap_length', `IOAS_UNMAP of IOAS ${Number(f.ioas_id)} reported ${said} byte(s), the areas it removed hold ${bytes}`);
+          // iopt_unmap_iova_range(): an area sticking out of the range is never cut nor removed (ENOENT).
+          if (this.areasKnown && straddling) out = fail('unmap_range', `IOAS_UNMAP of ${hex(BigInt(f.iova))}+${hex(BigInt(f.length))} on IOAS ${Number(f.ioas_id)} succeeded though area ${hex(straddling.iova)}-${hex(straddling.last)} sticks out of it`);
+          else if (this.areasKnown && said !== bytes) out = fail('unmap_length', `IOAS_UNMAP of IOAS ${Number(f.ioas_id)} reported ${said} byte(s), the areas it removed hold ${bytes}`);
         }
       }
     }
@@ -201,16 +205,17 @@ export class AnswerOracle {
    * iommufd_ioas_option()): RLIMIT_MODE per context (default 0, per-user), HUGE_PAGES per
    * IOAS (default 1).
    */
-  private option(ctx: number, f: Record<string, unknown>, r: CallResult): OracleFailure | undefined {
+  private option(ctx: number, f: Record<string, unknown>, r: CallResult, s: MachineSnapshot): OracleFailure | undefined {
     const id = Number(f.option_id);
     const op = Number(f.op);
     if (id === OPTION_RLIMIT_MODE) {
       if (op === OPTION_SET) this.rlimitMode.set(ctx, Number(BigInt(f.val64 as bigint)));
-      else if (op === OPTION_GET && this.settingsKnown && this.rlimitMode.has(ctx)) {
-        // The default depends on how the context was opened (/dev/vfio/vfio: per-mm): judged after a SET only.
-        const want = this.rlimitMode.get(ctx);
+      else if (op === OPTION_GET) {
+        // Before any SET the mode is the one the context was opened with (/dev/vfio/vfio: per-mm): GET reports it.
+        const mode = s.contexts.find((c) => c.index === ctx)?.accountMode;
+        const want = this.settingsKnown && this.rlimitMode.has(ctx) ? this.rlimitMode.get(ctx) : mode === 'mm' ? 1 : 0;
         const got = Number(r.outputs.val64 ?? -1);
-        if (got !== want) return fail('option', `RLIMIT_MODE GET of ctx ${ctx} gave ${got}, the last SET chose ${want}`);
+        if (got !== want) return fail('option', `RLIMIT_MODE GET of ctx ${ctx} gave ${got}, the context accounts ${mode}${this.rlimitMode.has(ctx) ? ` and its last SET chose ${this.rlimitMode.get(ctx)}` : ''}`);
       }
     } else if (id === OPTION_HUGE_PAGES) {
       const key = `${ctx}:${Number(f.object_id)}`;
@@ -245,6 +250,12 @@ export class AnswerOracle {
     // The reference follows only what it saw mapped; anything else and it stops judging areas.
     if (covered !== length) this.areasKnown = false;
     for (const a of out) this.add(`${ctx}:${dst}`, a);
+  }
+
+  /** A range of `key` that meets [iova, iova + length) without lying inside it. */
+  private straddling(key: string, iova: bigint, length: bigint): RefArea | undefined {
+    const last = length === U64_MAX && iova === 0n ? U64_MAX : iova + length - 1n;
+    return (this.ref.get(key) ?? []).find((a) => a.last >= iova && a.iova <= last && (a.iova < iova || a.last > last));
   }
 
   /** Remove the ranges inside [iova, iova + length); the bytes they held. */
@@ -326,6 +337,8 @@ export class AnswerOracle {
         const w = want[i];
         if (BigInt(g.iova) !== w.iova || BigInt(g.last) !== w.last) return fail('areas', `${where}: area ${g.iova}-${g.last}, the reference has ${hex(w.iova)}-${hex(w.last)}`);
         if (g.prot !== w.prot) return fail('areas', `${where}: area ${g.iova} has protection ${g.prot}, its MAP/COPY flags asked ${w.prot}`);
+        // iopt_fill_domain() / iopt_unfill_domain(): an area's PFNs are read back from one of its IOAS's domains.
+        if (io.domains.length > 0 && !io.domains.includes(g.storageDomain)) return fail('storage_domain', `${where}: area ${g.iova} reads its PFNs from HWPT ${g.storageDomain}, not one of the IOAS's domains (${io.domains.join(', ')})`);
         const p = pagesByKey.get(g.pages);
         if (!p) continue;
         const uva = BigInt(p.uptr) + BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset);
@@ -558,15 +571,17 @@ export class AnswerOracle {
     const uva = BigInt(f.user_va);
     if (length === 0n || uva + length > U64_MAX) return undefined;
     if (r.errno === 'ENOMEM') {
-      // incr_user_locked_vm(): ENOMEM only when locked_vm + npages > RLIMIT_MEMLOCK pages.
+      // incr_user_locked_vm() (per-user mode) and __account_locked_vm() (per-mm mode): ENOMEM only
+      // when locked_vm + npages > RLIMIT_MEMLOCK pages, the user's or the mm's locked_vm.
       const mode = before.contexts.find((c) => c.index === ctx)?.accountMode;
-      if (mode !== 'user' || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0) return undefined;
+      if ((mode !== 'user' && mode !== 'mm') || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0) return undefined;
       const npages = Number(((uva & 0xfffn) + length + 0xfffn) >> 12n);
       if (!this.plentiful(before, npages)) return undefined;
-      const locked = before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0;
+      const locked = mode === 'user' ? (before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0) : before.accounting.mms[proc.mm]?.lockedVm;
+      if (locked === undefined) return undefined;
       const limit = BigInt(proc.rlimitMemlock) >> 12n;
       if (BigInt(locked + npages) <= limit && this.userMapped(pid, uva, length)) {
-        return fail('errno', `IOAS_MAP of ${npages} page(s) got ENOMEM with locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
+        return fail('errno', `IOAS_MAP of ${npages} page(s) got ENOMEM with ${mode === 'mm' ? "the mm's" : "the user's"} locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
       }
     }
     if (r.errno === 'EEXIST' && this.areasKnown && (Number(f.flags) & FIXED_IOVA) !== 0) {

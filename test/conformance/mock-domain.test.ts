@@ -10,7 +10,7 @@
  * nothing pinned, locked or charged.
  */
 import { describe, expect, it } from 'vitest';
-import { EFAULT, ENOENT } from '../../src/base/errno.js';
+import { EBUSY, EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { O_RDONLY } from '../../src/machine/index.js';
@@ -31,18 +31,23 @@ import {
   newSim,
   teardownIommufd,
 } from './mock-fixture.js';
+import { mapFile, memfdMmap, withFget } from '../iommufd/map-file-sim.js';
 
 interface Variant {
   readonly name: string;
   readonly mockDomains: number;
   readonly hugepages: boolean;
+  /** The buffers are memfds mapped with IOMMU_IOAS_MAP_FILE (6.13+: `latest` only). */
+  readonly file: boolean;
 }
 
 const VARIANTS: readonly Variant[] = [
-  { name: 'one_domain', mockDomains: 1, hugepages: false },
-  { name: 'two_domains', mockDomains: 2, hugepages: false },
-  { name: 'one_domain_hugepage', mockDomains: 1, hugepages: true },
-  { name: 'two_domains_hugepage', mockDomains: 2, hugepages: true },
+  { name: 'one_domain', mockDomains: 1, hugepages: false, file: false },
+  { name: 'two_domains', mockDomains: 2, hugepages: false, file: false },
+  { name: 'one_domain_hugepage', mockDomains: 1, hugepages: true, file: false },
+  { name: 'two_domains_hugepage', mockDomains: 2, hugepages: true, file: false },
+  { name: 'one_domain_file', mockDomains: 1, hugepages: false, file: true },
+  { name: 'one_domain_file_hugepage', mockDomains: 1, hugepages: true, file: true },
 ];
 
 interface Self {
@@ -56,10 +61,16 @@ interface Self {
   readonly mmapFlags: number;
   readonly mmapBufSize: number;
   readonly profile: ProfileName;
+  /** The selftests' global `mfd` and `mfd_buffer` (memfd_mmap(BUFFER_SIZE, ..., MAP_SHARED)). */
+  readonly mfd: number;
+  readonly mfdBuffer: bigint;
 }
 
 function setup(v: Variant, profile: ProfileName): Self {
   const sim = newSim({ profile });
+  // contexts that can fget() a memfd (see test/iommufd/map-file-sim.ts)
+  if (v.file) withFget(sim.machine);
+  const mfd = v.file ? memfdMmap(sim.proc, BUFFER_SIZE) : { fd: -1, va: 0n };
   const c = IommufdClient.open(sim.proc);
   const ioasId = c.ioasAlloc();
   const hwptIds = [0, 0];
@@ -77,7 +88,7 @@ function setup(v: Variant, profile: ProfileName): Self {
     mmapFlags |= MAP_HUGETLB | MAP_POPULATE;
     mmapBufSize = HUGEPAGE_SIZE * 2;
   }
-  return { sim, c, ioasId, hwptIds, stdevIds, idevIds, hwptId: hwptIds[0], mmapFlags, mmapBufSize, profile };
+  return { sim, c, ioasId, hwptIds, stdevIds, idevIds, hwptId: hwptIds[0], mmapFlags, mmapBufSize, profile, mfd: mfd.fd, mfdBuffer: mfd.va };
 }
 
 function teardown(self: Self): void {
@@ -105,7 +116,34 @@ function copyFlags(self: Self): number {
 
 type Scenario = (self: Self, v: Variant) => void;
 
-const basic: Scenario = (self) => {
+/** _test_ioctl_ioas_map_file() with READABLE | WRITEABLE: rc and the IOVA written back. */
+function mapFileRc(self: Self, mfd: number, start: number, length: number, ioas = self.ioasId): { rc: number; iova: bigint } {
+  return mapFile(self.c, { ioas, fd: mfd, start, length });
+}
+
+/** test_ioctl_ioas_map_file() */
+function mapFileOk(self: Self, mfd: number, start: number, length: number, ioas = self.ioasId): bigint {
+  const r = mapFileRc(self, mfd, start, length, ioas);
+  expect(r.rc).toBe(0);
+  return r.iova;
+}
+
+/** test_basic_file() */
+function basicFile(self: Self): void {
+  const { sim } = self;
+  const bufSize = self.mmapBufSize;
+  // Simple one page map
+  const iova = mapFileOk(self, self.mfd, 0, PS);
+  checkMockIova(self, self.mfdBuffer, iova, PS);
+  const tmp = memfdMmap(sim.proc, bufSize);
+  expect(mapFileRc(self, tmp.fd, 0, bufSize + 1).rc).toBe(-EINVAL);
+  expect(sim.proc.ftruncate(tmp.fd, 0)).toBe(0);
+  expect(mapFileRc(self, tmp.fd, 0, bufSize).rc).toBe(-EINVAL);
+  expect(sim.proc.close(tmp.fd)).toBe(0);
+}
+
+const basic: Scenario = (self, v) => {
+  if (v.file) return basicFile(self);
   const { c, sim } = self;
   const iova = c.ioasMap({ ioas: self.ioasId, userVa: sim.buffer, length: PS });
   checkMockIova(self, sim.buffer, iova, PS);
@@ -150,14 +188,16 @@ function allAlignsLoop(self: Self, v: Variant, inner: (buf: bigint, start: numbe
   const { c } = self;
   const testStep = v.hugepages ? self.mmapBufSize / 16 : MOCK_PAGE_SIZE;
   const bufSize = self.mmapBufSize;
-  const buf = mmapBuf(self);
+  // the file variants map a shmem memfd of the same size (MAP_SHARED, never MAP_HUGETLB)
+  const mfd = v.file ? memfdMmap(self.sim.proc, bufSize) : undefined;
+  const buf = mfd ? mfd.va : mmapBuf(self);
   c.mdCheckRefs(buf, bufSize, 0);
   let maps = 0;
   for (let start = 0; start < bufSize; start += testStep) {
     // In the hugepage variants `end` starts at the buffer size: the inner loop never runs.
     for (let end = v.hugepages ? bufSize : start + MOCK_PAGE_SIZE; end < bufSize; end += MOCK_PAGE_SIZE) {
       const length = end - start;
-      const iova = c.ioasMap({ ioas: self.ioasId, userVa: buf + BigInt(start), length });
+      const iova = mfd ? mapFileOk(self, mfd.fd, start, length) : c.ioasMap({ ioas: self.ioasId, userVa: buf + BigInt(start), length });
       inner(buf, start, end, iova);
       c.ioasUnmap({ ioas: self.ioasId, iova, length });
       maps++;
@@ -165,6 +205,7 @@ function allAlignsLoop(self: Self, v: Variant, inner: (buf: bigint, start: numbe
   }
   c.mdCheckRefs(buf, bufSize, 0);
   expect(self.sim.proc.munmap(buf, BigInt(bufSize))).toBe(0);
+  if (mfd) expect(self.sim.proc.close(mfd.fd)).toBe(0);
   return maps;
 }
 
@@ -202,16 +243,18 @@ const allAlignsCopy: Scenario = (self, v) => {
   expect(maps).toBe(v.hugepages ? 0 : 120);
 };
 
-const userCopy: Scenario = (self) => {
+const userCopy: Scenario = (self, v) => {
   const { c, sim } = self;
   const fullKernel = self.profile !== 'v6.5';
+  const buf = v.file ? self.mfdBuffer : sim.buffer;
+  const mapSrc = (ioas: number) => (v.file ? mapFileOk(self, self.mfd, 0, BUFFER_SIZE, ioas) : c.ioasMap({ ioas, userVa: buf, length: BUFFER_SIZE }));
   // Pin the pages in an IOAS with no domain, then copy to the IOAS with one.
   const ioasId = c.ioasAlloc();
-  let srcIova = c.ioasMap({ ioas: ioasId, userVa: sim.buffer, length: BUFFER_SIZE });
+  let srcIova = mapSrc(ioasId);
   const accessFd = c.createAccess(ioasId, U.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
-  let item = c.accessPages(accessFd, { iova: srcIova, length: BUFFER_SIZE, uptr: sim.buffer });
+  let item = c.accessPages(accessFd, { iova: srcIova, length: BUFFER_SIZE, uptr: buf });
   c.ioasCopy({ dstIoas: self.ioasId, srcIoas: ioasId, srcIova, dstIova: MOCK_APERTURE_START, length: BUFFER_SIZE, flags: copyFlags(self) });
-  checkMockIova(self, sim.buffer, MOCK_APERTURE_START, BUFFER_SIZE);
+  checkMockIova(self, buf, MOCK_APERTURE_START, BUFFER_SIZE);
   expect(auditFd(sim.proc, c.fd)).toBe(0);
 
   if (!fullKernel) {
@@ -223,7 +266,7 @@ const userCopy: Scenario = (self) => {
   }
   // Replace the access's IOAS with a new one.
   const newIoasId = c.ioasAlloc();
-  srcIova = c.ioasMap({ ioas: newIoasId, userVa: sim.buffer, length: BUFFER_SIZE });
+  srcIova = mapSrc(newIoasId);
   expect(accessReplaceIoas(c, accessFd, newIoasId)).toBe(0);
   // The replace dropped the access's pins: the item is gone.
   expect(c.testCmd(U.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, accessFd, { 'destroy_access_pages.access_pages_id': item }).rc).toBe(-ENOENT);
@@ -231,9 +274,9 @@ const userCopy: Scenario = (self) => {
   c.ioasUnmap({ ioas: self.ioasId, iova: MOCK_APERTURE_START, length: BUFFER_SIZE });
   c.destroy(ioasId);
   // The same again with the new IOAS.
-  item = c.accessPages(accessFd, { iova: srcIova, length: BUFFER_SIZE, uptr: sim.buffer });
+  item = c.accessPages(accessFd, { iova: srcIova, length: BUFFER_SIZE, uptr: buf });
   c.ioasCopy({ dstIoas: self.ioasId, srcIoas: newIoasId, srcIova, dstIova: MOCK_APERTURE_START, length: BUFFER_SIZE, flags: copyFlags(self) });
-  checkMockIova(self, sim.buffer, MOCK_APERTURE_START, BUFFER_SIZE);
+  checkMockIova(self, buf, MOCK_APERTURE_START, BUFFER_SIZE);
   c.destroyAccessPages(accessFd, item);
   c.destroyAccess(accessFd);
   c.destroy(newIoasId);
@@ -256,11 +299,36 @@ const replace: Scenario = (self, v) => {
   c.destroy(ioasId);
 };
 
+/** TEST_F(iommufd_mock_domain, alloc_hwpt) (the mmap variants run in hwpt.test.ts; the buffers are not used). */
+const allocHwpt: Scenario = (self, v) => {
+  const { c } = self;
+  for (let i = 0; i < v.mockDomains; i++) {
+    const idev = self.idevIds[i];
+    const stdev = self.stdevIds[i];
+    const bad = c.raw(U.IOMMU_HWPT_ALLOC, U.iommu_hwpt_alloc, { flags: ~U.IOMMU_HWPT_ALLOC_NEST_PARENT >>> 0, dev_id: idev, pt_id: self.ioasId });
+    expect(bad.rc).toBe(-EOPNOTSUPP);
+    const h0 = c.hwptAlloc({ devId: idev, ptId: self.ioasId });
+    const h1 = c.hwptAlloc({ devId: idev, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    // a hw_pagetable rotation
+    expect(mockDomainReplace(c, stdev, h0).rc).toBe(0);
+    expect(c.raw(U.IOMMU_DESTROY, U.iommu_destroy, { id: h0 }).rc).toBe(-EBUSY);
+    expect(mockDomainReplace(c, stdev, h1).rc).toBe(0);
+    expect(c.raw(U.IOMMU_DESTROY, U.iommu_destroy, { id: h1 }).rc).toBe(-EBUSY);
+    expect(mockDomainReplace(c, stdev, self.ioasId).rc).toBe(0);
+    c.destroy(h1);
+    const d = c.mockDomain(h0);
+    c.destroy(d.stdevId);
+    c.destroy(h0);
+  }
+};
+
 interface ScenarioDef {
   readonly name: string;
   readonly run: Scenario;
   /** Profiles to run under; v6.5-scope scenarios run under both. */
   readonly profiles: readonly ProfileName[];
+  /** Run only for the file variants (the others run elsewhere). */
+  readonly fileOnly?: boolean;
 }
 
 const SCENARIOS: readonly ScenarioDef[] = [
@@ -270,6 +338,7 @@ const SCENARIOS: readonly ScenarioDef[] = [
   { name: 'all_aligns_copy', run: allAlignsCopy, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'user_copy', run: userCopy, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'replace', run: replace, profiles: ['latest', 'v6.12'] },
+  { name: 'alloc_hwpt', run: allocHwpt, profiles: ['latest'], fileOnly: true },
 ];
 
 for (const profile of ['latest', 'v6.12', 'v6.5'] as const) {
@@ -277,6 +346,8 @@ for (const profile of ['latest', 'v6.12', 'v6.5'] as const) {
     for (const v of VARIANTS) {
       for (const s of SCENARIOS) {
         if (!s.profiles.includes(profile)) continue;
+        if (v.file && profile !== 'latest') continue;
+        if (s.fileOnly && !v.file) continue;
         it(`iommufd_mock_domain.${v.name}.${s.name}`, () => {
           const self = setup(v, profile);
           s.run(self, v);

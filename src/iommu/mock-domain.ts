@@ -37,10 +37,10 @@
 import { EINVAL, ENOENT, ENOMEM, ERANGE } from '../base/errno.js';
 import type { Profile } from '../base/profile.js';
 import { faultPoint } from '../base/fault.js';
-import { type DomainContext, type DomainGeometry, IOMMU_READ, IOMMU_WRITE, IommuDomain, type MemAccounting, aligned } from './domain.js';
+import { type DomainContext, type DomainGeometry, IOMMU_READ, IOMMU_WRITE, IommuDomain, type MemAccounting, aligned, pgsizesOf } from './domain.js';
 import { IOMMU_DIRTY_NO_CLEAR, type IommuDev, type IommuDirtyBitmap } from './driver.js';
 import { MOCK_AMDV1, bitmapOf, pgsizesLg2, protHiBits } from './generic-pt/amdv1.js';
-import { Amdv1PageTable, type PtLeaf, type PtTable } from './generic-pt/iommu-pt.js';
+import { Amdv1PageTable, type PgsizeTable, type PtLeaf, type PtTable, pgsizeTable } from './generic-pt/iommu-pt.js';
 
 /** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
@@ -802,6 +802,12 @@ function eraseLive(pa: Float64Array, fl: Uint8Array, from: number, to: number): 
  * start inside one: the core's iommu_unmap_nofail WARNs), free drops every
  * table page.
  */
+/** Module-local copies (imported bindings are getters once transpiled): IOMMU_READ | IOMMU_WRITE, the table's OA limit, IR / IW. */
+const PROT_RW = IOMMU_READ | IOMMU_WRITE;
+const OA_END = 2 ** MOCK_AMDV1.maxOaLg2;
+const HI_IR = protHiBits(IOMMU_READ);
+const HI_IW = protHiBits(IOMMU_WRITE);
+
 export class MockAmdv1Domain extends MockDomain {
   /** The page table: its walk, PTEs and audit are public for inspect/ and tests. */
   readonly pt: Amdv1PageTable;
@@ -814,16 +820,61 @@ export class MockAmdv1Domain extends MockDomain {
       apertureEnd: huge ? 2 ** MOCK_AMDV1.maxVaLg2 - 1 : MOCK_APERTURE_LAST,
     });
     this.pt = new Amdv1PageTable(ctx, MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2);
+    this.sizes = pgsizeTable(pgsizesOf(this.pgsizeBitmap).map(Math.log2));
+  }
+
+  /** The page sizes of pgsize_bitmap, for map_range's choices. */
+  private readonly sizes: PgsizeTable;
+
+  /**
+   * iommu_map() of 7.2 for an iommupt domain: the core hands the whole range
+   * to pt_iommu map_range (no iommu_pgsize() cutting, no alignment check of
+   * its own: an unaligned range is -ENXIO) and unmaps what it mapped when it
+   * fails. The rollback is not counted as a user's unmap.
+   */
+  override map(iova: number, paddr: number, size: number, prot: number, acct?: MemAccounting): number {
+    this.mapCalls++;
+    const w = this.ctx.warn;
+    if (this.isFreed) {
+      w.warn('iommu_map.freed_domain', `map 0x${iova.toString(16)} on a freed domain`);
+      return -EINVAL;
+    }
+    // Not checked by the kernel: iommufd reserves everything outside the aperture (see IommuDomain).
+    if (iova < this.apertureStart || iova + size - 1 > this.apertureEnd) {
+      w.warn('iommu_map.aperture', `[0x${iova.toString(16)}, +0x${size.toString(16)}) outside the aperture`);
+      return -EINVAL;
+    }
+    // pt_iommu map_range()'s checks, in its order
+    if (!(prot & PROT_RW)) {
+      w.warn('pt_iommu_map_range.prot', `prot ${prot} neither reads nor writes`);
+      return -EINVAL;
+    }
+    if (paddr >= OA_END) return -ERANGE;
+    if (size <= 0) return -EINVAL;
+    const pt = this.pt;
+    const rc = pt.mapRange(iova, paddr, size, this.sizes, (prot & 1 ? HI_IR : 0) | (prot & 2 ? HI_IW : 0), acct);
+    if (rc !== 0 && pt.mapped !== 0) pt.unmapRange(iova, iova + pt.mapped - 1);
+    return rc;
+  }
+
+  /** iommu_unmap() of 7.2 for an iommupt domain: pt_iommu unmap_range over the whole range. */
+  override unmap(iova: number, size: number): number {
+    this.unmapCalls++;
+    if (this.isFreed) {
+      this.ctx.warn.warn('iommu_unmap.freed_domain', `unmap 0x${iova.toString(16)} on a freed domain`);
+      return 0;
+    }
+    return this.pt.unmapRange(iova, iova + size - 1);
   }
 
   /** pt_iommu map_range for one page size: the checks, then the leaves. */
   protected override mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, prot: number, acct: MemAccounting | undefined): number {
-    if (!(prot & (IOMMU_READ | IOMMU_WRITE))) {
+    if (!(prot & PROT_RW)) {
       this.ctx.warn.warn('pt_iommu_map_range.prot', `prot ${prot} neither reads nor writes`);
       return -EINVAL;
     }
-    if (paddr >= 2 ** MOCK_AMDV1.maxOaLg2) return -ERANGE;
-    const rc = this.pt.mapLeaves(iova, paddr, Math.log2(pgsize), pgcount, protHiBits(prot), acct);
+    if (paddr >= OA_END) return -ERANGE;
+    const rc = this.pt.mapLeaves(iova, paddr, Math.log2(pgsize), pgcount, (prot & 1 ? HI_IR : 0) | (prot & 2 ? HI_IW : 0), acct);
     this.drvMapped += this.pt.mapped;
     return rc;
   }
@@ -852,11 +903,7 @@ export class MockAmdv1Domain extends MockDomain {
   }
 
   override readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number {
-    const pt = this.pt;
-    for (let k = 0; k < count; k++) {
-      const pa = pt.lookup(k === 0 ? firstIova : pageBase + k * CPU_PAGE);
-      out[outOff + k] = pa < 0 ? 0 : Math.floor(pa / CPU_PAGE);
-    }
+    this.pt.readPfns(firstIova, pageBase, count, out, outOff);
     return count;
   }
 

@@ -69,9 +69,11 @@ export function levelOfPgsize(lg2: number): number {
   return Math.floor((lg2 - GRANULE_LG2) / ITEMS_LG2);
 }
 
-/** 2^n as a number (n up to 52). */
+const POW2 = Float64Array.from({ length: 64 }, (_, i) => 2 ** i);
+
+/** 2^n as a number (0 <= n < 64). */
 export function pow2(n: number): number {
-  return n < 31 ? 1 << n : 2 ** n;
+  return POW2[n];
 }
 
 /**

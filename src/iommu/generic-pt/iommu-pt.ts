@@ -30,32 +30,19 @@
  *   the last item of the leaf, one item short (record_dirty's end index is
  *   the leaf's last index, not one past it) — what 7.2 does.
  */
-import { EADDRINUSE, EINVAL, ENOENT, ENOMEM, EOVERFLOW, ERANGE } from '../../base/errno.js';
+import { EADDRINUSE, EINVAL, ENOENT, ENOMEM, ENXIO, EOVERFLOW, ERANGE } from '../../base/errno.js';
 import { type FaultRouter, faultPoint } from '../../base/fault.js';
 import type { WarnSink } from '../../base/warn.js';
 import type { MemAccounting } from '../domain.js';
-import {
-  D,
-  ENTRY_EMPTY,
-  ENTRY_OA,
-  ENTRY_TABLE,
-  HI_IR,
-  HI_IW,
-  ITEMS,
-  PR,
-  contigLg2,
-  entryType,
-  itemLg2,
-  leafLg2,
-  leafOa,
-  leafWords,
-  levelOfPgsize,
-  nextLevel,
-  oaField,
-  pow2,
-  pteHex,
-  tableWords,
-} from './amdv1.js';
+import * as fmt from './amdv1.js';
+
+// Module-local bindings of the format: the hot loops below must not go
+// through the getters an imported binding becomes once transpiled (they
+// were a third of the map path's time).
+const { D, ENTRY_EMPTY, ENTRY_OA, ENTRY_TABLE, HI_IR, HI_IW, ITEMS, PR } = fmt;
+const { contigLg2, entryType, itemLg2, leafLg2, leafOa, leafWords, levelOfPgsize, nextLevel, oaField, pteHex, tableWords } = fmt;
+/** 2^n by table lookup (n < 64). */
+const P2 = Float64Array.from({ length: 64 }, (_, i) => 2 ** i);
 
 /** iommu_alloc_pages_node_sz() of a table page (fail_page_alloc). */
 export const FP_PT_TABLE_ALLOC = faultPoint('iommu_alloc_pages.iommupt_table', 'page');
@@ -68,7 +55,7 @@ const WORDS = 2 * ITEMS;
 
 /** 2^-itemLg2(level), exact: index arithmetic by multiplication. */
 const INV_ITEM = [0, 1, 2, 3, 4, 5].map((l) => 2 ** -itemLg2(l));
-const ITEM = [0, 1, 2, 3, 4, 5].map((l) => pow2(itemLg2(l)));
+const ITEM = [0, 1, 2, 3, 4, 5].map((l) => P2[itemLg2(l)]);
 
 /** Emptied table pages (all zero), shared by all page tables. */
 const tablePool: Uint32Array[] = [];
@@ -138,7 +125,7 @@ export class Amdv1PageTable {
     this.topLevel = topLevel;
     this.maxVaLg2 = maxVaLg2;
     this.maxOaLg2 = maxOaLg2;
-    this.vaEnd = pow2(maxVaLg2);
+    this.vaEnd = P2[maxVaLg2];
     // pt_iommu_init()'s table_alloc_top (GFP_KERNEL: not charged)
     this.topSlot = this.newSlot(topLevel, 0);
   }
@@ -152,11 +139,11 @@ export class Amdv1PageTable {
    */
   mapLeaves(va: number, oa: number, lg2: number, count: number, hiAttrs: number, acct: MemAccounting | undefined): number {
     this.mapped = 0;
-    if (va < 0 || va + pow2(lg2) * count > this.vaEnd) return -ERANGE;
-    if (oa < 0 || oa + pow2(lg2) * count > pow2(this.maxOaLg2)) return -ERANGE;
+    const size = P2[lg2];
+    if (va < 0 || va + size * count > this.vaEnd) return -ERANGE;
+    if (oa < 0 || oa + size * count > P2[this.maxOaLg2]) return -ERANGE;
     const level = levelOfPgsize(lg2);
-    const step = pow2(lg2 - itemLg2(level));
-    const size = pow2(lg2);
+    const step = P2[lg2 - itemLg2(level)];
     const owner = acct === undefined ? 0 : this.acctId(acct);
     const w = this.words;
     while (count > 0) {
@@ -205,6 +192,33 @@ export class Amdv1PageTable {
       count -= n;
     }
     return 0;
+  }
+
+  /**
+   * pt_iommu map_range() past its argument checks: from `va` to `oa` for
+   * `len` bytes, each step the largest leaf pt_compute_best_pgsize() allows
+   * among the domain's page sizes, as many as pt_pgsz_count()
+   * gives before the next bigger size could start. 0 or -errno (-ENXIO when
+   * no page size fits the alignment); `mapped` is the bytes installed.
+   */
+  mapRange(va: number, oa: number, len: number, sizes: PgsizeTable, hiAttrs: number, acct: MemAccounting | undefined): number {
+    let done = 0;
+    let rc = 0;
+    while (done < len) {
+      const rest = len - done;
+      const lg2 = bestPgsizeLg2(sizes, va, oa, rest);
+      if (lg2 < 0) {
+        rc = -ENXIO;
+        break;
+      }
+      rc = this.mapLeaves(va, oa, lg2, pgszCount(sizes, lg2, va, oa, rest), hiAttrs, acct);
+      done += this.mapped;
+      if (rc !== 0) break;
+      va += this.mapped;
+      oa += this.mapped;
+    }
+    this.mapped = done;
+    return rc;
   }
 
   /** A leaf install failed after `bytes` of this table's leaves went in. */
@@ -292,7 +306,7 @@ export class Amdv1PageTable {
     let items = 0;
     let ret = 0;
     // starting inside a leaf: nothing can be unmapped here
-    if (type === ENTRY_OA && va % pow2(leafLg2(lo, hi, level)) !== 0) return -EINVAL;
+    if (type === ENTRY_OA && va % P2[leafLg2(lo, hi, level)] !== 0) return -EINVAL;
     for (;;) {
       if (type !== ENTRY_OA) {
         if (type !== ENTRY_TABLE) {
@@ -312,7 +326,7 @@ export class Amdv1PageTable {
         }
         i++;
       } else {
-        const n = pow2(contigLg2(lo, hi, level));
+        const n = P2[contigLg2(lo, hi, level)];
         t.fill(0, 2 * i, 2 * (i + n));
         this.tabPresent[slot] -= n;
         items += n;
@@ -332,21 +346,53 @@ export class Amdv1PageTable {
 
   /** iova_to_phys(): the physical address `va` translates to, or -1 (the kernel returns 0). */
   lookup(va: number): number {
+    this.lastL0 = undefined;
     if (!(va >= 0 && va < this.vaEnd)) return -1;
     let t = this.tabs[this.topSlot];
     for (let l = this.topLevel; ; l--) {
+      if (l === 0) this.lastL0 = t;
       const i = (va * INV_ITEM[l]) & (ITEMS - 1);
       const lo = t[2 * i];
       const hi = t[2 * i + 1];
       const type = entryType(lo, l);
       if (type === ENTRY_EMPTY) return -1;
       if (type === ENTRY_OA) {
-        const sz = pow2(leafLg2(lo, hi, l));
+        const sz = P2[leafLg2(lo, hi, l)];
         return leafOa(lo, hi, l) + (va % sz);
       }
       t = this.tabs[this.slotOf(lo, hi)];
     }
   }
+
+  /**
+   * batch_from_domain()'s iova_to_phys per CPU page: out[outOff + k] is the
+   * PFN at `first` for k = 0, at `base + k * 4096` after (0 for a hole). The
+   * level-0 table of the last walk is kept for the next page.
+   */
+  readPfns(first: number, base: number, count: number, out: Uint32Array, outOff: number): void {
+    let tabVa = -1;
+    let t: Uint32Array | undefined;
+    for (let k = 0; k < count; k++) {
+      const va = k === 0 ? first : base + k * 4096;
+      let pa = -1;
+      if (t !== undefined && va >= tabVa && va < tabVa + ITEM[1]) {
+        const i = (va * INV_ITEM[0]) & (ITEMS - 1);
+        const lo = t[2 * i];
+        if (lo & PR) {
+          const hi = t[2 * i + 1];
+          pa = (lo >>> 9) & 7 ? leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]) : ((lo >>> 12) + (hi & 0xfffff) * 1048576) * 2048 + (va % 2048);
+        }
+      } else {
+        pa = this.lookup(va);
+        t = this.lastL0;
+        tabVa = t === undefined ? -1 : Math.floor(va * INV_ITEM[1]) * ITEM[1];
+      }
+      out[outOff + k] = pa < 0 ? 0 : Math.floor(pa / 4096);
+    }
+  }
+
+  /** The level-0 table the last lookup() ended in, if it did. */
+  private lastL0: Uint32Array | undefined;
 
   /** The leaf holding `va`, or undefined. */
   leafAt(va: number): PtLeaf | undefined {
@@ -359,7 +405,7 @@ export class Amdv1PageTable {
       const type = entryType(lo, l);
       if (type === ENTRY_EMPTY) return undefined;
       if (type === ENTRY_OA) {
-        const n = pow2(contigLg2(lo, t[2 * i + 1], l));
+        const n = P2[contigLg2(lo, t[2 * i + 1], l)];
         const first = i - (i % n);
         return this.leafInfo(slot, l, first, Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n);
       }
@@ -424,7 +470,7 @@ export class Amdv1PageTable {
         continue;
       }
       const nlg2 = contigLg2(lo, t[2 * i + 1], level);
-      const n = pow2(nlg2);
+      const n = P2[nlg2];
       const first = i - (i % n);
       let dirty = false;
       for (let k = first; k < first + n; k++) if (t[2 * k] & D) dirty = true;
@@ -463,7 +509,7 @@ export class Amdv1PageTable {
           i++;
           continue;
         }
-        const n = pow2(contigLg2(lo, t[2 * i + 1], level));
+        const n = P2[contigLg2(lo, t[2 * i + 1], level)];
         out.push(this.leafInfo(slot, level, i, base + i * ITEM[level]));
         i += n;
       }
@@ -503,10 +549,10 @@ export class Amdv1PageTable {
     const lo = t[2 * first];
     const hi = t[2 * first + 1];
     const lg2 = leafLg2(lo, hi, level);
-    const n = pow2(lg2 - itemLg2(level));
+    const n = P2[lg2 - itemLg2(level)];
     let dirty = false;
     for (let k = first; k < first + n; k++) if (t[2 * k] & D) dirty = true;
-    return { level, iova, size: pow2(lg2), oa: leafOa(lo, hi, level), items: n, read: (hi & HI_IR) !== 0, write: (hi & HI_IW) !== 0, dirty, pte: pteHex(lo, hi) };
+    return { level, iova, size: P2[lg2], oa: leafOa(lo, hi, level), items: n, read: (hi & HI_IR) !== 0, write: (hi & HI_IW) !== 0, dirty, pte: pteHex(lo, hi) };
   }
 
   // ---- teardown and audit ----
@@ -563,12 +609,12 @@ export class Amdv1PageTable {
           continue;
         }
         if (level >= 4) out.push(`table ${slot}[${i}]: leaf at level ${level}`);
-        const n = pow2(contigLg2(lo, hi, level));
+        const n = P2[contigLg2(lo, hi, level)];
         if (i % n !== 0 || i + n > ITEMS) out.push(`table ${slot}[${i}]: leaf of ${n} items misplaced`);
         for (let k = i; k < Math.min(ITEMS, i + n); k++) {
           if ((t[2 * k] & ~D) !== (lo & ~D) || t[2 * k + 1] !== hi) out.push(`table ${slot}[${k}]: item differs from its leaf`);
         }
-        if (leafOa(lo, hi, level) % pow2(leafLg2(lo, hi, level)) !== 0) out.push(`table ${slot}[${i}]: leaf OA not aligned to its size`);
+        if (leafOa(lo, hi, level) % P2[leafLg2(lo, hi, level)] !== 0) out.push(`table ${slot}[${i}]: leaf OA not aligned to its size`);
         present += n;
         bytes += n * ITEM[level];
         i += n;
@@ -668,3 +714,63 @@ export class Amdv1PageTable {
 }
 
 const EMPTY_TABLE = new Uint32Array(0);
+const TWO32 = 2 ** 32;
+
+/** log2 of the largest power of two dividing x (64 for 0); x an integer below 2^53. */
+function ctzNum(x: number): number {
+  if (x === 0) return 64;
+  const low = x % TWO32;
+  if (low !== 0) return 31 - Math.clz32(low & -low);
+  const high = Math.floor(x / TWO32);
+  return 32 + 31 - Math.clz32(high & -high);
+}
+
+/** floor(log2(x)) for an integer 1 <= x < 2^53. */
+function flsNum(x: number): number {
+  return x < TWO32 ? 31 - Math.clz32(x) : 32 + 31 - Math.clz32(Math.floor(x / TWO32));
+}
+
+/**
+ * A domain's page sizes for the two choices below: `below[m]` the largest
+ * log2 size <= m (or -1), `above[l]` the smallest log2 size > l (or -1).
+ */
+export interface PgsizeTable {
+  readonly below: Int8Array;
+  readonly above: Int8Array;
+}
+
+/** The PgsizeTable of the log2 sizes `lg2s` (any order). */
+export function pgsizeTable(lg2s: readonly number[]): PgsizeTable {
+  const below = new Int8Array(65).fill(-1);
+  const above = new Int8Array(65).fill(-1);
+  for (let m = 0; m <= 64; m++) {
+    for (const l of lg2s) {
+      if (l <= m && l > below[m]) below[m] = l;
+      if (l > m && (above[m] < 0 || l < above[m])) above[m] = l;
+    }
+  }
+  return { below, above };
+}
+
+/**
+ * pt_compute_best_pgsize(): the largest page size to which va and oa are
+ * aligned and that fits in len; -1 when none.
+ */
+export function bestPgsizeLg2(sizes: PgsizeTable, va: number, oa: number, len: number): number {
+  return sizes.below[Math.min(ctzNum(va), ctzNum(oa), flsNum(len))];
+}
+
+/**
+ * pt_pgsz_count(): how many leaves of 2^lg2 to install from va: all that fit
+ * in len, but only up to the next bigger page size's boundary when va and oa
+ * sit alike inside it.
+ */
+export function pgszCount(sizes: PgsizeTable, lg2: number, va: number, oa: number, len: number): number {
+  const next = sizes.above[lg2];
+  if (next >= 0) {
+    const span = P2[next];
+    const off = va % span;
+    if (off === oa % span) len = Math.min(len, span - off);
+  }
+  return Math.floor(len / P2[lg2]);
+}

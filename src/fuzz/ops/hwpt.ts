@@ -186,9 +186,9 @@ export const get_hw_info: OpModule = {
     const { L, v, has } = e;
     const own = !has('data_uptr');
     L(`uint32_t len = (uint32_t)${v('data_len')};`);
-    L(`size_t room = len > ${ARRAY_MAX} ? ${ARRAY_MAX} : len;`);
-    L('char text[2 * 256 + 1] = "";');
     if (own) {
+      L(`size_t room = len > ${ARRAY_MAX} ? ${ARRAY_MAX} : len;`);
+      L('char text[2 * 256 + 1] = "";');
       L('unsigned char *data = client_scratch(room < 8 ? 8 : room);');
       L('');
       L('memset(data, 0xff, room < 8 ? 8 : room);');
@@ -277,13 +277,13 @@ function bitmapOutputs(x: ExecCtx, va: bigint, room: number, out: Outputs): void
   const b = x.readUser(va, room);
   if (!b) return;
   out.dirty = popcount(b);
-  out.bitmap = toHex(b.subarray(0, Math.min(room, HEX_MAX)));
+  out.data = toHex(b.subarray(0, Math.min(room, HEX_MAX)));
 }
 
 export const hwpt_get_dirty_bitmap: OpModule = {
   name: 'hwpt_get_dirty_bitmap',
   spec: {
-    doc: 'IOMMU_HWPT_GET_DIRTY_BITMAP of [iova, iova+length) at page_size granularity into a zeroed bitmap (or `data`); outputs `dirty` (bits set) and `bitmap` (hex, up to 256 bytes)',
+    doc: 'IOMMU_HWPT_GET_DIRTY_BITMAP of [iova, iova+length) at page_size granularity into a zeroed bitmap (or `data`); outputs `dirty` (bits set) and `data` (the bitmap in hex, up to 256 bytes)',
     group: 'iommufd',
     ioctl: 'IOMMU_HWPT_GET_DIRTY_BITMAP',
     since: '6.7',
@@ -297,7 +297,7 @@ export const hwpt_get_dirty_bitmap: OpModule = {
       data: u64('bitmap address (default: a zeroed buffer of the bitmap size)', { handle: 'addr' }),
       size: sizeWord,
     },
-    outputs: { dirty: 'value', bitmap: 'value' },
+    outputs: { dirty: 'value', data: 'value' },
   },
   weight: 1,
   available: withCmd(U.IOMMU_HWPT_GET_DIRTY_BITMAP),
@@ -348,7 +348,7 @@ export const hwpt_get_dirty_bitmap: OpModule = {
     bitmapOutputsC((s = '') => L(s ? `\t${s}` : ''));
     L('}');
     e.outs.dirty = 'dirty';
-    e.outs.bitmap = 'text';
+    e.outs.data = 'text';
   },
 };
 

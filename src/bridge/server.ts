@@ -178,15 +178,17 @@ export class BridgeServer {
 
   /**
    * The wait-awake budget (µs) now: the configured one while no other task
-   * wants a CPU (/proc/loadavg's running count, checked every 100 ms), 0
-   * when the machine is busy (waiting awake there takes a CPU from someone).
+   * wants a CPU (/proc/loadavg's running count and 1-minute average, checked
+   * every 100 ms), 0 when the machine is busy (waiting awake there takes a
+   * CPU from someone, and the wait grows longer than a wake-up).
    */
   spinUsNow(): number {
     if (this.spinNs === 0) return 0;
     const now = Date.now();
     if (now - this.spinCheckedAt >= 100) {
       this.spinCheckedAt = now;
-      this.spinUs = runnable() <= CPUS ? this.spinNs / 1000 : 0;
+      const [load1, running] = loadNow();
+      this.spinUs = running <= CPUS && load1 < CPUS + 0.5 ? this.spinNs / 1000 : 0;
     }
     return this.spinUs;
   }
@@ -875,13 +877,16 @@ function writeReply(sock: Socket, buf: Buffer): void {
 const SPIN_BUF = Buffer.allocUnsafe(64 * 1024);
 const CPUS = availableParallelism();
 
-/** Tasks running or waiting for a CPU now, the server itself and its client included (/proc/loadavg). */
-function runnable(): number {
+/**
+ * The 1-minute load average and the tasks running or waiting for a CPU now,
+ * the server itself and its client included (/proc/loadavg).
+ */
+function loadNow(): [number, number] {
   try {
-    const f = readFileSync('/proc/loadavg', 'latin1').split(' ')[3];
-    return Number(f.slice(0, f.indexOf('/')));
+    const f = readFileSync('/proc/loadavg', 'latin1').split(' ');
+    return [Number(f[0]), Number(f[3].slice(0, f[3].indexOf('/')))];
   } catch {
-    return Number.POSITIVE_INFINITY;
+    return [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
   }
 }
 

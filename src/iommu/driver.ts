@@ -198,6 +198,23 @@ export interface ViommuCore {
   getVdevId(dev: IommuDev): bigint | undefined;
 }
 
+/** What the core offers a driver's HW queue (struct iommufd_hw_queue). */
+export interface HwQueueCore {
+  /** hw_queue->base_addr: the queue's IOVA in the nesting parent. */
+  readonly baseAddr: bigint;
+  /** hw_queue->length */
+  readonly length: bigint;
+  /** iommufd_hw_queue_depend(): this queue holds `prev` (a users reference) until undepend; -EINVAL on itself. */
+  depend(prev: HwQueueCore): number;
+  /** iommufd_hw_queue_undepend() */
+  undepend(prev: HwQueueCore): void;
+}
+
+/** The driver's half of a HW queue: hw_queue->destroy. */
+export interface HwQueueDriver {
+  destroy(): void;
+}
+
 /** struct iommufd_viommu_ops, the driver's half of a vIOMMU. */
 export interface ViommuDriver {
   /** The mmap region the driver exposes (offset, length), if any. */
@@ -206,6 +223,13 @@ export interface ViommuDriver {
   allocDomainNested(ctx: DomainContext, flags: number, userData: IommuUserData): NestedDomain | number;
   /** viommu_ops->cache_invalidate: handles entries in order; sets arr.entryNum to those done. */
   cacheInvalidate(ctx: DomainContext, arr: IommuUserDataArray): number;
+  /** viommu_ops->get_hw_queue_size: nonzero when the driver builds HW queues of `type`. */
+  getHwQueueSize?(type: number): number;
+  /**
+   * viommu_ops->hw_queue_init_phys: the driver's half of a HW queue at
+   * `index`, whose guest memory starts at physical address `basePa`.
+   */
+  hwQueueInitPhys?(hq: HwQueueCore, index: number, basePa: number): HwQueueDriver | number;
   /** viommu_ops->destroy */
   destroy(): void;
 }

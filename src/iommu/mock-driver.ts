@@ -20,7 +20,7 @@
  * - IOPF: the mock's IOPF queue exists (the oracle kernel has
  *   CONFIG_IOMMU_IOPF), so enabling IOPF on a mock device succeeds.
  */
-import { EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EEXIST, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { DomainContext, IommuDomain } from './domain.js';
 import {
@@ -29,6 +29,8 @@ import {
   HWPT_ALLOC_NEST_PARENT,
   HWPT_ALLOC_PASID,
   type HwInfo,
+  type HwQueueCore,
+  type HwQueueDriver,
   type IommuCap,
   type IommuDev,
   type IommuOps,
@@ -99,6 +101,10 @@ const mockDomainSetDevPasid = (dev: IommuDev, pasid: number): number => mockSetD
 export const FP_MOCK_VIOMMU_INV_ALLOC = faultPoint('kzalloc.mock_viommu_invalidate', 'slab');
 /** __get_free_pages(order 1) of the mock vIOMMU's two mmap-able pages. */
 export const FP_MOCK_VIOMMU_PAGES = faultPoint('__get_free_pages.mock_viommu', 'page');
+
+/** IOMMU_HW_QUEUE_TYPE_SELFTEST and IOMMU_TEST_HW_QUEUE_MAX */
+export const MOCK_HW_QUEUE_TYPE = 0xdeadbeef;
+export const MOCK_HW_QUEUE_MAX = 2;
 
 /** IOMMU_VIOMMU_TYPE_SELFTEST */
 export const MOCK_VIOMMU_TYPE = 0xdeadbeef;
@@ -288,8 +294,35 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       }
       mmap = { offset, length: MOCK_VIOMMU_MMAP_LENGTH };
     }
+    // mock_viommu->hw_queue[]: each queue and the one it depends on.
+    const queues: Array<{ hq: HwQueueCore; prev: HwQueueCore | undefined } | undefined> = new Array(MOCK_HW_QUEUE_MAX);
     return {
       mmap,
+      getHwQueueSize: (type) => (type === MOCK_HW_QUEUE_TYPE ? 1 : 0),
+      /**
+       * mock_hw_queue_init_phys(): index below IOMMU_TEST_HW_QUEUE_MAX
+       * (-EINVAL), free (-EEXIST), after its predecessor (-EIO), the base
+       * address the core found where the S2 parent translates it (-EFAULT);
+       * a queue holds its predecessor until it goes.
+       */
+      hwQueueInitPhys(hq, index, basePa): HwQueueDriver | number {
+        if (index >= MOCK_HW_QUEUE_MAX) return -EINVAL;
+        if (queues[index]) return -EEXIST;
+        const prev = index ? queues[index - 1]?.hq : undefined;
+        if (index && !prev) return -EIO;
+        if (hq.baseAddr > BigInt(Number.MAX_SAFE_INTEGER) || basePa !== s2.iovaToPhys(Number(hq.baseAddr))) return -EFAULT;
+        if (prev) {
+          const rc = hq.depend(prev);
+          if (rc) return rc;
+        }
+        queues[index] = { hq, prev };
+        return {
+          destroy(): void {
+            queues[index] = undefined;
+            if (prev) hq.undepend(prev);
+          },
+        };
+      },
       allocDomainNested(dctx, flags, data): NestedDomain | number {
         if (flags & ~HWPT_ALLOC_PASID) return -EOPNOTSUPP;
         return allocNested(dctx, s2, data, core);

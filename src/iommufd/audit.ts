@@ -28,7 +28,7 @@ import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
 import { VeventqObject } from './veventq.js';
-import { VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
+import { HwQueueObject, VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
 
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
@@ -209,7 +209,9 @@ export interface AuditObjectsCtx {
  *   vEVENTQ on it (at most one vEVENTQ per type), and it holds a user of its
  *   live NEST_PARENT HWPT; a vEVENTQ's users are the table's and its file's,
  *   its queued events match num_events (at most the depth) with the
- *   LOST_EVENTS header, if queued, last; each
+ *   LOST_EVENTS header, if queued, last; a HW queue holds a user of its
+ *   vIOMMU and of the queue it depends on, and its guest memory through a
+ *   live internal access on the vIOMMU's IOAS; each
  *   virt_id slot holds a live vDEVICE of that vIOMMU, whose device points
  *   back at it.
  */
@@ -231,6 +233,10 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
     if (obj instanceof VdeviceObject) ref(viommuRefs, obj.viommu);
     if (obj instanceof ViommuObject) ref(viommuRefs, obj.hwpt);
     if (obj instanceof VeventqObject) ref(viommuRefs, obj.viommu);
+    if (obj instanceof HwQueueObject) {
+      if (obj.viommu) ref(viommuRefs, obj.viommu);
+      for (const p of obj.dependsOn) ref(viommuRefs, p);
+    }
     if ((obj instanceof HwptPaging || obj instanceof HwptNested) && obj.fault) faultRefs.set(obj.fault, (faultRefs.get(obj.fault) ?? 0) + 1);
   }
   // VMAs mapping a driver's mmap region hold its owner (the table is keyed by the context).
@@ -297,6 +303,14 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
       if (lostAt >= 0 && lostAt !== obj.deliver.length - 1) fail('veventq_lost', `vEVENTQ ${id}: the LOST_EVENTS header is not last`);
       const events = obj.deliver.length - (lostAt >= 0 ? 1 : 0);
       if (events !== obj.numEvents || events > obj.depth) fail('veventq_events', `vEVENTQ ${id}: ${events} events queued, num_events ${obj.numEvents}, depth ${obj.depth}`);
+    }
+    if (obj instanceof HwQueueObject) {
+      const want = 1 + (viommuRefs.get(obj) ?? 0);
+      if (users !== want) fail('hw_queue_users', `HW queue ${id}: users ${users}, expected ${want}`);
+      const a = obj.access;
+      if (!obj.viommu || !objects.isLive(obj.viommu) || !obj.driver) fail('hw_queue_viommu', `HW queue ${id}: no live vIOMMU or driver half`);
+      else if (!a?.internal || !objects.isLive(a) || a.ioas !== obj.viommu.hwpt.ioas) fail('hw_queue_access', `HW queue ${id}: its internal access is not live on the vIOMMU's IOAS`);
+      for (const p of obj.dependsOn) if (!objects.isLive(p) || p.viommu !== obj.viommu) fail('hw_queue_depend', `HW queue ${id}: depends on a queue that is not a live one of its vIOMMU`);
     }
     if (obj instanceof VdeviceObject) {
       if (users !== 1) fail('vdevice_users', `vDEVICE ${id}: users ${users}, expected 1`);

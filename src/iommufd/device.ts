@@ -689,6 +689,8 @@ export class AccessObject implements IommufdObject {
     readonly ctx: IommufdCtx,
     ops: AccessOps,
     private readonly alloc: KernelAllocation,
+    /** iommufd_access_is_internal(): made by the core for itself (a HW queue), holding no context reference. */
+    readonly internal = false,
   ) {
     this.core = new IommufdAccess(ctx.env, ops);
   }
@@ -704,7 +706,7 @@ export class AccessObject implements IommufdObject {
     this.gone = true;
     this.core.dying = true;
     if (this.ioas) env.warn.on(changeIoas(this, undefined) !== 0, 'iommufd_access_destroy_object.change_ioas');
-    this.ctx.ctxPut();
+    if (!this.internal) this.ctx.ctxPut();
     kernelFree(this.alloc);
   }
 }
@@ -723,7 +725,7 @@ function changeIoas(a: AccessObject, next: IommufdIoas | undefined): number {
     if (rc) return rc;
     objects.incUsers(next);
   } else {
-    a.core.ops.unmap?.(a.core, 0n, ULONG_MAX);
+    if (!a.internal) a.core.ops.unmap?.(a.core, 0n, ULONG_MAX);
     a.core.detach();
   }
   if (cur) objects.decUsers(cur);
@@ -756,6 +758,46 @@ export function accessCreate(ctx: IommufdCtx, ops: AccessOps): AccessObject | nu
   ctx.ctxGet();
   ctx.objects.finalize(obj);
   return obj;
+}
+
+/**
+ * The ops of an internal access. Internal accesses take no unmap
+ * notifications (iommufd_access_notify_unmap skips them); their pins lock the
+ * areas instead (area->num_locks, which makes IOAS_UNMAP -EBUSY). The model's
+ * io_pagetable has no area locks yet, so the unmap callback here only stands
+ * in for "ignore": an unmap over a HW queue's pinned IOVA is answered as an
+ * access that never unpins (WARN, -EDEADLOCK) instead of the kernel's -EBUSY.
+ */
+const INTERNAL_ACCESS_OPS: AccessOps = { needsPinPages: true, unmap: () => {} };
+
+/**
+ * iommufd_access_create_internal() + iommufd_access_attach_internal(): an
+ * ACCESS object of the core's own (it takes an object ID, finalized at once,
+ * no context reference) attached to `ioas`.
+ */
+export function accessCreateInternal(ctx: IommufdCtx, ioas: IommufdIoas): AccessObject | number {
+  const a = kernelAlloc(ctx.env, FP_ACCESS_ALLOC, SIZEOF_IOMMUFD_ACCESS, true);
+  if (!a) return -ENOMEM;
+  const obj = new AccessObject(ctx, INTERNAL_ACCESS_OPS, a, true);
+  const id = ctx.allocId(obj);
+  if (id < 0) {
+    kernelFree(a);
+    return id;
+  }
+  ctx.objects.incUsers(obj);
+  ctx.objects.finalize(obj);
+  const rc = changeIoas(obj, ioas);
+  if (rc) {
+    accessDestroy(obj);
+    return rc;
+  }
+  return obj;
+}
+
+/** iommufd_access_detach_internal() + iommufd_access_destroy_internal() */
+export function accessDestroyInternal(a: AccessObject): void {
+  if (a.ioas) a.ctx.env.warn.on(changeIoas(a, undefined) !== 0, 'iommufd_access_detach_internal');
+  accessDestroy(a);
 }
 
 /** iommufd_access_attach() */

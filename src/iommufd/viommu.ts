@@ -18,16 +18,19 @@
  * file (machine layer) finds a region with mmapRegionLookup and holds its
  * owner through mmapRegionGet / mmapRegionPut while a VMA maps it.
  */
-import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP } from '../base/errno.js';
+import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ERANGE } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
-import type { IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
-import type { IommufdDevice } from './device.js';
+import type { HwQueueCore, HwQueueDriver, IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
+import { type AccessObject, type IommufdDevice, accessCreateInternal, accessDestroyInternal } from './device.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { VeventqObject } from './veventq.js';
 import { FP_OBJECTS_XA_ALLOC, type IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import { IOMMU_VIOMMU_TYPE_DEFAULT } from './uapi.js';
+
+/** IOMMU_HW_QUEUE_TYPE_DEFAULT: reserved. */
+const IOMMU_HW_QUEUE_TYPE_DEFAULT = 0;
 import { type Ucmd, copyStructFromUser } from './ucmd.js';
 
 /** kzalloc of the driver-sized struct iommufd_viommu (_iommufd_object_alloc_ucmd). */
@@ -347,7 +350,187 @@ export function deviceRemoveVdev(idev: IommufdDevice): void {
   objects.tombstoneUser(vdev);
 }
 
-/** IOMMU_HW_QUEUE_ALLOC (iommufd_hw_queue_alloc_ioctl(), 6.17): not built yet, answered as an unknown command. */
-export function hwQueueAllocIoctl(_ucmd: Ucmd<IommufdCtx>): number {
-  return -ENOTTY;
+// ---------------------------------------------------------------------------
+// HW queues
+
+/** kvzalloc of the page array in iommufd_hw_queue_alloc_phys. */
+export const FP_HW_QUEUE_PAGES = faultPoint('kvzalloc.hw_queue_pages', 'slab');
+/** kzalloc of the driver-sized struct iommufd_hw_queue (_iommufd_object_alloc_ucmd). */
+export const FP_HW_QUEUE_ALLOC = faultPoint('kzalloc.iommufd_hw_queue', 'slab');
+
+const SIZEOF_HW_QUEUE = 96;
+const U64_MAX = (1n << 64n) - 1n;
+
+/** struct iommufd_hw_queue */
+export class HwQueueObject implements IommufdObject, HwQueueCore {
+  readonly type = 'HW_QUEUE' as const;
+  /** hw_queue->viommu, set (with a users reference) once the guest queue is pinned. */
+  viommu: ViommuObject | undefined;
+  /** hw_queue->access: the internal access pinning the guest queue. */
+  access: AccessObject | undefined;
+  /** hw_queue->destroy, the driver's half (set by a successful hw_queue_init_phys). */
+  driver: HwQueueDriver | undefined;
+  /** The queues this one depends on (iommufd_hw_queue_depend), each holding a user of it. */
+  readonly dependsOn: HwQueueObject[] = [];
+  baseAddr = 0n;
+  length = 0n;
+  index = 0;
+  private gone = false;
+
+  constructor(
+    readonly ctx: IommufdCtx,
+    readonly queueType: number,
+    private readonly alloc: KernelAllocation,
+  ) {}
+
+  get id(): number {
+    return this.ctx.objects.idOf(this);
+  }
+
+  depend(prev: HwQueueCore): number {
+    if (prev === this || !(prev instanceof HwQueueObject)) return -EINVAL;
+    this.ctx.objects.incUsers(prev);
+    this.dependsOn.push(prev);
+    return 0;
+  }
+
+  undepend(prev: HwQueueCore): void {
+    const k = this.dependsOn.indexOf(prev as HwQueueObject);
+    if (this.ctx.env.warn.on(k < 0, '_iommufd_object_undepend')) return;
+    this.dependsOn.splice(k, 1);
+    this.ctx.objects.decUsers(prev as HwQueueObject);
+  }
+
+  /**
+   * iommufd_hw_queue_destroy(): the driver's destroy, then the guest queue's
+   * pages unpinned and the internal access gone, then the vIOMMU's user; each
+   * only if the allocation got that far.
+   */
+  destroy(): void {
+    if (this.ctx.env.warn.on(this.gone, 'iommufd_hw_queue_destroy.twice')) return;
+    this.gone = true;
+    this.driver?.destroy();
+    this.driver = undefined;
+    if (this.access) {
+      const { iova, length } = pinnedRange(this.baseAddr, this.length);
+      this.access.core.unpinPages(iova, length);
+      accessDestroyInternal(this.access);
+      this.access = undefined;
+    }
+    if (this.viommu) this.ctx.objects.decUsers(this.viommu);
+    kernelFree(this.alloc);
+  }
+}
+
+/** The page-aligned IOVA range behind [base, base + length): PAGE_ALIGN_DOWN(base), PAGE_ALIGN(length + offset). */
+function pinnedRange(base: bigint, length: bigint): { iova: bigint; length: bigint } {
+  const iova = base & ~BigInt(PAGE - 1);
+  const off = base - iova;
+  return { iova, length: (length + off + BigInt(PAGE - 1)) & ~BigInt(PAGE - 1) };
+}
+
+/**
+ * iommufd_hw_queue_alloc_phys(): pin the guest queue through an internal
+ * access on the vIOMMU's IOAS; the pages must be physically contiguous
+ * (-EFAULT). The physical address of the base, or -errno.
+ */
+function hwQueueAllocPhys(ctx: IommufdCtx, hq: HwQueueObject, viommu: ViommuObject, iova: bigint, len: bigint): number {
+  const aligned = iova & ~BigInt(PAGE - 1);
+  const offset = iova - aligned;
+  let length = offset + len;
+  if (length > U64_MAX) return -ERANGE;
+  length += BigInt(PAGE - 1);
+  if (length > U64_MAX) return -ERANGE;
+  const maxNpages = length / BigInt(PAGE);
+  length = maxNpages * BigInt(PAGE);
+  const pagesAlloc = kernelAlloc(ctx.env, FP_HW_QUEUE_PAGES, Number(maxNpages) * 8, false);
+  if (!pagesAlloc) return -ENOMEM;
+  let rc = 0;
+  out: {
+    const access = accessCreateInternal(ctx, viommu.hwpt.ioas);
+    if (typeof access === 'number') {
+      rc = access;
+      break out;
+    }
+    const pfns = new Uint32Array(Number(maxNpages));
+    rc = access.core.pinPages(aligned, length, pfns, 0);
+    if (!rc) {
+      for (let i = 1; i < pfns.length; i++) {
+        if (pfns[i] !== pfns[i - 1] + 1) {
+          rc = -EFAULT;
+          break;
+        }
+      }
+      if (rc) access.core.unpinPages(aligned, length);
+    }
+    if (rc) {
+      accessDestroyInternal(access);
+      break out;
+    }
+    hq.access = access;
+    rc = pfns[0] * PAGE + Number(offset);
+  }
+  kernelFree(pagesAlloc);
+  return rc;
+}
+
+/**
+ * IOMMU_HW_QUEUE_ALLOC (iommufd_hw_queue_alloc_ioctl, 6.17): a HW queue of
+ * the vIOMMU's driver at `index`, its guest memory [nesting_parent_iova,
+ * + length) pinned through an internal access and handed to the driver by
+ * physical address. The object is finalized or destroyed with the command's
+ * result; the queue holds a user of the vIOMMU.
+ */
+export function hwQueueAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
+  const ctx = ucmd.ctx;
+  const objects = ctx.objects;
+  const type = ucmd.num('type');
+  if (ucmd.num('flags') || type === IOMMU_HW_QUEUE_TYPE_DEFAULT) return -EOPNOTSUPP;
+  const length = ucmd.big('length');
+  if (!length) return -EINVAL;
+  const base = ucmd.big('nesting_parent_iova');
+  if (base + length - 1n > U64_MAX) return -EOVERFLOW;
+  const viommu = getViommu(ctx, ucmd.num('viommu_id'));
+  if (typeof viommu === 'number') return viommu;
+  let rc = 0;
+  put: {
+    const driver = viommu.driver;
+    if (!driver?.getHwQueueSize || !driver.hwQueueInitPhys || !driver.getHwQueueSize(type)) {
+      rc = -EOPNOTSUPP;
+      break put;
+    }
+    const a = kernelAlloc(ctx.env, FP_HW_QUEUE_ALLOC, SIZEOF_HW_QUEUE, true);
+    if (!a) {
+      rc = -ENOMEM;
+      break put;
+    }
+    const hq = new HwQueueObject(ctx, type, a);
+    const id = ctx.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC) ? -ENOMEM : objects.allocUcmd(ucmd, hq);
+    if (id < 0) {
+      kernelFree(a);
+      rc = id;
+      break put;
+    }
+    // From here the command's return value finalizes or destroys the object.
+    hq.baseAddr = base;
+    hq.length = length;
+    const basePa = hwQueueAllocPhys(ctx, hq, viommu, base, length);
+    if (basePa < 0) {
+      rc = basePa;
+      break put;
+    }
+    hq.viommu = viommu;
+    objects.incUsers(viommu);
+    hq.index = ucmd.num('index');
+    const d = driver.hwQueueInitPhys(hq, hq.index, basePa);
+    if (typeof d === 'number') {
+      rc = d;
+      break put;
+    }
+    hq.driver = d;
+    ucmd.set('out_hw_queue_id', id);
+    rc = ucmd.respond();
+  }
+  objects.put(viommu);
+  return rc;
 }

@@ -2,8 +2,8 @@
 /**
  * fail_nth sweeps (as iommufd_fail_nth.c runs them, see fail-nth.test.ts) of
  * the 7.2 vIOMMU family on `latest`: a vIOMMU with a vEVENTQ taking events
- * past its depth and read back, and PASID attach / replace / detach with a
- * fault routed through a PASID. Each scenario runs unarmed, then with
+ * past its depth and read back, two dependent HW queues on one pinned page,
+ * and PASID attach / replace / detach with a fault routed through a PASID. Each scenario runs unarmed, then with
  * fail-nth armed at 1, 2, 3, ... until the armed point is never reached.
  *
  * After every iteration: the failed call returned a plain -errno (a WARN
@@ -174,6 +174,35 @@ const pasid: Scenario = (r, enable) => {
   return destroy(r, d.stdevId);
 };
 
+/**
+ * A vIOMMU with two HW queues on the first buffer page (index 0, then index 1
+ * on its second half, depending on 0), destroyed in order, then the page
+ * unmapped.
+ */
+const hwQueue: Scenario = (r, enable) => {
+  let rc = open(r);
+  const s = { ioas: 0 };
+  if (rc || (rc = ioasWithPage(r, s))) return rc;
+  const c = r.c!;
+  enable();
+  const d = mockDomainFlags(c, s.ioas, 0);
+  if (d.rc) return d.rc;
+  const parent = c.hwptAllocRaw({ devId: d.idevId, ptId: s.ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+  if (parent.rc) return parent.rc;
+  const v = c.viommuAllocRaw({ devId: d.idevId, hwptId: parent.hwptId });
+  if (v.rc) return v.rc;
+  const q = (index: number, iova: bigint, length: bigint) =>
+    c.raw(U.IOMMU_HW_QUEUE_ALLOC, U.iommu_hw_queue_alloc, { viommu_id: v.viommuId, type: U.IOMMU_HW_QUEUE_TYPE_SELFTEST, index, nesting_parent_iova: iova, length });
+  const q0 = q(0, MOCK_APERTURE_START, BigInt(PS));
+  if (q0.rc) return q0.rc;
+  const q1 = q(1, MOCK_APERTURE_START + BigInt(PS / 2), BigInt(PS / 2));
+  if (q1.rc) return q1.rc;
+  if ((rc = destroy(r, q1.out.out_hw_queue_id as number))) return rc;
+  if ((rc = destroy(r, q0.out.out_hw_queue_id as number))) return rc;
+  if ((rc = destroy(r, v.viommuId))) return rc;
+  return r.c!.raw(U.IOMMU_IOAS_UNMAP, U.iommu_ioas_unmap, { ioas_id: s.ioas, iova: MOCK_APERTURE_START, length: BigInt(PS) }).rc;
+};
+
 /** TEST_FAIL_NTH's sweep: the number of armed iterations run (the last reached no armed point). */
 function sweep(body: Scenario): { iterations: number; failures: Map<number, number> } {
   const failures = new Map<number, number>();
@@ -218,6 +247,13 @@ const FAILURES = new Set([0, -12, -2, -22, -14, -19, -24]);
 describe('7.2 vIOMMU family fail_nth sweeps (latest)', () => {
   it('basic_fail_nth.default.veventq', () => {
     const r = sweep(veventq);
+    expect(r.iterations).toBeGreaterThan(20);
+    expect([...r.failures.keys()].filter((e) => !FAILURES.has(e))).toEqual([]);
+    expect(r.failures.get(-12)).toBeGreaterThan(10);
+  });
+
+  it('basic_fail_nth.default.hw_queue', () => {
+    const r = sweep(hwQueue);
     expect(r.iterations).toBeGreaterThan(20);
     expect([...r.failures.keys()].filter((e) => !FAILURES.has(e))).toEqual([]);
     expect(r.failures.get(-12)).toBeGreaterThan(10);

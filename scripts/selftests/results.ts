@@ -10,11 +10,16 @@
  * oracle VMs). The real kernel's column comes from the oracle's logs
  * (selftest.log / failnth.log under ../shared/oracle/logs, ../shared/oracle-7.2/logs) or, with --vm, from running
  * the oracle VM; without either it says "n/a". A failing test gets the
- * harness's first assertion message as its reason.
+ * harness's first assertion message as its reason and, for the known gaps,
+ * the feature it waits for (WAITS_FOR below).
+ *
+ * The JSON (docs/selftests-exec.json) is what scripts/conformance-report.ts
+ * merges into docs/conformance.md: it holds no times or machine paths, so
+ * two runs on the same model give the same file.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { countKtapLine, runExec } from '../../src/bridge/exec.js';
@@ -29,7 +34,7 @@ interface BinaryResults {
   version: string;
   binary: string;
   profile: string;
-  exec: Record<string, { result: Verdict; reason?: string }>;
+  exec: Record<string, { result: Verdict; reason?: string; waitsFor?: string }>;
   kernel: Record<string, Verdict> | undefined;
   kernelSource: string;
   totals: { exec: Record<Verdict, number>; kernel: Record<Verdict, number> | undefined };
@@ -43,6 +48,25 @@ const BINARIES = [
   { binary: 'iommufd', log: 'selftest.log', mode: 'selftest' },
   { binary: 'iommufd_fail_nth', log: 'failnth.log', mode: 'failnth' },
 ];
+
+/**
+ * What a failing test under exec waits for, by test name: features the
+ * model's profile does not have yet, or model bugs found by the test. A
+ * failure matching none is listed without one (a regression to look at).
+ */
+const WAITS_FOR: readonly [RegExp, string][] = [
+  [/^change_process\./, 'IOMMU_IOAS_MAP_FILE and IOMMU_IOAS_CHANGE_PROCESS'],
+  [/map_file|_file\.|_file_hugepage\./, 'IOMMU_IOAS_MAP_FILE'],
+  [/dmabuf/, 'dma-buf (IOMMU_TEST_OP_DMABUF_GET / DMABUF_REVOKE, MAP_FILE of a dma-buf)'],
+  [/pasid/, 'the PASID test ops (PASID_ATTACH / REPLACE / DETACH / CHECK_HWPT)'],
+  [/viommu_alloc_with_data/, "the mock vIOMMU's mmap page (mock_viommu_init's in_data loopback)"],
+  [/hw_queue/, 'IOMMU_HW_QUEUE_ALLOC'],
+  [/vdevice_alloc|veventq/, 'vEVENTQ: read(2) with a count below the header must reach the queue (vfs_read has no zero-count shortcut)'],
+];
+
+function waitsFor(name: string): string | undefined {
+  return WAITS_FOR.find(([re]) => re.test(name))?.[1];
+}
 
 function parseKtap(text: string): Map<string, Verdict> {
   const c = { pass: 0, fail: 0, skip: 0, xfail: 0 };
@@ -74,10 +98,12 @@ function tally(m: Record<string, Verdict> | Map<string, Verdict>): Record<Verdic
 
 function kernelResults(oracle: string, log: string, mode: string, vm: boolean): { res: Map<string, Verdict> | undefined; source: string } {
   const file = join(oracle, 'logs', log);
-  if (existsSync(file)) return { res: parseKtap(readFileSync(file, 'utf8')), source: file };
+  const name = `../shared/${basename(oracle)}`;
+  if (existsSync(file)) return { res: parseKtap(readFileSync(file, 'utf8')), source: `${name}/logs/${log}` };
   if (vm && existsSync(join(oracle, 'run-vm.sh'))) {
-    const r = spawnSync(join(oracle, 'run-vm.sh'), [mode], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    return { res: parseKtap(r.stdout ?? ''), source: `${oracle}/run-vm.sh ${mode}` };
+    const r = spawnSync(join(oracle, 'run-vm.sh'), [mode], { cwd: oracle, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const res = parseKtap(r.stdout ?? '');
+    return res.size > 0 ? { res, source: `${name}/run-vm.sh ${mode}` } : { res: undefined, source: `n/a (${name}/run-vm.sh ${mode} gave no results)` };
   }
   return { res: undefined, source: 'n/a' };
 }
@@ -93,7 +119,10 @@ async function main(): Promise<number> {
       const r = await runExec([bin], { profile: t.profile, caps: 'all', captureStdout: true, mergeStderr: true, err: () => {} });
       const why = reasons(r.stdout);
       const exec: BinaryResults['exec'] = {};
-      for (const [name, v] of r.results) exec[name] = why.has(name) ? { result: v, reason: why.get(name) } : { result: v };
+      for (const [name, v] of r.results) {
+        const w = v === 'fail' ? waitsFor(name) : undefined;
+        exec[name] = { result: v, ...(why.has(name) ? { reason: why.get(name) } : {}), ...(w ? { waitsFor: w } : {}) };
+      }
       const k = kernelResults(t.oracle, b.log, b.mode, values.vm ?? false);
       const kernel = k.res === undefined ? undefined : Object.fromEntries(k.res);
       all.push({
@@ -118,7 +147,7 @@ async function main(): Promise<number> {
     const names = new Set([...Object.keys(b.exec), ...Object.keys(b.kernel ?? {})]);
     for (const n of names) {
       const e = b.exec[n];
-      const cell = e === undefined ? 'not run' : e.result === 'fail' && e.reason ? `fail: ${e.reason.replace(/\|/g, '\\|')}` : e.result;
+      const cell = e === undefined ? 'not run' : e.result === 'fail' ? `fail: ${[e.waitsFor, e.reason].filter((x) => x).join(': ').replace(/\|/g, '\\|')}` : e.result;
       md.push(`| ${b.version} \`${b.binary}\` ${n} (${b.profile}) | ${cell} | ${b.kernel?.[n] ?? 'n/a'} |`);
     }
   }

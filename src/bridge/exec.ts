@@ -35,6 +35,8 @@ export interface ExecOptions {
   /** Send the program's stderr into its stdout, in order (through sh). */
   mergeStderr?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** How long (µs) server and shim wait awake for the next message, and whether whatever the load (see BridgeOptions). */
+  spin?: { us: number; always?: boolean };
   /** Tests: called with the server before the program starts (e.g. to register a device node). */
   onServer?: (server: BridgeServer) => void;
 }
@@ -144,7 +146,14 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   }
   const spinEnv = (opts.env ?? process.env).IOMMUFD_SIM_SPIN_US;
   const spinUs = spinEnv !== undefined && /^\d+$/.test(spinEnv) ? Number(spinEnv) : undefined;
-  const server = new BridgeServer({ profile: opts.profile ?? 'latest', debugfsDir: debugfs, sabotage: opts.sabotage, caps: opts.caps, spinUs });
+  const server = new BridgeServer({
+    profile: opts.profile ?? 'latest',
+    debugfsDir: debugfs,
+    sabotage: opts.sabotage,
+    caps: opts.caps,
+    spinUs: opts.spin?.us ?? spinUs,
+    spinAlways: opts.spin?.always,
+  });
   opts.onServer?.(server);
   if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);
   const sock = join(dir, 'sock');

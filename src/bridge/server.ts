@@ -129,6 +129,8 @@ export interface BridgeOptions extends MachineOptions {
    * between 0 and this. Default 40.
    */
   spinUs?: number;
+  /** Wait awake whatever the load (tests of the waiting paths). */
+  spinAlways?: boolean;
 }
 
 export interface BridgeStats {
@@ -161,6 +163,7 @@ export class BridgeServer {
   private readonly sabotage: BridgeOptions['sabotage'];
   private capsOverride: readonly string[] | undefined;
   private readonly spinNs: number;
+  private readonly spinAlways: boolean;
   /** Request log (IOMMUFD_SIM_TRACE=1 in exec). */
   trace: ((line: string) => void) | undefined;
 
@@ -170,6 +173,7 @@ export class BridgeServer {
     this.sabotage = opts.sabotage;
     this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
     this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 40) * 1000));
+    this.spinAlways = opts.spinAlways ?? false;
     this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
   }
 
@@ -184,6 +188,7 @@ export class BridgeServer {
    */
   spinUsNow(): number {
     if (this.spinNs === 0) return 0;
+    if (this.spinAlways) return this.spinNs / 1000;
     const now = Date.now();
     if (now - this.spinCheckedAt >= 100) {
       this.spinCheckedAt = now;

@@ -118,6 +118,19 @@ describe('exec: a small iommufd client', () => {
     expect(r.stats.ioctls).toBe(12);
   });
 
+  it('the same answers when both sides wait awake for each message (the idle-machine path)', async () => {
+    const prog = build('basic');
+    const r = await runExec([prog, '7'], { captureStdout: true, err: () => {}, spin: { us: 200, always: true } });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines.length).toBe(19);
+    expect(r.status).toBe(7);
+    expect(r.stats.ioctls).toBe(12);
+    const feats = await runExec([build('features')], { captureStdout: true, err: () => {}, caps: [], spin: { us: 200, always: true } });
+    expect(feats.stdout.trim().split('\n').filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(feats.status).toBe(0);
+  });
+
   it('is not vacuous: a wrong model answer makes the program fail', async () => {
     const prog = build('basic');
     const r = await runExec([prog], { captureStdout: true, err: () => {}, sabotage: 'ioas-alloc-id' });

@@ -5,7 +5,8 @@
  *
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
- * `addr` (an mmap address differs: the kernel did not take the model's address
+ * `errno` (field `stdio-fd` when the call named descriptor 0, 1 or 2 and the
+ * model said EBADF), `addr` (an mmap address differs: the kernel did not take the model's address
  * as its hint), `warn` (a WARN on one side only, or, field `site`, both
  * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
@@ -119,7 +120,9 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
       break;
     }
     if (a.errno !== kErrno) {
-      add({ call: r.index, op: r.op, class: 'errno', model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      // A literal descriptor 0-2: a real process has stdin/stdout/stderr, the model's none.
+      const stdio = a.errno === 'EBADF' && [0, 1, 2].includes(Number((c as { fd?: unknown }).fd ?? -1));
+      add({ call: r.index, op: r.op, class: 'errno', ...(stdio ? { field: 'stdio-fd' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       // One side did what the other refused: the states part here and what follows
       // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
       if ((a.errno === undefined) !== (kErrno === undefined)) {

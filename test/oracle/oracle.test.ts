@@ -189,6 +189,28 @@ describe('compare', () => {
     expect(matchKnown([{ ...row, kernel: 'EIN' }], r612.divergences[0], '6.12.95')).toBeUndefined();
   });
 
+  it('EBADF on a literal stdio descriptor is field stdio-fd, which the known file explains', () => {
+    const p: Program = { name: 'stdio', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', fd: 1 }, { op: 'close', fd: 0 }] };
+    const r = runProgram(p, { profile: 'v6.12' });
+    expect(r.results.slice(1).map((x) => x.errno)).toEqual(['EBADF', 'EBADF']);
+    const k = kernelLike(p);
+    k.calls.set(1, { rc: -25n, outputs: {} });
+    k.calls.set(2, { rc: 0n, outputs: {} });
+    const got = compareProgram('stdio', p, r, k, '6.12.95', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.field, d.model, d.kernel, d.known !== undefined])).toEqual([
+      [1, 'stdio-fd', 'EBADF', 'ENOTTY', true],
+      [2, 'stdio-fd', 'EBADF', 'ok', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // Any other descriptor is not explained by it.
+    const q: Program = { name: 'fd7', calls: [{ op: 'open', as: '$fd' }, { op: 'close', fd: 7 }] };
+    const rq = runProgram(q, { profile: 'v6.12' });
+    const kq = kernelLike(q);
+    kq.calls.set(1, { rc: 0n, outputs: {} });
+    const dq = compareProgram('fd7', q, rq, kq, '6.12.95', loadKnown());
+    expect(dq.divergences.map((d) => [d.call, d.field, d.model, d.known])).toEqual([[1, undefined, 'EBADF', undefined]]);
+  });
+
   it('a program that said SKIP is skipped, one that never ran is an error', () => {
     const k = kernelLike(PROGRAM);
     k.exit = 4;

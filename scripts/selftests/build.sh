@@ -78,8 +78,12 @@ CF=(-D_GNU_SOURCE -O2 -Wall -Wno-unused-function -Wno-unused-result -Wno-unused-
 [ "${STATIC:-0}" = 1 ] && CF+=(-static)
 LIBS=(-lpthread)
 if grep -q 'sys/capability.h' "$SELF"/*.c "$SELF"/*.h; then  # 7.x drops CAP_IPC_LOCK with libcap
-  echo '#include <sys/capability.h>' | "$CC" -E -x c - >/dev/null 2>&1 \
-    || { echo "build.sh: these selftests need libcap headers (Debian: apt-get install libcap-dev)" >&2; exit 1; }
+  has_libcap() { echo '#include <sys/capability.h>' | "$CC" -E -x c - >/dev/null 2>&1; }
+  if ! has_libcap && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "build.sh: installing libcap-dev (the 7.x selftests include <sys/capability.h>)" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcap-dev >/dev/null || true
+  fi
+  has_libcap || { echo "build.sh: these selftests need libcap headers (Debian: apt-get install libcap-dev)" >&2; exit 1; }
   LIBS+=(-lcap)
 fi
 for t in iommufd iommufd_fail_nth; do

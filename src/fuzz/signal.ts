@@ -37,8 +37,8 @@ import { IoPagetable } from '../iommufd/io-pagetable.js';
 import { ObjectTable } from '../iommufd/object-table.js';
 import { PfnBatch } from '../iommufd/pfn-batch.js';
 import { PfnReader, PfnReaderUser } from '../iommufd/pfn-reader.js';
-import { auditIopts } from '../iommufd/audit.js';
 import type { IommufdCtx } from '../iommufd/main.js';
+import { auditIopts } from '../iommufd/audit.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
 import { MmStruct } from '../mm/address-space.js';
@@ -384,11 +384,14 @@ function oid(o: object): number {
 /**
  * A fingerprint of everything the audit looks at: every area (place, pages
  * object, pin counters, tiers), every domain (identity and map/unmap call
- * counts), the frames in use. Equal fingerprints: the audit would see the same
+ * counts), the frames in use, the accounting counters of users and mms. Equal fingerprints: the audit would see the same
  * state again.
  */
 function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
   const parts: Array<number | string> = [m.phys.framesInUse()];
+  // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.
+  for (const u of m.users.values()) parts.push(u.lockedVm);
+  for (const proc of m.processes.values()) parts.push('p', proc.pid, proc.exited ? 1 : 0, proc.mm.lockedVm, proc.mm.pinnedVm);
   for (const iopt of iopts) {
     parts.push('|', oid(iopt), iopt.iovaAlignment);
     for (const d of iopt.domains) parts.push('d', oid(d), d.mapCalls, d.unmapCalls);
@@ -403,7 +406,8 @@ function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
 
 /**
  * The whole-state audit over the live contexts; the problems found. `last` holds the fingerprint of the state last
- * audited: when nothing the audit looks at changed, it is not run again.
+ * audited (the accounting counters included, for the answer oracle): when nothing the audit looks at changed, it is
+ * not run again.
  */
 function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; changed?: boolean }, run = true): number {
   const iopts = collectContexts(m, seen)
@@ -422,6 +426,9 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; cha
   m.warn.syscall = 'audit';
   collector = undefined;
   try {
+    // Machine.audit() would add the object tables and the per-mm counters, but it takes an mm's locked_vm
+    // beyond iommufd's charge (mlock, MAP_LOCKED) for a problem; the answer oracle checks the accounting
+    // (per user exactly, per mm pinned_vm exactly and locked_vm as a lower bound) through inspect/.
     return auditIopts(iommufdEnvOf(m), iopts, { exactPins: true });
   } finally {
     m.warn.panicOnWarn = prevPanic;

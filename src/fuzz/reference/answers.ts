@@ -486,7 +486,6 @@ export class AnswerOracle {
     const userLocked = new Map<number, number>();
     const mmPinned = new Map<number, number>();
     const mmLocked = new Map<number, number>();
-    const unknownMm = s.pages.some((p) => !mmOfPid.has(p.sourcePid));
     for (const p of s.pages) {
       if (p.account === 'user') userLocked.set(p.sourceUid, (userLocked.get(p.sourceUid) ?? 0) + p.charged);
       const mm = mmOfPid.get(p.sourcePid);
@@ -498,7 +497,8 @@ export class AnswerOracle {
       const want = userLocked.get(u.uid) ?? 0;
       if (u.lockedVm !== want) return fail('accounting', `user ${u.uid} locked_vm ${u.lockedVm}, the pages it sources charge ${want}`);
     }
-    if (unknownMm) return undefined;
+    // Pages whose mapping process has exited keep charging its mm (gone from the snapshot, and no live
+    // process shares an mm: the model has no CLONE_VM): the live mms are still judged exactly.
     for (let i = 0; i < s.accounting.mms.length; i++) {
       const m = s.accounting.mms[i];
       const pinned = mmPinned.get(i) ?? 0;

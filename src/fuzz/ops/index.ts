@@ -15,6 +15,7 @@ import { SELFTEST_OPS } from './selftest.js';
 import { SELFTEST_HWPT_OPS } from './selftest-hwpt.js';
 import type { OpModule, OpSpec } from './types.js';
 import { VFIO_OPS } from './vfio.js';
+import { VIOMMU_OPS } from './viommu.js';
 
 export const OP_MODULES: readonly OpModule[] = [
   ...MM_OPS,
@@ -29,6 +30,8 @@ export const OP_MODULES: readonly OpModule[] = [
   ...HWPT_OPS,
   ...SELFTEST_HWPT_OPS,
   ...FAULT_OPS,
+  // 7.x
+  ...VIOMMU_OPS,
 ];
 
 /** Op modules by name. */

@@ -84,4 +84,27 @@ describe('IOMMU_HW_QUEUE_ALLOC', () => {
     current = { sim, c };
     expect(hwQueueRaw(c, 1, 0, 0n, 4096n).rc).toBe(-ENOTTY);
   });
+
+  it('exit with a vEVENTQ holding events and two dependent HW queues alive leaves nothing (objects torn down leaf first)', () => {
+    const sim = newSim({ profile: 'latest' });
+    const c = IommufdClient.open(sim.proc);
+    const ioas = c.ioasAlloc();
+    const d = c.mockDomain(ioas);
+    const parent = c.hwptAlloc({ devId: d.idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    const v = c.viommuAlloc(d.idevId, parent);
+    const page = sim.buffer + 8192n;
+    expect(sim.proc.writeMemory(page, new Uint8Array(new Uint32Array([U.IOMMU_TEST_IOTLB_DEFAULT, 0]).buffer))).toBe(0);
+    const nested = c.hwptAlloc({ devId: d.idevId, ptId: v, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr: page });
+    c.vdeviceAlloc(v, d.idevId, 7);
+    expect(c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, d.stdevId, { 'mock_domain_replace.pt_id': nested }).rc).toBe(0);
+    const q = c.raw(U.IOMMU_VEVENTQ_ALLOC, U.iommu_veventq_alloc, { viommu_id: v, type: U.IOMMU_VEVENTQ_TYPE_SELFTEST, veventq_depth: 2 });
+    expect(q.rc).toBe(0);
+    for (let k = 0; k < 3; k++) expect(c.testCmd(U.IOMMU_TEST_OP_TRIGGER_VEVENT, 0, { 'trigger_vevent.dev_id': d.idevId }).rc).toBe(0);
+    const iova = c.ioasMap({ ioas, userVa: sim.buffer, length: 4096n });
+    for (const [index, off, len] of [[0, 0n, 4096n], [1, 2048n, 2048n]] as const) {
+      const h = c.raw(U.IOMMU_HW_QUEUE_ALLOC, U.iommu_hw_queue_alloc, { viommu_id: v, type: U.IOMMU_HW_QUEUE_TYPE_SELFTEST, index, nesting_parent_iova: iova + off, length: len });
+      expect(h.rc).toBe(0);
+    }
+    expectNothingLeft(sim);
+  });
 });

@@ -19,6 +19,15 @@
  * device and makes an attach handle; leaving it answers the attachment's
  * outstanding faults (fault.ts).
  *
+ * PASIDs (7.x): a group's attachments are kept per PASID (igroup->pasid_attach,
+ * the RID at IOMMU_NO_PASID), each with its HWPT and devices. A PASID attaches
+ * only to a PASID-compatible HWPT (IOMMU_HWPT_ALLOC_PASID) while the RID, if
+ * attached, is on one too; the RID may not leave for an incompatible HWPT
+ * while any PASID is attached (iommufd_hwpt_pasid_compat). The core checks
+ * the PASID against the device's max_pasids and calls the domain's
+ * set_dev_pasid (the blocking domain's on detach); the iommu group keeps the
+ * attach handle of each PASID (PASID_CHECK_HWPT, fault routing).
+ *
  * Mock devices report no reserved regions and no software MSI window, so the
  * reserved-region steps of attach and replace have nothing to reserve here;
  * their removal by device owner is still done where the kernel does it.

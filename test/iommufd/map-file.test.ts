@@ -11,7 +11,8 @@ import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { O_RDONLY } from '../../src/machine/device.js';
-import { MAP_SHARED, PROT_READ } from '../../src/mm/constants.js';
+import { MAP_SHARED, MFD_HUGETLB, MFD_HUGE_1GB, PROT_READ } from '../../src/mm/constants.js';
+import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { auditEachWorld, ctxOf, world, type World } from '../client/harness.js';
 import { mapFile, memfdMmap, withFget } from './map-file-sim.js';
 
@@ -32,6 +33,12 @@ function fworld(o: Parameters<typeof world>[0] = {}): World {
   const w2 = { ...w, c };
   audited.current = w2;
   return w2;
+}
+
+function ctxOfProc(p: Parameters<typeof iommufdCtxOf>[0], fd: number) {
+  const ctx = iommufdCtxOf(p, fd);
+  if (!ctx) throw new Error('not an iommufd');
+  return ctx;
 }
 
 function headOf(w: World, fd: number, index: number): number {
@@ -307,6 +314,35 @@ describe('file-backed pages', () => {
     expect(mapFile(w.c, { ioas, fd, start: 0, length: 2 * PS }).rc).toBe(0);
     w.c.ioasUnmapAll(ioas);
     w.proc.close(fd);
+  });
+});
+
+describe('MAP_FILE of a 1 GiB hugetlbfs memfd', () => {
+  it('pins across the 2 MiB blocks of one order-18 folio', () => {
+    const m = new Machine({ memory: '2G', profile: 'latest', panicOnWarn: true, checks: true, hugetlbPages: { '1G': 1 } });
+    withFget(m);
+    const p = m.spawn({ memlock: 'unlimited', caps: ['CAP_SYS_RESOURCE'] });
+    const c = IommufdClient.open(p);
+    const ioas = c.ioasAlloc();
+    c.mockDomain(ioas);
+    const fd = p.memfdCreate('giga', MFD_HUGETLB | MFD_HUGE_1GB);
+    expect(p.ftruncate(fd, 1 << 30)).toBe(0);
+    // 8 KiB before and after the first 2 MiB boundary
+    const r = mapFile(c, { ioas, fd, start: HP - 2 * PS, length: 4 * PS });
+    expect(r.rc).toBe(0);
+    const head = p.fileOf(fd)!.memfile!.lookup(0);
+    expect(m.phys.folioOrder(head)).toBe(18);
+    for (let i = 510; i < 514; i++) expect(m.phys.pincount(head + i)).toBe(1);
+    expect(m.phys.pincount(head + 509)).toBe(0);
+    expect(m.phys.folioPincount(head)).toBe(4);
+    const dom = ctxOfProc(p, c.fd).ioasList()[0].ioas.iopt.domains[0];
+    for (let i = 0; i < 4; i++) expect(dom.peekPhys(Number(r.iova) + i * PS)).toBe((head + 510 + i) * PS);
+    expect(ctxOfProc(p, c.fd).audit({ exactPins: true })).toBe(0);
+    c.ioasUnmapAll(ioas);
+    expect(m.phys.folioPincount(head)).toBe(0);
+    p.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+    expect(m.warnings).toEqual([]);
   });
 });
 

@@ -12,6 +12,13 @@
  *
  *   npx tsx scripts/conformance-report.ts [--from-catalogue] [--no-run results.json]
  *
+ * The kernel's own selftest binaries under `iommufd-sim exec` (6.12 under
+ * v6.12, 7.2 under latest) beside the real kernel's results come from
+ * docs/selftests-exec.json, written by `npx tsx scripts/selftests/results.ts
+ * --json docs/selftests-exec.json --vm` (it needs the binaries built by
+ * scripts/selftests/build.sh and the oracle VMs); the report only reads it,
+ * so it regenerates the same on a clean checkout.
+ *
  * Test names follow `fixture.variant.scenario` (`default` for fixtures
  * without variants). A name that runs under several profiles passes only if
  * every run passed.
@@ -26,6 +33,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CATALOGUE = resolve(ROOT, '../shared/docs/selftests-catalogue.md');
 const SCENARIOS_JSON = join(ROOT, 'docs/selftests-scenarios.json');
 const REPORT = join(ROOT, 'docs/conformance.md');
+const SELFTESTS_JSON = join(ROOT, 'docs/selftests-exec.json');
 
 interface Variant {
   readonly name: string;
@@ -300,7 +308,108 @@ function waitsFor(s0: Scenario, v: Variant): string {
   return s.waitsFor ?? `unknown (scope ${s.scope})`;
 }
 
-function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, results: VitestJson): string {
+// ---------------------------------------------------------------------------
+// The kernel's selftest binaries under exec (docs/selftests-exec.json)
+
+type Verdict = 'ok' | 'fail' | 'skip';
+
+/** One binary's run, as scripts/selftests/results.ts writes it. */
+interface BinaryRun {
+  readonly version: string;
+  readonly binary: string;
+  readonly profile: string;
+  readonly exec: Record<string, { result: Verdict; reason?: string; waitsFor?: string }>;
+  readonly kernel?: Record<string, Verdict>;
+  readonly kernelSource: string;
+}
+
+/** Selftest versions in the report's columns, oldest first. */
+const SELFTEST_VERSIONS = ['6.12', '7.2'];
+
+/** `fixture.test` (no variants) → `fixture.default.test`, the report's title form. */
+function titleOf(name: string): string {
+  const parts = name.split('.');
+  return parts.length === 2 ? `${parts[0]}.default.${parts[1]}` : name;
+}
+
+function loadSelftests(): BinaryRun[] {
+  if (!existsSync(SELFTESTS_JSON)) return [];
+  return JSON.parse(readFileSync(SELFTESTS_JSON, 'utf8')) as BinaryRun[];
+}
+
+/** title → version → exec and kernel verdicts. */
+function selftestIndex(runs: readonly BinaryRun[]): Map<string, Map<string, { exec?: Verdict; kernel?: Verdict }>> {
+  const idx = new Map<string, Map<string, { exec?: Verdict; kernel?: Verdict }>>();
+  const at = (name: string, version: string) => {
+    const t = titleOf(name);
+    let m = idx.get(t);
+    if (!m) idx.set(t, (m = new Map()));
+    let e = m.get(version);
+    if (!e) m.set(version, (e = {}));
+    return e;
+  };
+  for (const r of runs) {
+    for (const [n, e] of Object.entries(r.exec)) at(n, r.version).exec = e.result;
+    for (const [n, k] of Object.entries(r.kernel ?? {})) at(n, r.version).kernel = k;
+  }
+  return idx;
+}
+
+/** One "exec/kernel" pair per selftest version, joined by " · " (e.g. ok/ok · fail/ok), with a dash where a binary has no such test. */
+function selftestCell(idx: ReturnType<typeof selftestIndex>, title: string): string {
+  const m = idx.get(title);
+  const one = (v?: Verdict) => (v === undefined ? '–' : v === 'fail' ? '**fail**' : v);
+  return SELFTEST_VERSIONS.map((ver) => {
+    const e = m?.get(ver);
+    return e === undefined ? '–' : `${one(e.exec)}/${one(e.kernel)}`;
+  }).join(' · ');
+}
+
+function tally(m: Record<string, Verdict> | undefined): string {
+  if (m === undefined) return 'n/a';
+  const c = { ok: 0, fail: 0, skip: 0 };
+  for (const v of Object.values(m)) c[v]++;
+  return `${c.ok} ok, ${c.fail} fail, ${c.skip} skip`;
+}
+
+function renderSelftests(runs: readonly BinaryRun[]): string[] {
+  if (runs.length === 0) return [];
+  const out: string[] = [
+    '',
+    "## The kernel's selftest binaries under `iommufd-sim exec`",
+    '',
+    "The kernel's own `tools/testing/selftests/iommu` binaries, unmodified (built by",
+    '`scripts/selftests/build.sh` from Debian\'s linux-source packages), run under',
+    '`iommufd-sim exec --caps all` against the model (6.12 under `v6.12`, 7.2 under',
+    '`latest`), beside the same tests on the real kernel (the oracle VMs). Regenerated',
+    'with `npx tsx scripts/selftests/results.ts --json docs/selftests-exec.json --vm`',
+    'and then this script. The scenario tables above show these results in their',
+    '"selftest binary" column as exec/kernel for 6.12 · 7.2.',
+    '',
+    '| binary | profile | under exec | real kernel | kernel results from |',
+    '|---|---|---|---|---|',
+  ];
+  for (const r of runs) {
+    const exec = Object.fromEntries(Object.entries(r.exec).map(([n, e]) => [n, e.result])) as Record<string, Verdict>;
+    out.push(`| ${r.version} \`${r.binary}\` | \`${r.profile}\` | ${tally(exec)} | ${tally(r.kernel)} | ${r.kernelSource} |`);
+  }
+  for (const r of runs) {
+    out.push('', `### ${r.version} \`${r.binary}\` (profile \`${r.profile}\`)`, '');
+    out.push('| test | under exec | real kernel | why it fails under exec / what it waits for |', '|---|---|---|---|');
+    const names = [...Object.keys(r.exec)];
+    for (const n of Object.keys(r.kernel ?? {})) if (!(n in r.exec)) names.push(n);
+    for (const n of names) {
+      const e = r.exec[n];
+      const k = r.kernel?.[n];
+      const why = e?.result === 'fail' ? [e.waitsFor, e.reason && `\`${e.reason}\``].filter((x) => x).join(': ') : '';
+      out.push(`| ${n} | ${e === undefined ? 'not run' : e.result === 'fail' ? '**fail**' : e.result} | ${k ?? 'n/a'} | ${why.replace(/\|/g, '\\|')} |`);
+    }
+  }
+  return out;
+}
+
+function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, results: VitestJson, selftests: readonly BinaryRun[] = []): string {
+  const sidx = selftestIndex(selftests);
   const status = st.titles;
   const statusProfiles = st.profiles;
   const rows: string[] = [];
@@ -316,8 +425,8 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
     const scs = list.scenarios.filter((s) => s.fixture === f.name);
     if (scs.length === 0) continue;
     rows.push(`\n### \`${f.name}\`\n`);
-    rows.push('| id | scenario | variant | scope | status | profiles passed | waits for / notes |');
-    rows.push('|---|---|---|---|---|---|---|');
+    rows.push('| id | scenario | variant | scope | status | profiles passed | selftest binary, exec/kernel (6.12 · 7.2) | waits for / notes |');
+    rows.push('|---|---|---|---|---|---|---|---|');
     for (const s of scs) {
       for (const v of f.variants) {
         const title = `${f.name}.${v.name}.${s.name}`;
@@ -345,7 +454,7 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
           notRun++;
           note = waitsFor(s, v);
         }
-        rows.push(`| ${s.id} | ${s.name} | ${v.name} | ${s.scope} | ${cell} | ${ran.join(', ')} | ${note} |`);
+        rows.push(`| ${s.id} | ${s.name} | ${v.name} | ${s.scope} | ${cell} | ${ran.join(', ')} | ${selftestCell(sidx, title)} | ${note} |`);
       }
     }
   }
@@ -374,7 +483,7 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
   for (const [name, c] of perFixture) head.push(`| \`${name}\` | ${c.passed} | ${c.failed} | ${c.notRun} | ${per(c.byProfile)} |`);
   head.push(`| **total** | **${passed}** | **${failed}** | **${notRun}** | ${REPORT_PROFILES.map((p) => `**${byProfile.get(p) ?? 0}**`).join(' | ')} |`);
   head.push('', '## Scenarios');
-  const tail: string[] = ['', '## Checked against the 6.12 oracle kernel', '', ...ORACLE_NOTES];
+  const tail: string[] = ['', '## Checked against the 6.12 oracle kernel', '', ...ORACLE_NOTES, ...renderSelftests(selftests)];
   if (extra.length) {
     tail.push('', '## Other tests in test/conformance', '', 'Tests whose names are not catalogue scenarios (model extensions, unit tests of the test ops, robustness), by file and describe block.', '');
     tail.push('| test | status |', '|---|---|');
@@ -389,7 +498,7 @@ function main(): void {
   const noRun = args.indexOf('--no-run');
   const results = noRun >= 0 ? (JSON.parse(readFileSync(args[noRun + 1], 'utf8')) as VitestJson) : runVitest();
   const status = statusByTitle(results);
-  writeFileSync(REPORT, render(list, status, results));
+  writeFileSync(REPORT, render(list, status, results, loadSelftests()));
   console.log(`wrote ${REPORT}`);
 }
 

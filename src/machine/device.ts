@@ -6,6 +6,7 @@
  * fork(), and calls release() when the last descriptor goes away.
  */
 import { EACCES } from '../base/errno.js';
+import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 import type { Process } from './process.js';
 
@@ -46,6 +47,15 @@ export interface OpenFile {
   release(proc: Process): void;
   /** Page cache behind mmap of this file (shmem, hugetlbfs, a regular file); absent → mmap gives -ENODEV. */
   readonly memfile?: MemFile;
+  /**
+   * f_op->mmap of a device file without a page cache, once mmap's generic
+   * checks passed: `vmFlags` of the new VMA (VM_SHARED only for a writable
+   * MAP_SHARED), its page offset and length. Returns the PFNs to map
+   * (VM_IO | VM_PFNMAP) with the vm_ops open/close, or -errno. Each VMA of
+   * the mapping also holds the open file, as vma->vm_file does. Absent (and
+   * no memfile) → -ENODEV.
+   */
+  mmap?(proc: Process, vmFlags: number, pgoff: bigint, pages: number): DeviceMapping | number;
   /** Open mode (O_ACCMODE bits); filled from open()'s flags when left undefined. */
   fmode?: number;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** The simulated machine and its syscall surface, plus the mm uAPI constants. */
-export { Machine, type MachineOptions, type SpawnOptions } from './machine.js';
+export { Machine, type MachineOptions, type ProcessLayout, type SpawnOptions } from './machine.js';
 export { FIRST_FD, NR_OPEN_DEFAULT, Process } from './process.js';
 export {
   DEFAULT_POLLMASK,

@@ -11,8 +11,8 @@ import { type Profile, profileByName } from '../base/profile.js';
 import { parseSize } from '../base/u64.js';
 import { WarnSink, type WarningRecord } from '../base/warn.js';
 import { MemCgroup, UserStruct } from '../mm/accounting.js';
-import { MmStruct, type MmOptions, type ThpMode } from '../mm/address-space.js';
-import { MLOCK_LIMIT, RLIM_INFINITY } from '../mm/constants.js';
+import { EXEC_STACK_PAGES, MmStruct, type MmOptions, type ThpMode } from '../mm/address-space.js';
+import { MLOCK_LIMIT, PAGE_SIZE, RLIM_INFINITY, STK_LIM } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { PhysicalMemory, type PhysLayout } from '../mm/physical-memory.js';
 import { Task } from '../mm/task.js';
@@ -43,6 +43,37 @@ export interface MachineOptions {
   /** pin_user_pages_fast() on u64 wrap: 0 → returns 0 (default), else returns -this. */
   gupOverflowErrno?: number;
   maxMapCount?: number;
+  /** What spawn() gives a process that does not say (SpawnOptions.layout); 'bare' by default. */
+  processLayout?: ProcessLayout;
+}
+
+/**
+ * 'exec': the address space of a freshly exec'd x86-64 process with
+ * randomization off ([stack], [vvar], [vvar_vclock] on kernels that have it,
+ * [vdso]; mmap_base from RLIMIT_STACK), so mmap(NULL, ...) answers what the
+ * kernel answers under `setarch -R`. 'bare': no mappings at all (the
+ * default, which every program and test written before 'exec' assumes; also
+ * what a caller mirroring a real process's own mappings needs: the exec
+ * bridge), with the same mmap base.
+ */
+export type ProcessLayout = 'exec' | 'bare';
+
+/** Pages of the x86-64 vDSO image (vdso64.so text, 8 KiB on 6.12 and 7.2). */
+export const VDSO_TEXT_PAGES = 2;
+/** Pages of [vvar] (x86-64: 4 on 6.12 and 7.2). */
+export const VVAR_PAGES = 4;
+
+/**
+ * Pages of [vvar_vclock] by profile: the kernel split the pvclock/hvclock
+ * pages out of [vvar] into their own mapping with the generic vDSO data store
+ * (v6.15); 7.2 has 2, 6.12 and older none. Read from the profile switch
+ * `vvarVclockPages` once profile.ts has it; this table stands in until then.
+ */
+const VVAR_VCLOCK_PAGES: Record<string, number> = { latest: 2, 'v6.12': 0, 'v6.5': 0, 'v6.2': 0 };
+
+function vvarVclockPages(profile: Profile): number {
+  const sw = (profile as Partial<Record<'vvarVclockPages', number>>).vvarVclockPages;
+  return sw ?? VVAR_VCLOCK_PAGES[profile.name] ?? 0;
 }
 
 export interface SpawnOptions {
@@ -54,10 +85,14 @@ export interface SpawnOptions {
   uid?: number;
   /** Memory cgroup (default: a new unlimited one for this process). */
   memcg?: MemCgroup;
+  /** RLIMIT_STACK at exec, as memlock (default 8 MiB): moves mmap_base for 'exec'. */
+  stack?: bigint | number | string;
+  /** The address space it starts with (default: the machine's processLayout). */
+  layout?: ProcessLayout;
 }
 
-function parseMemlock(v: bigint | number | string | undefined): bigint {
-  if (v === undefined) return MLOCK_LIMIT;
+function parseMemlock(v: bigint | number | string | undefined, dflt = MLOCK_LIMIT): bigint {
+  if (v === undefined) return dflt;
   if (typeof v === 'string' && /^(unlimited|infinity)$/i.test(v.trim())) return RLIM_INFINITY;
   return BigInt.asUintN(64, parseSize(v));
 }
@@ -76,8 +111,11 @@ export class Machine {
   readonly mmOptions: MmOptions;
   /** The process whose syscall is running (undefined outside syscalls). */
   currentProcess: Process | undefined;
+  /** The layout spawn() gives by default. */
+  readonly processLayout: ProcessLayout;
   private readonly devices = new Map<string, DeviceNode>();
   private nextPid = 1;
+  private vdsoImage: MemFile | undefined;
 
   constructor(opts: MachineOptions = {}) {
     const profile = profileByName(opts.profile ?? 'latest');
@@ -102,7 +140,27 @@ export class Machine {
       gupOverflowErrno: opts.gupOverflowErrno ?? (this.profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0),
       warn: this.warn,
     };
+    this.processLayout = opts.processLayout ?? 'bare';
+    if (this.processLayout !== 'exec' && this.processLayout !== 'bare') throw new RangeError(`unknown process layout ${JSON.stringify(opts.processLayout)}`);
     registerIommufdNodes(this);
+  }
+
+  /**
+   * The vDSO image the 'exec' processes map: one copy shared by every
+   * mapping, its pages made on first touch (it starts with an ELF header, as
+   * the real one does). Only mappings hold it, so once no process maps it its
+   * frames go back and the machine ends with no frame in use; the next
+   * process gets a fresh copy. (The kernel's image is kernel text, never
+   * freed; what the model keeps is which frames a pin or a PTE holds.)
+   */
+  get vdso(): MemFile {
+    if (this.vdsoImage === undefined || this.vdsoImage.refs === 0) {
+      const bytes = VDSO_TEXT_PAGES * PAGE_SIZE;
+      const contents = new Uint8Array(bytes);
+      contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+      this.vdsoImage = new MemFile(this.phys, 'file', bytes, { name: '[vdso]', contents });
+    }
+    return this.vdsoImage;
   }
 
   /** Every WARN recorded so far. */
@@ -133,16 +191,35 @@ export class Machine {
     return this.nextPid++;
   }
 
-  /** A new process with an empty address space. */
+  /**
+   * A new process: a freshly exec'd one (stack and vDSO mappings, see
+   * ProcessLayout) or, with layout 'bare', an empty address space.
+   */
   spawn(opts: SpawnOptions = {}): Process {
     const uid = opts.uid ?? 1000;
+    const layout = opts.layout ?? this.processLayout;
+    if (layout !== 'exec' && layout !== 'bare') throw new RangeError(`unknown process layout ${JSON.stringify(layout)}`);
+    const rlimitStack = parseMemlock(opts.stack, STK_LIM);
+    const mm = new MmStruct(this.phys, this.mmOptions);
+    if (layout === 'exec') {
+      const rc = mm.setupExec({
+        stackRlimit: rlimitStack,
+        stackPages: EXEC_STACK_PAGES,
+        vdso: this.vdso,
+        vvarPages: VVAR_PAGES,
+        vclockPages: vvarVclockPages(this.profile),
+        vvarPfn: this.phys.zeroPfn + 1,
+      });
+      if (rc < 0) throw new RangeError(`exec layout: no room (${rc})`);
+    } else mm.setMmapBase(rlimitStack);
     const task = new Task({
       pid: this.allocPid(),
       uid,
       user: this.userStruct(uid),
       caps: opts.caps ?? [],
       rlimitMemlock: parseMemlock(opts.memlock),
-      mm: new MmStruct(this.phys, this.mmOptions),
+      rlimitStack,
+      mm,
       memcg: opts.memcg ?? new MemCgroup(),
     });
     const p = new Process(this, task);

@@ -13,7 +13,7 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
-import type { MmStruct } from '../mm/address-space.js';
+import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
@@ -104,15 +104,43 @@ export class Process {
       flags |= 0;
       let file: MemFile | null = null;
       let fileMode = O_RDWR;
+      let device: DeviceMmap | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
         const d = this.fds.get(fd);
         if (d === undefined) return BigInt(-EBADF);
-        if (d.file.memfile === undefined) return BigInt(-ENODEV);
-        file = d.file.memfile;
         fileMode = d.file.fmode ?? O_RDWR;
+        if (d.file.memfile !== undefined) file = d.file.memfile;
+        else if (d.file.mmap !== undefined) device = this.deviceMmap(d);
+        else return BigInt(-ENODEV);
       }
-      return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task });
+      return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task, device });
     });
+  }
+
+  /**
+   * The file's mmap as the address space calls it; every VMA of the mapping
+   * holds the open file description (vma->vm_file): the file is released
+   * when its last descriptor and its last VMA are gone, by whichever process
+   * drops the last one.
+   */
+  private deviceMmap(d: FileDescription): DeviceMmap {
+    const f = d.file;
+    return (vmFlags, pgoff, pages) => {
+      const m = f.mmap!(this, vmFlags, pgoff, pages);
+      if (typeof m === 'number') return m;
+      d.refs++;
+      return {
+        pfn: m.pfn,
+        open: () => {
+          d.refs++;
+          m.open?.();
+        },
+        close: () => {
+          m.close?.();
+          if (--d.refs === 0) f.release(this.machine.currentProcess ?? this);
+        },
+      };
+    };
   }
 
   /** munmap(2). */
@@ -447,6 +475,7 @@ export class Process {
         user: t.user,
         caps: t.caps,
         rlimitMemlock: t.rlimitMemlock,
+        rlimitStack: t.rlimitStack,
         mm,
         memcg: t.memcg,
       });

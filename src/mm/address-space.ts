@@ -41,10 +41,16 @@
  * exclusive anon folio that may be DMA pinned is copied for the child at once
  * (the parent keeps its pinned page), like copy_present_page().
  *
- * Not modelled: swap, reclaim, khugepaged / MADV_COLLAPSE, NUMA, ASLR (the
- * mmap base is fixed at TASK_SIZE - 128 MiB, as with `setarch -R`), the stack
- * and vDSO VMAs, anon_vma compatibility in VMA merging (adjacent VMAs with
- * equal flags and backing always merge), memcg charging of user pages.
+ * Layout: no ASLR (as with `setarch -R`): the mmap base is TASK_SIZE minus the
+ * stack gap (128 MiB by default; setMmapBase() from RLIMIT_STACK), and a
+ * process made by exec (setupExec) has the [stack], [vvar], [vvar_vclock] and
+ * [vdso] mappings a real x86-64 process has there; a growsdown VMA keeps its
+ * guard gap free of later placements. The stack does not grow on access.
+ *
+ * Not modelled: swap, reclaim, khugepaged / MADV_COLLAPSE, NUMA, ASLR, the
+ * program's own text, data and heap, anon_vma compatibility in VMA merging
+ * (adjacent VMAs with equal flags and backing always merge), memcg charging
+ * of user pages.
  */
 import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
 import { U64_MAX } from '../base/u64.js';
@@ -79,6 +85,7 @@ import {
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
   MAP_HUGE_MASK,
   MAP_HUGE_SHIFT,
   MAP_HUGETLB,
@@ -89,6 +96,7 @@ import {
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_SHARED_VALIDATE,
+  MAP_STACK,
   MAP_TYPE,
   MMAP_MIN_ADDR,
   DEFAULT_MAX_MAP_COUNT,
@@ -101,10 +109,15 @@ import {
   PROT_SEM,
   PROT_WRITE,
   PUD_ORDER,
+  STACK_GUARD_GAP,
+  STACK_TOP,
   TASK_SIZE,
   VM_ACCESS_FLAGS,
   VM_DONTCOPY,
+  VM_DONTDUMP,
   VM_DONTEXPAND,
+  VM_EXEC,
+  VM_GROWSDOWN,
   VM_HUGEPAGE,
   VM_HUGETLB,
   VM_IO,
@@ -116,6 +129,7 @@ import {
   VM_NOHUGEPAGE,
   VM_NORESERVE,
   VM_PFNMAP,
+  VM_READ,
   VM_SHARED,
   VM_SPECIAL,
   VM_WIPEONFORK,
@@ -164,6 +178,8 @@ export interface MmOptions {
    * (v6.2 .. v6.6, the default) or -EOVERFLOW (later kernels): give the errno.
    */
   gupOverflowErrno?: number;
+  /** MAP_STACK sets VM_NOHUGEPAGE (v6.7+, c4608d1bf7c6); true by default. */
+  mapStackNoHugepage?: boolean;
   warn?: WarnSink;
 }
 
@@ -186,9 +202,54 @@ export interface UserBacking {
   vmaMiss?(mm: MmStruct, vpn: number): boolean;
 }
 
+/**
+ * The mappings exec gives a new x86-64 process before its first instruction,
+ * as far as they decide where later mappings go (see MmStruct.setupExec).
+ */
+export interface ExecLayout {
+  /** RLIMIT_STACK (soft) at exec: sets the gap between the stack and mmap_base. */
+  stackRlimit: bigint;
+  /** Pages of the initial [stack] VMA: the argument pages plus 128 KiB (setup_arg_pages). */
+  stackPages: number;
+  /** The vDSO image (mapped private, read + exec); null: no vDSO mappings. */
+  vdso: MemFile | null;
+  /** Pages of [vvar] below the vDSO text. */
+  vvarPages: number;
+  /** Pages of [vvar_vclock] between [vvar] and the text (0: none). */
+  vclockPages: number;
+  /** First PFN behind the data pages: outside RAM, so they read as zeros and hold no references. */
+  vvarPfn: number;
+}
+
+/** Pages of the initial stack VMA for arguments and environment within one page. */
+export const EXEC_STACK_PAGES = 1 + (128 * 1024) / PAGE_SIZE;
+
+/** vm_ops of a device mapping: told when a VMA of it is copied (split, fork) or goes away. */
+export interface VmaOps {
+  /** vm_ops->open: one more VMA maps it. */
+  open?(): void;
+  /** vm_ops->close: one VMA of it went away (munmap, exit, failed mmap excluded). */
+  close?(): void;
+}
+
+/** What a device file's mmap (f_op->mmap) puts in the new VMA: raw PFNs (remap_pfn_range). */
+export interface DeviceMapping extends VmaOps {
+  /** First PFN: frames inside RAM are read and written without references, others read as zeros. */
+  pfn: number;
+}
+
+/**
+ * A device file's f_op->mmap, called with the new VMA's flags, its page
+ * offset and length once the generic checks passed: the mapping, or -errno
+ * (nothing is mapped then).
+ */
+export type DeviceMmap = (vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
+
 export interface MmapOptions {
   /** The mapped file (for a non-MAP_ANONYMOUS mapping). */
   file?: MemFile | null;
+  /** Instead of `file`: a device file whose mmap hands out PFNs (VM_IO | VM_PFNMAP). */
+  device?: DeviceMmap;
   /** The file's open mode (O_RDONLY / O_WRONLY / O_RDWR); O_RDWR by default. */
   fileMode?: number;
   /** Byte offset in the file (must be page aligned). */
@@ -224,6 +285,10 @@ export class Vma implements MemFileMapping {
   pfnBase: number;
   /** Private hugetlb: 1 per huge page still covered by a reservation. */
   resv: Uint8Array | null = null;
+  /** The name /proc/PID/maps shows for a special mapping ('[stack]', '[vdso]', '[vvar]', '[vvar_vclock]'). */
+  name: string | undefined;
+  /** vm_ops of a device mapping. */
+  ops: VmaOps | undefined;
 
   constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
     this.mm = mm;
@@ -262,6 +327,13 @@ export class Vma implements MemFileMapping {
 
 function calcVmProt(prot: number): number {
   return prot & VM_ACCESS_FLAGS;
+}
+
+const GUARD_GAP_PAGES = Number(STACK_GUARD_GAP / PAGE_N);
+
+/** vm_start_gap(): where the free space below a VMA ends (a VM_GROWSDOWN one keeps stack_guard_gap free). */
+function startGap(v: Vma): number {
+  return v.flags & VM_GROWSDOWN ? Math.max(0, v.start - GUARD_GAP_PAGES) : v.start;
 }
 
 function hugeOrderFromFlags(flags: number): number {
@@ -331,6 +403,7 @@ export class MmStruct {
       thpAlignAnon: opts.thpAlignAnon ?? true,
       maxMapCount: opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT,
       gupOverflowErrno: opts.gupOverflowErrno ?? 0,
+      mapStackNoHugepage: opts.mapStackNoHugepage ?? true,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -422,6 +495,12 @@ export class MmStruct {
     return i === this.vmas.length || this.vmas[i].start >= e;
   }
 
+  /** A hint [s, e) is taken as it is: free, and clear of the guard gap below a stack (vm_start_gap). */
+  private hintFits(s: number, e: number): boolean {
+    const i = this.findIdx(s);
+    return i === this.vmas.length || startGap(this.vmas[i]) >= e;
+  }
+
   private attach(v: Vma): void {
     if (v.file) {
       v.file.get();
@@ -438,6 +517,7 @@ export class MmStruct {
 
   /** Undo what a VMA holds besides its pages (reservations, mlock, file). */
   private releaseVma(v: Vma): void {
+    v.ops?.close?.();
     if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
     if (v.resv) {
       let n = 0;
@@ -465,6 +545,9 @@ export class MmStruct {
       if (node && node.huge !== 0) this.splitHugePmd(node);
     }
     const t = new Vma(this, at, v.end, v.flags, v.file, v.pgoff + (at - v.start), v.hugeOrder, v.pfnBase + (at - v.start));
+    t.name = v.name;
+    t.ops = v.ops;
+    t.ops?.open?.();
     if (v.resv) {
       const cut = (at - v.start) / 2 ** v.hugeOrder;
       t.resv = v.resv.slice(cut);
@@ -481,6 +564,7 @@ export class MmStruct {
       a.end === b.start &&
       a.flags === b.flags &&
       a.file === b.file &&
+      a.name === b.name &&
       a.hugeOrder === b.hugeOrder &&
       (a.flags & VM_SPECIAL) === 0 &&
       (a.file === null || a.pgoff + a.pages === b.pgoff) &&
@@ -812,7 +896,7 @@ export class MmStruct {
     const v = this.vmas;
     for (let k = v.length - 1; k >= -1; k--) {
       const gs = Math.max(k >= 0 ? v[k].end : 0, low);
-      const ge = Math.min(k + 1 < v.length ? v[k + 1].start : Number.POSITIVE_INFINITY, high);
+      const ge = Math.min(k + 1 < v.length ? startGap(v[k + 1]) : Number.POSITIVE_INFINITY, high);
       if (ge - gs < npages) continue;
       const cand = ge - npages - ((ge - npages) % align);
       if (cand >= gs) return cand;
@@ -824,7 +908,7 @@ export class MmStruct {
     const v = this.vmas;
     for (let k = -1; k < v.length; k++) {
       const gs = Math.max(k >= 0 ? v[k].end : 0, low);
-      const ge = Math.min(k + 1 < v.length ? v[k + 1].start : Number.POSITIVE_INFINITY, high);
+      const ge = Math.min(k + 1 < v.length ? startGap(v[k + 1]) : Number.POSITIVE_INFINITY, high);
       const cand = Math.ceil(gs / align) * align;
       if (cand + npages <= ge) return cand;
     }
@@ -851,7 +935,7 @@ export class MmStruct {
     }
     if (hint) {
       const h = Math.ceil(hint / align) * align;
-      if (h + npages <= TASK_PAGES && this.isFree(h, h + npages)) return h;
+      if (h + npages <= TASK_PAGES && this.hintFits(h, h + npages)) return h;
     }
     if (!hugeOrder && anonPrivate && this.opts.thpAlignAnon && !hint && npages % PT_SPAN === 0) {
       const r = this.searchArea(npages + PT_SPAN, 1);
@@ -862,6 +946,66 @@ export class MmStruct {
     }
     const r = this.searchArea(npages, align);
     return r < 0 ? -ENOMEM : r;
+  }
+
+  // ---------------------------------------------------------------------------
+  // exec
+
+  /**
+   * mmap_base() of arch/x86/mm/mmap.c with randomization off: the top-down
+   * search starts below a gap of RLIMIT_STACK plus stack_guard_gap, at least
+   * 128 MiB and at most 5/6 of TASK_SIZE (an unlimited stack takes the most).
+   */
+  setMmapBase(stackRlimit: bigint): void {
+    const task = TASK_SIZE;
+    let gap = BigInt.asUintN(64, stackRlimit);
+    if (gap + STACK_GUARD_GAP <= U64_MAX) gap += STACK_GUARD_GAP;
+    const min = 128n * 1024n * 1024n;
+    const max = (task / 6n) * 5n;
+    if (gap < min) gap = min;
+    else if (gap > max) gap = max;
+    this.mmapBase = Number((task - gap + PAGE_N - 1n) / PAGE_N);
+  }
+
+  /**
+   * What exec leaves in a fresh x86-64 address space with randomization off
+   * (randomize_va_space = 0, `setarch -R`): mmap_base from RLIMIT_STACK, the
+   * [stack] VMA ending at STACK_TOP (setup_arg_pages: growsdown, read-write,
+   * its guard gap kept free by later searches), then map_vdso(): one
+   * top-down get_unmapped_area() for [vvar], [vvar_vclock] and [vdso], in
+   * that order upwards, right below mmap_base. [vvar]/[vvar_vclock] are
+   * VM_IO data pages (GUP: -EFAULT; 7.2's [vvar] is VM_MIXEDMAP where the
+   * model keeps raw PFNs, which answers the same); [vdso] is a private
+   * read/exec mapping of the image, with VM_MAYWRITE so that it can be made
+   * writable and copied on write, as the kernel allows for debuggers.
+   * Returns 0 or -errno (-ENOMEM: no room).
+   */
+  setupExec(l: ExecLayout): number {
+    this.setMmapBase(l.stackRlimit);
+    const top = Number(STACK_TOP / PAGE_N);
+    const sstart = top - l.stackPages;
+    if (!this.isFree(sstart, top)) return -ENOMEM;
+    const stack = new Vma(this, sstart, top, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN, null, sstart, 0);
+    stack.name = '[stack]';
+    this.insertVma(stack);
+    if (l.vdso === null) return 0;
+    const text = l.vdso.nfolios;
+    const data = l.vvarPages + l.vclockPages;
+    const at = this.getUnmappedArea(0, data + text, 0, 0, false);
+    if (at < 0) return at;
+    const dataFlags = VM_READ | VM_MAYREAD | VM_IO | VM_DONTDUMP | VM_PFNMAP | VM_DONTEXPAND;
+    const vvar = new Vma(this, at, at + l.vvarPages, dataFlags, null, 0, 0, l.vvarPfn);
+    vvar.name = '[vvar]';
+    this.insertVma(vvar);
+    if (l.vclockPages > 0) {
+      const vclock = new Vma(this, at + l.vvarPages, at + data, dataFlags, null, 0, 0, l.vvarPfn + l.vvarPages);
+      vclock.name = '[vvar_vclock]';
+      this.insertVma(vclock);
+    }
+    const vdso = new Vma(this, at + data, at + data + text, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND, l.vdso, 0, 0);
+    vdso.name = '[vdso]';
+    this.insertVma(vdso);
+    return 0;
   }
 
   // ---------------------------------------------------------------------------
@@ -881,6 +1025,10 @@ export class MmStruct {
     let fileMode = opts.fileMode ?? 2;
     let ownFile = false;
     let hugeOrder = 0;
+    if (!(flags & MAP_ANONYMOUS) && opts.device !== undefined) {
+      if (flags & MAP_HUGETLB) return BigInt(-EINVAL);
+      return this.doMmap(addr, len, prot, flags, null, fileMode, pgoff, 0, opts.task, opts.device);
+    }
     if (!(flags & MAP_ANONYMOUS)) {
       file = opts.file ?? null;
       if (file === null) return BigInt(-EBADF);
@@ -913,7 +1061,7 @@ export class MmStruct {
     }
   }
 
-  private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined): bigint {
+  private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined, device?: DeviceMmap): bigint {
     if (len === 0n) return BigInt(-EINVAL);
     if (!(flags & MAP_FIXED)) {
       addr &= ~(PAGE_N - 1n);
@@ -948,12 +1096,15 @@ export class MmStruct {
     const end = start + npages;
     if (flags & MAP_FIXED_NOREPLACE && !this.isFree(start, end)) return BigInt(-EEXIST);
     let vmFlags = calcVmProt(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    // calc_vm_flag_bits(): MAP_GROWSDOWN → VM_GROWSDOWN, MAP_STACK → VM_NOHUGEPAGE (v6.7+)
+    if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
+    if (flags & MAP_STACK && this.opts.mapStackNoHugepage) vmFlags |= VM_NOHUGEPAGE;
     if (flags & MAP_LOCKED) {
       if (task && task.rlimitMemlock === 0n && !task.capable('CAP_IPC_LOCK')) return BigInt(-EPERM);
       vmFlags |= VM_LOCKED;
       if (task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
     }
-    if (file !== null) {
+    if (file !== null || device !== undefined) {
       const readable = (fileMode & 3) !== 1;
       const writable = (fileMode & 3) !== 0;
       const type = flags & MAP_TYPE;
@@ -965,9 +1116,12 @@ export class MmStruct {
         if (!writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
       } else if (type !== MAP_PRIVATE) return BigInt(-EINVAL);
       if (!readable) return BigInt(-EACCES);
+      // do_mmap(): a file mapping cannot grow down
+      if (vmFlags & VM_GROWSDOWN) return BigInt(-EINVAL);
     } else {
       switch (flags & MAP_TYPE) {
         case MAP_SHARED:
+          if (vmFlags & VM_GROWSDOWN) return BigInt(-EINVAL);
           vmFlags |= VM_SHARED | VM_MAYSHARE;
           break;
         case MAP_PRIVATE:
@@ -977,7 +1131,30 @@ export class MmStruct {
       }
     }
     if (flags & MAP_NORESERVE) vmFlags |= VM_NORESERVE;
+    if (device !== undefined) return this.mmapDevice(start, end, vmFlags, flags, pgoff, device);
     return this.mmapRegion(start, end, vmFlags, flags, file, Number(pgoff), hugeOrder);
+  }
+
+  /**
+   * mmap_region() for a device file: its mmap decides (an error leaves the
+   * address space as it was: a MAP_FIXED range is only replaced on success,
+   * as the kernel restores the gathered VMAs on failure), then the VMA is
+   * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP (remap_pfn_range).
+   */
+  private mmapDevice(start: number, end: number, vmFlags: number, flags: number, pgoff: bigint, device: DeviceMmap): bigint {
+    const m = device(vmFlags, pgoff, end - start);
+    if (typeof m === 'number') return BigInt(m);
+    if (flags & MAP_FIXED) {
+      const rc = this.doMunmap(start, end);
+      if (rc < 0) {
+        m.close?.();
+        return BigInt(rc);
+      }
+    }
+    const v = new Vma(this, start, end, (vmFlags & ~VM_LOCKED) | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, null, 0, 0, m.pfn);
+    v.ops = m;
+    this.insertVma(v);
+    return BigInt(start) * PAGE_N;
   }
 
   private mmapRegion(start: number, end: number, vmFlags: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number): bigint {
@@ -1243,6 +1420,9 @@ export class MmStruct {
     for (const v of this.vmas) {
       if (v.flags & VM_DONTCOPY) continue;
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
+      c.name = v.name;
+      c.ops = v.ops;
+      c.ops?.open?.();
       child.vmas.push(c);
       child.attach(c);
       if (v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_WIPEONFORK)) continue;

@@ -20,6 +20,12 @@ export const HPAGE_PUD_SIZE = 2 ** (PAGE_SHIFT + PUD_ORDER);
 /** x86-64 4-level paging: the last user page ends at 2^47 - PAGE_SIZE. */
 export const TASK_SIZE = (1n << 47n) - PAGE_SIZE_N;
 export const TASK_SIZE_MAX = TASK_SIZE;
+/** STACK_TOP on x86-64 (TASK_SIZE_LOW): the initial stack ends here with randomization off. */
+export const STACK_TOP = TASK_SIZE;
+/** stack_guard_gap default: 256 pages (1 MiB) kept free below a VM_GROWSDOWN mapping. */
+export const STACK_GUARD_GAP = 256n * PAGE_SIZE_N;
+/** _STK_LIM: the default RLIMIT_STACK (8 MiB). */
+export const STK_LIM = 8n * 1024n * 1024n;
 /** /proc/sys/vm/mmap_min_addr default. */
 export const MMAP_MIN_ADDR = 65536n;
 /** /proc/sys/vm/max_map_count default (DEFAULT_MAX_MAP_COUNT). */
@@ -149,11 +155,13 @@ export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_NORESERVE = 0x200000;
 export const VM_HUGETLB = 0x400000;
+export const VM_DONTDUMP = 0x4000000;
+export const VM_MIXEDMAP = 0x10000000;
 export const VM_WIPEONFORK = 0x2000000;
 export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
-export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP;
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 
 // --- resource limits ---
 /** RLIM_INFINITY: (unsigned long)~0. */

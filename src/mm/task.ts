@@ -7,6 +7,7 @@
 import { FailNth } from '../base/fault.js';
 import type { MemCgroup, UserStruct } from './accounting.js';
 import type { MmStruct } from './address-space.js';
+import { STK_LIM } from './constants.js';
 
 /** Linux capability names (include/uapi/linux/capability.h), index = capability number. */
 export const CAPABILITIES: readonly string[] = [
@@ -76,6 +77,8 @@ export interface TaskInit {
   user: UserStruct;
   caps: Iterable<string>;
   rlimitMemlock: bigint;
+  /** RLIMIT_STACK soft limit (default _STK_LIM, 8 MiB). */
+  rlimitStack?: bigint;
   mm: MmStruct;
   memcg: MemCgroup;
   failNth?: FailNth;
@@ -89,6 +92,8 @@ export class Task {
   readonly caps: Set<string>;
   /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1). */
   rlimitMemlock: bigint;
+  /** RLIMIT_STACK in bytes: where exec put mmap_base (inherited by fork). */
+  rlimitStack: bigint;
   /** The task's address space (kept after exit, with no users left). */
   mm: MmStruct;
   memcg: MemCgroup;
@@ -101,6 +106,7 @@ export class Task {
     this.user = init.user;
     this.caps = checkCapabilities(init.caps);
     this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
+    this.rlimitStack = BigInt.asUintN(64, init.rlimitStack ?? STK_LIM);
     this.mm = init.mm;
     this.memcg = init.memcg;
     this.failNth = init.failNth ?? new FailNth();

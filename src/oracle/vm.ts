@@ -11,6 +11,9 @@
  *   @END <n> <exit status>          program n is done (its dmesg drained first)
  *   @DONE                           all programs ran
  *
+ * guestInit({ aslr: false }) turns address-space randomization off for the
+ * programs (see there).
+ *
  * The kernel log is drained with `dmesg -c` after each program, so a WARN is
  * attributed to the program that caused it. The console log level is 1, so
  * WARN splats never interleave with the programs' output.
@@ -20,8 +23,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The guest's /init (busybox sh). */
-export const GUEST_INIT = `#!/bin/busybox sh
+/**
+ * The guest's /init (busybox sh). With `aslr: false` it turns address-space
+ * randomization off before the first program (randomize_va_space = 0), so
+ * every program's stack, vDSO and mmap base sit where the model's processes
+ * with the 'exec' layout have them and mmap(NULL, ...) answers the model's
+ * addresses; with `aslr: true` (GUEST_INIT) the guest keeps its default.
+ */
+export function guestInit(o: { aslr: boolean }): string {
+  return GUEST_INIT_TEMPLATE.replace('@ASLR@\n', o.aslr ? '' : 'echo 0 > /proc/sys/kernel/randomize_va_space\n');
+}
+
+const GUEST_INIT_TEMPLATE = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -34,6 +47,7 @@ chmod 0755 / /dev
 chmod 1777 /tmp
 chmod 0666 /dev/iommu /dev/vfio/vfio 2>/dev/null
 echo 128 > /proc/sys/vm/nr_hugepages
+@ASLR@
 dmesg -n 1
 dmesg -c > /dev/null
 echo "@VM $(uname -r)"
@@ -48,6 +62,9 @@ done
 echo "@DONE"
 poweroff -f
 `;
+
+/** The /init the oracle boots with today: the guest's default randomization. */
+export const GUEST_INIT = guestInit({ aslr: true });
 
 export interface VmOptions {
   kernel: string;

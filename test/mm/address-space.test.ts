@@ -37,8 +37,9 @@ const PG = 4096n;
 const M2 = 2n << 20n;
 const ONE = new Uint8Array([1]);
 
+/** The mm mechanics on an empty address space (test/mm/exec-layout.test.ts has the exec'd one). */
 function setup(o: MachineOptions = {}, s: SpawnOptions = {}) {
-  const m = new Machine({ memory: '256M', seed: 1, panicOnWarn: true, ...o });
+  const m = new Machine({ memory: '256M', seed: 1, panicOnWarn: true, processLayout: 'bare', ...o });
   const p = m.spawn(s);
   return { m, p, mm: p.mm, phys: m.phys };
 }

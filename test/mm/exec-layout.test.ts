@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The address space of a freshly exec'd process (Machine.spawn, layout
+ * 'exec'): [stack], [vvar], [vvar_vclock] (7.2) and [vdso] where x86-64
+ * Linux puts them with randomization off, and what mmap, GUP and user
+ * access do with them. Every address below was read from /proc/self/maps
+ * and mmap's answers of a static program on the oracle kernels (6.12.95 and
+ * 7.2.13, randomize_va_space = 0).
+ */
+import { describe, expect, it } from 'vitest';
+import { EACCES, EFAULT, EINVAL } from '../../src/base/errno.js';
+import { Machine, type SpawnOptions } from '../../src/machine/index.js';
+import {
+  FOLL_LONGTERM,
+  FOLL_WRITE,
+  MAP_ANONYMOUS,
+  MAP_GROWSDOWN,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_STACK,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  VM_GROWSDOWN,
+  VM_IO,
+  VM_NOHUGEPAGE,
+  VM_PFNMAP,
+} from '../../src/mm/constants.js';
+import { pinUserPages, unpinUserPages } from '../../src/mm/gup.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const PA = MAP_PRIVATE | MAP_ANONYMOUS;
+const PG = 4096n;
+
+function spawn(profile: string, s: SpawnOptions = {}) {
+  const m = new Machine({ memory: '64M', seed: 3, panicOnWarn: true, profile, processLayout: 'exec' });
+  return { m, p: m.spawn(s) };
+}
+
+function layout(p: ReturnType<typeof spawn>['p']): string[] {
+  return p.mm.vmas.map((v) => `${v.startAddr.toString(16)}-${v.endAddr.toString(16)} ${v.name ?? ''}`);
+}
+
+function hex(v: bigint): string {
+  return v < 0n ? String(v) : v.toString(16);
+}
+
+describe('the exec layout (ASLR off) of each kernel', () => {
+  it('6.12: [vvar] 4 pages and [vdso] 2 right below mmap_base, [stack] below STACK_TOP', () => {
+    const { p } = spawn('v6.12');
+    expect(layout(p)).toEqual(['7ffff7ff9000-7ffff7ffd000 [vvar]', '7ffff7ffd000-7ffff7fff000 [vdso]', '7ffffffde000-7ffffffff000 [stack]']);
+  });
+
+  it('7.2: [vvar] 4 pages, [vvar_vclock] 2 and [vdso] 2', () => {
+    const { p } = spawn('latest');
+    expect(layout(p)).toEqual([
+      '7ffff7ff7000-7ffff7ffb000 [vvar]',
+      '7ffff7ffb000-7ffff7ffd000 [vvar_vclock]',
+      '7ffff7ffd000-7ffff7fff000 [vdso]',
+      '7ffffffde000-7ffffffff000 [stack]',
+    ]);
+  });
+
+  it.each([
+    // profile, 4 KiB, 2 MiB (THP-aligned), 64 KiB, hint in the stack's guard gap, hint just below it, hint above mmap_base
+    ['v6.12', ['7ffff7ff8000', '7ffff7c00000', '7ffff7fe8000', '7ffff7fe7000', '7ffff7fe6000', '7ffff8000000']],
+    ['latest', ['7ffff7ff6000', '7ffff7c00000', '7ffff7fe6000', '7ffff7fe5000', '7ffff7fe4000', '7ffff8000000']],
+  ])('%s: mmap(NULL) and hints answer what the kernel answered', (profile, want) => {
+    const { p } = spawn(profile);
+    const got = [
+      p.mmap(0n, PG, RW, PA),
+      p.mmap(0n, 2n << 20n, RW, PA),
+      p.mmap(0n, 64n << 10n, RW, PA),
+      p.mmap(0x7ffffff00000n, PG, PROT_READ, PA),
+      p.mmap(0x7ffffffd0000n, PG, PROT_READ, PA),
+      p.mmap(0x7ffff8000000n, PG, PROT_READ, PA),
+    ].map(hex);
+    expect(got).toEqual(want);
+  });
+
+  it.each([
+    // RLIMIT_STACK, profile, [vvar] start, first 4 KiB mmap
+    ['1G', 'v6.12', '7fffbfef9000', '7fffbfef8000'],
+    ['1G', 'latest', '7fffbfef7000', '7fffbfef6000'],
+    ['unlimited', 'v6.12', '155555550000', '15555554f000'],
+    ['unlimited', 'latest', '15555554e000', '15555554d000'],
+    ['64M', 'latest', '7ffff7ff7000', '7ffff7ff6000'],
+  ])('RLIMIT_STACK %s on %s moves mmap_base (gap + 1 MiB guard, 128 MiB .. 5/6 of TASK_SIZE)', (stack, profile, vvar, first) => {
+    const { p } = spawn(profile, { stack });
+    expect(p.mm.vmas[0].name).toBe('[vvar]');
+    expect(hex(p.mm.vmas[0].startAddr)).toBe(vvar);
+    expect(hex(p.mmap(0n, PG, RW, PA))).toBe(first);
+    expect(layout(p).at(-1)).toBe('7ffffffde000-7ffffffff000 [stack]');
+  });
+
+  it("'bare' is an empty address space with the same mmap_base (the exec bridge mirrors a real one)", () => {
+    const m = new Machine({ memory: '16M', processLayout: 'bare' });
+    const p = m.spawn();
+    expect(p.mm.vmas).toHaveLength(0);
+    expect(hex(p.mmap(0n, PG, RW, PA))).toBe('7ffff7ffe000');
+    const q = new Machine({ memory: '16M' }).spawn({ layout: 'bare', stack: '1G' });
+    expect(hex(q.mmap(0n, PG, RW, PA))).toBe('7fffbfefe000');
+    expect(() => new Machine({ memory: '16M', processLayout: 'x' as 'bare' })).toThrow(RangeError);
+  });
+});
+
+describe('the special mappings under GUP and user access', () => {
+  const VDSO = 0x7ffff7ffd000n;
+
+  it('pin_user_pages(FOLL_LONGTERM): [vvar] and [vvar_vclock] are VM_IO (EFAULT), the vDSO text pins read-only as a private copy', () => {
+    const { m, p } = spawn('latest');
+    const out = new Uint32Array(2);
+    for (const va of [0x7ffff7ff7000n, 0x7ffff7ffa000n, 0x7ffff7ffb000n]) {
+      expect(pinUserPages(p.mm, va, 1, FOLL_LONGTERM, out, 0)).toBe(-EFAULT);
+    }
+    const vvar = p.mm.vmaAt(0x7ffff7ff7000n)!;
+    expect(vvar.flags & (VM_IO | VM_PFNMAP)).toBe(VM_IO | VM_PFNMAP);
+    expect(pinUserPages(p.mm, VDSO, 2, FOLL_LONGTERM | FOLL_WRITE, out, 0)).toBe(-EFAULT);
+    expect(pinUserPages(p.mm, VDSO, 2, FOLL_LONGTERM, out, 0)).toBe(2);
+    // gup_must_unshare(): a long-term R/O pin of a file page in a COW mapping takes an anonymous copy
+    const image = m.vdso;
+    expect(image.lookup(0)).toBeGreaterThanOrEqual(0);
+    expect(out[0]).not.toBe(image.lookup(0));
+    expect(m.phys.folioPincount(out[0])).toBe(1);
+    const head = new Uint8Array(4);
+    m.phys.read(out[0], 0, head, 0, 4);
+    expect([...head]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    unpinUserPages(p.mm.phys, out, 0, 2, false);
+    p.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('the stack pins; GUP does not grow it (below it and its guard gap: EFAULT)', () => {
+    const { m, p } = spawn('v6.12');
+    const out = new Uint32Array(2);
+    expect(pinUserPages(p.mm, 0x7ffffffde000n, 2, FOLL_LONGTERM | FOLL_WRITE, out, 0)).toBe(2);
+    unpinUserPages(p.mm.phys, out, 0, 2, true);
+    expect(pinUserPages(p.mm, 0x7ffffffdd000n, 1, FOLL_LONGTERM, out, 0)).toBe(-EFAULT);
+    expect(pinUserPages(p.mm, 0x7ffffffd0000n, 1, FOLL_LONGTERM, out, 0)).toBe(-EFAULT);
+    const stack = p.mm.vmaAt(0x7ffffffff000n - PG)!;
+    expect(stack.name).toBe('[stack]');
+    expect(stack.flags & VM_GROWSDOWN).toBe(VM_GROWSDOWN);
+    p.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('reads: the vDSO starts with an ELF header, [vvar] reads; writes fault until mprotect, which copies on write', () => {
+    const { m, p } = spawn('latest');
+    const b = new Uint8Array(4);
+    expect(p.readMemory(VDSO, b)).toBe(0);
+    expect([...b]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    expect(p.readMemory(0x7ffff7ff7000n, b)).toBe(0);
+    expect([...b]).toEqual([0, 0, 0, 0]);
+    expect(p.writeMemory(VDSO, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(p.writeMemory(0x7ffff7ff7000n, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(p.mprotect(0x7ffff7ff7000n, PG, RW)).toBe(-EACCES);
+    expect(p.mprotect(VDSO, PG, RW | PROT_EXEC)).toBe(0);
+    expect(p.writeMemory(VDSO, new Uint8Array([0x11]))).toBe(0);
+    expect(p.readMemory(VDSO, b)).toBe(0);
+    expect([...b]).toEqual([0x11, 0x45, 0x4c, 0x46]);
+    // the image itself is untouched: another process reads the header
+    const q = m.spawn({ layout: 'exec' });
+    expect(q.readMemory(VDSO, b)).toBe(0);
+    expect([...b]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    p.exit();
+    q.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('fork keeps the layout; munmap of the vDSO frees its place for the next mmap', () => {
+    const { m, p } = spawn('v6.12');
+    const c = p.fork();
+    expect(layout(c)).toEqual(layout(p));
+    expect(c.munmap(0x7ffff7ff9000n, 6n * PG)).toBe(0);
+    expect(hex(c.mmap(0n, PG, RW, PA))).toBe('7ffff7ffe000');
+    expect(hex(p.mmap(0n, PG, RW, PA))).toBe('7ffff7ff8000');
+    c.exit();
+    p.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+});
+
+describe('MAP_GROWSDOWN and MAP_STACK (calc_vm_flag_bits)', () => {
+  it('MAP_GROWSDOWN makes a growsdown VMA whose guard gap later placements keep free', () => {
+    const m = new Machine({ memory: '16M', processLayout: 'bare' });
+    const p = m.spawn();
+    const g = p.mmap(0n, 16n * PG, RW, PA | MAP_GROWSDOWN);
+    expect(hex(g)).toBe('7ffff7fef000');
+    expect(p.mm.vmaAt(g)!.flags & VM_GROWSDOWN).toBe(VM_GROWSDOWN);
+    // the next top-down placement ends stack_guard_gap (1 MiB) below it, and a hint inside the gap is not taken
+    expect(hex(p.mmap(0n, PG, RW, PA))).toBe(hex(g - (1n << 20n) - PG));
+    expect(hex(p.mmap(g - PG, PG, RW, PA))).toBe(hex(g - (1n << 20n) - 2n * PG));
+  });
+
+  it('a shared or file mapping cannot grow down (EINVAL)', () => {
+    const m = new Machine({ memory: '16M', processLayout: 'bare' });
+    const p = m.spawn();
+    expect(p.mmap(0n, PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN)).toBe(BigInt(-EINVAL));
+    const fd = p.memfdCreate('x');
+    expect(p.ftruncate(fd, 4096)).toBe(0);
+    expect(p.mmap(0n, PG, RW, MAP_SHARED | MAP_GROWSDOWN, fd)).toBe(BigInt(-EINVAL));
+    expect(p.mmap(0n, PG, RW, MAP_PRIVATE | MAP_GROWSDOWN, fd)).toBe(BigInt(-EINVAL));
+    expect(p.mm.vmas).toHaveLength(0);
+  });
+
+  it('MAP_STACK sets VM_NOHUGEPAGE: no THP even with THP always', () => {
+    const m = new Machine({ memory: '16M', processLayout: 'bare', thp: 'always' });
+    const p = m.spawn();
+    const a = p.mmap(0n, 2n << 20n, RW, PA | MAP_STACK);
+    expect(p.mm.vmaAt(a)!.flags & VM_NOHUGEPAGE).toBe(VM_NOHUGEPAGE);
+    expect(p.writeMemory(a, new Uint8Array([1]))).toBe(0);
+    expect(m.phys.folioOrder(p.mm.lookupPfn(a))).toBe(0);
+  });
+});

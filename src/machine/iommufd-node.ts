@@ -11,7 +11,12 @@
  * fork rules apply to them like to any file.
  */
 import type { UserStruct } from '../mm/accounting.js';
-import type { MmStruct } from '../mm/address-space.js';
+import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
+import { PAGE_SIZE, VM_EXEC, VM_SHARED } from '../mm/constants.js';
+import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
+import type { Profile } from '../base/profile.js';
+import { IOMMUFD_CMD_HW_QUEUE_ALLOC } from '../iommufd/uapi.js';
+import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
@@ -92,15 +97,60 @@ function procMemory(proc: Process): UserMemory {
   };
 }
 
+/**
+ * Whether the profile's iommufd file has an mmap (iommufd_fops_mmap, v6.16,
+ * with the HW queue series). Read from the profile switch `iommufdMmap` once
+ * profile.ts has it; until then a profile with IOMMU_HW_QUEUE_ALLOC has it.
+ */
+export function hasIommufdMmap(profile: Profile): boolean {
+  const sw = (profile as Partial<Record<'iommufdMmap', boolean>>).iommufdMmap;
+  return sw ?? profile.lastIommufdCmd >= IOMMUFD_CMD_HW_QUEUE_ALLOC;
+}
+
+/**
+ * Where a region's pages are when the driver gave no frame for it: past RAM
+ * (and the vDSO's data pages), so they read as zeros and hold no references.
+ */
+const NO_MMIO_PFN_OFFSET = 64;
+
 /** An open iommufd file: the context behind one struct file. */
 export class IommufdOpenFile implements OpenFile {
   readonly ctx: IommufdCtx;
+  readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   constructor(ctx: IommufdCtx) {
     this.ctx = ctx;
+    if (hasIommufdMmap(ctx.env.profile)) this.mmap = (_proc, vmFlags, pgoff, pages) => this.mmapRegion(vmFlags, pgoff, pages);
   }
   ioctl(proc: Process, cmd: number, arg: bigint): number {
     return this.ctx.ioctl(cmd, arg, procMemory(proc));
   }
+
+  /**
+   * iommufd_fops_mmap(): the page offset selects a region of the context's
+   * mmap table (a driver's, e.g. the mock vIOMMU's page), which must be
+   * mapped whole and shared (-EINVAL), not executable (-EPERM); an offset
+   * outside every region, a region whose owner is being destroyed, or a
+   * different start or length is -ENXIO. Each VMA of it holds a users
+   * reference on the owner (vm_ops open/close), so destroying the owner is
+   * -EBUSY while it is mapped.
+   */
+  private mmapRegion(vmFlags: number, pgoff: bigint, pages: number): DeviceMapping | number {
+    if (!(vmFlags & VM_SHARED)) return -EINVAL;
+    if (vmFlags & VM_EXEC) return -EPERM;
+    const ctx = this.ctx;
+    const off = pgoff * BigInt(PAGE_SIZE);
+    const r = mmapRegionLookup(ctx, off);
+    if (r === undefined) return -ENXIO;
+    if (off !== BigInt(r.offset) || pages * PAGE_SIZE !== r.length) return -ENXIO;
+    mmapRegionGet(ctx, r);
+    const given = (r as { readonly pfn?: number }).pfn;
+    return {
+      pfn: given ?? ctx.env.phys.zeroPfn + NO_MMIO_PFN_OFFSET,
+      open: () => mmapRegionGet(ctx, r),
+      close: () => mmapRegionPut(ctx, r),
+    };
+  }
+
   release(): void {
     this.ctx.ctxPut();
   }

@@ -15,6 +15,7 @@ import { SELFTEST_OPS } from './selftest.js';
 import { SELFTEST_HWPT_OPS } from './selftest-hwpt.js';
 import type { OpModule, OpSpec } from './types.js';
 import { VFIO_OPS } from './vfio.js';
+import { V7_OPS } from './v7.js';
 import { VIOMMU_OPS } from './viommu.js';
 
 export const OP_MODULES: readonly OpModule[] = [
@@ -32,6 +33,7 @@ export const OP_MODULES: readonly OpModule[] = [
   ...FAULT_OPS,
   // 7.x
   ...VIOMMU_OPS,
+  ...V7_OPS,
 ];
 
 /** Op modules by name. */

@@ -44,6 +44,11 @@ export class IommufdAccess implements IoptAccessUser {
   ioptAccessListId = -1;
   /** Set once destroy starts: notifications skip it (iommufd_lock_obj fails). */
   dying = false;
+  /**
+   * iommufd_access_is_internal(): an access the core made for itself (a HW
+   * queue). Its pins lock their areas: IOAS_UNMAP is -EBUSY until unpinned.
+   */
+  lockArea = false;
 
   constructor(
     readonly env: IommufdEnv,
@@ -132,7 +137,7 @@ export class IommufdAccess implements IoptAccessUser {
           rc = -EPERM;
           break remove;
         }
-        rc = areaAddAccess(env, area, index, lastIndex, out, outOff, flags);
+        rc = areaAddAccess(env, area, index, lastIndex, out, outOff, flags, this.lockArea);
         if (rc) break remove;
         outOff += lastIndex - index + 1;
       }
@@ -147,7 +152,7 @@ export class IommufdAccess implements IoptAccessUser {
       const undo = new AreaContigIter(iopt);
       for (let area = undo.init(iova, last); area; area = undo.next()) {
         const areaLast = last < area.lastIova ? last : area.lastIova;
-        areaRemoveAccess(env, area, areaIovaToIndex(area, undo.curIova), areaIovaToIndex(area, areaLast));
+        areaRemoveAccess(env, area, areaIovaToIndex(area, undo.curIova), areaIovaToIndex(area, areaLast), this.lockArea);
       }
     }
     return rc;
@@ -164,7 +169,7 @@ export class IommufdAccess implements IoptAccessUser {
     const it = new AreaContigIter(iopt!);
     for (let area = it.init(iova, last!); area; area = it.next()) {
       const areaLast = last! < area.lastIova ? last! : area.lastIova;
-      areaRemoveAccess(env, area, areaIovaToIndex(area, it.curIova), areaIovaToIndex(area, areaLast));
+      areaRemoveAccess(env, area, areaIovaToIndex(area, it.curIova), areaIovaToIndex(area, areaLast), this.lockArea);
     }
     env.warn.on(!it.done(), 'iommufd_access_unpin_pages.coverage');
   }

@@ -26,6 +26,8 @@ export class IoptArea {
   iommuProt = 0;
   preventAccess = false;
   numAccesses = 0;
+  /** Pins of internal accesses (a HW queue): IOAS_UNMAP of the area is -EBUSY while any is held. */
+  numLocks = 0;
   /** node.start as a number; exact while it is below 2^53, which holds for every area inside a domain aperture. */
   iovaNum = 0;
   lastIovaNum = 0;

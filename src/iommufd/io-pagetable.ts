@@ -377,6 +377,11 @@ export class IoPagetable {
           rc = -EBUSY;
           break out;
         }
+        // locked by an internal access (a HW queue) not destroyed yet
+        if (area.numLocks) {
+          rc = -EBUSY;
+          break out;
+        }
         if (areaFirst < start || areaLast > last) {
           rc = -ENOENT;
           break out;

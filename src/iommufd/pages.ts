@@ -807,13 +807,14 @@ function getExactAccess(pages: IoptPages, start: number, last: number): IoptPage
 }
 
 /** iopt_area_add_access(): pin [start, last] for an access and return the PFNs in out. */
-export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, outOff: number, flags: number): number {
+export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, outOff: number, flags: number, lockArea = false): number {
   const pages = area.pages!;
   if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
   if (isDmabufPages(pages)) return -EINVAL;
   let access = getExactAccess(pages, start, last);
   if (access) {
     area.numAccesses++;
+    if (lockArea) area.numLocks++;
     access.users++;
     fillFromXarray(env, pages, start, last, out, outOff);
     return 0;
@@ -829,16 +830,21 @@ export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, la
   access.alloc = alloc;
   access.users = 1;
   area.numAccesses++;
+  if (lockArea) area.numLocks++;
   pages.accessItree.insert(access.node);
   return 0;
 }
 
 /** iopt_area_remove_access() */
-export function areaRemoveAccess(env: IommufdEnv, area: IoptArea, start: number, last: number): void {
+export function areaRemoveAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, unlockArea = false): void {
   const pages = area.pages!;
   const access = getExactAccess(pages, start, last);
   if (env.warn.on(access === undefined, 'iopt_area_remove_access.missing', `[${start}, ${last}]`)) return;
   env.warn.on(area.numAccesses === 0 || access!.users === 0, 'iopt_area_remove_access.counts');
+  if (unlockArea) {
+    env.warn.on(area.numLocks === 0, 'iopt_area_remove_access.num_locks');
+    area.numLocks--;
+  }
   area.numAccesses--;
   access!.users--;
   if (access!.users) return;

@@ -6,8 +6,10 @@
  * accesses, truncation while pinned, files that cannot be pinned.
  */
 import { describe, expect, it } from 'vitest';
-import { EBADF, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EOVERFLOW, EPERM } from '../../src/base/errno.js';
+import { EBADF, EBUSY, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EOVERFLOW, EPERM } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../../src/iommu/domain.js';
+import { coreFixture } from './fixture.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { O_RDONLY } from '../../src/machine/device.js';
@@ -343,6 +345,49 @@ describe('MAP_FILE of a 1 GiB hugetlbfs memfd', () => {
     p.exit();
     expect(m.phys.framesInUse()).toBe(0);
     expect(m.warnings).toEqual([]);
+  });
+});
+
+describe('area locks of internal accesses (7.x num_locks)', () => {
+  it('IOAS_UNMAP of an area an internal access pins is EBUSY until it unpins', () => {
+    const f = coreFixture({ layout: 'linear' });
+    const iopt = f.newIopt();
+    const va = f.buffer(8 * PS);
+    const RWC = IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE;
+    expect(iopt.mapUserPages(false, { value: 0x1000000n }, va, BigInt(8 * PS), RWC, 0)).toBe(0);
+    expect(iopt.mapUserPages(false, { value: 0x2000000n }, va, BigInt(2 * PS), RWC, 0)).toBe(0);
+    const internal = f.access();
+    internal.lockArea = true;
+    expect(internal.attach(iopt)).toBe(0);
+    const out = new Uint32Array(2);
+    expect(internal.pinPages(0x1000000n + BigInt(2 * PS), BigInt(2 * PS), out, 0)).toBe(0);
+    // twice on the same range: two locks
+    expect(internal.pinPages(0x1000000n + BigInt(2 * PS), BigInt(2 * PS), out, 0)).toBe(0);
+    const area = iopt.areas()[0];
+    expect(area.numLocks).toBe(2);
+    const u = { value: 0n };
+    expect(iopt.unmapIova(0x1000000n, BigInt(8 * PS), u)).toBe(-EBUSY);
+    expect(u.value).toBe(0n);
+    // unmap of everything stops at the locked area, after the areas before it
+    expect(iopt.unmapAll(u)).toBe(-EBUSY);
+    expect(iopt.areas()).toHaveLength(2);
+    internal.unpinPages(0x1000000n + BigInt(2 * PS), BigInt(2 * PS));
+    expect(area.numLocks).toBe(1);
+    expect(iopt.unmapIova(0x1000000n, BigInt(8 * PS), u)).toBe(-EBUSY);
+    internal.unpinPages(0x1000000n + BigInt(2 * PS), BigInt(2 * PS));
+    expect(area.numLocks).toBe(0);
+    // (the fixture's callback would give back what the test unpinned by hand)
+    internal.pins.length = 0;
+    expect(f.audit()).toBe(0);
+    // a plain access does not lock: its unmap callback gives the pins back
+    const plain = f.access();
+    expect(plain.attach(iopt)).toBe(0);
+    expect(plain.pinPages(0x1000000n, BigInt(PS), out, 0)).toBe(0);
+    expect(iopt.unmapAll(u)).toBe(0);
+    expect(u.value).toBe(BigInt(10 * PS));
+    internal.detach();
+    plain.detach();
+    expect(f.pincount(f.pfnOf(va))).toBe(0);
   });
 });
 

@@ -3,12 +3,14 @@
  * The fuzzer's feedback and checks.
  *
  * Signal: which code paths a program reached, per call, in the manner of
- * kcov edge signal. The model is instrumented at run time (no source edits):
- * every WARN_ON site passed (WarnSink.on / testOn are called whether or not
- * the condition holds, so each call site is a coverage probe, like a PC),
- * every fault-injection point passed, and the methods of the core classes
- * (pfn batch and reader, io_pagetable, access, domain, object table, mm) with
- * the class of value each returned (0, a specific -errno, positive, bool).
+ * kcov edge signal. Every WARN_ON site passed (WarnSink.on / testOn report
+ * whether or not the condition holds, so each call site is a coverage probe,
+ * like a PC) and every fault-injection point passed come through the explicit
+ * hooks of base/warn.ts and base/fault.ts, set only while a program runs here.
+ * The methods of the core classes (pfn batch and reader, io_pagetable, access,
+ * domain, object table, mm) are also wrapped, with the class of value each
+ * returned (0, a specific -errno, positive, bool), unless
+ * IOMMUFD_SIM_FUZZ_METHOD_PROBES=0 (the hooks alone).
  * A call's signal is its op (with the kind of object it acts on), its errno,
  * and every probe it reached (like kcov PCs: reached or not, no counts), and
  * the outcome of each successful call in the current abstract state. Work

@@ -3,7 +3,8 @@
  * `iommufd-sim exec [--profile P] [--ktap] -- ./prog args`: run an unmodified
  * program with /dev/iommu answered by the model (src/bridge). The exit status
  * is the program's; a failure of the bridge server gives 70 whatever the
- * program returned; 2 for usage errors.
+ * program returned; 127 for a program that cannot run under the bridge
+ * (missing, or statically linked); 2 for usage errors.
  */
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES } from '../base/profile.js';
@@ -29,6 +30,16 @@ export function register(program: Command): void {
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
     .argument('<program...>', 'the program and its arguments (after --)')
     .usage('[--profile P] [--ktap] -- ./prog [args...]')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: the program\'s; 70 when the bridge server failed; 127 when the program',
+        'cannot run under the bridge (not found, or statically linked: the shim needs LD_PRELOAD).',
+        'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 40,',
+        '0 = off) is how long both sides wait awake for the next message on an idle machine.',
+      ].join('\n'),
+    )
     .action(async (argv: string[], opts: ExecCliOptions) => {
       if (argv.length === 0) throw new UsageError('exec: no program given');
       let caps: 'all' | string[] | undefined;

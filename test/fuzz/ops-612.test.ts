@@ -12,7 +12,7 @@ import { Prng } from '../../src/base/prng.js';
 import { profileByName } from '../../src/base/profile.js';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { exportC } from '../../src/fuzz/export-c.js';
-import { generateProgram, opTable } from '../../src/fuzz/generator.js';
+import { generateProgram, opTable, regenerateField } from '../../src/fuzz/generator.js';
 import { opModule } from '../../src/fuzz/ops/index.js';
 import { type Program, parseProgram } from '../../src/fuzz/program.js';
 
@@ -157,5 +157,22 @@ describe('6.12 ops: generation asks the profile', () => {
       for (const x of r.results) if (!x.errno) seen.add(x.op);
     }
     for (const op of ['hwpt_alloc', 'fault_queue_alloc']) expect(seen.has(op), op).toBe(true);
+  });
+});
+
+describe('6.12 ops: mutation', () => {
+  it("an op module regenerates its own fields (hwpt_invalidate's entries stay [flags, iotlb_id] pairs)", () => {
+    const calls: Program['calls'] = [{ op: 'open', as: '$fd' }, { op: 'hwpt_invalidate', hwpt_id: 1, entries: [[0, 0]] }];
+    const rng = new Prng(7);
+    for (let k = 0; k < 20; k++) {
+      expect(regenerateField(rng, calls, 1, 'entries', { profile: 'v6.12' })).toEqual([]);
+      const e = calls[1].entries as unknown[];
+      expect(Array.isArray(e)).toBe(true);
+      for (const pair of e as number[][]) {
+        expect(pair).toHaveLength(2);
+        expect([0, 1, 2]).toContain(pair[0]);
+        expect(pair[1]).toBeLessThanOrEqual(4);
+      }
+    }
   });
 });

@@ -399,13 +399,13 @@ export const hwpt_invalidate: OpModule = {
     g.needIommufd();
     const nested = g.ofKind('hwpt').filter((h) => h.hwpt === 'nested');
     c.hwpt_id = nested.length > 0 && rng.bool(0.85) ? rng.pick(nested).name : g.id(['hwpt']);
-    const n = rng.pick([0, 1, 1, 2, 3]);
-    c.entries = Array.from({ length: n }, () => [rng.bool(0.3) ? 1 : rng.bool(0.9) ? 0 : 2, rng.pick([0, 1, 2, 3, 4])]);
+    c.entries = invalidateEntries(g);
     if (rng.bool(0.1)) c.entry_len = rng.pick([0, 4, 7, 9, 16, 4097]);
     if (rng.bool(0.1)) c.entry_num = rng.pick([0, 1, 5, 0x10000]);
     if (rng.bool(0.05)) c.data_type = 'SELFTEST_INVALID';
     return c;
   },
+  regenerate: (g, _c, name) => (name === 'entries' ? { value: invalidateEntries(g) } : undefined),
   emitC(e) {
     const { L, v, has } = e;
     const entries = Array.isArray(e.c.entries) ? (e.c.entries as unknown[][]) : [];
@@ -431,6 +431,13 @@ export const hwpt_invalidate: OpModule = {
     e.outs.entry_num = 'cmd.entry_num';
   },
 };
+
+/** A few selftest invalidation entries: [flags, iotlb_id], mostly valid (iotlb_id 0-3, flags 0 or ALL). */
+function invalidateEntries(g: GenCtx): Array<[number, number]> {
+  const rng = g.rng;
+  const n = rng.pick([0, 1, 1, 2, 3]);
+  return Array.from({ length: n }, (): [number, number] => [rng.bool(0.3) ? 1 : rng.bool(0.9) ? 0 : 2, rng.pick([0, 1, 2, 3, 4])]);
+}
 
 /** Bytes between invalidation entries in the array the op builds. */
 function entryStride(len: number): number {

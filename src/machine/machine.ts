@@ -64,17 +64,34 @@ export const VDSO_TEXT_PAGES = 2;
 export const VVAR_PAGES = 4;
 
 /**
- * Pages of [vvar_vclock] by profile: the kernel split the pvclock/hvclock
- * pages out of [vvar] into their own mapping with the generic vDSO data store
- * (v6.15); 7.2 has 2, 6.12 and older none. Read from the profile switch
- * `vvarVclockPages` once profile.ts has it; this table stands in until then.
+ * The vDSO data pages by profile. `vclockPages`: the kernel split the
+ * pvclock/hvclock pages out of [vvar] into [vvar_vclock] with the generic
+ * vDSO data store (v6.15): 7.2 has 2, 6.12 and older none. `seqOffset`: where
+ * the first clock's `seq` lies in the first [vvar] page (7.2: struct
+ * vdso_time_data starts the page; 6.12: x86 DECLARE_VVAR(128, struct
+ * vdso_data, _vdso_data)); the bytes before it are zero. Read from the profile
+ * switches `vvarVclockPages` / `vvarSeqOffset` once profile.ts has them; this
+ * table stands in until then.
  */
-const VVAR_VCLOCK_PAGES: Record<string, number> = { latest: 2, 'v6.12': 0, 'v6.5': 0, 'v6.2': 0 };
+const VDSO_DATA: Record<string, { vclockPages: number; seqOffset: number }> = {
+  latest: { vclockPages: 2, seqOffset: 0 },
+  'v6.12': { vclockPages: 0, seqOffset: 128 },
+  'v6.5': { vclockPages: 0, seqOffset: 128 },
+  'v6.2': { vclockPages: 0, seqOffset: 128 },
+};
 
-function vvarVclockPages(profile: Profile): number {
-  const sw = (profile as Partial<Record<'vvarVclockPages', number>>).vvarVclockPages;
-  return sw ?? VVAR_VCLOCK_PAGES[profile.name] ?? 0;
+function vdsoData(profile: Profile): { vclockPages: number; seqOffset: number } {
+  const sw = profile as Partial<Record<'vvarVclockPages' | 'vvarSeqOffset', number>>;
+  const d = VDSO_DATA[profile.name] ?? VDSO_DATA.latest;
+  return { vclockPages: sw.vvarVclockPages ?? d.vclockPages, seqOffset: sw.vvarSeqOffset ?? d.seqOffset };
 }
+
+/**
+ * The clock's seq the model's [vvar] shows: timekeeping bumps it by 2 at
+ * every update, so a running kernel's is even and non-zero (its low byte is
+ * zero one time in 128: a program reading it sees a value that changes).
+ */
+const VVAR_SEQ = 0x2a2;
 
 export interface SpawnOptions {
   /** RLIMIT_MEMLOCK in bytes: bigint, number, '64M', 'unlimited' (default 8 MiB). */
@@ -116,6 +133,7 @@ export class Machine {
   private readonly devices = new Map<string, DeviceNode>();
   private nextPid = 1;
   private vdsoImage: MemFile | undefined;
+  private vvarReady = false;
 
   constructor(opts: MachineOptions = {}) {
     const profile = profileByName(opts.profile ?? 'latest');
@@ -202,13 +220,23 @@ export class Machine {
     const rlimitStack = parseMemlock(opts.stack, STK_LIM);
     const mm = new MmStruct(this.phys, this.mmOptions);
     if (layout === 'exec') {
+      const data = vdsoData(this.profile);
+      const vvarPfn = this.phys.zeroPfn + 1;
+      if (!this.vvarReady) {
+        const page = new Uint8Array(8);
+        new DataView(page.buffer).setUint32(0, VVAR_SEQ, true);
+        const contents = new Uint8Array(data.seqOffset + 8);
+        contents.set(page, data.seqOffset);
+        this.phys.setKernelPage(vvarPfn, contents);
+        this.vvarReady = true;
+      }
       const rc = mm.setupExec({
         stackRlimit: rlimitStack,
         stackPages: EXEC_STACK_PAGES,
         vdso: this.vdso,
         vvarPages: VVAR_PAGES,
-        vclockPages: vvarVclockPages(this.profile),
-        vvarPfn: this.phys.zeroPfn + 1,
+        vclockPages: data.vclockPages,
+        vvarPfn,
       });
       if (rc < 0) throw new RangeError(`exec layout: no room (${rc})`);
     } else mm.setMmapBase(rlimitStack);

@@ -1542,7 +1542,8 @@ export class MmStruct {
       const pfn = this.userPage(vpn, write);
       if (pfn < 0) return -EFAULT;
       if (pfn >= phys.totalFrames && pfn !== phys.zeroPfn) {
-        if (!write) buf.fill(0, off, off + n);
+        // past RAM: zeros, or kernel data (setKernelPage); writes go nowhere
+        if (!write) phys.read(pfn, po, buf, off, n);
       } else if (write) phys.write(pfn, po, buf, off, n);
       else phys.read(pfn, po, buf, off, n);
       off += n;

@@ -846,6 +846,18 @@ export class PhysicalMemory {
     this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_DIRTY;
   }
 
+  /**
+   * The contents of a page past RAM and the zero page: kernel data a special
+   * mapping shows (the vDSO's [vvar]). User reads of such a frame see them;
+   * it holds no references and user writes to frames past RAM go nowhere.
+   */
+  setKernelPage(pfn: number, contents: Uint8Array): void {
+    if (this.warn?.on(pfn <= this.zeroPfn || contents.length > PAGE_SIZE, 'set_kernel_page.range', `pfn ${pfn}`)) return;
+    const page = new Uint8Array(PAGE_SIZE);
+    page.set(contents);
+    this.data.set(pfn, page);
+  }
+
   /** Write the model's own copy of a frame's contents (no backing, no dirty mark): the bridge's snapshots. */
   store(pfn: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     let page = this.data.get(pfn);

@@ -149,7 +149,10 @@ describe('the special mappings under GUP and user access', () => {
     const b = new Uint8Array(4);
     expect(p.readMemory(VDSO, b)).toBe(0);
     expect([...b]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    // [vvar] starts with the first clock's seq on 7.2 (even, non-zero while the kernel runs)
     expect(p.readMemory(0x7ffff7ff7000n, b)).toBe(0);
+    expect([...b]).toEqual([0xa2, 0x02, 0, 0]);
+    expect(p.readMemory(0x7ffff7ffb000n, b)).toBe(0);
     expect([...b]).toEqual([0, 0, 0, 0]);
     expect(p.writeMemory(VDSO, new Uint8Array([1]))).toBe(-EFAULT);
     expect(p.writeMemory(0x7ffff7ff7000n, new Uint8Array([1]))).toBe(-EFAULT);
@@ -165,6 +168,14 @@ describe('the special mappings under GUP and user access', () => {
     p.exit();
     q.exit();
     expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it("6.12's [vvar] has 128 zero bytes before struct vdso_data (its seq first)", () => {
+    const { p } = spawn('v6.12');
+    const b = new Uint8Array(132);
+    expect(p.readMemory(0x7ffff7ff9000n, b)).toBe(0);
+    expect([...b.subarray(0, 128)].every((x) => x === 0)).toBe(true);
+    expect([...b.subarray(128)]).toEqual([0xa2, 0x02, 0, 0]);
   });
 
   it('fork keeps the layout; munmap of the vDSO frees its place for the next mmap', () => {

@@ -535,9 +535,15 @@ export function ioasChangeProcessIoctl(ucmd: IoasUcmd): number {
   if (ucmd.num('__reserved')) return -EOPNOTSUPP;
   // iommufd_take_all_iova_rwsem(): every IOAS still referenced, in ID order
   const list: IommufdIoas[] = [];
-  for (const { obj, users } of ctx.objects.live()) {
+  // xa_store() allocates a node for each 64-slot chunk of IDs it first reaches
+  const chunks = new Set<number>();
+  for (const { id, obj, users } of ctx.objects.live()) {
     if (!(obj instanceof IommufdIoas) || users === 0) continue;
-    if (env.faults.shouldFail(FP_CHANGE_PROCESS_XA)) return -ENOMEM;
+    const chunk = Math.floor(id / 64);
+    if (!chunks.has(chunk)) {
+      if (env.faults.shouldFail(FP_CHANGE_PROCESS_XA)) return -ENOMEM;
+      chunks.add(chunk);
+    }
     list.push(obj);
   }
   const areas: IoptArea[] = [];

@@ -234,6 +234,25 @@ export class Amdv1PageTable {
    * -EADDRINUSE, a failed table allocation -ENOMEM.
    */
   private tableAt(va: number, level: number, owner: number): number {
+    // the level-0 table of the last call, while no table page was freed since
+    if (level === 0 && this.l0Gen === this.freeGen && va >= this.l0Va && va < this.l0Va + ITEM[1]) return this.l0Slot;
+    const slot = this.tableWalk(va, level, owner);
+    if (level === 0 && slot >= 0) {
+      this.l0Slot = slot;
+      this.l0Va = Math.floor(va * INV_ITEM[1]) * ITEM[1];
+      this.l0Gen = this.freeGen;
+    }
+    return slot;
+  }
+
+  /** tableAt() cache: a level-0 table, the IOVA it starts at, the freeGen it was found in. */
+  private l0Slot = -1;
+  private l0Va = -1;
+  private l0Gen = -1;
+  /** Table pages freed so far (a cached table is good while this has not moved). */
+  private freeGen = 0;
+
+  private tableWalk(va: number, level: number, owner: number): number {
     let slot = this.topSlot;
     for (let l = this.topLevel; l > level; l--) {
       const t = this.tabs[slot];
@@ -287,12 +306,25 @@ export class Amdv1PageTable {
   unmapRange(va: number, last: number): number {
     this.unmapped = 0;
     if (!(va >= 0 && last >= va && last < this.vaEnd)) return 0;
+    // A range inside one level-0 table that does not cover its whole 1 MiB:
+    // the walk above it only descends (nothing there is cleared or freed),
+    // so start at that table when the cache knows it.
+    const win = Math.floor(va * INV_ITEM[1]) * ITEM[1];
+    if (last < win + ITEM[1] && (va !== win || last !== win + ITEM[1] - 1) && this.l0Gen === this.freeGen && this.l0Va === win) {
+      this.unmapLevel(this.l0Slot, 0, va, last);
+      return this.unmapped;
+    }
     this.unmapLevel(this.topSlot, this.topLevel, va, last);
     return this.unmapped;
   }
 
   /** __unmap_range(): one table's part of [va, last]; 0 or -EINVAL (the walk stops). */
   private unmapLevel(slot: number, level: number, va: number, last: number): number {
+    if (level === 0) {
+      this.l0Slot = slot;
+      this.l0Va = Math.floor(va * INV_ITEM[1]) * ITEM[1];
+      this.l0Gen = this.freeGen;
+    }
     const t = this.tabs[slot];
     const item = ITEM[level];
     const span = item * ITEMS;
@@ -663,6 +695,7 @@ export class Amdv1PageTable {
 
   /** Free one table page (its entries are dropped with it) and uncharge it. */
   private freeTable(slot: number): void {
+    this.freeGen++;
     const owner = this.tabOwner[slot];
     if (owner !== 0) this.accts[owner - 1].uncharge(TABLE_BYTES);
     const t = this.tabs[slot];
@@ -718,10 +751,11 @@ const TWO32 = 2 ** 32;
 
 /** log2 of the largest power of two dividing x (64 for 0); x an integer below 2^53. */
 function ctzNum(x: number): number {
-  if (x === 0) return 64;
-  const low = x % TWO32;
+  // x >>> 0 is x mod 2^32 for an integer below 2^53
+  const low = x >>> 0;
   if (low !== 0) return 31 - Math.clz32(low & -low);
-  const high = Math.floor(x / TWO32);
+  if (x === 0) return 64;
+  const high = (x / TWO32) >>> 0;
   return 32 + 31 - Math.clz32(high & -high);
 }
 
@@ -769,8 +803,10 @@ export function pgszCount(sizes: PgsizeTable, lg2: number, va: number, oa: numbe
   const next = sizes.above[lg2];
   if (next >= 0) {
     const span = P2[next];
-    const off = va % span;
-    if (off === oa % span) len = Math.min(len, span - off);
+    // the offsets inside the bigger page (by the low 32 bits while it is at most 2^31)
+    const off = next <= 31 ? (va >>> 0) & (span - 1) : va % span;
+    const oaOff = next <= 31 ? (oa >>> 0) & (span - 1) : oa % span;
+    if (off === oaOff) len = Math.min(len, span - off);
   }
   return Math.floor(len / P2[lg2]);
 }

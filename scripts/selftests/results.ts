@@ -55,8 +55,8 @@ const BINARIES = [
  * failure matching none is listed without one (a regression to look at).
  */
 const WAITS_FOR: readonly [RegExp, string][] = [
-  [/^change_process\./, 'IOMMU_IOAS_MAP_FILE and IOMMU_IOAS_CHANGE_PROCESS'],
-  [/map_file|_file\.|_file_hugepage\./, 'IOMMU_IOAS_MAP_FILE'],
+  [/^change_process\./, 'IOMMU_IOAS_MAP_FILE of a memfd (EBADF: the machine layer finds no memfd behind the fd) and IOMMU_IOAS_CHANGE_PROCESS'],
+  [/map_file|_file\.|_file_hugepage\./, 'IOMMU_IOAS_MAP_FILE of a memfd (EBADF: the machine layer finds no memfd behind the fd)'],
   [/dmabuf/, 'dma-buf (IOMMU_TEST_OP_DMABUF_GET / DMABUF_REVOKE, MAP_FILE of a dma-buf)'],
   [/pasid/, 'the PASID test ops (PASID_ATTACH / REPLACE / DETACH / CHECK_HWPT)'],
   [/viommu_alloc_with_data/, "the mock vIOMMU's mmap page (mock_viommu_init's in_data loopback)"],

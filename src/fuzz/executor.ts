@@ -12,7 +12,7 @@
  */
 import { errnoName } from '../base/errno.js';
 import { UserScratch, rawIoctl } from '../client/common.js';
-import type { FaultPoint } from '../base/fault.js';
+import { type FaultPoint, setFaultHook } from '../base/fault.js';
 import type { Profile, ProfileName } from '../base/profile.js';
 import { KernelWarning, type WarningRecord } from '../base/warn.js';
 import { auditIopts } from '../iommufd/audit.js';
@@ -139,12 +139,13 @@ class Executor {
   private readonly scratches = new Map<Process, Scratch>();
   readonly pendingFail = new Map<Process, number>();
   readonly coverage = new Set<string>();
-  readonly pointsSeen = new Set<FaultPoint>();
 
   constructor(
     readonly program: Program,
     readonly profile: ProfileName,
     readonly opts: RunOptions,
+    /** The fault points the run passes (filled by runProgram's fault hook). */
+    readonly pointsSeen: Set<FaultPoint>,
   ) {
     const hp = program.hugetlb_pages as { '2M'?: number; '1G'?: number } | undefined;
     this.machine = new Machine({
@@ -157,14 +158,6 @@ class Executor {
       ...(hp ? { hugetlbPages: hp } : {}),
       ...(program.phys_layout === 'linear' || program.phys_layout === 'scattered' ? { physLayout: program.phys_layout } : {}),
     });
-    // Record the fault points the run passes (a cheap path signal).
-    const faults = this.machine.faults;
-    const orig = faults.shouldFail.bind(faults);
-    const seen = this.pointsSeen;
-    faults.shouldFail = (p: FaultPoint): boolean => {
-      seen.add(p);
-      return orig(p);
-    };
     this.main = this.machine.spawn({ memlock: program.memlock ?? '8M', caps: program.caps ?? [] });
     this.adopt(this.main);
     this.handles.set('$main', BigInt(this.main.pid));
@@ -547,8 +540,30 @@ function describeError(e: unknown): { name: string; message: string; stack?: str
 
 /** Run a program on a fresh machine. Never throws for the program's sake. */
 export function runProgram(p: Program, opts: RunOptions = {}): RunResult {
+  // Record the fault points the run passes (a cheap path signal) through the
+  // fault hook, passing each on to the hook already set (the fuzzer's signal).
+  const points = new Set<FaultPoint>();
+  const prevHook = setFaultHook(undefined);
+  setFaultHook(
+    prevHook === undefined
+      ? (point) => {
+          points.add(point);
+        }
+      : (point, failed) => {
+          points.add(point);
+          prevHook(point, failed);
+        },
+  );
+  try {
+    return runProgramHooked(p, opts, points);
+  } finally {
+    setFaultHook(prevHook);
+  }
+}
+
+function runProgramHooked(p: Program, opts: RunOptions, points: Set<FaultPoint>): RunResult {
   const profile = (opts.profile ?? p.profile ?? 'latest') as ProfileName;
-  const x = new Executor(p, profile, opts);
+  const x = new Executor(p, profile, opts, points);
   const m = x.machine;
   const results: CallResult[] = [];
   const reasons: string[] = [];

@@ -203,6 +203,26 @@ describe('MAP_GROWSDOWN and MAP_STACK (calc_vm_flag_bits)', () => {
     expect(hex(p.mmap(g - PG, PG, RW, PA))).toBe(hex(g - (1n << 20n) - 2n * PG));
   });
 
+  it.each([
+    // profile, growsdown start, next 4 KiB, hint one page below it, MAP_STACK 4 MiB, plain 4 MiB (the kernels' answers)
+    ['v6.12', ['7ffff7fe9000', '7ffff7ee8000', '7ffff7ee7000', '7ffff7a00000', '7ffff7600000']],
+    ['latest', ['7ffff7fe7000', '7ffff7ee6000', '7ffff7ee5000', '7ffff7a00000', '7ffff7600000']],
+  ])('%s (exec layout, THP always): growsdown gap, MAP_STACK without THP, as on the kernel', (profile, want) => {
+    const m = new Machine({ memory: '64M', profile, processLayout: 'exec', thp: 'always' });
+    const p = m.spawn();
+    const g = p.mmap(0n, 16n * PG, RW, PA | MAP_GROWSDOWN);
+    const next = p.mmap(0n, PG, RW, PA);
+    const hint = p.mmap(g - PG, PG, RW, PA);
+    const st = p.mmap(0n, 4n << 20n, RW, PA | MAP_STACK);
+    expect(p.writeMemory(st + (2n << 20n), new Uint8Array([1]))).toBe(0);
+    const plain = p.mmap(0n, 4n << 20n, RW, PA);
+    expect(p.writeMemory(plain + (2n << 20n), new Uint8Array([1]))).toBe(0);
+    expect([g, next, hint, st, plain].map(hex)).toEqual(want);
+    // smaps: AnonHugePages 0 kB under MAP_STACK (VmFlags nh), 2 MiB folios without it
+    expect(m.phys.folioOrder(p.mm.lookupPfn(st + (2n << 20n)))).toBe(0);
+    expect(m.phys.folioOrder(p.mm.lookupPfn(plain + (2n << 20n)))).toBe(9);
+  });
+
   it('a shared or file mapping cannot grow down (EINVAL)', () => {
     const m = new Machine({ memory: '16M', processLayout: 'bare' });
     const p = m.spawn();

@@ -501,6 +501,7 @@ function oneCall(g: Gen, profile: ProfileName, cmd: number, stats: Stats): void 
       argVa = g.uptr();
     }
   }
+  const fdsBefore = cmd === U.IOMMU_TEST_CMD ? new Set(proc.openFds()) : undefined;
   const rc = proc.ioctl(fd, cmd, argVa);
   stats.calls++;
   stats.errnos.set(rc, (stats.errnos.get(rc) ?? 0) + 1);
@@ -520,6 +521,15 @@ function oneCall(g: Gen, profile: ProfileName, cmd: number, stats: Stats): void 
   if (!Number.isInteger(rc)) throw new Error(`cmd 0x${cmd.toString(16)} returned ${rc}`);
   if (rc < 0) {
     if (!isErrno(-rc)) throw new Error(`cmd 0x${cmd.toString(16)} returned ${rc}, not an errno`);
+  } else if (rc > 0 && fdsBefore) {
+    // IOMMU_TEST_OP_DMABUF_GET answers with the new dma-buf's fd (dma_buf_fd()):
+    // a descriptor that was free before the call and is open now. Close it so
+    // the fd table and the machine's memory stay small.
+    if (fdsBefore.has(rc) || proc.fileOf(rc) === undefined) {
+      throw new Error(`IOMMU_TEST_CMD op ${lastOp} returned ${rc}, not a new fd`);
+    }
+    stats.ok.set('dmabuf_fd', (stats.ok.get('dmabuf_fd') ?? 0) + 1);
+    expect(proc.close(rc)).toBe(0);
   } else if (rc > 0 && !(cmd === U.VFIO_CHECK_EXTENSION && rc === 1)) {
     throw new Error(`cmd 0x${cmd.toString(16)} returned ${rc}`);
   }

@@ -89,9 +89,13 @@ export function testDmabufGet(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   }
   const buf = new DmaBuf(length, testOps(ctx));
   privOf.set(buf, new TestDmaBufPriv(head, length, [privAlloc, memAlloc!, exportAlloc]));
-  // dma_buf_fd(): a failed fd install returns the error and leaves the
-  // dma-buf to nobody, as the kernel does.
-  return ctx.files.install(buf);
+  // dma_buf_fd(). When no fd can be had the kernel returns the error and
+  // leaks the dma-buf (nothing puts it); the model frees it instead, so a
+  // full descriptor table leaves no memory behind (a documented deviation:
+  // only memory use could tell them apart).
+  const fd = ctx.files.install(buf);
+  if (fd < 0) buf.put();
+  return fd;
 }
 
 /** IOMMU_TEST_OP_DMABUF_REVOKE: set or clear the revoked flag, then invalidate every importer. */

@@ -702,6 +702,8 @@ export class AccessObject implements IommufdObject {
     readonly internal = false,
   ) {
     this.core = new IommufdAccess(ctx.env, ops);
+    // iopt_area_add_access(): an internal access's pins lock their areas (IOAS_UNMAP -EBUSY)
+    this.core.lockArea = internal;
   }
 
   get id(): number {
@@ -770,12 +772,12 @@ export function accessCreate(ctx: IommufdCtx, ops: AccessOps): AccessObject | nu
 }
 
 /**
- * The ops of an internal access. Internal accesses take no unmap
- * notifications (iommufd_access_notify_unmap skips them); their pins lock the
- * areas instead (area->num_locks, which makes IOAS_UNMAP -EBUSY). The model's
- * io_pagetable has no area locks yet, so the unmap callback here only stands
- * in for "ignore": an unmap over a HW queue's pinned IOVA is answered as an
- * access that never unpins (WARN, -EDEADLOCK) instead of the kernel's -EBUSY.
+ * The ops of an internal access (the kernel's has none). Internal accesses
+ * take no unmap notifications (iommufd_access_notify_unmap and
+ * iommufd_access_change_ioas skip them): their pins lock the areas instead
+ * (AccessObject sets lockArea, so IOAS_UNMAP over them is -EBUSY). The no-op
+ * unmap only stands in for the kernel's `internal` exemption in
+ * iommufd_access_pin_pages(), which checks for an unmap op otherwise.
  */
 const INTERNAL_ACCESS_OPS: AccessOps = { needsPinPages: true, unmap: () => {} };
 

@@ -158,14 +158,12 @@ function vdeviceCache(self: Self): void {
   c.checkDevCacheAll(dev, 0);
 }
 
-/** IOMMU_VEVENTQ_ALLOC, unchecked (the client has no vEVENTQ method yet). */
 function veventqAllocRaw(self: Self, viommuId: number, type: number, depth: number): { rc: number; id: number; fd: number } {
-  const r = self.c.raw(U.IOMMU_VEVENTQ_ALLOC, U.iommu_veventq_alloc, { viommu_id: viommuId, type, veventq_depth: depth });
-  return { rc: r.rc, id: r.out.out_veventq_id as number, fd: r.out.out_veventq_fd as number };
+  return self.c.veventqAllocRaw(viommuId, type, depth);
 }
 
 function triggerVevents(self: Self, devId: number, n: number): void {
-  for (let k = 0; k < n; k++) expect(self.c.testCmd(U.IOMMU_TEST_OP_TRIGGER_VEVENT, 0, { 'trigger_vevent.dev_id': devId }).rc).toBe(0);
+  for (let k = 0; k < n; k++) self.c.triggerVevent(devId);
 }
 
 const HDR = 8;
@@ -253,10 +251,8 @@ function vdeviceAlloc(self: Self): void {
   c.destroy(q.id);
 }
 
-/** IOMMU_HW_QUEUE_ALLOC, unchecked (the client has no HW queue method yet). */
 function hwQueueAllocRaw(self: Self, type: number, index: number, iova: bigint, length: bigint): { rc: number; id: number } {
-  const r = self.c.raw(U.IOMMU_HW_QUEUE_ALLOC, U.iommu_hw_queue_alloc, { viommu_id: self.viommuId, type, index, nesting_parent_iova: iova, length });
-  return { rc: r.rc, id: r.out.out_hw_queue_id as number };
+  return self.c.hwQueueAllocRaw({ viommuId: self.viommuId, type, index, iova, length });
 }
 
 /** TEST_F(iommufd_viommu, hw_queue) */
@@ -278,8 +274,9 @@ function hwQueue(self: Self): void {
   const q0 = hwQueueAllocRaw(self, T, 0, iova, PAGE);
   expect(q0.rc).toBe(0);
   expect(hwQueueAllocRaw(self, T, 0, iova, PAGE).rc).toBe(-EEXIST);
-  // (The selftest's IOAS_UNMAP of the queue's IOVA, -EBUSY on the kernel, needs the area
-  // locks of internal accesses in io_pagetable, which the model does not have yet.)
+  // The queue's internal access pinned the page and locked its area: no unmap.
+  expect(c.ioasUnmapRaw({ ioas: self.ioasId, iova, length: PAGE }).rc).toBe(-EBUSY);
+  // The second page is not pinned.
   c.ioasUnmap({ ioas: self.ioasId, iova: iova2, length: PAGE });
   // Index 1 on the second half of the same page
   const q1 = hwQueueAllocRaw(self, T, 1, iova + PAGE / 2n, PAGE / 2n);

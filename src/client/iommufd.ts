@@ -100,6 +100,29 @@ export interface DirtyBitmapArgs {
   readonly flags?: number;
 }
 
+export interface IoasMapFileArgs {
+  readonly ioas: number;
+  /** A memfd or dma-buf fd. */
+  readonly fd: number;
+  /** Byte offset in the file (default 0). */
+  readonly start?: bigint | number;
+  readonly length: bigint | number;
+  /** With an IOVA the map is FIXED_IOVA (unless `flags` says otherwise). */
+  readonly iova?: bigint | number;
+  readonly flags?: number;
+}
+
+export interface HwQueueAllocArgs {
+  readonly viommuId: number;
+  /** Default IOMMU_HW_QUEUE_TYPE_SELFTEST. */
+  readonly type?: number;
+  readonly index: number;
+  /** nesting_parent_iova: the queue's memory, in the vIOMMU's parent IOAS. */
+  readonly iova: bigint | number;
+  readonly length: bigint | number;
+  readonly flags?: number;
+}
+
 const RW = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE;
 
 function big(x: bigint | number): bigint {
@@ -171,6 +194,12 @@ export class IommufdClient {
       .length as bigint;
   }
 
+  /** IOMMU_IOAS_UNMAP unchecked: rc and the `length` written back (the bytes unmapped). */
+  ioasUnmapRaw(a: { ioas: number; iova: bigint | number; length: bigint | number }): { rc: number; length: bigint } {
+    const r = this.raw(U.IOMMU_IOAS_UNMAP, U.iommu_ioas_unmap, { ioas_id: a.ioas, iova: big(a.iova), length: big(a.length) });
+    return { rc: r.rc, length: r.out.length as bigint };
+  }
+
   /** IOMMU_IOAS_UNMAP of (0, U64_MAX): everything; the bytes unmapped. */
   ioasUnmapAll(ioas: number): bigint {
     return this.ioasUnmap({ ioas, iova: 0n, length: (1n << 64n) - 1n });
@@ -186,6 +215,32 @@ export class IommufdClient {
       dst_iova: big(a.dstIova ?? 0),
       src_iova: big(a.srcIova),
     };
+  }
+
+  private mapFileFields(a: IoasMapFileArgs): Fields {
+    const flags = a.flags ?? RW | (a.iova !== undefined ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+    return { flags, ioas_id: a.ioas, fd: a.fd, start: big(a.start ?? 0), length: big(a.length), iova: big(a.iova ?? 0) };
+  }
+
+  /** IOMMU_IOAS_MAP_FILE (6.13): map `length` bytes of a memfd / dma-buf from `start`; the IOVA. */
+  ioasMapFile(a: IoasMapFileArgs): bigint {
+    return this.call('IOMMU_IOAS_MAP_FILE', U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, this.mapFileFields(a)).iova as bigint;
+  }
+
+  /** IOMMU_IOAS_MAP_FILE unchecked: rc and the IOVA written back. */
+  ioasMapFileRaw(a: IoasMapFileArgs): { rc: number; iova: bigint } {
+    const r = this.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, this.mapFileFields(a));
+    return { rc: r.rc, iova: r.out.iova as bigint };
+  }
+
+  /** IOMMU_IOAS_CHANGE_PROCESS (6.14), unchecked: move every file pin and its accounting to the caller's mm. */
+  changeProcessRaw(reserved = 0): number {
+    return this.raw(U.IOMMU_IOAS_CHANGE_PROCESS, U.iommu_ioas_change_process, { __reserved: reserved }).rc;
+  }
+
+  /** IOMMU_IOAS_CHANGE_PROCESS */
+  changeProcess(): void {
+    check(this.changeProcessRaw(), 'IOMMU_IOAS_CHANGE_PROCESS');
   }
 
   /** IOMMU_IOAS_COPY: the destination IOVA. */
@@ -466,6 +521,13 @@ export class IommufdClient {
     return { rc: r.rc, entryNum: r.out.entry_num as number };
   }
 
+  /** IOMMU_HWPT_INVALIDATE of a HWPT or vIOMMU; throws on failure (entry_num tells how far it got). */
+  hwptInvalidate(hwptId: number, dataUptr: bigint | number, dataType: number, entryLen: number, entryNum: number): number {
+    const r = this.hwptInvalidateRaw(hwptId, dataUptr, dataType, entryLen, entryNum);
+    check(r.rc, 'IOMMU_HWPT_INVALIDATE');
+    return r.entryNum;
+  }
+
   /**
    * IOMMU_VIOMMU_ALLOC, unchecked. With `inData` the selftest driver's
    * struct iommu_viommu_selftest goes along (data_len 24) and comes back as
@@ -534,6 +596,105 @@ export class IommufdClient {
     const r = this.faultQueueAllocRaw();
     check(r.rc, 'IOMMU_FAULT_QUEUE_ALLOC');
     return { faultId: r.faultId, faultFd: r.faultFd };
+  }
+
+  /** IOMMU_VEVENTQ_ALLOC (6.15), unchecked: rc, the vEVENTQ's ID and its fd. */
+  veventqAllocRaw(viommuId: number, type: number, depth: number, flags = 0): { rc: number; id: number; fd: number } {
+    const r = this.raw(U.IOMMU_VEVENTQ_ALLOC, U.iommu_veventq_alloc, { flags, viommu_id: viommuId, type, veventq_depth: depth });
+    return { rc: r.rc, id: r.out.out_veventq_id as number, fd: r.out.out_veventq_fd as number };
+  }
+
+  /** IOMMU_VEVENTQ_ALLOC: the vEVENTQ's ID and the fd its events are read from. */
+  veventqAlloc(viommuId: number, type: number, depth: number): { id: number; fd: number } {
+    const r = this.veventqAllocRaw(viommuId, type, depth);
+    check(r.rc, 'IOMMU_VEVENTQ_ALLOC');
+    return { id: r.id, fd: r.fd };
+  }
+
+  /** IOMMU_HW_QUEUE_ALLOC (6.17), unchecked: rc and the HW queue's ID. */
+  hwQueueAllocRaw(a: HwQueueAllocArgs): { rc: number; id: number } {
+    const r = this.raw(U.IOMMU_HW_QUEUE_ALLOC, U.iommu_hw_queue_alloc, {
+      flags: a.flags ?? 0,
+      viommu_id: a.viommuId,
+      type: a.type ?? U.IOMMU_HW_QUEUE_TYPE_SELFTEST,
+      index: a.index,
+      nesting_parent_iova: big(a.iova),
+      length: big(a.length),
+    });
+    return { rc: r.rc, id: r.out.out_hw_queue_id as number };
+  }
+
+  /** IOMMU_HW_QUEUE_ALLOC: the HW queue's ID. */
+  hwQueueAlloc(a: HwQueueAllocArgs): number {
+    const r = this.hwQueueAllocRaw(a);
+    check(r.rc, 'IOMMU_HW_QUEUE_ALLOC');
+    return r.id;
+  }
+
+  /** IOMMU_TEST_OP_TRIGGER_VEVENT, unchecked: the mock vIOMMU reports an event of the device's vDEVICE. */
+  triggerVeventRaw(devId: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_TRIGGER_VEVENT, 0, { 'trigger_vevent.dev_id': devId }).rc;
+  }
+
+  /** IOMMU_TEST_OP_TRIGGER_VEVENT */
+  triggerVevent(devId: number): void {
+    check(this.triggerVeventRaw(devId), 'IOMMU_TEST_OP_TRIGGER_VEVENT');
+  }
+
+  /** IOMMU_TEST_OP_PASID_ATTACH, unchecked: attach `pasid` of mock device `stdevId` to an IOAS or HWPT. */
+  pasidAttachRaw(stdevId: number, pasid: number, ptId: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_PASID_ATTACH, stdevId, { 'pasid_attach.pasid': pasid, 'pasid_attach.pt_id': ptId }).rc;
+  }
+
+  pasidAttach(stdevId: number, pasid: number, ptId: number): void {
+    check(this.pasidAttachRaw(stdevId, pasid, ptId), 'IOMMU_TEST_OP_PASID_ATTACH');
+  }
+
+  /** IOMMU_TEST_OP_PASID_REPLACE, unchecked. */
+  pasidReplaceRaw(stdevId: number, pasid: number, ptId: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_PASID_REPLACE, stdevId, { 'pasid_replace.pasid': pasid, 'pasid_replace.pt_id': ptId }).rc;
+  }
+
+  pasidReplace(stdevId: number, pasid: number, ptId: number): void {
+    check(this.pasidReplaceRaw(stdevId, pasid, ptId), 'IOMMU_TEST_OP_PASID_REPLACE');
+  }
+
+  /** IOMMU_TEST_OP_PASID_DETACH, unchecked. */
+  pasidDetachRaw(stdevId: number, pasid: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_PASID_DETACH, stdevId, { 'pasid_detach.pasid': pasid }).rc;
+  }
+
+  pasidDetach(stdevId: number, pasid: number): void {
+    check(this.pasidDetachRaw(stdevId, pasid), 'IOMMU_TEST_OP_PASID_DETACH');
+  }
+
+  /** IOMMU_TEST_OP_PASID_CHECK_HWPT, unchecked: 0 when `pasid` is attached to `hwptId` (0: to nothing), else -EINVAL. */
+  pasidCheckHwptRaw(stdevId: number, pasid: number, hwptId: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_PASID_CHECK_HWPT, stdevId, { 'pasid_check.pasid': pasid, 'pasid_check.hwpt_id': hwptId }).rc;
+  }
+
+  pasidCheckHwpt(stdevId: number, pasid: number, hwptId: number): void {
+    check(this.pasidCheckHwptRaw(stdevId, pasid, hwptId), 'IOMMU_TEST_OP_PASID_CHECK_HWPT');
+  }
+
+  /** IOMMU_TEST_OP_DMABUF_GET (6.19), unchecked: the new dma-buf's fd, or -errno. */
+  dmabufGetRaw(length: number, openFlags = 0): number {
+    return this.testCmd(U.IOMMU_TEST_OP_DMABUF_GET, 0, { 'dmabuf_get.length': length, 'dmabuf_get.open_flags': openFlags }).rc;
+  }
+
+  /** IOMMU_TEST_OP_DMABUF_GET: a selftest dma-buf of `length` bytes; its fd. */
+  dmabufGet(length: number, openFlags = 0): number {
+    return check(this.dmabufGetRaw(length, openFlags), 'IOMMU_TEST_OP_DMABUF_GET');
+  }
+
+  /** IOMMU_TEST_OP_DMABUF_REVOKE, unchecked. */
+  dmabufRevokeRaw(dmabufFd: number, revoked: boolean): number {
+    return this.testCmd(U.IOMMU_TEST_OP_DMABUF_REVOKE, 0, { 'dmabuf_revoke.dmabuf_fd': dmabufFd, 'dmabuf_revoke.revoked': revoked ? 1 : 0 }).rc;
+  }
+
+  /** IOMMU_TEST_OP_DMABUF_REVOKE: set or clear the revoked flag. */
+  dmabufRevoke(dmabufFd: number, revoked: boolean): void {
+    check(this.dmabufRevokeRaw(dmabufFd, revoked), 'IOMMU_TEST_OP_DMABUF_REVOKE');
   }
 
   /** IOMMU_TEST_OP_DIRTY: mark dirty the IOPTEs whose bits are set in the bitmap at `uptr`; the count marked. */

@@ -28,6 +28,7 @@ export const POLLPRI = 0x2;
 export const POLLOUT = 0x4;
 export const POLLERR = 0x8;
 export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
 export const POLLRDNORM = 0x40;
 export const POLLWRNORM = 0x100;
 /** What poll reports for a file without a poll method. */

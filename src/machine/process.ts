@@ -17,7 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP } from './device.js';
+import { DEFAULT_POLLMASK, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** RLIMIT_NOFILE soft limit default. */
@@ -343,14 +343,17 @@ export class Process {
   }
 
   /**
-   * poll(2) of one descriptor: the ready events among `events` (POLLERR and
-   * POLLHUP always reported), or -EBADF. A file without poll is always
-   * ready for reading and writing (DEFAULT_POLLMASK).
+   * poll(2) of one descriptor: its revents, the ready events among `events`
+   * (POLLERR and POLLHUP always reported). As do_pollfd(): a negative fd is
+   * skipped (0), a descriptor that is not open is POLLNVAL, not an error. A
+   * file without poll is always ready for reading and writing
+   * (DEFAULT_POLLMASK).
    */
   poll(fd: number, events: number): number {
     return this.sys('poll', -ESRCH, () => {
+      if (fd < 0) return 0;
       const d = this.fds.get(fd);
-      if (d === undefined) return -EBADF;
+      if (d === undefined) return POLLNVAL;
       const mask = d.file.poll ? d.file.poll(this) : DEFAULT_POLLMASK;
       return mask & (events | POLLERR | POLLHUP);
     });

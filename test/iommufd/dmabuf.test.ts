@@ -7,7 +7,7 @@
  * but keeping the area, accesses refused.
  */
 import { describe, expect, it } from 'vitest';
-import { EBADF, EINVAL, ENODEV } from '../../src/base/errno.js';
+import { EBADF, EINVAL, EMFILE, ENODEV } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import { DmaBuf } from '../../src/iommufd/dmabuf.js';
 import * as U from '../../src/iommufd/uapi.js';
@@ -56,6 +56,22 @@ describe('IOMMU_TEST_OP_DMABUF_GET', () => {
     w.proc.close(fd);
     w.proc.close(big);
     expect(w.machine.phys.framesInUse()).toBe(before);
+  });
+
+  it('a full descriptor table: EMFILE, and the buffer does not stay behind', () => {
+    const w = fworld();
+    const dups: number[] = [];
+    for (;;) {
+      const fd = w.proc.dup(w.c.fd);
+      if (fd < 0) break;
+      dups.push(fd);
+    }
+    // (the client's struct scratch page is made by its first call)
+    expect(dmabufGet(w.c, 0)).toBe(-EINVAL);
+    const before = w.machine.phys.framesInUse();
+    expect(dmabufGet(w.c, PS)).toBe(-EMFILE);
+    expect(w.machine.phys.framesInUse()).toBe(before);
+    for (const fd of dups) w.proc.close(fd);
   });
 
   it('DMABUF_REVOKE needs a dma-buf fd', () => {

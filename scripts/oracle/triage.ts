@@ -7,8 +7,10 @@
  *
  *   npx tsx scripts/oracle/triage.ts REPORT.json... [--unexplained] [--json] [--rematch]
  *
- * --rematch: match the divergences against the known-divergences file as it is
- * now (after editing a row), not as it was when the report was written.
+ * --rematch: divergences no row explained when the report was written are
+ * matched against the known-divergences file as it is now (after adding or
+ * widening a row); a program whose divergences are all explained then counts as
+ * explained in the totals.
  */
 import { readFileSync } from 'node:fs';
 import { type KnownDivergence, loadKnown, matchKnown } from '../../src/oracle/known.js';
@@ -28,6 +30,8 @@ interface Report {
   summary: { release: string; profile: string; programs: number; agree: number; explained: number; diverged: number; skipped: number; errors: number };
 }
 
+// A closed pipe (| head) ends quietly.
+process.stdout.on('error', () => process.exit(0));
 const args = process.argv.slice(2);
 const onlyUnexplained = args.includes('--unexplained');
 const json = args.includes('--json');
@@ -57,6 +61,19 @@ const releases = new Set<string>();
 for (const f of files) {
   const r = JSON.parse(readFileSync(f, 'utf8')) as Report;
   releases.add(`${r.summary.release}/${r.summary.profile}`);
+  for (const p of r.reports) {
+    if (known && p.status === 'diverged') {
+      for (const d of p.divergences) if (!d.known) {
+        const k = matchKnown(known, d as never, r.summary.release);
+        if (k) d.known = k;
+      }
+      if (p.divergences.every((d) => d.known)) {
+        p.status = 'explained';
+        r.summary.diverged--;
+        r.summary.explained++;
+      }
+    }
+  }
   for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += r.summary[k];
   for (const p of r.reports) {
     if (p.status === 'error') {
@@ -67,10 +84,9 @@ for (const f of files) {
       groups.set(key, g);
     }
     for (const d of p.divergences) {
-      if (known) {
-        const k = matchKnown(known, { ...d, known: undefined } as never, r.summary.release);
+      if (known && !d.known) {
+        const k = matchKnown(known, d as never, r.summary.release);
         if (k) d.known = k;
-        else delete d.known;
       }
       if (onlyUnexplained && d.known) continue;
       const key = [d.class, d.op ?? '-', d.field ?? '', fold(d.model), fold(d.kernel), d.known ? 'known' : ''].join('|');

@@ -366,6 +366,37 @@ export class IommufdClient {
     };
   }
 
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, unchecked: a mock device with MOCK_FLAGS_DEVICE_* flags attached to `ptId`. */
+  mockDomainFlagsRaw(ptId: number, devFlags: number): { rc: number } & MockDomainIds {
+    const r = this.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ptId, { 'mock_domain_flags.dev_flags': devFlags });
+    return {
+      rc: r.rc,
+      stdevId: r.out['mock_domain_flags.out_stdev_id'] as number,
+      hwptId: r.out['mock_domain_flags.out_hwpt_id'] as number,
+      idevId: r.out['mock_domain_flags.out_idev_id'] as number,
+    };
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS */
+  mockDomainFlags(ptId: number, devFlags: number): MockDomainIds {
+    const r = this.mockDomainFlagsRaw(ptId, devFlags);
+    check(r.rc, 'MOCK_DOMAIN_FLAGS');
+    return { stdevId: r.stdevId, hwptId: r.hwptId, idevId: r.idevId };
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, unchecked: rc and the pt_id written back (the HWPT an IOAS resolved to). */
+  mockDomainReplaceRaw(stdevId: number, ptId: number): { rc: number; ptId: number } {
+    const r = this.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdevId, { 'mock_domain_replace.pt_id': ptId });
+    return { rc: r.rc, ptId: r.out['mock_domain_replace.pt_id'] as number };
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: the HWPT now attached. */
+  mockDomainReplace(stdevId: number, ptId: number): number {
+    const r = this.mockDomainReplaceRaw(stdevId, ptId);
+    check(r.rc, 'MOCK_DOMAIN_REPLACE');
+    return r.ptId;
+  }
+
   /** IOMMU_TEST_OP_MD_CHECK_MAP: the mock domain maps [iova, iova+length) to the memory behind uptr. */
   mdCheckMap(hwptId: number, iova: bigint | number, length: bigint | number, uptr: bigint | number): void {
     this.test('MD_CHECK_MAP', U.IOMMU_TEST_OP_MD_CHECK_MAP, hwptId, {

@@ -43,22 +43,22 @@ afterEach(() => {
 });
 
 // ---------------------------------------------------------------------------
-// Local helpers over client.raw (the client has no PASID methods yet)
+// The client's unchecked PASID test ops
 
 function pasidAttachRc(c: IommufdClient, stdevId: number, pasid: number, ptId: number): number {
-  return c.testCmd(U.IOMMU_TEST_OP_PASID_ATTACH, stdevId, { 'pasid_attach.pasid': pasid, 'pasid_attach.pt_id': ptId }).rc;
+  return c.pasidAttachRaw(stdevId, pasid, ptId);
 }
 
 function pasidReplaceRc(c: IommufdClient, stdevId: number, pasid: number, ptId: number): number {
-  return c.testCmd(U.IOMMU_TEST_OP_PASID_REPLACE, stdevId, { 'pasid_replace.pasid': pasid, 'pasid_replace.pt_id': ptId }).rc;
+  return c.pasidReplaceRaw(stdevId, pasid, ptId);
 }
 
 function pasidDetachRc(c: IommufdClient, stdevId: number, pasid: number): number {
-  return c.testCmd(U.IOMMU_TEST_OP_PASID_DETACH, stdevId, { 'pasid_detach.pasid': pasid }).rc;
+  return c.pasidDetachRaw(stdevId, pasid);
 }
 
 function pasidCheckHwptRc(c: IommufdClient, stdevId: number, pasid: number, hwptId: number): number {
-  return c.testCmd(U.IOMMU_TEST_OP_PASID_CHECK_HWPT, stdevId, { 'pasid_check.pasid': pasid, 'pasid_check.hwpt_id': hwptId }).rc;
+  return c.pasidCheckHwptRaw(stdevId, pasid, hwptId);
 }
 
 /** struct iommu_hwpt_selftest { .iotlb = IOMMU_TEST_IOTLB_DEFAULT } (8 bytes in 7.2), at self.page. */

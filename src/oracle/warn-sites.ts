@@ -34,7 +34,7 @@ export const MODEL_SITE_ALIASES: Readonly<Record<string, readonly string[]>> = {
   // The xarray mock's unmap walk: mock_domain_unmap_pages() (selftest.c, 6.12 and earlier).
   mock_domain_unmap: ['mock_domain_unmap_pages'],
   // A missing pinned_pfns entry: the WARN_ON(!xa_is_value(entry)) of the xarray walks (pages.c).
-  xarray: ['batch_from_xarray', 'batch_from_xarray_clear', 'iopt_pages_fill_from_xarray', 'clear_xarray'],
+  xarray: ['batch_from_xarray', 'batch_from_xarray_clear', 'iopt_pages_fill_from_xarray'],
   // pfn_batch init: __batch_init() (pages.c).
   batch_init: ['__batch_init'],
   // The flags check of get/pin_user_pages_fast (mm/gup.c).

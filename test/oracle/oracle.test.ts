@@ -15,7 +15,7 @@ import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../
 import { loadPrograms, profileForRelease } from '../../src/oracle/index.js';
 import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
 import { type KnownDivergence, loadKnown, matchKnown, staleKnown } from '../../src/oracle/known.js';
-import { compareWarnSites, loadSites, modelWarnFunction, parseSplat } from '../../src/oracle/warn-sites.js';
+import { MODEL_SITE_ALIASES, compareWarnSites, loadSites, modelWarnFunction, parseSplat } from '../../src/oracle/warn-sites.js';
 
 /** Read a newc archive back: [name, mode, data]. */
 function readNewc(buf: Buffer): Array<[string, number, Buffer]> {
@@ -324,6 +324,19 @@ describe('WARN sites', () => {
       const pages = t[r]['drivers/iommu/iommufd/pages.c'];
       expect(pages.map((x) => x[2])).toEqual(expect.arrayContaining(['iopt_area_unpin_domain', 'batch_clear_carry', 'iommu_unmap_nofail']));
       for (const [a, b] of pages) expect(a).toBeLessThan(b);
+    }
+  });
+
+  it('docs/oracle.md lists every model site alias, and each names a kernel function of the table', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'oracle.md'), 'utf8');
+    const names = new Set(Object.values(loadSites()).flatMap((r) => Object.values(r).flatMap((fns) => fns.map((f) => f[2]))));
+    for (const [m, ks] of Object.entries(MODEL_SITE_ALIASES)) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${m}\` |`));
+      expect(row, m).toBeDefined();
+      for (const k of ks) {
+        expect(row).toContain(`\`${k}\``);
+        expect(names.has(k), k).toBe(true);
+      }
     }
   });
 

@@ -13,6 +13,7 @@ import type { IommufdCtx } from '../iommufd/main.js';
 import type { IoptPages } from '../iommufd/pages.js';
 import { iommufdCtxOf } from '../machine/iommufd-node.js';
 import type { Machine } from '../machine/machine.js';
+import { sourcePfn } from './snapshot.js';
 
 export interface PagesHolders {
   /** An access pins some of its pages (access_itree not empty). */
@@ -45,9 +46,8 @@ function runShape(pages: IoptPages): string {
   let run = 1;
   let contiguous = false;
   let broken = false;
-  let va = pages.uptr;
-  for (let i = 0; i < n && !broken; i++, va += 4096n) {
-    const pfn = pages.sourceMm.lookupPfn(va);
+  for (let i = 0; i < n && !broken; i++) {
+    const pfn = sourcePfn(pages, i);
     if (pfn >= 0 && prev >= 0 && pfn === prev + 1) {
       run++;
       contiguous = true;
@@ -65,9 +65,8 @@ function runShape(pages: IoptPages): string {
 /** Index `b` of `pages` starts inside a PFN run: pages b-1 and b are physically contiguous. */
 function splitsRun(pages: IoptPages, b: number): boolean {
   if (b <= 0 || b >= pages.npages) return false;
-  const va = pages.uptr + BigInt(b) * 4096n;
-  const before = pages.sourceMm.lookupPfn(va - 4096n);
-  return before >= 0 && pages.sourceMm.lookupPfn(va) === before + 1;
+  const before = sourcePfn(pages, b - 1);
+  return before >= 0 && sourcePfn(pages, b) === before + 1;
 }
 
 function holderCuts(pages: IoptPages): string {

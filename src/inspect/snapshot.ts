@@ -20,7 +20,7 @@ import { HwptNested, HwptPaging } from '../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../iommufd/ioas.js';
 import type { IommufdCtx } from '../iommufd/main.js';
 import type { IommufdObject } from '../iommufd/object-table.js';
-import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_NONE, type IoptPages } from '../iommufd/pages.js';
+import { IOPT_ADDRESS_DMABUF, IOPT_ADDRESS_FILE, IOPT_ADDRESS_USER, IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_NONE, type IoptPages, dmabufRevoked } from '../iommufd/pages.js';
 import { SelftestObject, StaccessFile } from '../iommufd/selftest.js';
 import { IommufdFileHandle, IommufdOpenFile } from '../machine/iommufd-node.js';
 import type { Machine } from '../machine/machine.js';
@@ -29,6 +29,7 @@ import type { MemCgroup } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import type {
+  PagesSource,
   AccessSnap,
   Accounting,
   AreaSnap,
@@ -341,7 +342,9 @@ class SnapshotBuilder {
     }
     return {
       key: this.insp.pagesKey(p),
+      source: pagesSource(p),
       uptr: u64(p.uptr),
+      ...pagesOrigin(p),
       npages: p.npages,
       writable: p.writable,
       account: accountName(p.accountMode),
@@ -470,6 +473,45 @@ const TIER_D = 2;
  * PFN in the domain holding the area over it, else what the user's page table
  * maps there now (-1: nothing).
  */
+/** The pages object's iopt_address_type as a name. */
+function pagesSource(p: IoptPages): PagesSource {
+  return p.type === IOPT_ADDRESS_FILE ? 'file' : p.type === IOPT_ADDRESS_DMABUF ? 'dmabuf' : 'user';
+}
+
+/** What file or dma-buf range a non-user pages object covers. */
+function pagesOrigin(p: IoptPages): Pick<PagesSnap, 'file' | 'dmabuf'> {
+  if (p.type === IOPT_ADDRESS_FILE) {
+    const f = p.file;
+    return { file: { name: f?.name ?? '', kind: f?.kind ?? 'other', start: u64(p.fileStart), size: f?.size ?? 0 } };
+  }
+  const db = p.dmabuf;
+  if (p.type === IOPT_ADDRESS_DMABUF && db !== undefined) {
+    return { dmabuf: { start: db.start, paddr: db.phys.paddr, length: db.phys.len, revoked: dmabufRevoked(p), tracked: db.tracker.length } };
+  }
+  return {};
+}
+
+/**
+ * The PFN page `i` of `p` would come from now, for a page no tier holds: the
+ * user's PTE, the memfd's page cache (nothing is allocated to look), or the
+ * dma-buf exporter's range (-1 once revoked).
+ */
+export function sourcePfn(p: IoptPages, i: number): number {
+  if (p.type === IOPT_ADDRESS_USER) return p.sourceMm.lookupPfn(p.uptr + BigInt(i) * BigInt(PAGE_SIZE));
+  if (p.type === IOPT_ADDRESS_FILE) {
+    const f = p.file;
+    if (f === undefined) return -1;
+    const page = Number(p.fileStart / BigInt(PAGE_SIZE)) + i;
+    const fp = f.folioPages;
+    const head = f.lookup(Math.floor(page / fp));
+    return head < 0 ? -1 : head + (page % fp);
+  }
+  const db = p.dmabuf;
+  if (db === undefined || db.phys.len === 0) return -1;
+  const off = db.start + i * PAGE_SIZE;
+  return off < db.phys.len ? Math.floor((db.phys.paddr + off) / PAGE_SIZE) : -1;
+}
+
 export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
   const mask = new Uint8Array(n);
@@ -495,8 +537,7 @@ export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array 
     pfn[i] = v;
     return true;
   });
-  let va = p.uptr;
-  for (let i = 0; i < n; i++, va += BigInt(PAGE_SIZE)) if (mask[i] === 0) pfn[i] = p.sourceMm.lookupPfn(va);
+  for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {

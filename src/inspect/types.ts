@@ -127,10 +127,19 @@ export interface PfnRun {
   n: number;
 }
 
+/** Where a pages object's PFNs come from (enum iopt_address_type). */
+export type PagesSource = 'user' | 'file' | 'dmabuf';
+
 export interface PagesSnap {
   /** Identity of the object across snapshots of one Inspector (order of first sight). */
   key: number;
+  source: PagesSource;
+  /** User VA of index 0 ('user' pages; 0 for the others). */
   uptr: U64;
+  /** 'file' pages: the memfd (name, shmem or hugetlb), the file offset of index 0 and i_size in bytes. */
+  file?: { name: string; kind: string; start: U64; size: number };
+  /** 'dmabuf' pages: the exporter's range (empty once revoked) and the (area, domain) pairs a revoke unmaps. */
+  dmabuf?: { start: number; paddr: number; length: number; revoked: boolean; tracked: number };
   npages: number;
   writable: boolean;
   /** 'none', 'user' or 'mm'. */

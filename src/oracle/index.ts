@@ -20,6 +20,9 @@ import { bzImageRelease, extendInitramfs } from './initramfs.js';
 import { type KnownDivergence, loadKnown, staleKnown } from './known.js';
 import { GUEST_INIT, checkQemu, runVm } from './vm.js';
 
+/** Boots of one batch before the oracle gives up on a VM that never reaches our /init. */
+export const BOOT_TRIES = 3;
+
 export interface OracleProgram {
   name: string;
   program: Program;
@@ -190,32 +193,40 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
       { name: 'oracle-timeout', data: Buffer.from(`${timeout}\n`), perm: 0o644 },
     ]);
     buildSeconds += (performance.now() - tl) / 1000;
-    o.onPhase?.(`vm: booting Linux ${release} for ${idx.length} programs`);
-    const st = newConsole();
-    const cur: { n?: number } = {};
-    let begin = 0;
-    const res = await runVm({
-      kernel: o.kernel,
-      initrd,
-      memoryMiB: o.memoryMiB ?? 1024,
-      timeoutSec: 60 + idx.length * Math.min(timeout, 5) + 30,
-      onLine: (line) => {
-        if (o.consoleLog) appendFileSync(o.consoleLog, `${line}\n`);
-        const ended = feedLine(st, line, cur);
-        if (!begin && st.release) begin = performance.now();
-        if (ended !== undefined) {
-          lastEnd = performance.now();
-          o.onProgress?.(++done, runnable.length);
-        }
-      },
-    });
-    boots++;
-    vmSeconds += res.seconds;
-    if (begin) firstBegin += (lastEnd - begin) / 1000;
-    ranInVm += st.programs.size;
-    if (!st.release) {
-      const tail = [...st.other.slice(-15), res.stderr.trim()].filter(Boolean).join('\n');
-      throw new Error(`the VM did not start our /init (qemu exit ${res.status}${res.timedOut ? ', timed out' : ''}):\n${tail}`);
+    // A boot that dies before our /init (under a loaded host TCG can fail the kernel's
+    // IO-APIC timer check: "IO-APIC + timer doesn't work!") says nothing about the
+    // programs: boot again, up to BOOT_TRIES times.
+    let st = newConsole();
+    for (let attempt = 1; ; attempt++) {
+      o.onPhase?.(`vm: booting Linux ${release} for ${idx.length} programs${attempt > 1 ? ` (again: the last boot died before /init)` : ''}`);
+      st = newConsole();
+      const cons = st;
+      const cur: { n?: number } = {};
+      let begin = 0;
+      const res = await runVm({
+        kernel: o.kernel,
+        initrd,
+        memoryMiB: o.memoryMiB ?? 1024,
+        timeoutSec: 60 + idx.length * Math.min(timeout, 5) + 30,
+        onLine: (line) => {
+          if (o.consoleLog) appendFileSync(o.consoleLog, `${line}\n`);
+          const ended = feedLine(cons, line, cur);
+          if (!begin && cons.release) begin = performance.now();
+          if (ended !== undefined) {
+            lastEnd = performance.now();
+            o.onProgress?.(++done, runnable.length);
+          }
+        },
+      });
+      boots++;
+      vmSeconds += res.seconds;
+      if (begin) firstBegin += (lastEnd - begin) / 1000;
+      ranInVm += st.programs.size;
+      if (st.release) break;
+      if (attempt >= BOOT_TRIES) {
+        const tail = [...st.other.slice(-15), res.stderr.trim()].filter(Boolean).join('\n');
+        throw new Error(`the VM did not start our /init in ${attempt} boots (qemu exit ${res.status}${res.timedOut ? ', timed out' : ''}):\n${tail}`);
+      }
     }
     idx.forEach((i, k) => {
       reports[i] = compareProgram(o.programs[i].name, o.programs[i].program, runs[i], st.programs.get(k), release, known);

@@ -188,8 +188,18 @@ export interface IommuOps {
 
 /** What the iommufd core offers a vIOMMU driver (iommufd_viommu_alloc_mmap, iommufd_viommu_find_dev). */
 export interface ViommuCore {
-  /** _iommufd_alloc_mmap(): an mmap offset of the iommufd file for `length` bytes, or -errno. */
-  allocMmap(length: number): number;
+  /**
+   * __get_free_pages(GFP_KERNEL | __GFP_ZERO) for the driver: `npages`
+   * zeroed, physically contiguous pages (one order-0 frame, or a PMD-order
+   * block for more: the machine has no order-1 folios); the first PFN or -ENOMEM.
+   */
+  allocPages(npages: number): number;
+  /** free_pages() of what allocPages gave. */
+  freePages(pfn: number): void;
+  /** A kernel store of `data` at byte `offset` of the pages starting at `pfn`. */
+  writePages(pfn: number, offset: number, data: Uint8Array): void;
+  /** iommufd_viommu_alloc_mmap(): an mmap offset of the iommufd file for `length` bytes of the pages at `pfn`, or -errno. */
+  allocMmap(length: number, pfn: number): number;
   /** _iommufd_destroy_mmap() */
   destroyMmap(offset: number): void;
   /** iommufd_viommu_find_dev(): the device of the vDEVICE at virt_id, if any. */

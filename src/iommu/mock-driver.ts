@@ -99,8 +99,6 @@ const mockDomainSetDevPasid = (dev: IommuDev, pasid: number): number => mockSetD
 
 /** kzalloc of the command array in mock_viommu_cache_invalidate. */
 export const FP_MOCK_VIOMMU_INV_ALLOC = faultPoint('kzalloc.mock_viommu_invalidate', 'slab');
-/** __get_free_pages(order 1) of the mock vIOMMU's two mmap-able pages. */
-export const FP_MOCK_VIOMMU_PAGES = faultPoint('__get_free_pages.mock_viommu', 'page');
 
 /** IOMMU_HW_QUEUE_TYPE_SELFTEST and IOMMU_TEST_HW_QUEUE_MAX */
 export const MOCK_HW_QUEUE_TYPE = 0xdeadbeef;
@@ -274,15 +272,22 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
     disableIopf(_dev: IommuDev): void {},
   };
   /** mock_viommu_init(): with user data, the two pages behind an mmap region, and the loopback of in_data. */
-  function mockViommuInit(ctx: DomainContext, core: ViommuCore, s2: MockDomain, userData: IommuUserData | undefined): ViommuDriver | number {
-    let mmap: { offset: number; length: number } | undefined;
+  function mockViommuInit(_ctx: DomainContext, core: ViommuCore, s2: MockDomain, userData: IommuUserData | undefined): ViommuDriver | number {
+    let mmap: { offset: number; length: number; pfn: number } | undefined;
     if (userData) {
       const cfg = new Uint8Array(SIZEOF_VIOMMU_SELFTEST);
       let rc = copyStructFromUserData(cfg, userData, MOCK_VIOMMU_TYPE, MIN_VIOMMU_SELFTEST);
       if (rc) return rc;
-      if (ctx.faults.shouldFail(FP_MOCK_VIOMMU_PAGES)) return -ENOMEM;
-      const offset = core.allocMmap(MOCK_VIOMMU_MMAP_LENGTH);
-      if (offset < 0) return offset;
+      // Two zeroed pages (the page allocator's fault point), exposed through an mmap region.
+      const pfn = core.allocPages(MOCK_VIOMMU_MMAP_LENGTH / 4096);
+      if (pfn < 0) return pfn;
+      const offset = core.allocMmap(MOCK_VIOMMU_MMAP_LENGTH, pfn);
+      if (offset < 0) {
+        core.freePages(pfn);
+        return offset;
+      }
+      // Loopback: in_data goes to the first word of the page and to out_data.
+      core.writePages(pfn, 0, cfg.subarray(0, 4));
       const dv = new DataView(cfg.buffer);
       dv.setUint32(4, dv.getUint32(0, true), true);
       dv.setBigUint64(8, BigInt(offset), true);
@@ -290,9 +295,10 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       rc = copyStructToUserData(userData, cfg, MOCK_VIOMMU_TYPE, MIN_VIOMMU_SELFTEST);
       if (rc) {
         core.destroyMmap(offset);
+        core.freePages(pfn);
         return rc;
       }
-      mmap = { offset, length: MOCK_VIOMMU_MMAP_LENGTH };
+      mmap = { offset, length: MOCK_VIOMMU_MMAP_LENGTH, pfn };
     }
     // mock_viommu->hw_queue[]: each queue and the one it depends on.
     const queues: Array<{ hq: HwQueueCore; prev: HwQueueCore | undefined } | undefined> = new Array(MOCK_HW_QUEUE_MAX);
@@ -329,7 +335,9 @@ export function mockIommuOps(opts: MockOpsOptions): IommuOps {
       },
       cacheInvalidate: (dctx, arr) => mockViommuCacheInvalidate(dctx, core, arr),
       destroy(): void {
-        if (mmap) core.destroyMmap(mmap.offset);
+        if (!mmap) return;
+        core.destroyMmap(mmap.offset);
+        core.freePages(mmap.pfn);
       },
     };
   }

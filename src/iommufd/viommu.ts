@@ -22,6 +22,7 @@ import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ERANGE }
 import { faultPoint } from '../base/fault.js';
 import type { HwQueueCore, HwQueueDriver, IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
 import { type AccessObject, type IommufdDevice, accessCreateInternal, accessDestroyInternal } from './device.js';
+import { PMD_ORDER } from '../mm/constants.js';
 import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { VeventqObject } from './veventq.js';
@@ -58,6 +59,8 @@ export interface MmapRegion {
   readonly length: number;
   readonly owner: IommufdObject;
   readonly alloc: KernelAllocation;
+  /** The first of the physically contiguous frames behind the region (immap->mmio_addr). */
+  readonly pfn: number;
   /** VMAs mapping the region, each holding a users reference on the owner (mmapRegionGet / mmapRegionPut). */
   mapped: number;
 }
@@ -70,7 +73,7 @@ export function mmapRegions(ctx: IommufdCtx): readonly MmapRegion[] {
 }
 
 /** _iommufd_alloc_mmap(): the lowest free range of `length` bytes from offset PAGE_SIZE; -EINVAL / -ENOMEM. */
-function allocMmap(ctx: IommufdCtx, owner: IommufdObject, length: number): number {
+function allocMmap(ctx: IommufdCtx, owner: IommufdObject, length: number, pfn: number): number {
   if (!length || length % PAGE) return -EINVAL;
   const a = kernelAlloc(ctx.env, FP_IMMAP_ALLOC, SIZEOF_IMMAP, false);
   if (!a) return -ENOMEM;
@@ -86,7 +89,7 @@ function allocMmap(ctx: IommufdCtx, owner: IommufdObject, length: number): numbe
   let start = PAGE;
   let k = 0;
   for (; k < list.length && list[k].offset - start < length; k++) start = list[k].offset + list[k].length;
-  list.splice(k, 0, { offset: start, length, owner, alloc: a, mapped: 0 });
+  list.splice(k, 0, { offset: start, length, owner, alloc: a, pfn, mapped: 0 });
   return start;
 }
 
@@ -153,7 +156,25 @@ export class ViommuObject implements IommufdObject {
   /** What the core offers the driver for this vIOMMU. */
   core(): ViommuCore {
     return {
-      allocMmap: (length) => allocMmap(this.ctx, this, length),
+      allocPages: (npages) => {
+        const phys = this.ctx.env.phys;
+        if (npages < 1 || npages > 1 << PMD_ORDER) return -ENOMEM;
+        const head = phys.allocFolio(npages === 1 ? 0 : PMD_ORDER);
+        if (head < 0) return -ENOMEM;
+        phys.getFrame(head);
+        return head;
+      },
+      freePages: (pfn) => this.ctx.env.phys.putFrame(pfn),
+      writePages: (pfn, offset, data) => {
+        const phys = this.ctx.env.phys;
+        for (let done = 0; done < data.length; ) {
+          const off = offset + done;
+          const n = Math.min(data.length - done, PAGE - (off % PAGE));
+          phys.write(pfn + Math.floor(off / PAGE), off % PAGE, data, done, n);
+          done += n;
+        }
+      },
+      allocMmap: (length, pfn) => allocMmap(this.ctx, this, length, pfn),
       destroyMmap: (offset) => destroyMmap(this.ctx, this, offset),
       findDev: (virtId): IommuDev | undefined => this.vdevs.get(virtId)?.idev.mockDev,
       getVdevId: (dev): bigint | undefined => {

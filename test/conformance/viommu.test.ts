@@ -5,14 +5,13 @@
  * device, a NEST_PARENT HWPT, a vIOMMU of IOMMU_VIOMMU_TYPE_SELFTEST and a
  * nested HWPT on it). The 7.2 fixture setup checks the mock device's cache
  * defaults. Scenarios the kernel SKIPs for no_viommu are listed for
- * mock_viommu only; viommu_alloc_with_data waits for mmap of the vIOMMU
- * region (machine layer).
+ * mock_viommu only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EBUSY, EEXIST, EINVAL, EIO, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
+import { EBUSY, EEXIST, EINVAL, EIO, ENOENT, ENXIO, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 import { type Sim, auditFd, expectNothingLeft, mockDomainReplace, newSim, teardownIommufd } from './mock-fixture.js';
 
 interface Self {
@@ -290,6 +289,34 @@ function hwQueue(self: Self): void {
   c.ioasUnmap({ ioas: self.ioasId, iova, length: PAGE });
 }
 
+/** TEST_F(iommufd_viommu, viommu_alloc_with_data) */
+function viommuAllocWithData(self: Self): void {
+  const { c, sim } = self;
+  const proc = sim.proc;
+  const PAGE = 4096n;
+  const RW = PROT_READ | PROT_WRITE;
+  const a = c.viommuAllocRaw({ devId: self.deviceId, hwptId: self.hwptId, inData: 0xbeef });
+  expect(a.rc).toBe(0);
+  expect(a.outData).toBe(0xbeef);
+  const off = a.mmapOffset!;
+  const len = a.mmapLength!;
+  // Offset and length cannot be changed.
+  expect(proc.mmap(0n, len, RW, MAP_SHARED, c.fd, off + PAGE)).toBe(BigInt(-ENXIO));
+  expect(proc.mmap(0n, len, RW, MAP_SHARED, c.fd, off + 2n * PAGE)).toBe(BigInt(-ENXIO));
+  expect(proc.mmap(0n, len / 2n, RW, MAP_SHARED, c.fd, off)).toBe(BigInt(-ENXIO));
+  expect(proc.mmap(0n, len * 2n, RW, MAP_SHARED, c.fd, off)).toBe(BigInt(-ENXIO));
+  // The loopback: the mock wrote in_data to the first word of its page.
+  const test = proc.mmap(0n, len, RW, MAP_SHARED, c.fd, off);
+  expect(test > 0n).toBe(true);
+  const word = new Uint8Array(4);
+  expect(proc.readMemory(test, word)).toBe(0);
+  expect(new DataView(word.buffer).getUint32(0, true)).toBe(0xbeef);
+  // The owner of the mmap region is held.
+  expect(destroyRc(self, a.viommuId)).toBe(-EBUSY);
+  expect(proc.munmap(test, len)).toBe(0);
+  // (The fixture's teardown destroys the vIOMMU with the context; its pages go with it.)
+}
+
 function vdeviceTombstone(self: Self): void {
   const vdev = self.c.vdeviceAlloc(self.viommuId, self.deviceId, 0x99);
   self.c.destroy(self.stdevId);
@@ -312,6 +339,7 @@ describe('iommufd_viommu', () => {
     if (!v.viommu) continue;
     it(name('viommu_alloc_nested_iopf'), () => viommuAllocNestedIopf(setup(true)));
     it(name('vdevice_cache'), () => vdeviceCache(setup(true)));
+    it(name('viommu_alloc_with_data'), () => viommuAllocWithData(setup(true)));
     it(name('vdevice_tombstone'), () => vdeviceTombstone(setup(true)));
     it(name('hw_queue'), () => hwQueue(setup(true)));
   }

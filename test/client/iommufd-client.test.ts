@@ -105,9 +105,12 @@ describe('IOAS ioctl error paths', () => {
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_OPTION, U.iommu_option, { option_id: 7 }).rc);
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { __reserved: 1 }).rc);
     expectRc(EOPNOTSUPP, c.raw(U.IOMMU_VFIO_IOAS, U.iommu_vfio_ioas, { op: 3 }).rc);
-    // commands the model does not build are holes: size read first, then ENOTTY
-    expectRc(ENOTTY, c.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, {}).rc);
+    // the number after the last command is a hole (ENOTTY); MAP_FILE reads its struct first
+    // (EFAULT), checks flags, then wants READABLE or WRITEABLE (iommufd_ioas_map_file)
+    expectRc(ENOTTY, c.raw(U.IO(U.IOMMUFD_TYPE, U.IOMMUFD_CMD_HW_QUEUE_ALLOC + 1), U.iommu_ioas_map_file, {}).rc);
     expectRc(EFAULT, w!.proc.ioctl(c.fd, U.IOMMU_IOAS_MAP_FILE, 0n));
+    expectRc(EOPNOTSUPP, c.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, { flags: 8 }).rc);
+    expectRc(EINVAL, c.raw(U.IOMMU_IOAS_MAP_FILE, U.iommu_ioas_map_file, {}).rc);
     expect(ctxOf(w!).objects.xaEmpty()).toBe(true);
   });
 

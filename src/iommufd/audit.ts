@@ -242,6 +242,11 @@ export function auditObjects(ctx: AuditObjectsCtx): number {
   // VMAs mapping a driver's mmap region hold its owner (the table is keyed by the context).
   for (const r of mmapRegions(ctx as IommufdCtx)) {
     for (let k = 0; k < r.mapped; k++) ref(viommuRefs, r.owner);
+    // The driver's pages behind the region stay allocated while the region exists.
+    const phys = ctx.env.phys;
+    for (let p = 0; p < r.length / 4096; p++) {
+      if (!phys.isAllocated(r.pfn + p) || phys.refcount(phys.folioHead(r.pfn + p)) === 0) fail('mmap_pages', `mmap region at ${r.offset}: page ${p} (PFN ${r.pfn + p}) is not held`);
+    }
   }
   for (const { id, obj, users } of live) {
     if (obj instanceof HwptPaging || obj instanceof HwptNested) {

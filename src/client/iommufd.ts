@@ -435,6 +435,16 @@ export class IommufdClient {
     })['access_pages.out_access_pages_id'] as number;
   }
 
+  /** IOMMU_TEST_OP_ACCESS_REPLACE_IOAS (6.6), unchecked: move the access behind `accessFd` to another IOAS. */
+  accessReplaceIoasRaw(accessFd: number, ioasId: number): number {
+    return this.testCmd(U.IOMMU_TEST_OP_ACCESS_REPLACE_IOAS, accessFd, { 'access_replace_ioas.ioas_id': ioasId }).rc;
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_REPLACE_IOAS */
+  accessReplaceIoas(accessFd: number, ioasId: number): void {
+    check(this.accessReplaceIoasRaw(accessFd, ioasId), 'ACCESS_REPLACE_IOAS');
+  }
+
   /** IOMMU_TEST_OP_DESTROY_ACCESS_PAGES */
   destroyAccessPages(accessFd: number, pagesId: number): void {
     this.test('DESTROY_ACCESS_PAGES', U.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, accessFd, { 'destroy_access_pages.access_pages_id': pagesId });

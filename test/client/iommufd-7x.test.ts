@@ -87,6 +87,22 @@ describe('IommufdClient, 7.x test ops and commands', () => {
     c.destroy(s2);
   });
 
+  it('ACCESS_REPLACE_IOAS moves an access: its pins are dropped through the unmap callback first', () => {
+    const { c, buffer } = open();
+    const ioas1 = c.ioasAlloc();
+    const ioas2 = c.ioasAlloc();
+    const iova = c.ioasMap({ ioas: ioas1, userVa: buffer, length: 4n * PS });
+    const afd = c.createAccess(ioas1, U.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+    c.accessPages(afd, { iova, length: PS, uptr: buffer });
+    c.mdCheckRefs(buffer, PS, 1);
+    expectErrno(ENOENT, () => c.accessReplaceIoas(afd, 99));
+    c.accessReplaceIoas(afd, ioas2);
+    c.mdCheckRefs(buffer, PS, 0);
+    // Nothing is mapped in the new IOAS.
+    expect(c.testCmd(U.IOMMU_TEST_OP_ACCESS_PAGES, afd, { 'access_pages.iova': iova, 'access_pages.length': PS }).rc).toBe(-ENOENT);
+    c.destroyAccess(afd);
+  });
+
   it('vEVENTQ alloc, TRIGGER_VEVENT through a vDEVICE, and a HW queue locking its page', () => {
     const { c, proc, buffer } = open();
     const ioas = c.ioasAlloc();

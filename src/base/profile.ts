@@ -66,6 +66,12 @@ export interface Profile {
    * (no such mapping) on 6.12 and older.
    */
   readonly vvarVclockPages: number;
+  /**
+   * A fault-queue read too short for the first waiting group is -EINVAL
+   * (iommufd_fault_fops_read() in eventq.c, 7.x); 6.12's fault.c reads
+   * nothing and returns 0.
+   */
+  readonly faultReadShortIsEinval: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -171,6 +177,7 @@ const latest: Profile = Object.freeze({
   // 7.2 has the generic-pt AMDv1 mock; flipped to 'amdv1' together with the tests that assert the xarray mock on latest (see H5's report)
   mockPageTable: 'xarray',
   vvarVclockPages: 2,
+  faultReadShortIsEinval: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -210,6 +217,7 @@ const v612: Profile = Object.freeze({
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,
+  faultReadShortIsEinval: false,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,

@@ -25,6 +25,7 @@ import type { UserMemory } from '../iommufd/ucmd.js';
 import type { DeviceNode, OpenFile } from './device.js';
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
+import type { FgetFile } from '../iommufd/fget.js';
 
 export const DEV_IOMMU = '/dev/iommu';
 export const DEV_VFIO = '/dev/vfio/vfio';
@@ -88,6 +89,13 @@ class ProcessFiles implements IommufdFiles {
   uninstall(fd: number): void {
     this.machine.currentProcess?.takeFd(fd);
   }
+
+  /** fget(): any open file of the caller (a memfd for IOAS_MAP_FILE, a driver file such as a dma-buf). */
+  fget(fd: number): FgetFile | undefined {
+    const file = this.machine.currentProcess?.fileOf(fd);
+    if (file === undefined) return undefined;
+    return file instanceof IommufdFileHandle ? { iommufdFile: file.inner } : { memfile: file.memfile };
+  }
 }
 
 function procMemory(proc: Process): UserMemory {
@@ -143,7 +151,7 @@ export class IommufdOpenFile implements OpenFile {
     if (r === undefined) return -ENXIO;
     if (off !== BigInt(r.offset) || pages * PAGE_SIZE !== r.length) return -ENXIO;
     mmapRegionGet(ctx, r);
-    const given = (r as { readonly pfn?: number }).pfn;
+    const given = r.pfn;
     return {
       pfn: given ?? ctx.env.phys.zeroPfn + NO_MMIO_PFN_OFFSET,
       open: () => mmapRegionGet(ctx, r),

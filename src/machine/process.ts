@@ -323,8 +323,7 @@ export class Process {
       if (d.file.read === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-      // vfs_read() returns 0 for a zero count before the file's read runs
-      if (count === 0) return 0;
+      // vfs_read() has no zero-count shortcut: the file's read decides (a vEVENTQ's is -EINVAL)
       return d.file.read(this, a, count);
     });
   }

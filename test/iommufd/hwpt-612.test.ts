@@ -242,3 +242,28 @@ describe('6.12 probe facts', () => {
     finish(w);
   });
 });
+
+describe('fault queue read shorter than the first waiting group', () => {
+  for (const [profile, rc] of [
+    ['v6.12', 0],
+    ['latest', -EINVAL],
+  ] as const) {
+    it(`${profile}: a zero or short read with a fault waiting answers ${rc} and leaves the fault queued`, () => {
+      const w = world({ profile });
+      audited.current = w;
+      const c = w.c;
+      const ioas = c.ioasAlloc();
+      const { stdevId, idevId } = c.mockDomain(ioas);
+      const parent = c.hwptAlloc({ devId: idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+      const { faultId, faultFd } = c.faultQueueAlloc();
+      const iopf = c.hwptAllocNested(idevId, parent, U.IOMMU_TEST_IOTLB_DEFAULT, U.IOMMU_HWPT_FAULT_ID_VALID, faultId);
+      expectRc(0, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdevId, { 'mock_domain_replace.pt_id': iopf }).rc);
+      expectRc(0, c.triggerIopfRc(idevId, { pasid: 0, grpid: 1, perm: 1, addr: 0x1000n }));
+      const buf = anon(w, 4096);
+      // vfs_read has no zero-count shortcut: the fault queue's read decides
+      expect(w.proc.read(faultFd, buf, 0)).toBe(rc);
+      expect(w.proc.read(faultFd, buf, 40)).toBe(40);
+      expect(w.proc.read(faultFd, buf, 0)).toBe(0);
+    });
+  }
+});

@@ -115,7 +115,8 @@ export class IommufdAccess implements IoptAccessUser {
    */
   pinPages(iova: bigint, length: bigint, out: Uint32Array, flags: number): number {
     const env = this.env;
-    if (env.warn.testOn(this.iovaAlignment !== PAGE_SIZE || !this.ops.unmap, 'iommufd_access_pin_pages.ops')) return -EINVAL;
+    // internal accesses (iommufd_access_is_internal) need no unmap callback: their pins lock the area
+    if (env.warn.testOn(this.iovaAlignment !== PAGE_SIZE || (!this.lockArea && !this.ops.unmap), 'iommufd_access_pin_pages.ops')) return -EINVAL;
     if (length === 0n) return -EINVAL;
     let last = checkedAdd(iova, length - 1n);
     if (last === undefined) return -EOVERFLOW;

@@ -29,6 +29,7 @@ import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
 import { VeventqObject } from './veventq.js';
 import { HwQueueObject, VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
+import { auditDmabufArea, auditFilePages, isDmabufPages } from './pages-audit.js';
 
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
@@ -74,6 +75,11 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       const pages = area.pages;
       if (!pages) continue;
       allPages.add(pages);
+      // dma-buf pages pin nothing: their domains map the exporter's range (pages-audit.ts)
+      if (isDmabufPages(pages)) {
+        problems += auditDmabufArea(env, iopt, area);
+        continue;
+      }
       const hasDomains = iopt.domains.length > 0;
       if (hasDomains !== (area.storageDomain !== undefined) || hasDomains !== area.pagesNode.inTree) {
         fail('storage_domain', `area at 0x${area.iova.toString(16)}: ${iopt.domains.length} domains, storage ${area.storageDomain ? 'set' : 'unset'}, in domains_itree ${area.pagesNode.inTree}`);
@@ -116,6 +122,8 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
   }
   const frameRefs = new Map<number, number>();
   for (const pages of allPages) {
+    problems += auditFilePages(env, pages);
+    if (isDmabufPages(pages)) continue;
     const accessSpans = unionOf(pages.accessItree);
     const pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
     let n = 0;

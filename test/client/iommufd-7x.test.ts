@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EBADF, EBUSY, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, ErrnoError } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
-import { memfdMmap, withFget } from '../iommufd/map-file-sim.js';
+import { memfdMmap } from '../iommufd/map-file-sim.js';
 import { PS, type World, ctxOf, expectErrno, finish, teardownIommufd, world } from './harness.js';
 
 let w: World | undefined;
@@ -17,8 +17,6 @@ function open(fget = false): World {
     w = w0;
     return w;
   }
-  // Contexts whose descriptor table answers fget() for memfds (see map-file-sim.ts).
-  withFget(w0.machine);
   w0.c.close();
   w = { ...w0, c: IommufdClient.open(w0.proc) };
   return w;

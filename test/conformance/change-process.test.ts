@@ -7,7 +7,7 @@ import { EINVAL } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import type { Process } from '../../src/machine/index.js';
 import { BUFFER_SIZE, PAGE_SIZE, auditEachWorld, ctxOf, world } from '../client/harness.js';
-import { changeProcess, mapFile, memfdMmap, withFget } from '../iommufd/map-file-sim.js';
+import { changeProcess, mapFile, memfdMmap } from '../iommufd/map-file-sim.js';
 
 const IOPT_PAGES_ACCOUNT_NONE = 0;
 const IOPT_PAGES_ACCOUNT_USER = 1;
@@ -36,7 +36,6 @@ describe('profile latest change_process', () => {
     it(`change_process.${variant.name}.basic`, () => {
       // the selftest binary's globals: buffer (the harness's) and mfd/mfd_buffer from setup_sizes()
       const w0 = world({ caps: ['CAP_SYS_RESOURCE'] });
-      withFget(w0.machine);
       w0.c.close();
       const mfd = memfdMmap(w0.proc, BUFFER_SIZE);
       // FIXTURE_SETUP: open, drop_cap_ipc_lock (the world never had it), RLIMIT_MODE, IOAS, mock domain

@@ -31,7 +31,7 @@ import {
   newSim,
   teardownIommufd,
 } from './mock-fixture.js';
-import { mapFile, memfdMmap, withFget } from '../iommufd/map-file-sim.js';
+import { mapFile, memfdMmap } from '../iommufd/map-file-sim.js';
 
 interface Variant {
   readonly name: string;
@@ -68,8 +68,6 @@ interface Self {
 
 function setup(v: Variant, profile: ProfileName): Self {
   const sim = newSim({ profile });
-  // contexts that can fget() a memfd (see test/iommufd/map-file-sim.ts)
-  if (v.file) withFget(sim.machine);
   const mfd = v.file ? memfdMmap(sim.proc, BUFFER_SIZE) : { fd: -1, va: 0n };
   const c = IommufdClient.open(sim.proc);
   const ioasId = c.ioasAlloc();

@@ -4,13 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import { Inspector } from '../../src/inspect/index.js';
 import { MOCK_APERTURE_START, world } from '../client/harness.js';
-import { dmabufGet, dmabufRevoke, mapFile, memfdMmap, withFget } from '../iommufd/map-file-sim.js';
+import { dmabufGet, dmabufRevoke, mapFile, memfdMmap } from '../iommufd/map-file-sim.js';
 
 const PS = 4096;
 
 function fworld() {
   const w = world({ memory: '256M' });
-  withFget(w.machine);
   w.c.close();
   return { ...w, c: IommufdClient.open(w.proc) };
 }

@@ -10,14 +10,13 @@ import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { auditEachWorld, ctxOf, world, type World } from '../client/harness.js';
-import { changeProcess, dmabufGet, mapFile, memfdMmap, withFget } from './map-file-sim.js';
+import { changeProcess, dmabufGet, mapFile, memfdMmap } from './map-file-sim.js';
 
 const PS = 4096;
 const audited = auditEachWorld();
 
 function fworld(o: Parameters<typeof world>[0] = {}): World {
   const w = world(o);
-  withFget(w.machine);
   w.c.close();
   const w2 = { ...w, c: IommufdClient.open(w.proc) };
   audited.current = w2;
@@ -165,7 +164,6 @@ describe('IOMMU_IOAS_CHANGE_PROCESS', () => {
 
   it('MM mode, back to a process after the previous owner exited: WARN and -EINVAL, the owner changes anyway', () => {
     const m = new Machine({ memory: '256M', profile: 'latest', checks: true });
-    withFget(m);
     const p = m.spawn({ memlock: 'unlimited', caps: ['CAP_SYS_RESOURCE'] });
     const c = IommufdClient.open(p);
     c.setRlimitMode(1);

@@ -14,7 +14,7 @@ import * as U from '../../src/iommufd/uapi.js';
 import { IommufdFileHandle } from '../../src/machine/iommufd-node.js';
 import { auditDmabufArea, auditFilePages } from '../../src/iommufd/pages-audit.js';
 import { auditEachWorld, ctxOf, world, type World } from '../client/harness.js';
-import { dmabufGet, dmabufRevoke, mapFile, memfdMmap, withFget } from './map-file-sim.js';
+import { dmabufGet, dmabufRevoke, mapFile, memfdMmap } from './map-file-sim.js';
 
 const PS = 4096;
 const RW = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE;
@@ -23,7 +23,6 @@ const audited = auditEachWorld();
 
 function fworld(): World {
   const w = world();
-  withFget(w.machine);
   w.c.close();
   const w2 = { ...w, c: IommufdClient.open(w.proc) };
   audited.current = w2;

@@ -1,58 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Test scaffolding for the commands that take a file by descriptor
- * (IOAS_MAP_FILE, the selftest dma-buf ops): /dev/iommu contexts whose
- * descriptor table answers fget() for every open file, memfds included. The
- * machine's own table (machine/iommufd-node.ts ProcessFiles) shows only
- * driver files until it gets the same fget(); this helper does what that
- * method is to do, so these tests run either way.
+ * Raw helpers for the commands that take a file by descriptor
+ * (IOAS_MAP_FILE, IOAS_CHANGE_PROCESS, the selftest dma-buf ops) and the
+ * selftest's memfd_mmap().
  */
 import type { IommufdClient } from '../../src/client/iommufd.js';
-import type { FgetFile } from '../../src/iommufd/fget.js';
-import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../../src/iommufd/main.js';
 import * as U from '../../src/iommufd/uapi.js';
-import { IommufdFileHandle, IommufdOpenFile, iommufdEnvOf } from '../../src/machine/iommufd-node.js';
-import type { Machine, Process } from '../../src/machine/index.js';
+import type { Process } from '../../src/machine/index.js';
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-
-class FgetFiles implements IommufdFiles {
-  constructor(private readonly machine: Machine) {}
-  private proc(): Process {
-    const p = this.machine.currentProcess;
-    if (!p) throw new Error('iommufd: fd table used outside a syscall');
-    return p;
-  }
-  install(f: IommufdFile): number {
-    return this.proc().installFd(new IommufdFileHandle(f));
-  }
-  lookup(fd: number): IommufdFile | undefined {
-    const file = this.proc().fileOf(fd);
-    return file instanceof IommufdFileHandle ? file.inner : undefined;
-  }
-  uninstall(fd: number): void {
-    this.proc().takeFd(fd);
-  }
-  fget(fd: number): FgetFile | undefined {
-    const file = this.proc().fileOf(fd);
-    if (!file) return undefined;
-    return file instanceof IommufdFileHandle ? { iommufdFile: file.inner } : { memfile: file.memfile };
-  }
-}
-
-/** Make /dev/iommu and /dev/vfio/vfio open contexts with fget(). */
-export function withFget(machine: Machine): void {
-  for (const [path, vfioCompat] of [
-    ['/dev/iommu', false],
-    ['/dev/vfio/vfio', true],
-  ] as const) {
-    machine.registerDevice(path, {
-      open: () => {
-        const ctx = IommufdCtx.open(iommufdEnvOf(machine), { vfioCompat, files: new FgetFiles(machine) });
-        return typeof ctx === 'number' ? ctx : new IommufdOpenFile(ctx);
-      },
-    });
-  }
-}
 
 const RW = U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE;
 

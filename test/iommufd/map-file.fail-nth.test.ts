@@ -13,7 +13,7 @@ import { auditDmabufArea, auditFilePages, isDmabufPages } from '../../src/iommuf
 import * as U from '../../src/iommufd/uapi.js';
 import type { Process } from '../../src/machine/index.js';
 import { ctxOf, finish, world, type World } from '../client/harness.js';
-import { changeProcess, dmabufGet, dmabufRevoke, mapFile, memfdMmap, withFget } from './map-file-sim.js';
+import { changeProcess, dmabufGet, dmabufRevoke, mapFile, memfdMmap } from './map-file-sim.js';
 
 const PS = 4096;
 const HP = 2 * 1024 * 1024;
@@ -32,7 +32,6 @@ type Step = (r: Run) => void;
 
 function newRun(): Run {
   const w = world({ hugetlb2M: 4, memory: '64M' });
-  withFget(w.machine);
   w.c.close();
   return { w: { ...w, c: IommufdClient.open(w.proc) }, v: {}, kids: [] };
 }

@@ -16,7 +16,7 @@ import { O_RDONLY } from '../../src/machine/device.js';
 import { MAP_SHARED, MFD_HUGETLB, MFD_HUGE_1GB, PROT_READ } from '../../src/mm/constants.js';
 import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { auditEachWorld, ctxOf, world, type World } from '../client/harness.js';
-import { mapFile, memfdMmap, withFget } from './map-file-sim.js';
+import { mapFile, memfdMmap } from './map-file-sim.js';
 
 const PS = 4096;
 const HP = 2 * 1024 * 1024;
@@ -28,8 +28,6 @@ const audited = auditEachWorld();
 
 function fworld(o: Parameters<typeof world>[0] = {}): World {
   const w = world(o);
-  withFget(w.machine);
-  // the fixture's client opened before the node changed: reopen
   w.c.close();
   const c = IommufdClient.open(w.proc);
   const w2 = { ...w, c };
@@ -322,7 +320,6 @@ describe('file-backed pages', () => {
 describe('MAP_FILE of a 1 GiB hugetlbfs memfd', () => {
   it('pins across the 2 MiB blocks of one order-18 folio', () => {
     const m = new Machine({ memory: '2G', profile: 'latest', panicOnWarn: true, checks: true, hugetlbPages: { '1G': 1 } });
-    withFget(m);
     const p = m.spawn({ memlock: 'unlimited', caps: ['CAP_SYS_RESOURCE'] });
     const c = IommufdClient.open(p);
     const ioas = c.ioasAlloc();
@@ -394,7 +391,6 @@ describe('area locks of internal accesses (7.x num_locks)', () => {
 describe('MAP_FILE on 6.12', () => {
   it('is an unknown command', () => {
     const m = new Machine({ memory: '64M', profile: 'v6.12', panicOnWarn: true });
-    withFget(m);
     const p = m.spawn({ memlock: 'unlimited' });
     const c = IommufdClient.open(p);
     const ioas = c.ioasAlloc();

@@ -72,6 +72,16 @@ export interface Profile {
    * nothing and returns 0.
    */
   readonly faultReadShortIsEinval: boolean;
+  /**
+   * Where the first clock's `seq` lies in the first [vvar] page: 0 on 7.2
+   * (struct vdso_time_data starts the page), 128 on 6.12 (x86
+   * DECLARE_VVAR(128, struct vdso_data, _vdso_data)).
+   */
+  readonly vvarSeqOffset: number;
+  /** The iommufd file has an mmap (iommufd_fops_mmap, with the HW queue series): the driver regions of a vIOMMU. */
+  readonly iommufdMmap: boolean;
+  /** MAP_STACK sets VM_NOHUGEPAGE (calc_vm_flag_bits, v6.7+). */
+  readonly mapStackNoHugepage: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -178,6 +188,9 @@ const latest: Profile = Object.freeze({
   mockPageTable: 'xarray',
   vvarVclockPages: 2,
   faultReadShortIsEinval: true,
+  vvarSeqOffset: 0,
+  iommufdMmap: true,
+  mapStackNoHugepage: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -218,6 +231,8 @@ const v612: Profile = Object.freeze({
   mockPageTable: 'xarray',
   vvarVclockPages: 0,
   faultReadShortIsEinval: false,
+  vvarSeqOffset: 128,
+  iommufdMmap: false,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
@@ -250,6 +265,7 @@ const v65: Profile = Object.freeze({
   vfioInfoCapsAligned: false,
   testCmdDirtyUnion: false,
   gupWrapFailsWithOverflow: false,
+  mapStackNoHugepage: false,
   lastIommufdCmd: 0x88,
   lastTestOp: 12,
 });

@@ -715,14 +715,12 @@ export class BridgeServer {
     }
   }
 
-  /** read / write / poll of a model file, through the Process calls when the model has them. */
+  /** read / write / poll of a model file: the Process calls (poll of a closed fd is POLLNVAL, as do_pollfd). */
   private fileOp(p: Process, op: number, a: bigint[]): number {
-    const io = p as unknown as FileIo;
     const fd = Number(a[0]);
-    if (op === OP.POLL) return io.poll === undefined ? (p.fileOf(fd) === undefined ? -EBADF : DEFAULT_POLL) : io.poll(fd, Number(a[1]));
-    const fn = op === OP.READ ? io.read : io.write;
-    if (fn === undefined) return p.fileOf(fd) === undefined ? -EBADF : -EINVAL;
-    return fn.call(p, fd, BigInt.asUintN(64, a[1]), Number(a[2]));
+    if (op === OP.POLL) return p.poll(fd, Number(a[1]));
+    const buf = BigInt.asUintN(64, a[1]);
+    return op === OP.READ ? p.read(fd, buf, Number(a[2])) : p.write(fd, buf, Number(a[2]));
   }
 
   /** Open the real files of the memfds made since the last request (the shim has made them by now). */
@@ -850,15 +848,6 @@ export class BridgeServer {
 }
 
 const IOMMU_IOAS_ALLOC = 0x3b81;
-/** POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM: poll of a file without a poll method. */
-const DEFAULT_POLL = 0x145;
-
-/** Process's read/write/poll (feature-detected: they arrive with the model's fault and event queues). */
-interface FileIo {
-  read?(fd: number, buf: bigint, count: number): number;
-  write?(fd: number, buf: bigint, count: number): number;
-  poll?(fd: number, events: number): number;
-}
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 /**

@@ -15,7 +15,6 @@ import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
 import { PAGE_SIZE, VM_EXEC, VM_SHARED } from '../mm/constants.js';
 import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
 import type { Profile } from '../base/profile.js';
-import { IOMMUFD_CMD_HW_QUEUE_ALLOC } from '../iommufd/uapi.js';
 import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
@@ -105,15 +104,6 @@ function procMemory(proc: Process): UserMemory {
   };
 }
 
-/**
- * Whether the profile's iommufd file has an mmap (iommufd_fops_mmap, v6.16,
- * with the HW queue series). Read from the profile switch `iommufdMmap` once
- * profile.ts has it; until then a profile with IOMMU_HW_QUEUE_ALLOC has it.
- */
-export function hasIommufdMmap(profile: Profile): boolean {
-  const sw = (profile as Partial<Record<'iommufdMmap', boolean>>).iommufdMmap;
-  return sw ?? profile.lastIommufdCmd >= IOMMUFD_CMD_HW_QUEUE_ALLOC;
-}
 
 /**
  * Where a region's pages are when the driver gave no frame for it: past RAM
@@ -127,7 +117,7 @@ export class IommufdOpenFile implements OpenFile {
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   constructor(ctx: IommufdCtx) {
     this.ctx = ctx;
-    if (hasIommufdMmap(ctx.env.profile)) this.mmap = (_proc, vmFlags, pgoff, pages) => this.mmapRegion(vmFlags, pgoff, pages);
+    if (ctx.env.profile.iommufdMmap) this.mmap = (_proc, vmFlags, pgoff, pages) => this.mmapRegion(vmFlags, pgoff, pages);
   }
   ioctl(proc: Process, cmd: number, arg: bigint): number {
     return this.ctx.ioctl(cmd, arg, procMemory(proc));

@@ -64,29 +64,6 @@ export const VDSO_TEXT_PAGES = 2;
 export const VVAR_PAGES = 4;
 
 /**
- * The vDSO data pages by profile. `vclockPages`: the kernel split the
- * pvclock/hvclock pages out of [vvar] into [vvar_vclock] with the generic
- * vDSO data store (v6.15): 7.2 has 2, 6.12 and older none. `seqOffset`: where
- * the first clock's `seq` lies in the first [vvar] page (7.2: struct
- * vdso_time_data starts the page; 6.12: x86 DECLARE_VVAR(128, struct
- * vdso_data, _vdso_data)); the bytes before it are zero. Read from the profile
- * switches `vvarVclockPages` / `vvarSeqOffset` once profile.ts has them; this
- * table stands in until then.
- */
-const VDSO_DATA: Record<string, { vclockPages: number; seqOffset: number }> = {
-  latest: { vclockPages: 2, seqOffset: 0 },
-  'v6.12': { vclockPages: 0, seqOffset: 128 },
-  'v6.5': { vclockPages: 0, seqOffset: 128 },
-  'v6.2': { vclockPages: 0, seqOffset: 128 },
-};
-
-function vdsoData(profile: Profile): { vclockPages: number; seqOffset: number } {
-  const sw = profile as Partial<Record<'vvarVclockPages' | 'vvarSeqOffset', number>>;
-  const d = VDSO_DATA[profile.name] ?? VDSO_DATA.latest;
-  return { vclockPages: sw.vvarVclockPages ?? d.vclockPages, seqOffset: sw.vvarSeqOffset ?? d.seqOffset };
-}
-
-/**
  * The clock's seq the model's [vvar] shows: timekeeping bumps it by 2 at
  * every update, so a running kernel's is even and non-zero (its low byte is
  * zero one time in 128: a program reading it sees a value that changes).
@@ -156,6 +133,7 @@ export class Machine {
       thpAlignAnon: opts.thpAlignAnon ?? true,
       maxMapCount: opts.maxMapCount,
       gupOverflowErrno: opts.gupOverflowErrno ?? (this.profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0),
+      mapStackNoHugepage: this.profile.mapStackNoHugepage,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';
@@ -220,7 +198,7 @@ export class Machine {
     const rlimitStack = parseMemlock(opts.stack, STK_LIM);
     const mm = new MmStruct(this.phys, this.mmOptions);
     if (layout === 'exec') {
-      const data = vdsoData(this.profile);
+      const data = { vclockPages: this.profile.vvarVclockPages, seqOffset: this.profile.vvarSeqOffset };
       const vvarPfn = this.phys.zeroPfn + 1;
       if (!this.vvarReady) {
         const page = new Uint8Array(8);

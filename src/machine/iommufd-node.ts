@@ -14,7 +14,6 @@ import type { UserStruct } from '../mm/accounting.js';
 import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
 import { PAGE_SIZE, VM_EXEC, VM_SHARED } from '../mm/constants.js';
 import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
-import type { Profile } from '../base/profile.js';
 import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';

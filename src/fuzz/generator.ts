@@ -101,24 +101,35 @@ export function freshName(used: Set<string>): string {
 /** Generation weights of the ops (syzkaller-like priorities: core calls first), from the op modules. */
 export const OP_WEIGHTS: Readonly<Record<string, number>> = Object.fromEntries(OP_MODULES.filter((m) => (m.weight ?? 0) > 0).map((m) => [m.name, m.weight!]));
 
-const opTables = new Map<ProfileName | undefined, ReadonlyArray<readonly [number, string]>>();
-const objectTables = new WeakMap<Profile, ReadonlyArray<readonly [number, string]>>();
+const opTables = new Map<string, ReadonlyArray<readonly [number, string]>>();
+const objectTables = new WeakMap<Profile, Map<boolean, ReadonlyArray<readonly [number, string]>>>();
 
-/** The ops a profile's kernel has (OpModule.available), with their weights: like syzkaller, generate only what the target supports. */
-export function opTable(profile?: ProfileLike): ReadonlyArray<readonly [number, string]> {
-  const build = (p: Profile | undefined) => OP_MODULES.filter((m) => (m.weight ?? 0) > 0 && opAvailable(m.name, p)).map((m) => [m.weight!, m.name] as const);
+/**
+ * The ops a profile's kernel has (OpModule.available), with their weights:
+ * like syzkaller, generate only what the target supports. The newer uAPI
+ * (OpModule.newUapi) only with `newOps`.
+ */
+export function opTable(profile?: ProfileLike, newOps = false): ReadonlyArray<readonly [number, string]> {
+  const build = (p: Profile | undefined) =>
+    OP_MODULES.filter((m) => (m.weight ?? 0) > 0 && (newOps || !m.newUapi) && opAvailable(m.name, p)).map((m) => [m.weight!, m.name] as const);
   if (profile !== undefined && typeof profile !== 'string') {
-    let t = objectTables.get(profile);
+    let byFlag = objectTables.get(profile);
+    if (!byFlag) {
+      byFlag = new Map();
+      objectTables.set(profile, byFlag);
+    }
+    let t = byFlag.get(newOps);
     if (!t) {
       t = build(profile);
-      objectTables.set(profile, t);
+      byFlag.set(newOps, t);
     }
     return t;
   }
-  let t = opTables.get(profile);
+  const key = `${profile ?? ''}:${newOps}`;
+  let t = opTables.get(key);
   if (!t) {
     t = build(resolveProfile(profile));
-    opTables.set(profile, t);
+    opTables.set(key, t);
   }
   return t;
 }
@@ -136,6 +147,8 @@ export interface GenContext {
   profile?: ProfileLike;
   /** Handles whose call failed when the program last ran (resources to avoid, usually). */
   dead?: ReadonlySet<string>;
+  /** Generate the newer uAPI ops too (HWPTs, dirty tracking, fault queues, vIOMMUs: OpModule.newUapi). */
+  newOps?: boolean;
 }
 
 /** Generation state: the calls so far (the prefix a new call goes after) and its scope. */
@@ -144,6 +157,7 @@ class Builder implements GenCtx {
   private scope: Scope;
   depth = 0;
   readonly profile: Profile | undefined;
+  readonly newOps: boolean;
 
   constructor(
     readonly rng: Prng,
@@ -155,6 +169,7 @@ class Builder implements GenCtx {
     this.scope = scanScope(before);
     for (const u of used) this.scope.used.add(u);
     this.profile = resolveProfile(gen.profile);
+    this.newOps = gen.newOps === true;
   }
 
   private refresh(): void {
@@ -419,6 +434,8 @@ export interface GenerateOptions {
   profile?: ProfileLike;
   /** Most calls in a generated program (default 20). */
   maxCalls?: number;
+  /** Generate the newer uAPI ops too (GenContext.newOps). */
+  newOps?: boolean;
 }
 
 /** Random top-level settings of a program. */
@@ -440,8 +457,8 @@ export function programSettings(rng: Prng, profile?: ProfileLike): Omit<Program,
 }
 
 /** Pick an op by weight (among those of `profile`'s kernel). */
-export function pickOp(rng: Prng, profile?: ProfileLike): string {
-  return pickW(rng, opTable(profile));
+export function pickOp(rng: Prng, profile?: ProfileLike, newOps = false): string {
+  return pickW(rng, opTable(profile, newOps));
 }
 
 /** Resource kinds each field handle hint takes. */
@@ -476,13 +493,13 @@ export const CONSUMES: Readonly<Record<string, readonly ResKind[]>> = Object.fro
  * table, usually one that uses a resource the program already has (so new
  * calls act on what earlier calls made), else any op.
  */
-export function pickOpFor(rng: Prng, scope: Scope, profile?: ProfileLike): string {
+export function pickOpFor(rng: Prng, scope: Scope, profile?: ProfileLike, newOps = false): string {
   if (scope.res.length > 0 && rng.bool(0.6)) {
     const have = new Set(scope.res.map((r) => r.kind));
-    const table = opTable(profile).filter(([, op]) => (CONSUMES[op] ?? []).some((k) => have.has(k)));
+    const table = opTable(profile, newOps).filter(([, op]) => (CONSUMES[op] ?? []).some((k) => have.has(k)));
     if (table.length > 0) return pickW(rng, table);
   }
-  return pickOp(rng, profile);
+  return pickOp(rng, profile, newOps);
 }
 
 /**
@@ -493,7 +510,7 @@ export function generateCallsAt(rng: Prng, calls: readonly Call[], pos: number, 
   const used = new Set<string>();
   for (const c of calls) if (typeof c.as === 'string') used.add(c.as);
   const b = new Builder(rng, calls.slice(0, pos), used, gen);
-  b.emit(op ?? pickOpFor(rng, b.scopeNow(), gen.profile));
+  b.emit(op ?? pickOpFor(rng, b.scopeNow(), gen.profile, gen.newOps === true));
   return b.out;
 }
 
@@ -504,7 +521,7 @@ export function generateProgram(rng: Prng, opts: GenerateOptions = {}): Program 
   const calls: Call[] = [];
   let guard = 0;
   while (calls.length < target && guard++ < target * 4) {
-    const add = generateCallsAt(rng, calls, calls.length, undefined, { profile: opts.profile });
+    const add = generateCallsAt(rng, calls, calls.length, undefined, { profile: opts.profile, newOps: opts.newOps });
     if (calls.length + add.length > max + 6) break;
     calls.push(...add);
   }

@@ -149,13 +149,15 @@ export interface MutateOptions {
   maxCalls?: number;
   /** Handles of `p` whose call failed when it last ran. */
   dead?: ReadonlySet<string>;
+  /** Insert the newer uAPI ops too (GenContext.newOps). */
+  newOps?: boolean;
 }
 
 /** One random mutation of `p` (a new program; `p` is not changed). */
 export function mutateProgram(rng: Prng, p: Program, opts: MutateOptions = {}): Program {
   const max = opts.maxCalls ?? MAX_CALLS;
   let q = cloneProgram(p);
-  const gen = { profile: q.profile, dead: opts.dead };
+  const gen = { profile: q.profile, dead: opts.dead, newOps: opts.newOps };
   let changed = false;
   for (let step = 0; step < 8 && (!changed || rng.bool(0.5)); step++) {
     const calls = q.calls;

@@ -37,6 +37,7 @@ export const dirty: OpModule = {
     outputs: { nr_dirty: 'value' },
   },
   weight: 0.7,
+  newUapi: true,
   available: withTestOp(U.IOMMU_TEST_OP_DIRTY),
   clientScratch: true,
   execute(x) {
@@ -109,6 +110,7 @@ export const md_check_iotlb: OpModule = {
     outputs: {},
   },
   weight: 0.5,
+  newUapi: true,
   available: withTestOp(U.IOMMU_TEST_OP_MD_CHECK_IOTLB),
   execute: (x) => x.test('MD_CHECK_IOTLB', x.n32('hwpt'), { 'check_iotlb.id': x.n32('iotlb_id'), 'check_iotlb.iotlb': x.n32('iotlb') }, []),
   generate(g, c) {
@@ -137,6 +139,7 @@ export const dev_check_cache: OpModule = {
     outputs: {},
   },
   weight: 0.3,
+  newUapi: true,
   available: withTestOp(U.IOMMU_TEST_OP_DEV_CHECK_CACHE),
   execute: (x) => x.test('DEV_CHECK_CACHE', x.n32('dev_id'), { 'check_dev_cache.id': x.n32('cache_id'), 'check_dev_cache.cache': x.n32('cache') }, []),
   generate(g, c) {

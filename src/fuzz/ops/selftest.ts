@@ -96,6 +96,10 @@ export const mock_domain_flags: OpModule = {
     g.needIommufd();
     c.as = g.fresh();
     c.pt = rng.bool(0.85) ? g.id(['ioas']) : g.id(['hwpt']);
+    if (!g.newOps) {
+      c.dev_flags = ['NO_DIRTY', 'HUGE_IOVA'].filter(() => rng.bool(0.5));
+      return c;
+    }
     const valid = g.profile?.mockDevValidFlags ?? 0x3;
     // Mostly the flags this kernel's mock takes; now and then one it refuses.
     const names = (Object.keys(MOCK_DEV_FLAGS) as Array<keyof typeof MOCK_DEV_FLAGS>).filter((n) => valid === 0x3 ? n !== 'PASID' : (MOCK_DEV_FLAGS[n] & valid) !== 0 || rng.bool(0.1));

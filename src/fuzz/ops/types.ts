@@ -202,6 +202,8 @@ export interface Place {
 export interface GenCtx {
   readonly rng: Prng;
   readonly profile: Profile | undefined;
+  /** The newer uAPI ops are generated too (GenContext.newOps). */
+  readonly newOps: boolean;
   /** A handle name not used anywhere in the program. */
   fresh(): string;
   has(kind: ResKind): boolean;
@@ -279,6 +281,12 @@ export interface OpModule {
   readonly spec: OpSpec;
   /** Generation weight (absent or 0: never generated). */
   readonly weight?: number;
+  /**
+   * Generated only when the run asks for the newer uAPI (GenContext.newOps):
+   * the answer oracles' reference does not model these ops yet, so campaigns
+   * leave them out by default.
+   */
+  readonly newUapi?: boolean;
   /** The profile's kernel has the op (absent: every profile). Generation asks this, never a version. */
   available?(p: Profile): boolean;
   /** Run the call on the model. */

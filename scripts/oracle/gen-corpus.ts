@@ -21,7 +21,8 @@ const profile = profileText as ProfileName;
 mkdirSync(dir, { recursive: true });
 const first = Number(firstText);
 for (let s = first; s < first + n; s++) {
-  const p = generateProgram(new Prng(s), { profile });
+  // Every op the profile's kernel has, the newer uAPI (HWPT, dirty, fault queues, vIOMMU, 7.x) included.
+  const p = generateProgram(new Prng(s), { profile, newOps: true });
   p.name = `gen-${profile}-${s}`;
   writeFileSync(join(dir, `${String(s).padStart(6, '0')}.json`), formatProgram(p, 'json'));
 }

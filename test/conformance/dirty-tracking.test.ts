@@ -290,3 +290,23 @@ describe('dirty tracking error paths (6.12 rules)', () => {
     c.destroy(plain);
   });
 });
+
+describe('dirty tracking (7.2 rules)', () => {
+  it('the DIRTY op sets dirty at iova + i * page_size, for any page_size, and counts every bit', () => {
+    const self = setup(VARIANTS[2], 'latest');
+    const { c, w } = self;
+    const len = self.variant.bufferSize;
+    c.ioasMap({ ioas: self.ioasId, userVa: self.buffer, length: len, iova: MOCK_APERTURE_START });
+    const hwptId = c.hwptAlloc({ devId: self.idevId, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+    c.setDirtyTracking(hwptId, true);
+    // 4 KiB pages 1 and 5 of 16
+    expect(w.proc.writeMemory(self.bitmap, Uint8Array.of(0x22, 0))).toBe(0);
+    expect(c.mockDomainSetDirty(hwptId, MOCK_APERTURE_START, len, PAGE_SIZE, self.bitmap)).toBe(2n);
+    zero(w, self.bitmap, 2);
+    c.getDirtyBitmap({ hwptId, iova: MOCK_APERTURE_START, length: len, pageSize: PAGE_SIZE, data: self.bitmap, flags: 0 });
+    const got = new Uint8Array(2);
+    expect(w.proc.readMemory(self.bitmap, got)).toBe(0);
+    expect([...got]).toEqual([0x22, 0]);
+    c.destroy(hwptId);
+  });
+});

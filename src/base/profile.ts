@@ -184,8 +184,8 @@ const latest: Profile = Object.freeze({
   warnAreaNotInDomainsItree: true,
   mockWarnsMissingEntries: false,
   mockIovaToPhysWarnsMissing: false,
-  // 7.2 has the generic-pt AMDv1 mock; flipped to 'amdv1' together with the tests that assert the xarray mock on latest (see H5's report)
-  mockPageTable: 'xarray',
+  // 7.2's selftest mock is the generic IO page table in the AMDv1 format.
+  mockPageTable: 'amdv1',
   vvarVclockPages: 2,
   faultReadShortIsEinval: true,
   vvarSeqOffset: 0,

@@ -13,7 +13,7 @@
  */
 import { IommuDomain } from '../iommu/domain.js';
 import { IOMMU_DIRTY_NO_CLEAR } from '../iommu/driver.js';
-import { MOCK_HUGE_PAGE_SIZE, MockDomain } from '../iommu/mock-domain.js';
+import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
 import { HwptNested, HwptPaging } from '../iommufd/hw-pagetable.js';
@@ -306,7 +306,7 @@ class SnapshotBuilder {
       ctx: ci,
       hwpt: id,
       ioas: h.ioas.id,
-      driver: d instanceof MockDomain ? (d.huge ? 'mock-huge' : 'mock') : d.constructor.name,
+      driver: d instanceof MockDomain ? (d instanceof MockAmdv1Domain ? 'mock-amdv1' : 'mock') + (d.huge ? '-huge' : '') : d.constructor.name,
       pgsizes,
       apertureStart: d.apertureStart,
       apertureEnd: d.apertureEnd,
@@ -641,6 +641,7 @@ export function pfnRuns(pfn: Float64Array): PfnRun[] {
 
 /** The IOPTE size of the entry at `iova` of `d`. */
 function iopteSize(d: IommuDomain, iova: number, min: number): number {
+  if (d instanceof MockAmdv1Domain) return d.pt.leafAt(iova)?.size ?? min;
   if (d instanceof MockDomain && d.huge) return d.entryAt(iova)?.huge ? MOCK_HUGE_PAGE_SIZE : min;
   return min;
 }

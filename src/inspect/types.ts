@@ -176,7 +176,7 @@ export interface DomainSnap {
   hwpt: number;
   /** The IOAS it is built on. */
   ioas: number;
-  /** Driver: 'mock', 'mock-huge', or the domain's class name. */
+  /** Driver: 'mock', 'mock-huge' (xarray mock), 'mock-amdv1', 'mock-amdv1-huge' (7.2's generic-pt mock), or the domain's class name. */
   driver: string;
   pgsizes: number[];
   apertureStart: number;

@@ -20,9 +20,11 @@ export {
   MOCK_APERTURE_START,
   MOCK_HUGE_PAGE_SIZE,
   MOCK_IO_PAGE_SIZE,
+  MockAmdv1Domain,
   MockDomain,
   type MockDomainOptions,
   type MockEntry,
+  type MockPageTable,
   XA_NODE_SIZE,
 } from './mock-domain.js';
 export {

@@ -54,7 +54,6 @@ import {
   IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED,
   IOMMU_TEST_DEV_CACHE_DEFAULT,
   MOCK_DEV_CACHE_NUM,
-  MOCK_FLAGS_DEVICE_HUGE_IOVA,
   MOCK_FLAGS_DEVICE_PASID,
 } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
@@ -84,12 +83,11 @@ const SIZEOF_IOMMUFD_ACCESS = 168;
 
 /**
  * Device flags mock_dev_create() accepts: the profile's (6.12: NO_DIRTY |
- * HUGE_IOVA; 7.2: NO_DIRTY | PASID). HUGE_IOVA stays accepted on every
- * profile until the generic-pt mock (whose MOCK_IOMMUPT_HUGE page-table type
- * replaced it in 7.2) is built: a known divergence on 7.2.
+ * HUGE_IOVA; 7.2: NO_DIRTY | PASID, its MOCK_IOMMUPT_HUGE page-table type
+ * having replaced HUGE_IOVA).
  */
 export function mockDevValidFlags(env: IommufdEnv): number {
-  return env.profile.mockDevValidFlags | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+  return env.profile.mockDevValidFlags;
 }
 
 const opsOf = new WeakMap<IommufdEnv, IommuOps>();

@@ -22,7 +22,8 @@
 import { EBADE, EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX, addOverflows, alignDown, alignUpWrap, wrapAdd, wrapSub } from '../base/u64.js';
-import { MockDomain } from '../iommu/mock-domain.js';
+import { pgsizesOf } from '../iommu/domain.js';
+import { MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { MOCK_NESTED_IOTLB_ID_MAX, MockNestedDomain } from '../iommu/mock-driver.js';
 import { getUserPages, putPages } from '../mm/gup.js';
 import type { AccessOps, IommufdAccess } from './access.js';
@@ -330,33 +331,40 @@ function mockDomainReplace(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   return rc;
 }
 
-/** iommufd_test_md_check_pa(): each 2 KiB of IOVA maps the physical address behind the user VA. */
+/**
+ * iommufd_test_md_check_pa(): each mock page of IOVA maps the physical address
+ * behind the user VA. The page is 2 KiB on 6.12; 7.2 takes the smallest size
+ * of the domain's pgsize_bitmap (4 KiB for the MOCK_IOMMUPT_HUGE table).
+ */
 function mdCheckMap(ctx: IommufdCtx, hwptId: number, iova: bigint, length: bigint, uptr: bigint): number {
   // 7.2 looks the mock HWPT up first (its page size comes from the domain), 6.12 checks the arguments first.
   const lookupFirst = ctx.env.profile.mdCheckMapLookupFirst;
-  const badArgs = iova % MOCK_IO || length % MOCK_IO || uptr % MOCK_IO || addOverflows(uptr, length);
-  if (badArgs && !lookupFirst) return -EINVAL;
+  const bad = (step: bigint) => iova % step || length % step || uptr % step || addOverflows(uptr, length);
+  if (!lookupFirst && bad(MOCK_IO)) return -EINVAL;
   const obj = ctx.objects.get(hwptId, 'HWPT_PAGING');
   if (typeof obj === 'number') return obj;
-  if (badArgs) {
+  const mock = obj instanceof HwptPaging && obj.domain instanceof MockDomain ? obj.domain : undefined;
+  const step = lookupFirst && mock ? BigInt(pgsizesOf(mock.pgsizeBitmap)[0]) : MOCK_IO;
+  if (lookupFirst && bad(step)) {
     ctx.objects.put(obj);
     return -EINVAL;
   }
-  const mock = obj instanceof HwptPaging && obj.domain instanceof MockDomain ? obj.domain : undefined;
+  // The xarray mock has entries inside the mock aperture only; the AMDv1 one answers for its whole aperture.
+  const last = BigInt(mock instanceof MockAmdv1Domain ? mock.apertureEnd : MOCK_APERTURE_LAST);
   let rc = mock ? 0 : -EINVAL;
-  for (; mock && length; length -= MOCK_IO) {
+  for (; mock && length; length -= step) {
     const pfn = userPfn(ctx, uptr & ~(PAGE - 1n));
     if (pfn < 0) {
       rc = pfn;
       break;
     }
-    const phys = iova <= BigInt(MOCK_APERTURE_LAST) ? mock.peekPhys(Number(iova)) : -1;
+    const phys = iova <= last ? mock.peekPhys(Number(iova)) : -1;
     if (phys < 0 || phys !== pfn * 4096 + Number(uptr % PAGE)) {
       rc = -EINVAL;
       break;
     }
-    iova += MOCK_IO;
-    uptr += MOCK_IO;
+    iova += step;
+    uptr += step;
   }
   ctx.objects.put(obj);
   return rc;
@@ -596,7 +604,11 @@ function testDirty(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, hwptId: number): num
       const base = Number(iova);
       for (let i = 0; i < n; i++) {
         if (!(bits[i >>> 3] & (1 << (i & 7)))) continue;
-        if (mock.markDirty(Math.floor((base + i * ps) / ps))) count++;
+        // 7.2's AMDv1 mock: set_dirty at iova + i * page_size, every bit counted.
+        if (mock instanceof MockAmdv1Domain) {
+          mock.setDirty(base + i * ps);
+          count++;
+        } else if (mock.markDirty(Math.floor((base + i * ps) / ps))) count++;
       }
       ucmd.set('dirty.out_nr_dirty', BigInt(count));
       rc = ucmd.respond();

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Fixture `iommufd_dirty_tracking` of tools/testing/selftests/iommu/iommufd.c (selftests-catalogue.md):
-// a mock device (HUGE_IOVA for the hugepage variants) on an IOAS, a 2 MiB-aligned buffer of the
-// variant's size (MAP_HUGETLB | MAP_POPULATE for the _huge ones) and a page-aligned bitmap with a
-// spare page for the misaligned cases. All six scenarios under the nine variants, on `v6.12` and
-// `latest` (pasid_set_dirty_tracking, a 7.x scenario, on `latest` only); the 64 and 128 MiB buffers
-// must stay well under a second per test.
+// a mock device on an IOAS, a 2 MiB-aligned buffer of the variant's size (MAP_HUGETLB |
+// MAP_POPULATE for the _huge ones) and a page-aligned bitmap with a spare page for the misaligned
+// cases. Each profile runs its kernel's fixture: 6.12 gives the hugepage variants a HUGE_IOVA
+// device; 7.2 sets IOMMU_OPTION_HUGE_PAGES=0 on the IOAS of the others and allocates the dirty
+// HWPT with the iommupt page-table type (DEFAULT / HUGE). All six scenarios under the nine
+// variants, on `v6.12` and `latest` (pasid_set_dirty_tracking, a 7.x scenario, on `latest` only);
+// the 64 and 128 MiB buffers must stay well under a second per test.
 import { describe, expect, it } from 'vitest';
 import { EINVAL, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
@@ -15,6 +17,9 @@ import { HUGEPAGE_SIZE, MOCK_APERTURE_START, MOCK_PAGE_SIZE, PAGE_SIZE, type Wor
 type Profile = 'latest' | 'v6.12';
 const PROFILES: readonly Profile[] = ['v6.12', 'latest'];
 const MOCK_HUGE_PAGE_SIZE = 512 * MOCK_PAGE_SIZE;
+/** enum mock_iommupt_type (7.2 iommufd_test.h): struct iommu_hwpt_selftest.pagetable_type. */
+const MOCK_IOMMUPT_DEFAULT = 0;
+const MOCK_IOMMUPT_HUGE = 1;
 
 interface Variant {
   readonly name: string;
@@ -48,6 +53,7 @@ interface Self {
   readonly bitmap: bigint;
   readonly buffer: bigint;
   readonly variant: Variant;
+  readonly profile: Profile;
 }
 
 const audited = auditEachWorld();
@@ -80,12 +86,16 @@ function setup(v: Variant, profile: Profile): Self {
   const bitmap = mmapAligned(w, Math.ceil(bitmapSize / 8) + PAGE_SIZE, PAGE_SIZE, MAP_PRIVATE | MAP_ANONYMOUS);
   const ioasId = c.ioasAlloc();
   let ids: { stdevId: number; hwptId: number; idevId: number };
-  if (v.hugepages) {
+  if (profile === 'latest') {
+    // 7.2: the IO page size fed to the page table must be the one the dirty logic expects
+    if (!v.hugepages) c.option({ optionId: U.IOMMU_OPTION_HUGE_PAGES, op: U.IOMMU_OPTION_OP_SET, objectId: ioasId, val64: 0 });
+    ids = c.mockDomain(ioasId);
+  } else if (v.hugepages) {
     const r = c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioasId, { 'mock_domain_flags.dev_flags': U.MOCK_FLAGS_DEVICE_HUGE_IOVA });
     expectRc(0, r.rc);
     ids = { stdevId: r.out['mock_domain.out_stdev_id'] as number, hwptId: r.out['mock_domain.out_hwpt_id'] as number, idevId: r.out['mock_domain.out_idev_id'] as number };
   } else ids = c.mockDomain(ioasId);
-  return { w, c, ioasId, ...ids, pageSize, bitmapSize, bitmap, buffer, variant: v };
+  return { w, c, ioasId, ...ids, pageSize, bitmapSize, bitmap, buffer, variant: v, profile };
 }
 
 function mockDomainFlagsRc(c: IommufdClient, ptId: number, devFlags: number): { rc: number; stdevId: number } {
@@ -133,9 +143,18 @@ function mockDirtyBitmaps(self: Self, hwptId: number, pteSize: number, bitmap: b
 function getDirtyBitmap(self: Self, flags: number): void {
   const { c } = self;
   const pteSize = self.variant.hugepages ? MOCK_HUGE_PAGE_SIZE : MOCK_PAGE_SIZE;
-  const ioasId = c.ioasAlloc();
+  // 6.12 maps into a new IOAS, 7.2 into the fixture's
+  const ioasId = self.profile === 'latest' ? self.ioasId : c.ioasAlloc();
   c.ioasMap({ ioas: ioasId, userVa: self.buffer, length: self.variant.bufferSize, iova: MOCK_APERTURE_START });
-  const hwptId = c.hwptAlloc({ devId: self.idevId, ptId: ioasId, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+  let hwptId: number;
+  if (self.profile === 'latest') {
+    // test_cmd_hwpt_alloc_iommupt(): struct iommu_hwpt_selftest { iotlb, pagetable_type }
+    const data = new Uint8Array(8);
+    new DataView(data.buffer).setUint32(4, self.variant.hugepages ? MOCK_IOMMUPT_HUGE : MOCK_IOMMUPT_DEFAULT, true);
+    const dataUptr = self.w.proc.mmap(0n, BigInt(PAGE_SIZE), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(self.w.proc.writeMemory(dataUptr, data)).toBe(0);
+    hwptId = c.hwptAlloc({ devId: self.idevId, ptId: ioasId, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING, dataType: U.IOMMU_HWPT_DATA_SELFTEST, dataLen: 8, dataUptr });
+  } else hwptId = c.hwptAlloc({ devId: self.idevId, ptId: ioasId, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
   c.setDirtyTracking(hwptId, true);
   mockDirtyBitmaps(self, hwptId, pteSize, self.bitmap, flags);
   mockDirtyBitmaps(self, hwptId, pteSize, self.bitmap + BigInt(MOCK_PAGE_SIZE), flags);
@@ -269,5 +288,25 @@ describe('dirty tracking error paths (6.12 rules)', () => {
     expect(got.every((b) => b === 0)).toBe(true);
     c.destroy(hwptId);
     c.destroy(plain);
+  });
+});
+
+describe('dirty tracking (7.2 rules)', () => {
+  it('the DIRTY op sets dirty at iova + i * page_size, for any page_size, and counts every bit', () => {
+    const self = setup(VARIANTS[2], 'latest');
+    const { c, w } = self;
+    const len = self.variant.bufferSize;
+    c.ioasMap({ ioas: self.ioasId, userVa: self.buffer, length: len, iova: MOCK_APERTURE_START });
+    const hwptId = c.hwptAlloc({ devId: self.idevId, ptId: self.ioasId, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+    c.setDirtyTracking(hwptId, true);
+    // 4 KiB pages 1 and 5 of 16
+    expect(w.proc.writeMemory(self.bitmap, Uint8Array.of(0x22, 0))).toBe(0);
+    expect(c.mockDomainSetDirty(hwptId, MOCK_APERTURE_START, len, PAGE_SIZE, self.bitmap)).toBe(2n);
+    zero(w, self.bitmap, 2);
+    c.getDirtyBitmap({ hwptId, iova: MOCK_APERTURE_START, length: len, pageSize: PAGE_SIZE, data: self.bitmap, flags: 0 });
+    const got = new Uint8Array(2);
+    expect(w.proc.readMemory(self.bitmap, got)).toBe(0);
+    expect([...got]).toEqual([0x22, 0]);
+    c.destroy(hwptId);
   });
 });

@@ -318,7 +318,8 @@ function smartFields(g: Gen, cmd: number, op: number): Record<string, number | b
     case U.IOMMU_VFIO_IOAS:
       return { ioas_id: orRandom(st.ioasIds), op: r.below(4), __reserved: 0 };
     case U.VFIO_IOMMU_MAP_DMA:
-      return { argsz: 32, flags: r.below(4), vaddr: buf(), iova: BigInt(r.below(64)) * 4096n + r.pick([0n, MOCK_APERTURE_START]), size: pageLen() };
+      // READ and/or WRITE: with neither, 7.2's pt_iommu map_range WARNs (the compat layer passes prot IOMMU_CACHE alone)
+      return { argsz: 32, flags: 1 + r.below(3), vaddr: buf(), iova: BigInt(r.below(64)) * 4096n + r.pick([0n, MOCK_APERTURE_START]), size: pageLen() };
     case U.VFIO_IOMMU_UNMAP_DMA:
       return { argsz: 24, flags: r.pick([0, 0, 2]), iova: BigInt(r.below(64)) * 4096n + r.pick([0n, MOCK_APERTURE_START]), size: pageLen() };
     case U.IOMMU_HWPT_ALLOC: {

@@ -247,9 +247,11 @@ describe('MOCK_DOMAIN', () => {
 });
 
 describe('MOCK_DOMAIN_FLAGS', () => {
-  it('EINVAL for unknown device flags; NO_DIRTY and HUGE_IOVA devices attach', () => {
+  it('EINVAL for unknown device flags (HUGE_IOVA too on 7.2); NO_DIRTY and PASID devices attach', () => {
     const ioas = c.ioasAlloc();
     expect(mockDomainFlags(c, ioas, 1 << 3).rc).toBe(-EINVAL);
+    // 7.2's mock_dev_create: the MOCK_IOMMUPT_HUGE page-table type replaced HUGE_IOVA
+    expect(mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_HUGE_IOVA).rc).toBe(-EINVAL);
     const nd = mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_NO_DIRTY);
     expect(nd).toEqual({ rc: 0, stdevId: 2, hwptId: 4, idevId: 3 });
     expect(c.getHwInfo(nd.idevId).maxPasidLog2).toBe(0);
@@ -261,7 +263,10 @@ describe('MOCK_DOMAIN_FLAGS', () => {
     c.destroy(pd.stdevId);
   });
 
-  it('a HUGE_IOVA device gets a domain with 1 MiB pages (2 KiB IOVA alignment still)', () => {
+  it('v6.12: a HUGE_IOVA device gets a domain with 1 MiB pages (2 KiB IOVA alignment still)', () => {
+    sim.proc.exit();
+    sim = newSim({ profile: 'v6.12' });
+    c = IommufdClient.open(sim.proc);
     const ioas = c.ioasAlloc();
     const h = mockDomainFlags(c, ioas, U.MOCK_FLAGS_DEVICE_HUGE_IOVA);
     expect(h.rc).toBe(0);

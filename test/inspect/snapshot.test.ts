@@ -89,12 +89,14 @@ describe('snapshot of known states', () => {
     expect(s.accounting.users).toEqual([{ uid: 1000, lockedVm: 0, processes: 1 }]);
   });
 
-  it('after mock_domain: the domain maps the area as one run of 2 KiB IOPTEs, every frame pinned once', () => {
+  it("after mock_domain: the domain maps the area as one run of one 64 KiB IOPTE (7.2's AMDv1 mock), every frame pinned once", () => {
     const s = r.snaps[5];
     expect(s.domains).toHaveLength(1);
     const d = s.domains[0];
-    expect(d).toMatchObject({ ctx: 0, hwpt: 4, ioas: 1, driver: 'mock', pgsizes: [2048], devices: [3], autoDomain: true, mappedBytes: 65536, strayBytes: 0 });
-    expect(d.runs).toEqual([{ iova: 0x1000000, length: 65536, paddr: pfn0 * 4096, pgsize: 2048, dirty: false }]);
+    // 2 KiB .. 64 GiB
+    const pgsizes = Array.from({ length: 26 }, (_, i) => 2048 * 2 ** i);
+    expect(d).toMatchObject({ ctx: 0, hwpt: 4, ioas: 1, driver: 'mock-amdv1', pgsizes, devices: [3], autoDomain: true, mappedBytes: 65536, strayBytes: 0 });
+    expect(d.runs).toEqual([{ iova: 0x1000000, length: 65536, paddr: pfn0 * 4096, pgsize: 65536, dirty: false }]);
     expect(s.ioas[0].domains).toEqual([4]);
     expect(s.ioas[0].areas[0].storageDomain).toBe(4);
     // The mock aperture reserves everything outside [1<<24, 1<<31).
@@ -181,8 +183,9 @@ describe('snapshot of known states', () => {
 });
 
 describe('IOPTE sizes and scattered runs', () => {
-  it('a huge mock domain maps a THP-backed 2 MiB as two 1 MiB-IOPTE halves of one run', () => {
+  it("v6.12's huge mock domain maps a THP-backed 2 MiB as two 1 MiB-IOPTE halves of one run", () => {
     const r = run(`
+profile: v6.12
 memory: 256M
 memlock: unlimited
 calls:

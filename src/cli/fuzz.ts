@@ -57,6 +57,8 @@ export interface FuzzCommandOptions {
   initramfs?: string;
   /** Programs per VM boot in differential mode. */
   kernelBatch?: number | string;
+  /** Generate the newer uAPI ops too (HWPTs, dirty tracking, fault queues, vIOMMUs). */
+  newOps?: boolean;
   /** Replaces the oracle harness (tests). */
   runOracle?: (o: OracleOptions) => Promise<OracleResult>;
 }
@@ -198,6 +200,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       workers,
       profile,
       checks: opts.checks ?? true,
+      ...(opts.newOps ? { newOps: true } : {}),
       outDir,
       findingPage: (d, f) => writeExplorerPage(join(d, 'explorer.html'), f.program),
       ...(opts.ignore ? { ignore: opts.ignore } : {}),
@@ -324,6 +327,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'print the report as JSON')
     .option('--ignore <signature...>', 'failure signatures of known findings not to report again, e.g. "WARN mock_domain_unmap.last"')
+    .option('--new-ops', 'generate the newer uAPI ops too (HWPT alloc, dirty tracking, fault queues, vIOMMUs, 7.x commands)')
     .option('--kernel <bzImage>', 'differential mode: after fuzzing, run the corpus on this kernel under QEMU (oracle harness) and report every program it answers differently')
     .option('--initramfs <file>', 'the base initramfs of --kernel (default: init.cpio.gz beside it)')
     .option('--kernel-batch <n>', 'corpus programs per VM boot in differential mode', wholeArg(1), 100)

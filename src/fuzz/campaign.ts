@@ -104,6 +104,8 @@ export interface RoundTask {
   /** Minimization budget per finding (runs). */
   minimizeRuns: number;
   maxCalls: number;
+  /** Generate and insert the newer uAPI ops too (HWPTs, dirty tracking, fault queues, vIOMMUs). */
+  newOps?: boolean;
 }
 
 export interface RoundResult {
@@ -401,11 +403,11 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       if (--smash[k].left <= 0) smash.splice(k, 1);
     } else base = corpus.chooseEntry(rng);
     if (base === undefined || rng.bool(GENERATE_SHARE)) {
-      p = generateProgram(rng, { profile: task.profile, maxCalls: task.maxCalls });
+      p = generateProgram(rng, { profile: task.profile, maxCalls: task.maxCalls, ...(task.newOps ? { newOps: true } : {}) });
       res.made.generated++;
     } else {
       const dead = base.dead ? new Set(base.dead) : undefined;
-      p = mutateProgram(rng, base.program, { corpus: corpus.entries.length > 1 ? corpus.programs() : [], maxCalls: task.maxCalls, dead });
+      p = mutateProgram(rng, base.program, { corpus: corpus.entries.length > 1 ? corpus.programs() : [], maxCalls: task.maxCalls, dead, ...(task.newOps ? { newOps: true } : {}) });
       p.profile = task.profile;
       res.made.mutated++;
     }
@@ -453,6 +455,8 @@ export interface CampaignOptions {
   minimize?: boolean;
   minimizeRuns?: number;
   maxCalls?: number;
+  /** Generate the newer uAPI ops too (default false: campaigns generate seed for seed what they did before). */
+  newOps?: boolean;
   /** Stop after this many programs (a deterministic budget; the time limit still applies). */
   maxPrograms?: number;
   /** Failure signatures of known findings (syzkaller's ignores): not reported, not added to the corpus. */
@@ -670,6 +674,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       minimize: opts.minimize ?? true,
       minimizeRuns: opts.minimizeRuns ?? 800,
       maxCalls: opts.maxCalls ?? 14,
+      ...(opts.newOps ? { newOps: true } : {}),
     };
   };
 

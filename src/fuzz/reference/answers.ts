@@ -121,6 +121,8 @@ export class AnswerOracle {
     if (s === undefined || s.pages.some((p) => p.npages > DETAIL_PAGES)) {
       this.prev = undefined;
       this.pinned.clear();
+      // The calls made meanwhile are not followed: the reference no longer knows the areas.
+      this.areasKnown = false;
       return undefined;
     }
     this.prev = s;

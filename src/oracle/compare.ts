@@ -5,8 +5,8 @@
  *
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
- * `errno` (field `stdio-fd` when the call named descriptor 0, 1 or 2 and the
- * model said EBADF), `addr` (an mmap address differs: the kernel did not take the model's address
+ * `errno` and `value` (field `stdio-fd` when the call named descriptor 0, 1
+ * or 2, which the model's processes do not have), `addr` (an mmap address differs: the kernel did not take the model's address
  * as its hint), `warn` (a WARN on one side only, or, field `site`, both
  * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
@@ -114,14 +114,15 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
     const a = comparableAnswer(c, r);
     const kErrno = k.rc < 0n ? errnoName(Number(-k.rc)) : undefined;
     const armed = r.outputs.fault_injected !== undefined;
+    // A literal descriptor 0-2: a real process has stdin/stdout/stderr, the model's
+    // none, so whatever the call answers there is marked (field stdio-fd).
+    const stdio = [0, 1, 2].includes(Number((c as { fd?: unknown }).fd ?? -1));
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
       rep.note = 'not compared after a fail-nth call that answered differently';
       break;
     }
     if (a.errno !== kErrno) {
-      // A literal descriptor 0-2: a real process has stdin/stdout/stderr, the model's none.
-      const stdio = a.errno === 'EBADF' && [0, 1, 2].includes(Number((c as { fd?: unknown }).fd ?? -1));
       add({ call: r.index, op: r.op, class: 'errno', ...(stdio ? { field: 'stdio-fd' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       // One side did what the other refused: the states part here and what follows
       // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
@@ -136,7 +137,7 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
       if (kf !== a.outputs.fault_injected) add({ call: r.index, op: r.op, class: 'value', field: 'fault_injected', model: `fault_injected=${valueText(a.outputs.fault_injected)}`, kernel: `fault_injected=${k.outputs.fault_injected}` });
     }
     if (a.errno !== undefined) continue;
-    if (a.ret !== undefined && a.ret !== BigInt.asUintN(64, k.rc)) add({ call: r.index, op: r.op, class: 'value', field: 'ret', model: `ret=${valueText(a.ret)}`, kernel: `ret=${valueText(BigInt.asUintN(64, k.rc))}` });
+    if (a.ret !== undefined && a.ret !== BigInt.asUintN(64, k.rc)) add({ call: r.index, op: r.op, class: 'value', field: stdio ? 'stdio-fd' : 'ret', model: `ret=${valueText(a.ret)}`, kernel: `ret=${valueText(BigInt.asUintN(64, k.rc))}` });
     for (const [f, mv] of Object.entries(a.outputs)) {
       if (f === 'fault_injected') continue;
       const kv = k.outputs[f];

@@ -202,6 +202,14 @@ describe('compare', () => {
       [2, 'stdio-fd', 'EBADF', 'ok', true],
     ]);
     expect(got.status).toBe('explained');
+    // poll of fd 0: the model's POLLNVAL against the VM's readable /dev/null.
+    const pp: Program = { name: 'poll0', calls: [{ op: 'poll', fd: 0 }] };
+    const rp = runProgram(pp, { profile: 'v6.12' });
+    expect(rp.results[0].ret).toBe(0x20);
+    const kp = kernelLike(pp);
+    kp.calls.set(0, { rc: 1n, outputs: {} });
+    const dp = compareProgram('poll0', pp, rp, kp, '6.12.95', loadKnown());
+    expect(dp.divergences.map((d) => [d.class, d.field, d.known !== undefined])).toEqual([['value', 'stdio-fd', true]]);
     // Any other descriptor is not explained by it.
     const q: Program = { name: 'fd7', calls: [{ op: 'open', as: '$fd' }, { op: 'close', fd: 7 }] };
     const rq = runProgram(q, { profile: 'v6.12' });

@@ -769,8 +769,8 @@ export interface DirtyBitmapArgs {
 
 /** iommufd_check_iova_range(): the bitmap range must be aligned to the IOAS and to page_size. */
 export function checkDirtyIovaRange(iopt: IoPagetable, b: DirtyBitmapArgs): number {
-  if (b.length === 0n) return -EINVAL;
-  const last = b.iova + b.length - 1n;
+  // iova + (length - 1) in u64: length 0 adds U64_MAX, so it overflows above IOVA 0
+  const last = b.iova + ((b.length - 1n) & ULONG_MAX);
   if (last > ULONG_MAX) return -EOVERFLOW;
   const end = last + 1n;
   const align = BigInt(iopt.iovaAlignment) - 1n;

@@ -20,6 +20,15 @@ import { Task } from '../mm/task.js';
 import { DEFAULT_POLLMASK, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
+/** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
+const FIONREAD = 0x541b;
+const FIONBIO = 0x5421;
+const FIONCLEX = 0x5450;
+const FIOCLEX = 0x5451;
+const FIOASYNC = 0x5452;
+const FIOQSIZE = 0x5460;
+const FIGETBSZ = 2;
+
 /** RLIMIT_NOFILE soft limit default. */
 export const NR_OPEN_DEFAULT = 1024;
 /** First descriptor handed out (0-2 are stdio). */
@@ -307,11 +316,57 @@ export class Process {
     return this.sys('ioctl', -ESRCH, () => {
       const d = this.fds.get(fd);
       if (d === undefined) return -EBADF;
-      if (d.file.ioctl === undefined) return -ENOTTY;
       const a = u64(arg);
       if (a === undefined) return -EINVAL;
+      const generic = this.vfsIoctl(d.file, cmd >>> 0, a);
+      if (generic !== undefined) return generic;
+      if (d.file.ioctl === undefined) return -ENOTTY;
       return d.file.ioctl(this, cmd >>> 0, a);
     });
+  }
+
+  /**
+   * do_vfs_ioctl(): the commands the VFS answers for every file before the
+   * driver sees them; undefined for the rest. Every model file lives on a
+   * filesystem with 4 KiB blocks (devtmpfs, anon inodes, shmem, hugetlbfs:
+   * FIGETBSZ 4096); only a memfd is a regular file (FIONREAD, FIOQSIZE).
+   * No model file has fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
+   */
+  private vfsIoctl(file: OpenFile, cmd: number, arg: bigint): number | undefined {
+    const regular = file.memfile !== undefined;
+    const getInt = (): number => {
+      const b = new Uint8Array(4);
+      return this.mm.readUser(arg, b) === 0 ? new DataView(b.buffer).getInt32(0, true) : Number.NaN;
+    };
+    const putInt = (v: number): number => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setInt32(0, v, true);
+      return this.mm.writeUser(arg, b);
+    };
+    switch (cmd) {
+      case FIOCLEX:
+      case FIONCLEX:
+        return 0;
+      case FIONBIO:
+        return Number.isNaN(getInt()) ? -EFAULT : 0;
+      case FIOASYNC: {
+        const on = getInt();
+        if (Number.isNaN(on)) return -EFAULT;
+        return on ? -ENOTTY : 0;
+      }
+      case FIOQSIZE: {
+        if (!regular) return -ENOTTY;
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setBigInt64(0, BigInt(file.memfile?.size ?? 0), true);
+        return this.mm.writeUser(arg, b);
+      }
+      case FIGETBSZ:
+        return putInt(PAGE_SIZE);
+      case FIONREAD:
+        return regular ? putInt(file.memfile?.size ?? 0) : undefined;
+      default:
+        return undefined;
+    }
   }
 
   /** read(2): bytes read or -errno (-EBADF unknown fd or not open for reading, -EINVAL when the file has no read). */

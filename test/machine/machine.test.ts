@@ -34,7 +34,7 @@ function recorder(m: Machine) {
           expect(m.warn.syscall).toBe('ioctl');
           expect(m.currentProcess).toBe(p);
           if (cmd === 1) return m.faults.shouldFail(FP) ? -EFAULT : 0;
-          if (cmd === 2) m.warn.warn('test.warn', 'boom');
+          if (cmd === 4) m.warn.warn('test.warn', 'boom');
           if (cmd === 3) return p.installFd({ release: () => log.push('child file released') });
           return 7;
         },
@@ -201,7 +201,7 @@ describe('syscall attribution', () => {
     m.registerDevice('/dev/test', dev.node);
     const p = m.spawn();
     const fd = p.open('/dev/test', O_RDWR);
-    expect(() => p.ioctl(fd, 2, 0n)).toThrow(KernelWarning);
+    expect(() => p.ioctl(fd, 4, 0n)).toThrow(KernelWarning);
     expect(m.warnings).toEqual([{ assertion: 'test.warn', message: 'boom', syscall: 'ioctl' }]);
     expect(m.faults.current).toBeUndefined();
     expect(m.warn.syscall).toBe('');

@@ -4,12 +4,17 @@
  * `latest`: variants no_viommu (no device, IDs 0) and mock_viommu (a mock
  * device, a NEST_PARENT HWPT, a vIOMMU of IOMMU_VIOMMU_TYPE_SELFTEST and a
  * nested HWPT on it). The 7.2 fixture setup checks the mock device's cache
- * defaults. Scenarios the kernel SKIPs for no_viommu are listed for
- * mock_viommu only.
+ * defaults. For no_viommu the kernel SKIPs viommu_alloc_nested_iopf,
+ * viommu_alloc_with_data, vdevice_cache, hw_queue and vdevice_tombstone: the
+ * set-up made no device and no vIOMMU, so the body finds its device or vIOMMU
+ * ID 0 before doing anything and SKIPs. Those instances here assert exactly
+ * that skip condition on the model's state after the verbatim set-up (only
+ * IOAS 1 exists) and end where the kernel's body ends.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EBUSY, EEXIST, EINVAL, EIO, ENOENT, ENXIO, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
+import { snapshotMachine } from '../../src/inspect/index.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 import { type Sim, auditFd, expectNothingLeft, mockDomainReplace, newSim, teardownIommufd } from './mock-fixture.js';
@@ -51,6 +56,7 @@ function setup(viommu: boolean): Self {
   const page = sim.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   const self: Self = { sim, c, ioasId: c.ioasAlloc(), stdevId: 0, deviceId: 0, hwptId: 0, viommuId: 0, nestedHwptId: 0, page };
   current = self;
+  c.setDefaultMemoryLimit();
   if (viommu) {
     const d = c.mockDomain(self.ioasId);
     self.stdevId = d.stdevId;
@@ -322,6 +328,32 @@ function vdeviceTombstone(self: Self): void {
   expect(destroyRc(self, vdev)).toBe(-ENOENT);
 }
 
+/**
+ * A no_viommu instance the kernel SKIPs: the body's SKIP check reads the
+ * fixture's device ID (or, for hw_queue, its vIOMMU ID) and finds 0, since
+ * FIXTURE_SETUP(iommufd_viommu) for no_viommu only opened /dev/iommu,
+ * allocated the IOAS and set the memory limit. Nothing comes before the check
+ * in any of these bodies, so the model's part is the set-up state itself.
+ */
+function noViommuSkip(self: Self, checks: 'device_id' | 'viommu_id'): void {
+  expect(self.ioasId).toBe(1);
+  expect([self.stdevId, self.deviceId, self.hwptId, self.viommuId, self.nestedHwptId]).toEqual([0, 0, 0, 0, 0]);
+  expect(checks === 'device_id' ? self.deviceId : self.viommuId).toBe(0);
+  const objs = snapshotMachine(self.sim.machine).objects.map((o) => ({ id: o.id, type: o.type, users: o.users }));
+  // obj->users 1: the IOAS's own reference; no HWPT, vIOMMU or device holds it
+  expect(objs).toEqual([{ id: 1, type: 'IOAS', users: 1 }]);
+  expect(auditFd(self.sim.proc, self.c.fd)).toBe(0);
+}
+
+/** The no_viommu instances the kernel SKIPs, with the fixture field each body's SKIP check reads. */
+const NO_VIOMMU_SKIPS = [
+  ['viommu_alloc_nested_iopf', 'device_id'],
+  ['viommu_alloc_with_data', 'device_id'],
+  ['vdevice_cache', 'device_id'],
+  ['hw_queue', 'viommu_id'],
+  ['vdevice_tombstone', 'device_id'],
+] as const;
+
 const VARIANTS = [
   { name: 'no_viommu', viommu: false },
   { name: 'mock_viommu', viommu: true },
@@ -335,7 +367,10 @@ describe('iommufd_viommu', () => {
     });
     it(name('viommu_negative_tests'), () => viommuNegativeTests(setup(v.viommu)));
     it(name('vdevice_alloc'), () => vdeviceAlloc(setup(v.viommu)));
-    if (!v.viommu) continue;
+    if (!v.viommu) {
+      for (const [s, field] of NO_VIOMMU_SKIPS) it(name(s), () => noViommuSkip(setup(false), field));
+      continue;
+    }
     it(name('viommu_alloc_nested_iopf'), () => viommuAllocNestedIopf(setup(true)));
     it(name('vdevice_cache'), () => vdeviceCache(setup(true)));
     it(name('viommu_alloc_with_data'), () => viommuAllocWithData(setup(true)));

@@ -17,6 +17,7 @@ import * as U from '../../src/iommufd/uapi.js';
 import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { O_RDWR } from '../../src/machine/index.js';
 import { MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+import { mapFile, memfdMmap } from '../iommufd/map-file-sim.js';
 import { MOCK_APERTURE_START, PS, type ProfileName, type Sim, checkRefsRc, expectNothingLeft, mockDomainReplace, newSim } from './mock-fixture.js';
 
 /** BUFFER_SIZE of iommufd_fail_nth.c. */
@@ -32,13 +33,17 @@ interface Self {
   /** A fault queue fd the scenario opened (closed before the iommufd). */
   faultFd?: number;
   c: IommufdClient | undefined;
+  /** The 7.2 binary's global `mfd` (memfd_mmap(BUFFER_SIZE) in its constructor); -1 where the scenario needs none. */
+  readonly mfd: number;
 }
 
 /** FIXTURE_SETUP(basic_fail_nth): nothing open. A fresh machine per iteration keeps runs independent. */
-function setup(profile: ProfileName): Self {
+function setup(profile: ProfileName, memfd = false): Self {
   // The global buffer: 2 MiB MAP_SHARED|MAP_ANONYMOUS, alignment not controlled.
   const sim = newSim({ profile, bufferSize: BUFFER_SIZE, bufferAlign: PS, memory: '512M' });
-  return { sim, fd: -1, accessFd: 0, c: undefined };
+  // setup_buffer() also makes a BUFFER_SIZE memfd mapped MAP_SHARED, before any fail_nth; it lives until exit.
+  const mfd = memfd ? memfdMmap(sim.proc, BUFFER_SIZE).fd : -1;
+  return { sim, fd: -1, accessFd: 0, c: undefined, mfd };
 }
 
 /** FIXTURE_TEARDOWN(basic_fail_nth) plus the model's end checks. */
@@ -163,6 +168,22 @@ const mapDomain: Scenario = (b, enable) => {
   const d = { stdev: 0, hwpt: 0, idev: 0 };
   if ((rc = b.mockDomain(ioas.id, d))) return rc;
   if ((rc = b.map(ioas.id, b.self.sim.buffer, 262144, { iova: 0n }))) return rc;
+  if ((rc = b.destroy(d.stdev))) return rc;
+  if ((rc = b.mockDomain(ioas.id, d))) return rc;
+  return 0;
+};
+
+/** 7.2: map_domain with the mapping made by IOMMU_IOAS_MAP_FILE of the global memfd. */
+const mapFileDomain: Scenario = (b, enable) => {
+  let rc = b.open();
+  if (rc) return rc;
+  const ioas = { id: 0 };
+  if ((rc = b.ioasAlloc(ioas))) return rc;
+  if ((rc = b.setTempMemoryLimit(32))) return rc;
+  enable();
+  const d = { stdev: 0, hwpt: 0, idev: 0 };
+  if ((rc = b.mockDomain(ioas.id, d))) return rc;
+  if ((rc = mapFile(b.c, { ioas: ioas.id, fd: b.self.mfd, start: 0, length: 262144 }).rc)) return rc;
   if ((rc = b.destroy(d.stdev))) return rc;
   if ((rc = b.mockDomain(ioas.id, d))) return rc;
   return 0;
@@ -427,10 +448,10 @@ interface SweepResult {
 }
 
 /** TEST_FAIL_NTH: the sweep. Returns the number of armed iterations run (the last one reached no armed point). */
-function sweep(profile: ProfileName, body: Scenario): SweepResult {
+function sweep(profile: ProfileName, body: Scenario, memfd = false): SweepResult {
   const failures = new Map<number, number>();
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-    const self = setup(profile);
+    const self = setup(profile, memfd);
     const b = new Body(self);
     const proc = self.sim.proc;
     const rc = body(b, () => {
@@ -459,11 +480,14 @@ interface ScenarioDef {
   readonly name: string;
   readonly run: Scenario;
   readonly profiles: readonly ProfileName[];
+  /** The scenario uses the global memfd (MAP_FILE). */
+  readonly memfd?: boolean;
 }
 
 const SCENARIOS: readonly ScenarioDef[] = [
   { name: 'basic', run: basic, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'map_domain', run: mapDomain, profiles: ['latest', 'v6.12', 'v6.5'] },
+  { name: 'map_file_domain', run: mapFileDomain, profiles: ['latest'], memfd: true },
   { name: 'map_two_domains', run: mapTwoDomains, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'access_rw', run: accessRw, profiles: ['latest', 'v6.12', 'v6.5'] },
   { name: 'access_pin', run: accessPin, profiles: ['latest', 'v6.12', 'v6.5'] },
@@ -485,7 +509,7 @@ for (const profile of ['latest', 'v6.12', 'v6.5'] as const) {
     for (const s of SCENARIOS) {
       if (!s.profiles.includes(profile)) continue;
       it(`basic_fail_nth.default.${s.name}`, () => {
-        const r = sweep(profile, s.run);
+        const r = sweep(profile, s.run, s.memfd);
         expect(r.iterations).toBeGreaterThan(1);
         const errs = [...r.failures].map(([e, n]) => `${e}:${n}`).join(' ');
         figures.push(`${profile} ${s.name}: ${r.iterations} iterations (${errs})`);

@@ -355,6 +355,12 @@ function selftestIndex(runs: readonly BinaryRun[]): Map<string, Map<string, { ex
   return idx;
 }
 
+/** Selftest versions whose real kernel SKIPs `title` (from docs/selftests-exec.json), oldest first. */
+function kernelSkips(idx: ReturnType<typeof selftestIndex>, title: string): string[] {
+  const m = idx.get(title);
+  return SELFTEST_VERSIONS.filter((ver) => m?.get(ver)?.kernel === 'skip');
+}
+
 /** One "exec/kernel" pair per selftest version, joined by " · " (e.g. ok/ok · fail/ok), with a dash where a binary has no such test. */
 function selftestCell(idx: ReturnType<typeof selftestIndex>, title: string): string {
   const m = idx.get(title);
@@ -419,6 +425,7 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
   let passed = 0;
   let failed = 0;
   let notRun = 0;
+  let skipsPassed = 0;
   for (const f of list.fixtures) {
     const counts = { passed: 0, failed: 0, notRun: 0, byProfile: new Map<string, number>() };
     perFixture.set(f.name, counts);
@@ -444,6 +451,12 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
             byProfile.set(p, (byProfile.get(p) ?? 0) + 1);
           }
           if (PARTIAL_RUNS[s.id]) note = `partial: ${PARTIAL_RUNS[s.id]}`;
+          const skips = kernelSkips(sidx, title);
+          if (skips.length) {
+            skipsPassed++;
+            const skipNote = `kernel skips (${skips.join(', ')}): the test asserts the skip condition`;
+            note = note ? `${note}; ${skipNote}` : skipNote;
+          }
         } else if (st === 'failed') {
           cell = '**failed**';
           counts.failed++;
@@ -470,7 +483,10 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
     'if every run passed; "profiles passed" lists the profiles it ran under',
     '(a `profile NAME` describe block; tests outside one run on `latest`).',
     '"Waits for" names the catalogue feature tags the model does not implement',
-    'yet, or the later uAPI the scenario needs.',
+    'yet, or the later uAPI the scenario needs. A passed instance noted "kernel',
+    'skips" is one the real kernel\'s selftest SKIPs (its verdict in',
+    '`docs/selftests-exec.json`): its test asserts the state that makes the',
+    'kernel\'s test body SKIP and does what the body does before that check.',
     '',
     '## Summary',
     '',
@@ -482,6 +498,7 @@ function render(list: ScenarioList, st: ReturnType<typeof statusByTitle>, result
   const per = (m: Map<string, number>) => REPORT_PROFILES.map((p) => m.get(p) ?? 0).join(' | ');
   for (const [name, c] of perFixture) head.push(`| \`${name}\` | ${c.passed} | ${c.failed} | ${c.notRun} | ${per(c.byProfile)} |`);
   head.push(`| **total** | **${passed}** | **${failed}** | **${notRun}** | ${REPORT_PROFILES.map((p) => `**${byProfile.get(p) ?? 0}**`).join(' | ')} |`);
+  if (skipsPassed) head.push('', `${skipsPassed} of the ${passed} passed instances are SKIPs in the real kernel (noted "kernel skips" below).`);
   head.push('', '## Scenarios');
   const tail: string[] = ['', '## Checked against the 6.12 oracle kernel', '', ...ORACLE_NOTES, ...renderSelftests(selftests)];
   if (extra.length) {

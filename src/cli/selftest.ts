@@ -203,6 +203,7 @@ export async function cmdSelftest(root: string, o: SelftestOptions): Promise<num
       process.stdout.write(`${n.toString()}\n`);
     }
   }
-  process.stdout.write(`${passed} passed, ${failed ? paint(31, `${failed} failed`, color) : '0 failed'}${skipped ? `, ${skipped} skipped` : ''}, ${notRun.length} catalogue scenarios not run yet (see the "waits for" column)\n`);
+  const notRunText = notRun.length ? `${notRun.length} catalogue scenarios not run yet (see the "waits for" column)` : 'no catalogue scenario left not run';
+  process.stdout.write(`${passed} passed, ${failed ? paint(31, `${failed} failed`, color) : '0 failed'}${skipped ? `, ${skipped} skipped` : ''}, ${notRunText}\n`);
   return status;
 }

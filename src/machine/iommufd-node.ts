@@ -12,7 +12,7 @@
  */
 import type { UserStruct } from '../mm/accounting.js';
 import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
-import { PAGE_SIZE, VM_EXEC, VM_SHARED } from '../mm/constants.js';
+import { PAGE_SIZE, VM_EXEC, VM_LOCKED, VM_SHARED } from '../mm/constants.js';
 import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
 import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
@@ -225,7 +225,11 @@ export function auditMachine(machine: Machine): number {
   const mms = new Set<MmStruct>([...mmPinned.keys(), ...[...machine.processes.values()].map((p) => p.mm)]);
   for (const mm of mms) {
     if (mm.pinnedVm !== (mmPinned.get(mm) ?? 0)) fail('pinned_vm', `pinned_vm ${mm.pinnedVm}, iommufd charged ${mmPinned.get(mm) ?? 0}`);
-    if (mm.lockedVm !== (mmLocked.get(mm) ?? 0)) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0}`);
+    // locked_vm also counts mlock()ed / MAP_LOCKED VMAs
+    let vmaLocked = 0;
+    for (const v of mm.vmas) if (v.flags & VM_LOCKED) vmaLocked += v.pages;
+    const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked;
+    if (mm.lockedVm !== wantLocked) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0} and ${vmaLocked} pages of locked VMAs`);
   }
   return problems;
 }

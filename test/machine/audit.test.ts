@@ -5,7 +5,7 @@ import { IommufdClient } from '../../src/client/index.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { iommufdContexts } from '../../src/machine/iommufd-node.js';
-import { MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+import { MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_LOCKED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 
 function session(panicOnWarn: boolean, profile?: 'v6.12') {
   const machine = new Machine({ memory: '256M', panicOnWarn, checks: true, profile });
@@ -93,5 +93,27 @@ describe('machine.audit()', () => {
     dirty.dirtyTrack = false;
     dev.iopfEnabled = 1;
     s.proc.close(faultFd);
+  });
+});
+
+describe('machine.audit() and mlock', () => {
+  it("an mm's locked_vm is iommufd's charge plus its locked VMAs: MAP_LOCKED memory is not a finding, a stray count is", () => {
+    const m = new Machine({ memory: '64M' });
+    const p = m.spawn({ memlock: 'unlimited' });
+    const c = IommufdClient.open(p);
+    c.ioasAlloc();
+    const va = p.mmap(0n, 16384n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED);
+    expect(va > 0n).toBe(true);
+    expect(p.mm.lockedVm).toBe(4);
+    expect(m.audit()).toBe(0);
+    expect(p.munmap(va, 4096n)).toBe(0);
+    expect(p.mm.lockedVm).toBe(3);
+    expect(m.audit()).toBe(0);
+    p.mm.lockedVm += 1;
+    expect(m.audit()).toBe(1);
+    expect(m.warnings.at(-1)?.assertion).toBe('audit.mm_locked_vm');
+    p.mm.lockedVm -= 1;
+    c.close();
+    p.exit();
   });
 });

@@ -3,8 +3,8 @@
  * fget(fd) for the commands that take a file by descriptor (IOAS_MAP_FILE,
  * the selftest dma-buf ops): any open file of the calling process, not only
  * the driver files a context made. The machine's descriptor table answers
- * through the optional IommufdFiles.fget(); a table without it (a context
- * made without a machine) shows only its driver files.
+ * through IommufdFiles.fget(); a table without it (a context made without a
+ * machine) shows only its driver files.
  */
 import type { MemFile } from '../mm/memfile.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
@@ -13,13 +13,6 @@ import type { IommufdCtx, IommufdFile } from './main.js';
 export interface FgetFile {
   readonly memfile?: MemFile;
   readonly iommufdFile?: IommufdFile;
-}
-
-declare module './main.js' {
-  interface IommufdFiles {
-    /** fget(fd) in the caller's table: the open file, undefined when `fd` is not open. */
-    fget?(fd: number): FgetFile | undefined;
-  }
 }
 
 /** fget(): the caller's open file `fd`, or undefined (-EBADF). */

@@ -44,6 +44,7 @@ import { hwptAllocIoctl, hwptGetDirtyBitmapIoctl, hwptInvalidateIoctl, hwptSetDi
 import { IOMMU_TEST_CMD, IOMMU_TEST_CMD_OP_V6_5, IOMMUFD_IOCTL_OPS, type IoctlOp } from './uapi.js';
 import { type Ucmd, type UcmdExecute, UcmdTable, type UserMemory, ucmdIoctl } from './ucmd.js';
 import { vfioIoctl } from './vfio-compat.js';
+import type { FgetFile } from './fget.js';
 
 export { IommufdIoas } from './ioas.js';
 
@@ -74,6 +75,8 @@ export interface IommufdFiles {
   lookup(fd: number): IommufdFile | undefined;
   /** Take back an fd installed by a command that then failed; the file is not released (put_unused_fd). */
   uninstall(fd: number): void;
+  /** fget(fd): any open file of the caller (a memfd, a dma-buf); a table without it shows only its driver files. */
+  fget?(fd: number): FgetFile | undefined;
 }
 
 export interface IommufdCtxOptions {

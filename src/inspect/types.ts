@@ -60,7 +60,7 @@ export interface ObjectSnap {
   ctx: number;
   id: number;
   type: string;
-  /** Users on the object (refcount beyond the table's own). */
+  /** Users on the object (its refcount: 1 is the table's own reference, as the kernel counts; DESTROY needs exactly 1). */
   users: number;
   /** The objects it points at, by role: `{ ioas: 1 }`, `{ hwpt: 4, ioas: 1 }`. */
   links: Record<string, number>;

@@ -76,7 +76,8 @@ export interface SnapshotScope {
 /** The iommufd context an open file of a process belongs to, if any. */
 export function contextOfFile(f: unknown): IommufdCtx | undefined {
   if (f instanceof IommufdOpenFile) return f.ctx;
-  if (f instanceof IommufdFileHandle && f.inner instanceof StaccessFile) return f.inner.ctx;
+  // an access, fault or vEVENTQ fd holds its context (it outlives the closed iommufd)
+  if (f instanceof IommufdFileHandle) return f.inner.heldCtx;
   return undefined;
 }
 

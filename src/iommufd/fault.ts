@@ -237,6 +237,10 @@ export class FaultFile implements IommufdFile {
     private readonly alloc: KernelAllocation,
   ) {}
 
+  get heldCtx(): IommufdCtx {
+    return this.fault.ctx;
+  }
+
   read(mem: UserMemory, buf: bigint, count: number): number {
     return this.fault.read(mem, buf, count);
   }

@@ -57,6 +57,8 @@ const SIZEOF_IOMMUFD_CTX = 256;
 /** A file created beside the context by a driver (the selftest's access fd, a fault queue's fd). */
 export interface IommufdFile {
   readonly kind: string;
+  /** The context this file holds a reference on (iommufd_ctx_get), alive while the file is open. */
+  readonly heldCtx?: IommufdCtx;
   /** The last descriptor of the file was closed. */
   release(): void;
   /** read(2) of `count` bytes to `buf`: bytes read or -errno; absent → -EINVAL. */

@@ -173,6 +173,11 @@ export class StaccessFile implements IommufdFile {
     private readonly fileAlloc: KernelAllocation,
   ) {}
 
+  /** iommufd_access_create() took a reference on the context. */
+  get heldCtx(): IommufdCtx {
+    return this.ctx;
+  }
+
   /** The driver ops handed to iommufd_access_create. */
   ops(): AccessOps {
     return {

@@ -206,6 +206,10 @@ export class VeventqFile implements IommufdFile {
     private readonly alloc: KernelAllocation,
   ) {}
 
+  get heldCtx(): IommufdCtx {
+    return this.veventq.ctx;
+  }
+
   read(mem: UserMemory, buf: bigint, count: number): number {
     return this.veventq.read(mem, buf, count);
   }

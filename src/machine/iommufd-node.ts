@@ -186,6 +186,9 @@ export function iommufdContexts(machine: Machine): IommufdCtx[] {
     for (const fd of proc.openFds()) {
       const ctx = iommufdCtxOf(proc, fd);
       if (ctx) out.add(ctx);
+      // a fault, vEVENTQ or access fd keeps its context alive after the iommufd is closed
+      const f = proc.fileOf(fd);
+      if (f instanceof IommufdFileHandle && f.inner.heldCtx) out.add(f.inner.heldCtx);
     }
   }
   return [...out];

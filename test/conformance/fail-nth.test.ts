@@ -157,37 +157,30 @@ const basic: Scenario = (b, enable) => {
   return 0;
 };
 
-/** iopt_area_fill_domains() and iopt_area_fill_domain() */
-const mapDomain: Scenario = (b, enable) => {
-  let rc = b.open();
-  if (rc) return rc;
-  const ioas = { id: 0 };
-  if ((rc = b.ioasAlloc(ioas))) return rc;
-  if ((rc = b.setTempMemoryLimit(32))) return rc;
-  enable();
-  const d = { stdev: 0, hwpt: 0, idev: 0 };
-  if ((rc = b.mockDomain(ioas.id, d))) return rc;
-  if ((rc = b.map(ioas.id, b.self.sim.buffer, 262144, { iova: 0n }))) return rc;
-  if ((rc = b.destroy(d.stdev))) return rc;
-  if ((rc = b.mockDomain(ioas.id, d))) return rc;
-  return 0;
-};
+/**
+ * iopt_area_fill_domains() and iopt_area_fill_domain(): map 256 KiB with
+ * `map` (IOAS_MAP of the buffer, or 7.2's IOAS_MAP_FILE of the global memfd),
+ * then a second mock domain fills from the first.
+ */
+function mapDomainWith(map: (b: Parameters<Scenario>[0], ioas: number) => number): Scenario {
+  return (b, enable) => {
+    let rc = b.open();
+    if (rc) return rc;
+    const ioas = { id: 0 };
+    if ((rc = b.ioasAlloc(ioas))) return rc;
+    if ((rc = b.setTempMemoryLimit(32))) return rc;
+    enable();
+    const d = { stdev: 0, hwpt: 0, idev: 0 };
+    if ((rc = b.mockDomain(ioas.id, d))) return rc;
+    if ((rc = map(b, ioas.id))) return rc;
+    if ((rc = b.destroy(d.stdev))) return rc;
+    if ((rc = b.mockDomain(ioas.id, d))) return rc;
+    return 0;
+  };
+}
 
-/** 7.2: map_domain with the mapping made by IOMMU_IOAS_MAP_FILE of the global memfd. */
-const mapFileDomain: Scenario = (b, enable) => {
-  let rc = b.open();
-  if (rc) return rc;
-  const ioas = { id: 0 };
-  if ((rc = b.ioasAlloc(ioas))) return rc;
-  if ((rc = b.setTempMemoryLimit(32))) return rc;
-  enable();
-  const d = { stdev: 0, hwpt: 0, idev: 0 };
-  if ((rc = b.mockDomain(ioas.id, d))) return rc;
-  if ((rc = mapFile(b.c, { ioas: ioas.id, fd: b.self.mfd, start: 0, length: 262144 }).rc)) return rc;
-  if ((rc = b.destroy(d.stdev))) return rc;
-  if ((rc = b.mockDomain(ioas.id, d))) return rc;
-  return 0;
-};
+const mapDomain = mapDomainWith((b, ioas) => b.map(ioas, b.self.sim.buffer, 262144, { iova: 0n }));
+const mapFileDomain = mapDomainWith((b, ioas) => mapFile(b.c, { ioas, fd: b.self.mfd, start: 0, length: 262144 }).rc);
 
 const mapTwoDomains: Scenario = (b, enable) => {
   let rc = b.open();

@@ -6,7 +6,7 @@
  * end-of-test checks (teardown_iommufd's ref check, the whole-state audit,
  * and "after exit nothing is pinned or charged").
  */
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { iommufdCtxOf, registerIommufdNodes } from '../../src/machine/iommufd-node.js';
@@ -129,4 +129,20 @@ export function expectNothingLeft(sim: Sim): void {
   expect(memcg.usage).toBe(0);
   expect(machine.phys.framesInUse()).toBe(0);
   expect(machine.warnings).toEqual([]);
+}
+
+/**
+ * FIXTURE_TEARDOWN for every test of a file: teardown_iommufd() of the
+ * fixture set as `current`, then nothing left after exit.
+ */
+export function teardownEach(): { current: { sim: Sim; c: IommufdClient } | undefined } {
+  const holder: { current: { sim: Sim; c: IommufdClient } | undefined } = { current: undefined };
+  afterEach(() => {
+    const self = holder.current;
+    holder.current = undefined;
+    if (!self) return;
+    teardownIommufd(self.sim, self.c);
+    expectNothingLeft(self.sim);
+  });
+  return holder;
 }

@@ -12,13 +12,13 @@
  * of the RID through the PASID op, the users each attachment holds, and the
  * ops on v6.12 (which has none of them).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EBUSY, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { type Sim, auditFd, expectNothingLeft, mockDomainFlags, mockDomainReplace, newSim, teardownIommufd } from './mock-fixture.js';
+import { type Sim, auditFd, expectNothingLeft, mockDomainFlags, mockDomainReplace, newSim, teardownEach, teardownIommufd } from './mock-fixture.js';
 
 interface Self {
   sim: Sim;
@@ -32,15 +32,7 @@ interface Self {
   page: bigint;
 }
 
-let current: Self | undefined;
-
-afterEach(() => {
-  const self = current;
-  current = undefined;
-  if (!self) return;
-  teardownIommufd(self.sim, self.c);
-  expectNothingLeft(self.sim);
-});
+const fixture = teardownEach();
 
 // ---------------------------------------------------------------------------
 // The client's unchecked PASID test ops
@@ -100,7 +92,7 @@ function setup(pasidCapable: boolean): Self {
   const c = IommufdClient.open(sim.proc);
   const page = sim.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   const self: Self = { sim, c, ioasId: c.ioasAlloc(), hwptId: 0, stdevId: 0, deviceId: 0, noPasidStdevId: 0, noPasidDeviceId: 0, page };
-  current = self;
+  fixture.current = self;
   const d = mockDomainFlags(c, self.ioasId, U.MOCK_FLAGS_DEVICE_PASID);
   expect(d.rc).toBe(0);
   self.stdevId = d.stdevId;

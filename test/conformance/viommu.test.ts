@@ -11,13 +11,13 @@
  * that skip condition on the model's state after the verbatim set-up (only
  * IOAS 1 exists) and end where the kernel's body ends.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EBUSY, EEXIST, EINVAL, EIO, ENOENT, ENXIO, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import { snapshotMachine } from '../../src/inspect/index.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { type Sim, auditFd, expectNothingLeft, mockDomainReplace, newSim, teardownIommufd } from './mock-fixture.js';
+import { type Sim, auditFd, mockDomainReplace, newSim, teardownEach, } from './mock-fixture.js';
 
 interface Self {
   sim: Sim;
@@ -32,15 +32,7 @@ interface Self {
   page: bigint;
 }
 
-let current: Self | undefined;
-
-afterEach(() => {
-  const self = current;
-  current = undefined;
-  if (!self) return;
-  teardownIommufd(self.sim, self.c);
-  expectNothingLeft(self.sim);
-});
+const fixture = teardownEach();
 
 function put32(self: Self, va: bigint, ws: number[]): void {
   const b = new Uint8Array(ws.length * 4);
@@ -55,7 +47,7 @@ function setup(viommu: boolean): Self {
   const c = IommufdClient.open(sim.proc);
   const page = sim.proc.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
   const self: Self = { sim, c, ioasId: c.ioasAlloc(), stdevId: 0, deviceId: 0, hwptId: 0, viommuId: 0, nestedHwptId: 0, page };
-  current = self;
+  fixture.current = self;
   c.setDefaultMemoryLimit();
   if (viommu) {
     const d = c.mockDomain(self.ioasId);

@@ -15,7 +15,7 @@
  * divergences, is a finding of its own (`KERNEL <class> <op>`), written to the
  * same work directory.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
@@ -27,6 +27,7 @@ import { type OracleOptions, type OracleResult, type OracleSummary, runOracle } 
 import type { ProgramReport } from '../oracle/compare.js';
 import { bugFixText } from '../fuzz/signal.js';
 import { UsageError } from './errors.js';
+import { KERNEL_HELP } from './oracle.js';
 import { writeExplorerPage } from './explore.js';
 import { progress } from './progress.js';
 import { cores, parseWhole, secondsArg, wholeArg } from './term.js';
@@ -181,6 +182,9 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
   const workers = Math.min(asked, ncores);
   const profile = (opts.profile ?? 'latest') as ProfileName;
   if (!(PROFILE_NAMES as readonly string[]).includes(profile)) throw new UsageError(`--profile: unknown profile ${profile} (known: ${PROFILE_NAMES.join(', ')})`);
+  // differential mode: refuse a missing kernel or initramfs before the campaign, not after it
+  if (opts.kernel !== undefined && !existsSync(opts.kernel)) throw new UsageError(`--kernel ${opts.kernel}: no such kernel image. ${KERNEL_HELP}`);
+  if (opts.initramfs !== undefined && !existsSync(opts.initramfs)) throw new UsageError(`--initramfs ${opts.initramfs}: no such file`);
   const outDir = resolve(opts.out ?? DEFAULT_FINDINGS_DIR);
   const corpusDir = opts.corpus ? resolve(opts.corpus) : undefined;
   const chatty = !opts.quiet && !opts.json;

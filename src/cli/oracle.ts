@@ -37,7 +37,7 @@ export interface OracleCommandOptions {
 
 export const EXIT_CANNOT_RUN = 3;
 
-const KERNEL_HELP =
+export const KERNEL_HELP =
   'Use --kernel with a bzImage built with CONFIG_IOMMUFD_TEST (its init.cpio.gz beside it, or --initramfs): in the project workspace ../shared/oracle/bzImage (Linux 6.12) and ../shared/oracle-7.2/bzImage (Linux 7.2); elsewhere build them with scripts/oracle/build-kernels.sh.';
 
 function programRows(r: ProgramReport, all: boolean): string[][] {

@@ -53,6 +53,8 @@ describe('command-line conventions', () => {
       [['fuzz', '--workers', 'abc'], /--workers <n>' argument 'abc' is invalid/],
       [['fuzz', '--workers', '0'], /--workers <n>' argument '0' is invalid/],
       [['fuzz', '--seed', 'foo'], /--seed <n>' argument 'foo' is invalid/],
+      [['fuzz', '--kernel', '/nonexistent/bzImage', '-d', '1s'], /--kernel \/nonexistent\/bzImage: no such kernel image/],
+      [['fuzz', '--kernel', 'examples/vm-boot.yaml', '--initramfs', '/nonexistent.cpio', '-d', '1s'], /--initramfs \/nonexistent.cpio: no such file/],
       [['minimize', 'examples/vm-boot.yaml', '--seconds', '-1'], /--seconds <n>' argument '-1' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],

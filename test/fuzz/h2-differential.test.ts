@@ -3,7 +3,7 @@
 // harness and every program the kernel answers differently becomes a finding
 // in the work directory. The harness is replaced by a stand-in here (CI has
 // no QEMU run per test); the real run is in the session's report.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,6 +93,9 @@ describe('differential mode', () => {
   it('fuzz --kernel runs the campaign, then the corpus on the kernel, and exits 1 on a divergence', async () => {
     const out = tmp();
     const seen: OracleOptions[] = [];
+    // the command checks the image exists before the campaign; the stand-in kernel never reads it
+    const kernel = join(tmp(), 'bzImage');
+    writeFileSync(kernel, '');
     const writes: string[] = [];
     const orig = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((s: string) => {
@@ -101,7 +104,7 @@ describe('differential mode', () => {
     }) as typeof process.stdout.write;
     let rc: number;
     try {
-      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out, kernel: '/nonexistent/bzImage', runOracle: (o) => fakeKernel(o, seen) });
+      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out, kernel, runOracle: (o) => fakeKernel(o, seen) });
     } finally {
       process.stdout.write = orig;
     }

@@ -30,8 +30,7 @@ export const ioas_map_file: OpModule = {
     primary: 'iova',
     outputs: { iova: 'iova' },
   },
-  // Not generated yet: the answer oracle's reference (fuzz/reference) does not model its effect on areas, pins or accounting.
-  weight: 0,
+  weight: 0.3,
   newUapi: true,
   available: withCmd(U.IOMMU_IOAS_MAP_FILE),
   cStructs: [U.iommu_ioas_map_file],
@@ -73,8 +72,7 @@ export const ioas_change_process: OpModule = {
     fields: { fd: fdField(), __reserved: u32('must be 0', { default: 0 }), size: sizeWord },
     outputs: {},
   },
-  // Not generated yet: the answer oracle's reference (fuzz/reference) does not model its effect on areas, pins or accounting.
-  weight: 0,
+  weight: 0.1,
   newUapi: true,
   available: withCmd(U.IOMMU_IOAS_CHANGE_PROCESS),
   cStructs: [U.iommu_ioas_change_process],
@@ -164,8 +162,7 @@ export const hw_queue_alloc: OpModule = {
     primary: 'hw_queue_id',
     outputs: { hw_queue_id: 'value' },
   },
-  // Not generated yet: the answer oracle's reference (fuzz/reference) does not model its effect on areas, pins or accounting.
-  weight: 0,
+  weight: 0.2,
   newUapi: true,
   available: withCmd(U.IOMMU_HW_QUEUE_ALLOC),
   cStructs: [U.iommu_hw_queue_alloc],
@@ -325,8 +322,7 @@ export const dmabuf_get: OpModule = {
     fields: testFields({ length: req(u32('bytes')), open_flags: u32('O_* flags of the fd', { default: 0 }) }),
     outputs: {},
   },
-  // Not generated yet: the answer oracle's reference (fuzz/reference) does not model its effect on areas, pins or accounting.
-  weight: 0,
+  weight: 0.15,
   newUapi: true,
   localRet: true,
   available: withTestOp(U.IOMMU_TEST_OP_DMABUF_GET),
@@ -357,8 +353,7 @@ export const dmabuf_revoke: OpModule = {
     fields: testFields({ dmabuf_fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'the dma-buf fd' }), revoked: u32('1: revoke, 0: restore', { default: 1 }) }),
     outputs: {},
   },
-  // Not generated yet: the answer oracle's reference (fuzz/reference) does not model its effect on areas, pins or accounting.
-  weight: 0,
+  weight: 0.1,
   newUapi: true,
   available: withTestOp(U.IOMMU_TEST_OP_DMABUF_REVOKE),
   execute: (x) => x.test('DMABUF_REVOKE', 0, { 'dmabuf_revoke.dmabuf_fd': x.s32('dmabuf_fd'), 'dmabuf_revoke.revoked': x.n32('revoked') }, []),

@@ -103,6 +103,12 @@ export interface RunOptions {
   profile?: ProfileName;
   /** Record a StateSnapshot just before teardown. */
   snapshot?: boolean;
+  /**
+   * The address space the program's first process starts with (Machine
+   * processLayout): 'bare' (default) or 'exec', the stack, [vvar] and [vdso]
+   * of a freshly exec'd process, as the oracle's guest gives its programs.
+   */
+  processLayout?: 'bare' | 'exec';
   /** Called after each call (progress output, the fuzzer's signal). */
   onCall?: (r: CallResult, machine: Machine) => void;
 }
@@ -157,6 +163,7 @@ class Executor {
       ...(typeof program.thp === 'string' ? { thp: program.thp as 'always' | 'madvise' | 'never' } : {}),
       ...(hp ? { hugetlbPages: hp } : {}),
       ...(program.phys_layout === 'linear' || program.phys_layout === 'scattered' ? { physLayout: program.phys_layout } : {}),
+      ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     });
     this.main = this.machine.spawn({ memlock: program.memlock ?? '8M', caps: program.caps ?? [] });
     this.adopt(this.main);

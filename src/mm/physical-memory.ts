@@ -5,9 +5,10 @@
  * Geometry. Frames are 4 KiB and numbered by PFN, a JS number below 2^32
  * (page tables store pfn+1 in a Uint32Array), so a machine holds less than
  * 16 TiB. Memory is cut into 1 GiB regions of 512 blocks of 2 MiB. Per-frame
- * metadata lives in typed arrays owned by the region and is allocated the
- * first time the region is used: an untouched 16 GiB machine costs a few
- * kilobytes. Page contents are allocated on the first write only (a
+ * metadata lives in typed arrays owned by the region: the per-block ones are
+ * allocated the first time the region is used, the per-frame words of a 2 MiB
+ * block the first time the block is taken (an untouched 16 GiB machine costs a
+ * few kilobytes, a fresh machine touching a few pages a few tens). Page contents are allocated on the first write only (a
  * Uint8Array(4096) per written page); reading a never-written page gives zeros.
  *
  * Folios are order 0 (4 KiB), 9 (2 MiB: THP and hugetlb) or 18 (1 GiB
@@ -65,6 +66,7 @@ const R_FRAMES = 1 << R_SHIFT;
 const R_MASK = R_FRAMES - 1;
 const B_SHIFT = 9;
 const B_FRAMES = 1 << B_SHIFT;
+const B_MASK = B_FRAMES - 1;
 const B_PER_R = 512;
 const WORDS_PER_BLOCK = B_FRAMES / 32;
 /** Open order-0 blocks kept in the scattered layout. */
@@ -81,6 +83,8 @@ const REGION_GIGA = 2;
 
 // Per-frame state is two Int32 words, meta[2i] = references and
 // meta[2i+1] = pins | flags << 24, so one scattered frame costs one cache line.
+// They are kept per 2 MiB block (Region.metas[b], 2 * B_FRAMES words; frame i
+// of the region at metas[i >>> B_SHIFT][(i & B_MASK) << 1]).
 const PIN_MASK = 0xffffff;
 const F_ALLOC = 1 << 24;
 const F_DIRTY = 1 << 25;
@@ -177,8 +181,12 @@ class Region {
   state = REGION_FREE;
   freeBlocks: number;
   materialized = false;
-  /** Per frame i: [2i] PTE mappings + GUP references, [2i+1] FOLL_PIN pins | flags. */
-  meta: Int32Array = EMPTY_I32;
+  /**
+   * Per block b, its frames' words (undefined until the block is first
+   * taken): for local frame k, [2k] PTE mappings + GUP references, [2k+1]
+   * FOLL_PIN pins | flags.
+   */
+  metas: Array<Int32Array | undefined> = [];
   blockState: Uint8Array = EMPTY_U8;
   /** Free frames of a BLOCK_SMALL block. */
   blockFree: Uint16Array = EMPTY_U16;
@@ -207,11 +215,27 @@ class Region {
     return Math.min(B_FRAMES, this.nframes - b * B_FRAMES);
   }
 
+  /** The per-frame words of block b, allocated (zeroed) on first use. */
+  meta(b: number): Int32Array {
+    let m = this.metas[b];
+    if (m === undefined) {
+      m = new Int32Array(2 * B_FRAMES);
+      this.metas[b] = m;
+    }
+    return m;
+  }
+
+  /** Frame i's pins | flags word (0 for a frame of a block never taken). */
+  flags(i: number): number {
+    const m = this.metas[i >>> B_SHIFT];
+    return m === undefined ? 0 : m[((i & B_MASK) << 1) + 1];
+  }
+
   materialize(): void {
     if (this.materialized) return;
     this.materialized = true;
     // Sized to the region (the last one of a small machine is partial).
-    this.meta = new Int32Array(2 * this.nframes);
+    this.metas = new Array<Int32Array | undefined>(this.nblocks).fill(undefined);
     this.blockState = new Uint8Array(B_PER_R);
     this.blockFree = new Uint16Array(B_PER_R);
     this.blockMap = new Int32Array(B_PER_R);
@@ -307,7 +331,8 @@ export class PhysicalMemory {
     this.inUse += 1 << order;
     if (hugetlb) {
       this.hugeInUse[hi]++;
-      this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_HUGETLB;
+      const i = pfn & R_MASK;
+      this.regionOf(pfn).meta(i >>> B_SHIFT)[((i & B_MASK) << 1) + 1] |= F_HUGETLB;
     }
     return pfn;
   }
@@ -326,9 +351,8 @@ export class PhysicalMemory {
     const bit = this.findFreeFrame(r, b);
     r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] |= 1 << (bit & 31);
     if (--r.blockFree[b] === 0) sb.delete(g);
-    const i = b * B_FRAMES + bit;
-    r.meta[(i << 1) + 1] = F_ALLOC;
-    return r.base + i;
+    r.meta(b)[(bit << 1) + 1] = F_ALLOC;
+    return r.base + b * B_FRAMES + bit;
   }
 
   private findFreeFrame(r: Region, b: number): number {
@@ -422,8 +446,8 @@ export class PhysicalMemory {
     if (g < 0) return -1;
     const r = this.regions[g >>> (R_SHIFT - B_SHIFT)];
     const b = g & (B_PER_R - 1);
-    const m = r.meta;
-    for (let i = b * B_FRAMES; i < (b + 1) * B_FRAMES; i++) m[(i << 1) + 1] = F_ALLOC;
+    const m = r.meta(b);
+    for (let k = 0; k < B_FRAMES; k++) m[(k << 1) + 1] = F_ALLOC;
     return r.base + b * B_FRAMES;
   }
 
@@ -437,8 +461,10 @@ export class PhysicalMemory {
       r.blockState.fill(BLOCK_GIGA);
       r.freeBlocks = 0;
       this.freeHugeBlocks -= B_PER_R;
-      const m = r.meta;
-      for (let i = 0; i < R_FRAMES; i++) m[(i << 1) + 1] = F_ALLOC;
+      for (let b = 0; b < B_PER_R; b++) {
+        const m = r.meta(b);
+        for (let k = 0; k < B_FRAMES; k++) m[(k << 1) + 1] = F_ALLOC;
+      }
       r.blockMap.fill(0);
       r.gigaRef = 0;
       return r.base;
@@ -454,7 +480,7 @@ export class PhysicalMemory {
     if (order === 0) {
       const b = i >>> B_SHIFT;
       const bit = i & (B_FRAMES - 1);
-      r.meta[(i << 1) + 1] = 0;
+      r.meta(b)[(bit << 1) + 1] = 0;
       r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] &= ~(1 << (bit & 31));
       const g = r.index * B_PER_R + b;
       if (++r.blockFree[b] === r.blockCap(b)) {
@@ -463,15 +489,15 @@ export class PhysicalMemory {
       } else if (r.blockFree[b] === 1) this.smallBlocks.add(g);
       return;
     }
-    if (r.meta[(i << 1) + 1] & F_HUGETLB) this.hugeInUse[order === PUD_ORDER ? 1 : 0]--;
+    if (r.flags(i) & F_HUGETLB) this.hugeInUse[order === PUD_ORDER ? 1 : 0]--;
     if (order === PMD_ORDER) {
       const b = i >>> B_SHIFT;
-      r.meta.fill(0, i << 1, (i + B_FRAMES) << 1);
+      r.meta(b).fill(0);
       r.blockMap[b] = 0;
       this.blockToFree(r, b);
       return;
     }
-    r.meta.fill(0);
+    for (const m of r.metas) m?.fill(0);
     r.blockState.fill(BLOCK_FREE);
     r.blockMap.fill(0);
     r.freeBlocks = r.nblocks;
@@ -546,7 +572,7 @@ export class PhysicalMemory {
     if (pfn === this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
-    r.meta[i << 1]++;
+    r.meta(i >>> B_SHIFT)[(i & B_MASK) << 1]++;
     const st = r.blockState[i >>> B_SHIFT];
     if (st === BLOCK_HUGE) r.blockRef[i >>> B_SHIFT]++;
     else if (st === BLOCK_GIGA) r.gigaRef++;
@@ -557,12 +583,13 @@ export class PhysicalMemory {
     if (pfn === this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
-    const m = r.meta;
-    if (m[i << 1] <= 0) {
+    const m = r.meta(i >>> B_SHIFT);
+    const j = (i & B_MASK) << 1;
+    if (m[j] <= 0) {
       this.warn?.warn('put_page.underflow', `pfn ${pfn}`);
       return;
     }
-    this.dropFolioRef(r, i, --m[i << 1]);
+    this.dropFolioRef(r, i, --m[j]);
   }
 
   /** A FOLL_PIN pin: one reference and one pin on the frame. */
@@ -570,9 +597,10 @@ export class PhysicalMemory {
     if (pfn === this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
-    const m = r.meta;
-    m[i << 1]++;
-    m[(i << 1) + 1]++;
+    const m = r.meta(i >>> B_SHIFT);
+    const j = (i & B_MASK) << 1;
+    m[j]++;
+    m[j + 1]++;
     const st = r.blockState[i >>> B_SHIFT];
     if (st === BLOCK_HUGE) r.blockRef[i >>> B_SHIFT]++;
     else if (st === BLOCK_GIGA) r.gigaRef++;
@@ -583,8 +611,8 @@ export class PhysicalMemory {
     if (pfn === this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
-    const m = r.meta;
-    const j = i << 1;
+    const m = r.meta(i >>> B_SHIFT);
+    const j = (i & B_MASK) << 1;
     const p = m[j + 1];
     const ref = m[j];
     if ((p & PIN_MASK) === 0 || ref <= 0) {
@@ -610,13 +638,14 @@ export class PhysicalMemory {
       for (let k = 0; k < n; k++) this.unpinFrame(pfn + k, dirty);
       return;
     }
-    const m = r.meta;
+    const m = r.meta(b);
     const f = dirty ? F_DIRTY : 0;
-    for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) {
+    const k0 = i0 & B_MASK;
+    for (let j = k0 << 1; j < (k0 + n) << 1; j += 2) {
       const p = m[j + 1];
       if ((p & PIN_MASK) === 0 || m[j] <= 0) {
         // undo nothing: fall back to the checked path for the rest
-        const done = (j >> 1) - i0;
+        const done = (j >> 1) - k0;
         if (done) this.dropFolioRefs(r, b, st, done);
         for (let k = done; k < n; k++) this.unpinFrame(pfn + k, dirty);
         return;
@@ -642,13 +671,14 @@ export class PhysicalMemory {
     if (pfn === this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i0 = pfn & R_MASK;
-    const m = r.meta;
+    const m = r.meta(i0 >>> B_SHIFT);
+    const k0 = i0 & B_MASK;
     if (pin) {
-      for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) {
+      for (let j = k0 << 1; j < (k0 + n) << 1; j += 2) {
         m[j]++;
         m[j + 1]++;
       }
-    } else for (let j = i0 << 1; j < (i0 + n) << 1; j += 2) m[j]++;
+    } else for (let j = k0 << 1; j < (k0 + n) << 1; j += 2) m[j]++;
     const st = r.blockState[i0 >>> B_SHIFT];
     if (st === BLOCK_HUGE) r.blockRef[i0 >>> B_SHIFT] += n;
     else if (st === BLOCK_GIGA) r.gigaRef += n;
@@ -701,7 +731,7 @@ export class PhysicalMemory {
   isAllocated(pfn: number): boolean {
     if (!this.valid(pfn)) return false;
     const r = this.regionOf(pfn);
-    return r.materialized && (r.meta[((pfn & R_MASK) << 1) + 1] & F_ALLOC) !== 0;
+    return r.materialized && (r.flags(pfn & R_MASK) & F_ALLOC) !== 0;
   }
 
   /** Page-table mappings + GUP references of the frame (0 for free frames). */
@@ -710,13 +740,13 @@ export class PhysicalMemory {
     if (!this.isAllocated(pfn)) return 0;
     const r = this.regionOf(pfn);
     const i = pfn & R_MASK;
-    return r.meta[i << 1] + r.blockMap[i >>> B_SHIFT];
+    return r.meta(i >>> B_SHIFT)[(i & B_MASK) << 1] + r.blockMap[i >>> B_SHIFT];
   }
 
   /** FOLL_PIN pins held on the frame. */
   pincount(pfn: number): number {
     if (!this.isAllocated(pfn)) return 0;
-    return this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] & PIN_MASK;
+    return this.regionOf(pfn).flags(pfn & R_MASK) & PIN_MASK;
   }
 
   /** Order of the folio holding the frame, -1 if the frame is free. */
@@ -742,7 +772,7 @@ export class PhysicalMemory {
     if (o < 0) return 0;
     const r = this.regionOf(head);
     const i = head & R_MASK;
-    if (o === 0) return r.meta[i << 1];
+    if (o === 0) return r.meta(i >>> B_SHIFT)[(i & B_MASK) << 1];
     if (o === PMD_ORDER) return r.blockRef[i >>> B_SHIFT];
     return r.gigaRef;
   }
@@ -755,7 +785,7 @@ export class PhysicalMemory {
     const r = this.regionOf(h);
     const i0 = h & R_MASK;
     let s = 0;
-    for (let i = i0; i < i0 + 2 ** o; i++) s += r.meta[(i << 1) + 1] & PIN_MASK;
+    for (let i = i0; i < i0 + 2 ** o; i++) s += r.flags(i) & PIN_MASK;
     return s;
   }
 
@@ -768,17 +798,18 @@ export class PhysicalMemory {
 
   isHugetlb(pfn: number): boolean {
     const h = this.folioHead(pfn);
-    return h >= 0 && h !== this.zeroPfn && (this.regionOf(h).meta[((h & R_MASK) << 1) + 1] & F_HUGETLB) !== 0;
+    return h >= 0 && h !== this.zeroPfn && (this.regionOf(h).flags(h & R_MASK) & F_HUGETLB) !== 0;
   }
 
   isDirty(pfn: number): boolean {
-    return this.isAllocated(pfn) && (this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] & F_DIRTY) !== 0;
+    return this.isAllocated(pfn) && (this.regionOf(pfn).flags(pfn & R_MASK) & F_DIRTY) !== 0;
   }
 
   setDirty(pfn: number, dirty: boolean): void {
     if (!this.isAllocated(pfn)) return;
-    const m = this.regionOf(pfn).meta;
-    const j = ((pfn & R_MASK) << 1) + 1;
+    const i = pfn & R_MASK;
+    const m = this.regionOf(pfn).meta(i >>> B_SHIFT);
+    const j = ((i & B_MASK) << 1) + 1;
     if (dirty) m[j] |= F_DIRTY;
     else m[j] &= ~F_DIRTY;
   }
@@ -796,7 +827,7 @@ export class PhysicalMemory {
   metadataBytes(): number {
     let b = 0;
     for (const r of this.regions)
-      if (r.materialized) b += r.meta.byteLength + r.blockState.byteLength + r.blockFree.byteLength + r.blockMap.byteLength + r.blockRef.byteLength + r.bitmap.byteLength;
+      if (r.materialized) b += r.metas.reduce((n, m) => n + (m?.byteLength ?? 0), 0) + r.blockState.byteLength + r.blockFree.byteLength + r.blockMap.byteLength + r.blockRef.byteLength + r.bitmap.byteLength;
     return b;
   }
 
@@ -812,7 +843,7 @@ export class PhysicalMemory {
         const st = r.blockState[b];
         if (st === BLOCK_HUGE) yield [r.base + b * B_FRAMES, PMD_ORDER];
         else if (st === BLOCK_SMALL) {
-          for (let i = b * B_FRAMES; i < b * B_FRAMES + r.blockCap(b); i++) if (r.meta[(i << 1) + 1] & F_ALLOC) yield [r.base + i, 0];
+          for (let i = b * B_FRAMES; i < b * B_FRAMES + r.blockCap(b); i++) if (r.flags(i) & F_ALLOC) yield [r.base + i, 0];
         }
       }
     }
@@ -843,7 +874,8 @@ export class PhysicalMemory {
       return;
     }
     if (!this.backing?.copy(pfn, offset, src, srcOff, len, true)) this.store(pfn, offset, src, srcOff, len);
-    this.regionOf(pfn).meta[((pfn & R_MASK) << 1) + 1] |= F_DIRTY;
+    const i = pfn & R_MASK;
+    this.regionOf(pfn).meta(i >>> B_SHIFT)[((i & B_MASK) << 1) + 1] |= F_DIRTY;
   }
 
   /**

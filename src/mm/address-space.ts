@@ -219,6 +219,62 @@ export interface ExecLayout {
   vclockPages: number;
   /** First PFN behind the data pages: outside RAM, so they read as zeros and hold no references. */
   vvarPfn: number;
+  /**
+   * The [vvar] pages a user access finds (the rest SIGBUS); default: what
+   * vvar_fault() maps without kvmclock, Hyper-V or a time namespace (the
+   * oracle's TCG guest): page 0 on 6.12 (arch/x86/entry/vdso/vma.c; 1-3 are
+   * the pvclock, hvclock and timens pages), pages 0 and 2 (time and rng data)
+   * with the generic data store of 6.15 and later (lib/vdso/datastore.c),
+   * whose kernels are the ones with [vvar_vclock] pages. [vvar_vclock]
+   * pages always SIGBUS there (vvar_vclock_fault(): no vclock in use).
+   */
+  vvarPresent?: readonly number[];
+  /** Map the static program image at 0x400000 (EXEC_IMAGE); default true. */
+  image?: boolean;
+}
+
+/** One mapping of the exec'd program's image (binfmt_elf load_elf_binary()). */
+export interface ExecImageMapping {
+  start: number;
+  end: number;
+  /** PROT_* of the segment. */
+  prot: number;
+  /** Byte offset in the file; null: anonymous (the bss past the file, the brk heap). */
+  offset: number | null;
+  name?: string;
+}
+
+/**
+ * The image of a static, non-PIE x86-64 program (`cc -static`, as the oracle
+ * builds its programs) with randomization off, as /proc/self/maps of a
+ * one-program oracle binary shows it: the ELF header page, text, rodata,
+ * the RELRO part of the data made read-only, data, the bss past the file,
+ * and the [heap] glibc's start-up and stdio took with brk. Sizes past the
+ * first pages depend on the binary (a batch of many programs has more
+ * text); what the model needs is that low addresses hold the image's
+ * file-backed VMAs, as a real process's do.
+ */
+export const EXEC_IMAGE: readonly ExecImageMapping[] = [
+  { start: 0x400000, end: 0x401000, prot: PROT_READ, offset: 0 },
+  { start: 0x401000, end: 0x47e000, prot: PROT_READ | PROT_EXEC, offset: 0x1000 },
+  { start: 0x47e000, end: 0x4a7000, prot: PROT_READ, offset: 0x7e000 },
+  { start: 0x4a7000, end: 0x4ab000, prot: PROT_READ, offset: 0xa7000 },
+  { start: 0x4ab000, end: 0x4ae000, prot: PROT_READ | PROT_WRITE, offset: 0xab000 },
+  { start: 0x4ae000, end: 0x4b8000, prot: PROT_READ | PROT_WRITE, offset: null },
+  { start: 0x4b8000, end: 0x4da000, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]' },
+];
+
+/** The file behind EXEC_IMAGE (its size: the last file-backed byte, page aligned). */
+export const EXEC_IMAGE_PATH = '/bin/oracle-progs';
+const EXEC_IMAGE_FILE_BYTES = 0xae000;
+
+/**
+ * A vm_special_mapping ([vvar], [vvar_vclock], [vdso]): it cannot be split
+ * (special_mapping_split()), and its fault handler may refuse pages.
+ */
+export interface SpecialMapping {
+  /** Bit i set: page offset i SIGBUSes on access (the fault handler's VM_FAULT_SIGBUS). */
+  sigbus: number;
 }
 
 /** Pages of the initial stack VMA for arguments and environment within one page. */
@@ -289,6 +345,8 @@ export class Vma implements MemFileMapping {
   name: string | undefined;
   /** vm_ops of a device mapping. */
   ops: VmaOps | undefined;
+  /** Set for a vm_special_mapping (exec's [vvar], [vvar_vclock], [vdso]). */
+  special: SpecialMapping | undefined;
 
   constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
     this.mm = mm;
@@ -539,6 +597,8 @@ export class MmStruct {
   private splitVma(i: number, at: number): number {
     const v = this.vmas[i];
     if (v.hugeOrder && at % 2 ** v.hugeOrder !== 0) return -EINVAL;
+    // vm_ops->may_split: special_mapping_split() refuses every cut
+    if (v.special !== undefined) return -EINVAL;
     if (this.vmas.length >= this.opts.maxMapCount) return -ENOMEM;
     if (!v.hugeOrder && at % PT_SPAN !== 0) {
       const node = this.pt.get(Math.floor(at / PT_SPAN));
@@ -546,6 +606,7 @@ export class MmStruct {
     }
     const t = new Vma(this, at, v.end, v.flags, v.file, v.pgoff + (at - v.start), v.hugeOrder, v.pfnBase + (at - v.start));
     t.name = v.name;
+    t.special = v.special;
     t.ops = v.ops;
     t.ops?.open?.();
     if (v.resv) {
@@ -982,6 +1043,7 @@ export class MmStruct {
    */
   setupExec(l: ExecLayout): number {
     this.setMmapBase(l.stackRlimit);
+    if (l.image !== false) this.mapExecImage();
     const top = Number(STACK_TOP / PAGE_N);
     const sstart = top - l.stackPages;
     if (!this.isFree(sstart, top)) return -ENOMEM;
@@ -994,18 +1056,44 @@ export class MmStruct {
     const at = this.getUnmappedArea(0, data + text, 0, 0, false);
     if (at < 0) return at;
     const dataFlags = VM_READ | VM_MAYREAD | VM_IO | VM_DONTDUMP | VM_PFNMAP | VM_DONTEXPAND;
+    const present = l.vvarPresent ?? (l.vclockPages > 0 ? [0, 2] : [0]);
+    let sigbus = (2 ** l.vvarPages - 1) >>> 0;
+    for (const pg of present) sigbus &= ~(1 << pg);
     const vvar = new Vma(this, at, at + l.vvarPages, dataFlags, null, 0, 0, l.vvarPfn);
     vvar.name = '[vvar]';
+    vvar.special = { sigbus };
     this.insertVma(vvar);
     if (l.vclockPages > 0) {
       const vclock = new Vma(this, at + l.vvarPages, at + data, dataFlags, null, 0, 0, l.vvarPfn + l.vvarPages);
       vclock.name = '[vvar_vclock]';
+      vclock.special = { sigbus: (2 ** l.vclockPages - 1) >>> 0 };
       this.insertVma(vclock);
     }
     const vdso = new Vma(this, at + data, at + data + text, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND, l.vdso, 0, 0);
     vdso.name = '[vdso]';
+    vdso.special = { sigbus: 0 };
     this.insertVma(vdso);
     return 0;
+  }
+
+  /**
+   * load_elf_binary() of a static program (EXEC_IMAGE): private file
+   * mappings of its segments (a private mapping may be made writable:
+   * VM_MAYWRITE), the anonymous bss and the brk heap. The file's first
+   * bytes are an ELF header, the rest reads as zeros.
+   */
+  private mapExecImage(): void {
+    const contents = new Uint8Array(64);
+    contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    const file = new MemFile(this.phys, 'file', EXEC_IMAGE_FILE_BYTES, { name: EXEC_IMAGE_PATH, contents });
+    for (const m of EXEC_IMAGE) {
+      const s = m.start / PAGE_SIZE;
+      const e = m.end / PAGE_SIZE;
+      const flags = calcVmProt(m.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+      const v = m.offset === null ? new Vma(this, s, e, flags, null, s, 0) : new Vma(this, s, e, flags, file, m.offset / PAGE_SIZE, 0);
+      if (m.name !== undefined) v.name = m.name;
+      this.insertVma(v);
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -1421,6 +1509,7 @@ export class MmStruct {
       if (v.flags & VM_DONTCOPY) continue;
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
       c.name = v.name;
+      c.special = v.special;
       c.ops = v.ops;
       c.ops?.open?.();
       child.vmas.push(c);
@@ -1518,6 +1607,7 @@ export class MmStruct {
     const v = this.findVmaForAccess(vpn);
     if (v === undefined) return -1;
     if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
+    if (v.special !== undefined && (v.special.sigbus >>> (v.pgoff + vpn - v.start)) & 1) return -1;
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     let ent = this.lookupEntry(vpn);
     if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && (this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL)) {

@@ -106,32 +106,89 @@ export function signalName(key: number): string {
   return `${labelNames.get(label) ?? `#${label}`}${names.get(probe) ?? `|#${probe}`}`;
 }
 
-/** The probes reached since the last drain (undefined: not collecting). */
-let collector: Set<number> | undefined;
+/**
+ * Each distinct probe id also has a slot, a small dense number (names whose
+ * hashes collide share the id, so they share the slot), so that the probes
+ * reached are collected in a typed array instead of a Set.
+ */
+const slotOfId = new Map<number, number>();
+const idOfSlot: number[] = [];
 
-function hit(id: number): void {
-  collector?.add(id);
+/** The slot of a probe or outcome name. */
+function probeSlot(name: string): number {
+  const id = probeId(name);
+  let s = slotOfId.get(id);
+  if (s === undefined) {
+    s = idOfSlot.length;
+    idOfSlot.push(id);
+    slotOfId.set(id, s);
+  }
+  return s;
 }
 
-/** Per assertion name, the ids of its `|a:` (check reached) and `|w:` (warned) probes. */
-const assertionIds = new Map<string, [number, number]>();
-function assertionId(assertion: unknown, warned: boolean): number {
-  const a = String(assertion);
-  let ids = assertionIds.get(a);
+/**
+ * The probes reached since the last drain, each once, in the order first
+ * reached (as a Set would iterate them): `stamp[slot] === epoch` marks a slot
+ * already listed; a drain starts a new epoch.
+ */
+class Collector {
+  private stamp = new Uint32Array(1024);
+  private epoch = 1;
+  readonly reached: number[] = [];
+
+  hit(slot: number): void {
+    if (slot >= this.stamp.length) {
+      const grown = new Uint32Array(Math.max(2 * this.stamp.length, slot + 1));
+      grown.set(this.stamp);
+      this.stamp = grown;
+    }
+    if (this.stamp[slot] !== this.epoch) {
+      this.stamp[slot] = this.epoch;
+      this.reached.push(slot);
+    }
+  }
+
+  /** The keys of the probes reached, in call `label`; forgets them. */
+  drain(label: number): number[] {
+    const r = this.reached;
+    const out = new Array<number>(r.length);
+    for (let k = 0; k < r.length; k++) out[k] = signalKey(label, idOfSlot[r[k]]);
+    r.length = 0;
+    if (++this.epoch === 0xffffffff) {
+      this.stamp.fill(0);
+      this.epoch = 1;
+    }
+    return out;
+  }
+}
+
+/** The collector of the running program (undefined: not collecting), in an object the method probes share. */
+const probeState: { collector: Collector | undefined } = { collector: undefined };
+/** A collector no run holds (one is reused from program to program). */
+let spareCollector: Collector | undefined;
+
+function hit(slot: number): void {
+  probeState.collector?.hit(slot);
+}
+
+/** Per assertion name, the slots of its `|a:` (check reached) and `|w:` (warned) probes. */
+const assertionSlots = new Map<string, [number, number]>();
+function assertionSlot(assertion: string, warned: boolean): number {
+  let ids = assertionSlots.get(assertion);
   if (ids === undefined) {
-    ids = [probeId(`|a:${a}`), probeId(`|w:${a}`)];
-    assertionIds.set(a, ids);
+    ids = [probeSlot(`|a:${assertion}`), probeSlot(`|w:${assertion}`)];
+    assertionSlots.set(assertion, ids);
   }
   return ids[warned ? 1 : 0];
 }
 
-/** Per fault point, the ids of its `|fp:` (passed) and `|F:` (failed) probes. */
-const faultIds = new Map<FaultPoint, [number, number]>();
-function faultId(p: FaultPoint, failed: boolean): number {
-  let ids = faultIds.get(p);
+/** Per fault point, the slots of its `|fp:` (passed) and `|F:` (failed) probes. */
+const faultSlots = new Map<FaultPoint, [number, number]>();
+function faultSlot(p: FaultPoint, failed: boolean): number {
+  let ids = faultSlots.get(p);
   if (ids === undefined) {
-    ids = [probeId(`|fp:${p.name}`), probeId(`|F:${p.name}`)];
-    faultIds.set(p, ids);
+    ids = [probeSlot(`|fp:${p.name}`), probeSlot(`|F:${p.name}`)];
+    faultSlots.set(p, ids);
   }
   return ids[failed ? 1 : 0];
 }
@@ -141,18 +198,39 @@ const SKIP_METHODS = new Set(['constructor', 'add', 'iovaToPhys', 'peekPhys', 'a
 
 type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
 
-function returnClass(r: unknown): string | undefined {
+/**
+ * The class of value a method returned, as its probe names it (`=0`, `=-22`,
+ * `=+`, `=t`, `=f`, `=o`; nothing for undefined): a number for the cases
+ * with no allocation (the value itself for a negative number, 0 for zero, 1
+ * positive, 2 true, 3 false, 4 an object), the text for a negative bigint.
+ */
+function returnCode(r: unknown): number | string | undefined {
   switch (typeof r) {
     case 'number':
-      return r < 0 ? String(r) : r === 0 ? '0' : '+';
+      return r < 0 ? r : r === 0 ? 0 : 1;
     case 'bigint':
-      return r < 0n ? String(r) : r === 0n ? '0' : '+';
+      return r < 0n ? String(r) : r === 0n ? 0 : 1;
     case 'boolean':
-      return r ? 't' : 'f';
+      return r ? 2 : 3;
     default:
-      return r === undefined ? undefined : 'o';
+      return r === undefined ? undefined : 4;
   }
 }
+
+const CODE_TEXT = ['0', '+', 't', 'f', 'o'];
+
+/**
+ * The body of a method probe. It is compiled once per method (new Function),
+ * not shared as one closure, so that each probe's call of its method stays
+ * monomorphic and the method can be inlined into it.
+ */
+const PROBE_SOURCE = `return function (...args) {
+  if (state.collector === undefined) return orig.apply(this, args);
+  state.collector.hit(slot);
+  const r = orig.apply(this, args);
+  if (r !== undefined) after(r);
+  return r;
+};`;
 
 function wrapMethods(proto: object, className: string): void {
   for (const name of Object.getOwnPropertyNames(proto)) {
@@ -161,24 +239,21 @@ function wrapMethods(proto: object, className: string): void {
     if (!d || typeof d.value !== 'function' || !d.writable) continue;
     const orig = d.value as AnyFn;
     const key = `|m:${className}.${name}`;
-    const id = probeId(key);
-    const retIds = new Map<string, number>();
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      if (collector === undefined) return orig.apply(this, args);
-      hit(id);
-      const r = orig.apply(this, args);
-      const cls = returnClass(r);
-      if (cls !== undefined) {
-        let k = retIds.get(cls);
-        if (k === undefined) {
-          k = probeId(`${key}=${cls}`);
-          retIds.set(cls, k);
-        }
-        hit(k);
+    const slot = probeSlot(key);
+    const retSlots = new Map<number | string, number>();
+    const after = (r: unknown): void => {
+      const c = probeState.collector;
+      const code = returnCode(r);
+      if (c === undefined || code === undefined) return;
+      let k = retSlots.get(code);
+      if (k === undefined) {
+        k = probeSlot(`${key}=${typeof code === 'string' || code < 0 ? String(code) : CODE_TEXT[code]}`);
+        retSlots.set(code, k);
       }
-      return r;
+      c.hit(k);
     };
-    Object.defineProperty(proto, name, { ...d, value: wrapped });
+    const make = new Function('state', 'orig', 'slot', 'after', PROBE_SOURCE) as (...a: unknown[]) => AnyFn;
+    Object.defineProperty(proto, name, { ...d, value: make(probeState, orig, slot, after) });
   }
 }
 
@@ -192,12 +267,12 @@ const METHOD_PROBES = process.env.IOMMUFD_SIM_FUZZ_METHOD_PROBES !== '0';
 
 /** The WARN_ON hook: each site reached (`|a:`) and each warning raised (`|w:`). */
 const warnProbe: WarnHook = (assertion, warned) => {
-  if (collector !== undefined) hit(assertionId(assertion, warned));
+  if (probeState.collector !== undefined) hit(assertionSlot(String(assertion), warned));
 };
 
 /** The fault-point hook: each point passed (`|fp:`) or failed (`|F:`). */
 const faultProbe: FaultHook = (point, failed) => {
-  if (collector !== undefined) hit(faultId(point, failed));
+  if (probeState.collector !== undefined) hit(faultSlot(point, failed));
 };
 
 /**
@@ -289,14 +364,10 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
   const labels = callLabels(p.calls).map(labelId);
   const perCall: number[][] = [];
   const signal = new Set<number>();
-  const drain = (label: number): number[] => {
-    const out: number[] = [];
-    const c = collector;
-    if (c === undefined) return out;
-    for (const k of c) out.push(signalKey(label, k));
-    c.clear();
-    return out;
-  };
+  const prev = probeState.collector;
+  const mine = spareCollector ?? new Collector();
+  spareCollector = undefined;
+  const drain = (label: number): number[] => mine.drain(label);
   let state = stateTag(undefined);
   const onCall = (r: CallResult, m: Machine): void => {
     const label = labels[r.index] ?? labelId(r.op);
@@ -309,8 +380,7 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
     perCall[r.index] = keys;
     opts.onCall?.(r, m);
   };
-  const prev = collector;
-  collector = new Set();
+  probeState.collector = mine;
   const prevWarn = setWarnHook(warnProbe);
   const prevFault = setFaultHook(faultProbe);
   let run: RunResult;
@@ -332,7 +402,9 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
     perCall[p.calls.length] = exitKeys;
     for (const k of exitKeys) signal.add(k);
   } finally {
-    collector = prev;
+    probeState.collector = prev;
+    mine.drain(0);
+    spareCollector = mine;
     setWarnHook(prevWarn);
     setFaultHook(prevFault);
   }
@@ -423,10 +495,10 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; cha
   last.fp = fp;
   const prevPanic = m.warn.panicOnWarn;
   const prevName = m.warn.syscall;
-  const prevCollector = collector;
+  const prevCollector = probeState.collector;
   m.warn.panicOnWarn = false;
   m.warn.syscall = 'audit';
-  collector = undefined;
+  probeState.collector = undefined;
   try {
     // Machine.audit() would add the object tables and the per-mm counters, but it takes an mm's locked_vm
     // beyond iommufd's charge (mlock, MAP_LOCKED) for a problem; the answer oracle checks the accounting
@@ -435,7 +507,7 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; cha
   } finally {
     m.warn.panicOnWarn = prevPanic;
     m.warn.syscall = prevName;
-    collector = prevCollector;
+    probeState.collector = prevCollector;
   }
 }
 
@@ -462,14 +534,14 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
     }
     if (opts.answers) {
       answers ??= new AnswerOracle(m);
-      const prevCollector = collector;
-      collector = undefined;
+      const prevCollector = probeState.collector;
+      probeState.collector = undefined;
       let f: OracleFailure | undefined;
       try {
         // Nothing the audit fingerprints changed: the oracle follows the call on the state it last saw.
         f = answers.afterCall(r, last.changed !== false);
       } finally {
-        collector = prevCollector;
+        probeState.collector = prevCollector;
       }
       if (f) throw new OracleStop(r.index, f);
     }

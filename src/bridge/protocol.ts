@@ -1,13 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * The bridge's wire format (shim/protocol.h is the C side): one unix stream
- * socket per real process; a request is a 64-byte header (u32 op, u32 string
- * length, six i64 arguments, u32 caller's thread id, u32 reserved) and a string; a reply a 32-byte header (i64
- * result, two i64 extras, u32 string length, u32 spin) and a string. `spin`
- * is how long (µs) the shim may wait awake for its next reply.
+ * The bridge's wire format (shim/protocol.h is the C side). Every process
+ * writes its requests into one shared FIFO (`<sock>.q`), each with a single
+ * write of at most PIPE_BUF bytes, so requests never interleave and are read
+ * in the order they were made, across processes too; the server answers on
+ * the process's own reply FIFO (`<sock>.r<pid>`, made by the shim, named in
+ * HELLO). The unix socket at `<sock>` only tells the server that a process
+ * is gone: the shim writes its connection id there once and never reads it.
+ *
+ * A request is a 64-byte header (u32 op with flags, u32 string length, six
+ * i64 arguments, u32 caller's thread id, u32 connection id) and a string; a
+ * reply a 32-byte header (i64 result, two i64 extras, u32 string length, u32
+ * spin) and a string. `spin` is how long (µs) the shim may wait awake for its
+ * next reply. A request with REQ_NOREPLY gets no reply.
  */
 export const REQ_HEADER = 64;
 export const REP_HEADER = 32;
+/** Largest request: one atomic write into the shared FIFO (PIPE_BUF). */
+export const REQ_MAX = 4096;
+/** Flag in the op word: the shim does not wait for an answer (the FIFO keeps the order). */
+export const REQ_NOREPLY = 0x10000;
+export const OP_MASK = 0xffff;
 
 export const OP = {
   HELLO: 1,
@@ -35,6 +48,8 @@ export const OP = {
   POLL: 23,
   CAPGET: 24,
   DUP: 25,
+  /** Server-internal: the main thread's wake-up to serve its event loop (never sent by the shim). */
+  TICK: 26,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */
@@ -46,9 +61,13 @@ export const BRIDGE_LOST_STATUS = 125;
 
 export interface Request {
   op: number;
+  /** REQ_NOREPLY or 0. */
+  flags: number;
   a: bigint[];
   /** The calling thread's id (0 when not known). */
   tid: number;
+  /** The connection id HELLO gave the process (0 in HELLO). */
+  conn: number;
   s: Buffer;
 }
 
@@ -59,17 +78,30 @@ export interface Reply {
   s?: string | Uint8Array;
 }
 
+/**
+ * The request at buf[off..end), or undefined when it is not complete yet.
+ * The string is a copy only when `copy` (the caller reuses `buf`).
+ */
+export function parseRequest(buf: Buffer, off: number, end: number, copy = false): Request | undefined {
+  if (end - off < REQ_HEADER) return undefined;
+  const slen = buf.readUInt32LE(off + 4);
+  if (end - off < REQ_HEADER + slen) return undefined;
+  const a: bigint[] = new Array(6);
+  for (let i = 0; i < 6; i++) a[i] = buf.readBigInt64LE(off + 8 + 8 * i);
+  const word = buf.readUInt32LE(off);
+  const s = buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen);
+  return { op: word & OP_MASK, flags: word & ~OP_MASK, a, tid: buf.readUInt32LE(off + 56), conn: buf.readUInt32LE(off + 60), s: copy ? Buffer.from(s) : s };
+}
+
 /** Split complete requests off the front of `buf`; returns them and the rest. */
 export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
   const reqs: Request[] = [];
   let off = 0;
-  while (buf.length - off >= REQ_HEADER) {
-    const slen = buf.readUInt32LE(off + 4);
-    if (buf.length - off < REQ_HEADER + slen) break;
-    const a: bigint[] = new Array(6);
-    for (let i = 0; i < 6; i++) a[i] = buf.readBigInt64LE(off + 8 + 8 * i);
-    reqs.push({ op: buf.readUInt32LE(off), a, tid: buf.readUInt32LE(off + 56), s: buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen) });
-    off += REQ_HEADER + slen;
+  for (;;) {
+    const q = parseRequest(buf, off, buf.length);
+    if (q === undefined) break;
+    reqs.push(q);
+    off += REQ_HEADER + q.s.length;
   }
   return { reqs, rest: off === buf.length ? Buffer.alloc(0) : buf.subarray(off) };
 }

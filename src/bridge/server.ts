@@ -17,10 +17,12 @@
  * table as an inert placeholder below the lowest free real descriptor the
  * shim sends, so files the model creates land on numbers free in the program.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { EBADF, EINVAL, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
@@ -42,7 +44,7 @@ import {
   VM_MAYSHARE,
   VM_PFNMAP,
 } from '../mm/index.js';
-import { FD_BOTH, FD_MODEL, OP, type Reply, type Request, cstr, encodeReply, parseRequests } from './protocol.js';
+import { FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, type Reply, type Request, cstr, encodeReply, parseRequest } from './protocol.js';
 import { RealProcess } from './real-process.js';
 
 const PT_SPAN = 512;
@@ -66,7 +68,10 @@ export class Bridged {
   memlockMax: bigint | undefined;
   /** Close-on-exec model descriptors announced before an exec. */
   pendingExec: number[] | undefined;
-  conn: Socket | undefined;
+  /** The connection id of the current image's HELLO (its requests carry it), 0 before. */
+  connId = 0;
+  /** Write end of the process's reply FIFO (-1: none). */
+  replyFd = -1;
   /**
    * fail-nth is per task (thread): the model's one task holds the value of
    * the thread whose call it runs (activeTid); the others wait here.
@@ -150,6 +155,19 @@ export class BridgeServer {
   readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0 };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Processes by the connection id their requests carry. */
+  private readonly byConn = new Map<number, Bridged>();
+  private nextConn = 1;
+  /** The shared request FIFO (read end, blocking) and its path. */
+  private reqFd = -1;
+  private reqPath = '';
+  /** Requests read but not complete yet: reqBuf[0..reqLen). */
+  private readonly reqBuf = Buffer.allocUnsafe(64 * 1024);
+  private reqLen = 0;
+  private stopped = false;
+  /** [in the serving loop, a TICK is in the FIFO, batches read] (shared with the tick worker). */
+  private readonly loopState = new Int32Array(new SharedArrayBuffer(12));
+  private ticker: Worker | undefined;
   private rmap: Map<number, number> | undefined;
   private rmapOwner: Bridged[] = [];
   private rmapRebuilt = false;
@@ -198,19 +216,42 @@ export class BridgeServer {
     return this.spinUs;
   }
 
-  /** Listen on a unix socket path. */
+  /**
+   * Serve at `path`: the unix socket there (each process's liveness), the
+   * request FIFO `${path}.q` and the serving loop on this thread.
+   */
   listen(path: string): Promise<void> {
+    this.reqPath = `${path}.q`;
+    // node has no mkfifo(3); the request FIFO is made once per exec. Open read-write: never EOF, never blocks
+    execFileSync('mkfifo', ['-m', '0666', this.reqPath]);
+    this.reqFd = openSync(this.reqPath, fsConstants.O_RDWR);
+    this.ticker = startTicker(this.reqPath, this.loopState);
     return new Promise((resolve, reject) => {
-      const srv = createServer({ noDelay: true } as never, (sock) => this.accept(sock));
+      const srv = createServer((sock) => this.accept(sock));
       srv.once('error', reject);
-      srv.listen(path, () => resolve());
+      srv.listen(path, () => {
+        setImmediate(() => this.serve());
+        resolve();
+      });
       this.server = srv;
     });
   }
 
   close(): void {
+    this.stopped = true;
+    void this.ticker?.terminate();
+    this.ticker = undefined;
     for (const s of this.sockets) s.destroy();
     this.server?.close();
+    for (const b of this.byConn.values()) closeReply(b);
+    this.byConn.clear();
+    if (this.reqFd >= 0) closeSync(this.reqFd);
+    this.reqFd = -1;
+    try {
+      if (this.reqPath !== '') unlinkSync(this.reqPath);
+    } catch {
+      // gone with its directory
+    }
     for (const fd of this.memfds.values()) closeSync(fd);
     this.memfds.clear();
   }
@@ -218,55 +259,101 @@ export class BridgeServer {
   /** Give up: report `e` once and drop every connection, so programs stop instead of hanging. */
   private fail(e: unknown): void {
     if (this.crash === undefined) this.crash = e instanceof Error ? e : new Error(String(e));
+    // a closed reply FIFO is end-of-file for the shim: it stops the program (BRIDGE_LOST_STATUS)
+    for (const b of this.byConn.values()) closeReply(b);
+    this.byConn.clear();
     for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * The serving loop: blocking reads of the request FIFO on this thread, no
+   * event loop between a request and its reply. It returns to the event loop
+   * (child exit, the program's stdout, a process's socket closing) when the
+   * tick worker writes a TICK, and is scheduled again right after.
+   */
+  private serve(): void {
+    if (this.stopped || this.reqFd < 0) return;
+    const st = this.loopState;
+    Atomics.store(st, 0, 1);
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(this.reqFd, this.reqBuf, this.reqLen, this.reqBuf.length - this.reqLen, null);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EINTR' || code === 'EAGAIN') continue;
+          this.fail(e);
+          return;
+        }
+        Atomics.add(st, 2, 1);
+        const end = this.reqLen + n;
+        let off = 0;
+        let yieldNow = false;
+        for (;;) {
+          const q = parseRequest(this.reqBuf, off, end);
+          if (q === undefined) break;
+          off += REQ_HEADER + q.s.length;
+          if (q.op === OP.TICK) {
+            Atomics.store(st, 1, 0);
+            yieldNow = true;
+          } else this.dispatch(q);
+        }
+        if (end - off > REQ_MAX || (off === 0 && end === this.reqBuf.length)) {
+          this.fail(new Error('bridge: malformed request stream'));
+          return;
+        }
+        this.reqBuf.copyWithin(0, off, end);
+        this.reqLen = end - off;
+        if (yieldNow || this.stopped) break;
+      }
+    } finally {
+      Atomics.store(st, 0, 0);
+    }
+    setImmediate(() => this.serve());
+  }
+
+  /** Answer one request from the FIFO on its process's reply FIFO. */
+  private dispatch(q: Request): void {
+    if (this.crash !== undefined) return;
+    let b: Bridged | undefined;
+    let rep: Reply;
+    try {
+      if (q.op === OP.HELLO) {
+        b = this.hello(q);
+        if (b === undefined) return;
+        rep = { ret: 0, b1: b.connId, s: this.fdList(b) };
+      } else {
+        b = this.byConn.get(q.conn);
+        // a process that is gone (or a stale id): nobody waits for an answer
+        if (b === undefined) return;
+        rep = this.handle(b, q);
+      }
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (!(q.flags & REQ_NOREPLY)) sendReply(b, encodeReply(rep, this.spinUsNow()));
+    if (b.proc.exited) {
+      closeReply(b);
+      if (this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
+    }
   }
 
   private accept(sock: Socket): void {
     this.sockets.add(sock);
-    sock.setNoDelay?.(true);
-    let pending: Buffer = Buffer.alloc(0);
-    let who: Bridged | undefined;
-    /** Answer every complete request in `pending`; false when the server failed. */
-    const answer = (): boolean => {
-      const { reqs, rest } = parseRequests(pending);
-      pending = rest;
-      if (reqs.length === 0) return true;
-      const out: Buffer[] = [];
-      for (const q of reqs) {
-        let rep: Reply;
-        try {
-          if (q.op === OP.HELLO) {
-            who = this.hello(q, sock);
-            rep = { ret: 0, s: this.fdList(who) };
-          } else if (who === undefined) rep = { ret: -ESRCH };
-          else rep = this.handle(who, q);
-        } catch (e) {
-          this.fail(e);
-          return false;
-        }
-        out.push(encodeReply(rep, this.spinUsNow()));
-      }
-      writeReply(sock, out.length === 1 ? out[0] : Buffer.concat(out));
-      return true;
-    };
-    const spin = { budget: this.spinNs, max: this.spinNs };
+    // the process writes its connection id (u32) once; the socket's closing is its end
+    let idBytes: Buffer = Buffer.alloc(0);
+    let id = 0;
     sock.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      if (!answer()) return;
-      // a program making one call after another sends the next request within microseconds:
-      // reading it here, without going back to the event loop, spares both sides a wake-up
-      for (;;) {
-        if (this.spinUsNow() === 0) return;
-        const more = spinRead(sock, spin);
-        if (more === undefined) return;
-        pending = pending.length === 0 ? more : Buffer.concat([pending, more]);
-        if (!answer()) return;
-      }
+      if (id !== 0) return;
+      idBytes = Buffer.concat([idBytes, chunk]);
+      if (idBytes.length >= 4) id = idBytes.readUInt32LE(0);
     });
     sock.on('close', () => {
       this.sockets.delete(sock);
-      if (who === undefined || who.conn !== sock) return;
-      who.conn = undefined;
+      const who = id === 0 ? undefined : this.byConn.get(id);
+      if (who === undefined || who.connId !== id) return;
       if (who.pendingExec !== undefined || who.proc.exited) return;
       if (who.real !== undefined && alive(who.realPid)) {
         // still running without its connection: it exec'd (its new image says HELLO), or it is
@@ -274,7 +361,7 @@ export class BridgeServer {
         const b = who;
         b.pendingExec = [];
         const recheck = (tries: number): void => {
-          if (b.conn !== undefined || b.proc.exited || b.pendingExec === undefined) return;
+          if (b.connId !== id || b.proc.exited || b.pendingExec === undefined) return;
           if (alive(b.realPid) && tries > 0) {
             setTimeout(() => recheck(tries - 1), 100).unref();
             return;
@@ -305,8 +392,22 @@ export class BridgeServer {
     return [...b.kinds].map(([fd, k]) => `${fd}:${k}`).join(',');
   }
 
-  private hello(q: Request, sock: Socket): Bridged {
+  /** A process (new, forked, or a new image after exec) says HELLO with its reply FIFO. */
+  private hello(q: Request): Bridged | undefined {
     const [pid, , token, memlock, , uid] = q.a.map(Number);
+    let replyFd: number;
+    const replyPath = cstr(q.s);
+    try {
+      // the shim holds the read end open: this neither blocks nor fails unless it died
+      replyFd = openSync(replyPath, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    try {
+      unlinkSync(replyPath);
+    } catch {
+      // someone else removed it; both ends are open
+    }
     let b: Bridged | undefined;
     if (token !== 0) {
       b = this.forks.get(token);
@@ -326,7 +427,11 @@ export class BridgeServer {
       this.capsOverride = undefined;
       b = new Bridged(proc);
     }
-    b.conn = sock;
+    closeReply(b);
+    b.replyFd = replyFd;
+    if (b.connId !== 0 && this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
+    b.connId = this.nextConn++;
+    this.byConn.set(b.connId, b);
     // the thread that says HELLO is the process's main thread (after fork and exec too)
     if (b.activeTid !== pid) {
       b.failNth.clear();
@@ -767,6 +872,11 @@ export class BridgeServer {
     b.real?.close();
     b.real = undefined;
     if (this.byPid.get(b.realPid) === b) this.byPid.delete(b.realPid);
+    // an EXIT is answered first (dispatch closes the reply FIFO after it)
+    if (!memoryAlive) {
+      closeReply(b);
+      if (this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
+    }
   }
 
   /** The new image said HELLO: close-on-exec files go, the address space is replaced. */
@@ -850,25 +960,27 @@ export class BridgeServer {
 const IOMMU_IOAS_ALLOC = 0x3b81;
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
-/**
- * Send a reply. The program waits for it, so it goes out with one write(2)
- * on the socket's descriptor at once (stream.write costs ~20 µs more per call
- * here); when that cannot take it all, the stream sends the rest.
- */
-function writeReply(sock: Socket, buf: Buffer): void {
-  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+/** Write a reply into the process's reply FIFO (dropped when the process is gone). */
+function sendReply(b: Bridged, buf: Buffer): void {
   let done = 0;
-  if (typeof fd === 'number' && fd >= 0 && sock.writableLength === 0) {
+  let waits = 0;
+  while (done < buf.length && b.replyFd >= 0) {
     try {
-      done = writeSync(fd, buf);
-    } catch {
-      done = 0;
+      done += writeSync(b.replyFd, buf, done, buf.length - done);
+    } catch (e) {
+      // EAGAIN: the shim has not read a reply this big yet (the FIFO is non-blocking); anything else: it is gone
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 10000) return;
+      Atomics.wait(SLEEP, 0, 0, 1);
     }
   }
-  if (done < buf.length) sock.write(done === 0 ? buf : buf.subarray(done));
 }
 
-const SPIN_BUF = Buffer.allocUnsafe(64 * 1024);
+function closeReply(b: Bridged): void {
+  if (b.replyFd >= 0) closeSync(b.replyFd);
+  b.replyFd = -1;
+}
+
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
 const CPUS = availableParallelism();
 
 /**
@@ -885,36 +997,35 @@ function loadNow(): [number, number] {
 }
 
 /**
- * Read what a connection sent within `spin.budget` ns, synchronously, or
- * undefined (nothing came, the peer closed, or an error: the event loop sees
- * those). The budget adapts: halved after a wait that found nothing, back
- * to the maximum after one that found a request.
+ * The tick worker: while the main thread sits in its serving loop, it writes
+ * a TICK request into the FIFO when no request came for 2 ms (the program
+ * waits for something else: a child, its stdout pipe, its end) and at least
+ * every 20 ms otherwise, so the event loop runs (child exit, stdout, sockets
+ * closing) without a wake-up per request.
  */
-function spinRead(sock: Socket, spin: { budget: number; max: number }): Buffer | undefined {
-  if (spin.max === 0) return undefined;
-  if (spin.budget < 1000) {
-    // too many misses: try again only now and then (an event-loop wake-up costs less than a wasted wait)
-    spin.budget += 100;
-    return undefined;
-  }
-  const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) return undefined;
-  const t0 = process.hrtime.bigint();
-  const limit = BigInt(spin.budget);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, SPIN_BUF, 0, SPIN_BUF.length, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return undefined;
-      if (process.hrtime.bigint() - t0 < limit) continue;
-      spin.budget = spin.budget >> 1;
-      return undefined;
-    }
-    if (n <= 0) return undefined;
-    spin.budget = spin.max;
-    return Buffer.from(SPIN_BUF.subarray(0, n));
-  }
+function startTicker(fifo: string, state: Int32Array): Worker {
+  const code = `
+const { workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const st = new Int32Array(workerData.sab);
+const fd = fs.openSync(workerData.fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+const tick = Buffer.alloc(${REQ_HEADER});
+tick.writeUInt32LE(${OP.TICK}, 0);
+let seen = -1;
+let busy = 0;
+setInterval(() => {
+  if (Atomics.load(st, 0) !== 1) { busy = 0; return; }
+  const seq = Atomics.load(st, 2);
+  busy = seq === seen ? 10 : busy + 1;
+  seen = seq;
+  if (busy < 10 || Atomics.compareExchange(st, 1, 0, 1) !== 0) return;
+  busy = 0;
+  try { fs.writeSync(fd, tick); } catch { Atomics.store(st, 1, 0); }
+}, 2);
+`;
+  const w = new Worker(code, { eval: true, workerData: { fifo, sab: state.buffer } });
+  w.unref();
+  return w;
 }
 
 /** The process exists and is not a zombie. */

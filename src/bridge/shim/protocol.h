@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * iommufd-sim bridge wire protocol (shim <-> server), one unix stream socket
- * per process. Little-endian, fixed headers; keep in sync with protocol.ts.
+ * iommufd-sim bridge wire protocol (shim <-> server). Little-endian, fixed
+ * headers; keep in sync with protocol.ts. Requests of every process go into
+ * one FIFO (<sock>.q), each with one write of at most PIPE_BUF bytes; replies
+ * come on the process's own FIFO (<sock>.r<pid>); the unix socket <sock> only
+ * carries the connection id once, so the server sees the process go.
  */
 #ifndef IOMMUFD_SIM_PROTOCOL_H
 #define IOMMUFD_SIM_PROTOCOL_H
@@ -12,8 +15,11 @@ struct bridge_req {
 	uint32_t slen; /* bytes of string payload following the header */
 	int64_t a[6];
 	uint32_t tid; /* the calling thread (fail-nth is per task) */
-	uint32_t reserved;
+	uint32_t conn; /* the connection id HELLO returned (0 in HELLO) */
 };
+
+#define REQ_MAX 4096 /* PIPE_BUF: one atomic write into the shared FIFO */
+#define REQ_NOREPLY 0x10000 /* op flag: no reply is sent (the FIFO keeps the order) */
 
 struct bridge_rep {
 	int64_t ret; /* >= 0 result, < 0 -errno */
@@ -23,7 +29,7 @@ struct bridge_rep {
 };
 
 enum bridge_op {
-	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid */
+	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path -> b1: connection id; s: fds */
 	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
 	OP_CLOSE = 3,        /* a: fd */
 	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd, inline bytes; s: the struct at arg -> ret; b0: new fd or -1; b1, s: struct bytes written */

@@ -40,7 +40,12 @@
 
 enum { K_NONE = 0, K_MODEL = 1, K_SPECIAL = 2, K_BOTH = 3 };
 
-static int sock = -1;
+/* the liveness socket, the shared request FIFO (write end), this process's reply FIFO (read end) */
+static int sock = -1, qfd = -1, rfd = -1;
+/* the reply FIFO is still non-blocking: HELLO's reply not read yet */
+static int rfd_fresh;
+/* the connection id HELLO returned: every request carries it */
+static uint32_t conn_id;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char fdkind[MAXFD];
 static char *special_path[MAXFD];
@@ -119,31 +124,24 @@ static void __attribute__((noreturn)) lost(void)
 	__builtin_unreachable();
 }
 
-/* Write the header and the string with one system call (the server wakes once per request). */
+/*
+ * Write the header and the string with one write of at most PIPE_BUF bytes:
+ * the shared FIFO keeps it whole and in order with every other process's.
+ */
 static long send_req(const struct bridge_req *q, const void *s, uint32_t slen)
 {
-	struct iovec v[2] = { { (void *)q, sizeof(*q) }, { (void *)s, slen } };
-	size_t left = sizeof(*q) + slen;
-	int n = slen ? 2 : 1;
-	struct iovec *iv = v;
-	while (left) {
-		long r = RS(SYS_writev, sock, iv, n);
+	char msg[REQ_MAX];
+	if (sizeof(*q) + slen > sizeof(msg))
+		return -1;
+	memcpy(msg, q, sizeof(*q));
+	if (slen)
+		memcpy(msg + sizeof(*q), s, slen);
+	for (;;) {
+		long r = RS(SYS_write, qfd, msg, sizeof(*q) + slen);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return -1;
-		left -= r;
-		while (n && (size_t)r >= iv->iov_len) {
-			r -= iv->iov_len;
-			iv++;
-			n--;
-		}
-		if (n) {
-			iv->iov_base = (char *)iv->iov_base + r;
-			iv->iov_len -= r;
-		}
+		return r == (long)(sizeof(*q) + slen) ? 0 : -1;
 	}
-	return 0;
 }
 
 /*
@@ -161,35 +159,58 @@ static long now_ns(void)
 	return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-static size_t spin_read(char *buf, size_t cap)
+/* Wait awake (polling without sleeping) until the reply is there or the budget is spent. */
+static void spin_wait(void)
 {
 	if (spin_max_ns == 0)
-		return 0;
+		return;
 	if (spin_budget_ns < 1000) {
 		spin_budget_ns += 100;
-		return 0;
+		return;
 	}
 	long t0 = now_ns();
 	for (;;) {
-		long r = RS(SYS_recvfrom, sock, buf, cap, MSG_DONTWAIT, NULL, NULL);
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		long r = RS(SYS_poll, &p, 1, 0);
 		if (r > 0) {
 			spin_budget_ns = spin_max_ns;
-			return (size_t)r;
+			return;
 		}
-		if (r == 0 || (errno != EAGAIN && errno != EINTR))
-			return 0;
+		if (r < 0 && errno != EINTR)
+			return;
 		if (now_ns() - t0 > spin_budget_ns) {
 			spin_budget_ns >>= 1;
-			return 0;
+			return;
 		}
 	}
+}
+
+/*
+ * HELLO's reply: the reply FIFO was opened non-blocking (before the server
+ * opened its write end, a read would be end-of-file), so poll for it, then
+ * make it blocking. A server that never answers within a minute is gone.
+ */
+static void first_reply_wait(void)
+{
+	for (int i = 0; i < 600; i++) {
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		long r = RS(SYS_poll, &p, 1, 100);
+		if (r > 0 && (p.revents & POLLIN)) {
+			RS(SYS_fcntl, rfd, F_SETFL, 0);
+			rfd_fresh = 0;
+			return;
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	lost();
 }
 
 /* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
 static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
 		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
 {
-	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid() };
+	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid(), .conn = conn_id };
 	struct bridge_rep rep;
 	/* the reply in one read when it is small (the server writes it at once) */
 	char first[sizeof(rep) + 1536];
@@ -199,9 +220,17 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 	pthread_mutex_lock(&mu);
 	if (send_req(&q, s, slen))
 		lost();
-	got = spin_read(first, sizeof(first));
+	if (op & REQ_NOREPLY) {
+		pthread_mutex_unlock(&mu);
+		errno = saved;
+		return 0;
+	}
+	if (rfd_fresh)
+		first_reply_wait();
+	else
+		spin_wait();
 	while (got < sizeof(rep)) {
-		long r = RS(SYS_read, sock, first + got, sizeof(first) - got);
+		long r = RS(SYS_read, rfd, first + got, sizeof(first) - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -222,14 +251,14 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		size_t from_first = have < take ? have : take;
 		if (from_first)
 			memcpy(out, first + sizeof(rep), from_first);
-		if (take > from_first && sys_read_all(sock, out + from_first, take - from_first))
+		if (take > from_first && sys_read_all(rfd, out + from_first, take - from_first))
 			lost();
 		/* the rest of the string beyond `out`: read and dropped */
 		size_t left = rep.slen - (have > take ? have : take);
 		char skip[256];
 		while (left) {
 			size_t k = left < sizeof(skip) ? left : sizeof(skip);
-			if (sys_read_all(sock, skip, k))
+			if (sys_read_all(rfd, skip, k))
 				lost();
 			left -= k;
 		}
@@ -251,7 +280,23 @@ static int64_t call_n(uint32_t op, const int64_t *a)
 
 static int connected(void)
 {
-	return sock >= 0;
+	return rfd >= 0;
+}
+
+/* The shim's own descriptors: the program's close and close_range leave them alone. */
+static int bridge_fd(int fd)
+{
+	return fd >= 0 && (fd == sock || fd == qfd || fd == rfd);
+}
+
+/* Move a descriptor of the shim's up, out of the program's way (numbers >= SOCK_FD_MIN). */
+static int move_high(int fd)
+{
+	int hi = RS(SYS_fcntl, fd, F_DUPFD_CLOEXEC, SOCK_FD_MIN);
+	if (hi < 0)
+		return fd;
+	RS(SYS_close, fd);
+	return hi;
 }
 
 static int kind_of(int fd)
@@ -262,7 +307,7 @@ static int kind_of(int fd)
 /* The program's lowest free descriptor: two system calls (F_DUPFD picks it) */
 static int lowest_free_fd(void)
 {
-	int fd = RS(SYS_fcntl, sock >= 0 ? sock : 0, F_DUPFD_CLOEXEC, 0);
+	int fd = RS(SYS_fcntl, rfd >= 0 ? rfd : 0, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0)
 		return errno == EMFILE ? MAXFD : 0;
 	RS(SYS_close, fd);
@@ -308,7 +353,7 @@ static void bridge_connect(void)
 {
 	const char *path = getenv("IOMMUFD_SIM_SOCK");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char fds[1024];
+	char fds[1024], rpath[sizeof(sa.sun_path) + 32];
 	struct bridge_rep rep;
 	int s;
 
@@ -316,25 +361,43 @@ static void bridge_connect(void)
 		return;
 
 	strcpy(sa.sun_path, path);
+	/* the liveness socket: its closing tells the server this process is gone */
 	s = RS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		lost();
 	if (RS(SYS_connect, s, &sa, sizeof(sa)) < 0)
 		lost();
-	int hi = RS(SYS_fcntl, s, F_DUPFD_CLOEXEC, SOCK_FD_MIN);
-	if (hi >= 0) {
-		RS(SYS_close, s);
-		s = hi;
+	sock = move_high(s);
+	/* the shared request FIFO (a forked child keeps its parent's) */
+	if (qfd < 0) {
+		snprintf(rpath, sizeof(rpath), "%s.q", path);
+		s = RS(SYS_openat, AT_FDCWD, rpath, O_WRONLY | O_CLOEXEC);
+		if (s < 0)
+			lost();
+		qfd = move_high(s);
 	}
-	sock = s;
-	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), NULL, 0, &rep, fds,
-	     sizeof(fds));
+	/* this process's reply FIFO: read end here, the server opens the write end at HELLO and unlinks it */
+	snprintf(rpath, sizeof(rpath), "%s.r%d", path, (int)RS(SYS_getpid));
+	RS(SYS_unlinkat, AT_FDCWD, rpath, 0);
+	if (RS(SYS_mknodat, AT_FDCWD, rpath, S_IFIFO | 0600, 0) < 0)
+		lost();
+	s = RS(SYS_openat, AT_FDCWD, rpath, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (s < 0)
+		lost();
+	rfd = move_high(s);
+	rfd_fresh = 1;
+	conn_id = 0;
+	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), rpath,
+	     strlen(rpath) + 1, &rep, fds, sizeof(fds));
+	conn_id = (uint32_t)rep.b[1];
+	if (sys_write_all(sock, &conn_id, sizeof(conn_id)))
+		lost();
 	fork_token = 0;
 	set_kinds(fds);
 	/* after an exec: model files whose real descriptor closed on exec go too */
 	for (int fd = 0; fd < MAXFD; fd++) {
 		if ((fdkind[fd] & K_MODEL) && RS(SYS_fcntl, fd, F_GETFD) < 0) {
-			CALL(OP_CLOSE, fd);
+			CALL(OP_CLOSE | REQ_NOREPLY, fd);
 			fdkind[fd] = K_NONE;
 		}
 	}
@@ -351,7 +414,9 @@ static void bridge_exit(int status)
 		return;
 	CALL(OP_EXIT, status);
 	RS(SYS_close, sock);
-	sock = -1;
+	RS(SYS_close, rfd);
+	RS(SYS_close, qfd);
+	sock = rfd = qfd = -1;
 }
 
 static void __attribute__((destructor)) shim_fini(void)
@@ -823,14 +888,15 @@ FILE *fopen64(const char *path, const char *mode)
 
 int close(int fd)
 {
-	if (fd == sock && fd >= 0)
+	if (bridge_fd(fd))
 		return 0; /* a program closing every descriptor keeps its bridge */
 	int k = kind_of(fd);
 	if (k == K_SPECIAL) {
 		free(special_path[fd]);
 		special_path[fd] = NULL;
 	} else if ((k & K_MODEL) && connected()) {
-		CALL(OP_CLOSE, fd);
+		/* no answer needed: the real close gives the result, the FIFO keeps the order */
+		CALL(OP_CLOSE | REQ_NOREPLY, fd);
 	}
 	if (k)
 		fdkind[fd] = K_NONE;
@@ -947,19 +1013,30 @@ int fcntl64(int fd, int cmd, ...)
 
 int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int r;
-	if (sock >= 0 && first <= (unsigned int)sock && (unsigned int)sock <= last) {
-		/* the shim's connection stays: close around it */
-		r = (unsigned int)sock > first ? RS(SYS_close_range, first, sock - 1, flags) : 0;
-		if (r == 0 && (unsigned int)sock < last)
-			r = RS(SYS_close_range, sock + 1, last, flags);
-	} else {
-		r = RS(SYS_close_range, first, last, flags);
+	int r = 0;
+	/* the shim's descriptors stay: close the ranges around them, lowest first */
+	int keep[3] = { sock, qfd, rfd };
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	unsigned long lo = first;
+	for (int i = 0; i < 3 && r == 0; i++) {
+		if (keep[i] < 0 || (unsigned int)keep[i] < lo || (unsigned int)keep[i] > last)
+			continue;
+		if ((unsigned int)keep[i] > lo)
+			r = RS(SYS_close_range, lo, keep[i] - 1, flags);
+		lo = (unsigned long)keep[i] + 1;
 	}
+	if (r == 0 && lo <= last)
+		r = RS(SYS_close_range, lo, last, flags);
 	if (r == 0 && !(flags & 4 /* CLOSE_RANGE_CLOEXEC */)) {
 		for (unsigned int fd = first; fd < MAXFD && fd <= last; fd++) {
 			if ((fdkind[fd] & K_MODEL) && connected())
-				CALL(OP_CLOSE, fd);
+				CALL(OP_CLOSE | REQ_NOREPLY, fd);
 			if (fdkind[fd] == K_SPECIAL) {
 				free(special_path[fd]);
 				special_path[fd] = NULL;
@@ -1213,14 +1290,16 @@ pid_t fork(void)
 	}
 	pid_t pid = real();
 	if (pid == 0) {
+		/* the child keeps the request FIFO and gets its own socket and reply FIFO */
 		my_tid = 0;
 		RS(SYS_close, sock);
-		sock = -1;
+		RS(SYS_close, rfd);
+		sock = rfd = -1;
 		pthread_mutex_init(&mu, NULL);
 		fork_token = tok;
 		bridge_connect();
 	} else if (pid > 0) {
-		CALL(OP_FORK_DONE, tok, pid);
+		CALL(OP_FORK_DONE | REQ_NOREPLY, tok, pid);
 	} else {
 		int e = errno;
 		CALL(OP_FORK_ABORT, tok);

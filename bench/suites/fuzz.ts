@@ -20,7 +20,9 @@
  *   each): time and programs to find each wrong-answer bug of
  *   test/fuzz/mutants.ts on `latest` from an empty corpus.
  *
- * `--quick` runs 3 seeds with a 20 s cap and 3 s throughput runs.
+ * `--quick` runs 3 seeds with a 20 s cap and 3 s throughput runs. `--filter`
+ * picks rows by name: `--filter throughput` every throughput row,
+ * `--filter against` the side-by-side row alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -75,6 +77,10 @@ async function rediscovery(seeds: number[], capSeconds: number): Promise<FuzzBen
   });
 }
 
+function throughputName(checks: boolean, workers: number): string {
+  return `throughput on latest, checks ${checks ? 'on' : 'off'}, ${workers} worker${workers === 1 ? '' : 's'}`;
+}
+
 /**
  * Steady-state rate: counted from the first progress report (after the first
  * round, so the start of the worker processes is left out) to the end.
@@ -95,7 +101,7 @@ async function throughput(checks: boolean, workers: number, seconds: number): Pr
   const from = first ?? { ms: 0, programs: 0, calls: 0 };
   const s = (r.elapsedMs - from.ms) / 1000;
   return {
-    name: `throughput on latest, checks ${checks ? 'on' : 'off'}, ${workers} worker${workers === 1 ? '' : 's'}`,
+    name: throughputName(checks, workers),
     programsPerSecond: Math.round((r.programs - from.programs) / s),
     callsPerSecond: Math.round((r.calls - from.calls) / s),
     findings: r.findings.length,
@@ -104,6 +110,7 @@ async function throughput(checks: boolean, workers: number, seconds: number): Pr
 
 /** The commit whose checks-on throughput the issue's 3x is measured against. */
 export const BASELINE_COMMIT = '2d2f074';
+const BASELINE_ROW = `throughput on latest, checks on, this tree against ${BASELINE_COMMIT} (same programs, alternating rounds)`;
 
 interface FuzzApi {
   parseProgram: (text: string, file?: string) => { ok: true; program: unknown } | { ok: false; error: string };
@@ -153,7 +160,7 @@ async function throughputVsBaseline(programs: number, rounds: number): Promise<F
       }
     }
     return {
-      name: `throughput on latest, checks on, this tree against ${BASELINE_COMMIT} (same programs, alternating rounds)`,
+      name: BASELINE_ROW,
       programs: usable.length,
       // Both must run the same calls (a program the old code stops early would flatter neither side fairly).
       callsPerRound: sides[1].calls,
@@ -188,11 +195,10 @@ export async function run(opts: SuiteOptions): Promise<FuzzBenchResult[]> {
     const seeds = opts.quick ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     out.push(...(await rediscovery(seeds, opts.quick ? 20 : 60)));
   }
-  if (want('throughput')) {
-    const secs = opts.quick ? 4 : 20;
-    for (const workers of [1, 2]) for (const checks of [true, false]) out.push(await throughput(checks, workers, secs));
-    out.push(await throughputVsBaseline(opts.quick ? 100 : 300, opts.quick ? 3 : 6));
-  }
+  // Each throughput row runs only when the filter names it (`--filter against`: the baseline row alone).
+  const secs = opts.quick ? 4 : 20;
+  for (const workers of [1, 2]) for (const checks of [true, false]) if (want(throughputName(checks, workers))) out.push(await throughput(checks, workers, secs));
+  if (want(BASELINE_ROW)) out.push(await throughputVsBaseline(opts.quick ? 100 : 300, opts.quick ? 3 : 6));
   if (opts.filter?.includes('mutant')) out.push(...mutants(opts.quick ? 20 : 60));
   return out;
 }

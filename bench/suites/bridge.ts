@@ -13,13 +13,14 @@
  * bridge, bound by wake-ups, slows down more than the CPU-bound VM.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runExec } from '../../src/bridge/exec.js';
 import { cacheDir } from '../../src/bridge/shim-build.js';
 import { Machine } from '../../src/machine/index.js';
+import { extendInitramfs } from '../../src/oracle/initramfs.js';
 import type { BenchResult, SuiteOptions } from '../run.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,12 +96,10 @@ async function selftest612(dir: string): Promise<BenchResult[]> {
     const src = readFileSync(join(out, 'SOURCE'), 'utf8').trim();
     execFileSync(join(ROOT, 'scripts/selftests/build.sh'), { env: { ...process.env, KERNEL_SRC: src, VERSION: '6.12', OUT: staticOut, STATIC: '1' }, stdio: 'ignore' });
   }
-  const initDir = join(dir, 'initramfs');
-  execFileSync('mkdir', ['-p', initDir]);
-  copyFileSync(join(ORACLE, 'init'), join(initDir, 'init'));
-  copyFileSync(join(staticOut, 'iommufd'), join(initDir, 'iommufd'));
+  // the oracle's initramfs (busybox, its /init) with this build of the binary replacing /bin/iommufd
+  // (a later archive's file wins; no busybox or cpio needed here)
   const cpio = join(dir, 'init.cpio.gz');
-  execFileSync(join(ORACLE, 'mkinitramfs.sh'), [initDir, cpio], { stdio: 'ignore' });
+  writeFileSync(cpio, extendInitramfs(join(ORACLE, 'init.cpio.gz'), [{ name: 'bin', perm: 0o755 }, { name: 'bin/iommufd', data: readFileSync(join(staticOut, 'iommufd')) }]));
   const load1 = loadavg()[0];
   const t1 = process.hrtime.bigint();
   const vm = spawnSync(join(ORACLE, 'run-vm.sh'), ['selftest', join(ORACLE, 'bzImage'), cpio], { encoding: 'utf8', maxBuffer: 64 << 20 });

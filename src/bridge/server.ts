@@ -142,6 +142,11 @@ export interface BridgeStats {
   requests: number;
   ioctls: number;
   processes: number;
+  /** Per request kind (OP name; IOCTL split by command as `IOCTL 0x3ba0`): count and server time answering (µs, reply write included). */
+  byOp?: Record<string, { n: number; us: number }>;
+  /** Server time answering requests and waiting in the request FIFO for the next one (µs). */
+  busyUs?: number;
+  idleUs?: number;
 }
 
 export class BridgeServer {
@@ -152,7 +157,7 @@ export class BridgeServer {
   private readonly forks = new Map<number, Bridged>();
   /** The first internal error: the program must not look like it passed. */
   crash: Error | undefined;
-  readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0 };
+  readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0, byOp: {}, busyUs: 0, idleUs: 0 };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   /** Processes by the connection id their requests carry. */
@@ -276,8 +281,10 @@ export class BridgeServer {
     const st = this.loopState;
     Atomics.store(st, 0, 1);
     try {
+      const stats = this.stats;
       for (;;) {
         let n: number;
+        const t0 = process.hrtime.bigint();
         try {
           n = readSync(this.reqFd, this.reqBuf, this.reqLen, this.reqBuf.length - this.reqLen, null);
         } catch (e) {
@@ -287,6 +294,8 @@ export class BridgeServer {
           return;
         }
         Atomics.add(st, 2, 1);
+        let t1 = process.hrtime.bigint();
+        stats.idleUs! += Number(t1 - t0) / 1000;
         const end = this.reqLen + n;
         let off = 0;
         let yieldNow = false;
@@ -297,7 +306,17 @@ export class BridgeServer {
           if (q.op === OP.TICK) {
             Atomics.store(st, 1, 0);
             yieldNow = true;
-          } else this.dispatch(q);
+            continue;
+          }
+          this.dispatch(q);
+          const t2 = process.hrtime.bigint();
+          const us = Number(t2 - t1) / 1000;
+          t1 = t2;
+          stats.busyUs! += us;
+          const key = q.op === OP.IOCTL ? `IOCTL 0x${Number(BigInt.asUintN(32, q.a[1])).toString(16)}` : (OP_NAMES[q.op] ?? String(q.op));
+          const e = (stats.byOp![key] ??= { n: 0, us: 0 });
+          e.n++;
+          e.us += us;
         }
         if (end - off > REQ_MAX || (off === 0 && end === this.reqBuf.length)) {
           this.fail(new Error('bridge: malformed request stream'));

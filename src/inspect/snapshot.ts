@@ -452,8 +452,11 @@ class SnapshotBuilder {
  */
 function objectLinks(ctx: IommufdCtx, obj: object): Record<string, number> {
   const links: Record<string, number> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === 'ctx' || typeof v !== 'object' || v === null || !('type' in v) || !('destroy' in v)) continue;
+  const fields = obj as Record<string, unknown>;
+  // Only iommufd objects are keys of the table, so a field the table knows is one (no pairs allocated per field).
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
+    if (k === 'ctx' || typeof v !== 'object' || v === null) continue;
     const id = ctx.objects.idOf(v as IommufdObject);
     if (id > 0 && ctx.objects.isLive(v as IommufdObject)) links[k] = id;
   }

@@ -25,7 +25,7 @@
  * (IOVA_RANGES writes and then returns EMSGSIZE; OPTION writes only val64).
  */
 import { E2BIG, EBUSY, EFAULT, EINVAL, ENOTTY } from '../base/errno.js';
-import type { IoctlOp, StructLayout, StructValue } from './uapi.js';
+import type { FieldInfo, IoctlOp, StructLayout, StructValue } from './uapi.js';
 import { IOMMUFD_CMD_BASE } from './uapi.js';
 
 /** The calling process's memory as the kernel's uaccess helpers see it. */
@@ -87,6 +87,58 @@ export function copyStructFromUser(mem: UserMemory, dst: Uint8Array, src: bigint
   return 0;
 }
 
+/**
+ * A struct's fields read all at once and compared all at once, by code made
+ * for its layout (new Function, once per layout): the decoded object is one
+ * literal with every field in declaration order (what StructLayout.decode
+ * gives for a whole buffer), without a keyed store or a switch per field.
+ */
+interface Codec {
+  /** Every field of a whole buffer (buf.length >= layout.size). */
+  decode(dv: DataView): StructValue;
+  /** The same, into an object decode() made. */
+  decodeInto(dv: DataView, out: StructValue): void;
+  /** Write each field of `d` that differs from `o` (and is defined) into buf, in declaration order; true if any. */
+  store(d: StructValue, o: StructValue, layout: StructLayout, buf: Uint8Array): boolean;
+}
+
+const codecs = new WeakMap<StructLayout, Codec>();
+
+function readExpr(f: FieldInfo): string {
+  switch (f.type) {
+    case 'u8':
+      return `dv.getUint8(${f.offset})`;
+    case 'u16':
+      return `dv.getUint16(${f.offset}, true)`;
+    case 'u32':
+      return `dv.getUint32(${f.offset}, true)`;
+    case 's32':
+      return `dv.getInt32(${f.offset}, true)`;
+    case 'u64':
+      return `dv.getBigUint64(${f.offset}, true)`;
+  }
+}
+
+function codecOf(layout: StructLayout): Codec {
+  let c = codecs.get(layout);
+  if (c === undefined) {
+    const keys = layout.fields.map((f) => JSON.stringify(f.name));
+    const reads = layout.fields.map(readExpr);
+    const decode = new Function('dv', `return {${keys.map((k, i) => `${k}: ${reads[i]}`).join(', ')}};`) as Codec['decode'];
+    const decodeInto = new Function('dv', 'out', keys.map((k, i) => `out[${k}] = ${reads[i]};`).join('\n')) as Codec['decodeInto'];
+    const store = new Function(
+      'd',
+      'o',
+      'layout',
+      'buf',
+      `let changed = false;\nlet v;\n${keys.map((k) => `v = d[${k}];\nif (v !== undefined && v !== o[${k}]) {\n  layout.writeField(buf, ${k}, v);\n  changed = true;\n}`).join('\n')}\nreturn changed;`,
+    ) as Codec['store'];
+    c = { decode, decodeInto, store };
+    codecs.set(layout, c);
+  }
+  return c;
+}
+
 /** One command in flight: struct iommufd_ucmd plus the decoded view of the kernel copy. */
 export class Ucmd<C = unknown> {
   readonly ctx: C;
@@ -121,10 +173,25 @@ export class Ucmd<C = unknown> {
    */
   get cmd(): StructValue {
     if (!this.decoded) {
-      this.decoded = this.layout.decode(this.buf);
-      this.original = { ...this.decoded };
+      const layout = this.layout;
+      if (this.buf.length >= layout.size) {
+        const c = codecOf(layout);
+        const dv = this.view();
+        this.decoded = c.decode(dv);
+        this.original = c.decode(dv);
+      } else {
+        this.decoded = layout.decode(this.buf);
+        this.original = { ...this.decoded };
+      }
     }
     return this.decoded;
+  }
+
+  private dv: DataView | undefined;
+
+  private view(): DataView {
+    this.dv ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.dv;
   }
 
   /** A u8/u16/u32/s32 field. */
@@ -188,19 +255,17 @@ export class Ucmd<C = unknown> {
     const d = this.decoded;
     const o = this.original;
     if (!d || !o) return;
-    let changed = false;
-    for (const f of this.layout.fields) {
-      const v = d[f.name];
-      if (v !== undefined && v !== o[f.name]) {
-        this.layout.writeField(this.buf, f.name, v);
-        changed = true;
-      }
-    }
-    if (changed) this.refresh();
+    if (codecOf(this.layout).store(d, o, this.layout, this.buf)) this.refresh();
   }
 
   private refresh(): void {
     if (!this.decoded || !this.original) return;
+    if (this.buf.length >= this.layout.size) {
+      const c = codecOf(this.layout);
+      c.decodeInto(this.view(), this.decoded);
+      c.decodeInto(this.view(), this.original);
+      return;
+    }
     this.layout.decodeInto(this.buf, this.buf.length, this.decoded);
     this.layout.decodeInto(this.buf, this.buf.length, this.original);
   }

@@ -11,7 +11,13 @@
  *   from the fault (past EOF, no hugetlb page), FOLL_NOFAULT on a missing page.
  *   -ENOMEM: a page fault could not allocate.
  * - The fast variants (`pinUserPages`, `getUserPages`: *_fast, current mm)
- *   align `start` down to a page and check the whole range first: past
+ *   first take, without looking at the VMAs, the leading pages whose PTE or
+ *   PMD is present and lets the access through (gup_fast(): PROT_NONE,
+ *   special entries such as the zero page, a write to a read-only entry, a
+ *   pin that must unshare, a long-term writable pin of a non-shmem file page
+ *   all stop it); the slow walk with check_vma_flags() takes the rest. So a
+ *   present page of a write-only VMA reads fine, a missing one is -EFAULT.
+ * - The fast variants align `start` down to a page and check the whole range first: past
  *   TASK_SIZE_MAX gives -EFAULT; wrapping past 2^64 gives 0 (v6.2 .. v6.6,
  *   which iommufd turns into WARN + -EFAULT) or -EOVERFLOW in later kernels,
  *   chosen by MmStruct option `gupOverflowErrno` (0 by default). The remote
@@ -42,8 +48,10 @@ import {
   FOLL_WRITE,
   PAGE_SIZE,
   TASK_SIZE_MAX,
+  VM_ACCESS_FLAGS,
   VM_IO,
   VM_MAYREAD,
+  VM_MAYSHARE,
   VM_PFNMAP,
   VM_READ,
   VM_WRITE,
@@ -176,7 +184,80 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
   return done;
 }
 
-/** gup_fast_fallback() front end: range checks, then the walk. */
+/**
+ * gup_fast() (the lockless walk of gup_fast_pte_range() / gup_fast_pmd_leaf()):
+ * take pages from `vpn` while their entry is present and allows the access,
+ * consulting the VMA only for what the hardware entry would hold (its
+ * protection after mprotect, writability). Returns the count taken; the
+ * caller's slow walk goes on from the first page refused.
+ */
+function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: Uint32Array, outOff: number): number {
+  const phys = mm.phys;
+  const zero = phys.zeroPfn;
+  const pin = (flags & FOLL_PIN) !== 0;
+  const write = (flags & FOLL_WRITE) !== 0;
+  const longterm = (flags & FOLL_LONGTERM) !== 0;
+  // gup_fast_folio_allowed(): a long-term writable pin of a page-cache page other than shmem/hugetlbfs falls back
+  const fileRefused = pin && longterm && write;
+  let done = 0;
+  let o = outOff;
+  while (done < npages) {
+    const v = mm.findVma(vpn);
+    // no entry (no VMA), PFN maps (special entries), PROT_NONE (pte_protnone)
+    if (v === undefined || v.flags & (VM_IO | VM_PFNMAP) || !(v.flags & VM_ACCESS_FLAGS)) return done;
+    const shared = (v.flags & VM_MAYSHARE) !== 0;
+    const vmaWrite = (v.flags & VM_WRITE) !== 0;
+    if (write && !vmaWrite) return done;
+    const fileOk = !fileRefused || v.file === null || v.file.kind !== 'file';
+    const vend = Math.min(v.end, vpn + (npages - done));
+    // what an entry must hold: w = its flags & ANON_EXCL; taken when ok(w)
+    const pteWrite = (w: number): boolean => vmaWrite && (shared || w === ANON_EXCL);
+    const ok = (w: number): boolean => {
+      const anon = (w & PTE_ANON) !== 0;
+      if (write && !pteWrite(w)) return false;
+      if (!anon && !fileOk) return false;
+      // gup_must_unshare() without the VMA: a pinned read of a read-only entry
+      return !(pin && !pteWrite(w) && (anon ? w !== ANON_EXCL : longterm));
+    };
+    while (vpn < vend) {
+      const key = Math.floor(vpn / PT_SPAN);
+      const node = mm.pt.get(key);
+      const kend = Math.min(vend, (key + 1) * PT_SPAN);
+      if (node === undefined) return done;
+      if (node.huge !== 0) {
+        if (!ok(node.hugeFlags & ANON_EXCL)) return done;
+        const n = kend - vpn;
+        const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
+        phys.grabRange(pfn0, n, pin);
+        for (let k = 0; k < n; k++) out[o + k] = pfn0 + k;
+        o += n;
+        done += n;
+        vpn = kend;
+        continue;
+      }
+      const pfns = node.pfns;
+      if (pfns === null) return done;
+      const fl = node.flags!;
+      const i0 = vpn & (PT_SPAN - 1);
+      const iend = i0 + (kend - vpn);
+      let i = i0;
+      for (; i < iend; i++) {
+        const e = pfns[i];
+        // no entry; the zero page is a special entry
+        if (e === 0 || e - 1 === zero || !ok(fl[i] & ANON_EXCL)) break;
+        if (pin) phys.pinFrame(e - 1);
+        else phys.getFrame(e - 1);
+        out[o++] = e - 1;
+      }
+      done += i - i0;
+      vpn += i - i0;
+      if (vpn < kend) return done;
+    }
+  }
+  return done;
+}
+
+/** gup_fast_fallback() front end: range checks, the lockless walk, then the slow walk for the rest. */
 function gupFast(mm: MmStruct, start: bigint, npages: number, flags: number, out: Uint32Array, outOff: number): number {
   if (mm.opts.warn?.on((flags & ~FAST_FLAGS) !== 0, 'gup_fast.flags') ?? (flags & ~FAST_FLAGS) !== 0) return -EINVAL;
   if (npages <= 0) return 0;
@@ -184,7 +265,11 @@ function gupFast(mm: MmStruct, start: bigint, npages: number, flags: number, out
   const end = s + BigInt(npages) * PAGE_N;
   if (end > 0xffff_ffff_ffff_ffffn) return mm.opts.gupOverflowErrno ? -mm.opts.gupOverflowErrno : 0;
   if (end > TASK_SIZE_MAX) return -EFAULT;
-  return gupWalk(mm, Number(s / PAGE_N), npages, flags, out, outOff);
+  const vpn = Number(s / PAGE_N);
+  const fast = gupFastWalk(mm, vpn, npages, flags, out, outOff);
+  if (fast === npages || flags & FOLL_FAST_ONLY) return fast;
+  const rc = gupWalk(mm, vpn + fast, npages - fast, flags, out, outOff + fast);
+  return rc < 0 ? fast || rc : fast + rc;
 }
 
 function gupRemote(mm: MmStruct, start: bigint, npages: number, flags: number, out: Uint32Array, outOff: number): number {

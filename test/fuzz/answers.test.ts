@@ -1,8 +1,11 @@
 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ProfileName, } from '../../src/fuzz/program.js';
+import { type CallResult, runProgram } from '../../src/fuzz/executor.js';
+import { type ProfileName, parseProgram } from '../../src/fuzz/program.js';
+import { AnswerOracle } from '../../src/fuzz/reference/answers.js';
 import { fuzzRunOptions, runGuarded } from '../../src/fuzz/signal.js';
+import type { Machine } from '../../src/machine/machine.js';
 import { loadProgramFile, programFiles } from './program-files.js';
 
 const _ROOT = join(import.meta.dirname, '..', '..');
@@ -23,5 +26,164 @@ describe('answer oracles on the programs we have', () => {
       }
     }
     expect(judged).toBeGreaterThan(100);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The 7.x ops in the reference: MAP_FILE of a memfd and of a dma-buf, the
+// dma-buf's revoke, CHANGE_PROCESS, a HW queue's locked IOVA, paging HWPTs from
+// IOMMU_HWPT_ALLOC. Each program is followed without a finding; each wrong
+// answer fed to the oracle (the model's result changed before the oracle sees
+// it, or the machine changed behind the model's back) is one.
+
+/** Run `yaml` on latest, the oracle fed every call (through `tamper` for call `at`); the first disagreement. */
+function judge(yaml: string, at = -1, tamper?: (r: CallResult, m: Machine) => CallResult | undefined) {
+  const parsed = parseProgram(yaml, 'inline.yaml');
+  if (!parsed.ok) throw new Error(parsed.error);
+  let oracle: AnswerOracle | undefined;
+  let found: { index: number; signature: string; message: string } | undefined;
+  const results: CallResult[] = [];
+  runProgram({ ...parsed.program, profile: 'latest' }, {
+    checks: true,
+    panicOnWarn: true,
+    onCall: (r, m) => {
+      results.push(r);
+      if (found) return;
+      oracle ??= new AnswerOracle(m);
+      const fed = r.index === at && tamper ? tamper(r, m) : r;
+      const f = fed && oracle.afterCall(fed);
+      if (f) found = { index: r.index, ...f };
+    },
+  });
+  return { found, results };
+}
+
+const MEMFD = `
+calls:
+  - { op: open, as: $fd }
+  - { op: memfd_create, as: $mfd }
+  - { op: ftruncate, fd: $mfd, length: 2M }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, as: $dev, pt: $ioas }
+  - { op: ioas_map_file, ioas: $ioas, file: $mfd, start: 4K, length: 16K, as: $iova, expect: ok }
+  - { op: ioas_alloc, as: $dst }
+  - { op: mock_domain, pt: $dst }
+  - { op: ioas_copy, dst_ioas: $dst, src_ioas: $ioas, src_iova: $iova, length: 8K, expect: ok }
+  - { op: mmap, as: $buf, length: 8K }
+  - { op: create_access, as: $acc, ioas: $ioas }
+  - { op: access_rw, access: $acc, iova: $iova, length: 100, uptr: $buf, expect: ok }
+  - { op: hwpt_alloc, as: $h, dev_id: $dev.idev_id, pt_id: $ioas, expect: ok }
+  - { op: fork, as: $child }
+  - { op: ioas_change_process, proc: $child, expect: ok }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 8K, expect: ok }
+  - { op: ioas_change_process, expect: EINVAL }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: ok }
+`;
+
+const DMABUF = `
+calls:
+  - { op: open, as: $fd }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, as: $dev, pt: $ioas }
+  - { op: dmabuf_get, as: $db, length: 16K }
+  - { op: ioas_map_file, ioas: $ioas, file: $db, start: 4K, length: 8K, as: $iova, expect: ok }
+  - { op: ioas_alloc, as: $dst }
+  - { op: mock_domain, pt: $dst }
+  - { op: ioas_copy, dst_ioas: $dst, src_ioas: $ioas, src_iova: $iova, length: 8K, expect: ok }
+  - { op: ioas_change_process, expect: EINVAL }
+  - { op: dmabuf_revoke, dmabuf_fd: $db, expect: ok }
+  - { op: mock_domain, pt: $ioas }
+  - { op: ioas_map_file, ioas: $ioas, file: $db, length: 4K, expect: ENODEV }
+  - { op: dmabuf_revoke, dmabuf_fd: $db, revoked: 0, expect: ok }
+  - { op: ioas_map_file, ioas: $ioas, file: $db, length: 4K, expect: ok }
+  - { op: hwpt_alloc, dev_id: $dev.idev_id, pt_id: $ioas, expect: ok }
+`;
+
+const HWQUEUE = `
+calls:
+  - { op: open, as: $fd }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, as: $d2, pt: $ioas }
+  - { op: hwpt_alloc, as: $parent, dev_id: $d2.idev_id, pt_id: $ioas, flags: [NEST_PARENT] }
+  - { op: viommu_alloc, as: $viommu, dev_id: $d2.idev_id, hwpt_id: $parent }
+  - { op: mmap, as: $buf, length: 16K }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 8K, iova: 0x1000000 }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 8K, iova: 0x2000000 }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 8K, iova: 0x3000000 }
+  - { op: hw_queue_alloc, as: $hq, viommu_id: $viommu, nesting_parent_iova: 0x2001000, length: 4K, expect: ok }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0x2000000, length: 8K, expect: EBUSY }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: EBUSY }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0x3000000, length: 8K, expect: ok }
+  - { op: destroy, id: $hq, expect: ok }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: ok }
+`;
+
+describe('answer oracles on the 7.x ops', () => {
+  for (const [name, yaml] of [
+    ['MAP_FILE of a memfd, COPY, ACCESS_RW, a paging HWPT, CHANGE_PROCESS', MEMFD],
+    ['MAP_FILE of a dma-buf, COPY, revoke, a domain attached after it, restore', DMABUF],
+    ["a HW queue's locked IOVA", HWQUEUE],
+  ] as const) {
+    it(`follow ${name} without a finding`, () => {
+      const { found, results } = judge(yaml);
+      expect(found, found?.message).toBeUndefined();
+      for (const r of results) expect(r.met, `call ${r.index} ${r.op}: ${r.errno ?? 'ok'}, expected ${r.expected}`).toBe(true);
+    });
+  }
+
+  const idx = (yaml: string, pred: (line: string) => boolean): number => yaml.trim().split('\n').slice(1).findIndex(pred);
+
+  it('see an IOAS_UNMAP that removes an area a HW queue locks', () => {
+    const at = idx(HWQUEUE, (l) => l.includes('expect: EBUSY'));
+    const { found } = judge(HWQUEUE, at, (r) => ({ ...r, errno: undefined, ret: 0, outputs: { length: 0x2000n } }));
+    expect(found?.signature).toBe('ORACLE unmap_locked');
+    expect(found?.index).toBe(at);
+  });
+
+  it('see IOAS_UNMAP answer EBUSY where nothing is locked', () => {
+    const at = idx(HWQUEUE, (l) => l.includes('iova: 0x3000000, length: 8K, expect: ok'));
+    const { found } = judge(HWQUEUE, at, (r) => ({ ...r, errno: 'EBUSY', ret: -16, outputs: {} }));
+    expect(found?.signature).toBe('ORACLE unmap_locked');
+  });
+
+  it('see CHANGE_PROCESS succeed over a user mapping, and refuse when every mapping is a file', () => {
+    const einval = idx(MEMFD, (l) => l.includes('ioas_change_process, expect: EINVAL'));
+    expect(judge(MEMFD, einval, (r) => ({ ...r, errno: undefined, ret: 0 })).found?.signature).toBe('ORACLE errno');
+    const ok = idx(MEMFD, (l) => l.includes('ioas_change_process, proc: $child'));
+    expect(judge(MEMFD, ok, (r) => ({ ...r, errno: 'EINVAL', ret: -22 })).found?.signature).toBe('ORACLE errno');
+  });
+
+  it("see the file's pages charged to a process CHANGE_PROCESS did not name", () => {
+    const at = idx(MEMFD, (l) => l.includes('ioas_change_process, proc: $child'));
+    const { found } = judge(MEMFD, at, (r) => (r.args ? { ...r, args: { ...r.args, pid: 1 } } : r));
+    expect(found?.signature).toBe('ORACLE areas');
+    expect(found?.message).toMatch(/pins pages of pid 2, the reference pid 1/);
+  });
+
+  it('see a MAP_FILE that maps another file offset than asked', () => {
+    const at = idx(MEMFD, (l) => l.includes('ioas_map_file'));
+    const { found } = judge(MEMFD, at, (r) => (r.args ? { ...r, args: { ...r.args, fields: { ...r.args.fields, start: 0n } } } : r));
+    expect(found?.signature).toBe('ORACLE areas');
+    expect(found?.message).toMatch(/file offset 0x1000, the reference 0x0/);
+  });
+
+  it("see a memfd page pinned that is not the file's page at its offset", () => {
+    const at = idx(MEMFD, (l) => l.includes('ioas_map_file'));
+    const { found } = judge(MEMFD, at, (r, m) => {
+      // The page cache moves behind the pin: the pinned PFN is no longer the file's page there.
+      const f = [...m.processes.values()][0].fileOf(4)?.memfile;
+      if (!f) throw new Error('no memfd');
+      (f as unknown as { folios: Map<number, number> }).folios.set(1, 12345);
+      return r;
+    });
+    expect(found?.signature).toBe('ORACLE pin_pfn');
+  });
+
+  it('see a revoke the model did not do, and a map of a revoked dma-buf that succeeds', () => {
+    const at = idx(DMABUF, (l) => l.includes('dmabuf_revoke, dmabuf_fd: $db, expect: ok'));
+    // The oracle is told the revoke failed: the model's pages are revoked, the reference's are not.
+    expect(judge(DMABUF, at, (r) => ({ ...r, errno: 'EINVAL', ret: -22 })).found?.signature).toBe('ORACLE dmabuf');
+    const enodev = idx(DMABUF, (l) => l.includes('expect: ENODEV'));
+    expect(judge(DMABUF, enodev, (r) => ({ ...r, errno: undefined, ret: 0, outputs: { iova: 0x5000000n } })).found?.signature).toBe('ORACLE errno');
   });
 });

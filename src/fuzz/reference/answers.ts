@@ -4,20 +4,32 @@
  * call, so a wrong answer that leaves every invariant intact is a finding.
  *
  * The reference follows the program's own successful calls (IOAS_MAP adds
- * the IOVA range and the user address it maps, IOAS_COPY the source's user
- * addresses for the copied range, IOAS_UNMAP removes what it reports) and
- * reads the machine through inspect/ (and the user page tables, as
+ * the IOVA range and the user address it maps, IOAS_MAP_FILE the file offset
+ * of a memfd or the byte offset of a dma-buf, IOAS_COPY the source's
+ * addresses for the copied range, IOAS_UNMAP removes what it reports,
+ * IOAS_CHANGE_PROCESS moves every mapping's source process to the caller,
+ * DMABUF_REVOKE revokes every mapping of the dma-buf, HW_QUEUE_ALLOC locks an
+ * IOVA range of the vIOMMU's nesting parent) and reads the machine through
+ * inspect/ (and the user page tables and memfd page caches, as
  * /proc/pid/pagemap would). After each call it checks:
  *
  * - `ORACLE unmap_length`: IOAS_UNMAP reports the bytes of the areas it removed;
  * - `ORACLE areas`: each IOAS maps exactly the reference's ranges, each to
- *   the user address and process the reference says; a failed call changes
- *   nothing;
+ *   the user address, memfd offset or dma-buf offset and the process the
+ *   reference says; a failed call changes nothing;
+ * - `ORACLE unmap_locked`: IOAS_UNMAP never removes an area a HW queue has
+ *   locked (iopt_unmap_iova_range(): EBUSY at the first one, the areas before
+ *   it removed), and answers EBUSY only at one;
  * - `ORACLE pin_pfn`: a page pinned in a call holds what its user address
- *   resolved to at the end of that call, and keeps it while pinned;
- * - `ORACLE domain_pfn` / `ORACLE domain_map`: every domain maps every page
- *   of every area of its IOAS, to the PFN pinned for it (so IOAS_COPY maps
- *   exactly the source's PFNs), and nothing else;
+ *   (or its memfd's page cache at its offset) resolved to at the end of that
+ *   call, and keeps it while pinned;
+ * - `ORACLE domain_pfn` / `ORACLE domain_map`: every domain (auto or
+ *   IOMMU_HWPT_ALLOC paging) maps every page of every area of its IOAS, to
+ *   the PFN pinned for it (so IOAS_COPY maps exactly the source's PFNs), a
+ *   dma-buf area to the exporter's memory at its offset while not revoked and
+ *   to nothing once revoked, and nothing else;
+ * - `ORACLE dmabuf`: a dma-buf mapping pins and charges nothing, and every
+ *   mapping of one dma-buf sees the same exporter memory;
  * - `ORACLE npinned` / `ORACLE accounting`: npinned counts the pinned pages;
  *   the charge equals it; each user's locked_vm and each mm's pinned_vm are
  *   the sums of the charges of the pages they source (by mode), an mm's
@@ -25,12 +37,19 @@
  * - `ORACLE errno`: IOAS_MAP refused with ENOMEM though the charge fits
  *   RLIMIT_MEMLOCK exactly (incr_user_locked_vm() fails only above the
  *   limit), MOCK_DOMAIN likewise when it pins an IOAS's pages first, or
- *   IOAS_MAP with EEXIST though the fixed range touches no area and no
- *   reserved range (iopt_alloc_area()/iopt_check_iova()).
+ *   IOAS_MAP / IOAS_MAP_FILE with EEXIST though the fixed range touches no
+ *   area and no reserved range (iopt_alloc_area()/iopt_check_iova());
+ *   IOAS_CHANGE_PROCESS succeeding while some IOAS of the context maps
+ *   something other than a file, or refused with EINVAL while every mapping
+ *   is a file's (iommufd_ioas_change_process()); IOAS_MAP_FILE of a dma-buf
+ *   succeeding while its exporter has it revoked, or ENODEV while it never
+ *   was (iopt_map_dmabuf()).
  */
 import { DETAIL_PAGES, Inspector } from '../../inspect/snapshot.js';
 import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap } from '../../inspect/types.js';
+import { IommufdFileHandle } from '../../machine/iommufd-node.js';
 import type { Machine } from '../../machine/machine.js';
+import type { MemFile } from '../../mm/memfile.js';
 import type { CallResult } from '../executor.js';
 
 const PAGE = 4096;
@@ -53,14 +72,35 @@ function protOf(flags: number): string {
   return `${flags & MAP_READABLE ? 'r' : '-'}${flags & MAP_WRITEABLE ? 'w' : '-'}`;
 }
 
-/** One range the reference says an IOAS maps: [iova, last] → user address `uva` of process `pid`. */
+/** Where a mapped range's bytes come from (iopt_address_type). */
+type SourceKind = 'user' | 'file' | 'dmabuf';
+
+/**
+ * One range the reference says an IOAS maps: [iova, last] → byte `at` of its
+ * source: a user address of process `pid` ('user'), a file offset of the
+ * memfd `obj` ('file'), a byte offset of the dma-buf `obj` ('dmabuf'). `pid`
+ * is the process the pages are charged to (IOAS_CHANGE_PROCESS moves it).
+ */
 interface RefArea {
   iova: bigint;
   last: bigint;
-  uva: bigint;
+  kind: SourceKind;
+  at: bigint;
+  /** The MemFile ('file') or the dma-buf file ('dmabuf'): compared by identity. */
+  obj?: object;
   pid: number;
   /** The IOMMU protection the MAP/COPY flags asked ('rw', 'r-', '-w', '--'). */
   prot: string;
+  /** 'dmabuf': revoked since it was mapped (iopt_revoke_notify(): its pages stay revoked for good). */
+  revoked?: boolean;
+}
+
+/** An IOVA range a HW queue's internal access holds locked (iopt_area_add_access() with lock_area). */
+interface RefLock {
+  /** `${ctx}:${ioas}` of the vIOMMU's nesting parent. */
+  ioas: string;
+  first: bigint;
+  last: bigint;
 }
 
 export interface OracleFailure {
@@ -87,6 +127,14 @@ export class AnswerOracle {
   private readonly rlimitMode = new Map<number, number>();
   /** `${ctx}:${ioas}` → HUGE_PAGES as last SET (absent: the default, 1). */
   private readonly hugePages = new Map<string, number>();
+  /** `${ctx}:${hw queue}` → the IOVA range its access locks. */
+  private readonly locks = new Map<string, RefLock>();
+  /** Pages key → its memfd, as the reference saw it mapped. */
+  private readonly pagesFile = new Map<number, MemFile>();
+  /** A dma-buf → the exporter memory (byte address) its mappings saw. */
+  private readonly bufPaddr = new WeakMap<object, number>();
+  /** A dma-buf → the exporter's revoked flag as the last DMABUF_REVOKE set it. */
+  private readonly exporterRevoked = new WeakMap<object, boolean>();
   /** The last snapshot needed per-page detail. */
   private detailed = false;
   private prev: MachineSnapshot | undefined;
@@ -163,8 +211,16 @@ export class AnswerOracle {
       if (r.outputs.fault_injected === 1) {
         // Failing the object lookup changes nothing; a fault further in may leave some areas removed.
         if (r.outputs.fault_point !== 'iommufd_get_object') this.areasKnown = false;
-      } else if (r.errno === 'ENOENT' && ctx !== undefined) this.unmap(`${ctx}:${Number(a.fields.ioas_id)}`, BigInt(a.fields.iova), BigInt(a.fields.length), true);
-      else if (r.errno !== 'EINVAL' && r.errno !== 'ENOENT' && r.errno !== 'EOVERFLOW' && r.errno !== 'EBADF' && r.errno !== 'ENOTTY') this.areasKnown = false;
+      } else if (r.errno === 'ENOENT' && ctx !== undefined) this.unmap(`${ctx}:${Number(a.fields.ioas_id)}`, BigInt(a.fields.iova), BigInt(a.fields.length), 'ENOENT');
+      else if (r.errno === 'EBUSY' && ctx !== undefined) {
+        // A HW queue's lock (area->num_locks) is the only EBUSY a single-threaded program can meet.
+        const key = `${ctx}:${Number(a.fields.ioas_id)}`;
+        const iova = BigInt(a.fields.iova);
+        const length = BigInt(a.fields.length);
+        if (this.unmapStop(key, iova, length) === 'EBUSY') this.unmap(key, iova, length, 'EBUSY');
+        else if (this.areasKnown && this.ref.has(key)) out = fail('unmap_locked', `IOAS_UNMAP of ${hex(iova)}+${hex(length)} on IOAS ${Number(a.fields.ioas_id)} answered EBUSY, but no area it reaches is locked by a HW queue`);
+        else this.areasKnown = false;
+      } else if (r.errno !== 'EINVAL' && r.errno !== 'ENOENT' && r.errno !== 'EOVERFLOW' && r.errno !== 'EBADF' && r.errno !== 'ENOTTY') this.areasKnown = false;
     }
     if (ok && a) {
       const ctx = this.ctxOf(s, a.pid, a.fd) ?? this.ctxOf(before, a.pid, a.fd);
@@ -173,18 +229,44 @@ export class AnswerOracle {
         if (r.op === 'ioas_alloc') this.ref.set(`${ctx}:${Number(r.outputs.ioas_id)}`, []);
         else if (r.op === 'ioas_map') {
           const iova = BigInt(r.outputs.iova ?? 0);
-          this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, uva: BigInt(f.user_va), pid: a.pid, prot: protOf(Number(f.flags)) });
+          this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, kind: 'user', at: BigInt(f.user_va), pid: a.pid, prot: protOf(Number(f.flags)) });
+        } else if (r.op === 'ioas_map_file') {
+          // iopt_map_file_pages(): a dma-buf if the fd is one, else the file's page cache.
+          const src = this.fileSource(a.pid, Number(f.fd));
+          const iova = BigInt(r.outputs.iova ?? 0);
+          if (src) this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, ...src, at: BigInt(f.start), pid: a.pid, prot: protOf(Number(f.flags)), ...(src.kind === 'dmabuf' ? { revoked: false } : {}) });
+          else this.areasKnown = false;
+        } else if (r.op === 'ioas_change_process') {
+          // change_mm() of every area's pages of every IOAS of the context: the caller is their source now.
+          for (const [k, l] of this.ref) if (k.startsWith(`${ctx}:`)) for (const x of l) x.pid = a.pid;
+        } else if (r.op === 'hw_queue_alloc') {
+          // iommufd_hw_queue_alloc_phys(): the pages of [PAGE_ALIGN_DOWN(iova), + PAGE_ALIGN(offset + length)) of the nesting parent's IOAS.
+          const ioas = this.viommuIoas(s, ctx, Number(f.viommu_id));
+          const iova = BigInt(f.nesting_parent_iova);
+          const first = iova & ~0xfffn;
+          const len = (iova - first + BigInt(f.length) + 0xfffn) & ~0xfffn;
+          if (ioas !== undefined) this.locks.set(`${ctx}:${Number(r.outputs.hw_queue_id)}`, { ioas: `${ctx}:${ioas}`, first, last: first + len - 1n });
+          else this.areasKnown = false;
         } else if (r.op === 'ioas_copy') {
           this.copy(ctx, Number(f.src_ioas_id), BigInt(f.src_iova), BigInt(f.length), Number(f.dst_ioas_id), BigInt(r.outputs.dst_iova ?? 0), protOf(Number(f.flags)));
         } else if (r.op === 'option') out = this.option(ctx, f, r, s);
         else if (r.op === 'ioas_unmap') {
           const key = `${ctx}:${Number(f.ioas_id)}`;
           const straddling = this.straddling(key, BigInt(f.iova), BigInt(f.length));
+          const locked = this.unmapStop(key, BigInt(f.iova), BigInt(f.length)) === 'EBUSY';
           const bytes = this.unmap(key, BigInt(f.iova), BigInt(f.length));
           const said = BigInt(r.outputs.length ?? 0);
-          // iopt_unmap_iova_range(): an area sticking out of the range is never cut nor removed (ENOENT).
-          if (this.areasKnown && straddling) out = fail('unmap_range', `IOAS_UNMAP of ${hex(BigInt(f.iova))}+${hex(BigInt(f.length))} on IOAS ${Number(f.ioas_id)} succeeded though area ${hex(straddling.iova)}-${hex(straddling.last)} sticks out of it`);
+          // iopt_unmap_iova_range(): an area sticking out of the range is never cut nor removed (ENOENT), a locked one never removed (EBUSY).
+          if (this.areasKnown && locked) out = fail('unmap_locked', `IOAS_UNMAP of ${hex(BigInt(f.iova))}+${hex(BigInt(f.length))} on IOAS ${Number(f.ioas_id)} succeeded though a HW queue locks an area in it`);
+          else if (this.areasKnown && straddling) out = fail('unmap_range', `IOAS_UNMAP of ${hex(BigInt(f.iova))}+${hex(BigInt(f.length))} on IOAS ${Number(f.ioas_id)} succeeded though area ${hex(straddling.iova)}-${hex(straddling.last)} sticks out of it`);
           else if (this.areasKnown && said !== bytes) out = fail('unmap_length', `IOAS_UNMAP of IOAS ${Number(f.ioas_id)} reported ${said} byte(s), the areas it removed hold ${bytes}`);
+        } else if (r.op === 'dmabuf_revoke') {
+          // iommufd_test_dmabuf_revoke(): the exporter's flag, then dma_buf_invalidate_mappings() revokes every pages object of it.
+          const src = this.fileSource(a.pid, Number(f['dmabuf_revoke.dmabuf_fd']));
+          if (src?.kind === 'dmabuf') {
+            this.exporterRevoked.set(src.obj, Number(f['dmabuf_revoke.revoked']) !== 0);
+            for (const l of this.ref.values()) for (const x of l) if (x.obj === src.obj) x.revoked = true;
+          }
         }
       }
     }
@@ -195,6 +277,11 @@ export class AnswerOracle {
     if (r.op === 'ioas_alloc' && ok && a) {
       const ctx = this.ctxOf(s, a.pid, a.fd);
       if (ctx !== undefined) this.hugePages.delete(`${ctx}:${Number(r.outputs.ioas_id)}`);
+    }
+    // HW queues destroyed (or whose context closed) unlock their range.
+    if (this.locks.size > 0) {
+      const queues = new Set(s.objects.filter((o) => o.type === 'HW_QUEUE').map((o) => `${o.ctx}:${o.id}`));
+      for (const k of this.locks.keys()) if (!queues.has(k)) this.locks.delete(k);
     }
     const liveCtx = new Set(s.contexts.map((c) => c.index));
     for (const k of this.rlimitMode.keys()) if (!liveCtx.has(k)) this.rlimitMode.delete(k);
@@ -247,7 +334,8 @@ export class AnswerOracle {
       const from = a.iova > srcIova ? a.iova : srcIova;
       const to = a.last < last ? a.last : last;
       covered += to - from + 1n;
-      out.push({ iova: dstIova + (from - srcIova), last: dstIova + (to - srcIova), uva: a.uva + (from - a.iova), pid: a.pid, prot });
+      // The copy shares the source's pages: same source, same process, same revoked state.
+      out.push({ ...a, iova: dstIova + (from - srcIova), last: dstIova + (to - srcIova), at: a.at + (from - a.iova), prot });
     }
     // The reference follows only what it saw mapped; anything else and it stops judging areas.
     if (covered !== length) this.areasKnown = false;
@@ -260,8 +348,33 @@ export class AnswerOracle {
     return (this.ref.get(key) ?? []).find((a) => a.last >= iova && a.iova <= last && (a.iova < iova || a.last > last));
   }
 
-  /** Remove the ranges inside [iova, iova + length); the bytes they held. */
-  private unmap(key: string, iova: bigint, length: bigint, failed = false): bigint {
+  /** The reference range of `key` a HW queue's lock covers some of. */
+  private lockedArea(key: string, a: RefArea): boolean {
+    for (const l of this.locks.values()) if (l.ioas === key && l.first <= a.last && l.last >= a.iova) return true;
+    return false;
+  }
+
+  /**
+   * Where iopt_unmap_iova_range() stops on [iova, iova + length): walking the
+   * areas it meets in IOVA order, EBUSY at the first locked one, ENOENT at
+   * the first one sticking out (undefined: it removes them all).
+   */
+  private unmapStop(key: string, iova: bigint, length: bigint): 'EBUSY' | 'ENOENT' | undefined {
+    const last = length === U64_MAX && iova === 0n ? U64_MAX : iova + length - 1n;
+    for (const a of this.ref.get(key) ?? []) {
+      if (a.last < iova || a.iova > last) continue;
+      if (this.lockedArea(key, a)) return 'EBUSY';
+      if (a.iova < iova || a.last > last) return 'ENOENT';
+    }
+    return undefined;
+  }
+
+  /**
+   * Remove the ranges inside [iova, iova + length); the bytes they held. For
+   * an unmap that failed with `failed`, only those before the first area
+   * where the kernel stops (a locked one, or one sticking out).
+   */
+  private unmap(key: string, iova: bigint, length: bigint, failed?: 'ENOENT' | 'EBUSY'): bigint {
     const l = this.ref.get(key) ?? [];
     const last = length === U64_MAX && iova === 0n ? U64_MAX : iova + length - 1n;
     let bytes = 0n;
@@ -269,13 +382,27 @@ export class AnswerOracle {
     const keep: RefArea[] = [];
     for (const a of l) {
       if (a.last < iova || a.iova > last) keep.push(a);
-      else if (stopped || (failed && (a.iova < iova || a.last > last))) {
+      else if (stopped || (failed && (a.iova < iova || a.last > last || this.lockedArea(key, a)))) {
         stopped = true;
         keep.push(a);
       } else bytes += a.last - a.iova + 1n;
     }
     this.ref.set(key, keep);
     return bytes;
+  }
+
+  /** What the open file `fd` of `pid` maps through IOAS_MAP_FILE: a dma-buf, a page cache, or neither. */
+  private fileSource(pid: number, fd: number): { kind: 'file'; obj: MemFile } | { kind: 'dmabuf'; obj: object } | undefined {
+    const f = this.machine.processes.get(pid)?.fileOf(fd);
+    if (f instanceof IommufdFileHandle) return f.inner.kind === 'dmabuf' ? { kind: 'dmabuf', obj: f.inner } : undefined;
+    return f?.memfile ? { kind: 'file', obj: f.memfile } : undefined;
+  }
+
+  /** The IOAS ID of the nesting parent HWPT of vIOMMU `viommu` (the snapshot's object links). */
+  private viommuIoas(s: MachineSnapshot, ctx: number, viommu: number): number | undefined {
+    const v = s.objects.find((o) => o.ctx === ctx && o.id === viommu && o.type === 'VIOMMU');
+    const h = v ? s.objects.find((o) => o.ctx === ctx && o.id === v.links.hwpt) : undefined;
+    return h?.links.ioas;
   }
 
   // -------------------------------------------------------------------------
@@ -343,9 +470,38 @@ export class AnswerOracle {
         if (io.domains.length > 0 && !io.domains.includes(g.storageDomain)) return fail('storage_domain', `${where}: area ${g.iova} reads its PFNs from HWPT ${g.storageDomain}, not one of the IOAS's domains (${io.domains.join(', ')})`);
         const p = pagesByKey.get(g.pages);
         if (!p) continue;
-        const uva = BigInt(p.uptr) + BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset);
-        if (uva !== w.uva) return fail('areas', `${where}: area ${g.iova} maps user address ${hex(uva)}, the reference ${hex(w.uva)}`);
+        const r = this.checkSource(where, g, p, w);
+        if (r) return r;
         if (p.sourcePid !== w.pid) return fail('areas', `${where}: area ${g.iova} pins pages of pid ${p.sourcePid}, the reference pid ${w.pid}`);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Area `g` (pages `p`) maps what reference range `w` says: the same kind of
+   * source, the same user address / file offset / dma-buf offset, the same
+   * memfd (by name and kind) and, for a dma-buf, the same exporter memory as
+   * its other mappings and the revoked state the reference followed. Learns
+   * a file pages object's memfd for the PFN checks.
+   */
+  private checkSource(where: string, g: IoasSnap['areas'][number], p: PagesSnap, w: RefArea): OracleFailure | undefined {
+    if (p.source !== w.kind) return fail('areas', `${where}: area ${g.iova} maps ${p.source} pages, the reference a ${w.kind} range`);
+    const inPages = BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset);
+    const what = w.kind === 'user' ? 'user address' : w.kind === 'file' ? 'file offset' : 'dma-buf offset';
+    const base = w.kind === 'user' ? BigInt(p.uptr) : w.kind === 'file' ? BigInt(p.file?.start ?? 0) : BigInt(p.dmabuf?.start ?? 0);
+    if (base + inPages !== w.at) return fail('areas', `${where}: area ${g.iova} maps ${what} ${hex(base + inPages)}, the reference ${hex(w.at)}`);
+    if (w.kind === 'file') {
+      const mf = w.obj as MemFile;
+      if (p.file?.name !== mf.name || p.file.kind !== mf.kind) return fail('areas', `${where}: area ${g.iova} maps file ${p.file?.name} (${p.file?.kind}), the reference ${mf.name} (${mf.kind})`);
+      this.pagesFile.set(p.key, mf);
+    } else if (w.kind === 'dmabuf' && w.obj && p.dmabuf) {
+      const revoked = w.revoked === true;
+      if (p.dmabuf.revoked !== revoked) return fail('dmabuf', `${where}: area ${g.iova}'s dma-buf pages are ${p.dmabuf.revoked ? '' : 'not '}revoked, the reference says ${revoked ? '' : 'not '}revoked`);
+      if (!revoked) {
+        const seen = this.bufPaddr.get(w.obj);
+        if (seen === undefined) this.bufPaddr.set(w.obj, p.dmabuf.paddr);
+        else if (seen !== p.dmabuf.paddr) return fail('dmabuf', `${where}: area ${g.iova} maps dma-buf memory at ${hex(BigInt(p.dmabuf.paddr))}, another mapping of the same dma-buf ${hex(BigInt(seen))}`);
       }
     }
     return undefined;
@@ -398,7 +554,10 @@ export class AnswerOracle {
       const byte = BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset) + (x - BigInt(g.iova));
       const idx = Number(byte / BigInt(PAGE));
       const inPage = Number(byte % BigInt(PAGE));
-      const user = this.userPfn(p.sourcePid, BigInt(p.uptr) + BigInt(idx) * BigInt(PAGE));
+      const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
+      // A dma-buf has no struct pages to copy through; a memfd's bytes are its page cache's.
+      if (p.source === 'dmabuf' || (p.source === 'file' && !mf)) return undefined;
+      const user = mf ? filePfn(mf, BigInt(p.file?.start ?? 0) + BigInt(idx) * BigInt(PAGE)) : this.userPfn(p.sourcePid, BigInt(p.uptr) + BigInt(idx) * BigInt(PAGE));
       if (!(user >= 0)) return undefined;
       const held = p.pfns.find((q) => q.index <= idx && idx < q.index + q.n);
       if (held && held.pfn >= 0 && held.pfn + (idx - held.index) !== user) return undefined;
@@ -433,6 +592,11 @@ export class AnswerOracle {
     const live = new Set<number>();
     for (const p of s.pages) {
       live.add(p.key);
+      if (p.source === 'dmabuf') {
+        // Exporter memory (MMIO): iopt_alloc_dmabuf_pages() accounts nothing, nothing is pinned, no access can hold it.
+        if (p.npinned !== 0 || p.charged !== 0 || p.xarrayEntries !== 0) return fail('dmabuf', `pages #${p.key} of a dma-buf: npinned ${p.npinned}, ${p.charged} charged, ${p.xarrayEntries} xarray entries; a dma-buf pins nothing`);
+        continue;
+      }
       if (p.tiers.length === 0) {
         // A summary (nothing pinned anywhere): no page detail, nothing held.
         this.pinned.delete(p.key);
@@ -448,6 +612,9 @@ export class AnswerOracle {
       }
       let npinned = 0;
       const uptr = BigInt(p.uptr);
+      // A file's pages: what its page cache holds at the offset (memfd_pin_folios()), when the reference knows the memfd.
+      const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
+      const fileStart = BigInt(p.file?.start ?? 0);
       for (const t of p.tiers) {
         const held = t.xarray || t.domain;
         for (let i = t.first; i <= t.last; i++) {
@@ -457,8 +624,14 @@ export class AnswerOracle {
           }
           npinned++;
           if (Number.isNaN(rec[i])) {
-            const u = this.userPfn(p.sourcePid, uptr + BigInt(i) * BigInt(PAGE));
-            if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
+            if (mf) {
+              const off = fileStart + BigInt(i) * BigInt(PAGE);
+              const u = filePfn(mf, off);
+              if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (offset ${hex(off)} of ${mf.name}) pinned PFN ${pfn[i]}, the file's page there is PFN ${u}`);
+            } else if (p.source === 'user') {
+              const u = this.userPfn(p.sourcePid, uptr + BigInt(i) * BigInt(PAGE));
+              if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
+            }
             rec[i] = pfn[i];
           } else if (rec[i] !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} was pinned as PFN ${rec[i]} and now holds PFN ${pfn[i]}`);
         }
@@ -467,17 +640,32 @@ export class AnswerOracle {
       if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
     }
     for (const k of this.pinned.keys()) if (!live.has(k)) this.pinned.delete(k);
+    for (const k of this.pagesFile.keys()) if (!live.has(k)) this.pagesFile.delete(k);
     return undefined;
   }
 
   private checkDomains(s: MachineSnapshot): OracleFailure | undefined {
     const ioasOf = new Map(s.ioas.map((i) => [`${i.ctx}:${i.id}`, i]));
     const pfns = new Map<number, Float64Array>();
-    for (const p of s.pages) if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
+    const revoked = new Set<number>();
+    for (const p of s.pages) {
+      if (p.source === 'dmabuf') {
+        // iopt_revoke_notify() unmapped it from every domain and a new domain maps nothing of it; else the exporter's
+        // memory at the pages' offset, as the first mapping of the dma-buf saw it.
+        const db = p.dmabuf;
+        if (!db || db.revoked) revoked.add(p.key);
+        else {
+          const a = new Float64Array(p.npages);
+          const first = (db.paddr + db.start) / PAGE;
+          for (let i = 0; i < a.length; i++) a[i] = first + i;
+          pfns.set(p.key, a);
+        }
+      } else if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
+    }
     for (const d of s.domains) {
       const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
       if (!io?.domains.includes(d.hwpt)) continue;
-      const r = checkDomain(d, io, pfns);
+      const r = checkDomain(d, io, pfns, revoked);
       if (r) return r;
     }
     return undefined;
@@ -534,7 +722,7 @@ export class AnswerOracle {
     let pid: number | undefined;
     for (const ar of io.areas) {
       const p = pages.get(ar.pages);
-      if (p?.npinned !== 0 || p.account !== 'user' || (pid !== undefined && p.sourcePid !== pid)) return undefined;
+      if (p?.npinned !== 0 || p.source !== 'user' || p.account !== 'user' || (pid !== undefined && p.sourcePid !== pid)) return undefined;
       pid = p.sourcePid;
       const l = spans.get(p.key) ?? [];
       l.push([ar.firstIndex, ar.lastIndex]);
@@ -563,6 +751,8 @@ export class AnswerOracle {
   private errnoCheck(r: CallResult, before: MachineSnapshot | undefined): OracleFailure | undefined {
     if (!before || r.outputs.fault_injected !== undefined) return undefined;
     if (r.op === 'mock_domain') return this.attachErrno(r, before);
+    if (r.op === 'ioas_change_process') return this.changeProcessErrno(r, before);
+    if (r.op === 'ioas_map_file') return this.mapFileErrno(r, before);
     if (r.op !== 'ioas_map' || !r.args) return undefined;
     const { pid, fd, fields: f } = r.args;
     const proc = before.processes.find((p) => p.pid === pid);
@@ -586,6 +776,48 @@ export class AnswerOracle {
         return fail('errno', `IOAS_MAP of ${npages} page(s) got ENOMEM with ${mode === 'mm' ? "the mm's" : "the user's"} locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
       }
     }
+    return this.eexistErrno(r, before);
+  }
+
+  /**
+   * IOMMU_IOAS_CHANGE_PROCESS (iommufd_ioas_change_process()): EINVAL when
+   * some area of some IOAS of the context is not a file's, else the charge
+   * moves (ENOMEM only from the new charge).
+   */
+  private changeProcessErrno(r: CallResult, before: MachineSnapshot): OracleFailure | undefined {
+    const a = r.args;
+    if (!a || !this.areasKnown || Number(a.fields.__reserved ?? 0) !== 0) return undefined;
+    const ctx = this.ctxOf(before, a.pid, a.fd);
+    if (ctx === undefined || !before.contexts.some((c) => c.index === ctx)) return undefined;
+    let other: RefArea | undefined;
+    for (const [k, l] of this.ref) if (k.startsWith(`${ctx}:`)) other ??= l.find((x) => x.kind !== 'file');
+    if (r.errno === undefined && other) return fail('errno', `IOAS_CHANGE_PROCESS succeeded though ${hex(other.iova)}-${hex(other.last)} maps ${other.kind === 'user' ? 'user memory' : 'a dma-buf'}, not a file`);
+    if (r.errno === 'EINVAL' && !other) return fail('errno', `IOAS_CHANGE_PROCESS answered EINVAL though every mapping of the context is a file's`);
+    return undefined;
+  }
+
+  /** IOMMU_IOAS_MAP_FILE of a dma-buf: ENODEV exactly when its exporter has it revoked (iopt_map_dmabuf()); EEXIST as IOAS_MAP. */
+  private mapFileErrno(r: CallResult, before: MachineSnapshot): OracleFailure | undefined {
+    const a = r.args;
+    if (!a) return undefined;
+    const src = this.fileSource(a.pid, Number(a.fields.fd));
+    if (src?.kind === 'dmabuf') {
+      const revoked = this.exporterRevoked.get(src.obj) === true;
+      if (r.errno === undefined && revoked) return fail('errno', 'IOAS_MAP_FILE of a dma-buf its exporter revoked succeeded');
+      if (r.errno === 'ENODEV' && !revoked) return fail('errno', 'IOAS_MAP_FILE of a dma-buf answered ENODEV, but its exporter never revoked it');
+    }
+    return this.eexistErrno(r, before);
+  }
+
+  /** A fixed IOAS_MAP / IOAS_MAP_FILE refused with EEXIST must meet an area or a reserved range. */
+  private eexistErrno(r: CallResult, before: MachineSnapshot): OracleFailure | undefined {
+    if (!r.args) return undefined;
+    const { pid, fd, fields: f } = r.args;
+    const ctx = this.ctxOf(before, pid, fd);
+    const io = before.ioas.find((i) => i.ctx === ctx && i.id === Number(f.ioas_id));
+    if (ctx === undefined || !io) return undefined;
+    const length = BigInt(f.length);
+    if (length === 0n) return undefined;
     if (r.errno === 'EEXIST' && this.areasKnown && (Number(f.flags) & FIXED_IOVA) !== 0) {
       // iopt_alloc_area(): EEXIST when the fixed range meets an area; reserved ranges are left out here.
       const iova = BigInt(f.iova);
@@ -608,6 +840,14 @@ export class AnswerOracle {
   }
 }
 
+/** The PFN of byte `off` of memfd `mf`'s page cache (-1: not cached, NaN: the file is gone). */
+function filePfn(mf: MemFile, off: bigint): number {
+  if (!mf.live) return Number.NaN;
+  const page = Number(off / BigInt(PAGE));
+  const head = mf.lookup(Math.floor(page / mf.folioPages));
+  return head < 0 ? -1 : head + (page % mf.folioPages);
+}
+
 /** The PFN of every page of `p` (its xarray's, else its domain's, else the user's; -1 none). */
 function pfnArray(p: PagesSnap): Float64Array {
   const a = new Float64Array(p.npages).fill(-1);
@@ -615,8 +855,11 @@ function pfnArray(p: PagesSnap): Float64Array {
   return a;
 }
 
-/** Domain `d` maps every page of every area of `io` to the PFN pinned for it, and nothing outside them. */
-function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array>): OracleFailure | undefined {
+/**
+ * Domain `d` maps every page of every area of `io` to the PFN pinned for it
+ * (the pages in `revoked`: nothing), and nothing outside them.
+ */
+function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array>, revoked: ReadonlySet<number>): OracleFailure | undefined {
   const where = `HWPT ${d.hwpt} of IOAS ${io.id}`;
   if (d.strayBytes !== 0) return fail('domain_map', `${where} maps ${d.strayBytes} byte(s) outside every area`);
   let ri = 0;
@@ -634,6 +877,11 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
     const base = iova - a.pageOffset;
     const step = Math.min(PAGE, d.pgsizes[0] ?? PAGE);
     const from = Math.floor(first / step) * step;
+    if (revoked.has(a.pages)) {
+      const hit = runs.find((run) => run.iova <= end && run.iova + run.length > from);
+      if (hit) return fail('domain_map', `${where}: IOVA 0x${Math.max(hit.iova, from).toString(16)} of area ${a.iova} is mapped, its dma-buf was revoked`);
+      continue;
+    }
     expectBytes += Math.floor(end / step) * step + step - from;
     while (ri < runs.length && runs[ri].iova + runs[ri].length <= from) ri++;
     for (let x = from; x <= end; x += step) {

@@ -443,39 +443,43 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
   return [...seen].filter((c) => c.alive);
 }
 
-/** Identity numbers of objects, for fingerprints. */
-const objectIds = new WeakMap<object, number>();
-let nextObjectId = 1;
-function oid(o: object): number {
-  let id = objectIds.get(o);
-  if (id === undefined) {
-    id = nextObjectId++;
-    objectIds.set(o, id);
-  }
-  return id;
-}
-
 /**
  * A fingerprint of everything the audit looks at: every area (place, pages
  * object, pin counters, tiers), every domain (identity and map/unmap call
- * counts), the frames in use, the accounting counters of users and mms. Equal fingerprints: the audit would see the same
+ * counts), the frames in use, the accounting counters of users and mms, as a
+ * list of values (objects by identity, u64s as bigints) written over `out`.
+ * Equal fingerprints (element by element): the audit would see the same
  * state again.
  */
-function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
-  const parts: Array<number | string> = [m.phys.framesInUse()];
+function auditFingerprint(m: Machine, iopts: readonly IoPagetable[], out: unknown[]): void {
+  out.length = 0;
+  out.push(m.phys.framesInUse());
   // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.
-  for (const u of m.users.values()) parts.push(u.lockedVm);
-  for (const proc of m.processes.values()) parts.push('p', proc.pid, proc.exited ? 1 : 0, proc.mm.lockedVm, proc.mm.pinnedVm);
+  for (const u of m.users.values()) out.push(u.lockedVm);
+  for (const proc of m.processes.values()) out.push('p', proc.pid, proc.exited, proc.mm.lockedVm, proc.mm.pinnedVm);
   for (const iopt of iopts) {
-    parts.push('|', oid(iopt), iopt.iovaAlignment);
-    for (const d of iopt.domains) parts.push('d', oid(d), d.mapCalls, d.unmapCalls);
+    out.push('|', iopt, iopt.iovaAlignment);
+    for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls);
     for (const a of iopt.areas()) {
       const p = a.pages;
-      parts.push('a', String(a.iova), String(a.length), a.pageOffset, p ? oid(p) : 0);
-      if (p) parts.push(p.npinned, p.lastNpinned, p.accessItree.isEmpty() ? 0 : 1, p.domainsItree.isEmpty() ? 0 : 1, oid(a.storageDomain ?? objectIds));
+      out.push('a', a.iova, a.length, a.pageOffset, p ?? null);
+      if (p) out.push(p.npinned, p.lastNpinned, p.accessItree.isEmpty(), p.domainsItree.isEmpty(), a.storageDomain ?? null);
     }
   }
-  return parts.join(',');
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The fingerprint of the state last audited, and whether the last call changed it. */
+interface AuditMemo {
+  fp: unknown[];
+  /** The buffer the next fingerprint is written into. */
+  next: unknown[];
+  changed?: boolean;
 }
 
 /**
@@ -483,16 +487,15 @@ function auditFingerprint(m: Machine, iopts: readonly IoPagetable[]): string {
  * audited (the accounting counters included, for the answer oracle): when nothing the audit looks at changed, it is
  * not run again.
  */
-function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: { fp: string; changed?: boolean }, run = true): number {
-  const iopts = collectContexts(m, seen)
-    .flatMap((c) => c.iopts());
-  const fp = auditFingerprint(m, iopts);
-  last.changed = fp !== last.fp;
-  if (!last.changed || !run) {
-    last.fp = fp;
-    return 0;
-  }
+function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = true): number {
+  const iopts: IoPagetable[] = [];
+  for (const c of collectContexts(m, seen)) for (const iopt of c.iopts()) iopts.push(iopt);
+  auditFingerprint(m, iopts, last.next);
+  last.changed = last.fp.length === 0 || !sameValues(last.next, last.fp);
+  const fp = last.next;
+  last.next = last.fp;
   last.fp = fp;
+  if (!last.changed || !run) return 0;
   const prevPanic = m.warn.panicOnWarn;
   const prevName = m.warn.syscall;
   const prevCollector = probeState.collector;
@@ -522,7 +525,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
   const results: CallResult[] = [];
   const audit = opts.audit === true;
   const seen = new Set<IommufdCtx>();
-  const last: { fp: string; changed?: boolean } = { fp: '' };
+  const last: AuditMemo = { fp: [], next: [] };
   let answers: AnswerOracle | undefined;
   const onCall = (r: CallResult, m: Machine): void => {
     machine = m;

@@ -87,7 +87,7 @@ export function parseRequest(buf: Buffer, off: number, end: number, copy = false
   const slen = buf.readUInt32LE(off + 4);
   if (end - off < REQ_HEADER + slen) return undefined;
   const a: bigint[] = new Array(6);
-  for (let i = 0; i < 6; i++) a[i] = buf.readBigInt64LE(off + 8 + 8 * i);
+  for (let i = 0; i < 6; i++) a[i] = readI64(buf, off + 8 + 8 * i);
   const word = buf.readUInt32LE(off);
   const s = buf.subarray(off + REQ_HEADER, off + REQ_HEADER + slen);
   return { op: word & OP_MASK, flags: word & ~OP_MASK, a, tid: buf.readUInt32LE(off + 56), conn: buf.readUInt32LE(off + 60), s: copy ? Buffer.from(s) : s };
@@ -106,18 +106,42 @@ export function parseRequests(buf: Buffer): { reqs: Request[]; rest: Buffer } {
   return { reqs, rest: off === buf.length ? Buffer.alloc(0) : buf.subarray(off) };
 }
 
-const EMPTY = Buffer.alloc(0);
+/** A little-endian i64 (a BigInt built from a number when it is a safe integer: readBigInt64LE costs several times more). */
+function readI64(buf: Buffer, off: number): bigint {
+  const lo = buf.readUInt32LE(off);
+  const hi = buf.readInt32LE(off + 4);
+  if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 0x100000000 + lo);
+  return buf.readBigInt64LE(off);
+}
 
+/** Write `v` as a little-endian i64 (numbers must be safe integers). */
+function writeI64(buf: Buffer, off: number, v: number | bigint): void {
+  if (typeof v === 'bigint') {
+    buf.writeBigInt64LE(BigInt.asIntN(64, v), off);
+    return;
+  }
+  const hi = Math.floor(v / 0x100000000);
+  buf.writeUInt32LE(v - hi * 0x100000000, off);
+  buf.writeInt32LE(hi, off + 4);
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Replies are written at once and never kept: one buffer serves them all (grown when a reply is larger). */
+let repBuf = Buffer.allocUnsafe(16 * 1024);
+
+/** The reply's bytes; valid until the next call (copy them to keep them). */
 export function encodeReply(r: Reply, spinUs = 0): Buffer {
   const s = r.s === undefined ? EMPTY : typeof r.s === 'string' ? Buffer.from(r.s) : r.s;
-  const out = Buffer.allocUnsafe(REP_HEADER + s.length);
-  out.writeBigInt64LE(BigInt(r.ret), 0);
-  out.writeBigInt64LE(BigInt(r.b0 ?? -1), 8);
-  out.writeBigInt64LE(BigInt(r.b1 ?? 0), 16);
+  const len = REP_HEADER + s.length;
+  if (len > repBuf.length) repBuf = Buffer.allocUnsafe(Math.max(len, repBuf.length * 2));
+  const out = repBuf;
+  writeI64(out, 0, r.ret);
+  writeI64(out, 8, r.b0 ?? -1);
+  writeI64(out, 16, r.b1 ?? 0);
   out.writeUInt32LE(s.length, 24);
   out.writeUInt32LE(spinUs, 28);
   out.set(s, REP_HEADER);
-  return out;
+  return out.subarray(0, len);
 }
 
 /** A request's string argument up to its NUL. */

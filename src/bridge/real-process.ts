@@ -47,45 +47,40 @@ export class RealProcess {
     this.memFd = openSync(`/proc/${pid}/mem`, 'r+');
   }
 
-  /** Bytes of the process's memory sent with the current request (the ioctl struct), at inlineVa. */
-  private inline: Uint8Array | undefined;
-  private inlineVa = 0;
-  /** How far from the start the model wrote into the inline bytes (0: nothing written). */
-  inlineDirty = 0;
+  /**
+   * Bytes of the process's memory sent with the current request (the ioctl
+   * struct, and for some commands the user buffer it points to), each with
+   * how far from its start the model wrote into it (0: nothing written).
+   */
+  private inline: { va: number; bytes: Uint8Array; dirty: number }[] = [];
 
-  /** The current request carries `bytes`, the process's memory at `va`; reads and writes there stay here. */
-  setInline(va: number, bytes: Uint8Array | undefined): void {
-    this.inline = bytes;
-    this.inlineVa = va;
-    this.inlineDirty = 0;
+  /** The current request carries these regions of the process's memory; reads and writes there stay here. */
+  setInline(regions: { va: number; bytes: Uint8Array }[]): void {
+    this.inline = regions.map((r) => ({ va: r.va, bytes: r.bytes, dirty: 0 }));
   }
 
-  /** The inline bytes the model wrote (to copy back into the process), or undefined. */
-  takeInlineWrites(): Uint8Array | undefined {
-    const b = this.inline;
-    const n = this.inlineDirty;
-    this.inline = undefined;
-    this.inlineDirty = 0;
-    return b !== undefined && n > 0 ? b.subarray(0, n) : undefined;
+  /** For each inline region, the part the model wrote (from its start: to copy back into the process), or undefined. */
+  takeInlineWrites(): (Uint8Array | undefined)[] {
+    const out = this.inline.map((r) => (r.dirty > 0 ? r.bytes.subarray(0, r.dirty) : undefined));
+    this.inline = [];
+    return out;
   }
 
   /** Move bytes between the process's memory at `va` and buf[off..off+len); false on failure. */
   copy(va: number, buf: Uint8Array, off: number, len: number, write: boolean): boolean {
-    const inl = this.inline;
-    if (inl !== undefined) {
-      const lo = Math.max(va, this.inlineVa);
-      const hi = Math.min(va + len, this.inlineVa + inl.length);
-      if (lo < hi) {
-        // the part inside the inline bytes stays in memory; the rest goes to /proc/PID/mem
-        if (lo > va && !this.copy(va, buf, off, lo - va, write)) return false;
-        const io = lo - this.inlineVa;
-        const bo = off + (lo - va);
-        if (write) {
-          inl.set(buf.subarray(bo, bo + (hi - lo)), io);
-          this.inlineDirty = Math.max(this.inlineDirty, io + (hi - lo));
-        } else buf.set(inl.subarray(io, io + (hi - lo)), bo);
-        return hi >= va + len || this.copy(hi, buf, off + (hi - va), va + len - hi, write);
-      }
+    for (const r of this.inline) {
+      const lo = Math.max(va, r.va);
+      const hi = Math.min(va + len, r.va + r.bytes.length);
+      if (lo >= hi) continue;
+      // the part inside the inline bytes stays in memory; the rest goes to the other regions or /proc/PID/mem
+      if (lo > va && !this.copy(va, buf, off, lo - va, write)) return false;
+      const io = lo - r.va;
+      const bo = off + (lo - va);
+      if (write) {
+        r.bytes.set(buf.subarray(bo, bo + (hi - lo)), io);
+        r.dirty = Math.max(r.dirty, io + (hi - lo));
+      } else buf.set(r.bytes.subarray(io, io + (hi - lo)), bo);
+      return hi >= va + len || this.copy(hi, buf, off + (hi - va), va + len - hi, write);
     }
     if (this.memFd < 0) return false;
     try {

@@ -714,17 +714,26 @@ export class BridgeServer {
         const fd = Number(a[0]);
         const cmd = Number(BigInt.asUintN(32, a[1]));
         const arg = BigInt.asUintN(64, a[2]);
-        const inline = Number(a[4]) > 0 && q.s.length === Number(a[4]) && arg < 1n << 47n;
-        if (inline) b.real?.setInline(Number(arg), new Uint8Array(q.s));
+        // the struct at arg (a[4] bytes) and, for some commands, the user buffer it points to (at a[5], the rest of the string)
+        const n = Number(a[4]);
+        const inline = n > 0 && q.s.length >= n && arg < 1n << 47n;
+        if (inline) {
+          const regions = [{ va: Number(arg), bytes: new Uint8Array(q.s.subarray(0, n)) }];
+          const xva = BigInt.asUintN(64, a[5]);
+          const xn = q.s.length - n;
+          if (xn > 0 && xva < 1n << 47n && (xva + BigInt(xn) <= arg || xva >= arg + BigInt(n))) regions.push({ va: Number(xva), bytes: new Uint8Array(q.s.subarray(n)) });
+          b.real?.setInline(regions);
+        }
         let ret: number;
-        let back: Uint8Array | undefined;
+        let back: (Uint8Array | undefined)[] = [];
         try {
           ret = p.ioctl(fd, cmd, arg);
         } finally {
-          back = inline ? b.real?.takeInlineWrites() : undefined;
+          if (inline) back = b.real?.takeInlineWrites() ?? [];
         }
-        if (ret === 0 && this.sabotage === 'ioas-alloc-id' && cmd === IOMMU_IOAS_ALLOC && back !== undefined && back.length >= 12) {
-          const dv = new DataView(back.buffer, back.byteOffset, back.length);
+        const [st, ex] = back;
+        if (ret === 0 && this.sabotage === 'ioas-alloc-id' && cmd === IOMMU_IOAS_ALLOC && st !== undefined && st.length >= 12) {
+          const dv = new DataView(st.buffer, st.byteOffset, st.length);
           dv.setUint32(8, dv.getUint32(8, true) + 1, true);
         }
         // a file the model installed took the lowest free number, which syncFds made the program's
@@ -733,7 +742,10 @@ export class BridgeServer {
           created = lf;
           b.kinds.set(lf, FD_MODEL);
         }
-        return back === undefined ? { ret, b0: created } : { ret, b0: created, b1: back.length, s: back };
+        // the reply's string: what the model wrote into the struct (b1 bytes), then into the user buffer
+        if (st === undefined && ex === undefined) return { ret, b0: created };
+        if (ex === undefined) return { ret, b0: created, b1: st!.length, s: st };
+        return { ret, b0: created, b1: st?.length ?? 0, s: st === undefined ? ex : Buffer.concat([st, ex]) };
       }
       case OP.MMAP: {
         const [addr, len, prot, flags0, fd, off] = a;

@@ -32,7 +32,9 @@ enum bridge_op {
 	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path -> b1: connection id; s: fds */
 	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
 	OP_CLOSE = 3,        /* a: fd */
-	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd, inline bytes; s: the struct at arg -> ret; b0: new fd or -1; b1, s: struct bytes written */
+	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd, inline bytes n, uptr; s: the struct at arg (n bytes), then
+			      * the user buffer at uptr (ACCESS_RW) -> ret; b0: new fd or -1; s: struct bytes written (b1),
+			      * then user buffer bytes written */
 	OP_MMAP = 5,         /* a: addr, len, prot, flags, fd, offset -> addr */
 	OP_MUNMAP = 6,       /* a: addr, len */
 	OP_MPROTECT = 7,     /* a: addr, len, prot */

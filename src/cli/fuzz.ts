@@ -5,7 +5,10 @@
  * minimized and written (program, reproducer, C export, log) into a work
  * directory — ./iommufd-sim-findings/ unless --out says otherwise, like
  * syzkaller's workdir — the corpus loaded from and saved to --corpus. One
- * fuzzer per core by default, never more than the cores. Exit status 1 when
+ * fuzzer per core by default, never more than the cores. Every op the
+ * profile's kernel has is generated (HWPTs, dirty tracking, fault queues,
+ * vIOMMUs, PASID, MAP_FILE, CHANGE_PROCESS, dma-buf on latest) unless
+ * --no-new-ops asks for the first uAPI's only. Exit status 1 when
  * something was found, 0 otherwise, 2 for a usage error.
  *
  * Differential mode (`--kernel BZIMAGE`): after the campaign its corpus goes
@@ -58,7 +61,7 @@ export interface FuzzCommandOptions {
   initramfs?: string;
   /** Programs per VM boot in differential mode. */
   kernelBatch?: number | string;
-  /** Generate the newer uAPI ops too (HWPTs, dirty tracking, fault queues, vIOMMUs). */
+  /** false (--no-new-ops): leave out the uAPI newer than the first (HWPTs, dirty tracking, fault queues, vIOMMUs, 7.x commands); default: every op the profile's kernel has. */
   newOps?: boolean;
   /** Replaces the oracle harness (tests). */
   runOracle?: (o: OracleOptions) => Promise<OracleResult>;
@@ -204,7 +207,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       workers,
       profile,
       checks: opts.checks ?? true,
-      ...(opts.newOps ? { newOps: true } : {}),
+      newOps: opts.newOps !== false,
       outDir,
       findingPage: (d, f) => writeExplorerPage(join(d, 'explorer.html'), f.program),
       ...(opts.ignore ? { ignore: opts.ignore } : {}),
@@ -331,7 +334,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print only the summary')
     .option('--json', 'print the report as JSON')
     .option('--ignore <signature...>', 'failure signatures of known findings not to report again, e.g. "WARN mock_domain_unmap.last"')
-    .option('--new-ops', 'generate the newer uAPI ops too (HWPT alloc, dirty tracking, fault queues, vIOMMUs, 7.x commands)')
+    .option('--new-ops', 'generate every op the profile has (the default; kept for old scripts)')
+    .option('--no-new-ops', "only the first uAPI's ops (IOAS, access, mock domain, VFIO compat): no HWPT alloc, dirty tracking, fault queues, vIOMMUs, PASID, MAP_FILE, CHANGE_PROCESS, dma-buf")
     .option('--kernel <bzImage>', 'differential mode: after fuzzing, run the corpus on this kernel under QEMU (oracle harness) and report every program it answers differently')
     .option('--initramfs <file>', 'the base initramfs of --kernel (default: init.cpio.gz beside it)')
     .option('--kernel-batch <n>', 'corpus programs per VM boot in differential mode', wholeArg(1), 100)

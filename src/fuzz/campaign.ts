@@ -455,7 +455,11 @@ export interface CampaignOptions {
   minimize?: boolean;
   minimizeRuns?: number;
   maxCalls?: number;
-  /** Generate the newer uAPI ops too (default false: campaigns generate seed for seed what they did before). */
+  /**
+   * Generate every op the profile's kernel has (default true); false: only the
+   * ops of the first uAPI (IOAS, access, mock domain, VFIO compat), as campaigns
+   * did before the answer oracles' reference followed the newer ones.
+   */
   newOps?: boolean;
   /** Stop after this many programs (a deterministic budget; the time limit still applies). */
   maxPrograms?: number;
@@ -674,7 +678,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       minimize: opts.minimize ?? true,
       minimizeRuns: opts.minimizeRuns ?? 800,
       maxCalls: opts.maxCalls ?? 14,
-      ...(opts.newOps ? { newOps: true } : {}),
+      ...(opts.newOps !== false ? { newOps: true } : {}),
     };
   };
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The fuzz campaign: deterministic for a seed, finds a seed bug on v6.2, nothing on latest.
+// The fuzz campaign: deterministic for a seed, every op by default, finds a seed bug on v6.2, nothing on latest.
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../../src/fuzz/campaign.js';
+import { OP_MODULES } from '../../src/fuzz/ops/index.js';
+import type { Program } from '../../src/fuzz/program.js';
 
 describe('fuzz campaign (one worker)', () => {
   it('is deterministic for a seed when bounded by program count', async () => {
@@ -27,6 +29,16 @@ describe('fuzz campaign (one worker)', () => {
     const r = await runCampaign({ ...budget, ignore: ['WARN pfn_reader_user_pin.zero'] });
     expect(r.programs).toBe(2000);
     expect(r.findings.map((f) => f.failure)).not.toContain('WARN pfn_reader_user_pin.zero');
+  });
+
+  it("generates every op the profile's kernel has by default, and only the first uAPI's with newOps false", async () => {
+    const newer = new Set(OP_MODULES.filter((m) => m.newUapi).map((m) => m.name));
+    const opsOf = (r: { corpusPrograms: readonly Program[] }) => new Set(r.corpusPrograms.flatMap((p) => p.calls.map((c) => c.op)));
+    const all = opsOf(await runCampaign({ seconds: 120, seed: 2, workers: 1, profile: 'latest', maxPrograms: 300 }));
+    for (const op of ['hwpt_alloc', 'viommu_alloc', 'ioas_map_file']) expect(all.has(op), op).toBe(true);
+    const plain = opsOf(await runCampaign({ seconds: 120, seed: 2, workers: 1, profile: 'latest', maxPrograms: 300, newOps: false }));
+    expect([...plain].filter((op) => newer.has(op))).toEqual([]);
+    expect(plain.has('ioas_map')).toBe(true);
   });
 
   it('finds nothing on latest in a bounded campaign', async () => {

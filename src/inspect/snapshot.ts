@@ -682,6 +682,11 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
   let dj = 0;
   const out: DomainRun[] = [];
   let cur: DomainRun | undefined;
+  // The AMDv1 leaf last looked up: every IOVA inside it has the same leaf, so its size is not looked up again.
+  const pt = d instanceof MockAmdv1Domain ? d.pt : undefined;
+  let leafStart = 0;
+  let leafEnd = -1;
+  let leafSize = step;
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
@@ -691,7 +696,18 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
         cur = undefined;
         continue;
       }
-      const pgsize = iopteSize(d, iova, step);
+      let pgsize: number;
+      if (pt === undefined) pgsize = iopteSize(d, iova, step);
+      else if (iova >= leafStart && iova < leafEnd) pgsize = leafSize;
+      else {
+        const leaf = pt.leafAt(iova);
+        pgsize = leaf?.size ?? step;
+        if (leaf) {
+          leafStart = leaf.iova;
+          leafEnd = leaf.iova + leaf.size;
+          leafSize = leaf.size;
+        }
+      }
       while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
       const dt = dj < dirty.length && dirty[dj] <= iova;
       if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;

@@ -735,9 +735,9 @@ export class IoPagetable {
   }
 }
 
-/** 1 << __ffs(pgsize_bitmap): the smallest IO page of a domain. */
+/** 1 << __ffs(pgsize_bitmap): the smallest IO page of a domain (the domain keeps it: its bitmap is fixed at allocation). */
 export function smallestPage(d: IommuDomain): number {
-  return 2 ** lowestBit(BigInt(d.pgsizeBitmap));
+  return d.minPageSize;
 }
 
 // ---------------------------------------------------------------------------

@@ -1179,7 +1179,13 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	int mfd = (int)model_fd(fd, flags);
 	size_t hsz = 0, rlen = len;
-	int rflags = flags;
+	/*
+	 * MAP_POPULATE is the model's (it fills its page tables and folios); the
+	 * real memory only holds contents, so it faults in when touched instead
+	 * of the kernel zeroing all of it now (the dirty-tracking selftests map
+	 * 64 and 128 MiB per test and touch little of it).
+	 */
+	int rflags = flags & ~MAP_POPULATE;
 	if (flags & MAP_HUGETLB) {
 		int lg = (flags >> HUGE_SHIFT) & HUGE_MASK;
 		hsz = (size_t)1 << (lg ? lg : 21);
@@ -1226,7 +1232,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			RS(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
 		p = raw_mmap(al, rlen, prot, rflags | MAP_FIXED, fd, off);
 	} else {
-		p = raw_mmap(addr, len, prot, flags, fd, off);
+		p = raw_mmap(addr, len, prot, rflags, fd, off);
 	}
 	if (p == MAP_FAILED)
 		return p;

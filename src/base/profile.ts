@@ -82,6 +82,14 @@ export interface Profile {
   readonly iommufdMmap: boolean;
   /** MAP_STACK sets VM_NOHUGEPAGE (calc_vm_flag_bits, v6.7+). */
   readonly mapStackNoHugepage: boolean;
+  /**
+   * MADV_COLLAPSE scans as 7.x does (mm/khugepaged.c collapse_scan_pmd():
+   * no writable PTE needed, SCAN_NO_PTE_TABLE skipped, hstart >= hend is 0);
+   * 6.12 and older need a writable PTE (SCAN_PAGE_RO), stop at an empty PMD
+   * (SCAN_PMD_NONE) and answer EINVAL for a range inside one block
+   * (MmOptions.collapseAnyPte).
+   */
+  readonly madviseCollapseAnyPte: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -191,6 +199,7 @@ const latest: Profile = Object.freeze({
   vvarSeqOffset: 0,
   iommufdMmap: true,
   mapStackNoHugepage: true,
+  madviseCollapseAnyPte: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -227,6 +236,7 @@ const latest: Profile = Object.freeze({
 const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
+  madviseCollapseAnyPte: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

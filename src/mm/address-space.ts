@@ -43,12 +43,13 @@
  *
  * Layout: no ASLR (as with `setarch -R`): the mmap base is TASK_SIZE minus the
  * stack gap (128 MiB by default; setMmapBase() from RLIMIT_STACK), and a
- * process made by exec (setupExec) has the [stack], [vvar], [vvar_vclock] and
- * [vdso] mappings a real x86-64 process has there; a growsdown VMA keeps its
- * guard gap free of later placements. The stack does not grow on access.
+ * process made by exec (setupExec) has the image of a static program at
+ * 0x400000 and the [stack], [vvar], [vvar_vclock] and [vdso] mappings a real
+ * x86-64 process has; a growsdown VMA keeps its guard gap free of later
+ * placements. The stack does not grow on access.
  *
- * Not modelled: swap, reclaim, khugepaged / MADV_COLLAPSE, NUMA, ASLR, the
- * program's own text, data and heap, anon_vma compatibility in VMA merging
+ * Not modelled: swap, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
+ * ASLR, the huge zero page, anon_vma compatibility in VMA merging
  * (adjacent VMAs with equal flags and backing always merge), memcg charging
  * of user pages.
  */
@@ -180,6 +181,12 @@ export interface MmOptions {
   gupOverflowErrno?: number;
   /** MAP_STACK sets VM_NOHUGEPAGE (v6.7+, c4608d1bf7c6); true by default. */
   mapStackNoHugepage?: boolean;
+  /**
+   * MADV_COLLAPSE as 7.x scans (profile madviseCollapseAnyPte): no writable
+   * PTE needed, a block without a PTE table is skipped, a range with no
+   * whole block is 0. false (the default): 6.1 - 6.12's madvise_collapse().
+   */
+  collapseAnyPte?: boolean;
   warn?: WarnSink;
 }
 
@@ -277,6 +284,10 @@ export interface SpecialMapping {
   sigbus: number;
 }
 
+/** madviseCollapse(): a block madvise_collapse() goes on after (SCAN_PMD_NULL, SCAN_PAGE_RO; SCAN_PAGE_COUNT). */
+const COLLAPSE_SKIPPED_EINVAL = 1;
+const COLLAPSE_SKIPPED_EAGAIN = 2;
+
 /** Pages of the initial stack VMA for arguments and environment within one page. */
 export const EXEC_STACK_PAGES = 1 + (128 * 1024) / PAGE_SIZE;
 
@@ -347,6 +358,13 @@ export class Vma implements MemFileMapping {
   ops: VmaOps | undefined;
   /** Set for a vm_special_mapping (exec's [vvar], [vvar_vclock], [vdso]). */
   special: SpecialMapping | undefined;
+  /**
+   * vma->anon_vma is set: an anonymous page was made in it (a write or
+   * unshare fault of a private mapping, a THP-eligible read fault: the
+   * kernel's vmf_anon_prepare()), or it was split, merged or forked from
+   * one that had it. MADV_COLLAPSE refuses a VMA without it.
+   */
+  anonVma = false;
 
   constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
     this.mm = mm;
@@ -462,6 +480,7 @@ export class MmStruct {
       maxMapCount: opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT,
       gupOverflowErrno: opts.gupOverflowErrno ?? 0,
       mapStackNoHugepage: opts.mapStackNoHugepage ?? true,
+      collapseAnyPte: opts.collapseAnyPte ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -607,6 +626,7 @@ export class MmStruct {
     const t = new Vma(this, at, v.end, v.flags, v.file, v.pgoff + (at - v.start), v.hugeOrder, v.pfnBase + (at - v.start));
     t.name = v.name;
     t.special = v.special;
+    t.anonVma = v.anonVma;
     t.ops = v.ops;
     t.ops?.open?.();
     if (v.resv) {
@@ -643,6 +663,7 @@ export class MmStruct {
       const b = v[i + 1];
       if (this.canMerge(a, b)) {
         a.end = b.end;
+        a.anonVma ||= b.anonVma;
         if (a.resv && b.resv) {
           const r = new Uint8Array(a.resv.length + b.resv.length);
           r.set(a.resv, 0);
@@ -822,6 +843,8 @@ export class MmStruct {
     const idx = vpn & (PT_SPAN - 1);
     const shared = (fl & VM_MAYSHARE) !== 0;
     let n = this.pt.get(key);
+    // vmf_anon_prepare(): a write or unshare fault of a private mapping, or a read fault the huge page path takes
+    if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) v.anonVma = true;
     if (n !== undefined && n.huge !== 0) {
       if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
       if (n.hugeFlags & PTE_ANON && this.phys.folioRefcount(n.huge - 1) === 1) {
@@ -1485,13 +1508,97 @@ export class MmStruct {
         const rc = this.populate(s, e, w);
         return rc < 0 ? rc : i;
       }
-      case MADV_COLLAPSE:
-        // khugepaged collapse is not modelled
-        return -EINVAL;
+      case MADV_COLLAPSE: {
+        const rc = this.madviseCollapse(v, s, e);
+        return rc < 0 ? rc : i;
+      }
       default:
         // MADV_NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD, PAGEOUT, (UN)MERGEABLE, DONTDUMP, DODUMP: no model effect
         return i;
     }
+  }
+
+  /**
+   * madvise_collapse() (mm/khugepaged.c) on pages [s, e) of `v`: every whole
+   * aligned 2 MiB block becomes a PMD-mapped THP (contents copied, missing
+   * and zero pages zero-filled), whatever the THP sysfs mode. Anonymous
+   * private VMAs only: the page-cache collapse of shmem is not modelled
+   * (EINVAL, as for every other file VMA). Returns 0 or -errno.
+   */
+  private madviseCollapse(v: Vma, s: number, e: number): number {
+    // thp_vma_allowable_order(vma, vm_flags, 0, PMD_ORDER): no sysfs enforcement
+    if (v.file !== null || v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+    // thp_vma_suitable_order() at vm_end - 2 MiB: the VMA holds a whole aligned block
+    if (v.end - PT_SPAN < v.start || Math.floor((v.end - PT_SPAN) / PT_SPAN) * PT_SPAN < v.start) return -EINVAL;
+    if (!v.anonVma) return -EINVAL;
+    const hstart = Math.ceil(s / PT_SPAN) * PT_SPAN;
+    const hend = Math.floor(e / PT_SPAN) * PT_SPAN;
+    // 7.x: hstart >= hend is 0. 6.12: (hend - hstart) >> HPAGE_PMD_SHIFT in unsigned long,
+    // so a range inside one block not starting at its boundary asks for 2^43 - 1
+    // collapses and gets SCAN_FAIL's EINVAL
+    if (hend < hstart) return this.opts.collapseAnyPte ? 0 : -EINVAL;
+    const total = (hend - hstart) / PT_SPAN;
+    let thps = 0;
+    let lastFail = -EINVAL;
+    for (let b = hstart; b < hend; b += PT_SPAN) {
+      const r = this.collapseBlock(v, b);
+      if (r === 0) thps++;
+      else if (r === COLLAPSE_SKIPPED_EINVAL || r === COLLAPSE_SKIPPED_EAGAIN) lastFail = r === COLLAPSE_SKIPPED_EAGAIN ? -EAGAIN : -EINVAL;
+      else {
+        lastFail = r;
+        break;
+      }
+    }
+    return thps === total ? 0 : lastFail;
+  }
+
+  /**
+   * hpage_collapse_scan_pmd() and collapse_huge_page() on the block at page
+   * `b`: 0 collapsed or already a THP (SCAN_SUCCEED, SCAN_PMD_MAPPED);
+   * COLLAPSE_SKIPPED_* for the results madvise_collapse() goes on after
+   * (SCAN_PMD_NULL, SCAN_PAGE_RO: EINVAL; SCAN_PAGE_COUNT: EAGAIN); else the
+   * -errno that ends it (SCAN_PMD_NONE, SCAN_PAGE_ANON: EINVAL; no THP: ENOMEM).
+   */
+  private collapseBlock(v: Vma, b: number): number {
+    const key = b / PT_SPAN;
+    const n = this.pt.get(key);
+    if (n === undefined) {
+      // 7.x: SCAN_NO_PTE_TABLE either way (skipped)
+      if (this.opts.collapseAnyPte) return COLLAPSE_SKIPPED_EINVAL;
+      // find_pmd_or_thp_or_none(): no PMD table (nothing mapped in the 1 GiB around) is
+      // SCAN_PMD_NULL, an empty PMD entry under a present table SCAN_PMD_NONE
+      const k0 = Math.floor(key / PT_SPAN) * PT_SPAN;
+      for (const k of this.keysIn(k0, k0 + PT_SPAN - 1)) if (k !== key) return -EINVAL;
+      return COLLAPSE_SKIPPED_EINVAL;
+    }
+    if (n.huge !== 0) return 0;
+    const pfns = n.pfns;
+    const fl = n.flags;
+    let writable = false;
+    if (pfns !== null && fl !== null) {
+      const zero = this.phys.zeroPfn;
+      for (let i = 0; i < PT_SPAN; i++) {
+        const ent = pfns[i];
+        if (ent === 0 || ent - 1 === zero) continue;
+        if (v.flags & VM_WRITE && (fl[i] & PTE_ANON_EXCL) === PTE_ANON_EXCL) writable = true;
+        if (!(fl[i] & PTE_ANON)) return -EINVAL;
+        // is_refcount_suitable(): a GUP pin holds references no mapping explains
+        const pfn = ent - 1;
+        const pinned = this.phys.folioOrder(pfn) === 0 ? this.phys.pincount(pfn) : this.phys.folioPincount(this.phys.folioHead(pfn));
+        if (pinned > 0) return COLLAPSE_SKIPPED_EAGAIN;
+      }
+    }
+    // 6.12: SCAN_PAGE_RO (skipped); 7.x collapses read-only and empty tables too
+    if (!writable && !this.opts.collapseAnyPte) return COLLAPSE_SKIPPED_EINVAL;
+    const head = this.phys.allocFolio(PMD_ORDER);
+    if (head < 0) return -ENOMEM;
+    for (let i = 0; i < PT_SPAN; i++) {
+      const ent = pfns![i];
+      if (ent !== 0) this.phys.copyFrame(head + i, ent - 1);
+    }
+    this.zapRange(v, b, b + PT_SPAN);
+    this.setHuge(key, head, PTE_ANON_EXCL, PMD_ORDER);
+    return 0;
   }
 
   // ---------------------------------------------------------------------------
@@ -1510,6 +1617,8 @@ export class MmStruct {
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
       c.name = v.name;
       c.special = v.special;
+      // anon_vma_fork(); a VM_WIPEONFORK child starts without one
+      c.anonVma = v.anonVma && !(v.flags & VM_WIPEONFORK);
       c.ops = v.ops;
       c.ops?.open?.();
       child.vmas.push(c);

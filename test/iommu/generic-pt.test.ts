@@ -243,6 +243,46 @@ describe('generic-pt AMDv1 mock domain', () => {
     expect(d.countDirty()).toBe(1);
   });
 
+  it('dirty from inside a leaf: the walk item to the last item; from the last item 0 bytes, the 7.2.13 hang (model-only WARN)', () => {
+    const { ctx, d } = setup();
+    expect(d.map(A, P, 2 * MiB, RW)).toBe(0); // two 1 MiB items at level 1
+    expect(d.map(A + 4 * MiB, P + 8 * KiB, 8 * KiB, RW)).toBe(0); // four 2 KiB items at level 0
+    expect(d.leaves().map((l) => [l.level, l.size, l.items])).toEqual([
+      [1, 2 * MiB, 2],
+      [0, 8 * KiB, 4],
+    ]);
+    expect(d.setDirty(A + 4 * KiB)).toBe(0);
+    expect(d.setDirty(A + 4 * MiB + 6 * KiB)).toBe(0);
+    const got: number[][] = [];
+    const record = (iova: number, len: number) => got.push([iova - A, len]);
+    const read = (from: number, len: number, flags = IOMMU_DIRTY_NO_CLEAR) => {
+      got.length = 0;
+      expect(d.readAndClearDirty(A + from, len, flags, { record })).toBe(0);
+      return got.slice();
+    };
+    // from the first item: one item short; any item's D bit makes the leaf dirty
+    expect(read(0, 2 * MiB)).toEqual([[0, MiB]]);
+    expect(read(4 * MiB, 8 * KiB)).toEqual([[4 * MiB, 6 * KiB]]);
+    // from the second and third of four items: to the last item
+    expect(read(4 * MiB + 2 * KiB, 6 * KiB)).toEqual([[4 * MiB + 2 * KiB, 4 * KiB]]);
+    expect(read(4 * MiB + 4 * KiB, 4 * KiB)).toEqual([[4 * MiB + 4 * KiB, 2 * KiB]]);
+    expect(ctx.warn.warnings).toEqual([]);
+    // from the last item: 0 bytes, which iova_bitmap_set() on 7.2.13 never returns from
+    expect(read(MiB, MiB)).toEqual([[MiB, 0]]);
+    expect(read(4 * MiB + 6 * KiB, 2 * KiB)).toEqual([[4 * MiB + 6 * KiB, 0]]);
+    expect(ctx.warn.warnings.map((w) => [w.assertion, w.message])).toEqual([
+      ['record_dirty.zero_length', '0 bytes of the dirty leaf at item 0x1100000: 7.2.13 loops forever in iova_bitmap_set()'],
+      ['record_dirty.zero_length', '0 bytes of the dirty leaf at item 0x1401800: 7.2.13 loops forever in iova_bitmap_set()'],
+    ]);
+    // no bitmap (iopt_clear_dirty_data()): nothing is recorded, no hang, and the clear is whole
+    expect(d.readAndClearDirty(A + MiB, MiB, 0, { record: undefined })).toBe(0);
+    expect(ctx.warn.warnings.length).toBe(2);
+    expect(d.leaves().map((l) => l.dirty)).toEqual([false, true]);
+    // with panic_on_warn the read stops there
+    ctx.warn.panicOnWarn = true;
+    expect(() => d.readAndClearDirty(A + 4 * MiB + 6 * KiB, 2 * KiB, 0, { record })).toThrowError(/record_dirty\.zero_length/);
+  });
+
   it('HUGE: a 1 MiB-aligned range maps 1 MiB leaves at level 1; 4 KiB leaves elsewhere', () => {
     const { d } = setup(true);
     expect(d.map(0x100000, P, 2 * MiB + 4 * KiB, RW)).toBe(0);

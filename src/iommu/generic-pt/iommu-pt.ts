@@ -28,7 +28,10 @@
  *   (-EINVAL inside the walk): the bytes before it are returned.
  * - read_and_clear_dirty reports a multi-item leaf from the walk's item to
  *   the last item of the leaf, one item short (record_dirty's end index is
- *   the leaf's last index, not one past it) — what 7.2 does.
+ *   the leaf's last index, not one past it) — what 7.2 does. A walk that
+ *   starts on the last item of a dirty multi-item leaf records 0 bytes, which
+ *   hangs 7.2.13 in iova_bitmap_set(): the model-only WARN
+ *   record_dirty.zero_length marks it.
  */
 import { EADDRINUSE, EINVAL, ENOENT, ENOMEM, ENXIO, EOVERFLOW, ERANGE } from '../../base/errno.js';
 import { type FaultRouter, faultPoint } from '../../base/fault.js';
@@ -509,6 +512,14 @@ export class Amdv1PageTable {
       if (dirty) {
         // record_dirty(): to the leaf's last index (or the walk's end), not one past it
         const len = nlg2 === 0 ? item : (Math.min(i | (n - 1), end) - i) * item;
+        if (len === 0 && record !== undefined) {
+          // A walk starting on a leaf's last item records 0 bytes, at the start
+          // of the user's bitmap: iova_bitmap_set() of 0 bytes there never
+          // returns on 7.2.13 (last_bit wraps, and its next-page step computes
+          // the same iova and length again): the ioctl hangs the CPU. Checked
+          // on the 7.2.13 oracle; no kernel WARN, so a model-only assertion.
+          this.ctx.warn.warn('record_dirty.zero_length', `0 bytes of the dirty leaf at item 0x${itemVa.toString(16)}: 7.2.13 loops forever in iova_bitmap_set()`);
+        }
         record?.(itemVa, len);
         if (clear) for (let k = first; k < first + n; k++) t[2 * k] &= ~D;
       }

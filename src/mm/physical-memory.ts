@@ -69,6 +69,8 @@ const B_FRAMES = 1 << B_SHIFT;
 const B_MASK = B_FRAMES - 1;
 const B_PER_R = 512;
 const WORDS_PER_BLOCK = B_FRAMES / 32;
+/** Where a block's allocated-frame bits start in its metas array. */
+const BM_OFF = 2 * B_FRAMES;
 /** Open order-0 blocks kept in the scattered layout. */
 const ACTIVE_BLOCKS = 4;
 
@@ -83,8 +85,10 @@ const REGION_GIGA = 2;
 
 // Per-frame state is two Int32 words, meta[2i] = references and
 // meta[2i+1] = pins | flags << 24, so one scattered frame costs one cache line.
-// They are kept per 2 MiB block (Region.metas[b], 2 * B_FRAMES words; frame i
-// of the region at metas[i >>> B_SHIFT][(i & B_MASK) << 1]).
+// They are kept per 2 MiB block (Region.metas[b]; frame i of the region at
+// metas[i >>> B_SHIFT][(i & B_MASK) << 1]), followed by the block's
+// allocated-frame bits when it holds order-0 frames (WORDS_PER_BLOCK words
+// from BM_OFF).
 const PIN_MASK = 0xffffff;
 const F_ALLOC = 1 << 24;
 const F_DIRTY = 1 << 25;
@@ -93,7 +97,6 @@ const F_HUGETLB = 1 << 26;
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
-const EMPTY_U32 = new Uint32Array(0);
 
 /** Largest machine: PFNs and zeroPfn stay below 2^32 - 1. */
 export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
@@ -194,8 +197,6 @@ class Region {
   blockMap: Int32Array = EMPTY_I32;
   /** Folio total references of an order-9 folio occupying the block. */
   blockRef: Int32Array = EMPTY_I32;
-  /** Allocated-frame bits of BLOCK_SMALL blocks. */
-  bitmap: Uint32Array = EMPTY_U32;
   /** Folio total references of the order-18 folio occupying the region. */
   gigaRef = 0;
 
@@ -219,7 +220,7 @@ class Region {
   meta(b: number): Int32Array {
     let m = this.metas[b];
     if (m === undefined) {
-      m = new Int32Array(2 * B_FRAMES);
+      m = new Int32Array(BM_OFF + WORDS_PER_BLOCK);
       this.metas[b] = m;
     }
     return m;
@@ -240,7 +241,6 @@ class Region {
     this.blockFree = new Uint16Array(B_PER_R);
     this.blockMap = new Int32Array(B_PER_R);
     this.blockRef = new Int32Array(B_PER_R);
-    this.bitmap = new Uint32Array(B_PER_R * WORDS_PER_BLOCK);
   }
 }
 
@@ -349,15 +349,16 @@ export class PhysicalMemory {
     const r = this.regions[g >>> (R_SHIFT - B_SHIFT)];
     const b = g & (B_PER_R - 1);
     const bit = this.findFreeFrame(r, b);
-    r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] |= 1 << (bit & 31);
+    const m = r.meta(b);
+    m[BM_OFF + (bit >>> 5)] |= 1 << (bit & 31);
     if (--r.blockFree[b] === 0) sb.delete(g);
-    r.meta(b)[(bit << 1) + 1] = F_ALLOC;
+    m[(bit << 1) + 1] = F_ALLOC;
     return r.base + b * B_FRAMES + bit;
   }
 
   private findFreeFrame(r: Region, b: number): number {
-    const bm = r.bitmap;
-    const w0 = b * WORDS_PER_BLOCK;
+    const bm = r.meta(b);
+    const w0 = BM_OFF;
     const s = this.prng ? this.prng.below(B_FRAMES) : 0;
     const sw = s >>> 5;
     const low = (s & 31) === 0 ? 0 : (1 << (s & 31)) - 1;
@@ -431,8 +432,8 @@ export class PhysicalMemory {
     const g = r.index * B_PER_R + b;
     if (kind === BLOCK_SMALL) {
       r.blockFree[b] = cap;
-      const w0 = b * WORDS_PER_BLOCK;
-      for (let bit = cap; bit < B_FRAMES; bit++) r.bitmap[w0 + (bit >>> 5)] |= 1 << (bit & 31);
+      const m = r.meta(b);
+      for (let bit = cap; bit < B_FRAMES; bit++) m[BM_OFF + (bit >>> 5)] |= 1 << (bit & 31);
       this.smallBlocks.add(g);
     } else {
       r.blockRef[b] = 0;
@@ -480,8 +481,9 @@ export class PhysicalMemory {
     if (order === 0) {
       const b = i >>> B_SHIFT;
       const bit = i & (B_FRAMES - 1);
-      r.meta(b)[(bit << 1) + 1] = 0;
-      r.bitmap[b * WORDS_PER_BLOCK + (bit >>> 5)] &= ~(1 << (bit & 31));
+      const m = r.meta(b);
+      m[(bit << 1) + 1] = 0;
+      m[BM_OFF + (bit >>> 5)] &= ~(1 << (bit & 31));
       const g = r.index * B_PER_R + b;
       if (++r.blockFree[b] === r.blockCap(b)) {
         this.smallBlocks.delete(g);
@@ -509,7 +511,7 @@ export class PhysicalMemory {
 
   private blockToFree(r: Region, b: number): void {
     r.blockState[b] = BLOCK_FREE;
-    r.bitmap.fill(0, b * WORDS_PER_BLOCK, (b + 1) * WORDS_PER_BLOCK);
+    r.meta(b).fill(0, BM_OFF, BM_OFF + WORDS_PER_BLOCK);
     if (r.blockCap(b) === B_FRAMES) this.freeHugeBlocks++;
     r.freeBlocks++;
     if (r.freeBlocks === r.nblocks) {
@@ -827,7 +829,7 @@ export class PhysicalMemory {
   metadataBytes(): number {
     let b = 0;
     for (const r of this.regions)
-      if (r.materialized) b += r.metas.reduce((n, m) => n + (m?.byteLength ?? 0), 0) + r.blockState.byteLength + r.blockFree.byteLength + r.blockMap.byteLength + r.blockRef.byteLength + r.bitmap.byteLength;
+      if (r.materialized) b += r.metas.reduce((n, m) => n + (m?.byteLength ?? 0), 0) + r.blockState.byteLength + r.blockFree.byteLength + r.blockMap.byteLength + r.blockRef.byteLength;
     return b;
   }
 

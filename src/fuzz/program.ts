@@ -515,13 +515,41 @@ function plainForOutput(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Expression text with every term reduced mod 2^64 (values evaluate mod 2^64,
+ * so the meaning is the same): a generated `$area+offset` whose offset came
+ * out as 2^64 or more is written as one the parser accepts (termsFit()).
+ */
+function termsMod64(raw: unknown): unknown {
+  if (typeof raw === 'bigint') return BigInt.asUintN(64, raw);
+  if (typeof raw !== 'string') return raw;
+  const e = parseExpr(raw);
+  if (typeof e === 'string' || !e.some((t) => t.value !== undefined && t.value > U64_MAX)) return raw;
+  return e.map((t, i) => `${t.sign < 0 ? '-' : i > 0 ? '+' : ''}${t.handle ?? `0x${BigInt.asUintN(64, t.value!).toString(16)}`}`).join('');
+}
+
+/** A field value as written: its expressions' terms within 64 bits. */
+function fieldForOutput(spec: FieldSpec, raw: unknown): unknown {
+  switch (spec.kind) {
+    case 'int':
+    case 'enum':
+      return termsMod64(raw);
+    case 'flags':
+      return Array.isArray(raw) ? raw.map(termsMod64) : termsMod64(raw);
+    case 'ranges':
+      return Array.isArray(raw) ? raw.map((r) => (Array.isArray(r) ? r.map(termsMod64) : r)) : raw;
+    default:
+      return raw;
+  }
+}
+
 /** Order a call's keys: op, as, fields in spec order, then expectations and the rest. */
 function orderCall(c: Call): Record<string, unknown> {
   const o: Record<string, unknown> = { op: c.op };
   if (c.as !== undefined) o.as = c.as;
   if (c.proc !== undefined) o.proc = c.proc;
   const spec = OPS[c.op];
-  if (spec) for (const k of Object.keys(spec.fields)) if (c[k] !== undefined) o[k] = c[k];
+  if (spec) for (const [k, f] of Object.entries(spec.fields)) if (c[k] !== undefined) o[k] = fieldForOutput(f, c[k]);
   for (const [k, v] of Object.entries(c)) if (!(k in o) && k !== 'expect' && k !== 'expectOn' && k !== 'comment' && v !== undefined) o[k] = v;
   if (c.expect !== undefined) o.expect = c.expect;
   if (c.expectOn !== undefined) o.expectOn = c.expectOn;

@@ -138,6 +138,33 @@ describe('formatProgram', () => {
       }
     }
   });
+  it('writes a generated term of 2^64 or more mod 2^64, so the program parses back with the same values', () => {
+    // The generator may put an area's length plus a page after its handle (`$a+0x10000000000000000`, as seed 3472
+    // made on latest); evaluation is mod 2^64, and the parser refuses a term wider than 64 bits.
+    const p: Program = {
+      profile: 'latest',
+      calls: [
+        { op: 'open' },
+        { op: 'vfio_unmap_dma', iova: '0x5000+0x10000000000000000', size: '0x10000000000000fff-0x1' },
+        { op: 'hwpt_get_dirty_bitmap', hwpt_id: 1, iova: 0x1000n + (1n << 64n), length: 4096, page_size: 4096 },
+        { op: 'vfio_unmap_dma', iova: 'U64_MAX+1', size: 4096 },
+      ],
+    };
+    expect(parseProgram(JSON.stringify(p, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)), 'p.json').ok).toBe(false);
+    for (const as of ['json', 'yaml'] as const) {
+      const q = parseOk(formatProgram(p, as));
+      const ev = (raw: unknown) => {
+        const e = parseExpr(raw);
+        if (typeof e === 'string') throw new Error(e);
+        return BigInt.asUintN(64, evalExpr(e, () => undefined) as bigint);
+      };
+      expect(q.calls[1].iova).toBe('0x5000+0x0');
+      expect([ev(q.calls[1].iova), ev(q.calls[1].size)]).toEqual([0x5000n, 0xffen]);
+      expect(ev(q.calls[2].iova)).toBe(0x1000n);
+      expect(q.calls[3].iova).toBe('U64_MAX+1');
+    }
+  });
+
   it('writes one call per line in JSON', () => {
     const p = parseOk('calls:\n  - { op: open, as: $fd }\n  - { op: ioas_alloc, as: $i, expect: { ioas_id: 1 } }\n');
     const lines = formatProgram(p, 'json').split('\n');

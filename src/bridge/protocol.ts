@@ -50,6 +50,7 @@ export const OP = {
   DUP: 25,
   /** Server-internal: the main thread's wake-up to serve its event loop (never sent by the shim). */
   TICK: 26,
+  REAP: 27,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

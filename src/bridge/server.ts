@@ -815,6 +815,15 @@ export class BridgeServer {
         b.pendingExec = undefined;
         this.exitProcess(b, true);
         return { ret: 0 };
+      case OP.REAP: {
+        // the program reaped a child: if it never said EXIT (a signal), it exits in the model now
+        const c = this.byPid.get(Number(a[0]));
+        if (c !== undefined && c !== b && !c.proc.exited) {
+          c.pendingExec = undefined;
+          this.exitProcess(c, false);
+        }
+        return { ret: 0 };
+      }
       case OP.FILE_READ:
         return this.fileRead(b, cstr(q.s));
       case OP.FILE_WRITE: {

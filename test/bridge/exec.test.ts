@@ -148,6 +148,23 @@ describe('exec: a small iommufd client', () => {
   });
 });
 
+describe('exec: the transport', () => {
+  it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped", async () => {
+    const prog = build('transport');
+    const r = await runExec([prog], { captureStdout: true, err: () => {}, caps: [] });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok ACCESS_RW write lands in the program\'s memory');
+    expect(lines).toContain('ok ACCESS_RW read into read-only memory -> EFAULT');
+    expect(lines).toContain('ok the model installs its next file on the number just closed');
+    expect(lines).toContain('ok MD_CHECK_REFS: no pin left right after waitpid');
+    expect(lines.length).toBe(20);
+    expect(r.status).toBe(0);
+    expect(r.warnings).toBe(0);
+    expect(r.crash).toBeUndefined();
+  });
+});
+
 describe('exec: results where users look', () => {
   it('--ktap passes KTAP through and ends with a summary line; the status is the program\'s', async () => {
     const script = 'echo "TAP version 13"; echo "1..3"; echo "ok 1 a.one"; echo "not ok 2 a.two"; echo "ok 3 a.three # SKIP why"; exit 1';

@@ -56,6 +56,7 @@ enum bridge_op {
 	OP_POLL = 23,        /* a: fd, events -> revents */
 	OP_CAPGET = 24,      /* -> effective capability bits */
 	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
+	OP_REAP = 27,        /* a: pid of a child the program reaped (it is gone, whatever it said) */
 };
 
 #endif

@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "protocol.h"
@@ -1350,6 +1351,54 @@ pid_t fork(void)
 pid_t vfork(void)
 {
 	return fork();
+}
+
+/*
+ * A child the program reaped is gone for the kernel: its files and mm were
+ * released before wait returned. Tell the model in the same ordered stream
+ * (no answer needed), so the program's next call already sees a child that
+ * died by a signal (no EXIT of its own) as gone; its closing socket alone
+ * would reach the server only some time later.
+ */
+static void reaped(pid_t pid, int dead)
+{
+	if (pid > 0 && dead && connected())
+		CALL(OP_REAP | REQ_NOREPLY, pid);
+}
+
+pid_t wait4(pid_t pid, int *status, int options, struct rusage *ru)
+{
+	int st = 0;
+	pid_t r = RS(SYS_wait4, pid, &st, options, ru);
+	if (r > 0) {
+		reaped(r, WIFEXITED(st) || WIFSIGNALED(st));
+		if (status)
+			*status = st;
+	}
+	return r;
+}
+
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+	return wait4(pid, status, options, NULL);
+}
+
+pid_t wait(int *status)
+{
+	return wait4(-1, status, 0, NULL);
+}
+
+pid_t wait3(int *status, int options, struct rusage *ru)
+{
+	return wait4(-1, status, options, ru);
+}
+
+int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
+{
+	int r = RS(SYS_waitid, type, id, info, options, NULL);
+	if (r == 0 && info)
+		reaped(info->si_pid, info->si_code == CLD_EXITED || info->si_code == CLD_KILLED || info->si_code == CLD_DUMPED);
+	return r;
 }
 
 static void exec_prepare(void)

@@ -34,8 +34,31 @@ function le32(v: number, bytes: Uint8Array, at: number): void {
   new DataView(bytes.buffer, bytes.byteOffset).setUint32(at, v >>> 0, true);
 }
 
+/** Set while an op that needs a NEST_PARENT HWPT (a vIOMMU) has one made as its producer. */
+let wantNestParent = false;
+
+/** Make a NEST_PARENT paging HWPT first (for a vIOMMU, whose driver needs one). */
+export function emitNestParent(g: GenCtx): void {
+  wantNestParent = true;
+  try {
+    g.emit('hwpt_alloc');
+  } finally {
+    wantNestParent = false;
+  }
+}
+
 /** A paging HWPT, nested HWPT or IOAS ID and a device: the HWPT_ALLOC shapes the selftests use. */
 function genHwptAlloc(g: GenCtx, c: Call): Call {
+  if (wantNestParent) {
+    wantNestParent = false;
+    g.needIommufd();
+    const d = g.need(['idev']);
+    c.as = g.fresh();
+    c.dev_id = d ? d.name : g.id(['idev']);
+    c.pt_id = d?.ioas ?? g.id(['ioas']);
+    c.flags = g.rng.bool(0.2) ? ['NEST_PARENT', 'DIRTY_TRACKING'] : ['NEST_PARENT'];
+    return c;
+  }
   const rng = g.rng;
   g.needIommufd();
   const dev = g.need(['idev']);

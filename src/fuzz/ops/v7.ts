@@ -7,8 +7,8 @@
  */
 import * as U from '../../iommufd/uapi.js';
 import { IOAS_MAP_FLAGS, enumField, fdField, flags, req, sizeWord, testFields, u32, u64, withCmd, withTestOp } from './spec.js';
-import type { OpModule } from './types.js';
-import { K4, M2, baseHandle, interestingLength, literal, num } from './values.js';
+import type { OpModule, Res } from './types.js';
+import { K4, M2, baseHandle, interestingLength, literal, num, pickW } from './values.js';
 
 export const ioas_map_file: OpModule = {
   name: 'ioas_map_file',
@@ -30,7 +30,7 @@ export const ioas_map_file: OpModule = {
     primary: 'iova',
     outputs: { iova: 'iova' },
   },
-  weight: 0.3,
+  weight: 1.5,
   newUapi: true,
   available: withCmd(U.IOMMU_IOAS_MAP_FILE),
   cStructs: [U.iommu_ioas_map_file],
@@ -42,12 +42,31 @@ export const ioas_map_file: OpModule = {
   generate(g, c) {
     const rng = g.rng;
     g.needIommufd();
+    // A dma-buf (its length known from DMABUF_GET) or a memfd given a size first, mostly.
+    const dmabufs = (): Res[] => g.ofKind('memfd').filter((r) => r.len !== undefined);
+    if (g.profile && dmabuf_get.available?.(g.profile) !== false && dmabufs().length === 0 && rng.bool(0.3)) g.emit('dmabuf_get');
+    let f: Res | undefined = dmabufs().length > 0 && rng.bool(0.5) ? rng.pick(dmabufs()) : undefined;
+    if (!f) {
+      const memfds = g.ofKind('memfd').filter((r) => r.len === undefined);
+      if (memfds.length === 0 || rng.bool(0.3)) {
+        if (memfds.length === 0) g.emit('memfd_create');
+        g.emit('ftruncate');
+      }
+      f = g.need(['memfd']);
+    }
     c.as = g.fresh();
     c.ioas = g.id(['ioas']);
-    const f = g.need(['memfd']);
     c.file = f ? f.name : rng.pick([-1, 0, 3]);
-    c.start = num(rng.pick([0n, 0n, K4, M2, 1n]));
-    c.length = num(interestingLength(rng, rng.bool(0.5) ? M2 : undefined));
+    const size = f?.len;
+    if (size !== undefined && size > 0n && rng.bool(0.8)) {
+      // Inside the dma-buf mostly: a page-aligned start and what is left after it, or less.
+      const start = rng.bool(0.6) ? 0n : K4 * BigInt(rng.below(Number(size / K4)));
+      c.start = num(start);
+      c.length = num(rng.bool(0.6) ? size - start : K4 * BigInt(rng.int(1, Math.max(1, Number((size - start) / K4)))));
+    } else {
+      c.start = num(rng.pick([0n, 0n, K4, M2, 1n]));
+      c.length = num(interestingLength(rng, rng.bool(0.5) ? M2 : undefined));
+    }
     if (rng.bool(0.3)) c.iova = g.iova(typeof c.ioas === 'string' ? c.ioas : undefined).expr;
     return c;
   },
@@ -72,15 +91,20 @@ export const ioas_change_process: OpModule = {
     fields: { fd: fdField(), __reserved: u32('must be 0', { default: 0 }), size: sizeWord },
     outputs: {},
   },
-  weight: 0.1,
+  weight: 0.4,
   newUapi: true,
   available: withCmd(U.IOMMU_IOAS_CHANGE_PROCESS),
+  // Picked where areas exist (what it moves), often from a forked child.
+  consumes: ['area', 'proc'],
   cStructs: [U.iommu_ioas_change_process],
   cIoctls: [['IOMMU_IOAS_CHANGE_PROCESS', U.IOMMU_IOAS_CHANGE_PROCESS]],
   execute: (x) => x.struct(U.IOMMU_IOAS_CHANGE_PROCESS, U.iommu_ioas_change_process, { __reserved: x.n32('__reserved') }, []),
   generate(g, c) {
     g.needIommufd();
-    g.maybeProc(c);
+    const procs = g.procs();
+    if (procs.length > 0 && g.rng.bool(0.5)) c.proc = g.rng.pick(procs);
+    else g.maybeProc(c);
+    if (g.rng.bool(0.03)) c.__reserved = 1;
     return c;
   },
   emitC(e) {
@@ -162,7 +186,7 @@ export const hw_queue_alloc: OpModule = {
     primary: 'hw_queue_id',
     outputs: { hw_queue_id: 'value' },
   },
-  weight: 0.2,
+  weight: 0.6,
   newUapi: true,
   available: withCmd(U.IOMMU_HW_QUEUE_ALLOC),
   cStructs: [U.iommu_hw_queue_alloc],
@@ -177,11 +201,19 @@ export const hw_queue_alloc: OpModule = {
   generate(g, c) {
     const rng = g.rng;
     g.needIommufd();
-    c.as = g.fresh();
     c.viommu_id = g.id(['viommu']);
-    const v = g.iova();
-    c.nesting_parent_iova = v.expr;
-    c.length = num(rng.pick([K4, 2n * K4, 0n, interestingLength(rng, v.room)]));
+    c.as = g.fresh();
+    // An IOVA mapped in the nesting parent's IOAS (a vIOMMU's parent is a NEST_PARENT HWPT), mostly.
+    const parents = g.ofKind('hwpt').filter((h) => h.nestParent && h.ioas !== undefined);
+    const v = g.iova(parents.length > 0 && rng.bool(0.9) ? rng.pick(parents).ioas : undefined);
+    // The area's start mostly (the queue must lie inside what is mapped there), else what iova() chose.
+    c.nesting_parent_iova = v.area && rng.bool(0.6) ? v.area.name : v.expr;
+    c.length = num(pickW(rng, [
+      [6, () => K4],
+      [2, () => 2n * K4],
+      [1, () => 0n],
+      [2, () => interestingLength(rng, v.room)],
+    ] as const)());
     if (rng.bool(0.3)) c.index = rng.int(0, 2);
     return c;
   },
@@ -322,7 +354,7 @@ export const dmabuf_get: OpModule = {
     fields: testFields({ length: req(u32('bytes')), open_flags: u32('O_* flags of the fd', { default: 0 }) }),
     outputs: {},
   },
-  weight: 0.15,
+  weight: 0.5,
   newUapi: true,
   localRet: true,
   available: withTestOp(U.IOMMU_TEST_OP_DMABUF_GET),
@@ -331,11 +363,13 @@ export const dmabuf_get: OpModule = {
   generate(g, c) {
     g.needIommufd();
     c.as = g.fresh();
-    c.length = g.rng.pick([4096, 8192, 2 << 20, 0, 4095]);
+    c.length = g.rng.pick([4096, 8192, 16384, 2 << 20, 0, 4095]);
     return c;
   },
-  scope(_c, as, add) {
-    add({ kind: 'memfd', name: as });
+  scope(c, as, add) {
+    // A dma-buf is a 'memfd' (a file MAP_FILE takes) whose length is known: MAP_FILE and DMABUF_REVOKE look for one.
+    const len = literal(c.length);
+    add({ kind: 'memfd', name: as, len: len !== undefined ? (len + K4 - 1n) & ~(K4 - 1n) : 0n });
   },
   emitC(e) {
     e.testCmd('DMABUF_GET', '0', { 'dmabuf_get.length': `(uint32_t)${e.v('length')}`, 'dmabuf_get.open_flags': `(uint32_t)${e.v('open_flags')}` });
@@ -353,15 +387,22 @@ export const dmabuf_revoke: OpModule = {
     fields: testFields({ dmabuf_fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'the dma-buf fd' }), revoked: u32('1: revoke, 0: restore', { default: 1 }) }),
     outputs: {},
   },
-  weight: 0.1,
+  weight: 0.4,
   newUapi: true,
   available: withTestOp(U.IOMMU_TEST_OP_DMABUF_REVOKE),
   execute: (x) => x.test('DMABUF_REVOKE', 0, { 'dmabuf_revoke.dmabuf_fd': x.s32('dmabuf_fd'), 'dmabuf_revoke.revoked': x.n32('revoked') }, []),
   generate(g, c) {
+    const rng = g.rng;
     g.needIommufd();
-    const f = g.need(['memfd']);
+    // A dma-buf mostly (a memfd is EINVAL: dma_buf_get() refuses it).
+    let bufs = g.ofKind('memfd').filter((r) => r.len !== undefined);
+    if (bufs.length === 0 && rng.bool(0.8)) {
+      g.emit('dmabuf_get');
+      bufs = g.ofKind('memfd').filter((r) => r.len !== undefined);
+    }
+    const f = bufs.length > 0 && rng.bool(0.9) ? rng.pick(bufs) : g.need(['memfd']);
     c.dmabuf_fd = f ? f.name : -1;
-    if (g.rng.bool(0.3)) c.revoked = 0;
+    if (rng.bool(0.3)) c.revoked = 0;
     return c;
   },
   emitC(e) {

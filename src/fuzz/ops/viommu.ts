@@ -2,6 +2,7 @@
 /** The 7.x vIOMMU commands the model builds: IOMMU_VIOMMU_ALLOC and IOMMU_VDEVICE_ALLOC. */
 import * as U from '../../iommufd/uapi.js';
 import { enumField, fdField, req, sizeWord, u32, u64, withCmd } from './spec.js';
+import { emitNestParent } from './hwpt.js';
 import type { OpModule } from './types.js';
 
 export const VIOMMU_TYPES = { DEFAULT: U.IOMMU_VIOMMU_TYPE_DEFAULT, SELFTEST: U.IOMMU_VIOMMU_TYPE_SELFTEST } as const;
@@ -64,6 +65,8 @@ export const viommu_alloc: OpModule = {
   generate(g, c) {
     const rng = g.rng;
     g.needIommufd();
+    // The selftest driver needs a NEST_PARENT HWPT: usually have one made first.
+    if (!g.ofKind('hwpt').some((h) => h.nestParent) && rng.bool(0.8)) emitNestParent(g);
     const dev = g.need(['idev']);
     c.as = g.fresh();
     c.dev_id = dev ? dev.name : g.id(['idev']);

@@ -30,6 +30,8 @@ import type { Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
+  FAULT_WRITE,
+  MADV_COLLAPSE,
   MADV_DONTNEED,
   MADV_FREE,
   MADV_REMOVE,
@@ -774,6 +776,7 @@ export class BridgeServer {
         const advice = Number(a[2]);
         this.mirrorRange(b, a[0], a[1]);
         if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
+        if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
         return { ret: p.madvise(a[0], a[1], advice) };
       }
       case OP.MEMFD: {
@@ -866,6 +869,65 @@ export class BridgeServer {
     if (op === OP.POLL) return p.poll(fd, Number(a[1]));
     const buf = BigInt.asUintN(64, a[1]);
     return op === OP.READ ? p.read(fd, buf, Number(a[2])) : p.write(fd, buf, Number(a[2]));
+  }
+
+  /**
+   * The program's own CPU writes never reach the model, yet whether a
+   * private anonymous page exists (not the zero page) decides what
+   * MADV_COLLAPSE does (anon_vma, a writable anon PTE per block). Before
+   * one, the pages of [addr, addr+len) the real process has written
+   * (present in /proc/PID/pagemap, not the zero page by /proc/kpageflags)
+   * are write-faulted into the model where it has no page or the zero page.
+   * Without the privilege to see frame numbers, a page mapped exclusively
+   * counts as written.
+   */
+  private syncWrittenPages(b: Bridged, addr: bigint, len: bigint): void {
+    let lo = Math.floor(Number(BigInt.asUintN(64, addr)) / PAGE_SIZE);
+    let end = lo + Math.ceil(Number(BigInt.asUintN(64, len)) / PAGE_SIZE);
+    if (b.real === undefined || end <= lo || !Number.isSafeInteger(end)) return;
+    this.mirror(b, b.proc.mm, lo * PAGE_SIZE, end * PAGE_SIZE);
+    // anon_vma is the VMA's: a page written anywhere in the VMAs the range touches counts
+    const first = b.proc.mm.findVma(lo);
+    const last = b.proc.mm.findVma(end - 1);
+    if (first !== undefined) lo = first.start;
+    if (last !== undefined) end = last.end;
+    const n = Math.min(end - lo, 1 << 18);
+    let map: number;
+    try {
+      map = openSync(`/proc/${b.realPid}/pagemap`, 'r');
+    } catch {
+      return;
+    }
+    let flags = -1;
+    const m = this.machine;
+    const prevFaults = m.faults.current;
+    m.faults.current = undefined;
+    try {
+      const ents = Buffer.alloc(n * 8);
+      if (readSync(map, ents, 0, ents.length, lo * 8) !== ents.length) return;
+      const mm = b.proc.mm;
+      const one = Buffer.alloc(8);
+      for (let i = 0; i < n; i++) {
+        const hi = ents.readUInt32LE(i * 8 + 4);
+        if (!(hi & 0x80000000)) continue; // PM_PRESENT
+        const pfn = ents.readUInt32LE(i * 8) + (hi & 0x7fffff) * 0x100000000;
+        if (pfn !== 0) {
+          if (flags === -1) flags = openKpageflags();
+          // KPF_ZERO_PAGE (bit 24): read, never written
+          if (flags >= 0 && readSync(flags, one, 0, 8, pfn * 8) === 8 && one.readUInt32LE(0) & (1 << 24)) continue;
+        } else if (!(hi & (1 << 24))) continue; // PM_MMAP_EXCLUSIVE
+        const vpn = lo + i;
+        const v = mm.findVma(vpn);
+        if (v === undefined || v.file !== null || v.flags & VM_MAYSHARE) continue;
+        const have = mm.lookupEntry(vpn) - 1;
+        if (have >= 0 && have !== m.phys.zeroPfn) continue;
+        mm.fault(v, vpn, FAULT_WRITE);
+      }
+    } finally {
+      m.faults.current = prevFaults;
+      closeSync(map);
+      if (flags >= 0) closeSync(flags);
+    }
   }
 
   /** Open the real files of the memfds made since the last request (the shim has made them by now). */
@@ -1012,6 +1074,14 @@ function sendReply(b: Bridged, buf: Buffer): void {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || ++waits > 10000) return;
       Atomics.wait(SLEEP, 0, 0, 1);
     }
+  }
+}
+
+function openKpageflags(): number {
+  try {
+    return openSync('/proc/kpageflags', 'r');
+  } catch {
+    return -2;
   }
 }
 

@@ -44,6 +44,35 @@ class FileDescription {
   }
 }
 
+/**
+ * The descriptor table. The fuzzer's checks and the inspector list the open
+ * descriptors after every call, so the ascending list is kept until the
+ * table next changes.
+ */
+class FdTable extends Map<number, FileDescription> {
+  private sorted: readonly number[] | undefined;
+
+  override set(fd: number, d: FileDescription): this {
+    this.sorted = undefined;
+    return super.set(fd, d);
+  }
+
+  override delete(fd: number): boolean {
+    this.sorted = undefined;
+    return super.delete(fd);
+  }
+
+  override clear(): void {
+    this.sorted = undefined;
+    super.clear();
+  }
+
+  ascending(): readonly number[] {
+    this.sorted ??= [...this.keys()].sort((a, b) => a - b);
+    return this.sorted;
+  }
+}
+
 type Arg = bigint | number;
 
 /** A syscall argument as the u64 register holds it; undefined for a non-integer number. */
@@ -58,7 +87,7 @@ export class Process {
   readonly task: Task;
   /** The parent's pid (0 for spawned processes). */
   readonly ppid: number;
-  private readonly fds = new Map<number, FileDescription>();
+  private readonly fds = new FdTable();
   private dead = false;
 
   constructor(machine: Machine, task: Task, ppid = 0) {
@@ -239,9 +268,9 @@ export class Process {
     return this.fds.get(fd)?.file;
   }
 
-  /** Open descriptors, ascending. */
-  openFds(): number[] {
-    return [...this.fds.keys()].sort((a, b) => a - b);
+  /** Open descriptors, ascending (a list kept until the table next changes: do not modify it). */
+  openFds(): readonly number[] {
+    return this.fds.ascending();
   }
 
   /** open(2) of a registered node: the fd, -ENOENT for an unknown path. */

@@ -35,7 +35,7 @@ export interface ExecOptions {
   /** Send the program's stderr into its stdout, in order (through sh). */
   mergeStderr?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** How long (µs) server and shim wait awake for the next message, and whether whatever the load (see BridgeOptions). */
+  /** How long (µs) the shim waits awake for each reply, and whether whatever the load (see BridgeOptions.spinUs). */
   spin?: { us: number; always?: boolean };
   /** Tests: called with the server before the program starts (e.g. to register a device node). */
   onServer?: (server: BridgeServer) => void;

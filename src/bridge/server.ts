@@ -131,9 +131,10 @@ export interface BridgeOptions extends MachineOptions {
   /** Effective capabilities of the first process instead of the real ones (names, or 'all'). */
   caps?: readonly string[] | 'all';
   /**
-   * How long (µs) the server keeps reading a connection it just answered
-   * before going back to the event loop (0: never); it adapts per connection
-   * between 0 and this. Default 40.
+   * How long (µs) the shim waits awake (polling) for a reply before sleeping
+   * in read (0: never), sent with every reply while the machine has a CPU to
+   * spare; the shim adapts between 0 and this. The server itself always
+   * sleeps in its blocking read of the request FIFO. Default 40.
    */
   spinUs?: number;
   /** Wait awake whatever the load (tests of the waiting paths). */

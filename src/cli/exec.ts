@@ -37,7 +37,7 @@ export function register(program: Command): void {
         'Exit status: the program\'s; 70 when the bridge server failed; 127 when the program',
         'cannot run under the bridge (not found, or statically linked: the shim needs LD_PRELOAD).',
         'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 40,',
-        '0 = off) is how long both sides wait awake for the next message on an idle machine.',
+        '0 = off) is how long the program waits awake for each answer on an idle machine.',
       ].join('\n'),
     )
     .action(async (argv: string[], opts: ExecCliOptions) => {

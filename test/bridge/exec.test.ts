@@ -118,7 +118,7 @@ describe('exec: a small iommufd client', () => {
     expect(r.stats.ioctls).toBe(12);
   });
 
-  it('the same answers when both sides wait awake for each message (the idle-machine path)', async () => {
+  it('the same answers when the program waits awake for each answer (the idle-machine path)', async () => {
     const prog = build('basic');
     const r = await runExec([prog, '7'], { captureStdout: true, err: () => {}, spin: { us: 200, always: true } });
     const lines = r.stdout.trim().split('\n');

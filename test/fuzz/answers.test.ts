@@ -118,8 +118,23 @@ calls:
   - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: ok }
 `;
 
+const MEMLOCK = `
+memory: 256M
+memlock: 16K
+calls:
+  - { op: open, as: $fd }
+  - { op: memfd_create, as: $mfd }
+  - { op: ftruncate, fd: $mfd, length: 2M }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, as: $dev, pt: $ioas }
+  - { op: ioas_map_file, ioas: $ioas, file: $mfd, length: 8K, expect: ok }
+  - { op: ioas_map_file, ioas: $ioas, file: $mfd, start: 64K, length: 8K, expect: ok, comment: the charge reaches RLIMIT_MEMLOCK exactly }
+  - { op: ioas_map_file, ioas: $ioas, file: $mfd, start: 128K, length: 4K, expect: ENOMEM }
+`;
+
 describe('answer oracles on the 7.x ops', () => {
   for (const [name, yaml] of [
+    ['MAP_FILE up to RLIMIT_MEMLOCK and past it', MEMLOCK],
     ['MAP_FILE of a memfd, COPY, ACCESS_RW, a paging HWPT, CHANGE_PROCESS', MEMFD],
     ['MAP_FILE of a dma-buf, COPY, revoke, a domain attached after it, restore', DMABUF],
     ["a HW queue's locked IOVA", HWQUEUE],
@@ -131,7 +146,11 @@ describe('answer oracles on the 7.x ops', () => {
     });
   }
 
-  const idx = (yaml: string, pred: (line: string) => boolean): number => yaml.trim().split('\n').slice(1).findIndex(pred);
+  const idx = (yaml: string, pred: (line: string) => boolean): number =>
+    yaml
+      .split('\n')
+      .filter((l) => l.startsWith('  - '))
+      .findIndex(pred);
 
   it('see an IOAS_UNMAP that removes an area a HW queue locks', () => {
     const at = idx(HWQUEUE, (l) => l.includes('expect: EBUSY'));
@@ -177,6 +196,13 @@ describe('answer oracles on the 7.x ops', () => {
       return r;
     });
     expect(found?.signature).toBe('ORACLE pin_pfn');
+  });
+
+  it('see MAP_FILE refused with ENOMEM though the charge reaches RLIMIT_MEMLOCK exactly', () => {
+    const at = idx(MEMLOCK, (l) => l.includes('exactly'));
+    const { found } = judge(MEMLOCK, at, (r) => ({ ...r, errno: 'ENOMEM', ret: -12, outputs: {} }));
+    expect(found?.signature).toBe('ORACLE errno');
+    expect(found?.message).toMatch(/IOAS_MAP_FILE of 2 page\(s\) got ENOMEM with the user's locked_vm 2 and RLIMIT_MEMLOCK 4 pages/);
   });
 
   it('see a revoke the model did not do, and a map of a revoked dma-buf that succeeds', () => {

@@ -282,9 +282,10 @@ export interface OpModule {
   /** Generation weight (absent or 0: never generated). */
   readonly weight?: number;
   /**
-   * Generated only when the run asks for the newer uAPI (GenContext.newOps):
-   * the answer oracles' reference does not model these ops yet, so campaigns
-   * leave them out by default.
+   * Newer than the first uAPI (HWPTs, dirty tracking, fault queues, vIOMMUs,
+   * PASID, the 7.x commands): generated when the run asks for every op
+   * (GenContext.newOps; the campaign's and `fuzz`'s default), left out by
+   * `fuzz --no-new-ops`.
    */
   readonly newUapi?: boolean;
   /** The profile's kernel has the op (absent: every profile). Generation asks this, never a version. */

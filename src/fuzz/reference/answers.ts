@@ -762,21 +762,28 @@ export class AnswerOracle {
     const length = BigInt(f.length);
     const uva = BigInt(f.user_va);
     if (length === 0n || uva + length > U64_MAX) return undefined;
-    if (r.errno === 'ENOMEM') {
-      // incr_user_locked_vm() (per-user mode) and __account_locked_vm() (per-mm mode): ENOMEM only
-      // when locked_vm + npages > RLIMIT_MEMLOCK pages, the user's or the mm's locked_vm.
-      const mode = before.contexts.find((c) => c.index === ctx)?.accountMode;
-      if ((mode !== 'user' && mode !== 'mm') || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0) return undefined;
-      const npages = Number(((uva & 0xfffn) + length + 0xfffn) >> 12n);
-      if (!this.plentiful(before, npages)) return undefined;
-      const locked = mode === 'user' ? (before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0) : before.accounting.mms[proc.mm]?.lockedVm;
-      if (locked === undefined) return undefined;
-      const limit = BigInt(proc.rlimitMemlock) >> 12n;
-      if (BigInt(locked + npages) <= limit && this.userMapped(pid, uva, length)) {
-        return fail('errno', `IOAS_MAP of ${npages} page(s) got ENOMEM with ${mode === 'mm' ? "the mm's" : "the user's"} locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`);
-      }
+    if (r.errno === 'ENOMEM' && this.userMapped(pid, uva, length)) {
+      const f = this.chargeFits(before, proc, ctx, io, Number(((uva & 0xfffn) + length + 0xfffn) >> 12n));
+      if (f) return fail('errno', `IOAS_MAP of ${f}`);
     }
     return this.eexistErrno(r, before);
+  }
+
+  /**
+   * A map's pin of `npages` that nothing but RLIMIT_MEMLOCK could refuse, and
+   * the charge fits: incr_user_locked_vm() (per-user mode) and
+   * __account_locked_vm() (per-mm mode) fail only when locked_vm + npages >
+   * RLIMIT_MEMLOCK pages. The finding's text, else undefined.
+   */
+  private chargeFits(before: MachineSnapshot, proc: MachineSnapshot['processes'][number], ctx: number, io: IoasSnap, npages: number): string | undefined {
+    const mode = before.contexts.find((c) => c.index === ctx)?.accountMode;
+    if ((mode !== 'user' && mode !== 'mm') || proc.caps.includes('CAP_IPC_LOCK') || io.domains.length === 0) return undefined;
+    if (!this.plentiful(before, npages)) return undefined;
+    const locked = mode === 'user' ? (before.accounting.users.find((u) => u.uid === proc.uid)?.lockedVm ?? 0) : before.accounting.mms[proc.mm]?.lockedVm;
+    if (locked === undefined) return undefined;
+    const limit = BigInt(proc.rlimitMemlock) >> 12n;
+    if (BigInt(locked + npages) > limit) return undefined;
+    return `${npages} page(s) got ENOMEM with ${mode === 'mm' ? "the mm's" : "the user's"} locked_vm ${locked} and RLIMIT_MEMLOCK ${limit} pages: the charge fits`;
   }
 
   /**
@@ -796,7 +803,11 @@ export class AnswerOracle {
     return undefined;
   }
 
-  /** IOMMU_IOAS_MAP_FILE of a dma-buf: ENODEV exactly when its exporter has it revoked (iopt_map_dmabuf()); EEXIST as IOAS_MAP. */
+  /**
+   * IOMMU_IOAS_MAP_FILE: of a dma-buf, ENODEV exactly when its exporter has it
+   * revoked (iopt_map_dmabuf()); of a shmem memfd inside its size, ENOMEM as
+   * IOAS_MAP's; EEXIST as IOAS_MAP's.
+   */
   private mapFileErrno(r: CallResult, before: MachineSnapshot): OracleFailure | undefined {
     const a = r.args;
     if (!a) return undefined;
@@ -805,6 +816,17 @@ export class AnswerOracle {
       const revoked = this.exporterRevoked.get(src.obj) === true;
       if (r.errno === undefined && revoked) return fail('errno', 'IOAS_MAP_FILE of a dma-buf its exporter revoked succeeded');
       if (r.errno === 'ENODEV' && !revoked) return fail('errno', 'IOAS_MAP_FILE of a dma-buf answered ENODEV, but its exporter never revoked it');
+    }
+    if (src?.kind === 'file' && r.errno === 'ENOMEM' && src.obj.kind === 'shmem' && src.obj.live) {
+      const start = BigInt(a.fields.start);
+      const length = BigInt(a.fields.length);
+      const proc = before.processes.find((p) => p.pid === a.pid);
+      const ctx = this.ctxOf(before, a.pid, a.fd);
+      const io = before.ioas.find((i) => i.ctx === ctx && i.id === Number(a.fields.ioas_id));
+      if (proc && ctx !== undefined && io && length > 0n && start + length <= BigInt(src.obj.size)) {
+        const f = this.chargeFits(before, proc, ctx, io, Number(((start & 0xfffn) + length + 0xfffn) >> 12n));
+        if (f) return fail('errno', `IOAS_MAP_FILE of ${f}`);
+      }
     }
     return this.eexistErrno(r, before);
   }

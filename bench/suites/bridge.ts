@@ -71,8 +71,18 @@ async function selftest612(dir: string): Promise<BenchResult[]> {
   if (!existsSync(bin)) return [{ name: 'selftest 6.12 under exec', note: 'not built: run scripts/selftests/build.sh' }];
   const load0 = loadavg()[0];
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const r = await runExec([bin], { profile: 'v6.12', caps: 'all', captureStdout: true, err: () => {} });
   const execS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const st = r.stats;
+  // where the time goes: the server answering (busy: model, memory copies, the reply write), the server
+  // waiting for the next request (idle: the program's own work and both sides' wake-ups), the top op classes
+  const top = Object.entries(st.byOp ?? {})
+    .sort((x, y) => y[1].us - x[1].us)
+    .slice(0, 4)
+    .map(([k, v]) => `${k} ${v.n}x ${(v.us / v.n).toFixed(0)}us`)
+    .join(', ');
   const rows: BenchResult[] = [
     {
       name: 'selftest 6.12 under exec',
@@ -80,8 +90,12 @@ async function selftest612(dir: string): Promise<BenchResult[]> {
       passed: r.ktap.pass,
       failed: r.ktap.fail,
       skipped: r.ktap.skip,
-      bridgedRequests: r.stats.requests,
-      usPerRequest: (execS * 1e6) / Math.max(1, r.stats.requests),
+      bridgedRequests: st.requests,
+      usPerRequest: (execS * 1e6) / Math.max(1, st.requests),
+      serverCpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, st.requests),
+      serverBusyS: (st.busyUs ?? 0) / 1e6,
+      serverIdleS: (st.idleUs ?? 0) / 1e6,
+      topOps: top,
       load1: load0,
     },
   ];

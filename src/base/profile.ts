@@ -90,6 +90,12 @@ export interface Profile {
    * (MmOptions.collapseAnyPte).
    */
   readonly madviseCollapseAnyPte: boolean;
+  /**
+   * A write fault on the huge zero page allocates a THP (7.x
+   * do_huge_zero_wp_pmd()); 6.12 splits it into small zero PTEs and the write
+   * gets a small page (MmOptions.hugeZeroWpThp).
+   */
+  readonly hugeZeroWriteAllocsThp: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -200,6 +206,7 @@ const latest: Profile = Object.freeze({
   iommufdMmap: true,
   mapStackNoHugepage: true,
   madviseCollapseAnyPte: true,
+  hugeZeroWriteAllocsThp: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -237,6 +244,7 @@ const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
   madviseCollapseAnyPte: false,
+  hugeZeroWriteAllocsThp: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

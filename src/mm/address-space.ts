@@ -49,7 +49,7 @@
  * placements. The stack does not grow on access.
  *
  * Not modelled: swap, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
- * ASLR, the huge zero page, anon_vma compatibility in VMA merging
+ * ASLR, anon_vma compatibility in VMA merging
  * (adjacent VMAs with equal flags and backing always merge), memcg charging
  * of user pages.
  */
@@ -187,6 +187,13 @@ export interface MmOptions {
    * whole block is 0. false (the default): 6.1 - 6.12's madvise_collapse().
    */
   collapseAnyPte?: boolean;
+  /**
+   * A write to the huge zero folio allocates a THP in its place (7.x
+   * do_huge_zero_wp_pmd(), profile hugeZeroWriteAllocsThp); false (the
+   * default): 6.12's do_huge_pmd_wp_page() splits it into small zero PTEs
+   * and the write gets a small page.
+   */
+  hugeZeroWpThp?: boolean;
   warn?: WarnSink;
 }
 
@@ -452,6 +459,15 @@ function validAdvice(a: number): boolean {
   }
 }
 
+/**
+ * The huge zero folio of each machine (mm/huge_memory.c huge_zero_folio):
+ * allocated when a first address space maps it, held by every address space
+ * that mapped it (mm_get_huge_zero_folio(), MMF_HUGE_ZERO_PAGE) through one
+ * extra PMD mapping count, and freed once the last of them is gone (the
+ * kernel's shrinker), so a machine ends with no frame in use.
+ */
+const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
+
 export class MmStruct {
   readonly phys: PhysicalMemory;
   readonly opts: Required<Omit<MmOptions, 'warn'>> & { warn: WarnSink | undefined };
@@ -469,6 +485,8 @@ export class MmStruct {
   mmapLegacyBase = LEGACY_BASE_PAGES;
   /** Flags of the entry returned by the last lookupEntry(). */
   private lf = 0;
+  /** Head PFN of the huge zero folio this mm holds (-1: none yet). */
+  private hugeZero = -1;
   /** Where user bytes live when not in the frames (the bridge); see UserBacking. */
   backing: UserBacking | undefined;
 
@@ -481,6 +499,7 @@ export class MmStruct {
       gupOverflowErrno: opts.gupOverflowErrno ?? 0,
       mapStackNoHugepage: opts.mapStackNoHugepage ?? true,
       collapseAnyPte: opts.collapseAnyPte ?? false,
+      hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -527,6 +546,43 @@ export class MmStruct {
     }
     this.vmas.length = 0;
     this.pt.clear();
+    this.putHugeZero();
+  }
+
+  /** mm_get_huge_zero_folio(): its head PFN, -1 when it cannot be allocated (the fault falls back). */
+  private getHugeZero(): number {
+    if (this.hugeZero >= 0) return this.hugeZero;
+    let hz = hugeZeroFolios.get(this.phys);
+    if (hz === undefined) {
+      const head = this.phys.allocFolio(PMD_ORDER);
+      if (head < 0) return -1;
+      this.phys.mapHuge(head);
+      hz = { head, holders: 0 };
+      hugeZeroFolios.set(this.phys, hz);
+    }
+    hz.holders++;
+    this.hugeZero = hz.head;
+    return hz.head;
+  }
+
+  /** mm_put_huge_zero_folio() at exit. */
+  private putHugeZero(): void {
+    if (this.hugeZero < 0) return;
+    const hz = hugeZeroFolios.get(this.phys);
+    this.hugeZero = -1;
+    if (hz === undefined || --hz.holders > 0) return;
+    hugeZeroFolios.delete(this.phys);
+    this.phys.unmapHuge(hz.head);
+  }
+
+  /** Head PFN of the huge zero folio this mm holds, -1 if it never mapped it. */
+  get hugeZeroFolio(): number {
+    return this.hugeZero;
+  }
+
+  /** The node maps the huge zero folio (is_huge_zero_pmd()). */
+  private isHugeZero(n: PtNode): boolean {
+    return this.hugeZero >= 0 && n.huge - 1 === this.hugeZero;
   }
 
   // ---------------------------------------------------------------------------
@@ -749,6 +805,17 @@ export class MmStruct {
   private splitHugePmd(n: PtNode): void {
     if (n.hugeOrder !== PMD_ORDER) return;
     const base = n.huge - 1;
+    if (this.isHugeZero(n)) {
+      // __split_huge_zero_page_pmd(): 512 PTEs of the small zero page
+      n.pfns = new Uint32Array(PT_SPAN).fill(this.phys.zeroPfn + 1);
+      n.flags = new Uint8Array(PT_SPAN);
+      n.count = PT_SPAN;
+      n.huge = 0;
+      n.hugeFlags = 0;
+      n.hugeOrder = 0;
+      this.phys.unmapHuge(base);
+      return;
+    }
     const pfns = new Uint32Array(PT_SPAN);
     for (let i = 0; i < PT_SPAN; i++) pfns[i] = base + i + 1;
     n.pfns = pfns;
@@ -847,6 +914,16 @@ export class MmStruct {
     if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) v.anonVma = true;
     if (n !== undefined && n.huge !== 0) {
       if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
+      if (this.opts.hugeZeroWpThp && this.isHugeZero(n)) {
+        // 7.x do_huge_zero_wp_pmd(): a THP in its place, split only when none can be had
+        const head = this.phys.allocFolio(PMD_ORDER);
+        if (head >= 0) {
+          this.phys.unmapHuge(n.huge - 1);
+          n.huge = 0;
+          this.setHuge(key, head, PTE_ANON_EXCL, PMD_ORDER);
+          return 0;
+        }
+      }
       if (n.hugeFlags & PTE_ANON && this.phys.folioRefcount(n.huge - 1) === 1) {
         n.hugeFlags |= PTE_EXCL;
         return 0;
@@ -862,10 +939,11 @@ export class MmStruct {
         return 0;
       }
       if (v.file === null) {
-        if (n === undefined && mode !== FAULT_READ && this.thpEligible(v, key)) {
-          const head = this.phys.allocFolio(PMD_ORDER);
+        if (n === undefined && this.thpEligible(v, key)) {
+          // do_huge_pmd_anonymous_page(): a read maps the huge zero folio (use_zero_page)
+          const head = mode === FAULT_READ ? this.getHugeZero() : this.phys.allocFolio(PMD_ORDER);
           if (head >= 0) {
-            this.setHuge(key, head, PTE_ANON_EXCL, PMD_ORDER);
+            this.setHuge(key, head, mode === FAULT_READ ? 0 : PTE_ANON_EXCL, PMD_ORDER);
             return 0;
           }
         }
@@ -1647,6 +1725,12 @@ export class MmStruct {
         const head = phys.folioHead(n.huge - 1);
         const pinned = (n.hugeFlags & PTE_ANON_EXCL) === PTE_ANON_EXCL && phys.folioPincount(head) > 0;
         if (order === PMD_ORDER && !(v.flags & VM_HUGETLB)) {
+          if (this.isHugeZero(n)) {
+            // copy_huge_pmd(): the child takes its own hold on the huge zero folio
+            child.getHugeZero();
+            child.setHuge(key, n.huge - 1, 0, order);
+            continue;
+          }
           if (!pinned) {
             n.hugeFlags &= ~PTE_EXCL;
             child.setHuge(key, n.huge - 1, n.hugeFlags, order);

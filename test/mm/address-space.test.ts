@@ -310,12 +310,15 @@ describe('THP', () => {
     }
   });
 
-  it('a read fault maps the zero page and the block stays 4 KiB', () => {
+  it('a read fault maps the huge zero page; a write then splits it and the block stays 4 KiB (6.12)', () => {
     const { p, mm, phys } = setup({ thp: 'always' });
     const a = ok(p.mmap(0n, M2, RW, PA));
     p.readMemory(a, new Uint8Array(1));
-    expect(mm.lookupPfn(a)).toBe(phys.zeroPfn);
+    const hz = mm.lookupPfn(a);
+    expect(hz).toBe(mm.hugeZeroFolio);
+    expect(phys.folioOrder(hz)).toBe(9);
     p.writeMemory(a + PG, ONE);
+    expect(mm.lookupPfn(a)).toBe(phys.zeroPfn);
     expect(phys.folioOrder(mm.lookupPfn(a + PG))).toBe(0);
   });
 

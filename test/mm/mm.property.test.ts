@@ -75,6 +75,12 @@ function audit(m: Machine, procs: Process[], pins: Pin[]): void {
     for (const v of p.mm.vmas) if (v.file) files.add(v.file);
   }
   for (const f of files) for (const [, head] of f.cached()) add(ref, head);
+  // the huge zero folio's own hold (one PMD-size mapping count while any mm holds it)
+  const hugeZero = new Set(procs.map((p) => p.mm.hugeZeroFolio).filter((h) => h >= 0));
+  for (const h of hugeZero) {
+    for (let k = 0; k < 512; k++) add(ref, h + k);
+    add(hugeMaps, h);
+  }
   for (const r of pins)
     for (let k = 0; k < r.n; k++) {
       if (r.pfns[k] === phys.zeroPfn) continue;

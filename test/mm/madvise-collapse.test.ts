@@ -4,7 +4,7 @@
  * the VMA checks (thp_vma_allowable_order(), the anon_vma), the per-block
  * scan (hpage_collapse_scan_pmd() on 6.12, collapse_scan_pmd() on 7.2) and
  * the collapse into a PMD-mapped THP. Kernel-checked by
- * test/regressions/madvise-collapse-anon.yaml.
+ * test/regressions/thp-madvise-collapse-anon.yaml.
  */
 import { describe, expect, it } from 'vitest';
 import { EAGAIN, EINVAL } from '../../src/base/errno.js';

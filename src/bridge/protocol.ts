@@ -4,7 +4,7 @@
  * writes its requests into one shared FIFO (`<sock>.q`), each with a single
  * write of at most PIPE_BUF bytes, so requests never interleave and are read
  * in the order they were made, across processes too; the server answers on
- * the process's own reply FIFO (`<sock>.r<pid>`, made by the shim, named in
+ * the process's own reply FIFO (`<sock>.d/r<pid>`, made by the shim, named in
  * HELLO). The unix socket at `<sock>` only tells the server that a process
  * is gone: the shim writes its connection id there once and never reads it.
  *

@@ -18,7 +18,7 @@
  * shim sends, so files the model creates land on numbers free in the program.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants as fsConstants, existsSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +232,9 @@ export class BridgeServer {
     this.reqPath = `${path}.q`;
     // node has no mkfifo(3); the request FIFO is made once per exec. Open read-write: never EOF, never blocks
     execFileSync('mkfifo', ['-m', '0666', this.reqPath]);
+    // the shims make their reply FIFOs here: sticky and open to all, as a program may drop to another uid
+    mkdirSync(`${path}.d`);
+    chmodSync(`${path}.d`, 0o1777);
     this.reqFd = openSync(this.reqPath, fsConstants.O_RDWR);
     this.ticker = startTicker(this.reqPath, this.loopState);
     return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * iommufd-sim bridge wire protocol (shim <-> server). Little-endian, fixed
  * headers; keep in sync with protocol.ts. Requests of every process go into
  * one FIFO (<sock>.q), each with one write of at most PIPE_BUF bytes; replies
- * come on the process's own FIFO (<sock>.r<pid>); the unix socket <sock> only
+ * come on the process's own FIFO (<sock>.d/r<pid>); the unix socket <sock> only
  * carries the connection id once, so the server sees the process go.
  */
 #ifndef IOMMUFD_SIM_PROTOCOL_H

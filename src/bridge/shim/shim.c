@@ -378,7 +378,7 @@ static void bridge_connect(void)
 		qfd = move_high(s);
 	}
 	/* this process's reply FIFO: read end here, the server opens the write end at HELLO and unlinks it */
-	snprintf(rpath, sizeof(rpath), "%s.r%d", path, (int)RS(SYS_getpid));
+	snprintf(rpath, sizeof(rpath), "%s.d/r%d", path, (int)RS(SYS_getpid));
 	RS(SYS_unlinkat, AT_FDCWD, rpath, 0);
 	if (RS(SYS_mknodat, AT_FDCWD, rpath, S_IFIFO | 0600, 0) < 0)
 		lost();

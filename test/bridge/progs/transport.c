@@ -162,6 +162,25 @@ int main(void)
 	rc = check_refs(fd, shared, 4 * PG, 0);
 	check(rc == 0, "MD_CHECK_REFS: no pin left right after waitpid", rc);
 
+	/* a process that dropped to another uid still reaches the server, and so do its children */
+	if (geteuid() == 0) {
+		pid_t c = fork();
+		if (c == 0) {
+			if (setgid(65534) || setuid(65534))
+				_exit(2);
+			pid_t g = fork();
+			if (g == 0)
+				_exit(ioas_alloc(fd) ? 0 : 3);
+			int gs = 0;
+			_exit(g > 0 && waitpid(g, &gs, 0) == g && WIFEXITED(gs) ? WEXITSTATUS(gs) : 4);
+		}
+		st = 0;
+		check(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "a child of a process that dropped to uid 65534 allocates an IOAS on the inherited fd", st);
+	} else {
+		check(1, "not root: no uid to drop to", 0);
+	}
+
 	close(fd);
 	return failed;
 }

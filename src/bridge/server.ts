@@ -319,7 +319,7 @@ export class BridgeServer {
           const us = Number(t2 - t1) / 1000;
           t1 = t2;
           stats.busyUs! += us;
-          const key = q.op === OP.IOCTL ? `IOCTL 0x${Number(BigInt.asUintN(32, q.a[1])).toString(16)}` : (OP_NAMES[q.op] ?? String(q.op));
+          const key = q.op === OP.IOCTL ? ioctlKey(Number(BigInt.asUintN(32, q.a[1]))) : (OP_NAMES[q.op] ?? String(q.op));
           const e = (stats.byOp![key] ??= { n: 0, us: 0 });
           e.n++;
           e.us += us;
@@ -1064,6 +1064,14 @@ export class BridgeServer {
 }
 
 const IOMMU_IOAS_ALLOC = 0x3b81;
+const IOCTL_KEYS = new Map<number, string>();
+
+/** The stats key of an ioctl command ('IOCTL 0x3ba0'), made once per command. */
+function ioctlKey(cmd: number): string {
+  let k = IOCTL_KEYS.get(cmd);
+  if (k === undefined) IOCTL_KEYS.set(cmd, (k = `IOCTL 0x${cmd.toString(16)}`));
+  return k;
+}
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 /** Write a reply into the process's reply FIFO (dropped when the process is gone). */

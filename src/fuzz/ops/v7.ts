@@ -10,6 +10,9 @@ import { IOAS_MAP_FLAGS, enumField, fdField, flags, req, sizeWord, testFields, u
 import type { OpModule, Res } from './types.js';
 import { K4, M2, baseHandle, interestingLength, literal, num, pickW } from './values.js';
 
+/** Set while an op has a MAP_FILE of this file made first (DMABUF_REVOKE: a dma-buf that is mapped). */
+let mapThis: Res | undefined;
+
 export const ioas_map_file: OpModule = {
   name: 'ioas_map_file',
   spec: {
@@ -44,8 +47,10 @@ export const ioas_map_file: OpModule = {
     g.needIommufd();
     // A dma-buf (its length known from DMABUF_GET) or a memfd given a size first, mostly.
     const dmabufs = (): Res[] => g.ofKind('memfd').filter((r) => r.len !== undefined);
+    const asked = mapThis;
+    mapThis = undefined;
     if (g.profile && dmabuf_get.available?.(g.profile) !== false && dmabufs().length === 0 && rng.bool(0.3)) g.emit('dmabuf_get');
-    let f: Res | undefined = dmabufs().length > 0 && rng.bool(0.5) ? rng.pick(dmabufs()) : undefined;
+    let f: Res | undefined = asked ?? (dmabufs().length > 0 && rng.bool(0.5) ? rng.pick(dmabufs()) : undefined);
     if (!f) {
       const memfds = g.ofKind('memfd').filter((r) => r.len === undefined);
       if (memfds.length === 0 || rng.bool(0.3)) {
@@ -101,8 +106,10 @@ export const ioas_change_process: OpModule = {
   execute: (x) => x.struct(U.IOMMU_IOAS_CHANGE_PROCESS, U.iommu_ioas_change_process, { __reserved: x.n32('__reserved') }, []),
   generate(g, c) {
     g.needIommufd();
+    // From another process than the one that mapped, often (what the command is for).
+    if (g.procs().length === 0 && g.rng.bool(0.3)) g.emit('fork');
     const procs = g.procs();
-    if (procs.length > 0 && g.rng.bool(0.5)) c.proc = g.rng.pick(procs);
+    if (procs.length > 0 && g.rng.bool(0.6)) c.proc = g.rng.pick(procs);
     else g.maybeProc(c);
     if (g.rng.bool(0.03)) c.__reserved = 1;
     return c;
@@ -205,9 +212,13 @@ export const hw_queue_alloc: OpModule = {
     c.as = g.fresh();
     // An IOVA mapped in the nesting parent's IOAS (a vIOMMU's parent is a NEST_PARENT HWPT), mostly.
     const parents = g.ofKind('hwpt').filter((h) => h.nestParent && h.ioas !== undefined);
-    const v = g.iova(parents.length > 0 && rng.bool(0.9) ? rng.pick(parents).ioas : undefined);
+    const ioas = parents.length > 0 && rng.bool(0.9) ? rng.pick(parents).ioas : undefined;
+    // Often a fresh map first (earlier ones may have failed or gone): the newest area of that IOAS.
+    if (rng.bool(0.5)) g.emit('ioas_map');
+    const fresh = g.ofKind('area').filter((a) => a.ioas === ioas);
+    const v = g.iova(ioas);
     // The area's start mostly (the queue must lie inside what is mapped there), else what iova() chose.
-    c.nesting_parent_iova = v.area && rng.bool(0.6) ? v.area.name : v.expr;
+    c.nesting_parent_iova = fresh.length > 0 && rng.bool(0.6) ? fresh[fresh.length - 1].name : v.area && rng.bool(0.6) ? v.area.name : v.expr;
     c.length = num(pickW(rng, [
       [6, () => K4],
       [2, () => 2n * K4],
@@ -401,6 +412,15 @@ export const dmabuf_revoke: OpModule = {
       bufs = g.ofKind('memfd').filter((r) => r.len !== undefined);
     }
     const f = bufs.length > 0 && rng.bool(0.9) ? rng.pick(bufs) : g.need(['memfd']);
+    // Often mapped first, so the revoke has domain entries to drop.
+    if (f && rng.bool(0.5)) {
+      mapThis = f;
+      try {
+        g.emit('ioas_map_file');
+      } finally {
+        mapThis = undefined;
+      }
+    }
     c.dmabuf_fd = f ? f.name : -1;
     if (rng.bool(0.3)) c.revoked = 0;
     return c;

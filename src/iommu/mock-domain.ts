@@ -103,6 +103,9 @@ const N_CHUNKS = IDX_END / CHUNK;
 const chunkPool: Array<{ pa: Float64Array; fl: Uint8Array }> = [];
 const CHUNK_POOL_MAX = 2048;
 
+/** The chunk directories of a domain that has no chunk yet (shared, read only). */
+const NO_CHUNKS: readonly undefined[] = Object.freeze(new Array<undefined>(N_CHUNKS).fill(undefined));
+
 /** Placeholders for a chunk not looked up yet. */
 const EMPTY_PA: Float64Array = new Float64Array(0);
 const EMPTY_FL: Uint8Array = new Uint8Array(0);
@@ -144,8 +147,9 @@ export class MockDomain extends IommuDomain {
   readonly warnIovaToPhysMissing: boolean;
   readonly accountNodes: boolean;
 
-  private paDir: (Float64Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
-  private flDir: (Uint8Array | undefined)[] = new Array(N_CHUNKS).fill(undefined);
+  // Until the first chunk is allocated both point at NO_CHUNKS (never written): the AMDv1 mock never uses them.
+  private paDir: (Float64Array | undefined)[] = NO_CHUNKS as (Float64Array | undefined)[];
+  private flDir: (Uint8Array | undefined)[] = NO_CHUNKS as (Uint8Array | undefined)[];
   /**
    * Live leaves under each first-level interior node, live first-level nodes
    * under each second-level one: an xa_node lives while it has a child
@@ -210,6 +214,8 @@ export class MockDomain extends IommuDomain {
    */
   protected override mapRunsDrv(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct: MemAccounting | undefined): number {
     if (acct !== undefined && this.accountNodes) return from;
+    // allocChunk() below would give the domain its own directories: take them before holding them here.
+    this.ownDirs();
     const paDir = this.paDir;
     const flDir = this.flDir;
     // entry indexes: the aperture ends below 2^31, so they fit in int32
@@ -646,7 +652,16 @@ export class MockDomain extends IommuDomain {
     return pa === undefined ? 0 : pa[idx % CHUNK];
   }
 
+  /** Directories of this domain's own in place of the shared empty ones. */
+  private ownDirs(): void {
+    if (this.paDir === NO_CHUNKS) {
+      this.paDir = new Array<Float64Array | undefined>(N_CHUNKS).fill(undefined);
+      this.flDir = new Array<Uint8Array | undefined>(N_CHUNKS).fill(undefined);
+    }
+  }
+
   private allocChunk(c: number): Uint8Array {
+    this.ownDirs();
     const pooled = chunkPool.pop();
     const fl = pooled?.fl ?? new Uint8Array(FLAG_BYTES);
     this.paDir[c] = pooled?.pa ?? new Float64Array(CHUNK);

@@ -27,6 +27,7 @@ import {
   type Call,
   type Expectation,
   type Expr,
+  type FieldSpec,
   type OpSpec,
   type Program,
   evalExpr,
@@ -114,6 +115,29 @@ export interface RunOptions {
 }
 
 // ---------------------------------------------------------------------------
+
+/**
+ * Parsed field values, per field spec and raw scalar value: parsing is a
+ * function of the two alone, and a program names the same few values over
+ * and over. Lists (flags) are parsed each time. Bounded: cleared when full.
+ */
+const exprCache = new WeakMap<FieldSpec, Map<unknown, Expr | string>>();
+
+function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
+  if (typeof raw === 'object' && raw !== null) return fieldExpr(f, raw);
+  let m = exprCache.get(f);
+  if (m === undefined) {
+    m = new Map();
+    exprCache.set(f, m);
+  }
+  let e = m.get(raw);
+  if (e === undefined) {
+    e = fieldExpr(f, raw);
+    if (m.size >= 4096) m.clear();
+    m.set(raw, e);
+  }
+  return e;
+}
 
 /** A program error found while running (unknown handle, bad value). */
 class ProgramError extends Error {}
@@ -203,7 +227,11 @@ class Executor {
         return 0n;
       }
     }
-    return this.evalOrThrow(fieldExpr(f, raw), `${call.op}.${name}`);
+    const e = cachedFieldExpr(f, raw);
+    const v = typeof e === 'string' ? e : evalExpr(e, this.lookup);
+    // The field's name goes into the message only when there is one to write.
+    if (typeof v === 'string') throw new ProgramError(`${call.op}.${name}: ${v}`);
+    return BigInt.asUintN(64, v);
   }
 
 

@@ -20,7 +20,7 @@
 import type { Prng } from '../base/prng.js';
 import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
 import { OP_MODULES, opAvailable, opModule } from './ops/index.js';
-import type { FieldSpec, GenCtx, Res, ResKind, Scope } from './ops/types.js';
+import type { FieldSpec, GenCtx, Place, Res, ResKind, Scope } from './ops/types.js';
 import {
   APERTURE_START,
   K4,
@@ -35,6 +35,7 @@ import {
   overflowingLength,
   pickW,
   rel,
+  shift,
   specialAddr,
   specialIova,
 } from './ops/values.js';
@@ -156,6 +157,9 @@ class Builder implements GenCtx {
   readonly out: Call[] = [];
   private scope: Scope;
   depth = 0;
+  /** The IOAS a producer emitted for a caller's range should map into (iova(ioas) making an area). */
+  private ioasHint: string | undefined;
+  private attaching = false;
   readonly profile: Profile | undefined;
   readonly newOps: boolean;
 
@@ -210,12 +214,35 @@ class Builder implements GenCtx {
     if (!make || this.depth > 4) return rs.length > 0 ? rs[rs.length - 1] : undefined;
     const producer = PRODUCER[kinds[0]];
     if (producer !== undefined && opAvailable(producer, this.profile)) this.emit(producer);
-    return ofKind(this.scope, ...kinds).pop() ?? (rs.length > 0 ? rs[rs.length - 1] : undefined);
+    const made = ofKind(this.scope, ...kinds).pop();
+    // A new buffer is often written before it is handed to a device: memory whose copies differ.
+    if (made?.kind === 'buf' && this.rng.bool(0.3) && opAvailable('write_memory', this.profile)) this.emit('write_memory');
+    // A new IOAS often gets a device attached before anything is mapped (as a VFIO user does), so
+    // later maps land in its aperture and pin at once.
+    if (made?.kind === 'ioas' && !this.attaching && this.rng.bool(0.3) && opAvailable('mock_domain', this.profile)) {
+      const was = this.ioasHint;
+      this.attaching = true;
+      this.ioasHint = made.name;
+      try {
+        this.emit('mock_domain');
+      } finally {
+        this.ioasHint = was;
+        this.attaching = false;
+      }
+    }
+    return made ?? (rs.length > 0 ? rs[rs.length - 1] : undefined);
   }
 
   /** An iommufd must be open for calls whose fd defaults to it. */
   needIommufd(): void {
-    if (!this.has('iommufd') && this.rng.bool(0.97)) this.need(['iommufd']);
+    if (!this.has('iommufd') && this.rng.bool(0.97)) {
+      this.need(['iommufd']);
+      // A new context is configured before anything is made in it (IOMMU_OPTION_RLIMIT_MODE takes only an empty one).
+      if (this.has('iommufd') && this.rng.bool(0.1) && opAvailable('option', this.profile)) {
+        this.out.push({ op: 'option', option_id: 'RLIMIT_MODE', operation: 'SET', val64: this.rng.bool(0.8) ? 1 : 0 });
+        this.refresh();
+      }
+    }
   }
 
   fresh(): string {
@@ -241,6 +268,7 @@ class Builder implements GenCtx {
   /** An ID field: an object of the wanted kinds, else a small number. */
   id(kinds: ResKind[]): string | number {
     const rng = this.rng;
+    if (this.ioasHint !== undefined && kinds.length === 1 && kinds[0] === 'ioas' && rng.bool(0.9)) return this.ioasHint;
     if (rng.bool(0.92)) {
       const r = this.need(kinds);
       if (r) return r.name;
@@ -278,11 +306,26 @@ class Builder implements GenCtx {
   iova(ioas?: string): { expr: string | number; room: bigint | undefined; area?: Res } {
     const rng = this.rng;
     if (rng.bool(0.9)) {
-      let areas = this.live(['area']);
-      if (ioas !== undefined && rng.bool(0.9)) {
-        const own = areas.filter((r) => r.ioas === ioas);
-        if (own.length > 0) areas = own;
+      // A range next to a reserved range of the IOAS: at its first byte or just past its last.
+      if (rng.bool(0.2)) {
+        const r = this.reservedEdge(ioas);
+        if (r) return r;
       }
+      let areas = this.live(['area']);
+      let own = ioas !== undefined ? areas.filter((r) => r.ioas === ioas) : [];
+      // An IOAS with nothing mapped yet: map something into it first (its ranges are what the call is about).
+      if (ioas !== undefined && own.length === 0 && rng.bool(0.6) && this.depth < 3) {
+        const was = this.ioasHint;
+        this.ioasHint = ioas;
+        try {
+          this.emit('ioas_map');
+        } finally {
+          this.ioasHint = was;
+        }
+        areas = this.live(['area']);
+        own = areas.filter((r) => r.ioas === ioas);
+      }
+      if (ioas !== undefined && own.length > 0 && rng.bool(0.9)) areas = own;
       if (areas.length === 0 && rng.bool(0.7) && this.depth < 3) {
         this.emit('ioas_map');
         areas = ofKind(this.scope, 'area').slice(-1);
@@ -295,6 +338,24 @@ class Builder implements GenCtx {
       }
     }
     return { expr: num(specialIova(rng)), room: undefined };
+  }
+
+  /**
+   * An edge of a range ADD_RESERVED reserved earlier in the program (in
+   * `ioas` when given): its first byte, or the byte after its last.
+   */
+  private reservedEdge(ioas: string | undefined): Place | undefined {
+    const rng = this.rng;
+    const edges: Array<string | number> = [];
+    for (const c of [...this.before, ...this.out]) {
+      if (c.op !== 'add_reserved' || c.start === undefined) continue;
+      if (ioas !== undefined && baseHandle(c.ioas) !== ioas && typeof c.ioas === 'string') continue;
+      const len = literal(c.length);
+      edges.push(c.start as string | number);
+      if (len !== undefined && len > 0n && len < 1n << 62n) edges.push(shift(c.start, len));
+    }
+    if (edges.length === 0) return undefined;
+    return { expr: rng.pick(edges), room: undefined };
   }
 
   flags(spec: FieldSpec, pDefault = 0.6): string[] | number | string | undefined {
@@ -418,6 +479,9 @@ class Builder implements GenCtx {
       if (spec.primary !== undefined || Object.keys(spec.outputs).length > 0) c.as = this.fresh();
     }
     if (!c) return undefined;
+    // A forked child holding the same iommufd makes the call (processes as users use them: the pages
+    // stay charged to the process that mapped them, whoever calls).
+    if (c.proc === undefined && (spec.group === 'iommufd' || spec.group === 'test') && this.scope.procs.length > 0 && rng.bool(0.3)) c.proc = rng.pick(this.scope.procs);
     const sizeWord = spec.fields.size;
     if (sizeWord?.doc.startsWith('the struct size') && c.size === undefined) this.size(c);
     if (spec.fields.fd?.defaultIommufd && c.fd === undefined && rng.bool(0.03)) c.fd = this.genericField(op, 'fd', spec.fields.fd);
@@ -444,13 +508,28 @@ export function programSettings(rng: Prng, profile?: ProfileLike): Omit<Program,
   const name = profileName(profile);
   if (name) p.profile = name;
   p.memory = '256M';
+  // RLIMIT_MEMLOCK: unlimited, or sizes the buffers the generator makes come in, so that a map
+  // of a whole buffer (or two) reaches the limit exactly as often as it stays under or goes over.
   p.memlock = pickW<string>(rng, [
-    [14, 'unlimited'],
-    [3, '8M'],
-    [2, '1M'],
+    [12, 'unlimited'],
+    [2, '8M'],
+    [1, '4M'],
+    [1, '2M'],
+    [1, '1M'],
     [1, '64K'],
+    [1, '32K'],
+    [1, '16K'],
+    [1, '8K'],
   ]);
-  if (rng.bool(0.1)) p.caps = ['CAP_IPC_LOCK'];
+  // Capabilities: most processes hold none; some may lock memory without limit (CAP_IPC_LOCK) or
+  // change the accounting mode (CAP_SYS_RESOURCE).
+  const caps = pickW<string[]>(rng, [
+    [16, []],
+    [2, ['CAP_IPC_LOCK']],
+    [2, ['CAP_SYS_RESOURCE']],
+    [1, ['CAP_IPC_LOCK', 'CAP_SYS_RESOURCE']],
+  ]);
+  if (caps.length > 0) p.caps = caps;
   if (rng.bool(0.1)) p.thp = rng.pick(['always', 'never']);
   if (rng.bool(0.3)) p.seed = rng.int(1, 1000);
   return p;

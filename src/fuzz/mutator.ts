@@ -9,7 +9,7 @@
  */
 import type { Prng } from '../base/prng.js';
 import { freshName, generateCallsAt, literal, num, programSettings, regenerateField } from './generator.js';
-import { type Call, OPS, type Program, validateProgram } from './program.js';
+import { type Call, OPS, type Program, parseExpr, validateProgram } from './program.js';
 
 const HANDLE_TOKEN = /\$[A-Za-z_][A-Za-z0-9_]*/g;
 
@@ -130,13 +130,16 @@ function tweakValue(rng: Prng, raw: unknown): unknown {
   const lit = literal(raw);
   if (lit !== undefined) return num(BigInt.asUintN(64, tweakNumber(rng, lit)));
   if (typeof raw === 'string') {
-    const m = /^(\$[A-Za-z_][A-Za-z0-9_.]*)(?:([+-])0x([0-9a-f]+))?$/i.exec(raw);
-    if (m) {
-      const off = m[3] ? BigInt(`0x${m[3]}`) * (m[2] === '-' ? -1n : 1n) : 0n;
-      const n = tweakNumber(rng, off);
-      const d = BigInt.asIntN(64, n);
-      return d === 0n ? m[1] : d > 0n ? `${m[1]}+0x${d.toString(16)}` : `${m[1]}-0x${(-d).toString(16)}`;
-    }
+    // One handle plus any number of constant terms: tweak the constant part (their sum).
+    const e = parseExpr(raw);
+    if (typeof e === 'string') return raw;
+    const handles = e.filter((t) => t.handle !== undefined);
+    if (handles.length !== 1 || handles[0].sign < 0) return raw;
+    let off = 0n;
+    for (const t of e) if (t.handle === undefined) off += t.sign > 0 ? t.value! : -t.value!;
+    const d = BigInt.asIntN(64, tweakNumber(rng, off));
+    const h = handles[0].handle!;
+    return d === 0n ? h : d > 0n ? `${h}+0x${d.toString(16)}` : `${h}-0x${(-d).toString(16)}`;
   }
   return raw;
 }

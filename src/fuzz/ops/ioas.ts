@@ -4,7 +4,7 @@ import * as U from '../../iommufd/uapi.js';
 import type { Call } from '../program.js';
 import { IOAS_MAP_FLAGS, OPTION_IDS, OPTION_OPS, VFIO_IOAS_OPS, enumField, fdField, flags, req, sizeWord, u32, u64 } from './spec.js';
 import type { GenCtx, OpModule, ResKind } from './types.js';
-import { U64_MAX, baseHandle, interestingLength, literal, num } from './values.js';
+import { K2, K4, M2, U64_MAX, baseHandle, interestingLength, literal, num, pickW, rel, shift } from './values.js';
 
 function hex(v: number | bigint): string {
   return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
@@ -13,6 +13,41 @@ function hex(v: number | bigint): string {
 /** Default flags of IOAS_MAP / IOAS_COPY: READABLE | WRITEABLE, plus FIXED_IOVA when the IOVA is given. */
 function mapFlags(fixed: boolean): number {
   return U.IOMMU_IOAS_MAP_READABLE | U.IOMMU_IOAS_MAP_WRITEABLE | (fixed ? U.IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+}
+
+/**
+ * MAP / COPY flags when not the default: read-only and write-only mappings as
+ * often as other subsets, FIXED_IOVA with a given IOVA.
+ */
+function mapFlagsFor(g: GenCtx, fixed: boolean): string[] {
+  const rng = g.rng;
+  const withFixed = (l: string[]): string[] => ((fixed ? rng.bool(0.8) : rng.bool(0.1)) ? [...l, 'FIXED_IOVA'] : l);
+  return pickW<() => string[]>(rng, [
+    [3, () => withFixed(['READABLE', 'WRITEABLE'].filter(() => rng.bool(0.6)))],
+    [3, () => withFixed(['READABLE'])],
+    [1, () => withFixed(['WRITEABLE'])],
+    [1, () => withFixed(['READABLE', 'WRITEABLE'])],
+  ])();
+}
+
+/**
+ * A fixed IOVA for a range of `length` bytes: at an IOVA picked in `ioas`,
+ * just past the end of one of its areas, or ending where the picked IOVA is
+ * (just before it, on it, or a little past it), so that ranges meet their
+ * neighbours edge to edge.
+ */
+function placeRange(g: GenCtx, ioas: string | undefined, length: unknown): string | number {
+  const rng = g.rng;
+  const at = g.iova(ioas);
+  const len = literal(length);
+  const mode = pickW<'at' | 'after' | 'before'>(rng, [
+    [4, 'at'],
+    [3, 'after'],
+    [2, 'before'],
+  ]);
+  if (mode === 'after' && at.area?.len !== undefined && at.area.len < 1n << 62n) return rel(at.area.name, at.area.len + pickW<bigint>(rng, [[4, 0n], [1, K4], [1, M2]]));
+  if (mode === 'before' && len !== undefined && len !== 0n && len <= 1n << 40n) return shift(at.expr, -len + pickW<bigint>(rng, [[3, 0n], [2, 1n], [1, K2], [1, K4]]));
+  return at.expr;
 }
 
 /** Object kinds IOMMU_DESTROY is generated for (the later kinds only once the program has one). */
@@ -210,11 +245,8 @@ export const ioas_map: OpModule = {
     c.ioas = ioas;
     c.user_va = a.expr;
     c.length = g.lengthFor(a);
-    if (rng.bool(0.4)) c.iova = g.iova(typeof ioas === 'string' ? ioas : undefined).expr;
-    if (rng.bool(0.25)) {
-      const fl = ['READABLE', 'WRITEABLE', 'FIXED_IOVA'].filter(() => rng.bool(0.6));
-      c.flags = fl;
-    }
+    if (rng.bool(0.4)) c.iova = placeRange(g, typeof ioas === 'string' ? ioas : undefined, c.length);
+    if (rng.bool(0.25)) c.flags = mapFlagsFor(g, c.iova !== undefined);
     return c;
   },
   scope(c, as, add) {
@@ -266,8 +298,8 @@ export const ioas_copy: OpModule = {
     c.src_ioas = srcIoas !== undefined && rng.bool(0.9) ? srcIoas : g.id(['ioas']);
     c.src_iova = src.expr;
     c.length = num(interestingLength(rng, src.room));
-    if (rng.bool(0.35)) c.dst_iova = g.iova(typeof c.dst_ioas === 'string' ? c.dst_ioas : undefined).expr;
-    if (rng.bool(0.15)) c.flags = ['READABLE', 'WRITEABLE', 'FIXED_IOVA'].filter(() => rng.bool(0.6));
+    if (rng.bool(0.35)) c.dst_iova = placeRange(g, typeof c.dst_ioas === 'string' ? c.dst_ioas : undefined, c.length);
+    if (rng.bool(0.25)) c.flags = mapFlagsFor(g, c.dst_iova !== undefined);
     return c;
   },
   scope(c, as, add) {

@@ -155,6 +155,12 @@ function memoryCall(g: GenCtx, c: Call): Call {
   const rng = g.rng;
   const a = g.addr();
   c.addr = a.expr;
+  if (c.op === 'write_memory' && rng.bool(0.3)) {
+    // A few distinct bytes: memory whose copies can be told apart.
+    c.data = Array.from({ length: rng.int(1, 32) }, () => rng.below(256).toString(16).padStart(2, '0')).join('');
+    g.maybeProc(c);
+    return c;
+  }
   c.length = num(rng.pick([1n, 64n, K4, 2n * K4, K2]));
   if (c.op === 'write_memory') c.fill = rng.below(256);
   g.maybeProc(c);
@@ -174,7 +180,7 @@ export const write_memory: OpModule = {
     },
     outputs: {},
   },
-  weight: 0.5,
+  weight: 1,
   execute(x) {
     let data: Uint8Array;
     if (x.call.data !== undefined) {

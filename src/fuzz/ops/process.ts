@@ -15,7 +15,7 @@ export const fork: OpModule = {
     primary: 'pid',
     outputs: { pid: 'proc' },
   },
-  weight: 0.3,
+  weight: 1,
   localRet: true,
   produces: ['proc'],
   execute(x) {

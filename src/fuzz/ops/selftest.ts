@@ -4,7 +4,7 @@ import * as U from '../../iommufd/uapi.js';
 import { ACCESS_PAGES_FLAGS, ACCESS_RW_FLAGS, CREATE_ACCESS_FLAGS, MOCK_DEV_FLAGS, MOCK_OUTPUTS, flags, hasTestOp, req, testFields, u32, u64 } from './spec.js';
 import type { Call } from '../program.js';
 import type { GenCtx, OpModule, Res } from './types.js';
-import { TEMP_LIMITS, baseHandle, interestingLength, literal, num } from './values.js';
+import { K2, K4, TEMP_LIMITS, baseHandle, interestingLength, literal, num, pickW, rel } from './values.js';
 
 const mockOuts = (m: string): string[] => [`stdev_id:${m}.out_stdev_id`, `hwpt_id:${m}.out_hwpt_id`, `idev_id:${m}.out_idev_id`];
 
@@ -18,7 +18,7 @@ export const add_reserved: OpModule = {
     fields: testFields({ ioas: req(u32('IOAS ID', { handle: 'ioas' })), start: req(u64('first IOVA', { handle: 'iova' })), length: req(u64('length')) }),
     outputs: {},
   },
-  weight: 0.5,
+  weight: 1,
   execute: (x) => x.test('ADD_RESERVED', x.n32('ioas'), { 'add_reserved.start': x.v('start'), 'add_reserved.length': x.v('length') }, []),
   generate(g, c) {
     g.needIommufd();
@@ -283,6 +283,12 @@ function accessCall(g: GenCtx, c: Call): Call {
   const v = g.iova(acc?.ioas);
   c.iova = v.expr;
   c.length = num(c.op === 'access_rw' && rng.bool(0.5) ? BigInt(rng.pick([1, 2, 7, 64, 4095, 4096, 4097, 8192])) : interestingLength(rng, v.room));
+  if (v.area?.len !== undefined && v.area.len > K4 && rng.bool(0.2)) {
+    // Across the end of an area, into whatever follows it (often the next area).
+    const before = c.op === 'access_rw' ? pickW<bigint>(rng, [[1, 1n], [1, 7n], [2, K2], [3, K4]]) : K4;
+    c.iova = rel(v.area.name, v.area.len - before);
+    c.length = num(before + pickW<bigint>(rng, [[1, 1n], [1, K2], [3, K4], [2, 2n * K4]]));
+  }
   if (c.op === 'access_pages') {
     c.as = g.fresh();
     if (rng.bool(0.5)) c.flags = ['WRITE'];

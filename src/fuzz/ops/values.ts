@@ -52,6 +52,15 @@ export function rel(handle: string, off: bigint): string {
   return off > 0n ? `${handle}+0x${off.toString(16)}` : `${handle}-0x${(-off).toString(16)}`;
 }
 
+/** An expression plus `off` (a handle-free value is folded, a handle expression gets a term). */
+export function shift(expr: unknown, off: bigint): string | number {
+  const v = literal(expr);
+  if (v !== undefined) return num(v + off);
+  const base = typeof expr === 'string' || typeof expr === 'number' ? String(expr) : '0';
+  if (off === 0n) return base;
+  return off > 0n ? `${base}+0x${off.toString(16)}` : `${base}-0x${(-off).toString(16)}`;
+}
+
 export function pickW<T>(rng: Prng, items: ReadonlyArray<readonly [number, T]>): T {
   let total = 0;
   for (const [w] of items) total += w;

@@ -302,6 +302,18 @@ export function installProbes(): void {
 // ---------------------------------------------------------------------------
 // Handle kinds (for call labels)
 
+/** Each op spec's outputs as a list (made once per spec). */
+const outputLists = new WeakMap<object, Array<[string, HandleKind]>>();
+
+function outputList(spec: (typeof OPS)[string]): Array<[string, HandleKind]> {
+  let l = outputLists.get(spec);
+  if (l === undefined) {
+    l = Object.entries(spec.outputs);
+    outputLists.set(spec, l);
+  }
+  return l;
+}
+
 /** The kind of every handle a program binds (`$x` → primary output kind, `$x.o` → o's kind). */
 export function handleKinds(calls: readonly Call[]): Map<string, HandleKind | 'ret'> {
   const kinds = new Map<string, HandleKind | 'ret'>();
@@ -310,7 +322,7 @@ export function handleKinds(calls: readonly Call[]): Map<string, HandleKind | 'r
     const spec = OPS[c.op];
     if (!spec || typeof c.as !== 'string') continue;
     kinds.set(c.as, spec.primary !== undefined ? (spec.outputs[spec.primary] ?? 'value') : 'ret');
-    for (const [o, k] of Object.entries(spec.outputs)) kinds.set(`${c.as}.${o}`, k);
+    for (const [o, k] of outputList(spec)) kinds.set(`${c.as}.${o}`, k);
   }
   return kinds;
 }

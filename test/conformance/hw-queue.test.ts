@@ -7,7 +7,7 @@
  * nothing left after a failed allocation, and v6.12 without the command.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EFAULT, ENOENT, ENOTTY, EOPNOTSUPP, EOVERFLOW, ERANGE } from '../../src/base/errno.js';
+import { EFAULT, ENOENT, ENOMEM, ENOTTY, EOPNOTSUPP, EOVERFLOW, ERANGE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
@@ -50,6 +50,19 @@ describe('IOMMU_HW_QUEUE_ALLOC', () => {
     expect(hwQueueRaw(c, viommu, 0, 0n, 4096n, 7).rc).toBe(-EOPNOTSUPP);
     // base 0 with a length of 2^64 - 1 does not wrap, but its page count does.
     expect(hwQueueRaw(c, viommu, 0, 0n, (1n << 64n) - 1n).rc).toBe(-ERANGE);
+  });
+
+  it('a page-pointer array kvzalloc cannot give is ENOMEM before anything is pinned; one it can give reaches the pin', () => {
+    const { sim, c, viommu } = setup();
+    const base = BigInt(U.MOCK_APERTURE_START);
+    // 2^28 pages: 2 GiB of pointers, over kvmalloc's INT_MAX bytes
+    expect(hwQueueRaw(c, viommu, 0, base, 1n << 40n).rc).toBe(-ENOMEM);
+    // 2^27 pages: 1 GiB of pointers, under INT_MAX but more than the 1 GiB machine has free for vmalloc
+    expect(sim.machine.phys.freeFrames() * PS).toBeLessThan(1024 * 1024 * 1024);
+    expect(hwQueueRaw(c, viommu, 0, base, 1n << 39n).rc).toBe(-ENOMEM);
+    // 2^18 pages (2 MiB of pointers) fit: the pin of the unmapped range is what fails
+    expect(hwQueueRaw(c, viommu, 0, base, 1n << 30n).rc).toBe(-ENOENT);
+    expect(auditFd(sim.proc, c.fd)).toBe(0);
   });
 
   it('a guest queue over pages that are not physically contiguous is EFAULT, and leaves nothing pinned', () => {

@@ -184,6 +184,9 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
   return done;
 }
 
+/** gupFastWalk()'s per-VMA table: 1 where an entry with these flags & ANON_EXCL is taken. */
+const OK_BY_FLAGS = new Uint8Array(ANON_EXCL + 1);
+
 /**
  * gup_fast() (the lockless walk of gup_fast_pte_range() / gup_fast_pmd_leaf()):
  * take pages from `vpn` while their entry is present and allows the access,
@@ -199,6 +202,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
   const longterm = (flags & FOLL_LONGTERM) !== 0;
   // gup_fast_folio_allowed(): a long-term writable pin of a page-cache page other than shmem/hugetlbfs falls back
   const fileRefused = pin && longterm && write;
+  const okW = OK_BY_FLAGS;
   let done = 0;
   let o = outOff;
   while (done < npages) {
@@ -210,22 +214,23 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
     if (write && !vmaWrite) return done;
     const fileOk = !fileRefused || v.file === null || v.file.kind !== 'file';
     const vend = Math.min(v.end, vpn + (npages - done));
-    // what an entry must hold: w = its flags & ANON_EXCL; taken when ok(w)
-    const pteWrite = (w: number): boolean => vmaWrite && (shared || w === ANON_EXCL);
-    const ok = (w: number): boolean => {
+    // which entries are taken, by their flags & ANON_EXCL (0..3), decided once per VMA
+    for (let w = 0; w <= ANON_EXCL; w++) {
       const anon = (w & PTE_ANON) !== 0;
-      if (write && !pteWrite(w)) return false;
-      if (!anon && !fileOk) return false;
+      // pte_write(): a shared writable mapping, or an exclusive anon page of a writable private one
+      const pteWrite = vmaWrite && (shared || w === ANON_EXCL);
+      let ok = !(write && !pteWrite) && (anon || fileOk);
       // gup_must_unshare() without the VMA: a pinned read of a read-only entry
-      return !(pin && !pteWrite(w) && (anon ? w !== ANON_EXCL : longterm));
-    };
+      if (pin && !pteWrite && (anon ? w !== ANON_EXCL : longterm)) ok = false;
+      okW[w] = ok ? 1 : 0;
+    }
     while (vpn < vend) {
       const key = Math.floor(vpn / PT_SPAN);
       const node = mm.pt.get(key);
       const kend = Math.min(vend, (key + 1) * PT_SPAN);
       if (node === undefined) return done;
       if (node.huge !== 0) {
-        if (!ok(node.hugeFlags & ANON_EXCL)) return done;
+        if (okW[node.hugeFlags & ANON_EXCL] === 0) return done;
         const n = kend - vpn;
         const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
         phys.grabRange(pfn0, n, pin);
@@ -244,7 +249,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
       for (; i < iend; i++) {
         const e = pfns[i];
         // no entry; the zero page is a special entry
-        if (e === 0 || e - 1 === zero || !ok(fl[i] & ANON_EXCL)) break;
+        if (e === 0 || e - 1 === zero || okW[fl[i] & ANON_EXCL] === 0) break;
         if (pin) phys.pinFrame(e - 1);
         else phys.getFrame(e - 1);
         out[o++] = e - 1;

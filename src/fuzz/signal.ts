@@ -456,16 +456,19 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
 }
 
 /**
- * A fingerprint of everything the audit looks at: every area (place, pages
+ * A fingerprint of everything the audit looks at: each context's object
+ * table (its change count), every area (place, pages
  * object, pin counters, tiers), every domain (identity and map/unmap call
  * counts), the frames in use, the accounting counters of users and mms, as a
  * list of values (objects by identity, u64s as bigints) written over `out`.
  * Equal fingerprints (element by element): the audit would see the same
  * state again.
  */
-function auditFingerprint(m: Machine, iopts: readonly IoPagetable[], out: unknown[]): void {
+function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readonly IoPagetable[], out: unknown[]): void {
   out.length = 0;
   out.push(m.phys.framesInUse());
+  // The objects the answer oracle follows (a HW queue made over pages already pinned changes nothing else here).
+  for (const c of ctxs) out.push('c', c, c.objects.changes);
   // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.
   for (const u of m.users.values()) out.push(u.lockedVm);
   for (const proc of m.processes.values()) out.push('p', proc.pid, proc.exited, proc.mm.lockedVm, proc.mm.pinnedVm);
@@ -501,8 +504,9 @@ interface AuditMemo {
  */
 function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = true): number {
   const iopts: IoPagetable[] = [];
-  for (const c of collectContexts(m, seen)) for (const iopt of c.iopts()) iopts.push(iopt);
-  auditFingerprint(m, iopts, last.next);
+  const ctxs = collectContexts(m, seen);
+  for (const c of ctxs) for (const iopt of c.iopts()) iopts.push(iopt);
+  auditFingerprint(m, ctxs, iopts, last.next);
   last.changed = last.fp.length === 0 || !sameValues(last.next, last.fp);
   const fp = last.next;
   last.next = last.fp;

@@ -102,6 +102,12 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
   private readonly faults: FaultRouter | undefined;
   private readonly maxId: number;
   private readonly onRemove: ((obj: T) => void) | undefined;
+  /**
+   * Bumped whenever what the table shows changes (an object published or
+   * gone, an ID tombstoned, a long-term users reference taken or dropped):
+   * the fuzzer's state fingerprint reads it to know the objects changed.
+   */
+  changes = 0;
 
   constructor(opts: ObjectTableOptions<T> = {}) {
     this.warn = opts.warn;
@@ -133,6 +139,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
     const e = this.entries.get(obj);
     if (this.warnOn(e?.state !== RESERVED, 'iommufd_object_finalize', 'object is not a reserved entry') || !e) return;
     e.state = LIVE;
+    this.changes++;
   }
 
   /** Drop a reserved, never finalized object and free its ID (no destroy callback). */
@@ -204,6 +211,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
     if (!e) return;
     this.warnOn(e.users === 0, 'refcount_inc', 'increment on 0; use-after-free');
     e.users++;
+    this.changes++;
   }
 
   /** refcount_dec(&obj->users): drop a long-term reference (never frees). */
@@ -211,6 +219,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
     const e = this.entryOf(obj);
     if (!e) return;
     e.users--;
+    this.changes++;
     this.warnOn(e.users <= 0, 'refcount_dec', 'decrement hit 0; leaking memory');
   }
 
@@ -304,6 +313,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
     e.users = 0;
     if (tombstone) {
       this.slots.set(id, { obj: undefined, id, users: 0, waitCnt: 0, state: TOMBSTONE });
+      this.changes++;
     } else {
       this.freeSlot(e);
     }
@@ -395,6 +405,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
   }
 
   private freeSlot(e: Entry<T>): void {
+    this.changes++;
     this.slots.delete(e.id);
     if (e.id < this.lowestFree) this.lowestFree = e.id;
   }

@@ -118,6 +118,25 @@ calls:
   - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: ok }
 `;
 
+// The 30-minute campaign's false ORACLE unmap_locked: the HW queue's pages were already pinned (by an
+// access and the domain), so nothing the audit fingerprinted changed and the reference judged on the
+// snapshot from before the queue existed, forgetting its lock.
+const HWQUEUE_OVER_PINNED = `
+calls:
+  - { op: open }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, pt: $ioas }
+  - { op: mmap, as: $buf, length: 1 }
+  - { op: ioas_map, as: $iova, ioas: $ioas, user_va: $buf, length: 4096 }
+  - { op: create_access, as: $acc, ioas: $ioas, flags: [NEEDS_PIN_PAGES] }
+  - { op: access_pages, access: $acc, iova: $iova, length: 1 }
+  - { op: mock_domain, as: $d, pt: $ioas }
+  - { op: hwpt_alloc, as: $parent, flags: [NEST_PARENT], dev_id: $d.idev_id, pt_id: $ioas }
+  - { op: viommu_alloc, as: $viommu, dev_id: $d.idev_id, hwpt_id: $parent, in_data: 0 }
+  - { op: hw_queue_alloc, viommu_id: $viommu, nesting_parent_iova: $iova, length: 1, expect: ok }
+  - { op: ioas_unmap, ioas: $ioas, iova: $iova, length: 1, expect: EBUSY, comment: the lock is checked before the range (iopt_unmap_iova_range) }
+`;
+
 const MEMLOCK = `
 memory: 256M
 memlock: 16K
@@ -138,6 +157,7 @@ describe('answer oracles on the 7.x ops', () => {
     ['MAP_FILE of a memfd, COPY, ACCESS_RW, a paging HWPT, CHANGE_PROCESS', MEMFD],
     ['MAP_FILE of a dma-buf, COPY, revoke, a domain attached after it, restore', DMABUF],
     ["a HW queue's locked IOVA", HWQUEUE],
+    ['a HW queue over pages already pinned, and an unmap of one byte of it', HWQUEUE_OVER_PINNED],
   ] as const) {
     it(`follow ${name} without a finding`, () => {
       const { found, results } = judge(yaml);

@@ -349,7 +349,11 @@ function decrUserLockedVm(env: IommufdEnv, pages: IoptPages, n: number): void {
 function updateMmLockedVm(env: IommufdEnv, pages: IoptPages, n: number, inc: boolean, user: PfnReaderUser | undefined): number {
   let doPut = false;
   if ((!user?.upages) && pages.sourceMm !== env.current().mm) {
-    if (!pages.sourceMm.mmgetNotZero()) return -EINVAL;
+    if (!pages.sourceMm.mmgetNotZero()) {
+      // the mm's last user is gone: this charge stays on it (iopt_pages_update_pinned() returns early)
+      if (!inc) pages.sourceMm.unchargeRefused = true;
+      return -EINVAL;
+    }
     doPut = true;
   }
   const rc = accountLockedVm(pages.sourceMm, n, inc, pages.sourceTask, false);

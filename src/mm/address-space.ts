@@ -475,6 +475,12 @@ export class MmStruct {
   users = 1;
   /** mm_count: references to the struct itself (mmgrab). */
   count = 1;
+  /**
+   * A driver's uncharge was refused after the last user left (iommufd's
+   * update_mm_locked_vm(): mmget_not_zero() fails), so pinned_vm and
+   * locked_vm keep what it held until the struct is freed.
+   */
+  unchargeRefused = false;
   readonly vmas: Vma[] = [];
   readonly pt = new Map<number, PtNode>();
   /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */

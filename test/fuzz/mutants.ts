@@ -275,9 +275,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
  * the bug is fixed.
  */
 export const KNOWN_MODEL_BUGS: readonly string[] = [
-  // IOMMU_HW_QUEUE_ALLOC of a huge length: hwQueueAllocPhys() (iommufd/viommu.ts) sizes a typed array by
-  // the page count before anything fails; the kernel's kcalloc of that many pointers fails with ENOMEM.
-  'EXCEPTION RangeError: Invalid typed array length: N',
+  // (none now: the HW_QUEUE_ALLOC RangeError of a huge length is fixed, c6be46a)
 ];
 
 /** The campaign the child runs on the copy: one worker, `latest` with every op (newOps), empty corpus, stop at the first finding. */

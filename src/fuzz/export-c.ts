@@ -60,13 +60,14 @@ export type ModelRun = RunResult & { scratchVa?: bigint; clientScratchVa?: bigin
  * mapped anything (top-down: an op's own buffer, mapped first, lies above it).
  */
 
-export function runModel(p: Program, profile: ProfileName): ModelRun {
+export function runModel(p: Program, profile: ProfileName, opts: { processLayout?: 'bare' | 'exec' } = {}): ModelRun {
   let before: Array<[number, number]> = [];
   let scratchVa: bigint | undefined;
   let clientScratchVa: bigint | undefined;
   let mainPid: number | undefined;
   const run: ModelRun = runProgram(p, {
     profile,
+    ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     onCall: (r, machine) => {
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);

@@ -11,14 +11,13 @@
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type { ProfileName } from '../base/profile.js';
-import { type ModelRun, exportC } from '../fuzz/export-c.js';
+import { type ModelRun, exportC, runModel } from '../fuzz/export-c.js';
 import { type Program, parseProgram } from '../fuzz/program.js';
 import { checkCompiler, compileAll, defaultCacheDir, linkMulticall } from './build.js';
 import { feedLine, newConsole } from './console.js';
 import { type DivergenceClass, type ProgramReport, compareProgram } from './compare.js';
 import { bzImageRelease, extendInitramfs } from './initramfs.js';
 import { type KnownDivergence, loadKnown, staleKnown } from './known.js';
-import { runModelExec } from './model.js';
 import { GUEST_INIT, checkQemu, runVm } from './vm.js';
 
 /** Boots of one batch before the oracle gives up on a VM that never reaches our /init. */
@@ -146,7 +145,9 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
   const runs: ModelRun[] = [];
   const sources: string[] = [];
   for (const p of o.programs) {
-    const run = runModelExec(p.program, profile);
+    // the guest runs each program as a freshly exec'd static binary with ASLR off (vm.ts guestInit):
+    // the model's first process starts with that layout, so every address it answers is the guest's
+    const run = runModel(p.program, profile, { processLayout: 'exec' });
     runs.push(run);
     sources.push(exportC(p.program, { profile, run, source: p.name }));
   }

@@ -62,7 +62,17 @@ export class DmaBuf implements IommufdFile {
     /** In bytes, PAGE_SIZE aligned. */
     readonly size: number,
     readonly ops: DmaBufOps,
+    /** dma_buf_getfile(): the export flags' O_ACCMODE bits are the file's mode. */
+    readonly fmode = 2,
   ) {}
+
+  /**
+   * dma_buf_mmap_internal(): an exporter without an mmap op (as the selftest's)
+   * refuses every mapping once do_mmap()'s generic checks passed.
+   */
+  mmap(_pgoff: bigint, _pages: number): number {
+    return -EINVAL;
+  }
 
   get(): void {
     this.refs++;

@@ -67,6 +67,13 @@ export interface IommufdFile {
   write?(mem: UserMemory, buf: bigint, count: number): number;
   /** poll: the EPOLL* mask ready now; absent → the default mask. */
   poll?(): number;
+  /** The file's open mode (O_ACCMODE bits); absent → read-write. */
+  readonly fmode?: number;
+  /**
+   * f_op->mmap, once mmap's generic checks (the file mode) passed: the
+   * -errno it answers (files that map nothing); absent → no mmap (-ENODEV).
+   */
+  mmap?(pgoff: bigint, pages: number): number;
 }
 
 /** The calling process's descriptor table, as drivers on this context see it. */

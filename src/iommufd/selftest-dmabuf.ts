@@ -87,7 +87,8 @@ export function testDmabufGet(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
     kernelFree(privAlloc);
     return -ENOMEM;
   }
-  const buf = new DmaBuf(length, testOps(ctx));
+  // exp_info.flags = open_flags: the file's mode is its O_ACCMODE bits (dma_buf_getfile())
+  const buf = new DmaBuf(length, testOps(ctx), ucmd.num('dmabuf_get.open_flags') & 3);
   privOf.set(buf, new TestDmaBufPriv(head, length, [privAlloc, memAlloc!, exportAlloc]));
   // dma_buf_fd(). When no fd can be had the kernel returns the error and
   // leaks the dma-buf (nothing puts it); the model frees it instead, so a

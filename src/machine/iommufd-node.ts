@@ -57,9 +57,14 @@ export class IommufdFileHandle implements OpenFile {
   readonly read?: (proc: Process, buf: bigint, count: number) => number;
   readonly write?: (proc: Process, buf: bigint, count: number) => number;
   readonly poll?: (proc: Process) => number;
+  readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
+  fmode?: number;
   constructor(inner: IommufdFile) {
     this.inner = inner;
-    const { read, write, poll } = inner;
+    const { read, write, poll, mmap } = inner;
+    if (inner.fmode !== undefined) this.fmode = inner.fmode;
+    // do_mmap() checks the file mode before f_op->mmap answers
+    if (mmap) this.mmap = (_proc, _vmFlags, pgoff, pages) => mmap.call(inner, pgoff, pages);
     if (read) this.read = (proc, buf, count) => read.call(inner, procMemory(proc), buf, count);
     if (write) this.write = (proc, buf, count) => write.call(inner, procMemory(proc), buf, count);
     if (poll) this.poll = () => poll.call(inner);

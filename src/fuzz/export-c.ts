@@ -921,18 +921,20 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   hidx('$main');
   // First pass: handles, process slots, default fds.
   let nprocs = 0;
-  const defaultFdAt: Array<string | undefined> = [];
-  const curDefault = new Map<number, string>();
+  // The opens of /dev/iommu or /dev/vfio/vfio each process made so far, newest last: the default
+  // iommufd of a call is the newest of them that succeeded (the executor takes only an open that did).
+  const defaultFdAt: Array<readonly string[]> = [];
+  const curDefault = new Map<number, readonly string[]>();
   p.calls.forEach((c, i) => {
     const slot = c.proc !== undefined ? (ctx.procSlot.get(String(c.proc)) ?? 0) : 0;
     slotOfCall.push(slot);
-    defaultFdAt.push(curDefault.get(slot));
+    defaultFdAt.push(curDefault.get(slot) ?? []);
     const spec = OPS[c.op];
     if (c.op === 'open') {
       const path = typeof c.path === 'string' ? c.path : '/dev/iommu';
       const name = typeof c.as === 'string' ? c.as : `$__open${i}`;
       hidx(name);
-      if (path === '/dev/iommu' || path === '/dev/vfio/vfio') curDefault.set(slot, name);
+      if (path === '/dev/iommu' || path === '/dev/vfio/vfio') curDefault.set(slot, [...(curDefault.get(slot) ?? []), name]);
     }
     if (c.op === 'fork') {
       nprocs++;
@@ -1090,7 +1092,14 @@ function callText(c: Call, spec: OpSpec): string {
   return `${c.proc !== undefined ? `${String(c.proc)}: ` : ''}${c.op}(${args.join(', ')})${c.as ? ` -> ${c.as}` : ''}`;
 }
 
-function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): void {
+/** The default iommufd as C: the newest open of `opens` whose handle is a descriptor, else -1. */
+function defaultFdExpr(opens: readonly string[]): string {
+  let out = '(uint64_t)-1';
+  for (const h of opens) out = `((int64_t)${cIdent(h)} >= 0 ? ${cIdent(h)} : ${out})`;
+  return out;
+}
+
+function emitCall(e: Emitter, c: Call, i: number, defFd: readonly string[]): void {
   const ctx = e.ctx;
   const mod = opModule(c.op);
   const spec = mod?.spec;
@@ -1110,7 +1119,7 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: string | undefined): vo
     const f = spec.fields[name];
     let raw = c[name];
     if (raw === undefined) {
-      if (f.defaultIommufd) return defFd ? cIdent(defFd) : '(uint64_t)-1';
+      if (f.defaultIommufd) return defaultFdExpr(defFd);
       raw = f.default;
       if (raw === undefined) return '0';
     }

@@ -119,6 +119,12 @@ export interface Profile {
    */
   readonly mdCheckMapLookupFirst: boolean;
   /**
+   * iommufd_test_dirty() refuses more than 16 MiB of bitmap (EOVERFLOW) before
+   * it looks the HWPT up (7.2); 6.12 has no cap: the lookup, the dirty-tracking
+   * check, then a kvzalloc of the whole bitmap (ENOMEM past INT_MAX bytes).
+   */
+  readonly testDirtyLengthCap: boolean;
+  /**
    * iommufd_test_add_reserved() rejects length 0 (-EINVAL) and a start + length - 1
    * that wraps (-EOVERFLOW) before the reservation (6.12.95 and 7.2; the model's
    * older selftest wrapped the last IOVA around).
@@ -211,6 +217,7 @@ const latest: Profile = Object.freeze({
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
   mdCheckMapLookupFirst: true,
+  testDirtyLengthCap: true,
   addReservedChecksRange: true,
   hwInfoInputType: true,
   mockHwptSelftestPagetableType: true,
@@ -254,6 +261,7 @@ const v612: Profile = Object.freeze({
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,
+  testDirtyLengthCap: false,
   hwInfoInputType: false,
   mockHwptSelftestPagetableType: false,
   hwInfoAtsNotSupportedCap: false,

@@ -8,7 +8,7 @@
 // variants, on `v6.12` and `latest` (pasid_set_dirty_tracking, a 7.x scenario, on `latest` only);
 // the 64 and 128 MiB buffers must stay well under a second per test.
 import { describe, expect, it } from 'vitest';
-import { EINVAL, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
+import { EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW } from '../../src/base/errno.js';
 import type { IommufdClient } from '../../src/client/iommufd.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
@@ -243,6 +243,20 @@ for (const profile of PROFILES) {
   });
 }
 
+describe('IOMMU_TEST_OP_DIRTY length cap (7.2)', () => {
+  it('refuses more than 16 MiB of bitmap with EOVERFLOW before the HWPT lookup; 6.12 looks it up first', () => {
+    for (const [profile, want] of [
+      ['latest', EOVERFLOW],
+      ['v6.12', ENOENT],
+    ] as const) {
+      const self = setup(VARIANTS[2], profile);
+      expectErrno(want, () => self.c.mockDomainSetDirty(100000, 0, 2n ** 28n, 1, self.bitmap));
+      expectErrno(want, () => self.c.mockDomainSetDirty(100000, 0, 2n ** 27n + 4096n, 1, self.bitmap));
+      expectErrno(ENOENT, () => self.c.mockDomainSetDirty(100000, 0, 2n ** 27n, 1, self.bitmap));
+    }
+  });
+});
+
 describe('dirty tracking error paths (6.12 rules)', () => {
   it('GET_DIRTY_BITMAP range checks, SET flags, DIRTY op limits, tracking needed for DIRTY', () => {
     const self = setup(VARIANTS[2], 'v6.12');
@@ -271,7 +285,10 @@ describe('dirty tracking error paths (6.12 rules)', () => {
     expectErrno(EINVAL, () => c.mockDomainSetDirty(hwptId, MOCK_APERTURE_START, len, 2048, self.bitmap));
     c.setDirtyTracking(hwptId, true);
     expectErrno(EINVAL, () => c.mockDomainSetDirty(hwptId, MOCK_APERTURE_START, len, 2048, 0n));
-    expectErrno(EOVERFLOW, () => c.mockDomainSetDirty(hwptId, 0, 2n ** 40n, 1, self.bitmap));
+    // 6.12 has no 16 MiB cap (7.2's EOVERFLOW): a 2^40-bit bitmap is past kvmalloc's INT_MAX bytes (ENOMEM,
+    // checked on 6.12.95), a 2^28-bit one is allocated and the copy from the short user bitmap faults
+    expectErrno(ENOMEM, () => c.mockDomainSetDirty(hwptId, 0, 2n ** 40n, 1, self.bitmap));
+    expectErrno(EFAULT, () => c.mockDomainSetDirty(hwptId, 0, 2n ** 28n, 1, self.bitmap));
     // 6.12 drops the walk's result: tracking off, or a range with holes, still answers 0 and sets nothing
     const marks = new Uint8Array(Math.ceil(self.bitmapSize / 8)).fill(0xff);
     expect(w.proc.writeMemory(self.bitmap, marks)).toBe(0);

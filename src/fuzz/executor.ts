@@ -446,7 +446,8 @@ class Executor {
     // An mm whose last user left before iommufd uncharged it keeps that charge: update_mm_locked_vm()
     // refuses (mmget_not_zero() fails) and iopt_pages_update_pinned() leaves pinned_vm as it is, until
     // the struct goes with its last mmdrop. Anything else still counted is a leak.
-    for (const mm of this.mms) if (mm.pinnedVm !== 0 && !mm.unchargeRefused) out.push(`an mm has pinned_vm ${mm.pinnedVm} pages`);
+    // Nor is one CHANGE_PROCESS skewed by moving unaccounted (CAP_IPC_LOCK) pages without their pinned_vm.
+    for (const mm of this.mms) if (mm.pinnedVm !== 0 && !mm.unchargeRefused && !mm.pinnedVmMoved) out.push(`an mm has pinned_vm ${mm.pinnedVm} pages`);
     let i = 0;
     for (const cg of this.memcgs) {
       if (cg.usage !== 0) out.push(`memcg ${cg.name}#${i} still charged ${cg.usage} bytes`);

@@ -575,6 +575,12 @@ export function ioasChangeProcessIoctl(ucmd: IoasUcmd): number {
       const r = updatePinned(env, pages, pages.npinned, false, undefined);
       if (env.warn.on(r !== 0, 'iommufd_ioas_change_process.uncharge', `rc ${r}`)) rc = r;
     }
+    else if (pages.sourceMm !== task.mm && pages.npinned > 0) {
+      // account mode NONE: pinned_vm is not moved, yet the pages get the new mm, which later
+      // unpins uncharge (a kernel quirk: the old mm keeps the pages, the new one goes below)
+      pages.sourceMm.pinnedVmMoved = true;
+      task.mm.pinnedVmMoved = true;
+    }
     // change_mm()
     task.mm.mmgrab();
     pages.sourceMm.mmdrop();

@@ -481,6 +481,13 @@ export class MmStruct {
    * locked_vm keep what it held until the struct is freed.
    */
   unchargeRefused = false;
+  /**
+   * IOMMU_IOAS_CHANGE_PROCESS moved pinned pages of account mode NONE to or
+   * from this mm without moving their pinned_vm (need_charge_update() is
+   * false for them; change_mm() swaps the mm): its pinned_vm no longer
+   * matches its pins.
+   */
+  pinnedVmMoved = false;
   readonly vmas: Vma[] = [];
   readonly pt = new Map<number, PtNode>();
   /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */

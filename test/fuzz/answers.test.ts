@@ -137,6 +137,22 @@ calls:
   - { op: ioas_unmap, ioas: $ioas, iova: $iova, length: 1, expect: EBUSY, comment: the lock is checked before the range (iopt_unmap_iova_range) }
 `;
 
+// The second campaign's false ORACLE accounting: CHANGE_PROCESS of a CAP_IPC_LOCK process's file mapping
+// (account mode NONE) leaves pinned_vm on the old mm, as the kernel does; the reference follows the quirk.
+const CHANGE_UNACCOUNTED = `
+caps: [CAP_IPC_LOCK, CAP_SYS_RESOURCE]
+calls:
+  - { op: open }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, pt: $ioas }
+  - { op: memfd_create, as: $mfd }
+  - { op: ftruncate, fd: $mfd, length: 4096 }
+  - { op: ioas_map_file, as: $iova, ioas: $ioas, file: $mfd, length: 2048, expect: ok }
+  - { op: fork, as: $child }
+  - { op: ioas_change_process, proc: $child, expect: ok }
+  - { op: ioas_unmap, ioas: $ioas, iova: $iova, length: 2048, expect: ok }
+`;
+
 const MEMLOCK = `
 memory: 256M
 memlock: 16K
@@ -158,6 +174,7 @@ describe('answer oracles on the 7.x ops', () => {
     ['MAP_FILE of a dma-buf, COPY, revoke, a domain attached after it, restore', DMABUF],
     ["a HW queue's locked IOVA", HWQUEUE],
     ['a HW queue over pages already pinned, and an unmap of one byte of it', HWQUEUE_OVER_PINNED],
+    ["CHANGE_PROCESS of an unaccounted mapping, whose pinned_vm stays on the old mm", CHANGE_UNACCOUNTED],
   ] as const) {
     it(`follow ${name} without a finding`, () => {
       const { found, results } = judge(yaml);

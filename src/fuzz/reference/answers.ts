@@ -128,6 +128,13 @@ export class AnswerOracle {
   private readonly rlimitMode = new Map<number, number>();
   /** `${ctx}:${ioas}` → HUGE_PAGES as last SET (absent: the default, 1). */
   private readonly hugePages = new Map<string, number>();
+  /**
+   * pid → pinned_vm pages its mm holds beyond (or, negative, below) what the pages it sources charge:
+   * CHANGE_PROCESS moves a pages object of account mode NONE (a CAP_IPC_LOCK mapper) to the caller's
+   * mm without moving its pinned_vm (need_charge_update() is false for it, change_mm() swaps the
+   * mm anyway), so the old mm keeps it and the new one is uncharged at unpin. A kernel quirk.
+   */
+  private readonly pinnedShift = new Map<number, number>();
   /** `${ctx}:${hw queue}` → the IOVA range its access locks. */
   private readonly locks = new Map<string, RefLock>();
   /** Pages key → its memfd, as the reference saw it mapped. */
@@ -238,6 +245,15 @@ export class AnswerOracle {
           if (src) this.add(`${ctx}:${Number(f.ioas_id)}`, { iova, last: iova + BigInt(f.length) - 1n, ...src, at: BigInt(f.start), pid: a.pid, prot: protOf(Number(f.flags)), ...(src.kind === 'dmabuf' ? { revoked: false } : {}) });
           else this.areasKnown = false;
         } else if (r.op === 'ioas_change_process') {
+          // iommufd_ioas_change_process(): pages of account mode NONE keep their pinned_vm on the old mm.
+          const seen = new Set<number>();
+          for (const p of before?.pages ?? []) {
+            if (seen.has(p.key) || p.account !== 'none' || p.charged === 0 || p.sourcePid === a.pid) continue;
+            if (!p.areas.some((x) => x.ctx === ctx)) continue;
+            seen.add(p.key);
+            this.pinnedShift.set(p.sourcePid, (this.pinnedShift.get(p.sourcePid) ?? 0) + p.charged);
+            this.pinnedShift.set(a.pid, (this.pinnedShift.get(a.pid) ?? 0) - p.charged);
+          }
           // change_mm() of every area's pages of every IOAS of the context: the caller is their source now.
           for (const [k, l] of this.ref) if (k.startsWith(`${ctx}:`)) for (const x of l) x.pid = a.pid;
         } else if (r.op === 'hw_queue_alloc') {
@@ -692,7 +708,8 @@ export class AnswerOracle {
     // process shares an mm: the model has no CLONE_VM): the live mms are still judged exactly.
     for (let i = 0; i < s.accounting.mms.length; i++) {
       const m = s.accounting.mms[i];
-      const pinned = mmPinned.get(i) ?? 0;
+      let pinned = mmPinned.get(i) ?? 0;
+      for (const pid of m.pids) pinned += this.pinnedShift.get(pid) ?? 0;
       if (m.pinnedVm !== pinned) return fail('accounting', `mm of pid ${m.pids.join(',')} pinned_vm ${m.pinnedVm}, the pages it sources charge ${pinned}`);
       // mlock() charges locked_vm too: the pages' mm-mode charge is a lower bound.
       const locked = mmLocked.get(i) ?? 0;

@@ -19,37 +19,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define T ';'
-#define IOMMU_DESTROY _IO(T, 0x80)
-#define IOMMU_IOAS_ALLOC _IO(T, 0x81)
-#define IOMMU_IOAS_MAP _IO(T, 0x85)
-#define IOMMU_TEST_CMD _IO(T, 0xa0)
-#define TEST_OP_CREATE_ACCESS 5
-#define TEST_OP_ACCESS_RW 8
+#include "progs.h"
 
 struct destroy { uint32_t size, id; };
-struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
-struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
-
-static int failed;
-
-static void check(int cond, const char *what, long got)
-{
-	if (cond)
-		printf("ok %s\n", what);
-	else {
-		printf("FAIL %s (got %ld, errno %d)\n", what, got, errno);
-		failed = 1;
-	}
-	fflush(stdout);
-}
-
-static uint32_t ioas_alloc(int fd)
-{
-	struct ioas_alloc a = { .size = sizeof(a) };
-	return ioctl(fd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
-}
 
 static int destroy(int fd, uint32_t id)
 {

@@ -34,7 +34,7 @@
  * Per-page work is on typed arrays only: no allocation, no bigint.
  */
 import { EFAULT, EINVAL } from '../base/errno.js';
-import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type Vma } from './address-space.js';
+import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type PtNode, type Vma } from './address-space.js';
 import {
   FOLL_ANON,
   FOLL_FAST_ONLY,
@@ -86,6 +86,13 @@ function checkVmaFlags(v: Vma, flags: number): number {
   return 0;
 }
 
+/** Take (get or pin) the `n` pages from `vpn` of a huge entry's 2 MiB slice, their PFNs into out[o...]. */
+function grabHugeRun(phys: PhysicalMemory, node: PtNode, vpn: number, n: number, pin: boolean, out: Uint32Array, o: number): void {
+  const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
+  phys.grabRange(pfn0, n, pin);
+  for (let k = 0; k < n; k++) out[o + k] = pfn0 + k;
+}
+
 /**
  * The page walk shared by every variant: take `npages` pages from page `vpn`
  * into out[outOff..]. `flags` has FOLL_PIN or FOLL_GET.
@@ -119,9 +126,7 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
           const f = node.hugeFlags & ANON_EXCL;
           if (need === 0 || (need === 1 ? f === ANON_EXCL : f !== PTE_ANON)) {
             const n = kend - vpn;
-            const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
-            phys.grabRange(pfn0, n, pin);
-            for (let k = 0; k < n; k++) out[o + k] = pfn0 + k;
+            grabHugeRun(phys, node, vpn, n, pin, out, o);
             o += n;
             done += n;
             vpn = kend;
@@ -232,9 +237,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
       if (node.huge !== 0) {
         if (okW[node.hugeFlags & ANON_EXCL] === 0) return done;
         const n = kend - vpn;
-        const pfn0 = node.huge - 1 + (vpn & (PT_SPAN - 1));
-        phys.grabRange(pfn0, n, pin);
-        for (let k = 0; k < n; k++) out[o + k] = pfn0 + k;
+        grabHugeRun(phys, node, vpn, n, pin, out, o);
         o += n;
         done += n;
         vpn = kend;

@@ -52,6 +52,15 @@ export function kernelAlloc(env: IommufdEnv, fp: FaultPoint, bytes: number, acco
   return { memcg, bytes };
 }
 
+/**
+ * Whether kvmalloc() of `bytes` can succeed at all: it refuses more than
+ * INT_MAX bytes (mm/util.c __kvmalloc_node_noprof()), and its vmalloc
+ * fallback needs that many free pages.
+ */
+export function kvmallocFits(env: IommufdEnv, bytes: bigint): boolean {
+  return bytes <= 0x7fff_ffffn && Number(bytes) <= env.phys.freeFrames() * 4096;
+}
+
 export function kernelFree(a: KernelAllocation | undefined): void {
   if (a?.memcg) a.memcg.uncharge(a.bytes);
 }

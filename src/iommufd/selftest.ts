@@ -41,7 +41,7 @@ import {
   deviceReplace,
   deviceUnbind,
 } from './device.js';
-import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type KernelAllocation, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
 import { allocIopfGroup } from './fault.js';
 import { HwptNested, HwptPaging } from './hw-pagetable.js';
 import { testDmabufGet, testDmabufRevoke } from './selftest-dmabuf.js';
@@ -594,10 +594,10 @@ function testDirty(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, hwptId: number): num
       rc = -EINVAL;
       break tmp;
     }
-    // kvzalloc of the whole bitmap (6.12 has no cap before it): kvmalloc refuses more than INT_MAX
-    // bytes (and WARNs once per boot there, which the model does not), vmalloc what the machine lacks
+    // kvzalloc of the whole bitmap (6.12 has no cap before it); past INT_MAX bytes the kernel also
+    // WARNs, once per boot, which the model does not
     const bytes = ((max + 63n) / 64n) * 8n;
-    if (bytes > 0x7fff_ffffn || Number(bytes) > ctx.env.phys.freeFrames() * Number(PAGE)) {
+    if (!kvmallocFits(ctx.env, bytes)) {
       rc = -ENOMEM;
       break tmp;
     }

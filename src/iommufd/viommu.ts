@@ -23,7 +23,7 @@ import { faultPoint } from '../base/fault.js';
 import type { HwQueueCore, HwQueueDriver, IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
 import { type AccessObject, type IommufdDevice, accessCreateInternal, accessDestroyInternal } from './device.js';
 import { PMD_ORDER } from '../mm/constants.js';
-import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type KernelAllocation, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { VeventqObject } from './veventq.js';
 import { FP_OBJECTS_XA_ALLOC, type IommufdCtx } from './main.js';
@@ -455,9 +455,6 @@ function pinnedRange(base: bigint, length: bigint): { iova: bigint; length: bigi
  * access on the vIOMMU's IOAS; the pages must be physically contiguous
  * (-EFAULT). The physical address of the base, or -errno.
  */
-/** The largest kvmalloc() the kernel tries: INT_MAX bytes. */
-const KVMALLOC_MAX = 0x7fff_ffffn;
-
 function hwQueueAllocPhys(ctx: IommufdCtx, hq: HwQueueObject, viommu: ViommuObject, iova: bigint, len: bigint): number {
   const aligned = iova & ~BigInt(PAGE - 1);
   const offset = iova - aligned;
@@ -467,11 +464,9 @@ function hwQueueAllocPhys(ctx: IommufdCtx, hq: HwQueueObject, viommu: ViommuObje
   if (length > U64_MAX) return -ERANGE;
   const maxNpages = length / BigInt(PAGE);
   length = maxNpages * BigInt(PAGE);
-  // kvzalloc of the page-pointer array with __GFP_NOWARN: kvmalloc refuses
-  // more than INT_MAX bytes (mm/util.c __kvmalloc_node_noprof()), and the
-  // vmalloc fallback fails when the machine has not that many free pages
+  // kvzalloc of the page-pointer array, with __GFP_NOWARN
   const bytes = maxNpages * 8n;
-  if (bytes > KVMALLOC_MAX || Number(bytes) > ctx.env.phys.freeFrames() * PAGE) return -ENOMEM;
+  if (!kvmallocFits(ctx.env, bytes)) return -ENOMEM;
   const pagesAlloc = kernelAlloc(ctx.env, FP_HW_QUEUE_PAGES, Number(bytes), false);
   if (!pagesAlloc) return -ENOMEM;
   let rc = 0;

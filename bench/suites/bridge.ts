@@ -95,6 +95,10 @@ async function selftest612(dir: string): Promise<BenchResult[]> {
       serverCpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, st.requests),
       serverBusyS: (st.busyUs ?? 0) / 1e6,
       serverIdleS: (st.idleUs ?? 0) / 1e6,
+      // waits awake that caught the next request / that ended in a sleeping read; shims woken from sleep
+      spinHits: st.spinHits ?? 0,
+      spinMisses: st.spinMisses ?? 0,
+      wakes: st.wakes ?? 0,
       topOps: top,
       load1: load0,
     },

@@ -6,7 +6,7 @@
  * program returned.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -138,7 +138,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     return { status: EXIT_CANNOT_RUN, programStatus: EXIT_CANNOT_RUN, signal: null, crash: undefined, warnings: 0, ktap: none, stats: { requests: 0, ioctls: 0, processes: 0 }, stdout: '', results: new Map() };
   }
   const shim = buildShim();
-  const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-exec-'));
+  const dir = mkdtempSync(join(runtimeDir(), 'iommufd-sim-exec-'));
   const debugfs = join(dir, 'debugfs');
   for (const [d, files] of Object.entries(debugfsTree())) {
     mkdirSync(join(debugfs, d), { recursive: true });
@@ -223,4 +223,22 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   function finish(status: number, programStatus: number, signal: string | null): ExecResult {
     return { status, programStatus, signal, crash: server.crash, warnings: server.machine.warnings.length, ktap, stats: server.stats, stdout, results };
   }
+}
+
+/**
+ * Where the bridge's files go: /dev/shm when it is a writable tmpfs
+ * directory, else the temporary directory. The channel pages and the
+ * doorbell are written on every request; on a disk file system each write
+ * would also update the journal.
+ */
+function runtimeDir(): string {
+  try {
+    if (statSync('/dev/shm').isDirectory()) {
+      accessSync('/dev/shm', fsConstants.W_OK);
+      return '/dev/shm';
+    }
+  } catch {
+    // none here
+  }
+  return tmpdir();
 }

@@ -3,10 +3,14 @@
  * The bridge's wire format (shim/protocol.h is the C side). Every process
  * writes its requests into one shared FIFO (`<sock>.q`), each with a single
  * write of at most PIPE_BUF bytes, so requests never interleave and are read
- * in the order they were made, across processes too; the server answers on
- * the process's own reply FIFO (`<sock>.d/r<pid>`, made by the shim, named in
- * HELLO). The unix socket at `<sock>` only tells the server that a process
- * is gone: the shim writes its connection id there once and never reads it.
+ * in the order they were made, across processes too; then it bumps the
+ * doorbell (`<sock>.b`, a shared page) that a server waiting awake watches.
+ * The server answers in the process's channel page (`<sock>.d/m<pid>`, shared
+ * memory the shim maps and watches), waking a shim that sleeps with a byte on
+ * its reply FIFO (`<sock>.d/r<pid>`); HELLO's reply, and one too big for the
+ * page, travel on that FIFO. Both are made by the shim and named in HELLO.
+ * The unix socket at `<sock>` only tells the server that a process is gone:
+ * the shim writes its connection id there once and never reads it.
  *
  * A request is a 64-byte header (u32 op with flags, u32 string length, six
  * i64 arguments, u32 caller's thread id, u32 connection id) and a string; a
@@ -15,6 +19,17 @@
  * next reply. A request with REQ_NOREPLY gets no reply.
  */
 export const REQ_HEADER = 64;
+/**
+ * The channel page of a process (shim/protocol.h struct bridge_chan): u32 seq
+ * at 0 (bumped by 2 per reply; bit 0: this one is on the FIFO after
+ * CHAN_MARK), u32 sleeping at 4, the reply at CHAN_REPLY.
+ */
+export const CHAN_SIZE = 128 * 1024;
+export const CHAN_REPLY = 64;
+export const CHAN_WAKE = 0x77;
+export const CHAN_MARK = 0x52;
+/** The doorbell page (`<sock>.b`): a u32 every shim bumps after writing a request into the FIFO. */
+export const BELL_SIZE = 4096;
 export const REP_HEADER = 32;
 /** Largest request: one atomic write into the shared FIFO (PIPE_BUF). */
 export const REQ_MAX = 4096;

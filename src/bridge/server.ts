@@ -18,7 +18,7 @@
  * shim sends, so files the model creates land on numbers free in the program.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ import {
   VM_MAYSHARE,
   VM_PFNMAP,
 } from '../mm/index.js';
-import { FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, type Reply, type Request, cstr, encodeReply, parseRequest } from './protocol.js';
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 
 const PT_SPAN = 512;
@@ -74,6 +74,9 @@ export class Bridged {
   connId = 0;
   /** Write end of the process's reply FIFO (-1: none). */
   replyFd = -1;
+  /** The process's channel page (shared memory the shim maps; -1: none) and its last reply's seq. */
+  chanFd = -1;
+  chanSeq = 0;
   /**
    * fail-nth is per task (thread): the model's one task holds the value of
    * the thread whose call it runs (activeTid); the others wait here.
@@ -150,6 +153,11 @@ export interface BridgeStats {
   /** Server time answering requests and waiting in the request FIFO for the next one (µs). */
   busyUs?: number;
   idleUs?: number;
+  /** Waits awake that saw a request come, and that ended with nothing (then a sleeping read). */
+  spinHits?: number;
+  spinMisses?: number;
+  /** Replies that had to wake a shim sleeping on its FIFO (a wake-up costs tens of µs in a VM). */
+  wakes?: number;
 }
 
 export class BridgeServer {
@@ -160,7 +168,7 @@ export class BridgeServer {
   private readonly forks = new Map<number, Bridged>();
   /** The first internal error: the program must not look like it passed. */
   crash: Error | undefined;
-  readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0, byOp: {}, busyUs: 0, idleUs: 0 };
+  readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0, byOp: {}, busyUs: 0, idleUs: 0, spinHits: 0, spinMisses: 0, wakes: 0 };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   /** Processes by the connection id their requests carry. */
@@ -170,8 +178,10 @@ export class BridgeServer {
   private reqFd = -1;
   /** A second, non-blocking read end of the request FIFO: the serving loop waits awake on it first. */
   private reqSpinFd = -1;
-  /** The serving loop's wait-awake budget (ns): halved after a wait that found nothing, back to full after a hit. */
-  private spinBudget = 0;
+  /** The doorbell page every shim bumps after writing a request (read end) and the last count seen. */
+  private bellFd = -1;
+  private bellSeen = 0;
+  private readonly bellBuf = Buffer.alloc(4);
   private reqPath = '';
   /** Requests read but not complete yet: reqBuf[0..reqLen). */
   private readonly reqBuf = Buffer.allocUnsafe(64 * 1024);
@@ -202,7 +212,7 @@ export class BridgeServer {
     this.debugfsDir = opts.debugfsDir;
     this.sabotage = opts.sabotage;
     this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
-    this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 40) * 1000));
+    this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 50) * 1000));
     this.spinAlways = opts.spinAlways ?? false;
     this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
   }
@@ -241,7 +251,11 @@ export class BridgeServer {
     chmodSync(`${path}.d`, 0o1777);
     this.reqFd = openSync(this.reqPath, fsConstants.O_RDWR);
     this.reqSpinFd = openSync(this.reqPath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-    this.spinBudget = this.spinNs;
+    // the doorbell: writable by all (a program may drop to another uid), watched while waiting awake
+    const bell = `${path}.b`;
+    writeFileSync(bell, Buffer.alloc(BELL_SIZE));
+    chmodSync(bell, 0o666);
+    this.bellFd = openSync(bell, 'r');
     this.ticker = startTicker(this.reqPath, this.loopState);
     return new Promise((resolve, reject) => {
       const srv = createServer((sock) => this.accept(sock));
@@ -266,6 +280,8 @@ export class BridgeServer {
     this.reqFd = -1;
     if (this.reqSpinFd >= 0) closeSync(this.reqSpinFd);
     this.reqSpinFd = -1;
+    if (this.bellFd >= 0) closeSync(this.bellFd);
+    this.bellFd = -1;
     try {
       if (this.reqPath !== '') unlinkSync(this.reqPath);
     } catch {
@@ -350,31 +366,35 @@ export class BridgeServer {
   }
 
   /**
-   * Read the request FIFO through its non-blocking end for up to the spin
-   * budget; the bytes read (0: nothing came). The budget halves after a
-   * wait that found nothing and is full again after one that found a
-   * request; below 1 µs the loop goes straight to its sleeping read, trying
-   * to wait awake again only now and then.
+   * Wait awake up to the spin budget for a request: watch the doorbell (a
+   * read of 4 bytes of shared memory, no exception when nothing came, as a
+   * non-blocking FIFO read would throw) and read the FIFO through its
+   * non-blocking end once the count moved; the bytes read (0: nothing came,
+   * or a TICK is on its way: the sleeping read takes it).
    */
   private spinRead(): number {
-    if (this.spinBudget < 1000) {
-      this.spinBudget += 100;
-      return 0;
-    }
     const t0 = process.hrtime.bigint();
-    const limit = BigInt(this.spinBudget);
+    const limit = BigInt(this.spinNs);
+    const st = this.loopState;
     for (;;) {
-      try {
-        const n = readSync(this.reqSpinFd, this.reqBuf, this.reqLen, this.reqBuf.length - this.reqLen, null);
-        if (n > 0) {
-          this.spinBudget = this.spinNs;
-          return n;
+      if (Atomics.load(st, 1) !== 0) return 0;
+      readSync(this.bellFd, this.bellBuf, 0, 4, 0);
+      const v = this.bellBuf.readUInt32LE(0);
+      if (v !== this.bellSeen) {
+        this.bellSeen = v;
+        try {
+          const n = readSync(this.reqSpinFd, this.reqBuf, this.reqLen, this.reqBuf.length - this.reqLen, null);
+            if (n > 0) {
+            this.stats.spinHits!++;
+            return n;
+          }
+        } catch (e) {
+          // EAGAIN: the requests that bumped it were read already
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
         }
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       }
       if (process.hrtime.bigint() - t0 >= limit) {
-        this.spinBudget >>= 1;
+        this.stats.spinMisses!++;
         return 0;
       }
     }
@@ -400,7 +420,7 @@ export class BridgeServer {
       this.fail(e);
       return;
     }
-    if (!(q.flags & REQ_NOREPLY)) sendReply(b, encodeReply(rep, this.spinUsNow()));
+    if (!(q.flags & REQ_NOREPLY) && sendReply(b, encodeReply(rep, this.spinUsNow()), q.op === OP.HELLO)) this.stats.wakes!++;
     if (b.proc.exited) {
       closeReply(b);
       if (this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
@@ -464,6 +484,8 @@ export class BridgeServer {
     const [pid, , token, memlock, , uid] = q.a.map(Number);
     let replyFd: number;
     const replyPath = cstr(q.s);
+    const chanPath = cstr(q.s.subarray(Buffer.byteLength(replyPath) + 1));
+    let chanFd: number;
     try {
       // the shim holds the read end open: this neither blocks nor fails unless it died
       replyFd = openSync(replyPath, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
@@ -471,9 +493,17 @@ export class BridgeServer {
       return undefined;
     }
     try {
-      unlinkSync(replyPath);
+      chanFd = openSync(chanPath, 'r+');
     } catch {
-      // someone else removed it; both ends are open
+      closeSync(replyFd);
+      return undefined;
+    }
+    for (const p of [replyPath, chanPath]) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // someone else removed it; both ends are open
+      }
     }
     let b: Bridged | undefined;
     if (token !== 0) {
@@ -496,6 +526,8 @@ export class BridgeServer {
     }
     closeReply(b);
     b.replyFd = replyFd;
+    b.chanFd = chanFd;
+    b.chanSeq = 0;
     if (b.connId !== 0 && this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
     b.connId = this.nextConn++;
     this.byConn.set(b.connId, b);
@@ -1116,8 +1148,48 @@ function ioctlKey(cmd: number): string {
 }
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
-/** Write a reply into the process's reply FIFO (dropped when the process is gone). */
-function sendReply(b: Bridged, buf: Buffer): void {
+const SEQ = Buffer.alloc(4);
+const SLEEPING = Buffer.alloc(4);
+const WAKE = Buffer.from([CHAN_WAKE]);
+const MARK = Buffer.from([CHAN_MARK]);
+
+/**
+ * Put a reply where the process waits for it (dropped when it is gone): in
+ * its channel page, then the seq bump, then a wake-up byte on its FIFO if
+ * it sleeps there; HELLO's reply and one too big for the page on the FIFO.
+ */
+export function sendReply(b: Pick<Bridged, "chanFd" | "chanSeq" | "replyFd">, buf: Buffer, viaFifo = false): boolean {
+  if (b.chanFd < 0 || viaFifo) {
+    fifoWrite(b, buf);
+    return false;
+  }
+  try {
+    const fits = buf.length <= CHAN_SIZE - CHAN_REPLY;
+    if (fits) writeSync(b.chanFd, buf, 0, buf.length, CHAN_REPLY);
+    b.chanSeq = (b.chanSeq + 2) >>> 0;
+    SEQ.writeUInt32LE(fits ? b.chanSeq : b.chanSeq | 1, 0);
+    writeSync(b.chanFd, SEQ, 0, 4, 0);
+    if (!fits) {
+      fifoWrite(b, MARK);
+      fifoWrite(b, buf);
+      return false;
+    }
+    // after the bump: a shim that set `sleeping` before it will be woken, one that sets it later sees the bump
+    readSync(b.chanFd, SLEEPING, 0, 4, 4);
+  } catch {
+    return false;
+  }
+  if (SLEEPING.readUInt32LE(0) === 0 || b.replyFd < 0) return false;
+  try {
+    writeSync(b.replyFd, WAKE, 0, 1);
+  } catch {
+    // EAGAIN: the FIFO is full of wake-ups already
+  }
+  return true;
+}
+
+/** Write all of `buf` into the process's reply FIFO (dropped when the process is gone). */
+function fifoWrite(b: Pick<Bridged, "replyFd">, buf: Buffer): void {
   let done = 0;
   let waits = 0;
   while (done < buf.length && b.replyFd >= 0) {
@@ -1142,6 +1214,8 @@ function openKpageflags(): number {
 function closeReply(b: Bridged): void {
   if (b.replyFd >= 0) closeSync(b.replyFd);
   b.replyFd = -1;
+  if (b.chanFd >= 0) closeSync(b.chanFd);
+  b.chanFd = -1;
 }
 
 const SLEEP = new Int32Array(new SharedArrayBuffer(4));

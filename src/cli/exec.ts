@@ -36,8 +36,8 @@ export function register(program: Command): void {
         '',
         'Exit status: the program\'s; 70 when the bridge server failed; 127 when the program',
         'cannot run under the bridge (not found, or statically linked: the shim needs LD_PRELOAD).',
-        'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 40,',
-        '0 = off) is how long the program waits awake for each answer on an idle machine.',
+        'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 50,',
+        '0 = off) is how long each side waits awake for the other on an idle machine.',
       ].join('\n'),
     )
     .action(async (argv: string[], opts: ExecCliOptions) => {

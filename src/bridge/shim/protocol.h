@@ -2,9 +2,12 @@
 /*
  * iommufd-sim bridge wire protocol (shim <-> server). Little-endian, fixed
  * headers; keep in sync with protocol.ts. Requests of every process go into
- * one FIFO (<sock>.q), each with one write of at most PIPE_BUF bytes; replies
- * come on the process's own FIFO (<sock>.d/r<pid>); the unix socket <sock> only
- * carries the connection id once, so the server sees the process go.
+ * one FIFO (<sock>.q), each with one write of at most PIPE_BUF bytes, and then
+ * a bump of the doorbell (<sock>.b, a shared page) that a waiting-awake server
+ * watches; replies land in the process's own channel page (<sock>.d/m<pid>,
+ * shared memory) and, when the shim sleeps or a reply is too big for the page,
+ * on its own FIFO (<sock>.d/r<pid>); the unix socket <sock> only carries the
+ * connection id once, so the server sees the process go.
  */
 #ifndef IOMMUFD_SIM_PROTOCOL_H
 #define IOMMUFD_SIM_PROTOCOL_H
@@ -28,8 +31,26 @@ struct bridge_rep {
 	uint32_t spin_us; /* how long to wait awake for the next reply (0: sleep in read at once) */
 };
 
+/*
+ * The channel page(s) of one process: the server writes the reply at
+ * CHAN_REPLY, then bumps seq by 2 (bit 0 set: this reply comes on the FIFO,
+ * preceded by CHAN_MARK, as it is bigger than CHAN_SIZE - CHAN_REPLY). A shim
+ * about to sleep sets `sleeping` and looks at seq once more; a server that
+ * sees `sleeping` after its bump writes CHAN_WAKE into the reply FIFO.
+ */
+struct bridge_chan {
+	uint32_t seq;
+	uint32_t sleeping;
+};
+#define CHAN_SIZE (128 * 1024)
+#define CHAN_REPLY 64
+#define CHAN_WAKE 'w'
+#define CHAN_MARK 'R'
+#define BELL_SIZE 4096 /* the doorbell page: a u32 every request bumps after its write */
+
 enum bridge_op {
-	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path -> b1: connection id; s: fds */
+	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path NUL channel path
+			      * -> b1: connection id; s: fds (on the FIFO) */
 	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
 	OP_CLOSE = 3,        /* a: fd */
 	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd, inline bytes n, uptr; s: the struct at arg (n bytes), then

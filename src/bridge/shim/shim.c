@@ -45,6 +45,9 @@ enum { K_NONE = 0, K_MODEL = 1, K_SPECIAL = 2, K_BOTH = 3 };
 static int sock = -1, qfd = -1, rfd = -1;
 /* the reply FIFO is still non-blocking: HELLO's reply not read yet */
 static int rfd_fresh;
+/* this process's channel page (replies) and the server's doorbell (shared by all processes) */
+static struct bridge_chan *ch;
+static uint32_t *bell;
 /* the connection id HELLO returned: every request carries it */
 static uint32_t conn_id;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -141,17 +144,23 @@ static long send_req(const struct bridge_req *q, const void *s, uint32_t slen)
 		long r = RS(SYS_write, qfd, msg, sizeof(*q) + slen);
 		if (r < 0 && errno == EINTR)
 			continue;
-		return r == (long)(sizeof(*q) + slen) ? 0 : -1;
+		if (r != (long)(sizeof(*q) + slen))
+			return -1;
+		/* after the write: a server that sees the bump finds the request in the FIFO */
+		if (bell)
+			__atomic_fetch_add(bell, 1, __ATOMIC_SEQ_CST);
+		return 0;
 	}
 }
 
 /*
- * The model answers most calls in tens of microseconds: when the server
- * says the machine has a CPU to spare (the reply's spin_us), wait for the
- * next reply awake for that long before sleeping in read(), which costs a
- * wake-up on each side. Budget halved after a wait that found nothing.
+ * The model answers most calls in a few to tens of microseconds: when the
+ * server says the machine has a CPU to spare (the reply's spin_us), wait for
+ * the reply awake, watching the channel page, for up to that long; then
+ * sleep in read() on the reply FIFO, which the server wakes with a byte when
+ * it sees `sleeping` set.
  */
-static long spin_max_ns, spin_budget_ns;
+static long spin_ns;
 
 static long now_ns(void)
 {
@@ -160,29 +169,47 @@ static long now_ns(void)
 	return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* Wait awake (polling without sleeping) until the reply is there or the budget is spent. */
-static void spin_wait(void)
+/* The channel's seq once it moved past `old` (the reply is in place, or bit 0: on the FIFO). */
+static uint32_t chan_wait(uint32_t old)
 {
-	if (spin_max_ns == 0)
-		return;
-	if (spin_budget_ns < 1000) {
-		spin_budget_ns += 100;
-		return;
+	uint32_t s;
+	if (spin_ns) {
+		long t0 = now_ns();
+		for (int i = 0;; i++) {
+			s = __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE);
+			if (s != old)
+				return s;
+			if ((i & 63) == 63 && now_ns() - t0 > spin_ns)
+				break;
+		}
 	}
-	long t0 = now_ns();
 	for (;;) {
-		struct pollfd p = { .fd = rfd, .events = POLLIN };
-		long r = RS(SYS_poll, &p, 1, 0);
-		if (r > 0) {
-			spin_budget_ns = spin_max_ns;
+		char junk[64];
+		__atomic_store_n(&ch->sleeping, 1, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&ch->seq, __ATOMIC_SEQ_CST);
+		if (s != old)
+			break;
+		long r = RS(SYS_read, rfd, junk, sizeof(junk));
+		if (r == 0 || (r < 0 && errno != EINTR))
+			lost(); /* the server closed the FIFO: it is gone */
+		__atomic_store_n(&ch->sleeping, 0, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE);
+		if (s != old)
+			return s;
+	}
+	__atomic_store_n(&ch->sleeping, 0, __ATOMIC_SEQ_CST);
+	return s;
+}
+
+/* A reply too big for the channel page: on the FIFO after its mark (wake-up bytes before it are dropped). */
+static void fifo_mark_wait(void)
+{
+	for (;;) {
+		char c;
+		if (sys_read_all(rfd, &c, 1))
+			lost();
+		if (c == CHAN_MARK)
 			return;
-		}
-		if (r < 0 && errno != EINTR)
-			return;
-		if (now_ns() - t0 > spin_budget_ns) {
-			spin_budget_ns >>= 1;
-			return;
-		}
 	}
 }
 
@@ -207,30 +234,36 @@ static void first_reply_wait(void)
 	lost();
 }
 
-/* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
-static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
-		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
+/* The reply's string after its header: into out[0..outcap) (NUL-terminated), the rest dropped. */
+static void reply_string(const struct bridge_rep *rep, const char *have, size_t nhave, char *out, size_t outcap)
 {
-	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid(), .conn = conn_id };
-	struct bridge_rep rep;
-	/* the reply in one read when it is small (the server writes it at once) */
-	char first[sizeof(rep) + 1536];
-	int saved = errno;
-	size_t got = 0;
-
-	pthread_mutex_lock(&mu);
-	if (send_req(&q, s, slen))
+	size_t cap = out && outcap ? outcap - 1 : 0;
+	size_t take = rep->slen < cap ? rep->slen : cap;
+	size_t from_have = nhave < take ? nhave : take;
+	if (from_have)
+		memcpy(out, have, from_have);
+	if (take > from_have && sys_read_all(rfd, out + from_have, take - from_have))
 		lost();
-	if (op & REQ_NOREPLY) {
-		pthread_mutex_unlock(&mu);
-		errno = saved;
-		return 0;
+	/* the rest of the string beyond `out`: read and dropped */
+	size_t left = rep->slen - (nhave > take ? nhave : take);
+	char skip[256];
+	while (left) {
+		size_t k = left < sizeof(skip) ? left : sizeof(skip);
+		if (sys_read_all(rfd, skip, k))
+			lost();
+		left -= k;
 	}
-	if (rfd_fresh)
-		first_reply_wait();
-	else
-		spin_wait();
-	while (got < sizeof(rep)) {
+	if (out && outcap)
+		out[take] = 0;
+}
+
+/* A reply from the FIFO: the header and (the part that fits in `out` of) its string. */
+static void fifo_reply(struct bridge_rep *rep, char *out, size_t outcap)
+{
+	/* the reply in one read when it is small (the server writes it at once) */
+	char first[sizeof(*rep) + 1536];
+	size_t got = 0;
+	while (got < sizeof(*rep)) {
 		long r = RS(SYS_read, rfd, first + got, sizeof(first) - got);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -238,34 +271,45 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 			lost();
 		got += r;
 	}
-	memcpy(&rep, first, sizeof(rep));
-	if ((long)rep.spin_us * 1000 != spin_max_ns) {
-		spin_max_ns = (long)rep.spin_us * 1000;
-		spin_budget_ns = spin_max_ns;
-	}
-	if (got > sizeof(rep) + rep.slen)
+	memcpy(rep, first, sizeof(*rep));
+	if (got > sizeof(*rep) + rep->slen)
 		lost(); /* more than one reply: the stream is out of step */
-	{
-		size_t have = got - sizeof(rep); /* string bytes already read */
-		size_t cap = out && outcap ? outcap - 1 : 0;
-		size_t take = rep.slen < cap ? rep.slen : cap;
-		size_t from_first = have < take ? have : take;
-		if (from_first)
-			memcpy(out, first + sizeof(rep), from_first);
-		if (take > from_first && sys_read_all(rfd, out + from_first, take - from_first))
-			lost();
-		/* the rest of the string beyond `out`: read and dropped */
-		size_t left = rep.slen - (have > take ? have : take);
-		char skip[256];
-		while (left) {
-			size_t k = left < sizeof(skip) ? left : sizeof(skip);
-			if (sys_read_all(rfd, skip, k))
-				lost();
-			left -= k;
-		}
-		if (out && outcap)
-			out[take] = 0;
+	reply_string(rep, first + sizeof(*rep), got - sizeof(*rep), out, outcap);
+}
+
+/* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
+static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
+		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
+{
+	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid(), .conn = conn_id };
+	struct bridge_rep rep;
+	int saved = errno;
+
+	pthread_mutex_lock(&mu);
+	uint32_t old = ch ? __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE) : 0;
+	if (send_req(&q, s, slen))
+		lost();
+	if (op & REQ_NOREPLY) {
+		pthread_mutex_unlock(&mu);
+		errno = saved;
+		return 0;
 	}
+	if (rfd_fresh || !ch) {
+		/* HELLO's reply comes on the FIFO */
+		if (rfd_fresh)
+			first_reply_wait();
+		fifo_reply(&rep, out, outcap);
+	} else if (chan_wait(old) & 1) {
+		fifo_mark_wait();
+		fifo_reply(&rep, out, outcap);
+	} else {
+		const char *r = (const char *)ch + CHAN_REPLY;
+		memcpy(&rep, r, sizeof(rep));
+		if (rep.slen > CHAN_SIZE - CHAN_REPLY - sizeof(rep))
+			lost();
+		reply_string(&rep, r + sizeof(rep), rep.slen, out, outcap);
+	}
+	spin_ns = (long)rep.spin_us * 1000;
 	pthread_mutex_unlock(&mu);
 	if (rep_out)
 		*rep_out = rep;
@@ -354,7 +398,7 @@ static void bridge_connect(void)
 {
 	const char *path = getenv("IOMMUFD_SIM_SOCK");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char fds[1024], rpath[sizeof(sa.sun_path) + 32];
+	char fds[1024], rpath[sizeof(sa.sun_path) + 32], cpath[sizeof(sa.sun_path) + 32], hello[2 * sizeof(rpath)];
 	struct bridge_rep rep;
 	int s;
 
@@ -377,6 +421,30 @@ static void bridge_connect(void)
 			lost();
 		qfd = move_high(s);
 	}
+	/* the doorbell (a forked child keeps its parent's mapping) */
+	if (!bell) {
+		snprintf(rpath, sizeof(rpath), "%s.b", path);
+		s = RS(SYS_openat, AT_FDCWD, rpath, O_RDWR | O_CLOEXEC);
+		if (s >= 0) {
+			void *m = (void *)RS(SYS_mmap, 0, BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+			if (m != MAP_FAILED)
+				bell = m;
+			RS(SYS_close, s);
+		}
+	}
+	/* this process's channel page: made and mapped here, the server opens it at HELLO and unlinks it */
+	snprintf(cpath, sizeof(cpath), "%s.d/m%d", path, (int)RS(SYS_getpid));
+	RS(SYS_unlinkat, AT_FDCWD, cpath, 0);
+	s = RS(SYS_openat, AT_FDCWD, cpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (s < 0 || RS(SYS_ftruncate, s, CHAN_SIZE) < 0)
+		lost();
+	{
+		void *m = (void *)RS(SYS_mmap, 0, CHAN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s, 0);
+		if (m == MAP_FAILED)
+			lost();
+		ch = m;
+		RS(SYS_close, s);
+	}
 	/* this process's reply FIFO: read end here, the server opens the write end at HELLO and unlinks it */
 	snprintf(rpath, sizeof(rpath), "%s.d/r%d", path, (int)RS(SYS_getpid));
 	RS(SYS_unlinkat, AT_FDCWD, rpath, 0);
@@ -388,8 +456,12 @@ static void bridge_connect(void)
 	rfd = move_high(s);
 	rfd_fresh = 1;
 	conn_id = 0;
-	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), rpath,
-	     strlen(rpath) + 1, &rep, fds, sizeof(fds));
+	/* HELLO names both: "reply FIFO NUL channel NUL" */
+	size_t rl = strlen(rpath) + 1, cl = strlen(cpath) + 1;
+	memcpy(hello, rpath, rl);
+	memcpy(hello + rl, cpath, cl);
+	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), hello, rl + cl, &rep,
+	     fds, sizeof(fds));
 	conn_id = (uint32_t)rep.b[1];
 	if (sys_write_all(sock, &conn_id, sizeof(conn_id)))
 		lost();
@@ -1335,6 +1407,9 @@ pid_t fork(void)
 		RS(SYS_close, sock);
 		RS(SYS_close, rfd);
 		sock = rfd = -1;
+		/* the parent's channel page is the parent's: this process gets its own */
+		RS(SYS_munmap, ch, CHAN_SIZE);
+		ch = NULL;
 		pthread_mutex_init(&mu, NULL);
 		fork_token = tok;
 		bridge_connect();

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The reply channel (server side): a reply lands in the process's channel
+ * page before its seq moves; a shim that said it sleeps gets one wake-up
+ * byte on its FIFO; a reply too big for the page goes on the FIFO after its
+ * mark, with the seq's bit 0 telling the shim so; HELLO's reply always on
+ * the FIFO. The C side (shim.c chan_wait) is exercised by every exec test.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, REP_HEADER, encodeReply } from '../../src/bridge/protocol.js';
+import { sendReply } from '../../src/bridge/server.js';
+
+let dir: string;
+let chan: number;
+let fifoR: number;
+let fifoW: number;
+let b: { chanFd: number; chanSeq: number; replyFd: number };
+
+function seq(): number {
+  const w = Buffer.alloc(4);
+  readSync(chan, w, 0, 4, 0);
+  return w.readUInt32LE(0);
+}
+
+function fifoBytes(): Buffer {
+  const out = Buffer.alloc(CHAN_SIZE * 2);
+  try {
+    return out.subarray(0, readSync(fifoR, out, 0, out.length, null));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return Buffer.alloc(0);
+    throw e;
+  }
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bridge-chan-'));
+  writeFileSync(join(dir, 'm'), Buffer.alloc(CHAN_SIZE));
+  chan = openSync(join(dir, 'm'), 'r+');
+  execFileSync('mkfifo', [join(dir, 'r')]);
+  fifoR = openSync(join(dir, 'r'), constants.O_RDONLY | constants.O_NONBLOCK);
+  fifoW = openSync(join(dir, 'r'), constants.O_WRONLY | constants.O_NONBLOCK);
+  b = { chanFd: chan, chanSeq: 0, replyFd: fifoW };
+});
+
+afterEach(() => {
+  for (const fd of [chan, fifoR, fifoW]) closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('bridge reply channel', () => {
+  it('puts the reply in the page, then moves seq by 2; no FIFO bytes while the shim waits awake', () => {
+    expect(sendReply(b, encodeReply({ ret: -22, s: 'abc' }, 50))).toBe(false);
+    expect(seq()).toBe(2);
+    const page = Buffer.alloc(REP_HEADER + 3);
+    readSync(chan, page, 0, page.length, CHAN_REPLY);
+    expect(page.readBigInt64LE(0)).toBe(-22n);
+    expect(page.readUInt32LE(24)).toBe(3);
+    expect(page.readUInt32LE(28)).toBe(50);
+    expect(page.subarray(REP_HEADER).toString()).toBe('abc');
+    expect(fifoBytes().length).toBe(0);
+    sendReply(b, encodeReply({ ret: 7 }));
+    expect(seq()).toBe(4);
+  });
+
+  it('wakes a shim that set `sleeping` with one byte on its FIFO', () => {
+    const one = Buffer.alloc(4);
+    one.writeUInt32LE(1, 0);
+    writeSync(chan, one, 0, 4, 4);
+    expect(sendReply(b, encodeReply({ ret: 0 }))).toBe(true);
+    expect(seq()).toBe(2);
+    expect([...fifoBytes()]).toEqual([CHAN_WAKE]);
+  });
+
+  it('sends a reply bigger than the page on the FIFO after its mark, seq bit 0 set', async () => {
+    const big = 'x'.repeat(CHAN_SIZE);
+    const r = Buffer.from(encodeReply({ ret: 1, s: big }));
+    // more than a pipe holds: a reader drains it meanwhile, as the shim does
+    const out = join(dir, 'out');
+    const reader = spawn('sh', ['-c', `head -c ${r.length + 1} ${join(dir, 'r')} > ${out}`]);
+    const done = new Promise((resolve) => reader.on('exit', resolve));
+    expect(sendReply(b, r)).toBe(false);
+    expect(seq()).toBe(3);
+    await done;
+    const got = readFileSync(out);
+    expect(got[0]).toBe(CHAN_MARK);
+    expect(got.subarray(1).equals(r)).toBe(true);
+    // the next small reply is in the page again, seq even and past the odd one
+    sendReply(b, encodeReply({ ret: 2 }));
+    expect(seq()).toBe(4);
+  });
+
+  it("answers HELLO on the FIFO (the shim's channel is not known to be read yet)", () => {
+    const r = Buffer.from(encodeReply({ ret: 0, b1: 9, s: '3:1' }));
+    sendReply(b, r, true);
+    expect(seq()).toBe(0);
+    expect(fifoBytes().equals(r)).toBe(true);
+  });
+});

@@ -790,7 +790,8 @@ export class BridgeServer {
       case OP.IOCTL: {
         this.stats.ioctls++;
         if (this.sabotage === 'crash-on-ioctl') throw new Error('bridge test: deliberate server failure');
-        const lf = this.syncFds(b, Number(a[3]));
+        // -1: a command that installs no file (the shim spares finding its lowest free descriptor)
+        const lf = a[3] < 0n ? -1 : this.syncFds(b, Number(a[3]));
         const fd = Number(a[0]);
         const cmd = Number(BigInt.asUintN(32, a[1]));
         const arg = BigInt.asUintN(64, a[2]);
@@ -818,7 +819,7 @@ export class BridgeServer {
         }
         // a file the model installed took the lowest free number, which syncFds made the program's
         let created = -1;
-        if (!b.placeholders.has(lf) && !b.kinds.has(lf) && p.fileOf(lf) !== undefined) {
+        if (lf >= 0 && !b.placeholders.has(lf) && !b.kinds.has(lf) && p.fileOf(lf) !== undefined) {
           created = lf;
           b.kinds.set(lf, FD_MODEL);
         }

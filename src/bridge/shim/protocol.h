@@ -53,7 +53,7 @@ enum bridge_op {
 			      * -> b1: connection id; s: fds (on the FIFO) */
 	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
 	OP_CLOSE = 3,        /* a: fd */
-	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd, inline bytes n, uptr; s: the struct at arg (n bytes), then
+	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd (-1: the command installs none), inline bytes n, uptr; s: the struct at arg (n bytes), then
 			      * the user buffer at uptr (ACCESS_RW) -> ret; b0: new fd or -1; s: struct bytes written (b1),
 			      * then user buffer bytes written */
 	OP_MMAP = 5,         /* a: addr, len, prot, flags, fd, offset -> addr */

@@ -83,6 +83,16 @@ static long real_syscall6(long n, long a1, long a2, long a3, long a4, long a5, l
 #define RS_(n, a, b, c, d, e, f, ...) \
 	real_syscall6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
+/* this process's id, cached (a forked child and a new image set it again in bridge_connect) */
+static int my_pid;
+
+static int self_pid(void)
+{
+	if (!my_pid)
+		my_pid = (int)RS(SYS_getpid);
+	return my_pid;
+}
+
 static int self_tid(void)
 {
 	if (!my_tid)
@@ -989,7 +999,7 @@ static uint32_t inline_arg(unsigned long cmd, void *arg, char *out)
 	uint32_t size;
 	if (((cmd >> 8) & 0xff) != ';')
 		return 0;
-	long got = RS(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0);
+	long got = RS(SYS_process_vm_readv, self_pid(), &l, 1, &r, 1, 0);
 	if (got < (long)sizeof(size))
 		return 0;
 	memcpy(&size, out, sizeof(size));
@@ -1141,10 +1151,41 @@ static uint32_t extra_arg(unsigned long cmd, const char *st, uint32_t n, char *o
 	if (op != TEST_OP_ACCESS_RW || len == 0 || len > EXTRA_MAX)
 		return 0;
 	struct iovec l = { out, len }, r = { (void *)(uintptr_t)uptr, len };
-	if (RS(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0) != (long)len)
+	if (RS(SYS_process_vm_readv, self_pid(), &l, 1, &r, 1, 0) != (long)len)
 		return 0; /* a bad pointer: the server's own walk finds the fault */
 	*va = (int64_t)uptr;
 	return (uint32_t)len;
+}
+
+/*
+ * iommufd commands that never install a file (-1 is sent instead of the
+ * lowest free descriptor, which costs two system calls): the object and
+ * mapping commands, and the test ops that touch no file (ADD_RESERVED,
+ * MD_CHECK_MAP/REFS, DESTROY_ACCESS_PAGES, ACCESS_PAGES, ACCESS_RW,
+ * SET_TEMP_MEMORY_LIMIT, DIRTY, MD_CHECK_IOTLB): the selftests' hot loop.
+ */
+static int installs_no_fd(unsigned long cmd, const char *inl, uint32_t n)
+{
+	uint32_t op;
+	switch (cmd & 0xffffffffUL) {
+	case 0x3b80: /* IOMMU_DESTROY */
+	case 0x3b81: /* IOMMU_IOAS_ALLOC */
+	case 0x3b82: /* IOMMU_IOAS_ALLOW_IOVAS */
+	case 0x3b83: /* IOMMU_IOAS_COPY */
+	case 0x3b84: /* IOMMU_IOAS_IOVA_RANGES */
+	case 0x3b85: /* IOMMU_IOAS_MAP */
+	case 0x3b86: /* IOMMU_IOAS_UNMAP */
+	case 0x3b87: /* IOMMU_OPTION */
+	case 0x3b8b: /* IOMMU_HWPT_SET_DIRTY_TRACKING */
+	case 0x3b8c: /* IOMMU_HWPT_GET_DIRTY_BITMAP */
+		return 1;
+	case 0x3ba0: /* IOMMU_TEST_CMD */
+		if (n < 8)
+			return 0;
+		memcpy(&op, inl + 4, sizeof(op));
+		return op == 1 || op == 3 || op == 4 || op == 6 || op == 7 || op == 8 || op == 9 || op == 13 || op == 14;
+	}
+	return 0;
 }
 
 int ioctl(int fd, unsigned long cmd, ...)
@@ -1159,8 +1200,9 @@ int ioctl(int fd, unsigned long cmd, ...)
 		int64_t xva = 0;
 		uint32_t n = inline_arg(cmd, arg, inl);
 		uint32_t xn = n ? extra_arg(cmd, inl, n, inl + n, &xva) : 0;
-		int64_t r = call(OP_IOCTL, fd, (int64_t)(uint32_t)cmd, (int64_t)(uintptr_t)arg, lowest_free_fd(), n, xva,
-				 inl, n + xn, &rep, inl, sizeof(inl));
+		int low = installs_no_fd(cmd, inl, n) ? -1 : lowest_free_fd();
+		int64_t r = call(OP_IOCTL, fd, (int64_t)(uint32_t)cmd, (int64_t)(uintptr_t)arg, low, n, xva, inl, n + xn,
+				 &rep, inl, sizeof(inl));
 		/* the reply's string: what the model wrote into the struct (b1 bytes), then into the user buffer */
 		if (rep.b[1] > 0 && rep.b[1] <= (int64_t)n)
 			memcpy(arg, inl, rep.b[1]);
@@ -1404,6 +1446,7 @@ pid_t fork(void)
 	if (pid == 0) {
 		/* the child keeps the request FIFO and gets its own socket and reply FIFO */
 		my_tid = 0;
+		my_pid = 0;
 		RS(SYS_close, sock);
 		RS(SYS_close, rfd);
 		sock = rfd = -1;

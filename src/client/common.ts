@@ -26,6 +26,8 @@ export interface RawOptions {
   readonly size?: number;
   /** Bytes placed right after the struct (for the E2BIG rules). */
   readonly trailing?: Uint8Array;
+  /** Decode only these fields into `out` (default: every field; IOMMU_TEST_CMD's union has 62). */
+  readonly decode?: readonly string[];
 }
 
 /** Throw ErrnoError for a negative return; otherwise return it. */
@@ -39,15 +41,25 @@ export function check(rc: number, what: string): number {
  * decode the result. The size word is `argsz` for VFIO structs, `size`
  * otherwise; an explicit value in `fields` wins over `opts.size`.
  */
-export function rawIoctl(proc: Process, fd: number, cmd: number, layout: StructLayout, fields: Fields, opts: RawOptions = {}): IoctlResult {
-  const trailing = opts.trailing ?? new Uint8Array(0);
-  const bytes = new Uint8Array(layout.size + trailing.length);
+export function rawIoctl(proc: Process, fd: number, cmd: number, layout: StructLayout, fields: Fields, opts: RawOptions = NO_OPTIONS): IoctlResult {
+  const trailing = opts.trailing;
+  const bytes = new Uint8Array(layout.size + (trailing?.length ?? 0));
   const sizeField = layout.has('argsz') ? 'argsz' : 'size';
-  layout.encode({ [sizeField]: opts.size ?? layout.size, ...fields }, bytes);
-  bytes.set(trailing, layout.size);
+  // The size word, unless `fields` names it (then its value, or zero for undefined, as the spread it replaces).
+  if (!(sizeField in fields)) layout.writeField(bytes, sizeField, opts.size ?? layout.size);
+  layout.encode(fields, bytes);
+  if (trailing) bytes.set(trailing, layout.size);
   const rc = proc.ioctlStruct(fd, cmd, bytes);
-  return { rc, out: layout.decode(bytes.subarray(0, layout.size)), bytes };
+  const struct = bytes.subarray(0, layout.size);
+  let out: StructValue;
+  if (opts.decode) {
+    out = {};
+    layout.decodeFields(struct, opts.decode, out);
+  } else out = layout.decode(struct);
+  return { rc, out, bytes };
 }
+
+const NO_OPTIONS: RawOptions = {};
 
 /**
  * A user buffer owned by a client, for arrays the kernel reads or writes

@@ -385,12 +385,18 @@ class Executor {
   /** A struct ioctl through the client's encoding (client/common.ts rawIoctl); `outs` lists "output:field" (or "field"). */
   raw(proc: Process, fd: number, cmd: number, layout: U.StructLayout, fields: U.StructValue, outs: string[]): OpOutcome {
     this.lastArgs = { pid: proc.pid, fd, fields };
-    const r = rawIoctl(proc, fd, cmd, layout, fields);
-    const outputs: Outputs = {};
-    for (const o of outs) {
+    // Only the fields named as outputs are decoded.
+    const names: string[] = new Array(outs.length);
+    const keys: string[] = new Array(outs.length);
+    for (let k = 0; k < outs.length; k++) {
+      const o = outs[k];
       const c = o.indexOf(':');
-      outputs[c < 0 ? o : o.slice(0, c)] = r.out[c < 0 ? o : o.slice(c + 1)];
+      keys[k] = c < 0 ? o : o.slice(0, c);
+      names[k] = c < 0 ? o : o.slice(c + 1);
     }
+    const r = rawIoctl(proc, fd, cmd, layout, fields, { decode: names });
+    const outputs: Outputs = {};
+    for (let k = 0; k < outs.length; k++) outputs[keys[k]] = r.out[names[k]];
     return { ret: r.rc, outputs };
   }
 

@@ -224,11 +224,23 @@ const CODE_TEXT = ['0', '+', 't', 'f', 'o'];
  * not shared as one closure, so that each probe's call of its method stays
  * monomorphic and the method can be inlined into it.
  */
-const PROBE_SOURCE = `return function (...args) {
-  if (state.collector === undefined) return orig.apply(this, args);
-  state.collector.hit(slot);
-  const r = orig.apply(this, args);
-  if (r !== undefined) after(r);
+const PROBE_SOURCE = `'use strict';
+return function (a, b, c, d, e) {
+  // As many arguments as the caller passed (no rest array per call): arguments.length stays the caller's.
+  const col = state.collector;
+  let r;
+  switch (arguments.length) {
+    case 0: r = col === undefined ? orig.call(this) : (col.hit(slot), orig.call(this)); break;
+    case 1: r = col === undefined ? orig.call(this, a) : (col.hit(slot), orig.call(this, a)); break;
+    case 2: r = col === undefined ? orig.call(this, a, b) : (col.hit(slot), orig.call(this, a, b)); break;
+    case 3: r = col === undefined ? orig.call(this, a, b, c) : (col.hit(slot), orig.call(this, a, b, c)); break;
+    case 4: r = col === undefined ? orig.call(this, a, b, c, d) : (col.hit(slot), orig.call(this, a, b, c, d)); break;
+    case 5: r = col === undefined ? orig.call(this, a, b, c, d, e) : (col.hit(slot), orig.call(this, a, b, c, d, e)); break;
+    default:
+      if (col !== undefined) col.hit(slot);
+      r = orig.apply(this, arguments);
+  }
+  if (col !== undefined && r !== undefined) after(r);
   return r;
 };`;
 

@@ -87,8 +87,9 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       }
       if (!hasDomains) continue;
       // Mapped identically in every domain, with the pinned PFN of each index.
+      const pinned = new PinnedPfns(pages);
       for (let i = area.index; i <= area.lastIndex; i++) {
-        const pfn = pinnedPfnOf(pages, i);
+        const pfn = pinned.at(i);
         if (pfn < 0) {
           fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
           break;
@@ -153,9 +154,10 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
     if (n !== pages.npinned) fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
     if (pages.lastNpinned !== pages.npinned) fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
     if (opts.exactPins) {
+      const pinned = new PinnedPfns(pages);
       for (const [a, b] of pinnedSpans) {
         for (let i = a; i <= b; i++) {
-          const pfn = pinnedPfnOf(pages, i);
+          const pfn = pinned.at(i);
           if (pfn >= 0) frameRefs.set(pfn, (frameRefs.get(pfn) ?? 0) + 1);
         }
       }
@@ -174,7 +176,35 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
 export function pinnedPfnOf(pages: IoptPages, index: number): number {
   const v = pages.pinnedPfns.load(index);
   if (v >= 0) return v;
-  const node = pages.domainsItree.iterFirst(index, index);
+  return domainPfnOf(pages.domainsItree.iterFirst(index, index), index);
+}
+
+/**
+ * pinnedPfnOf() over rising indexes of one pages object the audit does not change: the
+ * domains_itree node found for an index is the lowest-start one holding it, so it is still
+ * the first for a later index it holds (one starting later comes after it), and is kept.
+ */
+class PinnedPfns {
+  private node: ReturnType<IoptPages['domainsItree']['iterFirst']>;
+  private from = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly pages: IoptPages) {}
+
+  at(index: number): number {
+    const v = this.pages.pinnedPfns.load(index);
+    if (v >= 0) return v;
+    let node = this.node;
+    if (node === undefined || index < this.from || index > node.last) {
+      node = this.pages.domainsItree.iterFirst(index, index);
+      this.node = node;
+      this.from = node === undefined ? Number.POSITIVE_INFINITY : index;
+    }
+    return domainPfnOf(node, index);
+  }
+}
+
+/** The PFN the storage domain of `node`'s area maps at `index`; -1 without one. */
+function domainPfnOf(node: ReturnType<IoptPages['domainsItree']['iterFirst']>, index: number): number {
   if (!node) return -1;
   const area = node.owner;
   const d = area.storageDomain;

@@ -468,6 +468,16 @@ export class StructLayout {
     }
   }
 
+  /** decode() of the named fields alone, into `out` (a name the struct lacks is left out, as decode() would). */
+  decodeFields(bytes: Uint8Array, names: readonly string[], out: StructValue): void {
+    const valid = bytes.length;
+    const dv = viewOf(bytes);
+    for (const name of names) {
+      const f = this.byName.get(name);
+      if (f !== undefined) out[name] = f.end <= valid ? readScalar(dv, f.type, f.offset) : readPartial(bytes, f, valid);
+    }
+  }
+
   readField(bytes: Uint8Array, name: string, len: number = bytes.length): number | bigint {
     const f = this.field(name);
     const valid = Math.max(0, Math.min(len, bytes.length));

@@ -362,6 +362,8 @@ export class Process {
    * No model file has fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
    */
   private vfsIoctl(file: OpenFile, cmd: number, arg: bigint): number | undefined {
+    // Every other command goes to the driver (no helpers made for it).
+    if (cmd !== FIOCLEX && cmd !== FIONCLEX && cmd !== FIONBIO && cmd !== FIOASYNC && cmd !== FIOQSIZE && cmd !== FIGETBSZ && cmd !== FIONREAD) return undefined;
     const regular = file.memfile !== undefined;
     const getInt = (): number => {
       const b = new Uint8Array(4);
@@ -453,11 +455,36 @@ export class Process {
    */
   ioctlStruct(fd: number, cmd: number, bytes: Uint8Array): number {
     if (this.dead) return -ESRCH;
-    const va = this.quiet(() => this.scratchFor(bytes.length));
+    // As this process with fault injection off (model-internal work, not a syscall); no closures per call.
+    const m = this.machine;
+    let prevFaults = m.faults.current;
+    let prevCur = m.currentProcess;
+    m.faults.current = undefined;
+    m.currentProcess = this;
+    let va: bigint;
+    let wrc = 0;
+    try {
+      va = this.scratchFor(bytes.length);
+      if (va >= 0n) wrc = this.mm.writeUser(va, bytes);
+    } finally {
+      m.faults.current = prevFaults;
+      m.currentProcess = prevCur;
+    }
     if (va < 0n) return Number(va);
-    if (this.quiet(() => this.mm.writeUser(va, bytes)) !== 0) return -EFAULT;
+    if (wrc !== 0) return -EFAULT;
     const rc = this.ioctl(fd, cmd, va);
-    if (!this.dead) this.quiet(() => this.mm.readUser(va, bytes));
+    if (!this.dead) {
+      prevFaults = m.faults.current;
+      prevCur = m.currentProcess;
+      m.faults.current = undefined;
+      m.currentProcess = this;
+      try {
+        this.mm.readUser(va, bytes);
+      } finally {
+        m.faults.current = prevFaults;
+        m.currentProcess = prevCur;
+      }
+    }
     return rc;
   }
 
@@ -479,21 +506,6 @@ export class Process {
     this.scratchVa = va;
     this.scratchLen = want;
     return va;
-  }
-
-  /** Run `fn` as this process with fault injection off (model-internal work, not a syscall). */
-  private quiet<T>(fn: () => T): T {
-    const m = this.machine;
-    const prevFaults = m.faults.current;
-    const prevCur = m.currentProcess;
-    m.faults.current = undefined;
-    m.currentProcess = this;
-    try {
-      return fn();
-    } finally {
-      m.faults.current = prevFaults;
-      m.currentProcess = prevCur;
-    }
   }
 
   /** memfd_create(2): a shmem (or, with MFD_HUGETLB, hugetlbfs) file of size 0. */

@@ -382,16 +382,33 @@ export class Amdv1PageTable {
   /** iova_to_phys(): the physical address `va` translates to, or -1 (the kernel returns 0). */
   lookup(va: number): number {
     this.lastL0 = undefined;
-    if (!(va >= 0 && va < this.vaEnd)) return -1;
-    let t = this.tabs[this.topSlot];
-    for (let l = this.topLevel; ; l--) {
+    let t: Uint32Array;
+    let l: number;
+    // The table the last walk ended in, while no table page was freed since (as tableAt()): a table's
+    // entries are read as they are now, and a live table stays where it is until freed.
+    if (this.lkGen === this.freeGen && va >= this.lkVa && va < this.lkEnd) {
+      t = this.lkTab!;
+      l = this.lkLevel;
+    } else {
+      if (!(va >= 0 && va < this.vaEnd)) return -1;
+      t = this.tabs[this.topSlot];
+      l = this.topLevel;
+    }
+    for (; ; l--) {
       if (l === 0) this.lastL0 = t;
       const i = (va * INV_ITEM[l]) & (ITEMS - 1);
       const lo = t[2 * i];
       const hi = t[2 * i + 1];
       const type = entryType(lo, l);
-      if (type === ENTRY_EMPTY) return -1;
-      if (type === ENTRY_OA) {
+      if (type !== ENTRY_TABLE) {
+        if (l < this.topLevel) {
+          this.lkTab = t;
+          this.lkLevel = l;
+          this.lkVa = Math.floor(va * INV_ITEM[l + 1]) * ITEM[l + 1];
+          this.lkEnd = this.lkVa + ITEM[l + 1];
+          this.lkGen = this.freeGen;
+        }
+        if (type === ENTRY_EMPTY) return -1;
         const sz = P2[leafLg2(lo, hi, l)];
         return leafOa(lo, hi, l) + (va % sz);
       }
@@ -428,6 +445,12 @@ export class Amdv1PageTable {
 
   /** The level-0 table the last lookup() ended in, if it did. */
   private lastL0: Uint32Array | undefined;
+  /** lookup() cache: the table the last walk ended in, its level, the IOVA range it covers, the freeGen it was found in. */
+  private lkTab: Uint32Array | undefined;
+  private lkLevel = 0;
+  private lkVa = -1;
+  private lkEnd = -1;
+  private lkGen = -1;
 
   /** The leaf holding `va`, or undefined. */
   leafAt(va: number): PtLeaf | undefined {

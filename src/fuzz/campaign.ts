@@ -283,10 +283,10 @@ const SMASH_QUEUE = 64;
 const SMASH_SHARE = 0.5;
 /**
  * The fault-injection job (syzkaller's): each new corpus program is re-run
- * with fail_nth = 1, 2, ... before each of its calls, until the call passes
- * fewer fault points than nth, so every failure path of every call is
- * reached; the checks (the answer oracles among them: a failed call leaves
- * the state it found) judge each run. Bounded per program.
+ * with fail_nth = 1, 2, ... before each of its calls (in faultOrder()), until
+ * the call passes fewer fault points than nth, so every failure path of every
+ * call is reached; the checks (the answer oracles among them: a failed call
+ * leaves the state it found) judge each run. Bounded per program.
  */
 const FAULT_SHARE = 0.3;
 const FAULT_RUNS_PER_PROGRAM = 48;
@@ -295,10 +295,28 @@ const FAULT_QUEUE = 16;
 
 interface FaultJob {
   program: Program;
-  /** The call to fail, and which of its fault points. */
+  /** The calls to fail, in the order the job takes them (faultOrder()). */
+  order: number[];
+  /** The position in `order` of the call failing now, and which of its fault points. */
+  at: number;
   call: number;
   nth: number;
   left: number;
+}
+
+/**
+ * The order a fault job fails the calls of a new corpus program in: first
+ * the calls that brought the new signal (syzkaller fails the call whose
+ * coverage was new), the last one first, then the others from the end. A
+ * program's late calls act on the most state, and the job's budget would be
+ * spent on the opens and allocations that lead up to them if it went in
+ * program order.
+ */
+export function faultOrder(perCall: readonly number[][], fresh: ReadonlySet<number>, ncalls: number): number[] {
+  const first: number[] = [];
+  const rest: number[] = [];
+  for (let i = ncalls - 1; i >= 0; i--) (perCall[i]?.some((k) => fresh.has(k)) ? first : rest).push(i);
+  return [...first, ...rest];
 }
 
 /** `p` with fail_nth(nth) armed just before call `i`, on the same process. */
@@ -389,10 +407,11 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       const injected = sr.run.results[job.call + 1]?.outputs.fault_injected === 1;
       if (injected && job.nth < FAULT_MAX_NTH) job.nth++;
       else {
-        job.call++;
+        job.at++;
+        job.call = job.order[job.at] ?? job.program.calls.length;
         job.nth = 1;
       }
-      if (--job.left <= 0 || job.call >= job.program.calls.length) faults.shift();
+      if (--job.left <= 0 || job.at >= job.order.length) faults.shift();
       continue;
     }
     let p: Program;
@@ -428,7 +447,8 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       res.newEntries.push({ program: trimmed, signal: [...sr.signal], ...(dead.length ? { dead } : {}) });
       smash.push({ entry, left: SMASH_MUTATIONS });
       if (smash.length > SMASH_QUEUE) smash.shift();
-      faults.push({ program: trimmed, call: 0, nth: 1, left: FAULT_RUNS_PER_PROGRAM });
+      const order = faultOrder(sr.perCall, new Set(fresh), trimmed.calls.length);
+      faults.push({ program: trimmed, order, at: 0, call: order[0] ?? 0, nth: 1, left: FAULT_RUNS_PER_PROGRAM });
       if (faults.length > FAULT_QUEUE) faults.shift();
     }
   }

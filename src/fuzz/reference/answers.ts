@@ -549,10 +549,10 @@ export class AnswerOracle {
       if (!a.prot.includes(need)) return fail('errno', `${r.op} ${need === 'w' ? 'writing' : 'reading'} ${hex(iova)}-${hex(last)} succeeded over area ${hex(a.iova)}-${hex(a.last)} mapped ${a.prot}`);
     }
     if (r.op !== 'access_rw' || length > 1n << 20n) return undefined;
-    return this.rwData(s, acc.ctx, acc.ioas, iova, Number(length), pid, BigInt(f['access_rw.uptr'] as bigint));
+    return this.rwData(s, acc.ctx, acc.ioas, iova, Number(length), pid, BigInt(f['access_rw.uptr'] as bigint), (flags & ACCESS_WRITE) !== 0);
   }
 
-  private rwData(s: MachineSnapshot, ctx: number, ioasId: number, iova: bigint, length: number, pid: number, uptr: bigint): OracleFailure | undefined {
+  private rwData(s: MachineSnapshot, ctx: number, ioasId: number, iova: bigint, length: number, pid: number, uptr: bigint, write: boolean): OracleFailure | undefined {
     const io = s.ioas.find((i) => i.ctx === ctx && i.id === ioasId);
     if (!io) return undefined;
     const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
@@ -578,6 +578,9 @@ export class AnswerOracle {
       if (!(user >= 0)) return undefined;
       const held = p.pfns.find((q) => q.index <= idx && idx < q.index + q.n);
       if (held && held.pfn >= 0 && held.pfn + (idx - held.index) !== user) return undefined;
+      // Two IOVAs of the range on one page (an IOAS_COPY beside its source): a write's later part
+      // overwrote the earlier one, the buffer and the memory need not agree byte for byte.
+      if (write && srcFrames.has(user)) return undefined;
       const n = Math.min(PAGE - inPage, length - off, Number(BigInt(g.last) - x + 1n));
       phys.read(user, inPage, src, off, n);
       srcFrames.add(user);

@@ -23,6 +23,7 @@ import { OP_MODULES, opAvailable, opModule } from './ops/index.js';
 import type { FieldSpec, GenCtx, Place, Res, ResKind, Scope } from './ops/types.js';
 import {
   APERTURE_START,
+  K2,
   K4,
   STRUCT_SIZES,
   TEMP_LIMITS,
@@ -593,11 +594,172 @@ export function generateCallsAt(rng: Prng, calls: readonly Call[], pos: number, 
   return b.out;
 }
 
+/** Share of fresh programs that start as a data path (dataPathCalls()). */
+const DATA_PATH_SHARE = 0.2;
+
+/** `n` random bytes as hex (memory whose copies can be told apart, byte by byte). */
+function randomHex(rng: Prng, n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += rng.below(256).toString(16).padStart(2, '0');
+  return out;
+}
+
+/**
+ * The start of a program that uses the IOAS as a device user does: a buffer
+ * filled with bytes that differ from place to place (around its page
+ * boundaries), one to three areas mapped from it (often edge to edge, at odd
+ * page offsets, sometimes read-only), maybe with one or two domains and a
+ * reserved range beside them, an access, and a few reads, writes and pins
+ * through it at varied offsets and lengths (across page and area
+ * boundaries, into a second buffer at odd offsets, from a forked child now
+ * and then), sometimes ending with an unmap or a detach while pins are held.
+ * Nothing here knows a bug: it is the ordinary data path, with its
+ * boundaries taken often. The answer oracles compare the bytes both ways.
+ */
+function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string>): Call[] {
+  const has = (op: string): boolean => opAvailable(op, profile);
+  if (!has('create_access') || !has('access_rw') || !has('ioas_map')) return [];
+  const name = (): string => freshName(used);
+  const calls: Call[] = [];
+  const buf = name();
+  const bufLen = pickW<bigint>(rng, [
+    [3, 4n * K4],
+    [3, 16n * K4],
+    [2, 64n * K4],
+    [2, 2n * 1024n * 1024n],
+  ]);
+  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(0.4) ? { thp: true } : {}) });
+  // Distinct bytes across page boundaries of the buffer (and at its start).
+  const pages = Number(bufLen / K4);
+  for (let i = rng.int(1, 4); i > 0; i--) {
+    const n = pickW<number>(rng, [
+      [2, rng.int(16, 64)],
+      [3, rng.int(64, 512)],
+      [1, rng.int(1024, 4096)],
+    ]);
+    const page = rng.bool(0.3) ? 0 : rng.int(1, Math.min(pages - 1, 8));
+    let at = BigInt(page) * K4 - (page === 0 ? 0n : BigInt(rng.int(1, n)));
+    if (at < 0n) at = 0n;
+    if (at + BigInt(n) > bufLen) at = bufLen - BigInt(n);
+    calls.push({ op: 'write_memory', addr: rel(buf, at), data: randomHex(rng, n) });
+  }
+  const fd = name();
+  calls.push({ op: 'open', as: fd });
+  const ioas = name();
+  calls.push({ op: 'ioas_alloc', as: ioas });
+  let stdev: string | undefined;
+  if (has('mock_domain') && rng.bool(0.5)) {
+    stdev = name();
+    calls.push({ op: 'mock_domain', as: stdev, pt: ioas });
+    // A second domain on the IOAS (a paging HWPT beside the device's auto domain).
+    if (has('hwpt_alloc') && rng.bool(0.3)) calls.push({ op: 'hwpt_alloc', as: name(), dev_id: `${stdev}.idev_id`, pt_id: ioas });
+  }
+  // The areas: consecutive pieces of the buffer, page aligned (an access needs its IOAS page aligned,
+  // iopt_check_iova_alignment()), now and then not.
+  const areas: Array<{ name: string; len: bigint }> = [];
+  const odd = rng.bool(0.1);
+  let off = odd ? BigInt(rng.pick([K2, 1n, 0x10n, 0xff0n])) : pickW<bigint>(rng, [
+    [5, 0n],
+    [2, K4],
+    [1, K4 * BigInt(rng.int(2, 8))],
+  ]);
+  for (let i = rng.int(1, 3); i > 0 && off < bufLen; i--) {
+    const room = bufLen - off;
+    let len = pickW<bigint>(rng, [
+      [3, K4 * BigInt(rng.int(1, 4))],
+      [2, K4 * BigInt(rng.int(5, 16))],
+      [1, room & ~(K4 - 1n)],
+      [odd ? 2 : 0, K2 * BigInt(rng.int(1, 7) * 2 - 1)],
+    ]);
+    if (len === 0n) len = K4;
+    if (len > room) len = room;
+    const a = name();
+    const c: Call = { op: 'ioas_map', as: a, ioas, user_va: rel(buf, off), length: num(len) };
+    const prev = areas[areas.length - 1];
+    // Edge to edge with the previous area, or where the kernel puts it.
+    if (prev && rng.bool(0.7)) c.iova = rel(prev.name, prev.len);
+    else if (rng.bool(0.2)) c.iova = num(APERTURE_START + K4 * BigInt(rng.int(0, 16)));
+    if (rng.bool(0.2)) c.flags = [rng.bool(0.7) ? 'READABLE' : 'WRITEABLE', ...(c.iova !== undefined ? ['FIXED_IOVA'] : [])];
+    calls.push(c);
+    areas.push({ name: a, len });
+    off += len + (rng.bool(0.8) ? 0n : K4);
+  }
+  if (areas.length === 0) return [];
+  // A reserved range right after the last area, and a map placed against it.
+  if (has('add_reserved') && rng.bool(0.15)) {
+    const last = areas[areas.length - 1];
+    const rlen = K4 * BigInt(rng.int(1, 4));
+    calls.push({ op: 'add_reserved', ioas, start: rel(last.name, last.len + K4), length: num(rlen) });
+    const mlen = K4 * BigInt(rng.int(1, 2));
+    calls.push({ op: 'ioas_map', as: name(), ioas, user_va: rel(buf, 0n), length: num(mlen), iova: rel(last.name, last.len + K4 - mlen + BigInt(rng.pick([0, 1, K2, K4]))) });
+  }
+  // A copy of (part of) an area: the same pages at another IOVA, perhaps with other protection.
+  if (has('ioas_copy') && rng.bool(0.25)) {
+    const a = rng.pick(areas);
+    const skip = a.len > K4 && rng.bool(0.5) ? K4 : 0n;
+    const c: Call = { op: 'ioas_copy', as: name(), dst_ioas: ioas, src_ioas: ioas, src_iova: rel(a.name, skip), length: num(a.len - skip) };
+    if (rng.bool(0.5)) c.flags = [rng.bool(0.7) ? 'READABLE' : 'WRITEABLE'];
+    calls.push(c);
+    areas.push({ name: c.as as string, len: a.len - skip });
+  }
+  const out = name();
+  calls.push({ op: 'mmap', as: out, length: num(pickW<bigint>(rng, [[2, 4n * K4], [1, 16n * K4]])) });
+  // The access, sometimes used from a forked child (it holds the same iommufd and the access fd).
+  const acc = name();
+  calls.push({ op: 'create_access', as: acc, ioas, flags: rng.bool(0.85) ? ['NEEDS_PIN_PAGES'] : [] });
+  let child: string | undefined;
+  if (has('fork') && rng.bool(0.25)) {
+    child = name();
+    calls.push({ op: 'fork', as: child });
+  }
+  const items: string[] = [];
+  for (let i = rng.int(2, 5); i > 0; i--) {
+    const k = rng.below(areas.length);
+    const a = areas[k];
+    const at = pickW<bigint>(rng, [
+      [3, 0n],
+      [2, BigInt(rng.pick([1, 7, 0x10, 0x7ff, 0x800, 0xff0, 0xfff]))],
+      [2, K4 * BigInt(rng.int(0, Math.max(0, Number(a.len / K4) - 1))) + BigInt(rng.pick([0, 1, 0x800, 0xffe]))],
+      [3, a.len > K2 ? a.len - BigInt(rng.pick([1, 7, 0x10, K2, K4])) : 0n],
+    ]);
+    const left = a.len > at ? a.len - at : 1n;
+    // Often to the end of the area or past it (into the next one, when they touch).
+    const length = pickW<bigint>(rng, [
+      [3, BigInt(rng.pick([1, 7, 64, 0x7ff, 4095, 4096, 4097]))],
+      [2, K4 * BigInt(rng.int(1, 4)) + BigInt(rng.pick([0, 1, 0x11, 0x800]))],
+      [2, left],
+      [k + 1 < areas.length ? 4 : 1, left + BigInt(rng.pick([1, 0x10, K2, K4]))],
+    ]);
+    const proc = child !== undefined && rng.bool(0.4) ? { proc: child } : {};
+    if (rng.bool(0.7)) {
+      const flags = ['WRITE', 'SLOW_PATH'].filter(() => rng.bool(0.4));
+      const uptr = rel(out, BigInt(rng.pick([0, 0, 1, 0x7ff, 0x800, 0xff0, 0x1000, 0x1003])));
+      calls.push({ op: 'access_rw', access: acc, iova: rel(a.name, at), length: num(length), uptr, ...(flags.length ? { flags } : {}), ...proc });
+      // What a read brought in, written back one page on, and read again.
+      if (rng.bool(0.2) && length <= 16n * K4) calls.push({ op: 'access_rw', access: acc, iova: rel(a.name, at), length: num(length), uptr, flags: ['WRITE'], ...proc });
+    } else {
+      const it = name();
+      calls.push({ op: 'access_pages', as: it, access: acc, iova: rel(a.name, at & ~(K4 - 1n)), length: num(length > K4 ? length : K4), ...(rng.bool(0.4) ? { flags: ['WRITE'] } : {}), ...proc });
+      items.push(it);
+    }
+  }
+  // The end: an unmap, a copy, or a detach with pins held.
+  const end = rng.below(6);
+  if (end === 0) calls.push({ op: 'ioas_unmap', ioas, iova: areas[0].name, length: num(areas.reduce((t, a) => t + a.len, 0n)) });
+  else if (end === 1 && stdev !== undefined) calls.push({ op: 'destroy', id: stdev });
+  else if (end === 2) {
+    const a = rng.pick(areas);
+    calls.push({ op: 'ioas_unmap', ioas, iova: a.name, length: num(a.len) });
+  } else if (end === 3 && items.length > 0) calls.push({ op: 'destroy_access_pages', access: acc, access_pages_id: rng.pick(items) });
+  return calls;
+}
+
 /** A fresh random program. */
 export function generateProgram(rng: Prng, opts: GenerateOptions = {}): Program {
   const max = opts.maxCalls ?? 20;
   const target = rng.int(Math.min(4, max), max);
   const calls: Call[] = [];
+  if (rng.bool(DATA_PATH_SHARE)) calls.push(...dataPathCalls(rng, resolveProfile(opts.profile), new Set()));
   let guard = 0;
   while (calls.length < target && guard++ < target * 4) {
     const add = generateCallsAt(rng, calls, calls.length, undefined, { profile: opts.profile, newOps: opts.newOps });

@@ -4,7 +4,7 @@ import { MADV_HUGEPAGE } from '../../mm/constants.js';
 import type { Call } from '../program.js';
 import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64 } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
-import { K2, K4, M2, interestingLength, literal as literalLen, num, pickW } from './values.js';
+import { K2, K4, M2, interestingLength, literal as literalLen, num, pickW, shift } from './values.js';
 
 /** read_memory reports `data` up to this many bytes. */
 const DATA_OUTPUT_MAX = 4096;
@@ -155,9 +155,16 @@ function memoryCall(g: GenCtx, c: Call): Call {
   const rng = g.rng;
   const a = g.addr();
   c.addr = a.expr;
-  if (c.op === 'write_memory' && rng.bool(0.3)) {
-    // A few distinct bytes: memory whose copies can be told apart.
-    c.data = Array.from({ length: rng.int(1, 32) }, () => rng.below(256).toString(16).padStart(2, '0')).join('');
+  if (c.op === 'write_memory' && rng.bool(0.4)) {
+    // Distinct bytes: memory whose copies can be told apart. Longer runs often straddle a page
+    // boundary, where copies that get an offset wrong differ.
+    const n = pickW<number>(rng, [
+      [3, rng.int(1, 32)],
+      [2, rng.int(33, 512)],
+      [1, rng.int(513, 4096)],
+    ]);
+    if (n > 32 && rng.bool(0.5)) c.addr = shift(c.addr, K4 - BigInt(rng.int(1, n - 1)));
+    c.data = Array.from({ length: n }, () => rng.below(256).toString(16).padStart(2, '0')).join('');
     g.maybeProc(c);
     return c;
   }

@@ -22,10 +22,25 @@ export const add_reserved: OpModule = {
   execute: (x) => x.test('ADD_RESERVED', x.n32('ioas'), { 'add_reserved.start': x.v('start'), 'add_reserved.length': x.v('length') }, []),
   generate(g, c) {
     g.needIommufd();
+    const rng = g.rng;
     c.ioas = g.id(['ioas']);
     const v = g.iova(typeof c.ioas === 'string' ? c.ioas : undefined);
     c.start = v.expr;
-    c.length = num(interestingLength(g.rng, v.room));
+    c.length = num(interestingLength(rng, v.room));
+    // Often beside an area rather than over it (a reservation over an area is refused): from the
+    // byte after its end, or ending on the byte before its start.
+    const a = v.area;
+    if (a !== undefined && rng.bool(0.5)) {
+      const len = pickW<bigint>(rng, [
+        [3, K4],
+        [2, 4n * K4],
+        [1, K2],
+        [1, 1n],
+      ]);
+      c.length = num(len);
+      if (a.len !== undefined && a.len < 1n << 62n && rng.bool(0.6)) c.start = rel(a.name, a.len + pickW<bigint>(rng, [[4, 0n], [1, K4]]));
+      else c.start = rel(a.name, -len - pickW<bigint>(rng, [[4, 0n], [1, K4]]));
+    }
     return c;
   },
   emitC(e) {

@@ -134,6 +134,8 @@ export class Machine {
       maxMapCount: opts.maxMapCount,
       gupOverflowErrno: opts.gupOverflowErrno ?? (this.profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0),
       mapStackNoHugepage: this.profile.mapStackNoHugepage,
+      collapseAnyPte: this.profile.madviseCollapseAnyPte,
+      hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

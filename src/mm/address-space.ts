@@ -953,11 +953,15 @@ export class MmStruct {
       }
       if (v.file === null) {
         if (n === undefined && this.thpEligible(v, key)) {
-          // do_huge_pmd_anonymous_page(): a read maps the huge zero folio (use_zero_page)
-          const head = mode === FAULT_READ ? this.getHugeZero() : this.phys.allocFolio(PMD_ORDER);
+          // do_huge_pmd_anonymous_page(): a read maps the huge zero folio (use_zero_page). An
+          // unshare reaches a missing page only after GUP's first, plain read fault
+          // (faultin_page() sets FAULT_FLAG_UNSHARE on the retry after follow_page_mask()'s
+          // -EMLINK), so it meets the huge zero PMD: do_huge_pmd_wp_page() above then splits it
+          // (6.12) or puts a THP in its place (7.x)
+          const head = mode === FAULT_WRITE ? this.phys.allocFolio(PMD_ORDER) : this.getHugeZero();
           if (head >= 0) {
-            this.setHuge(key, head, mode === FAULT_READ ? 0 : PTE_ANON_EXCL, PMD_ORDER);
-            return 0;
+            this.setHuge(key, head, mode === FAULT_WRITE ? PTE_ANON_EXCL : 0, PMD_ORDER);
+            return mode === FAULT_UNSHARE ? this.fault(v, vpn, mode) : 0;
           }
         }
         if (mode === FAULT_READ) {
@@ -1617,6 +1621,7 @@ export class MmStruct {
    * (EINVAL, as for every other file VMA). Returns 0 or -errno.
    */
   private madviseCollapse(v: Vma, s: number, e: number): number {
+    if (v.file?.kind === 'shmem') return this.madviseCollapseShmem(v, s, e);
     // thp_vma_allowable_order(vma, vm_flags, 0, PMD_ORDER): no sysfs enforcement
     if (v.file !== null || v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
     // thp_vma_suitable_order() at vm_end - 2 MiB: the VMA holds a whole aligned block
@@ -1641,6 +1646,27 @@ export class MmStruct {
       }
     }
     return thps === total ? 0 : lastFail;
+  }
+
+  /**
+   * madvise_collapse() of a shmem VMA (shared anonymous memory, a memfd): the
+   * forced collapse ignores the shmem sysfs settings (shmem_allowable_huge_orders()
+   * with shmem_huge_force; 6.12 through huge_shmem_orders_inherit, which is the
+   * PMD order by default), so the VMA is refused (EINVAL) only for its flags or
+   * when it cannot hold an aligned block at its end (thp_vma_suitable_order():
+   * for a file VMA the file offset must be block-aligned too). A range holding
+   * no whole block is 0 (7.x: hstart >= hend; 6.12 only when hstart == hend:
+   * below that its unsigned count is SCAN_FAIL, EINVAL). The page-cache
+   * collapse of whole blocks (collapse_file()) is not modelled: EINVAL.
+   */
+  private madviseCollapseShmem(v: Vma, s: number, e: number): number {
+    if (v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+    if ((v.start - v.pgoff) % PT_SPAN !== 0) return -EINVAL;
+    if (v.end - PT_SPAN < v.start || Math.floor((v.end - PT_SPAN) / PT_SPAN) * PT_SPAN < v.start) return -EINVAL;
+    const hstart = Math.ceil(s / PT_SPAN) * PT_SPAN;
+    const hend = Math.floor(e / PT_SPAN) * PT_SPAN;
+    if (hstart === hend || (hend < hstart && this.opts.collapseAnyPte)) return 0;
+    return -EINVAL;
   }
 
   /**

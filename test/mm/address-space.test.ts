@@ -311,7 +311,7 @@ describe('THP', () => {
   });
 
   it('a read fault maps the huge zero page; a write then splits it and the block stays 4 KiB (6.12)', () => {
-    const { p, mm, phys } = setup({ thp: 'always' });
+    const { p, mm, phys } = setup({ thp: 'always', profile: 'v6.12' });
     const a = ok(p.mmap(0n, M2, RW, PA));
     p.readMemory(a, new Uint8Array(1));
     const hz = mm.lookupPfn(a);
@@ -320,6 +320,19 @@ describe('THP', () => {
     p.writeMemory(a + PG, ONE);
     expect(mm.lookupPfn(a)).toBe(phys.zeroPfn);
     expect(phys.folioOrder(mm.lookupPfn(a + PG))).toBe(0);
+  });
+
+  it('latest (7.2): the write puts a THP in the huge zero page\'s place (Machine passes profile hugeZeroWriteAllocsThp)', () => {
+    const { p, mm, phys } = setup({ thp: 'always', profile: 'latest' });
+    const a = ok(p.mmap(0n, M2, RW, PA));
+    p.readMemory(a, new Uint8Array(1));
+    const hz = mm.lookupPfn(a);
+    expect(hz).toBe(mm.hugeZeroFolio);
+    p.writeMemory(a + PG, ONE);
+    const head = mm.lookupPfn(a);
+    expect(head).not.toBe(hz);
+    expect(phys.folioOrder(head)).toBe(9);
+    expect(mm.lookupPfn(a + PG)).toBe(head + 1);
   });
 
   it('partial munmap splits the PMD; the folio goes with its last page', () => {

@@ -102,6 +102,37 @@ describe('the huge zero page', () => {
     expect(phys.framesInUse()).toBe(0);
   });
 
+  it('a long-term read pin of an untouched block: read fault first (the huge zero page), then unshare: 6.12 splits, 7.2 takes a THP', () => {
+    for (const hugeZeroWpThp of [false, true]) {
+      const phys = new PhysicalMemory(64n << 20n, { seed: 2 });
+      const mm = new MmStruct(phys, { hugeZeroWpThp });
+      thpArea(mm, 1n);
+      const out = new Uint32Array(9);
+      expect(pinUserPages(mm, BASE, 9, FOLL_LONGTERM, out, 0)).toBe(9);
+      // the huge zero folio was mapped on the way, then left (6.12) or replaced (7.2)
+      expect(mm.hugeZeroFolio).toBeGreaterThanOrEqual(0);
+      if (hugeZeroWpThp) {
+        const head = mm.lookupPfn(BASE);
+        expect(head).not.toBe(mm.hugeZeroFolio);
+        expect(phys.folioOrder(head)).toBe(9);
+        expect([...out]).toEqual(Array.from({ length: 9 }, (_, k) => head + k));
+        expect(mm.lookupPfn(BASE + 0xc000n)).toBe(head + 12);
+      } else {
+        for (let k = 0; k < 9; k++) {
+          expect(phys.folioOrder(out[k])).toBe(0);
+          expect(phys.folioPincount(out[k])).toBe(1);
+          expect(mm.lookupPfn(BASE + BigInt(k) * 0x1000n)).toBe(out[k]);
+        }
+        // the rest of the block: small zero PTEs from the split
+        expect(mm.lookupPfn(BASE + 0xc000n)).toBe(phys.zeroPfn);
+        expect(mm.lookupPfn(BASE + M2 - 0x1000n)).toBe(phys.zeroPfn);
+      }
+      unpinUserPages(phys, out, 0, 9, false);
+      mm.mmput();
+      expect(phys.framesInUse()).toBe(0);
+    }
+  });
+
   it('a partial MADV_DONTNEED splits it; MADV_COLLAPSE counts the PMD-mapped zero folio as done', () => {
     const phys = new PhysicalMemory(64n << 20n, { seed: 2 });
     const mm = new MmStruct(phys);

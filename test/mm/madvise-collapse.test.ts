@@ -123,4 +123,20 @@ describe.each([
     expect(mm.madvise(sh, 2n * M2, MADV_COLLAPSE)).toBe(-EINVAL);
     mm.mmput();
   });
+
+  it('shmem (shared anonymous): no whole block in the range is 0 (6.12: only from a block boundary); a VMA not block-aligned is EINVAL', () => {
+    const { mm } = setup(anyPte);
+    const SH = BASE + 16n * M2;
+    expect(mm.mmap(SH, M2, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)).toBe(SH);
+    expect(mm.writeUser(SH, new Uint8Array([1]))).toBe(0);
+    // inside the block, not from its start: 7.2 hstart >= hend is 0, 6.12's unsigned count is EINVAL
+    expect(mm.madvise(SH + 0x7000n, 0xf000n, MADV_COLLAPSE)).toBe(anyPte ? 0 : -EINVAL);
+    // from the block's start, short of its end: hstart == hend, 0 on both
+    expect(mm.madvise(SH, 0x10000n, MADV_COLLAPSE)).toBe(0);
+    // the VMA's start is not block-aligned (its file offset is 0): thp_vma_suitable_order() refuses it
+    const OFF = SH + 4n * M2 + 0x1000n;
+    expect(mm.mmap(OFF, 2n * M2, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)).toBe(OFF);
+    expect(mm.madvise(OFF, 0x1000n, MADV_COLLAPSE)).toBe(-EINVAL);
+    mm.mmput();
+  });
 });

@@ -6,8 +6,8 @@
  * in the order they were made, across processes too; then it bumps the
  * doorbell (`<sock>.b`, a shared page) that a server waiting awake watches.
  * The server answers in the process's channel page (`<sock>.d/m<pid>`, shared
- * memory the shim maps and watches), waking a shim that sleeps with a byte on
- * its reply FIFO (`<sock>.d/r<pid>`); HELLO's reply, and one too big for the
+ * memory the shim maps and watches), waking a shim that said it sleeps with a
+ * byte on its reply FIFO (`<sock>.d/r<pid>`); HELLO's reply, and one too big for the
  * page, travel on that FIFO. Both are made by the shim and named in HELLO.
  * The unix socket at `<sock>` only tells the server that a process is gone:
  * the shim writes its connection id there once and never reads it.
@@ -22,7 +22,8 @@ export const REQ_HEADER = 64;
 /**
  * The channel page of a process (shim/protocol.h struct bridge_chan): u32 seq
  * at 0 (bumped by 2 per reply; bit 0: this one is on the FIFO after
- * CHAN_MARK), u32 sleeping at 4, the reply at CHAN_REPLY.
+ * CHAN_MARK), the reply at CHAN_REPLY. A shim that stops waiting awake says
+ * OP.SLEEP and gets one CHAN_WAKE byte on its FIFO once seq has moved.
  */
 export const CHAN_SIZE = 128 * 1024;
 export const CHAN_REPLY = 64;
@@ -66,6 +67,8 @@ export const OP = {
   /** Server-internal: the main thread's wake-up to serve its event loop (never sent by the shim). */
   TICK: 26,
   REAP: 27,
+  /** The shim sleeps on its FIFO until the channel's seq moves past a[0] (no reply: one wake-up byte). */
+  SLEEP: 28,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

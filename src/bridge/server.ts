@@ -74,9 +74,11 @@ export class Bridged {
   connId = 0;
   /** Write end of the process's reply FIFO (-1: none). */
   replyFd = -1;
-  /** The process's channel page (shared memory the shim maps; -1: none) and its last reply's seq. */
+  /** The process's channel page (shared memory the shim maps; -1: none) and the seq its last reply published. */
   chanFd = -1;
   chanSeq = 0;
+  /** The shim said OP.SLEEP: the next reply also writes a wake-up byte on its FIFO. */
+  sleeper = false;
   /**
    * fail-nth is per task (thread): the model's one task holds the value of
    * the thread whose call it runs (activeTid); the others wait here.
@@ -414,6 +416,10 @@ export class BridgeServer {
         b = this.byConn.get(q.conn);
         // a process that is gone (or a stale id): nobody waits for an answer
         if (b === undefined) return;
+        if (q.op === OP.SLEEP) {
+          sleepUntilPast(b, Number(BigInt.asUintN(32, q.a[0])));
+          return;
+        }
         rep = this.handle(b, q);
       }
     } catch (e) {
@@ -528,6 +534,7 @@ export class BridgeServer {
     b.replyFd = replyFd;
     b.chanFd = chanFd;
     b.chanSeq = 0;
+    b.sleeper = false;
     if (b.connId !== 0 && this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
     b.connId = this.nextConn++;
     this.byConn.set(b.connId, b);
@@ -1150,47 +1157,59 @@ function ioctlKey(cmd: number): string {
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 const SEQ = Buffer.alloc(4);
-const SLEEPING = Buffer.alloc(4);
 const WAKE = Buffer.from([CHAN_WAKE]);
 const MARK = Buffer.from([CHAN_MARK]);
 
+type ReplyTo = Pick<Bridged, 'chanFd' | 'chanSeq' | 'replyFd' | 'sleeper'>;
+
 /**
  * Put a reply where the process waits for it (dropped when it is gone): in
- * its channel page, then the seq bump, then a wake-up byte on its FIFO if
- * it sleeps there; HELLO's reply and one too big for the page on the FIFO.
+ * its channel page, then the seq bump, then the wake-up byte on its FIFO
+ * if it said it sleeps; HELLO's reply and one too big for the page on the
+ * FIFO. True when it woke the shim.
  */
-export function sendReply(b: Pick<Bridged, "chanFd" | "chanSeq" | "replyFd">, buf: Buffer, viaFifo = false): boolean {
+export function sendReply(b: ReplyTo, buf: Buffer, viaFifo = false): boolean {
   if (b.chanFd < 0 || viaFifo) {
     fifoWrite(b, buf);
     return false;
   }
+  const fits = buf.length <= CHAN_SIZE - CHAN_REPLY;
   try {
-    const fits = buf.length <= CHAN_SIZE - CHAN_REPLY;
     if (fits) writeSync(b.chanFd, buf, 0, buf.length, CHAN_REPLY);
-    b.chanSeq = (b.chanSeq + 2) >>> 0;
-    SEQ.writeUInt32LE(fits ? b.chanSeq : b.chanSeq | 1, 0);
+    // the next even number (bit 0 of the last one may be set); bit 0 now: this one is on the FIFO
+    b.chanSeq = (((b.chanSeq | 1) + 1) | (fits ? 0 : 1)) >>> 0;
+    SEQ.writeUInt32LE(b.chanSeq, 0);
     writeSync(b.chanFd, SEQ, 0, 4, 0);
-    if (!fits) {
-      fifoWrite(b, MARK);
-      fifoWrite(b, buf);
-      return false;
-    }
-    // after the bump: a shim that set `sleeping` before it will be woken, one that sets it later sees the bump
-    readSync(b.chanFd, SLEEPING, 0, 4, 4);
   } catch {
     return false;
   }
-  if (SLEEPING.readUInt32LE(0) === 0 || b.replyFd < 0) return false;
-  try {
-    writeSync(b.replyFd, WAKE, 0, 1);
-  } catch {
-    // EAGAIN: the FIFO is full of wake-ups already
+  if (!fits) {
+    fifoWrite(b, MARK);
+    fifoWrite(b, buf);
   }
+  if (!b.sleeper) return false;
+  b.sleeper = false;
+  wake(b);
   return true;
 }
 
+/** OP.SLEEP: the shim sleeps until seq moves past `old`: wake it now if it has, else at the next reply. */
+export function sleepUntilPast(b: ReplyTo, old: number): void {
+  if (b.chanSeq !== old) wake(b);
+  else b.sleeper = true;
+}
+
+function wake(b: Pick<Bridged, 'replyFd'>): void {
+  if (b.replyFd < 0) return;
+  try {
+    writeSync(b.replyFd, WAKE, 0, 1);
+  } catch {
+    // EAGAIN: the FIFO is full (of wake-ups); gone: nobody to wake
+  }
+}
+
 /** Write all of `buf` into the process's reply FIFO (dropped when the process is gone). */
-function fifoWrite(b: Pick<Bridged, "replyFd">, buf: Buffer): void {
+function fifoWrite(b: Pick<Bridged, 'replyFd'>, buf: Buffer): void {
   let done = 0;
   let waits = 0;
   while (done < buf.length && b.replyFd >= 0) {

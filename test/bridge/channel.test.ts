@@ -1,24 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The reply channel (server side): a reply lands in the process's channel
- * page before its seq moves; a shim that said it sleeps gets one wake-up
- * byte on its FIFO; a reply too big for the page goes on the FIFO after its
- * mark, with the seq's bit 0 telling the shim so; HELLO's reply always on
- * the FIFO. The C side (shim.c chan_wait) is exercised by every exec test.
+ * page before its seq moves; a shim that said OP.SLEEP gets exactly one
+ * wake-up byte on its FIFO, at once when the seq it waits past has moved
+ * already, else with the next reply; a reply too big for the page goes on
+ * the FIFO after its mark, with the seq's bit 0 telling the shim so; HELLO's
+ * reply always on the FIFO. The C side (shim.c chan_wait) is exercised by
+ * every exec test, the sleeping path always by the one with `spin: { us: 0 }`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, REP_HEADER, encodeReply } from '../../src/bridge/protocol.js';
-import { sendReply } from '../../src/bridge/server.js';
+import { sendReply, sleepUntilPast } from '../../src/bridge/server.js';
 
 let dir: string;
 let chan: number;
 let fifoR: number;
 let fifoW: number;
-let b: { chanFd: number; chanSeq: number; replyFd: number };
+let b: { chanFd: number; chanSeq: number; replyFd: number; sleeper: boolean };
 
 function seq(): number {
   const w = Buffer.alloc(4);
@@ -43,7 +45,7 @@ beforeEach(() => {
   execFileSync('mkfifo', [join(dir, 'r')]);
   fifoR = openSync(join(dir, 'r'), constants.O_RDONLY | constants.O_NONBLOCK);
   fifoW = openSync(join(dir, 'r'), constants.O_WRONLY | constants.O_NONBLOCK);
-  b = { chanFd: chan, chanSeq: 0, replyFd: fifoW };
+  b = { chanFd: chan, chanSeq: 0, replyFd: fifoW, sleeper: false };
 });
 
 afterEach(() => {
@@ -66,13 +68,22 @@ describe('bridge reply channel', () => {
     expect(seq()).toBe(4);
   });
 
-  it('wakes a shim that set `sleeping` with one byte on its FIFO', () => {
-    const one = Buffer.alloc(4);
-    one.writeUInt32LE(1, 0);
-    writeSync(chan, one, 0, 4, 4);
+  it('wakes a shim that said it sleeps with one byte, with the reply it waits for', () => {
+    sleepUntilPast(b, 0);
+    expect(fifoBytes().length).toBe(0);
     expect(sendReply(b, encodeReply({ ret: 0 }))).toBe(true);
     expect(seq()).toBe(2);
     expect([...fifoBytes()]).toEqual([CHAN_WAKE]);
+    // one byte per OP.SLEEP: the next reply wakes nobody
+    expect(sendReply(b, encodeReply({ ret: 0 }))).toBe(false);
+    expect(fifoBytes().length).toBe(0);
+  });
+
+  it('wakes at once a shim whose reply was out before its OP.SLEEP came', () => {
+    sendReply(b, encodeReply({ ret: 0 }));
+    sleepUntilPast(b, 0);
+    expect([...fifoBytes()]).toEqual([CHAN_WAKE]);
+    expect(b.sleeper).toBe(false);
   });
 
   it('sends a reply bigger than the page on the FIFO after its mark, seq bit 0 set', async () => {
@@ -91,6 +102,8 @@ describe('bridge reply channel', () => {
     // the next small reply is in the page again, seq even and past the odd one
     sendReply(b, encodeReply({ ret: 2 }));
     expect(seq()).toBe(4);
+    sendReply(b, encodeReply({ ret: 3 }));
+    expect(seq()).toBe(6);
   });
 
   it("answers HELLO on the FIFO (the shim's channel is not known to be read yet)", () => {

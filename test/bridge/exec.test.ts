@@ -106,9 +106,9 @@ describe('exec: descriptors and threads', () => {
 });
 
 describe('exec: a small iommufd client', () => {
-  it('gets the kernel answers, real fds and its own exit status', async () => {
+  it('gets the kernel answers, real fds and its own exit status (each answer waited for asleep)', async () => {
     const prog = build('basic');
-    const r = await runExec([prog, '7'], { captureStdout: true, err: () => {} });
+    const r = await runExec([prog, '7'], { captureStdout: true, err: () => {}, spin: { us: 0 } });
     const lines = r.stdout.trim().split('\n');
     expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
     expect(lines.length).toBe(19);

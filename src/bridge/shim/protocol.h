@@ -35,12 +35,13 @@ struct bridge_rep {
  * The channel page(s) of one process: the server writes the reply at
  * CHAN_REPLY, then bumps seq by 2 (bit 0 set: this reply comes on the FIFO,
  * preceded by CHAN_MARK, as it is bigger than CHAN_SIZE - CHAN_REPLY). A shim
- * about to sleep sets `sleeping` and looks at seq once more; a server that
- * sees `sleeping` after its bump writes CHAN_WAKE into the reply FIFO.
+ * that stops waiting awake sends OP_SLEEP (no reply) with the seq it waits
+ * past and sleeps in read() on its FIFO: the server, taking requests in
+ * order, writes one CHAN_WAKE byte there at once if that seq has moved
+ * already, or right after its next bump.
  */
 struct bridge_chan {
 	uint32_t seq;
-	uint32_t sleeping;
 };
 #define CHAN_SIZE (128 * 1024)
 #define CHAN_REPLY 64
@@ -78,6 +79,7 @@ enum bridge_op {
 	OP_CAPGET = 24,      /* -> effective capability bits */
 	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
 	OP_REAP = 27,        /* a: pid of a child the program reaped (it is gone, whatever it said) */
+	OP_SLEEP = 28,       /* a: the channel seq the shim waits past; it sleeps on its FIFO (always REQ_NOREPLY) */
 };
 
 #endif

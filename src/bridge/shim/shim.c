@@ -166,9 +166,9 @@ static long send_req(const struct bridge_req *q, const void *s, uint32_t slen)
 /*
  * The model answers most calls in a few to tens of microseconds: when the
  * server says the machine has a CPU to spare (the reply's spin_us), wait for
- * the reply awake, watching the channel page, for up to that long; then
- * sleep in read() on the reply FIFO, which the server wakes with a byte when
- * it sees `sleeping` set.
+ * the reply awake, watching the channel page, for up to that long; then say
+ * OP_SLEEP and sleep in read() on the reply FIFO until the server's wake-up
+ * byte (one per OP_SLEEP).
  */
 static long spin_ns;
 
@@ -193,22 +193,19 @@ static uint32_t chan_wait(uint32_t old)
 				break;
 		}
 	}
+	struct bridge_req q = { .op = OP_SLEEP | REQ_NOREPLY, .a = { old }, .tid = (uint32_t)self_tid(), .conn = conn_id };
+	if (send_req(&q, NULL, 0))
+		lost();
 	for (;;) {
 		char junk[64];
-		__atomic_store_n(&ch->sleeping, 1, __ATOMIC_SEQ_CST);
-		s = __atomic_load_n(&ch->seq, __ATOMIC_SEQ_CST);
-		if (s != old)
-			break;
 		long r = RS(SYS_read, rfd, junk, sizeof(junk));
-		if (r == 0 || (r < 0 && errno != EINTR))
-			lost(); /* the server closed the FIFO: it is gone */
-		__atomic_store_n(&ch->sleeping, 0, __ATOMIC_SEQ_CST);
 		s = __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE);
 		if (s != old)
 			return s;
+		/* end of file with no reply: the server is gone (after EXIT's reply it closes the FIFO at once) */
+		if (r == 0 || (r < 0 && errno != EINTR))
+			lost();
 	}
-	__atomic_store_n(&ch->sleeping, 0, __ATOMIC_SEQ_CST);
-	return s;
 }
 
 /* A reply too big for the channel page: on the FIFO after its mark (wake-up bytes before it are dropped). */

@@ -136,10 +136,10 @@ export interface BridgeOptions extends MachineOptions {
   /** Effective capabilities of the first process instead of the real ones (names, or 'all'). */
   caps?: readonly string[] | 'all';
   /**
-   * How long (µs) the shim waits awake (polling) for a reply before sleeping
-   * in read (0: never), sent with every reply while the machine has a CPU to
-   * spare; the shim adapts between 0 and this. The server itself always
-   * sleeps in its blocking read of the request FIFO. Default 40.
+   * How long (µs) each side waits awake for the other before sleeping (0:
+   * never) while the machine has a CPU to spare: the server for the next
+   * request (watching the doorbell), the shim for its reply (watching its
+   * channel page; the value travels with every reply). Default 100.
    */
   spinUs?: number;
   /** Wait awake whatever the load (tests of the waiting paths). */
@@ -214,7 +214,7 @@ export class BridgeServer {
     this.debugfsDir = opts.debugfsDir;
     this.sabotage = opts.sabotage;
     this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
-    this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 50) * 1000));
+    this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 100) * 1000));
     this.spinAlways = opts.spinAlways ?? false;
     this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
   }

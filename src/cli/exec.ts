@@ -36,7 +36,7 @@ export function register(program: Command): void {
         '',
         'Exit status: the program\'s; 70 when the bridge server failed; 127 when the program',
         'cannot run under the bridge (not found, or statically linked: the shim needs LD_PRELOAD).',
-        'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 50,',
+        'Environment: IOMMUFD_SIM_TRACE=1 prints every request; IOMMUFD_SIM_SPIN_US=N (default 100,',
         '0 = off) is how long each side waits awake for the other on an idle machine.',
       ].join('\n'),
     )

@@ -15,6 +15,8 @@
 import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
+import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
+import { VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { type CallResult, type RunResult, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
@@ -51,7 +53,41 @@ export interface ExportOptions {
 }
 
 /** A model run, with where the main process's ioctl scratch page was. */
-export type ModelRun = RunResult & { scratchVa?: bigint; clientScratchVa?: bigint };
+export type ModelRun = RunResult & {
+  scratchVa?: bigint;
+  clientScratchVa?: bigint;
+  /** The call that first mapped the client scratch, and its bytes then. */
+  clientScratchAt?: { call: number; bytes: bigint };
+  /**
+   * The first call after which the main process (exec layout) no longer had
+   * its own image or stack as exec left them: unmapped, remapped or made
+   * inaccessible. A real program dies there (SIGSEGV at its next
+   * instruction or stack access); the model's goes on (src/oracle/compare.ts).
+   */
+  ownMemoryLostAt?: number;
+};
+
+/** STACK_TOP with randomization off: the page below it holds the stack pointer. */
+const STACK_TOP_VPN = 0x7ffffffff;
+
+/**
+ * The image and the top of the stack exec left are still mapped with (at
+ * least) their protection, the file-backed parts still by the image file.
+ */
+function ownMemoryIntact(mm: MmStruct): boolean {
+  const covered = (start: number, end: number, prot: number, file: boolean): boolean => {
+    let vpn = start;
+    while (vpn < end) {
+      const v = mm.findVma(vpn);
+      if (v === undefined || (v.flags & prot) !== prot) return false;
+      if (file && v.file?.name !== EXEC_IMAGE_PATH) return false;
+      vpn = v.end;
+    }
+    return true;
+  };
+  for (const m of EXEC_IMAGE) if (!covered(m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
+  return covered(STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE, false);
+}
 
 /**
  * Run the program on the model and note the address of the main process's
@@ -64,6 +100,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let before: Array<[number, number]> = [];
   let scratchVa: bigint | undefined;
   let clientScratchVa: bigint | undefined;
+  let clientScratchAt: { call: number; bytes: bigint } | undefined;
+  let ownMemoryLostAt: number | undefined;
   let mainPid: number | undefined;
   const run: ModelRun = runProgram(p, {
     profile,
@@ -72,6 +110,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
+      if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && !ownMemoryIntact(main.task.mm)) ownMemoryLostAt = r.index;
       const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
       const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
       const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;
@@ -93,17 +132,29 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
           }
         }
         fresh.sort((a, b) => a - b);
+        const had = clientScratchVa;
         if (structOp && scratchVa === undefined && fresh.length > 0) {
           scratchVa = BigInt(fresh[0]) * 4096n;
           fresh.shift();
           if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
         } else if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
+        if (clientScratchVa !== undefined && had === undefined) {
+          // its pages: from its start up to what was there before, the struct scratch or a hole
+          const first = Number(clientScratchVa / 4096n);
+          const mapped = (vpn: number): boolean => now.some(([s, e]) => vpn >= s && vpn < e) && !before.some(([s, e]) => vpn >= s && vpn < e);
+          const structVpn = scratchVa === undefined ? -1 : Number(scratchVa / 4096n);
+          let end = first + 1;
+          while (end !== structVpn && mapped(end)) end++;
+          clientScratchAt = { call: r.index, bytes: BigInt(end - first) * 4096n };
+        }
       }
       before = now;
     },
   });
   if (scratchVa !== undefined) run.scratchVa = scratchVa;
   if (clientScratchVa !== undefined) run.clientScratchVa = clientScratchVa;
+  if (clientScratchAt !== undefined) run.clientScratchAt = clientScratchAt;
+  if (ownMemoryLostAt !== undefined) run.ownMemoryLostAt = ownMemoryLostAt;
   return run;
 }
 
@@ -891,6 +942,8 @@ interface Ctx {
   /** Per process slot: the handle holding its default iommufd fd. */
   defaultFd: Map<number, string>;
   profile: ProfileName;
+  /** The call that first mapped the model's client scratch, and its bytes. */
+  clientScratchAt?: { call: number; bytes: bigint };
 }
 
 class Emitter {
@@ -909,6 +962,7 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   const prof = profileByName(profile);
   const testCmdSize = prof?.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
   const ctx: Ctx = { handleIndex: new Map(), procSlot: new Map([['$main', 0]]), defaultFd: new Map(), profile };
+  if (run?.clientScratchAt !== undefined) ctx.clientScratchAt = run.clientScratchAt;
   const slotOfCall: number[] = [];
   const hidx = (h: string): number => {
     let i = ctx.handleIndex.get(h);
@@ -1171,6 +1225,13 @@ function emitCall(e: Emitter, c: Call, i: number, defFd: readonly string[]): voi
   };
   const kind = mod.emitC ? 'emit' : spec.group === 'meta' ? 'meta' : 'noexport';
   mod.emitC?.(ce);
+  // The model mapped its client scratch in this call: an op whose C keeps its buffer elsewhere
+  // (VFIO_IOMMU_GET_INFO's calloc) still maps it there first, so the pages the model has at that
+  // address exist in the C program too (6.12 corpus seed 31679: an IOAS_MAP over them)
+  const cs = ctx.clientScratchAt;
+  if (kind === 'emit' && cs?.call === i && (c.proc === undefined || c.proc === '$main') && !e.lines.slice(caseStart).some((l) => l.includes('client_scratch('))) {
+    e.lines.splice(caseStart, 0, `		(void)client_scratch(${cs.bytes});`);
+  }
   if (kind === 'meta') {
     // No system call: the model's own view of its state (check_state); nothing to replay.
     L(`printf("@R ${i} meta\\n");`);

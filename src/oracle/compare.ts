@@ -6,7 +6,9 @@
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
  * `errno` and `value` (field `stdio-fd` when the call named descriptor 0, 1
- * or 2, which the model's processes do not have), `addr` (an mmap address differs: the kernel did not take the model's address
+ * or 2, which the model's processes do not have; `missing` and `crash` field
+ * `own-memory` when the program unmapped its own image or stack and died of
+ * it), `addr` (an mmap address differs: the kernel did not take the model's address
  * as its hint), `warn` (a WARN on one side only, or, field `site`, both
  * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
@@ -21,8 +23,7 @@
  */
 import { errnoName } from '../base/errno.js';
 import { hex } from '../base/u64.js';
-import type { RunResult } from '../fuzz/executor.js';
-import { comparableAnswer } from '../fuzz/export-c.js';
+import { type ModelRun, comparableAnswer } from '../fuzz/export-c.js';
 import type { Program } from '../fuzz/program.js';
 import { type KernelProgram, kernelWarnings } from './console.js';
 import { type KnownDivergence, matchKnown } from './known.js';
@@ -74,7 +75,7 @@ function parseKernelValue(s: string): bigint | undefined {
   }
 }
 
-export function compareProgram(name: string, program: Program, run: RunResult, kp: KernelProgram | undefined, release: string, known: readonly KnownDivergence[]): ProgramReport {
+export function compareProgram(name: string, program: Program, run: ModelRun, kp: KernelProgram | undefined, release: string, known: readonly KnownDivergence[]): ProgramReport {
   const modelWarnings = run.warnings.filter((w) => !w.assertion.startsWith('audit.')).map((w) => `${w.assertion}: ${w.message}`);
   const rep: ProgramReport = { name, status: 'agree', calls: program.calls.length, compared: 0, divergences: [], modelWarnings, kernelWarnings: [] };
   const add = (d: Omit<Divergence, 'program'>): void => {
@@ -97,12 +98,18 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
   }
   const { warns, bugs } = kernelWarnings(kp.kmsg);
   rep.kernelWarnings = [...warns, ...bugs];
+  // The program took away its own text, data or stack (runModel's ownMemoryLostAt) and
+  // the real one died of it (SIGSEGV / SIGBUS): its missing results and its exit are
+  // marked (field own-memory); the model's process has no instructions to fetch.
+  const killedBySelf = (kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.ownMemoryLostAt !== undefined;
+  let ownMemory = false;
   for (const r of run.results) {
     if (r.expected === 'no exception') break; // the model stopped here (its own exception)
     const c = program.calls[r.index];
     const k = kp.calls.get(r.index);
     if (!k || k.state === 'dead' || k.state === 'died') {
-      add({ call: r.index, op: r.op, class: 'missing', model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
+      ownMemory = killedBySelf && r.index >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
+      add({ call: r.index, op: r.op, class: 'missing', ...(ownMemory ? { field: 'own-memory' } : {}), model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
       break;
     }
     if (k.state === 'meta') continue;
@@ -151,7 +158,7 @@ export function compareProgram(name: string, program: Program, run: RunResult, k
     }
   }
   if (bugs.length) add({ class: 'crash', model: 'no BUG', kernel: bugs[0] });
-  if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
+  if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
   // WARNs by site: the function each side warned in (warn-sites.ts), each once.
   const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));
   const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProgram } from '../../src/fuzz/executor.js';
-import { comparableAnswer, exportC, withModelAnswers } from '../../src/fuzz/export-c.js';
+import { comparableAnswer, exportC, runModel, withModelAnswers } from '../../src/fuzz/export-c.js';
 import type { Program } from '../../src/fuzz/program.js';
 import { compareProgram } from '../../src/oracle/compare.js';
 import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../src/oracle/console.js';
@@ -219,6 +219,36 @@ describe('compare', () => {
     expect(dq.divergences.map((d) => [d.call, d.field, d.model, d.known])).toEqual([[1, undefined, 'EBADF', undefined]]);
   });
 
+  it('a program that unmapped its own image and died of it: the missing result and the exit are field own-memory, explained', () => {
+    // 6.12 corpus seed 30211: munmap(0, 4 GiB) takes the static binary's text at 0x400000 with it
+    const p: Program = {
+      name: 'self',
+      calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', as: '$i' }, { op: 'munmap', addr: 0, length: 0xffffffff }, { op: 'ioas_alloc' }],
+    };
+    const r = runModel(p, 'v6.12', { processLayout: 'exec' });
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(r.ownMemoryLostAt).toBe(2);
+    expect(runModel(PROGRAM, 'v6.12', { processLayout: 'exec' }).ownMemoryLostAt).toBeUndefined();
+    expect(runModel(p, 'v6.12').ownMemoryLostAt).toBeUndefined(); // the bare layout has no image
+    const k = kernelLike(p);
+    k.calls.delete(2);
+    k.calls.delete(3);
+    k.exit = 139;
+    const got = compareProgram('self', p, r, k, '6.12.95', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [2, 'missing', 'own-memory', true],
+      [undefined, 'crash', 'own-memory', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // a program that ended otherwise (timeout) or lost nothing is not explained by it
+    k.exit = 137;
+    expect(compareProgram('self', p, r, k, '6.12.95', loadKnown()).status).toBe('diverged');
+    const kp = kernelLike(PROGRAM);
+    kp.calls.delete(6);
+    kp.exit = 139;
+    expect(compareProgram('unit', PROGRAM, runModel(PROGRAM, 'v6.12', { processLayout: 'exec' }), kp, '6.12.95', loadKnown()).status).toBe('diverged');
+  });
+
   it('a program that said SKIP is skipped, one that never ran is an error', () => {
     const k = kernelLike(PROGRAM);
     k.exit = 4;
@@ -253,6 +283,25 @@ describe('export with the model answers', () => {
     const withCaps = exportC({ ...PROGRAM, caps: ['CAP_IPC_LOCK', 'CAP_SYS_RESOURCE'] }, { profile: 'v6.12' });
     expect(withCaps).toMatch(/become_model_process\([^,]+, 1000, 0x1004000u, 0x0u,/);
     expect(exportC(PROGRAM, { profile: 'v6.5' })).toMatch(/#define TEST_CMD_SIZE 56/);
+  });
+
+  it('maps the client scratch where and when the model did, even for an op whose C keeps its buffer elsewhere', () => {
+    // 6.12 corpus seed 31679: VFIO_IOMMU_GET_INFO's buffer is the model's client scratch, a later IOAS_MAP covers it
+    const p: Program = {
+      name: 'cs',
+      calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', as: '$i' }, { op: 'vfio_iommu_get_info', argsz: 5000 }, { op: 'ioas_iova_ranges', ioas: '$i' }],
+    };
+    const run = runModel(p, 'v6.12', { processLayout: 'exec' });
+    expect(run.clientScratchAt).toEqual({ call: 2, bytes: 8192n });
+    expect(run.clientScratchVa).toBeDefined();
+    const c = exportC(p, { profile: 'v6.12', run });
+    const case2 = c.slice(c.indexOf('\tcase 2:'), c.indexOf('\tcase 3:'));
+    expect(case2).toMatch(/^\tcase 2: [^\n]*\n\t\t\(void\)client_scratch\(8192\);/);
+    expect(c).toContain(`cscratch_hint = 0x${run.clientScratchVa!.toString(16)}ULL;`);
+    // an op that uses the client scratch itself gets no second call
+    const case3 = c.slice(c.indexOf('\tcase 3:'), c.indexOf('\tdefault:'));
+    expect(case3).toContain('client_scratch(');
+    expect(case3).not.toContain('(void)client_scratch');
   });
 });
 

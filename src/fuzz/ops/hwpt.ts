@@ -292,11 +292,29 @@ function popcount(b: Uint8Array): number {
   return n;
 }
 
-/** C lines: count the set bits of `room` bytes at `buf` into `dirty`, hex of the first 256 into `text`. */
+/**
+ * C lines: count the set bits of the `room` bytes at `bits` into `dirty`, hex
+ * of the first 256 into `text`. The C side of bitmapOutputs(): the bitmap is read back as the model's
+ * process reads it (readUser: a copy that faults gives no outputs), through
+ * the export's fault-safe user_read(), never by dereferencing `bits`: with
+ * nothing dirty the kernel never touches a `data` the program cannot read
+ * (6.12 corpus seed 31138: data past the mapping, the call ok).
+ */
 function bitmapOutputsC(L: (s?: string) => void): void {
-  L('for (k = 0; k < room; k++)');
-  L('\tdirty += (uint64_t)__builtin_popcount(bits[k]);');
-  L(`hexify(bits, room < ${HEX_MAX} ? room : ${HEX_MAX}, text);`);
+  // in page-sized pieces on the stack: no heap, which the program may have unmapped
+  L('unsigned char piece[4096];');
+  L('for (k = 0; k < room; k += sizeof(piece)) {');
+  L('\tsize_t n = room - k < sizeof(piece) ? room - k : sizeof(piece), j;');
+  L('\tif (user_read((uint64_t)(uintptr_t)bits + k, piece, n)) {');
+  L('\t\tdirty = 0;');
+  L('\t\ttext[0] = 0;');
+  L('\t\tbreak;');
+  L('\t}');
+  L('\tfor (j = 0; j < n; j++)');
+  L('\t\tdirty += (uint64_t)__builtin_popcount(piece[j]);');
+  L('\tif (!k)');
+  L(`\t\thexify(piece, n < ${HEX_MAX} ? n : ${HEX_MAX}, text);`);
+  L('}');
 }
 
 function bitmapOutputs(x: ExecCtx, va: bigint, room: number, out: Outputs): void {

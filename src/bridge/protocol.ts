@@ -36,6 +36,8 @@ export const REP_HEADER = 32;
 export const REQ_MAX = 4096;
 /** Flag in the op word: the shim does not wait for an answer (the FIFO keeps the order). */
 export const REQ_NOREPLY = 0x10000;
+/** Flag in the op word: the shim will not wait awake for this reply; wake it with the reply (as after OP.SLEEP). */
+export const REQ_SLEEPER = 0x20000;
 export const OP_MASK = 0xffff;
 
 export const OP = {
@@ -80,7 +82,7 @@ export const BRIDGE_LOST_STATUS = 125;
 
 export interface Request {
   op: number;
-  /** REQ_NOREPLY or 0. */
+  /** REQ_NOREPLY, REQ_SLEEPER or 0. */
   flags: number;
   a: bigint[];
   /** The calling thread's id (0 when not known). */

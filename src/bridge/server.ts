@@ -46,7 +46,7 @@ import {
   VM_MAYSHARE,
   VM_PFNMAP,
 } from '../mm/index.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 
 const PT_SPAN = 512;
@@ -426,6 +426,7 @@ export class BridgeServer {
       this.fail(e);
       return;
     }
+    if (q.flags & REQ_SLEEPER) b.sleeper = true;
     if (!(q.flags & REQ_NOREPLY) && sendReply(b, encodeReply(rep, this.spinUsNow()), q.op === OP.HELLO)) this.stats.wakes!++;
     if (b.proc.exited) {
       closeReply(b);
@@ -1184,8 +1185,11 @@ export function sendReply(b: ReplyTo, buf: Buffer, viaFifo = false): boolean {
     return false;
   }
   if (!fits) {
+    // a sleeping shim wakes on the mark itself
     fifoWrite(b, MARK);
     fifoWrite(b, buf);
+    b.sleeper = false;
+    return false;
   }
   if (!b.sleeper) return false;
   b.sleeper = false;

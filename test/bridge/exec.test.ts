@@ -131,6 +131,14 @@ describe('exec: a small iommufd client', () => {
     expect(feats.status).toBe(0);
   });
 
+  it('the same answers when each short wait awake ends in OP_SLEEP (reply first or wake-up first)', async () => {
+    const r = await runExec([build('basic'), '7'], { captureStdout: true, err: () => {}, spin: { us: 1, always: true } });
+    expect(r.stdout.trim().split('\n').filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(r.status).toBe(7);
+    expect(r.stats.ioctls).toBe(12);
+    expect(r.stats.byOp?.SLEEP?.n ?? 0).toBeGreaterThan(0);
+  });
+
   it('is not vacuous: a wrong model answer makes the program fail', async () => {
     const prog = build('basic');
     const r = await runExec([prog], { captureStdout: true, err: () => {}, sabotage: 'ioas-alloc-id' });

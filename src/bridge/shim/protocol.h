@@ -23,6 +23,7 @@ struct bridge_req {
 
 #define REQ_MAX 4096 /* PIPE_BUF: one atomic write into the shared FIFO */
 #define REQ_NOREPLY 0x10000 /* op flag: no reply is sent (the FIFO keeps the order) */
+#define REQ_SLEEPER 0x20000 /* op flag: the shim sleeps on its FIFO for this reply at once (no OP_SLEEP follows) */
 
 struct bridge_rep {
 	int64_t ret; /* >= 0 result, < 0 -errno */

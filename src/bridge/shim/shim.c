@@ -171,6 +171,8 @@ static long send_req(const struct bridge_req *q, const void *s, uint32_t slen)
  * byte (one per OP_SLEEP).
  */
 static long spin_ns;
+/* chan_wait read the mark of a reply that comes on the FIFO */
+static int mark_seen;
 
 static long now_ns(void)
 {
@@ -179,11 +181,15 @@ static long now_ns(void)
 	return t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-/* The channel's seq once it moved past `old` (the reply is in place, or bit 0: on the FIFO). */
-static uint32_t chan_wait(uint32_t old)
+/*
+ * The channel's seq once it moved past `old` (the reply is in place, or bit
+ * 0: on the FIFO). `sleeper`: the request said REQ_SLEEPER, the server wakes
+ * this shim with the reply without an OP_SLEEP.
+ */
+static uint32_t chan_wait(uint32_t old, int sleeper)
 {
 	uint32_t s;
-	if (spin_ns) {
+	if (!sleeper) {
 		long t0 = now_ns();
 		for (int i = 0;; i++) {
 			s = __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE);
@@ -193,13 +199,20 @@ static uint32_t chan_wait(uint32_t old)
 				break;
 		}
 	}
-	struct bridge_req q = { .op = OP_SLEEP | REQ_NOREPLY, .a = { old }, .tid = (uint32_t)self_tid(), .conn = conn_id };
-	if (send_req(&q, NULL, 0))
-		lost();
+	if (!sleeper) {
+		struct bridge_req q = { .op = OP_SLEEP | REQ_NOREPLY, .a = { old }, .tid = (uint32_t)self_tid(), .conn = conn_id };
+		if (send_req(&q, NULL, 0))
+			lost();
+	}
 	for (;;) {
-		char junk[64];
-		long r = RS(SYS_read, rfd, junk, sizeof(junk));
+		/* one byte at a time: a reply too big for the page follows its mark on this FIFO */
+		char c = 0;
+		long r = RS(SYS_read, rfd, &c, 1);
 		s = __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE);
+		if (r == 1 && c == CHAN_MARK) {
+			mark_seen = 1;
+			return s;
+		}
 		if (s != old)
 			return s;
 		/* end of file with no reply: the server is gone (after EXIT's reply it closes the FIFO at once) */
@@ -211,6 +224,10 @@ static uint32_t chan_wait(uint32_t old)
 /* A reply too big for the channel page: on the FIFO after its mark (wake-up bytes before it are dropped). */
 static void fifo_mark_wait(void)
 {
+	if (mark_seen) {
+		mark_seen = 0;
+		return;
+	}
 	for (;;) {
 		char c;
 		if (sys_read_all(rfd, &c, 1))
@@ -294,6 +311,10 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 
 	pthread_mutex_lock(&mu);
 	uint32_t old = ch ? __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE) : 0;
+	/* no waiting awake (a busy machine): the server wakes this shim with the reply itself */
+	int sleeper = ch && !rfd_fresh && !spin_ns && !(op & REQ_NOREPLY);
+	if (sleeper)
+		q.op |= REQ_SLEEPER;
 	if (send_req(&q, s, slen))
 		lost();
 	if (op & REQ_NOREPLY) {
@@ -306,7 +327,7 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		if (rfd_fresh)
 			first_reply_wait();
 		fifo_reply(&rep, out, outcap);
-	} else if (chan_wait(old) & 1) {
+	} else if (chan_wait(old, sleeper) & 1) {
 		fifo_mark_wait();
 		fifo_reply(&rep, out, outcap);
 	} else {

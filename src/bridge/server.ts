@@ -235,7 +235,8 @@ export class BridgeServer {
     if (now - this.spinCheckedAt >= 100) {
       this.spinCheckedAt = now;
       const [load1, running] = loadNow();
-      this.spinUs = running <= CPUS && load1 < CPUS + 0.5 ? this.spinNs / 1000 : 0;
+      // the two waiting sides count themselves: both awake make a load of 2 on an otherwise idle machine
+      this.spinUs = running <= CPUS && load1 < CPUS + 1 ? this.spinNs / 1000 : 0;
     }
     return this.spinUs;
   }

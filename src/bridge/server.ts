@@ -235,8 +235,8 @@ export class BridgeServer {
     if (now - this.spinCheckedAt >= 100) {
       this.spinCheckedAt = now;
       const [load1, running] = loadNow();
-      // the two waiting sides count themselves: both awake make a load of 2 on an otherwise idle machine
-      this.spinUs = running <= CPUS && load1 < CPUS + 1 ? this.spinNs / 1000 : 0;
+      // the two waiting sides count themselves (both awake: a load of 2 on an idle machine), a passing task is let be
+      this.spinUs = running <= CPUS + 1 && load1 < CPUS + 1 ? this.spinNs / 1000 : 0;
     }
     return this.spinUs;
   }

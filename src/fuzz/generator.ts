@@ -25,6 +25,7 @@ import {
   APERTURE_START,
   K2,
   K4,
+  M2,
   STRUCT_SIZES,
   TEMP_LIMITS,
   U64_MAX,
@@ -622,13 +623,14 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   const name = (): string => freshName(used);
   const calls: Call[] = [];
   const buf = name();
+  // Small buffers, and the 2 MiB ones THP backs (physically contiguous: one run in a domain).
   const bufLen = pickW<bigint>(rng, [
-    [3, 4n * K4],
-    [3, 16n * K4],
+    [2, 4n * K4],
+    [2, 16n * K4],
     [2, 64n * K4],
-    [2, 2n * 1024n * 1024n],
+    [4, M2],
   ]);
-  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(0.4) ? { thp: true } : {}) });
+  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen === M2 ? 0.7 : 0.3) ? { thp: true } : {}) });
   // Distinct bytes across page boundaries of the buffer (and at its start).
   const pages = Number(bufLen / K4);
   for (let i = rng.int(1, 4); i > 0; i--) {
@@ -668,7 +670,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
     let len = pickW<bigint>(rng, [
       [3, K4 * BigInt(rng.int(1, 4))],
       [2, K4 * BigInt(rng.int(5, 16))],
-      [1, room & ~(K4 - 1n)],
+      [bufLen >= M2 ? 3 : 1, room & ~(K4 - 1n)],
       [odd ? 2 : 0, K2 * BigInt(rng.int(1, 7) * 2 - 1)],
     ]);
     if (len === 0n) len = K4;
@@ -743,8 +745,14 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
       items.push(it);
     }
   }
-  // The end: an unmap, a copy, or a detach with pins held.
-  const end = rng.below(6);
+  // The end: an unmap, a detach (the device's domain goes while the access holds pins), or an unpin.
+  const end = pickW<number>(rng, [
+    [1, 0],
+    [stdev !== undefined ? 3 : 0, 1],
+    [1, 2],
+    [1, 3],
+    [2, 4],
+  ]);
   if (end === 0) calls.push({ op: 'ioas_unmap', ioas, iova: areas[0].name, length: num(areas.reduce((t, a) => t + a.len, 0n)) });
   else if (end === 1 && stdev !== undefined) calls.push({ op: 'destroy', id: stdev });
   else if (end === 2) {

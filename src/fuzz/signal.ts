@@ -253,14 +253,20 @@ function wrapMethods(proto: object, className: string): void {
     const key = `|m:${className}.${name}`;
     const slot = probeSlot(key);
     const retSlots = new Map<number | string, number>();
+    // The slots of the codes 0..4 (zero, positive, true, false, object) by index, -1 until first seen.
+    const smallSlots = new Int32Array(CODE_TEXT.length).fill(-1);
     const after = (r: unknown): void => {
       const c = probeState.collector;
       const code = returnCode(r);
       if (c === undefined || code === undefined) return;
-      let k = retSlots.get(code);
-      if (k === undefined) {
-        k = probeSlot(`${key}=${typeof code === 'string' || code < 0 ? String(code) : CODE_TEXT[code]}`);
-        retSlots.set(code, k);
+      let k = typeof code === 'number' && code >= 0 ? smallSlots[code] : -1;
+      if (k < 0) {
+        k = retSlots.get(code) ?? -1;
+        if (k < 0) {
+          k = probeSlot(`${key}=${typeof code === 'string' || code < 0 ? String(code) : CODE_TEXT[code]}`);
+          retSlots.set(code, k);
+        }
+        if (typeof code === 'number' && code >= 0) smallSlots[code] = k;
       }
       c.hit(k);
     };

@@ -687,6 +687,7 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
   let leafStart = 0;
   let leafEnd = -1;
   let leafSize = step;
+  const span = new Float64Array(2);
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
@@ -699,15 +700,12 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
       let pgsize: number;
       if (pt === undefined) pgsize = iopteSize(d, iova, step);
       else if (iova >= leafStart && iova < leafEnd) pgsize = leafSize;
-      else {
-        const leaf = pt.leafAt(iova);
-        pgsize = leaf?.size ?? step;
-        if (leaf) {
-          leafStart = leaf.iova;
-          leafEnd = leaf.iova + leaf.size;
-          leafSize = leaf.size;
-        }
-      }
+      else if (pt.leafSpanAt(iova, span)) {
+        leafStart = span[0];
+        leafSize = span[1];
+        leafEnd = leafStart + leafSize;
+        pgsize = leafSize;
+      } else pgsize = step;
       while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
       const dt = dj < dirty.length && dirty[dj] <= iova;
       if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;

@@ -101,11 +101,20 @@ class ProcessFiles implements IommufdFiles {
   }
 }
 
+/** Each process's user memory (made once: an ioctl is called with it every time). */
+const userMemories = new WeakMap<Process, UserMemory>();
+
 function procMemory(proc: Process): UserMemory {
-  return {
-    read: (va, dst) => proc.task.mm.readUser(va, dst),
-    write: (va, src) => proc.task.mm.writeUser(va, src),
-  };
+  let m = userMemories.get(proc);
+  if (m === undefined) {
+    // proc.task.mm read at each access, as before
+    m = {
+      read: (va, dst) => proc.task.mm.readUser(va, dst),
+      write: (va, src) => proc.task.mm.writeUser(va, src),
+    };
+    userMemories.set(proc, m);
+  }
+  return m;
 }
 
 

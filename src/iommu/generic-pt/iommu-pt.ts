@@ -471,6 +471,30 @@ export class Amdv1PageTable {
     }
   }
 
+  /**
+   * leafAt()'s iova and size alone, into out[0] and out[1] (nothing allocated); false over a
+   * hole. The size is read from the leaf's first item, as leafAt() reads it.
+   */
+  leafSpanAt(va: number, out: Float64Array): boolean {
+    if (!(va >= 0 && va < this.vaEnd)) return false;
+    let slot = this.topSlot;
+    for (let l = this.topLevel; ; l--) {
+      const t = this.tabs[slot];
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const type = entryType(lo, l);
+      if (type === ENTRY_EMPTY) return false;
+      if (type === ENTRY_OA) {
+        const n = P2[contigLg2(lo, t[2 * i + 1], l)];
+        const first = i - (i % n);
+        out[0] = Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n;
+        out[1] = P2[leafLg2(t[2 * first], t[2 * first + 1], l)];
+        return true;
+      }
+      slot = this.slotOf(lo, t[2 * i + 1]);
+    }
+  }
+
   // ---- dirty tracking ----
 
   /**
@@ -659,6 +683,11 @@ export class Amdv1PageTable {
       for (let i = 0; i < ITEMS; ) {
         const lo = t[2 * i];
         const hi = t[2 * i + 1];
+        if (lo === 0 && hi === 0) {
+          // an empty item (the common case): nothing to check
+          i++;
+          continue;
+        }
         const type = entryType(lo, level);
         if (type === ENTRY_EMPTY) {
           if (lo !== 0 || hi !== 0) out.push(`table ${slot}[${i}]: not present but 0x${pteHex(lo, hi)}`);

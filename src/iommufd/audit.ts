@@ -121,7 +121,9 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       for (const problem of d.storageProblems()) fail('domain_storage', `domain ${k}: ${problem}`);
     }
   }
-  const frameRefs = new Map<number, number>();
+  // The PFN of every pinned index of every pages object, counted per PFN after a sort.
+  let frameRefs = new Float64Array(opts.exactPins ? 1024 : 0);
+  let nrefs = 0;
   for (const pages of allPages) {
     problems += auditFilePages(env, pages);
     if (isDmabufPages(pages)) continue;
@@ -158,13 +160,27 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       for (const [a, b] of pinnedSpans) {
         for (let i = a; i <= b; i++) {
           const pfn = pinned.at(i);
-          if (pfn >= 0) frameRefs.set(pfn, (frameRefs.get(pfn) ?? 0) + 1);
+          if (pfn < 0) continue;
+          if (nrefs === frameRefs.length) {
+            const grown = new Float64Array(2 * nrefs);
+            grown.set(frameRefs);
+            frameRefs = grown;
+          }
+          frameRefs[nrefs++] = pfn;
         }
       }
     }
   }
   if (opts.exactPins) {
-    for (const [pfn, want] of frameRefs) {
+    // Each frame's pin count against how many pages objects pin it (by rising PFN).
+    const refs = frameRefs.subarray(0, nrefs).sort();
+    for (let k = 0; k < nrefs; ) {
+      const pfn = refs[k];
+      let want = 0;
+      while (k < nrefs && refs[k] === pfn) {
+        want++;
+        k++;
+      }
       const got = env.phys.pincount(pfn);
       if (got !== want) fail('pincount', `pfn ${pfn}: pincount ${got}, iommufd holds ${want}`);
     }

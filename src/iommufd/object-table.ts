@@ -385,10 +385,15 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
   /** Finalized objects in ascending ID order. */
   live(): Array<{ id: number; obj: T; users: number }> {
     const out: Array<{ id: number; obj: T; users: number }> = [];
+    let sorted = true;
     for (const e of this.slots.values()) {
-      if (e.state === LIVE && e.obj) out.push({ id: e.id, obj: e.obj, users: e.users });
+      if (e.state === LIVE && e.obj) {
+        if (out.length > 0 && out[out.length - 1].id > e.id) sorted = false;
+        out.push({ id: e.id, obj: e.obj, users: e.users });
+      }
     }
-    return out.sort((a, b) => a.id - b.id);
+    // (usually in ID order already: no sort then)
+    return sorted ? out : out.sort((a, b) => a.id - b.id);
   }
 
   /** What occupies an ID: 'free', 'reserved' (allocated, not finalized), 'live' or 'tombstone'. */

@@ -623,14 +623,16 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   const name = (): string => freshName(used);
   const calls: Call[] = [];
   const buf = name();
-  // Small buffers, and the 2 MiB ones THP backs (physically contiguous: one run in a domain).
+  // Small buffers, and the 2 and 4 MiB ones THP backs (physically contiguous per folio: a run in a domain
+  // each, the 4 MiB one two runs with a discontinuity between them).
   const bufLen = pickW<bigint>(rng, [
     [2, 4n * K4],
     [2, 16n * K4],
     [2, 64n * K4],
-    [4, M2],
+    [3, M2],
+    [3, 2n * M2],
   ]);
-  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen === M2 ? 0.7 : 0.3) ? { thp: true } : {}) });
+  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen >= M2 ? 0.7 : 0.3) ? { thp: true } : {}) });
   // Distinct bytes across page boundaries of the buffer (and at its start).
   const pages = Number(bufLen / K4);
   for (let i = rng.int(1, 4); i > 0; i--) {

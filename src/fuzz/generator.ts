@@ -652,7 +652,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   const ioas = name();
   calls.push({ op: 'ioas_alloc', as: ioas });
   let stdev: string | undefined;
-  if (has('mock_domain') && rng.bool(0.5)) {
+  if (has('mock_domain') && rng.bool(0.6)) {
     stdev = name();
     calls.push({ op: 'mock_domain', as: stdev, pt: ioas });
     // A second domain on the IOAS (a paging HWPT beside the device's auto domain).
@@ -735,15 +735,26 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
       [k + 1 < areas.length ? 4 : 1, left + BigInt(rng.pick([1, 0x10, K2, K4]))],
     ]);
     const proc = child !== undefined && rng.bool(0.4) ? { proc: child } : {};
-    if (rng.bool(0.7)) {
+    if (rng.bool(0.6)) {
       const flags = ['WRITE', 'SLOW_PATH'].filter(() => rng.bool(0.4));
       const uptr = rel(out, BigInt(rng.pick([0, 0, 1, 0x7ff, 0x800, 0xff0, 0x1000, 0x1003])));
       calls.push({ op: 'access_rw', access: acc, iova: rel(a.name, at), length: num(length), uptr, ...(flags.length ? { flags } : {}), ...proc });
-      // What a read brought in, written back one page on, and read again.
+      // What a read brought in, written back.
       if (rng.bool(0.2) && length <= 16n * K4) calls.push({ op: 'access_rw', access: acc, iova: rel(a.name, at), length: num(length), uptr, flags: ['WRITE'], ...proc });
     } else {
+      // Pins are mostly of whole pages inside the area.
       const it = name();
-      calls.push({ op: 'access_pages', as: it, access: acc, iova: rel(a.name, at & ~(K4 - 1n)), length: num(length > K4 ? length : K4), ...(rng.bool(0.4) ? { flags: ['WRITE'] } : {}), ...proc });
+      let first = at & ~(K4 - 1n);
+      let plen = length > K4 ? (length + K4 - 1n) & ~(K4 - 1n) : K4;
+      if (first + plen > a.len && a.len > first && rng.bool(0.7)) plen = a.len - first;
+      // Or a few pages strictly inside it (holes on both sides).
+      const pages = Number(a.len / K4);
+      if (pages >= 3 && rng.bool(0.4)) {
+        const k = rng.int(1, pages - 2);
+        first = K4 * BigInt(k);
+        plen = K4 * BigInt(rng.int(1, Math.min(16, pages - 1 - k)));
+      }
+      calls.push({ op: 'access_pages', as: it, access: acc, iova: rel(a.name, first), length: num(plen), ...(rng.bool(0.4) ? { flags: ['WRITE'] } : {}), ...proc });
       items.push(it);
     }
   }

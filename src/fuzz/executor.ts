@@ -121,10 +121,33 @@ export interface RunOptions {
  * function of the two alone, and a program names the same few values over
  * and over. Lists (flags) are parsed each time. Bounded: cleared when full.
  */
-const exprCache = new WeakMap<FieldSpec, Map<unknown, Expr | string>>();
+const exprCache = new Map<FieldSpec, Map<unknown, Expr | string>>();
+/** Lists and objects (flags), per field spec, by their JSON text (a program may be changed in place between runs). */
+const listExprCache = new Map<FieldSpec, Map<string, Expr | string>>();
 
 function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
-  if (typeof raw === 'object' && raw !== null) return fieldExpr(f, raw);
+  if (typeof raw === 'object' && raw !== null) {
+    let l = listExprCache.get(f);
+    if (l === undefined) {
+      l = new Map();
+      listExprCache.set(f, l);
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(raw);
+    } catch {
+      return fieldExpr(f, raw); // (a bigint inside: not cached)
+    }
+    // NaN, Infinity and undefined read as null in the text: not cached.
+    if (text === undefined || text.includes('null')) return fieldExpr(f, raw);
+    let e = l.get(text);
+    if (e === undefined) {
+      e = fieldExpr(f, raw);
+      if (l.size >= 4096) l.clear();
+      l.set(text, e);
+    }
+    return e;
+  }
   let m = exprCache.get(f);
   if (m === undefined) {
     m = new Map();
@@ -466,6 +489,9 @@ class Executor {
   }
 }
 
+/** IOMMU_TEST_OP_* by name, as looked up. */
+const TEST_OPS = new Map<string, number>();
+
 /** The ExecCtx an op module runs a call with. */
 class CallCtx implements ExecCtx {
   readonly machine: Machine;
@@ -517,7 +543,11 @@ class CallCtx implements ExecCtx {
   }
 
   test(op: string, id: number, fields: U.StructValue, outs: string[], fix?: (rc: number, out: Outputs) => void): OpOutcome {
-    const opNum = (U as unknown as Record<string, number>)[`IOMMU_TEST_OP_${op}`];
+    let opNum = TEST_OPS.get(op);
+    if (opNum === undefined) {
+      opNum = (U as unknown as Record<string, number>)[`IOMMU_TEST_OP_${op}`];
+      TEST_OPS.set(op, opNum);
+    }
     // Encoded with the newest layout (a superset, as the C export's struct); the size word is the profile's struct size.
     const size = this.has('size') ? this.n32('size') : this.profile.testCmdDirtyUnion ? U.iommu_test_cmd.size : U.iommu_test_cmd_v6_5.size;
     const r = this.x.raw(this.proc, this.s32('fd'), U.IOMMU_TEST_CMD, U.iommu_test_cmd, { size, op: opNum, id, ...fields }, outs);

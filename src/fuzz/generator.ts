@@ -596,7 +596,7 @@ export function generateCallsAt(rng: Prng, calls: readonly Call[], pos: number, 
 }
 
 /** Share of fresh programs that start as a data path (dataPathCalls()). */
-const DATA_PATH_SHARE = 0.2;
+const DATA_PATH_SHARE = 0.3;
 
 /** `n` random bytes as hex (memory whose copies can be told apart, byte by byte). */
 function randomHex(rng: Prng, n: number): string {
@@ -630,7 +630,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
     [2, 16n * K4],
     [2, 64n * K4],
     [3, M2],
-    [3, 2n * M2],
+    [4, 2n * M2],
   ]);
   calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen >= M2 ? 0.7 : 0.3) ? { thp: true } : {}) });
   // Distinct bytes across page boundaries of the buffer (and at its start).
@@ -672,7 +672,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
     let len = pickW<bigint>(rng, [
       [3, K4 * BigInt(rng.int(1, 4))],
       [2, K4 * BigInt(rng.int(5, 16))],
-      [bufLen >= M2 ? 3 : 1, room & ~(K4 - 1n)],
+      [bufLen >= M2 ? 4 : 1, room & ~(K4 - 1n)],
       [odd ? 2 : 0, K2 * BigInt(rng.int(1, 7) * 2 - 1)],
     ]);
     if (len === 0n) len = K4;
@@ -761,7 +761,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   // The end: an unmap, a detach (the device's domain goes while the access holds pins), or an unpin.
   const end = pickW<number>(rng, [
     [1, 0],
-    [stdev !== undefined ? 3 : 0, 1],
+    [stdev !== undefined ? 4 : 0, 1],
     [1, 2],
     [1, 3],
     [2, 4],

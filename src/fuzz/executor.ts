@@ -636,6 +636,17 @@ export function runProgram(p: Program, opts: RunOptions = {}): RunResult {
   }
 }
 
+/** `fp:<name>` of each fault point, made once. */
+const pointLabels = new Map<FaultPoint, string>();
+function pointLabel(pt: FaultPoint): string {
+  let l = pointLabels.get(pt);
+  if (l === undefined) {
+    l = `fp:${pt.name}`;
+    pointLabels.set(pt, l);
+  }
+  return l;
+}
+
 function runProgramHooked(p: Program, opts: RunOptions, points: Set<FaultPoint>): RunResult {
   const profile = (opts.profile ?? p.profile ?? 'latest') as ProfileName;
   const x = new Executor(p, profile, opts, points);
@@ -700,7 +711,7 @@ function runProgramHooked(p: Program, opts: RunOptions, points: Set<FaultPoint>)
       reasons.push(`teardown raised ${d.name}: ${d.message}`);
     }
   }
-  for (const pt of x.pointsSeen) x.coverage.add(`fp:${pt.name}`);
+  for (const pt of x.pointsSeen) x.coverage.add(pointLabel(pt));
   const warnings = [...m.warnings];
   for (const w of warnings) x.coverage.add(`warn:${w.assertion}`);
   const want = expectedWarning(p, profile);

@@ -596,7 +596,7 @@ export function generateCallsAt(rng: Prng, calls: readonly Call[], pos: number, 
 }
 
 /** Share of fresh programs that start as a data path (dataPathCalls()). */
-const DATA_PATH_SHARE = 0.3;
+const DATA_PATH_SHARE = 0.35;
 
 /** `n` random bytes as hex (memory whose copies can be told apart, byte by byte). */
 function randomHex(rng: Prng, n: number): string {
@@ -652,7 +652,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   const ioas = name();
   calls.push({ op: 'ioas_alloc', as: ioas });
   let stdev: string | undefined;
-  if (has('mock_domain') && rng.bool(0.6)) {
+  if (has('mock_domain') && rng.bool(0.65)) {
     stdev = name();
     calls.push({ op: 'mock_domain', as: stdev, pt: ioas });
     // A second domain on the IOAS (a paging HWPT beside the device's auto domain).
@@ -749,7 +749,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
       if (first + plen > a.len && a.len > first && rng.bool(0.7)) plen = a.len - first;
       // Or a few pages strictly inside it (holes on both sides).
       const pages = Number(a.len / K4);
-      if (pages >= 3 && rng.bool(0.4)) {
+      if (pages >= 3 && rng.bool(0.5)) {
         const k = rng.int(1, pages - 2);
         first = K4 * BigInt(k);
         plen = K4 * BigInt(rng.int(1, Math.min(16, pages - 1 - k)));
@@ -761,7 +761,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
   // The end: an unmap, a detach (the device's domain goes while the access holds pins), or an unpin.
   const end = pickW<number>(rng, [
     [1, 0],
-    [stdev !== undefined ? 4 : 0, 1],
+    [stdev === undefined ? 0 : items.length > 0 ? 6 : 2, 1],
     [1, 2],
     [1, 3],
     [2, 4],

@@ -17,7 +17,7 @@
  */
 import { MockDomain } from '../iommu/mock-domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
-import { areaIndexToIova, areaIndexToIovaLast } from './area.js';
+import { areaIndexToIova } from './area.js';
 import type { IommufdEnv } from './env.js';
 import type { IommufdCtx } from './main.js';
 import { IommufdDevice } from './device.js';
@@ -88,23 +88,30 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       if (!hasDomains) continue;
       // Mapped identically in every domain, with the pinned PFN of each index.
       const pinned = new PinnedPfns(pages);
-      for (let i = area.index; i <= area.lastIndex; i++) {
+      // areaIndexToIova() / areaIndexToIovaLast() with the area's fields read once
+      const idx0 = area.index;
+      const idxN = area.lastIndex;
+      const base = area.iovaNum - area.pageOffset;
+      const domains = iopt.domains;
+      for (let i = idx0; i <= idxN; i++) {
         const pfn = pinned.at(i);
         if (pfn < 0) {
           fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
           break;
         }
-        const first = areaIndexToIova(area, i);
-        const last = areaIndexToIovaLast(area, i);
-        for (const d of iopt.domains) {
+        const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
+        const last = i === idxN ? area.lastIovaNum : base + (i - idx0 + 1) * PAGE_SIZE - 1;
+        // the phys of `first`: the pinned page plus the area's page offset on its first page
+        const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
+        for (let k = 0; k < domains.length; k++) {
+          const d = domains[k];
           const step = smallestPage(d);
           for (let iova = first; iova <= last; iova += step) {
-            const off = i === area.index ? area.pageOffset + (iova - first) : iova - first;
-            const want = pfn * PAGE_SIZE + off;
+            const want = firstPhys + (iova - first);
             const got = d.peekPhys(iova);
             if (got !== want) {
               fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
-              i = area.lastIndex + 1;
+              i = idxN + 1;
               break;
             }
           }

@@ -122,30 +122,29 @@ export interface RunOptions {
  * and over. Lists (flags) are parsed each time. Bounded: cleared when full.
  */
 const exprCache = new Map<FieldSpec, Map<unknown, Expr | string>>();
-/** Lists and objects (flags), per field spec, by their JSON text (a program may be changed in place between runs). */
-const listExprCache = new Map<FieldSpec, Map<string, Expr | string>>();
+/**
+ * Lists (flags) by identity, with a copy of their elements: a program may be changed in
+ * place between runs, so the entry stands only while the list still holds the same elements.
+ */
+const listExprCache = new WeakMap<object, { f: FieldSpec; items: unknown[]; e: Expr | string }>();
 
 function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
   if (typeof raw === 'object' && raw !== null) {
-    let l = listExprCache.get(f);
-    if (l === undefined) {
-      l = new Map();
-      listExprCache.set(f, l);
+    if (!Array.isArray(raw)) return fieldExpr(f, raw);
+    const c = listExprCache.get(raw);
+    if (c !== undefined && c.f === f && c.items.length === raw.length) {
+      let same = true;
+      for (let k = 0; k < raw.length; k++) {
+        if (!Object.is(c.items[k], raw[k])) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return c.e;
     }
-    let text: string;
-    try {
-      text = JSON.stringify(raw);
-    } catch {
-      return fieldExpr(f, raw); // (a bigint inside: not cached)
-    }
-    // NaN, Infinity and undefined read as null in the text: not cached.
-    if (text === undefined || text.includes('null')) return fieldExpr(f, raw);
-    let e = l.get(text);
-    if (e === undefined) {
-      e = fieldExpr(f, raw);
-      if (l.size >= 4096) l.clear();
-      l.set(text, e);
-    }
+    const e = fieldExpr(f, raw);
+    // (elements that are lists or objects themselves could change inside: not cached)
+    if (raw.every((x) => typeof x !== 'object' || x === null)) listExprCache.set(raw, { f, items: [...raw], e });
     return e;
   }
   let m = exprCache.get(f);

@@ -1541,6 +1541,12 @@ export class MmStruct {
       }
       const v = this.vmas[i];
       if (v.start > cur) {
+        // madvise_populate() faults the range in address order (__get_user_pages() with
+        // FOLL_MADV_POPULATE): a hole ends it with -ENOMEM before any later VMA is looked at
+        if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+          this.mergeRange(first, i);
+          return -ENOMEM;
+        }
         unmapped = -ENOMEM;
         cur = v.start;
       }

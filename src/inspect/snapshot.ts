@@ -425,16 +425,28 @@ class SnapshotBuilder {
     return { mms, memcgs };
   }
 
+  /** The pids of the processes shown using `mm` (methods, not closures made per snapshot). */
+  private pidsOfMm(mm: MmStruct): number[] {
+    const out: number[] = [];
+    for (const p of this.procs) if (p.task.mm === mm) out.push(p.pid);
+    return out;
+  }
+
+  private pidsOfMemcg(g: MemCgroup): number[] {
+    const out: number[] = [];
+    for (const p of this.procs) if (p.task.memcg === g) out.push(p.pid);
+    return out;
+  }
+
   private accounting(): Accounting {
     const { mms, memcgs } = this.accountingIndexes();
-    const pidsOf = <T>(pick: (p: Process) => T, x: T): number[] => this.procs.filter((p) => pick(p) === x).map((p) => p.pid);
     return {
       users: [...this.m.users.values()].sort((a, b) => a.uid - b.uid).map((u) => ({ uid: u.uid, lockedVm: u.lockedVm, processes: u.processes })),
-      mms: mms.map((mm) => ({ key: this.insp.acctKey(mm), pids: pidsOf((p) => p.task.mm, mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
+      mms: mms.map((mm) => ({ key: this.insp.acctKey(mm), pids: this.pidsOfMm(mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
       memcgs: memcgs.map((g) => ({
         key: this.insp.acctKey(g),
         name: g.name,
-        pids: pidsOf((p) => p.task.memcg, g),
+        pids: this.pidsOfMemcg(g),
         usage: g.usage,
         limit: Number.isFinite(g.limit) ? g.limit : null,
         peak: g.peak,

@@ -54,35 +54,43 @@ function unionOf(...trees: Iterable<{ start: number; last: number }>[]): Array<[
   return out;
 }
 
+/** Counts the problems an audit finds, each WARNed as `audit.<name>`. */
+class AuditSink {
+  problems = 0;
+  constructor(private readonly env: IommufdEnv) {}
+
+  fail(name: string, msg: string): void {
+    this.problems++;
+    this.env.warn.warn(`audit.${name}`, msg);
+  }
+}
+
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
 export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts: AuditOptions = {}): number {
-  let problems = 0;
-  const fail = (name: string, msg: string): void => {
-    problems++;
-    env.warn.warn(`audit.${name}`, msg);
-  };
+  // (a sink object, not a closure made per audit)
+  const sink = new AuditSink(env);
   const allPages = new Set<IoptPages>();
   for (const iopt of iopts) {
     let prevLast = -1n;
     const align = BigInt(iopt.iovaAlignment);
     for (const area of iopt.areas()) {
-      if (area.iova <= prevLast) fail('area_overlap', `area at 0x${area.iova.toString(16)} overlaps the previous one`);
+      if (area.iova <= prevLast) sink.fail('area_overlap', `area at 0x${area.iova.toString(16)} overlaps the previous one`);
       prevLast = area.lastIova;
-      if (iopt.reservedItree.iterFirst(area.iova, area.lastIova)) fail('area_reserved', `area at 0x${area.iova.toString(16)} intersects a reserved range`);
+      if (iopt.reservedItree.iterFirst(area.iova, area.lastIova)) sink.fail('area_reserved', `area at 0x${area.iova.toString(16)} intersects a reserved range`);
       if (area.iova % align !== 0n || area.length % align !== 0n || area.pageOffset % iopt.iovaAlignment !== 0) {
-        fail('area_alignment', `area at 0x${area.iova.toString(16)} not aligned to ${iopt.iovaAlignment}`);
+        sink.fail('area_alignment', `area at 0x${area.iova.toString(16)} not aligned to ${iopt.iovaAlignment}`);
       }
       const pages = area.pages;
       if (!pages) continue;
       allPages.add(pages);
       // dma-buf pages pin nothing: their domains map the exporter's range (pages-audit.ts)
       if (isDmabufPages(pages)) {
-        problems += auditDmabufArea(env, iopt, area);
+        sink.problems += auditDmabufArea(env, iopt, area);
         continue;
       }
       const hasDomains = iopt.domains.length > 0;
       if (hasDomains !== (area.storageDomain !== undefined) || hasDomains !== area.pagesNode.inTree) {
-        fail('storage_domain', `area at 0x${area.iova.toString(16)}: ${iopt.domains.length} domains, storage ${area.storageDomain ? 'set' : 'unset'}, in domains_itree ${area.pagesNode.inTree}`);
+        sink.fail('storage_domain', `area at 0x${area.iova.toString(16)}: ${iopt.domains.length} domains, storage ${area.storageDomain ? 'set' : 'unset'}, in domains_itree ${area.pagesNode.inTree}`);
         continue;
       }
       if (!hasDomains) continue;
@@ -96,7 +104,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       for (let i = idx0; i <= idxN; i++) {
         const pfn = pinned.at(i);
         if (pfn < 0) {
-          fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
+          sink.fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
           break;
         }
         const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
@@ -110,7 +118,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
             const want = firstPhys + (iova - first);
             const got = d.peekPhys(iova);
             if (got !== want) {
-              fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
+              sink.fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
               i = idxN + 1;
               break;
             }
@@ -121,18 +129,18 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
     for (let k = 0; k < iopt.domains.length; k++) {
       const d = iopt.domains[k];
       if (d === undefined) {
-        fail('domains_dense', `slot ${k} empty`);
+        sink.fail('domains_dense', `slot ${k} empty`);
         continue;
       }
       // the driver's own storage, which its fast paths trust
-      for (const problem of d.storageProblems()) fail('domain_storage', `domain ${k}: ${problem}`);
+      for (const problem of d.storageProblems()) sink.fail('domain_storage', `domain ${k}: ${problem}`);
     }
   }
   // The PFN of every pinned index of every pages object, counted per PFN after a sort.
   let frameRefs = new Float64Array(opts.exactPins ? 1024 : 0);
   let nrefs = 0;
   for (const pages of allPages) {
-    problems += auditFilePages(env, pages);
+    sink.problems += auditFilePages(env, pages);
     if (isDmabufPages(pages)) continue;
     const accessSpans = unionOf(pages.accessItree);
     const pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
@@ -144,7 +152,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       accessCount += b - a + 1;
       for (let i = a; i <= b; i++) {
         if (pages.pinnedPfns.load(i) < 0) {
-          fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
+          sink.fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
           break xarray;
         }
       }
@@ -154,14 +162,14 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
         const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
         if (stray >= 0) {
-          fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
+          sink.fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
           break;
         }
         from = b + 1;
       }
     }
-    if (n !== pages.npinned) fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
-    if (pages.lastNpinned !== pages.npinned) fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
+    if (n !== pages.npinned) sink.fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
+    if (pages.lastNpinned !== pages.npinned) sink.fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
     if (opts.exactPins) {
       const pinned = new PinnedPfns(pages);
       for (const [a, b] of pinnedSpans) {
@@ -189,10 +197,10 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
         k++;
       }
       const got = env.phys.pincount(pfn);
-      if (got !== want) fail('pincount', `pfn ${pfn}: pincount ${got}, iommufd holds ${want}`);
+      if (got !== want) sink.fail('pincount', `pfn ${pfn}: pincount ${got}, iommufd holds ${want}`);
     }
   }
-  return problems;
+  return sink.problems;
 }
 
 /** The PFN an index is pinned at: xarray first, else the storage domain of an area holding it; -1 if not pinned. */

@@ -23,22 +23,24 @@ import { IOPT_ADDRESS_FILE, IOPT_PAGES_ACCOUNT_NONE, type IoptPages, dmabufRevok
 
 export { isDmabufPages };
 
+/** WARN `audit.<name>`; one problem (a function, not a closure made per call). */
+function warnAudit(env: IommufdEnv, name: string, msg: string): number {
+  env.warn.warn(`audit.${name}`, msg);
+  return 1;
+}
+
 /** One dma-buf area of `iopt`: what every domain maps for it. Returns the number of problems (each WARNs). */
 export function auditDmabufArea(env: IommufdEnv, iopt: IoPagetable, area: IoptArea): number {
   const pages = area.pages;
   if (!pages?.dmabuf) return 0;
   const db = pages.dmabuf;
   let problems = 0;
-  const fail = (name: string, msg: string): void => {
-    problems++;
-    env.warn.warn(`audit.${name}`, msg);
-  };
   const at = `dma-buf area at 0x${area.iova.toString(16)}`;
   const mapped = area.storageDomain !== undefined;
-  if (mapped !== area.pagesNode.inTree) fail('dmabuf_itree', `${at}: storage ${mapped}, in domains_itree ${area.pagesNode.inTree}`);
+  if (mapped !== area.pagesNode.inTree) problems += warnAudit(env, 'dmabuf_itree', `${at}: storage ${mapped}, in domains_itree ${area.pagesNode.inTree}`);
   for (const d of iopt.domains) {
     const tracked = db.tracker.filter((t) => t.area === area && t.domain === d).length;
-    if (tracked !== (mapped ? 1 : 0)) fail('dmabuf_tracker', `${at}: tracked ${tracked} times in a domain`);
+    if (tracked !== (mapped ? 1 : 0)) problems += warnAudit(env, 'dmabuf_tracker', `${at}: tracked ${tracked} times in a domain`);
     if (!mapped) continue;
     const revoked = dmabufRevoked(pages);
     for (let i = area.index; i <= area.lastIndex; i++) {
@@ -47,13 +49,13 @@ export function auditDmabufArea(env: IommufdEnv, iopt: IoPagetable, area: IoptAr
       const want = revoked ? -1 : db.phys.paddr + db.start + i * PAGE_SIZE + off;
       const got = d.peekPhys(iova);
       if (got !== want) {
-        fail('dmabuf_domain', `${at} index ${i}: phys ${got}, expected ${want}${revoked ? ' (revoked)' : ''}`);
+        problems += warnAudit(env, 'dmabuf_domain', `${at} index ${i}: phys ${got}, expected ${want}${revoked ? ' (revoked)' : ''}`);
         break;
       }
     }
   }
   for (const t of db.tracker) {
-    if (t.area === area && !iopt.domains.includes(t.domain)) fail('dmabuf_tracker', `${at}: tracks a domain not in its IOAS`);
+    if (t.area === area && !iopt.domains.includes(t.domain)) problems += warnAudit(env, 'dmabuf_tracker', `${at}: tracks a domain not in its IOAS`);
   }
   return problems;
 }
@@ -61,22 +63,18 @@ export function auditDmabufArea(env: IommufdEnv, iopt: IoPagetable, area: IoptAr
 /** One file-backed or dma-buf pages object. Returns the number of problems (each WARNs). */
 export function auditFilePages(env: IommufdEnv, pages: IoptPages): number {
   let problems = 0;
-  const fail = (name: string, msg: string): void => {
-    problems++;
-    env.warn.warn(`audit.${name}`, msg);
-  };
   if (pages.type === IOPT_ADDRESS_FILE) {
-    if (pages.file && (pages.file.refs <= 0 || !pages.file.live)) fail('file_ref', `file pages: the file has ${pages.file.refs} references`);
+    if (pages.file && (pages.file.refs <= 0 || !pages.file.live)) problems += warnAudit(env, 'file_ref', `file pages: the file has ${pages.file.refs} references`);
     return problems;
   }
   if (!isDmabufPages(pages)) return 0;
   const db = pages.dmabuf!;
-  if (pages.npinned !== 0 || pages.lastNpinned !== 0) fail('dmabuf_pinned', `npinned ${pages.npinned}, last_npinned ${pages.lastNpinned}`);
-  if (!pages.pinnedPfns.isEmpty() || !pages.accessItree.isEmpty()) fail('dmabuf_access', 'a dma-buf pages object has accesses or xarray entries');
-  if (pages.accountMode !== IOPT_PAGES_ACCOUNT_NONE) fail('dmabuf_account', `account mode ${pages.accountMode}`);
-  if (!db.attach || db.attach.dmabuf.released || !db.attach.dmabuf.attachments.has(db.attach)) fail('dmabuf_attach', 'not attached to a live dma-buf');
+  if (pages.npinned !== 0 || pages.lastNpinned !== 0) problems += warnAudit(env, 'dmabuf_pinned', `npinned ${pages.npinned}, last_npinned ${pages.lastNpinned}`);
+  if (!pages.pinnedPfns.isEmpty() || !pages.accessItree.isEmpty()) problems += warnAudit(env, 'dmabuf_access', 'a dma-buf pages object has accesses or xarray entries');
+  if (pages.accountMode !== IOPT_PAGES_ACCOUNT_NONE) problems += warnAudit(env, 'dmabuf_account', `account mode ${pages.accountMode}`);
+  if (!db.attach || db.attach.dmabuf.released || !db.attach.dmabuf.attachments.has(db.attach)) problems += warnAudit(env, 'dmabuf_attach', 'not attached to a live dma-buf');
   for (const t of db.tracker) {
-    if (t.area.pages !== pages && t.area.pages !== undefined) fail('dmabuf_tracker', 'tracks an area of another pages object');
+    if (t.area.pages !== pages && t.area.pages !== undefined) problems += warnAudit(env, 'dmabuf_tracker', 'tracks an area of another pages object');
   }
   return problems;
 }

@@ -26,7 +26,8 @@ import { exportC } from './export-c.js';
 import { generateProgram } from './generator.js';
 import { minimizeProgram, signatureOf } from './minimizer.js';
 import { mutateProgram } from './mutator.js';
-import { type Program, formatProgram } from './program.js';
+import { opModule } from './ops/index.js';
+import { type Call, type Program, formatProgram } from './program.js';
 import {
   BUG_FIXES,
   BUG_SWITCHES,
@@ -307,16 +308,22 @@ interface FaultJob {
 /**
  * The order a fault job fails the calls of a new corpus program in: first
  * the calls that brought the new signal (syzkaller fails the call whose
- * coverage was new), the last one first, then the others from the end. A
- * program's late calls act on the most state, and the job's budget would be
- * spent on the opens and allocations that lead up to them if it went in
- * program order.
+ * coverage was new), the last one first, then the other iommufd calls from
+ * the end, then the memory and process calls. A program's late calls act on
+ * the most state, and the job's budget would be spent on the opens,
+ * allocations and mmaps that lead up to them if it went in program order.
  */
-export function faultOrder(perCall: readonly number[][], fresh: ReadonlySet<number>, ncalls: number): number[] {
+export function faultOrder(perCall: readonly number[][], fresh: ReadonlySet<number>, calls: readonly Call[]): number[] {
   const first: number[] = [];
   const rest: number[] = [];
-  for (let i = ncalls - 1; i >= 0; i--) (perCall[i]?.some((k) => fresh.has(k)) ? first : rest).push(i);
-  return [...first, ...rest];
+  const last: number[] = [];
+  for (let i = calls.length - 1; i >= 0; i--) {
+    // The iommufd calls before the memory, process and bookkeeping ones (mmap, fork, write_memory...).
+    const g = opModule(calls[i].op)?.spec.group;
+    const mine = g === 'iommufd' || g === 'test' || g === 'vfio';
+    (!mine ? last : perCall[i]?.some((k) => fresh.has(k)) ? first : rest).push(i);
+  }
+  return [...first, ...rest, ...last];
 }
 
 /** `p` with fail_nth(nth) armed just before call `i`, on the same process. */
@@ -447,7 +454,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
       res.newEntries.push({ program: trimmed, signal: [...sr.signal], ...(dead.length ? { dead } : {}) });
       smash.push({ entry, left: SMASH_MUTATIONS });
       if (smash.length > SMASH_QUEUE) smash.shift();
-      const order = faultOrder(sr.perCall, new Set(fresh), trimmed.calls.length);
+      const order = faultOrder(sr.perCall, new Set(fresh), trimmed.calls);
       faults.push({ program: trimmed, order, at: 0, call: order[0] ?? 0, nth: 1, left: FAULT_RUNS_PER_PROGRAM });
       if (faults.length > FAULT_QUEUE) faults.shift();
     }

@@ -658,6 +658,8 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string
     // A second domain on the IOAS (a paging HWPT beside the device's auto domain).
     if (has('hwpt_alloc') && rng.bool(0.3)) calls.push({ op: 'hwpt_alloc', as: name(), dev_id: `${stdev}.idev_id`, pt_id: ioas });
   }
+  // Small temporary buffers (as the selftests set them): pins and domain fills go in many batches.
+  if (has('set_temp_memory_limit') && rng.bool(0.15)) calls.push({ op: 'set_temp_memory_limit', limit: rng.pick([12, 24, 36, 48, 60, 100]) });
   // The areas: consecutive pieces of the buffer, page aligned (an access needs its IOAS page aligned,
   // iopt_check_iova_alignment()), now and then not.
   const areas: Array<{ name: string; len: bigint }> = [];

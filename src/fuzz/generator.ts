@@ -617,8 +617,8 @@ function randomHex(rng: Prng, n: number): string {
  * Nothing here knows a bug: it is the ordinary data path, with its
  * boundaries taken often. The answer oracles compare the bytes both ways.
  */
-function dataPathCalls(rng: Prng, profile: Profile | undefined, used: Set<string>): Call[] {
-  const has = (op: string): boolean => opAvailable(op, profile);
+function dataPathCalls(rng: Prng, profile: Profile | undefined, newOps: boolean, used: Set<string>): Call[] {
+  const has = (op: string): boolean => opAvailable(op, profile) && (newOps || !opModule(op)?.newUapi);
   if (!has('create_access') || !has('access_rw') || !has('ioas_map')) return [];
   const name = (): string => freshName(used);
   const calls: Call[] = [];
@@ -782,7 +782,7 @@ export function generateProgram(rng: Prng, opts: GenerateOptions = {}): Program 
   const max = opts.maxCalls ?? 20;
   const target = rng.int(Math.min(4, max), max);
   const calls: Call[] = [];
-  if (rng.bool(DATA_PATH_SHARE)) calls.push(...dataPathCalls(rng, resolveProfile(opts.profile), new Set()));
+  if (rng.bool(DATA_PATH_SHARE)) calls.push(...dataPathCalls(rng, resolveProfile(opts.profile), opts.newOps === true, new Set()));
   let guard = 0;
   while (calls.length < target && guard++ < target * 4) {
     const add = generateCallsAt(rng, calls, calls.length, undefined, { profile: opts.profile, newOps: opts.newOps });

@@ -21,7 +21,9 @@ import { MUTANTS, type Mutant, type MutantRun, WAITING_FOR_HWPT_ALLOC, applyMuta
 const THOROUGH = process.env.IOMMUFD_SIM_THOROUGH === '1';
 const SECONDS = Number(process.env.IOMMUFD_SIM_MUTANT_SECONDS ?? 60);
 const SEED = 1;
-const FAST = ['unmap-length-short', 'copy-from-area-start', 'map-writeable-from-readable'];
+// (map-writeable-from-readable left this list when the data-path programs came: seed 1 now meets it first as
+// a WARN of the IO page table mapping with no permission, before the areas oracle runs; it is still found.)
+const FAST = ['unmap-length-short', 'copy-from-area-start', 'copy-piece-short'];
 
 function byName(name: string): Mutant {
   const m = MUTANTS.find((x) => x.name === name);

@@ -632,7 +632,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, newOps: boolean,
     [3, M2],
     [4, 2n * M2],
   ]);
-  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen >= M2 ? 0.7 : 0.3) ? { thp: true } : {}) });
+  calls.push({ op: 'mmap', as: buf, length: num(bufLen), ...(rng.bool(bufLen >= M2 ? 0.8 : 0.3) ? { thp: true } : {}) });
   // Distinct bytes across page boundaries of the buffer (and at its start).
   const pages = Number(bufLen / K4);
   for (let i = rng.int(1, 4); i > 0; i--) {
@@ -674,7 +674,7 @@ function dataPathCalls(rng: Prng, profile: Profile | undefined, newOps: boolean,
     let len = pickW<bigint>(rng, [
       [3, K4 * BigInt(rng.int(1, 4))],
       [2, K4 * BigInt(rng.int(5, 16))],
-      [bufLen >= M2 ? 4 : 1, room & ~(K4 - 1n)],
+      [bufLen >= M2 ? 8 : 1, room & ~(K4 - 1n)],
       [odd ? 2 : 0, K2 * BigInt(rng.int(1, 7) * 2 - 1)],
     ]);
     if (len === 0n) len = K4;

@@ -65,6 +65,12 @@ export type ModelRun = RunResult & {
    * instruction or stack access); the model's goes on (src/oracle/compare.ts).
    */
   ownMemoryLostAt?: number;
+  /**
+   * Calls that read a page of a special mapping ([vvar], [vvar_vclock],
+   * [vdso]): the model holds none of the kernel's contents there (the vDSO
+   * data page is the running clock), so their outputs are marked.
+   */
+  specialReadCalls?: number[];
 };
 
 /** STACK_TOP with randomization off: the page below it holds the stack pointer. */
@@ -103,10 +109,21 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let clientScratchAt: { call: number; bytes: bigint } | undefined;
   let ownMemoryLostAt: number | undefined;
   let mainPid: number | undefined;
+  const specialReadCalls: number[] = [];
+  const specialSeen = new Map<MmStruct, number>();
   const run: ModelRun = runProgram(p, {
     profile,
     ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     onCall: (r, machine) => {
+      let special = false;
+      for (const pr of machine.processes.values()) {
+        const mm = pr.task.mm;
+        if (mm.specialReads !== (specialSeen.get(mm) ?? 0)) {
+          special = true;
+          specialSeen.set(mm, mm.specialReads);
+        }
+      }
+      if (special) specialReadCalls.push(r.index);
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
@@ -155,6 +172,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (clientScratchVa !== undefined) run.clientScratchVa = clientScratchVa;
   if (clientScratchAt !== undefined) run.clientScratchAt = clientScratchAt;
   if (ownMemoryLostAt !== undefined) run.ownMemoryLostAt = ownMemoryLostAt;
+  if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
   return run;
 }
 

@@ -488,6 +488,12 @@ export class MmStruct {
    * matches its pins.
    */
   pinnedVmMoved = false;
+  /**
+   * User reads of a special mapping's page ([vvar], [vvar_vclock], [vdso]):
+   * the model keeps no contents there that a real kernel's would match (the
+   * vDSO data page holds the running clock), so the oracle marks such a read.
+   */
+  specialReads = 0;
   readonly vmas: Vma[] = [];
   readonly pt = new Map<number, PtNode>();
   /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */
@@ -1845,7 +1851,10 @@ export class MmStruct {
     const v = this.findVmaForAccess(vpn);
     if (v === undefined) return -1;
     if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
-    if (v.special !== undefined && (v.special.sigbus >>> (v.pgoff + vpn - v.start)) & 1) return -1;
+    if (v.special !== undefined) {
+      if ((v.special.sigbus >>> (v.pgoff + vpn - v.start)) & 1) return -1;
+      if (!write) this.specialReads++;
+    }
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     let ent = this.lookupEntry(vpn);
     if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && (this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL)) {

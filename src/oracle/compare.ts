@@ -124,6 +124,9 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     // A literal descriptor 0-2: a real process has stdin/stdout/stderr, the model's
     // none, so whatever the call answers there is marked (field stdio-fd).
     const stdio = [0, 1, 2].includes(Number((c as { fd?: unknown }).fd ?? -1));
+    // It read a page of [vvar]/[vdso] (runModel's specialReadCalls): the model has none of
+    // the kernel's bytes there, so what it read is marked (field special-page).
+    const special = run.specialReadCalls?.includes(r.index) === true;
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
       rep.note = 'not compared after a fail-nth call that answered differently';
@@ -154,7 +157,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
         continue;
       }
       const same = typeof mv === 'string' ? normText(mv) === normText(kv) : mv === parseKernelValue(kv);
-      if (!same) add({ call: r.index, op: r.op, class: cls, field: f, model: `${f}=${valueText(mv)}`, kernel: `${f}=${typeof mv === 'string' ? valueText(kv) : valueText(parseKernelValue(kv) ?? kv)}` });
+      if (!same) add({ call: r.index, op: r.op, class: cls, field: special ? 'special-page' : f, model: `${f}=${valueText(mv)}`, kernel: `${f}=${typeof mv === 'string' ? valueText(kv) : valueText(parseKernelValue(kv) ?? kv)}` });
     }
   }
   if (bugs.length) add({ class: 'crash', model: 'no BUG', kernel: bugs[0] });

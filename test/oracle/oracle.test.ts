@@ -219,6 +219,37 @@ describe('compare', () => {
     expect(dq.divergences.map((d) => [d.call, d.field, d.model, d.known])).toEqual([[1, undefined, 'EBADF', undefined]]);
   });
 
+  it('what a call read from a [vvar]/[vdso] page is field special-page, explained; other reads are compared', () => {
+    // 6.12 corpus seeds 31508, 34614: the kernel's vDSO time page holds the running clock
+    const p: Program = {
+      name: 'clock',
+      calls: [
+        { op: 'mmap', as: '$a', length: 4096, prot: ['READ', 'WRITE'], flags: ['PRIVATE', 'ANONYMOUS'] },
+        { op: 'read_memory', addr: 0x7ffff7ff9000, length: 16 },
+        { op: 'read_memory', addr: '$a', length: 16 },
+      ],
+    };
+    const r = runModel(p, 'v6.12', { processLayout: 'exec' });
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok']);
+    expect(r.specialReadCalls).toEqual([1]);
+    expect(runModel({ name: 'none', calls: [p.calls[0], p.calls[2]] }, 'v6.12', { processLayout: 'exec' }).specialReadCalls).toBeUndefined();
+    const calls = new Map<number, { rc: bigint; outputs: Record<string, string> }>();
+    for (const x of r.results) {
+      const outputs: Record<string, string> = {};
+      for (const [k, v] of Object.entries(x.outputs)) outputs[k] = typeof v === 'string' ? v : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+      calls.set(x.index, { rc: x.op === 'mmap' ? BigInt(x.ret) : 0n, outputs });
+    }
+    const k: KernelProgram = { index: 0, calls, kmsg: [], text: [], exit: 0 };
+    expect(compareProgram('clock', p, r, k, '6.12.95', loadKnown()).status).toBe('agree');
+    // the clock moved: the special read is explained; the same change in the program's own buffer is not
+    calls.get(1)!.outputs.data = `01${calls.get(1)!.outputs.data.slice(2)}`;
+    const got = compareProgram('clock', p, r, k, '6.12.95', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([[1, 'value', 'special-page', true]]);
+    expect(got.status).toBe('explained');
+    calls.get(2)!.outputs.data = `01${calls.get(2)!.outputs.data.slice(2)}`;
+    expect(compareProgram('clock', p, r, k, '6.12.95', loadKnown()).status).toBe('diverged');
+  });
+
   it('a program that unmapped its own image and died of it: the missing result and the exit are field own-memory, explained', () => {
     // 6.12 corpus seed 30211: munmap(0, 4 GiB) takes the static binary's text at 0x400000 with it
     const p: Program = {

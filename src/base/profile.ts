@@ -96,6 +96,8 @@ export interface Profile {
    * gets a small page (MmOptions.hugeZeroWpThp).
    */
   readonly hugeZeroWriteAllocsThp: boolean;
+  /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
+  readonly openDirectoryCreateEinval: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -213,6 +215,7 @@ const latest: Profile = Object.freeze({
   mapStackNoHugepage: true,
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
+  openDirectoryCreateEinval: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -304,6 +307,7 @@ const v62: Profile = Object.freeze({
   unpinLastIndexFromReadStart: true,
   skipUptrOverflowCheck: true,
   unmapRetryLimit: false,
+  openDirectoryCreateEinval: false,
 });
 
 const PROFILES: Record<ProfileName, Profile> = { latest, 'v6.12': v612, 'v6.5': v65, 'v6.2': v62 };

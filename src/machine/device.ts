@@ -15,6 +15,7 @@ export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_ACCMODE = 3;
 export const O_CREAT = 0o100;
+export const O_DIRECTORY = 0o200000;
 export const O_EXCL = 0o200;
 export const O_NOCTTY = 0o400;
 export const O_TRUNC = 0o1000;

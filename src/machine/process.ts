@@ -12,12 +12,12 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
-import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
+import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -276,10 +276,14 @@ export class Process {
   /** open(2) of a registered node: the fd, -ENOENT for an unknown path. */
   open(path: string, flags: number): number {
     return this.sys('open', -ESRCH, () => {
-      const node = this.machine.device(path);
-      if (node === undefined) return -ENOENT;
+      // do_sys_openat2(): the flags first (build_open_flags()), then a free descriptor, then the
+      // lookup; every node here is a device, so O_DIRECTORY ends the walk (do_open(): -ENOTDIR)
+      if (this.machine.profile.openDirectoryCreateEinval && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
       const fd = this.allocFd();
       if (fd < 0) return fd;
+      const node = this.machine.device(path);
+      if (node === undefined) return -ENOENT;
+      if (flags & O_DIRECTORY) return -ENOTDIR;
       const file = node.open(this, flags | 0);
       if (typeof file === 'number') return file;
       if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;

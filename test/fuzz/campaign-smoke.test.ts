@@ -23,11 +23,12 @@ describe('fuzz campaign (one worker)', () => {
   });
 
   it('drops findings whose failure is on the ignore list (known findings)', async () => {
-    const budget = { seconds: 90, seed: 1, workers: 1, profile: 'v6.2' as const, maxPrograms: 2000 };
+    // (Seed 1 meets the uptr-overflow WARN after about 2,200 programs since the data-path programs came.)
+    const budget = { seconds: 120, seed: 1, workers: 1, profile: 'v6.2' as const, maxPrograms: 3000 };
     const plain = await runCampaign(budget);
     expect(plain.findings.map((f) => f.failure)).toContain('WARN pfn_reader_user_pin.zero');
     const r = await runCampaign({ ...budget, ignore: ['WARN pfn_reader_user_pin.zero'] });
-    expect(r.programs).toBe(2000);
+    expect(r.programs).toBe(3000);
     expect(r.findings.map((f) => f.failure)).not.toContain('WARN pfn_reader_user_pin.zero');
   });
 

@@ -100,16 +100,13 @@ export const vfio_iommu_get_info: OpModule = {
     const { L } = e;
     L(`uint32_t argsz = (uint32_t)${e.v('argsz')};`);
     L('size_t len = argsz < 24 ? 24 : (argsz > (1u << 20) ? (1u << 20) : argsz);');
-    L('unsigned char *buf = calloc(1, len);');
+    // the buffer in the client scratch, as the model's executor keeps it (zeroed, at the model's address)
+    L('unsigned char *buf = client_scratch(len);');
     L('struct vfio_iommu_type1_info *info = (struct vfio_iommu_type1_info *)buf;');
     L('char text[4096] = "";');
     L('uint32_t off;');
     L('int hops = 0;');
     L('');
-    L('if (!buf) {');
-    L('\tperror("calloc");');
-    L('\texit(2);');
-    L('}');
     L('info->argsz = argsz;');
     L(`rc = do_ioctl(${e.fd()}, VFIO_IOMMU_GET_INFO, buf);`);
     L('for (off = info->cap_offset; off >= 24 && off + 8 <= len && hops < 16; hops++) {');
@@ -137,7 +134,6 @@ export const vfio_iommu_get_info: OpModule = {
     e.outs.iova_pgsizes = 'info->iova_pgsizes';
     e.outs.cap_offset = 'info->cap_offset';
     e.outs.ranges = 'text';
-    e.cleanup.push('free(buf);');
   },
 };
 

@@ -46,7 +46,9 @@
  *   succeeding while its exporter has it revoked, or ENODEV while it never
  *   was (iopt_map_dmabuf()).
  */
-import { DETAIL_PAGES, Inspector } from '../../inspect/snapshot.js';
+import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
+import { HwptPaging } from '../../iommufd/hw-pagetable.js';
+import { IommufdIoas } from '../../iommufd/ioas.js';
 import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap } from '../../inspect/types.js';
 import { IommufdFileHandle } from '../../machine/iommufd-node.js';
 import type { Machine } from '../../machine/machine.js';
@@ -162,14 +164,18 @@ export class AnswerOracle {
       return this.errnoCheck(r, before) ?? this.follow(r, before, before) ?? this.accessCheck(r, before);
     }
     let s: MachineSnapshot | undefined;
+    // Per-page detail (tiers, PFNs, domain runs) only when something is pinned or mapped: it costs a walk per page.
+    // After a detailed one, go straight to detail (pins rarely all go at once). Decided from the machine before
+    // the snapshot, so it is taken once: detailed when the last one was, or when something is pinned or mapped
+    // now and some pages object has a page to describe (a summary's tiers are empty only then).
+    const need = detailNeeded(this.machine);
+    const detail = this.detailed || (need.pinnedOrMapped && need.anyPage);
     try {
-      // Per-page detail (tiers, PFNs, domain runs) only when something is pinned or mapped: it costs a walk per page.
-      // After a detailed one, go straight to detail (pins rarely all go at once).
-      s = this.insp.snapshot({ summaryOnly: !this.detailed });
-      this.detailed = s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0);
-      if (this.detailed && s.pages.some((p) => p.tiers.length === 0 && p.npages > 0)) s = this.insp.snapshot();
+      s = this.insp.snapshot({ summaryOnly: !detail });
+      this.detailed = need.pinnedOrMapped;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
+      this.detailed = detail;
       s = undefined;
     }
     // A pages object too large to judge page by page (the snapshot describes it by ranges, a
@@ -455,17 +461,20 @@ export class AnswerOracle {
         const r = io.reserved.find((x) => BigInt(x.first) <= l && BigInt(x.last) >= f);
         if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
       }
-      const want: string[] = [];
+      // The two lists compared as multisets of [first, last] (the text only for the finding).
+      const want: Array<[bigint, bigint]> = [];
       for (const d of doms.get(key) ?? []) {
         if (!io.domains.includes(d.hwpt)) continue;
         if (!Number.isSafeInteger(d.apertureEnd)) return undefined;
-        if (d.apertureStart !== 0) want.push(`0x0-${hex(BigInt(d.apertureStart) - 1n)}`);
-        if (BigInt(d.apertureEnd) !== U64_MAX) want.push(`${hex(BigInt(d.apertureEnd) + 1n)}-${hex(U64_MAX)}`);
+        if (d.apertureStart !== 0) want.push([0n, BigInt(d.apertureStart) - 1n]);
+        if (BigInt(d.apertureEnd) !== U64_MAX) want.push([BigInt(d.apertureEnd) + 1n, U64_MAX]);
       }
-      const got = io.reserved.filter((x) => x.owner === 'aperture').map((x) => `${hex(BigInt(x.first))}-${hex(BigInt(x.last))}`);
-      want.sort();
-      got.sort();
-      if (want.join() !== got.join()) return fail('reserved', `IOAS ${io.id}: aperture reservations [${got.join(', ')}], its domains' apertures leave [${want.join(', ')}]`);
+      const got: Array<[bigint, bigint]> = [];
+      for (const x of io.reserved) if (x.owner === 'aperture') got.push([BigInt(x.first), BigInt(x.last)]);
+      if (!sameRanges(want, got)) {
+        const text = (l: Array<[bigint, bigint]>): string => l.map(([f, t]) => `${hex(f)}-${hex(t)}`).sort().join(', ');
+        return fail('reserved', `IOAS ${io.id}: aperture reservations [${text(got)}], its domains' apertures leave [${text(want)}]`);
+      }
     }
     return undefined;
   }
@@ -883,6 +892,32 @@ export class AnswerOracle {
   }
 }
 
+/**
+ * What the snapshot's summary would say, read straight from the machine (the same contexts, IOASes,
+ * pages objects and paging domains the snapshot walks): some pages object holds pins or xarray entries,
+ * or some domain maps bytes; and some pages object has a page.
+ */
+function detailNeeded(machine: Machine): { pinnedOrMapped: boolean; anyPage: boolean } {
+  let pinnedOrMapped = false;
+  let anyPage = false;
+  for (const c of contextsOf(machine.processes.values())) {
+    for (const { obj } of c.objects.live()) {
+      if (obj instanceof HwptPaging) {
+        if (obj.domain && obj.domain.mappedBytes() > 0) pinnedOrMapped = true;
+      } else if (obj instanceof IommufdIoas) {
+        for (const a of obj.iopt.areas()) {
+          const p = a.pages;
+          if (!p) continue;
+          if (p.npages > 0) anyPage = true;
+          if (p.npinned > 0 || p.pinnedPfns.count() > 0) pinnedOrMapped = true;
+        }
+      }
+      if (pinnedOrMapped && anyPage) return { pinnedOrMapped, anyPage };
+    }
+  }
+  return { pinnedOrMapped, anyPage };
+}
+
 /** The PFN of byte `off` of memfd `mf`'s page cache (-1: not cached, NaN: the file is gone). */
 function filePfn(mf: MemFile, off: bigint): number {
   if (!mf.live) return Number.NaN;
@@ -940,6 +975,19 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
   }
   if (d.mappedBytes !== expectBytes) return fail('domain_map', `${where} maps ${d.mappedBytes} byte(s), its areas ${expectBytes}`);
   return undefined;
+}
+
+/** `a` and `b` hold the same ranges, each as often. */
+function sameRanges(a: Array<[bigint, bigint]>, b: Array<[bigint, bigint]>): boolean {
+  if (a.length !== b.length) return false;
+  const used = new Uint8Array(b.length);
+  for (const [f, t] of a) {
+    let i = 0;
+    while (i < b.length && (used[i] === 1 || b[i][0] !== f || b[i][1] !== t)) i++;
+    if (i === b.length) return false;
+    used[i] = 1;
+  }
+  return true;
 }
 
 function fail(kind: string, message: string): OracleFailure {

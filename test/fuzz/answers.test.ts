@@ -1,9 +1,10 @@
 
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CallResult, runProgram } from '../../src/fuzz/executor.js';
 import { type ProfileName, parseProgram } from '../../src/fuzz/program.js';
 import { AnswerOracle } from '../../src/fuzz/reference/answers.js';
+import { Inspector } from '../../src/inspect/snapshot.js';
 import { fuzzRunOptions, runGuarded } from '../../src/fuzz/signal.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { loadProgramFile, programFiles } from './program-files.js';
@@ -252,4 +253,71 @@ describe('answer oracles on the 7.x ops', () => {
     const enodev = idx(DMABUF, (l) => l.includes('expect: ENODEV'));
     expect(judge(DMABUF, enodev, (r) => ({ ...r, errno: undefined, ret: 0, outputs: { iova: 0x5000000n } })).found?.signature).toBe('ORACLE errno');
   });
+});
+
+// ---------------------------------------------------------------------------
+// The snapshot the oracle takes after a changed call: one per call, per-page
+// detail exactly when the rule of a summary first, then detail, would have
+// ended with detail (the last one was detailed, or the summary shows pins,
+// xarray entries or mapped domain bytes and a pages object with a page).
+
+const PIN_LATER = `
+calls:
+  - { op: open, as: $fd }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mmap, as: $buf, length: 16K }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 16K, iova: 0x1000000, expect: ok }
+  - { op: mock_domain, as: $dev, pt: $ioas, expect: ok }
+  - { op: ioas_unmap, ioas: $ioas, iova: 0, length: 0xffffffffffffffff, expect: ok }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 8K, iova: 0x1000000, expect: ok }
+`;
+
+describe('the snapshot after a changed call', () => {
+  for (const [name, yaml] of [
+    ['a map pinned by a domain attached later, unmapped and mapped again', PIN_LATER],
+    ['MAP_FILE of a memfd, COPY, ACCESS_RW, a paging HWPT, CHANGE_PROCESS', MEMFD],
+    ['MAP_FILE of a dma-buf, COPY, revoke', DMABUF],
+    ["a HW queue's locked IOVA", HWQUEUE],
+  ] as const) {
+    it(`is taken once, with detail exactly when a summary would have asked for it: ${name}`, () => {
+      const parsed = parseProgram(yaml, 'inline.yaml');
+      if (!parsed.ok) throw new Error(parsed.error);
+      const taken: boolean[] = [];
+      const orig = Inspector.prototype.snapshot;
+      const spy = vi.spyOn(Inspector.prototype, 'snapshot').mockImplementation(function (this: Inspector, scope) {
+        taken.push(scope?.summaryOnly !== true);
+        return orig.call(this, scope);
+      });
+      const detail: boolean[] = [];
+      const want: boolean[] = [];
+      let lastDetailed = false;
+      try {
+        let oracle: AnswerOracle | undefined;
+        runProgram({ ...parsed.program, profile: 'latest' }, {
+          checks: true,
+          panicOnWarn: true,
+          onCall: (r, m) => {
+            // The old rule, on a summary of its own (through the original method, not counted).
+            const s = orig.call(new Inspector(m), { summaryOnly: true });
+            const need = s.pages.some((p) => p.npinned > 0 || p.xarrayEntries > 0) || s.domains.some((d) => d.mappedBytes > 0);
+            want.push(lastDetailed || (need && s.pages.some((p) => p.npages > 0)));
+            lastDetailed = need;
+            oracle ??= new AnswerOracle(m);
+            taken.length = 0;
+            const f = oracle.afterCall(r);
+            expect(f, f?.message).toBeUndefined();
+            expect(r.met, `call ${r.index} ${r.op}: ${r.errno ?? 'ok'}, expected ${r.expected}`).toBe(true);
+            expect(taken.length, `call ${r.index} ${r.op}`).toBe(1);
+            detail.push(taken[0]);
+          },
+        });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(detail).toEqual(want);
+      // Both kinds were taken: the rule was exercised, not passed by one mode alone.
+      expect(detail).toContain(true);
+      expect(detail).toContain(false);
+    });
+  }
 });

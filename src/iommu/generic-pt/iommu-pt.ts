@@ -452,23 +452,39 @@ export class Amdv1PageTable {
   private lkEnd = -1;
   private lkGen = -1;
 
-  /** The leaf holding `va`, or undefined. */
-  leafAt(va: number): PtLeaf | undefined {
-    if (!(va >= 0 && va < this.vaEnd)) return undefined;
+  /** findLeaf()'s result: the table slot, the leaf's first item and its IOVA. */
+  private flSlot = 0;
+  private flFirst = 0;
+  private flIova = 0;
+
+  /**
+   * Walk to the leaf holding `va`: its level (the slot, first item and IOVA
+   * in flSlot/flFirst/flIova), or -1 over a hole or outside the table.
+   */
+  private findLeaf(va: number): number {
+    if (!(va >= 0 && va < this.vaEnd)) return -1;
     let slot = this.topSlot;
     for (let l = this.topLevel; ; l--) {
       const t = this.tabs[slot];
       const i = (va * INV_ITEM[l]) & (ITEMS - 1);
       const lo = t[2 * i];
       const type = entryType(lo, l);
-      if (type === ENTRY_EMPTY) return undefined;
+      if (type === ENTRY_EMPTY) return -1;
       if (type === ENTRY_OA) {
         const n = P2[contigLg2(lo, t[2 * i + 1], l)];
-        const first = i - (i % n);
-        return this.leafInfo(slot, l, first, Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n);
+        this.flSlot = slot;
+        this.flFirst = i - (i % n);
+        this.flIova = Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n;
+        return l;
       }
       slot = this.slotOf(lo, t[2 * i + 1]);
     }
+  }
+
+  /** The leaf holding `va`, or undefined. */
+  leafAt(va: number): PtLeaf | undefined {
+    const l = this.findLeaf(va);
+    return l < 0 ? undefined : this.leafInfo(this.flSlot, l, this.flFirst, this.flIova);
   }
 
   /**
@@ -476,23 +492,13 @@ export class Amdv1PageTable {
    * hole. The size is read from the leaf's first item, as leafAt() reads it.
    */
   leafSpanAt(va: number, out: Float64Array): boolean {
-    if (!(va >= 0 && va < this.vaEnd)) return false;
-    let slot = this.topSlot;
-    for (let l = this.topLevel; ; l--) {
-      const t = this.tabs[slot];
-      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
-      const lo = t[2 * i];
-      const type = entryType(lo, l);
-      if (type === ENTRY_EMPTY) return false;
-      if (type === ENTRY_OA) {
-        const n = P2[contigLg2(lo, t[2 * i + 1], l)];
-        const first = i - (i % n);
-        out[0] = Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n;
-        out[1] = P2[leafLg2(t[2 * first], t[2 * first + 1], l)];
-        return true;
-      }
-      slot = this.slotOf(lo, t[2 * i + 1]);
-    }
+    const l = this.findLeaf(va);
+    if (l < 0) return false;
+    const t = this.tabs[this.flSlot];
+    const first = this.flFirst;
+    out[0] = this.flIova;
+    out[1] = P2[leafLg2(t[2 * first], t[2 * first + 1], l)];
+    return true;
   }
 
   // ---- dirty tracking ----

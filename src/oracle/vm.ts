@@ -17,9 +17,8 @@
  *
  * Before each program the guest compacts its memory (vm.compact_memory), so
  * where a program's THP folios land physically depends less on the programs
- * before it in the batch: test/regressions/skip-carry-fills-one-entry-batch.yaml
- * needs two folios that are not adjacent, and without compaction one extra
- * (never touched) page mapped by an earlier program in the CI batch made them so.
+ * before it in the batch. It does not make placement deterministic: a program
+ * that needs a PFN break pins it down itself (docs/oracle.md).
  *
  * The kernel log is drained with `dmesg -c` after each program, so a WARN is
  * attributed to the program that caused it. The console log level is 1, so

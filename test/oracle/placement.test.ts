@@ -4,12 +4,14 @@
  * must not depend on where the guest's page allocator puts a 4 KiB page: the model
  * cannot know it, and a run that happened to agree would fail on the next boot that
  * placed a page elsewhere. Each program is run on both oracle profiles with the
- * model's two physical layouts, 'scattered' (the default: no two pages faulted in a
- * row are physically adjacent) and 'linear' (each fault takes the next frame), and
- * must give the same answers and the same WARN sites under both.
+ * model's two physical layouts, 'scattered' (the default: pages and 2 MiB blocks
+ * taken at random, almost never adjacent) and 'linear' (the lowest free frame or
+ * block: pages and THP folios faulted in a row are adjacent), and must give the
+ * same answers and the same WARN sites under both.
  *
- * Adjacency of THP folios is not covered here (both layouts keep 2 MiB folios
- * apart); programs needing a PFN break map one hugetlb page twice instead
+ * What neither layout produces is not covered: two folios with another faulted
+ * between them are apart under both, yet a real allocator has put them side by
+ * side. Programs needing a PFN break map one hugetlb page twice instead
  * (docs/oracle.md, "What the kernels showed").
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';

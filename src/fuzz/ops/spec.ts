@@ -111,11 +111,31 @@ export const MOCK_OUTPUTS = { stdev_id: 'stdev', hwpt_id: 'hwpt', idev_id: 'idev
 /** Hex bytes ("0a 0b", "0x0a0b") → Uint8Array, or an error string. */
 export function parseHex(raw: unknown): Uint8Array | string {
   if (typeof raw !== 'string') return `expected a hex string, got ${describe(raw)}`;
+  // The generator's form (plain digits) decoded in one pass; anything else is normalised first.
+  const plain = hexBytes(raw);
+  if (plain) return plain;
   const s = raw.replace(/0x/gi, '').replace(/[\s_:,]+/g, '');
-  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) return `not hex bytes: ${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw)}`;
+  return hexBytes(s) ?? `not hex bytes: ${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw)}`;
+}
+
+/** `s` as bytes when it is an even number of hex digits and nothing else; else undefined. */
+function hexBytes(s: string): Uint8Array | undefined {
+  if (s.length % 2 !== 0) return undefined;
   const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const hi = hexDigit(s.charCodeAt(2 * i));
+    const lo = hexDigit(s.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
 }
 
 export function toHex(b: Uint8Array): string {

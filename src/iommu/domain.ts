@@ -364,6 +364,15 @@ export abstract class IommuDomain {
     return [];
   }
 
+  /**
+   * Model-only, for audit memos: a count the driver moves on every change to
+   * what peekPhys() and storageProblems() read. NaN (never equal to itself)
+   * for a driver that does not count: its domain is audited every time.
+   */
+  get storageChanges(): number {
+    return Number.NaN;
+  }
+
   /** The smallest supported page size (iova_alignment contribution). */
   get minPageSize(): number {
     return this.minPgsize;

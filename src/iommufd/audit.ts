@@ -27,6 +27,8 @@ import type { IommufdObject, ObjectTable } from './object-table.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
+import type { IoptArea } from './area.js';
+import type { IommuDomain } from '../iommu/domain.js';
 import { VeventqObject } from './veventq.js';
 import { HwQueueObject, VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
 import { auditDmabufArea, auditFilePages, isDmabufPages } from './pages-audit.js';
@@ -34,6 +36,11 @@ import { auditDmabufArea, auditFilePages, isDmabufPages } from './pages-audit.js
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
   exactPins?: boolean;
+  /**
+   * What the last clean audit with this memo saw (audits after every call): the parts whose every
+   * input is unchanged since are not judged again, their verdict being the same.
+   */
+  memo?: IoptAuditMemo;
 }
 
 /**
@@ -65,15 +72,233 @@ class AuditSink {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The memo of audits after every call
+
+/**
+ * Everything one part of the audit reads of an object, as a list of values
+ * (objects by identity, change counts of the structures they hold): the key
+ * of the last clean audit, and this audit's.
+ */
+class Stamp {
+  key: unknown[] = [];
+  next: unknown[] = [];
+  /** The audit that wrote `next`. */
+  epoch = -1;
+  /** `next` equals `key`, which a clean audit judged. */
+  same = false;
+  committed = false;
+  /** Pages objects: the PFNs of their pinned indexes, in index order (the frame pin comparison's input). */
+  pfns: Float64Array | undefined;
+  nextPfns: Float64Array | undefined;
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  // `!==`: a NaN (a domain that counts no changes) never matches
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * What a pages object's checks read (the xarray, both interval trees, the
+ * counters) and what its pinned PFNs are read from: the storage domain of
+ * each area in its domains_itree, wherever that area's IOAS is (IOAS_COPY
+ * shares a pages object). Node bounds are read, not only the tree counts.
+ */
+function pagesKey(p: IoptPages, out: unknown[]): void {
+  out.length = 0;
+  out.push(p.type, p.npages, p.npinned, p.lastNpinned, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
+  const dt = p.domainsItree;
+  for (let n = dt.first(); n !== undefined; n = dt.next(n)) {
+    const a = n.owner;
+    const d = a.storageDomain;
+    out.push(n, n.start, n.last, a.iovaNum, a.pageOffset, d ?? null, d === undefined ? 0 : d.storageChanges);
+  }
+  const at = p.accessItree;
+  for (let n = at.first(); n !== undefined; n = at.next(n)) out.push(n.start, n.last);
+}
+
+/** What the area walk of an IOAS reads besides its pages objects: its areas, their places and links, its domains. */
+function ioasKey(iopt: IoPagetable, areas: readonly IoptArea[], out: unknown[]): void {
+  out.length = 0;
+  out.push(iopt.iovaAlignment, iopt.reservedItree.changes, iopt.domains.length);
+  for (const d of iopt.domains) out.push(d, d === undefined ? Number.NaN : d.storageChanges);
+  for (const a of areas) {
+    out.push(a, a.iova, a.lastIova, a.pageOffset, a.iovaNum, a.lastIovaNum, a.index, a.lastIndex, a.pages ?? null, a.storageDomain ?? null, a.pagesNode.inTree);
+  }
+}
+
+/**
+ * The memo of an audit run after every call (the fuzzer's): per IOAS, pages
+ * object and domain, the key of what the last clean audit judged there.
+ * An unchanged key means the same inputs, so the same (clean) verdict: the
+ * counts are bumped inside the structures themselves (XArray, IntervalTree,
+ * the domains' storage, PhysicalMemory pins), so no caller can change them
+ * unseen. dma-buf areas and file references are judged every time. After an
+ * audit that found a problem, the memo is emptied (the next one is full).
+ */
+export class IoptAuditMemo {
+  private env: IommufdEnv | undefined;
+  private epoch = 0;
+  private readonly ioas = new Map<IoPagetable, Stamp>();
+  private readonly pages = new Map<IoptPages, Stamp>();
+  private readonly domains = new Map<IommuDomain, Stamp>();
+  /** The pin count and the pages objects of the last clean frame comparison (-1: none). */
+  private pinChanges = -1;
+  private exactPages: IoptPages[] = [];
+  private nextExact: IoptPages[] = [];
+  private nextPinChanges = -1;
+
+  /** Start an audit of `env`. */
+  begin(env: IommufdEnv): void {
+    if (this.env !== env) {
+      this.reset();
+      this.env = env;
+    }
+    this.epoch++;
+    this.nextPinChanges = -1;
+  }
+
+  private stamp<T>(map: Map<T, Stamp>, o: T): Stamp {
+    let st = map.get(o);
+    if (st === undefined) {
+      st = new Stamp();
+      map.set(o, st);
+    }
+    return st;
+  }
+
+  /** This audit's stamp of a pages object (keyed once per audit). */
+  pagesStamp(p: IoptPages): Stamp {
+    const st = this.stamp(this.pages, p);
+    if (st.epoch !== this.epoch) {
+      st.epoch = this.epoch;
+      pagesKey(p, st.next);
+      st.same = st.committed && sameValues(st.next, st.key);
+      st.nextPfns = undefined;
+    }
+    return st;
+  }
+
+  /** The area walk of `iopt` would judge what the last clean audit judged: its key and every pages object's. */
+  ioasSame(iopt: IoPagetable, areas: readonly IoptArea[]): boolean {
+    const st = this.stamp(this.ioas, iopt);
+    st.epoch = this.epoch;
+    ioasKey(iopt, areas, st.next);
+    let same = st.committed && sameValues(st.next, st.key);
+    for (const a of areas) {
+      const p = a.pages;
+      if (p !== undefined && !isDmabufPages(p) && !this.pagesStamp(p).same) same = false;
+    }
+    st.same = same;
+    return same;
+  }
+
+  /** The domain's storage is what the last clean audit judged. */
+  domainSame(d: IommuDomain): boolean {
+    const st = this.stamp(this.domains, d);
+    st.epoch = this.epoch;
+    const next = st.next;
+    next.length = 0;
+    next.push(d.storageChanges, d.dirtyOps);
+    st.same = st.committed && sameValues(next, st.key);
+    return st.same;
+  }
+
+  /**
+   * The frame pin comparison would compare what the last clean one did: the
+   * same pin counts, the same pages objects in the same order, each with its
+   * PFN list kept.
+   */
+  framesSame(phys: { readonly pinChanges: number }, all: readonly IoptPages[]): boolean {
+    this.nextPinChanges = phys.pinChanges;
+    this.nextExact = all as IoptPages[];
+    if (this.pinChanges !== phys.pinChanges || !sameValues(all, this.exactPages)) return false;
+    for (const p of all) {
+      if (isDmabufPages(p)) continue;
+      const st = this.pagesStamp(p);
+      if (!st.same || st.pfns === undefined) return false;
+    }
+    return true;
+  }
+
+  /** End the audit: a clean one becomes the memo's reference, one with problems empties it. */
+  end(problems: number): void {
+    if (problems !== 0) {
+      this.reset();
+      return;
+    }
+    for (const map of [this.ioas, this.pages, this.domains] as Map<unknown, Stamp>[]) {
+      for (const [o, st] of map) {
+        if (st.epoch !== this.epoch) {
+          map.delete(o);
+          continue;
+        }
+        if (!st.same) {
+          const k = st.key;
+          st.key = st.next;
+          st.next = k;
+          st.committed = true;
+          st.pfns = undefined;
+        }
+        if (st.nextPfns !== undefined) st.pfns = st.nextPfns;
+        st.same = false;
+      }
+    }
+    this.pinChanges = this.nextPinChanges;
+    this.exactPages = this.nextExact;
+    this.nextExact = [];
+  }
+
+  reset(): void {
+    this.ioas.clear();
+    this.pages.clear();
+    this.domains.clear();
+    this.pinChanges = -1;
+    this.exactPages = [];
+    this.nextExact = [];
+    this.env = undefined;
+  }
+}
+
+/** The PFN of every pinned index of `pages` (over `pinnedSpans`), in index order. */
+function pinnedPfnList(pages: IoptPages, pinnedSpans: ReadonlyArray<[number, number]>): Float64Array {
+  let n = 0;
+  for (const [a, b] of pinnedSpans) n += b - a + 1;
+  const out = new Float64Array(n);
+  const pinned = new PinnedPfns(pages);
+  let k = 0;
+  for (const [a, b] of pinnedSpans) {
+    for (let i = a; i <= b; i++) {
+      const pfn = pinned.at(i);
+      if (pfn >= 0) out[k++] = pfn;
+    }
+  }
+  return k === n ? out : out.slice(0, k);
+}
+
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
 export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts: AuditOptions = {}): number {
   // (a sink object, not a closure made per audit)
   const sink = new AuditSink(env);
+  const memo = opts.memo;
+  memo?.begin(env);
   const allPages = new Set<IoptPages>();
   for (const iopt of iopts) {
     let prevLast = -1n;
     const align = BigInt(iopt.iovaAlignment);
-    for (const area of iopt.areas()) {
+    const areas = iopt.areas();
+    // Nothing this walk reads changed since a clean one: only the dma-buf areas are judged again.
+    const same = memo?.ioasSame(iopt, areas) === true;
+    for (const area of areas) {
+      if (same) {
+        const pages = area.pages;
+        if (!pages) continue;
+        allPages.add(pages);
+        if (isDmabufPages(pages)) sink.problems += auditDmabufArea(env, iopt, area);
+        continue;
+      }
       if (area.iova <= prevLast) sink.fail('area_overlap', `area at 0x${area.iova.toString(16)} overlaps the previous one`);
       prevLast = area.lastIova;
       if (iopt.reservedItree.iterFirst(area.iova, area.lastIova)) sink.fail('area_reserved', `area at 0x${area.iova.toString(16)} intersects a reserved range`);
@@ -132,61 +357,67 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
         sink.fail('domains_dense', `slot ${k} empty`);
         continue;
       }
-      // the driver's own storage, which its fast paths trust
+      // the driver's own storage, which its fast paths trust (unchanged since a clean audit: still clean)
+      if (memo?.domainSame(d) === true) continue;
       for (const problem of d.storageProblems()) sink.fail('domain_storage', `domain ${k}: ${problem}`);
     }
   }
   // The PFN of every pinned index of every pages object, counted per PFN after a sort.
-  let frameRefs = new Float64Array(opts.exactPins ? 1024 : 0);
+  const exact = opts.exactPins === true;
+  // The same PFN lists against the same pin counts as the last clean comparison: the same verdict.
+  const framesSame = exact && memo?.framesSame(env.phys, [...allPages]) === true;
+  let frameRefs = new Float64Array(exact && !framesSame ? 1024 : 0);
   let nrefs = 0;
   for (const pages of allPages) {
     sink.problems += auditFilePages(env, pages);
     if (isDmabufPages(pages)) continue;
-    const accessSpans = unionOf(pages.accessItree);
-    const pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
-    let n = 0;
-    for (const [a, b] of pinnedSpans) n += b - a + 1;
-    // The xarray holds exactly the indexes accesses pin.
-    let accessCount = 0;
-    xarray: for (const [a, b] of accessSpans) {
-      accessCount += b - a + 1;
-      for (let i = a; i <= b; i++) {
-        if (pages.pinnedPfns.load(i) < 0) {
-          sink.fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
-          break xarray;
-        }
-      }
-    }
-    if (pages.pinnedPfns.count() !== accessCount) {
-      let from = 0;
-      for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
-        const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
-        if (stray >= 0) {
-          sink.fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
-          break;
-        }
-        from = b + 1;
-      }
-    }
-    if (n !== pages.npinned) sink.fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
-    if (pages.lastNpinned !== pages.npinned) sink.fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
-    if (opts.exactPins) {
-      const pinned = new PinnedPfns(pages);
-      for (const [a, b] of pinnedSpans) {
+    const st = memo?.pagesStamp(pages);
+    let pinnedSpans: Array<[number, number]> | undefined;
+    if (st === undefined || !st.same) {
+      const accessSpans = unionOf(pages.accessItree);
+      pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
+      let n = 0;
+      for (const [a, b] of pinnedSpans) n += b - a + 1;
+      // The xarray holds exactly the indexes accesses pin.
+      let accessCount = 0;
+      xarray: for (const [a, b] of accessSpans) {
+        accessCount += b - a + 1;
         for (let i = a; i <= b; i++) {
-          const pfn = pinned.at(i);
-          if (pfn < 0) continue;
-          if (nrefs === frameRefs.length) {
-            const grown = new Float64Array(2 * nrefs);
-            grown.set(frameRefs);
-            frameRefs = grown;
+          if (pages.pinnedPfns.load(i) < 0) {
+            sink.fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
+            break xarray;
           }
-          frameRefs[nrefs++] = pfn;
         }
       }
+      if (pages.pinnedPfns.count() !== accessCount) {
+        let from = 0;
+        for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
+          const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
+          if (stray >= 0) {
+            sink.fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
+            break;
+          }
+          from = b + 1;
+        }
+      }
+      if (n !== pages.npinned) sink.fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
+      if (pages.lastNpinned !== pages.npinned) sink.fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
+    }
+    if (exact) {
+      let pfns = st?.same === true ? st.pfns : undefined;
+      pfns ??= pinnedPfnList(pages, pinnedSpans ?? unionOf(pages.accessItree, pages.domainsItree));
+      if (st !== undefined) st.nextPfns = pfns;
+      if (framesSame) continue;
+      if (nrefs + pfns.length > frameRefs.length) {
+        const grown = new Float64Array(Math.max(2 * frameRefs.length, nrefs + pfns.length));
+        grown.set(frameRefs.subarray(0, nrefs));
+        frameRefs = grown;
+      }
+      frameRefs.set(pfns, nrefs);
+      nrefs += pfns.length;
     }
   }
-  if (opts.exactPins) {
+  if (exact && !framesSame) {
     // Each frame's pin count against how many pages objects pin it (by rising PFN).
     const refs = frameRefs.subarray(0, nrefs).sort();
     for (let k = 0; k < nrefs; ) {
@@ -200,6 +431,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       if (got !== want) sink.fail('pincount', `pfn ${pfn}: pincount ${got}, iommufd holds ${want}`);
     }
   }
+  memo?.end(sink.problems);
   return sink.problems;
 }
 

@@ -262,7 +262,7 @@ export class IoptAuditMemo {
   }
 }
 
-/** The PFN of every pinned index of `pages` (over `pinnedSpans`), in index order. */
+/** The PFN of every pinned index of `pages` (over `pinnedSpans`), sorted. */
 function pinnedPfnList(pages: IoptPages, pinnedSpans: ReadonlyArray<[number, number]>): Float64Array {
   let n = 0;
   for (const [a, b] of pinnedSpans) n += b - a + 1;
@@ -275,7 +275,66 @@ function pinnedPfnList(pages: IoptPages, pinnedSpans: ReadonlyArray<[number, num
       if (pfn >= 0) out[k++] = pfn;
     }
   }
-  return k === n ? out : out.slice(0, k);
+  return sortPfns(k === n ? out : out.slice(0, k));
+}
+
+/** Sort ascending in place: most lists are short or already in order, where the native sort's call costs more. */
+function sortPfns(a: Float64Array): Float64Array {
+  let i = 1;
+  while (i < a.length && a[i - 1] <= a[i]) i++;
+  if (i >= a.length) return a;
+  if (a.length > 32) return a.sort();
+  for (; i < a.length; i++) {
+    const v = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+/** Two scratch buffers for the merged PFN lists (reused: a fresh typed array per audit costs more than the merge). */
+let mergeA = new Float64Array(1024);
+let mergeB = new Float64Array(1024);
+
+/**
+ * The sorted union (with repeats) of sorted PFN lists, in mergeA[0..n); n.
+ * Merged one list at a time while few, else concatenated and sorted.
+ */
+function mergeSorted(lists: readonly Float64Array[]): number {
+  let total = 0;
+  for (const l of lists) total += l.length;
+  if (mergeA.length < total) {
+    mergeA = new Float64Array(2 * total);
+    mergeB = new Float64Array(2 * total);
+  }
+  if (lists.length > 8) {
+    let n = 0;
+    for (const l of lists) {
+      mergeA.set(l, n);
+      n += l.length;
+    }
+    mergeA.subarray(0, n).sort();
+    return n;
+  }
+  let n = 0;
+  for (const l of lists) {
+    const a = mergeA;
+    const out = mergeB;
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < n && j < l.length) out[k++] = a[i] <= l[j] ? a[i++] : l[j++];
+    while (i < n) out[k++] = a[i++];
+    while (j < l.length) out[k++] = l[j++];
+    mergeA = out;
+    mergeB = a;
+    n = k;
+  }
+  return n;
 }
 
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
@@ -366,8 +425,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
   const exact = opts.exactPins === true;
   // The same PFN lists against the same pin counts as the last clean comparison: the same verdict.
   const framesSame = exact && memo?.framesSame(env.phys, [...allPages]) === true;
-  let frameRefs = new Float64Array(exact && !framesSame ? 1024 : 0);
-  let nrefs = 0;
+  const frameLists: Float64Array[] = [];
   for (const pages of allPages) {
     sink.problems += auditFilePages(env, pages);
     if (isDmabufPages(pages)) continue;
@@ -407,19 +465,13 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       let pfns = st?.same === true ? st.pfns : undefined;
       pfns ??= pinnedPfnList(pages, pinnedSpans ?? unionOf(pages.accessItree, pages.domainsItree));
       if (st !== undefined) st.nextPfns = pfns;
-      if (framesSame) continue;
-      if (nrefs + pfns.length > frameRefs.length) {
-        const grown = new Float64Array(Math.max(2 * frameRefs.length, nrefs + pfns.length));
-        grown.set(frameRefs.subarray(0, nrefs));
-        frameRefs = grown;
-      }
-      frameRefs.set(pfns, nrefs);
-      nrefs += pfns.length;
+      if (!framesSame) frameLists.push(pfns);
     }
   }
   if (exact && !framesSame) {
     // Each frame's pin count against how many pages objects pin it (by rising PFN).
-    const refs = frameRefs.subarray(0, nrefs).sort();
+    const nrefs = mergeSorted(frameLists);
+    const refs = mergeA;
     for (let k = 0; k < nrefs; ) {
       const pfn = refs[k];
       let want = 0;

@@ -329,6 +329,18 @@ export abstract class IommuDomain {
   abstract peekPhys(iova: number): number;
 
   /**
+   * Model-only, for the audit: the first iova of first, first + step, ...
+   * up to `last` whose peekPhys() is not phys + (iova - first); -1 when
+   * none. A driver may read its storage in place, as peekPhys() would.
+   */
+  firstMismatch(first: number, last: number, step: number, phys: number): number {
+    for (let iova = first; iova <= last; iova += step) {
+      if (this.peekPhys(iova) !== phys + (iova - first)) return iova;
+    }
+    return -1;
+  }
+
+  /**
    * The pfn reader's read-back (batch_from_domain): out[outOff + k] is the PFN
    * at `firstIova` for k = 0 and at `pageBase + k * PAGE_SIZE` after. Returns
    * `count`; a page that is not mapped reads as PFN 0, as iova_to_phys returning 0 would give.

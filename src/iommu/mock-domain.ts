@@ -928,6 +928,15 @@ export class MockAmdv1Domain extends MockDomain {
     return this.pt.lookup(iova);
   }
 
+  /** The table's own loop, unless a subclass reads translations its own way (then peekPhys() one by one). */
+  override firstMismatch(first: number, last: number, step: number, phys: number): number {
+    if (this.ownPeek) return this.pt.firstMismatch(first, last, step, phys);
+    return super.firstMismatch(first, last, step, phys);
+  }
+
+  /** peekPhys() is this class's (pt.lookup): pt.firstMismatch() agrees with it. */
+  private readonly ownPeek = Object.getPrototypeOf(this).peekPhys === MockAmdv1Domain.prototype.peekPhys;
+
   protected override freeDrv(): void {
     this.pt.deinit();
   }

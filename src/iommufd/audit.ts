@@ -337,6 +337,86 @@ function mergeSorted(lists: readonly Float64Array[]): number {
   return n;
 }
 
+/** Most indexes one run of consecutive PFNs holds (the scratch below). */
+const RUN_MAX = 4096;
+const runPfns = new Float64Array(RUN_MAX);
+
+/**
+ * An area is mapped identically in every domain, with the pinned PFN of each
+ * index: every smallest page of index i at pfn(i) * PAGE_SIZE (plus the page
+ * offset on the first), first failure reported. Indexes at consecutive PFNs
+ * are one linear translation: such a run is judged in one sweep per domain
+ * when its smallest pages are those of its indexes (the page size divides
+ * PAGE_SIZE and the area's offset); a run not clean that way is judged again
+ * index by index, which reports exactly what a walk of single indexes would.
+ */
+function walkArea(sink: AuditSink, area: IoptArea, pages: IoptPages, domains: readonly IommuDomain[]): void {
+  const pinned = new PinnedPfns(pages);
+  // areaIndexToIova() / areaIndexToIovaLast() with the area's fields read once
+  const idx0 = area.index;
+  const idxN = area.lastIndex;
+  const base = area.iovaNum - area.pageOffset;
+  let i = idx0;
+  let pfn = idx0 <= idxN ? pinned.at(idx0) : -1;
+  while (i <= idxN) {
+    if (pfn < 0) {
+      sink.fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
+      return;
+    }
+    // the run: indexes i .. i + n - 1 at PFNs pfn .. pfn + n - 1; `next` the PFN of the index after it
+    runPfns[0] = pfn;
+    let n = 1;
+    let next = -1;
+    while (i + n <= idxN) {
+      const q = pinned.at(i + n);
+      if (q !== pfn + n || n === RUN_MAX) {
+        next = q;
+        break;
+      }
+      runPfns[n++] = q;
+    }
+    const re = i + n - 1;
+    const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
+    const last = re === idxN ? area.lastIovaNum : base + (re - idx0 + 1) * PAGE_SIZE - 1;
+    // the phys of `first`: the pinned page plus the area's page offset on its first page
+    const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
+    let clean = true;
+    for (let k = 0; k < domains.length && clean; k++) {
+      const d = domains[k];
+      const step = smallestPage(d);
+      clean = PAGE_SIZE % step === 0 && (i !== idx0 || area.pageOffset % step === 0) && d.firstMismatch(first, last, step, firstPhys) < 0;
+    }
+    if (!clean && judgeIndexes(sink, area, domains, i, re, idx0, idxN, base)) return;
+    i = re + 1;
+    pfn = next;
+  }
+}
+
+/** walkArea() one index at a time over i0..i1 (PFNs in runPfns from i0); true when it reported a failure (the walk ends). */
+function judgeIndexes(sink: AuditSink, area: IoptArea, domains: readonly IommuDomain[], i0: number, i1: number, idx0: number, idxN: number, base: number): boolean {
+  for (let i = i0; i <= i1; i++) {
+    const pfn = runPfns[i - i0];
+    const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
+    const last = i === idxN ? area.lastIovaNum : base + (i - idx0 + 1) * PAGE_SIZE - 1;
+    const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
+    let failed = false;
+    for (let k = 0; k < domains.length; k++) {
+      const d = domains[k];
+      // every smallest page of the index: peekPhys(iova) === firstPhys + (iova - first)
+      const iova = d.firstMismatch(first, last, smallestPage(d), firstPhys);
+      if (iova >= 0) {
+        const want = firstPhys + (iova - first);
+        const got = d.peekPhys(iova);
+        // the other domains are still judged at this index (reported as one past the area's last)
+        sink.fail('domain_pfn', `iova 0x${iova.toString(16)} index ${failed ? idxN + 1 : i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
+        failed = true;
+      }
+    }
+    if (failed) return true;
+  }
+  return false;
+}
+
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
 export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts: AuditOptions = {}): number {
   // (a sink object, not a closure made per audit)
@@ -378,37 +458,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
         continue;
       }
       if (!hasDomains) continue;
-      // Mapped identically in every domain, with the pinned PFN of each index.
-      const pinned = new PinnedPfns(pages);
-      // areaIndexToIova() / areaIndexToIovaLast() with the area's fields read once
-      const idx0 = area.index;
-      const idxN = area.lastIndex;
-      const base = area.iovaNum - area.pageOffset;
-      const domains = iopt.domains;
-      for (let i = idx0; i <= idxN; i++) {
-        const pfn = pinned.at(i);
-        if (pfn < 0) {
-          sink.fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
-          break;
-        }
-        const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
-        const last = i === idxN ? area.lastIovaNum : base + (i - idx0 + 1) * PAGE_SIZE - 1;
-        // the phys of `first`: the pinned page plus the area's page offset on its first page
-        const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
-        for (let k = 0; k < domains.length; k++) {
-          const d = domains[k];
-          const step = smallestPage(d);
-          for (let iova = first; iova <= last; iova += step) {
-            const want = firstPhys + (iova - first);
-            const got = d.peekPhys(iova);
-            if (got !== want) {
-              sink.fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
-              i = idxN + 1;
-              break;
-            }
-          }
-        }
-      }
+      walkArea(sink, area, pages, iopt.domains);
     }
     for (let k = 0; k < iopt.domains.length; k++) {
       const d = iopt.domains[k];

@@ -4,7 +4,7 @@
 // caught by the next audit with the memo (the structures bump their change counts themselves).
 import { describe, expect, it } from 'vitest';
 import { IntervalNode } from '../../src/base/interval-tree.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../../src/iommu/domain.js';
+import { IOMMU_READ, IOMMU_WRITE, IommuDomain } from '../../src/iommu/domain.js';
 import { type MockAmdv1Domain, MockDomain, createMockDomain } from '../../src/iommu/mock-domain.js';
 import { IoptAuditMemo, auditIopts } from '../../src/iommufd/audit.js';
 import type { IoPagetable } from '../../src/iommufd/io-pagetable.js';
@@ -176,4 +176,36 @@ describe('audit memo: changes behind its back are still caught', () => {
     expect(s.audit()).toBeGreaterThan(0);
     expect(s.warned()).toContain('audit.domain_pfn');
   });
+});
+
+describe('firstMismatch agrees with peekPhys one smallest page at a time', () => {
+  for (const huge of [false, true]) {
+    it(`AMDv1 mock${huge ? ' (huge)' : ''}: random maps, unmaps, ranges`, () => {
+      const f = coreFixture({ layout: 'linear' });
+      const d = createMockDomain({ warn: f.machine.warn, faults: f.machine.faults }, { pageTable: 'amdv1', huge });
+      f.machine.warn.panicOnWarn = false;
+      let seed = 12345;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const base = 0x1000000;
+      const step = d.minPageSize;
+      const loop = (a: number, b: number, s: number, p: number) => IommuDomain.prototype.firstMismatch.call(d, a, b, s, p);
+      for (let round = 0; round < 300; round++) {
+        const at = base + rnd(1024) * PS;
+        const n = 1 + rnd(600);
+        if (rnd(3) === 0) d.unmap(at, n * PS);
+        else d.map(at, 0x40000000 + rnd(4096) * PS, n * PS, RW);
+        for (let q = 0; q < 10; q++) {
+          const first = base + rnd(1200) * step;
+          const last = first + rnd(3000) * step - 1 + (rnd(2) === 0 ? 0 : step);
+          const p0 = d.peekPhys(first);
+          // the range's own translation (a match as far as it stays linear), or a wrong one
+          const phys = rnd(4) === 0 || p0 < 0 ? rnd(2 ** 20) * 2048 : p0;
+          expect(d.firstMismatch(first, last, step, phys)).toBe(loop(first, last, step, phys));
+        }
+      }
+    });
+  }
 });

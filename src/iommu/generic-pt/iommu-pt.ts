@@ -440,6 +440,37 @@ export class Amdv1PageTable {
   }
 
   /**
+   * The first of va = first, first + step, ... up to `last` where lookup(va)
+   * is not phys + (va - first); -1 when none (for the audit). lookup()'s own
+   * reads; the level-0 table a walk ended in is kept for the rest of its
+   * window (the entries above it are the same for every va there).
+   */
+  firstMismatch(first: number, last: number, step: number, phys: number): number {
+    let t: Uint32Array | undefined;
+    let tabVa = -1;
+    const win = ITEM[1];
+    for (let va = first; va <= last; va += step) {
+      let pa: number;
+      if (t !== undefined && va >= tabVa && va < tabVa + win) {
+        // lookup()'s last level, on the table it would reach
+        const i = (va * INV_ITEM[0]) & (ITEMS - 1);
+        const lo = t[2 * i];
+        const hi = t[2 * i + 1];
+        const type = entryType(lo, 0);
+        if (type === ENTRY_TABLE) pa = this.lookup(va);
+        else if (type === ENTRY_EMPTY) pa = -1;
+        else pa = leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]);
+      } else {
+        pa = this.lookup(va);
+        t = this.lastL0;
+        tabVa = t === undefined ? -1 : Math.floor(va * INV_ITEM[1]) * ITEM[1];
+      }
+      if (pa !== phys + (va - first)) return va;
+    }
+    return -1;
+  }
+
+  /**
    * batch_from_domain()'s iova_to_phys per CPU page: out[outOff + k] is the
    * PFN at `first` for k = 0, at `base + k * 4096` after (0 for a hole). The
    * level-0 table of the last walk is kept for the next page.

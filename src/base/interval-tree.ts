@@ -109,6 +109,8 @@ function subtreeSearch<K extends IntervalKey, T>(
 export class IntervalTree<K extends IntervalKey, T = unknown> {
   private root: IntervalNode<K, T> | null = null;
   private count = 0;
+  /** Bumped by every insert and remove (see `changes`). */
+  private gen = 0;
   /** The key unit when given to the constructor (used to check key types). */
   readonly one: K | undefined;
 
@@ -118,6 +120,16 @@ export class IntervalTree<K extends IntervalKey, T = unknown> {
 
   get size(): number {
     return this.count;
+  }
+
+  /**
+   * A count that moves on every insert and remove: equal counts, the same
+   * nodes linked (audit memos). A linked node's start/last must not change in
+   * place (the order and subtree maxima would go stale): the one writer,
+   * IoptArea.setRange, runs before the area's nodes are inserted.
+   */
+  get changes(): number {
+    return this.gen;
   }
 
   isEmpty(): boolean {
@@ -140,6 +152,7 @@ export class IntervalTree<K extends IntervalKey, T = unknown> {
     node._subtreeLast = node.last;
     node._tree = this;
     this.count++;
+    this.gen++;
     let p = this.root;
     if (p === null) {
       node._parent = null;
@@ -207,6 +220,7 @@ export class IntervalTree<K extends IntervalKey, T = unknown> {
     node._subtreeLast = node.last;
     node._tree = null;
     this.count--;
+    this.gen++;
   }
 
   /** The lowest-start node intersecting [start, last], or undefined. */

@@ -90,9 +90,16 @@ export class XArray {
   );
   private readonly pathSlots = new Uint8Array(MAX_HEIGHT + 1);
   private readonly faults: FaultRouter | undefined;
+  /** Bumped by every store, erase and clear (see `changes`). */
+  private gen = 0;
 
   constructor(opts?: { faults?: FaultRouter }) {
     this.faults = opts?.faults;
+  }
+
+  /** A count that moves on every store, erase and clear: equal counts, same contents (audit memos). */
+  get changes(): number {
+    return this.gen;
   }
 
   /** The leaf holding `index`, or null. Fills the one-leaf cache. */
@@ -124,6 +131,7 @@ export class XArray {
     if (!(value >= 0) || value > XA_MAX_INDEX || Math.floor(value) !== value) {
       throw new RangeError(`xarray: value ${value} is not an integer >= 0`);
     }
+    this.gen++;
     let leaf: XaLeaf | null;
     if (index - (index & MASK) === this.cacheBase) {
       leaf = this.cacheLeaf!;
@@ -199,6 +207,7 @@ export class XArray {
     const off = index & MASK;
     const old = leaf.vals[off]!;
     if (old < 0) return -1;
+    this.gen++;
     leaf.vals[off] = -1;
     this.n--;
     if (--leaf.count === 0) this.freeLeaf(index);
@@ -344,6 +353,7 @@ export class XArray {
 
   /** Drop every entry (xa_destroy). */
   clear(): void {
+    this.gen++;
     this.root = null;
     this.height = 0;
     this.n = 0;

@@ -40,7 +40,7 @@ import { ObjectTable } from '../iommufd/object-table.js';
 import { PfnBatch } from '../iommufd/pfn-batch.js';
 import { PfnReader, PfnReaderUser } from '../iommufd/pfn-reader.js';
 import type { IommufdCtx } from '../iommufd/main.js';
-import { auditIopts } from '../iommufd/audit.js';
+import { IoptAuditMemo, auditIopts } from '../iommufd/audit.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
 import { MmStruct } from '../mm/address-space.js';
@@ -513,6 +513,8 @@ interface AuditMemo {
   /** The buffer the next fingerprint is written into. */
   next: unknown[];
   changed?: boolean;
+  /** What the last clean audit judged per IOAS, pages object and domain (re-judged only where something changed). */
+  iopts: IoptAuditMemo;
 }
 
 /**
@@ -540,7 +542,7 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = 
     // Machine.audit() would add the object tables and the per-mm counters, but it takes an mm's locked_vm
     // beyond iommufd's charge (mlock, MAP_LOCKED) for a problem; the answer oracle checks the accounting
     // (per user exactly, per mm pinned_vm exactly and locked_vm as a lower bound) through inspect/.
-    return auditIopts(iommufdEnvOf(m), iopts, { exactPins: true });
+    return auditIopts(iommufdEnvOf(m), iopts, { exactPins: true, memo: last.iopts });
   } finally {
     m.warn.panicOnWarn = prevPanic;
     m.warn.syscall = prevName;
@@ -559,7 +561,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
   const results: CallResult[] = [];
   const audit = opts.audit === true;
   const seen = new Set<IommufdCtx>();
-  const last: AuditMemo = { fp: [], next: [] };
+  const last: AuditMemo = { fp: [], next: [], iopts: new IoptAuditMemo() };
   let answers: AnswerOracle | undefined;
   const onCall = (r: CallResult, m: Machine): void => {
     machine = m;

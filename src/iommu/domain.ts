@@ -329,6 +329,18 @@ export abstract class IommuDomain {
   abstract peekPhys(iova: number): number;
 
   /**
+   * Model-only, for the audit: the first iova of first, first + step, ...
+   * up to `last` whose peekPhys() is not phys + (iova - first); -1 when
+   * none. A driver may read its storage in place, as peekPhys() would.
+   */
+  firstMismatch(first: number, last: number, step: number, phys: number): number {
+    for (let iova = first; iova <= last; iova += step) {
+      if (this.peekPhys(iova) !== phys + (iova - first)) return iova;
+    }
+    return -1;
+  }
+
+  /**
    * The pfn reader's read-back (batch_from_domain): out[outOff + k] is the PFN
    * at `firstIova` for k = 0 and at `pageBase + k * PAGE_SIZE` after. Returns
    * `count`; a page that is not mapped reads as PFN 0, as iova_to_phys returning 0 would give.
@@ -362,6 +374,15 @@ export abstract class IommuDomain {
    */
   storageProblems(): string[] {
     return [];
+  }
+
+  /**
+   * Model-only, for audit memos: a count the driver moves on every change to
+   * what peekPhys() and storageProblems() read. NaN (never equal to itself)
+   * for a driver that does not count: its domain is audited every time.
+   */
+  get storageChanges(): number {
+    return Number.NaN;
   }
 
   /** The smallest supported page size (iova_alignment contribution). */

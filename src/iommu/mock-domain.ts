@@ -163,6 +163,8 @@ export class MockDomain extends IommuDomain {
   private readonly accts: MemAccounting[] = [];
   private entries = 0;
   private chunks = 0;
+  /** Bumped by every driver call that may write the storage (see storageChanges). */
+  private storeGen = 0;
   /** MOCK_DIRTY_TRACK in mock->flags: set_dirty_tracking(true) ran last. */
   dirtyTrack = false;
 
@@ -183,6 +185,7 @@ export class MockDomain extends IommuDomain {
 
   protected mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, _prot: number, acct: MemAccounting | undefined): number {
     if (this.ctx.faults.shouldFail(FP_MOCK_MAP_PAGES)) return -ENOENT;
+    this.storeGen++;
     // The common call, small enough to inline: 2 KiB pages into one leaf,
     // none of them mapped yet, no node charging (so making the leaf cannot
     // fail). Else the full path.
@@ -214,6 +217,7 @@ export class MockDomain extends IommuDomain {
    */
   protected override mapRunsDrv(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct: MemAccounting | undefined): number {
     if (acct !== undefined && this.accountNodes) return from;
+    this.storeGen++;
     // allocChunk() below would give the domain its own directories: take them before holding them here.
     this.ownDirs();
     const paDir = this.paDir;
@@ -266,6 +270,7 @@ export class MockDomain extends IommuDomain {
 
   /** map_pages past the fault point, in general: any page size, new nodes, overwrites. */
   private mapPagesFull(iova: number, paddr: number, pgsize: number, pgcount: number, acct: MemAccounting | undefined): number {
+    this.storeGen++;
     const ctx = this.ctx;
     if (!aligned(iova, IO)) ctx.warn.warn('mock_domain_map_pages.iova_align', `iova 0x${iova.toString(16)}`);
     if (!aligned(pgsize, IO)) ctx.warn.warn('mock_domain_map_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
@@ -329,6 +334,7 @@ export class MockDomain extends IommuDomain {
   }
 
   protected unmapPages(iova: number, pgsize: number, pgcount: number): number {
+    this.storeGen++;
     const w = this.ctx.warn;
     if (!aligned(iova, IO)) w.warn('mock_domain_unmap_pages.iova_align', `iova 0x${iova.toString(16)}`);
     if (!aligned(pgsize, IO)) w.warn('mock_domain_unmap_pages.pgsize_align', `pgsize 0x${pgsize.toString(16)}`);
@@ -423,6 +429,7 @@ export class MockDomain extends IommuDomain {
   }
 
   protected freeDrv(): void {
+    this.storeGen++;
     if (this.entries !== 0) {
       this.ctx.warn.warn('mock_domain_free.not_empty', `${this.entries} entries still mapped`);
     }
@@ -502,6 +509,7 @@ export class MockDomain extends IommuDomain {
    */
   readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
     if (!this.dirtyTrack && dirty.record) return -EINVAL;
+    this.storeGen++;
     const end = iova + size;
     const clear = (flags & IOMMU_DIRTY_NO_CLEAR) === 0;
     do {
@@ -544,6 +552,7 @@ export class MockDomain extends IommuDomain {
     const c = idx >>> CHUNK_SHIFT;
     const pa = this.paDir[c];
     if (pa === undefined || pa[idx & (CHUNK - 1)] === 0) return false;
+    this.storeGen++;
     this.flDir[c]![idx & (CHUNK - 1)] |= F_DIRTY;
     return true;
   }
@@ -573,6 +582,11 @@ export class MockDomain extends IommuDomain {
   /** Number of 2 KiB entries stored. */
   countEntries(): number {
     return this.entries;
+  }
+
+  /** Moves on every map, unmap, dirty-bit write and free (the storage is private: nothing else writes it). */
+  override get storageChanges(): number {
+    return this.storeGen;
   }
 
   /**
@@ -748,6 +762,7 @@ export class MockDomain extends IommuDomain {
 
   /** xa_erase of [from, to) without any checks (map_pages undoing its own stores). */
   private eraseRange(from: number, to: number): void {
+    this.storeGen++;
     let idx = from;
     while (idx < to) {
       const c = Math.floor(idx / CHUNK);
@@ -913,6 +928,15 @@ export class MockAmdv1Domain extends MockDomain {
     return this.pt.lookup(iova);
   }
 
+  /** The table's own loop, unless a subclass reads translations its own way (then peekPhys() one by one). */
+  override firstMismatch(first: number, last: number, step: number, phys: number): number {
+    if (this.ownPeek) return this.pt.firstMismatch(first, last, step, phys);
+    return super.firstMismatch(first, last, step, phys);
+  }
+
+  /** peekPhys() is this class's (pt.lookup): pt.firstMismatch() agrees with it. */
+  private readonly ownPeek = Object.getPrototypeOf(this).peekPhys === MockAmdv1Domain.prototype.peekPhys;
+
   protected override freeDrv(): void {
     this.pt.deinit();
   }
@@ -977,6 +1001,11 @@ export class MockAmdv1Domain extends MockDomain {
 
   override storageProblems(): string[] {
     return this.pt.problems();
+  }
+
+  /** The page table's own count (this mock keeps no storage of the xarray mock's). */
+  override get storageChanges(): number {
+    return this.pt.changes;
   }
 
   /** Every leaf, in IOVA order. */

@@ -27,6 +27,8 @@ import type { IommufdObject, ObjectTable } from './object-table.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { smallestPage } from './io-pagetable.js';
 import type { IoptPages } from './pages.js';
+import type { IoptArea } from './area.js';
+import type { IommuDomain } from '../iommu/domain.js';
 import { VeventqObject } from './veventq.js';
 import { HwQueueObject, VdeviceObject, ViommuObject, mmapRegions } from './viommu.js';
 import { auditDmabufArea, auditFilePages, isDmabufPages } from './pages-audit.js';
@@ -34,6 +36,11 @@ import { auditDmabufArea, auditFilePages, isDmabufPages } from './pages-audit.js
 export interface AuditOptions {
   /** Also require frame pin counts to equal iommufd's pins exactly (no other pinner on the machine). */
   exactPins?: boolean;
+  /**
+   * What the last clean audit with this memo saw (audits after every call): the parts whose every
+   * input is unchanged since are not judged again, their verdict being the same.
+   */
+  memo?: IoptAuditMemo;
 }
 
 /**
@@ -65,15 +72,372 @@ class AuditSink {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The memo of audits after every call
+
+/**
+ * Everything one part of the audit reads of an object, as a list of values
+ * (objects by identity, change counts of the structures they hold): the key
+ * of the last clean audit, and this audit's.
+ */
+class Stamp {
+  key: unknown[] = [];
+  next: unknown[] = [];
+  /** The audit that wrote `next`. */
+  epoch = -1;
+  /** `next` equals `key`, which a clean audit judged. */
+  same = false;
+  committed = false;
+  /** Pages objects: the PFNs of their pinned indexes, in index order (the frame pin comparison's input). */
+  pfns: Float64Array | undefined;
+  nextPfns: Float64Array | undefined;
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  // `!==`: a NaN (a domain that counts no changes) never matches
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * What a pages object's checks read (the xarray, both interval trees, the
+ * counters) and what its pinned PFNs are read from: the storage domain of
+ * each area in its domains_itree, wherever that area's IOAS is (IOAS_COPY
+ * shares a pages object). Node bounds are read, not only the tree counts.
+ */
+function pagesKey(p: IoptPages, out: unknown[]): void {
+  out.length = 0;
+  out.push(p.type, p.npages, p.npinned, p.lastNpinned, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
+  const dt = p.domainsItree;
+  for (let n = dt.first(); n !== undefined; n = dt.next(n)) {
+    const a = n.owner;
+    const d = a.storageDomain;
+    out.push(n, n.start, n.last, a.iovaNum, a.pageOffset, d ?? null, d === undefined ? 0 : d.storageChanges);
+  }
+  const at = p.accessItree;
+  for (let n = at.first(); n !== undefined; n = at.next(n)) out.push(n.start, n.last);
+}
+
+/** What the area walk of an IOAS reads besides its pages objects: its areas, their places and links, its domains. */
+function ioasKey(iopt: IoPagetable, areas: readonly IoptArea[], out: unknown[]): void {
+  out.length = 0;
+  out.push(iopt.iovaAlignment, iopt.reservedItree.changes, iopt.domains.length);
+  for (const d of iopt.domains) out.push(d, d === undefined ? Number.NaN : d.storageChanges);
+  for (const a of areas) {
+    out.push(a, a.iova, a.lastIova, a.pageOffset, a.iovaNum, a.lastIovaNum, a.index, a.lastIndex, a.pages ?? null, a.storageDomain ?? null, a.pagesNode.inTree);
+  }
+}
+
+/**
+ * The memo of an audit run after every call (the fuzzer's): per IOAS, pages
+ * object and domain, the key of what the last clean audit judged there.
+ * An unchanged key means the same inputs, so the same (clean) verdict: the
+ * counts are bumped inside the structures themselves (XArray, IntervalTree,
+ * the domains' storage, PhysicalMemory pins), so no caller can change them
+ * unseen. dma-buf areas and file references are judged every time. After an
+ * audit that found a problem, the memo is emptied (the next one is full).
+ */
+export class IoptAuditMemo {
+  private env: IommufdEnv | undefined;
+  private epoch = 0;
+  private readonly ioas = new Map<IoPagetable, Stamp>();
+  private readonly pages = new Map<IoptPages, Stamp>();
+  private readonly domains = new Map<IommuDomain, Stamp>();
+  /** The pin count and the pages objects of the last clean frame comparison (-1: none). */
+  private pinChanges = -1;
+  private exactPages: IoptPages[] = [];
+  private nextExact: IoptPages[] = [];
+  private nextPinChanges = -1;
+
+  /** Start an audit of `env`. */
+  begin(env: IommufdEnv): void {
+    if (this.env !== env) {
+      this.reset();
+      this.env = env;
+    }
+    this.epoch++;
+    this.nextPinChanges = -1;
+  }
+
+  private stamp<T>(map: Map<T, Stamp>, o: T): Stamp {
+    let st = map.get(o);
+    if (st === undefined) {
+      st = new Stamp();
+      map.set(o, st);
+    }
+    return st;
+  }
+
+  /** This audit's stamp of a pages object (keyed once per audit). */
+  pagesStamp(p: IoptPages): Stamp {
+    const st = this.stamp(this.pages, p);
+    if (st.epoch !== this.epoch) {
+      st.epoch = this.epoch;
+      pagesKey(p, st.next);
+      st.same = st.committed && sameValues(st.next, st.key);
+      st.nextPfns = undefined;
+    }
+    return st;
+  }
+
+  /** The area walk of `iopt` would judge what the last clean audit judged: its key and every pages object's. */
+  ioasSame(iopt: IoPagetable, areas: readonly IoptArea[]): boolean {
+    const st = this.stamp(this.ioas, iopt);
+    st.epoch = this.epoch;
+    ioasKey(iopt, areas, st.next);
+    let same = st.committed && sameValues(st.next, st.key);
+    for (const a of areas) {
+      const p = a.pages;
+      if (p !== undefined && !isDmabufPages(p) && !this.pagesStamp(p).same) same = false;
+    }
+    st.same = same;
+    return same;
+  }
+
+  /** The domain's storage is what the last clean audit judged. */
+  domainSame(d: IommuDomain): boolean {
+    const st = this.stamp(this.domains, d);
+    st.epoch = this.epoch;
+    const next = st.next;
+    next.length = 0;
+    next.push(d.storageChanges, d.dirtyOps);
+    st.same = st.committed && sameValues(next, st.key);
+    return st.same;
+  }
+
+  /**
+   * The frame pin comparison would compare what the last clean one did: the
+   * same pin counts, the same pages objects in the same order, each with its
+   * PFN list kept.
+   */
+  framesSame(phys: { readonly pinChanges: number }, all: readonly IoptPages[]): boolean {
+    this.nextPinChanges = phys.pinChanges;
+    this.nextExact = all as IoptPages[];
+    if (this.pinChanges !== phys.pinChanges || !sameValues(all, this.exactPages)) return false;
+    for (const p of all) {
+      if (isDmabufPages(p)) continue;
+      const st = this.pagesStamp(p);
+      if (!st.same || st.pfns === undefined) return false;
+    }
+    return true;
+  }
+
+  /** End the audit: a clean one becomes the memo's reference, one with problems empties it. */
+  end(problems: number): void {
+    if (problems !== 0) {
+      this.reset();
+      return;
+    }
+    for (const map of [this.ioas, this.pages, this.domains] as Map<unknown, Stamp>[]) {
+      for (const [o, st] of map) {
+        if (st.epoch !== this.epoch) {
+          map.delete(o);
+          continue;
+        }
+        if (!st.same) {
+          const k = st.key;
+          st.key = st.next;
+          st.next = k;
+          st.committed = true;
+          st.pfns = undefined;
+        }
+        if (st.nextPfns !== undefined) st.pfns = st.nextPfns;
+        st.same = false;
+      }
+    }
+    this.pinChanges = this.nextPinChanges;
+    this.exactPages = this.nextExact;
+    this.nextExact = [];
+  }
+
+  reset(): void {
+    this.ioas.clear();
+    this.pages.clear();
+    this.domains.clear();
+    this.pinChanges = -1;
+    this.exactPages = [];
+    this.nextExact = [];
+    this.env = undefined;
+  }
+}
+
+/** The PFN of every pinned index of `pages` (over `pinnedSpans`), sorted. */
+function pinnedPfnList(pages: IoptPages, pinnedSpans: ReadonlyArray<[number, number]>): Float64Array {
+  let n = 0;
+  for (const [a, b] of pinnedSpans) n += b - a + 1;
+  const out = new Float64Array(n);
+  const pinned = new PinnedPfns(pages);
+  let k = 0;
+  for (const [a, b] of pinnedSpans) {
+    for (let i = a; i <= b; i++) {
+      const pfn = pinned.at(i);
+      if (pfn >= 0) out[k++] = pfn;
+    }
+  }
+  return sortPfns(k === n ? out : out.slice(0, k));
+}
+
+/** Sort ascending in place: most lists are short or already in order, where the native sort's call costs more. */
+function sortPfns(a: Float64Array): Float64Array {
+  let i = 1;
+  while (i < a.length && a[i - 1] <= a[i]) i++;
+  if (i >= a.length) return a;
+  if (a.length > 32) return a.sort();
+  for (; i < a.length; i++) {
+    const v = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
+  }
+  return a;
+}
+
+/** Two scratch buffers for the merged PFN lists (reused: a fresh typed array per audit costs more than the merge). */
+let mergeA = new Float64Array(1024);
+let mergeB = new Float64Array(1024);
+
+/**
+ * The sorted union (with repeats) of sorted PFN lists, in mergeA[0..n); n.
+ * Merged one list at a time while few, else concatenated and sorted.
+ */
+function mergeSorted(lists: readonly Float64Array[]): number {
+  let total = 0;
+  for (const l of lists) total += l.length;
+  if (mergeA.length < total) {
+    mergeA = new Float64Array(2 * total);
+    mergeB = new Float64Array(2 * total);
+  }
+  if (lists.length > 8) {
+    let n = 0;
+    for (const l of lists) {
+      mergeA.set(l, n);
+      n += l.length;
+    }
+    mergeA.subarray(0, n).sort();
+    return n;
+  }
+  let n = 0;
+  for (const l of lists) {
+    const a = mergeA;
+    const out = mergeB;
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < n && j < l.length) out[k++] = a[i] <= l[j] ? a[i++] : l[j++];
+    while (i < n) out[k++] = a[i++];
+    while (j < l.length) out[k++] = l[j++];
+    mergeA = out;
+    mergeB = a;
+    n = k;
+  }
+  return n;
+}
+
+/** Most indexes one run of consecutive PFNs holds (the scratch below). */
+const RUN_MAX = 4096;
+const runPfns = new Float64Array(RUN_MAX);
+
+/**
+ * An area is mapped identically in every domain, with the pinned PFN of each
+ * index: every smallest page of index i at pfn(i) * PAGE_SIZE (plus the page
+ * offset on the first), first failure reported. Indexes at consecutive PFNs
+ * are one linear translation: such a run is judged in one sweep per domain
+ * when its smallest pages are those of its indexes (the page size divides
+ * PAGE_SIZE and the area's offset); a run not clean that way is judged again
+ * index by index, which reports exactly what a walk of single indexes would.
+ */
+function walkArea(sink: AuditSink, area: IoptArea, pages: IoptPages, domains: readonly IommuDomain[]): void {
+  const pinned = new PinnedPfns(pages);
+  // areaIndexToIova() / areaIndexToIovaLast() with the area's fields read once
+  const idx0 = area.index;
+  const idxN = area.lastIndex;
+  const base = area.iovaNum - area.pageOffset;
+  let i = idx0;
+  let pfn = idx0 <= idxN ? pinned.at(idx0) : -1;
+  while (i <= idxN) {
+    if (pfn < 0) {
+      sink.fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
+      return;
+    }
+    // the run: indexes i .. i + n - 1 at PFNs pfn .. pfn + n - 1; `next` the PFN of the index after it
+    runPfns[0] = pfn;
+    let n = 1;
+    let next = -1;
+    while (i + n <= idxN) {
+      const q = pinned.at(i + n);
+      if (q !== pfn + n || n === RUN_MAX) {
+        next = q;
+        break;
+      }
+      runPfns[n++] = q;
+    }
+    const re = i + n - 1;
+    const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
+    const last = re === idxN ? area.lastIovaNum : base + (re - idx0 + 1) * PAGE_SIZE - 1;
+    // the phys of `first`: the pinned page plus the area's page offset on its first page
+    const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
+    let clean = true;
+    for (let k = 0; k < domains.length && clean; k++) {
+      const d = domains[k];
+      const step = smallestPage(d);
+      clean = PAGE_SIZE % step === 0 && (i !== idx0 || area.pageOffset % step === 0) && d.firstMismatch(first, last, step, firstPhys) < 0;
+    }
+    if (!clean && judgeIndexes(sink, area, domains, i, re, idx0, idxN, base)) return;
+    i = re + 1;
+    pfn = next;
+  }
+}
+
+/** walkArea() one index at a time over i0..i1 (PFNs in runPfns from i0); true when it reported a failure (the walk ends). */
+function judgeIndexes(sink: AuditSink, area: IoptArea, domains: readonly IommuDomain[], i0: number, i1: number, idx0: number, idxN: number, base: number): boolean {
+  for (let i = i0; i <= i1; i++) {
+    const pfn = runPfns[i - i0];
+    const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
+    const last = i === idxN ? area.lastIovaNum : base + (i - idx0 + 1) * PAGE_SIZE - 1;
+    const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
+    let failed = false;
+    for (let k = 0; k < domains.length; k++) {
+      const d = domains[k];
+      // every smallest page of the index: peekPhys(iova) === firstPhys + (iova - first)
+      const iova = d.firstMismatch(first, last, smallestPage(d), firstPhys);
+      if (iova >= 0) {
+        const want = firstPhys + (iova - first);
+        const got = d.peekPhys(iova);
+        // the other domains are still judged at this index (reported as one past the area's last)
+        sink.fail('domain_pfn', `iova 0x${iova.toString(16)} index ${failed ? idxN + 1 : i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
+        failed = true;
+      }
+    }
+    if (failed) return true;
+  }
+  return false;
+}
+
 /** Audit a set of IO page tables (all IOAS of a context); returns the number of problems found. */
 export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts: AuditOptions = {}): number {
   // (a sink object, not a closure made per audit)
   const sink = new AuditSink(env);
+  const memo = opts.memo;
+  memo?.begin(env);
   const allPages = new Set<IoptPages>();
   for (const iopt of iopts) {
     let prevLast = -1n;
     const align = BigInt(iopt.iovaAlignment);
-    for (const area of iopt.areas()) {
+    const areas = iopt.areas();
+    // Nothing this walk reads changed since a clean one: only the dma-buf areas are judged again.
+    const same = memo?.ioasSame(iopt, areas) === true;
+    for (const area of areas) {
+      if (same) {
+        const pages = area.pages;
+        if (!pages) continue;
+        allPages.add(pages);
+        if (isDmabufPages(pages)) sink.problems += auditDmabufArea(env, iopt, area);
+        continue;
+      }
       if (area.iova <= prevLast) sink.fail('area_overlap', `area at 0x${area.iova.toString(16)} overlaps the previous one`);
       prevLast = area.lastIova;
       if (iopt.reservedItree.iterFirst(area.iova, area.lastIova)) sink.fail('area_reserved', `area at 0x${area.iova.toString(16)} intersects a reserved range`);
@@ -94,37 +458,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
         continue;
       }
       if (!hasDomains) continue;
-      // Mapped identically in every domain, with the pinned PFN of each index.
-      const pinned = new PinnedPfns(pages);
-      // areaIndexToIova() / areaIndexToIovaLast() with the area's fields read once
-      const idx0 = area.index;
-      const idxN = area.lastIndex;
-      const base = area.iovaNum - area.pageOffset;
-      const domains = iopt.domains;
-      for (let i = idx0; i <= idxN; i++) {
-        const pfn = pinned.at(i);
-        if (pfn < 0) {
-          sink.fail('domain_pfn', `area at 0x${area.iova.toString(16)} index ${i}: held by the domains but not readable from xarray or storage domain`);
-          break;
-        }
-        const first = i === idx0 ? area.iovaNum : base + (i - idx0) * PAGE_SIZE;
-        const last = i === idxN ? area.lastIovaNum : base + (i - idx0 + 1) * PAGE_SIZE - 1;
-        // the phys of `first`: the pinned page plus the area's page offset on its first page
-        const firstPhys = pfn * PAGE_SIZE + (i === idx0 ? area.pageOffset : 0);
-        for (let k = 0; k < domains.length; k++) {
-          const d = domains[k];
-          const step = smallestPage(d);
-          for (let iova = first; iova <= last; iova += step) {
-            const want = firstPhys + (iova - first);
-            const got = d.peekPhys(iova);
-            if (got !== want) {
-              sink.fail('domain_pfn', `iova 0x${iova.toString(16)} index ${i}: phys 0x${got.toString(16)}, expected 0x${want.toString(16)}`);
-              i = idxN + 1;
-              break;
-            }
-          }
-        }
-      }
+      walkArea(sink, area, pages, iopt.domains);
     }
     for (let k = 0; k < iopt.domains.length; k++) {
       const d = iopt.domains[k];
@@ -132,63 +466,62 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
         sink.fail('domains_dense', `slot ${k} empty`);
         continue;
       }
-      // the driver's own storage, which its fast paths trust
+      // the driver's own storage, which its fast paths trust (unchanged since a clean audit: still clean)
+      if (memo?.domainSame(d) === true) continue;
       for (const problem of d.storageProblems()) sink.fail('domain_storage', `domain ${k}: ${problem}`);
     }
   }
   // The PFN of every pinned index of every pages object, counted per PFN after a sort.
-  let frameRefs = new Float64Array(opts.exactPins ? 1024 : 0);
-  let nrefs = 0;
+  const exact = opts.exactPins === true;
+  // The same PFN lists against the same pin counts as the last clean comparison: the same verdict.
+  const framesSame = exact && memo?.framesSame(env.phys, [...allPages]) === true;
+  const frameLists: Float64Array[] = [];
   for (const pages of allPages) {
     sink.problems += auditFilePages(env, pages);
     if (isDmabufPages(pages)) continue;
-    const accessSpans = unionOf(pages.accessItree);
-    const pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
-    let n = 0;
-    for (const [a, b] of pinnedSpans) n += b - a + 1;
-    // The xarray holds exactly the indexes accesses pin.
-    let accessCount = 0;
-    xarray: for (const [a, b] of accessSpans) {
-      accessCount += b - a + 1;
-      for (let i = a; i <= b; i++) {
-        if (pages.pinnedPfns.load(i) < 0) {
-          sink.fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
-          break xarray;
-        }
-      }
-    }
-    if (pages.pinnedPfns.count() !== accessCount) {
-      let from = 0;
-      for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
-        const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
-        if (stray >= 0) {
-          sink.fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
-          break;
-        }
-        from = b + 1;
-      }
-    }
-    if (n !== pages.npinned) sink.fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
-    if (pages.lastNpinned !== pages.npinned) sink.fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
-    if (opts.exactPins) {
-      const pinned = new PinnedPfns(pages);
-      for (const [a, b] of pinnedSpans) {
+    const st = memo?.pagesStamp(pages);
+    let pinnedSpans: Array<[number, number]> | undefined;
+    if (st === undefined || !st.same) {
+      const accessSpans = unionOf(pages.accessItree);
+      pinnedSpans = unionOf(pages.accessItree, pages.domainsItree);
+      let n = 0;
+      for (const [a, b] of pinnedSpans) n += b - a + 1;
+      // The xarray holds exactly the indexes accesses pin.
+      let accessCount = 0;
+      xarray: for (const [a, b] of accessSpans) {
+        accessCount += b - a + 1;
         for (let i = a; i <= b; i++) {
-          const pfn = pinned.at(i);
-          if (pfn < 0) continue;
-          if (nrefs === frameRefs.length) {
-            const grown = new Float64Array(2 * nrefs);
-            grown.set(frameRefs);
-            frameRefs = grown;
+          if (pages.pinnedPfns.load(i) < 0) {
+            sink.fail('xarray', `index ${i}: xarray lacks an entry, access coverage 1`);
+            break xarray;
           }
-          frameRefs[nrefs++] = pfn;
         }
       }
+      if (pages.pinnedPfns.count() !== accessCount) {
+        let from = 0;
+        for (const [a, b] of [...accessSpans, [pages.npages, pages.npages] as [number, number]]) {
+          const stray = a > from ? pages.pinnedPfns.firstPresent(from, a - 1) : -1;
+          if (stray >= 0) {
+            sink.fail('xarray', `index ${stray}: xarray has an entry, access coverage 0`);
+            break;
+          }
+          from = b + 1;
+        }
+      }
+      if (n !== pages.npinned) sink.fail('npinned', `npinned ${pages.npinned}, pinned set has ${n}`);
+      if (pages.lastNpinned !== pages.npinned) sink.fail('last_npinned', `last_npinned ${pages.lastNpinned} != npinned ${pages.npinned}`);
+    }
+    if (exact) {
+      let pfns = st?.same === true ? st.pfns : undefined;
+      pfns ??= pinnedPfnList(pages, pinnedSpans ?? unionOf(pages.accessItree, pages.domainsItree));
+      if (st !== undefined) st.nextPfns = pfns;
+      if (!framesSame) frameLists.push(pfns);
     }
   }
-  if (opts.exactPins) {
+  if (exact && !framesSame) {
     // Each frame's pin count against how many pages objects pin it (by rising PFN).
-    const refs = frameRefs.subarray(0, nrefs).sort();
+    const nrefs = mergeSorted(frameLists);
+    const refs = mergeA;
     for (let k = 0; k < nrefs; ) {
       const pfn = refs[k];
       let want = 0;
@@ -200,6 +533,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
       if (got !== want) sink.fail('pincount', `pfn ${pfn}: pincount ${got}, iommufd holds ${want}`);
     }
   }
+  memo?.end(sink.problems);
   return sink.problems;
 }
 

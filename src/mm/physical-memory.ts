@@ -272,6 +272,8 @@ export class PhysicalMemory {
   private readonly hugeLimit: [number, number];
   private readonly hugeInUse: [number, number] = [0, 0];
   private readonly hugeResv: [number, number] = [0, 0];
+  /** Bumped by everything that can change a frame's pincount() (see pinChanges). */
+  private pinGen = 0;
 
   constructor(bytes: number | bigint = 16 * 2 ** 30, opts: PhysicalMemoryOptions = {}) {
     const n = Number(bytes);
@@ -305,6 +307,7 @@ export class PhysicalMemory {
    * with no references.
    */
   allocFolio(order: number, opts?: AllocOptions): number {
+    this.pinGen++;
     const hugetlb = opts?.hugetlb === true;
     const reserved = opts?.reserved === true;
     if (order !== 0 && order !== PMD_ORDER && order !== PUD_ORDER) throw new RangeError(`unsupported folio order ${order}`);
@@ -474,6 +477,7 @@ export class PhysicalMemory {
   }
 
   private freeFolio(head: number, order: number): void {
+    this.pinGen++;
     const r = this.regionOf(head);
     const i = head & R_MASK;
     this.inUse -= 1 << order;
@@ -597,6 +601,7 @@ export class PhysicalMemory {
   /** A FOLL_PIN pin: one reference and one pin on the frame. */
   pinFrame(pfn: number): void {
     if (pfn === this.zeroPfn) return;
+    this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
     const m = r.meta(i >>> B_SHIFT);
@@ -611,6 +616,7 @@ export class PhysicalMemory {
   /** unpin_user_page(): drop one pin and its reference; `dirty` marks the frame dirty first. */
   unpinFrame(pfn: number, dirty: boolean): void {
     if (pfn === this.zeroPfn) return;
+    this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
     const m = r.meta(i >>> B_SHIFT);
@@ -632,6 +638,7 @@ export class PhysicalMemory {
    */
   unpinRange(pfn: number, n: number, dirty: boolean): void {
     if (pfn === this.zeroPfn) return;
+    this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i0 = pfn & R_MASK;
     const b = i0 >>> B_SHIFT;
@@ -671,6 +678,7 @@ export class PhysicalMemory {
    */
   grabRange(pfn: number, n: number, pin: boolean): void {
     if (pfn === this.zeroPfn) return;
+    if (pin) this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i0 = pfn & R_MASK;
     const m = r.meta(i0 >>> B_SHIFT);
@@ -743,6 +751,14 @@ export class PhysicalMemory {
     const r = this.regionOf(pfn);
     const i = pfn & R_MASK;
     return r.meta(i >>> B_SHIFT)[(i & B_MASK) << 1] + r.blockMap[i >>> B_SHIFT];
+  }
+
+  /**
+   * A count that moves whenever any frame's pincount() may: every pin and
+   * unpin, every folio allocated or freed (audit memos).
+   */
+  get pinChanges(): number {
+    return this.pinGen;
   }
 
   /** FOLL_PIN pins held on the frame. */

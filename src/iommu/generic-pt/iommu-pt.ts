@@ -107,10 +107,11 @@ export class Amdv1PageTable {
   mapped = 0;
   /** Bytes the last unmapRange() removed. */
   unmapped = 0;
-  /** Bytes mapped in all. */
-  leafBytes = 0;
-  /** Table pages held, the top one included. */
-  tables = 0;
+  /** Bytes mapped in all, table pages held (the top one included): read-only outside (problems() checks them). */
+  private leafB = 0;
+  private nTables = 0;
+  /** Bumped by every call that may write a table or the counts (see `changes`). */
+  private gen = 0;
 
   private readonly ctx: PtContext;
   private tabs: Uint32Array[] = [];
@@ -133,6 +134,25 @@ export class Amdv1PageTable {
     this.topSlot = this.newSlot(topLevel, 0);
   }
 
+  /** Bytes mapped in all. */
+  get leafBytes(): number {
+    return this.leafB;
+  }
+
+  /** Table pages held, the top one included. */
+  get tables(): number {
+    return this.nTables;
+  }
+
+  /**
+   * A count that moves on every map, unmap, dirty-bit write and deinit: the
+   * tables are private, so equal counts mean the same lookup() and
+   * problems() (audit memos).
+   */
+  get changes(): number {
+    return this.gen;
+  }
+
   // ---- map ----
 
   /**
@@ -141,6 +161,7 @@ export class Amdv1PageTable {
    * chosen). 0 or -errno; `mapped` is the bytes installed either way.
    */
   mapLeaves(va: number, oa: number, lg2: number, count: number, hiAttrs: number, acct: MemAccounting | undefined): number {
+    this.gen++;
     this.mapped = 0;
     const size = P2[lg2];
     if (va < 0 || va + size * count > this.vaEnd) return -ERANGE;
@@ -189,7 +210,7 @@ export class Amdv1PageTable {
       }
       const bytes = n * size;
       this.mapped += bytes;
-      this.leafBytes += bytes;
+      this.leafB += bytes;
       va += bytes;
       oa += bytes;
       count -= n;
@@ -205,6 +226,7 @@ export class Amdv1PageTable {
    * no page size fits the alignment); `mapped` is the bytes installed.
    */
   mapRange(va: number, oa: number, len: number, sizes: PgsizeTable, hiAttrs: number, acct: MemAccounting | undefined): number {
+    this.gen++;
     let done = 0;
     let rc = 0;
     while (done < len) {
@@ -227,7 +249,7 @@ export class Amdv1PageTable {
   /** A leaf install failed after `bytes` of this table's leaves went in. */
   private mapFailed(r: number, bytes: number): number {
     this.mapped += bytes;
-    this.leafBytes += bytes;
+    this.leafB += bytes;
     return r;
   }
 
@@ -307,6 +329,7 @@ export class Amdv1PageTable {
    * for partial leaves and holes). 0 for a range outside the table.
    */
   unmapRange(va: number, last: number): number {
+    this.gen++;
     this.unmapped = 0;
     if (!(va >= 0 && last >= va && last < this.vaEnd)) return 0;
     // A range inside one level-0 table that does not cover its whole 1 MiB:
@@ -373,7 +396,7 @@ export class Amdv1PageTable {
       type = entryType(lo, level);
     }
     this.unmapped += items * item;
-    this.leafBytes -= items * item;
+    this.leafB -= items * item;
     return ret;
   }
 
@@ -414,6 +437,37 @@ export class Amdv1PageTable {
       }
       t = this.tabs[this.slotOf(lo, hi)];
     }
+  }
+
+  /**
+   * The first of va = first, first + step, ... up to `last` where lookup(va)
+   * is not phys + (va - first); -1 when none (for the audit). lookup()'s own
+   * reads; the level-0 table a walk ended in is kept for the rest of its
+   * window (the entries above it are the same for every va there).
+   */
+  firstMismatch(first: number, last: number, step: number, phys: number): number {
+    let t: Uint32Array | undefined;
+    let tabVa = -1;
+    const win = ITEM[1];
+    for (let va = first; va <= last; va += step) {
+      let pa: number;
+      if (t !== undefined && va >= tabVa && va < tabVa + win) {
+        // lookup()'s last level, on the table it would reach
+        const i = (va * INV_ITEM[0]) & (ITEMS - 1);
+        const lo = t[2 * i];
+        const hi = t[2 * i + 1];
+        const type = entryType(lo, 0);
+        if (type === ENTRY_TABLE) pa = this.lookup(va);
+        else if (type === ENTRY_EMPTY) pa = -1;
+        else pa = leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]);
+      } else {
+        pa = this.lookup(va);
+        t = this.lastL0;
+        tabVa = t === undefined ? -1 : Math.floor(va * INV_ITEM[1]) * ITEM[1];
+      }
+      if (pa !== phys + (va - first)) return va;
+    }
+    return -1;
   }
 
   /**
@@ -509,6 +563,7 @@ export class Amdv1PageTable {
    */
   setDirty(va: number): number {
     if (!(va >= 0 && va < this.vaEnd)) return -ERANGE;
+    this.gen++;
     let t = this.tabs[this.topSlot];
     for (let l = this.topLevel; ; l--) {
       const i = (va * INV_ITEM[l]) & (ITEMS - 1);
@@ -533,6 +588,7 @@ export class Amdv1PageTable {
     const last = va + size - 1;
     if (!Number.isSafeInteger(last) || last >= 2 ** 64) return -EOVERFLOW;
     if (!(va >= 0 && last < this.vaEnd)) return -ERANGE;
+    if (clear) this.gen++;
     this.dirtyLevel(this.topSlot, this.topLevel, va, last, clear, record);
     return 0;
   }
@@ -655,15 +711,16 @@ export class Amdv1PageTable {
 
   /** pt_iommu deinit(): every table page freed (and uncharged). */
   deinit(): void {
+    this.gen++;
     const slots: number[] = [];
     this.forEachTable((slot) => slots.push(slot));
     for (const s of slots) this.freeTable(s);
-    this.leafBytes = 0;
+    this.leafB = 0;
   }
 
   /** Bytes of typed arrays held. */
   heapBytes(): number {
-    return this.tables * TABLE_BYTES + this.tabLevel.byteLength + this.tabPresent.byteLength + this.tabOwner.byteLength;
+    return this.nTables * TABLE_BYTES + this.tabLevel.byteLength + this.tabPresent.byteLength + this.tabOwner.byteLength;
   }
 
   /**
@@ -723,14 +780,14 @@ export class Amdv1PageTable {
       if (present !== this.tabPresent[slot]) out.push(`table ${slot}: ${this.tabPresent[slot]} present counted, ${present} found`);
     };
     rec(this.topSlot, this.topLevel, 0);
-    if (bytes !== this.leafBytes) out.push(`${bytes} bytes of leaves, ${this.leafBytes} counted`);
+    if (bytes !== this.leafB) out.push(`${bytes} bytes of leaves, ${this.leafB} counted`);
     let held = 0;
     for (let s = 0; s < this.tabs.length; s++) {
       if (this.tabLevel[s] < 0) continue;
       held++;
       if (!seen.has(s)) out.push(`table ${s}: held but not reachable`);
     }
-    if (held !== this.tables) out.push(`${held} tables held, ${this.tables} counted`);
+    if (held !== this.nTables) out.push(`${held} tables held, ${this.nTables} counted`);
     return out;
   }
 
@@ -758,7 +815,7 @@ export class Amdv1PageTable {
     this.tabLevel[slot] = level;
     this.tabPresent[slot] = 0;
     this.tabOwner[slot] = owner;
-    this.tables++;
+    this.nTables++;
     return slot;
   }
 
@@ -775,7 +832,7 @@ export class Amdv1PageTable {
     this.tabPresent[slot] = 0;
     this.tabOwner[slot] = 0;
     this.freeSlots.push(slot);
-    this.tables--;
+    this.nTables--;
   }
 
   /** A table and every table below it, freed (no leaves below: checked by the caller). */

@@ -13,6 +13,7 @@
  */
 import { IommuDomain } from '../iommu/domain.js';
 import { IOMMU_DIRTY_NO_CLEAR } from '../iommu/driver.js';
+import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
@@ -71,6 +72,14 @@ export interface SnapshotScope {
   processes?: readonly Process[];
   /** Leave out the per-page and per-run detail (tiers, PFNs, domain runs, frames): counts only. */
   summaryOnly?: boolean;
+  /** false: leave out the frames table (`frames` empty), for a caller that does not read it. Default true. */
+  frames?: boolean;
+  /**
+   * Filled with the PFN of every page of each pages object described page by
+   * page (key → PFN per page, -1 where none): what `pfns` holds as runs, for a
+   * caller that wants it per page.
+   */
+  pfnsOut?: Map<number, Float64Array>;
 }
 
 /** The iommufd context an open file of a process belongs to, if any. */
@@ -146,6 +155,8 @@ class SnapshotBuilder {
   private readonly procs: Process[];
   private readonly ctxs: IommufdCtx[];
   private readonly detail: boolean;
+  private readonly wantFrames: boolean;
+  private readonly pfnsOut: Map<number, Float64Array> | undefined;
   /** Pages objects in order of first sight. */
   private readonly pagesList: IoptPages[] = [];
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
@@ -162,6 +173,8 @@ class SnapshotBuilder {
     this.procs = scope.processes ? scope.processes.filter((p) => !p.exited) : [...this.m.processes.values()].sort((a, b) => a.pid - b.pid);
     this.ctxs = scope.contexts ? [...scope.contexts] : contextsOf(this.procs);
     this.detail = scope.summaryOnly !== true;
+    this.wantFrames = scope.frames !== false;
+    this.pfnsOut = scope.pfnsOut;
   }
 
   build(): MachineSnapshot {
@@ -231,7 +244,7 @@ class SnapshotBuilder {
       domains,
       devices,
       accesses,
-      frames: this.detail ? this.frames() : [],
+      frames: this.detail && this.wantFrames ? this.frames() : [],
       accounting: this.accounting(),
     };
   }
@@ -333,13 +346,14 @@ class SnapshotBuilder {
     if (this.detail && p.npages > DETAIL_PAGES) {
       const sparse = pagesTiersSparse(p);
       tiers = sparse.tiers;
-      this.pfnArrays[i] = sparse.held;
+      if (this.wantFrames) this.pfnArrays[i] = sparse.held;
       pfns = sparse.pfns;
     } else if (this.detail) {
       const { tiers: t, pfn } = pagesTiers(p);
       tiers = t;
-      this.pfnArrays[i] = pfn;
+      if (this.wantFrames) this.pfnArrays[i] = pfn;
       pfns = pfnRuns(pfn);
+      if (this.pfnsOut && pfns.length > 0) this.pfnsOut.set(this.insp.pagesKey(p), perPage(pfn));
     }
     return {
       key: this.insp.pagesKey(p),
@@ -640,6 +654,15 @@ export function pagesTiersSparse(p: IoptPages): { tiers: TierRun[]; pfns: PfnRun
   return { tiers, pfns, held: Float64Array.from(idx, (i) => pfnAt.get(i)!) };
 }
 
+/** `pfn` as pfnRuns() describes it: -1 where it holds no PFN (NaN or negative); the array itself when it already is. */
+function perPage(pfn: Float64Array): Float64Array {
+  for (let i = 0; i < pfn.length; i++) {
+    const v = pfn[i];
+    if (!(v >= 0) && v !== -1) return pfn.map((x) => (x >= 0 ? x : -1));
+  }
+  return pfn;
+}
+
 /** Maximal runs of consecutive indexes with consecutive PFNs (and runs of -1). */
 export function pfnRuns(pfn: Float64Array): PfnRun[] {
   const out: PfnRun[] = [];
@@ -686,7 +709,11 @@ function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
 
 /**
  * What `d` maps over the IOVA of `areas`, as runs of physically contiguous
- * entries with one IOPTE size and dirty state, in IOVA order.
+ * entries with one IOPTE size and dirty state, in IOVA order: the steps of
+ * the smallest page size over each area (in the aperture), each read as
+ * peekPhys() reads it. Steps that must read the same as the one before
+ * (inside one AMDv1 table item of 1 MiB or more, one dirty state, one leaf
+ * of the size cache) are taken together.
  */
 export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRun[] {
   const step = d.minPageSize;
@@ -703,29 +730,61 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
-    for (let iova = first; iova <= last; iova += step) {
+    for (let iova = first; iova <= last; ) {
       const phys = d.peekPhys(iova);
       if (phys < 0) {
         cur = undefined;
+        iova += step;
         continue;
       }
+      // The IOVA below which every step reads as this one (as far as known; at least one step).
+      let end = iova + step;
       let pgsize: number;
       if (pt === undefined) pgsize = iopteSize(d, iova, step);
-      else if (iova >= leafStart && iova < leafEnd) pgsize = leafSize;
-      else if (pt.leafSpanAt(iova, span)) {
+      else if (iova >= leafStart && iova < leafEnd) {
+        // The cached leaf: the steps below its end read their size from it.
+        pgsize = leafSize;
+        end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
+      } else if (pt.leafSpanAt(iova, span)) {
         leafStart = span[0];
         leafSize = span[1];
         leafEnd = leafStart + leafSize;
         pgsize = leafSize;
+        if (iova >= leafStart && iova < leafEnd) end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
       } else pgsize = step;
       while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
       const dt = dj < dirty.length && dirty[dj] <= iova;
-      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;
+      // The next step whose dirty state the pointer could read otherwise.
+      if (dj < dirty.length) end = Math.min(end, dt ? dirty[dj + 1] : Math.min(dirty[dj], dirty[dj + 1]));
+      // Steps iova, iova + step, ... below `end` and up to `last`.
+      const n = Math.max(1, Math.min(Math.ceil((end - iova) / step), Math.floor((last - iova) / step) + 1));
+      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += n * step;
       else {
-        cur = { iova, length: step, paddr: phys, pgsize, dirty: dt };
+        cur = { iova, length: n * step, paddr: phys, pgsize, dirty: dt };
         out.push(cur);
       }
+      iova += n * step;
     }
   }
   return out;
+}
+
+/**
+ * The end of the AMDv1 table item holding `iova` when it is of a level above
+ * 0 and reads `phys` there: the walk to it (pteAt) meets tables down to that
+ * level and an output entry there, so lookup() of any IOVA in the item
+ * reads the same words and gives `phys` plus the distance (the leaf is at
+ * least one item and aligned). Else the next step: nothing is assumed.
+ */
+function itemEnd(pt: MockAmdv1Domain['pt'], iova: number, phys: number, leafSize: number, step: number): number {
+  const level = levelOfPgsize(Math.log2(leafSize));
+  if (!(level >= 1 && level < pt.topLevel)) return iova + step;
+  const item = pow2(itemLg2(level));
+  if (item <= step) return iova + step;
+  const w = pt.pteAt(iova, level);
+  if (w === undefined || entryType(w[0], level) !== ENTRY_OA) return iova + step;
+  const start = Math.floor(iova / item) * item;
+  const sz = pow2(leafLg2(w[0], w[1], level));
+  if (sz < item || leafOa(w[0], w[1], level) + (iova % sz) !== phys) return iova + step;
+  return start + item;
 }

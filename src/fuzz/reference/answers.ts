@@ -148,6 +148,8 @@ export class AnswerOracle {
   /** The last snapshot needed per-page detail. */
   private detailed = false;
   private prev: MachineSnapshot | undefined;
+  /** The PFN of every page of each pages object of `prev` described page by page (its `pfns` runs, per page). */
+  private pfns = new Map<number, Float64Array>();
 
   constructor(private readonly machine: Machine) {
     this.insp = new Inspector(machine);
@@ -171,7 +173,10 @@ export class AnswerOracle {
     const need = detailNeeded(this.machine);
     const detail = this.detailed || (need.pinnedOrMapped && need.anyPage);
     try {
-      s = this.insp.snapshot({ summaryOnly: !detail });
+      // The frames table is not read here; the pages' PFNs are taken per page as the snapshot had them.
+      const pfns = new Map<number, Float64Array>();
+      s = this.insp.snapshot({ summaryOnly: !detail, frames: false, pfnsOut: pfns });
+      this.pfns = pfns;
       this.detailed = need.pinnedOrMapped;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
@@ -633,7 +638,7 @@ export class AnswerOracle {
         if (p.charged !== 0) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, none pinned`);
         continue;
       }
-      const pfn = pfnArray(p);
+      const pfn = this.pfnOf(p);
       let rec = this.pinned.get(p.key);
       if (!rec || rec.length !== p.npages) {
         rec = new Float64Array(p.npages).fill(Number.NaN);
@@ -673,6 +678,11 @@ export class AnswerOracle {
     return undefined;
   }
 
+  /** pfnArray(p), as the snapshot handed it over when it did. */
+  private pfnOf(p: PagesSnap): Float64Array {
+    return this.pfns.get(p.key) ?? pfnArray(p);
+  }
+
   private checkDomains(s: MachineSnapshot): OracleFailure | undefined {
     const ioasOf = new Map(s.ioas.map((i) => [`${i.ctx}:${i.id}`, i]));
     const pfns = new Map<number, Float64Array>();
@@ -689,7 +699,7 @@ export class AnswerOracle {
           for (let i = 0; i < a.length; i++) a[i] = first + i;
           pfns.set(p.key, a);
         }
-      } else if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
+      } else if (p.pfns.length > 0) pfns.set(p.key, this.pfnOf(p));
     }
     for (const d of s.domains) {
       const io = ioasOf.get(`${d.ctx}:${d.ioas}`);

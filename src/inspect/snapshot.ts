@@ -162,6 +162,8 @@ class SnapshotBuilder {
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
   /** Domain → the ID of the paging HWPT holding it (in its context). */
   private readonly hwptOfDomain = new Map<IommuDomain, number>();
+  /** What domainRuns() walked for each domain of this snapshot (pagesTiers reads the domains' PFNs from it). */
+  private readonly walks = new Map<IommuDomain, DomainWalk>();
   /** PFN of every page of each pages object (-1 none), filled by pagesSnap for the frame table. */
   private readonly pfnArrays: Float64Array[] = [];
 
@@ -313,7 +315,13 @@ class SnapshotBuilder {
     const d: IommuDomain = h.domain!;
     const pgsizes: number[] = [];
     for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
-    const runs = this.detail ? domainRuns(d, h.ioas.iopt.areas()) : [];
+    let runs: DomainRun[] = [];
+    if (this.detail) {
+      const walk: DomainWalk = { runs, areas: new Map() };
+      runs = domainRuns(d, h.ioas.iopt.areas(), walk);
+      // (A domain met twice, by a broken model: either walk reads it as it is.)
+      if (!this.walks.has(d)) this.walks.set(d, walk);
+    }
     let walked = 0;
     for (const r of runs) walked += r.length;
     return {
@@ -349,7 +357,7 @@ class SnapshotBuilder {
       if (this.wantFrames) this.pfnArrays[i] = sparse.held;
       pfns = sparse.pfns;
     } else if (this.detail) {
-      const { tiers: t, pfn } = pagesTiers(p);
+      const { tiers: t, pfn } = pagesTiers(p, this.walks);
       tiers = t;
       if (this.wantFrames) this.pfnArrays[i] = pfn;
       pfns = pfnRuns(pfn);
@@ -542,7 +550,7 @@ export function sourcePfn(p: IoptPages, i: number): number {
   return off < db.phys.len ? Math.floor((db.phys.paddr + off) / PAGE_SIZE) : -1;
 }
 
-export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array } {
+export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
   const mask = new Uint8Array(n);
   const users = new Int32Array(n);
@@ -551,16 +559,17 @@ export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array 
     const u = node.owner.users;
     for (let i = node.start; i <= node.last && i < n; i++) users[i] += u;
   }
+  let phys: Float64Array | undefined;
   for (const node of p.domainsItree) {
     const area = node.owner;
     const dom = area.storageDomain ?? area.iopt?.domains[0];
-    for (let i = node.start; i <= node.last && i < n; i++) {
-      mask[i] |= TIER_D;
-      if (dom) {
-        const phys = dom.peekPhys(areaIndexToIova(area, i));
-        if (phys >= 0) pfn[i] = Math.floor(phys / PAGE_SIZE);
-      }
-    }
+    const last = Math.min(node.last, n - 1);
+    for (let i = node.start; i <= last; i++) mask[i] |= TIER_D;
+    if (!dom || node.start > last) continue;
+    // What the domain holds there, as peekPhys() reads it (from its runs in this snapshot where they cover it).
+    phys ??= new Float64Array(n);
+    physOfPages(dom, area, node.start, last, walks?.get(dom), phys);
+    for (let i = node.start; i <= last; i++) if (phys[i] >= 0) pfn[i] = Math.floor(phys[i] / PAGE_SIZE);
   }
   p.pinnedPfns.forEachInRange(0, n - 1, (i, v) => {
     mask[i] |= TIER_X;
@@ -715,7 +724,7 @@ function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
  * (inside one AMDv1 table item of 1 MiB or more, one dirty state, one leaf
  * of the size cache) are taken together.
  */
-export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRun[] {
+export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: DomainWalk): DomainRun[] {
   const step = d.minPageSize;
   const dirty = dirtyRanges(d, areas);
   let dj = 0;
@@ -730,6 +739,8 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
+    // The runs this area's steps fall in: the one its first step may extend, and those it starts.
+    const r0 = cur ? out.length - 1 : out.length;
     for (let iova = first; iova <= last; ) {
       const phys = d.peekPhys(iova);
       if (phys < 0) {
@@ -765,9 +776,41 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
       }
       iova += n * step;
     }
+    walked?.areas.set(a, { first, last, r0, r1: out.length });
   }
+  if (walked) walked.runs = out;
   return out;
 }
+
+/** What domainRuns() walked: the runs, and per area its steps (first, last) and the runs [r0, r1) they fall in. */
+export interface DomainWalk {
+  runs: DomainRun[];
+  areas: Map<IoptArea, { first: number; last: number; r0: number; r1: number }>;
+}
+
+/**
+ * peekPhys() of `d` at the IOVAs of pages first..last of `area`, ascending,
+ * into out[first..last] (-1 where it is negative): read from the runs of
+ * `walk` where the IOVA is one of the steps it took over the area (the run
+ * holding it, or none for a negative read), else from the domain.
+ */
+function physOfPages(d: IommuDomain, area: IoptArea, first: number, last: number, walk: DomainWalk | undefined, out: Float64Array): void {
+  const w = walk?.areas.get(area);
+  const runs = walk?.runs;
+  const step = d.minPageSize;
+  let j = w ? w.r0 : 0;
+  for (let i = first; i <= last; i++) {
+    const x = areaIndexToIova(area, i);
+    let phys: number;
+    if (w !== undefined && runs !== undefined && x >= w.first && x <= w.last && (x - w.first) % step === 0) {
+      while (j < w.r1 && runs[j].iova + runs[j].length <= x) j++;
+      phys = j < w.r1 && runs[j].iova <= x ? runs[j].paddr + (x - runs[j].iova) : -1;
+    } else phys = d.peekPhys(x);
+    out[i] = phys;
+  }
+}
+
+const LEVEL1_ITEM = pow2(itemLg2(1));
 
 /**
  * The end of the AMDv1 table item holding `iova` when it is of a level above
@@ -777,6 +820,8 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
  * least one item and aligned). Else the next step: nothing is assumed.
  */
 function itemEnd(pt: MockAmdv1Domain['pt'], iova: number, phys: number, leafSize: number, step: number): number {
+  // A leaf below one level-1 item is made of level-0 items: one step each (the common 4 KiB pair).
+  if (leafSize < LEVEL1_ITEM) return iova + step;
   const level = levelOfPgsize(Math.log2(leafSize));
   if (!(level >= 1 && level < pt.topLevel)) return iova + step;
   const item = pow2(itemLg2(level));

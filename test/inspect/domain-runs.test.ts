@@ -16,7 +16,8 @@ import { WarnSink } from '../../src/base/warn.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../../src/iommu/mock-domain.js';
 import type { IoptArea } from '../../src/iommufd/area.js';
 import { HwptPaging } from '../../src/iommufd/hw-pagetable.js';
-import { Inspector, contextsOf, domainRuns } from '../../src/inspect/snapshot.js';
+import { type DomainWalk, Inspector, contextsOf, domainRuns, pagesTiers } from '../../src/inspect/snapshot.js';
+import { IommufdIoas } from '../../src/iommufd/ioas.js';
 import type { DomainRun, MachineSnapshot } from '../../src/inspect/types.js';
 import type { Machine } from '../../src/machine/machine.js';
 
@@ -119,6 +120,7 @@ describe('domain runs and the oracle snapshot', () => {
       let domains = 0;
       let steps = 0;
       let pages = 0;
+      let tiered = 0;
       // Steps in leaves of 1 MiB or more (taken by the item), and dirty ones.
       let big = 0;
       let dirty = 0;
@@ -143,6 +145,27 @@ describe('domain runs and the oracle snapshot', () => {
                 if (r.dirty) dirty += r.length / d.minPageSize;
               }
             }
+            // The PFNs a pages object reads from its domains' runs are what peekPhys reads.
+            const walks = new Map<IommuDomain, DomainWalk>();
+            for (const h of pagingHwpts(m)) {
+              if (walks.has(h.domain!)) continue;
+              const walk: DomainWalk = { runs: [], areas: new Map() };
+              domainRuns(h.domain!, [...h.ioas.iopt.areas()], walk);
+              walks.set(h.domain!, walk);
+            }
+            for (const c of contextsOf(m.processes.values())) {
+              for (const { obj } of c.objects.live()) {
+                if (!(obj instanceof IommufdIoas)) continue;
+                for (const a of obj.iopt.areas()) {
+                  if (!a.pages || a.pages.npages > 1 << 16) continue;
+                  const plain = pagesTiers(a.pages);
+                  const viaRuns = pagesTiers(a.pages, walks);
+                  if (JSON.stringify([...plain.pfn]) !== JSON.stringify([...viaRuns.pfn])) expect([...viaRuns.pfn]).toEqual([...plain.pfn]);
+                  expect(viaRuns.tiers).toEqual(plain.tiers);
+                  tiered++;
+                }
+              }
+            }
             insp ??= new Inspector(m);
             const full = insp.snapshot();
             const pfns = new Map<number, Float64Array>();
@@ -163,8 +186,9 @@ describe('domain runs and the oracle snapshot', () => {
       expect(domains).toBeGreaterThan(20);
       expect(steps).toBeGreaterThan(1000);
       expect(pages).toBeGreaterThan(20);
+      expect(tiered).toBeGreaterThan(20);
       if (profile === 'latest') expect(big).toBeGreaterThan(1000);
-      console.log(profile, { domains, steps, big, dirty, pages });
+      console.log(profile, { domains, steps, big, dirty, pages, tiered });
     });
   }
 });

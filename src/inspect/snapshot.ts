@@ -52,7 +52,8 @@ import type {
 
 /** A u64 as the snapshot writes it. */
 export function u64(v: bigint | number): string {
-  return `0x${BigInt(v).toString(16)}`;
+  // A safe integer prints the same digits as its bigint (no bigint made for it).
+  return `0x${typeof v === 'number' && Number.isSafeInteger(v) ? v.toString(16) : BigInt(v).toString(16)}`;
 }
 
 export function accountName(mode: number): string {
@@ -270,16 +271,19 @@ class SnapshotBuilder {
     const areas: AreaSnap[] = [];
     for (const a of iopt.areas()) {
       let pk = -1;
+      const iova = u64(a.iova);
       if (a.pages) {
-        if (!this.pagesAreas.has(a.pages)) {
-          this.pagesAreas.set(a.pages, []);
+        let l = this.pagesAreas.get(a.pages);
+        if (l === undefined) {
+          l = [];
+          this.pagesAreas.set(a.pages, l);
           this.pagesList.push(a.pages);
         }
-        this.pagesAreas.get(a.pages)!.push({ ctx: ci, ioas: id, iova: u64(a.iova) });
+        l.push({ ctx: ci, ioas: id, iova });
         pk = this.insp.pagesKey(a.pages);
       }
       areas.push({
-        iova: u64(a.iova),
+        iova,
         last: u64(a.lastIova),
         length: u64(a.length),
         pages: pk,

@@ -507,6 +507,7 @@ function fileKind(f: unknown): string {
   return typeof f === 'object' && f !== null ? f.constructor.name : '?';
 }
 
+const PAGE_N = BigInt(PAGE_SIZE);
 const TIER_X = 1;
 const TIER_D = 2;
 
@@ -580,7 +581,16 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
     pfn[i] = v;
     return true;
   });
-  for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
+  // The pages no tier holds: what the source maps there now (a user address stepped as one bigint).
+  if (p.type === IOPT_ADDRESS_USER) {
+    const mm = p.sourceMm;
+    let va = -1n;
+    for (let i = 0; i < n; i++) {
+      if (mask[i] !== 0) continue;
+      va = va < 0n || i === 0 || mask[i - 1] !== 0 ? p.uptr + BigInt(i) * PAGE_N : va + PAGE_N;
+      pfn[i] = mm.lookupPfn(va);
+    }
+  } else for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {

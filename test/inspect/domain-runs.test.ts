@@ -16,7 +16,7 @@ import { WarnSink } from '../../src/base/warn.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../../src/iommu/mock-domain.js';
 import type { IoptArea } from '../../src/iommufd/area.js';
 import { HwptPaging } from '../../src/iommufd/hw-pagetable.js';
-import { type DomainWalk, Inspector, contextsOf, domainRuns, pagesTiers } from '../../src/inspect/snapshot.js';
+import { type DomainWalk, Inspector, contextsOf, domainRuns, pagesTiers, sourcePfn } from '../../src/inspect/snapshot.js';
 import { IommufdIoas } from '../../src/iommufd/ioas.js';
 import type { DomainRun, MachineSnapshot } from '../../src/inspect/types.js';
 import type { Machine } from '../../src/machine/machine.js';
@@ -121,6 +121,7 @@ describe('domain runs and the oracle snapshot', () => {
       let steps = 0;
       let pages = 0;
       let tiered = 0;
+      let unheld = 0;
       // Steps in leaves of 1 MiB or more (taken by the item), and dirty ones.
       let big = 0;
       let dirty = 0;
@@ -162,6 +163,12 @@ describe('domain runs and the oracle snapshot', () => {
                   const viaRuns = pagesTiers(a.pages, walks);
                   if (JSON.stringify([...plain.pfn]) !== JSON.stringify([...viaRuns.pfn])) expect([...viaRuns.pfn]).toEqual([...plain.pfn]);
                   expect(viaRuns.tiers).toEqual(plain.tiers);
+                  // A page no tier holds: what sourcePfn() reads for it.
+                  for (const t of plain.tiers) {
+                    if (t.xarray || t.domain) continue;
+                    for (let i = t.first; i <= t.last; i++) if (!Object.is(plain.pfn[i], sourcePfn(a.pages, i))) expect([i, plain.pfn[i]]).toEqual([i, sourcePfn(a.pages, i)]);
+                    unheld += t.last - t.first + 1;
+                  }
                   tiered++;
                 }
               }
@@ -187,8 +194,9 @@ describe('domain runs and the oracle snapshot', () => {
       expect(steps).toBeGreaterThan(1000);
       expect(pages).toBeGreaterThan(20);
       expect(tiered).toBeGreaterThan(20);
+      expect(unheld).toBeGreaterThan(100);
       if (profile === 'latest') expect(big).toBeGreaterThan(1000);
-      console.log(profile, { domains, steps, big, dirty, pages, tiered });
+      console.log(profile, { domains, steps, big, dirty, pages, tiered, unheld });
     });
   }
 });

@@ -460,10 +460,15 @@ export class AnswerOracle {
       const huge = this.hugePages.get(key);
       if (huge !== undefined && io.disableLargePages !== (huge === 0)) return fail('option', `IOAS ${io.id} has large pages ${io.disableLargePages ? 'off' : 'on'}, HUGE_PAGES was last set to ${huge}`);
       if (io.reserved.length === 0) continue;
+      // The reserved ranges as bigints, read once for all the areas.
+      const rf = io.reserved.map((x) => BigInt(x.first));
+      const rl = io.reserved.map((x) => BigInt(x.last));
       for (const a of io.areas) {
         const f = BigInt(a.iova);
         const l = BigInt(a.last);
-        const r = io.reserved.find((x) => BigInt(x.first) <= l && BigInt(x.last) >= f);
+        let k = 0;
+        while (k < rf.length && !(rf[k] <= l && rl[k] >= f)) k++;
+        const r = io.reserved[k];
         if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
       }
       // The two lists compared as multisets of [first, last] (the text only for the finding).
@@ -475,7 +480,7 @@ export class AnswerOracle {
         if (BigInt(d.apertureEnd) !== U64_MAX) want.push([BigInt(d.apertureEnd) + 1n, U64_MAX]);
       }
       const got: Array<[bigint, bigint]> = [];
-      for (const x of io.reserved) if (x.owner === 'aperture') got.push([BigInt(x.first), BigInt(x.last)]);
+      for (let k = 0; k < rf.length; k++) if (io.reserved[k].owner === 'aperture') got.push([rf[k], rl[k]]);
       if (!sameRanges(want, got)) {
         const text = (l: Array<[bigint, bigint]>): string => l.map(([f, t]) => `${hex(f)}-${hex(t)}`).sort().join(', ');
         return fail('reserved', `IOAS ${io.id}: aperture reservations [${text(got)}], its domains' apertures leave [${text(want)}]`);

@@ -555,10 +555,17 @@ export function sourcePfn(p: IoptPages, i: number): number {
   return off < db.phys.len ? Math.floor((db.phys.paddr + off) / PAGE_SIZE) : -1;
 }
 
+/** Per-page work arrays of pagesTiers() for pages objects up to SCRATCH_PAGES pages, kept between calls (only `pfn` leaves it). */
+const SCRATCH_PAGES = 1 << 14;
+const scratchMask = new Uint8Array(SCRATCH_PAGES);
+const scratchUsers = new Int32Array(SCRATCH_PAGES);
+const scratchPhys = new Float64Array(SCRATCH_PAGES);
+
 export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
-  const mask = new Uint8Array(n);
-  const users = new Int32Array(n);
+  const small = n <= SCRATCH_PAGES;
+  const mask = small ? scratchMask.subarray(0, n).fill(0) : new Uint8Array(n);
+  const users = small ? scratchUsers.subarray(0, n).fill(0) : new Int32Array(n);
   const pfn = new Float64Array(n).fill(-1);
   for (const node of p.accessItree) {
     const u = node.owner.users;
@@ -572,7 +579,7 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
     for (let i = node.start; i <= last; i++) mask[i] |= TIER_D;
     if (!dom || node.start > last) continue;
     // What the domain holds there, as peekPhys() reads it (from its runs in this snapshot where they cover it).
-    phys ??= new Float64Array(n);
+    phys ??= small ? scratchPhys : new Float64Array(n);
     physOfPages(dom, area, node.start, last, walks?.get(dom), phys);
     for (let i = node.start; i <= last; i++) if (phys[i] >= 0) pfn[i] = Math.floor(phys[i] / PAGE_SIZE);
   }

@@ -760,8 +760,9 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: 
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
-    // The runs this area's steps fall in: the one its first step may extend, and those it starts.
-    const r0 = cur ? out.length - 1 : out.length;
+    // The runs this area's steps fall in: those it starts, and the one before when its first step extends that.
+    const r0 = out.length;
+    let extended = false;
     for (let iova = first; iova <= last; ) {
       const phys = d.peekPhys(iova);
       if (phys < 0) {
@@ -790,14 +791,16 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: 
       if (dj < dirty.length) end = Math.min(end, dt ? dirty[dj + 1] : Math.min(dirty[dj], dirty[dj + 1]));
       // Steps iova, iova + step, ... below `end` and up to `last`.
       const n = Math.max(1, Math.min(Math.ceil((end - iova) / step), Math.floor((last - iova) / step) + 1));
-      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += n * step;
-      else {
+      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) {
+        cur.length += n * step;
+        if (iova === first) extended = true;
+      } else {
         cur = { iova, length: n * step, paddr: phys, pgsize, dirty: dt };
         out.push(cur);
       }
       iova += n * step;
     }
-    walked?.areas.set(a, { first, last, r0, r1: out.length });
+    walked?.areas.set(a, { first, last, r0: extended ? r0 - 1 : r0, r1: out.length });
   }
   if (walked) walked.runs = out;
   return out;
@@ -811,9 +814,9 @@ export interface DomainWalk {
 
 /**
  * peekPhys() of `d` at the IOVAs of pages first..last of `area`, ascending,
- * into out[first..last] (-1 where it is negative): read from the runs of
- * `walk` where the IOVA is one of the steps it took over the area (the run
- * holding it, or none for a negative read), else from the domain.
+ * into out[first..last]: read from the runs of `walk` where the IOVA is one
+ * of the steps it took over the area (the run holding it; none: a negative
+ * read, -1), else from the domain.
  */
 function physOfPages(d: IommuDomain, area: IoptArea, first: number, last: number, walk: DomainWalk | undefined, out: Float64Array): void {
   const w = walk?.areas.get(area);

@@ -13,6 +13,7 @@
  */
 import { IommuDomain } from '../iommu/domain.js';
 import { IOMMU_DIRTY_NO_CLEAR } from '../iommu/driver.js';
+import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
@@ -51,7 +52,8 @@ import type {
 
 /** A u64 as the snapshot writes it. */
 export function u64(v: bigint | number): string {
-  return `0x${BigInt(v).toString(16)}`;
+  // A safe integer prints the same digits as its bigint (no bigint made for it).
+  return `0x${typeof v === 'number' && Number.isSafeInteger(v) ? v.toString(16) : BigInt(v).toString(16)}`;
 }
 
 export function accountName(mode: number): string {
@@ -71,6 +73,14 @@ export interface SnapshotScope {
   processes?: readonly Process[];
   /** Leave out the per-page and per-run detail (tiers, PFNs, domain runs, frames): counts only. */
   summaryOnly?: boolean;
+  /** false: leave out the frames table (`frames` empty), for a caller that does not read it. Default true. */
+  frames?: boolean;
+  /**
+   * Filled with the PFN of every page of each pages object described page by
+   * page (key → PFN per page, -1 where none): what `pfns` holds as runs, for a
+   * caller that wants it per page.
+   */
+  pfnsOut?: Map<number, Float64Array>;
 }
 
 /** The iommufd context an open file of a process belongs to, if any. */
@@ -146,11 +156,15 @@ class SnapshotBuilder {
   private readonly procs: Process[];
   private readonly ctxs: IommufdCtx[];
   private readonly detail: boolean;
+  private readonly wantFrames: boolean;
+  private readonly pfnsOut: Map<number, Float64Array> | undefined;
   /** Pages objects in order of first sight. */
   private readonly pagesList: IoptPages[] = [];
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
   /** Domain → the ID of the paging HWPT holding it (in its context). */
   private readonly hwptOfDomain = new Map<IommuDomain, number>();
+  /** What domainRuns() walked for each domain of this snapshot (pagesTiers reads the domains' PFNs from it). */
+  private readonly walks = new Map<IommuDomain, DomainWalk>();
   /** PFN of every page of each pages object (-1 none), filled by pagesSnap for the frame table. */
   private readonly pfnArrays: Float64Array[] = [];
 
@@ -162,6 +176,8 @@ class SnapshotBuilder {
     this.procs = scope.processes ? scope.processes.filter((p) => !p.exited) : [...this.m.processes.values()].sort((a, b) => a.pid - b.pid);
     this.ctxs = scope.contexts ? [...scope.contexts] : contextsOf(this.procs);
     this.detail = scope.summaryOnly !== true;
+    this.wantFrames = scope.frames !== false;
+    this.pfnsOut = scope.pfnsOut;
   }
 
   build(): MachineSnapshot {
@@ -231,7 +247,7 @@ class SnapshotBuilder {
       domains,
       devices,
       accesses,
-      frames: this.detail ? this.frames() : [],
+      frames: this.detail && this.wantFrames ? this.frames() : [],
       accounting: this.accounting(),
     };
   }
@@ -255,16 +271,19 @@ class SnapshotBuilder {
     const areas: AreaSnap[] = [];
     for (const a of iopt.areas()) {
       let pk = -1;
+      const iova = u64(a.iova);
       if (a.pages) {
-        if (!this.pagesAreas.has(a.pages)) {
-          this.pagesAreas.set(a.pages, []);
+        let l = this.pagesAreas.get(a.pages);
+        if (l === undefined) {
+          l = [];
+          this.pagesAreas.set(a.pages, l);
           this.pagesList.push(a.pages);
         }
-        this.pagesAreas.get(a.pages)!.push({ ctx: ci, ioas: id, iova: u64(a.iova) });
+        l.push({ ctx: ci, ioas: id, iova });
         pk = this.insp.pagesKey(a.pages);
       }
       areas.push({
-        iova: u64(a.iova),
+        iova,
         last: u64(a.lastIova),
         length: u64(a.length),
         pages: pk,
@@ -300,7 +319,13 @@ class SnapshotBuilder {
     const d: IommuDomain = h.domain!;
     const pgsizes: number[] = [];
     for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
-    const runs = this.detail ? domainRuns(d, h.ioas.iopt.areas()) : [];
+    let runs: DomainRun[] = [];
+    if (this.detail) {
+      const walk: DomainWalk = { runs, areas: new Map() };
+      runs = domainRuns(d, h.ioas.iopt.areas(), walk);
+      // (A domain met twice, by a broken model: either walk reads it as it is.)
+      if (!this.walks.has(d)) this.walks.set(d, walk);
+    }
     let walked = 0;
     for (const r of runs) walked += r.length;
     return {
@@ -333,13 +358,14 @@ class SnapshotBuilder {
     if (this.detail && p.npages > DETAIL_PAGES) {
       const sparse = pagesTiersSparse(p);
       tiers = sparse.tiers;
-      this.pfnArrays[i] = sparse.held;
+      if (this.wantFrames) this.pfnArrays[i] = sparse.held;
       pfns = sparse.pfns;
     } else if (this.detail) {
-      const { tiers: t, pfn } = pagesTiers(p);
+      const { tiers: t, pfn } = pagesTiers(p, this.walks);
       tiers = t;
-      this.pfnArrays[i] = pfn;
+      if (this.wantFrames) this.pfnArrays[i] = pfn;
       pfns = pfnRuns(pfn);
+      if (this.pfnsOut && pfns.length > 0) this.pfnsOut.set(this.insp.pagesKey(p), perPage(pfn));
     }
     return {
       key: this.insp.pagesKey(p),
@@ -481,6 +507,7 @@ function fileKind(f: unknown): string {
   return typeof f === 'object' && f !== null ? f.constructor.name : '?';
 }
 
+const PAGE_N = BigInt(PAGE_SIZE);
 const TIER_X = 1;
 const TIER_D = 2;
 
@@ -528,32 +555,49 @@ export function sourcePfn(p: IoptPages, i: number): number {
   return off < db.phys.len ? Math.floor((db.phys.paddr + off) / PAGE_SIZE) : -1;
 }
 
-export function pagesTiers(p: IoptPages): { tiers: TierRun[]; pfn: Float64Array } {
+/** Per-page work arrays of pagesTiers() for pages objects up to SCRATCH_PAGES pages, kept between calls (only `pfn` leaves it). */
+const SCRATCH_PAGES = 1 << 14;
+const scratchMask = new Uint8Array(SCRATCH_PAGES);
+const scratchUsers = new Int32Array(SCRATCH_PAGES);
+const scratchPhys = new Float64Array(SCRATCH_PAGES);
+
+export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
-  const mask = new Uint8Array(n);
-  const users = new Int32Array(n);
+  const small = n <= SCRATCH_PAGES;
+  const mask = small ? scratchMask.subarray(0, n).fill(0) : new Uint8Array(n);
+  const users = small ? scratchUsers.subarray(0, n).fill(0) : new Int32Array(n);
   const pfn = new Float64Array(n).fill(-1);
   for (const node of p.accessItree) {
     const u = node.owner.users;
     for (let i = node.start; i <= node.last && i < n; i++) users[i] += u;
   }
+  let phys: Float64Array | undefined;
   for (const node of p.domainsItree) {
     const area = node.owner;
     const dom = area.storageDomain ?? area.iopt?.domains[0];
-    for (let i = node.start; i <= node.last && i < n; i++) {
-      mask[i] |= TIER_D;
-      if (dom) {
-        const phys = dom.peekPhys(areaIndexToIova(area, i));
-        if (phys >= 0) pfn[i] = Math.floor(phys / PAGE_SIZE);
-      }
-    }
+    const last = Math.min(node.last, n - 1);
+    for (let i = node.start; i <= last; i++) mask[i] |= TIER_D;
+    if (!dom || node.start > last) continue;
+    // What the domain holds there, as peekPhys() reads it (from its runs in this snapshot where they cover it).
+    phys ??= small ? scratchPhys : new Float64Array(n);
+    physOfPages(dom, area, node.start, last, walks?.get(dom), phys);
+    for (let i = node.start; i <= last; i++) if (phys[i] >= 0) pfn[i] = Math.floor(phys[i] / PAGE_SIZE);
   }
   p.pinnedPfns.forEachInRange(0, n - 1, (i, v) => {
     mask[i] |= TIER_X;
     pfn[i] = v;
     return true;
   });
-  for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
+  // The pages no tier holds: what the source maps there now (a user address stepped as one bigint).
+  if (p.type === IOPT_ADDRESS_USER) {
+    const mm = p.sourceMm;
+    let va = -1n;
+    for (let i = 0; i < n; i++) {
+      if (mask[i] !== 0) continue;
+      va = va < 0n || i === 0 || mask[i - 1] !== 0 ? p.uptr + BigInt(i) * PAGE_N : va + PAGE_N;
+      pfn[i] = mm.lookupPfn(va);
+    }
+  } else for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {
@@ -640,6 +684,15 @@ export function pagesTiersSparse(p: IoptPages): { tiers: TierRun[]; pfns: PfnRun
   return { tiers, pfns, held: Float64Array.from(idx, (i) => pfnAt.get(i)!) };
 }
 
+/** `pfn` as pfnRuns() describes it: -1 where it holds no PFN (NaN or negative); the array itself when it already is. */
+function perPage(pfn: Float64Array): Float64Array {
+  for (let i = 0; i < pfn.length; i++) {
+    const v = pfn[i];
+    if (!(v >= 0) && v !== -1) return pfn.map((x) => (x >= 0 ? x : -1));
+  }
+  return pfn;
+}
+
 /** Maximal runs of consecutive indexes with consecutive PFNs (and runs of -1). */
 export function pfnRuns(pfn: Float64Array): PfnRun[] {
   const out: PfnRun[] = [];
@@ -686,9 +739,13 @@ function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
 
 /**
  * What `d` maps over the IOVA of `areas`, as runs of physically contiguous
- * entries with one IOPTE size and dirty state, in IOVA order.
+ * entries with one IOPTE size and dirty state, in IOVA order: the steps of
+ * the smallest page size over each area (in the aperture), each read as
+ * peekPhys() reads it. Steps that must read the same as the one before
+ * (inside one AMDv1 table item of 1 MiB or more, one dirty state, one leaf
+ * of the size cache) are taken together.
  */
-export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRun[] {
+export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: DomainWalk): DomainRun[] {
   const step = d.minPageSize;
   const dirty = dirtyRanges(d, areas);
   let dj = 0;
@@ -703,29 +760,100 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[]): DomainRu
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
-    for (let iova = first; iova <= last; iova += step) {
+    // The runs this area's steps fall in: those it starts, and the one before when its first step extends that.
+    const r0 = out.length;
+    let extended = false;
+    for (let iova = first; iova <= last; ) {
       const phys = d.peekPhys(iova);
       if (phys < 0) {
         cur = undefined;
+        iova += step;
         continue;
       }
+      // The IOVA below which every step reads as this one (as far as known; at least one step).
+      let end = iova + step;
       let pgsize: number;
       if (pt === undefined) pgsize = iopteSize(d, iova, step);
-      else if (iova >= leafStart && iova < leafEnd) pgsize = leafSize;
-      else if (pt.leafSpanAt(iova, span)) {
+      else if (iova >= leafStart && iova < leafEnd) {
+        // The cached leaf: the steps below its end read their size from it.
+        pgsize = leafSize;
+        end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
+      } else if (pt.leafSpanAt(iova, span)) {
         leafStart = span[0];
         leafSize = span[1];
         leafEnd = leafStart + leafSize;
         pgsize = leafSize;
+        if (iova >= leafStart && iova < leafEnd) end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
       } else pgsize = step;
       while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
       const dt = dj < dirty.length && dirty[dj] <= iova;
-      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) cur.length += step;
-      else {
-        cur = { iova, length: step, paddr: phys, pgsize, dirty: dt };
+      // The next step whose dirty state the pointer could read otherwise.
+      if (dj < dirty.length) end = Math.min(end, dt ? dirty[dj + 1] : Math.min(dirty[dj], dirty[dj + 1]));
+      // Steps iova, iova + step, ... below `end` and up to `last`.
+      const n = Math.max(1, Math.min(Math.ceil((end - iova) / step), Math.floor((last - iova) / step) + 1));
+      if (cur && cur.iova + cur.length === iova && cur.paddr + cur.length === phys && cur.pgsize === pgsize && cur.dirty === dt) {
+        cur.length += n * step;
+        if (iova === first) extended = true;
+      } else {
+        cur = { iova, length: n * step, paddr: phys, pgsize, dirty: dt };
         out.push(cur);
       }
+      iova += n * step;
     }
+    walked?.areas.set(a, { first, last, r0: extended ? r0 - 1 : r0, r1: out.length });
   }
+  if (walked) walked.runs = out;
   return out;
+}
+
+/** What domainRuns() walked: the runs, and per area its steps (first, last) and the runs [r0, r1) they fall in. */
+export interface DomainWalk {
+  runs: DomainRun[];
+  areas: Map<IoptArea, { first: number; last: number; r0: number; r1: number }>;
+}
+
+/**
+ * peekPhys() of `d` at the IOVAs of pages first..last of `area`, ascending,
+ * into out[first..last]: read from the runs of `walk` where the IOVA is one
+ * of the steps it took over the area (the run holding it; none: a negative
+ * read, -1), else from the domain.
+ */
+function physOfPages(d: IommuDomain, area: IoptArea, first: number, last: number, walk: DomainWalk | undefined, out: Float64Array): void {
+  const w = walk?.areas.get(area);
+  const runs = walk?.runs;
+  const step = d.minPageSize;
+  let j = w ? w.r0 : 0;
+  for (let i = first; i <= last; i++) {
+    const x = areaIndexToIova(area, i);
+    let phys: number;
+    if (w !== undefined && runs !== undefined && x >= w.first && x <= w.last && (x - w.first) % step === 0) {
+      while (j < w.r1 && runs[j].iova + runs[j].length <= x) j++;
+      phys = j < w.r1 && runs[j].iova <= x ? runs[j].paddr + (x - runs[j].iova) : -1;
+    } else phys = d.peekPhys(x);
+    out[i] = phys;
+  }
+}
+
+const LEVEL1_ITEM = pow2(itemLg2(1));
+
+/**
+ * The end of the AMDv1 table item holding `iova` when it is of a level above
+ * 0 and reads `phys` there: the walk to it (pteAt) meets tables down to that
+ * level and an output entry there, so lookup() of any IOVA in the item
+ * reads the same words and gives `phys` plus the distance (the leaf is at
+ * least one item and aligned). Else the next step: nothing is assumed.
+ */
+function itemEnd(pt: MockAmdv1Domain['pt'], iova: number, phys: number, leafSize: number, step: number): number {
+  // A leaf below one level-1 item is made of level-0 items: one step each (the common 4 KiB pair).
+  if (leafSize < LEVEL1_ITEM) return iova + step;
+  const level = levelOfPgsize(Math.log2(leafSize));
+  if (!(level >= 1 && level < pt.topLevel)) return iova + step;
+  const item = pow2(itemLg2(level));
+  if (item <= step) return iova + step;
+  const w = pt.pteAt(iova, level);
+  if (w === undefined || entryType(w[0], level) !== ENTRY_OA) return iova + step;
+  const start = Math.floor(iova / item) * item;
+  const sz = pow2(leafLg2(w[0], w[1], level));
+  if (sz < item || leafOa(w[0], w[1], level) + (iova % sz) !== phys) return iova + step;
+  return start + item;
 }

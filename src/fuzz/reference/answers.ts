@@ -148,6 +148,8 @@ export class AnswerOracle {
   /** The last snapshot needed per-page detail. */
   private detailed = false;
   private prev: MachineSnapshot | undefined;
+  /** The PFN of every page of each pages object of `prev` described page by page (its `pfns` runs, per page). */
+  private pfns = new Map<number, Float64Array>();
 
   constructor(private readonly machine: Machine) {
     this.insp = new Inspector(machine);
@@ -171,7 +173,10 @@ export class AnswerOracle {
     const need = detailNeeded(this.machine);
     const detail = this.detailed || (need.pinnedOrMapped && need.anyPage);
     try {
-      s = this.insp.snapshot({ summaryOnly: !detail });
+      // The frames table is not read here; the pages' PFNs are taken per page as the snapshot had them.
+      const pfns = new Map<number, Float64Array>();
+      s = this.insp.snapshot({ summaryOnly: !detail, frames: false, pfnsOut: pfns });
+      this.pfns = pfns;
       this.detailed = need.pinnedOrMapped;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
@@ -455,10 +460,15 @@ export class AnswerOracle {
       const huge = this.hugePages.get(key);
       if (huge !== undefined && io.disableLargePages !== (huge === 0)) return fail('option', `IOAS ${io.id} has large pages ${io.disableLargePages ? 'off' : 'on'}, HUGE_PAGES was last set to ${huge}`);
       if (io.reserved.length === 0) continue;
+      // The reserved ranges as bigints, read once for all the areas.
+      const rf = io.reserved.map((x) => BigInt(x.first));
+      const rl = io.reserved.map((x) => BigInt(x.last));
       for (const a of io.areas) {
         const f = BigInt(a.iova);
         const l = BigInt(a.last);
-        const r = io.reserved.find((x) => BigInt(x.first) <= l && BigInt(x.last) >= f);
+        let k = 0;
+        while (k < rf.length && !(rf[k] <= l && rl[k] >= f)) k++;
+        const r = io.reserved[k];
         if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
       }
       // The two lists compared as multisets of [first, last] (the text only for the finding).
@@ -470,7 +480,7 @@ export class AnswerOracle {
         if (BigInt(d.apertureEnd) !== U64_MAX) want.push([BigInt(d.apertureEnd) + 1n, U64_MAX]);
       }
       const got: Array<[bigint, bigint]> = [];
-      for (const x of io.reserved) if (x.owner === 'aperture') got.push([BigInt(x.first), BigInt(x.last)]);
+      for (let k = 0; k < rf.length; k++) if (io.reserved[k].owner === 'aperture') got.push([rf[k], rl[k]]);
       if (!sameRanges(want, got)) {
         const text = (l: Array<[bigint, bigint]>): string => l.map(([f, t]) => `${hex(f)}-${hex(t)}`).sort().join(', ');
         return fail('reserved', `IOAS ${io.id}: aperture reservations [${text(got)}], its domains' apertures leave [${text(want)}]`);
@@ -633,7 +643,7 @@ export class AnswerOracle {
         if (p.charged !== 0) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, none pinned`);
         continue;
       }
-      const pfn = pfnArray(p);
+      const pfn = this.pfnOf(p);
       let rec = this.pinned.get(p.key);
       if (!rec || rec.length !== p.npages) {
         rec = new Float64Array(p.npages).fill(Number.NaN);
@@ -673,6 +683,11 @@ export class AnswerOracle {
     return undefined;
   }
 
+  /** pfnArray(p), as the snapshot handed it over when it did. */
+  private pfnOf(p: PagesSnap): Float64Array {
+    return this.pfns.get(p.key) ?? pfnArray(p);
+  }
+
   private checkDomains(s: MachineSnapshot): OracleFailure | undefined {
     const ioasOf = new Map(s.ioas.map((i) => [`${i.ctx}:${i.id}`, i]));
     const pfns = new Map<number, Float64Array>();
@@ -689,7 +704,7 @@ export class AnswerOracle {
           for (let i = 0; i < a.length; i++) a[i] = first + i;
           pfns.set(p.key, a);
         }
-      } else if (p.pfns.length > 0) pfns.set(p.key, pfnArray(p));
+      } else if (p.pfns.length > 0) pfns.set(p.key, this.pfnOf(p));
     }
     for (const d of s.domains) {
       const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
@@ -962,15 +977,19 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
     }
     expectBytes += Math.floor(end / step) * step + step - from;
     while (ri < runs.length && runs[ri].iova + runs[ri].length <= from) ri++;
-    for (let x = from; x <= end; x += step) {
+    for (let x = from; x <= end; ) {
       while (ri < runs.length && runs[ri].iova + runs[ri].length <= x) ri++;
       const run = runs[ri];
       if (!run || run.iova > x) return fail('domain_map', `${where}: IOVA 0x${x.toString(16)} of area ${a.iova} is not mapped`);
-      const idx = a.firstIndex + Math.floor((x - base) / PAGE);
+      const page = Math.floor((x - base) / PAGE);
+      const idx = a.firstIndex + page;
       const pinned = pf?.[idx] ?? -1;
       const want = pinned * PAGE + ((x - base) % PAGE);
       const got = run.paddr + (x - run.iova);
       if (pinned < 0 || got !== want) return fail('domain_pfn', `${where}: IOVA 0x${x.toString(16)} maps PFN ${Math.floor(got / PAGE)}, area ${a.iova} page ${idx} is PFN ${pinned}`);
+      // The next steps in the same run and the same page map and want the same distance further: they pass too.
+      const limit = x - base >= 0 ? Math.min(run.iova + run.length, base + (page + 1) * PAGE, end + 1) : x + step;
+      x += Math.max(1, Math.ceil((limit - x) / step)) * step;
     }
   }
   if (d.mappedBytes !== expectBytes) return fail('domain_map', `${where} maps ${d.mappedBytes} byte(s), its areas ${expectBytes}`);

@@ -476,8 +476,9 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
 /**
  * A fingerprint of everything the audit looks at: each context's object
  * table (its change count), every area (place, pages
- * object, pin counters, tiers), every domain (identity and map/unmap call
- * counts), the frames in use, the accounting counters of users and mms, as a
+ * object, pin counters, tiers), every domain (identity, map/unmap call
+ * counts and its storage change count, which also moves when only dirty bits
+ * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears), the frames in use, the accounting counters of users and mms, as a
  * list of values (objects by identity, u64s as bigints) written over `out`.
  * Equal fingerprints (element by element): the audit would see the same
  * state again.
@@ -492,7 +493,7 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
   for (const proc of m.processes.values()) out.push('p', proc.pid, proc.exited, proc.mm.lockedVm, proc.mm.pinnedVm);
   for (const iopt of iopts) {
     out.push('|', iopt, iopt.iovaAlignment);
-    for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls);
+    for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls, d.storageChanges);
     for (const a of iopt.areas()) {
       const p = a.pages;
       out.push('a', a.iova, a.length, a.pageOffset, p ?? null);

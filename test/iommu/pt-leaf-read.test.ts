@@ -104,4 +104,35 @@ describe('AMDv1 leaf reads', () => {
     }
     expect(runs).toBeGreaterThan(500);
   });
+  it('firstMismatch() finds the step the per-step lookup() loop finds', () => {
+    const rng = new Prng(0x3eaf);
+    let found = 0;
+    let none = 0;
+    for (let t = 0; t < 30; t++) {
+      const d = mk(MockAmdv1Domain);
+      randomOps(rng, [d]);
+      const pt = d.pt;
+      for (let k = 0; k < 300; k++) {
+        const step = [2048, 4096, 8192][rng.below(3)];
+        const first = BASE - 8 * KiB + rng.below((WIN + 16 * KiB) / 2048) * 2048;
+        const last = first + rng.below(4 * MiB) + (rng.below(2) ? 0 : rng.below(step));
+        // mostly what the first step reads (long matches), else a near miss
+        const p0 = pt.lookup(first);
+        const phys = rng.below(4) ? p0 : p0 + 2048;
+        let want = -1;
+        for (let va = first; va <= last; va += step) {
+          if (pt.lookup(va) !== phys + (va - first)) {
+            want = va;
+            break;
+          }
+        }
+        const got = pt.firstMismatch(first, last, step, phys);
+        if (got !== want) expect([first, last, step, phys, got]).toEqual([first, last, step, phys, want]);
+        if (want < 0) none++;
+        else if (want > first) found++;
+      }
+    }
+    expect(none).toBeGreaterThan(100);
+    expect(found).toBeGreaterThan(100);
+  });
 });

@@ -495,44 +495,32 @@ export class Amdv1PageTable {
     const t = this.lkTab!;
     const l = this.lkLevel;
     const end = Math.min(limit, this.lkEnd);
+    const item = ITEM[l];
     let v = va + step;
-    for (; v < end; v += step) {
+    while (v < end) {
       const i = (v * INV_ITEM[l]) & (ITEMS - 1);
       const lo = t[2 * i];
       const hi = t[2 * i + 1];
       if (entryType(lo, l) !== ENTRY_OA) break;
       if (leafOa(lo, hi, l) + (v % P2[leafLg2(lo, hi, l)]) !== phys + (v - va)) break;
+      // The leaf is a whole number of aligned items: the item's other steps read on from v too.
+      const next = (Math.floor(v / item) + 1) * item;
+      v += Math.max(1, Math.ceil((next - v) / step)) * step;
     }
-    return v;
+    // an item's steps may pass `end`: the first step at or past it
+    return v > end ? va + Math.max(1, Math.ceil((end - va) / step)) * step : v;
   }
 
   /**
    * The first of va = first, first + step, ... up to `last` where lookup(va)
-   * is not phys + (va - first); -1 when none (for the audit). lookup()'s own
-   * reads; the level-0 table a walk ended in is kept for the rest of its
-   * window (the entries above it are the same for every va there).
+   * is not phys + (va - first); -1 when none (for the audit). After each
+   * lookup() the steps that read on from it are skipped (readsOnTo()).
    */
   firstMismatch(first: number, last: number, step: number, phys: number): number {
-    let t: Uint32Array | undefined;
-    let tabVa = -1;
-    const win = ITEM[1];
-    for (let va = first; va <= last; va += step) {
-      let pa: number;
-      if (t !== undefined && va >= tabVa && va < tabVa + win) {
-        // lookup()'s last level, on the table it would reach
-        const i = (va * INV_ITEM[0]) & (ITEMS - 1);
-        const lo = t[2 * i];
-        const hi = t[2 * i + 1];
-        const type = entryType(lo, 0);
-        if (type === ENTRY_TABLE) pa = this.lookup(va);
-        else if (type === ENTRY_EMPTY) pa = -1;
-        else pa = leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]);
-      } else {
-        pa = this.lookup(va);
-        t = this.lastL0;
-        tabVa = t === undefined ? -1 : Math.floor(va * INV_ITEM[1]) * ITEM[1];
-      }
+    for (let va = first; va <= last; ) {
+      const pa = this.lookup(va);
       if (pa !== phys + (va - first)) return va;
+      va = this.readsOnTo(va, pa, step, last + 1);
     }
     return -1;
   }

@@ -757,6 +757,8 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: 
   let leafEnd = -1;
   let leafSize = step;
   const span = new Float64Array(2);
+  // peekPhys() is the table's lookup(): its leaf is read in the same walk
+  const lt = d instanceof MockAmdv1Domain ? d.lookupTable : undefined;
   for (const a of areas) {
     const first = Math.max(Math.floor(a.iovaNum / step) * step, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
@@ -764,7 +766,9 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: 
     const r0 = out.length;
     let extended = false;
     for (let iova = first; iova <= last; ) {
-      const phys = d.peekPhys(iova);
+      // Inside the cached leaf only lookup() is needed; else lookup() and leafSpanAt() in one walk.
+      const inLeaf = iova >= leafStart && iova < leafEnd;
+      const phys = lt === undefined ? d.peekPhys(iova) : inLeaf ? lt.lookup(iova) : lt.lookupLeaf(iova, span);
       if (phys < 0) {
         cur = undefined;
         iova += step;
@@ -774,16 +778,16 @@ export function domainRuns(d: IommuDomain, areas: readonly IoptArea[], walked?: 
       let end = iova + step;
       let pgsize: number;
       if (pt === undefined) pgsize = iopteSize(d, iova, step);
-      else if (iova >= leafStart && iova < leafEnd) {
+      else if (inLeaf) {
         // The cached leaf: the steps below its end read their size from it.
         pgsize = leafSize;
-        end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
-      } else if (pt.leafSpanAt(iova, span)) {
+        end = Math.min(leafEnd, lt === undefined ? itemEnd(pt, iova, phys, leafSize, step) : Math.max(itemEnd(pt, iova, phys, leafSize, step), lt.readsOnTo(iova, phys, step, leafEnd)));
+      } else if (lt !== undefined || pt.leafSpanAt(iova, span)) {
         leafStart = span[0];
         leafSize = span[1];
         leafEnd = leafStart + leafSize;
         pgsize = leafSize;
-        if (iova >= leafStart && iova < leafEnd) end = Math.min(leafEnd, itemEnd(pt, iova, phys, leafSize, step));
+        if (iova >= leafStart && iova < leafEnd) end = Math.min(leafEnd, lt === undefined ? itemEnd(pt, iova, phys, leafSize, step) : Math.max(itemEnd(pt, iova, phys, leafSize, step), lt.readsOnTo(iova, phys, step, leafEnd)));
       } else pgsize = step;
       while (dj < dirty.length && dirty[dj + 1] <= iova) dj += 2;
       const dt = dj < dirty.length && dirty[dj] <= iova;

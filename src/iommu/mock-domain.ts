@@ -937,6 +937,11 @@ export class MockAmdv1Domain extends MockDomain {
   /** peekPhys() is this class's (pt.lookup): pt.firstMismatch() agrees with it. */
   private readonly ownPeek = Object.getPrototypeOf(this).peekPhys === MockAmdv1Domain.prototype.peekPhys;
 
+  /** The table when peekPhys() is its lookup() (callers may then read it with pt.lookupLeaf()), else undefined. */
+  get lookupTable(): Amdv1PageTable | undefined {
+    return this.ownPeek ? this.pt : undefined;
+  }
+
   protected override freeDrv(): void {
     this.pt.deinit();
   }

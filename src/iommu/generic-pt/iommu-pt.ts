@@ -440,32 +440,87 @@ export class Amdv1PageTable {
   }
 
   /**
+   * lookup(va) and, when it reads a leaf, leafSpanAt(va) into out[0], out[1]
+   * (untouched over a hole): one walk, the same cache as lookup(). The table
+   * lookup() ends in is the one a walk from the top reaches (a table leaves
+   * its parent entry only when freed), so the leaf found there is findLeaf()'s.
+   */
+  lookupLeaf(va: number, out: Float64Array): number {
+    this.lastL0 = undefined;
+    let t: Uint32Array;
+    let l: number;
+    if (this.lkGen === this.freeGen && va >= this.lkVa && va < this.lkEnd) {
+      t = this.lkTab!;
+      l = this.lkLevel;
+    } else {
+      if (!(va >= 0 && va < this.vaEnd)) return -1;
+      t = this.tabs[this.topSlot];
+      l = this.topLevel;
+    }
+    for (; ; l--) {
+      if (l === 0) this.lastL0 = t;
+      const i = (va * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const hi = t[2 * i + 1];
+      const type = entryType(lo, l);
+      if (type !== ENTRY_TABLE) {
+        if (l < this.topLevel) {
+          this.lkTab = t;
+          this.lkLevel = l;
+          this.lkVa = Math.floor(va * INV_ITEM[l + 1]) * ITEM[l + 1];
+          this.lkEnd = this.lkVa + ITEM[l + 1];
+          this.lkGen = this.freeGen;
+        }
+        if (type === ENTRY_EMPTY) return -1;
+        // findLeaf()/leafSpanAt(): the leaf's first item from this item's contiguity, the size from that item
+        const n = P2[contigLg2(lo, hi, l)];
+        const first = i - (i % n);
+        out[0] = Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n;
+        out[1] = P2[leafLg2(t[2 * first], t[2 * first + 1], l)];
+        const sz = P2[leafLg2(lo, hi, l)];
+        return leafOa(lo, hi, l) + (va % sz);
+      }
+      t = this.tabs[this.slotOf(lo, hi)];
+    }
+  }
+
+  /**
+   * After lookup(va) read `phys`: the first of va + step, va + 2 * step, ...
+   * below `limit` where lookup() would not read phys plus the distance (or
+   * leaves the table that walk ended in): those lookups would hit its cache
+   * and read that table's items, as here, leaving the cache as it is.
+   */
+  readsOnTo(va: number, phys: number, step: number, limit: number): number {
+    if (!(this.lkGen === this.freeGen && va >= this.lkVa && va < this.lkEnd)) return va + step;
+    const t = this.lkTab!;
+    const l = this.lkLevel;
+    const end = Math.min(limit, this.lkEnd);
+    const item = ITEM[l];
+    let v = va + step;
+    while (v < end) {
+      const i = (v * INV_ITEM[l]) & (ITEMS - 1);
+      const lo = t[2 * i];
+      const hi = t[2 * i + 1];
+      if (entryType(lo, l) !== ENTRY_OA) break;
+      if (leafOa(lo, hi, l) + (v % P2[leafLg2(lo, hi, l)]) !== phys + (v - va)) break;
+      // The leaf is a whole number of aligned items: the item's other steps read on from v too.
+      const next = (Math.floor(v / item) + 1) * item;
+      v += Math.max(1, Math.ceil((next - v) / step)) * step;
+    }
+    // an item's steps may pass `end`: the first step at or past it
+    return v > end ? va + Math.max(1, Math.ceil((end - va) / step)) * step : v;
+  }
+
+  /**
    * The first of va = first, first + step, ... up to `last` where lookup(va)
-   * is not phys + (va - first); -1 when none (for the audit). lookup()'s own
-   * reads; the level-0 table a walk ended in is kept for the rest of its
-   * window (the entries above it are the same for every va there).
+   * is not phys + (va - first); -1 when none (for the audit). After each
+   * lookup() the steps that read on from it are skipped (readsOnTo()).
    */
   firstMismatch(first: number, last: number, step: number, phys: number): number {
-    let t: Uint32Array | undefined;
-    let tabVa = -1;
-    const win = ITEM[1];
-    for (let va = first; va <= last; va += step) {
-      let pa: number;
-      if (t !== undefined && va >= tabVa && va < tabVa + win) {
-        // lookup()'s last level, on the table it would reach
-        const i = (va * INV_ITEM[0]) & (ITEMS - 1);
-        const lo = t[2 * i];
-        const hi = t[2 * i + 1];
-        const type = entryType(lo, 0);
-        if (type === ENTRY_TABLE) pa = this.lookup(va);
-        else if (type === ENTRY_EMPTY) pa = -1;
-        else pa = leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]);
-      } else {
-        pa = this.lookup(va);
-        t = this.lastL0;
-        tabVa = t === undefined ? -1 : Math.floor(va * INV_ITEM[1]) * ITEM[1];
-      }
+    for (let va = first; va <= last; ) {
+      const pa = this.lookup(va);
       if (pa !== phys + (va - first)) return va;
+      va = this.readsOnTo(va, pa, step, last + 1);
     }
     return -1;
   }

@@ -8,9 +8,9 @@
  * like a PC) and every fault-injection point passed come through the explicit
  * hooks of base/warn.ts and base/fault.ts, set only while a program runs here.
  * The methods of the core classes (pfn batch and reader, io_pagetable, access,
- * domain, object table, mm) are also wrapped, with the class of value each
- * returned (0, a specific -errno, positive, bool), unless
- * IOMMUFD_SIM_FUZZ_METHOD_PROBES=0 (the hooks alone).
+ * domain, object table, mm) and the functions of pages.ts mark their entry
+ * with a coverage site (base/coverage.ts), reported through its hook the same
+ * way (`|m:`); nothing patches a prototype.
  * A call's signal is its op (with the kind of object it acts on), its errno,
  * and every probe it reached (like kcov PCs: reached or not, no counts), and
  * the outcome of each successful call in the current abstract state. Work
@@ -32,18 +32,12 @@ import { EOVERFLOW } from '../base/errno.js';
 import { type FaultHook, type FaultPoint, setFaultHook } from '../base/fault.js';
 import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
 import { type WarnHook, setWarnHook } from '../base/warn.js';
-import { IommuDomain } from '../iommu/domain.js';
-import { MockDomain } from '../iommu/mock-domain.js';
-import { IommufdAccess } from '../iommufd/access.js';
-import { IoPagetable } from '../iommufd/io-pagetable.js';
-import { ObjectTable } from '../iommufd/object-table.js';
-import { PfnBatch } from '../iommufd/pfn-batch.js';
-import { PfnReader, PfnReaderUser } from '../iommufd/pfn-reader.js';
+import { type CoverHook, coverSiteName, setCoverHook } from '../base/coverage.js';
 import type { IommufdCtx } from '../iommufd/main.js';
 import { IoptAuditMemo, auditIopts } from '../iommufd/audit.js';
+import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
-import { MmStruct } from '../mm/address-space.js';
 import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
 import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
 import { type OracleFailure, AnswerOracle } from './reference/answers.js';
@@ -162,7 +156,7 @@ class Collector {
   }
 }
 
-/** The collector of the running program (undefined: not collecting), in an object the method probes share. */
+/** The collector of the running program (undefined: not collecting), in an object the hooks share. */
 const probeState: { collector: Collector | undefined } = { collector: undefined };
 /** A collector no run holds (one is reused from program to program). */
 let spareCollector: Collector | undefined;
@@ -193,96 +187,6 @@ function faultSlot(p: FaultPoint, failed: boolean): number {
   return ids[failed ? 1 : 0];
 }
 
-/** Methods not worth a probe: per-page hot paths and pure inspection. */
-const SKIP_METHODS = new Set(['constructor', 'add', 'iovaToPhys', 'peekPhys', 'areas', 'areaIterFirst', 'areaIterNext', 'lookupPfn', 'lookupEntry', 'findIdx', 'findVma', 'vmaAt', 'readUser', 'writeUser', 'fault', 'userPage', 'userCopy', 'forEachMapping', 'residentPages', 'live', 'slotState', 'idOf', 'usersOf', 'isLive', 'entryAt', 'countEntries', 'countNodes', 'mappedBytes', 'heapBytes', 'load', 'node', 'keysIn', 'mapPte', 'isFree', 'alive', 'isAlive']);
-
-type AnyFn = (this: unknown, ...args: unknown[]) => unknown;
-
-/**
- * The class of value a method returned, as its probe names it (`=0`, `=-22`,
- * `=+`, `=t`, `=f`, `=o`; nothing for undefined): a number for the cases
- * with no allocation (the value itself for a negative number, 0 for zero, 1
- * positive, 2 true, 3 false, 4 an object), the text for a negative bigint.
- */
-function returnCode(r: unknown): number | string | undefined {
-  switch (typeof r) {
-    case 'number':
-      return r < 0 ? r : r === 0 ? 0 : 1;
-    case 'bigint':
-      return r < 0n ? String(r) : r === 0n ? 0 : 1;
-    case 'boolean':
-      return r ? 2 : 3;
-    default:
-      return r === undefined ? undefined : 4;
-  }
-}
-
-const CODE_TEXT = ['0', '+', 't', 'f', 'o'];
-
-/**
- * The body of a method probe. It is compiled once per method (new Function),
- * not shared as one closure, so that each probe's call of its method stays
- * monomorphic and the method can be inlined into it.
- */
-const PROBE_SOURCE = `'use strict';
-return function (a, b, c, d, e) {
-  // As many arguments as the caller passed (no rest array per call): arguments.length stays the caller's.
-  const col = state.collector;
-  let r;
-  switch (arguments.length) {
-    case 0: r = col === undefined ? orig.call(this) : (col.hit(slot), orig.call(this)); break;
-    case 1: r = col === undefined ? orig.call(this, a) : (col.hit(slot), orig.call(this, a)); break;
-    case 2: r = col === undefined ? orig.call(this, a, b) : (col.hit(slot), orig.call(this, a, b)); break;
-    case 3: r = col === undefined ? orig.call(this, a, b, c) : (col.hit(slot), orig.call(this, a, b, c)); break;
-    case 4: r = col === undefined ? orig.call(this, a, b, c, d) : (col.hit(slot), orig.call(this, a, b, c, d)); break;
-    case 5: r = col === undefined ? orig.call(this, a, b, c, d, e) : (col.hit(slot), orig.call(this, a, b, c, d, e)); break;
-    default:
-      if (col !== undefined) col.hit(slot);
-      r = orig.apply(this, arguments);
-  }
-  if (col !== undefined && r !== undefined) after(r);
-  return r;
-};`;
-
-function wrapMethods(proto: object, className: string): void {
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    if (SKIP_METHODS.has(name)) continue;
-    const d = Object.getOwnPropertyDescriptor(proto, name);
-    if (!d || typeof d.value !== 'function' || !d.writable) continue;
-    const orig = d.value as AnyFn;
-    const key = `|m:${className}.${name}`;
-    const slot = probeSlot(key);
-    const retSlots = new Map<number | string, number>();
-    // The slots of the codes 0..4 (zero, positive, true, false, object) by index, -1 until first seen.
-    const smallSlots = new Int32Array(CODE_TEXT.length).fill(-1);
-    const after = (r: unknown): void => {
-      const c = probeState.collector;
-      const code = returnCode(r);
-      if (c === undefined || code === undefined) return;
-      let k = typeof code === 'number' && code >= 0 ? smallSlots[code] : -1;
-      if (k < 0) {
-        k = retSlots.get(code) ?? -1;
-        if (k < 0) {
-          k = probeSlot(`${key}=${typeof code === 'string' || code < 0 ? String(code) : CODE_TEXT[code]}`);
-          retSlots.set(code, k);
-        }
-        if (typeof code === 'number' && code >= 0) smallSlots[code] = k;
-      }
-      c.hit(k);
-    };
-    const make = new Function('state', 'orig', 'slot', 'after', PROBE_SOURCE) as (...a: unknown[]) => AnyFn;
-    Object.defineProperty(proto, name, { ...d, value: make(probeState, orig, slot, after) });
-  }
-}
-
-let installed = false;
-
-/**
- * IOMMUFD_SIM_FUZZ_METHOD_PROBES=0: no per-method probes on the model classes,
- * only the explicit hooks (WARN_ON sites and fault points) and call outcomes.
- */
-const METHOD_PROBES = process.env.IOMMUFD_SIM_FUZZ_METHOD_PROBES !== '0';
-
 /** The WARN_ON hook: each site reached (`|a:`) and each warning raised (`|w:`). */
 const warnProbe: WarnHook = (assertion, warned) => {
   if (probeState.collector !== undefined) hit(assertionSlot(String(assertion), warned));
@@ -293,29 +197,25 @@ const faultProbe: FaultHook = (point, failed) => {
   if (probeState.collector !== undefined) hit(faultSlot(point, failed));
 };
 
-/**
- * Instrument the model classes' methods (idempotent; changes no behaviour,
- * costs one check per probe when not collecting). WARN_ON sites and fault
- * points come through the explicit hooks of base/warn.ts and base/fault.ts,
- * set while runWithSignal runs.
- */
-export function installProbes(): void {
-  if (installed) return;
-  installed = true;
-  if (!METHOD_PROBES) return;
-  const classes: Array<[object, string]> = [
-    [PfnBatch.prototype, 'PfnBatch'],
-    [PfnReader.prototype, 'PfnReader'],
-    [PfnReaderUser.prototype, 'PfnReaderUser'],
-    [IoPagetable.prototype, 'IoPagetable'],
-    [IommufdAccess.prototype, 'IommufdAccess'],
-    [IommuDomain.prototype, 'IommuDomain'],
-    [MockDomain.prototype, 'MockDomain'],
-    [ObjectTable.prototype, 'ObjectTable'],
-    [MmStruct.prototype, 'MmStruct'],
-  ];
-  for (const [proto, name] of classes) wrapMethods(proto, name);
-}
+/** Per coverage site (base/coverage.ts), the slot of its `|m:Class.method` probe (-1 until first reached). */
+let coverSlots = new Int32Array(256).fill(-1);
+
+/** The coverage hook: each method entry the model marks (`|m:`). */
+const coverProbe: CoverHook = (site) => {
+  const c = probeState.collector;
+  if (c === undefined) return;
+  if (site >= coverSlots.length) {
+    const grown = new Int32Array(Math.max(2 * coverSlots.length, site + 1)).fill(-1);
+    grown.set(coverSlots);
+    coverSlots = grown;
+  }
+  let k = coverSlots[site];
+  if (k < 0) {
+    k = probeSlot(`|m:${coverSiteName(site)}`);
+    coverSlots[site] = k;
+  }
+  c.hit(k);
+};
 
 // ---------------------------------------------------------------------------
 // Handle kinds (for call labels)
@@ -390,7 +290,6 @@ export function fuzzRunOptions(checks: boolean): GuardOptions {
 
 /** Run `p` collecting per-call signal. */
 export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
-  installProbes();
   const labels = callLabels(p.calls).map(labelId);
   const perCall: number[][] = [];
   const signal = new Set<number>();
@@ -413,6 +312,7 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
   probeState.collector = mine;
   const prevWarn = setWarnHook(warnProbe);
   const prevFault = setFaultHook(faultProbe);
+  const prevCover = setCoverHook(coverProbe);
   let run: RunResult;
   try {
     run = runGuarded(p, { ...opts, onCall });
@@ -437,6 +337,7 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
     spareCollector = mine;
     setWarnHook(prevWarn);
     setFaultHook(prevFault);
+    setCoverHook(prevCover);
   }
   for (let i = 0; i < perCall.length; i++) perCall[i] ??= [];
   return { run, signal, perCall, calls: run.results.length };

@@ -27,6 +27,7 @@ import type { FaultRouter } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import type { IommuDev, IommuDirtyOps, IommuOps, SetDevPasid } from './driver.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** Protection bits of iommu_map (include/linux/iommu.h). */
 export const IOMMU_READ = 1;
@@ -116,6 +117,9 @@ export function iommuPgsize(pgsizeBitmap: number, iova: number, paddr: number, s
   return { pgsize: sizes[i], count: pgCount(sizes, i, iova, paddr, size) };
 }
 
+/** Coverage sites of IommuDomain's methods (base/coverage.ts). */
+const COV_IommuDomain = coverSites('IommuDomain', ['attachDev', 'mapRunsDrv', 'map', 'mapRuns', 'mapRest', 'mapChecked', 'mapLoop', 'unmap', 'firstMismatch', 'free', 'storageProblems', 'unmapRange']);
+
 export abstract class IommuDomain {
   /** domain->type: a paging domain (IOMMU_DOMAIN_UNMANAGED). */
   readonly type = 'UNMANAGED' as const;
@@ -167,6 +171,7 @@ export abstract class IommuDomain {
 
   /** attach_dev: 0, or -errno when the driver refuses the device. */
   attachDev(_dev: IommuDev): number {
+    cover(COV_IommuDomain.attachDev);
     return 0;
   }
 
@@ -187,6 +192,7 @@ export abstract class IommuDomain {
    * the aperture and aligned; the default maps none.
    */
   protected mapRunsDrv(_pfns: Uint32Array, _npfns: Uint32Array, from: number, _end: number, _iova: number, _lastIova: number, _acct: MemAccounting | undefined): number {
+    cover(COV_IommuDomain.mapRunsDrv);
     return from;
   }
   /** iova_to_phys, with the driver's own assertions. */
@@ -201,6 +207,7 @@ export abstract class IommuDomain {
 
   /** iommu_map(): 0 or -errno. A failed call leaves the domain as it was. */
   map(iova: number, paddr: number, size: number, prot: number, acct?: MemAccounting): number {
+    cover(COV_IommuDomain.map);
     this.mapCalls++;
     // The common call, kept small enough to inline: a one-page-size domain,
     // a valid range inside the aperture, one driver call (iommu_pgsize can
@@ -228,6 +235,7 @@ export abstract class IommuDomain {
    * run.
    */
   mapRuns(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct?: MemAccounting): number {
+    cover(COV_IommuDomain.mapRuns);
     this.runsEndIova = iova;
     if (!this.onePgsize || this.freed || this.minPgsize > PAGE_SIZE || !this.ctx.faults.quiet()) return from;
     // Every run starts on a frame and at a multiple of PAGE_SIZE from iova;
@@ -240,6 +248,7 @@ export abstract class IommuDomain {
 
   /** The rest of iommu_map() after a first driver call that returned `ret` having mapped `mapped` bytes. */
   private mapRest(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined, ret: number, mapped: number): number {
+    cover(COV_IommuDomain.mapRest);
     let rest = size - mapped;
     if (ret === 0 && mapped === 0) {
       this.ctx.warn.warn('iommu_map.no_progress', `driver mapped nothing at 0x${iova.toString(16)}`);
@@ -255,6 +264,7 @@ export abstract class IommuDomain {
 
   /** iommu_map() with every check, for calls off the common path. */
   private mapChecked(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined): number {
+    cover(COV_IommuDomain.mapChecked);
     if (this.freed) {
       this.ctx.warn.warn('iommu_map.freed_domain', `map 0x${iova.toString(16)} on a freed domain`);
       return -EINVAL;
@@ -278,6 +288,7 @@ export abstract class IommuDomain {
 
   /** __iommu_map()'s loop: one driver call per page size run until `size` is mapped or one fails (no rollback here). */
   private mapLoop(iova: number, paddr: number, size: number, prot: number, acct: MemAccounting | undefined): number {
+    cover(COV_IommuDomain.mapLoop);
     const min = this.minPgsize;
     const sizes = this.pgsizes;
     const single = sizes.length === 1;
@@ -312,6 +323,7 @@ export abstract class IommuDomain {
 
   /** iommu_unmap(): bytes unmapped; 0 for an unaligned request. */
   unmap(iova: number, size: number): number {
+    cover(COV_IommuDomain.unmap);
     this.unmapCalls++;
     if (this.freed) {
       this.ctx.warn.warn('iommu_unmap.freed_domain', `unmap 0x${iova.toString(16)} on a freed domain`);
@@ -334,6 +346,7 @@ export abstract class IommuDomain {
    * none. A driver may read its storage in place, as peekPhys() would.
    */
   firstMismatch(first: number, last: number, step: number, phys: number): number {
+    cover(COV_IommuDomain.firstMismatch);
     for (let iova = first; iova <= last; iova += step) {
       if (this.peekPhys(iova) !== phys + (iova - first)) return iova;
     }
@@ -349,6 +362,7 @@ export abstract class IommuDomain {
 
   /** iommu_domain_free(). */
   free(): void {
+    cover(COV_IommuDomain.free);
     if (this.freed) {
       this.ctx.warn.warn('iommu_domain_free.double_free', 'domain freed twice');
       return;
@@ -373,6 +387,7 @@ export abstract class IommuDomain {
    * default.
    */
   storageProblems(): string[] {
+    cover(COV_IommuDomain.storageProblems);
     return [];
   }
 
@@ -392,6 +407,7 @@ export abstract class IommuDomain {
 
   /** __iommu_unmap(): the uncounted unmap also used to undo a failed map. */
   private unmapRange(iova: number, size: number): number {
+    cover(COV_IommuDomain.unmapRange);
     const min = this.minPgsize;
     if (iova < 0 || size < 0 || !aligned(iova, min) || !aligned(size, min)) return 0;
     const sizes = this.pgsizes;

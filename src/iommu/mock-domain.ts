@@ -41,6 +41,7 @@ import { type DomainContext, type DomainGeometry, IOMMU_READ, IOMMU_WRITE, Iommu
 import { IOMMU_DIRTY_NO_CLEAR, type IommuDev, type IommuDirtyBitmap } from './driver.js';
 import { MOCK_AMDV1, bitmapOf, pgsizesLg2, protHiBits } from './generic-pt/amdv1.js';
 import { Amdv1PageTable, type PgsizeTable, type PtLeaf, type PtTable, pgsizeTable } from './generic-pt/iommu-pt.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** MOCK_IO_PAGE_SIZE = PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
@@ -141,6 +142,9 @@ export interface MockEntry {
   readonly huge: boolean;
 }
 
+/** Coverage sites of MockDomain's methods (base/coverage.ts). */
+const COV_MockDomain = coverSites('MockDomain', ['mapPages', 'mapRunsDrv', 'mapPagesFull', 'unmapPages', 'iovaToPhysDrv', 'freeDrv', 'readPfns', 'attachDev', 'setDirtyTracking', 'readAndClearDirty', 'markDirty', 'countDirty', 'storageProblems', 'ownDirs', 'allocChunk', 'acctId', 'createNodes', 'commitAdd', 'commitRemove', 'uncharge', 'eraseRange']);
+
 export class MockDomain extends IommuDomain {
   readonly huge: boolean;
   readonly warnUnmapMissing: boolean;
@@ -184,6 +188,7 @@ export class MockDomain extends IommuDomain {
   // ---- driver callbacks ----
 
   protected mapPages(iova: number, paddr: number, pgsize: number, pgcount: number, _prot: number, acct: MemAccounting | undefined): number {
+    cover(COV_MockDomain.mapPages);
     if (this.ctx.faults.shouldFail(FP_MOCK_MAP_PAGES)) return -ENOENT;
     this.storeGen++;
     // The common call, small enough to inline: 2 KiB pages into one leaf,
@@ -216,6 +221,7 @@ export class MockDomain extends IommuDomain {
    * charge). A run off that path is left to the caller's map().
    */
   protected override mapRunsDrv(pfns: Uint32Array, npfns: Uint32Array, from: number, end: number, iova: number, lastIova: number, acct: MemAccounting | undefined): number {
+    cover(COV_MockDomain.mapRunsDrv);
     if (acct !== undefined && this.accountNodes) return from;
     this.storeGen++;
     // allocChunk() below would give the domain its own directories: take them before holding them here.
@@ -270,6 +276,7 @@ export class MockDomain extends IommuDomain {
 
   /** map_pages past the fault point, in general: any page size, new nodes, overwrites. */
   private mapPagesFull(iova: number, paddr: number, pgsize: number, pgcount: number, acct: MemAccounting | undefined): number {
+    cover(COV_MockDomain.mapPagesFull);
     this.storeGen++;
     const ctx = this.ctx;
     if (!aligned(iova, IO)) ctx.warn.warn('mock_domain_map_pages.iova_align', `iova 0x${iova.toString(16)}`);
@@ -334,6 +341,7 @@ export class MockDomain extends IommuDomain {
   }
 
   protected unmapPages(iova: number, pgsize: number, pgcount: number): number {
+    cover(COV_MockDomain.unmapPages);
     this.storeGen++;
     const w = this.ctx.warn;
     if (!aligned(iova, IO)) w.warn('mock_domain_unmap_pages.iova_align', `iova 0x${iova.toString(16)}`);
@@ -412,6 +420,7 @@ export class MockDomain extends IommuDomain {
   }
 
   protected iovaToPhysDrv(iova: number): number {
+    cover(COV_MockDomain.iovaToPhysDrv);
     const w = this.ctx.warn;
     if (!aligned(iova, IO)) w.warn('mock_domain_iova_to_phys.unaligned', `iova 0x${iova.toString(16)}`);
     const v = this.load(Math.floor(iova / IO));
@@ -429,6 +438,7 @@ export class MockDomain extends IommuDomain {
   }
 
   protected freeDrv(): void {
+    cover(COV_MockDomain.freeDrv);
     this.storeGen++;
     if (this.entries !== 0) {
       this.ctx.warn.warn('mock_domain_free.not_empty', `${this.entries} entries still mapped`);
@@ -441,6 +451,7 @@ export class MockDomain extends IommuDomain {
   }
 
   readPfns(firstIova: number, pageBase: number, count: number, out: Uint32Array, outOff: number): number {
+    cover(COV_MockDomain.readPfns);
     const base = pageBase / IO;
     const first = firstIova / IO;
     // Every index an integer inside the aperture: walk the entries directly,
@@ -487,6 +498,7 @@ export class MockDomain extends IommuDomain {
 
   /** mock_domain_nop_attach(): a domain with dirty ops refuses a NO_DIRTY device. */
   override attachDev(dev: IommuDev): number {
+    cover(COV_MockDomain.attachDev);
     if (this.dirtyOps && dev.flags & MOCK_DEV_NO_DIRTY) return -EINVAL;
     return 0;
   }
@@ -495,6 +507,7 @@ export class MockDomain extends IommuDomain {
 
   /** mock_domain_set_dirty_tracking() */
   setDirtyTracking(enable: boolean): number {
+    cover(COV_MockDomain.setDirtyTracking);
     if (enable && !this.dirtyOps) return -EINVAL;
     this.dirtyTrack = enable;
     return 0;
@@ -508,6 +521,7 @@ export class MockDomain extends IommuDomain {
    * caller that records gets -EINVAL (a caller that only clears does not).
    */
   readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
+    cover(COV_MockDomain.readAndClearDirty);
     if (!this.dirtyTrack && dirty.record) return -EINVAL;
     this.storeGen++;
     const end = iova + size;
@@ -548,6 +562,7 @@ export class MockDomain extends IommuDomain {
 
   /** The test op DIRTY's store: mark the entry at index `idx` dirty; false when there is none. */
   markDirty(idx: number): boolean {
+    cover(COV_MockDomain.markDirty);
     if (!(idx >= 0 && idx < IDX_END)) return false;
     const c = idx >>> CHUNK_SHIFT;
     const pa = this.paDir[c];
@@ -559,6 +574,7 @@ export class MockDomain extends IommuDomain {
 
   /** Entries with the dirty bit set. */
   countDirty(): number {
+    cover(COV_MockDomain.countDirty);
     let n = 0;
     for (let c = 0; c < this.flDir.length; c++) {
       const fl = this.flDir[c];
@@ -597,6 +613,7 @@ export class MockDomain extends IommuDomain {
    * them; `entries` is the live total.
    */
   override storageProblems(): string[] {
+    cover(COV_MockDomain.storageProblems);
     const out: string[] = [];
     const l1 = new Uint16Array(this.l1Cnt.length);
     let total = 0;
@@ -668,6 +685,7 @@ export class MockDomain extends IommuDomain {
 
   /** Directories of this domain's own in place of the shared empty ones. */
   private ownDirs(): void {
+    cover(COV_MockDomain.ownDirs);
     if (this.paDir === NO_CHUNKS) {
       this.paDir = new Array<Float64Array | undefined>(N_CHUNKS).fill(undefined);
       this.flDir = new Array<Uint8Array | undefined>(N_CHUNKS).fill(undefined);
@@ -675,6 +693,7 @@ export class MockDomain extends IommuDomain {
   }
 
   private allocChunk(c: number): Uint8Array {
+    cover(COV_MockDomain.allocChunk);
     this.ownDirs();
     const pooled = chunkPool.pop();
     const fl = pooled?.fl ?? new Uint8Array(FLAG_BYTES);
@@ -685,6 +704,7 @@ export class MockDomain extends IommuDomain {
   }
 
   private acctId(acct: MemAccounting): number {
+    cover(COV_MockDomain.acctId);
     const i = this.accts.indexOf(acct);
     if (i >= 0) return i + 1;
     if (this.accts.length >= 255) {
@@ -701,6 +721,7 @@ export class MockDomain extends IommuDomain {
    * nothing stays charged then.
    */
   private createNodes(idx: number, owner: number): boolean {
+    cover(COV_MockDomain.createNodes);
     const i1 = Math.floor(idx / L1_SPAN);
     const i2 = Math.floor(idx / L2_SPAN);
     const needL2 = this.l2Cnt[i2] === 0;
@@ -725,6 +746,7 @@ export class MockDomain extends IommuDomain {
   }
 
   private commitAdd(fl: Uint8Array, leafSlot: number, added: number): void {
+    cover(COV_MockDomain.commitAdd);
     if (added === 0) return;
     fl[leafSlot] += added;
     this.entries += added;
@@ -732,6 +754,7 @@ export class MockDomain extends IommuDomain {
 
   /** Account `removed` erased entries of one leaf; free the nodes and chunk that became empty. */
   private commitRemove(c: number, leafSlot: number, idx: number, removed: number): void {
+    cover(COV_MockDomain.commitRemove);
     const fl = this.flDir[c]!;
     this.entries -= removed;
     const leafLeft = (fl[leafSlot] -= removed);
@@ -757,11 +780,13 @@ export class MockDomain extends IommuDomain {
   }
 
   private uncharge(owner: number): void {
+    cover(COV_MockDomain.uncharge);
     if (owner !== 0) this.accts[owner - 1].uncharge(XA_NODE_SIZE);
   }
 
   /** xa_erase of [from, to) without any checks (map_pages undoing its own stores). */
   private eraseRange(from: number, to: number): void {
+    cover(COV_MockDomain.eraseRange);
     this.storeGen++;
     let idx = from;
     while (idx < to) {

@@ -13,6 +13,7 @@ import { type IoptArea, areaIovaToIndex, areaStartByte } from './area.js';
 import type { IommufdEnv } from './env.js';
 import { AreaContigIter, type IoPagetable, type IoptAccessUser } from './io-pagetable.js';
 import { IOMMUFD_ACCESS_RW_WRITE, areaAddAccess, areaRemoveAccess, pagesRwAccess } from './pages.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** struct iommufd_access_ops */
 export interface AccessOps {
@@ -34,6 +35,9 @@ function contigIsAligned(it: AreaContigIter): boolean {
   if (!it.done() && areaStartByte(area, area.lastIova) % PAGE_SIZE !== PAGE_SIZE - 1) return false;
   return true;
 }
+
+/** Coverage sites of IommufdAccess's methods (base/coverage.ts). */
+const COV_IommufdAccess = coverSites('IommufdAccess', ['notifyUnmap', 'attach', 'detach', 'replace', 'pinPages', 'unpinPages', 'rw', 'destroy']);
 
 export class IommufdAccess implements IoptAccessUser {
   readonly iovaAlignment: number;
@@ -62,11 +66,13 @@ export class IommufdAccess implements IoptAccessUser {
   }
 
   notifyUnmap(iova: bigint, length: bigint): void {
+    cover(COV_IommufdAccess.notifyUnmap);
     this.ops.unmap?.(this, iova, length);
   }
 
   /** iommufd_access_attach() */
   attach(iopt: IoPagetable): number {
+    cover(COV_IommufdAccess.attach);
     if (this.iopt) {
       if (this.env.profile.accessReplace) this.env.warn.warn('iommufd_access_attach.attached');
       return -EINVAL;
@@ -81,6 +87,7 @@ export class IommufdAccess implements IoptAccessUser {
 
   /** iommufd_access_detach() / the detach half of destroy. */
   detach(): void {
+    cover(COV_IommufdAccess.detach);
     const iopt = this.iopt;
     if (this.env.warn.on(!iopt, 'iommufd_access_detach.not_attached')) return;
     this.iopt = undefined;
@@ -93,6 +100,7 @@ export class IommufdAccess implements IoptAccessUser {
    * whose pins the driver is asked to drop (unmap of everything).
    */
   replace(next: IoPagetable): number {
+    cover(COV_IommufdAccess.replace);
     const cur = this.iopt;
     if (!cur) return -ENOENT;
     if (cur === next) return 0;
@@ -114,6 +122,7 @@ export class IommufdAccess implements IoptAccessUser {
    * page to out. All or nothing.
    */
   pinPages(iova: bigint, length: bigint, out: Uint32Array, flags: number): number {
+    cover(COV_IommufdAccess.pinPages);
     const env = this.env;
     // internal accesses (iommufd_access_is_internal) need no unmap callback: their pins lock the area
     if (env.warn.testOn(this.iovaAlignment !== PAGE_SIZE || (!this.lockArea && !this.ops.unmap), 'iommufd_access_pin_pages.ops')) return -EINVAL;
@@ -161,6 +170,7 @@ export class IommufdAccess implements IoptAccessUser {
 
   /** iommufd_access_unpin_pages(): must mirror an earlier pin exactly. */
   unpinPages(iova: bigint, length: bigint): void {
+    cover(COV_IommufdAccess.unpinPages);
     const env = this.env;
     if (env.warn.on(length === 0n, 'iommufd_access_unpin_pages.length')) return;
     const last = checkedAdd(iova, length - 1n);
@@ -177,6 +187,7 @@ export class IommufdAccess implements IoptAccessUser {
 
   /** iommufd_access_rw(): copy between data and the memory behind [iova, iova+data.length). */
   rw(iova: bigint, data: Uint8Array, flags: number): number {
+    cover(COV_IommufdAccess.rw);
     const length = BigInt(data.length);
     if (length === 0n) return -EINVAL;
     const last = checkedAdd(iova, length - 1n);
@@ -204,6 +215,7 @@ export class IommufdAccess implements IoptAccessUser {
 
   /** iommufd_access_destroy(): detach if attached. */
   destroy(): void {
+    cover(COV_IommufdAccess.destroy);
     this.dying = true;
     if (this.iopt) this.detach();
   }

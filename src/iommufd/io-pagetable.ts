@@ -32,6 +32,7 @@ import {
   pagesAddressBase,
   putPages,
 } from './pages.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 const BIG_PAGE = BigInt(PAGE_SIZE);
 /** HPAGE_SIZE on x86-64 with THP: the cap on automatic IOVA alignment (v6.11). */
@@ -114,6 +115,9 @@ export class AreaContigIter {
   }
 }
 
+/** Coverage sites of IoPagetable's methods (base/coverage.ts). */
+const COV_IoPagetable = coverSites('IoPagetable', ['checkRange', 'allocIova', 'checkIova', 'insertArea', 'abortArea', 'allocAreaPages', 'fillDomainsPages', 'mapPages', 'freePagesList', 'mapUserPages', 'mapCommon', 'getPages', 'unmapIovaRange', 'unmapIova', 'unmapAll', 'notifyUnmap', 'areaSplit', 'cutIova', 'reserveIova', 'removeReservedIova', 'setAllowIova', 'checkIovaAlignment', 'calculateIovaAlignment', 'disableLargePagesOp', 'enableLargePagesOp', 'fillDomain', 'addDomain', 'removeDomain', 'unfillDomain', 'addAccess', 'removeAccess', 'destroy']);
+
 export class IoPagetable {
   /** Dense: domains[0 .. next_domain_id-1]. */
   readonly domains: IommuDomain[] = [];
@@ -146,6 +150,7 @@ export class IoPagetable {
 
   /** __alloc_iova_check_range(): align a candidate start; returns the start or undefined. */
   private checkRange(start: bigint, last: bigint, length: bigint, align: bigint, pageOffset: bigint): bigint | undefined {
+    cover(COV_IoPagetable.checkRange);
     if (this.env.profile.autoIovaCheckedAlign) {
       const up = checkedAdd(start, align - 1n);
       if (up === undefined) return undefined;
@@ -161,6 +166,7 @@ export class IoPagetable {
 
   /** iopt_alloc_iova(): lowest-address first fit honouring allowed and reserved ranges. */
   allocIova(addr: bigint, length: bigint): bigint | number {
+    cover(COV_IoPagetable.allocIova);
     const pageOffset = addr % BIG_PAGE;
     if (length === 0n || length >= ULONG_MAX / 2n) return -EOVERFLOW;
     let align = roundupPowOfTwo(length);
@@ -200,6 +206,7 @@ export class IoPagetable {
 
   /** iopt_check_iova(): validate a fixed IOVA. */
   checkIova(iova: bigint, length: bigint): number {
+    cover(COV_IoPagetable.checkIova);
     if (iova % BigInt(this.iovaAlignment) !== 0n) return -EINVAL;
     const last = checkedAdd(iova, length - 1n);
     if (last === undefined) return -EOVERFLOW;
@@ -210,6 +217,7 @@ export class IoPagetable {
 
   /** iopt_insert_area(): reserve the IOVA range for an area whose pages are not set yet. */
   private insertArea(area: IoptArea, pages: IoptPages, iova: bigint, startByte: number, length: bigint, prot: number): number {
+    cover(COV_IoPagetable.insertArea);
     if (prot & IOMMU_WRITE && !pages.writable) return -EPERM;
     area.iommuProt = prot;
     const pageOffset = startByte % PAGE_SIZE;
@@ -227,6 +235,7 @@ export class IoPagetable {
 
   /** iopt_abort_area(): drop an area that never got (or has lost) its pages. */
   abortArea(area: IoptArea, alloc: KernelAllocation | undefined): void {
+    cover(COV_IoPagetable.abortArea);
     this.env.warn.testOn(area.pages !== undefined, 'iopt_abort_area.pages');
     if (area.iopt && area.node.inTree) this.areaItree.remove(area.node);
     kernelFree(alloc);
@@ -234,6 +243,7 @@ export class IoPagetable {
 
   /** iopt_alloc_area_pages(): allocate areas for the list and place them at the IOVA. */
   private allocAreaPages(list: PagesListElm[], length: bigint, iova: { value: bigint }, prot: number, flags: number): number {
+    cover(COV_IoPagetable.allocAreaPages);
     for (const elm of list) {
       const alloc = kernelAlloc(this.env, FP_AREA_ALLOC, SIZEOF_IOPT_AREA, true);
       if (!alloc) return -ENOMEM;
@@ -262,6 +272,7 @@ export class IoPagetable {
 
   /** iopt_fill_domains_pages() */
   private fillDomainsPages(list: PagesListElm[]): number {
+    cover(COV_IoPagetable.fillDomainsPages);
     for (let i = 0; i < list.length; i++) {
       const rc = areaFillDomains(this.env, list[i].area!, list[i].pages!);
       if (rc) {
@@ -277,6 +288,7 @@ export class IoPagetable {
    * On success the list's pages references move into the areas.
    */
   mapPages(list: PagesListElm[], length: bigint, iova: { value: bigint }, prot: number, flags: number): number {
+    cover(COV_IoPagetable.mapPages);
     let rc = this.allocAreaPages(list, length, iova, prot, flags);
     if (rc) return rc;
     rc = this.fillDomainsPages(list);
@@ -291,6 +303,7 @@ export class IoPagetable {
 
   /** iopt_free_pages_list() */
   freePagesList(list: PagesListElm[]): void {
+    cover(COV_IoPagetable.freePagesList);
     for (const elm of list) {
       if (elm.area) this.abortArea(elm.area, elm.area.alloc);
       if (elm.pages) putPages(this.env, elm.pages);
@@ -304,6 +317,7 @@ export class IoPagetable {
    * sets iova.value, or -errno with nothing changed.
    */
   mapUserPages(accountModeMm: boolean, iova: { value: bigint }, uptr: bigint, length: bigint, prot: number, flags: number): number {
+    cover(COV_IoPagetable.mapUserPages);
     const pages = allocPages(this.env, uptr, length, (prot & IOMMU_WRITE) !== 0);
     if (typeof pages === 'number') return pages;
     if (accountModeMm && pages.accountMode === IOPT_PAGES_ACCOUNT_USER) pages.accountMode = IOPT_PAGES_ACCOUNT_MM;
@@ -323,6 +337,7 @@ export class IoPagetable {
    * `iova`; on failure the pages reference is dropped and nothing changed.
    */
   mapCommon(accountModeMm: boolean, pages: IoptPages, iova: { value: bigint }, length: bigint, startByte: number, prot: number, flags: number): number {
+    cover(COV_IoPagetable.mapCommon);
     if (accountModeMm && pages.accountMode === IOPT_PAGES_ACCOUNT_USER) pages.accountMode = IOPT_PAGES_ACCOUNT_MM;
     const elm: PagesListElm = { pages, area: undefined, startByte, length };
     const rc = this.mapPages([elm], length, iova, prot, flags);
@@ -335,6 +350,7 @@ export class IoPagetable {
 
   /** iopt_get_pages(): reference the pages under [iova, iova+length) (COPY source). */
   getPages(iova: bigint, length: bigint, list: PagesListElm[]): number {
+    cover(COV_IoPagetable.getPages);
     if (length === 0n) return -EINVAL;
     const last = checkedAdd(iova, length - 1n);
     if (last === undefined) return -EOVERFLOW;
@@ -364,6 +380,7 @@ export class IoPagetable {
    * never split; earlier whole areas stay unmapped when a later one fails.
    */
   unmapIovaRange(start: bigint, last: bigint, unmapped: { value: bigint }): number {
+    cover(COV_IoPagetable.unmapIovaRange);
     const p = this.env.profile;
     let rc = p.unmapEmptyRangeOk ? 0 : -ENOENT;
     let unmappedBytes = 0n;
@@ -422,6 +439,7 @@ export class IoPagetable {
 
   /** iopt_unmap_iova() */
   unmapIova(iova: bigint, length: bigint, unmapped: { value: bigint }): number {
+    cover(COV_IoPagetable.unmapIova);
     if (length === 0n) return -EINVAL;
     const last = checkedAdd(iova, length - 1n);
     if (last === undefined) return -EOVERFLOW;
@@ -430,12 +448,14 @@ export class IoPagetable {
 
   /** iopt_unmap_all() */
   unmapAll(unmapped: { value: bigint }): number {
+    cover(COV_IoPagetable.unmapAll);
     const rc = this.unmapIovaRange(0n, ULONG_MAX, unmapped);
     return rc === -ENOENT ? 0 : rc;
   }
 
   /** iommufd_access_notify_unmap(): ask every live access to drop pins in the range. */
   private notifyUnmap(iova: bigint, length: bigint): void {
+    cover(COV_IoPagetable.notifyUnmap);
     for (const [, access] of [...this.accessList.entries()]) {
       if (!access.isAlive()) continue;
       access.notifyUnmap(iova, length);
@@ -447,6 +467,7 @@ export class IoPagetable {
 
   /** iopt_area_split(): make `iova` the last byte of the left part of its area. */
   private areaSplit(area: IoptArea, iova: bigint): number {
+    cover(COV_IoPagetable.areaSplit);
     const alignment = BigInt(this.iovaAlignment);
     const startIova = area.iova;
     const lastIova = area.lastIova;
@@ -502,6 +523,7 @@ export class IoPagetable {
 
   /** iopt_cut_iova(): split at each IOVA that falls inside an area. */
   cutIova(iovas: bigint[]): number {
+    cover(COV_IoPagetable.cutIova);
     for (const iova of iovas) {
       const area = this.areaIterFirst(iova, iova);
       if (!area) continue;
@@ -516,6 +538,7 @@ export class IoPagetable {
 
   /** iopt_reserve_iova() */
   reserveIova(start: bigint, last: bigint, owner: unknown): number {
+    cover(COV_IoPagetable.reserveIova);
     if (this.areaItree.iterFirst(start, last) || this.allowedItree.iterFirst(start, last)) return -EADDRINUSE;
     const alloc = kernelAlloc(this.env, FP_RESERVED_ALLOC, SIZEOF_IOPT_RESERVED, true);
     if (!alloc) return -ENOMEM;
@@ -525,6 +548,7 @@ export class IoPagetable {
 
   /** iopt_remove_reserved_iova() */
   removeReservedIova(owner: unknown): void {
+    cover(COV_IoPagetable.removeReservedIova);
     for (const n of [...this.reservedItree]) {
       if (n.owner.owner === owner) {
         this.reservedItree.remove(n);
@@ -535,6 +559,7 @@ export class IoPagetable {
 
   /** iopt_set_allow_iova(): swap in a new allowed tree unless it hits a reserved range. Returns the tree the caller must free. */
   setAllowIova(tree: IntervalTree<bigint, IoptAllowed>): { rc: number; old: IntervalTree<bigint, IoptAllowed> } {
+    cover(COV_IoPagetable.setAllowIova);
     const old = this.allowedItree;
     this.allowedItree = tree;
     for (const n of tree) {
@@ -548,6 +573,7 @@ export class IoPagetable {
 
   /** iopt_check_iova_alignment() */
   private checkIovaAlignment(newAlign: number): number {
+    cover(COV_IoPagetable.checkIovaAlignment);
     const a = BigInt(newAlign);
     for (const area of this.areas()) {
       if (area.iova % a !== 0n || area.length % a !== 0n || area.pageOffset % newAlign !== 0) return -EADDRINUSE;
@@ -562,6 +588,7 @@ export class IoPagetable {
 
   /** iopt_calculate_iova_alignment(): recompute; only an increase is validated. */
   calculateIovaAlignment(): number {
+    cover(COV_IoPagetable.calculateIovaAlignment);
     let align = this.disableLargePages ? PAGE_SIZE : 1;
     for (const d of this.domains) align = Math.max(align, smallestPage(d));
     for (const [, access] of this.accessList.entries()) align = Math.max(align, access.iovaAlignment);
@@ -575,6 +602,7 @@ export class IoPagetable {
 
   /** iopt_disable_large_pages() */
   disableLargePagesOp(): number {
+    cover(COV_IoPagetable.disableLargePagesOp);
     if (this.disableLargePages) return 0;
     if (this.domains.length !== 0 && !this.areaItree.isEmpty()) return -EINVAL;
     this.disableLargePages = true;
@@ -585,6 +613,7 @@ export class IoPagetable {
 
   /** iopt_enable_large_pages() */
   enableLargePagesOp(): void {
+    cover(COV_IoPagetable.enableLargePagesOp);
     this.disableLargePages = false;
     this.env.warn.on(this.calculateIovaAlignment() !== 0, 'iopt_enable_large_pages');
   }
@@ -594,6 +623,7 @@ export class IoPagetable {
 
   /** iopt_fill_domain(): map every area into a new domain (pinning when it is the first). */
   private fillDomain(domain: IommuDomain): number {
+    cover(COV_IoPagetable.fillDomain);
     const areas = this.areas();
     for (let i = 0; i < areas.length; i++) {
       const area = areas[i];
@@ -628,6 +658,7 @@ export class IoPagetable {
 
   /** iopt_table_add_domain() */
   addDomain(domain: IommuDomain): number {
+    cover(COV_IoPagetable.addDomain);
     if (this.env.warn.on(this.domains.includes(domain), 'iopt_table_add_domain.exists')) return -EEXIST;
     const newAlign = Math.max(smallestPage(domain), this.iovaAlignment);
     if (newAlign > PAGE_SIZE) return -EINVAL;
@@ -661,6 +692,7 @@ export class IoPagetable {
 
   /** iopt_table_remove_domain() */
   removeDomain(domain: IommuDomain): void {
+    cover(COV_IoPagetable.removeDomain);
     const index = this.domains.indexOf(domain);
     if (this.env.warn.on(index < 0, 'iopt_table_remove_domain.missing')) return;
     const tail = this.domains.pop()!;
@@ -672,6 +704,7 @@ export class IoPagetable {
 
   /** iopt_unfill_domain() */
   private unfillDomain(domain: IommuDomain): void {
+    cover(COV_IoPagetable.unfillDomain);
     if (this.domains.length !== 0) {
       const storage = this.domains[0];
       for (const area of this.areas()) {
@@ -703,6 +736,7 @@ export class IoPagetable {
 
   /** iopt_add_access(): register and raise the alignment; returns the list id or -errno. */
   addAccess(access: IoptAccessUser): number {
+    cover(COV_IoPagetable.addAccess);
     if (this.env.faults.shouldFail(FP_ACCESS_LIST_XA)) return -ENOMEM;
     const id = this.accessList.alloc(access, 0, 0xffff);
     if (id < 0) return id;
@@ -716,6 +750,7 @@ export class IoPagetable {
 
   /** iopt_remove_access() */
   removeAccess(access: IoptAccessUser, id: number): void {
+    cover(COV_IoPagetable.removeAccess);
     this.env.warn.on(this.accessList.erase(id) !== access, 'iopt_remove_access.entry');
     this.env.warn.on(this.calculateIovaAlignment() !== 0, 'iopt_remove_access.alignment');
   }
@@ -726,6 +761,7 @@ export class IoPagetable {
    * that test command, so it always does, `checks` or not.
    */
   destroy(): void {
+    cover(COV_IoPagetable.destroy);
     this.removeReservedIova(null);
     this.allowedItree = new IntervalTree<bigint, IoptAllowed>(1n);
     this.env.warn.on(!this.reservedItree.isEmpty(), 'iopt_destroy_table.reserved');

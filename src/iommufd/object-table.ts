@@ -28,6 +28,7 @@ import { EBUSY, ENOENT } from '../base/errno.js';
 import { type FaultRouter, faultPoint } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
 import type { Ucmd } from './ucmd.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** enum iommufd_object_type, in kernel order (IOMMUFD_OBJ_NONE/ANY excluded). */
 export const OBJ_TYPES = [
@@ -93,6 +94,9 @@ export interface RemoveOptions {
   readonly tombstone?: boolean;
 }
 
+/** Coverage sites of ObjectTable's methods (base/coverage.ts). */
+const COV_ObjectTable = coverSites('ObjectTable', ['alloc', 'finalize', 'abort', 'abortAndDestroy', 'allocUcmd', 'get', 'put', 'incUsers', 'decUsers', 'remove', 'removeObject', 'destroyUser', 'tombstoneUser', 'putAndTryDestroy', 'removeEntry', 'decWait', 'release', 'xaEmpty', 'entryOf', 'freeSlot', 'warnOn']);
+
 export class ObjectTable<T extends IommufdObject = IommufdObject> {
   private readonly slots = new Map<number, Entry<T>>();
   private readonly entries = new Map<T, Entry<T>>();
@@ -123,6 +127,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * finalize). Returns the ID, or -EBUSY when the ID space is full.
    */
   alloc(obj: T): number {
+    cover(COV_ObjectTable.alloc);
     if (this.entries.has(obj)) throw new Error('object already in the table');
     let id = this.lowestFree;
     while (this.slots.has(id)) id++;
@@ -136,6 +141,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** Publish a reserved object: lookups and DESTROY see it from now on. */
   finalize(obj: T): void {
+    cover(COV_ObjectTable.finalize);
     const e = this.entries.get(obj);
     if (this.warnOn(e?.state !== RESERVED, 'iommufd_object_finalize', 'object is not a reserved entry') || !e) return;
     e.state = LIVE;
@@ -144,6 +150,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** Drop a reserved, never finalized object and free its ID (no destroy callback). */
   abort(obj: T): void {
+    cover(COV_ObjectTable.abort);
     const e = this.entries.get(obj);
     if (this.warnOn(e?.state !== RESERVED, 'iommufd_object_abort', 'object is not a reserved entry') || !e) return;
     this.freeSlot(e);
@@ -153,6 +160,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** Abort an object whose type-specific state is set up: ops->abort (or destroy), then abort(). */
   abortAndDestroy(obj: T): void {
+    cover(COV_ObjectTable.abortAndDestroy);
     if (obj.abort) obj.abort();
     else obj.destroy();
     this.abort(obj);
@@ -164,6 +172,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * already allocated one, or the alloc() error.
    */
   allocUcmd<C>(ucmd: Ucmd<C>, obj: T): number {
+    cover(COV_ObjectTable.allocUcmd);
     const id = this.alloc(obj);
     if (id < 0) return id;
     const rc = ucmd.onComplete((ret) => {
@@ -185,6 +194,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * type), with a temporary reference taken; -ENOENT otherwise.
    */
   get(id: number, type: ObjTypeOrAny = OBJ_ANY): T | number {
+    cover(COV_ObjectTable.get);
     if (this.faults?.shouldFail(FP_GET_OBJECT)) return -ENOENT;
     const e = this.slots.get(id);
     if (!e || e.state !== LIVE || !e.obj) return -ENOENT;
@@ -198,6 +208,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** iommufd_put_object: drop the temporary reference from get(). */
   put(obj: T): void {
+    cover(COV_ObjectTable.put);
     const e = this.entryOf(obj);
     if (!e) return;
     this.warnOn(e.users <= 0 || e.waitCnt <= 0, 'iommufd_put_object', 'refcount underflow');
@@ -207,6 +218,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** refcount_inc(&obj->users): a long-term reference. */
   incUsers(obj: T): void {
+    cover(COV_ObjectTable.incUsers);
     const e = this.entryOf(obj);
     if (!e) return;
     this.warnOn(e.users === 0, 'refcount_inc', 'increment on 0; use-after-free');
@@ -216,6 +228,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** refcount_dec(&obj->users): drop a long-term reference (never frees). */
   decUsers(obj: T): void {
+    cover(COV_ObjectTable.decUsers);
     const e = this.entryOf(obj);
     if (!e) return;
     e.users--;
@@ -246,6 +259,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * the only reference; otherwise the object leaves the table and is destroyed.
    */
   remove(id: number): number {
+    cover(COV_ObjectTable.remove);
     return this.removeEntry(undefined, id, false, false);
   }
 
@@ -255,6 +269,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * holds it (-EBUSY otherwise, the object stays).
    */
   removeObject(obj: T, opts: RemoveOptions = {}): number {
+    cover(COV_ObjectTable.removeObject);
     const e = this.entryOf(obj);
     if (!e) {
       this.warnOn(true, 'iommufd_object_remove', 'object not in the table');
@@ -265,6 +280,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** iommufd_object_destroy_user: driver-side destroy of an object it holds; WARNs if it cannot. */
   destroyUser(obj: T): number {
+    cover(COV_ObjectTable.destroyUser);
     const rc = this.removeObject(obj, { wait: true });
     this.warnOn(rc !== 0, 'iommufd_object_destroy_user', `remove failed: ${rc}`);
     return rc;
@@ -272,6 +288,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** iommufd_object_tombstone_user: like destroyUser, leaving the ID unusable until close. */
   tombstoneUser(obj: T): number {
+    cover(COV_ObjectTable.tombstoneUser);
     const rc = this.removeObject(obj, { wait: true, tombstone: true });
     this.warnOn(rc !== 0, 'iommufd_object_tombstone_user', `remove failed: ${rc}`);
     return rc;
@@ -279,10 +296,12 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** iommufd_object_put_and_try_destroy: drop the caller's reference, destroy if it was the last user. */
   putAndTryDestroy(obj: T): void {
+    cover(COV_ObjectTable.putAndTryDestroy);
     this.removeObject(obj);
   }
 
   private removeEntry(toDestroy: Entry<T> | undefined, id: number, wait: boolean, tombstone: boolean): number {
+    cover(COV_ObjectTable.removeEntry);
     let zeroedWait = false;
     if (wait && toDestroy) {
       const rc = this.decWait(toDestroy);
@@ -334,6 +353,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * has had its chance, a remaining holder means the kernel's timeout (-EBUSY).
    */
   private decWait(e: Entry<T>): number {
+    cover(COV_ObjectTable.decWait);
     if (--e.waitCnt === 0) return 0;
     e.obj?.preDestroy?.();
     if (e.waitCnt === 0) return 0;
@@ -349,6 +369,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * slots are skipped and dropped at the end. Returns the number of sweeps.
    */
   release(): number {
+    cover(COV_ObjectTable.release);
     let sweeps = 0;
     for (;;) {
       sweeps++;
@@ -379,6 +400,7 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
 
   /** xa_empty(&ictx->objects): no slot at all, counting reserved IDs and tombstones. */
   xaEmpty(): boolean {
+    cover(COV_ObjectTable.xaEmpty);
     return this.slots.size === 0;
   }
 
@@ -404,18 +426,21 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
   }
 
   private entryOf(obj: T): Entry<T> | undefined {
+    cover(COV_ObjectTable.entryOf);
     const e = this.entries.get(obj);
     this.warnOn(e === undefined, 'iommufd_object', 'object not in the table');
     return e;
   }
 
   private freeSlot(e: Entry<T>): void {
+    cover(COV_ObjectTable.freeSlot);
     this.changes++;
     this.slots.delete(e.id);
     if (e.id < this.lowestFree) this.lowestFree = e.id;
   }
 
   private warnOn(cond: boolean, assertion: string, message: string): boolean {
+    cover(COV_ObjectTable.warnOn);
     if (cond && this.warn) this.warn.warn(assertion, message);
     return cond;
   }

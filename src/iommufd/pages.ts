@@ -33,6 +33,7 @@ import {
   batchToDomain,
   unmapDomainRange,
 } from './pfn-reader.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 export const IOPT_PAGES_ACCOUNT_NONE = 0;
 export const IOPT_PAGES_ACCOUNT_USER = 1;
@@ -131,11 +132,15 @@ export class IoptPages {
   }
 }
 
+/** Coverage sites of the functions below (base/coverage.ts). */
+const COV_pages = coverSites('pages', ['allocPages', 'allocPagesAt', 'allocFilePages', 'allocDmabufPages', 'isDmabufPages', 'dmabufRevoked', 'pagesAddressBase', 'pagesDmabufRevoke', 'dmabufTrackDomain', 'dmabufUntrackDomain', 'dmabufTrackAllDomains', 'dmabufUntrackAllDomains', 'putPages', 'pagesAddNpinned', 'pagesSubNpinned', 'incrUserLockedVm', 'decrUserLockedVm', 'updateMmLockedVm', 'updatePinned', 'updateUnpinned', 'batchOverrun', 'batchUnpin', 'findDomainArea', 'areaUnpinDomain', 'areaUnfillDomainTo', 'areaUnfillPartialDomain', 'areaUnfillDomain', 'areaUnmapDomain', 'areaFillDomain', 'areaFillDomains', 'areaUnfillDomains', 'clearXarray', 'pagesToXarray', 'fillFromXarray', 'fillFromDomain', 'errUnpin', 'fillFromMm', 'pagesFillXarray', 'pagesUnfillXarray', 'getExactAccess', 'areaAddAccess', 'areaRemoveAccess', 'batchRw', 'pagesRwSlow', 'pagesRwPage', 'pagesRwAccess']);
+
 /**
  * iopt_alloc_pages(): a pages object for user range [uptr, uptr + length).
  * Returns the pages or -errno.
  */
 export function allocPages(env: IommufdEnv, uptr: bigint, length: bigint, writable: boolean): IoptPages | number {
+  cover(COV_pages.allocPages);
   // From v6.13 iopt_alloc_user_pages() checks the wrap before iopt_alloc_pages() checks the length.
   const wraps = !env.profile.skipUptrOverflowCheck && checkedAdd(uptr, length) === undefined;
   if (wraps && env.profile.uptrOverflowBeforeLength) return -EOVERFLOW;
@@ -159,6 +164,7 @@ export function allocPages(env: IommufdEnv, uptr: bigint, length: bigint, writab
  * user are charged. -EINVAL for a zero or too long length, -ENOMEM.
  */
 function allocPagesAt(env: IommufdEnv, startByte: number, length: bigint, writable: boolean): IoptPages | number {
+  cover(COV_pages.allocPagesAt);
   if (length > SIZE_MAX - BigInt(PAGE_SIZE) || length === 0n) return -EINVAL;
   const alloc = kernelAlloc(env, FP_ALLOC_PAGES, SIZEOF_IOPT_PAGES, true);
   if (!alloc) return -ENOMEM;
@@ -176,6 +182,7 @@ function allocPagesAt(env: IommufdEnv, startByte: number, length: bigint, writab
  * file here: its size and kind matter when pages get pinned.
  */
 export function allocFilePages(env: IommufdEnv, file: MemFile | undefined, startByte: number, start: bigint, length: bigint, writable: boolean): IoptPages | number {
+  cover(COV_pages.allocFilePages);
   const pages = allocPagesAt(env, startByte, length, writable);
   if (typeof pages === 'number') return pages;
   file?.get();
@@ -196,6 +203,7 @@ const MAX_NPFNS = 0xffff_ffff;
  * (-ENODEV while it is revoked); the caller still owns its reference then.
  */
 export function allocDmabufPages(env: IommufdEnv, buf: DmaBuf, startByte: number, start: bigint, length: bigint, writable: boolean): IoptPages | number {
+  cover(COV_pages.allocDmabufPages);
   if (BigInt(buf.size) <= start + length - 1n || length / BigInt(PAGE_SIZE) >= BigInt(MAX_NPFNS)) return -EINVAL;
   const pages = allocPagesAt(env, startByte, length, writable);
   if (typeof pages === 'number') return pages;
@@ -223,16 +231,19 @@ export function allocDmabufPages(env: IommufdEnv, buf: DmaBuf, startByte: number
 
 /** iopt_is_dmabuf() */
 export function isDmabufPages(pages: IoptPages): boolean {
+  cover(COV_pages.isDmabufPages);
   return pages.type === IOPT_ADDRESS_DMABUF;
 }
 
 /** iopt_dmabuf_revoked(): a dma-buf pages object whose exporter took the memory back. */
 export function dmabufRevoked(pages: IoptPages): boolean {
+  cover(COV_pages.dmabufRevoked);
   return pages.dmabuf !== undefined && pages.dmabuf.phys.len === 0;
 }
 
 /** The address the IOVA allocator aligns to: user VA, file offset or dma-buf offset of index 0. */
 export function pagesAddressBase(pages: IoptPages): bigint {
+  cover(COV_pages.pagesAddressBase);
   if (pages.type === IOPT_ADDRESS_FILE) return pages.fileStart;
   if (pages.dmabuf) return BigInt(pages.dmabuf.start);
   return pages.uptr;
@@ -244,6 +255,7 @@ export function pagesAddressBase(pages: IoptPages): bigint {
  * object never maps again.
  */
 export function pagesDmabufRevoke(env: IommufdEnv, pages: IoptPages): void {
+  cover(COV_pages.pagesDmabufRevoke);
   const db = pages.dmabuf!;
   if (dmabufRevoked(pages)) return;
   for (const t of db.tracker) unmapDomainRange(env, t.area, t.domain, t.area.index, t.area.lastIndex);
@@ -252,6 +264,7 @@ export function pagesDmabufRevoke(env: IommufdEnv, pages: IoptPages): void {
 
 /** iopt_dmabuf_track_domain(): remember that `domain` maps `area`. */
 export function dmabufTrackDomain(env: IommufdEnv, pages: IoptPages, area: IoptArea, domain: IommuDomain): number {
+  cover(COV_pages.dmabufTrackDomain);
   const db = pages.dmabuf;
   if (env.warn.on(db === undefined, 'iopt_dmabuf_track_domain.not_dmabuf')) return -EINVAL;
   for (const t of db!.tracker) if (env.warn.on(t.domain === domain && t.area === area, 'iopt_dmabuf_track_domain.twice')) return -EINVAL;
@@ -263,6 +276,7 @@ export function dmabufTrackDomain(env: IommufdEnv, pages: IoptPages, area: IoptA
 
 /** iopt_dmabuf_untrack_domain() */
 export function dmabufUntrackDomain(env: IommufdEnv, pages: IoptPages, area: IoptArea, domain: IommuDomain): void {
+  cover(COV_pages.dmabufUntrackDomain);
   const db = pages.dmabuf;
   env.warn.on(db === undefined, 'iopt_dmabuf_untrack_domain.not_dmabuf');
   const i = db ? db.tracker.findIndex((t) => t.domain === domain && t.area === area) : -1;
@@ -273,6 +287,7 @@ export function dmabufUntrackDomain(env: IommufdEnv, pages: IoptPages, area: Iop
 
 /** iopt_dmabuf_track_all_domains(): track `area` in every domain of its IOAS. */
 function dmabufTrackAllDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): number {
+  cover(COV_pages.dmabufTrackAllDomains);
   for (const t of pages.dmabuf!.tracker) if (env.warn.on(t.area === area, 'iopt_dmabuf_track_all_domains.twice')) return -EINVAL;
   for (const d of area.iopt!.domains) {
     const rc = dmabufTrackDomain(env, pages, area, d);
@@ -286,6 +301,7 @@ function dmabufTrackAllDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages
 
 /** iopt_dmabuf_untrack_all_domains() */
 function dmabufUntrackAllDomains(area: IoptArea, pages: IoptPages): void {
+  cover(COV_pages.dmabufUntrackAllDomains);
   const tr = pages.dmabuf!.tracker;
   for (let i = tr.length - 1; i >= 0; i--) {
     if (tr[i].area !== area) continue;
@@ -296,6 +312,7 @@ function dmabufUntrackAllDomains(area: IoptArea, pages: IoptPages): void {
 
 /** kref_put(&pages->kref, iopt_release_pages) */
 export function putPages(env: IommufdEnv, pages: IoptPages): void {
+  cover(COV_pages.putPages);
   if (--pages.refs > 0) return;
   env.warn.on(!pages.accessItree.isEmpty() || !pages.domainsItree.isEmpty(), 'iopt_release_pages.itrees');
   env.warn.on(pages.npinned !== 0, 'iopt_release_pages.npinned', `npinned ${pages.npinned}`);
@@ -317,6 +334,7 @@ export function putPages(env: IommufdEnv, pages: IoptPages): void {
 
 /** iopt_pages_add_npinned() */
 export function pagesAddNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
+  cover(COV_pages.pagesAddNpinned);
   pages.npinned += n;
   // The message is built only when the check fires (this runs per batch
   // entry); the check itself is always made, so the fuzzer sees it reached.
@@ -326,6 +344,7 @@ export function pagesAddNpinned(env: IommufdEnv, pages: IoptPages, n: number): v
 
 /** iopt_pages_sub_npinned() */
 export function pagesSubNpinned(env: IommufdEnv, pages: IoptPages, n: number): void {
+  cover(COV_pages.pagesSubNpinned);
   pages.npinned -= n;
   const bad = pages.npinned < 0 || pages.npinned > pages.npages;
   env.warn.testOn(bad, 'iopt_pages_sub_npinned', bad ? `npinned ${pages.npinned}` : '');
@@ -333,6 +352,7 @@ export function pagesSubNpinned(env: IommufdEnv, pages: IoptPages, n: number): v
 
 /** incr_user_locked_vm(): charge the creating user's locked_vm against its RLIMIT_MEMLOCK. */
 function incrUserLockedVm(pages: IoptPages, n: number): number {
+  cover(COV_pages.incrUserLockedVm);
   const limit = Number(pages.sourceTask.rlimitMemlock >> 12n);
   const cur = pages.sourceUser.lockedVm;
   if (cur + n > limit) return -ENOMEM;
@@ -341,12 +361,14 @@ function incrUserLockedVm(pages: IoptPages, n: number): number {
 }
 
 function decrUserLockedVm(env: IommufdEnv, pages: IoptPages, n: number): void {
+  cover(COV_pages.decrUserLockedVm);
   if (env.warn.on(pages.sourceUser.lockedVm < n, 'decr_user_locked_vm.underflow')) return;
   pages.sourceUser.lockedVm -= n;
 }
 
 /** update_mm_locked_vm(): VFIO-style per-mm locked_vm through __account_locked_vm(). */
 function updateMmLockedVm(env: IommufdEnv, pages: IoptPages, n: number, inc: boolean, user: PfnReaderUser | undefined): number {
+  cover(COV_pages.updateMmLockedVm);
   let doPut = false;
   if ((!user?.upages) && pages.sourceMm !== env.current().mm) {
     if (!pages.sourceMm.mmgetNotZero()) {
@@ -363,6 +385,7 @@ function updateMmLockedVm(env: IommufdEnv, pages: IoptPages, n: number, inc: boo
 
 /** do_update_pinned(): move the charge by n pages in the pages' account mode. */
 export function updatePinned(env: IommufdEnv, pages: IoptPages, n: number, inc: boolean, user: PfnReaderUser | undefined): number {
+  cover(COV_pages.updatePinned);
   let rc = 0;
   switch (pages.accountMode) {
     case IOPT_PAGES_ACCOUNT_NONE:
@@ -383,6 +406,7 @@ export function updatePinned(env: IommufdEnv, pages: IoptPages, n: number, inc: 
 
 /** update_unpinned(): uncharge what was unpinned since the last update. */
 export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
+  cover(COV_pages.updateUnpinned);
   if (env.warn.on(pages.npinned > pages.lastNpinned, 'update_unpinned.npinned')) return;
   if (pages.npinned === pages.lastNpinned) return;
   updatePinned(env, pages, pages.lastNpinned - pages.npinned, false, undefined);
@@ -390,6 +414,7 @@ export function updateUnpinned(env: IommufdEnv, pages: IoptPages): void {
 
 /** Walking past the batch's array: an out-of-bounds read in the kernel (KASAN). */
 function batchOverrun(env: IommufdEnv, batch: PfnBatch, npages: number): void {
+  cover(COV_pages.batchOverrun);
   env.warn.warn('batch_unpin.overrun', `walked past the ${batch.arraySize}-entry batch with ${npages} PFNs to go`);
 }
 
@@ -399,6 +424,7 @@ function batchOverrun(env: IommufdEnv, batch: PfnBatch, npages: number): void {
  * batch walks stale slots.
  */
 export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, firstOff: number, npages: number): void {
+  cover(COV_pages.batchUnpin);
   batch.checkTotal(env, 'batch_unpin');
   let cur = 0;
   while (firstOff > 0) {
@@ -435,6 +461,7 @@ export function batchUnpin(env: IommufdEnv, batch: PfnBatch, pages: IoptPages, f
 
 /** iopt_pages_find_domain_area(): the lowest area in domains_itree covering `index`. */
 export function findDomainArea(pages: IoptPages, index: number): IoptArea | undefined {
+  cover(COV_pages.findDomainArea);
   return pages.domainsItree.iterFirst(index, index)?.owner;
 }
 
@@ -457,6 +484,7 @@ function areaUnpinDomain(
   st: { unmappedEnd: number },
   realLast: number,
 ): void {
+  cover(COV_pages.areaUnpinDomain);
   const p = env.profile;
   while (start <= last) {
     let batchLast: number;
@@ -492,6 +520,7 @@ function areaUnpinDomain(
  * already be out of domains_itree.
  */
 export function areaUnfillDomainTo(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain, lastIndex: number): void {
+  cover(COV_pages.areaUnfillDomainTo);
   const start = area.index;
   if (isDmabufPages(pages)) {
     // Nothing is pinned: just the unmap.
@@ -519,17 +548,20 @@ export function areaUnfillDomainTo(env: IommufdEnv, area: IoptArea, pages: IoptP
 
 /** iopt_area_unfill_partial_domain(): undo a fill that reached `endIndex` (exclusive). */
 function areaUnfillPartialDomain(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain, endIndex: number): void {
+  cover(COV_pages.areaUnfillPartialDomain);
   if (endIndex !== area.index) areaUnfillDomainTo(env, area, pages, domain, endIndex - 1);
 }
 
 /** iopt_area_unfill_domain() */
 export function areaUnfillDomain(env: IommufdEnv, area: IoptArea, pages: IoptPages, domain: IommuDomain): void {
+  cover(COV_pages.areaUnfillDomain);
   if (dmabufRevoked(pages)) return;
   areaUnfillDomainTo(env, area, pages, domain, area.lastIndex);
 }
 
 /** iopt_area_unmap_domain(): one whole-area unmap; no unpin (other domains still hold the PFNs). */
 export function areaUnmapDomain(env: IommufdEnv, area: IoptArea, domain: IommuDomain): void {
+  cover(COV_pages.areaUnmapDomain);
   unmapDomainRange(env, area, domain, area.index, area.lastIndex);
 }
 
@@ -538,6 +570,7 @@ export function areaUnmapDomain(env: IommufdEnv, area: IoptArea, domain: IommuDo
  * attach). Caller holds the pages lock.
  */
 export function areaFillDomain(env: IommufdEnv, area: IoptArea, domain: IommuDomain): number {
+  cover(COV_pages.areaFillDomain);
   const pages = area.pages!;
   if (dmabufRevoked(pages)) return 0;
   const r = new PfnReader(env);
@@ -570,6 +603,7 @@ export function areaFillDomain(env: IommufdEnv, area: IoptArea, domain: IommuDom
  * is left as it was and nothing stays pinned.
  */
 export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): number {
+  cover(COV_pages.areaFillDomains);
   const domains = area.iopt!.domains;
   if (domains.length === 0) return 0;
   const dmabuf = isDmabufPages(pages);
@@ -630,6 +664,7 @@ export function areaFillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPage
 
 /** iopt_area_unfill_domains(): take an area out of every domain (unmap, then unpin what nobody else holds). */
 export function areaUnfillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPages): void {
+  cover(COV_pages.areaUnfillDomains);
   const storage = area.storageDomain;
   if (!storage) return;
   const revoked = dmabufRevoked(pages);
@@ -648,6 +683,7 @@ export function areaUnfillDomains(env: IommufdEnv, area: IoptArea, pages: IoptPa
 
 /** clear_xarray() */
 function clearXarray(pages: IoptPages, start: number, last: number): void {
+  cover(COV_pages.clearXarray);
   for (let i = start; i <= last; i++) pages.pinnedPfns.erase(i);
 }
 
@@ -656,6 +692,7 @@ function clearXarray(pages: IoptPages, start: number, last: number): void {
  * point half way through; on error what was stored is erased.
  */
 function pagesToXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, pfns: Uint32Array, off: number): number {
+  cover(COV_pages.pagesToXarray);
   const n = last - start + 1;
   const half = Math.floor(n / 2);
   for (let k = 0; k < n; k++) {
@@ -676,6 +713,7 @@ function pagesToXarray(env: IommufdEnv, pages: IoptPages, start: number, last: n
 
 /** iopt_pages_fill_from_xarray(): copy entries of [start, last] into out. */
 function fillFromXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, off: number): void {
+  cover(COV_pages.fillFromXarray);
   for (let i = start; i <= last; i++) {
     const v = pages.pinnedPfns.load(i);
     env.warn.on(v < 0, 'xarray.missing_value', v < 0 ? `index ${i}` : '');
@@ -687,6 +725,7 @@ const oneBuf = new Uint32Array(1);
 
 /** iopt_pages_fill_from_domain(): read PFNs of [start, last] from the areas' storage domains. */
 function fillFromDomain(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, off: number): void {
+  cover(COV_pages.fillFromDomain);
   while (start <= last) {
     const area = findDomainArea(pages, start);
     if (env.warn.on(area === undefined, 'iopt_pages_fill_from_domain.no_area')) return;
@@ -704,6 +743,7 @@ function fillFromDomain(env: IommufdEnv, pages: IoptPages, start: number, last: 
 
 /** iopt_pages_err_unpin() */
 function errUnpin(env: IommufdEnv, pages: IoptPages, start: number, last: number, pfns: Uint32Array, off: number): void {
+  cover(COV_pages.errUnpin);
   const n = last - start + 1;
   unpinUserPages(env.phys, pfns, off, n, false);
   pagesSubNpinned(env, pages, n);
@@ -711,6 +751,7 @@ function errUnpin(env: IommufdEnv, pages: IoptPages, start: number, last: number
 
 /** iopt_pages_fill_from_mm(): pin all of [start, last] straight into out, retrying partial GUP. */
 function fillFromMm(env: IommufdEnv, pages: IoptPages, user: PfnReaderUser, start: number, last: number, out: Uint32Array, off: number): number {
+  cover(COV_pages.fillFromMm);
   let cur = start;
   while (cur !== last + 1) {
     user.useBuffer(out, off + (cur - start), (last - cur + 1) * 8);
@@ -730,6 +771,7 @@ function fillFromMm(env: IommufdEnv, pages: IoptPages, user: PfnReaderUser, star
  * xarray is as before.
  */
 export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number, out: Uint32Array, outOff: number): number {
+  cover(COV_pages.pagesFillXarray);
   let xaEnd = start;
   const user = new PfnReaderUser(env);
   user.init(pages);
@@ -777,6 +819,7 @@ export function pagesFillXarray(env: IommufdEnv, pages: IoptPages, start: number
  * erase what a domain holds, keep what another access holds.
  */
 export function pagesUnfillXarray(env: IommufdEnv, pages: IoptPages, start: number, last: number): void {
+  cover(COV_pages.pagesUnfillXarray);
   const span = new DoubleSpanIter<number>();
   let batch: PfnBatch | undefined;
   for (span.first(pages.accessItree, pages.domainsItree, start, last); !span.done(); span.next()) {
@@ -804,6 +847,7 @@ export function pagesUnfillXarray(env: IommufdEnv, pages: IoptPages, start: numb
 
 /** iopt_pages_get_exact_access() */
 function getExactAccess(pages: IoptPages, start: number, last: number): IoptPagesAccess | undefined {
+  cover(COV_pages.getExactAccess);
   for (let n = pages.accessItree.iterFirst(start, last); n; n = pages.accessItree.iterNext(n, start, last)) {
     if (n.start === start && n.last === last) return n.owner;
   }
@@ -812,6 +856,7 @@ function getExactAccess(pages: IoptPages, start: number, last: number): IoptPage
 
 /** iopt_area_add_access(): pin [start, last] for an access and return the PFNs in out. */
 export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, out: Uint32Array, outOff: number, flags: number, lockArea = false): number {
+  cover(COV_pages.areaAddAccess);
   const pages = area.pages!;
   if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
   if (isDmabufPages(pages)) return -EINVAL;
@@ -841,6 +886,7 @@ export function areaAddAccess(env: IommufdEnv, area: IoptArea, start: number, la
 
 /** iopt_area_remove_access() */
 export function areaRemoveAccess(env: IommufdEnv, area: IoptArea, start: number, last: number, unlockArea = false): void {
+  cover(COV_pages.areaRemoveAccess);
   const pages = area.pages!;
   const access = getExactAccess(pages, start, last);
   if (env.warn.on(access === undefined, 'iopt_area_remove_access.missing', `[${start}, ${last}]`)) return;
@@ -862,6 +908,7 @@ export function areaRemoveAccess(env: IommufdEnv, area: IoptArea, start: number,
 
 /** batch_rw(): copy between data and the batch's pages, page by page. Returns bytes copied. */
 function batchRw(env: IommufdEnv, batch: PfnBatch, data: Uint8Array, dataOff: number, offset: number, length: number, write: boolean): number {
+  cover(COV_pages.batchRw);
   let copied = 0;
   for (let cur = 0; cur < batch.end && length > 0; cur++) {
     for (let k = 0; k < batch.npfns[cur] && length > 0; k++) {
@@ -879,6 +926,7 @@ function batchRw(env: IommufdEnv, batch: PfnBatch, data: Uint8Array, dataOff: nu
 
 /** iopt_pages_rw_slow(): rw through a pfn reader (temporary pins for holes). */
 function pagesRwSlow(env: IommufdEnv, pages: IoptPages, startIndex: number, lastIndex: number, offset: number, data: Uint8Array, length: number, write: boolean): number {
+  cover(COV_pages.pagesRwSlow);
   const r = new PfnReader(env);
   let rc = r.first(pages, startIndex, lastIndex);
   if (rc) return rc;
@@ -899,6 +947,7 @@ function pagesRwSlow(env: IommufdEnv, pages: IoptPages, startIndex: number, last
 
 /** iopt_pages_rw_page(): one page through a transient (not longterm) GUP pin. */
 function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: number, data: Uint8Array, length: number, write: boolean): number {
+  cover(COV_pages.pagesRwPage);
   if (env.warn.testOn(pages.type !== IOPT_ADDRESS_USER, 'iopt_pages_rw_page.type')) return -EINVAL;
   const mm = pages.sourceMm;
   if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, index, index, offset, data, length, write);
@@ -924,6 +973,7 @@ function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: n
  * the kernel does), else through pins.
  */
 export function pagesRwAccess(env: IommufdEnv, pages: IoptPages, startByte: number, data: Uint8Array, flags: number): number {
+  cover(COV_pages.pagesRwAccess);
   const length = data.length;
   const startIndex = Math.floor(startByte / PAGE_SIZE);
   const lastIndex = Math.floor((startByte + length - 1) / PAGE_SIZE);

@@ -15,6 +15,7 @@ import { faultPoint } from '../base/fault.js';
 import { U32_MAX } from '../base/u64.js';
 import type { IommufdEnv } from './env.js';
 import { PAGE_SIZE } from '../mm/constants.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** sizeof(unsigned long) + sizeof(u32): one batch entry. */
 export const BATCH_ELEMENT_BYTES = 12;
@@ -69,6 +70,9 @@ export const BATCH_CPU_MEMORY = 0;
 /** PFNs of a dma-buf's physical range: no struct page, mapped IOMMU_MMIO. */
 export const BATCH_MMIO = 1;
 
+/** Coverage sites of PfnBatch's methods (base/coverage.ts). */
+const COV_PfnBatch = coverSites('PfnBatch', ['init', 'destroy', 'clear', 'addFrom', 'takeKind', 'addRun', 'clearCarry', 'skipCarry', 'checkTotal']);
+
 export class PfnBatch {
   pfns: Uint32Array = EMPTY;
   npfns: Uint32Array = EMPTY;
@@ -82,6 +86,7 @@ export class PfnBatch {
    * allocation may fail (-ENOMEM); with `backup` it cannot.
    */
   init(env: IommufdEnv, maxPages: number, backup: boolean): number {
+    cover(COV_PfnBatch.init);
     const backupLen = backup ? BATCH_BACKUP_BYTES : 0;
     const size = tempKmallocSize(env, maxPages * BATCH_ELEMENT_BYTES, backupLen);
     if (size < 0) return size;
@@ -94,6 +99,7 @@ export class PfnBatch {
   }
 
   destroy(): void {
+    cover(COV_PfnBatch.destroy);
     if (this.pfns !== EMPTY) {
       giveArray(this.pfns);
       giveArray(this.npfns);
@@ -107,6 +113,7 @@ export class PfnBatch {
 
   /** batch_clear() */
   clear(): void {
+    cover(COV_PfnBatch.clear);
     this.totalPfns = 0;
     this.end = 0;
     this.kind = BATCH_CPU_MEMORY;
@@ -147,6 +154,7 @@ export class PfnBatch {
    * batch_from_domain).
    */
   addFrom(src: Uint32Array, off: number, n: number): number {
+    cover(COV_PfnBatch.addFrom);
     if (this.kind !== BATCH_CPU_MEMORY && !this.takeKind(BATCH_CPU_MEMORY)) return 0;
     const pfns = this.pfns;
     const npfns = this.npfns;
@@ -174,6 +182,7 @@ export class PfnBatch {
 
   /** A batch holds one kind of PFN: an empty batch takes any, a non-empty one only its own. */
   private takeKind(kind: number): boolean {
+    cover(COV_PfnBatch.takeKind);
     if (this.kind === kind) return true;
     if (this.end !== 0) return false;
     this.kind = kind;
@@ -182,6 +191,7 @@ export class PfnBatch {
 
   /** batch_add_pfn_num(): `nr` PFNs from `pfn` as one run of `kind`; false (nothing added) when they do not fit. */
   addRun(pfn: number, nr: number, kind: number): boolean {
+    cover(COV_PfnBatch.addRun);
     if (!this.takeKind(kind)) return false;
     const end = this.end;
     if (end > 0 && pfn === this.pfns[end - 1] + this.npfns[end - 1] && nr <= U32_MAX - this.npfns[end - 1]) {
@@ -201,6 +211,7 @@ export class PfnBatch {
    * (wrong when the last entry is slot 0) and left end at 0.
    */
   clearCarry(env: IommufdEnv, keep: number): void {
+    cover(COV_PfnBatch.clearCarry);
     if (keep === 0) {
       this.clear();
       return;
@@ -222,6 +233,7 @@ export class PfnBatch {
 
   /** batch_skip_carry(): drop the first `skip` PFNs of a single-entry carry. */
   skipCarry(env: IommufdEnv, skip: number): void {
+    cover(COV_PfnBatch.skipCarry);
     if (this.totalPfns === 0) return;
     env.warn.testOn(this.totalPfns !== this.npfns[0], 'batch_skip_carry');
     skip = Math.min(this.totalPfns, skip);
@@ -232,6 +244,7 @@ export class PfnBatch {
 
   /** Model invariant: total_pfns equals the sum of the valid entries (broken by the v6.2 carry bugs). */
   checkTotal(env: IommufdEnv, where: string): void {
+    cover(COV_PfnBatch.checkTotal);
     if (!env.warn.checks) return;
     let sum = 0;
     for (let k = 0; k < this.end; k++) sum += this.npfns[k];

@@ -27,6 +27,7 @@ import {
   pagesSubNpinned,
   updatePinned,
 } from './pages.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** iommufd_should_fail() in pfn_reader_user_pin, before GUP. */
 export const FP_USER_PIN = faultPoint('pfn_reader_user_pin', 'iommufd');
@@ -163,6 +164,9 @@ export function batchToDomain(env: IommufdEnv, batch: PfnBatch, domain: IommuDom
   return 0;
 }
 
+/** Coverage sites of PfnReaderUser's methods (base/coverage.ts). */
+const COV_PfnReaderUser = coverSites('PfnReaderUser', ['init', 'useBuffer', 'destroy', 'pin', 'updatePinned']);
+
 /** struct pfn_reader_user: the GUP side of a reader. */
 export class PfnReaderUser {
   /** PFN buffer the pins land in (the kernel's upages), and where index upagesStart sits in it. */
@@ -184,6 +188,7 @@ export class PfnReaderUser {
 
   /** pfn_reader_user_init() */
   init(pages: IoptPages): void {
+    cover(COV_PfnReaderUser.init);
     this.upages = undefined;
     this.upagesBase = 0;
     this.upagesLen = 0;
@@ -197,6 +202,7 @@ export class PfnReaderUser {
 
   /** Point the pin buffer into caller memory (iopt_pages_fill_xarray does this with out_pages). */
   useBuffer(buf: Uint32Array, base: number, lenBytes: number): void {
+    cover(COV_PfnReaderUser.useBuffer);
     this.upages = buf;
     this.upagesBase = base;
     this.upagesLen = lenBytes;
@@ -205,6 +211,7 @@ export class PfnReaderUser {
 
   /** pfn_reader_user_destroy() */
   destroy(pages: IoptPages): void {
+    cover(COV_PfnReaderUser.destroy);
     if (this.locked !== -1) {
       if (!this.file && pages.sourceMm !== this.env.current().mm) pages.sourceMm.mmput();
       this.locked = -1;
@@ -216,6 +223,7 @@ export class PfnReaderUser {
 
   /** pfn_reader_user_pin(): pin a chunk of [start, last] (maybe fewer pages). */
   pin(pages: IoptPages, start: number, last: number): number {
+    cover(COV_PfnReaderUser.pin);
     const env = this.env;
     if (env.warn.testOn(last < start, 'pfn_reader_user_pin.range')) return -EINVAL;
     if (!this.upages) {
@@ -253,6 +261,7 @@ export class PfnReaderUser {
 
   /** pfn_reader_user_update_pinned(): charge or uncharge the change in npinned. */
   updatePinned(pages: IoptPages): number {
+    cover(COV_PfnReaderUser.updatePinned);
     if (pages.npinned === pages.lastNpinned) return 0;
     if (pages.npinned < pages.lastNpinned) return updatePinned(this.env, pages, pages.lastNpinned - pages.npinned, false, this);
     if (this.env.faults.shouldFail(FP_UPDATE_PINNED)) return -ENOMEM;
@@ -261,6 +270,9 @@ export class PfnReaderUser {
 }
 
 const userBufPool: Uint32Array[] = [];
+
+/** Coverage sites of PfnReader's methods (base/coverage.ts). */
+const COV_PfnReader = coverSites('PfnReader', ['init', 'first', 'done', 'fillSpan', 'next', 'unpin', 'releasePins', 'updatePinned', 'destroy']);
 
 /** struct pfn_reader */
 export class PfnReader {
@@ -281,6 +293,7 @@ export class PfnReader {
 
   /** pfn_reader_init() */
   private init(pages: IoptPages, start: number, last: number): number {
+    cover(COV_PfnReader.init);
     this.pages = pages;
     this.batchStartIndex = start;
     this.batchEndIndex = start;
@@ -299,6 +312,7 @@ export class PfnReader {
 
   /** pfn_reader_first(): set up and read the first batch. On failure nothing is left pinned. */
   first(pages: IoptPages, start: number, last: number): number {
+    cover(COV_PfnReader.first);
     if (this.env.warn.testOn(last < start, 'pfn_reader_first.range')) return -EINVAL;
     let rc = this.init(pages, start, last);
     if (rc) return rc;
@@ -312,11 +326,13 @@ export class PfnReader {
 
   /** pfn_reader_done() */
   done(): boolean {
+    cover(COV_PfnReader.done);
     return this.batchStartIndex === this.lastIndex + 1;
   }
 
   /** pfn_reader_fill_span(): append PFNs from the current span. */
   private fillSpan(): number {
+    cover(COV_PfnReader.fillSpan);
     const env = this.env;
     const span = this.span;
     const pages = this.pages;
@@ -351,6 +367,7 @@ export class PfnReader {
 
   /** pfn_reader_next(): read the next batch. */
   next(): number {
+    cover(COV_PfnReader.next);
     const env = this.env;
     const batch = this.batch;
     batch.clear();
@@ -370,6 +387,7 @@ export class PfnReader {
 
   /** pfn_reader_unpin(): unpin the hole parts of the current batch (error and rw paths). */
   unpin(): void {
+    cover(COV_PfnReader.unpin);
     const pages = this.pages;
     const start = this.batchStartIndex;
     const last = this.batchEndIndex - 1;
@@ -382,6 +400,7 @@ export class PfnReader {
 
   /** pfn_reader_release_pins(): undo pins of the current batch and of any read-ahead. */
   releasePins(): void {
+    cover(COV_PfnReader.releasePins);
     const pages = this.pages;
     if (isDmabufPages(pages)) return;
     const user = this.user;
@@ -400,11 +419,13 @@ export class PfnReader {
 
   /** pfn_reader_update_pinned() */
   updatePinned(): number {
+    cover(COV_PfnReader.updatePinned);
     return this.user.updatePinned(this.pages);
   }
 
   /** pfn_reader_destroy(): every pin taken must by now be accounted or released. */
   destroy(): void {
+    cover(COV_PfnReader.destroy);
     const pages = this.pages;
     this.releasePins();
     if (!isDmabufPages(pages)) this.user.destroy(pages);

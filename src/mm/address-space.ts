@@ -138,6 +138,7 @@ import {
 } from './constants.js';
 import { MemFile, type MemFileMapping } from './memfile.js';
 import type { PhysicalMemory } from './physical-memory.js';
+import { cover, coverSites } from '../base/coverage.js';
 
 /** PTE flag: the page is anonymous. */
 export const PTE_ANON = 1;
@@ -468,6 +469,9 @@ function validAdvice(a: number): boolean {
  */
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
+/** Coverage sites of MmStruct's methods (base/coverage.ts). */
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
+
 export class MmStruct {
   readonly phys: PhysicalMemory;
   readonly opts: Required<Omit<MmOptions, 'warn'>> & { warn: WarnSink | undefined };
@@ -528,11 +532,13 @@ export class MmStruct {
 
   /** mmget(). */
   mmget(): void {
+    cover(COV_MmStruct.mmget);
     this.users++;
   }
 
   /** mmget_not_zero(): false once the address space is gone. */
   mmgetNotZero(): boolean {
+    cover(COV_MmStruct.mmgetNotZero);
     if (this.users === 0) return false;
     this.users++;
     return true;
@@ -540,16 +546,19 @@ export class MmStruct {
 
   /** mmput(): the last user tears the address space down (exit_mmap). */
   mmput(): void {
+    cover(COV_MmStruct.mmput);
     if (this.opts.warn?.on(this.users <= 0, 'mmput.underflow')) return;
     if (--this.users === 0) this.exitMmap();
   }
 
   /** mmgrab(): keep the struct (and its counters) referenced. */
   mmgrab(): void {
+    cover(COV_MmStruct.mmgrab);
     this.count++;
   }
 
   mmdrop(): void {
+    cover(COV_MmStruct.mmdrop);
     this.opts.warn?.on(this.count <= 0, 'mmdrop.underflow');
     this.count--;
   }
@@ -559,6 +568,7 @@ export class MmStruct {
   }
 
   private exitMmap(): void {
+    cover(COV_MmStruct.exitMmap);
     for (const v of this.vmas) {
       this.zapRange(v, v.start, v.end);
       this.releaseVma(v);
@@ -570,6 +580,7 @@ export class MmStruct {
 
   /** mm_get_huge_zero_folio(): its head PFN, -1 when it cannot be allocated (the fault falls back). */
   private getHugeZero(): number {
+    cover(COV_MmStruct.getHugeZero);
     if (this.hugeZero >= 0) return this.hugeZero;
     let hz = hugeZeroFolios.get(this.phys);
     if (hz === undefined) {
@@ -586,6 +597,7 @@ export class MmStruct {
 
   /** mm_put_huge_zero_folio() at exit. */
   private putHugeZero(): void {
+    cover(COV_MmStruct.putHugeZero);
     if (this.hugeZero < 0) return;
     const hz = hugeZeroFolios.get(this.phys);
     this.hugeZero = -1;
@@ -601,6 +613,7 @@ export class MmStruct {
 
   /** The node maps the huge zero folio (is_huge_zero_pmd()). */
   private isHugeZero(n: PtNode): boolean {
+    cover(COV_MmStruct.isHugeZero);
     return this.hugeZero >= 0 && n.huge - 1 === this.hugeZero;
   }
 
@@ -631,6 +644,7 @@ export class MmStruct {
    * the backing may first add the mappings it knows.
    */
   findVmaForAccess(vpn: number): Vma | undefined {
+    cover(COV_MmStruct.findVmaForAccess);
     const v = this.findVma(vpn);
     if (v !== undefined || this.backing?.vmaMiss === undefined) return v;
     return this.backing.vmaMiss(this, vpn) ? this.findVma(vpn) : undefined;
@@ -649,11 +663,13 @@ export class MmStruct {
 
   /** A hint [s, e) is taken as it is: free, and clear of the guard gap below a stack (vm_start_gap). */
   private hintFits(s: number, e: number): boolean {
+    cover(COV_MmStruct.hintFits);
     const i = this.findIdx(s);
     return i === this.vmas.length || startGap(this.vmas[i]) >= e;
   }
 
   private attach(v: Vma): void {
+    cover(COV_MmStruct.attach);
     if (v.file) {
       v.file.get();
       v.file.vmas.add(v);
@@ -661,6 +677,7 @@ export class MmStruct {
   }
 
   private insertVma(v: Vma): number {
+    cover(COV_MmStruct.insertVma);
     const i = this.findIdx(v.start);
     this.vmas.splice(i, 0, v);
     this.attach(v);
@@ -669,6 +686,7 @@ export class MmStruct {
 
   /** Undo what a VMA holds besides its pages (reservations, mlock, file). */
   private releaseVma(v: Vma): void {
+    cover(COV_MmStruct.releaseVma);
     v.ops?.close?.();
     if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
     if (v.resv) {
@@ -689,6 +707,7 @@ export class MmStruct {
    * is split to PTEs first.
    */
   private splitVma(i: number, at: number): number {
+    cover(COV_MmStruct.splitVma);
     const v = this.vmas[i];
     if (v.hugeOrder && at % 2 ** v.hugeOrder !== 0) return -EINVAL;
     // vm_ops->may_split: special_mapping_split() refuses every cut
@@ -716,6 +735,7 @@ export class MmStruct {
   }
 
   private canMerge(a: Vma, b: Vma): boolean {
+    cover(COV_MmStruct.canMerge);
     return (
       a.end === b.start &&
       a.flags === b.flags &&
@@ -730,6 +750,7 @@ export class MmStruct {
 
   /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
   private mergeRange(lo: number, hi: number): void {
+    cover(COV_MmStruct.mergeRange);
     const v = this.vmas;
     let i = Math.max(0, lo - 1);
     let last = Math.min(v.length - 1, hi + 1);
@@ -809,6 +830,7 @@ export class MmStruct {
   }
 
   private setHuge(key: number, pfn: number, flags: number, order: number): void {
+    cover(COV_MmStruct.setHuge);
     const n = this.node(key);
     this.opts.warn?.on(n.count !== 0, 'set_huge.pte_table_not_empty');
     n.pfns = null;
@@ -822,6 +844,7 @@ export class MmStruct {
 
   /** __split_huge_pmd(): replace a PMD-mapped THP by 512 PTEs (anon exclusivity carries over). */
   private splitHugePmd(n: PtNode): void {
+    cover(COV_MmStruct.splitHugePmd);
     if (n.hugeOrder !== PMD_ORDER) return;
     const base = n.huge - 1;
     if (this.isHugeZero(n)) {
@@ -864,6 +887,7 @@ export class MmStruct {
    * (`keepAnon`: only page-cache pages, leaving private COW copies).
    */
   zapRange(v: Vma, s: number, e: number, keepAnon = false): void {
+    cover(COV_MmStruct.zapRange);
     if (v.flags & VM_PFNMAP) return;
     for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
       const n = this.pt.get(key);
@@ -903,6 +927,7 @@ export class MmStruct {
   // faults
 
   private thpEligible(v: Vma, key: number): boolean {
+    cover(COV_MmStruct.thpEligible);
     if (v.file !== null || v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_HUGETLB)) return false;
     const mode = this.opts.thp;
     if (mode === 'never' || v.flags & VM_NOHUGEPAGE) return false;
@@ -912,6 +937,7 @@ export class MmStruct {
 
   /** The page cache page behind file-backed page `vpn` of `v` (head pfn or -errno). */
   private filePage(v: Vma, vpn: number): number {
+    cover(COV_MmStruct.filePage);
     return v.file!.getFolio(v.pgoff + (vpn - v.start));
   }
 
@@ -1011,6 +1037,7 @@ export class MmStruct {
   }
 
   private hugetlbFault(v: Vma, vpn: number, mode: number): number {
+    cover(COV_MmStruct.hugetlbFault);
     const order = v.hugeOrder;
     const np = 2 ** order;
     const hvpn = vpn - (vpn % np);
@@ -1057,6 +1084,7 @@ export class MmStruct {
 
   /** Fault in pages [s, e) the way populate_vma_page_range() does; stops at the first error. */
   private populate(s: number, e: number, write?: boolean): number {
+    cover(COV_MmStruct.populate);
     let i = this.findIdx(s);
     while (i < this.vmas.length && this.vmas[i].start < e) {
       const v = this.vmas[i++];
@@ -1078,6 +1106,7 @@ export class MmStruct {
   // address choice
 
   private topdown(npages: number, align: number, low: number, high: number): number {
+    cover(COV_MmStruct.topdown);
     const v = this.vmas;
     for (let k = v.length - 1; k >= -1; k--) {
       const gs = Math.max(k >= 0 ? v[k].end : 0, low);
@@ -1090,6 +1119,7 @@ export class MmStruct {
   }
 
   private bottomup(npages: number, align: number, low: number, high: number): number {
+    cover(COV_MmStruct.bottomup);
     const v = this.vmas;
     for (let k = -1; k < v.length; k++) {
       const gs = Math.max(k >= 0 ? v[k].end : 0, low);
@@ -1102,6 +1132,7 @@ export class MmStruct {
 
   /** vm_unmapped_area() top-down, then the bottom-up fallback. */
   private searchArea(npages: number, align: number): number {
+    cover(COV_MmStruct.searchArea);
     let r = this.topdown(npages, align, 1, this.mmapBase);
     if (r < 0) r = this.bottomup(npages, align, this.mmapLegacyBase, TASK_PAGES);
     return r;
@@ -1112,6 +1143,7 @@ export class MmStruct {
    * PAGE_MASKed; 0 = none). Returns a page number or -errno.
    */
   private getUnmappedArea(hint: number, npages: number, flags: number, hugeOrder: number, anonPrivate: boolean): number {
+    cover(COV_MmStruct.getUnmappedArea);
     if (npages > TASK_PAGES) return -ENOMEM;
     const align = hugeOrder ? 2 ** hugeOrder : 1;
     if (flags & MAP_FIXED) {
@@ -1142,6 +1174,7 @@ export class MmStruct {
    * 128 MiB and at most 5/6 of TASK_SIZE (an unlimited stack takes the most).
    */
   setMmapBase(stackRlimit: bigint): void {
+    cover(COV_MmStruct.setMmapBase);
     const task = TASK_SIZE;
     let gap = BigInt.asUintN(64, stackRlimit);
     if (gap + STACK_GUARD_GAP <= U64_MAX) gap += STACK_GUARD_GAP;
@@ -1166,6 +1199,7 @@ export class MmStruct {
    * Returns 0 or -errno (-ENOMEM: no room).
    */
   setupExec(l: ExecLayout): number {
+    cover(COV_MmStruct.setupExec);
     this.setMmapBase(l.stackRlimit);
     if (l.image !== false) this.mapExecImage();
     const top = Number(STACK_TOP / PAGE_N);
@@ -1207,6 +1241,7 @@ export class MmStruct {
    * bytes are an ELF header, the rest reads as zeros.
    */
   private mapExecImage(): void {
+    cover(COV_MmStruct.mapExecImage);
     const contents = new Uint8Array(64);
     contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
     const file = new MemFile(this.phys, 'file', EXEC_IMAGE_FILE_BYTES, { name: EXEC_IMAGE_PATH, contents });
@@ -1228,6 +1263,7 @@ export class MmStruct {
    * a negative errno, as bigints.
    */
   mmap(addr: bigint, length: bigint, prot: number, flags: number, opts: MmapOptions = {}): bigint {
+    cover(COV_MmStruct.mmap);
     addr = BigInt.asUintN(64, addr);
     let len = BigInt.asUintN(64, length);
     const offset = BigInt.asUintN(64, opts.offset ?? 0n);
@@ -1274,6 +1310,7 @@ export class MmStruct {
   }
 
   private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined, device?: DeviceMmap): bigint {
+    cover(COV_MmStruct.doMmap);
     if (len === 0n) return BigInt(-EINVAL);
     if (!(flags & MAP_FIXED)) {
       addr &= ~(PAGE_N - 1n);
@@ -1354,6 +1391,7 @@ export class MmStruct {
    * VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP (remap_pfn_range).
    */
   private mmapDevice(start: number, end: number, vmFlags: number, flags: number, pgoff: bigint, device: DeviceMmap): bigint {
+    cover(COV_MmStruct.mmapDevice);
     const m = device(vmFlags, pgoff, end - start);
     if (typeof m === 'number') return BigInt(m);
     if (flags & MAP_FIXED) {
@@ -1370,6 +1408,7 @@ export class MmStruct {
   }
 
   private mmapRegion(start: number, end: number, vmFlags: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number): bigint {
+    cover(COV_MmStruct.mmapRegion);
     if (flags & MAP_FIXED) {
       const rc = this.doMunmap(start, end);
       if (rc < 0) return BigInt(rc);
@@ -1407,6 +1446,7 @@ export class MmStruct {
    * and written by user access without refcounts; others read as zeros.
    */
   mmapPfnmap(addr: bigint, length: bigint, prot: number, basePfn: number): bigint {
+    cover(COV_MmStruct.mmapPfnmap);
     const len = (BigInt.asUintN(64, length) + PAGE_N - 1n) & ~(PAGE_N - 1n);
     if (len === 0n || len > TASK_SIZE) return BigInt(-EINVAL);
     const npages = Number(len / PAGE_N);
@@ -1423,6 +1463,7 @@ export class MmStruct {
 
   /** munmap(2). */
   munmap(addr: bigint, length: bigint): number {
+    cover(COV_MmStruct.munmap);
     addr = BigInt.asUintN(64, addr);
     const len = BigInt.asUintN(64, length);
     if (addr % PAGE_N !== 0n || addr > TASK_SIZE || len > TASK_SIZE - addr) return -EINVAL;
@@ -1434,6 +1475,7 @@ export class MmStruct {
 
   /** do_vmi_munmap() on pages [s, e). */
   private doMunmap(s: number, e: number): number {
+    cover(COV_MmStruct.doMunmap);
     let i = this.findIdx(s);
     if (i >= this.vmas.length || this.vmas[i].start >= e) return 0;
     if (this.vmas[i].start < s) {
@@ -1457,6 +1499,7 @@ export class MmStruct {
 
   /** Give vmas[i]'s pages [s, e) the flags `nf`, splitting as needed. Returns the VMA's index or -errno. */
   private setFlags(i: number, s: number, e: number, nf: number): number {
+    cover(COV_MmStruct.setFlags);
     const v0 = this.vmas[i];
     if (v0.flags === nf) return i;
     if (v0.start < s) {
@@ -1476,6 +1519,7 @@ export class MmStruct {
 
   /** mprotect(2). */
   mprotect(addr: bigint, length: bigint, prot: number): number {
+    cover(COV_MmStruct.mprotect);
     addr = BigInt.asUintN(64, addr);
     const len0 = BigInt.asUintN(64, length);
     if (addr % PAGE_N !== 0n) return -EINVAL;
@@ -1523,6 +1567,7 @@ export class MmStruct {
 
   /** madvise(2). `task` supplies CAP_SYS_ADMIN for MADV_HWPOISON / MADV_SOFT_OFFLINE. */
   madvise(addr: bigint, length: bigint, advice: number, task?: MmCaller): number {
+    cover(COV_MmStruct.madvise);
     if (!validAdvice(advice)) return -EINVAL;
     addr = BigInt.asUintN(64, addr);
     const len0 = BigInt.asUintN(64, length);
@@ -1570,6 +1615,7 @@ export class MmStruct {
   }
 
   private madviseVma(i: number, s: number, e: number, advice: number): number {
+    cover(COV_MmStruct.madviseVma);
     const v = this.vmas[i];
     const f = v.flags;
     switch (advice) {
@@ -1633,6 +1679,7 @@ export class MmStruct {
    * (EINVAL, as for every other file VMA). Returns 0 or -errno.
    */
   private madviseCollapse(v: Vma, s: number, e: number): number {
+    cover(COV_MmStruct.madviseCollapse);
     if (v.file?.kind === 'shmem') return this.madviseCollapseShmem(v, s, e);
     // thp_vma_allowable_order(vma, vm_flags, 0, PMD_ORDER): no sysfs enforcement
     if (v.file !== null || v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
@@ -1672,6 +1719,7 @@ export class MmStruct {
    * collapse of whole blocks (collapse_file()) is not modelled: EINVAL.
    */
   private madviseCollapseShmem(v: Vma, s: number, e: number): number {
+    cover(COV_MmStruct.madviseCollapseShmem);
     if (v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
     if ((v.start - v.pgoff) % PT_SPAN !== 0) return -EINVAL;
     if (v.end - PT_SPAN < v.start || Math.floor((v.end - PT_SPAN) / PT_SPAN) * PT_SPAN < v.start) return -EINVAL;
@@ -1689,6 +1737,7 @@ export class MmStruct {
    * -errno that ends it (SCAN_PMD_NONE, SCAN_PAGE_ANON: EINVAL; no THP: ENOMEM).
    */
   private collapseBlock(v: Vma, b: number): number {
+    cover(COV_MmStruct.collapseBlock);
     const key = b / PT_SPAN;
     const n = this.pt.get(key);
     if (n === undefined) {
@@ -1738,6 +1787,7 @@ export class MmStruct {
    * must be copied eagerly (pinned) cannot be allocated.
    */
   fork(): MmStruct | number {
+    cover(COV_MmStruct.fork);
     const child = new MmStruct(this.phys, this.opts);
     child.mmapBase = this.mmapBase;
     child.mmapLegacyBase = this.mmapLegacyBase;
@@ -1763,6 +1813,7 @@ export class MmStruct {
   }
 
   private copyPages(child: MmStruct, v: Vma): number {
+    cover(COV_MmStruct.copyPages);
     const phys = this.phys;
     const zero = phys.zeroPfn;
     let lastHead = -1;
@@ -1894,6 +1945,7 @@ export class MmStruct {
    * the bytes of the pages it reached move through the backing in one call.
    */
   private backedCopy(a: number, buf: Uint8Array, write: boolean): number {
+    cover(COV_MmStruct.backedCopy);
     const len = buf.length;
     let ok = 0;
     while (ok < len) {
@@ -1943,6 +1995,7 @@ export class MmStruct {
 
   /** Bytes held by page-table typed arrays (for the heap bench). */
   pageTableBytes(): number {
+    cover(COV_MmStruct.pageTableBytes);
     let b = 0;
     for (const node of this.pt.values()) if (node.pfns) b += node.pfns.byteLength + node.flags!.byteLength;
     return b;

@@ -152,6 +152,7 @@ describe('signal and checks', () => {
     const named = sr.perCall.map((keys) => keys.map(signalName));
     expect(named[4]).toContain('ioas_map:ok');
     expect(named[4].some((k) => k.startsWith('ioas_map|m:IommuDomain.map'))).toBe(true);
+    expect(named[4].some((k) => k.startsWith('ioas_map|m:pages.areaFillDomains'))).toBe(true);
     expect(named[5].some((k) => k.startsWith('ioas_copy:ok@'))).toBe(true);
     // the IOAS goes at exit with the copy still holding part of the run: the carry path
     expect(named[6].some((k) => k.includes('PfnBatch.skipCarry'))).toBe(true);

@@ -42,9 +42,18 @@ export type Suite = (opts: SuiteOptions) => Promise<BenchResult[]>;
 
 const self = fileURLToPath(import.meta.url);
 
+const USAGE = 'usage: iommufd-sim bench [-- --quick] [--suite NAME] [--filter TEXT] [--out FILE]';
+const HELP = `Run the benchmarks of bench/suites/ and print one table.
+
+  --quick          smaller sizes and shorter runs
+  --suite NAME     only this suite (repeatable)
+  --filter TEXT    only rows whose name ('suite: name') contains TEXT
+  --out FILE       also write the results to FILE as JSON
+  -h, --help       this text`;
+
 async function main(): Promise<number> {
   applyColorPolicy();
-  let values: { out?: string; filter?: string; suite?: string[]; quick?: boolean };
+  let values: { out?: string; filter?: string; suite?: string[]; quick?: boolean; help?: boolean };
   try {
     values = parseArgs({
       options: {
@@ -52,11 +61,16 @@ async function main(): Promise<number> {
         filter: { type: 'string' },
         suite: { type: 'string', multiple: true },
         quick: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
   } catch (e) {
-    process.stderr.write(`bench: ${(e as Error).message}\nusage: iommufd-sim bench [-- --quick] [--suite NAME] [--filter TEXT] [--out FILE]\n`);
+    process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n\n${HELP}\n`);
+    return 0;
   }
   const dir = join(dirname(self), 'suites');
   const files = readdirSync(dir)

@@ -69,6 +69,14 @@ describe('command-line conventions', () => {
     }
   });
 
+  it('bench --help prints its usage and options on standard output and exits 0', () => {
+    const r = cli(['bench', '--', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: iommufd-sim bench /);
+    for (const o of ['--quick', '--suite NAME', '--filter TEXT', '--out FILE']) expect(r.stdout).toContain(o);
+    expect(r.stderr).toBe('');
+  });
+
   it('writing into a closed pipe ends quietly', () => {
     // schema prints ~90 KiB, more than a pipe holds, so the writer meets EPIPE.
     const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" schema | head -c 10; echo " status=\${PIPESTATUS[0]}"`], { cwd: ROOT, encoding: 'utf8' });

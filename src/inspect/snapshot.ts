@@ -7,12 +7,14 @@
  *
  * An Inspector keeps the identity of contexts and pages objects across the
  * snapshots it takes (a pages object keeps its `key` while it lives), so two
- * of its snapshots can be diffed. Per-page work (tiers, PFNs, frames) runs
+ * of its snapshots can be diffed. It also keeps what it walked per domain and
+ * per pages object under the change counts of what the walk read (the
+ * domain's storage, the xarray and interval trees, the areas' places), and
+ * hands the same arrays back while those are unchanged (`fresh` walks again). Per-page work (tiers, PFNs, frames) runs
  * over typed arrays; a domain is walked over the IOVA of its IOAS's areas in
  * steps of its smallest page size.
  */
 import { IommuDomain } from '../iommu/domain.js';
-import { IOMMU_DIRTY_NO_CLEAR } from '../iommu/driver.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
@@ -81,6 +83,12 @@ export interface SnapshotScope {
    * caller that wants it per page.
    */
   pfnsOut?: Map<number, Float64Array>;
+  /**
+   * true: walk every domain and pages object again, neither reading nor
+   * writing the Inspector's memo of what earlier snapshots walked (a check
+   * that the memo stands for what a walk reads).
+   */
+  fresh?: boolean;
 }
 
 /** The iommufd context an open file of a process belongs to, if any. */
@@ -144,6 +152,87 @@ export class Inspector {
   snapshot(scope: SnapshotScope = {}): MachineSnapshot {
     return new SnapshotBuilder(this, scope).build();
   }
+
+  /**
+   * Per domain, what the last detailed snapshot walked and the key it walked under; per pages
+   * object, its tiers and PFNs when no page of it was read from its source. A snapshot after a
+   * call that left an object's key as it was reads it from here instead of walking it again.
+   */
+  private readonly runsMemo = new WeakMap<IommuDomain, { key: unknown[]; walk: DomainWalk }>();
+  private readonly tiersMemo = new WeakMap<IoptPages, { key: unknown[]; tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] }>();
+  private readonly keyBuf: unknown[] = [];
+
+  /** domainRuns(d, areas) with its walk, or the last one's when nothing it reads has changed (`fresh`: walked, not kept). */
+  domainWalk(d: IommuDomain, areas: readonly IoptArea[], fresh = false): DomainWalk {
+    if (fresh) {
+      const walk: DomainWalk = { runs: [], areas: new Map() };
+      domainRuns(d, areas, walk);
+      return walk;
+    }
+    const key = this.keyBuf;
+    domainWalkKey(d, areas, key);
+    const m = this.runsMemo.get(d);
+    if (m !== undefined && sameValues(m.key, key)) return m.walk;
+    const walk: DomainWalk = { runs: [], areas: new Map() };
+    domainRuns(d, areas, walk);
+    this.runsMemo.set(d, { key: [...key], walk });
+    return walk;
+  }
+
+  /** pagesTiers(p, walks) and its PFN runs, or the last one's when nothing it reads has changed. */
+  pagesDetail(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk>, fresh = false): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
+    if (fresh) {
+      const { tiers, pfn } = pagesTiers(p, walks);
+      return { tiers, pfn, runs: pfnRuns(pfn) };
+    }
+    const key = this.keyBuf;
+    pagesTiersKey(p, key);
+    const m = this.tiersMemo.get(p);
+    if (m !== undefined && sameValues(m.key, key)) return m;
+    const { tiers, pfn } = pagesTiers(p, walks);
+    const out = { key: [...key], tiers, pfn, runs: pfnRuns(pfn) };
+    // Only a pages object every page of which some tier holds: the others read the user's page
+    // table (or a file, a dma-buf) for what no tier holds, which no count here follows.
+    let held = true;
+    for (const t of tiers) if (!t.xarray && !t.domain) held = false;
+    if (held) this.tiersMemo.set(p, out);
+    else this.tiersMemo.delete(p);
+    return out;
+  }
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  // `!==`: a NaN (a domain that counts no changes) never matches
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * What domainRuns() reads of `d` over `areas`: the domain's change count (maps, unmaps, dirty
+ * bits), whether a dirty read is refused (tracking off), and each area's place. NaN for a domain
+ * that counts no changes: never equal, so walked every time.
+ */
+function domainWalkKey(d: IommuDomain, areas: readonly IoptArea[], out: unknown[]): void {
+  out.length = 0;
+  out.push(d.storageChanges, d.dirtyOps ?? null, d instanceof MockDomain ? d.dirtyTrack : null, areas.length);
+  for (const a of areas) out.push(a, a.iovaNum, a.lastIovaNum);
+}
+
+/**
+ * What pagesTiers() reads of `p` besides its source: the xarray and both trees (their change
+ * counts and node bounds), each access node's users, and for each area in the domains tree
+ * where its pages sit in IOVA and the domain read there with its change count.
+ */
+function pagesTiersKey(p: IoptPages, out: unknown[]): void {
+  out.length = 0;
+  out.push(p.npages, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
+  for (const n of p.accessItree) out.push(n.start, n.last, n.owner.users);
+  for (const n of p.domainsItree) {
+    const a = n.owner;
+    const dom = a.storageDomain ?? a.iopt?.domains[0];
+    out.push(n.start, n.last, a, a.iovaNum, a.pageOffset, a.index, dom ?? null, dom === undefined ? 0 : dom.storageChanges);
+  }
 }
 
 /** A snapshot of `machine` with identities numbered from 0 in order of sight. */
@@ -158,6 +247,7 @@ class SnapshotBuilder {
   private readonly detail: boolean;
   private readonly wantFrames: boolean;
   private readonly pfnsOut: Map<number, Float64Array> | undefined;
+  private readonly fresh: boolean;
   /** Pages objects in order of first sight. */
   private readonly pagesList: IoptPages[] = [];
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
@@ -178,6 +268,7 @@ class SnapshotBuilder {
     this.detail = scope.summaryOnly !== true;
     this.wantFrames = scope.frames !== false;
     this.pfnsOut = scope.pfnsOut;
+    this.fresh = scope.fresh === true;
   }
 
   build(): MachineSnapshot {
@@ -321,8 +412,8 @@ class SnapshotBuilder {
     for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
     let runs: DomainRun[] = [];
     if (this.detail) {
-      const walk: DomainWalk = { runs, areas: new Map() };
-      runs = domainRuns(d, h.ioas.iopt.areas(), walk);
+      const walk = this.insp.domainWalk(d, h.ioas.iopt.areas(), this.fresh);
+      runs = walk.runs;
       // (A domain met twice, by a broken model: either walk reads it as it is.)
       if (!this.walks.has(d)) this.walks.set(d, walk);
     }
@@ -361,10 +452,10 @@ class SnapshotBuilder {
       if (this.wantFrames) this.pfnArrays[i] = sparse.held;
       pfns = sparse.pfns;
     } else if (this.detail) {
-      const { tiers: t, pfn } = pagesTiers(p, this.walks);
+      const { tiers: t, pfn, runs } = this.insp.pagesDetail(p, this.walks, this.fresh);
       tiers = t;
       if (this.wantFrames) this.pfnArrays[i] = pfn;
-      pfns = pfnRuns(pfn);
+      pfns = runs;
       if (this.pfnsOut && pfns.length > 0) this.pfnsOut.set(this.insp.pagesKey(p), perPage(pfn));
     }
     return {
@@ -717,14 +808,13 @@ function iopteSize(d: IommuDomain, iova: number, min: number): number {
 
 /**
  * The dirty IOPTEs of `d` over the areas' IOVA, as sorted [start, end) pairs:
- * read through the domain's dirty ops with IOMMU_DIRTY_NO_CLEAR, which
- * changes nothing. Empty when the domain has no dirty ops or tracking is off
- * (the read is refused then).
+ * read as IOMMU_DIRTY_NO_CLEAR reads them (peekDirty(): nothing written, no
+ * WARN). Empty when the domain has no dirty ops or the read is refused
+ * (the xarray mock with tracking off).
  */
 function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
-  const ops = d.dirtyOps;
   const out: number[] = [];
-  if (!ops) return out;
+  if (!d.dirtyOps) return out;
   const record = (iova: number, length: number): void => {
     out.push(iova, iova + length);
   };
@@ -732,7 +822,7 @@ function dirtyRanges(d: IommuDomain, areas: readonly IoptArea[]): number[] {
     const first = Math.max(a.iovaNum, d.apertureStart);
     const last = Math.min(a.lastIovaNum, d.apertureEnd);
     if (last < first) continue;
-    if (ops.readAndClearDirty(first, last - first + 1, IOMMU_DIRTY_NO_CLEAR, { record }) !== 0) return [];
+    if (d.peekDirty(first, last - first + 1, record) !== 0) return [];
   }
   return out;
 }

@@ -26,7 +26,7 @@ import { EINVAL } from '../base/errno.js';
 import type { FaultRouter } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
 import { PAGE_SIZE } from '../mm/constants.js';
-import type { IommuDev, IommuDirtyOps, IommuOps, SetDevPasid } from './driver.js';
+import { IOMMU_DIRTY_NO_CLEAR, type IommuDev, type IommuDirtyOps, type IommuOps, type SetDevPasid } from './driver.js';
 import { cover, coverSites } from '../base/coverage.js';
 
 /** Protection bits of iommu_map (include/linux/iommu.h). */
@@ -339,6 +339,16 @@ export abstract class IommuDomain {
 
   /** Model-only lookup for audits and test commands: the phys address at iova, or -1, without any WARN. */
   abstract peekPhys(iova: number): number;
+
+  /**
+   * Model-only, for snapshots: what read_and_clear_dirty() with
+   * IOMMU_DIRTY_NO_CLEAR would record over [iova, iova + size), without any
+   * WARN and without moving storageChanges (nothing is written). 0, or the
+   * read's negative errno (no dirty ops: -EINVAL).
+   */
+  peekDirty(iova: number, size: number, record: (iova: number, length: number) => void): number {
+    return this.dirtyOps ? this.dirtyOps.readAndClearDirty(iova, size, IOMMU_DIRTY_NO_CLEAR, { record }) : -EINVAL;
+  }
 
   /**
    * Model-only, for the audit: the first iova of first, first + step, ...

@@ -523,9 +523,10 @@ export class MockDomain extends IommuDomain {
   readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
     cover(COV_MockDomain.readAndClearDirty);
     if (!this.dirtyTrack && dirty.record) return -EINVAL;
-    this.storeGen++;
     const end = iova + size;
     const clear = (flags & IOMMU_DIRTY_NO_CLEAR) === 0;
+    // NO_CLEAR writes nothing: the count stays (a snapshot's read leaves the audit memos valid).
+    if (clear) this.storeGen++;
     do {
       const idx = Math.floor(iova / IO);
       const c = idx >= 0 && idx < IDX_END ? idx >>> CHUNK_SHIFT : -1;
@@ -990,6 +991,11 @@ export class MockAmdv1Domain extends MockDomain {
    */
   override readAndClearDirty(iova: number, size: number, flags: number, dirty: IommuDirtyBitmap): number {
     return this.pt.readAndClearDirty(iova, size, (flags & IOMMU_DIRTY_NO_CLEAR) === 0, dirty.record);
+  }
+
+  /** The same read as NO_CLEAR, with no record_dirty.zero_length WARN (a model-only assertion about a kernel hang). */
+  override peekDirty(iova: number, size: number, record: (iova: number, length: number) => void): number {
+    return this.dirtyOps ? this.pt.readAndClearDirty(iova, size, false, record, true) : -EINVAL;
   }
 
   /** set_dirty (IOMMU_TEST_OP_DIRTY's store): 0, or -ENOENT over a hole. */

@@ -283,6 +283,45 @@ describe('generic-pt AMDv1 mock domain', () => {
     expect(() => d.readAndClearDirty(A + 4 * MiB + 6 * KiB, 2 * KiB, 0, { record })).toThrowError(/record_dirty\.zero_length/);
   });
 
+  it("peekDirty (the snapshot's read): what NO_CLEAR records, from the last item too, with no WARN and no change count moved", () => {
+    const { ctx, d } = setup();
+    d.dirtyOps = { setDirtyTracking: (e) => d.setDirtyTracking(e), readAndClearDirty: (i, s, f, b) => d.readAndClearDirty(i, s, f, b) };
+    expect(d.map(A + 4 * MiB, P + 8 * KiB, 8 * KiB, RW)).toBe(0);
+    expect(d.setDirty(A + 4 * MiB + 6 * KiB)).toBe(0);
+    ctx.warn.panicOnWarn = true;
+    const changes = d.storageChanges;
+    const got: number[][] = [];
+    const record = (iova: number, len: number) => got.push([iova - A, len]);
+    expect(d.peekDirty(A + 4 * MiB, 8 * KiB, record)).toBe(0);
+    expect(d.peekDirty(A + 4 * MiB + 6 * KiB, 2 * KiB, record)).toBe(0);
+    expect(got).toEqual([
+      [4 * MiB, 6 * KiB],
+      [4 * MiB + 6 * KiB, 0],
+    ]);
+    expect(ctx.warn.warnings).toEqual([]);
+    expect(d.storageChanges).toBe(changes);
+    expect(d.leaves().map((l) => l.dirty)).toEqual([true]);
+    // the driver's own read from there still WARNs
+    expect(() => d.readAndClearDirty(A + 4 * MiB + 6 * KiB, 2 * KiB, IOMMU_DIRTY_NO_CLEAR, { record })).toThrowError(/record_dirty\.zero_length/);
+  });
+
+  it('the xarray mock: a NO_CLEAR read leaves storageChanges as it was, a clearing read moves it', () => {
+    const ctx = { warn: new WarnSink({ panicOnWarn: false }), faults: new FaultRouter() };
+    const m = new MockDomain(ctx);
+    m.dirtyOps = { setDirtyTracking: (e) => m.setDirtyTracking(e), readAndClearDirty: (i, s, f, b) => m.readAndClearDirty(i, s, f, b) };
+    expect(m.setDirtyTracking(true)).toBe(0);
+    expect(m.map(A, P, 8 * KiB, RW)).toBe(0);
+    expect(m.markDirty(A / (2 * KiB))).toBe(true);
+    const c0 = m.storageChanges;
+    const got: number[][] = [];
+    expect(m.peekDirty(A, 8 * KiB, (iova, len) => got.push([iova - A, len]))).toBe(0);
+    expect(got).toEqual([[0, 2 * KiB]]);
+    expect(m.storageChanges).toBe(c0);
+    expect(m.readAndClearDirty(A, 8 * KiB, 0, { record: undefined })).toBe(0);
+    expect(m.storageChanges).not.toBe(c0);
+    expect(m.countDirty()).toBe(0);
+  });
+
   it('HUGE: a 1 MiB-aligned range maps 1 MiB leaves at level 1; 4 KiB leaves elsewhere', () => {
     const { d } = setup(true);
     expect(d.map(0x100000, P, 2 * MiB + 4 * KiB, RW)).toBe(0);

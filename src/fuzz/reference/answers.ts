@@ -121,6 +121,8 @@ export class AnswerOracle {
   private areasKnown = true;
   /** Pages key → the PFN each page held when it was pinned (NaN: not pinned). */
   private readonly pinned = new Map<number, Float64Array>();
+  /** Pages key → what checkPins() last passed for it (the tiers and PFN arrays by identity, the record, the counts). */
+  private readonly pinsChecked = new Map<number, { tiers: readonly unknown[]; pfn: Float64Array; rec: Float64Array; npinned: number; charged: number }>();
   private tempLimitTouched = false;
   /** No raw ioctl ran: OPTION's settings are all followed. */
   private settingsKnown = true;
@@ -188,6 +190,7 @@ export class AnswerOracle {
     if (s === undefined || s.pages.some((p) => p.npages > DETAIL_PAGES)) {
       this.prev = undefined;
       this.pinned.clear();
+      this.pinsChecked.clear();
       // The calls made meanwhile are not followed: the reference no longer knows the areas.
       this.areasKnown = false;
       return undefined;
@@ -645,6 +648,11 @@ export class AnswerOracle {
       }
       const pfn = this.pfnOf(p);
       let rec = this.pinned.get(p.key);
+      // The same tiers and PFNs (the Inspector's memo hands the same arrays back while nothing they read
+      // changed) checked against the same record: the pass below would find and write what the last one did.
+      const last = this.pinsChecked.get(p.key);
+      if (last && last.tiers === p.tiers && last.pfn === pfn && last.rec === rec && last.npinned === p.npinned && last.charged === p.charged) continue;
+      this.pinsChecked.delete(p.key);
       if (!rec || rec.length !== p.npages) {
         rec = new Float64Array(p.npages).fill(Number.NaN);
         this.pinned.set(p.key, rec);
@@ -677,8 +685,10 @@ export class AnswerOracle {
       }
       if (p.npinned !== npinned) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, ${npinned} page(s) held by an access or a domain`);
       if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
+      this.pinsChecked.set(p.key, { tiers: p.tiers, pfn, rec, npinned: p.npinned, charged: p.charged });
     }
     for (const k of this.pinned.keys()) if (!live.has(k)) this.pinned.delete(k);
+    for (const k of this.pinsChecked.keys()) if (!live.has(k)) this.pinsChecked.delete(k);
     for (const k of this.pagesFile.keys()) if (!live.has(k)) this.pagesFile.delete(k);
     return undefined;
   }

@@ -638,17 +638,17 @@ export class Amdv1PageTable {
    * its items is recorded (record_dirty) and, when `clear`, made clean in all
    * its items. 0, or make_range()'s -EINVAL / -EOVERFLOW / -ERANGE.
    */
-  readAndClearDirty(va: number, size: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined): number {
+  readAndClearDirty(va: number, size: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined, quiet = false): number {
     if (size === 0) return -EINVAL;
     const last = va + size - 1;
     if (!Number.isSafeInteger(last) || last >= 2 ** 64) return -EOVERFLOW;
     if (!(va >= 0 && last < this.vaEnd)) return -ERANGE;
     if (clear) this.gen++;
-    this.dirtyLevel(this.topSlot, this.topLevel, va, last, clear, record);
+    this.dirtyLevel(this.topSlot, this.topLevel, va, last, clear, record, quiet);
     return 0;
   }
 
-  private dirtyLevel(slot: number, level: number, va: number, last: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined): void {
+  private dirtyLevel(slot: number, level: number, va: number, last: number, clear: boolean, record: ((iova: number, length: number) => void) | undefined, quiet: boolean): void {
     const t = this.tabs[slot];
     const item = ITEM[level];
     const span = item * ITEMS;
@@ -660,7 +660,7 @@ export class Amdv1PageTable {
       const type = entryType(lo, level);
       const itemVa = i === start ? va : base + i * item;
       if (type === ENTRY_TABLE) {
-        this.dirtyLevel(this.slotOf(lo, t[2 * i + 1]), level - 1, itemVa, last, clear, record);
+        this.dirtyLevel(this.slotOf(lo, t[2 * i + 1]), level - 1, itemVa, last, clear, record, quiet);
         i++;
         continue;
       }
@@ -676,7 +676,7 @@ export class Amdv1PageTable {
       if (dirty) {
         // record_dirty(): to the leaf's last index (or the walk's end), not one past it
         const len = nlg2 === 0 ? item : (Math.min(i | (n - 1), end) - i) * item;
-        if (len === 0 && record !== undefined) {
+        if (len === 0 && record !== undefined && !quiet) {
           // A walk starting on a leaf's last item records 0 bytes, at the start
           // of the user's bitmap: iova_bitmap_set() of 0 bytes there never
           // returns on 7.2.13 (last_bit wraps, and its next-page step computes

@@ -19,6 +19,8 @@ export const EXIT_BRIDGE_CRASH = 70;
 
 export interface ExecOptions {
   profile?: string;
+  /** The machine's RAM (default the Machine's, 16 GiB): what the overcommit heuristic allows one mapping. */
+  memory?: string;
   /** Pass the program's KTAP through and end with a summary line. */
   ktap?: boolean;
   /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
@@ -148,6 +150,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   const spinUs = spinEnv !== undefined && /^\d+$/.test(spinEnv) ? Number(spinEnv) : undefined;
   const server = new BridgeServer({
     profile: opts.profile ?? 'latest',
+    ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
     debugfsDir: debugfs,
     sabotage: opts.sabotage,
     caps: opts.caps,

@@ -11,10 +11,12 @@ import { PROFILE_NAMES } from '../base/profile.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { runExec } from '../bridge/exec.js';
 import { ShimBuildError } from '../bridge/shim-build.js';
+import { parseSize } from '../base/u64.js';
 import { UsageError } from './errors.js';
 
 interface ExecCliOptions {
   profile: string;
+  memory?: string;
   ktap?: boolean;
   panicOnWarn?: boolean;
   caps?: string;
@@ -25,6 +27,7 @@ export function register(program: Command): void {
     .command('exec')
     .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
+    .option('--memory <size>', "the simulated machine's RAM, e.g. 1G (default 16G): one mapping charged more than this is ENOMEM")
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
@@ -48,8 +51,18 @@ export function register(program: Command): void {
         const unknown = caps === 'all' ? [] : caps.filter((c) => !CAPABILITIES.includes(c));
         if (unknown.length > 0) throw new UsageError(`exec: unknown capability ${unknown.join(', ')}`);
       }
+      if (opts.memory !== undefined) {
+        let bytes = -1n;
+        try {
+          bytes = parseSize(opts.memory);
+        } catch {
+          // not a size: refused below
+        }
+        // PhysicalMemory's range, in pages, at most 1 TiB here (its per-frame tables are sized by it)
+        if (bytes < 1n << 20n || bytes > 1n << 40n || bytes % 4096n !== 0n) throw new UsageError(`exec: --memory ${opts.memory}: a size from 1M to 1T, a multiple of 4K`);
+      }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
+        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

@@ -14,7 +14,7 @@ import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { type Finding, findingName, writeFinding } from '../fuzz/campaign.js';
 import { minimizeProgram } from '../fuzz/minimizer.js';
 import { type Program, formatProgram, parseProgram } from '../fuzz/program.js';
-import { bugFixText, classTag, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
+import { bugFixText, classTag, classifiesSeedBugs, classifyOn, classifyProgram, failureSignature, fuzzRunOptions, runGuarded } from '../fuzz/signal.js';
 import { writeExplorerPage } from './explore.js';
 import { progress } from './progress.js';
 import { secondsArg } from './term.js';
@@ -76,7 +76,7 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
   const start = failureSignature(runGuarded(bare, fuzzRunOptions(checks))) === signature ? bare : program;
   // Off `latest`, keep what the failure shows too (which of the four bugs, or latest as well).
   const profile = (program.profile ?? 'latest') as ProfileName;
-  const tag = profile === 'latest' ? undefined : classTag(classifyProgram(start, checks));
+  const tag = classifiesSeedBugs(profile) ? classTag(classifyProgram(start, checks)) : undefined;
   const maxRuns = 20_000;
   const bar = progress('minimize |{bar}| {value} runs | {calls} call(s) | {secs}s of {budget}s', maxRuns, { calls: start.calls.length, secs: 0, budget: seconds }, process.stderr.isTTY === true && !opts.quiet);
   let runs = 0;
@@ -92,7 +92,7 @@ export async function minimizeCommand(file: string, opts: MinimizeCommandOptions
   } finally {
     bar.stop();
   }
-  const cls = profile === 'latest' ? { latestFails: true, bugs: [] } : classifyProgram(m.program, checks);
+  const cls = classifyOn(profile, m.program, checks);
   const rerun = runGuarded(m.program, fuzzRunOptions(checks));
   const finding: Finding = {
     signature,

@@ -36,7 +36,9 @@ import {
   type SignalRun,
   classTag,
   bugFixText,
+  classifyOn,
   classifyProgram,
+  classifiesSeedBugs,
   failureSignature,
   fuzzRunOptions,
   isProgramError,
@@ -200,7 +202,7 @@ function trimToNewSignal(p: Program, perCall: number[][], fresh: Set<number>): P
  * reached through different bugs, or also on `latest`, gives distinct findings).
  */
 export function findingKey(signature: string, profile: ProfileName, cls: Classification | undefined): string {
-  return profile === 'latest' || cls === undefined ? signature : `${signature} ${classTag(cls)}`;
+  return !classifiesSeedBugs(profile) || cls === undefined ? signature : `${signature} ${classTag(cls)}`;
 }
 
 /** Minimize and classify a failing program with failure `signature`. */
@@ -223,7 +225,7 @@ export function processFinding(
     program = m.program;
     minimizeRuns = m.runs;
   }
-  const final = task.profile === 'latest' ? { latestFails: true, bugs: [] } : classifyProgram(program, task.checks);
+  const final = classifyOn(task.profile, program, task.checks);
   const rerun = runGuarded(program, fuzzRunOptions(task.checks));
   return {
     signature: findingKey(signature, task.profile, cls),
@@ -380,7 +382,7 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     res.failing++;
     if (ignored.has(sig)) return true;
     const foundAt = Date.now() - task.startedAt;
-    const cls = task.profile === 'latest' ? undefined : classifyProgram(p, task.checks);
+    const cls = classifiesSeedBugs(task.profile) ? classifyProgram(p, task.checks) : undefined;
     const key = findingKey(sig, task.profile, cls);
     if (known.has(key)) return true;
     known.add(key);

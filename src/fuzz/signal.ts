@@ -661,6 +661,24 @@ export function classTag(c: Classification): string {
   return c.bugs.length > 0 ? `[${c.bugs.join(',')}]` : '[profile]';
 }
 
+/**
+ * Whether findings on `profile` are classified by the four seed bugs: only on a profile that has
+ * one of them switched on (v6.2). Elsewhere a failure is the profile's own (a kernel finding of
+ * that release, or a model bug), reported by its signature: that the seed bugs, put back on top
+ * of `latest`, break the same program says nothing about it.
+ */
+export function classifiesSeedBugs(profile: ProfileName): boolean {
+  const prof = profileByName(profile);
+  return prof !== undefined && BUG_SWITCHES.some((b) => prof[b]);
+}
+
+/** What a finding on `profile` is: classifyProgram() where classifiesSeedBugs(), else whether it fails on `latest` too. */
+export function classifyOn(profile: ProfileName, p: Program, checks = true): Classification {
+  if (classifiesSeedBugs(profile)) return classifyProgram(p, checks);
+  if (profile === 'latest') return { latestFails: true, bugs: [] };
+  return { latestFails: failureSignature(runGuarded(p, { ...fuzzRunOptions(checks), profile: 'latest' })) !== undefined, bugs: [] };
+}
+
 export function classifyProgram(p: Program, checks = true): Classification {
   const opts = fuzzRunOptions(checks);
   const latest = runGuarded(p, { ...opts, profile: 'latest' });

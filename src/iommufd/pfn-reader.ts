@@ -15,7 +15,7 @@ import { FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE } from '../mm/constants.js';
 import { memfdPinFolios, pinUserPages, unpinUserPages } from '../mm/gup.js';
 import { type IoptArea, areaIndexToIova, areaIndexToIovaLast } from './area.js';
 import type { IommufdEnv } from './env.js';
-import { BATCH_MMIO, PfnBatch, tempKmallocSize } from './pfn-batch.js';
+import { BATCH_CPU_MEMORY, BATCH_MMIO, PfnBatch, tempKmallocSize } from './pfn-batch.js';
 import {
   IOPT_ADDRESS_FILE,
   type IoptPages,
@@ -46,7 +46,11 @@ export function batchFromDomain(batch: PfnBatch, domain: IommuDomain, area: Iopt
   let pageBase = start === area.index ? area.iovaNum - area.pageOffset : firstIova;
   let chunk = 16;
   while (start <= last) {
-    const n = Math.min(chunk, last - start + 1, readBuf.length);
+    // The kernel reads one page at a time and stops at the first the batch refuses (that one read
+    // too): read ahead no further than the batch is sure to take, one free entry per page at worst,
+    // else one page (iova_to_phys of an IOVA the kernel never reads could WARN: 6.12's mock).
+    const room = batch.kind === BATCH_CPU_MEMORY ? batch.arraySize - batch.end : 0;
+    const n = Math.min(chunk, last - start + 1, readBuf.length, Math.max(1, room));
     if (domain.readPfns(firstIova, pageBase, n, readBuf, 0) < 0) return;
     if (batch.addFrom(readBuf, 0, n) !== n) return;
     start += n;

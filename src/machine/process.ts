@@ -14,7 +14,7 @@
  */
 import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
 import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
@@ -149,7 +149,8 @@ export class Process {
         fileMode = d.file.fmode ?? O_RDWR;
         if (d.file.memfile !== undefined) file = d.file.memfile;
         else if (d.file.mmap !== undefined) device = this.deviceMmap(d);
-        else return BigInt(-ENODEV);
+        // do_mmap(): a file with no ->mmap passes the mode checks (EACCES first), then ENODEV
+        else device = () => -ENODEV;
       }
       return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task, device });
     });
@@ -516,13 +517,17 @@ export class Process {
   memfdCreate(name: string, flags = 0): number {
     return this.sys('memfd_create', -ESRCH, () => {
       const hugeBits = (MAP_HUGE_MASK << MAP_HUGE_SHIFT) >>> 0;
-      if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | hugeBits)) return -EINVAL;
-      if (!(flags & MFD_HUGETLB) && flags & hugeBits) return -EINVAL;
+      // SYSCALL_DEFINE2(memfd_create): the size bits only with MFD_HUGETLB; EXEC and NOEXEC_SEAL not both
+      // (the exec seal itself is not modelled: no fcntl sealing, no exec).
+      const all = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC;
+      if (flags & ~(flags & MFD_HUGETLB ? all | hugeBits : all)) return -EINVAL;
+      if (flags & MFD_EXEC && flags & MFD_NOEXEC_SEAL) return -EINVAL;
       let file: MemFile;
       if (flags & MFD_HUGETLB) {
         const log = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
         const order = log === 0 || log === 21 ? PMD_ORDER : log === 30 ? PUD_ORDER : -1;
-        if (order < 0) return -EINVAL;
+        // hugetlb_file_setup(): no hstate of that size (get_hstate_idx() < 0)
+        if (order < 0) return -ENODEV;
         file = new MemFile(this.machine.phys, 'hugetlb', 0, { order, name: `memfd:${name}` });
       } else file = new MemFile(this.machine.phys, 'shmem', 0, { name: `memfd:${name}` });
       file.get();

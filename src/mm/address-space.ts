@@ -58,6 +58,7 @@ import { U64_MAX } from '../base/u64.js';
 import type { WarnSink } from '../base/warn.js';
 import {
   LEGACY_MAP_MASK,
+  MAP_32BIT,
   MADV_COLD,
   MADV_COLLAPSE,
   MADV_DODUMP,
@@ -128,6 +129,7 @@ import {
   VM_MAYSHARE,
   VM_MAYWRITE,
   VM_NOHUGEPAGE,
+  VM_ACCOUNT,
   VM_NORESERVE,
   VM_PFNMAP,
   VM_READ,
@@ -257,6 +259,8 @@ export interface ExecImageMapping {
   /** Byte offset in the file; null: anonymous (the bss past the file, the brk heap). */
   offset: number | null;
   name?: string;
+  /** VM_ACCOUNT: the writable private segments (and RELRO, once writable), the bss and the brk heap. */
+  accounted?: boolean;
 }
 
 /**
@@ -273,10 +277,11 @@ export const EXEC_IMAGE: readonly ExecImageMapping[] = [
   { start: 0x400000, end: 0x401000, prot: PROT_READ, offset: 0 },
   { start: 0x401000, end: 0x47e000, prot: PROT_READ | PROT_EXEC, offset: 0x1000 },
   { start: 0x47e000, end: 0x4a7000, prot: PROT_READ, offset: 0x7e000 },
-  { start: 0x4a7000, end: 0x4ab000, prot: PROT_READ, offset: 0xa7000 },
-  { start: 0x4ab000, end: 0x4ae000, prot: PROT_READ | PROT_WRITE, offset: 0xab000 },
-  { start: 0x4ae000, end: 0x4b8000, prot: PROT_READ | PROT_WRITE, offset: null },
-  { start: 0x4b8000, end: 0x4da000, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]' },
+  // RELRO: mapped writable with the data, made read-only after relocation (it keeps VM_ACCOUNT)
+  { start: 0x4a7000, end: 0x4ab000, prot: PROT_READ, offset: 0xa7000, accounted: true },
+  { start: 0x4ab000, end: 0x4ae000, prot: PROT_READ | PROT_WRITE, offset: 0xab000, accounted: true },
+  { start: 0x4ae000, end: 0x4b8000, prot: PROT_READ | PROT_WRITE, offset: null, accounted: true },
+  { start: 0x4b8000, end: 0x4da000, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]', accounted: true },
 ];
 
 /** The file behind EXEC_IMAGE (its size: the last file-backed byte, page aligned). */
@@ -1150,6 +1155,7 @@ export class MmStruct {
       if (hugeOrder && hint % align !== 0) return -EINVAL;
       return hint;
     }
+    if (flags & MAP_32BIT && !hugeOrder) return this.unmappedArea32(hint, npages, anonPrivate);
     if (hint) {
       const h = Math.ceil(hint / align) * align;
       if (h + npages <= TASK_PAGES && this.hintFits(h, h + npages)) return h;
@@ -1162,6 +1168,29 @@ export class MmStruct {
       }
     }
     const r = this.searchArea(npages, align);
+    return r < 0 ? -ENOMEM : r;
+  }
+
+  /**
+   * MAP_32BIT on x86-64 (arch_get_unmapped_area_topdown() goes to the
+   * bottom-up arch_get_unmapped_area(), find_start_end(): [1 GiB, 2 GiB),
+   * not randomized here): a hint that fits below 2 GiB, else the lowest gap
+   * there (for a whole number of PMDs of anonymous memory, THP-aligned as
+   * thp_get_unmapped_area() pads and aligns it); no fallback (-ENOMEM).
+   */
+  private unmappedArea32(hint: number, npages: number, anonPrivate: boolean): number {
+    const begin = 0x40000000 / PAGE_SIZE;
+    const end = 0x80000000 / PAGE_SIZE;
+    if (npages > end) return -ENOMEM;
+    if (hint && end - npages >= hint && this.hintFits(hint, hint + npages)) return hint;
+    if (anonPrivate && this.opts.thpAlignAnon && !hint && npages % PT_SPAN === 0) {
+      const r = this.bottomup(npages + PT_SPAN, 1, begin, end);
+      if (r >= 0) {
+        const sub = (PT_SPAN - (r % PT_SPAN)) % PT_SPAN;
+        return sub === 0 ? r + PT_SPAN : r + sub;
+      }
+    }
+    const r = this.bottomup(npages, 1, begin, end);
     return r < 0 ? -ENOMEM : r;
   }
 
@@ -1205,7 +1234,8 @@ export class MmStruct {
     const top = Number(STACK_TOP / PAGE_N);
     const sstart = top - l.stackPages;
     if (!this.isFree(sstart, top)) return -ENOMEM;
-    const stack = new Vma(this, sstart, top, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN, null, sstart, 0);
+    // VM_STACK_FLAGS (VM_ACCOUNT among them)
+    const stack = new Vma(this, sstart, top, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT, null, sstart, 0);
     stack.name = '[stack]';
     this.insertVma(stack);
     if (l.vdso === null) return 0;
@@ -1248,7 +1278,7 @@ export class MmStruct {
     for (const m of EXEC_IMAGE) {
       const s = m.start / PAGE_SIZE;
       const e = m.end / PAGE_SIZE;
-      const flags = calcVmProt(m.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+      const flags = calcVmProt(m.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (m.accounted ? VM_ACCOUNT : 0);
       const v = m.offset === null ? new Vma(this, s, e, flags, null, s, 0) : new Vma(this, s, e, flags, file, m.offset / PAGE_SIZE, 0);
       if (m.name !== undefined) v.name = m.name;
       this.insertVma(v);
@@ -1409,6 +1439,14 @@ export class MmStruct {
 
   private mmapRegion(start: number, end: number, vmFlags: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number): bigint {
     cover(COV_MmStruct.mmapRegion);
+    // __mmap_setup(): a private writable mapping is charged (accountable_mapping()), less what the
+    // VMAs it replaces were charged; shmem_zero_setup() charges a shared anonymous one
+    // (shmem_acct_size()). Both ask __vm_enough_memory(); a failure leaves the replaced VMAs.
+    if (!hugeOrder && (vmFlags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE) {
+      const charged = end - start - (flags & MAP_FIXED ? this.accountedIn(start, end) : 0);
+      if (charged > 0 && !this.enoughMemory(charged)) return BigInt(-ENOMEM);
+      vmFlags |= VM_ACCOUNT;
+    } else if (!hugeOrder && file === null && vmFlags & VM_MAYSHARE && !(vmFlags & VM_NORESERVE) && !this.enoughMemory(end - start)) return BigInt(-ENOMEM);
     if (flags & MAP_FIXED) {
       const rc = this.doMunmap(start, end);
       if (rc < 0) return BigInt(rc);
@@ -1438,6 +1476,25 @@ export class MmStruct {
     this.mergeRange(i, i);
     if (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) this.populate(start, end);
     return BigInt(start) * PAGE_N;
+  }
+
+  /**
+   * __vm_enough_memory() under the default overcommit heuristic
+   * (OVERCOMMIT_GUESS): a single charge of more pages than RAM plus swap
+   * (the machine has none) is refused; anything smaller is allowed.
+   */
+  private enoughMemory(pages: number): boolean {
+    return pages <= this.phys.totalFrames;
+  }
+
+  /** Pages of [s, e) in VMAs that carry VM_ACCOUNT (vms->nr_accounted of a MAP_FIXED replacement). */
+  private accountedIn(s: number, e: number): number {
+    let n = 0;
+    for (let i = this.findIdx(s); i < this.vmas.length && this.vmas[i].start < e; i++) {
+      const v = this.vmas[i];
+      if (v.flags & VM_ACCOUNT) n += Math.min(v.end, e) - Math.max(v.start, s);
+    }
+    return n;
   }
 
   /**
@@ -1542,12 +1599,20 @@ export class MmStruct {
     let rc = 0;
     for (;;) {
       const v = this.vmas[i];
-      const nf = (v.flags & ~VM_ACCESS_FLAGS) | calcVmProt(prot);
+      let nf = (v.flags & ~VM_ACCESS_FLAGS) | calcVmProt(prot);
       if (nf & ~(nf >> 4) & VM_ACCESS_FLAGS) {
         rc = -EACCES;
         break;
       }
       const hi = Math.min(v.end, e);
+      // mprotect_fixup(): making writable a private mapping never charged charges it now
+      if (nf & VM_WRITE && !(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
+        if (!this.enoughMemory(hi - cur)) {
+          rc = -ENOMEM;
+          break;
+        }
+        nf |= VM_ACCOUNT;
+      }
       const k = this.setFlags(i, cur, hi, nf);
       if (k < 0) {
         rc = k;

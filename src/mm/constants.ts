@@ -48,6 +48,8 @@ export const MAP_TYPE = 0x0f;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_ANON = MAP_ANONYMOUS;
+/** x86-64: place the mapping in [1 GiB, 2 GiB) (find_start_end()). */
+export const MAP_32BIT = 0x40;
 export const MAP_GROWSDOWN = 0x0100;
 export const MAP_DENYWRITE = 0x0800;
 export const MAP_EXECUTABLE = 0x1000;
@@ -64,8 +66,11 @@ export const MAP_HUGE_SHIFT = 26;
 export const MAP_HUGE_MASK = 0x3f;
 export const MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT;
 export const MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT;
-/** Flags accepted by MAP_SHARED (LEGACY_MAP_MASK). */
+/** Flags accepted by MAP_SHARED (LEGACY_MAP_MASK; x86 defines MAP_32BIT and both huge sizes, so any of their bits pass). */
 export const LEGACY_MAP_MASK =
+  MAP_32BIT |
+  MAP_HUGE_2MB |
+  MAP_HUGE_1GB |
   MAP_SHARED |
   MAP_PRIVATE |
   MAP_FIXED |
@@ -112,6 +117,8 @@ export const MADV_SOFT_OFFLINE = 101;
 export const MFD_CLOEXEC = 0x1;
 export const MFD_ALLOW_SEALING = 0x2;
 export const MFD_HUGETLB = 0x4;
+export const MFD_NOEXEC_SEAL = 0x8;
+export const MFD_EXEC = 0x10;
 export const MFD_HUGE_2MB = MAP_HUGE_2MB;
 export const MFD_HUGE_1GB = MAP_HUGE_1GB;
 
@@ -153,6 +160,7 @@ export const VM_LOCKED = 0x2000;
 export const VM_IO = 0x4000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
+export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 export const VM_HUGETLB = 0x400000;
 export const VM_DONTDUMP = 0x4000000;

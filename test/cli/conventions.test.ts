@@ -58,6 +58,8 @@ describe('command-line conventions', () => {
       [['minimize', 'examples/vm-boot.yaml', '--seconds', '-1'], /--seconds <n>' argument '-1' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['exec', '--memory', 'lots', '--', 'true'], /exec: --memory lots: a size from 1M to 1T, a multiple of 4K/],
+      [['exec', '--memory', '2T', '--', 'true'], /exec: --memory 2T: a size from 1M to 1T/],
       [['bench', '--', '--frobnicate'], /bench: Unknown option '--frobnicate'/],
       [['bench', '--', '--suite', 'nope'], new RegExp(`bench: unknown suite nope \\(known: ${SUITES.join(', ')}\\)`)],
     ] as const) {

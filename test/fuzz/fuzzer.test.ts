@@ -2,20 +2,22 @@
 // The fuzzer: generator determinism and validity, mutation, signal, checks and
 // signatures, one-bug profiles, corpus round trip, campaign determinism, and a
 // short campaign on `latest` that must find nothing.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../src/base/prng.js';
 import { PROFILE_NAMES, profileByName } from '../../src/base/profile.js';
-import { roundSeed, runCampaign, runRound, withinMs } from '../../src/fuzz/campaign.js';
+import { findingKey, roundSeed, runCampaign, runRound, withinMs } from '../../src/fuzz/campaign.js';
 import { Corpus, loadCorpusDir, programId, saveCorpusDir } from '../../src/fuzz/corpus.js';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { generateCallsAt, generateProgram, scanScope } from '../../src/fuzz/generator.js';
 import { callReads, mutateProgram, removeCallAndDependents, spliceCalls } from '../../src/fuzz/mutator.js';
-import { type Program, formatProgram, validateProgram } from '../../src/fuzz/program.js';
+import { type Program, formatProgram, parseProgram, validateProgram } from '../../src/fuzz/program.js';
 import {
   BUG_SWITCHES,
+  classifiesSeedBugs,
+  classifyOn,
   classifyProgram,
   failureSignature,
   fuzzRunOptions,
@@ -248,6 +250,20 @@ describe('signal and checks', () => {
     expect(carry.bugs).not.toContain('skipUptrOverflowCheck');
     expect(classifyProgram({ ...COPY_IN_RUN, profile: 'latest', calls: COPY_IN_RUN.calls.slice(0, 5) })).toEqual({ latestFails: false, bugs: [] });
     for (const b of BUG_SWITCHES) expect(singleBugProfile(b)[b]).toBe(true);
+  });
+
+  it('classifies by the seed bugs only on a profile that has them: a v6.12 finding is its own', () => {
+    expect(PROFILE_NAMES.filter((n) => classifiesSeedBugs(n))).toEqual(['v6.2']);
+    // The 6.12 kernel finding (the mock's iova_to_phys WARN): the seed bugs put back on latest break
+    // the same program too, which must not name it.
+    const text = readFileSync(join(import.meta.dirname, 'kernel-findings', 'v6.12-unfill-iova-to-phys-hole.yaml'), 'utf8');
+    const r = parseProgram(text);
+    if (!r.ok) throw new Error(r.error);
+    expect(classifyProgram(r.program).bugs.length).toBeGreaterThan(0);
+    const cls = classifyOn('v6.12', r.program);
+    expect(cls).toEqual({ latestFails: false, bugs: [] });
+    expect(findingKey('WARN mock_domain_iova_to_phys.missing', 'v6.12', undefined)).toBe('WARN mock_domain_iova_to_phys.missing');
+    expect(findingKey('WARN x', 'v6.2', { latestFails: false, bugs: ['carryLeavesEndZero'] })).toBe('WARN x [carryLeavesEndZero]');
   });
 });
 

@@ -163,6 +163,12 @@ describe('file descriptors', () => {
     const p = m.spawn();
     expect(p.memfdCreate('x', 0x1000)).toBe(-EINVAL);
     expect(p.memfdCreate('x', 21 << 26)).toBe(-EINVAL);
+    // MFD_NOEXEC_SEAL (0x8) and MFD_EXEC (0x10) are flags since 6.3, but not both
+    expect(p.memfdCreate('x', 0x8 | 0x10)).toBe(-EINVAL);
+    for (const f of [0x8, 0x10, 0x8 | 0x2 | 0x1]) expect(p.memfdCreate('x', f)).toBeGreaterThanOrEqual(0);
+    // a huge size with no hstate: hugetlb_file_setup()'s ENODEV (2 MiB | 1 GiB bits make 31, 2 GiB); checked on 7.2.13
+    expect(p.memfdCreate('x', 0x4 | (21 << 26) | (30 << 26))).toBe(-ENODEV);
+    expect(p.memfdCreate('x', 0x4 | (16 << 26))).toBe(-ENODEV);
     const h = p.memfdCreate('h', 0x4 | (21 << 26));
     expect(p.ftruncate(h, 4096)).toBe(-EINVAL);
     expect(p.ftruncate(h, 2 << 20)).toBe(0);

@@ -17,6 +17,7 @@ import {
   MAP_HUGE_SHIFT,
   MAP_HUGETLB,
   MAP_LOCKED,
+  MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -94,6 +95,75 @@ describe('mmap errors', () => {
     expect(z.p.mmap(0n, PG, RW, PA | MAP_LOCKED)).toBe(BigInt(-EPERM));
     const cap = setup({}, { memlock: 0, caps: ['CAP_IPC_LOCK'] });
     expect(cap.p.mmap(0n, 64n * PG, RW, PA | MAP_LOCKED)).toBeGreaterThan(0n);
+  });
+});
+
+describe('MAP_32BIT and the legacy mask (x86-64)', () => {
+  it('places a MAP_32BIT mapping bottom-up in [1 GiB, 2 GiB), a whole PMD multiple of anonymous memory THP-aligned', () => {
+    const { p } = setup();
+    expect(p.mmap(0n, 4n * PG, RW, PA | 0x40)).toBe(0x40000000n);
+    expect(p.mmap(0n, 4n * PG, RW, SA | 0x40)).toBe(0x40004000n);
+    // the search is padded by a PMD and the result aligned up (thp_get_unmapped_area())
+    expect(p.mmap(0n, M2, RW, PA | 0x40)).toBe(0x40200000n);
+    // a hint that fits below 2 GiB is taken; none left: ENOMEM, no fallback
+    expect(p.mmap(0x50000000n, PG, RW, PA | 0x40)).toBe(0x50000000n);
+    expect(p.mmap(0n, 1n << 30n, PROT_READ, PA | 0x40)).toBe(BigInt(-ENOMEM));
+  });
+
+  it('MAP_SHARED_VALIDATE accepts MAP_32BIT and any bits of the two huge sizes, not MAP_SYNC on a file without it', () => {
+    const { p } = setup();
+    const fd = p.memfdCreate('m', 0);
+    expect(p.ftruncate(fd, 4096)).toBe(0);
+    expect(ok(p.mmap(0n, PG, RW, MAP_SHARED_VALIDATE | MAP_HUGE_2MB | MAP_HUGE_1GB, fd))).toBeGreaterThan(0n);
+    expect(ok(p.mmap(0n, PG, RW, MAP_SHARED_VALIDATE | 0x40, fd))).toBeLessThan(0x80000000n);
+    expect(p.mmap(0n, PG, RW, MAP_SHARED_VALIDATE | 0x80000, fd)).toBe(BigInt(-EOPNOTSUPP));
+  });
+});
+
+describe('overcommit (__vm_enough_memory(), OVERCOMMIT_GUESS)', () => {
+  // 256 MiB of RAM, no swap: one charge of more than 65536 pages is refused
+  const RAM = 256n << 20n;
+  it('a private writable mapping larger than RAM is ENOMEM; read-only, MAP_NORESERVE or hugetlb is not charged', () => {
+    const { p, mm } = setup();
+    expect(p.mmap(0n, RAM + PG, RW, PA)).toBe(BigInt(-ENOMEM));
+    expect(p.mmap(0n, RAM + PG, RW, PA | MAP_POPULATE)).toBe(BigInt(-ENOMEM));
+    expect(mm.vmas.length).toBe(0);
+    const a = ok(p.mmap(0n, RAM, RW, PA));
+    expect(p.munmap(a, RAM)).toBe(0);
+    const r = ok(p.mmap(0n, RAM + PG, PROT_READ, PA));
+    ok(p.mmap(0n, RAM + PG, RW, PA | MAP_NORESERVE));
+    // mprotect_fixup(): making the never-charged read-only mapping writable charges it, whole or in part
+    expect(p.mprotect(r, RAM + PG, RW)).toBe(-ENOMEM);
+    expect(p.mprotect(r, RAM, RW)).toBe(0);
+    expect(p.mprotect(r, RAM, PROT_READ)).toBe(0);
+    // charged once: writable again without a new charge (VM_ACCOUNT stays), the rest still refused with it
+    expect(p.mprotect(r, RAM, RW)).toBe(0);
+  });
+
+  it('a shared anonymous mapping larger than RAM is ENOMEM (shmem_acct_size()) unless MAP_NORESERVE; hugetlb and memfd are not', () => {
+    const { p } = setup({ hugetlbPages: { '2M': 1 } });
+    expect(p.mmap(0n, RAM + PG, PROT_READ, SA)).toBe(BigInt(-ENOMEM));
+    ok(p.mmap(0n, RAM + PG, RW, SA | MAP_NORESERVE));
+    ok(p.mmap(0n, RAM + M2, RW, SA | MAP_HUGETLB | MAP_NORESERVE));
+    const fd = p.memfdCreate('m', 0);
+    expect(p.ftruncate(fd, Number(RAM + PG))).toBe(0);
+    ok(p.mmap(0n, RAM + PG, RW, MAP_SHARED, fd));
+    // a private writable mapping of the file is charged
+    expect(p.mmap(0n, RAM + PG, RW, MAP_PRIVATE, fd)).toBe(BigInt(-ENOMEM));
+  });
+
+  it('MAP_FIXED over charged mappings charges only the rest, and a refused one leaves them mapped', () => {
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, RAM, RW, PA));
+    expect(p.writeMemory(a, ONE)).toBe(0);
+    // RAM + 1 page over RAM charged pages: 1 page more
+    expect(p.mmap(a, RAM + PG, RW, PA | MAP_FIXED)).toBe(a);
+    expect(p.munmap(a, RAM + PG)).toBe(0);
+    const b = ok(p.mmap(0n, 16n * PG, RW, PA));
+    expect(p.writeMemory(b, ONE)).toBe(0);
+    const pfn = mm.lookupPfn(b);
+    expect(p.mmap(b, RAM + 17n * PG, RW, PA | MAP_FIXED)).toBe(BigInt(-ENOMEM));
+    expect(mm.lookupPfn(b)).toBe(pfn);
   });
 });
 

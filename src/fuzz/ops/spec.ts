@@ -18,6 +18,7 @@ export const MAP_FLAGS = {
   SHARED_VALIDATE: 0x03,
   FIXED: 0x10,
   ANONYMOUS: 0x20,
+  '32BIT': 0x40,
   LOCKED: 0x2000,
   NORESERVE: 0x4000,
   POPULATE: 0x8000,
@@ -44,7 +45,7 @@ export const MADV_ADVICE = {
   POPULATE_WRITE: 23,
   COLLAPSE: 25,
 } as const;
-export const MFD_FLAGS = { CLOEXEC: 1, ALLOW_SEALING: 2, HUGETLB: 4, HUGE_2MB: 21 << 26, HUGE_1GB: 30 << 26 } as const;
+export const MFD_FLAGS = { CLOEXEC: 1, ALLOW_SEALING: 2, HUGETLB: 4, NOEXEC_SEAL: 8, EXEC: 0x10, HUGE_2MB: 21 << 26, HUGE_1GB: 30 << 26 } as const;
 export const OPEN_FLAGS = { RDONLY: 0, WRONLY: 1, RDWR: 2, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 export const IOAS_MAP_FLAGS = { FIXED_IOVA: 1, WRITEABLE: 2, READABLE: 4 } as const;
 export const OPTION_IDS = { RLIMIT_MODE: 0, HUGE_PAGES: 1 } as const;

@@ -22,6 +22,10 @@ export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
+export const O_NOFOLLOW = 0o400000;
+/** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); a path file is not modelled past that. */
+export const O_PATH = 0o10000000;
+export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
 
 /** poll(2) event bits. */
 export const POLLIN = 0x1;

@@ -17,7 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -277,8 +277,10 @@ export class Process {
   /** open(2) of a registered node: the fd, -ENOENT for an unknown path. */
   open(path: string, flags: number): number {
     return this.sys('open', -ESRCH, () => {
-      // do_sys_openat2(): the flags first (build_open_flags()), then a free descriptor, then the
-      // lookup; every node here is a device, so O_DIRECTORY ends the walk (do_open(): -ENOTDIR)
+      // do_sys_openat2(): the flags first (build_open_how(): O_PATH keeps only O_PATH_FLAGS;
+      // build_open_flags()), then a free descriptor, then the lookup; every node here is a
+      // device, so O_DIRECTORY ends the walk (do_open(): -ENOTDIR)
+      if (flags & O_PATH) flags &= O_PATH_FLAGS;
       if (this.machine.profile.openDirectoryCreateEinval && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
       const fd = this.allocFd();
       if (fd < 0) return fd;

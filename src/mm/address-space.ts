@@ -1694,7 +1694,8 @@ export class MmStruct {
         if (f & VM_IO) return -EINVAL;
         return this.setFlags(i, s, e, f & ~VM_DONTCOPY);
       case MADV_WIPEONFORK:
-        if (v.file !== null || f & VM_SHARED) return -EINVAL;
+        // vma->vm_file: a special mapping ([vdso], whose image the model keeps as a file) has none
+        if ((v.file !== null && v.special === undefined) || f & VM_SHARED) return -EINVAL;
         return this.setFlags(i, s, e, f | VM_WIPEONFORK);
       case MADV_KEEPONFORK:
         return this.setFlags(i, s, e, f & ~VM_WIPEONFORK);

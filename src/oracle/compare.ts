@@ -107,6 +107,9 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     if (r.expected === 'no exception') break; // the model stopped here (its own exception)
     const c = program.calls[r.index];
     const k = kp.calls.get(r.index);
+    // A call by a process the program already ended (an `exit` op): the model's process answers
+    // ESRCH, the C program has no process left to make it ("dead"). Both say the same; go on.
+    if (k?.state === 'dead' && r.errno === 'ESRCH') continue;
     if (!k || k.state === 'dead' || k.state === 'died') {
       ownMemory = killedBySelf && r.index >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
       add({ call: r.index, op: r.op, class: 'missing', ...(ownMemory ? { field: 'own-memory' } : {}), model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });

@@ -157,6 +157,25 @@ describe('compare', () => {
     expect(got).toContainEqual([undefined, 'warn', 'no WARN', 'WARN iommu_unmap_nofail (drivers/iommu/iommufd/pages.c:238)']);
   });
 
+  it("a call by a process the program ended: the model's ESRCH and the C program's dead slot agree; the calls after it are compared", () => {
+    const p: Program = {
+      name: 'dead',
+      profile: 'v6.12',
+      calls: [{ op: 'fork', as: '$c' }, { op: 'exit', proc: '$c' }, { op: 'ioas_alloc', proc: '$c' }, { op: 'open' }, { op: 'ioas_alloc' }],
+    };
+    const r = runModel(p, 'v6.12');
+    expect(r.results[2].errno).toBe('ESRCH');
+    const k = kernelLike(p);
+    (k.calls as Map<number, unknown>).set(2, { state: 'dead', rc: 0n, outputs: {} });
+    const got = compareProgram('dead', p, r, k, '6.12.95', []);
+    expect(got.divergences).toEqual([]);
+    expect(got.status).toBe('agree');
+    expect(got.compared).toBe(4);
+    // a dead slot where the model answered anything else is still missing
+    (k.calls as Map<number, unknown>).set(3, { state: 'dead', rc: 0n, outputs: {} });
+    expect(compareProgram('dead', p, r, k, '6.12.95', []).divergences.map((d) => [d.call, d.class])).toEqual([[3, 'missing']]);
+  });
+
   it('after a call that succeeded on one side only, the rest is not compared', () => {
     const k = kernelLike(PROGRAM);
     k.calls.set(4, { rc: 0n, outputs: { iova: '0x0' } });

@@ -28,6 +28,7 @@
  * object (e.g. `latest` with one pages.c bug switch flipped) through the
  * executor, which itself only takes profile names.
  */
+import { sameValues } from '../base/same-values.js';
 import { EOVERFLOW } from '../base/errno.js';
 import { type FaultHook, type FaultPoint, setFaultHook } from '../base/fault.js';
 import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
@@ -403,11 +404,6 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
   }
 }
 
-function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The fingerprint of the state last audited, and whether the last call changed it. */
 interface AuditMemo {

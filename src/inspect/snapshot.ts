@@ -10,10 +10,11 @@
  * of its snapshots can be diffed. It also keeps what it walked per domain and
  * per pages object under the change counts of what the walk read (the
  * domain's storage, the xarray and interval trees, the areas' places), and
- * hands the same arrays back while those are unchanged (`fresh` walks again). Per-page work (tiers, PFNs, frames) runs
- * over typed arrays; a domain is walked over the IOVA of its IOAS's areas in
- * steps of its smallest page size.
+ * hands the same arrays back while those are unchanged (`fresh` walks again).
+ * Per-page work (tiers, PFNs, frames) runs over typed arrays; a domain is
+ * walked over the IOVA of its IOAS's areas in steps of its smallest page size.
  */
+import { sameValues } from '../base/same-values.js';
 import { IommuDomain } from '../iommu/domain.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
@@ -201,12 +202,6 @@ export class Inspector {
   }
 }
 
-function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  // `!==`: a NaN (a domain that counts no changes) never matches
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * What domainRuns() reads of `d` over `areas`: the domain's change count (maps, unmaps, dirty

@@ -15,6 +15,7 @@
  * - each domain's driver storage is self-consistent (storageProblems: the
  *   mock's entry flags, leaf and node counts, which its fast paths trust).
  */
+import { sameValues } from '../base/same-values.js';
 import { MockDomain } from '../iommu/mock-domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
 import { areaIndexToIova } from './area.js';
@@ -93,12 +94,6 @@ class Stamp {
   nextPfns: Float64Array | undefined;
 }
 
-function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  // `!==`: a NaN (a domain that counts no changes) never matches
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /**
  * What a pages object's checks read (the xarray, both interval trees, the

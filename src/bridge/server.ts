@@ -42,6 +42,7 @@ import {
   MAP_TYPE,
   MmStruct,
   PAGE_SIZE,
+  PROT_WRITE,
   type UserBacking,
   VM_MAYSHARE,
   VM_PFNMAP,
@@ -858,7 +859,10 @@ export class BridgeServer {
         this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         return { ret: p.munmap(a[0], a[1]) };
       case OP.MPROTECT:
-        this.mirrorRange(b, a[0], a[1]);
+        // read-only uncharges an anonymous VMA that has no anon_vma yet (mprotect_fixup()): the
+        // pages the real process wrote give the model's VMAs theirs first
+        if (Number(a[2]) & PROT_WRITE) this.mirrorRange(b, a[0], a[1]);
+        else this.syncWrittenPages(b, a[0], a[1]);
         return { ret: p.mprotect(a[0], a[1], Number(a[2])) };
       case OP.MADVISE: {
         const advice = Number(a[2]);

@@ -156,6 +156,9 @@ export const FAULT_UNSHARE = 2;
 const PT_SPAN = 512;
 /** Pages below TASK_SIZE. */
 export const TASK_PAGES = Number(TASK_SIZE / BigInt(PAGE_SIZE));
+/** Where MAP_32BIT mappings go on x86-64 (find_start_end(): [1 GiB, 2 GiB)), in pages. */
+const LOW32_BEGIN = 0x40000000 / PAGE_SIZE;
+const LOW32_END = 0x80000000 / PAGE_SIZE;
 const MIN_ADDR_PAGES = Number(MMAP_MIN_ADDR / BigInt(PAGE_SIZE));
 /** mmap_base without randomization: TASK_SIZE minus the 128 MiB minimum stack gap. */
 const MMAP_BASE_PAGES = TASK_PAGES - (128 * 1024 * 1024) / PAGE_SIZE;
@@ -1155,42 +1158,27 @@ export class MmStruct {
       if (hugeOrder && hint % align !== 0) return -EINVAL;
       return hint;
     }
-    if (flags & MAP_32BIT && !hugeOrder) return this.unmappedArea32(hint, npages, anonPrivate);
+    // MAP_32BIT on x86-64: arch_get_unmapped_area_topdown() goes to the bottom-up
+    // arch_get_unmapped_area() over find_start_end()'s [1 GiB, 2 GiB) (not randomized here),
+    // with no fallback; hugetlb's own search is not modelled with it
+    const low32 = (flags & MAP_32BIT) !== 0 && !hugeOrder;
+    const limit = low32 ? LOW32_END : TASK_PAGES;
+    if (npages > limit) return -ENOMEM;
     if (hint) {
       const h = Math.ceil(hint / align) * align;
-      if (h + npages <= TASK_PAGES && this.hintFits(h, h + npages)) return h;
+      if (h + npages <= limit && this.hintFits(h, h + npages)) return h;
     }
+    const search = low32 ? (n: number, al: number) => this.bottomup(n, al, LOW32_BEGIN, LOW32_END) : (n: number, al: number) => this.searchArea(n, al);
+    // thp_get_unmapped_area(): a whole number of PMDs of anonymous memory is searched one PMD
+    // longer and aligned up (a PMD up when already aligned: the mm searches top-down)
     if (!hugeOrder && anonPrivate && this.opts.thpAlignAnon && !hint && npages % PT_SPAN === 0) {
-      const r = this.searchArea(npages + PT_SPAN, 1);
+      const r = search(npages + PT_SPAN, 1);
       if (r >= 0) {
         const sub = (PT_SPAN - (r % PT_SPAN)) % PT_SPAN;
         return sub === 0 ? r + PT_SPAN : r + sub;
       }
     }
-    const r = this.searchArea(npages, align);
-    return r < 0 ? -ENOMEM : r;
-  }
-
-  /**
-   * MAP_32BIT on x86-64 (arch_get_unmapped_area_topdown() goes to the
-   * bottom-up arch_get_unmapped_area(), find_start_end(): [1 GiB, 2 GiB),
-   * not randomized here): a hint that fits below 2 GiB, else the lowest gap
-   * there (for a whole number of PMDs of anonymous memory, THP-aligned as
-   * thp_get_unmapped_area() pads and aligns it); no fallback (-ENOMEM).
-   */
-  private unmappedArea32(hint: number, npages: number, anonPrivate: boolean): number {
-    const begin = 0x40000000 / PAGE_SIZE;
-    const end = 0x80000000 / PAGE_SIZE;
-    if (npages > end) return -ENOMEM;
-    if (hint && end - npages >= hint && this.hintFits(hint, hint + npages)) return hint;
-    if (anonPrivate && this.opts.thpAlignAnon && !hint && npages % PT_SPAN === 0) {
-      const r = this.bottomup(npages + PT_SPAN, 1, begin, end);
-      if (r >= 0) {
-        const sub = (PT_SPAN - (r % PT_SPAN)) % PT_SPAN;
-        return sub === 0 ? r + PT_SPAN : r + sub;
-      }
-    }
-    const r = this.bottomup(npages, 1, begin, end);
+    const r = search(npages, align);
     return r < 0 ? -ENOMEM : r;
   }
 
@@ -1605,14 +1593,15 @@ export class MmStruct {
         break;
       }
       const hi = Math.min(v.end, e);
-      // mprotect_fixup(): making writable a private mapping never charged charges it now
+      // mprotect_fixup(): making writable a private mapping never charged charges it now; making
+      // an anonymous one (no vm_ops) read-only before any page made its anon_vma uncharges it
       if (nf & VM_WRITE && !(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) {
         if (!this.enoughMemory(hi - cur)) {
           rc = -ENOMEM;
           break;
         }
         nf |= VM_ACCOUNT;
-      }
+      } else if (!(nf & VM_WRITE) && v.flags & VM_ACCOUNT && v.file === null && v.special === undefined && v.ops === undefined && !v.anonVma) nf &= ~VM_ACCOUNT;
       const k = this.setFlags(i, cur, hi, nf);
       if (k < 0) {
         rc = k;

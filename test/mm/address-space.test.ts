@@ -123,7 +123,7 @@ describe('MAP_32BIT and the legacy mask (x86-64)', () => {
 describe('overcommit (__vm_enough_memory(), OVERCOMMIT_GUESS)', () => {
   // 256 MiB of RAM, no swap: one charge of more than 65536 pages is refused
   const RAM = 256n << 20n;
-  it('a private writable mapping larger than RAM is ENOMEM; read-only, MAP_NORESERVE or hugetlb is not charged', () => {
+  it('a private writable mapping larger than RAM is ENOMEM; read-only or MAP_NORESERVE is not charged', () => {
     const { p, mm } = setup();
     expect(p.mmap(0n, RAM + PG, RW, PA)).toBe(BigInt(-ENOMEM));
     expect(p.mmap(0n, RAM + PG, RW, PA | MAP_POPULATE)).toBe(BigInt(-ENOMEM));
@@ -136,8 +136,25 @@ describe('overcommit (__vm_enough_memory(), OVERCOMMIT_GUESS)', () => {
     expect(p.mprotect(r, RAM + PG, RW)).toBe(-ENOMEM);
     expect(p.mprotect(r, RAM, RW)).toBe(0);
     expect(p.mprotect(r, RAM, PROT_READ)).toBe(0);
-    // charged once: writable again without a new charge (VM_ACCOUNT stays), the rest still refused with it
-    expect(p.mprotect(r, RAM, RW)).toBe(0);
+  });
+
+  it('mprotect read-only keeps VM_ACCOUNT once a page was made (anon_vma), else uncharges: writable again is charged', () => {
+    const { p, mm } = setup();
+    const vmasIn = (a: bigint): number => mm.vmas.filter((v) => v.start * 4096 >= Number(a) && v.start * 4096 < Number(a + RAM + PG)).length;
+    // two charged mappings merge into one charged VMA larger than RAM (each charge alone fits)
+    const a = ok(p.mmap(0x100000000000n, RAM, RW, PA | MAP_FIXED));
+    expect(p.mmap(a + RAM, PG, RW, PA | MAP_FIXED)).toBe(a + RAM);
+    expect(vmasIn(a)).toBe(1);
+    expect(p.writeMemory(a, ONE)).toBe(0);
+    expect(p.mprotect(a, RAM + PG, PROT_READ)).toBe(0);
+    // mprotect_fixup() charges only a VMA without VM_ACCOUNT: RAM + 1 page would be refused
+    expect(p.mprotect(a, RAM + PG, RW)).toBe(0);
+    // the same without a page written: read-only drops VM_ACCOUNT, and writable again is one charge too many
+    const b = ok(p.mmap(0x200000000000n, RAM, RW, PA | MAP_FIXED));
+    expect(p.mmap(b + RAM, PG, RW, PA | MAP_FIXED)).toBe(b + RAM);
+    expect(vmasIn(b)).toBe(1);
+    expect(p.mprotect(b, RAM + PG, PROT_READ)).toBe(0);
+    expect(p.mprotect(b, RAM + PG, RW)).toBe(-ENOMEM);
   });
 
   it('a shared anonymous mapping larger than RAM is ENOMEM (shmem_acct_size()) unless MAP_NORESERVE; hugetlb and memfd are not', () => {

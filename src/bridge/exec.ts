@@ -21,6 +21,8 @@ export interface ExecOptions {
   profile?: string;
   /** The machine's RAM (default the Machine's, 16 GiB): what the overcommit heuristic allows one mapping. */
   memory?: string;
+  /** The CPU has 1 GiB pages, so the 1 GiB hugetlb size exists (default false, as the oracle VMs). */
+  gbpages?: boolean;
   /** Pass the program's KTAP through and end with a summary line. */
   ktap?: boolean;
   /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
@@ -151,6 +153,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   const server = new BridgeServer({
     profile: opts.profile ?? 'latest',
     ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
+    ...(opts.gbpages === true ? { gbpages: true } : {}),
     debugfsDir: debugfs,
     sabotage: opts.sabotage,
     caps: opts.caps,

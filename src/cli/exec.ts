@@ -17,6 +17,7 @@ import { UsageError } from './errors.js';
 interface ExecCliOptions {
   profile: string;
   memory?: string;
+  gbpages?: boolean;
   ktap?: boolean;
   panicOnWarn?: boolean;
   caps?: string;
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
     .option('--memory <size>', "the simulated machine's RAM, e.g. 1G (default 16G): one mapping charged more than this is ENOMEM")
+    .option('--gbpages', 'the simulated CPU has 1 GiB pages, so MAP_HUGE_1GB and MFD_HUGE_1GB exist (by default they do not, as under QEMU\'s default CPU)')
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
@@ -62,7 +64,7 @@ export function register(program: Command): void {
         if (bytes < 1n << 20n || bytes > 1n << 40n || bytes % 4096n !== 0n) throw new UsageError(`exec: --memory ${opts.memory}: a size from 1M to 1T, a multiple of 4K`);
       }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
+        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

@@ -208,6 +208,7 @@ class Executor {
       seed: typeof program.seed === 'number' ? program.seed : 1,
       ...(typeof program.thp === 'string' ? { thp: program.thp as 'always' | 'madvise' | 'never' } : {}),
       ...(hp ? { hugetlbPages: hp } : {}),
+      ...(program.gbpages === true ? { gbpages: true } : {}),
       ...(program.phys_layout === 'linear' || program.phys_layout === 'scattered' ? { physLayout: program.phys_layout } : {}),
       ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     });

@@ -1102,6 +1102,13 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
     e.line('\t\treturn 4; /* KSFT_SKIP */');
     e.line('\t}');
   }
+  if (p.gbpages === true) {
+    // the model's machine has the 1 GiB hugetlb size: a kernel without it (no pdpe1gb) answers otherwise
+    e.line('\tif (access("/sys/kernel/mm/hugepages/hugepages-1048576kB", F_OK)) {');
+    e.line('\t\tprintf("SKIP: no 1 GiB hugetlb size (the program needs a CPU with 1 GiB pages, pdpe1gb)\\n");');
+    e.line('\t\treturn 4; /* KSFT_SKIP */');
+    e.line('\t}');
+  }
   const memlock = String(p.memlock ?? DEFAULT_MEMLOCK);
   const unlimited = /^(unlimited|infinity)$/i.test(memlock.trim());
   const mlExpr = parseExpr(memlock);

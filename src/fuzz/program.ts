@@ -124,6 +124,8 @@ export const TOP_LEVEL_KEYS = [
   'seed',
   'thp',
   'hugetlb_pages',
+  /** The CPU has 1 GiB pages (pdpe1gb), so the 1 GiB hugetlb size exists (default false, as in the oracle VMs). */
+  'gbpages',
   /** Physical placement of frames: 'scattered' (default) or 'linear' (consecutive faults get consecutive PFNs). */
   'phys_layout',
   /** A WARN the program must trip: an assertion name, or one per profile ({ "v6.2": "name" }). */
@@ -297,12 +299,14 @@ export function validateProgram(p: unknown): ProgramIssue[] {
   if (p.seed !== undefined && !(typeof p.seed === 'number' && Number.isSafeInteger(p.seed))) bad(['seed'], 'expected an integer');
   if (p.thp !== undefined && !(THP_MODES as readonly unknown[]).includes(p.thp)) bad(['thp'], `expected one of ${THP_MODES.join(', ')}`);
   if (p.phys_layout !== undefined && !(PHYS_LAYOUTS as readonly unknown[]).includes(p.phys_layout)) bad(['phys_layout'], `expected one of ${PHYS_LAYOUTS.join(', ')}`);
+  if (p.gbpages !== undefined && typeof p.gbpages !== 'boolean') bad(['gbpages'], 'expected true or false');
   if (p.hugetlb_pages !== undefined) {
     if (!isObj(p.hugetlb_pages)) bad(['hugetlb_pages'], 'expected { "2M": n, "1G": n }');
     else
       for (const [k, v] of Object.entries(p.hugetlb_pages)) {
         if (k !== '2M' && k !== '1G') bad(['hugetlb_pages', k], 'expected the key 2M or 1G');
         else if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) bad(['hugetlb_pages', k], 'expected a page count');
+        else if (k === '1G' && p.gbpages !== true) bad(['hugetlb_pages', k], 'a 1 GiB pool needs gbpages: true (no 1 GiB hugetlb size without it)');
       }
   }
   if (p.expectWarning !== undefined) {

@@ -89,6 +89,7 @@ export function programJsonSchema(): JsonSchema {
       seed: { type: 'integer' },
       thp: { enum: [...THP_MODES] },
       phys_layout: { enum: [...PHYS_LAYOUTS] },
+      gbpages: { type: 'boolean', description: 'the CPU has 1 GiB pages, so the 1 GiB hugetlb size exists (default false, as the oracle VMs)' },
       hugetlb_pages: { type: 'object', additionalProperties: false, properties: { '2M': { type: 'integer' }, '1G': { type: 'integer' } } },
       expectWarning: {
         anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: false, properties: Object.fromEntries(PROFILE_NAMES.map((p) => [p, { type: ['string', 'null'] }])) }],

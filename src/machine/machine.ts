@@ -36,8 +36,10 @@ export interface MachineOptions {
   thp?: ThpMode;
   /** THP-align anonymous mmaps whose length is a multiple of 2 MiB (v6.7+; default true). */
   thpAlignAnon?: boolean;
-  /** nr_hugepages per size; unlimited when absent. */
+  /** nr_hugepages per size; unlimited when absent. A 1G pool needs `gbpages`. */
   hugetlbPages?: { '2M'?: number; '1G'?: number };
+  /** The CPU has 1 GiB pages (pdpe1gb), so the 1 GiB hugetlb size exists (default false, as the oracle VMs). */
+  gbpages?: boolean;
   /** fail_page_alloc min-order (default 1). */
   failPageMinOrder?: number;
   /** pin_user_pages_fast() on u64 wrap: 0 → returns 0 (default), else returns -this. */
@@ -127,6 +129,7 @@ export class Machine {
       warn: this.warn,
       faultMinOrder: opts.failPageMinOrder,
       hugetlbPages: opts.hugetlbPages,
+      gbpages: opts.gbpages,
     });
     this.mmOptions = {
       thp: opts.thp ?? 'madvise',

@@ -529,7 +529,7 @@ export class Process {
         const log = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
         const order = log === 0 || log === 21 ? PMD_ORDER : log === 30 ? PUD_ORDER : -1;
         // hugetlb_file_setup(): no hstate of that size (get_hstate_idx() < 0)
-        if (order < 0) return -ENODEV;
+        if (order < 0 || !this.machine.phys.hasHstate(order)) return -ENODEV;
         file = new MemFile(this.machine.phys, 'hugetlb', 0, { order, name: `memfd:${name}` });
       } else file = new MemFile(this.machine.phys, 'shmem', 0, { name: `memfd:${name}` });
       file.get();

@@ -1304,7 +1304,8 @@ export class MmStruct {
       } else if (flags & MAP_HUGETLB) return BigInt(-EINVAL);
     } else if (flags & MAP_HUGETLB) {
       hugeOrder = hugeOrderFromFlags(flags);
-      if (hugeOrder < 0) return BigInt(-EINVAL);
+      // ksys_mmap_pgoff(): hstate_sizelog() finds no hstate of that size
+      if (hugeOrder < 0 || !this.phys.hasHstate(hugeOrder)) return BigInt(-EINVAL);
       const hs = BigInt(PAGE_SIZE * 2 ** hugeOrder);
       len = BigInt.asUintN(64, len + hs - 1n) & ~(hs - 1n);
       // hugetlb_file_setup(): an unlinked hugetlbfs file, reserved up front unless MAP_NORESERVE

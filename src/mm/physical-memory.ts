@@ -112,8 +112,13 @@ export interface PhysicalMemoryOptions {
   warn?: WarnSink;
   /** Lowest order whose allocation is a fault point (fail_page_alloc min-order, default 1). */
   faultMinOrder?: number;
-  /** nr_hugepages per size: the pool limit; unlimited when absent. */
+  /** nr_hugepages per size: the pool limit; unlimited when absent. A 1G pool needs `gbpages`. */
   hugetlbPages?: { '2M'?: number; '1G'?: number };
+  /**
+   * The CPU maps 1 GiB pages (X86_FEATURE_GBPAGES, "pdpe1gb"): only then does x86 register the
+   * 1 GiB hstate (gigantic_pages_init()). Default false, as under QEMU's default qemu64 CPU.
+   */
+  gbpages?: boolean;
 }
 
 /** Frame contents held outside the model (see PhysicalMemory.backing). */
@@ -272,6 +277,8 @@ export class PhysicalMemory {
   private readonly hugeLimit: [number, number];
   private readonly hugeInUse: [number, number] = [0, 0];
   private readonly hugeResv: [number, number] = [0, 0];
+  /** The 1 GiB hstate exists (PhysicalMemoryOptions.gbpages). */
+  readonly gbpages: boolean;
   /** Bumped by everything that can change a frame's pincount() (see pinChanges). */
   private pinGen = 0;
 
@@ -287,6 +294,8 @@ export class PhysicalMemory {
     this.faults = opts.faults;
     this.warn = opts.warn;
     this.faultMinOrder = opts.faultMinOrder ?? 1;
+    this.gbpages = opts.gbpages ?? false;
+    if (opts.hugetlbPages?.['1G'] !== undefined && !this.gbpages) throw new RangeError('a 1 GiB hugetlb pool needs gbpages (a CPU with 1 GiB pages)');
     this.hugeLimit = [opts.hugetlbPages?.['2M'] ?? Number.POSITIVE_INFINITY, opts.hugetlbPages?.['1G'] ?? Number.POSITIVE_INFINITY];
     const nregions = Math.ceil(this.totalFrames / R_FRAMES);
     for (let k = 0; k < nregions; k++) {
@@ -538,6 +547,11 @@ export class PhysicalMemory {
 
   // ---------------------------------------------------------------------------
   // hugetlb pool
+
+  /** A hugetlb page size of this order is registered (size_to_hstate()): 2 MiB always, 1 GiB with gbpages. */
+  hasHstate(order: number): boolean {
+    return order === PMD_ORDER || (order === PUD_ORDER && this.gbpages);
+  }
 
   /** hugetlb_acct_memory(): reserve `n` huge pages of `order`; false when the pool cannot promise them. */
   hugetlbReserve(order: number, n: number): boolean {

@@ -41,7 +41,7 @@ describe('exec: exported C of the example and regression programs', () => {
       const profile = program.profile ?? 'latest';
       // as root in the oracle VM: the program drops to its own capabilities and limits itself
       // the machine the model's own run had (the executor's default RAM is 1 GiB, as the oracle's VM)
-      const r = await runExec([base], { profile, memory: String(program.memory ?? '1G'), captureStdout: true, err: () => {}, caps: 'all' });
+      const r = await runExec([base], { profile, memory: String(program.memory ?? '1G'), ...(program.gbpages === true ? { gbpages: true } : {}), captureStdout: true, err: () => {}, caps: 'all' });
       expect(r.stdout).toMatch(/^all \d+ checks agree with the model$/m);
       expect(r.status).toBe(0);
       expect(r.crash).toBeUndefined();

@@ -172,6 +172,26 @@ describe('formatProgram', () => {
   });
 });
 
+describe('gbpages', () => {
+  const base = (extra: string): string => `profile: latest\n${extra}calls:\n  - { op: memfd_create, flags: [HUGETLB, HUGE_1GB], as: $m }\n`;
+  it('gives the machine the 1 GiB hugetlb size only when set (the oracle VMs have none)', () => {
+    const without = parseProgram(base(''), 'a.yaml');
+    const withIt = parseProgram(base('gbpages: true\n'), 'b.yaml');
+    if (!without.ok || !withIt.ok) throw new Error('parse');
+    expect(runProgram(without.program).results[0].errno).toBe('ENODEV');
+    expect(runProgram(withIt.program).results[0].errno).toBeUndefined();
+  });
+  it('refuses a 1 GiB pool without it, and a value that is not a boolean', () => {
+    const r = parseProgram(base('hugetlb_pages: { "1G": 1 }\n'), 'c.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(/hugetlb_pages\.1G.*gbpages: true/);
+    expect(parseProgram(base('gbpages: true\nhugetlb_pages: { "1G": 1 }\n'), 'd.yaml').ok).toBe(true);
+    const bad = parseProgram(base('gbpages: yes please\n'), 'e.yaml');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toMatch(/gbpages/);
+  });
+});
+
 describe('schema', () => {
   const schema = programJsonSchema();
   it('docs/scenario.schema.json is the generated schema', () => {

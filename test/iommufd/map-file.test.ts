@@ -319,7 +319,7 @@ describe('file-backed pages', () => {
 
 describe('MAP_FILE of a 1 GiB hugetlbfs memfd', () => {
   it('pins across the 2 MiB blocks of one order-18 folio', () => {
-    const m = new Machine({ memory: '2G', profile: 'latest', panicOnWarn: true, checks: true, hugetlbPages: { '1G': 1 } });
+    const m = new Machine({ memory: '2G', profile: 'latest', panicOnWarn: true, checks: true, gbpages: true, hugetlbPages: { '1G': 1 } });
     const p = m.spawn({ memlock: 'unlimited', caps: ['CAP_SYS_RESOURCE'] });
     const c = IommufdClient.open(p);
     const ioas = c.ioasAlloc();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { describe, expect, it } from 'vitest';
-import { EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM } from '../../src/base/errno.js';
+import { EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM } from '../../src/base/errno.js';
 import { Machine, type MachineOptions, O_RDONLY, type SpawnOptions } from '../../src/machine/index.js';
 import {
   FOLL_LONGTERM,
@@ -14,6 +14,9 @@ import {
   MAP_FIXED_NOREPLACE,
   MAP_HUGE_1GB,
   MAP_HUGE_2MB,
+  MFD_HUGETLB,
+  MFD_HUGE_1GB,
+  MFD_HUGE_2MB,
   MAP_HUGE_SHIFT,
   MAP_HUGETLB,
   MAP_LOCKED,
@@ -461,8 +464,23 @@ describe('hugetlb', () => {
     expect(phys.framesInUse()).toBe(0);
   });
 
+  it('no 1 GiB hugetlb size without gbpages: MAP_HUGE_1GB is EINVAL, memfd ENODEV', () => {
+    // ksys_mmap_pgoff() / hugetlb_file_setup(): x86 registers the 1 GiB hstate only with X86_FEATURE_GBPAGES
+    const { p, phys } = setup({ memory: '3G' });
+    expect(phys.hasHstate(18)).toBe(false);
+    expect(p.mmap(0n, 1n << 30n, RW, PA | MAP_HUGETLB | MAP_HUGE_1GB)).toBe(BigInt(-EINVAL));
+    expect(p.mmap(0n, 1n << 30n, RW, SA | MAP_HUGETLB | MAP_HUGE_1GB)).toBe(BigInt(-EINVAL));
+    expect(p.memfdCreate('g', MFD_HUGETLB | MFD_HUGE_1GB)).toBe(-ENODEV);
+    // the 2 MiB size is always there
+    expect(ok(p.mmap(0n, M2, RW, PA | MAP_HUGETLB | MAP_HUGE_2MB))).toBeGreaterThan(0n);
+    expect(p.memfdCreate('m', MFD_HUGETLB | MFD_HUGE_2MB)).toBeGreaterThanOrEqual(0);
+    // and no 1 GiB pool can be configured
+    expect(() => setup({ hugetlbPages: { '1G': 1 } })).toThrow(/gbpages/);
+  });
+
   it('1 GiB pages with MAP_HUGE_1GB', () => {
-    const { p, mm, phys } = setup({ memory: '3G' });
+    const { p, mm, phys } = setup({ memory: '3G', gbpages: true });
+    expect(phys.hasHstate(18)).toBe(true);
     const a = ok(p.mmap(0n, 1n << 30n, RW, PA | MAP_HUGETLB | MAP_HUGE_1GB));
     expect(a % (1n << 30n)).toBe(0n);
     p.writeMemory(a + (700n << 20n), ONE);

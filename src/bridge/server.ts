@@ -829,7 +829,7 @@ export class BridgeServer {
         }
         // a file the model installed took the lowest free number, which syncFds made the program's
         let created = -1;
-        if (lf >= 0 && !b.placeholders.has(lf) && !b.kinds.has(lf) && p.fileOf(lf) !== undefined) {
+        if (lf >= 0 && !b.placeholders.has(lf) && !b.kinds.has(lf) && p.hasFd(lf)) {
           created = lf;
           b.kinds.set(lf, FD_MODEL);
         }
@@ -1052,7 +1052,7 @@ export class BridgeServer {
       b.placeholders.delete(lf);
     }
     for (let fd = 3; fd < lf; fd++) {
-      if (p.fileOf(fd) !== undefined) continue;
+      if (p.hasFd(fd)) continue;
       const got = p.installFd(placeholderFile());
       if (got < 0) break;
       b.placeholders.add(got);

@@ -509,7 +509,8 @@ class SnapshotBuilder {
       for (const fd of p.openFds()) {
         const f = p.fileOf(fd);
         const c = contextOfFile(f);
-        const s: FdSnap = { fd, kind: fileKind(f) };
+        // an open descriptor fget() does not return is an O_PATH one
+        const s: FdSnap = { fd, kind: f === undefined ? 'path' : fileKind(f) };
         if (c) s.ctx = this.insp.ctxKey(c);
         if (f instanceof IommufdFileHandle && f.inner instanceof StaccessFile && f.inner.access) s.access = f.inner.access.id;
         fds.push(s);

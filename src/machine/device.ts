@@ -23,7 +23,7 @@ export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NOFOLLOW = 0o400000;
-/** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); a path file is not modelled past that. */
+/** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */
 export const O_PATH = 0o10000000;
 export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
 
@@ -64,6 +64,21 @@ export interface OpenFile {
   mmap?(proc: Process, vmFlags: number, pgoff: bigint, pages: number): DeviceMapping | number;
   /** Open mode (O_ACCMODE bits); filled from open()'s flags when left undefined. */
   fmode?: number;
+  /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
+  readonly pathOnly?: boolean;
+}
+
+/**
+ * What open(O_PATH) installs: the node looked up, never opened (do_o_path():
+ * no permission check, no driver open, the empty file operations). fdget()
+ * and fget() skip it, so ioctl, mmap, read, write and ftruncate on it are
+ * EBADF and poll reports POLLNVAL; close, dup, dup2/dup3 and F_DUPFD take it
+ * (fdget_raw()).
+ */
+export class PathFile implements OpenFile {
+  readonly pathOnly = true;
+  readonly fmode = 0;
+  release(): void {}
 }
 
 /** A node in the file namespace (a character device, a file). */

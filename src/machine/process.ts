@@ -14,10 +14,10 @@
  */
 import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER } from '../mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, TASK_SIZE_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -35,6 +35,14 @@ export const NR_OPEN_DEFAULT = 1024;
 export const FIRST_FD = 3;
 
 /** An open file description shared by dup'd / inherited descriptors. */
+/** MAX_RW_COUNT: the most one read or write moves (INT_MAX & PAGE_MASK). */
+const MAX_RW_COUNT = 0x7fff_f000;
+
+/** access_ok(buf, count) on x86-64: the range ends at or below TASK_SIZE_MAX without wrapping. */
+function userRangeOk(buf: bigint, count: number): boolean {
+  return buf + BigInt(count) <= TASK_SIZE_MAX;
+}
+
 class FileDescription {
   readonly file: OpenFile;
   refs = 1;
@@ -144,7 +152,7 @@ export class Process {
       let fileMode = O_RDWR;
       let device: DeviceMmap | undefined;
       if (!(flags & MAP_ANONYMOUS)) {
-        const d = this.fds.get(fd);
+        const d = this.fdget(fd);
         if (d === undefined) return BigInt(-EBADF);
         fileMode = d.file.fmode ?? O_RDWR;
         if (d.file.memfile !== undefined) file = d.file.memfile;
@@ -264,9 +272,21 @@ export class Process {
     return d.file;
   }
 
-  /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd). */
+  /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */
   fileOf(fd: number): OpenFile | undefined {
-    return this.fds.get(fd)?.file;
+    const f = this.fds.get(fd)?.file;
+    return f?.pathOnly === true ? undefined : f;
+  }
+
+  /** `fd` is an open descriptor (of any file, an O_PATH one included: fdget_raw()). */
+  hasFd(fd: number): boolean {
+    return this.fds.has(fd);
+  }
+
+  /** fdget(): the descriptor's open file description, undefined when not open or O_PATH. */
+  private fdget(fd: number): FileDescription | undefined {
+    const d = this.fds.get(fd);
+    return d === undefined || d.file.pathOnly === true ? undefined : d;
   }
 
   /** Open descriptors, ascending (a list kept until the table next changes: do not modify it). */
@@ -287,6 +307,11 @@ export class Process {
       const node = this.machine.device(path);
       if (node === undefined) return -ENOENT;
       if (flags & O_DIRECTORY) return -ENOTDIR;
+      // do_o_path(): the lookup alone, the device is not opened
+      if (flags & O_PATH) {
+        this.fds.set(fd, new FileDescription(new PathFile()));
+        return fd;
+      }
       const file = node.open(this, flags | 0);
       if (typeof file === 'number') return file;
       if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;
@@ -350,7 +375,7 @@ export class Process {
   /** ioctl(2): -EBADF for an unknown fd, -ENOTTY when the file has no ioctl. */
   ioctl(fd: number, cmd: number, arg: Arg = 0n): number {
     return this.sys('ioctl', -ESRCH, () => {
-      const d = this.fds.get(fd);
+      const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       const a = u64(arg);
       if (a === undefined) return -EINVAL;
@@ -410,27 +435,31 @@ export class Process {
   /** read(2): bytes read or -errno (-EBADF unknown fd or not open for reading, -EINVAL when the file has no read). */
   read(fd: number, buf: Arg, count: number): number {
     return this.sys('read', -ESRCH, () => {
-      const d = this.fds.get(fd);
+      const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_WRONLY) return -EBADF;
       if (d.file.read === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-      // vfs_read() has no zero-count shortcut: the file's read decides (a vEVENTQ's is -EINVAL)
-      return d.file.read(this, a, count);
+      // vfs_read(): access_ok() of the whole buffer, then the count cut to MAX_RW_COUNT; no zero-count
+      // shortcut: the file's read decides (a vEVENTQ's is -EINVAL)
+      if (!userRangeOk(a, count)) return -EFAULT;
+      return d.file.read(this, a, Math.min(count, MAX_RW_COUNT));
     });
   }
 
   /** write(2): bytes written or -errno (-EBADF unknown fd or read-only, -EINVAL when the file has no write). */
   write(fd: number, buf: Arg, count: number): number {
     return this.sys('write', -ESRCH, () => {
-      const d = this.fds.get(fd);
+      const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_RDONLY) return -EBADF;
       if (d.file.write === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-      return d.file.write(this, a, count);
+      // vfs_write(): as vfs_read()
+      if (!userRangeOk(a, count)) return -EFAULT;
+      return d.file.write(this, a, Math.min(count, MAX_RW_COUNT));
     });
   }
 
@@ -444,7 +473,7 @@ export class Process {
   poll(fd: number, events: number): number {
     return this.sys('poll', -ESRCH, () => {
       if (fd < 0) return 0;
-      const d = this.fds.get(fd);
+      const d = this.fdget(fd);
       if (d === undefined) return POLLNVAL;
       const mask = d.file.poll ? d.file.poll(this) : DEFAULT_POLLMASK;
       return mask & (events | POLLERR | POLLHUP);
@@ -542,7 +571,7 @@ export class Process {
   /** ftruncate(2) of a file with a page cache (memfd). */
   ftruncate(fd: number, length: Arg): number {
     return this.sys('ftruncate', -ESRCH, () => {
-      const d = this.fds.get(fd);
+      const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       const f = d.file.memfile;
       if (f === undefined || f.kind === 'file' || ((d.file.fmode ?? 0) & O_ACCMODE) === 0) return -EINVAL;

@@ -2,8 +2,11 @@
 // open(2) of the model's device nodes: the order of do_sys_openat2() (flags, a free
 // descriptor, the lookup, then do_open()'s checks), O_DIRECTORY on a device.
 import { describe, expect, it } from 'vitest';
-import { EINVAL, EMFILE, ENOENT, ENOTDIR } from '../../src/base/errno.js';
-import { O_CREAT, O_DIRECTORY, O_RDWR } from '../../src/machine/device.js';
+import { EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
+import { O_CLOEXEC, O_CREAT, O_DIRECTORY, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
+import { iommufdContexts, iommufdCtxOf } from '../../src/machine/iommufd-node.js';
+import { MAP_SHARED, PROT_READ, TASK_SIZE_MAX } from '../../src/mm/constants.js';
+import { IommufdClient } from '../../src/client/index.js';
 import { Machine } from '../../src/machine/index.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
 import { NR_OPEN_DEFAULT } from '../../src/machine/process.js';
@@ -37,6 +40,53 @@ describe('open', () => {
     expect(p.open('/dev/iommu', O_RDWR | O_DIRECTORY | O_CREAT)).toBe(-EINVAL);
     expect(p.close(3)).toBe(0);
     expect(p.open('/dev/no-such-node', O_RDWR)).toBe(-ENOENT);
+    p.exit();
+  });
+
+  it('O_PATH gives a descriptor of the path alone: no context, fdget() refuses it, close and dup take it', () => {
+    const p = session('latest');
+    // do_o_path(): every flag but O_PATH_FLAGS dropped, the device never opened
+    const fd = p.open('/dev/iommu', O_PATH | O_CLOEXEC | O_RDWR | O_CREAT | 0x800000);
+    expect(fd).toBe(3);
+    expect(iommufdCtxOf(p, fd)).toBeUndefined();
+    expect(iommufdContexts(p.machine)).toHaveLength(0);
+    expect(p.fileOf(fd)).toBeUndefined();
+    expect(p.hasFd(fd)).toBe(true);
+    expect(p.ioctl(fd, 0x3b81, 0n)).toBe(-EBADF);
+    expect(p.mmap(0n, 4096n, PROT_READ, MAP_SHARED, fd)).toBe(BigInt(-EBADF));
+    expect(p.read(fd, 0x10000n, 8)).toBe(-EBADF);
+    expect(p.write(fd, 0x10000n, 8)).toBe(-EBADF);
+    expect(p.poll(fd, POLLIN)).toBe(POLLNVAL);
+    const d = p.dup(fd);
+    expect(d).toBe(4);
+    expect(p.ioctl(d, 0x3b81, 0n)).toBe(-EBADF);
+    expect(p.close(fd)).toBe(0);
+    expect(p.close(d)).toBe(0);
+    expect(p.close(fd)).toBe(-EBADF);
+    // O_PATH | O_DIRECTORY: the directory check still applies to the node
+    expect(p.open('/dev/iommu', O_PATH | O_DIRECTORY)).toBe(-ENOTDIR);
+    // an ordinary open makes a context
+    const real = p.open('/dev/iommu', O_RDWR);
+    expect(iommufdCtxOf(p, real)).toBeDefined();
+    p.exit();
+  });
+
+  it('read and write check the whole buffer (access_ok) before the file, then cut the count to MAX_RW_COUNT', () => {
+    const p = session('latest');
+    const c = IommufdClient.open(p);
+    const q = c.faultQueueAlloc();
+    const buf = 0x10000n;
+    // vfs_read(): the range must end at or below TASK_SIZE_MAX, else EFAULT before the queue's ESPIPE
+    expect(p.read(q.faultFd, TASK_SIZE_MAX - 40n, 41)).toBe(-EFAULT);
+    expect(p.read(q.faultFd, TASK_SIZE_MAX - 80n, 80)).toBe(0);
+    expect(p.read(q.faultFd, buf, 41)).toBe(-ESPIPE);
+    // 2^31 + 32 bytes (whole 40-byte records) fit below TASK_SIZE_MAX from here, but the queue sees
+    // 0x7ffff000 (MAX_RW_COUNT), which is not a whole number of records
+    expect((2 ** 31 + 32) % 40).toBe(0);
+    expect(p.read(q.faultFd, buf, 2 ** 31 + 32)).toBe(-ESPIPE);
+    expect(p.read(q.faultFd, buf, 40)).toBe(0);
+    expect(p.write(q.faultFd, TASK_SIZE_MAX - 7n, 8)).toBe(-EFAULT);
+    expect(p.write(q.faultFd, buf, 9)).toBe(-ESPIPE);
     p.exit();
   });
 });

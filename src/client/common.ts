@@ -85,6 +85,17 @@ export class UserScratch {
     return va;
   }
 
+  /**
+   * The same buffer in a child `fork()` made of this scratch's process: the child's address space is
+   * a copy, so the mapping is there at the same address with the same bytes.
+   */
+  forked(child: Process): UserScratch {
+    const s = new (this.constructor as new (p: Process) => UserScratch)(child);
+    s.va = this.va;
+    s.len = this.len;
+    return s;
+  }
+
   write(data: Uint8Array): bigint {
     const va = this.get(data.length);
     check(this.proc.writeMemory(va, data), 'write (client scratch)');

@@ -271,6 +271,12 @@ class Executor {
     return s;
   }
 
+  /** A forked child's client scratch is its parent's, inherited with the address space (as the exported C's). */
+  inheritScratch(parent: Process, child: Process): void {
+    const s = this.scratches.get(parent);
+    if (s) this.scratches.set(child, s.forked(child) as Scratch);
+  }
+
   /** Run model-internal work on `proc` with its fail-nth disarmed (restored after). */
   quiet<T>(proc: Process, fn: () => T): T {
     const f = proc.task.failNth;
@@ -574,6 +580,7 @@ class CallCtx implements ExecCtx {
 
   adoptChild(child: Process): void {
     this.x.adopt(child);
+    this.x.inheritScratch(this.proc, child);
     const fd = this.x.defaultFd.get(this.proc);
     if (fd !== undefined) this.x.defaultFd.set(child, fd);
   }

@@ -618,6 +618,9 @@ export class Process {
         memcg: t.memcg,
       });
       const child = new Process(this.machine, task, this.pid);
+      // ioctlStruct()'s scratch came along with the address space: the child uses it as it is
+      child.scratchVa = this.scratchVa;
+      child.scratchLen = this.scratchLen;
       for (const [fd, d] of this.fds) {
         d.refs++;
         child.fds.set(fd, d);

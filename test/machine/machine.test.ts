@@ -239,3 +239,27 @@ describe('exit', () => {
     expect(m.processes.size).toBe(0);
   });
 });
+
+describe('ioctlStruct across fork', () => {
+  it('the child passes structs through the buffer it inherited, with the bytes the parent left there', () => {
+    const m = new Machine({ memory: '64M', seed: 3 });
+    const p = m.spawn();
+    const fd = p.memfdCreate('x', 0);
+    // a struct of 32 bytes, then the child's of 8: ioctlStruct maps no new buffer in the child
+    expect(p.ioctlStruct(fd, 0x1234, new Uint8Array(32).fill(0xab))).toBe(-ENOTTY);
+    const c = p.fork();
+    const vmas = c.mm.vmas.length;
+    const small = new Uint8Array(8);
+    expect(c.ioctlStruct(fd, 0x1234, small)).toBe(-ENOTTY);
+    expect(c.mm.vmas.length).toBe(vmas);
+    // the buffer's bytes past the child's struct are still the parent's (the address space is a copy)
+    const tail = new Uint8Array(24);
+    // the only mapping of this bare process: the one-page struct buffer (VMA bounds are page numbers)
+    expect(c.mm.vmas).toHaveLength(1);
+    const buf = BigInt(c.mm.vmas[0].start) * 4096n;
+    expect(c.readMemory(buf + 8n, tail)).toBe(0);
+    expect([...tail].every((b) => b === 0xab)).toBe(true);
+    c.exit();
+    p.exit();
+  });
+});

@@ -14,12 +14,18 @@ import { BRIDGE_LOST_STATUS } from './protocol.js';
 import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
 import { buildShim } from './shim-build.js';
 
+/** The machine's RAM under exec unless told: the memory of the QEMU guests the real kernels answer in. */
+export const EXEC_MEMORY = '1G';
+
 /** Exit status when the bridge server failed (EX_SOFTWARE). */
 export const EXIT_BRIDGE_CRASH = 70;
 
 export interface ExecOptions {
   profile?: string;
-  /** The machine's RAM (default the Machine's, 16 GiB): what the overcommit heuristic allows one mapping. */
+  /**
+   * The machine's RAM (default EXEC_MEMORY, the oracle VMs' 1 GiB): what the overcommit heuristic allows
+   * one mapping, and what can be populated.
+   */
   memory?: string;
   /** The CPU has 1 GiB pages, so the 1 GiB hugetlb size exists (default false, as the oracle VMs). */
   gbpages?: boolean;
@@ -152,7 +158,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   const spinUs = spinEnv !== undefined && /^\d+$/.test(spinEnv) ? Number(spinEnv) : undefined;
   const server = new BridgeServer({
     profile: opts.profile ?? 'latest',
-    ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
+    memory: opts.memory ?? EXEC_MEMORY,
     ...(opts.gbpages === true ? { gbpages: true } : {}),
     debugfsDir: debugfs,
     sabotage: opts.sabotage,

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command('exec')
     .description('Run an unmodified program with /dev/iommu answered by the model (LD_PRELOAD shim + bridge server).')
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
-    .option('--memory <size>', "the simulated machine's RAM, e.g. 1G (default 16G): one mapping charged more than this is ENOMEM")
+    .option('--memory <size>', "the simulated machine's RAM, e.g. 4G (default 1G, as the oracle VMs): one mapping charged more than this is ENOMEM")
     .option('--gbpages', 'the simulated CPU has 1 GiB pages, so MAP_HUGE_1GB and MFD_HUGE_1GB exist (by default they do not, as under QEMU\'s default CPU)')
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")

@@ -23,9 +23,22 @@ export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NOFOLLOW = 0o400000;
+export const O_DIRECT = 0o40000;
 /** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */
 export const O_PATH = 0o10000000;
 export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
+
+/** The file was opened for reading: FMODE_READ (O_RDONLY or O_RDWR; O_ACCMODE 3 is neither). */
+export function fmodeReads(fmode: number): boolean {
+  const m = fmode & O_ACCMODE;
+  return m === O_RDONLY || m === O_RDWR;
+}
+
+/** The file was opened for writing: FMODE_WRITE (O_WRONLY or O_RDWR). */
+export function fmodeWrites(fmode: number): boolean {
+  const m = fmode & O_ACCMODE;
+  return m === O_WRONLY || m === O_RDWR;
+}
 
 /** poll(2) event bits. */
 export const POLLIN = 0x1;
@@ -62,8 +75,13 @@ export interface OpenFile {
    * no memfile) → -ENODEV.
    */
   mmap?(proc: Process, vmFlags: number, pgoff: bigint, pages: number): DeviceMapping | number;
-  /** Open mode (O_ACCMODE bits); filled from open()'s flags when left undefined. */
+  /**
+   * Open mode (O_ACCMODE bits); filled from open()'s flags when left undefined. 3 (O_WRONLY|O_RDWR)
+   * is neither readable nor writable (OPEN_FMODE(): FMODE_READ/WRITE from flags + 1): ioctl only.
+   */
   fmode?: number;
+  /** FMODE_CAN_ODIRECT: O_DIRECT opens of it are allowed (absent: do_dentry_open() refuses them, EINVAL). */
+  readonly canODirect?: boolean;
   /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
   readonly pathOnly?: boolean;
 }
@@ -99,6 +117,7 @@ export class RegularFileNode implements DeviceNode {
     if ((flags & O_ACCMODE) !== O_RDONLY) return -EACCES;
     const f = this.file;
     f.get();
-    return { memfile: f, fmode: O_RDONLY, release: () => f.put() };
+    // a file of the rootfs (tmpfs, which takes O_DIRECT since 6.6)
+    return { memfile: f, fmode: O_RDONLY, canODirect: true, release: () => f.put() };
   }
 }

@@ -17,7 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, TASK_SIZE_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, O_ACCMODE, O_CREAT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_WRONLY, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { DEFAULT_POLLMASK, fmodeReads, fmodeWrites, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -314,6 +314,11 @@ export class Process {
       }
       const file = node.open(this, flags | 0);
       if (typeof file === 'number') return file;
+      // do_dentry_open(): after the driver's open, O_DIRECT on a file that cannot do it; the file is released
+      if (flags & O_DIRECT && file.canODirect !== true) {
+        file.release(this);
+        return -EINVAL;
+      }
       if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;
       this.fds.set(fd, new FileDescription(file));
       return fd;
@@ -437,7 +442,7 @@ export class Process {
     return this.sys('read', -ESRCH, () => {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
-      if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_WRONLY) return -EBADF;
+      if (!fmodeReads(d.file.fmode ?? O_RDWR)) return -EBADF;
       if (d.file.read === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
@@ -453,7 +458,7 @@ export class Process {
     return this.sys('write', -ESRCH, () => {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
-      if (((d.file.fmode ?? O_RDWR) & O_ACCMODE) === O_RDONLY) return -EBADF;
+      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EBADF;
       if (d.file.write === undefined) return -EINVAL;
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
@@ -574,7 +579,7 @@ export class Process {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       const f = d.file.memfile;
-      if (f === undefined || f.kind === 'file' || ((d.file.fmode ?? 0) & O_ACCMODE) === 0) return -EINVAL;
+      if (f === undefined || f.kind === 'file' || !fmodeWrites(d.file.fmode ?? 0)) return -EINVAL;
       const l = typeof length === 'bigint' ? length : Number.isInteger(length) ? BigInt(length) : -1n;
       if (l < 0n) return -EINVAL;
       if (l > BigInt(Number.MAX_SAFE_INTEGER) - BigInt(PAGE_SIZE)) return -EINVAL;

@@ -1160,8 +1160,8 @@ export class MmStruct {
     }
     // MAP_32BIT on x86-64: arch_get_unmapped_area_topdown() goes to the bottom-up
     // arch_get_unmapped_area() over find_start_end()'s [1 GiB, 2 GiB) (not randomized here),
-    // with no fallback; hugetlb's own search is not modelled with it
-    const low32 = (flags & MAP_32BIT) !== 0 && !hugeOrder;
+    // with no fallback; hugetlb_get_unmapped_area() goes there too, aligned to the huge page
+    const low32 = (flags & MAP_32BIT) !== 0;
     const limit = low32 ? LOW32_END : TASK_PAGES;
     if (npages > limit) return -ENOMEM;
     if (hint) {
@@ -1373,8 +1373,9 @@ export class MmStruct {
       if (task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
     }
     if (file !== null || device !== undefined) {
-      const readable = (fileMode & 3) !== 1;
-      const writable = (fileMode & 3) !== 0;
+      // FMODE_READ / FMODE_WRITE of the open mode (O_ACCMODE 3 has neither)
+      const readable = (fileMode & 3) === 0 || (fileMode & 3) === 2;
+      const writable = (fileMode & 3) === 1 || (fileMode & 3) === 2;
       const type = flags & MAP_TYPE;
       if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
         if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;

@@ -2,8 +2,8 @@
 // open(2) of the model's device nodes: the order of do_sys_openat2() (flags, a free
 // descriptor, the lookup, then do_open()'s checks), O_DIRECTORY on a device.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
-import { O_CLOEXEC, O_CREAT, O_DIRECTORY, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
+import { EACCES, EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
+import { O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
 import { iommufdContexts, iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { MAP_SHARED, PROT_READ, TASK_SIZE_MAX } from '../../src/mm/constants.js';
 import { IommufdClient } from '../../src/client/index.js';
@@ -87,6 +87,22 @@ describe('open', () => {
     expect(p.read(q.faultFd, buf, 40)).toBe(0);
     expect(p.write(q.faultFd, TASK_SIZE_MAX - 7n, 8)).toBe(-EFAULT);
     expect(p.write(q.faultFd, buf, 9)).toBe(-ESPIPE);
+    p.exit();
+  });
+
+  it('O_DIRECT on a device is EINVAL after the driver opened (the context is released); O_ACCMODE 3 is ioctl only', () => {
+    const p = session('latest');
+    // do_dentry_open(): no FMODE_CAN_ODIRECT
+    expect(p.open('/dev/iommu', O_RDWR | O_DIRECT)).toBe(-EINVAL);
+    expect(iommufdContexts(p.machine)).toHaveLength(0);
+    expect(p.openFds()).toEqual([]);
+    // OPEN_FMODE(3): neither FMODE_READ nor FMODE_WRITE
+    const fd = p.open('/dev/iommu', 3);
+    expect(fd).toBe(3);
+    expect(iommufdCtxOf(p, fd)).toBeDefined();
+    expect(p.mmap(0n, 4096n, PROT_READ, MAP_SHARED, fd)).toBe(BigInt(-EACCES));
+    expect(p.read(fd, 0x10000n, 8)).toBe(-EBADF);
+    expect(p.write(fd, 0x10000n, 8)).toBe(-EBADF);
     p.exit();
   });
 });

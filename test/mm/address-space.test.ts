@@ -113,6 +113,13 @@ describe('MAP_32BIT and the legacy mask (x86-64)', () => {
     expect(p.mmap(0n, 1n << 30n, PROT_READ, PA | 0x40)).toBe(BigInt(-ENOMEM));
   });
 
+  it('places hugetlb mappings there too, each aligned to its huge page (hugetlb_get_unmapped_area())', () => {
+    const { p } = setup();
+    expect(p.mmap(0n, 16n * PG, RW, SA | MAP_HUGETLB | 0x40)).toBe(0x40000000n);
+    expect(p.mmap(0n, 4n * PG, RW, PA | 0x40)).toBe(0x40200000n);
+    expect(p.mmap(0n, M2, RW, PA | MAP_HUGETLB | 0x40)).toBe(0x40400000n);
+  });
+
   it('MAP_SHARED_VALIDATE accepts MAP_32BIT and any bits of the two huge sizes, not MAP_SYNC on a file without it', () => {
     const { p } = setup();
     const fd = p.memfdCreate('m', 0);

@@ -1354,8 +1354,13 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		/* a file only the model has (e.g. the iommufd itself): ordinary memory stands in */
 		p = raw_mmap(addr, rlen, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	} else if (hsz) {
-		/* hugetlb emulated: ordinary memory, aligned like a huge page mapping */
-		char *q = raw_mmap(NULL, rlen + hsz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		/*
+		 * hugetlb emulated: ordinary memory, aligned like a huge page mapping, searched
+		 * where the kernel would look (the hint aligned up, MAP_32BIT's low window)
+		 */
+		void *hint = addr ? (void *)(((uintptr_t)addr + hsz - 1) & ~(uintptr_t)(hsz - 1)) : NULL;
+		char *q = raw_mmap(hint, rlen + hsz, PROT_NONE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (flags & MAP_32BIT), -1, 0);
 		if (q == MAP_FAILED)
 			return MAP_FAILED;
 		char *al = (char *)(((uintptr_t)q + hsz - 1) & ~(uintptr_t)(hsz - 1));

@@ -12,12 +12,12 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
-import { EBADF, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
+import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, TASK_SIZE_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, fmodeReads, fmodeWrites, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { DEFAULT_POLLMASK, fmodeReads, fmodeWrites, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -306,6 +306,8 @@ export class Process {
       if (fd < 0) return fd;
       const node = this.machine.device(path);
       if (node === undefined) return -ENOENT;
+      // do_open(): O_CREAT | O_EXCL of a path that exists, before the directory check
+      if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
       if (flags & O_DIRECTORY) return -ENOTDIR;
       // do_o_path(): the lookup alone, the device is not opened
       if (flags & O_PATH) {

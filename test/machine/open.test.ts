@@ -2,8 +2,8 @@
 // open(2) of the model's device nodes: the order of do_sys_openat2() (flags, a free
 // descriptor, the lookup, then do_open()'s checks), O_DIRECTORY on a device.
 import { describe, expect, it } from 'vitest';
-import { EACCES, EBADF, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
-import { O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
+import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
+import { O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
 import { iommufdContexts, iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { MAP_SHARED, PROT_READ, TASK_SIZE_MAX } from '../../src/mm/constants.js';
 import { IommufdClient } from '../../src/client/index.js';
@@ -103,6 +103,11 @@ describe('open', () => {
     expect(p.mmap(0n, 4096n, PROT_READ, MAP_SHARED, fd)).toBe(BigInt(-EACCES));
     expect(p.read(fd, 0x10000n, 8)).toBe(-EBADF);
     expect(p.write(fd, 0x10000n, 8)).toBe(-EBADF);
+    // do_open(): O_CREAT | O_EXCL of an existing node is EEXIST, before the driver and before O_DIRECTORY (v6.2:
+    // no EINVAL for O_DIRECTORY | O_CREAT first)
+    expect(p.open('/dev/iommu', O_RDWR | O_CREAT | O_EXCL | O_DIRECT)).toBe(-EEXIST);
+    expect(session('v6.2').open('/dev/iommu', O_RDWR | O_CREAT | O_EXCL | O_DIRECTORY)).toBe(-EEXIST);
+    expect(p.open('/dev/iommu', O_RDWR | O_CREAT)).toBeGreaterThan(fd);
     p.exit();
   });
 });

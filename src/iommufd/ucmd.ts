@@ -25,6 +25,7 @@
  * (IOVA_RANGES writes and then returns EMSGSIZE; OPTION writes only val64).
  */
 import { E2BIG, EBUSY, EFAULT, EINVAL, ENOTTY } from '../base/errno.js';
+import { accessOk } from '../mm/constants.js';
 import type { FieldInfo, IoctlOp, StructLayout, StructValue } from './uapi.js';
 import { IOMMUFD_CMD_BASE } from './uapi.js';
 
@@ -44,10 +45,6 @@ const PAGE = 4096n;
 const SCRATCH = new Uint8Array(4096);
 const SIZE_WORD = new Uint8Array(4);
 
-/** access_ok(ptr, len) for a run-time length: the whole range lies below TASK_SIZE_MAX. */
-export function accessOk(va: bigint, len: bigint): boolean {
-  return va + len <= TASK_SIZE_MAX;
-}
 
 /**
  * check_zeroed_user: 1 if [va, va+len) is all zero, 0 if a non-zero byte is

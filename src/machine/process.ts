@@ -14,7 +14,7 @@
  */
 import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, TASK_SIZE_MAX } from '../mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
 import { DEFAULT_POLLMASK, fmodeReads, fmodeWrites, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
@@ -34,15 +34,10 @@ export const NR_OPEN_DEFAULT = 1024;
 /** First descriptor handed out (0-2 are stdio). */
 export const FIRST_FD = 3;
 
-/** An open file description shared by dup'd / inherited descriptors. */
 /** MAX_RW_COUNT: the most one read or write moves (INT_MAX & PAGE_MASK). */
 const MAX_RW_COUNT = 0x7fff_f000;
 
-/** access_ok(buf, count) on x86-64: the range ends at or below TASK_SIZE_MAX without wrapping. */
-function userRangeOk(buf: bigint, count: number): boolean {
-  return buf + BigInt(count) <= TASK_SIZE_MAX;
-}
-
+/** An open file description shared by dup'd / inherited descriptors. */
 class FileDescription {
   readonly file: OpenFile;
   refs = 1;
@@ -450,7 +445,7 @@ export class Process {
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
       // vfs_read(): access_ok() of the whole buffer, then the count cut to MAX_RW_COUNT; no zero-count
       // shortcut: the file's read decides (a vEVENTQ's is -EINVAL)
-      if (!userRangeOk(a, count)) return -EFAULT;
+      if (!accessOk(a, BigInt(count))) return -EFAULT;
       return d.file.read(this, a, Math.min(count, MAX_RW_COUNT));
     });
   }
@@ -465,7 +460,7 @@ export class Process {
       const a = u64(buf);
       if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
       // vfs_write(): as vfs_read()
-      if (!userRangeOk(a, count)) return -EFAULT;
+      if (!accessOk(a, BigInt(count))) return -EFAULT;
       return d.file.write(this, a, Math.min(count, MAX_RW_COUNT));
     });
   }

@@ -20,6 +20,11 @@ export const HPAGE_PUD_SIZE = 2 ** (PAGE_SHIFT + PUD_ORDER);
 /** x86-64 4-level paging: the last user page ends at 2^47 - PAGE_SIZE. */
 export const TASK_SIZE = (1n << 47n) - PAGE_SIZE_N;
 export const TASK_SIZE_MAX = TASK_SIZE;
+
+/** access_ok(ptr, len) on x86-64 for a run-time length: the range ends at or below TASK_SIZE_MAX. */
+export function accessOk(va: bigint, len: bigint): boolean {
+  return va + len <= TASK_SIZE_MAX;
+}
 /** STACK_TOP on x86-64 (TASK_SIZE_LOW): the initial stack ends here with randomization off. */
 export const STACK_TOP = TASK_SIZE;
 /** stack_guard_gap default: 256 pages (1 MiB) kept free below a VM_GROWSDOWN mapping. */

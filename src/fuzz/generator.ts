@@ -509,7 +509,9 @@ export function programSettings(rng: Prng, profile?: ProfileLike): Omit<Program,
   const p: Omit<Program, 'calls'> = {};
   const name = profileName(profile);
   if (name) p.profile = name;
-  p.memory = '256M';
+  // the RAM of the QEMU guests the differential mode runs the kernels in: the overcommit heuristic and
+  // the populate of a large buffer then answer as there (at 256M a 260 MiB map was ENOMEM here only)
+  p.memory = '1G';
   // RLIMIT_MEMLOCK: unlimited, or sizes the buffers the generator makes come in, so that a map
   // of a whole buffer (or two) reaches the limit exactly as often as it stays under or goes over.
   p.memlock = pickW<string>(rng, [

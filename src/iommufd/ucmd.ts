@@ -37,8 +37,7 @@ export interface UserMemory {
   write(va: bigint, src: Uint8Array): number;
 }
 
-/** x86-64 TASK_SIZE_MAX with 4-level paging: the end of the user address range. */
-export const TASK_SIZE_MAX = 0x7fff_ffff_f000n;
+export { TASK_SIZE_MAX } from '../mm/constants.js';
 
 const U64_MASK = (1n << 64n) - 1n;
 const PAGE = 4096n;

@@ -8,6 +8,8 @@
 import { EACCES } from '../base/errno.js';
 import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
+
+export { fmodeReads, fmodeWrites } from '../mm/constants.js';
 import type { Process } from './process.js';
 
 export const O_RDONLY = 0;
@@ -27,18 +29,6 @@ export const O_DIRECT = 0o40000;
 /** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */
 export const O_PATH = 0o10000000;
 export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
-
-/** The file was opened for reading: FMODE_READ (O_RDONLY or O_RDWR; O_ACCMODE 3 is neither). */
-export function fmodeReads(fmode: number): boolean {
-  const m = fmode & O_ACCMODE;
-  return m === O_RDONLY || m === O_RDWR;
-}
-
-/** The file was opened for writing: FMODE_WRITE (O_WRONLY or O_RDWR). */
-export function fmodeWrites(fmode: number): boolean {
-  const m = fmode & O_ACCMODE;
-  return m === O_WRONLY || m === O_RDWR;
-}
 
 /** poll(2) event bits. */
 export const POLLIN = 0x1;

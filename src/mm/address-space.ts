@@ -137,6 +137,8 @@ import {
   VM_SPECIAL,
   VM_WIPEONFORK,
   VM_WRITE,
+  fmodeReads,
+  fmodeWrites,
 } from './constants.js';
 import { MemFile, type MemFileMapping } from './memfile.js';
 import type { PhysicalMemory } from './physical-memory.js';
@@ -1373,9 +1375,8 @@ export class MmStruct {
       if (task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
     }
     if (file !== null || device !== undefined) {
-      // FMODE_READ / FMODE_WRITE of the open mode (O_ACCMODE 3 has neither)
-      const readable = (fileMode & 3) === 0 || (fileMode & 3) === 2;
-      const writable = (fileMode & 3) === 1 || (fileMode & 3) === 2;
+      const readable = fmodeReads(fileMode);
+      const writable = fmodeWrites(fileMode);
       const type = flags & MAP_TYPE;
       if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
         if (type === MAP_SHARED) flags &= LEGACY_MAP_MASK;

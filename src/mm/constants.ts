@@ -21,6 +21,16 @@ export const HPAGE_PUD_SIZE = 2 ** (PAGE_SHIFT + PUD_ORDER);
 export const TASK_SIZE = (1n << 47n) - PAGE_SIZE_N;
 export const TASK_SIZE_MAX = TASK_SIZE;
 
+/** FMODE_READ of an open mode (OPEN_FMODE(): O_RDONLY 0 and O_RDWR 2 read; O_WRONLY 1 and 3 do not). */
+export function fmodeReads(accmode: number): boolean {
+  return (accmode & 3) === 0 || (accmode & 3) === 2;
+}
+
+/** FMODE_WRITE of an open mode (O_WRONLY 1 and O_RDWR 2; 3, "ioctl only", neither reads nor writes). */
+export function fmodeWrites(accmode: number): boolean {
+  return (accmode & 3) === 1 || (accmode & 3) === 2;
+}
+
 /** access_ok(ptr, len) on x86-64 for a run-time length: the range ends at or below TASK_SIZE_MAX. */
 export function accessOk(va: bigint, len: bigint): boolean {
   return va + len <= TASK_SIZE_MAX;

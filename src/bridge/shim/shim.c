@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <asm/ioctls.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -1236,6 +1237,9 @@ int ioctl(int fd, unsigned long cmd, ...)
 			errno = (int)-r;
 			return -1;
 		}
+		/* FIOCLEX/FIONCLEX (do_vfs_ioctl) set the descriptor's close-on-exec, which lives on the real placeholder */
+		if (cmd == FIOCLEX || cmd == FIONCLEX)
+			RS(SYS_fcntl, fd, F_SETFD, cmd == FIOCLEX ? FD_CLOEXEC : 0);
 		return (int)r;
 	}
 	return RS(SYS_ioctl, fd, cmd, arg);

@@ -80,6 +80,8 @@ int main(void)
 	int d2 = fcntl(fd, F_DUPFD_CLOEXEC, 40);
 	check(d2 >= 40 && (fcntl(d2, F_GETFD) & FD_CLOEXEC), "F_DUPFD_CLOEXEC from 40", d2);
 	check(dup2(fd, 50) == 50, "dup2 to 50", 0);
+	check(ioctl(50, FIOCLEX) == 0 && fcntl(50, F_GETFD) == FD_CLOEXEC, "FIOCLEX on a model descriptor sets FD_CLOEXEC", 0);
+	check(ioctl(50, FIONCLEX) == 0 && fcntl(50, F_GETFD) == 0, "FIONCLEX clears it", 0);
 	check(dup3(fd, 51, O_CLOEXEC) == 51, "dup3 to 51", 0);
 	check(dup3(fd, fd, 0) == -1 && errno == EINVAL, "dup3 onto itself -> EINVAL", 0);
 	check(dup2(fd, fd) == fd, "dup2 onto itself", 0);

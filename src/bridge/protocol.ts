@@ -71,6 +71,11 @@ export const OP = {
   REAP: 27,
   /** The shim sleeps on its FIFO until the channel's seq moves past a[0] (no reply: one wake-up byte). */
   SLEEP: 28,
+  LSEEK: 29,
+  PREAD: 30,
+  PWRITE: 31,
+  /** fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size blksize". */
+  STAT: 32,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

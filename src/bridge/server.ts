@@ -773,6 +773,18 @@ export class BridgeServer {
       case OP.WRITE:
       case OP.POLL:
         return { ret: this.fileOp(p, q.op, a) };
+      case OP.LSEEK:
+        return { ret: p.lseek(Number(a[0]), a[1], Number(a[2])) };
+      case OP.PREAD:
+      case OP.PWRITE: {
+        const buf = BigInt.asUintN(64, a[1]);
+        return { ret: q.op === OP.PREAD ? p.pread(Number(a[0]), buf, Number(a[2]), a[3]) : p.pwrite(Number(a[0]), buf, Number(a[2]), a[3]) };
+      }
+      case OP.STAT: {
+        const st = a[0] < 0n ? p.stat(cstr(q.s)) : p.fstat(Number(a[0]));
+        if (typeof st === 'number') return { ret: st };
+        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize}` };
+      }
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));
         const fd = p.open(cstr(q.s), Number(a[0]));

@@ -5,9 +5,11 @@
  * OpenFile (struct file); the process keeps it in its fd table, shared by
  * fork(), and calls release() when the last descriptor goes away.
  */
-import { EACCES } from '../base/errno.js';
+import { EACCES, EINVAL, ENXIO } from '../base/errno.js';
 import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
+
+import { PAGE_SIZE } from '../mm/constants.js';
 
 export { fmodeReads, fmodeWrites } from '../mm/constants.js';
 import type { Process } from './process.js';
@@ -42,6 +44,72 @@ export const POLLWRNORM = 0x100;
 /** What poll reports for a file without a poll method. */
 export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
+/** st_mode file types. */
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
+export const S_IFCHR = 0o020000;
+
+/** lseek(2) whence values (SEEK_MAX is SEEK_HOLE). */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+
+/** MAX_LFS_FILESIZE on 64-bit: the largest file position. */
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+
+/** What fstat(2) shows of a file (the fields a program can compare with the kernel's). */
+export interface FileStat {
+  /** st_mode: file type and permission bits. */
+  mode: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  size: number;
+  blksize: number;
+}
+
+/**
+ * A file a driver makes with anon_inode_getfile() (the access, fault and
+ * vEVENTQ fds): the shared anon inode, S_IRUSR | S_IWUSR and no file type
+ * (alloc_anon_inode()).
+ */
+export const ANON_INODE_STAT: Readonly<FileStat> = { mode: 0o600, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: PAGE_SIZE };
+
+/**
+ * llseek of a file with a page cache from position `pos`: the new position
+ * or -errno. SEEK_SET/CUR/END as generic_file_llseek_size() up to
+ * MAX_LFS_FILESIZE; SEEK_DATA/SEEK_HOLE by the cached folios on shmem
+ * (shmem_file_llseek(), mapping_seek_hole_data()), while hugetlbfs, whose
+ * llseek is default_llseek(), takes the whole size as data.
+ */
+export function memfileLlseek(f: MemFile, pos: bigint, offset: bigint, whence: number): bigint {
+  const size = BigInt(f.size);
+  let to = offset;
+  if (whence === SEEK_END) to = offset + size;
+  else if (whence === SEEK_CUR) {
+    if (offset === 0n) return pos;
+    to = pos + offset;
+  } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+    if (offset < 0n || offset >= size) return BigInt(-ENXIO);
+    if (f.kind === 'hugetlb') to = whence === SEEK_DATA ? offset : size;
+    else {
+      const fb = BigInt(f.folioBytes);
+      let i = Number(offset / fb);
+      const want = whence === SEEK_DATA;
+      while (BigInt(i) * fb < size && f.lookup(i) >= 0 !== want) i++;
+      const at = BigInt(i) * fb;
+      if (at >= size) {
+        if (want) return BigInt(-ENXIO);
+        to = size;
+      } else to = at > offset ? at : offset;
+    }
+  }
+  // vfs_setpos()
+  if (to < 0n || to > MAX_LFS_FILESIZE) return BigInt(-EINVAL);
+  return to;
+}
+
 /** An open file (struct file). */
 export interface OpenFile {
   /** unlocked_ioctl; absent → -ENOTTY. */
@@ -74,6 +142,20 @@ export interface OpenFile {
   readonly canODirect?: boolean;
   /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
   readonly pathOnly?: boolean;
+  /** What fstat shows (its inode's attributes); absent → ANON_INODE_STAT. */
+  stat?(): FileStat;
+  /**
+   * f_op->llseek from the description's position `pos`: the new position or
+   * -errno. Absent → no FMODE_LSEEK (a file operations table without llseek:
+   * do_dentry_open() and file_init_path() leave it off), lseek is -ESPIPE.
+   */
+  llseek?(pos: bigint, offset: bigint, whence: number): bigint;
+  /**
+   * FMODE_PREAD | FMODE_PWRITE: set by do_dentry_open() on every file opened
+   * through a path and by memfd_create(); files made by anon_inode_getfile()
+   * have neither, so pread/pwrite on them are -ESPIPE. Absent → false.
+   */
+  readonly positional?: boolean;
 }
 
 /**
@@ -86,12 +168,19 @@ export interface OpenFile {
 export class PathFile implements OpenFile {
   readonly pathOnly = true;
   readonly fmode = 0;
+  /** The node's attributes: fstat takes an O_PATH descriptor (vfs_fstat() uses fdget_raw()). */
+  constructor(private readonly attrs: FileStat = ANON_INODE_STAT) {}
+  stat(): FileStat {
+    return { ...this.attrs };
+  }
   release(): void {}
 }
 
 /** A node in the file namespace (a character device, a file). */
 export interface DeviceNode {
   open(proc: Process, flags: number): OpenFile | number;
+  /** What stat(2) of its path shows (absent: ANON_INODE_STAT). */
+  stat?(): FileStat;
 }
 
 /** A read-only regular file (e.g. /proc/self/exe) whose pages can be mmapped. */
@@ -108,6 +197,19 @@ export class RegularFileNode implements DeviceNode {
     const f = this.file;
     f.get();
     // a file of the rootfs (tmpfs, which takes O_DIRECT since 6.6)
-    return { memfile: f, fmode: O_RDONLY, canODirect: true, release: () => f.put() };
+    return {
+      memfile: f,
+      fmode: O_RDONLY,
+      canODirect: true,
+      positional: true,
+      stat: () => this.stat(),
+      llseek: (pos, offset, whence) => memfileLlseek(f, pos, offset, whence),
+      release: () => f.put(),
+    };
+  }
+
+  /** A regular file of the rootfs, readable and executable by all. */
+  stat(): FileStat {
+    return { mode: S_IFREG | 0o755, rdevMajor: 0, rdevMinor: 0, size: this.file.size, blksize: PAGE_SIZE };
   }
 }

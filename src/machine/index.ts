@@ -24,7 +24,16 @@ export {
   POLLRDNORM,
   POLLWRNORM,
   RegularFileNode,
+  S_IFCHR,
+  S_IFMT,
+  S_IFREG,
+  SEEK_CUR,
+  SEEK_DATA,
+  SEEK_END,
+  SEEK_HOLE,
+  SEEK_SET,
   type DeviceNode,
+  type FileStat,
   type OpenFile,
 } from './device.js';
 export {

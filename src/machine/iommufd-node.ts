@@ -20,7 +20,10 @@ import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
-import type { DeviceNode, OpenFile } from './device.js';
+import { type DeviceNode, type FileStat, type OpenFile, S_IFCHR } from './device.js';
+
+/** The misc character devices' major (MISC_MAJOR). */
+const MISC_MAJOR = 10;
 import type { Machine } from './machine.js';
 import type { Process } from './process.js';
 import type { FgetFile } from '../iommufd/fget.js';
@@ -128,7 +131,12 @@ const NO_MMIO_PFN_OFFSET = 64;
 export class IommufdOpenFile implements OpenFile {
   readonly ctx: IommufdCtx;
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
-  constructor(ctx: IommufdCtx) {
+  /** Opened through its node (do_dentry_open()): pread and pwrite reach vfs_read/vfs_write, which refuse (no read, no write). */
+  readonly positional = true;
+  constructor(
+    ctx: IommufdCtx,
+    private readonly attrs: FileStat = IOMMU_NODE_STAT,
+  ) {
     this.ctx = ctx;
     if (ctx.env.profile.iommufdMmap) this.mmap = (_proc, vmFlags, pgoff, pages) => this.mmapRegion(vmFlags, pgoff, pages);
   }
@@ -162,10 +170,22 @@ export class IommufdOpenFile implements OpenFile {
     };
   }
 
+  stat(): FileStat {
+    return { ...this.attrs };
+  }
+
   release(): void {
     this.ctx.ctxPut();
   }
 }
+
+/**
+ * The two misc character devices as devtmpfs makes them: iommu_misc_dev
+ * (mode 0660, a dynamic minor: 258 on both oracle kernels, 6.12.95 and
+ * 7.2.13) and, for VFIO compatibility, vfio_misc_dev (VFIO_MINOR 196, mode 0666).
+ */
+const IOMMU_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o660, rdevMajor: MISC_MAJOR, rdevMinor: 258, size: 0, blksize: PAGE_SIZE };
+const VFIO_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o666, rdevMajor: MISC_MAJOR, rdevMinor: 196, size: 0, blksize: PAGE_SIZE };
 
 export class IommufdNode implements DeviceNode {
   constructor(
@@ -177,7 +197,11 @@ export class IommufdNode implements DeviceNode {
   open(_proc: Process, _flags: number): OpenFile | number {
     const ctx = IommufdCtx.open(iommufdEnvOf(this.machine), { vfioCompat: this.vfioCompat, files: new ProcessFiles(this.machine) });
     if (typeof ctx === 'number') return ctx;
-    return new IommufdOpenFile(ctx);
+    return new IommufdOpenFile(ctx, this.stat());
+  }
+
+  stat(): FileStat {
+    return { ...(this.vfioCompat ? VFIO_NODE_STAT : IOMMU_NODE_STAT) };
   }
 }
 

@@ -12,12 +12,12 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
-import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESRCH, ErrnoError } from '../base/errno.js';
+import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { DEFAULT_POLLMASK, fmodeReads, fmodeWrites, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -41,6 +41,8 @@ const MAX_RW_COUNT = 0x7fff_f000;
 class FileDescription {
   readonly file: OpenFile;
   refs = 1;
+  /** f_pos: the position lseek moves (read and write of model files take none). */
+  pos = 0n;
 
   constructor(file: OpenFile) {
     this.file = file;
@@ -306,7 +308,7 @@ export class Process {
       if (flags & O_DIRECTORY) return -ENOTDIR;
       // do_o_path(): the lookup alone, the device is not opened
       if (flags & O_PATH) {
-        this.fds.set(fd, new FileDescription(new PathFile()));
+        this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT)));
         return fd;
       }
       const file = node.open(this, flags | 0);
@@ -450,6 +452,65 @@ export class Process {
     });
   }
 
+  /**
+   * lseek(2): the new position or -errno. ksys_lseek(): -EBADF for a closed
+   * (or O_PATH) descriptor, -EINVAL for a whence past SEEK_HOLE; then
+   * vfs_llseek(): -ESPIPE for a file without llseek (/dev/iommu, the
+   * anon-inode files), else the file's llseek moves the description's position.
+   */
+  lseek(fd: number, offset: bigint, whence: number): bigint {
+    return this.sys('lseek', BigInt(-ESRCH), () => {
+      const d = this.fdget(fd);
+      if (d === undefined) return BigInt(-EBADF);
+      if (!Number.isInteger(whence) || whence < 0 || whence > SEEK_HOLE) return BigInt(-EINVAL);
+      if (d.file.llseek === undefined) return BigInt(-ESPIPE);
+      const to = d.file.llseek(d.pos, BigInt.asIntN(64, offset), whence);
+      if (to >= 0n) d.pos = to;
+      return to;
+    });
+  }
+
+  /**
+   * pread(2) / pwrite(2): ksys_pread64() / ksys_pwrite64(): a negative
+   * position is -EINVAL before the descriptor is looked at, a file without
+   * FMODE_PREAD / FMODE_PWRITE (the anon-inode ones) -ESPIPE; then as
+   * read(2) / write(2) (vfs_read() / vfs_write(): /dev/iommu has neither,
+   * -EINVAL). No model file with a read or write method is positional, so
+   * the position reaches none.
+   */
+  pread(fd: number, buf: Arg, count: number, pos: bigint): number {
+    return this.positional(fd, pos) ?? this.read(fd, buf, count);
+  }
+
+  pwrite(fd: number, buf: Arg, count: number, pos: bigint): number {
+    return this.positional(fd, pos) ?? this.write(fd, buf, count);
+  }
+
+  /** What ksys_pread64/pwrite64 answer before vfs_read/vfs_write, undefined when those run. */
+  private positional(fd: number, pos: bigint): number | undefined {
+    if (this.dead) return -ESRCH;
+    if (BigInt.asIntN(64, pos) < 0n) return -EINVAL;
+    const d = this.fdget(fd);
+    if (d === undefined) return -EBADF;
+    return d.file.positional === true ? undefined : -ESPIPE;
+  }
+
+  /** fstat(2): the attributes of the file behind `fd` (an O_PATH one too: vfs_fstat() uses fdget_raw()), or -EBADF. */
+  fstat(fd: number): FileStat | number {
+    if (this.dead) return -ESRCH;
+    const d = this.fds.get(fd);
+    if (d === undefined) return -EBADF;
+    return d.file.stat?.() ?? { ...ANON_INODE_STAT };
+  }
+
+  /** stat(2) of a path: the node's attributes, -ENOENT for a path the machine has no node at. */
+  stat(path: string): FileStat | number {
+    if (this.dead) return -ESRCH;
+    const node = this.machine.device(path);
+    if (node === undefined) return -ENOENT;
+    return node.stat?.() ?? { ...ANON_INODE_STAT };
+  }
+
   /** write(2): bytes written or -errno (-EBADF unknown fd or read-only, -EINVAL when the file has no write). */
   write(fd: number, buf: Arg, count: number): number {
     return this.sys('write', -ESRCH, () => {
@@ -564,7 +625,16 @@ export class Process {
         file = new MemFile(this.machine.phys, 'hugetlb', 0, { order, name: `memfd:${name}` });
       } else file = new MemFile(this.machine.phys, 'shmem', 0, { name: `memfd:${name}` });
       file.get();
-      const fd = this.installFd({ memfile: file, fmode: O_RDWR, release: () => file.put() });
+      // memfd_alloc_file(): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE; a regular file rwx for all, without x once sealed
+      const attrs: FileStat = { mode: S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777), rdevMajor: 0, rdevMinor: 0, size: 0, blksize: file.folioBytes };
+      const fd = this.installFd({
+        memfile: file,
+        fmode: O_RDWR,
+        positional: true,
+        stat: () => ({ ...attrs, size: file.size }),
+        llseek: (pos, offset, whence) => memfileLlseek(file, pos, offset, whence),
+        release: () => file.put(),
+      });
       if (fd < 0) file.put();
       return fd;
     });

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EINVAL } from '../../src/base/errno.js';
+import { EBADF, EINVAL, ENOENT, ENXIO, ESPIPE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
-import { DEFAULT_POLLMASK, Machine, POLLERR, POLLIN, POLLNVAL, POLLOUT } from '../../src/machine/index.js';
+import { DEFAULT_POLLMASK, type FileStat, Machine, O_RDONLY, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
+import { O_PATH } from '../../src/machine/device.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MFD_HUGETLB, MFD_NOEXEC_SEAL, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 
 function session() {
   const machine = new Machine({ memory: '64M', panicOnWarn: true, profile: 'v6.12' });
@@ -43,5 +44,92 @@ describe('file read, write and poll', () => {
     c.close();
     proc.exit();
     expect(machine.warnings).toEqual([]);
+  });
+});
+
+describe('lseek, pread, pwrite and fstat (ksys_lseek, ksys_pread64, vfs_fstat)', () => {
+  // Each answer below is what 6.12.95 and 7.2.13 gave (a probe run in both oracle VMs).
+  it('/dev/iommu and /dev/vfio/vfio: no llseek (ESPIPE), positional but without read/write (EINVAL), misc character devices', () => {
+    const { proc, buf } = session();
+    const c = IommufdClient.open(proc);
+    expect(proc.lseek(c.fd, 0n, SEEK_SET)).toBe(BigInt(-ESPIPE));
+    expect(proc.lseek(c.fd, 0n, 5)).toBe(BigInt(-EINVAL));
+    expect(proc.lseek(99, 0n, SEEK_SET)).toBe(BigInt(-EBADF));
+    expect(proc.pread(c.fd, buf, 8, 0n)).toBe(-EINVAL);
+    expect(proc.pread(c.fd, buf, 0, 0n)).toBe(-EINVAL);
+    expect(proc.pwrite(c.fd, buf, 8, 0n)).toBe(-EINVAL);
+    // a negative position before the descriptor: EINVAL even for a closed one
+    expect(proc.pread(99, buf, 8, -1n)).toBe(-EINVAL);
+    expect(proc.pread(99, buf, 8, 0n)).toBe(-EBADF);
+    expect(proc.fstat(c.fd)).toEqual({ mode: S_IFCHR | 0o660, rdevMajor: 10, rdevMinor: 258, size: 0, blksize: 4096 });
+    expect(proc.stat('/dev/iommu')).toEqual(proc.fstat(c.fd));
+    expect(proc.stat('/dev/vfio/vfio')).toEqual({ mode: S_IFCHR | 0o666, rdevMajor: 10, rdevMinor: 196, size: 0, blksize: 4096 });
+    expect(proc.stat('/dev/nothing')).toBe(-ENOENT);
+    expect(proc.fstat(99)).toBe(-EBADF);
+    // read-only and write-only opens: vfs_read/vfs_write's FMODE checks come first
+    const ro = proc.open('/dev/iommu', O_RDONLY);
+    const wo = proc.open('/dev/iommu', O_WRONLY);
+    expect(proc.pwrite(ro, buf, 8, 0n)).toBe(-EBADF);
+    expect(proc.pread(wo, buf, 8, 0n)).toBe(-EBADF);
+    // O_PATH: fstat takes it (fdget_raw), lseek does not (fdget_pos)
+    const path = proc.open('/dev/iommu', O_PATH);
+    expect(proc.fstat(path)).toEqual(proc.fstat(c.fd));
+    expect(proc.lseek(path, 0n, SEEK_SET)).toBe(BigInt(-EBADF));
+    proc.exit();
+  });
+
+  it('anon-inode files (access, fault queue): no FMODE_LSEEK/PREAD/PWRITE (ESPIPE), mode 0600 without a file type', () => {
+    const { proc, buf, machine } = session();
+    const c = IommufdClient.open(proc);
+    const ioas = c.ioasAlloc();
+    const afd = c.createAccess(ioas);
+    const { faultFd } = c.faultQueueAlloc();
+    for (const fd of [afd, faultFd]) {
+      expect(proc.lseek(fd, 0n, SEEK_END)).toBe(BigInt(-ESPIPE));
+      expect(proc.pread(fd, buf, 8, 0n)).toBe(-ESPIPE);
+      expect(proc.pwrite(fd, buf, 8, 0n)).toBe(-ESPIPE);
+      expect(proc.pread(fd, buf, 8, -1n)).toBe(-EINVAL);
+      expect(proc.fstat(fd)).toEqual({ mode: 0o600, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: 4096 });
+    }
+    proc.exit();
+    expect(machine.warnings).toEqual([]);
+  });
+
+  // The memfd answers are those of 7.2.13 in its oracle VM and of this machine's own kernel (the same C program).
+  it('a memfd: a regular file (0777, 0666 with MFD_NOEXEC_SEAL) whose llseek is shmem_file_llseek; dup shares the position', () => {
+    const { proc } = session();
+    const fd = proc.memfdCreate('m');
+    expect(proc.fstat(fd)).toEqual({ mode: S_IFREG | 0o777, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: 4096 });
+    expect(proc.ftruncate(fd, 4n * 4096n)).toBe(0);
+    expect((proc.fstat(fd) as FileStat).size).toBe(4 * 4096);
+    expect(proc.lseek(fd, 100n, SEEK_SET)).toBe(100n);
+    expect(proc.lseek(fd, 50n, SEEK_CUR)).toBe(150n);
+    const d = proc.dup(fd);
+    expect(proc.lseek(d, 0n, SEEK_CUR)).toBe(150n);
+    expect(proc.lseek(fd, -10n, SEEK_END)).toBe(4n * 4096n - 10n);
+    expect(proc.lseek(fd, -1n, SEEK_SET)).toBe(BigInt(-EINVAL));
+    expect(proc.lseek(fd, 0n, SEEK_CUR)).toBe(4n * 4096n - 10n);
+    // no page in the cache yet: all hole; SEEK_DATA finds none, SEEK_HOLE stays where it is
+    expect(proc.lseek(fd, 0n, SEEK_DATA)).toBe(BigInt(-ENXIO));
+    expect(proc.lseek(fd, 5000n, SEEK_HOLE)).toBe(5000n);
+    expect(proc.lseek(fd, 4n * 4096n, SEEK_HOLE)).toBe(BigInt(-ENXIO));
+    // fault page 2 in through a shared mapping: data at [8192, 12288)
+    const va = proc.mmap(0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    expect(proc.writeMemory(va + 2n * 4096n + 7n, new Uint8Array([1]))).toBe(0);
+    expect(proc.lseek(fd, 0n, SEEK_DATA)).toBe(8192n);
+    expect(proc.lseek(fd, 9000n, SEEK_DATA)).toBe(9000n);
+    expect(proc.lseek(fd, 8192n, SEEK_HOLE)).toBe(12288n);
+    expect(proc.lseek(fd, 13000n, SEEK_DATA)).toBe(BigInt(-ENXIO));
+    // positional, but the model keeps no read/write of a memfd's contents (read(2) is -EINVAL there too)
+    expect(proc.pread(fd, va, 8, 0n)).toBe(proc.read(fd, va, 8));
+    const sealed = proc.memfdCreate('s', MFD_NOEXEC_SEAL);
+    expect((proc.fstat(sealed) as FileStat).mode).toBe(S_IFREG | 0o666);
+    // hugetlbfs: st_blksize is the huge page size, and its llseek (default_llseek) takes the whole size as data
+    const huge = proc.memfdCreate('h', MFD_HUGETLB);
+    expect(proc.fstat(huge)).toEqual({ mode: S_IFREG | 0o777, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: 2 << 20 });
+    expect(proc.ftruncate(huge, 4n << 20n)).toBe(0);
+    expect(proc.lseek(huge, 0n, SEEK_DATA)).toBe(0n);
+    expect(proc.lseek(huge, 100n, SEEK_HOLE)).toBe(4n << 20n);
+    proc.exit();
   });
 });

@@ -81,6 +81,10 @@ enum bridge_op {
 	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
 	OP_REAP = 27,        /* a: pid of a child the program reaped (it is gone, whatever it said) */
 	OP_SLEEP = 28,       /* a: the channel seq the shim waits past; it sleeps on its FIFO (always REQ_NOREPLY) */
+	OP_LSEEK = 29,       /* a: fd, offset, whence -> position */
+	OP_PREAD = 30,       /* a: fd, buf, count, pos -> bytes */
+	OP_PWRITE = 31,      /* a: fd, buf, count, pos -> bytes */
+	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize" */
 };
 
 #endif

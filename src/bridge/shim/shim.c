@@ -754,35 +754,67 @@ int access(const char *path, int mode)
 	return RS(SYS_faccessat, AT_FDCWD, path, mode);
 }
 
-/* stat of a device node only the model has: a root-owned misc character device, as udev makes it */
-static int fake_dev_stat(const char *path, struct stat *st)
+/*
+ * stat of a file only the model has (a device node by path, or a model
+ * descriptor): the model's attributes (mode, rdev, size, blksize); root owns
+ * them (devtmpfs nodes, the shared anon inode).
+ */
+static int model_stat(int fd, const char *path, struct stat *st)
 {
+	char out[128] = "";
+	unsigned int mode = 0, maj = 0, min = 0;
+	long long size = 0;
+	long blksize = 0;
+	int64_t r = call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out));
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	if (sscanf(out, "%u %u %u %lld %ld", &mode, &maj, &min, &size, &blksize) != 5) {
+		errno = EIO;
+		return -1;
+	}
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0600;
-	st->st_rdev = makedev(10, strcmp(path, "/dev/iommu") ? 196 : 123);
+	st->st_mode = mode;
+	st->st_rdev = makedev(maj, min);
+	st->st_size = size;
+	st->st_blksize = blksize;
 	st->st_nlink = 1;
-	st->st_blksize = 4096;
 	return 0;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_stat(fd, NULL, st);
+	return RS(SYS_fstat, fd, st);
+}
+
+int fstat64(int fd, struct stat64 *st)
+{
+	return fstat(fd, (struct stat *)st);
 }
 
 int stat(const char *path, struct stat *st)
 {
 	if (connected() && model_path(path))
-		return fake_dev_stat(path, st);
+		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
 }
 
 int lstat(const char *path, struct stat *st)
 {
 	if (connected() && model_path(path))
-		return fake_dev_stat(path, st);
+		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
 int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected())
+		return model_stat(dirfd, NULL, st);
 	if (connected() && model_path(path))
-		return fake_dev_stat(path, st);
+		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
 }
 
@@ -848,6 +880,16 @@ static long model_rw(uint32_t op, int fd, const void *buf, size_t n)
 	return (long)r;
 }
 
+static long model_prw(uint32_t op, int fd, const void *buf, size_t n, off_t off)
+{
+	int64_t r = CALL(op, fd, (int64_t)(uintptr_t)buf, (int64_t)n, (int64_t)off);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (long)r;
+}
+
 ssize_t read(int fd, void *buf, size_t n)
 {
 	if (kind_of(fd) == K_MODEL && connected())
@@ -863,6 +905,8 @@ ssize_t read(int fd, void *buf, size_t n)
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_prw(OP_PREAD, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_read(fd, buf, n, off);
 	return RS(SYS_pread64, fd, buf, n, off);
@@ -881,6 +925,8 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_prw(OP_PWRITE, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
 	return RS(SYS_pwrite64, fd, buf, n, off);
@@ -890,6 +936,14 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((al
 
 off_t lseek(int fd, off_t off, int whence)
 {
+	if (kind_of(fd) == K_MODEL && connected()) {
+		int64_t r = CALL(OP_LSEEK, fd, (int64_t)off, whence);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		return (off_t)r;
+	}
 	if (kind_of(fd) == K_SPECIAL) {
 		if (whence == SEEK_SET)
 			special_off[fd] = off;

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,6 +73,12 @@ int main(void)
 	check(fd >= 0, "open /dev/iommu", fd);
 	uint32_t ioas = ioas_alloc(fd);
 	check(ioas != 0, "IOAS_ALLOC", ioas);
+	/* the rest of the VFS: a misc character device without llseek, read or write */
+	struct stat sb;
+	char b8[8];
+	check(fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 10, "fstat: a misc character device", sb.st_mode);
+	check(lseek(fd, 0, SEEK_SET) == -1 && errno == ESPIPE, "lseek on the iommufd -> ESPIPE", errno);
+	check(pread(fd, b8, 8, 0) == -1 && errno == EINVAL, "pread on the iommufd -> EINVAL (no read)", errno);
 
 	/* dup: the same context through either descriptor, alive while one is open */
 	int d1 = dup(fd);
@@ -110,6 +118,8 @@ int main(void)
 	int afd = (int)ca.u[0];
 	int adup = dup(afd);
 	check(adup >= 0 && adup != afd, "dup of the access fd", adup);
+	check(pread(adup, b8, 8, 0) == -1 && errno == ESPIPE, "pread on an access fd -> ESPIPE (an anon inode)", errno);
+	check(fstat(adup, &sb) == 0 && sb.st_mode == 0600, "fstat: the anon inode's mode 0600", sb.st_mode);
 	close(afd);
 	char got[8] = { 0 };
 	struct test_cmd rw = { .size = sizeof(rw), .op = TEST_OP_ACCESS_RW, .id = (uint32_t)adup };

@@ -28,6 +28,8 @@ export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NOFOLLOW = 0o400000;
 export const O_DIRECT = 0o40000;
+/** __O_TMPFILE: O_TMPFILE is __O_TMPFILE | O_DIRECTORY. */
+export const O_TMPFILE_BIT = 0o20000000;
 /** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */
 export const O_PATH = 0o10000000;
 export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;

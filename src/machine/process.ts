@@ -17,7 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDWR, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -299,6 +299,8 @@ export class Process {
       // device, so O_DIRECTORY ends the walk (do_open(): -ENOTDIR)
       if (flags & O_PATH) flags &= O_PATH_FLAGS;
       if (this.machine.profile.openDirectoryCreateEinval && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
+      // build_open_flags(): __O_TMPFILE only as O_TMPFILE (with O_DIRECTORY, without O_CREAT) and opened for writing
+      if (flags & O_TMPFILE_BIT && ((flags & (O_DIRECTORY | O_CREAT)) !== O_DIRECTORY || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
       const fd = this.allocFd();
       if (fd < 0) return fd;
       const node = this.machine.device(path);

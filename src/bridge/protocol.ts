@@ -76,6 +76,8 @@ export const OP = {
   PWRITE: 31,
   /** fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size blksize". */
   STAT: 32,
+  /** fcntl F_GETFL / F_SETFL of a model descriptor (a: fd, cmd, arg): the file's f_flags live in the model. */
+  FCNTL: 33,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

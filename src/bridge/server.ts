@@ -52,6 +52,9 @@ import { RealProcess } from './real-process.js';
 
 const PT_SPAN = 512;
 const RLIMIT_MEMLOCK = 8;
+/** fcntl(2) commands the model answers for its descriptors. */
+const F_GETFL = 3;
+const F_SETFL = 4;
 
 /** A descriptor the model holds only to keep a real descriptor's number taken. */
 function placeholderFile(): OpenFile {
@@ -780,6 +783,8 @@ export class BridgeServer {
         const buf = BigInt.asUintN(64, a[1]);
         return { ret: q.op === OP.PREAD ? p.pread(Number(a[0]), buf, Number(a[2]), a[3]) : p.pwrite(Number(a[0]), buf, Number(a[2]), a[3]) };
       }
+      case OP.FCNTL:
+        return { ret: Number(a[1]) === F_GETFL ? p.getfl(Number(a[0])) : Number(a[1]) === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
       case OP.STAT: {
         const st = a[0] < 0n ? p.stat(cstr(q.s)) : p.fstat(Number(a[0]));
         if (typeof st === 'number') return { ret: st };

@@ -28,6 +28,11 @@ export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_NOFOLLOW = 0o400000;
 export const O_DIRECT = 0o40000;
+export const O_DSYNC = 0o10000;
+export const O_LARGEFILE = 0o100000;
+export const O_NOATIME = 0o1000000;
+/** __O_SYNC: O_SYNC is __O_SYNC | O_DSYNC. */
+export const O_SYNC_BIT = 0o4000000;
 /** __O_TMPFILE: O_TMPFILE is __O_TMPFILE | O_DIRECTORY. */
 export const O_TMPFILE_BIT = 0o20000000;
 /** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */

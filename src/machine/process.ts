@@ -12,12 +12,12 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
-import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -43,11 +43,28 @@ class FileDescription {
   refs = 1;
   /** f_pos: the position lseek moves (read and write of model files take none). */
   pos = 0n;
+  /** f_flags: what F_GETFL shows (access mode and status flags). */
+  flags: number;
 
-  constructor(file: OpenFile) {
+  constructor(file: OpenFile, flags = O_RDWR) {
     this.file = file;
+    this.flags = flags;
   }
 }
+
+/**
+ * f_flags of a file open(2) made: O_LARGEFILE forced on 64-bit
+ * (force_o_largefile()), __O_SYNC implying O_DSYNC and O_CLOEXEC stripped
+ * (build_open_flags()), the creation flags dropped (do_dentry_open()).
+ */
+function openFileFlags(flags: number): number {
+  let f = (flags | O_LARGEFILE) & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+  if (f & O_SYNC_BIT) f |= O_DSYNC;
+  return f;
+}
+
+/** The f_flags F_SETFL may change (SETFL_MASK; O_NDELAY is O_NONBLOCK on x86). */
+const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
 
 /**
  * The descriptor table. The fuzzer's checks and the inspector list the open
@@ -248,12 +265,36 @@ export class Process {
    * fd_install() for drivers: put a new open file in the lowest free slot.
    * Returns the fd, or -EMFILE (the caller still owns `file` then).
    */
-  installFd(file: OpenFile): number {
+  installFd(file: OpenFile, fileFlags = O_RDWR): number {
     if (this.dead) return -ESRCH;
     const fd = this.allocFd();
     if (fd < 0) return fd;
-    this.fds.set(fd, new FileDescription(file));
+    // anon_inode_getfile(..., O_RDWR): f_flags O_RDWR, no O_LARGEFILE
+    this.fds.set(fd, new FileDescription(file, fileFlags));
     return fd;
+  }
+
+  /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */
+  getfl(fd: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fds.get(fd);
+    return d === undefined ? -EBADF : d.flags;
+  }
+
+  /**
+   * fcntl(F_SETFL) (setfl()): only SETFL_MASK changes; O_NOATIME needs the
+   * inode's owner (root for every model file) or CAP_FOWNER (-EPERM), and
+   * O_DIRECT a file that can do direct I/O (-EINVAL). No model file has
+   * fasync, so FASYNC stays off. An O_PATH descriptor is -EBADF.
+   */
+  setfl(fd: number, arg: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fdget(fd);
+    if (d === undefined) return -EBADF;
+    if (arg & O_NOATIME && !(d.flags & O_NOATIME) && this.task.uid !== 0 && !this.task.caps.has('CAP_FOWNER')) return -EPERM;
+    if (arg & O_DIRECT && d.file.canODirect !== true) return -EINVAL;
+    d.flags = (arg & SETFL_MASK) | (d.flags & ~SETFL_MASK);
+    return 0;
   }
 
   /**
@@ -310,7 +351,8 @@ export class Process {
       if (flags & O_DIRECTORY) return -ENOTDIR;
       // do_o_path(): the lookup alone, the device is not opened
       if (flags & O_PATH) {
-        this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT)));
+        // do_o_path(): f_flags as build_open_how() left them (O_PATH_FLAGS, O_LARGEFILE gone), without O_CLOEXEC
+        this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT), flags & ~O_CLOEXEC));
         return fd;
       }
       const file = node.open(this, flags | 0);
@@ -321,7 +363,7 @@ export class Process {
         return -EINVAL;
       }
       if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;
-      this.fds.set(fd, new FileDescription(file));
+      this.fds.set(fd, new FileDescription(file, openFileFlags(flags)));
       return fd;
     });
   }
@@ -629,6 +671,7 @@ export class Process {
       file.get();
       // memfd_alloc_file(): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE; a regular file rwx for all, without x once sealed
       const attrs: FileStat = { mode: S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777), rdevMajor: 0, rdevMinor: 0, size: 0, blksize: file.folioBytes };
+      // memfd_alloc_file(): O_RDWR | O_LARGEFILE
       const fd = this.installFd({
         memfile: file,
         fmode: O_RDWR,
@@ -636,7 +679,7 @@ export class Process {
         stat: () => ({ ...attrs, size: file.size }),
         llseek: (pos, offset, whence) => memfileLlseek(file, pos, offset, whence),
         release: () => file.put(),
-      });
+      }, O_RDWR | O_LARGEFILE);
       if (fd < 0) file.put();
       return fd;
     });

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EINVAL, ENOENT, ENXIO, ESPIPE } from '../../src/base/errno.js';
+import { EBADF, EINVAL, ENOENT, ENXIO, EPERM, ESPIPE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
-import { DEFAULT_POLLMASK, type FileStat, Machine, O_RDONLY, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
-import { O_PATH } from '../../src/machine/device.js';
+import { DEFAULT_POLLMASK, type FileStat, Machine, O_APPEND, O_CLOEXEC, O_CREAT, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
+import { O_DIRECT, O_NOATIME, O_PATH } from '../../src/machine/device.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MFD_HUGETLB, MFD_NOEXEC_SEAL, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 
@@ -131,5 +131,47 @@ describe('lseek, pread, pwrite and fstat (ksys_lseek, ksys_pread64, vfs_fstat)',
     expect(proc.lseek(huge, 0n, SEEK_DATA)).toBe(0n);
     expect(proc.lseek(huge, 100n, SEEK_HOLE)).toBe(4n << 20n);
     proc.exit();
+  });
+});
+
+describe('fcntl F_GETFL / F_SETFL (the file status flags, f_flags)', () => {
+  // 7.2.13 in its oracle VM: 0x8000, 0x8801, 0x8003, 0x109402, 0x8002, 0x200000, 0x8c00 after F_SETFL, 0x2 for anon-inode files
+  it('open(2) keeps the access mode and status flags with O_LARGEFILE; creation flags and O_CLOEXEC go; anon-inode files are O_RDWR', () => {
+    const { proc } = session();
+    const flags = (f: number) => proc.getfl(proc.open('/dev/iommu', f));
+    expect(flags(O_RDONLY)).toBe(0x8000);
+    expect(flags(O_WRONLY | O_NONBLOCK)).toBe(0x8801);
+    expect(flags(3)).toBe(0x8003);
+    expect(flags(O_RDWR | O_APPEND | 0o4010000 | O_CLOEXEC)).toBe(0x109402); // O_SYNC is __O_SYNC | O_DSYNC
+    expect(flags(O_RDWR | O_NOCTTY | O_TRUNC | O_CREAT)).toBe(0x8002);
+    expect(flags(O_PATH)).toBe(0x200000);
+    const c = IommufdClient.open(proc);
+    expect(proc.getfl(c.createAccess(c.ioasAlloc()))).toBe(O_RDWR);
+    expect(proc.getfl(c.faultQueueAlloc().faultFd)).toBe(O_RDWR);
+    expect(proc.getfl(99)).toBe(-EBADF);
+    proc.exit();
+  });
+
+  it('F_SETFL changes only O_APPEND, O_NONBLOCK, O_DIRECT, O_NOATIME; O_DIRECT needs a file that can do it; O_NOATIME the owner or CAP_FOWNER', () => {
+    const { machine } = session();
+    const root = machine.spawn({ memlock: 'unlimited', uid: 0 });
+    const fd = root.open('/dev/iommu', O_RDONLY);
+    expect(root.setfl(fd, O_NONBLOCK | O_APPEND | O_RDWR | O_TRUNC)).toBe(0);
+    expect(root.getfl(fd)).toBe(0x8c00);
+    expect(root.setfl(fd, 0)).toBe(0);
+    expect(root.getfl(fd)).toBe(0x8000);
+    expect(root.setfl(fd, O_DIRECT)).toBe(-EINVAL);
+    expect(root.setfl(fd, O_NOATIME)).toBe(0);
+    expect(root.getfl(fd)).toBe(0x8000 | O_NOATIME);
+    expect(root.setfl(root.open('/dev/iommu', O_PATH), O_NONBLOCK)).toBe(-EBADF);
+    const user = machine.spawn({ memlock: 'unlimited', uid: 1000 });
+    const ufd = user.open('/dev/iommu', O_RDWR);
+    expect(user.setfl(ufd, O_NOATIME)).toBe(-EPERM);
+    expect(user.getfl(ufd)).toBe(0x8002);
+    const owner = machine.spawn({ memlock: 'unlimited', uid: 1000, caps: ['CAP_FOWNER'] });
+    expect(owner.setfl(owner.open('/dev/iommu', O_RDWR), O_NOATIME)).toBe(0);
+    owner.exit();
+    root.exit();
+    user.exit();
   });
 });

@@ -1152,6 +1152,15 @@ int fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	long arg = va_arg(ap, long);
 	va_end(ap);
+	/* a model file's status flags are the model's (the placeholder is /dev/null, O_RDWR) */
+	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_MODEL && connected()) {
+		int64_t m = CALL(OP_FCNTL, fd, cmd, arg);
+		if (m < 0) {
+			errno = (int)-m;
+			return -1;
+		}
+		return (int)m;
+	}
 	long r = RS(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		return dup_follow(fd, (int)r);

@@ -79,6 +79,12 @@ int main(void)
 	check(fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 10, "fstat: a misc character device", sb.st_mode);
 	check(lseek(fd, 0, SEEK_SET) == -1 && errno == ESPIPE, "lseek on the iommufd -> ESPIPE", errno);
 	check(pread(fd, b8, 8, 0) == -1 && errno == EINVAL, "pread on the iommufd -> EINVAL (no read)", errno);
+	int rofd = open("/dev/iommu", O_RDONLY);
+	const int o_largefile = 0100000; /* the kernel's; glibc's O_LARGEFILE is 0 on 64-bit */
+	check(fcntl(rofd, F_GETFL) == (O_RDONLY | o_largefile), "F_GETFL of an O_RDONLY open: O_LARGEFILE added", fcntl(rofd, F_GETFL));
+	check(fcntl(rofd, F_SETFL, O_NONBLOCK | O_APPEND | O_RDWR) == 0 && fcntl(rofd, F_GETFL) == (o_largefile | O_NONBLOCK | O_APPEND),
+	      "F_SETFL changes the status flags, not the access mode", fcntl(rofd, F_GETFL));
+	close(rofd);
 
 	/* dup: the same context through either descriptor, alive while one is open */
 	int d1 = dup(fd);
@@ -120,6 +126,7 @@ int main(void)
 	check(adup >= 0 && adup != afd, "dup of the access fd", adup);
 	check(pread(adup, b8, 8, 0) == -1 && errno == ESPIPE, "pread on an access fd -> ESPIPE (an anon inode)", errno);
 	check(fstat(adup, &sb) == 0 && sb.st_mode == 0600, "fstat: the anon inode's mode 0600", sb.st_mode);
+	check(fcntl(adup, F_GETFL) == O_RDWR, "F_GETFL of an access fd: O_RDWR (anon_inode_getfile)", fcntl(adup, F_GETFL));
 	close(afd);
 	char got[8] = { 0 };
 	struct test_cmd rw = { .size = sizeof(rw), .op = TEST_OP_ACCESS_RW, .id = (uint32_t)adup };

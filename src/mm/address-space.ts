@@ -46,7 +46,8 @@
  * process made by exec (setupExec) has the image of a static program at
  * 0x400000 and the [stack], [vvar], [vvar_vclock] and [vdso] mappings a real
  * x86-64 process has; a growsdown VMA keeps its guard gap free of later
- * placements. The stack does not grow on access.
+ * placements. A user access (not GUP) below a growsdown VMA grows it
+ * (expandStack).
  *
  * Not modelled: swap, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
  * ASLR, anon_vma compatibility in VMA merging
@@ -480,7 +481,7 @@ function validAdvice(a: number): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -512,6 +513,8 @@ export class MmStruct {
   readonly pt = new Map<number, PtNode>();
   /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */
   pinnedVm = 0;
+  /** RLIMIT_STACK (soft) that a growing stack VMA is held to (exec's, default 8 MiB). */
+  stackRlimit = 8n << 20n;
   /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
   lockedVm = 0;
   mmapBase = MMAP_BASE_PAGES;
@@ -1220,6 +1223,7 @@ export class MmStruct {
   setupExec(l: ExecLayout): number {
     cover(COV_MmStruct.setupExec);
     this.setMmapBase(l.stackRlimit);
+    this.stackRlimit = BigInt.asUintN(64, l.stackRlimit);
     if (l.image !== false) this.mapExecImage();
     const top = Number(STACK_TOP / PAGE_N);
     const sstart = top - l.stackPages;
@@ -1849,6 +1853,7 @@ export class MmStruct {
     const child = new MmStruct(this.phys, this.opts);
     child.mmapBase = this.mmapBase;
     child.mmapLegacyBase = this.mmapLegacyBase;
+    child.stackRlimit = this.stackRlimit;
     for (const v of this.vmas) {
       if (v.flags & VM_DONTCOPY) continue;
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
@@ -1957,7 +1962,7 @@ export class MmStruct {
    * access would SIGSEGV/SIGBUS. PFNMAP frames come back raw.
    */
   private userPage(vpn: number, write: boolean): number {
-    const v = this.findVmaForAccess(vpn);
+    const v = this.findVmaForAccess(vpn) ?? this.expandStack(vpn);
     if (v === undefined) return -1;
     if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
     if (v.special !== undefined) {
@@ -1971,6 +1976,35 @@ export class MmStruct {
       ent = this.lookupEntry(vpn);
     }
     return ent - 1;
+  }
+
+  /**
+   * A user access (the CPU's, or the kernel's copy to or from user memory) to
+   * a page below a VM_GROWSDOWN VMA grows it down to that page
+   * (lock_mm_and_find_vma() → expand_downwards() → acct_stack_growth()):
+   * not below mmap_min_addr, not within stack_guard_gap of an accessible
+   * VMA below, the whole stack within RLIMIT_STACK, and the growth charged
+   * like any accounted memory (overcommit). The grown VMA, or undefined
+   * (SIGSEGV). GUP never grows a stack (gup_vma_lookup()). Not modelled: a
+   * VM_LOCKED stack (MAP_GROWSDOWN | MAP_LOCKED) is not grown, since
+   * mlock_future_ok() asks the current task's RLIMIT_MEMLOCK, which the mm
+   * does not know.
+   */
+  private expandStack(vpn: number): Vma | undefined {
+    const i = this.findIdx(vpn);
+    const v = this.vmas[i];
+    if (v === undefined || !(v.flags & VM_GROWSDOWN) || vpn < MIN_ADDR_PAGES) return undefined;
+    const prev = this.vmas[i - 1];
+    if (prev !== undefined && !(prev.flags & VM_GROWSDOWN) && prev.flags & VM_ACCESS_FLAGS && vpn - prev.end < GUARD_GAP_PAGES) return undefined;
+    const grow = v.start - vpn;
+    if (grow > v.pgoff) return undefined;
+    if (BigInt(v.end - vpn) * PAGE_N > this.stackRlimit) return undefined;
+    if (v.flags & VM_LOCKED) return undefined;
+    if (v.flags & VM_ACCOUNT && !this.enoughMemory(grow)) return undefined;
+    cover(COV_MmStruct.expandStack);
+    v.start = vpn;
+    v.pgoff -= grow;
+    return v;
   }
 
   private userCopy(va: bigint, buf: Uint8Array, write: boolean): number {

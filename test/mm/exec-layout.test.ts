@@ -16,6 +16,7 @@ import {
   MADV_DONTDUMP,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
+  MAP_FIXED,
   MAP_GROWSDOWN,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -189,6 +190,36 @@ describe('the special mappings under GUP and user access', () => {
     const stack = p.mm.vmaAt(0x7ffffffff000n - PG)!;
     expect(stack.name).toBe('[stack]');
     expect(stack.flags & VM_GROWSDOWN).toBe(VM_GROWSDOWN);
+    p.exit();
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  // 7.2.13 (differential mode, seed 8675309): a write 8 MiB under the top of the address space was ok, the stack grew to it
+  it('a user access below the stack grows it (expand_downwards), up to RLIMIT_STACK and not under the guard gap of a mapping', () => {
+    const { m, p } = spawn('latest', { stack: '8M' });
+    const top = 0x7ffffffff000n;
+    const stack = p.mm.vmaAt(top - PG)!;
+    expect(p.writeMemory(top - (8n << 20n), new Uint8Array([1]))).toBe(0);
+    expect(p.mm.vmaAt(top - (8n << 20n))).toBe(stack);
+    expect(BigInt(stack.start) * PG).toBe(top - (8n << 20n));
+    // one page more would make the stack larger than RLIMIT_STACK
+    expect(p.writeMemory(top - (8n << 20n) - PG, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(BigInt(stack.start) * PG).toBe(top - (8n << 20n));
+    // the grown pages are ordinary stack pages: they pin, the hole under them does not grow for GUP
+    const out = new Uint32Array(1);
+    expect(pinUserPages(p.mm, top - (8n << 20n), 1, FOLL_LONGTERM, out, 0)).toBe(1);
+    unpinUserPages(p.mm.phys, out, 0, 1, false);
+    // a MAP_GROWSDOWN mapping 512 KiB above an accessible one: the guard gap (256 pages) refuses, a forked child too
+    const low = p.mmap(0x100000000000n, PG, RW, PA | MAP_FIXED);
+    expect(low).toBe(0x100000000000n);
+    const g = p.mmap(0x100000080000n, 16n * PG, RW, PA | MAP_FIXED | MAP_GROWSDOWN);
+    expect(g).toBe(0x100000080000n);
+    expect(p.writeMemory(g - PG, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(p.munmap(low, PG)).toBe(0);
+    const child = p.fork();
+    expect(child.writeMemory(g - PG, new Uint8Array([1]))).toBe(0);
+    expect(p.readMemory(g - PG, new Uint8Array(1))).toBe(0);
+    child.exit();
     p.exit();
     expect(m.phys.framesInUse()).toBe(0);
   });

@@ -355,6 +355,8 @@ export class Process {
         this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT), flags & ~O_CLOEXEC));
         return fd;
       }
+      // may_open(): O_NOATIME only for the inode's owner (root, for every node here) or with CAP_FOWNER
+      if (flags & O_NOATIME && this.task.uid !== 0 && !this.task.caps.has('CAP_FOWNER')) return -EPERM;
       const file = node.open(this, flags | 0);
       if (typeof file === 'number') return file;
       // do_dentry_open(): after the driver's open, O_DIRECT on a file that cannot do it; the file is released

@@ -2,8 +2,8 @@
 // open(2) of the model's device nodes: the order of do_sys_openat2() (flags, a free
 // descriptor, the lookup, then do_open()'s checks), O_DIRECTORY on a device.
 import { describe, expect, it } from 'vitest';
-import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, ESPIPE } from '../../src/base/errno.js';
-import { O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
+import { EACCES, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENOENT, ENOTDIR, EPERM, ESPIPE } from '../../src/base/errno.js';
+import { O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_EXCL, O_NOATIME, O_PATH, O_RDWR, POLLIN, POLLNVAL } from '../../src/machine/device.js';
 import { iommufdContexts, iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { MAP_SHARED, PROT_READ, TASK_SIZE_MAX } from '../../src/mm/constants.js';
 import { IommufdClient } from '../../src/client/index.js';
@@ -109,5 +109,24 @@ describe('open', () => {
     expect(session('v6.2').open('/dev/iommu', O_RDWR | O_CREAT | O_EXCL | O_DIRECTORY)).toBe(-EEXIST);
     expect(p.open('/dev/iommu', O_RDWR | O_CREAT)).toBeGreaterThan(fd);
     p.exit();
+  });
+
+  // 6.12.95, the oracle's uid 1000 (differential run, seed 424242): open(0x4a0c4f6b) EPERM where the model said EINVAL
+  it('O_NOATIME is EPERM for a process that neither owns the node (root) nor has CAP_FOWNER, after EEXIST and before the driver (may_open)', () => {
+    const p = session('v6.12');
+    expect(p.open('/dev/iommu', O_RDWR | O_NOATIME)).toBe(-EPERM);
+    expect(iommufdContexts(p.machine)).toHaveLength(0);
+    // before O_DIRECT's EINVAL (the driver is never opened), after O_CREAT | O_EXCL's EEXIST
+    expect(p.open('/dev/iommu', 0x4a0c4f6b)).toBe(-EPERM);
+    expect(p.open('/dev/iommu', O_RDWR | O_NOATIME | O_CREAT | O_EXCL)).toBe(-EEXIST);
+    // O_PATH drops O_NOATIME before any check
+    expect(p.open('/dev/iommu', O_PATH | O_NOATIME)).toBeGreaterThanOrEqual(3);
+    const owner = p.machine.spawn({ memlock: 'unlimited', uid: 0 });
+    expect(owner.open('/dev/iommu', O_RDWR | O_NOATIME)).toBe(3);
+    const fowner = p.machine.spawn({ memlock: 'unlimited', caps: ['CAP_FOWNER'] });
+    expect(fowner.open('/dev/iommu', O_RDWR | O_NOATIME)).toBe(3);
+    p.exit();
+    owner.exit();
+    fowner.exit();
   });
 });

@@ -78,6 +78,8 @@ export const OP = {
   STAT: 32,
   /** fcntl F_GETFL / F_SETFL of a model descriptor (a: fd, cmd, arg): the file's f_flags live in the model. */
   FCNTL: 33,
+  MLOCK: 34,
+  MUNLOCK: 35,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

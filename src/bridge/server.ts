@@ -881,6 +881,12 @@ export class BridgeServer {
         if (Number(a[2]) & PROT_WRITE) this.mirrorRange(b, a[0], a[1]);
         else this.syncWrittenPages(b, a[0], a[1]);
         return { ret: p.mprotect(a[0], a[1], Number(a[2])) };
+      case OP.MLOCK:
+        this.mirrorRange(b, a[0], a[1]);
+        return { ret: p.mlock2(a[0], a[1], Number(a[2])) };
+      case OP.MUNLOCK:
+        this.mirrorRange(b, a[0], a[1]);
+        return { ret: p.munlock(a[0], a[1]) };
       case OP.MADVISE: {
         const advice = Number(a[2]);
         this.mirrorRange(b, a[0], a[1]);

@@ -14,7 +14,7 @@
  */
 import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
@@ -211,6 +211,32 @@ export class Process {
       const l = u64(length);
       if (a === undefined || l === undefined) return -EINVAL;
       return this.mm.munmap(a, l);
+    });
+  }
+
+  /** mlock(2): mlock2 without flags. */
+  mlock(addr: Arg, length: Arg): number {
+    return this.mlock2(addr, length, 0);
+  }
+
+  /** mlock2(2): flags other than MLOCK_ONFAULT are -EINVAL; see MmStruct.mlock. */
+  mlock2(addr: Arg, length: Arg, flags: number): number {
+    return this.sys('mlock', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      if (a === undefined || l === undefined) return -EINVAL;
+      if ((flags | 0) & ~MLOCK_ONFAULT) return -EINVAL;
+      return this.mm.mlock(a, l, (flags & MLOCK_ONFAULT) !== 0, this.task);
+    });
+  }
+
+  /** munlock(2). */
+  munlock(addr: Arg, length: Arg): number {
+    return this.sys('munlock', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      if (a === undefined || l === undefined) return -EINVAL;
+      return this.mm.munlock(a, l);
     });
   }
 

@@ -125,6 +125,8 @@ import {
   VM_HUGETLB,
   VM_IO,
   VM_LOCKED,
+  VM_LOCKED_MASK,
+  VM_LOCKONFAULT,
   VM_MAYEXEC,
   VM_MAYREAD,
   VM_MAYSHARE,
@@ -481,7 +483,7 @@ function validAdvice(a: number): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -1569,6 +1571,120 @@ export class MmStruct {
     return i;
   }
 
+  /**
+   * mlock(2) / mlock2(2) (do_mlock()): -EPERM without RLIMIT_MEMLOCK or
+   * CAP_IPC_LOCK (can_do_mlock()); the range widened to whole pages; without
+   * CAP_IPC_LOCK the pages to lock (those already locked in the range not
+   * counted twice) plus locked_vm must fit RLIMIT_MEMLOCK (-ENOMEM); then
+   * VM_LOCKED (and VM_LOCKONFAULT for `onFault`) on every VMA of the range
+   * (apply_vma_lock_flags(): -ENOMEM at a hole, with the VMAs before it
+   * already changed), and the range faulted in (__mm_populate(): an
+   * inaccessible VMA or a fault that fails is -ENOMEM, no memory -EAGAIN).
+   */
+  mlock(addr: bigint, length: bigint, onFault: boolean, task: MmCaller): number {
+    cover(COV_MmStruct.mlock);
+    const cap = task.capable('CAP_IPC_LOCK');
+    if (task.rlimitMemlock === 0n && !cap) return -EPERM;
+    const a = BigInt.asUintN(64, addr);
+    const off = a % PAGE_N;
+    const len = BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    const start = a - off;
+    const limit = BigInt.asUintN(64, task.rlimitMemlock) / PAGE_N;
+    let locked = len / PAGE_N + BigInt(this.lockedVm);
+    if (locked > limit && !cap) locked -= BigInt(this.lockedPagesIn(start, len));
+    if (locked > limit && !cap) return -ENOMEM;
+    const rc = this.applyLockFlags(start, len, VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
+    if (rc) return rc;
+    const p = this.populateForMlock(start, len);
+    // __mlock_posix_error_return()
+    return p === -EFAULT ? -ENOMEM : p === -ENOMEM ? -EAGAIN : p;
+  }
+
+  /** munlock(2): VM_LOCKED and VM_LOCKONFAULT off over the range (apply_vma_lock_flags(), its -ENOMEM at a hole). */
+  munlock(addr: bigint, length: bigint): number {
+    cover(COV_MmStruct.munlock);
+    const a = BigInt.asUintN(64, addr);
+    const off = a % PAGE_N;
+    const len = BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    return this.applyLockFlags(a - off, len, 0);
+  }
+
+  /** count_mm_mlocked_page_nr(): pages of VM_LOCKED VMAs within [start, start + len). */
+  private lockedPagesIn(start: bigint, len: bigint): number {
+    const end = start + len > U64_MAX ? U64_MAX : start + len;
+    const s = Number(start / PAGE_N);
+    const e = end >= TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+    let n = 0;
+    for (let i = this.findIdx(s); i < this.vmas.length && this.vmas[i].start < e; i++) {
+      const v = this.vmas[i];
+      if (v.flags & VM_LOCKED) n += Math.min(v.end, e) - Math.max(v.start, s);
+    }
+    return n;
+  }
+
+  /**
+   * apply_vma_lock_flags(): the VM_LOCKED_MASK bits `lockFlags` on every VMA
+   * of [start, start + len), which must hold no hole (-ENOMEM, the VMAs before
+   * it changed); a VMA that cannot be mlocked (VM_SPECIAL, hugetlb) is left as
+   * it is (mlock_fixup()), each change moves locked_vm by its pages.
+   */
+  private applyLockFlags(start: bigint, len: bigint, lockFlags: number): number {
+    cover(COV_MmStruct.applyLockFlags);
+    const end = start + len;
+    if (end > U64_MAX) return -EINVAL;
+    if (len === 0n) return 0;
+    if (start >= TASK_SIZE) return -ENOMEM;
+    const s = Number(start / PAGE_N);
+    const e = end > TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+    let i = this.findIdx(s);
+    if (i >= this.vmas.length || this.vmas[i].start > s) return -ENOMEM;
+    const first = i;
+    let cur = s;
+    let rc = 0;
+    for (;;) {
+      const v = this.vmas[i];
+      const hi = Math.min(v.end, e);
+      const nf = (v.flags & ~VM_LOCKED_MASK) | lockFlags;
+      if (nf !== v.flags && !(v.flags & (VM_SPECIAL | VM_HUGETLB))) {
+        const k = this.setFlags(i, cur, hi, nf);
+        if (k < 0) {
+          rc = k;
+          break;
+        }
+        i = k;
+      }
+      i++;
+      cur = hi;
+      if (cur >= e) break;
+      if (i >= this.vmas.length || this.vmas[i].start !== cur) {
+        rc = -ENOMEM;
+        break;
+      }
+    }
+    this.mergeRange(first, Math.min(i, this.vmas.length - 1));
+    return rc;
+  }
+
+  /**
+   * __mm_populate(start, len, 0) after mlock: each VMA of the range but
+   * VM_IO / VM_PFNMAP ones faulted in (populate_vma_page_range(): none for
+   * VM_LOCKONFAULT, -EFAULT for an inaccessible one, a write fault for a
+   * private writable one); the first error ends it.
+   */
+  private populateForMlock(start: bigint, len: bigint): number {
+    const end = start + len;
+    const s = Number(start / PAGE_N);
+    const e = end >= TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+    for (let i = this.findIdx(s); i < this.vmas.length && this.vmas[i].start < e; i++) {
+      const v = this.vmas[i];
+      if (v.flags & (VM_IO | VM_PFNMAP) || v.flags & VM_LOCKONFAULT) continue;
+      if (!(v.flags & VM_ACCESS_FLAGS)) return -EFAULT;
+      const rc = this.populate(Math.max(s, v.start), Math.min(e, v.end));
+      if (rc < 0) return rc;
+    }
+    return 0;
+  }
+
   /** mprotect(2). */
   mprotect(addr: bigint, length: bigint, prot: number): number {
     cover(COV_MmStruct.mprotect);
@@ -1856,7 +1972,7 @@ export class MmStruct {
     child.stackRlimit = this.stackRlimit;
     for (const v of this.vmas) {
       if (v.flags & VM_DONTCOPY) continue;
-      const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
+      const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED_MASK, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
       c.name = v.name;
       c.special = v.special;
       // anon_vma_fork(); a VM_WIPEONFORK child starts without one

@@ -172,6 +172,12 @@ export const VM_MAYSHARE = 0x80;
 export const VM_GROWSDOWN = 0x100;
 export const VM_PFNMAP = 0x400;
 export const VM_LOCKED = 0x2000;
+/** Lock the pages as they are faulted in, not at once (mlock2(MLOCK_ONFAULT)). */
+export const VM_LOCKONFAULT = 0x80000;
+/** VM_LOCKED_MASK. */
+export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
+/** mlock2(2) flags. */
+export const MLOCK_ONFAULT = 0x01;
 export const VM_IO = 0x4000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;

@@ -31,6 +31,7 @@ import {
   PROT_WRITE,
   TASK_SIZE,
   VM_HUGEPAGE,
+  VM_LOCKED,
 } from '../../src/mm/constants.js';
 import { pinUserPages, unpinUserPages } from '../../src/mm/gup.js';
 
@@ -729,5 +730,63 @@ describe('mm users', () => {
     expect(phys.framesInUse()).toBe(4);
     mm.mmput();
     expect(phys.framesInUse()).toBe(0);
+  });
+});
+
+describe('mlock, mlock2 and munlock (do_mlock, apply_vma_lock_flags, __mm_populate)', () => {
+  // Each answer is what 7.2.13 and 6.12.95 gave to test/regressions/mlock-and-mm-accounting.yaml or follows do_mlock().
+  const caller = (rlimitMemlock: bigint, caps: string[] = []) => ({ rlimitMemlock, capable: (c: string) => caps.includes(c) });
+  const K = 1024n;
+
+  it('counts VM_LOCKED pages in locked_vm against RLIMIT_MEMLOCK, the range\'s locked pages once; faults the pages in', () => {
+    const { mm, phys } = setup();
+    const a = mm.mmap(0n, 256n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    const t = caller(64n * K);
+    expect(mm.mlock(a, 32n * K, false, t)).toBe(0);
+    expect(mm.lockedVm).toBe(8);
+    expect(phys.framesInUse()).toBe(8);
+    expect(mm.mlock(a + 32n * K, 48n * K, false, t)).toBe(-ENOMEM);
+    expect(mm.mlock(a, 64n * K, false, t)).toBe(0);
+    expect(mm.lockedVm).toBe(16);
+    // an unaligned start widens to whole pages: one more page is too many
+    expect(mm.mlock(a + 64n * K + 1n, 1n, false, t)).toBe(-ENOMEM);
+    expect(mm.mlock(a, 4096n, false, caller(0n))).toBe(-EPERM);
+    expect(mm.mlock(a + 128n * K, 128n * K, false, caller(0n, ['CAP_IPC_LOCK']))).toBe(0);
+    expect(mm.lockedVm).toBe(48);
+    expect(mm.munlock(a + 16n * K, 16n * K)).toBe(0);
+    expect(mm.lockedVm).toBe(44);
+    expect(mm.vmas.map((v) => [v.start - mm.vmas[0].start, v.flags & VM_LOCKED])).toEqual([
+      [0, VM_LOCKED],
+      [4, 0],
+      [8, VM_LOCKED],
+      [16, 0],
+      [32, VM_LOCKED],
+    ]);
+    expect(mm.munlock(a, 256n * K)).toBe(0);
+    expect(mm.lockedVm).toBe(0);
+    expect(mm.vmas).toHaveLength(1);
+  });
+
+  it('a hole is ENOMEM (the VMAs before it stay locked); PROT_NONE locks but populating it fails (ENOMEM); ONFAULT faults nothing', () => {
+    const { mm, phys } = setup();
+    const t = caller(1n << 30n);
+    const a = mm.mmap(0x100000000000n, 16n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    expect(mm.mlock(a, 32n * K, false, t)).toBe(-ENOMEM);
+    expect(mm.lockedVm).toBe(4);
+    expect(mm.munlock(a, 32n * K)).toBe(-ENOMEM);
+    expect(mm.lockedVm).toBe(0);
+    const n = mm.mmap(0x100000100000n, 16n * K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    expect(mm.mlock(n, 16n * K, false, t)).toBe(-ENOMEM);
+    expect(mm.lockedVm).toBe(4);
+    const before = phys.framesInUse();
+    const o = mm.mmap(0x100000200000n, 16n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    expect(mm.mlock(o, 16n * K, true, t)).toBe(0);
+    expect(phys.framesInUse()).toBe(before);
+    expect(mm.lockedVm).toBe(8);
+    // wrapping ranges: the limit comes first (ENOMEM); past it, start + len beyond 2^64 is EINVAL;
+    // a length that aligns to 0 locks nothing
+    expect(mm.mlock(o, -8192n, false, t)).toBe(-ENOMEM);
+    expect(mm.mlock(o, -8192n, false, caller(0n, ['CAP_IPC_LOCK']))).toBe(-EINVAL);
+    expect(mm.mlock(o, 0xfffffffffffff001n, false, t)).toBe(0);
   });
 });

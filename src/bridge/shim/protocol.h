@@ -86,6 +86,8 @@ enum bridge_op {
 	OP_PWRITE = 31,      /* a: fd, buf, count, pos -> bytes */
 	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize" */
 	OP_FCNTL = 33,       /* a: fd, cmd (F_GETFL or F_SETFL), arg -> the flags or 0 */
+	OP_MLOCK = 34,       /* a: addr, len, mlock2 flags */
+	OP_MUNLOCK = 35,     /* a: addr, len */
 };
 
 #endif

@@ -1471,6 +1471,22 @@ int munmap(void *a, size_t l)
 	return model_then_real(OP_MUNMAP, SYS_munmap, a, l, 0);
 }
 
+/* mlock's VM_LOCKED and locked_vm (VmLck) are the model's; the real pages are locked after it agreed */
+int mlock(const void *a, size_t l)
+{
+	return model_then_real(OP_MLOCK, SYS_mlock, (void *)a, l, 0);
+}
+
+int mlock2(const void *a, size_t l, unsigned int flags)
+{
+	return model_then_real(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
+}
+
+int munlock(const void *a, size_t l)
+{
+	return model_then_real(OP_MUNLOCK, SYS_munlock, (void *)a, l, 0);
+}
+
 /*
  * mremap: the model has none. It forgets the old range (saving what is
  * pinned there) and finds the new one in /proc/PID/maps when it needs it.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** Memory ops: mmap, munmap, mprotect, madvise, the process's own reads and writes, memfd. */
-import { MADV_HUGEPAGE } from '../../mm/constants.js';
+import { MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
 import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64 } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
@@ -147,6 +147,46 @@ export const madvise: OpModule = {
   generate: rangeCall,
   emitC(e) {
     e.L(`rc = sys_rc(madvise((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}, (int)${e.v('advice')}));`);
+  },
+};
+
+export const mlock: OpModule = {
+  name: 'mlock',
+  spec: {
+    doc: 'mlock(2), or mlock2(2) with MLOCK_ONFAULT for `onfault: true`: VM_LOCKED on the range, counted in the mm\'s locked_vm against RLIMIT_MEMLOCK (with iommufd\'s MM-mode charges), then faulted in',
+    group: 'mm',
+    fields: {
+      addr: req(u64('start', { handle: 'addr' })),
+      length: req(u64('length')),
+      onfault: { kind: 'bool', default: false, doc: 'mlock2(MLOCK_ONFAULT): lock the pages as they are faulted in' },
+    },
+    outputs: {},
+  },
+  weight: 0.3,
+  execute: (x) => ({ ret: x.proc.mlock2(x.v('addr'), x.v('length'), x.call.onfault === true ? MLOCK_ONFAULT : 0), outputs: none() }),
+  generate(g, c) {
+    rangeCall(g, c);
+    if (g.rng.bool(0.2)) c.onfault = true;
+    return c;
+  },
+  emitC(e) {
+    e.L(`rc = sys_rc(mlock2((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}, ${e.c.onfault === true ? 'MLOCK_ONFAULT' : '0'}));`);
+  },
+};
+
+export const munlock: OpModule = {
+  name: 'munlock',
+  spec: {
+    doc: 'munlock(2): VM_LOCKED off over the range, its pages out of locked_vm',
+    group: 'mm',
+    fields: { addr: req(u64('start', { handle: 'addr' })), length: req(u64('length')) },
+    outputs: {},
+  },
+  weight: 0.2,
+  execute: (x) => ({ ret: x.proc.munlock(x.v('addr'), x.v('length')), outputs: none() }),
+  generate: rangeCall,
+  emitC(e) {
+    e.L(`rc = sys_rc(munlock((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}));`);
   },
 };
 
@@ -326,4 +366,4 @@ export const ftruncate: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, write_memory, read_memory, memfd_create, ftruncate];
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, mlock, munlock, write_memory, read_memory, memfd_create, ftruncate];

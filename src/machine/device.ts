@@ -149,6 +149,11 @@ export interface OpenFile {
   readonly canODirect?: boolean;
   /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
   readonly pathOnly?: boolean;
+  /**
+   * path_noexec(): the file is on a pseudo filesystem (anon inodes, dma-bufs:
+   * SB_I_NOEXEC) or a noexec mount, so mmap with PROT_EXEC is -EPERM.
+   */
+  readonly noexec?: boolean;
   /** What fstat shows (its inode's attributes); absent → ANON_INODE_STAT. */
   stat?(): FileStat;
   /**

@@ -62,6 +62,8 @@ export class IommufdFileHandle implements OpenFile {
   readonly poll?: (proc: Process) => number;
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   fmode?: number;
+  /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems (SB_I_NOEXEC). */
+  readonly noexec = true;
   constructor(inner: IommufdFile) {
     this.inner = inner;
     const { read, write, poll, mmap } = inner;

@@ -165,16 +165,22 @@ export class Process {
       let file: MemFile | null = null;
       let fileMode = O_RDWR;
       let device: DeviceMmap | undefined;
+      let noexec = false;
+      let noMmap = false;
       if (!(flags & MAP_ANONYMOUS)) {
         const d = this.fdget(fd);
         if (d === undefined) return BigInt(-EBADF);
         fileMode = d.file.fmode ?? O_RDWR;
+        noexec = d.file.noexec === true;
         if (d.file.memfile !== undefined) file = d.file.memfile;
         else if (d.file.mmap !== undefined) device = this.deviceMmap(d);
-        // do_mmap(): a file with no ->mmap passes the mode checks (EACCES first), then ENODEV
-        else device = () => -ENODEV;
+        else {
+          // do_mmap(): a file with no ->mmap passes the mode and exec checks (EACCES, EPERM), then ENODEV
+          noMmap = true;
+          device = () => -ENODEV;
+        }
       }
-      return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task, device });
+      return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task, device, noexec, noMmap });
     });
   }
 

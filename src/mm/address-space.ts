@@ -54,7 +54,7 @@
  * (adjacent VMAs with equal flags and backing always merge), memcg charging
  * of user pages.
  */
-import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
 import { U64_MAX } from '../base/u64.js';
 import type { WarnSink } from '../base/warn.js';
 import {
@@ -344,6 +344,21 @@ export interface MmapOptions {
   offset?: bigint;
   /** The caller, for MAP_LOCKED limits and mmap_min_addr. */
   task?: MmCaller;
+  /**
+   * path_noexec(): the file lives on a noexec mount or a pseudo filesystem
+   * (anon inodes, dma-bufs): PROT_EXEC is -EPERM, and VM_MAYEXEC is off.
+   */
+  noexec?: boolean;
+  /** The file has no f_op->mmap: -ENODEV once the mode and exec checks passed. */
+  noMmap?: boolean;
+}
+
+/** MmapOptions.noexec and .noMmap as doMmap() takes them. */
+const FILE_NOEXEC = 1;
+const FILE_NO_MMAP = 2;
+
+function fileAttrs(o: MmapOptions): number {
+  return (o.noexec === true ? FILE_NOEXEC : 0) | (o.noMmap === true ? FILE_NO_MMAP : 0);
 }
 
 export class PtNode {
@@ -1301,7 +1316,7 @@ export class MmStruct {
     let hugeOrder = 0;
     if (!(flags & MAP_ANONYMOUS) && opts.device !== undefined) {
       if (flags & MAP_HUGETLB) return BigInt(-EINVAL);
-      return this.doMmap(addr, len, prot, flags, null, fileMode, pgoff, 0, opts.task, opts.device);
+      return this.doMmap(addr, len, prot, flags, null, fileMode, pgoff, 0, opts.task, opts.device, fileAttrs(opts));
     }
     if (!(flags & MAP_ANONYMOUS)) {
       file = opts.file ?? null;
@@ -1330,13 +1345,13 @@ export class MmStruct {
       }
     }
     try {
-      return this.doMmap(addr, len, prot, flags, file, fileMode, pgoff, hugeOrder, opts.task);
+      return this.doMmap(addr, len, prot, flags, file, fileMode, pgoff, hugeOrder, opts.task, undefined, fileAttrs(opts));
     } finally {
       if (ownFile) file!.put();
     }
   }
 
-  private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined, device?: DeviceMmap): bigint {
+  private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined, device?: DeviceMmap, attrs = 0): bigint {
     cover(COV_MmStruct.doMmap);
     if (len === 0n) return BigInt(-EINVAL);
     if (!(flags & MAP_FIXED)) {
@@ -1392,6 +1407,11 @@ export class MmStruct {
         if (!writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
       } else if (type !== MAP_PRIVATE) return BigInt(-EINVAL);
       if (!readable) return BigInt(-EACCES);
+      if (attrs & FILE_NOEXEC) {
+        if (vmFlags & VM_EXEC) return BigInt(-EPERM);
+        vmFlags &= ~VM_MAYEXEC;
+      }
+      if (attrs & FILE_NO_MMAP) return BigInt(-ENODEV);
       // do_mmap(): a file mapping cannot grow down
       if (vmFlags & VM_GROWSDOWN) return BigInt(-EINVAL);
     } else {

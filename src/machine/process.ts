@@ -306,6 +306,11 @@ export class Process {
     return fd;
   }
 
+  /** inode_owner_or_capable() of a root-owned inode (every model node and file): uid 0 or CAP_FOWNER. */
+  private ownsRootNode(): boolean {
+    return this.task.uid === 0 || this.task.caps.has('CAP_FOWNER');
+  }
+
   /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */
   getfl(fd: number): number {
     if (this.dead) return -ESRCH;
@@ -323,7 +328,7 @@ export class Process {
     if (this.dead) return -ESRCH;
     const d = this.fdget(fd);
     if (d === undefined) return -EBADF;
-    if (arg & O_NOATIME && !(d.flags & O_NOATIME) && this.task.uid !== 0 && !this.task.caps.has('CAP_FOWNER')) return -EPERM;
+    if (arg & O_NOATIME && !(d.flags & O_NOATIME) && !this.ownsRootNode()) return -EPERM;
     if (arg & O_DIRECT && d.file.canODirect !== true) return -EINVAL;
     d.flags = (arg & SETFL_MASK) | (d.flags & ~SETFL_MASK);
     return 0;
@@ -388,7 +393,7 @@ export class Process {
         return fd;
       }
       // may_open(): O_NOATIME only for the inode's owner (root, for every node here) or with CAP_FOWNER
-      if (flags & O_NOATIME && this.task.uid !== 0 && !this.task.caps.has('CAP_FOWNER')) return -EPERM;
+      if (flags & O_NOATIME && !this.ownsRootNode()) return -EPERM;
       const file = node.open(this, flags | 0);
       if (typeof file === 'number') return file;
       // do_dentry_open(): after the driver's open, O_DIRECT on a file that cannot do it; the file is released

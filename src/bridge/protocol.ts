@@ -80,6 +80,8 @@ export const OP = {
   FCNTL: 33,
   MLOCK: 34,
   MUNLOCK: 35,
+  MLOCKALL: 36,
+  MUNLOCKALL: 37,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

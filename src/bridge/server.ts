@@ -43,6 +43,7 @@ import {
   MmStruct,
   PAGE_SIZE,
   PROT_WRITE,
+  TASK_SIZE,
   type UserBacking,
   VM_MAYSHARE,
   VM_PFNMAP,
@@ -887,6 +888,12 @@ export class BridgeServer {
       case OP.MUNLOCK:
         this.mirrorRange(b, a[0], a[1]);
         return { ret: p.munlock(a[0], a[1]) };
+      case OP.MLOCKALL:
+        // the whole address space counts (total_vm) and is locked: the model learns every real mapping first
+        this.mirrorRange(b, 0n, TASK_SIZE);
+        return { ret: p.mlockall(Number(a[0])) };
+      case OP.MUNLOCKALL:
+        return { ret: p.munlockall() };
       case OP.MADVISE: {
         const advice = Number(a[2]);
         this.mirrorRange(b, a[0], a[1]);

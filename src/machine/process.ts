@@ -236,6 +236,16 @@ export class Process {
     });
   }
 
+  /** mlockall(2); see MmStruct.mlockall. */
+  mlockall(flags: number): number {
+    return this.sys('mlockall', -ESRCH, () => this.mm.mlockall(flags | 0, this.task));
+  }
+
+  /** munlockall(2). */
+  munlockall(): number {
+    return this.sys('munlockall', -ESRCH, () => this.mm.munlockall());
+  }
+
   /** munlock(2). */
   munlock(addr: Arg, length: Arg): number {
     return this.sys('munlock', -ESRCH, () => {

@@ -93,6 +93,9 @@ import {
   MAP_HUGE_SHIFT,
   MAP_HUGETLB,
   MAP_LOCKED,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
   MAP_NONBLOCK,
   MAP_NORESERVE,
   MAP_POPULATE,
@@ -498,7 +501,7 @@ function validAdvice(a: number): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -530,6 +533,11 @@ export class MmStruct {
   readonly pt = new Map<number, PtNode>();
   /** Pages pinned long-term by drivers (mm->pinned_vm, VmPin). */
   pinnedVm = 0;
+  /**
+   * mm->def_flags: VM_LOCKED (and VM_LOCKONFAULT) that every new mapping gets
+   * after mlockall(MCL_FUTURE); a fork's or an exec's new mm starts without.
+   */
+  defFlags = 0;
   /** RLIMIT_STACK (soft) that a growing stack VMA is held to (exec's, default 8 MiB). */
   stackRlimit = 8n << 20n;
   /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
@@ -1386,15 +1394,16 @@ export class MmStruct {
     if (start < MIN_ADDR_PAGES && !task?.capable('CAP_SYS_RAWIO')) return BigInt(-EPERM);
     const end = start + npages;
     if (flags & MAP_FIXED_NOREPLACE && !this.isFree(start, end)) return BigInt(-EEXIST);
-    let vmFlags = calcVmProt(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+    let vmFlags = calcVmProt(prot) | this.defFlags | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     // calc_vm_flag_bits(): MAP_GROWSDOWN → VM_GROWSDOWN, MAP_STACK → VM_NOHUGEPAGE (v6.7+)
     if (flags & MAP_GROWSDOWN) vmFlags |= VM_GROWSDOWN;
     if (flags & MAP_STACK && this.opts.mapStackNoHugepage) vmFlags |= VM_NOHUGEPAGE;
     if (flags & MAP_LOCKED) {
       if (task && task.rlimitMemlock === 0n && !task.capable('CAP_IPC_LOCK')) return BigInt(-EPERM);
       vmFlags |= VM_LOCKED;
-      if (task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
     }
+    // mlock_future_ok(): MAP_LOCKED's or mlockall(MCL_FUTURE)'s VM_LOCKED within RLIMIT_MEMLOCK
+    if (vmFlags & VM_LOCKED && task && !task.capable('CAP_IPC_LOCK') && BigInt(npages + this.lockedVm) > task.rlimitMemlock / PAGE_N) return BigInt(-EAGAIN);
     if (file !== null || device !== undefined) {
       const readable = fmodeReads(fileMode);
       const writable = fmodeWrites(fileMode);
@@ -1448,7 +1457,7 @@ export class MmStruct {
         return BigInt(rc);
       }
     }
-    const v = new Vma(this, start, end, (vmFlags & ~VM_LOCKED) | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, null, 0, 0, m.pfn);
+    const v = new Vma(this, start, end, (vmFlags & ~VM_LOCKED_MASK) | VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP, null, 0, 0, m.pfn);
     v.ops = m;
     this.insertVma(v);
     return BigInt(start) * PAGE_N;
@@ -1485,13 +1494,14 @@ export class MmStruct {
       const need = (pgoff + end - start) * PAGE_SIZE;
       if (f.size < need) f.size = need;
     }
-    if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED;
+    if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED_MASK;
     const v = new Vma(this, start, end, vmFlags, file, pgoff, hugeOrder);
     if (hugeOrder && !(vmFlags & (VM_MAYSHARE | VM_NORESERVE))) v.resv = new Uint8Array((end - start) / 2 ** hugeOrder).fill(1);
     if (vmFlags & VM_LOCKED) this.lockedVm += end - start;
     const i = this.insertVma(v);
     this.mergeRange(i, i);
-    if (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) this.populate(start, end);
+    // mm_populate() (populate_vma_page_range(): nothing for VM_LOCKONFAULT)
+    if ((vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) && !(vmFlags & VM_LOCKONFAULT)) this.populate(start, end);
     return BigInt(start) * PAGE_N;
   }
 
@@ -1627,6 +1637,54 @@ export class MmStruct {
     const off = a % PAGE_N;
     const len = BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n);
     return this.applyLockFlags(a - off, len, 0);
+  }
+
+  /**
+   * mlockall(2): EINVAL for no flag, an unknown one or MCL_ONFAULT alone;
+   * EPERM as mlock; MCL_CURRENT without CAP_IPC_LOCK needs the whole address
+   * space (total_vm) within RLIMIT_MEMLOCK (ENOMEM). MCL_FUTURE makes every
+   * later mapping locked (def_flags); MCL_CURRENT locks every VMA that can
+   * be (apply_mlockall_flags()) and faults the address space in, errors
+   * ignored (mm_populate()).
+   */
+  mlockall(flags: number, task: MmCaller): number {
+    cover(COV_MmStruct.mlockall);
+    if (!flags || flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) || flags === MCL_ONFAULT) return -EINVAL;
+    const cap = task.capable('CAP_IPC_LOCK');
+    if (task.rlimitMemlock === 0n && !cap) return -EPERM;
+    if (flags & MCL_CURRENT && !cap) {
+      let total = 0;
+      for (const v of this.vmas) total += v.pages;
+      if (BigInt(total) > BigInt.asUintN(64, task.rlimitMemlock) / PAGE_N) return -ENOMEM;
+    }
+    this.applyMlockallFlags(flags);
+    if (flags & MCL_CURRENT) {
+      for (let i = 0; i < this.vmas.length; i++) {
+        const v = this.vmas[i];
+        if (v.flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT) || !(v.flags & VM_ACCESS_FLAGS)) continue;
+        this.populate(v.start, v.end);
+      }
+    }
+    return 0;
+  }
+
+  /** munlockall(2): no VMA locked, no later mapping either (apply_mlockall_flags(0)). */
+  munlockall(): number {
+    this.applyMlockallFlags(0);
+    return 0;
+  }
+
+  private applyMlockallFlags(flags: number): void {
+    const onFault = flags & MCL_ONFAULT ? VM_LOCKONFAULT : 0;
+    this.defFlags = flags & MCL_FUTURE ? VM_LOCKED | onFault : 0;
+    if (flags & MCL_FUTURE && !(flags & MCL_CURRENT)) return;
+    const add = flags & MCL_CURRENT ? VM_LOCKED | onFault : 0;
+    for (let i = 0; i < this.vmas.length; i++) {
+      const v = this.vmas[i];
+      const nf = (v.flags & ~VM_LOCKED_MASK) | add;
+      if (nf !== v.flags && !(v.flags & (VM_SPECIAL | VM_HUGETLB))) this.setFlags(i, v.start, v.end, nf);
+    }
+    this.mergeRange(0, this.vmas.length - 1);
   }
 
   /** count_mm_mlocked_page_nr(): pages of VM_LOCKED VMAs within [start, start + len). */

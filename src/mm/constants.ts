@@ -178,6 +178,10 @@ export const VM_LOCKONFAULT = 0x80000;
 export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
 /** mlock2(2) flags. */
 export const MLOCK_ONFAULT = 0x01;
+/** mlockall(2) flags. */
+export const MCL_CURRENT = 1;
+export const MCL_FUTURE = 2;
+export const MCL_ONFAULT = 4;
 export const VM_IO = 0x4000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;

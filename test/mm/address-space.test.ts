@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { describe, expect, it } from 'vitest';
-import { EACCES, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM } from '../../src/base/errno.js';
+import { EACCES, EAGAIN, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EPERM } from '../../src/base/errno.js';
 import { Machine, type MachineOptions, O_RDONLY, type SpawnOptions } from '../../src/machine/index.js';
 import {
   FOLL_LONGTERM,
@@ -32,6 +32,9 @@ import {
   TASK_SIZE,
   VM_HUGEPAGE,
   VM_LOCKED,
+  MCL_CURRENT,
+  MCL_FUTURE,
+  MCL_ONFAULT,
 } from '../../src/mm/constants.js';
 import { pinUserPages, unpinUserPages } from '../../src/mm/gup.js';
 
@@ -788,5 +791,48 @@ describe('mlock, mlock2 and munlock (do_mlock, apply_vma_lock_flags, __mm_popula
     expect(mm.mlock(o, -8192n, false, t)).toBe(-ENOMEM);
     expect(mm.mlock(o, -8192n, false, caller(0n, ['CAP_IPC_LOCK']))).toBe(-EINVAL);
     expect(mm.mlock(o, 0xfffffffffffff001n, false, t)).toBe(0);
+  });
+});
+
+describe('mlockall and munlockall (apply_mlockall_flags, mm->def_flags)', () => {
+  // The answers of this host's kernel to the same calls (a C program run natively and under exec agree).
+  const caller = (rlimitMemlock: bigint, caps: string[] = []) => ({ rlimitMemlock, capable: (c: string) => caps.includes(c) });
+  const K = 1024n;
+
+  it('MCL_FUTURE locks later mappings (ONFAULT: without faulting them), MCL_CURRENT every VMA that can be; munlockall undoes both', () => {
+    const { mm, phys } = setup();
+    const t = caller(1n << 30n);
+    expect(mm.mlockall(0, t)).toBe(-EINVAL);
+    expect(mm.mlockall(MCL_ONFAULT, t)).toBe(-EINVAL);
+    expect(mm.mlockall(8, t)).toBe(-EINVAL);
+    expect(mm.mlockall(MCL_FUTURE, caller(0n))).toBe(-EPERM);
+    const a = mm.mmap(0n, 64n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(mm.mlockall(MCL_FUTURE, t)).toBe(0);
+    expect(mm.lockedVm).toBe(0);
+    const b = mm.mmap(0n, 64n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(mm.lockedVm).toBe(16);
+    expect(phys.framesInUse()).toBe(16);
+    expect(mm.vmaAt(b)!.flags & VM_LOCKED).toBe(VM_LOCKED);
+    // a later mapping over the limit: mlock_future_ok() refuses it
+    expect(mm.mmap(0n, 64n * K, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, { task: caller(96n * K) })).toBe(BigInt(-EAGAIN));
+    expect(mm.munlockall()).toBe(0);
+    expect(mm.lockedVm).toBe(0);
+    expect(mm.mlockall(MCL_FUTURE | MCL_ONFAULT, t)).toBe(0);
+    const before = phys.framesInUse();
+    mm.mmap(0n, 64n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(mm.lockedVm).toBe(16);
+    expect(phys.framesInUse()).toBe(before);
+    // MCL_CURRENT needs the whole address space within the limit, unless CAP_IPC_LOCK
+    expect(mm.mlockall(MCL_CURRENT, caller(128n * K))).toBe(-ENOMEM);
+    expect(mm.mlockall(MCL_CURRENT, caller(4n * K, ['CAP_IPC_LOCK']))).toBe(0);
+    expect(mm.lockedVm).toBe(48);
+    expect(mm.vmaAt(a)!.flags & VM_LOCKED).toBe(VM_LOCKED);
+    expect(phys.framesInUse()).toBe(48);
+    // MCL_CURRENT alone dropped MCL_FUTURE: a new mapping is not locked
+    mm.mmap(0n, 64n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    expect(mm.lockedVm).toBe(48);
+    expect(mm.munlockall()).toBe(0);
+    expect(mm.lockedVm).toBe(0);
+    expect(mm.vmas.every((v) => (v.flags & VM_LOCKED) === 0)).toBe(true);
   });
 });

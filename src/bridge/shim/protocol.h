@@ -88,6 +88,8 @@ enum bridge_op {
 	OP_FCNTL = 33,       /* a: fd, cmd (F_GETFL or F_SETFL), arg -> the flags or 0 */
 	OP_MLOCK = 34,       /* a: addr, len, mlock2 flags */
 	OP_MUNLOCK = 35,     /* a: addr, len */
+	OP_MLOCKALL = 36,    /* a: flags */
+	OP_MUNLOCKALL = 37,
 };
 
 #endif

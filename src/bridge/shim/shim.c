@@ -1487,6 +1487,25 @@ int munlock(const void *a, size_t l)
 	return model_then_real(OP_MUNLOCK, SYS_munlock, (void *)a, l, 0);
 }
 
+int mlockall(int flags)
+{
+	if (connected()) {
+		int64_t r = CALL(OP_MLOCKALL, flags);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+	}
+	return RS(SYS_mlockall, flags);
+}
+
+int munlockall(void)
+{
+	if (connected())
+		CALL(OP_MUNLOCKALL, 0);
+	return RS(SYS_munlockall);
+}
+
 /*
  * mremap: the model has none. It forgets the old range (saving what is
  * pinned there) and finds the new one in /proc/PID/maps when it needs it.

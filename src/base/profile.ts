@@ -98,6 +98,12 @@ export interface Profile {
   readonly hugeZeroWriteAllocsThp: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
+  /**
+   * Pseudo filesystems are noexec (7.x init_pseudo() sets SB_I_NOEXEC): mmap
+   * with PROT_EXEC of an anon-inode file or a dma-buf is -EPERM; 6.12's
+   * init_pseudo() does not, and the fault fd answers -ENODEV (no mmap).
+   */
+  readonly pseudoFsNoexec: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -216,6 +222,7 @@ const latest: Profile = Object.freeze({
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
   openDirectoryCreateEinval: true,
+  pseudoFsNoexec: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -261,6 +268,7 @@ const v612: Profile = Object.freeze({
   faultReadShortIsEinval: false,
   vvarSeqOffset: 128,
   iommufdMmap: false,
+  pseudoFsNoexec: false,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,

@@ -62,10 +62,11 @@ export class IommufdFileHandle implements OpenFile {
   readonly poll?: (proc: Process) => number;
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   fmode?: number;
-  /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems (SB_I_NOEXEC). */
-  readonly noexec = true;
-  constructor(inner: IommufdFile) {
+  /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems, noexec from 7.x (profile pseudoFsNoexec). */
+  readonly noexec: boolean;
+  constructor(inner: IommufdFile, noexec = true) {
     this.inner = inner;
+    this.noexec = noexec;
     const { read, write, poll, mmap } = inner;
     if (inner.fmode !== undefined) this.fmode = inner.fmode;
     // do_mmap() checks the file mode before f_op->mmap answers
@@ -86,7 +87,7 @@ class ProcessFiles implements IommufdFiles {
   install(f: IommufdFile): number {
     const p = this.machine.currentProcess;
     if (!p) throw new Error('iommufd: fd_install outside a syscall');
-    return p.installFd(new IommufdFileHandle(f));
+    return p.installFd(new IommufdFileHandle(f, this.machine.profile.pseudoFsNoexec));
   }
 
   lookup(fd: number): IommufdFile | undefined {

@@ -1921,8 +1921,14 @@ export class MmStruct {
         const rc = this.madviseCollapse(v, s, e);
         return rc < 0 ? rc : i;
       }
+      case MADV_WILLNEED:
+        // madvise_willneed() on a machine without swap (no CONFIG_SWAP, as in both oracle kernels): a VMA
+        // without a vm_file (anonymous, or a special mapping) is EBADF; a file's is read-ahead advice
+        // (vfs_fadvise(): nothing the model keeps), a device mapping's included
+        if (v.file === null && v.ops === undefined) return -EBADF;
+        return i;
       default:
-        // MADV_NORMAL, RANDOM, SEQUENTIAL, WILLNEED, COLD, PAGEOUT, (UN)MERGEABLE, DONTDUMP, DODUMP: no model effect
+        // MADV_NORMAL, RANDOM, SEQUENTIAL, COLD, PAGEOUT, (UN)MERGEABLE, DONTDUMP, DODUMP: no model effect
         return i;
     }
   }

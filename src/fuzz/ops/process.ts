@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** Process ops: fork, exit, fail_nth; and the file ops open and close. */
+import { ESRCH } from '../../base/errno.js';
 import { OPEN_FLAGS, flags, req } from './spec.js';
 import type { OpModule } from './types.js';
 import { pickW } from './values.js';
@@ -48,6 +49,8 @@ export const exit: OpModule = {
   weight: 0.2,
   consumes: ['proc'],
   execute(x) {
+    // a process that already ended makes no call: ESRCH, as every call of an exited Process (the oracle's "dead")
+    if (x.proc.exited) return { ret: -ESRCH, outputs: {} };
     x.proc.exit();
     return { ret: 0, outputs: {} };
   },

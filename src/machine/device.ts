@@ -5,7 +5,7 @@
  * OpenFile (struct file); the process keeps it in its fd table, shared by
  * fork(), and calls release() when the last descriptor goes away.
  */
-import { EACCES, EINVAL, ENXIO } from '../base/errno.js';
+import { EACCES } from '../base/errno.js';
 import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 
@@ -56,15 +56,7 @@ export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFCHR = 0o020000;
 
-/** lseek(2) whence values (SEEK_MAX is SEEK_HOLE). */
-export const SEEK_SET = 0;
-export const SEEK_CUR = 1;
-export const SEEK_END = 2;
-export const SEEK_DATA = 3;
-export const SEEK_HOLE = 4;
-
-/** MAX_LFS_FILESIZE on 64-bit: the largest file position. */
-const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+export { SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../mm/constants.js';
 
 /** What fstat(2) shows of a file (the fields a program can compare with the kernel's). */
 export interface FileStat {
@@ -82,40 +74,6 @@ export interface FileStat {
  * (alloc_anon_inode()).
  */
 export const ANON_INODE_STAT: Readonly<FileStat> = { mode: 0o600, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: PAGE_SIZE };
-
-/**
- * llseek of a file with a page cache from position `pos`: the new position
- * or -errno. SEEK_SET/CUR/END as generic_file_llseek_size() up to
- * MAX_LFS_FILESIZE; SEEK_DATA/SEEK_HOLE by the cached folios on shmem
- * (shmem_file_llseek(), mapping_seek_hole_data()), while hugetlbfs, whose
- * llseek is default_llseek(), takes the whole size as data.
- */
-export function memfileLlseek(f: MemFile, pos: bigint, offset: bigint, whence: number): bigint {
-  const size = BigInt(f.size);
-  let to = offset;
-  if (whence === SEEK_END) to = offset + size;
-  else if (whence === SEEK_CUR) {
-    if (offset === 0n) return pos;
-    to = pos + offset;
-  } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
-    if (offset < 0n || offset >= size) return BigInt(-ENXIO);
-    if (f.kind === 'hugetlb') to = whence === SEEK_DATA ? offset : size;
-    else {
-      const fb = BigInt(f.folioBytes);
-      let i = Number(offset / fb);
-      const want = whence === SEEK_DATA;
-      while (BigInt(i) * fb < size && f.lookup(i) >= 0 !== want) i++;
-      const at = BigInt(i) * fb;
-      if (at >= size) {
-        if (want) return BigInt(-ENXIO);
-        to = size;
-      } else to = at > offset ? at : offset;
-    }
-  }
-  // vfs_setpos()
-  if (to < 0n || to > MAX_LFS_FILESIZE) return BigInt(-EINVAL);
-  return to;
-}
 
 /** An open file (struct file). */
 export interface OpenFile {
@@ -215,7 +173,7 @@ export class RegularFileNode implements DeviceNode {
       canODirect: true,
       positional: true,
       stat: () => this.stat(),
-      llseek: (pos, offset, whence) => memfileLlseek(f, pos, offset, whence),
+      llseek: (pos, offset, whence) => f.llseek(pos, offset, whence),
       release: () => f.put(),
     };
   }

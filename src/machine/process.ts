@@ -17,7 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, memfileLlseek, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -726,7 +726,7 @@ export class Process {
         fmode: O_RDWR,
         positional: true,
         stat: () => ({ ...attrs, size: file.size }),
-        llseek: (pos, offset, whence) => memfileLlseek(file, pos, offset, whence),
+        llseek: (pos, offset, whence) => file.llseek(pos, offset, whence),
         release: () => file.put(),
       }, O_RDWR | O_LARGEFILE);
       if (fd < 0) file.put();

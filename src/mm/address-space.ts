@@ -360,6 +360,18 @@ export interface MmapOptions {
 const FILE_NOEXEC = 1;
 const FILE_NO_MMAP = 2;
 
+/** mlock's and munlock's range: widened to whole pages, in u64 arithmetic (a length may wrap to 0). */
+function lockRange(addr: bigint, length: bigint): [start: bigint, len: bigint] {
+  const a = BigInt.asUintN(64, addr);
+  const off = a % PAGE_N;
+  return [a - off, BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n)];
+}
+
+/** Pages [s, e) of the byte range [start, end) of user space; an end past TASK_SIZE reaches beyond every VMA. */
+function pageSpan(start: bigint, end: bigint): [s: number, e: number] {
+  return [Number(start / PAGE_N), end > TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N)];
+}
+
 function fileAttrs(o: MmapOptions): number {
   return (o.noexec === true ? FILE_NOEXEC : 0) | (o.noMmap === true ? FILE_NO_MMAP : 0);
 }
@@ -1500,8 +1512,7 @@ export class MmStruct {
     if (vmFlags & VM_LOCKED) this.lockedVm += end - start;
     const i = this.insertVma(v);
     this.mergeRange(i, i);
-    // mm_populate() (populate_vma_page_range(): nothing for VM_LOCKONFAULT)
-    if ((vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) && !(vmFlags & VM_LOCKONFAULT)) this.populate(start, end);
+    if (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) this.mmPopulate(start, end, true);
     return BigInt(start) * PAGE_N;
   }
 
@@ -1615,17 +1626,15 @@ export class MmStruct {
     cover(COV_MmStruct.mlock);
     const cap = task.capable('CAP_IPC_LOCK');
     if (task.rlimitMemlock === 0n && !cap) return -EPERM;
-    const a = BigInt.asUintN(64, addr);
-    const off = a % PAGE_N;
-    const len = BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n);
-    const start = a - off;
+    const [start, len] = lockRange(addr, length);
     const limit = BigInt.asUintN(64, task.rlimitMemlock) / PAGE_N;
     let locked = len / PAGE_N + BigInt(this.lockedVm);
     if (locked > limit && !cap) locked -= BigInt(this.lockedPagesIn(start, len));
     if (locked > limit && !cap) return -ENOMEM;
     const rc = this.applyLockFlags(start, len, VM_LOCKED | (onFault ? VM_LOCKONFAULT : 0));
     if (rc) return rc;
-    const p = this.populateForMlock(start, len);
+    const [s, e] = pageSpan(start, start + len);
+    const p = this.mmPopulate(s, e, false);
     // __mlock_posix_error_return()
     return p === -EFAULT ? -ENOMEM : p === -ENOMEM ? -EAGAIN : p;
   }
@@ -1633,10 +1642,8 @@ export class MmStruct {
   /** munlock(2): VM_LOCKED and VM_LOCKONFAULT off over the range (apply_vma_lock_flags(), its -ENOMEM at a hole). */
   munlock(addr: bigint, length: bigint): number {
     cover(COV_MmStruct.munlock);
-    const a = BigInt.asUintN(64, addr);
-    const off = a % PAGE_N;
-    const len = BigInt.asUintN(64, BigInt.asUintN(64, length) + off + PAGE_N - 1n) & ~(PAGE_N - 1n);
-    return this.applyLockFlags(a - off, len, 0);
+    const [start, len] = lockRange(addr, length);
+    return this.applyLockFlags(start, len, 0);
   }
 
   /**
@@ -1658,13 +1665,7 @@ export class MmStruct {
       if (BigInt(total) > BigInt.asUintN(64, task.rlimitMemlock) / PAGE_N) return -ENOMEM;
     }
     this.applyMlockallFlags(flags);
-    if (flags & MCL_CURRENT) {
-      for (let i = 0; i < this.vmas.length; i++) {
-        const v = this.vmas[i];
-        if (v.flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT) || !(v.flags & VM_ACCESS_FLAGS)) continue;
-        this.populate(v.start, v.end);
-      }
-    }
+    if (flags & MCL_CURRENT) this.mmPopulate(0, TASK_PAGES + 1, true);
     return 0;
   }
 
@@ -1689,9 +1690,7 @@ export class MmStruct {
 
   /** count_mm_mlocked_page_nr(): pages of VM_LOCKED VMAs within [start, start + len). */
   private lockedPagesIn(start: bigint, len: bigint): number {
-    const end = start + len > U64_MAX ? U64_MAX : start + len;
-    const s = Number(start / PAGE_N);
-    const e = end >= TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+    const [s, e] = pageSpan(start, start + len);
     let n = 0;
     for (let i = this.findIdx(s); i < this.vmas.length && this.vmas[i].start < e; i++) {
       const v = this.vmas[i];
@@ -1712,8 +1711,7 @@ export class MmStruct {
     if (end > U64_MAX) return -EINVAL;
     if (len === 0n) return 0;
     if (start >= TASK_SIZE) return -ENOMEM;
-    const s = Number(start / PAGE_N);
-    const e = end > TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+    const [s, e] = pageSpan(start, end);
     let i = this.findIdx(s);
     if (i >= this.vmas.length || this.vmas[i].start > s) return -ENOMEM;
     const first = i;
@@ -1744,21 +1742,17 @@ export class MmStruct {
   }
 
   /**
-   * __mm_populate(start, len, 0) after mlock: each VMA of the range but
-   * VM_IO / VM_PFNMAP ones faulted in (populate_vma_page_range(): none for
-   * VM_LOCKONFAULT, -EFAULT for an inaccessible one, a write fault for a
-   * private writable one); the first error ends it.
+   * __mm_populate(): fault in the VMAs of pages [s, e) but VM_IO / VM_PFNMAP
+   * ones (populate_vma_page_range(): nothing for VM_LOCKONFAULT, -EFAULT for an
+   * inaccessible VMA, a write fault for a private writable one). The first
+   * error ends it, or with `ignoreErrors` (mm_populate()) only that VMA.
    */
-  private populateForMlock(start: bigint, len: bigint): number {
-    const end = start + len;
-    const s = Number(start / PAGE_N);
-    const e = end >= TASK_SIZE ? TASK_PAGES + 1 : Number(end / PAGE_N);
+  private mmPopulate(s: number, e: number, ignoreErrors: boolean): number {
     for (let i = this.findIdx(s); i < this.vmas.length && this.vmas[i].start < e; i++) {
       const v = this.vmas[i];
-      if (v.flags & (VM_IO | VM_PFNMAP) || v.flags & VM_LOCKONFAULT) continue;
-      if (!(v.flags & VM_ACCESS_FLAGS)) return -EFAULT;
-      const rc = this.populate(Math.max(s, v.start), Math.min(e, v.end));
-      if (rc < 0) return rc;
+      if (v.flags & (VM_IO | VM_PFNMAP | VM_LOCKONFAULT)) continue;
+      const rc = v.flags & VM_ACCESS_FLAGS ? this.populate(Math.max(s, v.start), Math.min(e, v.end)) : -EFAULT;
+      if (rc < 0 && !ignoreErrors) return rc;
     }
     return 0;
   }

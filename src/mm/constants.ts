@@ -37,6 +37,16 @@ export function accessOk(va: bigint, len: bigint): boolean {
 }
 /** STACK_TOP on x86-64 (TASK_SIZE_LOW): the initial stack ends here with randomization off. */
 export const STACK_TOP = TASK_SIZE;
+/** lseek(2) whence values (SEEK_MAX is SEEK_HOLE). */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
+
+/** MAX_LFS_FILESIZE on 64-bit: the largest file position. */
+export const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+
 /** stack_guard_gap default: 256 pages (1 MiB) kept free below a VM_GROWSDOWN mapping. */
 export const STACK_GUARD_GAP = 256n * PAGE_SIZE_N;
 /** _STK_LIM: the default RLIMIT_STACK (8 MiB). */

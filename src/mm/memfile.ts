@@ -12,8 +12,8 @@
  * The file lives while it has `refs` (open file descriptions + VMAs); the last
  * put drops the page cache.
  */
-import { EFAULT, ENOMEM } from '../base/errno.js';
-import { PAGE_SIZE } from './constants.js';
+import { EFAULT, EINVAL, ENOMEM, ENXIO } from '../base/errno.js';
+import { MAX_LFS_FILESIZE, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE } from './constants.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
 export type MemFileKind = 'shmem' | 'hugetlb' | 'file';
@@ -89,6 +89,40 @@ export class MemFile {
     this.folios.clear();
     if (this.resv.size) this.phys.hugetlbUnreserve(this.order, this.resv.size);
     this.resv.clear();
+  }
+
+  /**
+   * f_op->llseek of the file from position `pos`: the new position
+   * or -errno. SEEK_SET/CUR/END as generic_file_llseek_size() up to
+   * MAX_LFS_FILESIZE; SEEK_DATA/SEEK_HOLE by the cached folios on shmem
+   * (shmem_file_llseek(), mapping_seek_hole_data()), while hugetlbfs, whose
+   * llseek is default_llseek(), takes the whole size as data.
+   */
+  llseek(pos: bigint, offset: bigint, whence: number): bigint {
+    const size = BigInt(this.size);
+    let to = offset;
+    if (whence === SEEK_END) to = offset + size;
+    else if (whence === SEEK_CUR) {
+      if (offset === 0n) return pos;
+      to = pos + offset;
+    } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+      if (offset < 0n || offset >= size) return BigInt(-ENXIO);
+      if (this.kind === 'hugetlb') to = whence === SEEK_DATA ? offset : size;
+      else {
+        const fb = BigInt(this.folioBytes);
+        let i = Number(offset / fb);
+        const want = whence === SEEK_DATA;
+        while (BigInt(i) * fb < size && this.lookup(i) >= 0 !== want) i++;
+        const at = BigInt(i) * fb;
+        if (at >= size) {
+          if (want) return BigInt(-ENXIO);
+          to = size;
+        } else to = at > offset ? at : offset;
+      }
+    }
+    // vfs_setpos()
+    if (to < 0n || to > MAX_LFS_FILESIZE) return BigInt(-EINVAL);
+    return to;
   }
 
   /** Head PFN of the cached folio at `index`, -1 if not cached. */

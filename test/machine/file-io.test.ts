@@ -120,8 +120,9 @@ describe('lseek, pread, pwrite and fstat (ksys_lseek, ksys_pread64, vfs_fstat)',
     expect(proc.lseek(fd, 9000n, SEEK_DATA)).toBe(9000n);
     expect(proc.lseek(fd, 8192n, SEEK_HOLE)).toBe(12288n);
     expect(proc.lseek(fd, 13000n, SEEK_DATA)).toBe(BigInt(-ENXIO));
-    // positional, but the model keeps no read/write of a memfd's contents (read(2) is -EINVAL there too)
-    expect(proc.pread(fd, va, 8, 0n)).toBe(proc.read(fd, va, 8));
+    // a negative position is EINVAL before anything else (ksys_pread64(), ksys_pwrite64())
+    expect(proc.pread(fd, va, 8, -1n)).toBe(-EINVAL);
+    expect(proc.pwrite(fd, va, 8, -4096n)).toBe(-EINVAL);
     const sealed = proc.memfdCreate('s', MFD_NOEXEC_SEAL);
     expect((proc.fstat(sealed) as FileStat).mode).toBe(S_IFREG | 0o666);
     // hugetlbfs: st_blksize is the huge page size, and its llseek (default_llseek) takes the whole size as data

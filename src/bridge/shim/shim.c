@@ -754,6 +754,16 @@ int access(const char *path, int mode)
 	return RS(SYS_faccessat, AT_FDCWD, path, mode);
 }
 
+/* A model answer as libc returns it: -1 with errno for a negative errno. */
+static long model_ret(int64_t r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (long)r;
+}
+
 /*
  * stat of a file only the model has (a device node by path, or a model
  * descriptor): the model's attributes (mode, rdev, size, blksize); root owns
@@ -765,11 +775,8 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	unsigned int mode = 0, maj = 0, min = 0;
 	long long size = 0;
 	long blksize = 0;
-	int64_t r = call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out));
-	if (r < 0) {
-		errno = (int)-r;
+	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
 		return -1;
-	}
 	if (sscanf(out, "%u %u %u %lld %ld", &mode, &maj, &min, &size, &blksize) != 5) {
 		errno = EIO;
 		return -1;
@@ -870,30 +877,16 @@ static long special_write(int fd, const void *src, size_t n)
 	return (long)r;
 }
 
-static long model_rw(uint32_t op, int fd, const void *buf, size_t n)
+/* read/write (off unused) and pread/pwrite of a model descriptor */
+static long model_rw(uint32_t op, int fd, const void *buf, size_t n, off_t off)
 {
-	int64_t r = CALL(op, fd, (int64_t)(uintptr_t)buf, (int64_t)n);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	return (long)r;
-}
-
-static long model_prw(uint32_t op, int fd, const void *buf, size_t n, off_t off)
-{
-	int64_t r = CALL(op, fd, (int64_t)(uintptr_t)buf, (int64_t)n, (int64_t)off);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	return (long)r;
+	return model_ret(CALL(op, fd, (int64_t)(uintptr_t)buf, (int64_t)n, (int64_t)off));
 }
 
 ssize_t read(int fd, void *buf, size_t n)
 {
 	if (kind_of(fd) == K_MODEL && connected())
-		return model_rw(OP_READ, fd, buf, n);
+		return model_rw(OP_READ, fd, buf, n, 0);
 	if (kind_of(fd) == K_SPECIAL) {
 		long r = special_read(fd, buf, n, special_off[fd]);
 		if (r > 0)
@@ -906,7 +899,7 @@ ssize_t read(int fd, void *buf, size_t n)
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
 	if (kind_of(fd) == K_MODEL && connected())
-		return model_prw(OP_PREAD, fd, buf, n, off);
+		return model_rw(OP_PREAD, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_read(fd, buf, n, off);
 	return RS(SYS_pread64, fd, buf, n, off);
@@ -917,7 +910,7 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pr
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	if (kind_of(fd) == K_MODEL && connected())
-		return model_rw(OP_WRITE, fd, buf, n);
+		return model_rw(OP_WRITE, fd, buf, n, 0);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
 	return RS(SYS_write, fd, buf, n);
@@ -926,7 +919,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
 	if (kind_of(fd) == K_MODEL && connected())
-		return model_prw(OP_PWRITE, fd, buf, n, off);
+		return model_rw(OP_PWRITE, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
 	return RS(SYS_pwrite64, fd, buf, n, off);
@@ -936,14 +929,8 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((al
 
 off_t lseek(int fd, off_t off, int whence)
 {
-	if (kind_of(fd) == K_MODEL && connected()) {
-		int64_t r = CALL(OP_LSEEK, fd, (int64_t)off, whence);
-		if (r < 0) {
-			errno = (int)-r;
-			return -1;
-		}
-		return (off_t)r;
-	}
+	if (kind_of(fd) == K_MODEL && connected())
+		return (off_t)model_ret(CALL(OP_LSEEK, fd, (int64_t)off, whence));
 	if (kind_of(fd) == K_SPECIAL) {
 		if (whence == SEEK_SET)
 			special_off[fd] = off;
@@ -1153,14 +1140,8 @@ int fcntl(int fd, int cmd, ...)
 	long arg = va_arg(ap, long);
 	va_end(ap);
 	/* a model file's status flags are the model's (the placeholder is /dev/null, O_RDWR) */
-	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_MODEL && connected()) {
-		int64_t m = CALL(OP_FCNTL, fd, cmd, arg);
-		if (m < 0) {
-			errno = (int)-m;
-			return -1;
-		}
-		return (int)m;
-	}
+	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_MODEL && connected())
+		return (int)model_ret(CALL(OP_FCNTL, fd, cmd, arg));
 	long r = RS(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		return dup_follow(fd, (int)r);
@@ -1489,13 +1470,8 @@ int munlock(const void *a, size_t l)
 
 int mlockall(int flags)
 {
-	if (connected()) {
-		int64_t r = CALL(OP_MLOCKALL, flags);
-		if (r < 0) {
-			errno = (int)-r;
-			return -1;
-		}
-	}
+	if (connected() && model_ret(CALL(OP_MLOCKALL, flags)) < 0)
+		return -1;
 	return RS(SYS_mlockall, flags);
 }
 

@@ -82,6 +82,10 @@ export const OP = {
   MUNLOCK: 35,
   MLOCKALL: 36,
   MUNLOCKALL: 37,
+  /** readv/preadv/preadv2 of a model descriptor (a: fd, iovec array, count, position, RWF flags, 1 when positional). */
+  READV: 38,
+  /** writev/pwritev/pwritev2, as READV. */
+  WRITEV: 39,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

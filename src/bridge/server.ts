@@ -784,6 +784,11 @@ export class BridgeServer {
         const buf = BigInt.asUintN(64, a[1]);
         return { ret: q.op === OP.PREAD ? p.pread(Number(a[0]), buf, Number(a[2]), a[3]) : p.pwrite(Number(a[0]), buf, Number(a[2]), a[3]) };
       }
+      case OP.READV:
+      case OP.WRITEV: {
+        const rw = q.op === OP.READV ? p.readv.bind(p) : p.writev.bind(p);
+        return { ret: rw(Number(a[0]), a[1], a[2], a[5] !== 0n ? a[3] : undefined, Number(BigInt.asUintN(32, a[4]))) };
+      }
       case OP.FCNTL:
         return { ret: Number(a[1]) === F_GETFL ? p.getfl(Number(a[0])) : Number(a[1]) === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
       case OP.STAT: {

@@ -17,6 +17,7 @@ import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
+import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
@@ -34,8 +35,6 @@ export const NR_OPEN_DEFAULT = 1024;
 /** First descriptor handed out (0-2 are stdio). */
 export const FIRST_FD = 3;
 
-/** MAX_RW_COUNT: the most one read or write moves (INT_MAX & PAGE_MASK). */
-const MAX_RW_COUNT = 0x7fff_f000;
 
 /** An open file description shared by dup'd / inherited descriptors. */
 class FileDescription {
@@ -586,6 +585,47 @@ export class Process {
     const d = this.fdget(fd);
     if (d === undefined) return -EBADF;
     return d.file.positional === true ? undefined : -ESPIPE;
+  }
+
+  /**
+   * readv(2) (`pos` undefined), preadv(2) and preadv2(2) (preadv2 at position
+   * -1 is readv with flags): bytes read or -errno. do_preadv(): a negative
+   * position is -EINVAL before the descriptor, a file without FMODE_PREAD
+   * -ESPIPE; vfs_readv(): -EBADF unless open for reading, -EINVAL for a file
+   * without read (before the iovecs are looked at), then import_iovec(); no
+   * bytes asked is 0; then the file's read per segment (iov.ts).
+   */
+  readv(fd: number, vec: Arg, vlen: Arg, pos?: bigint, flags = 0): number {
+    return this.rwv(false, fd, vec, vlen, pos, flags);
+  }
+
+  /** writev(2), pwritev(2), pwritev2(2): as readv, with the file's write. */
+  writev(fd: number, vec: Arg, vlen: Arg, pos?: bigint, flags = 0): number {
+    return this.rwv(true, fd, vec, vlen, pos, flags);
+  }
+
+  private rwv(write: boolean, fd: number, vec: Arg, vlen: Arg, pos: bigint | undefined, flags: number): number {
+    return this.sys(write ? 'writev' : 'readv', -ESRCH, () => {
+      if (pos !== undefined && BigInt.asIntN(64, pos) < 0n) return -EINVAL;
+      const d = this.fdget(fd);
+      if (d === undefined) return -EBADF;
+      if (pos !== undefined && d.file.positional !== true) return -ESPIPE;
+      const fmode = d.file.fmode ?? O_RDWR;
+      if (write ? !fmodeWrites(fmode) : !fmodeReads(fmode)) return -EBADF;
+      if ((write ? d.file.write : d.file.read) === undefined) return -EINVAL;
+      const v = u64(vec);
+      const n = u64(vlen);
+      if (v === undefined || n === undefined) return -EINVAL;
+      // import_iovec() takes the count as an unsigned int
+      const segs = importIovec(this.mm, v, Number(n & 0xffff_ffffn));
+      if (typeof segs === 'number') return segs;
+      const total = iovTotal(segs);
+      if (total === 0) return 0;
+      // rw_verify_area(): position + count past LLONG_MAX (no model file has unsigned offsets)
+      if (BigInt.asIntN(64, pos ?? d.pos) + BigInt(total) > 0x7fff_ffff_ffff_ffffn) return -EINVAL;
+      const file = d.file;
+      return loopReadvWritev(segs, flags >>> 0, (base, len) => (write ? file.write!(this, base, len) : file.read!(this, base, len)));
+    });
   }
 
   /** fstat(2): the attributes of the file behind `fd` (an O_PATH one too: vfs_fstat() uses fdget_raw()), or -EBADF. */

@@ -133,6 +133,49 @@ describe('6.12 probe facts', () => {
     c.destroy(faultId);
   });
 
+  it('fault fd through readv/writev: the read per segment (do_loop_readv_writev), an error after bytes answers the bytes', () => {
+    const { w, c, ioas, stdev, idev } = setup();
+    const parent = c.hwptAlloc({ devId: idev, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    const { faultId, faultFd } = c.faultQueueAlloc();
+    const iopf = c.hwptAllocNested(idev, parent, U.IOMMU_TEST_IOTLB_DEFAULT, U.IOMMU_HWPT_FAULT_ID_VALID, faultId);
+    expectRc(0, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdev, { 'mock_domain_replace.pt_id': iopf }).rc);
+    const fault = { pasid: 1, grpid: 2, perm: 3, addr: 0xdeadbeafn };
+    for (const grpid of [2, 5, 7, 9]) expectRc(0, c.triggerIopfRc(idev, { ...fault, grpid }));
+    const buf = anon(w, 4096);
+    const vec = buf + 2048n;
+    const iov = (segs: [bigint, number][]): void => putWords(w, vec, segs.flatMap(([b, l]) => [Number(b & 0xffffffffn), Number(b >> 32n), l, 0]));
+    // 40, (empty, skipped), 80, 40: one record, two, then the last one
+    iov([[buf, 40], [buf, 0], [buf + 40n, 80], [buf + 120n, 40]]);
+    expect(w.proc.readv(faultFd, vec, 4)).toBe(160);
+    expect(words(w, buf, 40).filter((_, i) => i % 10 === 3)).toEqual([2, 5, 7, 9]);
+    // nothing left: the first segment reads 0, which is short, and the loop stops
+    expect(w.proc.readv(faultFd, vec, 4)).toBe(0);
+    expectRc(0, c.triggerIopfRc(idev, { ...fault, grpid: 11 }));
+    // a record, then a segment that is no whole record: its ESPIPE comes after bytes, so the bytes are the answer
+    iov([[buf, 40], [buf + 40n, 39]]);
+    expect(w.proc.readv(faultFd, vec, 2)).toBe(40);
+    // writev: two answered cookies, then one the queue does not hold
+    const resp = buf + 1024n;
+    putWords(w, resp, [1, 0, 2, 0, 99, 0]);
+    iov([[resp, 8], [resp + 8n, 8], [resp + 16n, 8]]);
+    expect(w.proc.writev(faultFd, vec, 3)).toBe(16);
+    iov([[resp + 16n, 8]]);
+    expect(w.proc.writev(faultFd, vec, 1)).toBe(-EINVAL);
+    // positional forms: the anon inode has no FMODE_PREAD; a negative position is EINVAL first
+    expect(w.proc.readv(faultFd, vec, 1, 0n)).toBe(-ESPIPE);
+    expect(w.proc.readv(faultFd, vec, 1, -1n)).toBe(-EINVAL);
+    expect(w.proc.writev(faultFd, vec, 1, 0n)).toBe(-ESPIPE);
+    expect(w.proc.readv(faultFd, vec, 1, undefined, 0x8)).toBe(-EOPNOTSUPP);
+    expect(w.proc.readv(faultFd, vec, 0, undefined, 0x8)).toBe(0);
+    expect(w.proc.readv(faultFd, vec, 2 ** 32 + 1025)).toBe(-EINVAL);
+    expect(w.proc.readv(faultFd, vec, 2 ** 32)).toBe(0);
+    c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdev, { 'mock_domain_replace.pt_id': ioas });
+    c.destroy(iopf);
+    c.destroy(parent);
+    expect(w.proc.close(faultFd)).toBe(0);
+    c.destroy(faultId);
+  });
+
   it('dirty bitmap: tracking off reads nothing, enable clears, a hole still answers 0, bad or read-only bitmaps drop the bits but clear', () => {
     const { w, c, idev } = setup();
     const len = 65536;

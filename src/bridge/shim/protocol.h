@@ -90,6 +90,8 @@ enum bridge_op {
 	OP_MUNLOCK = 35,     /* a: addr, len */
 	OP_MLOCKALL = 36,    /* a: flags */
 	OP_MUNLOCKALL = 37,
+	OP_READV = 38,       /* a: fd, iovec array, count, pos, RWF flags, 1 when positional -> bytes */
+	OP_WRITEV = 39,      /* as OP_READV */
 };
 
 #endif

@@ -764,6 +764,25 @@ static long model_ret(int64_t r)
 	return (long)r;
 }
 
+/* The model's attributes of a model descriptor (fd >= 0) or device path: mode, rdev, size, blksize. */
+struct model_attr {
+	unsigned int mode, maj, min;
+	long long size;
+	long blksize;
+};
+
+static int model_attr(int fd, const char *path, struct model_attr *at)
+{
+	char out[128] = "";
+	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
+		return -1;
+	if (sscanf(out, "%u %u %u %lld %ld", &at->mode, &at->maj, &at->min, &at->size, &at->blksize) != 5) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * stat of a file only the model has (a device node by path, or a model
  * descriptor): the model's attributes (mode, rdev, size, blksize); root owns
@@ -771,21 +790,14 @@ static long model_ret(int64_t r)
  */
 static int model_stat(int fd, const char *path, struct stat *st)
 {
-	char out[128] = "";
-	unsigned int mode = 0, maj = 0, min = 0;
-	long long size = 0;
-	long blksize = 0;
-	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
+	struct model_attr at;
+	if (model_attr(fd, path, &at) < 0)
 		return -1;
-	if (sscanf(out, "%u %u %u %lld %ld", &mode, &maj, &min, &size, &blksize) != 5) {
-		errno = EIO;
-		return -1;
-	}
 	memset(st, 0, sizeof(*st));
-	st->st_mode = mode;
-	st->st_rdev = makedev(maj, min);
-	st->st_size = size;
-	st->st_blksize = blksize;
+	st->st_mode = at.mode;
+	st->st_rdev = makedev(at.maj, at.min);
+	st->st_size = at.size;
+	st->st_blksize = at.blksize;
 	st->st_nlink = 1;
 	return 0;
 }
@@ -839,6 +851,93 @@ int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
 	return fstatat(dirfd, path, (struct stat *)st, flags);
 }
+
+/*
+ * statx of a model descriptor (AT_EMPTY_PATH with an empty or NULL path) or
+ * device path: the real statx of the placeholder (/dev/null) first, so the
+ * flags, the mask and the buffer meet the kernel's own checks (EINVAL,
+ * EFAULT), then the model's attributes over the placeholder's.
+ */
+int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
+{
+	/* glibc declares path nonnull, but the kernel takes NULL with AT_EMPTY_PATH: keep the test */
+	__asm__("" : "+r"(path));
+	int by_fd = (flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_MODEL;
+	if (!connected() || (!by_fd && !model_path(path)))
+		return RS(SYS_statx, dirfd, path, flags, mask, sx);
+	if (by_fd ? RS(SYS_statx, dirfd, path, flags, mask, sx) : RS(SYS_statx, AT_FDCWD, "/dev/null", flags, mask, sx))
+		return -1;
+	struct model_attr at;
+	if (model_attr(by_fd ? dirfd : -1, by_fd ? NULL : path, &at) < 0)
+		return -1;
+	sx->stx_mode = (uint16_t)at.mode;
+	sx->stx_rdev_major = at.maj;
+	sx->stx_rdev_minor = at.min;
+	sx->stx_size = (uint64_t)at.size;
+	sx->stx_blksize = (uint32_t)at.blksize;
+	sx->stx_blocks = 0;
+	sx->stx_nlink = 1;
+	sx->stx_uid = 0;
+	sx->stx_gid = 0;
+	return 0;
+}
+
+/*
+ * readv/writev and the positional forms of a model descriptor: the model
+ * reads the iovec array and moves each segment (do_loop_readv_writev).
+ * preadv2/pwritev2 at position -1 use the file position, as readv/writev.
+ */
+static ssize_t model_rwv(uint32_t op, int fd, const struct iovec *iov, int cnt, off_t off, int flags, int positional)
+{
+	return model_ret(CALL(op, fd, (int64_t)(uintptr_t)iov, (int64_t)cnt, (int64_t)off, (int64_t)flags, positional));
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_READV, fd, iov, cnt, 0, 0, 0);
+	return RS(SYS_readv, fd, iov, cnt);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_WRITEV, fd, iov, cnt, 0, 0, 0);
+	return RS(SYS_writev, fd, iov, cnt);
+}
+
+ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_READV, fd, iov, cnt, off, flags, off != -1);
+	return RS(SYS_preadv2, fd, iov, cnt, off, 0, flags);
+}
+
+ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_WRITEV, fd, iov, cnt, off, flags, off != -1);
+	return RS(SYS_pwritev2, fd, iov, cnt, off, 0, flags);
+}
+
+ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_READV, fd, iov, cnt, off, 0, 1);
+	return RS(SYS_preadv, fd, iov, cnt, off, 0);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_rwv(OP_WRITEV, fd, iov, cnt, off, 0, 1);
+	return RS(SYS_pwritev, fd, iov, cnt, off, 0);
+}
+
+ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("preadv")));
+ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) __attribute__((alias("pwritev")));
+ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags) __attribute__((alias("preadv2")));
+ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags) __attribute__((alias("pwritev2")));
 
 /* ------------------------------------------------------------------------ */
 /* synthesized files */

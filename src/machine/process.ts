@@ -677,6 +677,18 @@ export class Process {
   }
 
   /**
+   * file_can_poll() of the file behind `fd`: 1 when it has a poll method (the
+   * fault and vEVENTQ files), 0 when not (/dev/iommu: epoll_ctl refuses it
+   * with EPERM), -EBADF when not open.
+   */
+  pollable(fd: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fdget(fd);
+    if (d === undefined) return -EBADF;
+    return d.file.poll !== undefined ? 1 : 0;
+  }
+
+  /**
    * ioctl(2) on a struct (test and client convenience): copy `bytes` into a
    * scratch mapping of this process, call ioctl with its address, and copy the
    * struct back into `bytes`. The scratch is an anonymous private mapping made

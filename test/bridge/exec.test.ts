@@ -125,6 +125,23 @@ describe('exec: vectored I/O and statx of model descriptors', () => {
   });
 });
 
+describe('exec: waiting for events on model descriptors', () => {
+  // the same program passes all 51 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:events)
+  it('epoll, poll, ppoll and select see a fault queue become readable; epoll refuses /dev/iommu', async () => {
+    const prog = build('events');
+    const r = await runExec([prog], { captureStdout: true, err: () => {} });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok epoll_ctl ADD of /dev/iommu -> EPERM (no poll)');
+    expect(lines).toContain('ok epoll_wait: EPOLLIN with the registered data');
+    expect(lines).toContain('ok epoll_wait: EPOLLONESHOT disarmed it, though still readable');
+    expect(lines).toContain('ok select: the queue readable, /dev/iommu readable and writable');
+    expect(lines.length).toBe(51);
+    expect(r.status).toBe(0);
+    expect(r.warnings).toBe(0);
+  });
+});
+
 describe('exec: a small iommufd client', () => {
   it('gets the kernel answers, real fds and its own exit status (each answer waited for asleep)', async () => {
     const prog = build('basic');

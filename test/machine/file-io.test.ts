@@ -36,6 +36,8 @@ describe('file read, write and poll', () => {
     const c = IommufdClient.open(proc);
     const { faultFd } = c.faultQueueAlloc();
     expect(proc.poll(faultFd, POLLIN | POLLOUT | POLLERR)).toBe(POLLOUT);
+    // file_can_poll(): what epoll_ctl asks first (EPERM for /dev/iommu)
+    expect([proc.pollable(faultFd), proc.pollable(c.fd), proc.pollable(99)]).toEqual([1, 0, -EBADF]);
     expect(proc.read(faultFd, buf, 40)).toBe(0);
     expect(proc.read(faultFd, buf, 0)).toBe(0);
     expect(proc.write(faultFd, buf, 0)).toBe(0);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 #include <string.h>
 #include <time.h>
 #include <asm/ioctls.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -764,6 +767,16 @@ static long model_ret(int64_t r)
 	return (long)r;
 }
 
+/*
+ * glibc declares the path of fstatat and statx nonnull, so the compiler would
+ * drop a NULL test; the kernel takes NULL with AT_EMPTY_PATH: keep the test.
+ */
+static const char *may_be_null(const char *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
 /* The model's attributes of a model descriptor (fd >= 0) or device path: mode, rdev, size, blksize. */
 struct model_attr {
 	unsigned int mode, maj, min;
@@ -830,6 +843,7 @@ int lstat(const char *path, struct stat *st)
 
 int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	path = may_be_null(path);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected())
 		return model_stat(dirfd, NULL, st);
 	if (connected() && model_path(path))
@@ -860,8 +874,7 @@ int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
  */
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
-	/* glibc declares path nonnull, but the kernel takes NULL with AT_EMPTY_PATH: keep the test */
-	__asm__("" : "+r"(path));
+	path = may_be_null(path);
 	int by_fd = (flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_MODEL;
 	if (!connected() || (!by_fd && !model_path(path)))
 		return RS(SYS_statx, dirfd, path, flags, mask, sx);
@@ -1046,15 +1059,12 @@ off_t lseek(int fd, off_t off, int whence)
 
 off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
 
-/* poll: model files answer at once; real ones are polled without waiting, until the timeout */
-int poll(struct pollfd *fds, nfds_t n, int timeout)
+/*
+ * poll: model files answer at once; real ones are polled without waiting,
+ * every millisecond until one is ready or the timeout (ms, < 0: none) ends.
+ */
+static int poll_loop(struct pollfd *fds, nfds_t n, int timeout)
 {
-	int has_model = 0;
-	for (nfds_t i = 0; i < n; i++)
-		if (kind_of(fds[i].fd) == K_MODEL)
-			has_model = 1;
-	if (!has_model || !connected())
-		return RS(SYS_poll, fds, n, timeout);
 	for (int waited = 0;; waited++) {
 		int ready = 0;
 		for (nfds_t i = 0; i < n; i++) {
@@ -1077,6 +1087,351 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 		struct timespec ts = { 0, 1000000 };
 		nanosleep(&ts, NULL);
 	}
+}
+
+static int has_model_fd(const struct pollfd *fds, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++)
+		if (kind_of(fds[i].fd) == K_MODEL)
+			return 1;
+	return 0;
+}
+
+/* A timespec timeout in whole milliseconds (rounded up), -1 for none. */
+static int ts_ms(const struct timespec *ts)
+{
+	if (!ts)
+		return -1;
+	long long ms = (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000;
+	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	if (!connected() || !has_model_fd(fds, n))
+		return RS(SYS_poll, fds, n, timeout);
+	return poll_loop(fds, n, timeout);
+}
+
+/*
+ * ppoll: as poll, under the given signal mask. Its own checks come from the
+ * real call first (a zero timeout: bad timespec EINVAL, bad fds array EFAULT).
+ */
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
+{
+	if (!connected() || !has_model_fd(fds, n))
+		return RS(SYS_ppoll, fds, n, tmo, mask, _NSIG / 8);
+	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigset_t old;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	int r = poll_loop(fds, n, ts_ms(tmo));
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/* select's three sets as poll wants them (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET) */
+#define SEL_IN (POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR)
+#define SEL_OUT (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR)
+#define SEL_EX (POLLPRI)
+
+static int select_model(int nfds, fd_set *r, fd_set *w, fd_set *e, int timeout)
+{
+	static __thread struct pollfd pf[FD_SETSIZE];
+	nfds_t n = 0;
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE; fd++) {
+		short ev = (r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) | (e && FD_ISSET(fd, e) ? POLLPRI : 0);
+		if (ev)
+			pf[n++] = (struct pollfd){ .fd = fd, .events = (short)(ev | (ev & POLLIN ? SEL_IN : 0) | (ev & POLLOUT ? SEL_OUT : 0)) };
+	}
+	int got = poll_loop(pf, n, timeout);
+	if (got < 0)
+		return got;
+	for (nfds_t i = 0; i < n; i++)
+		if (pf[i].revents & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+	int ready = 0;
+	for (nfds_t i = 0; i < n; i++) {
+		int fd = pf[i].fd;
+		short rv = pf[i].revents;
+		if (r && FD_ISSET(fd, r)) {
+			if (rv & SEL_IN)
+				ready++;
+			else
+				FD_CLR(fd, r);
+		}
+		if (w && FD_ISSET(fd, w)) {
+			if (rv & SEL_OUT)
+				ready++;
+			else
+				FD_CLR(fd, w);
+		}
+		if (e && FD_ISSET(fd, e)) {
+			if (rv & SEL_EX)
+				ready++;
+			else
+				FD_CLR(fd, e);
+		}
+	}
+	return ready;
+}
+
+static int sets_have_model(int nfds, fd_set *r, fd_set *w, fd_set *e)
+{
+	for (int fd = 0; fd < nfds && fd < FD_SETSIZE && fd < MAXFD; fd++)
+		if (kind_of(fd) == K_MODEL && ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))))
+			return 1;
+	return 0;
+}
+
+/*
+ * select/pselect with a model descriptor in a set: the real call with a zero
+ * timeout on copies of the sets checks what the kernel checks (EINVAL for a
+ * negative nfds or timeout, EFAULT); then all of them are polled as poll does.
+ */
+int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+	if (!connected() || nfds <= 0 || !sets_have_model(nfds, r, w, e))
+		return RS(SYS_select, nfds, r, w, e, tv);
+	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	long long ms = tv ? (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000 : -1;
+	return select_model(nfds, r, w, e, ms > 0x7fffffff ? 0x7fffffff : (int)ms);
+}
+
+int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *mask)
+{
+	if (!connected() || nfds <= 0 || !sets_have_model(nfds, r, w, e)) {
+		struct { const sigset_t *ss; size_t len; } sig = { mask, _NSIG / 8 };
+		return RS(SYS_pselect6, nfds, r, w, e, tmo, &sig);
+	}
+	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigset_t old;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	int ret = select_model(nfds, r, w, e, ts_ms(tmo));
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
+/*
+ * epoll with model descriptors: the real epoll set cannot hold them (the
+ * placeholder, /dev/null, has no poll: EPERM), so the shim keeps their
+ * registrations per epoll descriptor and answers for them (fs/eventpoll.c:
+ * level-triggered by default; EPOLLONESHOT disarms after one report until
+ * EPOLL_CTL_MOD; EPOLLET reports a readiness the last report did not have,
+ * an approximation of the kernel's wake-up edges). The real descriptors of
+ * the set are waited for without blocking, every millisecond.
+ */
+struct ep_reg {
+	int epfd, fd;
+	uint32_t events, last;
+	int armed;
+	epoll_data_t data;
+};
+#define EP_REGS 256
+static struct ep_reg ep_regs[EP_REGS];
+static int ep_nregs;
+static pthread_mutex_t ep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct ep_reg *ep_find(int epfd, int fd)
+{
+	for (int i = 0; i < ep_nregs; i++)
+		if (ep_regs[i].epfd == epfd && ep_regs[i].fd == fd)
+			return &ep_regs[i];
+	return NULL;
+}
+
+/* Drop the registrations of a descriptor being closed (as the target or as the epoll set). */
+static void ep_forget(int fd)
+{
+	pthread_mutex_lock(&ep_mu);
+	for (int i = 0; i < ep_nregs;)
+		if (ep_regs[i].fd == fd || ep_regs[i].epfd == fd)
+			ep_regs[i] = ep_regs[--ep_nregs];
+		else
+			i++;
+	pthread_mutex_unlock(&ep_mu);
+}
+
+static int is_epoll_fd(int fd)
+{
+	char path[64], link[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	long n = RS(SYS_readlink, path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = 0;
+	return !strcmp(link, "anon_inode:[eventpoll]");
+}
+
+#define EP_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
+
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	if (!connected() || kind_of(fd) != K_MODEL)
+		return RS(SYS_epoll_ctl, epfd, op, fd, ev);
+	/* the event's copy and both descriptors are checked by the real call on the placeholder, which has no poll */
+	if (RS(SYS_epoll_ctl, epfd, op, fd, ev) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -1;
+	int can = (int)model_ret(CALL(OP_POLL, fd, 0, 1));
+	if (can <= 0) {
+		errno = can < 0 ? errno : EPERM;
+		return -1;
+	}
+	if (!is_epoll_fd(epfd) || epfd == fd) {
+		errno = EINVAL;
+		return -1;
+	}
+	int has_event = op != EPOLL_CTL_DEL;
+	uint32_t events = has_event ? ev->events : 0;
+	if (has_event && (events & EPOLLEXCLUSIVE) && (op == EPOLL_CTL_MOD || (op == EPOLL_CTL_ADD && (events & ~EP_EXCLUSIVE_OK)))) {
+		errno = EINVAL;
+		return -1;
+	}
+	int err = 0;
+	pthread_mutex_lock(&ep_mu);
+	struct ep_reg *r = ep_find(epfd, fd);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (r)
+			err = EEXIST;
+		else if (ep_nregs == EP_REGS)
+			err = ENOSPC;
+		else
+			ep_regs[ep_nregs++] = (struct ep_reg){ .epfd = epfd, .fd = fd, .events = events | EPOLLERR | EPOLLHUP, .armed = 1, .data = ev->data };
+		break;
+	case EPOLL_CTL_DEL:
+		if (r)
+			*r = ep_regs[--ep_nregs];
+		else
+			err = ENOENT;
+		break;
+	case EPOLL_CTL_MOD:
+		if (!r)
+			err = ENOENT;
+		else if (r->events & EPOLLEXCLUSIVE)
+			err = EINVAL;
+		else {
+			r->events = events | EPOLLERR | EPOLLHUP;
+			r->data = ev->data;
+			r->armed = 1;
+			r->last = 0;
+		}
+		break;
+	default:
+		err = EINVAL;
+	}
+	pthread_mutex_unlock(&ep_mu);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* The model registrations of `epfd` that are ready now, written from evs[n] on; the new count. */
+static int ep_collect(int epfd, struct epoll_event *evs, int n, int max)
+{
+	pthread_mutex_lock(&ep_mu);
+	for (int i = 0; i < ep_nregs && n < max; i++) {
+		struct ep_reg *r = &ep_regs[i];
+		if (r->epfd != epfd || !r->armed)
+			continue;
+		int64_t got = CALL(OP_POLL, r->fd, r->events & 0xffff);
+		uint32_t rv = got < 0 ? 0 : (uint32_t)got & r->events;
+		if (r->events & EPOLLET) {
+			uint32_t fresh = rv & ~r->last;
+			r->last = rv;
+			if (!fresh)
+				continue;
+		}
+		if (!rv)
+			continue;
+		evs[n].events = rv;
+		evs[n].data = r->data;
+		n++;
+		if (r->events & EPOLLONESHOT)
+			r->armed = 0;
+	}
+	pthread_mutex_unlock(&ep_mu);
+	return n;
+}
+
+static int ep_has_model(int epfd)
+{
+	pthread_mutex_lock(&ep_mu);
+	int any = 0;
+	for (int i = 0; i < ep_nregs && !any; i++)
+		any = ep_regs[i].epfd == epfd;
+	pthread_mutex_unlock(&ep_mu);
+	return any;
+}
+
+static int ep_wait_model(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	for (int waited = 0;; waited++) {
+		/* the real set first, without blocking: it also checks max, the buffer and epfd */
+		long n = RS(SYS_epoll_wait, epfd, evs, max, 0);
+		if (n < 0)
+			return -1;
+		n = ep_collect(epfd, evs, (int)n, max);
+		if (n > 0 || timeout == 0 || (timeout > 0 && waited >= timeout))
+			return (int)n;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+	if (!connected() || !ep_has_model(epfd))
+		return RS(SYS_epoll_wait, epfd, evs, max, timeout);
+	return ep_wait_model(epfd, evs, max, timeout);
+}
+
+int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
+{
+	if (!connected() || !ep_has_model(epfd))
+		return RS(SYS_epoll_pwait, epfd, evs, max, timeout, mask, _NSIG / 8);
+	sigset_t old;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	int r = ep_wait_model(epfd, evs, max, timeout);
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *tmo, const sigset_t *mask)
+{
+	if (!connected() || !ep_has_model(epfd))
+		return RS(SYS_epoll_pwait2, epfd, evs, max, tmo, mask, _NSIG / 8);
+	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigset_t old;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	int r = ep_wait_model(epfd, evs, max, ts_ms(tmo));
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)
@@ -1142,6 +1497,8 @@ int close(int fd)
 	}
 	if (k)
 		fdkind[fd] = K_NONE;
+	if (ep_nregs)
+		ep_forget(fd);
 	return RS(SYS_close, fd);
 }
 

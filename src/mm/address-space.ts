@@ -1899,7 +1899,8 @@ export class MmStruct {
       case MADV_REMOVE: {
         if (f & VM_LOCKED) return -EINVAL;
         if (v.file === null || v.file.kind === 'file') return -EINVAL;
-        if ((f & (VM_SHARED | VM_WRITE)) !== (VM_SHARED | VM_WRITE)) return -EACCES;
+        // vma_is_shared_maywrite(): a shared mapping of a file open for writing, whatever its protection now
+        if ((f & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
         v.file.punchHole(v.pgoff + (s - v.start), v.pgoff + (e - v.start) - 1);
         return i;
       }

@@ -475,7 +475,7 @@ export class Process {
       if (d === undefined) return -EBADF;
       const a = u64(arg);
       if (a === undefined) return -EINVAL;
-      const generic = this.vfsIoctl(d.file, cmd >>> 0, a);
+      const generic = this.vfsIoctl(d, cmd >>> 0, a);
       if (generic !== undefined) return generic;
       if (d.file.ioctl === undefined) return -ENOTTY;
       return d.file.ioctl(this, cmd >>> 0, a);
@@ -489,7 +489,8 @@ export class Process {
    * FIGETBSZ 4096); only a memfd is a regular file (FIONREAD, FIOQSIZE).
    * No model file has fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
    */
-  private vfsIoctl(file: OpenFile, cmd: number, arg: bigint): number | undefined {
+  private vfsIoctl(d: FileDescription, cmd: number, arg: bigint): number | undefined {
+    const file = d.file;
     // Every other command goes to the driver (no helpers made for it).
     if (cmd !== FIOCLEX && cmd !== FIONCLEX && cmd !== FIONBIO && cmd !== FIOASYNC && cmd !== FIOQSIZE && cmd !== FIGETBSZ && cmd !== FIONREAD) return undefined;
     const regular = file.memfile !== undefined;
@@ -506,8 +507,13 @@ export class Process {
       case FIOCLEX:
       case FIONCLEX:
         return 0;
-      case FIONBIO:
-        return Number.isNaN(getInt()) ? -EFAULT : 0;
+      case FIONBIO: {
+        // ioctl_fionbio(): O_NONBLOCK of the open file description follows the int
+        const on = getInt();
+        if (Number.isNaN(on)) return -EFAULT;
+        d.flags = on ? d.flags | O_NONBLOCK : d.flags & ~O_NONBLOCK;
+        return 0;
+      }
       case FIOASYNC: {
         const on = getInt();
         if (Number.isNaN(on)) return -EFAULT;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EINVAL, ENOENT, ENXIO, EPERM, ESPIPE } from '../../src/base/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOENT, ENXIO, EPERM, ESPIPE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { DEFAULT_POLLMASK, type FileStat, Machine, O_APPEND, O_CLOEXEC, O_CREAT, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
 import { O_DIRECT, O_NOATIME, O_PATH } from '../../src/machine/device.js';
@@ -152,6 +152,26 @@ describe('fcntl F_GETFL / F_SETFL (the file status flags, f_flags)', () => {
     expect(proc.getfl(c.createAccess(c.ioasAlloc()))).toBe(O_RDWR);
     expect(proc.getfl(c.faultQueueAlloc().faultFd)).toBe(O_RDWR);
     expect(proc.getfl(99)).toBe(-EBADF);
+    proc.exit();
+  });
+
+  it('FIONBIO sets and clears O_NONBLOCK of the open file description (ioctl_fionbio); an unreadable int is EFAULT', () => {
+    // 6.12.95 and 7.2.13: F_GETFL 0x8802 after FIONBIO(1) on /dev/iommu, 0x802 on a fault fd
+    const { proc, buf } = session();
+    const c = IommufdClient.open(proc);
+    const { faultFd } = c.faultQueueAlloc();
+    const dup = proc.dup(faultFd);
+    const nbio = (fd: number, on: number): number => {
+      proc.mm.writeUser(buf, new Uint8Array([on, 0, 0, 0]));
+      return proc.ioctl(fd, 0x5421, buf);
+    };
+    expect(nbio(c.fd, 1)).toBe(0);
+    expect(proc.getfl(c.fd)).toBe(0x8802);
+    expect(nbio(faultFd, 1)).toBe(0);
+    expect([proc.getfl(faultFd), proc.getfl(dup)]).toEqual([0x802, 0x802]);
+    expect(nbio(c.fd, 0)).toBe(0);
+    expect(proc.getfl(c.fd)).toBe(0x8002);
+    expect(proc.ioctl(c.fd, 0x5421, 8n)).toBe(-EFAULT);
     proc.exit();
   });
 

@@ -63,7 +63,7 @@ export const OP = {
   NOP: 20,
   READ: 21,
   WRITE: 22,
-  /** a: fd, events -> revents; with a[2] = 1: whether the file can be polled at all (1/0, for epoll_ctl). */
+  /** a: fd, events -> revents; with a[2] = 1: whether the file can be polled at all (1/0, for epoll_ctl); a[2] = 2: its wake-ups so far (edge-triggered epoll). */
   POLL: 23,
   CAPGET: 24,
   DUP: 25,

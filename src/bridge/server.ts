@@ -993,7 +993,7 @@ export class BridgeServer {
   /** read / write / poll of a model file: the Process calls (poll of a closed fd is POLLNVAL, as do_pollfd). */
   private fileOp(p: Process, op: number, a: bigint[]): number {
     const fd = Number(a[0]);
-    if (op === OP.POLL) return a[2] === 1n ? p.pollable(fd) : p.poll(fd, Number(a[1]));
+    if (op === OP.POLL) return a[2] === 1n ? p.pollable(fd) : a[2] === 2n ? p.pollWakeups(fd) : p.poll(fd, Number(a[1]));
     const buf = BigInt.asUintN(64, a[1]);
     return op === OP.READ ? p.read(fd, buf, Number(a[2])) : p.write(fd, buf, Number(a[2]));
   }

@@ -84,6 +84,8 @@ export class FaultObject implements IommufdObject {
   readonly type = 'FAULT' as const;
   /** Groups not read yet, oldest first. */
   readonly deliver: IopfGroup[] = [];
+  /** wake_up_interruptible() calls of the wait queue (one per queued group). */
+  wakeups = 0;
   /** Groups read and waiting for their response, by cookie. */
   readonly response = new Map<number, IopfGroup>();
   file: FaultFile | undefined;
@@ -211,9 +213,10 @@ export class FaultObject implements IommufdObject {
     }
   }
 
-  /** iommufd_fault_iopf_handler(): queue a group for reading. */
+  /** iommufd_fault_iopf_handler(): queue a group for reading and wake the readers. */
   handle(g: IopfGroup): void {
     this.deliver.push(g);
+    this.wakeups++;
   }
 
   /** Groups this queue holds (waiting or read). */
@@ -251,6 +254,10 @@ export class FaultFile implements IommufdFile {
 
   poll(): number {
     return this.fault.poll();
+  }
+
+  wakeups(): number {
+    return this.fault.wakeups;
   }
 
   /** iommufd_fault_fops_release(): drop the object and context references. */

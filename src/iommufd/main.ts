@@ -67,6 +67,8 @@ export interface IommufdFile {
   write?(mem: UserMemory, buf: bigint, count: number): number;
   /** poll: the EPOLL* mask ready now; absent → the default mask. */
   poll?(): number;
+  /** Wake-ups of the file's wait queue so far (wake_up_interruptible() per queued event): what an edge-triggered epoll sees. */
+  wakeups?(): number;
   /** The file's open mode (O_ACCMODE bits); absent → read-write. */
   readonly fmode?: number;
   /**

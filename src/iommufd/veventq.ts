@@ -72,6 +72,8 @@ export class VeventqObject implements IommufdObject {
   readonly type = 'VEVENTQ' as const;
   /** Records not read yet, oldest first; the LOST_EVENTS header, when present, is last. */
   readonly deliver: Vevent[] = [];
+  /** wake_up_interruptible() calls of the wait queue (one per record or LOST_EVENTS update queued). */
+  wakeups = 0;
   /** Events (not the header) waiting. */
   numEvents = 0;
   /** The sequence number of the next report. */
@@ -115,6 +117,7 @@ export class VeventqObject implements IommufdObject {
     this.deliver.push(v);
     v.sequence = this.sequence;
     this.sequence = (this.sequence + 1) & INT_MAX;
+    this.wakeups++;
   }
 
   /** The event half of iommufd_viommu_report_event(): 0, or -ENOMEM when the event was lost to a failed allocation. */
@@ -216,6 +219,10 @@ export class VeventqFile implements IommufdFile {
 
   poll(): number {
     return this.veventq.poll();
+  }
+
+  wakeups(): number {
+    return this.veventq.wakeups;
   }
 
   /** iommufd_eventq_fops_release(): drop the object and context references. */

@@ -85,6 +85,8 @@ export interface OpenFile {
   write?(proc: Process, buf: bigint, count: number): number;
   /** poll: the ready EPOLL* mask; absent → DEFAULT_POLLMASK. */
   poll?(proc: Process): number;
+  /** Wake-ups of the file's wait queue so far (each event it queued); absent → never woken. */
+  wakeups?(): number;
   /** The last descriptor was closed (fput → release). `proc` is the process closing it. */
   release(proc: Process): void;
   /** Page cache behind mmap of this file (shmem, hugetlbfs, a regular file); absent → mmap gives -ENODEV. */

@@ -60,6 +60,7 @@ export class IommufdFileHandle implements OpenFile {
   readonly read?: (proc: Process, buf: bigint, count: number) => number;
   readonly write?: (proc: Process, buf: bigint, count: number) => number;
   readonly poll?: (proc: Process) => number;
+  readonly wakeups?: () => number;
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   fmode?: number;
   /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems, noexec from 7.x (profile pseudoFsNoexec). */
@@ -67,13 +68,14 @@ export class IommufdFileHandle implements OpenFile {
   constructor(inner: IommufdFile, noexec = true) {
     this.inner = inner;
     this.noexec = noexec;
-    const { read, write, poll, mmap } = inner;
+    const { read, write, poll, wakeups, mmap } = inner;
     if (inner.fmode !== undefined) this.fmode = inner.fmode;
     // do_mmap() checks the file mode before f_op->mmap answers
     if (mmap) this.mmap = (_proc, _vmFlags, pgoff, pages) => mmap.call(inner, pgoff, pages);
     if (read) this.read = (proc, buf, count) => read.call(inner, procMemory(proc), buf, count);
     if (write) this.write = (proc, buf, count) => write.call(inner, procMemory(proc), buf, count);
     if (poll) this.poll = () => poll.call(inner);
+    if (wakeups) this.wakeups = () => wakeups.call(inner);
   }
   release(): void {
     this.inner.release();

@@ -694,6 +694,14 @@ export class Process {
     return d.file.poll !== undefined ? 1 : 0;
   }
 
+  /** The wake-ups of the file behind `fd` so far (OpenFile.wakeups; 0 for a file never woken), -EBADF when not open. */
+  pollWakeups(fd: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fdget(fd);
+    if (d === undefined) return -EBADF;
+    return d.file.wakeups?.() ?? 0;
+  }
+
   /**
    * ioctl(2) on a struct (test and client convenience): copy `bytes` into a
    * scratch mapping of this process, call ioctl with its address, and copy the

@@ -140,7 +140,10 @@ describe('6.12 probe facts', () => {
     const iopf = c.hwptAllocNested(idev, parent, U.IOMMU_TEST_IOTLB_DEFAULT, U.IOMMU_HWPT_FAULT_ID_VALID, faultId);
     expectRc(0, c.testCmd(U.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdev, { 'mock_domain_replace.pt_id': iopf }).rc);
     const fault = { pasid: 1, grpid: 2, perm: 3, addr: 0xdeadbeafn };
+    expect(w.proc.pollWakeups(faultFd)).toBe(0);
     for (const grpid of [2, 5, 7, 9]) expectRc(0, c.triggerIopfRc(idev, { ...fault, grpid }));
+    // one wake_up_interruptible() per queued group: what an edge-triggered epoll reports
+    expect(w.proc.pollWakeups(faultFd)).toBe(4);
     const buf = anon(w, 4096);
     const vec = buf + 2048n;
     const iov = (segs: [bigint, number][]): void => putWords(w, vec, segs.flatMap(([b, l]) => [Number(b & 0xffffffffn), Number(b >> 32n), l, 0]));

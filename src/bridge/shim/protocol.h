@@ -76,7 +76,8 @@ enum bridge_op {
 	OP_NOP = 20,         /* round-trip probe */
 	OP_READ = 21,        /* a: fd, buf, count -> bytes */
 	OP_WRITE = 22,       /* a: fd, buf, count -> bytes */
-	OP_POLL = 23,        /* a: fd, events -> revents; a2 = 1: 1 when the file can be polled at all, else 0 */
+	OP_POLL = 23,        /* a: fd, events -> revents; a2 = 1: 1 when the file can be polled at all, else 0;
+			      * a2 = 2: the file's wake-ups so far (edge-triggered epoll) */
 	OP_CAPGET = 24,      /* -> effective capability bits */
 	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
 	OP_REAP = 27,        /* a: pid of a child the program reaped (it is gone, whatever it said) */

@@ -1231,14 +1231,16 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tm
  * placeholder, /dev/null, has no poll: EPERM), so the shim keeps their
  * registrations per epoll descriptor and answers for them (fs/eventpoll.c:
  * level-triggered by default; EPOLLONESHOT disarms after one report until
- * EPOLL_CTL_MOD; EPOLLET reports a readiness the last report did not have,
- * an approximation of the kernel's wake-up edges). The real descriptors of
- * the set are waited for without blocking, every millisecond.
+ * EPOLL_CTL_MOD; EPOLLET reports once per wake-up of the file's wait queue,
+ * which the model counts, or per ADD/MOD, as ep_poll_callback() and
+ * ep_insert()/ep_modify() put an item on the ready list). The real
+ * descriptors of the set are waited for without blocking, every millisecond.
  */
 struct ep_reg {
 	int epfd, fd;
-	uint32_t events, last;
-	int armed;
+	uint32_t events;
+	int armed, pending;
+	int64_t seen; /* the file's wake-ups when last looked at (EPOLLET) */
 	epoll_data_t data;
 };
 #define EP_REGS 256
@@ -1313,7 +1315,8 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		else if (ep_nregs == EP_REGS)
 			err = ENOSPC;
 		else
-			ep_regs[ep_nregs++] = (struct ep_reg){ .epfd = epfd, .fd = fd, .events = events | EPOLLERR | EPOLLHUP, .armed = 1, .data = ev->data };
+			ep_regs[ep_nregs++] = (struct ep_reg){ .epfd = epfd, .fd = fd, .events = events | EPOLLERR | EPOLLHUP, .armed = 1, .pending = 1,
+							.seen = CALL(OP_POLL, fd, 0, 2), .data = ev->data };
 		break;
 	case EPOLL_CTL_DEL:
 		if (r)
@@ -1330,7 +1333,8 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			r->events = events | EPOLLERR | EPOLLHUP;
 			r->data = ev->data;
 			r->armed = 1;
-			r->last = 0;
+			r->pending = 1;
+			r->seen = CALL(OP_POLL, fd, 0, 2);
 		}
 		break;
 	default:
@@ -1352,14 +1356,19 @@ static int ep_collect(int epfd, struct epoll_event *evs, int n, int max)
 		struct ep_reg *r = &ep_regs[i];
 		if (r->epfd != epfd || !r->armed)
 			continue;
+		if (r->events & EPOLLET) {
+			/* on the ready list only after a wake-up (or ADD/MOD), and off it once looked at */
+			int64_t w = CALL(OP_POLL, r->fd, 0, 2);
+			if (w != r->seen) {
+				r->seen = w;
+				r->pending = 1;
+			}
+			if (!r->pending)
+				continue;
+			r->pending = 0;
+		}
 		int64_t got = CALL(OP_POLL, r->fd, r->events & 0xffff);
 		uint32_t rv = got < 0 ? 0 : (uint32_t)got & r->events;
-		if (r->events & EPOLLET) {
-			uint32_t fresh = rv & ~r->last;
-			r->last = rv;
-			if (!fresh)
-				continue;
-		}
 		if (!rv)
 			continue;
 		evs[n].events = rv;

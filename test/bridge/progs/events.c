@@ -166,6 +166,24 @@ int main(void)
 	V(0, 0, "epoll_ctl MOD re-arms it", epoll_ctl(ep, EPOLL_CTL_MOD, ff, &ev));
 	V(1, 0, "epoll_wait: reported again", epoll_wait(ep, out, 4, 0));
 	V(5, 0, "read the second fault and answer it", take(ff));
+
+	ev.events = EPOLLIN | EPOLLET;
+	V(0, 0, "epoll_ctl MOD to EPOLLIN | EPOLLET", epoll_ctl(ep, EPOLL_CTL_MOD, ff, &ev));
+	V(0, 0, "epoll_wait EPOLLET: nothing queued", epoll_wait(ep, out, 4, 0));
+	V(0, 0, "TRIGGER_IOPF (a wake-up)", trigger(7));
+	V(1, 0, "epoll_wait EPOLLET: the wake-up is reported", epoll_wait(ep, out, 4, 1000));
+	V(0, 0, "epoll_wait EPOLLET: still readable, but no new wake-up", epoll_wait(ep, out, 4, 0));
+	V(0, 0, "TRIGGER_IOPF while readable", trigger(9));
+	V(1, 0, "epoll_wait EPOLLET: the second wake-up is reported", epoll_wait(ep, out, 4, 0));
+	V(7, 0, "read the third fault and answer it", take(ff));
+	V(9, 0, "read the fourth fault and answer it", take(ff));
+	V(0, 0, "epoll_wait EPOLLET: reading and answering wake nothing", epoll_wait(ep, out, 4, 0));
+	V(0, 0, "TRIGGER_IOPF once more", trigger(11));
+	V(1, 0, "epoll_wait EPOLLET: reported", epoll_wait(ep, out, 4, 0));
+	V(0, 0, "epoll_ctl MOD while readable", epoll_ctl(ep, EPOLL_CTL_MOD, ff, &ev));
+	V(1, 0, "epoll_wait EPOLLET: MOD of a ready file reports it once", epoll_wait(ep, out, 4, 0));
+	V(0, 0, "epoll_wait EPOLLET: and only once", epoll_wait(ep, out, 4, 0));
+	V(11, 0, "read the fifth fault and answer it", take(ff));
 	V(0, 0, "epoll_ctl DEL", epoll_ctl(ep, EPOLL_CTL_DEL, ff, NULL));
 	V(-1, ENOENT, "epoll_ctl DEL again -> ENOENT", epoll_ctl(ep, EPOLL_CTL_DEL, ff, NULL));
 	ev.events = EPOLLOUT;

@@ -104,6 +104,12 @@ export interface Profile {
    * init_pseudo() does not, and the fault fd answers -ENODEV (no mmap).
    */
   readonly pseudoFsNoexec: boolean;
+  /**
+   * fchmod/fchown of an anon-inode file (the access, fault and vEVENTQ fds)
+   * is -EOPNOTSUPP (7.x anon_inode_setattr()); 6.12's anon inode takes
+   * simple_setattr() and the owner checks (0 for root).
+   */
+  readonly anonInodeSetattrRefused: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -223,6 +229,7 @@ const latest: Profile = Object.freeze({
   hugeZeroWriteAllocsThp: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
+  anonInodeSetattrRefused: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -269,6 +276,7 @@ const v612: Profile = Object.freeze({
   vvarSeqOffset: 128,
   iommufdMmap: false,
   pseudoFsNoexec: false,
+  anonInodeSetattrRefused: false,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,

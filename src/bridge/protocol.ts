@@ -87,6 +87,8 @@ export const OP = {
   READV: 38,
   /** writev/pwritev/pwritev2, as READV. */
   WRITEV: 39,
+  /** fchmod (a: fd, mode, 0) or fchown (a: fd, uid, gid, 1) of a model descriptor: never the placeholder's /dev/null. */
+  SETATTR: 40,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

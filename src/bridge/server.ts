@@ -789,6 +789,8 @@ export class BridgeServer {
         const rw = q.op === OP.READV ? p.readv.bind(p) : p.writev.bind(p);
         return { ret: rw(Number(a[0]), a[1], a[2], a[5] !== 0n ? a[3] : undefined, Number(BigInt.asUintN(32, a[4]))) };
       }
+      case OP.SETATTR:
+        return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
       case OP.FCNTL:
         return { ret: Number(a[1]) === F_GETFL ? p.getfl(Number(a[0])) : Number(a[1]) === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
       case OP.STAT: {

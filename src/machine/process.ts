@@ -12,7 +12,7 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
-import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
@@ -318,6 +318,29 @@ export class Process {
   /** inode_owner_or_capable() of a root-owned inode (every model node and file): uid 0 or CAP_FOWNER. */
   private ownsRootNode(): boolean {
     return this.task.uid === 0 || this.task.caps.has('CAP_FOWNER');
+  }
+
+  /**
+   * fchmod(2) (`gid` undefined: `uidOrMode` is the mode) and fchown(2) of a
+   * descriptor, as notify_change() answers for a root-owned node: -EBADF for
+   * one not open (or O_PATH); an anon-inode file -EOPNOTSUPP where the
+   * profile's anon inode refuses every setattr; a mode change needs the owner
+   * or CAP_FOWNER (setattr_prepare()), an owner or group change to anything
+   * but root's CAP_CHOWN (chown_ok(), chgrp_ok(); -1 keeps it). 0 when
+   * allowed: the model keeps its nodes' attributes as they were.
+   */
+  fsetattr(fd: number, uidOrMode: number, gid?: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fdget(fd);
+    if (d === undefined) return -EBADF;
+    if (d.file.stat === undefined && this.machine.profile.anonInodeSetattrRefused) return -EOPNOTSUPP;
+    if (gid === undefined) return this.ownsRootNode() ? 0 : -EPERM;
+    const chown = this.task.caps.has('CAP_CHOWN');
+    const root = this.task.uid === 0;
+    if (uidOrMode !== -1 && !(root && uidOrMode === 0) && !chown) return -EPERM;
+    // chgrp_ok(): the owner may pick a group it is in (root's is 0), else CAP_CHOWN
+    if (gid !== -1 && !(root && gid === 0) && !chown) return -EPERM;
+    return 0;
   }
 
   /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */

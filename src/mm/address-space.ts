@@ -550,6 +550,12 @@ export class MmStruct {
    * after mlockall(MCL_FUTURE); a fork's or an exec's new mm starts without.
    */
   defFlags = 0;
+  /**
+   * mm->owner: the task whose limits a user access that grows a VM_LOCKED
+   * stack is held to (mlock_future_ok() asks current's RLIMIT_MEMLOCK; the
+   * model's processes have one task each). Set by Task.
+   */
+  owner: MmCaller | undefined = undefined;
   /** RLIMIT_STACK (soft) that a growing stack VMA is held to (exec's, default 8 MiB). */
   stackRlimit = 8n << 20n;
   /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
@@ -2180,10 +2186,9 @@ export class MmStruct {
    * not below mmap_min_addr, not within stack_guard_gap of an accessible
    * VMA below, the whole stack within RLIMIT_STACK, and the growth charged
    * like any accounted memory (overcommit). The grown VMA, or undefined
-   * (SIGSEGV). GUP never grows a stack (gup_vma_lookup()). Not modelled: a
-   * VM_LOCKED stack (MAP_GROWSDOWN | MAP_LOCKED) is not grown, since
-   * mlock_future_ok() asks the current task's RLIMIT_MEMLOCK, which the mm
-   * does not know.
+   * (SIGSEGV). GUP never grows a stack (gup_vma_lookup()). A VM_LOCKED
+   * stack grows within the owner's RLIMIT_MEMLOCK (mlock_future_ok(), unless
+   * CAP_IPC_LOCK) and the growth is added to locked_vm (expand_downwards()).
    */
   private expandStack(vpn: number): Vma | undefined {
     const i = this.findIdx(vpn);
@@ -2194,11 +2199,16 @@ export class MmStruct {
     const grow = v.start - vpn;
     if (grow > v.pgoff) return undefined;
     if (BigInt(v.end - vpn) * PAGE_N > this.stackRlimit) return undefined;
-    if (v.flags & VM_LOCKED) return undefined;
+    if (v.flags & VM_LOCKED) {
+      const o = this.owner;
+      if (o === undefined) return undefined;
+      if (!o.capable('CAP_IPC_LOCK') && BigInt(grow + this.lockedVm) > o.rlimitMemlock / PAGE_N) return undefined;
+    }
     if (v.flags & VM_ACCOUNT && !this.enoughMemory(grow)) return undefined;
     cover(COV_MmStruct.expandStack);
     v.start = vpn;
     v.pgoff -= grow;
+    if (v.flags & VM_LOCKED) this.lockedVm += grow;
     return v;
   }
 

@@ -94,8 +94,7 @@ export class Task {
   rlimitMemlock: bigint;
   /** RLIMIT_STACK in bytes: where exec put mmap_base (inherited by fork). */
   rlimitStack: bigint;
-  /** The task's address space (kept after exit, with no users left). */
-  mm: MmStruct;
+  private mmOf: MmStruct;
   memcg: MemCgroup;
   /** /proc/self/task/<tid>/fail-nth. */
   readonly failNth: FailNth;
@@ -107,9 +106,20 @@ export class Task {
     this.caps = checkCapabilities(init.caps);
     this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
     this.rlimitStack = BigInt.asUintN(64, init.rlimitStack ?? STK_LIM);
-    this.mm = init.mm;
+    this.mmOf = init.mm;
+    init.mm.owner = this;
     this.memcg = init.memcg;
     this.failNth = init.failNth ?? new FailNth();
+  }
+
+  /** The task's address space (kept after exit, with no users left); the task becomes its owner (mm->owner). */
+  get mm(): MmStruct {
+    return this.mmOf;
+  }
+
+  set mm(mm: MmStruct) {
+    this.mmOf = mm;
+    mm.owner = this;
   }
 
   /** capable(cap) (ns_capable in the initial namespace). */

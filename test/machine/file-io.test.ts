@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EFAULT, EINVAL, ENOENT, ENXIO, EPERM, ESPIPE } from '../../src/base/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOENT, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { DEFAULT_POLLMASK, type FileStat, Machine, O_APPEND, O_CLOEXEC, O_CREAT, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
 import { O_DIRECT, O_NOATIME, O_PATH } from '../../src/machine/device.js';
@@ -153,6 +153,31 @@ describe('fcntl F_GETFL / F_SETFL (the file status flags, f_flags)', () => {
     expect(proc.getfl(c.faultQueueAlloc().faultFd)).toBe(O_RDWR);
     expect(proc.getfl(99)).toBe(-EBADF);
     proc.exit();
+  });
+
+  it('fchmod/fchown (notify_change): root or CAP_FOWNER may change a mode, CAP_CHOWN an owner; 7.x anon inodes refuse (EOPNOTSUPP)', () => {
+    // 7.2.13 and 6.12.95 as root: 0 for /dev/iommu; a fault fd EOPNOTSUPP on 7.2.13, 0 on 6.12.95
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const machine = new Machine({ memory: '64M', panicOnWarn: true, profile });
+      registerIommufdNodes(machine);
+      const root = machine.spawn({ uid: 0, caps: [] });
+      const user = machine.spawn({ uid: 1000, caps: [] });
+      const owner = machine.spawn({ uid: 1000, caps: ['CAP_FOWNER', 'CAP_CHOWN'] });
+      for (const p of [root, user, owner]) {
+        const c = IommufdClient.open(p);
+        const fd = c.fd;
+        const { faultFd } = c.faultQueueAlloc();
+        const may = p !== user;
+        expect([p.fsetattr(fd, 0o600), p.fsetattr(fd, -1, -1), p.fsetattr(fd, 0, 0), p.fsetattr(fd, 5, -1)]).toEqual([
+          may ? 0 : -EPERM,
+          0,
+          may ? 0 : -EPERM,
+          p === owner ? 0 : -EPERM,
+        ]);
+        expect(p.fsetattr(faultFd, 0o600)).toBe(profile === 'latest' ? -EOPNOTSUPP : may ? 0 : -EPERM);
+        expect(p.fsetattr(99, 0o600)).toBe(-EBADF);
+      }
+    }
   });
 
   it('FIONBIO sets and clears O_NONBLOCK of the open file description (ioctl_fionbio); an unreadable int is EFAULT', () => {

@@ -93,6 +93,7 @@ enum bridge_op {
 	OP_MUNLOCKALL = 37,
 	OP_READV = 38,       /* a: fd, iovec array, count, pos, RWF flags, 1 when positional -> bytes */
 	OP_WRITEV = 39,      /* as OP_READV */
+	OP_SETATTR = 40,     /* a: fd, mode (fchmod) or uid, gid, 1 (fchown) */
 };
 
 #endif

@@ -896,6 +896,37 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 }
 
 /*
+ * fchmod/fchown of a model descriptor: the model answers (the placeholder is
+ * the host's /dev/null, which they must never change).
+ */
+int fchmod(int fd, mode_t mode)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return (int)model_ret(CALL(OP_SETATTR, fd, (int64_t)mode, 0, 0));
+	return RS(SYS_fchmod, fd, mode);
+}
+
+int fchown(int fd, uid_t uid, gid_t gid)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return (int)model_ret(CALL(OP_SETATTR, fd, (int64_t)(int32_t)uid, (int64_t)(int32_t)gid, 1));
+	return RS(SYS_fchown, fd, uid, gid);
+}
+
+int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	path = may_be_null(path);
+	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected()) {
+		if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) {
+			errno = EINVAL;
+			return -1;
+		}
+		return fchown(dirfd, uid, gid);
+	}
+	return RS(SYS_fchownat, dirfd, path, uid, gid, flags);
+}
+
+/*
  * readv/writev and the positional forms of a model descriptor: the model
  * reads the iovec array and moves each segment (do_loop_readv_writev).
  * preadv2/pwritev2 at position -1 use the file position, as readv/writev.

@@ -59,6 +59,8 @@ export interface CallResult {
   expected?: string;
   /** For an ioctl call: who made it and the struct fields it sent (handles resolved), for the answer oracles. */
   args?: CallArgs;
+  /** The descriptor the call's `fd` field named, resolved (`$r0-1` of an fd 3 is 2). */
+  fd?: number;
 }
 
 /** The resolved arguments of an ioctl call. */
@@ -313,6 +315,8 @@ class Executor {
       proc.setFailNth(arm);
     }
     let outcome: OpOutcome;
+    // The descriptor a call named, resolved before its own `as` rebinds a handle (for the oracle's stdio-fd).
+    const fdArg = call.fd !== undefined && spec.fields.fd?.handle === 'fd' ? this.descriptorArg(call, spec, proc) : undefined;
     try {
       outcome = this.exec(call, mod, proc);
     } finally {
@@ -348,7 +352,17 @@ class Executor {
     if (errno !== undefined) r.errno = errno;
     if (expected !== undefined) r.expected = expected;
     if (this.lastArgs !== undefined) r.args = this.lastArgs;
+    if (fdArg !== undefined) r.fd = fdArg;
     return r;
+  }
+
+  /** The `fd` field's value as the s32 the call passes, undefined when it does not evaluate. */
+  private descriptorArg(call: Call, spec: OpSpec, proc: Process): number | undefined {
+    try {
+      return Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc)));
+    } catch {
+      return undefined;
+    }
   }
 
   /** The last ioctl's arguments in the current call. */

@@ -208,7 +208,7 @@ describe('compare', () => {
     expect(matchKnown([{ ...row, kernel: 'EIN' }], r612.divergences[0], '6.12.95')).toBeUndefined();
   });
 
-  it('EBADF on a literal stdio descriptor is field stdio-fd, which the known file explains', () => {
+  it('EBADF on a stdio descriptor (literal or computed) is field stdio-fd, which the known file explains', () => {
     const p: Program = { name: 'stdio', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', fd: 1 }, { op: 'close', fd: 0 }] };
     const r = runProgram(p, { profile: 'v6.12' });
     expect(r.results.slice(1).map((x) => x.errno)).toEqual(['EBADF', 'EBADF']);
@@ -229,6 +229,15 @@ describe('compare', () => {
     kp.calls.set(0, { rc: 1n, outputs: {} });
     const dp = compareProgram('poll0', pp, rp, kp, '6.12.95', loadKnown());
     expect(dp.divergences.map((d) => [d.class, d.field, d.known !== undefined])).toEqual([['value', 'stdio-fd', true]]);
+    // A descriptor computed from a handle that comes to 2 (6.12.95, seed 81203: close($r0-1) of an fd 3)
+    const e: Program = { name: 'expr', calls: [{ op: 'open', as: '$r0' }, { op: 'close', fd: '$r0-0x1' }] };
+    const re = runProgram(e, { profile: 'v6.12' });
+    expect([re.results[1].fd, re.results[1].errno]).toEqual([2, 'EBADF']);
+    const ke = kernelLike(e);
+    ke.calls.set(1, { rc: 0n, outputs: {} });
+    const de = compareProgram('expr', e, re, ke, '6.12.95', loadKnown());
+    expect(de.divergences.map((d) => [d.call, d.field, d.known !== undefined])).toEqual([[1, 'stdio-fd', true]]);
+    expect(de.status).toBe('explained');
     // Any other descriptor is not explained by it.
     const q: Program = { name: 'fd7', calls: [{ op: 'open', as: '$fd' }, { op: 'close', fd: 7 }] };
     const rq = runProgram(q, { profile: 'v6.12' });

@@ -70,9 +70,7 @@ import {
   MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_HUGEPAGE,
-  MADV_HWPOISON,
   MADV_KEEPONFORK,
-  MADV_MERGEABLE,
   MADV_NOHUGEPAGE,
   MADV_NORMAL,
   MADV_PAGEOUT,
@@ -81,8 +79,6 @@ import {
   MADV_RANDOM,
   MADV_REMOVE,
   MADV_SEQUENTIAL,
-  MADV_SOFT_OFFLINE,
-  MADV_UNMERGEABLE,
   MADV_WILLNEED,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
@@ -470,6 +466,13 @@ function hugeOrderFromFlags(flags: number): number {
   return -1;
 }
 
+/**
+ * madvise_behavior_valid() of the machine's kernel, configured as both
+ * oracle kernels: no CONFIG_KSM (MADV_MERGEABLE, MADV_UNMERGEABLE) and no
+ * CONFIG_MEMORY_FAILURE (MADV_HWPOISON, MADV_SOFT_OFFLINE) make those
+ * advices -EINVAL; 6.13's guard regions (MADV_GUARD_INSTALL/REMOVE) are
+ * not modelled either.
+ */
 function validAdvice(a: number): boolean {
   switch (a) {
     case MADV_NORMAL:
@@ -482,8 +485,6 @@ function validAdvice(a: number): boolean {
     case MADV_REMOVE:
     case MADV_DONTFORK:
     case MADV_DOFORK:
-    case MADV_MERGEABLE:
-    case MADV_UNMERGEABLE:
     case MADV_HUGEPAGE:
     case MADV_NOHUGEPAGE:
     case MADV_COLLAPSE:
@@ -495,8 +496,6 @@ function validAdvice(a: number): boolean {
     case MADV_PAGEOUT:
     case MADV_POPULATE_READ:
     case MADV_POPULATE_WRITE:
-    case MADV_HWPOISON:
-    case MADV_SOFT_OFFLINE:
       return true;
     default:
       return false;
@@ -1820,8 +1819,8 @@ export class MmStruct {
     return rc;
   }
 
-  /** madvise(2). `task` supplies CAP_SYS_ADMIN for MADV_HWPOISON / MADV_SOFT_OFFLINE. */
-  madvise(addr: bigint, length: bigint, advice: number, task?: MmCaller): number {
+  /** madvise(2). */
+  madvise(addr: bigint, length: bigint, advice: number, _task?: MmCaller): number {
     cover(COV_MmStruct.madvise);
     if (!validAdvice(advice)) return -EINVAL;
     addr = BigInt.asUintN(64, addr);
@@ -1832,7 +1831,6 @@ export class MmStruct {
     const endB = addr + len;
     if (endB > U64_MAX) return -EINVAL;
     if (endB === addr) return 0;
-    if (advice === MADV_HWPOISON || advice === MADV_SOFT_OFFLINE) return task?.capable('CAP_SYS_ADMIN') ? 0 : -EPERM;
     if (addr >= TASK_SIZE) return -ENOMEM;
     const s = Number(addr / PAGE_N);
     const e = endB > TASK_SIZE ? TASK_PAGES + 1 : Number(endB / PAGE_N);
@@ -1929,7 +1927,7 @@ export class MmStruct {
         if (v.file === null && v.ops === undefined) return -EBADF;
         return i;
       default:
-        // MADV_NORMAL, RANDOM, SEQUENTIAL, COLD, PAGEOUT, (UN)MERGEABLE, DONTDUMP, DODUMP: no model effect
+        // MADV_NORMAL, RANDOM, SEQUENTIAL, COLD, PAGEOUT, DONTDUMP, DODUMP: no model effect
         return i;
     }
   }

@@ -88,62 +88,61 @@ describe('exec: static programs', () => {
   });
 });
 
+/**
+ * Build a checking program of progs/, run it under exec, and expect every line
+ * "ok ...", `count` of them, the `named` ones among them, exit 0 and no WARN.
+ */
+async function expectAllOk(name: string, args: string[], count: number, named: string[]): Promise<void> {
+  const r = await runExec([build(name), ...args], { captureStdout: true, err: () => {} });
+  const lines = r.stdout.trim().split('\n');
+  expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+  for (const n of named) expect(lines).toContain(`ok ${n}`);
+  expect(lines.length).toBe(count);
+  expect(r.status).toBe(0);
+  expect(r.warnings).toBe(0);
+}
+
 describe('exec: descriptors and threads', () => {
   // the same program passes all 38 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:fds)
   it('dup/dup2/dup3/F_DUPFD of model files share one open file; fail-nth is per thread', async () => {
-    const prog = build('fds');
-    const r = await runExec([prog], { captureStdout: true, err: () => {} });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(lines).toContain('ok DESTROY through the dup after closing the original');
-    expect(lines).toContain("ok ACCESS_RW through the dup'd access fd");
-    expect(lines).toContain("ok the other thread's fail-nth is untouched by this thread's call");
-    expect(lines).toContain("ok the other thread's IOAS_ALLOC fails (its first fault point)");
-    expect(lines).toContain('ok FIOCLEX on a model descriptor sets FD_CLOEXEC');
-    expect(lines).toContain('ok pread on an access fd -> ESPIPE (an anon inode)');
-    expect(lines).toContain('ok F_GETFL of an access fd: O_RDWR (anon_inode_getfile)');
-    expect(lines.length).toBe(38);
-    expect(r.status).toBe(0);
-    expect(r.warnings).toBe(0);
+    await expectAllOk('fds', [], 38, [
+      'DESTROY through the dup after closing the original',
+      "ACCESS_RW through the dup'd access fd",
+      "the other thread's fail-nth is untouched by this thread's call",
+      "the other thread's IOAS_ALLOC fails (its first fault point)",
+      'FIOCLEX on a model descriptor sets FD_CLOEXEC',
+      'pread on an access fd -> ESPIPE (an anon inode)',
+      'F_GETFL of an access fd: O_RDWR (anon_inode_getfile)',
+    ]);
   });
 });
 
 describe('exec: vectored I/O and statx of model descriptors', () => {
   // the same program passes all 53 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:iov)
   it('readv/writev/preadv/pwritev/preadv2 reach the model file, statx shows the model device, fchmod/fchown never reach /dev/null', async () => {
-    const prog = build('iov');
     // "7": the kernel generation the default profile (latest) models, for the anon-inode fchmod
-    const r = await runExec([prog, '7'], { captureStdout: true, err: () => {} });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(lines).toContain('ok readv of /dev/iommu, no segments -> EINVAL (checked before the iovecs)');
-    expect(lines).toContain('ok readv, empty segments then 10 bytes -> ESPIPE');
-    expect(lines).toContain('ok preadv2 with RWF_NOWAIT -> EOPNOTSUPP (no read_iter)');
-    expect(lines).toContain('ok statx: a misc character device 10:258, mode 0660');
-    expect(lines).toContain('ok fchmod of a fault fd (7.x EOPNOTSUPP, 6.12 0)');
-    expect(lines).toContain('ok /dev/null is still mode 0666');
-    expect(lines.length).toBe(53);
-    expect(r.status).toBe(0);
-    expect(r.warnings).toBe(0);
+    await expectAllOk('iov', ['7'], 53, [
+      'readv of /dev/iommu, no segments -> EINVAL (checked before the iovecs)',
+      'readv, empty segments then 10 bytes -> ESPIPE',
+      'preadv2 with RWF_NOWAIT -> EOPNOTSUPP (no read_iter)',
+      'statx: a misc character device 10:258, mode 0660',
+      'fchmod of a fault fd (7.x EOPNOTSUPP, 6.12 0)',
+      '/dev/null is still mode 0666',
+    ]);
   });
 });
 
 describe('exec: waiting for events on model descriptors', () => {
   // the same program passes all 67 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:events)
   it('epoll (level, one-shot, edge-triggered), poll, ppoll and select see a fault queue become readable; epoll refuses /dev/iommu', async () => {
-    const prog = build('events');
-    const r = await runExec([prog], { captureStdout: true, err: () => {} });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(lines).toContain('ok epoll_ctl ADD of /dev/iommu -> EPERM (no poll)');
-    expect(lines).toContain('ok epoll_wait: EPOLLIN with the registered data');
-    expect(lines).toContain('ok epoll_wait: EPOLLONESHOT disarmed it, though still readable');
-    expect(lines).toContain('ok select: the queue readable, /dev/iommu readable and writable');
-    expect(lines).toContain('ok epoll_wait EPOLLET: the second wake-up is reported');
-    expect(lines).toContain('ok epoll_wait EPOLLET: still readable, but no new wake-up');
-    expect(lines.length).toBe(67);
-    expect(r.status).toBe(0);
-    expect(r.warnings).toBe(0);
+    await expectAllOk('events', [], 67, [
+      'epoll_ctl ADD of /dev/iommu -> EPERM (no poll)',
+      'epoll_wait: EPOLLIN with the registered data',
+      'epoll_wait: EPOLLONESHOT disarmed it, though still readable',
+      'select: the queue readable, /dev/iommu readable and writable',
+      'epoll_wait EPOLLET: the second wake-up is reported',
+      'epoll_wait EPOLLET: still readable, but no new wake-up',
+    ]);
   });
 });
 

@@ -1137,6 +1137,29 @@ static int ts_ms(const struct timespec *ts)
 	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
 }
 
+/* A timeout the kernel refuses (EINVAL): a negative or unnormalized timespec. */
+static int ts_invalid(const struct timespec *t)
+{
+	if (t && (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return 1;
+	}
+	return 0;
+}
+
+/* The signal mask of ppoll/pselect/epoll_pwait for the wait, and back. */
+static void mask_enter(const sigset_t *mask, sigset_t *old)
+{
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, old);
+}
+
+static void mask_leave(const sigset_t *mask, const sigset_t *old)
+{
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!connected() || !has_model_fd(fds, n))
@@ -1152,16 +1175,12 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset
 {
 	if (!connected() || !has_model_fd(fds, n))
 		return RS(SYS_ppoll, fds, n, tmo, mask, _NSIG / 8);
-	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
-		errno = EINVAL;
+	if (ts_invalid(tmo))
 		return -1;
-	}
 	sigset_t old;
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
+	mask_enter(mask, &old);
 	int r = poll_loop(fds, n, ts_ms(tmo));
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	mask_leave(mask, &old);
 	return r;
 }
 
@@ -1244,16 +1263,12 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tm
 		struct { const sigset_t *ss; size_t len; } sig = { mask, _NSIG / 8 };
 		return RS(SYS_pselect6, nfds, r, w, e, tmo, &sig);
 	}
-	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
-		errno = EINVAL;
+	if (ts_invalid(tmo))
 		return -1;
-	}
 	sigset_t old;
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
+	mask_enter(mask, &old);
 	int ret = select_model(nfds, r, w, e, ts_ms(tmo));
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	mask_leave(mask, &old);
 	return ret;
 }
 
@@ -1449,11 +1464,9 @@ int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const s
 	if (!connected() || !ep_has_model(epfd))
 		return RS(SYS_epoll_pwait, epfd, evs, max, timeout, mask, _NSIG / 8);
 	sigset_t old;
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
+	mask_enter(mask, &old);
 	int r = ep_wait_model(epfd, evs, max, timeout);
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	mask_leave(mask, &old);
 	return r;
 }
 
@@ -1461,16 +1474,12 @@ int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timesp
 {
 	if (!connected() || !ep_has_model(epfd))
 		return RS(SYS_epoll_pwait2, epfd, evs, max, tmo, mask, _NSIG / 8);
-	if (tmo && (tmo->tv_sec < 0 || tmo->tv_nsec < 0 || tmo->tv_nsec >= 1000000000L)) {
-		errno = EINVAL;
+	if (ts_invalid(tmo))
 		return -1;
-	}
 	sigset_t old;
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, mask, &old);
+	mask_enter(mask, &old);
 	int r = ep_wait_model(epfd, evs, max, ts_ms(tmo));
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	mask_leave(mask, &old);
 	return r;
 }
 

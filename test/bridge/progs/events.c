@@ -68,19 +68,6 @@ static int take(int ff)
 	return write(ff, &r, sizeof(r)) == sizeof(r) ? (int)f.grpid : -1;
 }
 
-static void want(long got, long expect, int err, const char *what)
-{
-	int e = errno;
-	check(expect >= 0 ? got == expect : got == -1 && e == err, what, got);
-}
-
-#define V(expect, err, what, call)         \
-	do {                               \
-		errno = 0;                 \
-		long r_ = (long)(call);    \
-		want(r_, expect, err, what); \
-	} while (0)
-
 int main(void)
 {
 	io = open("/dev/iommu", O_RDWR);

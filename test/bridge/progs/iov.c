@@ -33,20 +33,6 @@
 struct fault_alloc { uint32_t size, flags, out_fault_id, out_fault_fd; };
 struct page_response { uint32_t cookie, code; };
 
-/* the call answers `want` (>= 0), or -1 with errno `err` */
-static void expect(long got, long want, int err, const char *what)
-{
-	int e = errno;
-	check(want >= 0 ? got == want : got == -1 && e == err, what, got);
-}
-
-#define V(want, err, what, call)         \
-	do {                             \
-		errno = 0;               \
-		long r_ = (long)(call);  \
-		expect(r_, want, err, what); \
-	} while (0)
-
 int main(int argc, char **argv)
 {
 	struct utsname un;

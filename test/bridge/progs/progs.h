@@ -39,6 +39,21 @@ static __attribute__((unused)) void check(int cond, const char *what, long got)
 	fflush(stdout);
 }
 
+/* the call answers `want` (>= 0), or -1 with errno `err` */
+static __attribute__((unused)) void check_rc(long got, long want, int err, const char *what)
+{
+	int e = errno;
+	check(want >= 0 ? got == want : got == -1 && e == err, what, got);
+}
+
+/* V(want, err, what, call): run `call` with errno cleared and check_rc() its answer */
+#define V(want, err, what, call)              \
+	do {                                  \
+		errno = 0;                    \
+		long r_ = (long)(call);       \
+		check_rc(r_, want, err, what); \
+	} while (0)
+
 static __attribute__((unused)) uint32_t ioas_alloc(int fd)
 {
 	struct ioas_alloc a = { .size = sizeof(a) };

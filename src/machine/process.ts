@@ -35,7 +35,6 @@ export const NR_OPEN_DEFAULT = 1024;
 /** First descriptor handed out (0-2 are stdio). */
 export const FIRST_FD = 3;
 
-
 /** An open file description shared by dup'd / inherited descriptors. */
 class FileDescription {
   readonly file: OpenFile;

@@ -59,8 +59,8 @@ export interface CallResult {
   expected?: string;
   /** For an ioctl call: who made it and the struct fields it sent (handles resolved), for the answer oracles. */
   args?: CallArgs;
-  /** The descriptor the call's `fd` field named, resolved (`$r0-1` of an fd 3 is 2). */
-  fd?: number;
+  /** The descriptors the call's fd fields named, resolved (`$r0-1` of an fd 3 is 2). */
+  fds?: number[];
 }
 
 /** The resolved arguments of an ioctl call. */
@@ -129,6 +129,9 @@ const exprCache = new Map<FieldSpec, Map<unknown, Expr | string>>();
  * place between runs, so the entry stands only while the list still holds the same elements.
  */
 const listExprCache = new WeakMap<object, { f: FieldSpec; items: unknown[]; e: Expr | string }>();
+
+/** The descriptor fields (handle kind fd) of each op spec. */
+const fdFieldNames = new WeakMap<OpSpec, string[]>();
 
 function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
   if (typeof raw === 'object' && raw !== null) {
@@ -315,8 +318,8 @@ class Executor {
       proc.setFailNth(arm);
     }
     let outcome: OpOutcome;
-    // The descriptor a call named, resolved before its own `as` rebinds a handle (for the oracle's stdio-fd).
-    const fdArg = call.fd !== undefined && spec.fields.fd?.handle === 'fd' ? this.descriptorArg(call, spec, proc) : undefined;
+    // The descriptors a call named, resolved before its own `as` rebinds a handle (for the oracle's stdio-fd).
+    const fdArgs = this.descriptorArgs(call, spec, proc);
     try {
       outcome = this.exec(call, mod, proc);
     } finally {
@@ -352,17 +355,27 @@ class Executor {
     if (errno !== undefined) r.errno = errno;
     if (expected !== undefined) r.expected = expected;
     if (this.lastArgs !== undefined) r.args = this.lastArgs;
-    if (fdArg !== undefined) r.fd = fdArg;
+    if (fdArgs !== undefined) r.fds = fdArgs;
     return r;
   }
 
-  /** The `fd` field's value as the s32 the call passes, undefined when it does not evaluate. */
-  private descriptorArg(call: Call, spec: OpSpec, proc: Process): number | undefined {
-    try {
-      return Number(BigInt.asIntN(32, this.value(call, spec, 'fd', proc)));
-    } catch {
-      return undefined;
+  /** The values of the descriptor fields (handle kind fd) the call sets, as the s32s it passes; undefined for none. */
+  private descriptorArgs(call: Call, spec: OpSpec, proc: Process): number[] | undefined {
+    let names = fdFieldNames.get(spec);
+    if (names === undefined) {
+      names = Object.keys(spec.fields).filter((n) => spec.fields[n].handle === 'fd');
+      fdFieldNames.set(spec, names);
     }
+    let out: number[] | undefined;
+    for (const name of names) {
+      if (call[name] === undefined) continue;
+      try {
+        (out ??= []).push(Number(BigInt.asIntN(32, this.value(call, spec, name, proc))));
+      } catch {
+        // a field that does not evaluate fails the call itself
+      }
+    }
+    return out;
   }
 
   /** The last ioctl's arguments in the current call. */

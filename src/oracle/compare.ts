@@ -124,10 +124,10 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     const a = comparableAnswer(c, r);
     const kErrno = k.rc < 0n ? errnoName(Number(-k.rc)) : undefined;
     const armed = r.outputs.fault_injected !== undefined;
-    // A descriptor 0-2 (literal, or an expression such as $r0-1 that comes to it): a real
-    // process has stdin/stdout/stderr, the model's none, so whatever the call answers there
-    // is marked (field stdio-fd).
-    const stdio = [0, 1, 2].includes(r.fd ?? Number((c as { fd?: unknown }).fd ?? -1));
+    // A descriptor 0-2 in any descriptor field (literal, or an expression such as $r0-1 that
+    // comes to it): a real process has stdin/stdout/stderr, the model's none, so whatever the
+    // call answers there is marked (field stdio-fd).
+    const stdio = (r.fds ?? [Number((c as { fd?: unknown }).fd ?? -1)]).some((fd) => fd >= 0 && fd <= 2);
     // It read a page of [vvar]/[vdso] (runModel's specialReadCalls): the model has none of
     // the kernel's bytes there, so what it read is marked (field special-page).
     const special = run.specialReadCalls?.includes(r.index) === true;

@@ -232,12 +232,21 @@ describe('compare', () => {
     // A descriptor computed from a handle that comes to 2 (6.12.95, seed 81203: close($r0-1) of an fd 3)
     const e: Program = { name: 'expr', calls: [{ op: 'open', as: '$r0' }, { op: 'close', fd: '$r0-0x1' }] };
     const re = runProgram(e, { profile: 'v6.12' });
-    expect([re.results[1].fd, re.results[1].errno]).toEqual([2, 'EBADF']);
+    expect([re.results[1].fds, re.results[1].errno]).toEqual([[2], 'EBADF']);
     const ke = kernelLike(e);
     ke.calls.set(1, { rc: 0n, outputs: {} });
     const de = compareProgram('expr', e, re, ke, '6.12.95', loadKnown());
     expect(de.divergences.map((d) => [d.call, d.field, d.known !== undefined])).toEqual([[1, 'stdio-fd', true]]);
     expect(de.status).toBe('explained');
+    // Any descriptor field, not only `fd` (7.2.13, seed 71204: DMABUF_REVOKE of dmabuf_fd 0, the
+    // model's EBADF against the kernel's EINVAL for a file that is no dma-buf)
+    const db: Program = { name: 'dmabuf0', profile: 'latest', calls: [{ op: 'open' }, { op: 'dmabuf_revoke', dmabuf_fd: 0 }] };
+    const rdb = runProgram(db, { profile: 'latest' });
+    expect([rdb.results[1].fds, rdb.results[1].errno]).toEqual([[0], 'EBADF']);
+    const kdb = kernelLike(db);
+    kdb.calls.set(1, { rc: -22n, outputs: {} });
+    const ddb = compareProgram('dmabuf0', db, rdb, kdb, '7.2.13', loadKnown());
+    expect(ddb.divergences.map((d) => [d.call, d.field, d.model, d.kernel, d.known !== undefined])).toEqual([[1, 'stdio-fd', 'EBADF', 'EINVAL', true]]);
     // Any other descriptor is not explained by it.
     const q: Program = { name: 'fd7', calls: [{ op: 'open', as: '$fd' }, { op: 'close', fd: 7 }] };
     const rq = runProgram(q, { profile: 'v6.12' });

@@ -49,7 +49,9 @@
  * placements. A user access (not GUP) below a growsdown VMA grows it
  * (expandStack).
  *
- * Not modelled: swap, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
+ * Not modelled (as on both oracle kernels, which are built without them):
+ * swap, KSM, memory failure (their madvise advices are EINVAL). Not modelled
+ * either: 6.13's guard regions, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
  * ASLR, anon_vma compatibility in VMA merging
  * (adjacent VMAs with equal flags and backing always merge), memcg charging
  * of user pages.

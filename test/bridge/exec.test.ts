@@ -103,9 +103,9 @@ async function expectAllOk(name: string, args: string[], count: number, named: s
 }
 
 describe('exec: descriptors and threads', () => {
-  // the same program passes all 38 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:fds)
+  // the same program passes all 40 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:fds)
   it('dup/dup2/dup3/F_DUPFD of model files share one open file; fail-nth is per thread', async () => {
-    await expectAllOk('fds', [], 38, [
+    await expectAllOk('fds', [], 40, [
       'DESTROY through the dup after closing the original',
       "ACCESS_RW through the dup'd access fd",
       "the other thread's fail-nth is untouched by this thread's call",
@@ -113,6 +113,7 @@ describe('exec: descriptors and threads', () => {
       'FIOCLEX on a model descriptor sets FD_CLOEXEC',
       'pread on an access fd -> ESPIPE (an anon inode)',
       'F_GETFL of an access fd: O_RDWR (anon_inode_getfile)',
+      'FIONBIO(1): F_GETFL shows O_NONBLOCK on the dup',
     ]);
   });
 });

@@ -127,6 +127,10 @@ int main(void)
 	check(pread(adup, b8, 8, 0) == -1 && errno == ESPIPE, "pread on an access fd -> ESPIPE (an anon inode)", errno);
 	check(fstat(adup, &sb) == 0 && sb.st_mode == 0600, "fstat: the anon inode's mode 0600", sb.st_mode);
 	check(fcntl(adup, F_GETFL) == O_RDWR, "F_GETFL of an access fd: O_RDWR (anon_inode_getfile)", fcntl(adup, F_GETFL));
+	int on = 1, off = 0;
+	/* ioctl_fionbio(): O_NONBLOCK of the shared open file, seen through the other descriptor too */
+	check(ioctl(afd, FIONBIO, &on) == 0 && fcntl(adup, F_GETFL) == (O_RDWR | O_NONBLOCK), "FIONBIO(1): F_GETFL shows O_NONBLOCK on the dup", fcntl(adup, F_GETFL));
+	check(ioctl(adup, FIONBIO, &off) == 0 && fcntl(afd, F_GETFL) == O_RDWR, "FIONBIO(0) clears it", fcntl(afd, F_GETFL));
 	close(afd);
 	char got[8] = { 0 };
 	struct test_cmd rw = { .size = sizeof(rw), .op = TEST_OP_ACCESS_RW, .id = (uint32_t)adup };

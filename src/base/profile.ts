@@ -110,6 +110,15 @@ export interface Profile {
    * simple_setattr() and the owner checks (0 for root).
    */
   readonly anonInodeSetattrRefused: boolean;
+  /**
+   * A buffered write (shmem's) faults the user buffer in only after a short
+   * copy (7.x generic_perform_write(), "filemap: move prefaulting out of hot
+   * write path"): a page whose first byte cannot be read still gets its
+   * folio added (write_begin) and i_size raised to the position reached
+   * (write_end). 6.12 faults the chunk in first and stops with -EFAULT before
+   * either.
+   */
+  readonly writeFaultInAfterShortCopy: boolean;
   /** GUP of a range wrapping past 2^64 fails with -EOVERFLOW (later kernels); v6.2-v6.6 return 0 pages. */
   readonly gupWrapFailsWithOverflow: boolean;
   /** test WARN at unfill_domains when an area with a storage domain is not in domains_itree. */
@@ -230,6 +239,7 @@ const latest: Profile = Object.freeze({
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   anonInodeSetattrRefused: true,
+  writeFaultInAfterShortCopy: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
   uptrOverflowBeforeLength: true,
   mockDevValidFlags: 0x5,
@@ -277,6 +287,7 @@ const v612: Profile = Object.freeze({
   iommufdMmap: false,
   pseudoFsNoexec: false,
   anonInodeSetattrRefused: false,
+  writeFaultInAfterShortCopy: false,
   uptrOverflowBeforeLength: false,
   mockDevValidFlags: 0x3,
   mdCheckMapLookupFirst: false,

@@ -612,7 +612,7 @@ function pagesSource(p: IoptPages): PagesSource {
 function pagesOrigin(p: IoptPages): Pick<PagesSnap, 'file' | 'dmabuf'> {
   if (p.type === IOPT_ADDRESS_FILE) {
     const f = p.file;
-    return { file: { name: f?.name ?? '', kind: f?.kind ?? 'other', start: u64(p.fileStart), size: f?.size ?? 0 } };
+    return { file: { name: f?.name ?? '', kind: f?.kind ?? 'other', start: u64(p.fileStart), size: u64(f?.size ?? 0n) } };
   }
   const db = p.dmabuf;
   if (p.type === IOPT_ADDRESS_DMABUF && db !== undefined) {

@@ -137,7 +137,7 @@ export interface PagesSnap {
   /** User VA of index 0 ('user' pages; 0 for the others). */
   uptr: U64;
   /** 'file' pages: the memfd (name, shmem or hugetlb), the file offset of index 0 and i_size in bytes. */
-  file?: { name: string; kind: string; start: U64; size: number };
+  file?: { name: string; kind: string; start: U64; size: U64 };
   /** 'dmabuf' pages: the exporter's range (empty once revoked) and the (area, domain) pairs a revoke unmaps. */
   dmabuf?: { start: number; paddr: number; length: number; revoked: boolean; tracked: number };
   npages: number;

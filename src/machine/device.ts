@@ -64,7 +64,8 @@ export interface FileStat {
   mode: number;
   rdevMajor: number;
   rdevMinor: number;
-  size: number;
+  /** st_size (a loff_t). */
+  size: bigint;
   blksize: number;
 }
 
@@ -73,16 +74,26 @@ export interface FileStat {
  * vEVENTQ fds): the shared anon inode, S_IRUSR | S_IWUSR and no file type
  * (alloc_anon_inode()).
  */
-export const ANON_INODE_STAT: Readonly<FileStat> = { mode: 0o600, rdevMajor: 0, rdevMinor: 0, size: 0, blksize: PAGE_SIZE };
+export const ANON_INODE_STAT: Readonly<FileStat> = { mode: 0o600, rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: PAGE_SIZE };
+
+/**
+ * Where a read or write runs (a kiocb): the description's f_pos (read(2),
+ * write(2)) or pread's own position, and the description's f_flags
+ * (O_APPEND). A file with a position moves `pos` past what it transferred.
+ */
+export interface FileIo {
+  pos: bigint;
+  readonly flags: number;
+}
 
 /** An open file (struct file). */
 export interface OpenFile {
   /** unlocked_ioctl; absent → -ENOTTY. */
   ioctl?(proc: Process, cmd: number, arg: bigint): number;
   /** read; absent → -EINVAL. */
-  read?(proc: Process, buf: bigint, count: number): number;
+  read?(proc: Process, buf: bigint, count: number, io: FileIo): number;
   /** write; absent → -EINVAL. */
-  write?(proc: Process, buf: bigint, count: number): number;
+  write?(proc: Process, buf: bigint, count: number, io: FileIo): number;
   /** poll: the ready EPOLL* mask; absent → DEFAULT_POLLMASK. */
   poll?(proc: Process): number;
   /** Wake-ups of the file's wait queue so far (each event it queued); absent → never woken. */
@@ -175,6 +186,7 @@ export class RegularFileNode implements DeviceNode {
       canODirect: true,
       positional: true,
       stat: () => this.stat(),
+      read: (proc, buf, count, io) => f.read(proc.mm, buf, count, io),
       llseek: (pos, offset, whence) => f.llseek(pos, offset, whence),
       release: () => f.put(),
     };

@@ -189,8 +189,8 @@ export class IommufdOpenFile implements OpenFile {
  * (mode 0660, a dynamic minor: 258 on both oracle kernels, 6.12.95 and
  * 7.2.13) and, for VFIO compatibility, vfio_misc_dev (VFIO_MINOR 196, mode 0666).
  */
-const IOMMU_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o660, rdevMajor: MISC_MAJOR, rdevMinor: 258, size: 0, blksize: PAGE_SIZE };
-const VFIO_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o666, rdevMajor: MISC_MAJOR, rdevMinor: 196, size: 0, blksize: PAGE_SIZE };
+const IOMMU_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o660, rdevMajor: MISC_MAJOR, rdevMinor: 258, size: 0n, blksize: PAGE_SIZE };
+const VFIO_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o666, rdevMajor: MISC_MAJOR, rdevMinor: 196, size: 0n, blksize: PAGE_SIZE };
 
 export class IommufdNode implements DeviceNode {
   constructor(

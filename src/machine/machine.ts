@@ -159,7 +159,7 @@ export class Machine {
       const bytes = VDSO_TEXT_PAGES * PAGE_SIZE;
       const contents = new Uint8Array(bytes);
       contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-      this.vdsoImage = new MemFile(this.phys, 'file', bytes, { name: '[vdso]', contents });
+      this.vdsoImage = new MemFile(this.phys, 'file', BigInt(bytes), { name: '[vdso]', contents });
     }
     return this.vdsoImage;
   }
@@ -265,7 +265,7 @@ export class Machine {
 
   /** A read-only regular file at `path` with these contents (mmap-able, e.g. '/proc/self/exe'). */
   registerFile(path: string, contents: Uint8Array): MemFile {
-    const f = new MemFile(this.phys, 'file', contents.length, { name: path, contents: contents.slice() });
+    const f = new MemFile(this.phys, 'file', BigInt(contents.length), { name: path, contents: contents.slice() });
     this.registerDevice(path, new RegularFileNode(f));
     return f;
   }

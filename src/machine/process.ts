@@ -14,11 +14,11 @@
  */
 import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk } from '../mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -515,7 +515,6 @@ export class Process {
     const file = d.file;
     // Every other command goes to the driver (no helpers made for it).
     if (cmd !== FIOCLEX && cmd !== FIONCLEX && cmd !== FIONBIO && cmd !== FIOASYNC && cmd !== FIOQSIZE && cmd !== FIGETBSZ && cmd !== FIONREAD) return undefined;
-    const regular = file.memfile !== undefined;
     const getInt = (): number => {
       const b = new Uint8Array(4);
       return this.mm.readUser(arg, b) === 0 ? new DataView(b.buffer).getInt32(0, true) : Number.NaN;
@@ -542,15 +541,18 @@ export class Process {
         return on ? -ENOTTY : 0;
       }
       case FIOQSIZE: {
-        if (!regular) return -ENOTTY;
+        // inode_get_bytes(): the blocks the file holds, not its size (a rootfs file is all in memory)
+        const f = file.memfile;
+        if (f === undefined) return -ENOTTY;
         const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigInt64(0, BigInt(file.memfile?.size ?? 0), true);
+        new DataView(b.buffer).setBigInt64(0, f.kind === 'file' ? BigInt(f.nfolios * f.folioBytes) : f.allocatedBytes(), true);
         return this.mm.writeUser(arg, b);
       }
       case FIGETBSZ:
         return putInt(PAGE_SIZE);
       case FIONREAD:
-        return regular ? putInt(file.memfile?.size ?? 0) : undefined;
+        // i_size - f_pos, stored as an int
+        return file.memfile ? putInt(Number(BigInt.asIntN(32, file.memfile.size - d.pos))) : undefined;
       default:
         return undefined;
     }
@@ -558,18 +560,29 @@ export class Process {
 
   /** read(2): bytes read or -errno (-EBADF unknown fd or not open for reading, -EINVAL when the file has no read). */
   read(fd: number, buf: Arg, count: number): number {
-    return this.sys('read', -ESRCH, () => {
-      const d = this.fdget(fd);
-      if (d === undefined) return -EBADF;
-      if (!fmodeReads(d.file.fmode ?? O_RDWR)) return -EBADF;
-      if (d.file.read === undefined) return -EINVAL;
-      const a = u64(buf);
-      if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-      // vfs_read(): access_ok() of the whole buffer, then the count cut to MAX_RW_COUNT; no zero-count
-      // shortcut: the file's read decides (a vEVENTQ's is -EINVAL)
-      if (!accessOk(a, BigInt(count))) return -EFAULT;
-      return d.file.read(this, a, Math.min(count, MAX_RW_COUNT));
-    });
+    return this.sys('read', -ESRCH, () => this.vfsRw(false, this.fdget(fd), buf, count, undefined));
+  }
+
+  /**
+   * vfs_read() / vfs_write() on the description `d` at `pos` (pread/pwrite)
+   * or at its f_pos: -EBADF unless open for it, -EINVAL for a file without
+   * the method, access_ok() of the whole buffer, rw_verify_area() (position +
+   * count past LLONG_MAX: no model file has unsigned offsets), then the count
+   * cut to MAX_RW_COUNT. No zero-count shortcut: the file decides (a
+   * vEVENTQ's read of nothing is -EINVAL).
+   */
+  private vfsRw(write: boolean, d: FileDescription | undefined, buf: Arg, count: number, pos: bigint | undefined): number {
+    if (d === undefined) return -EBADF;
+    const fmode = d.file.fmode ?? O_RDWR;
+    if (write ? !fmodeWrites(fmode) : !fmodeReads(fmode)) return -EBADF;
+    const method = write ? d.file.write : d.file.read;
+    if (method === undefined) return -EINVAL;
+    const a = u64(buf);
+    if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
+    if (!accessOk(a, BigInt(count))) return -EFAULT;
+    const io: FileIo = pos === undefined ? d : { pos, flags: d.flags };
+    if (io.pos + BigInt(count) > LLONG_MAX) return -EINVAL;
+    return method.call(d.file, this, a, Math.min(count, MAX_RW_COUNT), io);
   }
 
   /**
@@ -594,16 +607,15 @@ export class Process {
    * pread(2) / pwrite(2): ksys_pread64() / ksys_pwrite64(): a negative
    * position is -EINVAL before the descriptor is looked at, a file without
    * FMODE_PREAD / FMODE_PWRITE (the anon-inode ones) -ESPIPE; then as
-   * read(2) / write(2) (vfs_read() / vfs_write(): /dev/iommu has neither,
-   * -EINVAL). No model file with a read or write method is positional, so
-   * the position reaches none.
+   * read(2) / write(2) at that position, leaving f_pos where it was
+   * (vfs_read() / vfs_write(): /dev/iommu has neither, -EINVAL).
    */
   pread(fd: number, buf: Arg, count: number, pos: bigint): number {
-    return this.positional(fd, pos) ?? this.read(fd, buf, count);
+    return this.positional(fd, pos) ?? this.sys('read', -ESRCH, () => this.vfsRw(false, this.fdget(fd), buf, count, BigInt.asIntN(64, pos)));
   }
 
   pwrite(fd: number, buf: Arg, count: number, pos: bigint): number {
-    return this.positional(fd, pos) ?? this.write(fd, buf, count);
+    return this.positional(fd, pos) ?? this.sys('write', -ESRCH, () => this.vfsRw(true, this.fdget(fd), buf, count, BigInt.asIntN(64, pos)));
   }
 
   /** What ksys_pread64/pwrite64 answer before vfs_read/vfs_write, undefined when those run. */
@@ -650,9 +662,10 @@ export class Process {
       const total = iovTotal(segs);
       if (total === 0) return 0;
       // rw_verify_area(): position + count past LLONG_MAX (no model file has unsigned offsets)
-      if (BigInt.asIntN(64, pos ?? d.pos) + BigInt(total) > 0x7fff_ffff_ffff_ffffn) return -EINVAL;
+      if (BigInt.asIntN(64, pos ?? d.pos) + BigInt(total) > LLONG_MAX) return -EINVAL;
       const file = d.file;
-      return loopReadvWritev(segs, flags >>> 0, (base, len) => (write ? file.write!(this, base, len) : file.read!(this, base, len)));
+      const io: FileIo = pos === undefined ? d : { pos: BigInt.asIntN(64, pos), flags: d.flags };
+      return loopReadvWritev(segs, flags >>> 0, (base, len) => (write ? file.write!(this, base, len, io) : file.read!(this, base, len, io)));
     });
   }
 
@@ -674,17 +687,7 @@ export class Process {
 
   /** write(2): bytes written or -errno (-EBADF unknown fd or read-only, -EINVAL when the file has no write). */
   write(fd: number, buf: Arg, count: number): number {
-    return this.sys('write', -ESRCH, () => {
-      const d = this.fdget(fd);
-      if (d === undefined) return -EBADF;
-      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EBADF;
-      if (d.file.write === undefined) return -EINVAL;
-      const a = u64(buf);
-      if (a === undefined || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-      // vfs_write(): as vfs_read()
-      if (!accessOk(a, BigInt(count))) return -EFAULT;
-      return d.file.write(this, a, Math.min(count, MAX_RW_COUNT));
-    });
+    return this.sys('write', -ESRCH, () => this.vfsRw(true, this.fdget(fd), buf, count, undefined));
   }
 
   /**
@@ -803,17 +806,20 @@ export class Process {
         const order = log === 0 || log === 21 ? PMD_ORDER : log === 30 ? PUD_ORDER : -1;
         // hugetlb_file_setup(): no hstate of that size (get_hstate_idx() < 0)
         if (order < 0 || !this.machine.phys.hasHstate(order)) return -ENODEV;
-        file = new MemFile(this.machine.phys, 'hugetlb', 0, { order, name: `memfd:${name}` });
-      } else file = new MemFile(this.machine.phys, 'shmem', 0, { name: `memfd:${name}` });
+        file = new MemFile(this.machine.phys, 'hugetlb', 0n, { order, name: `memfd:${name}` });
+      } else file = new MemFile(this.machine.phys, 'shmem', 0n, { name: `memfd:${name}` });
       file.get();
       // memfd_alloc_file(): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE; a regular file rwx for all, without x once sealed
-      const attrs: FileStat = { mode: S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777), rdevMajor: 0, rdevMinor: 0, size: 0, blksize: file.folioBytes };
+      const attrs: FileStat = { mode: S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777), rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
       // memfd_alloc_file(): O_RDWR | O_LARGEFILE
       const fd = this.installFd({
         memfile: file,
         fmode: O_RDWR,
         positional: true,
         stat: () => ({ ...attrs, size: file.size }),
+        // shmem_file_read_iter() / hugetlbfs_read_iter(); hugetlbfs has no write_iter (write(2) is -EINVAL)
+        read: (proc, buf, count, io) => file.read(proc.mm, buf, count, io),
+        write: file.kind === 'shmem' ? (proc, buf, count, io) => file.write(proc.mm, buf, count, io, (io.flags & O_APPEND) !== 0, this.machine.profile.writeFaultInAfterShortCopy) : undefined,
         llseek: (pos, offset, whence) => file.llseek(pos, offset, whence),
         release: () => file.put(),
       }, O_RDWR | O_LARGEFILE);
@@ -829,11 +835,11 @@ export class Process {
       if (d === undefined) return -EBADF;
       const f = d.file.memfile;
       if (f === undefined || f.kind === 'file' || !fmodeWrites(d.file.fmode ?? 0)) return -EINVAL;
-      const l = typeof length === 'bigint' ? length : Number.isInteger(length) ? BigInt(length) : -1n;
+      // do_sys_ftruncate(): a negative loff_t; shmem's and hugetlbfs' s_maxbytes is MAX_LFS_FILESIZE, so every other size is taken
+      const l = typeof length === 'bigint' ? BigInt.asIntN(64, length) : Number.isInteger(length) ? BigInt(length) : -1n;
       if (l < 0n) return -EINVAL;
-      if (l > BigInt(Number.MAX_SAFE_INTEGER) - BigInt(PAGE_SIZE)) return -EINVAL;
       if (f.kind === 'hugetlb' && l % BigInt(f.folioBytes) !== 0n) return -EINVAL;
-      f.truncate(Number(l));
+      f.truncate(l);
       return 0;
     });
   }

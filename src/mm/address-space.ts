@@ -1312,7 +1312,7 @@ export class MmStruct {
     cover(COV_MmStruct.mapExecImage);
     const contents = new Uint8Array(64);
     contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-    const file = new MemFile(this.phys, 'file', EXEC_IMAGE_FILE_BYTES, { name: EXEC_IMAGE_PATH, contents });
+    const file = new MemFile(this.phys, 'file', BigInt(EXEC_IMAGE_FILE_BYTES), { name: EXEC_IMAGE_PATH, contents });
     for (const m of EXEC_IMAGE) {
       const s = m.start / PAGE_SIZE;
       const e = m.end / PAGE_SIZE;
@@ -1359,7 +1359,7 @@ export class MmStruct {
       const hs = BigInt(PAGE_SIZE * 2 ** hugeOrder);
       len = BigInt.asUintN(64, len + hs - 1n) & ~(hs - 1n);
       // hugetlb_file_setup(): an unlinked hugetlbfs file, reserved up front unless MAP_NORESERVE
-      const size = len > TASK_SIZE ? Number(TASK_SIZE) + PAGE_SIZE : Number(len);
+      const size = len > TASK_SIZE ? TASK_SIZE + PAGE_N : len;
       file = new MemFile(this.phys, 'hugetlb', size, { order: hugeOrder, name: 'anon_hugepage' });
       file.get();
       ownFile = true;
@@ -1497,7 +1497,7 @@ export class MmStruct {
       if (rc < 0) return BigInt(rc);
     }
     if (file === null && vmFlags & VM_MAYSHARE) {
-      file = new MemFile(this.phys, 'shmem', (end - start) * PAGE_SIZE, { name: 'dev/zero' });
+      file = new MemFile(this.phys, 'shmem', BigInt(end - start) * PAGE_N, { name: 'dev/zero' });
       pgoff = 0;
     } else if (file === null) pgoff = start;
     if (hugeOrder) {
@@ -1510,7 +1510,7 @@ export class MmStruct {
           if (!f.reserve(pgoff / np, (pgoff + end - start) / np)) return BigInt(-ENOMEM);
         } else if (!this.phys.hugetlbReserve(hugeOrder, (end - start) / np)) return BigInt(-ENOMEM);
       }
-      const need = (pgoff + end - start) * PAGE_SIZE;
+      const need = BigInt(pgoff + end - start) * PAGE_N;
       if (f.size < need) f.size = need;
     }
     if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED_MASK;

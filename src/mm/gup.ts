@@ -380,7 +380,7 @@ export function memfdPinFolios(file: MemFile | undefined, start: bigint, npages:
   const end = start + BigInt(npages) * PAGE_N - 1n;
   if (end > LOFF_MAX) return -EINVAL;
   if (file === undefined || (file.kind !== 'shmem' && file.kind !== 'hugetlb')) return -EINVAL;
-  if (end >= BigInt(file.size)) return -EINVAL;
+  if (end >= file.size) return -EINVAL;
   const phys = file.phys;
   const fp = file.folioPages;
   const first = Number(start / PAGE_N);

@@ -12,9 +12,15 @@
  * The file lives while it has `refs` (open file descriptions + VMAs); the last
  * put drops the page cache.
  */
-import { EFAULT, EINVAL, ENOMEM, ENXIO } from '../base/errno.js';
-import { MAX_LFS_FILESIZE, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE } from './constants.js';
+import { EFAULT, EFBIG, EINVAL, ENOMEM, ENXIO } from '../base/errno.js';
+import type { MmStruct } from './address-space.js';
+import { MAX_LFS_FILESIZE, PAGE_SIZE_N, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE } from './constants.js';
 import type { PhysicalMemory } from './physical-memory.js';
+
+/** A kiocb's position: where a read or write of the file starts, moved past what it transferred. */
+export interface FilePos {
+  pos: bigint;
+}
 
 export type MemFileKind = 'shmem' | 'hugetlb' | 'file';
 
@@ -33,19 +39,21 @@ export class MemFile {
   /** Folio order of the cache: 0, or 9 / 18 for hugetlbfs. */
   readonly order: number;
   readonly name: string;
-  /** i_size in bytes. */
-  size: number;
+  /** i_size in bytes (a loff_t: up to MAX_LFS_FILESIZE, past what a double holds exactly). */
+  size: bigint;
   /** Open file descriptions + VMAs. */
   refs = 0;
   readonly vmas = new Set<MemFileMapping>();
   /** Folio index → head PFN. */
   private readonly folios = new Map<number, number>();
+  /** Head PFN → folio index (the page cache's reverse map, for pageOf()). */
+  private readonly indexOf = new Map<number, number>();
   /** hugetlbfs: folio indexes reserved and not yet allocated. */
   private readonly resv = new Set<number>();
   private readonly initial: Uint8Array | undefined;
   private released = false;
 
-  constructor(phys: PhysicalMemory, kind: MemFileKind, size: number, opts: { order?: number; name?: string; contents?: Uint8Array } = {}) {
+  constructor(phys: PhysicalMemory, kind: MemFileKind, size: bigint, opts: { order?: number; name?: string; contents?: Uint8Array } = {}) {
     this.phys = phys;
     this.kind = kind;
     this.order = kind === 'hugetlb' ? (opts.order ?? 9) : 0;
@@ -65,7 +73,17 @@ export class MemFile {
 
   /** Folios the file's size covers. */
   get nfolios(): number {
-    return Math.ceil(this.size / this.folioBytes);
+    const fb = BigInt(this.folioBytes);
+    return Number((this.size + fb - 1n) / fb);
+  }
+
+  /**
+   * inode_get_bytes(): the bytes the cached folios take (i_blocks, raised per
+   * folio added by shmem_inode_acct_blocks() or hugetlb_no_page(), lowered
+   * as they go); what FIOQSIZE answers for a shmem or hugetlbfs file.
+   */
+  allocatedBytes(): bigint {
+    return BigInt(this.folios.size) * BigInt(this.folioBytes);
   }
 
   /** The page cache is still there (the last reference has not gone). */
@@ -87,6 +105,7 @@ export class MemFile {
     this.released = true;
     for (const head of this.folios.values()) this.phys.putFrame(head);
     this.folios.clear();
+    this.indexOf.clear();
     if (this.resv.size) this.phys.hugetlbUnreserve(this.order, this.resv.size);
     this.resv.clear();
   }
@@ -99,7 +118,7 @@ export class MemFile {
    * llseek is default_llseek(), takes the whole size as data.
    */
   llseek(pos: bigint, offset: bigint, whence: number): bigint {
-    const size = BigInt(this.size);
+    const size = this.size;
     let to = offset;
     if (whence === SEEK_END) to = offset + size;
     else if (whence === SEEK_CUR) {
@@ -110,10 +129,16 @@ export class MemFile {
       if (this.kind === 'hugetlb') to = whence === SEEK_DATA ? offset : size;
       else {
         const fb = BigInt(this.folioBytes);
-        let i = Number(offset / fb);
+        const from = Number(offset / fb);
+        // the first cached folio at or after `from` (SEEK_DATA), or the first one not cached (SEEK_HOLE), found
+        // through the cache, not by walking the holes: i_size goes up to 2^63
+        let i = from;
+        if (whence === SEEK_DATA) {
+          i = Number.POSITIVE_INFINITY;
+          for (const k of this.folios.keys()) if (k >= from && k < i) i = k;
+        } else while (this.folios.has(i)) i++;
+        const at = i === Number.POSITIVE_INFINITY ? size : BigInt(i) * fb;
         const want = whence === SEEK_DATA;
-        while (BigInt(i) * fb < size && this.lookup(i) >= 0 !== want) i++;
-        const at = BigInt(i) * fb;
         if (at >= size) {
           if (want) return BigInt(-ENXIO);
           to = size;
@@ -130,6 +155,14 @@ export class MemFile {
     return this.folios.get(index) ?? -1;
   }
 
+  /** The file page (4 KiB index) frame `pfn` holds in this page cache, -1 when it is none of the file's. */
+  pageOf(pfn: number): number {
+    const fp = this.folioPages;
+    const head = pfn - (pfn % fp);
+    const index = this.indexOf.get(head);
+    return index === undefined ? -1 : index * fp + (pfn - head);
+  }
+
   /** Cached folios (for audits). */
   cached(): IterableIterator<[number, number]> {
     return this.folios.entries();
@@ -142,10 +175,10 @@ export class MemFile {
    * memfd_pin_folios()' allocation (memfd_alloc_folio): a hugetlb folio
    * takes its own reservation and a failure is -ENOMEM.
    */
-  getFolio(index: number, forPin = false): number {
+  getFolio(index: number, forPin = false, beyondEof = false): number {
     const have = this.folios.get(index);
     if (have !== undefined) return have;
-    if (index >= this.nfolios || this.released) return -EFAULT;
+    if ((index >= this.nfolios && !beyondEof) || this.released) return -EFAULT;
     let head: number;
     if (this.kind === 'hugetlb') {
       let reserved = this.resv.has(index);
@@ -177,7 +210,101 @@ export class MemFile {
     }
     this.phys.getFrame(head);
     this.folios.set(index, head);
+    this.indexOf.set(head, index);
     return head;
+  }
+
+  /**
+   * read(2) of the file at io.pos into user memory at `buf`
+   * (shmem_file_read_iter(), hugetlbfs_read_iter()): nothing at or past
+   * i_size; a hole reads as zeros and stays a hole (SGP_READ allocates
+   * nothing); a regular file's pages not cached yet read from its contents.
+   * The copy stops at the first user page that cannot be written. Bytes read
+   * (io.pos moved past them), or -EFAULT when not one could be stored.
+   */
+  read(mm: MmStruct, buf: bigint, count: number, io: FilePos): number {
+    const fp = this.folioPages;
+    const chunk = pageBuffer();
+    let pos = io.pos;
+    let done = 0;
+    while (done < count && pos < this.size) {
+      const page = Number(pos / PAGE_SIZE_N);
+      const po = Number(pos % PAGE_SIZE_N);
+      const ua = buf + BigInt(done);
+      let n = Math.min(count - done, PAGE_SIZE - po, PAGE_SIZE - Number(ua % PAGE_SIZE_N));
+      if (BigInt(n) > this.size - pos) n = Number(this.size - pos);
+      const bytes = chunk.subarray(0, n);
+      const head = this.folios.get(Math.floor(page / fp));
+      if (head !== undefined) this.phys.read(head + (page % fp), po, bytes, 0, n);
+      else {
+        bytes.fill(0);
+        const init = this.initial;
+        const from = page * PAGE_SIZE + po;
+        if (init && from < init.length) bytes.set(init.subarray(from, Math.min(init.length, from + n)));
+      }
+      if (mm.writeUser(ua, bytes) !== 0) {
+        if (done === 0) return -EFAULT;
+        break;
+      }
+      done += n;
+      pos += BigInt(n);
+    }
+    io.pos = pos;
+    return done;
+  }
+
+  /**
+   * write(2) of a shmem file at io.pos (at i_size with O_APPEND) from user
+   * memory at `buf` (shmem_file_write_iter(), generic_perform_write()):
+   * nothing asked writes nothing; a position at MAX_LFS_FILESIZE is -EFBIG
+   * and the count is cut to end there (generic_write_check_limits()). Page by
+   * page, the page cache folio is found or added first (shmem_write_begin(),
+   * SGP_WRITE, past i_size too) and i_size follows the end written
+   * (shmem_write_end()). A user page that cannot be read ends the write;
+   * with `lateFaultIn` (Profile.writeFaultInAfterShortCopy) after its folio
+   * was added and with i_size raised to the position reached (write_end()
+   * with nothing copied), else before either. Bytes written (io.pos moved
+   * past them), or the -errno of the first page (-EFAULT, -ENOMEM).
+   */
+  write(mm: MmStruct, buf: bigint, count: number, io: FilePos, append: boolean, lateFaultIn: boolean): number {
+    if (count === 0) return 0;
+    let pos = append ? this.size : io.pos;
+    if (pos >= MAX_LFS_FILESIZE) return -EFBIG;
+    if (BigInt(count) > MAX_LFS_FILESIZE - pos) count = Number(MAX_LFS_FILESIZE - pos);
+    const fp = this.folioPages;
+    const chunk = pageBuffer();
+    let done = 0;
+    let err = 0;
+    while (done < count) {
+      const page = Number(pos / PAGE_SIZE_N);
+      const po = Number(pos % PAGE_SIZE_N);
+      const ua = buf + BigInt(done);
+      const n = Math.min(count - done, PAGE_SIZE - po, PAGE_SIZE - Number(ua % PAGE_SIZE_N));
+      const bytes = chunk.subarray(0, n);
+      // 6.12: fault_in_iov_iter_readable() before write_begin; the chunk's first byte is this page's
+      const readable = mm.readUser(ua, bytes) === 0;
+      if (!readable && !lateFaultIn) {
+        err = -EFAULT;
+        break;
+      }
+      const head = this.getFolio(Math.floor(page / fp), false, true);
+      if (head < 0) {
+        err = head === -EFAULT ? -ENOMEM : head;
+        break;
+      }
+      if (!readable) {
+        if (pos > this.size) this.size = pos;
+        err = -EFAULT;
+        break;
+      }
+      this.phys.write(head + (page % fp), po, bytes, 0, n);
+      done += n;
+      pos += BigInt(n);
+      if (pos > this.size) this.size = pos;
+    }
+    if (done === 0) return err;
+    io.pos = pos;
+    return done;
   }
 
   /**
@@ -196,7 +323,7 @@ export class MemFile {
   }
 
   /** ftruncate(): shrink drops the cached folios past the new end, unmapping them everywhere first. */
-  truncate(newSize: number): void {
+  truncate(newSize: bigint): void {
     const old = this.nfolios;
     this.size = newSize;
     const keep = this.nfolios;
@@ -207,6 +334,7 @@ export class MemFile {
     for (const [index, head] of [...this.folios]) {
       if (index < keep) continue;
       this.folios.delete(index);
+      this.indexOf.delete(head);
       this.phys.putFrame(head);
     }
     let drop = 0;
@@ -232,7 +360,15 @@ export class MemFile {
     for (const [index, head] of [...this.folios]) {
       if (index < f0 || index > f1) continue;
       this.folios.delete(index);
+      this.indexOf.delete(head);
       this.phys.putFrame(head);
     }
   }
+}
+
+let spare: Uint8Array | undefined;
+
+/** One page of bytes the copies between the page cache and user memory pass through. */
+function pageBuffer(): Uint8Array {
+  return (spare ??= new Uint8Array(PAGE_SIZE));
 }

@@ -29,7 +29,7 @@ describe('inspect: file and dma-buf pages', () => {
     const p = s.pages[0];
     expect(p.source).toBe('file');
     expect(p.uptr).toBe('0x0');
-    expect(p.file).toEqual({ name: 'memfd:buffer', kind: 'shmem', start: '0x2000', size: 8 * PS });
+    expect(p.file).toEqual({ name: 'memfd:buffer', kind: 'shmem', start: '0x2000', size: '0x8000' });
     expect(p.dmabuf).toBeUndefined();
     expect(p.npinned).toBe(4);
     // the pinned PFNs are the ones the program's own shared mapping of the file sees

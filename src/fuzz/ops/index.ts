@@ -6,6 +6,7 @@
  */
 import type { Profile } from '../../base/profile.js';
 import { FAULT_OPS } from './fault.js';
+import { FILE_IO_OPS } from './file-io.js';
 import { HWPT_OPS } from './hwpt.js';
 import { IOAS_OPS } from './ioas.js';
 import { META_OPS, RAW_OPS } from './meta.js';
@@ -22,6 +23,7 @@ export const OP_MODULES: readonly OpModule[] = [
   ...MM_OPS,
   ...PROCESS_OPS,
   ...FILE_OPS,
+  ...FILE_IO_OPS,
   ...IOAS_OPS,
   ...SELFTEST_OPS,
   ...VFIO_OPS,

@@ -89,6 +89,13 @@ export const OP = {
   WRITEV: 39,
   /** fchmod (a: fd, mode, 0) or fchown (a: fd, uid, gid, 1) of a model descriptor: never the placeholder's /dev/null. */
   SETATTR: 40,
+  /**
+   * Before the model answers for a memfd (a: fd; s: "start end " byte ranges,
+   * SEEK_DATA/SEEK_HOLE of the real file): the pages the program's own CPU
+   * faulted in through its mappings, which only the real file's page cache
+   * saw, join the model's. No reply.
+   */
+  MEMFD_SYNC: 41,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

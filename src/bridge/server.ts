@@ -18,7 +18,7 @@
  * shim sends, so files the model creates land on numbers free in the program.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -205,7 +205,6 @@ export class BridgeServer {
   /** memfds created by the last request of a process, opened at its next one (the real file exists then). */
   private readonly memfdsToOpen: { b: Bridged; fd: number; file: MemFile }[] = [];
   /** pfn → memfd page, for pages no process maps. */
-  private fileRmap = new Map<number, { file: MemFile; page: number; fd: number }>();
   private readonly debugfsDir: string | undefined;
   private readonly sabotage: BridgeOptions['sabotage'];
   private capsOverride: readonly string[] | undefined;
@@ -629,15 +628,21 @@ export class BridgeServer {
     return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
   }
 
-  /** A page of a memfd no process maps: its bytes are in the real file. */
+  /** A page of a memfd no process maps (or one write(2) adds): its bytes are in the real file. */
   private memfdCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
-    const at = this.fileRmap.get(pfn);
-    if (at === undefined) return false;
-    const fp = at.file.folioPages;
-    if (at.file.lookup(Math.floor(at.page / fp)) !== pfn - (at.page % fp)) return false;
-    const pos = at.page * PAGE_SIZE + off;
+    let fd = -1;
+    let page = -1;
+    for (const [file, realFd] of this.memfds) {
+      page = file.pageOf(pfn);
+      if (page >= 0) {
+        fd = realFd;
+        break;
+      }
+    }
+    if (fd < 0) return false;
+    const pos = page * PAGE_SIZE + off;
     try {
-      const n = write ? writeSync(at.fd, buf, bufOff, len, pos) : readSync(at.fd, buf, bufOff, len, pos);
+      const n = write ? writeSync(fd, buf, bufOff, len, pos) : readSync(fd, buf, bufOff, len, pos);
       if (!write && n < len) buf.fill(0, bufOff + n, bufOff + len);
       return write ? n === len : true;
     } catch {
@@ -688,12 +693,6 @@ export class BridgeServer {
     }
     this.rmap = rmap;
     this.rmapOwner = owners;
-    const fileRmap = new Map<number, { file: MemFile; page: number; fd: number }>();
-    for (const [file, fd] of this.memfds) {
-      const fp = file.folioPages;
-      for (const [idx, head] of file.cached()) for (let i = 0; i < fp; i++) fileRmap.set(head + i, { file, page: idx * fp + i, fd });
-    }
-    this.fileRmap = fileRmap;
   }
 
   /**
@@ -774,21 +773,25 @@ export class BridgeServer {
       case OP.NOP:
         return { ret: 0 };
       case OP.READ:
-      case OP.WRITE:
       case OP.POLL:
         return { ret: this.fileOp(p, q.op, a) };
+      case OP.WRITE:
+        return { ret: this.afterMemfdWrite(p, Number(a[0]), this.fileOp(p, q.op, a)) };
       case OP.LSEEK:
         return { ret: p.lseek(Number(a[0]), a[1], Number(a[2])) };
       case OP.PREAD:
-      case OP.PWRITE: {
-        const buf = BigInt.asUintN(64, a[1]);
-        return { ret: q.op === OP.PREAD ? p.pread(Number(a[0]), buf, Number(a[2]), a[3]) : p.pwrite(Number(a[0]), buf, Number(a[2]), a[3]) };
-      }
+        return { ret: p.pread(Number(a[0]), BigInt.asUintN(64, a[1]), rwCount(a[2]), a[3]) };
+      case OP.PWRITE:
+        return { ret: this.afterMemfdWrite(p, Number(a[0]), p.pwrite(Number(a[0]), BigInt.asUintN(64, a[1]), rwCount(a[2]), a[3])) };
       case OP.READV:
       case OP.WRITEV: {
         const rw = q.op === OP.READV ? p.readv.bind(p) : p.writev.bind(p);
-        return { ret: rw(Number(a[0]), a[1], a[2], a[5] !== 0n ? a[3] : undefined, Number(BigInt.asUintN(32, a[4]))) };
+        const rc = rw(Number(a[0]), a[1], a[2], a[5] !== 0n ? a[3] : undefined, Number(BigInt.asUintN(32, a[4])));
+        return { ret: q.op === OP.WRITEV ? this.afterMemfdWrite(p, Number(a[0]), rc) : rc };
       }
+      case OP.MEMFD_SYNC:
+        this.syncMemfdPages(p, Number(a[0]), cstr(q.s));
+        return { ret: 0 };
       case OP.SETATTR:
         return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
       case OP.FCNTL:
@@ -997,7 +1000,54 @@ export class BridgeServer {
     const fd = Number(a[0]);
     if (op === OP.POLL) return a[2] === 1n ? p.pollable(fd) : a[2] === 2n ? p.pollWakeups(fd) : p.poll(fd, Number(a[1]));
     const buf = BigInt.asUintN(64, a[1]);
-    return op === OP.READ ? p.read(fd, buf, Number(a[2])) : p.write(fd, buf, Number(a[2]));
+    return op === OP.READ ? p.read(fd, buf, rwCount(a[2])) : p.write(fd, buf, rwCount(a[2]));
+  }
+
+  /**
+   * The real memfd has pages in `ranges` ("start end " byte ranges, from
+   * SEEK_DATA/SEEK_HOLE): each page the model's page cache lacks is added
+   * there (a fault of the program's through its own mapping, which only the
+   * real kernel saw). The new frame's bytes are the real file's (the frame
+   * backing reads them from it). At most 2^18 pages per sync.
+   */
+  private syncMemfdPages(p: Process, fd: number, ranges: string): void {
+    const file = p.fileOf(fd)?.memfile;
+    if (file === undefined || !this.memfds.has(file)) return;
+    const nums = ranges.trim().split(/\s+/).map(Number);
+    const fb = file.folioBytes;
+    let budget = 1 << 18;
+    const m = this.machine;
+    const prevFaults = m.faults.current;
+    m.faults.current = undefined;
+    try {
+      for (let i = 0; i + 1 < nums.length && budget > 0; i += 2) {
+        const [start, end] = [nums[i], nums[i + 1]];
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) break;
+        for (let index = Math.floor(start / fb); index * fb < end && budget > 0; index++, budget--) {
+          if (file.lookup(index) < 0 && BigInt(index) < BigInt(file.nfolios)) file.getFolio(index);
+        }
+      }
+    } finally {
+      m.faults.current = prevFaults;
+    }
+  }
+
+  /**
+   * After the model wrote to a memfd: the real file, whose pages the
+   * program maps, is made as long as the model's (its bytes reached it
+   * through the frame backing; a 7.x write that failed on its first byte
+   * still raises i_size). Returns `rc`.
+   */
+  private afterMemfdWrite(p: Process, fd: number, rc: number): number {
+    const file = p.fileOf(fd)?.memfile;
+    const real = file === undefined ? undefined : this.memfds.get(file);
+    if (real === undefined || file!.size > BigInt(Number.MAX_SAFE_INTEGER)) return rc;
+    try {
+      if (BigInt(fstatSync(real).size) < file!.size) ftruncateSync(real, Number(file!.size));
+    } catch {
+      // the real file is the program's: a failure here shows as its own later
+    }
+    return rc;
   }
 
   /**
@@ -1371,4 +1421,10 @@ function capsFromBits(bits: bigint): string[] {
 /** The debugfs tree the shim shows at /sys/kernel/debug (files with the kernel's defaults). */
 export function debugfsTree(): Record<string, Record<string, string>> {
   return DEBUGFS_KNOBS;
+}
+
+/** A read/write count as the program passed it (a size_t): past what a double holds exactly, access_ok() fails the same. */
+function rwCount(v: bigint): number {
+  const n = BigInt.asUintN(64, v);
+  return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }

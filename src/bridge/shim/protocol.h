@@ -94,6 +94,7 @@ enum bridge_op {
 	OP_READV = 38,       /* a: fd, iovec array, count, pos, RWF flags, 1 when positional -> bytes */
 	OP_WRITEV = 39,      /* as OP_READV */
 	OP_SETATTR = 40,     /* a: fd, mode (fchmod) or uid, gid, 1 (fchown) */
+	OP_MEMFD_SYNC = 41,  /* a: fd; s: "start end " byte ranges where the real memfd has pages (no reply) */
 };
 
 #endif

@@ -815,10 +815,23 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	return 0;
 }
 
+/* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
+static int memfd_stat(int fd, struct stat *st)
+{
+	struct model_attr at;
+	if (RS(SYS_fstat, fd, st) < 0 || model_attr(fd, NULL, &at) < 0)
+		return -1;
+	st->st_size = at.size;
+	st->st_blksize = at.blksize;
+	return 0;
+}
+
 int fstat(int fd, struct stat *st)
 {
 	if (kind_of(fd) == K_MODEL && connected())
 		return model_stat(fd, NULL, st);
+	if (kind_of(fd) == K_BOTH && connected())
+		return memfd_stat(fd, st);
 	return RS(SYS_fstat, fd, st);
 }
 
@@ -846,6 +859,8 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	path = may_be_null(path);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected())
 		return model_stat(dirfd, NULL, st);
+	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_BOTH && connected())
+		return memfd_stat(dirfd, st);
 	if (connected() && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
@@ -875,6 +890,14 @@ int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
 	path = may_be_null(path);
+	if ((flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_BOTH && connected()) {
+		struct model_attr at;
+		if (RS(SYS_statx, dirfd, path, flags, mask, sx) || model_attr(dirfd, NULL, &at) < 0)
+			return -1;
+		sx->stx_size = (uint64_t)at.size;
+		sx->stx_blksize = (uint32_t)at.blksize;
+		return 0;
+	}
 	int by_fd = (flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_MODEL;
 	if (!connected() || (!by_fd && !model_path(path)))
 		return RS(SYS_statx, dirfd, path, flags, mask, sx);
@@ -927,6 +950,44 @@ int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 }
 
 /*
+ * Before the model answers for a memfd: tell it where the real file has
+ * pages (the program's own loads and stores through its mappings fault them
+ * into the real page cache only), so that its page cache holds them too.
+ * The real file's position is put back: the model keeps the descriptor's.
+ */
+static void memfd_sync(int fd)
+{
+	char buf[1024];
+	size_t n = 0;
+	long cur = RS(SYS_lseek, fd, 0, SEEK_CUR);
+	long pos = 0;
+	while (n + 48 < sizeof(buf)) {
+		long d = RS(SYS_lseek, fd, pos, SEEK_DATA);
+		if (d < 0)
+			break;
+		long h = RS(SYS_lseek, fd, d, SEEK_HOLE);
+		if (h <= d)
+			break;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%ld %ld ", d, h);
+		pos = h;
+	}
+	if (cur >= 0)
+		RS(SYS_lseek, fd, cur, SEEK_SET);
+	if (n > 0)
+		call(OP_MEMFD_SYNC | REQ_NOREPLY, fd, 0, 0, 0, 0, 0, buf, (uint32_t)n + 1, NULL, NULL, 0);
+}
+
+/* read/write/lseek of a model descriptor or memfd: the model answers (a memfd's pages synced first) */
+static int model_io(int fd)
+{
+	if (!(kind_of(fd) & K_MODEL) || !connected())
+		return 0;
+	if (kind_of(fd) == K_BOTH)
+		memfd_sync(fd);
+	return 1;
+}
+
+/*
  * readv/writev and the positional forms of a model descriptor: the model
  * reads the iovec array and moves each segment (do_loop_readv_writev).
  * preadv2/pwritev2 at position -1 use the file position, as readv/writev.
@@ -938,42 +999,42 @@ static ssize_t model_rwv(uint32_t op, int fd, const struct iovec *iov, int cnt, 
 
 ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_READV, fd, iov, cnt, 0, 0, 0);
 	return RS(SYS_readv, fd, iov, cnt);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_WRITEV, fd, iov, cnt, 0, 0, 0);
 	return RS(SYS_writev, fd, iov, cnt);
 }
 
 ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_READV, fd, iov, cnt, off, flags, off != -1);
 	return RS(SYS_preadv2, fd, iov, cnt, off, 0, flags);
 }
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_WRITEV, fd, iov, cnt, off, flags, off != -1);
 	return RS(SYS_pwritev2, fd, iov, cnt, off, 0, flags);
 }
 
 ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_READV, fd, iov, cnt, off, 0, 1);
 	return RS(SYS_preadv, fd, iov, cnt, off, 0);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rwv(OP_WRITEV, fd, iov, cnt, off, 0, 1);
 	return RS(SYS_pwritev, fd, iov, cnt, off, 0);
 }
@@ -1028,7 +1089,7 @@ static long model_rw(uint32_t op, int fd, const void *buf, size_t n, off_t off)
 
 ssize_t read(int fd, void *buf, size_t n)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rw(OP_READ, fd, buf, n, 0);
 	if (kind_of(fd) == K_SPECIAL) {
 		long r = special_read(fd, buf, n, special_off[fd]);
@@ -1041,7 +1102,7 @@ ssize_t read(int fd, void *buf, size_t n)
 
 ssize_t pread(int fd, void *buf, size_t n, off_t off)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rw(OP_PREAD, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_read(fd, buf, n, off);
@@ -1052,7 +1113,7 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off) __attribute__((alias("pr
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rw(OP_WRITE, fd, buf, n, 0);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
@@ -1061,7 +1122,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return model_rw(OP_PWRITE, fd, buf, n, off);
 	if (kind_of(fd) == K_SPECIAL)
 		return special_write(fd, buf, n);
@@ -1072,7 +1133,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) __attribute__((al
 
 off_t lseek(int fd, off_t off, int whence)
 {
-	if (kind_of(fd) == K_MODEL && connected())
+	if (model_io(fd))
 		return (off_t)model_ret(CALL(OP_LSEEK, fd, (int64_t)off, whence));
 	if (kind_of(fd) == K_SPECIAL) {
 		if (whence == SEEK_SET)
@@ -1762,7 +1823,7 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_start(ap, cmd);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if ((kind_of(fd) & K_MODEL) && connected()) {
+	if (model_io(fd)) {
 		struct bridge_rep rep;
 		char inl[INLINE_MAX + EXTRA_MAX + 1];
 		int64_t xva = 0;

@@ -922,6 +922,7 @@ export class BridgeServer {
         return { ret: fd };
       }
       case OP.FTRUNCATE:
+        this.keepTruncatedPins(p, Number(a[0]), a[1]);
         return { ret: p.ftruncate(Number(a[0]), a[1]) };
       case OP.FORK_PREPARE: {
         const child = p.forkOrErrno();
@@ -1001,6 +1002,36 @@ export class BridgeServer {
     if (op === OP.POLL) return a[2] === 1n ? p.pollable(fd) : a[2] === 2n ? p.pollWakeups(fd) : p.poll(fd, Number(a[1]));
     const buf = BigInt.asUintN(64, a[1]);
     return op === OP.READ ? p.read(fd, buf, rwCount(a[2])) : p.write(fd, buf, rwCount(a[2]));
+  }
+
+  /**
+   * Before a memfd shrinks to `length` (the real file shrinks next, with the
+   * bytes): the pinned frames of the folios the page cache is about to drop
+   * keep their contents in the model's own frames, so DMA through the pins
+   * still sees them (as snapshot() does for a real mapping going away).
+   */
+  private keepTruncatedPins(p: Process, fd: number, length: bigint): void {
+    const file = p.fileOf(fd)?.memfile;
+    const real = file === undefined ? undefined : this.memfds.get(file);
+    if (real === undefined || length < 0n) return;
+    const fb = BigInt(file!.folioBytes);
+    const keep = (length + fb - 1n) / fb;
+    const fp = file!.folioPages;
+    const phys = this.machine.phys;
+    const page = new Uint8Array(PAGE_SIZE);
+    for (const [index, head] of file!.cached()) {
+      if (BigInt(index) < keep) continue;
+      for (let i = 0; i < fp; i++) {
+        if (phys.pincount(head + i) === 0) continue;
+        try {
+          const n = readSync(real, page, 0, PAGE_SIZE, (index * fp + i) * PAGE_SIZE);
+          page.fill(0, n);
+          phys.store(head + i, 0, page, 0, PAGE_SIZE);
+        } catch {
+          // unreadable: the frame keeps what the model had
+        }
+      }
+    }
   }
 
   /**

@@ -10,6 +10,7 @@
  * dma_buf_get() one more; the exporter's release runs with the last put.
  */
 import { EBADF, EINVAL, ENOMEM } from '../base/errno.js';
+import { SEEK_END, SEEK_SET } from '../mm/constants.js';
 import { faultPoint } from '../base/fault.js';
 import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import { fget } from './fget.js';
@@ -65,6 +66,20 @@ export class DmaBuf implements IommufdFile {
     /** dma_buf_getfile(): the export flags' O_ACCMODE bits are the file's mode. */
     readonly fmode = 2,
   ) {}
+
+  /** dma_buf_getfile(): the inode's i_size is the buffer's. */
+  get inodeSize(): number {
+    return this.size;
+  }
+
+  /**
+   * dma_buf_llseek(): only the end can be found (SEEK_END) and the start
+   * named (SEEK_SET), both with offset 0; anything else is -EINVAL.
+   */
+  llseek(_pos: bigint, offset: bigint, whence: number): bigint {
+    if ((whence !== SEEK_SET && whence !== SEEK_END) || offset !== 0n) return BigInt(-EINVAL);
+    return whence === SEEK_END ? BigInt(this.size) : 0n;
+  }
 
   /**
    * dma_buf_mmap_internal(): an exporter without an mmap op (as the selftest's)

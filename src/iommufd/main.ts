@@ -76,6 +76,10 @@ export interface IommufdFile {
    * -errno it answers (files that map nothing); absent → no mmap (-ENODEV).
    */
   mmap?(pgoff: bigint, pages: number): number;
+  /** i_size of the file's own inode (a dma-buf's size); absent → 0, the shared anon inode's. */
+  readonly inodeSize?: number;
+  /** f_op->llseek from position `pos`: the new position or -errno; absent → no llseek (-ESPIPE). */
+  llseek?(pos: bigint, offset: bigint, whence: number): bigint;
 }
 
 /** The calling process's descriptor table, as drivers on this context see it. */

@@ -20,7 +20,7 @@ import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
-import { type DeviceNode, type FileStat, type OpenFile, S_IFCHR } from './device.js';
+import { ANON_INODE_STAT, type DeviceNode, type FileStat, type OpenFile, S_IFCHR } from './device.js';
 
 /** The misc character devices' major (MISC_MAJOR). */
 const MISC_MAJOR = 10;
@@ -62,6 +62,8 @@ export class IommufdFileHandle implements OpenFile {
   readonly poll?: (proc: Process) => number;
   readonly wakeups?: () => number;
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
+  readonly llseek?: (pos: bigint, offset: bigint, whence: number) => bigint;
+  readonly stat?: () => FileStat;
   fmode?: number;
   /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems, noexec from 7.x (profile pseudoFsNoexec). */
   readonly noexec: boolean;
@@ -76,6 +78,10 @@ export class IommufdFileHandle implements OpenFile {
     if (write) this.write = (proc, buf, count) => write.call(inner, procMemory(proc), buf, count);
     if (poll) this.poll = () => poll.call(inner);
     if (wakeups) this.wakeups = () => wakeups.call(inner);
+    const { llseek } = inner;
+    if (llseek) this.llseek = (pos, offset, whence) => llseek.call(inner, pos, offset, whence);
+    // a file with an inode of its own (a dma-buf): the anon inode's attributes with its size
+    if (inner.inodeSize !== undefined) this.stat = () => ({ ...ANON_INODE_STAT, size: BigInt(inner.inodeSize ?? 0) });
   }
   release(): void {
     this.inner.release();

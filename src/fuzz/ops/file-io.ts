@@ -50,59 +50,41 @@ function ioCall(g: GenCtx, c: Call): Call {
   return c;
 }
 
-export const file_read: OpModule = {
-  name: 'file_read',
-  spec: {
-    doc: 'read(2) of `count` bytes into `addr`, or pread(2) at `offset` when given; the return is the bytes read',
-    group: 'mm',
-    fields: {
-      fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }),
-      addr: req(u64('destination', { handle: 'addr' })),
-      count: req(u64('bytes to read')),
-      offset: u64('file position (pread); absent: read at f_pos'),
+/** file_read / file_write: read(2) and pread(2), or write(2) and pwrite(2), one module shape for both directions. */
+function ioOp(write: boolean): OpModule {
+  const [verb, buf, ptr] = write ? ['write', 'source', 'const void *'] : ['read', 'destination', 'void *'];
+  return {
+    name: `file_${verb}`,
+    spec: {
+      doc: `${verb}(2) of \`count\` bytes ${write ? 'from' : 'into'} \`addr\`, or p${verb}(2) at \`offset\` when given; the return is the bytes ${write ? 'written' : 'read'}`,
+      group: 'mm',
+      fields: {
+        fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }),
+        addr: req(u64(buf, { handle: 'addr' })),
+        count: req(u64(`bytes to ${verb}`)),
+        offset: u64(`file position (p${verb}); absent: ${verb} at f_pos`),
+      },
+      outputs: {},
     },
-    outputs: {},
-  },
-  weight: 0.15,
-  execute(x) {
-    const fd = x.s32('fd');
-    const n = count(x.v('count'));
-    return { ret: x.has('offset') ? x.proc.pread(fd, x.v('addr'), n, x.v('offset')) : x.proc.read(fd, x.v('addr'), n), outputs: {} };
-  },
-  generate: ioCall,
-  emitC(e) {
-    const { v } = e;
-    if (e.has('offset')) e.L(`rc = sys_rc(pread((int)${v('fd')}, (void *)(uintptr_t)${v('addr')}, (size_t)${v('count')}, (off_t)${v('offset')}));`);
-    else e.L(`rc = sys_rc(read((int)${v('fd')}, (void *)(uintptr_t)${v('addr')}, (size_t)${v('count')}));`);
-  },
-};
+    weight: 0.15,
+    execute(x) {
+      const fd = x.s32('fd');
+      const n = count(x.v('count'));
+      const p = x.proc;
+      if (x.has('offset')) return { ret: write ? p.pwrite(fd, x.v('addr'), n, x.v('offset')) : p.pread(fd, x.v('addr'), n, x.v('offset')), outputs: {} };
+      return { ret: write ? p.write(fd, x.v('addr'), n) : p.read(fd, x.v('addr'), n), outputs: {} };
+    },
+    generate: ioCall,
+    emitC(e) {
+      const { v } = e;
+      const args = `(int)${v('fd')}, (${ptr})(uintptr_t)${v('addr')}, (size_t)${v('count')}`;
+      e.L(e.has('offset') ? `rc = sys_rc(p${verb}(${args}, (off_t)${v('offset')}));` : `rc = sys_rc(${verb}(${args}));`);
+    },
+  };
+}
 
-export const file_write: OpModule = {
-  name: 'file_write',
-  spec: {
-    doc: 'write(2) of `count` bytes from `addr`, or pwrite(2) at `offset` when given; the return is the bytes written',
-    group: 'mm',
-    fields: {
-      fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }),
-      addr: req(u64('source', { handle: 'addr' })),
-      count: req(u64('bytes to write')),
-      offset: u64('file position (pwrite); absent: write at f_pos'),
-    },
-    outputs: {},
-  },
-  weight: 0.15,
-  execute(x) {
-    const fd = x.s32('fd');
-    const n = count(x.v('count'));
-    return { ret: x.has('offset') ? x.proc.pwrite(fd, x.v('addr'), n, x.v('offset')) : x.proc.write(fd, x.v('addr'), n), outputs: {} };
-  },
-  generate: ioCall,
-  emitC(e) {
-    const { v } = e;
-    if (e.has('offset')) e.L(`rc = sys_rc(pwrite((int)${v('fd')}, (const void *)(uintptr_t)${v('addr')}, (size_t)${v('count')}, (off_t)${v('offset')}));`);
-    else e.L(`rc = sys_rc(write((int)${v('fd')}, (const void *)(uintptr_t)${v('addr')}, (size_t)${v('count')}));`);
-  },
-};
+export const file_read = ioOp(false);
+export const file_write = ioOp(true);
 
 export const lseek: OpModule = {
   name: 'lseek',

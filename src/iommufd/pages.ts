@@ -17,7 +17,7 @@ import type { IommuDomain } from '../iommu/domain.js';
 import { accountLockedVm } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
 import { FOLL_WRITE, PAGE_SIZE } from '../mm/constants.js';
-import { pinUserPages, unpinUserPageRange, unpinUserPages } from '../mm/gup.js';
+import { pinUserPages, pinUserPagesRemote, unpinUserPageRange, unpinUserPages } from '../mm/gup.js';
 import type { Task } from '../mm/task.js';
 import type { UserStruct } from '../mm/accounting.js';
 import { type IoptArea, areaIndexToIova } from './area.js';
@@ -955,7 +955,8 @@ function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: n
     mm.mmput();
     return -EINVAL;
   }
-  const rc = pinUserPages(mm, pages.uptr + BigInt(index) * BigInt(PAGE_SIZE), 1, write ? FOLL_WRITE : 0, oneBuf, 0);
+  // pin_user_pages_remote(): the slow walk, whose check_vma_flags() refuses a read of a VMA without VM_READ
+  const rc = pinUserPagesRemote(mm, pages.uptr + BigInt(index) * BigInt(PAGE_SIZE), 1, write ? FOLL_WRITE : 0, oneBuf, 0);
   mm.mmput();
   if (rc !== 1) {
     if (env.warn.on(rc >= 0, 'iopt_pages_rw_page.gup', `GUP returned ${rc}`)) return -EINVAL;

@@ -17,7 +17,7 @@ import type { IommuDomain } from '../iommu/domain.js';
 import { accountLockedVm } from '../mm/accounting.js';
 import type { MmStruct } from '../mm/address-space.js';
 import { FOLL_WRITE, PAGE_SIZE } from '../mm/constants.js';
-import { pinUserPages, pinUserPagesRemote, unpinUserPageRange, unpinUserPages } from '../mm/gup.js';
+import { pinUserPagesRemote, unpinUserPageRange, unpinUserPages } from '../mm/gup.js';
 import type { Task } from '../mm/task.js';
 import type { UserStruct } from '../mm/accounting.js';
 import { type IoptArea, areaIndexToIova } from './area.js';

@@ -289,7 +289,8 @@ export class MemFile {
       }
       const head = this.getFolio(Math.floor(page / fp), false, true);
       if (head < 0) {
-        err = head === -EFAULT ? -ENOMEM : head;
+        // shmem_get_folio(): -ENOMEM (an open file's page cache is never released under it)
+        err = head;
         break;
       }
       if (!readable) {

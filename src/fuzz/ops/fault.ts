@@ -6,7 +6,7 @@
  * queues a fault.
  */
 import * as U from '../../iommufd/uapi.js';
-import { enumField, fdField, flags, hasTestOp, req, sizeWord, testFields, u32, u64, withCmd } from './spec.js';
+import { enumField, fdField, flags, hasTestOp, req, sizeWord, testFields, u32, u64, withCmd, fileFd } from './spec.js';
 import type { OpModule, Outputs } from './types.js';
 
 /** Bytes of one fault record / one page response. */
@@ -19,7 +19,6 @@ export const POLL_EVENTS = { IN: 0x1, PRI: 0x2, OUT: 0x4, ERR: 0x8, HUP: 0x10, R
 export const PAGE_RESPONSE_CODES = { SUCCESS: U.IOMMUFD_PAGE_RESP_SUCCESS, INVALID: U.IOMMUFD_PAGE_RESP_INVALID } as const;
 export const PGFAULT_PERMS = { READ: U.IOMMU_PGFAULT_PERM_READ, WRITE: U.IOMMU_PGFAULT_PERM_WRITE, EXEC: U.IOMMU_PGFAULT_PERM_EXEC, PRIV: U.IOMMU_PGFAULT_PERM_PRIV } as const;
 
-const faultFd = (doc: string) => req({ kind: 'int', width: 's32', handle: 'fd', doc } as const);
 
 export const fault_queue_alloc: OpModule = {
   name: 'fault_queue_alloc',
@@ -68,7 +67,7 @@ export const read_fault: OpModule = {
     doc: 'read(2) of `count` bytes from a fault queue fd (whole groups of 40-byte struct iommu_hwpt_pgfault); the return is the bytes read; outputs `records` and the first record\'s fields (cookie: what write_response answers)',
     group: 'iommufd',
     since: '6.11',
-    fields: { fd: faultFd('fault queue fd (`$fault.fault_fd`)'), count: u32('bytes to read (default 4096)', { default: 4096 }) },
+    fields: { fd: fileFd('fault queue fd (`$fault.fault_fd`)'), count: u32('bytes to read (default 4096)', { default: 4096 }) },
     outputs: { records: 'value', flags: 'value', dev_id: 'value', pasid: 'value', grpid: 'value', perm: 'value', addr: 'value', length: 'value', cookie: 'value' },
   },
   weight: 0.5,
@@ -120,7 +119,7 @@ export const write_response: OpModule = {
     group: 'iommufd',
     since: '6.11',
     fields: {
-      fd: faultFd('fault queue fd (`$fault.fault_fd`)'),
+      fd: fileFd('fault queue fd (`$fault.fault_fd`)'),
       cookie: req(u32('the cookie of the group answered (read_fault `.cookie`)')),
       code: enumField(PAGE_RESPONSE_CODES, 'IOMMUFD_PAGE_RESP_*', 'SUCCESS'),
       count: u32('bytes to write (default 8)', { default: 8 }),
@@ -172,7 +171,7 @@ export const poll: OpModule = {
   spec: {
     doc: 'poll(2) of one descriptor with a zero timeout; the return is its revents (POLLERR / POLLHUP always reported)',
     group: 'process',
-    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'descriptor' }), events: flags(POLL_EVENTS, 'POLL* events', ['IN'], 'u16') },
+    fields: { fd: fileFd('descriptor'), events: flags(POLL_EVENTS, 'POLL* events', ['IN'], 'u16') },
     outputs: {},
   },
   weight: 0.2,

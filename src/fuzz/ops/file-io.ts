@@ -6,7 +6,7 @@
  * write and llseek answer).
  */
 import type { Call } from '../program.js';
-import { req, u64 } from './spec.js';
+import { req, u64, fileFd } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
 import { K4, M2, interestingLength, num, pickW } from './values.js';
 
@@ -59,7 +59,7 @@ function ioOp(write: boolean): OpModule {
       doc: `${verb}(2) of \`count\` bytes ${write ? 'from' : 'into'} \`addr\`, or p${verb}(2) at \`offset\` when given; the return is the bytes ${write ? 'written' : 'read'}`,
       group: 'mm',
       fields: {
-        fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }),
+        fd: fileFd('file'),
         addr: req(u64(buf, { handle: 'addr' })),
         count: req(u64(`bytes to ${verb}`)),
         offset: u64(`file position (p${verb}); absent: ${verb} at f_pos`),
@@ -92,7 +92,7 @@ export const lseek: OpModule = {
     doc: 'lseek(2); the return is the new position',
     group: 'mm',
     fields: {
-      fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }),
+      fd: fileFd('file'),
       offset: req(u64('offset (a loff_t)')),
       whence: { kind: 'int', width: 's32', default: 0, doc: 'SEEK_SET 0, SEEK_CUR 1, SEEK_END 2, SEEK_DATA 3, SEEK_HOLE 4' },
     },
@@ -120,7 +120,7 @@ export const fstat: OpModule = {
   spec: {
     doc: 'fstat(2); outputs `size` (st_size) and `mode` (st_mode)',
     group: 'mm',
-    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }) },
+    fields: { fd: fileFd('file') },
     outputs: { size: 'value', mode: 'value' },
   },
   weight: 0.1,

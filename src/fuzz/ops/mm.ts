@@ -2,7 +2,7 @@
 /** Memory ops: mmap, munmap, mprotect, madvise, the process's own reads and writes, memfd. */
 import { MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
-import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64 } from './spec.js';
+import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
 import { K2, K4, M2, interestingLength, literal as literalLen, num, pickW, shift } from './values.js';
 
@@ -350,7 +350,7 @@ export const ftruncate: OpModule = {
   spec: {
     doc: 'ftruncate(2)',
     group: 'mm',
-    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'file' }), length: req(u64('new size')) },
+    fields: { fd: fileFd('file'), length: req(u64('new size')) },
     outputs: {},
   },
   weight: 0.2,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** Process ops: fork, exit, fail_nth; and the file ops open and close. */
 import { ESRCH } from '../../base/errno.js';
-import { OPEN_FLAGS, flags, req } from './spec.js';
+import { OPEN_FLAGS, flags, req, fileFd } from './spec.js';
 import type { OpModule } from './types.js';
 import { pickW } from './values.js';
 
@@ -141,7 +141,7 @@ export const close: OpModule = {
   spec: {
     doc: 'close(2)',
     group: 'iommufd',
-    fields: { fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'descriptor to close' }) },
+    fields: { fd: fileFd('descriptor to close') },
     outputs: {},
   },
   weight: 0.7,

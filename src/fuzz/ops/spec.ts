@@ -84,6 +84,8 @@ export const fdField = (doc = 'iommufd file descriptor (default: the last one th
 export const u64 = (doc: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({ kind: 'int', width: 'u64', doc, ...extra });
 export const u32 = (doc: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({ kind: 'int', width: 'u32', doc, ...extra });
 export const req = (f: FieldSpec): FieldSpec => ({ ...f, required: true });
+/** A required file descriptor (an s32 the program names with a handle). */
+export const fileFd = (doc: string): FieldSpec => req({ kind: 'int', width: 's32', handle: 'fd', doc });
 export const flags = (values: Record<string, number>, doc: string, def?: readonly string[], width: Width = 'u32'): FieldSpec => ({
   kind: 'flags',
   width,

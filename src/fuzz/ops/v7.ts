@@ -6,7 +6,7 @@
  * DMABUF_GET / REVOKE.
  */
 import * as U from '../../iommufd/uapi.js';
-import { IOAS_MAP_FLAGS, enumField, fdField, flags, req, sizeWord, testFields, u32, u64, withCmd, withTestOp } from './spec.js';
+import { IOAS_MAP_FLAGS, enumField, fdField, flags, req, sizeWord, testFields, u32, u64, withCmd, withTestOp, fileFd } from './spec.js';
 import type { OpModule, Res } from './types.js';
 import { K4, M2, baseHandle, interestingLength, literal, num, pickW } from './values.js';
 
@@ -23,7 +23,7 @@ export const ioas_map_file: OpModule = {
     fields: {
       fd: fdField(),
       ioas: req(u32('IOAS ID', { handle: 'ioas' })),
-      file: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'the memfd to map' }),
+      file: fileFd('the memfd to map'),
       start: u64('file offset', { default: 0 }),
       length: req(u64('length')),
       iova: u64('IOVA (with FIXED_IOVA) or hint', { handle: 'iova' }),
@@ -395,7 +395,7 @@ export const dmabuf_revoke: OpModule = {
     ioctl: 'IOMMU_TEST_CMD',
     testOp: 'DMABUF_REVOKE',
     since: '6.19',
-    fields: testFields({ dmabuf_fd: req({ kind: 'int', width: 's32', handle: 'fd', doc: 'the dma-buf fd' }), revoked: u32('1: revoke, 0: restore', { default: 1 }) }),
+    fields: testFields({ dmabuf_fd: fileFd('the dma-buf fd'), revoked: u32('1: revoke, 0: restore', { default: 1 }) }),
     outputs: {},
   },
   weight: 0.4,

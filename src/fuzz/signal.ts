@@ -380,14 +380,16 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
  * table (its change count), every area (place, pages
  * object, pin counters, tiers), every domain (identity, map/unmap call
  * counts and its storage change count, which also moves when only dirty bits
- * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears), the frames in use, the accounting counters of users and mms, as a
+ * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears), the folios freed, the accounting counters of users and mms, as a
  * list of values (objects by identity, u64s as bigints) written over `out`.
  * Equal fingerprints (element by element): the audit would see the same
  * state again.
  */
 function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readonly IoPagetable[], out: unknown[]): void {
   out.length = 0;
-  out.push(m.phys.framesInUse());
+  // Folios freed, not frames in use: a call that only allocates (a first touch, MAP_POPULATE) takes nothing
+  // iommufd holds away, and the answer oracle keeps its own count of frames in use for the ENOMEM judgements.
+  out.push(m.phys.foliosFreed);
   // The objects the answer oracle follows (a HW queue made over pages already pinned changes nothing else here).
   for (const c of ctxs) out.push('c', c, c.objects.changes);
   // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.

@@ -281,6 +281,8 @@ export class PhysicalMemory {
   readonly gbpages: boolean;
   /** Bumped by everything that can change a frame's pincount() (see pinChanges). */
   private pinGen = 0;
+  /** Folios freed so far (see foliosFreed). */
+  private freed = 0;
 
   constructor(bytes: number | bigint = 16 * 2 ** 30, opts: PhysicalMemoryOptions = {}) {
     const n = Number(bytes);
@@ -487,6 +489,7 @@ export class PhysicalMemory {
 
   private freeFolio(head: number, order: number): void {
     this.pinGen++;
+    this.freed++;
     const r = this.regionOf(head);
     const i = head & R_MASK;
     this.inUse -= 1 << order;
@@ -773,6 +776,14 @@ export class PhysicalMemory {
    */
   get pinChanges(): number {
     return this.pinGen;
+  }
+
+  /**
+   * A count that moves whenever a folio is freed (and never otherwise): a
+   * state where only allocations happened holds every frame it held before.
+   */
+  get foliosFreed(): number {
+    return this.freed;
   }
 
   /** FOLL_PIN pins held on the frame. */

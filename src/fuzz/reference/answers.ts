@@ -150,11 +150,17 @@ export class AnswerOracle {
   /** The last snapshot needed per-page detail. */
   private detailed = false;
   private prev: MachineSnapshot | undefined;
+  /**
+   * Frames in use before the call being judged. `prev` may be older: a call that only allocates
+   * frames (a fault, MAP_POPULATE) leaves the fingerprint, and so the last snapshot, as it was.
+   */
+  private framesBefore: number;
   /** The PFN of every page of each pages object of `prev` described page by page (its `pfns` runs, per page). */
   private pfns = new Map<number, Float64Array>();
 
   constructor(private readonly machine: Machine) {
     this.insp = new Inspector(machine);
+    this.framesBefore = machine.phys.framesInUse();
   }
 
   /**
@@ -163,6 +169,12 @@ export class AnswerOracle {
    * did not change, so the last snapshot stands for it.
    */
   afterCall(r: CallResult, changed = true): OracleFailure | undefined {
+    const f = this.judge(r, changed);
+    this.framesBefore = this.machine.phys.framesInUse();
+    return f;
+  }
+
+  private judge(r: CallResult, changed: boolean): OracleFailure | undefined {
     const before = this.prev;
     if (!changed && before && (!r.args || this.ctxOf(before, r.args.pid, r.args.fd) !== undefined)) {
       return this.errnoCheck(r, before) ?? this.follow(r, before, before) ?? this.accessCheck(r, before);
@@ -758,7 +770,7 @@ export class AnswerOracle {
   /** Nothing but RLIMIT_MEMLOCK could make a pin fail with ENOMEM: no memcg limit, no lowered temp limit, memory to spare. */
   private plentiful(before: MachineSnapshot, npages: number): boolean {
     if (this.tempLimitTouched || before.accounting.memcgs.some((m) => m.limit !== null)) return false;
-    return npages <= 1 << 20 && before.framesInUse + 4 * npages + 1024 <= before.totalFrames;
+    return npages <= 1 << 20 && this.framesBefore + 4 * npages + 1024 <= before.totalFrames;
   }
 
   /**

@@ -858,6 +858,20 @@ function eraseLive(pa: Float64Array, fl: Uint8Array, from: number, to: number): 
  * start inside one: the core's iommu_unmap_nofail WARNs), free drops every
  * table page.
  */
+/** The page sizes of the default AMDv1 mock: every size the format can hold below its VA and OA limits. */
+const AMDV1_MOCK_PGSIZES = bitmapOf(pgsizesLg2(MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2));
+
+/** map_range's page-size choices per pgsize_bitmap (a domain only reads them): made once per bitmap. */
+const sizesTables = new Map<number, PgsizeTable>();
+function sizesTableOf(bitmap: number): PgsizeTable {
+  let t = sizesTables.get(bitmap);
+  if (t === undefined) {
+    t = pgsizeTable(pgsizesOf(bitmap).map(Math.log2));
+    sizesTables.set(bitmap, t);
+  }
+  return t;
+}
+
 /** Module-local copies (imported bindings are getters once transpiled): IOMMU_READ | IOMMU_WRITE, the table's OA limit, IR / IW. */
 const PROT_RW = IOMMU_READ | IOMMU_WRITE;
 const OA_END = 2 ** MOCK_AMDV1.maxOaLg2;
@@ -871,12 +885,12 @@ export class MockAmdv1Domain extends MockDomain {
   constructor(ctx: DomainContext, opts: MockDomainOptions = {}) {
     const huge = opts.huge === true;
     super(ctx, { ...opts, warnIovaToPhysMissing: false }, {
-      pgsizeBitmap: huge ? MOCK_HUGE_PAGE_SIZE + CPU_PAGE : bitmapOf(pgsizesLg2(MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2)),
+      pgsizeBitmap: huge ? MOCK_HUGE_PAGE_SIZE + CPU_PAGE : AMDV1_MOCK_PGSIZES,
       apertureStart: huge ? 0 : MOCK_APERTURE_START,
       apertureEnd: huge ? 2 ** MOCK_AMDV1.maxVaLg2 - 1 : MOCK_APERTURE_LAST,
     });
     this.pt = new Amdv1PageTable(ctx, MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2);
-    this.sizes = pgsizeTable(pgsizesOf(this.pgsizeBitmap).map(Math.log2));
+    this.sizes = sizesTableOf(this.pgsizeBitmap);
   }
 
   /** The page sizes of pgsize_bitmap, for map_range's choices. */

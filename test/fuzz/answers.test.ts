@@ -321,3 +321,56 @@ describe('the snapshot after a changed call', () => {
     });
   }
 });
+
+// A call that only allocates frames (MAP_POPULATE, a first touch) leaves the audit fingerprint as it was
+// (signal.ts counts folios freed), so the oracle judges the next call against its older snapshot; the
+// ENOMEM judgement must still see the memory those calls took.
+describe('an ENOMEM judged after calls that only allocated', () => {
+  const program = (fill: boolean): string => `
+memory: 16M
+memlock: unlimited
+calls:
+  - { op: open, as: $fd }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, as: $dev, pt: $ioas }
+  - { op: mmap, as: $b, length: 1M, flags: [PRIVATE, ANONYMOUS, POPULATE] }
+  - { op: mmap, as: $a, length: ${fill ? '15M' : '1M'}, flags: [PRIVATE, ANONYMOUS, POPULATE] }
+  - { op: ioas_map, ioas: $ioas, user_va: $b, length: 1M }
+`;
+  /** The program on latest, the oracle told the mmaps changed nothing it looks at, the map's answer made ENOMEM. */
+  const run = (fill: boolean) => {
+    const parsed = parseProgram(program(fill), 'inline.yaml');
+    if (!parsed.ok) throw new Error(parsed.error);
+    let oracle: AnswerOracle | undefined;
+    let found: string | undefined;
+    let frames = 0;
+    let frees = -1;
+    runProgram({ ...parsed.program, profile: 'latest' }, {
+      checks: true,
+      onCall: (r, m) => {
+        oracle ??= new AnswerOracle(m);
+        const mmap = r.op === 'mmap';
+        // What the fuzzer's fingerprint sees of the mmaps: no folio freed.
+        if (mmap) expect(m.phys.foliosFreed).toBe(frees);
+        frees = m.phys.foliosFreed;
+        if (r.op === 'ioas_map') frames = m.phys.framesInUse();
+        const fed = r.op === 'ioas_map' ? { ...r, errno: 'ENOMEM', ret: -12, outputs: {} } : r;
+        found ??= oracle.afterCall(fed, !mmap)?.signature;
+      },
+    });
+    return { found, frames };
+  };
+
+  it('is not judged when the memory is gone', () => {
+    const { found, frames } = run(true);
+    expect(frames).toBeGreaterThan(4096 - 1024);
+    // The errno judgement comes first; the model's area, which the made-up ENOMEM denies, is found after it.
+    expect(found).toBe('ORACLE areas');
+  });
+
+  it('is a finding when memory is plentiful and the charge fits', () => {
+    const { found, frames } = run(false);
+    expect(frames).toBeLessThan(1024);
+    expect(found).toBe('ORACLE errno');
+  });
+});

@@ -378,7 +378,7 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
 /**
  * A fingerprint of everything the audit looks at: each context's object
  * table (its change count), every area (place, pages
- * object, pin counters, tiers), every domain (identity, map/unmap call
+ * object, pin counters, its tiers' change counts), every domain (identity, map/unmap call
  * counts and its storage change count, which also moves when only dirty bits
  * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears), the folios freed, the accounting counters of users and mms, as a
  * list of values (objects by identity, u64s as bigints) written over `out`.
@@ -401,7 +401,9 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
     for (const a of iopt.areas()) {
       const p = a.pages;
       out.push('a', a.iova, a.length, a.pageOffset, p ?? null);
-      if (p) out.push(p.npinned, p.lastNpinned, p.accessItree.isEmpty(), p.domainsItree.isEmpty(), a.storageDomain ?? null);
+      // The tiers by their change counts: an access pinning pages a domain already holds moves the xarray and
+      // access_itree, not npinned.
+      if (p) out.push(p.npinned, p.lastNpinned, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes, a.storageDomain ?? null);
     }
   }
 }

@@ -374,3 +374,54 @@ calls:
     expect(found).toBe('ORACLE errno');
   });
 });
+
+describe("the fuzzer's checks after an access pins pages a domain already holds", () => {
+  it('run again when the xarray and access_itree change though npinned does not', () => {
+    const parsed = parseProgram(
+      `
+calls:
+  - { op: open }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, pt: $ioas }
+  - { op: mmap, as: $buf, length: 16K }
+  - { op: ioas_map, as: $iova, ioas: $ioas, user_va: $buf, length: 16K }
+  - { op: create_access, as: $acc, ioas: $ioas, flags: [NEEDS_PIN_PAGES] }
+  - { op: access_pages, as: $p, access: $acc, iova: $iova, length: 8K, expect: ok }
+  - { op: access_pages, as: $q, access: $acc, iova: $iova+8K, length: 8K, expect: ok }
+  - { op: destroy_access_pages, access: $acc, access_pages_id: $q, expect: ok }
+`,
+      'inline.yaml',
+    );
+    if (!parsed.ok) throw new Error(parsed.error);
+    const after: number[] = [];
+    let index = -1;
+    const orig = Inspector.prototype.snapshot;
+    const spy = vi.spyOn(Inspector.prototype, 'snapshot').mockImplementation(function (this: Inspector, scope) {
+      after.push(index);
+      return orig.call(this, scope);
+    });
+    let npinned: number[] = [];
+    try {
+      const r = runGuarded(
+        { ...parsed.program, profile: 'latest' },
+        {
+          ...fuzzRunOptions(true),
+          onCall: (c, m) => {
+            index = c.index;
+            // (through the original method: not counted)
+            npinned = orig.call(new Inspector(m), { summaryOnly: true }).pages.map((p) => p.npinned);
+          },
+        },
+      );
+      expect(r.oracle, r.oracle?.message).toBeUndefined();
+      expect(r.failed, r.reasons.join('; ')).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    // The 4 pages stay pinned throughout (the domain holds them) and the first access keeps access_itree
+    // non-empty, yet the second access and its destruction were judged afresh.
+    expect(npinned).toEqual([4]);
+    expect(after).toContain(7);
+    expect(after).toContain(8);
+  });
+});

@@ -396,7 +396,8 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
   for (const u of m.users.values()) out.push(u.lockedVm);
   for (const proc of m.processes.values()) out.push('p', proc.pid, proc.exited, proc.mm.lockedVm, proc.mm.pinnedVm);
   for (const iopt of iopts) {
-    out.push('|', iopt, iopt.iovaAlignment);
+    // Reserved ranges: the audit checks no area meets one (IOMMU_TEST_OP_ADD_RESERVED changes nothing else here).
+    out.push('|', iopt, iopt.iovaAlignment, iopt.reservedItree.changes);
     for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls, d.storageChanges);
     for (const a of iopt.areas()) {
       const p = a.pages;

@@ -375,9 +375,67 @@ calls:
   });
 });
 
+/** The indexes of the calls of `yaml` (latest, every fuzzer check on) after which the answer oracle took a new snapshot. */
+function judgedAfresh(yaml: string, onCall?: (c: CallResult, m: Machine) => void): number[] {
+  const parsed = parseProgram(yaml, 'inline.yaml');
+  if (!parsed.ok) throw new Error(parsed.error);
+  const after: number[] = [];
+  let index = -1;
+  const orig = Inspector.prototype.snapshot;
+  const spy = vi.spyOn(Inspector.prototype, 'snapshot').mockImplementation(function (this: Inspector, scope) {
+    after.push(index);
+    return orig.call(this, scope);
+  });
+  try {
+    const r = runGuarded(
+      { ...parsed.program, profile: 'latest' },
+      {
+        ...fuzzRunOptions(true),
+        onCall: (c, m) => {
+          index = c.index;
+          // (snapshots taken here go through the original method: not counted)
+          spy.mockRestore();
+          try {
+            onCall?.(c, m);
+          } finally {
+            vi.spyOn(Inspector.prototype, 'snapshot').mockImplementation(function (this: Inspector, scope) {
+              after.push(index);
+              return orig.call(this, scope);
+            });
+          }
+        },
+      },
+    );
+    expect(r.oracle, r.oracle?.message).toBeUndefined();
+    expect(r.failed, r.reasons.join('; ')).toBe(false);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return after;
+}
+
+describe("the fuzzer's checks", () => {
+  it('run again after IOMMU_TEST_OP_ADD_RESERVED, which changes only the reserved ranges', () => {
+    const after = judgedAfresh(`
+calls:
+  - { op: open }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, pt: $ioas }
+  - { op: mmap, as: $buf, length: 16K }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 16K, iova: 0x1000000, expect: ok }
+  - { op: add_reserved, ioas: $ioas, start: 0x2000000, length: 4K, expect: ok }
+  - { op: add_reserved, ioas: $ioas, start: 0x1000000, length: 4K, expect: EADDRINUSE }
+`);
+    expect(after).toContain(5);
+    // A refused one changes nothing: the last snapshot stands.
+    expect(after).not.toContain(6);
+  });
+});
+
 describe("the fuzzer's checks after an access pins pages a domain already holds", () => {
   it('run again when the xarray and access_itree change though npinned does not', () => {
-    const parsed = parseProgram(
+    let npinned: number[] = [];
+    const after = judgedAfresh(
       `
 calls:
   - { op: open }
@@ -390,34 +448,10 @@ calls:
   - { op: access_pages, as: $q, access: $acc, iova: $iova+8K, length: 8K, expect: ok }
   - { op: destroy_access_pages, access: $acc, access_pages_id: $q, expect: ok }
 `,
-      'inline.yaml',
+      (_c, m) => {
+        npinned = new Inspector(m).snapshot({ summaryOnly: true }).pages.map((p) => p.npinned);
+      },
     );
-    if (!parsed.ok) throw new Error(parsed.error);
-    const after: number[] = [];
-    let index = -1;
-    const orig = Inspector.prototype.snapshot;
-    const spy = vi.spyOn(Inspector.prototype, 'snapshot').mockImplementation(function (this: Inspector, scope) {
-      after.push(index);
-      return orig.call(this, scope);
-    });
-    let npinned: number[] = [];
-    try {
-      const r = runGuarded(
-        { ...parsed.program, profile: 'latest' },
-        {
-          ...fuzzRunOptions(true),
-          onCall: (c, m) => {
-            index = c.index;
-            // (through the original method: not counted)
-            npinned = orig.call(new Inspector(m), { summaryOnly: true }).pages.map((p) => p.npinned);
-          },
-        },
-      );
-      expect(r.oracle, r.oracle?.message).toBeUndefined();
-      expect(r.failed, r.reasons.join('; ')).toBe(false);
-    } finally {
-      spy.mockRestore();
-    }
     // The 4 pages stay pinned throughout (the domain holds them) and the first access keeps access_itree
     // non-empty, yet the second access and its destruction were judged afresh.
     expect(npinned).toEqual([4]);

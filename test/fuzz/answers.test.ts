@@ -407,7 +407,7 @@ function judgedAfresh(yaml: string, onCall?: (c: CallResult, m: Machine) => void
       },
     );
     expect(r.oracle, r.oracle?.message).toBeUndefined();
-    expect(r.failed, r.reasons.join('; ')).toBe(false);
+    expect(r.failed, (r.reasons ?? []).join('; ')).toBe(false);
   } finally {
     vi.restoreAllMocks();
   }

@@ -166,6 +166,22 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         }
       }
       before = now;
+      // The client scratch is the exported program's own memory too: it stores the arrays there directly,
+      // so a call of the program's that takes it away (munmap, a fixed mmap over it, mprotect) leaves the
+      // real program to die at its next array (the model's executor writes them quietly, then EFAULT).
+      // A call that manages the scratch (clientScratch ops: it grows by a new mapping) does not count.
+      if (ownMemoryLostAt === undefined && clientScratchAt !== undefined && clientScratchVa !== undefined && r.index > clientScratchAt.call && opModule(r.op)?.clientScratch !== true) {
+        const first = Number(clientScratchVa / 4096n);
+        const end = first + Number(clientScratchAt.bytes / 4096n);
+        for (let vpn = first; vpn < end; ) {
+          const v = main.task.mm.findVma(vpn);
+          if (v === undefined || (v.flags & (VM_READ | VM_WRITE)) !== (VM_READ | VM_WRITE)) {
+            ownMemoryLostAt = r.index;
+            break;
+          }
+          vpn = v.end;
+        }
+      }
     },
   });
   if (scratchVa !== undefined) run.scratchVa = scratchVa;

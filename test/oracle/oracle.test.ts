@@ -287,6 +287,28 @@ describe('compare', () => {
     expect(compareProgram('clock', p, r, k, '6.12.95', loadKnown()).status).toBe('diverged');
   });
 
+  it("a program that unmapped the exported C's array scratch: own memory from that call, not before nor for the scratch's own growth", () => {
+    // 6.12 corpus seed 13003: munmap(buf, 256 KiB) from a buffer below the client scratch, then IOAS_ALLOW_IOVAS
+    const calls = (unmap: boolean): Program['calls'] => [
+      { op: 'open', as: '$fd' },
+      { op: 'ioas_alloc', as: '$i' },
+      { op: 'ioas_iova_ranges', ioas: '$i' },
+      { op: 'mmap', as: '$buf', length: 4096 },
+      ...(unmap ? [{ op: 'munmap', addr: '$buf', length: 262144 }] : []),
+      { op: 'ioas_allow_iovas', ioas: '$i', ranges: [[0x5000000, 0x51fffff]] },
+      // a larger array: the executor replaces its scratch (a clientScratch op), which is not the program's doing
+      { op: 'ioas_iova_ranges', ioas: '$i', num_iovas: 1000 },
+    ];
+    const lost = runModel({ name: 'scratch', calls: calls(true) }, 'v6.12', { processLayout: 'exec' });
+    expect(lost.clientScratchAt?.call).toBe(2);
+    // (the struct scratch went too: every later struct ioctl is EFAULT)
+    expect(lost.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'EFAULT', 'EFAULT']);
+    expect(lost.ownMemoryLostAt).toBe(4);
+    const kept = runModel({ name: 'scratch', calls: calls(false) }, 'v6.12', { processLayout: 'exec' });
+    expect(kept.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(kept.ownMemoryLostAt).toBeUndefined();
+  });
+
   it('a program that unmapped its own image and died of it: the missing result and the exit are field own-memory, explained', () => {
     // 6.12 corpus seed 30211: munmap(0, 4 GiB) takes the static binary's text at 0x400000 with it
     const p: Program = {

@@ -77,22 +77,27 @@ export type ModelRun = RunResult & {
 const STACK_TOP_VPN = 0x7ffffffff;
 
 /**
+ * Pages [start, end) of `mm` are mapped with (at least) `prot`, and by the
+ * exec image file when `image`.
+ */
+function mappedWith(mm: MmStruct, start: number, end: number, prot: number, image = false): boolean {
+  let vpn = start;
+  while (vpn < end) {
+    const v = mm.findVma(vpn);
+    if (v === undefined || (v.flags & prot) !== prot) return false;
+    if (image && v.file?.name !== EXEC_IMAGE_PATH) return false;
+    vpn = v.end;
+  }
+  return true;
+}
+
+/**
  * The image and the top of the stack exec left are still mapped with (at
  * least) their protection, the file-backed parts still by the image file.
  */
 function ownMemoryIntact(mm: MmStruct): boolean {
-  const covered = (start: number, end: number, prot: number, file: boolean): boolean => {
-    let vpn = start;
-    while (vpn < end) {
-      const v = mm.findVma(vpn);
-      if (v === undefined || (v.flags & prot) !== prot) return false;
-      if (file && v.file?.name !== EXEC_IMAGE_PATH) return false;
-      vpn = v.end;
-    }
-    return true;
-  };
-  for (const m of EXEC_IMAGE) if (!covered(m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
-  return covered(STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE, false);
+  for (const m of EXEC_IMAGE) if (!mappedWith(mm, m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
+  return mappedWith(mm, STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE);
 }
 
 /**
@@ -108,6 +113,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let clientScratchVa: bigint | undefined;
   let clientScratchAt: { call: number; bytes: bigint } | undefined;
   let ownMemoryLostAt: number | undefined;
+  let scratchFollowed = true;
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
   const specialSeen = new Map<MmStruct, number>();
@@ -169,17 +175,15 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       // The client scratch is the exported program's own memory too: it stores the arrays there directly,
       // so a call of the program's that takes it away (munmap, a fixed mmap over it, mprotect) leaves the
       // real program to die at its next array (the model's executor writes them quietly, then EFAULT).
-      // A call that manages the scratch (clientScratch ops: it grows by a new mapping) does not count.
-      if (ownMemoryLostAt === undefined && clientScratchAt !== undefined && clientScratchVa !== undefined && r.index > clientScratchAt.call && opModule(r.op)?.clientScratch !== true) {
+      // Followed from the call that mapped it until a clientScratch op leaves it unmapped: the executor
+      // grew it (a new mapping elsewhere), and the old range is no longer the program's.
+      if (scratchFollowed && clientScratchAt !== undefined && clientScratchVa !== undefined && r.index >= clientScratchAt.call) {
         const first = Number(clientScratchVa / 4096n);
-        const end = first + Number(clientScratchAt.bytes / 4096n);
-        for (let vpn = first; vpn < end; ) {
-          const v = main.task.mm.findVma(vpn);
-          if (v === undefined || (v.flags & (VM_READ | VM_WRITE)) !== (VM_READ | VM_WRITE)) {
-            ownMemoryLostAt = r.index;
-            break;
-          }
-          vpn = v.end;
+        const intact = mappedWith(main.task.mm, first, first + Number(clientScratchAt.bytes / 4096n), VM_READ | VM_WRITE);
+        if (opModule(r.op)?.clientScratch === true) scratchFollowed = intact;
+        else if (!intact) {
+          ownMemoryLostAt ??= r.index;
+          scratchFollowed = false;
         }
       }
     },

@@ -377,13 +377,14 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
 
 /**
  * A fingerprint of everything the audit looks at: each context's object
- * table (its change count), every area (place, pages
- * object, pin counters, its tiers' change counts), every domain (identity, map/unmap call
+ * table (its change count); every IOAS's reserved ranges (change count);
+ * every area (place, pages object, pin counters, the change counts of the
+ * pages' xarray and interval trees); every domain (identity, map/unmap call
  * counts and its storage change count, which also moves when only dirty bits
- * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears), the folios freed, the accounting counters of users and mms, as a
- * list of values (objects by identity, u64s as bigints) written over `out`.
- * Equal fingerprints (element by element): the audit would see the same
- * state again.
+ * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears); the folios freed;
+ * the accounting counters of users and mms. A list of values (objects by
+ * identity, u64s as bigints) written over `out`. Equal fingerprints (element
+ * by element): the audit would see the same state again.
  */
 function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readonly IoPagetable[], out: unknown[]): void {
   out.length = 0;

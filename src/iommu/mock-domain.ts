@@ -838,26 +838,6 @@ function eraseLive(pa: Float64Array, fl: Uint8Array, from: number, to: number): 
   return removed;
 }
 
-/**
- * The selftest mock domain of 6.19 on (selftest.c mock_domain_alloc_pgtable()):
- * the generic IO page table in the AMDv1 selftest format (generic-pt/).
- *
- * - MOCK_IOMMUPT_DEFAULT (`huge` false): every page size the table has from
- *   2 KiB to 64 GiB (pgsize_bitmap 0x1ffffff800), the mock aperture
- *   [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
- * - MOCK_IOMMUPT_HUGE (`huge` true): pgsize_bitmap MOCK_HUGE_PAGE_SIZE |
- *   PAGE_SIZE and the table's own aperture, [0, 2^38 - 1].
- *
- * The iommu core of 7.2 hands an iommupt domain the whole range (map_range);
- * the core here cuts it into iommu_pgsize() calls first, which picks the same
- * leaves (pt_compute_best_pgsize / pt_pgsz_count choose as iommu_pgsize does)
- * and undoes a failed map the same way. Unlike the xarray mock: no fault point
- * of its own in map (only the table page allocations), no WARN on a missing
- * entry anywhere, map over a present entry is -EADDRINUSE without a WARN, unmap
- * cannot split a leaf (it returns the whole leaf, or nothing when asked to
- * start inside one: the core's iommu_unmap_nofail WARNs), free drops every
- * table page.
- */
 /** The page sizes of the default AMDv1 mock: every size the format can hold below its VA and OA limits. */
 const AMDV1_MOCK_PGSIZES = bitmapOf(pgsizesLg2(MOCK_AMDV1.topLevel, MOCK_AMDV1.maxVaLg2, MOCK_AMDV1.maxOaLg2));
 
@@ -878,6 +858,26 @@ const OA_END = 2 ** MOCK_AMDV1.maxOaLg2;
 const HI_IR = protHiBits(IOMMU_READ);
 const HI_IW = protHiBits(IOMMU_WRITE);
 
+/**
+ * The selftest mock domain of 6.19 on (selftest.c mock_domain_alloc_pgtable()):
+ * the generic IO page table in the AMDv1 selftest format (generic-pt/).
+ *
+ * - MOCK_IOMMUPT_DEFAULT (`huge` false): every page size the table has from
+ *   2 KiB to 64 GiB (pgsize_bitmap 0x1ffffff800), the mock aperture
+ *   [MOCK_APERTURE_START, MOCK_APERTURE_LAST].
+ * - MOCK_IOMMUPT_HUGE (`huge` true): pgsize_bitmap MOCK_HUGE_PAGE_SIZE |
+ *   PAGE_SIZE and the table's own aperture, [0, 2^38 - 1].
+ *
+ * The iommu core of 7.2 hands an iommupt domain the whole range (map_range);
+ * the core here cuts it into iommu_pgsize() calls first, which picks the same
+ * leaves (pt_compute_best_pgsize / pt_pgsz_count choose as iommu_pgsize does)
+ * and undoes a failed map the same way. Unlike the xarray mock: no fault point
+ * of its own in map (only the table page allocations), no WARN on a missing
+ * entry anywhere, map over a present entry is -EADDRINUSE without a WARN, unmap
+ * cannot split a leaf (it returns the whole leaf, or nothing when asked to
+ * start inside one: the core's iommu_unmap_nofail WARNs), free drops every
+ * table page.
+ */
 export class MockAmdv1Domain extends MockDomain {
   /** The page table: its walk, PTEs and audit are public for inspect/ and tests. */
   readonly pt: Amdv1PageTable;

@@ -135,9 +135,14 @@ describe('references', () => {
     expect(p.pincount(f)).toBe(1);
     p.putFrame(f);
     expect(p.isAllocated(f)).toBe(true);
+    // foliosFreed moves with a free only (the fuzzer's fingerprint: allocating alone takes nothing held)
+    expect(p.foliosFreed).toBe(0);
     p.unpinFrame(f, true);
     expect(p.isAllocated(f)).toBe(false);
     expect(p.framesInUse()).toBe(0);
+    expect(p.foliosFreed).toBe(1);
+    p.allocFolio(9);
+    expect(p.foliosFreed).toBe(1);
   });
 
   it('huge folio totals: per-frame pins, PMD maps counted per frame, freed at zero', () => {

@@ -129,7 +129,8 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     // call answers there is marked (field stdio-fd).
     const stdio = (r.fds ?? [Number((c as { fd?: unknown }).fd ?? -1)]).some((fd) => fd >= 0 && fd <= 2);
     // It read a page of [vvar]/[vdso] (runModel's specialReadCalls): the model has none of
-    // the kernel's bytes there, so what it read is marked (field special-page).
+    // the kernel's bytes there, so what it read is marked (field special-page), and so is its
+    // errno, which may rest on those bytes (copy_struct_from_user()'s E2BIG for a nonzero tail).
     const special = run.specialReadCalls?.includes(r.index) === true;
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
@@ -137,7 +138,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
       break;
     }
     if (a.errno !== kErrno) {
-      add({ call: r.index, op: r.op, class: 'errno', ...(stdio ? { field: 'stdio-fd' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      add({ call: r.index, op: r.op, class: 'errno', ...(stdio ? { field: 'stdio-fd' } : special ? { field: 'special-page' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       // One side did what the other refused: the states part here and what follows
       // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
       if ((a.errno === undefined) !== (kErrno === undefined)) {

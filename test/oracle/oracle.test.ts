@@ -287,6 +287,40 @@ describe('compare', () => {
     expect(compareProgram('clock', p, r, k, '6.12.95', loadKnown()).status).toBe('diverged');
   });
 
+  it("an errno that rests on [vvar]'s bytes is field special-page, explained; the same difference elsewhere is not", () => {
+    // test/oracle/programs/iommufd-cmd-length-ioas_unmap-4097.yaml: a size word of 4097 makes copy_struct_from_user()
+    // check the byte past the ioctl scratch page, the first of [vvar], for zero; 7.2.13's clock left it zero once (ok)
+    const p: Program = {
+      name: 'tail',
+      calls: [
+        { op: 'open', as: '$fd' },
+        { op: 'ioas_alloc', as: '$ioas' },
+        { op: 'ioas_unmap', ioas: '$ioas', iova: 0, length: 'U64_MAX', size: 4097 },
+        { op: 'ioas_unmap', ioas: '$ioas', iova: 0, length: 'U64_MAX', size: 4096 },
+      ],
+    };
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'E2BIG', 'ok']);
+    expect(r.specialReadCalls).toEqual([2]);
+    const kernel = (okAt: number): KernelProgram => {
+      const calls = new Map<number, { rc: bigint; outputs: Record<string, string> }>();
+      for (const x of r.results) {
+        const outputs: Record<string, string> = {};
+        for (const [k, v] of Object.entries(x.outputs)) outputs[k] = typeof v === 'string' ? v : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;
+        calls.set(x.index, { rc: x.index === okAt ? 0n : x.errno ? BigInt(x.ret) : x.op === 'open' ? BigInt(x.ret) : 0n, outputs: x.index === okAt ? { length: '0x0' } : outputs });
+      }
+      return { index: 0, calls, kmsg: [], text: [], exit: 0 };
+    };
+    const got = compareProgram('tail', p, r, kernel(2), '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.model, d.kernel, d.known !== undefined])).toEqual([[2, 'errno', 'special-page', 'E2BIG', 'ok', true]]);
+    expect(got.status).toBe('explained');
+    // the same answer given by a call that read no special page (the size word 4096 stays inside the scratch)
+    const other = { ...r, results: r.results.map((x) => (x.index === 3 ? { ...x, errno: 'E2BIG' as const, ret: -7 } : x)) };
+    const bad = compareProgram('tail', p, other, kernel(3), '7.2.13', loadKnown());
+    expect(bad.divergences.map((d) => [d.call, d.class, d.field])).toEqual([[3, 'errno', undefined]]);
+    expect(bad.status).toBe('diverged');
+  });
+
   it("a program that unmapped the exported C's array scratch: own memory from that call, not before nor for the scratch's own growth", () => {
     // 6.12 corpus seed 13003: munmap(buf, 256 KiB) from a buffer below the client scratch, then IOAS_ALLOW_IOVAS
     const calls = (unmap: boolean): Program['calls'] => [

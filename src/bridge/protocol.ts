@@ -96,6 +96,11 @@ export const OP = {
    * saw, join the model's. No reply.
    */
   MEMFD_SYNC: 41,
+  /**
+   * A credential change, the model's answer first (a: kind, then its arguments): 0 setuid(a1),
+   * 1 setreuid(a1, a2), 2 setresuid(a1, a2, a3) ((uid_t)-1 keeps one), 3 prctl(PR_SET_KEEPCAPS, a1).
+   */
+  CRED: 42,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

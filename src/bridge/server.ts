@@ -979,17 +979,35 @@ export class BridgeServer {
         return { ret: 0 };
       }
       case OP.CAPSET: {
-        // cap_capset(): the new set may only drop capabilities (effective and permitted are one set here)
-        const want = capsFromBits(a[0]);
-        if (want.some((c) => !p.task.caps.has(c))) return { ret: -EPERM };
+        // cap_capset(): the permitted set may only shrink, the effective one stays within it
+        const eff = capsFromBits(a[0]);
+        const perm = capsFromBits(a[1]);
+        if (perm.some((c) => !p.task.permitted.has(c)) || eff.some((c) => !perm.includes(c))) return { ret: -EPERM };
         p.task.caps.clear();
-        for (const c of want) p.task.caps.add(c);
+        for (const c of eff) p.task.caps.add(c);
+        p.task.permitted.clear();
+        for (const c of perm) p.task.permitted.add(c);
         return { ret: 0 };
       }
       case OP.CAPGET: {
         let bits = 0n;
-        for (const c of p.task.caps) bits |= 1n << BigInt(CAPABILITIES.indexOf(c));
+        for (const c of a[0] === 1n ? p.task.permitted : p.task.caps) bits |= 1n << BigInt(CAPABILITIES.indexOf(c));
         return { ret: bits };
+      }
+      case OP.CRED: {
+        const id = (v: bigint): number => Number(BigInt.asUintN(32, v));
+        switch (Number(a[0])) {
+          case 0:
+            return { ret: p.setuid(id(a[1])) };
+          case 1:
+            return { ret: p.setreuid(id(a[1]), id(a[2])) };
+          case 2:
+            return { ret: p.setresuid(id(a[1]), id(a[2]), id(a[3])) };
+          case 3:
+            return { ret: p.setKeepCaps(a[1]) };
+          default:
+            return { ret: -EINVAL };
+        }
       }
       default:
         return { ret: -EINVAL };

@@ -12,6 +12,7 @@
  *
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
+import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
 import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
@@ -314,9 +315,9 @@ export class Process {
     return fd;
   }
 
-  /** inode_owner_or_capable() of a root-owned inode (every model node and file): uid 0 or CAP_FOWNER. */
+  /** inode_owner_or_capable() of a root-owned inode (every model node and file): fsuid 0 or CAP_FOWNER. */
   private ownsRootNode(): boolean {
-    return this.task.uid === 0 || this.task.caps.has('CAP_FOWNER');
+    return this.task.euid === 0 || this.task.caps.has('CAP_FOWNER');
   }
 
   /**
@@ -335,11 +336,34 @@ export class Process {
     if (d.file.stat === undefined && this.machine.profile.anonInodeSetattrRefused) return -EOPNOTSUPP;
     if (gid === undefined) return this.ownsRootNode() ? 0 : -EPERM;
     const chown = this.task.caps.has('CAP_CHOWN');
-    const root = this.task.uid === 0;
+    const root = this.task.euid === 0;
     if (uidOrMode !== -1 && !(root && uidOrMode === 0) && !chown) return -EPERM;
     // chgrp_ok(): the owner may pick a group it is in (root's is 0), else CAP_CHOWN
     if (gid !== -1 && !(root && gid === 0) && !chown) return -EPERM;
     return 0;
+  }
+
+  // ---------------------------------------------------------------------------
+  // credentials (mm/cred.ts)
+
+  /** setuid(2): 0 or -errno. */
+  setuid(uid: number): number {
+    return this.sys('setuid', -ESRCH, () => setuid(this.task, uid, (u) => this.machine.userStruct(u)));
+  }
+
+  /** setreuid(2) (UID_KEEP, (uid_t)-1, leaves one as it is): 0 or -errno. */
+  setreuid(ruid: number, euid: number): number {
+    return this.sys('setreuid', -ESRCH, () => setreuid(this.task, ruid, euid, (u) => this.machine.userStruct(u)));
+  }
+
+  /** setresuid(2) (UID_KEEP leaves one as it is): 0 or -errno. */
+  setresuid(ruid: number, euid: number, suid: number): number {
+    return this.sys('setresuid', -ESRCH, () => setresuid(this.task, ruid, euid, suid, (u) => this.machine.userStruct(u)));
+  }
+
+  /** prctl(PR_SET_KEEPCAPS, v): 0 or -errno. */
+  setKeepCaps(v: bigint): number {
+    return this.sys('prctl', -ESRCH, () => setKeepCaps(this.task, v));
   }
 
   /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */
@@ -870,8 +894,12 @@ export class Process {
       const task = new Task({
         pid: this.machine.allocPid(),
         uid: t.uid,
+        euid: t.euid,
+        suid: t.suid,
         user: t.user,
         caps: t.caps,
+        permitted: t.permitted,
+        keepCaps: t.keepCaps,
         rlimitMemlock: t.rlimitMemlock,
         rlimitStack: t.rlimitStack,
         mm,

@@ -74,8 +74,14 @@ export function checkCapabilities(caps: Iterable<string>): Set<string> {
 export interface TaskInit {
   pid: number;
   uid: number;
+  /** Effective and saved UIDs (default: the real one). */
+  euid?: number;
+  suid?: number;
   user: UserStruct;
   caps: Iterable<string>;
+  /** Permitted capabilities (default: the effective ones). */
+  permitted?: Iterable<string>;
+  keepCaps?: boolean;
   rlimitMemlock: bigint;
   /** RLIMIT_STACK soft limit (default _STK_LIM, 8 MiB). */
   rlimitStack?: bigint;
@@ -86,10 +92,20 @@ export interface TaskInit {
 
 export class Task {
   readonly pid: number;
-  readonly uid: number;
-  readonly user: UserStruct;
+  /** The real UID (cred->uid); setuid(2) and its kin change it and the next two (cred.ts). */
+  uid: number;
+  /** The effective UID, which the filesystem UID follows. */
+  euid: number;
+  /** The saved set-user-ID. */
+  suid: number;
+  /** The real UID's user_struct (cred->user), which iommufd's USER accounting charges. */
+  user: UserStruct;
   /** Effective capabilities (names). Tests may add/remove (capset). */
   readonly caps: Set<string>;
+  /** Permitted capabilities: what the effective set comes back to when the effective UID returns to 0. */
+  readonly permitted: Set<string>;
+  /** SECBIT_KEEP_CAPS (prctl PR_SET_KEEPCAPS): leaving UID 0 keeps the permitted set. */
+  keepCaps = false;
   /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1). */
   rlimitMemlock: bigint;
   /** RLIMIT_STACK in bytes: where exec put mmap_base (inherited by fork). */
@@ -102,8 +118,12 @@ export class Task {
   constructor(init: TaskInit) {
     this.pid = init.pid;
     this.uid = init.uid;
+    this.euid = init.euid ?? init.uid;
+    this.suid = init.suid ?? init.uid;
     this.user = init.user;
     this.caps = checkCapabilities(init.caps);
+    this.permitted = checkCapabilities(init.permitted ?? this.caps);
+    this.keepCaps = init.keepCaps ?? false;
     this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
     this.rlimitStack = BigInt.asUintN(64, init.rlimitStack ?? STK_LIM);
     this.mmOf = init.mm;

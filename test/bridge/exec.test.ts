@@ -198,10 +198,28 @@ describe('exec: a small iommufd client', () => {
   });
 });
 
+describe('exec: credentials', () => {
+  it('setuid and its kin, PR_SET_KEEPCAPS and capset decide who pays for a pin and when RLIMIT_MEMLOCK says ENOMEM (the checks pass on 6.12.95 and 7.2.13 as root)', async () => {
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const r = await runExec([build('creds')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+      expect(lines).toContain('ok euid 1000 without CAP_IPC_LOCK: 1 MiB over root\'s limit -> ENOMEM');
+      expect(lines).toContain('ok keep-caps: permitted kept, effective empty');
+      expect(lines).toContain('ok VmPin grew by the 32 KiB charged');
+      expect(lines).toContain("ok the child's 4 KiB: its user is at the limit -> ENOMEM");
+      expect(lines.length).toBe(32);
+      expect(r.status).toBe(0);
+      expect(r.warnings).toBe(0);
+    }
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');
-    const r = await runExec([prog], { captureStdout: true, err: () => {}, caps: [] });
+    // Every capability, as root in the oracle VMs: the model decides setuid(65534) (CAP_SETUID), and the real process follows.
+    const r = await runExec([prog], { captureStdout: true, err: () => {}, caps: 'all' });
     const lines = r.stdout.trim().split('\n');
     expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
     expect(lines).toContain('ok ACCESS_RW write lands in the program\'s memory');

@@ -72,13 +72,13 @@ enum bridge_op {
 	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents */
 	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
 	OP_SETRLIMIT = 18,   /* a: resource, cur, max, the real max now */
-	OP_CAPSET = 19,      /* a: effective capability bits (none beyond the current ones) */
+	OP_CAPSET = 19,      /* a: effective, permitted capability bits (none beyond the permitted ones) */
 	OP_NOP = 20,         /* round-trip probe */
 	OP_READ = 21,        /* a: fd, buf, count -> bytes */
 	OP_WRITE = 22,       /* a: fd, buf, count -> bytes */
 	OP_POLL = 23,        /* a: fd, events -> revents; a2 = 1: 1 when the file can be polled at all, else 0;
 			      * a2 = 2: the file's wake-ups so far (edge-triggered epoll) */
-	OP_CAPGET = 24,      /* -> effective capability bits */
+	OP_CAPGET = 24,      /* a: 0 effective, 1 permitted -> capability bits */
 	OP_DUP = 25,         /* a: fd, to: the model's dup3(fd, to) after the real one made `to` */
 	OP_REAP = 27,        /* a: pid of a child the program reaped (it is gone, whatever it said) */
 	OP_SLEEP = 28,       /* a: the channel seq the shim waits past; it sleeps on its FIFO (always REQ_NOREPLY) */
@@ -95,6 +95,7 @@ enum bridge_op {
 	OP_WRITEV = 39,      /* as OP_READV */
 	OP_SETATTR = 40,     /* a: fd, mode (fchmod) or uid, gid, 1 (fchown) */
 	OP_MEMFD_SYNC = 41,  /* a: fd; s: "start end " byte ranges where the real memfd has pages (no reply) */
+	OP_CRED = 42,        /* a: kind (0 setuid, 1 setreuid, 2 setresuid, 3 PR_SET_KEEPCAPS), its arguments */
 };
 
 #endif

@@ -2386,11 +2386,13 @@ int capget(void *hdr, void *data)
 {
 	int r = real_syscall6(SYS_capget, (long)hdr, (long)data, 0, 0, 0, 0);
 	if (r == 0 && data && cap_self(hdr)) {
-		int64_t bits = CALL(OP_CAPGET);
+		int64_t eff = CALL(OP_CAPGET, 0), perm = CALL(OP_CAPGET, 1);
 		struct cap_dat *d = data;
-		if (bits >= 0) {
-			d[0].eff = d[0].perm = (uint32_t)bits;
-			d[1].eff = d[1].perm = (uint32_t)((uint64_t)bits >> 32);
+		if (eff >= 0 && perm >= 0) {
+			d[0].eff = (uint32_t)eff;
+			d[1].eff = (uint32_t)((uint64_t)eff >> 32);
+			d[0].perm = (uint32_t)perm;
+			d[1].perm = (uint32_t)((uint64_t)perm >> 32);
 		}
 	}
 	return r;
@@ -2401,7 +2403,7 @@ int capset(void *hdr, const void *data)
 	if (!cap_self(hdr) || !data)
 		return real_syscall6(SYS_capset, (long)hdr, (long)data, 0, 0, 0, 0);
 	const struct cap_dat *d = data;
-	int64_t r = CALL(OP_CAPSET, (int64_t)d[0].eff | ((int64_t)d[1].eff << 32));
+	int64_t r = CALL(OP_CAPSET, (int64_t)d[0].eff | ((int64_t)d[1].eff << 32), (int64_t)d[0].perm | ((int64_t)d[1].perm << 32));
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
@@ -2418,6 +2420,103 @@ int capset(void *hdr, const void *data)
 		real_syscall6(SYS_capset, (long)&h, (long)want, 0, 0, 0, 0);
 	}
 	return 0;
+}
+
+/*
+ * User IDs: the model's answer wins (its capabilities decide; the pages a
+ * call creates are charged to its real UID's user), then the real process
+ * follows through libc, which changes every thread, as far as it can.
+ */
+static int cred_model(int64_t kind, int64_t a, int64_t b, int64_t c)
+{
+	int64_t r = CALL(OP_CRED, kind, a, b, c);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+
+#define REAL_SETID(name, proto) \
+	static int (*real) proto; \
+	if (!real) \
+		real = dlsym(RTLD_NEXT, name)
+
+int setuid(uid_t uid)
+{
+	REAL_SETID("setuid", (uid_t));
+	if (!connected())
+		return real(uid);
+	if (cred_model(0, (uint32_t)uid, 0, 0) < 0)
+		return -1;
+	int e = errno;
+	real(uid);
+	errno = e;
+	return 0;
+}
+
+int setreuid(uid_t ruid, uid_t euid)
+{
+	REAL_SETID("setreuid", (uid_t, uid_t));
+	if (!connected())
+		return real(ruid, euid);
+	if (cred_model(1, (uint32_t)ruid, (uint32_t)euid, 0) < 0)
+		return -1;
+	int e = errno;
+	real(ruid, euid);
+	errno = e;
+	return 0;
+}
+
+int setresuid(uid_t ruid, uid_t euid, uid_t suid)
+{
+	REAL_SETID("setresuid", (uid_t, uid_t, uid_t));
+	if (!connected())
+		return real(ruid, euid, suid);
+	if (cred_model(2, (uint32_t)ruid, (uint32_t)euid, (uint32_t)suid) < 0)
+		return -1;
+	int e = errno;
+	real(ruid, euid, suid);
+	errno = e;
+	return 0;
+}
+
+/* glibc's seteuid(): setresuid(-1, euid, -1), EINVAL for -1 itself */
+int seteuid(uid_t euid)
+{
+	REAL_SETID("seteuid", (uid_t));
+	if (!connected())
+		return real(euid);
+	if (euid == (uid_t)-1) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cred_model(2, (uint32_t)-1, (uint32_t)euid, (uint32_t)-1) < 0)
+		return -1;
+	int e = errno;
+	real(euid);
+	errno = e;
+	return 0;
+}
+
+/* PR_SET_KEEPCAPS is the model's too: it decides what setuid leaves of the capabilities */
+int prctl(int option, ...)
+{
+	va_list ap;
+	unsigned long a[4];
+	va_start(ap, option);
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option == 8 /* PR_SET_KEEPCAPS */ && connected()) {
+		if (cred_model(3, (int64_t)a[0], 0, 0) < 0)
+			return -1;
+		int e = errno;
+		real_syscall6(SYS_prctl, option, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0);
+		errno = e;
+		return 0;
+	}
+	return (int)real_syscall6(SYS_prctl, option, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0);
 }
 
 /*
@@ -2440,6 +2539,16 @@ long syscall(long nr, ...)
 			return capget((void *)a[0], (void *)a[1]);
 		if (nr == SYS_memfd_create)
 			return memfd_create((const char *)a[0], (unsigned int)a[1]);
+		/* a raw setid call changes only the calling thread, as the real one does */
+		if (nr == SYS_setuid || nr == SYS_setreuid || nr == SYS_setresuid) {
+			int kind = nr == SYS_setuid ? 0 : nr == SYS_setreuid ? 1 : 2;
+			if (cred_model(kind, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2]) < 0)
+				return -1;
+			real_syscall6(nr, a[0], a[1], a[2], 0, 0, 0);
+			return 0;
+		}
+		if (nr == SYS_prctl && a[0] == 8 /* PR_SET_KEEPCAPS */)
+			return prctl((int)a[0], a[1], a[2], a[3], a[4]);
 		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && a[2] && (a[0] == 0 || a[0] == getpid()))
 			return memlock_set(0, (const struct rlimit *)a[2], (struct rlimit *)a[3]);
 	}

@@ -101,6 +101,15 @@ export const OP = {
    * 1 setreuid(a1, a2), 2 setresuid(a1, a2, a3) ((uid_t)-1 keeps one), 3 prctl(PR_SET_KEEPCAPS, a1).
    */
   CRED: 42,
+  /**
+   * A model descriptor about to travel in an SCM_RIGHTS message (a: fd, then the device and inode of the real
+   * file that carries it: the memfd itself, or a courier memfd standing in for a model-only file) -> a token.
+   */
+  SCM_OFFER: 43,
+  /** A descriptor an SCM_RIGHTS message brought (a: fd, device, inode) -> the kind the model installed there, 0 none. */
+  SCM_TAKE: 44,
+  /** The sendmsg failed: the offer (a: token) is dropped. */
+  SCM_CANCEL: 45,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

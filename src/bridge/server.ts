@@ -26,7 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { EBADF, EINVAL, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
-import type { Process } from '../machine/process.js';
+import type { InFlightFile, Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
@@ -173,6 +173,13 @@ export class BridgeServer {
   readonly byPid = new Map<number, Bridged>();
   /** Forked model children waiting for their real process's HELLO, by token. */
   private readonly forks = new Map<number, Bridged>();
+  /**
+   * Model files in SCM_RIGHTS messages not yet received, by the real file that carries each
+   * ("dev:ino"; a message may carry the same one twice) and by token.
+   */
+  private readonly inFlight = new Map<string, Array<{ token: number; file: InFlightFile; kind: number }>>();
+  private readonly inFlightByToken = new Map<number, string>();
+  private nextScmToken = 1;
   /** The first internal error: the program must not look like it passed. */
   crash: Error | undefined;
   readonly stats: BridgeStats = { requests: 0, ioctls: 0, processes: 0, byOp: {}, busyUs: 0, idleUs: 0, spinHits: 0, spinMisses: 0, wakes: 0 };
@@ -994,6 +1001,47 @@ export class BridgeServer {
         for (const c of a[0] === 1n ? p.task.permitted : p.task.caps) bits |= 1n << BigInt(CAPABILITIES.indexOf(c));
         return { ret: bits };
       }
+      case OP.SCM_OFFER: {
+        const fd = Number(a[0]);
+        const kind = b.kinds.get(fd);
+        if (kind === undefined) return { ret: -EBADF };
+        const file = p.scmSend(fd);
+        if (typeof file === 'number') return { ret: file };
+        const key = `${a[1]}:${a[2]}`;
+        const token = this.nextScmToken++;
+        const l = this.inFlight.get(key) ?? [];
+        l.push({ token, file, kind });
+        this.inFlight.set(key, l);
+        this.inFlightByToken.set(token, key);
+        return { ret: token };
+      }
+      case OP.SCM_TAKE: {
+        const key = `${a[1]}:${a[2]}`;
+        const e = this.inFlight.get(key)?.shift();
+        if (e === undefined) return { ret: 0 };
+        this.scmForget(key, e.token);
+        const fd = Number(a[0]);
+        b.placeholders.delete(fd);
+        const r = p.scmReceive(e.file, fd);
+        if (r < 0) return { ret: r };
+        b.kinds.set(fd, e.kind);
+        if (e.kind === FD_BOTH) {
+          const file = p.fileOf(fd)?.memfile;
+          if (file !== undefined) this.memfdsToOpen.push({ b, fd, file });
+        }
+        return { ret: e.kind };
+      }
+      case OP.SCM_CANCEL: {
+        const token = Number(a[0]);
+        const key = this.inFlightByToken.get(token);
+        const l = key === undefined ? undefined : this.inFlight.get(key);
+        const i = l?.findIndex((x) => x.token === token) ?? -1;
+        if (key === undefined || l === undefined || i < 0) return { ret: -EINVAL };
+        const [e] = l.splice(i, 1);
+        this.scmForget(key, token);
+        e.file.drop();
+        return { ret: 0 };
+      }
       case OP.CRED: {
         const id = (v: bigint): number => Number(BigInt.asUintN(32, v));
         switch (Number(a[0])) {
@@ -1180,6 +1228,12 @@ export class BridgeServer {
    * Make the model's lowest free descriptor `low` (the program's): inert
    * placeholders fill the numbers below it the model does not use.
    */
+  /** An SCM_RIGHTS offer received or cancelled: out of the indexes. */
+  private scmForget(key: string, token: number): void {
+    this.inFlightByToken.delete(token);
+    if (this.inFlight.get(key)?.length === 0) this.inFlight.delete(key);
+  }
+
   private syncFds(b: Bridged, low: number): number {
     const p = b.proc;
     const lf = Math.max(low, 3);

@@ -52,6 +52,35 @@ class FileDescription {
 }
 
 /**
+ * A file in an SCM_RIGHTS message on its way between processes: one
+ * reference to an open file description, taken once by the receiver, or
+ * dropped (the message was never received) through the sender.
+ */
+export class InFlightFile {
+  private desc: FileDescription | undefined;
+
+  constructor(
+    desc: FileDescription,
+    private readonly sender: Process,
+  ) {
+    this.desc = desc;
+  }
+
+  /** The description, once (the reference goes with it). */
+  claim(): unknown {
+    const d = this.desc;
+    this.desc = undefined;
+    return d;
+  }
+
+  /** Drop the reference: the last one releases the file, as closing it would. */
+  drop(d: unknown = this.claim()): void {
+    const fd = d as FileDescription | undefined;
+    if (fd !== undefined && --fd.refs === 0) fd.file.release(this.sender);
+  }
+}
+
+/**
  * f_flags of a file open(2) made: O_LARGEFILE forced on 64-bit
  * (force_o_largefile()), __O_SYNC implying O_DSYNC and O_CLOEXEC stripped
  * (build_open_flags()), the creation flags dropped (do_dentry_open()).
@@ -400,6 +429,39 @@ export class Process {
     this.fds.delete(fd);
     d.refs--;
     return d.file;
+  }
+
+  /**
+   * The sending side of an SCM_RIGHTS message (scm_fp_copy(), fget_raw()):
+   * the message holds a reference to `fd`'s open file description until it
+   * is received or dropped, so the sender may close its descriptor at once.
+   * -EBADF for a descriptor not open.
+   */
+  scmSend(fd: number): InFlightFile | number {
+    if (this.dead) return -ESRCH;
+    const d = this.fds.get(fd);
+    if (d === undefined) return -EBADF;
+    d.refs++;
+    return new InFlightFile(d, this);
+  }
+
+  /**
+   * The receiving side (receive_fd()): the message's file at descriptor `to`,
+   * the number the real recvmsg chose, replacing whatever the model kept
+   * there. -EBADF when the message was already received or dropped.
+   */
+  scmReceive(f: InFlightFile, to: number): number {
+    return this.sys('recvmsg', -ESRCH, () => {
+      const d = f.claim();
+      if (d === undefined) return -EBADF;
+      if (!Number.isInteger(to) || to < 0 || to >= NR_OPEN_DEFAULT) {
+        f.drop(d);
+        return -EBADF;
+      }
+      if (this.fds.has(to)) this.closeFd(to);
+      this.fds.set(to, d as FileDescription);
+      return to;
+    });
   }
 
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */

@@ -215,6 +215,21 @@ describe('exec: credentials', () => {
   });
 });
 
+describe('exec: SCM_RIGHTS', () => {
+  it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
+    const r = await runExec([build('scm')], { captureStdout: true, err: () => {}, caps: 'all' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok child: IOAS_MAP_FILE of the received memfd');
+    expect(lines).toContain('ok child: its VmPin holds the 64 KiB it pinned');
+    expect(lines).toContain('ok child: the pipe is still a pipe');
+    expect(lines).toContain('ok parent: 96 KiB were mapped');
+    expect(lines.length).toBe(25);
+    expect(r.status).toBe(0);
+    expect(r.warnings).toBe(0);
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

@@ -7,6 +7,7 @@ import { Machine } from '../../src/machine/index.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
 import { NR_OPEN_DEFAULT } from '../../src/machine/process.js';
 import * as U from '../../src/iommufd/uapi.js';
+import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 
 const destroy = (c: IommufdClient, id: number) => c.raw(U.IOMMU_DESTROY, U.iommu_destroy, { id }).rc;
 
@@ -62,5 +63,41 @@ describe('dup of model descriptors', () => {
     const ioasA = a.ioasAlloc();
     expect(destroy(b, ioasA)).toBe(0);
     proc.exit();
+  });
+});
+
+describe('SCM_RIGHTS between processes (scmSend / scmReceive)', () => {
+  it('the message holds the file while the sender closes; the receiver installs it at the number given; a dropped message releases it', () => {
+    const { machine, proc } = session();
+    const other = machine.spawn({ memlock: 'unlimited' });
+    const c = IommufdClient.open(proc);
+    const ioas = c.ioasAlloc();
+    const f = proc.scmSend(c.fd);
+    expect(typeof f).toBe('object');
+    expect(proc.scmSend(77)).toBe(-EBADF);
+    expect(proc.close(c.fd)).toBe(0);
+    if (typeof f === 'number') return;
+    expect(other.scmReceive(f, 9)).toBe(9);
+    // received once only
+    expect(other.scmReceive(f, 10)).toBe(-EBADF);
+    const c2 = new IommufdClient(other, 9);
+    expect(destroy(c2, ioas)).toBe(0);
+    // the receiver's pins are its own; a message never received: dropping it releases the last reference
+    const ioas2 = c2.ioasAlloc();
+    c2.mockDomain(ioas2);
+    const va = other.mmap(0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE);
+    c2.ioasMap({ ioas: ioas2, userVa: va, length: 4 * 4096, iova: 1 << 24 });
+    expect([other.mm.pinnedVm, proc.mm.pinnedVm]).toEqual([4, 0]);
+    const g = other.scmSend(9);
+    expect(other.close(9)).toBe(0);
+    if (typeof g === 'number') throw new Error('scmSend failed');
+    expect(other.mm.pinnedVm).toBe(4);
+    g.drop();
+    expect(other.mm.pinnedVm).toBe(0);
+    expect(other.scmReceive(g, 9)).toBe(-EBADF);
+    expect(other.hasFd(9)).toBe(false);
+    expect(machine.warnings).toEqual([]);
+    proc.exit();
+    other.exit();
   });
 });

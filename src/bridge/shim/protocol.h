@@ -96,6 +96,9 @@ enum bridge_op {
 	OP_SETATTR = 40,     /* a: fd, mode (fchmod) or uid, gid, 1 (fchown) */
 	OP_MEMFD_SYNC = 41,  /* a: fd; s: "start end " byte ranges where the real memfd has pages (no reply) */
 	OP_CRED = 42,        /* a: kind (0 setuid, 1 setreuid, 2 setresuid, 3 PR_SET_KEEPCAPS), its arguments */
+	OP_SCM_OFFER = 43,   /* a: fd, st_dev, st_ino of the real file carrying it in SCM_RIGHTS -> token */
+	OP_SCM_TAKE = 44,    /* a: fd received, st_dev, st_ino -> the kind installed there (0: none) */
+	OP_SCM_CANCEL = 45,  /* a: token of an offer whose sendmsg failed */
 };
 
 #endif

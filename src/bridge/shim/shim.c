@@ -1681,6 +1681,134 @@ static int dup_follow(int from, int to)
 	return to;
 }
 
+/* ------------------------------------------------------------------------ */
+/*
+ * SCM_RIGHTS: a model file travels as a real file the receiving shim can
+ * name to the server by device and inode: a memfd the model shares goes
+ * itself, a file only the model has goes as a courier memfd made for the
+ * message (the sender's placeholder is /dev/null, like every other). The
+ * server holds the model's reference while the message is in flight.
+ */
+#define SCM_MAX_FDS 253 /* SCM_MAX_FD */
+
+static int real_ino(int fd, int64_t *dev, int64_t *ino)
+{
+	struct stat st;
+	if (RS(SYS_fstat, fd, &st) < 0)
+		return -1;
+	*dev = (int64_t)st.st_dev;
+	*ino = (int64_t)st.st_ino;
+	return 0;
+}
+
+static int rights_n(const struct cmsghdr *c)
+{
+	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+		return 0;
+	return (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+}
+
+static int has_model_rights(const struct msghdr *msg)
+{
+	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		int n = rights_n(c);
+		for (int i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (kind_of(fd) & K_MODEL)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+ssize_t sendmsg(int s, const struct msghdr *msg, int flags)
+{
+	if (!connected() || !msg || !has_model_rights(msg))
+		return RS(SYS_sendmsg, s, msg, flags);
+	char *ctl = malloc(msg->msg_controllen);
+	if (!ctl) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	memcpy(ctl, msg->msg_control, msg->msg_controllen);
+	struct msghdr m = *msg;
+	m.msg_control = ctl;
+	int64_t tokens[SCM_MAX_FDS];
+	int couriers[SCM_MAX_FDS];
+	int nt = 0, nc = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		int n = rights_n(c);
+		for (int i = 0; i < n && nt < SCM_MAX_FDS; i++) {
+			unsigned char *slot = CMSG_DATA(c) + i * sizeof(int);
+			int fd, carrier;
+			memcpy(&fd, slot, sizeof(fd));
+			int k = kind_of(fd);
+			if (!(k & K_MODEL))
+				continue;
+			carrier = fd;
+			if (k == K_MODEL) {
+				carrier = RS(SYS_memfd_create, "iommufd-sim-scm", MFD_CLOEXEC);
+				if (carrier < 0)
+					continue;
+				couriers[nc++] = carrier;
+				memcpy(slot, &carrier, sizeof(carrier));
+			}
+			int64_t dev, ino;
+			if (real_ino(carrier, &dev, &ino) < 0)
+				continue;
+			int64_t t = CALL(OP_SCM_OFFER, fd, dev, ino);
+			if (t > 0)
+				tokens[nt++] = t;
+		}
+	}
+	ssize_t r = RS(SYS_sendmsg, s, &m, flags);
+	int e = errno;
+	for (int i = 0; i < nc; i++)
+		RS(SYS_close, couriers[i]);
+	if (r < 0)
+		for (int i = 0; i < nt; i++)
+			CALL(OP_SCM_CANCEL, tokens[i]);
+	free(ctl);
+	errno = e;
+	return r;
+}
+
+/* What a received message's rights are in the model: a courier becomes the model file's placeholder. */
+static void scm_take(struct msghdr *msg, int flags)
+{
+	if (!msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		int n = rights_n(c);
+		for (int i = 0; i < n; i++) {
+			int fd;
+			int64_t dev, ino;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (fd < 0 || fd >= MAXFD || real_ino(fd, &dev, &ino) < 0)
+				continue;
+			int64_t k = CALL(OP_SCM_TAKE, fd, dev, ino);
+			if (k == K_MODEL) {
+				placeholder(fd, flags & MSG_CMSG_CLOEXEC ? O_CLOEXEC : 0);
+				fdkind[fd] = K_MODEL;
+			} else if (k == K_BOTH) {
+				fdkind[fd] = K_BOTH;
+				memfd_huge[fd] = 0;
+			}
+		}
+	}
+}
+
+ssize_t recvmsg(int s, struct msghdr *msg, int flags)
+{
+	ssize_t r = RS(SYS_recvmsg, s, msg, flags);
+	if (r >= 0 && connected() && msg && !(flags & MSG_PEEK))
+		scm_take(msg, flags);
+	return r;
+}
+
 int dup(int fd)
 {
 	int r = RS(SYS_dup, fd);

@@ -110,6 +110,8 @@ export const OP = {
   SCM_TAKE: 44,
   /** The sendmsg failed: the offer (a: token) is dropped. */
   SCM_CANCEL: 45,
+  /** A read of /proc/PID/pagemap (a: position, count; s: the special file's name) -> bytes; s: the entries. */
+  PAGEMAP: 46,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

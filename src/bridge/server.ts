@@ -30,6 +30,7 @@ import type { InFlightFile, Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
+  FAULT_READ,
   FAULT_WRITE,
   MADV_COLLAPSE,
   MADV_DONTNEED,
@@ -43,11 +44,14 @@ import {
   MmStruct,
   PAGE_SIZE,
   PROT_WRITE,
+  PTE_ANON,
+  TASK_PAGES,
   TASK_SIZE,
   type UserBacking,
   VM_MAYSHARE,
   VM_PFNMAP,
 } from '../mm/index.js';
+import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 
@@ -932,6 +936,8 @@ export class BridgeServer {
         this.keepTruncatedPins(p, Number(a[0]), a[1]);
         return { ret: p.ftruncate(Number(a[0]), a[1]) };
       case OP.FORK_PREPARE: {
+        // Pages only the program's CPU touched are the parent's too: the child shares them copy-on-write.
+        this.syncTouchedPages(b);
         const child = p.forkOrErrno();
         if (typeof child === 'number') return { ret: child };
         const cb = new Bridged(child);
@@ -1041,6 +1047,19 @@ export class BridgeServer {
         this.scmForget(key, token);
         e.file.drop();
         return { ret: 0 };
+      }
+      case OP.PAGEMAP: {
+        const [kind, arg] = splitName(cstr(q.s));
+        const t = kind === 'pagemap' ? this.target(b, arg) : undefined;
+        if (t === undefined) return { ret: -ESRCH };
+        const pos = BigInt.asUintN(64, a[0]);
+        const count = Math.min(Number(BigInt.asUintN(32, a[1])), PAGEMAP_MAX_ENTRIES * PM_ENTRY_BYTES);
+        // Pages the program's own CPU touched exist in the real process only: the model faults them first.
+        if (pos % 8n === 0n && count >= 8) this.syncTouchedPages(t, Number(pos / 8n), count / 8);
+        const ents = pagemapRead(t.proc.mm, pos, count, p.task.capable('CAP_SYS_ADMIN'));
+        if (typeof ents === 'number') return { ret: ents };
+        const bytes = Buffer.from(ents.buffer, ents.byteOffset, ents.byteLength);
+        return { ret: bytes.length, s: bytes };
       }
       case OP.CRED: {
         const id = (v: bigint): number => Number(BigInt.asUintN(32, v));
@@ -1198,6 +1217,70 @@ export class BridgeServer {
         const have = mm.lookupEntry(vpn) - 1;
         if (have >= 0 && have !== m.phys.zeroPfn) continue;
         mm.fault(v, vpn, FAULT_WRITE);
+      }
+    } finally {
+      m.faults.current = prevFaults;
+      closeSync(map);
+      if (flags >= 0) closeSync(flags);
+    }
+  }
+
+  /**
+   * Before the model answers a pagemap read: a page the real process has and
+   * the model's page table lacks (or holds only as the zero page or, in a
+   * private mapping, as the file's page) was touched by the program's own
+   * CPU, so the model faults it as the real kernel did: the zero page or a
+   * page cache page (PM_FILE) as a read, anything else as a write. Every VMA
+   * the model knows is looked at (another mapping of a page changes whether
+   * it is mapped exclusively; a hugetlb fault maps the whole folio), and the
+   * range read, if any, is mirrored first. Also before a fork, whose child
+   * shares those pages.
+   */
+  private syncTouchedPages(b: Bridged, lo = 0, n = 0): void {
+    if (b.real === undefined || !Number.isSafeInteger(lo + n)) return;
+    const mm = b.proc.mm;
+    if (n > 0) this.mirror(b, mm, lo * PAGE_SIZE, Math.min(lo + n, TASK_PAGES) * PAGE_SIZE);
+    let map: number;
+    try {
+      map = openSync(`/proc/${b.realPid}/pagemap`, 'r');
+    } catch {
+      return;
+    }
+    let flags = -1;
+    const m = this.machine;
+    const prevFaults = m.faults.current;
+    m.faults.current = undefined;
+    const CHUNK = 1 << 16;
+    const ents = Buffer.alloc(CHUNK * 8);
+    const one = Buffer.alloc(8);
+    let budget = 1 << 22;
+    try {
+      for (const v of [...mm.vmas]) {
+        if (v.flags & VM_PFNMAP) continue;
+        for (let at = v.start; at < v.end && budget > 0; at += CHUNK) {
+          const k = Math.min(CHUNK, v.end - at, budget);
+          budget -= k;
+          const got = readSync(map, ents, 0, k * 8, at * 8) >> 3;
+          for (let i = 0; i < got; i++) {
+            const hi = ents.readUInt32LE(i * 8 + 4);
+            if (!(hi & 0x80000000)) continue; // PM_PRESENT
+            const vpn = at + i;
+            const have = mm.lookupEntry(vpn);
+            const privateFile = have !== 0 && !(mm.lastFlags & PTE_ANON) && !(v.flags & VM_MAYSHARE);
+            if (have !== 0 && have - 1 !== m.phys.zeroPfn && !privateFile) continue;
+            let read = (hi & (1 << 29)) !== 0; // PM_FILE
+            const pfn = ents.readUInt32LE(i * 8) + (hi & 0x7fffff) * 0x100000000;
+            if (!read && pfn !== 0) {
+              if (flags === -1) flags = openKpageflags();
+              // KPF_ZERO_PAGE (bit 24): read, never written
+              read = flags >= 0 && readSync(flags, one, 0, 8, pfn * 8) === 8 && (one.readUInt32LE(0) & (1 << 24)) !== 0;
+            }
+            // what the model already maps as the real kernel would (read over read)
+            if (have !== 0 && read) continue;
+            const vv = mm.findVma(vpn);
+            if (vv !== undefined) mm.fault(vv, vpn, read ? FAULT_READ : FAULT_WRITE);
+          }
+        }
       }
     } finally {
       m.faults.current = prevFaults;

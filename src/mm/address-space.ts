@@ -851,6 +851,11 @@ export class MmStruct {
     return e;
   }
 
+  /** Page `vpn` is mapped by a PMD-size entry (a THP, a hugetlb folio's slice, the huge zero folio). */
+  isPmdMapped(vpn: number): boolean {
+    return (this.pt.get(Math.floor(vpn / PT_SPAN))?.huge ?? 0) !== 0;
+  }
+
   /** PTE flags of the entry returned by the last lookupEntry(). */
   get lastFlags(): number {
     return this.lf;

@@ -99,6 +99,7 @@ enum bridge_op {
 	OP_SCM_OFFER = 43,   /* a: fd, st_dev, st_ino of the real file carrying it in SCM_RIGHTS -> token */
 	OP_SCM_TAKE = 44,    /* a: fd received, st_dev, st_ino -> the kind installed there (0: none) */
 	OP_SCM_CANCEL = 45,  /* a: token of an offer whose sendmsg failed */
+	OP_PAGEMAP = 46,     /* a: position, count; s: "pagemap:PID" -> bytes; s: the entries */
 };
 
 #endif

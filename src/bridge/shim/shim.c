@@ -593,6 +593,11 @@ static int special_name(const char *p, char *out, size_t cap)
 			snprintf(out, cap, "status:%s", pid);
 			return 1;
 		}
+		/* the model's page tables: which pages are present, shared, file-backed, and their PFNs */
+		if (!strcmp(slash, "/pagemap")) {
+			snprintf(out, cap, "pagemap:%s", pid);
+			return 1;
+		}
 		/* the thread group leader's (proc_fail_nth_* in tgid_base_stuff) */
 		if (!strcmp(slash, "/fail-nth")) {
 			snprintf(out, cap, "fail-nth:%s:%s", pid, pid);
@@ -1047,8 +1052,37 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int fla
 /* ------------------------------------------------------------------------ */
 /* synthesized files */
 
+/* pagemap: whole u64 entries of the model's page tables, a chunk per request */
+static long pagemap_read(int fd, void *dst, size_t n, long long off)
+{
+	char buf[32768 + 1];
+	size_t done = 0;
+	if (n == 0 || (off & 7)) {
+		errno = (off & 7) ? EINVAL : errno;
+		return (off & 7) ? -1 : 0;
+	}
+	while (done < n) {
+		size_t want = n - done < 32768 ? n - done : 32768;
+		int64_t r = call(OP_PAGEMAP, off + (long long)done, (int64_t)want, 0, 0, 0, 0, special_path[fd],
+				 strlen(special_path[fd]) + 1, NULL, buf, want + 1);
+		if (r < 0) {
+			if (done)
+				break;
+			errno = (int)-r;
+			return -1;
+		}
+		memcpy((char *)dst + done, buf, (size_t)r);
+		done += (size_t)r;
+		if ((size_t)r < want)
+			break;
+	}
+	return (long)done;
+}
+
 static long special_read(int fd, void *dst, size_t n, long long off)
 {
+	if (!strncmp(special_path[fd], "pagemap:", 8))
+		return pagemap_read(fd, dst, n, off);
 	char content[8192];
 	int64_t len = call(OP_FILE_READ, 0, 0, 0, 0, 0, 0, special_path[fd], strlen(special_path[fd]) + 1, NULL,
 			   content, sizeof(content));

@@ -1226,67 +1226,110 @@ export class BridgeServer {
   }
 
   /**
-   * Before the model answers a pagemap read: a page the real process has and
-   * the model's page table lacks (or holds only as the zero page or, in a
-   * private mapping, as the file's page) was touched by the program's own
-   * CPU, so the model faults it as the real kernel did: the zero page or a
-   * page cache page (PM_FILE) as a read, anything else as a write. Every VMA
-   * the model knows is looked at (another mapping of a page changes whether
-   * it is mapped exclusively; a hugetlb fault maps the whole folio), and the
-   * range read, if any, is mirrored first. Also before a fork, whose child
-   * shares those pages.
+   * Before the model answers a pagemap read of pages [lo, lo + n), and
+   * before a fork (n = 0: every VMA the model knows): a page the real process
+   * has and the model's page table lacks (or holds only as the zero page or,
+   * in a private mapping, as the file's page) was touched by the program's
+   * own CPU, so the model faults it as the real kernel did: the zero page or
+   * a page cache page (PM_FILE) as a read, anything else as a write. A read
+   * looks at the 2 MiB blocks around its range (a hugetlb or THP fault maps
+   * the whole folio) and at the other mappings of the same file pages (they
+   * decide whether a page is mapped exclusively), so its cost follows its
+   * size, not the address space's.
    */
   private syncTouchedPages(b: Bridged, lo = 0, n = 0): void {
     if (b.real === undefined || !Number.isSafeInteger(lo + n)) return;
     const mm = b.proc.mm;
-    if (n > 0) this.mirror(b, mm, lo * PAGE_SIZE, Math.min(lo + n, TASK_PAGES) * PAGE_SIZE);
+    const ranges: Array<[number, number]> = [];
+    if (n === 0) {
+      for (const v of mm.vmas) ranges.push([v.start, v.end]);
+    } else {
+      const end = Math.min(lo + n, TASK_PAGES);
+      // mappings the shim did not see (/proc/PID/maps), unless the model's VMAs cover the range already
+      if (!covered(mm, lo, end)) this.mirror(b, mm, lo * PAGE_SIZE, end * PAGE_SIZE);
+      const from = lo - (lo % PT_SPAN);
+      const to = Math.min(Math.ceil(end / PT_SPAN) * PT_SPAN, TASK_PAGES);
+      ranges.push([from, to]);
+      for (const v of mm.vmas) {
+        if (v.file === null || v.end <= from || v.start >= to) continue;
+        const first = v.pgoff + (Math.max(v.start, from) - v.start);
+        const last = v.pgoff + (Math.min(v.end, to) - v.start) - 1;
+        for (const w of mm.vmas) {
+          if (w === v || w.file !== v.file) continue;
+          const s0 = Math.max(w.start, w.start + (first - w.pgoff));
+          const e0 = Math.min(w.end, w.start + (last - w.pgoff) + 1);
+          if (s0 < e0) ranges.push([s0, e0]);
+        }
+      }
+    }
     let map: number;
     try {
       map = openSync(`/proc/${b.realPid}/pagemap`, 'r');
     } catch {
       return;
     }
-    let flags = -1;
     const m = this.machine;
     const prevFaults = m.faults.current;
     m.faults.current = undefined;
-    const CHUNK = 1 << 16;
-    const ents = Buffer.alloc(CHUNK * 8);
-    const one = Buffer.alloc(8);
-    let budget = 1 << 22;
+    const kpf = { fd: -1 };
     try {
-      for (const v of [...mm.vmas]) {
-        if (v.flags & VM_PFNMAP) continue;
-        for (let at = v.start; at < v.end && budget > 0; at += CHUNK) {
-          const k = Math.min(CHUNK, v.end - at, budget);
-          budget -= k;
-          const got = readSync(map, ents, 0, k * 8, at * 8) >> 3;
-          for (let i = 0; i < got; i++) {
-            const hi = ents.readUInt32LE(i * 8 + 4);
-            if (!(hi & 0x80000000)) continue; // PM_PRESENT
-            const vpn = at + i;
-            const have = mm.lookupEntry(vpn);
-            const privateFile = have !== 0 && !(mm.lastFlags & PTE_ANON) && !(v.flags & VM_MAYSHARE);
-            if (have !== 0 && have - 1 !== m.phys.zeroPfn && !privateFile) continue;
-            let read = (hi & (1 << 29)) !== 0; // PM_FILE
-            const pfn = ents.readUInt32LE(i * 8) + (hi & 0x7fffff) * 0x100000000;
-            if (!read && pfn !== 0) {
-              if (flags === -1) flags = openKpageflags();
-              // KPF_ZERO_PAGE (bit 24): read, never written
-              read = flags >= 0 && readSync(flags, one, 0, 8, pfn * 8) === 8 && (one.readUInt32LE(0) & (1 << 24)) !== 0;
-            }
-            // what the model already maps as the real kernel would (read over read)
-            if (have !== 0 && read) continue;
-            const vv = mm.findVma(vpn);
-            if (vv !== undefined) mm.fault(vv, vpn, read ? FAULT_READ : FAULT_WRITE);
-          }
-        }
+      let budget = 1 << 22;
+      for (const [from, to] of ranges) {
+        budget -= this.syncRange(b, map, kpf, from, Math.min(to, from + Math.max(budget, 0)));
+        if (budget <= 0) break;
       }
     } finally {
       m.faults.current = prevFaults;
       closeSync(map);
-      if (flags >= 0) closeSync(flags);
+      if (kpf.fd >= 0) closeSync(kpf.fd);
     }
+  }
+
+  /** syncTouchedPages() over pages [from, to) of the VMAs there; the pages looked at. */
+  private syncRange(b: Bridged, map: number, kpf: { fd: number }, from: number, to: number): number {
+    const mm = b.proc.mm;
+    const zero = this.machine.phys.zeroPfn;
+    const CHUNK = SYNC_CHUNK;
+    const ents = syncEnts;
+    const one = syncOne;
+    let looked = 0;
+    for (let at = from; at < to; ) {
+      const v = mm.findVma(at) ?? mm.vmas.find((x) => x.start > at);
+      if (v === undefined || v.start >= to) break;
+      if (v.start > at) {
+        at = v.start;
+        continue;
+      }
+      const stop = Math.min(to, v.end, at + CHUNK);
+      if (v.flags & VM_PFNMAP) {
+        at = Math.min(to, v.end);
+        continue;
+      }
+      const k = stop - at;
+      looked += k;
+      const got = readSync(map, ents, 0, k * 8, at * 8) >> 3;
+      for (let i = 0; i < got; i++) {
+        const hi = ents.readUInt32LE(i * 8 + 4);
+        if (!(hi & 0x80000000)) continue; // PM_PRESENT
+        const vpn = at + i;
+        const have = mm.lookupEntry(vpn);
+        const privateFile = have !== 0 && !(mm.lastFlags & PTE_ANON) && !(v.flags & VM_MAYSHARE);
+        if (have !== 0 && have - 1 !== zero && !privateFile) continue;
+        let read = (hi & (1 << 29)) !== 0; // PM_FILE
+        const pfn = ents.readUInt32LE(i * 8) + (hi & 0x7fffff) * 0x100000000;
+        if (!read && pfn !== 0) {
+          if (kpf.fd === -1) kpf.fd = openKpageflags();
+          // KPF_ZERO_PAGE (bit 24): read, never written
+          read = kpf.fd >= 0 && readSync(kpf.fd, one, 0, 8, pfn * 8) === 8 && (one.readUInt32LE(0) & (1 << 24)) !== 0;
+        }
+        // what the model already maps as the real kernel would (read over read)
+        if (have !== 0 && read) continue;
+        const cur = mm.findVma(vpn);
+        if (cur !== undefined) mm.fault(cur, vpn, read ? FAULT_READ : FAULT_WRITE);
+      }
+      at = stop;
+    }
+    return looked;
   }
 
   /** Open the real files of the memfds made since the last request (the shim has made them by now). */
@@ -1503,6 +1546,21 @@ function fifoWrite(b: Pick<Bridged, 'replyFd'>, buf: Buffer): void {
       Atomics.wait(SLEEP, 0, 0, 1);
     }
   }
+}
+
+/** syncRange()'s buffers for the real pagemap's entries (made once: a read of one page should not zero 128 KiB). */
+const SYNC_CHUNK = 1 << 14;
+const syncEnts = Buffer.alloc(SYNC_CHUNK * 8);
+const syncOne = Buffer.alloc(8);
+
+/** The model's VMAs cover pages [lo, end) without a gap. */
+function covered(mm: MmStruct, lo: number, end: number): boolean {
+  for (let at = lo; at < end; ) {
+    const v = mm.findVma(at);
+    if (v === undefined) return false;
+    at = v.end;
+  }
+  return true;
 }
 
 function openKpageflags(): number {

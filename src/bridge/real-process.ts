@@ -113,6 +113,15 @@ export class RealProcess {
     }
   }
 
+  /** /proc/PID/smaps of the real process ('' when it is gone). */
+  smaps(): string {
+    try {
+      return readFileSync(`/proc/${this.pid}/smaps`, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   close(): void {
     if (this.memFd >= 0) closeSync(this.memFd);
     this.memFd = -1;

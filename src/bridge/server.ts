@@ -48,12 +48,14 @@ import {
   TASK_PAGES,
   TASK_SIZE,
   type UserBacking,
+  VM_HUGETLB,
   VM_MAYSHARE,
   VM_PFNMAP,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
+import { modelSmaps } from './smaps.js';
 
 const PT_SPAN = 512;
 const RLIMIT_MEMLOCK = 8;
@@ -973,8 +975,14 @@ export class BridgeServer {
         }
         return { ret: 0 };
       }
-      case OP.FILE_READ:
-        return this.fileRead(b, cstr(q.s));
+      case OP.FILE_READ: {
+        const r = this.fileRead(b, cstr(q.s));
+        // a[2] = 1: the bytes [a[0], a[0] + a[1]) of the text (a file longer than one reply, e.g. smaps)
+        if (a[2] !== 1n || r.ret < 0 || r.s === undefined) return r;
+        const from = Number(BigInt.asUintN(63, a[0]));
+        const part = Buffer.from(r.s).subarray(Math.min(from, r.s.length), Math.min(from + Number(BigInt.asUintN(32, a[1])), r.s.length));
+        return { ret: part.length, s: part };
+      }
       case OP.FILE_WRITE: {
         const z = q.s.indexOf(0);
         return this.fileWrite(b, q.s.subarray(0, z).toString(), q.s.subarray(z + 1).toString());
@@ -1422,6 +1430,11 @@ export class BridgeServer {
     if (kind === 'fail-nth') {
       const tid = threadOf(t, arg);
       return tid === undefined ? { ret: -ESRCH } : reply(`${t.readFailNth(tid)}\n`);
+    }
+    if (kind === 'smaps') {
+      // the hugetlb folios the program's CPU faulted in (only its real memory saw the touch)
+      for (const v of [...t.proc.mm.vmas]) if (v.flags & VM_HUGETLB) this.syncTouchedPages(t, v.start, v.end - v.start);
+      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm));
     }
     if (kind === 'status') {
       const mm = t.proc.mm;

@@ -245,6 +245,20 @@ describe('exec: /proc/self/pagemap', () => {
   });
 });
 
+describe('exec: /proc/self/smaps', () => {
+  it("the model's hugetlb VMAs: huge page size, Private_/Shared_Hugetlb, no Rss, VmFlags; the checks that pass on 6.12.95 and 7.2.13", async () => {
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const r = await runExec([build('smaps')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+      expect(lines).toContain('ok written once: Private_Hugetlb 2048 kB');
+      expect(lines).toContain('ok mapped by both: Shared_Hugetlb 2048 kB');
+      expect(lines.length).toBe(17);
+      expect(r.status).toBe(0);
+    }
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

@@ -69,7 +69,7 @@ enum bridge_op {
 	OP_FORK_ABORT = 13,  /* a: token */
 	OP_EXEC_PREPARE = 14,/* s: close-on-exec model fds, comma separated */
 	OP_EXIT = 15,        /* a: status */
-	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents */
+	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents (a[2] = 1: only bytes [a[0], a[0] + a[1])) */
 	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
 	OP_SETRLIMIT = 18,   /* a: resource, cur, max, the real max now */
 	OP_CAPSET = 19,      /* a: effective, permitted capability bits (none beyond the permitted ones) */

@@ -593,6 +593,11 @@ static int special_name(const char *p, char *out, size_t cap)
 			snprintf(out, cap, "status:%s", pid);
 			return 1;
 		}
+		/* the real text, with the model's hugetlb VMAs (exec emulates them with ordinary memory) */
+		if (!strcmp(slash, "/smaps")) {
+			snprintf(out, cap, "smaps:%s", pid);
+			return 1;
+		}
 		/* the model's page tables: which pages are present, shared, file-backed, and their PFNs */
 		if (!strcmp(slash, "/pagemap")) {
 			snprintf(out, cap, "pagemap:%s", pid);
@@ -1083,6 +1088,25 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 {
 	if (!strncmp(special_path[fd], "pagemap:", 8))
 		return pagemap_read(fd, dst, n, off);
+	if (!strncmp(special_path[fd], "smaps:", 6)) {
+		/* longer than one reply: the server sends the slice asked for */
+		size_t want = n < 65536 ? n : 65536;
+		char *part = malloc(want + 1);
+		if (!part) {
+			errno = ENOMEM;
+			return -1;
+		}
+		int64_t got = call(OP_FILE_READ, off, (int64_t)want, 1, 0, 0, 0, special_path[fd], strlen(special_path[fd]) + 1,
+				   NULL, part, want + 1);
+		if (got > 0)
+			memcpy(dst, part, (size_t)got);
+		free(part);
+		if (got < 0) {
+			errno = (int)-got;
+			return -1;
+		}
+		return (long)got;
+	}
 	char content[8192];
 	int64_t len = call(OP_FILE_READ, 0, 0, 0, 0, 0, 0, special_path[fd], strlen(special_path[fd]) + 1, NULL,
 			   content, sizeof(content));

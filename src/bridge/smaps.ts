@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * /proc/PID/smaps under exec: the real process's text, with the blocks of
+ * the model's hugetlb VMAs rewritten from the model (fs/proc/task_mmu.c
+ * show_smap(), smaps_hugetlb_range()). Everything else the real kernel
+ * counts as the model would: the program's memory is real memory at the same
+ * addresses, faulted by its own CPU. A hugetlb mapping is not: exec emulates
+ * it with ordinary memory, which the real kernel shows as 4 KiB anonymous or
+ * shmem pages. In the model's kernel it is a hugetlb VMA: its page size is
+ * the huge page's, its folios count in Private_Hugetlb or Shared_Hugetlb
+ * (shared when mapped more than once), never in Rss, Pss, the clean and
+ * dirty counts, Anonymous or Locked (mlock skips hugetlb VMAs).
+ */
+import type { MmStruct, Vma } from '../mm/address-space.js';
+import { PAGE_SIZE, VM_HUGETLB } from '../mm/constants.js';
+
+/** show_smap_vma_flags()'s mnemonics by bit (x86-64; the bits the model keeps). */
+const MNEMONICS: ReadonlyArray<[number, string]> = [
+  [0, 'rd'],
+  [1, 'wr'],
+  [2, 'ex'],
+  [3, 'sh'],
+  [4, 'mr'],
+  [5, 'mw'],
+  [6, 'me'],
+  [7, 'ms'],
+  [8, 'gd'],
+  [10, 'pf'],
+  [13, 'lo'],
+  [14, 'io'],
+  [15, 'sr'],
+  [16, 'rr'],
+  [17, 'dc'],
+  [18, 'de'],
+  [19, 'lf'],
+  [20, 'ac'],
+  [21, 'nr'],
+  [22, 'ht'],
+  [23, 'sf'],
+  [25, 'wf'],
+  [26, 'dd'],
+  [28, 'mm'],
+  [29, 'hg'],
+  [30, 'nh'],
+  [31, 'mg'],
+];
+
+/** The VmFlags line's list for VMA flags `f`. */
+export function vmFlagsText(f: number): string {
+  return MNEMONICS.filter(([bit]) => Math.floor(f / 2 ** bit) % 2 === 1)
+    .map(([, m]) => `${m} `)
+    .join('');
+}
+
+/** The fields a hugetlb VMA's block zeroes: its pages are counted only as hugetlb. */
+const ZEROED = new Set(['Rss', 'Pss', 'Pss_Dirty', 'Pss_Anon', 'Pss_File', 'Pss_Shmem', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Referenced', 'Anonymous', 'KSM', 'LazyFree', 'AnonHugePages', 'ShmemPmdMapped', 'FilePmdMapped', 'Locked']);
+
+/** smaps_hugetlb_range() over a hugetlb VMA: [private, shared] bytes. */
+function hugetlbBytes(mm: MmStruct, v: Vma): [number, number] {
+  const step = 2 ** v.hugeOrder;
+  let priv = 0;
+  let shared = 0;
+  for (let vpn = v.start; vpn < v.end; vpn += step) {
+    const e = mm.lookupEntry(vpn);
+    if (e === 0) continue;
+    // folio_maybe_mapped_shared(): more than one mapping of the folio
+    if (mm.phys.hugeMapcount(e - 1) > 1) shared += step * PAGE_SIZE;
+    else priv += step * PAGE_SIZE;
+  }
+  return [priv, shared];
+}
+
+/** The real smaps text with each block the model holds as a hugetlb VMA rewritten. */
+export function modelSmaps(real: string, mm: MmStruct): string {
+  const lines = real.split('\n');
+  let v: Vma | undefined;
+  let hugetlb: [number, number] = [0, 0];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(l);
+    if (head) {
+      const start = Number.parseInt(head[1], 16) / PAGE_SIZE;
+      const end = Number.parseInt(head[2], 16) / PAGE_SIZE;
+      const m = mm.findVma(start);
+      v = m !== undefined && m.flags & VM_HUGETLB && m.start <= start && m.end >= end ? m : undefined;
+      if (v) hugetlb = hugetlbBytes(mm, v);
+      continue;
+    }
+    if (v === undefined) continue;
+    const f = /^([^:]+:)(\s*)(\d+)(.*)$/.exec(l);
+    const key = f?.[1].slice(0, -1) ?? l.slice(0, Math.max(0, l.indexOf(':')));
+    // the real line's layout, another number: right-aligned in the same width
+    const put = (value: number): string => (f ? f[1] + String(value).padStart(f[2].length + f[3].length) + f[4] : l);
+    if (key === 'KernelPageSize' || key === 'MMUPageSize') lines[i] = put((PAGE_SIZE * 2 ** v.hugeOrder) / 1024);
+    else if (ZEROED.has(key)) lines[i] = put(0);
+    else if (key === 'Private_Hugetlb') lines[i] = put(hugetlb[0] / 1024);
+    else if (key === 'Shared_Hugetlb') lines[i] = put(hugetlb[1] / 1024);
+    else if (key === 'THPeligible') lines[i] = put(0);
+    else if (key === 'VmFlags') lines[i] = `VmFlags: ${vmFlagsText(v.flags)}`;
+  }
+  return lines.join('\n');
+}

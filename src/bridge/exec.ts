@@ -17,6 +17,9 @@ import { buildShim } from './shim-build.js';
 /** The machine's RAM under exec unless told: the memory of the QEMU guests the real kernels answer in. */
 export const EXEC_MEMORY = '1G';
 
+/** The 2 MiB hugetlb pool under exec unless told: the oracle VMs reserve 128 huge pages before a program runs. */
+export const EXEC_HUGEPAGES = 128;
+
 /** Exit status when the bridge server failed (EX_SOFTWARE). */
 export const EXIT_BRIDGE_CRASH = 70;
 
@@ -29,6 +32,8 @@ export interface ExecOptions {
   memory?: string;
   /** The CPU has 1 GiB pages, so the 1 GiB hugetlb size exists (default false, as the oracle VMs). */
   gbpages?: boolean;
+  /** 2 MiB huge pages in the pool (nr_hugepages; default EXEC_HUGEPAGES, as the oracle VMs). */
+  hugepages?: number;
   /** Pass the program's KTAP through and end with a summary line. */
   ktap?: boolean;
   /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
@@ -160,6 +165,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     profile: opts.profile ?? 'latest',
     memory: opts.memory ?? EXEC_MEMORY,
     ...(opts.gbpages === true ? { gbpages: true } : {}),
+    hugetlbPages: { '2M': opts.hugepages ?? EXEC_HUGEPAGES },
     debugfsDir: debugfs,
     sabotage: opts.sabotage,
     caps: opts.caps,

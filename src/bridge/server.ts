@@ -23,7 +23,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EBADF, EINVAL, EPERM, ESRCH } from '../base/errno.js';
+import { EACCES, EBADF, EINVAL, ENOENT, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
@@ -56,6 +56,7 @@ import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { modelSmaps } from './smaps.js';
+import { POOL_DIRS, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
 const RLIMIT_MEMLOCK = 8;
@@ -1293,6 +1294,13 @@ export class BridgeServer {
     }
   }
 
+  /** syncTouchedPages() over the hugetlb VMAs of `only`, or of every process. */
+  private syncHugetlb(only?: Bridged): void {
+    for (const b of only ? [only] : [...this.byPid.values()]) {
+      for (const v of [...b.proc.mm.vmas]) if (v.flags & VM_HUGETLB) this.syncTouchedPages(b, v.start, v.end - v.start);
+    }
+  }
+
   /** syncTouchedPages() over pages [from, to) of the VMAs there; the pages looked at. */
   private syncRange(b: Bridged, map: number, kpf: { fd: number }, from: number, to: number): number {
     const mm = b.proc.mm;
@@ -1421,6 +1429,15 @@ export class BridgeServer {
   private fileRead(b: Bridged, name: string): Reply {
     const [kind, arg] = splitName(name);
     if (kind === 'hpage_pmd_size') return reply(`${2 * 1024 * 1024}\n`);
+    // the huge pages the programs' CPUs faulted in (only their real memory saw the touch)
+    if (kind === 'meminfo' || kind === 'hugepool') this.syncHugetlb();
+    if (kind === 'meminfo') return reply(meminfoText(readText('/proc/meminfo'), this.machine.phys));
+    if (kind === 'hugepool') {
+      const [dir, file] = splitName(arg);
+      const order = POOL_DIRS.find(([d]) => d === dir)?.[1];
+      const text = order !== undefined && hasPool(this.machine.phys, order) ? poolFileText(this.machine.phys, order, file) : undefined;
+      return text === undefined ? { ret: -ENOENT } : reply(text);
+    }
     if (kind === 'thp_enabled') {
       const mode = this.machine.mmOptions.thp;
       return reply(`${['always', 'madvise', 'never'].map((m) => (m === mode ? `[${m}]` : m)).join(' ')}\n`);
@@ -1433,7 +1450,7 @@ export class BridgeServer {
     }
     if (kind === 'smaps') {
       // the hugetlb folios the program's CPU faulted in (only its real memory saw the touch)
-      for (const v of [...t.proc.mm.vmas]) if (v.flags & VM_HUGETLB) this.syncTouchedPages(t, v.start, v.end - v.start);
+      this.syncHugetlb(t);
       return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm));
     }
     if (kind === 'status') {
@@ -1447,6 +1464,15 @@ export class BridgeServer {
 
   private fileWrite(b: Bridged, name: string, data: string): Reply {
     const [kind, arg] = splitName(name);
+    if (kind === 'hugepool') {
+      const [dir, file] = splitName(arg);
+      const order = POOL_DIRS.find(([d]) => d === dir)?.[1];
+      if (order === undefined || !hasPool(this.machine.phys, order)) return { ret: -ENOENT };
+      // root's 0644 file (the open's permission check, made at the write here)
+      if (file !== 'nr_hugepages' && file !== 'sysctl_nr_hugepages') return { ret: -EACCES };
+      const task = b.proc.task;
+      return { ret: poolWrite(this.machine.phys, order, data, task.euid === 0 || task.capable('CAP_DAC_OVERRIDE')) };
+    }
     if (kind !== 'fail-nth') return { ret: -EINVAL };
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };
@@ -1647,6 +1673,15 @@ function alive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/** A text file of the host ('' when unreadable). */
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 

@@ -18,6 +18,7 @@ interface ExecCliOptions {
   profile: string;
   memory?: string;
   gbpages?: boolean;
+  hugepages?: string;
   ktap?: boolean;
   panicOnWarn?: boolean;
   caps?: string;
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .addOption(new Option('--profile <name>', 'kernel behaviour profile').choices([...PROFILE_NAMES]).default('latest'))
     .option('--memory <size>', "the simulated machine's RAM, e.g. 4G (default 1G, as the oracle VMs): one mapping charged more than this is ENOMEM")
     .option('--gbpages', 'the simulated CPU has 1 GiB pages, so MAP_HUGE_1GB and MFD_HUGE_1GB exist (by default they do not, as under QEMU\'s default CPU)')
+    .option('--hugepages <n>', '2 MiB huge pages in the hugetlb pool (nr_hugepages; default 128, as the oracle VMs)')
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
@@ -63,8 +65,14 @@ export function register(program: Command): void {
         // PhysicalMemory's range, in pages, at most 1 TiB here (its per-frame tables are sized by it)
         if (bytes < 1n << 20n || bytes > 1n << 40n || bytes % 4096n !== 0n) throw new UsageError(`exec: --memory ${opts.memory}: a size from 1M to 1T, a multiple of 4K`);
       }
+      let hugepages: number | undefined;
+      if (opts.hugepages !== undefined) {
+        // at most what 1 TiB (the largest --memory) holds
+        if (!/^\d{1,6}$/.test(opts.hugepages) || Number(opts.hugepages) > 1 << 19) throw new UsageError(`exec: --hugepages ${opts.hugepages}: a count from 0 to ${1 << 19}`);
+        hugepages = Number(opts.hugepages);
+      }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
+        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ...(hugepages !== undefined ? { hugepages } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

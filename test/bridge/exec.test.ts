@@ -4,7 +4,7 @@
  * shim preloaded talks to the model through the bridge server.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -256,6 +256,26 @@ describe('exec: /proc/self/smaps', () => {
       expect(lines.length).toBe(17);
       expect(r.status).toBe(0);
     }
+  });
+});
+
+describe('exec: the hugetlb pool', () => {
+  it("meminfo, sysfs and the sysctl answer for the model's pool (128 pages by default, as the oracle VMs), and a write sizes it, not the host's: the checks that pass on 6.12.95 and 7.2.13", async () => {
+    const host = readFileSync('/proc/sys/vm/nr_hugepages', 'utf8');
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const r = await runExec([build('hugepages')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+      expect(lines).toContain('ok the reserved ones stay, 2 of them surplus');
+      expect(lines.length).toBe(17);
+      expect(r.status).toBe(0);
+    }
+    expect(readFileSync('/proc/sys/vm/nr_hugepages', 'utf8')).toBe(host);
+  });
+
+  it('--hugepages sizes the pool', async () => {
+    const r = await runExec([build('hugepages')], { captureStdout: true, err: () => {}, caps: 'all', hugepages: 4 });
+    expect(r.stdout).toMatch(/^FAIL start: 128 huge pages, all free \(got 4040000/m);
   });
 });
 

@@ -573,6 +573,26 @@ static int special_name(const char *p, char *out, size_t cap)
 		snprintf(out, cap, "thp_enabled");
 		return 1;
 	}
+	/* the model's hugetlb pool (exec emulates hugetlb: the host's pool is not the program's) */
+	if (!strcmp(p, "/proc/meminfo")) {
+		snprintf(out, cap, "meminfo");
+		return 1;
+	}
+	if (!strcmp(p, "/proc/sys/vm/nr_hugepages")) {
+		snprintf(out, cap, "hugepool:hugepages-2048kB:sysctl_nr_hugepages");
+		return 1;
+	}
+	if (!strcmp(p, "/proc/sys/vm/nr_overcommit_hugepages")) {
+		snprintf(out, cap, "hugepool:hugepages-2048kB:nr_overcommit_hugepages");
+		return 1;
+	}
+	if (!strncmp(p, "/sys/kernel/mm/hugepages/hugepages-", 35)) {
+		const char *d = p + 25, *sl = strchr(d, '/');
+		if (sl && sl[1] && !strchr(sl + 1, '/')) {
+			snprintf(out, cap, "hugepool:%.*s:%s", (int)(sl - d), d, sl + 1);
+			return 1;
+		}
+	}
 	if (!strcmp(p, "/proc/thread-self/fail-nth")) {
 		snprintf(out, cap, "fail-nth:%d:%d", getpid(), self_tid());
 		return 1;

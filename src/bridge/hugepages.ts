@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The hugetlb pool's files under exec, answered from the model's pool
+ * (mm/hugetlb.c hugetlb_report_meminfo(), nr_hugepages_show/store(),
+ * free_hugepages_show(), resv_hugepages_show(), surplus_hugepages_show()):
+ * exec emulates hugetlb, so the host's pool says nothing about the model's,
+ * and a program that sizes the pool must not size the host's.
+ *
+ * The model's pool is a limit with pages in use and reserved (its pages come
+ * from free blocks on demand, and nr_overcommit_hugepages is 0).
+ */
+import { EACCES, EINVAL } from '../base/errno.js';
+import type { PhysicalMemory } from '../mm/physical-memory.js';
+import { PMD_ORDER, PUD_ORDER } from '../mm/constants.js';
+
+/** The sysfs directory name of each pool: hugepages-2048kB, hugepages-1048576kB. */
+export const POOL_DIRS: ReadonlyArray<[string, number]> = [
+  ['hugepages-2048kB', PMD_ORDER],
+  ['hugepages-1048576kB', PUD_ORDER],
+];
+
+/**
+ * A pool as hugetlb's counters say: the size asked for (max_huge_pages, the
+ * model's limit), the pages there are (never fewer than those in use or
+ * reserved: a shrink below them keeps the rest as surplus pages until they
+ * go), free, reserved, surplus.
+ */
+function pool(phys: PhysicalMemory, order: number): { max: number; total: number; free: number; resv: number; surplus: number } {
+  const s = phys.hugetlbStats(order);
+  const held = s.inUse + s.reserved;
+  const max = Number.isFinite(s.limit) ? s.limit : held;
+  const total = Math.max(max, held);
+  return { max, total, free: total - s.inUse, resv: s.reserved, surplus: total - max };
+}
+
+/** Whether the model has a pool of this order (1 GiB pages only with gbpages). */
+export function hasPool(phys: PhysicalMemory, order: number): boolean {
+  return order === PMD_ORDER || phys.gbpages;
+}
+
+/** A pool file's text: `file` of the pool of `order`. */
+export function poolFileText(phys: PhysicalMemory, order: number, file: string): string | undefined {
+  const p = pool(phys, order);
+  switch (file) {
+    case 'nr_hugepages':
+      return `${p.total}\n`;
+    // /proc/sys/vm/nr_hugepages: the size asked for (hugetlb_sysctl_handler_common() reads max_huge_pages)
+    case 'sysctl_nr_hugepages':
+      return `${p.max}\n`;
+    case 'free_hugepages':
+      return `${p.free}\n`;
+    case 'resv_hugepages':
+      return `${p.resv}\n`;
+    case 'surplus_hugepages':
+      return `${p.surplus}\n`;
+    case 'nr_overcommit_hugepages':
+      return '0\n';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A write of nr_hugepages (__nr_hugepages_store_common(): kstrtoul base 10,
+ * then set_max_huge_pages(): at most what memory holds; the pages in use or
+ * reserved beyond it stay as surplus). The bytes taken or -errno; root's
+ * file (0644).
+ */
+export function poolWrite(phys: PhysicalMemory, order: number, data: string, privileged: boolean): number {
+  if (!privileged) return -EACCES;
+  const m = /^\s*(\d+)\n?$/.exec(data);
+  if (m === null) return -EINVAL;
+  // pages in use or reserved beyond the new size stay, as surplus (pool() counts them)
+  const fit = Math.floor(phys.totalFrames / 2 ** order);
+  phys.setHugetlbLimit(order, Math.min(Number(m[1]), fit));
+  return Buffer.byteLength(data);
+}
+
+/** /proc/meminfo: the real text with the hugetlb lines the model's (HugePages_* of the default size, Hugetlb of all). */
+export function meminfoText(real: string, phys: PhysicalMemory): string {
+  const p = pool(phys, PMD_ORDER);
+  let hugetlbKb = p.total * 2048;
+  if (phys.gbpages) hugetlbKb += pool(phys, PUD_ORDER).total * 1024 * 1024;
+  const values: Record<string, number> = { HugePages_Total: p.total, HugePages_Free: p.free, HugePages_Rsvd: p.resv, HugePages_Surp: p.surplus, Hugetlb: hugetlbKb };
+  return real
+    .split('\n')
+    .map((l) => {
+      const f = /^([^:]+:)(\s*)(\d+)(.*)$/.exec(l);
+      const v = f ? values[f[1].slice(0, -1)] : undefined;
+      return f && v !== undefined ? f[1] + String(v).padStart(f[2].length + f[3].length) + f[4] : l;
+    })
+    .join('\n');
+}

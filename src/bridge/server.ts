@@ -1464,6 +1464,15 @@ export class BridgeServer {
 
   private fileWrite(b: Bridged, name: string, data: string): Reply {
     const [kind, arg] = splitName(name);
+    if (kind === 'thp_enabled') {
+      // enabled_store(): one of the modes (sysfs_streq: a trailing newline allowed); root's 0644 file
+      const task = b.proc.task;
+      if (task.euid !== 0 && !task.capable('CAP_DAC_OVERRIDE')) return { ret: -EACCES };
+      const mode = /^(always|madvise|never)\n?$/.exec(data)?.[1];
+      if (mode !== 'always' && mode !== 'madvise' && mode !== 'never') return { ret: -EINVAL };
+      this.machine.setThpMode(mode);
+      return { ret: Buffer.byteLength(data) };
+    }
     if (kind === 'hugepool') {
       const [dir, file] = splitName(arg);
       const order = POOL_DIRS.find(([d]) => d === dir)?.[1];

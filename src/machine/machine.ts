@@ -178,6 +178,15 @@ export class Machine {
     return auditMachine(this);
   }
 
+  /**
+   * /sys/kernel/mm/transparent_hugepage/enabled written (enabled_store()):
+   * the mode is the machine's, so every address space follows it.
+   */
+  setThpMode(mode: ThpMode): void {
+    this.mmOptions.thp = mode;
+    for (const p of this.processes.values()) p.mm.opts.thp = mode;
+  }
+
   /** The user_struct of `uid` (created on first use, shared by its processes). */
   userStruct(uid: number): UserStruct {
     let u = this.users.get(uid);

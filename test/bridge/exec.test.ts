@@ -279,6 +279,22 @@ describe('exec: the hugetlb pool', () => {
   });
 });
 
+describe('exec: the THP mode', () => {
+  it("transparent_hugepage/enabled is the model machine's: a root write changes where THPs come from, never the host's mode (checks that pass on 6.12.95 and 7.2.13)", async () => {
+    const host = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const r = await runExec([build('thp')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+      expect(lines).toContain('ok always: a THP without MADV_HUGEPAGE');
+      expect(lines).toContain('ok never: no THP even with MADV_HUGEPAGE');
+      expect(lines.length).toBe(12);
+      expect(r.status).toBe(0);
+    }
+    expect(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')).toBe(host);
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The THP mode is the model's machine's: /sys/kernel/mm/transparent_hugepage/enabled
+ * reads it and a root write changes it (never the host's), so a program that
+ * turns THP on gets 2 MiB folios without MADV_HUGEPAGE, and one that turns it
+ * off gets none even with it. Seen through /proc/self/pagemap (the PFNs of a
+ * 2 MiB block follow each other). The values are what Linux 6.12.95 and
+ * 7.2.13 answer (as root); one line per check, exit 0 when all passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+#define KNOB "/sys/kernel/mm/transparent_hugepage/enabled"
+#define HP (2 << 20)
+
+static int pm;
+
+static uint64_t pfn(void *va)
+{
+	uint64_t e = 0;
+	if (pread(pm, &e, 8, ((uintptr_t)va / 4096) * 8) != 8)
+		return 0;
+	return e & ((1ull << 55) - 1);
+}
+
+/* A 2 MiB-aligned block of a fresh anonymous mapping, written once at its start: one folio? */
+static int thp_block(int advise)
+{
+	char *m = mmap(NULL, 2 * HP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = (char *)(((uintptr_t)m + HP - 1) & ~(uintptr_t)(HP - 1));
+	if (advise)
+		madvise(b, HP, MADV_HUGEPAGE);
+	b[0] = 1;
+	int huge = pfn(b) != 0 && pfn(b + HP - 4096) == pfn(b) + 511;
+	munmap(m, 2 * HP);
+	return huge;
+}
+
+static int knob(const char *v)
+{
+	int fd = open(KNOB, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	int n = write(fd, v, strlen(v));
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : n;
+}
+
+static int reads(const char *want)
+{
+	char buf[64] = "";
+	int fd = open(KNOB, O_RDONLY);
+	int n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && !strcmp(buf, want);
+}
+
+int main(void)
+{
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	check(knob("madvise\n") == 8, "enabled = madvise", 0);
+	check(reads("always [madvise] never\n"), "reads always [madvise] never", 0);
+	check(!thp_block(0), "madvise: no THP without MADV_HUGEPAGE", 0);
+	check(thp_block(1), "madvise: a THP with it", 0);
+	check(knob("always") == 6, "enabled = always", 0);
+	check(reads("[always] madvise never\n"), "reads [always] madvise never", 0);
+	check(thp_block(0), "always: a THP without MADV_HUGEPAGE", 0);
+	check(knob("never") == 5, "enabled = never", 0);
+	check(!thp_block(1), "never: no THP even with MADV_HUGEPAGE", 0);
+	check(knob("sometimes") == -EINVAL, "enabled = sometimes: EINVAL", 0);
+	check(reads("always madvise [never]\n"), "the mode stays never", 0);
+	check(knob("madvise") == 7, "back to madvise", 0);
+	return failed;
+}

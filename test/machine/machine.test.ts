@@ -263,3 +263,23 @@ describe('ioctlStruct across fork', () => {
     p.exit();
   });
 });
+
+describe('Machine.setThpMode (transparent_hugepage/enabled)', () => {
+  it('the mode is the machine\'s: a process already running faults by the new one', () => {
+    const m = new Machine({ memory: '64M' });
+    const p = m.spawn({ memlock: 'unlimited' });
+    const huge = (): boolean => {
+      const va = p.mmap(0n, 4n << 20n, 3, 0x22);
+      const b = (va + (2n << 20n) - 1n) & ~((2n << 20n) - 1n);
+      p.writeMemory(b, new Uint8Array([1]));
+      const r = m.phys.folioOrder(p.mm.lookupPfn(b)) === 9;
+      p.munmap(va, 4n << 20n);
+      return r;
+    };
+    expect(huge()).toBe(false);
+    m.setThpMode('always');
+    expect(m.mmOptions.thp).toBe('always');
+    expect(huge()).toBe(true);
+    expect(p.fork().mm.opts.thp).toBe('always');
+  });
+});

@@ -55,7 +55,7 @@ import {
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
-import { modelSmaps } from './smaps.js';
+import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
@@ -1455,8 +1455,13 @@ export class BridgeServer {
     }
     if (kind === 'status') {
       const mm = t.proc.mm;
+      // HugetlbPages (mm->hugetlb_usage): the emulated huge pages the program touched are the model's
+      this.syncHugetlb(t);
       const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
-      const text = (t.real?.status() ?? '').replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`).replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`);
+      const text = (t.real?.status() ?? '')
+        .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)
+        .replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`)
+        .replace(/^HugetlbPages:.*$/m, `HugetlbPages:\t${kb(hugetlbUsage(mm))}`);
       return reply(text);
     }
     return { ret: -EINVAL };

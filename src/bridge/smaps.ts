@@ -70,6 +70,17 @@ function hugetlbBytes(mm: MmStruct, v: Vma): [number, number] {
   return [priv, shared];
 }
 
+/** mm->hugetlb_usage (status's HugetlbPages): pages of the huge folios the mm's hugetlb VMAs map. */
+export function hugetlbUsage(mm: MmStruct): number {
+  let pages = 0;
+  for (const v of mm.vmas) {
+    if (!(v.flags & VM_HUGETLB)) continue;
+    const [priv, shared] = hugetlbBytes(mm, v);
+    pages += (priv + shared) / PAGE_SIZE;
+  }
+  return pages;
+}
+
 /** The real smaps text with each block the model holds as a hugetlb VMA rewritten. */
 export function modelSmaps(real: string, mm: MmStruct): string {
   const lines = real.split('\n');

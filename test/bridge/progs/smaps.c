@@ -4,9 +4,9 @@
  * MFD_HUGETLB with ordinary memory, so the real kernel would describe 4 KiB
  * pages; the blocks of the model's hugetlb VMAs come from the model. A
  * private huge page written once, a shared one mapped twice, one never
- * touched, mlock (which skips hugetlb VMAs). The expected values are what
- * Linux 6.12.95 and 7.2.13 answer (their oracle VMs reserve 128 huge pages);
- * one line per check, exit 0 when all passed.
+ * touched, mlock (which skips hugetlb VMAs); status's HugetlbPages. The
+ * expected values are what Linux 6.12.95 and 7.2.13 answer (their oracle
+ * VMs reserve 128 huge pages); one line per check, exit 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +49,21 @@ static long field(void *va, const char *key, char *flags)
 	return v;
 }
 
+/* /proc/self/status's HugetlbPages (kB) */
+static long hugetlb_pages(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "HugetlbPages:", 13))
+			v = strtol(line + 13, NULL, 10);
+	fclose(f);
+	return v;
+}
+
 int main(void)
 {
 	char flags[256] = "";
@@ -61,6 +76,8 @@ int main(void)
 	h[4096] = 1;
 	v = field(h, "Private_Hugetlb", flags);
 	check(v == 2048, "written once: Private_Hugetlb 2048 kB", v);
+	v = hugetlb_pages();
+	check(v == 2048, "status: HugetlbPages 2048 kB", v);
 	v = field(h, "KernelPageSize", NULL);
 	check(v == 2048, "KernelPageSize 2048 kB", v);
 	v = field(h, "MMUPageSize", NULL);
@@ -91,5 +108,7 @@ int main(void)
 	check(v == 2048, "mapped by both: Shared_Hugetlb 2048 kB", v);
 	v = field(s2, "Private_Hugetlb", NULL);
 	check(v == 0, "and not private in the other", v);
+	v = hugetlb_pages();
+	check(v == 3 * 2048, "status: HugetlbPages counts each mapping of a huge page", v);
 	return failed;
 }

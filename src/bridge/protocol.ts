@@ -112,6 +112,8 @@ export const OP = {
   SCM_CANCEL: 45,
   /** A read of /proc/PID/pagemap (a: position, count; s: the special file's name) -> bytes; s: the entries. */
   PAGEMAP: 46,
+  /** What /proc/PID/fd/N reads for a model descriptor (a: fd) -> length; s: the path. */
+  FDPATH: 47,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

@@ -1070,6 +1070,11 @@ export class BridgeServer {
         const bytes = Buffer.from(ents.buffer, ents.byteOffset, ents.byteLength);
         return { ret: bytes.length, s: bytes };
       }
+      case OP.FDPATH: {
+        if (a[0] < 0n) return reply(specialPath(cstr(q.s)));
+        const path = p.fdPath(Number(a[0]));
+        return typeof path === 'number' ? { ret: path } : reply(path);
+      }
       case OP.CRED: {
         const id = (v: bigint): number => Number(BigInt.asUintN(32, v));
         switch (Number(a[0])) {
@@ -1687,6 +1692,30 @@ function alive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/** The path a synthesized file's name stands for (what /proc/PID/fd shows for it). */
+function specialPath(name: string): string {
+  const [kind, arg] = splitName(name);
+  const [a, b] = splitName(arg);
+  switch (kind) {
+    case 'status':
+    case 'pagemap':
+    case 'smaps':
+      return `/proc/${arg}/${kind}`;
+    case 'fail-nth':
+      return a === b ? `/proc/${a}/fail-nth` : `/proc/${a}/task/${b}/fail-nth`;
+    case 'meminfo':
+      return '/proc/meminfo';
+    case 'hugepool':
+      return b === 'sysctl_nr_hugepages' ? '/proc/sys/vm/nr_hugepages' : `/sys/kernel/mm/hugepages/${a}/${b}`;
+    case 'hpage_pmd_size':
+      return '/sys/kernel/mm/transparent_hugepage/hpage_pmd_size';
+    case 'thp_enabled':
+      return '/sys/kernel/mm/transparent_hugepage/enabled';
+    default:
+      return name;
   }
 }
 

@@ -88,6 +88,8 @@ export interface FileIo {
 
 /** An open file (struct file). */
 export interface OpenFile {
+  /** What /proc/PID/fd shows for a file opened by no path (d_path() of a pseudo filesystem's dentry). */
+  readonly dname?: string;
   /** unlocked_ioctl; absent → -ENOTTY. */
   ioctl?(proc: Process, cmd: number, arg: bigint): number;
   /** read; absent → -EINVAL. */

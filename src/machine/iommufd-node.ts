@@ -18,6 +18,7 @@ import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viomm
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
+import { DMABUF_FILE_KIND } from '../iommufd/dmabuf.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
 import { ANON_INODE_STAT, type DeviceNode, type FileStat, type OpenFile, S_IFCHR } from './device.js';
@@ -85,6 +86,11 @@ export class IommufdFileHandle implements OpenFile {
   }
   release(): void {
     this.inner.release();
+  }
+
+  /** anon_inode_getfile()'s "anon_inode:[name]"; a dma-buf's dmabuffs_dname() "/dmabuf:" (and no name set). */
+  get dname(): string {
+    return this.inner.kind === DMABUF_FILE_KIND ? '/dmabuf:' : `anon_inode:[${this.inner.kind}]`;
   }
 }
 

@@ -39,15 +39,18 @@ export const FIRST_FD = 3;
 /** An open file description shared by dup'd / inherited descriptors. */
 class FileDescription {
   readonly file: OpenFile;
+  /** The path it was opened by (a device node), for /proc/PID/fd; undefined: the file's own name (OpenFile.dname). */
+  readonly path: string | undefined;
   refs = 1;
   /** f_pos: the position lseek moves (read and write of model files take none). */
   pos = 0n;
   /** f_flags: what F_GETFL shows (access mode and status flags). */
   flags: number;
 
-  constructor(file: OpenFile, flags = O_RDWR) {
+  constructor(file: OpenFile, flags = O_RDWR, path?: string) {
     this.file = file;
     this.flags = flags;
+    this.path = path;
   }
 }
 
@@ -470,6 +473,17 @@ export class Process {
     return f?.pathOnly === true ? undefined : f;
   }
 
+  /**
+   * The link /proc/PID/fd/`fd` reads (d_path()): the node it was opened by,
+   * else the file's own name ("anon_inode:[...]", "/memfd:... (deleted)");
+   * -EBADF for a descriptor not open.
+   */
+  fdPath(fd: number): string | number {
+    const d = this.fds.get(fd);
+    if (d === undefined) return -EBADF;
+    return d.path ?? d.file.dname ?? 'anon_inode:[unknown]';
+  }
+
   /** `fd` is an open descriptor (of any file, an O_PATH one included: fdget_raw()). */
   hasFd(fd: number): boolean {
     return this.fds.has(fd);
@@ -506,7 +520,7 @@ export class Process {
       // do_o_path(): the lookup alone, the device is not opened
       if (flags & O_PATH) {
         // do_o_path(): f_flags as build_open_how() left them (O_PATH_FLAGS, O_LARGEFILE gone), without O_CLOEXEC
-        this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT), flags & ~O_CLOEXEC));
+        this.fds.set(fd, new FileDescription(new PathFile(node.stat?.() ?? ANON_INODE_STAT), flags & ~O_CLOEXEC, path));
         return fd;
       }
       // may_open(): O_NOATIME only for the inode's owner (root, for every node here) or with CAP_FOWNER
@@ -519,7 +533,7 @@ export class Process {
         return -EINVAL;
       }
       if (file.fmode === undefined) file.fmode = flags & O_ACCMODE;
-      this.fds.set(fd, new FileDescription(file, openFileFlags(flags)));
+      this.fds.set(fd, new FileDescription(file, openFileFlags(flags), path));
       return fd;
     });
   }
@@ -900,6 +914,8 @@ export class Process {
       // memfd_alloc_file(): O_RDWR | O_LARGEFILE
       const fd = this.installFd({
         memfile: file,
+        // shmem_file_setup()'s name under the internal mount, unlinked from the start
+        dname: `/memfd:${name} (deleted)`,
         fmode: O_RDWR,
         positional: true,
         stat: () => ({ ...attrs, size: file.size }),

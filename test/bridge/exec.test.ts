@@ -296,6 +296,20 @@ describe('exec: the THP mode', () => {
   });
 });
 
+describe('exec: /proc/self/fd links', () => {
+  it("readlink of a model descriptor shows the model's file (checks that pass on 6.12.95 and 7.2.13)", async () => {
+    for (const profile of ['latest', 'v6.12'] as const) {
+      const r = await runExec([build('fdlinks')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+      expect(lines).toContain('ok a fault queue: anon_inode:[iommufd-pgfault]');
+      expect(lines).toContain(profile === 'latest' ? 'ok a dma-buf: /dmabuf:' : 'ok no dma-buf test op on this kernel');
+      expect(lines.length).toBe(12);
+      expect(r.status).toBe(0);
+    }
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

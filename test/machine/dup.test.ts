@@ -101,3 +101,20 @@ describe('SCM_RIGHTS between processes (scmSend / scmReceive)', () => {
     other.exit();
   });
 });
+
+describe('/proc/PID/fd links (Process.fdPath)', () => {
+  it('the node opened, a file of its own name, shared by dup; EBADF when closed', () => {
+    const { proc } = session();
+    const c = IommufdClient.open(proc);
+    expect(proc.fdPath(c.fd)).toBe('/dev/iommu');
+    const access = c.createAccess(c.ioasAlloc());
+    expect(proc.fdPath(access)).toBe('anon_inode:[iommufd_test_staccess]');
+    const m = proc.memfdCreate('guest');
+    expect(proc.fdPath(m)).toBe('/memfd:guest (deleted)');
+    const d = proc.dup(c.fd);
+    expect(proc.fdPath(d)).toBe('/dev/iommu');
+    expect(proc.close(c.fd)).toBe(0);
+    expect(proc.fdPath(c.fd)).toBe(-EBADF);
+    proc.exit();
+  });
+});

@@ -100,6 +100,7 @@ enum bridge_op {
 	OP_SCM_TAKE = 44,    /* a: fd received, st_dev, st_ino -> the kind installed there (0: none) */
 	OP_SCM_CANCEL = 45,  /* a: token of an offer whose sendmsg failed */
 	OP_PAGEMAP = 46,     /* a: position, count; s: "pagemap:PID" -> bytes; s: the entries */
+	OP_FDPATH = 47,      /* a: fd -> length; s: what /proc/PID/fd/fd reads */
 };
 
 #endif

@@ -1759,6 +1759,61 @@ static int dup_follow(int from, int to)
 	return to;
 }
 
+/*
+ * readlink of /proc/self/fd/N (also /proc/PID/fd/N of this process and
+ * /proc/thread-self/fd/N) for a model descriptor: the model's file, not the
+ * /dev/null placeholder.
+ */
+static int own_fd_link(const char *p)
+{
+	char pre[64];
+	const char *n = NULL;
+	if (!strncmp(p, "/proc/self/fd/", 14))
+		n = p + 14;
+	else if (!strncmp(p, "/proc/thread-self/fd/", 21))
+		n = p + 21;
+	else {
+		int len = snprintf(pre, sizeof(pre), "/proc/%d/fd/", getpid());
+		if (!strncmp(p, pre, (size_t)len))
+			n = p + len;
+	}
+	if (!n || !*n)
+		return -1;
+	char *end;
+	long fd = strtol(n, &end, 10);
+	if (*end || fd < 0 || fd >= MAXFD || (kind_of((int)fd) != K_MODEL && kind_of((int)fd) != K_SPECIAL))
+		return -1;
+	return (int)fd;
+}
+
+static ssize_t model_link(int fd, char *buf, size_t size)
+{
+	char path[4096];
+	/* a synthesized file: the server names the path its name stands for */
+	int special = kind_of(fd) == K_SPECIAL;
+	int64_t r = call(OP_FDPATH, special ? -1 : fd, 0, 0, 0, 0, 0, special ? special_path[fd] : NULL,
+			 special ? (uint32_t)strlen(special_path[fd]) + 1 : 0, NULL, path, sizeof(path));
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	size_t n = strlen(path) < size ? strlen(path) : size;
+	memcpy(buf, path, n);
+	return (ssize_t)n;
+}
+
+ssize_t readlink(const char *p, char *buf, size_t size)
+{
+	int fd = connected() && p ? own_fd_link(p) : -1;
+	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, AT_FDCWD, p, buf, size);
+}
+
+ssize_t readlinkat(int dirfd, const char *p, char *buf, size_t size)
+{
+	int fd = connected() && p && p[0] == '/' ? own_fd_link(p) : -1;
+	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, dirfd, p, buf, size);
+}
+
 /* ------------------------------------------------------------------------ */
 /*
  * SCM_RIGHTS: a model file travels as a real file the receiving shim can

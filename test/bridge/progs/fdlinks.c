@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What /proc/self/fd/N reads for the model's files (d_path()): the node an
+ * iommufd was opened by, anon_inode:[...] for the files iommufd installs,
+ * /dmabuf: for a dma-buf, /memfd:NAME (deleted), and the path of a
+ * synthesized /proc file; readlink truncates to the buffer. The values are
+ * what Linux 6.12.95 and 7.2.13 answer (the dma-buf on 7.2 only); one line
+ * per check, exit 0 when all passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "progs.h"
+
+#define IOMMU_FAULT_QUEUE_ALLOC _IO(T, 0x8e)
+#define TEST_OP_DMABUF_GET 22
+
+struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
+
+static int link_is(int fd, const char *want, const char *what)
+{
+	char p[64], l[256] = "";
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(p, l, sizeof(l) - 1);
+	check(n == (ssize_t)strlen(want) && !strcmp(l, want), what, n);
+	return n;
+}
+
+int main(void)
+{
+	char want[64];
+	int fd = open("/dev/iommu", O_RDWR);
+	link_is(fd, "/dev/iommu", "/dev/iommu");
+	int v = open("/dev/vfio/vfio", O_RDWR);
+	link_is(v, "/dev/vfio/vfio", "/dev/vfio/vfio (iommufd's VFIO container)");
+	uint32_t ioas = ioas_alloc(fd);
+	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
+	check(ioctl(fd, IOMMU_TEST_CMD, &ca) == 0, "CREATE_ACCESS", 0);
+	link_is((int)ca.u[0], "anon_inode:[iommufd_test_staccess]", "an access fd: anon_inode:[iommufd_test_staccess]");
+	struct { uint32_t size, flags, out_fault_id, out_fault_fd; } fa = { sizeof(fa), 0, 0, 0 };
+	check(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa) == 0, "FAULT_QUEUE_ALLOC", 0);
+	link_is((int)fa.out_fault_fd, "anon_inode:[iommufd-pgfault]", "a fault queue: anon_inode:[iommufd-pgfault]");
+	struct test_cmd dg = { .size = sizeof(dg), .op = TEST_OP_DMABUF_GET, .u = { 4096, O_RDWR } };
+	int d = ioctl(fd, IOMMU_TEST_CMD, &dg);
+	if (d >= 0)
+		link_is(d, "/dmabuf:", "a dma-buf: /dmabuf:");
+	else
+		check(1, "no dma-buf test op on this kernel", 0);
+	int m = memfd_create("guest", 0);
+	link_is(m, "/memfd:guest (deleted)", "a memfd: /memfd:guest (deleted)");
+	int s = open("/proc/self/status", O_RDONLY);
+	snprintf(want, sizeof(want), "/proc/%d/status", getpid());
+	link_is(s, want, "/proc/self/status: /proc/PID/status");
+	char p[64], small[4];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	check(readlink(p, small, sizeof(small)) == 4 && !memcmp(small, "/dev", 4), "readlink truncates to the buffer", 0);
+	snprintf(p, sizeof(p), "/proc/%d/fd/%d", getpid(), (int)fa.out_fault_fd);
+	char l[64] = "";
+	check(readlinkat(AT_FDCWD, p, l, sizeof(l) - 1) == 28 && !strcmp(l, "anon_inode:[iommufd-pgfault]"), "readlinkat of /proc/PID/fd/N", 0);
+	close(fd);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	check(readlink(p, l, sizeof(l)) == -1 && errno == ENOENT, "a closed descriptor: ENOENT", 0);
+	return failed;
+}

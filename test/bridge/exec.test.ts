@@ -215,6 +215,20 @@ describe('exec: credentials', () => {
   });
 });
 
+describe('exec: CHANGE_PROCESS across a privilege drop', () => {
+  it('a child that dropped to uid 1000 takes the pins over and pays for its own maps (7.2.13: every check passes; 6.12 has no CHANGE_PROCESS)', async () => {
+    const r = await runExec([build('change_process_uid')], { captureStdout: true, err: () => {}, caps: 'all' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(lines).toContain('ok child: VmPin stays 0 (account mode NONE keeps pinned_vm on the old mm)');
+    expect(lines).toContain('ok child: 128 KiB more is over its limit -> ENOMEM');
+    expect(lines.length).toBe(18);
+    const old = await runExec([build('change_process_uid')], { profile: 'v6.12', captureStdout: true, err: () => {}, caps: 'all' });
+    expect(old.stdout).toMatch(/^FAIL child: CHANGE_PROCESS \(got -1, errno 25\)$/m);
+    expect(old.stdout.split('\n').filter((l) => l.startsWith('FAIL')).length).toBe(11);
+  });
+});
+
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
     const r = await runExec([build('scm')], { captureStdout: true, err: () => {}, caps: 'all' });

@@ -26,6 +26,24 @@ function build(name: string): string {
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'bridge-test-'));
 });
+
+/**
+ * Run a check program (one "ok"/"FAIL" line per check, every capability, as root in the oracle VMs)
+ * under each profile: every line ok, `lines` of them, the ones named among them, exit 0.
+ */
+async function passesUnder(name: string, profiles: readonly string[], lines: number, named: readonly string[], opts: { warnings?: boolean } = {}): Promise<void> {
+  for (const profile of profiles) {
+    const r = await runExec([build(name)], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+    const out = r.stdout.trim().split('\n');
+    expect(out.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    for (const l of named) expect(out).toContain(`ok ${l}`);
+    expect(out.length).toBe(lines);
+    expect(r.status).toBe(0);
+    if (opts.warnings === false) expect(r.warnings).toBe(0);
+  }
+}
+
+const BOTH = ['latest', 'v6.12'] as const;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('exec: what the kernel selftests need', () => {
@@ -200,29 +218,13 @@ describe('exec: a small iommufd client', () => {
 
 describe('exec: credentials', () => {
   it('setuid and its kin, PR_SET_KEEPCAPS and capset decide who pays for a pin and when RLIMIT_MEMLOCK says ENOMEM (the checks pass on 6.12.95 and 7.2.13 as root)', async () => {
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('creds')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      expect(lines).toContain('ok euid 1000 without CAP_IPC_LOCK: 1 MiB over root\'s limit -> ENOMEM');
-      expect(lines).toContain('ok keep-caps: permitted kept, effective empty');
-      expect(lines).toContain('ok VmPin grew by the 32 KiB charged');
-      expect(lines).toContain("ok the child's 4 KiB: its user is at the limit -> ENOMEM");
-      expect(lines.length).toBe(32);
-      expect(r.status).toBe(0);
-      expect(r.warnings).toBe(0);
-    }
+    await passesUnder('creds', BOTH, 32, ["euid 1000 without CAP_IPC_LOCK: 1 MiB over root's limit -> ENOMEM", 'keep-caps: permitted kept, effective empty', 'VmPin grew by the 32 KiB charged', "the child's 4 KiB: its user is at the limit -> ENOMEM"], { warnings: false });
   });
 });
 
 describe('exec: CHANGE_PROCESS across a privilege drop', () => {
   it('a child that dropped to uid 1000 takes the pins over and pays for its own maps (7.2.13: every check passes; 6.12 has no CHANGE_PROCESS)', async () => {
-    const r = await runExec([build('change_process_uid')], { captureStdout: true, err: () => {}, caps: 'all' });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(lines).toContain('ok child: VmPin stays 0 (account mode NONE keeps pinned_vm on the old mm)');
-    expect(lines).toContain('ok child: 128 KiB more is over its limit -> ENOMEM');
-    expect(lines.length).toBe(18);
+    await passesUnder('change_process_uid', ['latest'], 18, ['child: VmPin stays 0 (account mode NONE keeps pinned_vm on the old mm)', 'child: 128 KiB more is over its limit -> ENOMEM']);
     const old = await runExec([build('change_process_uid')], { profile: 'v6.12', captureStdout: true, err: () => {}, caps: 'all' });
     expect(old.stdout).toMatch(/^FAIL child: CHANGE_PROCESS \(got -1, errno 25\)$/m);
     expect(old.stdout.split('\n').filter((l) => l.startsWith('FAIL')).length).toBe(11);
@@ -231,60 +233,27 @@ describe('exec: CHANGE_PROCESS across a privilege drop', () => {
 
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
-    const r = await runExec([build('scm')], { captureStdout: true, err: () => {}, caps: 'all' });
-    const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-    expect(lines).toContain('ok child: IOAS_MAP_FILE of the received memfd');
-    expect(lines).toContain('ok child: its VmPin holds the 64 KiB it pinned');
-    expect(lines).toContain('ok child: the pipe is still a pipe');
-    expect(lines).toContain('ok parent: 96 KiB were mapped');
-    expect(lines.length).toBe(27);
-    expect(r.status).toBe(0);
-    expect(r.warnings).toBe(0);
+    await passesUnder('scm', ['latest'], 27, ['child: IOAS_MAP_FILE of the received memfd', 'child: its VmPin holds the 64 KiB it pinned', 'child: the pipe is still a pipe', 'parent: 96 KiB were mapped'], { warnings: false });
   });
 });
 
 describe('exec: /proc/self/pagemap', () => {
   it("the model's page tables answer it, the pages the program's CPU touched included: the checks that pass on 6.12.95 and 7.2.13", async () => {
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('pagemap')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      // the host kernel answered these two wrongly (it has no pin on the page, and no hugetlb folio behind MAP_HUGETLB)
-      expect(lines).toContain('ok pinned page while the child lives: still exclusive (the child got a copy)');
-      expect(lines).toContain('ok hugetlb written at its start: page 5 present, exclusive');
-      expect(lines.length).toBe(42);
-      expect(r.status).toBe(0);
-    }
+    // the host kernel answered these two wrongly (it has no pin on the page, and no hugetlb folio behind MAP_HUGETLB)
+    await passesUnder('pagemap', BOTH, 42, ['pinned page while the child lives: still exclusive (the child got a copy)', 'hugetlb written at its start: page 5 present, exclusive']);
   });
 });
 
 describe('exec: /proc/self/smaps', () => {
   it("the model's hugetlb VMAs: huge page size, Private_/Shared_Hugetlb, no Rss, VmFlags; the checks that pass on 6.12.95 and 7.2.13", async () => {
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('smaps')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      expect(lines).toContain('ok written once: Private_Hugetlb 2048 kB');
-      expect(lines).toContain('ok mapped by both: Shared_Hugetlb 2048 kB');
-      expect(lines).toContain('ok status: HugetlbPages counts each mapping of a huge page');
-      expect(lines.length).toBe(19);
-      expect(r.status).toBe(0);
-    }
+    await passesUnder('smaps', BOTH, 19, ['written once: Private_Hugetlb 2048 kB', 'mapped by both: Shared_Hugetlb 2048 kB', 'status: HugetlbPages counts each mapping of a huge page']);
   });
 });
 
 describe('exec: the hugetlb pool', () => {
   it("meminfo, sysfs and the sysctl answer for the model's pool (128 pages by default, as the oracle VMs), and a write sizes it, not the host's: the checks that pass on 6.12.95 and 7.2.13", async () => {
     const host = readFileSync('/proc/sys/vm/nr_hugepages', 'utf8');
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('hugepages')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      expect(lines).toContain('ok the reserved ones stay, 2 of them surplus');
-      expect(lines.length).toBe(17);
-      expect(r.status).toBe(0);
-    }
+    await passesUnder('hugepages', BOTH, 17, ['the reserved ones stay, 2 of them surplus']);
     expect(readFileSync('/proc/sys/vm/nr_hugepages', 'utf8')).toBe(host);
   });
 
@@ -297,30 +266,15 @@ describe('exec: the hugetlb pool', () => {
 describe('exec: the THP mode', () => {
   it("transparent_hugepage/enabled is the model machine's: a root write changes where THPs come from, never the host's mode (checks that pass on 6.12.95 and 7.2.13)", async () => {
     const host = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('thp')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      expect(lines).toContain('ok always: a THP without MADV_HUGEPAGE');
-      expect(lines).toContain('ok never: no THP even with MADV_HUGEPAGE');
-      expect(lines.length).toBe(12);
-      expect(r.status).toBe(0);
-    }
+    await passesUnder('thp', BOTH, 12, ['always: a THP without MADV_HUGEPAGE', 'never: no THP even with MADV_HUGEPAGE']);
     expect(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')).toBe(host);
   });
 });
 
 describe('exec: /proc/self/fd links', () => {
   it("readlink of a model descriptor shows the model's file (checks that pass on 6.12.95 and 7.2.13)", async () => {
-    for (const profile of ['latest', 'v6.12'] as const) {
-      const r = await runExec([build('fdlinks')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const lines = r.stdout.trim().split('\n');
-      expect(lines.filter((l) => !l.startsWith('ok '))).toEqual([]);
-      expect(lines).toContain('ok a fault queue: anon_inode:[iommufd-pgfault]');
-      expect(lines).toContain(profile === 'latest' ? 'ok a dma-buf: /dmabuf:' : 'ok no dma-buf test op on this kernel');
-      expect(lines.length).toBe(12);
-      expect(r.status).toBe(0);
-    }
+    await passesUnder('fdlinks', ['latest'], 12, ['a fault queue: anon_inode:[iommufd-pgfault]', 'a dma-buf: /dmabuf:']);
+    await passesUnder('fdlinks', ['v6.12'], 12, ['a fault queue: anon_inode:[iommufd-pgfault]', 'no dma-buf test op on this kernel']);
   });
 });
 

@@ -33,17 +33,6 @@ struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 static int fd, mfd;
 static uint32_t ioas;
 
-static long vmpin_kb(int sfd)
-{
-	char buf[4096];
-	int n = pread(sfd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strstr(buf, "VmPin:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 static int map_file(uint64_t start, uint64_t len, uint64_t iova)
 {
 	struct ioas_map_file m = { .size = sizeof(m), .flags = 7, .ioas_id = ioas, .fd = mfd, .start = start, .length = len, .iova = iova };
@@ -66,7 +55,7 @@ int main(void)
 	mfd = memfd_create("guest", 0);
 	check(ftruncate(mfd, 1 << 20) == 0, "memfd of 1 MiB", mfd);
 	V(0, 0, "root maps 256 KiB of it", map_file(0, 256 << 10, 1 << 24));
-	long kb = vmpin_kb(sfd);
+	long kb = fd_field(sfd, "VmPin");
 	check(kb == 256, "root: VmPin 256 KiB (counted, not charged)", kb);
 	struct rlimit rl = { 128 << 10, 128 << 10 };
 	V(0, 0, "RLIMIT_MEMLOCK 128 KiB", setrlimit(RLIMIT_MEMLOCK, &rl));
@@ -76,25 +65,25 @@ int main(void)
 		failed = 0;
 		V(0, 0, "child: setresuid(1000, 1000, 1000)", setresuid(1000, 1000, 1000));
 		V(0, 0, "child: CHANGE_PROCESS", change_process());
-		kb = vmpin_kb(csfd);
+		kb = fd_field(csfd, "VmPin");
 		check(kb == 0, "child: VmPin stays 0 (account mode NONE keeps pinned_vm on the old mm)", kb);
 		V(0, 0, "child: uid 1000 maps 64 KiB", map_file(256 << 10, 64 << 10, 1 << 25));
 		V(-1, ENOMEM, "child: 128 KiB more is over its limit -> ENOMEM", map_file(512 << 10, 128 << 10, 1 << 26));
-		kb = vmpin_kb(csfd);
+		kb = fd_field(csfd, "VmPin");
 		check(kb == 64, "child: VmPin 64 KiB", kb);
 		_exit(failed);
 	}
 	int st = 0;
 	check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child passed", st);
-	kb = vmpin_kb(sfd);
+	kb = fd_field(sfd, "VmPin");
 	check(kb == 256, "parent: still 256 KiB", kb);
 	V(0, 0, "parent: CHANGE_PROCESS back", change_process());
-	kb = vmpin_kb(sfd);
+	kb = fd_field(sfd, "VmPin");
 	check(kb == 320, "parent: 320 KiB (the child's 64 KiB moved here)", kb);
 	struct ioas_unmap_ { uint32_t size, ioas_id; uint64_t iova, length; } u = { 24, ioas, 0, ~0ull };
 	V(0, 0, "IOAS_UNMAP of everything", ioctl(fd, IOMMU_IOAS_UNMAP, &u));
 	check(u.length == 320 << 10, "320 KiB were mapped", (long)u.length);
-	kb = vmpin_kb(sfd);
+	kb = fd_field(sfd, "VmPin");
 	check(kb == 0, "parent: VmPin 0", kb);
 	return failed;
 }

@@ -61,17 +61,6 @@ static int capset_ipc_lock(uint32_t eff, uint32_t perm)
 	return syscall(SYS_capset, &h, d);
 }
 
-static long vmpin_kb(int sfd)
-{
-	char buf[4096];
-	int n = pread(sfd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strstr(buf, "VmPin:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 int main(void)
 {
 	uint32_t eff, perm;
@@ -114,10 +103,10 @@ int main(void)
 	V(-1, EPERM, "setreuid(-1, 2000) without CAP_SETUID -> EPERM", setreuid((uid_t)-1, 2000));
 	V(0, 0, "setresuid to the IDs it has", setresuid(1000, 1000, 1000));
 	V(0, 0, "setuid(1000) to its own real UID", setuid(1000));
-	long before = vmpin_kb(sfd);
+	long before = fd_field(sfd, "VmPin");
 	V(-1, ENOMEM, "uid 1000: 128 KiB over its 64 KiB -> ENOMEM", map(128 << 10));
 	V(0, 0, "uid 1000: 32 KiB fits", map(32 << 10));
-	long after = vmpin_kb(sfd);
+	long after = fd_field(sfd, "VmPin");
 	check(before >= 0 && after - before == 32, "VmPin grew by the 32 KiB charged", after - before);
 	V(0, 0, "uid 1000: 32 KiB more reaches the limit exactly", map(32 << 10));
 	V(-1, ENOMEM, "uid 1000: one page past it -> ENOMEM", map(4096));

@@ -22,20 +22,6 @@
 
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 
-static long status_kb(const char *key)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -2;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = strtol(line + strlen(key) + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "after-exec")) {
@@ -82,13 +68,13 @@ int main(int argc, char **argv)
 	struct test_cmd md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
 	int rc = ioctl(fd, IOMMU_TEST_CMD, &md);
 	check(rc == 0 && md.u[0] != 0, "MOCK_DOMAIN", rc);
-	long pin0 = status_kb("VmPin:");
+	long pin0 = file_field("/proc/self/status", "VmPin");
 	char *b = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	memset(b, 0x22, 1 << 20);
 	struct ioas_map m = { .size = sizeof(m), .flags = 6, .ioas_id = ioas, .user_va = (uintptr_t)b, .length = 1 << 20 };
 	rc = ioctl(fd, IOMMU_IOAS_MAP, &m);
 	check(rc == 0, "IOAS_MAP with a domain", rc);
-	long pin1 = status_kb("VmPin:");
+	long pin1 = file_field("/proc/self/status", "VmPin");
 	check(pin1 - pin0 == 1024, "VmPin grows by the pinned 1 MiB", pin1 - pin0);
 	m.user_va = (uintptr_t)h;
 	m.length = hsz;

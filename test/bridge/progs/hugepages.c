@@ -24,16 +24,7 @@
 
 static long meminfo(const char *key)
 {
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -2;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
-			v = strtol(line + strlen(key) + 1, NULL, 10);
-	fclose(f);
-	return v;
+	return file_field("/proc/meminfo", key);
 }
 
 static long readv_(const char *path)
@@ -45,17 +36,6 @@ static long readv_(const char *path)
 	int n = read(fd, b, sizeof(b) - 1);
 	close(fd);
 	return n > 0 ? strtol(b, NULL, 10) : -1;
-}
-
-static int writev_(const char *path, const char *v)
-{
-	int fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	int n = write(fd, v, strlen(v));
-	int e = errno;
-	close(fd);
-	return n < 0 ? -e : n;
 }
 
 /* Total, free, reserved, surplus in meminfo and sysfs alike, and the sysctl's size */
@@ -79,20 +59,20 @@ int main(void)
 	pool(128, 127, 1, 0, 128, "the first touch takes one (its reservation with it)");
 	munmap(h, 4 << 20);
 	pool(128, 128, 0, 0, 128, "munmap gives both back");
-	check(writev_("/proc/sys/vm/nr_hugepages", "4") == 1, "nr_hugepages = 4", 0);
+	check(write_file("/proc/sys/vm/nr_hugepages", "4") == 1, "nr_hugepages = 4", 0);
 	pool(4, 4, 0, 0, 4, "a pool of 4");
 	h = mmap(NULL, 10 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	check(h == MAP_FAILED && errno == ENOMEM, "5 huge pages do not fit: ENOMEM at mmap", 0);
 	h = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	check(h != MAP_FAILED, "4 do", 0);
 	pool(4, 4, 4, 0, 4, "all 4 reserved");
-	check(writev_("/proc/sys/vm/nr_hugepages", "2") == 1, "nr_hugepages = 2 while 4 are reserved", 0);
+	check(write_file("/proc/sys/vm/nr_hugepages", "2") == 1, "nr_hugepages = 2 while 4 are reserved", 0);
 	pool(4, 4, 4, 2, 2, "the reserved ones stay, 2 of them surplus");
-	check(writev_(SYS "nr_hugepages", "x") == -EINVAL, "nr_hugepages = x: EINVAL", 0);
-	check(writev_(SYS "free_hugepages", "3") == -EACCES, "free_hugepages is read-only: EACCES", 0);
+	check(write_file(SYS "nr_hugepages", "x") == -EINVAL, "nr_hugepages = x: EINVAL", 0);
+	check(write_file(SYS "free_hugepages", "3") == -EACCES, "free_hugepages is read-only: EACCES", 0);
 	munmap(h, 8 << 20);
 	pool(2, 2, 0, 0, 2, "munmap: the surplus pages go");
-	check(writev_("/proc/sys/vm/nr_hugepages", "128") == 3, "nr_hugepages = 128 again", 0);
+	check(write_file("/proc/sys/vm/nr_hugepages", "128") == 3, "nr_hugepages = 128 again", 0);
 	pool(128, 128, 0, 0, 128, "back to 128");
 	return failed;
 }

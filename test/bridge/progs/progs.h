@@ -2,14 +2,19 @@
 /*
  * What the bridge's test programs share: the iommufd ioctl numbers and
  * structs they use (include/uapi/linux/iommufd.h, iommufd_test.h), one
- * "ok WHAT" / "FAIL WHAT" line per check, and IOMMU_IOAS_ALLOC.
+ * "ok WHAT" / "FAIL WHAT" line per check, IOMMU_IOAS_ALLOC, and reading a
+ * field of a /proc text file or writing a knob.
  */
 #ifndef BRIDGE_PROGS_H
 #define BRIDGE_PROGS_H
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #define T ';'
 #define IOMMU_DESTROY _IO(T, 0x80)
@@ -53,6 +58,48 @@ static __attribute__((unused)) void check_rc(long got, long want, int err, const
 		long r_ = (long)(call);       \
 		check_rc(r_, want, err, what); \
 	} while (0)
+
+/* The number after "key:" on its line of the text file at `path` (/proc/self/status, /proc/meminfo); -1 if absent, -2 if unreadable. */
+static __attribute__((unused)) long file_field(const char *path, const char *key)
+{
+	char line[256];
+	long v = -1;
+	size_t k = strlen(key);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, k) && line[k] == ':')
+			v = strtol(line + k + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* The same through a descriptor opened earlier (a process that dropped to another uid may not open /proc again). */
+static __attribute__((unused)) long fd_field(int fd, const char *key)
+{
+	char buf[4096];
+	long n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, key, strlen(key)) && l[strlen(key)] == ':')
+			return strtol(l + strlen(key) + 1, NULL, 10);
+	return -1;
+}
+
+/* Write `v` to the file at `path`: the bytes taken, or -errno (of the open or the write). */
+static __attribute__((unused)) int write_file(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	int n = write(fd, v, strlen(v));
+	int e = errno;
+	close(fd);
+	return n < 0 ? -e : n;
+}
 
 static __attribute__((unused)) uint32_t ioas_alloc(int fd)
 {

@@ -63,15 +63,7 @@ static int recv_fds(int s, int *fds, int max)
 
 static long vmpin_kb(void)
 {
-	char buf[4096];
-	int f = open("/proc/self/status", O_RDONLY);
-	int n = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strstr(buf, "VmPin:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
+	return file_field("/proc/self/status", "VmPin");
 }
 
 static int map(int fd, uint32_t ioas, void *va, size_t len, uint64_t iova)

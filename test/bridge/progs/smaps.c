@@ -49,21 +49,6 @@ static long field(void *va, const char *key, char *flags)
 	return v;
 }
 
-/* /proc/self/status's HugetlbPages (kB) */
-static long hugetlb_pages(void)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -2;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "HugetlbPages:", 13))
-			v = strtol(line + 13, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 int main(void)
 {
 	char flags[256] = "";
@@ -76,7 +61,7 @@ int main(void)
 	h[4096] = 1;
 	v = field(h, "Private_Hugetlb", flags);
 	check(v == 2048, "written once: Private_Hugetlb 2048 kB", v);
-	v = hugetlb_pages();
+	v = file_field("/proc/self/status", "HugetlbPages");
 	check(v == 2048, "status: HugetlbPages 2048 kB", v);
 	v = field(h, "KernelPageSize", NULL);
 	check(v == 2048, "KernelPageSize 2048 kB", v);
@@ -108,7 +93,7 @@ int main(void)
 	check(v == 2048, "mapped by both: Shared_Hugetlb 2048 kB", v);
 	v = field(s2, "Private_Hugetlb", NULL);
 	check(v == 0, "and not private in the other", v);
-	v = hugetlb_pages();
+	v = file_field("/proc/self/status", "HugetlbPages");
 	check(v == 3 * 2048, "status: HugetlbPages counts each mapping of a huge page", v);
 	return failed;
 }

@@ -47,13 +47,7 @@ static int thp_block(int advise)
 
 static int knob(const char *v)
 {
-	int fd = open(KNOB, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	int n = write(fd, v, strlen(v));
-	int e = errno;
-	close(fd);
-	return n < 0 ? -e : n;
+	return write_file(KNOB, v);
 }
 
 static int reads(const char *want)

@@ -113,6 +113,15 @@ export class RealProcess {
     }
   }
 
+  /** /proc/PID/fdinfo/FD of the real process ('' when it is gone). */
+  fdinfo(fd: number): string {
+    try {
+      return readFileSync(`/proc/${this.pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   /** /proc/PID/smaps of the real process ('' when it is gone). */
   smaps(): string {
     try {

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EACCES, EBADF, EINVAL, ENOENT, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
+import { O_CLOEXEC } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
@@ -1453,6 +1454,18 @@ export class BridgeServer {
       const tid = threadOf(t, arg);
       return tid === undefined ? { ret: -ESRCH } : reply(`${t.readFailNth(tid)}\n`);
     }
+    if (kind === 'fdinfo') {
+      // seq_show(): pos and f_flags are the model's; close-on-exec, mnt_id and ino the real placeholder's
+      // (the shim keeps its FD_CLOEXEC in step; a pseudo filesystem's numbers differ from boot to boot anyway)
+      const fd = Number(splitName(arg)[1]);
+      const pos = t.proc.fdPos(fd);
+      const flags = t.proc.getfl(fd);
+      if (typeof pos === 'number' || flags < 0) return { ret: -ENOENT };
+      const real = t.real?.fdinfo(fd) ?? '';
+      const realFlags = Number.parseInt(/^flags:\s*([0-7]+)/m.exec(real)?.[1] ?? '0', 8);
+      const rest = real.split('\n').filter((l) => /^(mnt_id|ino):/.test(l));
+      return reply(`pos:\t${pos}\nflags:\t0${(flags | (realFlags & O_CLOEXEC)).toString(8)}\n${rest.map((l) => `${l}\n`).join('')}`);
+    }
     if (kind === 'smaps') {
       // the hugetlb folios the program's CPU faulted in (only its real memory saw the touch)
       this.syncHugetlb(t);
@@ -1704,6 +1717,8 @@ function specialPath(name: string): string {
     case 'pagemap':
     case 'smaps':
       return `/proc/${arg}/${kind}`;
+    case 'fdinfo':
+      return `/proc/${a}/fdinfo/${b}`;
     case 'fail-nth':
       return a === b ? `/proc/${a}/fail-nth` : `/proc/${a}/task/${b}/fail-nth`;
     case 'meminfo':

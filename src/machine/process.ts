@@ -405,6 +405,12 @@ export class Process {
     return d === undefined ? -EBADF : d.flags;
   }
 
+  /** f_pos of the descriptor's open file description (/proc/PID/fdinfo's pos), -EBADF when not open. */
+  fdPos(fd: number): bigint | number {
+    const d = this.fds.get(fd);
+    return d === undefined ? -EBADF : d.pos;
+  }
+
   /**
    * fcntl(F_SETFL) (setfl()): only SETFL_MASK changes; O_NOATIME needs the
    * inode's owner (root for every model file) or CAP_FOWNER (-EPERM), and

@@ -559,6 +559,8 @@ static int all_digits(const char *s, const char *end)
 	return 1;
 }
 
+static int own_fd_link(const char *p);
+
 /* A synthesized file: its server-side name in out, or 0. */
 static int special_name(const char *p, char *out, size_t cap)
 {
@@ -612,6 +614,16 @@ static int special_name(const char *p, char *out, size_t cap)
 		if (!strcmp(slash, "/status")) {
 			snprintf(out, cap, "status:%s", pid);
 			return 1;
+		}
+		/* this process's model descriptor: pos and flags are the model's */
+		if (!strncmp(slash, "/fdinfo/", 8) && atoi(pid) == getpid()) {
+			char *end;
+			long n = strtol(slash + 8, &end, 10);
+			if (slash[8] && !*end && n >= 0 && n < MAXFD && kind_of((int)n) == K_MODEL) {
+				snprintf(out, cap, "fdinfo:%s:%ld", pid, n);
+				return 1;
+			}
+			return 0;
 		}
 		/* the real text, with the model's hugetlb VMAs (exec emulates them with ordinary memory) */
 		if (!strcmp(slash, "/smaps")) {
@@ -870,8 +882,18 @@ int fstat64(int fd, struct stat64 *st)
 	return fstat(fd, (struct stat *)st);
 }
 
+/* /proc/self/fd/N of a model descriptor, followed (stat, not lstat): the model's file; -1 otherwise */
+static int followed_model_fd(const char *path)
+{
+	int fd = connected() && path ? own_fd_link(path) : -1;
+	return fd >= 0 && kind_of(fd) == K_MODEL ? fd : -1;
+}
+
 int stat(const char *path, struct stat *st)
 {
+	int lfd = followed_model_fd(path);
+	if (lfd >= 0)
+		return model_stat(lfd, NULL, st);
 	if (connected() && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
@@ -891,6 +913,8 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return model_stat(dirfd, NULL, st);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_BOTH && connected())
 		return memfd_stat(dirfd, st);
+	if (!(flags & AT_SYMLINK_NOFOLLOW) && path && path[0] == '/' && followed_model_fd(path) >= 0)
+		return model_stat(followed_model_fd(path), NULL, st);
 	if (connected() && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
@@ -927,6 +951,13 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 		sx->stx_size = (uint64_t)at.size;
 		sx->stx_blksize = (uint32_t)at.blksize;
 		return 0;
+	}
+	/* /proc/self/fd/N of a model descriptor, followed: statx of that descriptor */
+	int lfd = !(flags & AT_SYMLINK_NOFOLLOW) && path && path[0] == '/' ? followed_model_fd(path) : -1;
+	if (lfd >= 0) {
+		dirfd = lfd;
+		path = "";
+		flags |= AT_EMPTY_PATH;
 	}
 	int by_fd = (flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_MODEL;
 	if (!connected() || (!by_fd && !model_path(path)))

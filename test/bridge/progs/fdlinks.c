@@ -3,7 +3,8 @@
  * What /proc/self/fd/N reads for the model's files (d_path()): the node an
  * iommufd was opened by, anon_inode:[...] for the files iommufd installs,
  * /dmabuf: for a dma-buf, /memfd:NAME (deleted), and the path of a
- * synthesized /proc file; readlink truncates to the buffer. The values are
+ * synthesized /proc file; readlink truncates to the buffer; fdinfo's pos
+ * and flags; stat through the link. The values are
  * what Linux 6.12.95 and 7.2.13 answer (the dma-buf on 7.2 only); one line
  * per check, exit 0 when all passed.
  */
@@ -16,6 +17,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -32,6 +35,22 @@ static int link_is(int fd, const char *want, const char *what)
 	ssize_t n = readlink(p, l, sizeof(l) - 1);
 	check(n == (ssize_t)strlen(want) && !strcmp(l, want), what, n);
 	return n;
+}
+
+/* fdinfo's flags line: octal */
+static long fdinfo_flags(int fd)
+{
+	char p[64], line[128];
+	long v = -1;
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags:", 6))
+			v = strtol(line + 6, NULL, 8);
+	fclose(f);
+	return v;
 }
 
 int main(void)
@@ -65,6 +84,26 @@ int main(void)
 	snprintf(p, sizeof(p), "/proc/%d/fd/%d", getpid(), (int)fa.out_fault_fd);
 	char l[64] = "";
 	check(readlinkat(AT_FDCWD, p, l, sizeof(l) - 1) == 28 && !strcmp(l, "anon_inode:[iommufd-pgfault]"), "readlinkat of /proc/PID/fd/N", 0);
+
+	/* fdinfo: pos and f_flags (with O_CLOEXEC for a close-on-exec descriptor) */
+	int cfd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", cfd);
+	long fl = fdinfo_flags(cfd);
+	check(file_field(p, "pos") == 0 && fl == 02100002, "fdinfo of /dev/iommu opened O_RDWR | O_CLOEXEC: pos 0, flags 02100002", fl);
+	check(fcntl(cfd, F_SETFL, O_NONBLOCK) == 0, "F_SETFL O_NONBLOCK", 0);
+	fl = fdinfo_flags(cfd);
+	check(fl == 02104002, "fdinfo follows F_SETFL: flags 02104002", fl);
+	fl = fdinfo_flags((int)ca.u[0]);
+	check(fl == 02000002, "fdinfo of an access fd: 02000002 (no O_LARGEFILE, close-on-exec)", fl);
+
+	/* stat follows /proc/self/fd/N to the model's file */
+	struct stat st;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", cfd);
+	check(stat(p, &st) == 0 && st.st_mode == (S_IFCHR | 0660) && major(st.st_rdev) == 10, "stat through /proc/self/fd: the misc device /dev/iommu", (long)st.st_mode);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", (int)ca.u[0]);
+	check(stat(p, &st) == 0 && st.st_mode == 0600 && st.st_rdev == 0, "stat through /proc/self/fd of an anon inode file: mode 0600", (long)st.st_mode);
+	check(lstat(p, &st) == 0 && S_ISLNK(st.st_mode), "lstat sees the link itself", (long)st.st_mode);
+
 	close(fd);
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	check(readlink(p, l, sizeof(l)) == -1 && errno == ENOENT, "a closed descriptor: ENOENT", 0);

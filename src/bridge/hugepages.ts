@@ -9,7 +9,7 @@
  * The model's pool is a limit with pages in use and reserved (its pages come
  * from free blocks on demand, and nr_overcommit_hugepages is 0).
  */
-import { EACCES, EINVAL } from '../base/errno.js';
+import { EINVAL } from '../base/errno.js';
 import type { PhysicalMemory } from '../mm/physical-memory.js';
 import { PMD_ORDER, PUD_ORDER } from '../mm/constants.js';
 
@@ -32,6 +32,13 @@ function pool(phys: PhysicalMemory, order: number): { max: number; total: number
   const total = Math.max(max, held);
   return { max, total, free: total - s.inUse, resv: s.reserved, surplus: total - max };
 }
+
+/**
+ * The pool files a program may open for writing (0644 with a store). The
+ * others are read-only (0444), and so is nr_overcommit_hugepages here: the
+ * model allocates no surplus pages, so it stays 0.
+ */
+export const POOL_WRITABLE: ReadonlySet<string> = new Set(['nr_hugepages', 'sysctl_nr_hugepages']);
 
 /** Whether the model has a pool of this order (1 GiB pages only with gbpages). */
 export function hasPool(phys: PhysicalMemory, order: number): boolean {
@@ -63,11 +70,10 @@ export function poolFileText(phys: PhysicalMemory, order: number, file: string):
 /**
  * A write of nr_hugepages (__nr_hugepages_store_common(): kstrtoul base 10,
  * then set_max_huge_pages(): at most what memory holds; the pages in use or
- * reserved beyond it stay as surplus). The bytes taken or -errno; root's
- * file (0644).
+ * reserved beyond it stay as surplus). The bytes taken or -EINVAL. Who may
+ * write was decided when the file was opened (POOL_WRITABLE, root's 0644).
  */
-export function poolWrite(phys: PhysicalMemory, order: number, data: string, privileged: boolean): number {
-  if (!privileged) return -EACCES;
+export function poolWrite(phys: PhysicalMemory, order: number, data: string): number {
   const m = /^\s*(\d+)\n?$/.exec(data);
   if (m === null) return -EINVAL;
   // pages in use or reserved beyond the new size stay, as surplus (pool() counts them)

@@ -114,6 +114,8 @@ export const OP = {
   PAGEMAP: 46,
   /** What /proc/PID/fd/N reads for a model descriptor (a: fd) -> length; s: the path. */
   FDPATH: 47,
+  /** Opening a synthesized file (s: its name; a: open flags): 0, or the errno the real open gives (ENOENT, EACCES). */
+  FILE_OPEN: 48,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

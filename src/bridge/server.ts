@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EACCES, EBADF, EINVAL, ENOENT, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
-import { O_CLOEXEC } from '../machine/device.js';
+import { O_ACCMODE, O_CLOEXEC, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
@@ -44,6 +44,7 @@ import {
   MAP_TYPE,
   MmStruct,
   PAGE_SIZE,
+  PMD_ORDER,
   PROT_WRITE,
   PTE_ANON,
   TASK_PAGES,
@@ -57,7 +58,7 @@ import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
-import { POOL_DIRS, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
+import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
 const RLIMIT_MEMLOCK = 8;
@@ -230,6 +231,9 @@ export class BridgeServer {
 
   constructor(opts: BridgeOptions = {}) {
     this.machine = new Machine(opts);
+    // set_max_huge_pages(): a pool asked larger than memory holds gets what fits (nr_hugepages reads that)
+    const pool = this.machine.phys.hugetlbStats(PMD_ORDER).limit;
+    if (Number.isFinite(pool)) this.machine.phys.setHugetlbLimit(PMD_ORDER, Math.min(pool, Math.floor(this.machine.phys.totalFrames / 2 ** PMD_ORDER)));
     this.debugfsDir = opts.debugfsDir;
     this.sabotage = opts.sabotage;
     this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
@@ -985,6 +989,8 @@ export class BridgeServer {
         const part = Buffer.from(r.s).subarray(Math.min(from, r.s.length), Math.min(from + Number(BigInt.asUintN(32, a[1])), r.s.length));
         return { ret: part.length, s: part };
       }
+      case OP.FILE_OPEN:
+        return { ret: this.fileOpen(b, cstr(q.s), Number(a[0])) };
       case OP.FILE_WRITE: {
         const z = q.s.indexOf(0);
         return this.fileWrite(b, q.s.subarray(0, z).toString(), q.s.subarray(z + 1).toString());
@@ -1372,16 +1378,16 @@ export class BridgeServer {
     if (Number.isSafeInteger(hi) && hi > lo) this.mirror(b, b.proc.mm, lo, hi);
   }
 
-  /**
-   * Make the model's lowest free descriptor `low` (the program's): inert
-   * placeholders fill the numbers below it the model does not use.
-   */
   /** An SCM_RIGHTS offer received or cancelled: out of the indexes. */
   private scmForget(key: string, token: number): void {
     this.inFlightByToken.delete(token);
     if (this.inFlight.get(key)?.length === 0) this.inFlight.delete(key);
   }
 
+  /**
+   * Make the model's lowest free descriptor `low` (the program's): inert
+   * placeholders fill the numbers below it the model does not use.
+   */
   private syncFds(b: Bridged, low: number): number {
     const p = b.proc;
     const lf = Math.max(low, 3);
@@ -1485,12 +1491,42 @@ export class BridgeServer {
     return { ret: -EINVAL };
   }
 
+  /**
+   * The real open's answer for a synthesized file: ENOENT for a pool file
+   * that does not exist; EACCES for writing a read-only one (kernfs_fop_open()
+   * refuses a write open of an attribute without store, even for root) or a
+   * root-owned 0644 one without euid 0 or CAP_DAC_OVERRIDE (generic_permission()).
+   */
+  private fileOpen(b: Bridged, name: string, flags: number): number {
+    const [kind, arg] = splitName(name);
+    const task = b.proc.task;
+    const root = task.euid === 0 || task.capable('CAP_DAC_OVERRIDE');
+    let writable: boolean;
+    switch (kind) {
+      case 'hugepool': {
+        const [dir, file] = splitName(arg);
+        const order = POOL_DIRS.find(([d]) => d === dir)?.[1];
+        if (order === undefined || !hasPool(this.machine.phys, order) || poolFileText(this.machine.phys, order, file) === undefined) return -ENOENT;
+        writable = POOL_WRITABLE.has(file) && root;
+        break;
+      }
+      case 'thp_enabled':
+        writable = root;
+        break;
+      case 'fail-nth':
+        writable = true;
+        break;
+      default:
+        writable = false;
+    }
+    return (flags & O_ACCMODE) !== O_RDONLY && !writable ? -EACCES : 0;
+  }
+
   private fileWrite(b: Bridged, name: string, data: string): Reply {
     const [kind, arg] = splitName(name);
+    // Who may write was decided at the open (fileOpen()): a sysfs descriptor opened as root stays writable after a drop.
     if (kind === 'thp_enabled') {
-      // enabled_store(): one of the modes (sysfs_streq: a trailing newline allowed); root's 0644 file
-      const task = b.proc.task;
-      if (task.euid !== 0 && !task.capable('CAP_DAC_OVERRIDE')) return { ret: -EACCES };
+      // enabled_store(): one of the modes (sysfs_streq: a trailing newline allowed)
       const mode = /^(always|madvise|never)\n?$/.exec(data)?.[1];
       if (mode !== 'always' && mode !== 'madvise' && mode !== 'never') return { ret: -EINVAL };
       this.machine.setThpMode(mode);
@@ -1499,11 +1535,11 @@ export class BridgeServer {
     if (kind === 'hugepool') {
       const [dir, file] = splitName(arg);
       const order = POOL_DIRS.find(([d]) => d === dir)?.[1];
-      if (order === undefined || !hasPool(this.machine.phys, order)) return { ret: -ENOENT };
-      // root's 0644 file (the open's permission check, made at the write here)
-      if (file !== 'nr_hugepages' && file !== 'sysctl_nr_hugepages') return { ret: -EACCES };
+      if (order === undefined || !hasPool(this.machine.phys, order) || !POOL_WRITABLE.has(file)) return { ret: -EACCES };
+      // proc_sys_call_handler() asks sysctl_perm() again at each write (EPERM); kernfs asked at the open only
       const task = b.proc.task;
-      return { ret: poolWrite(this.machine.phys, order, data, task.euid === 0 || task.capable('CAP_DAC_OVERRIDE')) };
+      if (file === 'sysctl_nr_hugepages' && task.euid !== 0 && !task.capable('CAP_DAC_OVERRIDE')) return { ret: -EPERM };
+      return { ret: poolWrite(this.machine.phys, order, data) };
     }
     if (kind !== 'fail-nth') return { ret: -EINVAL };
     const t = this.target(b, arg);

@@ -101,6 +101,7 @@ enum bridge_op {
 	OP_SCM_CANCEL = 45,  /* a: token of an offer whose sendmsg failed */
 	OP_PAGEMAP = 46,     /* a: position, count; s: "pagemap:PID" -> bytes; s: the entries */
 	OP_FDPATH = 47,      /* a: fd -> length; s: what /proc/PID/fd/fd reads */
+	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags -> 0 or -errno (ENOENT, EACCES) */
 };
 
 #endif

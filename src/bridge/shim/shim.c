@@ -695,6 +695,12 @@ static int open_model(const char *path, int flags)
 
 static int open_special(const char *name, int flags)
 {
+	/* the model's permission check (and whether the file exists), as the real open makes it */
+	int64_t ok = call(OP_FILE_OPEN, flags, 0, 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
+	if (ok < 0) {
+		errno = (int)-ok;
+		return -1;
+	}
 	int fd = placeholder(-1, flags);
 	if (fd < 0)
 		return -1;
@@ -913,8 +919,9 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 		return model_stat(dirfd, NULL, st);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_BOTH && connected())
 		return memfd_stat(dirfd, st);
-	if (!(flags & AT_SYMLINK_NOFOLLOW) && path && path[0] == '/' && followed_model_fd(path) >= 0)
-		return model_stat(followed_model_fd(path), NULL, st);
+	int lfd = !(flags & AT_SYMLINK_NOFOLLOW) && path && path[0] == '/' ? followed_model_fd(path) : -1;
+	if (lfd >= 0)
+		return model_stat(lfd, NULL, st);
 	if (connected() && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
@@ -1672,7 +1679,8 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 {
 	char name[256], buf[4096];
 	if (connected() && special_name(path, name, sizeof(name))) {
-		int fd = open_special(name, strchr(mode, 'e') ? O_CLOEXEC : 0);
+		int acc = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
+		int fd = open_special(name, acc | (strchr(mode, 'e') ? O_CLOEXEC : 0));
 		if (fd < 0)
 			return NULL;
 		cookie_io_functions_t io = { .read = cookie_read, .write = cookie_write, .close = cookie_close };

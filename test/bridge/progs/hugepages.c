@@ -5,7 +5,9 @@
  * /proc/sys/vm/nr_hugepages answer for the model's pool (exec emulates
  * hugetlb, so the host's pool is not the program's, and a write must not
  * size the host's). Reservations at mmap, a page at first touch, a pool too
- * small for a mapping, a shrink below the reserved pages (surplus). Start
+ * small for a mapping, a shrink below the reserved pages (surplus); what
+ * the open refuses (EACCES, ENOENT) and a root descriptor kept across a
+ * drop to uid 1000. Start
  * it as root with the oracle VMs' 128 huge pages; the values are what Linux
  * 6.12.95 and 7.2.13 answer; one line per check, exit 0 when all passed.
  */
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -74,5 +77,30 @@ int main(void)
 	pool(2, 2, 0, 0, 2, "munmap: the surplus pages go");
 	check(write_file("/proc/sys/vm/nr_hugepages", "128") == 3, "nr_hugepages = 128 again", 0);
 	pool(128, 128, 0, 0, 128, "back to 128");
+
+	/* the open decides: read-only and missing files fail there, and a descriptor opened as root stays writable */
+	int fd = open(SYS "free_hugepages", O_RDWR);
+	check(fd == -1 && errno == EACCES, "open of free_hugepages for writing: EACCES, even for root", fd);
+	fd = open(SYS "bogus", O_RDONLY);
+	check(fd == -1 && errno == ENOENT, "open of a file the pool does not have: ENOENT", fd);
+	fd = open("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", O_RDONLY);
+	check(fd == -1 && errno == ENOENT, "no 1 GiB pool without 1 GiB pages: ENOENT", fd);
+	fd = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+	int sfd = open(SYS "nr_hugepages", O_WRONLY);
+	check(fd >= 0 && sfd >= 0, "root opens the sysctl and the sysfs nr_hugepages for writing", fd);
+	pid_t c = fork();
+	if (c == 0) {
+		failed = 0;
+		check(setresuid(1000, 1000, 1000) == 0, "child: setresuid(1000)", 0);
+		int g = open("/proc/sys/vm/nr_hugepages", O_WRONLY);
+		check(g == -1 && errno == EACCES, "child: uid 1000 may not open it for writing: EACCES", g);
+		check(write(fd, "32", 2) == -1 && errno == EPERM, "child: the sysctl asks again at each write: EPERM", 0);
+		check(write(sfd, "64", 2) == 2, "child: the sysfs file asked at the open only: the write takes", 0);
+		_exit(failed);
+	}
+	int st = 0;
+	check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child passed", st);
+	pool(64, 64, 0, 0, 64, "the child's write took");
+	check(write_file("/proc/sys/vm/nr_hugepages", "128") == 3, "nr_hugepages = 128 again", 0);
 	return failed;
 }

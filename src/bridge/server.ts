@@ -23,7 +23,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EACCES, EBADF, EINVAL, ENOENT, EPERM, ESRCH } from '../base/errno.js';
+import { EACCES, EBADF, EINVAL, EIO, ENOENT, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
@@ -1516,8 +1516,13 @@ export class BridgeServer {
       case 'fail-nth':
         writable = true;
         break;
-      default:
+      case 'hpage_pmd_size':
+        // a sysfs attribute without store
         writable = false;
+        break;
+      default:
+        // a read-only /proc file (0444): root's DAC override opens it, writing it fails later
+        writable = root;
     }
     return (flags & O_ACCMODE) !== O_RDONLY && !writable ? -EACCES : 0;
   }
@@ -1541,6 +1546,8 @@ export class BridgeServer {
       if (file === 'sysctl_nr_hugepages' && task.euid !== 0 && !task.capable('CAP_DAC_OVERRIDE')) return { ret: -EPERM };
       return { ret: poolWrite(this.machine.phys, order, data) };
     }
+    // /proc/meminfo's proc_ops has no write: proc_reg_write() says EIO; the per-process files have none at all (EINVAL)
+    if (kind === 'meminfo') return { ret: -EIO };
     if (kind !== 'fail-nth') return { ret: -EINVAL };
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };

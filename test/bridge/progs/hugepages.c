@@ -102,5 +102,10 @@ int main(void)
 	check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child passed", st);
 	pool(64, 64, 0, 0, 64, "the child's write took");
 	check(write_file("/proc/sys/vm/nr_hugepages", "128") == 3, "nr_hugepages = 128 again", 0);
+
+	/* the other synthesized files: root opens a read-only /proc file for writing, a sysfs one not */
+	check(write_file("/proc/meminfo", "1") == -EIO, "a write of /proc/meminfo: EIO (no write in its proc_ops)", 0);
+	check(write_file("/proc/self/status", "1") == -EINVAL, "a write of /proc/self/status: EINVAL", 0);
+	check(write_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "1") == -EACCES, "an open of hpage_pmd_size for writing: EACCES", 0);
 	return failed;
 }

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EACCES, EBADF, EINVAL, EIO, ENOENT, EPERM, ESRCH } from '../base/errno.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
-import { O_ACCMODE, O_CLOEXEC, O_RDONLY } from '../machine/device.js';
+import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
 import type { MemFile } from '../mm/memfile.js';
@@ -68,7 +68,7 @@ const F_SETFL = 4;
 
 /** A descriptor the model holds only to keep a real descriptor's number taken. */
 function placeholderFile(): OpenFile {
-  return { release() {} };
+  return { outside: true, release() {} };
 }
 
 /** One real process and its simulated twin. */
@@ -104,6 +104,7 @@ export class Bridged {
 
   constructor(proc: Process) {
     this.proc = proc;
+    proc.outsideFd = (fd) => realFdOpen(this.realPid, fd);
   }
 
   /** Make `tid`'s fail-nth the model task's, for a call from that thread. */
@@ -1738,6 +1739,20 @@ setInterval(() => {
   const w = new Worker(code, { eval: true, workerData: { fifo, sab: state.buffer } });
   w.unref();
   return w;
+}
+
+/**
+ * The real process has `fd` open, and not as O_PATH (fdinfo flags; fget() returns no file
+ * for those): a descriptor of its own the model never saw, such as stdout.
+ */
+function realFdOpen(pid: number, fd: number): boolean {
+  if (pid <= 0 || !Number.isInteger(fd) || fd < 0 || fd > 0x7fff_ffff) return false;
+  try {
+    const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    return flags !== null && (Number.parseInt(flags[1], 8) & O_PATH) === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** The process exists and is not a zombie. */

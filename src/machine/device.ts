@@ -123,6 +123,11 @@ export interface OpenFile {
   /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
   readonly pathOnly?: boolean;
   /**
+   * A stand-in keeping the number of a descriptor the real process holds and
+   * the model does not (exec's placeholders): fget() asks Process.outsideFd.
+   */
+  readonly outside?: boolean;
+  /**
    * path_noexec(): the file is on a pseudo filesystem (anon inodes, dma-bufs:
    * SB_I_NOEXEC) or a noexec mount, so mmap with PROT_EXEC is -EPERM.
    */

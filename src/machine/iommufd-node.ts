@@ -115,8 +115,15 @@ class ProcessFiles implements IommufdFiles {
 
   /** fget(): any open file of the caller (a memfd for IOAS_MAP_FILE, a driver file such as a dma-buf). */
   fget(fd: number): FgetFile | undefined {
-    const file = this.machine.currentProcess?.fileOf(fd);
-    if (file === undefined) return undefined;
+    const p = this.machine.currentProcess;
+    if (p === undefined) return undefined;
+    const file = p.fileOf(fd);
+    if (file === undefined || file.outside === true) {
+      // an O_PATH file of the model's is none; under exec, a file the real process opened itself is one
+      // iommufd knows nothing of (dma_buf_get(): -EINVAL), unless it is O_PATH or closed there
+      if (file === undefined && p.hasFd(fd)) return undefined;
+      return p.outsideFd?.(fd) === true ? {} : undefined;
+    }
     return file instanceof IommufdFileHandle ? { iommufdFile: file.inner } : { memfile: file.memfile };
   }
 }

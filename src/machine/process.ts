@@ -142,6 +142,12 @@ export class Process {
   readonly ppid: number;
   private readonly fds = new FdTable();
   private dead = false;
+  /**
+   * Set by a bridge whose real process holds descriptors the model never saw
+   * (its stdin, stdout and stderr, a file it opened on the host): whether `fd`
+   * is one of them, open and not O_PATH, so that fget() finds a file there.
+   */
+  outsideFd: ((fd: number) => boolean) | undefined;
 
   constructor(machine: Machine, task: Task, ppid = 0) {
     this.machine = machine;

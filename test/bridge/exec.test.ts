@@ -281,6 +281,13 @@ describe('exec: /proc/self/fd links', () => {
   });
 });
 
+describe("exec: the program's own descriptors", () => {
+  it('stdout, a directory, a dup2 to 700: a file iommufd takes by number but cannot pin (DMABUF_REVOKE EINVAL, IOAS_MAP_FILE maps, a fill fails); O_PATH or closed: EBADF (the checks pass on 7.2.13)', async () => {
+    await passesUnder('outsidefds', ['latest'], 19, ['DMABUF_REVOKE of stdout: EINVAL, no dma-buf', 'DMABUF_REVOKE of descriptor 700: EINVAL', 'DMABUF_REVOKE of an O_PATH descriptor: EBADF', 'a mock domain cannot be filled from it: EINVAL']);
+    await passesUnder('outsidefds', ['v6.12'], 2, ['no dma-buf test op on this kernel']);
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

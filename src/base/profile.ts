@@ -83,6 +83,12 @@ export interface Profile {
   /** MAP_STACK sets VM_NOHUGEPAGE (calc_vm_flag_bits, v6.7+). */
   readonly mapStackNoHugepage: boolean;
   /**
+   * A MAP_HUGETLB hint is aligned down to the huge page (x86's own
+   * hugetlb_get_unmapped_area(), gone in 6.13); 7.x aligns it up
+   * (fs/hugetlbfs hugetlb_get_unmapped_area(): ALIGN()).
+   */
+  readonly hugetlbHintAlignsDown: boolean;
+  /**
    * MADV_COLLAPSE scans as 7.x does (mm/khugepaged.c collapse_scan_pmd():
    * no writable PTE needed, SCAN_NO_PTE_TABLE skipped, hstart >= hend is 0);
    * 6.12 and older need a writable PTE (SCAN_PAGE_RO), stop at an empty PMD
@@ -234,6 +240,7 @@ const latest: Profile = Object.freeze({
   vvarSeqOffset: 0,
   iommufdMmap: true,
   mapStackNoHugepage: true,
+  hugetlbHintAlignsDown: false,
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
   openDirectoryCreateEinval: true,
@@ -277,6 +284,7 @@ const latest: Profile = Object.freeze({
 const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
+  hugetlbHintAlignsDown: true,
   madviseCollapseAnyPte: false,
   hugeZeroWriteAllocsThp: false,
   mockIovaToPhysWarnsMissing: true,

@@ -38,6 +38,8 @@ export const REQ_MAX = 4096;
 export const REQ_NOREPLY = 0x10000;
 /** Flag in the op word: the shim will not wait awake for this reply; wake it with the reply (as after OP.SLEEP). */
 export const REQ_SLEEPER = 0x20000;
+/** HELLO's result, a bit set of what the simulated kernel does that the shim follows: a MAP_HUGETLB hint is aligned down (x86 before 6.13). */
+export const HELLO_HUGETLB_HINT_DOWN = 1;
 export const OP_MASK = 0xffff;
 
 export const OP = {

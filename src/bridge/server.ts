@@ -55,7 +55,7 @@ import {
   VM_PFNMAP,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
@@ -436,7 +436,7 @@ export class BridgeServer {
       if (q.op === OP.HELLO) {
         b = this.hello(q);
         if (b === undefined) return;
-        rep = { ret: 0, b1: b.connId, s: this.fdList(b) };
+        rep = { ret: this.machine.profile.hugetlbHintAlignsDown ? HELLO_HUGETLB_HINT_DOWN : 0, b1: b.connId, s: this.fdList(b) };
       } else {
         b = this.byConn.get(q.conn);
         // a process that is gone (or a stale id): nobody waits for an answer

@@ -137,6 +137,7 @@ export class Machine {
       maxMapCount: opts.maxMapCount,
       gupOverflowErrno: opts.gupOverflowErrno ?? (this.profile.gupWrapFailsWithOverflow ? EOVERFLOW : 0),
       mapStackNoHugepage: this.profile.mapStackNoHugepage,
+      hugetlbHintDown: this.profile.hugetlbHintAlignsDown,
       collapseAnyPte: this.profile.madviseCollapseAnyPte,
       hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
       warn: this.warn,

@@ -193,6 +193,8 @@ export interface MmOptions {
   gupOverflowErrno?: number;
   /** MAP_STACK sets VM_NOHUGEPAGE (v6.7+, c4608d1bf7c6); true by default. */
   mapStackNoHugepage?: boolean;
+  /** A hugetlb mapping's hint is aligned down, not up (x86 before 6.13: profile hugetlbHintAlignsDown). */
+  hugetlbHintDown?: boolean;
   /**
    * MADV_COLLAPSE as 7.x scans (profile madviseCollapseAnyPte): no writable
    * PTE needed, a block without a PTE table is skipped, a range with no
@@ -578,6 +580,7 @@ export class MmStruct {
       maxMapCount: opts.maxMapCount ?? DEFAULT_MAX_MAP_COUNT,
       gupOverflowErrno: opts.gupOverflowErrno ?? 0,
       mapStackNoHugepage: opts.mapStackNoHugepage ?? true,
+      hugetlbHintDown: opts.hugetlbHintDown ?? false,
       collapseAnyPte: opts.collapseAnyPte ?? false,
       hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
       warn: opts.warn ?? phys.warn,
@@ -1219,8 +1222,9 @@ export class MmStruct {
     const limit = low32 ? LOW32_END : TASK_PAGES;
     if (npages > limit) return -ENOMEM;
     if (hint) {
-      const h = Math.ceil(hint / align) * align;
-      if (h + npages <= limit && this.hintFits(h, h + npages)) return h;
+      // a hugetlb hint: ALIGN() up (7.x), or masked down by x86's own hugetlb_get_unmapped_area() (6.12)
+      const h = hugeOrder && this.opts.hugetlbHintDown ? Math.floor(hint / align) * align : Math.ceil(hint / align) * align;
+      if (h > 0 && h + npages <= limit && this.hintFits(h, h + npages)) return h;
     }
     const search = low32 ? (n: number, al: number) => this.bottomup(n, al, LOW32_BEGIN, LOW32_END) : (n: number, al: number) => this.searchArea(n, al);
     // thp_get_unmapped_area(): a whole number of PMDs of anonymous memory is searched one PMD

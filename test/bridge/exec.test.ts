@@ -288,6 +288,22 @@ describe("exec: the program's own descriptors", () => {
   });
 });
 
+describe('exec: MAP_LOCKED and mlock against the model\'s RLIMIT_MEMLOCK', () => {
+  it("32 MiB locked and 32 MiB pinned under a 40 MiB limit, the next 16 MiB refused (EAGAIN, ENOMEM), as 6.12.95 and 7.2.13 answer; the host's own hard limit (8 MiB on the CI machine) does not decide", async () => {
+    await passesUnder('mlocked', BOTH, 18, ['16 MiB MAP_LOCKED', 'mlock of 16 MiB more', '16 MiB more MAP_LOCKED: EAGAIN', 'VmLck 40960 kB', 'IOAS_MAP of 16 MiB more: over the limit']);
+  });
+});
+
+describe('exec: the layout and protection of stand-in memory', () => {
+  it('a MAP_HUGETLB hint is taken where free (aligned up on 7.2, down on 6.12); an mprotect over a hole changes what comes before it, so an ioctl struct there faults as on 6.12.95 and 7.2.13', async () => {
+    await passesUnder('layout', BOTH, 13, ['MAP_HUGETLB on its free 2 MiB-aligned hint', 'IOAS_ALLOC from the page made read-only: EFAULT at the copy back', 'IOAS_ALLOC from the PROT_NONE page: EFAULT']);
+    const r = await runExec([build('layout')], { profile: 'latest', captureStdout: true, err: () => {}, caps: 'all' });
+    expect(r.stdout).toContain('ok 7.2: an unaligned hint is aligned up (ALIGN())');
+    const old = await runExec([build('layout')], { profile: 'v6.12', captureStdout: true, err: () => {}, caps: 'all' });
+    expect(old.stdout).toContain("ok 6.12: an unaligned hint is aligned down (x86's hugetlb_get_unmapped_area())");
+  });
+});
+
 describe('exec: the transport', () => {
   it("ACCESS_RW's user buffer travels with the call, EFAULT where the shim cannot read it; a close needs no answer; a killed child's pins are gone once reaped; a process under another uid still reaches the server", async () => {
     const prog = build('transport');

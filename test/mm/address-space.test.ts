@@ -220,6 +220,24 @@ describe('address choice', () => {
     expect(a % M2).toBe(0n);
     expect(mm.vmaAt(a)!.pages).toBe(512);
   });
+
+  it("a hugetlb hint is aligned up on 7.2 (ALIGN()) and down on 6.12 (x86's own hugetlb_get_unmapped_area()), as the kernels place it", () => {
+    const hint = 0x6000_0000_0000n;
+    for (const [profile, want] of [
+      ['latest', hint + 2n * M2],
+      ['v6.12', hint + M2],
+    ] as const) {
+      const { p } = setup({ profile });
+      expect(p.mmap(hint, PG, RW, PA | MAP_HUGETLB)).toBe(hint);
+      expect(p.mmap(hint + M2 + PG, PG, RW, PA | MAP_HUGETLB)).toBe(want);
+      // aligned down onto the taken first block (6.12): placed elsewhere; up (7.2): the free block after it
+      const c = ok(p.mmap(hint + PG, PG, RW, PA | MAP_HUGETLB));
+      if (profile === 'v6.12') expect(c < hint || c >= hint + 3n * M2).toBe(true);
+      else expect(c).toBe(hint + M2);
+      // an ordinary mapping's hint is aligned to the page either way
+      expect(p.mmap(0x5000_0000n + 5n, PG, RW, PA)).toBe(0x5000_0000n);
+    }
+  });
 });
 
 describe('munmap', () => {

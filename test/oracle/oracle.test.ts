@@ -413,6 +413,20 @@ describe('export with the model answers', () => {
     expect(exportC(PROGRAM, { profile: 'v6.5' })).toMatch(/#define TEST_CMD_SIZE 56/);
   });
 
+  it('hints a mapping whose MADV_HUGEPAGE failed at the model address too: it is there, and what comes after is placed around it', () => {
+    // exec differential, 7.2 seed 2 program 485: a MAP_HUGETLB with thp (EINVAL) left unhinted moved the next mapping
+    const p: Program = {
+      name: 'thp-hugetlb',
+      calls: [{ op: 'mmap', as: '$h', length: 4096, flags: ['PRIVATE', 'ANONYMOUS', 'HUGETLB'], thp: true }, { op: 'mmap', as: '$b', length: '64K' }, { op: 'mmap', length: 4096 }],
+    };
+    const run = runProgram(p, { profile: 'latest' });
+    expect(run.results[0].errno).toBe('EINVAL');
+    const w = withModelAnswers(p, run);
+    expect(w.calls[0].addr).toBe(run.results[0].outputs.addr);
+    expect(BigInt(run.results[0].outputs.addr as bigint) > 0n).toBe(true);
+    expect(w.calls[1].addr).toBe(run.results[1].outputs.addr);
+  });
+
   it('maps the client scratch where and when the model did (VFIO_IOMMU_GET_INFO keeps its buffer there, as the model)', () => {
     // 6.12 corpus seed 31679: VFIO_IOMMU_GET_INFO's buffer is the model's client scratch, a later IOAS_MAP covers it
     const p: Program = {

@@ -24,6 +24,7 @@ struct bridge_req {
 #define REQ_MAX 4096 /* PIPE_BUF: one atomic write into the shared FIFO */
 #define REQ_NOREPLY 0x10000 /* op flag: no reply is sent (the FIFO keeps the order) */
 #define REQ_SLEEPER 0x20000 /* op flag: the shim sleeps on its FIFO for this reply at once (no OP_SLEEP follows) */
+#define HELLO_HUGETLB_HINT_DOWN 1 /* HELLO's result bit: a MAP_HUGETLB hint is aligned down (x86 before 6.13) */
 
 struct bridge_rep {
 	int64_t ret; /* >= 0 result, < 0 -errno */
@@ -52,7 +53,7 @@ struct bridge_chan {
 
 enum bridge_op {
 	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path NUL channel path
-			      * -> b1: connection id; s: fds (on the FIFO) */
+			      * -> ret: HELLO_* bits; b1: connection id; s: fds (on the FIFO) */
 	OP_OPEN = 2,         /* s: path; a: flags, lowest free fd -> fd */
 	OP_CLOSE = 3,        /* a: fd */
 	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd (-1: the command installs none), inline bytes n, uptr; s: the struct at arg (n bytes), then

@@ -54,6 +54,8 @@ static struct bridge_chan *ch;
 static uint32_t *bell;
 /* the connection id HELLO returned: every request carries it */
 static uint32_t conn_id;
+/* HELLO said the simulated kernel aligns a MAP_HUGETLB hint down (x86 before 6.13), not up */
+static int hugetlb_hint_down;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char fdkind[MAXFD];
 static char *special_path[MAXFD];
@@ -495,6 +497,7 @@ static void bridge_connect(void)
 	call(OP_HELLO, getpid(), getppid(), fork_token, memlock_cur(), cap_eff_bits(), getuid(), hello, rl + cl, &rep,
 	     fds, sizeof(fds));
 	conn_id = (uint32_t)rep.b[1];
+	hugetlb_hint_down = (rep.ret & HELLO_HUGETLB_HINT_DOWN) != 0;
 	if (sys_write_all(sock, &conn_id, sizeof(conn_id)))
 		lost();
 	fork_token = 0;
@@ -2209,7 +2212,15 @@ int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
 static void *raw_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
 {
-	return (void *)RS(SYS_mmap, a, l, prot, flags, fd, off);
+	void *p = (void *)RS(SYS_mmap, a, l, prot, flags, fd, off);
+	/*
+	 * MAP_LOCKED is the model's to refuse (RLIMIT_MEMLOCK, locked_vm): the
+	 * host's own limit (8 MiB in a container) must not turn away what the
+	 * model allows, so the real memory is mapped unlocked then.
+	 */
+	if (p == MAP_FAILED && (flags & MAP_LOCKED) && (errno == EAGAIN || errno == EPERM))
+		p = (void *)RS(SYS_mmap, a, l, prot, flags & ~MAP_LOCKED, fd, off);
+	return p;
 }
 
 static int64_t model_fd(int fd, int flags)
@@ -2272,16 +2283,28 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		 * hugetlb emulated: ordinary memory, aligned like a huge page mapping, searched
 		 * where the kernel would look (the hint aligned up, MAP_32BIT's low window)
 		 */
-		void *hint = addr ? (void *)(((uintptr_t)addr + hsz - 1) & ~(uintptr_t)(hsz - 1)) : NULL;
-		char *q = raw_mmap(hint, rlen + hsz, PROT_NONE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (flags & MAP_32BIT), -1, 0);
-		if (q == MAP_FAILED)
-			return MAP_FAILED;
-		char *al = (char *)(((uintptr_t)q + hsz - 1) & ~(uintptr_t)(hsz - 1));
-		if (al > q)
-			RS(SYS_munmap, q, al - q);
-		if (al + rlen < q + rlen + hsz)
-			RS(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
+		void *hint = !addr ? NULL
+			     : hugetlb_hint_down ? (void *)((uintptr_t)addr & ~(uintptr_t)(hsz - 1))
+						 : (void *)(((uintptr_t)addr + hsz - 1) & ~(uintptr_t)(hsz - 1));
+		char *al = MAP_FAILED;
+		/* the aligned hint itself when the range there is free (hugetlb_get_unmapped_area()) */
+		if (hint)
+			al = raw_mmap(hint, rlen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (al != MAP_FAILED && al != hint) {
+			RS(SYS_munmap, al, rlen);
+			al = MAP_FAILED;
+		}
+		if (al == MAP_FAILED) {
+			char *q = raw_mmap(hint, rlen + hsz, PROT_NONE,
+					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (flags & MAP_32BIT), -1, 0);
+			if (q == MAP_FAILED)
+				return MAP_FAILED;
+			al = (char *)(((uintptr_t)q + hsz - 1) & ~(uintptr_t)(hsz - 1));
+			if (al > q)
+				RS(SYS_munmap, q, al - q);
+			if (al + rlen < q + rlen + hsz)
+				RS(SYS_munmap, al + rlen, q + rlen + hsz - (al + rlen));
+		}
 		p = raw_mmap(al, rlen, prot, rflags | MAP_FIXED, fd, off);
 	} else {
 		p = raw_mmap(addr, len, prot, rflags, fd, off);
@@ -2318,15 +2341,34 @@ int munmap(void *a, size_t l)
 	return model_then_real(OP_MUNMAP, SYS_munmap, a, l, 0);
 }
 
-/* mlock's VM_LOCKED and locked_vm (VmLck) are the model's; the real pages are locked after it agreed */
+/*
+ * mlock's VM_LOCKED and locked_vm (VmLck) are the model's; the real pages are
+ * locked after it agreed, as far as the host's own RLIMIT_MEMLOCK lets them
+ * (its refusal is not the program's answer: the model's limit is)
+ */
+static int model_then_real_lock(uint32_t op, long sys, void *a, size_t l, long x)
+{
+	if (!connected())
+		return RS(sys, a, l, x);
+	int64_t r = CALL(op, (int64_t)(uintptr_t)a, l, x);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	int e = errno;
+	if (RS(sys, a, l, x) < 0)
+		errno = e;
+	return 0;
+}
+
 int mlock(const void *a, size_t l)
 {
-	return model_then_real(OP_MLOCK, SYS_mlock, (void *)a, l, 0);
+	return model_then_real_lock(OP_MLOCK, SYS_mlock, (void *)a, l, 0);
 }
 
 int mlock2(const void *a, size_t l, unsigned int flags)
 {
-	return model_then_real(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
+	return model_then_real_lock(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
 }
 
 int munlock(const void *a, size_t l)
@@ -2336,9 +2378,14 @@ int munlock(const void *a, size_t l)
 
 int mlockall(int flags)
 {
-	if (connected() && model_ret(CALL(OP_MLOCKALL, flags)) < 0)
+	if (!connected())
+		return RS(SYS_mlockall, flags);
+	if (model_ret(CALL(OP_MLOCKALL, flags)) < 0)
 		return -1;
-	return RS(SYS_mlockall, flags);
+	int e = errno;
+	if (RS(SYS_mlockall, flags) < 0)
+		errno = e; /* the host's limit: see model_then_real_lock() */
+	return 0;
 }
 
 int munlockall(void)
@@ -2373,7 +2420,23 @@ void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 
 int mprotect(void *a, size_t l, int prot)
 {
-	return model_then_real(OP_MPROTECT, SYS_mprotect, a, l, prot);
+	if (!connected())
+		return RS(SYS_mprotect, a, l, prot);
+	int64_t r = CALL(OP_MPROTECT, (int64_t)(uintptr_t)a, l, prot);
+	if (r == -ENOMEM) {
+		/*
+		 * A hole in the range: mprotect_fixup() has changed the VMAs before
+		 * it (do_mprotect_pkey()); the real call stops at the same hole
+		 */
+		RS(SYS_mprotect, a, l, prot);
+		errno = ENOMEM;
+		return -1;
+	}
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return RS(SYS_mprotect, a, l, prot);
 }
 
 int madvise(void *a, size_t l, int advice)

@@ -1199,9 +1199,11 @@ export class BridgeServer {
    * counts as written.
    */
   private syncWrittenPages(b: Bridged, addr: bigint, len: bigint): void {
+    // only user addresses have pages (a range past TASK_SIZE is the model's EINVAL/ENOMEM to give)
+    const top = Number(TASK_SIZE) / PAGE_SIZE;
     let lo = Math.floor(Number(BigInt.asUintN(64, addr)) / PAGE_SIZE);
-    let end = lo + Math.ceil(Number(BigInt.asUintN(64, len)) / PAGE_SIZE);
-    if (b.real === undefined || end <= lo || !Number.isSafeInteger(end)) return;
+    let end = Math.min(top, lo + Math.ceil(Number(BigInt.asUintN(64, len)) / PAGE_SIZE));
+    if (b.real === undefined || end <= lo) return;
     this.mirror(b, b.proc.mm, lo * PAGE_SIZE, end * PAGE_SIZE);
     // anon_vma is the VMA's: a page written anywhere in the VMAs the range touches counts
     const first = b.proc.mm.findVma(lo);

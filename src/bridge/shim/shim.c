@@ -2418,17 +2418,19 @@ void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 	return r;
 }
 
-int mprotect(void *a, size_t l, int prot)
+/*
+ * model_then_real() for a call that meets a hole in its range with ENOMEM
+ * after changing the mappings it passed (do_mprotect_pkey() those before the
+ * hole, madvise_walk_vmas() all of them): the real mappings, which mirror the
+ * model's, are changed too, and the answer is the model's ENOMEM.
+ */
+static int model_then_real_holes(uint32_t op, long sys, void *a, size_t l, long x)
 {
 	if (!connected())
-		return RS(SYS_mprotect, a, l, prot);
-	int64_t r = CALL(OP_MPROTECT, (int64_t)(uintptr_t)a, l, prot);
+		return RS(sys, a, l, x);
+	int64_t r = CALL(op, (int64_t)(uintptr_t)a, l, x);
 	if (r == -ENOMEM) {
-		/*
-		 * A hole in the range: mprotect_fixup() has changed the VMAs before
-		 * it (do_mprotect_pkey()); the real call stops at the same hole
-		 */
-		RS(SYS_mprotect, a, l, prot);
+		RS(sys, a, l, x);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -2436,7 +2438,12 @@ int mprotect(void *a, size_t l, int prot)
 		errno = (int)-r;
 		return -1;
 	}
-	return RS(SYS_mprotect, a, l, prot);
+	return RS(sys, a, l, x);
+}
+
+int mprotect(void *a, size_t l, int prot)
+{
+	return model_then_real_holes(OP_MPROTECT, SYS_mprotect, a, l, prot);
 }
 
 int madvise(void *a, size_t l, int advice)
@@ -2453,7 +2460,7 @@ int madvise(void *a, size_t l, int advice)
 		RS(SYS_madvise, a, l, advice);
 		return 0;
 	}
-	return model_then_real(OP_MADVISE, SYS_madvise, a, l, advice);
+	return model_then_real_holes(OP_MADVISE, SYS_madvise, a, l, advice);
 }
 
 /* ------------------------------------------------------------------------ */

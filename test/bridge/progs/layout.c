@@ -4,7 +4,8 @@
  * stands real memory in for the model's: a MAP_HUGETLB mapping lands on its
  * free, aligned hint (hugetlb_get_unmapped_area()); an mprotect() over a range
  * with a hole in it changes the mappings before the hole and answers ENOMEM
- * (do_mprotect_pkey()), so an ioctl struct in the page made read-only there
+ * (do_mprotect_pkey()), as a MADV_DONTNEED over one drops the pages it passed
+ * (madvise_walk_vmas()), so an ioctl struct in the page made read-only there
  * reads but cannot be written back (EFAULT), one in a PROT_NONE page cannot be
  * read. An unaligned MAP_HUGETLB hint is aligned up on 7.2.13 and down on
  * 6.12.95 (x86's own hugetlb_get_unmapped_area(), gone in 6.13). The values are what Linux 6.12.95 and 7.2.13 answer; one line per
@@ -53,5 +54,10 @@ int main(void)
 	check(a->out_ioas_id == 1, "the failed allocations left no object: id 1", a->out_ioas_id);
 	V(-1, EINVAL, "mprotect with an unknown bit: EINVAL, nothing changed", mprotect(p, 3 * PG, PROT_READ | 0x100));
 	V(0, 0, "IOAS_ALLOC from it again", ioctl(fd, IOMMU_IOAS_ALLOC, a));
+	char *q = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(q, 0xab, PG);
+	V(0, 0, "munmap of the second page: a hole", munmap(q + PG, PG));
+	V(-1, ENOMEM, "MADV_DONTNEED over the page and the hole: ENOMEM", madvise(q, 2 * PG, MADV_DONTNEED));
+	check(q[0] == 0 && q[PG - 1] == 0, "the page before the hole was dropped all the same: zeros", q[0]);
 	return failed;
 }

@@ -10,6 +10,7 @@ import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync,
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ThpMode } from '../mm/address-space.js';
 import { BRIDGE_LOST_STATUS } from './protocol.js';
 import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
 import { buildShim } from './shim-build.js';
@@ -19,6 +20,12 @@ export const EXEC_MEMORY = '1G';
 
 /** The 2 MiB hugetlb pool under exec unless told: the oracle VMs reserve 128 huge pages before a program runs. */
 export const EXEC_HUGEPAGES = 128;
+
+/**
+ * transparent_hugepage/enabled under exec unless told: the oracle VMs' kernels are built with
+ * CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS (as Debian's), so they boot with "[always] madvise never".
+ */
+export const EXEC_THP: ThpMode = 'always';
 
 /** Exit status when the bridge server failed (EX_SOFTWARE). */
 export const EXIT_BRIDGE_CRASH = 70;
@@ -34,6 +41,8 @@ export interface ExecOptions {
   gbpages?: boolean;
   /** 2 MiB huge pages in the pool (nr_hugepages; default EXEC_HUGEPAGES, as the oracle VMs). */
   hugepages?: number;
+  /** The THP mode the program starts with (default EXEC_THP, as the oracle VMs); a root write of the knob changes it. */
+  thp?: ThpMode;
   /** Pass the program's KTAP through and end with a summary line. */
   ktap?: boolean;
   /** Exit with EXIT_BRIDGE_CRASH when the model WARNed. */
@@ -166,6 +175,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     memory: opts.memory ?? EXEC_MEMORY,
     ...(opts.gbpages === true ? { gbpages: true } : {}),
     hugetlbPages: { '2M': opts.hugepages ?? EXEC_HUGEPAGES },
+    thp: opts.thp ?? EXEC_THP,
     debugfsDir: debugfs,
     sabotage: opts.sabotage,
     caps: opts.caps,

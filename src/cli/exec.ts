@@ -8,6 +8,7 @@
  */
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES } from '../base/profile.js';
+import type { ThpMode } from '../mm/address-space.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { runExec } from '../bridge/exec.js';
 import { ShimBuildError } from '../bridge/shim-build.js';
@@ -19,6 +20,7 @@ interface ExecCliOptions {
   memory?: string;
   gbpages?: boolean;
   hugepages?: string;
+  thp: ThpMode;
   ktap?: boolean;
   panicOnWarn?: boolean;
   caps?: string;
@@ -32,6 +34,7 @@ export function register(program: Command): void {
     .option('--memory <size>', "the simulated machine's RAM, e.g. 4G (default 1G, as the oracle VMs): one mapping charged more than this is ENOMEM")
     .option('--gbpages', 'the simulated CPU has 1 GiB pages, so MAP_HUGE_1GB and MFD_HUGE_1GB exist (by default they do not, as under QEMU\'s default CPU)')
     .option('--hugepages <n>', '2 MiB huge pages in the hugetlb pool (nr_hugepages; default 128, as the oracle VMs)')
+    .addOption(new Option('--thp <mode>', 'transparent_hugepage/enabled at the start (default always, as the oracle VMs boot; a root write of the knob changes it)').choices(['always', 'madvise', 'never']).default('always'))
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
@@ -72,7 +75,7 @@ export function register(program: Command): void {
         hugepages = Number(opts.hugepages);
       }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ...(hugepages !== undefined ? { hugepages } : {}), ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
+        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ...(hugepages !== undefined ? { hugepages } : {}), thp: opts.thp, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

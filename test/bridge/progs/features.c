@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	check(n > 0 && atol(buf) == 2 * 1024 * 1024, "hpage_pmd_size", n);
 	FILE *te = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
 	memset(buf, 0, sizeof(buf));
-	check(te && fgets(buf, sizeof(buf), te) && !strcmp(buf, "always [madvise] never\n"), "THP enabled: the model's mode", 0);
+	check(te && fgets(buf, sizeof(buf), te) && !strcmp(buf, "[always] madvise never\n"), "THP enabled: always, the model machine's mode as the oracle VMs boot", 0);
 	if (te)
 		fclose(te);
 

@@ -24,6 +24,16 @@ describe('iommufd-sim exec', () => {
     expect(await quiet(['exec'])).toBe(2);
     expect(await quiet(['exec', '--profile', 'v9.9', '--', '/bin/true'])).toBe(2);
     expect(await quiet(['exec', '--caps', 'CAP_NOPE', '--', '/bin/true'])).toBe(2);
+    expect(await quiet(['exec', '--thp', 'sometimes', '--', '/bin/true'])).toBe(2);
+  });
+
+  it("--thp sets the mode the program reads (default always, as the oracle VMs boot)", async () => {
+    const knob = '/sys/kernel/mm/transparent_hugepage/enabled';
+    const is = (want: string): string[] => ['--', '/bin/sh', '-c', `test "$(cat ${knob})" = '${want}'`];
+    expect(await quiet(['exec', ...is('[always] madvise never')])).toBe(0);
+    expect(await quiet(['exec', '--thp', 'madvise', ...is('always [madvise] never')])).toBe(0);
+    expect(await quiet(['exec', '--thp', 'never', ...is('always madvise [never]')])).toBe(0);
+    expect(await quiet(['exec', '--thp', 'never', ...is('[always] madvise never')])).toBe(1);
   });
 
   it('a program that cannot be started is 127', async () => {

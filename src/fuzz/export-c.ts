@@ -550,7 +550,9 @@ static __attribute__((unused)) void *client_scratch(size_t len)
 /*
  * The process touches its own memory as the model's process does, with the
  * CPU (x86: a write-only page reads): a copy that faults is EFAULT, through a
- * SIGSEGV/SIGBUS handler that jumps back.
+ * SIGSEGV/SIGBUS handler that jumps back. The copy goes page by page in
+ * address order, as the model's: a fault leaves the pages before it written
+ * and nothing after (libc's memcpy may store the tail first).
  */
 static sigjmp_buf copy_jmp;
 static volatile sig_atomic_t in_copy;
@@ -583,7 +585,16 @@ static long user_copy(void *dst, const void *src, size_t len)
 		return -EFAULT;
 	}
 	in_copy = 1;
-	memcpy(dst, src, len);
+	for (size_t done = 0; done < len;) {
+		uintptr_t d = (uintptr_t)dst + done, sp = (uintptr_t)src + done;
+		size_t dn = 4096 - (d & 4095), sn = 4096 - (sp & 4095);
+		size_t n = dn < sn ? dn : sn;
+
+		if (n > len - done)
+			n = len - done;
+		memcpy((void *)d, (const void *)sp, n);
+		done += n;
+	}
 	in_copy = 0;
 	return 0;
 }

@@ -2342,11 +2342,13 @@ int munmap(void *a, size_t l)
 }
 
 /*
- * mlock's VM_LOCKED and locked_vm (VmLck) are the model's; the real pages are
- * locked after it agreed, as far as the host's own RLIMIT_MEMLOCK lets them
- * (its refusal is not the program's answer: the model's limit is)
+ * The model's answer is the program's; the real call follows as far as the
+ * host lets it, and its refusal does not count: mlock's VM_LOCKED and
+ * locked_vm (VmLck) are the model's, the real pages locked as far as the
+ * host's own RLIMIT_MEMLOCK lets them; THP advice is the model's decision, and
+ * the host may have THP off.
  */
-static int model_then_real_lock(uint32_t op, long sys, void *a, size_t l, long x)
+static int model_decides(uint32_t op, long sys, void *a, size_t l, long x)
 {
 	if (!connected())
 		return RS(sys, a, l, x);
@@ -2363,12 +2365,12 @@ static int model_then_real_lock(uint32_t op, long sys, void *a, size_t l, long x
 
 int mlock(const void *a, size_t l)
 {
-	return model_then_real_lock(OP_MLOCK, SYS_mlock, (void *)a, l, 0);
+	return model_decides(OP_MLOCK, SYS_mlock, (void *)a, l, 0);
 }
 
 int mlock2(const void *a, size_t l, unsigned int flags)
 {
-	return model_then_real_lock(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
+	return model_decides(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
 }
 
 int munlock(const void *a, size_t l)
@@ -2384,7 +2386,7 @@ int mlockall(int flags)
 		return -1;
 	int e = errno;
 	if (RS(SYS_mlockall, flags) < 0)
-		errno = e; /* the host's limit: see model_then_real_lock() */
+		errno = e; /* the host's limit: see model_decides() */
 	return 0;
 }
 
@@ -2448,18 +2450,8 @@ int mprotect(void *a, size_t l, int prot)
 
 int madvise(void *a, size_t l, int advice)
 {
-	if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE || advice == 25 /* MADV_COLLAPSE */) {
-		/* THP is the model's decision; the real call may not be supported (THP off) */
-		if (!connected())
-			return RS(SYS_madvise, a, l, advice);
-		int64_t r = CALL(OP_MADVISE, (int64_t)(uintptr_t)a, l, advice);
-		if (r < 0) {
-			errno = (int)-r;
-			return -1;
-		}
-		RS(SYS_madvise, a, l, advice);
-		return 0;
-	}
+	if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE || advice == 25 /* MADV_COLLAPSE */)
+		return model_decides(OP_MADVISE, SYS_madvise, a, l, advice);
 	return model_then_real_holes(OP_MADVISE, SYS_madvise, a, l, advice);
 }
 

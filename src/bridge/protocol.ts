@@ -123,6 +123,8 @@ export const OP = {
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */
 export const FD_MODEL = 1;
 export const FD_BOTH = 3;
+/** In an IOCTL reply's b0 (the descriptor the model installed): it is not close-on-exec (a dma-buf exported without O_CLOEXEC). */
+export const NEWFD_KEEP_ON_EXEC = 0x100000;
 
 /** Exit status of a program whose bridge server went away (shim.c BRIDGE_LOST_STATUS). */
 export const BRIDGE_LOST_STATUS = 125;

@@ -55,7 +55,7 @@ import {
   VM_PFNMAP,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
@@ -882,9 +882,11 @@ export class BridgeServer {
           b.kinds.set(lf, FD_MODEL);
         }
         // the reply's string: what the model wrote into the struct (b1 bytes), then into the user buffer
-        if (st === undefined && ex === undefined) return { ret, b0: created };
-        if (ex === undefined) return { ret, b0: created, b1: st!.length, s: st };
-        return { ret, b0: created, b1: st?.length ?? 0, s: st === undefined ? ex : Buffer.concat([st, ex]) };
+        // get_unused_fd_flags(): iommufd's files are O_CLOEXEC, a dma-buf as its export flags say
+        const b0 = created >= 0 && p.fileOf(created)?.installCloexec === false ? created | NEWFD_KEEP_ON_EXEC : created;
+        if (st === undefined && ex === undefined) return { ret, b0 };
+        if (ex === undefined) return { ret, b0, b1: st!.length, s: st };
+        return { ret, b0, b1: st?.length ?? 0, s: st === undefined ? ex : Buffer.concat([st, ex]) };
       }
       case OP.MMAP: {
         const [addr, len, prot, flags0, fd, off] = a;
@@ -1473,7 +1475,7 @@ export class BridgeServer {
       const real = t.real?.fdinfo(fd) ?? '';
       const realFlags = Number.parseInt(/^flags:\s*([0-7]+)/m.exec(real)?.[1] ?? '0', 8);
       const rest = real.split('\n').filter((l) => /^(mnt_id|ino):/.test(l));
-      return reply(`pos:\t${pos}\nflags:\t0${(flags | (realFlags & O_CLOEXEC)).toString(8)}\n${rest.map((l) => `${l}\n`).join('')}`);
+      return reply(`pos:\t${pos}\nflags:\t0${(flags | (realFlags & O_CLOEXEC)).toString(8)}\n${rest.map((l) => `${l}\n`).join('')}${t.proc.fdinfoExtra(fd)}`);
     }
     if (kind === 'smaps') {
       // the hugetlb folios the program's CPU faulted in (only its real memory saw the touch)

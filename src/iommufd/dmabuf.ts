@@ -31,6 +31,8 @@ export interface PhysVec {
 
 /** What an exporter implements (dma_buf_ops plus iommufd's private map). */
 export interface DmaBufOps {
+  /** dma_buf_export_info.exp_name: the exporter (KBUILD_MODNAME of its module by default). */
+  readonly expName: string;
   /** The exporter's iommufd map: the physical range, or -errno (-ENODEV once revoked). */
   iommufdMap(buf: DmaBuf): PhysVec | number;
   /** dma_buf_ops.release: the last reference went away. */
@@ -65,7 +67,20 @@ export class DmaBuf implements IommufdFile {
     readonly ops: DmaBufOps,
     /** dma_buf_getfile(): the export flags' O_ACCMODE bits are the file's mode. */
     readonly fmode = 2,
+    /** dma_buf_getfile(): the file's f_flags are the export flags' O_ACCMODE and O_NONBLOCK bits. */
+    readonly fileFlags = 2,
+    /** dma_buf_fd(): its descriptor is close-on-exec when the flags say O_CLOEXEC. */
+    readonly installCloexec = true,
   ) {}
+
+  /**
+   * dma_buf_show_fdinfo(): size, the file's references but seq_show()'s own
+   * (the descriptors, and one per dma_buf_get() held, as an IOAS_MAP_FILE
+   * area's), the exporter's name.
+   */
+  showFdinfo(descriptors: number): string {
+    return `size:\t${this.size}\ncount:\t${descriptors + this.refs - 1}\nexp_name:\t${this.ops.expName}\n`;
+  }
 
   /** dma_buf_getfile(): the inode's i_size is the buffer's. */
   get inodeSize(): number {

@@ -71,6 +71,15 @@ export interface IommufdFile {
   wakeups?(): number;
   /** The file's open mode (O_ACCMODE bits); absent → read-write. */
   readonly fmode?: number;
+  /** The file's f_flags as it was made; absent → O_RDWR (anon_inode_getfile()). */
+  readonly fileFlags?: number;
+  /** get_unused_fd_flags() at its install: false for a descriptor kept across exec; absent → O_CLOEXEC (iommufd's own files). */
+  readonly installCloexec?: boolean;
+  /**
+   * f_op->show_fdinfo: the lines it adds to /proc/PID/fdinfo/N; `descriptors`
+   * counts the descriptors sharing the open file (what file_count() holds for them).
+   */
+  showFdinfo?(descriptors: number): string;
   /**
    * f_op->mmap, once mmap's generic checks (the file mode) passed: the
    * -errno it answers (files that map nothing); absent → no mmap (-ENODEV).

@@ -18,6 +18,11 @@ import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import type { IommufdCtx } from './main.js';
 import type { Ucmd } from './ucmd.js';
 
+/** <fcntl.h>: the open flags dma_buf_getfile() keeps for the file. */
+const O_ACCMODE = 3;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+
 /** kzalloc of struct iommufd_test_dma_buf. */
 export const FP_TEST_DMABUF_PRIV = faultPoint('kzalloc.iommufd_test_dma_buf', 'slab');
 /** kzalloc(len) of its memory. */
@@ -45,6 +50,7 @@ const privOf = new WeakMap<DmaBuf, TestDmaBufPriv>();
 /** iommufd_test_dmabuf_ops with iommufd_test_dma_buf_iommufd_map(). */
 function testOps(ctx: IommufdCtx): DmaBufOps {
   return {
+    expName: 'iommufd',
     iommufdMap(buf: DmaBuf): PhysVec | number {
       const priv = privOf.get(buf);
       if (!priv) return -EOPNOTSUPP;
@@ -88,7 +94,8 @@ export function testDmabufGet(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
     return -ENOMEM;
   }
   // exp_info.flags = open_flags: the file's mode is its O_ACCMODE bits (dma_buf_getfile())
-  const buf = new DmaBuf(length, testOps(ctx), ucmd.num('dmabuf_get.open_flags') & 3);
+  const openFlags = ucmd.num('dmabuf_get.open_flags');
+  const buf = new DmaBuf(length, testOps(ctx), openFlags & O_ACCMODE, openFlags & (O_ACCMODE | O_NONBLOCK), (openFlags & O_CLOEXEC) !== 0);
   privOf.set(buf, new TestDmaBufPriv(head, length, [privAlloc, memAlloc!, exportAlloc]));
   // dma_buf_fd(). When no fd can be had the kernel returns the error and
   // leaks the dma-buf (nothing puts it); the model frees it instead, so a

@@ -123,6 +123,13 @@ export interface OpenFile {
   /** FMODE_PATH: an O_PATH file, which fget()/fdget() do not return (see PathFile). */
   readonly pathOnly?: boolean;
   /**
+   * f_op->show_fdinfo: the lines the file adds to /proc/PID/fdinfo/N;
+   * `descriptors` counts the descriptors sharing its open description.
+   */
+  showFdinfo?(descriptors: number): string;
+  /** A file a driver installed: whether its new descriptor is close-on-exec (get_unused_fd_flags()); absent → yes. */
+  readonly installCloexec?: boolean;
+  /**
    * A stand-in keeping the number of a descriptor the real process holds and
    * the model does not (exec's placeholders): fget() asks Process.outsideFd.
    */

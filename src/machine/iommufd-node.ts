@@ -21,7 +21,7 @@ import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
 import { DMABUF_FILE_KIND } from '../iommufd/dmabuf.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
-import { ANON_INODE_STAT, type DeviceNode, type FileStat, type OpenFile, S_IFCHR } from './device.js';
+import { ANON_INODE_STAT, type DeviceNode, type FileStat, O_RDWR, type OpenFile, S_IFCHR } from './device.js';
 
 /** The misc character devices' major (MISC_MAJOR). */
 const MISC_MAJOR = 10;
@@ -65,6 +65,8 @@ export class IommufdFileHandle implements OpenFile {
   readonly mmap?: (proc: Process, vmFlags: number, pgoff: bigint, pages: number) => DeviceMapping | number;
   readonly llseek?: (pos: bigint, offset: bigint, whence: number) => bigint;
   readonly stat?: () => FileStat;
+  readonly showFdinfo?: (descriptors: number) => string;
+  readonly installCloexec?: boolean;
   fmode?: number;
   /** anon_inode_getfile() and dma_buf_getfile() make files of pseudo filesystems, noexec from 7.x (profile pseudoFsNoexec). */
   readonly noexec: boolean;
@@ -73,14 +75,16 @@ export class IommufdFileHandle implements OpenFile {
     this.noexec = noexec;
     const { read, write, poll, wakeups, mmap } = inner;
     if (inner.fmode !== undefined) this.fmode = inner.fmode;
+    if (inner.installCloexec !== undefined) this.installCloexec = inner.installCloexec;
     // do_mmap() checks the file mode before f_op->mmap answers
     if (mmap) this.mmap = (_proc, _vmFlags, pgoff, pages) => mmap.call(inner, pgoff, pages);
     if (read) this.read = (proc, buf, count) => read.call(inner, procMemory(proc), buf, count);
     if (write) this.write = (proc, buf, count) => write.call(inner, procMemory(proc), buf, count);
     if (poll) this.poll = () => poll.call(inner);
     if (wakeups) this.wakeups = () => wakeups.call(inner);
-    const { llseek } = inner;
+    const { llseek, showFdinfo } = inner;
     if (llseek) this.llseek = (pos, offset, whence) => llseek.call(inner, pos, offset, whence);
+    if (showFdinfo) this.showFdinfo = (descriptors) => showFdinfo.call(inner, descriptors);
     // a file with an inode of its own (a dma-buf): the anon inode's attributes with its size
     if (inner.inodeSize !== undefined) this.stat = () => ({ ...ANON_INODE_STAT, size: BigInt(inner.inodeSize ?? 0) });
   }
@@ -101,7 +105,8 @@ class ProcessFiles implements IommufdFiles {
   install(f: IommufdFile): number {
     const p = this.machine.currentProcess;
     if (!p) throw new Error('iommufd: fd_install outside a syscall');
-    return p.installFd(new IommufdFileHandle(f, this.machine.profile.pseudoFsNoexec));
+    // the file's f_flags: anon_inode_getfile()'s O_RDWR, a dma-buf's from its export flags
+    return p.installFd(new IommufdFileHandle(f, this.machine.profile.pseudoFsNoexec), f.fileFlags ?? O_RDWR);
   }
 
   lookup(fd: number): IommufdFile | undefined {

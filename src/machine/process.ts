@@ -417,6 +417,12 @@ export class Process {
     return d === undefined ? -EBADF : d.pos;
   }
 
+  /** What the file's show_fdinfo adds to /proc/PID/fdinfo/`fd` (seq_show()); '' for none or a descriptor not open. */
+  fdinfoExtra(fd: number): string {
+    const d = this.fds.get(fd);
+    return d?.file.showFdinfo?.(d.refs) ?? '';
+  }
+
   /**
    * fcntl(F_SETFL) (setfl()): only SETFL_MASK changes; O_NOATIME needs the
    * inode's owner (root for every model file) or CAP_FOWNER (-EPERM), and

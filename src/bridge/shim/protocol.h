@@ -24,6 +24,7 @@ struct bridge_req {
 #define REQ_MAX 4096 /* PIPE_BUF: one atomic write into the shared FIFO */
 #define REQ_NOREPLY 0x10000 /* op flag: no reply is sent (the FIFO keeps the order) */
 #define REQ_SLEEPER 0x20000 /* op flag: the shim sleeps on its FIFO for this reply at once (no OP_SLEEP follows) */
+#define NEWFD_KEEP_ON_EXEC 0x100000 /* IOCTL reply b0 bit: the new descriptor is not close-on-exec */
 #define HELLO_HUGETLB_HINT_DOWN 1 /* HELLO's result bit: a MAP_HUGETLB hint is aligned down (x86 before 6.13) */
 
 struct bridge_rep {

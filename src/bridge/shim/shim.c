@@ -2141,10 +2141,11 @@ int ioctl(int fd, unsigned long cmd, ...)
 		if (xn && rep.b[1] >= 0 && rep.b[1] <= (int64_t)n && rep.slen > rep.b[1] &&
 		    rep.slen - rep.b[1] <= xn)
 			memcpy((void *)(uintptr_t)xva, inl + rep.b[1], rep.slen - rep.b[1]);
-		if (rep.b[0] >= 0 && rep.b[0] < MAXFD) {
-			/* the model installed a new file (access, fault queue, ...) */
-			if (placeholder((int)rep.b[0], O_CLOEXEC) == rep.b[0])
-				fdkind[rep.b[0]] = K_MODEL;
+		int nfd = rep.b[0] >= 0 ? (int)(rep.b[0] & ~(int64_t)NEWFD_KEEP_ON_EXEC) : -1;
+		if (nfd >= 0 && nfd < MAXFD) {
+			/* the model installed a new file (access, fault queue, dma-buf, ...), close-on-exec unless it said */
+			if (placeholder(nfd, rep.b[0] & NEWFD_KEEP_ON_EXEC ? 0 : O_CLOEXEC) == nfd)
+				fdkind[nfd] = K_MODEL;
 		}
 		if (r < 0) {
 			errno = (int)-r;

@@ -2,7 +2,8 @@
 /*
  * What /proc/self/fd/N reads for the model's files (d_path()): the node an
  * iommufd was opened by, anon_inode:[...] for the files iommufd installs,
- * /dmabuf: for a dma-buf, /memfd:NAME (deleted), and the path of a
+ * /dmabuf: for a dma-buf (its fdinfo: size, count, exporter; its f_flags the
+ * export flags' O_ACCMODE and O_NONBLOCK), /memfd:NAME (deleted), and the path of a
  * synthesized /proc file; readlink truncates to the buffer; fdinfo's pos
  * and flags; stat through the link. The values are
  * what Linux 6.12.95 and 7.2.13 answer (the dma-buf on 7.2 only); one line
@@ -69,9 +70,25 @@ int main(void)
 	link_is((int)fa.out_fault_fd, "anon_inode:[iommufd-pgfault]", "a fault queue: anon_inode:[iommufd-pgfault]");
 	struct test_cmd dg = { .size = sizeof(dg), .op = TEST_OP_DMABUF_GET, .u = { 4096, O_RDWR } };
 	int d = ioctl(fd, IOMMU_TEST_CMD, &dg);
-	if (d >= 0)
+	if (d >= 0) {
 		link_is(d, "/dmabuf:", "a dma-buf: /dmabuf:");
-	else
+		/* dma_buf_show_fdinfo(): size, the file's references but procfs's own, the exporter */
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", d);
+		int fi = open(p, O_RDONLY);
+		check(fd_field(fi, "size") == 4096 && fd_field(fi, "count") == 1, "dma-buf fdinfo: size 4096, count 1", fd_field(fi, "count"));
+		int d2 = dup(d);
+		check(fd_field(fi, "count") == 2, "dma-buf fdinfo: count 2 after a dup", fd_field(fi, "count"));
+		close(d2);
+		check(fd_field(fi, "flags") == 2, "dma-buf fdinfo: flags 02, its export flags' O_RDWR", fd_field(fi, "flags"));
+		close(fi);
+		/* dma_buf_getfile(): f_flags are the export flags' O_ACCMODE | O_NONBLOCK bits, O_CLOEXEC goes to the descriptor */
+		struct test_cmd dr = { .size = sizeof(dr), .op = TEST_OP_DMABUF_GET, .u = { 4096, O_CLOEXEC | O_NONBLOCK } };
+		int r = ioctl(fd, IOMMU_TEST_CMD, &dr);
+		check(fcntl(r, F_GETFL) == O_NONBLOCK, "a dma-buf exported O_CLOEXEC | O_NONBLOCK: F_GETFL O_RDONLY | O_NONBLOCK", fcntl(r, F_GETFL));
+		check(fcntl(r, F_GETFD) == FD_CLOEXEC, "its descriptor close-on-exec", fcntl(r, F_GETFD));
+		close(r);
+	} else
 		check(1, "no dma-buf test op on this kernel", 0);
 	int m = memfd_create("guest", 0);
 	link_is(m, "/memfd:guest (deleted)", "a memfd: /memfd:guest (deleted)");

@@ -5,9 +5,11 @@
 # the conformance scenarios), test/oracle/handwritten/ (raw ioctls) and
 # test/oracle/programs-612/ (the newer commands' scenarios) run on the
 # real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
-# latest), call by call. Ends with "oracle: N passed, N failed" (programs) and
-# exits non-zero on any divergence src/oracle/known-divergences.yaml does not
-# explain, on a stale row there, or when no kernel is found. One boot per kernel:
+# latest), call by call; then the bridge test programs (test/bridge/progs, run
+# under exec by npm test) run on the kernels themselves and must pass there too.
+# Ends with "oracle: N passed, N failed" (programs) and exits non-zero on any
+# divergence src/oracle/known-divergences.yaml does not explain, on a stale row
+# there, on a bridge program failing on a kernel, or when no kernel is found. One boot per kernel:
 # the guest runs with ASLR off and the model with the same exec layout, so a run
 # is deterministic and a divergence is never booted away.
 #
@@ -80,6 +82,15 @@ for k in "${kernels[@]}"; do
   rm -f "$report"
   [ $rc -ne 0 ] && status=1
 done
+# The bridge test programs (test/bridge/progs), whose checks are the kernels' answers, on the kernels themselves.
+kargs=()
+for k in "${kernels[@]}"; do kargs+=(--kernel "$k"); done
+bridge_log=$(mktemp)
+npx tsx scripts/oracle/bridge-progs.ts "${kargs[@]}" 2>&1 | tee "$bridge_log"
+read -r bp bf < <(sed -nE 's/^bridge-progs: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$bridge_log" | tail -1)
+rm -f "$bridge_log"
+passed=$((passed + ${bp:-0}))
+failed=$((failed + ${bf:-1}))
 echo "oracle: $passed passed, $failed failed"
 [ $failed -ne 0 ] && status=1
 exit $status

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The bridge test programs (test/bridge/progs/*.c) on the real kernels. Each
+ * one's checks are what Linux 6.12 and 7.2 answer, and test/bridge runs them
+ * under `exec` against the model; here they run, statically linked, in the
+ * oracle VM of each kernel (one boot per kernel), so a check that only the
+ * model passes fails here. Programs that test exec's own machinery (a device
+ * only the model has, `--caps`, the round-trip benchmark) or that need
+ * something the VMs lack (sockets: no CONFIG_NET) are left out.
+ *
+ * usage: tsx scripts/oracle/bridge-progs.ts --kernel path/bzImage [--kernel ...]
+ * Ends with "bridge-progs: N passed, N failed" (program runs); exit 1 on a failure.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkCompiler, compileAll, defaultCacheDir, linkMulticall } from '../../src/oracle/build.js';
+import { feedLine, newConsole } from '../../src/oracle/console.js';
+import { bzImageRelease, extendInitramfs } from '../../src/oracle/initramfs.js';
+import { GUEST_INIT, checkQemu, runVm } from '../../src/oracle/vm.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIR = join(ROOT, 'test', 'bridge', 'progs');
+
+/** Each program and the kernels (major.minor) it passes on. */
+const PROGRAMS: ReadonlyArray<{ name: string; kernels: readonly string[] }> = [
+  { name: 'basic', kernels: ['6.12', '7.2'] },
+  // IOMMU_IOAS_CHANGE_PROCESS is 6.13+
+  { name: 'change_process_uid', kernels: ['7.2'] },
+  { name: 'creds', kernels: ['6.12', '7.2'] },
+  { name: 'events', kernels: ['6.12', '7.2'] },
+  { name: 'fdlinks', kernels: ['6.12', '7.2'] },
+  { name: 'fds', kernels: ['6.12', '7.2'] },
+  { name: 'hugepages', kernels: ['6.12', '7.2'] },
+  { name: 'iov', kernels: ['6.12', '7.2'] },
+  { name: 'layout', kernels: ['6.12', '7.2'] },
+  { name: 'mlocked', kernels: ['6.12', '7.2'] },
+  { name: 'outsidefds', kernels: ['6.12', '7.2'] },
+  { name: 'pagemap', kernels: ['6.12', '7.2'] },
+  { name: 'smaps', kernels: ['6.12', '7.2'] },
+  { name: 'thp', kernels: ['6.12', '7.2'] },
+  { name: 'transport', kernels: ['6.12', '7.2'] },
+];
+
+/**
+ * The program's source with progs.h in place (the compile cache takes one
+ * self-contained text); a main taking arguments is called with none, as
+ * the multicall binary calls main() without any.
+ */
+function source(name: string): string {
+  const header = readFileSync(join(DIR, 'progs.h'), 'utf8');
+  const text = readFileSync(join(DIR, `${name}.c`), 'utf8').replace('#include "progs.h"', header);
+  if (!/^int main\(int argc, char \*\*argv\)$/m.test(text)) return text;
+  const renamed = text.replace(/^int main\(int argc, char \*\*argv\)$/m, 'static int bridge_main(int argc, char **argv)');
+  return `${renamed}\nint main(void)\n{\n\tstatic char *argv[] = { "${name}", 0 };\n\n\treturn bridge_main(1, argv);\n}\n`;
+}
+
+/**
+ * The oracle's /init without its chmod of the device nodes (the oracle's
+ * programs drop to uid 1000 before opening them; these open them as root and
+ * check the node's own mode, 0660).
+ */
+const INIT = GUEST_INIT.replace(/^chmod 0666 \/dev\/iommu .*\n/m, '');
+
+async function runOn(kernel: string): Promise<{ passed: number; failed: number }> {
+  const image = readFileSync(kernel);
+  const release = bzImageRelease(image) ?? '';
+  const version = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
+  const progs = PROGRAMS.filter((p) => p.kernels.includes(version));
+  if (progs.length === 0) {
+    console.log(`bridge-progs: Linux ${release || '?'} (${kernel}): no program is known to pass on it`);
+    return { passed: 0, failed: 1 };
+  }
+  const cache = defaultCacheDir();
+  const compiled = await compileAll(progs.map((p) => source(p.name)), cache);
+  const bad = compiled.findIndex((c) => 'error' in c);
+  if (bad >= 0) {
+    console.log(`bridge-progs: ${progs[bad].name}.c does not compile:\n${(compiled[bad] as { error: string }).error}`);
+    return { passed: 0, failed: progs.length };
+  }
+  const bin = await linkMulticall(compiled as Array<{ entry: string; object: string }>, cache);
+  const initrd = extendInitramfs(join(resolve(kernel, '..'), 'init.cpio.gz'), [
+    { name: 'init', data: Buffer.from(INIT) },
+    { name: 'bin/oracle-progs', data: readFileSync(bin) },
+    { name: 'oracle-list', data: Buffer.from(`${progs.map((_, k) => k).join('\n')}\n`), perm: 0o644 },
+    { name: 'oracle-timeout', data: Buffer.from('60\n'), perm: 0o644 },
+  ]);
+  const st = newConsole();
+  const cur: { n?: number } = {};
+  const res = await runVm({ kernel, initrd, timeoutSec: 90 + 60 * progs.length, onLine: (line) => feedLine(st, line, cur) });
+  let passed = 0;
+  let failed = 0;
+  progs.forEach((p, k) => {
+    const kp = st.programs.get(k);
+    const checks = kp?.text.filter((l) => /^(ok|FAIL) /.test(l)) ?? [];
+    const fails = checks.filter((l) => l.startsWith('FAIL '));
+    // every check passed, and there were checks (a program that died early printed fewer)
+    if (kp?.exit === 0 && fails.length === 0 && checks.length > 0) {
+      passed++;
+      console.log(`ok ${p.name} on ${release}: ${checks.length} checks`);
+    } else {
+      failed++;
+      console.log(`FAIL ${p.name} on ${release}: exit ${kp?.exit ?? (res.timedOut ? 'timeout' : 'none')}, ${checks.length} checks`);
+      for (const l of (fails.length ? fails : (kp?.text ?? st.other)).slice(0, 10)) console.log(`  ${l}`);
+    }
+  });
+  return { passed, failed };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { kernel: { type: 'string', multiple: true } } });
+  const kernels = values.kernel ?? [];
+  const missing = checkQemu() ?? checkCompiler();
+  if (kernels.length === 0 || missing) {
+    console.log(`bridge-progs: ${missing ?? 'no --kernel given'}`);
+    console.log('bridge-progs: 0 passed, 1 failed');
+    return 1;
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const k of kernels) {
+    const r = await runOn(k);
+    passed += r.passed;
+    failed += r.failed;
+  }
+  console.log(`bridge-progs: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../src/base/prng.js';
-import { runExec } from '../../src/bridge/exec.js';
 import { exportC } from '../../src/fuzz/export-c.js';
 import { generateProgram } from '../../src/fuzz/generator.js';
 import type { Program } from '../../src/fuzz/program.js';
+import { runExported } from './exported.js';
 
 let dir: string;
 beforeAll(() => {
@@ -46,7 +46,7 @@ describe('exec: exported C of generated programs', () => {
         const base = join(dir, `${profile}_${ran}`);
         writeFileSync(`${base}.c`, exportC(p, { source: `seed ${seed} #${ran}` }));
         execFileSync('cc', ['-O1', '-w', '-o', base, `${base}.c`]);
-        const r = await runExec([base], { profile, memory: String(p.memory ?? '1G'), ...(p.gbpages === true ? { gbpages: true } : {}), captureStdout: true, err: () => {}, caps: 'all' });
+        const r = await runExported(base, { profile, memory: String(p.memory ?? '1G'), ...(p.gbpages === true ? { gbpages: true } : {}), captureStdout: true, err: () => {}, caps: 'all' });
         const m = /^all (\d+) checks agree with the model$/m.exec(r.stdout);
         if (!m || r.status !== 0 || r.crash !== undefined) bad.push(`#${ran}: ${r.stdout.split('\n').find((l) => l.startsWith('call ')) ?? `status ${r.status}`}`);
         else checks += Number(m[1]);

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExec } from '../../src/bridge/exec.js';
 import { exportC } from '../../src/fuzz/export-c.js';
 import { parseProgram } from '../../src/fuzz/program.js';
+import { runExported } from './exported.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const SOURCES = [
@@ -41,7 +41,7 @@ describe('exec: exported C of the example and regression programs', () => {
       const profile = program.profile ?? 'latest';
       // as root in the oracle VM: the program drops to its own capabilities and limits itself
       // the machine the model's own run had (the executor's default RAM is 1 GiB, as the oracle's VM)
-      const r = await runExec([base], { profile, memory: String(program.memory ?? '1G'), ...(program.gbpages === true ? { gbpages: true } : {}), captureStdout: true, err: () => {}, caps: 'all' });
+      const r = await runExported(base, { profile, memory: String(program.memory ?? '1G'), ...(program.gbpages === true ? { gbpages: true } : {}), captureStdout: true, err: () => {}, caps: 'all' });
       expect(r.stdout).toMatch(/^all \d+ checks agree with the model$/m);
       expect(r.status).toBe(0);
       expect(r.crash).toBeUndefined();

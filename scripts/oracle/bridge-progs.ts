@@ -8,13 +8,20 @@
  * only the model has, `--caps`, the round-trip benchmark) or that need
  * something the VMs lack (sockets: no CONFIG_NET) are left out.
  *
+ * The sweep program (progs/sweep.c) judges nothing itself: it prints a line
+ * per call, and its output on each kernel must be the output under exec with
+ * the kernel's profile, line for line.
+ *
  * usage: tsx scripts/oracle/bridge-progs.ts --kernel path/bzImage [--kernel ...]
  * Ends with "bridge-progs: N passed, N failed" (program runs); exit 1 on a failure.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkCompiler, compileAll, defaultCacheDir, linkMulticall } from '../../src/oracle/build.js';
+import { runExec } from '../../src/bridge/exec.js';
+import { checkCompiler, compileAll, compiler, defaultCacheDir, linkMulticall } from '../../src/oracle/build.js';
 import { feedLine, newConsole } from '../../src/oracle/console.js';
 import { bzImageRelease, extendInitramfs } from '../../src/oracle/initramfs.js';
 import { GUEST_INIT, checkQemu, runVm } from '../../src/oracle/vm.js';
@@ -42,6 +49,22 @@ const PROGRAMS: ReadonlyArray<{ name: string; kernels: readonly string[] }> = [
   { name: 'transport', kernels: ['6.12', '7.2'] },
 ];
 
+/** Programs whose output on a kernel must be their output under exec with its profile. */
+const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, string>> }> = [{ name: 'sweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } }];
+
+/** The lines `name` prints under exec with `profile` (built for the host, dynamically: the shim needs LD_PRELOAD). */
+async function underExec(name: string, profile: string): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-progs-'));
+  try {
+    const bin = join(dir, name);
+    execFileSync(compiler(), ['-O1', '-w', '-o', bin, join(DIR, `${name}.c`)]);
+    const r = await runExec([bin], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+    return r.stdout.split('\n').filter((l) => l !== '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The program's source with progs.h in place (the compile cache takes one
  * self-contained text); a main taking arguments is called with none, as
@@ -66,8 +89,10 @@ async function runOn(kernel: string): Promise<{ passed: number; failed: number }
   const image = readFileSync(kernel);
   const release = bzImageRelease(image) ?? '';
   const version = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
-  const progs = PROGRAMS.filter((p) => p.kernels.includes(version));
-  if (progs.length === 0) {
+  const checked = PROGRAMS.filter((p) => p.kernels.includes(version));
+  const compared = COMPARED.filter((p) => p.profiles[version] !== undefined);
+  const progs = [...checked, ...compared];
+  if (checked.length === 0) {
     console.log(`bridge-progs: Linux ${release || '?'} (${kernel}): no program is known to pass on it`);
     return { passed: 0, failed: 1 };
   }
@@ -90,7 +115,23 @@ async function runOn(kernel: string): Promise<{ passed: number; failed: number }
   const res = await runVm({ kernel, initrd, timeoutSec: 90 + 60 * progs.length, onLine: (line) => feedLine(st, line, cur) });
   let passed = 0;
   let failed = 0;
-  progs.forEach((p, k) => {
+  for (const [j, p] of compared.entries()) {
+    const kp = st.programs.get(checked.length + j);
+    const want = await underExec(p.name, p.profiles[version]);
+    const got = kp?.text ?? [];
+    const at = want.findIndex((l, i) => got[i] !== l);
+    if (kp?.exit === 0 && got.length === want.length && at < 0) {
+      passed++;
+      console.log(`ok ${p.name} on ${release}: ${got.length} lines, the same under exec (${p.profiles[version]})`);
+    } else {
+      failed++;
+      const i = at < 0 ? Math.min(got.length, want.length) : at;
+      console.log(`FAIL ${p.name} on ${release}: exit ${kp?.exit ?? 'none'}, ${got.length} lines against ${want.length} under exec; line ${i + 1}:`);
+      console.log(`  kernel: ${got[i] ?? '(none)'}`);
+      console.log(`  exec:   ${want[i] ?? '(none)'}`);
+    }
+  }
+  checked.forEach((p, k) => {
     const kp = st.programs.get(k);
     const checks = kp?.text.filter((l) => /^(ok|FAIL) /.test(l)) ?? [];
     const fails = checks.filter((l) => l.startsWith('FAIL '));

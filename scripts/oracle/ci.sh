@@ -6,7 +6,8 @@
 # test/oracle/programs-612/ (the newer commands' scenarios) run on the
 # real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
 # latest), call by call; then the bridge test programs (test/bridge/progs, run
-# under exec by npm test) run on the kernels themselves and must pass there too.
+# under exec by npm test) run on the kernels themselves and must pass there too,
+# and progs/sweep.c must print on each what it prints under exec.
 # Ends with "oracle: N passed, N failed" (programs) and exits non-zero on any
 # divergence src/oracle/known-divergences.yaml does not explain, on a stale row
 # there, on a bridge program failing on a kernel, or when no kernel is found. One boot per kernel:

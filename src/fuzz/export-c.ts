@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
-import { VM_READ, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { type CallResult, type RunResult, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
@@ -101,6 +101,32 @@ function ownMemoryIntact(mm: MmStruct): boolean {
 }
 
 /**
+ * A madvise of the main process that drops the contents of its stack top or
+ * of the image's writable data (MADV_DONTNEED, MADV_DONTNEED_LOCKED): every
+ * mapping stays, but the real program's stack reads back zeros (7.2 corpus
+ * seed 15005: MADV_DONTNEED of 4 GiB from a buffer up to past the stack) and
+ * it dies at its next return. `handles`: the values bound so far.
+ */
+function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>): boolean {
+  if (c.op !== 'madvise' || c.proc !== undefined) return false;
+  const fields = OPS.madvise.fields;
+  const value = (name: 'addr' | 'length' | 'advice'): bigint | undefined => {
+    const e = fieldExpr(fields[name], c[name] ?? fields[name].default);
+    const v = typeof e === 'string' ? e : evalExpr(e, (h) => handles.get(h));
+    return typeof v === 'bigint' ? BigInt.asUintN(64, v) : undefined;
+  };
+  const advice = value('advice');
+  const addr = value('addr');
+  const length = value('length');
+  if (advice === undefined || addr === undefined || length === undefined) return false;
+  if (advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
+  const page = BigInt(PAGE_SIZE);
+  const covers = (start: bigint, end: bigint): boolean => addr < end && addr + length > start;
+  if (covers(BigInt(STACK_TOP_VPN - 1) * page, BigInt(STACK_TOP_VPN) * page)) return true;
+  return EXEC_IMAGE.some((m) => m.prot & VM_WRITE && covers(BigInt(m.start), BigInt(m.end)));
+}
+
+/**
  * Run the program on the model and note the address of the main process's
  * ioctl scratch page (Process.ioctlStruct maps it at the first struct ioctl):
  * the lowest page the main process gained during the first such call that
@@ -117,6 +143,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
   const specialSeen = new Map<MmStruct, number>();
+  const handles = new Map<string, bigint>();
   const run: ModelRun = runProgram(p, {
     profile,
     ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
@@ -133,7 +160,15 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
-      if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && !ownMemoryIntact(main.task.mm)) ownMemoryLostAt = r.index;
+      const c = p.calls[r.index];
+      if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm) || (c !== undefined && dropsOwnMemory(c, handles)))) ownMemoryLostAt = r.index;
+      if (c !== undefined && typeof c.as === 'string') {
+        // what `as` and `as.k` stand for in later calls' expressions (the op's primary output, else its return)
+        const primary = opModule(r.op)?.spec.primary;
+        const v = primary !== undefined ? r.outputs[primary] : r.ret;
+        if (typeof v === 'bigint' || typeof v === 'number') handles.set(c.as, BigInt(v));
+        for (const [k, o] of Object.entries(r.outputs)) if (typeof o === 'bigint' || typeof o === 'number') handles.set(`${c.as}.${k}`, BigInt(o));
+      }
       const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
       const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
       const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;

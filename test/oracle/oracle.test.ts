@@ -347,6 +347,18 @@ describe('compare', () => {
     expect(kept.ownMemoryLostAt).toBeUndefined();
   });
 
+  it('a MADV_DONTNEED reaching the stack or the image data drops what the real program runs on, every mapping staying: own memory lost there', () => {
+    // 7.2 corpus seed 15005: MADV_DONTNEED of 4 GiB from a buffer up past the stack (ENOMEM for the holes); the real program died (139)
+    const lostAt = (calls: Program['calls']): number | undefined => runModel({ name: 'dontneed', calls }, 'latest', { processLayout: 'exec' }).ownMemoryLostAt;
+    const buf = [{ op: 'mmap', as: '$b', length: 4096 }, { op: 'madvise', addr: '$b', length: 4096, advice: 'DONTNEED' }];
+    expect(lostAt(buf)).toBeUndefined();
+    expect(lostAt([...buf, { op: 'madvise', addr: '0x7fffffffe000', length: 4096, advice: 'HUGEPAGE' }])).toBeUndefined();
+    expect(lostAt([...buf, { op: 'madvise', addr: '0x7fffffffe000', length: 4096, advice: 'DONTNEED' }, { op: 'open' }])).toBe(2);
+    expect(lostAt([{ op: 'madvise', addr: 0x4ab000, length: 4096, advice: 24 }])).toBe(0); // MADV_DONTNEED_LOCKED over the data
+    // the value of a handle counts: a range from the buffer's handle up past the stack
+    expect(lostAt([...buf, { op: 'madvise', addr: '$b', length: '0x10000000', advice: 'DONTNEED' }])).toBe(2);
+  });
+
   it('a program that unmapped its own image and died of it: the missing result and the exit are field own-memory, explained', () => {
     // 6.12 corpus seed 30211: munmap(0, 4 GiB) takes the static binary's text at 0x400000 with it
     const p: Program = {

@@ -565,31 +565,38 @@ static int all_digits(const char *s, const char *end)
 static int own_fd_link(const char *p);
 
 /* A synthesized file: its server-side name in out, or 0. */
+/* Files at a fixed path the model answers for, and their server-side names. */
+static const struct { const char *path, *name; } special_paths[] = {
+	{ "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "hpage_pmd_size" },
+	{ "/sys/kernel/mm/transparent_hugepage/enabled", "thp_enabled" },
+	/* the model's hugetlb pool (exec emulates hugetlb: the host's pool is not the program's) */
+	{ "/proc/meminfo", "meminfo" },
+	{ "/proc/sys/vm/nr_hugepages", "hugepool:hugepages-2048kB:sysctl_nr_hugepages" },
+	{ "/proc/sys/vm/nr_overcommit_hugepages", "hugepool:hugepages-2048kB:nr_overcommit_hugepages" },
+};
+
+/*
+ * Per-process files the model answers for: /proc/PID/<suffix> is "<kind>:PID".
+ * status: VmLck, VmPin and HugetlbPages are the model's; smaps: the real text
+ * with the model's hugetlb VMAs (exec emulates them with ordinary memory);
+ * pagemap: the model's page tables (present, shared, file-backed, PFNs).
+ */
+static const struct { const char *suffix, *kind; } special_proc[] = {
+	{ "/status", "status" },
+	{ "/smaps", "smaps" },
+	{ "/pagemap", "pagemap" },
+};
+
 static int special_name(const char *p, char *out, size_t cap)
 {
 	const char *s;
 	if (!p)
 		return 0;
-	if (!strcmp(p, "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")) {
-		snprintf(out, cap, "hpage_pmd_size");
-		return 1;
-	}
-	if (!strcmp(p, "/sys/kernel/mm/transparent_hugepage/enabled")) {
-		snprintf(out, cap, "thp_enabled");
-		return 1;
-	}
-	/* the model's hugetlb pool (exec emulates hugetlb: the host's pool is not the program's) */
-	if (!strcmp(p, "/proc/meminfo")) {
-		snprintf(out, cap, "meminfo");
-		return 1;
-	}
-	if (!strcmp(p, "/proc/sys/vm/nr_hugepages")) {
-		snprintf(out, cap, "hugepool:hugepages-2048kB:sysctl_nr_hugepages");
-		return 1;
-	}
-	if (!strcmp(p, "/proc/sys/vm/nr_overcommit_hugepages")) {
-		snprintf(out, cap, "hugepool:hugepages-2048kB:nr_overcommit_hugepages");
-		return 1;
+	for (size_t i = 0; i < sizeof(special_paths) / sizeof(special_paths[0]); i++) {
+		if (!strcmp(p, special_paths[i].path)) {
+			snprintf(out, cap, "%s", special_paths[i].name);
+			return 1;
+		}
 	}
 	if (!strncmp(p, "/sys/kernel/mm/hugepages/hugepages-", 35)) {
 		const char *d = p + 25, *sl = strchr(d, '/');
@@ -614,9 +621,11 @@ static int special_name(const char *p, char *out, size_t cap)
 			snprintf(pid, sizeof(pid), "%.*s", (int)(slash - s), s);
 		else
 			return 0;
-		if (!strcmp(slash, "/status")) {
-			snprintf(out, cap, "status:%s", pid);
-			return 1;
+		for (size_t i = 0; i < sizeof(special_proc) / sizeof(special_proc[0]); i++) {
+			if (!strcmp(slash, special_proc[i].suffix)) {
+				snprintf(out, cap, "%s:%s", special_proc[i].kind, pid);
+				return 1;
+			}
 		}
 		/* this process's model descriptor: pos and flags are the model's */
 		if (!strncmp(slash, "/fdinfo/", 8) && atoi(pid) == getpid()) {
@@ -627,16 +636,6 @@ static int special_name(const char *p, char *out, size_t cap)
 				return 1;
 			}
 			return 0;
-		}
-		/* the real text, with the model's hugetlb VMAs (exec emulates them with ordinary memory) */
-		if (!strcmp(slash, "/smaps")) {
-			snprintf(out, cap, "smaps:%s", pid);
-			return 1;
-		}
-		/* the model's page tables: which pages are present, shared, file-backed, and their PFNs */
-		if (!strcmp(slash, "/pagemap")) {
-			snprintf(out, cap, "pagemap:%s", pid);
-			return 1;
 		}
 		/* the thread group leader's (proc_fail_nth_* in tgid_base_stuff) */
 		if (!strcmp(slash, "/fail-nth")) {

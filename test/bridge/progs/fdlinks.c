@@ -26,6 +26,7 @@
 
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(T, 0x8e)
 #define TEST_OP_DMABUF_GET 22
+#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
 
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 
@@ -80,6 +81,11 @@ int main(void)
 		int d2 = dup(d);
 		check(fd_field(fi, "count") == 2, "dma-buf fdinfo: count 2 after a dup", fd_field(fi, "count"));
 		close(d2);
+		/* an IOAS_MAP_FILE area holds the dma-buf (dma_buf_get() in iopt_map_file_pages()) until its unmap */
+		struct { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; } mf = { sizeof(mf), 1 | 4, ioas, d, 0, 4096, 1ull << 24 };
+		check(ioctl(fd, IOMMU_IOAS_MAP_FILE, &mf) == 0 && fd_field(fi, "count") == 2, "dma-buf fdinfo: count 2 while an area maps it", fd_field(fi, "count"));
+		struct { uint32_t size, ioas_id; uint64_t iova, length; } um = { sizeof(um), ioas, 1ull << 24, 4096 };
+		check(ioctl(fd, IOMMU_IOAS_UNMAP, &um) == 0 && fd_field(fi, "count") == 1, "dma-buf fdinfo: count 1 after the unmap", fd_field(fi, "count"));
 		check(fd_field(fi, "flags") == 2, "dma-buf fdinfo: flags 02, its export flags' O_RDWR", fd_field(fi, "flags"));
 		close(fi);
 		/* dma_buf_getfile(): f_flags are the export flags' O_ACCMODE | O_NONBLOCK bits, O_CLOEXEC goes to the descriptor */

@@ -106,6 +106,16 @@ interface RefLock {
   last: bigint;
 }
 
+/** Two buffers kept between ACCESS_RW judgements, up to KEEP_BYTES (fresh zeroed ones per call cost more than the reads). */
+const KEEP_BYTES = 16 << 20;
+const kept = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
+
+function keptBuffer(k: 0 | 1, n: number): Uint8Array {
+  if (n > KEEP_BYTES) return new Uint8Array(n);
+  if (n > kept[k].length) kept[k] = new Uint8Array(Math.min(KEEP_BYTES, 2 * n));
+  return kept[k].subarray(0, n);
+}
+
 export interface OracleFailure {
   /** `ORACLE <kind>` */
   signature: string;
@@ -593,8 +603,9 @@ export class AnswerOracle {
     const caller = this.machine.processes.get(pid);
     if (!caller || caller.exited) return undefined;
     const phys = this.machine.phys;
-    const src = new Uint8Array(length);
-    const dst = new Uint8Array(length);
+    // Every byte of both is read below before the comparison (or the judgement is given up).
+    const src = keptBuffer(0, length);
+    const dst = keptBuffer(1, length);
     const srcFrames = new Set<number>();
     let off = 0;
     while (off < length) {

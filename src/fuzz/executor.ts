@@ -344,9 +344,13 @@ class Executor {
     if (typeof call.as === 'string') {
       const primary = spec.primary !== undefined ? outputs[spec.primary] : ret;
       this.handles.set(call.as, toBig(primary ?? 0));
-      for (const [k, v] of Object.entries(outputs)) if (typeof v !== 'string') this.handles.set(`${call.as}.${k}`, toBig(v));
+      const names = outputHandleNames(call.as);
+      for (const k in outputs) {
+        const v = outputs[k];
+        if (typeof v !== 'string') this.handles.set(names(k), toBig(v));
+      }
     }
-    this.coverage.add(`${call.op}:${errno ?? 'ok'}`);
+    this.coverage.add(outcomeLabel(call.op, errno));
     const raw = expectationFor(call, this.profile);
     const exp = parseExpectation(raw);
     if (typeof exp === 'string') throw new ProgramError(`expect: ${exp}`);
@@ -626,6 +630,46 @@ class CallCtx implements ExecCtx {
   snapshotHere(title: string): void {
     if (this.x.opts.snapshot) this.x.snapshots.push({ index: this.index, title, state: this.x.snapshot() });
   }
+}
+
+/** `${as}.${output}` per handle and output name, made once (a run binds them call after call). */
+const handleNames = new Map<string, Map<string, string>>();
+
+function outputHandleNames(as: string): (k: string) => string {
+  let m = handleNames.get(as);
+  if (m === undefined) {
+    if (handleNames.size > 4096) handleNames.clear();
+    m = new Map();
+    handleNames.set(as, m);
+  }
+  const names = m;
+  return (k) => {
+    let n = names.get(k);
+    if (n === undefined) {
+      n = `${as}.${k}`;
+      names.set(k, n);
+    }
+    return n;
+  };
+}
+
+/** The coverage label `op:errno` (or `op:ok`) per op and outcome, made once. */
+const outcomeLabels = new Map<string, Map<string, string>>();
+
+function outcomeLabel(op: string, errno: string | undefined): string {
+  let m = outcomeLabels.get(op);
+  if (m === undefined) {
+    if (outcomeLabels.size > 4096) outcomeLabels.clear();
+    m = new Map();
+    outcomeLabels.set(op, m);
+  }
+  const e = errno ?? 'ok';
+  let l = m.get(e);
+  if (l === undefined) {
+    l = `${op}:${e}`;
+    m.set(e, l);
+  }
+  return l;
 }
 
 function toBig(v: number | bigint | string): bigint {

@@ -395,8 +395,17 @@ function writeScalar(dv: DataView, type: ScalarType, off: number, value: number 
   }
 }
 
+/** The last view made, and its bytes: a call reads and writes one struct's fields in a row. */
+let lastBytes: Uint8Array | undefined;
+let lastView: DataView | undefined;
+
 function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // A typed array's buffer, offset and length never change (nothing here transfers a buffer).
+  if (bytes !== lastBytes || lastView === undefined) {
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    lastBytes = bytes;
+  }
+  return lastView;
 }
 
 export class StructLayout {

@@ -14,6 +14,7 @@
  * Per-page work (tiers, PFNs, frames) runs over typed arrays; a domain is
  * walked over the IOVA of its IOAS's areas in steps of its smallest page size.
  */
+import { modLg2 } from '../base/pow2.js';
 import { sameValues } from '../base/same-values.js';
 import { IommuDomain } from '../iommu/domain.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
@@ -911,12 +912,13 @@ export interface DomainWalk {
 function physOfPages(d: IommuDomain, area: IoptArea, first: number, last: number, walk: DomainWalk | undefined, out: Float64Array): void {
   const w = walk?.areas.get(area);
   const runs = walk?.runs;
-  const step = d.minPageSize;
+  // a power of two (the smallest of the domain's page sizes)
+  const stepLg2 = Math.log2(d.minPageSize);
   let j = w ? w.r0 : 0;
   for (let i = first; i <= last; i++) {
     const x = areaIndexToIova(area, i);
     let phys: number;
-    if (w !== undefined && runs !== undefined && x >= w.first && x <= w.last && (x - w.first) % step === 0) {
+    if (w !== undefined && runs !== undefined && x >= w.first && x <= w.last && modLg2(x - w.first, stepLg2) === 0) {
       while (j < w.r1 && runs[j].iova + runs[j].length <= x) j++;
       phys = j < w.r1 && runs[j].iova <= x ? runs[j].paddr + (x - runs[j].iova) : -1;
     } else phys = d.peekPhys(x);
@@ -944,6 +946,6 @@ function itemEnd(pt: MockAmdv1Domain['pt'], iova: number, phys: number, leafSize
   if (w === undefined || entryType(w[0], level) !== ENTRY_OA) return iova + step;
   const start = Math.floor(iova / item) * item;
   const sz = pow2(leafLg2(w[0], w[1], level));
-  if (sz < item || leafOa(w[0], w[1], level) + (iova % sz) !== phys) return iova + step;
+  if (sz < item || leafOa(w[0], w[1], level) + modLg2(iova, leafLg2(w[0], w[1], level)) !== phys) return iova + step;
   return start + item;
 }

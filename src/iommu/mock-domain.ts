@@ -34,6 +34,7 @@
  * GFP_NOWAIT node allocation is not charged: that is the default here, and
  * `accountNodes: true` charges every modelled node (for memcg experiments).
  */
+import { modPow2 } from '../base/pow2.js';
 import { EINVAL, ENOENT, ENOMEM, ERANGE } from '../base/errno.js';
 import type { Profile } from '../base/profile.js';
 import { faultPoint } from '../base/fault.js';
@@ -364,7 +365,7 @@ export class MockDomain extends IommuDomain {
         continue;
       }
       const fl = this.flDir[c];
-      const leafSlot = LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK);
+      const leafSlot = LEAF_CNT + modPow2(Math.floor(idx / LEAF), LEAVES_PER_CHUNK);
       let removed = 0;
       for (let k = idx; k < segEnd; k++) {
         const off = k & (CHUNK - 1);
@@ -592,7 +593,7 @@ export class MockDomain extends IommuDomain {
     const idx = Math.floor(iova / IO);
     const v = this.load(idx);
     if (v === 0) return undefined;
-    const f = this.flDir[Math.floor(idx / CHUNK)]![idx % CHUNK];
+    const f = this.flDir[Math.floor(idx / CHUNK)]![modPow2(idx, CHUNK)];
     return { paddr: v - 1, start: (f & F_START) !== 0, last: (f & F_LAST) !== 0, huge: (f & F_HUGE) !== 0 };
   }
 
@@ -681,7 +682,7 @@ export class MockDomain extends IommuDomain {
   private load(idx: number): number {
     if (!(idx >= 0 && idx < IDX_END)) return 0;
     const pa = this.paDir[Math.floor(idx / CHUNK)];
-    return pa === undefined ? 0 : pa[idx % CHUNK];
+    return pa === undefined ? 0 : pa[modPow2(idx, CHUNK)];
   }
 
   /** Directories of this domain's own in place of the shared empty ones. */
@@ -796,9 +797,9 @@ export class MockDomain extends IommuDomain {
       const pa = this.paDir[c];
       const fl = this.flDir[c];
       if (pa !== undefined && fl !== undefined) {
-        const off = idx % CHUNK;
+        const off = modPow2(idx, CHUNK);
         const removed = eraseLive(pa, fl, off, off + (segEnd - idx));
-        if (removed !== 0) this.commitRemove(c, LEAF_CNT + (Math.floor(idx / LEAF) % LEAVES_PER_CHUNK), idx, removed);
+        if (removed !== 0) this.commitRemove(c, LEAF_CNT + modPow2(Math.floor(idx / LEAF), LEAVES_PER_CHUNK), idx, removed);
       }
       idx = segEnd;
     }

@@ -46,6 +46,7 @@
  *   succeeding while its exporter has it revoked, or ENODEV while it never
  *   was (iopt_map_dmabuf()).
  */
+import { modPow2 } from '../../base/pow2.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
 import { HwptPaging } from '../../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../../iommufd/ioas.js';
@@ -1017,7 +1018,7 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
       const page = Math.floor((x - base) / PAGE);
       const idx = a.firstIndex + page;
       const pinned = pf?.[idx] ?? -1;
-      const want = pinned * PAGE + ((x - base) % PAGE);
+      const want = pinned * PAGE + modPow2(x - base, PAGE);
       const got = run.paddr + (x - run.iova);
       if (pinned < 0 || got !== want) return fail('domain_pfn', `${where}: IOVA 0x${x.toString(16)} maps PFN ${Math.floor(got / PAGE)}, area ${a.iova} page ${idx} is PFN ${pinned}`);
       // The next steps in the same run and the same page map and want the same distance further: they pass too.

@@ -33,6 +33,7 @@
  *   hangs 7.2.13 in iova_bitmap_set(): the model-only WARN
  *   record_dirty.zero_length marks it.
  */
+import { modLg2 } from '../../base/pow2.js';
 import { EADDRINUSE, EINVAL, ENOENT, ENOMEM, ENXIO, EOVERFLOW, ERANGE } from '../../base/errno.js';
 import { type FaultRouter, faultPoint } from '../../base/fault.js';
 import type { WarnSink } from '../../base/warn.js';
@@ -364,7 +365,7 @@ export class Amdv1PageTable {
     let items = 0;
     let ret = 0;
     // starting inside a leaf: nothing can be unmapped here
-    if (type === ENTRY_OA && va % P2[leafLg2(lo, hi, level)] !== 0) return -EINVAL;
+    if (type === ENTRY_OA && modLg2(va, leafLg2(lo, hi, level)) !== 0) return -EINVAL;
     for (;;) {
       if (type !== ENTRY_OA) {
         if (type !== ENTRY_TABLE) {
@@ -372,7 +373,7 @@ export class Amdv1PageTable {
           break;
         }
         const itemVa = i === start ? va : base + i * item;
-        const covered = itemVa % item === 0 && last >= itemVa + item - 1;
+        const covered = modLg2(itemVa, itemLg2(level)) === 0 && last >= itemVa + item - 1;
         const child = this.slotOf(lo, hi);
         ret = this.unmapLevel(child, level - 1, itemVa, last);
         if (ret !== 0) break;
@@ -432,8 +433,7 @@ export class Amdv1PageTable {
           this.lkGen = this.freeGen;
         }
         if (type === ENTRY_EMPTY) return -1;
-        const sz = P2[leafLg2(lo, hi, l)];
-        return leafOa(lo, hi, l) + (va % sz);
+        return leafOa(lo, hi, l) + modLg2(va, leafLg2(lo, hi, l));
       }
       t = this.tabs[this.slotOf(lo, hi)];
     }
@@ -477,8 +477,7 @@ export class Amdv1PageTable {
         const first = i - (i % n);
         out[0] = Math.floor(va / (ITEM[l] * n)) * ITEM[l] * n;
         out[1] = P2[leafLg2(t[2 * first], t[2 * first + 1], l)];
-        const sz = P2[leafLg2(lo, hi, l)];
-        return leafOa(lo, hi, l) + (va % sz);
+        return leafOa(lo, hi, l) + modLg2(va, leafLg2(lo, hi, l));
       }
       t = this.tabs[this.slotOf(lo, hi)];
     }
@@ -502,7 +501,7 @@ export class Amdv1PageTable {
       const lo = t[2 * i];
       const hi = t[2 * i + 1];
       if (entryType(lo, l) !== ENTRY_OA) break;
-      if (leafOa(lo, hi, l) + (v % P2[leafLg2(lo, hi, l)]) !== phys + (v - va)) break;
+      if (leafOa(lo, hi, l) + modLg2(v, leafLg2(lo, hi, l)) !== phys + (v - va)) break;
       // The leaf is a whole number of aligned items: the item's other steps read on from v too.
       const next = (Math.floor(v / item) + 1) * item;
       v += Math.max(1, Math.ceil((next - v) / step)) * step;
@@ -541,7 +540,7 @@ export class Amdv1PageTable {
         const lo = t[2 * i];
         if (lo & PR) {
           const hi = t[2 * i + 1];
-          pa = (lo >>> 9) & 7 ? leafOa(lo, hi, 0) + (va % P2[leafLg2(lo, hi, 0)]) : ((lo >>> 12) + (hi & 0xfffff) * 1048576) * 2048 + (va % 2048);
+          pa = (lo >>> 9) & 7 ? leafOa(lo, hi, 0) + modLg2(va, leafLg2(lo, hi, 0)) : ((lo >>> 12) + (hi & 0xfffff) * 1048576) * 2048 + modLg2(va, 11);
         }
       } else {
         pa = this.lookup(va);
@@ -827,7 +826,7 @@ export class Amdv1PageTable {
         for (let k = i; k < Math.min(ITEMS, i + n); k++) {
           if ((t[2 * k] & ~D) !== (lo & ~D) || t[2 * k + 1] !== hi) out.push(`table ${slot}[${k}]: item differs from its leaf`);
         }
-        if (leafOa(lo, hi, level) % P2[leafLg2(lo, hi, level)] !== 0) out.push(`table ${slot}[${i}]: leaf OA not aligned to its size`);
+        if (modLg2(leafOa(lo, hi, level), leafLg2(lo, hi, level)) !== 0) out.push(`table ${slot}[${i}]: leaf OA not aligned to its size`);
         present += n;
         bytes += n * ITEM[level];
         i += n;
@@ -985,8 +984,8 @@ export function pgszCount(sizes: PgsizeTable, lg2: number, va: number, oa: numbe
   if (next >= 0) {
     const span = P2[next];
     // the offsets inside the bigger page (by the low 32 bits while it is at most 2^31)
-    const off = next <= 31 ? (va >>> 0) & (span - 1) : va % span;
-    const oaOff = next <= 31 ? (oa >>> 0) & (span - 1) : oa % span;
+    const off = next <= 31 ? (va >>> 0) & (span - 1) : modLg2(va, next);
+    const oaOff = next <= 31 ? (oa >>> 0) & (span - 1) : modLg2(oa, next);
     if (off === oaOff) len = Math.min(len, span - off);
   }
   return Math.floor(len / P2[lg2]);

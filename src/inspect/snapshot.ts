@@ -628,7 +628,7 @@ function pagesOrigin(p: IoptPages): Pick<PagesSnap, 'file' | 'dmabuf'> {
  * dma-buf exporter's range (-1 once revoked).
  */
 export function sourcePfn(p: IoptPages, i: number): number {
-  if (p.type === IOPT_ADDRESS_USER) return p.sourceMm.lookupPfn(p.uptr + BigInt(i) * BigInt(PAGE_SIZE));
+  if (p.type === IOPT_ADDRESS_USER) return p.sourceMm.lookupPagePfn(firstVpn(p) + i);
   if (p.type === IOPT_ADDRESS_FILE) {
     const f = p.file;
     if (f === undefined) return -1;
@@ -641,6 +641,19 @@ export function sourcePfn(p: IoptPages, i: number): number {
   if (db === undefined || db.phys.len === 0) return -1;
   const off = db.start + i * PAGE_SIZE;
   return off < db.phys.len ? Math.floor((db.phys.paddr + off) / PAGE_SIZE) : -1;
+}
+
+/** The user page number of page 0 of the last pages object asked (callers ask page after page of one). */
+let vpnPages: IoptPages | undefined;
+let vpnFirst = 0;
+
+/** The user page number of page 0 of a user pages object (its uptr is below 2^64, so the page number below 2^52). */
+export function firstVpn(p: IoptPages): number {
+  if (p !== vpnPages) {
+    vpnFirst = Number(p.uptr / PAGE_N);
+    vpnPages = p;
+  }
+  return vpnFirst;
 }
 
 /** Per-page work arrays of pagesTiers() for pages objects up to SCRATCH_PAGES pages, kept between calls (only `pfn` leaves it). */
@@ -676,15 +689,11 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
     pfn[i] = v;
     return true;
   });
-  // The pages no tier holds: what the source maps there now (a user address stepped as one bigint).
+  // The pages no tier holds: what the source maps there now.
   if (p.type === IOPT_ADDRESS_USER) {
     const mm = p.sourceMm;
-    let va = -1n;
-    for (let i = 0; i < n; i++) {
-      if (mask[i] !== 0) continue;
-      va = va < 0n || i === 0 || mask[i - 1] !== 0 ? p.uptr + BigInt(i) * PAGE_N : va + PAGE_N;
-      pfn[i] = mm.lookupPfn(va);
-    }
+    const vpn = firstVpn(p);
+    for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = mm.lookupPagePfn(vpn + i);
   } else for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;

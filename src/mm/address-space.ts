@@ -867,7 +867,12 @@ export class MmStruct {
   /** The PFN mapped at `va` without faulting, -1 if none (follow_page without FOLL_GET). */
   lookupPfn(va: bigint): number {
     if (va < 0n || va >= TASK_SIZE) return -1;
-    const vpn = Number(va / PAGE_N);
+    return this.lookupPagePfn(Number(va / PAGE_N));
+  }
+
+  /** lookupPfn() of the page numbered `vpn` (no bigint made: the inspectors read page after page). */
+  lookupPagePfn(vpn: number): number {
+    if (!(vpn >= 0 && vpn < TASK_PAGES)) return -1;
     const v = this.findVma(vpn);
     if (v && v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     return this.lookupEntry(vpn) - 1;

@@ -608,34 +608,41 @@ export class AnswerOracle {
     const src = keptBuffer(0, length);
     const dst = keptBuffer(1, length);
     const srcFrames = new Set<number>();
+    // The areas' bounds as bigints once (the range may cross several); pages below by page number.
+    const bounds = io.areas.map((a) => ({ g: a, iova: BigInt(a.iova), last: BigInt(a.last) }));
     let off = 0;
     while (off < length) {
       const x = iova + BigInt(off);
-      const g = io.areas.find((a) => BigInt(a.iova) <= x && BigInt(a.last) >= x);
+      const b = bounds.find((a) => a.iova <= x && a.last >= x);
+      const g = b?.g;
       const p = g ? pagesByKey.get(g.pages) : undefined;
-      if (!g || !p) return undefined;
-      const byte = BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset) + (x - BigInt(g.iova));
+      if (!b || !g || !p) return undefined;
+      const byte = BigInt(g.firstIndex) * BigInt(PAGE) + BigInt(g.pageOffset) + (x - b.iova);
       const idx = Number(byte / BigInt(PAGE));
       const inPage = Number(byte % BigInt(PAGE));
       const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
       // A dma-buf has no struct pages to copy through; a memfd's bytes are its page cache's.
       if (p.source === 'dmabuf' || (p.source === 'file' && !mf)) return undefined;
-      const user = mf ? filePfn(mf, BigInt(p.file?.start ?? 0) + BigInt(idx) * BigInt(PAGE)) : this.userPfn(p.sourcePid, BigInt(p.uptr) + BigInt(idx) * BigInt(PAGE));
+      const user = mf ? filePfn(mf, BigInt(p.file?.start ?? 0) + BigInt(idx) * BigInt(PAGE)) : this.userPagePfn(p.sourcePid, Number(BigInt(p.uptr) / BigInt(PAGE)) + idx);
       if (!(user >= 0)) return undefined;
       const held = p.pfns.find((q) => q.index <= idx && idx < q.index + q.n);
       if (held && held.pfn >= 0 && held.pfn + (idx - held.index) !== user) return undefined;
       // Two IOVAs of the range on one page (an IOAS_COPY beside its source): a write's later part
       // overwrote the earlier one, the buffer and the memory need not agree byte for byte.
       if (write && srcFrames.has(user)) return undefined;
-      const n = Math.min(PAGE - inPage, length - off, Number(BigInt(g.last) - x + 1n));
+      const n = Math.min(PAGE - inPage, length - off, Number(b.last - x + 1n));
       phys.read(user, inPage, src, off, n);
       srcFrames.add(user);
       off += n;
     }
+    // A buffer at or past 2^52 is past TASK_SIZE: no page of it is mapped (as lookupPfn() would say).
+    if (uptr >= 1n << 52n) return undefined;
+    const ua = Number(uptr);
     for (off = 0; off < length; ) {
-      const va = uptr + BigInt(off);
-      const inPage = Number(va & 0xfffn);
-      const pfn = caller.mm.lookupPfn(va - BigInt(inPage));
+      const va = ua + off;
+      const vpn = Math.floor(va / PAGE);
+      const inPage = va - vpn * PAGE;
+      const pfn = caller.mm.lookupPagePfn(vpn);
       if (!(pfn >= 0) || srcFrames.has(pfn)) return undefined;
       const n = Math.min(PAGE - inPage, length - off);
       phys.read(pfn, inPage, dst, off, n);
@@ -647,11 +654,11 @@ export class AnswerOracle {
     return undefined;
   }
 
-  /** The user page table of `pid` at `va` (-1: nothing, or the process is gone). */
-  private userPfn(pid: number, va: bigint): number {
+  /** The user page table of `pid` at the page numbered `vpn` (-1: nothing; NaN: the process is gone). */
+  private userPagePfn(pid: number, vpn: number): number {
     const proc = this.machine.processes.get(pid);
     if (!proc || proc.exited) return Number.NaN;
-    return proc.mm.lookupPfn(va);
+    return proc.mm.lookupPagePfn(vpn);
   }
 
   private checkPins(s: MachineSnapshot): OracleFailure | undefined {
@@ -683,6 +690,7 @@ export class AnswerOracle {
       }
       let npinned = 0;
       const uptr = BigInt(p.uptr);
+      const vpn0 = Number(uptr / BigInt(PAGE));
       // A file's pages: what its page cache holds at the offset (memfd_pin_folios()), when the reference knows the memfd.
       const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
       const fileStart = BigInt(p.file?.start ?? 0);
@@ -700,7 +708,7 @@ export class AnswerOracle {
               const u = filePfn(mf, off);
               if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (offset ${hex(off)} of ${mf.name}) pinned PFN ${pfn[i]}, the file's page there is PFN ${u}`);
             } else if (p.source === 'user') {
-              const u = this.userPfn(p.sourcePid, uptr + BigInt(i) * BigInt(PAGE));
+              const u = this.userPagePfn(p.sourcePid, vpn0 + i);
               if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
             }
             rec[i] = pfn[i];
@@ -936,7 +944,10 @@ export class AnswerOracle {
   private userMapped(pid: number, uva: bigint, length: bigint): boolean {
     const proc = this.machine.processes.get(pid);
     if (!proc || length > 1n << 32n) return false;
-    for (let va = uva & ~0xfffn; va < uva + length; va += BigInt(PAGE)) if (proc.mm.lookupPfn(va) < 0) return false;
+    // by page number (below 2^52): [first, last] pages of the range, no bigint per page
+    const first = Number(uva / BigInt(PAGE));
+    const last = Number((uva + length - 1n) / BigInt(PAGE));
+    for (let vpn = first; vpn <= last; vpn++) if (proc.mm.lookupPagePfn(vpn) < 0) return false;
     return true;
   }
 }

@@ -94,8 +94,10 @@ interface Codec {
   decode(dv: DataView): StructValue;
   /** The same, into an object decode() made. */
   decodeInto(dv: DataView, out: StructValue): void;
-  /** Write each field of `d` that differs from `o` (and is defined) into buf, in declaration order; true if any. */
-  store(d: StructValue, o: StructValue, layout: StructLayout, buf: Uint8Array): boolean;
+  /** Write each field of `d` that differs from `o` (and is defined) into buf, in declaration order, naming it in `changed`. */
+  store(d: StructValue, o: StructValue, layout: StructLayout, buf: Uint8Array, changed: string[]): void;
+  /** Per field, the fields sharing a byte with it (itself among them): what a store to it may change. */
+  overlaps: ReadonlyMap<string, readonly FieldInfo[]>;
 }
 
 const codecs = new WeakMap<StructLayout, Codec>();
@@ -127,9 +129,12 @@ function codecOf(layout: StructLayout): Codec {
       'o',
       'layout',
       'buf',
-      `let changed = false;\nlet v;\n${keys.map((k) => `v = d[${k}];\nif (v !== undefined && v !== o[${k}]) {\n  layout.writeField(buf, ${k}, v);\n  changed = true;\n}`).join('\n')}\nreturn changed;`,
+      'changed',
+      `let v;\n${keys.map((k) => `v = d[${k}];\nif (v !== undefined && v !== o[${k}]) {\n  layout.writeField(buf, ${k}, v);\n  changed.push(${k});\n}`).join('\n')}`,
     ) as Codec['store'];
-    c = { decode, decodeInto, store };
+    const overlaps = new Map<string, FieldInfo[]>();
+    for (const f of layout.fields) overlaps.set(f.name, layout.fields.filter((g) => g.offset < f.end && f.offset < g.end));
+    c = { decode, decodeInto, store, overlaps };
     codecs.set(layout, c);
   }
   return c;
@@ -208,7 +213,7 @@ export class Ucmd<C = unknown> {
   set(field: string, value: number | bigint): void {
     this.sync();
     this.layout.writeField(this.buf, field, value);
-    this.refresh();
+    this.refresh(field);
   }
 
   /**
@@ -251,19 +256,28 @@ export class Ucmd<C = unknown> {
     const d = this.decoded;
     const o = this.original;
     if (!d || !o) return;
-    if (codecOf(this.layout).store(d, o, this.layout, this.buf)) this.refresh();
+    const changed = this.changedScratch;
+    changed.length = 0;
+    codecOf(this.layout).store(d, o, this.layout, this.buf, changed);
+    for (const name of changed) this.refresh(name);
   }
 
-  private refresh(): void {
-    if (!this.decoded || !this.original) return;
-    if (this.buf.length >= this.layout.size) {
-      const c = codecOf(this.layout);
-      c.decodeInto(this.view(), this.decoded);
-      c.decodeInto(this.view(), this.original);
-      return;
+  private readonly changedScratch: string[] = [];
+
+  /**
+   * Decode again what a store to `field` may have changed: the fields sharing a byte with it
+   * (union members overlap), in both views; every other field still reads what it did.
+   */
+  private refresh(field: string): void {
+    const d = this.decoded;
+    const o = this.original;
+    if (!d || !o) return;
+    const layout = this.layout;
+    for (const f of codecOf(layout).overlaps.get(field) ?? layout.fields) {
+      const v = layout.readField(this.buf, f.name);
+      d[f.name] = v;
+      o[f.name] = v;
     }
-    this.layout.decodeInto(this.buf, this.buf.length, this.decoded);
-    this.layout.decodeInto(this.buf, this.buf.length, this.original);
   }
 }
 

@@ -50,12 +50,12 @@ export function rawIoctl(proc: Process, fd: number, cmd: number, layout: StructL
   layout.encode(fields, bytes);
   if (trailing) bytes.set(trailing, layout.size);
   const rc = proc.ioctlStruct(fd, cmd, bytes);
-  const struct = bytes.subarray(0, layout.size);
+  // Decoded from `bytes` itself (every field ends inside the struct, so the trailing bytes change nothing).
   let out: StructValue;
   if (opts.decode) {
     out = {};
-    layout.decodeFields(struct, opts.decode, out);
-  } else out = layout.decode(struct);
+    layout.decodeFields(bytes, opts.decode, out);
+  } else out = layout.decode(bytes, layout.size);
   return { rc, out, bytes };
 }
 

@@ -325,7 +325,7 @@ export class AnswerOracle {
       }
     }
     // IOASes destroyed (or whose context closed) leave the reference.
-    const live = new Set(s.ioas.map((i) => `${i.ctx}:${i.id}`));
+    const { live, liveCtx } = this.liveOf(s);
     for (const k of this.ref.keys()) if (!live.has(k)) this.ref.delete(k);
     for (const k of this.hugePages.keys()) if (!live.has(k)) this.hugePages.delete(k);
     if (r.op === 'ioas_alloc' && ok && a) {
@@ -337,10 +337,17 @@ export class AnswerOracle {
       const queues = new Set(s.objects.filter((o) => o.type === 'HW_QUEUE').map((o) => `${o.ctx}:${o.id}`));
       for (const k of this.locks.keys()) if (!queues.has(k)) this.locks.delete(k);
     }
-    const liveCtx = new Set(s.contexts.map((c) => c.index));
     for (const k of this.rlimitMode.keys()) if (!liveCtx.has(k)) this.rlimitMode.delete(k);
     for (const k of live) if (!this.ref.has(k)) this.ref.set(k, []);
     return out;
+  }
+
+  /** The IOAS keys and context indexes of the last snapshot followed (calls that change nothing reuse it). */
+  private lastLive: { s: MachineSnapshot; live: Set<string>; liveCtx: Set<number> } | undefined;
+
+  private liveOf(s: MachineSnapshot): { live: Set<string>; liveCtx: Set<number> } {
+    if (this.lastLive?.s !== s) this.lastLive = { s, live: new Set(s.ioas.map((i) => `${i.ctx}:${i.id}`)), liveCtx: new Set(s.contexts.map((c) => c.index)) };
+    return this.lastLive;
   }
 
   /**

@@ -16,7 +16,7 @@
  * Ends with "bridge-progs: N passed, N failed" (program runs); exit 1 on a failure.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -148,6 +148,12 @@ async function main(): Promise<void> {
     return;
   }
   const kernels: string[] = cli.opts().kernel;
+  const absent = kernels.find((k) => !existsSync(k));
+  if (absent !== undefined) {
+    process.stderr.write(`bridge-progs: ${absent}: no such kernel image (../shared/oracle/bzImage, ../shared/oracle-7.2/bzImage)\n`);
+    process.exitCode = 2;
+    return;
+  }
   const missing = checkQemu() ?? checkCompiler();
   if (missing) {
     console.log(`bridge-progs: ${missing}`);

@@ -340,17 +340,8 @@ class Executor {
     const { ret, outputs } = outcome;
     const neg = typeof ret === 'bigint' ? ret < 0n : ret < 0;
     const errno = neg ? errnoName(Number(typeof ret === 'bigint' ? -ret : -ret)) : undefined;
-    // Bind handles: `as` gets the primary output (or the return), `as.o` every output.
-    if (typeof call.as === 'string') {
-      const primary = spec.primary !== undefined ? outputs[spec.primary] : ret;
-      this.handles.set(call.as, toBig(primary ?? 0));
-      const names = outputHandleNames(call.as);
-      for (const k in outputs) {
-        const v = outputs[k];
-        if (typeof v !== 'string') this.handles.set(names(k), toBig(v));
-      }
-    }
-    this.coverage.add(outcomeLabel(call.op, errno));
+    if (typeof call.as === 'string') bindOutputs(this.handles, call.as, spec, ret, outputs);
+    this.coverage.add(joined(outcomeLabels, call.op, ':', errno ?? 'ok'));
     const raw = expectationFor(call, this.profile);
     const exp = parseExpectation(raw);
     if (typeof exp === 'string') throw new ProgramError(`expect: ${exp}`);
@@ -632,44 +623,36 @@ class CallCtx implements ExecCtx {
   }
 }
 
-/** `${as}.${output}` per handle and output name, made once (a run binds them call after call). */
-const handleNames = new Map<string, Map<string, string>>();
-
-function outputHandleNames(as: string): (k: string) => string {
-  let m = handleNames.get(as);
-  if (m === undefined) {
-    if (handleNames.size > 4096) handleNames.clear();
-    m = new Map();
-    handleNames.set(as, m);
+/**
+ * Bind what a call's `as` names for the calls after it: `as` the op's primary output (or its
+ * return), `as.o` every output that is a number.
+ */
+export function bindOutputs(handles: Map<string, bigint>, as: string, spec: Pick<OpSpec, 'primary'>, ret: number | bigint, outputs: Outputs): void {
+  const primary = spec.primary !== undefined ? outputs[spec.primary] : ret;
+  handles.set(as, toBig(primary ?? 0));
+  for (const k in outputs) {
+    const v = outputs[k];
+    if (typeof v !== 'string') handles.set(joined(handleNames, as, '.', k), toBig(v));
   }
-  const names = m;
-  return (k) => {
-    let n = names.get(k);
-    if (n === undefined) {
-      n = `${as}.${k}`;
-      names.set(k, n);
-    }
-    return n;
-  };
 }
 
-/** The coverage label `op:errno` (or `op:ok`) per op and outcome, made once. */
+/** `as.output` handle names and `op:errno` coverage labels, each string made once (a run makes them call after call). */
+const handleNames = new Map<string, Map<string, string>>();
 const outcomeLabels = new Map<string, Map<string, string>>();
 
-function outcomeLabel(op: string, errno: string | undefined): string {
-  let m = outcomeLabels.get(op);
+function joined(cache: Map<string, Map<string, string>>, a: string, sep: string, b: string): string {
+  let m = cache.get(a);
   if (m === undefined) {
-    if (outcomeLabels.size > 4096) outcomeLabels.clear();
+    if (cache.size > 4096) cache.clear();
     m = new Map();
-    outcomeLabels.set(op, m);
+    cache.set(a, m);
   }
-  const e = errno ?? 'ok';
-  let l = m.get(e);
-  if (l === undefined) {
-    l = `${op}:${e}`;
-    m.set(e, l);
+  let s = m.get(b);
+  if (s === undefined) {
+    s = `${a}${sep}${b}`;
+    m.set(b, s);
   }
-  return l;
+  return s;
 }
 
 function toBig(v: number | bigint | string): bigint {

@@ -18,7 +18,7 @@ import * as U from '../iommufd/uapi.js';
 import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
 import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
-import { type CallResult, type RunResult, runProgram } from './executor.js';
+import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
 import type { CEmitCtx } from './ops/types.js';
 import {
@@ -162,13 +162,9 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       if (!main || main.exited) return;
       const c = p.calls[r.index];
       if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm) || (c !== undefined && dropsOwnMemory(c, handles)))) ownMemoryLostAt = r.index;
-      if (c !== undefined && typeof c.as === 'string') {
-        // what `as` and `as.k` stand for in later calls' expressions (the op's primary output, else its return)
-        const primary = opModule(r.op)?.spec.primary;
-        const v = primary !== undefined ? r.outputs[primary] : r.ret;
-        if (typeof v === 'bigint' || typeof v === 'number') handles.set(c.as, BigInt(v));
-        for (const [k, o] of Object.entries(r.outputs)) if (typeof o === 'bigint' || typeof o === 'number') handles.set(`${c.as}.${k}`, BigInt(o));
-      }
+      // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
+      const spec = opModule(r.op)?.spec;
+      if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);
       const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
       const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
       const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;

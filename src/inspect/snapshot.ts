@@ -648,7 +648,7 @@ let vpnPages: IoptPages | undefined;
 let vpnFirst = 0;
 
 /** The user page number of page 0 of a user pages object (its uptr is below 2^64, so the page number below 2^52). */
-export function firstVpn(p: IoptPages): number {
+function firstVpn(p: IoptPages): number {
   if (p !== vpnPages) {
     vpnFirst = Number(p.uptr / PAGE_N);
     vpnPages = p;

@@ -19,6 +19,7 @@
  * Error paths unwind exactly as the kernel's gotos do, so a failed op leaves
  * objects, pins and memory charges as they were (IDs included).
  */
+import { KeptBytes } from '../base/kept-bytes.js';
 import { EBADE, EBADFD, EFAULT, EINVAL, EIO, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX, addOverflows, alignDown, alignUpWrap, wrapAdd, wrapSub } from '../base/u64.js';
@@ -500,22 +501,14 @@ function accessPages(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   return rc;
 }
 
-/** iommufd_test_access_rw(): copy between user memory and the IOAS through the access. */
-/** Kept between calls, up to the largest ACCESS_RW (a fresh zeroed buffer per call cost more than the copy). */
-const RW_KEEP = Number(ACCESS_MAX_LENGTH);
-let rwKept = new Uint8Array(64 * 1024);
-
 /**
- * The bounce buffer of one ACCESS_RW (the kernel's kvzalloc'd tmp): its bytes are all written
- * before any is read (by the user copy of a write, or by the walk of a read that succeeded),
- * so one kept buffer serves every call.
+ * The bounce buffer of ACCESS_RW (the kernel's kvzalloc'd tmp), kept between calls: every byte
+ * is written before one is read (by the user copy of a write, or by a read's walk that succeeded;
+ * a failed one copies nothing back).
  */
-function rwBuffer(n: number): Uint8Array {
-  if (n > RW_KEEP) return new Uint8Array(n);
-  if (n > rwKept.length) rwKept = new Uint8Array(Math.min(RW_KEEP, 2 * n));
-  return rwKept.subarray(0, n);
-}
+const rwTmp = new KeptBytes(Number(ACCESS_MAX_LENGTH));
 
+/** iommufd_test_access_rw(): copy between user memory and the IOAS through the access. */
 function accessRw(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   let iova = ucmd.big('access_rw.iova');
   const length = ucmd.big('access_rw.length');
@@ -531,7 +524,7 @@ function accessRw(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
     buf = kernelAlloc(ctx.env, FP_ACCESS_RW_BUF, n, true);
     if (!buf) return -ENOMEM;
   }
-  const tmp = rwBuffer(n);
+  const tmp = rwTmp.get(n);
   let rc = 0;
   if (flags & MOCK_ACCESS_RW_WRITE && ucmd.mem.read(uptr, tmp) !== 0) rc = -EFAULT;
   if (!rc) {

@@ -385,6 +385,28 @@ describe('respond', () => {
     });
   });
 
+  it('set() of one union member: the members sharing its bytes read the new value at once, the others what they held', () => {
+    const mem = setup();
+    put(mem, U.iommu_test_cmd, { size: 72, op: U.IOMMU_TEST_OP_ADD_RESERVED, id: 9, 'add_reserved.start': 0x1111_2222_3333_4444n, 'add_reserved.length': 0x55n });
+    const t = tableOf({
+      IOMMU_TEST_CMD: (u) => {
+        // an assignment not yet stored, then a set() of the member beside it (both inside add_reserved.start)
+        u.cmd['mock_domain.out_hwpt_id'] = 0xaa;
+        u.set('mock_domain.out_stdev_id', 7);
+        expect(u.big('add_reserved.start')).toBe((0xaan << 32n) | 7n);
+        expect(u.num('mock_domain.out_stdev_id')).toBe(7);
+        expect(u.num('mock_domain.out_hwpt_id')).toBe(0xaa);
+        // bytes no store reached keep what the user wrote
+        expect(u.num('id')).toBe(9);
+        expect(u.big('add_reserved.length')).toBe(0x55n);
+        expect(u.num('mock_domain.out_idev_id')).toBe(0x55);
+        return u.respond();
+      },
+    });
+    expect(ucmdIoctl(t, ctx(), mem, U.IOMMU_TEST_CMD, BUF)).toBe(0);
+    expect(U.iommu_test_cmd.decode(mem.peek(BUF, 72))).toMatchObject({ id: 9, 'add_reserved.start': (0xaan << 32n) | 7n, 'add_reserved.length': 0x55n });
+  });
+
   it('typed accessors refuse the wrong width', () => {
     const mem = setup();
     put(mem, U.iommu_ioas_unmap, { size: 24, ioas_id: 1, iova: 5n, length: 6n });

@@ -564,7 +564,6 @@ static int all_digits(const char *s, const char *end)
 
 static int own_fd_link(const char *p);
 
-/* A synthesized file: its server-side name in out, or 0. */
 /* Files at a fixed path the model answers for, and their server-side names. */
 static const struct { const char *path, *name; } special_paths[] = {
 	{ "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "hpage_pmd_size" },
@@ -587,6 +586,7 @@ static const struct { const char *suffix, *kind; } special_proc[] = {
 	{ "/pagemap", "pagemap" },
 };
 
+/* A synthesized file: its server-side name in out, or 0. */
 static int special_name(const char *p, char *out, size_t cap)
 {
 	const char *s;

@@ -46,6 +46,7 @@
  *   succeeding while its exporter has it revoked, or ENODEV while it never
  *   was (iopt_map_dmabuf()).
  */
+import { KeptBytes } from '../../base/kept-bytes.js';
 import { modPow2 } from '../../base/pow2.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
 import { HwptPaging } from '../../iommufd/hw-pagetable.js';
@@ -107,15 +108,8 @@ interface RefLock {
   last: bigint;
 }
 
-/** Two buffers kept between ACCESS_RW judgements, up to KEEP_BYTES (fresh zeroed ones per call cost more than the reads). */
-const KEEP_BYTES = 16 << 20;
-const kept = [new Uint8Array(64 * 1024), new Uint8Array(64 * 1024)];
-
-function keptBuffer(k: 0 | 1, n: number): Uint8Array {
-  if (n > KEEP_BYTES) return new Uint8Array(n);
-  if (n > kept[k].length) kept[k] = new Uint8Array(Math.min(KEEP_BYTES, 2 * n));
-  return kept[k].subarray(0, n);
-}
+/** The two copies an ACCESS_RW judgement compares (it judges up to 1 MiB), kept between calls. */
+const rwCopies = [new KeptBytes(1 << 20), new KeptBytes(1 << 20)] as const;
 
 export interface OracleFailure {
   /** `ORACLE <kind>` */
@@ -612,8 +606,8 @@ export class AnswerOracle {
     if (!caller || caller.exited) return undefined;
     const phys = this.machine.phys;
     // Every byte of both is read below before the comparison (or the judgement is given up).
-    const src = keptBuffer(0, length);
-    const dst = keptBuffer(1, length);
+    const src = rwCopies[0].get(length);
+    const dst = rwCopies[1].get(length);
     const srcFrames = new Set<number>();
     // The areas' bounds as bigints once (the range may cross several); pages below by page number.
     const bounds = io.areas.map((a) => ({ g: a, iova: BigInt(a.iova), last: BigInt(a.last) }));

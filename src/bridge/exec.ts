@@ -59,8 +59,8 @@ export interface ExecOptions {
   /** Send the program's stderr into its stdout, in order (through sh). */
   mergeStderr?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** How long (µs) the shim waits awake for each reply, and whether whatever the load (see BridgeOptions.spinUs). */
-  spin?: { us: number; always?: boolean };
+  /** How long (µs) the shim waits awake for each reply, whether whatever the load, and each reply's delay (see BridgeOptions.spinUs, replyAfterUs). */
+  spin?: { us: number; always?: boolean; replyAfterUs?: number };
   /** Tests: called with the server before the program starts (e.g. to register a device node). */
   onServer?: (server: BridgeServer) => void;
 }
@@ -181,6 +181,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     caps: opts.caps,
     spinUs: opts.spin?.us ?? spinUs,
     spinAlways: opts.spin?.always,
+    ...(opts.spin?.replyAfterUs !== undefined ? { replyAfterUs: opts.spin.replyAfterUs } : {}),
   });
   opts.onServer?.(server);
   if ((opts.env ?? process.env).IOMMUFD_SIM_TRACE) server.trace = (line) => err(`iommufd-sim: ${line}\n`);

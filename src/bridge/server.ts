@@ -159,6 +159,14 @@ export interface BridgeOptions extends MachineOptions {
   spinUs?: number;
   /** Wait awake whatever the load (tests of the waiting paths). */
   spinAlways?: boolean;
+  /**
+   * Tests of the waiting paths: each reply (HELLO's aside) goes out this long
+   * (µs) after its request was read, the server asleep meanwhile, so the shim's
+   * wait awake runs out however the host schedules the two (on a busy machine
+   * the woken server may run first on the shim's CPU and reply before the shim
+   * looks).
+   */
+  replyAfterUs?: number;
 }
 
 export interface BridgeStats {
@@ -240,11 +248,15 @@ export class BridgeServer {
     this.capsOverride = opts.caps === 'all' ? [...CAPABILITIES] : opts.caps;
     this.spinNs = Math.max(0, Math.round((opts.spinUs ?? 100) * 1000));
     this.spinAlways = opts.spinAlways ?? false;
+    this.replyAfterMs = Math.max(0, opts.replyAfterUs ?? 0) / 1000;
     this.machine.phys.backing = { copy: (pfn, off, buf, bufOff, len, write) => this.frameCopy(pfn, off, buf, bufOff, len, write) };
   }
 
   private spinUs = 0;
   private spinCheckedAt = 0;
+  private readonly replyAfterMs: number;
+  /** What the server sleeps on for replyAfterUs (nothing wakes it early). */
+  private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
 
   /**
    * The wait-awake budget (µs) now: the configured one while no other task
@@ -452,6 +464,7 @@ export class BridgeServer {
       return;
     }
     if (q.flags & REQ_SLEEPER) b.sleeper = true;
+    if (this.replyAfterMs > 0 && q.op !== OP.HELLO && !(q.flags & REQ_NOREPLY)) Atomics.wait(this.napCell, 0, 0, this.replyAfterMs);
     if (!(q.flags & REQ_NOREPLY) && sendReply(b, encodeReply(rep, this.spinUsNow()), q.op === OP.HELLO)) this.stats.wakes!++;
     if (b.proc.exited) {
       closeReply(b);

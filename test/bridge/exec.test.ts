@@ -192,7 +192,8 @@ describe('exec: a small iommufd client', () => {
   });
 
   it('the same answers when each short wait awake ends in OP_SLEEP (reply first or wake-up first)', async () => {
-    const r = await runExec([build('basic'), '7'], { captureStdout: true, err: () => {}, spin: { us: 1, always: true } });
+    // each reply 1 ms after its request: the shim's 1 µs awake runs out even when the host runs the woken server first
+    const r = await runExec([build('basic'), '7'], { captureStdout: true, err: () => {}, spin: { us: 1, always: true, replyAfterUs: 1000 } });
     expect(r.stdout.trim().split('\n').filter((l) => !l.startsWith('ok '))).toEqual([]);
     expect(r.status).toBe(7);
     expect(r.stats.ioctls).toBe(12);

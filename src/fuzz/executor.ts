@@ -512,6 +512,8 @@ class Executor {
     }
     const inUse = m.phys.framesInUse();
     if (inUse !== 0) out.push(`${inUse} frame(s) still in use`);
+    const tables = m.phys.tablePages();
+    if (tables !== 0) out.push(`${tables} page-table page(s) still counted`);
     for (const c of this.contexts) if (c.alive) out.push('an iommufd context is still open');
     return out;
   }

@@ -36,6 +36,8 @@
 import { LineCounter, type Node as YamlNode, isMap, isPair, isScalar, isSeq, parseDocument, Document as YamlDocument } from 'yaml';
 import { errnoNumber } from '../base/errno.js';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
+import { parseSize } from '../base/u64.js';
+import { MAX_PHYS_BYTES } from '../mm/physical-memory.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { AS_RE, type Expr, HANDLE_RE, describe, exprHandles, ioctlNames, parseEnum, parseExpr, parseFlags } from './ops/expr.js';
 import { OPS } from './ops/index.js';
@@ -279,8 +281,13 @@ export function validateProgram(p: unknown): ProgramIssue[] {
   }
   for (const k of ['name', 'description'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') bad([k], 'expected a string');
   if (p.memory !== undefined) {
-    const v = typeof p.memory === 'string' || typeof p.memory === 'number' ? parseExpr(p.memory) : 'expected a size like "1G"';
-    if (typeof v === 'string' || v.some((t) => t.handle || t.sign < 0)) bad(['memory'], typeof v === 'string' ? v : 'expected a size like "1G"');
+    // what the machine is made with (parseSize), in the range PhysicalMemory takes
+    let bytes: bigint | undefined;
+    try {
+      if (typeof p.memory === 'string' || typeof p.memory === 'number') bytes = parseSize(p.memory);
+    } catch {}
+    if (bytes === undefined) bad(['memory'], 'expected a size like "1G"');
+    else if (bytes < 4096n || bytes % 4096n !== 0n || bytes > BigInt(MAX_PHYS_BYTES)) bad(['memory'], `expected a multiple of 4K from 4K to ${MAX_PHYS_BYTES} bytes`);
   }
   if (p.memlock !== undefined) {
     const ok = (typeof p.memlock === 'string' && /^(unlimited|infinity)$/i.test(p.memlock)) || (() => {

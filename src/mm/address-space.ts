@@ -387,6 +387,13 @@ export class PtNode {
   hugeFlags = 0;
   /** Order of the folio behind the huge entry (9 or 18). */
   hugeOrder = 0;
+  /**
+   * The slice costs a page-table page of RAM (PhysicalMemory.allocTable()): its
+   * PTE table, or the one an anonymous PMD mapping deposits
+   * (pgtable_trans_huge_deposit()). Not for hugetlb, which maps at PMD or PUD
+   * level without one.
+   */
+  table = false;
 }
 
 export class Vma implements MemFileMapping {
@@ -569,6 +576,11 @@ export class MmStruct {
   private lf = 0;
   /** Head PFN of the huge zero folio this mm holds (-1: none yet). */
   private hugeZero = -1;
+  /** A page-table page taken before the node it is for exists (fault(), copyPages()). */
+  private heldTable = false;
+  /** The PTEs and flags of a slice whose every entry maps the zero page, shared (zeroSlice()). */
+  private zeroPtes: Uint32Array | null = null;
+  private zeroFlags: Uint8Array | null = null;
   /** Where user bytes live when not in the frames (the bridge); see UserBacking. */
   backing: UserBacking | undefined;
 
@@ -634,6 +646,7 @@ export class MmStruct {
       this.releaseVma(v);
     }
     this.vmas.length = 0;
+    for (const n of this.pt.values()) if (n.table) this.phys.freeTable();
     this.pt.clear();
     this.putHugeZero();
   }
@@ -878,30 +891,52 @@ export class MmStruct {
     return this.lookupEntry(vpn) - 1;
   }
 
-  private node(key: number): PtNode {
+  /**
+   * The node of slice `key`, made if missing; a made one with `table` takes the
+   * page-table page its fault took (heldTable), or one counted anyway.
+   */
+  private node(key: number, table: boolean): PtNode {
     let n = this.pt.get(key);
     if (n === undefined) {
       n = new PtNode();
       this.pt.set(key, n);
+      if (table) {
+        if (this.heldTable) this.heldTable = false;
+        else this.phys.allocTable(true);
+        n.table = true;
+      }
     }
     return n;
   }
 
+  /** Drop an emptied node and free its page-table page (free_pgtables() of the slice). */
+  private dropNode(key: number, n: PtNode): void {
+    this.pt.delete(key);
+    if (n.table) this.phys.freeTable();
+  }
+
+  /** Give back a page-table page taken for a node that was not made. */
+  private releaseHeldTable(): void {
+    if (!this.heldTable) return;
+    this.heldTable = false;
+    this.phys.freeTable();
+  }
+
   private mapPte(key: number, idx: number, pfn: number, flags: number): void {
-    const n = this.node(key);
+    const n = this.node(key, true);
     if (n.pfns === null) {
       n.pfns = new Uint32Array(PT_SPAN);
       n.flags = new Uint8Array(PT_SPAN);
-    }
+    } else this.ownPtes(n);
     n.pfns[idx] = pfn + 1;
     n.flags![idx] = flags;
     n.count++;
     this.phys.getFrame(pfn);
   }
 
-  private setHuge(key: number, pfn: number, flags: number, order: number): void {
+  private setHuge(key: number, pfn: number, flags: number, order: number, table = true): void {
     cover(COV_MmStruct.setHuge);
-    const n = this.node(key);
+    const n = this.node(key, table);
     this.opts.warn?.on(n.count !== 0, 'set_huge.pte_table_not_empty');
     n.pfns = null;
     n.flags = null;
@@ -968,7 +1003,7 @@ export class MmStruct {
         if (keepAnon && n.hugeFlags & PTE_ANON) continue;
         if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) {
           this.phys.unmapHuge(n.huge - 1);
-          this.pt.delete(key);
+          this.dropNode(key, n);
           continue;
         }
         if (n.hugeOrder !== PMD_ORDER) {
@@ -976,6 +1011,14 @@ export class MmStruct {
           continue;
         }
         this.splitHugePmd(n);
+      }
+      if (n.pfns === this.zeroPtes) {
+        // zero page PTEs hold no reference
+        if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) {
+          this.dropNode(key, n);
+          continue;
+        }
+        this.ownPtes(n);
       }
       const pfns = n.pfns;
       if (pfns === null) continue;
@@ -989,7 +1032,7 @@ export class MmStruct {
         n.count--;
         this.phys.putFrame(ent - 1);
       }
-      if (n.count === 0) this.pt.delete(key);
+      if (n.count === 0) this.dropNode(key, n);
     }
   }
 
@@ -1021,6 +1064,20 @@ export class MmStruct {
     const fl = v.flags;
     if (fl & VM_PFNMAP) return -EFAULT;
     if (fl & VM_HUGETLB) return this.hugetlbFault(v, vpn, mode);
+    // An anonymous fault takes its page table first (do_anonymous_page()'s
+    // pte_alloc(), the huge zero PMD's deposit): none is VM_FAULT_OOM. A file
+    // fault finds its page first (__do_fault() before finish_fault()), which
+    // holds RAM, so its table is counted without a check.
+    if (v.file !== null || this.pt.has(Math.floor(vpn / PT_SPAN))) return this.faultIn(v, vpn, mode);
+    if (!this.phys.allocTable()) return -ENOMEM;
+    this.heldTable = true;
+    const rc = this.faultIn(v, vpn, mode);
+    this.releaseHeldTable();
+    return rc;
+  }
+
+  private faultIn(v: Vma, vpn: number, mode: number): number {
+    const fl = v.flags;
     const key = Math.floor(vpn / PT_SPAN);
     const idx = vpn & (PT_SPAN - 1);
     const shared = (fl & VM_MAYSHARE) !== 0;
@@ -1093,12 +1150,14 @@ export class MmStruct {
     if ((f & PTE_ANON_EXCL) === PTE_ANON_EXCL) return 0;
     const pfn = ent - 1;
     if (f & PTE_ANON && this.phys.folioOrder(pfn) === 0 && this.phys.refcount(pfn) === 1) {
+      this.ownPtes(n);
       n.flags![idx] = f | PTE_EXCL;
       return 0;
     }
     const npfn = this.phys.allocFolio(0);
     if (npfn < 0) return -ENOMEM;
     this.phys.copyFrame(npfn, pfn);
+    this.ownPtes(n);
     n.pfns![idx] = npfn + 1;
     n.flags![idx] = PTE_ANON_EXCL;
     this.phys.getFrame(npfn);
@@ -1129,7 +1188,7 @@ export class MmStruct {
         if (reserved) v.resv![ri] = 0;
         fl = PTE_ANON_EXCL;
       }
-      for (let k = 0; k < nnodes; k++) this.setHuge(key0 + k, head + k * PT_SPAN, fl, order);
+      for (let k = 0; k < nnodes; k++) this.setHuge(key0 + k, head + k * PT_SPAN, fl, order, false);
       return 0;
     }
     if (mode === FAULT_READ || shared || n0.hugeFlags & PTE_EXCL) return 0;
@@ -1152,6 +1211,38 @@ export class MmStruct {
     return 0;
   }
 
+  /**
+   * Read faults of pages [s, e) of slice `key`, which has no table and no THP
+   * (do_anonymous_page() without FAULT_FLAG_WRITE): one table, every entry the
+   * zero page. A whole slice shares the mm's table of zero PTEs until a write
+   * to it (ownPtes()), so populating a large range costs no memory per slice
+   * beyond the RAM its table is counted against.
+   */
+  private zeroSlice(key: number, s: number, e: number): number {
+    if (!this.phys.allocTable()) return -ENOMEM;
+    this.heldTable = true;
+    const n = this.node(key, true);
+    const base = key * PT_SPAN;
+    if (e - s === PT_SPAN) {
+      this.zeroPtes ??= new Uint32Array(PT_SPAN).fill(this.phys.zeroPfn + 1);
+      this.zeroFlags ??= new Uint8Array(PT_SPAN);
+      n.pfns = this.zeroPtes;
+      n.flags = this.zeroFlags;
+    } else {
+      n.pfns = new Uint32Array(PT_SPAN).fill(this.phys.zeroPfn + 1, s - base, e - base);
+      n.flags = new Uint8Array(PT_SPAN);
+    }
+    n.count = e - s;
+    return 0;
+  }
+
+  /** Give node `n` a PTE table of its own before one of its entries changes (zeroSlice()). */
+  private ownPtes(n: PtNode): void {
+    if (n.pfns === null || n.pfns !== this.zeroPtes) return;
+    n.pfns = n.pfns.slice();
+    n.flags = n.flags!.slice();
+  }
+
   /** Fault in pages [s, e) the way populate_vma_page_range() does; stops at the first error. */
   private populate(s: number, e: number, write?: boolean): number {
     cover(COV_MmStruct.populate);
@@ -1162,9 +1253,26 @@ export class MmStruct {
       const w = write ?? (v.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
       const mode = w ? FAULT_WRITE : FAULT_READ;
       const hi = Math.min(e, v.end);
-      for (let vpn = Math.max(s, v.start); vpn < hi; vpn++) {
+      const zeroReads = !w && v.file === null && !(v.flags & (VM_MAYSHARE | VM_HUGETLB));
+      const first = Math.max(s, v.start);
+      for (let vpn = first; vpn < hi; vpn++) {
+        // read faults of a private anonymous slice with no table all map the zero page
+        if (zeroReads && (vpn === first || (vpn & (PT_SPAN - 1)) === 0)) {
+          const key = Math.floor(vpn / PT_SPAN);
+          if (!this.pt.has(key) && !this.thpEligible(v, key)) {
+            const end = Math.min(hi, (key + 1) * PT_SPAN);
+            const rc = this.zeroSlice(key, vpn, end);
+            if (rc < 0) return rc;
+            vpn = end - 1;
+            continue;
+          }
+        }
         const ent = this.lookupEntry(vpn);
-        if (ent !== 0 && (!w || v.flags & VM_MAYSHARE || (this.lf & PTE_ANON_EXCL) === PTE_ANON_EXCL)) continue;
+        if (ent !== 0 && (!w || v.flags & VM_MAYSHARE || (this.lf & PTE_ANON_EXCL) === PTE_ANON_EXCL)) {
+          // a PMD entry answers the same for the rest of its slice
+          if (this.isPmdMapped(vpn)) vpn = Math.min(hi, (Math.floor(vpn / PT_SPAN) + 1) * PT_SPAN) - 1;
+          continue;
+        }
         const rc = this.fault(v, vpn, mode);
         if (rc < 0) return rc;
       }
@@ -2092,79 +2200,92 @@ export class MmStruct {
 
   private copyPages(child: MmStruct, v: Vma): number {
     cover(COV_MmStruct.copyPages);
-    const phys = this.phys;
-    const zero = phys.zeroPfn;
-    let lastHead = -1;
-    let lastPinned = false;
     for (const key of this.keysIn(Math.floor(v.start / PT_SPAN), Math.floor((v.end - 1) / PT_SPAN))) {
       const n = this.pt.get(key);
       if (n === undefined) continue;
-      if (n.huge !== 0) {
-        const order = n.hugeOrder;
-        const nnodes = 2 ** order / PT_SPAN;
-        const head = phys.folioHead(n.huge - 1);
-        const pinned = (n.hugeFlags & PTE_ANON_EXCL) === PTE_ANON_EXCL && phys.folioPincount(head) > 0;
-        if (order === PMD_ORDER && !(v.flags & VM_HUGETLB)) {
-          if (this.isHugeZero(n)) {
-            // copy_huge_pmd(): the child takes its own hold on the huge zero folio
-            child.getHugeZero();
-            child.setHuge(key, n.huge - 1, 0, order);
-            continue;
-          }
-          if (!pinned) {
-            n.hugeFlags &= ~PTE_EXCL;
-            child.setHuge(key, n.huge - 1, n.hugeFlags, order);
-            continue;
-          }
-          this.splitHugePmd(n);
+      // copy_pte_range() / copy_huge_pmd(): the child's table first, -ENOMEM without one
+      if (n.table && !child.pt.has(key)) {
+        if (!this.phys.allocTable()) return -ENOMEM;
+        child.heldTable = true;
+      }
+      const rc = this.copySlice(child, v, key, n);
+      child.releaseHeldTable();
+      if (rc < 0) return rc;
+    }
+    return 0;
+  }
+
+  /** copyPages() of the 2 MiB slice `key` (the part of it in `v`). */
+  private copySlice(child: MmStruct, v: Vma, key: number, n: PtNode): number {
+    const phys = this.phys;
+    if (n.huge !== 0) {
+      const order = n.hugeOrder;
+      const nnodes = 2 ** order / PT_SPAN;
+      const head = phys.folioHead(n.huge - 1);
+      const pinned = (n.hugeFlags & PTE_ANON_EXCL) === PTE_ANON_EXCL && phys.folioPincount(head) > 0;
+      if (order === PMD_ORDER && !(v.flags & VM_HUGETLB)) {
+        if (this.isHugeZero(n)) {
+          // copy_huge_pmd(): the child takes its own hold on the huge zero folio
+          child.getHugeZero();
+          child.setHuge(key, n.huge - 1, 0, order);
+          return 0;
+        }
+        if (!pinned) {
+          n.hugeFlags &= ~PTE_EXCL;
+          child.setHuge(key, n.huge - 1, n.hugeFlags, order);
+          return 0;
+        }
+        this.splitHugePmd(n);
+      } else {
+        if (key % nnodes !== 0) return 0;
+        if (pinned) {
+          const nh = phys.allocFolio(order, { hugetlb: true });
+          if (nh < 0) return -ENOMEM;
+          for (let p = 0; p < 2 ** order; p++) phys.copyFrame(nh + p, head + p);
+          for (let k = 0; k < nnodes; k++) child.setHuge(key + k, nh + k * PT_SPAN, PTE_ANON_EXCL, order, false);
         } else {
-          if (key % nnodes !== 0) continue;
-          if (pinned) {
-            const nh = phys.allocFolio(order, { hugetlb: true });
-            if (nh < 0) return -ENOMEM;
-            for (let p = 0; p < 2 ** order; p++) phys.copyFrame(nh + p, head + p);
-            for (let k = 0; k < nnodes; k++) child.setHuge(key + k, nh + k * PT_SPAN, PTE_ANON_EXCL, order);
-          } else {
-            for (let k = 0; k < nnodes; k++) {
-              const m = this.pt.get(key + k)!;
-              m.hugeFlags &= ~PTE_EXCL;
-              child.setHuge(key + k, m.huge - 1, m.hugeFlags, order);
-            }
+          for (let k = 0; k < nnodes; k++) {
+            const m = this.pt.get(key + k)!;
+            m.hugeFlags &= ~PTE_EXCL;
+            child.setHuge(key + k, m.huge - 1, m.hugeFlags, order, false);
           }
+        }
+        return 0;
+      }
+    }
+    const pfns = n.pfns;
+    if (pfns === null) return 0;
+    const zero = phys.zeroPfn;
+    const fl = n.flags!;
+    const lo = Math.max(v.start, key * PT_SPAN) & (PT_SPAN - 1);
+    const hi = Math.min(v.end, (key + 1) * PT_SPAN) - key * PT_SPAN;
+    let lastHead = -1;
+    let lastPinned = false;
+    for (let i = lo; i < hi; i++) {
+      const ent = pfns[i];
+      if (ent === 0) continue;
+      const pfn = ent - 1;
+      const f = fl[i];
+      if (pfn === zero || !(f & PTE_ANON)) {
+        child.mapPte(key, i, pfn, f);
+        continue;
+      }
+      if (f & PTE_EXCL) {
+        const head = phys.folioHead(pfn);
+        if (head !== lastHead) {
+          lastHead = head;
+          lastPinned = phys.folioPincount(head) > 0;
+        }
+        if (lastPinned) {
+          const np = phys.allocFolio(0);
+          if (np < 0) return -ENOMEM;
+          phys.copyFrame(np, pfn);
+          child.mapPte(key, i, np, PTE_ANON_EXCL);
           continue;
         }
+        fl[i] = PTE_ANON;
       }
-      const pfns = n.pfns;
-      if (pfns === null) continue;
-      const fl = n.flags!;
-      const lo = Math.max(v.start, key * PT_SPAN) & (PT_SPAN - 1);
-      const hi = Math.min(v.end, (key + 1) * PT_SPAN) - key * PT_SPAN;
-      for (let i = lo; i < hi; i++) {
-        const ent = pfns[i];
-        if (ent === 0) continue;
-        const pfn = ent - 1;
-        const f = fl[i];
-        if (pfn === zero || !(f & PTE_ANON)) {
-          child.mapPte(key, i, pfn, f);
-          continue;
-        }
-        if (f & PTE_EXCL) {
-          const head = phys.folioHead(pfn);
-          if (head !== lastHead) {
-            lastHead = head;
-            lastPinned = phys.folioPincount(head) > 0;
-          }
-          if (lastPinned) {
-            const np = phys.allocFolio(0);
-            if (np < 0) return -ENOMEM;
-            phys.copyFrame(np, pfn);
-            child.mapPte(key, i, np, PTE_ANON_EXCL);
-            continue;
-          }
-          fl[i] = PTE_ANON;
-        }
-        child.mapPte(key, i, pfn, PTE_ANON);
-      }
+      child.mapPte(key, i, pfn, PTE_ANON);
     }
     return 0;
   }

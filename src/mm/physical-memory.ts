@@ -101,6 +101,14 @@ const EMPTY_U16 = new Uint16Array(0);
 /** Largest machine: PFNs and zeroPfn stay below 2^32 - 1. */
 export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
 
+/**
+ * A model limit, not the kernel's: at most this many user page tables (8 TiB
+ * of 4 KiB mappings) machine-wide, so that a machine of terabytes populating
+ * its whole address space stays within the host's memory. Past it a fault
+ * fails as if RAM had run out.
+ */
+export const MAX_USER_TABLES = 2 ** 22;
+
 export type PhysLayout = 'scattered' | 'linear';
 
 export interface PhysicalMemoryOptions {
@@ -273,6 +281,8 @@ export class PhysicalMemory {
   private fullFreeRegions = 0;
   private freeHugeBlocks = 0;
   private inUse = 0;
+  /** Page-table pages of user address spaces (allocTable()): RAM they take, without PFNs of their own. */
+  private tables = 0;
   // hugetlb pool, index 0 = 2 MiB, 1 = 1 GiB
   private readonly hugeLimit: [number, number];
   private readonly hugeInUse: [number, number] = [0, 0];
@@ -335,7 +345,9 @@ export class PhysicalMemory {
     if (order >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return -1;
     if (reserved) this.hugeResv[hi]--;
     let pfn: number;
-    if (order === 0) pfn = this.allocSmall();
+    // RAM holding user page tables is not there for folios
+    if (this.inUse + this.tables + (1 << order) > this.totalFrames) pfn = -1;
+    else if (order === 0) pfn = this.allocSmall();
     else if (order === PMD_ORDER) pfn = this.allocHuge(reserved);
     else pfn = this.allocGiga(reserved);
     if (pfn < 0) {
@@ -862,8 +874,38 @@ export class PhysicalMemory {
     return this.inUse;
   }
 
+  /** Frames neither in folios nor in user page tables. */
   freeFrames(): number {
-    return this.totalFrames - this.inUse;
+    return this.totalFrames - this.inUse - this.tables;
+  }
+
+  /**
+   * pte_alloc_one() for a user address space (GFP_PGTABLE_USER): a page of RAM
+   * for one page table, false when none is free or the page allocator's fault
+   * point fires (an order-0 allocation, so only below fail_page_alloc's
+   * min-order). `force`: counted even so, where the model cannot fail (the
+   * table of a page-cache page already in RAM), so RAM may run over by a
+   * table or two. The page has no PFN here: nothing maps, pins or reads it.
+   * Not charged to the memcg (user pages are not either).
+   */
+  allocTable(force = false): boolean {
+    if (!force) {
+      if (0 >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return false;
+      if (this.inUse + this.tables >= this.totalFrames || this.tables >= MAX_USER_TABLES) return false;
+    }
+    this.tables++;
+    return true;
+  }
+
+  /** pte_free(): give back a page allocTable() took. */
+  freeTable(): void {
+    this.warn?.on(this.tables <= 0, 'pte_free.underflow');
+    if (this.tables > 0) this.tables--;
+  }
+
+  /** User page-table pages counted now (a leak check: 0 once every address space is gone). */
+  tablePages(): number {
+    return this.tables;
   }
 
   /** Bytes of per-frame metadata allocated so far (regions materialize on first use). */

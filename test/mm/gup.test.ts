@@ -9,6 +9,7 @@ import {
   FOLL_WRITE,
   MADV_HUGEPAGE,
   MAP_ANONYMOUS,
+  MAP_FIXED,
   MAP_HUGETLB,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -77,15 +78,20 @@ describe('pin_user_pages errors', () => {
 
   it('ENOMEM when a fault cannot allocate; partial when memory runs out midway', () => {
     const { p, mm, phys } = setup({ memory: '1M' });
-    const a = p.mmap(0n, 1n << 20n, RW, PA);
+    const SLICE = 2n << 20n;
+    const a = p.mmap(64n * SLICE, 1n << 20n, RW, PA | MAP_FIXED);
     const out = new Uint32Array(256);
-    expect(pinUserPages(mm, a, 256, LW, out, 0)).toBe(256);
+    // the first fault takes a page for its page table (do_anonymous_page()'s pte_alloc()), so 255 of the 256 fit
+    expect(pinUserPages(mm, a, 256, LW, out, 0)).toBe(255);
+    expect(phys.tablePages()).toBe(1);
+    expect(phys.framesInUse()).toBe(255);
     expect(phys.freeFrames()).toBe(0);
-    const b = p.mmap(0n, 2n * PG, RW, PA);
+    const b = p.mmap(a + (1n << 20n) + 16n * PG, 2n * PG, RW, PA | MAP_FIXED);
     const o2 = new Uint32Array(2);
     expect(pinUserPages(mm, b, 2, LW, o2, 0)).toBe(-ENOMEM);
-    unpinUserPages(phys, out, 255, 1, false);
-    p.munmap(a + 255n * PG, PG);
+    unpinUserPages(phys, out, 254, 1, false);
+    p.munmap(a + 254n * PG, PG);
+    // b shares a's table: the freed page is enough for one of its two
     expect(pinUserPages(mm, b, 2, LW, o2, 0)).toBe(1);
     // read pins of untouched anon memory still need a page (unshare of the zero page)
     expect(pinUserPages(mm, b + PG, 1, FOLL_LONGTERM, o2, 1)).toBe(-ENOMEM);
@@ -93,6 +99,23 @@ describe('pin_user_pages errors', () => {
     expect(pinUserPages(mm, b + PG, 1, 0, o2, 1)).toBe(1);
     expect(o2[1]).toBe(phys.zeroPfn);
     unpinUserPages(phys, o2, 0, 2, false);
+    // a page in another 2 MiB slice needs a table of its own first: even the zero page does not map
+    unpinUserPages(phys, out, 253, 1, false);
+    p.munmap(a + 253n * PG, PG);
+    expect(phys.freeFrames()).toBe(1);
+    const c = p.mmap(a + SLICE, PG, PROT_READ, PA | MAP_FIXED);
+    expect(pinUserPages(mm, c, 1, 0, o2, 0)).toBe(1);
+    expect(phys.tablePages()).toBe(2);
+    expect(phys.freeFrames()).toBe(0);
+    const d = p.mmap(a + 2n * SLICE, PG, PROT_READ, PA | MAP_FIXED);
+    expect(pinUserPages(mm, d, 1, 0, o2, 1)).toBe(-ENOMEM);
+    unpinUserPages(phys, o2, 0, 1, false);
+    p.munmap(c, PG);
+    expect(phys.tablePages()).toBe(1);
+    unpinUserPages(phys, out, 0, 253, false);
+    p.exit();
+    expect(phys.tablePages()).toBe(0);
+    expect(phys.framesInUse()).toBe(0);
   });
 
   it('range wrapping past 2^64: 0 pages on v6.5, -EOVERFLOW on latest; past TASK_SIZE -EFAULT', () => {

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * User page tables take RAM (pte_alloc_one(), GFP_PGTABLE_USER): one page per
+ * 2 MiB slice mapped through PTEs, or deposited under an anonymous PMD. A
+ * fault that finds none fails (VM_FAULT_OOM), fork cannot copy an address
+ * space it has no tables for, and munmap and exit give them back. Before,
+ * tables were free in the model, and a MAP_POPULATE of terabytes of read-only
+ * anonymous memory mapped the zero page forever.
+ */
+import { describe, expect, it } from 'vitest';
+import { EAGAIN, EFAULT, ENOMEM, ErrnoError } from '../../src/base/errno.js';
+import { Machine } from '../../src/machine/index.js';
+import type { MmStruct } from '../../src/mm/address-space.js';
+import {
+  MADV_HUGEPAGE,
+  MADV_POPULATE_READ,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_HUGETLB,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+} from '../../src/mm/constants.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const PA = MAP_PRIVATE | MAP_ANONYMOUS;
+const PG = 4096n;
+const M2 = 2n << 20n;
+const BASE = 0x40000000n;
+
+/** Every present PTE of an address space as [vpn, pfn, flags, huge]. */
+function mappings(mm: MmStruct): number[][] {
+  const out: number[][] = [];
+  mm.forEachMapping((vpn, pfn, flags, huge) => out.push([vpn, pfn, flags, huge ? 1 : 0]));
+  return out.sort((x, y) => x[0] - y[0]);
+}
+
+describe('user page tables take RAM', () => {
+  it('MAP_POPULATE of read-only memory far past RAM maps the zero page until the tables fill RAM; munmap gives them back', () => {
+    const m = new Machine({ memory: '16M', seed: 1, panicOnWarn: true });
+    const p = m.spawn();
+    const frames = m.phys.totalFrames;
+    const len = 64n << 30n; // 32768 slices: eight times as many tables as RAM has pages
+    // mm_populate() ignores the failure: the mmap itself succeeds
+    expect(p.mmap(BASE, len, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    expect(m.phys.tablePages()).toBe(frames);
+    expect(m.phys.freeFrames()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+    const end = BASE + BigInt(frames) * M2;
+    expect(p.mm.lookupPfn(BASE)).toBe(m.phys.zeroPfn);
+    expect(p.mm.lookupPfn(end - PG)).toBe(m.phys.zeroPfn);
+    expect(p.mm.lookupPfn(end)).toBe(-1);
+    // MADV_POPULATE_READ of the rest: the first fault has no table
+    expect(p.madvise(end, M2, MADV_POPULATE_READ)).toBe(-ENOMEM);
+    // mlock(): __mm_populate()'s -ENOMEM is -EAGAIN (__mlock_posix_error_return())
+    expect(p.mlock(end, PG)).toBe(-EAGAIN);
+    expect(p.munmap(BASE, M2 * 8n)).toBe(0);
+    expect(m.phys.tablePages()).toBe(frames - 8);
+    // a reader of the unpopulated part faults one slice in with a freed page
+    expect(p.readMemory(end, new Uint8Array(1))).toBe(0);
+    expect(m.phys.tablePages()).toBe(frames - 7);
+    expect(p.munmap(BASE, len)).toBe(0);
+    expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.freeFrames()).toBe(frames);
+  });
+
+  it("a fault's user page waits for its table: with none, a write is EFAULT to the user and nothing is allocated", () => {
+    const m = new Machine({ memory: '1M', seed: 1, panicOnWarn: true });
+    const p = m.spawn();
+    // 255 pages and their one table fill the machine's 256
+    expect(p.mmap(BASE, 255n * PG, RW, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    expect(m.phys.framesInUse()).toBe(255);
+    expect(m.phys.tablePages()).toBe(1);
+    expect(p.mmap(BASE + M2, PG, RW, PA | MAP_FIXED)).toBe(BASE + M2);
+    expect(p.writeMemory(BASE + M2, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(m.phys.tablePages()).toBe(1);
+    expect(p.munmap(BASE, PG)).toBe(0);
+    // one free page: the table takes it, and the page itself has none
+    expect(p.writeMemory(BASE + M2, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(m.phys.tablePages()).toBe(1);
+    expect(m.phys.framesInUse()).toBe(254);
+    expect(p.munmap(BASE + PG, PG)).toBe(0);
+    expect(p.writeMemory(BASE + M2, new Uint8Array([1]))).toBe(0);
+    expect(m.phys.tablePages()).toBe(2);
+    expect(m.phys.framesInUse()).toBe(254);
+    p.exit();
+    expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('a read populate maps exactly what read faults page by page map, and writes stay in their own table', () => {
+    const m = new Machine({ memory: '64M', seed: 2, panicOnWarn: true });
+    const bulk = m.spawn();
+    const byPage = m.spawn();
+    // from the middle of one slice across two whole ones into a third
+    const start = BASE + 300n * PG;
+    const len = 3n * M2 - 100n * PG;
+    expect(bulk.mmap(start, len, RW, PA | MAP_FIXED)).toBe(start);
+    expect(bulk.madvise(start, len, MADV_POPULATE_READ)).toBe(0);
+    expect(byPage.mmap(start, len, RW, PA | MAP_FIXED)).toBe(start);
+    const one = new Uint8Array(1);
+    for (let a = start; a < start + len; a += PG) expect(byPage.readMemory(a, one)).toBe(0);
+    expect(mappings(bulk.mm)).toEqual(mappings(byPage.mm));
+    expect(mappings(bulk.mm)).toHaveLength(Number(len / PG));
+    expect(m.phys.tablePages()).toBe(8);
+    // a write into one whole slice takes a page there; the other whole slice still maps the zero page
+    const zero = m.phys.zeroPfn;
+    expect(bulk.writeMemory(BASE + M2 + 5n * PG, new Uint8Array([9]))).toBe(0);
+    for (let k = 0n; k < 512n; k++) {
+      const pfn = bulk.mm.lookupPfn(BASE + M2 + k * PG);
+      if (k === 5n) expect(pfn).not.toBe(zero);
+      else expect(pfn).toBe(zero);
+      expect(bulk.mm.lookupPfn(BASE + 2n * M2 + k * PG)).toBe(zero);
+    }
+    // a partial munmap of the other whole slice leaves the rest of it
+    expect(bulk.munmap(BASE + 2n * M2, 10n * PG)).toBe(0);
+    expect(bulk.mm.lookupPfn(BASE + 2n * M2 + 9n * PG)).toBe(-1);
+    expect(bulk.mm.lookupPfn(BASE + 2n * M2 + 10n * PG)).toBe(zero);
+    expect(m.phys.tablePages()).toBe(8);
+    // a fork copies every table, and the copies read the same
+    const child = bulk.fork();
+    expect(mappings(child.mm)).toEqual(mappings(bulk.mm));
+    expect(m.phys.tablePages()).toBe(12);
+    bulk.exit();
+    byPage.exit();
+    child.exit();
+    expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('fork with no RAM for the child tables is ENOMEM and leaves nothing behind', () => {
+    const m = new Machine({ memory: '8M', seed: 3, panicOnWarn: true });
+    const p = m.spawn();
+    expect(p.mmap(BASE, 1500n * M2, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    expect(m.phys.tablePages()).toBe(1500);
+    expect(() => p.fork()).toThrow(new ErrnoError(ENOMEM, 'fork'));
+    expect(m.phys.tablePages()).toBe(1500);
+    expect(m.phys.framesInUse()).toBe(0);
+    expect(m.processes.size).toBe(1);
+    expect(p.munmap(BASE, 1000n * M2)).toBe(0);
+    const c = p.fork();
+    expect(m.phys.tablePages()).toBe(1000);
+    expect(c.mm.lookupPfn(BASE + 1000n * M2)).toBe(m.phys.zeroPfn);
+    c.exit();
+    p.exit();
+    expect(m.phys.tablePages()).toBe(0);
+  });
+
+  it('the huge zero PMD counts the table it deposits; hugetlb maps without one', () => {
+    const m = new Machine({ memory: '64M', seed: 4, panicOnWarn: true, hugetlbPages: { '2M': 4 } });
+    const p = m.spawn();
+    expect(p.mmap(BASE, 2n * M2, RW, PA | MAP_FIXED)).toBe(BASE);
+    expect(p.madvise(BASE, 2n * M2, MADV_HUGEPAGE)).toBe(0);
+    expect(p.readMemory(BASE + M2, new Uint8Array(1))).toBe(0);
+    expect(p.mm.isPmdMapped(Number((BASE + M2) / PG))).toBe(true);
+    expect(m.phys.tablePages()).toBe(1);
+    const h = 0x80000000n;
+    expect(p.mmap(h, 2n * M2, RW, PA | MAP_FIXED | MAP_HUGETLB)).toBe(h);
+    expect(p.writeMemory(h, new Uint8Array([1]))).toBe(0);
+    expect(p.writeMemory(h + M2, new Uint8Array([1]))).toBe(0);
+    expect(m.phys.framesInUse()).toBe(512 * 3);
+    expect(m.phys.tablePages()).toBe(1);
+    p.exit();
+    expect(m.phys.tablePages()).toBe(0);
+  });
+
+  it("the table is an anonymous fault's first allocation, under fail_page_alloc at min-order 0", () => {
+    const m = new Machine({ memory: '64M', seed: 5, panicOnWarn: true, failPageMinOrder: 0 });
+    const p = m.spawn();
+    expect(p.mmap(BASE, M2, RW, PA | MAP_FIXED)).toBe(BASE);
+    p.setFailNth(1);
+    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(p.getFailNth()).toBe(0);
+    expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+    // the second allocation is the page: its failure gives the table back
+    p.setFailNth(2);
+    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(-EFAULT);
+    expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(0);
+    expect(m.phys.tablePages()).toBe(1);
+    expect(m.phys.framesInUse()).toBe(1);
+  });
+});

@@ -1216,11 +1216,14 @@ export class MmStruct {
    * (do_anonymous_page() without FAULT_FLAG_WRITE): one table, every entry the
    * zero page. A whole slice shares the mm's table of zero PTEs until a write
    * to it (ownPtes()), so populating a large range costs no memory per slice
-   * beyond the RAM its table is counted against.
+   * beyond the RAM its table is counted against. A fork copies such a slice
+   * whole the same way (copy_pte_range() of zero page PTEs).
    */
   private zeroSlice(key: number, s: number, e: number): number {
-    if (!this.phys.allocTable()) return -ENOMEM;
-    this.heldTable = true;
+    if (!this.heldTable) {
+      if (!this.phys.allocTable()) return -ENOMEM;
+      this.heldTable = true;
+    }
     const n = this.node(key, true);
     const base = key * PT_SPAN;
     if (e - s === PT_SPAN) {
@@ -2259,6 +2262,7 @@ export class MmStruct {
     const fl = n.flags!;
     const lo = Math.max(v.start, key * PT_SPAN) & (PT_SPAN - 1);
     const hi = Math.min(v.end, (key + 1) * PT_SPAN) - key * PT_SPAN;
+    if (pfns === this.zeroPtes && lo === 0 && hi === PT_SPAN && !child.pt.has(key)) return child.zeroSlice(key, key * PT_SPAN, (key + 1) * PT_SPAN);
     let lastHead = -1;
     let lastPinned = false;
     for (let i = lo; i < hi; i++) {

@@ -142,6 +142,14 @@ describe('user page tables take RAM', () => {
     const c = p.fork();
     expect(m.phys.tablePages()).toBe(1000);
     expect(c.mm.lookupPfn(BASE + 1000n * M2)).toBe(m.phys.zeroPfn);
+    expect(mappings(c.mm)).toEqual(mappings(p.mm));
+    expect(mappings(c.mm)).toHaveLength(500 * 512);
+    // the child's tables are its own: a write there leaves the parent's zero page
+    expect(c.mprotect(BASE + 1000n * M2, PG, RW)).toBe(0);
+    expect(c.writeMemory(BASE + 1000n * M2, new Uint8Array([7]))).toBe(0);
+    expect(c.mm.lookupPfn(BASE + 1000n * M2)).not.toBe(m.phys.zeroPfn);
+    expect(p.mm.lookupPfn(BASE + 1000n * M2)).toBe(m.phys.zeroPfn);
+    expect(c.mm.lookupPfn(BASE + 1000n * M2 + PG)).toBe(m.phys.zeroPfn);
     c.exit();
     p.exit();
     expect(m.phys.tablePages()).toBe(0);

@@ -176,7 +176,7 @@ export function explorerData(p: Program, opts: { profile?: ProfileName; title?: 
 }
 
 function emptyLike(s: MachineSnapshot): MachineSnapshot {
-  return { ...s, processes: [], contexts: [], objects: [], ioas: [], pages: [], domains: [], devices: [], accesses: [], frames: [], accounting: { users: [], mms: [], memcgs: [] }, framesInUse: 0, warnings: 0 };
+  return { ...s, processes: [], contexts: [], objects: [], ioas: [], pages: [], domains: [], devices: [], accesses: [], frames: [], accounting: { users: [], mms: [], memcgs: [] }, framesInUse: 0, tablePages: 0, warnings: 0 };
 }
 
 /** The page for `data`: the template with the JSON in place of its mark (`<` escaped so no `</script>` can end it early). */

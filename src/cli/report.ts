@@ -98,7 +98,7 @@ export function stateTables(s: StateSnapshot): string {
   for (const a of s.accounting) {
     t.push([a.pid, a.rlimitMemlock === U64_MAX ? 'unlimited' : bytesText(a.rlimitMemlock), pagesText(a.userLockedVm), pagesText(a.lockedVm), pagesText(a.pinnedVm), `${a.memcgBytes} B`]);
   }
-  out.push(`Accounting (${s.framesInUse} frames in use)\n${t.toString()}`);
+  out.push(`Accounting (${s.framesInUse} frames in use, ${s.tablePages} in page tables)\n${t.toString()}`);
   return out.join('\n');
 }
 

@@ -52,7 +52,7 @@ export interface FrameChange extends NumRange {
 }
 
 export interface CounterChange {
-  /** "user 1000 locked_vm", "mm #0 pinned_vm", "memcg #1 usage", "pages #0 npinned", "framesInUse", "warnings" (mm, memcg and pages by key). */
+  /** "user 1000 locked_vm", "mm #0 pinned_vm", "memcg #1 usage", "pages #0 npinned", "framesInUse", "tablePages", "warnings" (mm, memcg and pages by key). */
   what: string;
   before: number | null;
   after: number | null;
@@ -149,6 +149,7 @@ function addedRemoved<T>(a: Map<string, T>, b: Map<string, T>): { added: T[]; re
 function counters(s: MachineSnapshot): Map<string, number> {
   const m = new Map<string, number>();
   m.set('framesInUse', s.framesInUse);
+  m.set('tablePages', s.tablePages);
   m.set('warnings', s.warnings);
   for (const u of s.accounting.users) m.set(`user ${u.uid} locked_vm`, u.lockedVm);
   for (const mm of s.accounting.mms) {

@@ -325,6 +325,7 @@ class SnapshotBuilder {
       profile: this.m.profile.name,
       totalFrames: this.m.phys.totalFrames,
       framesInUse: this.m.phys.framesInUse(),
+      tablePages: this.m.phys.tablePages(),
       warnings: this.m.warnings.length,
       processes: this.processSnaps(),
       contexts,

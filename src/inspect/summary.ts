@@ -71,6 +71,7 @@ export interface StateSnapshot {
   accesses: AccessRow[];
   accounting: AccountRow[];
   framesInUse: number;
+  tablePages: number;
 }
 
 /** The report rows of `s`. */
@@ -123,5 +124,5 @@ export function summarize(s: MachineSnapshot): StateSnapshot {
       memcgBytes: s.accounting.memcgs[p.memcg]?.usage ?? 0,
     };
   });
-  return { areas, pages, domains, accesses, accounting, framesInUse: s.framesInUse };
+  return { areas, pages, domains, accesses, accounting, framesInUse: s.framesInUse, tablePages: s.tablePages };
 }

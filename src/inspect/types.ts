@@ -240,6 +240,8 @@ export interface MachineSnapshot {
   profile: string;
   totalFrames: number;
   framesInUse: number;
+  /** Pages of RAM in user page tables (PhysicalMemory.tablePages()). */
+  tablePages: number;
   warnings: number;
   processes: ProcessSnap[];
   contexts: ContextSnap[];

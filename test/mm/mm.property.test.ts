@@ -15,6 +15,7 @@ import {
   MADV_DONTNEED,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_POPULATE_READ,
   MADV_POPULATE_WRITE,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -26,6 +27,7 @@ import {
   PROT_NONE,
   PROT_READ,
   PROT_WRITE,
+  VM_HUGETLB,
 } from '../../src/mm/constants.js';
 import { getUserPages, pinUserPages, pinUserPagesRemote, putPages, unpinUserPages } from '../../src/mm/gup.js';
 import type { MemFile } from '../../src/mm/memfile.js';
@@ -108,6 +110,17 @@ function audit(m: Machine, procs: Process[], pins: Pin[]): void {
   }
   if (ref.size) throw new Error(`referenced frames not allocated: ${[...ref.keys()].slice(0, 5)}`);
   if (frames !== phys.framesInUse()) throw new Error(`framesInUse ${phys.framesInUse()} != ${frames}`);
+  // a page table per 2 MiB slice mapped through PTEs or by a THP / huge zero PMD; hugetlb needs none
+  let tables = 0;
+  for (const p of procs) {
+    const slices = new Set<number>();
+    p.mm.forEachMapping((vpn, _pfn, _flags, huge) => {
+      if (huge && p.mm.vmas.some((v) => v.start <= vpn && vpn < v.end && v.flags & VM_HUGETLB)) return;
+      slices.add(Math.floor(vpn / 512));
+    });
+    tables += slices.size;
+  }
+  if (tables !== phys.tablePages()) throw new Error(`tablePages ${phys.tablePages()} != ${tables}`);
 }
 
 function run(seed: number, layout: 'scattered' | 'linear', ops: [number, number, number, number][]): number {
@@ -171,7 +184,7 @@ function run(seed: number, layout: 'scattered' | 'linear', ops: [number, number,
         p.mprotect(va, BigInt(1 + (b % 300)) * PG, [RW, PROT_READ, PROT_NONE][c % 3]);
         break;
       case 7:
-        p.madvise(va, BigInt(n) * PG, [MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_POPULATE_WRITE][c % 6]);
+        p.madvise(va, BigInt(n) * PG, [MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_POPULATE_WRITE, MADV_POPULATE_READ][c % 7]);
         break;
       case 8:
         if (procs.length < 5) {
@@ -213,6 +226,7 @@ function run(seed: number, layout: 'scattered' | 'linear', ops: [number, number,
   }
   for (const p of procs) p.exit();
   expect(m.phys.framesInUse()).toBe(0);
+  expect(m.phys.tablePages()).toBe(0);
   expect([...m.phys.folios()]).toEqual([]);
   expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
   for (const mm of mms) {

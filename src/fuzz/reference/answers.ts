@@ -156,16 +156,17 @@ export class AnswerOracle {
   private detailed = false;
   private prev: MachineSnapshot | undefined;
   /**
-   * Frames in use before the call being judged. `prev` may be older: a call that only allocates
-   * frames (a fault, MAP_POPULATE) leaves the fingerprint, and so the last snapshot, as it was.
+   * Frames free (neither in folios nor in user page tables) before the call being judged. `prev` may be
+   * older: a call that only allocates frames (a fault, MAP_POPULATE) leaves the fingerprint, and so the
+   * last snapshot, as it was.
    */
-  private framesBefore: number;
+  private freeBefore: number;
   /** The PFN of every page of each pages object of `prev` described page by page (its `pfns` runs, per page). */
   private pfns = new Map<number, Float64Array>();
 
   constructor(private readonly machine: Machine) {
     this.insp = new Inspector(machine);
-    this.framesBefore = machine.phys.framesInUse();
+    this.freeBefore = machine.phys.freeFrames();
   }
 
   /**
@@ -175,7 +176,7 @@ export class AnswerOracle {
    */
   afterCall(r: CallResult, changed = true): OracleFailure | undefined {
     const f = this.judge(r, changed);
-    this.framesBefore = this.machine.phys.framesInUse();
+    this.freeBefore = this.machine.phys.freeFrames();
     return f;
   }
 
@@ -797,7 +798,7 @@ export class AnswerOracle {
   /** Nothing but RLIMIT_MEMLOCK could make a pin fail with ENOMEM: no memcg limit, no lowered temp limit, memory to spare. */
   private plentiful(before: MachineSnapshot, npages: number): boolean {
     if (this.tempLimitTouched || before.accounting.memcgs.some((m) => m.limit !== null)) return false;
-    return npages <= 1 << 20 && this.framesBefore + 4 * npages + 1024 <= before.totalFrames;
+    return npages <= 1 << 20 && 4 * npages + 1024 <= this.freeBefore;
   }
 
   /**

@@ -71,6 +71,12 @@ export type ModelRun = RunResult & {
    * data page is the running clock), so their outputs are marked.
    */
   specialReadCalls?: number[];
+  /**
+   * The first call during which the machine refused memory for want of RAM
+   * (PhysicalMemory.ramRefusals): from there a real kernel reclaims, OOM-kills
+   * or outlasts the program's timeout, the model fails the allocation.
+   */
+  ramFullAt?: number;
 };
 
 /** STACK_TOP with randomization off: the page below it holds the stack pointer. */
@@ -139,6 +145,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let clientScratchVa: bigint | undefined;
   let clientScratchAt: { call: number; bytes: bigint } | undefined;
   let ownMemoryLostAt: number | undefined;
+  let ramFullAt: number | undefined;
   let scratchFollowed = true;
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
@@ -157,6 +164,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         }
       }
       if (special) specialReadCalls.push(r.index);
+      if (ramFullAt === undefined && machine.phys.ramRefusals > 0) ramFullAt = r.index;
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
@@ -223,6 +231,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (clientScratchVa !== undefined) run.clientScratchVa = clientScratchVa;
   if (clientScratchAt !== undefined) run.clientScratchAt = clientScratchAt;
   if (ownMemoryLostAt !== undefined) run.ownMemoryLostAt = ownMemoryLostAt;
+  if (ramFullAt !== undefined) run.ramFullAt = ramFullAt;
   if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
   return run;
 }

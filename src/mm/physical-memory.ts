@@ -293,6 +293,8 @@ export class PhysicalMemory {
   private pinGen = 0;
   /** Folios freed so far (see foliosFreed). */
   private freed = 0;
+  /** Small-page and page-table allocations refused for want of RAM (see ramRefusals). */
+  private refusals = 0;
 
   constructor(bytes: number | bigint = 16 * 2 ** 30, opts: PhysicalMemoryOptions = {}) {
     const n = Number(bytes);
@@ -351,6 +353,7 @@ export class PhysicalMemory {
     else if (order === PMD_ORDER) pfn = this.allocHuge(reserved);
     else pfn = this.allocGiga(reserved);
     if (pfn < 0) {
+      if (order === 0) this.refusals++;
       if (reserved) this.hugeResv[hi]++;
       return -1;
     }
@@ -798,6 +801,16 @@ export class PhysicalMemory {
     return this.freed;
   }
 
+  /**
+   * Order-0 folios and page tables refused because RAM was full (not by a
+   * fault point). The kernel would reclaim or call the OOM killer there; the
+   * model fails the allocation (for the differential oracle: where a run
+   * starts to part from a real kernel's for want of memory).
+   */
+  get ramRefusals(): number {
+    return this.refusals;
+  }
+
   /** FOLL_PIN pins held on the frame. */
   pincount(pfn: number): number {
     if (!this.isAllocated(pfn)) return 0;
@@ -891,7 +904,10 @@ export class PhysicalMemory {
   allocTable(force = false): boolean {
     if (!force) {
       if (0 >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return false;
-      if (this.inUse + this.tables >= this.totalFrames || this.tables >= MAX_USER_TABLES) return false;
+      if (this.inUse + this.tables >= this.totalFrames || this.tables >= MAX_USER_TABLES) {
+        this.refusals++;
+        return false;
+      }
     }
     this.tables++;
     return true;

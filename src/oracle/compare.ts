@@ -80,6 +80,10 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   const rep: ProgramReport = { name, status: 'agree', calls: program.calls.length, compared: 0, divergences: [], modelWarnings, kernelWarnings: [] };
   const add = (d: Omit<Divergence, 'program'>): void => {
     const full: Divergence = { program: name, ...d };
+    // From the call where the model's machine first ran out of RAM (runModel's ramFullAt) the two
+    // runs part for want of memory: the kernel reclaims or OOM-kills (SIGKILL, like the timeout)
+    // where the model fails the allocation. Those differences are marked (field ram-full).
+    if (full.field === undefined && run.ramFullAt !== undefined && (full.call !== undefined ? full.call >= run.ramFullAt : kp?.exit === 137)) full.field = 'ram-full';
     const k = matchKnown(known, full, release);
     if (k) full.known = k;
     rep.divergences.push(full);

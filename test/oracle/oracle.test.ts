@@ -389,6 +389,41 @@ describe('compare', () => {
     expect(compareProgram('unit', PROGRAM, runModel(PROGRAM, 'v6.12', { processLayout: 'exec' }), kp, '6.12.95', loadKnown()).status).toBe('diverged');
   });
 
+  it('a program that ran the machine out of RAM and was killed: what follows is field ram-full, explained', () => {
+    // 7.2 campaign seed 15011: MAP_POPULATE of 8 TiB read-only needs 16 GiB of page tables on a 1 GiB machine
+    const p: Program = {
+      name: 'ram',
+      memory: '16M',
+      calls: [
+        { op: 'open', as: '$fd' },
+        { op: 'mmap', as: '$m', length: 0x80000000000, prot: ['READ'], flags: ['PRIVATE', 'ANONYMOUS', 'POPULATE'] },
+        { op: 'ioas_alloc' },
+        { op: 'ioas_alloc' },
+      ],
+    };
+    const r = runModel(p, 'latest');
+    // RAM full of page tables: the ioctls' user structs have no page to fault in
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'EFAULT', 'EFAULT']);
+    expect(r.ramFullAt).toBe(1);
+    expect(runModel(PROGRAM, 'latest').ramFullAt).toBeUndefined();
+    const k = kernelLike(p);
+    k.calls.delete(1);
+    k.calls.delete(2);
+    k.calls.delete(3);
+    k.exit = 137;
+    const got = compareProgram('ram', p, r, k, '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [1, 'missing', 'ram-full', true],
+      [undefined, 'crash', 'ram-full', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // a run that never ran out of RAM is not explained by it
+    const kp = kernelLike(PROGRAM);
+    kp.calls.delete(6);
+    kp.exit = 137;
+    expect(compareProgram('unit', PROGRAM, runModel(PROGRAM, 'latest'), kp, '7.2.13', loadKnown()).status).toBe('diverged');
+  });
+
   it('a program that said SKIP is skipped, one that never ran is an error', () => {
     const k = kernelLike(PROGRAM);
     k.exit = 4;

@@ -98,6 +98,34 @@ const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 const EMPTY_U16 = new Uint16Array(0);
 
+/**
+ * One shared page of contents per byte value, never written in place: a frame
+ * written whole with one byte value holds it instead of a copy of its own (a
+ * write_memory fill of gigabytes costs a map entry per page, not 4 KiB). A
+ * partial write gives the frame its own copy first (store()).
+ */
+const UNIFORM_PAGES: Array<Uint8Array | undefined> = new Array(256);
+
+function uniformPage(b: number): Uint8Array {
+  let p = UNIFORM_PAGES[b];
+  if (p === undefined) {
+    p = new Uint8Array(PAGE_SIZE).fill(b);
+    UNIFORM_PAGES[b] = p;
+  }
+  return p;
+}
+
+function isUniformPage(page: Uint8Array): boolean {
+  return UNIFORM_PAGES[page[0]] === page;
+}
+
+/** The one value every byte of src[off, off + len) holds, or -1. */
+function sameByte(src: Uint8Array, off: number, len: number): number {
+  const b = src[off];
+  for (let i = off + 1; i < off + len; i++) if (src[i] !== b) return -1;
+  return b;
+}
+
 /** Largest machine: PFNs and zeroPfn stay below 2^32 - 1. */
 export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
 
@@ -993,9 +1021,23 @@ export class PhysicalMemory {
 
   /** Write the model's own copy of a frame's contents (no backing, no dirty mark): the bridge's snapshots. */
   store(pfn: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
+    if (len === PAGE_SIZE) {
+      const b = sameByte(src, srcOff, len);
+      if (b === 0) {
+        this.data.delete(pfn);
+        return;
+      }
+      if (b > 0) {
+        this.data.set(pfn, uniformPage(b));
+        return;
+      }
+    }
     let page = this.data.get(pfn);
     if (!page) {
       page = new Uint8Array(PAGE_SIZE);
+      this.data.set(pfn, page);
+    } else if (isUniformPage(page)) {
+      page = page.slice();
       this.data.set(pfn, page);
     }
     page.set(src.subarray(srcOff, srcOff + len), offset);
@@ -1010,7 +1052,7 @@ export class PhysicalMemory {
       return;
     }
     const page = this.data.get(src);
-    if (page) this.data.set(dst, page.slice());
+    if (page) this.data.set(dst, isUniformPage(page) ? page : page.slice());
     else this.data.delete(dst);
   }
 

@@ -193,6 +193,38 @@ describe('contents', () => {
     p.read(g, 4088, out, 0, 8);
     expect([...out]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
+
+  it('pages written whole with one byte share their contents until one of them is written in part', () => {
+    const p = new PhysicalMemory(16 * MiB, { layout: 'linear' });
+    const [a, b, c] = [p.allocFolio(0), p.allocFolio(0), p.allocFolio(0)];
+    const full = (v: number): Uint8Array => new Uint8Array(4096).fill(v);
+    p.write(a, 0, full(7), 0, 4096);
+    p.write(b, 0, full(7), 0, 4096);
+    expect(p.pageData(a)).toBe(p.pageData(b));
+    p.copyFrame(c, a);
+    expect(p.pageData(c)).toBe(p.pageData(a));
+    // a partial write gives b its own copy: a and c keep reading 7s
+    p.write(b, 100, new Uint8Array([1, 2]), 0, 2);
+    expect(p.pageData(b)).not.toBe(p.pageData(a));
+    const out = new Uint8Array(4);
+    p.read(b, 99, out, 0, 4);
+    expect([...out]).toEqual([7, 1, 2, 7]);
+    p.read(a, 99, out, 0, 4);
+    expect([...out]).toEqual([7, 7, 7, 7]);
+    p.read(c, 4092, out, 0, 4);
+    expect([...out]).toEqual([7, 7, 7, 7]);
+    // a whole page of zeros holds nothing; one of mixed bytes its own copy
+    p.write(a, 0, full(0), 0, 4096);
+    expect(p.pageData(a)).toBeUndefined();
+    const mixed = full(3);
+    mixed[4095] = 4;
+    p.write(a, 0, mixed, 0, 4096);
+    expect(p.pageData(a)).toEqual(mixed);
+    expect(p.pageData(a)).not.toBe(mixed);
+    p.read(c, 0, out, 0, 4);
+    expect([...out]).toEqual([7, 7, 7, 7]);
+    expect(p.writtenPages()).toBe(3);
+  });
 });
 
 describe('hugetlb pool', () => {

@@ -10,7 +10,12 @@
  * PtNode holding either 512 PTEs (pfn+1 in a Uint32Array, 0 = none, and a
  * flags byte per PTE) or one huge entry (a PMD mapping a 2 MiB folio or a
  * 2 MiB slice of a 1 GiB hugetlb folio). A THP or hugetlb mapping thus costs
- * one small object per 2 MiB. Empty nodes are dropped.
+ * one small object per 2 MiB. Empty nodes are dropped. A node of PTEs, or of
+ * an anonymous PMD (which deposits a PTE table), costs a page of RAM, as the
+ * kernel's page tables do (PhysicalMemory.allocTable()): an anonymous fault
+ * takes it before its page and fails with ENOMEM without one; hugetlb needs
+ * none. A slice whose 512 PTEs all map the zero page (a read populate) shares
+ * one array of them until written (zeroSlice()).
  *
  * PTE flags: PTE_ANON (an anonymous page; otherwise page cache or the zero
  * page) and PTE_EXCL (PageAnonExclusive: this mm owns the anon page alone and
@@ -24,9 +29,9 @@
  * exclusive page. A VMA allowed THP (MADV_HUGEPAGE under the default
  * 'madvise' mode, or 'always') write-faults a whole 2 MiB folio when the
  * aligned 2 MiB block lies inside the VMA and no page table exists for it yet
- * (pmd_none), else 4 KiB; THP allocation failure falls back to 4 KiB. (A read
- * fault maps the 4 KiB zero page rather than the huge zero page, so the block
- * then stays 4 KiB, as after the kernel splits a huge zero PMD on write.)
+ * (pmd_none), else 4 KiB; THP allocation failure falls back to 4 KiB. A read
+ * fault there maps the huge zero folio, which a write splits (6.12) or
+ * replaces by a THP (7.x).
  * Hugetlb VMAs fault whole huge folios, from per-VMA reservations taken at
  * mmap (private) or the hugetlbfs file's reservations (shared).
  * MAP_SHARED anonymous memory is a shmem file (never THP: shmem_enabled is

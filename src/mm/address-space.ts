@@ -2438,7 +2438,9 @@ export class MmStruct {
   pageTableBytes(): number {
     cover(COV_MmStruct.pageTableBytes);
     let b = 0;
-    for (const node of this.pt.values()) if (node.pfns) b += node.pfns.byteLength + node.flags!.byteLength;
+    for (const node of this.pt.values()) if (node.pfns && node.pfns !== this.zeroPtes) b += node.pfns.byteLength + node.flags!.byteLength;
+    // the shared table of zero PTEs, once
+    if (this.zeroPtes !== null) b += this.zeroPtes.byteLength + this.zeroFlags!.byteLength;
     return b;
   }
 }

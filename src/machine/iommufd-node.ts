@@ -301,5 +301,9 @@ export function auditMachine(machine: Machine): number {
     const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked;
     if (mm.lockedVm !== wantLocked) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0} and ${vmaLocked} pages of locked VMAs`);
   }
+  // RAM in user page tables: exactly the tables of the live address spaces
+  let tables = 0;
+  for (const mm of new Set([...machine.processes.values()].map((p) => p.mm))) if (mm.alive) tables += mm.tablePages();
+  if (tables !== machine.phys.tablePages()) fail('page_tables', `${machine.phys.tablePages()} page-table pages counted, the live address spaces hold ${tables}`);
   return problems;
 }

@@ -2434,6 +2434,13 @@ export class MmStruct {
     }
   }
 
+  /** Page-table pages this address space holds (its nodes counted against RAM). */
+  tablePages(): number {
+    let n = 0;
+    for (const node of this.pt.values()) if (node.table) n++;
+    return n;
+  }
+
   /** Bytes held by page-table typed arrays (for the heap bench). */
   pageTableBytes(): number {
     cover(COV_MmStruct.pageTableBytes);

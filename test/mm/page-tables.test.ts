@@ -60,9 +60,24 @@ describe('user page tables take RAM', () => {
     // a reader of the unpopulated part faults one slice in with a freed page
     expect(p.readMemory(end, new Uint8Array(1))).toBe(0);
     expect(m.phys.tablePages()).toBe(frames - 7);
+    expect(m.audit()).toBe(0);
     expect(p.munmap(BASE, len)).toBe(0);
     expect(m.phys.tablePages()).toBe(0);
     expect(m.phys.freeFrames()).toBe(frames);
+  });
+
+  it('the machine audit holds the count to the live address spaces: a stray page is a problem', () => {
+    const m = new Machine({ memory: '64M', seed: 6 });
+    const p = m.spawn();
+    expect(p.mmap(BASE, 3n * M2, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    const c = p.fork();
+    expect(m.phys.tablePages()).toBe(6);
+    expect(m.audit()).toBe(0);
+    c.exit();
+    expect(m.audit()).toBe(0);
+    m.phys.allocTable(true);
+    expect(m.audit()).toBe(1);
+    expect(m.warnings.at(-1)?.assertion).toBe('audit.page_tables');
   });
 
   it("a fault's user page waits for its table: with none, a write is EFAULT to the user and nothing is allocated", () => {
@@ -122,6 +137,7 @@ describe('user page tables take RAM', () => {
     const child = bulk.fork();
     expect(mappings(child.mm)).toEqual(mappings(bulk.mm));
     expect(m.phys.tablePages()).toBe(12);
+    expect(m.audit()).toBe(0);
     bulk.exit();
     byPage.exit();
     child.exit();

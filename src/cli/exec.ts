@@ -9,6 +9,7 @@
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES } from '../base/profile.js';
 import type { ThpMode } from '../mm/address-space.js';
+import { MAX_MACHINE_BYTES } from '../mm/physical-memory.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { runExec } from '../bridge/exec.js';
 import { ShimBuildError } from '../bridge/shim-build.js';
@@ -65,8 +66,8 @@ export function register(program: Command): void {
         } catch {
           // not a size: refused below
         }
-        // PhysicalMemory's range, in pages, at most 1 TiB here (its per-frame tables are sized by it)
-        if (bytes < 1n << 20n || bytes > 1n << 40n || bytes % 4096n !== 0n) throw new UsageError(`exec: --memory ${opts.memory}: a size from 1M to 1T, a multiple of 4K`);
+        // PhysicalMemory's range, in pages, at most MAX_MACHINE_BYTES (its per-frame tables are sized by it)
+        if (bytes < 1n << 20n || bytes > BigInt(MAX_MACHINE_BYTES) || bytes % 4096n !== 0n) throw new UsageError(`exec: --memory ${opts.memory}: a size from 1M to 1T, a multiple of 4K`);
       }
       let hugepages: number | undefined;
       if (opts.hugepages !== undefined) {

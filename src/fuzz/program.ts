@@ -37,7 +37,7 @@ import { LineCounter, type Node as YamlNode, isMap, isPair, isScalar, isSeq, par
 import { errnoNumber } from '../base/errno.js';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
 import { parseSize } from '../base/u64.js';
-import { MAX_PHYS_BYTES } from '../mm/physical-memory.js';
+import { MAX_MACHINE_BYTES } from '../mm/physical-memory.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { AS_RE, type Expr, HANDLE_RE, describe, exprHandles, ioctlNames, parseEnum, parseExpr, parseFlags } from './ops/expr.js';
 import { OPS } from './ops/index.js';
@@ -287,7 +287,7 @@ export function validateProgram(p: unknown): ProgramIssue[] {
       if (typeof p.memory === 'string' || typeof p.memory === 'number') bytes = parseSize(p.memory);
     } catch {}
     if (bytes === undefined) bad(['memory'], 'expected a size like "1G"');
-    else if (bytes < 4096n || bytes % 4096n !== 0n || bytes > BigInt(MAX_PHYS_BYTES)) bad(['memory'], `expected a multiple of 4K from 4K to ${MAX_PHYS_BYTES} bytes`);
+    else if (bytes < 4096n || bytes % 4096n !== 0n || bytes > BigInt(MAX_MACHINE_BYTES)) bad(['memory'], 'expected a multiple of 4K from 4K to 1T');
   }
   if (p.memlock !== undefined) {
     const ok = (typeof p.memlock === 'string' && /^(unlimited|infinity)$/i.test(p.memlock)) || (() => {

@@ -83,7 +83,7 @@ export function programJsonSchema(): JsonSchema {
       description: { type: 'string' },
       profile: { enum: [...PROFILE_NAMES] },
       profiles: { type: 'array', minItems: 1, items: { enum: [...PROFILE_NAMES] }, description: 'profiles the regression tests replay the program on' },
-      memory: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: EXPR_PATTERN }], description: 'RAM of the machine (default 1G)' },
+      memory: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: EXPR_PATTERN }], description: 'RAM of the machine (default 1G; from 4K to 1T, a multiple of 4K)' },
       memlock: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: `^(unlimited|infinity)$|${EXPR_PATTERN}` }], description: 'RLIMIT_MEMLOCK (default 8M)' },
       caps: { type: 'array', items: { enum: [...CAPABILITIES] } },
       seed: { type: 'integer' },

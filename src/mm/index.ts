@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** The simulated mm: physical memory, address spaces, GUP, accounting, tasks. */
 export * from './constants.js';
-export { MAX_PHYS_BYTES, PhysicalMemory, FP_ALLOC_PAGES, type AllocOptions, type FrameBacking, type PhysLayout, type PhysicalMemoryOptions } from './physical-memory.js';
+export { MAX_MACHINE_BYTES, MAX_PHYS_BYTES, PhysicalMemory, FP_ALLOC_PAGES, type AllocOptions, type FrameBacking, type PhysLayout, type PhysicalMemoryOptions } from './physical-memory.js';
 export { MemFile, type MemFileKind, type MemFileMapping } from './memfile.js';
 export {
   FAULT_READ,

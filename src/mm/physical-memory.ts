@@ -130,6 +130,14 @@ function sameByte(src: Uint8Array, off: number, len: number): number {
 export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
 
 /**
+ * The largest machine a program or the command line may ask for (1 TiB):
+ * the per-frame tables of the memory it uses (8 bytes per 4 KiB) and its page
+ * tables then stay within a few GiB of the host's memory, where 16 TiB in use
+ * would take 32 GiB.
+ */
+export const MAX_MACHINE_BYTES = 2 ** 40;
+
+/**
  * A model limit, not the kernel's: at most this many user page tables (8 TiB
  * of 4 KiB mappings) machine-wide, so that a machine of terabytes populating
  * its whole address space stays within the host's memory. Past it a fault

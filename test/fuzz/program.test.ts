@@ -112,6 +112,11 @@ calls:
     expect(parseErr('profile: v9\ncalls: []\n')).toMatch(/p\.yaml:1:\d+: profile: unknown profile "v9"/);
     expect(parseErr('calls: []\nmemlok: 8M\n')).toMatch(/p\.yaml:2:\d+: memlok: unknown top-level key/);
     expect(parseErr('calls: []\ncaps: [CAP_NOPE]\n')).toMatch(/caps\[0\]: unknown capability/);
+    // the machine's RAM as the machine takes it: a size, 4K to 1T, whole pages
+    expect(parseErr('memory: 2T\ncalls: []\n')).toMatch(/p\.yaml:1:\d+: memory: expected a multiple of 4K from 4K to 1T/);
+    expect(parseErr('memory: 6000\ncalls: []\n')).toMatch(/memory: expected a multiple of 4K/);
+    expect(parseErr('memory: 1G+4K\ncalls: []\n')).toMatch(/memory: expected a size like "1G"/);
+    expect(parseProgram('memory: 1T\ncalls: []\n', 'p.yaml').ok).toBe(true);
   });
   it('never throws on garbage', () => {
     for (const t of ['', '[]', '42', 'null', '\u0000\u0001\u0002', '{{{', 'calls: 5', 'calls: [1, 2]', 'calls:\n  - op: [x]', '&a [*a]']) {

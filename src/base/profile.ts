@@ -102,6 +102,14 @@ export interface Profile {
    * gets a small page (MmOptions.hugeZeroWpThp).
    */
   readonly hugeZeroWriteAllocsThp: boolean;
+  /**
+   * MADV_DONTNEED of a whole 2 MiB slice frees its page table once empty
+   * (CONFIG_PT_RECLAIM, 6.14: zap_pte_range() → try_to_free_pte(); the 7.2
+   * oracle has it). Without it an emptied table stays until munmap
+   * (free_pgtables()), so a later fault there is 4 KiB, not a THP
+   * (MmOptions.ptReclaim).
+   */
+  readonly ptReclaim: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -243,6 +251,7 @@ const latest: Profile = Object.freeze({
   hugetlbHintAlignsDown: false,
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
+  ptReclaim: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   anonInodeSetattrRefused: true,
@@ -287,6 +296,7 @@ const v612: Profile = Object.freeze({
   hugetlbHintAlignsDown: true,
   madviseCollapseAnyPte: false,
   hugeZeroWriteAllocsThp: false,
+  ptReclaim: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

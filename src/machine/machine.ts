@@ -140,6 +140,7 @@ export class Machine {
       hugetlbHintDown: this.profile.hugetlbHintAlignsDown,
       collapseAnyPte: this.profile.madviseCollapseAnyPte,
       hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
+      ptReclaim: this.profile.ptReclaim,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -213,6 +213,11 @@ export interface MmOptions {
    * and the write gets a small page.
    */
   hugeZeroWpThp?: boolean;
+  /**
+   * MADV_DONTNEED of a whole slice frees its emptied page table (profile
+   * ptReclaim, CONFIG_PT_RECLAIM); false (the default): it stays until munmap.
+   */
+  ptReclaim?: boolean;
   warn?: WarnSink;
 }
 
@@ -600,6 +605,7 @@ export class MmStruct {
       hugetlbHintDown: opts.hugetlbHintDown ?? false,
       collapseAnyPte: opts.collapseAnyPte ?? false,
       hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
+      ptReclaim: opts.ptReclaim ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -996,7 +1002,7 @@ export class MmStruct {
    * zap_page_range_single(): drop every mapping of pages [s, e) of `v`
    * (`keepAnon`: only page-cache pages, leaving private COW copies).
    */
-  zapRange(v: Vma, s: number, e: number, keepAnon = false): void {
+  zapRange(v: Vma, s: number, e: number, keepAnon = false, reclaim = false): void {
     cover(COV_MmStruct.zapRange);
     if (v.flags & VM_PFNMAP) return;
     for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
@@ -1017,10 +1023,11 @@ export class MmStruct {
         }
         this.splitHugePmd(n);
       }
+      const whole = lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN;
       if (n.pfns === this.zeroPtes) {
         // zero page PTEs hold no reference
-        if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) {
-          this.dropNode(key, n);
+        if (whole) {
+          this.emptyTable(key, n, reclaim);
           continue;
         }
         this.ownPtes(n);
@@ -1037,7 +1044,37 @@ export class MmStruct {
         n.count--;
         this.phys.putFrame(ent - 1);
       }
-      if (n.count === 0) this.dropNode(key, n);
+      if (n.count === 0) this.emptyTable(key, n, reclaim && whole);
+    }
+  }
+
+  /**
+   * A node whose last PTE went: the page table stays, empty (zap_pte_range()
+   * frees no table; a later fault there finds the PMD populated and maps
+   * 4 KiB), until munmap frees it (freePgtables()), or at once when `reclaim`
+   * (CONFIG_PT_RECLAIM's MADV_DONTNEED of the whole slice).
+   */
+  private emptyTable(key: number, n: PtNode, reclaim: boolean): void {
+    if (reclaim) {
+      this.dropNode(key, n);
+      return;
+    }
+    n.pfns = null;
+    n.flags = null;
+    n.count = 0;
+  }
+
+  /**
+   * free_pgtables() after munmap of pages [s, e): the empty tables of slices no
+   * VMA reaches any more.
+   */
+  private freePgtables(s: number, e: number): void {
+    for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      if (n === undefined || n.count !== 0 || n.huge !== 0) continue;
+      const i = this.findIdx(key * PT_SPAN);
+      if (i < this.vmas.length && this.vmas[i].start < (key + 1) * PT_SPAN) continue;
+      this.dropNode(key, n);
     }
   }
 
@@ -1179,6 +1216,8 @@ export class MmStruct {
     const key0 = hvpn / PT_SPAN;
     const n0 = this.pt.get(key0);
     const shared = (v.flags & VM_MAYSHARE) !== 0;
+    // hugetlb_no_page() / hugetlb_wp(): vmf_anon_prepare() for a private mapping, a read too
+    if (!shared) v.anonVma = true;
     if (n0 === undefined || n0.huge === 0) {
       let head: number;
       let fl = 0;
@@ -1720,12 +1759,17 @@ export class MmStruct {
       const rc = this.splitVma(j, e);
       if (rc) return rc;
     }
+    let lo = -1;
+    let hi = -1;
     while (i < this.vmas.length && this.vmas[i].start < e) {
       const v = this.vmas[i];
+      if (lo < 0) lo = v.start;
+      hi = v.end;
       this.zapRange(v, v.start, v.end);
       this.vmas.splice(i, 1);
       this.releaseVma(v);
     }
+    if (lo >= 0) this.freePgtables(lo, hi);
     return 0;
   }
 
@@ -2026,7 +2070,7 @@ export class MmStruct {
           if (s % np !== 0) return -EINVAL;
           e -= e % np;
         } else if (f & VM_PFNMAP || (advice === MADV_DONTNEED && f & VM_LOCKED)) return -EINVAL;
-        if (s < e) this.zapRange(v, s, e);
+        if (s < e) this.zapRange(v, s, e, false, this.opts.ptReclaim);
         return i;
       }
       case MADV_FREE:
@@ -2163,10 +2207,12 @@ export class MmStruct {
     if (!writable && !this.opts.collapseAnyPte) return COLLAPSE_SKIPPED_EINVAL;
     const head = this.phys.allocFolio(PMD_ORDER);
     if (head < 0) return -ENOMEM;
-    for (let i = 0; i < PT_SPAN; i++) {
-      const ent = pfns![i];
-      if (ent !== 0) this.phys.copyFrame(head + i, ent - 1);
-    }
+    // (an emptied table, kept by zap: a THP of zeros)
+    if (pfns !== null)
+      for (let i = 0; i < PT_SPAN; i++) {
+        const ent = pfns[i];
+        if (ent !== 0) this.phys.copyFrame(head + i, ent - 1);
+      }
     this.zapRange(v, b, b + PT_SPAN);
     this.setHuge(key, head, PTE_ANON_EXCL, PMD_ORDER);
     return 0;
@@ -2197,6 +2243,9 @@ export class MmStruct {
       child.vmas.push(c);
       child.attach(c);
       if (v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_WIPEONFORK)) continue;
+      // vma_needs_copy(): a private VMA that never had an anonymous page is left to
+      // refault in the child (its zero page and page cache PTEs are not copied)
+      if (!v.anonVma) continue;
       const rc = this.copyPages(child, v);
       if (rc < 0) {
         child.mmput();
@@ -2262,12 +2311,14 @@ export class MmStruct {
       }
     }
     const pfns = n.pfns;
-    if (pfns === null) return 0;
-    const zero = phys.zeroPfn;
-    const fl = n.flags!;
     const lo = Math.max(v.start, key * PT_SPAN) & (PT_SPAN - 1);
     const hi = Math.min(v.end, (key + 1) * PT_SPAN) - key * PT_SPAN;
     if (pfns === this.zeroPtes && lo === 0 && hi === PT_SPAN && !child.pt.has(key)) return child.zeroSlice(key, key * PT_SPAN, (key + 1) * PT_SPAN);
+    // copy_pte_range(): the child's table first, even for a parent's table with nothing in this VMA's part
+    child.node(key, true);
+    if (pfns === null) return 0;
+    const zero = phys.zeroPfn;
+    const fl = n.flags!;
     let lastHead = -1;
     let lastPinned = false;
     for (let i = lo; i < hi; i++) {

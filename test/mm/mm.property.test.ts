@@ -110,7 +110,9 @@ function audit(m: Machine, procs: Process[], pins: Pin[]): void {
   }
   if (ref.size) throw new Error(`referenced frames not allocated: ${[...ref.keys()].slice(0, 5)}`);
   if (frames !== phys.framesInUse()) throw new Error(`framesInUse ${phys.framesInUse()} != ${frames}`);
-  // a page table per 2 MiB slice mapped through PTEs or by a THP / huge zero PMD; hugetlb needs none
+  // A page table for every 2 MiB slice mapped through PTEs or by a THP / huge zero PMD (hugetlb needs
+  // none); an emptied one may stay (zap frees no table), but not past munmap of every VMA in its slice
+  // (free_pgtables()); RAM counts exactly the tables of the live address spaces.
   let tables = 0;
   for (const p of procs) {
     const slices = new Set<number>();
@@ -118,7 +120,11 @@ function audit(m: Machine, procs: Process[], pins: Pin[]): void {
       if (huge && p.mm.vmas.some((v) => v.start <= vpn && vpn < v.end && v.flags & VM_HUGETLB)) return;
       slices.add(Math.floor(vpn / 512));
     });
-    tables += slices.size;
+    const held = new Set<number>();
+    for (const [key, node] of p.mm.pt) if (node.table) held.add(key);
+    for (const k of slices) if (!held.has(k)) throw new Error(`slice ${k} is mapped without a page table`);
+    for (const k of held) if (!p.mm.vmas.some((v) => v.start < (k + 1) * 512 && v.end > k * 512)) throw new Error(`slice ${k} keeps a page table with no VMA in it`);
+    tables += held.size;
   }
   if (tables !== phys.tablePages()) throw new Error(`tablePages ${phys.tablePages()} != ${tables}`);
 }

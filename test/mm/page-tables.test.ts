@@ -9,14 +9,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EAGAIN, EFAULT, ENOMEM, ErrnoError } from '../../src/base/errno.js';
-import { Machine } from '../../src/machine/index.js';
+import { Machine, type Process } from '../../src/machine/index.js';
 import type { MmStruct } from '../../src/mm/address-space.js';
 import {
+  MADV_DONTNEED,
   MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
   MADV_POPULATE_READ,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_HUGETLB,
+  MAP_NORESERVE,
   MAP_POPULATE,
   MAP_PRIVATE,
   PROT_READ,
@@ -69,7 +72,7 @@ describe('user page tables take RAM', () => {
   it('the machine audit holds the count to the live address spaces: a stray page is a problem', () => {
     const m = new Machine({ memory: '64M', seed: 6 });
     const p = m.spawn();
-    expect(p.mmap(BASE, 3n * M2, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    expect(p.mmap(BASE, 3n * M2, RW, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
     const c = p.fork();
     expect(m.phys.tablePages()).toBe(6);
     expect(m.audit()).toBe(0);
@@ -148,11 +151,17 @@ describe('user page tables take RAM', () => {
   it('fork with no RAM for the child tables is ENOMEM and leaves nothing behind', () => {
     const m = new Machine({ memory: '8M', seed: 3, panicOnWarn: true });
     const p = m.spawn();
-    expect(p.mmap(BASE, 1500n * M2, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    // read-populated, then one page written: the VMA has an anon_vma, so fork copies its tables
+    // (MAP_NORESERVE: 3 GiB of private writable memory past the overcommit heuristic of 8 MiB)
+    expect(p.mmap(BASE, 1500n * M2, RW, PA | MAP_FIXED | MAP_NORESERVE)).toBe(BASE);
+    expect(p.madvise(BASE, 1500n * M2, MADV_POPULATE_READ)).toBe(0);
+    const last = BASE + 1499n * M2;
+    expect(p.writeMemory(last, new Uint8Array([7]))).toBe(0);
     expect(m.phys.tablePages()).toBe(1500);
+    expect(m.phys.framesInUse()).toBe(1);
     expect(() => p.fork()).toThrow(new ErrnoError(ENOMEM, 'fork'));
     expect(m.phys.tablePages()).toBe(1500);
-    expect(m.phys.framesInUse()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(1);
     expect(m.processes.size).toBe(1);
     expect(p.munmap(BASE, 1000n * M2)).toBe(0);
     const c = p.fork();
@@ -161,7 +170,6 @@ describe('user page tables take RAM', () => {
     expect(mappings(c.mm)).toEqual(mappings(p.mm));
     expect(mappings(c.mm)).toHaveLength(500 * 512);
     // the child's tables are its own: a write there leaves the parent's zero page
-    expect(c.mprotect(BASE + 1000n * M2, PG, RW)).toBe(0);
     expect(c.writeMemory(BASE + 1000n * M2, new Uint8Array([7]))).toBe(0);
     expect(c.mm.lookupPfn(BASE + 1000n * M2)).not.toBe(m.phys.zeroPfn);
     expect(p.mm.lookupPfn(BASE + 1000n * M2)).toBe(m.phys.zeroPfn);
@@ -169,6 +177,92 @@ describe('user page tables take RAM', () => {
     c.exit();
     p.exit();
     expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
+  it('a private VMA that never had an anonymous page is not copied at fork: the child refaults it (vma_needs_copy())', () => {
+    // 6.12.95 and 7.2.13: a PROT_READ MAP_PRIVATE|MAP_POPULATE memfd mapping has 4096 kB Rss in the parent, 0 in a child
+    const m = new Machine({ memory: '64M', seed: 7, panicOnWarn: true });
+    const p = m.spawn();
+    expect(p.mmap(BASE, 3n * M2, PROT_READ, PA | MAP_FIXED | MAP_POPULATE)).toBe(BASE);
+    expect(m.phys.tablePages()).toBe(3);
+    const c = p.fork();
+    expect(mappings(c.mm)).toEqual([]);
+    expect(m.phys.tablePages()).toBe(3);
+    expect(c.readMemory(BASE + M2, new Uint8Array(1))).toBe(0);
+    expect(c.mm.lookupPfn(BASE + M2)).toBe(m.phys.zeroPfn);
+    expect(m.phys.tablePages()).toBe(4);
+    c.exit();
+    p.exit();
+    expect(m.phys.tablePages()).toBe(0);
+  });
+
+  describe.each([
+    ['v6.12', false],
+    ['latest', true],
+  ] as const)('an emptied table stays until munmap, or MADV_DONTNEED of its whole slice on 7.2 (%s)', (profile, reclaim) => {
+    // 6.12.95 and 7.2.13 (smaps AnonHugePages of a slice faulted at 4 KiB under MADV_NOHUGEPAGE, emptied, then
+    // MADV_HUGEPAGE and written again): a table left in the PMD makes the fault 4 KiB; without one it is a THP
+    const slice = (m: Machine, at: bigint) => {
+      const p = m.processes.values().next().value!;
+      expect(p.mmap(at, M2, RW, PA | MAP_FIXED)).toBe(at);
+      expect(p.madvise(at, M2, MADV_NOHUGEPAGE)).toBe(0);
+      expect(p.writeMemory(at, new Uint8Array([1]))).toBe(0);
+      return p;
+    };
+    const thpAfter = (p: Process, at: bigint): boolean => {
+      expect(p.madvise(at, M2, MADV_HUGEPAGE)).toBe(0);
+      expect(p.writeMemory(at, new Uint8Array([2]))).toBe(0);
+      return p.mm.isPmdMapped(Number(at / PG));
+    };
+    it('MADV_DONTNEED of the whole slice', () => {
+      const m = new Machine({ memory: '64M', profile, panicOnWarn: true });
+      m.spawn();
+      const p = slice(m, BASE);
+      expect(m.phys.tablePages()).toBe(1);
+      expect(p.madvise(BASE, M2, MADV_DONTNEED)).toBe(0);
+      expect(m.phys.tablePages()).toBe(reclaim ? 0 : 1);
+      expect(m.phys.framesInUse()).toBe(0);
+      expect(thpAfter(p, BASE)).toBe(reclaim);
+      expect(m.audit()).toBe(0);
+    });
+    it('MADV_DONTNEED of one page: the table stays on both', () => {
+      const m = new Machine({ memory: '64M', profile, panicOnWarn: true });
+      m.spawn();
+      const p = slice(m, BASE);
+      expect(p.madvise(BASE, PG, MADV_DONTNEED)).toBe(0);
+      expect(m.phys.tablePages()).toBe(1);
+      expect(thpAfter(p, BASE)).toBe(false);
+    });
+    it('munmap of the whole slice frees it (free_pgtables()); of part of it, with the VMA left, not', () => {
+      const m = new Machine({ memory: '64M', profile, panicOnWarn: true });
+      m.spawn();
+      const p = slice(m, BASE);
+      expect(p.munmap(BASE, M2)).toBe(0);
+      expect(m.phys.tablePages()).toBe(0);
+      expect(p.mmap(BASE, M2, RW, PA | MAP_FIXED)).toBe(BASE);
+      expect(thpAfter(p, BASE)).toBe(true);
+      const q = slice(m, BASE + M2);
+      expect(q.munmap(BASE + M2 + 511n * PG, PG)).toBe(0);
+      expect(q.munmap(BASE + M2, PG)).toBe(0);
+      expect(m.phys.tablePages()).toBe(2);
+      // (a fixed mapping back over the hole: the slice's table is still there)
+      expect(q.mmap(BASE + M2, PG, RW, PA | MAP_FIXED)).toBe(BASE + M2);
+      expect(q.writeMemory(BASE + M2, new Uint8Array([3]))).toBe(0);
+      expect(m.phys.tablePages()).toBe(2);
+      q.exit();
+      expect(m.phys.tablePages()).toBe(0);
+    });
+    it('fork gives the child a table for every one of the parent in a VMA it copies, an empty one too', () => {
+      const m = new Machine({ memory: '64M', profile, panicOnWarn: true });
+      m.spawn();
+      const p = slice(m, BASE);
+      expect(p.madvise(BASE, PG, MADV_DONTNEED)).toBe(0);
+      const c = p.fork();
+      expect(m.phys.tablePages()).toBe(2);
+      expect(thpAfter(c, BASE)).toBe(false);
+      expect(m.audit()).toBe(0);
+    });
   });
 
   it('the huge zero PMD counts the table it deposits; hugetlb maps without one', () => {

@@ -193,8 +193,25 @@ describe('user page tables take RAM', () => {
     expect(c.mm.lookupPfn(BASE + M2)).toBe(m.phys.zeroPfn);
     expect(m.phys.tablePages()).toBe(4);
     c.exit();
+    // the kernels' case: a memfd mapped MAP_PRIVATE|MAP_POPULATE read-only (page cache PTEs, no anon_vma)
+    // and read-write (written: anonymous copies, an anon_vma)
+    const fd = p.memfdCreate('m', 0);
+    expect(p.ftruncate(fd, 4n * M2)).toBe(0);
+    const ro = BASE + 8n * M2;
+    const rw = BASE + 16n * M2;
+    expect(p.mmap(ro, 2n * M2, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd)).toBe(ro);
+    expect(p.mmap(rw, 2n * M2, RW, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd)).toBe(rw);
+    const d = p.fork();
+    const mapped = (mm: MmStruct, at: bigint) => mappings(mm).filter(([vpn]) => vpn >= Number(at / PG) && vpn < Number((at + 2n * M2) / PG)).length;
+    expect(mapped(p.mm, ro)).toBe(1024);
+    expect(mapped(d.mm, ro)).toBe(0);
+    expect(mapped(p.mm, rw)).toBe(1024);
+    expect(mapped(d.mm, rw)).toBe(1024);
+    expect(d.mm.lookupPfn(rw + PG)).toBe(p.mm.lookupPfn(rw + PG));
+    d.exit();
     p.exit();
     expect(m.phys.tablePages()).toBe(0);
+    expect(m.phys.framesInUse()).toBe(0);
   });
 
   describe.each([

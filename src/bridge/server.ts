@@ -47,6 +47,7 @@ import {
   PMD_ORDER,
   PROT_WRITE,
   PTE_ANON,
+  PTE_EXCL,
   TASK_PAGES,
   TASK_SIZE,
   type UserBacking,
@@ -57,6 +58,7 @@ import {
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
+import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
@@ -876,6 +878,7 @@ export class BridgeServer {
           if (xn > 0 && xva < 1n << 47n && (xva + BigInt(xn) <= arg || xva >= arg + BigInt(n))) regions.push({ va: Number(xva), bytes: new Uint8Array(q.s.subarray(n)) });
           b.real?.setInline(regions);
         }
+        if (inline) this.syncBeforePin(b, cmd, q.s.subarray(0, n));
         let ret: number;
         let back: (Uint8Array | undefined)[] = [];
         try {
@@ -919,6 +922,8 @@ export class BridgeServer {
         return { ret: r };
       }
       case OP.MUNMAP:
+        // a THP the program's touch made is split, not dropped, by an unmap of part of it
+        this.syncTouchedRange(b, a[0], a[1]);
         this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         return { ret: p.munmap(a[0], a[1]) };
       case OP.MPROTECT:
@@ -926,12 +931,15 @@ export class BridgeServer {
         // pages the real process wrote give the model's VMAs theirs first
         if (Number(a[2]) & PROT_WRITE) this.mirrorRange(b, a[0], a[1]);
         else this.syncWrittenPages(b, a[0], a[1]);
+        this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.mprotect(a[0], a[1], Number(a[2])) };
       case OP.MLOCK:
         this.mirrorRange(b, a[0], a[1]);
+        this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.mlock2(a[0], a[1], Number(a[2])) };
       case OP.MUNLOCK:
         this.mirrorRange(b, a[0], a[1]);
+        this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.munlock(a[0], a[1]) };
       case OP.MLOCKALL:
         // the whole address space counts (total_vm) and is locked: the model learns every real mapping first
@@ -944,6 +952,8 @@ export class BridgeServer {
         this.mirrorRange(b, a[0], a[1]);
         if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
+        // the pages touched so far were faulted under the VMA's flags before this advice (a THP or not)
+        this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.madvise(a[0], a[1], advice) };
       }
       case OP.MEMFD: {
@@ -1276,7 +1286,7 @@ export class BridgeServer {
    * decide whether a page is mapped exclusively), so its cost follows its
    * size, not the address space's.
    */
-  private syncTouchedPages(b: Bridged, lo = 0, n = 0): void {
+  private syncTouchedPages(b: Bridged, lo = 0, n = 0, learn = true): void {
     if (b.real === undefined || !Number.isSafeInteger(lo + n)) return;
     const mm = b.proc.mm;
     const ranges: Array<[number, number]> = [];
@@ -1285,7 +1295,7 @@ export class BridgeServer {
     } else {
       const end = Math.min(lo + n, TASK_PAGES);
       // mappings the shim did not see (/proc/PID/maps), unless the model's VMAs cover the range already
-      if (!covered(mm, lo, end)) this.mirror(b, mm, lo * PAGE_SIZE, end * PAGE_SIZE);
+      if (learn && !covered(mm, lo, end)) this.mirror(b, mm, lo * PAGE_SIZE, end * PAGE_SIZE);
       const from = lo - (lo % PT_SPAN);
       const to = Math.min(Math.ceil(end / PT_SPAN) * PT_SPAN, TASK_PAGES);
       ranges.push([from, to]);
@@ -1324,6 +1334,31 @@ export class BridgeServer {
     }
   }
 
+  /**
+   * syncTouchedPages() over the pages of [addr, addr + len) (and the 2 MiB
+   * blocks around it) in the mappings the model knows: the call itself
+   * decides whether the model learns the real process's others there.
+   */
+  private syncTouchedRange(b: Bridged, addr: bigint, len: bigint): void {
+    const lo = Math.floor(Number(BigInt.asUintN(64, addr)) / PAGE_SIZE);
+    const n = Math.ceil(Number(BigInt.asUintN(64, len)) / PAGE_SIZE);
+    if (lo < TASK_PAGES && n > 0) this.syncTouchedPages(b, lo, Math.min(n, TASK_PAGES - lo), false);
+  }
+
+  /**
+   * Before IOMMU_IOAS_MAP or VFIO_IOMMU_MAP_DMA (whose struct is `st`): the
+   * pages of the user range the program's CPU touched, which GUP finds there
+   * (a page read before is the zero page, whose write fault COWs it where an
+   * untouched page would have been faulted whole, a THP).
+   */
+  private syncBeforePin(b: Bridged, cmd: number, st: Uint8Array): void {
+    const dv = new DataView(st.buffer, st.byteOffset, st.byteLength);
+    // struct iommu_ioas_map: size, flags, ioas_id, __reserved, user_va, length, iova
+    if (cmd === IOMMU_IOAS_MAP && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(16, true), dv.getBigUint64(24, true));
+    // struct vfio_iommu_type1_dma_map: argsz, flags, vaddr, iova, size
+    else if (cmd === VFIO_IOMMU_MAP_DMA && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(8, true), dv.getBigUint64(24, true));
+  }
+
   /** syncTouchedPages() over the hugetlb VMAs of `only`, or of every process. */
   private syncHugetlb(only?: Bridged): void {
     for (const b of only ? [only] : [...this.byPid.values()]) {
@@ -1360,6 +1395,14 @@ export class BridgeServer {
         const vpn = at + i;
         const have = mm.lookupEntry(vpn);
         const privateFile = have !== 0 && !(mm.lastFlags & PTE_ANON) && !(v.flags & VM_MAYSHARE);
+        // An anonymous page fork left shared in the model that the real process maps exclusively
+        // (PM_MMAP_EXCLUSIVE) while the model's other mapping lives: the program wrote it, and the
+        // real kernel copied it (a write fault on a page the model holds alone only marks it exclusive).
+        const copied = have !== 0 && (mm.lastFlags & (PTE_ANON | PTE_EXCL)) === PTE_ANON && (hi & (1 << 24)) !== 0 && this.machine.phys.refcount(have - 1) > 1;
+        if (copied) {
+          mm.fault(v, vpn, FAULT_WRITE);
+          continue;
+        }
         if (have !== 0 && have - 1 !== zero && !privateFile) continue;
         let read = (hi & (1 << 29)) !== 0; // PM_FILE
         const pfn = ents.readUInt32LE(i * 8) + (hi & 0x7fffff) * 0x100000000;
@@ -1491,9 +1534,11 @@ export class BridgeServer {
       return reply(`pos:\t${pos}\nflags:\t0${(flags | (realFlags & O_CLOEXEC)).toString(8)}\n${rest.map((l) => `${l}\n`).join('')}${t.proc.fdinfoExtra(fd)}`);
     }
     if (kind === 'smaps') {
-      // the hugetlb folios the program's CPU faulted in (only its real memory saw the touch)
-      this.syncHugetlb(t);
-      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm));
+      // the pages the program's CPU faulted in (only its real memory saw the touch), in every process: a
+      // page fork shares is counted by both
+      for (const o of this.byPid.values()) this.syncTouchedPages(o);
+      const mms = [...this.machine.processes.values()].filter((p) => !p.exited).map((p) => p.mm);
+      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm, mms));
     }
     if (kind === 'status') {
       const mm = t.proc.mm;
@@ -1599,7 +1644,6 @@ export class BridgeServer {
   }
 }
 
-const IOMMU_IOAS_ALLOC = 0x3b81;
 const IOCTL_KEYS = new Map<number, string>();
 
 /** The stats key of an ioctl command ('IOCTL 0x3ba0'), made once per command. */

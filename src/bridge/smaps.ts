@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * /proc/PID/smaps under exec: the real process's text, with the blocks of
- * the model's hugetlb VMAs rewritten from the model (fs/proc/task_mmu.c
- * show_smap(), smaps_hugetlb_range()). Everything else the real kernel
- * counts as the model would: the program's memory is real memory at the same
- * addresses, faulted by its own CPU. A hugetlb mapping is not: exec emulates
- * it with ordinary memory, which the real kernel shows as 4 KiB anonymous or
- * shmem pages. In the model's kernel it is a hugetlb VMA: its page size is
+ * the model's hugetlb VMAs and private anonymous VMAs rewritten from the
+ * model (fs/proc/task_mmu.c show_smap(), smaps_hugetlb_range(),
+ * smaps_pte_range()). The program's memory is real memory at the same
+ * addresses, faulted by its own CPU, but the real kernel here has its own THP
+ * mode and its own page sizes: a hugetlb mapping is emulated with ordinary
+ * memory, which it shows as 4 KiB anonymous or shmem pages, and anonymous
+ * memory the model backs with a THP (the oracle VMs boot THP `always`) it
+ * shows as 4 KiB pages. In the model's kernel a hugetlb VMA's page size is
  * the huge page's, its folios count in Private_Hugetlb or Shared_Hugetlb
  * (shared when mapped more than once), never in Rss, Pss, the clean and
- * dirty counts, Anonymous or Locked (mlock skips hugetlb VMAs).
+ * dirty counts, Anonymous or Locked (mlock skips hugetlb VMAs); an anonymous
+ * VMA's counts are the model's page tables' (src/mm/task-mmu.ts). Shared and
+ * file mappings keep the real counts.
  */
 import type { MmStruct, Vma } from '../mm/address-space.js';
 import { PAGE_SIZE, VM_HUGETLB } from '../mm/constants.js';
+import { isPrivateAnon, type SmapCounts, smapAnonCounts } from '../mm/task-mmu.js';
 
 /** show_smap_vma_flags()'s mnemonics by bit (x86-64; the bits the model keeps). */
 const MNEMONICS: ReadonlyArray<[number, string]> = [
@@ -81,10 +86,34 @@ export function hugetlbUsage(mm: MmStruct): number {
   return pages;
 }
 
-/** The real smaps text with each block the model holds as a hugetlb VMA rewritten. */
-export function modelSmaps(real: string, mm: MmStruct): string {
+/** The count lines smapAnonCounts() gives, by smaps key. */
+const ANON_LINES: ReadonlyArray<[string, keyof SmapCounts]> = [
+  ['Rss', 'rss'],
+  ['Pss', 'pss'],
+  ['Pss_Dirty', 'pssDirty'],
+  ['Shared_Clean', 'sharedClean'],
+  ['Shared_Dirty', 'sharedDirty'],
+  ['Private_Clean', 'privateClean'],
+  ['Private_Dirty', 'privateDirty'],
+  ['Referenced', 'referenced'],
+  ['Anonymous', 'anonymous'],
+  ['AnonHugePages', 'anonHugePages'],
+  ['Locked', 'locked'],
+];
+const ANON_KEYS = new Map(ANON_LINES);
+
+/**
+ * The real smaps text with each block the model holds as a hugetlb VMA or as
+ * private anonymous memory rewritten from the model (`mms`: every live
+ * address space, for the mapcount of pages fork shares). The real kernel
+ * under exec has its own THP mode and never sees the model's faults; the
+ * model's page tables are what the program's kernel would count.
+ */
+export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm]): string {
   const lines = real.split('\n');
+  const all = [...mms];
   let v: Vma | undefined;
+  let anon: SmapCounts | undefined;
   let hugetlb: [number, number] = [0, 0];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
@@ -93,15 +122,26 @@ export function modelSmaps(real: string, mm: MmStruct): string {
       const start = Number.parseInt(head[1], 16) / PAGE_SIZE;
       const end = Number.parseInt(head[2], 16) / PAGE_SIZE;
       const m = mm.findVma(start);
-      v = m !== undefined && m.flags & VM_HUGETLB && m.start <= start && m.end >= end ? m : undefined;
+      const covers = m !== undefined && m.start <= start && m.end >= end;
+      v = covers && m.flags & VM_HUGETLB ? m : undefined;
+      anon = covers && !v && isPrivateAnon(m) ? smapAnonCounts(mm, m, start, end, all) : undefined;
       if (v) hugetlb = hugetlbBytes(mm, v);
       continue;
     }
-    if (v === undefined) continue;
+    if (v === undefined && anon === undefined) continue;
     const f = /^([^:]+:)(\s*)(\d+)(.*)$/.exec(l);
     const key = f?.[1].slice(0, -1) ?? l.slice(0, Math.max(0, l.indexOf(':')));
     // the real line's layout, another number: right-aligned in the same width
     const put = (value: number): string => (f ? f[1] + String(value).padStart(f[2].length + f[3].length) + f[4] : l);
+    if (anon !== undefined) {
+      const k = ANON_KEYS.get(key);
+      // SEQ_PUT_DEC(): kB rounded down
+      if (k !== undefined) lines[i] = put(Math.floor(anon[k] / 1024));
+      else if (key === 'LazyFree') lines[i] = put(0);
+      else if (key === 'THPeligible') lines[i] = put(anon.thpEligible);
+      continue;
+    }
+    if (v === undefined) continue;
     if (key === 'KernelPageSize' || key === 'MMUPageSize') lines[i] = put((PAGE_SIZE * 2 ** v.hugeOrder) / 1024);
     else if (ZEROED.has(key)) lines[i] = put(0);
     else if (key === 'Private_Hugetlb') lines[i] = put(hugetlb[0] / 1024);

@@ -1083,11 +1083,19 @@ export class MmStruct {
 
   private thpEligible(v: Vma, key: number): boolean {
     cover(COV_MmStruct.thpEligible);
+    return this.thpAllowed(v) && key * PT_SPAN >= v.start && (key + 1) * PT_SPAN <= v.end;
+  }
+
+  /**
+   * thp_vma_allowable_order(vma, PMD_ORDER) before the size check: a private
+   * anonymous VMA, THP `always` or `madvise` with MADV_HUGEPAGE, not
+   * MADV_NOHUGEPAGE.
+   */
+  thpAllowed(v: Vma): boolean {
     if (v.file !== null || v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_HUGETLB)) return false;
     const mode = this.opts.thp;
     if (mode === 'never' || v.flags & VM_NOHUGEPAGE) return false;
-    if (mode === 'madvise' && !(v.flags & VM_HUGEPAGE)) return false;
-    return key * PT_SPAN >= v.start && (key + 1) * PT_SPAN <= v.end;
+    return mode !== 'madvise' || (v.flags & VM_HUGEPAGE) !== 0;
   }
 
   /** The page cache page behind file-backed page `vpn` of `v` (head pfn or -errno). */

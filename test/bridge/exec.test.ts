@@ -249,6 +249,21 @@ describe('exec: /proc/self/smaps', () => {
   it("the model's hugetlb VMAs: huge page size, Private_/Shared_Hugetlb, no Rss, VmFlags; the checks that pass on 6.12.95 and 7.2.13", async () => {
     await passesUnder('smaps', BOTH, 19, ['written once: Private_Hugetlb 2048 kB', 'mapped by both: Shared_Hugetlb 2048 kB', 'status: HugetlbPages counts each mapping of a huge page']);
   });
+
+  it("private anonymous VMAs count the model's pages, with the program's own touches: THP `always`, the huge zero page, fork's sharing and each side's copy, mlock, a THP split by MADV_DONTNEED, munmap or mprotect of part, a pin of pages read before (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('smaps-anon', BOTH, 22, [
+      'one byte written: a THP',
+      'a read: the huge zero page, counted nowhere',
+      'child: after writing one, four shared',
+      'parent: after writing one too, three shared',
+      'MADV_DONTNEED of one page of a THP: split, 2044 kB left',
+      'munmap of half a THP: the other half stays mapped',
+    ]);
+    const old = await runExec([build('smaps-anon')], { profile: 'v6.12', captureStdout: true, err: () => {}, caps: 'all' });
+    expect(old.stdout).toContain('ok 6.12: the huge zero PMD split, each page copied');
+    const now = await runExec([build('smaps-anon')], { profile: 'latest', captureStdout: true, err: () => {}, caps: 'all' });
+    expect(now.stdout).toContain("ok 7.x: a THP in the huge zero page's place");
+  });
 });
 
 describe('exec: the hugetlb pool', () => {

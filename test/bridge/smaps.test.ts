@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { modelSmaps, vmFlagsText } from '../../src/bridge/smaps.js';
 import { Machine } from '../../src/machine/index.js';
-import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, PROT_READ, PROT_WRITE, VM_ACCOUNT, VM_HUGETLB, VM_MAYREAD, VM_READ } from '../../src/mm/constants.js';
+import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_ACCOUNT, VM_HUGETLB, VM_MAYREAD, VM_READ } from '../../src/mm/constants.js';
 
 function block(start: bigint, end: bigint, rss: number): string {
   const h = (v: bigint) => v.toString(16).padStart(12, '0');
@@ -21,14 +21,16 @@ function block(start: bigint, end: bigint, rss: number): string {
   ].join('\n');
 }
 
-describe('smaps under exec (the model rewrites its hugetlb VMAs)', () => {
-  it("a hugetlb VMA's block: the huge page size, its folio private, nothing in Rss; another block untouched", () => {
+describe('smaps under exec (the model rewrites its hugetlb and private anonymous VMAs)', () => {
+  it("a hugetlb VMA's block: the huge page size, its folio private, nothing in Rss; an anonymous one: the model's counts; a shared one: the real text", () => {
     const m = new Machine({ memory: '64M' });
     const p = m.spawn({ memlock: 'unlimited' });
     const h = p.mmap(0n, 2n << 20n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB);
     p.writeMemory(h, new Uint8Array([1]));
     const a = p.mmap(0n, 8192n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    const real = `${block(h, h + (2n << 20n), 4)}\n${block(a, a + 8192n, 8)}\n`;
+    p.writeMemory(a + 4096n, new Uint8Array([1]));
+    const sh = p.mmap(0n, 8192n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+    const real = `${block(h, h + (2n << 20n), 4)}\n${block(a, a + 8192n, 8)}\n${block(sh, sh + 8192n, 8)}\n`;
     const out = modelSmaps(real, p.mm).split('\n');
     expect(out.slice(0, 11)).toEqual([
       real.split('\n')[0],
@@ -43,8 +45,22 @@ describe('smaps under exec (the model rewrites its hugetlb VMAs)', () => {
       'THPeligible:           0',
       'VmFlags: rd wr mr mw me de ht ',
     ]);
-    // the ordinary VMA's block is the real one
-    expect(out.slice(11).join('\n')).toBe(real.split('\n').slice(11).join('\n'));
+    // the private anonymous VMA: the one page the model has written, no THP fits in 8 KiB; the real flags
+    expect(out.slice(11, 22)).toEqual([
+      real.split('\n')[11],
+      'Size:                  8 kB',
+      'KernelPageSize:        4 kB',
+      'MMUPageSize:           4 kB',
+      'Rss:                     4 kB',
+      'Anonymous:               4 kB',
+      'Shared_Hugetlb:        0 kB',
+      'Private_Hugetlb:       0 kB',
+      'Locked:                0 kB',
+      'THPeligible:           0',
+      'VmFlags: rd wr mr mw me ac ',
+    ]);
+    // the shared one is the real text
+    expect(out.slice(22).join('\n')).toBe(real.split('\n').slice(22).join('\n'));
   });
 
   it('VmFlags mnemonics in bit order', () => {

@@ -3,7 +3,7 @@
  * What the bridge's test programs share: the iommufd ioctl numbers and
  * structs they use (include/uapi/linux/iommufd.h, iommufd_test.h), one
  * "ok WHAT" / "FAIL WHAT" line per check, IOMMU_IOAS_ALLOC, and reading a
- * field of a /proc text file or writing a knob.
+ * field of a /proc text file (or of a VMA's smaps block) or writing a knob.
  */
 #ifndef BRIDGE_PROGS_H
 #define BRIDGE_PROGS_H
@@ -99,6 +99,33 @@ static __attribute__((unused)) int write_file(const char *path, const char *v)
 	int e = errno;
 	close(fd);
 	return n < 0 ? -e : n;
+}
+
+/* The value (kB) of `key` in the smaps block of the VMA holding `va`; -1 if absent. `flags` gets VmFlags. */
+static __attribute__((unused)) long smaps_field(void *va, const char *key, char *flags)
+{
+	char line[512];
+	int in = 0;
+	long v = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char c;
+		if (sscanf(line, "%lx-%lx %c", &s, &e, &c) == 3 && strchr(line, '-') < strchr(line, ' ')) {
+			in = (uintptr_t)va >= s && (uintptr_t)va < e;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+		if (flags && !strncmp(line, "VmFlags:", 8))
+			strcpy(flags, line + 8);
+	}
+	fclose(f);
+	return v;
 }
 
 static __attribute__((unused)) uint32_t ioas_alloc(int fd)

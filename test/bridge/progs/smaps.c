@@ -22,33 +22,6 @@
 
 #define HP (2 << 20)
 
-/* The value (kB) of `key` in the smaps block of the VMA holding `va`; -1 if absent. `flags` gets VmFlags. */
-static long field(void *va, const char *key, char *flags)
-{
-	char line[512];
-	int in = 0;
-	long v = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return -2;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		char c;
-		if (sscanf(line, "%lx-%lx %c", &s, &e, &c) == 3 && strchr(line, '-') < strchr(line, ' ')) {
-			in = (uintptr_t)va >= s && (uintptr_t)va < e;
-			continue;
-		}
-		if (!in)
-			continue;
-		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
-			v = strtol(line + strlen(key) + 1, NULL, 10);
-		if (flags && !strncmp(line, "VmFlags:", 8))
-			strcpy(flags, line + 8);
-	}
-	fclose(f);
-	return v;
-}
-
 int main(void)
 {
 	char flags[256] = "";
@@ -56,26 +29,26 @@ int main(void)
 	check(h != MAP_FAILED, "MAP_HUGETLB of 2 MiB", 0);
 	if (h == MAP_FAILED)
 		return 1;
-	long v = field(h, "Private_Hugetlb", NULL);
+	long v = smaps_field(h, "Private_Hugetlb", NULL);
 	check(v == 0, "untouched: no huge page yet", v);
 	h[4096] = 1;
-	v = field(h, "Private_Hugetlb", flags);
+	v = smaps_field(h, "Private_Hugetlb", flags);
 	check(v == 2048, "written once: Private_Hugetlb 2048 kB", v);
 	v = file_field("/proc/self/status", "HugetlbPages");
 	check(v == 2048, "status: HugetlbPages 2048 kB", v);
-	v = field(h, "KernelPageSize", NULL);
+	v = smaps_field(h, "KernelPageSize", NULL);
 	check(v == 2048, "KernelPageSize 2048 kB", v);
-	v = field(h, "MMUPageSize", NULL);
+	v = smaps_field(h, "MMUPageSize", NULL);
 	check(v == 2048, "MMUPageSize 2048 kB", v);
-	v = field(h, "Rss", NULL);
+	v = smaps_field(h, "Rss", NULL);
 	check(v == 0, "hugetlb pages are not in Rss", v);
-	v = field(h, "Anonymous", NULL);
+	v = smaps_field(h, "Anonymous", NULL);
 	check(v == 0, "nor in Anonymous", v);
-	v = field(h, "AnonHugePages", NULL);
+	v = smaps_field(h, "AnonHugePages", NULL);
 	check(v == 0, "nor in AnonHugePages", v);
 	check(strstr(flags, " de ht ") != NULL && strstr(flags, " ac ") == NULL, "VmFlags: de ht, no ac (hugetlb keeps its own reservation)", 0);
 	V(0, 0, "mlock of the hugetlb mapping", mlock(h, HP));
-	v = field(h, "Locked", flags);
+	v = smaps_field(h, "Locked", flags);
 	check(v == 0 && strstr(flags, " lo ") == NULL, "mlock skips a hugetlb VMA: Locked 0, no lo", v);
 
 	int fd = memfd_create("huge", MFD_HUGETLB);
@@ -84,14 +57,14 @@ int main(void)
 	char *s2 = mmap(NULL, HP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	check(s1 != MAP_FAILED && s2 != MAP_FAILED, "mapped twice", 0);
 	s1[0] = 1;
-	v = field(s1, "Private_Hugetlb", flags);
+	v = smaps_field(s1, "Private_Hugetlb", flags);
 	check(v == 2048, "shared, mapped by one VMA so far: counted private", v);
 	check(strstr(flags, " sh ") != NULL && strstr(flags, " ms ") != NULL && strstr(flags, " ht ") != NULL, "VmFlags: sh ms ... ht", 0);
 	volatile char x = s2[0];
 	(void)x;
-	v = field(s1, "Shared_Hugetlb", NULL);
+	v = smaps_field(s1, "Shared_Hugetlb", NULL);
 	check(v == 2048, "mapped by both: Shared_Hugetlb 2048 kB", v);
-	v = field(s2, "Private_Hugetlb", NULL);
+	v = smaps_field(s2, "Private_Hugetlb", NULL);
 	check(v == 0, "and not private in the other", v);
 	v = file_field("/proc/self/status", "HugetlbPages");
 	check(v == 3 * 2048, "status: HugetlbPages counts each mapping of a huge page", v);

@@ -82,12 +82,16 @@ export function poolWrite(phys: PhysicalMemory, order: number, data: string): nu
   return Buffer.byteLength(data);
 }
 
-/** /proc/meminfo: the real text with the hugetlb lines the model's (HugePages_* of the default size, Hugetlb of all). */
-export function meminfoText(real: string, phys: PhysicalMemory): string {
+/**
+ * /proc/meminfo: the real text with the hugetlb lines the model's (HugePages_* of the default size, Hugetlb of all),
+ * and AnonHugePages the model's THPs (`anonThpBytes`, src/mm/task-mmu.ts) when given.
+ */
+export function meminfoText(real: string, phys: PhysicalMemory, anonThpBytes?: number): string {
   const p = pool(phys, PMD_ORDER);
   let hugetlbKb = p.total * 2048;
   if (phys.gbpages) hugetlbKb += pool(phys, PUD_ORDER).total * 1024 * 1024;
   const values: Record<string, number> = { HugePages_Total: p.total, HugePages_Free: p.free, HugePages_Rsvd: p.resv, HugePages_Surp: p.surplus, Hugetlb: hugetlbKb };
+  if (anonThpBytes !== undefined) values.AnonHugePages = anonThpBytes / 1024;
   return real
     .split('\n')
     .map((l) => {

@@ -59,6 +59,7 @@ import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
+import { anonThpBytes } from '../mm/task-mmu.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
@@ -1359,6 +1360,11 @@ export class BridgeServer {
     else if (cmd === VFIO_IOMMU_MAP_DMA && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(8, true), dv.getBigUint64(24, true));
   }
 
+  /** The address spaces of the model's live processes. */
+  private liveMms(): MmStruct[] {
+    return [...this.machine.processes.values()].filter((p) => !p.exited).map((p) => p.mm);
+  }
+
   /** syncTouchedPages() over the hugetlb VMAs of `only`, or of every process. */
   private syncHugetlb(only?: Bridged): void {
     for (const b of only ? [only] : [...this.byPid.values()]) {
@@ -1503,8 +1509,12 @@ export class BridgeServer {
     const [kind, arg] = splitName(name);
     if (kind === 'hpage_pmd_size') return reply(`${2 * 1024 * 1024}\n`);
     // the huge pages the programs' CPUs faulted in (only their real memory saw the touch)
-    if (kind === 'meminfo' || kind === 'hugepool') this.syncHugetlb();
-    if (kind === 'meminfo') return reply(meminfoText(readText('/proc/meminfo'), this.machine.phys));
+    if (kind === 'hugepool') this.syncHugetlb();
+    if (kind === 'meminfo') {
+      // every process's touched pages (THPs among them): AnonHugePages is machine-wide
+      for (const o of this.byPid.values()) this.syncTouchedPages(o);
+      return reply(meminfoText(readText('/proc/meminfo'), this.machine.phys, anonThpBytes(this.liveMms())));
+    }
     if (kind === 'hugepool') {
       const [dir, file] = splitName(arg);
       const order = POOL_DIRS.find(([d]) => d === dir)?.[1];
@@ -1537,8 +1547,7 @@ export class BridgeServer {
       // the pages the program's CPU faulted in (only its real memory saw the touch), in every process: a
       // page fork shares is counted by both
       for (const o of this.byPid.values()) this.syncTouchedPages(o);
-      const mms = [...this.machine.processes.values()].filter((p) => !p.exited).map((p) => p.mm);
-      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm, mms));
+      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms()));
     }
     if (kind === 'status') {
       const mm = t.proc.mm;

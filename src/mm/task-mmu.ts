@@ -154,3 +154,22 @@ function countNode(n: PtNode, index: ReadonlyMap<number, number>, out: Int32Arra
     if (i !== undefined) out[i]++;
   }
 }
+
+/**
+ * /proc/meminfo's AnonHugePages (NR_ANON_THPS): the anonymous THPs some PMD
+ * maps, each once however many address spaces map it (a fork shares one); a
+ * THP split into PTEs (MADV_DONTNEED of one of its pages) no longer counts.
+ * Bytes.
+ */
+export function anonThpBytes(mms: Iterable<MmStruct>): number {
+  const heads = new Set<number>();
+  for (const mm of mms) {
+    const hugeZero = mm.hugeZeroFolio;
+    for (const n of mm.pt.values()) {
+      if (n.huge === 0) continue;
+      const head = n.huge - 1;
+      if (head !== hugeZero && !mm.phys.isHugetlb(head)) heads.add(head);
+    }
+  }
+  return heads.size * SLICE * PAGE_SIZE;
+}

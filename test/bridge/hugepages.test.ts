@@ -22,5 +22,7 @@ describe("the hugetlb pool's files under exec", () => {
     expect(read('sysctl_nr_hugepages')).toBe('32\n');
     const real = 'MemTotal:       16000000 kB\nHugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:               0 kB\n';
     expect(meminfoText(real, m.phys)).toBe('MemTotal:       16000000 kB\nHugePages_Total:      32\nHugePages_Free:       31\nHugePages_Rsvd:        3\nHugePages_Surp:        0\nHugepagesize:       2048 kB\nHugetlb:           65536 kB\n');
+    // AnonHugePages is the model's when given (the real line's width kept)
+    expect(meminfoText('AnonHugePages:    614400 kB\n', m.phys, 4 << 20)).toBe('AnonHugePages:      4096 kB\n');
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine, type Process } from '../../src/machine/index.js';
 import { getUserPages, pinUserPages, putPages, unpinUserPages } from '../../src/mm/gup.js';
 import { FOLL_LONGTERM, FOLL_WRITE, MADV_DONTNEED, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
-import { isPrivateAnon, type SmapCounts, smapAnonCounts } from '../../src/mm/task-mmu.js';
+import { anonThpBytes, isPrivateAnon, type SmapCounts, smapAnonCounts } from '../../src/mm/task-mmu.js';
 
 const RW = PROT_READ | PROT_WRITE;
 const PA = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -50,6 +50,8 @@ describe('smaps counts of private anonymous memory', () => {
     p.readMemory(r, new Uint8Array(1));
     expect(p.mm.lookupPfn(r)).not.toBe(-1);
     expect(counts(p, r)).toEqual(kb(0, 0, 0, 0, 0, 1));
+    // the huge zero folio is no anonymous THP
+    expect(anonThpBytes([p.mm])).toBe(2 << 20);
   });
 
   it('MADV_NOHUGEPAGE: 4 KiB pages, read ones (the zero page) not counted; a VMA below 2 MiB is not eligible', () => {
@@ -73,6 +75,8 @@ describe('smaps counts of private anonymous memory', () => {
     p.writeMemory(BASE, new Uint8Array(5 * 4096).fill(1));
     p.writeMemory(BASE + M2, new Uint8Array([1]));
     const c = p.fork();
+    // meminfo's AnonHugePages: the THP both map, once
+    expect(anonThpBytes([p.mm, c.mm])).toBe(2 << 20);
     expect(counts(c, BASE)).toEqual(kb(20, 10, 20));
     expect(counts(c, BASE + M2)).toEqual(kb(2048, 1024, 2048, 0, 2048, 1));
     c.writeMemory(BASE + PG, new Uint8Array([3]));
@@ -120,7 +124,10 @@ describe('smaps counts of private anonymous memory', () => {
     const l = BASE + 4n * M2;
     expect(p.mmap(l, M2, RW, PA | MAP_FIXED)).toBe(l);
     p.writeMemory(l, new Uint8Array([1]));
+    expect(anonThpBytes([p.mm])).toBe(4 << 20);
     expect(p.madvise(l + PG, PG, MADV_DONTNEED)).toBe(0);
+    // split into PTEs: no longer an AnonHugePages THP (the mlocked one still is)
+    expect(anonThpBytes([p.mm])).toBe(2 << 20);
     expect(counts(p, l)).toEqual(kb(2044, 2044, 0, 0, 0, 1));
     const n = BASE + 8n * M2;
     expect(p.mmap(n, M2, RW, PA | MAP_FIXED)).toBe(n);

@@ -5,7 +5,8 @@
  * written 2 MiB block one THP, a read maps the huge zero page (counted
  * nowhere), MADV_NOHUGEPAGE keeps 4 KiB pages, fork shares pages until one
  * side writes (Shared_Dirty, Pss halved), mlock counts Locked, MADV_DONTNEED
- * of one page splits a THP and partial munmap keeps the rest of it mapped.
+ * of one page splits a THP and partial munmap keeps the rest of it mapped;
+ * /proc/meminfo's AnonHugePages counts each PMD-mapped THP once.
  * Under exec the real kernel has its own THP mode and never sees the
  * model's faults; the model's page tables give the counts. Pinning a range
  * read before (the zero page) for writing copies page by page on 6.12 (the
@@ -85,9 +86,12 @@ int main(void)
 {
 	volatile char x;
 
+	long thps = file_field("/proc/meminfo", "AnonHugePages");
 	char *a = blocks(2);
 	a[0] = 1;
 	expect(a, "one byte written: a THP", C(2048, 2048, 0, 2048, 2048, 2048, 0, 1));
+	long v = file_field("/proc/meminfo", "AnonHugePages") - thps;
+	check(v == 2048, "meminfo AnonHugePages: 2048 kB more", v);
 
 	char *b = blocks(1);
 	madvise(b, HP, MADV_NOHUGEPAGE);
@@ -143,6 +147,8 @@ int main(void)
 	expect(e + HP, "parent: the THP shared", C(2048, 1024, 2048, 0, 2048, 2048, 0, 1));
 	e[0] = 2;
 	expect(e, "parent: after writing one too, three shared", C(20, 14, 12, 8, 20, 0, 0, 0));
+	v = file_field("/proc/meminfo", "AnonHugePages") - thps;
+	check(v == 4096, "meminfo AnonHugePages: the THP both sides of the fork map counted once (4096 kB with the first)", v);
 	if (write(go[1], "x", 1) != 1)
 		return 2;
 	int st = 0;
@@ -154,6 +160,8 @@ int main(void)
 	l[0] = 1;
 	madvise(l + PG, PG, MADV_DONTNEED);
 	expect(l, "MADV_DONTNEED of one page of a THP: split, 2044 kB left", C(2044, 2044, 0, 2044, 2044, 0, 0, 1));
+	v = file_field("/proc/meminfo", "AnonHugePages") - thps;
+	check(v == 4096, "meminfo AnonHugePages: a split THP no longer counts", v);
 
 	char *n = blocks(1);
 	n[0] = 1;

@@ -118,6 +118,8 @@ export const OP = {
   FDPATH: 47,
   /** Opening a synthesized file (s: its name; a: open flags): 0, or the errno the real open gives (ENOENT, EACCES). */
   FILE_OPEN: 48,
+  /** mincore(2) (a: addr, len, vec) -> 0 or -errno: the model writes the vector into the program's memory. */
+  MINCORE: 49,
 } as const;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */

@@ -58,7 +58,7 @@ import {
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
-import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
+import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
 import { hugetlbUsage, modelSmaps } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
@@ -938,6 +938,13 @@ export class BridgeServer {
         this.mirrorRange(b, a[0], a[1]);
         this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.mlock2(a[0], a[1], Number(a[2])) };
+      case OP.MINCORE: {
+        // the mappings and the pages the program's CPU touched there, the vector's mapping too
+        this.mirrorRange(b, a[0], a[1]);
+        this.syncTouchedRange(b, a[0], a[1]);
+        this.mirrorRange(b, a[2], BigInt.asUintN(64, a[1]) / BigInt(PAGE_SIZE) + 1n);
+        return { ret: p.mincore(a[0], a[1], a[2]) };
+      }
       case OP.MUNLOCK:
         this.mirrorRange(b, a[0], a[1]);
         this.syncTouchedRange(b, a[0], a[1]);
@@ -1347,8 +1354,9 @@ export class BridgeServer {
   }
 
   /**
-   * Before IOMMU_IOAS_MAP or VFIO_IOMMU_MAP_DMA (whose struct is `st`): the
-   * pages of the user range the program's CPU touched, which GUP finds there
+   * Before IOMMU_IOAS_MAP, VFIO_IOMMU_MAP_DMA or the MD_CHECK_MAP and
+   * MD_CHECK_REFS test ops (whose struct is `st`): the pages of the user range
+   * the program's CPU touched, which GUP finds there
    * (a page read before is the zero page, whose write fault COWs it where an
    * untouched page would have been faulted whole, a THP).
    */
@@ -1358,6 +1366,12 @@ export class BridgeServer {
     if (cmd === IOMMU_IOAS_MAP && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(16, true), dv.getBigUint64(24, true));
     // struct vfio_iommu_type1_dma_map: argsz, flags, vaddr, iova, size
     else if (cmd === VFIO_IOMMU_MAP_DMA && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(8, true), dv.getBigUint64(24, true));
+    // struct iommu_test_cmd: size, op, id, __reserved, then check_map { iova, length, uptr } or check_refs { length, uptr, refs }
+    else if (cmd === IOMMU_TEST_CMD && st.length >= 40) {
+      const op = dv.getUint32(4, true);
+      if (op === IOMMU_TEST_OP_MD_CHECK_MAP) this.syncTouchedRange(b, dv.getBigUint64(32, true), dv.getBigUint64(24, true));
+      else if (op === IOMMU_TEST_OP_MD_CHECK_REFS) this.syncTouchedRange(b, dv.getBigUint64(24, true), dv.getBigUint64(16, true));
+    }
   }
 
   /** The address spaces of the model's live processes. */

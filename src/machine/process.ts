@@ -13,10 +13,11 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
-import { EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
+import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
 import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
@@ -96,6 +97,9 @@ function openFileFlags(flags: number): number {
 
 /** The f_flags F_SETFL may change (SETFL_MASK; O_NDELAY is O_NONBLOCK on x86). */
 const SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
+const PAGE_N = BigInt(PAGE_SIZE);
+/** mincore()'s page of entries (__get_free_page()), reused: the chunk is copied out before the next. */
+const mincoreBuf = new Uint8Array(MINCORE_CHUNK);
 
 /**
  * The descriptor table. The fuzzer's checks and the inspector list the open
@@ -290,6 +294,39 @@ export class Process {
       const l = u64(length);
       if (a === undefined || l === undefined) return -EINVAL;
       return this.mm.munlock(a, l);
+    });
+  }
+
+  /**
+   * mincore(2) (mm/mincore.c): one byte per page of [addr, addr + length)
+   * into the user buffer at `vec`, 1 where the page is resident
+   * (mincoreChunk()). EINVAL for an unaligned start, ENOMEM for a range past
+   * the user address space or meeting a hole (the chunks before it already
+   * written), EFAULT for a vector that cannot take the entries, EAGAIN when
+   * the buffer page cannot be had.
+   */
+  mincore(addr: Arg, length: Arg, vec: Arg): number {
+    return this.sys('mincore', -ESRCH, () => {
+      const a = u64(addr);
+      const l = u64(length);
+      const out = u64(vec);
+      if (a === undefined || l === undefined || out === undefined) return -EINVAL;
+      if (a % PAGE_N !== 0n) return -EINVAL;
+      if (!accessOk(a, l)) return -ENOMEM;
+      let pages = l / PAGE_N + (l % PAGE_N !== 0n ? 1n : 0n);
+      if (!accessOk(out, pages)) return -EFAULT;
+      if (!this.machine.phys.tempPage()) return -EAGAIN;
+      let vpn = Number(a / PAGE_N);
+      let at = out;
+      while (pages > 0n) {
+        const n = mincoreChunk(this.mm, vpn, Math.min(Number(pages), MINCORE_CHUNK), mincoreBuf, this.ownsRootNode());
+        if (n < 0) return n;
+        if (this.mm.writeUser(at, mincoreBuf.subarray(0, n)) !== 0) return -EFAULT;
+        pages -= BigInt(n);
+        at += BigInt(n);
+        vpn += n;
+      }
+      return 0;
     });
   }
 

@@ -949,6 +949,22 @@ export class PhysicalMemory {
     return true;
   }
 
+  /**
+   * __get_free_page() of a page a system call gives back before it returns
+   * (mincore()'s buffer of entries): false when the page allocator's fault
+   * point fires (an order-0 allocation, so only below fail_page_alloc's
+   * min-order) or no page is free (a refusal, as allocTable()'s). Nothing is
+   * held afterwards.
+   */
+  tempPage(): boolean {
+    if (0 >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return false;
+    if (this.inUse + this.tables >= this.totalFrames) {
+      this.refusals++;
+      return false;
+    }
+    return true;
+  }
+
   /** pte_free(): give back a page allocTable() took. */
   freeTable(): void {
     this.warn?.on(this.tables <= 0, 'pte_free.underflow');

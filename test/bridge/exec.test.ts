@@ -268,6 +268,12 @@ describe('exec: /proc/self/smaps', () => {
   });
 });
 
+describe('exec: mincore', () => {
+  it("residency is the model's: a THP written at one byte, pages GUP pinned the program never touched, the zero page, a memfd page through another mapping; EINVAL, ENOMEM, EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('mincore', BOTH, 13, ["one byte written: the THP's 512 pages", 'the 16 pinned pages resident (GUP faulted them), the rest not', 'a memfd page written through one mapping is resident through the other', 'a NULL vector: EFAULT']);
+  });
+});
+
 describe('exec: the hugetlb pool', () => {
   it("meminfo, sysfs and the sysctl answer for the model's pool (128 pages by default, as the oracle VMs), and a write sizes it, not the host's: the checks that pass on 6.12.95 and 7.2.13", async () => {
     const host = readFileSync('/proc/sys/vm/nr_hugepages', 'utf8');

@@ -104,6 +104,7 @@ enum bridge_op {
 	OP_PAGEMAP = 46,     /* a: position, count; s: "pagemap:PID" -> bytes; s: the entries */
 	OP_FDPATH = 47,      /* a: fd -> length; s: what /proc/PID/fd/fd reads */
 	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags -> 0 or -errno (ENOENT, EACCES) */
+	OP_MINCORE = 49,     /* a: addr, len, vec -> 0 or -errno; the model writes the vector into the program's memory */
 };
 
 #endif

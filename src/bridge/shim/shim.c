@@ -2373,6 +2373,18 @@ int mlock2(const void *a, size_t l, unsigned int flags)
 	return model_decides(OP_MLOCK, SYS_mlock2, (void *)a, l, flags);
 }
 
+/*
+ * mincore: residency is the model's (its THPs, the pages its GUP faulted, its
+ * page cache), written by the server into the vector through the program's
+ * memory; the host's own residency is not asked.
+ */
+int mincore(void *a, size_t l, unsigned char *vec)
+{
+	if (!connected())
+		return RS(SYS_mincore, a, l, vec);
+	return (int)model_ret(CALL(OP_MINCORE, (int64_t)(uintptr_t)a, (int64_t)l, (int64_t)(uintptr_t)vec));
+}
+
 int munlock(const void *a, size_t l)
 {
 	return model_then_real(OP_MUNLOCK, SYS_munlock, (void *)a, l, 0);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/** Memory ops: mmap, munmap, mprotect, madvise, the process's own reads and writes, memfd. */
+/** Memory ops: mmap, munmap, mprotect, madvise, mlock, mincore, the process's own reads and writes, memfd. */
 import { MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
 import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
@@ -366,4 +366,59 @@ export const ftruncate: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, mlock, munlock, write_memory, read_memory, memfd_create, ftruncate];
+/** Most entries mincore writes into the client scratch when the call names no vector (a 4 GiB range). */
+const MINCORE_OUT_MAX = 1 << 20;
+
+export const mincore: OpModule = {
+  name: 'mincore',
+  spec: {
+    doc: `mincore(2): one byte per page of the range into \`vec\` (default: the client scratch, up to ${MINCORE_OUT_MAX} pages), 1 where the page is resident; outputs \`resident\` (the pages whose byte is 1) and \`data\` (the bytes as hex, up to ${DATA_OUTPUT_MAX} pages)`,
+    group: 'mm',
+    fields: { addr: req(u64('start (page aligned)', { handle: 'addr' })), length: req(u64('length in bytes')), vec: u64('vector address (default: the client scratch)', { handle: 'addr' }) },
+    outputs: { resident: 'value', data: 'value' },
+  },
+  // Not generated: the fuzz campaigns' streams stay those of the op set they were measured with.
+  clientScratch: true,
+  execute(x) {
+    const length = x.v('length');
+    const pages = length / BigInt(K4) + (length % BigInt(K4) !== 0n ? 1n : 0n);
+    const own = x.call.vec === undefined;
+    if (own && pages > BigInt(MINCORE_OUT_MAX)) x.fail(`mincore: ${pages} pages need a \`vec\` of their own (the client scratch takes ${MINCORE_OUT_MAX})`);
+    const vec = own ? x.userBuffer(new Uint8Array(Math.max(Number(pages), 1))) : x.v('vec');
+    const rc = x.proc.mincore(x.v('addr'), length, vec);
+    const outputs: Outputs = {};
+    if (rc === 0 && pages <= BigInt(MINCORE_OUT_MAX)) {
+      const b = x.readUser(vec, Number(pages));
+      if (b) {
+        let resident = 0;
+        for (const e of b) resident += e & 1;
+        outputs.resident = resident;
+        if (b.length <= DATA_OUTPUT_MAX) outputs.data = toHex(b);
+      }
+    }
+    return { ret: rc, outputs };
+  },
+  emitC(e) {
+    const { L, v } = e;
+    L(`uint64_t length = ${v('length')}, pages = length / 4096 + (length % 4096 != 0), k, resident = 0;`);
+    L(`unsigned char *vec = ${e.has('vec') ? `(unsigned char *)(uintptr_t)${v('vec')}` : `client_scratch(pages ? (size_t)pages : 1)`};`);
+    L(`char *hex = malloc(2 * ${DATA_OUTPUT_MAX} + 1);`);
+    L('');
+    L('if (!hex) {');
+    L('\tperror("malloc");');
+    L('\texit(2);');
+    L('}');
+    L('hex[0] = 0;');
+    L(`rc = sys_rc(mincore((void *)(uintptr_t)${v('addr')}, (size_t)length, vec));`);
+    L(`if (!rc && pages <= ${MINCORE_OUT_MAX}) {`);
+    L('\tfor (k = 0; k < pages; k++)');
+    L('\t\tresident += vec[k] & 1;');
+    L(`\thexify(vec, pages <= ${DATA_OUTPUT_MAX} ? (size_t)pages : 0, hex);`);
+    L('}');
+    e.outs.resident = 'resident';
+    e.outs.data = 'hex';
+    e.cleanup.push('free(hex);');
+  },
+};
+
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate];

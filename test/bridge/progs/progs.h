@@ -30,6 +30,12 @@
 
 struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
 struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
+/* IOMMU_TEST_CMD of TEST_OP_MOCK_DOMAIN: its outputs, and room for the largest union member */
+struct test_cmd_md {
+	uint32_t size, op, id, reserved;
+	uint32_t out_stdev_id, out_hwpt_id, out_idev_id;
+	uint32_t pad[57];
+};
 
 static int failed;
 

@@ -76,12 +76,6 @@ static char *blocks(int n)
 /* #define'd field orders: rss, pss, shared_dirty, private_dirty, anonymous, anon_huge, locked, thp_eligible */
 #define C(rss, pss, sd, pd, anon, ahp, locked, elig) ((struct counts){ rss, pss, sd, pd, anon, ahp, locked, elig })
 
-struct test_cmd_md {
-	uint32_t size, op, id, reserved;
-	uint32_t out_stdev_id, out_hwpt_id, out_idev_id;
-	uint32_t pad[57];
-};
-
 int main(void)
 {
 	volatile char x;

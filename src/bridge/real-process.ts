@@ -131,6 +131,14 @@ export class RealProcess {
     }
   }
 
+  smapsRollup(): string {
+    try {
+      return readFileSync(`/proc/${this.pid}/smaps_rollup`, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   close(): void {
     if (this.memFd >= 0) closeSync(this.memFd);
     this.memFd = -1;

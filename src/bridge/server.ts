@@ -60,7 +60,7 @@ import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MOD
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
-import { hugetlbUsage, modelSmaps } from './smaps.js';
+import { hugetlbUsage, modelSmapsRollup, rewriteSmaps, statusRss } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
@@ -1557,18 +1557,20 @@ export class BridgeServer {
       const rest = real.split('\n').filter((l) => /^(mnt_id|ino):/.test(l));
       return reply(`pos:\t${pos}\nflags:\t0${(flags | (realFlags & O_CLOEXEC)).toString(8)}\n${rest.map((l) => `${l}\n`).join('')}${t.proc.fdinfoExtra(fd)}`);
     }
-    if (kind === 'smaps') {
+    if (kind === 'smaps' || kind === 'smaps_rollup') {
       // the pages the program's CPU faulted in (only its real memory saw the touch), in every process: a
       // page fork shares is counted by both
       for (const o of this.byPid.values()) this.syncTouchedPages(o);
-      return reply(modelSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms()));
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms());
+      return reply(kind === 'smaps' ? rw.text : modelSmapsRollup(t.real?.smapsRollup() ?? '', rw.delta));
     }
     if (kind === 'status') {
       const mm = t.proc.mm;
-      // HugetlbPages (mm->hugetlb_usage): the emulated huge pages the program touched are the model's
-      this.syncHugetlb(t);
+      // HugetlbPages (mm->hugetlb_usage) and the resident counts: the pages the program touched are the model's
+      this.syncTouchedPages(t);
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, this.liveMms());
       const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
-      const text = (t.real?.status() ?? '')
+      const text = statusRss(t.real?.status() ?? '', rw.delta)
         .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)
         .replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`)
         .replace(/^HugetlbPages:.*$/m, `HugetlbPages:\t${kb(hugetlbUsage(mm))}`);
@@ -1858,6 +1860,7 @@ function specialPath(name: string): string {
     case 'status':
     case 'pagemap':
     case 'smaps':
+    case 'smaps_rollup':
       return `/proc/${arg}/${kind}`;
     case 'fdinfo':
       return `/proc/${a}/fdinfo/${b}`;

@@ -16,7 +16,7 @@
  * file mappings keep the real counts.
  */
 import type { MmStruct, Vma } from '../mm/address-space.js';
-import { PAGE_SIZE, VM_HUGETLB } from '../mm/constants.js';
+import { PAGE_SIZE, VM_HUGETLB, VM_MAYSHARE } from '../mm/constants.js';
 import { isPrivateAnon, type SmapCounts, smapAnonCounts } from '../mm/task-mmu.js';
 
 /** show_smap_vma_flags()'s mnemonics by bit (x86-64; the bits the model keeps). */
@@ -102,6 +102,17 @@ const ANON_LINES: ReadonlyArray<[string, keyof SmapCounts]> = [
 ];
 const ANON_KEYS = new Map(ANON_LINES);
 
+/** The real smaps text rewritten from the model, and what the rewrite changed. */
+export interface SmapsRewrite {
+  text: string;
+  /**
+   * Per smaps key, kB the rewritten blocks gained over the real ones (negative: lost); also
+   * Pss_Anon and Pss_Shmem (smaps_rollup's split of Pss: an anonymous block's, a hugetlb
+   * block's by whether the real kernel held it as anonymous or shmem memory).
+   */
+  delta: Map<string, number>;
+}
+
 /**
  * The real smaps text with each block the model holds as a hugetlb VMA or as
  * private anonymous memory rewritten from the model (`mms`: every live
@@ -110,8 +121,17 @@ const ANON_KEYS = new Map(ANON_LINES);
  * model's page tables are what the program's kernel would count.
  */
 export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm]): string {
+  return rewriteSmaps(real, mm, mms).text;
+}
+
+/** modelSmaps() with the changes it made per key (for smaps_rollup and status). */
+export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm]): SmapsRewrite {
   const lines = real.split('\n');
   const all = [...mms];
+  const delta = new Map<string, number>();
+  const add = (key: string, kb: number): void => {
+    delta.set(key, (delta.get(key) ?? 0) + kb);
+  };
   let v: Vma | undefined;
   let anon: SmapCounts | undefined;
   let hugetlb: [number, number] = [0, 0];
@@ -131,8 +151,19 @@ export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> =
     if (v === undefined && anon === undefined) continue;
     const f = /^([^:]+:)(\s*)(\d+)(.*)$/.exec(l);
     const key = f?.[1].slice(0, -1) ?? l.slice(0, Math.max(0, l.indexOf(':')));
-    // the real line's layout, another number: right-aligned in the same width
-    const put = (value: number): string => (f ? f[1] + String(value).padStart(f[2].length + f[3].length) + f[4] : l);
+    const was = f ? Number(f[3]) : 0;
+    // the real line's layout, another number: right-aligned in the same width; the change counted for the key
+    const put = (value: number): string => {
+      if (!f) return l;
+      add(key, value - was);
+      // Pss as the rollup splits it: the real block's and the model's by the kind of memory each holds
+      if (key === 'Pss') {
+        if (anon !== undefined) add('Pss_Anon', value - was);
+        else if (v !== undefined && v.flags & VM_MAYSHARE) add('Pss_Shmem', -was);
+        else add('Pss_Anon', -was);
+      }
+      return f[1] + String(value).padStart(f[2].length + f[3].length) + f[4];
+    };
     if (anon !== undefined) {
       const k = ANON_KEYS.get(key);
       // SEQ_PUT_DEC(): kB rounded down
@@ -149,5 +180,38 @@ export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> =
     else if (key === 'THPeligible') lines[i] = put(0);
     else if (key === 'VmFlags') lines[i] = `VmFlags: ${vmFlagsText(v.flags)}`;
   }
-  return lines.join('\n');
+  return { text: lines.join('\n'), delta };
+}
+
+/**
+ * /proc/PID/smaps_rollup (show_smaps_rollup(): the sums over every VMA, Pss
+ * split into Pss_Anon, Pss_File and Pss_Shmem): the real text with each sum
+ * moved by what rewriteSmaps() changed in the blocks it rewrote.
+ */
+export function modelSmapsRollup(real: string, delta: ReadonlyMap<string, number>): string {
+  return real
+    .split('\n')
+    .map((l) => {
+      const f = /^([^:]+:)(\s*)(\d+)( kB.*)$/.exec(l);
+      const d = f ? delta.get(f[1].slice(0, -1)) : undefined;
+      return f && d ? f[1] + String(Math.max(0, Number(f[3]) + d)).padStart(f[2].length + f[3].length) + f[4] : l;
+    })
+    .join('\n');
+}
+
+/**
+ * /proc/PID/status's resident counts (VmRSS, RssAnon, RssShmem) moved by
+ * what rewriteSmaps() changed: the model's blocks replace the real ones in
+ * the sums (get_mm_rss(): MM_ANONPAGES, MM_SHMEMPAGES; hugetlb pages count
+ * in neither).
+ */
+export function statusRss(text: string, delta: ReadonlyMap<string, number>): string {
+  const rss = delta.get('Rss') ?? 0;
+  const anon = delta.get('Anonymous') ?? 0;
+  const moved: Record<string, number> = { VmRSS: rss, RssAnon: anon, RssShmem: rss - anon };
+  // "VmRSS:\t%8lu kB": the tab kept, the number right-aligned in the rest
+  return text.replace(/^(VmRSS|RssAnon|RssShmem):(\t?)( *)(\d+)( kB)$/gm, (_m, k: string, tab: string, sp: string, n: string, unit: string) => {
+    const v = Math.max(0, Number(n) + moved[k]);
+    return `${k}:${tab}${String(v).padStart(sp.length + n.length)}${unit}`;
+  });
 }

@@ -250,8 +250,9 @@ describe('exec: /proc/self/smaps', () => {
     await passesUnder('smaps', BOTH, 19, ['written once: Private_Hugetlb 2048 kB', 'mapped by both: Shared_Hugetlb 2048 kB', 'status: HugetlbPages counts each mapping of a huge page']);
   });
 
-  it("private anonymous VMAs count the model's pages, with the program's own touches: THP `always`, the huge zero page, fork's sharing and each side's copy, mlock, a THP split by MADV_DONTNEED, munmap or mprotect of part, a pin of pages read before; meminfo's AnonHugePages (the checks that pass on 6.12.95 and 7.2.13)", async () => {
-    await passesUnder('smaps-anon', BOTH, 25, [
+  it("private anonymous VMAs count the model's pages, with the program's own touches: THP `always`, the huge zero page, fork's sharing and each side's copy, mlock, a THP split by MADV_DONTNEED, munmap or mprotect of part, a pin of pages read before; meminfo's AnonHugePages, status's VmRSS and RssAnon, smaps_rollup (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('smaps-anon', BOTH, 26, [
+      'a THP written: status VmRSS and RssAnon, smaps_rollup Rss, Pss_Anon and AnonHugePages 2048 kB more',
       'one byte written: a THP',
       'meminfo AnonHugePages: the THP both sides of the fork map counted once (4096 kB with the first)',
       'meminfo AnonHugePages: a split THP no longer counts',

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { describe, expect, it } from 'vitest';
-import { modelSmaps, vmFlagsText } from '../../src/bridge/smaps.js';
+import { modelSmaps, modelSmapsRollup, rewriteSmaps, statusRss, vmFlagsText } from '../../src/bridge/smaps.js';
 import { Machine } from '../../src/machine/index.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_ACCOUNT, VM_HUGETLB, VM_MAYREAD, VM_READ } from '../../src/mm/constants.js';
 
@@ -61,6 +61,24 @@ describe('smaps under exec (the model rewrites its hugetlb and private anonymous
     ]);
     // the shared one is the real text
     expect(out.slice(22).join('\n')).toBe(real.split('\n').slice(22).join('\n'));
+  });
+
+  it("the rewrite's changes move smaps_rollup's sums and status's resident counts: the model's blocks replace the real ones", () => {
+    const m = new Machine({ memory: '64M', thp: 'always' });
+    const p = m.spawn({ memlock: 'unlimited' });
+    const M2 = 2n << 20n;
+    const a = p.mmap(0x40000000n, M2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    p.writeMemory(a, new Uint8Array([1]));
+    const h = p.mmap(0n, M2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB);
+    p.writeMemory(h, new Uint8Array([1]));
+    // the host saw one 4 KiB page in each
+    const real = `${block(a, a + M2, 4)}\nPss:                   4 kB\n${block(h, h + M2, 4)}\nPss:                   4 kB\n`;
+    const { delta } = rewriteSmaps(real, p.mm);
+    expect(Object.fromEntries(delta)).toMatchObject({ Rss: 2044 - 4, Anonymous: 2044 - 4, Pss: 2040, Pss_Anon: 2040, Private_Hugetlb: 2048 });
+    const rollup = ['00400000-7ffff7fff000 ---p 00000000 00:00 0                  [rollup]', 'Rss:                 900 kB', 'Pss_Anon:            500 kB', 'Pss_File:            400 kB', 'Private_Hugetlb:       0 kB', ''].join('\n');
+    expect(modelSmapsRollup(rollup, delta).split('\n').slice(1, 5)).toEqual(['Rss:                2940 kB', 'Pss_Anon:           2540 kB', 'Pss_File:            400 kB', 'Private_Hugetlb:    2048 kB']);
+    const status = 'VmLck:\t       0 kB\nVmRSS:\t     900 kB\nRssAnon:\t     500 kB\nRssFile:\t     400 kB\nRssShmem:\t       0 kB\n';
+    expect(statusRss(status, delta)).toBe('VmLck:\t       0 kB\nVmRSS:\t    2940 kB\nRssAnon:\t    2540 kB\nRssFile:\t     400 kB\nRssShmem:\t       0 kB\n');
   });
 
   it('VmFlags mnemonics in bit order', () => {

@@ -576,13 +576,16 @@ static const struct { const char *path, *name; } special_paths[] = {
 
 /*
  * Per-process files the model answers for: /proc/PID/<suffix> is "<kind>:PID".
- * status: VmLck, VmPin and HugetlbPages are the model's; smaps: the real text
- * with the model's hugetlb VMAs (exec emulates them with ordinary memory);
+ * status: VmLck, VmPin, HugetlbPages and the resident counts are the model's;
+ * smaps: the real text with the model's hugetlb and private anonymous VMAs
+ * (exec emulates hugetlb with ordinary memory, and the host has its own THP
+ * mode); smaps_rollup: the real sums moved by that rewrite;
  * pagemap: the model's page tables (present, shared, file-backed, PFNs).
  */
 static const struct { const char *suffix, *kind; } special_proc[] = {
 	{ "/status", "status" },
 	{ "/smaps", "smaps" },
+	{ "/smaps_rollup", "smaps_rollup" },
 	{ "/pagemap", "pagemap" },
 };
 
@@ -1148,7 +1151,7 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 {
 	if (!strncmp(special_path[fd], "pagemap:", 8))
 		return pagemap_read(fd, dst, n, off);
-	if (!strncmp(special_path[fd], "smaps:", 6)) {
+	if (!strncmp(special_path[fd], "smaps:", 6) || !strncmp(special_path[fd], "smaps_rollup:", 13)) {
 		/* longer than one reply: the server sends the slice asked for */
 		size_t want = n < 65536 ? n : 65536;
 		char *part = malloc(want + 1);

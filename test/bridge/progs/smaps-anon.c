@@ -6,7 +6,8 @@
  * nowhere), MADV_NOHUGEPAGE keeps 4 KiB pages, fork shares pages until one
  * side writes (Shared_Dirty, Pss halved), mlock counts Locked, MADV_DONTNEED
  * of one page splits a THP and partial munmap keeps the rest of it mapped;
- * /proc/meminfo's AnonHugePages counts each PMD-mapped THP once.
+ * /proc/meminfo's AnonHugePages counts each PMD-mapped THP once, and
+ * /proc/self/status's VmRSS and RssAnon and smaps_rollup's sums count the THP.
  * Under exec the real kernel has its own THP mode and never sees the
  * model's faults; the model's page tables give the counts. Pinning a range
  * read before (the zero page) for writing copies page by page on 6.12 (the
@@ -76,9 +77,34 @@ static char *blocks(int n)
 /* #define'd field orders: rss, pss, shared_dirty, private_dirty, anonymous, anon_huge, locked, thp_eligible */
 #define C(rss, pss, sd, pd, anon, ahp, locked, elig) ((struct counts){ rss, pss, sd, pd, anon, ahp, locked, elig })
 
+/* status and smaps_rollup: a THP's 2048 kB in the resident sums (each read once before, for its buffers) */
+static void rss_sums(void)
+{
+	static const char *st[] = { "VmRSS", "RssAnon" }, *ro[] = { "Rss", "Pss_Anon", "AnonHugePages" };
+	long st0[2], ro0[3], d[5];
+	char *t = blocks(1);
+	for (int w = 0; w < 2; w++) {
+		for (int k = 0; k < 2; k++)
+			st0[k] = file_field("/proc/self/status", st[k]);
+		for (int k = 0; k < 3; k++)
+			ro0[k] = file_field("/proc/self/smaps_rollup", ro[k]);
+	}
+	t[0] = 1;
+	for (int k = 0; k < 2; k++)
+		d[k] = file_field("/proc/self/status", st[k]) - st0[k];
+	for (int k = 0; k < 3; k++)
+		d[2 + k] = file_field("/proc/self/smaps_rollup", ro[k]) - ro0[k];
+	int k = 0;
+	while (k < 5 && d[k] == 2048)
+		k++;
+	check(k == 5, "a THP written: status VmRSS and RssAnon, smaps_rollup Rss, Pss_Anon and AnonHugePages 2048 kB more", k < 5 ? d[k] : 0);
+}
+
 int main(void)
 {
 	volatile char x;
+
+	rss_sums();
 
 	long thps = file_field("/proc/meminfo", "AnonHugePages");
 	char *a = blocks(2);

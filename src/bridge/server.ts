@@ -914,7 +914,11 @@ export class BridgeServer {
           flags = (flags & ~MAP_TYPE) | MAP_ANONYMOUS | MAP_PRIVATE;
           mfd = -1;
         }
-        if (flags & MAP_FIXED) this.snapshot(b, Number(addr), Number(addr) + Number(len));
+        if (flags & MAP_FIXED) {
+          // as munmap: a THP the program's touch made is split, the part outside kept
+          this.syncTouchedRange(b, addr, len);
+          this.snapshot(b, Number(addr), Number(addr) + Number(len));
+        }
         const r = p.mmap(addr, len, Number(prot), flags, mfd, off);
         // a device mapping of a model file (the vIOMMU's page of an iommufd): the program's
         // stand-in memory gets the frames' contents at the next request (the shim sends one

@@ -188,6 +188,11 @@ int main(void)
 	munmap(n + HP / 2, HP / 2);
 	expect(n, "munmap of half a THP: the other half stays mapped", C(1024, 1024, 0, 1024, 1024, 0, 0, 0));
 
+	char *f = blocks(1);
+	f[0] = 1;
+	mmap(f + HP / 2, HP / 2, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	expect(f, "MAP_FIXED over half a THP: the other half stays mapped", C(1024, 1024, 0, 1024, 1024, 0, 0, 0));
+
 	char *o = blocks(1);
 	o[0] = 1;
 	mprotect(o + HP / 2, HP / 2, PROT_READ);

@@ -920,6 +920,8 @@ export class BridgeServer {
           this.snapshot(b, Number(addr), Number(addr) + Number(len));
         }
         const r = p.mmap(addr, len, Number(prot), flags, mfd, off);
+        // a writable mapping of a hugetlb memfd grows it (hugetlbfs_file_mmap()): the real file too
+        if (r >= 0n && mfd >= 0) this.afterMemfdWrite(p, mfd, 0);
         // a device mapping of a model file (the vIOMMU's page of an iommufd): the program's
         // stand-in memory gets the frames' contents at the next request (the shim sends one
         // once the real mapping exists)

@@ -1226,31 +1226,44 @@ export class MmStruct {
     const shared = (v.flags & VM_MAYSHARE) !== 0;
     // hugetlb_no_page() / hugetlb_wp(): vmf_anon_prepare() for a private mapping, a read too
     if (!shared) v.anonVma = true;
+    const ri = (hvpn - v.start) / np;
     if (n0 === undefined || n0.huge === 0) {
       let head: number;
       let fl = 0;
+      const file = v.file!;
+      const index = (v.pgoff + (hvpn - v.start)) / np;
       if (shared) {
-        head = v.file!.getFolio((v.pgoff + (hvpn - v.start)) / np);
+        head = file.getFolio(index);
         if (head < 0) return head;
       } else {
-        const ri = (hvpn - v.start) / np;
-        const reserved = v.resv !== null && v.resv[ri] === 1;
-        head = this.phys.allocFolio(order, { hugetlb: true, reserved });
-        if (head < 0) return -EFAULT;
-        if (reserved) v.resv![ri] = 0;
-        fl = PTE_ANON_EXCL;
+        // hugetlb_no_page(): a private mapping maps the file's folio where the page cache has one
+        // (read-only: a write copies it below, hugetlb_wp()); past i_size it is SIGBUS; else a new
+        // anonymous folio (an anonymous MAP_HUGETLB's file never caches one)
+        head = file.lookup(index);
+        if (head < 0) {
+          if (index >= file.nfolios) return -EFAULT;
+          const reserved = v.resv !== null && v.resv[ri] === 1;
+          head = this.phys.allocFolio(order, { hugetlb: true, reserved });
+          if (head < 0) return -EFAULT;
+          if (reserved) v.resv![ri] = 0;
+          fl = PTE_ANON_EXCL;
+        }
       }
       for (let k = 0; k < nnodes; k++) this.setHuge(key0 + k, head + k * PT_SPAN, fl, order, false);
-      return 0;
+      if (shared || fl !== 0 || mode === FAULT_READ) return 0;
     }
-    if (mode === FAULT_READ || shared || n0.hugeFlags & PTE_EXCL) return 0;
-    const head = n0.huge - 1;
-    if (n0.hugeFlags & PTE_ANON && this.phys.hugeMapcount(head) === 1) {
+    const n = this.pt.get(key0)!;
+    if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
+    const head = n.huge - 1;
+    if (n.hugeFlags & PTE_ANON && this.phys.hugeMapcount(head) === 1) {
       for (let k = 0; k < nnodes; k++) this.pt.get(key0 + k)!.hugeFlags |= PTE_EXCL;
       return 0;
     }
-    const nh = this.phys.allocFolio(order, { hugetlb: true });
+    // the copy takes the mapping's reservation while it has one (a page-cache folio's first write)
+    const reserved = v.resv !== null && v.resv[ri] === 1;
+    const nh = this.phys.allocFolio(order, { hugetlb: true, reserved });
     if (nh < 0) return -EFAULT;
+    if (reserved) v.resv![ri] = 0;
     for (let k = 0; k < np; k++) this.phys.copyFrame(nh + k, head + k);
     for (let k = 0; k < nnodes; k++) {
       const n = this.pt.get(key0 + k)!;
@@ -1687,8 +1700,10 @@ export class MmStruct {
           if (!f.reserve(pgoff / np, (pgoff + end - start) / np)) return BigInt(-ENOMEM);
         } else if (!this.phys.hugetlbReserve(hugeOrder, (end - start) / np)) return BigInt(-ENOMEM);
       }
+      // hugetlbfs_file_mmap(): the file grows to cover a writable mapping only; a read-only one of a
+      // shorter file keeps its size, and a fault past it is SIGBUS (hugetlb_no_page())
       const need = BigInt(pgoff + end - start) * PAGE_N;
-      if (f.size < need) f.size = need;
+      if (vmFlags & VM_WRITE && f.size < need) f.size = need;
     }
     if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED_MASK;
     const v = new Vma(this, start, end, vmFlags, file, pgoff, hugeOrder);

@@ -1574,7 +1574,8 @@ export class BridgeServer {
       const mm = t.proc.mm;
       // HugetlbPages (mm->hugetlb_usage) and the resident counts: the pages the program touched are the model's
       this.syncTouchedPages(t);
-      const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, this.liveMms());
+      // (the resident counts do not depend on who else maps a page: no other address space is walked)
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, [mm]);
       const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
       const text = statusRss(t.real?.status() ?? '', rw.delta)
         .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)

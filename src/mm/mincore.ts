@@ -8,8 +8,8 @@
  *   (can_do_mincore(): a special mapping such as [vdso] has vm_ops and no
  *   file; a regular file, the exec image, is root's and not writable by
  *   others, so only its owner or CAP_FOWNER learn it; memfds and shared
- *   anonymous memory anyone may write; device files the oracle VMs leave
- *   writable);
+ *   anonymous memory anyone may write; a device mapping is taken as one the
+ *   caller may write, having opened the device read-write to map it);
  * - hugetlb: resident where this address space maps the huge page
  *   (mincore_hugetlb());
  * - a PFNMAP (device) VMA: none, it has no page cache (the walk's pte_hole);

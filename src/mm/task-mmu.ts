@@ -56,37 +56,42 @@ export function isPrivateAnon(v: Vma): boolean {
  * fork counts the other's mappings).
  */
 export function smapAnonCounts(mm: MmStruct, v: Vma, start: number, end: number, mms: Iterable<MmStruct>): SmapCounts {
-  const phys = mm.phys;
-  const zero = phys.zeroPfn;
+  const zero = mm.phys.zeroPfn;
   const hugeZero = mm.hugeZeroFolio;
-  // The pages counted, by PFN (-1 where none), and which of them a PMD maps.
-  const pfnAt: number[] = [];
-  const pmd: boolean[] = [];
+  // The PFN of every page counted (a PMD's pages, the PTEs' but the zero page), in two passes: how
+  // many, then the PFNs into a typed array of that size.
+  let count = 0;
   let anonHuge = 0;
-  for (let key = Math.floor(start / SLICE); key * SLICE < end; key++) {
-    const n = mm.pt.get(key);
-    if (n === undefined) continue;
-    const lo = Math.max(start, key * SLICE);
-    const hi = Math.min(end, (key + 1) * SLICE);
-    if (n.huge !== 0) {
-      const head = n.huge - 1;
-      if (head === hugeZero) continue;
-      anonHuge += (hi - lo) * PAGE_SIZE;
-      for (let vpn = lo; vpn < hi; vpn++) {
-        pfnAt.push(head + (vpn - key * SLICE));
-        pmd.push(true);
+  const pass = (pfns: Uint32Array | undefined): void => {
+    for (let key = Math.floor(start / SLICE); key * SLICE < end; key++) {
+      const n = mm.pt.get(key);
+      if (n === undefined) continue;
+      const lo = Math.max(start, key * SLICE);
+      const hi = Math.min(end, (key + 1) * SLICE);
+      if (n.huge !== 0) {
+        const head = n.huge - 1;
+        if (head === hugeZero) continue;
+        if (pfns === undefined) anonHuge += (hi - lo) * PAGE_SIZE;
+        for (let vpn = lo; vpn < hi; vpn++) {
+          if (pfns !== undefined) pfns[count] = head + (vpn - key * SLICE);
+          count++;
+        }
+        continue;
       }
-      continue;
+      const ptes = n.pfns;
+      if (ptes === null) continue;
+      for (let vpn = lo; vpn < hi; vpn++) {
+        const ent = ptes[vpn - key * SLICE];
+        if (ent === 0 || ent - 1 === zero) continue;
+        if (pfns !== undefined) pfns[count] = ent - 1;
+        count++;
+      }
     }
-    const pfns = n.pfns;
-    if (pfns === null) continue;
-    for (let vpn = lo; vpn < hi; vpn++) {
-      const ent = pfns[vpn - key * SLICE];
-      if (ent === 0 || ent - 1 === zero) continue;
-      pfnAt.push(ent - 1);
-      pmd.push(false);
-    }
-  }
+  };
+  pass(undefined);
+  const pfnAt = new Uint32Array(count);
+  count = 0;
+  pass(pfnAt);
   const mapcount = mapcounts(mm, pfnAt, mms);
   // Pages by mapcount: Pss is summed per page in PSS_SHIFT fixed point, as smaps_account() does.
   let pssFixed = 0n;
@@ -125,7 +130,7 @@ export function smapAnonCounts(mm: MmStruct, v: Vma, start: number, end: number,
  * address spaces of `mms`. Those are walked only when some page has another
  * reference (fork's copy, or a pin) to find.
  */
-function mapcounts(mm: MmStruct, pfns: readonly number[], mms: Iterable<MmStruct>): Int32Array {
+function mapcounts(mm: MmStruct, pfns: Uint32Array, mms: Iterable<MmStruct>): Int32Array {
   const out = new Int32Array(pfns.length).fill(1);
   const phys = mm.phys;
   const others = [...new Set(mms)].filter((m) => m !== mm);

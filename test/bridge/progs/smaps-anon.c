@@ -31,18 +31,18 @@
 #define HP (2 << 20)
 #define PG 4096
 
-/* The counts of the smaps block of the VMA holding `va` (kB; -1 if absent). */
+/* The counts compared, in this order, of the smaps block of the VMA holding `va` (kB; -1 if absent). */
+static const char *keys[] = { "Rss", "Pss", "Shared_Dirty", "Private_Dirty", "Anonymous", "AnonHugePages", "Locked", "THPeligible" };
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 struct counts {
-	long rss, pss, shared_dirty, private_dirty, anonymous, anon_huge, locked, thp_eligible;
+	long v[NKEYS];
 };
 
 static struct counts smaps(void *va)
 {
-	static const char *keys[] = { "Rss", "Pss", "Shared_Dirty", "Private_Dirty", "Anonymous", "AnonHugePages", "Locked", "THPeligible" };
 	struct counts c;
-	long *v = &c.rss;
-	for (unsigned k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-		v[k] = smaps_field(va, keys[k], NULL);
+	for (unsigned k = 0; k < NKEYS; k++)
+		c.v[k] = smaps_field(va, keys[k], NULL);
 	return c;
 }
 
@@ -50,11 +50,10 @@ static struct counts smaps(void *va)
 static void expect(void *va, const char *what, struct counts want)
 {
 	struct counts c = smaps(va);
-	long *g = &c.rss, *w = &want.rss;
-	int k = 0;
-	while (k < 8 && g[k] == w[k])
+	unsigned k = 0;
+	while (k < NKEYS && c.v[k] == want.v[k])
 		k++;
-	check(k == 8, what, k == 8 ? 0 : g[k]);
+	check(k == NKEYS, what, k == NKEYS ? 0 : c.v[k]);
 }
 
 /*
@@ -74,8 +73,8 @@ static char *blocks(int n)
 	return b;
 }
 
-/* #define'd field orders: rss, pss, shared_dirty, private_dirty, anonymous, anon_huge, locked, thp_eligible */
-#define C(rss, pss, sd, pd, anon, ahp, locked, elig) ((struct counts){ rss, pss, sd, pd, anon, ahp, locked, elig })
+/* The expected counts in the order of keys[] */
+#define C(rss, pss, sd, pd, anon, ahp, locked, elig) ((struct counts){ { rss, pss, sd, pd, anon, ahp, locked, elig } })
 
 /* status and smaps_rollup: a THP's 2048 kB in the resident sums (each read once before, for its buffers) */
 static void rss_sums(void)

@@ -501,7 +501,9 @@ function areaUnpinDomain(
       batchLast = last;
     }
     env.warn.testOn(batchLast > realLast, 'iopt_area_unpin_domain.last', batchLast > realLast ? `batch_last_index ${batchLast} > ${realLast}` : '');
-    // Keep reading until a discontinuity so the unmap cuts between maps.
+    // Keep reading until a discontinuity so the unmap cuts between maps. As in iopt_area_unpin_domain(),
+    // this runs even when the carry already covers the hole (unmappedEnd > last): it then reads an IOVA
+    // unmapped before, which 6.12's xarray mock WARNs about (regression v6.12-unfill-continue-reads-*).
     if (batchLast === last && last !== realLast) batchFromDomainContinue(batch, domain, area, last + 1, realLast);
     if (st.unmappedEnd <= batchLast) {
       unmapDomainRange(env, area, domain, st.unmappedEnd, start + batch.totalPfns - 1);

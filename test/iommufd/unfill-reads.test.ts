@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProgram } from '../../src/fuzz/executor.js';
-import { parseProgram } from '../../src/fuzz/program.js';
+import { type Call, type Program, parseProgram } from '../../src/fuzz/program.js';
 
 const FILE = join(import.meta.dirname, '..', 'regressions', 'v6.12-unfill-continue-reads-one-unmapped-page.yaml');
 
@@ -30,6 +30,67 @@ describe('unfill reads from the domain as the kernel does', () => {
 
   it('latest: the generic page table reads the hole as 0 without a WARN', () => {
     const run = runProgram(program, { audit: true, profile: 'latest' });
+    expect(run.failed, run.reasons?.join('\n')).toBe(false);
+    expect(run.warnings).toEqual([]);
+  });
+});
+
+/**
+ * The same continue read, with the PFN run made of order-0 pages: a fresh VM
+ * hands out ascending PFNs (the program's phys_layout: linear), so the first
+ * hole's read runs on to the area's last page, unmaps it all, and the second
+ * hole, covered by the carry, still reads past its end (iopt_area_unpin_domain()
+ * tests only the hole's last index against the area's). 6.12.95 WARNs exactly
+ * when the run reaches past the second hole, and so does the model.
+ */
+describe('unfill: a carry over an order-0 PFN run (iopt_area_unpin_domain)', () => {
+  const file = join(import.meta.dirname, '..', 'regressions', 'v6.12-unfill-continue-reads-past-order0-run.yaml');
+  const r = parseProgram(readFileSync(file, 'utf8'), file);
+  if (!r.ok) throw new Error(r.error);
+  const base = r.program;
+  const touch = (offset: string): Call => ({ op: 'write_memory', addr: `$r0+${offset}`, data: '01', expect: 'ok' });
+  /** The program with `extra` written before the map (so the page gets an earlier PFN) and no WARN expected. */
+  const variant = (change: Partial<Program>, extra?: Call): Program => {
+    const calls = [...base.calls];
+    if (extra) calls.splice(2, 0, extra);
+    const { expectWarning: _, ...rest } = base;
+    return { ...rest, calls, ...change };
+  };
+  const warns = (p: Program) => {
+    const run = runProgram(p, { audit: true, profile: 'v6.12' });
+    expect(run.failed, run.reasons?.join('\n')).toBe(false);
+    expect(run.auditProblems).toBe(0);
+    expect(run.leaks).toEqual([]);
+    return run.warnings.map((w) => [w.assertion, w.message]);
+  };
+  const once = [['mock_domain_iova_to_phys.missing', 'iova 0x13fe000 not mapped']];
+
+  it('v6.12: the run reaches the last page: one read of the unmapped last page, one WARN (as 6.12.95)', () => {
+    expect(warns(base)).toEqual(once);
+  });
+
+  it('a page faulted early inside the first hole (index 0x100) leaves the run to the end: still the WARN (as 6.12.95)', () => {
+    expect(warns(variant({ expectWarning: { 'v6.12': 'mock_domain_iova_to_phys.missing' } }, touch('0x101000')))).toEqual(once);
+  });
+
+  it('a run cut inside the second hole (index 0x300 or 0x3fd) is still mapped where the read lands: no WARN (as 6.12.95)', () => {
+    expect(warns(variant({}, touch('0x301000')))).toEqual([]);
+    expect(warns(variant({}, touch('0x3fe000')))).toEqual([]);
+  });
+
+  it('without the pin in the middle there is one hole, and its continue read is still mapped: no WARN (as 6.12.95)', () => {
+    const p = variant({});
+    p.calls = p.calls.filter((c) => !(c.op === 'access_pages' && c.iova === '$r4+0x202000'));
+    expect(p.calls.length).toBe(base.calls.length - 1);
+    expect(warns(p)).toEqual([]);
+  });
+
+  it('the scattered layout seldom puts pages next to each other, so the first hole unmaps only its own pages: no WARN', () => {
+    expect(warns(variant({ phys_layout: 'scattered' }))).toEqual([]);
+  });
+
+  it('latest: the same read, and the generic page table answers 0 with no WARN (as 7.2.13)', () => {
+    const run = runProgram(base, { audit: true, profile: 'latest' });
     expect(run.failed, run.reasons?.join('\n')).toBe(false);
     expect(run.warnings).toEqual([]);
   });

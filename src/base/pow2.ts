@@ -22,3 +22,16 @@ const INV_P2 = Float64Array.from({ length: 64 }, (_, i) => 2 ** -i);
 export function modLg2(x: number, k: number): number {
   return x - Math.floor(x * INV_P2[k]) * P2[k];
 }
+
+/** The powers of two set in `bitmap` (a page-size bitmap up to 2^63), smallest first; one shared, frozen list per bitmap. */
+const bitsMemo = new Map<number, readonly number[]>();
+export function pow2Bits(bitmap: number): readonly number[] {
+  let l = bitsMemo.get(bitmap);
+  if (l === undefined) {
+    const out: number[] = [];
+    for (let p = 1; p <= bitmap; p *= 2) if (Math.floor(bitmap / p) % 2 === 1) out.push(p);
+    l = Object.freeze(out);
+    if (bitsMemo.size < 256) bitsMemo.set(bitmap, l);
+  }
+  return l;
+}

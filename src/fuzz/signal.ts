@@ -41,7 +41,7 @@ import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
 import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
 import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
-import { type OracleFailure, AnswerOracle } from './reference/answers.js';
+import { type AnswerOracleOptions, type OracleFailure, AnswerOracle } from './reference/answers.js';
 import { stateTag } from './state.js';
 
 // ---------------------------------------------------------------------------
@@ -282,6 +282,8 @@ export interface GuardOptions extends RunOptions {
   customProfile?: Profile;
   /** The answer oracles (reference/answers.ts) after every call. */
   answers?: boolean;
+  /** How the answer oracles run (their memos verified, for the tests). */
+  oracle?: AnswerOracleOptions;
 }
 
 /** The checks the fuzzer runs with (`checks` false: no CONFIG_IOMMUFD_TEST assertions, no audit, no answer oracles). */
@@ -476,7 +478,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
       if (n > 0) throw new AuditStop(r.index, n);
     }
     if (opts.answers) {
-      answers ??= new AnswerOracle(m);
+      answers ??= new AnswerOracle(m, opts.oracle);
       const prevCollector = probeState.collector;
       probeState.collector = undefined;
       let f: OracleFailure | undefined;
@@ -489,7 +491,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
       if (f) throw new OracleStop(r.index, f);
     }
   };
-  const { answers: _answers, customProfile: _custom, ...rest } = opts;
+  const { answers: _answers, customProfile: _custom, oracle: _oracle, ...rest } = opts;
   const inner = { ...rest, audit: false, onCall };
   try {
     return opts.customProfile ? runOnProfile(p, opts.customProfile, inner) : runProgram(p, inner);

@@ -14,6 +14,7 @@
  * `first` / `last` (inclusive) limit the leaves to those overlapping the
  * range; by default the domain's aperture.
  */
+import { pow2Bits } from '../base/pow2.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { MOCK_IO_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 
@@ -54,8 +55,7 @@ export interface PageTableWalk {
 
 /** The page table of `d` over [first, last], or undefined for a domain without a walkable table. */
 export function pageTableWalk(d: IommuDomain, first = d.apertureStart, last = d.apertureEnd): PageTableWalk | undefined {
-  const pgsizes: number[] = [];
-  for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
+  const pgsizes = [...pow2Bits(d.pgsizeBitmap)];
   if (d instanceof MockAmdv1Domain) {
     const leaves = d
       .leaves()

@@ -14,12 +14,13 @@
  * Per-page work (tiers, PFNs, frames) runs over typed arrays; a domain is
  * walked over the IOVA of its IOAS's areas in steps of its smallest page size.
  */
-import { modLg2 } from '../base/pow2.js';
+import { modLg2, pow2Bits } from '../base/pow2.js';
 import { sameValues } from '../base/same-values.js';
 import { IommuDomain } from '../iommu/domain.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
+import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
 import { HwptNested, HwptPaging } from '../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../iommufd/ioas.js';
@@ -180,6 +181,32 @@ export class Inspector {
     this.runsMemo.set(d, { key: [...key], walk });
     return walk;
   }
+
+  /** The allowed and reserved ranges of `iopt` as a snapshot writes them, kept while neither tree changes. */
+  ioasRanges(iopt: IoPagetable, fresh = false): { allowed: Array<{ first: string; last: string }>; reserved: ReservedSnap[] } {
+    const m = fresh ? undefined : this.rangesMemo.get(iopt);
+    const ac = iopt.allowedItree.changes;
+    const rc = iopt.reservedItree.changes;
+    // (IOMMU_IOAS_ALLOW_IOVAS swaps in a new tree: compared by identity too.)
+    if (m !== undefined && m.allowedTree === iopt.allowedItree && m.ac === ac && m.rc === rc) return m;
+    const out = {
+      allowedTree: iopt.allowedItree,
+      ac,
+      rc,
+      allowed: [...iopt.allowedItree].map((n) => ({ first: u64(n.start), last: u64(n.last) })),
+      reserved: [...iopt.reservedItree].map(
+        (n): ReservedSnap => ({
+          first: u64(n.start),
+          last: u64(n.last),
+          owner: n.owner.owner instanceof IommuDomain ? 'aperture' : n.owner.owner === null ? 'selftest' : 'other',
+        }),
+      ),
+    };
+    if (!fresh) this.rangesMemo.set(iopt, out);
+    return out;
+  }
+
+  private readonly rangesMemo = new WeakMap<IoPagetable, { allowedTree: unknown; ac: number; rc: number; allowed: Array<{ first: string; last: string }>; reserved: ReservedSnap[] }>();
 
   /** pagesTiers(p, walks) and its PFN runs, or the last one's when nothing it reads has changed. */
   pagesDetail(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk>, fresh = false): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
@@ -384,12 +411,7 @@ class SnapshotBuilder {
         storageDomain: a.storageDomain ? (this.hwptOfDomain.get(a.storageDomain) ?? -1) : -1,
       });
     }
-    const allowed = [...iopt.allowedItree].map((n) => ({ first: u64(n.start), last: u64(n.last) }));
-    const reserved: ReservedSnap[] = [...iopt.reservedItree].map((n) => ({
-      first: u64(n.start),
-      last: u64(n.last),
-      owner: n.owner.owner instanceof IommuDomain ? 'aperture' : n.owner.owner === null ? 'selftest' : 'other',
-    }));
+    const { allowed, reserved } = this.insp.ioasRanges(iopt, this.fresh);
     return {
       ctx: ci,
       id,
@@ -405,8 +427,7 @@ class SnapshotBuilder {
 
   private domainSnap(ci: number, id: number, h: HwptPaging): DomainSnap {
     const d: IommuDomain = h.domain!;
-    const pgsizes: number[] = [];
-    for (let p = 1; p <= d.pgsizeBitmap; p *= 2) if (Math.floor(d.pgsizeBitmap / p) % 2 === 1) pgsizes.push(p);
+    const pgsizes = pow2Bits(d.pgsizeBitmap);
     let runs: DomainRun[] = [];
     if (this.detail) {
       const walk = this.insp.domainWalk(d, h.ioas.iopt.areas(), this.fresh);
@@ -692,9 +713,7 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
   });
   // The pages no tier holds: what the source maps there now.
   if (p.type === IOPT_ADDRESS_USER) {
-    const mm = p.sourceMm;
-    const vpn = firstVpn(p);
-    for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = mm.lookupPagePfn(vpn + i);
+    p.sourceMm.lookupPagePfns(firstVpn(p), n, pfn, mask);
   } else for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;
@@ -784,6 +803,17 @@ export function pagesTiersSparse(p: IoptPages): { tiers: TierRun[]; pfns: PfnRun
 
 /** `pfn` as pfnRuns() describes it: -1 where it holds no PFN (NaN or negative); the array itself when it already is. */
 function perPage(pfn: Float64Array): Float64Array {
+  // The memo hands the same PFN array back while its pages object is unchanged: so is this.
+  const m = perPageMemo.get(pfn);
+  if (m !== undefined) return m;
+  const out = perPageOf(pfn);
+  perPageMemo.set(pfn, out);
+  return out;
+}
+
+const perPageMemo = new WeakMap<Float64Array, Float64Array>();
+
+function perPageOf(pfn: Float64Array): Float64Array {
   for (let i = 0; i < pfn.length; i++) {
     const v = pfn[i];
     if (!(v >= 0) && v !== -1) return pfn.map((x) => (x >= 0 ? x : -1));

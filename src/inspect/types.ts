@@ -178,7 +178,7 @@ export interface DomainSnap {
   ioas: number;
   /** Driver: 'mock', 'mock-huge' (xarray mock), 'mock-amdv1', 'mock-amdv1-huge' (7.2's generic-pt mock), or the domain's class name. */
   driver: string;
-  pgsizes: number[];
+  pgsizes: readonly number[];
   apertureStart: number;
   apertureEnd: number;
   /** DEVICE object IDs attached through it. */

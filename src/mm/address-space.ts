@@ -903,6 +903,25 @@ export class MmStruct {
   }
 
   /**
+   * lookupPagePfn() of the pages `vpn` .. `vpn + n - 1` into `out` (index 0
+   * for `vpn`), skipping the indexes where `skip` is nonzero: one VMA search
+   * per VMA met rather than per page.
+   */
+  lookupPagePfns(vpn: number, n: number, out: Float64Array, skip?: Uint8Array): void {
+    let v: Vma | undefined;
+    for (let i = 0; i < n; i++) {
+      if (skip !== undefined && skip[i] !== 0) continue;
+      const page = vpn + i;
+      if (!(page >= 0 && page < TASK_PAGES)) {
+        out[i] = -1;
+        continue;
+      }
+      if (v === undefined || page < v.start || page >= v.end) v = this.findVma(page);
+      out[i] = v !== undefined && v.flags & VM_PFNMAP ? v.pfnBase + (page - v.start) : this.lookupEntry(page) - 1;
+    }
+  }
+
+  /**
    * The node of slice `key`, made if missing; a made one with `table` takes the
    * page-table page its fault took (heldTable), or one counted anyway.
    */

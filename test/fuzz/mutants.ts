@@ -322,6 +322,16 @@ export function applyMutant(m: Mutant, text: string): string {
 
 /** Fuzz a copy of src/ with `m` applied (undefined: the unpatched control). */
 export function runMutant(m: Mutant | undefined, opts: { seconds: number; maxPrograms: number; seed: number }): MutantRun {
+  const out = runOnMutant(m, RUNNER, [String(opts.seconds), String(opts.maxPrograms), String(opts.seed)], opts.seconds + 60) as Omit<MutantRun, 'name'>;
+  return { name: m?.name ?? 'control', ...out };
+}
+
+/**
+ * Run `script` (a TypeScript module importing the copy as `./src/...`, its
+ * arguments in process.argv from index 2) on a copy of src/ with `m` applied;
+ * the JSON object its last line of output prints.
+ */
+export function runOnMutant(m: Mutant | undefined, script: string, args: string[], timeoutSeconds: number): unknown {
   const dir = mkdtempSync(join(tmpdir(), 'iommufd-sim-mutant-'));
   try {
     copySource(dir);
@@ -331,16 +341,16 @@ export function runMutant(m: Mutant | undefined, opts: { seconds: number; maxPro
       const path = join(dir, 'src', m.file);
       writeFileSync(path, applyMutant(m, readFileSync(path, 'utf8')));
     }
-    writeFileSync(join(dir, 'run.mts'), RUNNER);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'run.mts', String(opts.seconds), String(opts.maxPrograms), String(opts.seed)], {
+    writeFileSync(join(dir, 'run.mts'), script);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'run.mts', ...args], {
       cwd: dir,
       env: { ...process.env, IOMMUFD_SIM_MUTANT_IGNORE: JSON.stringify(KNOWN_MODEL_BUGS) },
       encoding: 'utf8',
-      timeout: (opts.seconds + 60) * 1000,
+      timeout: timeoutSeconds * 1000,
     });
     const line = r.stdout.trim().split('\n').pop() ?? '';
-    if (r.status !== 0 || !line.startsWith('{')) throw new Error(`mutant ${m?.name ?? 'control'}: the campaign failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    return { name: m?.name ?? 'control', ...(JSON.parse(line) as Omit<MutantRun, 'name'>) };
+    if (r.status !== 0 || !line.startsWith('{')) throw new Error(`mutant ${m?.name ?? 'control'}: the run failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    return JSON.parse(line);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -48,6 +48,7 @@
  */
 import { KeptBytes } from '../../base/kept-bytes.js';
 import { modPow2 } from '../../base/pow2.js';
+import { sameValues } from '../../base/same-values.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
 import { HwptPaging } from '../../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../../iommufd/ioas.js';
@@ -117,6 +118,20 @@ export interface OracleFailure {
   message: string;
 }
 
+/** What a memo of the oracle stood for: a pages object's pins, a domain's contents, an IOAS's reserved ranges. */
+export type MemoKind = 'pins' | 'domain' | 'reserved';
+
+export interface AnswerOracleOptions {
+  /**
+   * Judge again what a memo passes (an unchanged pages object, domain or IOAS
+   * since its last clean judgement), and report it when the judgement finds
+   * something (`ORACLE memo`: the memo's key misses what the check reads).
+   */
+  verifyMemo?: boolean;
+  /** Called for every judgement a memo stood for. */
+  onMemoHit?: (kind: MemoKind) => void;
+}
+
 /** The answer oracle of one run: feed it every call with the machine after it. */
 export class AnswerOracle {
   private readonly insp: Inspector;
@@ -164,7 +179,16 @@ export class AnswerOracle {
   /** The PFN of every page of each pages object of `prev` described page by page (its `pfns` runs, per page). */
   private pfns = new Map<number, Float64Array>();
 
-  constructor(private readonly machine: Machine) {
+  /** Judge again what a memo passes, and report a memo that passed a finding (`ORACLE memo`): for the tests. */
+  private readonly verifyMemo: boolean;
+  private readonly onMemoHit: ((kind: MemoKind) => void) | undefined;
+
+  constructor(
+    private readonly machine: Machine,
+    opts: AnswerOracleOptions = {},
+  ) {
+    this.verifyMemo = opts.verifyMemo === true;
+    this.onMemoHit = opts.onMemoHit;
     this.insp = new Inspector(machine);
     this.freeBefore = machine.phys.freeFrames();
   }
@@ -483,39 +507,69 @@ export class AnswerOracle {
       l.push(d);
       doms.set(k, l);
     }
+    const seen = new Set<string>();
     for (const io of s.ioas) {
       const key = `${io.ctx}:${io.id}`;
       const huge = this.hugePages.get(key);
       if (huge !== undefined && io.disableLargePages !== (huge === 0)) return fail('option', `IOAS ${io.id} has large pages ${io.disableLargePages ? 'off' : 'on'}, HUGE_PAGES was last set to ${huge}`);
       if (io.reserved.length === 0) continue;
-      // The reserved ranges as bigints, read once for all the areas.
-      const rf = io.reserved.map((x) => BigInt(x.first));
-      const rl = io.reserved.map((x) => BigInt(x.last));
-      for (const a of io.areas) {
-        const f = BigInt(a.iova);
-        const l = BigInt(a.last);
-        let k = 0;
-        while (k < rf.length && !(rf[k] <= l && rl[k] >= f)) k++;
-        const r = io.reserved[k];
-        if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
-      }
-      // The two lists compared as multisets of [first, last] (the text only for the finding).
-      const want: Array<[bigint, bigint]> = [];
-      for (const d of doms.get(key) ?? []) {
-        if (!io.domains.includes(d.hwpt)) continue;
-        if (!Number.isSafeInteger(d.apertureEnd)) return undefined;
-        if (d.apertureStart !== 0) want.push([0n, BigInt(d.apertureStart) - 1n]);
-        if (BigInt(d.apertureEnd) !== U64_MAX) want.push([BigInt(d.apertureEnd) + 1n, U64_MAX]);
-      }
-      const got: Array<[bigint, bigint]> = [];
-      for (let k = 0; k < rf.length; k++) if (io.reserved[k].owner === 'aperture') got.push([rf[k], rl[k]]);
-      if (!sameRanges(want, got)) {
-        const text = (l: Array<[bigint, bigint]>): string => l.map(([f, t]) => `${hex(f)}-${hex(t)}`).sort().join(', ');
-        return fail('reserved', `IOAS ${io.id}: aperture reservations [${text(got)}], its domains' apertures leave [${text(want)}]`);
-      }
+      // The same reserved list (kept by the Inspector while the trees are unchanged), areas and apertures as
+      // the last pass: the checks below would pass again.
+      seen.add(key);
+      const memoKey = this.settingsKeyBuf;
+      memoKey.length = 0;
+      memoKey.push(io.reserved, io.areas.length);
+      for (const a of io.areas) memoKey.push(a.iova, a.last);
+      for (const d of doms.get(key) ?? []) memoKey.push(d.hwpt, io.domains.includes(d.hwpt), d.apertureStart, d.apertureEnd);
+      const last = this.settingsChecked.get(key);
+      const hit = last !== undefined && sameValues(last, memoKey);
+      if (hit) this.onMemoHit?.('reserved');
+      if (hit && !this.verifyMemo) continue;
+      this.settingsChecked.delete(key);
+      const inputs = (): unknown => [io.reserved, io.areas.map((a) => [a.iova, a.last]), (doms.get(key) ?? []).map((d) => [io.domains.includes(d.hwpt), d.apertureStart, d.apertureEnd])];
+      const stale = this.verifyMemo ? this.memoStale(`reserved ${key}`, hit, inputs) : undefined;
+      const r = this.reservedOf(io, doms.get(key) ?? []);
+      if (r) return hit ? memoMissed(r) : r;
+      if (stale) return stale;
+      this.settingsChecked.set(key, [...memoKey]);
+    }
+    for (const k of this.settingsChecked.keys()) if (!seen.has(k)) this.settingsChecked.delete(k);
+    return undefined;
+  }
+
+  /** checkSettings() of the reserved ranges of one IOAS: none meets an area, the aperture ones are its domains'. */
+  private reservedOf(io: IoasSnap, doms: readonly DomainSnap[]): OracleFailure | undefined {
+    // The reserved ranges as bigints, read once for all the areas.
+    const rf = io.reserved.map((x) => BigInt(x.first));
+    const rl = io.reserved.map((x) => BigInt(x.last));
+    for (const a of io.areas) {
+      const f = BigInt(a.iova);
+      const l = BigInt(a.last);
+      let k = 0;
+      while (k < rf.length && !(rf[k] <= l && rl[k] >= f)) k++;
+      const r = io.reserved[k];
+      if (r) return fail('reserved', `IOAS ${io.id}: area ${a.iova}-${a.last} meets reserved range ${r.first}-${r.last} (${r.owner})`);
+    }
+    // The two lists compared as multisets of [first, last] (the text only for the finding).
+    const want: Array<[bigint, bigint]> = [];
+    for (const d of doms) {
+      if (!io.domains.includes(d.hwpt)) continue;
+      if (!Number.isSafeInteger(d.apertureEnd)) return undefined;
+      if (d.apertureStart !== 0) want.push([0n, BigInt(d.apertureStart) - 1n]);
+      if (BigInt(d.apertureEnd) !== U64_MAX) want.push([BigInt(d.apertureEnd) + 1n, U64_MAX]);
+    }
+    const got: Array<[bigint, bigint]> = [];
+    for (let k = 0; k < rf.length; k++) if (io.reserved[k].owner === 'aperture') got.push([rf[k], rl[k]]);
+    if (!sameRanges(want, got)) {
+      const text = (l: Array<[bigint, bigint]>): string => l.map(([f, t]) => `${hex(f)}-${hex(t)}`).sort().join(', ');
+      return fail('reserved', `IOAS ${io.id}: aperture reservations [${text(got)}], its domains' apertures leave [${text(want)}]`);
     }
     return undefined;
   }
+
+  /** `${ctx}:${ioas}` → what checkSettings() last passed for its reserved ranges (see there). */
+  private readonly settingsChecked = new Map<string, unknown[]>();
+  private readonly settingsKeyBuf: unknown[] = [];
 
   private checkAreas(s: MachineSnapshot): OracleFailure | undefined {
     if (!this.areasKnown) return undefined;
@@ -686,50 +740,64 @@ export class AnswerOracle {
         continue;
       }
       const pfn = this.pfnOf(p);
-      let rec = this.pinned.get(p.key);
       // The same tiers and PFNs (the Inspector's memo hands the same arrays back while nothing they read
       // changed) checked against the same record: the pass below would find and write what the last one did.
       const last = this.pinsChecked.get(p.key);
-      if (last && last.tiers === p.tiers && last.pfn === pfn && last.rec === rec && last.npinned === p.npinned && last.charged === p.charged) continue;
+      const hit = last !== undefined && last.tiers === p.tiers && last.pfn === pfn && last.rec === this.pinned.get(p.key) && last.npinned === p.npinned && last.charged === p.charged;
+      if (hit) this.onMemoHit?.('pins');
+      if (hit && !this.verifyMemo) continue;
       this.pinsChecked.delete(p.key);
-      if (!rec || rec.length !== p.npages) {
-        rec = new Float64Array(p.npages).fill(Number.NaN);
-        this.pinned.set(p.key, rec);
-      }
-      let npinned = 0;
-      const uptr = BigInt(p.uptr);
-      const vpn0 = Number(uptr / BigInt(PAGE));
-      // A file's pages: what its page cache holds at the offset (memfd_pin_folios()), when the reference knows the memfd.
-      const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
-      const fileStart = BigInt(p.file?.start ?? 0);
-      for (const t of p.tiers) {
-        const held = t.xarray || t.domain;
-        for (let i = t.first; i <= t.last; i++) {
-          if (!held) {
-            rec[i] = Number.NaN;
-            continue;
-          }
-          npinned++;
-          if (Number.isNaN(rec[i])) {
-            if (mf) {
-              const off = fileStart + BigInt(i) * BigInt(PAGE);
-              const u = filePfn(mf, off);
-              if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (offset ${hex(off)} of ${mf.name}) pinned PFN ${pfn[i]}, the file's page there is PFN ${u}`);
-            } else if (p.source === 'user') {
-              const u = this.userPagePfn(p.sourcePid, vpn0 + i);
-              if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
-            }
-            rec[i] = pfn[i];
-          } else if (rec[i] !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} was pinned as PFN ${rec[i]} and now holds PFN ${pfn[i]}`);
-        }
-      }
-      if (p.npinned !== npinned) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, ${npinned} page(s) held by an access or a domain`);
-      if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
-      this.pinsChecked.set(p.key, { tiers: p.tiers, pfn, rec, npinned: p.npinned, charged: p.charged });
+      const inputs = (): unknown => [p.tiers, Array.from(pfn), Array.from(this.pinned.get(p.key) ?? []), p.npinned, p.charged];
+      const stale = this.verifyMemo ? this.memoStale(`pins #${p.key}`, hit, inputs) : undefined;
+      const r = this.pinsOf(p, pfn);
+      if (r) return hit ? memoMissed(r) : r;
+      if (stale) return stale;
+      // (what the next judgement's inputs are compared with: the record as this pass left it)
+      if (this.verifyMemo) this.memoStale(`pins #${p.key}`, false, inputs);
     }
     for (const k of this.pinned.keys()) if (!live.has(k)) this.pinned.delete(k);
     for (const k of this.pinsChecked.keys()) if (!live.has(k)) this.pinsChecked.delete(k);
     for (const k of this.pagesFile.keys()) if (!live.has(k)) this.pagesFile.delete(k);
+    return undefined;
+  }
+
+  /** checkPins() of one pages object with page detail: its pins against what was pinned and what the source maps. */
+  private pinsOf(p: PagesSnap, pfn: Float64Array): OracleFailure | undefined {
+    let rec = this.pinned.get(p.key);
+    if (!rec || rec.length !== p.npages) {
+      rec = new Float64Array(p.npages).fill(Number.NaN);
+      this.pinned.set(p.key, rec);
+    }
+    let npinned = 0;
+    const uptr = BigInt(p.uptr);
+    const vpn0 = Number(uptr / BigInt(PAGE));
+    // A file's pages: what its page cache holds at the offset (memfd_pin_folios()), when the reference knows the memfd.
+    const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
+    const fileStart = BigInt(p.file?.start ?? 0);
+    for (const t of p.tiers) {
+      const held = t.xarray || t.domain;
+      for (let i = t.first; i <= t.last; i++) {
+        if (!held) {
+          rec[i] = Number.NaN;
+          continue;
+        }
+        npinned++;
+        if (Number.isNaN(rec[i])) {
+          if (mf) {
+            const off = fileStart + BigInt(i) * BigInt(PAGE);
+            const u = filePfn(mf, off);
+            if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (offset ${hex(off)} of ${mf.name}) pinned PFN ${pfn[i]}, the file's page there is PFN ${u}`);
+          } else if (p.source === 'user') {
+            const u = this.userPagePfn(p.sourcePid, vpn0 + i);
+            if (u >= 0 && u !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} (user address ${hex(uptr + BigInt(i) * BigInt(PAGE))} of pid ${p.sourcePid}) pinned PFN ${pfn[i]}, the user page is PFN ${u}`);
+          }
+          rec[i] = pfn[i];
+        } else if (rec[i] !== pfn[i]) return fail('pin_pfn', `pages #${p.key} page ${i} was pinned as PFN ${rec[i]} and now holds PFN ${pfn[i]}`);
+      }
+    }
+    if (p.npinned !== npinned) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, ${npinned} page(s) held by an access or a domain`);
+    if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
+    this.pinsChecked.set(p.key, { tiers: p.tiers, pfn, rec, npinned: p.npinned, charged: p.charged });
     return undefined;
   }
 
@@ -756,14 +824,51 @@ export class AnswerOracle {
         }
       } else if (p.pfns.length > 0) pfns.set(p.key, this.pfnOf(p));
     }
+    const live = new Set<string>();
     for (const d of s.domains) {
       const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
       if (!io?.domains.includes(d.hwpt)) continue;
+      // The same runs (the Inspector's memo hands them back while the domain is unchanged) against the same
+      // areas and the same PFN arrays as the last pass: checkDomain() would pass again.
+      const k = `${d.ctx}:${d.hwpt}`;
+      live.add(k);
+      const key = this.domainKeyBuf;
+      domainCheckKey(d, io, pfns, revoked, key);
+      const last = this.domainsChecked.get(k);
+      const hit = last !== undefined && sameValues(last, key);
+      if (hit) this.onMemoHit?.('domain');
+      if (hit && !this.verifyMemo) continue;
+      this.domainsChecked.delete(k);
+      const inputs = (): unknown => [d.runs, d.strayBytes, d.mappedBytes, d.apertureStart, d.apertureEnd, d.pgsizes, io.areas.map((a) => [a.iova, a.last, a.pageOffset, a.firstIndex, revoked.has(a.pages), Array.from(pfns.get(a.pages) ?? [])])];
+      const stale = this.verifyMemo ? this.memoStale(`domain ${k}`, hit, inputs) : undefined;
       const r = checkDomain(d, io, pfns, revoked);
-      if (r) return r;
+      if (r) return hit ? memoMissed(r) : r;
+      if (stale) return stale;
+      this.domainsChecked.set(k, [...key]);
     }
+    for (const k of this.domainsChecked.keys()) if (!live.has(k)) this.domainsChecked.delete(k);
     return undefined;
   }
+
+  /** verifyMemo: each memo's inputs (as text) when its judgement last passed. */
+  private readonly memoInputs = new Map<string, string>();
+
+  /**
+   * verifyMemo: a memo hit whose judgement reads other inputs (by value) than
+   * when it last passed is a finding (its key misses a change, whatever the
+   * verdict); records the inputs for the next one.
+   */
+  private memoStale(what: string, hit: boolean, inputs: () => unknown): OracleFailure | undefined {
+    const now = JSON.stringify(inputs());
+    const before = this.memoInputs.get(what);
+    this.memoInputs.set(what, now);
+    if (hit && before !== undefined && before !== now) return fail('memo', `the ${what} memo stood for a judgement whose inputs changed`);
+    return undefined;
+  }
+
+  /** `${ctx}:${hwpt}` → domainCheckKey() of the last checkDomain() that passed for it. */
+  private readonly domainsChecked = new Map<string, unknown[]>();
+  private readonly domainKeyBuf: unknown[] = [];
 
   private checkAccounting(s: MachineSnapshot): OracleFailure | undefined {
     const mmOfPid = new Map(s.processes.map((p) => [p.pid, p.mm]));
@@ -1049,6 +1154,16 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
   return undefined;
 }
 
+/**
+ * Everything checkDomain(d, io, pfns, revoked) reads, as a list of values (the
+ * runs and PFN arrays by identity): equal lists, the same verdict.
+ */
+function domainCheckKey(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array>, revoked: ReadonlySet<number>, out: unknown[]): void {
+  out.length = 0;
+  out.push(d.runs, d.strayBytes, d.mappedBytes, d.apertureStart, d.apertureEnd, d.pgsizes[0], io.areas.length);
+  for (const a of io.areas) out.push(a.iova, a.last, a.pageOffset, a.firstIndex, a.pages, pfns.get(a.pages), revoked.has(a.pages));
+}
+
 /** `a` and `b` hold the same ranges, each as often. */
 function sameRanges(a: Array<[bigint, bigint]>, b: Array<[bigint, bigint]>): boolean {
   if (a.length !== b.length) return false;
@@ -1060,6 +1175,11 @@ function sameRanges(a: Array<[bigint, bigint]>, b: Array<[bigint, bigint]>): boo
     used[i] = 1;
   }
   return true;
+}
+
+/** A finding a memo would have passed over: the memo keys miss something the check reads. */
+function memoMissed(f: OracleFailure): OracleFailure {
+  return fail('memo', `a memo passed what the check finds (${f.signature}: ${f.message})`);
 }
 
 function fail(kind: string, message: string): OracleFailure {

@@ -36,24 +36,29 @@ describe('unfill reads from the domain as the kernel does', () => {
 });
 
 /**
- * The same continue read, with the PFN run made of order-0 pages: a fresh VM
- * hands out ascending PFNs (the program's phys_layout: linear), so the first
- * hole's read runs on to the area's last page, unmaps it all, and the second
- * hole, covered by the carry, still reads past its end (iopt_area_unpin_domain()
- * tests only the hole's last index against the area's). 6.12.95 WARNs exactly
- * when the run reaches past the second hole, and so does the model.
+ * The same continue read after a carry over a pinned range
+ * (test/regressions/v6.12-unfill-continue-reads-past-a-long-run.yaml). The
+ * fuzzer found it with small pages, which a fresh VM hands out at ascending
+ * PFNs (phys_layout: linear here). The first hole's read runs on to the area's
+ * last page and unmaps it all. The second hole is covered by the carry, yet
+ * still reads past its end: iopt_area_unpin_domain() tests only the hole's last
+ * index against the area's. 6.12.95 WARNs exactly when the run reaches past the
+ * second hole, and so does the model.
  */
-describe('unfill: a carry over an order-0 PFN run (iopt_area_unpin_domain)', () => {
-  const file = join(import.meta.dirname, '..', 'regressions', 'v6.12-unfill-continue-reads-past-order0-run.yaml');
+describe('unfill: a carry over a long PFN run (iopt_area_unpin_domain)', () => {
+  const file = join(import.meta.dirname, '..', 'regressions', 'v6.12-unfill-continue-reads-past-a-long-run.yaml');
   const r = parseProgram(readFileSync(file, 'utf8'), file);
   if (!r.ok) throw new Error(r.error);
-  const base = r.program;
+  const thp = r.program;
+  if (thp.calls[0]?.op !== 'mmap' || thp.calls[0].thp !== true) throw new Error('the program starts with a MADV_HUGEPAGE mmap');
+  /** The fuzzer's program: small pages, placed as the fresh VM placed them. */
+  const small: Program = { ...thp, phys_layout: 'linear', calls: [{ ...thp.calls[0], thp: false }, ...thp.calls.slice(1)] };
   const touch = (offset: string): Call => ({ op: 'write_memory', addr: `$r0+${offset}`, data: '01', expect: 'ok' });
-  /** The program with `extra` written before the map (so the page gets an earlier PFN) and no WARN expected. */
+  /** The small-page program with `extra` written before the map (so that page gets an earlier PFN), no WARN expected. */
   const variant = (change: Partial<Program>, extra?: Call): Program => {
-    const calls = [...base.calls];
+    const calls = [...small.calls];
     if (extra) calls.splice(2, 0, extra);
-    const { expectWarning: _, ...rest } = base;
+    const { expectWarning: _, ...rest } = small;
     return { ...rest, calls, ...change };
   };
   const warns = (p: Program) => {
@@ -65,8 +70,9 @@ describe('unfill: a carry over an order-0 PFN run (iopt_area_unpin_domain)', () 
   };
   const once = [['mock_domain_iova_to_phys.missing', 'iova 0x13fe000 not mapped']];
 
-  it('v6.12: the run reaches the last page: one read of the unmapped last page, one WARN (as 6.12.95)', () => {
-    expect(warns(base)).toEqual(once);
+  it('v6.12: the run reaches the last page: one read of the unmapped last page, one WARN (as 6.12.95), with a THP folio or small pages', () => {
+    expect(warns(thp)).toEqual(once);
+    expect(warns(small)).toEqual(once);
   });
 
   it('a page faulted early inside the first hole (index 0x100) leaves the run to the end: still the WARN (as 6.12.95)', () => {
@@ -81,17 +87,19 @@ describe('unfill: a carry over an order-0 PFN run (iopt_area_unpin_domain)', () 
   it('without the pin in the middle there is one hole, and its continue read is still mapped: no WARN (as 6.12.95)', () => {
     const p = variant({});
     p.calls = p.calls.filter((c) => !(c.op === 'access_pages' && c.iova === '$r4+0x202000'));
-    expect(p.calls.length).toBe(base.calls.length - 1);
+    expect(p.calls.length).toBe(small.calls.length - 1);
     expect(warns(p)).toEqual([]);
   });
 
-  it('the scattered layout seldom puts pages next to each other, so the first hole unmaps only its own pages: no WARN', () => {
+  it('small pages under the scattered layout are seldom neighbours, so the first hole unmaps only its own pages: no WARN', () => {
     expect(warns(variant({ phys_layout: 'scattered' }))).toEqual([]);
   });
 
   it('latest: the same read, and the generic page table answers 0 with no WARN (as 7.2.13)', () => {
-    const run = runProgram(base, { audit: true, profile: 'latest' });
-    expect(run.failed, run.reasons?.join('\n')).toBe(false);
-    expect(run.warnings).toEqual([]);
+    for (const p of [thp, small]) {
+      const run = runProgram(p, { audit: true, profile: 'latest' });
+      expect(run.failed, run.reasons?.join('\n')).toBe(false);
+      expect(run.warnings).toEqual([]);
+    }
   });
 });

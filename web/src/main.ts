@@ -22,7 +22,7 @@ const W = 960;
 const PGSIZE_COLORS = ['#2a9d8f', '#e9c46a', '#f4a261', '#e76f51', '#8ab17d'];
 const TIER_COLORS: Record<string, string> = { domain: '#457b9d', xarray: '#9d4edd', both: '#c9184a', user: '#ced4da' };
 
-function pgColor(pgsizes: number[], pg: number): string {
+function pgColor(pgsizes: readonly number[], pg: number): string {
   const i = pgsizes.indexOf(pg);
   return PGSIZE_COLORS[(i < 0 ? pgsizes.length : i) % PGSIZE_COLORS.length];
 }

@@ -729,6 +729,31 @@ describe('file mappings', () => {
     expect(b[0]).toBe(0xab);
     expect(mm.lookupPfn(a)).toBe(f);
   });
+
+  it('lookupPagePfns reads a range as lookupPagePfn reads each page, skipping the marked ones', () => {
+    const { p, mm, phys } = setup();
+    // anonymous pages (some never touched), a hole, a VM_PFNMAP mapping: one range over all three
+    const a = ok(p.mmap(0n, 8n * PG, RW, PA));
+    for (const i of [0, 2, 3, 7]) p.writeMemory(a + BigInt(i) * PG, new Uint8Array([i + 1]));
+    const f = phys.allocFolio(0);
+    const b = mm.mmapPfnmap(a + 9n * PG, PG, RW, f);
+    expect(b).toBe(a + 9n * PG);
+    const vpn = Number(a / PG);
+    const skip = new Uint8Array(10);
+    skip[3] = 1;
+    const out = new Float64Array(10).fill(-7);
+    mm.lookupPagePfns(vpn, 10, out, skip);
+    const want = Array.from({ length: 10 }, (_, i) => (i === 3 ? -7 : mm.lookupPagePfn(vpn + i)));
+    expect(Array.from(out)).toEqual(want);
+    expect(want[0]).toBeGreaterThanOrEqual(0);
+    expect(want[1]).toBe(-1);
+    expect(want[8]).toBe(-1);
+    expect(want[9]).toBe(f);
+    // past the end of the user address space: nothing
+    const edge = new Float64Array(2);
+    mm.lookupPagePfns(-1, 2, edge);
+    expect(Array.from(edge)).toEqual([-1, mm.lookupPagePfn(0)]);
+  });
 });
 
 describe('mm users', () => {

@@ -87,6 +87,13 @@ export interface SnapshotScope {
    */
   pfnsOut?: Map<number, Float64Array>;
   /**
+   * false: a page no tier holds (neither the xarray nor a domain) has PFN -1 in `pfns` (and
+   * `pfnsOut`, and is left out of the frames table) instead of what its source maps there now:
+   * for a caller that judges only what is pinned, the per-page read of the source saved.
+   * Default true.
+   */
+  sourcePfns?: boolean;
+  /**
    * true: walk every domain and pages object again, neither reading nor
    * writing the Inspector's memo of what earlier snapshots walked (a check
    * that the memo stands for what a walk reads).
@@ -208,26 +215,34 @@ export class Inspector {
 
   private readonly rangesMemo = new WeakMap<IoPagetable, { allowedTree: unknown; ac: number; rc: number; allowed: Array<{ first: string; last: string }>; reserved: ReservedSnap[] }>();
 
-  /** pagesTiers(p, walks) and its PFN runs, or the last one's when nothing it reads has changed. */
-  pagesDetail(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk>, fresh = false): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
+  /**
+   * pagesTiers(p, walks, source) and its PFN runs, or the last one's when nothing it reads has
+   * changed. `source` false: the pages no tier holds are -1, not read from the source.
+   */
+  pagesDetail(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk>, fresh = false, source = true): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
     if (fresh) {
-      const { tiers, pfn } = pagesTiers(p, walks);
+      const { tiers, pfn } = pagesTiers(p, walks, source);
       return { tiers, pfn, runs: pfnRuns(pfn) };
     }
     const key = this.keyBuf;
     pagesTiersKey(p, key);
-    const m = this.tiersMemo.get(p);
+    const memo = source ? this.tiersMemo : this.heldTiersMemo;
+    const m = memo.get(p);
     if (m !== undefined && sameValues(m.key, key)) return m;
-    const { tiers, pfn } = pagesTiers(p, walks);
+    const { tiers, pfn } = pagesTiers(p, walks, source);
     const out = { key: [...key], tiers, pfn, runs: pfnRuns(pfn) };
-    // Only a pages object every page of which some tier holds: the others read the user's page
-    // table (or a file, a dma-buf) for what no tier holds, which no count here follows.
+    // With the source read, only a pages object every page of which some tier holds: the others
+    // read the user's page table (or a file, a dma-buf) for what no tier holds, which no count
+    // here follows.
     let held = true;
-    for (const t of tiers) if (!t.xarray && !t.domain) held = false;
-    if (held) this.tiersMemo.set(p, out);
-    else this.tiersMemo.delete(p);
+    if (source) for (const t of tiers) if (!t.xarray && !t.domain) held = false;
+    if (held) memo.set(p, out);
+    else memo.delete(p);
     return out;
   }
+
+  /** pagesDetail() with `source` false: what the tiers hold alone, always kept. */
+  private readonly heldTiersMemo = new WeakMap<IoptPages, { key: unknown[]; tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] }>();
 }
 
 
@@ -271,6 +286,7 @@ class SnapshotBuilder {
   private readonly wantFrames: boolean;
   private readonly pfnsOut: Map<number, Float64Array> | undefined;
   private readonly fresh: boolean;
+  private readonly sourcePfns: boolean;
   /** Pages objects in order of first sight. */
   private readonly pagesList: IoptPages[] = [];
   private readonly pagesAreas = new Map<IoptPages, Array<{ ctx: number; ioas: number; iova: string }>>();
@@ -292,6 +308,7 @@ class SnapshotBuilder {
     this.wantFrames = scope.frames !== false;
     this.pfnsOut = scope.pfnsOut;
     this.fresh = scope.fresh === true;
+    this.sourcePfns = scope.sourcePfns !== false;
   }
 
   build(): MachineSnapshot {
@@ -470,7 +487,7 @@ class SnapshotBuilder {
       if (this.wantFrames) this.pfnArrays[i] = sparse.held;
       pfns = sparse.pfns;
     } else if (this.detail) {
-      const { tiers: t, pfn, runs } = this.insp.pagesDetail(p, this.walks, this.fresh);
+      const { tiers: t, pfn, runs } = this.insp.pagesDetail(p, this.walks, this.fresh, this.sourcePfns);
       tiers = t;
       if (this.wantFrames) this.pfnArrays[i] = pfn;
       pfns = runs;
@@ -684,7 +701,7 @@ const scratchMask = new Uint8Array(SCRATCH_PAGES);
 const scratchUsers = new Int32Array(SCRATCH_PAGES);
 const scratchPhys = new Float64Array(SCRATCH_PAGES);
 
-export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>): { tiers: TierRun[]; pfn: Float64Array } {
+export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>, source = true): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
   const small = n <= SCRATCH_PAGES;
   const mask = small ? scratchMask.subarray(0, n).fill(0) : new Uint8Array(n);
@@ -711,10 +728,9 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
     pfn[i] = v;
     return true;
   });
-  // The pages no tier holds: what the source maps there now.
-  if (p.type === IOPT_ADDRESS_USER) {
-    p.sourceMm.lookupPagePfns(firstVpn(p), n, pfn, mask);
-  } else for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
+  // The pages no tier holds: what the source maps there now (left -1 without `source`).
+  if (source && p.type === IOPT_ADDRESS_USER) p.sourceMm.lookupPagePfns(firstVpn(p), n, pfn, mask);
+  else if (source) for (let i = 0; i < n; i++) if (mask[i] === 0) pfn[i] = sourcePfn(p, i);
   const tiers: TierRun[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {

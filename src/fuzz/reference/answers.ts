@@ -217,9 +217,10 @@ export class AnswerOracle {
     const need = detailNeeded(this.machine);
     const detail = this.detailed || (need.pinnedOrMapped && need.anyPage);
     try {
-      // The frames table is not read here; the pages' PFNs are taken per page as the snapshot had them.
+      // The frames table is not read here; the pages' PFNs are taken per page as the snapshot had them, and
+      // only where a tier holds them (what the source maps elsewhere is read where a judgement needs it).
       const pfns = new Map<number, Float64Array>();
-      s = this.insp.snapshot({ summaryOnly: !detail, frames: false, pfnsOut: pfns });
+      s = this.insp.snapshot({ summaryOnly: !detail, frames: false, pfnsOut: pfns, sourcePfns: false });
       this.pfns = pfns;
       this.detailed = need.pinnedOrMapped;
     } catch (e) {

@@ -97,11 +97,7 @@ export class RealProcess {
   }
 
   maps(): RealMapping[] {
-    try {
-      return parseMaps(readFileSync(`/proc/${this.pid}/maps`, 'utf8'));
-    } catch {
-      return [];
-    }
+    return parseMaps(this.mapsText());
   }
 
   /** /proc/PID/status text ('' when the process is gone). */
@@ -117,6 +113,15 @@ export class RealProcess {
   fdinfo(fd: number): string {
     try {
       return readFileSync(`/proc/${this.pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** /proc/PID/maps of the real process as text ('' when it is gone). */
+  mapsText(): string {
+    try {
+      return readFileSync(`/proc/${this.pid}/maps`, 'utf8');
     } catch {
       return '';
     }

@@ -60,7 +60,7 @@ import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MOD
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
-import { hugetlbUsage, modelSmapsRollup, rewriteSmaps, statusRss } from './smaps.js';
+import { HugetlbInodes, hugetlbUsage, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
@@ -230,6 +230,8 @@ export class BridgeServer {
   private rmapRebuilt = false;
   /** memfds the model made, by page cache: the real file (opened through /proc/PID/fd) holds their pages. */
   private readonly memfds = new Map<MemFile, number>();
+  /** The inode numbers the maps and smaps lines give the model's hugetlb files. */
+  private readonly hugetlbInodes = new HugetlbInodes();
   /** memfds created by the last request of a process, opened at its next one (the real file exists then). */
   private readonly memfdsToOpen: { b: Bridged; fd: number; file: MemFile }[] = [];
   /** pfn → memfd page, for pages no process maps. */
@@ -1567,9 +1569,11 @@ export class BridgeServer {
       // the pages the program's CPU faulted in (only its real memory saw the touch), in every process: a
       // page fork shares is counted by both
       for (const o of this.byPid.values()) this.syncTouchedPages(o);
-      const rw = rewriteSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms());
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms(), { profile: this.machine.profile.name, inodes: this.hugetlbInodes });
       return reply(kind === 'smaps' ? rw.text : modelSmapsRollup(t.real?.smapsRollup() ?? '', rw.delta));
     }
+    // the real lines, those of the model's hugetlb VMAs as its kernel prints them (the real memory there is ordinary)
+    if (kind === 'maps') return reply(rewriteMaps(t.real?.mapsText() ?? '', t.proc.mm, this.machine.profile.name, this.hugetlbInodes));
     if (kind === 'status') {
       const mm = t.proc.mm;
       // HugetlbPages (mm->hugetlb_usage) and the resident counts: the pages the program touched are the model's
@@ -1868,6 +1872,7 @@ function specialPath(name: string): string {
     case 'pagemap':
     case 'smaps':
     case 'smaps_rollup':
+    case 'maps':
       return `/proc/${arg}/${kind}`;
     case 'fdinfo':
       return `/proc/${a}/fdinfo/${b}`;

@@ -57,6 +57,78 @@ export function vmFlagsText(f: number): string {
     .join('');
 }
 
+/**
+ * The device a hugetlb file of the model shows in /proc/PID/maps: the
+ * internal hugetlbfs mount's anonymous superblock (get_anon_bdev(): MAJOR 0,
+ * a minor taken in mount order at boot), as the oracle VMs' kernels number
+ * it (Linux 6.12.95: 00:0a, 7.2.13: 00:0c).
+ */
+const HUGETLBFS_DEV: Readonly<Record<string, string>> = { 'v6.12': '00:0a' };
+const HUGETLBFS_DEV_LATEST = '00:0c';
+
+/**
+ * Inode numbers of the model's hugetlb files as the maps lines show them. The
+ * model keeps none (get_next_ino() hands them out machine-wide, pseudo files
+ * of every kind taking their turn): each file is numbered when first shown.
+ */
+export class HugetlbInodes {
+  private readonly ino = new WeakMap<object, number>();
+  private next = 1;
+
+  of(file: object): number {
+    let n = this.ino.get(file);
+    if (n === undefined) {
+      n = this.next++;
+      this.ino.set(file, n);
+    }
+    return n;
+  }
+}
+
+/**
+ * A maps header line of the real process for a range the model maps with
+ * hugetlb VMA `v`, as the model's kernel prints it (show_map_vma()): the
+ * range and flags as they are, the file offset (vm_pgoff), the hugetlbfs
+ * device and inode, and the path after padding to column 73, "/anon_hugepage
+ * (deleted)" for MAP_HUGETLB memory (hugetlb_file_setup() makes an unlinked
+ * file on the internal mount), "/memfd:NAME (deleted)" for a memfd.
+ */
+export function hugetlbMapsHeader(line: string, v: Vma, profile: string, inodes: HugetlbInodes): string {
+  const m = /^([0-9a-f]+-[0-9a-f]+ [-rwxsp]{4}) /.exec(line);
+  if (m === null || v.file === null) return line;
+  const file = v.file;
+  const off = (v.pgoff * PAGE_SIZE).toString(16).padStart(8, '0');
+  const dev = HUGETLBFS_DEV[profile] ?? HUGETLBFS_DEV_LATEST;
+  const head = `${m[1]} ${off} ${dev} ${inodes.of(file)} `;
+  // (the model's memfd names carry their "memfd:" prefix, as the dentry's d_name does)
+  const path = `/${file.name} (deleted)`;
+  return `${head.padEnd(73)}${path}`;
+}
+
+/**
+ * /proc/PID/maps under exec: the real text with the header of every range the
+ * model maps with a hugetlb VMA rewritten (the real process maps ordinary
+ * memory there).
+ */
+export function rewriteMaps(real: string, mm: MmStruct, profile: string, inodes: HugetlbInodes): string {
+  const lines = real.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const v = hugetlbVmaOf(lines[i], mm);
+    if (v !== undefined) lines[i] = hugetlbMapsHeader(lines[i], v, profile, inodes);
+  }
+  return lines.join('\n');
+}
+
+/** The model's hugetlb VMA covering the range a maps header line names, if any. */
+function hugetlbVmaOf(line: string, mm: MmStruct): Vma | undefined {
+  const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+  if (!head) return undefined;
+  const start = Number.parseInt(head[1], 16) / PAGE_SIZE;
+  const end = Number.parseInt(head[2], 16) / PAGE_SIZE;
+  const m = mm.findVma(start);
+  return m !== undefined && m.start <= start && m.end >= end && m.flags & VM_HUGETLB ? m : undefined;
+}
+
 /** The fields a hugetlb VMA's block zeroes: its pages are counted only as hugetlb. */
 const ZEROED = new Set(['Rss', 'Pss', 'Pss_Dirty', 'Pss_Anon', 'Pss_File', 'Pss_Shmem', 'Shared_Clean', 'Shared_Dirty', 'Private_Clean', 'Private_Dirty', 'Referenced', 'Anonymous', 'KSM', 'LazyFree', 'AnonHugePages', 'ShmemPmdMapped', 'FilePmdMapped', 'Locked']);
 
@@ -125,7 +197,7 @@ export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> =
 }
 
 /** modelSmaps() with the changes it made per key (for smaps_rollup and status). */
-export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm]): SmapsRewrite {
+export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm], header?: { profile: string; inodes: HugetlbInodes }): SmapsRewrite {
   const lines = real.split('\n');
   const all = [...mms];
   const delta = new Map<string, number>();
@@ -146,6 +218,8 @@ export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct>
       v = covers && m.flags & VM_HUGETLB ? m : undefined;
       anon = covers && !v && isPrivateAnon(m) ? smapAnonCounts(mm, m, start, end, all) : undefined;
       if (v) hugetlb = hugetlbBytes(mm, v);
+      // the header as /proc/PID/maps shows it (rewriteMaps())
+      if (v && header) lines[i] = hugetlbMapsHeader(l, v, header.profile, header.inodes);
       continue;
     }
     if (v === undefined && anon === undefined) continue;

@@ -268,6 +268,12 @@ describe('exec: /proc/self/smaps', () => {
   });
 });
 
+describe('exec: maps', () => {
+  it("a hugetlb mapping's line names its hugetlbfs file (/anon_hugepage, /memfd:NAME), device, inode and offset, in maps and smaps alike (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('maps-hugetlb', BOTH, 18, ['MAP_HUGETLB: the path is /anon_hugepage (deleted)', 'the path starts in column 73', "smaps's header line is the maps line", 'both name the same inode of the same device', 'the same hugetlbfs device as the anonymous one, another inode']);
+  });
+});
+
 describe('exec: mincore', () => {
   it("residency is the model's: a THP written at one byte, pages GUP pinned the program never touched, the zero page, a memfd page through another mapping; EINVAL, ENOMEM, EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('mincore', BOTH, 13, ["one byte written: the THP's 512 pages", 'the 16 pinned pages resident (GUP faulted them), the rest not', 'a memfd page written through one mapping is resident through the other', 'a NULL vector: EFAULT']);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { describe, expect, it } from 'vitest';
-import { modelSmaps, modelSmapsRollup, rewriteSmaps, statusRss, vmFlagsText } from '../../src/bridge/smaps.js';
+import { HugetlbInodes, modelSmaps, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss, vmFlagsText } from '../../src/bridge/smaps.js';
 import { Machine } from '../../src/machine/index.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_ACCOUNT, VM_HUGETLB, VM_MAYREAD, VM_READ } from '../../src/mm/constants.js';
 
@@ -74,5 +74,43 @@ describe('smaps under exec (the model rewrites its hugetlb and private anonymous
 
   it('VmFlags mnemonics in bit order', () => {
     expect(vmFlagsText(VM_READ | VM_MAYREAD | VM_ACCOUNT | VM_HUGETLB)).toBe('rd mr ac ht ');
+  });
+});
+
+describe('maps under exec (show_map_vma() of the model\'s hugetlb VMAs)', () => {
+  it('a MAP_HUGETLB and a hugetlb memfd mapping get their hugetlbfs file, device, inode and offset; other lines stay as they are', () => {
+    const m = new Machine({ memory: '64M' });
+    const p = m.spawn({ memlock: 'unlimited' });
+    const h = p.mmap(0n, 2n << 20n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB);
+    const fd = p.memfdCreate('vm-ram', 4 /* MFD_HUGETLB */);
+    expect(p.ftruncate(fd, 4n << 20n)).toBe(0);
+    const f1 = p.mmap(0n, 2n << 20n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2n << 20n);
+    const f2 = p.mmap(0n, 2n << 20n, PROT_READ, MAP_SHARED, fd, 2n << 20n);
+    const a = p.mmap(0n, 8192n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    const x = (v: bigint) => v.toString(16);
+    const plain = `${x(a)}-${x(a + 8192n)} rw-p 00000000 00:00 0 `;
+    // what the host shows for the emulating memory: anonymous, and a shmem memfd
+    const real = [
+      `${x(h)}-${x(h + (2n << 20n))} rw-p 00000000 00:00 0 `,
+      `${x(f1)}-${x(f1 + (2n << 20n))} rw-s 00200000 00:01 4242                       /memfd:vm-ram (deleted)`,
+      `${x(f2)}-${x(f2 + (2n << 20n))} r--s 00200000 00:01 4242                       /memfd:vm-ram (deleted)`,
+      plain,
+      '',
+    ].join('\n');
+    const inodes = new HugetlbInodes();
+    const out = rewriteMaps(real, p.mm, 'latest', inodes).split('\n');
+    const col = (l: string) => l.indexOf('/');
+    // the path padded to column 73
+    const line = (head: string, path: string) => `${head.padEnd(73)}${path}`;
+    expect(out[0]).toBe(line(`${x(h)}-${x(h + (2n << 20n))} rw-p 00000000 00:0c 1`, '/anon_hugepage (deleted)'));
+    expect(out[1]).toBe(line(`${x(f1)}-${x(f1 + (2n << 20n))} rw-s 00200000 00:0c 2`, '/memfd:vm-ram (deleted)'));
+    expect(out[2]).toBe(line(`${x(f2)}-${x(f2 + (2n << 20n))} r--s 00200000 00:0c 2`, '/memfd:vm-ram (deleted)'));
+    expect([col(out[0]), out[3], out[4]]).toEqual([73, plain, '']);
+    // the same numbering again, and the 6.12 kernel's device; smaps's headers are the maps lines
+    expect(rewriteMaps(real, p.mm, 'v6.12', inodes).split('\n')[0]).toContain(' 00:0a 1 ');
+    const sm = rewriteSmaps(`${real.split('\n')[0]}\nSize:               2048 kB\n`, p.mm, [p.mm], { profile: 'latest', inodes }).text;
+    expect(sm.split('\n')[0]).toBe(out[0]);
+    // without the header option the smaps header is the real one
+    expect(modelSmaps(`${real.split('\n')[0]}\n`, p.mm).split('\n')[0]).toBe(real.split('\n')[0]);
   });
 });

@@ -579,13 +579,15 @@ static const struct { const char *path, *name; } special_paths[] = {
  * status: VmLck, VmPin, HugetlbPages and the resident counts are the model's;
  * smaps: the real text with the model's hugetlb and private anonymous VMAs
  * (exec emulates hugetlb with ordinary memory, and the host has its own THP
- * mode); smaps_rollup: the real sums moved by that rewrite;
+ * mode); smaps_rollup: the real sums moved by that rewrite; maps: the real
+ * lines, a hugetlb VMA's with its hugetlbfs file;
  * pagemap: the model's page tables (present, shared, file-backed, PFNs).
  */
 static const struct { const char *suffix, *kind; } special_proc[] = {
 	{ "/status", "status" },
 	{ "/smaps", "smaps" },
 	{ "/smaps_rollup", "smaps_rollup" },
+	{ "/maps", "maps" },
 	{ "/pagemap", "pagemap" },
 };
 
@@ -1151,7 +1153,8 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 {
 	if (!strncmp(special_path[fd], "pagemap:", 8))
 		return pagemap_read(fd, dst, n, off);
-	if (!strncmp(special_path[fd], "smaps:", 6) || !strncmp(special_path[fd], "smaps_rollup:", 13)) {
+	if (!strncmp(special_path[fd], "smaps:", 6) || !strncmp(special_path[fd], "smaps_rollup:", 13) ||
+	    !strncmp(special_path[fd], "maps:", 5)) {
 		/* longer than one reply: the server sends the slice asked for */
 		size_t want = n < 65536 ? n : 65536;
 		char *part = malloc(want + 1);

@@ -81,6 +81,8 @@ export interface DifferentialReport {
   diverged: Array<{ report: ProgramReport; dir: string }>;
   /** Programs left out because the C export cannot express them. */
   unexportable: number;
+  /** Programs that diverged in their batch and agreed (or were explained) when run alone: not findings. */
+  batchOnly: string[];
 }
 
 /** The finding of a program the kernel answers differently: its first unexplained divergence names it. */
@@ -137,12 +139,30 @@ export async function differential(
     batch: o.batch ?? 100,
     ...(o.onPhase ? { onPhase: o.onPhase } : {}),
   });
+  const first = res.reports.flatMap((r, i) => (r.status === 'diverged' ? [i] : []));
+  // A program of a batch runs linked with the others (one binary, a larger image than its own, which the
+  // model's exec layout describes): what it does to fixed addresses may land in the others' data. Each one
+  // that diverged runs again alone, one per boot, and is a finding only if it diverges there too.
+  let alone: OracleResult | undefined;
+  if (first.length > 0 && (o.batch ?? 100) > 1) {
+    o.onPhase?.(`running the ${first.length} diverged program(s) again, each alone`);
+    alone = await run({
+      programs: first.map((i) => ({ name: named[i].name, program: named[i].program })),
+      kernel: o.kernel,
+      ...(o.profile ? { profile: o.profile } : {}),
+      ...(o.initramfs ? { initramfs: o.initramfs } : {}),
+      batch: 1,
+      ...(o.onPhase ? { onPhase: o.onPhase } : {}),
+    });
+  }
   const diverged: DifferentialReport['diverged'] = [];
-  res.reports.forEach((r, i) => {
-    if (r.status !== 'diverged') return;
-    diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
+  const batchOnly: string[] = [];
+  first.forEach((i, k) => {
+    const r = alone ? alone.reports[k] : res.reports[i];
+    if (r.status === 'diverged') diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
+    else batchOnly.push(named[i].name);
   });
-  return { summary: res.summary, diverged, unexportable };
+  return { summary: res.summary, diverged, unexportable, batchOnly };
 }
 
 function toWhole(v: number | string | undefined, def: number, what: string, min: number): number {
@@ -292,10 +312,10 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     });
     diverged = d.diverged.length;
     const s = d.summary;
-    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })) }, null, 2)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly }, null, 2)}\n`);
     else {
       process.stdout.write(
-        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors\n`,
+        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged${d.batchOnly.length ? ` (${d.batchOnly.length} of them not when run alone: ${d.batchOnly.join(', ')})` : ''}, ${s.skipped} skipped, ${s.errors} errors\n`,
       );
       for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
     }

@@ -69,13 +69,57 @@ async function fakeKernel(o: OracleOptions, seen: OracleOptions[]): Promise<Orac
   };
 }
 
+/** A kernel on which the first program diverges only when it shares a boot with others (a batch artifact). */
+async function batchOnlyKernel(o: OracleOptions, seen: OracleOptions[]): Promise<OracleResult> {
+  seen.push(o);
+  const inBatch = o.programs.length > 1;
+  return {
+    reports: o.programs.map((p, i) =>
+      inBatch && i === 0
+        ? {
+            name: p.name,
+            status: 'diverged' as const,
+            calls: p.program.calls.length,
+            compared: p.program.calls.length,
+            divergences: [{ program: p.name, call: 1, op: p.program.calls[1].op, class: 'errno' as const, model: 'EFAULT', kernel: 'ok' }],
+            modelWarnings: [],
+            kernelWarnings: [],
+          }
+        : { name: p.name, status: 'agree' as const, calls: p.program.calls.length, compared: p.program.calls.length, divergences: [], modelWarnings: [], kernelWarnings: [] },
+    ),
+    summary: summary(o, inBatch ? 1 : 0),
+  };
+}
+
 describe('differential mode', () => {
+  it('runs a program that diverged in its batch again alone, and reports it only if it diverges there too', async () => {
+    const out = tmp();
+    const seen: OracleOptions[] = [];
+    const d = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, batch: 100, run: (o) => batchOnlyKernel(o, seen) });
+    expect(seen.map((o) => [o.batch, o.programs.map((p) => p.name)])).toEqual([
+      [100, ['corpus-0000', 'corpus-0001']],
+      [1, ['corpus-0000']],
+    ]);
+    expect(d.diverged).toEqual([]);
+    expect(d.batchOnly).toEqual(['corpus-0000']);
+    expect(readdirSync(out)).toEqual([]);
+    // with batches of one there is nothing to run again
+    const once: OracleOptions[] = [];
+    const d1 = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, batch: 1, run: (o) => fakeKernel(o, once) });
+    expect(once).toHaveLength(1);
+    expect(d1.diverged).toHaveLength(1);
+  });
+
   it('sends every program in C to the harness and writes each divergent one as a finding', async () => {
     const out = tmp();
     const seen: OracleOptions[] = [];
     const d = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, profile: 'v6.12', batch: 7, run: (o) => fakeKernel(o, seen) });
-    expect(seen).toHaveLength(1);
+    // the batch, then the diverged program alone (where it diverges again)
+    expect(seen).toHaveLength(2);
     expect(seen[0].batch).toBe(7);
+    expect(seen[1].batch).toBe(1);
+    expect(seen[1].programs.map((p) => p.name)).toEqual(['corpus-0001']);
+    expect(d.batchOnly).toEqual([]);
     expect(seen[0].profile).toBe('v6.12');
     expect(seen[0].programs.map((p) => p.program.profile)).toEqual(['v6.12', 'v6.12']);
     expect(d.unexportable).toBe(0);
@@ -108,8 +152,9 @@ describe('differential mode', () => {
     } finally {
       process.stdout.write = orig;
     }
-    expect(seen).toHaveLength(1);
+    expect(seen).toHaveLength(2);
     expect(seen[0].programs.length).toBeGreaterThan(0);
+    expect(seen[1].programs).toHaveLength(1);
     expect(rc).toBe(1);
     const line = writes.find((w) => w.startsWith('kernel 7.2.13'));
     expect(line).toMatch(/1 diverged/);

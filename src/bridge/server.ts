@@ -24,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EACCES, EBADF, EINVAL, EIO, ENOENT, EPERM, ESRCH } from '../base/errno.js';
+import { SightKeys } from '../base/sight-keys.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
@@ -60,7 +61,7 @@ import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MOD
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
-import { HugetlbInodes, hugetlbUsage, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss } from './smaps.js';
+import { type HugetlbInodes, hugetlbUsage, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
 
 const PT_SPAN = 512;
@@ -231,7 +232,7 @@ export class BridgeServer {
   /** memfds the model made, by page cache: the real file (opened through /proc/PID/fd) holds their pages. */
   private readonly memfds = new Map<MemFile, number>();
   /** The inode numbers the maps and smaps lines give the model's hugetlb files. */
-  private readonly hugetlbInodes = new HugetlbInodes();
+  private readonly hugetlbInodes: HugetlbInodes = new SightKeys(1);
   /** memfds created by the last request of a process, opened at its next one (the real file exists then). */
   private readonly memfdsToOpen: { b: Bridged; fd: number; file: MemFile }[] = [];
   /** pfn → memfd page, for pages no process maps. */

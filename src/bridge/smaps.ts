@@ -15,6 +15,7 @@
  * VMA's counts are the model's page tables' (src/mm/task-mmu.ts). Shared and
  * file mappings keep the real counts.
  */
+import type { SightKeys } from '../base/sight-keys.js';
 import type { MmStruct, Vma } from '../mm/address-space.js';
 import { PAGE_SIZE, VM_HUGETLB, VM_MAYSHARE } from '../mm/constants.js';
 import { isPrivateAnon, type SmapCounts, smapAnonCounts } from '../mm/task-mmu.js';
@@ -69,21 +70,10 @@ const HUGETLBFS_DEV_LATEST = '00:0c';
 /**
  * Inode numbers of the model's hugetlb files as the maps lines show them. The
  * model keeps none (get_next_ino() hands them out machine-wide, pseudo files
- * of every kind taking their turn): each file is numbered when first shown.
+ * of every kind taking their turn): each file is numbered from 1 when first
+ * shown.
  */
-export class HugetlbInodes {
-  private readonly ino = new WeakMap<object, number>();
-  private next = 1;
-
-  of(file: object): number {
-    let n = this.ino.get(file);
-    if (n === undefined) {
-      n = this.next++;
-      this.ino.set(file, n);
-    }
-    return n;
-  }
-}
+export type HugetlbInodes = SightKeys<object>;
 
 /**
  * A maps header line of the real process for a range the model maps with
@@ -121,12 +111,21 @@ export function rewriteMaps(real: string, mm: MmStruct, profile: string, inodes:
 
 /** The model's hugetlb VMA covering the range a maps header line names, if any. */
 function hugetlbVmaOf(line: string, mm: MmStruct): Vma | undefined {
+  const h = headerVma(line, mm);
+  return h?.vma !== undefined && h.vma.flags & VM_HUGETLB ? h.vma : undefined;
+}
+
+/**
+ * A maps (or smaps) header line's range in pages and the model's VMA covering
+ * all of it (undefined when none does); undefined for a line that is no header.
+ */
+function headerVma(line: string, mm: MmStruct): { start: number; end: number; vma: Vma | undefined } | undefined {
   const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
   if (!head) return undefined;
   const start = Number.parseInt(head[1], 16) / PAGE_SIZE;
   const end = Number.parseInt(head[2], 16) / PAGE_SIZE;
   const m = mm.findVma(start);
-  return m !== undefined && m.start <= start && m.end >= end && m.flags & VM_HUGETLB ? m : undefined;
+  return { start, end, vma: m !== undefined && m.start <= start && m.end >= end ? m : undefined };
 }
 
 /** The fields a hugetlb VMA's block zeroes: its pages are counted only as hugetlb. */
@@ -209,14 +208,11 @@ export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct>
   let hugetlb: [number, number] = [0, 0];
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
-    const head = /^([0-9a-f]+)-([0-9a-f]+) /.exec(l);
+    const head = headerVma(l, mm);
     if (head) {
-      const start = Number.parseInt(head[1], 16) / PAGE_SIZE;
-      const end = Number.parseInt(head[2], 16) / PAGE_SIZE;
-      const m = mm.findVma(start);
-      const covers = m !== undefined && m.start <= start && m.end >= end;
-      v = covers && m.flags & VM_HUGETLB ? m : undefined;
-      anon = covers && !v && isPrivateAnon(m) ? smapAnonCounts(mm, m, start, end, all) : undefined;
+      const m = head.vma;
+      v = m !== undefined && m.flags & VM_HUGETLB ? m : undefined;
+      anon = m !== undefined && !v && isPrivateAnon(m) ? smapAnonCounts(mm, m, head.start, head.end, all) : undefined;
       if (v) hugetlb = hugetlbBytes(mm, v);
       // the header as /proc/PID/maps shows it (rewriteMaps())
       if (v && header) lines[i] = hugetlbMapsHeader(l, v, header.profile, header.inodes);

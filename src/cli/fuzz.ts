@@ -158,9 +158,14 @@ export async function differential(
   const diverged: DifferentialReport['diverged'] = [];
   const batchOnly: string[] = [];
   first.forEach((i, k) => {
-    const r = alone ? alone.reports[k] : res.reports[i];
-    if (r.status === 'diverged') diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
-    else batchOnly.push(named[i].name);
+    const a = alone?.reports[k];
+    // (a rerun that did not answer, an error or a skip, leaves the batch's divergence standing)
+    if (a !== undefined && (a.status === 'agree' || a.status === 'explained')) {
+      batchOnly.push(named[i].name);
+      return;
+    }
+    const r = a?.status === 'diverged' ? a : res.reports[i];
+    diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
   });
   return { summary: res.summary, diverged, unexportable, batchOnly };
 }

@@ -16,6 +16,7 @@
  */
 import { modLg2, pow2Bits } from '../base/pow2.js';
 import { sameValues } from '../base/same-values.js';
+import { SightKeys } from '../base/sight-keys.js';
 import { IommuDomain } from '../iommu/domain.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
@@ -122,27 +123,12 @@ export function contextsOf(procs: Iterable<Process>): IommufdCtx[] {
   return [...out];
 }
 
-/** Numbers for model objects in order of first sight, kept while the object lives. */
-class Keys<T extends object> {
-  private readonly keys = new WeakMap<T, number>();
-  private next = 0;
-
-  of(x: T): number {
-    let k = this.keys.get(x);
-    if (k === undefined) {
-      k = this.next++;
-      this.keys.set(x, k);
-    }
-    return k;
-  }
-}
-
 /** Identities that survive from one snapshot to the next. */
 export class Inspector {
-  private readonly ctxs = new Keys<IommufdCtx>();
-  private readonly pages = new Keys<IoptPages>();
+  private readonly ctxs = new SightKeys<IommufdCtx>();
+  private readonly pages = new SightKeys<IoptPages>();
   /** mms and memcgs share one numbering. */
-  private readonly accts = new Keys<object>();
+  private readonly accts = new SightKeys<object>();
 
   constructor(readonly machine: Machine) {}
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { describe, expect, it } from 'vitest';
-import { HugetlbInodes, modelSmaps, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss, vmFlagsText } from '../../src/bridge/smaps.js';
+import { type HugetlbInodes, modelSmaps, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss, vmFlagsText } from '../../src/bridge/smaps.js';
+import { SightKeys } from '../../src/base/sight-keys.js';
 import { Machine } from '../../src/machine/index.js';
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, VM_ACCOUNT, VM_HUGETLB, VM_MAYREAD, VM_READ } from '../../src/mm/constants.js';
 
@@ -97,7 +98,7 @@ describe('maps under exec (show_map_vma() of the model\'s hugetlb VMAs)', () => 
       plain,
       '',
     ].join('\n');
-    const inodes = new HugetlbInodes();
+    const inodes: HugetlbInodes = new SightKeys(1);
     const out = rewriteMaps(real, p.mm, 'latest', inodes).split('\n');
     const col = (l: string) => l.indexOf('/');
     // the path padded to column 73

@@ -103,6 +103,21 @@ describe('differential mode', () => {
     expect(d.diverged).toEqual([]);
     expect(d.batchOnly).toEqual(['corpus-0000']);
     expect(readdirSync(out)).toEqual([]);
+    // a rerun that never answers (the VM failed) leaves the batch's divergence a finding
+    const failing: OracleOptions[] = [];
+    const out2 = tmp();
+    const d2 = await differential(PROGRAMS, {
+      kernel: '/nonexistent/bzImage',
+      outDir: out2,
+      batch: 100,
+      run: async (o) => {
+        const r = await batchOnlyKernel(o, failing);
+        return o.batch === 1 ? { ...r, reports: r.reports.map((x) => ({ ...x, status: 'error' as const })) } : r;
+      },
+    });
+    expect(failing).toHaveLength(2);
+    expect(d2.batchOnly).toEqual([]);
+    expect(d2.diverged.map((x) => [x.report.name, x.report.divergences[0].model, x.report.divergences[0].kernel])).toEqual([['corpus-0000', 'EFAULT', 'ok']]);
     // with batches of one there is nothing to run again
     const once: OracleOptions[] = [];
     const d1 = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, batch: 1, run: (o) => fakeKernel(o, once) });

@@ -312,6 +312,13 @@ function copySource(dir: string): void {
   for (const p of FUZZER_PATHS) cpSync(join(ROOT, 'src', p), join(dir, 'src', p), { recursive: true });
 }
 
+/** The mutant called `name` (throws for a name no mutant has). */
+export function mutantNamed(name: string): Mutant {
+  const m = MUTANTS.find((x) => x.name === name);
+  if (!m) throw new Error(`no mutant ${name}`);
+  return m;
+}
+
 /** `text` with the mutant applied; throws "anchor not found" when its line is not there exactly once. */
 export function applyMutant(m: Mutant, text: string): string {
   const at = text.indexOf(m.from);

@@ -20,7 +20,7 @@ import { Prng } from '../../src/base/prng.js';
 import { generateProgram } from '../../src/fuzz/generator.js';
 import type { MemoKind } from '../../src/fuzz/reference/answers.js';
 import { fuzzRunOptions, runGuarded } from '../../src/fuzz/signal.js';
-import { MUTANTS, type Mutant, runOnMutant } from './mutants.js';
+import { mutantNamed, runOnMutant } from './mutants.js';
 
 const RUNNER = `
 import { Prng } from './src/base/prng.ts';
@@ -48,12 +48,6 @@ interface MemoRun {
 /** Mutants whose wrong answers the pins, domain and reserved judgements see (and so their memos). */
 const JUDGED = ['batch-drops-page-offset', 'domain-read-rereads-chunk', 'detach-keeps-aperture', 'reserved-last-byte', 'user-pin-relative-index', 'unfill-keeps-storage', 'batch-counts-unadded'];
 
-function byName(name: string): Mutant {
-  const m = MUTANTS.find((x) => x.name === name);
-  if (!m) throw new Error(`no mutant ${name}`);
-  return m;
-}
-
 describe("the answer oracle's memos", () => {
   it('read the inputs of the judgements they stand for, on generated programs', () => {
     const rng = new Prng(7);
@@ -71,8 +65,8 @@ describe("the answer oracle's memos", () => {
 
   const seen: Record<string, number> = {};
   for (const name of JUDGED) {
-    it(`pass over no finding of ${name} (${byName(name).what})`, () => {
-      const r = runOnMutant(byName(name), RUNNER, ['400', '7'], 300) as MemoRun;
+    it(`pass over no finding of ${name} (${mutantNamed(name).what})`, () => {
+      const r = runOnMutant(mutantNamed(name), RUNNER, ['400', '7'], 300) as MemoRun;
       expect(r.found['ORACLE memo'], JSON.stringify(r)).toBeUndefined();
       // The mutant was met, and the memos stood for judgements while it was.
       expect(Object.values(r.found).reduce((a, b) => a + b, 0), JSON.stringify(r)).toBeGreaterThan(0);

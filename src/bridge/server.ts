@@ -229,6 +229,8 @@ export class BridgeServer {
   private rmap: Map<number, number> | undefined;
   private rmapOwner: Bridged[] = [];
   private rmapRebuilt = false;
+  /** Page ranges the model's walks synced during the current request (the real process does not run meanwhile). */
+  private walkSynced: Array<{ b: Bridged; lo: number; hi: number }> = [];
   /** memfds the model made, by page cache: the real file (opened through /proc/PID/fd) holds their pages. */
   private readonly memfds = new Map<MemFile, number>();
   /** The inode numbers the maps and smaps lines give the model's hugetlb files. */
@@ -605,6 +607,7 @@ export class BridgeServer {
     const backing: UserBacking = {
       copy: (va, buf, off, len, write) => b.real?.copy(va, buf, off, len, write) ?? false,
       vmaMiss: (mm, vpn) => this.mirror(b, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + 1),
+      touch: (_mm, lo, hi) => this.syncBeforeWalk(b, lo, hi),
     };
     b.proc.mm.backing = backing;
   }
@@ -802,6 +805,7 @@ export class BridgeServer {
   private handleOp(b: Bridged, q: Request): Reply {
     this.stats.requests++;
     this.rmapRebuilt = false;
+    this.walkSynced.length = 0;
     if (this.memfdsToOpen.length > 0) this.openMemfds();
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
     b.switchThread(q.tid);
@@ -1381,6 +1385,22 @@ export class BridgeServer {
       if (op === IOMMU_TEST_OP_MD_CHECK_MAP) this.syncTouchedRange(b, dv.getBigUint64(32, true), dv.getBigUint64(24, true));
       else if (op === IOMMU_TEST_OP_MD_CHECK_REFS) this.syncTouchedRange(b, dv.getBigUint64(24, true), dv.getBigUint64(16, true));
     }
+  }
+
+  /**
+   * Before the model's GUP slow path or a user copy walks pages [lo, hi):
+   * the pages the program's CPU touched there since the model last looked
+   * (written after an IOAS_MAP, or after the model itself read-faulted the
+   * zero page in), once per range per request. Without it a pin that comes
+   * later than the map (ACCESS_RW's slow path, ACCESS_PAGES, a domain
+   * attach) would take a page the model faults fresh, or the zero page,
+   * where the kernel takes the page the program wrote.
+   */
+  private syncBeforeWalk(b: Bridged, lo: number, hi: number): void {
+    if (b.real === undefined || !(hi > lo)) return;
+    for (const w of this.walkSynced) if (w.b === b && w.lo <= lo && hi <= w.hi) return;
+    this.walkSynced.push({ b, lo, hi });
+    if (lo < TASK_PAGES) this.syncTouchedPages(b, lo, Math.min(hi, TASK_PAGES) - lo, false);
   }
 
   /** The address spaces of the model's live processes. */

@@ -238,6 +238,13 @@ export interface UserBacking {
    * (e.g. from /proc/PID/maps). true → look again.
    */
   vmaMiss?(mm: MmStruct, vpn: number): boolean;
+  /**
+   * The model is about to walk pages [lo, hi) for GUP or a user copy, past
+   * the entries it can take as they are: the backing may first bring the
+   * page tables up to what the real process did there (pages its own CPU
+   * touched since the model last looked).
+   */
+  touch?(mm: MmStruct, lo: number, hi: number): void;
 }
 
 /**
@@ -2481,6 +2488,7 @@ export class MmStruct {
   private backedCopy(a: number, buf: Uint8Array, write: boolean): number {
     cover(COV_MmStruct.backedCopy);
     const len = buf.length;
+    this.backing!.touch?.(this, Math.floor(a / PAGE_SIZE), Math.ceil((a + len) / PAGE_SIZE));
     let ok = 0;
     while (ok < len) {
       const vpn = Math.floor((a + ok) / PAGE_SIZE);

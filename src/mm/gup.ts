@@ -102,6 +102,7 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
   const pin = (flags & FOLL_PIN) !== 0;
   const write = (flags & FOLL_WRITE) !== 0;
   const longterm = (flags & FOLL_LONGTERM) !== 0;
+  mm.backing?.touch?.(mm, vpn, vpn + npages);
   let done = 0;
   let o = outOff;
   let lastFault = -1;

@@ -274,6 +274,18 @@ describe('exec: maps', () => {
   });
 });
 
+describe('exec: pages touched after the map', () => {
+  it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('late-touch', BOTH, 21, [
+      "ACCESS_RW's slow path reads it too, after the fast one",
+      "ACCESS_RW's slow path on a page written after the map",
+      "ACCESS_RW's slow path on a zero page written after the map",
+      "ACCESS_RW's slow path on a read-only area written after the map",
+      'ACCESS_RW of a page written after the attach',
+    ]);
+  });
+});
+
 describe('exec: mincore', () => {
   it("residency is the model's: a THP written at one byte, pages GUP pinned the program never touched, the zero page, a memfd page through another mapping; EINVAL, ENOMEM, EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('mincore', BOTH, 13, ["one byte written: the THP's 512 pages", 'the 16 pinned pages resident (GUP faulted them), the rest not', 'a memfd page written through one mapping is resident through the other', 'a NULL vector: EFAULT']);

@@ -37,6 +37,10 @@ struct test_cmd_md {
 	uint32_t pad[57];
 };
 
+/* IOMMU_TEST_OP_ACCESS_RW's flags (MOCK_ACCESS_RW_*) */
+#define RW_WRITE (1 << 0)
+#define RW_SLOW_PATH (1 << 2)
+
 static int failed;
 
 static __attribute__((unused)) void check(int cond, const char *what, long got)
@@ -139,4 +143,14 @@ static __attribute__((unused)) uint32_t ioas_alloc(int fd)
 	struct ioas_alloc a = { .size = sizeof(a) };
 	return ioctl(fd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
 }
+
+/* IOMMU_TEST_OP_ACCESS_RW through access `access`: `len` bytes between IOVA `iova` and `uptr` */
+static __attribute__((unused)) int access_rw(int fd, uint32_t access, uint64_t iova, void *uptr, uint64_t len, uint32_t flags)
+{
+	struct { uint32_t size, op, id, reserved; uint64_t iova, length, uptr, flags, pad[26]; } c = {
+		.size = sizeof(c), .op = TEST_OP_ACCESS_RW, .id = access, .iova = iova, .length = len, .uptr = (uintptr_t)uptr, .flags = flags,
+	};
+	return ioctl(fd, IOMMU_TEST_CMD, &c);
+}
+
 #endif

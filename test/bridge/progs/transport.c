@@ -22,21 +22,9 @@
 
 #include "progs.h"
 
-#define RW_WRITE (1 << 0)
-#define RW_SLOW_PATH (1 << 2)
 #define PG 4096
 
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
-
-static int access_rw(int fd, uint32_t access, uint64_t iova, void *uptr, uint64_t len, uint32_t flags)
-{
-	struct test_cmd c = { .size = sizeof(c), .op = TEST_OP_ACCESS_RW, .id = access };
-	c.u[0] = iova;
-	c.u[1] = len;
-	c.u[2] = (uintptr_t)uptr;
-	c.u[3] = flags;
-	return ioctl(fd, IOMMU_TEST_CMD, &c);
-}
 
 static int check_refs(int fd, void *p, uint64_t len, uint32_t refs)
 {

@@ -275,13 +275,15 @@ describe('exec: maps', () => {
 });
 
 describe('exec: pages touched after the map', () => {
-  it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later (the checks that pass on 6.12.95 and 7.2.13)", async () => {
-    await passesUnder('late-touch', BOTH, 21, [
+  it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later, a page the parent wrote after a fork (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('late-touch', BOTH, 27, [
       "ACCESS_RW's slow path reads it too, after the fast one",
       "ACCESS_RW's slow path on a page written after the map",
       "ACCESS_RW's slow path on a zero page written after the map",
       "ACCESS_RW's slow path on a read-only area written after the map",
       'ACCESS_RW of a page written after the attach',
+      "ACCESS_RW's slow path on a page the parent wrote after the fork",
+      'the child kept its own copies',
     ]);
   });
 });

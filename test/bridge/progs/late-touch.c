@@ -5,10 +5,12 @@
  * a mock domain attached later, a page the program read (the zero page)
  * before the map and wrote after it, an area mapped read-only. Under exec
  * the model learns of those writes only when it looks; each check reads
- * back what the program wrote. One line per check; exit 0 when all passed.
+ * back what the program wrote; last, a page fork left shared that the
+ * parent wrote before the pin. One line per check; exit 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "progs.h"
 
@@ -104,5 +106,26 @@ int main(void)
 	e[PG + 5] = 0x33;
 	rc = access_rw(fd, acc, 0x40500000 + PG + 5, got, 1, RW_SLOW_PATH);
 	check(rc == 0 && got[0] == 0x33, "ACCESS_RW of a page pinned by the map, then written", got[0]);
+
+	/* after a fork the parent's write copies the page: the pin takes the parent's copy, the child keeps its own */
+	unsigned char *f = anon(2 * PG);
+	memset(f, 1, 2 * PG);
+	V(0, 0, "IOAS_MAP before the fork", map_at(fd, ioas, f, 2 * PG, 0x40600000, MAP_READABLE));
+	int p[2];
+	check(pipe(p) == 0, "pipe", 0);
+	pid_t c = fork();
+	if (c == 0) {
+		char x;
+		_exit(read(p[0], &x, 1) == 1 && f[0] == 1 && f[PG] == 1 ? 0 : 3);
+	}
+	f[0] = 2;
+	f[PG] = 3;
+	rc = access_rw(fd, acc, 0x40600000, got, 1, RW_SLOW_PATH);
+	check(rc == 0 && got[0] == 2, "ACCESS_RW's slow path on a page the parent wrote after the fork", got[0]);
+	rc = access_rw(fd, acc, 0x40600000 + PG, got, 1, 0);
+	check(rc == 0 && got[0] == 3, "ACCESS_RW's fast path on the other one", got[0]);
+	check(write(p[1], "x", 1) == 1, "the child goes on", 0);
+	int st = 0;
+	check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child kept its own copies", st);
 	return failed;
 }

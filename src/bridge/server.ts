@@ -226,6 +226,7 @@ export class BridgeServer {
   /** [in the serving loop, a TICK is in the FIFO, batches read] (shared with the tick worker). */
   private readonly loopState = new Int32Array(new SharedArrayBuffer(12));
   private ticker: Worker | undefined;
+  private tickerOnline = false;
   private rmap: Map<number, number> | undefined;
   private rmapOwner: Bridged[] = [];
   private rmapRebuilt = false;
@@ -303,16 +304,32 @@ export class BridgeServer {
     writeFileSync(bell, Buffer.alloc(BELL_SIZE));
     chmodSync(bell, 0o666);
     this.bellFd = openSync(bell, 'r');
-    this.ticker = startTicker(this.reqPath, this.loopState);
+    const ticker = startTicker(this.reqPath, this.loopState);
+    this.ticker = ticker;
+    // A new thread's V8 setup reads /proc/self/maps through descriptors without O_CLOEXEC: a program
+    // spawned meanwhile would inherit one (and every descriptor the model gives it would come one higher
+    // than the kernel's). Listening ends once the ticker runs its code, so no spawn overlaps that setup.
+    const online = new Promise<void>((resolve) => {
+      ticker.once('online', () => {
+        this.tickerOnline = true;
+        resolve();
+      });
+      ticker.once('error', () => resolve());
+    });
     return new Promise((resolve, reject) => {
       const srv = createServer((sock) => this.accept(sock));
       srv.once('error', reject);
       srv.listen(path, () => {
         setImmediate(() => this.serve());
-        resolve();
+        void online.then(() => resolve());
       });
       this.server = srv;
     });
+  }
+
+  /** The tick worker runs its code (its thread's setup is over; listen() waits for it). */
+  get tickerRunning(): boolean {
+    return this.tickerOnline;
   }
 
   close(): void {

@@ -230,6 +230,8 @@ export class BridgeServer {
   private rmap: Map<number, number> | undefined;
   private rmapOwner: Bridged[] = [];
   private rmapRebuilt = false;
+  /** The sum of the connected address spaces' framesMapped when the reverse map was last built. */
+  private rmapMapped = -1;
   /** Page ranges the model's walks synced during the current request (the real process does not run meanwhile). */
   private walkSynced: Array<{ b: Bridged; lo: number; hi: number }> = [];
   /** memfds the model made, by page cache: the real file (opened through /proc/PID/fd) holds their pages. */
@@ -671,20 +673,26 @@ export class BridgeServer {
 
   private frameCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
     if (pfn === this.machine.phys.zeroPfn) return false;
-    // the map is kept across requests; each hit is checked against the page tables, a miss rebuilds it once per request
+    // the map is kept across requests; each hit is checked against the page tables, a miss rebuilds it once
+    // per request, and again when a frame was mapped since (a GUP for write of a private file page copies
+    // the page, which reads the source through here, before it maps the copy the write then goes to)
     let at = this.rmap?.get(pfn);
     if (at !== undefined && !this.rmapValid(pfn, at)) at = undefined;
     if (at === undefined) {
-      if (!this.rmapRebuilt) {
+      const mapped = this.framesMappedNow();
+      if (!this.rmapRebuilt || mapped !== this.rmapMapped) {
         this.buildRmap();
         this.rmapRebuilt = true;
+        this.rmapMapped = mapped;
         at = this.rmap!.get(pfn);
       }
       if (at === undefined) return this.memfdCopy(pfn, off, buf, bufOff, len, write);
     }
     const b = this.rmapOwner[at % 64];
     const vpn = Math.floor(at / 64);
-    return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
+    // a write through a read-only shared mapping fails (FOLL_FORCE makes only a COW mapping writable):
+    // a memfd's page is in the real file as well
+    return (b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false) || this.memfdCopy(pfn, off, buf, bufOff, len, write);
   }
 
   /** A page of a memfd no process maps (or one write(2) adds): its bytes are in the real file. */
@@ -722,6 +730,13 @@ export class BridgeServer {
     const page = v.pgoff + (vpn - v.start);
     const head = f.lookup(Math.floor(page / f.folioPages));
     return head >= 0 && head + (page % f.folioPages) === pfn;
+  }
+
+  /** framesMapped summed over the address spaces buildRmap() walks. */
+  private framesMappedNow(): number {
+    let n = 0;
+    for (const b of this.byPid.values()) if (!b.proc.exited && b.real !== undefined) n += b.proc.mm.framesMapped;
+    return n;
   }
 
   /** pfn → (process, vpn) over every connected process, built when a frame's contents are first needed. */

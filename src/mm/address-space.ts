@@ -600,6 +600,11 @@ export class MmStruct {
   private zeroFlags: Uint8Array | null = null;
   /** Where user bytes live when not in the frames (the bridge); see UserBacking. */
   backing: UserBacking | undefined;
+  /**
+   * A count that moves whenever a frame is newly mapped here (a fault, a
+   * COW, a fork's copy): a reverse map built before it moved may lack one.
+   */
+  framesMapped = 0;
 
   constructor(phys: PhysicalMemory, opts: MmOptions = {}) {
     this.phys = phys;
@@ -960,6 +965,7 @@ export class MmStruct {
   }
 
   private mapPte(key: number, idx: number, pfn: number, flags: number): void {
+    this.framesMapped++;
     const n = this.node(key, true);
     if (n.pfns === null) {
       n.pfns = new Uint32Array(PT_SPAN);
@@ -973,6 +979,7 @@ export class MmStruct {
 
   private setHuge(key: number, pfn: number, flags: number, order: number, table = true): void {
     cover(COV_MmStruct.setHuge);
+    this.framesMapped++;
     const n = this.node(key, table);
     this.opts.warn?.on(n.count !== 0, 'set_huge.pte_table_not_empty');
     n.pfns = null;
@@ -1234,6 +1241,7 @@ export class MmStruct {
     if (npfn < 0) return -ENOMEM;
     this.phys.copyFrame(npfn, pfn);
     this.ownPtes(n);
+    this.framesMapped++;
     n.pfns![idx] = npfn + 1;
     n.flags![idx] = PTE_ANON_EXCL;
     this.phys.getFrame(npfn);
@@ -1291,6 +1299,7 @@ export class MmStruct {
     if (nh < 0) return -EFAULT;
     if (reserved) v.resv![ri] = 0;
     for (let k = 0; k < np; k++) this.phys.copyFrame(nh + k, head + k);
+    this.framesMapped++;
     for (let k = 0; k < nnodes; k++) {
       const n = this.pt.get(key0 + k)!;
       const old = n.huge - 1;

@@ -2247,9 +2247,16 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	 * MAP_POPULATE is the model's (it fills its page tables and folios); the
 	 * real memory only holds contents, so it faults in when touched instead
 	 * of the kernel zeroing all of it now (the dirty-tracking selftests map
-	 * 64 and 128 MiB per test and touch little of it).
+	 * 64 and 128 MiB per test and touch little of it). Except in a writable
+	 * private mapping of a file: populating write-faults each page into a
+	 * copy of the process's own, which later writes to the file (through
+	 * another mapping, write(2)) no longer reach; the real pages must be
+	 * those copies.
 	 */
 	int rflags = flags & ~MAP_POPULATE;
+	if ((flags & MAP_POPULATE) && !(flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE && (prot & PROT_WRITE) &&
+	    kind_of(fd) != K_MODEL)
+		rflags |= MAP_POPULATE;
 	if (flags & MAP_HUGETLB) {
 		int lg = (flags >> HUGE_SHIFT) & HUGE_MASK;
 		hsz = (size_t)1 << (lg ? lg : 21);

@@ -8,9 +8,10 @@
  * only the model has, `--caps`, the round-trip benchmark) or that need
  * something the VMs lack (sockets: no CONFIG_NET) are left out.
  *
- * The sweep program (progs/sweep.c) judges nothing itself: it prints a line
- * per call, and its output on each kernel must be the output under exec with
- * the kernel's profile, line for line.
+ * The sweep programs (progs/sweep.c: the ioctls; progs/mmsweep.c: memory
+ * calls around maps, accesses and domains) judge nothing themselves: each
+ * prints a line per call, and its output on each kernel must be the output
+ * under exec with the kernel's profile, line for line.
  *
  * usage: tsx scripts/oracle/bridge-progs.ts --kernel path/bzImage [--kernel ...]
  * Ends with "bridge-progs: N passed, N failed" (program runs); exit 1 on a failure.
@@ -31,11 +32,14 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test', 'bridge', 'progs');
 
 /** The programs run on every kernel, and those only 7.2 has what they need for (IOMMU_IOAS_CHANGE_PROCESS is 6.13+). */
-const PROGRAMS = ['basic', 'creds', 'events', 'fdlinks', 'fds', 'hugepages', 'iov', 'late-touch', 'layout', 'maps-hugetlb', 'mincore', 'mlocked', 'outsidefds', 'pagemap', 'smaps', 'smaps-anon', 'thp', 'transport'];
+const PROGRAMS = ['basic', 'creds', 'events', 'fdlinks', 'fds', 'frames', 'hugepages', 'iov', 'late-touch', 'layout', 'maps-hugetlb', 'mincore', 'mlocked', 'outsidefds', 'pagemap', 'smaps', 'smaps-anon', 'thp', 'transport'];
 const ONLY_72 = ['change_process_uid'];
 
 /** Programs whose output on a kernel must be their output under exec with its profile. */
-const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, string>> }> = [{ name: 'sweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } }];
+const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, string>> }> = [
+  { name: 'sweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'mmsweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+];
 
 /** The lines `name` prints under exec with `profile` (built for the host, dynamically: the shim needs LD_PRELOAD). */
 async function underExec(name: string, profile: string): Promise<string[]> {

@@ -288,6 +288,17 @@ describe('exec: pages touched after the map', () => {
   });
 });
 
+describe("exec: where a frame's bytes are", () => {
+  it('a slow write through a private mapping of a memfd lands in the copy GUP made, a write reaches a memfd page mapped read-only elsewhere, MAP_POPULATE copies a writable private mapping (the checks that pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('frames', BOTH, 12, [
+      "ACCESS_RW's slow write lands in the private copy",
+      "ACCESS_RW's write reaches the file's page, seen read-only too",
+      'MAP_POPULATE of a writable private mapping: its copy keeps the file\'s old bytes',
+      'a read-only one still sees the file',
+    ]);
+  });
+});
+
 describe('exec: mincore', () => {
   it("residency is the model's: a THP written at one byte, pages GUP pinned the program never touched, the zero page, a memfd page through another mapping; EINVAL, ENOMEM, EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('mincore', BOTH, 13, ["one byte written: the THP's 512 pages", 'the 16 pinned pages resident (GUP faulted them), the rest not', 'a memfd page written through one mapping is resident through the other', 'a NULL vector: EFAULT']);

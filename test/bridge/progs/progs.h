@@ -153,4 +153,16 @@ static __attribute__((unused)) int access_rw(int fd, uint32_t access, uint64_t i
 	return ioctl(fd, IOMMU_TEST_CMD, &c);
 }
 
+/* FNV-1a of n bytes at p: the sweeps print it for what a call read or left in memory */
+static __attribute__((unused)) uint64_t fnv(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 #endif

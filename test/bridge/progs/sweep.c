@@ -23,7 +23,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define T ';'
+#include "progs.h"
+
 #define UA 0x200000000000ULL
 #define UB 0x210000000000ULL
 #define CALLS 3000
@@ -38,17 +39,6 @@ static uint64_t rnd(void)
 	return s;
 }
 #define PICK(a) (a[rnd() % (sizeof(a) / sizeof(a[0]))])
-
-static uint64_t fnv(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 /* sizeof each command's struct in the 7.2 uAPI, 0x80 (DESTROY) .. 0x94 (HW_QUEUE_ALLOC); IOMMU_TEST_CMD's */
 static const uint32_t csize[] = { 8, 12, 24, 40, 32, 40, 24, 24, 12, 48, 40, 16, 48, 32, 16, 40, 40, 24, 8, 32, 40 };

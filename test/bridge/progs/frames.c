@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Under exec a frame's bytes live in the program's memory, found through
+ * where the model maps the frame. Each check here is a place where that
+ * went wrong once: ACCESS_RW's slow write through a private mapping of a
+ * memfd (GUP copies the file's page, and the write goes to the copy), a
+ * write to a memfd page whose first mapping the model found is read-only,
+ * and MAP_POPULATE of a writable private mapping of a file (every page
+ * copied then: a later write to the file is not seen there). One line per
+ * check; exit 0 when all passed.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+
+#include "progs.h"
+
+#define PG 4096UL
+
+struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
+
+static char *map_at(unsigned long va, int prot, int flags, int fd)
+{
+	return mmap((void *)va, PG, prot, flags | MAP_FIXED, fd, 0);
+}
+
+static int map_iova(int fd, uint32_t ioas, void *va, uint64_t iova)
+{
+	struct ioas_map m = { .size = sizeof(m), .flags = 7 /* FIXED_IOVA | WRITEABLE | READABLE */, .ioas_id = ioas, .user_va = (uintptr_t)va, .length = PG, .iova = iova };
+	return ioctl(fd, IOMMU_IOAS_MAP, &m);
+}
+
+int main(void)
+{
+	const int RW = PROT_READ | PROT_WRITE;
+	int fd = open("/dev/iommu", O_RDWR);
+	uint32_t ioas = ioas_alloc(fd);
+	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
+	check(fd >= 0 && ioas && ioctl(fd, IOMMU_TEST_CMD, &ca) == 0, "open, IOAS_ALLOC, CREATE_ACCESS", 0);
+	uint32_t acc = (uint32_t)ca.u[0];
+	unsigned char put[64];
+	for (int i = 0; i < 64; i++)
+		put[i] = (unsigned char)(i + 1);
+
+	/* a private mapping of a memfd, mapped into the IOAS; the slow write pins (copies) the file's page */
+	int m1 = memfd_create("private", 0);
+	check(ftruncate(m1, 16 * PG) == 0, "ftruncate", 0);
+	char *shared = map_at(0x310000000000UL, RW, MAP_SHARED, m1);
+	shared[5] = 7;
+	char *priv = map_at(0x310000000000UL, RW, MAP_PRIVATE, m1);
+	check(priv == shared && priv[5] == 7, "a private mapping over the shared one sees the file", priv[5]);
+	V(0, 0, "IOAS_MAP of the private mapping", map_iova(fd, ioas, priv, 0x40000000));
+	int rc = access_rw(fd, acc, 0x40000000 + 8, put, sizeof(put), RW_WRITE | RW_SLOW_PATH);
+	check(rc == 0 && !memcmp(priv + 8, put, sizeof(put)) && priv[5] == 7, "ACCESS_RW's slow write lands in the private copy", rc);
+	char c = 1;
+	check(pread(m1, &c, 1, 8) == 1 && c == 0, "and not in the file", c);
+
+	/* a memfd page mapped read-only first, then writable: the write goes to the file's page */
+	int m2 = memfd_create("ro", 0);
+	check(ftruncate(m2, PG) == 0, "ftruncate", 0);
+	char *ro = map_at(0x320000000000UL, RW, MAP_SHARED, m2);
+	ro[0] = 'a';
+	V(0, 0, "mprotect read-only", mprotect(ro, PG, PROT_READ));
+	char *rw = map_at(0x330000000000UL, RW, MAP_SHARED, m2);
+	V(0, 0, "IOAS_MAP of the writable mapping", map_iova(fd, ioas, rw, 0x40100000));
+	rc = access_rw(fd, acc, 0x40100000 + 8, put, 4, RW_WRITE | RW_SLOW_PATH);
+	check(rc == 0 && rw[8] == 1 && ro[11] == 4 && rw[0] == 'a', "ACCESS_RW's write reaches the file's page, seen read-only too", rw[8]);
+
+	/* MAP_POPULATE of a writable private mapping copies every page at once */
+	char *pop = map_at(0x340000000000UL, RW, MAP_PRIVATE | MAP_POPULATE, m2);
+	rw[100] = 'S';
+	check(pop[100] == 0 && pop[0] == 'a', "MAP_POPULATE of a writable private mapping: its copy keeps the file's old bytes", pop[100]);
+	char *rpop = map_at(0x350000000000UL, PROT_READ, MAP_PRIVATE | MAP_POPULATE, m2);
+	rw[200] = 'T';
+	check(rpop[200] == 'T', "a read-only one still sees the file", rpop[200]);
+	return failed;
+}

@@ -77,11 +77,14 @@ export function durationArg(value: string): number {
 
 export interface DifferentialReport {
   summary: OracleSummary;
-  /** Programs the kernel answered differently (beyond the known divergences), with their finding folders. */
+  /**
+   * Programs the kernel answered differently (beyond the known divergences), or that did not finish on it
+   * (the VM stopped, the C export did not compile), with their finding folders.
+   */
   diverged: Array<{ report: ProgramReport; dir: string }>;
   /** Programs left out because the C export cannot express them. */
   unexportable: number;
-  /** Programs that diverged in their batch and agreed (or were explained) when run alone: not findings. */
+  /** Programs that diverged (or did not finish) in their batch and agreed (or were explained) when run alone: not findings. */
   batchOnly: string[];
 }
 
@@ -139,13 +142,15 @@ export async function differential(
     batch: o.batch ?? 100,
     ...(o.onPhase ? { onPhase: o.onPhase } : {}),
   });
-  const first = res.reports.flatMap((r, i) => (r.status === 'diverged' ? [i] : []));
+  // A program that did not finish in the VM (a kernel that died under it, a program that hung) is worth as
+  // much as a divergence: it is followed the same way.
+  const first = res.reports.flatMap((r, i) => (r.status === 'diverged' || r.status === 'error' ? [i] : []));
   // A program of a batch runs linked with the others (one binary, a larger image than its own, which the
   // model's exec layout describes): what it does to fixed addresses may land in the others' data. Each one
-  // that diverged runs again alone, one per boot, and is a finding only if it diverges there too.
+  // that diverged runs again alone, one per boot, and is a finding only if it diverges (or fails) there too.
   let alone: OracleResult | undefined;
   if (first.length > 0 && (o.batch ?? 100) > 1) {
-    o.onPhase?.(`running the ${first.length} diverged program(s) again, each alone`);
+    o.onPhase?.(`running the ${first.length} diverged or unfinished program(s) again, each alone`);
     alone = await run({
       programs: first.map((i) => ({ name: named[i].name, program: named[i].program })),
       kernel: o.kernel,
@@ -164,7 +169,9 @@ export async function differential(
       batchOnly.push(named[i].name);
       return;
     }
-    const r = a?.status === 'diverged' ? a : res.reports[i];
+    // the divergence to show: the one alone, else the batch's, else what the rerun said (its error)
+    const b = res.reports[i];
+    const r = a?.status === 'diverged' ? a : b.status === 'diverged' ? b : (a ?? b);
     diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
   });
   return { summary: res.summary, diverged, unexportable, batchOnly };

@@ -125,6 +125,32 @@ describe('differential mode', () => {
     expect(d1.diverged).toHaveLength(1);
   });
 
+  it('follows a program that did not finish in the VM like a divergence: a finding when it fails alone too, a batch artifact when it then agrees', async () => {
+    // the last program stops the VM in its batch; alone it stops it again, or (second kernel) runs fine
+    const stops = (alone: boolean) => async (o: OracleOptions): Promise<OracleResult> => {
+      const r = await fakeKernel(o, []);
+      const fail = o.batch !== 1 || !alone;
+      return {
+        ...r,
+        reports: r.reports.map((x, i) =>
+          i === o.programs.length - 1 && fail
+            ? { ...x, status: 'error' as const, compared: 0, note: 'the VM stopped while the program ran', divergences: [{ program: x.name, class: 'missing' as const, model: 'a run', kernel: 'the VM stopped while the program ran' }] }
+            : { ...x, status: 'agree' as const, divergences: [] },
+        ),
+      };
+    };
+    const out = tmp();
+    const d = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: out, batch: 100, run: stops(false) });
+    expect(d.batchOnly).toEqual([]);
+    expect(d.diverged.map((x) => [x.report.name, x.report.status])).toEqual([['corpus-0001', 'error']]);
+    const text = readFileSync(join(d.diverged[0].dir, 'finding.txt'), 'utf8');
+    expect(text).toContain('signature: KERNEL missing program');
+    expect(text).toContain('note: the VM stopped while the program ran');
+    const d2 = await differential(PROGRAMS, { kernel: '/nonexistent/bzImage', outDir: tmp(), batch: 100, run: stops(true) });
+    expect(d2.diverged).toEqual([]);
+    expect(d2.batchOnly).toEqual(['corpus-0001']);
+  });
+
   it('sends every program in C to the harness and writes each divergent one as a finding', async () => {
     const out = tmp();
     const seen: OracleOptions[] = [];

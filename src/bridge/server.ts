@@ -627,6 +627,7 @@ export class BridgeServer {
       copy: (va, buf, off, len, write) => b.real?.copy(va, buf, off, len, write) ?? false,
       vmaMiss: (mm, vpn) => this.mirror(b, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + 1),
       touch: (_mm, lo, hi) => this.syncBeforeWalk(b, lo, hi),
+      copiedFile: (_mm, lo, hi) => this.copyRealPages(b, lo, hi),
     };
     b.proc.mm.backing = backing;
   }
@@ -723,7 +724,8 @@ export class BridgeServer {
     if (b === undefined || b.proc.exited || b.real === undefined) return false;
     const vpn = Math.floor(at / 64);
     const mm = b.proc.mm;
-    if (mm.lookupEntry(vpn) - 1 === pfn) return true;
+    // (an anonymous page, as buildRmap() takes them: a file's page mapped privately is no place for its bytes)
+    if (mm.lookupEntry(vpn) - 1 === pfn && mm.lastFlags & PTE_ANON) return true;
     const v = mm.findVma(vpn);
     const f = v?.file;
     if (v === undefined || f === null || f === undefined || !(v.flags & VM_MAYSHARE)) return false;
@@ -746,7 +748,11 @@ export class BridgeServer {
     for (const b of this.byPid.values()) {
       if (b.proc.exited || b.real === undefined || owners.length === 64) continue;
       const k = owners.push(b) - 1;
-      b.proc.mm.forEachMapping((vpn, pfn, _flags, huge) => {
+      b.proc.mm.forEachMapping((vpn, pfn, flags, huge) => {
+        // a file's page where a private mapping maps it is not a place for its bytes: the real process may
+        // have its own copy there, and a write through /proc/PID/mem makes one (the file's page would not
+        // see it); the file's page is found at its shared mappings (below) or in the real memfd
+        if (!(flags & PTE_ANON)) return;
         const n = huge ? PT_SPAN : 1;
         for (let i = 0; i < n; i++) if (!rmap.has(pfn + i)) rmap.set(pfn + i, (vpn + i) * 64 + k);
       });
@@ -1433,6 +1439,22 @@ export class BridgeServer {
     for (const w of this.walkSynced) if (w.b === b && w.lo <= lo && hi <= w.hi) return;
     this.walkSynced.push({ b, lo, hi });
     if (lo < TASK_PAGES) this.syncTouchedPages(b, lo, Math.min(hi, TASK_PAGES) - lo, false);
+  }
+
+  /**
+   * The model copied a file's pages into pages [lo, hi) of a private mapping
+   * (a write, or GUP for write, the program's CPU did not make): a byte of
+   * each real page read and written back through /proc/PID/mem makes the
+   * real process copy it too, as its kernel would on a write. Without it the
+   * real page stays the file's, and a later write to the file (write(2),
+   * another mapping) shows through it where on Linux the copy keeps the old
+   * bytes.
+   */
+  private copyRealPages(b: Bridged, lo: number, hi: number): void {
+    const real = b.real;
+    if (real === undefined) return;
+    const one = new Uint8Array(1);
+    for (let vpn = lo; vpn < hi; vpn++) if (real.copy(vpn * PAGE_SIZE, one, 0, 1, false)) real.copy(vpn * PAGE_SIZE, one, 0, 1, true);
   }
 
   /** The address spaces of the model's live processes. */

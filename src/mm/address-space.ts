@@ -245,6 +245,12 @@ export interface UserBacking {
    * touched since the model last looked).
    */
   touch?(mm: MmStruct, lo: number, hi: number): void;
+  /**
+   * The model gave pages [lo, hi) copies of a file's pages (a write to a
+   * private mapping): the backing makes the real pages copies too, so that
+   * later changes to the file no longer show through them.
+   */
+  copiedFile?(mm: MmStruct, lo: number, hi: number): void;
 }
 
 /**
@@ -1225,6 +1231,7 @@ export class MmStruct {
       if (pfn < 0) return -ENOMEM;
       this.phys.copyFrame(pfn, fp);
       this.mapPte(key, idx, pfn, PTE_ANON_EXCL);
+      this.backing?.copiedFile?.(this, vpn, vpn + 1);
       return 0;
     }
     if (mode === FAULT_READ || shared) return 0;
@@ -1246,6 +1253,7 @@ export class MmStruct {
     n.flags![idx] = PTE_ANON_EXCL;
     this.phys.getFrame(npfn);
     this.phys.putFrame(pfn);
+    if (!(f & PTE_ANON)) this.backing?.copiedFile?.(this, vpn, vpn + 1);
     return 0;
   }
 
@@ -1300,6 +1308,7 @@ export class MmStruct {
     if (reserved) v.resv![ri] = 0;
     for (let k = 0; k < np; k++) this.phys.copyFrame(nh + k, head + k);
     this.framesMapped++;
+    const fromFile = !(n.hugeFlags & PTE_ANON);
     for (let k = 0; k < nnodes; k++) {
       const n = this.pt.get(key0 + k)!;
       const old = n.huge - 1;
@@ -1308,6 +1317,7 @@ export class MmStruct {
       this.phys.mapHuge(nh + k * PT_SPAN);
       this.phys.unmapHuge(old);
     }
+    if (fromFile) this.backing?.copiedFile?.(this, key0 * PT_SPAN, (key0 + nnodes) * PT_SPAN);
     return 0;
   }
 

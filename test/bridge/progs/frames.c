@@ -5,9 +5,11 @@
  * went wrong once: ACCESS_RW's slow write through a private mapping of a
  * memfd (GUP copies the file's page, and the write goes to the copy), a
  * write to a memfd page whose first mapping the model found is read-only,
- * and MAP_POPULATE of a writable private mapping of a file (every page
- * copied then: a later write to the file is not seen there). One line per
- * check; exit 0 when all passed.
+ * MAP_POPULATE of a writable private mapping of a file (every page
+ * copied then: a later write to the file is not seen there), pwrite(2) to
+ * a memfd page a private mapping has read, and a private page GUP copied
+ * that must keep its bytes when the file changes. One line per check; exit
+ * 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -72,5 +74,34 @@ int main(void)
 	char *rpop = map_at(0x350000000000UL, PROT_READ, MAP_PRIVATE | MAP_POPULATE, m2);
 	rw[200] = 'T';
 	check(rpop[200] == 'T', "a read-only one still sees the file", rpop[200]);
+
+	/* pwrite(2) to a memfd page the model maps privately (the private mapping read it): the file gets the bytes */
+	int m3 = memfd_create("pwrite", 0);
+	check(ftruncate(m3, PG) == 0, "ftruncate", 0);
+	char *rd = map_at(0x360000000000UL, RW, MAP_PRIVATE, m3);
+	char *src = map_at(0x370000000000UL, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	V(0, 0, "IOAS_MAP of an anonymous page", map_iova(fd, ioas, src, 0x40200000));
+	rc = access_rw(fd, acc, 0x40200000, rd, 16, RW_WRITE); /* copy_from_user reads the private mapping */
+	check(rc == 0, "ACCESS_RW write from the private mapping", rc);
+	V(1, 0, "pwrite", pwrite(m3, "Z", 1, 300));
+	char *sh = map_at(0x380000000000UL, RW, MAP_SHARED, m3);
+	check(sh[300] == 'Z' && rd[300] == 'Z', "a new shared mapping and the private one both see it", sh[300]);
+
+	/* a page GUP copied (the slow write pins it for write) keeps its bytes when the file changes */
+	V(0, 0, "IOAS_MAP of the private mapping", map_iova(fd, ioas, rd, 0x40300000));
+	rc = access_rw(fd, acc, 0x40300000 + 8, put, 4, RW_WRITE | RW_SLOW_PATH);
+	check(rc == 0 && rd[8] == 1 && rd[300] == 'Z', "ACCESS_RW's slow write copies the private page", rd[8]);
+	V(1, 0, "pwrite over the copied page", pwrite(m3, "Q", 1, 300));
+	check(rd[300] == 'Z' && sh[300] == 'Q', "the copy keeps the old byte, the file has the new one", rd[300]);
+
+	/* a domain's pin for write copies a private page with no write through it at all */
+	uint32_t ioas2 = ioas_alloc(fd);
+	struct test_cmd md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas2 };
+	V(0, 0, "MOCK_DOMAIN on a second IOAS", ioctl(fd, IOMMU_TEST_CMD, &md));
+	char *pin = map_at(0x390000000000UL, RW, MAP_PRIVATE, m3);
+	check(pin[300] == 'Q', "a private mapping sees the file", pin[300]);
+	V(0, 0, "IOAS_MAP pins it for write", map_iova(fd, ioas2, pin, 0x40000000));
+	V(1, 0, "pwrite after the pin", pwrite(m3, "R", 1, 300));
+	check(pin[300] == 'Q' && sh[300] == 'R', "the pinned copy keeps the old byte", pin[300]);
 	return failed;
 }

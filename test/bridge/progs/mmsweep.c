@@ -8,8 +8,10 @@
  * Each call prints its result and a hash of what it read and of the memory
  * it touched, so two runs compare line by line: the oracle suite runs it on
  * Linux 6.12 and 7.2 and under exec with the matching profile and requires
- * the same output. Three episodes (the seeds that once found three ways
- * exec lost a frame's bytes), each from a fresh iommufd. Not a check
+ * the same output. Five episodes (the seeds that once found ways exec lost
+ * a frame's bytes; the last two also write and read the memfd with
+ * pwrite/pread and read through the access into the program's memory),
+ * each from a fresh iommufd. Not a check
  * program: it prints, it does not judge.
  */
 #define _GNU_SOURCE
@@ -66,7 +68,7 @@ static long tc(struct tcmd *c)
 	return ioctl(fd, IOMMU_TEST_CMD, c);
 }
 
-static void episode(unsigned seed)
+static void episode(unsigned seed, int ops)
 {
 	s = seed * 2654435761ULL + 1;
 	memset(st, 0, sizeof(st));
@@ -82,7 +84,7 @@ static void episode(unsigned seed)
 	access_id = (uint32_t)ca.u[0];
 	static unsigned char buf[SLOT_PAGES * PG];
 	for (int i = 0; i < 1500; i++) {
-		int op = rnd() % 16, sl = rnd() % SLOTS, p0 = rnd() % SLOT_PAGES;
+		int op = (int)(rnd() % (unsigned)ops), sl = rnd() % SLOTS, p0 = rnd() % SLOT_PAGES;
 		int n = 1 + (rnd() % 4 ? rnd() % 8 : rnd() % SLOT_PAGES);
 		if (p0 + n > SLOT_PAGES)
 			n = SLOT_PAGES - p0;
@@ -213,6 +215,27 @@ static void episode(unsigned seed)
 			r = WIFEXITED(ws) ? WEXITSTATUS(ws) : 255;
 			break;
 		}
+		case 16: { /* pwrite to the memfd under its mappings */
+			unsigned char b[64];
+			for (int k = 0; k < 64; k++)
+				b[k] = (unsigned char)rnd();
+			r = pwrite(mfd, b, 64, (off_t)p0 * PG + (rnd() % (PG - 64)));
+			break;
+		}
+		case 17: /* read(2) of the memfd into the program's memory */
+			if (all(sl, p0, n, 2)) {
+				r = pread(mfd, va + (rnd() % 64), 200, (off_t)(rnd() % SLOT_PAGES) * PG);
+			} else
+				r = -2;
+			break;
+		case 18: /* an access read into the program's memory (copy_to_user) */
+			if (all(sl, p0, 1, 2)) {
+				uint64_t from = IOVA0 + ((uint64_t)(rnd() % SLOTS) * SLOT_PAGES + rnd() % SLOT_PAGES) * PG;
+				h = rnd() % 2 ? RW_SLOW_PATH : 0;
+				r = access_rw(fd, access_id, from, va + 16, 100, (uint32_t)h);
+			} else
+				r = -2;
+			break;
 		}
 		int e = r < 0 ? errno : 0;
 		/* the memory itself, where readable */
@@ -234,9 +257,11 @@ int main(void)
 		printf("cannot map the slots\n");
 		return 1;
 	}
-	episode(1);
-	episode(4);
-	episode(5);
+	episode(1, 16);
+	episode(4, 16);
+	episode(5, 16);
+	episode(101, 19);
+	episode(103, 19);
 	printf("done\n");
 	return 0;
 }

@@ -311,19 +311,21 @@ export class BridgeServer {
     // A new thread's V8 setup reads /proc/self/maps through descriptors without O_CLOEXEC: a program
     // spawned meanwhile would inherit one (and every descriptor the model gives it would come one higher
     // than the kernel's). Listening ends once the ticker runs its code, so no spawn overlaps that setup.
-    const online = new Promise<void>((resolve) => {
+    const online = new Promise<void>((resolve, reject) => {
+      // (only until then: a later error of the worker stays an uncaught one, as it was)
+      ticker.once('error', reject);
       ticker.once('online', () => {
+        ticker.off('error', reject);
         this.tickerOnline = true;
         resolve();
       });
-      ticker.once('error', () => resolve());
     });
     return new Promise((resolve, reject) => {
       const srv = createServer((sock) => this.accept(sock));
       srv.once('error', reject);
       srv.listen(path, () => {
         setImmediate(() => this.serve());
-        void online.then(() => resolve());
+        online.then(() => resolve(), reject);
       });
       this.server = srv;
     });

@@ -1384,9 +1384,13 @@ export class BridgeServer {
     const kpf = { fd: -1 };
     try {
       let budget = 1 << 22;
-      for (const [from, to] of ranges) {
-        budget -= this.syncRange(b, map, kpf, from, Math.min(to, from + Math.max(budget, 0)));
-        if (budget <= 0) break;
+      // shared mappings first: the page cache they fill decides what a private mapping of the same file
+      // maps (hugetlb_no_page() gives a private read of a hole a new anonymous folio, not the file's)
+      for (const shared of [true, false]) {
+        for (const [from, to] of ranges) {
+          budget -= this.syncRange(b, map, kpf, from, Math.min(to, from + Math.max(budget, 0)), shared);
+          if (budget <= 0) break;
+        }
       }
     } finally {
       m.faults.current = prevFaults;
@@ -1472,7 +1476,7 @@ export class BridgeServer {
   }
 
   /** syncTouchedPages() over pages [from, to) of the VMAs there; the pages looked at. */
-  private syncRange(b: Bridged, map: number, kpf: { fd: number }, from: number, to: number): number {
+  private syncRange(b: Bridged, map: number, kpf: { fd: number }, from: number, to: number, shared: boolean): number {
     const mm = b.proc.mm;
     const zero = this.machine.phys.zeroPfn;
     const CHUNK = SYNC_CHUNK;
@@ -1487,7 +1491,7 @@ export class BridgeServer {
         continue;
       }
       const stop = Math.min(to, v.end, at + CHUNK);
-      if (v.flags & VM_PFNMAP) {
+      if (v.flags & VM_PFNMAP || ((v.flags & VM_MAYSHARE) !== 0) !== shared) {
         at = Math.min(to, v.end);
         continue;
       }

@@ -289,14 +289,15 @@ describe('exec: pages touched after the map', () => {
 });
 
 describe("exec: where a frame's bytes are", () => {
-  it('a slow write through a private mapping of a memfd lands in the copy GUP made, a write reaches a memfd page mapped read-only elsewhere, MAP_POPULATE copies a writable private mapping, pwrite reaches a page a private mapping read, a page pinned for write keeps its bytes when the file changes (the checks that pass on 6.12.95 and 7.2.13)', async () => {
-    await passesUnder('frames', BOTH, 26, [
+  it('a slow write through a private mapping of a memfd lands in the copy GUP made, a write reaches a memfd page mapped read-only elsewhere, MAP_POPULATE copies a writable private mapping, pwrite reaches a page a private mapping read, a page or hugetlb folio pinned for write keeps its bytes when the file changes (the checks that pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('frames', BOTH, 31, [
       "ACCESS_RW's slow write lands in the private copy",
       "ACCESS_RW's write reaches the file's page, seen read-only too",
       'MAP_POPULATE of a writable private mapping: its copy keeps the file\'s old bytes',
       'a read-only one still sees the file',
       'a new shared mapping and the private one both see it',
       'the pinned copy keeps the old byte',
+      'the pinned hugetlb copy keeps the old bytes',
     ]);
   });
 });

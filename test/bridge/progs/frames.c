@@ -8,7 +8,8 @@
  * MAP_POPULATE of a writable private mapping of a file (every page
  * copied then: a later write to the file is not seen there), pwrite(2) to
  * a memfd page a private mapping has read, and a private page GUP copied
- * that must keep its bytes when the file changes. One line per check; exit
+ * (a small page, a hugetlb folio) that must keep its bytes when the file
+ * changes. One line per check; exit
  * 0 when all passed.
  */
 #define _GNU_SOURCE
@@ -25,10 +26,15 @@ static char *map_at(unsigned long va, int prot, int flags, int fd)
 	return mmap((void *)va, PG, prot, flags | MAP_FIXED, fd, 0);
 }
 
+static int map_iova2(int fd, uint32_t ioas, void *va, uint64_t len, uint64_t iova)
+{
+	struct ioas_map m = { .size = sizeof(m), .flags = 7 /* FIXED_IOVA | WRITEABLE | READABLE */, .ioas_id = ioas, .user_va = (uintptr_t)va, .length = len, .iova = iova };
+	return ioctl(fd, IOMMU_IOAS_MAP, &m);
+}
+
 static int map_iova(int fd, uint32_t ioas, void *va, uint64_t iova)
 {
-	struct ioas_map m = { .size = sizeof(m), .flags = 7 /* FIXED_IOVA | WRITEABLE | READABLE */, .ioas_id = ioas, .user_va = (uintptr_t)va, .length = PG, .iova = iova };
-	return ioctl(fd, IOMMU_IOAS_MAP, &m);
+	return map_iova2(fd, ioas, va, PG, iova);
 }
 
 int main(void)
@@ -103,5 +109,20 @@ int main(void)
 	V(0, 0, "IOAS_MAP pins it for write", map_iova(fd, ioas2, pin, 0x40000000));
 	V(1, 0, "pwrite after the pin", pwrite(m3, "R", 1, 300));
 	check(pin[300] == 'Q' && sh[300] == 'R', "the pinned copy keeps the old byte", pin[300]);
+
+	/* the same with a hugetlb memfd: the private mapping read the file's folio, which the pin copies */
+	const unsigned long MB2 = 2UL << 20;
+	int h = memfd_create("huge", MFD_HUGETLB);
+	V(0, 0, "ftruncate of a hugetlb memfd", ftruncate(h, MB2));
+	char *hs = mmap(NULL, MB2, RW, MAP_SHARED, h, 0);
+	check(hs != MAP_FAILED, "its shared mapping", 0);
+	hs[100] = 'A';
+	hs[MB2 - 1] = 'Z';
+	char *hp = mmap(NULL, MB2, RW, MAP_PRIVATE, h, 0);
+	check(hp != MAP_FAILED && hp[100] == 'A', "a private mapping reads the file's folio", hp[100]);
+	V(0, 0, "IOAS_MAP pins the private hugetlb mapping for write", map_iova2(fd, ioas2, hp, MB2, 0x40200000));
+	hs[100] = 'B';
+	hs[MB2 - 1] = 'Y';
+	check(hp[100] == 'A' && hp[MB2 - 1] == 'Z', "the pinned hugetlb copy keeps the old bytes", hp[100]);
 	return failed;
 }

@@ -302,6 +302,12 @@ describe("exec: where a frame's bytes are", () => {
   });
 });
 
+describe("exec: a forked child's pages in the parent's IOAS", () => {
+  it("pinned by a domain, the access reads the child's copies after it exits; unpinned, its address space is gone: EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('forkpin', BOTH, 7, ["the access reads the child's copies, not the parent's later writes", "the unpinned area's address space is gone: EFAULT", 'the fast path too']);
+  });
+});
+
 describe('exec: mincore', () => {
   it("residency is the model's: a THP written at one byte, pages GUP pinned the program never touched, the zero page, a memfd page through another mapping; EINVAL, ENOMEM, EFAULT (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('mincore', BOTH, 13, ["one byte written: the THP's 512 pages", 'the 16 pinned pages resident (GUP faulted them), the rest not', 'a memfd page written through one mapping is resident through the other', 'a NULL vector: EFAULT']);

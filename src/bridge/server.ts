@@ -693,8 +693,8 @@ export class BridgeServer {
     }
     const b = this.rmapOwner[at % 64];
     const vpn = Math.floor(at / 64);
-    // a write through a read-only shared mapping fails (FOLL_FORCE makes only a COW mapping writable):
-    // a memfd's page is in the real file as well
+    // a write through a read-only shared mapping fails (check_vma_flags(): FOLL_FORCE, which mem_rw() of
+    // /proc/PID/mem passes, makes only a COW mapping writable): a memfd's page is in the real file as well
     return (b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false) || this.memfdCopy(pfn, off, buf, bufOff, len, write);
   }
 
@@ -1451,7 +1451,9 @@ export class BridgeServer {
    * The model copied a file's pages into pages [lo, hi) of a private mapping
    * (a write, or GUP for write, the program's CPU did not make): a byte of
    * each real page read and written back through /proc/PID/mem makes the
-   * real process copy it too, as its kernel would on a write. Without it the
+   * real process copy it too (a FOLL_FORCE write to a private mapping
+   * breaks COW: wp_page_copy(), hugetlb_wp()), as its kernel did for the
+   * model's fault. Without it the
    * real page stays the file's, and a later write to the file (write(2),
    * another mapping) shows through it where on Linux the copy keeps the old
    * bytes.

@@ -327,7 +327,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly }, null, 2)}\n`);
     else {
       process.stdout.write(
-        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged${d.batchOnly.length ? ` (${d.batchOnly.length} of them not when run alone: ${d.batchOnly.join(', ')})` : ''}, ${s.skipped} skipped, ${s.errors} errors\n`,
+        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
       );
       for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
     }

@@ -202,6 +202,21 @@ describe('differential mode', () => {
     const found = readdirSync(out).filter((n) => n.startsWith('KERNEL-'));
     expect(found).toHaveLength(1);
     expect(existsSync(join(out, found[0], 'repro.c'))).toBe(true);
+    // a divergence only in its batch: named as such on the summary line, no finding, exit 0
+    const out2 = tmp();
+    writes.length = 0;
+    process.stdout.write = ((s: string) => {
+      writes.push(String(s));
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: out2, kernel, runOracle: (o) => batchOnlyKernel(o, []) });
+    } finally {
+      process.stdout.write = orig;
+    }
+    expect(rc).toBe(0);
+    expect(writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/1 diverged, 0 skipped, 0 errors; 1 of the diverged or unfinished agreed when run alone: corpus-0000\n$/);
+    expect(readdirSync(out2).filter((n) => n.startsWith('KERNEL-'))).toEqual([]);
   }, 60_000);
 
   it('--duration takes seconds, minutes and hours', () => {

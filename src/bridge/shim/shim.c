@@ -2249,9 +2249,10 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	 * of the kernel zeroing all of it now (the dirty-tracking selftests map
 	 * 64 and 128 MiB per test and touch little of it). Except in a writable
 	 * private mapping of a file: populating write-faults each page into a
-	 * copy of the process's own, which later writes to the file (through
-	 * another mapping, write(2)) no longer reach; the real pages must be
-	 * those copies.
+	 * copy of the process's own (populate_vma_page_range() adds FOLL_WRITE
+	 * where VM_WRITE is set without VM_SHARED), which later writes to the
+	 * file (through another mapping, write(2)) no longer reach; the real
+	 * pages must be those copies.
 	 */
 	int rflags = flags & ~MAP_POPULATE;
 	if ((flags & MAP_POPULATE) && !(flags & MAP_ANONYMOUS) && (flags & MAP_TYPE) == MAP_PRIVATE && (prot & PROT_WRITE) &&

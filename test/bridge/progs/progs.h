@@ -147,7 +147,8 @@ static __attribute__((unused)) uint32_t ioas_alloc(int fd)
 /* IOMMU_TEST_OP_ACCESS_RW through access `access`: `len` bytes between IOVA `iova` and `uptr` */
 static __attribute__((unused)) int access_rw(int fd, uint32_t access, uint64_t iova, void *uptr, uint64_t len, uint32_t flags)
 {
-	struct { uint32_t size, op, id, reserved; uint64_t iova, length, uptr, flags, pad[26]; } c = {
+	/* struct iommu_test_cmd's access_rw: iova, length, uptr, __u32 flags */
+	struct { uint32_t size, op, id, reserved; uint64_t iova, length, uptr; uint32_t flags, pad[53]; } c = {
 		.size = sizeof(c), .op = TEST_OP_ACCESS_RW, .id = access, .iova = iova, .length = len, .uptr = (uintptr_t)uptr, .flags = flags,
 	};
 	return ioctl(fd, IOMMU_TEST_CMD, &c);

@@ -110,6 +110,15 @@ export interface Profile {
    * (MmOptions.ptReclaim).
    */
   readonly ptReclaim: boolean;
+  /**
+   * mremap(2) as 6.17+ (mm/mremap.c do_mremap()): check_mremap_params()
+   * refuses bad lengths and addresses before the VMA is looked up (a new
+   * length over TASK_SIZE is EINVAL where 6.12 answers EFAULT for a missing
+   * VMA first), the DONTUNMAP lengths are compared once page-aligned, and an
+   * MREMAP_FIXED move of an unchanged length moves every VMA of the range
+   * (remap_move(); 6.12: EFAULT past the first VMA). MmOptions.mremapMulti.
+   */
+  readonly mremapMovesVmas: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -252,6 +261,7 @@ const latest: Profile = Object.freeze({
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
   ptReclaim: true,
+  mremapMovesVmas: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   anonInodeSetattrRefused: true,
@@ -297,6 +307,7 @@ const v612: Profile = Object.freeze({
   madviseCollapseAnyPte: false,
   hugeZeroWriteAllocsThp: false,
   ptReclaim: false,
+  mremapMovesVmas: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

@@ -298,7 +298,7 @@ export function auditMachine(machine: Machine): number {
     // locked_vm also counts mlock()ed / MAP_LOCKED VMAs
     let vmaLocked = 0;
     for (const v of mm.vmas) if (v.flags & VM_LOCKED) vmaLocked += v.pages;
-    const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked;
+    const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked + mm.lockedVmOrphaned;
     if (mm.lockedVm !== wantLocked) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0} and ${vmaLocked} pages of locked VMAs`);
   }
   // RAM in user page tables: exactly the tables of the live address spaces

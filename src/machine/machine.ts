@@ -141,6 +141,7 @@ export class Machine {
       collapseAnyPte: this.profile.madviseCollapseAnyPte,
       hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
       ptReclaim: this.profile.ptReclaim,
+      mremapMulti: this.profile.mremapMovesVmas,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -14,7 +14,7 @@
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
 import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
-import type { DeviceMmap, MmStruct } from '../mm/address-space.js';
+import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
@@ -249,6 +249,24 @@ export class Process {
         },
       };
     };
+  }
+
+  /**
+   * mremap(2): the range's new address, or -errno. `place` is the bridge's
+   * (see MmStruct.mremap()).
+   */
+  mremap(addr: Arg, oldLen: Arg, newLen: Arg, flags: Arg, newAddr: Arg = 0n, place?: MremapPlace): bigint {
+    return this.sys('mremap', BigInt(-ESRCH), () => {
+      const a = u64(addr);
+      const ol = u64(oldLen);
+      const nl = u64(newLen);
+      const f = u64(flags);
+      const na = u64(newAddr);
+      if (a === undefined || ol === undefined || nl === undefined || f === undefined || na === undefined) return BigInt(-EINVAL);
+      // unsigned long flags: any bit past the three known is refused first
+      const fl = f > 0xffn ? 0x100 : Number(f);
+      return this.mm.mremap(a, ol, nl, fl, na, this.task, place);
+    });
   }
 
   /** munmap(2). */

@@ -108,6 +108,9 @@ import {
   MAP_STACK,
   MAP_TYPE,
   MMAP_MIN_ADDR,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
   DEFAULT_MAX_MAP_COUNT,
   PAGE_SIZE,
   PMD_ORDER,
@@ -218,7 +221,40 @@ export interface MmOptions {
    * ptReclaim, CONFIG_PT_RECLAIM); false (the default): it stays until munmap.
    */
   ptReclaim?: boolean;
+  /**
+   * mremap(2) as 6.17+ does it (profile mremapMovesVmas): every parameter
+   * checked before the VMA is looked up (check_mremap_params()), and an
+   * MREMAP_FIXED move of an unchanged length moves each VMA of the range
+   * (remap_move()). false (the default): 6.12's order, one VMA only.
+   */
+  mremapMulti?: boolean;
   warn?: WarnSink;
+}
+
+/** The bridge's hold on an mremap: see MmStruct.mremap(). */
+export interface MremapPlace {
+  /** Answer 0 where the call would go ahead, before anything changes. */
+  check?: boolean;
+  /** The real kernel put the range here (in place when it is the old address). */
+  at?: bigint;
+}
+
+/** One mremap in flight (the kernel's vma_remap_struct): lengths page-aligned as it goes. */
+interface Remap {
+  addr: bigint;
+  oldLen: bigint;
+  newLen: bigint;
+  flags: number;
+  newAddr: bigint;
+  task: MmCaller | undefined;
+  place: MremapPlace;
+}
+
+const MREMAP_ALL = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+
+/** PAGE_ALIGN() of an unsigned long (wraps to 0 at the top). */
+function pageAlign(x: bigint): bigint {
+  return BigInt.asUintN(64, x + PAGE_N - 1n) & ~(PAGE_N - 1n);
 }
 
 /**
@@ -546,7 +582,7 @@ function validAdvice(a: number): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -593,6 +629,12 @@ export class MmStruct {
   stackRlimit = 8n << 20n;
   /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
   lockedVm = 0;
+  /**
+   * Pages locked_vm still counts that no VMA holds VM_LOCKED for: 6.12's
+   * MREMAP_DONTUNMAP clears VM_LOCKED on the whole source VMA and leaves
+   * locked_vm alone (move_vma()); 7.x splits off the moved part first.
+   */
+  lockedVmOrphaned = 0;
   mmapBase = MMAP_BASE_PAGES;
   mmapLegacyBase = LEGACY_BASE_PAGES;
   /** Flags of the entry returned by the last lookupEntry(). */
@@ -624,6 +666,7 @@ export class MmStruct {
       collapseAnyPte: opts.collapseAnyPte ?? false,
       hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
       ptReclaim: opts.ptReclaim ?? false,
+      mremapMulti: opts.mremapMulti ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -845,7 +888,8 @@ export class MmStruct {
       a.name === b.name &&
       a.hugeOrder === b.hugeOrder &&
       (a.flags & VM_SPECIAL) === 0 &&
-      (a.file === null || a.pgoff + a.pages === b.pgoff) &&
+      // the offsets follow on, anonymous ones too (a VMA mremap moved keeps its old one)
+      a.pgoff + a.pages === b.pgoff &&
       (a.resv === null) === (b.resv === null)
     );
   }
@@ -2061,6 +2105,394 @@ export class MmStruct {
     }
     this.mergeRange(first, i);
     return rc;
+  }
+
+  // ---------------------------------------------------------------------------
+  // mremap
+
+  /**
+   * mremap(2): the range's address after the call, or -errno. Pages move
+   * with their page table entries (a pin taken at the old address holds the
+   * same pages at the new one). `place` is for the bridge, whose real kernel
+   * chooses where a range goes: `check` answers 0 where the call would go
+   * ahead, before anything changes; `at` follows a call the real kernel put
+   * there (in place when `at` is `addr`).
+   */
+  mremap(addr: bigint, oldLen: bigint, newLen: bigint, flags: number, newAddr: bigint, task?: MmCaller, place: MremapPlace = {}): bigint {
+    cover(COV_MmStruct.mremap);
+    const r: Remap = { addr: BigInt.asUintN(64, addr), oldLen: BigInt.asUintN(64, oldLen), newLen: BigInt.asUintN(64, newLen), flags, newAddr: BigInt.asUintN(64, newAddr), task, place };
+    return this.opts.mremapMulti ? this.mremapChecked(r) : this.mremapLegacy(r);
+  }
+
+  /** 6.12's SYSCALL_DEFINE5(mremap): flags, the address, then the VMA, then what the kind of call needs. */
+  private mremapLegacy(r: Remap): bigint {
+    const f = r.flags;
+    if (f & ~MREMAP_ALL) return BigInt(-EINVAL);
+    if (f & MREMAP_FIXED && !(f & MREMAP_MAYMOVE)) return BigInt(-EINVAL);
+    // the lengths compared as given, before PAGE_ALIGN()
+    if (f & MREMAP_DONTUNMAP && (!(f & MREMAP_MAYMOVE) || r.oldLen !== r.newLen)) return BigInt(-EINVAL);
+    if (r.addr % PAGE_N !== 0n) return BigInt(-EINVAL);
+    r.oldLen = pageAlign(r.oldLen);
+    r.newLen = pageAlign(r.newLen);
+    if (r.newLen === 0n) return BigInt(-EINVAL);
+    const v = this.vmaAt(r.addr);
+    if (v === undefined) return BigInt(-EFAULT);
+    if (v.hugeOrder && !this.alignHugetlbRemap(r, v)) return BigInt(-EINVAL);
+    if (f & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return this.mremapToLegacy(r);
+    if (r.oldLen >= r.newLen) {
+      if (r.oldLen === r.newLen || r.place.check) return r.place.check ? 0n : r.addr;
+      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      return rc ? BigInt(rc) : r.addr;
+    }
+    const e = this.vmaToResize(r);
+    if (e) return BigInt(e);
+    return this.expandVma(r, this.vmaAt(r.addr)!);
+  }
+
+  /** 6.12's mremap_to(): MREMAP_FIXED or MREMAP_DONTUNMAP. */
+  private mremapToLegacy(r: Remap): bigint {
+    if (r.newAddr % PAGE_N !== 0n) return BigInt(-EINVAL);
+    if (r.newLen > TASK_SIZE || r.newAddr > TASK_SIZE - r.newLen) return BigInt(-EINVAL);
+    if (this.remapOverlaps(r)) return BigInt(-EINVAL);
+    if (this.vmas.length + 2 >= this.opts.maxMapCount - 3) return BigInt(-ENOMEM);
+    if (r.flags & MREMAP_FIXED) {
+      const rc = this.munmap(r.newAddr, r.newLen);
+      if (rc) return BigInt(rc);
+    }
+    if (r.oldLen > r.newLen) {
+      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      if (rc) return BigInt(rc);
+      r.oldLen = r.newLen;
+    }
+    const e = this.vmaToResize(r);
+    if (e) return BigInt(e);
+    const v = this.vmaAt(r.addr)!;
+    const to = this.remapArea(r, v, r.newAddr);
+    if (to < 0n) return to;
+    r.newAddr = to;
+    return this.moveVma(r, v);
+  }
+
+  /** 6.12's vma_to_resize(): what a growing or moving range must meet; 0 or -errno. */
+  private vmaToResize(r: Remap): number {
+    const v = this.vmaAt(r.addr);
+    if (v === undefined) return -EFAULT;
+    // duplicating a private mapping (an old length of 0) is refused
+    if (r.oldLen === 0n && !(v.flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
+    if (r.flags & MREMAP_DONTUNMAP && v.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EINVAL;
+    if (r.oldLen > v.endAddr - r.addr) return -EFAULT;
+    if (r.newLen === r.oldLen) return 0;
+    return this.growthRefused(r, v);
+  }
+
+  /** The checks a range that grows meets in both versions: pgoff wrap, VM_DONTEXPAND, mlock_future_ok(). */
+  private growthRefused(r: Remap, v: Vma): number {
+    const pgoff = BigInt(v.pgoff) + (r.addr - v.startAddr) / PAGE_N;
+    if (pgoff + r.newLen / PAGE_N > U64_MAX) return -EINVAL;
+    if (v.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EFAULT;
+    const grow = r.newLen > r.oldLen ? r.newLen - r.oldLen : r.oldLen - r.newLen;
+    if (v.flags & VM_LOCKED && r.task && !r.task.capable('CAP_IPC_LOCK') && grow / PAGE_N + BigInt(this.lockedVm) > BigInt.asUintN(64, r.task.rlimitMemlock) / PAGE_N) return -EAGAIN;
+    return 0;
+  }
+
+  /** The old and the new range meet. */
+  private remapOverlaps(r: Remap): boolean {
+    return r.addr + r.oldLen > r.newAddr && r.newAddr + r.newLen > r.addr;
+  }
+
+  /** A hugetlb VMA: lengths rounded to its page, both addresses aligned to it, no growth (align_hugetlb()). */
+  private alignHugetlbRemap(r: Remap, v: Vma): boolean {
+    const hs = PAGE_N << BigInt(v.hugeOrder);
+    r.oldLen = BigInt.asUintN(64, r.oldLen + hs - 1n) & ~(hs - 1n);
+    r.newLen = BigInt.asUintN(64, r.newLen + hs - 1n) & ~(hs - 1n);
+    return r.addr % hs === 0n && r.newAddr % hs === 0n && r.newLen <= r.oldLen;
+  }
+
+  /** 7.x's do_mremap(): check_mremap_params() first, then the VMA (check_prep_vma()). */
+  private mremapChecked(r: Remap): bigint {
+    const f = r.flags;
+    r.oldLen = pageAlign(r.oldLen);
+    r.newLen = pageAlign(r.newLen);
+    if (f & ~MREMAP_ALL) return BigInt(-EINVAL);
+    if (r.addr % PAGE_N !== 0n) return BigInt(-EINVAL);
+    if (r.newLen === 0n || r.newLen > TASK_SIZE) return BigInt(-EINVAL);
+    const implied = (f & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+    if (implied) {
+      if (r.newAddr > TASK_SIZE - r.newLen || r.newAddr % PAGE_N !== 0n) return BigInt(-EINVAL);
+      if (!(f & MREMAP_MAYMOVE)) return BigInt(-EINVAL);
+      if (f & MREMAP_DONTUNMAP && r.oldLen !== r.newLen) return BigInt(-EINVAL);
+      if (this.remapOverlaps(r)) return BigInt(-EINVAL);
+    }
+    // check_map_count_against_split_early(): two unmaps and the move may each add a VMA
+    if (this.vmas.length + 4 + (f & MREMAP_DONTUNMAP ? 1 : 0) > this.opts.maxMapCount) return BigInt(-ENOMEM);
+    if (f & MREMAP_FIXED && r.oldLen === r.newLen) return this.remapMove(r);
+    const v = this.vmaAt(r.addr);
+    const e = this.checkPrepVma(r, v);
+    if (e) return BigInt(e);
+    return implied ? this.mremapToChecked(r) : this.mremapAt(r, v!);
+  }
+
+  /** 7.x's check_prep_vma(); 0 or -errno. */
+  private checkPrepVma(r: Remap, v: Vma | undefined): number {
+    if (v === undefined) return -EFAULT;
+    if (v.hugeOrder && !this.alignHugetlbRemap(r, v)) return -EINVAL;
+    const implied = (r.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+    if (!implied) r.newAddr = r.addr;
+    // only a range that grows or moves maps anything new
+    if (r.newLen <= r.oldLen && !implied) return 0;
+    if (r.oldLen === 0n && !(v.flags & (VM_SHARED | VM_MAYSHARE))) return -EINVAL;
+    if (r.flags & MREMAP_DONTUNMAP && v.flags & (VM_DONTEXPAND | VM_PFNMAP)) return -EINVAL;
+    // the part a shrink unmaps may cross VMAs
+    const span = r.newLen < r.oldLen ? r.newLen : r.oldLen;
+    if (span > v.endAddr - r.addr) return -EFAULT;
+    if (r.newLen === span) return 0;
+    return this.growthRefused(r, v);
+  }
+
+  /** 7.x's mremap_at(): no new address asked for. */
+  private mremapAt(r: Remap, v: Vma): bigint {
+    if (r.newLen === r.oldLen) return r.place.check ? 0n : r.addr;
+    if (r.newLen < r.oldLen) {
+      if (r.place.check) return 0n;
+      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      return rc ? BigInt(rc) : r.addr;
+    }
+    return this.expandVma(r, v);
+  }
+
+  /** 7.x's mremap_to(). */
+  private mremapToChecked(r: Remap): bigint {
+    let v = this.vmaAt(r.addr);
+    if (r.flags & MREMAP_FIXED) {
+      const rc = this.munmap(r.newAddr, r.newLen);
+      if (rc) return BigInt(rc);
+      v = this.vmaAt(r.addr);
+      if (v === undefined) return BigInt(-EFAULT);
+    }
+    if (r.newLen < r.oldLen) {
+      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      if (rc) return BigInt(rc);
+      v = this.vmaAt(r.addr);
+      if (v === undefined) return BigInt(-EFAULT);
+      r.oldLen = r.newLen;
+    }
+    const to = this.remapArea(r, v!, r.newAddr);
+    if (to < 0n) return to;
+    r.newAddr = to;
+    return this.moveVma(r, v!);
+  }
+
+  /** 7.x's remap_move(): each VMA of the range moved on its own, the gaps between them kept. */
+  private remapMove(r: Remap): bigint {
+    cover(COV_MmStruct.remapMove);
+    const startPage = Number(r.addr / PAGE_N);
+    const endPage = startPage + Number(r.oldLen / PAGE_N);
+    let res = BigInt(-EFAULT);
+    let seen = false;
+    let lastEnd = 0;
+    let target = r.newAddr;
+    let cursor = startPage;
+    for (;;) {
+      const i = this.findIdx(cursor);
+      const v = this.vmas[i];
+      if (v === undefined || v.start >= endPage) break;
+      if (!seen && startPage < v.start) return BigInt(-EFAULT);
+      const a = Math.max(v.start, startPage);
+      const len = BigInt(Math.min(endPage, v.end) - a) * PAGE_N;
+      const offset = seen ? BigInt(v.start - lastEnd) * PAGE_N : 0n;
+      lastEnd = v.end;
+      // every VMA the model maps allows it (vma_multi_allowed(): anonymous, shmem, hugetlb, no file operation of its own)
+      const sub: Remap = { ...r, addr: BigInt(a) * PAGE_N, newAddr: target + offset, oldLen: len, newLen: len };
+      const e = this.checkPrepVma(sub, v);
+      if (e) return BigInt(e);
+      const got = this.mremapToChecked(sub);
+      if (got < 0n) return got;
+      if (!seen) res = got;
+      seen = true;
+      target = got + sub.newLen;
+      cursor = a + Number(len / PAGE_N);
+    }
+    return res;
+  }
+
+  /** get_unmapped_area() for the moved range: the real kernel's choice (place.at), the fixed address, or a search from `hint`. */
+  private remapArea(r: Remap, v: Vma, hint: bigint): bigint {
+    if (r.place.at !== undefined) return r.place.at;
+    const npages = Number(r.newLen / PAGE_N);
+    const fixed = (r.flags & MREMAP_FIXED) !== 0;
+    const anonPrivate = v.file === null && !(v.flags & VM_MAYSHARE);
+    const h = hint > TASK_SIZE ? 0 : Number(hint / PAGE_N);
+    const s = this.getUnmappedArea(h, npages, fixed ? MAP_FIXED : 0, v.hugeOrder, anonPrivate && !fixed && hint === 0n);
+    if (s < 0) return BigInt(s);
+    return BigInt(s) * PAGE_N;
+  }
+
+  /** Grow in place where the VMA ends at the range's end and nothing follows, else move (MREMAP_MAYMOVE) or -ENOMEM. */
+  private expandVma(r: Remap, v: Vma): bigint {
+    const delta = r.newLen - r.oldLen;
+    const inPlace = r.place.at !== undefined ? r.place.at === r.addr : r.oldLen === v.endAddr - r.addr && this.expandable(v, delta);
+    if (inPlace) return this.expandInPlace(r, v, delta);
+    if (!(r.flags & MREMAP_MAYMOVE)) return BigInt(-ENOMEM);
+    const to = this.remapArea(r, v, 0n);
+    if (to < 0n) return to;
+    r.newAddr = to;
+    return this.moveVma(r, v);
+  }
+
+  /** vma_expandable(): nothing mapped in the `delta` bytes after the VMA, and they end inside TASK_SIZE. */
+  private expandable(v: Vma, delta: bigint): boolean {
+    const end = v.endAddr + delta;
+    return end <= TASK_SIZE && this.isFree(v.end, Number(end / PAGE_N));
+  }
+
+  /** The VMA grows by `delta` bytes (vma_merge_extend()); a locked one counts and faults in the new pages. */
+  private expandInPlace(r: Remap, v: Vma, delta: bigint): bigint {
+    cover(COV_MmStruct.expandInPlace);
+    const pages = Number(delta / PAGE_N);
+    if (v.flags & VM_ACCOUNT && !this.enoughMemory(pages)) return BigInt(-ENOMEM);
+    if (r.place.check) return 0n;
+    const end = v.end + pages;
+    // the real kernel grew it: whatever the model still had there is stale
+    if (!this.isFree(v.end, end)) this.doMunmap(v.end, end);
+    const old = v.end;
+    v.end = end;
+    if (v.flags & VM_LOCKED) this.lockedVm += pages;
+    const i = this.findIdx(v.start);
+    this.mergeRange(i, i);
+    if (v.flags & VM_LOCKED) this.mmPopulate(old, end, true);
+    return r.addr;
+  }
+
+  /**
+   * move_vma(): a copy of the VMA at the new address (merged with its
+   * neighbours where it can be), the page table entries moved to it, then the
+   * old range unmapped (MREMAP_DONTUNMAP: kept, empty, no longer locked).
+   */
+  private moveVma(r: Remap, v: Vma): bigint {
+    cover(COV_MmStruct.moveVma);
+    const multi = this.opts.mremapMulti;
+    const dontUnmap = (r.flags & MREMAP_DONTUNMAP) !== 0;
+    const oldS = Number(r.addr / PAGE_N);
+    const oldPages = Number(r.oldLen / PAGE_N);
+    const newS = Number(r.newAddr / PAGE_N);
+    const newPages = Number(r.newLen / PAGE_N);
+    const preSplit = multi && dontUnmap && (v.flags & VM_LOCKED) !== 0;
+    if (multi ? this.vmas.length + 2 + (preSplit ? 1 : 0) > this.opts.maxMapCount : this.vmas.length >= this.opts.maxMapCount - 3) return BigInt(-ENOMEM);
+    // vm_ops->may_split: special_mapping_split() refuses every cut
+    if (v.special !== undefined && (v.start !== oldS || v.end !== oldS + oldPages)) return BigInt(-EINVAL);
+    if (v.flags & VM_ACCOUNT && !this.enoughMemory(dontUnmap ? newPages : newPages - oldPages)) return BigInt(-ENOMEM);
+    if (r.place.check) return 0n;
+    if (preSplit) {
+      let i = this.findIdx(oldS);
+      if (v.start < oldS) {
+        const rc = this.splitVma(i, oldS);
+        if (rc) return BigInt(rc);
+        i++;
+      }
+      if (this.vmas[i].end > oldS + oldPages) {
+        const rc = this.splitVma(i, oldS + oldPages);
+        if (rc) return BigInt(rc);
+      }
+      v = this.vmas[i];
+    }
+    // the real kernel moved over what the model still had at the new address: stale
+    if (!this.isFree(newS, newS + newPages)) this.doMunmap(newS, newS + newPages);
+    const off = oldS - v.start;
+    // copy_vma(): an anonymous VMA never faulted takes the new address as its offset
+    const anon = v.file === null && v.ops === undefined && v.special === undefined && !(v.flags & VM_PFNMAP);
+    const nv = new Vma(this, newS, newS + newPages, v.flags, v.file, anon && !v.anonVma ? newS : v.pgoff + off, v.hugeOrder, v.pfnBase + off);
+    nv.name = v.name;
+    nv.special = v.special;
+    nv.anonVma = v.anonVma;
+    nv.ops = v.ops;
+    nv.ops?.open?.();
+    if (v.resv) {
+      // the moved huge pages keep their reservations (clear_vma_resv_huge_pages() of the source)
+      const hp = 2 ** v.hugeOrder;
+      nv.resv = v.resv.slice(off / hp, (off + newPages) / hp);
+      v.resv.fill(0, off / hp, (off + oldPages) / hp);
+    }
+    const ni = this.insertVma(nv);
+    this.moveTables(oldS, newS, oldPages, v.hugeOrder !== 0);
+    if (nv.flags & VM_LOCKED && !dontUnmap) this.lockedVm += newPages;
+    this.mergeRange(ni, ni);
+    if (dontUnmap) {
+      const src = this.vmas[this.findIdx(oldS)];
+      if (src.flags & VM_LOCKED) {
+        // the source keeps the count of what moved; 6.12 unlocks all of it and leaves locked_vm alone
+        if (!multi) this.lockedVmOrphaned += src.pages - oldPages;
+        src.flags &= ~VM_LOCKED_MASK;
+      }
+      if (src.start === oldS && src.end === oldS + oldPages) {
+        src.anonVma = false;
+        if (multi && src.file === null && src.ops === undefined && src.special === undefined) src.pgoff = src.start;
+      }
+    } else this.doMunmap(oldS, oldS + oldPages);
+    if (nv.flags & VM_LOCKED && newPages > oldPages) this.mmPopulate(newS + oldPages, newS + newPages, true);
+    return r.newAddr;
+  }
+
+  /**
+   * move_page_tables(): the entries of `n` pages from page `from` to page
+   * `to`. A whole aligned 2 MiB slice moves as it is (a THP or hugetlb PMD,
+   * or the PTE table: move_normal_pmd()) where nothing is there yet; a THP
+   * cut by the range is split first; the rest entry by entry. A hugetlb
+   * range is aligned to its pages: each slice moves whole
+   * (move_hugetlb_page_tables()).
+   */
+  private moveTables(from: number, to: number, n: number, hugetlb: boolean): void {
+    cover(COV_MmStruct.moveTables);
+    this.framesMapped++;
+    let done = 0;
+    while (done < n) {
+      const s = from + done;
+      const d = to + done;
+      const sk = Math.floor(s / PT_SPAN);
+      const dk = Math.floor(d / PT_SPAN);
+      const ext = Math.min(PT_SPAN - (s % PT_SPAN), PT_SPAN - (d % PT_SPAN), n - done);
+      done += ext;
+      const node = this.pt.get(sk);
+      if (node === undefined) continue;
+      if (hugetlb && ext === PT_SPAN) {
+        const there = this.pt.get(dk);
+        if (there !== undefined) this.dropNode(dk, there);
+      }
+      const whole = ext === PT_SPAN && !this.pt.has(dk);
+      if (whole && (node.huge !== 0 || node.count !== 0)) {
+        this.pt.delete(sk);
+        this.pt.set(dk, node);
+        continue;
+      }
+      if (node.huge !== 0) {
+        if (node.hugeOrder !== PMD_ORDER) {
+          this.opts.warn?.warn('mremap.partial_hugetlb', `vpn ${s}`);
+          continue;
+        }
+        this.splitHugePmd(node);
+      }
+      if (node.pfns === null || node.count === 0) continue;
+      this.ownPtes(node);
+      const sp = node.pfns;
+      const sf = node.flags!;
+      for (let k = 0; k < ext; k++) {
+        const si = (s + k) & (PT_SPAN - 1);
+        const ent = sp[si];
+        if (ent === 0) continue;
+        const dn = this.node(dk, true);
+        if (dn.pfns === null) {
+          dn.pfns = new Uint32Array(PT_SPAN);
+          dn.flags = new Uint8Array(PT_SPAN);
+        } else this.ownPtes(dn);
+        const di = (d + k) & (PT_SPAN - 1);
+        dn.pfns[di] = ent;
+        dn.flags![di] = sf[si];
+        dn.count++;
+        sp[si] = 0;
+        sf[si] = 0;
+        node.count--;
+      }
+      if (node.count === 0) this.emptyTable(sk, node, false);
+    }
   }
 
   /** madvise(2). */

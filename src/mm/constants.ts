@@ -214,3 +214,8 @@ export const MLOCK_LIMIT = 8n * 1024n * 1024n;
 
 /** GUP_PIN_COUNTING_BIAS: what one FOLL_PIN adds to an order-0 page's refcount in the kernel. */
 export const GUP_PIN_COUNTING_BIAS = 1024;
+
+/** mremap(2) flags (include/uapi/linux/mman.h). */
+export const MREMAP_MAYMOVE = 1;
+export const MREMAP_FIXED = 2;
+export const MREMAP_DONTUNMAP = 4;

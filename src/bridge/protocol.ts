@@ -120,7 +120,19 @@ export const OP = {
   FILE_OPEN: 48,
   /** mincore(2) (a: addr, len, vec) -> 0 or -errno: the model writes the vector into the program's memory. */
   MINCORE: 49,
+  /**
+   * mremap(2) (a: addr, old length, new length, flags, new address, how): how 0, the model moves it
+   * (MREMAP_FIXED: the address is the program's); 1, the model checks it and changes nothing (0 or
+   * -errno), before the real call places it; 2, the model follows the real call, whose range is now at
+   * the new address.
+   */
+  MREMAP: 50,
 } as const;
+
+/** OP.MREMAP's a[5]. */
+export const MREMAP_DO = 0;
+export const MREMAP_CHECK = 1;
+export const MREMAP_FOLLOW = 2;
 
 /** Kinds of descriptor the shim tracks (K_MODEL, K_BOTH in shim.c). */
 export const FD_MODEL = 1;

@@ -40,6 +40,7 @@ import {
   MADV_REMOVE,
   MAP_ANONYMOUS,
   MAP_FIXED,
+  MREMAP_FIXED,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_TYPE,
@@ -57,7 +58,7 @@ import {
   VM_PFNMAP,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
@@ -997,6 +998,25 @@ export class BridgeServer {
         this.syncTouchedRange(b, a[0], a[1]);
         this.mirrorRange(b, a[2], BigInt.asUintN(64, a[1]) / BigInt(PAGE_SIZE) + 1n);
         return { ret: p.mincore(a[0], a[1], a[2]) };
+      }
+      case OP.MREMAP: {
+        const [addr, oldLen, newLen, flags, newAddr, how] = a;
+        const mode = Number(how);
+        if (mode !== MREMAP_FOLLOW) {
+          // before the real pages move: the source's mappings and the pages the CPU touched there, and the
+          // pinned contents of what goes away (a shrunk tail, what MREMAP_FIXED replaces)
+          this.mirrorRange(b, addr, oldLen);
+          this.syncTouchedRange(b, addr, oldLen);
+          const o = BigInt.asUintN(64, oldLen);
+          const n = BigInt.asUintN(64, newLen);
+          if (n < o) this.snapshot(b, Number(BigInt.asUintN(64, addr) + n), Number(BigInt.asUintN(64, addr) + o));
+          if (Number(flags) & MREMAP_FIXED) {
+            this.syncTouchedRange(b, newAddr, newLen);
+            this.snapshot(b, Number(BigInt.asUintN(64, newAddr)), Number(BigInt.asUintN(64, newAddr) + n));
+          }
+        }
+        const place = mode === MREMAP_CHECK ? { check: true } : mode === MREMAP_FOLLOW ? { at: BigInt.asUintN(64, newAddr) } : undefined;
+        return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, place) };
       }
       case OP.MUNLOCK:
         this.mirrorRange(b, a[0], a[1]);

@@ -31,9 +31,9 @@ beforeAll(() => {
  * Run a check program (one "ok"/"FAIL" line per check, every capability, as root in the oracle VMs)
  * under each profile: every line ok, `lines` of them, the ones named among them, exit 0.
  */
-async function passesUnder(name: string, profiles: readonly string[], lines: number, named: readonly string[], opts: { warnings?: boolean } = {}): Promise<void> {
+async function passesUnder(name: string, profiles: readonly string[], lines: number, named: readonly string[], opts: { warnings?: boolean; args?: (profile: string) => string[] } = {}): Promise<void> {
   for (const profile of profiles) {
-    const r = await runExec([build(name)], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+    const r = await runExec([build(name), ...(opts.args?.(profile) ?? [])], { profile, captureStdout: true, err: () => {}, caps: 'all' });
     const out = r.stdout.trim().split('\n');
     expect(out.filter((l) => !l.startsWith('ok '))).toEqual([]);
     for (const l of named) expect(out).toContain(`ok ${l}`);
@@ -299,6 +299,28 @@ describe("exec: where a frame's bytes are", () => {
       'the pinned copy keeps the old byte',
       'the pinned hugetlb copy keeps the old bytes',
     ]);
+  });
+});
+
+describe('exec: mremap of memory an IOAS maps', () => {
+  it('the page table entries move: pins taken at the old address hold the pages at the new one; each errno, DONTUNMAP, THPs and the 6.12 / 7.2 differences (all 70 checks pass on 6.12.95 and 7.2.13)', async () => {
+    // argv[1]: the kernel generation the profile models (uname under exec is the host's)
+    await passesUnder(
+      'mremap',
+      BOTH,
+      70,
+      [
+        'MD_CHECK_MAP: the domain maps the pages now at the new address',
+        'a two-page one reads the pinned pages',
+        'a domain attached to the unpinned IOAS pins the old address: EFAULT',
+        'the domain maps the pages at the new address',
+        'VmLck counts the 5 pages',
+        'still a THP there',
+        'split to 4 KiB pages, the bytes kept',
+        'and the domain still maps the same pages',
+      ],
+      { args: (profile) => [profile === 'latest' ? '7' : '6'], warnings: false },
+    );
   });
 });
 

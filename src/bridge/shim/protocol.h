@@ -105,6 +105,10 @@ enum bridge_op {
 	OP_FDPATH = 47,      /* a: fd -> length; s: what /proc/PID/fd/fd reads */
 	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags -> 0 or -errno (ENOENT, EACCES) */
 	OP_MINCORE = 49,     /* a: addr, len, vec -> 0 or -errno; the model writes the vector into the program's memory */
+	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
 };
+
+/* OP_MREMAP's a[5] */
+enum { MREMAP_DO = 0, MREMAP_CHECK = 1, MREMAP_FOLLOW = 2 };
 
 #endif

@@ -2424,26 +2424,50 @@ int munlockall(void)
 }
 
 /*
- * mremap: the model has none. It forgets the old range (saving what is
- * pinned there) and finds the new one in /proc/PID/maps when it needs it.
+ * mremap: where the program names the place (MREMAP_FIXED) the model moves
+ * the range first, as for mmap(MAP_FIXED); otherwise the model checks the
+ * call (its errno is the answer), the real kernel places the range, and the
+ * model follows it there. Either way the page table entries move, so pins
+ * taken at the old address hold the pages now at the new one.
  */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
 void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 {
 	void *naddr = NULL;
-	if (flags & MREMAP_FIXED) {
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
 		va_list ap;
 		va_start(ap, flags);
 		naddr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	if (connected() && osz && !(flags & MREMAP_DONTUNMAP))
-		CALL(OP_MUNMAP, (int64_t)(uintptr_t)old, osz);
-	if (connected() && (flags & MREMAP_FIXED))
-		CALL(OP_MUNMAP, (int64_t)(uintptr_t)naddr, nsz);
-	void *r = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
-	if (r != MAP_FAILED && connected())
-		CALL(OP_MUNMAP, (int64_t)(uintptr_t)r, nsz); /* whatever the model had there is stale */
-	return r;
+	if (!connected())
+		return (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
+	if (flags & MREMAP_FIXED) {
+		int64_t r = CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_DO);
+		if (r < 0 && r > -4096) {
+			errno = (int)-r;
+			return MAP_FAILED;
+		}
+		void *p = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
+		if (p == MAP_FAILED) {
+			int e = errno;
+			CALL(OP_MUNMAP, (int64_t)(uintptr_t)naddr, nsz); /* what the model moved there is not the program's */
+			errno = e;
+		}
+		return p;
+	}
+	int64_t r = CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_CHECK);
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return MAP_FAILED;
+	}
+	void *p = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
+	if (p != MAP_FAILED)
+		CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)p, MREMAP_FOLLOW);
+	return p;
 }
 
 /*

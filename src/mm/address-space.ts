@@ -862,12 +862,7 @@ export class MmStruct {
       const node = this.pt.get(Math.floor(at / PT_SPAN));
       if (node && node.huge !== 0) this.splitHugePmd(node);
     }
-    const t = new Vma(this, at, v.end, v.flags, v.file, v.pgoff + (at - v.start), v.hugeOrder, v.pfnBase + (at - v.start));
-    t.name = v.name;
-    t.special = v.special;
-    t.anonVma = v.anonVma;
-    t.ops = v.ops;
-    t.ops?.open?.();
+    const t = this.dupVma(v, at, v.end, v.pgoff + (at - v.start), at - v.start);
     if (v.resv) {
       const cut = (at - v.start) / 2 ** v.hugeOrder;
       t.resv = v.resv.slice(cut);
@@ -877,6 +872,17 @@ export class MmStruct {
     this.vmas.splice(i + 1, 0, t);
     this.attach(t);
     return 0;
+  }
+
+  /** vm_area_dup(): a copy of `v` over pages [start, end) at file offset `pgoff`, `off` pages into it (its vm_ops opened). */
+  private dupVma(v: Vma, start: number, end: number, pgoff: number, off: number): Vma {
+    const t = new Vma(this, start, end, v.flags, v.file, pgoff, v.hugeOrder, v.pfnBase + off);
+    t.name = v.name;
+    t.special = v.special;
+    t.anonVma = v.anonVma;
+    t.ops = v.ops;
+    t.ops?.open?.();
+    return t;
   }
 
   private canMerge(a: Vma, b: Vma): boolean {
@@ -2400,12 +2406,7 @@ export class MmStruct {
     const off = oldS - v.start;
     // copy_vma(): an anonymous VMA never faulted takes the new address as its offset
     const anon = v.file === null && v.ops === undefined && v.special === undefined && !(v.flags & VM_PFNMAP);
-    const nv = new Vma(this, newS, newS + newPages, v.flags, v.file, anon && !v.anonVma ? newS : v.pgoff + off, v.hugeOrder, v.pfnBase + off);
-    nv.name = v.name;
-    nv.special = v.special;
-    nv.anonVma = v.anonVma;
-    nv.ops = v.ops;
-    nv.ops?.open?.();
+    const nv = this.dupVma(v, newS, newS + newPages, anon && !v.anonVma ? newS : v.pgoff + off, off);
     if (v.resv) {
       // the moved huge pages keep their reservations (clear_vma_resv_huge_pages() of the source)
       const hp = 2 ** v.hugeOrder;

@@ -106,6 +106,41 @@ function subtreeSearch<K extends IntervalKey, T>(
   }
 }
 
+/**
+ * In-order iteration of a tree, as a generator doing `for (n = first(); n; n = next(n)) yield n` would
+ * (each step takes the successor of the node last given, when asked), without a generator's cost.
+ */
+class TreeIterator<K extends IntervalKey, T> implements IterableIterator<IntervalNode<K, T>> {
+  private cur: IntervalNode<K, T> | undefined = undefined;
+  /** 0 not started, 1 started, 2 done. */
+  private state = 0;
+
+  constructor(private readonly tree: IntervalTree<K, T>) {}
+
+  next(): IteratorResult<IntervalNode<K, T>> {
+    if (this.state === 2) return { done: true, value: undefined };
+    const n = this.state === 0 ? this.tree.first() : this.tree.next(this.cur as IntervalNode<K, T>);
+    if (n === undefined) {
+      this.state = 2;
+      this.cur = undefined;
+      return { done: true, value: undefined };
+    }
+    this.state = 1;
+    this.cur = n;
+    return { done: false, value: n };
+  }
+
+  return(): IteratorResult<IntervalNode<K, T>> {
+    this.state = 2;
+    this.cur = undefined;
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): IterableIterator<IntervalNode<K, T>> {
+    return this;
+  }
+}
+
 export class IntervalTree<K extends IntervalKey, T = unknown> {
   private root: IntervalNode<K, T> | null = null;
   private count = 0;
@@ -298,8 +333,8 @@ export class IntervalTree<K extends IntervalKey, T = unknown> {
     return p ?? undefined;
   }
 
-  *[Symbol.iterator](): IterableIterator<IntervalNode<K, T>> {
-    for (let n = this.first(); n !== undefined; n = this.next(n)) yield n;
+  [Symbol.iterator](): IterableIterator<IntervalNode<K, T>> {
+    return new TreeIterator(this);
   }
 
   /** Every node intersecting [start, last], in start order (allocates; not for hot paths). */

@@ -89,6 +89,29 @@ function labelId(label: string): number {
   return id;
 }
 
+/** The probe id of outcome `:errno` (`:ok` for undefined), by errno name. */
+const outcomeIds = new Map<string | undefined, number>();
+function outcomeId(errno: string | undefined): number {
+  let id = outcomeIds.get(errno);
+  if (id === undefined) {
+    id = probeId(`:${errno ?? 'ok'}`);
+    outcomeIds.set(errno, id);
+  }
+  return id;
+}
+
+/** The probe id of `:ok@<state>`, by state tag. */
+const okInStateIds = new Map<string, number>();
+function okInStateId(state: string): number {
+  let id = okInStateIds.get(state);
+  if (id === undefined) {
+    id = probeId(`:ok@${state}`);
+    if (okInStateIds.size >= 4096) okInStateIds.clear();
+    okInStateIds.set(state, id);
+  }
+  return id;
+}
+
 /** The signal key of probe `probe` reached in a call labelled `label` (exact in a double: 53 bits). */
 function signalKey(label: number, probe: number): number {
   return label * 2 ** 32 + probe;
@@ -304,9 +327,8 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
   const onCall = (r: CallResult, m: Machine): void => {
     const label = labels[r.index] ?? labelId(r.op);
     const keys = drain(label);
-    const outcome = `:${r.errno ?? 'ok'}`;
-    keys.push(signalKey(label, probeId(outcome)));
-    if (r.errno === undefined) keys.push(signalKey(label, probeId(`${outcome}@${state}`)));
+    keys.push(signalKey(label, outcomeId(r.errno)));
+    if (r.errno === undefined) keys.push(signalKey(label, okInStateId(state)));
     state = stateTag(m);
     for (const k of keys) signal.add(k);
     perCall[r.index] = keys;
@@ -331,7 +353,7 @@ export function runWithSignal(p: Program, opts: GuardOptions = {}): SignalRun {
     // Teardown at exit is work done in the state the last call left.
     const exitLabel = labelId('exit');
     const exitKeys = drain(exitLabel);
-    exitKeys.push(signalKey(exitLabel, probeId(`:ok@${state}`)));
+    exitKeys.push(signalKey(exitLabel, okInStateId(state)));
     perCall[p.calls.length] = exitKeys;
     for (const k of exitKeys) signal.add(k);
   } finally {
@@ -366,15 +388,16 @@ class OracleStop extends Error {
   }
 }
 
-/** Every iommufd context still alive that `seen` has collected from the processes' descriptor tables. */
-function collectContexts(m: Machine, seen: Set<IommufdCtx>): IommufdCtx[] {
+/** Every iommufd context still alive that `seen` has collected from the processes' descriptor tables, into `out`. */
+function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[]): void {
   for (const proc of m.processes.values()) {
     for (const fd of proc.openFds()) {
       const ctx = iommufdCtxOf(proc, fd);
       if (ctx) seen.add(ctx);
     }
   }
-  return [...seen].filter((c) => c.alive);
+  out.length = 0;
+  for (const c of seen) if (c.alive) out.push(c);
 }
 
 /**
@@ -421,6 +444,9 @@ interface AuditMemo {
   changed?: boolean;
   /** What the last clean audit judged per IOAS, pages object and domain (re-judged only where something changed). */
   iopts: IoptAuditMemo;
+  /** Scratch lists of the live contexts and their IO page tables (refilled by every call). */
+  ctxList: IommufdCtx[];
+  ioptList: IoPagetable[];
 }
 
 /**
@@ -429,8 +455,10 @@ interface AuditMemo {
  * not run again.
  */
 function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = true): number {
-  const iopts: IoPagetable[] = [];
-  const ctxs = collectContexts(m, seen);
+  const iopts = last.ioptList;
+  const ctxs = last.ctxList;
+  collectContexts(m, seen, ctxs);
+  iopts.length = 0;
   for (const c of ctxs) for (const iopt of c.iopts()) iopts.push(iopt);
   auditFingerprint(m, ctxs, iopts, last.next);
   last.changed = last.fp.length === 0 || !sameValues(last.next, last.fp);
@@ -467,7 +495,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
   const results: CallResult[] = [];
   const audit = opts.audit === true;
   const seen = new Set<IommufdCtx>();
-  const last: AuditMemo = { fp: [], next: [], iopts: new IoptAuditMemo() };
+  const last: AuditMemo = { fp: [], next: [], iopts: new IoptAuditMemo(), ctxList: [], ioptList: [] };
   let answers: AnswerOracle | undefined;
   const onCall = (r: CallResult, m: Machine): void => {
     machine = m;

@@ -8,6 +8,7 @@
  * such a run. No per-snapshot allocation beyond one small record per pages
  * object; the run shape is cached per pages object while its npinned stays.
  */
+import type { IntervalTree } from '../base/interval-tree.js';
 import { TEMP_MEMORY_LIMIT } from '../iommufd/env.js';
 import type { IommufdCtx } from '../iommufd/main.js';
 import type { IoptPages } from '../iommufd/pages.js';
@@ -69,44 +70,142 @@ function splitsRun(pages: IoptPages, b: number): boolean {
   return before >= 0 && sourcePfn(pages, b) === before + 1;
 }
 
-function holderCuts(pages: IoptPages): string {
-  let cut = '';
-  for (const tree of [pages.domainsItree, pages.accessItree] as const) {
-    for (const node of tree) {
-      const first = splitsRun(pages, node.start);
-      const last = splitsRun(pages, node.last + 1);
-      if (first && last) return 'S';
-      if (first || last) cut = 's';
-    }
+/** The cuts of the nodes of `tree` (CUT_NONE, CUT_ONE or CUT_BOTH at the first node inside a run). */
+function treeCuts<T>(pages: IoptPages, tree: IntervalTree<number, T>): number {
+  let cut = CUT_NONE;
+  for (let node = tree.first(); node !== undefined; node = tree.next(node)) {
+    const first = splitsRun(pages, node.start);
+    const last = splitsRun(pages, node.last + 1);
+    if (first && last) return CUT_BOTH;
+    if (first || last) cut = CUT_ONE;
   }
   return cut;
 }
 
-/** The holders of every pages object held by an access or a domain (objects nobody holds are left out). */
-export function holderView(m: Machine): HolderView {
-  const areasOf = new Map<IoptPages, number>();
-  const seen = new Set<IommufdCtx>();
+const CUT_NONE = 0;
+const CUT_ONE = 1;
+const CUT_BOTH = 2;
+
+function holderCuts(pages: IoptPages): number {
+  const d = treeCuts(pages, pages.domainsItree);
+  if (d === CUT_BOTH) return d;
+  const a = treeCuts(pages, pages.accessItree);
+  return a === CUT_NONE ? d : a;
+}
+
+/**
+ * The pages objects reachable (in order of first sight) and the areas referencing each, in
+ * heldPages[0..nHeld) and heldAreas: filled by collect(), kept between calls (their contents are
+ * dropped by the readers). Looked up by a scan while few, else through `heldIndex`.
+ */
+const heldPages: Array<IoptPages | undefined> = [];
+const heldAreas: number[] = [];
+let nHeld = 0;
+const heldIndex = new Map<IoptPages, number>();
+const SCAN_MAX = 32;
+const seenCtxs: IommufdCtx[] = [];
+
+function countArea(pages: IoptPages): void {
+  let i = -1;
+  if (nHeld <= SCAN_MAX) {
+    for (let k = 0; k < nHeld; k++) {
+      if (heldPages[k] === pages) {
+        i = k;
+        break;
+      }
+    }
+  } else {
+    if (heldIndex.size === 0) for (let k = 0; k < nHeld; k++) heldIndex.set(heldPages[k] as IoptPages, k);
+    i = heldIndex.get(pages) ?? -1;
+  }
+  if (i >= 0) {
+    heldAreas[i]++;
+    return;
+  }
+  heldPages[nHeld] = pages;
+  heldAreas[nHeld] = 1;
+  if (heldIndex.size > 0) heldIndex.set(pages, nHeld);
+  nHeld++;
+}
+
+/** Drop what collect() gathered (no pages object is kept alive by it). */
+function release(): void {
+  for (let k = 0; k < nHeld; k++) heldPages[k] = undefined;
+  nHeld = 0;
+  if (heldIndex.size > 0) heldIndex.clear();
+}
+
+/** Gather every pages object of every context reachable from an open fd; whether the temporary memory limit was lowered. */
+function collect(m: Machine): boolean {
+  release();
   let low = false;
+  let nCtx = 0;
   for (const proc of m.processes.values()) {
     for (const fd of proc.openFds()) {
       const ctx = iommufdCtxOf(proc, fd);
-      if (!ctx || seen.has(ctx)) continue;
-      seen.add(ctx);
+      if (!ctx) continue;
+      let seen = false;
+      for (let k = 0; k < nCtx; k++) {
+        if (seenCtxs[k] === ctx) {
+          seen = true;
+          break;
+        }
+      }
+      if (seen) continue;
+      seenCtxs[nCtx++] = ctx;
       if (ctx.env.tempMemoryLimit < TEMP_MEMORY_LIMIT) low = true;
       for (const { ioas } of ctx.ioasList()) {
         for (const area of ioas.iopt.areas()) {
           const pages = area.pages;
-          if (pages) areasOf.set(pages, (areasOf.get(pages) ?? 0) + 1);
+          if (pages) countArea(pages);
         }
       }
     }
   }
-  const out: PagesHolders[] = [];
-  for (const [pages, n] of areasOf) {
+  seenCtxs.length = 0;
+  return low;
+}
+
+const SHAPE_CODE: Readonly<Record<string, number>> = { '': 0, h: 1, hb: 2 };
+const CUTS = ['', 's', 'S'] as const;
+
+/** What holderCodes() writes: codes[0..n) and tempLimitLowered (the arrays are reused call after call). */
+export interface HolderCodes {
+  codes: number[];
+  n: number;
+  low: boolean;
+}
+
+/**
+ * holderView() as numbers, into `out.codes[0..out.n)` (same order): per pages object held, bit 0
+ * access, bit 1 domain, bit 2 more than one area, bits 3-4 the shape ('' h hb), bits 5-6 the cuts
+ * ('' s S); `out.low` is tempLimitLowered.
+ */
+export function holderCodes(m: Machine, out: HolderCodes): void {
+  out.low = collect(m);
+  let n = 0;
+  for (let k = 0; k < nHeld; k++) {
+    const pages = heldPages[k] as IoptPages;
     const access = !pages.accessItree.isEmpty();
     const domain = !pages.domainsItree.isEmpty();
     if (!access && !domain) continue;
-    out.push({ access, domain, areas: n, shape: runShape(pages), cuts: holderCuts(pages) });
+    out.codes[n++] = (access ? 1 : 0) | (domain ? 2 : 0) | (heldAreas[k] > 1 ? 4 : 0) | (SHAPE_CODE[runShape(pages)] << 3) | (holderCuts(pages) << 5);
   }
+  out.n = n;
+  release();
+}
+
+/** The holders of every pages object held by an access or a domain (objects nobody holds are left out). */
+export function holderView(m: Machine): HolderView {
+  const out: PagesHolders[] = [];
+  const low = collect(m);
+  for (let k = 0; k < nHeld; k++) {
+    const pages = heldPages[k] as IoptPages;
+    const access = !pages.accessItree.isEmpty();
+    const domain = !pages.domainsItree.isEmpty();
+    if (!access && !domain) continue;
+    out.push({ access, domain, areas: heldAreas[k], shape: runShape(pages), cuts: CUTS[holderCuts(pages)] });
+  }
+  release();
   return { pages: out, tempLimitLowered: low };
 }

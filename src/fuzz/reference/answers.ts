@@ -52,7 +52,7 @@ import { sameValues } from '../../base/same-values.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
 import { HwptPaging } from '../../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../../iommufd/ioas.js';
-import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap } from '../../inspect/types.js';
+import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap, ReservedSnap } from '../../inspect/types.js';
 import { IommufdFileHandle } from '../../machine/iommufd-node.js';
 import type { Machine } from '../../machine/machine.js';
 import type { MemFile } from '../../mm/memfile.js';
@@ -362,6 +362,14 @@ export class AnswerOracle {
     return out;
   }
 
+  /** The pages objects of the last snapshot asked, by key. */
+  private lastPages: { s: MachineSnapshot; byKey: Map<number, PagesSnap> } | undefined;
+
+  private pagesByKey(s: MachineSnapshot): ReadonlyMap<number, PagesSnap> {
+    if (this.lastPages?.s !== s) this.lastPages = { s, byKey: new Map(s.pages.map((p) => [p.key, p])) };
+    return this.lastPages.byKey;
+  }
+
   /** The IOAS keys and context indexes of the last snapshot followed (calls that change nothing reuse it). */
   private lastLive: { s: MachineSnapshot; live: Set<string>; liveCtx: Set<number> } | undefined;
 
@@ -503,14 +511,14 @@ export class AnswerOracle {
     }
     const doms = new Map<string, DomainSnap[]>();
     for (const d of s.domains) {
-      const k = `${d.ctx}:${d.ioas}`;
+      const k = ioasKey(d.ctx, d.ioas);
       const l = doms.get(k) ?? [];
       l.push(d);
       doms.set(k, l);
     }
     const seen = new Set<string>();
     for (const io of s.ioas) {
-      const key = `${io.ctx}:${io.id}`;
+      const key = ioasKey(io.ctx, io.id);
       const huge = this.hugePages.get(key);
       if (huge !== undefined && io.disableLargePages !== (huge === 0)) return fail('option', `IOAS ${io.id} has large pages ${io.disableLargePages ? 'off' : 'on'}, HUGE_PAGES was last set to ${huge}`);
       if (io.reserved.length === 0) continue;
@@ -540,9 +548,8 @@ export class AnswerOracle {
 
   /** checkSettings() of the reserved ranges of one IOAS: none meets an area, the aperture ones are its domains'. */
   private reservedOf(io: IoasSnap, doms: readonly DomainSnap[]): OracleFailure | undefined {
-    // The reserved ranges as bigints, read once for all the areas.
-    const rf = io.reserved.map((x) => BigInt(x.first));
-    const rl = io.reserved.map((x) => BigInt(x.last));
+    // The reserved ranges as bigints, read once for all the areas (and kept with the list, which the Inspector hands back while unchanged).
+    const { rf, rl } = this.verifyMemo ? parseReserved(io.reserved) : reservedBounds(io.reserved);
     for (const a of io.areas) {
       const f = BigInt(a.iova);
       const l = BigInt(a.last);
@@ -574,10 +581,11 @@ export class AnswerOracle {
 
   private checkAreas(s: MachineSnapshot): OracleFailure | undefined {
     if (!this.areasKnown) return undefined;
-    const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
+    const pagesByKey = this.pagesByKey(s);
     for (const io of s.ioas) {
-      const want = this.ref.get(`${io.ctx}:${io.id}`) ?? [];
+      const want = this.ref.get(ioasKey(io.ctx, io.id)) ?? [];
       const got = io.areas;
+      if (got.length === 0 && want.length === 0) continue;
       const where = `IOAS ${io.id} (ctx ${io.ctx})`;
       if (want.length !== got.length) return fail('areas', `${where}: ${got.length} area(s), the reference has ${want.length}`);
       for (let i = 0; i < got.length; i++) {
@@ -657,7 +665,7 @@ export class AnswerOracle {
   private rwData(s: MachineSnapshot, ctx: number, ioasId: number, iova: bigint, length: number, pid: number, uptr: bigint, write: boolean): OracleFailure | undefined {
     const io = s.ioas.find((i) => i.ctx === ctx && i.id === ioasId);
     if (!io) return undefined;
-    const pagesByKey = new Map(s.pages.map((p) => [p.key, p]));
+    const pagesByKey = this.pagesByKey(s);
     const caller = this.machine.processes.get(pid);
     if (!caller || caller.exited) return undefined;
     const phys = this.machine.phys;
@@ -808,7 +816,6 @@ export class AnswerOracle {
   }
 
   private checkDomains(s: MachineSnapshot): OracleFailure | undefined {
-    const ioasOf = new Map(s.ioas.map((i) => [`${i.ctx}:${i.id}`, i]));
     const pfns = new Map<number, Float64Array>();
     const revoked = new Set<number>();
     for (const p of s.pages) {
@@ -827,7 +834,7 @@ export class AnswerOracle {
     }
     const live = new Set<string>();
     for (const d of s.domains) {
-      const io = ioasOf.get(`${d.ctx}:${d.ioas}`);
+      const io = ioasOf(s, d.ctx, d.ioas);
       if (!io?.domains.includes(d.hwpt)) continue;
       // The same runs (the Inspector's memo hands them back while the domain is unchanged) against the same
       // areas and the same PFN arrays as the last pass: checkDomain() would pass again.
@@ -918,7 +925,7 @@ export class AnswerOracle {
     const ctx = this.ctxOf(before, a.pid, a.fd);
     const io = before.ioas.find((i) => i.ctx === ctx && i.id === Number(a.fields.id));
     if (!io || io.domains.length > 0 || io.accesses.length > 0 || io.areas.length === 0) return undefined;
-    const pages = new Map(before.pages.map((p) => [p.key, p]));
+    const pages = this.pagesByKey(before);
     const spans = new Map<number, Array<[number, number]>>();
     let pid: number | undefined;
     for (const ar of io.areas) {
@@ -1163,6 +1170,45 @@ function domainCheckKey(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Ar
   out.length = 0;
   out.push(d.runs, d.strayBytes, d.mappedBytes, d.apertureStart, d.apertureEnd, d.pgsizes[0], io.areas.length);
   for (const a of io.areas) out.push(a.iova, a.last, a.pageOffset, a.firstIndex, a.pages, pfns.get(a.pages), revoked.has(a.pages));
+}
+
+/** A reserved list's bounds as bigints, by the list's identity (a snapshot's lists are not changed after it is taken). */
+const reservedMemo = new WeakMap<readonly ReservedSnap[], { rf: bigint[]; rl: bigint[] }>();
+function reservedBounds(l: readonly ReservedSnap[]): { rf: bigint[]; rl: bigint[] } {
+  let b = reservedMemo.get(l);
+  if (b === undefined) {
+    b = parseReserved(l);
+    reservedMemo.set(l, b);
+  }
+  return b;
+}
+
+function parseReserved(l: readonly ReservedSnap[]): { rf: bigint[]; rl: bigint[] } {
+  return { rf: l.map((x) => BigInt(x.first)), rl: l.map((x) => BigInt(x.last)) };
+}
+
+/** The IOAS `id` of context `ctx` in `s`. */
+function ioasOf(s: MachineSnapshot, ctx: number, id: number): IoasSnap | undefined {
+  for (const io of s.ioas) if (io.ctx === ctx && io.id === id) return io;
+  return undefined;
+}
+
+/** `${ctx}:${id}`, each string made once. */
+const ioasKeys = new Map<number, Map<number, string>>();
+function ioasKey(ctx: number, id: number): string {
+  let m = ioasKeys.get(ctx);
+  if (m === undefined) {
+    if (ioasKeys.size >= 1024) ioasKeys.clear();
+    m = new Map();
+    ioasKeys.set(ctx, m);
+  }
+  let k = m.get(id);
+  if (k === undefined) {
+    k = `${ctx}:${id}`;
+    if (m.size >= 4096) m.clear();
+    m.set(id, k);
+  }
+  return k;
 }
 
 /** `a` and `b` hold the same ranges, each as often. */

@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
@@ -108,24 +108,27 @@ function ownMemoryIntact(mm: MmStruct): boolean {
 
 /**
  * A madvise of the main process that drops the contents of its stack top or
- * of the image's writable data (MADV_DONTNEED, MADV_DONTNEED_LOCKED): every
+ * of the image's writable data (MADV_DONTNEED, MADV_DONTNEED_LOCKED), or an
+ * mremap that moves them out with MREMAP_DONTUNMAP: every
  * mapping stays, but the real program's stack reads back zeros (7.2 corpus
  * seed 15005: MADV_DONTNEED of 4 GiB from a buffer up to past the stack) and
  * it dies at its next return. `handles`: the values bound so far.
  */
 function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>): boolean {
-  if (c.op !== 'madvise' || c.proc !== undefined) return false;
-  const fields = OPS.madvise.fields;
-  const value = (name: 'addr' | 'length' | 'advice'): bigint | undefined => {
+  if ((c.op !== 'madvise' && c.op !== 'mremap') || c.proc !== undefined) return false;
+  const fields = OPS[c.op].fields;
+  const value = (name: string): bigint | undefined => {
     const e = fieldExpr(fields[name], c[name] ?? fields[name].default);
     const v = typeof e === 'string' ? e : evalExpr(e, (h) => handles.get(h));
     return typeof v === 'bigint' ? BigInt.asUintN(64, v) : undefined;
   };
-  const advice = value('advice');
   const addr = value('addr');
-  const length = value('length');
-  if (advice === undefined || addr === undefined || length === undefined) return false;
-  if (advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
+  const length = value(c.op === 'madvise' ? 'length' : 'old_length');
+  if (addr === undefined || length === undefined) return false;
+  if (c.op === 'madvise') {
+    const advice = value('advice');
+    if (advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
+  } else if (((value('flags') ?? 0n) & BigInt(MREMAP_DONTUNMAP)) === 0n) return false;
   const page = BigInt(PAGE_SIZE);
   const covers = (start: bigint, end: bigint): boolean => addr < end && addr + length > start;
   if (covers(BigInt(STACK_TOP_VPN - 1) * page, BigInt(STACK_TOP_VPN) * page)) return true;

@@ -2,7 +2,7 @@
 /** Memory ops: mmap, munmap, mprotect, madvise, mlock, mincore, the process's own reads and writes, memfd. */
 import { MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
-import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
+import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, MREMAP_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
 import { K2, K4, M2, interestingLength, literal as literalLen, num, pickW, shift } from './values.js';
 
@@ -115,6 +115,59 @@ export const munmap: OpModule = {
   generate: rangeCall,
   emitC(e) {
     e.L(`rc = sys_rc(munmap((void *)(uintptr_t)${e.v('addr')}, (size_t)${e.v('length')}));`);
+  },
+};
+
+/**
+ * mremap: a range of a buffer resized or moved (MREMAP_FIXED onto another
+ * buffer, MREMAP_DONTUNMAP), often one an IOAS maps: pins taken at the old
+ * address stay on the pages the new one maps.
+ */
+export const mremap: OpModule = {
+  name: 'mremap',
+  spec: {
+    doc: 'mremap(2); `as` binds the new address',
+    group: 'mm',
+    fields: {
+      addr: req(u64('old address', { handle: 'addr' })),
+      old_length: req(u64('old length')),
+      new_length: req(u64('new length')),
+      flags: flags(MREMAP_FLAGS, 'MREMAP_* bits', ['MAYMOVE']),
+      new_addr: u64('the address MREMAP_FIXED moves to (a hint for MREMAP_DONTUNMAP)', { default: 0, handle: 'addr' }),
+    },
+    primary: 'addr',
+    outputs: { addr: 'addr' },
+  },
+  weight: 0.6,
+  localRet: true,
+  execute(x) {
+    const r = x.proc.mremap(x.v('addr'), x.v('old_length'), x.v('new_length'), x.v('flags'), x.v('new_addr'));
+    return { ret: r, outputs: { addr: r >= 0n ? r : 0n } };
+  },
+  generate(g, c) {
+    const rng = g.rng;
+    const a = g.addr();
+    c.addr = a.expr;
+    const old = interestingLength(rng, a.room);
+    c.old_length = num(old);
+    c.new_length = num(pickW<bigint>(rng, [[3, old], [3, old * 2n], [2, old + K4], [2, old > K4 ? old - K4 : K4], [1, M2]]));
+    const f = pickW<string[]>(rng, [[5, ['MAYMOVE']], [2, []], [3, ['MAYMOVE', 'FIXED']], [2, ['MAYMOVE', 'DONTUNMAP']], [1, ['FIXED']]]);
+    if (f.length) c.flags = f;
+    if (f.includes('FIXED') || (f.includes('DONTUNMAP') && rng.bool(0.3))) c.new_addr = g.addr().expr;
+    if (f.includes('DONTUNMAP') && rng.bool(0.8)) c.new_length = c.old_length;
+    c.as = g.fresh();
+    g.maybeProc(c);
+    return c;
+  },
+  scope(c, as, add) {
+    add({ kind: 'buf', name: as, len: literalLen(c.new_length), thp: false });
+  },
+  emitC(e) {
+    const { L, v } = e;
+    L(`void *p = mremap((void *)(uintptr_t)${v('addr')}, (size_t)${v('old_length')}, (size_t)${v('new_length')}, (int)${v('flags')}, (void *)(uintptr_t)${v('new_addr')});`);
+    L('');
+    L('rc = p == MAP_FAILED ? -errno : 0;');
+    e.outs.addr = '(p == MAP_FAILED ? 0 : (uint64_t)(uintptr_t)p)';
   },
 };
 
@@ -421,4 +474,4 @@ export const mincore: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate];
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate];

@@ -45,6 +45,7 @@ export const MADV_ADVICE = {
   POPULATE_WRITE: 23,
   COLLAPSE: 25,
 } as const;
+export const MREMAP_FLAGS = { MAYMOVE: 1, FIXED: 2, DONTUNMAP: 4 } as const;
 export const MFD_FLAGS = { CLOEXEC: 1, ALLOW_SEALING: 2, HUGETLB: 4, NOEXEC_SEAL: 8, EXEC: 0x10, HUGE_2MB: 21 << 26, HUGE_1GB: 30 << 26 } as const;
 export const OPEN_FLAGS = { RDONLY: 0, WRONLY: 1, RDWR: 2, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 export const IOAS_MAP_FLAGS = { FIXED_IOVA: 1, WRITEABLE: 2, READABLE: 4 } as const;

@@ -28,6 +28,22 @@ export interface RawOptions {
   readonly trailing?: Uint8Array;
   /** Decode only these fields into `out` (default: every field; IOMMU_TEST_CMD's union has 62). */
   readonly decode?: readonly string[];
+  /** The result's `bytes` may be a buffer the next call with this option reuses (the caller reads `rc` and `out` only). */
+  readonly reuseBytes?: boolean;
+}
+
+/** Zeroed buffers by length for `reuseBytes` calls. */
+const reusable = new Map<number, Uint8Array>();
+
+function bytesOf(len: number, reuse: boolean): Uint8Array {
+  if (!reuse) return new Uint8Array(len);
+  let b = reusable.get(len);
+  if (b === undefined) {
+    b = new Uint8Array(len);
+    if (reusable.size >= 64) reusable.clear();
+    reusable.set(len, b);
+  } else b.fill(0);
+  return b;
 }
 
 /** Throw ErrnoError for a negative return; otherwise return it. */
@@ -43,7 +59,7 @@ export function check(rc: number, what: string): number {
  */
 export function rawIoctl(proc: Process, fd: number, cmd: number, layout: StructLayout, fields: Fields, opts: RawOptions = NO_OPTIONS): IoctlResult {
   const trailing = opts.trailing;
-  const bytes = new Uint8Array(layout.size + (trailing?.length ?? 0));
+  const bytes = bytesOf(layout.size + (trailing?.length ?? 0), opts.reuseBytes === true);
   const sizeField = layout.has('argsz') ? 'argsz' : 'size';
   // The size word, unless `fields` names it (then its value, or zero for undefined, as the spread it replaces).
   if (!(sizeField in fields)) layout.writeField(bytes, sizeField, opts.size ?? layout.size);

@@ -119,23 +119,44 @@ export interface RunOptions {
 // ---------------------------------------------------------------------------
 
 /**
+ * A parsed field value, and its u64 when it names no handle (a constant: evaluated once).
+ */
+interface ParsedField {
+  readonly e: Expr | string;
+  readonly k: bigint | undefined;
+}
+
+function parsedField(e: Expr | string): ParsedField {
+  let k: bigint | undefined;
+  if (typeof e !== 'string' && e.every((t) => t.handle === undefined)) {
+    const v = evalExpr(e, noHandles);
+    if (typeof v !== 'string') k = BigInt.asUintN(64, v);
+  }
+  return { e, k };
+}
+
+function noHandles(): bigint | undefined {
+  return undefined;
+}
+
+/**
  * Parsed field values, per field spec and raw scalar value: parsing is a
  * function of the two alone, and a program names the same few values over
- * and over. Lists (flags) are parsed each time. Bounded: cleared when full.
+ * and over. Bounded: cleared when full.
  */
-const exprCache = new Map<FieldSpec, Map<unknown, Expr | string>>();
+const exprCache = new Map<FieldSpec, Map<unknown, ParsedField>>();
 /**
  * Lists (flags) by identity, with a copy of their elements: a program may be changed in
  * place between runs, so the entry stands only while the list still holds the same elements.
  */
-const listExprCache = new WeakMap<object, { f: FieldSpec; items: unknown[]; e: Expr | string }>();
+const listExprCache = new WeakMap<object, { f: FieldSpec; items: unknown[]; p: ParsedField }>();
 
 /** The descriptor fields (handle kind fd) of each op spec. */
 const fdFieldNames = new WeakMap<OpSpec, string[]>();
 
-function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
+function cachedFieldExpr(f: FieldSpec, raw: unknown): ParsedField {
   if (typeof raw === 'object' && raw !== null) {
-    if (!Array.isArray(raw)) return fieldExpr(f, raw);
+    if (!Array.isArray(raw)) return parsedField(fieldExpr(f, raw));
     const c = listExprCache.get(raw);
     if (c !== undefined && c.f === f && c.items.length === raw.length) {
       let same = true;
@@ -145,25 +166,25 @@ function cachedFieldExpr(f: FieldSpec, raw: unknown): Expr | string {
           break;
         }
       }
-      if (same) return c.e;
+      if (same) return c.p;
     }
-    const e = fieldExpr(f, raw);
+    const p = parsedField(fieldExpr(f, raw));
     // (elements that are lists or objects themselves could change inside: not cached)
-    if (raw.every((x) => typeof x !== 'object' || x === null)) listExprCache.set(raw, { f, items: [...raw], e });
-    return e;
+    if (raw.every((x) => typeof x !== 'object' || x === null)) listExprCache.set(raw, { f, items: [...raw], p });
+    return p;
   }
   let m = exprCache.get(f);
   if (m === undefined) {
     m = new Map();
     exprCache.set(f, m);
   }
-  let e = m.get(raw);
-  if (e === undefined) {
-    e = fieldExpr(f, raw);
+  let p = m.get(raw);
+  if (p === undefined) {
+    p = parsedField(fieldExpr(f, raw));
     if (m.size >= 4096) m.clear();
-    m.set(raw, e);
+    m.set(raw, p);
   }
-  return e;
+  return p;
 }
 
 /** A program error found while running (unknown handle, bad value). */
@@ -255,7 +276,9 @@ class Executor {
         return 0n;
       }
     }
-    const e = cachedFieldExpr(f, raw);
+    const p = cachedFieldExpr(f, raw);
+    if (p.k !== undefined) return p.k;
+    const e = p.e;
     const v = typeof e === 'string' ? e : evalExpr(e, this.lookup);
     // The field's name goes into the message only when there is one to write.
     if (typeof v === 'string') throw new ProgramError(`${call.op}.${name}: ${v}`);
@@ -445,7 +468,7 @@ class Executor {
       keys[k] = c < 0 ? o : o.slice(0, c);
       names[k] = c < 0 ? o : o.slice(c + 1);
     }
-    const r = rawIoctl(proc, fd, cmd, layout, fields, { decode: names });
+    const r = rawIoctl(proc, fd, cmd, layout, fields, { decode: names, reuseBytes: true });
     const outputs: Outputs = {};
     for (let k = 0; k < outs.length; k++) outputs[keys[k]] = r.out[names[k]];
     return { ret: r.rc, outputs };

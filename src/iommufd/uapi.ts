@@ -395,17 +395,26 @@ function writeScalar(dv: DataView, type: ScalarType, off: number, value: number 
   }
 }
 
-/** The last view made, and its bytes: a call reads and writes one struct's fields in a row. */
+/**
+ * The last two views made, and their bytes: a call reads and writes one struct's fields in a row,
+ * the caller's copy and the kernel's in turn.
+ */
 let lastBytes: Uint8Array | undefined;
 let lastView: DataView | undefined;
+let prevBytes: Uint8Array | undefined;
+let prevView: DataView | undefined;
 
 function viewOf(bytes: Uint8Array): DataView {
   // A typed array's buffer, offset and length never change (nothing here transfers a buffer).
-  if (bytes !== lastBytes || lastView === undefined) {
-    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    lastBytes = bytes;
-  }
-  return lastView;
+  if (bytes === lastBytes && lastView !== undefined) return lastView;
+  let v: DataView;
+  if (bytes === prevBytes && prevView !== undefined) v = prevView;
+  else v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  prevBytes = lastBytes;
+  prevView = lastView;
+  lastBytes = bytes;
+  lastView = v;
+  return v;
 }
 
 export class StructLayout {

@@ -35,7 +35,7 @@ import { type Profile, type ProfileName, profileByName } from '../base/profile.j
 import { type WarnHook, setWarnHook } from '../base/warn.js';
 import { type CoverHook, coverSiteName, setCoverHook } from '../base/coverage.js';
 import type { IommufdCtx } from '../iommufd/main.js';
-import { IoptAuditMemo, auditIopts } from '../iommufd/audit.js';
+import { IoptAuditMemo, auditIopts, ioptAreas } from '../iommufd/audit.js';
 import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
@@ -264,21 +264,40 @@ export function handleKinds(calls: readonly Call[]): Map<string, HandleKind | 'r
     const spec = OPS[c.op];
     if (!spec || typeof c.as !== 'string') continue;
     kinds.set(c.as, spec.primary !== undefined ? (spec.outputs[spec.primary] ?? 'value') : 'ret');
-    for (const [o, k] of outputList(spec)) kinds.set(`${c.as}.${o}`, k);
+    for (const [o, k] of outputList(spec)) kinds.set(dotted(c.as, o), k);
   }
   return kinds;
 }
 
+/** `${as}.${output}`, each string made once (programs bind the same few names). */
+const dottedNames = new Map<string, Map<string, string>>();
+function dotted(as: string, o: string): string {
+  let m = dottedNames.get(as);
+  if (m === undefined) {
+    if (dottedNames.size >= 4096) dottedNames.clear();
+    m = new Map();
+    dottedNames.set(as, m);
+  }
+  let s = m.get(o);
+  if (s === undefined) {
+    s = `${as}.${o}`;
+    m.set(o, s);
+  }
+  return s;
+}
+
 /** A call's label in the signal: its op, and for destroy/close the kind of object named. */
 export function callLabels(calls: readonly Call[]): string[] {
-  const kinds = handleKinds(calls);
+  // (the handle kinds only when some call names a handle to destroy or close)
+  let kinds: Map<string, HandleKind | 'ret'> | undefined;
   return calls.map((c) => {
     const field = c.op === 'destroy' ? c.id : c.op === 'close' ? c.fd : undefined;
     if (field === undefined) return c.op;
     const e = parseExpr(field);
     const hs = typeof e === 'string' ? [] : exprHandles(e);
-    const k = hs.length > 0 ? (kinds.get(hs[0]) ?? '?') : 'num';
-    return `${c.op}[${k}]`;
+    if (hs.length === 0) return `${c.op}[num]`;
+    kinds ??= handleKinds(calls);
+    return `${c.op}[${kinds.get(hs[0]) ?? '?'}]`;
   });
 }
 
@@ -425,7 +444,7 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
     // Reserved ranges: the audit checks no area meets one (IOMMU_TEST_OP_ADD_RESERVED changes nothing else here).
     out.push('|', iopt, iopt.iovaAlignment, iopt.reservedItree.changes);
     for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls, d.storageChanges);
-    for (const a of iopt.areas()) {
+    for (const a of ioptAreas(iopt)) {
       const p = a.pages;
       out.push('a', a.iova, a.length, a.pageOffset, p ?? null);
       // The tiers by their change counts: an access pinning pages a domain already holds moves the xarray and

@@ -21,6 +21,7 @@ import { IommuDomain } from '../iommu/domain.js';
 import { ENTRY_OA, entryType, itemLg2, leafLg2, leafOa, levelOfPgsize, pow2 } from '../iommu/generic-pt/amdv1.js';
 import { MOCK_HUGE_PAGE_SIZE, MockAmdv1Domain, MockDomain } from '../iommu/mock-domain.js';
 import { type IoptArea, areaIndexToIova } from '../iommufd/area.js';
+import { ioptAreas } from '../iommufd/audit.js';
 import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { AccessObject, IommufdDevice } from '../iommufd/device.js';
 import { HwptNested, HwptPaging } from '../iommufd/hw-pagetable.js';
@@ -251,8 +252,10 @@ function domainWalkKey(d: IommuDomain, areas: readonly IoptArea[], out: unknown[
 function pagesTiersKey(p: IoptPages, out: unknown[]): void {
   out.length = 0;
   out.push(p.npages, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
-  for (const n of p.accessItree) out.push(n.start, n.last, n.owner.users);
-  for (const n of p.domainsItree) {
+  const at = p.accessItree;
+  for (let n = at.first(); n !== undefined; n = at.next(n)) out.push(n.start, n.last, n.owner.users);
+  const dt = p.domainsItree;
+  for (let n = dt.first(); n !== undefined; n = dt.next(n)) {
     const a = n.owner;
     const dom = a.storageDomain ?? a.iopt?.domains[0];
     out.push(n.start, n.last, a, a.iovaNum, a.pageOffset, a.index, dom ?? null, dom === undefined ? 0 : dom.storageChanges);
@@ -308,7 +311,9 @@ class SnapshotBuilder {
     for (const c of this.ctxs) this.insp.ctxKey(c);
     for (const c of this.ctxs) {
       const ci = this.insp.ctxKey(c);
-      contexts.push({ index: ci, openerPid: c.task.pid, accountMode: accountName(c.accountMode), ...(c.vfioIoas ? { vfioIoas: c.vfioIoas.id } : {}) });
+      const cs: ContextSnap = { index: ci, openerPid: c.task.pid, accountMode: accountName(c.accountMode) };
+      if (c.vfioIoas) cs.vfioIoas = c.vfioIoas.id;
+      contexts.push(cs);
       const live = c.objects.live();
       for (const { obj } of live) if (obj instanceof HwptPaging && obj.domain) this.hwptOfDomain.set(obj.domain, obj.id);
       const ioasAccesses = new Map<IommufdIoas, number[]>();
@@ -387,7 +392,7 @@ class SnapshotBuilder {
   private ioasSnap(ci: number, id: number, obj: IommufdIoas, accessIds: number[]): IoasSnap {
     const iopt = obj.iopt;
     const areas: AreaSnap[] = [];
-    for (const a of iopt.areas()) {
+    for (const a of this.fresh ? iopt.areas() : ioptAreas(iopt)) {
       let pk = -1;
       const iova = u64(a.iova);
       if (a.pages) {
@@ -433,7 +438,7 @@ class SnapshotBuilder {
     const pgsizes = pow2Bits(d.pgsizeBitmap);
     let runs: DomainRun[] = [];
     if (this.detail) {
-      const walk = this.insp.domainWalk(d, h.ioas.iopt.areas(), this.fresh);
+      const walk = this.insp.domainWalk(d, this.fresh ? h.ioas.iopt.areas() : ioptAreas(h.ioas.iopt), this.fresh);
       runs = walk.runs;
       // (A domain met twice, by a broken model: either walk reads it as it is.)
       if (!this.walks.has(d)) this.walks.set(d, walk);
@@ -462,9 +467,11 @@ class SnapshotBuilder {
 
   private pagesSnap(p: IoptPages, i: number): PagesSnap {
     const doms = new Set<IommuDomain>();
-    for (const n of p.domainsItree) for (const d of n.owner.iopt?.domains ?? []) doms.add(d);
+    const dt = p.domainsItree;
+    for (let n = dt.first(); n !== undefined; n = dt.next(n)) for (const d of n.owner.iopt?.domains ?? []) doms.add(d);
     const accessRanges: PagesSnap['accessRanges'] = [];
-    for (const n of p.accessItree) accessRanges.push({ first: n.start, last: n.last, users: n.owner.users });
+    const at = p.accessItree;
+    for (let n = at.first(); n !== undefined; n = at.next(n)) accessRanges.push({ first: n.start, last: n.last, users: n.owner.users });
     let tiers: TierRun[] = [];
     let pfns: PfnRun[] = [];
     if (this.detail && p.npages > DETAIL_PAGES) {
@@ -529,7 +536,7 @@ class SnapshotBuilder {
   }
 
   private processSnaps(): ProcessSnap[] {
-    const acct = this.accountingIndexes();
+    const acct = this.acctIndexes();
     return this.procs.map((p) => {
       const fds: FdSnap[] = [];
       for (const fd of p.openFds()) {
@@ -554,6 +561,14 @@ class SnapshotBuilder {
     });
   }
 
+  /** accountingIndexes(), made once per snapshot. */
+  private acctIndexes(): { mms: MmStruct[]; memcgs: MemCgroup[] } {
+    this.acctMemo ??= this.accountingIndexes();
+    return this.acctMemo;
+  }
+
+  private acctMemo: { mms: MmStruct[]; memcgs: MemCgroup[] } | undefined;
+
   private accountingIndexes(): { mms: MmStruct[]; memcgs: MemCgroup[] } {
     const mms: MmStruct[] = [];
     const memcgs: MemCgroup[] = [];
@@ -577,10 +592,17 @@ class SnapshotBuilder {
     return out;
   }
 
+  /** The users by uid (sorted as a stable sort of the map's order would leave them). */
+  private userSnaps(): Accounting['users'] {
+    const out: Accounting['users'] = [];
+    for (const u of this.m.users.values()) out.push({ uid: u.uid, lockedVm: u.lockedVm, processes: u.processes });
+    return out.sort(byUid);
+  }
+
   private accounting(): Accounting {
-    const { mms, memcgs } = this.accountingIndexes();
+    const { mms, memcgs } = this.acctIndexes();
     return {
-      users: [...this.m.users.values()].sort((a, b) => a.uid - b.uid).map((u) => ({ uid: u.uid, lockedVm: u.lockedVm, processes: u.processes })),
+      users: this.userSnaps(),
       mms: mms.map((mm) => ({ key: this.insp.acctKey(mm), pids: this.pidsOfMm(mm), lockedVm: mm.lockedVm, pinnedVm: mm.pinnedVm })),
       memcgs: memcgs.map((g) => ({
         key: this.insp.acctKey(g),
@@ -593,6 +615,10 @@ class SnapshotBuilder {
       })),
     };
   }
+}
+
+function byUid(a: { uid: number }, b: { uid: number }): number {
+  return a.uid - b.uid;
 }
 
 /**
@@ -693,12 +719,14 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
   const mask = small ? scratchMask.subarray(0, n).fill(0) : new Uint8Array(n);
   const users = small ? scratchUsers.subarray(0, n).fill(0) : new Int32Array(n);
   const pfn = new Float64Array(n).fill(-1);
-  for (const node of p.accessItree) {
+  const at = p.accessItree;
+  for (let node = at.first(); node !== undefined; node = at.next(node)) {
     const u = node.owner.users;
     for (let i = node.start; i <= node.last && i < n; i++) users[i] += u;
   }
   let phys: Float64Array | undefined;
-  for (const node of p.domainsItree) {
+  const dt = p.domainsItree;
+  for (let node = dt.first(); node !== undefined; node = dt.next(node)) {
     const area = node.owner;
     const dom = area.storageDomain ?? area.iopt?.domains[0];
     const last = Math.min(node.last, n - 1);

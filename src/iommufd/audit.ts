@@ -62,6 +62,23 @@ function unionOf(...trees: Iterable<{ start: number; last: number }>[]): Array<[
   return out;
 }
 
+/**
+ * iopt.areas(), kept per IO page table while its area tree is the same tree with the same change
+ * count: the same nodes are linked (a linked node's start does not change), so the same areas in
+ * the same order. The list is shared: callers must not change it.
+ */
+export function ioptAreas(iopt: IoPagetable): readonly IoptArea[] {
+  const tree = iopt.areaItree;
+  const changes = tree.changes;
+  const m = areasMemo.get(iopt);
+  if (m !== undefined && m.tree === tree && m.changes === changes) return m.list;
+  const list = iopt.areas();
+  areasMemo.set(iopt, { tree, changes, list });
+  return list;
+}
+
+const areasMemo = new WeakMap<IoPagetable, { tree: object; changes: number; list: readonly IoptArea[] }>();
+
 /** Counts the problems an audit finds, each WARNed as `audit.<name>`. */
 class AuditSink {
   problems = 0;
@@ -422,7 +439,7 @@ export function auditIopts(env: IommufdEnv, iopts: readonly IoPagetable[], opts:
   for (const iopt of iopts) {
     let prevLast = -1n;
     const align = BigInt(iopt.iovaAlignment);
-    const areas = iopt.areas();
+    const areas = ioptAreas(iopt);
     // Nothing this walk reads changed since a clean one: only the dma-buf areas are judged again.
     const same = memo?.ioasSame(iopt, areas) === true;
     for (const area of areas) {

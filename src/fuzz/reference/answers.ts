@@ -50,6 +50,7 @@ import { KeptBytes } from '../../base/kept-bytes.js';
 import { modPow2 } from '../../base/pow2.js';
 import { sameValues } from '../../base/same-values.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
+import { ioptAreas } from '../../iommufd/audit.js';
 import { HwptPaging } from '../../iommufd/hw-pagetable.js';
 import { IommufdIoas } from '../../iommufd/ioas.js';
 import type { DomainSnap, IoasSnap, MachineSnapshot, PagesSnap, ReservedSnap } from '../../inspect/types.js';
@@ -879,33 +880,48 @@ export class AnswerOracle {
   private readonly domainKeyBuf: unknown[] = [];
 
   private checkAccounting(s: MachineSnapshot): OracleFailure | undefined {
-    const mmOfPid = new Map(s.processes.map((p) => [p.pid, p.mm]));
-    const userLocked = new Map<number, number>();
-    const mmPinned = new Map<number, number>();
-    const mmLocked = new Map<number, number>();
+    // Sums per user (by a scan of the few users) and per mm (by its index in accounting.mms, which the processes' `mm` is).
+    const users = s.accounting.users;
+    const userLocked = this.sumBuf(users.length);
+    const nmm = s.accounting.mms.length;
+    const mmPinned = this.sumBuf(nmm, 1);
+    const mmLocked = this.sumBuf(nmm, 2);
     for (const p of s.pages) {
-      if (p.account === 'user') userLocked.set(p.sourceUid, (userLocked.get(p.sourceUid) ?? 0) + p.charged);
-      const mm = mmOfPid.get(p.sourcePid);
-      if (mm === undefined) continue;
-      mmPinned.set(mm, (mmPinned.get(mm) ?? 0) + p.charged);
-      if (p.account === 'mm') mmLocked.set(mm, (mmLocked.get(mm) ?? 0) + p.charged);
+      if (p.account === 'user') {
+        for (let k = 0; k < users.length; k++) if (users[k].uid === p.sourceUid) userLocked[k] += p.charged;
+      }
+      const mm = mmOfPid(s, p.sourcePid);
+      if (mm === undefined || !(mm >= 0 && mm < nmm)) continue;
+      mmPinned[mm] += p.charged;
+      if (p.account === 'mm') mmLocked[mm] += p.charged;
     }
-    for (const u of s.accounting.users) {
-      const want = userLocked.get(u.uid) ?? 0;
+    for (let k = 0; k < users.length; k++) {
+      const u = users[k];
+      const want = userLocked[k];
       if (u.lockedVm !== want) return fail('accounting', `user ${u.uid} locked_vm ${u.lockedVm}, the pages it sources charge ${want}`);
     }
     // Pages whose mapping process has exited keep charging its mm (gone from the snapshot, and no live
     // process shares an mm: the model has no CLONE_VM): the live mms are still judged exactly.
-    for (let i = 0; i < s.accounting.mms.length; i++) {
+    for (let i = 0; i < nmm; i++) {
       const m = s.accounting.mms[i];
-      let pinned = mmPinned.get(i) ?? 0;
+      let pinned = mmPinned[i];
       for (const pid of m.pids) pinned += this.pinnedShift.get(pid) ?? 0;
       if (m.pinnedVm !== pinned) return fail('accounting', `mm of pid ${m.pids.join(',')} pinned_vm ${m.pinnedVm}, the pages it sources charge ${pinned}`);
       // mlock() charges locked_vm too: the pages' mm-mode charge is a lower bound.
-      const locked = mmLocked.get(i) ?? 0;
+      const locked = mmLocked[i];
       if (m.lockedVm < locked) return fail('accounting', `mm of pid ${m.pids.join(',')} locked_vm ${m.lockedVm}, the pages it sources charge ${locked} in mm mode`);
     }
     return undefined;
+  }
+
+  /** Three zeroed scratch arrays of sums (checkAccounting), kept between calls. */
+  private readonly sums: number[][] = [[], [], []];
+
+  private sumBuf(n: number, which = 0): number[] {
+    const a = this.sums[which];
+    a.length = n;
+    a.fill(0);
+    return a;
   }
 
   /** Nothing but RLIMIT_MEMLOCK could make a pin fail with ENOMEM: no memcg limit, no lowered temp limit, memory to spare. */
@@ -1086,7 +1102,7 @@ function detailNeeded(machine: Machine): { pinnedOrMapped: boolean; anyPage: boo
       if (obj instanceof HwptPaging) {
         if (obj.domain && obj.domain.mappedBytes() > 0) pinnedOrMapped = true;
       } else if (obj instanceof IommufdIoas) {
-        for (const a of obj.iopt.areas()) {
+        for (const a of ioptAreas(obj.iopt)) {
           const p = a.pages;
           if (!p) continue;
           if (p.npages > 0) anyPage = true;
@@ -1185,6 +1201,12 @@ function reservedBounds(l: readonly ReservedSnap[]): { rf: bigint[]; rl: bigint[
 
 function parseReserved(l: readonly ReservedSnap[]): { rf: bigint[]; rl: bigint[] } {
   return { rf: l.map((x) => BigInt(x.first)), rl: l.map((x) => BigInt(x.last)) };
+}
+
+/** The `mm` index of the process `pid` of `s` (the first listed, as a Map built from the list would keep the last: pids are unique). */
+function mmOfPid(s: MachineSnapshot, pid: number): number | undefined {
+  for (const p of s.processes) if (p.pid === pid) return p.mm;
+  return undefined;
 }
 
 /** The IOAS `id` of context `ctx` in `s`. */

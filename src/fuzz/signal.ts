@@ -152,7 +152,9 @@ function probeSlot(name: string): number {
 class Collector {
   private stamp = new Uint32Array(1024);
   private epoch = 1;
-  readonly reached: number[] = [];
+  /** reached[0..n): the slots reached since the last drain (the array keeps its storage). */
+  private readonly reached: number[] = [];
+  private n = 0;
 
   hit(slot: number): void {
     if (slot >= this.stamp.length) {
@@ -162,16 +164,17 @@ class Collector {
     }
     if (this.stamp[slot] !== this.epoch) {
       this.stamp[slot] = this.epoch;
-      this.reached.push(slot);
+      this.reached[this.n++] = slot;
     }
   }
 
   /** The keys of the probes reached, in call `label`; forgets them. */
   drain(label: number): number[] {
     const r = this.reached;
-    const out = new Array<number>(r.length);
-    for (let k = 0; k < r.length; k++) out[k] = signalKey(label, idOfSlot[r[k]]);
-    r.length = 0;
+    const n = this.n;
+    const out = new Array<number>(n);
+    for (let k = 0; k < n; k++) out[k] = signalKey(label, idOfSlot[r[k]]);
+    this.n = 0;
     if (++this.epoch === 0xffffffff) {
       this.stamp.fill(0);
       this.epoch = 1;
@@ -415,8 +418,9 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[]): 
       if (ctx) seen.add(ctx);
     }
   }
-  out.length = 0;
-  for (const c of seen) if (c.alive) out.push(c);
+  let n = 0;
+  for (const c of seen) if (c.alive) out[n++] = c;
+  out.length = n;
 }
 
 /**
@@ -431,27 +435,28 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[]): 
  * by element): the audit would see the same state again.
  */
 function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readonly IoPagetable[], out: unknown[]): void {
-  out.length = 0;
+  let n = 0;
   // Folios freed, not frames in use: a call that only allocates (a first touch, MAP_POPULATE) takes nothing
   // iommufd holds away, and the answer oracle keeps its own count of frames in use for the ENOMEM judgements.
-  out.push(m.phys.foliosFreed);
+  out[n++] = m.phys.foliosFreed;
   // The objects the answer oracle follows (a HW queue made over pages already pinned changes nothing else here).
-  for (const c of ctxs) out.push('c', c, c.objects.changes);
+  for (const c of ctxs) { out[n++] = 'c'; out[n++] = c; out[n++] = c.objects.changes; }
   // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.
-  for (const u of m.users.values()) out.push(u.lockedVm);
-  for (const proc of m.processes.values()) out.push('p', proc.pid, proc.exited, proc.mm.lockedVm, proc.mm.pinnedVm);
+  for (const u of m.users.values()) { out[n++] = u.lockedVm; }
+  for (const proc of m.processes.values()) { out[n++] = 'p'; out[n++] = proc.pid; out[n++] = proc.exited; out[n++] = proc.mm.lockedVm; out[n++] = proc.mm.pinnedVm; }
   for (const iopt of iopts) {
     // Reserved ranges: the audit checks no area meets one (IOMMU_TEST_OP_ADD_RESERVED changes nothing else here).
-    out.push('|', iopt, iopt.iovaAlignment, iopt.reservedItree.changes);
-    for (const d of iopt.domains) out.push('d', d, d.mapCalls, d.unmapCalls, d.storageChanges);
+    out[n++] = '|'; out[n++] = iopt; out[n++] = iopt.iovaAlignment; out[n++] = iopt.reservedItree.changes;
+    for (const d of iopt.domains) { out[n++] = 'd'; out[n++] = d; out[n++] = d.mapCalls; out[n++] = d.unmapCalls; out[n++] = d.storageChanges; }
     for (const a of ioptAreas(iopt)) {
       const p = a.pages;
-      out.push('a', a.iova, a.length, a.pageOffset, p ?? null);
+      out[n++] = 'a'; out[n++] = a.iova; out[n++] = a.length; out[n++] = a.pageOffset; out[n++] = p ?? null;
       // The tiers by their change counts: an access pinning pages a domain already holds moves the xarray and
       // access_itree, not npinned.
-      if (p) out.push(p.npinned, p.lastNpinned, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes, a.storageDomain ?? null);
+      if (p) { out[n++] = p.npinned; out[n++] = p.lastNpinned; out[n++] = p.pinnedPfns.changes; out[n++] = p.accessItree.changes; out[n++] = p.domainsItree.changes; out[n++] = a.storageDomain ?? null; }
     }
   }
+  out.length = n;
 }
 
 
@@ -477,8 +482,9 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = 
   const iopts = last.ioptList;
   const ctxs = last.ctxList;
   collectContexts(m, seen, ctxs);
-  iopts.length = 0;
-  for (const c of ctxs) for (const iopt of c.iopts()) iopts.push(iopt);
+  let n = 0;
+  for (const c of ctxs) for (const iopt of c.iopts()) iopts[n++] = iopt;
+  iopts.length = n;
   auditFingerprint(m, ctxs, iopts, last.next);
   last.changed = last.fp.length === 0 || !sameValues(last.next, last.fp);
   const fp = last.next;

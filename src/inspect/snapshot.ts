@@ -239,9 +239,10 @@ export class Inspector {
  * that counts no changes: never equal, so walked every time.
  */
 function domainWalkKey(d: IommuDomain, areas: readonly IoptArea[], out: unknown[]): void {
-  out.length = 0;
-  out.push(d.storageChanges, d.dirtyOps ?? null, d instanceof MockDomain ? d.dirtyTrack : null, areas.length);
-  for (const a of areas) out.push(a, a.iovaNum, a.lastIovaNum);
+  let n = 0;
+  out[n++] = d.storageChanges; out[n++] = d.dirtyOps ?? null; out[n++] = d instanceof MockDomain ? d.dirtyTrack : null; out[n++] = areas.length;
+  for (const a of areas) { out[n++] = a; out[n++] = a.iovaNum; out[n++] = a.lastIovaNum; }
+  out.length = n;
 }
 
 /**
@@ -250,16 +251,17 @@ function domainWalkKey(d: IommuDomain, areas: readonly IoptArea[], out: unknown[
  * where its pages sit in IOVA and the domain read there with its change count.
  */
 function pagesTiersKey(p: IoptPages, out: unknown[]): void {
-  out.length = 0;
-  out.push(p.npages, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
+  let k = 0;
+  out[k++] = p.npages; out[k++] = p.pinnedPfns.changes; out[k++] = p.accessItree.changes; out[k++] = p.domainsItree.changes;
   const at = p.accessItree;
-  for (let n = at.first(); n !== undefined; n = at.next(n)) out.push(n.start, n.last, n.owner.users);
+  for (let n = at.first(); n !== undefined; n = at.next(n)) { out[k++] = n.start; out[k++] = n.last; out[k++] = n.owner.users; }
   const dt = p.domainsItree;
   for (let n = dt.first(); n !== undefined; n = dt.next(n)) {
     const a = n.owner;
     const dom = a.storageDomain ?? a.iopt?.domains[0];
-    out.push(n.start, n.last, a, a.iovaNum, a.pageOffset, a.index, dom ?? null, dom === undefined ? 0 : dom.storageChanges);
+    out[k++] = n.start; out[k++] = n.last; out[k++] = a; out[k++] = a.iovaNum; out[k++] = a.pageOffset; out[k++] = a.index; out[k++] = dom ?? null; out[k++] = dom === undefined ? 0 : dom.storageChanges;
   }
+  out.length = k;
 }
 
 /** A snapshot of `machine` with identities numbered from 0 in order of sight. */

@@ -119,26 +119,28 @@ class Stamp {
  * shares a pages object). Node bounds are read, not only the tree counts.
  */
 function pagesKey(p: IoptPages, out: unknown[]): void {
-  out.length = 0;
-  out.push(p.type, p.npages, p.npinned, p.lastNpinned, p.pinnedPfns.changes, p.accessItree.changes, p.domainsItree.changes);
+  let k = 0;
+  out[k++] = p.type; out[k++] = p.npages; out[k++] = p.npinned; out[k++] = p.lastNpinned; out[k++] = p.pinnedPfns.changes; out[k++] = p.accessItree.changes; out[k++] = p.domainsItree.changes;
   const dt = p.domainsItree;
   for (let n = dt.first(); n !== undefined; n = dt.next(n)) {
     const a = n.owner;
     const d = a.storageDomain;
-    out.push(n, n.start, n.last, a.iovaNum, a.pageOffset, d ?? null, d === undefined ? 0 : d.storageChanges);
+    out[k++] = n; out[k++] = n.start; out[k++] = n.last; out[k++] = a.iovaNum; out[k++] = a.pageOffset; out[k++] = d ?? null; out[k++] = d === undefined ? 0 : d.storageChanges;
   }
   const at = p.accessItree;
-  for (let n = at.first(); n !== undefined; n = at.next(n)) out.push(n.start, n.last);
+  for (let n = at.first(); n !== undefined; n = at.next(n)) { out[k++] = n.start; out[k++] = n.last; }
+  out.length = k;
 }
 
 /** What the area walk of an IOAS reads besides its pages objects: its areas, their places and links, its domains. */
 function ioasKey(iopt: IoPagetable, areas: readonly IoptArea[], out: unknown[]): void {
-  out.length = 0;
-  out.push(iopt.iovaAlignment, iopt.reservedItree.changes, iopt.domains.length);
-  for (const d of iopt.domains) out.push(d, d === undefined ? Number.NaN : d.storageChanges);
+  let n = 0;
+  out[n++] = iopt.iovaAlignment; out[n++] = iopt.reservedItree.changes; out[n++] = iopt.domains.length;
+  for (const d of iopt.domains) { out[n++] = d; out[n++] = d === undefined ? Number.NaN : d.storageChanges; }
   for (const a of areas) {
-    out.push(a, a.iova, a.lastIova, a.pageOffset, a.iovaNum, a.lastIovaNum, a.index, a.lastIndex, a.pages ?? null, a.storageDomain ?? null, a.pagesNode.inTree);
+    out[n++] = a; out[n++] = a.iova; out[n++] = a.lastIova; out[n++] = a.pageOffset; out[n++] = a.iovaNum; out[n++] = a.lastIovaNum; out[n++] = a.index; out[n++] = a.lastIndex; out[n++] = a.pages ?? null; out[n++] = a.storageDomain ?? null; out[n++] = a.pagesNode.inTree;
   }
+  out.length = n;
 }
 
 /**
@@ -212,8 +214,9 @@ export class IoptAuditMemo {
     const st = this.stamp(this.domains, d);
     st.epoch = this.epoch;
     const next = st.next;
-    next.length = 0;
-    next.push(d.storageChanges, d.dirtyOps);
+    next[0] = d.storageChanges;
+    next[1] = d.dirtyOps;
+    next.length = 2;
     st.same = st.committed && sameValues(next, st.key);
     return st.same;
   }

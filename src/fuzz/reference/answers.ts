@@ -527,10 +527,20 @@ export class AnswerOracle {
       // the last pass: the checks below would pass again.
       seen.add(key);
       const memoKey = this.settingsKeyBuf;
-      memoKey.length = 0;
-      memoKey.push(io.reserved, io.areas.length);
-      for (const a of io.areas) memoKey.push(a.iova, a.last);
-      for (const d of doms.get(key) ?? []) memoKey.push(d.hwpt, io.domains.includes(d.hwpt), d.apertureStart, d.apertureEnd);
+      let k = 0;
+      memoKey[k++] = io.reserved;
+      memoKey[k++] = io.areas.length;
+      for (const a of io.areas) {
+        memoKey[k++] = a.iova;
+        memoKey[k++] = a.last;
+      }
+      for (const d of doms.get(key) ?? []) {
+        memoKey[k++] = d.hwpt;
+        memoKey[k++] = io.domains.includes(d.hwpt);
+        memoKey[k++] = d.apertureStart;
+        memoKey[k++] = d.apertureEnd;
+      }
+      memoKey.length = k;
       const last = this.settingsChecked.get(key);
       const hit = last !== undefined && sameValues(last, memoKey);
       if (hit) this.onMemoHit?.('reserved');
@@ -1183,9 +1193,10 @@ function checkDomain(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array
  * runs and PFN arrays by identity): equal lists, the same verdict.
  */
 function domainCheckKey(d: DomainSnap, io: IoasSnap, pfns: Map<number, Float64Array>, revoked: ReadonlySet<number>, out: unknown[]): void {
-  out.length = 0;
-  out.push(d.runs, d.strayBytes, d.mappedBytes, d.apertureStart, d.apertureEnd, d.pgsizes[0], io.areas.length);
-  for (const a of io.areas) out.push(a.iova, a.last, a.pageOffset, a.firstIndex, a.pages, pfns.get(a.pages), revoked.has(a.pages));
+  let n = 0;
+  out[n++] = d.runs; out[n++] = d.strayBytes; out[n++] = d.mappedBytes; out[n++] = d.apertureStart; out[n++] = d.apertureEnd; out[n++] = d.pgsizes[0]; out[n++] = io.areas.length;
+  for (const a of io.areas) { out[n++] = a.iova; out[n++] = a.last; out[n++] = a.pageOffset; out[n++] = a.firstIndex; out[n++] = a.pages; out[n++] = pfns.get(a.pages); out[n++] = revoked.has(a.pages); }
+  out.length = n;
 }
 
 /** A reserved list's bounds as bigints, by the list's identity (a snapshot's lists are not changed after it is taken). */

@@ -29,6 +29,7 @@ import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
+import type { MremapEffect } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
@@ -1015,8 +1016,17 @@ export class BridgeServer {
             this.snapshot(b, Number(BigInt.asUintN(64, newAddr)), Number(BigInt.asUintN(64, newAddr) + n));
           }
         }
-        const place = mode === MREMAP_CHECK ? { check: true } : mode === MREMAP_FOLLOW ? { at: BigInt.asUintN(64, newAddr) } : undefined;
-        return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, place) };
+        if (mode === MREMAP_CHECK) return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, { check: true }) };
+        if (mode === MREMAP_FOLLOW) return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, { at: BigInt.asUintN(64, newAddr) }) };
+        // the shim does to the real process what the model did, a line each (the host kernel's own mremap
+        // may be another version's: its checks and moves are not the profile's)
+        const effects: MremapEffect[] = [];
+        const ret = p.mremap(addr, oldLen, newLen, flags, newAddr, { effects });
+        const hex = (v: bigint): string => v.toString(16);
+        const lines = effects.map((e) =>
+          e.kind === 'unmap' ? `u ${hex(e.addr)} ${hex(e.len)}` : e.kind === 'move' ? `m ${hex(e.from)} ${hex(e.oldLen)} ${hex(e.to)} ${hex(e.newLen)} ${e.dontUnmap ? 1 : 0}` : `g ${hex(e.addr)} ${hex(e.oldLen)} ${hex(e.newLen)}`,
+        );
+        return { ret, s: lines.join('\n') };
       }
       case OP.MUNLOCK:
         this.mirrorRange(b, a[0], a[1]);

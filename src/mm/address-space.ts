@@ -237,7 +237,15 @@ export interface MremapPlace {
   check?: boolean;
   /** The real kernel put the range here (in place when it is the old address). */
   at?: bigint;
+  /** Filled with what the call did, in order, for the bridge to do the same to the real process. */
+  effects?: MremapEffect[];
 }
+
+/** One change an mremap made to the address space: a range unmapped, moved, or grown in place. */
+export type MremapEffect =
+  | { kind: 'unmap'; addr: bigint; len: bigint }
+  | { kind: 'move'; from: bigint; oldLen: bigint; to: bigint; newLen: bigint; dontUnmap: boolean }
+  | { kind: 'grow'; addr: bigint; oldLen: bigint; newLen: bigint };
 
 /** One mremap in flight (the kernel's vma_remap_struct): lengths page-aligned as it goes. */
 interface Remap {
@@ -2147,7 +2155,7 @@ export class MmStruct {
     if (f & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return this.mremapToLegacy(r);
     if (r.oldLen >= r.newLen) {
       if (r.oldLen === r.newLen || r.place.check) return r.place.check ? 0n : r.addr;
-      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       return rc ? BigInt(rc) : r.addr;
     }
     const e = this.vmaToResize(r);
@@ -2162,11 +2170,11 @@ export class MmStruct {
     if (this.remapOverlaps(r)) return BigInt(-EINVAL);
     if (this.vmas.length + 2 >= this.opts.maxMapCount - 3) return BigInt(-ENOMEM);
     if (r.flags & MREMAP_FIXED) {
-      const rc = this.munmap(r.newAddr, r.newLen);
+      const rc = this.remapUnmap(r, r.newAddr, r.newLen);
       if (rc) return BigInt(rc);
     }
     if (r.oldLen > r.newLen) {
-      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       if (rc) return BigInt(rc);
       r.oldLen = r.newLen;
     }
@@ -2177,6 +2185,13 @@ export class MmStruct {
     if (to < 0n) return to;
     r.newAddr = to;
     return this.moveVma(r, v);
+  }
+
+  /** munmap() of part of an mremap, noted among its effects. */
+  private remapUnmap(r: Remap, addr: bigint, len: bigint): number {
+    const rc = this.munmap(addr, len);
+    if (rc === 0) r.place.effects?.push({ kind: 'unmap', addr, len });
+    return rc;
   }
 
   /** 6.12's vma_to_resize(): what a growing or moving range must meet; 0 or -errno. */
@@ -2260,7 +2275,7 @@ export class MmStruct {
     if (r.newLen === r.oldLen) return r.place.check ? 0n : r.addr;
     if (r.newLen < r.oldLen) {
       if (r.place.check) return 0n;
-      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       return rc ? BigInt(rc) : r.addr;
     }
     return this.expandVma(r, v);
@@ -2270,13 +2285,13 @@ export class MmStruct {
   private mremapToChecked(r: Remap): bigint {
     let v = this.vmaAt(r.addr);
     if (r.flags & MREMAP_FIXED) {
-      const rc = this.munmap(r.newAddr, r.newLen);
+      const rc = this.remapUnmap(r, r.newAddr, r.newLen);
       if (rc) return BigInt(rc);
       v = this.vmaAt(r.addr);
       if (v === undefined) return BigInt(-EFAULT);
     }
     if (r.newLen < r.oldLen) {
-      const rc = this.munmap(r.addr + r.newLen, r.oldLen - r.newLen);
+      const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       if (rc) return BigInt(rc);
       v = this.vmaAt(r.addr);
       if (v === undefined) return BigInt(-EFAULT);
@@ -2298,12 +2313,13 @@ export class MmStruct {
     let lastEnd = 0;
     let target = r.newAddr;
     let cursor = startPage;
-    for (;;) {
+    // the VMAs from the cursor on: a source MREMAP_DONTUNMAP keeps is not visited again
+    while (cursor < endPage) {
       const i = this.findIdx(cursor);
       const v = this.vmas[i];
       if (v === undefined || v.start >= endPage) break;
       if (!seen && startPage < v.start) return BigInt(-EFAULT);
-      const a = Math.max(v.start, startPage);
+      const a = Math.max(v.start, cursor);
       const len = BigInt(Math.min(endPage, v.end) - a) * PAGE_N;
       const offset = seen ? BigInt(v.start - lastEnd) * PAGE_N : 0n;
       lastEnd = v.end;
@@ -2366,6 +2382,7 @@ export class MmStruct {
     const i = this.findIdx(v.start);
     this.mergeRange(i, i);
     if (v.flags & VM_LOCKED) this.mmPopulate(old, end, true);
+    r.place.effects?.push({ kind: 'grow', addr: r.addr, oldLen: r.oldLen, newLen: r.newLen });
     return r.addr;
   }
 
@@ -2430,6 +2447,7 @@ export class MmStruct {
       }
     } else this.doMunmap(oldS, oldS + oldPages);
     if (nv.flags & VM_LOCKED && newPages > oldPages) this.mmPopulate(newS + oldPages, newS + newPages, true);
+    r.place.effects?.push({ kind: 'move', from: r.addr, oldLen: r.oldLen, to: r.newAddr, newLen: r.newLen, dontUnmap });
     return r.newAddr;
   }
 

@@ -245,3 +245,17 @@ describe.each([
     expect(mm.vmaAt(dst + 4n * PG)?.pgoff).toBe(Number(BASE / PG));
   });
 });
+
+describe('mremap on latest: MREMAP_FIXED | MREMAP_DONTUNMAP through remap_move()', () => {
+  it('moves the part of a larger VMA once, and the source VMA stays (mmsweep seed 7 looped here until the map count ran out)', () => {
+    const { p, mm, map, put, get } = setup('latest');
+    const a = map(BASE, 8n);
+    put(a + 2n * PG, 0x44);
+    const n0 = mm.vmas.length;
+    const to = BASE + 0x100000n;
+    expect(p.mremap(a + 2n * PG, 2n * PG, 2n * PG, FIXED | MREMAP_DONTUNMAP, to)).toBe(to);
+    expect(get(to)).toBe(0x44);
+    expect(get(a + 2n * PG)).toBe(0);
+    expect(mm.vmas.length).toBe(n0 + 1);
+  });
+});

@@ -2425,9 +2425,9 @@ int munlockall(void)
 
 /*
  * mremap: where the program names the place (MREMAP_FIXED) the model moves
- * the range first, as for mmap(MAP_FIXED); otherwise the model checks the
- * call (its errno is the answer), the real kernel places the range, and the
- * model follows it there. Either way the page table entries move, so pins
+ * the range first and the real process follows its steps; otherwise the
+ * model checks the call (its errno is the answer), the real kernel places
+ * the range, and the model follows it there. Either way the page table entries move, so pins
  * taken at the old address hold the pages now at the new one.
  */
 #ifndef MREMAP_DONTUNMAP
@@ -2446,18 +2446,30 @@ void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 	if (!connected())
 		return (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
 	if (flags & MREMAP_FIXED) {
-		int64_t r = CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_DO);
+		/*
+		 * The model moves it, then the real process gets what the model did, a
+		 * line each (the host kernel may be another version, whose mremap checks
+		 * and moves differently): "u addr len" unmapped (the target, a shrunk
+		 * tail, also before a refusal), "m from len to len dontunmap" moved.
+		 */
+		char fx[4096];
+		int64_t r = call(OP_MREMAP, (int64_t)(uintptr_t)old, (int64_t)osz, (int64_t)nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_DO,
+				 NULL, 0, NULL, fx, sizeof(fx));
+		for (char *l = fx; *l;) {
+			unsigned long long a, b, c, d;
+			int du;
+			if (l[0] == 'u' && sscanf(l + 1, "%llx %llx", &a, &b) == 2)
+				RS(SYS_munmap, a, b);
+			else if (l[0] == 'm' && sscanf(l + 1, "%llx %llx %llx %llx %d", &a, &b, &c, &d, &du) == 5)
+				RS(SYS_mremap, a, b, d, MREMAP_MAYMOVE | MREMAP_FIXED | (du ? MREMAP_DONTUNMAP : 0), c);
+			char *nl = strchr(l, '\n');
+			l = nl ? nl + 1 : l + strlen(l);
+		}
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			return MAP_FAILED;
 		}
-		void *p = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
-		if (p == MAP_FAILED) {
-			int e = errno;
-			CALL(OP_MUNMAP, (int64_t)(uintptr_t)naddr, nsz); /* what the model moved there is not the program's */
-			errno = e;
-		}
-		return p;
+		return (void *)(uintptr_t)r;
 	}
 	int64_t r = CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_CHECK);
 	if (r < 0 && r > -4096) {

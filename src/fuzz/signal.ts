@@ -35,7 +35,7 @@ import { type Profile, type ProfileName, profileByName } from '../base/profile.j
 import { type WarnHook, setWarnHook } from '../base/warn.js';
 import { type CoverHook, coverSiteName, setCoverHook } from '../base/coverage.js';
 import type { IommufdCtx } from '../iommufd/main.js';
-import { IoptAuditMemo, auditIopts, ioptAreas } from '../iommufd/audit.js';
+import { IoptAuditMemo, auditIopts, ctxIopts, ioptAreas } from '../iommufd/audit.js';
 import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
@@ -483,7 +483,7 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = 
   const ctxs = last.ctxList;
   collectContexts(m, seen, ctxs);
   let n = 0;
-  for (const c of ctxs) for (const iopt of c.iopts()) iopts[n++] = iopt;
+  for (const c of ctxs) for (const iopt of ctxIopts(c)) iopts[n++] = iopt;
   iopts.length = n;
   auditFingerprint(m, ctxs, iopts, last.next);
   last.changed = last.fp.length === 0 || !sameValues(last.next, last.fp);

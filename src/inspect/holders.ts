@@ -9,7 +9,7 @@
  * object; the run shape is cached per pages object while its npinned stays.
  */
 import type { IntervalTree } from '../base/interval-tree.js';
-import { ioptAreas } from '../iommufd/audit.js';
+import { ctxIopts, ioptAreas } from '../iommufd/audit.js';
 import { TEMP_MEMORY_LIMIT } from '../iommufd/env.js';
 import type { IommufdCtx } from '../iommufd/main.js';
 import type { IoptPages } from '../iommufd/pages.js';
@@ -155,8 +155,8 @@ function collect(m: Machine): boolean {
       if (seen) continue;
       seenCtxs[nCtx++] = ctx;
       if (ctx.env.tempMemoryLimit < TEMP_MEMORY_LIMIT) low = true;
-      for (const { ioas } of ctx.ioasList()) {
-        for (const area of ioptAreas(ioas.iopt)) {
+      for (const iopt of ctxIopts(ctx)) {
+        for (const area of ioptAreas(iopt)) {
           const pages = area.pages;
           if (pages) countArea(pages);
         }

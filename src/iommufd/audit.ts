@@ -79,6 +79,23 @@ export function ioptAreas(iopt: IoPagetable): readonly IoptArea[] {
 
 const areasMemo = new WeakMap<IoPagetable, { tree: object; changes: number; list: readonly IoptArea[] }>();
 
+/**
+ * ctx.iopts(), kept per context while its object table's change count stands (every object
+ * published or gone bumps it; an IOAS's iopt never changes), and the context is open. The list is
+ * shared: callers must not change it.
+ */
+export function ctxIopts(ctx: IommufdCtx): readonly IoPagetable[] {
+  if (!ctx.alive) return ctx.iopts();
+  const changes = ctx.objects.changes;
+  const m = ioptsMemo.get(ctx);
+  if (m !== undefined && m.changes === changes) return m.list;
+  const list = ctx.iopts();
+  ioptsMemo.set(ctx, { changes, list });
+  return list;
+}
+
+const ioptsMemo = new WeakMap<IommufdCtx, { changes: number; list: readonly IoPagetable[] }>();
+
 /** Counts the problems an audit finds, each WARNed as `audit.<name>`. */
 class AuditSink {
   problems = 0;

@@ -2346,6 +2346,8 @@ export class MmStruct {
     const h = hint > TASK_SIZE ? 0 : Number(hint / PAGE_N);
     const s = this.getUnmappedArea(h, npages, fixed ? MAP_FIXED : 0, v.hugeOrder, anonPrivate && !fixed && hint === 0n);
     if (s < 0) return BigInt(s);
+    // security_mmap_addr() (cap_mmap_addr()): below mmap_min_addr only with CAP_SYS_RAWIO
+    if (s < MIN_ADDR_PAGES && !r.task?.capable('CAP_SYS_RAWIO')) return BigInt(-EPERM);
     return BigInt(s) * PAGE_N;
   }
 

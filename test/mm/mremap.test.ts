@@ -9,7 +9,7 @@
  * passes on 6.12.95 and 7.2.13 and under exec with both profiles.
  */
 import { describe, expect, it } from 'vitest';
-import { EAGAIN, EFAULT, EINVAL, ENOMEM } from '../../src/base/errno.js';
+import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from '../../src/base/errno.js';
 import { Machine } from '../../src/machine/machine.js';
 import {
   FOLL_LONGTERM,
@@ -63,7 +63,7 @@ describe.each([
   ['latest', true],
 ] as const)('mremap on %s', (profile, is72) => {
   it('bad calls: EINVAL for the flags and addresses, EFAULT with no VMA, ENOMEM where it cannot grow, in the order of each version', () => {
-    const { p, map } = setup(profile);
+    const { p, mm, map } = setup(profile);
     const a = map(BASE, 8n);
     map(BASE + 8n * PG, 1n, PA, PROT_READ);
     expect(p.mremap(a, PG, PG, 8)).toBe(BigInt(-EINVAL));
@@ -83,8 +83,10 @@ describe.each([
     expect(p.mremap(a + PG, PG, PG, FIXED, gap + 1n)).toBe(BigInt(-EINVAL));
     expect(p.mremap(a + 6n * PG, 4n * PG, 6n * PG, MOVE)).toBe(BigInt(-EFAULT));
     expect(p.mremap(a + PG, 7n * PG, 8n * PG, 0)).toBe(BigInt(-ENOMEM));
-    // a FIXED target past TASK_SIZE
+    // a FIXED target past TASK_SIZE; one below mmap_min_addr without CAP_SYS_RAWIO (security_mmap_addr())
     expect(p.mremap(a + PG, PG, PG, FIXED, TASK_SIZE)).toBe(BigInt(-EINVAL));
+    expect(p.mremap(a + PG, PG, PG, FIXED, 0n)).toBe(BigInt(-EPERM));
+    expect(mm.vmaAt(a + PG)).toBeDefined();
   });
 
   it('a move carries the page table entries: the same frames at the new address, a pin held across it, the old range gone', () => {

@@ -29,7 +29,7 @@ import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
-import type { MremapEffect } from '../mm/address-space.js';
+import type { MremapEffect, MremapPlace } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
@@ -1016,10 +1016,17 @@ export class BridgeServer {
             this.snapshot(b, Number(BigInt.asUintN(64, newAddr)), Number(BigInt.asUintN(64, newAddr) + n));
           }
         }
-        if (mode === MREMAP_CHECK) return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, { check: true }) };
+        if (mode === MREMAP_CHECK) {
+          // "i": it stays in place (the shim has the model do it, then does the same); "p old new": it moves,
+          // and the real kernel places it, with the lengths as the model takes them (hugetlb's are huge-aligned)
+          const place: MremapPlace = { check: true };
+          const ret = p.mremap(addr, oldLen, newLen, flags, newAddr, place);
+          const c = place.checked;
+          return c === undefined ? { ret } : { ret, s: c.move ? `p ${c.oldLen.toString(16)} ${c.newLen.toString(16)}` : 'i' };
+        }
         if (mode === MREMAP_FOLLOW) return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, { at: BigInt.asUintN(64, newAddr) }) };
-        // the shim does to the real process what the model did, a line each (the host kernel's own mremap
-        // may be another version's: its checks and moves are not the profile's)
+        // MREMAP_DO: the shim does to the real process what the model did, a line each (the host kernel's own
+        // mremap may be another version's: its checks and moves are not the profile's)
         const effects: MremapEffect[] = [];
         const ret = p.mremap(addr, oldLen, newLen, flags, newAddr, { effects });
         const hex = (v: bigint): string => v.toString(16);

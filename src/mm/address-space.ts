@@ -239,6 +239,8 @@ export interface MremapPlace {
   at?: bigint;
   /** Filled with what the call did, in order, for the bridge to do the same to the real process. */
   effects?: MremapEffect[];
+  /** Set by a `check`: whether the range would move, and the lengths as the call takes them (page- or huge-page-aligned). */
+  checked?: { move: boolean; oldLen: bigint; newLen: bigint };
 }
 
 /** One change an mremap made to the address space: a range unmapped, moved, or grown in place. */
@@ -2154,7 +2156,8 @@ export class MmStruct {
     if (v.hugeOrder && !this.alignHugetlbRemap(r, v)) return BigInt(-EINVAL);
     if (f & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return this.mremapToLegacy(r);
     if (r.oldLen >= r.newLen) {
-      if (r.oldLen === r.newLen || r.place.check) return r.place.check ? 0n : r.addr;
+      if (r.place.check) return this.remapChecked(r, false);
+      if (r.oldLen === r.newLen) return r.addr;
       const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       return rc ? BigInt(rc) : r.addr;
     }
@@ -2185,6 +2188,12 @@ export class MmStruct {
     if (to < 0n) return to;
     r.newAddr = to;
     return this.moveVma(r, v);
+  }
+
+  /** A `check` that went through: 0, and what the call would do (MremapPlace.checked). */
+  private remapChecked(r: Remap, move: boolean): bigint {
+    r.place.checked = { move, oldLen: r.oldLen, newLen: r.newLen };
+    return 0n;
   }
 
   /** munmap() of part of an mremap, noted among its effects. */
@@ -2272,9 +2281,9 @@ export class MmStruct {
 
   /** 7.x's mremap_at(): no new address asked for. */
   private mremapAt(r: Remap, v: Vma): bigint {
-    if (r.newLen === r.oldLen) return r.place.check ? 0n : r.addr;
+    if (r.place.check && r.newLen <= r.oldLen) return this.remapChecked(r, false);
+    if (r.newLen === r.oldLen) return r.addr;
     if (r.newLen < r.oldLen) {
-      if (r.place.check) return 0n;
       const rc = this.remapUnmap(r, r.addr + r.newLen, r.oldLen - r.newLen);
       return rc ? BigInt(rc) : r.addr;
     }
@@ -2374,7 +2383,7 @@ export class MmStruct {
     cover(COV_MmStruct.expandInPlace);
     const pages = Number(delta / PAGE_N);
     if (v.flags & VM_ACCOUNT && !this.enoughMemory(pages)) return BigInt(-ENOMEM);
-    if (r.place.check) return 0n;
+    if (r.place.check) return this.remapChecked(r, false);
     const end = v.end + pages;
     // the real kernel grew it: whatever the model still had there is stale
     if (!this.isFree(v.end, end)) this.doMunmap(v.end, end);
@@ -2406,7 +2415,7 @@ export class MmStruct {
     // vm_ops->may_split: special_mapping_split() refuses every cut
     if (v.special !== undefined && (v.start !== oldS || v.end !== oldS + oldPages)) return BigInt(-EINVAL);
     if (v.flags & VM_ACCOUNT && !this.enoughMemory(dontUnmap ? newPages : newPages - oldPages)) return BigInt(-ENOMEM);
-    if (r.place.check) return 0n;
+    if (r.place.check) return this.remapChecked(r, true);
     if (preSplit) {
       let i = this.findIdx(oldS);
       if (v.start < oldS) {

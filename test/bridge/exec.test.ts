@@ -303,12 +303,12 @@ describe("exec: where a frame's bytes are", () => {
 });
 
 describe('exec: mremap of memory an IOAS maps', () => {
-  it('the page table entries move: pins taken at the old address hold the pages at the new one; each errno, DONTUNMAP, THPs and the 6.12 / 7.2 differences (all 70 checks pass on 6.12.95 and 7.2.13)', async () => {
+  it('the page table entries move: pins taken at the old address hold the pages at the new one; each errno, DONTUNMAP, THPs, hugetlb and the 6.12 / 7.2 differences (all 80 checks pass on 6.12.95 and 7.2.13)', async () => {
     // argv[1]: the kernel generation the profile models (uname under exec is the host's)
     await passesUnder(
       'mremap',
       BOTH,
-      70,
+      80,
       [
         'MD_CHECK_MAP: the domain maps the pages now at the new address',
         'a two-page one reads the pinned pages',
@@ -318,6 +318,8 @@ describe('exec: mremap of memory an IOAS maps', () => {
         'still a THP there',
         'split to 4 KiB pages, the bytes kept',
         'and the domain still maps the same pages',
+        'shrinking hugetlb by 1 MiB rounds up to no change',
+        'the second huge page is gone (madvise: ENOMEM)',
       ],
       { args: (profile) => [profile === 'latest' ? '7' : '6'], warnings: false },
     );

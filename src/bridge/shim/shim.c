@@ -2424,15 +2424,42 @@ int munlockall(void)
 }
 
 /*
- * mremap: where the program names the place (MREMAP_FIXED) the model moves
- * the range first and the real process follows its steps; otherwise the
- * model checks the call (its errno is the answer), the real kernel places
- * the range, and the model follows it there. Either way the page table entries move, so pins
- * taken at the old address hold the pages now at the new one.
+ * mremap: the model decides. Where it names the place (MREMAP_FIXED) or the
+ * range stays where it is (shrunk, grown in place), the model does it and
+ * the real process gets what the model did, a line each (the host kernel
+ * may be another version, whose mremap checks and moves differently): "u
+ * addr len" unmapped (the target, a shrunk tail, also before a refusal), "m
+ * from len to len dontunmap" moved, "g addr len len" grown in place. A range
+ * that moves elsewhere is placed by the real kernel (with the lengths the
+ * model takes, hugetlb's huge-aligned), and the model follows it there.
  */
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
+
+static void *model_mremap(void *old, size_t osz, size_t nsz, int flags, void *naddr)
+{
+	char fx[4096];
+	int64_t r = call(OP_MREMAP, (int64_t)(uintptr_t)old, (int64_t)osz, (int64_t)nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_DO,
+			 NULL, 0, NULL, fx, sizeof(fx));
+	for (char *l = fx; *l;) {
+		unsigned long long a, b, c, d;
+		int du;
+		if (l[0] == 'u' && sscanf(l + 1, "%llx %llx", &a, &b) == 2)
+			RS(SYS_munmap, a, b);
+		else if (l[0] == 'm' && sscanf(l + 1, "%llx %llx %llx %llx %d", &a, &b, &c, &d, &du) == 5)
+			RS(SYS_mremap, a, b, d, MREMAP_MAYMOVE | MREMAP_FIXED | (du ? MREMAP_DONTUNMAP : 0), c);
+		else if (l[0] == 'g' && sscanf(l + 1, "%llx %llx %llx", &a, &b, &c) == 3)
+			RS(SYS_mremap, a, b, c, 0, 0);
+		char *nl = strchr(l, '\n');
+		l = nl ? nl + 1 : l + strlen(l);
+	}
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return MAP_FAILED;
+	}
+	return (void *)(uintptr_t)r;
+}
 
 void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 {
@@ -2445,38 +2472,19 @@ void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 	}
 	if (!connected())
 		return (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
-	if (flags & MREMAP_FIXED) {
-		/*
-		 * The model moves it, then the real process gets what the model did, a
-		 * line each (the host kernel may be another version, whose mremap checks
-		 * and moves differently): "u addr len" unmapped (the target, a shrunk
-		 * tail, also before a refusal), "m from len to len dontunmap" moved.
-		 */
-		char fx[4096];
-		int64_t r = call(OP_MREMAP, (int64_t)(uintptr_t)old, (int64_t)osz, (int64_t)nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_DO,
-				 NULL, 0, NULL, fx, sizeof(fx));
-		for (char *l = fx; *l;) {
-			unsigned long long a, b, c, d;
-			int du;
-			if (l[0] == 'u' && sscanf(l + 1, "%llx %llx", &a, &b) == 2)
-				RS(SYS_munmap, a, b);
-			else if (l[0] == 'm' && sscanf(l + 1, "%llx %llx %llx %llx %d", &a, &b, &c, &d, &du) == 5)
-				RS(SYS_mremap, a, b, d, MREMAP_MAYMOVE | MREMAP_FIXED | (du ? MREMAP_DONTUNMAP : 0), c);
-			char *nl = strchr(l, '\n');
-			l = nl ? nl + 1 : l + strlen(l);
-		}
-		if (r < 0 && r > -4096) {
-			errno = (int)-r;
-			return MAP_FAILED;
-		}
-		return (void *)(uintptr_t)r;
-	}
-	int64_t r = CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_CHECK);
+	if (flags & MREMAP_FIXED)
+		return model_mremap(old, osz, nsz, flags, naddr);
+	char how[128];
+	int64_t r = call(OP_MREMAP, (int64_t)(uintptr_t)old, (int64_t)osz, (int64_t)nsz, flags, (int64_t)(uintptr_t)naddr, MREMAP_CHECK,
+			 NULL, 0, NULL, how, sizeof(how));
 	if (r < 0 && r > -4096) {
 		errno = (int)-r;
 		return MAP_FAILED;
 	}
-	void *p = (void *)RS(SYS_mremap, old, osz, nsz, flags, naddr);
+	unsigned long long ol, nl;
+	if (how[0] != 'p' || sscanf(how + 1, "%llx %llx", &ol, &nl) != 2)
+		return model_mremap(old, osz, nsz, flags, naddr);
+	void *p = (void *)RS(SYS_mremap, old, ol, nl, flags, naddr);
 	if (p != MAP_FAILED)
 		CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)p, MREMAP_FOLLOW);
 	return p;

@@ -225,6 +225,25 @@ int main(int argc, char **argv)
 	check(smaps_field(t3, "AnonHugePages", NULL) == 0 && t3[(2UL << 20) - 1] == 't', "split to 4 KiB pages, the bytes kept", smaps_field(t3, "AnonHugePages", NULL));
 	V(0, 0, "and the domain still maps the same pages", check_map(hwpt, 0x41000000, t3, 512));
 
+	/* hugetlb: lengths rounded to the huge page, no growth, no DONTUNMAP (VM_DONTEXPAND), moves on its boundaries */
+	char *hr = anon(NULL, 2048, PROT_NONE);
+	char *hb = (char *)(((uintptr_t)hr + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	munmap(hr, 2048 * PG);
+	char *hp = mmap(hb, 4UL << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED_NOREPLACE, -1, 0);
+	check(hp == hb, "4 MiB of hugetlb", (long)hp);
+	hp[0] = 'H';
+	hp[(2UL << 20) + 1] = 'I';
+	V((long)hp, 0, "shrinking hugetlb by 1 MiB rounds up to no change", sys_mremap(hp, 4UL << 20, 3UL << 20, 0, NULL));
+	check(hp[(2UL << 20) + 1] == 'I', "the second huge page is still there", hp[(2UL << 20) + 1]);
+	V((long)hp, 0, "shrinking it to 2 MiB", sys_mremap(hp, 4UL << 20, 2UL << 20, 0, NULL));
+	V(-1, ENOMEM, "the second huge page is gone (madvise: ENOMEM)", madvise(hp + (2UL << 20), 2UL << 20, MADV_NORMAL));
+	V(-1, EINVAL, "growing hugetlb: EINVAL", sys_mremap(hp, 2UL << 20, 4UL << 20, MREMAP_MAYMOVE, NULL));
+	V(-1, EINVAL, "a hugetlb address off its huge page: EINVAL", sys_mremap(hp + PG, PG, PG, MREMAP_MAYMOVE, NULL));
+	V(-1, EINVAL, "MREMAP_DONTUNMAP of hugetlb (VM_DONTEXPAND): EINVAL", sys_mremap(hp, 2UL << 20, 2UL << 20, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL));
+	char *ht = hb + (4UL << 20);
+	V((long)ht, 0, "moved to the next 2 MiB boundary but one", sys_mremap(hp, 2UL << 20, 2UL << 20, MREMAP_MAYMOVE | MREMAP_FIXED, ht));
+	check(ht[0] == 'H' && smaps_field(ht, "KernelPageSize", NULL) == 2048, "its bytes, still a 2 MiB page", smaps_field(ht, "KernelPageSize", NULL));
+
 	V(112 + 2048, 0, "VmPin counts the 28 pages and the THP the domains pinned, wherever they moved", file_field("/proc/self/status", "VmPin"));
 	return failed;
 }

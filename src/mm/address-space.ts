@@ -2442,7 +2442,19 @@ export class MmStruct {
       v.resv.fill(0, off / hp, (off + oldPages) / hp);
     }
     const ni = this.insertVma(nv);
-    this.moveTables(oldS, newS, oldPages, v.hugeOrder !== 0);
+    const moved = this.moveTables(oldS, newS, oldPages, v.hugeOrder !== 0);
+    if (moved < oldPages) {
+      // move_vma(): the entries go back into the tables still there and the new VMA is unmapped instead
+      this.moveTables(newS, oldS, moved, v.hugeOrder !== 0, true);
+      if (v.resv && nv.resv) {
+        v.resv.set(nv.resv, off / 2 ** v.hugeOrder);
+        nv.resv = null;
+      }
+      // counted as the kernel counts it (vrm_stat_account()) before the unmap takes it off again
+      if (nv.flags & VM_LOCKED) this.lockedVm += newPages;
+      this.doMunmap(newS, newS + newPages);
+      return BigInt(-ENOMEM);
+    }
     if (nv.flags & VM_LOCKED && !dontUnmap) this.lockedVm += newPages;
     this.mergeRange(ni, ni);
     if (dontUnmap) {
@@ -2468,9 +2480,11 @@ export class MmStruct {
    * or the PTE table: move_normal_pmd()) where nothing is there yet; a THP
    * cut by the range is split first; the rest entry by entry. A hugetlb
    * range is aligned to its pages: each slice moves whole
-   * (move_hugetlb_page_tables()).
+   * (move_hugetlb_page_tables()). The pages moved: fewer than `n` when a
+   * new PTE table could not be had (pte_alloc() under fail_page_alloc),
+   * unless `mustMove` (the way back, into tables still there).
    */
-  private moveTables(from: number, to: number, n: number, hugetlb: boolean): void {
+  private moveTables(from: number, to: number, n: number, hugetlb: boolean, mustMove = false): number {
     cover(COV_MmStruct.moveTables);
     this.framesMapped++;
     let done = 0;
@@ -2501,6 +2515,10 @@ export class MmStruct {
         this.splitHugePmd(node);
       }
       if (node.pfns === null || node.count === 0) continue;
+      if (!mustMove && !this.pt.has(dk)) {
+        if (!this.phys.allocTable()) return done - ext;
+        this.heldTable = true;
+      }
       this.ownPtes(node);
       const sp = node.pfns;
       const sf = node.flags!;
@@ -2523,6 +2541,7 @@ export class MmStruct {
       }
       if (node.count === 0) this.emptyTable(sk, node, false);
     }
+    return n;
   }
 
   /** madvise(2). */

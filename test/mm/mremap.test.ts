@@ -261,3 +261,33 @@ describe('mremap on latest: MREMAP_FIXED | MREMAP_DONTUNMAP through remap_move()
     expect(mm.vmas.length).toBe(n0 + 1);
   });
 });
+
+describe.each(['v6.12', 'latest'] as const)('mremap on %s under fail_nth', (profile) => {
+  it('a new PTE table refused (alloc_pages): the entries go back, the new range is unmapped, ENOMEM; every nth tried', () => {
+    for (let nth = 1; nth <= 8; nth++) {
+      const { m, p, mm, map, put, get, pfns } = setup(profile);
+      const a = map(BASE + 0x1000n, 8n);
+      expect(p.mlock(a, 8n * PG)).toBe(0);
+      for (let i = 0n; i < 8n; i++) put(a + i * PG, 0x41 + Number(i));
+      const before = pfns(a, 8);
+      const locked = mm.lockedVm;
+      const to = BASE + 0x10000000n;
+      p.setFailNth(nth);
+      const r = p.mremap(a, 8n * PG, 8n * PG, FIXED, to);
+      const fired = p.task.failNth.lastFailed !== undefined;
+      p.setFailNth(0);
+      if (r < 0n) {
+        expect(r).toBe(BigInt(-ENOMEM));
+        expect(fired).toBe(true);
+        expect(pfns(a, 8)).toEqual(before);
+        expect(mm.vmaAt(to)).toBeUndefined();
+      } else {
+        expect(r).toBe(to);
+        expect(pfns(to, 8)).toEqual(before);
+        expect(get(to + 7n * PG)).toBe(0x48);
+      }
+      expect(mm.lockedVm).toBe(locked);
+      expect(m.audit()).toBe(0);
+    }
+  });
+});

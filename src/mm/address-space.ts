@@ -2539,6 +2539,8 @@ export class MmStruct {
         sf[si] = 0;
         node.count--;
       }
+      // a table taken for a part of the slice that had no entries to move
+      this.releaseHeldTable();
       if (node.count === 0) this.emptyTable(sk, node, false);
     }
     return n;

@@ -11,6 +11,7 @@
  * `exception`, and ends the run before teardown.
  */
 import { errnoName } from '../base/errno.js';
+import { joined } from '../base/joined.js';
 import { UserScratch, rawIoctl } from '../client/common.js';
 import { type FaultPoint, setFaultHook } from '../base/fault.js';
 import type { Profile, ProfileName } from '../base/profile.js';
@@ -664,21 +665,6 @@ export function bindOutputs(handles: Map<string, bigint>, as: string, spec: Pick
 /** `as.output` handle names and `op:errno` coverage labels, each string made once (a run makes them call after call). */
 const handleNames = new Map<string, Map<string, string>>();
 const outcomeLabels = new Map<string, Map<string, string>>();
-
-function joined(cache: Map<string, Map<string, string>>, a: string, sep: string, b: string): string {
-  let m = cache.get(a);
-  if (m === undefined) {
-    if (cache.size > 4096) cache.clear();
-    m = new Map();
-    cache.set(a, m);
-  }
-  let s = m.get(b);
-  if (s === undefined) {
-    s = `${a}${sep}${b}`;
-    m.set(b, s);
-  }
-  return s;
-}
 
 function toBig(v: number | bigint | string): bigint {
   if (typeof v === 'bigint') return v;

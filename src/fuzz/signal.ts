@@ -33,6 +33,7 @@ import { EOVERFLOW } from '../base/errno.js';
 import { type FaultHook, type FaultPoint, setFaultHook } from '../base/fault.js';
 import { type Profile, type ProfileName, profileByName } from '../base/profile.js';
 import { type WarnHook, setWarnHook } from '../base/warn.js';
+import { joined } from '../base/joined.js';
 import { type CoverHook, coverSiteName, setCoverHook } from '../base/coverage.js';
 import type { IommufdCtx } from '../iommufd/main.js';
 import { IoptAuditMemo, auditIopts, ctxIopts, ioptAreas } from '../iommufd/audit.js';
@@ -272,22 +273,9 @@ export function handleKinds(calls: readonly Call[]): Map<string, HandleKind | 'r
   return kinds;
 }
 
-/** `${as}.${output}`, each string made once (programs bind the same few names). */
+/** `${as}.${output}` strings, made once each (programs bind the same few names). */
 const dottedNames = new Map<string, Map<string, string>>();
-function dotted(as: string, o: string): string {
-  let m = dottedNames.get(as);
-  if (m === undefined) {
-    if (dottedNames.size >= 4096) dottedNames.clear();
-    m = new Map();
-    dottedNames.set(as, m);
-  }
-  let s = m.get(o);
-  if (s === undefined) {
-    s = `${as}.${o}`;
-    m.set(o, s);
-  }
-  return s;
-}
+const dotted = (as: string, o: string): string => joined(dottedNames, as, '.', o);
 
 /** A call's label in the signal: its op, and for destroy/close the kind of object named. */
 export function callLabels(calls: readonly Call[]): string[] {

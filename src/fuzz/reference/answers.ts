@@ -48,6 +48,7 @@
  */
 import { KeptBytes } from '../../base/kept-bytes.js';
 import { modPow2 } from '../../base/pow2.js';
+import { joined } from '../../base/joined.js';
 import { sameValues } from '../../base/same-values.js';
 import { DETAIL_PAGES, Inspector, contextsOf } from '../../inspect/snapshot.js';
 import { ioptAreas } from '../../iommufd/audit.js';
@@ -1226,23 +1227,9 @@ function ioasOf(s: MachineSnapshot, ctx: number, id: number): IoasSnap | undefin
   return undefined;
 }
 
-/** `${ctx}:${id}`, each string made once. */
+/** `${ctx}:${id}` strings, made once each. */
 const ioasKeys = new Map<number, Map<number, string>>();
-function ioasKey(ctx: number, id: number): string {
-  let m = ioasKeys.get(ctx);
-  if (m === undefined) {
-    if (ioasKeys.size >= 1024) ioasKeys.clear();
-    m = new Map();
-    ioasKeys.set(ctx, m);
-  }
-  let k = m.get(id);
-  if (k === undefined) {
-    k = `${ctx}:${id}`;
-    if (m.size >= 4096) m.clear();
-    m.set(id, k);
-  }
-  return k;
-}
+const ioasKey = (ctx: number, id: number): string => joined(ioasKeys, ctx, ':', id);
 
 /** `a` and `b` hold the same ranges, each as often. */
 function sameRanges(a: Array<[bigint, bigint]>, b: Array<[bigint, bigint]>): boolean {

@@ -89,6 +89,18 @@ describe('exec: device mappings', () => {
     expect(lines.length).toBe(5);
     expect(r.status).toBe(0);
   });
+
+  it("the mock vIOMMU's mmap region: grow EFAULT, DONTUNMAP EINVAL, a move, a shrink, a fork and a second mapping each hold it until the last VMA goes (all 32 checks pass on 7.2.13)", async () => {
+    await passesUnder('viommu-mmap', ['latest'], 32, [
+      'mremap growing it: EFAULT (VM_DONTEXPAND)',
+      'mremap with MREMAP_DONTUNMAP: EINVAL (VM_PFNMAP)',
+      'mremap MREMAP_FIXED moves it: in_data at the new place',
+      'mlock locks none of it (VmLck unchanged)',
+      'the forked child reads in_data',
+      'DESTROY after the shrink: still EBUSY',
+      'DESTROY once no VMA holds the region',
+    ]);
+  });
 });
 
 describe('exec: static programs', () => {

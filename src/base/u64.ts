@@ -115,6 +115,18 @@ export function highestBit(x: bigint): number {
 export function parseSize(v: string | number | bigint): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return BigInt(v);
+  // Every program of a run names its memory and limits the same few ways: parsed once each.
+  const known = sizesSeen.get(v);
+  if (known !== undefined) return known;
+  const n = parseSizeText(v);
+  if (sizesSeen.size >= 256) sizesSeen.clear();
+  sizesSeen.set(v, n);
+  return n;
+}
+
+const sizesSeen = new Map<string, bigint>();
+
+function parseSizeText(v: string): bigint {
   const s = v.trim();
   const m = /^(0x[0-9a-fA-F_]+|\d[\d_]*)\s*([KMGTP]i?B?)?$/i.exec(s);
   if (!m) throw new RangeError(`not a size: ${JSON.stringify(v)}`);

@@ -94,6 +94,8 @@ interface Codec {
   decode(dv: DataView): StructValue;
   /** The same, into an object decode() made. */
   decodeInto(dv: DataView, out: StructValue): void;
+  /** A copy of what decode() made, in the same shape (no field read again: a u64 keeps its bigint). */
+  copy(d: StructValue): StructValue;
   /** Write each field of `d` that differs from `o` (and is defined) into buf, in declaration order, naming it in `changed`. */
   store(d: StructValue, o: StructValue, layout: StructLayout, buf: Uint8Array, changed: string[]): void;
   /** Per field, the fields sharing a byte with it (itself among them): what a store to it may change. */
@@ -124,6 +126,7 @@ function codecOf(layout: StructLayout): Codec {
     const reads = layout.fields.map(readExpr);
     const decode = new Function('dv', `return {${keys.map((k, i) => `${k}: ${reads[i]}`).join(', ')}};`) as Codec['decode'];
     const decodeInto = new Function('dv', 'out', keys.map((k, i) => `out[${k}] = ${reads[i]};`).join('\n')) as Codec['decodeInto'];
+    const copy = new Function('d', `return {${keys.map((k) => `${k}: d[${k}]`).join(', ')}};`) as Codec['copy'];
     const store = new Function(
       'd',
       'o',
@@ -134,7 +137,7 @@ function codecOf(layout: StructLayout): Codec {
     ) as Codec['store'];
     const overlaps = new Map<string, FieldInfo[]>();
     for (const f of layout.fields) overlaps.set(f.name, layout.fields.filter((g) => g.offset < f.end && f.offset < g.end));
-    c = { decode, decodeInto, store, overlaps };
+    c = { decode, decodeInto, copy, store, overlaps };
     codecs.set(layout, c);
   }
   return c;
@@ -179,7 +182,7 @@ export class Ucmd<C = unknown> {
         const c = codecOf(layout);
         const dv = this.view();
         this.decoded = c.decode(dv);
-        this.original = c.decode(dv);
+        this.original = c.copy(this.decoded);
       } else {
         this.decoded = layout.decode(this.buf);
         this.original = { ...this.decoded };

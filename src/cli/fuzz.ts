@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
+import { Prng } from '../base/prng.js';
 import { type CampaignReport, type Finding, findingName, runCampaign, signatureSlug } from '../fuzz/campaign.js';
 import { exportC } from '../fuzz/export-c.js';
 import { type Program, formatProgram } from '../fuzz/program.js';
@@ -61,6 +62,8 @@ export interface FuzzCommandOptions {
   initramfs?: string;
   /** Programs per VM boot in differential mode. */
   kernelBatch?: number | string;
+  /** At most this many corpus programs go to the kernel (a sample fixed by the seed); default: all. */
+  kernelSample?: number | string;
   /** false (--no-new-ops): leave out the uAPI newer than the first (HWPTs, dirty tracking, fault queues, vIOMMUs, 7.x commands); default: every op the profile's kernel has. */
   newOps?: boolean;
   /** Replaces the oracle harness (tests). */
@@ -86,6 +89,25 @@ export interface DifferentialReport {
   unexportable: number;
   /** Programs that diverged (or did not finish) in their batch and agreed (or were explained) when run alone: not findings. */
   batchOnly: string[];
+  /** The corpus's size when only a sample of it went to the kernel (`sample`). */
+  sampledFrom?: number;
+}
+
+/**
+ * `n` of `total` indexes drawn without replacement (a partial Fisher-Yates
+ * shuffle seeded by `seed`), in rising order; all of them when n >= total.
+ */
+export function sampleIndexes(total: number, n: number, seed: number): number[] {
+  const idx = Array.from({ length: total }, (_, i) => i);
+  if (n >= total) return idx;
+  const rng = new Prng(seed);
+  for (let i = 0; i < n; i++) {
+    const j = i + rng.below(total - i);
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+  return idx.slice(0, n).sort((a, b) => a - b);
 }
 
 /** The finding of a program the kernel answers differently: its first unexplained divergence names it. */
@@ -121,18 +143,32 @@ function writeKernelFinding(dir: string, r: ProgramReport, p: Program, c: string
  */
 export async function differential(
   programs: readonly Program[],
-  o: { kernel: string; outDir: string; profile?: ProfileName; initramfs?: string; batch?: number; run?: (o: OracleOptions) => Promise<OracleResult>; onPhase?: (s: string) => void },
+  o: {
+    kernel: string;
+    outDir: string;
+    profile?: ProfileName;
+    initramfs?: string;
+    batch?: number;
+    /** Send at most this many programs, drawn with `seed` (a long campaign's corpus takes hours to compile and run whole). */
+    sample?: number;
+    seed?: number;
+    run?: (o: OracleOptions) => Promise<OracleResult>;
+    onPhase?: (s: string) => void;
+  },
 ): Promise<DifferentialReport> {
   const named: Array<{ name: string; program: Program; c: string }> = [];
   let unexportable = 0;
-  programs.forEach((p, i) => {
+  const sampled = o.sample !== undefined && o.sample < programs.length;
+  // (a program keeps its index in the corpus as its name, sampled or not)
+  for (const i of sampled ? sampleIndexes(programs.length, o.sample!, o.seed ?? 1) : programs.keys()) {
+    const p = programs[i];
     const q: Program = o.profile ? { ...p, profile: o.profile } : p;
     try {
       named.push({ name: `corpus-${String(i).padStart(4, '0')}`, program: q, c: exportC(q, o.profile ? { profile: o.profile } : {}) });
     } catch {
       unexportable++;
     }
-  });
+  }
   const run = o.run ?? runOracle;
   const res = await run({
     programs: named.map(({ name, program }) => ({ name, program })),
@@ -174,7 +210,7 @@ export async function differential(
     const r = a?.status === 'diverged' ? a : b.status === 'diverged' ? b : (a ?? b);
     diverged.push({ report: r, dir: writeKernelFinding(o.outDir, r, named[i].program, named[i].c, res.summary, diverged.length) });
   });
-  return { summary: res.summary, diverged, unexportable, batchOnly };
+  return { summary: res.summary, diverged, unexportable, batchOnly, ...(sampled ? { sampledFrom: programs.length } : {}) };
 }
 
 function toWhole(v: number | string | undefined, def: number, what: string, min: number): number {
@@ -219,6 +255,9 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
   if (!(PROFILE_NAMES as readonly string[]).includes(profile)) throw new UsageError(`--profile: unknown profile ${profile} (known: ${PROFILE_NAMES.join(', ')})`);
   // differential mode: refuse a missing kernel or initramfs before the campaign, not after it
   if (opts.kernel !== undefined && !existsSync(opts.kernel)) throw new UsageError(`--kernel ${opts.kernel}: no such kernel image. ${KERNEL_HELP}`);
+  // (checked before the campaign, not after it)
+  const kernelBatch = toWhole(opts.kernelBatch, 100, 'kernel-batch', 1);
+  const kernelSample = opts.kernelSample === undefined ? undefined : toWhole(opts.kernelSample, 0, 'kernel-sample', 1);
   if (opts.initramfs !== undefined && !existsSync(opts.initramfs)) throw new UsageError(`--initramfs ${opts.initramfs}: no such file`);
   const outDir = resolve(opts.out ?? DEFAULT_FINDINGS_DIR);
   const corpusDir = opts.corpus ? resolve(opts.corpus) : undefined;
@@ -310,13 +349,13 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
   }
   let diverged = 0;
   if (opts.kernel) {
-    const kernelBatch = toWhole(opts.kernelBatch, 100, 'kernel-batch', 1);
     const d = await differential(report.corpusPrograms, {
       kernel: resolve(opts.kernel),
       outDir,
       ...(opts.profile ? { profile } : {}),
       ...(opts.initramfs ? { initramfs: resolve(opts.initramfs) } : {}),
       batch: kernelBatch,
+      ...(kernelSample !== undefined ? { sample: kernelSample, seed } : {}),
       ...(opts.runOracle ? { run: opts.runOracle } : {}),
       onPhase: (ph) => {
         if (chatty) process.stderr.write(`kernel: ${ph}\n`);
@@ -324,10 +363,10 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     });
     diverged = d.diverged.length;
     const s = d.summary;
-    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly }, null, 2)}\n`);
+    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, ...(d.sampledFrom !== undefined ? { sampledFrom: d.sampledFrom } : {}), unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly }, null, 2)}\n`);
     else {
       process.stdout.write(
-        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
+        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs${d.sampledFrom !== undefined ? ` (a sample of the ${d.sampledFrom})` : ''} in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
       );
       for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
     }
@@ -371,6 +410,7 @@ export function register(program: Command): void {
     .option('--kernel <bzImage>', 'differential mode: after fuzzing, run the corpus on this kernel under QEMU (oracle harness) and report every program it answers differently')
     .option('--initramfs <file>', 'the base initramfs of --kernel (default: init.cpio.gz beside it)')
     .option('--kernel-batch <n>', 'corpus programs per VM boot in differential mode', wholeArg(1), 100)
+    .option('--kernel-sample <n>', 'differential mode: at most this many corpus programs go to the kernel, a random sample fixed by --seed (a 20-minute campaign keeps ~15,000; default: all)', wholeArg(1))
     .action(async (o: FuzzCommandOptions) => {
       process.exitCode = await fuzzCommand(o);
     });

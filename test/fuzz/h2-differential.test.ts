@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { differential, durationArg, fuzzCommand } from '../../src/cli/fuzz.js';
+import { differential, durationArg, fuzzCommand, sampleIndexes } from '../../src/cli/fuzz.js';
 import type { Program } from '../../src/fuzz/program.js';
 import type { OracleOptions, OracleResult, OracleSummary } from '../../src/oracle/index.js';
 
@@ -217,6 +217,61 @@ describe('differential mode', () => {
     expect(rc).toBe(0);
     expect(writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/1 diverged, 0 skipped, 0 errors; 1 of the diverged or unfinished agreed when run alone: corpus-0000\n$/);
     expect(readdirSync(out2).filter((n) => n.startsWith('KERNEL-'))).toEqual([]);
+  }, 60_000);
+
+  it('--kernel-sample sends a seeded sample of the corpus, each program under its corpus index, and says so', async () => {
+    // the sample: n distinct indexes in rising order, the same for the same seed, all of them when n covers the corpus
+    const a = sampleIndexes(1000, 50, 7);
+    expect(a).toHaveLength(50);
+    expect(new Set(a).size).toBe(50);
+    expect(a.every((x, k) => x >= 0 && x < 1000 && (k === 0 || a[k - 1] < x))).toBe(true);
+    expect(sampleIndexes(1000, 50, 7)).toEqual(a);
+    expect(sampleIndexes(1000, 50, 8)).not.toEqual(a);
+    expect(sampleIndexes(3, 5, 7)).toEqual([0, 1, 2]);
+    // every index is drawn about equally often (a shuffle biased to the front or back would not be)
+    const hits = new Array(10).fill(0);
+    for (let seed = 0; seed < 2000; seed++) for (const i of sampleIndexes(10, 3, seed)) hits[i]++;
+    for (const h of hits) expect(Math.abs(h - 600)).toBeLessThan(90);
+
+    const five: Program[] = [...PROGRAMS, ...PROGRAMS, PROGRAMS[0]];
+    const seen: OracleOptions[] = [];
+    const d = await differential(five, { kernel: '/nonexistent/bzImage', outDir: tmp(), batch: 100, sample: 2, seed: 7, run: (o) => batchOnlyKernel(o, seen) });
+    const want = sampleIndexes(5, 2, 7).map((i) => `corpus-${String(i).padStart(4, '0')}`);
+    expect(seen[0].programs.map((p) => p.name)).toEqual(want);
+    expect(d.sampledFrom).toBe(5);
+    // a sample as large as the corpus is the whole corpus: nothing to say
+    const all = await differential(five, { kernel: '/nonexistent/bzImage', outDir: tmp(), batch: 100, sample: 5, run: (o) => batchOnlyKernel(o, []) });
+    expect(all.sampledFrom).toBeUndefined();
+    expect(all.summary.programs).toBe(5);
+
+    // the command: the summary line names the sample; a sample of 0 is a usage error
+    const kernel = join(tmp(), 'bzImage');
+    writeFileSync(kernel, '');
+    const writes: string[] = [];
+    const orig = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((s: string) => {
+      writes.push(String(s));
+      return true;
+    }) as typeof process.stdout.write;
+    const runs: OracleOptions[] = [];
+    const agreeing = async (o: OracleOptions): Promise<OracleResult> => {
+      runs.push(o);
+      return {
+        reports: o.programs.map((p) => ({ name: p.name, status: 'agree' as const, calls: p.program.calls.length, compared: p.program.calls.length, divergences: [], modelWarnings: [], kernelWarnings: [] })),
+        summary: summary(o, 0),
+      };
+    };
+    try {
+      await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: tmp(), kernel, kernelSample: 3, runOracle: agreeing });
+    } finally {
+      process.stdout.write = orig;
+    }
+    expect(runs[0].programs).toHaveLength(3);
+    expect(writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/^kernel 7\.2\.13 \(profile latest\): 3 corpus programs \(a sample of the \d+\) in 1 boot/);
+    // (refused before any fuzzing: no oracle run)
+    runs.length = 0;
+    await expect(fuzzCommand({ duration: '1s', workers: 1, quiet: true, out: tmp(), kernel, kernelSample: 0, runOracle: agreeing })).rejects.toThrow(/--kernel-sample/);
+    expect(runs).toEqual([]);
   }, 60_000);
 
   it('--duration takes seconds, minutes and hours', () => {

@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { differential, durationArg, fuzzCommand, sampleIndexes } from '../../src/cli/fuzz.js';
 import type { Program } from '../../src/fuzz/program.js';
 import type { OracleOptions, OracleResult, OracleSummary } from '../../src/oracle/index.js';
@@ -19,6 +19,20 @@ function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'iommufd-sim-diff-'));
   dirs.push(d);
   return d;
+}
+
+/** What `fn` writes to standard output, kept from the terminal, with its value. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; writes: string[] }> {
+  const writes: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    writes.push(String(s));
+    return true;
+  });
+  try {
+    return { value: await fn(), writes };
+  } finally {
+    spy.mockRestore();
+  }
 }
 
 const PROGRAMS: Program[] = [
@@ -181,41 +195,21 @@ describe('differential mode', () => {
     // the command checks the image exists before the campaign; the stand-in kernel never reads it
     const kernel = join(tmp(), 'bzImage');
     writeFileSync(kernel, '');
-    const writes: string[] = [];
-    const orig = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => {
-      writes.push(String(s));
-      return true;
-    }) as typeof process.stdout.write;
-    let rc: number;
-    try {
-      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out, kernel, runOracle: (o) => fakeKernel(o, seen) });
-    } finally {
-      process.stdout.write = orig;
-    }
+    const first = await captured(() => fuzzCommand({ duration: '2s', workers: 1, quiet: true, out, kernel, runOracle: (o) => fakeKernel(o, seen) }));
     expect(seen).toHaveLength(2);
     expect(seen[0].programs.length).toBeGreaterThan(0);
     expect(seen[1].programs).toHaveLength(1);
-    expect(rc).toBe(1);
-    const line = writes.find((w) => w.startsWith('kernel 7.2.13'));
+    expect(first.value).toBe(1);
+    const line = first.writes.find((w) => w.startsWith('kernel 7.2.13'));
     expect(line).toMatch(/1 diverged/);
     const found = readdirSync(out).filter((n) => n.startsWith('KERNEL-'));
     expect(found).toHaveLength(1);
     expect(existsSync(join(out, found[0], 'repro.c'))).toBe(true);
     // a divergence only in its batch: named as such on the summary line, no finding, exit 0
     const out2 = tmp();
-    writes.length = 0;
-    process.stdout.write = ((s: string) => {
-      writes.push(String(s));
-      return true;
-    }) as typeof process.stdout.write;
-    try {
-      rc = await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: out2, kernel, runOracle: (o) => batchOnlyKernel(o, []) });
-    } finally {
-      process.stdout.write = orig;
-    }
-    expect(rc).toBe(0);
-    expect(writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/1 diverged, 0 skipped, 0 errors; 1 of the diverged or unfinished agreed when run alone: corpus-0000\n$/);
+    const second = await captured(() => fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: out2, kernel, runOracle: (o) => batchOnlyKernel(o, []) }));
+    expect(second.value).toBe(0);
+    expect(second.writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/1 diverged, 0 skipped, 0 errors; 1 of the diverged or unfinished agreed when run alone: corpus-0000\n$/);
     expect(readdirSync(out2).filter((n) => n.startsWith('KERNEL-'))).toEqual([]);
   }, 60_000);
 
@@ -247,12 +241,6 @@ describe('differential mode', () => {
     // the command: the summary line names the sample; a sample of 0 is a usage error
     const kernel = join(tmp(), 'bzImage');
     writeFileSync(kernel, '');
-    const writes: string[] = [];
-    const orig = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => {
-      writes.push(String(s));
-      return true;
-    }) as typeof process.stdout.write;
     const runs: OracleOptions[] = [];
     const agreeing = async (o: OracleOptions): Promise<OracleResult> => {
       runs.push(o);
@@ -261,11 +249,8 @@ describe('differential mode', () => {
         summary: summary(o, 0),
       };
     };
-    try {
-      await fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: tmp(), kernel, kernelSample: 3, runOracle: agreeing });
-    } finally {
-      process.stdout.write = orig;
-    }
+    const { value, writes } = await captured(() => fuzzCommand({ duration: '2s', workers: 1, quiet: true, out: tmp(), kernel, kernelSample: 3, runOracle: agreeing }));
+    expect(value).toBe(0);
     expect(runs[0].programs).toHaveLength(3);
     expect(writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/^kernel 7\.2\.13 \(profile latest\): 3 corpus programs \(a sample of the \d+\) in 1 boot/);
     // (refused before any fuzzing: no oracle run)

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The mock vIOMMU's two pages, mapped from /dev/iommu at the offset
- * VIOMMU_ALLOC handed out (iommufd_fops_mmap(): 7.x only), and what the
- * memory calls do to such a VM_IO | VM_PFNMAP | VM_DONTEXPAND mapping: a
- * grow is EFAULT and MREMAP_DONTUNMAP EINVAL, a move and a shrink are
- * allowed; MADV_DONTNEED is EINVAL and mlock locks nothing. Every VMA of the
- * region holds the vIOMMU (a split, a fork and a move open the new VMA
- * before closing the old), so DESTROY is EBUSY until the last one goes.
- * One line per check; exit 0 when all passed.
+ * VIOMMU_ALLOC handed out (iommufd_fops_mmap(): 7.x only, shared, exactly
+ * the region's offset and length), and what the memory calls do to such a
+ * VM_IO | VM_PFNMAP | VM_DONTEXPAND mapping (io_remap_pfn_range()): a grow
+ * is EFAULT and MREMAP_DONTUNMAP EINVAL (check_prep_vma() in 7.x,
+ * vma_to_resize() in 6.12), a move and a shrink are allowed;
+ * MADV_DONTNEED is EINVAL (madvise_dontneed_free_valid_vma()) and mlock
+ * answers 0 but locks nothing (mlock_fixup(): vma_supports_mlock() is false
+ * for VM_SPECIAL). Every VMA of the region holds the vIOMMU
+ * (iommufd_vma_open() / iommufd_vma_close() count its users: a split, a
+ * fork and a move open the new VMA before closing the old), so DESTROY is
+ * EBUSY until the last one goes. One line per check; exit 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>

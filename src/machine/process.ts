@@ -17,6 +17,7 @@ import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR,
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
+import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
 import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
@@ -953,7 +954,10 @@ export class Process {
     const want = Math.max(PAGE_SIZE, Math.ceil(len / PAGE_SIZE) * PAGE_SIZE);
     const va = this.mm.mmap(0n, BigInt(want), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, { file: null, fileMode: O_RDWR, offset: 0n, task: this.task });
     if (va < 0n) return va;
-    const rc = this.mm.writeUser(va, new Uint8Array(want));
+    // populated page by page from the shared zero contents (a fresh private page reads zeros anyway)
+    const zeros = uniformPage(0);
+    let rc = 0;
+    for (let off = 0; off < want && rc === 0; off += PAGE_SIZE) rc = this.mm.writeUser(va + BigInt(off), zeros);
     if (rc !== 0) {
       this.mm.munmap(va, BigInt(want));
       return BigInt(rc);

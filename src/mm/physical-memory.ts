@@ -73,6 +73,9 @@ const WORDS_PER_BLOCK = B_FRAMES / 32;
 const BM_OFF = 2 * B_FRAMES;
 /** Open order-0 blocks kept in the scattered layout. */
 const ACTIVE_BLOCKS = 4;
+/** Int32 words per block in Region.metas; blocks whose words are allocated at once. */
+const META_WORDS = BM_OFF + WORDS_PER_BLOCK;
+const META_CHUNK = ACTIVE_BLOCKS;
 
 const BLOCK_FREE = 0;
 const BLOCK_SMALL = 1;
@@ -106,7 +109,7 @@ const EMPTY_U16 = new Uint16Array(0);
  */
 const UNIFORM_PAGES: Array<Uint8Array | undefined> = new Array(256);
 
-function uniformPage(b: number): Uint8Array {
+export function uniformPage(b: number): Uint8Array {
   let p = UNIFORM_PAGES[b];
   if (p === undefined) {
     p = new Uint8Array(PAGE_SIZE).fill(b);
@@ -239,6 +242,9 @@ class Region {
    * FOLL_PIN pins | flags.
    */
   metas: Array<Int32Array | undefined> = [];
+  /** The chunk block words are taken from, and how many blocks' words it has left. */
+  private metaChunk: Int32Array = EMPTY_I32;
+  private metaLeft = 0;
   blockState: Uint8Array = EMPTY_U8;
   /** Free frames of a BLOCK_SMALL block. */
   blockFree: Uint16Array = EMPTY_U16;
@@ -269,7 +275,14 @@ class Region {
   meta(b: number): Int32Array {
     let m = this.metas[b];
     if (m === undefined) {
-      m = new Int32Array(BM_OFF + WORDS_PER_BLOCK);
+      // Taken from a chunk of META_CHUNK blocks' words (a block's words live as long as the region: never
+      // given back one by one), so a machine's first blocks cost one zeroed allocation, not one each.
+      if (this.metaLeft === 0) {
+        this.metaChunk = new Int32Array(META_WORDS * Math.min(META_CHUNK, this.nblocks));
+        this.metaLeft = this.metaChunk.length / META_WORDS;
+      }
+      const at = this.metaChunk.length - META_WORDS * this.metaLeft--;
+      m = this.metaChunk.subarray(at, at + META_WORDS);
       this.metas[b] = m;
     }
     return m;
@@ -286,10 +299,12 @@ class Region {
     this.materialized = true;
     // Sized to the region (the last one of a small machine is partial).
     this.metas = new Array<Int32Array | undefined>(this.nblocks).fill(undefined);
-    this.blockState = new Uint8Array(B_PER_R);
-    this.blockFree = new Uint16Array(B_PER_R);
-    this.blockMap = new Int32Array(B_PER_R);
-    this.blockRef = new Int32Array(B_PER_R);
+    // the four per-block tables in one zeroed buffer (int32 ones first, for their alignment)
+    const buf = new ArrayBuffer(B_PER_R * (4 + 4 + 2 + 1));
+    this.blockMap = new Int32Array(buf, 0, B_PER_R);
+    this.blockRef = new Int32Array(buf, 4 * B_PER_R, B_PER_R);
+    this.blockFree = new Uint16Array(buf, 8 * B_PER_R, B_PER_R);
+    this.blockState = new Uint8Array(buf, 10 * B_PER_R, B_PER_R);
   }
 }
 
@@ -1046,7 +1061,8 @@ export class PhysicalMemory {
   /** Write the model's own copy of a frame's contents (no backing, no dirty mark): the bridge's snapshots. */
   store(pfn: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
     if (len === PAGE_SIZE) {
-      const b = sameByte(src, srcOff, len);
+      // (a uniform page as the source, the scratch populate's zeros: its byte, without a scan)
+      const b = srcOff === 0 && src.length === PAGE_SIZE && isUniformPage(src) ? src[0] : sameByte(src, srcOff, len);
       if (b === 0) {
         this.data.delete(pfn);
         return;

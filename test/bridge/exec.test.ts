@@ -286,6 +286,20 @@ describe('exec: maps', () => {
   });
 });
 
+describe('exec: raw system calls', () => {
+  it("syscall(2) of what a wrapper follows reaches the model as the wrapper would: openat and ioctl of /dev/iommu, dup/dup3/F_DUPFD_CLOEXEC and close, a munmap that makes a later pinning map EFAULT, a MADV_DONTNEED that makes the pin take a zeroed page, close_range(3, ~0U) that closes the model's descriptors and not the bridge (all 28 checks pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('rawcalls', BOTH, 28, [
+      'IOAS_ALLOC through syscall(SYS_ioctl)',
+      'IOAS_ALLOC on the closed descriptor',
+      'descriptor 50 is close-on-exec',
+      'IOAS_MAP of the unmapped pages',
+      'page 5 reads zeros through the IOAS',
+      'IOAS_ALLOC on descriptor 50 after close_range',
+      'IOAS_ALLOC in the new context: its first ID',
+    ]);
+  });
+});
+
 describe('exec: pages touched after the map', () => {
   it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later, a page the parent wrote after a fork (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('late-touch', BOTH, 27, [

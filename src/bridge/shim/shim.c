@@ -2952,9 +2952,86 @@ int prctl(int option, ...)
 }
 
 /*
+ * A raw call of something a wrapper here follows goes to that wrapper, as
+ * if the program had called libc's (the kernel's argument order, x86-64:
+ * preadv's offset is pos_l, the sigset size of ppoll/epoll_pwait is not
+ * passed on). Without it syscall(SYS_close_range, 3, ~0U, 0), a common way
+ * to close every descriptor, would close the shim's own and leave the
+ * model's files open. 1: handled, the result in *ret.
+ */
+static int wrapped_raw(long nr, const long *a, long *ret)
+{
+	switch (nr) {
+#ifdef SYS_open
+	case SYS_open: *ret = open((const char *)a[0], (int)a[1], (mode_t)a[2]); return 1;
+#endif
+	case SYS_openat: *ret = openat((int)a[0], (const char *)a[1], (int)a[2], (mode_t)a[3]); return 1;
+	case SYS_close: *ret = close((int)a[0]); return 1;
+	case SYS_close_range: *ret = close_range((unsigned int)a[0], (unsigned int)a[1], (int)a[2]); return 1;
+	case SYS_dup: *ret = dup((int)a[0]); return 1;
+#ifdef SYS_dup2
+	case SYS_dup2: *ret = dup2((int)a[0], (int)a[1]); return 1;
+#endif
+	case SYS_dup3: *ret = dup3((int)a[0], (int)a[1], (int)a[2]); return 1;
+	case SYS_fcntl: *ret = fcntl((int)a[0], (int)a[1], a[2]); return 1;
+	case SYS_ioctl: *ret = ioctl((int)a[0], (unsigned long)a[1], a[2]); return 1;
+	case SYS_read: *ret = read((int)a[0], (void *)a[1], (size_t)a[2]); return 1;
+	case SYS_write: *ret = write((int)a[0], (const void *)a[1], (size_t)a[2]); return 1;
+	case SYS_pread64: *ret = pread((int)a[0], (void *)a[1], (size_t)a[2], (off_t)a[3]); return 1;
+	case SYS_pwrite64: *ret = pwrite((int)a[0], (const void *)a[1], (size_t)a[2], (off_t)a[3]); return 1;
+	case SYS_readv: *ret = readv((int)a[0], (const struct iovec *)a[1], (int)a[2]); return 1;
+	case SYS_writev: *ret = writev((int)a[0], (const struct iovec *)a[1], (int)a[2]); return 1;
+	case SYS_preadv: *ret = preadv((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3]); return 1;
+	case SYS_pwritev: *ret = pwritev((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3]); return 1;
+	case SYS_preadv2: *ret = preadv2((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3], (int)a[5]); return 1;
+	case SYS_pwritev2: *ret = pwritev2((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3], (int)a[5]); return 1;
+	case SYS_lseek: *ret = lseek((int)a[0], (off_t)a[1], (int)a[2]); return 1;
+	case SYS_fstat: *ret = fstat((int)a[0], (struct stat *)a[1]); return 1;
+	case SYS_newfstatat: *ret = fstatat((int)a[0], (const char *)a[1], (struct stat *)a[2], (int)a[3]); return 1;
+	case SYS_statx: *ret = statx((int)a[0], (const char *)a[1], (int)a[2], (unsigned int)a[3], (struct statx *)a[4]); return 1;
+	case SYS_ftruncate: *ret = ftruncate((int)a[0], (off_t)a[1]); return 1;
+#ifdef SYS_readlink
+	case SYS_readlink: *ret = readlink((const char *)a[0], (char *)a[1], (size_t)a[2]); return 1;
+#endif
+	case SYS_readlinkat: *ret = readlinkat((int)a[0], (const char *)a[1], (char *)a[2], (size_t)a[3]); return 1;
+#ifdef SYS_poll
+	case SYS_poll: *ret = poll((struct pollfd *)a[0], (nfds_t)a[1], (int)a[2]); return 1;
+#endif
+	case SYS_ppoll: *ret = ppoll((struct pollfd *)a[0], (nfds_t)a[1], (const struct timespec *)a[2], (const sigset_t *)a[3]); return 1;
+	case SYS_epoll_ctl: *ret = epoll_ctl((int)a[0], (int)a[1], (int)a[2], (struct epoll_event *)a[3]); return 1;
+#ifdef SYS_epoll_wait
+	case SYS_epoll_wait: *ret = epoll_wait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3]); return 1;
+#endif
+	case SYS_epoll_pwait: *ret = epoll_pwait((int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3], (const sigset_t *)a[4]); return 1;
+	case SYS_sendmsg: *ret = sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]); return 1;
+	case SYS_recvmsg: *ret = recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]); return 1;
+	case SYS_mmap: *ret = (long)mmap((void *)a[0], (size_t)a[1], (int)a[2], (int)a[3], (int)a[4], (off_t)a[5]); return 1;
+	case SYS_munmap: *ret = munmap((void *)a[0], (size_t)a[1]); return 1;
+	case SYS_mremap: *ret = (long)mremap((void *)a[0], (size_t)a[1], (size_t)a[2], (int)a[3], (void *)a[4]); return 1;
+	case SYS_mprotect: *ret = mprotect((void *)a[0], (size_t)a[1], (int)a[2]); return 1;
+	case SYS_madvise: *ret = madvise((void *)a[0], (size_t)a[1], (int)a[2]); return 1;
+	case SYS_mlock: *ret = mlock((const void *)a[0], (size_t)a[1]); return 1;
+	case SYS_mlock2: *ret = mlock2((const void *)a[0], (size_t)a[1], (unsigned int)a[2]); return 1;
+	case SYS_munlock: *ret = munlock((const void *)a[0], (size_t)a[1]); return 1;
+	case SYS_mlockall: *ret = mlockall((int)a[0]); return 1;
+	case SYS_munlockall: *ret = munlockall(); return 1;
+	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
+	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;
+	case SYS_setrlimit: *ret = setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]); return 1;
+	case SYS_fchmod: *ret = fchmod((int)a[0], (mode_t)a[1]); return 1;
+#ifdef SYS_fchown
+	case SYS_fchown: *ret = fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]); return 1;
+#endif
+	case SYS_fchownat: *ret = fchownat((int)a[0], (const char *)a[1], (uid_t)a[2], (gid_t)a[3], (int)a[4]); return 1;
+	}
+	return 0;
+}
+
+/*
  * RS(): the raw calls programs make for what has no libc wrapper in
- * their headers (capset, memfd_create). The shim's own raw calls pass
- * through here too and go straight on.
+ * their headers (capset, memfd_create), and those of what a wrapper here
+ * follows (wrapped_raw()). The shim's own raw calls do not come here
+ * (real_syscall6()).
  */
 long syscall(long nr, ...)
 {
@@ -2964,6 +3041,9 @@ long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	long ret;
+	if (wrapped_raw(nr, a, &ret))
+		return ret;
 	if (connected()) {
 		if (nr == SYS_capset)
 			return capset((void *)a[0], (const void *)a[1]);

@@ -287,8 +287,8 @@ describe('exec: maps', () => {
 });
 
 describe('exec: raw system calls', () => {
-  it("syscall(2) of what a wrapper follows reaches the model as the wrapper would: openat and ioctl of /dev/iommu, dup/dup3/F_DUPFD_CLOEXEC and close, a munmap that makes a later pinning map EFAULT, a MADV_DONTNEED that makes the pin take a zeroed page, close_range(3, ~0U) that closes the model's descriptors and not the bridge (all 28 checks pass on 6.12.95 and 7.2.13)", async () => {
-    await passesUnder('rawcalls', BOTH, 28, [
+  it("syscall(2) of what a wrapper follows reaches the model as the wrapper would: openat and ioctl of /dev/iommu, dup/dup3/F_DUPFD_CLOEXEC and close, a munmap that makes a later pinning map EFAULT, a MADV_DONTNEED that makes the pin take a zeroed page, close_range(3, ~0U) that closes the model's descriptors and not the bridge; closefrom() and fclose() of a stream over /dev/iommu, which close inside libc (all 34 checks pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('rawcalls', BOTH, 34, [
       'IOAS_ALLOC through syscall(SYS_ioctl)',
       'IOAS_ALLOC on the closed descriptor',
       'descriptor 50 is close-on-exec',
@@ -296,6 +296,9 @@ describe('exec: raw system calls', () => {
       'page 5 reads zeros through the IOAS',
       'IOAS_ALLOC on descriptor 50 after close_range',
       'IOAS_ALLOC in the new context: its first ID',
+      'IOAS_ALLOC after closefrom(3)',
+      "IOAS_ALLOC on the stream's descriptor: a new context",
+      'IOAS_ALLOC after fclose',
     ]);
   });
 });

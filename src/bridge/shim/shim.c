@@ -1694,9 +1694,52 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 		cookie_io_functions_t io = { .read = cookie_read, .write = cookie_write, .close = cookie_close };
 		return fopencookie((void *)(intptr_t)fd, mode, io);
 	}
+	if (connected() && model_path(path)) {
+		/* a stream over the model's file (fileno() is its descriptor): fopen's flags, as glibc reads the mode */
+		int flags = mode[0] == 'r' ? O_RDONLY : mode[0] == 'w' ? O_WRONLY | O_CREAT | O_TRUNC : mode[0] == 'a' ? O_WRONLY | O_CREAT | O_APPEND : -1;
+		if (flags < 0) {
+			errno = EINVAL;
+			return NULL;
+		}
+		for (const char *m = mode + 1; *m && *m != ','; m++) {
+			if (*m == '+')
+				flags = (flags & ~O_ACCMODE) | O_RDWR;
+			else if (*m == 'x')
+				flags |= O_EXCL;
+			else if (*m == 'e')
+				flags |= O_CLOEXEC;
+		}
+		int fd = open_model(path, flags);
+		if (fd < 0)
+			return NULL;
+		FILE *f = fdopen(fd, mode);
+		if (!f) {
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+		return f;
+	}
 	if (connected())
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	return real(path, mode);
+}
+
+/* fclose(3) closes its descriptor inside libc, past close(): the model's file is closed here */
+int fclose(FILE *f)
+{
+	static int (*real)(FILE *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fclose");
+	int fd = f ? fileno(f) : -1;
+	if (fd >= 0 && fd < MAXFD && (fdkind[fd] & K_MODEL)) {
+		if (connected())
+			CALL(OP_CLOSE | REQ_NOREPLY, fd);
+		fdkind[fd] = K_NONE;
+		if (ep_nregs)
+			ep_forget(fd);
+	}
+	return real(f);
 }
 
 FILE *fopen(const char *path, const char *mode)
@@ -2065,6 +2108,18 @@ int close_range(unsigned int first, unsigned int last, int flags)
 		}
 	}
 	return r;
+}
+
+/* closefrom(3): glibc's calls its own close_range, past the wrapper; this one goes through it */
+void closefrom(int lowfd)
+{
+	if (lowfd < 0)
+		lowfd = 0;
+	if (close_range((unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+	/* no close_range (a kernel before 5.9): one close per descriptor the shim can know of */
+	for (int fd = lowfd; fd < MAXFD; fd++)
+		close(fd);
 }
 
 /*

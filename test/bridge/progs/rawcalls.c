@@ -6,7 +6,9 @@
  * (the usual way to close them all). Under exec each must reach what the
  * wrapper would: the model's descriptor closed, its mapping gone (a map
  * over it pins nothing: EFAULT), its page dropped (the pin takes a zeroed
- * one). One line per check; exit 0 when all passed.
+ * one). Last, what libc closes inside itself: closefrom() and fclose() of
+ * a stream fopen() made over /dev/iommu. One line per check; exit 0 when
+ * all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -85,5 +87,16 @@ int main(void)
 	long again = syscall(SYS_openat, AT_FDCWD, "/dev/iommu", O_RDWR);
 	check(again == 3, "openat again takes descriptor 3", again);
 	V(1, 0, "IOAS_ALLOC in the new context: its first ID", raw_alloc(again));
+
+	/* libc closing inside itself: closefrom() (its own close_range), fclose() of a stream over the device */
+	closefrom(3);
+	V(-1, EBADF, "IOAS_ALLOC after closefrom(3)", raw_alloc(again));
+	FILE *s = fopen("/dev/iommu", "r+e");
+	check(s != NULL && fileno(s) == 3, "fopen(/dev/iommu, r+e): descriptor 3", s ? fileno(s) : -1);
+	int sfd = s ? fileno(s) : -1;
+	V(FD_CLOEXEC, 0, "the stream's descriptor is close-on-exec", fcntl(sfd, F_GETFD));
+	V(1, 0, "IOAS_ALLOC on the stream's descriptor: a new context", raw_alloc(sfd));
+	V(0, 0, "fclose", s ? fclose(s) : -1);
+	V(-1, EBADF, "IOAS_ALLOC after fclose", raw_alloc(sfd));
 	return failed;
 }

@@ -128,6 +128,13 @@ export interface Profile {
    */
   readonly pseudoFsNoexec: boolean;
   /**
+   * fallocate()'s FALLOC_FL_WRITE_ZEROES (0x80) is one of vfs_fallocate()'s
+   * modes (6.17): without KEEP_SIZE it passes the VFS checks (a read-only
+   * descriptor is then -EBADF) and the filesystem refuses it; before, an
+   * unknown mode bit is -EOPNOTSUPP first.
+   */
+  readonly fallocWriteZeroes: boolean;
+  /**
    * fchmod/fchown of an anon-inode file (the access, fault and vEVENTQ fds)
    * is -EOPNOTSUPP (7.x anon_inode_setattr()); 6.12's anon inode takes
    * simple_setattr() and the owner checks (0 for root).
@@ -264,6 +271,7 @@ const latest: Profile = Object.freeze({
   mremapMovesVmas: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
+  fallocWriteZeroes: true,
   anonInodeSetattrRefused: true,
   writeFaultInAfterShortCopy: true,
   // 7.2 checks the wrap first (the oracle answers EOVERFLOW).
@@ -315,6 +323,7 @@ const v612: Profile = Object.freeze({
   vvarSeqOffset: 128,
   iommufdMmap: false,
   pseudoFsNoexec: false,
+  fallocWriteZeroes: false,
   anonInodeSetattrRefused: false,
   writeFaultInAfterShortCopy: false,
   uptrOverflowBeforeLength: false,

@@ -127,6 +127,8 @@ export const OP = {
    * the new address.
    */
   MREMAP: 50,
+  /** fallocate(2) of a model memfd (a: fd, mode, offset, length) -> 0 or -errno; the shim then makes the real call on the real memfd. */
+  FALLOCATE: 51,
 } as const;
 
 /** OP.MREMAP's a[5]. */

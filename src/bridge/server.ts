@@ -33,6 +33,7 @@ import type { MremapEffect, MremapPlace } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
+  FALLOC_FL_PUNCH_HOLE,
   FAULT_READ,
   FAULT_WRITE,
   MADV_COLLAPSE,
@@ -1067,6 +1068,14 @@ export class BridgeServer {
       case OP.FTRUNCATE:
         this.keepTruncatedPins(p, Number(a[0]), a[1]);
         return { ret: p.ftruncate(Number(a[0]), a[1]) };
+      case OP.FALLOCATE: {
+        // A hole punched: the pinned folios it drops keep their bytes once the real file loses them.
+        if (Number(a[1]) & FALLOC_FL_PUNCH_HOLE && a[2] >= 0n && a[3] > 0n) {
+          const fb = BigInt(p.fileOf(Number(a[0]))?.memfile?.folioBytes ?? PAGE_SIZE);
+          this.keepPinnedBytes(p, Number(a[0]), (a[2] + fb - 1n) / fb, (a[2] + a[3]) / fb);
+        }
+        return { ret: p.fallocate(Number(a[0]), Number(a[1]), a[2], a[3]) };
+      }
       case OP.FORK_PREPARE: {
         // Pages only the program's CPU touched are the parent's too: the child shares them copy-on-write.
         this.syncTouchedPages(b);
@@ -1242,15 +1251,25 @@ export class BridgeServer {
    */
   private keepTruncatedPins(p: Process, fd: number, length: bigint): void {
     const file = p.fileOf(fd)?.memfile;
+    if (file === undefined || length < 0n) return;
+    const fb = BigInt(file.folioBytes);
+    this.keepPinnedBytes(p, fd, (length + fb - 1n) / fb, -1n);
+  }
+
+  /**
+   * Before the real memfd behind `fd` loses its folios [from, to) (to -1: to the end), the
+   * pinned pages among those the model caches there take their bytes from it as the model's
+   * own: the pins keep them alive, out of the file (ftruncate, fallocate's PUNCH_HOLE).
+   */
+  private keepPinnedBytes(p: Process, fd: number, from: bigint, to: bigint): void {
+    const file = p.fileOf(fd)?.memfile;
     const real = file === undefined ? undefined : this.memfds.get(file);
-    if (real === undefined || length < 0n) return;
-    const fb = BigInt(file!.folioBytes);
-    const keep = (length + fb - 1n) / fb;
+    if (real === undefined) return;
     const fp = file!.folioPages;
     const phys = this.machine.phys;
     const page = new Uint8Array(PAGE_SIZE);
     for (const [index, head] of file!.cached()) {
-      if (BigInt(index) < keep) continue;
+      if (BigInt(index) < from || (to >= 0n && BigInt(index) >= to)) continue;
       for (let i = 0; i < fp; i++) {
         if (phys.pincount(head + i) === 0) continue;
         try {

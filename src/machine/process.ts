@@ -13,15 +13,15 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
-import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
+import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
 import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -1019,6 +1019,58 @@ export class Process {
       if (l < 0n) return -EINVAL;
       if (f.kind === 'hugetlb' && l % BigInt(f.folioBytes) !== 0n) return -EINVAL;
       f.truncate(l);
+      return 0;
+    });
+  }
+
+  /**
+   * fallocate(2) (ksys_fallocate(), vfs_fallocate()): a memfd's shmem_fallocate() or
+   * hugetlbfs_fallocate(): PUNCH_HOLE (with KEEP_SIZE) drops the folios inside the range and
+   * zeroes what it covers of the others; no mode allocates the range's folios, zero-filled, and
+   * grows the size unless KEEP_SIZE. Any other mode is -EOPNOTSUPP.
+   */
+  fallocate(fd: number, mode: number, offset: Arg, len: Arg): number {
+    return this.sys('fallocate', -ESRCH, () => {
+      const d = this.fdget(fd);
+      if (d === undefined) return -EBADF;
+      const off = typeof offset === 'bigint' ? BigInt.asIntN(64, offset) : Number.isInteger(offset) ? BigInt(offset) : -1n;
+      const n = typeof len === 'bigint' ? BigInt.asIntN(64, len) : Number.isInteger(len) ? BigInt(len) : -1n;
+      if (off < 0n || n <= 0n) return -EINVAL;
+      // the modes are exclusive, ALLOCATE_RANGE being none; KEEP_SIZE the one flag
+      const modes = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE | (this.machine.profile.fallocWriteZeroes ? FALLOC_FL_WRITE_ZEROES : 0);
+      if (mode & ~(modes | FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+      switch (mode & modes) {
+        case 0:
+        case FALLOC_FL_UNSHARE_RANGE:
+        case FALLOC_FL_ZERO_RANGE:
+          break;
+        case FALLOC_FL_PUNCH_HOLE:
+          if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+          break;
+        case FALLOC_FL_COLLAPSE_RANGE:
+        case FALLOC_FL_INSERT_RANGE:
+        case FALLOC_FL_WRITE_ZEROES:
+          if (mode & FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+          break;
+        default:
+          return -EOPNOTSUPP;
+      }
+      if (!fmodeWrites(d.file.fmode ?? 0)) return -EBADF;
+      const f = d.file.memfile;
+      // the model's other files are no FIFO or directory: an anon inode or a device node is -ENODEV
+      if (f === undefined) return ((d.file.stat?.() ?? ANON_INODE_STAT).mode & S_IFMT) === S_IFREG ? -EOPNOTSUPP : -ENODEV;
+      if (off + n > LLONG_MAX) return -EFBIG;
+      // a regular file of the model's (read-only contents) has no fallocate
+      if (f.kind === 'file') return -EOPNOTSUPP;
+      if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+      if (mode & FALLOC_FL_PUNCH_HOLE) {
+        f.punchBytes(off, off + n);
+        return 0;
+      }
+      const fb = BigInt(f.folioBytes);
+      const rc = f.allocate(Number(off / fb), Number((off + n + fb - 1n) / fb));
+      if (rc < 0) return rc;
+      if (!(mode & FALLOC_FL_KEEP_SIZE) && off + n > f.size) f.size = off + n;
       return 0;
     });
   }

@@ -12,10 +12,10 @@
  * The file lives while it has `refs` (open file descriptions + VMAs); the last
  * put drops the page cache.
  */
-import { EFAULT, EFBIG, EINVAL, ENOMEM, ENXIO } from '../base/errno.js';
+import { EFAULT, EFBIG, EINVAL, ENOMEM, ENOSPC, ENXIO } from '../base/errno.js';
 import type { MmStruct } from './address-space.js';
 import { MAX_LFS_FILESIZE, PAGE_SIZE_N, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE } from './constants.js';
-import type { PhysicalMemory } from './physical-memory.js';
+import { type PhysicalMemory, uniformPage } from './physical-memory.js';
 
 /** A kiocb's position: where a read or write of the file starts, moved past what it transferred. */
 export interface FilePos {
@@ -350,7 +350,9 @@ export class MemFile {
   /**
    * fallocate(PUNCH_HOLE) / MADV_REMOVE over 4 KiB page indexes [first, last]:
    * unmap the page-cache pages from every mapping (private COW copies stay)
-   * and drop the whole folios inside the range.
+   * and drop the whole folios inside the range. A pinned folio stays alive
+   * with its bytes, out of the cache. On hugetlbfs the reservations of the
+   * range go too (remove_inode_hugepages() -> hugetlb_unreserve_pages()).
    */
   punchHole(first: number, last: number): void {
     const fp = this.folioPages;
@@ -360,12 +362,78 @@ export class MemFile {
     for (const m of this.vmas) m.zapFilePages(f0 * fp, (f1 + 1) * fp - 1, false);
     for (const [index, head] of [...this.folios]) {
       if (index < f0 || index > f1) continue;
-      this.folios.delete(index);
-      this.indexOf.delete(head);
-      this.phys.putFrame(head);
+      this.dropFolio(index, head);
+    }
+    let unreserve = 0;
+    for (const i of [...this.resv])
+      if (i >= f0 && i <= f1) {
+        this.resv.delete(i);
+        unreserve++;
+      }
+    if (unreserve) this.phys.hugetlbUnreserve(this.order, unreserve);
+  }
+
+  /**
+   * fallocate(FALLOC_FL_PUNCH_HOLE) over bytes [start, end) (shmem_truncate_range(),
+   * hugetlbfs_punch_hole()): the folios wholly inside go (punchHole()); the bytes of
+   * a cached folio the range only partly covers are zeroed in place, so a pin of it
+   * sees the zeros too; a hole there stays a hole.
+   */
+  punchBytes(start: bigint, end: bigint): void {
+    const fb = BigInt(this.folioBytes);
+    const whole0 = (start + fb - 1n) / fb;
+    const whole1 = end / fb;
+    if (whole0 >= whole1) {
+      this.zeroCached(start, end);
+      return;
+    }
+    this.zeroCached(start, whole0 * fb);
+    this.zeroCached(whole1 * fb, end);
+    this.punchHole(Number(whole0) * this.folioPages, Number(whole1) * this.folioPages - 1);
+  }
+
+  /** Zero bytes [start, end) of the cached folios there, page by page (an uncached page stays a hole). */
+  private zeroCached(start: bigint, end: bigint): void {
+    const zeros = uniformPage(0);
+    for (let pos = start; pos < end; ) {
+      const page = Number(pos / PAGE_SIZE_N);
+      const off = Number(pos % PAGE_SIZE_N);
+      const n = Number(end - pos < BigInt(PAGE_SIZE - off) ? end - pos : BigInt(PAGE_SIZE - off));
+      const head = this.folios.get(Math.floor(page / this.folioPages));
+      if (head !== undefined) this.phys.write(head + (page % this.folioPages), off, zeros, 0, n);
+      pos += BigInt(n);
     }
   }
+
+  /**
+   * fallocate()'s allocation of folio indexes [from, to) (shmem_fallocate() with SGP_FALLOC,
+   * hugetlbfs_fallocate()): each folio not cached is added, zero-filled. When one cannot be had,
+   * shmem takes back those this call added (shmem_undo_range(): -ENOMEM here), hugetlbfs keeps
+   * them (-ENOSPC). 0 or -errno.
+   */
+  allocate(from: number, to: number): number {
+    const added: number[] = [];
+    for (let i = from; i < to; i++) {
+      if (this.folios.has(i)) continue;
+      const head = this.getFolio(i, false, true);
+      if (head >= 0) {
+        added.push(i);
+        continue;
+      }
+      if (this.kind === 'hugetlb') return -ENOSPC;
+      for (const k of added) this.dropFolio(k, this.folios.get(k)!);
+      return -ENOMEM;
+    }
+    return 0;
+  }
+
+  private dropFolio(index: number, head: number): void {
+    this.folios.delete(index);
+    this.indexOf.delete(head);
+    this.phys.putFrame(head);
+  }
 }
+
 
 let spare: Uint8Array | undefined;
 

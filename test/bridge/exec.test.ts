@@ -303,6 +303,21 @@ describe('exec: raw system calls', () => {
   });
 });
 
+describe('exec: fallocate of a memfd under a pin', () => {
+  it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 38 checks pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('fallocate', BOTH, 38, [
+      'an unknown bit on a read-only descriptor: EOPNOTSUPP before EBADF',
+      '/dev/iommu: ENODEV',
+      'the size is still 2 MiB',
+      'the pinned page keeps its bytes for the IOAS',
+      'the new pin sees the zeroed page',
+      'the file does not see it',
+      "reads the file's new page, not the pinned one",
+      'the pinned page reads zeros there',
+    ]);
+  });
+});
+
 describe('exec: pages touched after the map', () => {
   it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later, a page the parent wrote after a fork (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('late-touch', BOTH, 27, [

@@ -106,6 +106,7 @@ enum bridge_op {
 	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags -> 0 or -errno (ENOENT, EACCES) */
 	OP_MINCORE = 49,     /* a: addr, len, vec -> 0 or -errno; the model writes the vector into the program's memory */
 	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
+	OP_FALLOCATE = 51,   /* a: fd, mode, offset, length -> 0 or -errno (then the real call on a real memfd) */
 };
 
 /* OP_MREMAP's a[5] */

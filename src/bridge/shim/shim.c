@@ -2267,6 +2267,41 @@ int ftruncate(int fd, off_t len)
 
 int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
 
+/* fallocate(2) of a model memfd: the model's page cache first (pins keep their bytes), then the real file */
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	if ((kind_of(fd) & K_MODEL) && connected()) {
+		int64_t r = CALL(OP_FALLOCATE, fd, mode, off, len);
+		if (r < 0) {
+			errno = (int)-r;
+			return -1;
+		}
+		if (kind_of(fd) != K_BOTH)
+			return 0;
+	}
+	return RS(SYS_fallocate, fd, mode, off, len);
+}
+
+int fallocate64(int fd, int mode, off_t off, off_t len) __attribute__((alias("fallocate")));
+
+/* posix_fallocate(3): glibc's calls fallocate inside itself; on a model file, the error returned, errno kept */
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+	if (!(kind_of(fd) & K_MODEL) || !connected()) {
+		static int (*real)(int, off_t, off_t);
+		if (!real)
+			real = dlsym(RTLD_NEXT, "posix_fallocate");
+		return real(fd, off, len);
+	}
+	int e = errno;
+	int r = fallocate(fd, 0, off, len);
+	int err = r < 0 ? errno : 0;
+	errno = e;
+	return err;
+}
+
+int posix_fallocate64(int fd, off_t off, off_t len) __attribute__((alias("posix_fallocate")));
+
 /* ------------------------------------------------------------------------ */
 /* memory: the model keeps identity, the real mapping holds the bytes */
 
@@ -3045,6 +3080,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_newfstatat: *ret = fstatat((int)a[0], (const char *)a[1], (struct stat *)a[2], (int)a[3]); return 1;
 	case SYS_statx: *ret = statx((int)a[0], (const char *)a[1], (int)a[2], (unsigned int)a[3], (struct statx *)a[4]); return 1;
 	case SYS_ftruncate: *ret = ftruncate((int)a[0], (off_t)a[1]); return 1;
+	case SYS_fallocate: *ret = fallocate((int)a[0], (int)a[1], (off_t)a[2], (off_t)a[3]); return 1;
 #ifdef SYS_readlink
 	case SYS_readlink: *ret = readlink((const char *)a[0], (char *)a[1], (size_t)a[2]); return 1;
 #endif

@@ -18,9 +18,6 @@
 
 #include "progs.h"
 
-#define MAP_FIXED_IOVA 1
-#define MAP_WRITEABLE 2
-#define MAP_READABLE 4
 #define PG 4096
 #define IOVA 0x40000000UL
 #define KEEP FALLOC_FL_KEEP_SIZE

@@ -14,9 +14,6 @@
 
 #include "progs.h"
 
-#define MAP_FIXED_IOVA 1
-#define MAP_WRITEABLE 2
-#define MAP_READABLE 4
 #define PG 4096
 
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };

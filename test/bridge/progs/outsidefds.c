@@ -23,7 +23,6 @@
 #include "progs.h"
 
 #define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
-#define MAP_FIXED_IOVA 1
 #define MAP_RW 6
 #define TEST_OP_DMABUF_REVOKE 23
 #define IOVA (1ull << 24) /* the mock domain's aperture starts there */

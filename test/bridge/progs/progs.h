@@ -28,6 +28,11 @@
 #define TEST_OP_ACCESS_PAGES 7
 #define TEST_OP_ACCESS_RW 8
 
+/* IOMMU_IOAS_MAP's flags */
+#define MAP_FIXED_IOVA 1
+#define MAP_WRITEABLE 2
+#define MAP_READABLE 4
+
 struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
 struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
 /* IOMMU_TEST_CMD of TEST_OP_MOCK_DOMAIN: its outputs, and room for the largest union member */

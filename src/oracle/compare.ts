@@ -170,6 +170,15 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     }
   }
   if (bugs.length) add({ class: 'crash', model: 'no BUG', kernel: bugs[0] });
+  // The exit too, when the comparison stopped earlier (a fail-nth answered differently) but the
+  // real program died no sooner than the call that took its memory away.
+  if (killedBySelf && !ownMemory) {
+    const diedAt = run.results.find((r) => {
+      const k = kp.calls.get(r.index);
+      return !k || k.state === 'dead' || k.state === 'died';
+    })?.index;
+    ownMemory = diedAt !== undefined && diedAt >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
+  }
   if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
   // WARNs by site: the function each side warned in (warn-sites.ts), each once.
   const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));

@@ -389,6 +389,31 @@ describe('compare', () => {
     expect(compareProgram('unit', PROGRAM, runModel(PROGRAM, 'v6.12', { processLayout: 'exec' }), kp, '6.12.95', loadKnown()).status).toBe('diverged');
   });
 
+  it('the exit of a program that died of its own munmap is own-memory also when a fail-nth answer ended the comparison earlier', () => {
+    // 7.2 differential campaign seed 120601 (corpus-3433): fail-nth landed on another site of the real open (ENOMEM), the
+    // comparison stopped there; the munmap(0, 4 GiB) at the end took the static binary's text and the program died (139)
+    const p: Program = {
+      name: 'nth-then-self',
+      calls: [{ op: 'fail_nth', nth: 3 }, { op: 'open', as: '$fd' }, { op: 'ioas_alloc', fd: '$fd' }, { op: 'munmap', addr: 0, length: 0xffffffff }, { op: 'ioas_alloc', fd: '$fd' }],
+    };
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    expect(r.ownMemoryLostAt).toBe(3);
+    const k = kernelLike(p);
+    k.calls.set(1, { rc: BigInt(-12), outputs: { fault_injected: '0x1' } });
+    k.calls.delete(3);
+    k.calls.delete(4);
+    k.exit = 139;
+    const got = compareProgram('nth-then-self', p, r, k, '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [1, 'fault', undefined, true],
+      [undefined, 'crash', 'own-memory', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // died before the munmap: not its own doing
+    k.calls.delete(2);
+    expect(compareProgram('nth-then-self', p, r, k, '7.2.13', loadKnown()).status).toBe('diverged');
+  });
+
   it('a program that ran the machine out of RAM and was killed: what follows is field ram-full, explained', () => {
     // 7.2 campaign seed 15011: MAP_POPULATE of 8 TiB read-only needs 16 GiB of page tables on a 1 GiB machine
     const p: Program = {

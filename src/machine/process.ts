@@ -1067,8 +1067,16 @@ export class Process {
         f.punchBytes(off, off + n);
         return 0;
       }
-      const fb = BigInt(f.folioBytes);
-      const rc = f.allocate(Number(off / fb), Number((off + n + fb - 1n) / fb));
+      // end = (offset + len + folio size - 1) >> shift: shmem_fallocate() adds PAGE_SIZE, an unsigned long, so
+      // the sum is unsigned and cannot wrap; hugetlbfs_fallocate()'s hpage_size is a loff_t, so near LLONG_MAX
+      // the sum wraps negative (the kernel builds with -fno-strict-overflow), shifts arithmetically and is a
+      // huge pgoff_t: the loop takes the whole pool (ENOSPC), leaving folios at page-cache indexes its
+      // eviction no longer reaches (a kernel bug: clear_inode()'s BUG_ON(nrpages) when the file goes)
+      const shift = BigInt(Math.log2(f.folioBytes));
+      const start = off >> shift;
+      const sum = off + n + BigInt(f.folioBytes) - 1n;
+      const end = f.kind === 'hugetlb' ? BigInt.asUintN(64, BigInt.asIntN(64, sum) >> shift) : sum >> shift;
+      const rc = f.allocate(start, end);
       if (rc < 0) return rc;
       if (!(mode & FALLOC_FL_KEEP_SIZE) && off + n > f.size) f.size = off + n;
       return 0;

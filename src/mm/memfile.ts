@@ -33,6 +33,9 @@ export interface MemFileMapping {
   zapFilePages(first: number, last: number, evenCows: boolean): void;
 }
 
+/** Folios one fallocate() may add in the model (2^21: 8 GiB of 4 KiB pages, 4 TiB of 2 MiB ones). */
+export const FALLOC_MAX_FOLIOS = 1 << 21;
+
 export class MemFile {
   readonly phys: PhysicalMemory;
   readonly kind: MemFileKind;
@@ -50,6 +53,8 @@ export class MemFile {
   private readonly indexOf = new Map<number, number>();
   /** hugetlbfs: folio indexes reserved and not yet allocated. */
   private readonly resv = new Set<number>();
+  /** shmem folios fallocate() added that nothing has written or faulted yet (!folio_test_uptodate()). */
+  private readonly falloced = new Set<number>();
   private readonly initial: Uint8Array | undefined;
   private released = false;
 
@@ -106,6 +111,7 @@ export class MemFile {
     for (const head of this.folios.values()) this.phys.putFrame(head);
     this.folios.clear();
     this.indexOf.clear();
+    this.falloced.clear();
     if (this.resv.size) this.phys.hugetlbUnreserve(this.order, this.resv.size);
     this.resv.clear();
   }
@@ -133,10 +139,11 @@ export class MemFile {
         // the first cached folio at or after `from` (SEEK_DATA), or the first one not cached (SEEK_HOLE), found
         // through the cache, not by walking the holes: i_size goes up to 2^63
         let i = from;
+        // (a folio fallocate() added and nothing wrote yet is not uptodate: folio_seek_hole_data() takes it for a hole)
         if (whence === SEEK_DATA) {
           i = Number.POSITIVE_INFINITY;
-          for (const k of this.folios.keys()) if (k >= from && k < i) i = k;
-        } else while (this.folios.has(i)) i++;
+          for (const k of this.folios.keys()) if (k >= from && k < i && !this.falloced.has(k)) i = k;
+        } else while (this.folios.has(i) && !this.falloced.has(i)) i++;
         const at = i === Number.POSITIVE_INFINITY ? size : BigInt(i) * fb;
         const want = whence === SEEK_DATA;
         if (at >= size) {
@@ -177,7 +184,11 @@ export class MemFile {
    */
   getFolio(index: number, forPin = false, beyondEof = false): number {
     const have = this.folios.get(index);
-    if (have !== undefined) return have;
+    if (have !== undefined) {
+      // a fault, write or pin of a folio fallocate() added: zeroed already, now uptodate (shmem_get_folio_gfp())
+      this.falloced.delete(index);
+      return have;
+    }
     if ((index >= this.nfolios && !beyondEof) || this.released) return -EFAULT;
     let head: number;
     if (this.kind === 'hugetlb') {
@@ -334,9 +345,7 @@ export class MemFile {
     for (const m of this.vmas) m.zapFilePages(firstPage, lastPage, true);
     for (const [index, head] of [...this.folios]) {
       if (index < keep) continue;
-      this.folios.delete(index);
-      this.indexOf.delete(head);
-      this.phys.putFrame(head);
+      this.dropFolio(index, head);
     }
     let drop = 0;
     for (const i of [...this.resv])
@@ -408,26 +417,38 @@ export class MemFile {
   /**
    * fallocate()'s allocation of folio indexes [from, to) (shmem_fallocate() with SGP_FALLOC,
    * hugetlbfs_fallocate()): each folio not cached is added, zero-filled. When one cannot be had,
-   * shmem takes back those this call added (shmem_undo_range(): -ENOMEM here), hugetlbfs keeps
-   * them (-ENOSPC). 0 or -errno.
+   * shmem takes back those this call added (shmem_undo_range(): -ENOMEM here, -EFBIG for an index
+   * past MAX_LFS_FILESIZE, which shmem_get_folio() refuses), hugetlbfs keeps them (-ENOSPC).
+   * `to` may be far past anything RAM holds (the kernel's end can wrap, see Process.fallocate):
+   * the loop ends at the first folio that cannot be had, and at FALLOC_MAX_FOLIOS added in one
+   * call, a model limit (the Map of a 1 TiB machine's pages would not fit the host), where the
+   * allocation fails as if RAM had run out. 0 or -errno.
    */
-  allocate(from: number, to: number): number {
-    const added: number[] = [];
+  allocate(from: bigint, to: bigint): number {
+    let added = 0;
+    const maxIndex = Number(MAX_LFS_FILESIZE / PAGE_SIZE_N);
+    const shmem = this.kind !== 'hugetlb';
+    const fail = (err: number, at: bigint): number => {
+      if (!shmem) return -ENOSPC;
+      // shmem_undo_range(unfalloc): the folios of [from, at) still not uptodate go, this call's and earlier ones'
+      for (const k of [...this.falloced]) if (k >= from && k < at) this.dropFolio(k, this.folios.get(k)!);
+      return err;
+    };
     for (let i = from; i < to; i++) {
-      if (this.folios.has(i)) continue;
-      const head = this.getFolio(i, false, true);
-      if (head >= 0) {
-        added.push(i);
-        continue;
-      }
-      if (this.kind === 'hugetlb') return -ENOSPC;
-      for (const k of added) this.dropFolio(k, this.folios.get(k)!);
-      return -ENOMEM;
+      const index = Number(i);
+      if (shmem && index > maxIndex) return fail(-EFBIG, i);
+      if (this.folios.has(index)) continue;
+      if (added >= FALLOC_MAX_FOLIOS) return fail(-ENOMEM, i);
+      const head = this.getFolio(index, false, true);
+      if (head < 0) return fail(-ENOMEM, i);
+      added++;
+      if (shmem) this.falloced.add(index);
     }
     return 0;
   }
 
   private dropFolio(index: number, head: number): void {
+    this.falloced.delete(index);
     this.folios.delete(index);
     this.indexOf.delete(head);
     this.phys.putFrame(head);

@@ -2,7 +2,7 @@
 // fallocate(2): vfs_fallocate()'s checks in their order, shmem_fallocate() and hugetlbfs_fallocate().
 // The memfd cases are what 6.12.95 and 7.2.13 answer in test/bridge/progs/fallocate.c.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EFBIG, EINVAL, ENODEV, ENOMEM, ENOSPC, EOPNOTSUPP } from '../../src/base/errno.js';
+import { EBADF, EFBIG, EINVAL, ENODEV, ENOMEM, ENOSPC, ENXIO, EOPNOTSUPP } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { Machine, O_RDONLY } from '../../src/machine/index.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
@@ -17,6 +17,8 @@ import {
   PAGE_SIZE,
   PROT_READ,
   PROT_WRITE,
+  SEEK_DATA,
+  SEEK_HOLE,
 } from '../../src/mm/constants.js';
 
 const PUNCH = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
@@ -83,6 +85,31 @@ describe('fallocate (vfs_fallocate, shmem_fallocate)', () => {
     expect(file.size).toBe(2n * BigInt(MiB));
     proc.exit();
     expect(machine.phys.framesInUse()).toBe(0);
+  });
+
+  it('a range up to LLONG_MAX: shmem\'s end is an unsigned sum (no wrap), the last page allocated; allocated pages are holes to SEEK_DATA until written', () => {
+    // what 7.2.13 answered (a probe in the oracle VM)
+    const { machine, proc } = session();
+    const m = proc.memfdCreate('m', 0);
+    const file = proc.fileOf(m)!.memfile!;
+    const before = machine.phys.framesInUse();
+    expect(proc.fallocate(m, 0, 0x7ffffffffffff000n, 4095n)).toBe(0);
+    expect(file.size).toBe((1n << 63n) - 1n);
+    expect(proc.fallocate(m, 0, 0x7fffffffffffe000n, 100n)).toBe(0);
+    expect(file.size).toBe((1n << 63n) - 1n);
+    expect(machine.phys.framesInUse() - before).toBe(2);
+    // a punch of everything up to LLONG_MAX leaves the last page, which it covers only in part
+    expect(proc.fallocate(m, PUNCH, 0, (1n << 63n) - 1n)).toBe(0);
+    expect(machine.phys.framesInUse() - before).toBe(1);
+    expect(proc.fallocate(m, 0, 4096, 3 * 4096)).toBe(0);
+    expect(proc.lseek(m, 0n, SEEK_DATA)).toBe(BigInt(-ENXIO));
+    expect(proc.lseek(m, 4096n, SEEK_HOLE)).toBe(4096n);
+    // written, page 2 is data
+    const va = proc.mmap(0n, 4n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED, m);
+    expect(proc.writeMemory(va + 2n * 4096n, new Uint8Array([7]))).toBe(0);
+    expect(proc.lseek(m, 0n, SEEK_DATA)).toBe(8192n);
+    expect(proc.lseek(m, 8192n, SEEK_HOLE)).toBe(12288n);
+    proc.exit();
   });
 
   it('a punch over a pinned page takes it out of the file with its bytes; a partial punch zeroes the bytes in place', () => {
@@ -161,5 +188,15 @@ describe('fallocate of a hugetlb memfd (hugetlbfs_fallocate)', () => {
     expect(file.lookup(0)).toBe(head);
     proc.exit();
     expect(machine.phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
+  });
+
+  it("a range ending near LLONG_MAX wraps the kernel's end: the loop takes the whole pool and answers ENOSPC (on the real kernel the pages then sit past what eviction frees: BUG in clear_inode())", () => {
+    const { machine, proc } = session('latest', 3);
+    const h = proc.memfdCreate('h', MFD_HUGETLB);
+    expect(proc.fallocate(h, 0, 0x7ffffffffffff000n, 2523n)).toBe(-ENOSPC);
+    expect(machine.phys.hugetlbStats(9).inUse).toBe(3);
+    expect(proc.fileOf(h)!.memfile!.size).toBe(0n);
+    proc.exit();
+    expect(machine.phys.hugetlbStats(9).inUse).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** Memory ops: mmap, munmap, mprotect, madvise, mlock, mincore, the process's own reads and writes, memfd. */
-import { MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
+import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
 import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, MREMAP_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
@@ -474,4 +474,62 @@ export const mincore: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate];
+/** fallocate(2)'s mode: the modes and the KEEP_SIZE flag (include/uapi/linux/falloc.h). */
+export const FALLOC_MODES = {
+  KEEP_SIZE: FALLOC_FL_KEEP_SIZE,
+  PUNCH_HOLE: FALLOC_FL_PUNCH_HOLE,
+  COLLAPSE_RANGE: FALLOC_FL_COLLAPSE_RANGE,
+  ZERO_RANGE: FALLOC_FL_ZERO_RANGE,
+  INSERT_RANGE: FALLOC_FL_INSERT_RANGE,
+  UNSHARE_RANGE: FALLOC_FL_UNSHARE_RANGE,
+  WRITE_ZEROES: FALLOC_FL_WRITE_ZEROES,
+} as const;
+
+export const fallocate: OpModule = {
+  name: 'fallocate',
+  spec: {
+    doc: 'fallocate(2): allocate (mode none or KEEP_SIZE) or punch a hole (PUNCH_HOLE | KEEP_SIZE) in a memfd, what a VMM does to discard guest memory',
+    group: 'mm',
+    fields: {
+      fd: fileFd('file'),
+      mode: flags(FALLOC_MODES, 'FALLOC_FL_* bits', []),
+      offset: req(u64('offset (a loff_t)')),
+      length: req(u64('length (a loff_t)')),
+    },
+    outputs: {},
+  },
+  weight: 0.15,
+  execute: (x) => ({ ret: x.proc.fallocate(x.s32('fd'), x.n32('mode'), x.v('offset'), x.v('length')), outputs: none() }),
+  generate(g, c) {
+    const rng = g.rng;
+    const f = g.need(['memfd']);
+    c.fd = f ? f.name : rng.pick([-1, 99]);
+    const mode = pickW<string[] | undefined>(rng, [
+      [4, ['PUNCH_HOLE', 'KEEP_SIZE']],
+      [3, []],
+      [2, ['KEEP_SIZE']],
+      [1, undefined],
+    ]);
+    const m = mode ?? g.flags(this.spec.fields.mode, 0);
+    if (m !== undefined && !(Array.isArray(m) && m.length === 0)) c.mode = m;
+    // mostly whole pages of the first 2 MiB (where maps and pins are), sometimes a byte range inside a page or past the end
+    c.offset = num(pickW<bigint>(rng, [
+      [4, BigInt(rng.int(0, 512)) * K4],
+      [2, BigInt(rng.int(0, 512)) * K4 + BigInt(rng.int(1, 4095))],
+      [1, rng.pick([M2, 2n * M2, (1n << 64n) - 1n, (1n << 63n) - K4])],
+    ]));
+    c.length = num(pickW<bigint>(rng, [
+      [4, BigInt(rng.int(1, 64)) * K4],
+      [2, BigInt(rng.int(1, 4096))],
+      [1, rng.pick([0n, M2, 2n * M2, (1n << 63n) - 1n])],
+    ]));
+    g.maybeProc(c);
+    return c;
+  },
+  emitC(e) {
+    const { v } = e;
+    e.L(`rc = sys_rc(fallocate((int)${v('fd')}, (int)${v('mode')}, (off_t)${v('offset')}, (off_t)${v('length')}));`);
+  },
+};
+
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate];

@@ -179,7 +179,8 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     })?.index;
     ownMemory = diedAt !== undefined && diedAt >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
   }
-  if (kp.exit !== 0 && kp.exit !== 1) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
+  // (a program the kernel BUGged under dies of it: that one crash is the BUG)
+  if (kp.exit !== 0 && kp.exit !== 1 && bugs.length === 0) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
   // WARNs by site: the function each side warned in (warn-sites.ts), each once.
   const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));
   const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });

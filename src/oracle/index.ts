@@ -14,7 +14,7 @@ import type { ProfileName } from '../base/profile.js';
 import { type ModelRun, exportC, runModel } from '../fuzz/export-c.js';
 import { type Program, parseProgram } from '../fuzz/program.js';
 import { checkCompiler, compileAll, defaultCacheDir, linkMulticall } from './build.js';
-import { feedLine, newConsole } from './console.js';
+import { feedLine, kernelWarnings, newConsole } from './console.js';
 import { type DivergenceClass, type ProgramReport, compareProgram } from './compare.js';
 import { bzImageRelease, extendInitramfs } from './initramfs.js';
 import { type KnownDivergence, loadKnown, staleKnown } from './known.js';
@@ -181,8 +181,11 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
   let lastEnd = 0;
   let ranInVm = 0;
   let done = 0;
-  for (let b = 0; b < runnable.length; b += batch) {
-    const idx = runnable.slice(b, b + batch);
+  // A program after which the kernel BUGged or oopsed leaves that boot untrusted (leaked pages, locks held,
+  // a pool used up): the programs after it in the batch run again in a boot of their own.
+  const queue = runnable.slice();
+  while (queue.length > 0) {
+    const idx = queue.splice(0, batch);
     const tl = performance.now();
     const bin = await linkMulticall(
       idx.map((i) => compiled[i] as { entry: string; object: string }),
@@ -230,7 +233,14 @@ export async function runOracle(o: OracleOptions): Promise<OracleResult> {
         throw new Error(`the VM did not start our /init in ${attempt} boots (qemu exit ${res.status}${res.timedOut ? ', timed out' : ''}):\n${tail}`);
       }
     }
-    idx.forEach((i, k) => {
+    const broke = idx.findIndex((_, k) => {
+      const kp = st.programs.get(k);
+      return kp !== undefined && kernelWarnings(kp.kmsg).bugs.length > 0;
+    });
+    const again = broke >= 0 ? idx.slice(broke + 1) : [];
+    queue.unshift(...again);
+    done -= again.filter((_, k) => st.programs.has(broke + 1 + k)).length;
+    idx.slice(0, idx.length - again.length).forEach((i, k) => {
       reports[i] = compareProgram(o.programs[i].name, o.programs[i].program, runs[i], st.programs.get(k), release, known);
     });
   }

@@ -414,6 +414,23 @@ describe('compare', () => {
     expect(compareProgram('nth-then-self', p, r, k, '7.2.13', loadKnown()).status).toBe('diverged');
   });
 
+  it('a program the kernel BUGged under: one crash, the BUG (the exit it died of is not a second); the hugetlbfs fallocate BUG is known', () => {
+    const p: Program = { name: 'bug', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc' }] };
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    const k = kernelLike(p);
+    k.exit = 255;
+    k.kmsg = ['[   12.345678] kernel BUG at fs/inode.c:777!', '[   12.345679] Oops: invalid opcode: 0000 [#1] SMP NOPTI'];
+    const got = compareProgram('bug', p, r, k, '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.class, d.kernel, d.known !== undefined])).toEqual([['crash', 'kernel BUG at fs/inode.c:777!', true]]);
+    expect(got.status).toBe('explained');
+    // another BUG is not explained by it
+    k.kmsg = ['[   12.345678] kernel BUG at mm/filemap.c:123!'];
+    expect(compareProgram('bug', p, r, k, '7.2.13', loadKnown()).status).toBe('diverged');
+    // no BUG: the exit is the crash
+    k.kmsg = [];
+    expect(compareProgram('bug', p, r, k, '7.2.13', loadKnown()).divergences.map((d) => [d.class, d.kernel])).toEqual([['crash', 'exit 255']]);
+  });
+
   it('a program that ran the machine out of RAM and was killed: what follows is field ram-full, explained', () => {
     // 7.2 campaign seed 15011: MAP_POPULATE of 8 TiB read-only needs 16 GiB of page tables on a 1 GiB machine
     const p: Program = {

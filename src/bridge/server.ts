@@ -1287,7 +1287,7 @@ export class BridgeServer {
    * The real memfd has pages in `ranges` ("start end " byte ranges, from
    * SEEK_DATA/SEEK_HOLE): each page the model's page cache lacks is added
    * there (a fault of the program's through its own mapping, which only the
-   * real kernel saw). The new frame's bytes are the real file's (the frame
+   * real kernel saw), and one fallocate() added is uptodate. The new frame's bytes are the real file's (the frame
    * backing reads them from it). At most 2^18 pages per sync.
    */
   private syncMemfdPages(p: Process, fd: number, ranges: string): void {
@@ -1304,7 +1304,8 @@ export class BridgeServer {
         const [start, end] = [nums[i], nums[i + 1]];
         if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) break;
         for (let index = Math.floor(start / fb); index * fb < end && budget > 0; index++, budget--) {
-          if (file.lookup(index) < 0 && BigInt(index) < BigInt(file.nfolios)) file.getFolio(index);
+          // (a page fallocate() added is data now too: the program wrote it, the real file says so)
+          if (BigInt(index) < BigInt(file.nfolios)) file.getFolio(index);
         }
       }
     } finally {

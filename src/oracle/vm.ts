@@ -60,6 +60,8 @@ echo "@VM $(uname -r)"
 T=$(cat /oracle-timeout)
 for n in $(cat /oracle-list); do
   echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
+  # a program may have set its own pool (hugetlb_pages): the next one starts from the boot's
+  echo 128 > /proc/sys/vm/nr_hugepages
   echo "@BEGIN $n"
   timeout -s KILL "$T" /bin/oracle-progs "$n" < /dev/null
   rc=$?

@@ -1731,7 +1731,10 @@ int fclose(FILE *f)
 	static int (*real)(FILE *);
 	if (!real)
 		real = dlsym(RTLD_NEXT, "fclose");
+	/* (fileno() of a cookie stream, a synthesized file's, is -1 with EBADF: the program's errno stays) */
+	int e = errno;
 	int fd = f ? fileno(f) : -1;
+	errno = e;
 	if (fd >= 0 && fd < MAXFD && (fdkind[fd] & K_MODEL)) {
 		if (connected())
 			CALL(OP_CLOSE | REQ_NOREPLY, fd);

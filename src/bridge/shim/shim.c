@@ -511,8 +511,30 @@ static void bridge_connect(void)
 	}
 }
 
+/*
+ * RLIMIT_NOFILE as the kernel gives init and so every process it starts
+ * (INR_OPEN_CUR 1024, INR_OPEN_MAX 4096), not the host's, which a container
+ * may raise: the model's descriptor table ends at 1024, and F_DUPFD at or
+ * past the soft limit is EINVAL from the real call, as in the oracle VMs.
+ * Only ever lowered (raising the hard limit needs CAP_SYS_RESOURCE).
+ */
+static void nofile_as_booted(void)
+{
+	struct rlimit r;
+	if (RS(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &r) < 0)
+		return;
+	if (r.rlim_cur > 1024)
+		r.rlim_cur = 1024;
+	if (r.rlim_max > 4096)
+		r.rlim_max = 4096;
+	if (r.rlim_cur > r.rlim_max)
+		r.rlim_cur = r.rlim_max;
+	RS(SYS_prlimit64, 0, RLIMIT_NOFILE, &r, NULL);
+}
+
 static void __attribute__((constructor)) shim_init(void)
 {
+	nofile_as_booted();
 	bridge_connect();
 }
 

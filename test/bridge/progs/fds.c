@@ -3,7 +3,8 @@
  * Descriptors and threads through the bridge: dup/dup2/dup3/F_DUPFD of an
  * iommufd and of an access fd the model created (one open file, two
  * descriptors: closing one keeps the other working), and fail-nth per
- * thread (/proc/self/task/TID/fail-nth is each task's own counter).
+ * thread (/proc/self/task/TID/fail-nth is each task's own counter), and
+ * RLIMIT_NOFILE as a booted kernel gives it (under exec, not the host's).
  * One line per check; exit 0 when all passed.
  */
 #define _GNU_SOURCE
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -171,5 +173,13 @@ int main(void)
 	check(nth_read(mine) == 0, "fired: reads 0", nth_read(mine));
 	close(mine);
 	close(theirs);
+	/* RLIMIT_NOFILE as a booted kernel gives it: F_DUPFD at the soft limit is EINVAL, dup2 there EBADF */
+	struct rlimit nof;
+	check(!getrlimit(RLIMIT_NOFILE, &nof) && nof.rlim_cur == 1024 && nof.rlim_max == 4096, "RLIMIT_NOFILE 1024, hard 4096",
+	      (long)nof.rlim_cur);
+	check(fcntl(fd, F_DUPFD, 1023) == 1023 && ioas_alloc(1023) != 0, "F_DUPFD 1023: a model descriptor", 0);
+	check(fcntl(fd, F_DUPFD, 1024) == -1 && errno == EINVAL, "F_DUPFD 1024 -> EINVAL", errno);
+	check(dup2(fd, 1024) == -1 && errno == EBADF, "dup2 to 1024 -> EBADF", errno);
+	close(1023);
 	return failed;
 }

@@ -417,31 +417,47 @@ export class MemFile {
   /**
    * fallocate()'s allocation of folio indexes [from, to) (shmem_fallocate() with SGP_FALLOC,
    * hugetlbfs_fallocate()): each folio not cached is added, zero-filled. When one cannot be had,
-   * shmem takes back those this call added (shmem_undo_range(): -ENOMEM here, -EFBIG for an index
-   * past MAX_LFS_FILESIZE, which shmem_get_folio() refuses), hugetlbfs keeps them (-ENOSPC).
-   * `to` may be far past anything RAM holds (the kernel's end can wrap, see Process.fallocate):
-   * the loop ends at the first folio that cannot be had, and at FALLOC_MAX_FOLIOS added in one
-   * call, a model limit (the Map of a 1 TiB machine's pages would not fit the host), where the
-   * allocation fails as if RAM had run out. 0 or -errno.
+   * shmem takes back the folios of the range still not uptodate (shmem_undo_range(): -ENOMEM here,
+   * -EFBIG for an index past MAX_LFS_FILESIZE, which shmem_get_folio() refuses); hugetlbfs keeps
+   * what it added (-ENOSPC; its `to` can be huge, see Process.fallocate, and the pool ends it).
+   * A shmem call that free memory cannot satisfy fails up front, allocating nothing, as the
+   * kernel's undo leaves it; FALLOC_MAX_FOLIOS is a model limit on one call (the Map of a 1 TiB
+   * machine's pages would not fit the host), past which it fails as if RAM had run out. 0 or -errno.
    */
   allocate(from: bigint, to: bigint): number {
-    let added = 0;
-    const maxIndex = Number(MAX_LFS_FILESIZE / PAGE_SIZE_N);
     const shmem = this.kind !== 'hugetlb';
-    const fail = (err: number, at: bigint): number => {
-      if (!shmem) return -ENOSPC;
-      // shmem_undo_range(unfalloc): the folios of [from, at) still not uptodate go, this call's and earlier ones'
-      for (const k of [...this.falloced]) if (k >= from && k < at) this.dropFolio(k, this.folios.get(k)!);
-      return err;
-    };
+    if (shmem) {
+      // Where the kernel's loop would stop, found without allocating: at the first index past
+      // MAX_LFS_FILESIZE (EFBIG), or where free memory (or the model limit) runs out (ENOMEM). Either way it
+      // undoes what it added, so a doomed call allocates nothing here (a fail-nth armed for one of its
+      // allocations is then not consumed).
+      const efbigAt = BigInt(Math.floor(Number(MAX_LFS_FILESIZE / PAGE_SIZE_N))) + 1n;
+      const cached = [...this.folios.keys()].filter((k) => BigInt(k) >= from && BigInt(k) < to).sort((a, b) => a - b);
+      let left = BigInt(Math.min(this.phys.freeFrames(), FALLOC_MAX_FOLIOS));
+      let at = from;
+      for (const k of cached) {
+        const gap = BigInt(k) - at;
+        if (gap > left) break;
+        left -= gap;
+        at = BigInt(k) + 1n;
+      }
+      const oomAt = at + left;
+      if (efbigAt < to || oomAt < to) {
+        const failAt = efbigAt <= oomAt ? efbigAt : oomAt;
+        // shmem_undo_range(unfalloc): the folios of the range still not uptodate go, earlier calls' too
+        for (const k of [...this.falloced]) if (BigInt(k) >= from && BigInt(k) < failAt) this.dropFolio(k, this.folios.get(k)!);
+        return efbigAt <= oomAt ? -EFBIG : -ENOMEM;
+      }
+    }
     for (let i = from; i < to; i++) {
       const index = Number(i);
-      if (shmem && index > maxIndex) return fail(-EFBIG, i);
       if (this.folios.has(index)) continue;
-      if (added >= FALLOC_MAX_FOLIOS) return fail(-ENOMEM, i);
       const head = this.getFolio(index, false, true);
-      if (head < 0) return fail(-ENOMEM, i);
-      added++;
+      if (head < 0) {
+        if (!shmem) return -ENOSPC;
+        for (const k of [...this.falloced]) if (BigInt(k) >= from && k < index) this.dropFolio(k, this.folios.get(k)!);
+        return -ENOMEM;
+      }
       if (shmem) this.falloced.add(index);
     }
     return 0;

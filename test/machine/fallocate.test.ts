@@ -112,6 +112,22 @@ describe('fallocate (vfs_fallocate, shmem_fallocate)', () => {
     proc.exit();
   });
 
+  it('a range more than free memory holds: ENOMEM, nothing added, and the undo takes the not-uptodate pages of the range back (written ones stay)', () => {
+    const { machine, proc } = session();
+    const m = proc.memfdCreate('m', 0);
+    const file = proc.fileOf(m)!.memfile!;
+    expect(proc.fallocate(m, 0, 0, 3 * 4096)).toBe(0);
+    const va = proc.mmap(0n, 3n * 4096n, PROT_READ | PROT_WRITE, MAP_SHARED, m);
+    expect(proc.writeMemory(va + 4096n, new Uint8Array([1]))).toBe(0);
+    const before = machine.phys.framesInUse();
+    expect(proc.fallocate(m, 0, 0, (1n << 63n) - 1n)).toBe(-ENOMEM);
+    expect([file.lookup(0), file.lookup(2)]).toEqual([-1, -1]);
+    expect(file.lookup(1)).toBeGreaterThanOrEqual(0);
+    expect(machine.phys.framesInUse()).toBe(before - 2);
+    expect(file.size).toBe(3n * 4096n);
+    proc.exit();
+  });
+
   it('a punch over a pinned page takes it out of the file with its bytes; a partial punch zeroes the bytes in place', () => {
     const { machine, proc } = session();
     const m = proc.memfdCreate('m', 0);

@@ -12,6 +12,7 @@
  */
 import type { UserStruct } from '../mm/accounting.js';
 import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
+import type { MemFile } from '../mm/memfile.js';
 import { PAGE_SIZE, VM_EXEC, VM_LOCKED, VM_SHARED } from '../mm/constants.js';
 import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
 import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
@@ -301,6 +302,17 @@ export function auditMachine(machine: Machine): number {
     const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked + mm.lockedVmOrphaned;
     if (mm.lockedVm !== wantLocked) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0} and ${vmaLocked} pages of locked VMAs`);
   }
+  // every page cache a live process reaches, through a descriptor or a mapping (MemFile.problems())
+  const files = new Set<MemFile>();
+  for (const proc of machine.processes.values()) {
+    if (proc.exited) continue;
+    for (const fd of proc.openFds()) {
+      const f = proc.fileOf(fd)?.memfile;
+      if (f?.live) files.add(f);
+    }
+    for (const v of proc.mm.vmas) if (v.file?.live) files.add(v.file);
+  }
+  for (const f of files) for (const problem of f.problems()) fail('page_cache', problem);
   // RAM in user page tables: exactly the tables of the live address spaces
   let tables = 0;
   for (const mm of new Set([...machine.processes.values()].map((p) => p.mm))) if (mm.alive) tables += mm.tablePages();

@@ -463,6 +463,23 @@ export class MemFile {
     return 0;
   }
 
+  /**
+   * The page cache's own invariants: the index and the head of each cached folio name each other;
+   * each holds the cache's reference; a folio fallocate() added and not yet uptodate is cached (and
+   * only shmem has such); a hugetlb reservation is for an index with no folio. Problems as text.
+   */
+  problems(): string[] {
+    const out: string[] = [];
+    for (const [index, head] of this.folios) {
+      if (this.indexOf.get(head) !== index) out.push(`${this.name}: folio ${index} at ${head}, the reverse map says ${this.indexOf.get(head)}`);
+      if (this.phys.refcount(head) < 1) out.push(`${this.name}: folio ${index} at ${head} has no reference`);
+    }
+    if (this.indexOf.size !== this.folios.size) out.push(`${this.name}: ${this.folios.size} folios, ${this.indexOf.size} in the reverse map`);
+    for (const k of this.falloced) if (!this.folios.has(k) || this.kind === 'hugetlb') out.push(`${this.name}: fallocated index ${k} is not a cached shmem folio`);
+    for (const k of this.resv) if (this.folios.has(k)) out.push(`${this.name}: index ${k} both reserved and cached`);
+    return out;
+  }
+
   private dropFolio(index: number, head: number): void {
     this.falloced.delete(index);
     this.folios.delete(index);

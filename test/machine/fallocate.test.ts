@@ -170,6 +170,28 @@ describe('fallocate (vfs_fallocate, shmem_fallocate)', () => {
   });
 });
 
+describe('the page cache audit (MemFile.problems)', () => {
+  it('holds after allocations, punches and a truncate, and sees a fallocated index left without its folio or a folio without the reverse map', () => {
+    const { machine, proc } = session();
+    const m = proc.memfdCreate('m', 0);
+    expect(proc.fallocate(m, 0, 0, 64 * 4096)).toBe(0);
+    expect(proc.fallocate(m, PUNCH, 8 * 4096, 8 * 4096)).toBe(0);
+    expect(proc.ftruncate(m, 32 * 4096)).toBe(0);
+    expect(machine.audit()).toBe(0);
+    const file = proc.fileOf(m)!.memfile! as unknown as { falloced: Set<number>; indexOf: Map<number, number> };
+    file.falloced.add(50);
+    machine.warn.panicOnWarn = false;
+    expect(machine.audit()).toBe(1);
+    expect(machine.warnings.map((w) => w.assertion)).toEqual(['audit.page_cache']);
+    file.falloced.delete(50);
+    const [head] = [...file.indexOf.keys()];
+    file.indexOf.delete(head);
+    expect(machine.audit()).toBe(2);
+    file.indexOf.set(head, 0);
+    proc.exit();
+  });
+});
+
 describe('fallocate of a hugetlb memfd (hugetlbfs_fallocate)', () => {
   it('allocation takes whole huge pages and stops at the pool (ENOSPC, keeping what it added); a punch drops whole pages and their reservations, zeroing the partial ones', () => {
     const { machine, proc } = session('latest', 3);

@@ -40,6 +40,7 @@ import { IoptAuditMemo, auditIopts, ctxIopts, ioptAreas } from '../iommufd/audit
 import type { IoPagetable } from '../iommufd/io-pagetable.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import { Machine } from '../machine/machine.js';
+import type { MemFile } from '../mm/memfile.js';
 import { type CallResult, type RunOptions, type RunResult, runProgram } from './executor.js';
 import { type Call, type HandleKind, OPS, type Program, exprHandles, parseExpr } from './program.js';
 import { type AnswerOracleOptions, type OracleFailure, AnswerOracle } from './reference/answers.js';
@@ -398,13 +399,23 @@ class OracleStop extends Error {
   }
 }
 
-/** Every iommufd context still alive that `seen` has collected from the processes' descriptor tables, into `out`. */
-function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[]): void {
+/**
+ * Every iommufd context still alive that `seen` has collected from the processes' descriptor tables, into `out`;
+ * and the page caches (memfds) the live processes reach through a descriptor or a mapping, into `files`.
+ */
+function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[], files: Set<MemFile>): void {
+  files.clear();
   for (const proc of m.processes.values()) {
     for (const fd of proc.openFds()) {
       const ctx = iommufdCtxOf(proc, fd);
       if (ctx) seen.add(ctx);
+      else {
+        const f = proc.fileOf(fd)?.memfile;
+        if (f !== undefined && f.kind !== 'file' && f.live) files.add(f);
+      }
     }
+    if (proc.exited) continue;
+    for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) files.add(v.file);
   }
   let n = 0;
   for (const c of seen) if (c.alive) out[n++] = c;
@@ -459,6 +470,9 @@ interface AuditMemo {
   /** Scratch lists of the live contexts and their IO page tables (refilled by every call). */
   ctxList: IommufdCtx[];
   ioptList: IoPagetable[];
+  /** The page caches the processes reach (refilled by every call), and each one's change count at its last clean audit. */
+  files: Set<MemFile>;
+  filesAudited: WeakMap<MemFile, number>;
 }
 
 /**
@@ -469,7 +483,7 @@ interface AuditMemo {
 function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = true): number {
   const iopts = last.ioptList;
   const ctxs = last.ctxList;
-  collectContexts(m, seen, ctxs);
+  collectContexts(m, seen, ctxs, last.files);
   let n = 0;
   for (const c of ctxs) for (const iopt of ctxIopts(c)) iopts[n++] = iopt;
   iopts.length = n;
@@ -478,7 +492,12 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = 
   const fp = last.next;
   last.next = last.fp;
   last.fp = fp;
-  if (!last.changed || !run) return 0;
+  if (!run) return 0;
+  // The page caches whose change count moved since their last clean audit: apart from the fingerprint,
+  // which the answer oracle also reads (a memfd's cache is no iommufd state it judges).
+  let moved = false;
+  for (const f of last.files) if (last.filesAudited.get(f) !== f.changes) moved = true;
+  if (!last.changed && !moved) return 0;
   const prevPanic = m.warn.panicOnWarn;
   const prevName = m.warn.syscall;
   const prevCollector = probeState.collector;
@@ -486,10 +505,19 @@ function auditMachine(m: Machine, seen: Set<IommufdCtx>, last: AuditMemo, run = 
   m.warn.syscall = 'audit';
   probeState.collector = undefined;
   try {
+    let n = 0;
+    for (const f of moved ? last.files : []) {
+      if (last.filesAudited.get(f) === f.changes) continue;
+      const problems = f.problems();
+      for (const p of problems) m.warn.warn('audit.page_cache', p);
+      if (problems.length === 0) last.filesAudited.set(f, f.changes);
+      n += problems.length;
+    }
     // Machine.audit() would add the object tables and the per-mm counters, but it takes an mm's locked_vm
     // beyond iommufd's charge (mlock, MAP_LOCKED) for a problem; the answer oracle checks the accounting
     // (per user exactly, per mm pinned_vm exactly and locked_vm as a lower bound) through inspect/.
-    return auditIopts(iommufdEnvOf(m), iopts, { exactPins: true, memo: last.iopts });
+    if (last.changed) n += auditIopts(iommufdEnvOf(m), iopts, { exactPins: true, memo: last.iopts });
+    return n;
   } finally {
     m.warn.panicOnWarn = prevPanic;
     m.warn.syscall = prevName;
@@ -508,7 +536,7 @@ export function runGuarded(p: Program, opts: GuardOptions = {}): RunResult {
   const results: CallResult[] = [];
   const audit = opts.audit === true;
   const seen = new Set<IommufdCtx>();
-  const last: AuditMemo = { fp: [], next: [], iopts: new IoptAuditMemo(), ctxList: [], ioptList: [] };
+  const last: AuditMemo = { fp: [], next: [], iopts: new IoptAuditMemo(), ctxList: [], ioptList: [], files: new Set(), filesAudited: new WeakMap() };
   let answers: AnswerOracle | undefined;
   const onCall = (r: CallResult, m: Machine): void => {
     machine = m;

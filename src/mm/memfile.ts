@@ -55,6 +55,8 @@ export class MemFile {
   private readonly resv = new Set<number>();
   /** shmem folios fallocate() added that nothing has written or faulted yet (!folio_test_uptodate()). */
   private readonly falloced = new Set<number>();
+  /** Bumped by every change to the cache, its reservations or the not-uptodate set (what problems() reads). */
+  changes = 0;
   private readonly initial: Uint8Array | undefined;
   private released = false;
 
@@ -108,6 +110,7 @@ export class MemFile {
   private release(): void {
     if (this.released) return;
     this.released = true;
+    this.changes++;
     for (const head of this.folios.values()) this.phys.putFrame(head);
     this.folios.clear();
     this.indexOf.clear();
@@ -186,7 +189,7 @@ export class MemFile {
     const have = this.folios.get(index);
     if (have !== undefined) {
       // a fault, write or pin of a folio fallocate() added: zeroed already, now uptodate (shmem_get_folio_gfp())
-      this.falloced.delete(index);
+      if (this.falloced.delete(index)) this.changes++;
       return have;
     }
     if ((index >= this.nfolios && !beyondEof) || this.released) return -EFAULT;
@@ -220,6 +223,7 @@ export class MemFile {
       }
     }
     this.phys.getFrame(head);
+    this.changes++;
     this.folios.set(index, head);
     this.indexOf.set(head, index);
     return head;
@@ -331,11 +335,13 @@ export class MemFile {
     if (!this.phys.hugetlbReserve(this.order, to - from - have)) return false;
     // the pool granted it, so the range is no larger than free memory
     for (let i = from; i < to; i++) if (!this.folios.has(i)) this.resv.add(i);
+    this.changes++;
     return true;
   }
 
   /** ftruncate(): shrink drops the cached folios past the new end, unmapping them everywhere first. */
   truncate(newSize: bigint): void {
+    this.changes++;
     const old = this.nfolios;
     this.size = newSize;
     const keep = this.nfolios;
@@ -368,6 +374,7 @@ export class MemFile {
     const f0 = Math.ceil(first / fp);
     const f1 = Math.floor((last + 1) / fp) - 1;
     if (f1 < f0) return;
+    this.changes++;
     for (const m of this.vmas) m.zapFilePages(f0 * fp, (f1 + 1) * fp - 1, false);
     for (const [index, head] of [...this.folios]) {
       if (index < f0 || index > f1) continue;
@@ -459,6 +466,7 @@ export class MemFile {
         return -ENOMEM;
       }
       if (shmem) this.falloced.add(index);
+      this.changes++;
     }
     return 0;
   }
@@ -481,6 +489,7 @@ export class MemFile {
   }
 
   private dropFolio(index: number, head: number): void {
+    this.changes++;
     this.falloced.delete(index);
     this.folios.delete(index);
     this.indexOf.delete(head);

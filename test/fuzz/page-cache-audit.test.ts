@@ -55,7 +55,7 @@ describe('the page-cache audit in the fuzzer', () => {
       });
       expect(r.auditProblems).toBe(1);
       expect(r.results.length).toBe(at + 1);
-      expect(r.reasons.some((x) => x.includes('audit.page_cache') && x.includes('fallocated index 1000'))).toBe(true);
+      expect((r.reasons ?? []).some((x) => x.includes('audit.page_cache') && x.includes('fallocated index 1000'))).toBe(true);
     }
   });
 });

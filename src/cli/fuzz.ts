@@ -259,6 +259,11 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
   const kernelBatch = toWhole(opts.kernelBatch, 100, 'kernel-batch', 1);
   const kernelSample = opts.kernelSample === undefined ? undefined : toWhole(opts.kernelSample, 0, 'kernel-sample', 1);
   if (opts.initramfs !== undefined && !existsSync(opts.initramfs)) throw new UsageError(`--initramfs ${opts.initramfs}: no such file`);
+  // the differential mode's own options say nothing without --kernel: a forgotten --kernel is a usage error, not a campaign
+  if (opts.kernel === undefined) {
+    const stray = [opts.kernelSample !== undefined && '--kernel-sample', opts.initramfs !== undefined && '--initramfs'].filter(Boolean);
+    if (stray.length > 0) throw new UsageError(`${stray.join(', ')}: only with --kernel (the differential mode)`);
+  }
   const outDir = resolve(opts.out ?? DEFAULT_FINDINGS_DIR);
   const corpusDir = opts.corpus ? resolve(opts.corpus) : undefined;
   const chatty = !opts.quiet && !opts.json;

@@ -160,6 +160,11 @@ export class MemFile {
     return to;
   }
 
+  /** The folio at `index` is cached and uptodate: what mincore_page() counts (one fallocate() added and nothing wrote is not). */
+  incore(index: number): boolean {
+    return this.folios.has(index) && !this.falloced.has(index);
+  }
+
   /** Head PFN of the cached folio at `index`, -1 if not cached. */
   lookup(index: number): number {
     return this.folios.get(index) ?? -1;
@@ -424,9 +429,10 @@ export class MemFile {
   /**
    * fallocate()'s allocation of folio indexes [from, to) (shmem_fallocate() with SGP_FALLOC,
    * hugetlbfs_fallocate()): each folio not cached is added, zero-filled. When one cannot be had,
-   * shmem takes back the folios of the range still not uptodate (shmem_undo_range(): -ENOMEM here,
-   * -EFBIG for an index past MAX_LFS_FILESIZE, which shmem_get_folio() refuses); hugetlbfs keeps
-   * what it added (-ENOSPC; its `to` can be huge, see Process.fallocate, and the pool ends it).
+   * shmem takes back the folios of the range still not uptodate (shmem_undo_range(): -ENOMEM here);
+   * hugetlbfs keeps what it added (-ENOSPC; its `to` can be huge, see Process.fallocate, and the
+   * pool ends it). shmem's `to` is at most MAX_LFS_FILESIZE >> PAGE_SHIFT + 1 (the VFS refused a
+   * longer range), so shmem_get_folio()'s EFBIG past that index is never reached.
    * A shmem call that free memory cannot satisfy fails up front, allocating nothing, as the
    * kernel's undo leaves it; FALLOC_MAX_FOLIOS is a model limit on one call (the Map of a 1 TiB
    * machine's pages would not fit the host), past which it fails as if RAM had run out. 0 or -errno.
@@ -434,11 +440,9 @@ export class MemFile {
   allocate(from: bigint, to: bigint): number {
     const shmem = this.kind !== 'hugetlb';
     if (shmem) {
-      // Where the kernel's loop would stop, found without allocating: at the first index past
-      // MAX_LFS_FILESIZE (EFBIG), or where free memory (or the model limit) runs out (ENOMEM). Either way it
-      // undoes what it added, so a doomed call allocates nothing here (a fail-nth armed for one of its
-      // allocations is then not consumed).
-      const efbigAt = BigInt(Math.floor(Number(MAX_LFS_FILESIZE / PAGE_SIZE_N))) + 1n;
+      // Where the kernel's loop would stop, found without allocating: where free memory (or the model
+      // limit) runs out. It then undoes what it added, so a doomed call allocates nothing here (a fail-nth
+      // armed for one of its allocations is then not consumed).
       const cached = [...this.folios.keys()].filter((k) => BigInt(k) >= from && BigInt(k) < to).sort((a, b) => a - b);
       let left = BigInt(Math.min(this.phys.freeFrames(), FALLOC_MAX_FOLIOS));
       let at = from;
@@ -449,11 +453,10 @@ export class MemFile {
         at = BigInt(k) + 1n;
       }
       const oomAt = at + left;
-      if (efbigAt < to || oomAt < to) {
-        const failAt = efbigAt <= oomAt ? efbigAt : oomAt;
+      if (oomAt < to) {
         // shmem_undo_range(unfalloc): the folios of the range still not uptodate go, earlier calls' too
-        for (const k of [...this.falloced]) if (BigInt(k) >= from && BigInt(k) < failAt) this.dropFolio(k, this.folios.get(k)!);
-        return efbigAt <= oomAt ? -EFBIG : -ENOMEM;
+        for (const k of [...this.falloced]) if (BigInt(k) >= from && BigInt(k) < oomAt) this.dropFolio(k, this.folios.get(k)!);
+        return -ENOMEM;
       }
     }
     for (let i = from; i < to; i++) {
@@ -496,7 +499,6 @@ export class MemFile {
     this.phys.putFrame(head);
   }
 }
-
 
 let spare: Uint8Array | undefined;
 

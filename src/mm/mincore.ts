@@ -59,7 +59,7 @@ export function mincoreChunk(mm: MmStruct, vpn: number, pages: number, out: Uint
     }
     const page = v.pgoff + (p - v.start);
     if (file.kind === 'file') out[i] = BigInt(page) * BigInt(PAGE_SIZE) < file.size ? 1 : 0;
-    else out[i] = file.lookup(Math.floor(page / file.folioPages)) >= 0 ? 1 : 0;
+    else out[i] = file.incore(Math.floor(page / file.folioPages)) ? 1 : 0;
   }
   return n;
 }

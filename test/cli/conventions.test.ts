@@ -55,6 +55,7 @@ describe('command-line conventions', () => {
       [['fuzz', '--seed', 'foo'], /--seed <n>' argument 'foo' is invalid/],
       [['fuzz', '--kernel', '/nonexistent/bzImage', '-d', '1s'], /--kernel \/nonexistent\/bzImage: no such kernel image/],
       [['fuzz', '--kernel', 'examples/vm-boot.yaml', '--initramfs', '/nonexistent.cpio', '-d', '1s'], /--initramfs \/nonexistent.cpio: no such file/],
+      [['fuzz', '--kernel-sample', '5', '-d', '1s'], /--kernel-sample: only with --kernel/],
       [['minimize', 'examples/vm-boot.yaml', '--seconds', '-1'], /--seconds <n>' argument '-1' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--profile', 'v9'], /argument 'v9' is invalid/],
       [['run', 'examples/vm-boot.yaml', '--frobnicate'], /unknown option '--frobnicate'/],

@@ -36,20 +36,15 @@ describe('the page-cache audit in the fuzzer', () => {
         onCall: (c, m) => {
           if (c.index !== at) return;
           // a fallocated index left without its folio, behind the model's back (the count moves as a change would)
+          const files = new Set<unknown>();
           for (const proc of m.processes.values()) {
-            for (const v of proc.mm.vmas) {
-              const f = v.file as unknown as { kind?: string; falloced: Set<number>; changes: number } | null;
-              if (f?.kind === 'shmem') {
-                f.falloced.add(1000);
-                f.changes++;
-              }
-            }
-            const fd = proc.openFds().find((x) => proc.fileOf(x)?.memfile?.kind === 'shmem');
-            const g = fd === undefined ? undefined : (proc.fileOf(fd)!.memfile as unknown as { falloced: Set<number>; changes: number });
-            if (g) {
-              g.falloced.add(1000);
-              g.changes++;
-            }
+            for (const fd of proc.openFds()) files.add(proc.fileOf(fd)?.memfile);
+            for (const v of proc.mm.vmas) files.add(v.file);
+          }
+          for (const f of files as Set<{ kind?: string; falloced: Set<number>; changes: number } | null | undefined>) {
+            if (f?.kind !== 'shmem') continue;
+            f.falloced.add(1000);
+            f.changes++;
           }
         },
       });

@@ -87,6 +87,9 @@ int main(void)
 	check(!fstat(mfd, &st) && st.st_size == 2 << 20, "the size is still 2 MiB", (long)st.st_size);
 	V(0, 0, "posix_fallocate to 3 MiB", posix_fallocate(mfd, 2 << 20, 1 << 20));
 	check(!fstat(mfd, &st) && st.st_size == 3 << 20, "the size is 3 MiB", (long)st.st_size);
+	/* mincore_page(): an allocated page is not uptodate, so not resident, until something writes it */
+	unsigned char inc[2] = { 9, 9 };
+	check(!mincore(p + (1 << 20), 2 * PG, inc) && (inc[0] & 1) == 0 && (inc[1] & 1) == 0, "allocated pages are not in core", inc[0]);
 	check(p[(1 << 20) + 5] == 0, "an allocated page reads zeros", p[(1 << 20) + 5]);
 
 	/* a hole punched under a pin */

@@ -679,6 +679,11 @@ export class BridgeServer {
 
   private frameCopy(pfn: number, off: number, buf: Uint8Array, bufOff: number, len: number, write: boolean): boolean {
     if (pfn === this.machine.phys.zeroPfn) return false;
+    // a memfd's page through the real file first: reading it through a shared mapping of the program
+    // (/proc/PID/mem) would fault it into the program's page tables, which the next sync takes for the
+    // program's own touch (a fallocated page not yet uptodate would turn uptodate; shmem_file_read_iter()
+    // reads such a page as zeros and leaves it so)
+    if (this.memfds.size > 0 && this.memfdCopy(pfn, off, buf, bufOff, len, write)) return true;
     // the map is kept across requests; each hit is checked against the page tables, a miss rebuilds it once
     // per request, and again when a frame was mapped since (a GUP for write of a private file page copies
     // the page, which reads the source through here, before it maps the copy the write then goes to)
@@ -692,13 +697,11 @@ export class BridgeServer {
         this.rmapMapped = mapped;
         at = this.rmap!.get(pfn);
       }
-      if (at === undefined) return this.memfdCopy(pfn, off, buf, bufOff, len, write);
+      if (at === undefined) return false;
     }
     const b = this.rmapOwner[at % 64];
     const vpn = Math.floor(at / 64);
-    // a write through a read-only shared mapping fails (check_vma_flags(): FOLL_FORCE, which mem_rw() of
-    // /proc/PID/mem passes, makes only a COW mapping writable): a memfd's page is in the real file as well
-    return (b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false) || this.memfdCopy(pfn, off, buf, bufOff, len, write);
+    return b.real?.copy(vpn * PAGE_SIZE + off, buf, bufOff, len, write) ?? false;
   }
 
   /** A page of a memfd no process maps (or one write(2) adds): its bytes are in the real file. */

@@ -90,6 +90,10 @@ int main(void)
 	/* mincore_page(): an allocated page is not uptodate, so not resident, until something writes it */
 	unsigned char inc[2] = { 9, 9 };
 	check(!mincore(p + (1 << 20), 2 * PG, inc) && (inc[0] & 1) == 0 && (inc[1] & 1) == 0, "allocated pages are not in core", inc[0]);
+	/* shmem_file_read_iter(): pread of such a page reads zeros and leaves it not uptodate */
+	char rb[8] = { 9 };
+	check(pread(mfd, rb, 8, (1 << 20) + PG) == 8 && rb[0] == 0, "pread of an allocated page reads zeros", rb[0]);
+	check(!mincore(p + (1 << 20), 2 * PG, inc) && (inc[1] & 1) == 0, "and leaves it out of core", inc[1]);
 	check(p[(1 << 20) + 5] == 0, "an allocated page reads zeros", p[(1 << 20) + 5]);
 
 	/* a hole punched under a pin */

@@ -58,6 +58,8 @@ import {
   VM_HUGETLB,
   VM_MAYSHARE,
   VM_PFNMAP,
+  F_ADD_SEALS,
+  F_GET_SEALS,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
@@ -883,8 +885,11 @@ export class BridgeServer {
         return { ret: 0 };
       case OP.SETATTR:
         return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
-      case OP.FCNTL:
-        return { ret: Number(a[1]) === F_GETFL ? p.getfl(Number(a[0])) : Number(a[1]) === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
+      case OP.FCNTL: {
+        const cmd = Number(a[1]);
+        if (cmd === F_ADD_SEALS || cmd === F_GET_SEALS) return { ret: p.memfdFcntl(Number(a[0]), cmd, Number(BigInt.asUintN(32, a[2]))) };
+        return { ret: cmd === F_GETFL ? p.getfl(Number(a[0])) : cmd === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
+      }
       case OP.STAT: {
         const st = a[0] < 0n ? p.stat(cstr(q.s)) : p.fstat(Number(a[0]));
         if (typeof st === 'number') return { ret: st };
@@ -893,7 +898,8 @@ export class BridgeServer {
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));
         const fd = p.open(cstr(q.s), Number(a[0]));
-        if (fd >= 0) b.kinds.set(fd, FD_MODEL);
+        // a memfd reopened through /proc/self/fd (its real file is the one the server already holds)
+        if (fd >= 0) b.kinds.set(fd, p.fileOf(fd)?.memfile !== undefined ? FD_BOTH : FD_MODEL);
         return { ret: fd };
       }
       case OP.CLOSE: {

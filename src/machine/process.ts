@@ -15,7 +15,7 @@
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
 import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
-import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
+import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEALS_WRITE, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
@@ -586,6 +586,8 @@ export class Process {
       if (flags & O_TMPFILE_BIT && ((flags & (O_DIRECTORY | O_CREAT)) !== O_DIRECTORY || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
       const fd = this.allocFd();
       if (fd < 0) return fd;
+      const reopened = this.reopenMemfd(fd, path, flags);
+      if (reopened !== undefined) return reopened;
       const node = this.machine.device(path);
       if (node === undefined) return -ENOENT;
       // do_open(): O_CREAT | O_EXCL of a path that exists, before the directory check
@@ -986,24 +988,85 @@ export class Process {
         file = new MemFile(this.machine.phys, 'hugetlb', 0n, { order, name: `memfd:${name}` });
       } else file = new MemFile(this.machine.phys, 'shmem', 0n, { name: `memfd:${name}` });
       file.get();
-      // memfd_alloc_file(): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE; a regular file rwx for all, without x once sealed
-      const attrs: FileStat = { mode: S_IFREG | (flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777), rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
+      // memfd_alloc_file(): MFD_NOEXEC_SEAL seals F_SEAL_EXEC (and lets more seals come), MFD_ALLOW_SEALING lets them come
+      if (flags & MFD_NOEXEC_SEAL) file.seals = (file.seals & ~F_SEAL_SEAL) | F_SEAL_EXEC;
+      else if (flags & MFD_ALLOW_SEALING) file.seals &= ~F_SEAL_SEAL;
       // memfd_alloc_file(): O_RDWR | O_LARGEFILE
-      const fd = this.installFd({
-        memfile: file,
-        // shmem_file_setup()'s name under the internal mount, unlinked from the start
-        dname: `/memfd:${name} (deleted)`,
-        fmode: O_RDWR,
-        positional: true,
-        stat: () => ({ ...attrs, size: file.size }),
-        // shmem_file_read_iter() / hugetlbfs_read_iter(); hugetlbfs has no write_iter (write(2) is -EINVAL)
-        read: (proc, buf, count, io) => file.read(proc.mm, buf, count, io),
-        write: file.kind === 'shmem' ? (proc, buf, count, io) => file.write(proc.mm, buf, count, io, (io.flags & O_APPEND) !== 0, this.machine.profile.writeFaultInAfterShortCopy) : undefined,
-        llseek: (pos, offset, whence) => file.llseek(pos, offset, whence),
-        release: () => file.put(),
-      }, O_RDWR | O_LARGEFILE);
+      const fd = this.installFd(this.memfdFile(file, `/memfd:${name} (deleted)`, flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777, O_RDWR), O_RDWR | O_LARGEFILE);
       if (fd < 0) file.put();
       return fd;
+    });
+  }
+
+  /**
+   * A struct file of memfd `file` opened `fmode` (memfd_alloc_file(), or a
+   * reopen through /proc/PID/fd): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE,
+   * a regular file of `perm` (rwx for all, without x once exec-sealed) named
+   * as shmem_file_setup() names it under the internal mount, unlinked.
+   */
+  private memfdFile(file: MemFile, name: string, perm: number, fmode: number): OpenFile {
+    const attrs: FileStat = { mode: S_IFREG | perm, rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
+    return {
+      memfile: file,
+      dname: name,
+      fmode,
+      positional: true,
+      stat: () => ({ ...attrs, size: file.size }),
+      // shmem_file_read_iter() / hugetlbfs_read_iter(); hugetlbfs has no write_iter (write(2) is -EINVAL)
+      read: (proc, buf, count, io) => file.read(proc.mm, buf, count, io),
+      write: file.kind === 'shmem' ? (proc, buf, count, io) => file.write(proc.mm, buf, count, io, (io.flags & O_APPEND) !== 0, this.machine.profile.writeFaultInAfterShortCopy) : undefined,
+      llseek: (pos, offset, whence) => file.llseek(pos, offset, whence),
+      release: () => file.put(),
+    };
+  }
+
+  /**
+   * open(2) of /proc/self/fd/N (/proc/thread-self/fd/N, /proc/<own pid>/fd/N)
+   * where N is a memfd: proc_fd_link() leads to its inode and do_open()
+   * opens it anew, a struct file of its own (access mode, position, flags);
+   * O_CREAT | O_EXCL is EEXIST, O_DIRECTORY ENOTDIR, O_TRUNC truncates
+   * (handle_truncate(): the size seals may refuse it, and the new file with
+   * it). undefined when the path is no such link, -ENOENT when N is not open.
+   */
+  private reopenMemfd(fd: number, path: string, flags: number): number | undefined {
+    const m = /^\/proc\/(self|thread-self|\d+)\/fd\/(\d+)$/.exec(path);
+    if (m === null || (m[1] !== 'self' && m[1] !== 'thread-self' && Number(m[1]) !== this.pid)) return undefined;
+    const src = this.fds.get(Number(m[2]));
+    if (src === undefined) return -ENOENT;
+    const f = src.file.memfile;
+    const st = src.file.stat?.();
+    if (f === undefined || f.kind === 'file' || src.file.pathOnly === true || st === undefined || src.file.dname === undefined) return undefined;
+    if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
+    if (flags & O_DIRECTORY) return -ENOTDIR;
+    if (flags & O_PATH) {
+      this.fds.set(fd, new FileDescription(new PathFile(st), flags & ~O_CLOEXEC));
+      return fd;
+    }
+    if (flags & O_TRUNC && f.size !== 0n && f.seals & F_SEAL_SHRINK) return -EPERM;
+    f.get();
+    const file = this.memfdFile(f, src.file.dname, st.mode & 0o7777, flags & O_ACCMODE);
+    if (flags & O_TRUNC) f.truncate(0n);
+    this.fds.set(fd, new FileDescription(file, openFileFlags(flags)));
+    return fd;
+  }
+
+  /**
+   * fcntl(F_ADD_SEALS / F_GET_SEALS) (memfd_fcntl()): a memfd's seals, -EINVAL
+   * for any other file (and for another command); adding needs a descriptor
+   * open for writing (-EPERM), then MemFile.addSeals() decides.
+   */
+  memfdFcntl(fd: number, cmd: number, arg: number): number {
+    return this.sys('fcntl', -ESRCH, () => {
+      const d = this.fdget(fd);
+      if (d === undefined) return -EBADF;
+      const f = d.file.memfile;
+      const sealable = f !== undefined && f.kind !== 'file';
+      if (cmd === F_GET_SEALS) return sealable ? f.seals : -EINVAL;
+      if (cmd !== F_ADD_SEALS) return -EINVAL;
+      if (!fmodeWrites(d.file.fmode ?? 0)) return -EPERM;
+      // (an unknown seal and a file without seals are both -EINVAL)
+      if (!sealable) return -EINVAL;
+      return f.addSeals(arg >>> 0, d.file.stat?.().mode ?? 0);
     });
   }
 
@@ -1018,6 +1081,8 @@ export class Process {
       const l = typeof length === 'bigint' ? BigInt.asIntN(64, length) : Number.isInteger(length) ? BigInt(length) : -1n;
       if (l < 0n) return -EINVAL;
       if (f.kind === 'hugetlb' && l % BigInt(f.folioBytes) !== 0n) return -EINVAL;
+      // shmem_setattr() / hugetlbfs_setattr(): F_SEAL_SHRINK refuses a smaller size, F_SEAL_GROW a larger one
+      if ((l < f.size && f.seals & F_SEAL_SHRINK) || (l > f.size && f.seals & F_SEAL_GROW)) return -EPERM;
       f.truncate(l);
       return 0;
     });
@@ -1064,9 +1129,13 @@ export class Process {
       if (f.kind === 'file') return -EOPNOTSUPP;
       if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
       if (mode & FALLOC_FL_PUNCH_HOLE) {
+        // shmem_fallocate() / hugetlbfs_punch_hole(): no hole in write-sealed contents
+        if (f.seals & F_SEALS_WRITE) return -EPERM;
         f.punchBytes(off, off + n);
         return 0;
       }
+      // F_SEAL_GROW refuses a range past i_size, KEEP_SIZE or not
+      if (f.seals & F_SEAL_GROW && off + n > f.size) return -EPERM;
       // end = (offset + len + folio size - 1) >> shift: shmem_fallocate() adds PAGE_SIZE, an unsigned long, so
       // the sum is unsigned and cannot wrap; hugetlbfs_fallocate()'s hpage_size is a loff_t, so near LLONG_MAX
       // the sum wraps negative (the kernel builds with -fno-strict-overflow), shifts arithmetically and is a

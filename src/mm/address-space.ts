@@ -149,6 +149,7 @@ import {
   VM_SPECIAL,
   VM_WIPEONFORK,
   VM_WRITE,
+  F_SEALS_WRITE,
   fmodeReads,
   fmodeWrites,
 } from './constants.js';
@@ -1737,6 +1738,12 @@ export class MmStruct {
       if (attrs & FILE_NO_MMAP) return BigInt(-ENODEV);
       // do_mmap(): a file mapping cannot grow down
       if (vmFlags & VM_GROWSDOWN) return BigInt(-EINVAL);
+      // memfd_check_seals_mmap(): a write-sealed file refuses a new shared writable mapping, and its
+      // shared read-only ones may not become writable
+      if (file !== null && file.seals & F_SEALS_WRITE && vmFlags & VM_SHARED) {
+        if (vmFlags & VM_WRITE) return BigInt(-EPERM);
+        vmFlags &= ~VM_MAYWRITE;
+      }
     } else {
       switch (flags & MAP_TYPE) {
         case MAP_SHARED:

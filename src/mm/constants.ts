@@ -156,6 +156,20 @@ export const MFD_EXEC = 0x10;
 export const MFD_HUGE_2MB = MAP_HUGE_2MB;
 export const MFD_HUGE_1GB = MAP_HUGE_1GB;
 
+// --- memfd seals (include/uapi/linux/fcntl.h) ---
+export const F_ADD_SEALS = 1033;
+export const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+export const F_SEAL_FUTURE_WRITE = 0x10;
+export const F_SEAL_EXEC = 0x20;
+/** Every seal memfd_add_seals() knows (F_ALL_SEALS). */
+export const F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
+/** The seals that forbid writing the contents (is_write_sealed()). */
+export const F_SEALS_WRITE = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+
 // --- GUP flags (include/linux/mm_types.h) ---
 export const FOLL_WRITE = 1 << 0;
 export const FOLL_GET = 1 << 1;

@@ -12,9 +12,9 @@
  * The file lives while it has `refs` (open file descriptions + VMAs); the last
  * put drops the page cache.
  */
-import { EFAULT, EFBIG, EINVAL, ENOMEM, ENOSPC, ENXIO } from '../base/errno.js';
+import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, ENOSPC, ENXIO, EPERM } from '../base/errno.js';
 import type { MmStruct } from './address-space.js';
-import { MAX_LFS_FILESIZE, PAGE_SIZE_N, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE } from './constants.js';
+import { F_ALL_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, F_SEALS_WRITE, MAX_LFS_FILESIZE, PAGE_SIZE_N, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, VM_MAYWRITE, VM_SHARED } from './constants.js';
 import { type PhysicalMemory, uniformPage } from './physical-memory.js';
 
 /** A kiocb's position: where a read or write of the file starts, moved past what it transferred. */
@@ -26,12 +26,17 @@ export type MemFileKind = 'shmem' | 'hugetlb' | 'file';
 
 /** What the reverse map needs from a VMA (address-space.ts implements it). */
 export interface MemFileMapping {
+  /** The mapping's VMA flags (a VM_SHARED | VM_MAYWRITE one counts in i_mmap_writable). */
+  readonly flags: number;
   /**
    * Zap the PTEs of this mapping for file page indexes [first, last]; with
    * `evenCows` false, private COW copies of those pages stay.
    */
   zapFilePages(first: number, last: number, evenCows: boolean): void;
 }
+
+/** mapping_max_folio_size() of a shmem file (MAX_PAGECACHE_ORDER: PMD size): generic_perform_write()'s chunk. */
+const WRITE_CHUNK = 2n << 20n;
 
 /** Folios one fallocate() may add in the model (2^21: 8 GiB of 4 KiB pages, 4 TiB of 2 MiB ones). */
 export const FALLOC_MAX_FOLIOS = 1 << 21;
@@ -57,6 +62,12 @@ export class MemFile {
   private readonly falloced = new Set<number>();
   /** Bumped by every change to the cache, its reservations or the not-uptodate set (what problems() reads). */
   changes = 0;
+  /**
+   * The inode's seals (shmem_inode_info / hugetlbfs_inode_info ->seals):
+   * F_SEAL_SEAL from the start (shmem_get_inode(), hugetlbfs_get_inode()),
+   * so only a memfd made with MFD_ALLOW_SEALING or MFD_NOEXEC_SEAL takes more.
+   */
+  seals = F_SEAL_SEAL;
   private readonly initial: Uint8Array | undefined;
   private released = false;
 
@@ -176,6 +187,35 @@ export class MemFile {
     const head = pfn - (pfn % fp);
     const index = this.indexOf.get(head);
     return index === undefined ? -1 : index * fp + (pfn - head);
+  }
+
+  /**
+   * F_ADD_SEALS once the descriptor may write (memfd_add_seals()): -EINVAL
+   * for a seal it does not know, -EPERM once F_SEAL_SEAL is set. F_SEAL_EXEC
+   * on an executable inode (`mode`) brings every write and size seal with it.
+   * A first F_SEAL_WRITE is -EBUSY while a shared writable mapping exists
+   * (mapping_deny_writable()) or while a folio is pinned past the waits of
+   * memfd_wait_for_pins() (its extra references: an IOAS that maps it).
+   */
+  addSeals(seals: number, mode: number): number {
+    if (seals & ~F_ALL_SEALS) return -EINVAL;
+    if (this.seals & F_SEAL_SEAL) return -EPERM;
+    let add = seals;
+    if (add & F_SEAL_EXEC && mode & 0o111) add |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    if (add & F_SEAL_WRITE && !(this.seals & F_SEAL_WRITE)) {
+      for (const v of this.vmas) if ((v.flags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) return -EBUSY;
+      if (this.anyPinned()) return -EBUSY;
+    }
+    if ((this.seals | add) !== this.seals) this.changes++;
+    this.seals |= add;
+    return 0;
+  }
+
+  /** Some page of the cache holds a FOLL_PIN reference. */
+  private anyPinned(): boolean {
+    const fp = this.folioPages;
+    for (const head of this.folios.values()) for (let i = 0; i < fp; i++) if (this.phys.pincount(head + i) > 0) return true;
+    return false;
   }
 
   /** Cached folios (for audits). */
@@ -306,6 +346,16 @@ export class MemFile {
       if (!readable && !lateFaultIn) {
         err = -EFAULT;
         break;
+      }
+      // shmem_write_begin() at each step of generic_perform_write() (the first at pos, the next at each
+      // page the folio before ended), for the step's bytes up to the mapping's largest folio size (shmem
+      // sets large folios: 2 MiB): a write seal refuses every write, F_SEAL_GROW one whose step passes i_size
+      if ((done === 0 || po === 0) && this.seals & (F_SEAL_GROW | F_SEALS_WRITE)) {
+        const span = BigInt(count - done) < WRITE_CHUNK - (pos % WRITE_CHUNK) ? BigInt(count - done) : WRITE_CHUNK - (pos % WRITE_CHUNK);
+        if (this.seals & F_SEALS_WRITE || pos + span > this.size) {
+          err = -EPERM;
+          break;
+        }
       }
       const head = this.getFolio(Math.floor(page / fp), false, true);
       if (head < 0) {
@@ -487,6 +537,9 @@ export class MemFile {
     }
     if (this.indexOf.size !== this.folios.size) out.push(`${this.name}: ${this.folios.size} folios, ${this.indexOf.size} in the reverse map`);
     for (const k of this.falloced) if (!this.folios.has(k) || this.kind === 'hugetlb') out.push(`${this.name}: fallocated index ${k} is not a cached shmem folio`);
+    // seals: only those memfd_add_seals() knows; a write seal leaves no shared writable mapping (mapping_deny_writable())
+    if (this.seals & ~F_ALL_SEALS) out.push(`${this.name}: unknown seals 0x${this.seals.toString(16)}`);
+    if (this.seals & F_SEAL_WRITE) for (const v of this.vmas) if ((v.flags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) out.push(`${this.name}: write-sealed, yet a shared writable mapping exists`);
     for (const k of this.resv) if (this.folios.has(k)) out.push(`${this.name}: index ${k} both reserved and cached`);
     return out;
   }

@@ -322,6 +322,37 @@ describe('exec: fallocate of a memfd under a pin', () => {
   });
 });
 
+describe('exec: memfd seals', () => {
+  it('F_ADD_SEALS and F_GET_SEALS are the model\'s: size seals refuse ftruncate, fallocate and a write step past the end (steps of up to 2 MiB), a write seal every write, hole and new shared writable mapping, and a first F_SEAL_WRITE is EBUSY while a shared writable mapping exists or an IOAS pins a page (all 47 checks pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('seals', BOTH, 47, [
+      'and takes no seal: EPERM',
+      'pwrite over the end: EPERM, nothing written',
+      '1 MiB + 8 KiB from 2 MiB - 4 KiB: the step at 2 MiB passes the end',
+      'F_SEAL_WRITE while pinned: EBUSY',
+      'F_SEAL_WRITE once unpinned',
+      'PUNCH_HOLE: EPERM',
+      'mprotect of it to writable: EACCES',
+      'a new shared writable mapping: EPERM',
+      'brings the write and size seals',
+    ]);
+  });
+});
+
+describe('exec: a memfd reopened through /proc/self/fd', () => {
+  it('is a file of the model\'s on the same inode: its own access mode and position, size, contents and seals shared, O_TRUNC under the seals, EEXIST, ENOTDIR and ENOENT as the kernel answers (all 32 checks pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('reopen', BOTH, 32, [
+      'ftruncate through it: EINVAL',
+      'F_ADD_SEALS through it: EPERM',
+      'the first sees the size',
+      'the reopened one keeps its own position',
+      'ACCESS_RW reads what the mapping wrote',
+      'the first sees the seal',
+      'an O_TRUNC reopen: EPERM (F_SEAL_SHRINK)',
+      'a descriptor closed: ENOENT',
+    ]);
+  });
+});
+
 describe('exec: pages touched after the map', () => {
   it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later, a page the parent wrote after a fork (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('late-touch', BOTH, 27, [

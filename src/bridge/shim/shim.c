@@ -585,6 +585,7 @@ static int all_digits(const char *s, const char *end)
 }
 
 static int own_fd_link(const char *p);
+static int own_memfd_link(const char *p);
 
 /* Files at a fixed path the model answers for, and their server-side names. */
 static const struct { const char *path, *name; } special_paths[] = {
@@ -744,12 +745,60 @@ static int open_special(const char *name, int flags)
 	return fd;
 }
 
+/*
+ * The real file `r` (or -1 with errno) for the model memfd `fd` the model just
+ * made: moved onto the model's number, which becomes K_BOTH; on failure the
+ * model's descriptor is closed again and errno is the real call's.
+ */
+static int adopt_real(int fd, int r, int cloexec)
+{
+	if (r >= 0 && r != fd) {
+		if (RS(SYS_dup3, r, fd, cloexec) < 0) {
+			RS(SYS_close, r);
+			r = -1;
+		} else {
+			RS(SYS_close, r);
+			r = fd;
+		}
+	}
+	if (r < 0) {
+		int e = errno;
+		CALL(OP_CLOSE, fd);
+		errno = e;
+		return -1;
+	}
+	fdkind[fd] = K_BOTH;
+	return fd;
+}
+
+/*
+ * /proc/self/fd/N of a model memfd (not O_PATH): the model opens its inode
+ * anew (a file of its own: access mode, position, O_TRUNC under the seals),
+ * then the real file is opened the same way onto the number the model chose.
+ */
+static int reopen_memfd(const char *path, int src, int flags, mode_t mode)
+{
+	int low = lowest_free_fd();
+	int64_t fd = call(OP_OPEN, flags, low, 0, 0, 0, 0, path, strlen(path) + 1, NULL, NULL, 0);
+	if (fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	if (adopt_real((int)fd, RS(SYS_openat, AT_FDCWD, path, flags, mode), flags & O_CLOEXEC) < 0)
+		return -1;
+	memfd_huge[fd] = memfd_huge[src];
+	return (int)fd;
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[256], buf[4096];
 	if (connected() && path && path[0] == '/') {
 		if (model_path(path))
 			return open_model(path, flags);
+		int src = (flags & O_PATH) ? -1 : own_memfd_link(path);
+		if (src >= 0)
+			return reopen_memfd(path, src, flags, mode);
 		if (special_name(path, name, sizeof(name)))
 			return open_special(name, flags);
 		path = debugfs_rewrite(path, buf, sizeof(buf));
@@ -1879,7 +1928,8 @@ static int dup_follow(int from, int to)
  * /proc/thread-self/fd/N) for a model descriptor: the model's file, not the
  * /dev/null placeholder.
  */
-static int own_fd_link(const char *p)
+/* N of /proc/self/fd/N, /proc/thread-self/fd/N or /proc/<own pid>/fd/N; -1 for any other path */
+static int fd_link_num(const char *p)
 {
 	char pre[64];
 	const char *n = NULL;
@@ -1896,9 +1946,20 @@ static int own_fd_link(const char *p)
 		return -1;
 	char *end;
 	long fd = strtol(n, &end, 10);
-	if (*end || fd < 0 || fd >= MAXFD || (kind_of((int)fd) != K_MODEL && kind_of((int)fd) != K_SPECIAL))
-		return -1;
-	return (int)fd;
+	return *end || fd < 0 || fd >= MAXFD ? -1 : (int)fd;
+}
+
+static int own_fd_link(const char *p)
+{
+	int fd = fd_link_num(p);
+	return fd >= 0 && (kind_of(fd) == K_MODEL || kind_of(fd) == K_SPECIAL) ? fd : -1;
+}
+
+/* the link of a model memfd: N, or -1 */
+static int own_memfd_link(const char *p)
+{
+	int fd = fd_link_num(p);
+	return fd >= 0 && kind_of(fd) == K_BOTH ? fd : -1;
 }
 
 static ssize_t model_link(int fd, char *buf, size_t size)
@@ -2084,6 +2145,13 @@ int fcntl(int fd, int cmd, ...)
 	/* a model file's status flags are the model's (the placeholder is /dev/null, O_RDWR) */
 	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_MODEL && connected())
 		return (int)model_ret(CALL(OP_FCNTL, fd, cmd, arg));
+	/*
+	 * A memfd's seals are the model's alone (its pins decide F_SEAL_WRITE, and it refuses what they
+	 * forbid before the real file is asked); the real file takes none, since the bytes a device writes
+	 * into a pinned page of a write-sealed file still reach it.
+	 */
+	if ((cmd == F_ADD_SEALS || cmd == F_GET_SEALS) && kind_of(fd) == K_BOTH && connected())
+		return (int)model_ret(CALL(OP_FCNTL, fd, cmd, arg));
 	long r = RS(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		return dup_follow(fd, (int)r);
@@ -2255,23 +2323,8 @@ int memfd_create(const char *name, unsigned int flags)
 		return -1;
 	}
 	/* the real file holds the contents; hugetlb is emulated with ordinary shmem */
-	int r = RS(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING));
-	if (r >= 0 && r != fd) {
-		if (RS(SYS_dup3, r, (int)fd, flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
-			RS(SYS_close, r);
-			r = -1;
-		} else {
-			RS(SYS_close, r);
-			r = (int)fd;
-		}
-	}
-	if (r < 0) {
-		int e = errno;
-		CALL(OP_CLOSE, fd);
-		errno = e;
+	if (adopt_real((int)fd, RS(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING)), flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0)
 		return -1;
-	}
-	fdkind[fd] = K_BOTH;
 	memfd_huge[fd] = flags & MFD_HUGETLB ? (((flags >> HUGE_SHIFT) & HUGE_MASK) ?: 21) : 0;
 	return (int)fd;
 }

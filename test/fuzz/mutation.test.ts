@@ -24,8 +24,12 @@ const SEED = 1;
 // (map-writeable-from-readable left this list when the data-path programs came: seed 1 now meets it first as
 // a WARN of the IO page table mapping with no permission, before the areas oracle runs; it is still found.
 // copy-piece-short left it when method signal became explicit entry sites: seed 1 now meets it first as the
-// audit's area alignment WARN; pinned-vm-to-current, an accounting answer, took its place.)
-const FAST = ['unmap-length-short', 'copy-from-area-start', 'pinned-vm-to-current'];
+// audit's area alignment WARN; pinned-vm-to-current, an accounting answer, took its place. When memfd_seal
+// joined the ops and memfd_create began to ask for sealing, seed 1 met pinned-vm-to-current first at exit: the
+// teardown released pins a forked child's mm sourced, charging the wrong mm after the last call (the leak check's
+// negative pinned_vm; no call is left for the answer oracle to judge); memlock-off-by-one, the accounting
+// boundary, took its place.)
+const FAST = ['unmap-length-short', 'copy-from-area-start', 'memlock-off-by-one'];
 
 describe('mutation campaign', () => {
   it('has at least 20 mutants, each applying to the model as it is now (anchor found exactly once)', () => {

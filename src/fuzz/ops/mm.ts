@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /** Memory ops: mmap, munmap, mprotect, madvise, mlock, mincore, the process's own reads and writes, memfd. */
-import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
+import { F_ADD_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MADV_HUGEPAGE, MLOCK_ONFAULT } from '../../mm/constants.js';
 import type { Call } from '../program.js';
 import { MADV_ADVICE, MAP_FLAGS, MFD_FLAGS, MREMAP_FLAGS, PROT_FLAGS, cBytes, enumField, flags, parseHex, req, toHex, u64, fileFd } from './spec.js';
 import type { GenCtx, OpModule, Outputs } from './types.js';
@@ -386,7 +386,11 @@ export const memfd_create: OpModule = {
   },
   generate(g, c) {
     c.as = g.fresh();
-    if (g.rng.bool(0.2)) c.flags = ['HUGETLB'];
+    const f: string[] = [];
+    if (g.rng.bool(0.2)) f.push('HUGETLB');
+    // sealable sometimes, so that memfd_seal can seal it
+    if (g.rng.bool(0.5)) f.push('ALLOW_SEALING');
+    if (f.length > 0) c.flags = f;
     return c;
   },
   scope(_c, as, add) {
@@ -532,4 +536,44 @@ export const fallocate: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate];
+export const SEALS = {
+  SEAL: F_SEAL_SEAL,
+  SHRINK: F_SEAL_SHRINK,
+  GROW: F_SEAL_GROW,
+  WRITE: F_SEAL_WRITE,
+  FUTURE_WRITE: F_SEAL_FUTURE_WRITE,
+  EXEC: F_SEAL_EXEC,
+} as const;
+
+export const memfd_seal: OpModule = {
+  name: 'memfd_seal',
+  spec: {
+    doc: 'fcntl(fd, F_ADD_SEALS, seals) of a memfd: a first WRITE seal is EBUSY while an IOAS pins a page of it or a shared writable mapping exists; the seals then refuse size changes, writes, holes and shared writable mappings',
+    group: 'mm',
+    fields: { fd: fileFd('file'), seals: flags(SEALS, 'F_SEAL_* bits', []) },
+    outputs: {},
+  },
+  weight: 0.15,
+  execute: (x) => ({ ret: x.proc.memfdFcntl(x.s32('fd'), F_ADD_SEALS, x.n32('seals')), outputs: none() }),
+  generate(g, c) {
+    const rng = g.rng;
+    const f = g.need(['memfd']);
+    c.fd = f ? f.name : rng.pick([-1, 99]);
+    const s = pickW<string[] | undefined>(rng, [
+      [3, ['WRITE']],
+      [2, ['GROW', 'SHRINK']],
+      [1, ['FUTURE_WRITE']],
+      [1, ['SEAL']],
+      [1, ['EXEC']],
+      [1, undefined],
+    ]);
+    c.seals = s ?? g.flags(this.spec.fields.seals, 0) ?? [];
+    g.maybeProc(c);
+    return c;
+  },
+  emitC(e) {
+    e.L(`rc = sys_rc(fcntl((int)${e.v('fd')}, ${F_ADD_SEALS} /* F_ADD_SEALS */, (int)${e.v('seals')}));`);
+  },
+};
+
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate, memfd_seal];

@@ -129,7 +129,19 @@ export const OP = {
   MREMAP: 50,
   /** fallocate(2) of a model memfd (a: fd, mode, offset, length) -> 0 or -errno; the shim then makes the real call on the real memfd. */
   FALLOCATE: 51,
+  /**
+   * The ranges the model's GUP took from shared file mappings of this process since it last asked (a
+   * reply's REP_POPULATE said there are some) -> s: int64 triples (address, length, 1 for writing), at
+   * most POPULATE_MAX; the shim has the real page tables fault them the same way (MADV_POPULATE_READ or
+   * _WRITE), as the kernel's GUP would have.
+   */
+  POPULATE: 52,
 } as const;
+
+/** In a reply's spin_us: the model's GUP took pages of shared file mappings of this process (ask OP.POPULATE). */
+export const REP_POPULATE = 0x8000_0000;
+/** Ranges one OP.POPULATE reply carries. */
+export const POPULATE_MAX = 256;
 
 /** OP.MREMAP's a[5]. */
 export const MREMAP_DO = 0;
@@ -225,7 +237,7 @@ export function encodeReply(r: Reply, spinUs = 0): Buffer {
   writeI64(out, 8, r.b0 ?? -1);
   writeI64(out, 16, r.b1 ?? 0);
   out.writeUInt32LE(s.length, 24);
-  out.writeUInt32LE(spinUs, 28);
+  out.writeUInt32LE(spinUs >>> 0, 28);
   out.set(s, REP_HEADER);
   return out.subarray(0, len);
 }

@@ -62,7 +62,7 @@ import {
   F_GET_SEALS,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
@@ -110,6 +110,11 @@ export class Bridged {
   readonly failNth = new Map<number, number>();
   /** Device mappings the model made: their stand-ins are filled at the next request. */
   readonly toFill: [number, number][] = [];
+  /**
+   * Pages [lo, hi) of shared file mappings the model's GUP took (write: for writing), as triples, which
+   * the real page tables do not have yet: the shim faults them in after the reply (OP.POPULATE).
+   */
+  readonly populate: number[] = [];
 
   constructor(proc: Process) {
     this.proc = proc;
@@ -499,7 +504,8 @@ export class BridgeServer {
     }
     if (q.flags & REQ_SLEEPER) b.sleeper = true;
     if (this.replyAfterMs > 0 && q.op !== OP.HELLO && !(q.flags & REQ_NOREPLY)) Atomics.wait(this.napCell, 0, 0, this.replyAfterMs);
-    if (!(q.flags & REQ_NOREPLY) && sendReply(b, encodeReply(rep, this.spinUsNow()), q.op === OP.HELLO)) this.stats.wakes!++;
+    const spin = this.spinUsNow() | (b.populate.length > 0 && q.op !== OP.HELLO ? REP_POPULATE : 0);
+    if (!(q.flags & REQ_NOREPLY) && sendReply(b, encodeReply(rep, spin), q.op === OP.HELLO)) this.stats.wakes!++;
     if (b.proc.exited) {
       closeReply(b);
       if (this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
@@ -635,6 +641,7 @@ export class BridgeServer {
       vmaMiss: (mm, vpn) => this.mirror(b, mm, vpn * PAGE_SIZE, vpn * PAGE_SIZE + 1),
       touch: (_mm, lo, hi) => this.syncBeforeWalk(b, lo, hi),
       copiedFile: (_mm, lo, hi) => this.copyRealPages(b, lo, hi),
+      gupShared: (_mm, lo, hi, write) => notePopulate(b.populate, lo, hi, write),
     };
     b.proc.mm.backing = backing;
   }
@@ -885,6 +892,19 @@ export class BridgeServer {
         return { ret: 0 };
       case OP.SETATTR:
         return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
+      case OP.POPULATE: {
+        // the first POPULATE_MAX ranges (a reply still flagged REP_POPULATE brings the shim back for more)
+        const n = Math.min(b.populate.length / 3, POPULATE_MAX);
+        const out = Buffer.alloc(n * 24);
+        for (let i = 0; i < n; i++) {
+          const [lo, hi, write] = b.populate.slice(3 * i, 3 * i + 3);
+          out.writeBigInt64LE(BigInt(lo * PAGE_SIZE), 24 * i);
+          out.writeBigInt64LE(BigInt((hi - lo) * PAGE_SIZE), 24 * i + 8);
+          out.writeBigInt64LE(BigInt(write), 24 * i + 16);
+        }
+        b.populate.splice(0, 3 * n);
+        return { ret: n, s: out };
+      }
       case OP.FCNTL: {
         const cmd = Number(a[1]);
         if (cmd === F_ADD_SEALS || cmd === F_GET_SEALS) return { ret: p.memfdFcntl(Number(a[0]), cmd, Number(BigInt.asUintN(32, a[2]))) };
@@ -1999,6 +2019,14 @@ function realFdOpen(pid: number, fd: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Add pages [lo, hi) (write or not) to a populate list of triples, extending its last range where they continue it. */
+function notePopulate(list: number[], lo: number, hi: number, write: boolean): void {
+  const w = write ? 1 : 0;
+  const n = list.length;
+  if (n > 0 && list[n - 2] === lo && list[n - 1] === w) list[n - 2] = hi;
+  else list.push(lo, hi, w);
 }
 
 /** The process exists and is not a zombie. */

@@ -13,7 +13,9 @@
  * (shared when mapped more than once), never in Rss, Pss, the clean and
  * dirty counts, Anonymous or Locked (mlock skips hugetlb VMAs); an anonymous
  * VMA's counts are the model's page tables' (src/mm/task-mmu.ts). Shared and
- * file mappings keep the real counts.
+ * file mappings keep the real counts (the pages the model's GUP takes from a
+ * shared one are faulted into the real page tables after the reply:
+ * OP.POPULATE).
  */
 import type { SightKeys } from '../base/sight-keys.js';
 import type { MmStruct, Vma } from '../mm/address-space.js';

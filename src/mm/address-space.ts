@@ -298,6 +298,13 @@ export interface UserBacking {
    * later changes to the file no longer show through them.
    */
   copiedFile?(mm: MmStruct, lo: number, hi: number): void;
+  /**
+   * GUP's slow walk took pages [lo, hi) of a shared mapping of a file (with
+   * FOLL_WRITE: `write`), faulting in those it had to: the backing may have
+   * the real process's own page tables fault them the same way, since the
+   * kernel's would show them (its smaps, its RSS).
+   */
+  gupShared?(mm: MmStruct, lo: number, hi: number, write: boolean): void;
 }
 
 /**

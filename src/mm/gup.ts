@@ -51,6 +51,7 @@ import {
   VM_ACCESS_FLAGS,
   VM_IO,
   VM_MAYREAD,
+  VM_HUGETLB,
   VM_MAYSHARE,
   VM_PFNMAP,
   VM_READ,
@@ -106,11 +107,16 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
   let done = 0;
   let o = outOff;
   let lastFault = -1;
+  // where the pages taken from the shared file mapping being walked began (-1: none), for the backing's gupShared
+  const tells = mm.backing?.gupShared !== undefined;
+  let sharedFrom = -1;
   while (done < npages) {
+    if (sharedFrom >= 0) sharedFrom = tellShared(mm, sharedFrom, vpn, write);
     const v = mm.findVmaForAccess(vpn);
     if (v === undefined) return done || -EFAULT;
     const bad = checkVmaFlags(v, flags);
     if (bad) return done || bad;
+    if (tells && v.file !== null && v.flags & VM_MAYSHARE && !(v.flags & VM_HUGETLB)) sharedFrom = vpn;
     // what each present page must satisfy: 0 anything, 1 anon-exclusive, 2 not a shared anon page
     let need = 0;
     if (v.isCow) {
@@ -176,18 +182,32 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
         }
       }
       // the page at vpn needs a fault
-      if (flags & FOLL_NOFAULT) return done || -EFAULT;
+      if (flags & FOLL_NOFAULT) {
+        if (sharedFrom >= 0) tellShared(mm, sharedFrom, vpn, write);
+        return done || -EFAULT;
+      }
       if (vpn === lastFault) {
         mm.opts.warn?.warn('gup.fault_no_progress', `vpn ${vpn}`);
+        if (sharedFrom >= 0) tellShared(mm, sharedFrom, vpn, write);
         return done || -EFAULT;
       }
       lastFault = vpn;
       const present = mm.lookupEntry(vpn) !== 0;
       const rc = mm.fault(v, vpn, write ? FAULT_WRITE : need === 1 || present ? FAULT_UNSHARE : FAULT_READ);
-      if (rc < 0) return done || rc;
+      if (rc < 0) {
+        if (sharedFrom >= 0) tellShared(mm, sharedFrom, vpn, write);
+        return done || rc;
+      }
     }
   }
+  if (sharedFrom >= 0) tellShared(mm, sharedFrom, vpn, write);
   return done;
+}
+
+/** Tell the backing GUP took pages [from, to) of a shared file mapping; -1 (no walk in progress). */
+function tellShared(mm: MmStruct, from: number, to: number, write: boolean): number {
+  if (to > from) mm.backing!.gupShared!(mm, from, to, write);
+  return -1;
 }
 
 /** gupFastWalk()'s per-VMA table: 1 where an entry with these flags & ANON_EXCL is taken. */

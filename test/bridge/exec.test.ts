@@ -353,6 +353,17 @@ describe('exec: a memfd reopened through /proc/self/fd', () => {
   });
 });
 
+describe('exec: pinning shared memory, as smaps and status show it', () => {
+  it('IOAS_MAP of a shared memfd mapping faults its pages into the program\'s page tables, dirty when writable, clean when readable only: Rss and RssShmem grow as on the kernel (all 11 checks pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('shared-rss', BOTH, 11, [
+      'Rss 4096 kB: the pin faulted the rest in',
+      'all dirty, the page read too (GUP for writing)',
+      'RssShmem grew by 3068 kB',
+      'the new MiB clean',
+    ]);
+  });
+});
+
 describe('exec: pages touched after the map', () => {
   it("a pin later than IOAS_MAP takes the page the program wrote: ACCESS_RW's slow path after the fast one, a zero page written after the map, a read-only area, a domain attached later, a page the parent wrote after a fork (the checks that pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('late-touch', BOTH, 27, [

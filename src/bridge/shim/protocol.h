@@ -107,7 +107,12 @@ enum bridge_op {
 	OP_MINCORE = 49,     /* a: addr, len, vec -> 0 or -errno; the model writes the vector into the program's memory */
 	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
 	OP_FALLOCATE = 51,   /* a: fd, mode, offset, length -> 0 or -errno (then the real call on a real memfd) */
+	OP_POPULATE = 52,    /* -> s: int64 triples (address, length, write) the model's GUP took from shared file mappings */
 };
+
+/* spin_us bit of a reply: the model's GUP took pages of this process's shared file mappings (ask OP_POPULATE) */
+#define REP_POPULATE 0x80000000u
+#define POPULATE_MAX 256
 
 /* OP_MREMAP's a[5] */
 enum { MREMAP_DO = 0, MREMAP_CHECK = 1, MREMAP_FOLLOW = 2 };

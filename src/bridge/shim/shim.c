@@ -308,6 +308,8 @@ static void fifo_reply(struct bridge_rep *rep, char *out, size_t outcap)
 }
 
 /* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
+static void populate_pending(void);
+
 static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
 		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
 {
@@ -343,12 +345,33 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 			lost();
 		reply_string(&rep, r + sizeof(rep), rep.slen, out, outcap);
 	}
-	spin_ns = (long)rep.spin_us * 1000;
+	spin_ns = (long)(rep.spin_us & ~REP_POPULATE) * 1000;
 	pthread_mutex_unlock(&mu);
 	if (rep_out)
 		*rep_out = rep;
+	if ((rep.spin_us & REP_POPULATE) && op != OP_POPULATE)
+		populate_pending();
 	errno = saved;
 	return rep.ret;
+}
+
+/*
+ * The model's GUP took pages of this process's shared file mappings (a pin, say): the kernel's GUP would
+ * have faulted them into the page tables (its smaps and RSS show them, dirty when taken for writing), so
+ * the real page tables fault them the same way. MADV_POPULATE_* changes no byte.
+ */
+static void populate_pending(void)
+{
+	char buf[POPULATE_MAX * 24 + 1]; /* (+1: the reply string's NUL) */
+	struct bridge_rep rep;
+	do {
+		int64_t n = call(OP_POPULATE, 0, 0, 0, 0, 0, 0, NULL, 0, &rep, buf, sizeof(buf));
+		for (int64_t i = 0; i < n && i < POPULATE_MAX; i++) {
+			int64_t t[3];
+			memcpy(t, buf + 24 * i, sizeof(t));
+			RS(SYS_madvise, t[0], t[1], t[2] ? 23 /* MADV_POPULATE_WRITE */ : 22 /* MADV_POPULATE_READ */);
+		}
+	} while (rep.spin_us & REP_POPULATE);
 }
 
 #define CALL(op, ...) call_n(op, (int64_t[6]){ __VA_ARGS__ })

@@ -353,6 +353,12 @@ describe('exec: a memfd reopened through /proc/self/fd', () => {
   });
 });
 
+describe('exec: a memfd\'s file status flags', () => {
+  it('F_SETFL O_APPEND of a memfd reaches the model, whose writes then go to the end (pwrite too), shared by a dup and not by a reopen (all 19 checks pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('memfd-flags', BOTH, 19, ['goes to the end: the position is 4', 'appended, pwrite too', 'a reopen has its own flags', 'written at the position']);
+  });
+});
+
 describe('exec: pinning shared memory, as smaps and status show it', () => {
   it('IOAS_MAP of a shared memfd mapping faults its pages into the program\'s page tables, dirty when writable, clean when readable only: Rss and RssShmem grow as on the kernel (all 11 checks pass on 6.12.95 and 7.2.13)', async () => {
     await passesUnder('shared-rss', BOTH, 11, [

@@ -2168,6 +2168,16 @@ int fcntl(int fd, int cmd, ...)
 	/* a model file's status flags are the model's (the placeholder is /dev/null, O_RDWR) */
 	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_MODEL && connected())
 		return (int)model_ret(CALL(OP_FCNTL, fd, cmd, arg));
+	/* a memfd's too (its writes are the model's: O_APPEND), the real file then takes the same */
+	if ((cmd == F_GETFL || cmd == F_SETFL) && kind_of(fd) == K_BOTH && connected()) {
+		int64_t m = model_ret(CALL(OP_FCNTL, fd, cmd, arg));
+		if (m < 0 || cmd == F_GETFL)
+			return (int)m;
+		int e = errno;
+		RS(SYS_fcntl, fd, cmd, arg);
+		errno = e;
+		return 0;
+	}
 	/*
 	 * A memfd's seals are the model's alone (its pins decide F_SEAL_WRITE, and it refuses what they
 	 * forbid before the real file is asked); the real file takes none, since the bytes a device writes

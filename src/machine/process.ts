@@ -428,6 +428,15 @@ export class Process {
     const d = this.fdget(fd);
     if (d === undefined) return -EBADF;
     if (d.file.stat === undefined && this.machine.profile.anonInodeSetattrRefused) return -EOPNOTSUPP;
+    const f = d.file.memfile;
+    if (gid === undefined && f !== undefined && f.kind !== 'file') {
+      // a memfd's mode: setattr_prepare() wants its owner or CAP_FOWNER, then shmem_setattr() keeps F_SEAL_EXEC's
+      // promise (no change to the x bits; hugetlbfs_setattr() has no such check)
+      if (this.task.euid !== f.uid && !this.task.caps.has('CAP_FOWNER')) return -EPERM;
+      if (f.kind === 'shmem' && f.seals & F_SEAL_EXEC && (f.perm ^ uidOrMode) & 0o111) return -EPERM;
+      f.perm = uidOrMode & 0o7777;
+      return 0;
+    }
     if (gid === undefined) return this.ownsRootNode() ? 0 : -EPERM;
     const chown = this.task.caps.has('CAP_CHOWN');
     const root = this.task.euid === 0;
@@ -988,11 +997,15 @@ export class Process {
         file = new MemFile(this.machine.phys, 'hugetlb', 0n, { order, name: `memfd:${name}` });
       } else file = new MemFile(this.machine.phys, 'shmem', 0n, { name: `memfd:${name}` });
       file.get();
-      // memfd_alloc_file(): MFD_NOEXEC_SEAL seals F_SEAL_EXEC (and lets more seals come), MFD_ALLOW_SEALING lets them come
-      if (flags & MFD_NOEXEC_SEAL) file.seals = (file.seals & ~F_SEAL_SEAL) | F_SEAL_EXEC;
-      else if (flags & MFD_ALLOW_SEALING) file.seals &= ~F_SEAL_SEAL;
+      // memfd_alloc_file(): MFD_NOEXEC_SEAL takes the x bits away and seals F_SEAL_EXEC (and lets more seals
+      // come), MFD_ALLOW_SEALING lets them come; the inode is the caller's (shmem_get_inode())
+      if (flags & MFD_NOEXEC_SEAL) {
+        file.perm = 0o666;
+        file.seals = (file.seals & ~F_SEAL_SEAL) | F_SEAL_EXEC;
+      } else if (flags & MFD_ALLOW_SEALING) file.seals &= ~F_SEAL_SEAL;
+      file.uid = this.task.euid;
       // memfd_alloc_file(): O_RDWR | O_LARGEFILE
-      const fd = this.installFd(this.memfdFile(file, `/memfd:${name} (deleted)`, flags & MFD_NOEXEC_SEAL ? 0o666 : 0o777, O_RDWR), O_RDWR | O_LARGEFILE);
+      const fd = this.installFd(this.memfdFile(file, `/memfd:${name} (deleted)`, O_RDWR), O_RDWR | O_LARGEFILE);
       if (fd < 0) file.put();
       return fd;
     });
@@ -1001,17 +1014,17 @@ export class Process {
   /**
    * A struct file of memfd `file` opened `fmode` (memfd_alloc_file(), or a
    * reopen through /proc/PID/fd): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE,
-   * a regular file of `perm` (rwx for all, without x once exec-sealed) named
-   * as shmem_file_setup() names it under the internal mount, unlinked.
+   * a regular file of the inode's mode named as shmem_file_setup() names it
+   * under the internal mount, unlinked.
    */
-  private memfdFile(file: MemFile, name: string, perm: number, fmode: number): OpenFile {
-    const attrs: FileStat = { mode: S_IFREG | perm, rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
+  private memfdFile(file: MemFile, name: string, fmode: number): OpenFile {
+    const attrs: FileStat = { mode: S_IFREG, rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
     return {
       memfile: file,
       dname: name,
       fmode,
       positional: true,
-      stat: () => ({ ...attrs, size: file.size }),
+      stat: () => ({ ...attrs, mode: S_IFREG | file.perm, size: file.size }),
       // shmem_file_read_iter() / hugetlbfs_read_iter(); hugetlbfs has no write_iter (write(2) is -EINVAL)
       read: (proc, buf, count, io) => file.read(proc.mm, buf, count, io),
       write: file.kind === 'shmem' ? (proc, buf, count, io) => file.write(proc.mm, buf, count, io, (io.flags & O_APPEND) !== 0, this.machine.profile.writeFaultInAfterShortCopy) : undefined,
@@ -1044,7 +1057,7 @@ export class Process {
     }
     if (flags & O_TRUNC && f.size !== 0n && f.seals & F_SEAL_SHRINK) return -EPERM;
     f.get();
-    const file = this.memfdFile(f, src.file.dname, st.mode & 0o7777, flags & O_ACCMODE);
+    const file = this.memfdFile(f, src.file.dname, flags & O_ACCMODE);
     if (flags & O_TRUNC) f.truncate(0n);
     this.fds.set(fd, new FileDescription(file, openFileFlags(flags)));
     return fd;
@@ -1066,7 +1079,7 @@ export class Process {
       if (!fmodeWrites(d.file.fmode ?? 0)) return -EPERM;
       // (an unknown seal and a file without seals are both -EINVAL)
       if (!sealable) return -EINVAL;
-      return f.addSeals(arg >>> 0, d.file.stat?.().mode ?? 0);
+      return f.addSeals(arg >>> 0, f.perm);
     });
   }
 

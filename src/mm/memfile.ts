@@ -68,6 +68,10 @@ export class MemFile {
    * so only a memfd made with MFD_ALLOW_SEALING or MFD_NOEXEC_SEAL takes more.
    */
   seals = F_SEAL_SEAL;
+  /** The inode's permission bits (i_mode & 07777): a memfd is rwx for all, rw- once made exec-sealed. */
+  perm = 0o777;
+  /** The inode's owner (i_uid): the fsuid of the process that made it. */
+  uid = 0;
   private readonly initial: Uint8Array | undefined;
   private released = false;
 

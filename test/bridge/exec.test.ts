@@ -323,8 +323,11 @@ describe('exec: fallocate of a memfd under a pin', () => {
 });
 
 describe('exec: memfd seals', () => {
-  it('F_ADD_SEALS and F_GET_SEALS are the model\'s: size seals refuse ftruncate, fallocate and a write step past the end (steps of up to 2 MiB), a write seal every write, hole and new shared writable mapping, and a first F_SEAL_WRITE is EBUSY while a shared writable mapping exists or an IOAS pins a page (all 47 checks pass on 6.12.95 and 7.2.13)', async () => {
-    await passesUnder('seals', BOTH, 47, [
+  it('F_ADD_SEALS and F_GET_SEALS are the model\'s: size seals refuse ftruncate, fallocate and a write step past the end (steps of up to 2 MiB), a write seal every write, hole and new shared writable mapping, and a first F_SEAL_WRITE is EBUSY while a shared writable mapping exists or an IOAS pins a page, and a memfd\'s mode is its owner\'s to change, never its x bits once exec-sealed (all 55 checks pass on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('seals', BOTH, 55, [
+      'chmod 0644 of it: EPERM (the x bits)',
+      'MFD_NOEXEC_SEAL: mode 0666',
+      "after setuid(1000) a child may chmod its own memfd, not root's (EPERM)",
       'and takes no seal: EPERM',
       'pwrite over the end: EPERM, nothing written',
       '1 MiB + 8 KiB from 2 MiB - 4 KiB: the step at 2 MiB passes the end',

@@ -136,6 +136,36 @@ describe('memfd seals', () => {
     expect(machine.phys.framesInUse()).toBe(0);
   });
 
+  it("a memfd's mode is its owner's to change (or CAP_FOWNER's), and F_SEAL_EXEC keeps its x bits on shmem, not on hugetlbfs", () => {
+    const { machine, proc } = session();
+    const nx = proc.memfdCreate('nx', MFD_NOEXEC_SEAL);
+    expect(proc.fstat(nx)).toMatchObject({ mode: 0o100666 });
+    expect(proc.fsetattr(nx, 0o755)).toBe(-EPERM);
+    expect(proc.fsetattr(nx, 0o644)).toBe(0);
+    expect(proc.fstat(nx)).toMatchObject({ mode: 0o100644 });
+    const x = proc.memfdCreate('x', MFD_ALLOW_SEALING);
+    expect(proc.memfdFcntl(x, F_ADD_SEALS, F_SEAL_EXEC)).toBe(0);
+    expect(proc.fsetattr(x, 0o644)).toBe(-EPERM);
+    expect(proc.fsetattr(x, 0o4755)).toBe(0);
+    // a reopen sees the inode's mode
+    const again = proc.open(`/proc/self/fd/${x}`, 0);
+    expect(proc.fstat(again)).toMatchObject({ mode: 0o104755 });
+    const h = proc.memfdCreate('h', MFD_HUGETLB | MFD_NOEXEC_SEAL);
+    expect(proc.fsetattr(h, 0o755)).toBe(0);
+    // a memfd is its maker's: another user without CAP_FOWNER may not change its mode
+    const root = machine.spawn({ uid: 0, caps: ['CAP_FOWNER', 'CAP_SETUID'] });
+    const rm = root.memfdCreate('r', 0);
+    expect(root.fsetattr(rm, 0o600)).toBe(0);
+    const child = root.fork();
+    expect(child.setuid(1000)).toBe(0);
+    expect(child.fsetattr(rm, 0o644)).toBe(-EPERM);
+    const own = child.memfdCreate('own', 0);
+    expect(child.fsetattr(own, 0o700)).toBe(0);
+    child.exit();
+    root.exit();
+    proc.exit();
+  });
+
   it('F_SEAL_FUTURE_WRITE keeps the shared writable mappings there are and refuses new ones and write(2)', () => {
     const { proc } = session();
     const m = proc.memfdCreate('m', MFD_ALLOW_SEALING);

@@ -964,12 +964,13 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	return 0;
 }
 
-/* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
+/* A memfd's attributes: the real file's, with the model's mode, size (it may differ) and block size (hugetlbfs' huge page). */
 static int memfd_stat(int fd, struct stat *st)
 {
 	struct model_attr at;
 	if (RS(SYS_fstat, fd, st) < 0 || model_attr(fd, NULL, &at) < 0)
 		return -1;
+	st->st_mode = at.mode;
 	st->st_size = at.size;
 	st->st_blksize = at.blksize;
 	return 0;
@@ -1095,6 +1096,15 @@ int fchmod(int fd, mode_t mode)
 {
 	if (kind_of(fd) == K_MODEL && connected())
 		return (int)model_ret(CALL(OP_SETATTR, fd, (int64_t)mode, 0, 0));
+	/* a memfd's mode is the model's (its owner, F_SEAL_EXEC), the real file then takes the same */
+	if (kind_of(fd) == K_BOTH && connected()) {
+		if (model_ret(CALL(OP_SETATTR, fd, (int64_t)mode, 0, 0)) < 0)
+			return -1;
+		int e = errno;
+		RS(SYS_fchmod, fd, mode);
+		errno = e;
+		return 0;
+	}
 	return RS(SYS_fchmod, fd, mode);
 }
 

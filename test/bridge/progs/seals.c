@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "progs.h"
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x8U
@@ -24,6 +25,12 @@
 
 static int fd;
 static uint32_t ioas;
+
+static int file_mode(int f)
+{
+	struct stat st;
+	return fstat(f, &st) ? -1 : (int)(st.st_mode & 07777);
+}
 
 static long file_size(int f)
 {
@@ -114,5 +121,25 @@ int main(void)
 	int x = memfd_create("x", MFD_ALLOW_SEALING);
 	V(0, 0, "F_SEAL_EXEC on an executable memfd", fcntl(x, F_ADD_SEALS, F_SEAL_EXEC));
 	V(F_SEAL_EXEC | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE, 0, "brings the write and size seals", fcntl(x, F_GET_SEALS));
+
+	/* the mode: shmem_setattr() keeps F_SEAL_EXEC's x bits; setattr_prepare() wants the owner */
+	V(-1, EPERM, "chmod 0644 of it: EPERM (the x bits)", fchmod(x, 0644));
+	V(0, 0, "chmod 04755 (the same x bits)", fchmod(x, 04755));
+	check(file_mode(x) == 04755, "its mode is 04755", file_mode(x));
+	int nx = memfd_create("nx", MFD_NOEXEC_SEAL);
+	check(file_mode(nx) == 0666, "MFD_NOEXEC_SEAL: mode 0666", file_mode(nx));
+	V(-1, EPERM, "chmod 0755 of it: EPERM", fchmod(nx, 0755));
+	V(0, 0, "chmod 0644 of it", fchmod(nx, 0644));
+	check(file_mode(nx) == 0644, "its mode is 0644", file_mode(nx));
+	pid_t k = fork();
+	if (k == 0) {
+		if (setuid(1000))
+			_exit(2);
+		int own = memfd_create("own", 0);
+		_exit(fchmod(own, 0700) || !fchmod(nx, 0600) || errno != EPERM ? 1 : 0);
+	}
+	int st = -1;
+	waitpid(k, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "after setuid(1000) a child may chmod its own memfd, not root's (EPERM)", st);
 	return failed;
 }

@@ -894,15 +894,15 @@ export class BridgeServer {
         return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
       case OP.POPULATE: {
         // the first POPULATE_MAX ranges (a reply still flagged REP_POPULATE brings the shim back for more)
-        const n = Math.min(b.populate.length / 3, POPULATE_MAX);
+        const list = b.populate;
+        const n = Math.min(list.length / 3, POPULATE_MAX);
         const out = Buffer.alloc(n * 24);
         for (let i = 0; i < n; i++) {
-          const [lo, hi, write] = b.populate.slice(3 * i, 3 * i + 3);
-          out.writeBigInt64LE(BigInt(lo * PAGE_SIZE), 24 * i);
-          out.writeBigInt64LE(BigInt((hi - lo) * PAGE_SIZE), 24 * i + 8);
-          out.writeBigInt64LE(BigInt(write), 24 * i + 16);
+          out.writeBigInt64LE(BigInt(list[3 * i] * PAGE_SIZE), 24 * i);
+          out.writeBigInt64LE(BigInt((list[3 * i + 1] - list[3 * i]) * PAGE_SIZE), 24 * i + 8);
+          out.writeBigInt64LE(BigInt(list[3 * i + 2]), 24 * i + 16);
         }
-        b.populate.splice(0, 3 * n);
+        list.splice(0, 3 * n);
         return { ret: n, s: out };
       }
       case OP.FCNTL: {

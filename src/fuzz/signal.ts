@@ -401,22 +401,16 @@ class OracleStop extends Error {
 
 /**
  * Every iommufd context still alive that `seen` has collected from the processes' descriptor tables, into `out`;
- * and the page caches (memfds) the live processes reach through a descriptor or a mapping, into `files`.
+ * and the page caches the live processes reach (Machine.reachablePageCaches()), into `files`.
  */
 function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[], files: Set<MemFile>): void {
-  files.clear();
   for (const proc of m.processes.values()) {
     for (const fd of proc.openFds()) {
       const ctx = iommufdCtxOf(proc, fd);
       if (ctx) seen.add(ctx);
-      else {
-        const f = proc.fileOf(fd)?.memfile;
-        if (f !== undefined && f.kind !== 'file' && f.live) files.add(f);
-      }
     }
-    if (proc.exited) continue;
-    for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) files.add(v.file);
   }
+  m.reachablePageCaches(files);
   let n = 0;
   for (const c of seen) if (c.alive) out[n++] = c;
   out.length = n;

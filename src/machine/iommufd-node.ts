@@ -304,14 +304,7 @@ export function auditMachine(machine: Machine): number {
   }
   // every page cache a live process reaches, through a descriptor or a mapping (MemFile.problems())
   const files = new Set<MemFile>();
-  for (const proc of machine.processes.values()) {
-    if (proc.exited) continue;
-    for (const fd of proc.openFds()) {
-      const f = proc.fileOf(fd)?.memfile;
-      if (f?.live) files.add(f);
-    }
-    for (const v of proc.mm.vmas) if (v.file?.live) files.add(v.file);
-  }
+  machine.reachablePageCaches(files);
   for (const f of files) for (const problem of f.problems()) fail('page_cache', problem);
   // RAM in user page tables: exactly the tables of the live address spaces
   let tables = 0;

@@ -182,6 +182,23 @@ export class Machine {
   }
 
   /**
+   * The page caches (memfds, shared anonymous memory) a live process reaches
+   * through a descriptor or a mapping, into `out` (cleared first): what the
+   * audits check MemFile.problems() of.
+   */
+  reachablePageCaches(out: Set<MemFile>): void {
+    out.clear();
+    for (const proc of this.processes.values()) {
+      if (proc.exited) continue;
+      for (const fd of proc.openFds()) {
+        const f = proc.fileOf(fd)?.memfile;
+        if (f !== undefined && f.kind !== 'file' && f.live) out.add(f);
+      }
+      for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) out.add(v.file);
+    }
+  }
+
+  /**
    * /sys/kernel/mm/transparent_hugepage/enabled written (enabled_store()):
    * the mode is the machine's, so every address space follows it.
    */

@@ -1040,6 +1040,8 @@ export class Process {
    * O_CREAT | O_EXCL is EEXIST, O_DIRECTORY ENOTDIR, O_TRUNC truncates
    * (handle_truncate(): the size seals may refuse it, and the new file with
    * it). undefined when the path is no such link, -ENOENT when N is not open.
+   * may_open()'s inode_permission() against the memfd's mode is not made:
+   * the model keeps no group, and a memfd is rw for all unless chmod'ed.
    */
   private reopenMemfd(fd: number, path: string, flags: number): number | undefined {
     const m = /^\/proc\/(self|thread-self|\d+)\/fd\/(\d+)$/.exec(path);

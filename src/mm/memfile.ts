@@ -68,9 +68,9 @@ export class MemFile {
    * so only a memfd made with MFD_ALLOW_SEALING or MFD_NOEXEC_SEAL takes more.
    */
   seals = F_SEAL_SEAL;
-  /** The inode's permission bits (i_mode & 07777): a memfd is rwx for all, rw- once made exec-sealed. */
+  /** The inode's permission bits (i_mode & 07777): a memfd starts rwx for all, rw- with MFD_NOEXEC_SEAL. */
   perm = 0o777;
-  /** The inode's owner (i_uid): the fsuid of the process that made it. */
+  /** The inode's owner (i_uid): the fsuid (the model's euid) of the process that made it. */
   uid = 0;
   private readonly initial: Uint8Array | undefined;
   private released = false;
@@ -355,8 +355,9 @@ export class MemFile {
       // page the folio before ended), for the step's bytes up to the mapping's largest folio size (shmem
       // sets large folios: 2 MiB): a write seal refuses every write, F_SEAL_GROW one whose step passes i_size
       if ((done === 0 || po === 0) && this.seals & (F_SEAL_GROW | F_SEALS_WRITE)) {
-        const span = BigInt(count - done) < WRITE_CHUNK - (pos % WRITE_CHUNK) ? BigInt(count - done) : WRITE_CHUNK - (pos % WRITE_CHUNK);
-        if (this.seals & F_SEALS_WRITE || pos + span > this.size) {
+        const room = WRITE_CHUNK - (pos % WRITE_CHUNK);
+        const step = BigInt(count - done) < room ? BigInt(count - done) : room;
+        if (this.seals & F_SEALS_WRITE || pos + step > this.size) {
           err = -EPERM;
           break;
         }

@@ -76,9 +76,15 @@ describe('memfd seals', () => {
     expect(proc.fallocate(m, 0, 0, 16 * PG)).toBe(0);
     expect(proc.fallocate(m, PUNCH, 0, PG)).toBe(0);
     const buf = proc.mmap(0n, BigInt(4 << 20), PROT_READ | PROT_WRITE, 0x22);
+    expect(proc.writeMemory(buf, new Uint8Array(2 * PG).fill(0xab))).toBe(0);
     expect(proc.pwrite(m, buf, 100, 100n)).toBe(100);
     // [15 pages - 100, 17 pages - 100) is one step (inside one 2 MiB chunk) that passes the end: nothing written
     expect(proc.pwrite(m, buf, 2 * PG, BigInt(15 * PG - 100))).toBe(-EPERM);
+    const back = proc.mmap(0n, BigInt(PG), PROT_READ | PROT_WRITE, 0x22);
+    expect(proc.pread(m, back, 100, BigInt(15 * PG - 100))).toBe(100);
+    const got = new Uint8Array(100);
+    expect(proc.readMemory(back, got)).toBe(0);
+    expect(got.every((x) => x === 0)).toBe(true);
     expect(proc.pwrite(m, buf, 10, BigInt(16 * PG))).toBe(-EPERM);
     expect(proc.fstat(m)).toMatchObject({ size: BigInt(16 * PG) });
     const g = proc.memfdCreate('g', MFD_ALLOW_SEALING);
@@ -174,6 +180,11 @@ describe('memfd seals', () => {
     expect(proc.memfdFcntl(m, F_ADD_SEALS, F_SEAL_FUTURE_WRITE)).toBe(0);
     expect(proc.writeMemory(w, new Uint8Array([9]))).toBe(0);
     const buf = proc.mmap(0n, BigInt(PG), PROT_READ | PROT_WRITE, 0x22);
+    // the byte the old mapping wrote is the file's
+    expect(proc.pread(m, buf, 1, 0n)).toBe(1);
+    const got = new Uint8Array(1);
+    expect(proc.readMemory(buf, got)).toBe(0);
+    expect(got[0]).toBe(9);
     expect(proc.pwrite(m, buf, 1, 0n)).toBe(-EPERM);
     expect(proc.mmap(0n, BigInt(PG), PROT_READ | PROT_WRITE, MAP_SHARED, m)).toBe(BigInt(-EPERM));
     proc.exit();

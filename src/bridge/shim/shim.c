@@ -39,6 +39,9 @@
 
 #define MAXFD 4096
 #define HUGE_SHIFT 26 /* MAP_HUGE_SHIFT, MFD_HUGE_SHIFT */
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U /* include/uapi/linux/memfd.h (6.3); older libc headers lack it */
+#endif
 #define HUGE_MASK 0x3f
 #define SOCK_FD_MIN 900
 #define BRIDGE_LOST_STATUS 125
@@ -307,9 +310,9 @@ static void fifo_reply(struct bridge_rep *rep, char *out, size_t outcap)
 	reply_string(rep, first + sizeof(*rep), got - sizeof(*rep), out, outcap);
 }
 
-/* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
 static void populate_pending(void);
 
+/* One request/reply. The reply string (if any) goes to out[0..outcap), NUL-terminated. */
 static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3, int64_t a4, int64_t a5,
 		    const void *s, uint32_t slen, struct bridge_rep *rep_out, char *out, size_t outcap)
 {
@@ -964,13 +967,12 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	return 0;
 }
 
-/* A memfd's attributes: the real file's, with the model's mode, size (it may differ) and block size (hugetlbfs' huge page). */
+/* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
 static int memfd_stat(int fd, struct stat *st)
 {
 	struct model_attr at;
 	if (RS(SYS_fstat, fd, st) < 0 || model_attr(fd, NULL, &at) < 0)
 		return -1;
-	st->st_mode = at.mode;
 	st->st_size = at.size;
 	st->st_blksize = at.blksize;
 	return 0;
@@ -1090,7 +1092,8 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 
 /*
  * fchmod/fchown of a model descriptor: the model answers (the placeholder is
- * the host's /dev/null, which they must never change).
+ * the host's /dev/null, which they must never change). fchmod of a memfd:
+ * the model answers, the real file follows it.
  */
 int fchmod(int fd, mode_t mode)
 {
@@ -1956,11 +1959,6 @@ static int dup_follow(int from, int to)
 	return to;
 }
 
-/*
- * readlink of /proc/self/fd/N (also /proc/PID/fd/N of this process and
- * /proc/thread-self/fd/N) for a model descriptor: the model's file, not the
- * /dev/null placeholder.
- */
 /* N of /proc/self/fd/N, /proc/thread-self/fd/N or /proc/<own pid>/fd/N; -1 for any other path */
 static int fd_link_num(const char *p)
 {
@@ -1982,6 +1980,11 @@ static int fd_link_num(const char *p)
 	return *end || fd < 0 || fd >= MAXFD ? -1 : (int)fd;
 }
 
+/*
+ * readlink of /proc/self/fd/N (also /proc/PID/fd/N of this process and
+ * /proc/thread-self/fd/N) for a model descriptor: the model's file, not the
+ * /dev/null placeholder.
+ */
 static int own_fd_link(const char *p)
 {
 	int fd = fd_link_num(p);
@@ -2368,6 +2371,9 @@ int memfd_create(const char *name, unsigned int flags)
 	/* the real file holds the contents; hugetlb is emulated with ordinary shmem */
 	if (adopt_real((int)fd, RS(SYS_memfd_create, name, flags & (MFD_CLOEXEC | MFD_ALLOW_SEALING)), flags & MFD_CLOEXEC ? O_CLOEXEC : 0) < 0)
 		return -1;
+	/* its mode as the model's (memfd_alloc_file(): MFD_NOEXEC_SEAL takes the x bits), which fchmod keeps in step */
+	if (flags & MFD_NOEXEC_SEAL)
+		RS(SYS_fchmod, (int)fd, 0666);
 	memfd_huge[fd] = flags & MFD_HUGETLB ? (((flags >> HUGE_SHIFT) & HUGE_MASK) ?: 21) : 0;
 	return (int)fd;
 }

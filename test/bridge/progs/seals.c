@@ -131,6 +131,12 @@ int main(void)
 	V(-1, EPERM, "chmod 0755 of it: EPERM", fchmod(nx, 0755));
 	V(0, 0, "chmod 0644 of it", fchmod(nx, 0644));
 	check(file_mode(nx) == 0644, "its mode is 0644", file_mode(nx));
+	char link[64];
+	struct stat ls;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", nx);
+	check(!stat(link, &ls) && (ls.st_mode & 07777) == 0644, "and so says stat of /proc/self/fd/N", (long)ls.st_mode);
+	int hx = memfd_create("hx", MFD_HUGETLB | MFD_NOEXEC_SEAL);
+	V(0, 0, "chmod 0755 of an MFD_NOEXEC_SEAL hugetlb memfd (hugetlbfs_setattr() checks no seal)", fchmod(hx, 0755));
 	pid_t k = fork();
 	if (k == 0) {
 		if (setuid(1000))

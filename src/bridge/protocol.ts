@@ -136,6 +136,19 @@ export const OP = {
    * _WRITE), as the kernel's GUP would have.
    */
   POPULATE: 52,
+  /**
+   * A regular file of the tmpfs on /tmp the real open just opened (a: open flags, its descriptor, size,
+   * mode, owner; s: "DEV:INO PATH", DEV:INO "-" for an unlinked one) -> the model's descriptor there
+   * (Process.openTmpfs()), or -errno.
+   */
+  TMPFS_OPEN: 53,
+  /** The real unlink of a tmpfs file succeeded (s: "DEV:INO"): the model's inode loses its name. No reply. */
+  TMPFS_UNLINK: 54,
+  /**
+   * An O_TRUNC open of a regular file is next (s: "DEV:INO" of what the path names now): if the model holds
+   * that tmpfs inode, its pinned pages take their bytes from the real file first (the pins keep them).
+   */
+  TMPFS_TRUNCATE: 55,
 } as const;
 
 /** In a reply's spin_us: the model's GUP took pages of shared file mappings of this process (ask OP.POPULATE). */

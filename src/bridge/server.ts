@@ -890,6 +890,24 @@ export class BridgeServer {
       case OP.MEMFD_SYNC:
         this.syncMemfdPages(p, Number(a[0]), cstr(q.s));
         return { ret: 0 };
+      case OP.TMPFS_OPEN: {
+        // the real open walked the path and made the file: the model takes its inode onto the same number
+        const str = cstr(q.s);
+        const sp = str.indexOf(' ');
+        if (sp <= 0) return { ret: -EINVAL };
+        const key = str.slice(0, sp);
+        this.syncFds(b, Number(a[1]));
+        const fd = p.openTmpfs(key === '-' ? undefined : key, str.slice(sp + 1), Number(a[0]), { size: a[2], perm: Number(a[3]), uid: Number(a[4]) });
+        if (fd >= 0) this.bothKinds(b, fd);
+        return { ret: fd };
+      }
+      case OP.TMPFS_TRUNCATE:
+        // an O_TRUNC open of a file the model holds is about to empty the real one
+        this.keepFilePinnedBytes(this.machine.tmpfs.lookup(cstr(q.s))?.file, 0n, -1n);
+        return { ret: 0 };
+      case OP.TMPFS_UNLINK:
+        this.machine.tmpfs.unlink(cstr(q.s));
+        return { ret: 0 };
       case OP.SETATTR:
         return { ret: a[3] === 1n ? p.fsetattr(Number(a[0]), Number(BigInt.asIntN(32, a[1])), Number(BigInt.asIntN(32, a[2]))) : p.fsetattr(Number(a[0]), Number(a[1])) };
       case OP.POPULATE: {
@@ -1087,11 +1105,7 @@ export class BridgeServer {
       case OP.MEMFD: {
         this.syncFds(b, Number(a[1]));
         const fd = p.memfdCreate(cstr(q.s), Number(a[0]));
-        if (fd >= 0) {
-          b.kinds.set(fd, FD_BOTH);
-          const file = p.fileOf(fd)?.memfile;
-          if (file !== undefined) this.memfdsToOpen.push({ b, fd, file });
-        }
+        if (fd >= 0) this.bothKinds(b, fd);
         return { ret: fd };
       }
       case OP.FTRUNCATE:
@@ -1208,11 +1222,8 @@ export class BridgeServer {
         b.placeholders.delete(fd);
         const r = p.scmReceive(e.file, fd);
         if (r < 0) return { ret: r };
-        b.kinds.set(fd, e.kind);
-        if (e.kind === FD_BOTH) {
-          const file = p.fileOf(fd)?.memfile;
-          if (file !== undefined) this.memfdsToOpen.push({ b, fd, file });
-        }
+        if (e.kind === FD_BOTH) this.bothKinds(b, fd);
+        else b.kinds.set(fd, e.kind);
         return { ret: e.kind };
       }
       case OP.SCM_CANCEL: {
@@ -1291,7 +1302,11 @@ export class BridgeServer {
    * own: the pins keep them alive, out of the file (ftruncate, fallocate's PUNCH_HOLE).
    */
   private keepPinnedBytes(p: Process, fd: number, from: bigint, to: bigint): void {
-    const file = p.fileOf(fd)?.memfile;
+    this.keepFilePinnedBytes(p.fileOf(fd)?.memfile, from, to);
+  }
+
+  /** keepPinnedBytes() of a page cache. */
+  private keepFilePinnedBytes(file: MemFile | undefined, from: bigint, to: bigint): void {
     const real = file === undefined ? undefined : this.memfds.get(file);
     if (real === undefined) return;
     const fp = file!.folioPages;
@@ -1616,6 +1631,13 @@ export class BridgeServer {
       at = stop;
     }
     return looked;
+  }
+
+  /** `fd` is a model file whose real file holds its page cache's bytes (a memfd, a tmpfs file): opened at the next request. */
+  private bothKinds(b: Bridged, fd: number): void {
+    b.kinds.set(fd, FD_BOTH);
+    const file = b.proc.fileOf(fd)?.memfile;
+    if (file !== undefined) this.memfdsToOpen.push({ b, fd, file });
   }
 
   /** Open the real files of the memfds made since the last request (the shim has made them by now). */

@@ -19,6 +19,7 @@ import { Task } from '../mm/task.js';
 import { type DeviceNode, RegularFileNode } from './device.js';
 import { auditMachine, registerIommufdNodes } from './iommufd-node.js';
 import { Process } from './process.js';
+import { Tmpfs } from './tmpfs.js';
 
 export interface MachineOptions {
   /** RAM size: bytes or '16G', '256M', ... (default 16 GiB). */
@@ -104,6 +105,8 @@ export class Machine {
   readonly users = new Map<number, UserStruct>();
   /** Live processes by pid. */
   readonly processes = new Map<number, Process>();
+  /** The tmpfs mounted on /tmp (as the oracle VMs mount it): its linked files. */
+  readonly tmpfs = new Tmpfs();
   readonly mmOptions: MmOptions;
   /** The process whose syscall is running (undefined outside syscalls). */
   currentProcess: Process | undefined;
@@ -182,9 +185,10 @@ export class Machine {
   }
 
   /**
-   * The page caches (memfds, shared anonymous memory) a live process reaches
-   * through a descriptor or a mapping, into `out` (cleared first): what the
-   * audits check MemFile.problems() of.
+   * The page caches (memfds, shared anonymous memory, tmpfs files) a live
+   * process reaches through a descriptor or a mapping, and those of the
+   * linked tmpfs files, into `out` (cleared first): what the audits check
+   * MemFile.problems() of.
    */
   reachablePageCaches(out: Set<MemFile>): void {
     out.clear();
@@ -196,6 +200,7 @@ export class Machine {
       }
       for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) out.add(v.file);
     }
+    for (const f of this.tmpfs.files()) if (f.live) out.add(f);
   }
 
   /**

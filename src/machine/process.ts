@@ -23,6 +23,7 @@ import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
+import type { TmpfsInode } from './tmpfs.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
 const FIONREAD = 0x541b;
@@ -1015,13 +1016,16 @@ export class Process {
    * A struct file of memfd `file` opened `fmode` (memfd_alloc_file(), or a
    * reopen through /proc/PID/fd): FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE,
    * a regular file of the inode's mode named as shmem_file_setup() names it
-   * under the internal mount, unlinked.
+   * under the internal mount, unlinked; or of a tmpfs file, named by its link.
    */
-  private memfdFile(file: MemFile, name: string, fmode: number): OpenFile {
+  private memfdFile(file: MemFile, name: string | TmpfsInode, fmode: number): OpenFile {
     const attrs: FileStat = { mode: S_IFREG, rdevMajor: 0, rdevMinor: 0, size: 0n, blksize: file.folioBytes };
     return {
       memfile: file,
-      dname: name,
+      // a tmpfs file's d_path() follows its link: " (deleted)" once unlinked
+      get dname() {
+        return typeof name === 'string' ? name : name.linked ? name.path : `${name.path} (deleted)`;
+      },
       fmode,
       positional: true,
       stat: () => ({ ...attrs, mode: S_IFREG | file.perm, size: file.size }),
@@ -1063,6 +1067,37 @@ export class Process {
     if (flags & O_TRUNC) f.truncate(0n);
     this.fds.set(fd, new FileDescription(file, openFileFlags(flags)));
     return fd;
+  }
+
+  /**
+   * open(2) of a regular file of the tmpfs on /tmp whose path the caller has
+   * walked (under exec, the real open did the lookup, O_CREAT, O_EXCL and the
+   * permission checks): `key` names the inode (Tmpfs; undefined: an inode
+   * with no name, as O_TMPFILE makes), `attrs` are what the caller found
+   * there when the model does not know it yet (the size, the permission bits
+   * and the owner). A new struct file of the inode, with its
+   * own access mode and position (do_dentry_open()); O_TRUNC truncates it
+   * (handle_truncate(): no seal can refuse it, a tmpfs file takes none).
+   * O_PATH and O_DIRECTORY are the caller's to refuse.
+   */
+  openTmpfs(key: string | undefined, path: string, flags: number, attrs: { size: bigint; perm: number; uid: number }): number {
+    return this.sys('open', -ESRCH, () => {
+      if (flags & O_PATH || (flags & O_DIRECTORY && !(flags & O_TMPFILE_BIT))) return -EINVAL;
+      if (attrs.size < 0n || attrs.size > LLONG_MAX) return -EINVAL;
+      const fd = this.allocFd();
+      if (fd < 0) return fd;
+      let ino = key === undefined ? undefined : this.machine.tmpfs.lookup(key);
+      if (ino === undefined) {
+        // shmem_get_inode(): F_SEAL_SEAL (MemFile's default), the mode and owner the creation gave
+        const f = new MemFile(this.machine.phys, 'shmem', attrs.size, { name: path });
+        f.perm = attrs.perm & 0o7777;
+        f.uid = attrs.uid;
+        ino = key === undefined ? { file: f, path, linked: false } : this.machine.tmpfs.add(key, path, f);
+      } else if (flags & O_TRUNC) ino.file.truncate(0n);
+      ino.file.get();
+      this.fds.set(fd, new FileDescription(this.memfdFile(ino.file, ino, flags & O_ACCMODE), openFileFlags(flags)));
+      return fd;
+    });
   }
 
   /**

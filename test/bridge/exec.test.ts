@@ -358,6 +358,26 @@ describe('exec: a memfd reopened through /proc/self/fd', () => {
   });
 });
 
+describe('exec: a file on the tmpfs of /tmp', () => {
+  it("is a shmem inode of the model's whatever /tmp is here: IOAS_MAP_FILE pins it (7.x), it has F_SEAL_SEAL and takes no seal, its name keeps the pages with nothing open, a reopen by path or /proc/self/fd and truncate(2) reach the same inode, O_TRUNC leaves a pinned page its bytes, unlink leaves the open file and the pins, O_TMPFILE makes one with no name (all 59 checks pass on 7.2.13, the 50 without IOAS_MAP_FILE on 6.12.95)", async () => {
+    const seals = ['a tmpfs file has F_SEAL_SEAL', 'and takes no seal: EPERM', 'F_SEAL_SEAL'];
+    await passesUnder('tmpfs', ['latest'], 59, [
+      ...seals,
+      "IOAS_MAP_FILE of the file's first 2 MiB",
+      'reads the same page',
+      'IOAS_MAP_FILE through a read-only descriptor (no mode check)',
+      'VmPin: 2 MiB per map, 4 KiB more (7.x: the file maps too)',
+      'DMA reads it through the file mapping',
+      'through the file mapping: the pinned page (zero)',
+      'the pinned page keeps its bytes for the IOAS',
+      "the pinned page is no longer the file's: it keeps its old byte",
+      'IOAS_MAP_FILE of it',
+      'pread sees it',
+    ]);
+    await passesUnder('tmpfs', ['v6.12'], 50, [...seals, 'IOAS_MAP of a shared mapping of it', 'the size follows', 'nlink 0']);
+  });
+});
+
 describe('exec: a memfd\'s file status flags', () => {
   it('F_SETFL O_APPEND of a memfd reaches the model, whose writes then go to the end (pwrite too), shared by a dup and not by a reopen (all 19 checks pass on 6.12.95 and 7.2.13)', async () => {
     await passesUnder('memfd-flags', BOTH, 19, ['goes to the end: the position is 4', 'appended, pwrite too', 'a reopen has its own flags', 'written at the position']);

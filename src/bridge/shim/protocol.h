@@ -108,6 +108,9 @@ enum bridge_op {
 	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
 	OP_FALLOCATE = 51,   /* a: fd, mode, offset, length -> 0 or -errno (then the real call on a real memfd) */
 	OP_POPULATE = 52,    /* -> s: int64 triples (address, length, write) the model's GUP took from shared file mappings */
+	OP_TMPFS_OPEN = 53,  /* a: flags, fd, size, mode, uid; s: "DEV:INO PATH" ("-" unlinked) of a /tmp file just opened -> fd */
+	OP_TMPFS_UNLINK = 54, /* s: "DEV:INO" of a /tmp file just unlinked; no reply */
+	OP_TMPFS_TRUNCATE = 55, /* s: "DEV:INO" of a regular file an O_TRUNC open is about to empty -> 0 */
 };
 
 /* spin_us bit of a reply: the model's GUP took pages of this process's shared file mappings (ask OP_POPULATE) */

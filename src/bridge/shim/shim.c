@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -816,6 +817,66 @@ static int reopen_memfd(const char *path, int src, int flags, mode_t mode)
 	return (int)fd;
 }
 
+#ifndef TMPFS_MAGIC
+#define TMPFS_MAGIC 0x01021994
+#endif
+
+/*
+ * A regular file the real open `r` just opened on the tmpfs the oracle VMs
+ * mount on /tmp (here /tmp may be another filesystem), or on a tmpfs of this
+ * host: its inode is the model's too (a shmem page cache, as a memfd's, which
+ * IOAS_MAP_FILE pins), named by the real device and inode numbers, on the
+ * same descriptor, K_BOTH; the real file keeps the contents. The real open
+ * did the path walk, O_CREAT, O_EXCL, O_TRUNC and the permission checks.
+ * Anything else is left as it is. -1 with errno (the real file closed) when
+ * the model refuses it.
+ */
+static int tmpfs_adopt(int r, int flags)
+{
+	struct stat st;
+	char link[64], path[4096], s[4200];
+	if (r < 0 || r >= MAXFD || (flags & O_PATH) || RS(SYS_fstat, r, &st) < 0 || !S_ISREG(st.st_mode))
+		return r;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", r);
+	long n = RS(SYS_readlink, link, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return r;
+	path[n] = 0;
+	/* an unlinked inode (O_TMPFILE, or unlinked since the walk) has no name the model keeps */
+	static const char del[] = " (deleted)";
+	int linked = !(n > (long)sizeof(del) - 1 && !strcmp(path + n - (sizeof(del) - 1), del));
+	if (!linked)
+		path[n - (sizeof(del) - 1)] = 0;
+	if (strncmp(path, "/tmp/", 5) != 0) {
+		struct statfs sf;
+		if (RS(SYS_fstatfs, r, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+			return r;
+	}
+	int len = linked ? snprintf(s, sizeof(s), "%llu:%llu %s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, path)
+			 : snprintf(s, sizeof(s), "- %s", path);
+	int64_t fd = call(OP_TMPFS_OPEN, flags, r, st.st_size, st.st_mode & 07777, st.st_uid, 0, s, (uint32_t)len + 1, NULL, NULL, 0);
+	if (fd < 0) {
+		RS(SYS_close, r);
+		errno = (int)-fd;
+		return -1;
+	}
+	if (adopt_real((int)fd, r, flags & O_CLOEXEC) < 0)
+		return -1;
+	memfd_huge[fd] = 0;
+	return (int)fd;
+}
+
+/* The real O_TRUNC open about to empty a regular file: pages of it the model pins keep their bytes first. */
+static void tmpfs_before_trunc(int dirfd, const char *path)
+{
+	struct stat st;
+	char s[48];
+	if (RS(SYS_newfstatat, dirfd, path, &st, 0) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return;
+	int len = snprintf(s, sizeof(s), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	call(OP_TMPFS_TRUNCATE, 0, 0, 0, 0, 0, 0, s, (uint32_t)len + 1, NULL, NULL, 0);
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[256], buf[4096];
@@ -829,8 +890,67 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 			return open_special(name, flags);
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	}
-	return RS(SYS_openat, dirfd, path, flags, mode);
+	if (connected() && (flags & O_TRUNC) && !(flags & O_PATH))
+		tmpfs_before_trunc(dirfd, path);
+	int r = RS(SYS_openat, dirfd, path, flags, mode);
+	return connected() ? tmpfs_adopt(r, flags) : r;
 }
+
+int creat(const char *path, mode_t mode)
+{
+	return do_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
+
+/*
+ * unlink of a tmpfs file's last name: the model's inode loses it too (its
+ * pages go with the last file and mapping). The inode is looked at first;
+ * the model ignores one it never took.
+ */
+static int do_unlinkat(int dirfd, const char *path, int flags)
+{
+	struct stat st;
+	int known = connected() && !(flags & AT_REMOVEDIR) && RS(SYS_newfstatat, dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
+	int r = RS(SYS_unlinkat, dirfd, path, flags);
+	if (r == 0 && known) {
+		char s[48];
+		int len = snprintf(s, sizeof(s), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		call(OP_TMPFS_UNLINK | REQ_NOREPLY, 0, 0, 0, 0, 0, 0, s, (uint32_t)len + 1, NULL, NULL, 0);
+	}
+	return r;
+}
+
+int unlink(const char *path)
+{
+	return do_unlinkat(AT_FDCWD, path, 0);
+}
+
+int unlinkat(int dirfd, const char *path, int flags)
+{
+	return do_unlinkat(dirfd, path, flags);
+}
+
+/* truncate(2) of a tmpfs file: through a descriptor, so that the model's page cache follows */
+int truncate(const char *path, off_t len)
+{
+	struct stat st;
+	if (connected() && RS(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+		int fd = do_openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+		if (fd >= 0 && kind_of(fd) == K_BOTH) {
+			int r = ftruncate(fd, len);
+			int e = errno;
+			close(fd);
+			errno = e;
+			return r;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return RS(SYS_truncate, path, len);
+}
+
+int truncate64(const char *path, off_t len) __attribute__((alias("truncate")));
 
 static mode_t mode_arg(int flags, va_list ap)
 {

@@ -77,7 +77,10 @@ export const OP = {
   LSEEK: 29,
   PREAD: 30,
   PWRITE: 31,
-  /** fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size blksize". */
+  /**
+   * fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size
+   * blksize blocks", blocks -1 where the real file's count stands.
+   */
   STAT: 32,
   /** fcntl F_GETFL / F_SETFL of a model descriptor (a: fd, cmd, arg): the file's f_flags live in the model. */
   FCNTL: 33,
@@ -138,8 +141,8 @@ export const OP = {
   POPULATE: 52,
   /**
    * A regular file of the tmpfs on /tmp the real open just opened (a: open flags, its descriptor, size,
-   * mode, owner; s: "DEV:INO PATH", DEV:INO "-" for an unlinked one) -> the model's descriptor there
-   * (Process.openTmpfs()), or -errno.
+   * mode, owner, 1 when the real file is on a tmpfs too; s: "DEV:INO PATH", DEV:INO "-" for an unlinked
+   * one) -> the model's descriptor there (Process.openTmpfs()), or -errno.
    */
   TMPFS_OPEN: 53,
   /** The real unlink of a tmpfs file succeeded (s: "DEV:INO"): the model's inode loses its name. No reply. */

@@ -248,6 +248,8 @@ export class BridgeServer {
   private readonly memfds = new Map<MemFile, number>();
   /** The inode numbers the maps and smaps lines give the model's hugetlb files. */
   private readonly hugetlbInodes: HugetlbInodes = new SightKeys(1);
+  /** tmpfs files whose real file is on another filesystem: smaps and status count their mappings' pages as shmem. */
+  private readonly shmemOnlyInModel = new WeakSet<MemFile>();
   /** memfds created by the last request of a process, opened at its next one (the real file exists then). */
   private readonly memfdsToOpen: { b: Bridged; fd: number; file: MemFile }[] = [];
   /** pfn → memfd page, for pages no process maps. */
@@ -899,6 +901,9 @@ export class BridgeServer {
         this.syncFds(b, Number(a[1]));
         const fd = p.openTmpfs(key === '-' ? undefined : key, str.slice(sp + 1), Number(a[0]), { size: a[2], perm: Number(a[3]), uid: Number(a[4]) });
         if (fd >= 0) this.bothKinds(b, fd);
+        // the real kernel counts the pages of its mappings as file pages (RssFile), the model's as shmem
+        const file = fd >= 0 && a[5] === 0n ? p.fileOf(fd)?.memfile : undefined;
+        if (file !== undefined) this.shmemOnlyInModel.add(file);
         return { ret: fd };
       }
       case OP.TMPFS_TRUNCATE:
@@ -931,7 +936,15 @@ export class BridgeServer {
       case OP.STAT: {
         const st = a[0] < 0n ? p.stat(cstr(q.s)) : p.fstat(Number(a[0]));
         if (typeof st === 'number') return { ret: st };
-        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize}` };
+        // i_blocks of a tmpfs file the real one (on another filesystem) counts otherwise: a read fault of a
+        // hole adds a shmem page, not a block of the real file's; the pages the processes touched first
+        const file = a[0] < 0n ? undefined : p.fileOf(Number(a[0]))?.memfile;
+        let blocks = -1n;
+        if (file !== undefined && this.shmemOnlyInModel.has(file)) {
+          for (const o of this.byPid.values()) this.syncTouchedPages(o);
+          blocks = file.allocatedBytes() / 512n;
+        }
+        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize} ${blocks}` };
       }
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));
@@ -1760,7 +1773,7 @@ export class BridgeServer {
       // the pages the program's CPU faulted in (only its real memory saw the touch), in every process: a
       // page fork shares is counted by both
       for (const o of this.byPid.values()) this.syncTouchedPages(o);
-      const rw = rewriteSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms(), { profile: this.machine.profile.name, inodes: this.hugetlbInodes });
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', t.proc.mm, this.liveMms(), { profile: this.machine.profile.name, inodes: this.hugetlbInodes }, this.shmemOnlyInModel);
       return reply(kind === 'smaps' ? rw.text : modelSmapsRollup(t.real?.smapsRollup() ?? '', rw.delta));
     }
     // the real lines, those of the model's hugetlb VMAs as its kernel prints them (the real memory there is ordinary)
@@ -1770,7 +1783,7 @@ export class BridgeServer {
       // HugetlbPages (mm->hugetlb_usage) and the resident counts: the pages the program touched are the model's
       this.syncTouchedPages(t);
       // (the resident counts do not depend on who else maps a page: no other address space is walked)
-      const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, [mm]);
+      const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, [mm], undefined, this.shmemOnlyInModel);
       const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
       const text = statusRss(t.real?.status() ?? '', rw.delta)
         .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)

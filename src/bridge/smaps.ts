@@ -21,6 +21,7 @@ import type { SightKeys } from '../base/sight-keys.js';
 import type { MmStruct, Vma } from '../mm/address-space.js';
 import { PAGE_SIZE, VM_HUGETLB, VM_MAYSHARE } from '../mm/constants.js';
 import { isPrivateAnon, type SmapCounts, smapAnonCounts } from '../mm/task-mmu.js';
+import type { MemFile } from '../mm/memfile.js';
 
 /** show_smap_vma_flags()'s mnemonics by bit (x86-64; the bits the model keeps). */
 const MNEMONICS: ReadonlyArray<[number, string]> = [
@@ -197,8 +198,20 @@ export function modelSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> =
   return rewriteSmaps(real, mm, mms).text;
 }
 
-/** modelSmaps() with the changes it made per key (for smaps_rollup and status). */
-export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct> = [mm], header?: { profile: string; inodes: HugetlbInodes }): SmapsRewrite {
+/**
+ * modelSmaps() with the changes it made per key (for smaps_rollup and status). The blocks of a
+ * file in `asShmem` (a tmpfs file of the model's whose real file is on another filesystem) keep
+ * their lines, but their file pages move from the real kernel's file sums to shmem's: Pss_File to
+ * Pss_Shmem, and `FileAsShmem` (not an smaps key) the kB that statusRss() moves from RssFile to
+ * RssShmem.
+ */
+export function rewriteSmaps(
+  real: string,
+  mm: MmStruct,
+  mms: Iterable<MmStruct> = [mm],
+  header?: { profile: string; inodes: HugetlbInodes },
+  asShmem?: { has(f: MemFile): boolean },
+): SmapsRewrite {
   const lines = real.split('\n');
   const all = [...mms];
   const delta = new Map<string, number>();
@@ -208,6 +221,8 @@ export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct>
   let v: Vma | undefined;
   let anon: SmapCounts | undefined;
   let hugetlb: [number, number] = [0, 0];
+  // a block whose file pages the model counts as shmem: its Rss and Pss so far
+  let shmemFile: { rss: number; pss: number } | undefined;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     const head = headerVma(l, mm);
@@ -215,9 +230,24 @@ export function rewriteSmaps(real: string, mm: MmStruct, mms: Iterable<MmStruct>
       const m = head.vma;
       v = m !== undefined && m.flags & VM_HUGETLB ? m : undefined;
       anon = m !== undefined && !v && isPrivateAnon(m) ? smapAnonCounts(mm, m, head.start, head.end, all) : undefined;
+      shmemFile = m !== undefined && !v && m.file !== null && asShmem?.has(m.file) ? { rss: 0, pss: 0 } : undefined;
       if (v) hugetlb = hugetlbBytes(mm, v);
       // the header as /proc/PID/maps shows it (rewriteMaps())
       if (v && header) lines[i] = hugetlbMapsHeader(l, v, header.profile, header.inodes);
+      continue;
+    }
+    if (shmemFile !== undefined) {
+      const f = /^(Rss|Pss|Anonymous):\s*(\d+)/.exec(l);
+      if (f?.[1] === 'Rss') shmemFile.rss = Number(f[2]);
+      else if (f?.[1] === 'Pss') shmemFile.pss = Number(f[2]);
+      else if (f?.[1] === 'Anonymous') {
+        // (Anonymous follows Rss and Pss: the COW copies of a private mapping stay anonymous)
+        const anonKb = Number(f[2]);
+        const pss = Math.max(0, shmemFile.pss - anonKb);
+        add('FileAsShmem', shmemFile.rss - anonKb);
+        add('Pss_File', -pss);
+        add('Pss_Shmem', pss);
+      } else if (l.startsWith('VmFlags:')) lines[i] = l.replace(/ rr(?= |$)/, ''); // the bridge's MADV_RANDOM (the shim's foreign_tmpfs)
       continue;
     }
     if (v === undefined && anon === undefined) continue;
@@ -280,9 +310,10 @@ export function modelSmapsRollup(real: string, delta: ReadonlyMap<string, number
 export function statusRss(text: string, delta: ReadonlyMap<string, number>): string {
   const rss = delta.get('Rss') ?? 0;
   const anon = delta.get('Anonymous') ?? 0;
-  const moved: Record<string, number> = { VmRSS: rss, RssAnon: anon, RssShmem: rss - anon };
+  const asShmem = delta.get('FileAsShmem') ?? 0;
+  const moved: Record<string, number> = { VmRSS: rss, RssAnon: anon, RssFile: -asShmem, RssShmem: rss - anon + asShmem };
   // "VmRSS:\t%8lu kB": the tab kept, the number right-aligned in the rest
-  return text.replace(/^(VmRSS|RssAnon|RssShmem):(\t?)( *)(\d+)( kB)$/gm, (_m, k: string, tab: string, sp: string, n: string, unit: string) => {
+  return text.replace(/^(VmRSS|RssAnon|RssFile|RssShmem):(\t?)( *)(\d+)( kB)$/gm, (_m, k: string, tab: string, sp: string, n: string, unit: string) => {
     const v = Math.max(0, Number(n) + moved[k]);
     return `${k}:${tab}${String(v).padStart(sp.length + n.length)}${unit}`;
   });

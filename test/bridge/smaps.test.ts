@@ -73,6 +73,37 @@ describe('smaps under exec (the model rewrites its hugetlb and private anonymous
     expect(statusRss(status, delta)).toBe('VmLck:\t       0 kB\nVmRSS:\t    2940 kB\nRssAnon:\t    2540 kB\nRssFile:\t     400 kB\nRssShmem:\t       0 kB\n');
   });
 
+  it("a tmpfs file's mapping whose real file is on another filesystem: its file pages move from the real file sums to shmem's, the rest of its block stays", () => {
+    const m = new Machine({ memory: '64M' });
+    const p = m.spawn({ memlock: 'unlimited' });
+    const fd = p.openTmpfs('8:1', '/tmp/g', 2 /* O_RDWR */, { size: 1n << 20n, perm: 0o600, uid: 0 });
+    const sh = p.mmap(0n, 1n << 20n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    const pv = p.mmap(0n, 1n << 20n, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0n);
+    const file = p.fileOf(fd)!.memfile!;
+    const x = (v: bigint) => v.toString(16);
+    const lines = (start: bigint, perm: string, rss: number, pss: number, anon: number, flags: string) => [
+      `${x(start)}-${x(start + (1n << 20n))} ${perm} 00000000 fe:00 77                 /tmp/g`,
+      'Size:               1024 kB',
+      `Rss:                 ${String(rss).padStart(3)} kB`,
+      `Pss:                 ${String(pss).padStart(3)} kB`,
+      `Anonymous:           ${String(anon).padStart(3)} kB`,
+      `VmFlags: ${flags}`,
+    ];
+    // the shared one with 512 kB mapped, the private one with 64 kB, 16 of them its own copies
+    const real = [...lines(sh, 'rw-s', 512, 512, 0, 'rd wr sh mr mw me ms rr '), ...lines(pv, 'rw-p', 64, 40, 16, 'rd wr mr mw me rr '), ''].join('\n');
+    const rw = rewriteSmaps(real, p.mm, [p.mm], undefined, new Set([file]));
+    // only the bridge's MADV_RANDOM of the real mappings leaves the text
+    expect(rw.text).toBe(real.replace(/ rr /g, ' '));
+    expect(Object.fromEntries(rw.delta)).toEqual({ FileAsShmem: 512 + 48, Pss_File: -(512 + 24), Pss_Shmem: 512 + 24 });
+    const status = 'VmRSS:\t     900 kB\nRssAnon:\t     100 kB\nRssFile:\t     800 kB\nRssShmem:\t       0 kB\n';
+    expect(statusRss(status, rw.delta)).toBe('VmRSS:\t     900 kB\nRssAnon:\t     100 kB\nRssFile:\t     240 kB\nRssShmem:\t     560 kB\n');
+    const rollup = ['0-1 ---p 00000000 00:00 0  [rollup]', 'Pss_File:            600 kB', 'Pss_Shmem:             0 kB', ''].join('\n');
+    expect(modelSmapsRollup(rollup, rw.delta).split('\n').slice(1, 3)).toEqual(['Pss_File:             64 kB', 'Pss_Shmem:           536 kB']);
+    // a file the real kernel counts as shmem already: its block is the real one, nothing moves
+    const same = rewriteSmaps(real, p.mm, [p.mm], undefined, new Set());
+    expect([same.text, same.delta.size]).toEqual([real, 0]);
+  });
+
   it('VmFlags mnemonics in bit order', () => {
     expect(vmFlagsText(VM_READ | VM_MAYREAD | VM_ACCOUNT | VM_HUGETLB)).toBe('rd mr ac ht ');
   });

@@ -87,7 +87,7 @@ enum bridge_op {
 	OP_LSEEK = 29,       /* a: fd, offset, whence -> position */
 	OP_PREAD = 30,       /* a: fd, buf, count, pos -> bytes */
 	OP_PWRITE = 31,      /* a: fd, buf, count, pos -> bytes */
-	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize" */
+	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize blocks" (blocks -1: the real ones) */
 	OP_FCNTL = 33,       /* a: fd, cmd (F_GETFL or F_SETFL), arg -> the flags or 0 */
 	OP_MLOCK = 34,       /* a: addr, len, mlock2 flags */
 	OP_MUNLOCK = 35,     /* a: addr, len */
@@ -108,7 +108,7 @@ enum bridge_op {
 	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
 	OP_FALLOCATE = 51,   /* a: fd, mode, offset, length -> 0 or -errno (then the real call on a real memfd) */
 	OP_POPULATE = 52,    /* -> s: int64 triples (address, length, write) the model's GUP took from shared file mappings */
-	OP_TMPFS_OPEN = 53,  /* a: flags, fd, size, mode, uid; s: "DEV:INO PATH" ("-" unlinked) of a /tmp file just opened -> fd */
+	OP_TMPFS_OPEN = 53,  /* a: flags, fd, size, mode, uid, 1 if the real file is on tmpfs; s: "DEV:INO PATH" ("-" unlinked) -> fd */
 	OP_TMPFS_UNLINK = 54, /* s: "DEV:INO" of a /tmp file just unlinked; no reply */
 	OP_TMPFS_TRUNCATE = 55, /* s: "DEV:INO" of a regular file an O_TRUNC open is about to empty -> 0 */
 };

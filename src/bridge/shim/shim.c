@@ -66,6 +66,12 @@ static char *special_path[MAXFD];
 static long long special_off[MAXFD];
 /* log2 of the huge page size of a hugetlb memfd (emulated with shmem), 0 otherwise */
 static unsigned char memfd_huge[MAXFD];
+/*
+ * a tmpfs file of the model's whose real file is on another filesystem: its
+ * real mappings read no ahead (MADV_RANDOM), so a read fault brings in the
+ * one page shmem would, not a readahead window the model would then count
+ */
+static unsigned char foreign_tmpfs[MAXFD];
 static long long fork_token;
 /* this thread's id, cached (reset in a forked child, whose thread has a new one) */
 static __thread int my_tid;
@@ -814,6 +820,7 @@ static int reopen_memfd(const char *path, int src, int flags, mode_t mode)
 	if (adopt_real((int)fd, RS(SYS_openat, AT_FDCWD, path, flags, mode), flags & O_CLOEXEC) < 0)
 		return -1;
 	memfd_huge[fd] = memfd_huge[src];
+	foreign_tmpfs[fd] = foreign_tmpfs[src];
 	return (int)fd;
 }
 
@@ -847,14 +854,13 @@ static int tmpfs_adopt(int r, int flags)
 	int linked = !(n > (long)sizeof(del) - 1 && !strcmp(path + n - (sizeof(del) - 1), del));
 	if (!linked)
 		path[n - (sizeof(del) - 1)] = 0;
-	if (strncmp(path, "/tmp/", 5) != 0) {
-		struct statfs sf;
-		if (RS(SYS_fstatfs, r, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
-			return r;
-	}
+	struct statfs sf;
+	int real_tmpfs = RS(SYS_fstatfs, r, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+	if (!real_tmpfs && strncmp(path, "/tmp/", 5) != 0)
+		return r;
 	int len = linked ? snprintf(s, sizeof(s), "%llu:%llu %s", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, path)
 			 : snprintf(s, sizeof(s), "- %s", path);
-	int64_t fd = call(OP_TMPFS_OPEN, flags, r, st.st_size, st.st_mode & 07777, st.st_uid, 0, s, (uint32_t)len + 1, NULL, NULL, 0);
+	int64_t fd = call(OP_TMPFS_OPEN, flags, r, st.st_size, st.st_mode & 07777, st.st_uid, real_tmpfs, s, (uint32_t)len + 1, NULL, NULL, 0);
 	if (fd < 0) {
 		RS(SYS_close, r);
 		errno = (int)-fd;
@@ -863,6 +869,7 @@ static int tmpfs_adopt(int r, int flags)
 	if (adopt_real((int)fd, r, flags & O_CLOEXEC) < 0)
 		return -1;
 	memfd_huge[fd] = 0;
+	foreign_tmpfs[fd] = !real_tmpfs;
 	return (int)fd;
 }
 
@@ -1049,11 +1056,12 @@ static const char *may_be_null(const char *p)
 	return p;
 }
 
-/* The model's attributes of a model descriptor (fd >= 0) or device path: mode, rdev, size, blksize. */
+/* The model's attributes of a model descriptor (fd >= 0) or device path: mode, rdev, size, blksize, blocks (-1: the real file's). */
 struct model_attr {
 	unsigned int mode, maj, min;
 	long long size;
 	long blksize;
+	long long blocks;
 };
 
 static int model_attr(int fd, const char *path, struct model_attr *at)
@@ -1061,7 +1069,7 @@ static int model_attr(int fd, const char *path, struct model_attr *at)
 	char out[128] = "";
 	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
 		return -1;
-	if (sscanf(out, "%u %u %u %lld %ld", &at->mode, &at->maj, &at->min, &at->size, &at->blksize) != 5) {
+	if (sscanf(out, "%u %u %u %lld %ld %lld", &at->mode, &at->maj, &at->min, &at->size, &at->blksize, &at->blocks) != 6) {
 		errno = EIO;
 		return -1;
 	}
@@ -1095,6 +1103,8 @@ static int memfd_stat(int fd, struct stat *st)
 		return -1;
 	st->st_size = at.size;
 	st->st_blksize = at.blksize;
+	if (at.blocks >= 0)
+		st->st_blocks = at.blocks;
 	return 0;
 }
 
@@ -1181,6 +1191,8 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 			return -1;
 		sx->stx_size = (uint64_t)at.size;
 		sx->stx_blksize = (uint32_t)at.blksize;
+		if (at.blocks >= 0)
+			sx->stx_blocks = (uint64_t)at.blocks;
 		return 0;
 	}
 	/* /proc/self/fd/N of a model descriptor, followed: statx of that descriptor */
@@ -2065,6 +2077,7 @@ static int dup_follow(int from, int to)
 		}
 		fdkind[to] = (unsigned char)k;
 		memfd_huge[to] = memfd_huge[from];
+		foreign_tmpfs[to] = foreign_tmpfs[from];
 	} else if ((fdkind[to] & K_MODEL) && connected()) {
 		/* a real file replaced a model one at `to` */
 		CALL(OP_CLOSE, to);
@@ -2261,6 +2274,7 @@ static void scm_take(struct msghdr *msg, int flags)
 			} else if (k == K_BOTH) {
 				fdkind[fd] = K_BOTH;
 				memfd_huge[fd] = 0;
+				foreign_tmpfs[fd] = 0;
 			}
 		}
 	}
@@ -2495,6 +2509,7 @@ int memfd_create(const char *name, unsigned int flags)
 	if (flags & MFD_NOEXEC_SEAL)
 		RS(SYS_fchmod, (int)fd, 0666);
 	memfd_huge[fd] = flags & MFD_HUGETLB ? (((flags >> HUGE_SHIFT) & HUGE_MASK) ?: 21) : 0;
+	foreign_tmpfs[fd] = 0;
 	return (int)fd;
 }
 
@@ -2622,6 +2637,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			errno = e;
 		} else if (kind_of(fd) == K_MODEL) {
 			CALL(OP_NOP); /* the server fills the stand-in with the device's pages now that it exists */
+		} else if (kind_of(fd) == K_BOTH && foreign_tmpfs[fd]) {
+			RS(SYS_madvise, p, rlen, MADV_RANDOM);
 		}
 		return p;
 	}
@@ -2670,6 +2687,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	}
 	if (kind_of(fd) == K_MODEL)
 		CALL(OP_NOP); /* the server fills the stand-in with the device's pages */
+	else if (kind_of(fd) == K_BOTH && foreign_tmpfs[fd])
+		RS(SYS_madvise, p, rlen, MADV_RANDOM);
 	return p;
 }
 

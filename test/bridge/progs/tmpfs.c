@@ -6,9 +6,11 @@
  * shmem_get_inode()). The name keeps the pages with nothing open; a reopen
  * by path or through /proc/self/fd reaches the same inode; truncate(2) and
  * an O_TRUNC open drop its pages, a pinned one keeping its bytes for the
- * IOAS; unlink leaves the open file, the mappings and the pins. 59 checks
- * on 7.2.13, the 50 without IOAS_MAP_FILE (6.13+) on 6.12.95 (both mount a
- * tmpfs on /tmp), the same under exec whatever /tmp is on the host.
+ * IOAS; unlink leaves the open file, the mappings and the pins; its mapped
+ * pages count in RssShmem and a read fault of a hole adds one page to
+ * st_blocks. 63 checks on 7.2.13, the 54 without IOAS_MAP_FILE (6.13+) on
+ * 6.12.95 (both mount a tmpfs on /tmp), the same under exec whatever /tmp
+ * is on the host.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -62,6 +64,12 @@ static long file_size(int f)
 	return fstat(f, &st) ? -1 : (long)st.st_size;
 }
 
+static long blocks_of(int f)
+{
+	struct stat st;
+	return fstat(f, &st) ? -1 : (long)st.st_blocks;
+}
+
 static long nlink_of(int f)
 {
 	struct stat st;
@@ -91,7 +99,14 @@ int main(void)
 	V(0, 0, "ftruncate to 4 MiB", ftruncate(g, 4 << 20));
 	char *ram = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
 	check(ram != MAP_FAILED, "a shared mapping of it", 0);
+	long shmem0 = file_field("/proc/self/status", "RssShmem");
 	memset(ram, 0x33, 1 << 20);
+	long shmem = file_field("/proc/self/status", "RssShmem") - shmem0;
+	check(shmem == 1024, "RssShmem grows by the MiB written (shmem pages)", shmem);
+	long blocks0 = blocks_of(g);
+	check(blocks0 == 2048, "st_blocks: the MiB written", blocks0);
+	check(ram[3 << 20] == 0, "a read through the mapping past what was written", ram[3 << 20]);
+	check(blocks_of(g) == 2048 + 8, "st_blocks: its read fault added a page", blocks_of(g));
 	V(0, 0, "IOAS_MAP of 2 MiB of the mapping", map_user(ram, 2 << 20, IOVA, RW));
 	V(0x33, 0, "DMA reads what the CPU wrote", dma_read(IOVA + 5));
 	V(0, 0, "DMA reads an untouched page as zero", dma_read(IOVA + (3 << 19)));

@@ -47,6 +47,7 @@ import {
   MAP_SHARED,
   MAP_TYPE,
   MmStruct,
+  F_SEAL_GROW,
   PAGE_SIZE,
   PMD_ORDER,
   PROT_WRITE,
@@ -64,7 +65,7 @@ import {
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
 import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
-import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
+import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_IOAS_MAP_FILE, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
 import { type HugetlbInodes, hugetlbUsage, modelSmapsRollup, rewriteMaps, rewriteSmaps, statusRss } from './smaps.js';
 import { POOL_DIRS, POOL_WRITABLE, hasPool, meminfoText, poolFileText, poolWrite } from './hugepages.js';
@@ -934,11 +935,12 @@ export class BridgeServer {
         return { ret: cmd === F_GETFL ? p.getfl(Number(a[0])) : cmd === F_SETFL ? p.setfl(Number(a[0]), Number(a[2])) : -EINVAL };
       }
       case OP.STAT: {
+        const file = a[0] < 0n ? undefined : p.fileOf(Number(a[0]))?.memfile;
+        this.growFromReal(file);
         const st = a[0] < 0n ? p.stat(cstr(q.s)) : p.fstat(Number(a[0]));
         if (typeof st === 'number') return { ret: st };
         // i_blocks of a tmpfs file the real one (on another filesystem) counts otherwise: a read fault of a
         // hole adds a shmem page, not a block of the real file's; the pages the processes touched first
-        const file = a[0] < 0n ? undefined : p.fileOf(Number(a[0]))?.memfile;
         let blocks = -1n;
         if (file !== undefined && this.shmemOnlyInModel.has(file)) {
           for (const o of this.byPid.values()) this.syncTouchedPages(o);
@@ -1350,6 +1352,7 @@ export class BridgeServer {
   private syncMemfdPages(p: Process, fd: number, ranges: string): void {
     const file = p.fileOf(fd)?.memfile;
     if (file === undefined || !this.memfds.has(file)) return;
+    this.growFromReal(file);
     const nums = ranges.trim().split(/\s+/).map(Number);
     const fb = file.folioBytes;
     let budget = 1 << 18;
@@ -1367,6 +1370,24 @@ export class BridgeServer {
       }
     } finally {
       m.faults.current = prevFaults;
+    }
+  }
+
+  /**
+   * A memfd or tmpfs file the real file outgrew behind the model's back
+   * (stdio's writes reach it from inside libc, as do sendfile and splice):
+   * the model's i_size follows, unless F_SEAL_GROW says the kernel would
+   * have refused (the real file takes no seal). Never a shrink: the model's
+   * own writes and truncations reach the real file first.
+   */
+  private growFromReal(file: MemFile | undefined): void {
+    const real = file === undefined ? undefined : this.memfds.get(file);
+    if (real === undefined || file!.seals & F_SEAL_GROW) return;
+    try {
+      const size = BigInt(fstatSync(real).size);
+      if (size > file!.size) file!.truncate(size);
+    } catch {
+      // gone: nothing to follow
     }
   }
 
@@ -1535,6 +1556,8 @@ export class BridgeServer {
     const dv = new DataView(st.buffer, st.byteOffset, st.byteLength);
     // struct iommu_ioas_map: size, flags, ioas_id, __reserved, user_va, length, iova
     if (cmd === IOMMU_IOAS_MAP && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(16, true), dv.getBigUint64(24, true));
+    // struct iommu_ioas_map_file: size, flags, ioas_id, fd: the file's size as the real one grew it
+    else if (cmd === IOMMU_IOAS_MAP_FILE && st.length >= 16) this.growFromReal(b.proc.fileOf(dv.getInt32(12, true))?.memfile);
     // struct vfio_iommu_type1_dma_map: argsz, flags, vaddr, iova, size
     else if (cmd === VFIO_IOMMU_MAP_DMA && st.length >= 32) this.syncTouchedRange(b, dv.getBigUint64(8, true), dv.getBigUint64(24, true));
     // struct iommu_test_cmd: size, op, id, __reserved, then check_map { iova, length, uptr } or check_refs { length, uptr, refs }

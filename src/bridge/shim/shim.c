@@ -1096,10 +1096,15 @@ static int model_stat(int fd, const char *path, struct stat *st)
 }
 
 /* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
+static void memfd_sync(int fd);
+
 static int memfd_stat(int fd, struct stat *st)
 {
 	struct model_attr at;
-	if (RS(SYS_fstat, fd, st) < 0 || model_attr(fd, NULL, &at) < 0)
+	if (RS(SYS_fstat, fd, st) < 0)
+		return -1;
+	memfd_sync(fd); /* (the pages the real file has that the model lacks count in its blocks) */
+	if (model_attr(fd, NULL, &at) < 0)
 		return -1;
 	st->st_size = at.size;
 	st->st_blksize = at.blksize;
@@ -1187,7 +1192,10 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 	path = may_be_null(path);
 	if ((flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_BOTH && connected()) {
 		struct model_attr at;
-		if (RS(SYS_statx, dirfd, path, flags, mask, sx) || model_attr(dirfd, NULL, &at) < 0)
+		if (RS(SYS_statx, dirfd, path, flags, mask, sx))
+			return -1;
+		memfd_sync(dirfd);
+		if (model_attr(dirfd, NULL, &at) < 0)
 			return -1;
 		sx->stx_size = (uint64_t)at.size;
 		sx->stx_blksize = (uint32_t)at.blksize;
@@ -1933,7 +1941,9 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 		cookie_io_functions_t io = { .read = cookie_read, .write = cookie_write, .close = cookie_close };
 		return fopencookie((void *)(intptr_t)fd, mode, io);
 	}
-	if (connected() && model_path(path)) {
+	/* a file on the model's tmpfs: opened as open() opens it, so that the model takes it (tmpfs_adopt()) */
+	int tmp = connected() && !strchr(mode, ',') && (!strncmp(path, "/tmp/", 5) || !strncmp(path, "/dev/shm/", 9));
+	if (connected() && (model_path(path) || tmp)) {
 		/* a stream over the model's file (fileno() is its descriptor): fopen's flags, as glibc reads the mode */
 		int flags = mode[0] == 'r' ? O_RDONLY : mode[0] == 'w' ? O_WRONLY | O_CREAT | O_TRUNC : mode[0] == 'a' ? O_WRONLY | O_CREAT | O_APPEND : -1;
 		if (flags < 0) {
@@ -1948,7 +1958,7 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 			else if (*m == 'e')
 				flags |= O_CLOEXEC;
 		}
-		int fd = open_model(path, flags);
+		int fd = tmp ? do_openat(AT_FDCWD, path, flags, 0666) : open_model(path, flags);
 		if (fd < 0)
 			return NULL;
 		FILE *f = fdopen(fd, mode);

@@ -8,7 +8,8 @@
  * an O_TRUNC open drop its pages, a pinned one keeping its bytes for the
  * IOAS; unlink leaves the open file, the mappings and the pins; its mapped
  * pages count in RssShmem and a read fault of a hole adds one page to
- * st_blocks. 63 checks on 7.2.13, the 54 without IOAS_MAP_FILE (6.13+) on
+ * st_blocks; a stream's writes (stdio writes from inside libc) reach its
+ * size and pages. 74 checks on 7.2.13, the 65 without IOAS_MAP_FILE (6.13+) on
  * 6.12.95 (both mount a tmpfs on /tmp), the same under exec whatever /tmp
  * is on the host.
  */
@@ -202,5 +203,27 @@ int main(void)
 	V('z', 0, "pread sees it", byte_at(t, 2 * PG));
 	V(0, 0, "nlink 0", nlink_of(t));
 	V(F_SEAL_SEAL, 0, "F_SEAL_SEAL", fcntl(t, F_GET_SEALS));
+	un.iova = 0;
+	un.length = ~0ULL;
+	V(0, 0, "IOAS_UNMAP", ioctl(fd, IOMMU_IOAS_UNMAP, &un));
+
+	/* a stream: stdio writes from inside libc, the size and pages follow */
+	static char page[2 * PG];
+	memset(page, 'a', sizeof(page));
+	FILE *st = fopen("/tmp/iommufd-sim-stdio", "w+");
+	check(st != NULL, "fopen w+ of a file on /tmp", 0);
+	check(fwrite(page, 1, sizeof(page), st) == sizeof(page) && !fflush(st), "fwrite 8 KiB and fflush", 0);
+	check(file_size(fileno(st)) == 2 * PG, "fstat: its size", file_size(fileno(st)));
+	check(blocks_of(fileno(st)) == 16, "fstat: 16 blocks", blocks_of(fileno(st)));
+	V(F_SEAL_SEAL, 0, "a tmpfs file: F_SEAL_SEAL", fcntl(fileno(st), F_GET_SEALS));
+	if (has_file)
+		V(0, 0, "IOAS_MAP_FILE of it", map_file(fileno(st), 0, 2 * PG, IOVA, RW));
+	else
+		V(0, 0, "IOAS_MAP of a shared mapping of it", map_user(mmap(NULL, 2 * PG, PROT_READ, MAP_SHARED, fileno(st), 0), 2 * PG, IOVA, MAP_FIXED_IOVA | MAP_READABLE));
+	V('a', 0, "DMA reads what fwrite wrote", dma_read(IOVA + PG + 5));
+	check(!fseek(st, PG + 5, SEEK_SET) && fputc('z', st) == 'z' && !fflush(st), "fputc into it", 0);
+	V('z', 0, "DMA reads it", dma_read(IOVA + PG + 5));
+	V(0, 0, "fclose", fclose(st));
+	unlink("/tmp/iommufd-sim-stdio");
 	return failed;
 }

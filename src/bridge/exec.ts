@@ -10,6 +10,7 @@ import { accessSync, chmodSync, closeSync, constants as fsConstants, existsSync,
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 import type { ThpMode } from '../mm/address-space.js';
 import { BRIDGE_LOST_STATUS } from './protocol.js';
 import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
@@ -19,7 +20,7 @@ import { buildShim } from './shim-build.js';
 export const EXEC_MEMORY = '1G';
 
 /** The 2 MiB hugetlb pool under exec unless told: the oracle VMs reserve 128 huge pages before a program runs. */
-export const EXEC_HUGEPAGES = 128;
+export const EXEC_HUGEPAGES = ORACLE_HUGETLB_PAGES;
 
 /**
  * transparent_hugepage/enabled under exec unless told: the oracle VMs' kernels are built with

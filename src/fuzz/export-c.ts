@@ -18,6 +18,7 @@ import * as U from '../iommufd/uapi.js';
 import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
 import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
+import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
 import type { CEmitCtx } from './ops/types.js';
@@ -154,7 +155,9 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   const specialReadCalls: number[] = [];
   const specialSeen = new Map<MmStruct, number>();
   const handles = new Map<string, bigint>();
-  const run: ModelRun = runProgram(p, {
+  // the oracle VMs' pool (a program that sets none runs on it there), not the model's default of no limit
+  const onPool = p.hugetlb_pages === undefined ? { ...p, hugetlb_pages: { '2M': ORACLE_HUGETLB_PAGES } } : p;
+  const run: ModelRun = runProgram(onPool, {
     profile,
     ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     onCall: (r, machine) => {

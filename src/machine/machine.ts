@@ -61,6 +61,13 @@ export interface MachineOptions {
  */
 export type ProcessLayout = 'exec' | 'bare';
 
+/**
+ * 2 MiB huge pages in the oracle VMs' hugetlb pool: their init sets
+ * nr_hugepages to it before each program. What exec and the model's side of
+ * an oracle comparison give a program that sets no pool of its own.
+ */
+export const ORACLE_HUGETLB_PAGES = 128;
+
 /** Pages of the x86-64 vDSO image (vdso64.so text, 8 KiB on 6.12 and 7.2). */
 export const VDSO_TEXT_PAGES = 2;
 /** Pages of [vvar] (x86-64: 4 on 6.12 and 7.2). */

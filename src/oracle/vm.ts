@@ -28,6 +28,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 
 /**
  * The guest's /init (busybox sh). With `aslr: false` it turns address-space
@@ -52,7 +53,7 @@ mount -t tmpfs tmpfs /tmp
 chmod 0755 / /dev
 chmod 1777 /tmp
 chmod 0666 /dev/iommu /dev/vfio/vfio 2>/dev/null
-echo 128 > /proc/sys/vm/nr_hugepages
+echo ${ORACLE_HUGETLB_PAGES} > /proc/sys/vm/nr_hugepages
 @ASLR@
 dmesg -n 1
 dmesg -c > /dev/null
@@ -61,7 +62,7 @@ T=$(cat /oracle-timeout)
 for n in $(cat /oracle-list); do
   echo 1 > /proc/sys/vm/compact_memory 2>/dev/null
   # a program may have set its own pool (hugetlb_pages): the next one starts from the boot's
-  echo 128 > /proc/sys/vm/nr_hugepages
+  echo ${ORACLE_HUGETLB_PAGES} > /proc/sys/vm/nr_hugepages
   echo "@BEGIN $n"
   timeout -s KILL "$T" /bin/oracle-progs "$n" < /dev/null
   rc=$?

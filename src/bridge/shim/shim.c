@@ -2598,12 +2598,23 @@ static int64_t model_fd(int fd, int flags)
 	return (kind_of(fd) & K_MODEL) ? fd : -2; /* -2: a file the model does not know */
 }
 
+/* /dev/zero (mem 1:5): mmap_zero() makes a shared mapping shmem (shmem_zero_setup()), a private one anonymous */
+static int is_dev_zero(int fd)
+{
+	struct stat st;
+	return kind_of(fd) == K_NONE && RS(SYS_fstat, fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5);
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (!connected() || len == 0)
 		return raw_mmap(addr, len, prot, flags, fd, off);
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
-	int mfd = (int)model_fd(fd, flags);
+	int mfd = (int)model_fd(fd, flags), mflags = flags;
+	if (mfd == -2 && is_dev_zero(fd)) {
+		mfd = -1;
+		mflags |= MAP_ANONYMOUS;
+	}
 	size_t hsz = 0, rlen = len;
 	/*
 	 * MAP_POPULATE is the model's (it fills its page tables and folios); the
@@ -2632,7 +2643,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	}
 	if (fixed) {
 		/* the model first: it snapshots pinned contents of what is replaced */
-		int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, flags, mfd, off);
+		int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, mflags, mfd, off);
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			return MAP_FAILED;
@@ -2689,7 +2700,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	}
 	if (p == MAP_FAILED)
 		return p;
-	int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, flags | MAP_FIXED, mfd, off);
+	int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, mflags | MAP_FIXED, mfd, off);
 	if (r < 0 && r > -4096) {
 		RS(SYS_munmap, p, rlen);
 		errno = (int)-r;

@@ -9,9 +9,9 @@
  * IOAS; unlink leaves the open file, the mappings and the pins; its mapped
  * pages count in RssShmem and a read fault of a hole adds one page to
  * st_blocks; a stream's writes (stdio writes from inside libc) reach its
- * size and pages. 74 checks on 7.2.13, the 65 without IOAS_MAP_FILE (6.13+) on
- * 6.12.95 (both mount a tmpfs on /tmp), the same under exec whatever /tmp
- * is on the host.
+ * size and pages; a shared mapping of /dev/zero is shmem too. 78 checks on
+ * 7.2.13, the 69 without IOAS_MAP_FILE (6.13+) on 6.12.95 (both mount a
+ * tmpfs on /tmp), the same under exec whatever /tmp is on the host.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -225,5 +225,22 @@ int main(void)
 	V('z', 0, "DMA reads it", dma_read(IOVA + PG + 5));
 	V(0, 0, "fclose", fclose(st));
 	unlink("/tmp/iommufd-sim-stdio");
+
+	/* /dev/zero: mmap_zero() makes a shared mapping shmem (shmem_zero_setup()), a private one anonymous */
+	int z = open("/dev/zero", O_RDWR);
+	char *zs = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0);
+	char *zp = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0);
+	memset(zs, 1, 2 * PG);
+	memset(zp, 2, 3 * PG);
+	check(smaps_field(zs, "Rss", NULL) == 8 && smaps_field(zs, "Anonymous", NULL) == 0, "smaps of a shared /dev/zero mapping: 8 kB, not anonymous", smaps_field(zs, "Rss", NULL));
+	check(smaps_field(zp, "Rss", NULL) == 12 && smaps_field(zp, "Anonymous", NULL) == 12, "smaps of a private one: 12 kB, anonymous", smaps_field(zp, "Anonymous", NULL));
+	V(0, 0, "IOAS_MAP of the shared one", map_user(zs, 16 * PG, IOVA + (64 << 20), RW));
+	k = fork();
+	if (k == 0) {
+		zs[0x60] = 0x5c;
+		_exit(0);
+	}
+	waitpid(k, NULL, 0);
+	V(0x5c, 0, "DMA reads the child's store into the shared one", dma_read(IOVA + (64 << 20) + 0x60));
 	return failed;
 }

@@ -152,6 +152,11 @@ export const OP = {
    * that tmpfs inode, its pinned pages take their bytes from the real file first (the pins keep them).
    */
   TMPFS_TRUNCATE: 55,
+  /**
+   * pidfd_getfd(2) succeeded (a: the target's real pid, its descriptor, the new one): a model file there is
+   * the caller's too, at the new number -> the kind installed (0: not a model file, the real one stands).
+   */
+  PIDFD_GETFD: 56,
 } as const;
 
 /** In a reply's spin_us: the model's GUP took pages of shared file mappings of this process (ask OP.POPULATE). */

@@ -1241,6 +1241,19 @@ export class BridgeServer {
         else b.kinds.set(fd, e.kind);
         return { ret: e.kind };
       }
+      case OP.PIDFD_GETFD: {
+        // the real call took the target's file (the placeholder, or the real memfd): the model's goes with it
+        const t = this.byPid.get(Number(a[0]));
+        const kind = t?.kinds.get(Number(a[1]));
+        if (t === undefined || kind === undefined) return { ret: 0 };
+        const to = Number(a[2]);
+        b.placeholders.delete(to);
+        const r = p.pidfdGetfd(t.proc, Number(a[1]), to);
+        if (r < 0) return { ret: r };
+        if (kind === FD_BOTH) this.bothKinds(b, to);
+        else b.kinds.set(to, kind);
+        return { ret: kind };
+      }
       case OP.SCM_CANCEL: {
         const token = Number(a[0]);
         const key = this.inFlightByToken.get(token);

@@ -551,6 +551,22 @@ export class Process {
     });
   }
 
+  /**
+   * pidfd_getfd(2) (pidfd_getfd() → receive_fd()): `from`'s open file
+   * description of `fd` installed here at descriptor `to`, the number the
+   * real call chose (close-on-exec, which the real descriptor keeps). The
+   * ptrace access check is the real call's. -EBADF for a descriptor `from`
+   * has not open, -ESRCH when it has exited.
+   */
+  pidfdGetfd(from: Process, fd: number, to: number): number {
+    return this.sys('pidfd_getfd', -ESRCH, () => {
+      if (from.dead) return -ESRCH;
+      const f = from.scmSend(fd);
+      if (typeof f === 'number') return f;
+      return this.scmReceive(f, to);
+    });
+  }
+
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */
   fileOf(fd: number): OpenFile | undefined {
     const f = this.fds.get(fd)?.file;

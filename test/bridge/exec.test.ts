@@ -378,6 +378,12 @@ describe('exec: a file on the tmpfs of /tmp', () => {
   });
 });
 
+describe('exec: pidfd_getfd', () => {
+  it("takes another process's model file: the same iommufd context, memfd and access, at a close-on-exec descriptor (all 17 checks pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('pidfd', BOTH, 17, ['child: it is /dev/iommu', "child: IOAS_ALLOC on it: the parent's context (IOAS 1, access 2, IOAS 3)", "the parent's next IOAS is 4", 'child: close-on-exec']);
+  });
+});
+
 describe('exec: a memfd\'s file status flags', () => {
   it('F_SETFL O_APPEND of a memfd reaches the model, whose writes then go to the end (pwrite too), shared by a dup and not by a reopen (all 19 checks pass on 6.12.95 and 7.2.13)', async () => {
     await passesUnder('memfd-flags', BOTH, 19, ['goes to the end: the position is 4', 'appended, pwrite too', 'a reopen has its own flags', 'written at the position']);

@@ -2298,6 +2298,41 @@ ssize_t recvmsg(int s, struct msghdr *msg, int flags)
 	return r;
 }
 
+/* The pid a pidfd refers to (its fdinfo's Pid: line), or -1. */
+static long pidfd_pid(int pidfd)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	int f = RS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	long n = RS(SYS_read, f, buf, sizeof(buf) - 1);
+	RS(SYS_close, f);
+	buf[n > 0 ? n : 0] = 0;
+	char *p = strstr(buf, "\nPid:");
+	return p ? strtol(p + 5, NULL, 10) : -1;
+}
+
+/*
+ * pidfd_getfd(2): the real call checks and takes the target's file (its
+ * placeholder, or the real memfd); a model file there is then the caller's
+ * too, on the same number.
+ */
+int pidfd_getfd(int pidfd, int fd, unsigned int flags)
+{
+	int r = RS(SYS_pidfd_getfd, pidfd, fd, flags);
+	if (r < 0 || r >= MAXFD || !connected())
+		return r;
+	long pid = pidfd_pid(pidfd);
+	int64_t k = pid > 0 ? CALL(OP_PIDFD_GETFD, pid, fd, r) : 0;
+	if (k == K_MODEL || k == K_BOTH) {
+		fdkind[r] = (unsigned char)k;
+		memfd_huge[r] = 0;
+		foreign_tmpfs[r] = 0;
+	}
+	return r;
+}
+
 int dup(int fd)
 {
 	int r = RS(SYS_dup, fd);
@@ -3344,6 +3379,15 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 #endif
 	case SYS_openat: *ret = openat((int)a[0], (const char *)a[1], (int)a[2], (mode_t)a[3]); return 1;
 	case SYS_close: *ret = close((int)a[0]); return 1;
+	case SYS_pidfd_getfd: *ret = pidfd_getfd((int)a[0], (int)a[1], (unsigned int)a[2]); return 1;
+#ifdef SYS_unlink
+	case SYS_unlink: *ret = unlink((const char *)a[0]); return 1;
+#endif
+	case SYS_unlinkat: *ret = unlinkat((int)a[0], (const char *)a[1], (int)a[2]); return 1;
+	case SYS_truncate: *ret = truncate((const char *)a[0], (off_t)a[1]); return 1;
+#ifdef SYS_creat
+	case SYS_creat: *ret = creat((const char *)a[0], (mode_t)a[1]); return 1;
+#endif
 	case SYS_close_range: *ret = close_range((unsigned int)a[0], (unsigned int)a[1], (int)a[2]); return 1;
 	case SYS_dup: *ret = dup((int)a[0]); return 1;
 #ifdef SYS_dup2

@@ -198,17 +198,35 @@ export class Machine {
    * MemFile.problems() of.
    */
   reachablePageCaches(out: Set<MemFile>): void {
-    out.clear();
+    // (found into a kept list first: a Set cleared and refilled per call allocates its table each time)
+    const found = this.cachesFound;
+    let n = 0;
     for (const proc of this.processes.values()) {
       if (proc.exited) continue;
       for (const fd of proc.openFds()) {
         const f = proc.fileOf(fd)?.memfile;
-        if (f !== undefined && f.kind !== 'file' && f.live) out.add(f);
+        if (f !== undefined && f.kind !== 'file' && f.live) found[n++] = f;
       }
-      for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) out.add(v.file);
+      for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) found[n++] = v.file;
     }
-    for (const f of this.tmpfs.files()) if (f.live) out.add(f);
+    if (this.tmpfs.size > 0) this.tmpfs.addFiles({ add: (f: MemFile) => (found[n++] = f) });
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = out.has(found[i]);
+    if (same)
+      for (const f of out) {
+        const i = found.indexOf(f);
+        if (i < 0 || i >= n) {
+          same = false;
+          break;
+        }
+      }
+    if (!same) {
+      out.clear();
+      for (let i = 0; i < n; i++) out.add(found[i]);
+    }
+    found.length = Math.min(found.length, n + 16);
   }
+  private readonly cachesFound: MemFile[] = [];
 
   /**
    * /sys/kernel/mm/transparent_hugepage/enabled written (enabled_store()):

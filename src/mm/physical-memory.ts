@@ -125,6 +125,14 @@ function isUniformPage(page: Uint8Array): boolean {
 /** The one value every byte of src[off, off + len) holds, or -1. */
 function sameByte(src: Uint8Array, off: number, len: number): number {
   const b = src[off];
+  const at = src.byteOffset + off;
+  if ((at & 3) === 0 && (len & 3) === 0) {
+    // four bytes at a time where the range is word-aligned (a page of a buffer always is)
+    const words = new Uint32Array(src.buffer, at, len >>> 2);
+    const w = (b * 0x01010101) >>> 0;
+    for (let i = 0; i < words.length; i++) if (words[i] !== w) return -1;
+    return b;
+  }
   for (let i = off + 1; i < off + len; i++) if (src[i] !== b) return -1;
   return b;
 }

@@ -946,6 +946,11 @@ int unlinkat(int dirfd, const char *path, int flags)
 int truncate(const char *path, off_t len)
 {
 	struct stat st;
+	/* a model device node: vfs_truncate() refuses what is no regular file */
+	if (connected() && model_path(path)) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (connected() && RS(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode)) {
 		int fd = do_openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
 		if (fd >= 0 && kind_of(fd) == K_BOTH) {

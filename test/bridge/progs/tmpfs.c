@@ -9,8 +9,8 @@
  * IOAS; unlink leaves the open file, the mappings and the pins; its mapped
  * pages count in RssShmem and a read fault of a hole adds one page to
  * st_blocks; a stream's writes (stdio writes from inside libc) reach its
- * size and pages; a shared mapping of /dev/zero is shmem too. 78 checks on
- * 7.2.13, the 69 without IOAS_MAP_FILE (6.13+) on 6.12.95 (both mount a
+ * size and pages; a shared mapping of /dev/zero is shmem too. 80 checks on
+ * 7.2.13, the 71 without IOAS_MAP_FILE (6.13+) on 6.12.95 (both mount a
  * tmpfs on /tmp), the same under exec whatever /tmp is on the host.
  */
 #define _GNU_SOURCE
@@ -158,6 +158,8 @@ int main(void)
 	V(1, 0, "nlink 1", nlink_of(g));
 
 	/* truncate by path: the pages past the end leave the file, the pins keep theirs */
+	V(-1, EINVAL, "truncate(2) of /dev/iommu: EINVAL (no regular file)", truncate("/dev/iommu", 0));
+	V(-1, EISDIR, "truncate(2) of /tmp: EISDIR", truncate("/tmp", 0));
 	V(0, 0, "truncate(2) to 1 MiB", truncate("/tmp/iommufd-sim-guest", 1 << 20));
 	check(file_size(g) == 1 << 20, "the size follows", file_size(g));
 	V(0, 0, "pread past the end reads nothing", pread(g, link, 1, 3 << 20));

@@ -1693,10 +1693,17 @@ export class BridgeServer {
   private openMemfds(): void {
     for (const { b, fd, file } of this.memfdsToOpen.splice(0)) {
       if (this.memfds.has(file) || b.real === undefined) continue;
+      const path = `/proc/${b.realPid}/fd/${fd}`;
       try {
-        this.memfds.set(file, openSync(`/proc/${b.realPid}/fd/${fd}`, 'r+'));
+        this.memfds.set(file, openSync(path, 'r+'));
       } catch {
-        // closed already: its pages are reached through their mappings only
+        // a tmpfs file the program may only read (the reopen checks the inode's mode): its bytes still come
+        // from it; or closed already: its pages are reached through their mappings only
+        try {
+          this.memfds.set(file, openSync(path, 'r'));
+        } catch {
+          // closed
+        }
       }
     }
   }

@@ -15,6 +15,8 @@ export type ProfileName = 'latest' | 'v6.12' | 'v6.5' | 'v6.2';
 
 export interface Profile {
   readonly name: ProfileName;
+  /** The release uname(2) and /proc/sys/kernel/osrelease report (the oracle kernels' for latest and v6.12). */
+  readonly release: string;
   // --- pages.c bugs present in v6.2 (kernel-core.md §5.10) ---
   /** batch_clear_carry leaves `end` at 0 after installing the carry (fixed b7c822fa6b77). */
   readonly carryLeavesEndZero: boolean;
@@ -242,6 +244,7 @@ export interface Profile {
 
 const latest: Profile = Object.freeze({
   name: 'latest',
+  release: '7.2.13',
   carryLeavesEndZero: false,
   carryWritesCountFirst: false,
   unpinLastIndexFromReadStart: false,
@@ -311,6 +314,7 @@ const latest: Profile = Object.freeze({
 const v612: Profile = Object.freeze({
   ...latest,
   name: 'v6.12',
+  release: '6.12.95',
   hugetlbHintAlignsDown: true,
   madviseCollapseAnyPte: false,
   hugeZeroWriteAllocsThp: false,
@@ -345,6 +349,7 @@ const v612: Profile = Object.freeze({
 const v65: Profile = Object.freeze({
   ...v612,
   name: 'v6.5',
+  release: '6.5.0',
   autoIovaAlignCap: false,
   autoIovaCheckedAlign: false,
   unmapEmptyRangeOk: false,
@@ -367,6 +372,7 @@ const v65: Profile = Object.freeze({
 const v62: Profile = Object.freeze({
   ...v65,
   name: 'v6.2',
+  release: '6.2.0',
   carryLeavesEndZero: true,
   carryWritesCountFirst: true,
   unpinLastIndexFromReadStart: true,

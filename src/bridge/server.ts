@@ -1777,6 +1777,9 @@ export class BridgeServer {
   private fileRead(b: Bridged, name: string): Reply {
     const [kind, arg] = splitName(name);
     if (kind === 'hpage_pmd_size') return reply(`${2 * 1024 * 1024}\n`);
+    // the kernel the model is: its release in place of the host's
+    if (kind === 'osrelease') return reply(`${this.machine.profile.release}\n`);
+    if (kind === 'proc_version') return reply(readText('/proc/version').replace(/^(Linux version )\S+/, `$1${this.machine.profile.release}`));
     // the huge pages the programs' CPUs faulted in (only their real memory saw the touch)
     if (kind === 'hugepool') this.syncHugetlb();
     if (kind === 'meminfo') {
@@ -1863,7 +1866,8 @@ export class BridgeServer {
         writable = true;
         break;
       case 'hpage_pmd_size':
-        // a sysfs attribute without store
+      // a sysfs attribute without store; a read-only sysctl (sysctl_perm() takes its mode bits even for root)
+      case 'osrelease':
         writable = false;
         break;
       default:
@@ -1893,7 +1897,7 @@ export class BridgeServer {
       return { ret: poolWrite(this.machine.phys, order, data) };
     }
     // /proc/meminfo's proc_ops has no write: proc_reg_write() says EIO; the per-process files have none at all (EINVAL)
-    if (kind === 'meminfo') return { ret: -EIO };
+    if (kind === 'meminfo' || kind === 'proc_version' || kind === 'osrelease') return { ret: -EIO };
     if (kind !== 'fail-nth') return { ret: -EINVAL };
     const t = this.target(b, arg);
     if (t === undefined) return { ret: -ESRCH };
@@ -2135,6 +2139,10 @@ function specialPath(name: string): string {
       return a === b ? `/proc/${a}/fail-nth` : `/proc/${a}/task/${b}/fail-nth`;
     case 'meminfo':
       return '/proc/meminfo';
+    case 'osrelease':
+      return '/proc/sys/kernel/osrelease';
+    case 'proc_version':
+      return '/proc/version';
     case 'hugepool':
       return b === 'sysctl_nr_hugepages' ? '/proc/sys/vm/nr_hugepages' : `/sys/kernel/mm/hugepages/${a}/${b}`;
     case 'hpage_pmd_size':

@@ -384,6 +384,13 @@ describe('exec: pidfd_getfd', () => {
   });
 });
 
+describe('exec: the kernel release', () => {
+  it("uname(2), /proc/sys/kernel/osrelease and /proc/version name the profile's kernel, not the host's (all 11 checks pass on 6.12.95 and 7.2.13)", async () => {
+    await passesUnder('uname', ['latest'], 11, ['the release is 7.2.13', "osrelease is uname's release", '/proc/version names it', 'osrelease opened for writing: EACCES (a read-only sysctl, root too)']);
+    await passesUnder('uname', ['v6.12'], 11, ['the release is 6.12.95', 'an oracle kernel\'s release']);
+  });
+});
+
 describe('exec: a memfd\'s file status flags', () => {
   it('F_SETFL O_APPEND of a memfd reaches the model, whose writes then go to the end (pwrite too), shared by a dup and not by a reopen (all 19 checks pass on 6.12.95 and 7.2.13)', async () => {
     await passesUnder('memfd-flags', BOTH, 19, ['goes to the end: the position is 4', 'appended, pwrite too', 'a reopen has its own flags', 'written at the position']);

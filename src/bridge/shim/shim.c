@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -626,6 +627,9 @@ static const struct { const char *path, *name; } special_paths[] = {
 	{ "/sys/kernel/mm/transparent_hugepage/enabled", "thp_enabled" },
 	/* the model's hugetlb pool (exec emulates hugetlb: the host's pool is not the program's) */
 	{ "/proc/meminfo", "meminfo" },
+	/* the release of the kernel the model is (its profile's), not the host's */
+	{ "/proc/sys/kernel/osrelease", "osrelease" },
+	{ "/proc/version", "proc_version" },
 	{ "/proc/sys/vm/nr_hugepages", "hugepool:hugepages-2048kB:sysctl_nr_hugepages" },
 	{ "/proc/sys/vm/nr_overcommit_hugepages", "hugepool:hugepages-2048kB:nr_overcommit_hugepages" },
 };
@@ -2342,6 +2346,22 @@ int pidfd_getfd(int pidfd, int fd, unsigned int flags)
 	return r;
 }
 
+/* uname(2): the host's, with the release of the kernel the model is (the synthesized osrelease) */
+int uname(struct utsname *u)
+{
+	int r = RS(SYS_uname, u);
+	if (r < 0 || !connected())
+		return r;
+	char rel[sizeof(u->release)];
+	int64_t n = call(OP_FILE_READ, 0, 0, 0, 0, 0, 0, "osrelease", sizeof("osrelease"), NULL, rel, sizeof(rel));
+	if (n > 0 && n <= (int64_t)sizeof(rel)) {
+		/* the text ends with a newline */
+		rel[n - 1] = 0;
+		snprintf(u->release, sizeof(u->release), "%s", rel);
+	}
+	return r;
+}
+
 int dup(int fd)
 {
 	int r = RS(SYS_dup, fd);
@@ -3388,6 +3408,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 #endif
 	case SYS_openat: *ret = openat((int)a[0], (const char *)a[1], (int)a[2], (mode_t)a[3]); return 1;
 	case SYS_close: *ret = close((int)a[0]); return 1;
+	case SYS_uname: *ret = uname((struct utsname *)a[0]); return 1;
 	case SYS_pidfd_getfd: *ret = pidfd_getfd((int)a[0], (int)a[1], (unsigned int)a[2]); return 1;
 #ifdef SYS_unlink
 	case SYS_unlink: *ret = unlink((const char *)a[0]); return 1;

@@ -8,6 +8,7 @@ import { O_DIRECTORY, O_PATH, O_RDONLY, O_RDWR, O_TRUNC } from '../../src/machin
 import { Machine } from '../../src/machine/index.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
 import { F_ADD_SEALS, F_GET_SEALS, F_SEAL_GROW, F_SEAL_SEAL, PAGE_SIZE, SEEK_CUR, SEEK_SET } from '../../src/mm/constants.js';
+import type { MemFile } from '../../src/mm/memfile.js';
 import { mapFile } from '../iommufd/map-file-sim.js';
 
 const PG = PAGE_SIZE;
@@ -78,6 +79,32 @@ describe('a tmpfs file', () => {
     expect(machine.tmpfs.unlink('8:1')).toBe(true);
     proc.exit();
     expect(machine.phys.framesInUse()).toBe(0);
+  });
+
+  it('the page caches the audits check follow what is open, mapped and linked (the set changes only when they do)', () => {
+    const { machine, proc } = session();
+    const seen = new Set<MemFile>();
+    machine.reachablePageCaches(seen);
+    expect(seen.size).toBe(0);
+    const m = proc.memfdCreate('m', 0);
+    const mf = proc.fileOf(m)!.memfile!;
+    machine.reachablePageCaches(seen);
+    expect([...seen]).toEqual([mf]);
+    const before = seen;
+    machine.reachablePageCaches(seen);
+    expect([...seen]).toEqual([mf]);
+    expect(seen).toBe(before);
+    const t = proc.openTmpfs('8:1', '/tmp/g', O_RDWR, ATTRS);
+    const tf = proc.fileOf(t)!.memfile!;
+    expect(proc.close(m)).toBe(0);
+    expect(proc.close(t)).toBe(0);
+    // the memfd went with its descriptor; the tmpfs file stays, held by its name
+    machine.reachablePageCaches(seen);
+    expect([...seen]).toEqual([tf]);
+    expect(machine.tmpfs.unlink('8:1')).toBe(true);
+    machine.reachablePageCaches(seen);
+    expect(seen.size).toBe(0);
+    proc.exit();
   });
 
   it('an unnamed one (O_TMPFILE) goes with its last file', () => {

@@ -198,16 +198,26 @@ export class Ucmd<C = unknown> {
     return this.dv;
   }
 
+  /**
+   * One field as the handler sees it: the kernel copy's bytes until the
+   * struct is first decoded (a handler reading a few fields of a struct of
+   * sixty, iommu_test_cmd's, decodes only those), then the decoded struct
+   * (which may hold values assigned and not yet stored).
+   */
+  private fieldValue(field: string): number | bigint {
+    return this.decoded ? this.decoded[field] : this.layout.readField(this.buf, field);
+  }
+
   /** A u8/u16/u32/s32 field. */
   num(field: string): number {
-    const v = this.cmd[field];
+    const v = this.fieldValue(field);
     if (typeof v !== 'number') throw new TypeError(`${this.layout.name}.${field} is not a 32-bit field`);
     return v;
   }
 
   /** A u64 field. */
   big(field: string): bigint {
-    const v = this.cmd[field];
+    const v = this.fieldValue(field);
     if (typeof v !== 'bigint') throw new TypeError(`${this.layout.name}.${field} is not a u64 field`);
     return v;
   }

@@ -176,6 +176,23 @@ describe('compare', () => {
     expect(compareProgram('dead', p, r, k, '6.12.95', []).divergences.map((d) => [d.call, d.class])).toEqual([[3, 'missing']]);
   });
 
+  it("the model's side runs on the VMs' hugetlb pool when the program sets none: the wrapping hugetlb fallocate takes 128 huge pages, not the machine's RAM", () => {
+    const calls: Program['calls'] = [
+      { op: 'memfd_create', as: '$m', flags: ['HUGETLB'] },
+      { op: 'fallocate', fd: '$m', offset: '0x7ffffffffffff000', length: 3541 },
+      { op: 'open' },
+      { op: 'ioas_alloc' },
+    ];
+    const r = runModel({ name: 'pool', profile: 'v6.12', calls }, 'v6.12');
+    expect(r.results.map((x) => x.errno)).toEqual([undefined, 'ENOSPC', undefined, undefined]);
+    expect(r.ramFullAt).toBeUndefined();
+    // the same program where it sets a pool of its own keeps it (and the executor's default is no limit)
+    const own = runModel({ name: 'pool', profile: 'v6.12', hugetlb_pages: { '2M': 8 }, calls }, 'v6.12');
+    expect(own.results[1].errno).toBe('ENOSPC');
+    const plain = runProgram({ name: 'pool', profile: 'v6.12', calls }, { profile: 'v6.12' });
+    expect(plain.machine.phys.ramRefusals).toBeGreaterThan(0);
+  });
+
   it('after a call that succeeded on one side only, the rest is not compared', () => {
     const k = kernelLike(PROGRAM);
     k.calls.set(4, { rc: 0n, outputs: { iova: '0x0' } });

@@ -1129,7 +1129,7 @@ export class Process {
       const sealable = f !== undefined && f.kind !== 'file';
       if (cmd === F_GET_SEALS) return sealable ? f.seals : -EINVAL;
       if (cmd !== F_ADD_SEALS) return -EINVAL;
-      if (!fmodeWrites(d.file.fmode ?? 0)) return -EPERM;
+      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EPERM;
       // (an unknown seal and a file without seals are both -EINVAL)
       if (!sealable) return -EINVAL;
       return f.addSeals(arg >>> 0, f.perm);
@@ -1142,7 +1142,7 @@ export class Process {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       const f = d.file.memfile;
-      if (f === undefined || f.kind === 'file' || !fmodeWrites(d.file.fmode ?? 0)) return -EINVAL;
+      if (f === undefined || f.kind === 'file' || !fmodeWrites(d.file.fmode ?? O_RDWR)) return -EINVAL;
       // do_sys_ftruncate(): a negative loff_t; shmem's and hugetlbfs' s_maxbytes is MAX_LFS_FILESIZE, so every other size is taken
       const l = typeof length === 'bigint' ? BigInt.asIntN(64, length) : Number.isInteger(length) ? BigInt(length) : -1n;
       if (l < 0n) return -EINVAL;
@@ -1186,7 +1186,7 @@ export class Process {
         default:
           return -EOPNOTSUPP;
       }
-      if (!fmodeWrites(d.file.fmode ?? 0)) return -EBADF;
+      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EBADF;
       const f = d.file.memfile;
       // the model's other files are no FIFO or directory: an anon inode or a device node is -ENODEV
       if (f === undefined) return ((d.file.stat?.() ?? ANON_INODE_STAT).mode & S_IFMT) === S_IFREG ? -EOPNOTSUPP : -ENODEV;

@@ -114,6 +114,8 @@ export class Machine {
   readonly processes = new Map<number, Process>();
   /** The tmpfs mounted on /tmp (as the oracle VMs mount it): its linked files. */
   readonly tmpfs = new Tmpfs();
+  /** reachablePageCaches()'s list of what it found, kept between calls. */
+  private readonly cachesFound: MemFile[] = [];
   readonly mmOptions: MmOptions;
   /** The process whose syscall is running (undefined outside syscalls). */
   currentProcess: Process | undefined;
@@ -194,8 +196,8 @@ export class Machine {
   /**
    * The page caches (memfds, shared anonymous memory, tmpfs files) a live
    * process reaches through a descriptor or a mapping, and those of the
-   * linked tmpfs files, into `out` (cleared first): what the audits check
-   * MemFile.problems() of.
+   * linked tmpfs files, into `out` (which is left as it is when it holds
+   * exactly those): what the audits check MemFile.problems() of.
    */
   reachablePageCaches(out: Set<MemFile>): void {
     // (found into a kept list first: a Set cleared and refilled per call allocates its table each time)
@@ -209,7 +211,7 @@ export class Machine {
       }
       for (const v of proc.mm.vmas) if (v.file !== null && v.file.kind !== 'file' && v.file.live) found[n++] = v.file;
     }
-    if (this.tmpfs.size > 0) this.tmpfs.addFiles({ add: (f: MemFile) => (found[n++] = f) });
+    if (this.tmpfs.size > 0) for (const i of this.tmpfs.linked()) if (i.file.live) found[n++] = i.file;
     let same = true;
     for (let i = 0; i < n && same; i++) same = out.has(found[i]);
     if (same)
@@ -226,7 +228,6 @@ export class Machine {
     }
     found.length = Math.min(found.length, n + 16);
   }
-  private readonly cachesFound: MemFile[] = [];
 
   /**
    * /sys/kernel/mm/transparent_hugepage/enabled written (enabled_store()):

@@ -87,6 +87,15 @@ export class InFlightFile {
 }
 
 /**
+ * A file's f_mode (its access mode): a file a driver installs without one is
+ * read-write, as anon_inode_getfile(..., O_RDWR) makes every iommufd file
+ * (the access, fault and vEVENTQ fds).
+ */
+function fmodeOf(file: OpenFile): number {
+  return file.fmode ?? O_RDWR;
+}
+
+/**
  * f_flags of a file open(2) made: O_LARGEFILE forced on 64-bit
  * (force_o_largefile()), __O_SYNC implying O_DSYNC and O_CLOEXEC stripped
  * (build_open_flags()), the creation flags dropped (do_dentry_open()).
@@ -213,7 +222,7 @@ export class Process {
       if (!(flags & MAP_ANONYMOUS)) {
         const d = this.fdget(fd);
         if (d === undefined) return BigInt(-EBADF);
-        fileMode = d.file.fmode ?? O_RDWR;
+        fileMode = fmodeOf(d.file);
         noexec = d.file.noexec === true;
         if (d.file.memfile !== undefined) file = d.file.memfile;
         else if (d.file.mmap !== undefined) device = this.deviceMmap(d);
@@ -775,7 +784,7 @@ export class Process {
    */
   private vfsRw(write: boolean, d: FileDescription | undefined, buf: Arg, count: number, pos: bigint | undefined): number {
     if (d === undefined) return -EBADF;
-    const fmode = d.file.fmode ?? O_RDWR;
+    const fmode = fmodeOf(d.file);
     if (write ? !fmodeWrites(fmode) : !fmodeReads(fmode)) return -EBADF;
     const method = write ? d.file.write : d.file.read;
     if (method === undefined) return -EINVAL;
@@ -852,7 +861,7 @@ export class Process {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       if (pos !== undefined && d.file.positional !== true) return -ESPIPE;
-      const fmode = d.file.fmode ?? O_RDWR;
+      const fmode = fmodeOf(d.file);
       if (write ? !fmodeWrites(fmode) : !fmodeReads(fmode)) return -EBADF;
       if ((write ? d.file.write : d.file.read) === undefined) return -EINVAL;
       const v = u64(vec);
@@ -1129,7 +1138,7 @@ export class Process {
       const sealable = f !== undefined && f.kind !== 'file';
       if (cmd === F_GET_SEALS) return sealable ? f.seals : -EINVAL;
       if (cmd !== F_ADD_SEALS) return -EINVAL;
-      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EPERM;
+      if (!fmodeWrites(fmodeOf(d.file))) return -EPERM;
       // (an unknown seal and a file without seals are both -EINVAL)
       if (!sealable) return -EINVAL;
       return f.addSeals(arg >>> 0, f.perm);
@@ -1142,7 +1151,7 @@ export class Process {
       const d = this.fdget(fd);
       if (d === undefined) return -EBADF;
       const f = d.file.memfile;
-      if (f === undefined || f.kind === 'file' || !fmodeWrites(d.file.fmode ?? O_RDWR)) return -EINVAL;
+      if (f === undefined || f.kind === 'file' || !fmodeWrites(fmodeOf(d.file))) return -EINVAL;
       // do_sys_ftruncate(): a negative loff_t; shmem's and hugetlbfs' s_maxbytes is MAX_LFS_FILESIZE, so every other size is taken
       const l = typeof length === 'bigint' ? BigInt.asIntN(64, length) : Number.isInteger(length) ? BigInt(length) : -1n;
       if (l < 0n) return -EINVAL;
@@ -1186,7 +1195,7 @@ export class Process {
         default:
           return -EOPNOTSUPP;
       }
-      if (!fmodeWrites(d.file.fmode ?? O_RDWR)) return -EBADF;
+      if (!fmodeWrites(fmodeOf(d.file))) return -EBADF;
       const f = d.file.memfile;
       // the model's other files are no FIFO or directory: an anon inode or a device node is -ENODEV
       if (f === undefined) return ((d.file.stat?.() ?? ANON_INODE_STAT).mode & S_IFMT) === S_IFREG ? -EOPNOTSUPP : -ENODEV;

@@ -59,8 +59,8 @@ export class Tmpfs {
     return this.inodes.size;
   }
 
-  /** The page caches of the linked inodes, into `out` (for the audits: no process may reach them). */
-  addFiles(out: { add(f: MemFile): unknown }): void {
-    for (const i of this.inodes.values()) if (i.file.live) out.add(i.file);
+  /** The linked inodes (for the audits: no process may reach their page caches). */
+  linked(): IterableIterator<TmpfsInode> {
+    return this.inodes.values();
   }
 }

@@ -1830,7 +1830,9 @@ export class BridgeServer {
       this.syncTouchedPages(t);
       // (the resident counts do not depend on who else maps a page: no other address space is walked)
       const rw = rewriteSmaps(t.real?.smaps() ?? '', mm, [mm], undefined, this.shmemOnlyInModel);
-      const kb = (pages: number) => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
+      // SEQ_PUT_DEC() in task_mem(): pages << (PAGE_SHIFT - 10) printed unsigned, so a counter gone below
+      // zero (pinned_vm after the CHANGE_PROCESS quirk of account mode NONE) shows as 2^64 less its kB
+      const kb = (pages: number) => `${BigInt.asUintN(64, BigInt((pages * PAGE_SIZE) / 1024)).toString().padStart(8)} kB`;
       const text = statusRss(t.real?.status() ?? '', rw.delta)
         .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)
         .replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`)

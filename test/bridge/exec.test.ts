@@ -246,6 +246,18 @@ describe('exec: CHANGE_PROCESS across a privilege drop', () => {
   });
 });
 
+describe('exec: a live update through execve (cpr-exec)', () => {
+  it('the new image keeps the iommufd and the memfd, starts at VmPin 0, and CHANGE_PROCESS moves pinned_vm (7.2.13: 42 checks; 6.12.95: the 34 without MAP_FILE and CHANGE_PROCESS)', async () => {
+    await passesUnder('cpr', ['latest'], 42, [
+      'CHANGE_PROCESS with an anonymous area -> EINVAL',
+      'VmPin stays 0 after CHANGE_PROCESS (NONE: pinned_vm left on the old mm)',
+      'VmPin after unmap: -512 KiB printed unsigned',
+      'VmPin 512 KiB after CHANGE_PROCESS',
+    ]);
+    await passesUnder('cpr', ['v6.12'], 34, ['CHANGE_PROCESS: ENOTTY', 'VmPin still 0 (the old mm paid for it)', 'the memfd keeps its bytes']);
+  });
+});
+
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
     await passesUnder('scm', ['latest'], 27, ['child: IOAS_MAP_FILE of the received memfd', 'child: its VmPin holds the 64 KiB it pinned', 'child: the pipe is still a pipe', 'parent: 96 KiB were mapped'], { warnings: false });

@@ -23,7 +23,7 @@ import { type Server, type Socket, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EACCES, EBADF, EINVAL, EIO, ENOENT, EPERM, ESRCH } from '../base/errno.js';
+import { EACCES, EBADF, EINVAL, EIO, ENOENT, ENOMEM, EPERM, ESRCH } from '../base/errno.js';
 import { SightKeys } from '../base/sight-keys.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
@@ -823,14 +823,41 @@ export class BridgeServer {
   private snapshot(b: Bridged, lo: number, hi: number): void {
     const real = b.real;
     if (real === undefined) return;
-    const mm = b.proc.mm;
     const phys = this.machine.phys;
     const page = new Uint8Array(PAGE_SIZE);
+    this.eachPinnedPage(b.proc.mm, lo, hi, (vpn, pfn) => {
+      if (real.copy(vpn * PAGE_SIZE, page, 0, PAGE_SIZE, false)) phys.store(pfn, 0, page, 0, PAGE_SIZE);
+    });
+  }
+
+  /**
+   * The pages of [lo, hi) (bytes) that `mm` maps to a pinned frame, as "k ADDR LEN" lines of runs (hex),
+   * as many as fit the shim's 4 KiB reply: the ones its MADV_FREE keeps from the host.
+   */
+  private pinnedRuns(mm: MmStruct, lo: number, hi: number): string {
+    const runs: Array<[number, number]> = [];
+    this.eachPinnedPage(mm, lo, hi, (vpn) => {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last[0] + last[1] === vpn) last[1]++;
+      else runs.push([vpn, 1]);
+    });
+    let out = '';
+    for (const [vpn, n] of runs) {
+      const line = `k ${(vpn * PAGE_SIZE).toString(16)} ${(n * PAGE_SIZE).toString(16)}\n`;
+      if (out.length + line.length >= 4000) break;
+      out += line;
+    }
+    return out;
+  }
+
+  /** fn(vpn, pfn) for each page of [lo, hi) (bytes) that `mm` maps to a pinned frame (not the zero page), in order. */
+  private eachPinnedPage(mm: MmStruct, lo: number, hi: number, fn: (vpn: number, pfn: number) => void): void {
+    const phys = this.machine.phys;
     const s = Math.floor(lo / PAGE_SIZE);
     const e = Math.ceil(hi / PAGE_SIZE);
     const take = (vpn: number, pfn: number): void => {
       if (pfn === phys.zeroPfn || pfn >= phys.totalFrames || phys.pincount(pfn) === 0) return;
-      if (real.copy(vpn * PAGE_SIZE, page, 0, PAGE_SIZE, false)) phys.store(pfn, 0, page, 0, PAGE_SIZE);
+      fn(vpn, pfn);
     };
     const spanKeys = Math.ceil(e / PT_SPAN) - Math.floor(s / PT_SPAN);
     const visit = (key: number): void => {
@@ -847,7 +874,7 @@ export class BridgeServer {
     if (spanKeys <= mm.pt.size) {
       for (let key = Math.floor(s / PT_SPAN); key * PT_SPAN < e; key++) visit(key);
     } else {
-      for (const key of [...mm.pt.keys()]) if ((key + 1) * PT_SPAN > s && key * PT_SPAN < e) visit(key);
+      for (const key of [...mm.pt.keys()].sort((x, y) => x - y)) if ((key + 1) * PT_SPAN > s && key * PT_SPAN < e) visit(key);
     }
   }
 
@@ -1111,11 +1138,16 @@ export class BridgeServer {
       case OP.MADVISE: {
         const advice = Number(a[2]);
         this.mirrorRange(b, a[0], a[1]);
-        if (advice === MADV_DONTNEED || advice === MADV_FREE || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
+        if (advice === MADV_DONTNEED || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
         // the pages touched so far were faulted under the VMA's flags before this advice (a THP or not)
         this.syncTouchedRange(b, a[0], a[1]);
-        return { ret: p.madvise(a[0], a[1], advice) };
+        const ret = p.madvise(a[0], a[1], advice);
+        // MADV_FREE: the pinned pages stay off the host's lazy free list (the shim's madvise_free())
+        if (advice === MADV_FREE && (ret === 0 || ret === -ENOMEM) && a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE) {
+          return { ret, s: this.pinnedRuns(p.mm, Number(a[0]), Number(a[0]) + Number(a[1])) };
+        }
+        return { ret };
       }
       case OP.MEMFD: {
         this.syncFds(b, Number(a[1]));

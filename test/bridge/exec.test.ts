@@ -258,6 +258,17 @@ describe('exec: a live update through execve (cpr-exec)', () => {
   });
 });
 
+describe('exec: MADV_FREE of pinned memory', () => {
+  it('reclaim (MADV_PAGEOUT) drops the clean unpinned pages and keeps the pinned ones for the CPU and the device (18 checks, all passing on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('lazyfree', BOTH, 18, [
+      'a pinned clean page keeps its bytes for the CPU',
+      'and for the device',
+      'the unpinned clean pages were dropped: zeros',
+      'unpinned now, but no longer lazily free (reclaim set them swap-backed): kept',
+    ]);
+  });
+});
+
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
     await passesUnder('scm', ['latest'], 27, ['child: IOAS_MAP_FILE of the received memfd', 'child: its VmPin holds the 64 KiB it pinned', 'child: the pipe is still a pipe', 'parent: 96 KiB were mapped'], { warnings: false });

@@ -2959,10 +2959,49 @@ int mprotect(void *a, size_t l, int prot)
 	return model_then_real_holes(OP_MPROTECT, SYS_mprotect, a, l, prot);
 }
 
+/*
+ * MADV_FREE: the model answers and names the pages of the range it pins
+ * ("k ADDR LEN" lines); the host frees the rest lazily, not those. A kernel
+ * marks a pinned page lazily free too but never drops it (the pin's
+ * reference fails try_to_unmap_one()'s count), while the host, which knows
+ * no pin, would drop it at its next reclaim (MADV_PAGEOUT) and the program
+ * would read zeros where the device still has the bytes.
+ */
+static int madvise_free(void *a, size_t l, int advice)
+{
+	char keep[4096];
+	int64_t r = call(OP_MADVISE, (int64_t)(uintptr_t)a, (int64_t)l, advice, 0, 0, 0, NULL, 0, NULL, keep, sizeof(keep));
+	if (r < 0 && r != -ENOMEM) {
+		errno = (int)-r;
+		return -1;
+	}
+	/* (a hole is ENOMEM after the advice reached every mapping: the real ones take it too) */
+	uintptr_t at = (uintptr_t)a, end = (uintptr_t)a + ((l + 4095) & ~(size_t)4095);
+	for (char *p = keep; *p;) {
+		unsigned long long ks, kl;
+		if (p[0] == 'k' && sscanf(p + 1, "%llx %llx", &ks, &kl) == 2 && ks >= at && ks + kl <= end) {
+			if (ks > at)
+				RS(SYS_madvise, at, ks - at, advice);
+			at = ks + kl;
+		}
+		char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	if (at < end)
+		RS(SYS_madvise, at, end - at, advice);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return 0;
+}
+
 int madvise(void *a, size_t l, int advice)
 {
 	if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE || advice == 25 /* MADV_COLLAPSE */)
 		return model_decides(OP_MADVISE, SYS_madvise, a, l, advice);
+	if (advice == MADV_FREE && connected())
+		return madvise_free(a, l, advice);
 	return model_then_real_holes(OP_MADVISE, SYS_madvise, a, l, advice);
 }
 

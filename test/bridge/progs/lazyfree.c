@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,16 @@ static char dma(int fd, uint32_t acc, uint64_t iova)
 
 int main(void)
 {
+	/*
+	 * One CPU throughout: MADV_FREE leaves the last pages it marks in this
+	 * CPU's lazy-free batch, and MADV_PAGEOUT drains only the batch of the CPU
+	 * it runs on (lru_add_drain()), so a program moved in between would keep
+	 * them (under exec, on a loaded host of several CPUs)
+	 */
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
 	int fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_alloc(fd);
 	struct test_cmd md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };

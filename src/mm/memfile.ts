@@ -509,6 +509,8 @@ export class MemFile {
       }
       const oomAt = at + left;
       if (oomAt < to) {
+        // the kernel's loop runs the machine out of RAM there (reclaim, the OOM killer): a refusal
+        this.phys.refuseForRam();
         // shmem_undo_range(unfalloc): the folios of the range still not uptodate go, earlier calls' too
         for (const k of [...this.falloced]) if (BigInt(k) >= from && BigInt(k) < oomAt) this.dropFolio(k, this.folios.get(k)!);
         return -ENOMEM;

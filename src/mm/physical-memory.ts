@@ -870,6 +870,16 @@ export class PhysicalMemory {
     return this.refusals;
   }
 
+  /**
+   * An allocation its caller found RAM could not meet without trying it (a
+   * shmem fallocate() that free memory cannot satisfy, MemFile.allocate()):
+   * counted as a refusal, where the kernel's loop would have reclaimed and
+   * called the OOM killer.
+   */
+  refuseForRam(): void {
+    this.refusals++;
+  }
+
   /** FOLL_PIN pins held on the frame. */
   pincount(pfn: number): number {
     if (!this.isAllocated(pfn)) return 0;

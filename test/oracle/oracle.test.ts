@@ -483,6 +483,33 @@ describe('compare', () => {
     expect(compareProgram('unit', PROGRAM, runModel(PROGRAM, 'latest'), kp, '7.2.13', loadKnown()).status).toBe('diverged');
   });
 
+  it('a shmem fallocate that free memory cannot meet runs the machine out of RAM: ENOMEM, and what follows is field ram-full', () => {
+    // 7.2 corpus of seed 120804: fallocate of 1 TiB of a memfd on a 1 GiB machine; 7.2.13 reclaimed and was killed
+    const p: Program = {
+      name: 'falloc',
+      memory: '64M',
+      calls: [
+        { op: 'memfd_create', as: '$m' },
+        { op: 'fallocate', fd: '$m', offset: 897024, length: 1099511630392 },
+        { op: 'fallocate', fd: '$m', offset: 0, length: 1 << 20 },
+      ],
+    };
+    const r = runModel(p, 'latest');
+    // the doomed call allocates nothing (shmem_undo_range()), so a small one after it still fits
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ENOMEM', 'ok']);
+    expect(r.ramFullAt).toBe(1);
+    const k = kernelLike(p);
+    k.calls.delete(1);
+    k.calls.delete(2);
+    k.exit = 137;
+    const got = compareProgram('falloc', p, r, k, '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [1, 'missing', 'ram-full', true],
+      [undefined, 'crash', 'ram-full', true],
+    ]);
+    expect(got.status).toBe('explained');
+  });
+
   it('a program that said SKIP is skipped, one that never ran is an error', () => {
     const k = kernelLike(PROGRAM);
     k.exit = 4;

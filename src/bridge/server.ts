@@ -39,6 +39,7 @@ import {
   MADV_COLLAPSE,
   MADV_DONTNEED,
   MADV_FREE,
+  MADV_PAGEOUT,
   MADV_REMOVE,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -1140,6 +1141,16 @@ export class BridgeServer {
         this.mirrorRange(b, a[0], a[1]);
         if (advice === MADV_DONTNEED || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
+        // a page the model pinned after the host took MADV_FREE for it: a byte written back through
+        // /proc/PID/mem dirties the real page, which the host's reclaim then keeps, as a kernel keeps the
+        // pinned one (GUP for writing dirtied it, and the pin's reference fails try_to_unmap_one())
+        if (advice === MADV_PAGEOUT && b.real !== undefined && a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE) {
+          const real = b.real;
+          const one = new Uint8Array(1);
+          this.eachPinnedPage(p.mm, Number(a[0]), Number(a[0]) + Number(a[1]), (vpn) => {
+            if (real.copy(vpn * PAGE_SIZE, one, 0, 1, false)) real.copy(vpn * PAGE_SIZE, one, 0, 1, true);
+          });
+        }
         // the pages touched so far were faulted under the VMA's flags before this advice (a THP or not)
         this.syncTouchedRange(b, a[0], a[1]);
         const ret = p.madvise(a[0], a[1], advice);

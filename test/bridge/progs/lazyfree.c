@@ -3,9 +3,11 @@
  * MADV_FREE over memory an IOAS pins, then MADV_PAGEOUT (reclaim, which
  * drops clean lazily freed pages even without swap): a pinned page keeps its
  * bytes for the CPU and the device (try_to_unmap_one() counts the pin's
- * reference and keeps it), a page written after MADV_FREE is kept, and an
- * unpinned clean one reads as zeros. Under exec the host takes the real
- * advice, so the shim keeps the pinned pages off the host's lazy free list.
+ * reference and keeps it), also one pinned after MADV_FREE, a page written
+ * after MADV_FREE is kept, and an unpinned clean one reads as zeros. Under
+ * exec the host takes the real advice, so the shim keeps the pinned pages off
+ * the host's lazy free list, and before a MADV_PAGEOUT the server dirties the
+ * real pages of those pinned since.
  * What Linux 6.12.95 and 7.2.13 answer; one line per check, exit 0 when all
  * passed. (The model does not drop the unpinned pages, so smaps' Rss is not
  * checked: docs/exec.md, Limits.)
@@ -80,5 +82,15 @@ int main(void)
 	check(b[PG] == 'A' && b[2 * PG] == 'D', "after the unpin the pages are still mapped", b[2 * PG]);
 	V(0, 0, "MADV_PAGEOUT again", madvise(b, 16 * PG, MADV_PAGEOUT));
 	check(b[PG] == 'A' && b[2 * PG] == 'D', "unpinned now, but no longer lazily free (reclaim set them swap-backed): kept", b[PG]);
+	/* pinned after MADV_FREE: GUP for writing dirties the page, the pin holds it */
+	char *e = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(e, 'E', 4 * PG);
+	V(0, 0, "MADV_FREE of 4 fresh pages", madvise(e, 4 * PG, MADV_FREE));
+	struct ioas_map m2 = { .size = sizeof(m2), .flags = MAP_FIXED_IOVA | MAP_READABLE | MAP_WRITEABLE, .ioas_id = ioas, .user_va = (uintptr_t)e, .length = 2 * PG, .iova = iova + (1 << 20) };
+	V(0, 0, "IOAS_MAP of the first 2 after it", ioctl(fd, IOMMU_IOAS_MAP, &m2));
+	V(0, 0, "MADV_PAGEOUT of the 4", madvise(e, 4 * PG, MADV_PAGEOUT));
+	check(e[0] == 'E' && e[PG] == 'E', "pinned after MADV_FREE: kept for the CPU", e[0]);
+	check(dma(fd, acc, iova + (1 << 20) + PG) == 'E', "and for the device", dma(fd, acc, iova + (1 << 20) + PG));
+	check(e[2 * PG] == 0 && e[3 * PG] == 0, "the unpinned two: dropped", e[2 * PG]);
 	return failed;
 }

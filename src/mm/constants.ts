@@ -60,8 +60,8 @@ export const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
 export const STACK_GUARD_GAP = 256n * PAGE_SIZE_N;
 /** _STK_LIM: the default RLIMIT_STACK (8 MiB). */
 export const STK_LIM = 8n * 1024n * 1024n;
-/** /proc/sys/vm/mmap_min_addr default. */
-export const MMAP_MIN_ADDR = 65536n;
+/** /proc/sys/vm/mmap_min_addr: CONFIG_DEFAULT_MMAP_MIN_ADDR=4096 of both oracle kernels (their .config; distributions often use 65536). */
+export const MMAP_MIN_ADDR = 4096n;
 /** /proc/sys/vm/max_map_count default (DEFAULT_MAX_MAP_COUNT). */
 export const DEFAULT_MAX_MAP_COUNT = 65530;
 

@@ -2760,7 +2760,22 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		}
 		p = raw_mmap(al, rlen, prot, rflags | MAP_FIXED, fd, off);
 	} else {
-		p = raw_mmap(addr, len, prot, rflags, fd, off);
+		p = MAP_FAILED;
+		/*
+		 * A hint below 64 KiB: the oracle kernels' mmap_min_addr is 4096, a host with an
+		 * LSM rounds such a hint up to CONFIG_LSM_MMAP_MIN_ADDR (65536) first, so the hint
+		 * itself is tried where the range is free, as the kernel's search does first
+		 */
+		uintptr_t h = (uintptr_t)addr & ~(uintptr_t)4095;
+		if (h >= 4096 && h < 65536 && h + len > h) {
+			p = raw_mmap((void *)h, len, prot, rflags | MAP_FIXED_NOREPLACE, fd, off);
+			if (p != MAP_FAILED && p != (void *)h) {
+				RS(SYS_munmap, p, len);
+				p = MAP_FAILED;
+			}
+		}
+		if (p == MAP_FAILED)
+			p = raw_mmap(addr, len, prot, rflags, fd, off);
 	}
 	if (p == MAP_FAILED)
 		return p;

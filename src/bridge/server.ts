@@ -1144,20 +1144,15 @@ export class BridgeServer {
         // a page the model pinned after the host took MADV_FREE for it: a byte written back through
         // /proc/PID/mem dirties the real page, which the host's reclaim then keeps, as a kernel keeps the
         // pinned one (GUP for writing dirtied it, and the pin's reference fails try_to_unmap_one())
-        if (advice === MADV_PAGEOUT && b.real !== undefined && a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE) {
-          const real = b.real;
-          const one = new Uint8Array(1);
-          this.eachPinnedPage(p.mm, Number(a[0]), Number(a[0]) + Number(a[1]), (vpn) => {
-            if (real.copy(vpn * PAGE_SIZE, one, 0, 1, false)) real.copy(vpn * PAGE_SIZE, one, 0, 1, true);
-          });
-        }
+        const range = a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE ? ([Number(a[0]), Number(a[0] + a[1])] as const) : undefined;
+        // a page the model pinned after the host took MADV_FREE for it: dirtied, so the host's reclaim keeps it, as
+        // a kernel keeps the pinned one (GUP for writing dirtied it, and the pin's reference fails try_to_unmap_one())
+        if (advice === MADV_PAGEOUT && range !== undefined) this.eachPinnedPage(p.mm, range[0], range[1], (vpn) => this.rewriteRealByte(b, vpn));
         // the pages touched so far were faulted under the VMA's flags before this advice (a THP or not)
         this.syncTouchedRange(b, a[0], a[1]);
         const ret = p.madvise(a[0], a[1], advice);
         // MADV_FREE: the pinned pages stay off the host's lazy free list (the shim's madvise_free())
-        if (advice === MADV_FREE && (ret === 0 || ret === -ENOMEM) && a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE) {
-          return { ret, s: this.pinnedRuns(p.mm, Number(a[0]), Number(a[0]) + Number(a[1])) };
-        }
+        if (advice === MADV_FREE && (ret === 0 || ret === -ENOMEM) && range !== undefined) return { ret, s: this.pinnedRuns(p.mm, range[0], range[1]) };
         return { ret };
       }
       case OP.MEMFD: {
@@ -1652,11 +1647,19 @@ export class BridgeServer {
    * bytes.
    */
   private copyRealPages(b: Bridged, lo: number, hi: number): void {
-    const real = b.real;
-    if (real === undefined) return;
-    const one = new Uint8Array(1);
-    for (let vpn = lo; vpn < hi; vpn++) if (real.copy(vpn * PAGE_SIZE, one, 0, 1, false)) real.copy(vpn * PAGE_SIZE, one, 0, 1, true);
+    for (let vpn = lo; vpn < hi; vpn++) this.rewriteRealByte(b, vpn);
   }
+
+  /**
+   * A byte of the real page at `vpn` read and written back through /proc/PID/mem: a FOLL_FORCE write,
+   * which breaks COW in a private mapping and leaves the page dirty (so the host's reclaim keeps it).
+   */
+  private rewriteRealByte(b: Bridged, vpn: number): void {
+    const real = b.real;
+    if (real?.copy(vpn * PAGE_SIZE, this.oneByte, 0, 1, false)) real.copy(vpn * PAGE_SIZE, this.oneByte, 0, 1, true);
+  }
+
+  private readonly oneByte = new Uint8Array(1);
 
   /** The address spaces of the model's live processes. */
   private liveMms(): MmStruct[] {

@@ -25,9 +25,6 @@
 
 #include "progs.h"
 
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
-#define IOMMU_IOAS_CHANGE_PROCESS _IO(T, 0x92)
-struct ioas_map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 
 static int fd, mfd;
@@ -37,12 +34,6 @@ static int map_file(uint64_t start, uint64_t len, uint64_t iova)
 {
 	struct ioas_map_file m = { .size = sizeof(m), .flags = 7, .ioas_id = ioas, .fd = mfd, .start = start, .length = len, .iova = iova };
 	return ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
-}
-
-static int change_process(void)
-{
-	struct { uint32_t size, reserved; } cp = { 8, 0 };
-	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cp);
 }
 
 int main(void)
@@ -64,7 +55,7 @@ int main(void)
 		int csfd = open("/proc/self/status", O_RDONLY);
 		failed = 0;
 		V(0, 0, "child: setresuid(1000, 1000, 1000)", setresuid(1000, 1000, 1000));
-		V(0, 0, "child: CHANGE_PROCESS", change_process());
+		V(0, 0, "child: CHANGE_PROCESS", ioas_change_process(fd));
 		kb = fd_field(csfd, "VmPin");
 		check(kb == 0, "child: VmPin stays 0 (account mode NONE keeps pinned_vm on the old mm)", kb);
 		V(0, 0, "child: uid 1000 maps 64 KiB", map_file(256 << 10, 64 << 10, 1 << 25));
@@ -77,7 +68,7 @@ int main(void)
 	check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child passed", st);
 	kb = fd_field(sfd, "VmPin");
 	check(kb == 256, "parent: still 256 KiB", kb);
-	V(0, 0, "parent: CHANGE_PROCESS back", change_process());
+	V(0, 0, "parent: CHANGE_PROCESS back", ioas_change_process(fd));
 	kb = fd_field(sfd, "VmPin");
 	check(kb == 320, "parent: 320 KiB (the child's 64 KiB moved here)", kb);
 	struct ioas_unmap_ { uint32_t size, ioas_id; uint64_t iova, length; } u = { 24, ioas, 0, ~0ull };

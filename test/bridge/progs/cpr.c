@@ -27,11 +27,7 @@
 
 #include "progs.h"
 
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
-#define IOMMU_IOAS_CHANGE_PROCESS _IO(T, 0x92)
-struct ioas_map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
-struct ioas_unmap { uint32_t size, ioas_id; uint64_t iova, length; };
 
 static int fd, mfd;
 static uint32_t ioas;
@@ -47,12 +43,6 @@ static long unmap(uint64_t iova, uint64_t len)
 	struct ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len };
 	int rc = ioctl(fd, IOMMU_IOAS_UNMAP, &u);
 	return rc ? -errno : (long)u.length;
-}
-
-static int change_process(void)
-{
-	struct { uint32_t size, reserved; } cp = { 8, 0 };
-	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cp);
 }
 
 static const char *mode = "none";
@@ -131,17 +121,17 @@ static int second(void)
 	check(kb == 0, none ? "after exec: VmPin 0 (a new mm)" : "after exec, account mode user: VmPin 0", kb);
 	struct ioas_alloc_cmd { uint32_t size, flags, out_ioas_id; } a = { sizeof(a), 0, 0 };
 	V(0, 0, "the inherited iommufd still answers: IOAS_ALLOC", ioctl(fd, IOMMU_IOAS_ALLOC, &a));
-	V(-1, legacy ? ENOTTY : EINVAL, legacy ? "CHANGE_PROCESS: ENOTTY" : "CHANGE_PROCESS with an anonymous area -> EINVAL", change_process());
+	V(-1, legacy ? ENOTTY : EINVAL, legacy ? "CHANGE_PROCESS: ENOTTY" : "CHANGE_PROCESS with an anonymous area -> EINVAL", ioas_change_process(fd));
 	long len = unmap(1 << 25, 64 << 10);
 	check(len == (64 << 10), "unmap the anonymous area: 64 KiB", len);
 	kb = fd_field(sfd, "VmPin");
 	check(kb == 0, "VmPin still 0 (the old mm paid for it)", kb);
 	long moved = legacy || none ? 0 : 512;
 	if (!legacy) {
-		V(0, 0, "CHANGE_PROCESS", change_process());
+		V(0, 0, "CHANGE_PROCESS", ioas_change_process(fd));
 		kb = fd_field(sfd, "VmPin");
 		check(kb == moved, none ? "VmPin stays 0 after CHANGE_PROCESS (NONE: pinned_vm left on the old mm)" : "VmPin 512 KiB after CHANGE_PROCESS", kb);
-		V(0, 0, "CHANGE_PROCESS again (nothing to move)", change_process());
+		V(0, 0, "CHANGE_PROCESS again (nothing to move)", ioas_change_process(fd));
 		kb = fd_field(sfd, "VmPin");
 		check(kb == moved, "VmPin unchanged by a second CHANGE_PROCESS", kb);
 	}

@@ -26,7 +26,6 @@
 
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(T, 0x8e)
 #define TEST_OP_DMABUF_GET 22
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
 
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 

@@ -22,13 +22,10 @@
 
 #include "progs.h"
 
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
 #define MAP_RW 6
 #define TEST_OP_DMABUF_REVOKE 23
 #define IOVA (1ull << 24) /* the mock domain's aperture starts there */
 
-struct map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
-struct ioas_unmap { uint32_t size, ioas_id; uint64_t iova, length; };
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
 
 static int fd;
@@ -42,7 +39,7 @@ static long dmabuf_revoke(int dfd)
 
 static long map_file(uint32_t ioas, int f, uint64_t iova)
 {
-	struct map_file m = { .size = sizeof(m), .flags = MAP_FIXED_IOVA | MAP_RW, .ioas_id = ioas, .fd = f, .length = 0x4000, .iova = iova };
+	struct ioas_map_file m = { .size = sizeof(m), .flags = MAP_FIXED_IOVA | MAP_RW, .ioas_id = ioas, .fd = f, .length = 0x4000, .iova = iova };
 	return ioctl(fd, IOMMU_IOAS_MAP_FILE, &m);
 }
 

@@ -21,6 +21,8 @@
 #define IOMMU_IOAS_ALLOC _IO(T, 0x81)
 #define IOMMU_IOAS_MAP _IO(T, 0x85)
 #define IOMMU_IOAS_UNMAP _IO(T, 0x86)
+#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
+#define IOMMU_IOAS_CHANGE_PROCESS _IO(T, 0x92)
 #define IOMMU_TEST_CMD _IO(T, 0xa0)
 #define TEST_OP_MOCK_DOMAIN 2
 #define TEST_OP_MD_CHECK_REFS 4
@@ -35,6 +37,8 @@
 
 struct ioas_alloc { uint32_t size, flags, out_ioas_id; };
 struct ioas_map { uint32_t size, flags, ioas_id, reserved; uint64_t user_va, length, iova; };
+struct ioas_unmap { uint32_t size, ioas_id; uint64_t iova, length; };
+struct ioas_map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
 /* IOMMU_TEST_CMD of TEST_OP_MOCK_DOMAIN: its outputs, and room for the largest union member */
 struct test_cmd_md {
 	uint32_t size, op, id, reserved;
@@ -147,6 +151,13 @@ static __attribute__((unused)) uint32_t ioas_alloc(int fd)
 {
 	struct ioas_alloc a = { .size = sizeof(a) };
 	return ioctl(fd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
+}
+
+/* IOMMU_IOAS_CHANGE_PROCESS: the context's pins move to the calling process's mm (7.2; 6.12: ENOTTY) */
+static __attribute__((unused)) int ioas_change_process(int fd)
+{
+	struct { uint32_t size, reserved; } cp = { sizeof(cp), 0 };
+	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cp);
 }
 
 /* IOMMU_TEST_OP_ACCESS_RW through access `access`: `len` bytes between IOVA `iova` and `uptr` */

@@ -25,8 +25,6 @@
 
 #include "progs.h"
 
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
-struct ioas_map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 
 static void send_fds(int s, const int *fds, int n)

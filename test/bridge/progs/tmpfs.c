@@ -21,9 +21,7 @@
 #include "progs.h"
 #define PG 4096
 #define IOVA 0x40000000UL
-#define IOMMU_IOAS_MAP_FILE _IO(T, 0x8f)
 
-struct ioas_map_file { uint32_t size, flags, ioas_id; int32_t fd; uint64_t start, length, iova; };
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
 
 static int fd;

@@ -41,6 +41,10 @@ export const REQ_SLEEPER = 0x20000;
 /** HELLO's result, a bit set of what the simulated kernel does that the shim follows: a MAP_HUGETLB hint is aligned down (x86 before 6.13). */
 export const HELLO_HUGETLB_HINT_DOWN = 1;
 export const OP_MASK = 0xffff;
+/** OP_MMAP's fd for a file the model does not know (anonymous memory stands in). */
+export const MMAP_FD_FOREIGN = -2;
+/** OP_MMAP's fd MMAP_FD_REFUSED - E: such a file, whose own checks refuse the mapping with errno E. */
+export const MMAP_FD_REFUSED = -4096;
 
 export const OP = {
   HELLO: 1,

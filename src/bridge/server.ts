@@ -64,7 +64,7 @@ import {
   F_GET_SEALS,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MMAP_FD_FOREIGN, MMAP_FD_REFUSED, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_IOAS_MAP_FILE, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
@@ -1049,7 +1049,9 @@ export class BridgeServer {
         const [addr, len, prot, flags0, fd, off] = a;
         let flags = Number(flags0);
         let mfd = Number(fd);
-        if (mfd === -2) {
+        // a file the model does not know, which refuses the mapping itself: the model checks the address first
+        if (mfd <= MMAP_FD_REFUSED) return { ret: p.mmapRefusedFile(addr, len, Number(prot), flags, off, MMAP_FD_REFUSED - mfd) };
+        if (mfd === MMAP_FD_FOREIGN) {
           // a file the model does not know: anonymous memory stands in for its pages
           flags = (flags & ~MAP_TYPE) | MAP_ANONYMOUS | MAP_PRIVATE;
           mfd = -1;

@@ -206,12 +206,7 @@ export class Process {
 
   /** mmap(2): the mapped address, or a negative errno, as bigint. */
   mmap(addr: Arg, length: Arg, prot: number, flags: number, fd = -1, offset: Arg = 0n): bigint {
-    return this.sys('mmap', BigInt(-ESRCH), () => {
-      const a = u64(addr);
-      const l = u64(length);
-      const o = u64(offset);
-      if (a === undefined || l === undefined || o === undefined) return BigInt(-EINVAL);
-      if (o % BigInt(PAGE_SIZE) !== 0n) return BigInt(-EINVAL);
+    return this.sysMmap(addr, length, offset, (a, l, o) => {
       prot |= 0;
       flags |= 0;
       let file: MemFile | null = null;
@@ -233,6 +228,32 @@ export class Process {
         }
       }
       return this.mm.mmap(a, l, prot, flags, { file, fileMode, offset: o, task: this.task, device, noexec, noMmap });
+    });
+  }
+
+  /**
+   * mmap(2) of a file the model does not know (under exec, a host file), which
+   * the real kernel's checks of the file refuse with errno `err` (its mode, a
+   * missing ->mmap). do_mmap() looks at the address first (an unaligned or
+   * out-of-range MAP_FIXED, mmap_min_addr, MAP_FIXED_NOREPLACE over a
+   * mapping), so those answers are the model's; past them, -err, and the
+   * address space is left as it was.
+   */
+  mmapRefusedFile(addr: Arg, length: Arg, prot: number, flags: number, offset: Arg, err: number): bigint {
+    return this.sysMmap(addr, length, offset, (a, l, o) =>
+      this.mm.mmap(a, l, prot | 0, (flags | 0) & ~MAP_ANONYMOUS, { file: null, fileMode: O_RDWR, offset: o, task: this.task, device: () => -err }),
+    );
+  }
+
+  /** The mmap system call around `body`: its u64 arguments, and an offset not page-aligned (EINVAL, sys_mmap()) refused first. */
+  private sysMmap(addr: Arg, length: Arg, offset: Arg, body: (a: bigint, l: bigint, o: bigint) => bigint): bigint {
+    return this.sys('mmap', BigInt(-ESRCH), () => {
+      const a = u64(addr);
+      const l = u64(length);
+      const o = u64(offset);
+      if (a === undefined || l === undefined || o === undefined) return BigInt(-EINVAL);
+      if (o % BigInt(PAGE_SIZE) !== 0n) return BigInt(-EINVAL);
+      return body(a, l, o);
     });
   }
 

@@ -258,6 +258,20 @@ describe('exec: a live update through execve (cpr-exec)', () => {
   });
 });
 
+describe('exec: mmap of files the model does not know', () => {
+  it('the file is checked before the address and a refused MAP_FIXED leaves the pinned buffer it named as it was (28 checks, all passing on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('mmap-files', BOTH, 28, [
+      'MAP_FIXED|MAP_HUGETLB without MAP_ANONYMOUS, fd -1: EBADF',
+      'MAP_FIXED of a pipe: ENODEV',
+      'MAP_FIXED writable and shared of a read-only open: EACCES',
+      'MAP_FIXED_NOREPLACE of a pipe over the buffer: EEXIST before ENODEV',
+      "MD_CHECK_MAP: the domain maps the buffer's own pages",
+      'MD_CHECK_REFS: still pinned once each',
+      'then MAP_FIXED there, fd -1: EBADF again (no huge mapping was left)',
+    ]);
+  });
+});
+
 describe('exec: MADV_FREE of pinned memory', () => {
   it('reclaim (MADV_PAGEOUT) drops the clean unpinned pages and keeps the pinned ones for the CPU and the device (24 checks, all passing on 6.12.95 and 7.2.13)', async () => {
     await passesUnder('lazyfree', BOTH, 24, [

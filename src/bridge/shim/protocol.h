@@ -52,6 +52,9 @@ struct bridge_chan {
 #define CHAN_MARK 'R'
 #define BELL_SIZE 4096 /* the doorbell page: a u32 every request bumps after its write */
 
+/* OP_MMAP of a file the model does not know that refuses the mapping with errno E: fd MMAP_FD_REFUSED - E */
+#define MMAP_FD_REFUSED (-4096)
+
 enum bridge_op {
 	OP_HELLO = 1,        /* a: pid, ppid, fork token, memlock cur, CapEff, uid; s: reply FIFO path NUL channel path
 			      * -> ret: HELLO_* bits; b1: connection id; s: fds (on the FIFO) */
@@ -60,7 +63,9 @@ enum bridge_op {
 	OP_IOCTL = 4,        /* a: fd, cmd, arg, lowest free fd (-1: the command installs none), inline bytes n, uptr; s: the struct at arg (n bytes), then
 			      * the user buffer at uptr (ACCESS_RW) -> ret; b0: new fd or -1; s: struct bytes written (b1),
 			      * then user buffer bytes written */
-	OP_MMAP = 5,         /* a: addr, len, prot, flags, fd, offset -> addr */
+	OP_MMAP = 5,         /* a: addr, len, prot, flags, fd, offset -> addr; fd: a model descriptor, -1 (anonymous),
+			      * -2 (a file the model does not know: anonymous memory stands in) or MMAP_FD_REFUSED - E
+			      * (such a file, whose own checks refuse the mapping with E: the model checks the address) */
 	OP_MUNMAP = 6,       /* a: addr, len */
 	OP_MPROTECT = 7,     /* a: addr, len, prot */
 	OP_MADVISE = 8,      /* a: addr, len, advice */

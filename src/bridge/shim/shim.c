@@ -29,6 +29,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -2675,6 +2678,25 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return raw_mmap(addr, len, prot, flags, fd, off);
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	int mfd = (int)model_fd(fd, flags), mflags = flags;
+	/*
+	 * ksys_mmap_pgoff() takes the file before any address is looked at: a
+	 * descriptor that is no open file (or an O_PATH one, which fget() skips) is
+	 * EBADF, MAP_HUGETLB of a file not on hugetlbfs EINVAL. The model stands
+	 * anonymous memory in for a file it does not know, so it cannot see either;
+	 * asked first (MAP_FIXED) it would map, and replace, what the kernel leaves.
+	 */
+	if (mfd == -2 && !(off & 4095)) {
+		int fl = (int)RS(SYS_fcntl, fd, F_GETFL);
+		if (fl < 0 || (fl & O_PATH)) {
+			errno = EBADF;
+			return MAP_FAILED;
+		}
+		struct statfs sf;
+		if ((flags & MAP_HUGETLB) && !(RS(SYS_fstatfs, fd, &sf) == 0 && sf.f_type == HUGETLBFS_MAGIC)) {
+			errno = EINVAL;
+			return MAP_FAILED;
+		}
+	}
 	if (mfd == -2 && is_dev_zero(fd)) {
 		mfd = -1;
 		mflags |= MAP_ANONYMOUS;
@@ -2706,6 +2728,19 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		rlen = (len + hsz - 1) & ~(hsz - 1);
 	}
 	if (fixed) {
+		/*
+		 * A file the model does not know: what its own checks say (do_mmap(): its
+		 * mode, a missing ->mmap) is learnt from a mapping of it elsewhere, and
+		 * the model answers it after its checks of the address, changing nothing.
+		 */
+		if (mfd == -2) {
+			void *q = raw_mmap(NULL, rlen, prot, rflags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE | MAP_LOCKED),
+					   fd, off);
+			if (q != MAP_FAILED)
+				RS(SYS_munmap, q, rlen);
+			else if (errno != ENOMEM)
+				mfd = MMAP_FD_REFUSED - errno;
+		}
 		/* the model first: it snapshots pinned contents of what is replaced */
 		int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, mflags, mfd, off);
 		if (r < 0 && r > -4096) {
@@ -2718,7 +2753,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			p = raw_mmap(addr, rlen, prot, (rflags & ~MAP_SHARED) | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
 			int e = errno;
-			CALL(OP_MUNMAP, (int64_t)(uintptr_t)addr, len);
+			/* (a hugetlb mapping's length is whole huge pages, or the munmap is EINVAL) */
+			CALL(OP_MUNMAP, (int64_t)(uintptr_t)addr, hsz ? rlen : len);
 			errno = e;
 		} else if (kind_of(fd) == K_MODEL) {
 			CALL(OP_NOP); /* the server fills the stand-in with the device's pages now that it exists */

@@ -25,6 +25,7 @@
 #define IOMMU_IOAS_CHANGE_PROCESS _IO(T, 0x92)
 #define IOMMU_TEST_CMD _IO(T, 0xa0)
 #define TEST_OP_MOCK_DOMAIN 2
+#define TEST_OP_MD_CHECK_MAP 3
 #define TEST_OP_MD_CHECK_REFS 4
 #define TEST_OP_CREATE_ACCESS 5
 #define TEST_OP_ACCESS_PAGES 7
@@ -180,6 +181,29 @@ static __attribute__((unused)) uint64_t fnv(const void *p, size_t n)
 		h *= 1099511628211ULL;
 	}
 	return h;
+}
+
+/* IOMMU_TEST_CMD of MD_CHECK_MAP / MD_CHECK_REFS: the header and the union as u64 words */
+struct md_check_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
+
+/* MD_CHECK_MAP: domain `hwpt` maps [iova, iova + len) to the pages at va now */
+static __attribute__((unused)) int md_check_map(int fd, uint32_t hwpt, uint64_t iova, const void *va, uint64_t len)
+{
+	struct md_check_cmd c = { .size = sizeof(c), .op = TEST_OP_MD_CHECK_MAP, .id = hwpt };
+	c.u[0] = iova;
+	c.u[1] = len;
+	c.u[2] = (uintptr_t)va;
+	return ioctl(fd, IOMMU_TEST_CMD, &c);
+}
+
+/* MD_CHECK_REFS: each page at va holds `refs` pins */
+static __attribute__((unused)) int md_check_refs(int fd, const void *va, uint64_t len, uint32_t refs)
+{
+	struct md_check_cmd c = { .size = sizeof(c), .op = TEST_OP_MD_CHECK_REFS };
+	c.u[0] = len;
+	c.u[1] = (uintptr_t)va;
+	c.u[2] = refs;
+	return ioctl(fd, IOMMU_TEST_CMD, &c);
 }
 
 #endif

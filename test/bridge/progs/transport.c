@@ -26,15 +26,6 @@
 
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
 
-static int check_refs(int fd, void *p, uint64_t len, uint32_t refs)
-{
-	struct test_cmd c = { .size = sizeof(c), .op = TEST_OP_MD_CHECK_REFS };
-	c.u[0] = len;
-	c.u[1] = (uintptr_t)p;
-	c.u[2] = refs;
-	return ioctl(fd, IOMMU_TEST_CMD, &c);
-}
-
 int main(void)
 {
 	int fd = open("/dev/iommu", O_RDWR);
@@ -115,12 +106,12 @@ int main(void)
 	}
 	char ok = 0;
 	check(read(p[0], &ok, 1) == 1 && ok == 'y', "the child pins the shared pages through its own domain", ok);
-	rc = check_refs(fd, shared, 4 * PG, 1);
+	rc = md_check_refs(fd, shared, 4 * PG, 1);
 	check(rc == 0, "MD_CHECK_REFS: pinned once while the child lives", rc);
 	kill(child, SIGKILL);
 	int st = 0;
 	check(waitpid(child, &st, 0) == child && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the child dies by SIGKILL", st);
-	rc = check_refs(fd, shared, 4 * PG, 0);
+	rc = md_check_refs(fd, shared, 4 * PG, 0);
 	check(rc == 0, "MD_CHECK_REFS: no pin left right after waitpid", rc);
 
 	/* a process that dropped to another uid still reaches the server, and so do its children */

@@ -1110,12 +1110,13 @@ export class BridgeServer {
           }
         }
         if (mode === MREMAP_CHECK) {
-          // "i": it stays in place (the shim has the model do it, then does the same); "p old new": it moves,
-          // and the real kernel places it, with the lengths as the model takes them (hugetlb's are huge-aligned)
+          // "i": it stays in place (the shim has the model do it, then does the same); "p old new to": it moves,
+          // with the lengths as the model takes them (hugetlb's are huge-aligned), to where the model would put
+          // it if that is free in the real process, else where the real kernel places it
           const place: MremapPlace = { check: true };
           const ret = p.mremap(addr, oldLen, newLen, flags, newAddr, place);
           const c = place.checked;
-          return c === undefined ? { ret } : { ret, s: c.move ? `p ${c.oldLen.toString(16)} ${c.newLen.toString(16)}` : 'i' };
+          return c === undefined ? { ret } : { ret, s: c.move ? `p ${c.oldLen.toString(16)} ${c.newLen.toString(16)} ${(c.to ?? 0n).toString(16)}` : 'i' };
         }
         if (mode === MREMAP_FOLLOW) return { ret: p.mremap(addr, oldLen, newLen, flags, newAddr, { at: BigInt.asUintN(64, newAddr) }) };
         // MREMAP_DO: the shim does to the real process what the model did, a line each (the host kernel's own

@@ -240,8 +240,11 @@ export interface MremapPlace {
   at?: bigint;
   /** Filled with what the call did, in order, for the bridge to do the same to the real process. */
   effects?: MremapEffect[];
-  /** Set by a `check`: whether the range would move, and the lengths as the call takes them (page- or huge-page-aligned). */
-  checked?: { move: boolean; oldLen: bigint; newLen: bigint };
+  /**
+   * Set by a `check`: whether the range would move, the lengths as the call takes them (page- or
+   * huge-page-aligned), and where it would go (a move: the model's own choice of the new address).
+   */
+  checked?: { move: boolean; oldLen: bigint; newLen: bigint; to?: bigint };
 }
 
 /** One change an mremap made to the address space: a range unmapped, moved, or grown in place. */
@@ -2206,7 +2209,7 @@ export class MmStruct {
 
   /** A `check` that went through: 0, and what the call would do (MremapPlace.checked). */
   private remapChecked(r: Remap, move: boolean): bigint {
-    r.place.checked = { move, oldLen: r.oldLen, newLen: r.newLen };
+    r.place.checked = move ? { move, oldLen: r.oldLen, newLen: r.newLen, to: r.newAddr } : { move, oldLen: r.oldLen, newLen: r.newLen };
     return 0n;
   }
 

@@ -2922,8 +2922,10 @@ int munlockall(void)
  * may be another version, whose mremap checks and moves differently): "u
  * addr len" unmapped (the target, a shrunk tail, also before a refusal), "m
  * from len to len dontunmap" moved, "g addr len len" grown in place. A range
- * that moves elsewhere is placed by the real kernel (with the lengths the
- * model takes, hugetlb's huge-aligned), and the model follows it there.
+ * that moves elsewhere (with the lengths the model takes, hugetlb's
+ * huge-aligned) goes where the model's search puts it when that range is
+ * free in the real process, as an mmap hint is taken, else where the real
+ * kernel places it; the model follows it there.
  */
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
@@ -2973,10 +2975,23 @@ void *mremap(void *old, size_t osz, size_t nsz, int flags, ...)
 		errno = (int)-r;
 		return MAP_FAILED;
 	}
-	unsigned long long ol, nl;
-	if (how[0] != 'p' || sscanf(how + 1, "%llx %llx", &ol, &nl) != 2)
+	unsigned long long ol, nl, to = 0;
+	if (how[0] != 'p' || sscanf(how + 1, "%llx %llx %llx", &ol, &nl, &to) < 2)
 		return model_mremap(old, osz, nsz, flags, naddr);
-	void *p = (void *)RS(SYS_mremap, old, ol, nl, flags, naddr);
+	void *p = MAP_FAILED;
+	if (to) {
+		/* the model's place, taken when nothing real is there (the probe is replaced by the move) */
+		void *q = (void *)RS(SYS_mmap, to, nl, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (q == (void *)(uintptr_t)to) {
+			p = (void *)RS(SYS_mremap, old, ol, nl, flags | MREMAP_MAYMOVE | MREMAP_FIXED, to);
+			if (p == MAP_FAILED)
+				RS(SYS_munmap, to, nl);
+		} else if (q != MAP_FAILED) {
+			RS(SYS_munmap, q, nl);
+		}
+	}
+	if (p == MAP_FAILED)
+		p = (void *)RS(SYS_mremap, old, ol, nl, flags, naddr);
 	if (p != MAP_FAILED)
 		CALL(OP_MREMAP, (int64_t)(uintptr_t)old, osz, nsz, flags, (int64_t)(uintptr_t)p, MREMAP_FOLLOW);
 	return p;

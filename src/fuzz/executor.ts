@@ -641,7 +641,9 @@ class CallCtx implements ExecCtx {
   }
 
   armFailNth(nth: number): void {
-    this.x.pendingFail.set(this.proc, nth);
+    // 0 arms nothing (proc_fail_nth_write() of 0 leaves fail_nth off; the exported C arms only a non-zero nth)
+    if (nth === 0) this.x.pendingFail.delete(this.proc);
+    else this.x.pendingFail.set(this.proc, nth);
   }
 
   snapshotHere(title: string): void {

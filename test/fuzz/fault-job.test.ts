@@ -14,6 +14,17 @@ describe('fault-injection job', () => {
     expect(p.calls).toHaveLength(3);
   });
 
+  it('fail_nth of 0 arms nothing (writing 0 to fail-nth turns it off; the exported C arms only a non-zero nth)', () => {
+    const p: Program = { calls: [{ op: 'open' }, { op: 'fail_nth', nth: 0 }, { op: 'ioas_alloc', as: '$i' }, { op: 'fail_nth', nth: 1 }, { op: 'ioas_alloc' }] };
+    const r = runGuarded(p, fuzzRunOptions(true));
+    expect(r.failed, r.reasons?.join('\n')).toBe(false);
+    expect(r.results[2].errno).toBeUndefined();
+    expect(r.results[2].outputs.fault_injected).toBeUndefined();
+    // the same call armed at 1 fails its first fault point
+    expect(r.results[4].errno).toBe('ENOMEM');
+    expect(r.results[4].outputs.fault_injected).toBe(1);
+  });
+
   it('every fault point of an IOAS_MAP with a domain fails cleanly, and the walk ends past the last one', () => {
     const p: Program = {
       calls: [

@@ -75,7 +75,7 @@ export const exit: OpModule = {
 export const fail_nth: OpModule = {
   name: 'fail_nth',
   spec: {
-    doc: 'arm fail-nth for the next call of this process: its `nth` fault point fails (disarmed after that call)',
+    doc: 'arm fail-nth for the next call of this process: its `nth` fault point fails (disarmed after that call); 0 arms nothing',
     group: 'process',
     fields: { nth: req({ kind: 'int', width: 'u32', doc: 'which fault point to fail (1 = the first)' }) },
     outputs: {},

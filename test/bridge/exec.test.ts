@@ -259,8 +259,8 @@ describe('exec: a live update through execve (cpr-exec)', () => {
 });
 
 describe('exec: mmap of files the model does not know', () => {
-  it('the file is checked before the address and a refused MAP_FIXED leaves the pinned buffer it named as it was (28 checks, all passing on 6.12.95 and 7.2.13)', async () => {
-    await passesUnder('mmap-files', BOTH, 28, [
+  it('the file is checked before the address and a refused MAP_FIXED leaves the pinned buffer it named as it was; MAP_SHARED_VALIDATE of hugetlb (32 checks, all passing on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('mmap-files', BOTH, 32, [
       'MAP_FIXED|MAP_HUGETLB without MAP_ANONYMOUS, fd -1: EBADF',
       'MAP_FIXED of a pipe: ENODEV',
       'MAP_FIXED writable and shared of a read-only open: EACCES',
@@ -268,6 +268,8 @@ describe('exec: mmap of files the model does not know', () => {
       "MD_CHECK_MAP: the domain maps the buffer's own pages",
       'MD_CHECK_REFS: still pinned once each',
       'then MAP_FIXED there, fd -1: EBADF again (no huge mapping was left)',
+      'MAP_SHARED_VALIDATE|MAP_HUGETLB|MAP_HUGE_2MB: maps',
+      'and with MAP_SYNC, which hugetlbfs does not support: EOPNOTSUPP',
     ]);
   });
 });

@@ -2722,6 +2722,13 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		hsz = (size_t)1 << (lg ? lg : 21);
 		rlen = (len + hsz - 1) & ~(hsz - 1);
 		rflags &= ~(MAP_HUGETLB | (HUGE_MASK << HUGE_SHIFT));
+		/*
+		 * the kernel's mapping is of a hugetlbfs file, which takes MAP_SHARED_VALIDATE
+		 * (the model checks its flags); the ordinary memory standing in is anonymous,
+		 * for which the host would refuse it
+		 */
+		if ((rflags & MAP_TYPE) == MAP_SHARED_VALIDATE)
+			rflags = (rflags & ~MAP_TYPE) | MAP_SHARED;
 	} else if (kind_of(fd) == K_BOTH && memfd_huge[fd]) {
 		/* a hugetlbfs memfd in the model, shmem for real: placed and sized like a huge mapping */
 		hsz = (size_t)1 << memfd_huge[fd];

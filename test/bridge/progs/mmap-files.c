@@ -10,8 +10,10 @@
  * domain keeps its bytes, its pages (the domain still maps what the buffer
  * holds, each pinned once) and its VMA (a second IOAS_MAP of it succeeds).
  * And a MAP_HUGETLB refused for its descriptor leaves no huge mapping
- * behind at its 2 MiB-aligned address. One line per check; exit 0 when all
- * passed.
+ * behind at its 2 MiB-aligned address. MAP_SHARED_VALIDATE: refused for
+ * anonymous memory, taken by MAP_HUGETLB's hugetlbfs file, which then checks
+ * the flags (exec stands ordinary memory in for it). One line per check;
+ * exit 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -24,6 +26,12 @@
 #endif
 #ifndef MAP_HUGETLB
 #define MAP_HUGETLB 0x40000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 3
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
 #endif
 
 /* mmap's errno (0: it mapped) */
@@ -107,6 +115,20 @@ int main(void)
 	check(e == EBADF, "then MAP_FIXED there, fd -1: EBADF again (no huge mapping was left)", e);
 	e = mm(h + PG, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_ANONYMOUS, -1, 0);
 	check(e == 0, "MAP_FIXED_NOREPLACE of one page inside it maps", e);
+	/* MAP_SHARED_VALIDATE: anonymous memory refuses it, a hugetlbfs file (MAP_HUGETLB's) checks the flags */
+	e = mm(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
+	check(e == EINVAL, "MAP_SHARED_VALIDATE of anonymous memory: EINVAL", e);
+	void *hp = MAP_FAILED;
+	errno = 0;
+	hp = mmap(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << 26), -1, 0);
+	check(hp != MAP_FAILED, "MAP_SHARED_VALIDATE|MAP_HUGETLB|MAP_HUGE_2MB: maps", errno);
+	if (hp != MAP_FAILED)
+		munmap(hp, 4UL << 20);
+	e = mm(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_SYNC, -1, 0);
+	check(e == EOPNOTSUPP, "and with MAP_SYNC, which hugetlbfs does not support: EOPNOTSUPP", e);
+	e = mm(NULL, 4UL << 20, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | MAP_HUGETLB | 0x800000, -1, 0);
+	check(e == EOPNOTSUPP, "and with an unknown flag: EOPNOTSUPP", e);
+
 	memset(buf, 0x33, len);
 	check(all(buf, len, 0x33), "the buffer is still writable", 0);
 	return failed;

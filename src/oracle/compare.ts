@@ -15,7 +15,9 @@
  * call the model ran), `noexport` (an op the C export cannot express),
  * `fault` (a call with fail-nth armed answers differently: the kernel counts
  * every allocation and fault-injection site of the task, the model only the
- * iommufd ones it has; what follows such a call is not compared).
+ * iommufd ones it has; what follows such a call is not compared, and a
+ * SIGSEGV or SIGBUS exit after an mmap the kernel refused that way is
+ * `crash` field `after-fault`).
  *
  * After a call that succeeded on one side only, the two states differ and
  * the rest of the program is not compared (its differences would be
@@ -107,6 +109,9 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   // marked (field own-memory); the model's process has no instructions to fetch.
   const killedBySelf = (kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.ownMemoryLostAt !== undefined;
   let ownMemory = false;
+  // The comparison stopped at an mmap or mremap with fail-nth armed that the kernel refused and the model
+  // did not (class fault): the real program has no mapping where the model's has one.
+  let faultStop = false;
   for (const r of run.results) {
     if (r.expected === 'no exception') break; // the model stopped here (its own exception)
     const c = program.calls[r.index];
@@ -139,6 +144,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
       rep.note = 'not compared after a fail-nth call that answered differently';
+      faultStop = (r.op === 'mmap' || r.op === 'mremap') && a.errno === undefined && kErrno !== undefined;
       break;
     }
     if (a.errno !== kErrno) {
@@ -180,7 +186,11 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     ownMemory = diedAt !== undefined && diedAt >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
   }
   // (a program the kernel BUGged under dies of it: that one crash is the BUG)
-  if (kp.exit !== 0 && kp.exit !== 1 && bugs.length === 0) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
+  // A program that died of SIGSEGV / SIGBUS after such an mmap (the kernel failed an allocation the model
+  // does not count) went on with what it returned there, a failed mmap's address 0, which its later
+  // memory calls use: its exit is marked too (field after-fault).
+  const afterFault = faultStop && !ownMemory && (kp.exit === 128 + 11 || kp.exit === 128 + 7);
+  if (kp.exit !== 0 && kp.exit !== 1 && bugs.length === 0) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : afterFault ? { field: 'after-fault' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
   // WARNs by site: the function each side warned in (warn-sites.ts), each once.
   const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));
   const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });

@@ -431,6 +431,37 @@ describe('compare', () => {
     expect(compareProgram('nth-then-self', p, r, k, '7.2.13', loadKnown()).status).toBe('diverged');
   });
 
+  it('a SIGSEGV after an mmap the kernel refused under fail-nth (the model mapped): the crash is after-fault, explained', () => {
+    // 6.12.95, a generated program: fail_nth 3, an 8 MiB mmap ENOMEM on the kernel, later a write through address 0
+    const p: Program = {
+      name: 'nth-mmap',
+      calls: [{ op: 'fail_nth', nth: 3 }, { op: 'mmap', as: '$m', length: '8M' }, { op: 'write_memory', addr: '$m+0xf0f', data: '72' }, { op: 'open' }],
+    };
+    const r = runModel(p, 'v6.12', { processLayout: 'exec' });
+    expect(r.results[1].errno).toBeUndefined();
+    const k = kernelLike(p);
+    k.calls.set(1, { rc: BigInt(-12), outputs: { addr: '0x0', fault_injected: '0x1' } });
+    k.calls.delete(2);
+    k.calls.delete(3);
+    k.exit = 139;
+    const got = compareProgram('nth-mmap', p, r, k, '6.12.95', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [1, 'fault', undefined, true],
+      [undefined, 'crash', 'after-fault', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // killed otherwise (a timeout) is no consequence of the missing mapping
+    k.exit = 137;
+    expect(compareProgram('nth-mmap', p, r, k, '6.12.95', loadKnown()).status).toBe('diverged');
+    // nor a SIGSEGV after a fail-nth open the kernel refused
+    const q: Program = { name: 'nth-open', calls: [{ op: 'fail_nth', nth: 3 }, { op: 'open', as: '$fd' }, { op: 'ioas_alloc', fd: '$fd' }] };
+    const rq = runModel(q, 'v6.12', { processLayout: 'exec' });
+    const kq = kernelLike(q);
+    kq.calls.set(1, { rc: BigInt(-12), outputs: { fault_injected: '0x1' } });
+    kq.exit = 139;
+    expect(compareProgram('nth-open', q, rq, kq, '6.12.95', loadKnown()).status).toBe('diverged');
+  });
+
   it('a program the kernel BUGged under: one crash, the BUG (the exit it died of is not a second); the hugetlbfs fallocate BUG is known', () => {
     const p: Program = { name: 'bug', calls: [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc' }] };
     const r = runModel(p, 'latest', { processLayout: 'exec' });

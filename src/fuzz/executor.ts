@@ -23,7 +23,7 @@ import { Machine } from '../machine/machine.js';
 import { iommufdCtxOf, iommufdEnvOf } from '../machine/iommufd-node.js';
 import type { Process } from '../machine/process.js';
 import type { MemCgroup } from '../mm/accounting.js';
-import type { MmStruct } from '../mm/address-space.js';
+import type { ExecImage, MmStruct } from '../mm/address-space.js';
 import {
   type Call,
   type Expectation,
@@ -113,6 +113,8 @@ export interface RunOptions {
    * of a freshly exec'd process, as the oracle's guest gives its programs.
    */
   processLayout?: 'bare' | 'exec';
+  /** With 'exec': the program image instead of EXEC_IMAGE (the oracle's batch binary). */
+  execImage?: ExecImage;
   /** Called after each call (progress output, the fuzzer's signal). */
   onCall?: (r: CallResult, machine: Machine) => void;
 }
@@ -238,6 +240,7 @@ class Executor {
       ...(program.gbpages === true ? { gbpages: true } : {}),
       ...(program.phys_layout === 'linear' || program.phys_layout === 'scattered' ? { physLayout: program.phys_layout } : {}),
       ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
+      ...(opts.execImage !== undefined ? { execImage: opts.execImage } : {}),
     });
     this.main = this.machine.spawn({ memlock: program.memlock ?? '8M', caps: program.caps ?? [] });
     this.adopt(this.main);

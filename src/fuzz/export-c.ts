@@ -15,7 +15,7 @@
 import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
-import { EXEC_IMAGE, EXEC_IMAGE_PATH, type MmStruct } from '../mm/address-space.js';
+import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
 import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
@@ -102,8 +102,8 @@ function mappedWith(mm: MmStruct, start: number, end: number, prot: number, imag
  * The image and the top of the stack exec left are still mapped with (at
  * least) their protection, the file-backed parts still by the image file.
  */
-function ownMemoryIntact(mm: MmStruct): boolean {
-  for (const m of EXEC_IMAGE) if (!mappedWith(mm, m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
+function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
+  for (const m of image.mappings) if (!mappedWith(mm, m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
   return mappedWith(mm, STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE);
 }
 
@@ -115,7 +115,7 @@ function ownMemoryIntact(mm: MmStruct): boolean {
  * seed 15005: MADV_DONTNEED of 4 GiB from a buffer up to past the stack) and
  * it dies at its next return. `handles`: the values bound so far.
  */
-function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>): boolean {
+function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: ExecImage): boolean {
   if ((c.op !== 'madvise' && c.op !== 'mremap') || c.proc !== undefined) return false;
   const fields = OPS[c.op].fields;
   const value = (name: string): bigint | undefined => {
@@ -133,7 +133,7 @@ function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>): boolean 
   const page = BigInt(PAGE_SIZE);
   const covers = (start: bigint, end: bigint): boolean => addr < end && addr + length > start;
   if (covers(BigInt(STACK_TOP_VPN - 1) * page, BigInt(STACK_TOP_VPN) * page)) return true;
-  return EXEC_IMAGE.some((m) => m.prot & VM_WRITE && covers(BigInt(m.start), BigInt(m.end)));
+  return image.mappings.some((m) => m.prot & VM_WRITE && covers(BigInt(m.start), BigInt(m.end)));
 }
 
 /**
@@ -143,7 +143,8 @@ function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>): boolean 
  * mapped anything (top-down: an op's own buffer, mapped first, lies above it).
  */
 
-export function runModel(p: Program, profile: ProfileName, opts: { processLayout?: 'bare' | 'exec' } = {}): ModelRun {
+export function runModel(p: Program, profile: ProfileName, opts: { processLayout?: 'bare' | 'exec'; execImage?: ExecImage } = {}): ModelRun {
+  const image = opts.execImage ?? DEFAULT_EXEC_IMAGE;
   let before: Array<[number, number]> = [];
   let scratchVa: bigint | undefined;
   let clientScratchVa: bigint | undefined;
@@ -160,6 +161,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   const run: ModelRun = runProgram(onPool, {
     profile,
     ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
+    ...(opts.execImage !== undefined ? { execImage: opts.execImage } : {}),
     onCall: (r, machine) => {
       let special = false;
       for (const pr of machine.processes.values()) {
@@ -175,7 +177,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const c = p.calls[r.index];
-      if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm) || (c !== undefined && dropsOwnMemory(c, handles)))) ownMemoryLostAt = r.index;
+      if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm, image) || (c !== undefined && dropsOwnMemory(c, handles, image)))) ownMemoryLostAt = r.index;
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
       const spec = opModule(r.op)?.spec;
       if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);

@@ -11,7 +11,7 @@ import { type Profile, profileByName } from '../base/profile.js';
 import { parseSize } from '../base/u64.js';
 import { WarnSink, type WarningRecord } from '../base/warn.js';
 import { MemCgroup, UserStruct } from '../mm/accounting.js';
-import { EXEC_STACK_PAGES, MmStruct, type MmOptions, type ThpMode } from '../mm/address-space.js';
+import { EXEC_STACK_PAGES, type ExecImage, MmStruct, type MmOptions, type ThpMode } from '../mm/address-space.js';
 import { MLOCK_LIMIT, PAGE_SIZE, RLIM_INFINITY, STK_LIM } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
 import { PhysicalMemory, type PhysLayout } from '../mm/physical-memory.js';
@@ -48,6 +48,8 @@ export interface MachineOptions {
   maxMapCount?: number;
   /** What spawn() gives a process that does not say (SpawnOptions.layout); 'bare' by default. */
   processLayout?: ProcessLayout;
+  /** The program image an 'exec' process starts with (default EXEC_IMAGE: a one-program oracle binary's). */
+  execImage?: ExecImage;
 }
 
 /**
@@ -121,6 +123,8 @@ export class Machine {
   currentProcess: Process | undefined;
   /** The layout spawn() gives by default. */
   readonly processLayout: ProcessLayout;
+  /** The image of an 'exec' process (undefined: EXEC_IMAGE). */
+  readonly execImage: ExecImage | undefined;
   private readonly devices = new Map<string, DeviceNode>();
   private nextPid = 1;
   private vdsoImage: MemFile | undefined;
@@ -157,6 +161,7 @@ export class Machine {
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';
+    this.execImage = opts.execImage;
     if (this.processLayout !== 'exec' && this.processLayout !== 'bare') throw new RangeError(`unknown process layout ${JSON.stringify(opts.processLayout)}`);
     registerIommufdNodes(this);
   }
@@ -280,6 +285,7 @@ export class Machine {
         vvarPages: VVAR_PAGES,
         vclockPages: data.vclockPages,
         vvarPfn,
+        ...(this.execImage !== undefined ? { imageLayout: this.execImage } : {}),
       });
       if (rc < 0) throw new RangeError(`exec layout: no room (${rc})`);
     } else mm.setMmapBase(rlimitStack);

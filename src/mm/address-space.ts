@@ -339,6 +339,15 @@ export interface ExecLayout {
   vvarPresent?: readonly number[];
   /** Map the static program image at 0x400000 (EXEC_IMAGE); default true. */
   image?: boolean;
+  /** The image to map instead of EXEC_IMAGE (a given binary's: the oracle's batch of programs). */
+  imageLayout?: ExecImage;
+}
+
+/** A static program's image as exec maps it: its mappings, and the size of its file. */
+export interface ExecImage {
+  mappings: readonly ExecImageMapping[];
+  /** The last file-backed byte, page aligned. */
+  fileBytes: number;
 }
 
 /** One mapping of the exec'd program's image (binfmt_elf load_elf_binary()). */
@@ -364,6 +373,9 @@ export interface ExecImageMapping {
  * text); what the model needs is that low addresses hold the image's
  * file-backed VMAs, as a real process's do.
  */
+/** Bytes of the [heap] glibc's start-up and stdio take with brk, right after the bss (randomization off). */
+export const EXEC_HEAP_BYTES = 0x22000;
+
 export const EXEC_IMAGE: readonly ExecImageMapping[] = [
   { start: 0x400000, end: 0x401000, prot: PROT_READ, offset: 0 },
   { start: 0x401000, end: 0x47e000, prot: PROT_READ | PROT_EXEC, offset: 0x1000 },
@@ -372,12 +384,14 @@ export const EXEC_IMAGE: readonly ExecImageMapping[] = [
   { start: 0x4a7000, end: 0x4ab000, prot: PROT_READ, offset: 0xa7000, accounted: true },
   { start: 0x4ab000, end: 0x4ae000, prot: PROT_READ | PROT_WRITE, offset: 0xab000, accounted: true },
   { start: 0x4ae000, end: 0x4b8000, prot: PROT_READ | PROT_WRITE, offset: null, accounted: true },
-  { start: 0x4b8000, end: 0x4da000, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]', accounted: true },
+  { start: 0x4b8000, end: 0x4b8000 + EXEC_HEAP_BYTES, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]', accounted: true },
 ];
 
 /** The file behind EXEC_IMAGE (its size: the last file-backed byte, page aligned). */
 export const EXEC_IMAGE_PATH = '/bin/oracle-progs';
 const EXEC_IMAGE_FILE_BYTES = 0xae000;
+/** EXEC_IMAGE with its file size. */
+export const DEFAULT_EXEC_IMAGE: ExecImage = { mappings: EXEC_IMAGE, fileBytes: EXEC_IMAGE_FILE_BYTES };
 
 /**
  * A vm_special_mapping ([vvar], [vvar_vclock], [vdso]): it cannot be split
@@ -1574,7 +1588,7 @@ export class MmStruct {
     cover(COV_MmStruct.setupExec);
     this.setMmapBase(l.stackRlimit);
     this.stackRlimit = BigInt.asUintN(64, l.stackRlimit);
-    if (l.image !== false) this.mapExecImage();
+    if (l.image !== false) this.mapExecImage(l.imageLayout ?? DEFAULT_EXEC_IMAGE);
     const top = Number(STACK_TOP / PAGE_N);
     const sstart = top - l.stackPages;
     if (!this.isFree(sstart, top)) return -ENOMEM;
@@ -1609,17 +1623,17 @@ export class MmStruct {
   }
 
   /**
-   * load_elf_binary() of a static program (EXEC_IMAGE): private file
-   * mappings of its segments (a private mapping may be made writable:
-   * VM_MAYWRITE), the anonymous bss and the brk heap. The file's first
-   * bytes are an ELF header, the rest reads as zeros.
+   * load_elf_binary() of a static program (EXEC_IMAGE or another image):
+   * private file mappings of its segments (a private mapping may be made
+   * writable: VM_MAYWRITE), the anonymous bss and the brk heap. The file's
+   * first bytes are an ELF header, the rest reads as zeros.
    */
-  private mapExecImage(): void {
+  private mapExecImage(image: ExecImage): void {
     cover(COV_MmStruct.mapExecImage);
     const contents = new Uint8Array(64);
     contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
-    const file = new MemFile(this.phys, 'file', BigInt(EXEC_IMAGE_FILE_BYTES), { name: EXEC_IMAGE_PATH, contents });
-    for (const m of EXEC_IMAGE) {
+    const file = new MemFile(this.phys, 'file', BigInt(image.fileBytes), { name: EXEC_IMAGE_PATH, contents });
+    for (const m of image.mappings) {
       const s = m.start / PAGE_SIZE;
       const e = m.end / PAGE_SIZE;
       const flags = calcVmProt(m.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | (m.accounted ? VM_ACCOUNT : 0);

@@ -2102,13 +2102,14 @@ export class MmStruct {
     cover(COV_MmStruct.mprotect);
     addr = BigInt.asUintN(64, addr);
     const len0 = BigInt.asUintN(64, length);
+    // do_mprotect_pkey(): both grow directions is EINVAL before the address and the length are looked at
+    const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
     if (addr % PAGE_N !== 0n) return -EINVAL;
     if (len0 === 0n) return 0;
     const len = BigInt.asUintN(64, len0 + PAGE_N - 1n) & ~(PAGE_N - 1n);
     const endB = addr + len;
     if (len === 0n || endB > U64_MAX) return -ENOMEM;
-    const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
-    if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
     prot &= ~grows;
     if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
     if (addr >= TASK_SIZE) return -ENOMEM;
@@ -2660,9 +2661,11 @@ export class MmStruct {
         return i;
       case MADV_REMOVE: {
         if (f & VM_LOCKED) return -EINVAL;
-        if (v.file === null || v.file.kind === 'file') return -EINVAL;
+        if (v.file === null) return -EINVAL;
         // vma_is_shared_maywrite(): a shared mapping of a file open for writing, whatever its protection now
+        // (a regular file has a mapping and a host: the exec image's private mappings are EACCES here)
         if ((f & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return -EACCES;
+        if (v.file.kind === 'file') return -EINVAL;
         v.file.punchHole(v.pgoff + (s - v.start), v.pgoff + (e - v.start) - 1);
         return i;
       }

@@ -8,12 +8,13 @@
  * 7.2.13, randomize_va_space = 0).
  */
 import { describe, expect, it } from 'vitest';
-import { EACCES, EFAULT, EINVAL } from '../../src/base/errno.js';
+import { EACCES, EFAULT, EINVAL, ENOMEM } from '../../src/base/errno.js';
 import { Machine, type SpawnOptions } from '../../src/machine/index.js';
 import {
   FOLL_LONGTERM,
   FOLL_WRITE,
   MADV_DONTDUMP,
+  MADV_REMOVE,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -88,6 +89,14 @@ describe('the exec layout (ASLR off) of each kernel', () => {
     expect(p.madvise(0x1000n, 0x400000n, MADV_WIPEONFORK)).toBe(-EINVAL);
     expect(p.madvise(0x400000n, PG, MADV_WIPEONFORK)).toBe(-EINVAL);
     expect(p.madvise(0x4ae000n, PG, MADV_WIPEONFORK)).toBe(0);
+    // MADV_REMOVE of a private file mapping: EACCES (madvise_remove(): a file with a host, not shared maywrite)
+    expect(p.madvise(0x400000n, PG, MADV_REMOVE)).toBe(-EACCES);
+    expect(p.madvise(0x1000n, 0x8000000000000000n, MADV_REMOVE)).toBe(-EACCES);
+    // do_mprotect_pkey(): PROT_GROWSDOWN|PROT_GROWSUP is EINVAL before the alignment, a zero length, the end's overflow
+    expect(p.mprotect(0x400001n, 0n, 0x3000000)).toBe(-EINVAL);
+    expect(p.mprotect(0x400000n, 0xfffffffffffff000n, 0x3000000 | PROT_READ)).toBe(-EINVAL);
+    expect(p.mprotect(0x400000n, 0xfffffffffffff000n, PROT_READ)).toBe(-ENOMEM);
+    expect(p.mprotect(0x400000n, 0n, 0x1000000)).toBe(0);
     // the data segment is a private writable file mapping: a write goes to an anonymous copy
     expect(p.writeMemory(0x4ab000n, new Uint8Array([7]))).toBe(0);
     p.exit();

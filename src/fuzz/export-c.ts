@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_WIPEONFORK, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
@@ -67,6 +67,14 @@ export type ModelRun = RunResult & {
    */
   ownMemoryLostAt?: number;
   /**
+   * The first fork of the main process after a madvise(MADV_WIPEONFORK) of
+   * its stack top or of the image's writable data: the real child starts with
+   * them zeroed (dup_mmap() copies no pages of a VM_WIPEONFORK VMA) and dies
+   * or spins at once, and its parent waits for it until the timeout; the
+   * model's child goes on.
+   */
+  childWipedAt?: number;
+  /**
    * Calls that read a page of a special mapping ([vvar], [vvar_vclock],
    * [vdso]): the model holds none of the kernel's contents there (the vDSO
    * data page is the running clock), so their outputs are marked.
@@ -115,8 +123,8 @@ function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
  * seed 15005: MADV_DONTNEED of 4 GiB from a buffer up to past the stack) and
  * it dies at its next return. `handles`: the values bound so far.
  */
-function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: ExecImage): boolean {
-  if ((c.op !== 'madvise' && c.op !== 'mremap') || c.proc !== undefined) return false;
+function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: ExecImage, wipeOnFork = false): boolean {
+  if ((c.op !== 'madvise' && (wipeOnFork || c.op !== 'mremap')) || c.proc !== undefined) return false;
   const fields = OPS[c.op].fields;
   const value = (name: string): bigint | undefined => {
     const e = fieldExpr(fields[name], c[name] ?? fields[name].default);
@@ -128,7 +136,7 @@ function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: Ex
   if (addr === undefined || length === undefined) return false;
   if (c.op === 'madvise') {
     const advice = value('advice');
-    if (advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
+    if (wipeOnFork ? advice !== BigInt(MADV_WIPEONFORK) : advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
   } else if (((value('flags') ?? 0n) & BigInt(MREMAP_DONTUNMAP)) === 0n) return false;
   const page = BigInt(PAGE_SIZE);
   const covers = (start: bigint, end: bigint): boolean => addr < end && addr + length > start;
@@ -150,6 +158,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let clientScratchVa: bigint | undefined;
   let clientScratchAt: { call: number; bytes: bigint } | undefined;
   let ownMemoryLostAt: number | undefined;
+  let wipeArmed = false;
+  let childWipedAt: number | undefined;
   let ramFullAt: number | undefined;
   let scratchFollowed = true;
   let mainPid: number | undefined;
@@ -178,6 +188,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       if (!main || main.exited) return;
       const c = p.calls[r.index];
       if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm, image) || (c !== undefined && dropsOwnMemory(c, handles, image)))) ownMemoryLostAt = r.index;
+      if (opts.processLayout === 'exec' && c !== undefined && dropsOwnMemory(c, handles, image, true)) wipeArmed = true;
+      if (wipeArmed && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined) childWipedAt = r.index;
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
       const spec = opModule(r.op)?.spec;
       if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);
@@ -239,6 +251,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (clientScratchVa !== undefined) run.clientScratchVa = clientScratchVa;
   if (clientScratchAt !== undefined) run.clientScratchAt = clientScratchAt;
   if (ownMemoryLostAt !== undefined) run.ownMemoryLostAt = ownMemoryLostAt;
+  if (childWipedAt !== undefined) run.childWipedAt = childWipedAt;
   if (ramFullAt !== undefined) run.ramFullAt = ramFullAt;
   if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
   return run;

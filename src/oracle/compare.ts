@@ -107,7 +107,11 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   // The program took away its own text, data or stack (runModel's ownMemoryLostAt) and
   // the real one died of it (SIGSEGV / SIGBUS): its missing results and its exit are
   // marked (field own-memory); the model's process has no instructions to fetch.
-  const killedBySelf = (kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.ownMemoryLostAt !== undefined;
+  // (or a fork's child started with its stack wiped, runModel's childWipedAt: it dies or spins, and the
+  // parent waits for it until the harness kills the program)
+  const lostAt = Math.min(run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY, run.childWipedAt ?? Number.POSITIVE_INFINITY);
+  const killedBySelf =
+    ((kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.ownMemoryLostAt !== undefined) || ((kp.exit === 128 + 9 || kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.childWipedAt !== undefined);
   let ownMemory = false;
   // The comparison stopped at an mmap or mremap with fail-nth armed that the kernel refused and the model
   // did not (class fault): the real program has no mapping where the model's has one.
@@ -120,7 +124,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     // ESRCH, the C program has no process left to make it ("dead"). Both say the same; go on.
     if (k?.state === 'dead' && r.errno === 'ESRCH') continue;
     if (!k || k.state === 'dead' || k.state === 'died') {
-      ownMemory = killedBySelf && r.index >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
+      ownMemory = killedBySelf && r.index >= lostAt;
       add({ call: r.index, op: r.op, class: 'missing', ...(ownMemory ? { field: 'own-memory' } : {}), model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
       break;
     }
@@ -183,7 +187,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
       const k = kp.calls.get(r.index);
       return !k || k.state === 'dead' || k.state === 'died';
     })?.index;
-    ownMemory = diedAt !== undefined && diedAt >= (run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY);
+    ownMemory = diedAt !== undefined && diedAt >= lostAt;
   }
   // (a program the kernel BUGged under dies of it: that one crash is the BUG)
   // A program that died of SIGSEGV / SIGBUS after such an mmap (the kernel failed an allocation the model

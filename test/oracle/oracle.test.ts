@@ -431,6 +431,39 @@ describe('compare', () => {
     expect(compareProgram('nth-then-self', p, r, k, '7.2.13', loadKnown()).status).toBe('diverged');
   });
 
+  it('a fork after MADV_WIPEONFORK of the stack: the real child starts with it zeroed and the program is killed waiting (own-memory); without the fork nothing is lost', () => {
+    // 7.2.13, a 60-call generated program: WIPEONFORK of 4 GiB from a buffer up past the stack, a fork, a call in the child
+    const p: Program = {
+      name: 'wipe-fork',
+      calls: [
+        { op: 'mmap', as: '$m', length: '64K' },
+        { op: 'madvise', addr: '$m', length: '4G', advice: 'WIPEONFORK' },
+        { op: 'open', as: '$fd' },
+        { op: 'fork', as: '$c' },
+        { op: 'ioas_alloc', proc: '$c' },
+      ],
+    };
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    expect(r.childWipedAt).toBe(3);
+    expect(r.ownMemoryLostAt).toBeUndefined();
+    // the kernel answered as the model until the child's call (the exec layout's addresses)
+    const k = kernelLike(p);
+    for (const x of r.results) k.calls.set(x.index, { rc: x.errno ? BigInt(x.ret) : 0n, outputs: Object.fromEntries(Object.entries(x.outputs).map(([n, v]) => [n, typeof v === 'string' ? v : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`])) });
+    k.calls.delete(4);
+    k.exit = 137;
+    const got = compareProgram('wipe-fork', p, r, k, '7.2.13', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [4, 'missing', 'own-memory', true],
+      [undefined, 'crash', 'own-memory', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // the same advice over the buffer alone: the child keeps its stack, and a timeout is a divergence
+    const q: Program = { ...p, calls: p.calls.map((c, i) => (i === 1 ? { ...c, length: '64K' } : c)) };
+    const rq = runModel(q, 'latest', { processLayout: 'exec' });
+    expect(rq.childWipedAt).toBeUndefined();
+    expect(compareProgram('wipe-buffer', q, rq, k, '7.2.13', loadKnown()).status).toBe('diverged');
+  });
+
   it('a SIGSEGV after an mmap the kernel refused under fail-nth (the model mapped): the crash is after-fault, explained', () => {
     // 6.12.95, a generated program: fail_nth 3, an 8 MiB mmap ENOMEM on the kernel, later a write through address 0
     const p: Program = {

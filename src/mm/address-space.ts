@@ -348,6 +348,8 @@ export interface ExecImage {
   mappings: readonly ExecImageMapping[];
   /** The last file-backed byte, page aligned. */
   fileBytes: number;
+  /** The file's bytes, what a read of its text or rodata finds (default: an ELF header, then zeros). */
+  contents?: Uint8Array;
 }
 
 /** One mapping of the exec'd program's image (binfmt_elf load_elf_binary()). */
@@ -1625,13 +1627,16 @@ export class MmStruct {
   /**
    * load_elf_binary() of a static program (EXEC_IMAGE or another image):
    * private file mappings of its segments (a private mapping may be made
-   * writable: VM_MAYWRITE), the anonymous bss and the brk heap. The file's
-   * first bytes are an ELF header, the rest reads as zeros.
+   * writable: VM_MAYWRITE), the anonymous bss and the brk heap. The file
+   * holds the image's bytes when it has them, else an ELF header and zeros.
    */
   private mapExecImage(image: ExecImage): void {
     cover(COV_MmStruct.mapExecImage);
-    const contents = new Uint8Array(64);
-    contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    let contents = image.contents;
+    if (contents === undefined) {
+      contents = new Uint8Array(64);
+      contents.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+    }
     const file = new MemFile(this.phys, 'file', BigInt(image.fileBytes), { name: EXEC_IMAGE_PATH, contents });
     for (const m of image.mappings) {
       const s = m.start / PAGE_SIZE;

@@ -12,7 +12,8 @@
  * describes it: each PT_LOAD a private file mapping of its pages (the file
  * offset page-aligned), its bss past the file anonymous, the PT_GNU_RELRO
  * pages of the data made read-only by _dl_protect_relro() (both ends aligned
- * down), and the brk [heap] right after the bss.
+ * down), and the brk [heap] right after the bss; and the file's bytes, so
+ * that a read of its text or rodata finds what the kernel's process does.
  */
 import { readFileSync } from 'node:fs';
 import { EXEC_HEAP_BYTES, type ExecImage, type ExecImageMapping } from '../mm/address-space.js';
@@ -90,7 +91,8 @@ export function execImageOfElf(bytes: Buffer): ExecImage | undefined {
     brk = Math.max(brk, memEnd);
   }
   mappings.push({ start: brk, end: brk + EXEC_HEAP_BYTES, prot: PROT_READ | PROT_WRITE, offset: null, name: '[heap]', accounted: true });
-  return { mappings, fileBytes };
+  // the bytes too: a read of the text or rodata finds the binary's own (its data and bss the program changes as it runs)
+  return { mappings, fileBytes, contents: new Uint8Array(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, fileBytes)) };
 }
 
 /** execImageOfElf() of a file. */

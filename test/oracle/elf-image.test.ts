@@ -57,6 +57,18 @@ describe('exec image of an ELF binary', () => {
     expect(DEFAULT_EXEC_IMAGE.mappings.map((m) => m.prot)).toEqual(im?.mappings.map((m) => m.prot));
   });
 
+  it("the image file holds the binary's bytes: a read of its text finds them (7.2.13: a generated program read 0x48 at 0x401000)", () => {
+    const small = Buffer.alloc(0x2000);
+    elf([[1, 5, 0, 0x400000, 0x2000, 0x2000]]).copy(small);
+    small[0x1000] = 0x48;
+    const im = execImageOfElf(small);
+    expect(im?.contents?.length).toBe(0x2000);
+    const p: Program = { name: 'text', calls: [{ op: 'read_memory', addr: 0x401000, length: 1 }] };
+    expect(runModel(p, 'latest', { processLayout: 'exec', execImage: im }).results[0].outputs.data).toBe('48');
+    // the default image has only an ELF header: zeros there
+    expect(runModel(p, 'latest', { processLayout: 'exec' }).results[0].outputs.data).toBe('00');
+  });
+
   it('refuses what is not an ELF64 little-endian executable', () => {
     expect(execImageOfElf(Buffer.from('#!/bin/sh\n'))).toBeUndefined();
     const be = Buffer.from(BATCH);

@@ -1144,12 +1144,11 @@ export class BridgeServer {
         this.mirrorRange(b, a[0], a[1]);
         if (advice === MADV_DONTNEED || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
-        // a page the model pinned after the host took MADV_FREE for it: a byte written back through
-        // /proc/PID/mem dirties the real page, which the host's reclaim then keeps, as a kernel keeps the
-        // pinned one (GUP for writing dirtied it, and the pin's reference fails try_to_unmap_one())
+        // the user range, when it is one (MADV_PAGEOUT and MADV_FREE below look at its pinned pages)
         const range = a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE ? ([Number(a[0]), Number(a[0] + a[1])] as const) : undefined;
-        // a page the model pinned after the host took MADV_FREE for it: dirtied, so the host's reclaim keeps it, as
-        // a kernel keeps the pinned one (GUP for writing dirtied it, and the pin's reference fails try_to_unmap_one())
+        // a page the model pinned after the host took MADV_FREE for it: a byte written back through /proc/PID/mem
+        // dirties the real page, which the host's reclaim then keeps, as a kernel keeps the pinned one (GUP for
+        // writing dirtied it, and the pin's reference fails try_to_unmap_one())
         if (advice === MADV_PAGEOUT && range !== undefined) this.eachPinnedPage(p.mm, range[0], range[1], (vpn) => this.rewriteRealByte(b, vpn));
         // the pages touched so far were faulted under the VMA's flags before this advice (a THP or not)
         this.syncTouchedRange(b, a[0], a[1]);

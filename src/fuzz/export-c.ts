@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_WIPEONFORK, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
@@ -116,6 +116,24 @@ function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
 }
 
 /**
+ * The stack top or some of the image's writable data is VM_WIPEONFORK
+ * (MADV_WIPEONFORK): a child forked now gets them empty (dup_mmap() copies no
+ * page of such a VMA), so the real one dies or spins at its first return.
+ */
+function wipedOnFork(mm: MmStruct, image: ExecImage): boolean {
+  const wiped = (start: number, end: number): boolean => {
+    for (let vpn = start; vpn < end; ) {
+      const v = mm.findVma(vpn);
+      if (v === undefined) return false;
+      if (v.flags & VM_WIPEONFORK) return true;
+      vpn = v.end;
+    }
+    return false;
+  };
+  return wiped(STACK_TOP_VPN - 1, STACK_TOP_VPN) || image.mappings.some((m) => m.prot & VM_WRITE && wiped(m.start / 4096, m.end / 4096));
+}
+
+/**
  * A madvise of the main process that drops the contents of its stack top or
  * of the image's writable data (MADV_DONTNEED, MADV_DONTNEED_LOCKED), or an
  * mremap that moves them out with MREMAP_DONTUNMAP: every
@@ -123,8 +141,8 @@ function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
  * seed 15005: MADV_DONTNEED of 4 GiB from a buffer up to past the stack) and
  * it dies at its next return. `handles`: the values bound so far.
  */
-function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: ExecImage, wipeOnFork = false): boolean {
-  if ((c.op !== 'madvise' && (wipeOnFork || c.op !== 'mremap')) || c.proc !== undefined) return false;
+function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: ExecImage): boolean {
+  if ((c.op !== 'madvise' && c.op !== 'mremap') || c.proc !== undefined) return false;
   const fields = OPS[c.op].fields;
   const value = (name: string): bigint | undefined => {
     const e = fieldExpr(fields[name], c[name] ?? fields[name].default);
@@ -136,7 +154,7 @@ function dropsOwnMemory(c: Call, handles: ReadonlyMap<string, bigint>, image: Ex
   if (addr === undefined || length === undefined) return false;
   if (c.op === 'madvise') {
     const advice = value('advice');
-    if (wipeOnFork ? advice !== BigInt(MADV_WIPEONFORK) : advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
+    if (advice !== BigInt(MADV_DONTNEED) && advice !== BigInt(MADV_DONTNEED_LOCKED)) return false;
   } else if (((value('flags') ?? 0n) & BigInt(MREMAP_DONTUNMAP)) === 0n) return false;
   const page = BigInt(PAGE_SIZE);
   const covers = (start: bigint, end: bigint): boolean => addr < end && addr + length > start;
@@ -158,7 +176,6 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let clientScratchVa: bigint | undefined;
   let clientScratchAt: { call: number; bytes: bigint } | undefined;
   let ownMemoryLostAt: number | undefined;
-  let wipeArmed = false;
   let childWipedAt: number | undefined;
   let ramFullAt: number | undefined;
   let scratchFollowed = true;
@@ -188,8 +205,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       if (!main || main.exited) return;
       const c = p.calls[r.index];
       if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm, image) || (c !== undefined && dropsOwnMemory(c, handles, image)))) ownMemoryLostAt = r.index;
-      if (opts.processLayout === 'exec' && c !== undefined && dropsOwnMemory(c, handles, image, true)) wipeArmed = true;
-      if (wipeArmed && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined) childWipedAt = r.index;
+      if (opts.processLayout === 'exec' && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined && wipedOnFork(main.task.mm, image)) childWipedAt = r.index;
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
       const spec = opModule(r.op)?.spec;
       if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);

@@ -365,6 +365,9 @@ export interface ExecImageMapping {
   accounted?: boolean;
 }
 
+/** Bytes of the [heap] glibc's start-up and stdio take with brk, right after the bss (randomization off). */
+export const EXEC_HEAP_BYTES = 0x22000;
+
 /**
  * The image of a static, non-PIE x86-64 program (`cc -static`, as the oracle
  * builds its programs) with randomization off, as /proc/self/maps of a
@@ -372,12 +375,10 @@ export interface ExecImageMapping {
  * the RELRO part of the data made read-only, data, the bss past the file,
  * and the [heap] glibc's start-up and stdio took with brk. Sizes past the
  * first pages depend on the binary (a batch of many programs has more
- * text); what the model needs is that low addresses hold the image's
- * file-backed VMAs, as a real process's do.
+ * text: the oracle lays out each batch binary's own, src/oracle/elf-image.ts);
+ * what the model needs is that low addresses hold the image's file-backed
+ * VMAs, as a real process's do.
  */
-/** Bytes of the [heap] glibc's start-up and stdio take with brk, right after the bss (randomization off). */
-export const EXEC_HEAP_BYTES = 0x22000;
-
 export const EXEC_IMAGE: readonly ExecImageMapping[] = [
   { start: 0x400000, end: 0x401000, prot: PROT_READ, offset: 0 },
   { start: 0x401000, end: 0x47e000, prot: PROT_READ | PROT_EXEC, offset: 0x1000 },

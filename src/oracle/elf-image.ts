@@ -79,9 +79,12 @@ export function execImageOfElf(bytes: Buffer): ExecImage | undefined {
     const writable = (prot & PROT_WRITE) !== 0;
     let at = start;
     if (writable && relro !== undefined && relro.vaddr >= start && relro.vaddr < fileEnd) {
+      // _dl_protect_relro(): both ends aligned down, nothing when they meet
+      const rStart = down(relro.vaddr);
       const rEnd = Math.min(down(relro.vaddr + relro.memsz), fileEnd);
-      if (rEnd > start) {
-        mappings.push({ start, end: rEnd, prot: prot & ~PROT_WRITE, offset: off, accounted: true });
+      if (rEnd > rStart) {
+        if (rStart > start) mappings.push({ start, end: rStart, prot, offset: off, accounted: true });
+        mappings.push({ start: rStart, end: rEnd, prot: prot & ~PROT_WRITE, offset: off + (rStart - start), accounted: true });
         at = rEnd;
       }
     }

@@ -69,6 +69,24 @@ describe('exec image of an ELF binary', () => {
     expect(runModel(p, 'latest', { processLayout: 'exec' }).results[0].outputs.data).toBe('00');
   });
 
+  it('RELRO that starts past the first page of the data segment leaves the pages before it writable', () => {
+    const im = execImageOfElf(
+      elf([
+        [1, 5, 0, 0x400000, 0x1000, 0x1000],
+        [1, 6, 0x1000, 0x401000, 0x3000, 0x5000],
+        [0x6474e552, 4, 0x2000, 0x402000, 0x1800, 0x1800],
+      ]),
+    );
+    expect(im?.mappings.map((m) => [m.start.toString(16), m.end.toString(16), m.prot, m.offset === null ? null : m.offset.toString(16)])).toEqual([
+      ['400000', '401000', 5, '0'],
+      ['401000', '402000', 3, '1000'],
+      ['402000', '403000', 1, '2000'],
+      ['403000', '404000', 3, '3000'],
+      ['404000', '406000', 3, null],
+      ['406000', (0x406000 + EXEC_HEAP_BYTES).toString(16), 3, null],
+    ]);
+  });
+
   it('refuses what is not an ELF64 little-endian executable', () => {
     expect(execImageOfElf(Buffer.from('#!/bin/sh\n'))).toBeUndefined();
     const be = Buffer.from(BATCH);

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runProgram } from '../../src/fuzz/executor.js';
+import { type RunResult, runProgram } from '../../src/fuzz/executor.js';
 import { comparableAnswer, exportC, runModel, withModelAnswers } from '../../src/fuzz/export-c.js';
 import type { Program } from '../../src/fuzz/program.js';
 import { compareProgram } from '../../src/oracle/compare.js';
@@ -53,8 +53,8 @@ const PROGRAM: Program = {
 };
 
 /** What the kernel would print if it answered exactly as the model did. */
-function kernelLike(p: Program): KernelProgram {
-  const run = runProgram(p, { profile: 'v6.12' });
+/** A kernel that answered every call as `run` did (by default the model's own run of `p` on v6.12). */
+function kernelLike(p: Program, run: RunResult = runProgram(p, { profile: 'v6.12' })): KernelProgram {
   const calls = new Map<number, { rc: bigint; outputs: Record<string, string> }>();
   for (const r of run.results) {
     const outputs: Record<string, string> = {};
@@ -447,8 +447,7 @@ describe('compare', () => {
     expect(r.childWipedAt).toBe(3);
     expect(r.ownMemoryLostAt).toBeUndefined();
     // the kernel answered as the model until the child's call (the exec layout's addresses)
-    const k = kernelLike(p);
-    for (const x of r.results) k.calls.set(x.index, { rc: x.errno ? BigInt(x.ret) : 0n, outputs: Object.fromEntries(Object.entries(x.outputs).map(([n, v]) => [n, typeof v === 'string' ? v : `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`])) });
+    const k = kernelLike(p, r);
     k.calls.delete(4);
     k.exit = 137;
     const got = compareProgram('wipe-fork', p, r, k, '7.2.13', loadKnown());

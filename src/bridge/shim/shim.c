@@ -29,9 +29,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#ifndef HUGETLBFS_MAGIC
-#define HUGETLBFS_MAGIC 0x958458f6
-#endif
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -41,6 +38,10 @@
 #include <unistd.h>
 
 #include "protocol.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 #define MAXFD 4096
 #define HUGE_SHIFT 26 /* MAP_HUGE_SHIFT, MFD_HUGE_SHIFT */

@@ -609,6 +609,8 @@ export class BridgeServer {
         uid,
         memlock: memlock < 0 ? 'unlimited' : BigInt.asUintN(64, q.a[3]),
         caps: this.capsOverride ?? capsFromBits(q.a[4]),
+        // the real process's own descriptors 0-2 stand there (outsideFd)
+        stdio: false,
       });
       this.capsOverride = undefined;
       b = new Bridged(proc);

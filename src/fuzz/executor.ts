@@ -345,7 +345,7 @@ class Executor {
       proc.setFailNth(arm);
     }
     let outcome: OpOutcome;
-    // The descriptors a call named, resolved before its own `as` rebinds a handle (for the oracle's stdio-fd).
+    // The descriptors a call named, resolved before its own `as` rebinds a handle (runModel's consoleReadAt).
     const fdArgs = this.descriptorArgs(call, spec, proc);
     try {
       outcome = this.exec(call, mod, proc);

@@ -19,6 +19,7 @@ import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } fr
 import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
+import { ConsoleFile } from '../machine/stdio.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
 import type { CEmitCtx } from './ops/types.js';
@@ -80,6 +81,12 @@ export type ModelRun = RunResult & {
    * data page is the running clock), so their outputs are marked.
    */
   specialReadCalls?: number[];
+  /**
+   * The first read of the console (the 'exec' layout's stdout and stderr):
+   * n_tty_read() sleeps for input that never comes in the VM, where the
+   * harness kills the program; the model's answers EAGAIN and goes on.
+   */
+  consoleReadAt?: number;
   /**
    * The first call during which the machine refused memory for want of RAM
    * (PhysicalMemory.ramRefusals): from there a real kernel reclaims, OOM-kills
@@ -178,6 +185,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let ownMemoryLostAt: number | undefined;
   let childWipedAt: number | undefined;
   let ramFullAt: number | undefined;
+  let consoleReadAt: number | undefined;
   let scratchFollowed = true;
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
@@ -200,6 +208,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       }
       if (special) specialReadCalls.push(r.index);
       if (ramFullAt === undefined && machine.phys.ramRefusals > 0) ramFullAt = r.index;
+      const fd = r.fds?.[0];
+      if (consoleReadAt === undefined && r.op === 'file_read' && r.errno === 'EAGAIN' && fd !== undefined && [...machine.processes.values()].some((q) => q.fileOf(fd) instanceof ConsoleFile)) consoleReadAt = r.index;
       mainPid ??= machine.processes.keys().next().value;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
@@ -269,6 +279,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (ownMemoryLostAt !== undefined) run.ownMemoryLostAt = ownMemoryLostAt;
   if (childWipedAt !== undefined) run.childWipedAt = childWipedAt;
   if (ramFullAt !== undefined) run.ramFullAt = ramFullAt;
+  if (consoleReadAt !== undefined) run.consoleReadAt = consoleReadAt;
   if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
   return run;
 }

@@ -95,6 +95,11 @@ export interface SpawnOptions {
   stack?: bigint | number | string;
   /** The address space it starts with (default: the machine's processLayout). */
   layout?: ProcessLayout;
+  /**
+   * Descriptors 0-2 open as the oracle guest's programs have them (stdio.ts:
+   * /dev/null, the console twice). Default: with the 'exec' layout.
+   */
+  stdio?: boolean;
 }
 
 function parseMemlock(v: bigint | number | string | undefined, dflt = MLOCK_LIMIT): bigint {
@@ -300,6 +305,7 @@ export class Machine {
       memcg: opts.memcg ?? new MemCgroup(),
     });
     const p = new Process(this, task);
+    if (opts.stdio ?? layout === 'exec') p.installStdio();
     this.adopt(p);
     return p;
   }

@@ -23,6 +23,7 @@ import { Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
+import { ConsoleFile, NullFile } from './stdio.js';
 import type { TmpfsInode } from './tmpfs.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
@@ -156,6 +157,8 @@ export class Process {
   /** The parent's pid (0 for spawned processes). */
   readonly ppid: number;
   private readonly fds = new FdTable();
+  /** Where get_unused_fd_flags() starts looking: 0 once the process has its stdio (installStdio), else FIRST_FD. */
+  private lowestFd = FIRST_FD;
   private dead = false;
   /**
    * Set by a bridge whose real process holds descriptors the model never saw
@@ -421,8 +424,23 @@ export class Process {
   // ---------------------------------------------------------------------------
   // files
 
+  /**
+   * Descriptors 0, 1 and 2 as the oracle guest's programs have them
+   * (stdio.ts): /dev/null read-only, then the console twice (one open file
+   * description). From then on the lowest free descriptor may be below 3.
+   */
+  installStdio(): void {
+    this.fds.set(0, new FileDescription(new NullFile(), openFileFlags(O_RDONLY), '/dev/null'));
+    // console_on_rootfs(): filp_open() adds no O_LARGEFILE
+    const tty = new FileDescription(new ConsoleFile(), O_RDWR, '/dev/console');
+    tty.refs = 2;
+    this.fds.set(1, tty);
+    this.fds.set(2, tty);
+    this.lowestFd = 0;
+  }
+
   private allocFd(): number {
-    let fd = FIRST_FD;
+    let fd = this.lowestFd;
     while (this.fds.has(fd)) fd++;
     return fd < NR_OPEN_DEFAULT ? fd : -EMFILE;
   }
@@ -676,12 +694,12 @@ export class Process {
    * the last descriptor of it closes). -EBADF for an unknown fd, -EINVAL for
    * a `min` outside the table (f_dupfd), -EMFILE when the table is full.
    */
-  dup(fd: number, min = FIRST_FD): number {
+  dup(fd: number, min = 0): number {
     return this.sys('dup', -ESRCH, () => {
       const d = this.fds.get(fd);
       if (d === undefined) return -EBADF;
       if (!Number.isInteger(min) || min < 0 || min >= NR_OPEN_DEFAULT) return -EINVAL;
-      let to = Math.max(min, FIRST_FD);
+      let to = Math.max(min, this.lowestFd);
       while (this.fds.has(to)) to++;
       if (to >= NR_OPEN_DEFAULT) return -EMFILE;
       d.refs++;
@@ -1289,6 +1307,7 @@ export class Process {
       // ioctlStruct()'s scratch came along with the address space: the child uses it as it is
       child.scratchVa = this.scratchVa;
       child.scratchLen = this.scratchLen;
+      child.lowestFd = this.lowestFd;
       for (const [fd, d] of this.fds) {
         d.refs++;
         child.fds.set(fd, d);

@@ -5,10 +5,10 @@
  *
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
- * `errno` and `value` (field `stdio-fd` when the call named descriptor 0, 1
- * or 2, which the model's processes do not have; `missing` and `crash` field
- * `own-memory` when the program unmapped its own image or stack and died of
- * it), `addr` (an mmap address differs: the kernel did not take the model's address
+ * `errno` and `value` (field `special-page` for a read of [vvar] or [vdso];
+ * `missing` and `crash` field `own-memory` when the program unmapped its own
+ * image or stack and died of it, `console-read` when it read the console,
+ * which sleeps in the VM until the harness kills the program), `addr` (an mmap address differs: the kernel did not take the model's address
  * as its hint), `warn` (a WARN on one side only, or, field `site`, both
  * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
@@ -113,6 +113,11 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   const killedBySelf =
     ((kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.ownMemoryLostAt !== undefined) || ((kp.exit === 128 + 9 || kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.childWipedAt !== undefined);
   let ownMemory = false;
+  // It read its stdout or stderr, the VM's console (runModel's consoleReadAt): n_tty_read() sleeps
+  // there for input that never comes and the harness kills the program (exit 137); the model cannot
+  // wait and answered EAGAIN. The missing results from that call on and the exit are marked.
+  const blockedAt = kp.exit === 128 + 9 ? (run.consoleReadAt ?? Number.POSITIVE_INFINITY) : Number.POSITIVE_INFINITY;
+  let blocked = false;
   // The comparison stopped at an mmap or mremap with fail-nth armed that the kernel refused and the model
   // did not (class fault): the real program has no mapping where the model's has one.
   let faultStop = false;
@@ -125,7 +130,8 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     if (k?.state === 'dead' && r.errno === 'ESRCH') continue;
     if (!k || k.state === 'dead' || k.state === 'died') {
       ownMemory = killedBySelf && r.index >= lostAt;
-      add({ call: r.index, op: r.op, class: 'missing', ...(ownMemory ? { field: 'own-memory' } : {}), model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
+      blocked = !ownMemory && r.index >= blockedAt;
+      add({ call: r.index, op: r.op, class: 'missing', ...(ownMemory ? { field: 'own-memory' } : blocked ? { field: 'console-read' } : {}), model: r.errno ?? 'ok', kernel: k?.state ?? 'no result' });
       break;
     }
     if (k.state === 'meta') continue;
@@ -137,10 +143,6 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     const a = comparableAnswer(c, r);
     const kErrno = k.rc < 0n ? errnoName(Number(-k.rc)) : undefined;
     const armed = r.outputs.fault_injected !== undefined;
-    // A descriptor 0-2 in any descriptor field (literal, or an expression such as $r0-1 that
-    // comes to it): a real process has stdin/stdout/stderr, the model's none, so whatever the
-    // call answers there is marked (field stdio-fd).
-    const stdio = (r.fds ?? [Number((c as { fd?: unknown }).fd ?? -1)]).some((fd) => fd >= 0 && fd <= 2);
     // It read a page of [vvar]/[vdso] (runModel's specialReadCalls): the model has none of
     // the kernel's bytes there, so what it read is marked (field special-page), and so is its
     // errno, which may rest on those bytes (copy_struct_from_user()'s E2BIG for a nonzero tail).
@@ -152,7 +154,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
       break;
     }
     if (a.errno !== kErrno) {
-      add({ call: r.index, op: r.op, class: 'errno', ...(stdio ? { field: 'stdio-fd' } : special ? { field: 'special-page' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      add({ call: r.index, op: r.op, class: 'errno', ...(special ? { field: 'special-page' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       // One side did what the other refused: the states part here and what follows
       // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
       if ((a.errno === undefined) !== (kErrno === undefined)) {
@@ -166,7 +168,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
       if (kf !== a.outputs.fault_injected) add({ call: r.index, op: r.op, class: 'value', field: 'fault_injected', model: `fault_injected=${valueText(a.outputs.fault_injected)}`, kernel: `fault_injected=${k.outputs.fault_injected}` });
     }
     if (a.errno !== undefined) continue;
-    if (a.ret !== undefined && a.ret !== BigInt.asUintN(64, k.rc)) add({ call: r.index, op: r.op, class: 'value', field: stdio ? 'stdio-fd' : 'ret', model: `ret=${valueText(a.ret)}`, kernel: `ret=${valueText(BigInt.asUintN(64, k.rc))}` });
+    if (a.ret !== undefined && a.ret !== BigInt.asUintN(64, k.rc)) add({ call: r.index, op: r.op, class: 'value', field: 'ret', model: `ret=${valueText(a.ret)}`, kernel: `ret=${valueText(BigInt.asUintN(64, k.rc))}` });
     for (const [f, mv] of Object.entries(a.outputs)) {
       if (f === 'fault_injected') continue;
       const kv = k.outputs[f];
@@ -194,7 +196,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   // does not count) went on with what it returned there, a failed mmap's address 0, which its later
   // memory calls use: its exit is marked too (field after-fault).
   const afterFault = faultStop && !ownMemory && (kp.exit === 128 + 11 || kp.exit === 128 + 7);
-  if (kp.exit !== 0 && kp.exit !== 1 && bugs.length === 0) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : afterFault ? { field: 'after-fault' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
+  if (kp.exit !== 0 && kp.exit !== 1 && bugs.length === 0) add({ class: 'crash', ...(ownMemory ? { field: 'own-memory' } : afterFault ? { field: 'after-fault' } : blocked ? { field: 'console-read' } : {}), model: 'exit 0/1', kernel: kp.exit === 137 ? 'killed (timeout)' : `exit ${kp.exit}` });
   // WARNs by site: the function each side warned in (warn-sites.ts), each once.
   const modelSites = run.warnings.map((w) => w.assertion).filter((a) => !a.startsWith('audit.'));
   const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });

@@ -4,9 +4,9 @@
  * call by call with the model's own run of them (the C program checks each
  * call against the model's answers): the bridge carries every op the fuzzer
  * has, the stand-in memory included (placement, protections, locked memory).
- * Programs naming descriptor 0, 1 or 2 are left out: a real process has
- * stdin, stdout and stderr, the model's processes do not (the known
- * divergence `stdio-fd`).
+ * Programs naming descriptor 0, 1 or 2 are left out: the real process has
+ * the host's stdin, stdout and stderr there, the model's run (the bare
+ * layout, as the fuzzer's) none.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

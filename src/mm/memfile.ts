@@ -139,7 +139,8 @@ export class MemFile {
    * or -errno. SEEK_SET/CUR/END as generic_file_llseek_size() up to
    * MAX_LFS_FILESIZE; SEEK_DATA/SEEK_HOLE by the cached folios on shmem
    * (shmem_file_llseek(), mapping_seek_hole_data()), while hugetlbfs, whose
-   * llseek is default_llseek(), takes the whole size as data.
+   * llseek is default_llseek(), takes the whole size as data (and lets a
+   * negative offset through to the hole at the end).
    */
   llseek(pos: bigint, offset: bigint, whence: number): bigint {
     const size = this.size;
@@ -149,7 +150,9 @@ export class MemFile {
       if (offset === 0n) return pos;
       to = pos + offset;
     } else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
-      if (offset < 0n || offset >= size) return BigInt(-ENXIO);
+      // default_llseek() (hugetlbfs) refuses only an offset at or past the size: a negative one is data
+      // (then EINVAL below) or before the hole at the end; shmem_file_llseek() refuses it first (ENXIO)
+      if (offset >= size || (offset < 0n && this.kind !== 'hugetlb')) return BigInt(-ENXIO);
       if (this.kind === 'hugetlb') to = whence === SEEK_DATA ? offset : size;
       else {
         const fb = BigInt(this.folioBytes);

@@ -133,6 +133,13 @@ describe('lseek, pread, pwrite and fstat (ksys_lseek, ksys_pread64, vfs_fstat)',
     expect(proc.ftruncate(huge, 4n << 20n)).toBe(0);
     expect(proc.lseek(huge, 0n, SEEK_DATA)).toBe(0n);
     expect(proc.lseek(huge, 100n, SEEK_HOLE)).toBe(4n << 20n);
+    // default_llseek() refuses only an offset at or past i_size: a negative one finds the hole at the end
+    // (SEEK_HOLE) or stays negative (SEEK_DATA: EINVAL), where shmem_file_llseek() says ENXIO (7.2.13,
+    // generated program of seed 77009: SEEK_HOLE at -1869 of an empty hugetlb memfd returned 0)
+    expect(proc.lseek(huge, -1869n, SEEK_HOLE)).toBe(4n << 20n);
+    expect(proc.lseek(huge, -1n, SEEK_DATA)).toBe(BigInt(-EINVAL));
+    expect(proc.lseek(huge, 4n << 20n, SEEK_HOLE)).toBe(BigInt(-ENXIO));
+    expect(proc.lseek(fd, -1n, SEEK_HOLE)).toBe(BigInt(-ENXIO));
     proc.exit();
   });
 });

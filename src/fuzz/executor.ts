@@ -115,6 +115,8 @@ export interface RunOptions {
   processLayout?: 'bare' | 'exec';
   /** With 'exec': the program image instead of EXEC_IMAGE (the oracle's batch binary). */
   execImage?: ExecImage;
+  /** Permission bits of device nodes, set before the first call (the oracle VMs' chmods: ORACLE_NODE_MODES). */
+  nodeModes?: Readonly<Record<string, number>>;
   /** Called after each call (progress output, the fuzzer's signal). */
   onCall?: (r: CallResult, machine: Machine) => void;
 }
@@ -242,6 +244,7 @@ class Executor {
       ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
       ...(opts.execImage !== undefined ? { execImage: opts.execImage } : {}),
     });
+    for (const [path, perm] of Object.entries(opts.nodeModes ?? {})) this.machine.chmodNode(path, perm);
     this.main = this.machine.spawn({ memlock: program.memlock ?? '8M', caps: program.caps ?? [] });
     this.adopt(this.main);
     this.handles.set('$main', BigInt(this.main.pid));

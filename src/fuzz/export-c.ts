@@ -16,9 +16,9 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
-import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
+import { ORACLE_HUGETLB_PAGES, ORACLE_NODE_MODES } from '../machine/machine.js';
 import { ConsoleFile } from '../machine/stdio.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
@@ -69,10 +69,10 @@ export type ModelRun = RunResult & {
   ownMemoryLostAt?: number;
   /**
    * The first fork of the main process after a madvise(MADV_WIPEONFORK) of
-   * its stack top or of the image's writable data: the real child starts with
-   * them zeroed (dup_mmap() copies no pages of a VM_WIPEONFORK VMA) and dies
-   * or spins at once, and its parent waits for it until the timeout; the
-   * model's child goes on.
+   * its stack top or of the image's writable data, or a madvise(MADV_DONTFORK)
+   * of its stack top or of any of the image (lostOnFork()): the real child
+   * starts with them zeroed or without them and dies or spins at once, and
+   * its parent waits for it until the timeout; the model's child goes on.
    */
   childWipedAt?: number;
   /**
@@ -123,21 +123,28 @@ function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
 }
 
 /**
- * The stack top or some of the image's writable data is VM_WIPEONFORK
- * (MADV_WIPEONFORK): a child forked now gets them empty (dup_mmap() copies no
- * page of such a VMA), so the real one dies or spins at its first return.
+ * A child forked now starts without what it runs on: the stack top or some
+ * of the image's writable data is VM_WIPEONFORK (MADV_WIPEONFORK: dup_mmap()
+ * copies no page of such a VMA, the child's are empty), or the stack top or
+ * any part of the image is VM_DONTCOPY (MADV_DONTFORK: dup_mmap() leaves the
+ * VMA out, the child has no mapping there). The real child dies or spins at
+ * its first return, and its parent waits for it.
  */
-function wipedOnFork(mm: MmStruct, image: ExecImage): boolean {
-  const wiped = (start: number, end: number): boolean => {
+function lostOnFork(mm: MmStruct, image: ExecImage): boolean {
+  const flagged = (start: number, end: number, flags: number): boolean => {
     for (let vpn = start; vpn < end; ) {
       const v = mm.findVma(vpn);
-      if (v === undefined) return false;
-      if (v.flags & VM_WIPEONFORK) return true;
+      if (v === undefined) {
+        vpn++;
+        continue;
+      }
+      if (v.flags & flags) return true;
       vpn = v.end;
     }
     return false;
   };
-  return wiped(STACK_TOP_VPN - 1, STACK_TOP_VPN) || image.mappings.some((m) => m.prot & VM_WRITE && wiped(m.start / 4096, m.end / 4096));
+  if (flagged(STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_WIPEONFORK | VM_DONTCOPY)) return true;
+  return image.mappings.some((m) => flagged(m.start / 4096, m.end / 4096, VM_DONTCOPY | (m.prot & VM_WRITE ? VM_WIPEONFORK : 0)));
 }
 
 /**
@@ -195,6 +202,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   const onPool = p.hugetlb_pages === undefined ? { ...p, hugetlb_pages: { '2M': ORACLE_HUGETLB_PAGES } } : p;
   const run: ModelRun = runProgram(onPool, {
     profile,
+    // the oracle guest's: /dev/iommu and /dev/vfio/vfio as the VMs' init leaves them (0666)
+    ...(opts.processLayout === 'exec' ? { nodeModes: ORACLE_NODE_MODES } : {}),
     ...(opts.processLayout !== undefined ? { processLayout: opts.processLayout } : {}),
     ...(opts.execImage !== undefined ? { execImage: opts.execImage } : {}),
     onCall: (r, machine) => {
@@ -215,7 +224,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       if (!main || main.exited) return;
       const c = p.calls[r.index];
       if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm, image) || (c !== undefined && dropsOwnMemory(c, handles, image)))) ownMemoryLostAt = r.index;
-      if (opts.processLayout === 'exec' && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined && wipedOnFork(main.task.mm, image)) childWipedAt = r.index;
+      if (opts.processLayout === 'exec' && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined && lostOnFork(main.task.mm, image)) childWipedAt = r.index;
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
       const spec = opModule(r.op)?.spec;
       if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);

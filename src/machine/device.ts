@@ -178,6 +178,8 @@ export interface DeviceNode {
   open(proc: Process, flags: number): OpenFile | number;
   /** What stat(2) of its path shows (absent: ANON_INODE_STAT). */
   stat?(): FileStat;
+  /** Set its permission bits (a chmod before the program, as a VM's init does); absent: they stay. */
+  chmod?(perm: number): void;
 }
 
 /** A read-only regular file (e.g. /proc/self/exe) whose pages can be mmapped. */

@@ -218,11 +218,16 @@ const IOMMU_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o660, rdevMajor: 
 const VFIO_NODE_STAT: Readonly<FileStat> = { mode: S_IFCHR | 0o666, rdevMajor: MISC_MAJOR, rdevMinor: 196, size: 0n, blksize: PAGE_SIZE };
 
 export class IommufdNode implements DeviceNode {
+  /** The node's permission bits: devtmpfs's, until a chmod (Machine.chmodNode()). */
+  private perm: number;
+
   constructor(
     private readonly machine: Machine,
     /** The /dev/vfio/vfio node. */
     readonly vfioCompat: boolean,
-  ) {}
+  ) {
+    this.perm = (vfioCompat ? VFIO_NODE_STAT : IOMMU_NODE_STAT).mode & 0o7777;
+  }
 
   open(_proc: Process, _flags: number): OpenFile | number {
     const ctx = IommufdCtx.open(iommufdEnvOf(this.machine), { vfioCompat: this.vfioCompat, files: new ProcessFiles(this.machine) });
@@ -231,7 +236,13 @@ export class IommufdNode implements DeviceNode {
   }
 
   stat(): FileStat {
-    return { ...(this.vfioCompat ? VFIO_NODE_STAT : IOMMU_NODE_STAT) };
+    const st = { ...(this.vfioCompat ? VFIO_NODE_STAT : IOMMU_NODE_STAT) };
+    st.mode = (st.mode & ~0o7777) | this.perm;
+    return st;
+  }
+
+  chmod(perm: number): void {
+    this.perm = perm & 0o7777;
   }
 }
 

@@ -70,6 +70,14 @@ export type ProcessLayout = 'exec' | 'bare';
  */
 export const ORACLE_HUGETLB_PAGES = 128;
 
+/**
+ * The device nodes the oracle VMs' init chmods before the programs run (its
+ * programs drop to uid 1000 and must open them: src/oracle/vm.ts), with the
+ * mode they get; the model's side of a comparison sets the same (fstat shows
+ * them).
+ */
+export const ORACLE_NODE_MODES: Readonly<Record<string, number>> = { '/dev/iommu': 0o666, '/dev/vfio/vfio': 0o666 };
+
 /** Pages of the x86-64 vDSO image (vdso64.so text, 8 KiB on 6.12 and 7.2). */
 export const VDSO_TEXT_PAGES = 2;
 /** Pages of [vvar] (x86-64: 4 on 6.12 and 7.2). */
@@ -320,6 +328,14 @@ export class Machine {
   reap(p: Process): void {
     this.processes.delete(p.pid);
     p.task.user.processes--;
+  }
+
+  /** chmod of the node at `path` (its permission bits); false when there is none or it keeps its own. */
+  chmodNode(path: string, perm: number): boolean {
+    const node = this.devices.get(path);
+    if (node?.chmod === undefined) return false;
+    node.chmod(perm);
+    return true;
   }
 
   /** Make `path` openable; replaces an earlier node at the same path. */

@@ -50,6 +50,7 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tmpfs tmpfs /tmp
 # the programs drop to the model's uid (1000): let it reach and open the device nodes
+# (src/machine/machine.ts ORACLE_NODE_MODES: the model's side sets the same modes)
 chmod 0755 / /dev
 chmod 1777 /tmp
 chmod 0666 /dev/iommu /dev/vfio/vfio 2>/dev/null

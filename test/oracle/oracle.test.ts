@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { type RunResult, runProgram } from '../../src/fuzz/executor.js';
 import { comparableAnswer, exportC, runModel, withModelAnswers } from '../../src/fuzz/export-c.js';
 import type { Program } from '../../src/fuzz/program.js';
+import { ORACLE_NODE_MODES } from '../../src/machine/machine.js';
 import { compareProgram } from '../../src/oracle/compare.js';
+import { GUEST_INIT } from '../../src/oracle/vm.js';
 import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../src/oracle/console.js';
 import { loadPrograms, profileForRelease } from '../../src/oracle/index.js';
 import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
@@ -255,6 +257,16 @@ describe('compare', () => {
     expect(bare.results[7].outputs.fd).toBe(4);
   });
 
+  it("the device nodes have the modes the VM's init gives them: fstat of /dev/iommu is 0666 on the model's side too", () => {
+    for (const [path, perm] of Object.entries(ORACLE_NODE_MODES)) expect(GUEST_INIT).toContain(`chmod ${perm.toString(8).padStart(4, '0')} `);
+    expect(GUEST_INIT).toMatch(/chmod 0666 \/dev\/iommu \/dev\/vfio\/vfio/);
+    const p: Program = { name: 'mode', calls: [{ op: 'open', as: '$r0' }, { op: 'fstat', fd: '$r0' }, { op: 'open', as: '$r1', path: '/dev/vfio/vfio' }, { op: 'fstat', fd: '$r1' }] };
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    expect([r.results[1].outputs.mode, r.results[3].outputs.mode]).toEqual([0o20666, 0o20666]);
+    // devtmpfs's own mode (iommu_misc_dev .mode = 0660) everywhere else: the fuzzer's runs, the bridge
+    expect(runModel(p, 'latest').results[1].outputs.mode).toBe(0o20660);
+  });
+
   it('a read of the console is field console-read: the VM kills the program sleeping in it', () => {
     const p: Program = {
       name: 'ttyread',
@@ -471,6 +483,26 @@ describe('compare', () => {
     const rq = runModel(q, 'latest', { processLayout: 'exec' });
     expect(rq.childWipedAt).toBeUndefined();
     expect(compareProgram('wipe-buffer', q, rq, k, '7.2.13', loadKnown()).status).toBe('diverged');
+  });
+
+  it('a fork after MADV_DONTFORK of the stack or of the image: the real child has no mapping there', () => {
+    // 7.2.13, a 100-call generated program of seed 77011: DONTFORK of 4 GiB from a buffer up past the stack
+    // (ENOMEM for the holes, the advice taken where mapped), a fork, a call in the child, a timeout
+    const dontfork = (addr: string, length: string): Program => ({
+      name: 'dontfork',
+      calls: [{ op: 'mmap', as: '$m', length: '64K' }, { op: 'madvise', addr, length, advice: 'DONTFORK' }, { op: 'open', as: '$fd' }, { op: 'fork', as: '$c' }, { op: 'ioas_alloc', proc: '$c' }],
+    });
+    const p = dontfork('$m', '4G');
+    const r = runModel(p, 'latest', { processLayout: 'exec' });
+    expect(r.results[1].errno).toBe('ENOMEM');
+    expect(r.childWipedAt).toBe(3);
+    const k = kernelLike(p, r);
+    k.calls.delete(4);
+    k.exit = 137;
+    expect(compareProgram('dontfork', p, r, k, '7.2.13', loadKnown()).status).toBe('explained');
+    // the image's text too (it cannot be WIPEONFORK: a file mapping), and not the buffer alone
+    expect(runModel(dontfork('0x401000', '4K'), 'latest', { processLayout: 'exec' }).childWipedAt).toBe(3);
+    expect(runModel(dontfork('$m', '64K'), 'latest', { processLayout: 'exec' }).childWipedAt).toBeUndefined();
   });
 
   it('a SIGSEGV after an mmap the kernel refused under fail-nth (the model mapped): the crash is after-fault, explained', () => {

@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_HUGEPAGE, VM_MAYSHARE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { ORACLE_HUGETLB_PAGES, ORACLE_NODE_MODES } from '../machine/machine.js';
 import { ConsoleFile } from '../machine/stdio.js';
@@ -82,6 +82,12 @@ export type ModelRun = RunResult & {
    */
   specialReadCalls?: number[];
   /**
+   * MD_CHECK_REFS calls the model answered EIO over small pages khugepaged
+   * may have collapsed in the VM (noteCollapsible()): the kernel's check skips
+   * a compound page, so there it passes.
+   */
+  khugepagedCalls?: number[];
+  /**
    * The first read of the console (the 'exec' layout's stdout and stderr):
    * n_tty_read() sleeps for input that never comes in the VM, where the
    * harness kills the program; the model's answers EAGAIN and goes on.
@@ -120,6 +126,51 @@ function mappedWith(mm: MmStruct, start: number, end: number, prot: number, imag
 function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
   for (const m of image.mappings) if (!mappedWith(mm, m.start / 4096, m.end / 4096, m.prot, m.offset !== null)) return false;
   return mappedWith(mm, STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE);
+}
+
+/** Pages in a PMD slice (2 MiB). */
+const SLICE_PAGES = 512;
+
+/**
+ * Note in `seen` the pages of every 2 MiB block of `mm` khugepaged could
+ * collapse into a THP behind the program's back now: a block whole in a
+ * private anonymous VMA with VM_HUGEPAGE (what MADV_HUGEPAGE registers with
+ * khugepaged: khugepaged_enter_vma()), mapped by PTEs, none of its pages
+ * pinned (a pinned page fails the collapse's refcount check). In the oracle VM
+ * (one CPU) khugepaged, woken by the registration when its list was empty,
+ * scans the mm as soon as the program sleeps (its next result line): 7.2.13
+ * and 6.12.95 showed AnonHugePages 2048 kB right after the madvise
+ * (mm/khugepaged.c khugepaged_wait_work(), hpage_collapse_scan_pmd()), and
+ * the THP's pages stay compound when a later split of the VMA splits only the
+ * PMD. Whether it scans at once depends on when it last slept
+ * (scan_sleep_millisecs after a scan), which the model cannot know; it has no
+ * khugepaged. `seen` holds PFNs.
+ */
+function noteCollapsible(mm: MmStruct, seen: Set<number>): void {
+  for (const v of mm.vmas) {
+    if (v.file !== null || v.flags & VM_MAYSHARE || !(v.flags & VM_HUGEPAGE)) continue;
+    for (let s = Math.ceil(v.start / SLICE_PAGES); (s + 1) * SLICE_PAGES <= v.end; s++) {
+      const node = mm.pt.get(s);
+      if (node === undefined || node.huge !== 0 || node.count === 0 || node.pfns === null) continue;
+      let pinned = false;
+      for (const e of node.pfns) if (e !== 0 && mm.phys.pincount(e - 1) > 0) pinned = true;
+      if (!pinned) for (const e of node.pfns) if (e !== 0) seen.add(e - 1);
+    }
+  }
+}
+
+/** Some page of [startVpn, endVpn) of `mm` is one noteCollapsible() saw in a block khugepaged could collapse. */
+function wasCollapsible(mm: MmStruct, startVpn: number, endVpn: number, seen: ReadonlySet<number>): boolean {
+  for (let vpn = startVpn; vpn < endVpn; vpn++) {
+    const node = mm.pt.get(Math.floor(vpn / SLICE_PAGES));
+    if (node === undefined) {
+      vpn = (Math.floor(vpn / SLICE_PAGES) + 1) * SLICE_PAGES - 1;
+      continue;
+    }
+    const e = node.pfns?.[vpn % SLICE_PAGES] ?? 0;
+    if (e !== 0 && seen.has(e - 1)) return true;
+  }
+  return false;
 }
 
 /**
@@ -196,6 +247,8 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let scratchFollowed = true;
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
+  const khugepagedCalls: number[] = [];
+  const collapsible = new Set<number>();
   const specialSeen = new Map<MmStruct, number>();
   const handles = new Map<string, bigint>();
   // the oracle VMs' pool (a program that sets none runs on it there), not the model's default of no limit
@@ -223,6 +276,13 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const c = p.calls[r.index];
+      if (r.op === 'md_check_refs' && r.errno === 'EIO' && r.args !== undefined) {
+        const caller = machine.processes.get(r.args.pid);
+        const uptr = Number(BigInt.asUintN(64, BigInt(r.args.fields['check_refs.uptr'] as bigint)) / 4096n);
+        const pages = Number(BigInt.asUintN(64, BigInt(r.args.fields['check_refs.length'] as bigint)) / 4096n);
+        if (caller !== undefined && wasCollapsible(caller.task.mm, uptr, uptr + Math.min(pages, 1 << 20), collapsible)) khugepagedCalls.push(r.index);
+      }
+      for (const q of machine.processes.values()) if (!q.exited) noteCollapsible(q.task.mm, collapsible);
       if (opts.processLayout === 'exec' && ownMemoryLostAt === undefined && (!ownMemoryIntact(main.task.mm, image) || (c !== undefined && dropsOwnMemory(c, handles, image)))) ownMemoryLostAt = r.index;
       if (opts.processLayout === 'exec' && childWipedAt === undefined && r.op === 'fork' && c?.proc === undefined && r.errno === undefined && lostOnFork(main.task.mm, image)) childWipedAt = r.index;
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
@@ -290,6 +350,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (ramFullAt !== undefined) run.ramFullAt = ramFullAt;
   if (consoleReadAt !== undefined) run.consoleReadAt = consoleReadAt;
   if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
+  if (khugepagedCalls.length > 0) run.khugepagedCalls = khugepagedCalls;
   return run;
 }
 

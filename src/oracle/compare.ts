@@ -5,7 +5,8 @@
  *
  * Classes: `errno` (the call succeeded on one side only, or failed with
  * another errno), `value` (both succeeded, an output or the return differs),
- * `errno` and `value` (field `special-page` for a read of [vvar] or [vdso];
+ * `errno` and `value` (field `special-page` for a read of [vvar] or [vdso],
+ * `khugepaged` for an MD_CHECK_REFS over pages khugepaged may have collapsed;
  * `missing` and `crash` field `own-memory` when the program unmapped its own
  * image or stack and died of it, `console-read` when it read the console,
  * which sleeps in the VM until the harness kills the program), `addr` (an mmap address differs: the kernel did not take the model's address
@@ -147,6 +148,8 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     // the kernel's bytes there, so what it read is marked (field special-page), and so is its
     // errno, which may rest on those bytes (copy_struct_from_user()'s E2BIG for a nonzero tail).
     const special = run.specialReadCalls?.includes(r.index) === true;
+    // MD_CHECK_REFS over small pages khugepaged may have collapsed in the VM (runModel's khugepagedCalls).
+    const khugepaged = run.khugepagedCalls?.includes(r.index) === true;
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
       rep.note = 'not compared after a fail-nth call that answered differently';
@@ -154,7 +157,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
       break;
     }
     if (a.errno !== kErrno) {
-      add({ call: r.index, op: r.op, class: 'errno', ...(special ? { field: 'special-page' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
+      add({ call: r.index, op: r.op, class: 'errno', ...(special ? { field: 'special-page' } : khugepaged ? { field: 'khugepaged' } : {}), model: a.errno ?? 'ok', kernel: kErrno ?? 'ok' });
       // One side did what the other refused: the states part here and what follows
       // differs as a consequence (object IDs, IOVAs, EBUSY/ENOENT), so it is not compared.
       if ((a.errno === undefined) !== (kErrno === undefined)) {

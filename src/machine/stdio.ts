@@ -25,7 +25,9 @@
  * n_tty_read() until a line comes, which never does in the VM (the program
  * is killed by the harness's timeout); the model cannot wait and answers
  * EAGAIN, as for an O_NONBLOCK description. The tty's own ioctls (TCGETS,
- * TIOCGWINSZ, ...) are not modelled: ENOTTY.
+ * TIOCGWINSZ, ...) are not modelled: ENOTTY. poll always finds the output
+ * drained: right after a large write the serial port may still hold more
+ * than WAKEUP_CHARS, and the kernel then leaves POLLOUT out.
  */
 import { EAGAIN, EFAULT, ENOTTY } from '../base/errno.js';
 import { PAGE_SIZE } from '../mm/constants.js';

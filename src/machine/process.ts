@@ -27,6 +27,8 @@ import { ConsoleFile, NullFile } from './stdio.js';
 import type { TmpfsInode } from './tmpfs.js';
 
 /** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
+/** FIBMAP: _IO(0x00, 1). */
+const FIBMAP = 1;
 const FIONREAD = 0x541b;
 const FIONBIO = 0x5421;
 const FIONCLEX = 0x5450;
@@ -758,11 +760,22 @@ export class Process {
    * do_vfs_ioctl(): the commands the VFS answers for every file before the
    * driver sees them; undefined for the rest. Every model file lives on a
    * filesystem with 4 KiB blocks (devtmpfs, anon inodes, shmem, hugetlbfs:
-   * FIGETBSZ 4096); only a memfd is a regular file (FIONREAD, FIOQSIZE).
-   * No model file has fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
+   * FIGETBSZ 4096); only a memfd (or a rootfs, tmpfs file) is a regular file
+   * (FIONREAD, FIOQSIZE, and file_ioctl()'s FIBMAP). No model file has
+   * fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
    */
   private vfsIoctl(d: FileDescription, cmd: number, arg: bigint): number | undefined {
     const file = d.file;
+    // file_ioctl(), for a regular file only (a memfd, a rootfs or tmpfs file): FIBMAP wants CAP_SYS_RAWIO
+    // before anything (ioctl_fibmap()), then the int block number; none of these filesystems has a bmap, so
+    // a block is EINVAL with 0 written back (bmap())
+    if (cmd === FIBMAP && file.memfile !== undefined) {
+      if (!this.task.capable('CAP_SYS_RAWIO')) return -EPERM;
+      const b = new Uint8Array(4);
+      if (this.mm.readUser(arg, b) !== 0) return -EFAULT;
+      if (new DataView(b.buffer).getInt32(0, true) < 0) return -EINVAL;
+      return this.mm.writeUser(arg, new Uint8Array(4)) === 0 ? -EINVAL : -EFAULT;
+    }
     // Every other command goes to the driver (no helpers made for it).
     if (cmd !== FIOCLEX && cmd !== FIONCLEX && cmd !== FIONBIO && cmd !== FIOASYNC && cmd !== FIOQSIZE && cmd !== FIGETBSZ && cmd !== FIONREAD) return undefined;
     const getInt = (): number => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EFAULT, EINVAL, ENOENT, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../../src/base/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { DEFAULT_POLLMASK, type FileStat, Machine, O_APPEND, O_CLOEXEC, O_CREAT, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
 import { O_DIRECT, O_NOATIME, O_PATH } from '../../src/machine/device.js';
@@ -186,6 +186,32 @@ describe('memfd contents through read(2) and write(2) (shmem_file_read_iter, gen
     expect(proc.write(huge, buf, 8)).toBe(-EINVAL);
     expect(proc.read(huge, buf, 8)).toBe(0);
     proc.exit();
+  });
+});
+
+describe('ioctl FIBMAP (file_ioctl(), regular files only)', () => {
+  // test/oracle/handwritten/fibmap-ioctl*.yaml hold the same on 6.12.95 and 7.2.13
+  it('EPERM without CAP_SYS_RAWIO; with it the block is read (EFAULT), negative EINVAL, else no bmap: EINVAL and 0 written back', () => {
+    const { machine, proc, buf } = session();
+    const m = proc.memfdCreate('m');
+    const iommu = proc.open('/dev/iommu', O_RDWR);
+    expect(proc.ioctl(m, 1, buf)).toBe(-EPERM);
+    expect(proc.ioctl(iommu, 1, buf)).toBe(-ENOTTY);
+    const raw = machine.spawn({ caps: ['CAP_SYS_RAWIO'] });
+    const va = raw.mmap(0n, 4096n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    const rm = raw.memfdCreate('r');
+    expect(raw.ioctl(rm, 1, 0n)).toBe(-EFAULT);
+    expect(raw.writeMemory(va, new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toBe(0);
+    expect(raw.ioctl(rm, 1, va)).toBe(-EINVAL);
+    const got = new Uint8Array(4);
+    expect(raw.readMemory(va, got)).toBe(0);
+    expect([...got]).toEqual([0xff, 0xff, 0xff, 0xff]);
+    expect(raw.writeMemory(va, new Uint8Array([5, 0, 0, 0]))).toBe(0);
+    expect(raw.ioctl(rm, 1, va)).toBe(-EINVAL);
+    expect(raw.readMemory(va, got)).toBe(0);
+    expect([...got]).toEqual([0, 0, 0, 0]);
+    proc.exit();
+    raw.exit();
   });
 });
 

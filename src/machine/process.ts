@@ -759,8 +759,8 @@ export class Process {
   /**
    * do_vfs_ioctl(): the commands the VFS answers for every file before the
    * driver sees them; undefined for the rest. Every model file lives on a
-   * filesystem with 4 KiB blocks (devtmpfs, anon inodes, shmem, hugetlbfs:
-   * FIGETBSZ 4096); only a memfd (or a rootfs, tmpfs file) is a regular file
+   * filesystem with 4 KiB blocks (devtmpfs, anon inodes, shmem: FIGETBSZ
+   * 4096) but a hugetlb memfd, whose hugetlbfs has the huge page size; only a memfd (or a rootfs, tmpfs file) is a regular file
    * (FIONREAD, FIOQSIZE, and file_ioctl()'s FIBMAP). No model file has
    * fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
    */
@@ -812,7 +812,8 @@ export class Process {
         return this.mm.writeUser(arg, b);
       }
       case FIGETBSZ:
-        return putInt(PAGE_SIZE);
+        // the superblock's s_blocksize: hugetlbfs_fill_super() makes it the huge page size
+        return putInt(file.memfile?.kind === 'hugetlb' ? file.memfile.folioBytes : PAGE_SIZE);
       case FIONREAD:
         // i_size - f_pos, stored as an int
         return file.memfile ? putInt(Number(BigInt.asIntN(32, file.memfile.size - d.pos))) : undefined;

@@ -215,6 +215,21 @@ describe('ioctl FIBMAP (file_ioctl(), regular files only)', () => {
   });
 });
 
+describe('ioctl FIGETBSZ', () => {
+  // test/oracle/handwritten/figetbsz-filesystems.yaml holds the same on 6.12.95 and 7.2.13
+  it("the superblock's block size: 4096 on shmem and devtmpfs, the huge page size on hugetlbfs", () => {
+    const { proc, buf } = session();
+    const size = (fd: number): number => {
+      expect(proc.ioctl(fd, 2, buf)).toBe(0);
+      const b = new Uint8Array(4);
+      expect(proc.readMemory(buf, b)).toBe(0);
+      return new DataView(b.buffer).getInt32(0, true);
+    };
+    expect([size(proc.memfdCreate('m')), size(proc.memfdCreate('h', MFD_HUGETLB)), size(proc.open('/dev/iommu', O_RDWR))]).toEqual([4096, 2 << 20, 4096]);
+    proc.exit();
+  });
+});
+
 describe('fcntl F_GETFL / F_SETFL (the file status flags, f_flags)', () => {
   // 7.2.13 in its oracle VM: 0x8000, 0x8801, 0x8003, 0x109402, 0x8002, 0x200000, 0x8c00 after F_SETFL, 0x2 for anon-inode files
   it('open(2) keeps the access mode and status flags with O_LARGEFILE; creation flags and O_CLOEXEC go; anon-inode files are O_RDWR', () => {

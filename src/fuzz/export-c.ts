@@ -292,36 +292,40 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
       const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;
       if ((structOp && scratchVa === undefined) || clientOp) {
-        // The start of each run of pages mapped now and not before (a scratch may merge with a neighbour VMA).
-        const fresh: number[] = [];
-        for (const [s, e] of now) {
-          let vpn = s;
-          while (vpn < e) {
-            const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
-            if (cover) {
-              vpn = cover[1];
-              continue;
-            }
-            fresh.push(vpn);
-            const next = before.filter(([bs]) => bs > vpn).reduce((m, [bs]) => Math.min(m, bs), e);
-            if (next - vpn > 1 && clientOp) fresh.push(vpn + 1); // a run holding both scratches: the struct one is below
-            vpn = Math.min(next, e);
-          }
-        }
-        fresh.sort((a, b) => a - b);
+        // The struct scratch is where the process's ioctlStruct() put it; an op that keeps its struct in the
+        // client scratch (VFIO_IOMMU_GET_INFO) maps none (7.2 generated program, seed 77019: taking its client
+        // scratch for the struct scratch left the real one unmapped in the exported C under exec).
+        const sv = main.ioctlScratch;
+        const svFirst = sv.len > 0 ? Number(sv.va / 4096n) : -1;
+        const svEnd = svFirst + sv.len / 4096;
+        if (structOp && scratchVa === undefined && sv.len > 0) scratchVa = sv.va;
         const had = clientScratchVa;
-        if (structOp && scratchVa === undefined && fresh.length > 0) {
-          scratchVa = BigInt(fresh[0]) * 4096n;
-          fresh.shift();
-          if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
-        } else if (clientOp && fresh.length > 0) clientScratchVa = BigInt(fresh[0]) * 4096n;
+        if (clientOp) {
+          // the client scratch: the lowest page mapped now and not before, outside the struct scratch (the
+          // two may merge into one VMA)
+          let first: number | undefined;
+          find: for (const [s, e] of now) {
+            for (let vpn = s; vpn < e; ) {
+              if (vpn >= svFirst && vpn < svEnd) {
+                vpn = svEnd;
+                continue;
+              }
+              const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
+              if (cover === undefined) {
+                first = vpn;
+                break find;
+              }
+              vpn = cover[1];
+            }
+          }
+          if (first !== undefined) clientScratchVa = BigInt(first) * 4096n;
+        }
         if (clientScratchVa !== undefined && had === undefined) {
           // its pages: from its start up to what was there before, the struct scratch or a hole
           const first = Number(clientScratchVa / 4096n);
           const mapped = (vpn: number): boolean => now.some(([s, e]) => vpn >= s && vpn < e) && !before.some(([s, e]) => vpn >= s && vpn < e);
-          const structVpn = scratchVa === undefined ? -1 : Number(scratchVa / 4096n);
           let end = first + 1;
-          while (end !== structVpn && mapped(end)) end++;
+          while (end !== svFirst && mapped(end)) end++;
           clientScratchAt = { call: r.index, bytes: BigInt(end - first) * 4096n };
         }
       }

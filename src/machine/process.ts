@@ -1038,6 +1038,11 @@ export class Process {
   private scratchVa = 0n;
   private scratchLen = 0;
 
+  /** Where ioctlStruct() keeps its scratch mapping (len 0: none yet), for tools that follow the process's memory. */
+  get ioctlScratch(): { va: bigint; len: number } {
+    return { va: this.scratchVa, len: this.scratchLen };
+  }
+
   /** A populated scratch mapping of at least `len` bytes: its address, or a negative errno. */
   private scratchFor(len: number): bigint {
     if (this.scratchLen >= len && this.scratchLen > 0) return this.scratchVa;

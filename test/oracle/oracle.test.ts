@@ -728,6 +728,25 @@ describe('export with the model answers', () => {
     expect(case3).toContain('client_scratch(');
     expect(case3).not.toContain('(void)client_scratch');
   });
+
+  it('VFIO_IOMMU_GET_INFO as the first struct call maps only the client scratch: the struct scratch comes later', () => {
+    // 7.2 generated program of seed 77019 under exec: the model's struct scratch went unmapped in the C
+    // (its page was taken for the client scratch's), and a write running off a buffer into it faulted there
+    const p: Program = { name: 'cs1', calls: [{ op: 'open' }, { op: 'vfio_iommu_get_info' }, { op: 'ioas_alloc' }] };
+    for (const layout of ['bare', 'exec'] as const) {
+      let structAt: bigint | undefined;
+      const run = runModel(p, 'latest', { processLayout: layout });
+      // the struct scratch where the model's process has it after its first ioctlStruct() (call 2)
+      runProgram(p, { profile: 'latest', processLayout: layout, onCall: (r, m) => {
+        if (r.index === 2) structAt = m.processes.values().next().value!.ioctlScratch.va;
+      } });
+      expect(run.scratchVa).toBe(structAt);
+      expect(run.clientScratchAt).toEqual({ call: 1, bytes: 4096n });
+      // top-down: the client scratch first, the struct scratch right below it
+      expect(run.clientScratchVa).toBe(structAt! + 4096n);
+      expect(exportC(p, { profile: 'latest', run })).toContain(`scratch_hint = 0x${structAt!.toString(16)}ULL;`);
+    }
+  });
 });
 
 describe('oracle programs from the conformance scenarios', () => {

@@ -245,6 +245,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let ramFullAt: number | undefined;
   let consoleReadAt: number | undefined;
   let scratchFollowed = true;
+  let lastStruct = { va: 0n, len: 0 };
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
   const khugepagedCalls: number[] = [];
@@ -296,7 +297,10 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         // client scratch (VFIO_IOMMU_GET_INFO) maps none (7.2 generated program, seed 77019: taking its client
         // scratch for the struct scratch left the real one unmapped in the exported C under exec).
         const sv = main.ioctlScratch;
-        const svFirst = sv.len > 0 ? Number(sv.va / 4096n) : -1;
+        // (only when this call mapped it: a struct scratch the program unmapped since leaves its place free,
+        // and a client scratch mapped there is the client's, 6.12 generated program of seed 77020)
+        const svNew = sv.va !== lastStruct.va || sv.len !== lastStruct.len;
+        const svFirst = sv.len > 0 && svNew ? Number(sv.va / 4096n) : -1;
         const svEnd = svFirst + sv.len / 4096;
         if (structOp && scratchVa === undefined && sv.len > 0) scratchVa = sv.va;
         const had = clientScratchVa;
@@ -330,6 +334,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         }
       }
       before = now;
+      lastStruct = main.ioctlScratch;
       // The client scratch is the exported program's own memory too: it stores the arrays there directly,
       // so a call of the program's that takes it away (munmap, a fixed mmap over it, mprotect) leaves the
       // real program to die at its next array (the model's executor writes them quietly, then EFAULT).

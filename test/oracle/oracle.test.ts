@@ -746,6 +746,16 @@ describe('export with the model answers', () => {
       expect(run.clientScratchVa).toBe(structAt! + 4096n);
       expect(exportC(p, { profile: 'latest', run })).toContain(`scratch_hint = 0x${structAt!.toString(16)}ULL;`);
     }
+    // 6.12 generated program of seed 77020: the program unmaps the struct scratch, and the client scratch
+    // the next call maps takes its place: that page is the client scratch's now
+    const q: Program = {
+      name: 'cs2',
+      calls: [{ op: 'open' }, { op: 'ioas_alloc', as: '$i' }, { op: 'mmap', as: '$b', length: '16K' }, { op: 'munmap', addr: '$b', length: '20K' }, { op: 'ioas_iova_ranges', ioas: '$i', num_iovas: 1 }],
+    };
+    const rq = runModel(q, 'v6.12');
+    expect(rq.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(rq.clientScratchVa).toBe(rq.scratchVa);
+    expect(rq.clientScratchAt).toEqual({ call: 4, bytes: 4096n });
   });
 });
 

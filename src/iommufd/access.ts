@@ -9,7 +9,7 @@ import { EINVAL, ENOENT, EOVERFLOW, EPERM } from '../base/errno.js';
 import { checkedAdd } from '../base/u64.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../iommu/domain.js';
 import { PAGE_SIZE } from '../mm/constants.js';
-import { type IoptArea, areaIovaToIndex, areaStartByte } from './area.js';
+import { type IoptArea, areaIovaToIndex, areaStartByte, areaStartByteInPage } from './area.js';
 import type { IommufdEnv } from './env.js';
 import { AreaContigIter, type IoPagetable, type IoptAccessUser } from './io-pagetable.js';
 import { IOMMUFD_ACCESS_RW_WRITE, areaAddAccess, areaRemoveAccess, pagesRwAccess } from './pages.js';
@@ -31,8 +31,8 @@ function checkAreaProt(area: IoptArea, flags: number): boolean {
 /** iopt_area_contig_is_aligned(): pin_pages can only hand out whole pages. */
 function contigIsAligned(it: AreaContigIter): boolean {
   const area = it.area!;
-  if (areaStartByte(area, it.curIova) % PAGE_SIZE !== 0) return false;
-  if (!it.done() && areaStartByte(area, area.lastIova) % PAGE_SIZE !== PAGE_SIZE - 1) return false;
+  if (areaStartByteInPage(area, it.curIova) !== 0) return false;
+  if (!it.done() && areaStartByteInPage(area, area.lastIova) !== PAGE_SIZE - 1) return false;
   return true;
 }
 

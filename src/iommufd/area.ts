@@ -74,9 +74,19 @@ export function areaStartByte(area: IoptArea, iova: bigint): number {
   return Number(iova - area.iova) + area.pageOffset + area.index * PAGE_SIZE;
 }
 
-/** iopt_area_iova_to_index() */
+/** Past this many bytes into an area a double no longer holds the offset exactly (an area may span 2^64). */
+const EXACT_BYTES = 1n << 52n;
+
+/** areaStartByte() % PAGE_SIZE, exact for every offset. */
+export function areaStartByteInPage(area: IoptArea, iova: bigint): number {
+  return (area.pageOffset + Number((iova - area.iova) & 0xfffn)) % PAGE_SIZE;
+}
+
+/** iopt_area_iova_to_index(), exact also deep into an area of more than 2^52 bytes. */
 export function areaIovaToIndex(area: IoptArea, iova: bigint): number {
-  return Math.floor(areaStartByte(area, iova) / PAGE_SIZE);
+  const d = iova - area.iova;
+  if (d < EXACT_BYTES) return area.index + Math.floor((Number(d) + area.pageOffset) / PAGE_SIZE);
+  return area.index + Number((d + BigInt(area.pageOffset)) >> 12n);
 }
 
 /** iopt_area_index_to_iova() as a number (domain calls only). */

@@ -796,6 +796,17 @@ describe('mlock, mlock2 and munlock (do_mlock, apply_vma_lock_flags, __mm_popula
   const caller = (rlimitMemlock: bigint, caps: string[] = []) => ({ rlimitMemlock, capable: (c: string) => caps.includes(c) });
   const K = 1024n;
 
+  it('0 bytes after the rounding is 0 in a mapping without access: __mm_populate() walks nothing; a page of it is ENOMEM', () => {
+    // test/oracle/handwritten/mlock-empty-range.yaml, the same on 6.12.95 and 7.2.13
+    const { mm } = setup();
+    const a = mm.mmap(0n, 16n * K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+    const t = caller(64n * K);
+    expect(mm.mlock(a + 8n * K, 0n, true, t)).toBe(0);
+    expect(mm.mlock(a + 8n * K, 0n, false, t)).toBe(0);
+    expect(mm.mlock(a + 8n * K, 1n, false, t)).toBe(-ENOMEM);
+    expect(mm.mlock(a + 8n * K, 1n, true, t)).toBe(0);
+  });
+
   it('counts VM_LOCKED pages in locked_vm against RLIMIT_MEMLOCK, the range\'s locked pages once; faults the pages in', () => {
     const { mm, phys } = setup();
     const a = mm.mmap(0n, 256n * K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);

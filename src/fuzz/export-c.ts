@@ -18,7 +18,7 @@ import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
 import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_HUGEPAGE, VM_MAYSHARE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
-import { ORACLE_HUGETLB_PAGES, ORACLE_NODE_MODES } from '../machine/machine.js';
+import { type Machine, ORACLE_HUGETLB_PAGES, ORACLE_NODE_MODES } from '../machine/machine.js';
 import { ConsoleFile } from '../machine/stdio.js';
 import { type CallResult, type RunResult, bindOutputs, runProgram } from './executor.js';
 import { opModule } from './ops/index.js';
@@ -81,6 +81,13 @@ export type ModelRun = RunResult & {
    * data page is the running clock), so their outputs are marked.
    */
   specialReadCalls?: number[];
+  /**
+   * Per fork slot (the k-th fork op, from 1): the struct and client scratch
+   * its child mapped itself after the fork (inherited ones are the parent's,
+   * at the same address on both sides); the exported C's child takes them as
+   * its hints.
+   */
+  childScratch?: Map<number, { scratchVa?: bigint; clientScratchVa?: bigint }>;
   /**
    * MD_CHECK_REFS calls the model answered EIO over small pages khugepaged
    * may have collapsed in the VM (noteCollapsible()): the kernel's check skips
@@ -246,6 +253,10 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let consoleReadAt: number | undefined;
   let scratchFollowed = true;
   let lastStruct = { va: 0n, len: 0 };
+  // forked children: their slot, pages and struct scratch after their last call
+  let forks = 0;
+  const children = new Map<number, { slot: number; before: Array<[number, number]>; struct: { va: bigint; len: number } }>();
+  const childScratch = new Map<number, { scratchVa?: bigint; clientScratchVa?: bigint }>();
   let mainPid: number | undefined;
   const specialReadCalls: number[] = [];
   const khugepagedCalls: number[] = [];
@@ -254,6 +265,40 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   const handles = new Map<string, bigint>();
   // the oracle VMs' pool (a program that sets none runs on it there), not the model's default of no limit
   const onPool = p.hugetlb_pages === undefined ? { ...p, hugetlb_pages: { '2M': ORACLE_HUGETLB_PAGES } } : p;
+  // A call by a forked child: the scratches it maps itself, as main's are found below (its first struct
+  // scratch from the process, its client scratch among the pages the call mapped outside that).
+  const followChild = (machine: Machine, c: Call, r: CallResult): void => {
+    const pid = Number(handles.get(String(c.proc)) ?? -1);
+    const st = children.get(pid);
+    const child = machine.processes.get(pid);
+    if (st === undefined || child === undefined || child.exited) return;
+    const out = childScratch.get(st.slot) ?? {};
+    const sv = child.ioctlScratch;
+    const svNew = sv.va !== st.struct.va || sv.len !== st.struct.len;
+    if (svNew && sv.len > 0 && out.scratchVa === undefined) out.scratchVa = sv.va;
+    const now = child.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
+    if (opModule(r.op)?.clientScratch === true && out.clientScratchVa === undefined) {
+      const svFirst = svNew && sv.len > 0 ? Number(sv.va / 4096n) : -1;
+      const svEnd = svFirst + sv.len / 4096;
+      find: for (const [s0, e0] of now) {
+        for (let vpn = s0; vpn < e0; ) {
+          if (vpn >= svFirst && vpn < svEnd) {
+            vpn = svEnd;
+            continue;
+          }
+          const cover = st.before.find(([bs, be]) => vpn >= bs && vpn < be);
+          if (cover === undefined) {
+            out.clientScratchVa = BigInt(vpn) * 4096n;
+            break find;
+          }
+          vpn = cover[1];
+        }
+      }
+    }
+    if (out.scratchVa !== undefined || out.clientScratchVa !== undefined) childScratch.set(st.slot, out);
+    st.before = now;
+    st.struct = sv;
+  };
   const run: ModelRun = runProgram(onPool, {
     profile,
     // the oracle guest's: /dev/iommu and /dev/vfio/vfio as the VMs' init leaves them (0666)
@@ -277,6 +322,11 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       const c = p.calls[r.index];
+      if (r.op === 'fork') {
+        const slot = ++forks;
+        const child = r.errno === undefined ? machine.processes.get(Number(r.outputs.pid ?? -1)) : undefined;
+        if (child !== undefined) children.set(child.pid, { slot, before: child.task.mm.vmas.map((v): [number, number] => [v.start, v.end]), struct: child.ioctlScratch });
+      } else if (c?.proc !== undefined) followChild(machine, c, r);
       if (r.op === 'md_check_refs' && r.errno === 'EIO' && r.args !== undefined) {
         const caller = machine.processes.get(r.args.pid);
         const uptr = Number(BigInt.asUintN(64, BigInt(r.args.fields['check_refs.uptr'] as bigint)) / 4096n);
@@ -358,6 +408,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   if (childWipedAt !== undefined) run.childWipedAt = childWipedAt;
   if (ramFullAt !== undefined) run.ramFullAt = ramFullAt;
   if (consoleReadAt !== undefined) run.consoleReadAt = consoleReadAt;
+  if (childScratch.size > 0) run.childScratch = childScratch;
   if (specialReadCalls.length > 0) run.specialReadCalls = specialReadCalls;
   if (khugepagedCalls.length > 0) run.khugepagedCalls = khugepagedCalls;
   return run;
@@ -1057,6 +1108,11 @@ static __attribute__((unused)) void child_loop(void)
 	struct proc_slot *s = &slots[my_slot];
 	int idx;
 
+	/* the scratches this child maps itself go where the model's child has them */
+	if (!scratch && child_scratch_hint[my_slot])
+		scratch_hint = child_scratch_hint[my_slot];
+	if (!cscratch && child_cscratch_hint[my_slot])
+		cscratch_hint = child_cscratch_hint[my_slot];
 	for (;;) {
 		struct reply_msg m;
 
@@ -1267,6 +1323,10 @@ export function exportC(program: Program, opts: ExportOptions = {}): string {
   e.line(`#define NHANDLES ${ctx.handleIndex.size}`);
   e.line(`#define NPROCS ${nprocs}`);
   e.line(`#define NCALLS ${p.calls.length}`);
+  // the scratches each forked child maps itself, where the model's child has them (0: the parent's hint)
+  const hints = (k: 'scratchVa' | 'clientScratchVa'): string => Array.from({ length: nprocs + 1 }, (_, i) => cU64(run?.childScratch?.get(i)?.[k] ?? 0n)).join(', ');
+  e.line(`static const uint64_t child_scratch_hint[NPROCS + 1] = { ${hints('scratchVa')} };`);
+  e.line(`static const uint64_t child_cscratch_hint[NPROCS + 1] = { ${hints('clientScratchVa')} };`);
   e.line(PRELUDE);
   e.line('/* Handles of the program */');
   for (const [h, i] of ctx.handleIndex) e.line(`#define ${cIdent(h)} (H[${i}])`);

@@ -757,7 +757,40 @@ describe('export with the model answers', () => {
     expect(rq.clientScratchVa).toBe(rq.scratchVa);
     expect(rq.clientScratchAt).toEqual({ call: 4, bytes: 4096n });
   });
+
+  it("a forked child's own scratches: the exported C's child maps them where the model's child has them", () => {
+    // 7.2.13, 100-call generated programs of seed 77021: a child's first IOAS_ALLOW_IOVAS mapped its client
+    // scratch in its own address space; the C child put it elsewhere, and a later write into that page or a
+    // 7-page mremap of the child's placed a page apart
+    const p: Program = {
+      name: 'child-scratch',
+      calls: [
+        { op: 'open' },
+        { op: 'ioas_alloc', as: '$i' },
+        { op: 'fork', as: '$c' },
+        { op: 'mmap', as: '$m', length: '16K' },
+        { op: 'ioas_allow_iovas', proc: '$c', ioas: '$i', ranges: [[0x8000000, 0x8001fff]] },
+        { op: 'fork', as: '$d' },
+        { op: 'ioas_alloc', proc: '$d' },
+      ],
+    };
+    const run = runModel(p, 'latest', { processLayout: 'exec' });
+    expect(run.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    // slot 1 mapped its client scratch itself (the struct scratch came from main before the fork); slot 2 nothing
+    const slot1 = run.childScratch?.get(1);
+    expect(slot1?.scratchVa).toBeUndefined();
+    expect(slot1?.clientScratchVa).toBeDefined();
+    expect(run.childScratch?.has(2)).toBe(false);
+    const c = exportC(p, { profile: 'latest', run });
+    expect(c).toContain(`static const uint64_t child_cscratch_hint[NPROCS + 1] = { 0, ${cU64Text(slot1!.clientScratchVa!)}, 0 };`);
+    expect(c).toContain('static const uint64_t child_scratch_hint[NPROCS + 1] = { 0, 0, 0 };');
+  });
 });
+
+/** A u64 as the exported C writes it. */
+function cU64Text(v: bigint): string {
+  return `0x${v.toString(16)}ULL`;
+}
 
 describe('oracle programs from the conformance scenarios', () => {
   it('test/oracle/programs is what scripts/oracle/conformance-programs.ts writes, and the model runs every one', () => {

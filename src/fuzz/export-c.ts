@@ -154,15 +154,15 @@ const SLICE_PAGES = 512;
  * khugepaged. `seen` holds PFNs.
  */
 function noteCollapsible(mm: MmStruct, seen: Set<number>): void {
-  for (const v of mm.vmas) {
-    if (v.file !== null || v.flags & VM_MAYSHARE || !(v.flags & VM_HUGEPAGE)) continue;
-    for (let s = Math.ceil(v.start / SLICE_PAGES); (s + 1) * SLICE_PAGES <= v.end; s++) {
-      const node = mm.pt.get(s);
-      if (node === undefined || node.huge !== 0 || node.count === 0 || node.pfns === null) continue;
-      let pinned = false;
-      for (const e of node.pfns) if (e !== 0 && mm.phys.pincount(e - 1) > 0) pinned = true;
-      if (!pinned) for (const e of node.pfns) if (e !== 0) seen.add(e - 1);
-    }
+  // by the page tables' populated slices, not the VMAs' (a VM_HUGEPAGE mapping may span terabytes)
+  for (const [s, node] of mm.pt) {
+    if (node.huge !== 0 || node.count === 0 || node.pfns === null) continue;
+    const v = mm.findVma(s * SLICE_PAGES);
+    if (v === undefined || v.file !== null || v.flags & VM_MAYSHARE || !(v.flags & VM_HUGEPAGE)) continue;
+    if (v.start > s * SLICE_PAGES || v.end < (s + 1) * SLICE_PAGES) continue;
+    let pinned = false;
+    for (const e of node.pfns) if (e !== 0 && mm.phys.pincount(e - 1) > 0) pinned = true;
+    if (!pinned) for (const e of node.pfns) if (e !== 0) seen.add(e - 1);
   }
 }
 

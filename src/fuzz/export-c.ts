@@ -135,6 +135,38 @@ function ownMemoryIntact(mm: MmStruct, image: ExecImage): boolean {
   return mappedWith(mm, STACK_TOP_VPN - 1, STACK_TOP_VPN, VM_READ | VM_WRITE);
 }
 
+/**
+ * The lowest page of `now` (a process's VMAs after a call, as page ranges) that `before` did not
+ * have, leaving out `skip` (pages of a struct scratch the same call mapped: the two scratches may
+ * merge into one VMA); undefined when the call mapped nothing else.
+ */
+function firstFreshPage(now: ReadonlyArray<[number, number]>, before: ReadonlyArray<[number, number]>, skip: readonly [number, number] | undefined): number | undefined {
+  for (const [s, e] of now) {
+    for (let vpn = s; vpn < e; ) {
+      if (skip !== undefined && vpn >= skip[0] && vpn < skip[1]) {
+        vpn = skip[1];
+        continue;
+      }
+      const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
+      if (cover === undefined) return vpn;
+      vpn = cover[1];
+    }
+  }
+  return undefined;
+}
+
+/** A process's VMAs as page ranges. */
+function vmaRanges(mm: MmStruct): Array<[number, number]> {
+  return mm.vmas.map((v): [number, number] => [v.start, v.end]);
+}
+
+/** The pages of a struct scratch `sv` when the call just made mapped it (it differs from `last`), else undefined. */
+function newScratch(sv: { va: bigint; len: number }, last: { va: bigint; len: number }): [number, number] | undefined {
+  if (sv.len === 0 || (sv.va === last.va && sv.len === last.len)) return undefined;
+  const first = Number(sv.va / 4096n);
+  return [first, first + sv.len / 4096];
+}
+
 /** Pages in a PMD slice (2 MiB). */
 const SLICE_PAGES = 512;
 
@@ -254,7 +286,6 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   let scratchFollowed = true;
   let lastStruct = { va: 0n, len: 0 };
   // forked children: their slot, pages and struct scratch after their last call
-  let forks = 0;
   const children = new Map<number, { slot: number; before: Array<[number, number]>; struct: { va: bigint; len: number } }>();
   const childScratch = new Map<number, { scratchVa?: bigint; clientScratchVa?: bigint }>();
   let mainPid: number | undefined;
@@ -265,7 +296,12 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
   const handles = new Map<string, bigint>();
   // the oracle VMs' pool (a program that sets none runs on it there), not the model's default of no limit
   const onPool = p.hugetlb_pages === undefined ? { ...p, hugetlb_pages: { '2M': ORACLE_HUGETLB_PAGES } } : p;
-  // A call by a forked child: the scratches it maps itself, as main's are found below (its first struct
+  // The slot of each fork call (the k-th fork op of the program, from 1), as exportC() numbers the processes.
+  const forkSlot = new Map<number, number>();
+  p.calls.forEach((c, i) => {
+    if (c.op === 'fork') forkSlot.set(i, forkSlot.size + 1);
+  });
+  // A call by a forked child: the scratches it maps itself, found as main's are below (its first struct
   // scratch from the process, its client scratch among the pages the call mapped outside that).
   const followChild = (machine: Machine, c: Call, r: CallResult): void => {
     const pid = Number(handles.get(String(c.proc)) ?? -1);
@@ -274,26 +310,12 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
     if (st === undefined || child === undefined || child.exited) return;
     const out = childScratch.get(st.slot) ?? {};
     const sv = child.ioctlScratch;
-    const svNew = sv.va !== st.struct.va || sv.len !== st.struct.len;
-    if (svNew && sv.len > 0 && out.scratchVa === undefined) out.scratchVa = sv.va;
-    const now = child.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
+    const skip = newScratch(sv, st.struct);
+    if (skip !== undefined && out.scratchVa === undefined) out.scratchVa = sv.va;
+    const now = vmaRanges(child.task.mm);
     if (opModule(r.op)?.clientScratch === true && out.clientScratchVa === undefined) {
-      const svFirst = svNew && sv.len > 0 ? Number(sv.va / 4096n) : -1;
-      const svEnd = svFirst + sv.len / 4096;
-      find: for (const [s0, e0] of now) {
-        for (let vpn = s0; vpn < e0; ) {
-          if (vpn >= svFirst && vpn < svEnd) {
-            vpn = svEnd;
-            continue;
-          }
-          const cover = st.before.find(([bs, be]) => vpn >= bs && vpn < be);
-          if (cover === undefined) {
-            out.clientScratchVa = BigInt(vpn) * 4096n;
-            break find;
-          }
-          vpn = cover[1];
-        }
-      }
+      const first = firstFreshPage(now, st.before, skip);
+      if (first !== undefined) out.clientScratchVa = BigInt(first) * 4096n;
     }
     if (out.scratchVa !== undefined || out.clientScratchVa !== undefined) childScratch.set(st.slot, out);
     st.before = now;
@@ -316,17 +338,19 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       }
       if (special) specialReadCalls.push(r.index);
       if (ramFullAt === undefined && machine.phys.ramRefusals > 0) ramFullAt = r.index;
-      const fd = r.fds?.[0];
-      if (consoleReadAt === undefined && r.op === 'file_read' && r.errno === 'EAGAIN' && fd !== undefined && [...machine.processes.values()].some((q) => q.fileOf(fd) instanceof ConsoleFile)) consoleReadAt = r.index;
       mainPid ??= machine.processes.keys().next().value;
+      const c = p.calls[r.index];
+      // the process that made the call (a read does not change which file its descriptor holds)
+      const caller = machine.processes.get(c?.proc !== undefined ? Number(handles.get(String(c.proc)) ?? -1) : (mainPid ?? -1));
+      const fd = r.fds?.[0];
+      if (consoleReadAt === undefined && r.op === 'file_read' && r.errno === 'EAGAIN' && fd !== undefined && caller?.fileOf(fd) instanceof ConsoleFile) consoleReadAt = r.index;
+      const slot = forkSlot.get(r.index);
+      if (slot !== undefined) {
+        const child = r.errno === undefined ? machine.processes.get(Number(r.outputs.pid ?? -1)) : undefined;
+        if (child !== undefined) children.set(child.pid, { slot, before: vmaRanges(child.task.mm), struct: child.ioctlScratch });
+      } else if (c?.proc !== undefined) followChild(machine, c, r);
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
-      const c = p.calls[r.index];
-      if (r.op === 'fork') {
-        const slot = ++forks;
-        const child = r.errno === undefined ? machine.processes.get(Number(r.outputs.pid ?? -1)) : undefined;
-        if (child !== undefined) children.set(child.pid, { slot, before: child.task.mm.vmas.map((v): [number, number] => [v.start, v.end]), struct: child.ioctlScratch });
-      } else if (c?.proc !== undefined) followChild(machine, c, r);
       if (r.op === 'md_check_refs' && r.errno === 'EIO' && r.args !== undefined) {
         const caller = machine.processes.get(r.args.pid);
         const uptr = Number(BigInt.asUintN(64, BigInt(r.args.fields['check_refs.uptr'] as bigint)) / 4096n);
@@ -339,7 +363,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
       // what `as` and `as.k` stand for in later calls' expressions, as the executor binds them
       const spec = opModule(r.op)?.spec;
       if (c !== undefined && typeof c.as === 'string' && spec !== undefined) bindOutputs(handles, c.as, spec, r.ret, r.outputs);
-      const now = main.task.mm.vmas.map((v): [number, number] => [v.start, v.end]);
+      const now = vmaRanges(main.task.mm);
       const structOp = r.op !== 'mmap' && (opModule(r.op)?.spec.ioctl !== undefined || r.op === 'ioctl');
       const clientOp = opModule(r.op)?.clientScratch === true && clientScratchVa === undefined;
       if ((structOp && scratchVa === undefined) || clientOp) {
@@ -347,31 +371,14 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         // client scratch (VFIO_IOMMU_GET_INFO) maps none (7.2 generated program, seed 77019: taking its client
         // scratch for the struct scratch left the real one unmapped in the exported C under exec).
         const sv = main.ioctlScratch;
-        // (only when this call mapped it: a struct scratch the program unmapped since leaves its place free,
-        // and a client scratch mapped there is the client's, 6.12 generated program of seed 77020)
-        const svNew = sv.va !== lastStruct.va || sv.len !== lastStruct.len;
-        const svFirst = sv.len > 0 && svNew ? Number(sv.va / 4096n) : -1;
-        const svEnd = svFirst + sv.len / 4096;
+        // Its pages are left out of the client scratch's search only when this call mapped it: a struct
+        // scratch the program unmapped since leaves its place free, and a client scratch mapped there is
+        // the client's (6.12 generated program of seed 77020).
+        const skip = newScratch(sv, lastStruct);
         if (structOp && scratchVa === undefined && sv.len > 0) scratchVa = sv.va;
         const had = clientScratchVa;
         if (clientOp) {
-          // the client scratch: the lowest page mapped now and not before, outside the struct scratch (the
-          // two may merge into one VMA)
-          let first: number | undefined;
-          find: for (const [s, e] of now) {
-            for (let vpn = s; vpn < e; ) {
-              if (vpn >= svFirst && vpn < svEnd) {
-                vpn = svEnd;
-                continue;
-              }
-              const cover = before.find(([bs, be]) => vpn >= bs && vpn < be);
-              if (cover === undefined) {
-                first = vpn;
-                break find;
-              }
-              vpn = cover[1];
-            }
-          }
+          const first = firstFreshPage(now, before, skip);
           if (first !== undefined) clientScratchVa = BigInt(first) * 4096n;
         }
         if (clientScratchVa !== undefined && had === undefined) {
@@ -379,7 +386,7 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
           const first = Number(clientScratchVa / 4096n);
           const mapped = (vpn: number): boolean => now.some(([s, e]) => vpn >= s && vpn < e) && !before.some(([s, e]) => vpn >= s && vpn < e);
           let end = first + 1;
-          while (end !== svFirst && mapped(end)) end++;
+          while (end !== (skip?.[0] ?? -1) && mapped(end)) end++;
           clientScratchAt = { call: r.index, bytes: BigInt(end - first) * 4096n };
         }
       }

@@ -26,8 +26,7 @@ import type { Machine } from './machine.js';
 import { ConsoleFile, NullFile } from './stdio.js';
 import type { TmpfsInode } from './tmpfs.js';
 
-/** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h). */
-/** FIBMAP: _IO(0x00, 1). */
+/** The generic ioctl numbers do_vfs_ioctl() answers (asm-generic/ioctls.h, linux/fs.h; FIBMAP is _IO(0x00, 1)). */
 const FIBMAP = 1;
 const FIONREAD = 0x541b;
 const FIONBIO = 0x5421;
@@ -758,11 +757,11 @@ export class Process {
 
   /**
    * do_vfs_ioctl(): the commands the VFS answers for every file before the
-   * driver sees them; undefined for the rest. Every model file lives on a
-   * filesystem with 4 KiB blocks (devtmpfs, anon inodes, shmem: FIGETBSZ
-   * 4096) but a hugetlb memfd, whose hugetlbfs has the huge page size; only a memfd (or a rootfs, tmpfs file) is a regular file
-   * (FIONREAD, FIOQSIZE, and file_ioctl()'s FIBMAP). No model file has
-   * fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
+   * driver sees them; undefined for the rest. FIGETBSZ is the superblock's
+   * block size: 4 KiB for devtmpfs, anon inodes and shmem, the huge page
+   * size for a hugetlb memfd. Only a memfd, a rootfs or a tmpfs file is a
+   * regular file (FIONREAD, FIOQSIZE, and file_ioctl()'s FIBMAP). No model
+   * file has fasync, so FIOASYNC on is -ENOTTY (ioctl_fioasync).
    */
   private vfsIoctl(d: FileDescription, cmd: number, arg: bigint): number | undefined {
     const file = d.file;

@@ -42,11 +42,7 @@ const TTY_WRITE_CHUNK = 2048;
 /** /dev/null as the guest's /init opens it for a program's stdin. */
 export class NullFile implements OpenFile {
   readonly positional = true;
-  readonly fmode: number;
-
-  constructor(fmode = O_RDONLY) {
-    this.fmode = fmode;
-  }
+  readonly fmode = O_RDONLY;
 
   read(): number {
     return 0;

@@ -9,8 +9,9 @@
  * `khugepaged` for an MD_CHECK_REFS over pages khugepaged may have collapsed;
  * `missing` and `crash` field `own-memory` when the program unmapped its own
  * image or stack and died of it, `console-read` when it read the console,
- * which sleeps in the VM until the harness kills the program), `addr` (an mmap address differs: the kernel did not take the model's address
- * as its hint), `warn` (a WARN on one side only, or, field `site`, both
+ * which sleeps in the VM until the harness kills the program), `addr` (an
+ * mmap address differs: the kernel did not take the model's address as its
+ * hint), `warn` (a WARN on one side only, or, field `site`, both
  * warned but in different functions: warn-sites.ts), `crash` (a kernel BUG/Oops,
  * or the program was killed), `missing` (the kernel printed no result for a
  * call the model ran), `noexport` (an op the C export cannot express),

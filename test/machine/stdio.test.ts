@@ -38,6 +38,13 @@ describe('stdin, stdout and stderr', () => {
     expect(p.lseek(1, 5n, 0)).toBe(BigInt(-ESPIPE));
     expect(p.pwrite(2, buf, 0, 0n)).toBe(-ESPIPE);
     expect(p.ioctl(1, 0x3b81, 0n)).toBe(-ENOTTY);
+    // FIONREAD (TIOCINQ): no input waiting, 0 written; /dev/null is no regular file and has no ioctl
+    expect(p.writeMemory(buf, new Uint8Array([0xff, 0xff, 0xff, 0xff]))).toBe(0);
+    expect(p.ioctl(2, 0x541b, buf)).toBe(0);
+    const n = new Uint8Array(4);
+    expect(p.readMemory(buf, n)).toBe(0);
+    expect([...n]).toEqual([0, 0, 0, 0]);
+    expect(p.ioctl(0, 0x541b, buf)).toBe(-ENOTTY);
     expect(p.poll(1, ALL)).toBe(POLLOUT | POLLWRNORM);
     expect(p.mmap(0n, 4096n, PROT_READ, MAP_SHARED, 1)).toBe(BigInt(-ENODEV));
     expect(p.fstat(2)).toMatchObject({ mode: 0o20600, rdevMajor: 5, rdevMinor: 1 });

@@ -2696,8 +2696,14 @@ export class MmStruct {
         // (vfs_fadvise(): nothing the model keeps), a device mapping's included
         if (v.file === null && v.ops === undefined) return -EBADF;
         return i;
+      case MADV_COLD:
+      case MADV_PAGEOUT:
+        // can_madv_lru_vma() in madvise_cold() / madvise_pageout(): a locked, hugetlb or PFN mapping is EINVAL.
+        // Otherwise LRU advice with no model effect (no swap: anonymous pages stay, and so do the shmem ones).
+        if (f & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
+        return i;
       default:
-        // MADV_NORMAL, RANDOM, SEQUENTIAL, COLD, PAGEOUT, DONTDUMP, DODUMP: no model effect
+        // MADV_NORMAL, RANDOM, SEQUENTIAL, DONTDUMP, DODUMP: no model effect
         return i;
     }
   }

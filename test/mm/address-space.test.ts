@@ -5,9 +5,11 @@ import { Machine, type MachineOptions, O_RDONLY, type SpawnOptions } from '../..
 import {
   FOLL_LONGTERM,
   FOLL_WRITE,
+  MADV_COLD,
   MADV_DONTNEED,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
   MADV_POPULATE_WRITE,
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -402,6 +404,25 @@ describe('madvise', () => {
     expect(mm.lookupPfn(h)).toBeGreaterThanOrEqual(0);
     expect(p.madvise(h, M2, MADV_DONTNEED)).toBe(0);
     expect(mm.lookupPfn(h)).toBe(-1);
+  });
+
+  it('MADV_COLD / MADV_PAGEOUT: EINVAL on a locked or hugetlb VMA (can_madv_lru_vma()), else 0 and the pages stay', () => {
+    // test/oracle/handwritten/madvise-lru-vmas.yaml, the same on 6.12.95 and 7.2.13
+    const { p, mm } = setup();
+    const a = ok(p.mmap(0n, 8n * PG, RW, PA));
+    p.writeMemory(a, new Uint8Array([7]));
+    const pfn = mm.lookupPfn(a);
+    for (const advice of [MADV_COLD, MADV_PAGEOUT]) expect(p.madvise(a, 8n * PG, advice)).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(pfn);
+    expect(p.mlock(a + 4n * PG, 4n * PG)).toBe(0);
+    for (const advice of [MADV_COLD, MADV_PAGEOUT]) {
+      expect(p.madvise(a + 4n * PG, PG, advice)).toBe(-EINVAL);
+      // the unlocked VMA first, then the locked one stops the walk
+      expect(p.madvise(a, 8n * PG, advice)).toBe(-EINVAL);
+      expect(p.madvise(a, 4n * PG, advice)).toBe(0);
+    }
+    const h = ok(p.mmap(0n, M2, RW, PA | MAP_HUGETLB));
+    for (const advice of [MADV_COLD, MADV_PAGEOUT]) expect(p.madvise(h, M2, advice)).toBe(-EINVAL);
   });
 });
 

@@ -121,6 +121,15 @@ export interface Profile {
    * (remap_move(); 6.12: EFAULT past the first VMA). MmOptions.mremapMulti.
    */
   readonly mremapMovesVmas: boolean;
+  /**
+   * Reclaim of a lazily freed (MADV_FREE) folio it cannot discard, as 7.x's
+   * try_to_unmap_one() and __discard_anon_folio_pmd_locked() do it: only a
+   * dirty one becomes swap-backed again, one held by a pin (an extra
+   * reference) stays lazily freed, and a PMD-mapped THP is never split for
+   * it. 6.12 makes either swap-backed and splits the THP's PMD
+   * (TTU_SPLIT_HUGE_PMD). MmOptions.lazyfreeKeepsReferenced.
+   */
+  readonly lazyfreeKeepsReferenced: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -272,6 +281,7 @@ const latest: Profile = Object.freeze({
   hugeZeroWriteAllocsThp: true,
   ptReclaim: true,
   mremapMovesVmas: true,
+  lazyfreeKeepsReferenced: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -320,6 +330,7 @@ const v612: Profile = Object.freeze({
   hugeZeroWriteAllocsThp: false,
   ptReclaim: false,
   mremapMovesVmas: false,
+  lazyfreeKeepsReferenced: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

@@ -264,7 +264,8 @@ export class BridgeServer {
   trace: ((line: string) => void) | undefined;
 
   constructor(opts: BridgeOptions = {}) {
-    this.machine = new Machine(opts);
+    // The program's CPU writes reach the real process, not the model: the host's reclaim decides what a lazy free drops.
+    this.machine = new Machine({ ...opts, lazyfree: false });
     // set_max_huge_pages(): a pool asked larger than memory holds gets what fits (nr_hugepages reads that)
     const pool = this.machine.phys.hugetlbStats(PMD_ORDER).limit;
     if (Number.isFinite(pool)) this.machine.phys.setHugetlbLimit(PMD_ORDER, Math.min(pool, Math.floor(this.machine.phys.totalFrames / 2 ** PMD_ORDER)));

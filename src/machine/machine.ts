@@ -33,6 +33,8 @@ export interface MachineOptions {
   /** CONFIG_IOMMUFD_TEST-only assertions (default on). */
   checks?: boolean;
   physLayout?: PhysLayout;
+  /** MADV_FREE / MADV_PAGEOUT lazy freeing in the address spaces (MmOptions.lazyfree; default true). */
+  lazyfree?: boolean;
   /** transparent_hugepage/enabled (default 'madvise'). */
   thp?: ThpMode;
   /** THP-align anonymous mmaps whose length is a multiple of 2 MiB (v6.7+; default true). */
@@ -171,6 +173,8 @@ export class Machine {
       hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
       ptReclaim: this.profile.ptReclaim,
       mremapMulti: this.profile.mremapMovesVmas,
+      lazyfree: opts.lazyfree ?? true,
+      lazyfreeKeepsReferenced: this.profile.lazyfreeKeepsReferenced,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -56,7 +56,8 @@
  *
  * Not modelled (as on both oracle kernels, which are built without them):
  * swap, KSM, memory failure (their madvise advices are EINVAL). Not modelled
- * either: 6.13's guard regions, reclaim, khugepaged and the MADV_COLLAPSE of shmem, NUMA,
+ * either: 6.13's guard regions, reclaim (but MADV_PAGEOUT's discard of the
+ * pages MADV_FREE lazily freed), khugepaged and the MADV_COLLAPSE of shmem, NUMA,
  * ASLR, anon_vma compatibility in VMA merging
  * (adjacent VMAs with equal flags and backing always merge), memcg charging
  * of user pages.
@@ -229,6 +230,15 @@ export interface MmOptions {
    * (remap_move()). false (the default): 6.12's order, one VMA only.
    */
   mremapMulti?: boolean;
+  /**
+   * MADV_FREE makes the anonymous pages it covers lazily freeable, and
+   * MADV_PAGEOUT discards those still clean and unreferenced (true, the
+   * default). `iommufd-sim exec` turns it off: the program's CPU writes
+   * reach the real process, not the model, and the host's reclaim decides.
+   */
+  lazyfree?: boolean;
+  /** 7.x's reclaim of a lazily freed folio it cannot discard (profile lazyfreeKeepsReferenced); false: 6.12's. */
+  lazyfreeKeepsReferenced?: boolean;
   warn?: WarnSink;
 }
 
@@ -705,6 +715,8 @@ export class MmStruct {
       hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
       ptReclaim: opts.ptReclaim ?? false,
       mremapMulti: opts.mremapMulti ?? false,
+      lazyfree: opts.lazyfree ?? true,
+      lazyfreeKeepsReferenced: opts.lazyfreeKeepsReferenced ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -2667,6 +2679,7 @@ export class MmStruct {
       }
       case MADV_FREE:
         if (v.file !== null || f & (VM_SHARED | VM_PFNMAP | VM_LOCKED)) return -EINVAL;
+        if (this.opts.lazyfree) this.lazyfreeRange(s, e);
         return i;
       case MADV_REMOVE: {
         if (f & VM_LOCKED) return -EINVAL;
@@ -2701,11 +2714,119 @@ export class MmStruct {
         // can_madv_lru_vma() in madvise_cold() / madvise_pageout(): a locked, hugetlb or PFN mapping is EINVAL.
         // Otherwise LRU advice with no model effect (no swap: anonymous pages stay, and so do the shmem ones).
         if (f & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
+        // (a lazily freed page is only ever anonymous: MADV_FREE refuses every file VMA)
+        if (advice === MADV_PAGEOUT && this.opts.lazyfree && v.file === null) this.discardLazyfree(s, e);
         return i;
       default:
         // MADV_NORMAL, RANDOM, SEQUENTIAL, DONTDUMP, DODUMP: no model effect
         return i;
     }
+  }
+
+  /**
+   * The anonymous folios of pages [s, e) this mm maps, for MADV_FREE and
+   * MADV_PAGEOUT: `huge` for each exclusive PMD-mapped THP the range covers
+   * whole (a THP fork shares, folio_maybe_mapped_shared(), and one covered
+   * in part are left: the kernel splits the latter with split_folio(), which
+   * the model, splitting only mappings, does not), `small` for each PTE of a
+   * small anonymous folio (not the zero page, nor a page of a PTE-mapped
+   * THP). A node whose PTEs `small` emptied keeps its table.
+   */
+  private eachAnonFolio(s: number, e: number, huge: (key: number, n: PtNode, head: number) => void, small: (n: PtNode, i: number, pfn: number) => void): void {
+    const phys = this.phys;
+    for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      if (n === undefined) continue;
+      const lo = Math.max(s, key * PT_SPAN);
+      const hi = Math.min(e, (key + 1) * PT_SPAN);
+      if (n.huge !== 0) {
+        if (n.hugeOrder !== PMD_ORDER || this.isHugeZero(n) || !(n.hugeFlags & PTE_EXCL)) continue;
+        if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) huge(key, n, n.huge - 1);
+        continue;
+      }
+      const pfns = n.pfns;
+      if (pfns === null || pfns === this.zeroPtes) continue;
+      const fl = n.flags!;
+      for (let vpn = lo; vpn < hi; vpn++) {
+        const i = vpn & (PT_SPAN - 1);
+        const ent = pfns[i];
+        if (ent !== 0 && fl[i] & PTE_ANON && phys.folioOrder(ent - 1) === 0) small(n, i, ent - 1);
+      }
+      if (n.count === 0) this.emptyTable(key, n, false);
+    }
+  }
+
+  /**
+   * MADV_FREE of pages [s, e) of a private anonymous VMA
+   * (madvise_free_pte_range(), madvise_free_huge_pmd()): each anonymous
+   * folio there (eachAnonFolio()) is cleaned and marked lazily freeable
+   * (folio_mark_lazyfree()), but a dirty one mapped elsewhere too (after
+   * fork: folio_mapcount() != folio_nr_pages()).
+   */
+  private lazyfreeRange(s: number, e: number): void {
+    const phys = this.phys;
+    this.eachAnonFolio(
+      s,
+      e,
+      (_key, _n, head) => {
+        for (let k = 0; k < PT_SPAN; k++) phys.setDirty(head + k, false);
+        phys.setLazyfree(head, true);
+      },
+      (n, i, pfn) => {
+        if (phys.isDirty(pfn) && !(n.flags![i] & PTE_EXCL) && phys.refcount(pfn) - phys.pincount(pfn) > 1) return;
+        phys.setDirty(pfn, false);
+        phys.setLazyfree(pfn, true);
+      },
+    );
+  }
+
+  /**
+   * What MADV_PAGEOUT's reclaim does to the lazily freed folios of pages
+   * [s, e) on a machine without swap (madvise_cold_or_pageout_pte_range() →
+   * reclaim_pages() → shrink_folio_list() → try_to_unmap_one(), and
+   * __discard_anon_folio_pmd_locked() for a PMD-mapped THP): one this mm alone
+   * maps, still clean and with no reference but its mapping (no pin, no GUP
+   * reference) is discarded, so its pages read as zero again; one written
+   * since is made swap-backed again, and so is a referenced one on 6.12 (a
+   * THP then mapped by PTEs: TTU_SPLIT_HUGE_PMD), which 7.x leaves lazily
+   * freed and mapped as it was (lazyfreeKeepsReferenced). Folios that were
+   * never lazily freed stay (no swap; the split of a THP whose swap
+   * allocation fails is not modelled).
+   */
+  private discardLazyfree(s: number, e: number): void {
+    const phys = this.phys;
+    const keepsReferenced = this.opts.lazyfreeKeepsReferenced;
+    this.eachAnonFolio(
+      s,
+      e,
+      (key, n, head) => {
+        if (!phys.isLazyfree(head)) return;
+        let dirty = false;
+        for (let k = 0; k < PT_SPAN && !dirty; k++) dirty = phys.isDirty(head + k);
+        if (!dirty && phys.folioRefcount(head) === 1 && phys.folioPincount(head) === 0) {
+          phys.unmapHuge(head);
+          this.dropNode(key, n);
+        } else if (dirty || !keepsReferenced) {
+          // 6.12: try_to_unmap_one() splits the PMD (TTU_SPLIT_HUGE_PMD) before its first PTE finds the folio kept
+          if (!keepsReferenced) this.splitHugePmd(n);
+          phys.setLazyfree(head, false);
+        }
+      },
+      (n, i, pfn) => {
+        if (!phys.isLazyfree(pfn)) return;
+        const refs = phys.refcount(pfn);
+        const pins = phys.pincount(pfn);
+        // a folio mapped elsewhere too is not isolated
+        if (!(n.flags![i] & PTE_EXCL) && refs - pins > 1) return;
+        const dirty = phys.isDirty(pfn);
+        if (!dirty && refs === 1 && pins === 0) {
+          n.pfns![i] = 0;
+          n.flags![i] = 0;
+          n.count--;
+          phys.putFrame(pfn);
+        } else if (dirty || !keepsReferenced) phys.setLazyfree(pfn, false);
+      },
+    );
   }
 
   /**

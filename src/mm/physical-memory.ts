@@ -96,6 +96,8 @@ const PIN_MASK = 0xffffff;
 const F_ALLOC = 1 << 24;
 const F_DIRTY = 1 << 25;
 const F_HUGETLB = 1 << 26;
+/** An anonymous folio MADV_FREE made lazily freeable (!PG_swapbacked), on its head frame. */
+const F_LAZYFREE = 1 << 27;
 
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
@@ -939,16 +941,36 @@ export class PhysicalMemory {
   }
 
   isDirty(pfn: number): boolean {
-    return this.isAllocated(pfn) && (this.regionOf(pfn).flags(pfn & R_MASK) & F_DIRTY) !== 0;
+    return this.hasFlag(pfn, F_DIRTY);
   }
 
   setDirty(pfn: number, dirty: boolean): void {
+    this.setFlag(pfn, F_DIRTY, dirty);
+  }
+
+  private hasFlag(pfn: number, flag: number): boolean {
+    return this.isAllocated(pfn) && (this.regionOf(pfn).flags(pfn & R_MASK) & flag) !== 0;
+  }
+
+  private setFlag(pfn: number, flag: number, on: boolean): void {
     if (!this.isAllocated(pfn)) return;
     const i = pfn & R_MASK;
     const m = this.regionOf(pfn).meta(i >>> B_SHIFT);
     const j = ((i & B_MASK) << 1) + 1;
-    if (dirty) m[j] |= F_DIRTY;
-    else m[j] &= ~F_DIRTY;
+    if (on) m[j] |= flag;
+    else m[j] &= ~flag;
+  }
+
+  /**
+   * folio_test_swapbacked() false on an anonymous folio (folio_mark_lazyfree()): set by
+   * MADV_FREE, kept on the folio's head frame, cleared by allocation and folio_set_swapbacked().
+   */
+  isLazyfree(head: number): boolean {
+    return this.hasFlag(head, F_LAZYFREE);
+  }
+
+  setLazyfree(head: number, on: boolean): void {
+    this.setFlag(head, F_LAZYFREE, on);
   }
 
   /** Frames held by allocated folios (for leak checks). */

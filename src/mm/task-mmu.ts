@@ -17,7 +17,8 @@
  *
  * Checked on Linux 6.12.95 and 7.2.13 (test/bridge/progs/smaps-anon.c). Not
  * modelled: the young bit (Referenced is Rss: a fork child's copied entries
- * are old there until touched) and MADV_FREE (the model keeps the pages
+ * are old there until touched) and MADV_FREE's clean pages (smaps is read
+ * under exec only, where the model's lazy freeing is off: it keeps the pages
  * dirty; the kernel cleans them and counts a large folio as LazyFree).
  */
 import type { MmStruct, PtNode, Vma } from './address-space.js';

@@ -7,6 +7,7 @@ import {
   FOLL_WRITE,
   MADV_COLD,
   MADV_DONTNEED,
+  MADV_FREE,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
   MADV_PAGEOUT,
@@ -423,6 +424,82 @@ describe('madvise', () => {
     }
     const h = ok(p.mmap(0n, M2, RW, PA | MAP_HUGETLB));
     for (const advice of [MADV_COLD, MADV_PAGEOUT]) expect(p.madvise(h, M2, advice)).toBe(-EINVAL);
+  });
+
+  // test/oracle/handwritten/madvise-free-pageout.yaml, the same on 6.12.95 and 7.2.13
+  it('MADV_FREE then MADV_PAGEOUT: clean lazily freed pages go (zero again), written ones stay; without PAGEOUT nothing goes', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 4n * PG, RW, PA));
+    p.writeMemory(a, new Uint8Array(4 * PAGE).fill(0x77));
+    const kept = mm.lookupPfn(a + PG);
+    expect(p.madvise(a, 4n * PG, MADV_FREE)).toBe(0);
+    const b = new Uint8Array(1);
+    p.readMemory(a, b);
+    expect(b[0]).toBe(0x77);
+    p.writeMemory(a + PG, new Uint8Array([0x11]));
+    expect(phys.framesInUse()).toBe(4);
+    expect(p.madvise(a, 4n * PG, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(-1);
+    expect(mm.lookupPfn(a + 2n * PG)).toBe(-1);
+    expect(mm.lookupPfn(a + PG)).toBe(kept);
+    expect(phys.framesInUse()).toBe(1);
+    p.readMemory(a, b);
+    expect(b[0]).toBe(0);
+    // swap-backed again: a second PAGEOUT keeps it
+    expect(p.madvise(a, 4n * PG, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(a + PG)).toBe(kept);
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  for (const [profile, keepsLazy] of [['latest', true], ['v6.12', false]] as const) {
+    it(`a pinned lazily freed page survives PAGEOUT; after the unpin ${keepsLazy ? 'the next PAGEOUT discards it (7.x)' : 'it stays, swap-backed since (6.12)'} (${profile})`, () => {
+      const { p, mm, phys } = setup({ profile });
+      const a = ok(p.mmap(0n, 2n * PG, RW, PA));
+      p.writeMemory(a, new Uint8Array(2 * PAGE).fill(0x5a));
+      const out = new Uint32Array(1);
+      expect(pinUserPages(mm, a, 1, FOLL_LONGTERM, out, 0)).toBe(1);
+      expect(p.madvise(a, 2n * PG, MADV_FREE)).toBe(0);
+      expect(p.madvise(a, 2n * PG, MADV_PAGEOUT)).toBe(0);
+      expect(mm.lookupPfn(a)).toBe(out[0]);
+      expect(mm.lookupPfn(a + PG)).toBe(-1);
+      // a read-only pin leaves the page clean
+      unpinUserPages(phys, out, 0, 1, false);
+      expect(p.madvise(a, 2n * PG, MADV_PAGEOUT)).toBe(0);
+      expect(mm.lookupPfn(a)).toBe(keepsLazy ? -1 : out[0]);
+      expect(phys.framesInUse()).toBe(keepsLazy ? 0 : 1);
+    });
+  }
+
+  it('MADV_FREE of a THP the range covers whole discards it as one at PAGEOUT; a page written since keeps its THP; EINVAL for locked, shared, hugetlb', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const t = ok(p.mmap(0n, 2n * M2, RW, PA));
+    p.writeMemory(t, new Uint8Array(1));
+    p.writeMemory(t + M2, new Uint8Array(1));
+    expect(phys.folioOrder(mm.lookupPfn(t))).toBe(9);
+    expect(phys.framesInUse()).toBe(1024);
+    expect(p.madvise(t, 2n * M2, MADV_FREE)).toBe(0);
+    p.writeMemory(t + M2 + 5n * PG, new Uint8Array([0x44]));
+    expect(p.madvise(t, 2n * M2, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(t)).toBe(-1);
+    expect(phys.folioOrder(mm.lookupPfn(t + M2))).toBe(9);
+    expect(phys.framesInUse()).toBe(512);
+    expect(p.mlock(t + M2, PG)).toBe(0);
+    expect(p.madvise(t + M2, PG, MADV_FREE)).toBe(-EINVAL);
+    const s = ok(p.mmap(0n, 2n * PG, RW, MAP_SHARED | MAP_ANONYMOUS));
+    expect(p.madvise(s, 2n * PG, MADV_FREE)).toBe(-EINVAL);
+    const h = ok(p.mmap(0n, M2, RW, PA | MAP_HUGETLB));
+    expect(p.madvise(h, M2, MADV_FREE)).toBe(-EINVAL);
+  });
+
+  it('with lazyfree off (exec: the host decides) MADV_FREE and MADV_PAGEOUT leave the pages', () => {
+    const { p, mm } = setup({ lazyfree: false });
+    const a = ok(p.mmap(0n, PG, RW, PA));
+    p.writeMemory(a, new Uint8Array([1]));
+    const pfn = mm.lookupPfn(a);
+    expect(p.madvise(a, PG, MADV_FREE)).toBe(0);
+    expect(p.madvise(a, PG, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(a)).toBe(pfn);
   });
 });
 

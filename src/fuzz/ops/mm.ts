@@ -97,7 +97,8 @@ function rangeCall(g: GenCtx, c: Call): Call {
   c.addr = a.expr;
   c.length = num(interestingLength(rng, a.room));
   if (c.op === 'mprotect') c.prot = g.flags(mprotect.spec.fields.prot, 0) ?? [];
-  if (c.op === 'madvise') c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE']);
+  // FREE and PAGEOUT twice: a lazy free is seen only when a PAGEOUT of the same pages follows it
+  if (c.op === 'madvise') c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE', 'PAGEOUT', 'PAGEOUT', 'COLD', 'DONTNEED_LOCKED']);
   g.maybeProc(c);
   return c;
 }

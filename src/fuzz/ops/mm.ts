@@ -67,6 +67,12 @@ export const mmap: OpModule = {
         [1, ['PRIVATE', 'ANONYMOUS', 'LOCKED']],
       ]);
     }
+    if (rng.bool(0.08)) {
+      // At a place in (or by) a buffer the program has: MAP_FIXED replaces what is there (a pin keeps the old
+      // pages, which a domain then maps while the process maps new ones), MAP_FIXED_NOREPLACE refuses it.
+      c.addr = g.addr().expr;
+      c.flags = [...((c.flags as string[] | undefined) ?? ['PRIVATE', 'ANONYMOUS']), rng.bool(0.6) ? 'FIXED' : 'FIXED_NOREPLACE'];
+    } else if (rng.bool(0.03)) c.flags = [...((c.flags as string[] | undefined) ?? ['PRIVATE', 'ANONYMOUS']), rng.pick(['NORESERVE', 'HUGE_2MB', 'SHARED_VALIDATE'])];
     if (rng.bool(0.05)) {
       const f = g.ofKind('memfd');
       if (f.length > 0) {
@@ -435,7 +441,17 @@ export const mincore: OpModule = {
     fields: { addr: req(u64('start (page aligned)', { handle: 'addr' })), length: req(u64('length in bytes')), vec: u64('vector address (default: the client scratch)', { handle: 'addr' }) },
     outputs: { resident: 'value', data: 'value' },
   },
-  // Not generated: the fuzz campaigns' streams stay those of the op set they were measured with.
+  // What is resident: how a lazy free, a THP or a fault-around shows.
+  weight: 0.3,
+  generate: (g, c) => {
+    const a = g.addr();
+    c.addr = a.expr;
+    // (the client scratch takes the vector of up to MINCORE_OUT_MAX pages)
+    const len = interestingLength(g.rng, a.room);
+    const max = BigInt(MINCORE_OUT_MAX) * BigInt(K4);
+    c.length = num(len > max ? max : len);
+    return c;
+  },
   clientScratch: true,
   execute(x) {
     const length = x.v('length');

@@ -130,6 +130,13 @@ export interface Profile {
    * (TTU_SPLIT_HUGE_PMD). MmOptions.lazyfreeKeepsReferenced.
    */
   readonly lazyfreeKeepsReferenced: boolean;
+  /**
+   * The huge zero folio is mapped by a special PMD (7.x set_huge_zero_folio():
+   * pmd_mkspecial()), which gup_fast_pmd_leaf() refuses, so GUP takes it
+   * through the slow walk and check_vma_flags() (a read of a write-only VMA is
+   * EFAULT); 6.12's lockless walk takes it. MmOptions.hugeZeroSpecial.
+   */
+  readonly hugeZeroPmdSpecial: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -282,6 +289,7 @@ const latest: Profile = Object.freeze({
   ptReclaim: true,
   mremapMovesVmas: true,
   lazyfreeKeepsReferenced: true,
+  hugeZeroPmdSpecial: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -331,6 +339,7 @@ const v612: Profile = Object.freeze({
   ptReclaim: false,
   mremapMovesVmas: false,
   lazyfreeKeepsReferenced: false,
+  hugeZeroPmdSpecial: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

@@ -175,6 +175,7 @@ export class Machine {
       mremapMulti: this.profile.mremapMovesVmas,
       lazyfree: opts.lazyfree ?? true,
       lazyfreeKeepsReferenced: this.profile.lazyfreeKeepsReferenced,
+      hugeZeroSpecial: this.profile.hugeZeroPmdSpecial,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

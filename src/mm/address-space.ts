@@ -239,6 +239,8 @@ export interface MmOptions {
   lazyfree?: boolean;
   /** 7.x's reclaim of a lazily freed folio it cannot discard (profile lazyfreeKeepsReferenced); false: 6.12's. */
   lazyfreeKeepsReferenced?: boolean;
+  /** gup_fast() refuses the huge zero folio's PMD, a special one (7.x; profile hugeZeroPmdSpecial). */
+  hugeZeroSpecial?: boolean;
   warn?: WarnSink;
 }
 
@@ -717,6 +719,7 @@ export class MmStruct {
       mremapMulti: opts.mremapMulti ?? false,
       lazyfree: opts.lazyfree ?? true,
       lazyfreeKeepsReferenced: opts.lazyfreeKeepsReferenced ?? false,
+      hugeZeroSpecial: opts.hugeZeroSpecial ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }

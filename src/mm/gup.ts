@@ -13,7 +13,8 @@
  * - The fast variants (`pinUserPages`, `getUserPages`: *_fast, current mm)
  *   first take, without looking at the VMAs, the leading pages whose PTE or
  *   PMD is present and lets the access through (gup_fast(): PROT_NONE,
- *   special entries such as the zero page, a write to a read-only entry, a
+ *   special entries such as the zero page (and on 7.x the huge zero
+ *   folio's PMD: hugeZeroSpecial), a write to a read-only entry, a
  *   pin that must unshare, a long-term writable pin of a non-shmem file page
  *   all stop it); the slow walk with check_vma_flags() takes the rest. So a
  *   present page of a write-only VMA reads fine, a missing one is -EFAULT.
@@ -228,6 +229,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
   const longterm = (flags & FOLL_LONGTERM) !== 0;
   // gup_fast_folio_allowed(): a long-term writable pin of a page-cache page other than shmem/hugetlbfs falls back
   const fileRefused = pin && longterm && write;
+  const hugeZeroSpecial = mm.opts.hugeZeroSpecial;
   const okW = OK_BY_FLAGS;
   let done = 0;
   let o = outOff;
@@ -257,6 +259,8 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
       if (node === undefined) return done;
       if (node.huge !== 0) {
         if (okW[node.hugeFlags & ANON_EXCL] === 0) return done;
+        // 7.x maps the huge zero folio with a special PMD (gup_fast_pmd_leaf(): pmd_special())
+        if (hugeZeroSpecial && node.huge - 1 === mm.hugeZeroFolio) return done;
         const n = kend - vpn;
         grabHugeRun(phys, node, vpn, n, pin, out, o);
         o += n;

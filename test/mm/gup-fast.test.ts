@@ -28,8 +28,8 @@ const RW = PROT_READ | PROT_WRITE;
 const PA = MAP_PRIVATE | MAP_ANONYMOUS;
 const PG = 4096n;
 
-function setup() {
-  const m = new Machine({ memory: '64M', seed: 4, panicOnWarn: true });
+function setup(profile?: string) {
+  const m = new Machine({ memory: '64M', seed: 4, panicOnWarn: true, ...(profile ? { profile } : {}) });
   const p = m.spawn();
   return { m, p, mm: p.mm, phys: m.phys };
 }
@@ -137,4 +137,36 @@ describe('gup fast: present entries without the VMA checks', () => {
     p.exit();
     expect(m.phys.framesInUse()).toBe(0);
   });
+});
+
+describe('gup fast: the huge zero folio', () => {
+  // test/oracle/handwritten/gup-huge-zero-pmd.yaml, on 6.12.95 and 7.2.13
+  for (const [profile, special] of [['latest', true], ['v6.12', false]] as const) {
+    it(`in a write-only THP VMA: ${special ? "7.x's special PMD falls back to the slow walk (EFAULT)" : "6.12's lockless walk takes it"} (${profile})`, () => {
+      const { m, p, mm, phys } = setup(profile);
+      m.setThpMode('always');
+      const M2 = 2n << 20n;
+      const raw = p.mmap(0n, 3n * M2, PROT_WRITE, PA);
+      const w = (raw + M2 - 1n) & ~(M2 - 1n);
+      const b = new Uint8Array(1);
+      expect(p.readMemory(w, b)).toBe(0);
+      const zero = mm.hugeZeroFolio;
+      expect(zero).toBeGreaterThanOrEqual(0);
+      expect(mm.lookupPfn(w)).toBe(zero);
+      const out = new Uint32Array(1);
+      if (special) expect(getUserPages(mm, w, 1, 0, out, 0)).toBe(-EFAULT);
+      else {
+        expect(getUserPages(mm, w, 1, 0, out, 0)).toBe(1);
+        expect(out[0]).toBe(zero);
+        putPages(phys, out, 0, 1);
+      }
+      // a readable VMA: the slow walk takes it too
+      const r = p.mmap(0n, 3n * M2, RW, PA);
+      const ra = (r + M2 - 1n) & ~(M2 - 1n);
+      expect(p.readMemory(ra, b)).toBe(0);
+      expect(getUserPages(mm, ra, 1, 0, out, 0)).toBe(1);
+      expect(out[0]).toBe(zero);
+      putPages(phys, out, 0, 1);
+    });
+  }
 });

@@ -2717,8 +2717,8 @@ export class MmStruct {
         // can_madv_lru_vma() in madvise_cold() / madvise_pageout(): a locked, hugetlb or PFN mapping is EINVAL.
         // Otherwise LRU advice with no model effect (no swap: anonymous pages stay, and so do the shmem ones).
         if (f & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
-        // (a lazily freed page is only ever anonymous: MADV_FREE refuses every file VMA)
-        if (advice === MADV_PAGEOUT && this.opts.lazyfree && v.file === null) this.discardLazyfree(s, e);
+        // (anonymous folios only: a THP is only ever anonymous here, and MADV_FREE refuses every file VMA)
+        if (v.file === null) this.coldOrPageout(s, e, advice === MADV_PAGEOUT);
         return i;
       default:
         // MADV_NORMAL, RANDOM, SEQUENTIAL, DONTDUMP, DODUMP: no model effect
@@ -2727,28 +2727,77 @@ export class MmStruct {
   }
 
   /**
-   * The anonymous folios of pages [s, e) this mm maps, for MADV_FREE and
-   * MADV_PAGEOUT: `huge` for each exclusive PMD-mapped THP the range covers
-   * whole (a THP fork shares, folio_maybe_mapped_shared(), and one covered
-   * in part are left: the kernel splits the latter with split_folio(), which
-   * the model, splitting only mappings, does not), `small` for each PTE of a
-   * small anonymous folio (not the zero page, nor a page of a PTE-mapped
-   * THP). A node whose PTEs `small` emptied keeps its table.
+   * The head of the anonymous THP node `n` maps in place by 512 PTEs (as a
+   * PMD split leaves it: each PTE the page of the folio at its index, this mm
+   * owning each), or -1.
    */
-  private eachAnonFolio(s: number, e: number, huge: (key: number, n: PtNode, head: number) => void, small: (n: PtNode, i: number, pfn: number) => void): void {
+  private ptesMappedThp(n: PtNode): number {
+    const pfns = n.pfns;
+    if (pfns === null || pfns === this.zeroPtes || n.count !== PT_SPAN) return -1;
+    const head = pfns[0] - 1;
+    if (head % PT_SPAN !== 0 || this.phys.folioOrder(head) !== PMD_ORDER) return -1;
+    const fl = n.flags!;
+    for (let i = 0; i < PT_SPAN; i++) if (pfns[i] !== head + i + 1 || (fl[i] & PTE_ANON_EXCL) !== PTE_ANON_EXCL) return -1;
+    return head;
+  }
+
+  /**
+   * split_folio() of the anonymous THP that node `n` maps (by its PMD, or in
+   * place by PTEs) when this mm alone maps it and nothing else references it
+   * (can_split_folio(): no pin, no GUP reference): the PMD becomes PTEs and
+   * the folio 512 small ones. False, changing nothing, when it cannot.
+   */
+  private splitThp(n: PtNode): boolean {
+    const phys = this.phys;
+    if (n.huge !== 0) {
+      if (n.hugeOrder !== PMD_ORDER || this.isHugeZero(n) || (n.hugeFlags & PTE_ANON_EXCL) !== PTE_ANON_EXCL) return false;
+      const head = n.huge - 1;
+      if (phys.folioRefcount(head) !== 1 || phys.folioPincount(head) !== 0) return false;
+      this.splitHugePmd(n);
+      return phys.splitFolio(head);
+    }
+    const head = this.ptesMappedThp(n);
+    if (head < 0 || phys.folioRefcount(head) !== PT_SPAN || phys.folioPincount(head) !== 0) return false;
+    return phys.splitFolio(head);
+  }
+
+  /**
+   * The anonymous folios of pages [s, e) that this mm alone maps, for
+   * MADV_FREE, MADV_COLD and MADV_PAGEOUT: `whole` for each THP the range
+   * covers whole (PMD-mapped, or in place by PTEs), `small` for each PTE of
+   * a small folio (not the zero page). A THP the range covers in part is
+   * split first (madvise_free_huge_pmd(), madvise_cold_or_pageout_pte_range()
+   * and madvise_free_pte_range() call split_folio()), and its pages in the
+   * range go to `small`; one that cannot be split is left. A THP a fork
+   * shares (folio_maybe_mapped_shared()) is left, and so is a page of a large
+   * folio mapped otherwise (moved by mremap). A node whose PTEs `small`
+   * emptied keeps its table.
+   */
+  private eachAnonFolio(s: number, e: number, whole: ((key: number, n: PtNode, head: number) => void) | undefined, small: ((n: PtNode, i: number, pfn: number) => void) | undefined): void {
     const phys = this.phys;
     for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
       const n = this.pt.get(key);
       if (n === undefined) continue;
       const lo = Math.max(s, key * PT_SPAN);
       const hi = Math.min(e, (key + 1) * PT_SPAN);
+      const covered = lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN;
       if (n.huge !== 0) {
         if (n.hugeOrder !== PMD_ORDER || this.isHugeZero(n) || !(n.hugeFlags & PTE_EXCL)) continue;
-        if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) huge(key, n, n.huge - 1);
-        continue;
+        if (covered) {
+          whole?.(key, n, n.huge - 1);
+          continue;
+        }
+        if (!this.splitThp(n)) continue;
+      } else if (n.pfns !== null && n.pfns !== this.zeroPtes) {
+        const head = this.ptesMappedThp(n);
+        if (head >= 0 && covered) {
+          whole?.(key, n, head);
+          continue;
+        }
+        if (head >= 0) this.splitThp(n);
       }
       const pfns = n.pfns;
-      if (pfns === null || pfns === this.zeroPtes) continue;
+      if (small === undefined || pfns === null || pfns === this.zeroPtes) continue;
       const fl = n.flags!;
       for (let vpn = lo; vpn < hi; vpn++) {
         const i = vpn & (PT_SPAN - 1);
@@ -2784,39 +2833,65 @@ export class MmStruct {
   }
 
   /**
-   * What MADV_PAGEOUT's reclaim does to the lazily freed folios of pages
-   * [s, e) on a machine without swap (madvise_cold_or_pageout_pte_range() →
-   * reclaim_pages() → shrink_folio_list() → try_to_unmap_one(), and
-   * __discard_anon_folio_pmd_locked() for a PMD-mapped THP): one this mm alone
-   * maps, still clean and with no reference but its mapping (no pin, no GUP
-   * reference) is discarded, so its pages read as zero again; one written
-   * since is made swap-backed again, and so is a referenced one on 6.12 (a
-   * THP then mapped by PTEs: TTU_SPLIT_HUGE_PMD), which 7.x leaves lazily
-   * freed and mapped as it was (lazyfreeKeepsReferenced). Folios that were
-   * never lazily freed stay (no swap; the split of a THP whose swap
-   * allocation fails is not modelled).
+   * What MADV_COLD and MADV_PAGEOUT do to the anonymous folios of pages
+   * [s, e) on a machine without swap (madvise_cold_or_pageout_pte_range(),
+   * then for PAGEOUT reclaim_pages() → shrink_folio_list()): a THP the range
+   * covers in part is split (both). PAGEOUT then: a lazily freed folio this
+   * mm alone maps, still clean and with no reference but its mappings (no
+   * pin, no GUP reference) is discarded (try_to_unmap_one(),
+   * __discard_anon_folio_pmd_locked()), so its pages read as zero again; one
+   * written since is made swap-backed again, and so is a referenced one on
+   * 6.12 (a THP then mapped by PTEs: TTU_SPLIT_HUGE_PMD), which 7.x leaves
+   * lazily freed and mapped as it was (lazyfreeKeepsReferenced). A
+   * swap-backed THP nothing pins is split when its swap allocation fails
+   * (split_folio_to_list(), THP_SWPOUT_FALLBACK); small swap-backed folios
+   * stay.
    */
-  private discardLazyfree(s: number, e: number): void {
+  private coldOrPageout(s: number, e: number, pageout: boolean): void {
     const phys = this.phys;
     const keepsReferenced = this.opts.lazyfreeKeepsReferenced;
+    const lazy = this.opts.lazyfree;
+    if (!pageout) {
+      this.eachAnonFolio(s, e, undefined, undefined);
+      return;
+    }
     this.eachAnonFolio(
       s,
       e,
       (key, n, head) => {
-        if (!phys.isLazyfree(head)) return;
+        const pmd = n.huge !== 0;
+        const refs = phys.folioRefcount(head);
+        const pinned = phys.folioPincount(head) !== 0;
+        if (!lazy || !phys.isLazyfree(head)) {
+          // shrink_folio_list(): a pinned folio is kept, one with other references activated; the rest split
+          if (!pinned && refs === (pmd ? 1 : PT_SPAN)) this.splitThp(n);
+          return;
+        }
         let dirty = false;
         for (let k = 0; k < PT_SPAN && !dirty; k++) dirty = phys.isDirty(head + k);
-        if (!dirty && phys.folioRefcount(head) === 1 && phys.folioPincount(head) === 0) {
-          phys.unmapHuge(head);
-          this.dropNode(key, n);
+        if (!dirty && !pinned && refs === (pmd ? 1 : PT_SPAN)) {
+          if (pmd) {
+            phys.unmapHuge(head);
+            this.dropNode(key, n);
+          } else {
+            const pfns = n.pfns!;
+            const fl = n.flags!;
+            for (let i = 0; i < PT_SPAN; i++) {
+              pfns[i] = 0;
+              fl[i] = 0;
+              phys.putFrame(head + i);
+            }
+            n.count = 0;
+            this.emptyTable(key, n, false);
+          }
         } else if (dirty || !keepsReferenced) {
           // 6.12: try_to_unmap_one() splits the PMD (TTU_SPLIT_HUGE_PMD) before its first PTE finds the folio kept
-          if (!keepsReferenced) this.splitHugePmd(n);
+          if (pmd && !keepsReferenced) this.splitHugePmd(n);
           phys.setLazyfree(head, false);
         }
       },
       (n, i, pfn) => {
-        if (!phys.isLazyfree(pfn)) return;
+        if (!lazy || !phys.isLazyfree(pfn)) return;
         const refs = phys.refcount(pfn);
         const pins = phys.pincount(pfn);
         // a folio mapped elsewhere too is not isolated

@@ -973,6 +973,32 @@ export class PhysicalMemory {
     this.setFlag(head, F_LAZYFREE, on);
   }
 
+  /**
+   * split_folio() of an order-9 folio no PMD maps any more (its pages mapped
+   * by PTEs, so each frame's references are its own): 512 order-0 folios in
+   * its place, each keeping its frame's references and pins and taking the
+   * folio's dirty and lazy-free state (__split_folio_to_order() copies the
+   * flags to every page); a frame nothing references any more is freed. False,
+   * changing nothing, for any other folio (hugetlb, still PMD-mapped, small).
+   */
+  splitFolio(head: number): boolean {
+    if (this.folioOrder(head) !== PMD_ORDER || head % B_FRAMES !== 0) return false;
+    const r = this.regionOf(head);
+    const b = (head & R_MASK) >>> B_SHIFT;
+    const m = r.meta(b);
+    if (r.blockMap[b] !== 0 || m[1] & F_HUGETLB) return false;
+    let inherit = m[1] & F_LAZYFREE;
+    for (let k = 0; k < B_FRAMES; k++) inherit |= m[(k << 1) + 1] & F_DIRTY;
+    for (let k = 0; k < B_FRAMES; k++) m[(k << 1) + 1] |= inherit;
+    m.fill(-1, BM_OFF, BM_OFF + WORDS_PER_BLOCK);
+    r.blockState[b] = BLOCK_SMALL;
+    r.blockFree[b] = 0;
+    r.blockRef[b] = 0;
+    this.pinGen++;
+    for (let k = 0; k < B_FRAMES; k++) if (m[k << 1] === 0) this.freeFolio(head + k, 0);
+    return true;
+  }
+
   /** Frames held by allocated folios (for leak checks). */
   framesInUse(): number {
     return this.inUse;

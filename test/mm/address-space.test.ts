@@ -492,6 +492,42 @@ describe('madvise', () => {
     expect(p.madvise(h, M2, MADV_FREE)).toBe(-EINVAL);
   });
 
+  // test/oracle/handwritten/madvise-thp-split.yaml, the same on 6.12.95 and 7.2.13
+  it('split_folio(): PAGEOUT splits a whole unpinned THP (no swap), COLD and FREE one they cover in part; a pinned THP stays whole', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const raw = ok(p.mmap(0n, 5n * M2, RW, PA));
+    const t = (raw + M2 - 1n) & ~(M2 - 1n);
+    p.writeMemory(t, new Uint8Array(Number(4n * M2)).fill(0x3c));
+    for (let k = 0n; k < 4n; k++) expect(phys.folioOrder(mm.lookupPfn(t + k * M2))).toBe(9);
+    const pfn0 = mm.lookupPfn(t);
+    const inUse = phys.framesInUse();
+    expect(p.madvise(t, M2, MADV_COLD)).toBe(0);
+    expect(phys.folioOrder(pfn0)).toBe(9);
+    expect(p.madvise(t, M2, MADV_PAGEOUT)).toBe(0);
+    // the same frames, mapped by PTEs now, each its own folio with its reference
+    expect(mm.lookupPfn(t)).toBe(pfn0);
+    expect(phys.folioOrder(pfn0)).toBe(0);
+    expect(phys.folioOrder(pfn0 + 511)).toBe(0);
+    expect(phys.refcount(pfn0 + 7)).toBe(1);
+    expect(phys.framesInUse()).toBe(inUse);
+    expect(p.madvise(t + M2, 2n * PG, MADV_COLD)).toBe(0);
+    expect(phys.folioOrder(mm.lookupPfn(t + M2 + 100n * PG))).toBe(0);
+    const out = new Uint32Array(1);
+    expect(pinUserPages(mm, t + 2n * M2, 1, FOLL_LONGTERM, out, 0)).toBe(1);
+    expect(p.madvise(t + 2n * M2, M2, MADV_PAGEOUT)).toBe(0);
+    expect(p.madvise(t + 2n * M2, PG, MADV_PAGEOUT)).toBe(0);
+    expect(phys.folioOrder(out[0])).toBe(9);
+    unpinUserPages(phys, out, 0, 1, false);
+    expect(p.madvise(t + 3n * M2, M2 / 2n, MADV_FREE)).toBe(0);
+    expect(phys.folioOrder(mm.lookupPfn(t + 3n * M2))).toBe(0);
+    expect(p.madvise(t + 3n * M2, M2, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(t + 3n * M2)).toBe(-1);
+    expect(mm.lookupPfn(t + 3n * M2 + M2 / 2n)).toBeGreaterThanOrEqual(0);
+    expect(phys.framesInUse()).toBe(inUse - 256);
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
   it('with lazyfree off (exec: the host decides) MADV_FREE and MADV_PAGEOUT leave the pages', () => {
     const { p, mm } = setup({ lazyfree: false });
     const a = ok(p.mmap(0n, PG, RW, PA));

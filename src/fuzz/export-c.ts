@@ -765,6 +765,8 @@ static __attribute__((unused)) void *client_scratch(size_t len)
 		perror("mmap");
 		exit(2);
 	}
+	/* written whole at once, as the model's UserScratch populates a new scratch */
+	memset(p, 0, want);
 	if (cscratch)
 		munmap(cscratch, cscratch_len);
 	cscratch = p;

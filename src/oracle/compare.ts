@@ -123,6 +123,8 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   // The comparison stopped at an mmap or mremap with fail-nth armed that the kernel refused and the model
   // did not (class fault): the real program has no mapping where the model's has one.
   let faultStop = false;
+  // The comparison stopped at any fail-nth call that answered differently: from there the runs part.
+  let faultParted = false;
   for (const r of run.results) {
     if (r.expected === 'no exception') break; // the model stopped here (its own exception)
     const c = program.calls[r.index];
@@ -154,6 +156,7 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
     if (armed && (a.errno !== kErrno || String(a.outputs.fault_injected) !== String(parseKernelValue(k.outputs.fault_injected ?? '0')))) {
       add({ call: r.index, op: r.op, class: 'fault', model: `${a.errno ?? 'ok'} fault_injected=${a.outputs.fault_injected}`, kernel: `${kErrno ?? 'ok'} fault_injected=${k.outputs.fault_injected ?? '?'}` });
       rep.note = 'not compared after a fail-nth call that answered differently';
+      faultParted = true;
       faultStop = (r.op === 'mmap' || r.op === 'mremap') && a.errno === undefined && kErrno !== undefined;
       break;
     }
@@ -206,10 +209,11 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   const kernelSites = warns.map((w) => parseSplat(w, release) ?? { fn: '?', symbol: w });
   const sites = compareWarnSites(modelSites, kernelSites);
   const kernelText = (): string => `WARN ${[...new Map(kernelSites.map((k) => [k.fn, k.file ? `${k.fn} (${k.file}:${k.line})` : k.fn])).values()].join(', ')}`;
+  // (after a fail-nth call that answered differently, the calls the two runs make are no longer the same ones)
   if ((modelSites.length > 0) !== (warns.length > 0)) {
-    add({ class: 'warn', model: modelSites.length ? `WARN ${modelSites[0]}` : 'no WARN', kernel: warns.length ? kernelText() : 'no WARN' });
+    add({ class: 'warn', ...(faultParted ? { field: 'after-fault' } : {}), model: modelSites.length ? `WARN ${modelSites[0]}` : 'no WARN', kernel: warns.length ? kernelText() : 'no WARN' });
   } else if (!sites.same) {
-    add({ class: 'warn', field: 'site', model: `WARN ${[...new Set(modelSites)].join(', ')}`, kernel: kernelText() });
+    add({ class: 'warn', field: faultParted ? 'after-fault' : 'site', model: `WARN ${[...new Set(modelSites)].join(', ')}`, kernel: kernelText() });
   }
   return finish(rep);
 }

@@ -137,6 +137,15 @@ export interface Profile {
    * EFAULT); 6.12's lockless walk takes it. MmOptions.hugeZeroSpecial.
    */
   readonly hugeZeroPmdSpecial: boolean;
+  /**
+   * [vvar] is VM_MIXEDMAP with refcounted data pages (7.x's generic vDSO
+   * datastore, lib/vdso/datastore.c vvar_fault()): a page a user read
+   * faulted in is a normal present PTE, which get_user_pages_fast() takes
+   * (the slow walk still refuses VM_IO), MADV_DONTNEED zaps and MADV_COLD /
+   * MADV_PAGEOUT accept; 6.12's [vvar] is VM_PFNMAP (special entries:
+   * EFAULT, and EINVAL for those advices). MmOptions.vvarMixed.
+   */
+  readonly vvarMixedMap: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -290,6 +299,7 @@ const latest: Profile = Object.freeze({
   mremapMovesVmas: true,
   lazyfreeKeepsReferenced: true,
   hugeZeroPmdSpecial: true,
+  vvarMixedMap: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -340,6 +350,7 @@ const v612: Profile = Object.freeze({
   mremapMovesVmas: false,
   lazyfreeKeepsReferenced: false,
   hugeZeroPmdSpecial: false,
+  vvarMixedMap: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

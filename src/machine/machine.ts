@@ -176,6 +176,7 @@ export class Machine {
       lazyfree: opts.lazyfree ?? true,
       lazyfreeKeepsReferenced: this.profile.lazyfreeKeepsReferenced,
       hugeZeroSpecial: this.profile.hugeZeroPmdSpecial,
+      vvarMixed: this.profile.vvarMixedMap,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

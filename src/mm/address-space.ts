@@ -241,6 +241,8 @@ export interface MmOptions {
   lazyfreeKeepsReferenced?: boolean;
   /** gup_fast() refuses the huge zero folio's PMD, a special one (7.x; profile hugeZeroPmdSpecial). */
   hugeZeroSpecial?: boolean;
+  /** [vvar]'s data pages are present once read, as 7.x's VM_MIXEDMAP mapping has them (profile vvarMixedMap). */
+  vvarMixed?: boolean;
   warn?: WarnSink;
 }
 
@@ -415,6 +417,20 @@ export const DEFAULT_EXEC_IMAGE: ExecImage = { mappings: EXEC_IMAGE, fileBytes: 
 export interface SpecialMapping {
   /** Bit i set: page offset i SIGBUSes on access (the fault handler's VM_FAULT_SIGBUS). */
   sigbus: number;
+  /**
+   * 7.x's [vvar] (VM_MIXEDMAP): bit i set while page offset i is mapped by a
+   * normal PTE (a user read faulted it in, MADV_DONTNEED zaps it), which
+   * get_user_pages_fast() takes. Absent: raw PFNs, special entries.
+   */
+  present?: number;
+}
+
+/**
+ * 7.x's [vvar]: VM_MIXEDMAP in the kernel (normal, refcounted data pages)
+ * where the model keeps VM_PFNMAP's raw frames, with their presence beside.
+ */
+export function mixedSpecial(v: Vma): boolean {
+  return v.special?.present !== undefined;
 }
 
 /** madviseCollapse(): a block madvise_collapse() goes on after (SCAN_PMD_NULL, SCAN_PAGE_RO; SCAN_PAGE_COUNT). */
@@ -720,6 +736,7 @@ export class MmStruct {
       lazyfree: opts.lazyfree ?? true,
       lazyfreeKeepsReferenced: opts.lazyfreeKeepsReferenced ?? false,
       hugeZeroSpecial: opts.hugeZeroSpecial ?? false,
+      vvarMixed: opts.vvarMixed ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -1146,6 +1163,10 @@ export class MmStruct {
    */
   zapRange(v: Vma, s: number, e: number, keepAnon = false, reclaim = false): void {
     cover(COV_MmStruct.zapRange);
+    if (mixedSpecial(v)) {
+      for (let vpn = s; vpn < e; vpn++) v.special!.present! &= ~(1 << (v.pgoff + vpn - v.start));
+      return;
+    }
     if (v.flags & VM_PFNMAP) return;
     for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
       const n = this.pt.get(key);
@@ -1625,7 +1646,7 @@ export class MmStruct {
     for (const pg of present) sigbus &= ~(1 << pg);
     const vvar = new Vma(this, at, at + l.vvarPages, dataFlags, null, 0, 0, l.vvarPfn);
     vvar.name = '[vvar]';
-    vvar.special = { sigbus };
+    vvar.special = this.opts.vvarMixed ? { sigbus, present: 0 } : { sigbus };
     this.insertVma(vvar);
     if (l.vclockPages > 0) {
       const vclock = new Vma(this, at + l.vvarPages, at + data, dataFlags, null, 0, 0, l.vvarPfn + l.vvarPages);
@@ -1722,6 +1743,8 @@ export class MmStruct {
   private doMmap(addr: bigint, len: bigint, prot: number, flags: number, file: MemFile | null, fileMode: number, pgoff: bigint, hugeOrder: number, task: MmCaller | undefined, device?: DeviceMmap, attrs = 0): bigint {
     cover(COV_MmStruct.doMmap);
     if (len === 0n) return BigInt(-EINVAL);
+    // do_mmap(): MAP_FIXED_NOREPLACE is MAP_FIXED before the hint is rounded, so its address is never moved
+    if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
     if (!(flags & MAP_FIXED)) {
       addr &= ~(PAGE_N - 1n);
       if (addr !== 0n && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR;
@@ -1730,11 +1753,14 @@ export class MmStruct {
     if (len === 0n) return BigInt(-ENOMEM);
     if (pgoff + len / PAGE_N > U64_MAX) return BigInt(-EOVERFLOW);
     if (this.vmas.length > this.opts.maxMapCount) return BigInt(-ENOMEM);
-    if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
     // __get_unmapped_area
     if (len > TASK_SIZE) return BigInt(-ENOMEM);
     const npages = Number(len / PAGE_N);
     if (flags & MAP_FIXED) {
+      // The arch code hands a fixed address back unchecked, and __get_unmapped_area() passes on one in the
+      // top 4095 bytes as if it were an error (IS_ERR_VALUE()): mmap returns it, which user space reads as
+      // errno -addr (hugetlb_get_unmapped_area() refuses it unaligned first)
+      if (!hugeOrder && addr > U64_MAX - 4095n) return BigInt.asIntN(64, addr);
       if (addr % PAGE_N !== 0n) {
         if (hugeOrder) return BigInt(-EINVAL);
         // arch code returns the fixed address unchecked; the generic check then fails it
@@ -2676,7 +2702,7 @@ export class MmStruct {
           const np = 2 ** v.hugeOrder;
           if (s % np !== 0) return -EINVAL;
           e -= e % np;
-        } else if (f & VM_PFNMAP || (advice === MADV_DONTNEED && f & VM_LOCKED)) return -EINVAL;
+        } else if ((f & VM_PFNMAP && !mixedSpecial(v)) || (advice === MADV_DONTNEED && f & VM_LOCKED)) return -EINVAL;
         if (s < e) this.zapRange(v, s, e, false, this.opts.ptReclaim);
         return i;
       }
@@ -2716,7 +2742,7 @@ export class MmStruct {
       case MADV_PAGEOUT:
         // can_madv_lru_vma() in madvise_cold() / madvise_pageout(): a locked, hugetlb or PFN mapping is EINVAL.
         // Otherwise LRU advice with no model effect (no swap: anonymous pages stay, and so do the shmem ones).
-        if (f & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return -EINVAL;
+        if (f & (VM_LOCKED | VM_HUGETLB) || (f & VM_PFNMAP && !mixedSpecial(v))) return -EINVAL;
         // (anonymous folios only: a THP is only ever anonymous here, and MADV_FREE refuses every file VMA)
         if (v.file === null) this.coldOrPageout(s, e, advice === MADV_PAGEOUT);
         return i;
@@ -3034,7 +3060,8 @@ export class MmStruct {
       if (v.flags & VM_DONTCOPY) continue;
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED_MASK, v.file, v.pgoff, v.hugeOrder, v.pfnBase);
       c.name = v.name;
-      c.special = v.special;
+      // copy_page_range() copies a VM_MIXEDMAP mapping's entries: the child's [vvar] pages are present as the parent's
+      c.special = v.special?.present !== undefined ? { ...v.special } : v.special;
       // anon_vma_fork(); a VM_WIPEONFORK child starts without one
       c.anonVma = v.anonVma && !(v.flags & VM_WIPEONFORK);
       c.ops = v.ops;
@@ -3163,6 +3190,7 @@ export class MmStruct {
     if (v.special !== undefined) {
       if ((v.special.sigbus >>> (v.pgoff + vpn - v.start)) & 1) return -1;
       if (!write) this.specialReads++;
+      if (v.special.present !== undefined) v.special.present |= 1 << (v.pgoff + vpn - v.start);
     }
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     let ent = this.lookupEntry(vpn);

@@ -35,7 +35,7 @@
  * Per-page work is on typed arrays only: no allocation, no bigint.
  */
 import { EFAULT, EINVAL } from '../base/errno.js';
-import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type PtNode, type Vma } from './address-space.js';
+import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type PtNode, type Vma, mixedSpecial } from './address-space.js';
 import {
   FOLL_ANON,
   FOLL_FAST_ONLY,
@@ -235,6 +235,17 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
   let o = outOff;
   while (done < npages) {
     const v = mm.findVma(vpn);
+    // 7.x's [vvar]: a data page a read faulted in is a normal entry (not anonymous: no long-term pin, no write)
+    if (v !== undefined && mixedSpecial(v) && !write && !(pin && longterm)) {
+      const vend = Math.min(v.end, vpn + (npages - done));
+      while (vpn < vend && (v.special!.present! >>> (v.pgoff + vpn - v.start)) & 1) {
+        out[o++] = v.pfnBase + (vpn - v.start);
+        done++;
+        vpn++;
+      }
+      if (vpn < vend) return done;
+      continue;
+    }
     // no entry (no VMA), PFN maps (special entries), PROT_NONE (pte_protnone)
     if (v === undefined || v.flags & (VM_IO | VM_PFNMAP) || !(v.flags & VM_ACCESS_FLAGS)) return done;
     const shared = (v.flags & VM_MAYSHARE) !== 0;

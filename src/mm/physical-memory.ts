@@ -664,11 +664,12 @@ export class PhysicalMemory {
   }
 
   // ---------------------------------------------------------------------------
-  // references (hot paths: no allocation, no bigint)
+  // references (hot paths: no allocation, no bigint). Frames past RAM (the zero
+  // page, kernel data pages such as the vDSO's) hold no counted references.
 
   /** One more reference on a frame (PTE mapping or FOLL_GET). */
   getFrame(pfn: number): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
     r.meta(i >>> B_SHIFT)[(i & B_MASK) << 1]++;
@@ -679,7 +680,7 @@ export class PhysicalMemory {
 
   /** Drop a reference taken by getFrame(); frees the folio with its last reference. */
   putFrame(pfn: number): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
     const m = r.meta(i >>> B_SHIFT);
@@ -693,7 +694,7 @@ export class PhysicalMemory {
 
   /** A FOLL_PIN pin: one reference and one pin on the frame. */
   pinFrame(pfn: number): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
@@ -708,7 +709,7 @@ export class PhysicalMemory {
 
   /** unpin_user_page(): drop one pin and its reference; `dirty` marks the frame dirty first. */
   unpinFrame(pfn: number, dirty: boolean): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i = pfn & R_MASK;
@@ -730,7 +731,7 @@ export class PhysicalMemory {
    * folio, or order-0 frames): per-frame updates, one folio-total update.
    */
   unpinRange(pfn: number, n: number, dirty: boolean): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i0 = pfn & R_MASK;
@@ -770,7 +771,7 @@ export class PhysicalMemory {
    * folio-total update.
    */
   grabRange(pfn: number, n: number, pin: boolean): void {
-    if (pfn === this.zeroPfn) return;
+    if (pfn >= this.zeroPfn) return;
     if (pin) this.pinGen++;
     const r = this.regions[pfn >>> R_SHIFT];
     const i0 = pfn & R_MASK;

@@ -93,6 +93,20 @@ describe('mmap errors', () => {
     const a = ok(p.mmap(0n, 4n * PG, RW, PA));
     expect(p.mmap(a + PG, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(BigInt(-EEXIST));
     expect(p.mmap(a + 4n * PG, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(a + 4n * PG);
+    // MAP_FIXED before the hint is rounded: an unaligned address is EINVAL, not rounded down onto the mapping
+    expect(p.mmap(a + PG + 0x800n, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(BigInt(-EINVAL));
+    expect(p.mmap(0x800n, PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(BigInt(-EINVAL));
+  });
+
+  // test/oracle/handwritten/mmap-fixed-noreplace-and-top.yaml, the same on 6.12.95 and 7.2.13
+  it('a fixed address in the top 4095 bytes comes back as it is (IS_ERR_VALUE()): errno -addr', () => {
+    const { p } = setup();
+    const top = 1n << 64n;
+    expect(p.mmap(top - 1n, 3n * PG, RW, PA | MAP_FIXED_NOREPLACE)).toBe(-1n);
+    expect(p.mmap(top - 2048n, 1024n * PG, RW, PA | MAP_FIXED)).toBe(-2048n);
+    expect(p.mmap(top - 4095n, PG, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)).toBe(-4095n);
+    expect(p.mmap(top - 4096n, PG, RW, PA | MAP_FIXED)).toBe(BigInt(-ENOMEM));
+    expect(p.mmap(top - 2048n, M2, RW, PA | MAP_FIXED | MAP_HUGETLB)).toBe(BigInt(-EINVAL));
   });
 
   it('hugetlb pool exhaustion is ENOMEM at mmap time', () => {

@@ -9,7 +9,7 @@
  * test/regressions/gup-fast-present-pte.yaml.
  */
 import { describe, expect, it } from 'vitest';
-import { EFAULT } from '../../src/base/errno.js';
+import { EFAULT, EINVAL } from '../../src/base/errno.js';
 import { Machine } from '../../src/machine/index.js';
 import {
   FOLL_LONGTERM,
@@ -167,6 +167,31 @@ describe('gup fast: the huge zero folio', () => {
       expect(getUserPages(mm, ra, 1, 0, out, 0)).toBe(1);
       expect(out[0]).toBe(zero);
       putPages(phys, out, 0, 1);
+    });
+  }
+});
+
+describe("gup fast: 7.x's [vvar] (VM_MIXEDMAP)", () => {
+  // test/oracle/handwritten/vvar-mixedmap-gup.yaml, on 6.12.95 and 7.2.13 (0x7ffff7ff9000: a [vvar] data page on both)
+  for (const [profile, mixed] of [['latest', true], ['v6.12', false]] as const) {
+    it(`a data page a read faulted in is ${mixed ? 'taken' : 'EFAULT (VM_PFNMAP)'}; DONTNEED ${mixed ? 'zaps it' : 'is EINVAL'}; never a long-term pin (${profile})`, () => {
+      const m = new Machine({ memory: '64M', seed: 4, panicOnWarn: true, profile, processLayout: 'exec' });
+      const p = m.spawn();
+      const mm = p.mm;
+      const va = 0x7ffff7ff9000n;
+      const out = new Uint32Array(1);
+      expect(getUserPages(mm, va, 1, 0, out, 0)).toBe(-EFAULT);
+      expect(p.readMemory(va, new Uint8Array(1))).toBe(0);
+      if (mixed) {
+        expect(getUserPages(mm, va, 1, 0, out, 0)).toBe(1);
+        expect(out[0]).toBeGreaterThan(m.phys.zeroPfn);
+        putPages(m.phys, out, 0, 1);
+      } else expect(getUserPages(mm, va, 1, 0, out, 0)).toBe(-EFAULT);
+      expect(pinUserPages(mm, va, 1, FOLL_LONGTERM, out, 0)).toBe(-EFAULT);
+      const child = p.fork();
+      expect(typeof child).not.toBe('number');
+      expect(p.madvise(va, PG, 4 /* MADV_DONTNEED */)).toBe(mixed ? 0 : -EINVAL);
+      expect(getUserPages(mm, va, 1, 0, out, 0)).toBe(-EFAULT);
     });
   }
 });

@@ -58,8 +58,10 @@
  * swap, KSM, memory failure (their madvise advices are EINVAL). Not modelled
  * either: 6.13's guard regions, reclaim (but MADV_PAGEOUT's discard of the
  * pages MADV_FREE lazily freed), khugepaged and the MADV_COLLAPSE of shmem, NUMA,
- * ASLR, anon_vma compatibility in VMA merging
- * (adjacent VMAs with equal flags and backing always merge), memcg charging
+ * ASLR, 6.12's stricter anon_vma check in VMA merging (a VMA being modified
+ * that has an anon_vma does not take in a neighbour without one; the model
+ * merges VMAs unless both have anon_vmas and they differ, as 7.x does),
+ * anon_vma chains (a forked VMA's is never reused), memcg charging
  * of user pages.
  */
 import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
@@ -542,12 +544,14 @@ export class Vma implements MemFileMapping {
   /** Set for a vm_special_mapping (exec's [vvar], [vvar_vclock], [vdso]). */
   special: SpecialMapping | undefined;
   /**
-   * vma->anon_vma is set: an anonymous page was made in it (a write or
-   * unshare fault of a private mapping, a THP-eligible read fault: the
-   * kernel's vmf_anon_prepare()), or it was split, merged or forked from
-   * one that had it. MADV_COLLAPSE refuses a VMA without it.
+   * vma->anon_vma, by identity (0: none): set when an anonymous page was made
+   * in it (a write or unshare fault of a private mapping, a THP-eligible read
+   * fault: the kernel's vmf_anon_prepare()), then its neighbour's when that
+   * one's may be shared (find_mergeable_anon_vma()), else a new one; kept by
+   * a split or a merge, a new one for each forked copy. MADV_COLLAPSE refuses
+   * a VMA without it, and two VMAs with different ones never merge.
    */
-  anonVma = false;
+  anonVma = 0;
 
   constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
     this.mm = mm;
@@ -646,6 +650,12 @@ function validAdvice(a: number): boolean {
  * kernel's shrinker), so a machine ends with no frame in use.
  */
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
+
+/** A new anon_vma's identity (what two VMAs compare to decide whether they may merge). */
+let anonVmas = 0;
+function newAnonVma(): number {
+  return ++anonVmas;
+}
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
 const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
@@ -966,8 +976,28 @@ export class MmStruct {
       (a.flags & VM_SPECIAL) === 0 &&
       // the offsets follow on, anonymous ones too (a VMA mremap moved keeps its old one)
       a.pgoff + a.pages === b.pgoff &&
-      (a.resv === null) === (b.resv === null)
+      (a.resv === null) === (b.resv === null) &&
+      // is_mergeable_anon_vma(): not two different anon_vmas
+      (!a.anonVma || !b.anonVma || a.anonVma === b.anonVma)
     );
+  }
+
+  /**
+   * anon_vma_prepare() of `v`: nothing when it has one; else the anon_vma of
+   * a neighbour it could merge with but for protection (anon_vma_compatible():
+   * adjacent, same file and flags but the access bits, offsets following on),
+   * as find_mergeable_anon_vma() reuses it; else a new one.
+   */
+  private anonVmaPrepare(v: Vma): void {
+    if (v.anonVma) return;
+    const i = this.vmas.indexOf(v);
+    const compatible = (a: Vma | undefined, b: Vma | undefined): boolean =>
+      a !== undefined && b !== undefined && a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) === 0 && a.pgoff + a.pages === b.pgoff;
+    const next = i >= 0 ? this.vmas[i + 1] : undefined;
+    const prev = i > 0 ? this.vmas[i - 1] : undefined;
+    if (next?.anonVma && compatible(v, next)) v.anonVma = next.anonVma;
+    else if (prev?.anonVma && compatible(prev, v)) v.anonVma = prev.anonVma;
+    else v.anonVma = newAnonVma();
   }
 
   /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
@@ -1296,7 +1326,7 @@ export class MmStruct {
     const shared = (fl & VM_MAYSHARE) !== 0;
     let n = this.pt.get(key);
     // vmf_anon_prepare(): a write or unshare fault of a private mapping, or a read fault the huge page path takes
-    if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) v.anonVma = true;
+    if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) this.anonVmaPrepare(v);
     if (n !== undefined && n.huge !== 0) {
       if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
       if (this.opts.hugeZeroWpThp && this.isHugeZero(n)) {
@@ -1391,7 +1421,7 @@ export class MmStruct {
     const n0 = this.pt.get(key0);
     const shared = (v.flags & VM_MAYSHARE) !== 0;
     // hugetlb_no_page() / hugetlb_wp(): vmf_anon_prepare() for a private mapping, a read too
-    if (!shared) v.anonVma = true;
+    if (!shared) this.anonVmaPrepare(v);
     const ri = (hvpn - v.start) / np;
     if (n0 === undefined || n0.huge === 0) {
       let head: number;
@@ -2547,7 +2577,7 @@ export class MmStruct {
         src.flags &= ~VM_LOCKED_MASK;
       }
       if (src.start === oldS && src.end === oldS + oldPages) {
-        src.anonVma = false;
+        src.anonVma = 0;
         if (multi && src.file === null && src.ops === undefined && src.special === undefined) src.pgoff = src.start;
       }
     } else this.doMunmap(oldS, oldS + oldPages);
@@ -3063,7 +3093,7 @@ export class MmStruct {
       // copy_page_range() copies a VM_MIXEDMAP mapping's entries: the child's [vvar] pages are present as the parent's
       c.special = v.special?.present !== undefined ? { ...v.special } : v.special;
       // anon_vma_fork(); a VM_WIPEONFORK child starts without one
-      c.anonVma = v.anonVma && !(v.flags & VM_WIPEONFORK);
+      c.anonVma = v.anonVma && !(v.flags & VM_WIPEONFORK) ? newAnonVma() : 0;
       c.ops = v.ops;
       c.ops?.open?.();
       child.vmas.push(c);

@@ -164,6 +164,14 @@ import { cover, coverSites } from '../base/coverage.js';
 export const PTE_ANON = 1;
 /** PTE flag: PageAnonExclusive. */
 export const PTE_EXCL = 2;
+/**
+ * PTE flag: an exclusive anonymous page mapped read-only in a writable VMA,
+ * as an unshare fault leaves it (wp_page_copy() / wp_page_reuse() with
+ * FAULT_FLAG_UNSHARE do not make the entry writable): a write faults first
+ * (and makes it writable in place), MADV_COLLAPSE on 6.12 finds no writable
+ * PTE (SCAN_PAGE_RO), mprotect back to writable makes it writable.
+ */
+export const PTE_RDONLY = 4;
 const PTE_ANON_EXCL = PTE_ANON | PTE_EXCL;
 
 export const FAULT_READ = 0;
@@ -1372,7 +1380,7 @@ export class MmStruct {
         }
         const pfn = this.phys.allocFolio(0);
         if (pfn < 0) return -ENOMEM;
-        this.mapPte(key, idx, pfn, PTE_ANON_EXCL);
+        this.mapPte(key, idx, pfn, mode === FAULT_UNSHARE ? PTE_ANON_EXCL | PTE_RDONLY : PTE_ANON_EXCL);
         return 0;
       }
       const fp = this.filePage(v, vpn);
@@ -1384,18 +1392,23 @@ export class MmStruct {
       const pfn = this.phys.allocFolio(0);
       if (pfn < 0) return -ENOMEM;
       this.phys.copyFrame(pfn, fp);
-      this.mapPte(key, idx, pfn, PTE_ANON_EXCL);
+      this.mapPte(key, idx, pfn, mode === FAULT_UNSHARE ? PTE_ANON_EXCL | PTE_RDONLY : PTE_ANON_EXCL);
       this.backing?.copiedFile?.(this, vpn, vpn + 1);
       return 0;
     }
     if (mode === FAULT_READ || shared) return 0;
     n = n!;
     const f = n.flags![idx];
-    if ((f & PTE_ANON_EXCL) === PTE_ANON_EXCL) return 0;
+    // (an unshare leaves the entry read-only: a later write fault reuses the page and makes it writable)
+    const ro = mode === FAULT_UNSHARE ? PTE_RDONLY : 0;
+    if ((f & PTE_ANON_EXCL) === PTE_ANON_EXCL) {
+      if (mode === FAULT_WRITE && f & PTE_RDONLY) n.flags![idx] = f & ~PTE_RDONLY;
+      return 0;
+    }
     const pfn = ent - 1;
     if (f & PTE_ANON && this.phys.folioOrder(pfn) === 0 && this.phys.refcount(pfn) === 1) {
       this.ownPtes(n);
-      n.flags![idx] = f | PTE_EXCL;
+      n.flags![idx] = (f & ~PTE_RDONLY) | PTE_EXCL | ro;
       return 0;
     }
     const npfn = this.phys.allocFolio(0);
@@ -1404,7 +1417,7 @@ export class MmStruct {
     this.ownPtes(n);
     this.framesMapped++;
     n.pfns![idx] = npfn + 1;
-    n.flags![idx] = PTE_ANON_EXCL;
+    n.flags![idx] = PTE_ANON_EXCL | ro;
     this.phys.getFrame(npfn);
     this.phys.putFrame(pfn);
     if (!(f & PTE_ANON)) this.backing?.copiedFile?.(this, vpn, vpn + 1);
@@ -1535,7 +1548,7 @@ export class MmStruct {
           }
         }
         const ent = this.lookupEntry(vpn);
-        if (ent !== 0 && (!w || v.flags & VM_MAYSHARE || (this.lf & PTE_ANON_EXCL) === PTE_ANON_EXCL)) {
+        if (ent !== 0 && (!w || v.flags & VM_MAYSHARE || ((this.lf & PTE_ANON_EXCL) === PTE_ANON_EXCL && !(this.lf & PTE_RDONLY)))) {
           // a PMD entry answers the same for the rest of its slice
           if (this.isPmdMapped(vpn)) vpn = Math.min(hi, (Math.floor(vpn / PT_SPAN) + 1) * PT_SPAN) - 1;
           continue;
@@ -2218,6 +2231,9 @@ export class MmStruct {
         }
         nf |= VM_ACCOUNT;
       } else if (!(nf & VM_WRITE) && v.flags & VM_ACCOUNT && v.file === null && v.special === undefined && v.ops === undefined && !v.anonVma) nf &= ~VM_ACCOUNT;
+      // change_protection() with MM_CP_TRY_CHANGE_WRITABLE: an exclusive anonymous page of a private
+      // writable mapping becomes writable (can_change_pte_writable()), the ones an unshare left read-only too
+      if (nf !== v.flags && nf & VM_WRITE && !(nf & VM_SHARED)) this.clearRdonly(cur, hi);
       const k = this.setFlags(i, cur, hi, nf);
       if (k < 0) {
         rc = k;
@@ -2233,6 +2249,17 @@ export class MmStruct {
     }
     this.mergeRange(first, i);
     return rc;
+  }
+
+  /** PTE_RDONLY off for the PTEs of pages [s, e). */
+  private clearRdonly(s: number, e: number): void {
+    for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      const fl = n?.flags;
+      if (n === undefined || fl == null || n.pfns === this.zeroPtes) continue;
+      const hi = Math.min(e, (key + 1) * PT_SPAN);
+      for (let vpn = Math.max(s, key * PT_SPAN); vpn < hi; vpn++) fl[vpn & (PT_SPAN - 1)] &= ~PTE_RDONLY;
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -2803,18 +2830,33 @@ export class MmStruct {
    * (can_split_folio(): no pin, no GUP reference): the PMD becomes PTEs and
    * the folio 512 small ones. False, changing nothing, when it cannot.
    */
-  private splitThp(n: PtNode): boolean {
+  private splitThp(key: number, n: PtNode): boolean {
     const phys = this.phys;
+    let head: number;
     if (n.huge !== 0) {
       if (n.hugeOrder !== PMD_ORDER || this.isHugeZero(n) || (n.hugeFlags & PTE_ANON_EXCL) !== PTE_ANON_EXCL) return false;
-      const head = n.huge - 1;
+      head = n.huge - 1;
       if (phys.folioRefcount(head) !== 1 || phys.folioPincount(head) !== 0) return false;
       this.splitHugePmd(n);
-      return phys.splitFolio(head);
+    } else {
+      head = this.ptesMappedThp(n);
+      if (head < 0 || phys.folioRefcount(head) !== PT_SPAN || phys.folioPincount(head) !== 0) return false;
     }
-    const head = this.ptesMappedThp(n);
-    if (head < 0 || phys.folioRefcount(head) !== PT_SPAN || phys.folioPincount(head) !== 0) return false;
-    return phys.splitFolio(head);
+    if (!phys.splitFolio(head)) return false;
+    // remap_page() with TTU_USE_SHARED_ZEROPAGE (6.12: RMP_USE_SHARED_ZEROPAGE): each page that holds only
+    // zeros is mapped to the shared zero page and freed (try_to_map_unused_to_zeropage()), but in a VM_LOCKED VMA
+    const pfns = n.pfns!;
+    const fl = n.flags!;
+    for (let i = 0; i < PT_SPAN; i++) {
+      const pfn = pfns[i] - 1;
+      if (pfn < 0 || pfn === phys.zeroPfn) continue;
+      const v = this.findVma(key * PT_SPAN + i);
+      if (v === undefined || v.flags & VM_LOCKED || !phys.isZeroFilled(pfn)) continue;
+      pfns[i] = phys.zeroPfn + 1;
+      fl[i] = 0;
+      phys.putFrame(pfn);
+    }
+    return true;
   }
 
   /**
@@ -2843,14 +2885,14 @@ export class MmStruct {
           whole?.(key, n, n.huge - 1);
           continue;
         }
-        if (!this.splitThp(n)) continue;
+        if (!this.splitThp(key, n)) continue;
       } else if (n.pfns !== null && n.pfns !== this.zeroPtes) {
         const head = this.ptesMappedThp(n);
         if (head >= 0 && covered) {
           whole?.(key, n, head);
           continue;
         }
-        if (head >= 0) this.splitThp(n);
+        if (head >= 0) this.splitThp(key, n);
       }
       const pfns = n.pfns;
       if (small === undefined || pfns === null || pfns === this.zeroPtes) continue;
@@ -2920,7 +2962,7 @@ export class MmStruct {
         const pinned = phys.folioPincount(head) !== 0;
         if (!lazy || !phys.isLazyfree(head)) {
           // shrink_folio_list(): a pinned folio is kept, one with other references activated; the rest split
-          if (!pinned && refs === (pmd ? 1 : PT_SPAN)) this.splitThp(n);
+          if (!pinned && refs === (pmd ? 1 : PT_SPAN)) this.splitThp(key, n);
           return;
         }
         let dirty = false;
@@ -3050,7 +3092,7 @@ export class MmStruct {
       for (let i = 0; i < PT_SPAN; i++) {
         const ent = pfns[i];
         if (ent === 0 || ent - 1 === zero) continue;
-        if (v.flags & VM_WRITE && (fl[i] & PTE_ANON_EXCL) === PTE_ANON_EXCL) writable = true;
+        if (v.flags & VM_WRITE && (fl[i] & PTE_ANON_EXCL) === PTE_ANON_EXCL && !(fl[i] & PTE_RDONLY)) writable = true;
         if (!(fl[i] & PTE_ANON)) return -EINVAL;
         // is_refcount_suitable(): a GUP pin holds references no mapping explains
         const pfn = ent - 1;
@@ -3224,7 +3266,7 @@ export class MmStruct {
     }
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     let ent = this.lookupEntry(vpn);
-    if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && (this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL)) {
+    if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && ((this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL || this.lf & PTE_RDONLY))) {
       if (this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ) < 0) return -1;
       ent = this.lookupEntry(vpn);
     }

@@ -35,7 +35,7 @@
  * Per-page work is on typed arrays only: no allocation, no bigint.
  */
 import { EFAULT, EINVAL } from '../base/errno.js';
-import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, type PtNode, type Vma, mixedSpecial } from './address-space.js';
+import { FAULT_READ, FAULT_UNSHARE, FAULT_WRITE, type MmStruct, PTE_ANON, PTE_EXCL, PTE_RDONLY, type PtNode, type Vma, mixedSpecial } from './address-space.js';
 import {
   FOLL_ANON,
   FOLL_FAST_ONLY,
@@ -125,6 +125,8 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
       else if (pin) need = 2;
     }
     const vend = Math.min(v.end, vpn + (npages - done));
+    // an entry an unshare left read-only takes a write fault before a write follows it
+    const roBad = write && !(v.flags & VM_MAYSHARE) ? PTE_RDONLY : 0;
     while (vpn < vend) {
       const key = Math.floor(vpn / PT_SPAN);
       const node = mm.pt.get(key);
@@ -157,7 +159,8 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
             } else if (need === 1) {
               for (; i < iend; i++) {
                 const e = pfns[i];
-                if (e === 0 || (fl[i] & ANON_EXCL) !== ANON_EXCL) break;
+                // (a write follows only a writable entry: can_follow_write_pte())
+                if (e === 0 || (fl[i] & ANON_EXCL) !== ANON_EXCL || fl[i] & roBad) break;
                 phys.pinFrame(e - 1);
                 out[o++] = e - 1;
               }
@@ -172,7 +175,7 @@ function gupWalk(mm: MmStruct, vpn: number, npages: number, flags: number, out: 
           } else {
             for (; i < iend; i++) {
               const e = pfns[i];
-              if (e === 0 || (need === 1 && (fl[i] & ANON_EXCL) !== ANON_EXCL)) break;
+              if (e === 0 || (need === 1 && ((fl[i] & ANON_EXCL) !== ANON_EXCL || fl[i] & roBad))) break;
               phys.getFrame(e - 1);
               out[o++] = e - 1;
             }
@@ -211,8 +214,10 @@ function tellShared(mm: MmStruct, from: number, to: number, write: boolean): num
   return -1;
 }
 
-/** gupFastWalk()'s per-VMA table: 1 where an entry with these flags & ANON_EXCL is taken. */
-const OK_BY_FLAGS = new Uint8Array(ANON_EXCL + 1);
+/** The PTE flags gupFastWalk() looks at. */
+const FAST_FLAG_MASK = ANON_EXCL | PTE_RDONLY;
+/** gupFastWalk()'s per-VMA table: 1 where an entry with these flags & FAST_FLAG_MASK is taken. */
+const OK_BY_FLAGS = new Uint8Array(FAST_FLAG_MASK + 1);
 
 /**
  * gup_fast() (the lockless walk of gup_fast_pte_range() / gup_fast_pmd_leaf()):
@@ -253,14 +258,16 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
     if (write && !vmaWrite) return done;
     const fileOk = !fileRefused || v.file === null || v.file.kind !== 'file';
     const vend = Math.min(v.end, vpn + (npages - done));
-    // which entries are taken, by their flags & ANON_EXCL (0..3), decided once per VMA
-    for (let w = 0; w <= ANON_EXCL; w++) {
+    // which entries are taken, by their flags & FAST_FLAG_MASK (0..7), decided once per VMA
+    for (let w = 0; w <= FAST_FLAG_MASK; w++) {
       const anon = (w & PTE_ANON) !== 0;
+      const excl = (w & ANON_EXCL) === ANON_EXCL;
       // pte_write(): a shared writable mapping, or an exclusive anon page of a writable private one
-      const pteWrite = vmaWrite && (shared || w === ANON_EXCL);
+      // (not one an unshare left read-only)
+      const pteWrite = vmaWrite && (shared || (excl && !(w & PTE_RDONLY)));
       let ok = !(write && !pteWrite) && (anon || fileOk);
       // gup_must_unshare() without the VMA: a pinned read of a read-only entry
-      if (pin && !pteWrite && (anon ? w !== ANON_EXCL : longterm)) ok = false;
+      if (pin && !pteWrite && (anon ? !excl : longterm)) ok = false;
       okW[w] = ok ? 1 : 0;
     }
     while (vpn < vend) {
@@ -269,7 +276,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
       const kend = Math.min(vend, (key + 1) * PT_SPAN);
       if (node === undefined) return done;
       if (node.huge !== 0) {
-        if (okW[node.hugeFlags & ANON_EXCL] === 0) return done;
+        if (okW[node.hugeFlags & FAST_FLAG_MASK] === 0) return done;
         // 7.x maps the huge zero folio with a special PMD (gup_fast_pmd_leaf(): pmd_special())
         if (hugeZeroSpecial && node.huge - 1 === mm.hugeZeroFolio) return done;
         const n = kend - vpn;
@@ -288,7 +295,7 @@ function gupFastWalk(mm: MmStruct, vpn: number, npages: number, flags: number, o
       for (; i < iend; i++) {
         const e = pfns[i];
         // no entry; the zero page is a special entry
-        if (e === 0 || e - 1 === zero || okW[fl[i] & ANON_EXCL] === 0) break;
+        if (e === 0 || e - 1 === zero || okW[fl[i] & FAST_FLAG_MASK] === 0) break;
         if (pin) phys.pinFrame(e - 1);
         else phys.getFrame(e - 1);
         out[o++] = e - 1;

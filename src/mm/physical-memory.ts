@@ -139,6 +139,9 @@ function sameByte(src: Uint8Array, off: number, len: number): number {
   return b;
 }
 
+/** isZeroFilled()'s copy of a backed frame. */
+const zeroCheckPage = new Uint8Array(PAGE_SIZE);
+
 /** Largest machine: PFNs and zeroPfn stay below 2^32 - 1. */
 export const MAX_PHYS_BYTES = 2 ** 44 - 2 * PAGE_SIZE;
 
@@ -972,6 +975,16 @@ export class PhysicalMemory {
 
   setLazyfree(head: number, on: boolean): void {
     this.setFlag(head, F_LAZYFREE, on);
+  }
+
+  /** Every byte of frame `pfn` is 0 (pages_identical() with the zero page). */
+  isZeroFilled(pfn: number): boolean {
+    if (this.backing !== undefined) {
+      this.read(pfn, 0, zeroCheckPage, 0, PAGE_SIZE);
+      return sameByte(zeroCheckPage, 0, PAGE_SIZE) === 0;
+    }
+    const page = this.data.get(pfn);
+    return page === undefined || sameByte(page, 0, PAGE_SIZE) === 0;
   }
 
   /**

@@ -542,6 +542,28 @@ describe('madvise', () => {
     expect(phys.framesInUse()).toBe(0);
   });
 
+  it('a split maps each page holding only zeros to the shared zero page and frees it (try_to_map_unused_to_zeropage())', () => {
+    const { p, mm, phys } = setup({ thp: 'always' });
+    const raw = ok(p.mmap(0n, 3n * M2, RW, PA));
+    const t = (raw + M2 - 1n) & ~(M2 - 1n);
+    p.writeMemory(t + 5n * PG, new Uint8Array([1]));
+    const data = mm.lookupPfn(t + 5n * PG);
+    expect(phys.folioOrder(data)).toBe(9);
+    expect(p.madvise(t, M2, MADV_PAGEOUT)).toBe(0);
+    expect(mm.lookupPfn(t)).toBe(phys.zeroPfn);
+    expect(mm.lookupPfn(t + 5n * PG)).toBe(data);
+    expect(phys.folioOrder(data)).toBe(0);
+    expect(phys.framesInUse()).toBe(1);
+    const b = new Uint8Array(1);
+    expect(p.readMemory(t + 5n * PG, b)).toBe(0);
+    expect(b[0]).toBe(1);
+    // a write to a zero page gets a new one
+    p.writeMemory(t, new Uint8Array([2]));
+    expect(mm.lookupPfn(t)).not.toBe(phys.zeroPfn);
+    p.exit();
+    expect(phys.framesInUse()).toBe(0);
+  });
+
   it('with lazyfree off (exec: the host decides) MADV_FREE and MADV_PAGEOUT leave the pages', () => {
     const { p, mm } = setup({ lazyfree: false });
     const a = ok(p.mmap(0n, PG, RW, PA));

@@ -44,6 +44,27 @@ describe.each([
   ['6.12', false],
   ['7.2', true],
 ])('MADV_COLLAPSE as %s', (_k, anyPte) => {
+  // test/oracle/handwritten/collapse-after-readonly-pin.yaml, on 6.12.95 and 7.2.13
+  it(`pages a read-only long-term pin faulted in (unshare: read-only entries) ${anyPte ? 'collapse' : 'have no writable PTE: EINVAL until mprotect or a write makes one writable'}`, () => {
+    const { mm, phys, order, byte } = setup(anyPte);
+    const out = new Uint32Array(512);
+    expect(pinUserPages(mm, BASE, 512, FOLL_LONGTERM, out, 0)).toBe(512);
+    unpinUserPages(phys, out, 0, 512, false);
+    expect(order(BASE)).toBe(0);
+    expect(mm.madvise(BASE, M2, MADV_COLLAPSE)).toBe(anyPte ? 0 : -EINVAL);
+    expect(pinUserPages(mm, BASE + M2, 512, FOLL_LONGTERM, out, 0)).toBe(512);
+    unpinUserPages(phys, out, 0, 512, false);
+    expect(mm.mprotect(BASE + M2, M2, PROT_READ)).toBe(0);
+    expect(mm.mprotect(BASE + M2, M2, RW)).toBe(0);
+    expect(mm.madvise(BASE + M2, M2, MADV_COLLAPSE)).toBe(0);
+    expect(order(BASE + M2)).toBe(9);
+    expect(pinUserPages(mm, BASE + 2n * M2, 512, FOLL_LONGTERM, out, 0)).toBe(512);
+    unpinUserPages(phys, out, 0, 512, false);
+    byte(BASE + 2n * M2 + 0x3000n, 7);
+    expect(mm.madvise(BASE + 2n * M2, M2, MADV_COLLAPSE)).toBe(0);
+    expect(order(BASE + 2n * M2)).toBe(9);
+  });
+
   it('a VMA no anonymous page was ever made in has no anon_vma: EINVAL; after one write, its block collapses with the data', () => {
     const { mm, phys, order, byte } = setup(anyPte);
     expect(mm.madvise(BASE, M2, MADV_COLLAPSE)).toBe(-EINVAL);

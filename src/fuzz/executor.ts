@@ -520,6 +520,9 @@ class Executor {
   leaks(): string[] {
     const m = this.machine;
     const out: string[] = [];
+    // A context still open comes first: what it holds (pins, charges, frames) is listed after it, and the
+    // run's failure signature names the cause (LEAK an iommufd context is still open)
+    for (const c of this.contexts) if (c.alive) out.push('an iommufd context is still open');
     let pinnedFolios = 0;
     let firstPinned = -1;
     for (const [head] of m.phys.folios()) {
@@ -544,7 +547,6 @@ class Executor {
     if (inUse !== 0) out.push(`${inUse} frame(s) still in use`);
     const tables = m.phys.tablePages();
     if (tables !== 0) out.push(`${tables} page-table page(s) still counted`);
-    for (const c of this.contexts) if (c.alive) out.push('an iommufd context is still open');
     return out;
   }
 }

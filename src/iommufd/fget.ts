@@ -13,6 +13,11 @@ import type { IommufdCtx, IommufdFile } from './main.js';
 export interface FgetFile {
   readonly memfile?: MemFile;
   readonly iommufdFile?: IommufdFile;
+  /**
+   * get_file(): one more reference on the open file description, which keeps
+   * it open (its release not run) until the returned put drops it (fput()).
+   */
+  readonly hold?: () => () => void;
 }
 
 /** fget(): the caller's open file `fd`, or undefined (-EBADF). */

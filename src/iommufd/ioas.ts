@@ -455,7 +455,7 @@ function mapFilePages(ctx: IommufdCtx, ioas: IommufdIoas, iova: { value: bigint 
   } else {
     const file = fget(ctx, fd);
     if (!file) return -EBADF;
-    pages = allocFilePages(env, file.memfile, startByte, start, length, writable);
+    pages = allocFilePages(env, file.memfile, startByte, start, length, writable, file.hold);
     if (typeof pages === 'number') return pages;
   }
   return ioas.iopt.mapCommon(ctx.accountMode === IOPT_PAGES_ACCOUNT_MM, pages, iova, length, startByte, prot, flags);

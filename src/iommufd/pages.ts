@@ -109,6 +109,12 @@ export class IoptPages {
    * an open file without one, which maps but cannot be pinned.
    */
   file: MemFile | undefined;
+  /**
+   * IOPT_ADDRESS_FILE of a file without a page cache (a driver file such as
+   * the context's own /dev/iommu or a fault queue): the put of the reference
+   * iopt_alloc_file_pages() took on it (get_file()), dropped at release.
+   */
+  filePut: (() => void) | undefined;
   /** IOPT_ADDRESS_FILE: file offset of index 0 (PAGE_SIZE aligned). */
   fileStart = 0n;
   /** IOPT_ADDRESS_DMABUF */
@@ -181,12 +187,15 @@ function allocPagesAt(env: IommufdEnv, startByte: number, length: bigint, writab
  * length) holding a reference on the file. Nothing is checked against the
  * file here: its size and kind matter when pages get pinned.
  */
-export function allocFilePages(env: IommufdEnv, file: MemFile | undefined, startByte: number, start: bigint, length: bigint, writable: boolean): IoptPages | number {
+export function allocFilePages(env: IommufdEnv, file: MemFile | undefined, startByte: number, start: bigint, length: bigint, writable: boolean, hold?: () => () => void): IoptPages | number {
   cover(COV_pages.allocFilePages);
   const pages = allocPagesAt(env, startByte, length, writable);
   if (typeof pages === 'number') return pages;
   file?.get();
   pages.file = file;
+  // get_file() of a file with no page cache: the description stays open while the pages live (the
+  // context's own file among them, which then never releases: a reference cycle on 7.x)
+  if (file === undefined) pages.filePut = hold?.();
   pages.fileStart = start - BigInt(startByte);
   pages.type = IOPT_ADDRESS_FILE;
   return pages;
@@ -327,6 +336,9 @@ export function putPages(env: IommufdEnv, pages: IoptPages): void {
   } else if (pages.type === IOPT_ADDRESS_FILE) {
     pages.file?.put();
     pages.file = undefined;
+    const put = pages.filePut;
+    pages.filePut = undefined;
+    put?.();
   }
   pages.sourceMm.mmdrop();
   kernelFree(pages.alloc);

@@ -130,7 +130,8 @@ class ProcessFiles implements IommufdFiles {
       if (file === undefined && p.hasFd(fd)) return undefined;
       return p.outsideFd?.(fd) === true ? {} : undefined;
     }
-    return file instanceof IommufdFileHandle ? { iommufdFile: file.inner } : { memfile: file.memfile };
+    const hold = (): (() => void) => p.holdFile(fd);
+    return file instanceof IommufdFileHandle ? { iommufdFile: file.inner, hold } : { memfile: file.memfile, hold };
   }
 }
 

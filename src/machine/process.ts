@@ -616,6 +616,22 @@ export class Process {
     });
   }
 
+  /**
+   * get_file() for a driver: one more reference on the open file description
+   * behind `fd` (which must be open); the returned put drops it, and the last
+   * reference runs the file's release (fput()).
+   */
+  holdFile(fd: number): () => void {
+    const d = this.fds.get(fd)!;
+    d.refs++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--d.refs === 0) d.file.release(this.machine.currentProcess ?? this);
+    };
+  }
+
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */
   fileOf(fd: number): OpenFile | undefined {
     const f = this.fds.get(fd)?.file;

@@ -265,6 +265,20 @@ describe('signal and checks', () => {
     expect(findingKey('WARN mock_domain_iova_to_phys.missing', 'v6.12', undefined)).toBe('WARN mock_domain_iova_to_phys.missing');
     expect(findingKey('WARN x', 'v6.2', { latestFails: false, bugs: ['carryLeavesEndZero'] })).toBe('WARN x [carryLeavesEndZero]');
   });
+
+  it("reproduces 7.2's context leak through IOAS_MAP_FILE of the context's own fd: the run's finding names the open context", () => {
+    const text = readFileSync(join(import.meta.dirname, 'kernel-findings', 'v7.2-map-file-own-context-cycle.yaml'), 'utf8');
+    const r = parseProgram(text);
+    if (!r.ok) throw new Error(r.error);
+    const run = runProgram(r.program, { profile: 'latest' });
+    expect(run.results.every((x) => x.errno === undefined)).toBe(true);
+    expect(run.leaks[0]).toBe('an iommufd context is still open');
+    expect(run.leaks).toContain('user 1000 locked_vm 1536 pages');
+    expect(failureSignature(run)).toBe('LEAK an iommufd context is still open');
+    // unmapping the file area before the end breaks the cycle
+    const unmapped = runProgram({ ...r.program, calls: [...r.program.calls, { op: 'ioas_unmap', ioas: '$j', iova: '$m', length: 8192 }] }, { profile: 'latest' });
+    expect(unmapped.leaks).toEqual([]);
+  });
 });
 
 describe('corpus', () => {

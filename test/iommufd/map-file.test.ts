@@ -13,7 +13,7 @@ import { coreFixture } from './fixture.js';
 import * as U from '../../src/iommufd/uapi.js';
 import { Machine } from '../../src/machine/index.js';
 import { O_RDONLY } from '../../src/machine/device.js';
-import { MAP_SHARED, MFD_HUGETLB, MFD_HUGE_1GB, PROT_READ } from '../../src/mm/constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MFD_HUGETLB, MFD_HUGE_1GB, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 import { iommufdCtxOf } from '../../src/machine/iommufd-node.js';
 import { auditEachWorld, ctxOf, world, type World } from '../client/harness.js';
 import { mapFile, memfdMmap } from './map-file-sim.js';
@@ -185,6 +185,31 @@ describe('file-backed pages', () => {
     expect(mapFile(w.c, { ioas, fd: rofd, start: 0, length: PS, flags: U.IOMMU_IOAS_MAP_READABLE }).rc).toBe(-EINVAL);
     w.c.destroy(dom.stdevId);
     w.proc.close(rofd);
+  });
+
+  // test/fuzz/kernel-findings/v7.2-map-file-own-context-cycle.yaml: a 7.2.13 kernel finding, checked there
+  it("the map holds the file (get_file()): the context's own fd mapped keeps the context open after the process exits, a fault fd too; unmapping first ends the cycle", () => {
+    for (const which of ['iommufd', 'fault', 'unmapped'] as const) {
+      const m = new Machine({ memory: '256M', seed: 3 });
+      const p = m.spawn({ memlock: '64M' });
+      const c = IommufdClient.open(p);
+      const ctx = iommufdCtxOf(p, c.fd)!;
+      const ioas = c.ioasAlloc();
+      c.mockDomain(ioas);
+      const va = p.mmap(0n, 6n << 20n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      c.ioasMap({ ioas, userVa: va, length: 6n << 20n });
+      const other = c.ioasAlloc();
+      let fd = c.fd;
+      if (which === 'fault') fd = c.faultQueueAlloc().faultFd;
+      const r = mapFile(c, { ioas: other, fd, start: 0, length: 2 * PS, flags: RW });
+      expect(r.rc).toBe(0);
+      if (which === 'unmapped') c.ioasUnmapAll(other);
+      p.exit();
+      const leaked = which !== 'unmapped';
+      expect(ctx.alive).toBe(leaked);
+      expect(m.users.get(1000)!.lockedVm).toBe(leaked ? 1536 : 0);
+      expect(m.phys.framesInUse() > 0).toBe(leaked);
+    }
   });
 
   it('hugetlbfs memfd: 2 MiB folios pinned page by page, mapped as 2 MiB runs', () => {

@@ -538,7 +538,7 @@ describe('exec: the THP mode', () => {
 
 describe('exec: /proc/self/fd links', () => {
   it("readlink, fdinfo and stat through /proc/self/fd of a model descriptor show the model's file (checks that pass on 6.12.95 and 7.2.13)", async () => {
-    await passesUnder('fdlinks', ['latest'], 26, ['dma-buf fdinfo: count 2 while an area maps it', 'a fault queue: anon_inode:[iommufd-pgfault]', 'a dma-buf: /dmabuf:', 'dma-buf fdinfo: count 2 after a dup', 'a dma-buf exported O_CLOEXEC | O_NONBLOCK: F_GETFL O_RDONLY | O_NONBLOCK', 'fdinfo follows F_SETFL: flags 02104002', 'stat through /proc/self/fd: the misc device /dev/iommu']);
+    await passesUnder('fdlinks', ['latest'], 29, ['F_ADD_SEALS of a read-only dma-buf: EPERM', 'F_ADD_SEALS of a read-write dma-buf: EINVAL', 'dma-buf fdinfo: count 2 while an area maps it', 'a fault queue: anon_inode:[iommufd-pgfault]', 'a dma-buf: /dmabuf:', 'dma-buf fdinfo: count 2 after a dup', 'a dma-buf exported O_CLOEXEC | O_NONBLOCK: F_GETFL O_RDONLY | O_NONBLOCK', 'fdinfo follows F_SETFL: flags 02104002', 'stat through /proc/self/fd: the misc device /dev/iommu']);
     await passesUnder('fdlinks', ['v6.12'], 19, ['a fault queue: anon_inode:[iommufd-pgfault]', 'no dma-buf test op on this kernel']);
   });
 });

@@ -2406,9 +2406,10 @@ int fcntl(int fd, int cmd, ...)
 	/*
 	 * A memfd's seals are the model's alone (its pins decide F_SEAL_WRITE, and it refuses what they
 	 * forbid before the real file is asked); the real file takes none, since the bytes a device writes
-	 * into a pinned page of a write-sealed file still reach it.
+	 * into a pinned page of a write-sealed file still reach it. A model file's (a dma-buf, an access
+	 * fd) are the model's answer too, not the /dev/null placeholder's.
 	 */
-	if ((cmd == F_ADD_SEALS || cmd == F_GET_SEALS) && kind_of(fd) == K_BOTH && connected())
+	if ((cmd == F_ADD_SEALS || cmd == F_GET_SEALS) && (kind_of(fd) == K_BOTH || kind_of(fd) == K_MODEL) && connected())
 		return (int)model_ret(CALL(OP_FCNTL, fd, cmd, arg));
 	long r = RS(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))

@@ -26,6 +26,9 @@
 
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(T, 0x8e)
 #define TEST_OP_DMABUF_GET 22
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 
 struct test_cmd { uint32_t size, op, id, reserved; uint32_t u[60]; };
 
@@ -92,6 +95,13 @@ int main(void)
 		int r = ioctl(fd, IOMMU_TEST_CMD, &dr);
 		check(fcntl(r, F_GETFL) == O_NONBLOCK, "a dma-buf exported O_CLOEXEC | O_NONBLOCK: F_GETFL O_RDONLY | O_NONBLOCK", fcntl(r, F_GETFL));
 		check(fcntl(r, F_GETFD) == FD_CLOEXEC, "its descriptor close-on-exec", fcntl(r, F_GETFD));
+		/* memfd_add_seals(): a file not open for writing is EPERM, one with no seals (no memfd) EINVAL */
+		errno = 0;
+		check(fcntl(r, F_ADD_SEALS, F_SEAL_EXEC) == -1 && errno == EPERM, "F_ADD_SEALS of a read-only dma-buf: EPERM", errno);
+		errno = 0;
+		check(fcntl(d, F_ADD_SEALS, F_SEAL_EXEC) == -1 && errno == EINVAL, "F_ADD_SEALS of a read-write dma-buf: EINVAL", errno);
+		errno = 0;
+		check(fcntl(d, F_GET_SEALS) == -1 && errno == EINVAL, "F_GET_SEALS of a dma-buf: EINVAL", errno);
 		close(r);
 	} else
 		check(1, "no dma-buf test op on this kernel", 0);

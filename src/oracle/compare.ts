@@ -108,14 +108,13 @@ export function compareProgram(name: string, program: Program, run: ModelRun, kp
   rep.kernelWarnings = [...warns, ...bugs];
   // The program took away its own text, data or stack (runModel's ownMemoryLostAt) and
   // the real one died of it (SIGSEGV / SIGBUS, or SIGILL when it went on executing what
-  // a MAP_FIXED mapping put over its text), or hung until the harness killed it (a fault it
-  // cannot leave without its stack): its missing results and its exit are marked (field
-  // own-memory); the model's process has no instructions to fetch.
+  // a MAP_FIXED mapping put over its text): its missing results and its exit are
+  // marked (field own-memory); the model's process has no instructions to fetch.
   // (or a fork's child started with its stack wiped, runModel's childWipedAt: it dies or spins, and the
   // parent waits for it until the harness kills the program)
   const lostAt = Math.min(run.ownMemoryLostAt ?? Number.POSITIVE_INFINITY, run.childWipedAt ?? Number.POSITIVE_INFINITY);
   const killedBySelf =
-    ((kp.exit === 128 + 11 || kp.exit === 128 + 7 || kp.exit === 128 + 4 || kp.exit === 128 + 9) && run.ownMemoryLostAt !== undefined) ||
+    ((kp.exit === 128 + 11 || kp.exit === 128 + 7 || kp.exit === 128 + 4) && run.ownMemoryLostAt !== undefined) ||
     ((kp.exit === 128 + 9 || kp.exit === 128 + 11 || kp.exit === 128 + 7) && run.childWipedAt !== undefined);
   let ownMemory = false;
   // It read its stdout or stderr, the VM's console (runModel's consoleReadAt): n_tty_read() sleeps

@@ -998,7 +998,8 @@ export class MmStruct {
    */
   private anonVmaPrepare(v: Vma): void {
     if (v.anonVma) return;
-    const i = this.vmas.indexOf(v);
+    let i = this.findIdx(v.start);
+    if (this.vmas[i] !== v) i = -1;
     const compatible = (a: Vma | undefined, b: Vma | undefined): boolean =>
       a !== undefined && b !== undefined && a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) === 0 && a.pgoff + a.pages === b.pgoff;
     const next = i >= 0 ? this.vmas[i + 1] : undefined;

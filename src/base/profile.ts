@@ -146,6 +146,12 @@ export interface Profile {
    * EFAULT, and EINVAL for those advices). MmOptions.vvarMixed.
    */
   readonly vvarMixedMap: boolean;
+  /**
+   * MADV_DOFORK is -EINVAL on any VM_SPECIAL mapping (7.x madvise_vma_behavior()):
+   * [vdso], [vvar], a PFN map and a hugetlb one (VM_DONTEXPAND); 6.12 refuses only
+   * VM_IO. MmOptions.doforkRefusesSpecial.
+   */
+  readonly madvDoforkRefusesSpecial: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -300,6 +306,7 @@ const latest: Profile = Object.freeze({
   lazyfreeKeepsReferenced: true,
   hugeZeroPmdSpecial: true,
   vvarMixedMap: true,
+  madvDoforkRefusesSpecial: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -351,6 +358,7 @@ const v612: Profile = Object.freeze({
   lazyfreeKeepsReferenced: false,
   hugeZeroPmdSpecial: false,
   vvarMixedMap: false,
+  madvDoforkRefusesSpecial: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

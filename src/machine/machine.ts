@@ -177,6 +177,7 @@ export class Machine {
       lazyfreeKeepsReferenced: this.profile.lazyfreeKeepsReferenced,
       hugeZeroSpecial: this.profile.hugeZeroPmdSpecial,
       vvarMixed: this.profile.vvarMixedMap,
+      doforkRefusesSpecial: this.profile.madvDoforkRefusesSpecial,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -147,7 +147,9 @@ import {
   VM_ACCOUNT,
   VM_NORESERVE,
   VM_PFNMAP,
+  VM_RAND_READ,
   VM_READ,
+  VM_SEQ_READ,
   VM_SHARED,
   VM_SPECIAL,
   VM_WIPEONFORK,
@@ -253,6 +255,8 @@ export interface MmOptions {
   hugeZeroSpecial?: boolean;
   /** [vvar]'s data pages are present once read, as 7.x's VM_MIXEDMAP mapping has them (profile vvarMixedMap). */
   vvarMixed?: boolean;
+  /** MADV_DOFORK refuses every VM_SPECIAL mapping, not only VM_IO (7.x; profile madvDoforkRefusesSpecial). */
+  doforkRefusesSpecial?: boolean;
   warn?: WarnSink;
 }
 
@@ -755,6 +759,7 @@ export class MmStruct {
       lazyfreeKeepsReferenced: opts.lazyfreeKeepsReferenced ?? false,
       hugeZeroSpecial: opts.hugeZeroSpecial ?? false,
       vvarMixed: opts.vvarMixed ?? false,
+      doforkRefusesSpecial: opts.doforkRefusesSpecial ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -2746,7 +2751,8 @@ export class MmStruct {
       case MADV_DONTFORK:
         return this.setFlags(i, s, e, f | VM_DONTCOPY);
       case MADV_DOFORK:
-        if (f & VM_IO) return -EINVAL;
+        // 7.x refuses every VM_SPECIAL mapping (a hugetlb one is VM_DONTEXPAND too); 6.12 only VM_IO
+        if (f & (this.opts.doforkRefusesSpecial ? VM_SPECIAL : VM_IO)) return -EINVAL;
         return this.setFlags(i, s, e, f & ~VM_DONTCOPY);
       case MADV_WIPEONFORK:
         // vma->vm_file: a special mapping ([vdso], whose image the model keeps as a file) has none
@@ -2804,8 +2810,22 @@ export class MmStruct {
         // (anonymous folios only: a THP is only ever anonymous here, and MADV_FREE refuses every file VMA)
         if (v.file === null) this.coldOrPageout(s, e, advice === MADV_PAGEOUT);
         return i;
+      // The read-ahead hints and the core-dump flag have no effect here but the VMA flags they set,
+      // which split a VMA and keep it from merging with neighbours that do not share them.
+      case MADV_NORMAL:
+        return this.setFlags(i, s, e, f & ~(VM_RAND_READ | VM_SEQ_READ));
+      case MADV_SEQUENTIAL:
+        return this.setFlags(i, s, e, (f & ~VM_RAND_READ) | VM_SEQ_READ);
+      case MADV_RANDOM:
+        return this.setFlags(i, s, e, (f & ~VM_SEQ_READ) | VM_RAND_READ);
+      case MADV_DONTDUMP:
+        return this.setFlags(i, s, e, f | VM_DONTDUMP);
+      case MADV_DODUMP:
+        // madvise_vma_behavior(): a special mapping (a PFN map, [vvar], [vdso]) stays out of core dumps,
+        // unless it is hugetlb (VM_DONTEXPAND)
+        if (f & VM_SPECIAL && !(f & VM_HUGETLB)) return -EINVAL;
+        return this.setFlags(i, s, e, f & ~VM_DONTDUMP);
       default:
-        // MADV_NORMAL, RANDOM, SEQUENTIAL, DONTDUMP, DODUMP: no model effect
         return i;
     }
   }

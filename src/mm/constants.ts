@@ -216,6 +216,9 @@ export const MCL_CURRENT = 1;
 export const MCL_FUTURE = 2;
 export const MCL_ONFAULT = 4;
 export const VM_IO = 0x4000;
+/** MADV_SEQUENTIAL / MADV_RANDOM read-ahead hints: VMA flags like any other (a VMA splits to carry them). */
+export const VM_SEQ_READ = 0x8000;
+export const VM_RAND_READ = 0x10000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;

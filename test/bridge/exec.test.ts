@@ -286,6 +286,12 @@ describe('exec: MADV_FREE of pinned memory', () => {
   });
 });
 
+describe('exec: madvise advices that set VMA flags', () => {
+  it('RANDOM, SEQUENTIAL, DONTDUMP split a VMA (maps, a growing mremap: EFAULT), NORMAL and DODUMP merge it back; hugetlb DODUMP and DOFORK (16 checks, all passing on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('madvise-flags', BOTH, 16, ['split in three', 'a growing mremap of the whole range: EFAULT', 'merged into one again', 'two VMAs', 'MADV_DODUMP of it: hugetlb is exempt']);
+  });
+});
+
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
     await passesUnder('scm', ['latest'], 27, ['child: IOAS_MAP_FILE of the received memfd', 'child: its VmPin holds the 64 KiB it pinned', 'child: the pipe is still a pipe', 'parent: 96 KiB were mapped'], { warnings: false });

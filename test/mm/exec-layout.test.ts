@@ -13,12 +13,15 @@ import { Machine, type SpawnOptions } from '../../src/machine/index.js';
 import {
   FOLL_LONGTERM,
   FOLL_WRITE,
+  MADV_DODUMP,
+  MADV_DOFORK,
   MADV_DONTDUMP,
   MADV_REMOVE,
   MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_GROWSDOWN,
+  MAP_HUGETLB,
   MAP_PRIVATE,
   MAP_SHARED,
   MAP_STACK,
@@ -309,6 +312,33 @@ describe('the special mappings under GUP and user access', () => {
     c.exit();
     p.exit();
     expect(m.phys.framesInUse()).toBe(0);
+  });
+});
+
+describe('madvise of the special mappings (madvise_vma_behavior())', () => {
+  // test/bridge/progs/madvise-flags.c with these checks (the exec bridge leaves the real [vdso] and [vvar]
+  // out of the model) gave the same on 6.12.95 and 7.2.13
+  it.each([
+    ['v6.12', 0],
+    ['latest', -EINVAL],
+  ])('%s: DODUMP is EINVAL on [vdso] and [vvar], a DONTDUMP of a part cannot split [vdso]; DOFORK of [vdso] and hugetlb is %d', (profile, dofork) => {
+    const { p } = spawn(profile);
+    const at = (name: string): bigint => p.mm.vmas.find((v) => v.name === name)!.startAddr;
+    const vdso = at('[vdso]');
+    const vvar = at('[vvar]');
+    const before = layout(p);
+    expect(p.madvise(vdso, PG, MADV_DODUMP)).toBe(-EINVAL);
+    expect(p.madvise(vvar, PG, MADV_DODUMP)).toBe(-EINVAL);
+    expect(p.madvise(vdso, PG, MADV_DONTDUMP)).toBe(-EINVAL);
+    // 6.12: VM_DONTCOPY is not set, the flags stay and nothing is split
+    expect(p.madvise(vdso, PG, MADV_DOFORK)).toBe(dofork);
+    expect(p.madvise(vvar, PG, MADV_DOFORK)).toBe(-EINVAL);
+    expect(layout(p)).toEqual(before);
+    const h = p.mmap(0n, 2n << 20n, RW, PA | MAP_HUGETLB);
+    expect(h).toBeGreaterThan(0n);
+    expect(p.madvise(h, 2n << 20n, MADV_DONTDUMP)).toBe(0);
+    expect(p.madvise(h, 2n << 20n, MADV_DODUMP)).toBe(0);
+    expect(p.madvise(h, 2n << 20n, MADV_DOFORK)).toBe(dofork);
   });
 });
 

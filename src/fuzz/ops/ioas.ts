@@ -16,10 +16,10 @@ function mapFlags(fixed: boolean): number {
 }
 
 /**
- * MAP / COPY flags when not the default: read-only and write-only mappings as
+ * MAP / COPY / MAP_FILE flags when not the default: read-only and write-only mappings as
  * often as other subsets, FIXED_IOVA with a given IOVA.
  */
-function mapFlagsFor(g: GenCtx, fixed: boolean): string[] {
+export function mapFlagsFor(g: GenCtx, fixed: boolean): string[] {
   const rng = g.rng;
   const withFixed = (l: string[]): string[] => ((fixed ? rng.bool(0.8) : rng.bool(0.1)) ? [...l, 'FIXED_IOVA'] : l);
   return pickW<() => string[]>(rng, [

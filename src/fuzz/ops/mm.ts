@@ -104,7 +104,11 @@ function rangeCall(g: GenCtx, c: Call): Call {
   c.length = num(interestingLength(rng, a.room));
   if (c.op === 'mprotect') c.prot = g.flags(mprotect.spec.fields.prot, 0) ?? [];
   // FREE and PAGEOUT twice: a lazy free is seen only when a PAGEOUT of the same pages follows it
-  if (c.op === 'madvise') c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE', 'PAGEOUT', 'PAGEOUT', 'COLD', 'DONTNEED_LOCKED']);
+  if (c.op === 'madvise') {
+    c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE', 'PAGEOUT', 'PAGEOUT', 'COLD', 'DONTNEED_LOCKED', '', '']);
+    // The advices that only set VMA flags (they split VMAs, and special mappings refuse some), and WILLNEED
+    if (c.advice === '') c.advice = rng.pick(['RANDOM', 'SEQUENTIAL', 'NORMAL', 'DONTDUMP', 'DODUMP', 'DOFORK', 'KEEPONFORK', 'WILLNEED']);
+  }
   g.maybeProc(c);
   return c;
 }
@@ -394,9 +398,15 @@ export const memfd_create: OpModule = {
   generate(g, c) {
     c.as = g.fresh();
     const f: string[] = [];
-    if (g.rng.bool(0.2)) f.push('HUGETLB');
+    if (g.rng.bool(0.2)) {
+      f.push('HUGETLB');
+      // a hugetlb size named: 2 MiB, or 1 GiB (which the memory may not hold)
+      if (g.rng.bool(0.3)) f.push(g.rng.bool(0.8) ? 'HUGE_2MB' : 'HUGE_1GB');
+    }
     // sealable sometimes, so that memfd_seal can seal it
     if (g.rng.bool(0.5)) f.push('ALLOW_SEALING');
+    // the exec bits: sealed off (which lets more seals in too), kept, or both (EINVAL)
+    if (g.rng.bool(0.15)) f.push(...g.rng.pick([['NOEXEC_SEAL'], ['EXEC'], ['CLOEXEC'], ['NOEXEC_SEAL', 'EXEC']]));
     if (f.length > 0) c.flags = f;
     return c;
   },

@@ -7,6 +7,7 @@
  */
 import * as U from '../../iommufd/uapi.js';
 import { IOAS_MAP_FLAGS, enumField, fdField, flags, req, sizeWord, testFields, u32, u64, withCmd, withTestOp, fileFd } from './spec.js';
+import { mapFlagsFor } from './ioas.js';
 import type { OpModule, Res } from './types.js';
 import { K4, M2, baseHandle, interestingLength, literal, num, pickW } from './values.js';
 
@@ -73,6 +74,8 @@ export const ioas_map_file: OpModule = {
       c.length = num(interestingLength(rng, rng.bool(0.5) ? M2 : undefined));
     }
     if (rng.bool(0.3)) c.iova = g.iova(typeof c.ioas === 'string' ? c.ioas : undefined).expr;
+    // read-only file mappings too (no FOLL_WRITE: a write-sealed memfd maps)
+    if (rng.bool(0.25)) c.flags = mapFlagsFor(g, c.iova !== undefined);
     return c;
   },
   scope(c, as, add) {

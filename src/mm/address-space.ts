@@ -1015,6 +1015,16 @@ export class MmStruct {
   }
 
   /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
+  /**
+   * After a change of VMA flags failed at VMA i of those from `first`: the VMAs changed before it
+   * merge as the kernel merged each one as it changed it (with its neighbours, VMA i as it was among
+   * them); VMA i is as the failure left it, split at the range's start when that split succeeded and
+   * the one at its end did not (vma_modify() merges nothing then).
+   */
+  private mergeBeforeFailure(first: number, i: number): void {
+    if (i > first) this.mergeRange(first, i - 1);
+  }
+
   private mergeRange(lo: number, hi: number): void {
     cover(COV_MmStruct.mergeRange);
     const v = this.vmas;
@@ -2173,7 +2183,8 @@ export class MmStruct {
         break;
       }
     }
-    this.mergeRange(first, Math.min(i, this.vmas.length - 1));
+    if (rc < 0) this.mergeBeforeFailure(first, i);
+    else this.mergeRange(first, Math.min(i, this.vmas.length - 1));
     return rc;
   }
 
@@ -2253,7 +2264,8 @@ export class MmStruct {
         break;
       }
     }
-    this.mergeRange(first, i);
+    if (rc < 0) this.mergeBeforeFailure(first, i);
+    else this.mergeRange(first, i);
     return rc;
   }
 
@@ -2729,7 +2741,7 @@ export class MmStruct {
       const hi = Math.min(v.end, e);
       const k = this.madviseVma(i, cur, hi, advice);
       if (k < 0) {
-        this.mergeRange(first, i);
+        this.mergeBeforeFailure(first, i);
         return k;
       }
       i = k + 1;
@@ -2739,27 +2751,36 @@ export class MmStruct {
     return unmapped;
   }
 
+  /**
+   * madvise_update_vma(): the advice's VMA flags over [s, e) of VMA i. A split that fails for want of
+   * resources (the map count: -ENOMEM) is -EAGAIN from madvise (madvise_vma_behavior()).
+   */
+  private madviseUpdate(i: number, s: number, e: number, nf: number): number {
+    const rc = this.setFlags(i, s, e, nf);
+    return rc === -ENOMEM ? -EAGAIN : rc;
+  }
+
   private madviseVma(i: number, s: number, e: number, advice: number): number {
     cover(COV_MmStruct.madviseVma);
     const v = this.vmas[i];
     const f = v.flags;
     switch (advice) {
       case MADV_HUGEPAGE:
-        return this.setFlags(i, s, e, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
+        return this.madviseUpdate(i, s, e, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
       case MADV_NOHUGEPAGE:
-        return this.setFlags(i, s, e, (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+        return this.madviseUpdate(i, s, e, (f & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
       case MADV_DONTFORK:
-        return this.setFlags(i, s, e, f | VM_DONTCOPY);
+        return this.madviseUpdate(i, s, e, f | VM_DONTCOPY);
       case MADV_DOFORK:
         // 7.x refuses every VM_SPECIAL mapping (a hugetlb one is VM_DONTEXPAND too); 6.12 only VM_IO
         if (f & (this.opts.doforkRefusesSpecial ? VM_SPECIAL : VM_IO)) return -EINVAL;
-        return this.setFlags(i, s, e, f & ~VM_DONTCOPY);
+        return this.madviseUpdate(i, s, e, f & ~VM_DONTCOPY);
       case MADV_WIPEONFORK:
         // vma->vm_file: a special mapping ([vdso], whose image the model keeps as a file) has none
         if ((v.file !== null && v.special === undefined) || f & VM_SHARED) return -EINVAL;
-        return this.setFlags(i, s, e, f | VM_WIPEONFORK);
+        return this.madviseUpdate(i, s, e, f | VM_WIPEONFORK);
       case MADV_KEEPONFORK:
-        return this.setFlags(i, s, e, f & ~VM_WIPEONFORK);
+        return this.madviseUpdate(i, s, e, f & ~VM_WIPEONFORK);
       case MADV_DONTNEED:
       case MADV_DONTNEED_LOCKED: {
         if (v.hugeOrder) {
@@ -2813,18 +2834,18 @@ export class MmStruct {
       // The read-ahead hints and the core-dump flag have no effect here but the VMA flags they set,
       // which split a VMA and keep it from merging with neighbours that do not share them.
       case MADV_NORMAL:
-        return this.setFlags(i, s, e, f & ~(VM_RAND_READ | VM_SEQ_READ));
+        return this.madviseUpdate(i, s, e, f & ~(VM_RAND_READ | VM_SEQ_READ));
       case MADV_SEQUENTIAL:
-        return this.setFlags(i, s, e, (f & ~VM_RAND_READ) | VM_SEQ_READ);
+        return this.madviseUpdate(i, s, e, (f & ~VM_RAND_READ) | VM_SEQ_READ);
       case MADV_RANDOM:
-        return this.setFlags(i, s, e, (f & ~VM_SEQ_READ) | VM_RAND_READ);
+        return this.madviseUpdate(i, s, e, (f & ~VM_SEQ_READ) | VM_RAND_READ);
       case MADV_DONTDUMP:
-        return this.setFlags(i, s, e, f | VM_DONTDUMP);
+        return this.madviseUpdate(i, s, e, f | VM_DONTDUMP);
       case MADV_DODUMP:
         // madvise_vma_behavior(): a special mapping (a PFN map, [vvar], [vdso]) stays out of core dumps,
         // unless it is hugetlb (VM_DONTEXPAND)
         if (f & VM_SPECIAL && !(f & VM_HUGETLB)) return -EINVAL;
-        return this.setFlags(i, s, e, f & ~VM_DONTDUMP);
+        return this.madviseUpdate(i, s, e, f & ~VM_DONTDUMP);
       default:
         return i;
     }

@@ -24,6 +24,7 @@
 #include <asm/ioctls.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -570,10 +571,21 @@ static void nofile_as_booted(void)
 	RS(SYS_prlimit64, 0, RLIMIT_NOFILE, &r, NULL);
 }
 
+/* PR_SET_THP_DISABLE as the program last set it (what PR_GET_THP_DISABLE answers it) */
+static long thp_disable_asked;
+
 static void __attribute__((constructor)) shim_init(void)
 {
 	nofile_as_booted();
 	bridge_connect();
+	/*
+	 * THPs are the model's to make: a page the real process has present is one the program
+	 * touched, which the server faults into the model (under the model's THP mode). A THP the
+	 * host made (its own mode, a MADV_HUGEPAGE passed on) would make the whole 2 MiB look
+	 * touched. Inherited by fork and kept across execve.
+	 */
+	if (connected())
+		RS(SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
 }
 
 static void bridge_exit(int status)
@@ -3495,6 +3507,18 @@ int prctl(int option, ...)
 	for (int i = 0; i < 4; i++)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
+	/* the host's THPs stay off (shim_init()); the program sees its own setting */
+	if (option == PR_SET_THP_DISABLE && connected()) {
+		/* the host checks the arguments; what it then reports is the program's, and THPs go off again */
+		long r = real_syscall6(SYS_prctl, option, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0);
+		if (r < 0)
+			return -1;
+		thp_disable_asked = real_syscall6(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
+		RS(SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
+		return 0;
+	}
+	if (option == PR_GET_THP_DISABLE && connected())
+		return (int)thp_disable_asked;
 	if (option == 8 /* PR_SET_KEEPCAPS */ && connected()) {
 		if (cred_model(3, (int64_t)a[0], 0, 0) < 0)
 			return -1;

@@ -4,7 +4,10 @@
  * reads it and a root write changes it (never the host's), so a program that
  * turns THP on gets 2 MiB folios without MADV_HUGEPAGE, and one that turns it
  * off gets none even with it. Seen through /proc/self/pagemap (the PFNs of a
- * 2 MiB block follow each other). The values are what Linux 6.12.95 and
+ * 2 MiB block follow each other) and mincore() (with THP off, the page written
+ * alone is resident: under exec the host makes no THP either, which would make
+ * the model take the whole 2 MiB as touched). PR_GET_THP_DISABLE reads back
+ * what the program set. The values are what Linux 6.12.95 and
  * 7.2.13 answer (as root); one line per check, exit 0 when all passed.
  */
 #define _GNU_SOURCE
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -71,6 +75,16 @@ int main(void)
 	check(thp_block(0), "always: a THP without MADV_HUGEPAGE", 0);
 	check(knob("never") == 5, "enabled = never", 0);
 	check(!thp_block(1), "never: no THP even with MADV_HUGEPAGE", 0);
+	char *m = mmap(NULL, 2 * HP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = (char *)(((uintptr_t)m + HP - 1) & ~(uintptr_t)(HP - 1));
+	unsigned char v[4] = { 9, 9, 9, 9 };
+	madvise(b, HP, MADV_HUGEPAGE);
+	b[4096] = 1;
+	check(mincore(b, 4 * 4096, v) == 0 && v[0] == 0 && v[1] == 1 && v[2] == 0 && v[3] == 0, "never: the written page alone is resident (mincore)", v[0]);
+	munmap(m, 2 * HP);
+	check(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0, "PR_GET_THP_DISABLE: 0", 0);
+	check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, "PR_SET_THP_DISABLE 1, then GET: 1", 0);
+	check(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) == 0 && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0, "PR_SET_THP_DISABLE 0, then GET: 0", 0);
 	check(knob("sometimes") == -EINVAL, "enabled = sometimes: EINVAL", 0);
 	check(reads("always madvise [never]\n"), "the mode stays never", 0);
 	check(knob("madvise") == 7, "back to madvise", 0);

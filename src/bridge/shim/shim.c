@@ -2506,6 +2506,19 @@ static uint32_t extra_arg(unsigned long cmd, const char *st, uint32_t n, char *o
 	memcpy(&uptr, st + 32, sizeof(uptr));
 	if (op != TEST_OP_ACCESS_RW || len == 0 || len > EXTRA_MAX)
 		return 0;
+	/*
+	 * Only a buffer whose pages are all present: reading one that is not would fault it in (the
+	 * zero page), which the server then takes for the program's touch, where the kernel touches
+	 * the buffer only once the command gets that far (copy_from_user() for a write, copy_to_user()
+	 * after a read that succeeded). Such a buffer is moved by the server when the model does.
+	 */
+	uintptr_t lo = (uintptr_t)uptr & ~(uintptr_t)4095, hi = ((uintptr_t)uptr + len + 4095) & ~(uintptr_t)4095;
+	unsigned char vec[(EXTRA_MAX + 4095) / 4096 + 1];
+	if (RS(SYS_mincore, lo, hi - lo, vec) != 0)
+		return 0;
+	for (uintptr_t k = 0; k < (hi - lo) / 4096; k++)
+		if (!(vec[k] & 1))
+			return 0;
 	struct iovec l = { out, len }, r = { (void *)(uintptr_t)uptr, len };
 	if (RS(SYS_process_vm_readv, self_pid(), &l, 1, &r, 1, 0) != (long)len)
 		return 0; /* a bad pointer: the server's own walk finds the fault */

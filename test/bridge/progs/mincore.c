@@ -6,7 +6,8 @@
  * mock domain are resident though the program never touched them (GUP
  * faulted them in); a read maps the zero page (resident); MADV_DONTNEED
  * empties the range; a memfd page written through one mapping is resident
- * through another that never touched it (the page cache). EINVAL, ENOMEM and
+ * through another that never touched it (the page cache); an ACCESS_RW that
+ * fails leaves its untouched buffer untouched, one that reads writes it. EINVAL, ENOMEM and
  * EFAULT as the kernel. The values are what Linux 6.12.95 and 7.2.13 answer;
  * one line per check, exit 0 when all passed.
  */
@@ -85,6 +86,18 @@ int main(void)
 	V(0, 0, "IOAS_MAP of 16 untouched pages", ioctl(fd, IOMMU_IOAS_MAP, &map));
 	v = resident(p, 32 * PG);
 	check(v == 16 && vec[15] == 1 && vec[16] == 0, "the 16 pinned pages resident (GUP faulted them), the rest not", v);
+	/* ACCESS_RW touches its user buffer only once it gets that far: copy_to_user() after a read that succeeded */
+	struct { uint32_t size, op, id, reserved; uint32_t out_access_fd, flags; uint32_t pad[58]; } ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
+	V(0, 0, "CREATE_ACCESS", ioctl(fd, IOMMU_TEST_CMD, &ca));
+	char *u = block();
+	madvise(u, HP, MADV_NOHUGEPAGE);
+	V(-1, EOPNOTSUPP, "ACCESS_RW with an unknown flag into an untouched buffer: EOPNOTSUPP", access_rw(fd, ca.out_access_fd, 1 << 24, u, 16, 1 << 8));
+	V(-1, ENOENT, "ACCESS_RW read of an IOVA nothing maps: ENOENT", access_rw(fd, ca.out_access_fd, 1 << 30, u + PG, 16, 0));
+	v = resident(u, 4 * PG);
+	check(v == 0, "the failed reads never touched their buffers: nothing resident", v);
+	V(0, 0, "ACCESS_RW read of the mapped IOVA", access_rw(fd, ca.out_access_fd, 1 << 24, u + 2 * PG, 16, 0));
+	v = resident(u, 4 * PG);
+	check(v == 1 && vec[2] == 1, "its copy_to_user() wrote its buffer's page: resident", v);
 
 	int m = syscall(SYS_memfd_create, "mc", 0);
 	check(m >= 0 && ftruncate(m, 8 * PG) == 0, "memfd of 32 KiB", m);

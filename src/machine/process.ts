@@ -281,7 +281,7 @@ export class Process {
         },
         close: () => {
           m.close?.();
-          if (--d.refs === 0) f.release(this.machine.currentProcess ?? this);
+          this.putDescription(d);
         },
       };
     };
@@ -628,8 +628,13 @@ export class Process {
     return () => {
       if (!held) return;
       held = false;
-      if (--d.refs === 0) d.file.release(this.machine.currentProcess ?? this);
+      this.putDescription(d);
     };
+  }
+
+  /** fput() of a reference held beside the descriptors: the last one runs the release, in the process dropping it. */
+  private putDescription(d: FileDescription): void {
+    if (--d.refs === 0) d.file.release(this.machine.currentProcess ?? this);
   }
 
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */

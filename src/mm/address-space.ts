@@ -1014,7 +1014,6 @@ export class MmStruct {
     else v.anonVma = newAnonVma();
   }
 
-  /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
   /**
    * After a change of VMA flags failed at VMA i of those from `first`: the VMAs changed before it
    * merge as the kernel merged each one as it changed it (with its neighbours, VMA i as it was among
@@ -1025,6 +1024,7 @@ export class MmStruct {
     if (i > first) this.mergeRange(first, i - 1);
   }
 
+  /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
   private mergeRange(lo: number, hi: number): void {
     cover(COV_MmStruct.mergeRange);
     const v = this.vmas;
@@ -2886,7 +2886,7 @@ export class MmStruct {
     }
     if (!phys.splitFolio(head)) return false;
     // remap_page() with TTU_USE_SHARED_ZEROPAGE (6.12: RMP_USE_SHARED_ZEROPAGE): each page that holds only
-    // zeros is mapped to the shared zero page and freed (try_to_map_unused_to_zeropage()), but in a VM_LOCKED VMA
+    // zeros is mapped to the shared zero page and freed (try_to_map_unused_to_zeropage()), except in a VM_LOCKED VMA (an mlocked page)
     const pfns = n.pfns!;
     const fl = n.flags!;
     for (let i = 0; i < PT_SPAN; i++) {

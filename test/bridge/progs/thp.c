@@ -87,6 +87,7 @@ int main(void)
 	check(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) == 0 && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0, "PR_SET_THP_DISABLE 0, then GET: 0", 0);
 	check(knob("sometimes") == -EINVAL, "enabled = sometimes: EINVAL", 0);
 	check(reads("always madvise [never]\n"), "the mode stays never", 0);
-	check(knob("madvise") == 7, "back to madvise", 0);
+	/* the mode the oracle VMs boot with, for the programs run after this one in the same VM */
+	check(knob("always") == 6, "back to always", 0);
 	return failed;
 }

@@ -6,6 +6,9 @@ import type { OpModule } from './types.js';
 import { pickW } from './values.js';
 
 const O_RDWR = 2;
+/** O_PATH, and open flags other than O_RDWR the generator sometimes gives /dev/iommu: O_RDONLY, O_WRONLY, O_ACCMODE, O_RDWR|O_NONBLOCK, O_RDWR|O_CLOEXEC. */
+const O_PATH = 0o10000000;
+const OPEN_MODES = [0, 1, 3, 0o4002, 0o2000002] as const;
 
 export const fork: OpModule = {
   name: 'fork',
@@ -123,6 +126,9 @@ export const open: OpModule = {
   generate(g, c) {
     c.as = g.fresh();
     if (g.rng.bool(0.15)) c.path = '/dev/vfio/vfio';
+    // Other open modes now and then: iommufd's ioctls ignore the mode (O_RDONLY, O_WRONLY, the ioctl-only
+    // mode 3), O_PATH gets no driver open and every ioctl on it is EBADF (rarely: it becomes the default fd).
+    if (g.rng.bool(0.08)) c.flags = g.rng.bool(0.05) ? O_PATH : g.rng.pick(OPEN_MODES);
     return c;
   },
   scope(c, as, add) {

@@ -198,11 +198,15 @@ export const vfio_unmap_dma: OpModule = {
     g.needIommufd();
     if (g.rng.bool(0.2)) {
       c.flags = ['ALL'];
+      // iommufd_vfio_unmap_dma(): ALL with an IOVA or a size is EINVAL
+      if (g.rng.bool(0.1)) c[g.rng.bool() ? 'iova' : 'size'] = num(interestingLength(g.rng, 1n << 32n));
       return c;
     }
     const v = g.iova();
     c.iova = v.expr;
     c.size = num(interestingLength(g.rng, v.room));
+    // The flags iommufd's compat layer refuses (GET_DIRTY_BITMAP, VADDR, an unknown bit), alone or beside ALL.
+    if (g.rng.bool(0.05)) c.flags = g.rng.pick([1, 4, 3, 6, 8]);
     return c;
   },
   emitC(e) {

@@ -152,6 +152,12 @@ export interface Profile {
    * VM_IO. MmOptions.doforkRefusesSpecial.
    */
   readonly madvDoforkRefusesSpecial: boolean;
+  /**
+   * PR_SET_THP_DISABLE takes PR_THP_DISABLE_EXCEPT_ADVISED in arg3 (v6.18):
+   * THPs only where MADV_HUGEPAGE (or MADV_COLLAPSE) asks, and PR_GET_THP_DISABLE
+   * reports 3; 6.12 refuses any arg3 (EINVAL). MmOptions.thpDisableExceptAdvised.
+   */
+  readonly thpDisableExceptAdvised: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -307,6 +313,7 @@ const latest: Profile = Object.freeze({
   hugeZeroPmdSpecial: true,
   vvarMixedMap: true,
   madvDoforkRefusesSpecial: true,
+  thpDisableExceptAdvised: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -359,6 +366,7 @@ const v612: Profile = Object.freeze({
   hugeZeroPmdSpecial: false,
   vvarMixedMap: false,
   madvDoforkRefusesSpecial: false,
+  thpDisableExceptAdvised: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

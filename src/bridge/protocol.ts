@@ -107,7 +107,8 @@ export const OP = {
   MEMFD_SYNC: 41,
   /**
    * A credential change, the model's answer first (a: kind, then its arguments): 0 setuid(a1),
-   * 1 setreuid(a1, a2), 2 setresuid(a1, a2, a3) ((uid_t)-1 keeps one), 3 prctl(PR_SET_KEEPCAPS, a1).
+   * 1 setreuid(a1, a2), 2 setresuid(a1, a2, a3) ((uid_t)-1 keeps one), 3 prctl(PR_SET_KEEPCAPS, a1),
+   * 4 prctl(PR_SET_THP_DISABLE, a1, a2, a3, a4), 5 prctl(PR_GET_THP_DISABLE, a1, a2, a3, a4) (its value).
    */
   CRED: 42,
   /**

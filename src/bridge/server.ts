@@ -29,7 +29,7 @@ import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
-import type { MremapEffect, MremapPlace } from '../mm/address-space.js';
+import { THP_DISABLE_ALL, type MremapEffect, type MremapPlace } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
@@ -1337,6 +1337,10 @@ export class BridgeServer {
             return { ret: p.setresuid(id(a[1]), id(a[2]), id(a[3])) };
           case 3:
             return { ret: p.setKeepCaps(a[1]) };
+          case 4:
+            return { ret: p.setThpDisable(a[1], a[2], a[3], a[4]) };
+          case 5:
+            return { ret: p.getThpDisable(a[1], a[2], a[3], a[4]) };
           default:
             return { ret: -EINVAL };
         }
@@ -1887,7 +1891,9 @@ export class BridgeServer {
       const text = statusRss(t.real?.status() ?? '', rw.delta)
         .replace(/^VmLck:.*$/m, `VmLck:\t${kb(mm.lockedVm)}`)
         .replace(/^VmPin:.*$/m, `VmPin:\t${kb(mm.pinnedVm)}`)
-        .replace(/^HugetlbPages:.*$/m, `HugetlbPages:\t${kb(hugetlbUsage(mm))}`);
+        .replace(/^HugetlbPages:.*$/m, `HugetlbPages:\t${kb(hugetlbUsage(mm))}`)
+        // task_thp_status(): the real process has THPs off (the shim's PR_SET_THP_DISABLE), the model's its own setting
+        .replace(/^THP_enabled:.*$/m, `THP_enabled:\t${mm.thpDisable === THP_DISABLE_ALL ? 0 : 1}`);
       return reply(text);
     }
     return { ret: -EINVAL };

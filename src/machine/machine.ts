@@ -178,6 +178,7 @@ export class Machine {
       hugeZeroSpecial: this.profile.hugeZeroPmdSpecial,
       vvarMixed: this.profile.vvarMixedMap,
       doforkRefusesSpecial: this.profile.madvDoforkRefusesSpecial,
+      thpDisableExceptAdvised: this.profile.thpDisableExceptAdvised,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -519,6 +519,16 @@ export class Process {
     return this.sys('prctl', -ESRCH, () => setKeepCaps(this.task, v));
   }
 
+  /** prctl(PR_SET_THP_DISABLE, disable, flags, arg4, arg5): 0 or -errno. */
+  setThpDisable(disable: bigint, flags = 0n, arg4 = 0n, arg5 = 0n): number {
+    return this.sys('prctl', -ESRCH, () => this.task.mm.setThpDisable(disable, flags, arg4, arg5));
+  }
+
+  /** prctl(PR_GET_THP_DISABLE, arg2, ...): 0, 1, 3 (except advised, 7.x) or -errno. */
+  getThpDisable(arg2 = 0n, arg3 = 0n, arg4 = 0n, arg5 = 0n): number {
+    return this.sys('prctl', -ESRCH, () => this.task.mm.getThpDisable(arg2, arg3, arg4, arg5));
+  }
+
   /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */
   getfl(fd: number): number {
     if (this.dead) return -ESRCH;

@@ -176,6 +176,11 @@ export const PTE_EXCL = 2;
 export const PTE_RDONLY = 4;
 const PTE_ANON_EXCL = PTE_ANON | PTE_EXCL;
 
+/** MmStruct.thpDisable: PR_GET_THP_DISABLE's answers (1, and 1 | PR_THP_DISABLE_EXCEPT_ADVISED). */
+export const THP_DISABLE_ALL = 1;
+export const THP_DISABLE_EXCEPT_ADVISED = 3;
+const PR_THP_DISABLE_EXCEPT_ADVISED = 2n;
+
 export const FAULT_READ = 0;
 export const FAULT_WRITE = 1;
 /** FAULT_FLAG_UNSHARE: break COW for a read-only pin, keep the PTE read-only. */
@@ -257,6 +262,8 @@ export interface MmOptions {
   vvarMixed?: boolean;
   /** MADV_DOFORK refuses every VM_SPECIAL mapping, not only VM_IO (7.x; profile madvDoforkRefusesSpecial). */
   doforkRefusesSpecial?: boolean;
+  /** PR_SET_THP_DISABLE takes PR_THP_DISABLE_EXCEPT_ADVISED in arg3 (7.x; profile thpDisableExceptAdvised). */
+  thpDisableExceptAdvised?: boolean;
   warn?: WarnSink;
 }
 
@@ -718,6 +725,12 @@ export class MmStruct {
   /** Pages accounted as locked (mm->locked_vm, VmLck): mlock and VFIO-style accounting. */
   lockedVm = 0;
   /**
+   * prctl(PR_SET_THP_DISABLE) as PR_GET_THP_DISABLE reports it: 0, THP_DISABLE_ALL
+   * (MMF_DISABLE_THP_COMPLETELY; 6.12's MMF_DISABLE_THP) or THP_DISABLE_EXCEPT_ADVISED
+   * (MMF_DISABLE_THP_EXCEPT_ADVISED, 7.x). Inherited by fork (MMF_INIT_LEGACY_MASK).
+   */
+  thpDisable = 0;
+  /**
    * Pages locked_vm still counts that no VMA holds VM_LOCKED for: 6.12's
    * MREMAP_DONTUNMAP clears VM_LOCKED on the whole source VMA and leaves
    * locked_vm alone (move_vma()); 7.x splits off the moved part first.
@@ -760,6 +773,7 @@ export class MmStruct {
       hugeZeroSpecial: opts.hugeZeroSpecial ?? false,
       vvarMixed: opts.vvarMixed ?? false,
       doforkRefusesSpecial: opts.doforkRefusesSpecial ?? false,
+      thpDisableExceptAdvised: opts.thpDisableExceptAdvised ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -1311,8 +1325,35 @@ export class MmStruct {
   thpAllowed(v: Vma): boolean {
     if (v.file !== null || v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_HUGETLB)) return false;
     const mode = this.opts.thp;
-    if (mode === 'never' || v.flags & VM_NOHUGEPAGE) return false;
+    if (mode === 'never' || this.thpDisabled(v, false)) return false;
     return mode !== 'madvise' || (v.flags & VM_HUGEPAGE) !== 0;
+  }
+
+  /**
+   * vma_thp_disabled(): MADV_NOHUGEPAGE, or the process's PR_SET_THP_DISABLE (all of
+   * its VMAs, or with PR_THP_DISABLE_EXCEPT_ADVISED those neither MADV_HUGEPAGE nor
+   * being collapsed by MADV_COLLAPSE, `forced`).
+   */
+  thpDisabled(v: Vma, forced: boolean): boolean {
+    if (v.flags & VM_NOHUGEPAGE || this.thpDisable === THP_DISABLE_ALL) return true;
+    return this.thpDisable === THP_DISABLE_EXCEPT_ADVISED && !(v.flags & VM_HUGEPAGE) && !forced;
+  }
+
+  /** prctl(PR_SET_THP_DISABLE, disable, flags, arg4, arg5) (prctl_set_thp_disable()): 0 or -errno. */
+  setThpDisable(disable: bigint, flags: bigint, arg4: bigint, arg5: bigint): number {
+    if (arg4 !== 0n || arg5 !== 0n) return -EINVAL;
+    if (!this.opts.thpDisableExceptAdvised) {
+      // 6.12: arg3 is one more argument that must be 0
+      if (flags !== 0n) return -EINVAL;
+    } else if ((disable === 0n && flags !== 0n) || (flags & ~PR_THP_DISABLE_EXCEPT_ADVISED) !== 0n) return -EINVAL;
+    this.thpDisable = disable === 0n ? 0 : flags !== 0n ? THP_DISABLE_EXCEPT_ADVISED : THP_DISABLE_ALL;
+    return 0;
+  }
+
+  /** prctl(PR_GET_THP_DISABLE, ...) (prctl_get_thp_disable()): `1 | flags`, 0, or -EINVAL for a nonzero argument. */
+  getThpDisable(arg2: bigint, arg3: bigint, arg4: bigint, arg5: bigint): number {
+    if (arg2 !== 0n || arg3 !== 0n || arg4 !== 0n || arg5 !== 0n) return -EINVAL;
+    return this.thpDisable;
   }
 
   /** The page cache page behind file-backed page `vpn` of `v` (head pfn or -errno). */
@@ -3057,8 +3098,8 @@ export class MmStruct {
   private madviseCollapse(v: Vma, s: number, e: number): number {
     cover(COV_MmStruct.madviseCollapse);
     if (v.file?.kind === 'shmem') return this.madviseCollapseShmem(v, s, e);
-    // thp_vma_allowable_order(vma, vm_flags, 0, PMD_ORDER): no sysfs enforcement
-    if (v.file !== null || v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+    // thp_vma_allowable_order(vma, vm_flags, TVA_FORCED_COLLAPSE, PMD_ORDER): no sysfs enforcement
+    if (v.file !== null || v.flags & (VM_SPECIAL | VM_HUGETLB) || this.thpDisabled(v, true)) return -EINVAL;
     // thp_vma_suitable_order() at vm_end - 2 MiB: the VMA holds a whole aligned block
     if (v.end - PT_SPAN < v.start || Math.floor((v.end - PT_SPAN) / PT_SPAN) * PT_SPAN < v.start) return -EINVAL;
     if (!v.anonVma) return -EINVAL;
@@ -3096,7 +3137,7 @@ export class MmStruct {
    */
   private madviseCollapseShmem(v: Vma, s: number, e: number): number {
     cover(COV_MmStruct.madviseCollapseShmem);
-    if (v.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+    if (v.flags & (VM_SPECIAL | VM_HUGETLB) || this.thpDisabled(v, true)) return -EINVAL;
     if ((v.start - v.pgoff) % PT_SPAN !== 0) return -EINVAL;
     if (v.end - PT_SPAN < v.start || Math.floor((v.end - PT_SPAN) / PT_SPAN) * PT_SPAN < v.start) return -EINVAL;
     const hstart = Math.ceil(s / PT_SPAN) * PT_SPAN;
@@ -3170,6 +3211,7 @@ export class MmStruct {
     child.mmapBase = this.mmapBase;
     child.mmapLegacyBase = this.mmapLegacyBase;
     child.stackRlimit = this.stackRlimit;
+    child.thpDisable = this.thpDisable;
     for (const v of this.vmas) {
       if (v.flags & VM_DONTCOPY) continue;
       const c = new Vma(child, v.start, v.end, v.flags & ~VM_LOCKED_MASK, v.file, v.pgoff, v.hugeOrder, v.pfnBase);

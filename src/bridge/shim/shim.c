@@ -571,9 +571,6 @@ static void nofile_as_booted(void)
 	RS(SYS_prlimit64, 0, RLIMIT_NOFILE, &r, NULL);
 }
 
-/* PR_SET_THP_DISABLE as the program last set it (what PR_GET_THP_DISABLE answers it) */
-static long thp_disable_asked;
-
 static void __attribute__((constructor)) shim_init(void)
 {
 	nofile_as_booted();
@@ -3520,18 +3517,18 @@ int prctl(int option, ...)
 	for (int i = 0; i < 4; i++)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
-	/* the host's THPs stay off (shim_init()); the program sees its own setting */
-	if (option == PR_SET_THP_DISABLE && connected()) {
-		/* the host checks the arguments; what it then reports is the program's, and THPs go off again */
-		long r = real_syscall6(SYS_prctl, option, (long)a[0], (long)a[1], (long)a[2], (long)a[3], 0);
-		if (r < 0)
+	/*
+	 * The program's THP setting is the model's (its faults, MADV_COLLAPSE, smaps, THP_enabled in
+	 * status); the host's THPs stay off whatever it asks (shim_init())
+	 */
+	if ((option == PR_SET_THP_DISABLE || option == PR_GET_THP_DISABLE) && connected()) {
+		int64_t r = CALL(OP_CRED, option == PR_SET_THP_DISABLE ? 4 : 5, (int64_t)a[0], (int64_t)a[1], (int64_t)a[2], (int64_t)a[3]);
+		if (r < 0) {
+			errno = (int)-r;
 			return -1;
-		thp_disable_asked = real_syscall6(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
-		RS(SYS_prctl, PR_SET_THP_DISABLE, 1, 0, 0, 0);
-		return 0;
+		}
+		return (int)r;
 	}
-	if (option == PR_GET_THP_DISABLE && connected())
-		return (int)thp_disable_asked;
 	if (option == 8 /* PR_SET_KEEPCAPS */ && connected()) {
 		if (cred_model(3, (int64_t)a[0], 0, 0) < 0)
 			return -1;
@@ -3662,7 +3659,7 @@ long syscall(long nr, ...)
 			real_syscall6(nr, a[0], a[1], a[2], 0, 0, 0);
 			return 0;
 		}
-		if (nr == SYS_prctl && a[0] == 8 /* PR_SET_KEEPCAPS */)
+		if (nr == SYS_prctl && (a[0] == 8 /* PR_SET_KEEPCAPS */ || a[0] == PR_SET_THP_DISABLE || a[0] == PR_GET_THP_DISABLE))
 			return prctl((int)a[0], a[1], a[2], a[3], a[4]);
 		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && a[2] && (a[0] == 0 || a[0] == getpid()))
 			return memlock_set(0, (const struct rlimit *)a[2], (struct rlimit *)a[3]);

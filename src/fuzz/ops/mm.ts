@@ -603,4 +603,49 @@ export const memfd_seal: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate, memfd_seal];
+/** prctl(2) options of prctl_thp_disable, and PR_SET_THP_DISABLE's flag (7.x). */
+const PR_SET_THP_DISABLE = 41;
+const PR_GET_THP_DISABLE = 42;
+const THP_DISABLE_FLAGS = { EXCEPT_ADVISED: 2 } as const;
+
+export const prctl_thp_disable: OpModule = {
+  name: 'prctl_thp_disable',
+  spec: {
+    doc: "prctl(PR_SET_THP_DISABLE, disable, flags, arg4, arg5) or, with operation GET, prctl(PR_GET_THP_DISABLE, arg2, flags, arg4, arg5) (arg2 is `disable` when given, else 0): the process's THPs off, or (7.x, EXCEPT_ADVISED) off except where MADV_HUGEPAGE or MADV_COLLAPSE asks; GET returns 0, 1 or 3. Inherited by fork",
+    group: 'mm',
+    fields: {
+      operation: enumField({ SET: 0, GET: 1 }, 'SET or GET', 'SET'),
+      disable: u64('SET: THPs off (nonzero) or back on (0); default 1'),
+      flags: flags(THP_DISABLE_FLAGS, 'PR_THP_DISABLE_* flags (arg3)', [], 'u64'),
+      arg4: u64('arg4 (must be 0)', { default: 0 }),
+      arg5: u64('arg5 (must be 0)', { default: 0 }),
+    },
+    outputs: {},
+  },
+  weight: 0.3,
+  execute(x) {
+    const get = x.n32('operation') === 1;
+    const a2 = x.has('disable') ? x.v('disable') : get ? 0n : 1n;
+    const args = [a2, x.v('flags'), x.v('arg4'), x.v('arg5')] as const;
+    return { ret: get ? x.proc.getThpDisable(...args) : x.proc.setThpDisable(...args), outputs: none() };
+  },
+  generate(g, c) {
+    const rng = g.rng;
+    if (rng.bool(0.3)) c.operation = 'GET';
+    else {
+      if (rng.bool(0.25)) c.disable = 0;
+      if (rng.bool(0.35)) c.flags = ['EXCEPT_ADVISED'];
+    }
+    // the arguments the kernel refuses (EINVAL): an unknown flag, a nonzero arg4
+    if (rng.bool(0.08)) c[rng.pick(['flags', 'arg4', 'disable'] as const)] = rng.pick([1, 4, 0x100]);
+    g.maybeProc(c);
+    return c;
+  },
+  emitC(e) {
+    const get = `(uint32_t)${e.v('operation')} == 1`;
+    const a2 = e.has('disable') ? e.v('disable') : `(${get} ? 0 : 1)`;
+    e.L(`rc = sys_rc(prctl(${get} ? ${PR_GET_THP_DISABLE} /* PR_GET_THP_DISABLE */ : ${PR_SET_THP_DISABLE} /* PR_SET_THP_DISABLE */, (unsigned long)${a2}, (unsigned long)${e.v('flags')}, (unsigned long)${e.v('arg4')}, (unsigned long)${e.v('arg5')}));`);
+  },
+};
+
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate, memfd_seal, prctl_thp_disable];

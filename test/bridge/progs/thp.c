@@ -6,8 +6,10 @@
  * off gets none even with it. Seen through /proc/self/pagemap (the PFNs of a
  * 2 MiB block follow each other) and mincore() (with THP off, the page written
  * alone is resident: under exec the host makes no THP either, which would make
- * the model take the whole 2 MiB as touched). PR_GET_THP_DISABLE reads back
- * what the program set. The values are what Linux 6.12.95 and
+ * the model take the whole 2 MiB as touched). PR_SET_THP_DISABLE is the
+ * model's too: no THP for the process (7.2's PR_THP_DISABLE_EXCEPT_ADVISED:
+ * only with MADV_HUGEPAGE), THP_enabled in /proc/self/status, and
+ * PR_GET_THP_DISABLE reads back what the program set. The values are what Linux 6.12.95 and
  * 7.2.13 answer (as root); one line per check, exit 0 when all passed.
  */
 #define _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -25,6 +28,9 @@
 
 #define KNOB "/sys/kernel/mm/transparent_hugepage/enabled"
 #define HP (2 << 20)
+#ifndef PR_THP_DISABLE_EXCEPT_ADVISED
+#define PR_THP_DISABLE_EXCEPT_ADVISED (1 << 1)
+#endif
 
 static int pm;
 
@@ -63,8 +69,18 @@ static int reads(const char *want)
 	return n > 0 && !strcmp(buf, want);
 }
 
+/* THP_enabled of /proc/self/status (task_thp_status(): 0 only when PR_SET_THP_DISABLE turned them all off) */
+static long thp_status(void)
+{
+	return file_field("/proc/self/status", "THP_enabled");
+}
+
 int main(void)
 {
+	/* 6.12.95 has no IOAS_MAP_FILE (ENOTTY) nor PR_THP_DISABLE_EXCEPT_ADVISED */
+	int iommufd = open("/dev/iommu", O_RDWR);
+	uint32_t zero[8] = { 0 };
+	int old = ioctl(iommufd, IOMMU_IOAS_MAP_FILE, zero) == -1 && errno == ENOTTY;
 	pm = open("/proc/self/pagemap", O_RDONLY);
 	check(knob("madvise\n") == 8, "enabled = madvise", 0);
 	check(reads("always [madvise] never\n"), "reads always [madvise] never", 0);
@@ -89,5 +105,23 @@ int main(void)
 	check(reads("always madvise [never]\n"), "the mode stays never", 0);
 	/* the mode the oracle VMs boot with, for the programs run after this one in the same VM */
 	check(knob("always") == 6, "back to always", 0);
+	/* PR_SET_THP_DISABLE takes the process's THPs away (vma_thp_disabled()), whatever the mode */
+	check(thp_status() == 1, "THP_enabled: 1", thp_status());
+	check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "PR_SET_THP_DISABLE 1", 0);
+	check(thp_status() == 0, "THP_enabled: 0", thp_status());
+	check(!thp_block(0), "disabled: no THP under always", 0);
+	check(!thp_block(1), "disabled: none with MADV_HUGEPAGE either", 0);
+	if (old) {
+		check(prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED, 0, 0) == -1 && errno == EINVAL, "6.12: PR_THP_DISABLE_EXCEPT_ADVISED: EINVAL", 0);
+		check(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, "6.12: still 1", 0);
+	} else {
+		check(prctl(PR_SET_THP_DISABLE, 1, PR_THP_DISABLE_EXCEPT_ADVISED, 0, 0) == 0, "7.2: PR_THP_DISABLE_EXCEPT_ADVISED", 0);
+		check(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 3, "7.2: GET: 1 | PR_THP_DISABLE_EXCEPT_ADVISED", prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+		check(thp_status() == 1, "7.2: THP_enabled: 1 (not completely off)", thp_status());
+		check(!thp_block(0), "7.2: except advised: no THP without MADV_HUGEPAGE", 0);
+		check(thp_block(1), "7.2: a THP with it", 0);
+	}
+	check(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) == 0 && thp_status() == 1, "PR_SET_THP_DISABLE 0: THP_enabled 1", 0);
+	check(thp_block(0), "THPs again under always", 0);
 	return failed;
 }

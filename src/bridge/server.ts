@@ -1818,6 +1818,8 @@ export class BridgeServer {
     b.pendingExec = undefined;
     const old = p.task.mm;
     p.task.mm = new MmStruct(this.machine.phys, this.machine.mmOptions);
+    // mm_init() keeps the legacy MMF flags of the mm it replaces (MMF_INIT_LEGACY_MASK): PR_SET_THP_DISABLE survives execve
+    p.task.mm.thpDisable = old.thpDisable;
     old.mmput();
   }
 

@@ -537,9 +537,9 @@ describe('exec: the hugetlb pool', () => {
 describe('exec: the THP mode', () => {
   it("transparent_hugepage/enabled is the model machine's: a root write changes where THPs come from, never the host's mode; PR_SET_THP_DISABLE is the model process's (checks that pass on 6.12.95 and 7.2.13)", async () => {
     const host = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8');
-    const common = ['always: a THP without MADV_HUGEPAGE', 'never: no THP even with MADV_HUGEPAGE', 'never: the written page alone is resident (mincore)', 'PR_SET_THP_DISABLE 1, then GET: 1', 'THP_enabled: 0', 'disabled: none with MADV_HUGEPAGE either', 'THPs again under always'];
-    await passesUnder('thp', ['latest'], 28, [...common, '7.2: GET: 1 | PR_THP_DISABLE_EXCEPT_ADVISED', '7.2: except advised: no THP without MADV_HUGEPAGE', '7.2: a THP with it']);
-    await passesUnder('thp', ['v6.12'], 25, [...common, '6.12: PR_THP_DISABLE_EXCEPT_ADVISED: EINVAL']);
+    const common = ['always: a THP without MADV_HUGEPAGE', 'never: no THP even with MADV_HUGEPAGE', 'never: the written page alone is resident (mincore)', 'PR_SET_THP_DISABLE 1, then GET: 1', 'THP_enabled: 0', 'disabled: none with MADV_HUGEPAGE either', 'THPs again under always', "the exec'd image's PR_GET_THP_DISABLE: 1"];
+    await passesUnder('thp', ['latest'], 30, [...common, '7.2: GET: 1 | PR_THP_DISABLE_EXCEPT_ADVISED', '7.2: except advised: no THP without MADV_HUGEPAGE', '7.2: a THP with it']);
+    await passesUnder('thp', ['v6.12'], 27, [...common, '6.12: PR_THP_DISABLE_EXCEPT_ADVISED: EINVAL']);
     expect(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')).toBe(host);
   });
 });

@@ -9,7 +9,8 @@
  * the model take the whole 2 MiB as touched). PR_SET_THP_DISABLE is the
  * model's too: no THP for the process (7.2's PR_THP_DISABLE_EXCEPT_ADVISED:
  * only with MADV_HUGEPAGE), THP_enabled in /proc/self/status, and
- * PR_GET_THP_DISABLE reads back what the program set. The values are what Linux 6.12.95 and
+ * PR_GET_THP_DISABLE reads back what the program set, after an execve too.
+ * The values are what Linux 6.12.95 and
  * 7.2.13 answer (as root); one line per check, exit 0 when all passed.
  */
 #define _GNU_SOURCE
@@ -22,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "progs.h"
@@ -77,6 +79,8 @@ static long thp_status(void)
 
 int main(void)
 {
+	if (getenv("THP_GET"))
+		return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0);
 	/* 6.12.95 has no IOAS_MAP_FILE (ENOTTY) nor PR_THP_DISABLE_EXCEPT_ADVISED */
 	int iommufd = open("/dev/iommu", O_RDWR);
 	uint32_t zero[8] = { 0 };
@@ -121,6 +125,24 @@ int main(void)
 		check(!thp_block(0), "7.2: except advised: no THP without MADV_HUGEPAGE", 0);
 		check(thp_block(1), "7.2: a THP with it", 0);
 	}
+	/* kept across execve (mm_init() keeps MMF_INIT_LEGACY_MASK): the new image reports it as its exit status */
+	check(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0, "PR_SET_THP_DISABLE 1 before an execve", 0);
+	pid_t child = fork();
+	if (child == 0) {
+		/* the same command line again (the VM's multicall binary picks this program by it), THP_GET set */
+		static char cmd[4096];
+		char *av[64];
+		int fd = open("/proc/self/cmdline", O_RDONLY), n = fd < 0 ? 0 : read(fd, cmd, sizeof(cmd) - 1), k = 0;
+		for (int i = 0; i < n && k < 63; i += strlen(cmd + i) + 1)
+			av[k++] = cmd + i;
+		av[k] = NULL;
+		setenv("THP_GET", "1", 1);
+		execv("/proc/self/exe", av);
+		_exit(99);
+	}
+	int st = 0;
+	waitpid(child, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 1, "the exec'd image's PR_GET_THP_DISABLE: 1", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	check(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) == 0 && thp_status() == 1, "PR_SET_THP_DISABLE 0: THP_enabled 1", 0);
 	check(thp_block(0), "THPs again under always", 0);
 	return failed;

@@ -636,7 +636,7 @@ export const prctl_thp_disable: OpModule = {
       if (rng.bool(0.25)) c.disable = 0;
       if (rng.bool(0.35)) c.flags = ['EXCEPT_ADVISED'];
     }
-    // the arguments the kernel refuses (EINVAL): an unknown flag, a nonzero arg4
+    // an unknown flag or a nonzero arg4 (EINVAL), or a disable other than 1 (any nonzero disables)
     if (rng.bool(0.08)) c[rng.pick(['flags', 'arg4', 'disable'] as const)] = rng.pick([1, 4, 0x100]);
     g.maybeProc(c);
     return c;

@@ -152,7 +152,7 @@ const { parentPort, workerData } = require('node:worker_threads');
     parentPort.postMessage({ calls, ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
   });
   parentPort.postMessage(parsed.map((r) => r.ok));
-})().catch((e) => { throw e; });
+})();
 `;
 
 interface Side {

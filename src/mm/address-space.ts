@@ -1339,7 +1339,10 @@ export class MmStruct {
     return this.thpDisable === THP_DISABLE_EXCEPT_ADVISED && !(v.flags & VM_HUGEPAGE) && !forced;
   }
 
-  /** prctl(PR_SET_THP_DISABLE, disable, flags, arg4, arg5) (prctl_set_thp_disable()): 0 or -errno. */
+  /**
+   * prctl(PR_SET_THP_DISABLE, disable, flags, arg4, arg5): 0 or -errno. 7.x's prctl_set_thp_disable();
+   * 6.12's is inline in kernel/sys.c's prctl, arg3-arg5 all refused when nonzero, any nonzero disable sets it.
+   */
   setThpDisable(disable: bigint, flags: bigint, arg4: bigint, arg5: bigint): number {
     if (arg4 !== 0n || arg5 !== 0n) return -EINVAL;
     if (!this.opts.thpDisableExceptAdvised) {
@@ -1350,7 +1353,7 @@ export class MmStruct {
     return 0;
   }
 
-  /** prctl(PR_GET_THP_DISABLE, ...) (prctl_get_thp_disable()): `1 | flags`, 0, or -EINVAL for a nonzero argument. */
+  /** prctl(PR_GET_THP_DISABLE, ...) (prctl_get_thp_disable(); 6.12 inline in prctl): `1 | flags`, 0, or -EINVAL for a nonzero argument. */
   getThpDisable(arg2: bigint, arg3: bigint, arg4: bigint, arg5: bigint): number {
     if (arg2 !== 0n || arg3 !== 0n || arg4 !== 0n || arg5 !== 0n) return -EINVAL;
     return this.thpDisable;

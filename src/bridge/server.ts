@@ -91,8 +91,8 @@ export class Bridged {
   readonly placeholders = new Set<number>();
   /** Model descriptors the program uses (kind FD_MODEL / FD_BOTH). */
   readonly kinds = new Map<number, number>();
-  /** RLIMIT_MEMLOCK hard limit as the model set it (undefined: the real one). */
-  memlockMax: bigint | undefined;
+  /** Whether the model's RLIMIT_MEMLOCK hard limit was taken from the real process's (at its first setrlimit). */
+  memlockMaxKnown = false;
   /** Close-on-exec model descriptors announced before an exec. */
   pendingExec: number[] | undefined;
   /** The connection id of the current image's HELLO (its requests carry it), 0 before. */
@@ -1231,15 +1231,12 @@ export class BridgeServer {
       }
       case OP.SETRLIMIT: {
         if (Number(a[0]) !== RLIMIT_MEMLOCK) return { ret: -EINVAL };
-        // do_prlimit(): soft above hard is EINVAL, raising the hard limit needs CAP_SYS_RESOURCE
-        const cur = BigInt.asUintN(64, a[1]);
-        const max = BigInt.asUintN(64, a[2]);
-        const oldMax = b.memlockMax ?? BigInt.asUintN(64, a[3]);
-        if (cur > max) return { ret: -EINVAL };
-        if (max > oldMax && !p.task.capable('CAP_SYS_RESOURCE')) return { ret: -EPERM };
-        p.task.rlimitMemlock = cur;
-        b.memlockMax = max;
-        return { ret: 0 };
+        // The real process's hard limit stands for the model's until the program first sets one.
+        if (!b.memlockMaxKnown) {
+          p.task.rlimitMemlockMax = BigInt.asUintN(64, a[3]);
+          b.memlockMaxKnown = true;
+        }
+        return { ret: p.setMemlockLimit(a[1], a[2]) };
       }
       case OP.CAPSET: {
         // cap_capset(): the permitted set may only shrink, the effective one stays within it

@@ -529,6 +529,16 @@ export class Process {
     return this.sys('prctl', -ESRCH, () => this.task.mm.getThpDisable(arg2, arg3, arg4, arg5));
   }
 
+  /** setrlimit(RLIMIT_MEMLOCK, {cur, max}): 0 or -errno (Task.setMemlockLimit()). */
+  setMemlockLimit(cur: bigint, max: bigint): number {
+    return this.sys('setrlimit', -ESRCH, () => this.task.setMemlockLimit(cur, max));
+  }
+
+  /** getrlimit(RLIMIT_MEMLOCK): the soft and hard limits, or -ESRCH once exited. */
+  memlockLimit(): { cur: bigint; max: bigint } | number {
+    return this.sys<{ cur: bigint; max: bigint } | number>('getrlimit', -ESRCH, () => ({ cur: this.task.rlimitMemlock, max: this.task.rlimitMemlockMax }));
+  }
+
   /** fcntl(F_GETFL): the file's f_flags; an O_PATH descriptor answers too (check_fcntl_cmd()). */
   getfl(fd: number): number {
     if (this.dead) return -ESRCH;
@@ -1348,6 +1358,7 @@ export class Process {
         permitted: t.permitted,
         keepCaps: t.keepCaps,
         rlimitMemlock: t.rlimitMemlock,
+        rlimitMemlockMax: t.rlimitMemlockMax,
         rlimitStack: t.rlimitStack,
         mm,
         memcg: t.memcg,

@@ -4,6 +4,7 @@
  * credentials (uid, the user_struct, effective capabilities), RLIMIT_MEMLOCK,
  * the address space, the memory cgroup and the per-task fail-nth state.
  */
+import { EINVAL, EPERM } from '../base/errno.js';
 import { FailNth } from '../base/fault.js';
 import type { MemCgroup, UserStruct } from './accounting.js';
 import type { MmStruct } from './address-space.js';
@@ -83,6 +84,8 @@ export interface TaskInit {
   permitted?: Iterable<string>;
   keepCaps?: boolean;
   rlimitMemlock: bigint;
+  /** RLIMIT_MEMLOCK's hard limit (default: the soft one). */
+  rlimitMemlockMax?: bigint;
   /** RLIMIT_STACK soft limit (default _STK_LIM, 8 MiB). */
   rlimitStack?: bigint;
   mm: MmStruct;
@@ -106,8 +109,10 @@ export class Task {
   readonly permitted: Set<string>;
   /** SECBIT_KEEP_CAPS (prctl PR_SET_KEEPCAPS): leaving UID 0 keeps the permitted set. */
   keepCaps = false;
-  /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1). */
+  /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1): the soft limit, the one every check reads. */
   rlimitMemlock: bigint;
+  /** RLIMIT_MEMLOCK's hard limit: the soft one may not go above it, nor it rise without CAP_SYS_RESOURCE. */
+  rlimitMemlockMax: bigint;
   /** RLIMIT_STACK in bytes: where exec put mmap_base (inherited by fork). */
   rlimitStack: bigint;
   private mmOf: MmStruct;
@@ -125,6 +130,7 @@ export class Task {
     this.permitted = checkCapabilities(init.permitted ?? this.caps);
     this.keepCaps = init.keepCaps ?? false;
     this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
+    this.rlimitMemlockMax = BigInt.asUintN(64, init.rlimitMemlockMax ?? init.rlimitMemlock);
     this.rlimitStack = BigInt.asUintN(64, init.rlimitStack ?? STK_LIM);
     this.mmOf = init.mm;
     init.mm.owner = this;
@@ -145,5 +151,21 @@ export class Task {
   /** capable(cap) (ns_capable in the initial namespace). */
   capable(cap: string): boolean {
     return this.caps.has(cap);
+  }
+
+  /**
+   * setrlimit(RLIMIT_MEMLOCK, {cur, max}) on this task (do_prlimit()): 0 or
+   * -errno. A soft limit above the hard one is EINVAL; a hard limit above
+   * the present one needs CAP_SYS_RESOURCE (EPERM). Nothing already locked
+   * or pinned is looked at: a limit below it only refuses what comes next.
+   */
+  setMemlockLimit(cur: bigint, max: bigint): number {
+    const c = BigInt.asUintN(64, cur);
+    const m = BigInt.asUintN(64, max);
+    if (c > m) return -EINVAL;
+    if (m > this.rlimitMemlockMax && !this.capable(CAP_SYS_RESOURCE)) return -EPERM;
+    this.rlimitMemlock = c;
+    this.rlimitMemlockMax = m;
+    return 0;
   }
 }

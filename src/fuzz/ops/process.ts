@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/** Process ops: fork, exit, fail_nth; and the file ops open and close. */
+/** Process ops: fork, exit, fail_nth, setrlimit; and the file ops open and close. */
 import { ESRCH } from '../../base/errno.js';
-import { OPEN_FLAGS, flags, req, fileFd } from './spec.js';
-import type { OpModule } from './types.js';
-import { pickW } from './values.js';
+import { OPEN_FLAGS, enumField, flags, req, fileFd, u64 } from './spec.js';
+import type { OpModule, OpOutcome } from './types.js';
+import { U64_MAX, num, pickW } from './values.js';
 
 const O_RDWR = 2;
 /** O_PATH, and open flags other than O_RDWR the generator sometimes gives /dev/iommu: O_RDONLY, O_WRONLY, O_ACCMODE, O_RDWR|O_NONBLOCK, O_RDWR|O_CLOEXEC. */
@@ -164,5 +164,57 @@ export const close: OpModule = {
   },
 };
 
-export const PROCESS_OPS: readonly OpModule[] = [fork, exit, fail_nth];
+/** RLIMIT_MEMLOCK's limits the generator picks: the sizes its buffers come in (so a map reaches one exactly), 0 and RLIM_INFINITY. */
+const MEMLOCK_LIMITS = [0n, 4096n, 8192n, 16384n, 32768n, 65536n, 1n << 20n, 2n << 20n, 4n << 20n, 8n << 20n, U64_MAX] as const;
+
+export const setrlimit: OpModule = {
+  name: 'setrlimit',
+  spec: {
+    doc: "setrlimit(RLIMIT_MEMLOCK, {cur, max}) or, with operation GET, getrlimit(RLIMIT_MEMLOCK) (outputs `cur` and `max`). A soft limit above the hard one is EINVAL, a hard limit raised without CAP_SYS_RESOURCE EPERM (do_prlimit()). Pins charged later (a map, a domain attach, an access) are judged against the limit of the process that mapped them as it is then; nothing already locked is dropped. Inherited by fork",
+    group: 'process',
+    fields: {
+      operation: enumField({ SET: 0, GET: 1 }, 'SET or GET', 'SET'),
+      cur: u64('SET: the soft limit in bytes (0xffffffffffffffff is RLIM_INFINITY); default RLIM_INFINITY', { default: '0xffffffffffffffff' }),
+      max: u64('SET: the hard limit in bytes; default the soft limit'),
+    },
+    outputs: { cur: 'value', max: 'value' },
+  },
+  weight: 0.3,
+  execute(x): OpOutcome {
+    if (x.n32('operation') === 1) {
+      const r = x.proc.memlockLimit();
+      if (typeof r === 'number') return { ret: r, outputs: {} };
+      return { ret: 0, outputs: { cur: r.cur, max: r.max } };
+    }
+    const cur = x.v('cur');
+    return { ret: x.proc.setMemlockLimit(cur, x.has('max') ? x.v('max') : cur), outputs: {} };
+  },
+  generate(g, c) {
+    const rng = g.rng;
+    if (rng.bool(0.25)) c.operation = 'GET';
+    else {
+      // Often a buffer's own length (or a page either side of it), so that the next map of it fits exactly or not.
+      const bufs = g.ofKind('buf').filter((b) => b.len !== undefined);
+      const cur = bufs.length > 0 && rng.bool(0.4) ? rng.pick(bufs).len! + rng.pick([-4096n, 0n, 0n, 4096n]) : rng.pick(MEMLOCK_LIMITS);
+      c.cur = num(cur < 0n ? 0n : cur);
+      // A hard limit of its own now and then: higher (EPERM without CAP_SYS_RESOURCE), or below the soft one (EINVAL).
+      if (rng.bool(0.3)) c.max = num(rng.pick(MEMLOCK_LIMITS));
+    }
+    g.maybeProc(c);
+    return c;
+  },
+  emitC(e) {
+    // One top-level system call line (the C export arms a pending fail-nth right before it).
+    const get = `(uint32_t)${e.v('operation')} == 1`;
+    e.L('struct rlimit rl;');
+    e.L('');
+    e.L(`rl.rlim_cur = ${get} ? 0 : (rlim_t)${e.v('cur')};`);
+    e.L(`rl.rlim_max = ${get} ? 0 : (rlim_t)${e.has('max') ? e.v('max') : e.v('cur')};`);
+    e.L(`rc = sys_rc(${get} ? getrlimit(RLIMIT_MEMLOCK, &rl) : setrlimit(RLIMIT_MEMLOCK, &rl));`);
+    e.outs.cur = '(uint64_t)rl.rlim_cur';
+    e.outs.max = '(uint64_t)rl.rlim_max';
+  },
+};
+
+export const PROCESS_OPS: readonly OpModule[] = [fork, exit, fail_nth, setrlimit];
 export const FILE_OPS: readonly OpModule[] = [open, close];

@@ -1231,11 +1231,7 @@ export class BridgeServer {
       }
       case OP.SETRLIMIT: {
         if (Number(a[0]) !== RLIMIT_MEMLOCK) return { ret: -EINVAL };
-        // The real process's hard limit stands for the model's until the program first sets one.
-        if (!b.memlockMaxKnown) {
-          p.task.rlimitMemlockMax = BigInt.asUintN(64, a[3]);
-          b.memlockMaxKnown = true;
-        }
+        this.knowMemlockMax(b, a[3]);
         return { ret: p.setMemlockLimit(a[1], a[2]) };
       }
       case OP.CAPSET: {
@@ -1338,6 +1334,16 @@ export class BridgeServer {
             return { ret: p.setThpDisable(a[1], a[2], a[3], a[4]) };
           case 5:
             return { ret: p.getThpDisable(a[1], a[2], a[3], a[4]) };
+          case 6: {
+            // getrlimit(RLIMIT_MEMLOCK): the model's soft and hard limits, 16 bytes
+            this.knowMemlockMax(b, a[1]);
+            const l = p.memlockLimit();
+            if (typeof l === 'number') return { ret: l };
+            const out = Buffer.alloc(16);
+            out.writeBigUInt64LE(l.cur, 0);
+            out.writeBigUInt64LE(l.max, 8);
+            return { ret: 0, s: out };
+          }
           default:
             return { ret: -EINVAL };
         }
@@ -1353,6 +1359,13 @@ export class BridgeServer {
     if (op === OP.POLL) return a[2] === 1n ? p.pollable(fd) : a[2] === 2n ? p.pollWakeups(fd) : p.poll(fd, Number(a[1]));
     const buf = BigInt.asUintN(64, a[1]);
     return op === OP.READ ? p.read(fd, buf, rwCount(a[2])) : p.write(fd, buf, rwCount(a[2]));
+  }
+
+  /** The real process's RLIMIT_MEMLOCK hard limit `realMax` stands for the model's until the program first sets or reads one. */
+  private knowMemlockMax(b: Bridged, realMax: bigint): void {
+    if (b.memlockMaxKnown) return;
+    b.proc.task.rlimitMemlockMax = BigInt.asUintN(64, realMax);
+    b.memlockMaxKnown = true;
   }
 
   /**

@@ -232,8 +232,8 @@ describe('exec: a small iommufd client', () => {
 });
 
 describe('exec: credentials', () => {
-  it('setuid and its kin, PR_SET_KEEPCAPS and capset decide who pays for a pin and when RLIMIT_MEMLOCK says ENOMEM (the checks pass on 6.12.95 and 7.2.13 as root)', async () => {
-    await passesUnder('creds', BOTH, 32, ["euid 1000 without CAP_IPC_LOCK: 1 MiB over root's limit -> ENOMEM", 'keep-caps: permitted kept, effective empty', 'VmPin grew by the 32 KiB charged', "the child's 4 KiB: its user is at the limit -> ENOMEM"], { warnings: false });
+  it("setuid and its kin, PR_SET_KEEPCAPS and capset decide who pays for a pin and when RLIMIT_MEMLOCK says ENOMEM; getrlimit and prlimit read the model's limits, above the host's hard limit too (the checks pass on 6.12.95 and 7.2.13 as root)", async () => {
+    await passesUnder('creds', BOTH, 37, ['getrlimit reads 1 GiB, hard 2 GiB', "prlimit's old limits: 1 GiB, hard 2 GiB", 'prlimit64 system call reads 64 KiB, hard 64 KiB', "euid 1000 without CAP_IPC_LOCK: 1 MiB over root's limit -> ENOMEM", 'keep-caps: permitted kept, effective empty', 'VmPin grew by the 32 KiB charged', "the child's 4 KiB: its user is at the limit -> ENOMEM"], { warnings: false });
   });
 });
 

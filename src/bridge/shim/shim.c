@@ -3330,11 +3330,36 @@ int execle(const char *path, const char *arg, ...)
 /* ------------------------------------------------------------------------ */
 /* credentials and limits */
 
+/*
+ * RLIMIT_MEMLOCK as the model has it (OP_CRED kind 6: 16 bytes, the soft and the hard limit; the real
+ * hard limit stands for the model's until the program first sets one). The real limit may be lower: a
+ * process without CAP_SYS_RESOURCE cannot raise it to follow the model.
+ */
+static int memlock_get(struct rlimit *out)
+{
+	struct rlimit real;
+	if (RS(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &real) < 0)
+		return -1;
+	char buf[2 * sizeof(uint64_t) + 1];
+	int64_t r = call(OP_CRED, 6, (int64_t)real.rlim_max, 0, 0, 0, 0, NULL, 0, NULL, buf, sizeof(buf));
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	uint64_t v[2];
+	memcpy(v, buf, sizeof(v));
+	out->rlim_cur = (rlim_t)v[0];
+	out->rlim_max = (rlim_t)v[1];
+	return 0;
+}
+
 /* RLIMIT_MEMLOCK: the model is the kernel that charges it, so its answer wins */
 static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 {
-	struct rlimit old;
+	struct rlimit old, was;
 	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
+		return -1;
+	if (ol && memlock_get(&was) < 0)
 		return -1;
 	int64_t r = CALL(OP_SETRLIMIT, RLIMIT_MEMLOCK, (int64_t)nl->rlim_cur, (int64_t)nl->rlim_max, (int64_t)old.rlim_max);
 	if (r < 0) {
@@ -3348,8 +3373,20 @@ static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
 	}
 	if (ol)
-		*ol = old;
+		*ol = was;
 	return 0;
+}
+
+int getrlimit(__rlimit_resource_t res, struct rlimit *rl)
+{
+	if (res == RLIMIT_MEMLOCK && rl && connected())
+		return memlock_get(rl);
+	return RS(SYS_prlimit64, 0, res, NULL, rl);
+}
+
+int getrlimit64(__rlimit_resource_t res, struct rlimit64 *rl)
+{
+	return getrlimit(res, (struct rlimit *)rl);
 }
 
 int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
@@ -3366,8 +3403,12 @@ int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 
 int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
 {
-	if (res == RLIMIT_MEMLOCK && nl && (pid == 0 || pid == getpid()) && connected())
-		return memlock_set(0, nl, ol);
+	if (res == RLIMIT_MEMLOCK && (pid == 0 || pid == getpid()) && connected()) {
+		if (nl)
+			return memlock_set(0, nl, ol);
+		if (ol)
+			return memlock_get(ol);
+	}
 	return RS(SYS_prlimit64, pid, res, nl, ol);
 }
 
@@ -3618,6 +3659,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;
 	case SYS_setrlimit: *ret = setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]); return 1;
+	case SYS_getrlimit: *ret = getrlimit((__rlimit_resource_t)a[0], (struct rlimit *)a[1]); return 1;
 	case SYS_fchmod: *ret = fchmod((int)a[0], (mode_t)a[1]); return 1;
 #ifdef SYS_fchown
 	case SYS_fchown: *ret = fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]); return 1;
@@ -3661,8 +3703,8 @@ long syscall(long nr, ...)
 		}
 		if (nr == SYS_prctl && (a[0] == 8 /* PR_SET_KEEPCAPS */ || a[0] == PR_SET_THP_DISABLE || a[0] == PR_GET_THP_DISABLE))
 			return prctl((int)a[0], a[1], a[2], a[3], a[4]);
-		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && a[2] && (a[0] == 0 || a[0] == getpid()))
-			return memlock_set(0, (const struct rlimit *)a[2], (struct rlimit *)a[3]);
+		if (nr == SYS_prlimit64 && a[1] == RLIMIT_MEMLOCK && (a[2] || a[3]) && (a[0] == 0 || a[0] == getpid()))
+			return prlimit(0, RLIMIT_MEMLOCK, (const struct rlimit *)a[2], (struct rlimit *)a[3]);
 	}
 	return real_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -72,8 +72,17 @@ int main(void)
 	/* read through a descriptor opened now: later a plain user may not walk to /proc */
 	int sfd = open("/proc/self/status", O_RDONLY);
 	mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* RLIMIT_MEMLOCK is the model's under exec: read back as set, even where the host's own hard limit is lower */
+	struct rlimit big = { 1ul << 30, 2ul << 30 }, got = { 0, 0 }, old = { 0, 0 };
+	V(0, 0, "RLIMIT_MEMLOCK 1 GiB, hard 2 GiB, as root (CAP_SYS_RESOURCE)", setrlimit(RLIMIT_MEMLOCK, &big));
+	V(0, 0, "getrlimit(RLIMIT_MEMLOCK)", getrlimit(RLIMIT_MEMLOCK, &got));
+	check(got.rlim_cur == 1ul << 30 && got.rlim_max == 2ul << 30, "getrlimit reads 1 GiB, hard 2 GiB", (long)(got.rlim_cur >> 20));
 	struct rlimit rl = { 64 << 10, 64 << 10 };
-	V(0, 0, "RLIMIT_MEMLOCK 64 KiB", setrlimit(RLIMIT_MEMLOCK, &rl));
+	V(0, 0, "RLIMIT_MEMLOCK 64 KiB by prlimit(), the old limits returned", prlimit(0, RLIMIT_MEMLOCK, &rl, &old));
+	check(old.rlim_cur == 1ul << 30 && old.rlim_max == 2ul << 30, "prlimit's old limits: 1 GiB, hard 2 GiB", (long)(old.rlim_cur >> 20));
+	memset(&got, 0, sizeof(got));
+	syscall(SYS_prlimit64, 0, RLIMIT_MEMLOCK, NULL, &got);
+	check(got.rlim_cur == 64 << 10 && got.rlim_max == 64 << 10, "prlimit64 system call reads 64 KiB, hard 64 KiB", (long)(got.rlim_cur >> 10));
 	V(0, 0, "setresuid(0, 0, 0) as root", setresuid(0, 0, 0));
 
 	V(0, 0, "root with CAP_IPC_LOCK maps 1 MiB over the limit (not charged)", map(1 << 20));

@@ -158,6 +158,12 @@ export interface Profile {
    * reports 3; 6.12 refuses any arg3 (EINVAL). MmOptions.thpDisableExceptAdvised.
    */
   readonly thpDisableExceptAdvised: boolean;
+  /**
+   * madvise(MADV_GUARD_INSTALL / MADV_GUARD_REMOVE) (v6.13): guard regions, PTE
+   * markers that fault SIGSEGV (EFAULT for GUP and copies); 6.12 has neither
+   * advice (EINVAL). MmOptions.guardRegions.
+   */
+  readonly madvGuard: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -314,6 +320,7 @@ const latest: Profile = Object.freeze({
   vvarMixedMap: true,
   madvDoforkRefusesSpecial: true,
   thpDisableExceptAdvised: true,
+  madvGuard: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -367,6 +374,7 @@ const v612: Profile = Object.freeze({
   vvarMixedMap: false,
   madvDoforkRefusesSpecial: false,
   thpDisableExceptAdvised: false,
+  madvGuard: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

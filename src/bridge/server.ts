@@ -39,6 +39,7 @@ import {
   MADV_COLLAPSE,
   MADV_DONTNEED,
   MADV_FREE,
+  MADV_GUARD_INSTALL,
   MADV_PAGEOUT,
   MADV_REMOVE,
   MAP_ANONYMOUS,
@@ -1145,7 +1146,8 @@ export class BridgeServer {
       case OP.MADVISE: {
         const advice = Number(a[2]);
         this.mirrorRange(b, a[0], a[1]);
-        if (advice === MADV_DONTNEED || advice === MADV_REMOVE) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
+        // (a guard region's install zaps what is mapped there first, as MADV_DONTNEED does)
+        if (advice === MADV_DONTNEED || advice === MADV_REMOVE || advice === MADV_GUARD_INSTALL) this.snapshot(b, Number(a[0]), Number(a[0]) + Number(a[1]));
         if (advice === MADV_COLLAPSE) this.syncWrittenPages(b, a[0], a[1]);
         // the user range, when it is one (MADV_PAGEOUT and MADV_FREE below look at its pinned pages)
         const range = a[0] >= 0n && a[1] > 0n && a[0] + a[1] <= TASK_SIZE ? ([Number(a[0]), Number(a[0] + a[1])] as const) : undefined;

@@ -35,6 +35,7 @@ const MNEMONICS: ReadonlyArray<[number, string]> = [
   [7, 'ms'],
   [8, 'gd'],
   [10, 'pf'],
+  [11, 'gu'],
   [13, 'lo'],
   [14, 'io'],
   [15, 'sr'],

@@ -179,6 +179,7 @@ export class Machine {
       vvarMixed: this.profile.vvarMixedMap,
       doforkRefusesSpecial: this.profile.madvDoforkRefusesSpecial,
       thpDisableExceptAdvised: this.profile.thpDisableExceptAdvised,
+      guardRegions: this.profile.madvGuard,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

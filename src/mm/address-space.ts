@@ -79,6 +79,8 @@ import {
   MADV_DONTNEED,
   MADV_DONTNEED_LOCKED,
   MADV_FREE,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
   MADV_HUGEPAGE,
   MADV_KEEPONFORK,
   MADV_NOHUGEPAGE,
@@ -135,6 +137,7 @@ import {
   VM_GROWSDOWN,
   VM_HUGEPAGE,
   VM_HUGETLB,
+  VM_MAYBE_GUARD,
   VM_IO,
   VM_LOCKED,
   VM_LOCKED_MASK,
@@ -175,6 +178,11 @@ export const PTE_EXCL = 2;
  */
 export const PTE_RDONLY = 4;
 const PTE_ANON_EXCL = PTE_ANON | PTE_EXCL;
+/**
+ * A guard marker (PTE_MARKER_GUARD, v6.13): no page (its pfn entry is 0), and
+ * any fault on it is SIGSEGV (handle_pte_marker()); counted in PtNode.markers.
+ */
+export const PTE_GUARD = 0x80;
 
 /** MmStruct.thpDisable: PR_GET_THP_DISABLE's answers (1, and 1 | PR_THP_DISABLE_EXCEPT_ADVISED). */
 export const THP_DISABLE_ALL = 1;
@@ -264,6 +272,8 @@ export interface MmOptions {
   doforkRefusesSpecial?: boolean;
   /** PR_SET_THP_DISABLE takes PR_THP_DISABLE_EXCEPT_ADVISED in arg3 (7.x; profile thpDisableExceptAdvised). */
   thpDisableExceptAdvised?: boolean;
+  /** madvise(MADV_GUARD_INSTALL / MADV_GUARD_REMOVE) exist (v6.13; profile madvGuard). */
+  guardRegions?: boolean;
   warn?: WarnSink;
 }
 
@@ -528,6 +538,8 @@ export class PtNode {
   flags: Uint8Array | null = null;
   /** Present PTEs. */
   count = 0;
+  /** Guard markers (PTE_GUARD entries): the table stays while any is left. */
+  markers = 0;
   /** pfn + 1 of the 2 MiB slice mapped by a huge entry, 0 if none. */
   huge = 0;
   hugeFlags = 0;
@@ -632,8 +644,11 @@ function hugeOrderFromFlags(flags: number): number {
  * advices -EINVAL; 6.13's guard regions (MADV_GUARD_INSTALL/REMOVE) are
  * not modelled either.
  */
-function validAdvice(a: number): boolean {
+function validAdvice(a: number, guard: boolean): boolean {
   switch (a) {
+    case MADV_GUARD_INSTALL:
+    case MADV_GUARD_REMOVE:
+      return guard;
     case MADV_NORMAL:
     case MADV_RANDOM:
     case MADV_SEQUENTIAL:
@@ -677,7 +692,7 @@ function newAnonVma(): number {
 }
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'guardInstall', 'guardRemove', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -774,6 +789,7 @@ export class MmStruct {
       vvarMixed: opts.vvarMixed ?? false,
       doforkRefusesSpecial: opts.doforkRefusesSpecial ?? false,
       thpDisableExceptAdvised: opts.thpDisableExceptAdvised ?? false,
+      guardRegions: opts.guardRegions ?? false,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -996,7 +1012,8 @@ export class MmStruct {
     cover(COV_MmStruct.canMerge);
     return (
       a.end === b.start &&
-      a.flags === b.flags &&
+      // VMA_STICKY_FLAGS: VM_MAYBE_GUARD on one side does not keep the two apart (the merged VMA has it)
+      ((a.flags ^ b.flags) & ~VM_MAYBE_GUARD) === 0 &&
       a.file === b.file &&
       a.name === b.name &&
       a.hugeOrder === b.hugeOrder &&
@@ -1020,7 +1037,7 @@ export class MmStruct {
     let i = this.findIdx(v.start);
     if (this.vmas[i] !== v) i = -1;
     const compatible = (a: Vma | undefined, b: Vma | undefined): boolean =>
-      a !== undefined && b !== undefined && a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) === 0 && a.pgoff + a.pages === b.pgoff;
+      a !== undefined && b !== undefined && a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_MAYBE_GUARD)) === 0 && a.pgoff + a.pages === b.pgoff;
     const next = i >= 0 ? this.vmas[i + 1] : undefined;
     const prev = i > 0 ? this.vmas[i - 1] : undefined;
     if (next?.anonVma && compatible(v, next)) v.anonVma = next.anonVma;
@@ -1049,6 +1066,7 @@ export class MmStruct {
       const b = v[i + 1];
       if (this.canMerge(a, b)) {
         a.end = b.end;
+        a.flags |= b.flags & VM_MAYBE_GUARD;
         a.anonVma ||= b.anonVma;
         if (a.resv && b.resv) {
           const r = new Uint8Array(a.resv.length + b.resv.length);
@@ -1082,6 +1100,13 @@ export class MmStruct {
     const e = node.pfns[vpn & (PT_SPAN - 1)];
     if (e !== 0) this.lf = node.flags![vpn & (PT_SPAN - 1)];
     return e;
+  }
+
+  /** Page `vpn` holds a guard marker (no page: a fault there is SIGSEGV). */
+  isGuard(vpn: number): boolean {
+    const n = this.pt.get(Math.floor(vpn / PT_SPAN));
+    if (n === undefined || n.markers === 0) return false;
+    return (n.flags![vpn & (PT_SPAN - 1)] & PTE_GUARD) !== 0;
   }
 
   /** Page `vpn` is mapped by a PMD-size entry (a THP, a hugetlb folio's slice, the huge zero folio). */
@@ -1171,6 +1196,18 @@ export class MmStruct {
     this.phys.getFrame(pfn);
   }
 
+  /** A guard marker at entry `idx` of slice `key` (its table made as needed). */
+  private setGuard(key: number, idx: number): void {
+    const n = this.node(key, true);
+    if (n.pfns === null) {
+      n.pfns = new Uint32Array(PT_SPAN);
+      n.flags = new Uint8Array(PT_SPAN);
+    } else this.ownPtes(n);
+    if (n.flags![idx] & PTE_GUARD) return;
+    n.flags![idx] = PTE_GUARD;
+    n.markers++;
+  }
+
   private setHuge(key: number, pfn: number, flags: number, order: number, table = true): void {
     cover(COV_MmStruct.setHuge);
     this.framesMapped++;
@@ -1227,9 +1264,10 @@ export class MmStruct {
 
   /**
    * zap_page_range_single(): drop every mapping of pages [s, e) of `v`
-   * (`keepAnon`: only page-cache pages, leaving private COW copies).
+   * (`keepAnon`: only page-cache pages, leaving private COW copies). Guard
+   * markers stay unless `dropMarkers` (unmap_vmas()' ZAP_FLAG_DROP_MARKER).
    */
-  zapRange(v: Vma, s: number, e: number, keepAnon = false, reclaim = false): void {
+  zapRange(v: Vma, s: number, e: number, keepAnon = false, reclaim = false, dropMarkers = false): void {
     cover(COV_MmStruct.zapRange);
     if (mixedSpecial(v)) {
       for (let vpn = s; vpn < e; vpn++) v.special!.present! &= ~(1 << (v.pgoff + vpn - v.start));
@@ -1269,7 +1307,14 @@ export class MmStruct {
       for (let vpn = lo; vpn < hi; vpn++) {
         const i = vpn & (PT_SPAN - 1);
         const ent = pfns[i];
-        if (ent === 0 || (keepAnon && fl[i] & PTE_ANON)) continue;
+        if (ent === 0) {
+          if (dropMarkers && fl[i] & PTE_GUARD) {
+            fl[i] = 0;
+            n.markers--;
+          }
+          continue;
+        }
+        if (keepAnon && fl[i] & PTE_ANON) continue;
         pfns[i] = 0;
         fl[i] = 0;
         n.count--;
@@ -1286,6 +1331,8 @@ export class MmStruct {
    * (CONFIG_PT_RECLAIM's MADV_DONTNEED of the whole slice).
    */
   private emptyTable(key: number, n: PtNode, reclaim: boolean): void {
+    // guard markers keep the table and its entries (a PT reclaim frees only a table of none entries)
+    if (n.markers !== 0) return;
     if (reclaim) {
       this.dropNode(key, n);
       return;
@@ -1302,7 +1349,7 @@ export class MmStruct {
   private freePgtables(s: number, e: number): void {
     for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
       const n = this.pt.get(key);
-      if (n === undefined || n.count !== 0 || n.huge !== 0) continue;
+      if (n === undefined || n.count !== 0 || n.markers !== 0 || n.huge !== 0) continue;
       const i = this.findIdx(key * PT_SPAN);
       if (i < this.vmas.length && this.vmas[i].start < (key + 1) * PT_SPAN) continue;
       this.dropNode(key, n);
@@ -1369,12 +1416,13 @@ export class MmStruct {
    * handle_mm_fault(): make page `vpn` of `v` present for `mode`. Afterwards a
    * READ finds any page, a WRITE or UNSHARE in a private mapping finds an
    * exclusive anon page. Returns 0, -ENOMEM (allocation failed) or -EFAULT
-   * (SIGBUS: past end of file, no hugetlb page).
+   * (SIGBUS: past end of file, no hugetlb page; SIGSEGV: a guard marker).
    */
   fault(v: Vma, vpn: number, mode: number): number {
     const fl = v.flags;
     if (fl & VM_PFNMAP) return -EFAULT;
     if (fl & VM_HUGETLB) return this.hugetlbFault(v, vpn, mode);
+    if (this.isGuard(vpn)) return -EFAULT;
     // An anonymous fault takes its page table first (do_anonymous_page()'s
     // pte_alloc(), the huge zero PMD's deposit): none is VM_FAULT_OOM. A file
     // fault finds its page first (__do_fault() before finish_fault()), which
@@ -2074,7 +2122,7 @@ export class MmStruct {
       const v = this.vmas[i];
       if (lo < 0) lo = v.start;
       hi = v.end;
-      this.zapRange(v, v.start, v.end);
+      this.zapRange(v, v.start, v.end, false, false, true);
       this.vmas.splice(i, 1);
       this.releaseVma(v);
     }
@@ -2703,7 +2751,7 @@ export class MmStruct {
         if (there !== undefined) this.dropNode(dk, there);
       }
       const whole = ext === PT_SPAN && !this.pt.has(dk);
-      if (whole && (node.huge !== 0 || node.count !== 0)) {
+      if (whole && (node.huge !== 0 || node.count !== 0 || node.markers !== 0)) {
         this.pt.delete(sk);
         this.pt.set(dk, node);
         continue;
@@ -2715,7 +2763,7 @@ export class MmStruct {
         }
         this.splitHugePmd(node);
       }
-      if (node.pfns === null || node.count === 0) continue;
+      if (node.pfns === null || (node.count === 0 && node.markers === 0)) continue;
       if (!mustMove && !this.pt.has(dk)) {
         if (!this.phys.allocTable()) return done - ext;
         this.heldTable = true;
@@ -2726,7 +2774,9 @@ export class MmStruct {
       for (let k = 0; k < ext; k++) {
         const si = (s + k) & (PT_SPAN - 1);
         const ent = sp[si];
-        if (ent === 0) continue;
+        // (a guard marker moves with the entries: move_ptes() moves what the PTE holds)
+        const marker = ent === 0 && (sf[si] & PTE_GUARD) !== 0;
+        if (ent === 0 && !marker) continue;
         const dn = this.node(dk, true);
         if (dn.pfns === null) {
           dn.pfns = new Uint32Array(PT_SPAN);
@@ -2735,10 +2785,15 @@ export class MmStruct {
         const di = (d + k) & (PT_SPAN - 1);
         dn.pfns[di] = ent;
         dn.flags![di] = sf[si];
-        dn.count++;
         sp[si] = 0;
         sf[si] = 0;
-        node.count--;
+        if (marker) {
+          dn.markers++;
+          node.markers--;
+        } else {
+          dn.count++;
+          node.count--;
+        }
       }
       // a table taken for a part of the slice that had no entries to move
       this.releaseHeldTable();
@@ -2750,7 +2805,7 @@ export class MmStruct {
   /** madvise(2). */
   madvise(addr: bigint, length: bigint, advice: number, _task?: MmCaller): number {
     cover(COV_MmStruct.madvise);
-    if (!validAdvice(advice)) return -EINVAL;
+    if (!validAdvice(advice, this.opts.guardRegions)) return -EINVAL;
     addr = BigInt.asUintN(64, addr);
     const len0 = BigInt.asUintN(64, length);
     if (addr % PAGE_N !== 0n) return -EINVAL;
@@ -2861,6 +2916,15 @@ export class MmStruct {
         const rc = this.madviseCollapse(v, s, e);
         return rc < 0 ? rc : i;
       }
+      case MADV_GUARD_INSTALL: {
+        const rc = this.guardInstall(v, s, e);
+        return rc < 0 ? rc : i;
+      }
+      case MADV_GUARD_REMOVE:
+        // is_valid_guard_vma(allow_locked): taking markers out destroys nothing, so a locked VMA may
+        if (f & (VM_SPECIAL | VM_HUGETLB)) return -EINVAL;
+        this.guardRemove(s, e);
+        return i;
       case MADV_WILLNEED:
         // madvise_willneed() on a machine without swap (no CONFIG_SWAP, as in both oracle kernels): a VMA
         // without a vm_file (anonymous, or a special mapping) is EBADF; a file's is read-ahead advice
@@ -2892,6 +2956,47 @@ export class MmStruct {
         return this.madviseUpdate(i, s, e, f & ~VM_DONTDUMP);
       default:
         return i;
+    }
+  }
+
+  /**
+   * madvise_guard_install() on pages [s, e) of `v`: refused (EINVAL) on a
+   * special, hugetlb or locked VMA; the VMA is marked VM_MAYBE_GUARD (whole,
+   * no split) and given an anon_vma when anonymous; whatever is mapped there
+   * is zapped (a THP cut by the range split first; the markers already there
+   * stay) and every entry becomes a guard marker, its page table made as
+   * needed. 0 or -errno.
+   */
+  private guardInstall(v: Vma, s: number, e: number): number {
+    cover(COV_MmStruct.guardInstall);
+    if (v.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return -EINVAL;
+    v.flags |= VM_MAYBE_GUARD;
+    if (v.file === null && v.ops === undefined && v.special === undefined) this.anonVmaPrepare(v);
+    this.zapRange(v, s, e);
+    for (let key = Math.floor(s / PT_SPAN); key * PT_SPAN < e; key++) {
+      const lo = Math.max(s, key * PT_SPAN);
+      const hi = Math.min(e, (key + 1) * PT_SPAN);
+      for (let vpn = lo; vpn < hi; vpn++) this.setGuard(key, vpn & (PT_SPAN - 1));
+    }
+    return 0;
+  }
+
+  /** madvise_guard_remove() on pages [s, e): the guard markers there go (the page tables and VM_MAYBE_GUARD stay). */
+  private guardRemove(s: number, e: number): void {
+    cover(COV_MmStruct.guardRemove);
+    for (const key of this.keysIn(Math.floor(s / PT_SPAN), Math.floor((e - 1) / PT_SPAN))) {
+      const n = this.pt.get(key);
+      if (n === undefined || n.markers === 0) continue;
+      const fl = n.flags!;
+      const lo = Math.max(s, key * PT_SPAN);
+      const hi = Math.min(e, (key + 1) * PT_SPAN);
+      for (let vpn = lo; vpn < hi; vpn++) {
+        const i = vpn & (PT_SPAN - 1);
+        if (!(fl[i] & PTE_GUARD)) continue;
+        fl[i] = 0;
+        n.markers--;
+      }
+      if (n.count === 0 && n.markers === 0) this.emptyTable(key, n, false);
     }
   }
 
@@ -3190,6 +3295,13 @@ export class MmStruct {
     if (!writable && !this.opts.collapseAnyPte) return COLLAPSE_SKIPPED_EINVAL;
     const head = this.phys.allocFolio(PMD_ORDER);
     if (head < 0) return -ENOMEM;
+    if (n.markers !== 0) {
+      // __collapse_huge_page_swapin(): a guard marker is a non-present entry the scan let through, and
+      // its "swap-in" (do_swap_page() → handle_pte_marker()) is SIGSEGV: SCAN_FAIL, which ends the collapse
+      this.phys.getFrame(head);
+      this.phys.putFrame(head);
+      return -EINVAL;
+    }
     // (an emptied table, kept by zap: a THP of zeros)
     if (pfns !== null)
       for (let i = 0; i < PT_SPAN; i++) {
@@ -3227,10 +3339,11 @@ export class MmStruct {
       c.ops?.open?.();
       child.vmas.push(c);
       child.attach(c);
-      if (v.flags & (VM_MAYSHARE | VM_PFNMAP | VM_WIPEONFORK)) continue;
-      // vma_needs_copy(): a private VMA that never had an anonymous page is left to
-      // refault in the child (its zero page and page cache PTEs are not copied)
-      if (!v.anonVma) continue;
+      if (v.flags & (VM_PFNMAP | VM_WIPEONFORK)) continue;
+      // vma_needs_copy(): a VMA that never had an anonymous page is left to refault in
+      // the child (its zero page and page cache PTEs are not copied), unless it may hold
+      // guard markers (VM_COPY_ON_FORK), which no fault could make again
+      if (!(v.flags & VM_MAYBE_GUARD) && (v.flags & VM_MAYSHARE || !v.anonVma)) continue;
       const rc = this.copyPages(child, v);
       if (rc < 0) {
         child.mmput();
@@ -3308,7 +3421,11 @@ export class MmStruct {
     let lastPinned = false;
     for (let i = lo; i < hi; i++) {
       const ent = pfns[i];
-      if (ent === 0) continue;
+      if (ent === 0) {
+        // copy_nonpresent_pte() → copy_pte_marker(): the child keeps the guard markers
+        if (fl[i] & PTE_GUARD) child.setGuard(key, i);
+        continue;
+      }
       const pfn = ent - 1;
       const f = fl[i];
       if (pfn === zero || !(f & PTE_ANON)) {

@@ -146,6 +146,9 @@ export const MADV_DONTNEED_LOCKED = 24;
 export const MADV_COLLAPSE = 25;
 export const MADV_HWPOISON = 100;
 export const MADV_SOFT_OFFLINE = 101;
+/** Guard regions (v6.13): a PTE marker that faults SIGSEGV on every access; removed by MADV_GUARD_REMOVE. */
+export const MADV_GUARD_INSTALL = 102;
+export const MADV_GUARD_REMOVE = 103;
 
 // --- memfd_create ---
 export const MFD_CLOEXEC = 0x1;
@@ -224,6 +227,8 @@ export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 export const VM_HUGETLB = 0x400000;
+/** VMA_MAYBE_GUARD_BIT (v6.19): the VMA may hold guard markers; sticky across merges, shown as `gu` in smaps. */
+export const VM_MAYBE_GUARD = 0x800;
 export const VM_DONTDUMP = 0x4000000;
 export const VM_MIXEDMAP = 0x10000000;
 export const VM_WIPEONFORK = 0x2000000;

@@ -4,7 +4,8 @@
  * u64 per virtual page, read at offset vpn * 8. The oracle kernels are built
  * without CONFIG_MEM_SOFT_DIRTY and without userfaultfd write protection, so
  * the bits here are present, file-or-shared-anon, exclusively mapped and the
- * PFN (shown only to a reader with CAP_SYS_ADMIN).
+ * PFN (shown only to a reader with CAP_SYS_ADMIN), and for a guard marker
+ * (7.x) swap and guard region.
  */
 import { EINVAL } from '../base/errno.js';
 import { type MmStruct, PTE_ANON, TASK_PAGES } from './address-space.js';
@@ -12,7 +13,15 @@ import { VM_PFNMAP } from './constants.js';
 
 export const PM_ENTRY_BYTES = 8;
 const PM_MMAP_EXCLUSIVE = 1n << 56n;
+const PM_GUARD_REGION = 1n << 58n;
 const PM_FILE = 1n << 61n;
+const PM_SWAP = 1n << 62n;
+/**
+ * The frame a guard marker shows (to a reader allowed PFNs): its swap type
+ * SWP_PTE_MARKER (31 whatever the config: the last of the 32 types) and, above
+ * MAX_SWAPFILES_SHIFT (5), its offset, the marker PTE_MARKER_GUARD (4).
+ */
+const GUARD_FRAME = 31n | (4n << 5n);
 const PM_PRESENT = 1n << 63n;
 const PM_PFRAME_MASK = (1n << 55n) - 1n;
 /** Pages one read may describe (a read larger than this comes back short; the caller reads on). */
@@ -45,7 +54,8 @@ export function pagemapEntry(mm: MmStruct, vpn: number, showPfn: boolean): bigin
     return PM_PRESENT | (showPfn ? BigInt(v.pfnBase + (vpn - v.start)) & PM_PFRAME_MASK : 0n);
   }
   const e = mm.lookupEntry(vpn);
-  if (e === 0) return 0n;
+  // pte_to_pagemap_entry(): a guard marker is a swap-type entry with no page
+  if (e === 0) return mm.isGuard(vpn) ? PM_SWAP | PM_GUARD_REGION | (showPfn ? GUARD_FRAME : 0n) : 0n;
   const pfn = e - 1;
   let flags = PM_PRESENT;
   const frame = showPfn ? BigInt(pfn) & PM_PFRAME_MASK : 0n;

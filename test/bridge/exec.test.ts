@@ -301,7 +301,7 @@ describe('exec: SCM_RIGHTS', () => {
 describe('exec: /proc/self/pagemap', () => {
   it("the model's page tables answer it, the pages the program's CPU touched included: the checks that pass on 6.12.95 and 7.2.13", async () => {
     // the host kernel answered these two wrongly (it has no pin on the page, and no hugetlb folio behind MAP_HUGETLB)
-    await passesUnder('pagemap', BOTH, 42, ['pinned page while the child lives: still exclusive (the child got a copy)', 'hugetlb written at its start: page 5 present, exclusive']);
+    await passesUnder('pagemap', BOTH, 45, ['pinned page while the child lives: still exclusive (the child got a copy)', 'hugetlb written at its start: page 5 present, exclusive']);
   });
 });
 

@@ -105,9 +105,10 @@ function rangeCall(g: GenCtx, c: Call): Call {
   if (c.op === 'mprotect') c.prot = g.flags(mprotect.spec.fields.prot, 0) ?? [];
   // FREE and PAGEOUT twice: a lazy free is seen only when a PAGEOUT of the same pages follows it
   if (c.op === 'madvise') {
-    c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE', 'PAGEOUT', 'PAGEOUT', 'COLD', 'DONTNEED_LOCKED', '', '']);
-    // The advices that only set VMA flags (they split VMAs, and special mappings refuse some), and WILLNEED
-    if (c.advice === '') c.advice = rng.pick(['RANDOM', 'SEQUENTIAL', 'NORMAL', 'DONTDUMP', 'DODUMP', 'DOFORK', 'KEEPONFORK', 'WILLNEED']);
+    // (GUARD_INSTALL: guard markers, 7.x; GUARD_REMOVE among the rarer ones)
+    c.advice = rng.pick(['DONTNEED', 'HUGEPAGE', 'NOHUGEPAGE', 'POPULATE_WRITE', 'POPULATE_READ', 'FREE', 'FREE', 'DONTFORK', 'WIPEONFORK', 'COLLAPSE', 'REMOVE', 'PAGEOUT', 'PAGEOUT', 'COLD', 'DONTNEED_LOCKED', 'GUARD_INSTALL', '', '']);
+    // The advices that only set VMA flags (they split VMAs, and special mappings refuse some), WILLNEED, GUARD_REMOVE
+    if (c.advice === '') c.advice = rng.pick(['RANDOM', 'SEQUENTIAL', 'NORMAL', 'DONTDUMP', 'DODUMP', 'DOFORK', 'KEEPONFORK', 'WILLNEED', 'GUARD_REMOVE']);
   }
   g.maybeProc(c);
   return c;

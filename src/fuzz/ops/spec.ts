@@ -49,6 +49,8 @@ export const MADV_ADVICE = {
   POPULATE_WRITE: 23,
   DONTNEED_LOCKED: 24,
   COLLAPSE: 25,
+  GUARD_INSTALL: 102,
+  GUARD_REMOVE: 103,
 } as const;
 export const MREMAP_FLAGS = { MAYMOVE: 1, FIXED: 2, DONTUNMAP: 4 } as const;
 export const MFD_FLAGS = { CLOEXEC: 1, ALLOW_SEALING: 2, HUGETLB: 4, NOEXEC_SEAL: 8, EXEC: 0x10, HUGE_2MB: 21 << 26, HUGE_1GB: 30 << 26 } as const;

@@ -46,6 +46,35 @@ static void expect_flags(void *va, unsigned want, const char *what)
 	check(got == want, what, got);
 }
 
+/* The VmFlags line of the smaps entry of the VMA holding `va` has `flag` (" gu"). */
+static int smaps_has_flag(void *va, const char *flag)
+{
+	static char buf[1 << 20];
+	int fd = open("/proc/self/smaps", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	buf[n] = 0;
+	char head[32];
+	snprintf(head, sizeof(head), "%lx-", (unsigned long)(uintptr_t)va);
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, head, strlen(head)) != 0)
+			continue;
+		char *f = strstr(l, "VmFlags:");
+		if (!f)
+			return 0;
+		char *end = strchr(f, '\n');
+		if (end)
+			*end = 0;
+		return strstr(f, flag) != NULL;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	uint64_t e8[2];
@@ -148,6 +177,21 @@ int main(void)
 	expect_flags(pn, 0, "PROT_NONE: no entry");
 	munmap(pn, 4 * PG);
 	expect_flags(pn, 0, "unmapped: no entry");
+
+	/* guard regions (7.x; 6.12 refuses the advice): a swap-type entry with the guard bit, the marker as its frame */
+	char *g = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g[0] = 1;
+	g[PG] = 1;
+	errno = 0;
+	int gr = madvise(g, PG, 102 /* MADV_GUARD_INSTALL */);
+	if (gr == 0) {
+		check(ent(g) == ((1ull << 62) | (1ull << 58) | 0x9f), "guard marker: swap, guard region, frame 0x9f (SWP_PTE_MARKER | PTE_MARKER_GUARD << 5)", (long)(ent(g) >> 55));
+		check(smaps_has_flag(g, " gu"), "smaps VmFlags: gu on the VMA", 0);
+	} else {
+		check(errno == EINVAL, "no guard regions: MADV_GUARD_INSTALL -> EINVAL", errno);
+		check(!smaps_has_flag(g, " gu"), "smaps VmFlags: no gu", 0);
+	}
+	expect_flags(g + PG, PRESENT | EXCL, "the page after the guard: present, exclusive");
 	(void)x;
 	return failed;
 }

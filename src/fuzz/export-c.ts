@@ -16,7 +16,7 @@ import { errnoNumber } from '../base/errno.js';
 import { type ProfileName, profileByName } from '../base/profile.js';
 import * as U from '../iommufd/uapi.js';
 import { DEFAULT_EXEC_IMAGE, EXEC_IMAGE_PATH, type ExecImage, type MmStruct } from '../mm/address-space.js';
-import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_HUGEPAGE, VM_MAYSHARE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
+import { MADV_DONTNEED, MADV_DONTNEED_LOCKED, MREMAP_DONTUNMAP, PAGE_SIZE, VM_DONTCOPY, VM_HUGEPAGE, VM_MAYBE_GUARD, VM_MAYSHARE, VM_READ, VM_WIPEONFORK, VM_WRITE } from '../mm/constants.js';
 import { CAPABILITIES } from '../mm/task.js';
 import { type Machine, ORACLE_HUGETLB_PAGES, ORACLE_NODE_MODES } from '../machine/machine.js';
 import { ConsoleFile } from '../machine/stdio.js';
@@ -113,7 +113,8 @@ const STACK_TOP_VPN = 0x7ffffffff;
 
 /**
  * Pages [start, end) of `mm` are mapped with (at least) `prot`, and by the
- * exec image file when `image`.
+ * exec image file when `image`, and none holds a guard marker (the real
+ * program's own access there is SIGSEGV).
  */
 function mappedWith(mm: MmStruct, start: number, end: number, prot: number, image = false): boolean {
   let vpn = start;
@@ -121,6 +122,7 @@ function mappedWith(mm: MmStruct, start: number, end: number, prot: number, imag
     const v = mm.findVma(vpn);
     if (v === undefined || (v.flags & prot) !== prot) return false;
     if (image && v.file?.name !== EXEC_IMAGE_PATH) return false;
+    if (v.flags & VM_MAYBE_GUARD) for (let g = vpn; g < Math.min(v.end, end); g++) if (mm.isGuard(g)) return false;
     vpn = v.end;
   }
   return true;
@@ -188,7 +190,8 @@ const SLICE_PAGES = 512;
 function noteCollapsible(mm: MmStruct, seen: Set<number>): void {
   // by the page tables' populated slices, not the VMAs' (a VM_HUGEPAGE mapping may span terabytes)
   for (const [s, node] of mm.pt) {
-    if (node.huge !== 0 || node.count === 0 || node.pfns === null) continue;
+    // (a guard marker in the block: khugepaged's swap-in of it is SIGSEGV, the collapse fails)
+    if (node.huge !== 0 || node.count === 0 || node.markers !== 0 || node.pfns === null) continue;
     const v = mm.findVma(s * SLICE_PAGES);
     if (v === undefined || v.file !== null || v.flags & VM_MAYSHARE || !(v.flags & VM_HUGEPAGE)) continue;
     if (v.start > s * SLICE_PAGES || v.end < (s + 1) * SLICE_PAGES) continue;

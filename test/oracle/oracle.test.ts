@@ -400,6 +400,21 @@ describe('compare', () => {
     expect(lostAt([...buf, { op: 'madvise', addr: '$b', length: '0x10000000', advice: 'DONTNEED' }])).toBe(2);
   });
 
+  it('a guard region over the stack top or the client scratch takes them from the real program (7.x): own memory lost there', () => {
+    // 7.2 generated program of seed 77059: MADV_GUARD_INSTALL of 2 MiB from a buffer up over the client scratch, the real program died (139) at its next array
+    const lostAt = (calls: Program['calls'], profile: 'latest' | 'v6.12' = 'latest'): number | undefined => runModel({ name: 'guard', calls }, profile, { processLayout: 'exec' }).ownMemoryLostAt;
+    const buf = [{ op: 'mmap', as: '$b', length: 8192 }, { op: 'madvise', addr: '$b', length: 4096, advice: 'GUARD_INSTALL' }];
+    expect(lostAt(buf)).toBeUndefined();
+    expect(lostAt([...buf, { op: 'madvise', addr: '0x7fffffffe000', length: 4096, advice: 'GUARD_INSTALL' }, { op: 'open' }])).toBe(2);
+    expect(lostAt([...buf, { op: 'madvise', addr: '0x7fffffffe000', length: 4096, advice: 'GUARD_INSTALL' }], 'v6.12')).toBeUndefined();
+    const scratch = [{ op: 'open', as: '$fd' }, { op: 'ioas_alloc', as: '$i' }, { op: 'ioas_iova_ranges', ioas: '$i' }];
+    const r = runModel({ name: 'guard', calls: [...scratch, { op: 'madvise', addr: '0x7ffff0000000', length: '0xfffe000', advice: 'GUARD_INSTALL' }, { op: 'ioas_iova_ranges', ioas: '$i' }] }, 'latest', { processLayout: 'exec' });
+    expect(r.clientScratchAt?.call).toBe(2);
+    // (the walk ends EINVAL at a special mapping above, the VMAs below it guarded: the next array is EFAULT)
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'EINVAL', 'EFAULT']);
+    expect(r.ownMemoryLostAt).toBe(3);
+  });
+
   it('a program that unmapped its own image and died of it: the missing result and the exit are field own-memory, explained', () => {
     // 6.12 corpus seed 30211: munmap(0, 4 GiB) takes the static binary's text at 0x400000 with it
     const p: Program = {

@@ -423,7 +423,7 @@ function collectContexts(m: Machine, seen: Set<IommufdCtx>, out: IommufdCtx[], f
  * pages' xarray and interval trees); every domain (identity, map/unmap call
  * counts and its storage change count, which also moves when only dirty bits
  * do: the DIRTY test op, a GET_DIRTY_BITMAP that clears); the folios freed;
- * the accounting counters of users and mms. A list of values (objects by
+ * the accounting counters of users and mms, each process's RLIMIT_MEMLOCK. A list of values (objects by
  * identity, u64s as bigints) written over `out`. Equal fingerprints (element
  * by element): the audit would see the same state again.
  */
@@ -436,7 +436,8 @@ function auditFingerprint(m: Machine, ctxs: readonly IommufdCtx[], iopts: readon
   for (const c of ctxs) { out[n++] = 'c'; out[n++] = c; out[n++] = c.objects.changes; }
   // The accounting the machine audit compares: every user's locked_vm, every process's mm counters.
   for (const u of m.users.values()) { out[n++] = u.lockedVm; }
-  for (const proc of m.processes.values()) { out[n++] = 'p'; out[n++] = proc.pid; out[n++] = proc.exited; out[n++] = proc.mm.lockedVm; out[n++] = proc.mm.pinnedVm; }
+  // (and RLIMIT_MEMLOCK, which the answer oracle's ENOMEM judgements read: a setrlimit changes nothing else)
+  for (const proc of m.processes.values()) { out[n++] = 'p'; out[n++] = proc.pid; out[n++] = proc.exited; out[n++] = proc.mm.lockedVm; out[n++] = proc.mm.pinnedVm; out[n++] = proc.task.rlimitMemlock; }
   for (const iopt of iopts) {
     // Reserved ranges: the audit checks no area meets one (IOMMU_TEST_OP_ADD_RESERVED changes nothing else here).
     out[n++] = '|'; out[n++] = iopt; out[n++] = iopt.iovaAlignment; out[n++] = iopt.reservedItree.changes;

@@ -428,6 +428,25 @@ calls:
     // A refused one changes nothing: the last snapshot stands.
     expect(after).not.toContain(6);
   });
+
+  it('run again after a setrlimit, which changes only RLIMIT_MEMLOCK, so the ENOMEM judgements read the new limit', () => {
+    // the control campaign of the mutation test (seed 1, 17 s): the oracle judged the ENOMEM under RLIMIT_MEMLOCK 0
+    // against the unlimited one of its last snapshot, and called it a wrong answer
+    const after = judgedAfresh(`
+memlock: unlimited
+calls:
+  - { op: mmap, as: $buf, length: 4K }
+  - { op: open }
+  - { op: ioas_alloc, as: $ioas }
+  - { op: mock_domain, pt: $ioas }
+  - { op: setrlimit, cur: 0, max: 0xffffffffffffffff, expect: ok }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 2K, expect: ENOMEM }
+  - { op: setrlimit, cur: 0xffffffffffffffff, expect: ok }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 2K, expect: ok }
+`);
+    expect(after).toContain(4);
+    expect(after).toContain(6);
+  });
 });
 
 describe("the fuzzer's checks after an access pins pages a domain already holds", () => {

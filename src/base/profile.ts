@@ -164,6 +164,14 @@ export interface Profile {
    * advice (EINVAL). MmOptions.guardRegions.
    */
   readonly madvGuard: boolean;
+  /**
+   * VMA merges and a changed VMA's anon_vma (is_mergeable_anon_vma()): 7.x
+   * lets a VMA with an anon_vma merge into a neighbour without one unless it is
+   * a fork child's; 6.12 never does (the target's empty chain is not
+   * singular). Both refuse a fork child's anon_vma to a neighbour without one.
+   * MmOptions.anonMergeSrcWithout.
+   */
+  readonly anonMergeSrcWithout: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -321,6 +329,7 @@ const latest: Profile = Object.freeze({
   madvDoforkRefusesSpecial: true,
   thpDisableExceptAdvised: true,
   madvGuard: true,
+  anonMergeSrcWithout: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -375,6 +384,7 @@ const v612: Profile = Object.freeze({
   madvDoforkRefusesSpecial: false,
   thpDisableExceptAdvised: false,
   madvGuard: false,
+  anonMergeSrcWithout: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,

@@ -180,6 +180,7 @@ export class Machine {
       doforkRefusesSpecial: this.profile.madvDoforkRefusesSpecial,
       thpDisableExceptAdvised: this.profile.thpDisableExceptAdvised,
       guardRegions: this.profile.madvGuard,
+      anonMergeSrcWithout: this.profile.anonMergeSrcWithout,
       warn: this.warn,
     };
     this.processLayout = opts.processLayout ?? 'bare';

@@ -274,6 +274,13 @@ export interface MmOptions {
   thpDisableExceptAdvised?: boolean;
   /** madvise(MADV_GUARD_INSTALL / MADV_GUARD_REMOVE) exist (v6.13; profile madvGuard). */
   guardRegions?: boolean;
+  /**
+   * A VMA with an anon_vma, being changed, may merge into a neighbour without
+   * one (7.x is_mergeable_anon_vma() case 1; profile anonMergeSrcWithout);
+   * false: 6.12, whose check wants the target's chain singular, and an empty
+   * one is not.
+   */
+  anonMergeSrcWithout?: boolean;
   warn?: WarnSink;
 }
 
@@ -583,6 +590,14 @@ export class Vma implements MemFileMapping {
    * a VMA without it, and two VMAs with different ones never merge.
    */
   anonVma = 0;
+  /**
+   * The VMA's anon_vma chain holds more than its own (!list_is_singular()):
+   * a fork child's copy, and every VMA split or mremapped from one
+   * (anon_vma_clone()). Such a VMA lends its anon_vma to no neighbour
+   * (reusable_anon_vma()) and merges with none that has no anon_vma
+   * (vma_is_fork_child()).
+   */
+  forkChild = false;
 
   constructor(mm: MmStruct, start: number, end: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number, pfnBase = 0) {
     this.mm = mm;
@@ -790,6 +805,7 @@ export class MmStruct {
       doforkRefusesSpecial: opts.doforkRefusesSpecial ?? false,
       thpDisableExceptAdvised: opts.thpDisableExceptAdvised ?? false,
       guardRegions: opts.guardRegions ?? false,
+      anonMergeSrcWithout: opts.anonMergeSrcWithout ?? true,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -1003,13 +1019,27 @@ export class MmStruct {
     t.name = v.name;
     t.special = v.special;
     t.anonVma = v.anonVma;
+    t.forkChild = v.forkChild;
     t.ops = v.ops;
     t.ops?.open?.();
     return t;
   }
 
-  private canMerge(a: Vma, b: Vma): boolean {
+  /**
+   * `a` and `b` (adjacent) may merge. `src` is the one being changed or made
+   * (the other stays: the kernel's target), for is_mergeable_anon_vma(): with
+   * an anon_vma on one side only, the side that has it must not be a fork
+   * child's (vma_is_fork_child(), 7.x), and on 6.12 the target must be that
+   * side (its chain singular: a changed VMA with an anon_vma takes in no
+   * neighbour without one).
+   */
+  private canMerge(a: Vma, b: Vma, src: Vma = b): boolean {
     cover(COV_MmStruct.canMerge);
+    if (!a.anonVma !== !b.anonVma) {
+      const withAnon = a.anonVma ? a : b;
+      if (withAnon.forkChild) return false;
+      if (this.opts.anonMergeSrcWithout === false && withAnon === src) return false;
+    }
     return (
       a.end === b.start &&
       // VMA_STICKY_FLAGS: VM_MAYBE_GUARD on one side does not keep the two apart (the merged VMA has it)
@@ -1040,8 +1070,9 @@ export class MmStruct {
       a !== undefined && b !== undefined && a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_MAYBE_GUARD)) === 0 && a.pgoff + a.pages === b.pgoff;
     const next = i >= 0 ? this.vmas[i + 1] : undefined;
     const prev = i > 0 ? this.vmas[i - 1] : undefined;
-    if (next?.anonVma && compatible(v, next)) v.anonVma = next.anonVma;
-    else if (prev?.anonVma && compatible(prev, v)) v.anonVma = prev.anonVma;
+    // reusable_anon_vma(): only an anon_vma whose chain is the neighbour's own
+    if (next?.anonVma && !next.forkChild && compatible(v, next)) v.anonVma = next.anonVma;
+    else if (prev?.anonVma && !prev.forkChild && compatible(prev, v)) v.anonVma = prev.anonVma;
     else v.anonVma = newAnonVma();
   }
 
@@ -1055,16 +1086,28 @@ export class MmStruct {
     if (i > first) this.mergeRange(first, i - 1);
   }
 
-  /** vma_merge() over the neighbourhood of vmas[lo..hi]. */
+  /**
+   * vma_merge() over the neighbourhood of vmas[lo..hi], the VMAs a call
+   * changed or made: each merges with the one before it (already dealt with)
+   * and the last with the one after it, those two staying as the targets.
+   */
   private mergeRange(lo: number, hi: number): void {
     cover(COV_MmStruct.mergeRange);
     const v = this.vmas;
+    const changed = new Set<Vma>();
+    for (let k = Math.max(0, lo); k <= hi && k < v.length; k++) changed.add(v[k]);
     let i = Math.max(0, lo - 1);
     let last = Math.min(v.length - 1, hi + 1);
     while (i < last) {
       const a = v[i];
       const b = v[i + 1];
-      if (this.canMerge(a, b)) {
+      // the target stays: the earlier one, unless only the earlier one was changed
+      const src = changed.has(b) || !changed.has(a) ? b : a;
+      if (this.canMerge(a, b, src)) {
+        // the chain the merged VMA keeps: the one that had an anon_vma (the rule above leaves no fork child's
+        // beside a VMA without one), or both's when they share it
+        a.forkChild = a.anonVma ? a.forkChild || (b.anonVma === a.anonVma && b.forkChild) : b.forkChild;
+        if (changed.has(b)) changed.add(a);
         a.end = b.end;
         a.flags |= b.flags & VM_MAYBE_GUARD;
         a.anonVma ||= b.anonVma;
@@ -2715,6 +2758,7 @@ export class MmStruct {
       }
       if (src.start === oldS && src.end === oldS + oldPages) {
         src.anonVma = 0;
+        src.forkChild = false;
         if (multi && src.file === null && src.ops === undefined && src.special === undefined) src.pgoff = src.start;
       }
     } else this.doMunmap(oldS, oldS + oldPages);
@@ -3335,6 +3379,7 @@ export class MmStruct {
       c.special = v.special?.present !== undefined ? { ...v.special } : v.special;
       // anon_vma_fork(); a VM_WIPEONFORK child starts without one
       c.anonVma = v.anonVma && !(v.flags & VM_WIPEONFORK) ? newAnonVma() : 0;
+      c.forkChild = c.anonVma !== 0;
       c.ops = v.ops;
       c.ops?.open?.();
       child.vmas.push(c);

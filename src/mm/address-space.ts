@@ -1094,20 +1094,26 @@ export class MmStruct {
   private mergeRange(lo: number, hi: number): void {
     cover(COV_MmStruct.mergeRange);
     const v = this.vmas;
-    const changed = new Set<Vma>();
-    for (let k = Math.max(0, lo); k <= hi && k < v.length; k++) changed.add(v[k]);
+    // the changed VMAs are v[cLo..cHi] (a merge with a changed one makes the merged one changed)
+    let cLo = lo;
+    let cHi = hi;
     let i = Math.max(0, lo - 1);
     let last = Math.min(v.length - 1, hi + 1);
     while (i < last) {
       const a = v[i];
       const b = v[i + 1];
+      const aChanged = i >= cLo && i <= cHi;
+      const bChanged = i + 1 >= cLo && i + 1 <= cHi;
       // the target stays: the earlier one, unless only the earlier one was changed
-      const src = changed.has(b) || !changed.has(a) ? b : a;
+      const src = bChanged || !aChanged ? b : a;
       if (this.canMerge(a, b, src)) {
         // the chain the merged VMA keeps: the one that had an anon_vma (the rule above leaves no fork child's
         // beside a VMA without one), or both's when they share it
         a.forkChild = a.anonVma ? a.forkChild || (b.anonVma === a.anonVma && b.forkChild) : b.forkChild;
-        if (changed.has(b)) changed.add(a);
+        if (bChanged) {
+          if (!aChanged) cLo = i;
+          cHi--;
+        }
         a.end = b.end;
         a.flags |= b.flags & VM_MAYBE_GUARD;
         a.anonVma ||= b.anonVma;

@@ -1029,9 +1029,10 @@ export class MmStruct {
    * `a` and `b` (adjacent) may merge. `src` is the one being changed or made
    * (the other stays: the kernel's target), for is_mergeable_anon_vma(): with
    * an anon_vma on one side only, the side that has it must not be a fork
-   * child's (vma_is_fork_child(), 7.x), and on 6.12 the target must be that
-   * side (its chain singular: a changed VMA with an anon_vma takes in no
-   * neighbour without one).
+   * child's (7.x vma_is_fork_child(); 6.12 asks the target's chain to be
+   * singular), and on 6.12 the target must be that side (an empty chain is
+   * not singular: a changed VMA with an anon_vma merges into no neighbour
+   * without one).
    */
   private canMerge(a: Vma, b: Vma, src: Vma = b): boolean {
     cover(COV_MmStruct.canMerge);

@@ -24,16 +24,22 @@ function mmOf(anonMergeSrcWithout: boolean): MmStruct {
 /** The VMAs' page ranges, as [start, end) addresses. */
 const spans = (mm: MmStruct): Array<[bigint, bigint]> => mm.vmas.map((v) => [v.startAddr, v.endAddr]);
 
+/** A written 4-page mapping at A (so it has an anon_vma), and a fork child of its address space. */
+function writtenThenForked(anonMergeSrcWithout: boolean): { mm: MmStruct; child: MmStruct } {
+  const mm = mmOf(anonMergeSrcWithout);
+  expect(mm.mmap(A, 4n * PG, RW, PA)).toBe(A);
+  expect(mm.writeUser(A, new Uint8Array([1]))).toBe(0);
+  const child = mm.fork();
+  if (typeof child === 'number') throw new Error(`fork ${child}`);
+  return { mm, child };
+}
+
 describe.each([
   ['7.x', true],
   ['6.12', false],
 ])('anon_vma merges on %s', (_k, srcWithout) => {
   it("keeps a fork child's VMA apart from a mapping made beside it, before and after that one's first write", () => {
-    const mm = mmOf(srcWithout);
-    expect(mm.mmap(A, 4n * PG, RW, PA)).toBe(A);
-    expect(mm.writeUser(A, new Uint8Array([1]))).toBe(0);
-    const child = mm.fork();
-    if (typeof child === 'number') throw new Error(`fork ${child}`);
+    const { mm, child } = writtenThenForked(srcWithout);
     expect(child.mmap(A - 4n * PG, 4n * PG, RW, PA)).toBe(A - 4n * PG);
     expect(spans(child)).toEqual([
       [A - 4n * PG, A],
@@ -51,11 +57,7 @@ describe.each([
   });
 
   it('a split of a fork child keeps its chain: the halves merge back with each other, not with a new neighbour', () => {
-    const mm = mmOf(srcWithout);
-    expect(mm.mmap(A, 4n * PG, RW, PA)).toBe(A);
-    expect(mm.writeUser(A, new Uint8Array([1]))).toBe(0);
-    const child = mm.fork();
-    if (typeof child === 'number') throw new Error(`fork ${child}`);
+    const { child } = writtenThenForked(srcWithout);
     expect(child.mprotect(A + 2n * PG, 2n * PG, PROT_READ)).toBe(0);
     expect(child.vmas.map((v) => v.forkChild)).toEqual([true, true]);
     expect(child.mprotect(A + 2n * PG, 2n * PG, RW)).toBe(0);

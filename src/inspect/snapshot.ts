@@ -207,17 +207,14 @@ export class Inspector {
    * changed. `source` false: the pages no tier holds are -1, not read from the source.
    */
   pagesDetail(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk>, fresh = false, source = true): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
-    if (fresh) {
-      const { tiers, pfn } = pagesTiers(p, walks, source);
-      return { tiers, pfn, runs: pfnRuns(pfn) };
-    }
+    if (fresh) return pagesTiersRuns(p, walks, source);
     const key = this.keyBuf;
     pagesTiersKey(p, key);
     const memo = source ? this.tiersMemo : this.heldTiersMemo;
     const m = memo.get(p);
     if (m !== undefined && sameValues(m.key, key)) return m;
-    const { tiers, pfn } = pagesTiers(p, walks, source);
-    const out = { key: [...key], tiers, pfn, runs: pfnRuns(pfn) };
+    const { tiers, pfn, runs } = pagesTiersRuns(p, walks, source);
+    const out = { key: [...key], tiers, pfn, runs };
     // With the source read, only a pages object every page of which some tier holds: the others
     // read the user's page table (or a file, a dma-buf) for what no tier holds, which no count
     // here follows.
@@ -716,6 +713,7 @@ const scratchUsers = new Int32Array(SCRATCH_PAGES);
 const scratchPhys = new Float64Array(SCRATCH_PAGES);
 
 export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>, source = true): { tiers: TierRun[]; pfn: Float64Array } {
+  if (!source) return pagesTiersHeld(p, walks);
   const n = p.npages;
   const small = n <= SCRATCH_PAGES;
   const mask = small ? scratchMask.subarray(0, n).fill(0) : new Uint8Array(n);
@@ -756,6 +754,130 @@ export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, Domain
     }
   }
   return { tiers, pfn };
+}
+
+/** pagesTiers() with its PFN runs (pfnRuns() of its `pfn`). */
+export function pagesTiersRuns(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk> | undefined, source: boolean): { tiers: TierRun[]; pfn: Float64Array; runs: PfnRun[] } {
+  if (source) {
+    const { tiers, pfn } = pagesTiers(p, walks, true);
+    return { tiers, pfn, runs: pfnRuns(pfn) };
+  }
+  const { tiers, pfn } = pagesTiersHeld(p, walks);
+  return { tiers, pfn, runs: heldPfnRuns(pfn, tiers) };
+}
+
+/** Scratch of pagesTiersHeld(): positions and kinds of the tree and xarray edges. */
+let edgePos = new Float64Array(64);
+let edgeOrder = new Uint32Array(64);
+
+/**
+ * pagesTiers() without the source (`source` false): the tiers found from the
+ * edges of the access and domain trees' nodes and of the xarray's runs, and
+ * PFNs read only where a tier holds the page, so a pages object far larger
+ * than what it holds costs what it holds (and one fill of its PFN array).
+ */
+function pagesTiersHeld(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk> | undefined): { tiers: TierRun[]; pfn: Float64Array } {
+  const n = p.npages;
+  const pfn = new Float64Array(n).fill(-1);
+  // Edges: (position, delta of the access users / domain nodes / xarray runs covering from there on).
+  const kinds: number[] = [];
+  const deltas: number[] = [];
+  let m = 0;
+  const edge = (pos: number, kind: number, delta: number): void => {
+    if (m === edgePos.length) {
+      const pos2 = new Float64Array(m * 2);
+      pos2.set(edgePos);
+      edgePos = pos2;
+      edgeOrder = new Uint32Array(m * 2);
+    }
+    edgePos[m++] = pos;
+    kinds.push(kind);
+    deltas.push(delta);
+  };
+  const at = p.accessItree;
+  for (let node = at.first(); node !== undefined; node = at.next(node)) {
+    if (node.start >= n || node.start > node.last) continue;
+    edge(node.start, 0, node.owner.users);
+    edge(Math.min(node.last, n - 1) + 1, 0, -node.owner.users);
+  }
+  const dt = p.domainsItree;
+  for (let node = dt.first(); node !== undefined; node = dt.next(node)) {
+    const last = Math.min(node.last, n - 1);
+    if (node.start > last) continue;
+    edge(node.start, 1, 1);
+    edge(last + 1, 1, -1);
+    const area = node.owner;
+    const dom = area.storageDomain ?? area.iopt?.domains[0];
+    if (!dom) continue;
+    // What the domain holds there, as peekPhys() reads it (from its runs in this snapshot where they cover it).
+    physOfPages(dom, area, node.start, last, walks?.get(dom), pfn);
+    for (let i = node.start; i <= last; i++) pfn[i] = pfn[i] >= 0 ? Math.floor(pfn[i] / PAGE_SIZE) : -1;
+  }
+  let runFirst = -1;
+  let runNext = -1;
+  p.pinnedPfns.forEachInRange(0, n - 1, (i, v) => {
+    pfn[i] = v;
+    if (i !== runNext) {
+      if (runFirst >= 0) {
+        edge(runFirst, 2, 1);
+        edge(runNext, 2, -1);
+      }
+      runFirst = i;
+    }
+    runNext = i + 1;
+    return true;
+  });
+  if (runFirst >= 0) {
+    edge(runFirst, 2, 1);
+    edge(runNext, 2, -1);
+  }
+  const order = edgeOrder.subarray(0, m);
+  for (let k = 0; k < m; k++) order[k] = k;
+  order.sort((a, b) => edgePos[a] - edgePos[b]);
+  const tiers: TierRun[] = [];
+  let users = 0;
+  let doms = 0;
+  let xa = 0;
+  let start = 0;
+  let k = 0;
+  while (start < n) {
+    while (k < m && edgePos[order[k]] <= start) {
+      const e = order[k++];
+      if (kinds[e] === 0) users += deltas[e];
+      else if (kinds[e] === 1) doms += deltas[e];
+      else xa += deltas[e];
+    }
+    const end = k < m ? Math.min(edgePos[order[k]], n) : n;
+    const prev = tiers[tiers.length - 1];
+    const xarray = xa > 0;
+    const domain = doms > 0;
+    if (prev !== undefined && prev.xarray === xarray && prev.domain === domain && prev.accessUsers === users) prev.last = end - 1;
+    else tiers.push({ first: start, last: end - 1, xarray, domain, accessUsers: users });
+    start = end;
+  }
+  // (its PFNs are -1 or PFNs: what perPage() would hand over)
+  perPageMemo.set(pfn, pfn);
+  return { tiers, pfn };
+}
+
+/** pfnRuns(pfn) of pagesTiersHeld()'s PFNs: a tier no one holds is -1 throughout, one run read without a look. */
+function heldPfnRuns(pfn: Float64Array, tiers: readonly TierRun[]): PfnRun[] {
+  const out: PfnRun[] = [];
+  let cur: PfnRun | undefined;
+  for (const t of tiers) {
+    if (!t.xarray && !t.domain) {
+      const len = t.last - t.first + 1;
+      if (cur !== undefined && cur.pfn < 0) cur.n += len;
+      else {
+        cur = { index: t.first, pfn: -1, n: len };
+        out.push(cur);
+      }
+      continue;
+    }
+    appendPfnRuns(pfn, t.first, t.last + 1, out);
+    cur = out[out.length - 1];
+  }
+  return out;
 }
 
 /**
@@ -855,9 +977,13 @@ function perPageOf(pfn: Float64Array): Float64Array {
 
 /** Maximal runs of consecutive indexes with consecutive PFNs (and runs of -1). */
 export function pfnRuns(pfn: Float64Array): PfnRun[] {
-  const out: PfnRun[] = [];
-  let cur: PfnRun | undefined;
-  for (let i = 0; i < pfn.length; i++) {
+  return appendPfnRuns(pfn, 0, pfn.length, []);
+}
+
+/** pfnRuns() of `pfn` from `first` to before `end`, appended to `out` (its last run continued where it can be). */
+function appendPfnRuns(pfn: Float64Array, first: number, end: number, out: PfnRun[]): PfnRun[] {
+  let cur: PfnRun | undefined = out[out.length - 1];
+  for (let i = first; i < end; i++) {
     const v = pfn[i];
     if (cur && (v < 0 ? cur.pfn < 0 : cur.pfn >= 0 && cur.pfn + cur.n === v)) cur.n++;
     else {

@@ -9,7 +9,7 @@ import { runProgram } from '../../src/fuzz/executor.js';
 import { parseProgram } from '../../src/fuzz/program.js';
 import { IommufdIoas } from '../../src/iommufd/ioas.js';
 import type { IoptPages } from '../../src/iommufd/pages.js';
-import { contextsOf, Inspector, pagesTiers, pagesTiersSparse, pfnRuns } from '../../src/inspect/snapshot.js';
+import { contextsOf, Inspector, pagesTiers, pagesTiersRuns, pagesTiersSparse, pfnRuns } from '../../src/inspect/snapshot.js';
 import type { Machine } from '../../src/machine/machine.js';
 
 function pagesAfterEachCall(yaml: string, check: (pages: IoptPages[], m: Machine, index: number) => void): void {
@@ -59,6 +59,25 @@ describe('pages objects described by ranges', () => {
       }
     });
     expect(compared).toBeGreaterThanOrEqual(8);
+  });
+
+  it('without the source: the page-by-page tiers, PFNs where a tier holds one and -1 elsewhere', () => {
+    let compared = 0;
+    let heldPages = 0;
+    pagesAfterEachCall(HELD, (pages) => {
+      for (const p of pages) {
+        const dense = pagesTiers(p);
+        const held = pagesTiers(p, undefined, false);
+        expect(held.tiers).toEqual(dense.tiers);
+        const heldOnly = Float64Array.from(dense.pfn, (v, i) => (dense.tiers.some((t) => t.first <= i && i <= t.last && (t.xarray || t.domain)) ? v : -1));
+        expect(Array.from(held.pfn)).toEqual(Array.from(heldOnly));
+        expect(pagesTiersRuns(p, undefined, false).runs).toEqual(pfnRuns(heldOnly));
+        heldPages += heldOnly.filter((v) => v >= 0).length;
+        compared++;
+      }
+    });
+    expect(compared).toBeGreaterThanOrEqual(8);
+    expect(heldPages).toBeGreaterThan(0);
   });
 
   it('a 2^47-page IOAS_MAP with no domain snapshots as one range, nothing held', () => {

@@ -141,8 +141,14 @@ export class AnswerOracle {
   private readonly ref = new Map<string, RefArea[]>();
   /** The reference no longer knows every IOAS's ranges (a call it cannot follow succeeded). */
   private areasKnown = true;
-  /** Pages key → the PFN each page held when it was pinned (NaN: not pinned). */
+  /** Pages key → the PFN each page held when it was pinned (NaN: not pinned), up to the last page held. */
   private readonly pinned = new Map<number, Float64Array>();
+  /**
+   * Pages key → the ranges of its `pinned` record that are written, as sorted
+   * [first, last] pairs (the held tiers of the last pass): the record outside
+   * them says nothing and is not read.
+   */
+  private readonly pinnedHeld = new Map<number, { npages: number; ranges: number[] }>();
   /** Pages key → what checkPins() last passed for it (the tiers and PFN arrays by identity, the record, the counts). */
   private readonly pinsChecked = new Map<number, { tiers: readonly unknown[]; pfn: Float64Array; rec: Float64Array; npinned: number; charged: number }>();
   private tempLimitTouched = false;
@@ -235,6 +241,7 @@ export class AnswerOracle {
     if (s === undefined || s.pages.some((p) => p.npages > DETAIL_PAGES)) {
       this.prev = undefined;
       this.pinned.clear();
+      this.pinnedHeld.clear();
       this.pinsChecked.clear();
       // The calls made meanwhile are not followed: the reference no longer knows the areas.
       this.areasKnown = false;
@@ -777,6 +784,7 @@ export class AnswerOracle {
       if (this.verifyMemo) this.memoStale(`pins #${p.key}`, false, inputs);
     }
     for (const k of this.pinned.keys()) if (!live.has(k)) this.pinned.delete(k);
+    for (const k of this.pinnedHeld.keys()) if (!live.has(k)) this.pinnedHeld.delete(k);
     for (const k of this.pinsChecked.keys()) if (!live.has(k)) this.pinsChecked.delete(k);
     for (const k of this.pagesFile.keys()) if (!live.has(k)) this.pagesFile.delete(k);
     return undefined;
@@ -785,10 +793,40 @@ export class AnswerOracle {
   /** checkPins() of one pages object with page detail: its pins against what was pinned and what the source maps. */
   private pinsOf(p: PagesSnap, pfn: Float64Array): OracleFailure | undefined {
     let rec = this.pinned.get(p.key);
-    if (!rec || rec.length !== p.npages) {
-      rec = new Float64Array(p.npages).fill(Number.NaN);
-      this.pinned.set(p.key, rec);
+    const heldBefore = this.pinnedHeld.get(p.key);
+    let was = heldBefore?.ranges ?? [];
+    if (!rec || heldBefore?.npages !== p.npages) {
+      rec = new Float64Array(0);
+      was = [];
     }
+    // The record reaches the last page held (it grows with it): only the pages of `was` are read from
+    // it, so a pages object far larger than what it holds costs what it holds.
+    let end = 0;
+    for (const t of p.tiers) if (t.xarray || t.domain) end = t.last + 1;
+    if (rec.length < end) {
+      const grown = new Float64Array(Math.min(p.npages, Math.max(end, 2 * rec.length)));
+      grown.set(rec);
+      rec = grown;
+    }
+    this.pinned.set(p.key, rec);
+    // A page held now and not when the record was last written has no record (NaN): it was not held
+    // in between, or the pass that saw it held would have listed it.
+    const now: number[] = [];
+    let w = 0;
+    for (const t of p.tiers) {
+      if (!t.xarray && !t.domain) continue;
+      now.push(t.first, t.last);
+      let at = t.first;
+      while (w < was.length && was[w + 1] < at) w += 2;
+      for (let v = w; at <= t.last; v += 2) {
+        const lo = v < was.length ? was[v] : Number.POSITIVE_INFINITY;
+        if (lo > at) rec.fill(Number.NaN, at, Math.min(lo, t.last + 1));
+        if (v >= was.length) break;
+        at = was[v + 1] + 1;
+      }
+    }
+    // Until this pass ends, the record is read over both (a pass stopped by a failure leaves both written).
+    this.pinnedHeld.set(p.key, { npages: p.npages, ranges: mergeRanges(was, now) });
     let npinned = 0;
     const uptr = BigInt(p.uptr);
     const vpn0 = Number(uptr / BigInt(PAGE));
@@ -796,12 +834,8 @@ export class AnswerOracle {
     const mf = p.source === 'file' ? this.pagesFile.get(p.key) : undefined;
     const fileStart = BigInt(p.file?.start ?? 0);
     for (const t of p.tiers) {
-      const held = t.xarray || t.domain;
+      if (!t.xarray && !t.domain) continue;
       for (let i = t.first; i <= t.last; i++) {
-        if (!held) {
-          rec[i] = Number.NaN;
-          continue;
-        }
         npinned++;
         if (Number.isNaN(rec[i])) {
           if (mf) {
@@ -819,6 +853,7 @@ export class AnswerOracle {
     if (p.npinned !== npinned) return fail('npinned', `pages #${p.key}: npinned ${p.npinned}, ${npinned} page(s) held by an access or a domain`);
     if (p.charged !== p.npinned) return fail('accounting', `pages #${p.key}: ${p.charged} page(s) charged, ${p.npinned} pinned`);
     this.pinsChecked.set(p.key, { tiers: p.tiers, pfn, rec, npinned: p.npinned, charged: p.charged });
+    this.pinnedHeld.set(p.key, { npages: p.npages, ranges: now });
     return undefined;
   }
 
@@ -1132,6 +1167,24 @@ function filePfn(mf: MemFile, off: bigint): number {
   const page = Number(off / BigInt(PAGE));
   const head = mf.lookup(Math.floor(page / mf.folioPages));
   return head < 0 ? -1 : head + (page % mf.folioPages);
+}
+
+/** The union of two lists of sorted, disjoint [first, last] pairs, as one such list. */
+function mergeRanges(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const fromA = j >= b.length || (i < a.length && a[i] <= b[j]);
+    const lo = fromA ? a[i] : b[j];
+    const hi = fromA ? a[i + 1] : b[j + 1];
+    if (fromA) i += 2;
+    else j += 2;
+    const n = out.length;
+    if (n > 0 && lo <= out[n - 1] + 1) out[n - 1] = Math.max(out[n - 1], hi);
+    else out.push(lo, hi);
+  }
+  return out;
 }
 
 /** The PFN of every page of `p` (its xarray's, else its domain's, else the user's; -1 none). */

@@ -584,6 +584,10 @@ export function pinnedPfnOf(pages: IoptPages, index: number): number {
 class PinnedPfns {
   private node: ReturnType<IoptPages['domainsItree']['iterFirst']>;
   private from = Number.POSITIVE_INFINITY;
+  /** The last run read from a storage domain: indexes runFirst..runLast of `node` at PFNs runPfn on. */
+  private runFirst = 0;
+  private runLast = -1;
+  private runPfn = 0;
 
   constructor(private readonly pages: IoptPages) {}
 
@@ -595,8 +599,32 @@ class PinnedPfns {
       node = this.pages.domainsItree.iterFirst(index, index);
       this.node = node;
       this.from = node === undefined ? Number.POSITIVE_INFINITY : index;
+      this.runLast = -1;
     }
-    return domainPfnOf(node, index);
+    if (index >= this.runFirst && index <= this.runLast) return this.runPfn + (index - this.runFirst);
+    const pfn = domainPfnOf(node, index);
+    if (pfn >= 0 && node !== undefined) this.readRun(node, index, pfn);
+    return pfn;
+  }
+
+  /**
+   * How far the storage domain maps on linearly from `index` (at `pfn`) within
+   * `node`: one firstMismatch() over the pages after it (which the table walks
+   * by its leaves) instead of a lookup per page.
+   */
+  private readRun(node: NonNullable<PinnedPfns['node']>, index: number, pfn: number): void {
+    const area = node.owner;
+    const d = area.storageDomain!;
+    this.runFirst = index;
+    this.runPfn = pfn;
+    this.runLast = index;
+    const last = Math.min(node.last, area.lastIndex);
+    if (index >= last) return;
+    // the pages after the area's first start on page boundaries, in IOVA and in phys alike
+    const base = area.iovaNum - area.pageOffset - area.index * PAGE_SIZE;
+    const from = base + (index + 1) * PAGE_SIZE;
+    const m = d.firstMismatch(from, base + last * PAGE_SIZE, PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
+    this.runLast = m < 0 ? last : index + Math.floor((m - from) / PAGE_SIZE);
   }
 }
 

@@ -38,6 +38,25 @@ describe('machine.audit()', () => {
     expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.locked_vm');
   });
 
+  it('reads the storage domain run by run: clean over scattered frames, and a second domain one page off at a run break is reported', () => {
+    const s = session(false);
+    s.c.hwptAlloc({ devId: s.ids.idevId, ptId: s.ioas });
+    const iopt = iommufdContexts(s.machine)[0].iopts()[0];
+    expect(iopt.domains).toHaveLength(2);
+    const [stor, other] = iopt.domains;
+    const iova = Number(s.iova);
+    const pfns = Array.from({ length: 64 }, (_, k) => Math.floor(stor.peekPhys(iova + k * 4096) / 4096));
+    // The first page whose PFN does not follow the one before: a run of the storage domain ends there.
+    const brk = pfns.findIndex((p, k) => k > 0 && p !== pfns[k - 1] + 1);
+    expect(brk).toBeGreaterThan(0);
+    expect(s.machine.audit()).toBe(0);
+    // The page after the break, mapped in the other domain where the storage domain's run would have gone on.
+    other.unmap(iova + brk * 4096, 4096);
+    expect(other.map(iova + brk * 4096, (pfns[brk - 1] + 1) * 4096, 4096, 3)).toBe(0);
+    expect(s.machine.audit()).toBeGreaterThan(0);
+    expect(s.machine.warnings.map((w) => w.assertion)).toContain('audit.domain_pfn');
+  });
+
   it('reports a domain that lost a mapping behind iommufd’s back', () => {
     const s = session(false);
     const iopt = iommufdContexts(s.machine)[0].iopts()[0];

@@ -588,6 +588,9 @@ class PinnedPfns {
   private runFirst = 0;
   private runLast = -1;
   private runPfn = 0;
+  /** The page after the last run, looked up to see where it ended (-1 none) and its PFN. */
+  private aheadIndex = -1;
+  private aheadPfn = -1;
 
   constructor(private readonly pages: IoptPages) {}
 
@@ -600,17 +603,19 @@ class PinnedPfns {
       this.node = node;
       this.from = node === undefined ? Number.POSITIVE_INFINITY : index;
       this.runLast = -1;
+      this.aheadIndex = -1;
     }
     if (index >= this.runFirst && index <= this.runLast) return this.runPfn + (index - this.runFirst);
-    const pfn = domainPfnOf(node, index);
+    const pfn = index === this.aheadIndex ? this.aheadPfn : domainPfnOf(node, index);
     if (pfn >= 0 && node !== undefined) this.readRun(node, index, pfn);
     return pfn;
   }
 
   /**
    * How far the storage domain maps on linearly from `index` (at `pfn`) within
-   * `node`: one firstMismatch() over the pages after it (which the table walks
-   * by its leaves) instead of a lookup per page.
+   * `node`: the next page looked up (kept for the next call when the run ends
+   * there, as scattered frames do), then one firstMismatch() over the pages
+   * after it (which the table walks by its leaves) instead of a lookup per page.
    */
   private readRun(node: NonNullable<PinnedPfns['node']>, index: number, pfn: number): void {
     const area = node.owner;
@@ -618,13 +623,23 @@ class PinnedPfns {
     this.runFirst = index;
     this.runPfn = pfn;
     this.runLast = index;
+    this.aheadIndex = -1;
     const last = Math.min(node.last, area.lastIndex);
     if (index >= last) return;
     // the pages after the area's first start on page boundaries, in IOVA and in phys alike
     const base = area.iovaNum - area.pageOffset - area.index * PAGE_SIZE;
-    const from = base + (index + 1) * PAGE_SIZE;
-    const m = d.firstMismatch(from, base + last * PAGE_SIZE, PAGE_SIZE, (pfn + 1) * PAGE_SIZE);
-    this.runLast = m < 0 ? last : index + Math.floor((m - from) / PAGE_SIZE);
+    const next = base + (index + 1) * PAGE_SIZE;
+    const phys = d.peekPhys(next);
+    if (phys !== (pfn + 1) * PAGE_SIZE) {
+      this.aheadIndex = index + 1;
+      this.aheadPfn = phys < 0 ? -1 : Math.floor(phys / PAGE_SIZE);
+      return;
+    }
+    this.runLast = index + 1;
+    if (index + 1 >= last) return;
+    const from = next + PAGE_SIZE;
+    const m = d.firstMismatch(from, base + last * PAGE_SIZE, PAGE_SIZE, (pfn + 2) * PAGE_SIZE);
+    this.runLast = m < 0 ? last : index + 1 + Math.floor((m - from) / PAGE_SIZE);
   }
 }
 

@@ -92,7 +92,8 @@ export interface SnapshotScope {
    * false: a page no tier holds (neither the xarray nor a domain) has PFN -1 in `pfns` (and
    * `pfnsOut`, and is left out of the frames table) instead of what its source maps there now:
    * for a caller that judges only what is pinned, the per-page read of the source saved.
-   * Default true.
+   * Then each `pfnsOut` array ends after the last page a tier holds (a page past its end holds
+   * none), so a pages object far larger than what it holds costs what it holds. Default true.
    */
   sourcePfns?: boolean;
   /**
@@ -778,7 +779,10 @@ let edgeOrder = new Uint32Array(64);
  */
 function pagesTiersHeld(p: IoptPages, walks: ReadonlyMap<IommuDomain, DomainWalk> | undefined): { tiers: TierRun[]; pfn: Float64Array } {
   const n = p.npages;
-  const pfn = new Float64Array(n).fill(-1);
+  // The PFN array ends after the last page held (the domain tree's last node or the xarray's last entry).
+  let end = p.pinnedPfns.lastPresent(n - 1) + 1;
+  for (let node = p.domainsItree.first(); node !== undefined; node = p.domainsItree.next(node)) end = Math.max(end, Math.min(node.last, n - 1) + 1);
+  const pfn = new Float64Array(end).fill(-1);
   // Edges: (position, delta of the access users / domain nodes / xarray runs covering from there on).
   const kinds: number[] = [];
   const deltas: number[] = [];

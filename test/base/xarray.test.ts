@@ -46,6 +46,8 @@ describe('XArray', () => {
     expect(xa.load(6)).toBe(-1);
     expect(xa.count()).toBe(2);
     expect(xa.firstPresent(6, 2 ** 53)).toBe(2 ** 52);
+    expect(xa.lastPresent(2 ** 53)).toBe(2 ** 52);
+    expect(xa.lastPresent(2 ** 52 - 1)).toBe(5);
     expect(xa.erase(5)).toBe(0);
     expect(xa.erase(5)).toBe(-1);
     expect(xa.count()).toBe(1);
@@ -115,6 +117,7 @@ describe('XArray', () => {
               const last = op.first + op.len;
               const keys = [...m.keys()].filter((i) => i >= op.first && i <= last);
               expect(xa.firstPresent(op.first, last)).toBe(keys.length ? Math.min(...keys) : -1);
+              expect(xa.lastPresent(last, op.first)).toBe(keys.length ? Math.max(...keys) : -1);
               break;
             }
           }

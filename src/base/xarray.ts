@@ -320,64 +320,42 @@ export class XArray {
 
   /** Lowest present index in [first, last], or -1. */
   firstPresent(first: number, last: number): number {
-    const root = this.root;
-    if (root === null) return -1;
-    if (first < 0) first = 0;
-    const top = POW[this.height + 1]! - 1;
-    if (last > top) last = top;
-    if (first > last) return -1;
-    return this.find(root, this.height, 0, first, last);
-  }
-
-  private find(node: XaNode | XaLeaf, level: number, base: number, first: number, last: number): number {
-    if (level === 0) {
-      const vals = (node as XaLeaf).vals;
-      const lo = first > base ? first - base : 0;
-      const hi = last < base + MASK ? last - base : MASK;
-      for (let i = lo; i <= hi; i++) if (vals[i]! >= 0) return base + i;
-      return -1;
-    }
-    const span = POW[level]!;
-    const lo = first > base ? Math.floor((first - base) / span) : 0;
-    const hi = last < base + POW[level + 1]! - 1 ? Math.floor((last - base) / span) : MASK;
-    const slots = (node as XaNode).slots;
-    for (let i = lo; i <= hi; i++) {
-      const c = slots[i]!;
-      if (c !== null) {
-        const r = this.find(c, level - 1, base + i * span, first, last);
-        if (r >= 0) return r;
-      }
-    }
-    return -1;
+    return this.present(first, last, false);
   }
 
   /** Highest present index in [first, last], or -1. */
   lastPresent(last: number, first = 0): number {
+    return this.present(first, last, true);
+  }
+
+  private present(first: number, last: number, down: boolean): number {
     const root = this.root;
     if (root === null) return -1;
     if (first < 0) first = 0;
     const top = POW[this.height + 1]! - 1;
     if (last > top) last = top;
     if (first > last) return -1;
-    return this.findLast(root, this.height, 0, first, last);
+    return this.find(root, this.height, 0, first, last, down);
   }
 
-  private findLast(node: XaNode | XaLeaf, level: number, base: number, first: number, last: number): number {
+  /** The lowest (`down`: highest) present index in [first, last] under `node`, or -1. */
+  private find(node: XaNode | XaLeaf, level: number, base: number, first: number, last: number, down: boolean): number {
+    const step = down ? -1 : 1;
     if (level === 0) {
       const vals = (node as XaLeaf).vals;
       const lo = first > base ? first - base : 0;
       const hi = last < base + MASK ? last - base : MASK;
-      for (let i = hi; i >= lo; i--) if (vals[i]! >= 0) return base + i;
+      for (let i = down ? hi : lo; i >= lo && i <= hi; i += step) if (vals[i]! >= 0) return base + i;
       return -1;
     }
     const span = POW[level]!;
     const lo = first > base ? Math.floor((first - base) / span) : 0;
     const hi = last < base + POW[level + 1]! - 1 ? Math.floor((last - base) / span) : MASK;
     const slots = (node as XaNode).slots;
-    for (let i = hi; i >= lo; i--) {
+    for (let i = down ? hi : lo; i >= lo && i <= hi; i += step) {
       const c = slots[i]!;
       if (c !== null) {
-        const r = this.findLast(c, level - 1, base + i * span, first, last);
+        const r = this.find(c, level - 1, base + i * span, first, last, down);
         if (r >= 0) return r;
       }
     }

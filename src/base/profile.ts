@@ -172,6 +172,19 @@ export interface Profile {
    * MmOptions.anonMergeSrcWithout.
    */
   readonly anonMergeSrcWithout: boolean;
+  /**
+   * mseal(2) (v6.10): VM_SEALED VMAs refuse munmap, mremap, mprotect and a
+   * MAP_FIXED over them (EPERM), and discarding advice on a read-only
+   * anonymous one; without it the system call is ENOSYS. MmOptions.mseal.
+   */
+  readonly mseal: boolean;
+  /**
+   * Which sealed VMA is read-only anonymous for madvise: 7.x's
+   * can_madvise_modify() asks vma_is_anonymous() (no vm_ops: a [vdso] or
+   * [vvar] is not); 6.12's is_ro_anon() a VMA with no vm_file that is not
+   * shared (a special mapping is). MmOptions.msealAnonByVmOps.
+   */
+  readonly msealAnonByVmOps: boolean;
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
@@ -330,6 +343,8 @@ const latest: Profile = Object.freeze({
   thpDisableExceptAdvised: true,
   madvGuard: true,
   anonMergeSrcWithout: true,
+  mseal: true,
+  msealAnonByVmOps: true,
   openDirectoryCreateEinval: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
@@ -385,6 +400,7 @@ const v612: Profile = Object.freeze({
   thpDisableExceptAdvised: false,
   madvGuard: false,
   anonMergeSrcWithout: false,
+  msealAnonByVmOps: false,
   mockIovaToPhysWarnsMissing: true,
   mockPageTable: 'xarray',
   vvarVclockPages: 0,
@@ -430,6 +446,7 @@ const v65: Profile = Object.freeze({
   testCmdDirtyUnion: false,
   gupWrapFailsWithOverflow: false,
   mapStackNoHugepage: false,
+  mseal: false,
   lastIommufdCmd: 0x88,
   lastTestOp: 12,
 });

@@ -162,6 +162,8 @@ export const OP = {
    * the caller's too, at the new number -> the kind installed (0: not a model file, the real one stands).
    */
   PIDFD_GETFD: 56,
+  /** mseal(2) (a: addr, len, flags): the model answers; on success the shim seals the real range too. */
+  MSEAL: 57,
 } as const;
 
 /** In a reply's spin_us: the model's GUP took pages of shared file mappings of this process (ask OP.POPULATE). */

@@ -1086,6 +1086,10 @@ export class BridgeServer {
         else this.syncWrittenPages(b, a[0], a[1]);
         this.syncTouchedRange(b, a[0], a[1]);
         return { ret: p.mprotect(a[0], a[1], Number(a[2])) };
+      case OP.MSEAL:
+        // the VMAs of the range as the real process has them (its image, its stack) before they are sealed
+        this.mirrorRange(b, a[0], a[1]);
+        return { ret: p.mseal(a[0], a[1], a[2]) };
       case OP.MLOCK:
         this.mirrorRange(b, a[0], a[1]);
         this.syncTouchedRange(b, a[0], a[1]);

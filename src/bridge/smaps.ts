@@ -53,6 +53,8 @@ const MNEMONICS: ReadonlyArray<[number, string]> = [
   [29, 'hg'],
   [30, 'nh'],
   [31, 'mg'],
+  // VM_SEALED, bit 63 in the kernel (the model's bit 24): listed last
+  [24, 'sl'],
 ];
 
 /** The VmFlags line's list for VMA flags `f`. */

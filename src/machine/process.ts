@@ -13,7 +13,7 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
-import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOSYS, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEALS_WRITE, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
@@ -391,6 +391,18 @@ export class Process {
       const l = u64(length);
       if (a === undefined || l === undefined) return -EINVAL;
       return this.mm.mprotect(a, l, prot | 0);
+    });
+  }
+
+  /** mseal(2) (v6.10; ENOSYS before, profile mseal). */
+  mseal(addr: Arg, length: Arg, flags: Arg): number {
+    return this.sys('mseal', -ESRCH, () => {
+      if (!this.machine.profile.mseal) return -ENOSYS;
+      const a = u64(addr);
+      const l = u64(length);
+      const f = u64(flags);
+      if (a === undefined || l === undefined || f === undefined) return -EINVAL;
+      return this.mm.mseal(a, l, f);
     });
   }
 

@@ -138,6 +138,7 @@ import {
   VM_HUGEPAGE,
   VM_HUGETLB,
   VM_MAYBE_GUARD,
+  VM_SEALED,
   VM_IO,
   VM_LOCKED,
   VM_LOCKED_MASK,
@@ -281,6 +282,10 @@ export interface MmOptions {
    * one is not.
    */
   anonMergeSrcWithout?: boolean;
+  /** mseal(2) exists (profile mseal); false: -ENOSYS. */
+  mseal?: boolean;
+  /** Profile msealAnonByVmOps: which sealed VMA refuses discarding advice. */
+  msealAnonByVmOps?: boolean;
   warn?: WarnSink;
 }
 
@@ -707,7 +712,7 @@ function newAnonVma(): number {
 }
 
 /** Coverage sites of MmStruct's methods (base/coverage.ts). */
-const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'guardInstall', 'guardRemove', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
+const COV_MmStruct = coverSites('MmStruct', ['mmget', 'mmgetNotZero', 'mmput', 'mmgrab', 'mmdrop', 'exitMmap', 'getHugeZero', 'putHugeZero', 'isHugeZero', 'findVmaForAccess', 'expandStack', 'hintFits', 'attach', 'insertVma', 'releaseVma', 'splitVma', 'canMerge', 'mergeRange', 'setHuge', 'splitHugePmd', 'zapRange', 'thpEligible', 'filePage', 'hugetlbFault', 'populate', 'topdown', 'bottomup', 'searchArea', 'getUnmappedArea', 'setMmapBase', 'setupExec', 'mapExecImage', 'mmap', 'doMmap', 'mmapDevice', 'mmapRegion', 'mmapPfnmap', 'munmap', 'mseal', 'doMunmap', 'setFlags', 'mlock', 'munlock', 'applyLockFlags', 'mlockall', 'mprotect', 'madvise', 'madviseVma', 'madviseCollapse', 'madviseCollapseShmem', 'collapseBlock', 'guardInstall', 'guardRemove', 'fork', 'copyPages', 'backedCopy', 'pageTableBytes', 'mremap', 'remapMove', 'moveVma', 'moveTables', 'expandInPlace']);
 
 export class MmStruct {
   readonly phys: PhysicalMemory;
@@ -806,6 +811,8 @@ export class MmStruct {
       thpDisableExceptAdvised: opts.thpDisableExceptAdvised ?? false,
       guardRegions: opts.guardRegions ?? false,
       anonMergeSrcWithout: opts.anonMergeSrcWithout ?? true,
+      mseal: opts.mseal ?? true,
+      msealAnonByVmOps: opts.msealAnonByVmOps ?? true,
       warn: opts.warn ?? phys.warn,
     };
   }
@@ -2041,6 +2048,11 @@ export class MmStruct {
    */
   private mmapDevice(start: number, end: number, vmFlags: number, flags: number, pgoff: bigint, device: DeviceMmap): bigint {
     cover(COV_MmStruct.mmapDevice);
+    // __mmap_setup() gathers what a MAP_FIXED mapping replaces (a sealed VMA: -EPERM) before the driver's mmap
+    if (flags & MAP_FIXED) {
+      const g = this.munmapGather(start, end);
+      if (g < 0) return BigInt(g);
+    }
     const m = device(vmFlags, pgoff, end - start);
     if (typeof m === 'number') return BigInt(m);
     if (flags & MAP_FIXED) {
@@ -2058,6 +2070,11 @@ export class MmStruct {
 
   private mmapRegion(start: number, end: number, vmFlags: number, flags: number, file: MemFile | null, pgoff: number, hugeOrder: number): bigint {
     cover(COV_MmStruct.mmapRegion);
+    // __mmap_setup(): what the mapping replaces is gathered (split, a sealed VMA -EPERM) before any charge
+    if (flags & MAP_FIXED) {
+      const g = this.munmapGather(start, end);
+      if (g < 0) return BigInt(g);
+    }
     // __mmap_setup(): a private writable mapping is charged (accountable_mapping()), less what the
     // VMAs it replaces were charged; shmem_zero_setup() charges a shared anonymous one
     // (shmem_acct_size()). Both ask __vm_enough_memory(); a failure leaves the replaced VMAs.
@@ -2151,21 +2168,86 @@ export class MmStruct {
     return this.doMunmap(s, s + Number(alen / PAGE_N));
   }
 
-  /** do_vmi_munmap() on pages [s, e). */
-  private doMunmap(s: number, e: number): number {
-    cover(COV_MmStruct.doMunmap);
+  /**
+   * mseal(2) (do_mseal()): flags must be 0, the start page-aligned, the
+   * length rounded up to pages without wrapping (-EINVAL); an empty range is
+   * 0; a range with a hole is -ENOMEM before anything changes; then
+   * VM_SEALED on every VMA of the range (split and merged as any flag
+   * change; a split refused at the map count ends it with -ENOMEM, the VMAs
+   * before already sealed). Sealing is one-way: nothing clears it.
+   */
+  mseal(addr: bigint, length: bigint, flags: bigint): number {
+    cover(COV_MmStruct.mseal);
+    if (BigInt.asUintN(64, flags) !== 0n) return -EINVAL;
+    addr = BigInt.asUintN(64, addr);
+    if (addr % PAGE_N !== 0n) return -EINVAL;
+    const len0 = BigInt.asUintN(64, length);
+    const len = BigInt.asUintN(64, len0 + PAGE_N - 1n) & ~(PAGE_N - 1n);
+    if (len0 !== 0n && len === 0n) return -EINVAL;
+    const endB = addr + len;
+    if (endB > U64_MAX) return -EINVAL;
+    if (endB === addr) return 0;
+    // range_contains_unmapped(): no VMA lies at or above TASK_SIZE
+    if (endB > TASK_SIZE) return -ENOMEM;
+    const s = Number(addr / PAGE_N);
+    const e = Number(endB / PAGE_N);
+    const first = this.findIdx(s);
+    let i = first;
+    for (let cur = s; cur < e; i++) {
+      if (i >= this.vmas.length || this.vmas[i].start > cur) return -ENOMEM;
+      cur = this.vmas[i].end;
+    }
+    i = first;
+    for (let cur = s; cur < e; i++) {
+      const v = this.vmas[i];
+      const hi = Math.min(v.end, e);
+      if (!(v.flags & VM_SEALED)) {
+        const k = this.setFlags(i, Math.max(cur, v.start), hi, v.flags | VM_SEALED);
+        if (k < 0) {
+          this.mergeBeforeFailure(first, i);
+          return k;
+        }
+        i = k;
+      }
+      cur = hi;
+    }
+    this.mergeRange(first, i);
+    return 0;
+  }
+
+  /**
+   * vms_gather_munmap_vmas() over pages [s, e): the VMA the range starts in
+   * split off (a hole punched at the map count limit is -ENOMEM first), then
+   * every VMA of the range looked at (a sealed one is -EPERM, the split
+   * made stays), then the last one split at the end. The index of the
+   * range's first VMA, or -errno.
+   */
+  private munmapGather(s: number, e: number, seals = true): number {
+    const sealed = seals ? VM_SEALED : 0;
     let i = this.findIdx(s);
-    if (i >= this.vmas.length || this.vmas[i].start >= e) return 0;
-    if (this.vmas[i].start < s) {
+    if (i >= this.vmas.length || this.vmas[i].start >= e) return i;
+    const v0 = this.vmas[i];
+    if (v0.start < s) {
+      if (e < v0.end && this.vmas.length >= this.opts.maxMapCount) return -ENOMEM;
+      if (v0.flags & sealed) return -EPERM;
       const rc = this.splitVma(i, s);
       if (rc) return rc;
       i++;
     }
-    const j = this.findIdx(e - 1);
-    if (j < this.vmas.length && this.vmas[j].start < e && this.vmas[j].end > e) {
-      const rc = this.splitVma(j, e);
+    let j = i;
+    for (; j < this.vmas.length && this.vmas[j].start < e; j++) if (this.vmas[j].flags & sealed) return -EPERM;
+    if (j > i && this.vmas[j - 1].end > e) {
+      const rc = this.splitVma(j - 1, e);
       if (rc) return rc;
     }
+    return i;
+  }
+
+  /** do_vmi_munmap() on pages [s, e); `seals` false: what the real kernel already replaced under exec goes whatever it is. */
+  private doMunmap(s: number, e: number, seals = true): number {
+    cover(COV_MmStruct.doMunmap);
+    const i = this.munmapGather(s, e, seals);
+    if (i < 0) return i;
     let lo = -1;
     let hi = -1;
     while (i < this.vmas.length && this.vmas[i].start < e) {
@@ -2380,6 +2462,11 @@ export class MmStruct {
         rc = -EACCES;
         break;
       }
+      // mprotect_fixup(): a sealed VMA is not changed, even to the flags it has
+      if (v.flags & VM_SEALED) {
+        rc = -EPERM;
+        break;
+      }
       const hi = Math.min(v.end, e);
       // mprotect_fixup(): making writable a private mapping never charged charges it now; making
       // an anonymous one (no vm_ops) read-only before any page made its anon_vma uncharges it
@@ -2452,6 +2539,8 @@ export class MmStruct {
     if (r.newLen === 0n) return BigInt(-EINVAL);
     const v = this.vmaAt(r.addr);
     if (v === undefined) return BigInt(-EFAULT);
+    // can_modify_vma(): a sealed VMA is not remapped
+    if (v.flags & VM_SEALED) return BigInt(-EPERM);
     if (v.hugeOrder && !this.alignHugetlbRemap(r, v)) return BigInt(-EINVAL);
     if (f & (MREMAP_FIXED | MREMAP_DONTUNMAP)) return this.mremapToLegacy(r);
     if (r.oldLen >= r.newLen) {
@@ -2564,6 +2653,7 @@ export class MmStruct {
   /** 7.x's check_prep_vma(); 0 or -errno. */
   private checkPrepVma(r: Remap, v: Vma | undefined): number {
     if (v === undefined) return -EFAULT;
+    if (v.flags & VM_SEALED) return -EPERM;
     if (v.hugeOrder && !this.alignHugetlbRemap(r, v)) return -EINVAL;
     const implied = (r.flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
     if (!implied) r.newAddr = r.addr;
@@ -2685,7 +2775,7 @@ export class MmStruct {
     if (r.place.check) return this.remapChecked(r, false);
     const end = v.end + pages;
     // the real kernel grew it: whatever the model still had there is stale
-    if (!this.isFree(v.end, end)) this.doMunmap(v.end, end);
+    if (!this.isFree(v.end, end)) this.doMunmap(v.end, end, false);
     const old = v.end;
     v.end = end;
     if (v.flags & VM_LOCKED) this.lockedVm += pages;
@@ -2729,7 +2819,7 @@ export class MmStruct {
       v = this.vmas[i];
     }
     // the real kernel moved over what the model still had at the new address: stale
-    if (!this.isFree(newS, newS + newPages)) this.doMunmap(newS, newS + newPages);
+    if (!this.isFree(newS, newS + newPages)) this.doMunmap(newS, newS + newPages, false);
     const off = oldS - v.start;
     // copy_vma(): an anonymous VMA never faulted takes the new address as its offset
     const anon = v.file === null && v.ops === undefined && v.special === undefined && !(v.flags & VM_PFNMAP);
@@ -2902,6 +2992,30 @@ export class MmStruct {
   }
 
   /**
+   * can_madvise_modify() of a sealed VMA: advice that discards data
+   * (6.12's is_madv_discard(), 7.x's is_discard(), which adds
+   * MADV_GUARD_INSTALL) is refused on a read-only anonymous VMA, whose data
+   * the user could not change otherwise (profile msealAnonByVmOps says which
+   * VMA is anonymous).
+   */
+  private sealedMayDiscard(v: Vma, advice: number): boolean {
+    switch (advice) {
+      case MADV_FREE:
+      case MADV_DONTNEED:
+      case MADV_DONTNEED_LOCKED:
+      case MADV_REMOVE:
+      case MADV_DONTFORK:
+      case MADV_WIPEONFORK:
+      case MADV_GUARD_INSTALL:
+        break;
+      default:
+        return true;
+    }
+    const anon = this.opts.msealAnonByVmOps ? v.file === null && v.special === undefined && v.ops === undefined : (v.file === null || v.special !== undefined) && !(v.flags & VM_SHARED);
+    return !anon || (v.flags & VM_WRITE) !== 0;
+  }
+
+  /**
    * madvise_update_vma(): the advice's VMA flags over [s, e) of VMA i. A split that fails for want of
    * resources (the map count: -ENOMEM) is -EAGAIN from madvise (madvise_vma_behavior()).
    */
@@ -2914,6 +3028,7 @@ export class MmStruct {
     cover(COV_MmStruct.madviseVma);
     const v = this.vmas[i];
     const f = v.flags;
+    if (f & VM_SEALED && !this.sealedMayDiscard(v, advice)) return -EPERM;
     switch (advice) {
       case MADV_HUGEPAGE:
         return this.madviseUpdate(i, s, e, (f & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);

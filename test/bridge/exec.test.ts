@@ -292,6 +292,12 @@ describe('exec: madvise advices that set VMA flags', () => {
   });
 });
 
+describe('exec: mseal', () => {
+  it('argument checks, a sealed VMA of its own (sl in smaps), EPERM for munmap, mprotect, mremap, MAP_FIXED and discarding read-only memory; pins and forks (35 checks, all passing on 6.12.95 and 7.2.13)', async () => {
+    await passesUnder('mseal', BOTH, 35, ['a range running past the mapping: ENOMEM', 'a VMA of their own', 'the VMA it starts in was split all the same', 'sl in smaps for them alone', 'munmap of the whole mapping: EPERM', 'a MAP_FIXED over it: EPERM', 'MADV_DONTNEED of sealed read-only memory: EPERM', 'the domain maps them', "the child's copies are sealed"], { warnings: false });
+  });
+});
+
 describe('exec: SCM_RIGHTS', () => {
   it('an iommufd, a memfd and a pipe sent over a unix socket: the receiver maps through the model file and pays for its pins; the sender may close at once; the file comes back', async () => {
     await passesUnder('scm', ['latest'], 27, ['child: IOAS_MAP_FILE of the received memfd', 'child: its VmPin holds the 64 KiB it pinned', 'child: the pipe is still a pipe', 'parent: 96 KiB were mapped'], { warnings: false });

@@ -28,8 +28,9 @@ const SEED = 1;
 // joined the ops and memfd_create began to ask for sealing, seed 1 met pinned-vm-to-current first at exit: the
 // teardown released pins a forked child's mm sourced, charging the wrong mm after the last call (the leak check's
 // negative pinned_vm; no call is left for the answer oracle to judge); memlock-off-by-one, the accounting
-// boundary, took its place.)
-const FAST = ['unmap-length-short', 'copy-from-area-start', 'memlock-off-by-one'];
+// boundary, took its place. When mseal joined the ops, seed 1 met memlock-off-by-one only at program 4,174
+// (still found, in 12 s) and pinned-vm-to-current, by the answer oracle again, at program 837: it is back.)
+const FAST = ['unmap-length-short', 'copy-from-area-start', 'pinned-vm-to-current'];
 
 describe('mutation campaign', () => {
   it('has at least 20 mutants, each applying to the model as it is now (anchor found exactly once)', () => {

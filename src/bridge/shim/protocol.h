@@ -117,6 +117,7 @@ enum bridge_op {
 	OP_TMPFS_UNLINK = 54, /* s: "DEV:INO" of a /tmp file just unlinked; no reply */
 	OP_TMPFS_TRUNCATE = 55, /* s: "DEV:INO" of a regular file an O_TRUNC open is about to empty -> 0 */
 	OP_PIDFD_GETFD = 56, /* a: target's real pid, its fd, the new fd pidfd_getfd chose -> kind installed (0: none) */
+	OP_MSEAL = 57,       /* a: addr, len, flags -> 0 or -errno (then the real call seals the real range too) */
 };
 
 /* spin_us bit of a reply: the model's GUP took pages of this process's shared file mappings (ask OP_POPULATE) */

@@ -2875,7 +2875,17 @@ static int model_then_real(uint32_t op, long sys, void *a, size_t l, long x)
 
 int munmap(void *a, size_t l)
 {
-	return model_then_real(OP_MUNMAP, SYS_munmap, a, l, 0);
+	if (!connected())
+		return RS(SYS_munmap, a, l, 0);
+	int64_t r = CALL(OP_MUNMAP, (int64_t)(uintptr_t)a, l, 0);
+	/* a sealed VMA's EPERM (mseal(2)) comes after the split of the VMA the range starts in: the real one, sealed alike, splits too */
+	if (r == -EPERM)
+		RS(SYS_munmap, a, l, 0);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return RS(SYS_munmap, a, l, 0);
 }
 
 /*
@@ -2898,6 +2908,20 @@ static int model_decides(uint32_t op, long sys, void *a, size_t l, long x)
 	if (RS(sys, a, l, x) < 0)
 		errno = e;
 	return 0;
+}
+
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+/*
+ * mseal(2), through the C library's wrapper where it has one and through
+ * syscall(): the model decides (the checks that follow a seal are its), then
+ * the real range is sealed too, so the host refuses what the model refuses.
+ */
+int mseal(void *a, size_t l, unsigned long flags)
+{
+	return model_decides(OP_MSEAL, SYS_mseal, a, l, (long)flags);
 }
 
 int mlock(const void *a, size_t l)
@@ -3039,9 +3063,10 @@ static int model_then_real_holes(uint32_t op, long sys, void *a, size_t l, long 
 	if (!connected())
 		return RS(sys, a, l, x);
 	int64_t r = CALL(op, (int64_t)(uintptr_t)a, l, x);
-	if (r == -ENOMEM) {
+	/* (a sealed VMA's EPERM, mseal(2), also comes after the VMAs before it were done: the real range is sealed alike) */
+	if (r == -ENOMEM || r == -EPERM) {
 		RS(sys, a, l, x);
-		errno = ENOMEM;
+		errno = (int)-r;
 		return -1;
 	}
 	if (r < 0) {
@@ -3650,6 +3675,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_munmap: *ret = munmap((void *)a[0], (size_t)a[1]); return 1;
 	case SYS_mremap: *ret = (long)mremap((void *)a[0], (size_t)a[1], (size_t)a[2], (int)a[3], (void *)a[4]); return 1;
 	case SYS_mprotect: *ret = mprotect((void *)a[0], (size_t)a[1], (int)a[2]); return 1;
+	case SYS_mseal: *ret = mseal((void *)a[0], (size_t)a[1], (unsigned long)a[2]); return 1;
 	case SYS_madvise: *ret = madvise((void *)a[0], (size_t)a[1], (int)a[2]); return 1;
 	case SYS_mlock: *ret = mlock((const void *)a[0], (size_t)a[1]); return 1;
 	case SYS_mlock2: *ret = mlock2((const void *)a[0], (size_t)a[1], (unsigned int)a[2]); return 1;

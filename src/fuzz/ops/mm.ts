@@ -199,6 +199,23 @@ export const mprotect: OpModule = {
   },
 };
 
+export const mseal: OpModule = {
+  name: 'mseal',
+  spec: {
+    doc: 'mseal(2) (v6.10): seal the VMAs of the range (munmap, mremap, mprotect, a MAP_FIXED over them and discarding advice on read-only anonymous memory are EPERM from then on); ENOSYS on older kernels',
+    group: 'mm',
+    fields: { addr: req(u64('start', { handle: 'addr' })), length: req(u64('length')), flags: u64('flags (must be 0)') },
+    outputs: {},
+  },
+  weight: 0.2,
+  execute: (x) => ({ ret: x.proc.mseal(x.v('addr'), x.v('length'), x.has('flags') ? x.v('flags') : 0n), outputs: none() }),
+  generate: rangeCall,
+  emitC(e) {
+    // (by number: the C library may not name it)
+    e.L(`rc = sys_rc(syscall(462 /* __NR_mseal */, (unsigned long)${e.v('addr')}, (size_t)${e.v('length')}, (unsigned long)${e.has('flags') ? e.v('flags') : '0'}));`);
+  },
+};
+
 export const madvise: OpModule = {
   name: 'madvise',
   spec: {
@@ -649,4 +666,4 @@ export const prctl_thp_disable: OpModule = {
   },
 };
 
-export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate, memfd_seal, prctl_thp_disable];
+export const MM_OPS: readonly OpModule[] = [mmap, munmap, mremap, mprotect, mseal, madvise, mlock, munlock, mincore, write_memory, read_memory, memfd_create, ftruncate, fallocate, memfd_seal, prctl_thp_disable];

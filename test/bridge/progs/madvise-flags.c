@@ -24,22 +24,6 @@
 
 #define PG 4096
 
-/* the number of /proc/self/maps lines inside [lo, hi) */
-static int vmas_in(unsigned long lo, unsigned long hi)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512];
-	int n = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s >= lo && e <= hi)
-			n++;
-	}
-	if (f)
-		fclose(f);
-	return n;
-}
-
 int main(void)
 {
 	int fd = open("/dev/iommu", O_RDWR);

@@ -121,6 +121,22 @@ static __attribute__((unused)) int write_file(const char *path, const char *v)
 	return n < 0 ? -e : n;
 }
 
+/* The number of /proc/self/maps lines inside [lo, hi). */
+static __attribute__((unused)) int vmas_in(unsigned long lo, unsigned long hi)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s >= lo && e <= hi)
+			n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* The value (kB) of `key` in the smaps block of the VMA holding `va`; -1 if absent. `flags` gets VmFlags. */
 static __attribute__((unused)) long smaps_field(void *va, const char *key, char *flags)
 {

@@ -2048,11 +2048,8 @@ export class MmStruct {
    */
   private mmapDevice(start: number, end: number, vmFlags: number, flags: number, pgoff: bigint, device: DeviceMmap): bigint {
     cover(COV_MmStruct.mmapDevice);
-    // __mmap_setup() gathers what a MAP_FIXED mapping replaces (a sealed VMA: -EPERM) before the driver's mmap
-    if (flags & MAP_FIXED) {
-      const g = this.munmapGather(start, end);
-      if (g < 0) return BigInt(g);
-    }
+    // (the file's answer first: it also stands for do_mmap()'s checks of a host file, which come before
+    // __mmap_setup() gathers what a MAP_FIXED mapping replaces; a sealed VMA there is -EPERM below)
     const m = device(vmFlags, pgoff, end - start);
     if (typeof m === 'number') return BigInt(m);
     if (flags & MAP_FIXED) {

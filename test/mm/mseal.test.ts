@@ -8,7 +8,7 @@
  * 7.2.13.
  */
 import { describe, expect, it } from 'vitest';
-import { EINVAL, ENOMEM, ENOSYS, EPERM } from '../../src/base/errno.js';
+import { EINVAL, ENODEV, ENOMEM, ENOSYS, EPERM } from '../../src/base/errno.js';
 import { vmFlagsText } from '../../src/bridge/smaps.js';
 import { Machine } from '../../src/machine/machine.js';
 import { MmStruct } from '../../src/mm/address-space.js';
@@ -116,5 +116,9 @@ describe('mseal(2)', () => {
     if (typeof child === 'number') return;
     expect(child.munmap(a, PG)).toBe(-EPERM);
     expect(p.munmap(a, PG)).toBe(-EPERM);
+    // a host file's own refusal (do_mmap()) comes before the gather's EPERM, and leaves the VMAs as they were
+    const vmas = p.mm.vmas.length;
+    expect(p.mmapRefusedFile(a, PG, PROT_READ, MAP_PRIVATE | MAP_FIXED, 0n, ENODEV)).toBe(BigInt(-ENODEV));
+    expect(p.mm.vmas.length).toBe(vmas);
   });
 });

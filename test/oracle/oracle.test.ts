@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RunResult, runProgram } from '../../src/fuzz/executor.js';
 import { comparableAnswer, exportC, runModel, withModelAnswers } from '../../src/fuzz/export-c.js';
-import type { Program } from '../../src/fuzz/program.js';
+import { type Program, parseProgram } from '../../src/fuzz/program.js';
 import { ORACLE_NODE_MODES } from '../../src/machine/machine.js';
 import { compareProgram } from '../../src/oracle/compare.js';
 import { GUEST_INIT } from '../../src/oracle/vm.js';
 import { type KernelProgram, feedLine, kernelWarnings, newConsole } from '../../src/oracle/console.js';
-import { loadPrograms, profileForRelease } from '../../src/oracle/index.js';
+import { leavesCharges, loadPrograms, profileForRelease } from '../../src/oracle/index.js';
 import { bzImageRelease, cpioNewc } from '../../src/oracle/initramfs.js';
 import { type KnownDivergence, loadKnown, matchKnown, staleKnown } from '../../src/oracle/known.js';
 import { MODEL_SITE_ALIASES, compareWarnSites, loadSites, modelWarnFunction, parseSplat } from '../../src/oracle/warn-sites.js';
@@ -689,6 +689,34 @@ describe('compare', () => {
       expect(r.why.length).toBeGreaterThan(40);
       expect(r.source).toMatch(/\.(c|h)\b|\(\)/);
     }
+  });
+});
+
+describe('a program that leaves charges behind', () => {
+  // 7.2.13's reference cycle (IOAS_MAP_FILE of the iommufd's own descriptor) keeps the context, its pins and
+  // its user's locked_vm after the program: the boot's later programs (the same user) would meet that charge.
+  const leaky = (pinned: boolean): Program => {
+    const r = parseProgram(`profile: latest
+calls:
+  - { op: open, as: $fd }
+  - { op: ioas_alloc, as: $ioas }
+${pinned ? '  - { op: mock_domain, pt: $ioas }\n' : ''}  - { op: mmap, as: $buf, length: 4K }
+  - { op: write_memory, addr: $buf, data: "01" }
+  - { op: ioas_map, ioas: $ioas, user_va: $buf, length: 4K }
+  - { op: ioas_alloc, as: $other }
+  - { op: ioas_map_file, ioas: $other, file: $fd, length: 1 }
+`);
+    if (!r.ok) throw new Error(r.error);
+    return r.program;
+  };
+  it('makes the programs after it run in a boot of their own; one that leaves nothing does not', () => {
+    const pinned = runModel(leaky(true), 'latest', { processLayout: 'exec' });
+    expect(pinned.leaks).toContain('an iommufd context is still open');
+    expect(pinned.leaks.some((l) => /^user \d+ locked_vm 1 pages$/.test(l))).toBe(true);
+    expect(leavesCharges(pinned)).toBe(true);
+    expect(leavesCharges(runModel(leaky(false), 'latest', { processLayout: 'exec' }))).toBe(true);
+    expect(leavesCharges(runModel(PROGRAM, 'v6.12', { processLayout: 'exec' }))).toBe(false);
+    expect(leavesCharges(undefined)).toBe(false);
   });
 });
 

@@ -650,11 +650,6 @@ const PAGE_N = BigInt(PAGE_SIZE);
 const TIER_X = 1;
 const TIER_D = 2;
 
-/**
- * The storage of every page of `p` and its PFN: the xarray's entry, else the
- * PFN in the domain holding the area over it, else what the user's page table
- * maps there now (-1: nothing).
- */
 /** The pages object's iopt_address_type as a name. */
 function pagesSource(p: IoptPages): PagesSource {
   return p.type === IOPT_ADDRESS_FILE ? 'file' : p.type === IOPT_ADDRESS_DMABUF ? 'dmabuf' : 'user';
@@ -713,6 +708,12 @@ const scratchMask = new Uint8Array(SCRATCH_PAGES);
 const scratchUsers = new Int32Array(SCRATCH_PAGES);
 const scratchPhys = new Float64Array(SCRATCH_PAGES);
 
+/**
+ * The storage of every page of `p` and its PFN: the xarray's entry, else the
+ * PFN in the domain holding the area over it, else what the user's page table
+ * maps there now (-1: nothing). `source` false: -1 where no tier holds the
+ * page, and the PFN array ends after the last page one holds (pagesTiersHeld()).
+ */
 export function pagesTiers(p: IoptPages, walks?: ReadonlyMap<IommuDomain, DomainWalk>, source = true): { tiers: TierRun[]; pfn: Float64Array } {
   if (!source) return pagesTiersHeld(p, walks);
   const n = p.npages;

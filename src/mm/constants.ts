@@ -230,9 +230,9 @@ export const VM_HUGETLB = 0x400000;
 /** VMA_MAYBE_GUARD_BIT (v6.19): the VMA may hold guard markers; sticky across merges, shown as `gu` in smaps. */
 export const VM_MAYBE_GUARD = 0x800;
 /**
- * VM_SEALED (mseal(2), v6.10): bit 63 in the kernel; the model keeps it in a
- * bit x86-64 leaves free (VM_ARCH_1's, unused here), so its 32-bit flag
- * arithmetic holds it, and shows it as `sl` last, as smaps lists bit 63.
+ * VM_SEALED (mseal(2), v6.10): bit 63 in the kernel; the model keeps it in
+ * VM_ARCH_1's bit (x86's VM_PAT, which the model never sets), so its 32-bit
+ * flag arithmetic holds it, and shows it as `sl` last, as smaps lists bit 63.
  */
 export const VM_SEALED = 0x1000000;
 export const VM_DONTDUMP = 0x4000000;

@@ -175,7 +175,7 @@ export interface Profile {
   /**
    * mseal(2) (v6.10): VM_SEALED VMAs refuse munmap, mremap, mprotect and a
    * MAP_FIXED over them (EPERM), and discarding advice on a read-only
-   * anonymous one; without it the system call is ENOSYS. MmOptions.mseal.
+   * anonymous one; without it the system call is ENOSYS (Process.mseal()).
    */
   readonly mseal: boolean;
   /**

@@ -181,7 +181,6 @@ export class Machine {
       thpDisableExceptAdvised: this.profile.thpDisableExceptAdvised,
       guardRegions: this.profile.madvGuard,
       anonMergeSrcWithout: this.profile.anonMergeSrcWithout,
-      mseal: this.profile.mseal,
       msealAnonByVmOps: this.profile.msealAnonByVmOps,
       warn: this.warn,
     };

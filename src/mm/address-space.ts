@@ -282,8 +282,6 @@ export interface MmOptions {
    * one is not.
    */
   anonMergeSrcWithout?: boolean;
-  /** mseal(2) exists (profile mseal); false: -ENOSYS. */
-  mseal?: boolean;
   /** Profile msealAnonByVmOps: which sealed VMA refuses discarding advice. */
   msealAnonByVmOps?: boolean;
   warn?: WarnSink;
@@ -811,7 +809,6 @@ export class MmStruct {
       thpDisableExceptAdvised: opts.thpDisableExceptAdvised ?? false,
       guardRegions: opts.guardRegions ?? false,
       anonMergeSrcWithout: opts.anonMergeSrcWithout ?? true,
-      mseal: opts.mseal ?? true,
       msealAnonByVmOps: opts.msealAnonByVmOps ?? true,
       warn: opts.warn ?? phys.warn,
     };

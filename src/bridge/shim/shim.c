@@ -2873,13 +2873,20 @@ static int model_then_real(uint32_t op, long sys, void *a, size_t l, long x)
 	return RS(sys, a, l, x);
 }
 
+/*
+ * A real mseal(2) took (the host has it): a sealed VMA's EPERM from the model
+ * is then followed by the same real call, which the host refuses alike after
+ * the same partial work. A host without mseal would do all of it instead.
+ */
+static int real_seals;
+
 int munmap(void *a, size_t l)
 {
 	if (!connected())
 		return RS(SYS_munmap, a, l, 0);
 	int64_t r = CALL(OP_MUNMAP, (int64_t)(uintptr_t)a, l, 0);
 	/* a sealed VMA's EPERM (mseal(2)) comes after the split of the VMA the range starts in: the real one, sealed alike, splits too */
-	if (r == -EPERM)
+	if (r == -EPERM && real_seals)
 		RS(SYS_munmap, a, l, 0);
 	if (r < 0) {
 		errno = (int)-r;
@@ -2917,11 +2924,24 @@ static int model_decides(uint32_t op, long sys, void *a, size_t l, long x)
 /*
  * mseal(2), through the C library's wrapper where it has one and through
  * syscall(): the model decides (the checks that follow a seal are its), then
- * the real range is sealed too, so the host refuses what the model refuses.
+ * the real range is sealed too, so the host refuses what the model refuses
+ * (a host without mseal refuses the real call: the answer stays the model's).
  */
 int mseal(void *a, size_t l, unsigned long flags)
 {
-	return model_decides(OP_MSEAL, SYS_mseal, a, l, (long)flags);
+	if (!connected())
+		return RS(SYS_mseal, a, l, flags);
+	int64_t r = CALL(OP_MSEAL, (int64_t)(uintptr_t)a, l, (int64_t)flags);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	int e = errno;
+	if (RS(SYS_mseal, a, l, flags) == 0)
+		real_seals = 1;
+	else
+		errno = e;
+	return 0;
 }
 
 int mlock(const void *a, size_t l)
@@ -3064,7 +3084,7 @@ static int model_then_real_holes(uint32_t op, long sys, void *a, size_t l, long 
 		return RS(sys, a, l, x);
 	int64_t r = CALL(op, (int64_t)(uintptr_t)a, l, x);
 	/* (a sealed VMA's EPERM, mseal(2), also comes after the VMAs before it were done: the real range is sealed alike) */
-	if (r == -ENOMEM || r == -EPERM) {
+	if (r == -ENOMEM || (r == -EPERM && real_seals)) {
 		RS(sys, a, l, x);
 		errno = (int)-r;
 		return -1;

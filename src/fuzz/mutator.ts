@@ -21,15 +21,18 @@ export function cloneProgram(p: Program): Program {
 /** The handles (bases, without `.output`) a call reads. */
 export function callReads(c: Call): Set<string> {
   const out = new Set<string>();
-  for (const [k, v] of Object.entries(c)) {
+  for (const k in c) {
     if (k === 'as' || k === 'op' || k === 'expect' || k === 'expectOn' || k === 'comment') continue;
-    const visit = (x: unknown): void => {
-      if (typeof x === 'string') for (const m of x.matchAll(HANDLE_TOKEN)) out.add(m[0]);
-      else if (Array.isArray(x)) x.forEach(visit);
-    };
-    visit(v);
+    readsIn(c[k], out);
   }
   return out;
+}
+
+function readsIn(x: unknown, out: Set<string>): void {
+  // (a string without '$' names no handle: most are numbers and hex data, scanned no further)
+  if (typeof x === 'string') {
+    if (x.includes('$')) for (const m of x.matchAll(HANDLE_TOKEN)) out.add(m[0]);
+  } else if (Array.isArray(x)) for (const y of x) readsIn(y, out);
 }
 
 /** Rename handles in a value (strings, lists). */
@@ -49,12 +52,12 @@ function renameCall(c: Call, map: Map<string, string>): Call {
 }
 
 /** Remove call `i` and, transitively, every later call reading a handle it (or they) bound. */
-export function removeCallAndDependents(calls: Call[], i: number): Call[] {
+export function removeCallAndDependents(calls: Call[], i: number, readsOf: (c: Call) => Set<string> = callReads): Call[] {
   const dead = new Set<string>();
   const out: Call[] = [];
   for (let k = 0; k < calls.length; k++) {
     const c = calls[k];
-    const reads = callReads(c);
+    const reads = readsOf(c);
     const drop = k === i || [...reads].some((h) => dead.has(h));
     if (drop) {
       if (typeof c.as === 'string') dead.add(c.as);
@@ -66,13 +69,13 @@ export function removeCallAndDependents(calls: Call[], i: number): Call[] {
 }
 
 /** Drop calls that read handles not bound before them. */
-export function dropUnbound(p: Program): Program {
+export function dropUnbound(p: Program, readsOf: (c: Call) => Set<string> = callReads): Program {
   const bound = new Set<string>(['$main']);
   const calls: Call[] = [];
   let dropped = false;
   for (const c of p.calls) {
     let ok = true;
-    for (const h of callReads(c)) if (!bound.has(h)) ok = false;
+    for (const h of readsOf(c)) if (!bound.has(h)) ok = false;
     if (ok) {
       calls.push(c);
       if (typeof c.as === 'string') bound.add(c.as);
@@ -82,15 +85,15 @@ export function dropUnbound(p: Program): Program {
 }
 
 /** Drop calls that read handles not bound before them, until the program validates (or is empty). */
-export function repairProgram(p: Program): Program {
+export function repairProgram(p: Program, readsOf: (c: Call) => Set<string> = callReads): Program {
   for (let round = 0; round < 8; round++) {
-    p = dropUnbound(p);
+    p = dropUnbound(p, readsOf);
     const issues = validateProgram(p);
     if (issues.length === 0) return p;
     // Drop the first call with an issue and retry.
     const bad = issues.find((is) => is.path[0] === 'calls' && typeof is.path[1] === 'number');
     if (!bad) return p;
-    p = { ...p, calls: removeCallAndDependents(p.calls, bad.path[1] as number) };
+    p = { ...p, calls: removeCallAndDependents(p.calls, bad.path[1] as number, readsOf) };
   }
   return p;
 }
@@ -156,10 +159,25 @@ export interface MutateOptions {
   newOps?: boolean;
 }
 
-/** One random mutation of `p` (a new program; `p` is not changed). */
+/**
+ * One random mutation of `p` (a new program; `p` is not changed). The result
+ * shares the calls it did not change with `p` (copy on write: a call whose
+ * argument changes is copied first), so neither may be changed in place
+ * afterwards; the campaign never does (the minimizer works on its own copy).
+ */
 export function mutateProgram(rng: Prng, p: Program, opts: MutateOptions = {}): Program {
   const max = opts.maxCalls ?? MAX_CALLS;
-  let q = cloneProgram(p);
+  let q: Program = { ...p, calls: p.calls };
+  // callReads() of each call met, kept for this mutation: no call changes once read (a changed one is a copy).
+  const known = new Map<Call, Set<string>>();
+  const readsOf = (c: Call): Set<string> => {
+    let r = known.get(c);
+    if (r === undefined) {
+      r = callReads(c);
+      known.set(c, r);
+    }
+    return r;
+  };
   const gen = { profile: q.profile, dead: opts.dead, newOps: opts.newOps };
   let changed = false;
   for (let step = 0; step < 8 && (!changed || rng.bool(0.5)); step++) {
@@ -174,21 +192,25 @@ export function mutateProgram(rng: Prng, p: Program, opts: MutateOptions = {}): 
       q.calls = [...calls.slice(0, at), ...add, ...calls.slice(at)];
     } else if (r < 45) {
       // remove a call and what depends on it
-      q.calls = removeCallAndDependents(calls, rng.below(calls.length));
+      q.calls = removeCallAndDependents(calls, rng.below(calls.length), readsOf);
     } else if (r < 75) {
       // change an argument
       const i = rng.below(calls.length);
-      const c = calls[i];
-      const spec = OPS[c.op];
+      const spec = OPS[calls[i].op];
       const names = spec ? Object.keys(spec.fields) : [];
       if (names.length === 0) continue;
+      // The call is copied before its field changes (it may be `p`'s, or an earlier step's result).
+      const c: Call = { ...calls[i] };
+      const next = [...calls];
+      next[i] = c;
+      q.calls = next;
       const present = names.filter((n) => c[n] !== undefined);
       const name = present.length > 0 && rng.bool(0.8) ? rng.pick(present) : rng.pick(names);
       if (c[name] !== undefined && rng.bool(0.4)) {
         c[name] = tweakValue(rng, c[name]);
       } else {
-        const add = regenerateField(rng, calls, i, name, gen);
-        if (add.length > 0) q.calls = [...calls.slice(0, i), ...add, ...calls.slice(i)];
+        const add = regenerateField(rng, next, i, name, gen);
+        if (add.length > 0) q.calls = [...next.slice(0, i), ...add, ...next.slice(i)];
       }
     } else if (r < 82) {
       // duplicate a call (a fresh name for what it makes)
@@ -224,8 +246,8 @@ export function mutateProgram(rng: Prng, p: Program, opts: MutateOptions = {}): 
       q.calls = spliceCalls(calls, other.calls, at);
     }
     changed = true;
-    q = dropUnbound(q);
+    q = dropUnbound(q, readsOf);
     if (q.calls.length > max + 6) q.calls = q.calls.slice(0, max + 6);
   }
-  return repairProgram(q);
+  return repairProgram(q, readsOf);
 }

@@ -250,6 +250,47 @@ export function checkFieldValue(spec: FieldSpec, raw: unknown): string | undefin
 }
 
 /** Handles read by a field value. */
+/** What validateProgram() learns of one field value: its error, else the handles it names. */
+interface CheckedField {
+  readonly err: string | undefined;
+  readonly handles: readonly string[];
+}
+
+/**
+ * Per field spec, the CheckedField of each number or string value met (both are pure functions of the two):
+ * the fuzzer validates every mutated program whole, and most of its values, kilobytes of hex data among
+ * them, are the corpus program's own. Bounded: emptied when it holds CHECKED_MAX values.
+ */
+const checkedMemo = new Map<FieldSpec, Map<unknown, CheckedField>>();
+let checkedCount = 0;
+const CHECKED_MAX = 1 << 16;
+
+function checkedField(f: FieldSpec, raw: unknown): CheckedField {
+  const primitive = typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'bigint';
+  if (!primitive) return checkFieldOnce(f, raw);
+  let m = checkedMemo.get(f);
+  const hit = m?.get(raw);
+  if (hit !== undefined) return hit;
+  const out = checkFieldOnce(f, raw);
+  if (checkedCount >= CHECKED_MAX) {
+    checkedMemo.clear();
+    checkedCount = 0;
+    m = undefined;
+  }
+  if (m === undefined) {
+    m = new Map();
+    checkedMemo.set(f, m);
+  }
+  m.set(raw, out);
+  checkedCount++;
+  return out;
+}
+
+function checkFieldOnce(f: FieldSpec, raw: unknown): CheckedField {
+  const err = checkFieldValue(f, raw);
+  return { err, handles: err ? [] : fieldHandles(f, raw) };
+}
+
 function fieldHandles(spec: FieldSpec, raw: unknown): string[] {
   const out: string[] = [];
   const add = (e: Expr | string) => {
@@ -357,12 +398,12 @@ export function validateProgram(p: unknown): ProgramIssue[] {
         bad(at(k), `${c.op} has no field "${k}" (fields: ${Object.keys(spec.fields).join(', ') || 'none'})`);
         continue;
       }
-      const err = checkFieldValue(f, v);
+      const { err, handles } = checkedField(f, v);
       if (err) {
         bad(at(k), err);
         continue;
       }
-      for (const h of fieldHandles(f, v)) if (!known(h)) bad(at(k), `unknown handle ${h} (bind it first with "as")`);
+      for (const h of handles) if (!known(h)) bad(at(k), `unknown handle ${h} (bind it first with "as")`);
     }
     for (const [k, f] of Object.entries(spec.fields)) if (f.required && c[k] === undefined) bad(at(k), `${c.op} needs "${k}"`);
     if (c.op === 'write_memory' && c.data === undefined && (c.fill === undefined || c.length === undefined)) bad(at('data'), 'write_memory needs "data", or "fill" and "length"');

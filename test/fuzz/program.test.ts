@@ -118,6 +118,21 @@ calls:
     expect(parseErr('memory: 1G+4K\ncalls: []\n')).toMatch(/memory: expected a size like "1G"/);
     expect(parseProgram('memory: 1T\ncalls: []\n', 'p.yaml').ok).toBe(true);
   });
+  it('judges a value again in each program and field: the memo of checked values keeps no verdict on handles', () => {
+    // "$m+0x1000" checked once where $m is bound, then where it is not: unknown there.
+    const bound = { calls: [{ op: 'mmap', as: '$m', length: 8192 }, { op: 'munmap', addr: '$m+0x1000', length: 4096 }] };
+    const unbound = { calls: [{ op: 'munmap', addr: '$m+0x1000', length: 4096 }] };
+    expect(validateProgram(bound)).toEqual([]);
+    expect(validateProgram(unbound).map((i) => i.message)).toEqual(['unknown handle $m (bind it first with "as")']);
+    expect(validateProgram(bound)).toEqual([]);
+    // one string, valid hex data but not a value: each field's own verdict
+    const w = (data: string) => ({ calls: [{ op: 'mmap', as: '$m', length: 4096 }, { op: 'write_memory', addr: '$m', data }] });
+    const l = (length: string) => ({ calls: [{ op: 'mmap', length }] });
+    expect(validateProgram(w('0a0b'))).toEqual([]);
+    expect(validateProgram(l('0a0b')).map((i) => i.path.join('.'))).toEqual(['calls.0.length']);
+    expect(validateProgram(w('zz')).map((i) => i.path.join('.'))).toEqual(['calls.1.data']);
+    expect(validateProgram(w('zz')).map((i) => i.path.join('.'))).toEqual(['calls.1.data']);
+  });
   it('never throws on garbage', () => {
     for (const t of ['', '[]', '42', 'null', '\u0000\u0001\u0002', '{{{', 'calls: 5', 'calls: [1, 2]', 'calls:\n  - op: [x]', '&a [*a]']) {
       const r = parseProgram(t, 'g');

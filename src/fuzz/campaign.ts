@@ -792,5 +792,5 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 
   if (opts.corpusDir) saveCorpusDir(opts.corpusDir, corpus.programs());
   const s = snapshot();
-  return { ...s, seed, workers, profile, corpusPrograms: corpus.programs(), bugsFound: bugsFoundOf(findings) };
+  return { ...s, seed, workers, profile, corpusPrograms: [...corpus.programs()], bugsFound: bugsFoundOf(findings) };
 }

@@ -44,8 +44,10 @@ export class Corpus {
   readonly entries: CorpusEntry[] = [];
   readonly maxSignal = new Set<number>();
   private readonly ids = new Set<string>();
-  private totalWeight = 0;
-  private readonly weights: number[] = [];
+  /** Running totals of the entries' weights: cumulative[i] = weight of entries 0..i. */
+  private readonly cumulative: number[] = [];
+  /** The entries' programs, in order (what programs() hands out). */
+  private readonly programList: Program[] = [];
 
   get size(): number {
     return this.entries.length;
@@ -81,9 +83,10 @@ export class Corpus {
     const e: CorpusEntry = { program: p, newSignal, signal, id, ...(dead && dead.length > 0 ? { dead } : {}) };
     this.ids.add(id);
     this.entries.push(e);
+    this.programList.push(p);
     const w = 1 + Math.sqrt(newSignal);
-    this.weights.push(w);
-    this.totalWeight += w;
+    const n = this.cumulative.length;
+    this.cumulative.push(n === 0 ? w : this.cumulative[n - 1] + w);
     return e;
   }
 
@@ -97,17 +100,23 @@ export class Corpus {
   }
 
   chooseEntry(rng: Prng): CorpusEntry | undefined {
-    if (this.entries.length === 0) return undefined;
-    let x = rng.next() * this.totalWeight;
-    for (let i = 0; i < this.entries.length; i++) {
-      x -= this.weights[i];
-      if (x < 0) return this.entries[i];
+    const n = this.entries.length;
+    if (n === 0) return undefined;
+    // The first entry whose running total exceeds x (a binary search: a campaign's corpus runs to tens of thousands).
+    const x = rng.next() * this.cumulative[n - 1];
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cumulative[mid] > x) hi = mid;
+      else lo = mid + 1;
     }
-    return this.entries[this.entries.length - 1];
+    return this.entries[lo];
   }
 
-  programs(): Program[] {
-    return this.entries.map((e) => e.program);
+  /** The entries' programs, in order (kept as entries come: not to be changed by the caller). */
+  programs(): readonly Program[] {
+    return this.programList;
   }
 }
 

@@ -309,6 +309,31 @@ describe('corpus', () => {
     expect(c.size).toBe(2);
     expect(c.maxSignal.size).toBe(3);
   });
+
+  it('chooses an entry by the signal it brought: weight 1 + sqrt(new signal), each draw the entry whose share it falls in', () => {
+    const c = new Corpus();
+    const news = [0, 3, 15, 8, 0, 24];
+    news.forEach((n, i) => c.insert({ calls: [{ op: 'mmap', length: 4096 * (i + 1) }] }, n));
+    const w = news.map((n) => 1 + Math.sqrt(n));
+    const total = w.reduce((a, b) => a + b, 0);
+    // A draw x (rng.next() * total) picks the first entry whose running total exceeds x.
+    const draws = [0, 0.999, 1, 3.7, 3.75, 8.7, 12.5, 13.5, 19.3, total - 1e-9];
+    const expected = draws.map((x) => {
+      let acc = 0;
+      return w.findIndex((v) => (acc += v) > x);
+    });
+    for (const [k, x] of draws.entries()) {
+      const rng = { next: () => x / total } as unknown as Prng;
+      expect(c.chooseEntry(rng)).toBe(c.entries[expected[k]]);
+    }
+    expect(expected).toEqual([0, 0, 1, 1, 2, 3, 4, 5, 5, 5]);
+    // over many draws, each entry's share is its weight's
+    const rng = new Prng(3);
+    const hits = new Array<number>(news.length).fill(0);
+    for (let i = 0; i < 60_000; i++) hits[c.entries.indexOf(c.chooseEntry(rng)!)]++;
+    for (const [i, h] of hits.entries()) expect(Math.abs(h / 60_000 - w[i] / total)).toBeLessThan(0.01);
+    expect(c.programs().map((p) => p.calls[0].length)).toEqual([4096, 8192, 12288, 16384, 20480, 24576]);
+  });
 });
 
 describe('campaign', () => {

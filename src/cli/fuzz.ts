@@ -308,36 +308,32 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     bar.stop();
   }
   const secs = Math.max(report.elapsedMs / 1000, 1e-3);
+  // With --json the campaign's report is printed at the end, one document (the kernel's report inside it).
+  let json: Record<string, unknown> | undefined;
   if (opts.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        {
-          profile: report.profile,
-          seed: report.seed,
-          workers: report.workers,
-          seconds: secs,
-          programs: report.programs,
-          calls: report.calls,
-          corpus: report.corpus,
-          signal: report.signal,
-          findingsDir: outDir,
-          findings: report.findings.map((f) => ({
-            signature: f.signature,
-            failure: f.failure,
-            bugs: f.bugs,
-            fixes: f.bugs.map((b) => bugFixText(b)),
-            latestFails: f.latestFails,
-            calls: f.program.calls.length,
-            foundAtS: f.foundAtMs / 1000,
-            dir: resolve(outDir, findingName(f)),
-            reasons: f.reasons,
-          })),
-          ...(report.hung ? { hung: report.hung } : {}),
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    json = {
+      profile: report.profile,
+      seed: report.seed,
+      workers: report.workers,
+      seconds: secs,
+      programs: report.programs,
+      calls: report.calls,
+      corpus: report.corpus,
+      signal: report.signal,
+      findingsDir: outDir,
+      findings: report.findings.map((f) => ({
+        signature: f.signature,
+        failure: f.failure,
+        bugs: f.bugs,
+        fixes: f.bugs.map((b) => bugFixText(b)),
+        latestFails: f.latestFails,
+        calls: f.program.calls.length,
+        foundAtS: f.foundAtMs / 1000,
+        dir: resolve(outDir, findingName(f)),
+        reasons: f.reasons,
+      })),
+      ...(report.hung ? { hung: report.hung } : {}),
+    };
   } else {
     process.stdout.write(
       `${report.programs} programs (${(report.programs / secs).toFixed(0)}/s), ${report.calls} calls (${(report.calls / secs).toFixed(0)}/s) in ${secs.toFixed(1)}s; corpus ${report.corpus}, signal ${report.signal}, ${report.findings.length} finding(s)\n`,
@@ -368,7 +364,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     });
     diverged = d.diverged.length;
     const s = d.summary;
-    if (opts.json) process.stdout.write(`${JSON.stringify({ kernel: s.kernel, release: s.release, profile: s.profile, programs: s.programs, ...(d.sampledFrom !== undefined ? { sampledFrom: d.sampledFrom } : {}), unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly }, null, 2)}\n`);
+    if (json) json.kernel = { image: s.kernel, release: s.release, profile: s.profile, programs: s.programs, ...(d.sampledFrom !== undefined ? { sampledFrom: d.sampledFrom } : {}), unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly };
     else {
       process.stdout.write(
         `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs${d.sampledFrom !== undefined ? ` (a sample of the ${d.sampledFrom})` : ''} in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
@@ -376,6 +372,7 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
       for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
     }
   }
+  if (json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   if (report.hung) {
     process.stderr.write(
       `iommufd-sim fuzz: round ${report.hung.round} never came back (a program that does not end?); stopped after ${(report.hung.afterMs / 1000).toFixed(0)} s. Rerun with IOMMUFD_SIM_FUZZ_TRACE=DIR to see each fuzzer's program.\n`,

@@ -313,7 +313,7 @@ describe('corpus', () => {
   it('chooses an entry by the signal it brought: weight 1 + sqrt(new signal), each draw the entry whose share it falls in', () => {
     const c = new Corpus();
     const news = [0, 3, 15, 8, 0, 24];
-    news.forEach((n, i) => c.insert({ calls: [{ op: 'mmap', length: 4096 * (i + 1) }] }, n));
+    for (const [i, n] of news.entries()) c.insert({ calls: [{ op: 'mmap', length: 4096 * (i + 1) }] }, n);
     const w = news.map((n) => 1 + Math.sqrt(n));
     const total = w.reduce((a, b) => a + b, 0);
     // A draw x (rng.next() * total) picks the first entry whose running total exceeds x.

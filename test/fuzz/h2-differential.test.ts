@@ -211,7 +211,16 @@ describe('differential mode', () => {
     expect(second.value).toBe(0);
     expect(second.writes.find((w) => w.startsWith('kernel 7.2.13'))).toMatch(/1 diverged, 0 skipped, 0 errors; 1 of the diverged or unfinished agreed when run alone: corpus-0000\n$/);
     expect(readdirSync(out2).filter((n) => n.startsWith('KERNEL-'))).toEqual([]);
-  }, 60_000);
+    // --json: one document, the kernel's report inside the campaign's
+    const third = await captured(() => fuzzCommand({ duration: '2s', workers: 1, quiet: true, json: true, out: tmp(), kernel, runOracle: (o) => fakeKernel(o, []) }));
+    expect(third.value).toBe(1);
+    const doc = JSON.parse(third.writes.join(''));
+    expect(doc.programs).toBeGreaterThan(0);
+    expect(doc.kernel).toMatchObject({ release: '7.2.13', profile: 'latest', diverged: 1, errors: 0 });
+    expect(doc.kernel.agree + doc.kernel.explained + doc.kernel.diverged + doc.kernel.skipped).toBe(doc.kernel.programs);
+    expect(doc.kernel.findings).toHaveLength(1);
+    expect(doc.kernel.findings[0].signature).toMatch(/^KERNEL /);
+  }, 90_000);
 
   it('--kernel-sample sends a seeded sample of the corpus, each program under its corpus index, and says so', async () => {
     // the sample: n distinct indexes in rising order, the same for the same seed, all of them when n covers the corpus

@@ -32,7 +32,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test', 'bridge', 'progs');
 
 /** The programs run on every kernel, and those only 7.2 has what they need for (IOMMU_IOAS_CHANGE_PROCESS and the vIOMMU mmap are 6.13+). */
-const PROGRAMS = ['basic', 'cpr', 'creds', 'events', 'fallocate', 'fdlinks', 'fds', 'forkpin', 'frames', 'hugepages', 'iov', 'late-touch', 'layout', 'lazyfree', 'madvise-flags', 'maps-hugetlb', 'memfd-flags', 'mincore', 'mlocked', 'mmap-files', 'mremap', 'mseal', 'outsidefds', 'pagemap', 'pidfd', 'rawcalls', 'reopen', 'seals', 'shared-rss', 'smaps', 'smaps-anon', 'thp', 'tmpfs', 'transport', 'uname'];
+const PROGRAMS = ['basic', 'cpr', 'creds', 'events', 'fallocate', 'fdlinks', 'fds', 'forkpin', 'frames', 'hugepages', 'iov', 'late-touch', 'layout', 'lazyfree', 'madvise-flags', 'maps-hugetlb', 'memfd-flags', 'mincore', 'mlocked', 'mmap-files', 'mremap', 'mseal', 'outsidefds', 'pagemap', 'pidfd', 'prlimit', 'rawcalls', 'reopen', 'seals', 'shared-rss', 'smaps', 'smaps-anon', 'thp', 'tmpfs', 'transport', 'uname'];
 const ONLY_72 = ['change_process_uid', 'viommu-mmap'];
 
 /** Programs whose output on a kernel must be their output under exec with its profile. */

@@ -164,7 +164,16 @@ export const OP = {
   PIDFD_GETFD: 56,
   /** mseal(2) (a: addr, len, flags): the model answers; on success the shim seals the real range too. */
   MSEAL: 57,
+  /**
+   * prlimit(2) of RLIMIT_MEMLOCK of another process (a: its real pid, 1 to read only, the soft and the hard
+   * limit to set) -> 0 with s the 16 bytes of the limits it had, -errno, or PRLIMIT_NOT_MODEL: no process of
+   * the model has that pid, the host's answer stands.
+   */
+  PRLIMIT: 58,
 } as const;
+
+/** OP.PRLIMIT's answer for a pid no process of the model has (the shim makes the real call). */
+export const PRLIMIT_NOT_MODEL = 1;
 
 /** In a reply's spin_us: the model's GUP took pages of shared file mappings of this process (ask OP.POPULATE). */
 export const REP_POPULATE = 0x8000_0000;

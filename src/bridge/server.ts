@@ -65,7 +65,7 @@ import {
   F_GET_SEALS,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MMAP_FD_FOREIGN, MMAP_FD_REFUSED, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MMAP_FD_FOREIGN, MMAP_FD_REFUSED, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, PRLIMIT_NOT_MODEL, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_IOAS_MAP_FILE, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
@@ -208,6 +208,11 @@ export class BridgeServer {
   readonly byPid = new Map<number, Bridged>();
   /** Forked model children waiting for their real process's HELLO, by token. */
   private readonly forks = new Map<number, Bridged>();
+  /**
+   * A forked child by its real pid, from the parent's FORK_DONE until the child's HELLO (byPid's from
+   * then on): a prlimit() of the child right after fork() may come before the child connects.
+   */
+  private readonly forkedByPid = new Map<number, Bridged>();
   /**
    * Model files in SCM_RIGHTS messages not yet received, by the real file that carries each
    * ("dev:ino"; a message may carry the same one twice) and by token.
@@ -600,6 +605,7 @@ export class BridgeServer {
     if (token !== 0) {
       b = this.forks.get(token);
       this.forks.delete(token);
+      this.forkedByPid.delete(pid);
     }
     const old = this.byPid.get(pid);
     if (b === undefined && old !== undefined && old.pendingExec !== undefined) {
@@ -1194,8 +1200,11 @@ export class BridgeServer {
         this.forks.set(child.pid, cb);
         return { ret: child.pid };
       }
-      case OP.FORK_DONE:
+      case OP.FORK_DONE: {
+        const cb = this.forks.get(Number(a[0]));
+        if (cb !== undefined) this.forkedByPid.set(Number(a[1]), cb);
         return { ret: 0 };
+      }
       case OP.FORK_ABORT: {
         const cb = this.forks.get(Number(a[0]));
         this.forks.delete(Number(a[0]));
@@ -1239,6 +1248,17 @@ export class BridgeServer {
         if (Number(a[0]) !== RLIMIT_MEMLOCK) return { ret: -EINVAL };
         this.knowMemlockMax(b, a[3]);
         return { ret: p.setMemlockLimit(a[1], a[2]) };
+      }
+      case OP.PRLIMIT: {
+        // prlimit() of RLIMIT_MEMLOCK of another process: the model's, when that pid is one of its processes
+        const t = this.byPid.get(Number(a[0])) ?? this.forkedByPid.get(Number(a[0]));
+        if (t === undefined || t.proc.exited) return { ret: PRLIMIT_NOT_MODEL };
+        const r = p.prlimitMemlock(t.proc === p ? 0 : t.proc.pid, a[1] === 1n ? undefined : { cur: a[2], max: a[3] });
+        if (typeof r === 'number') return { ret: r };
+        const out = Buffer.alloc(16);
+        out.writeBigUInt64LE(r.cur, 0);
+        out.writeBigUInt64LE(r.max, 8);
+        return { ret: 0, s: out };
       }
       case OP.CAPSET: {
         // cap_capset(): the permitted set may only shrink, the effective one stays within it
@@ -1285,7 +1305,7 @@ export class BridgeServer {
       }
       case OP.PIDFD_GETFD: {
         // the real call took the target's file (the placeholder, or the real memfd): the model's goes with it
-        const t = this.byPid.get(Number(a[0]));
+        const t = this.byPid.get(Number(a[0])) ?? this.forkedByPid.get(Number(a[0]));
         const kind = t?.kinds.get(Number(a[1]));
         if (t === undefined || kind === undefined) return { ret: 0 };
         const to = Number(a[2]);

@@ -19,7 +19,7 @@ import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, 
 import { MemFile } from '../mm/memfile.js';
 import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
-import { Task } from '../mm/task.js';
+import { CAP_SYS_RESOURCE, Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
 import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
@@ -544,6 +544,31 @@ export class Process {
   /** setrlimit(RLIMIT_MEMLOCK, {cur, max}): 0 or -errno (Task.setMemlockLimit()). */
   setMemlockLimit(cur: bigint, max: bigint): number {
     return this.sys('setrlimit', -ESRCH, () => this.task.setMemlockLimit(cur, max));
+  }
+
+  /**
+   * prlimit(pid, RLIMIT_MEMLOCK, nw, old) (SYSCALL prlimit64): set the limits
+   * of process `pid` (0: this one) when `nw` is given, and answer the ones it
+   * had (or -errno). No process of that pid (an exited one is reaped at once
+   * here) is ESRCH; another process is open only to a caller whose UID is its
+   * real, effective and saved one, or with CAP_SYS_RESOURCE
+   * (check_prlimit_permission(), before do_prlimit()'s EINVAL of cur > max).
+   * The model keeps no group IDs: every process has the same.
+   */
+  prlimitMemlock(pid: number, nw?: { cur: bigint; max: bigint }): { cur: bigint; max: bigint } | number {
+    return this.sys<{ cur: bigint; max: bigint } | number>('prlimit64', -ESRCH, () => {
+      const target = pid === 0 ? this : this.machine.processes.get(pid);
+      if (target === undefined || target.exited) return -ESRCH;
+      const me = this.task;
+      const t = target.task;
+      if (target !== this && !(me.uid === t.euid && me.uid === t.suid && me.uid === t.uid) && !me.capable(CAP_SYS_RESOURCE)) return -EPERM;
+      const old = { cur: t.rlimitMemlock, max: t.rlimitMemlockMax };
+      if (nw) {
+        const rc = t.setMemlockLimit(nw.cur, nw.max, me);
+        if (rc !== 0) return rc;
+      }
+      return old;
+    });
   }
 
   /** getrlimit(RLIMIT_MEMLOCK): the soft and hard limits, or -ESRCH once exited. */

@@ -154,16 +154,17 @@ export class Task {
   }
 
   /**
-   * setrlimit(RLIMIT_MEMLOCK, {cur, max}) on this task (do_prlimit()): 0 or
-   * -errno. A soft limit above the hard one is EINVAL; a hard limit above
-   * the present one needs CAP_SYS_RESOURCE (EPERM). Nothing already locked
+   * setrlimit(RLIMIT_MEMLOCK, {cur, max}) on this task (do_prlimit()), by
+   * `by` (a prlimit() of another process; default this task): 0 or -errno.
+   * A soft limit above the hard one is EINVAL; a hard limit above the present
+   * one needs CAP_SYS_RESOURCE of the caller (EPERM). Nothing already locked
    * or pinned is looked at: a limit below it only refuses what comes next.
    */
-  setMemlockLimit(cur: bigint, max: bigint): number {
+  setMemlockLimit(cur: bigint, max: bigint, by: Task = this): number {
     const c = BigInt.asUintN(64, cur);
     const m = BigInt.asUintN(64, max);
     if (c > m) return -EINVAL;
-    if (m > this.rlimitMemlockMax && !this.capable(CAP_SYS_RESOURCE)) return -EPERM;
+    if (m > this.rlimitMemlockMax && !by.capable(CAP_SYS_RESOURCE)) return -EPERM;
     this.rlimitMemlock = c;
     this.rlimitMemlockMax = m;
     return 0;

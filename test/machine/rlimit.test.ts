@@ -88,3 +88,69 @@ describe('setrlimit(RLIMIT_MEMLOCK)', () => {
     p.exit();
   });
 });
+
+describe('prlimit(pid, RLIMIT_MEMLOCK) of another process', () => {
+  it('sets and reads a forked child’s limits, answering the old ones; EINVAL and EPERM by do_prlimit() with the caller’s CAP_SYS_RESOURCE', () => {
+    const { p } = setup(16n * PS);
+    const c = p.fork();
+    expect(p.prlimitMemlock(c.pid)).toEqual({ cur: 16n * PS, max: 16n * PS });
+    expect(p.prlimitMemlock(c.pid, { cur: 4n * PS, max: 8n * PS })).toEqual({ cur: 16n * PS, max: 16n * PS });
+    expect(c.memlockLimit()).toEqual({ cur: 4n * PS, max: 8n * PS });
+    expect(p.memlockLimit()).toEqual({ cur: 16n * PS, max: 16n * PS });
+    expect(p.prlimitMemlock(c.pid, { cur: 8n * PS, max: 4n * PS })).toBe(-EINVAL);
+    expect(p.prlimitMemlock(c.pid, { cur: 16n * PS, max: 16n * PS })).toBe(-EPERM);
+    expect(c.memlockLimit()).toEqual({ cur: 4n * PS, max: 8n * PS });
+    // the hard limit's raise is the caller's capability, not the target's
+    c.task.caps.add('CAP_SYS_RESOURCE');
+    expect(p.prlimitMemlock(c.pid, { cur: 16n * PS, max: 16n * PS })).toBe(-EPERM);
+    c.task.caps.delete('CAP_SYS_RESOURCE');
+    p.task.caps.add('CAP_SYS_RESOURCE');
+    expect(p.prlimitMemlock(c.pid, { cur: INF, max: INF })).toEqual({ cur: 4n * PS, max: 8n * PS });
+    expect(c.memlockLimit()).toEqual({ cur: INF, max: INF });
+    // pid 0 and its own pid: the caller
+    expect(p.prlimitMemlock(0)).toEqual({ cur: 16n * PS, max: 16n * PS });
+    expect(p.prlimitMemlock(p.pid, { cur: 2n * PS, max: 2n * PS })).toEqual({ cur: 16n * PS, max: 16n * PS });
+    expect(p.memlockLimit()).toEqual({ cur: 2n * PS, max: 2n * PS });
+  });
+
+  it('is ESRCH for no such process and an exited one, EPERM for another user’s without CAP_SYS_RESOURCE (check_prlimit_permission(), before EINVAL)', () => {
+    const { m, p } = setup(16n * PS, ['CAP_SETUID']);
+    expect(p.prlimitMemlock(0x7fffffff)).toBe(-ESRCH);
+    expect(p.prlimitMemlock(-1)).toBe(-ESRCH);
+    const me = p.task.uid;
+    const c = p.fork();
+    expect(c.setresuid(me + 1, me + 1, me + 1)).toBe(0);
+    // the child is another user's now: not its parent's (uid 0, no CAP_SYS_RESOURCE) to read or set
+    expect(p.prlimitMemlock(c.pid)).toBe(-EPERM);
+    expect(p.prlimitMemlock(c.pid, { cur: 8n * PS, max: 4n * PS })).toBe(-EPERM);
+    expect(c.prlimitMemlock(p.pid)).toBe(-EPERM);
+    // a saved UID of another's is enough to refuse: all three must be the caller's
+    const d = p.fork();
+    expect(d.setresuid(me, me, me + 1)).toBe(0);
+    expect(p.prlimitMemlock(d.pid)).toBe(-EPERM);
+    p.task.caps.add('CAP_SYS_RESOURCE');
+    expect(p.prlimitMemlock(c.pid)).toEqual({ cur: 16n * PS, max: 16n * PS });
+    c.exit();
+    expect(m.processes.has(c.pid)).toBe(false);
+    expect(p.prlimitMemlock(c.pid)).toBe(-ESRCH);
+    // an exited caller makes no call
+    d.exit();
+    expect(d.prlimitMemlock(p.pid)).toBe(-ESRCH);
+  });
+
+  it('judges the child’s later pins against the limit its parent gave it', () => {
+    const { p, buf } = setup(64n * PS);
+    const c = p.fork();
+    expect(p.prlimitMemlock(c.pid, { cur: 4n * PS, max: 4n * PS })).toEqual({ cur: 64n * PS, max: 64n * PS });
+    const ic = IommufdClient.open(c);
+    const ioas = ic.ioasAlloc();
+    ic.mockDomain(ioas);
+    expect(ic.ioasMapRaw({ ioas, userVa: buf, length: 4n * PS, iova: IOVA }).rc).toBe(0);
+    expect(ic.ioasMapRaw({ ioas, userVa: buf + 4n * PS, length: PS, iova: IOVA + 16n * PS }).rc).toBe(-ENOMEM);
+    // the parent's own 64 pages are untouched: it maps what its child could not
+    const ip = IommufdClient.open(p);
+    const ioas2 = ip.ioasAlloc();
+    ip.mockDomain(ioas2);
+    expect(ip.ioasMapRaw({ ioas: ioas2, userVa: buf + 4n * PS, length: 8n * PS, iova: IOVA }).rc).toBe(0);
+  });
+});

@@ -3446,9 +3446,42 @@ int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 	return setrlimit(res, (const struct rlimit *)rl);
 }
 
+/*
+ * prlimit() of RLIMIT_MEMLOCK of another process: the model's answer when that pid is one of its
+ * processes (a manager setting its child's limit), the host's for any other; the real limit follows.
+ */
+static int memlock_other(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
+{
+	char buf[2 * sizeof(uint64_t) + 1];
+	int64_t r = call(OP_PRLIMIT, pid, nl ? 0 : 1, nl ? (int64_t)nl->rlim_cur : 0, nl ? (int64_t)nl->rlim_max : 0, 0, 0,
+			 NULL, 0, NULL, buf, sizeof(buf));
+	if (r == PRLIMIT_NOT_MODEL)
+		return RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, ol);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	struct rlimit real;
+	if (nl && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0 && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &real) == 0) {
+		/* as far as this process may raise it */
+		struct rlimit cap = { nl->rlim_cur < real.rlim_max ? nl->rlim_cur : real.rlim_max,
+				      nl->rlim_max < real.rlim_max ? nl->rlim_max : real.rlim_max };
+		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
+	}
+	if (ol) {
+		uint64_t v[2];
+		memcpy(v, buf, sizeof(v));
+		ol->rlim_cur = (rlim_t)v[0];
+		ol->rlim_max = (rlim_t)v[1];
+	}
+	return 0;
+}
+
 int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
 {
-	if (res == RLIMIT_MEMLOCK && (pid == 0 || pid == getpid()) && connected()) {
+	if (res == RLIMIT_MEMLOCK && connected()) {
+		if (pid != 0 && pid != getpid())
+			return memlock_other(pid, nl, ol);
 		if (nl)
 			return memlock_set(0, nl, ol);
 		if (ol)
@@ -3706,6 +3739,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;
 	case SYS_setrlimit: *ret = setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]); return 1;
 	case SYS_getrlimit: *ret = getrlimit((__rlimit_resource_t)a[0], (struct rlimit *)a[1]); return 1;
+	case SYS_prlimit64: *ret = prlimit((pid_t)a[0], (__rlimit_resource_t)a[1], (const struct rlimit *)a[2], (struct rlimit *)a[3]); return 1;
 	case SYS_fchmod: *ret = fchmod((int)a[0], (mode_t)a[1]); return 1;
 #ifdef SYS_fchown
 	case SYS_fchown: *ret = fchown((int)a[0], (uid_t)a[1], (gid_t)a[2]); return 1;

@@ -170,17 +170,25 @@ const MEMLOCK_LIMITS = [0n, 4096n, 8192n, 16384n, 32768n, 65536n, 1n << 20n, 2n 
 export const setrlimit: OpModule = {
   name: 'setrlimit',
   spec: {
-    doc: "setrlimit(RLIMIT_MEMLOCK, {cur, max}) or, with operation GET, getrlimit(RLIMIT_MEMLOCK) (outputs `cur` and `max`). A soft limit above the hard one is EINVAL, a hard limit raised without CAP_SYS_RESOURCE EPERM (do_prlimit()). Pins charged later (a map, a domain attach, an access) are judged against the limit of the process that mapped them as it is then; nothing already locked is dropped. Inherited by fork",
+    doc: "setrlimit(RLIMIT_MEMLOCK, {cur, max}) or, with operation GET, getrlimit(RLIMIT_MEMLOCK) (outputs `cur` and `max`); with `pid`, prlimit() of that process (a VMM's manager setting its QEMU's limit). A soft limit above the hard one is EINVAL, a hard limit raised without CAP_SYS_RESOURCE EPERM (do_prlimit()); no such process ESRCH, another user's process without CAP_SYS_RESOURCE EPERM (check_prlimit_permission()). Pins charged later (a map, a domain attach, an access) are judged against the limit of the process that mapped them as it is then; nothing already locked is dropped. Inherited by fork",
     group: 'process',
     fields: {
       operation: enumField({ SET: 0, GET: 1 }, 'SET or GET', 'SET'),
       cur: u64('SET: the soft limit in bytes (0xffffffffffffffff is RLIM_INFINITY); default RLIM_INFINITY', { default: '0xffffffffffffffff' }),
       max: u64('SET: the hard limit in bytes; default the soft limit'),
+      pid: { kind: 'int', width: 's32', handle: 'proc', doc: 'prlimit() of this process (a process handle such as `$child` or `$main`; 0 the caller) instead of the caller\'s own setrlimit/getrlimit' },
     },
     outputs: { cur: 'value', max: 'value' },
   },
   weight: 0.3,
   execute(x): OpOutcome {
+    if (x.has('pid')) {
+      const get = x.n32('operation') === 1;
+      const cur = x.v('cur');
+      const r = x.proc.prlimitMemlock(x.s32('pid'), get ? undefined : { cur, max: x.has('max') ? x.v('max') : cur });
+      if (typeof r === 'number') return { ret: r, outputs: {} };
+      return { ret: 0, outputs: get ? { cur: r.cur, max: r.max } : {} };
+    }
     if (x.n32('operation') === 1) {
       const r = x.proc.memlockLimit();
       if (typeof r === 'number') return { ret: r, outputs: {} };
@@ -200,6 +208,9 @@ export const setrlimit: OpModule = {
       // A hard limit of its own now and then: higher (EPERM without CAP_SYS_RESOURCE), or below the soft one (EINVAL).
       if (rng.bool(0.3)) c.max = num(rng.pick(MEMLOCK_LIMITS));
     }
+    // prlimit() of another process now and then: a child, the main process, or no such pid (never a literal
+    // pid that could name a process: the model's and the kernel's pids differ).
+    if (rng.bool(0.2)) c.pid = rng.pick([...g.procs(), ...g.procs(), '$main', 0, 0x7fffffff, -1]);
     g.maybeProc(c);
     return c;
   },
@@ -210,7 +221,8 @@ export const setrlimit: OpModule = {
     e.L('');
     e.L(`rl.rlim_cur = ${get} ? 0 : (rlim_t)${e.v('cur')};`);
     e.L(`rl.rlim_max = ${get} ? 0 : (rlim_t)${e.has('max') ? e.v('max') : e.v('cur')};`);
-    e.L(`rc = sys_rc(${get} ? getrlimit(RLIMIT_MEMLOCK, &rl) : setrlimit(RLIMIT_MEMLOCK, &rl));`);
+    if (e.has('pid')) e.L(`rc = sys_rc(${get} ? prlimit((pid_t)${e.v('pid')}, RLIMIT_MEMLOCK, NULL, &rl) : prlimit((pid_t)${e.v('pid')}, RLIMIT_MEMLOCK, &rl, NULL));`);
+    else e.L(`rc = sys_rc(${get} ? getrlimit(RLIMIT_MEMLOCK, &rl) : setrlimit(RLIMIT_MEMLOCK, &rl));`);
     e.outs.cur = '(uint64_t)rl.rlim_cur';
     e.outs.max = '(uint64_t)rl.rlim_max';
   },

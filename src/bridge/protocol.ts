@@ -166,8 +166,8 @@ export const OP = {
   MSEAL: 57,
   /**
    * prlimit(2) of RLIMIT_MEMLOCK of another process (a: its real pid, 1 to read only, the soft and the hard
-   * limit to set) -> 0 with s the 16 bytes of the limits it had, -errno, or PRLIMIT_NOT_MODEL: no process of
-   * the model has that pid, the host's answer stands.
+   * limit to set, its real hard limit and 1 when the caller could read it) -> 0 with s the 16 bytes of the
+   * limits it had, -errno, or PRLIMIT_NOT_MODEL: no process of the model has that pid, the host's answer stands.
    */
   PRLIMIT: 58,
 } as const;

@@ -1195,6 +1195,8 @@ export class BridgeServer {
         const child = p.forkOrErrno();
         if (typeof child === 'number') return { ret: child };
         const cb = new Bridged(child);
+        // the child's limits are its parent's: a hard limit the model already holds as its own is the child's too
+        cb.memlockMaxKnown = b.memlockMaxKnown;
         for (const f of b.placeholders) cb.placeholders.add(f);
         for (const [f, k] of b.kinds) cb.kinds.set(f, k);
         this.forks.set(child.pid, cb);
@@ -1253,8 +1255,11 @@ export class BridgeServer {
         // prlimit() of RLIMIT_MEMLOCK of another process: the model's, when that pid is one of its processes
         const t = this.byPid.get(Number(a[0])) ?? this.forkedByPid.get(Number(a[0]));
         if (t === undefined || t.proc.exited) return { ret: PRLIMIT_NOT_MODEL };
+        // the target's real hard limit, when the caller could read it, stands for the model's until one is set
+        if (a[5] === 1n) this.knowMemlockMax(t, a[4]);
         const r = p.prlimitMemlock(t.proc === p ? 0 : t.proc.pid, a[1] === 1n ? undefined : { cur: a[2], max: a[3] });
         if (typeof r === 'number') return { ret: r };
+        if (a[1] !== 1n) t.memlockMaxKnown = true;
         const out = Buffer.alloc(16);
         out.writeBigUInt64LE(r.cur, 0);
         out.writeBigUInt64LE(r.max, 8);

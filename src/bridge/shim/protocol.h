@@ -118,7 +118,7 @@ enum bridge_op {
 	OP_TMPFS_TRUNCATE = 55, /* s: "DEV:INO" of a regular file an O_TRUNC open is about to empty -> 0 */
 	OP_PIDFD_GETFD = 56, /* a: target's real pid, its fd, the new fd pidfd_getfd chose -> kind installed (0: none) */
 	OP_MSEAL = 57,       /* a: addr, len, flags -> 0 or -errno (then the real call seals the real range too) */
-	OP_PRLIMIT = 58,     /* a: real pid, 1 read only, cur, max -> 0 (s: the old cur, max), -errno, or PRLIMIT_NOT_MODEL */
+	OP_PRLIMIT = 58,     /* a: real pid, 1 read only, cur, max, its real max, 1 if read -> 0 (s: old cur, max), -errno, PRLIMIT_NOT_MODEL */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */

@@ -3453,16 +3453,17 @@ int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
 static int memlock_other(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 {
 	char buf[2 * sizeof(uint64_t) + 1];
-	int64_t r = call(OP_PRLIMIT, pid, nl ? 0 : 1, nl ? (int64_t)nl->rlim_cur : 0, nl ? (int64_t)nl->rlim_max : 0, 0, 0,
-			 NULL, 0, NULL, buf, sizeof(buf));
+	struct rlimit real;
+	int known = RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &real) == 0;
+	int64_t r = call(OP_PRLIMIT, pid, nl ? 0 : 1, nl ? (int64_t)nl->rlim_cur : 0, nl ? (int64_t)nl->rlim_max : 0,
+			 known ? (int64_t)real.rlim_max : 0, known, NULL, 0, NULL, buf, sizeof(buf));
 	if (r == PRLIMIT_NOT_MODEL)
 		return RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, ol);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
 	}
-	struct rlimit real;
-	if (nl && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0 && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &real) == 0) {
+	if (nl && known && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0) {
 		/* as far as this process may raise it */
 		struct rlimit cap = { nl->rlim_cur < real.rlim_max ? nl->rlim_cur : real.rlim_max,
 				      nl->rlim_max < real.rlim_max ? nl->rlim_max : real.rlim_max };

@@ -68,6 +68,18 @@ int main(void)
 {
 	struct rlimit r, set = { 64 * K, 64 * K };
 	int pipefd[2];
+	/* a child inherits its parent's limits, a hard one raised past the host's own (under exec) too */
+	struct rlimit big = { 1ul << 30, 2ul << 30 };
+	V(0, 0, "setrlimit 1 GiB, hard 2 GiB (CAP_SYS_RESOURCE)", setrlimit(RLIMIT_MEMLOCK, &big));
+	fflush(stdout);
+	pid_t first = fork();
+	if (first == 0) {
+		check(getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 1ul << 30, 2ul << 30), "a child's getrlimit reads the 1 GiB, hard 2 GiB it inherited", (long)r.rlim_max);
+		exit(failed);
+	}
+	int st = 0;
+	waitpid(first, &st, 0);
+	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "that child's check passed", st);
 	V(0, 0, "setrlimit 64 KiB, hard 64 KiB (root)", setrlimit(RLIMIT_MEMLOCK, &set));
 	if (pipe(pipefd) < 0)
 		return 2;

@@ -138,17 +138,42 @@ export interface TaskEntry {
   dead?: string[];
 }
 
-/** The campaign corpus and maxSignal this fuzzer process was sent (one campaign at a time). */
-let shared: { campaign: string; entries: TaskEntry[]; signal: number[] } | undefined;
+/**
+ * The campaign corpus and maxSignal this fuzzer process was sent (one campaign at a time), and
+ * `corpus`, a Corpus of the first `inCorpus` entries and `inSignal` keys of them: each round extends
+ * it with what it lacks and takes back what the round itself added (rollback()), instead of building
+ * it again, which cost O(corpus) a round (55 ms at 27,000 programs and 44,000 keys).
+ */
+let shared: { campaign: string; entries: TaskEntry[]; signal: number[]; corpus: Corpus; inCorpus: number; inSignal: number } | undefined;
 
 /** Apply a task's deltas to the shared copy: the whole corpus and maxSignal, or undefined when the copy lacks the deltas' start. */
+/** The Corpus of a round: the campaign's kept one brought up to `have` (when the task is a campaign's), else a new one. */
+function roundCorpus(task: RoundTask, have: { entries: TaskEntry[]; signal: number[] }): Corpus {
+  const s = task.campaign !== undefined && shared !== undefined && shared.campaign === task.campaign && shared.entries === have.entries ? shared : undefined;
+  const corpus = s?.corpus ?? new Corpus();
+  let sigFrom = s?.inSignal ?? 0;
+  let entFrom = s?.inCorpus ?? 0;
+  // (a fresh corpus takes the whole signal first, then the entries, as one built from scratch does)
+  corpus.mergeSignal(have.signal.slice(sigFrom));
+  for (; entFrom < have.entries.length; entFrom++) {
+    const e = have.entries[entFrom];
+    corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
+  }
+  sigFrom = have.signal.length;
+  if (s) {
+    s.inSignal = sigFrom;
+    s.inCorpus = entFrom;
+  }
+  return corpus;
+}
+
 function syncShared(task: RoundTask): { entries: TaskEntry[]; signal: number[] } | undefined {
   // A task outside a campaign carries everything.
   if (task.campaign === undefined) return { entries: task.corpus, signal: task.maxSignal };
   const campaign = task.campaign;
   const cb = task.corpusBase ?? 0;
   const sb = task.signalBase ?? 0;
-  if (shared === undefined || shared.campaign !== campaign) shared = { campaign, entries: [], signal: [] };
+  if (shared === undefined || shared.campaign !== campaign) shared = { campaign, entries: [], signal: [], corpus: new Corpus(), inCorpus: 0, inSignal: 0 };
   const have = shared;
   if (have.entries.length < cb || have.signal.length < sb) return undefined;
   for (let k = have.entries.length - cb; k < task.corpus.length; k++) have.entries.push(task.corpus[k]);
@@ -343,11 +368,6 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
   const rng = new Prng(roundSeed(task.seed, task.worker, task.round));
   const have = syncShared(task);
   const holder = { pid: process.pid, corpus: have?.entries.length ?? 0, signal: have?.signal.length ?? 0 };
-  const corpus = new Corpus();
-  if (have) {
-    corpus.mergeSignal(have.signal);
-    for (const e of have.entries) corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
-  }
   const known = new Set(task.knownSignatures);
   const ignored = new Set(task.ignore ?? []);
   const runOpts = fuzzRunOptions(task.checks);
@@ -368,6 +388,19 @@ export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
     res.resync = true;
     return res;
   }
+  const corpus = roundCorpus(task, have);
+  // What this round adds to the kept corpus is taken back at its end: the next round's deltas bring it
+  // in the campaign's order, as a corpus built from scratch would have it.
+  corpus.checkpoint();
+  try {
+    return runRoundOn(task, hooks, rng, corpus, res, known, ignored, runOpts);
+  } finally {
+    corpus.rollback();
+  }
+}
+
+/** The programs of a round, on its corpus. */
+function runRoundOn(task: RoundTask, hooks: RoundHooks, rng: Prng, corpus: Corpus, res: RoundResult, known: Set<string>, ignored: Set<string>, runOpts: ReturnType<typeof fuzzRunOptions>): RoundResult {
   // Programs that just joined the corpus get a burst of mutations (syzkaller's smash).
   const smash: Array<{ entry: CorpusEntry; left: number }> = [];
   const faults: FaultJob[] = [];

@@ -62,7 +62,32 @@ export class Corpus {
 
   /** Merge signal into maxSignal without adding a program. */
   mergeSignal(signal: Iterable<number>): void {
-    for (const k of signal) this.maxSignal.add(k);
+    const j = this.journal;
+    for (const k of signal) {
+      if (this.maxSignal.has(k)) continue;
+      this.maxSignal.add(k);
+      j?.signal.push(k);
+    }
+  }
+
+  /** What rollback() undoes: the entries from this count on, and the signal keys merged since checkpoint(). */
+  private journal: { entries: number; signal: number[] } | undefined;
+
+  /** Start recording what is added, for rollback(). */
+  checkpoint(): void {
+    this.journal = { entries: this.entries.length, signal: [] };
+  }
+
+  /** Take back every entry and signal key added since checkpoint(): the corpus is as it was then. */
+  rollback(): void {
+    const j = this.journal;
+    if (j === undefined) return;
+    this.journal = undefined;
+    for (let k = j.entries; k < this.entries.length; k++) this.ids.delete(this.entries[k].id);
+    this.entries.length = j.entries;
+    this.cumulative.length = j.entries;
+    this.programList.length = j.entries;
+    for (const k of j.signal) this.maxSignal.delete(k);
   }
 
   /**

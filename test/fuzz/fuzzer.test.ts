@@ -334,6 +334,30 @@ describe('corpus', () => {
     for (const [i, h] of hits.entries()) expect(Math.abs(h / 60_000 - w[i] / total)).toBeLessThan(0.01);
     expect(c.programs().map((p) => p.calls[0].length)).toEqual([4096, 8192, 12288, 16384, 20480, 24576]);
   });
+
+  it('takes back what was added since a checkpoint: entries, their ids, signal, the weighted choice', () => {
+    const c = new Corpus();
+    c.mergeSignal([1, 2, 3]);
+    for (const [i, n] of [2, 9, 0].entries()) c.insert({ calls: [{ op: 'mmap', length: 4096 * (i + 1) }] }, n);
+    const draws = (): number[] => {
+      const rng = new Prng(5);
+      return Array.from({ length: 50 }, () => c.entries.indexOf(c.chooseEntry(rng)!));
+    };
+    const before = draws();
+    c.checkpoint();
+    const p = { calls: [{ op: 'mmap', length: 65536 }] };
+    expect(c.add(p, [3, 4, 5])?.newSignal).toBe(2);
+    c.mergeSignal([6, 1]);
+    expect(c.size).toBe(4);
+    c.rollback();
+    expect(c.size).toBe(3);
+    expect([...c.maxSignal].sort()).toEqual([1, 2, 3]);
+    expect(c.programs()).toHaveLength(3);
+    expect(c.has(programId(p))).toBe(false);
+    expect(draws()).toEqual(before);
+    // the same program may come back (its id was taken back too)
+    expect(c.add(p, [4])?.newSignal).toBe(1);
+  });
 });
 
 describe('campaign', () => {
@@ -352,6 +376,35 @@ describe('campaign', () => {
     expect(seen(5)).toEqual(a);
     expect(seen(6)).not.toEqual(a);
     expect(roundSeed(5, 0, 0)).not.toBe(roundSeed(5, 1, 0));
+  });
+
+  it("keeps a campaign's corpus between rounds: the next round, sent only the new entries, runs what it runs on a corpus built from scratch", () => {
+    const t = Date.now();
+    const rng = new Prng(21);
+    const entries0 = Array.from({ length: 12 }, (_, i) => {
+      const program = generateProgram(rng, { profile: 'latest', maxCalls: 10 });
+      return { program, newSignal: 1 + (i % 4), id: programId(program) };
+    });
+    const sig0 = Array.from({ length: 40 }, (_, i) => 1000 + i);
+    const base = { seed: 13, worker: 0, profile: 'latest' as const, checks: true, knownSignatures: [], programs: 60, deadline: t + 60_000, startedAt: t, minimize: false, minimizeRuns: 0, maxCalls: 14 };
+    const campaign = `keep-${t}`;
+    const r0 = runRound({ ...base, round: 0, campaign, corpusBase: 0, corpus: entries0, signalBase: 0, maxSignal: sig0 });
+    expect(r0.newEntries.length).toBeGreaterThan(0);
+    // what the manager would send next: the round's new entries and signal, in order
+    const fresh = r0.newEntries.map((e) => ({ program: e.program, newSignal: e.signal.length, id: programId(e.program) }));
+    const seenSig = new Set(sig0);
+    const sig1: number[] = [];
+    for (const e of r0.newEntries) for (const k of e.signal) if (!seenSig.has(k)) { seenSig.add(k); sig1.push(k); }
+    const ran = (task: Parameters<typeof runRound>[0]): string[] => {
+      const out: string[] = [];
+      runRound(task, { onRun: (p) => out.push(programId(p)) });
+      return out;
+    };
+    const kept = ran({ ...base, round: 1, campaign, corpusBase: entries0.length, corpus: fresh, signalBase: sig0.length, maxSignal: sig1 });
+    const whole = { ...base, round: 1, corpusBase: 0, corpus: [...entries0, ...fresh], signalBase: 0, maxSignal: [...sig0, ...sig1] };
+    expect(kept).toHaveLength(60);
+    expect(ran({ ...whole, campaign: `${campaign}-anew` })).toEqual(kept);
+    expect(ran(whole)).toEqual(kept);
   });
 
   it('is deterministic across whole campaigns (programs budget) and saves its corpus', async () => {

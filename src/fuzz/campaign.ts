@@ -147,26 +147,6 @@ export interface TaskEntry {
 let shared: { campaign: string; entries: TaskEntry[]; signal: number[]; corpus: Corpus; inCorpus: number; inSignal: number } | undefined;
 
 /** Apply a task's deltas to the shared copy: the whole corpus and maxSignal, or undefined when the copy lacks the deltas' start. */
-/** The Corpus of a round: the campaign's kept one brought up to `have` (when the task is a campaign's), else a new one. */
-function roundCorpus(task: RoundTask, have: { entries: TaskEntry[]; signal: number[] }): Corpus {
-  const s = task.campaign !== undefined && shared !== undefined && shared.campaign === task.campaign && shared.entries === have.entries ? shared : undefined;
-  const corpus = s?.corpus ?? new Corpus();
-  let sigFrom = s?.inSignal ?? 0;
-  let entFrom = s?.inCorpus ?? 0;
-  // (a fresh corpus takes the whole signal first, then the entries, as one built from scratch does)
-  corpus.mergeSignal(have.signal.slice(sigFrom));
-  for (; entFrom < have.entries.length; entFrom++) {
-    const e = have.entries[entFrom];
-    corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
-  }
-  sigFrom = have.signal.length;
-  if (s) {
-    s.inSignal = sigFrom;
-    s.inCorpus = entFrom;
-  }
-  return corpus;
-}
-
 function syncShared(task: RoundTask): { entries: TaskEntry[]; signal: number[] } | undefined {
   // A task outside a campaign carries everything.
   if (task.campaign === undefined) return { entries: task.corpus, signal: task.maxSignal };
@@ -179,6 +159,25 @@ function syncShared(task: RoundTask): { entries: TaskEntry[]; signal: number[] }
   for (let k = have.entries.length - cb; k < task.corpus.length; k++) have.entries.push(task.corpus[k]);
   for (let k = have.signal.length - sb; k < task.maxSignal.length; k++) have.signal.push(task.maxSignal[k]);
   return have;
+}
+
+/** The Corpus of a round: the campaign's kept one brought up to `have` (when the task is a campaign's), else a new one. */
+function roundCorpus(task: RoundTask, have: { entries: TaskEntry[]; signal: number[] }): Corpus {
+  const kept = task.campaign !== undefined && shared !== undefined && shared.campaign === task.campaign && shared.entries === have.entries ? shared : undefined;
+  const corpus = kept?.corpus ?? new Corpus();
+  // the signal first, then the entries, as a corpus built from scratch takes them
+  const sig = have.signal;
+  const from = kept?.inSignal ?? 0;
+  corpus.mergeSignal(from === 0 ? sig : sig.slice(from));
+  for (let k = kept?.inCorpus ?? 0; k < have.entries.length; k++) {
+    const e = have.entries[k];
+    corpus.insert(e.program, e.newSignal, e.newSignal, e.id, e.dead);
+  }
+  if (kept) {
+    kept.inSignal = sig.length;
+    kept.inCorpus = have.entries.length;
+  }
+  return corpus;
 }
 
 export interface RoundHooks {

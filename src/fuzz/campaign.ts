@@ -670,14 +670,6 @@ export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefi
   }
 }
 
-/** The keys of `set` from insertion index `from` on. */
-function signalFrom(set: Set<number>, from: number): number[] {
-  const out: number[] = [];
-  let k = 0;
-  for (const v of set) if (k++ >= from) out.push(v);
-  return out;
-}
-
 /** Run a campaign. */
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const seed = (opts.seed ?? 1) >>> 0;
@@ -730,7 +722,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
       corpusBase,
       corpus: corpus.entries.slice(corpusBase).map((e) => ({ program: e.program, newSignal: e.newSignal, id: e.id, ...(e.dead ? { dead: e.dead } : {}) })),
       signalBase,
-      maxSignal: signalFrom(corpus.maxSignal, signalBase),
+      maxSignal: corpus.signalFrom(signalBase),
       knownSignatures: [...known],
       ...(opts.ignore ? { ignore: opts.ignore } : {}),
       programs: opts.roundPrograms ?? 100,

@@ -60,14 +60,23 @@ export class Corpus {
     return out;
   }
 
+  /** maxSignal's keys in the order they came (what a campaign sends its fuzzers from a base on). */
+  private readonly signalOrder: number[] = [];
+
   /** Merge signal into maxSignal without adding a program. */
   mergeSignal(signal: Iterable<number>): void {
     const j = this.journal;
     for (const k of signal) {
       if (this.maxSignal.has(k)) continue;
       this.maxSignal.add(k);
+      this.signalOrder.push(k);
       j?.signal.push(k);
     }
+  }
+
+  /** The signal keys merged after the first `from`, in the order they came. */
+  signalFrom(from: number): number[] {
+    return this.signalOrder.slice(from);
   }
 
   /** What rollback() undoes: the entries from this count on, and the signal keys merged since checkpoint(). */
@@ -88,6 +97,7 @@ export class Corpus {
     this.cumulative.length = j.entries;
     this.programList.length = j.entries;
     for (const k of j.signal) this.maxSignal.delete(k);
+    this.signalOrder.length -= j.signal.length;
   }
 
   /**

@@ -349,9 +349,11 @@ describe('corpus', () => {
     expect(c.add(p, [3, 4, 5])?.newSignal).toBe(2);
     c.mergeSignal([6, 1]);
     expect(c.size).toBe(4);
+    expect(c.signalFrom(1)).toEqual([2, 3, 4, 5, 6]);
     c.rollback();
     expect(c.size).toBe(3);
     expect([...c.maxSignal].sort()).toEqual([1, 2, 3]);
+    expect(c.signalFrom(0)).toEqual([1, 2, 3]);
     expect(c.programs()).toHaveLength(3);
     expect(c.has(programId(p))).toBe(false);
     expect(draws()).toEqual(before);

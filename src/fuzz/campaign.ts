@@ -18,6 +18,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { Prng } from '../base/prng.js';
 import type { ProfileName } from '../base/profile.js';
 import { Corpus, type CorpusEntry, loadCorpusDir, saveCorpusDir } from './corpus.js';
@@ -125,8 +126,11 @@ export interface RoundResult {
   /** faulted: re-runs of new corpus programs with fail_nth armed before a call. */
   made: { generated: number; mutated: number; spliced: number; faulted: number };
   stopped: boolean;
-  /** The fuzzer's process and how much of the campaign's corpus and maxSignal it now holds. */
-  holder: { pid: number; corpus: number; signal: number };
+  /**
+   * The fuzzer (its process and worker thread: built, the fuzzers are threads of one process) and how
+   * much of the campaign's corpus and maxSignal it now holds.
+   */
+  holder: { pid: number; thread: number; corpus: number; signal: number };
   /** The fuzzer lacked the start of the deltas it was sent; nothing ran, send everything. */
   resync?: boolean;
 }
@@ -366,7 +370,7 @@ const GENERATE_SHARE = 0.2;
 export function runRound(task: RoundTask, hooks: RoundHooks = {}): RoundResult {
   const rng = new Prng(roundSeed(task.seed, task.worker, task.round));
   const have = syncShared(task);
-  const holder = { pid: process.pid, corpus: have?.entries.length ?? 0, signal: have?.signal.length ?? 0 };
+  const holder = { pid: process.pid, thread: threadId, corpus: have?.entries.length ?? 0, signal: have?.signal.length ?? 0 };
   const known = new Set(task.knownSignatures);
   const ignored = new Set(task.ignore ?? []);
   const runOpts = fuzzRunOptions(task.checks);
@@ -670,6 +674,27 @@ export async function withinMs<T>(p: Promise<T>, ms: number): Promise<T | undefi
   }
 }
 
+/**
+ * What each fuzzer of a campaign holds of its corpus and maxSignal, by the results it sent back: the
+ * deltas a task carries start at the least of them, once every fuzzer has answered.
+ */
+export class Holders {
+  // By "pid/thread": built, the fuzzers are worker threads of one process, and keyed by the pid alone two
+  // counted as one, so the bases never became complete and every task carried the whole corpus.
+  private readonly held = new Map<string, { corpus: number; signal: number }>();
+
+  note(r: Pick<RoundResult, 'holder' | 'resync'>): void {
+    if (r.resync) this.held.clear();
+    else this.held.set(`${r.holder.pid}/${r.holder.thread}`, { corpus: r.holder.corpus, signal: r.holder.signal });
+  }
+
+  bases(workers: number): { corpusBase: number; signalBase: number } {
+    const all = [...this.held.values()];
+    if (all.length < workers) return { corpusBase: 0, signalBase: 0 };
+    return { corpusBase: Math.min(...all.map((h) => h.corpus)), signalBase: Math.min(...all.map((h) => h.signal)) };
+  }
+}
+
 /** Run a campaign. */
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport> {
   const seed = (opts.seed ?? 1) >>> 0;
@@ -706,12 +731,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 
   // What each fuzzer process holds of the corpus and maxSignal (both only grow): send only the rest.
   const campaignId = `${process.pid}.${++campaignCount}.${startedAt}`;
-  const holders = new Map<number, { corpus: number; signal: number }>();
+  const holders = new Holders();
   const taskFor = (worker: number, round: number): RoundTask => {
-    const bases = [...holders.values()];
-    const complete = bases.length >= workers;
-    const corpusBase = complete ? Math.min(...bases.map((h) => h.corpus)) : 0;
-    const signalBase = complete ? Math.min(...bases.map((h) => h.signal)) : 0;
+    const { corpusBase, signalBase } = holders.bases(workers);
     return {
       seed,
       worker,
@@ -737,8 +759,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignReport
 
   const merge = (results: RoundResult[]): void => {
     for (const r of results) {
-      if (r.resync) holders.clear();
-      else holders.set(r.holder.pid, { corpus: r.holder.corpus, signal: r.holder.signal });
+      holders.note(r);
     }
     for (const r of results.sort((a, b) => a.worker - b.worker)) {
       stats.programs += r.programs;

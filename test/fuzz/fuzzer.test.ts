@@ -5,10 +5,11 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../src/base/prng.js';
 import { PROFILE_NAMES, profileByName } from '../../src/base/profile.js';
-import { findingKey, roundSeed, runCampaign, runRound, withinMs } from '../../src/fuzz/campaign.js';
+import { Holders, findingKey, roundSeed, runCampaign, runRound, withinMs } from '../../src/fuzz/campaign.js';
 import { Corpus, loadCorpusDir, programId, saveCorpusDir } from '../../src/fuzz/corpus.js';
 import { runProgram } from '../../src/fuzz/executor.js';
 import { generateCallsAt, generateProgram, scanScope } from '../../src/fuzz/generator.js';
@@ -378,6 +379,31 @@ describe('campaign', () => {
     expect(seen(5)).toEqual(a);
     expect(seen(6)).not.toEqual(a);
     expect(roundSeed(5, 0, 0)).not.toBe(roundSeed(5, 1, 0));
+  });
+
+  it('sends each fuzzer the deltas past what every fuzzer holds, fuzzers told apart by process and thread (worker threads share a pid)', () => {
+    const h = new Holders();
+    const res = (pid: number, thread: number, corpus: number, signal: number) => ({ holder: { pid, thread, corpus, signal } });
+    expect(h.bases(2)).toEqual({ corpusBase: 0, signalBase: 0 });
+    h.note(res(700, 1, 40, 300));
+    expect(h.bases(2)).toEqual({ corpusBase: 0, signalBase: 0 });
+    // a second thread of the same process is a second fuzzer
+    h.note(res(700, 2, 35, 310));
+    expect(h.bases(2)).toEqual({ corpusBase: 35, signalBase: 300 });
+    h.note(res(700, 1, 50, 400));
+    expect(h.bases(2)).toEqual({ corpusBase: 35, signalBase: 310 });
+    // child processes (the tsx runtime): one thread each
+    const p = new Holders();
+    p.note(res(801, 0, 10, 20));
+    p.note(res(802, 0, 12, 18));
+    expect(p.bases(2)).toEqual({ corpusBase: 10, signalBase: 18 });
+    // a fuzzer that lacked the deltas' start: everything again, to every fuzzer
+    p.note({ ...res(801, 0, 0, 0), resync: true });
+    expect(p.bases(2)).toEqual({ corpusBase: 0, signalBase: 0 });
+    // the round's own result names its thread
+    const t = Date.now();
+    const r = runRound({ seed: 1, worker: 0, round: 0, profile: 'latest', checks: true, corpus: [], maxSignal: [], knownSignatures: [], programs: 1, deadline: t + 60_000, startedAt: t, minimize: false, minimizeRuns: 0, maxCalls: 4 });
+    expect(r.holder).toMatchObject({ pid: process.pid, thread: threadId });
   });
 
   it("keeps a campaign's corpus between rounds: the next round, sent only the new entries, runs what it runs on a corpus built from scratch", () => {

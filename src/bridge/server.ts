@@ -1310,6 +1310,7 @@ export class BridgeServer {
       }
       case OP.PIDFD_GETFD: {
         // the real call took the target's file (the placeholder, or the real memfd): the model's goes with it
+        // (a child forked a moment ago, before its HELLO, holds its parent's files already)
         const t = this.byPid.get(Number(a[0])) ?? this.forkedByPid.get(Number(a[0]));
         const kind = t?.kinds.get(Number(a[1]));
         if (t === undefined || kind === undefined) return { ret: 0 };

@@ -349,30 +349,34 @@ export async function fuzzCommand(opts: FuzzCommandOptions = {}): Promise<number
     }
   }
   let diverged = 0;
-  if (opts.kernel) {
-    const d = await differential(report.corpusPrograms, {
-      kernel: resolve(opts.kernel),
-      outDir,
-      ...(opts.profile ? { profile } : {}),
-      ...(opts.initramfs ? { initramfs: resolve(opts.initramfs) } : {}),
-      batch: kernelBatch,
-      ...(kernelSample !== undefined ? { sample: kernelSample, seed } : {}),
-      ...(opts.runOracle ? { run: opts.runOracle } : {}),
-      onPhase: (ph) => {
-        if (chatty) process.stderr.write(`kernel: ${ph}\n`);
-      },
-    });
-    diverged = d.diverged.length;
-    const s = d.summary;
-    if (json) json.kernel = { image: s.kernel, release: s.release, profile: s.profile, programs: s.programs, ...(d.sampledFrom !== undefined ? { sampledFrom: d.sampledFrom } : {}), unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly };
-    else {
-      process.stdout.write(
-        `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs${d.sampledFrom !== undefined ? ` (a sample of the ${d.sampledFrom})` : ''} in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
-      );
-      for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
+  try {
+    if (opts.kernel) {
+      const d = await differential(report.corpusPrograms, {
+        kernel: resolve(opts.kernel),
+        outDir,
+        ...(opts.profile ? { profile } : {}),
+        ...(opts.initramfs ? { initramfs: resolve(opts.initramfs) } : {}),
+        batch: kernelBatch,
+        ...(kernelSample !== undefined ? { sample: kernelSample, seed } : {}),
+        ...(opts.runOracle ? { run: opts.runOracle } : {}),
+        onPhase: (ph) => {
+          if (chatty) process.stderr.write(`kernel: ${ph}\n`);
+        },
+      });
+      diverged = d.diverged.length;
+      const s = d.summary;
+      if (json) json.kernel = { image: s.kernel, release: s.release, profile: s.profile, programs: s.programs, ...(d.sampledFrom !== undefined ? { sampledFrom: d.sampledFrom } : {}), unexportable: d.unexportable, agree: s.agree, explained: s.explained, diverged: s.diverged, skipped: s.skipped, errors: s.errors, findings: d.diverged.map((x) => ({ name: x.report.name, signature: kernelFindingSignature(x.report), dir: x.dir })), batchOnly: d.batchOnly };
+      else {
+        process.stdout.write(
+          `kernel ${s.release} (profile ${s.profile}): ${s.programs} corpus programs${d.sampledFrom !== undefined ? ` (a sample of the ${d.sampledFrom})` : ''} in ${s.seconds.boots} boot(s)${d.unexportable ? ` (${d.unexportable} not expressible in C left out)` : ''}: ${s.agree} agree, ${s.explained} explained by known divergences, ${s.diverged} diverged, ${s.skipped} skipped, ${s.errors} errors${d.batchOnly.length ? `; ${d.batchOnly.length} of the diverged or unfinished agreed when run alone: ${d.batchOnly.join(', ')}` : ''}\n`,
+        );
+        for (const x of d.diverged) process.stdout.write(`  ${kernelFindingSignature(x.report)}: ${x.dir}/\n`);
+      }
     }
+  } finally {
+    // (printed also when the kernel run fails: the campaign's findings are written and reported)
+    if (json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   }
-  if (json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   if (report.hung) {
     process.stderr.write(
       `iommufd-sim fuzz: round ${report.hung.round} never came back (a program that does not end?); stopped after ${(report.hung.afterMs / 1000).toFixed(0)} s. Rerun with IOMMUFD_SIM_FUZZ_TRACE=DIR to see each fuzzer's program.\n`,

@@ -48,6 +48,10 @@ export class Corpus {
   private readonly cumulative: number[] = [];
   /** The entries' programs, in order (what programs() hands out). */
   private readonly programList: Program[] = [];
+  /** maxSignal's keys in the order they came (what a campaign sends its fuzzers from a base on). */
+  private readonly signalOrder: number[] = [];
+  /** What rollback() undoes: the entries from this count on, and the signal keys merged since checkpoint(). */
+  private journal: { entries: number; signal: number[] } | undefined;
 
   get size(): number {
     return this.entries.length;
@@ -59,9 +63,6 @@ export class Corpus {
     for (const k of signal) if (!this.maxSignal.has(k)) out.push(k);
     return out;
   }
-
-  /** maxSignal's keys in the order they came (what a campaign sends its fuzzers from a base on). */
-  private readonly signalOrder: number[] = [];
 
   /** Merge signal into maxSignal without adding a program. */
   mergeSignal(signal: Iterable<number>): void {
@@ -78,9 +79,6 @@ export class Corpus {
   signalFrom(from: number): number[] {
     return this.signalOrder.slice(from);
   }
-
-  /** What rollback() undoes: the entries from this count on, and the signal keys merged since checkpoint(). */
-  private journal: { entries: number; signal: number[] } | undefined;
 
   /** Start recording what is added, for rollback(). */
   checkpoint(): void {

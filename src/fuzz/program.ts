@@ -249,7 +249,6 @@ export function checkFieldValue(spec: FieldSpec, raw: unknown): string | undefin
   }
 }
 
-/** Handles read by a field value. */
 /** What validateProgram() learns of one field value: its error, else the handles it names. */
 interface CheckedField {
   readonly err: string | undefined;
@@ -291,6 +290,7 @@ function checkFieldOnce(f: FieldSpec, raw: unknown): CheckedField {
   return { err, handles: err ? [] : fieldHandles(f, raw) };
 }
 
+/** Handles read by a field value. */
 function fieldHandles(spec: FieldSpec, raw: unknown): string[] {
   const out: string[] = [];
   const add = (e: Expr | string) => {

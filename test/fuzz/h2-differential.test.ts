@@ -220,7 +220,21 @@ describe('differential mode', () => {
     expect(doc.kernel.agree + doc.kernel.explained + doc.kernel.diverged + doc.kernel.skipped).toBe(doc.kernel.programs);
     expect(doc.kernel.findings).toHaveLength(1);
     expect(doc.kernel.findings[0].signature).toMatch(/^KERNEL /);
-  }, 90_000);
+    // a kernel run that fails still leaves the campaign's document on standard output
+    const writes: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((x: string | Uint8Array) => {
+      writes.push(String(x));
+      return true;
+    });
+    try {
+      await expect(fuzzCommand({ duration: '2s', workers: 1, quiet: true, json: true, out: tmp(), kernel, runOracle: () => Promise.reject(new Error('qemu went away')) })).rejects.toThrow('qemu went away');
+    } finally {
+      spy.mockRestore();
+    }
+    const alone = JSON.parse(writes.join(''));
+    expect(alone.programs).toBeGreaterThan(0);
+    expect(alone.kernel).toBeUndefined();
+  }, 120_000);
 
   it('--kernel-sample sends a seeded sample of the corpus, each program under its corpus index, and says so', async () => {
     // the sample: n distinct indexes in rising order, the same for the same seed, all of them when n covers the corpus

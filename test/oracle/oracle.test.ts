@@ -709,7 +709,7 @@ ${pinned ? '  - { op: mock_domain, pt: $ioas }\n' : ''}  - { op: mmap, as: $buf,
     if (!r.ok) throw new Error(r.error);
     return r.program;
   };
-  it('makes the programs after it run in a boot of their own; one that leaves nothing does not', () => {
+  it('is what leavesCharges() sees, after which runOracle() boots again (a context left open, pins, a user\'s locked_vm); a clean run is not', () => {
     const pinned = runModel(leaky(true), 'latest', { processLayout: 'exec' });
     expect(pinned.leaks).toContain('an iommufd context is still open');
     expect(pinned.leaks.some((l) => /^user \d+ locked_vm 1 pages$/.test(l))).toBe(true);

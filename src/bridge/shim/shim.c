@@ -3399,6 +3399,15 @@ static int memlock_get(struct rlimit *out)
 }
 
 /* RLIMIT_MEMLOCK: the model is the kernel that charges it, so its answer wins */
+/* After the model took new limits `nl`: the real ones of `pid` follow, as far as its real hard limit `max` lets this process */
+static void memlock_follow(pid_t pid, const struct rlimit *nl, rlim_t max)
+{
+	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0) {
+		struct rlimit cap = { nl->rlim_cur < max ? nl->rlim_cur : max, nl->rlim_max < max ? nl->rlim_max : max };
+		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
+	}
+}
+
 static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 {
 	struct rlimit old, was;
@@ -3411,12 +3420,7 @@ static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 		errno = (int)-r;
 		return -1;
 	}
-	/* the real limit follows as far as this process may raise it */
-	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0) {
-		struct rlimit cap = { nl->rlim_cur < old.rlim_max ? nl->rlim_cur : old.rlim_max,
-				      nl->rlim_max < old.rlim_max ? nl->rlim_max : old.rlim_max };
-		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
-	}
+	memlock_follow(pid, nl, old.rlim_max);
 	if (ol)
 		*ol = was;
 	return 0;
@@ -3463,12 +3467,8 @@ static int memlock_other(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 		errno = (int)-r;
 		return -1;
 	}
-	if (nl && known && RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, nl, NULL) < 0) {
-		/* as far as this process may raise it */
-		struct rlimit cap = { nl->rlim_cur < real.rlim_max ? nl->rlim_cur : real.rlim_max,
-				      nl->rlim_max < real.rlim_max ? nl->rlim_max : real.rlim_max };
-		RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, &cap, NULL);
-	}
+	if (nl && known)
+		memlock_follow(pid, nl, real.rlim_max);
 	if (ol) {
 		uint64_t v[2];
 		memcpy(v, buf, sizeof(v));

@@ -9,7 +9,8 @@
  * something the VMs lack (sockets: no CONFIG_NET) are left out.
  *
  * The sweep programs (progs/sweep.c: the ioctls; progs/mmsweep.c: memory
- * calls around maps, accesses and domains) judge nothing themselves: each
+ * calls around maps, accesses and domains; progs/badptr.c: bad pointers to
+ * the calls exec answers) judge nothing themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -39,6 +40,7 @@ const ONLY_72 = ['change_process_uid', 'viommu-mmap'];
 const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, string>> }> = [
   { name: 'sweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'mmsweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'badptr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

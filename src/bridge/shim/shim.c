@@ -616,6 +616,54 @@ void _Exit(int status)
 /* ------------------------------------------------------------------------ */
 /* paths */
 
+/*
+ * Copy to (`out`) or from this process's own memory as copy_to_user()/copy_from_user() would: a bad
+ * or (to) read-only pointer is EFAULT, not a crash in the shim.
+ */
+static int self_copy(void *to, const void *from, size_t len, int out)
+{
+	struct iovec l = { out ? (void *)from : to, len }, r = { out ? to : (void *)from, len };
+	long n = RS(out ? SYS_process_vm_writev : SYS_process_vm_readv, self_pid(), &l, 1, &r, 1, 0);
+	if (n != (long)len) {
+		errno = EFAULT;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * `len` bytes at `p` are there to be read and written back (a poll array, an fd_set), as the kernel
+ * finds them when it copies them in and the results out; the shim looks into them only then, and
+ * otherwise the real call answers (EFAULT). What is read is written back unchanged.
+ */
+static int user_rw(void *p, size_t len)
+{
+	char buf[4096];
+	for (size_t off = 0; off < len; off += sizeof(buf)) {
+		size_t k = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		if (self_copy(buf, (char *)p + off, k, 0) < 0 || self_copy((char *)p + off, buf, k, 1) < 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * `p` is a path the kernel would read (strncpy_from_user(): readable up to its NUL, shorter than
+ * PATH_MAX). Only then does a wrapper look into it; otherwise the real call answers (EFAULT,
+ * ENAMETOOLONG) instead of a crash in the shim. Read as two pieces split at the first page end, so
+ * that a string ending before an unmapped page reads.
+ */
+static int path_ok(const char *p)
+{
+	char buf[4096];
+	if (!p)
+		return 0;
+	size_t first = 4096 - ((uintptr_t)p & 4095);
+	struct iovec l = { buf, sizeof(buf) }, r[2] = { { (void *)p, first }, { (void *)(p + first), sizeof(buf) - first } };
+	long n = RS(SYS_process_vm_readv, self_pid(), &l, 1, r, first < sizeof(buf) ? 2 : 1, 0);
+	return n > 0 && memchr(buf, 0, (size_t)n) != NULL;
+}
+
 static int model_path(const char *p)
 {
 	return p && (!strcmp(p, "/dev/iommu") || !strncmp(p, "/dev/vfio/", 10));
@@ -908,7 +956,7 @@ static void tmpfs_before_trunc(int dirfd, const char *path)
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[256], buf[4096];
-	if (connected() && path && path[0] == '/') {
+	if (connected() && path_ok(path) && path[0] == '/') {
 		if (model_path(path))
 			return open_model(path, flags);
 		int src = (flags & O_PATH) ? -1 : own_memfd_link(path);
@@ -963,6 +1011,8 @@ int unlinkat(int dirfd, const char *path, int flags)
 int truncate(const char *path, off_t len)
 {
 	struct stat st;
+	if (!path_ok(path))
+		return RS(SYS_truncate, path, len);
 	/* a model device node: vfs_truncate() refuses what is no regular file */
 	if (connected() && model_path(path)) {
 		errno = EINVAL;
@@ -1047,7 +1097,7 @@ DIR *opendir(const char *path)
 	char buf[4096];
 	if (!real)
 		real = dlsym(RTLD_NEXT, "opendir");
-	if (connected())
+	if (connected() && path_ok(path))
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	return real(path);
 }
@@ -1055,10 +1105,11 @@ DIR *opendir(const char *path)
 int access(const char *path, int mode)
 {
 	char buf[4096], name[256];
-	if (connected() && (model_path(path) || special_name(path, name, sizeof(name))))
+	if (!connected() || !path_ok(path))
+		return RS(SYS_faccessat, AT_FDCWD, path, mode);
+	if (model_path(path) || special_name(path, name, sizeof(name)))
 		return 0;
-	if (connected())
-		path = debugfs_rewrite(path, buf, sizeof(buf));
+	path = debugfs_rewrite(path, buf, sizeof(buf));
 	return RS(SYS_faccessat, AT_FDCWD, path, mode);
 }
 
@@ -1073,10 +1124,11 @@ static long model_ret(int64_t r)
 }
 
 /*
- * glibc declares the path of fstatat and statx nonnull, so the compiler would
- * drop a NULL test; the kernel takes NULL with AT_EMPTY_PATH: keep the test.
+ * glibc declares the path of fstatat and statx nonnull, and the limits of
+ * getrlimit and setrlimit, so the compiler would drop a NULL test; the kernel
+ * takes NULL (with AT_EMPTY_PATH; prlimit64 of no limits is 0): keep the test.
  */
-static const char *may_be_null(const char *p)
+static const void *may_be_null(const void *p)
 {
 	__asm__("" : "+r"(p));
 	return p;
@@ -1110,15 +1162,16 @@ static int model_attr(int fd, const char *path, struct model_attr *at)
 static int model_stat(int fd, const char *path, struct stat *st)
 {
 	struct model_attr at;
+	struct stat v;
 	if (model_attr(fd, path, &at) < 0)
 		return -1;
-	memset(st, 0, sizeof(*st));
-	st->st_mode = at.mode;
-	st->st_rdev = makedev(at.maj, at.min);
-	st->st_size = at.size;
-	st->st_blksize = at.blksize;
-	st->st_nlink = 1;
-	return 0;
+	memset(&v, 0, sizeof(v));
+	v.st_mode = at.mode;
+	v.st_rdev = makedev(at.maj, at.min);
+	v.st_size = at.size;
+	v.st_blksize = at.blksize;
+	v.st_nlink = 1;
+	return self_copy(st, &v, sizeof(v), 1);
 }
 
 /* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
@@ -1156,7 +1209,7 @@ int fstat64(int fd, struct stat64 *st)
 /* /proc/self/fd/N of a model descriptor, followed (stat, not lstat): the model's file; -1 otherwise */
 static int followed_model_fd(const char *path)
 {
-	int fd = connected() && path ? own_fd_link(path) : -1;
+	int fd = connected() && path_ok(path) ? own_fd_link(path) : -1;
 	return fd >= 0 && kind_of(fd) == K_MODEL ? fd : -1;
 }
 
@@ -1165,14 +1218,14 @@ int stat(const char *path, struct stat *st)
 	int lfd = followed_model_fd(path);
 	if (lfd >= 0)
 		return model_stat(lfd, NULL, st);
-	if (connected() && model_path(path))
+	if (connected() && path_ok(path) && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
 }
 
 int lstat(const char *path, struct stat *st)
 {
-	if (connected() && model_path(path))
+	if (connected() && path_ok(path) && model_path(path))
 		return model_stat(-1, path, st);
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
@@ -1180,6 +1233,8 @@ int lstat(const char *path, struct stat *st)
 int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	path = may_be_null(path);
+	if (path && !path_ok(path))
+		return RS(SYS_newfstatat, dirfd, path, st, flags);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected())
 		return model_stat(dirfd, NULL, st);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_BOTH && connected())
@@ -1216,6 +1271,8 @@ int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
 {
 	path = may_be_null(path);
+	if (path && !path_ok(path))
+		return RS(SYS_statx, dirfd, path, flags, mask, sx);
 	if ((flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_BOTH && connected()) {
 		struct model_attr at;
 		if (RS(SYS_statx, dirfd, path, flags, mask, sx))
@@ -1287,6 +1344,8 @@ int fchown(int fd, uid_t uid, gid_t gid)
 int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
 {
 	path = may_be_null(path);
+	if (path && !path_ok(path))
+		return RS(SYS_fchownat, dirfd, path, uid, gid, flags);
 	if ((flags & AT_EMPTY_PATH) && path && !*path && kind_of(dirfd) == K_MODEL && connected()) {
 		if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) {
 			errno = EINVAL;
@@ -1414,7 +1473,12 @@ static long pagemap_read(int fd, void *dst, size_t n, long long off)
 			errno = (int)-r;
 			return -1;
 		}
-		memcpy((char *)dst + done, buf, (size_t)r);
+		/* (into memory it cannot write: EFAULT, or what was read before) */
+		if (self_copy((char *)dst + done, buf, (size_t)r, 1) < 0) {
+			if (done)
+				break;
+			return -1;
+		}
 		done += (size_t)r;
 		if ((size_t)r < want)
 			break;
@@ -1437,8 +1501,8 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 		}
 		int64_t got = call(OP_FILE_READ, off, (int64_t)want, 1, 0, 0, 0, special_path[fd], strlen(special_path[fd]) + 1,
 				   NULL, part, want + 1);
-		if (got > 0)
-			memcpy(dst, part, (size_t)got);
+		if (got > 0 && self_copy(dst, part, (size_t)got, 1) < 0)
+			got = -EFAULT;
 		free(part);
 		if (got < 0) {
 			errno = (int)-got;
@@ -1458,8 +1522,7 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 		return 0;
 	if ((long long)n > len - off)
 		n = len - off;
-	memcpy(dst, content + off, n);
-	return (long)n;
+	return self_copy(dst, content + off, n, 1) < 0 ? -1 : (long)n;
 }
 
 static long special_write(int fd, const void *src, size_t n)
@@ -1469,7 +1532,8 @@ static long special_write(int fd, const void *src, size_t n)
 	if (pl + n > sizeof(buf))
 		n = sizeof(buf) - pl;
 	memcpy(buf, special_path[fd], pl);
-	memcpy(buf + pl, src, n);
+	if (self_copy(buf + pl, src, n, 0) < 0)
+		return -1;
 	int64_t r = call(OP_FILE_WRITE, 0, 0, 0, 0, 0, 0, buf, pl + n, NULL, NULL, 0);
 	if (r < 0) {
 		errno = (int)-r;
@@ -1578,8 +1642,11 @@ static int poll_loop(struct pollfd *fds, nfds_t n, int timeout)
 	}
 }
 
-static int has_model_fd(const struct pollfd *fds, nfds_t n)
+static int has_model_fd(struct pollfd *fds, nfds_t n)
 {
+	/* (more than any RLIMIT_NOFILE allows, or an array the kernel cannot copy: its own answer) */
+	if (n > (1u << 20) || !user_rw(fds, n * sizeof(*fds)))
+		return 0;
 	for (nfds_t i = 0; i < n; i++)
 		if (kind_of(fds[i].fd) == K_MODEL)
 			return 1;
@@ -1692,6 +1759,10 @@ static int select_model(int nfds, fd_set *r, fd_set *w, fd_set *e, int timeout)
 
 static int sets_have_model(int nfds, fd_set *r, fd_set *w, fd_set *e)
 {
+	/* sets the kernel cannot copy in and out (core_sys_select(): as many bytes as nfds takes, in longs): its own answer */
+	size_t bytes = ((size_t)(nfds < FD_SETSIZE ? nfds : FD_SETSIZE) + 63) / 64 * 8;
+	if ((r && !user_rw(r, bytes)) || (w && !user_rw(w, bytes)) || (e && !user_rw(e, bytes)))
+		return 0;
 	for (int fd = 0; fd < nfds && fd < FD_SETSIZE && fd < MAXFD; fd++)
 		if (kind_of(fd) == K_MODEL && ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e))))
 			return 1;
@@ -1959,6 +2030,8 @@ static int cookie_close(void *c)
 static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const char *, const char *))
 {
 	char name[256], buf[4096];
+	if (!path_ok(path))
+		return real(path, mode);
 	if (connected() && special_name(path, name, sizeof(name))) {
 		int acc = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
 		int fd = open_special(name, acc | (strchr(mode, 'e') ? O_CLOEXEC : 0));
@@ -2179,19 +2252,18 @@ static ssize_t model_link(int fd, char *buf, size_t size)
 		return -1;
 	}
 	size_t n = strlen(path) < size ? strlen(path) : size;
-	memcpy(buf, path, n);
-	return (ssize_t)n;
+	return self_copy(buf, path, n, 1) < 0 ? -1 : (ssize_t)n;
 }
 
 ssize_t readlink(const char *p, char *buf, size_t size)
 {
-	int fd = connected() && p ? own_fd_link(p) : -1;
+	int fd = connected() && path_ok(p) ? own_fd_link(p) : -1;
 	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, AT_FDCWD, p, buf, size);
 }
 
 ssize_t readlinkat(int dirfd, const char *p, char *buf, size_t size)
 {
-	int fd = connected() && p && p[0] == '/' ? own_fd_link(p) : -1;
+	int fd = connected() && path_ok(p) && p[0] == '/' ? own_fd_link(p) : -1;
 	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, dirfd, p, buf, size);
 }
 
@@ -2595,7 +2667,8 @@ int ioctl(int fd, unsigned long cmd, ...)
 
 int memfd_create(const char *name, unsigned int flags)
 {
-	if (!connected())
+	/* (a name the kernel cannot read: its answer, EFAULT or EINVAL) */
+	if (!connected() || !path_ok(name))
 		return RS(SYS_memfd_create, name, flags);
 	int low = lowest_free_fd();
 	int64_t fd = call(OP_MEMFD, flags, low, 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
@@ -3408,28 +3481,31 @@ static void memlock_follow(pid_t pid, const struct rlimit *nl, rlim_t max)
 	}
 }
 
-static int memlock_set(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
+/* prlimit64(): the new limits are read before anything, the old ones written after the change (EFAULT then too) */
+static int memlock_set(pid_t pid, const struct rlimit *unl, struct rlimit *ol)
 {
-	struct rlimit old, was;
+	struct rlimit old, was, nl;
+	if (self_copy(&nl, unl, sizeof(nl), 0) < 0)
+		return -1;
 	if (RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
 		return -1;
 	if (ol && memlock_get(&was) < 0)
 		return -1;
-	int64_t r = CALL(OP_SETRLIMIT, RLIMIT_MEMLOCK, (int64_t)nl->rlim_cur, (int64_t)nl->rlim_max, (int64_t)old.rlim_max);
+	int64_t r = CALL(OP_SETRLIMIT, RLIMIT_MEMLOCK, (int64_t)nl.rlim_cur, (int64_t)nl.rlim_max, (int64_t)old.rlim_max);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
 	}
-	memlock_follow(pid, nl, old.rlim_max);
-	if (ol)
-		*ol = was;
-	return 0;
+	memlock_follow(pid, &nl, old.rlim_max);
+	return ol ? self_copy(ol, &was, sizeof(was), 1) : 0;
 }
 
 int getrlimit(__rlimit_resource_t res, struct rlimit *rl)
 {
+	struct rlimit v;
+	rl = (struct rlimit *)may_be_null(rl);
 	if (res == RLIMIT_MEMLOCK && rl && connected())
-		return memlock_get(rl);
+		return memlock_get(&v) < 0 ? -1 : self_copy(rl, &v, sizeof(v), 1);
 	return RS(SYS_prlimit64, 0, res, NULL, rl);
 }
 
@@ -3440,7 +3516,9 @@ int getrlimit64(__rlimit_resource_t res, struct rlimit64 *rl)
 
 int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
 {
-	if (res == RLIMIT_MEMLOCK && connected())
+	/* (no limits to set, NULL: nothing happens, as in the kernel) */
+	rl = may_be_null(rl);
+	if (res == RLIMIT_MEMLOCK && rl && connected())
 		return memlock_set(0, rl, NULL);
 	return RS(SYS_prlimit64, 0, res, rl, NULL);
 }
@@ -3454,10 +3532,15 @@ int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
  * prlimit() of RLIMIT_MEMLOCK of another process: the model's answer when that pid is one of its
  * processes (a manager setting its child's limit), the host's for any other; the real limit follows.
  */
-static int memlock_other(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
+static int memlock_other(pid_t pid, const struct rlimit *unl, struct rlimit *ol)
 {
 	char buf[2 * sizeof(uint64_t) + 1];
-	struct rlimit real;
+	struct rlimit real, nlv, *nl = NULL;
+	if (unl) {
+		if (self_copy(&nlv, unl, sizeof(nlv), 0) < 0)
+			return -1;
+		nl = &nlv;
+	}
 	int known = RS(SYS_prlimit64, pid, RLIMIT_MEMLOCK, NULL, &real) == 0;
 	int64_t r = call(OP_PRLIMIT, pid, nl ? 0 : 1, nl ? (int64_t)nl->rlim_cur : 0, nl ? (int64_t)nl->rlim_max : 0,
 			 known ? (int64_t)real.rlim_max : 0, known, NULL, 0, NULL, buf, sizeof(buf));
@@ -3469,13 +3552,12 @@ static int memlock_other(pid_t pid, const struct rlimit *nl, struct rlimit *ol)
 	}
 	if (nl && known)
 		memlock_follow(pid, nl, real.rlim_max);
-	if (ol) {
-		uint64_t v[2];
-		memcpy(v, buf, sizeof(v));
-		ol->rlim_cur = (rlim_t)v[0];
-		ol->rlim_max = (rlim_t)v[1];
-	}
-	return 0;
+	if (!ol)
+		return 0;
+	uint64_t v[2];
+	memcpy(v, buf, sizeof(v));
+	struct rlimit was = { (rlim_t)v[0], (rlim_t)v[1] };
+	return self_copy(ol, &was, sizeof(was), 1);
 }
 
 int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
@@ -3483,10 +3565,11 @@ int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct 
 	if (res == RLIMIT_MEMLOCK && connected()) {
 		if (pid != 0 && pid != getpid())
 			return memlock_other(pid, nl, ol);
+		struct rlimit v;
 		if (nl)
 			return memlock_set(0, nl, ol);
 		if (ol)
-			return memlock_get(ol);
+			return memlock_get(&v) < 0 ? -1 : self_copy(ol, &v, sizeof(v), 1);
 	}
 	return RS(SYS_prlimit64, pid, res, nl, ol);
 }
@@ -3738,8 +3821,9 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_munlockall: *ret = munlockall(); return 1;
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;
-	case SYS_setrlimit: *ret = setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]); return 1;
-	case SYS_getrlimit: *ret = getrlimit((__rlimit_resource_t)a[0], (struct rlimit *)a[1]); return 1;
+	/* (the system calls themselves copy the limits, NULL too: EFAULT; glibc's wrappers pass NULL on) */
+	case SYS_setrlimit: *ret = a[1] ? setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]) : real_syscall6(nr, a[0], a[1], 0, 0, 0, 0); return 1;
+	case SYS_getrlimit: *ret = a[1] ? getrlimit((__rlimit_resource_t)a[0], (struct rlimit *)a[1]) : real_syscall6(nr, a[0], a[1], 0, 0, 0, 0); return 1;
 	case SYS_prlimit64: *ret = prlimit((pid_t)a[0], (__rlimit_resource_t)a[1], (const struct rlimit *)a[2], (struct rlimit *)a[3]); return 1;
 	case SYS_fchmod: *ret = fchmod((int)a[0], (mode_t)a[1]); return 1;
 #ifdef SYS_fchown

@@ -98,6 +98,9 @@ int main(void)
 	struct rlimit bad = { 32 * K, 16 * K };
 	V(-1, EINVAL, "soft above hard -> EINVAL", prlimit(pid, RLIMIT_MEMLOCK, &bad, NULL));
 	V(-1, ESRCH, "no such process -> ESRCH", prlimit(0x7fffffff, RLIMIT_MEMLOCK, &lower, NULL));
+	/* prlimit64(): the new limits are copied in before the task is looked up, the old ones out after the change */
+	V(-1, EFAULT, "new limits at a bad pointer, no such process -> EFAULT", prlimit(0x7fffffff, RLIMIT_MEMLOCK, (struct rlimit *)8, NULL));
+	V(-1, EFAULT, "the child's old limits to a bad pointer -> EFAULT", prlimit(pid, RLIMIT_MEMLOCK, &lower, (struct rlimit *)8));
 	check(getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 64 * K, 64 * K), "the parent's own limit is untouched", (long)r.rlim_cur);
 	if (write(pipefd[1], "g", 1) != 1)
 		return 2;
@@ -107,5 +110,12 @@ int main(void)
 	V(-1, ESRCH, "prlimit of the reaped child -> ESRCH", prlimit(pid, RLIMIT_MEMLOCK, NULL, &r));
 	struct rlimit up = { 128 * K, 128 * K };
 	check(prlimit(getpid(), RLIMIT_MEMLOCK, &up, NULL) == 0 && getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 128 * K, 128 * K), "prlimit of its own pid raises its hard limit (CAP_SYS_RESOURCE)", (long)r.rlim_cur);
+	V(-1, EFAULT, "getrlimit into a bad pointer -> EFAULT", getrlimit(RLIMIT_MEMLOCK, (struct rlimit *)8));
+	V(-1, EFAULT, "getrlimit into read-only memory -> EFAULT", getrlimit(RLIMIT_MEMLOCK, (struct rlimit *)(void *)main));
+	V(-1, EFAULT, "setrlimit from a bad pointer -> EFAULT", setrlimit(RLIMIT_MEMLOCK, (const struct rlimit *)8));
+	V(0, 0, "setrlimit with no limits (NULL) does nothing", setrlimit(RLIMIT_MEMLOCK, NULL));
+	struct rlimit again = { 96 * K, 128 * K };
+	V(-1, EFAULT, "prlimit of itself, the old limits to a bad pointer -> EFAULT", prlimit(0, RLIMIT_MEMLOCK, &again, (struct rlimit *)8));
+	check(getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 96 * K, 128 * K), "... its new limits were set before that", (long)r.rlim_cur);
 	return failed;
 }

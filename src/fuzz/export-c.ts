@@ -73,6 +73,8 @@ export type ModelRun = RunResult & {
    * of its stack top or of any of the image (lostOnFork()): the real child
    * starts with them zeroed or without them and dies or spins at once, and
    * its parent waits for it until the timeout; the model's child goes on.
+   * Or the first call of a forked child after which the child no longer had
+   * its image or stack (as ownMemoryLostAt for main): it dies there.
    */
   childWipedAt?: number;
   /**
@@ -352,6 +354,10 @@ export function runModel(p: Program, profile: ProfileName, opts: { processLayout
         const child = r.errno === undefined ? machine.processes.get(Number(r.outputs.pid ?? -1)) : undefined;
         if (child !== undefined) children.set(child.pid, { slot, before: vmaRanges(child.task.mm), struct: child.ioctlScratch });
       } else if (c?.proc !== undefined) followChild(machine, c, r);
+      // A forked child that took away its own image or stack (main's test, on the child's mm): the real child
+      // dies at its next instruction and its parent waits for its answer until the harness kills the program
+      // (6.12.95, a generated program of seed 77102: the child's munmap of 0x400000 + 2 MiB, the static text).
+      if (opts.processLayout === 'exec' && childWipedAt === undefined && c?.proc !== undefined && caller !== undefined && !caller.exited && (!ownMemoryIntact(caller.task.mm, image) || dropsOwnMemory(c, handles, image))) childWipedAt = r.index;
       const main = mainPid === undefined ? undefined : machine.processes.get(mainPid);
       if (!main || main.exited) return;
       if (r.op === 'md_check_refs' && r.errno === 'EIO' && r.args !== undefined) {

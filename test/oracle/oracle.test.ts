@@ -502,6 +502,33 @@ describe('compare', () => {
     expect(compareProgram('wipe-buffer', q, rq, k, '7.2.13', loadKnown()).status).toBe('diverged');
   });
 
+  it("a forked child's munmap of the static binary's text: the real child dies and the program is killed waiting (own-memory); the same munmap of free memory is no loss", () => {
+    // 6.12.95, a generated program of seed 77102: a failed mmap's address 0, so the child unmapped 0x400000 + 2 MiB
+    const p = (addr: string): Program => ({
+      name: 'child-unmaps-text',
+      calls: [{ op: 'open', as: '$fd' }, { op: 'mmap', as: '$m', length: '64K' }, { op: 'fork', as: '$c' }, { op: 'munmap', proc: '$c', addr, length: '2M' }, { op: 'ioas_alloc', proc: '$c' }, { op: 'ioas_alloc' }],
+    });
+    const r = runModel(p('0x400000'), 'v6.12', { processLayout: 'exec' });
+    expect(r.results.map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(r.childWipedAt).toBe(3);
+    expect(r.ownMemoryLostAt).toBeUndefined();
+    // the kernel: the munmap's answer never printed (the child died at its next instruction), then the timeout
+    const k = kernelLike(p('0x400000'), r);
+    for (const i of [3, 4, 5]) k.calls.delete(i);
+    k.exit = 137;
+    const got = compareProgram('child-unmaps-text', p('0x400000'), r, k, '6.12.95', loadKnown());
+    expect(got.divergences.map((d) => [d.call, d.class, d.field, d.known !== undefined])).toEqual([
+      [3, 'missing', 'own-memory', true],
+      [undefined, 'crash', 'own-memory', true],
+    ]);
+    expect(got.status).toBe('explained');
+    // 2 MiB of memory far from the image and the stack: nothing lost, and a timeout there is a divergence
+    const q = p('0x100000000000');
+    const rq = runModel(q, 'v6.12', { processLayout: 'exec' });
+    expect(rq.childWipedAt).toBeUndefined();
+    expect(compareProgram('child-unmaps-free', q, rq, k, '6.12.95', loadKnown()).status).toBe('diverged');
+  });
+
   it('MD_CHECK_REFS over small pages khugepaged may have collapsed is field khugepaged: the kernel skips a compound page', () => {
     // 7.2.13 (seed 77013) and 6.12.95 (seed 77006): MAP_POPULATE, then the exported C's MADV_HUGEPAGE; khugepaged
     // collapsed the block before the next call, and a later mprotect split only the PMD (the pages stay compound)

@@ -10,7 +10,8 @@
  *
  * The sweep programs (progs/sweep.c: the ioctls; progs/mmsweep.c: memory
  * calls around maps, accesses and domains; progs/badptr.c: bad pointers to
- * the calls exec answers) judge nothing themselves: each
+ * the calls exec answers; progs/brk.c: the heap's break under a pin) judge
+ * nothing themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -41,6 +42,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'sweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'mmsweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'badptr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'brk', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -393,6 +393,28 @@ describe('exec: bad pointers', () => {
   });
 });
 
+describe('exec: the program break', () => {
+  it("a heap sbrk() grew, mapped with a mock domain: shrunk away under the pin, the range is gone (MD_CHECK_MAP, MD_CHECK_REFS and ACCESS_RW's copy EFAULT) while the domain keeps the pinned page; grown again, it is new zeroed pages (MD_CHECK_MAP EINVAL); the oracle suite compares the whole output with 6.12.95's and 7.2.13's", async () => {
+    for (const profile of BOTH) {
+      const r = await runExec([build('brk')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+      const out = r.stdout.trim().split('\n');
+      expect(r.status).toBe(0);
+      expect(out.slice(11, 20)).toEqual([
+        'sbrk -16 pages -> 0 0',
+        'MD_CHECK_REFS 0 of the gone range -> -1 14',
+        'ACCESS_RW read of the gone range -> -1 14',
+        'byte read -> 17 0',
+        'MD_CHECK_MAP of the gone range -> -1 14',
+        'IOAS_MAP of the gone range -> -1 22',
+        'sbrk 16 pages again -> 0 0',
+        'a byte of the new break -> 0 0',
+        'MD_CHECK_MAP against the new pages -> -1 22',
+      ]);
+      expect(out[out.length - 1]).toBe('done');
+    }
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

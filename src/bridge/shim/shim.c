@@ -2969,6 +2969,67 @@ int munmap(void *a, size_t l)
 }
 
 /*
+ * brk(2) that shrinks the heap takes its pages away as munmap does (SYSCALL brk: do_vmi_align_munmap() of
+ * the page-aligned [new, old)): the model unmaps first (what is pinned there keeps its bytes), then the
+ * real break moves. A break below the heap's start changes nothing (min_brk), nor does one the model
+ * refuses (a sealed heap). Growth is the real kernel's alone; the model learns those pages when it first
+ * meets them. glibc's malloc moves the break inside libc (__sbrk), past these symbols: a heap it trims is
+ * not seen.
+ */
+static uintptr_t heap_start(void)
+{
+	static uintptr_t start;
+	char buf[1024];
+	if (start)
+		return start;
+	int f = RS(SYS_openat, AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	long n = f < 0 ? -1 : RS(SYS_read, f, buf, sizeof(buf) - 1);
+	if (f >= 0)
+		RS(SYS_close, f);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* field 47 (start_brk), counted from the state, field 3, after the comm's closing parenthesis */
+	char *q = strrchr(buf, ')');
+	for (int field = 2; q && field < 47; field++)
+		q = strchr(q + 1, ' ');
+	if (q)
+		start = (uintptr_t)strtoull(q + 1, NULL, 10);
+	return start;
+}
+
+/* Before the real break moves to `to`: the model's part of a shrink (0), or its refusal (-1, errno ENOMEM). */
+static int brk_model(uintptr_t to)
+{
+	uintptr_t cur = (uintptr_t)RS(SYS_brk, 0), lo = (to + 4095) & ~(uintptr_t)4095, hi = (cur + 4095) & ~(uintptr_t)4095;
+	if (!connected() || to >= cur || lo >= hi || to < heap_start())
+		return 0;
+	if (CALL(OP_MUNMAP, (int64_t)lo, (int64_t)(hi - lo), 0) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int brk(void *addr)
+{
+	static int (*real)(void *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "brk");
+	return brk_model((uintptr_t)addr) < 0 ? -1 : real(addr);
+}
+
+void *sbrk(intptr_t inc)
+{
+	static void *(*real)(intptr_t);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "sbrk");
+	if (inc < 0 && brk_model((uintptr_t)RS(SYS_brk, 0) + (uintptr_t)inc) < 0)
+		return (void *)-1;
+	return real(inc);
+}
+
+/*
  * The model's answer is the program's; the real call follows as far as the
  * host lets it, and its refusal does not count: mlock's VM_LOCKED and
  * locked_vm (VmLck) are the model's, the real pages locked as far as the
@@ -3820,6 +3881,8 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_mlockall: *ret = mlockall((int)a[0]); return 1;
 	case SYS_munlockall: *ret = munlockall(); return 1;
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
+	/* (the system call answers the break it left, the old one when it refused) */
+	case SYS_brk: *ret = a[0] && brk_model((uintptr_t)a[0]) < 0 ? (long)RS(SYS_brk, 0) : (long)RS(SYS_brk, a[0]); return 1;
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;
 	/* (the system calls themselves copy the limits, NULL too: EFAULT; glibc's wrappers pass NULL on) */
 	case SYS_setrlimit: *ret = a[1] ? setrlimit((__rlimit_resource_t)a[0], (const struct rlimit *)a[1]) : real_syscall6(nr, a[0], a[1], 0, 0, 0, 0); return 1;

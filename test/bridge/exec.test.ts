@@ -44,6 +44,20 @@ async function passesUnder(name: string, profiles: readonly string[], lines: num
 }
 
 const BOTH = ['latest', 'v6.12'] as const;
+
+/**
+ * A printing program (one of the oracle suite's compared ones) under each profile as root with every
+ * capability: it ran to its last line, "done", with status 0; `expectLines` judges its output.
+ */
+async function printsUnder(name: string, expectLines: (out: string[]) => void): Promise<void> {
+  for (const profile of BOTH) {
+    const r = await runExec([build(name)], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+    const out = r.stdout.trim().split('\n');
+    expect(r.status).toBe(0);
+    expect(out[out.length - 1]).toBe('done');
+    expectLines(out);
+  }
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('exec: what the kernel selftests need', () => {
@@ -365,11 +379,7 @@ describe('exec: raw system calls', () => {
 
 describe('exec: bad pointers', () => {
   it("a path, struct or buffer at an unmapped address, NULL or read-only memory is the kernel's EFAULT (a path with no NUL inside PATH_MAX ENAMETOOLONG, a NULL limit to setrlimit nothing), never a crash of the program in the shim; the whole output is compared with 6.12.95's and 7.2.13's by the oracle suite", async () => {
-    for (const profile of BOTH) {
-      const r = await runExec([build('badptr')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const out = r.stdout.trim().split('\n');
-      expect(r.status).toBe(0);
-      expect(out[out.length - 1]).toBe('done');
+    await printsUnder('badptr', (out) => {
       for (const l of [
         'open(BAD, O_RDWR) -> -1 Bad address',
         'open(longpath, O_RDWR) -> -1 File name too long',
@@ -389,16 +399,13 @@ describe('exec: bad pointers', () => {
         'pread(pm, BAD, 8, 0) -> -1 Bad address',
       ])
         expect(out).toContain(l);
-    }
+    });
   });
 });
 
 describe('exec: the program break', () => {
   it("a heap sbrk() grew, mapped with a mock domain: shrunk away under the pin, the range is gone (MD_CHECK_MAP, MD_CHECK_REFS and ACCESS_RW's copy EFAULT) while the domain keeps the pinned page; grown again, it is new zeroed pages (MD_CHECK_MAP EINVAL); the oracle suite compares the whole output with 6.12.95's and 7.2.13's", async () => {
-    for (const profile of BOTH) {
-      const r = await runExec([build('brk')], { profile, captureStdout: true, err: () => {}, caps: 'all' });
-      const out = r.stdout.trim().split('\n');
-      expect(r.status).toBe(0);
+    await printsUnder('brk', (out) => {
       expect(out.slice(11, 20)).toEqual([
         'sbrk -16 pages -> 0 0',
         'MD_CHECK_REFS 0 of the gone range -> -1 14',
@@ -410,8 +417,7 @@ describe('exec: the program break', () => {
         'a byte of the new break -> 0 0',
         'MD_CHECK_MAP against the new pages -> -1 22',
       ]);
-      expect(out[out.length - 1]).toBe('done');
-    }
+    });
   });
 });
 

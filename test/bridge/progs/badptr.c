@@ -2,7 +2,8 @@
 /*
  * Bad pointers handed to the calls exec answers for the model: paths,
  * structs and buffers at an unmapped address (8), NULL, read-only memory
- * (the program's text), and a path with no end inside PATH_MAX. The kernel
+ * (the program's text), and a path with no end inside PATH_MAX; also to a
+ * fault queue's file and the VFIO container iommufd answers for. The kernel
  * answers EFAULT (or ENAMETOOLONG, or takes NULL where it may); the shim must
  * answer the same, never crash the program. Each call prints its return and
  * errno, so that the oracle suite compares the output on Linux 6.12 and 7.2
@@ -162,6 +163,22 @@ int main(void)
 		show("open /proc/self/pagemap", pm >= 0);
 		R(pread(pm, BAD, 8, 0));
 		close(pm);
+	}
+	{
+		/* a fault queue's file (IOMMU_FAULT_QUEUE_ALLOC): reads of an empty queue copy nothing, a response is read in */
+		struct { uint32_t size, flags, out_fault_id, out_fault_fd; } fa = { sizeof(fa), 0, 0, 0 };
+		R(ioctl(fd, _IO(T, 0x8e), &fa));
+		int ffd = (int)fa.out_fault_fd;
+		R(read(ffd, BAD, 64));
+		R(write(ffd, BAD, 16));
+		R(write(ffd, NULL, 16));
+		R(close(ffd));
+		/* the VFIO container iommufd answers for: a GET_INFO struct at a bad address */
+		int v = open("/dev/vfio/vfio", O_RDWR);
+		show("open /dev/vfio/vfio", v >= 0);
+		R(ioctl(v, _IO(';', 100 + 12), BAD));
+		R(ioctl(v, _IO(';', 100 + 12), NULL));
+		R(close(v));
 	}
 	R(close(mfd));
 	R(close(fd));

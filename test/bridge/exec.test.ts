@@ -421,6 +421,23 @@ describe('exec: the program break', () => {
   });
 });
 
+describe('exec: a signal during a wait', () => {
+  it('poll, ppoll, select and epoll_wait of an empty fault queue end with EINTR when a handler runs, SA_RESTART or not; a blocked signal does not end the wait, and ppoll\'s own mask lets a pending one in at once (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('pollintr', (out) => {
+      expect(out.slice(1, 9)).toEqual([
+        'poll of an empty fault queue, a signal after 100 ms -> -1 Interrupted system call hits 1',
+        'ppoll likewise -> -1 Interrupted system call hits 2',
+        'select likewise -> -1 Interrupted system call hits 3',
+        'poll with SA_RESTART -> -1 Interrupted system call hits 4',
+        'EPOLL_CTL_ADD 0',
+        'epoll_wait with SA_RESTART -> -1 Interrupted system call hits 5',
+        'ppoll with SIGALRM blocked -> 0  hits 5',
+        'ppoll letting the pending SIGALRM in -> -1 Interrupted system call hits 6',
+      ]);
+    });
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

@@ -1613,10 +1613,34 @@ off_t lseek(int fd, off_t off, int whence)
 off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
 
 /*
- * poll: model files answer at once; real ones are polled without waiting,
- * every millisecond until one is ready or the timeout (ms, < 0: none) ends.
+ * The waits of poll, select and epoll_wait over model files: the questions to the model run with every
+ * signal blocked, and the millisecond between them is a real ppoll under the caller's mask (ppoll's,
+ * pselect's or epoll_pwait's own, when given: swapped in atomically, as the kernel does), so a signal
+ * that came meanwhile ends the wait there, EINTR, as do_sys_poll() and ep_poll() end it (never restarted,
+ * whatever SA_RESTART says). wait_begin() blocks them, wait_tick() sleeps (-1: a handler ran), wait_end()
+ * puts the caller's mask back.
  */
-static int poll_loop(struct pollfd *fds, nfds_t n, int timeout)
+static void wait_begin(sigset_t *caller)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, caller);
+}
+
+static int wait_tick(const sigset_t *caller)
+{
+	struct timespec ts = { 0, 1000000 };
+	return RS(SYS_ppoll, NULL, 0, &ts, caller, _NSIG / 8) < 0 && errno == EINTR ? -1 : 0;
+}
+
+static void wait_end(const sigset_t *caller)
+{
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, caller, NULL);
+	errno = e;
+}
+
+static int poll_wait(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *caller)
 {
 	for (int waited = 0;; waited++) {
 		int ready = 0;
@@ -1637,9 +1661,22 @@ static int poll_loop(struct pollfd *fds, nfds_t n, int timeout)
 		}
 		if (ready || timeout == 0 || (timeout > 0 && waited >= timeout))
 			return ready;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+		if (wait_tick(caller) < 0)
+			return -1;
 	}
+}
+
+/*
+ * poll: model files answer at once; real ones are polled without waiting,
+ * every millisecond until one is ready or the timeout (ms, < 0: none) ends.
+ */
+static int poll_loop(struct pollfd *fds, nfds_t n, int timeout, const sigset_t *mask)
+{
+	sigset_t caller;
+	wait_begin(&caller);
+	int r = poll_wait(fds, n, timeout, mask ? mask : &caller);
+	wait_end(&caller);
+	return r;
 }
 
 static int has_model_fd(struct pollfd *fds, nfds_t n)
@@ -1672,24 +1709,11 @@ static int ts_invalid(const struct timespec *t)
 	return 0;
 }
 
-/* The signal mask of ppoll/pselect/epoll_pwait for the wait, and back. */
-static void mask_enter(const sigset_t *mask, sigset_t *old)
-{
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, mask, old);
-}
-
-static void mask_leave(const sigset_t *mask, const sigset_t *old)
-{
-	if (mask)
-		pthread_sigmask(SIG_SETMASK, old, NULL);
-}
-
 int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	if (!connected() || !has_model_fd(fds, n))
 		return RS(SYS_poll, fds, n, timeout);
-	return poll_loop(fds, n, timeout);
+	return poll_loop(fds, n, timeout, NULL);
 }
 
 /*
@@ -1702,11 +1726,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset
 		return RS(SYS_ppoll, fds, n, tmo, mask, _NSIG / 8);
 	if (ts_invalid(tmo))
 		return -1;
-	sigset_t old;
-	mask_enter(mask, &old);
-	int r = poll_loop(fds, n, ts_ms(tmo));
-	mask_leave(mask, &old);
-	return r;
+	return poll_loop(fds, n, ts_ms(tmo), mask);
 }
 
 /* select's three sets as poll wants them (fs/select.c POLLIN_SET, POLLOUT_SET, POLLEX_SET) */
@@ -1714,7 +1734,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset
 #define SEL_OUT (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR)
 #define SEL_EX (POLLPRI)
 
-static int select_model(int nfds, fd_set *r, fd_set *w, fd_set *e, int timeout)
+static int select_model(int nfds, fd_set *r, fd_set *w, fd_set *e, int timeout, const sigset_t *mask)
 {
 	static __thread struct pollfd pf[FD_SETSIZE];
 	nfds_t n = 0;
@@ -1723,7 +1743,7 @@ static int select_model(int nfds, fd_set *r, fd_set *w, fd_set *e, int timeout)
 		if (ev)
 			pf[n++] = (struct pollfd){ .fd = fd, .events = (short)(ev | (ev & POLLIN ? SEL_IN : 0) | (ev & POLLOUT ? SEL_OUT : 0)) };
 	}
-	int got = poll_loop(pf, n, timeout);
+	int got = poll_loop(pf, n, timeout, mask);
 	if (got < 0)
 		return got;
 	for (nfds_t i = 0; i < n; i++)
@@ -1783,7 +1803,7 @@ int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 		return -1;
 	}
 	long long ms = tv ? (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000 : -1;
-	return select_model(nfds, r, w, e, ms > 0x7fffffff ? 0x7fffffff : (int)ms);
+	return select_model(nfds, r, w, e, ms > 0x7fffffff ? 0x7fffffff : (int)ms, NULL);
 }
 
 int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo, const sigset_t *mask)
@@ -1794,11 +1814,7 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tm
 	}
 	if (ts_invalid(tmo))
 		return -1;
-	sigset_t old;
-	mask_enter(mask, &old);
-	int ret = select_model(nfds, r, w, e, ts_ms(tmo));
-	mask_leave(mask, &old);
-	return ret;
+	return select_model(nfds, r, w, e, ts_ms(tmo), mask);
 }
 
 /*
@@ -1966,37 +1982,41 @@ static int ep_has_model(int epfd)
 	return any;
 }
 
-static int ep_wait_model(int epfd, struct epoll_event *evs, int max, int timeout)
+static int ep_wait_model(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
 {
+	sigset_t caller;
+	long n;
+	wait_begin(&caller);
+	const sigset_t *during = mask ? mask : &caller;
 	for (int waited = 0;; waited++) {
 		/* the real set first, without blocking: it also checks max, the buffer and epfd */
-		long n = RS(SYS_epoll_wait, epfd, evs, max, 0);
+		n = RS(SYS_epoll_wait, epfd, evs, max, 0);
 		if (n < 0)
-			return -1;
+			break;
 		n = ep_collect(epfd, evs, (int)n, max);
 		if (n > 0 || timeout == 0 || (timeout > 0 && waited >= timeout))
-			return (int)n;
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
+			break;
+		if (wait_tick(during) < 0) {
+			n = -1;
+			break;
+		}
 	}
+	wait_end(&caller);
+	return (int)n;
 }
 
 int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 {
 	if (!connected() || !ep_has_model(epfd))
 		return RS(SYS_epoll_wait, epfd, evs, max, timeout);
-	return ep_wait_model(epfd, evs, max, timeout);
+	return ep_wait_model(epfd, evs, max, timeout, NULL);
 }
 
 int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
 {
 	if (!connected() || !ep_has_model(epfd))
 		return RS(SYS_epoll_pwait, epfd, evs, max, timeout, mask, _NSIG / 8);
-	sigset_t old;
-	mask_enter(mask, &old);
-	int r = ep_wait_model(epfd, evs, max, timeout);
-	mask_leave(mask, &old);
-	return r;
+	return ep_wait_model(epfd, evs, max, timeout, mask);
 }
 
 int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *tmo, const sigset_t *mask)
@@ -2005,11 +2025,7 @@ int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timesp
 		return RS(SYS_epoll_pwait2, epfd, evs, max, tmo, mask, _NSIG / 8);
 	if (ts_invalid(tmo))
 		return -1;
-	sigset_t old;
-	mask_enter(mask, &old);
-	int r = ep_wait_model(epfd, evs, max, ts_ms(tmo));
-	mask_leave(mask, &old);
-	return r;
+	return ep_wait_model(epfd, evs, max, ts_ms(tmo), mask);
 }
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)

@@ -3637,9 +3637,28 @@ static int memlock_other(pid_t pid, const struct rlimit *unl, struct rlimit *ol)
 	return self_copy(ol, &was, sizeof(was), 1);
 }
 
+/* The process a task ID belongs to (its Tgid), or the ID itself when there is no such task. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[48], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	int f = RS(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	long n = f < 0 ? -1 : RS(SYS_read, f, buf, sizeof(buf) - 1);
+	if (f >= 0)
+		RS(SYS_close, f);
+	if (n <= 0)
+		return tid;
+	buf[n] = 0;
+	const char *t = strstr(buf, "\nTgid:");
+	return t ? (pid_t)atoi(t + 6) : tid;
+}
+
 int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
 {
 	if (res == RLIMIT_MEMLOCK && connected()) {
+		/* prlimit64 finds any task: a thread's ID names its process's limits (signal->rlim) */
+		if (pid > 0 && pid != getpid())
+			pid = tgid_of(pid);
 		if (pid != 0 && pid != getpid())
 			return memlock_other(pid, nl, ol);
 		struct rlimit v;

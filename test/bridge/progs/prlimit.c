@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,18 @@
 static int limits_are(const struct rlimit *r, rlim_t cur, rlim_t max)
 {
 	return r->rlim_cur == cur && r->rlim_max == max;
+}
+
+/* A second thread: its ID, until it is told to end. */
+static volatile pid_t thread_tid;
+static volatile int thread_done;
+
+static void *thread_main(void *arg)
+{
+	thread_tid = (pid_t)syscall(SYS_gettid);
+	while (!thread_done)
+		usleep(1000);
+	return arg;
 }
 
 /* The child: waits for its parent's word, then maps against the limit it was given. */
@@ -110,10 +123,22 @@ int main(void)
 	V(-1, ESRCH, "prlimit of the reaped child -> ESRCH", prlimit(pid, RLIMIT_MEMLOCK, NULL, &r));
 	struct rlimit up = { 128 * K, 128 * K };
 	check(prlimit(getpid(), RLIMIT_MEMLOCK, &up, NULL) == 0 && getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 128 * K, 128 * K), "prlimit of its own pid raises its hard limit (CAP_SYS_RESOURCE)", (long)r.rlim_cur);
+	/* a thread's ID names its process: prlimit64 finds any task, and the limits are the thread group's */
+	pthread_t th;
+	if (pthread_create(&th, NULL, thread_main, NULL) != 0)
+		return 2;
+	while (!thread_tid)
+		usleep(1000);
+	struct rlimit by_tid = { 112 * K, 128 * K };
+	check(prlimit(thread_tid, RLIMIT_MEMLOCK, &by_tid, &r) == 0 && limits_are(&r, 128 * K, 128 * K), "prlimit of a thread's ID sets its process's limits, answering the old", (long)r.rlim_cur);
+	check(getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 112 * K, 128 * K), "... which are the caller's own: 112 KiB, hard 128 KiB", (long)r.rlim_cur);
+	thread_done = 1;
+	pthread_join(th, NULL);
 	V(-1, EFAULT, "getrlimit into a bad pointer -> EFAULT", getrlimit(RLIMIT_MEMLOCK, (struct rlimit *)8));
 	V(-1, EFAULT, "getrlimit into read-only memory -> EFAULT", getrlimit(RLIMIT_MEMLOCK, (struct rlimit *)(void *)main));
 	V(-1, EFAULT, "setrlimit from a bad pointer -> EFAULT", setrlimit(RLIMIT_MEMLOCK, (const struct rlimit *)8));
-	V(0, 0, "setrlimit with no limits (NULL) does nothing", setrlimit(RLIMIT_MEMLOCK, NULL));
+	const struct rlimit *volatile none = NULL;
+	V(0, 0, "setrlimit with no limits (NULL) does nothing", setrlimit(RLIMIT_MEMLOCK, none));
 	struct rlimit again = { 96 * K, 128 * K };
 	V(-1, EFAULT, "prlimit of itself, the old limits to a bad pointer -> EFAULT", prlimit(0, RLIMIT_MEMLOCK, &again, (struct rlimit *)8));
 	check(getrlimit(RLIMIT_MEMLOCK, &r) == 0 && limits_are(&r, 96 * K, 128 * K), "... its new limits were set before that", (long)r.rlim_cur);

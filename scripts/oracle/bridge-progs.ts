@@ -11,7 +11,8 @@
  * The sweep programs (progs/sweep.c: the ioctls; progs/mmsweep.c: memory
  * calls around maps, accesses and domains; progs/badptr.c: bad pointers to
  * the calls exec answers; progs/brk.c: the heap's break under a pin;
- * progs/pollintr.c: a signal during a wait on a model file) judge nothing
+ * progs/pollintr.c: a signal during a wait on a model file; progs/fdops.c:
+ * the file operations every descriptor takes, on model files) judge nothing
  * themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
@@ -45,6 +46,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'badptr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'brk', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'pollintr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'fdops', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -440,6 +440,16 @@ describe('exec: a signal during a wait', () => {
   });
 });
 
+describe('exec: file operations on model files', () => {
+  it("fstatfs of an access or a fault queue is the anon inode filesystem's, of /dev/iommu devtmpfs'; sendfile into /dev/iommu is EINVAL (no splice_write), not bytes the /dev/null placeholder took (the oracle suite compares all 132 lines with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('fdops', (out) => {
+      const after = (head: string, n: number): string[] => out.slice(out.indexOf(head) + 1, out.indexOf(head) + 1 + n);
+      expect(out.filter((l) => l.startsWith('  f_type'))).toEqual(['  f_type 1021994', '  f_type 9041934', '  f_type 1021994', '  f_type 9041934']);
+      expect(after('copy_file_range and sendfile between a memfd and /dev/iommu', 5).slice(3)).toEqual(['sendfile memfd -> iommu of 7 -> -1 22', 'sendfile iommu -> memfd of 3 -> -1 22']);
+    });
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

@@ -1206,6 +1206,50 @@ int fstat64(int fd, struct stat64 *st)
 	return fstat(fd, (struct stat *)st);
 }
 
+/*
+ * fstatfs of a model file: a device node's is its /dev's (the /dev/null placeholder's, devtmpfs as in the
+ * VMs); an anonymous inode's (an access, a fault queue, an event queue) is the anon inode filesystem's,
+ * which the kernel answers for every anon_inode file: asked of a real one made for the call (an eventfd).
+ */
+int fstatfs(int fd, struct statfs *sf)
+{
+	struct model_attr at;
+	if (kind_of(fd) == K_MODEL && connected() && model_attr(fd, NULL, &at) == 0 && !S_ISCHR(at.mode)) {
+		int anon = RS(SYS_eventfd2, 0, O_CLOEXEC);
+		if (anon >= 0) {
+			long r = RS(SYS_fstatfs, anon, sf);
+			int e = errno;
+			RS(SYS_close, anon);
+			errno = e;
+			return (int)r;
+		}
+	}
+	return RS(SYS_fstatfs, fd, sf);
+}
+
+int fstatfs64(int fd, struct statfs64 *sf)
+{
+	return fstatfs(fd, (struct statfs *)sf);
+}
+
+/*
+ * sendfile into a model file: none has splice_write (do_splice_from() → warn_unsupported(): EINVAL),
+ * where the /dev/null placeholder would take the bytes. The checks before it (the descriptors, their
+ * modes, the offset) are the real call's, made with nothing to send.
+ */
+ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	if (connected() && kind_of(out) == K_MODEL && count > 0) {
+		if (RS(SYS_sendfile, out, in, off, 0) < 0)
+			return -1;
+		errno = EINVAL;
+		return -1;
+	}
+	return RS(SYS_sendfile, out, in, off, count);
+}
+
+ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((alias("sendfile")));
+
 /* /proc/self/fd/N of a model descriptor, followed (stat, not lstat): the model's file; -1 otherwise */
 static int followed_model_fd(const char *path)
 {
@@ -3916,6 +3960,8 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_mlockall: *ret = mlockall((int)a[0]); return 1;
 	case SYS_munlockall: *ret = munlockall(); return 1;
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
+	case SYS_fstatfs: *ret = fstatfs((int)a[0], (struct statfs *)a[1]); return 1;
+	case SYS_sendfile: *ret = sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]); return 1;
 	/* (the system call answers the break it left, the old one when it refused) */
 	case SYS_brk: *ret = a[0] && brk_model((uintptr_t)a[0]) < 0 ? (long)RS(SYS_brk, 0) : (long)RS(SYS_brk, a[0]); return 1;
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;

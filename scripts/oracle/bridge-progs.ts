@@ -12,8 +12,9 @@
  * calls around maps, accesses and domains; progs/badptr.c: bad pointers to
  * the calls exec answers; progs/brk.c: the heap's break under a pin;
  * progs/pollintr.c: a signal during a wait on a model file; progs/fdops.c:
- * the file operations every descriptor takes, on model files) judge nothing
- * themselves: each
+ * the file operations every descriptor takes, on model files;
+ * progs/fdreopen.c: model files opened again through /proc/self/fd) judge
+ * nothing themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -47,6 +48,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'brk', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'pollintr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'fdops', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'fdreopen', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

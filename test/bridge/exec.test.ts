@@ -450,6 +450,18 @@ describe('exec: file operations on model files', () => {
   });
 });
 
+describe('exec: model files opened again through /proc/self/fd', () => {
+  it("/dev/iommu's link opens a new iommufd context (its first IOAS is 1 again), the VFIO container's a new container; a fault queue's or an access's, an anonymous inode, is ENXIO (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('fdreopen', (out) => {
+      expect(out).toContain("the reopened one's first IOAS: 1");
+      expect(out).toContain("the first's next IOAS: 3");
+      expect(out).toContain('reopen a fault queue -> -1 6');
+      expect(out).toContain('reopen an access -> -1 6');
+      expect(out).toContain('VFIO_GET_API_VERSION on it -> 0 0');
+    });
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

@@ -953,12 +953,36 @@ static void tmpfs_before_trunc(int dirfd, const char *path)
 	call(OP_TMPFS_TRUNCATE, 0, 0, 0, 0, 0, 0, s, (uint32_t)len + 1, NULL, NULL, 0);
 }
 
+static ssize_t model_link(int fd, char *buf, size_t size);
+
+/*
+ * /proc/self/fd/N of a model file, opened (proc_fd_link(), then the open of what the link names): a device
+ * node (/dev/iommu, /dev/vfio/vfio) is opened anew, a new iommufd context or container; an anonymous inode
+ * has no open to call again (no_open(): ENXIO).
+ */
+static int reopen_model(int src, int flags)
+{
+	char name[256];
+	ssize_t n = model_link(src, name, sizeof(name) - 1);
+	if (n < 0)
+		return -1;
+	name[n] = 0;
+	if (model_path(name))
+		return open_model(name, flags);
+	errno = ENXIO;
+	return -1;
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[256], buf[4096];
 	if (connected() && path_ok(path) && path[0] == '/') {
 		if (model_path(path))
 			return open_model(path, flags);
+		/* (O_PATH, O_DIRECTORY and O_CREAT stay the real call's: a descriptor of the node, ENOTDIR, EEXIST) */
+		int lfd = (flags & (O_PATH | O_DIRECTORY | O_CREAT)) ? -1 : own_fd_link(path);
+		if (lfd >= 0 && kind_of(lfd) == K_MODEL)
+			return reopen_model(lfd, flags);
 		int src = (flags & O_PATH) ? -1 : own_memfd_link(path);
 		if (src >= 0)
 			return reopen_memfd(path, src, flags, mode);

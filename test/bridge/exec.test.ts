@@ -441,7 +441,7 @@ describe('exec: a signal during a wait', () => {
 });
 
 describe('exec: file operations on model files', () => {
-  it("fstatfs of an access or a fault queue is the anon inode filesystem's, of /dev/iommu devtmpfs'; sendfile into /dev/iommu is EINVAL (no splice_write), not bytes the /dev/null placeholder took (the oracle suite compares all 132 lines with 6.12.95's and 7.2.13's)", async () => {
+  it("fstatfs of an access or a fault queue is the anon inode filesystem's, of /dev/iommu devtmpfs'; sendfile into /dev/iommu is EINVAL (no splice_write), not bytes the /dev/null placeholder took (the oracle suite compares all 156 lines with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('fdops', (out) => {
       const after = (head: string, n: number): string[] => out.slice(out.indexOf(head) + 1, out.indexOf(head) + 1 + n);
       expect(out.filter((l) => l.startsWith('  f_type'))).toEqual(['  f_type 1021994', '  f_type 9041934', '  f_type 1021994', '  f_type 9041934']);

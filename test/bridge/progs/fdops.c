@@ -5,7 +5,8 @@
  * of the mock driver. lseek, fsync, fdatasync, flock, ftruncate, fallocate,
  * posix_fadvise, readahead, sync_file_range, fchdir, fstatfs, FIONREAD,
  * FIONBIO, F_SETFL/F_GETFL, F_GETFD, F_SETLK, F_GETLK, F_SETLEASE,
- * F_SETPIPE_SZ, F_ADD_SEALS, copy_file_range and sendfile (F_NOTIFY is left
+ * F_SETPIPE_SZ, F_ADD_SEALS, copy_file_range, sendfile, read, write, pread,
+ * an iommufd ioctl and mmap, shared and private (F_NOTIFY is left
  * out: the VMs' kernels have no CONFIG_DNOTIFY, so it is EINVAL there and
  * ENOTDIR on most). Each prints its result, so that the oracle suite compares
  * the output on Linux 6.12 and 7.2 with the output under exec. Not a check
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -83,6 +85,22 @@ static void ops(const char *name, int fd)
 	R("F_GET_SEALS", fd, fcntl(fd, F_GET_SEALS));
 	R("copy_file_range to itself", fd, copy_file_range(fd, &off, fd, NULL, 16, 0));
 	R("sendfile to itself", fd, sendfile(fd, fd, NULL, 16));
+	char buf[16] = "";
+	R("read", fd, read(fd, buf, 8));
+	R("write", fd, write(fd, buf, 8));
+	R("pread", fd, pread(fd, buf, 8, 0));
+	struct ioas_alloc a = { .size = sizeof(a) };
+	R("IOAS_ALLOC", fd, ioctl(fd, IOMMU_IOAS_ALLOC, &a));
+	errno = 0;
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	show("mmap shared", fd, p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	errno = 0;
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	show("mmap private", fd, p == MAP_FAILED ? -1 : 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
 }
 
 int main(void)

@@ -13,8 +13,9 @@
  * the calls exec answers; progs/brk.c: the heap's break under a pin;
  * progs/pollintr.c: a signal during a wait on a model file; progs/fdops.c:
  * the file operations every descriptor takes, on model files;
- * progs/fdreopen.c: model files opened again through /proc/self/fd) judge
- * nothing themselves: each
+ * progs/fdreopen.c: model files opened again through /proc/self/fd;
+ * progs/nofile.c: RLIMIT_NOFILE over model files) judge nothing
+ * themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -49,6 +50,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'pollintr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'fdops', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'fdreopen', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'nofile', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -462,6 +462,23 @@ describe('exec: model files opened again through /proc/self/fd', () => {
   });
 });
 
+describe('exec: RLIMIT_NOFILE over model files', () => {
+  it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('nofile', (out) => {
+      for (const l of [
+        'open /dev/iommu past the limit -> -1 24',
+        'dup past the limit -> -1 24',
+        'F_DUPFD from 8 -> -1 22',
+        'dup2 to 8 -> -1 9',
+        'FAULT_QUEUE_ALLOC with the table full -> -1 24',
+        'its fault fd 7',
+        'dup2 to 15 -> 15 0',
+      ])
+        expect(out).toContain(l);
+    });
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

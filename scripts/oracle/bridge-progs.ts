@@ -14,8 +14,8 @@
  * progs/pollintr.c: a signal during a wait on a model file; progs/fdops.c:
  * the file operations every descriptor takes, on model files;
  * progs/fdreopen.c: model files opened again through /proc/self/fd;
- * progs/nofile.c: RLIMIT_NOFILE over model files) judge nothing
- * themselves: each
+ * progs/nofile.c: RLIMIT_NOFILE over model files; progs/access.c: access(2)
+ * and its kin) judge nothing themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -51,6 +51,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'fdops', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'fdreopen', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'nofile', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'access', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -474,6 +474,20 @@ describe('exec: RLIMIT_NOFILE over model files', () => {
   });
 });
 
+describe('exec: access(2) and its kin', () => {
+  it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio as access() does (the host has neither), a bad mode or flag EINVAL first (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('access', [
+      'faccessat F_OK /dev/iommu -> 0 0',
+      'euidaccess R_OK /dev/iommu -> 0 0',
+      'faccessat bad flag /dev/iommu -> -1 22',
+      'SYS_faccessat2 /dev/vfio/vfio -> 0 0',
+      'SYS_stat /dev/iommu -> 0 0',
+      '  mode 20000 major 10',
+      'SYS_access /dev/iommu-none -> -1 2',
+    ]);
+  });
+});
+
 describe('exec: fallocate of a memfd under a pin', () => {
   it("the VFS checks in their order, allocation with and without KEEP_SIZE, posix_fallocate, and PUNCH_HOLE over pinned pages: the pin keeps the old page and its bytes, the file and a new pin a zeroed one, a partial punch zeroes the pinned page in place (all 41 checks pass on 6.12.95 and 7.2.13)", async () => {
     await passesUnder('fallocate', BOTH, 41, [

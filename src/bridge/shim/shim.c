@@ -1126,16 +1126,38 @@ DIR *opendir(const char *path)
 	return real(path);
 }
 
-int access(const char *path, int mode)
+/*
+ * faccessat2 of a file the model answers for: there (its device nodes, its synthesized files), as root
+ * finds it. The mode and the flags are checked first, as do_faccessat() checks them (EINVAL); a path
+ * that is not the model's is the real call's, debugfs's redirected.
+ */
+int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	char buf[4096], name[256];
-	if (!connected() || !path_ok(path))
-		return RS(SYS_faccessat, AT_FDCWD, path, mode);
+	if (!connected() || !path_ok(path) || path[0] != '/')
+		return RS(SYS_faccessat2, dirfd, path, mode, flags);
+	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (model_path(path) || special_name(path, name, sizeof(name)))
 		return 0;
 	path = debugfs_rewrite(path, buf, sizeof(buf));
-	return RS(SYS_faccessat, AT_FDCWD, path, mode);
+	return RS(SYS_faccessat2, dirfd, path, mode, flags);
 }
+
+int access(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, 0);
+}
+
+/* (glibc's own call faccessat inside libc) */
+int euidaccess(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
+}
+
+int eaccess(const char *path, int mode) __attribute__((alias("euidaccess")));
 
 /* A model answer as libc returns it: -1 with errno for a negative errno. */
 static long model_ret(int64_t r)
@@ -3985,6 +4007,11 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_munlockall: *ret = munlockall(); return 1;
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
 	case SYS_fstatfs: *ret = fstatfs((int)a[0], (struct statfs *)a[1]); return 1;
+	case SYS_access: *ret = faccessat(AT_FDCWD, (const char *)a[0], (int)a[1], 0); return 1;
+	case SYS_faccessat: *ret = faccessat((int)a[0], (const char *)a[1], (int)a[2], 0); return 1;
+	case SYS_faccessat2: *ret = faccessat((int)a[0], (const char *)a[1], (int)a[2], (int)a[3]); return 1;
+	case SYS_stat: *ret = stat((const char *)a[0], (struct stat *)a[1]); return 1;
+	case SYS_lstat: *ret = lstat((const char *)a[0], (struct stat *)a[1]); return 1;
 	case SYS_sendfile: *ret = sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]); return 1;
 	/* (the system call answers the break it left, the old one when it refused) */
 	case SYS_brk: *ret = a[0] && brk_model((uintptr_t)a[0]) < 0 ? (long)RS(SYS_brk, 0) : (long)RS(SYS_brk, a[0]); return 1;

@@ -1131,11 +1131,20 @@ DIR *opendir(const char *path)
  * finds it. The mode and the flags are checked first, as do_faccessat() checks them (EINVAL); a path
  * that is not the model's is the real call's, debugfs's redirected.
  */
+static int real_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	long r = RS(SYS_faccessat2, dirfd, path, mode, flags);
+	/* (a host older than 5.8 has no faccessat2; without flags faccessat is the same call) */
+	if (r < 0 && errno == ENOSYS && flags == 0)
+		r = RS(SYS_faccessat, dirfd, path, mode);
+	return (int)r;
+}
+
 int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	char buf[4096], name[256];
 	if (!connected() || !path_ok(path) || path[0] != '/')
-		return RS(SYS_faccessat2, dirfd, path, mode, flags);
+		return real_faccessat(dirfd, path, mode, flags);
 	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
 		errno = EINVAL;
 		return -1;
@@ -1143,7 +1152,7 @@ int faccessat(int dirfd, const char *path, int mode, int flags)
 	if (model_path(path) || special_name(path, name, sizeof(name)))
 		return 0;
 	path = debugfs_rewrite(path, buf, sizeof(buf));
-	return RS(SYS_faccessat2, dirfd, path, mode, flags);
+	return real_faccessat(dirfd, path, mode, flags);
 }
 
 int access(const char *path, int mode)

@@ -2061,8 +2061,15 @@ static int ep_collect(int epfd, struct epoll_event *evs, int n, int max)
 		uint32_t rv = got < 0 ? 0 : (uint32_t)got & r->events;
 		if (!rv)
 			continue;
-		evs[n].events = rv;
-		evs[n].data = r->data;
+		struct epoll_event ev = { .events = rv, .data = r->data };
+		/* a buffer it cannot write: the event stays to be reported, EPOLLONESHOT not spent, and EFAULT when it is the first (ep_send_events()) */
+		if (self_copy(&evs[n], &ev, sizeof(ev), 1) < 0) {
+			if (r->events & EPOLLET)
+				r->pending = 1;
+			if (n == 0)
+				n = -1;
+			break;
+		}
 		n++;
 		if (r->events & EPOLLONESHOT)
 			r->armed = 0;
@@ -2093,7 +2100,7 @@ static int ep_wait_model(int epfd, struct epoll_event *evs, int max, int timeout
 		if (n < 0)
 			break;
 		n = ep_collect(epfd, evs, (int)n, max);
-		if (n > 0 || timeout == 0 || (timeout > 0 && waited >= timeout))
+		if (n != 0 || timeout == 0 || (timeout > 0 && waited >= timeout))
 			break;
 		if (wait_tick(during) < 0) {
 			n = -1;

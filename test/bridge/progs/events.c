@@ -179,6 +179,16 @@ int main(void)
 	V(0, 0, "the mock device back on the IOAS", ioctl(io, IOMMU_TEST_CMD, &rep));
 	struct destroy d = { .size = sizeof(d), .id = nested.out_hwpt_id };
 	V(0, 0, "DESTROY the nested HWPT", ioctl(io, IOMMU_DESTROY, &d));
+	/* an event buffer that cannot be written: EFAULT, the event stays to be reported and EPOLLONESHOT unspent (ep_send_events()) */
+	int ep2 = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event once = { .events = EPOLLOUT | EPOLLONESHOT, .data.u64 = 9 };
+	V(0, 0, "epoll_ctl ADD of the queue for EPOLLOUT | EPOLLONESHOT", epoll_ctl(ep2, EPOLL_CTL_ADD, ff, &once));
+	V(-1, EFAULT, "epoll_wait into an unmapped buffer -> EFAULT", epoll_wait(ep2, (struct epoll_event *)8, 4, 0));
+	memset(out, 0, sizeof(out));
+	V(1, 0, "epoll_wait: the event is still there", epoll_wait(ep2, out, 4, 0));
+	check(out[0].events == EPOLLOUT && out[0].data.u64 == 9, "epoll_wait: EPOLLOUT with its data", out[0].events);
+	V(0, 0, "epoll_wait: EPOLLONESHOT spent now", epoll_wait(ep2, out, 4, 0));
+	close(ep2);
 	V(0, 0, "close the queue while in the set", close(ff));
 	V(0, 0, "epoll_wait: a closed descriptor leaves the set", epoll_wait(ep, out, 4, 0));
 	close(ep);

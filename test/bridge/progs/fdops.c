@@ -30,17 +30,13 @@
 
 struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
 
-static void show(const char *what, int fd, long r)
+/* "what of fd" as the line's first part */
+static const char *of(const char *what, int fd)
 {
-	printf("%s of %d -> %ld %d\n", what, fd, r, r < 0 ? errno : 0);
-	fflush(stdout);
+	static char line[160];
+	snprintf(line, sizeof(line), "%s of %d", what, fd);
+	return line;
 }
-
-#define R(what, fd, x)                 \
-	do {                           \
-		errno = 0;             \
-		show(what, fd, (long)(x)); \
-	} while (0)
 
 static void ops(const char *name, int fd)
 {
@@ -49,56 +45,56 @@ static void ops(const char *name, int fd)
 	loff_t off = 0;
 	int n = 0;
 	printf("%s\n", name);
-	R("lseek SET 0", fd, lseek(fd, 0, SEEK_SET));
-	R("lseek CUR 8", fd, lseek(fd, 8, SEEK_CUR));
-	R("lseek END 0", fd, lseek(fd, 0, SEEK_END));
-	R("fsync", fd, fsync(fd));
-	R("fdatasync", fd, fdatasync(fd));
-	R("flock LOCK_EX", fd, flock(fd, LOCK_EX | LOCK_NB));
-	R("flock LOCK_UN", fd, flock(fd, LOCK_UN));
-	R("ftruncate", fd, ftruncate(fd, 0));
-	R("fallocate", fd, fallocate(fd, 0, 0, 4096));
+	SAID(of("lseek SET 0", fd), lseek(fd, 0, SEEK_SET));
+	SAID(of("lseek CUR 8", fd), lseek(fd, 8, SEEK_CUR));
+	SAID(of("lseek END 0", fd), lseek(fd, 0, SEEK_END));
+	SAID(of("fsync", fd), fsync(fd));
+	SAID(of("fdatasync", fd), fdatasync(fd));
+	SAID(of("flock LOCK_EX", fd), flock(fd, LOCK_EX | LOCK_NB));
+	SAID(of("flock LOCK_UN", fd), flock(fd, LOCK_UN));
+	SAID(of("ftruncate", fd), ftruncate(fd, 0));
+	SAID(of("fallocate", fd), fallocate(fd, 0, 0, 4096));
 	errno = 0;
 	n = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	printf("posix_fadvise of %d -> %d\n", fd, n);
-	R("readahead", fd, readahead(fd, 0, 4096));
-	R("sync_file_range", fd, sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE));
-	R("fchdir", fd, fchdir(fd));
+	SAID(of("readahead", fd), readahead(fd, 0, 4096));
+	SAID(of("sync_file_range", fd), sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE));
+	SAID(of("fchdir", fd), fchdir(fd));
 	errno = 0;
 	n = fstatfs(fd, &sf);
-	show("fstatfs", fd, n);
+	said(of("fstatfs", fd), n);
 	if (n == 0)
 		printf("  f_type %lx\n", (long)sf.f_type);
-	R("FIONREAD", fd, ioctl(fd, FIONREAD, &n));
+	SAID(of("FIONREAD", fd), ioctl(fd, FIONREAD, &n));
 	n = 1;
-	R("FIONBIO", fd, ioctl(fd, FIONBIO, &n));
-	R("F_GETFL", fd, fcntl(fd, F_GETFL) & ~O_LARGEFILE);
-	R("F_SETFL O_APPEND", fd, fcntl(fd, F_SETFL, O_APPEND));
-	R("F_GETFL", fd, fcntl(fd, F_GETFL) & ~O_LARGEFILE);
-	R("F_SETFL 0", fd, fcntl(fd, F_SETFL, 0));
-	R("F_GETFD", fd, fcntl(fd, F_GETFD));
-	R("F_SETLK", fd, fcntl(fd, F_SETLK, &fl));
-	R("F_GETLK", fd, fcntl(fd, F_GETLK, &fl));
-	R("F_SETLEASE", fd, fcntl(fd, F_SETLEASE, F_RDLCK));
-	R("F_SETPIPE_SZ", fd, fcntl(fd, F_SETPIPE_SZ, 4096));
-	R("F_ADD_SEALS", fd, fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
-	R("F_GET_SEALS", fd, fcntl(fd, F_GET_SEALS));
-	R("copy_file_range to itself", fd, copy_file_range(fd, &off, fd, NULL, 16, 0));
-	R("sendfile to itself", fd, sendfile(fd, fd, NULL, 16));
+	SAID(of("FIONBIO", fd), ioctl(fd, FIONBIO, &n));
+	SAID(of("F_GETFL", fd), fcntl(fd, F_GETFL) & ~O_LARGEFILE);
+	SAID(of("F_SETFL O_APPEND", fd), fcntl(fd, F_SETFL, O_APPEND));
+	SAID(of("F_GETFL", fd), fcntl(fd, F_GETFL) & ~O_LARGEFILE);
+	SAID(of("F_SETFL 0", fd), fcntl(fd, F_SETFL, 0));
+	SAID(of("F_GETFD", fd), fcntl(fd, F_GETFD));
+	SAID(of("F_SETLK", fd), fcntl(fd, F_SETLK, &fl));
+	SAID(of("F_GETLK", fd), fcntl(fd, F_GETLK, &fl));
+	SAID(of("F_SETLEASE", fd), fcntl(fd, F_SETLEASE, F_RDLCK));
+	SAID(of("F_SETPIPE_SZ", fd), fcntl(fd, F_SETPIPE_SZ, 4096));
+	SAID(of("F_ADD_SEALS", fd), fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	SAID(of("F_GET_SEALS", fd), fcntl(fd, F_GET_SEALS));
+	SAID(of("copy_file_range to itself", fd), copy_file_range(fd, &off, fd, NULL, 16, 0));
+	SAID(of("sendfile to itself", fd), sendfile(fd, fd, NULL, 16));
 	char buf[16] = "";
-	R("read", fd, read(fd, buf, 8));
-	R("write", fd, write(fd, buf, 8));
-	R("pread", fd, pread(fd, buf, 8, 0));
+	SAID(of("read", fd), read(fd, buf, 8));
+	SAID(of("write", fd), write(fd, buf, 8));
+	SAID(of("pread", fd), pread(fd, buf, 8, 0));
 	struct ioas_alloc a = { .size = sizeof(a) };
-	R("IOAS_ALLOC", fd, ioctl(fd, IOMMU_IOAS_ALLOC, &a));
+	SAID(of("IOAS_ALLOC", fd), ioctl(fd, IOMMU_IOAS_ALLOC, &a));
 	errno = 0;
 	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
-	show("mmap shared", fd, p == MAP_FAILED ? -1 : 0);
+	said(of("mmap shared", fd), p == MAP_FAILED ? -1 : 0);
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
 	errno = 0;
 	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
-	show("mmap private", fd, p == MAP_FAILED ? -1 : 0);
+	said(of("mmap private", fd), p == MAP_FAILED ? -1 : 0);
 	if (p != MAP_FAILED)
 		munmap(p, 4096);
 }
@@ -119,14 +115,14 @@ int main(void)
 	ops("an access", (int)ca.u[0]);
 	int m = memfd_create("fdops", 0);
 	printf("copy_file_range and sendfile between a memfd and /dev/iommu\n");
-	R("write", m, write(m, "0123456789abcdef", 16));
+	SAID(of("write", m), write(m, "0123456789abcdef", 16));
 	loff_t zero = 0;
-	R("copy_file_range memfd -> iommu", m, copy_file_range(m, &zero, fd, NULL, 16, 0));
+	SAID(of("copy_file_range memfd -> iommu", m), copy_file_range(m, &zero, fd, NULL, 16, 0));
 	zero = 0;
-	R("copy_file_range iommu -> memfd", fd, copy_file_range(fd, NULL, m, &zero, 16, 0));
+	SAID(of("copy_file_range iommu -> memfd", fd), copy_file_range(fd, NULL, m, &zero, 16, 0));
 	zero = 0;
-	R("sendfile memfd -> iommu", m, sendfile(fd, m, &zero, 16));
-	R("sendfile iommu -> memfd", fd, sendfile(m, fd, NULL, 16));
+	SAID(of("sendfile memfd -> iommu", m), sendfile(fd, m, &zero, 16));
+	SAID(of("sendfile iommu -> memfd", fd), sendfile(m, fd, NULL, 16));
 	printf("done\n");
 	return 0;
 }

@@ -23,17 +23,11 @@ static int reopen(int fd, int flags)
 	return open(p, flags);
 }
 
-static void show(const char *what, long r)
+/* A descriptor as 1 (its number is no concern here), a failure as itself */
+static long one(long r)
 {
-	printf("%s -> %ld %d\n", what, r < 0 ? r : r > 0, r < 0 ? errno : 0);
-	fflush(stdout);
+	return r < 0 ? r : r > 0;
 }
-
-#define R(what, x)                 \
-	do {                       \
-		errno = 0;         \
-		show(what, (long)(x)); \
-	} while (0)
 
 int main(void)
 {
@@ -42,28 +36,28 @@ int main(void)
 	uint32_t b = ioas_alloc(fd);
 	printf("first context: IOAS %u and %u\n", a, b);
 	int again = reopen(fd, O_RDWR);
-	show("reopen /dev/iommu through /proc/self/fd", again);
+	said("reopen /dev/iommu through /proc/self/fd", one(again));
 	printf("the reopened one's first IOAS: %u\n", again >= 0 ? ioas_alloc(again) : 0);
 	printf("the first's next IOAS: %u\n", ioas_alloc(fd));
 	struct ioas_alloc x = { .size = sizeof(x) };
-	R("IOAS_ALLOC on a read-only reopen", ioctl(reopen(fd, O_RDONLY), IOMMU_IOAS_ALLOC, &x));
+	SAID("IOAS_ALLOC on a read-only reopen", one(ioctl(reopen(fd, O_RDONLY), IOMMU_IOAS_ALLOC, &x)));
 	int path = reopen(fd, O_PATH);
-	show("O_PATH reopen", path);
-	R("IOAS_ALLOC on the O_PATH descriptor", ioctl(path, IOMMU_IOAS_ALLOC, &x));
-	R("O_DIRECTORY reopen", reopen(fd, O_RDONLY | O_DIRECTORY));
+	said("O_PATH reopen", one(path));
+	SAID("IOAS_ALLOC on the O_PATH descriptor", one(ioctl(path, IOMMU_IOAS_ALLOC, &x)));
+	SAID("O_DIRECTORY reopen", one(reopen(fd, O_RDONLY | O_DIRECTORY)));
 	struct { uint32_t size, flags, out_fault_id, out_fault_fd; } fa = { sizeof(fa), 0, 0, 0 };
-	R("FAULT_QUEUE_ALLOC", ioctl(fd, _IO(T, 0x8e), &fa));
-	R("reopen a fault queue", reopen((int)fa.out_fault_fd, O_RDWR));
-	R("O_PATH reopen of a fault queue", reopen((int)fa.out_fault_fd, O_PATH));
+	SAID("FAULT_QUEUE_ALLOC", one(ioctl(fd, _IO(T, 0x8e), &fa)));
+	SAID("reopen a fault queue", one(reopen((int)fa.out_fault_fd, O_RDWR)));
+	SAID("O_PATH reopen of a fault queue", one(reopen((int)fa.out_fault_fd, O_PATH)));
 	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = a };
-	R("CREATE_ACCESS", ioctl(fd, IOMMU_TEST_CMD, &ca));
-	R("reopen an access", reopen((int)ca.u[0], O_RDWR));
+	SAID("CREATE_ACCESS", one(ioctl(fd, IOMMU_TEST_CMD, &ca)));
+	SAID("reopen an access", one(reopen((int)ca.u[0], O_RDWR)));
 	int vfio = open("/dev/vfio/vfio", O_RDWR);
 	int v2 = reopen(vfio, O_RDWR);
-	show("reopen the VFIO container", v2);
-	R("VFIO_GET_API_VERSION on it", ioctl(v2, _IO(';', 100)));
+	said("reopen the VFIO container", one(v2));
+	SAID("VFIO_GET_API_VERSION on it", one(ioctl(v2, _IO(';', 100))));
 	close(fd);
-	R("reopen of a closed descriptor", reopen(fd, O_RDWR));
+	SAID("reopen of a closed descriptor", one(reopen(fd, O_RDWR)));
 	printf("done\n");
 	return 0;
 }

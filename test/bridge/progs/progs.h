@@ -79,6 +79,23 @@ static __attribute__((unused)) void check_rc(long got, long want, int err, const
 		check_rc(r_, want, err, what); \
 	} while (0)
 
+/*
+ * The printing programs' line (their output is compared with the kernels' line by line): what was
+ * done, its result, and errno when it failed.
+ */
+static __attribute__((unused)) void said(const char *what, long r)
+{
+	printf("%s -> %ld %d\n", what, r, r < 0 ? errno : 0);
+	fflush(stdout);
+}
+
+/* SAID(what, call): run `call` with errno cleared and print its line */
+#define SAID(what, call)                \
+	do {                            \
+		errno = 0;              \
+		said(what, (long)(call)); \
+	} while (0)
+
 /* The number after "key:" on its line of the text file at `path` (/proc/self/status, /proc/meminfo); -1 if absent, -2 if unreadable. */
 static __attribute__((unused)) long file_field(const char *path, const char *key)
 {

@@ -478,7 +478,7 @@ describe('exec: RLIMIT_NOFILE over model files', () => {
 });
 
 describe('exec: access(2) and its kin', () => {
-  it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio as access() does (the host has neither), a bad mode or flag EINVAL first (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+  it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [
       'faccessat F_OK /dev/iommu -> 0 0',
       'euidaccess R_OK /dev/iommu -> 0 0',
@@ -487,6 +487,12 @@ describe('exec: access(2) and its kin', () => {
       'SYS_stat /dev/iommu -> 0 0',
       '  mode 20000 major 10',
       'SYS_access /dev/iommu-none -> -1 2',
+      'access X_OK /dev/iommu -> -1 13',
+      'access X_OK /proc/self/status -> -1 13',
+      'uid 1000: access R_OK /dev/iommu -> -1 13',
+      'uid 1000: faccessat R_OK|W_OK AT_EACCESS /dev/vfio/vfio -> 0 0',
+      'uid 1000: access W_OK /proc/self/status -> -1 13',
+      'child status 0',
     ]);
   });
 });

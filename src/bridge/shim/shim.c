@@ -1126,48 +1126,6 @@ DIR *opendir(const char *path)
 	return real(path);
 }
 
-/*
- * faccessat2 of a file the model answers for: there (its device nodes, its synthesized files), as root
- * finds it. The mode and the flags are checked first, as do_faccessat() checks them (EINVAL); a path
- * that is not the model's is the real call's, debugfs's redirected.
- */
-static int real_faccessat(int dirfd, const char *path, int mode, int flags)
-{
-	long r = RS(SYS_faccessat2, dirfd, path, mode, flags);
-	/* (a host older than 5.8 has no faccessat2; without flags faccessat is the same call) */
-	if (r < 0 && errno == ENOSYS && flags == 0)
-		r = RS(SYS_faccessat, dirfd, path, mode);
-	return (int)r;
-}
-
-int faccessat(int dirfd, const char *path, int mode, int flags)
-{
-	char buf[4096], name[256];
-	if (!connected() || !path_ok(path) || path[0] != '/')
-		return real_faccessat(dirfd, path, mode, flags);
-	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (model_path(path) || special_name(path, name, sizeof(name)))
-		return 0;
-	path = debugfs_rewrite(path, buf, sizeof(buf));
-	return real_faccessat(dirfd, path, mode, flags);
-}
-
-int access(const char *path, int mode)
-{
-	return faccessat(AT_FDCWD, path, mode, 0);
-}
-
-/* (glibc's own call faccessat inside libc) */
-int euidaccess(const char *path, int mode)
-{
-	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
-}
-
-int eaccess(const char *path, int mode) __attribute__((alias("euidaccess")));
-
 /* A model answer as libc returns it: -1 with errno for a negative errno. */
 static long model_ret(int64_t r)
 {
@@ -1208,6 +1166,102 @@ static int model_attr(int fd, const char *path, struct model_attr *at)
 	}
 	return 0;
 }
+
+/* faccessat2 as the host answers it (a host older than 5.8 has none; without flags faccessat is the same call) */
+static int real_faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	long r = RS(SYS_faccessat2, dirfd, path, mode, flags);
+	if (r < 0 && errno == ENOSYS && flags == 0)
+		r = RS(SYS_faccessat, dirfd, path, mode);
+	return (int)r;
+}
+
+/* The caller is in group 0 (a supplementary group counts, in_group_p()). */
+static int in_root_group(gid_t gid)
+{
+	gid_t groups[256];
+	if (gid == 0)
+		return 1;
+	int n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == 0)
+			return 1;
+	return 0;
+}
+
+#define CAP_BIT_DAC_OVERRIDE 1
+#define CAP_BIT_DAC_READ_SEARCH 2
+
+/*
+ * do_faccessat() of a model device node (root's, its mode the model's): access_override_creds() takes
+ * the real IDs, and the permitted capabilities for root, none for another user (AT_EACCESS: the
+ * effective IDs and capabilities); generic_permission() then takes the owner's, the group's or the
+ * others' bits, CAP_DAC_OVERRIDE for all but an exec of a file with no x bit, CAP_DAC_READ_SEARCH for
+ * a read alone.
+ */
+static int node_access(const char *path, int mode, int flags)
+{
+	struct model_attr at;
+	if (model_attr(-1, path, &at) < 0)
+		return -1;
+	int eff = flags & AT_EACCESS;
+	uid_t uid = eff ? geteuid() : getuid();
+	int64_t caps = eff ? CALL(OP_CAPGET, 0) : uid == 0 ? CALL(OP_CAPGET, 1) : 0;
+	unsigned bits = uid == 0 ? at.mode >> 6 : in_root_group(eff ? getegid() : getgid()) ? at.mode >> 3 : at.mode;
+	if (!(mode & ~bits & 7))
+		return 0;
+	if (caps > 0 && (caps & (1 << CAP_BIT_DAC_OVERRIDE)) && (!(mode & X_OK) || (at.mode & 0111)))
+		return 0;
+	if (caps > 0 && (caps & (1 << CAP_BIT_DAC_READ_SEARCH)) && mode == R_OK)
+		return 0;
+	errno = EACCES;
+	return -1;
+}
+
+/*
+ * faccessat2 of a file the model answers for. The mode and the flags are checked first, as
+ * do_faccessat() checks them (EINVAL). A model device node: node_access(). A synthesized file: the
+ * host's own file where it has one (the real process's IDs follow the model's); where it has none, it
+ * is there and readable and writable as root finds it, and executable by nobody (none has an x bit).
+ * Any other path is the real call's, debugfs's redirected.
+ */
+int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	char buf[4096], name[256];
+	if (!connected() || !path_ok(path) || path[0] != '/')
+		return real_faccessat(dirfd, path, mode, flags);
+	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (model_path(path))
+		return node_access(path, mode, flags);
+	if (special_name(path, name, sizeof(name))) {
+		int r = real_faccessat(dirfd, path, mode, flags);
+		if (r == 0 || errno != ENOENT)
+			return r;
+		if (mode & X_OK) {
+			errno = EACCES;
+			return -1;
+		}
+		return 0;
+	}
+	path = debugfs_rewrite(path, buf, sizeof(buf));
+	return real_faccessat(dirfd, path, mode, flags);
+}
+
+int access(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, 0);
+}
+
+/* (glibc's own call faccessat inside libc) */
+int euidaccess(const char *path, int mode)
+{
+	return faccessat(AT_FDCWD, path, mode, AT_EACCESS);
+}
+
+int eaccess(const char *path, int mode) __attribute__((alias("euidaccess")));
 
 /*
  * stat of a file only the model has (a device node by path, or a model
@@ -2862,7 +2916,6 @@ int posix_fallocate64(int fd, off_t off, off_t len) __attribute__((alias("posix_
 
 /* ------------------------------------------------------------------------ */
 /* memory: the model keeps identity, the real mapping holds the bytes */
-
 
 static void *raw_mmap(void *a, size_t l, int prot, int flags, int fd, off_t off)
 {

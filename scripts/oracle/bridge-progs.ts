@@ -52,6 +52,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'fdreopen', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'nofile', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'access', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'paths', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -75,6 +75,8 @@ export const ECANCELED = 125;
 export const EOWNERDEAD = 130;
 export const ENOTRECOVERABLE = 131;
 export const EHWPOISON = 133;
+/** 7.x: wrong file type for the open (openat2()'s OPENAT2_REGULAR of a file that is not one). */
+export const EFTYPE = 134;
 /** Kernel-internal (never meant for user space, but some drivers leak it). */
 export const ENOTSUPP = 524;
 
@@ -105,7 +107,7 @@ const NAMES: ReadonlyArray<readonly [number, string]> = [
   [117, 'EUCLEAN'], [118, 'ENOTNAM'], [119, 'ENAVAIL'], [120, 'EISNAM'], [121, 'EREMOTEIO'],
   [122, 'EDQUOT'], [123, 'ENOMEDIUM'], [124, 'EMEDIUMTYPE'], [125, 'ECANCELED'], [126, 'ENOKEY'],
   [127, 'EKEYEXPIRED'], [128, 'EKEYREVOKED'], [129, 'EKEYREJECTED'], [130, 'EOWNERDEAD'],
-  [131, 'ENOTRECOVERABLE'], [132, 'ERFKILL'], [133, 'EHWPOISON'], [524, 'ENOTSUPP'],
+  [131, 'ENOTRECOVERABLE'], [132, 'ERFKILL'], [133, 'EHWPOISON'], [134, 'EFTYPE'], [524, 'ENOTSUPP'],
 ];
 
 const byNumber = new Map<number, string>(NAMES);

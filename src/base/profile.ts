@@ -188,6 +188,14 @@ export interface Profile {
   /** open() with O_DIRECTORY | O_CREAT is -EINVAL (build_open_flags(), v6.4); before, the flags passed on. */
   readonly openDirectoryCreateEinval: boolean;
   /**
+   * 7.x open flags: O_EMPTYPATH (1 << 26) is one (VALID_OPEN_FLAGS and
+   * O_PATH_FLAGS keep it; with an empty path the directory descriptor's own
+   * file is opened, LOOKUP_EMPTY) and openat2() takes OPENAT2_REGULAR
+   * (-EFTYPE for a file that is no regular one). Before, 1 << 26 was
+   * __FMODE_NONOTIFY: open() drops it and openat2() strips it unchecked.
+   */
+  readonly openEmptyPath: boolean;
+  /**
    * Pseudo filesystems are noexec (7.x init_pseudo() sets SB_I_NOEXEC): mmap
    * with PROT_EXEC of an anon-inode file or a dma-buf is -EPERM; 6.12's
    * init_pseudo() does not, and the fault fd answers -ENODEV (no mmap).
@@ -346,6 +354,7 @@ const latest: Profile = Object.freeze({
   mseal: true,
   msealAnonByVmOps: true,
   openDirectoryCreateEinval: true,
+  openEmptyPath: true,
   pseudoFsNoexec: true,
   fallocWriteZeroes: true,
   anonInodeSetattrRefused: true,
@@ -407,6 +416,7 @@ const v612: Profile = Object.freeze({
   faultReadShortIsEinval: false,
   vvarSeqOffset: 128,
   iommufdMmap: false,
+  openEmptyPath: false,
   pseudoFsNoexec: false,
   fallocWriteZeroes: false,
   anonInodeSetattrRefused: false,

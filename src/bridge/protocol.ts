@@ -40,6 +40,8 @@ export const REQ_NOREPLY = 0x10000;
 export const REQ_SLEEPER = 0x20000;
 /** HELLO's result, a bit set of what the simulated kernel does that the shim follows: a MAP_HUGETLB hint is aligned down (x86 before 6.13). */
 export const HELLO_HUGETLB_HINT_DOWN = 1;
+/** HELLO's result bit: O_EMPTYPATH is an open flag (7.x): an empty path opens the directory descriptor's own file. */
+export const HELLO_OPEN_EMPTYPATH = 2;
 export const OP_MASK = 0xffff;
 /** OP_MMAP's fd for a file the model does not know (anonymous memory stands in). */
 export const MMAP_FD_FOREIGN = -2;
@@ -170,7 +172,19 @@ export const OP = {
    * limits it had, -errno, or PRLIMIT_NOT_MODEL: no process of the model has that pid, the host's answer stands.
    */
   PRLIMIT: 58,
+  /**
+   * openat2(2), or open()/openat() with an empty path, of a model node (a: open_how's flags, the lowest free
+   * descriptor, its mode, its resolve, the walk's errno | OPENAT2_PLAIN, the directory descriptor of an
+   * empty path or -1; s: the node's name, resolved by the shim, or "") -> the fd or -errno. With a[5]
+   * OPENAT2_CHECK, only the open_how is checked (the path cannot be read): 0 or -errno.
+   */
+  OPENAT2: 59,
 } as const;
+
+/** OP.OPENAT2's a[4] bit: the flags are open()'s (build_open_how() drops unknown bits), not openat2()'s. */
+export const OPENAT2_PLAIN = 0x10000;
+/** OP.OPENAT2's a[5]: check the open_how only. */
+export const OPENAT2_CHECK = -2;
 
 /** OP.PRLIMIT's answer for a pid no process of the model has (the shim makes the real call). */
 export const PRLIMIT_NOT_MODEL = 1;

@@ -65,7 +65,7 @@ import {
   F_GET_SEALS,
 } from '../mm/index.js';
 import { PAGEMAP_MAX_ENTRIES, PM_ENTRY_BYTES, pagemapRead } from '../mm/pagemap.js';
-import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, MMAP_FD_FOREIGN, MMAP_FD_REFUSED, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, POPULATE_MAX, PRLIMIT_NOT_MODEL, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
+import { BELL_SIZE, CHAN_MARK, CHAN_REPLY, CHAN_SIZE, CHAN_WAKE, FD_BOTH, FD_MODEL, HELLO_HUGETLB_HINT_DOWN, HELLO_OPEN_EMPTYPATH, MMAP_FD_FOREIGN, MMAP_FD_REFUSED, MREMAP_CHECK, MREMAP_FOLLOW, NEWFD_KEEP_ON_EXEC, OP, OPENAT2_CHECK, OPENAT2_PLAIN, POPULATE_MAX, PRLIMIT_NOT_MODEL, REP_POPULATE, REQ_HEADER, REQ_MAX, REQ_NOREPLY, REQ_SLEEPER, type Reply, type Request, cstr, encodeReply, parseRequest } from "./protocol.js";
 import { RealProcess } from './real-process.js';
 import { IOMMU_IOAS_ALLOC, IOMMU_IOAS_MAP, IOMMU_IOAS_MAP_FILE, IOMMU_TEST_CMD, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS, VFIO_IOMMU_MAP_DMA } from '../iommufd/uapi.js';
 import { anonThpBytes } from '../mm/task-mmu.js';
@@ -498,7 +498,7 @@ export class BridgeServer {
       if (q.op === OP.HELLO) {
         b = this.hello(q);
         if (b === undefined) return;
-        rep = { ret: this.machine.profile.hugetlbHintAlignsDown ? HELLO_HUGETLB_HINT_DOWN : 0, b1: b.connId, s: this.fdList(b) };
+        rep = { ret: (this.machine.profile.hugetlbHintAlignsDown ? HELLO_HUGETLB_HINT_DOWN : 0) | (this.machine.profile.openEmptyPath ? HELLO_OPEN_EMPTYPATH : 0), b1: b.connId, s: this.fdList(b) };
       } else {
         b = this.byConn.get(q.conn);
         // a process that is gone (or a stale id): nobody waits for an answer
@@ -990,6 +990,17 @@ export class BridgeServer {
         this.syncFds(b, Number(a[1]));
         const fd = p.open(cstr(q.s), Number(a[0]));
         // a memfd reopened through /proc/self/fd (its real file is the one the server already holds)
+        if (fd >= 0) b.kinds.set(fd, p.fileOf(fd)?.memfile !== undefined ? FD_BOTH : FD_MODEL);
+        return { ret: fd };
+      }
+      case OP.OPENAT2: {
+        const plain = (a[4] & BigInt(OPENAT2_PLAIN)) !== 0n;
+        const walk = -Number(a[4] & 0xfffn);
+        const how = { flags: BigInt.asUintN(64, a[0]), mode: BigInt.asUintN(64, a[2]), resolve: BigInt.asUintN(64, a[3]) };
+        if (a[5] === BigInt(OPENAT2_CHECK)) return { ret: plain ? 0 : p.checkOpenHow(how) };
+        this.syncFds(b, Number(a[1]));
+        const from = a[5] < 0n ? undefined : Number(a[5]);
+        const fd = plain ? p.open(cstr(q.s), Number(BigInt.asIntN(32, a[0])), from, walk) : p.openat2(cstr(q.s), how, walk, from);
         if (fd >= 0) b.kinds.set(fd, p.fileOf(fd)?.memfile !== undefined ? FD_BOTH : FD_MODEL);
         return { ret: fd };
       }

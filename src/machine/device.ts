@@ -5,7 +5,7 @@
  * OpenFile (struct file); the process keeps it in its fd table, shared by
  * fork(), and calls release() when the last descriptor goes away.
  */
-import { EACCES } from '../base/errno.js';
+import { EACCES, EISDIR } from '../base/errno.js';
 import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 
@@ -38,6 +38,27 @@ export const O_TMPFILE_BIT = 0o20000000;
 /** Opened as a path only: the flags keep O_PATH_FLAGS (build_open_how()); the file is a PathFile. */
 export const O_PATH = 0o10000000;
 export const O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC;
+/**
+ * VALID_OPEN_FLAGS of x86-64 before 7.x: every bit build_open_how() keeps of
+ * open()'s flags and openat2() accepts (O_RDONLY ... __O_TMPFILE).
+ */
+export const VALID_OPEN_FLAGS = 0o37777703;
+/** 7.x's O_EMPTYPATH: an empty path names the file of the directory descriptor (1 << 26, 6.12's __FMODE_NONOTIFY). */
+export const O_EMPTYPATH = 1 << 26;
+/** 7.x's openat2() flag OPENAT2_REGULAR (bit 32 of open_how.flags): only a regular file opens. */
+export const OPENAT2_REGULAR = 1n << 32n;
+/** The RESOLVE_ flags openat2() knows (VALID_RESOLVE_FLAGS: NO_XDEV ... CACHED). */
+export const RESOLVE_BENEATH = 0x08n;
+export const RESOLVE_IN_ROOT = 0x10n;
+export const RESOLVE_CACHED = 0x20n;
+export const VALID_RESOLVE_FLAGS = 0x3fn;
+
+/** struct open_how: openat2()'s flags, mode and resolve (u64 each). */
+export interface OpenHow {
+  flags: bigint;
+  mode: bigint;
+  resolve: bigint;
+}
 
 /** poll(2) event bits. */
 export const POLLIN = 0x1;
@@ -55,6 +76,7 @@ export const DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 export const S_IFCHR = 0o020000;
+export const S_IFDIR = 0o040000;
 
 export { SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../mm/constants.js';
 
@@ -169,6 +191,22 @@ export class PathFile implements OpenFile {
   constructor(private readonly attrs: FileStat = ANON_INODE_STAT) {}
   stat(): FileStat {
     return { ...this.attrs };
+  }
+  release(): void {}
+}
+
+/**
+ * A directory of device nodes (devtmpfs's /dev/vfio) opened without write
+ * access: its attributes, and read(2) refused as generic_read_dir() does.
+ * Its entries are not listed (no getdents).
+ */
+export class DirFile implements OpenFile {
+  constructor(private readonly attrs: FileStat) {}
+  stat(): FileStat {
+    return { ...this.attrs };
+  }
+  read(): number {
+    return -EISDIR;
   }
   release(): void {}
 }

@@ -16,7 +16,7 @@ import { MLOCK_LIMIT, PAGE_SIZE, RLIM_INFINITY, STK_LIM } from '../mm/constants.
 import { MemFile } from '../mm/memfile.js';
 import { PhysicalMemory, type PhysLayout } from '../mm/physical-memory.js';
 import { Task } from '../mm/task.js';
-import { type DeviceNode, RegularFileNode } from './device.js';
+import { type DeviceNode, type FileStat, RegularFileNode, S_IFDIR } from './device.js';
 import { auditMachine, registerIommufdNodes } from './iommufd-node.js';
 import { Process } from './process.js';
 import { Tmpfs } from './tmpfs.js';
@@ -360,6 +360,19 @@ export class Machine {
 
   device(path: string): DeviceNode | undefined {
     return this.devices.get(path);
+  }
+
+  /**
+   * The directory `path` under /dev that holds registered nodes (devtmpfs's
+   * /dev/vfio), as stat shows it: root's, 0755; undefined when there is none.
+   */
+  deviceDir(path: string): FileStat | undefined {
+    if (!path.startsWith('/dev/') || path.endsWith('/')) return undefined;
+    const names = new Set<string>();
+    for (const p of this.devices.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
+    if (names.size === 0) return undefined;
+    // shmem_mknod(): a directory's i_size is BOGO_DIRENT_SIZE (20) for each entry, "." and ".." included
+    return { mode: S_IFDIR | 0o755, rdevMajor: 0, rdevMinor: 0, size: BigInt(20 * (2 + names.size)), blksize: PAGE_SIZE };
   }
 
   /** A read-only regular file at `path` with these contents (mmap-able, e.g. '/proc/self/exe'). */

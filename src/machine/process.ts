@@ -13,7 +13,7 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
-import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EINVAL, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENOSYS, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EFTYPE, EINVAL, EISDIR, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENXIO, ENOSYS, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEALS_WRITE, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
@@ -21,7 +21,7 @@ import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
 import { CAP_SYS_RESOURCE, Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, type OpenFile, PathFile, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, DirFile, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, O_EMPTYPATH, type OpenFile, type OpenHow, OPENAT2_REGULAR, PathFile, RESOLVE_BENEATH, RESOLVE_CACHED, RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, VALID_RESOLVE_FLAGS, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 import { ConsoleFile, NullFile } from './stdio.js';
 import type { TmpfsInode } from './tmpfs.js';
@@ -727,24 +727,73 @@ export class Process {
     return this.fds.ascending();
   }
 
-  /** open(2) of a registered node: the fd, -ENOENT for an unknown path. */
-  open(path: string, flags: number): number {
+  /**
+   * open(2) of a registered node: the fd, -ENOENT for an unknown path. With
+   * 7.x's O_EMPTYPATH, '' opens again the file of descriptor `from`; `walk`
+   * as openat2()'s.
+   */
+  open(path: string, flags: number, from?: number, walk = 0): number {
+    return this.openat2(path, this.openHow(flags), walk, from);
+  }
+
+  /** build_open_flags() alone: 0 or the -errno openat2() with `how` answers before it reads the path. */
+  checkOpenHow(how: OpenHow): number {
+    const r = this.buildOpenFlags(how);
+    return typeof r === 'number' ? 0 : r.err;
+  }
+
+  /**
+   * build_open_how(): what open() and openat() make of their flags for
+   * openat2's checks: only VALID_OPEN_FLAGS kept (an unknown bit is dropped,
+   * not refused), O_PATH keeping only O_PATH_FLAGS, no mode (the nodes here
+   * are never created).
+   */
+  private openHow(flags: number): OpenHow {
+    const emptyPath = this.machine.profile.openEmptyPath ? O_EMPTYPATH : 0;
+    let f = flags & (VALID_OPEN_FLAGS | emptyPath);
+    if (f & O_PATH) f &= O_PATH_FLAGS | emptyPath;
+    return { flags: BigInt(f >>> 0), mode: 0n, resolve: 0n };
+  }
+
+  /**
+   * openat2(2) of a registered node, on the path the caller resolved to the
+   * node's name ('' with `from`, the directory descriptor, for an empty path):
+   * do_sys_openat2() checks the open_how first (build_open_flags()), then the
+   * name, then takes a descriptor, then walks; `walk` is the walk's own
+   * failure the caller found (RESOLVE_BENEATH or RESOLVE_NO_XDEV: -EXDEV).
+   */
+  openat2(path: string, how: OpenHow, walk: number, from?: number): number {
     return this.sys('open', -ESRCH, () => {
-      // do_sys_openat2(): the flags first (build_open_how(): O_PATH keeps only O_PATH_FLAGS;
-      // build_open_flags()), then a free descriptor, then the lookup; every node here is a
-      // device, so O_DIRECTORY ends the walk (do_open(): -ENOTDIR)
-      if (flags & O_PATH) flags &= O_PATH_FLAGS;
-      if (this.machine.profile.openDirectoryCreateEinval && (flags & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return -EINVAL;
-      // build_open_flags(): __O_TMPFILE only as O_TMPFILE (with O_DIRECTORY, without O_CREAT) and opened for writing
-      if (flags & O_TMPFILE_BIT && ((flags & (O_DIRECTORY | O_CREAT)) !== O_DIRECTORY || (flags & O_ACCMODE) === O_RDONLY)) return -EINVAL;
+      const built = this.buildOpenFlags(how);
+      if (typeof built !== 'number') return built.err;
+      const flags = built;
+      const regular = (how.flags & OPENAT2_REGULAR) !== 0n;
+      // getname(): an empty name only with LOOKUP_EMPTY (7.x's O_EMPTYPATH)
+      if (path === '' && !(this.machine.profile.openEmptyPath && flags & O_EMPTYPATH)) return -ENOENT;
       const fd = this.allocFd();
       if (fd < 0) return fd;
+      if (walk < 0) return walk;
+      if (path === '') {
+        // path_init() of LOOKUP_EMPTY: the walk ends at the descriptor's own file
+        const src = from === undefined ? undefined : this.fds.get(from);
+        if (src === undefined) return -EBADF;
+        if (src.file.memfile !== undefined && src.file.memfile.kind !== 'file') return this.reopenMemfd(fd, `/proc/self/fd/${from}`, flags) ?? -ENOENT;
+        if (src.path === undefined) {
+          // an anonymous inode: do_o_path() needs no open, do_open() finds none (no_open(): -ENXIO)
+          if (!(flags & O_PATH)) return -ENXIO;
+          this.fds.set(fd, new FileDescription(new PathFile(src.file.stat?.() ?? ANON_INODE_STAT), flags & ~O_CLOEXEC, src.file.dname));
+          return fd;
+        }
+        path = src.path;
+      }
       const reopened = this.reopenMemfd(fd, path, flags);
       if (reopened !== undefined) return reopened;
       const node = this.machine.device(path);
-      if (node === undefined) return -ENOENT;
-      // do_open(): O_CREAT | O_EXCL of a path that exists, before the directory check
+      if (node === undefined) return this.openDir(fd, path, flags, regular);
+      // do_open(): O_CREAT | O_EXCL of a path that exists, before the directory check; 7.x's OPENAT2_REGULAR
+      // between the two (every node here is a device)
       if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) return -EEXIST;
+      if (regular && !(flags & O_PATH)) return -EFTYPE;
       if (flags & O_DIRECTORY) return -ENOTDIR;
       // do_o_path(): the lookup alone, the device is not opened
       if (flags & O_PATH) {
@@ -765,6 +814,57 @@ export class Process {
       this.fds.set(fd, new FileDescription(file, openFileFlags(flags), path));
       return fd;
     });
+  }
+
+  /**
+   * do_open() of a directory of device nodes (/dev/vfio): creation is EEXIST
+   * with O_EXCL and EISDIR without, 7.x's OPENAT2_REGULAR EFTYPE, write
+   * access EISDIR (may_open()); else a DirFile (or an O_PATH file). -ENOENT
+   * when `path` is none.
+   */
+  private openDir(fd: number, path: string, flags: number, regular: boolean): number {
+    const st = this.machine.deviceDir(path);
+    if (st === undefined) return -ENOENT;
+    if (flags & O_CREAT) return flags & O_EXCL ? -EEXIST : -EISDIR;
+    if (regular && !(flags & O_PATH)) return -EFTYPE;
+    if (flags & O_PATH) {
+      this.fds.set(fd, new FileDescription(new PathFile(st), flags & ~O_CLOEXEC, path));
+      return fd;
+    }
+    // ACC_MODE(): O_WRONLY, O_RDWR and 3 ask for writing, and so does O_TRUNC
+    if (flags & (O_ACCMODE | O_TRUNC)) return -EISDIR;
+    if (flags & O_NOATIME && !this.ownsRootNode()) return -EPERM;
+    this.fds.set(fd, new FileDescription(new DirFile(st), openFileFlags(flags), path));
+    return fd;
+  }
+
+  /**
+   * build_open_flags(): every field of an open_how checked (openat2() takes
+   * them as given; open() and openat() come through openHow()), in the
+   * kernel's order: unknown flags or resolve bits, both scoping flags, a mode
+   * without creation or beyond S_IALLUGO, O_DIRECTORY | O_CREAT (6.4+),
+   * __O_TMPFILE without O_DIRECTORY or write access, 7.x's OPENAT2_REGULAR
+   * with O_DIRECTORY, O_PATH with other flags, RESOLVE_CACHED of a creating or
+   * truncating open (-EAGAIN). The flags as the open goes on with them.
+   */
+  private buildOpenFlags(how: OpenHow): number | { err: number } {
+    const latest = this.machine.profile.openEmptyPath;
+    // O_CLOEXEC is stripped first (it is the descriptor's), and before 7.x __FMODE_NONOTIFY (1 << 26)
+    let flags = how.flags & ~BigInt(O_CLOEXEC | (latest ? 0 : O_EMPTYPATH));
+    const valid = BigInt(VALID_OPEN_FLAGS | (latest ? O_EMPTYPATH : 0)) | (latest ? OPENAT2_REGULAR : 0n);
+    if (flags & ~valid) return { err: -EINVAL };
+    if (how.resolve & ~VALID_RESOLVE_FLAGS) return { err: -EINVAL };
+    if (how.resolve & RESOLVE_BENEATH && how.resolve & RESOLVE_IN_ROOT) return { err: -EINVAL };
+    if (flags & BigInt(O_CREAT | O_TMPFILE_BIT) ? how.mode & ~0o7777n : how.mode !== 0n) return { err: -EINVAL };
+    const f = Number(flags & 0xffffffffn);
+    if (this.machine.profile.openDirectoryCreateEinval && (f & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return { err: -EINVAL };
+    if (f & O_TMPFILE_BIT && ((f & (O_DIRECTORY | O_CREAT)) !== O_DIRECTORY || (f & O_ACCMODE) === O_RDONLY)) return { err: -EINVAL };
+    if (flags & OPENAT2_REGULAR && f & O_DIRECTORY) return { err: -EINVAL };
+    if (f & O_PATH && flags & ~BigInt(O_PATH_FLAGS | (latest ? O_EMPTYPATH : 0))) return { err: -EINVAL };
+    if (how.resolve & RESOLVE_CACHED && f & (O_TRUNC | O_CREAT | O_TMPFILE_BIT)) return { err: -EAGAIN };
+    // the open goes on with the descriptor's O_CLOEXEC again
+    flags = BigInt(f) | (how.flags & BigInt(O_CLOEXEC));
+    return Number(flags) | 0;
   }
 
   /**
@@ -1022,7 +1122,7 @@ export class Process {
   stat(path: string): FileStat | number {
     if (this.dead) return -ESRCH;
     const node = this.machine.device(path);
-    if (node === undefined) return -ENOENT;
+    if (node === undefined) return this.machine.deviceDir(path) ?? -ENOENT;
     return node.stat?.() ?? { ...ANON_INODE_STAT };
   }
 

@@ -477,6 +477,52 @@ describe('exec: RLIMIT_NOFILE over model files', () => {
   });
 });
 
+describe('exec: the device nodes by other names and through openat2(2)', () => {
+  it("a name written otherwise (//dev/iommu, /dev/vfio/../iommu), one relative to a descriptor of /dev or to the working directory, a trailing slash (ENOTDIR), the /dev/vfio directory (stat, EISDIR), open() flags that are none (F_GETFL), openat2's checks and scoping, and 7.2's O_EMPTYPATH and OPENAT2_REGULAR against 6.12 (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    const seen = new Set<string>();
+    await printsUnder('paths', (out) => {
+      for (const l of [
+        'open //dev/iommu -> 1 0',
+        'stat /dev/vfio/../iommu -> 0 0 mode 20000',
+        'open /dev/iommu/ -> -1 20',
+        'access /dev/iommu/. -> -1 20',
+        'open /dev/vfio/ -> -1 21',
+        'stat /dev/vfio/ -> 0 0 mode 40000',
+        'stat /dev/vfio -> 0 0 mode 40755 nlink 2 size 60 uid 0',
+        'read of it -> -1 21',
+        'open /dev/vfio O_CREAT | O_EXCL -> -1 17',
+        'openat(/dev, iommu) -> 1 0',
+        'openat(/dev, ../dev/iommu) -> 1 0',
+        'open iommu from /dev -> 1 0',
+        'F_GETFL of open(/dev/iommu, O_RDWR | 0x80000000) -> 32770 0',
+        'openat2 size 16 -> -1 22',
+        'openat2 size 4097 -> -1 7',
+        'openat2 size 40, nonzero tail -> -1 7',
+        'openat2 bad how -> -1 14',
+        'openat2 bad path, bad flags -> -1 22',
+        'openat2 /dev/iommu -> 1 0',
+        'openat2 O_CREAT mode 010000 -> -1 22',
+        'openat2 CACHED | O_TRUNC -> -1 11',
+        'openat2 NO_XDEV from / -> -1 18',
+        'openat2 NO_XDEV from /dev -> 1 0',
+        'openat2 BENEATH, ../dev/iommu -> -1 18',
+        'openat2 IN_ROOT /dev, /iommu -> 1 0',
+        'openat2 IN_ROOT /dev, /dev/iommu -> -1 2',
+        'openat2 O_EMPTYPATH bit -> 1 0',
+      ])
+        expect(out).toContain(l);
+      // 7.2 (latest) and 6.12 differ only where 7.x's flags are concerned
+      const latest = out.includes('openat2 OPENAT2_REGULAR -> -1 134');
+      seen.add(latest ? 'latest' : 'v6.12');
+      const own = latest
+        ? ['F_GETFL of open(/dev/iommu, O_RDWR | 0x4000000) -> 67141634 0', 'openat(iommufd, "", O_EMPTYPATH): its first IOAS -> 1 0', 'openat(fault queue, "", O_EMPTYPATH) -> -1 6', 'openat(fault queue, "", O_EMPTYPATH | O_PATH) -> 1 0', 'openat2 /dev/vfio OPENAT2_REGULAR -> -1 134']
+        : ['F_GETFL of open(/dev/iommu, O_RDWR | 0x4000000) -> 32770 0', 'openat2 OPENAT2_REGULAR -> -1 22', 'openat(iommufd, "", O_EMPTYPATH): its first IOAS -> -1 2', 'openat(fault queue, "", O_EMPTYPATH) -> -1 2'];
+      for (const l of own) expect(out).toContain(l);
+    });
+    expect([...seen].sort()).toEqual(['latest', 'v6.12']);
+  });
+});
+
 describe('exec: access(2) and its kin', () => {
   it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [

@@ -26,6 +26,7 @@ struct bridge_req {
 #define REQ_SLEEPER 0x20000 /* op flag: the shim sleeps on its FIFO for this reply at once (no OP_SLEEP follows) */
 #define NEWFD_KEEP_ON_EXEC 0x100000 /* IOCTL reply b0 bit: the new descriptor is not close-on-exec */
 #define HELLO_HUGETLB_HINT_DOWN 1 /* HELLO's result bit: a MAP_HUGETLB hint is aligned down (x86 before 6.13) */
+#define HELLO_OPEN_EMPTYPATH 2 /* HELLO's result bit: O_EMPTYPATH is an open flag (7.x) */
 
 struct bridge_rep {
 	int64_t ret; /* >= 0 result, < 0 -errno */
@@ -119,10 +120,13 @@ enum bridge_op {
 	OP_PIDFD_GETFD = 56, /* a: target's real pid, its fd, the new fd pidfd_getfd chose -> kind installed (0: none) */
 	OP_MSEAL = 57,       /* a: addr, len, flags -> 0 or -errno (then the real call seals the real range too) */
 	OP_PRLIMIT = 58,     /* a: real pid, 1 read only, cur, max, its real max, 1 if read -> 0 (s: old cur, max), -errno, PRLIMIT_NOT_MODEL */
+	OP_OPENAT2 = 59,     /* a: how flags, low fd, how mode, how resolve, walk errno | OPENAT2_PLAIN, empty path's dirfd or -1 (OPENAT2_CHECK: check only); s: name -> fd, -errno */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */
 #define PRLIMIT_NOT_MODEL 1
+#define OPENAT2_PLAIN 0x10000
+#define OPENAT2_CHECK (-2)
 
 /* spin_us bit of a reply: the model's GUP took pages of this process's shared file mappings (ask OP_POPULATE) */
 #define REP_POPULATE 0x80000000u

@@ -66,6 +66,8 @@ static uint32_t *bell;
 static uint32_t conn_id;
 /* HELLO said the simulated kernel aligns a MAP_HUGETLB hint down (x86 before 6.13), not up */
 static int hugetlb_hint_down;
+/* O_EMPTYPATH is an open flag of the model's kernel (7.x) */
+static int open_emptypath;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char fdkind[MAXFD];
 static char *special_path[MAXFD];
@@ -537,6 +539,7 @@ static void bridge_connect(void)
 	     fds, sizeof(fds));
 	conn_id = (uint32_t)rep.b[1];
 	hugetlb_hint_down = (rep.ret & HELLO_HUGETLB_HINT_DOWN) != 0;
+	open_emptypath = (rep.ret & HELLO_OPEN_EMPTYPATH) != 0;
 	if (sys_write_all(sock, &conn_id, sizeof(conn_id)))
 		lost();
 	fork_token = 0;
@@ -667,6 +670,140 @@ static int path_ok(const char *p)
 static int model_path(const char *p)
 {
 	return p && (!strcmp(p, "/dev/iommu") || !strncmp(p, "/dev/vfio/", 10));
+}
+
+/* The model's device nodes, and its directory of them (devtmpfs's /dev/vfio, which the host lacks). */
+static int node_name(const char *p)
+{
+	return !strcmp(p, "/dev/iommu") || !strcmp(p, "/dev/vfio/vfio");
+}
+
+static int vfio_name(const char *p)
+{
+	return !strncmp(p, "/dev/vfio", 9) && (p[9] == 0 || p[9] == '/');
+}
+
+static int dev_mount(const char *p)
+{
+	return !strncmp(p, "/dev", 4) && (p[4] == 0 || p[4] == '/');
+}
+
+/* openat2()'s scoping, for model_name() */
+#define WALK_BENEATH 1
+#define WALK_IN_ROOT 2
+#define WALK_NO_XDEV 4
+
+/*
+ * One lexical walk of `path` from `dirfd` (see model_name()) into out ("" is the root); with `verify`, every
+ * directory it passes through outside /dev/vfio must be a directory of the host's and no symbolic link, else
+ * NULL. *err: ENOTDIR for a walk that goes on past a device node (link_path_walk(): it cannot be looked up
+ * in), EXDEV for one that leaves openat2()'s scope (a ".." above the start of RESOLVE_BENEATH, an absolute
+ * path with it, a mount crossed with RESOLVE_NO_XDEV: in the VMs /dev is devtmpfs, the rest rootfs).
+ */
+static const char *walk_names(int dirfd, const char *path, int scope, int verify, char *out, size_t n, int *err)
+{
+	size_t len = 0;
+	int depth = 0;
+	*err = 0;
+	out[0] = 0;
+	if (path[0] != '/' || (scope & WALK_IN_ROOT)) {
+		long r;
+		if (dirfd == AT_FDCWD) {
+			r = RS(SYS_getcwd, out, n);
+			if (r <= 0 || out[0] != '/')
+				return NULL;
+		} else {
+			char link[40];
+			/* a model file is no directory: its walk is the host's, on the placeholder */
+			if (kind_of(dirfd) != K_NONE)
+				return NULL;
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+			r = RS(SYS_readlink, link, out, n - 1);
+			if (r <= 0 || out[0] != '/')
+				return NULL;
+			out[r] = 0;
+		}
+		len = strlen(out);
+		if (len == 1)
+			out[len = 0] = 0;
+	} else if (scope & WALK_BENEATH)
+		*err = EXDEV;
+	int was_dev = dev_mount(len ? out : "/");
+	for (const char *s = path; *s;) {
+		while (*s == '/')
+			s++;
+		const char *e = s;
+		while (*e && *e != '/')
+			e++;
+		size_t cl = (size_t)(e - s);
+		if (cl == 0)
+			break;
+		if (cl == 2 && s[0] == '.' && s[1] == '.') {
+			if (depth == 0 && (scope & WALK_BENEATH) && !*err)
+				*err = EXDEV;
+			if (depth == 0 && (scope & (WALK_BENEATH | WALK_IN_ROOT))) {
+				/* the start is the root of a scoped walk */
+			} else if (len > 0) {
+				if (verify && !vfio_name(out)) {
+					struct stat st;
+					if (RS(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+						return NULL;
+				}
+				while (len > 0 && out[len - 1] != '/')
+					len--;
+				out[len > 0 ? --len : 0] = 0;
+				if (depth > 0)
+					depth--;
+			}
+		} else if (!(cl == 1 && s[0] == '.')) {
+			if (verify && len > 0 && !vfio_name(out)) {
+				struct stat st;
+				if (RS(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+					return NULL;
+			}
+			if (len + 1 + cl >= n)
+				return NULL;
+			out[len++] = '/';
+			memcpy(out + len, s, cl);
+			out[len += cl] = 0;
+			depth++;
+		}
+		int is_dev = dev_mount(len ? out : "/");
+		if ((scope & WALK_NO_XDEV) && is_dev != was_dev && !*err)
+			*err = EXDEV;
+		was_dev = is_dev;
+		if (*e == '/' && node_name(out)) {
+			if (!*err)
+				*err = ENOTDIR;
+			break;
+		}
+		s = e;
+	}
+	return out;
+}
+
+/*
+ * The model's name for `path` walked from `dirfd` (a device node, a name under /dev/vfio or /dev/vfio
+ * itself), in out; NULL when the walk does not end among them (the host's walk answers then). The walk is
+ * lexical, which is the kernel's where no directory on the way is a symbolic link (checked): "." and empty
+ * components dropped, ".." one up (not above /), a relative path from the directory dirfd names or the
+ * working directory. *err as walk_names() finds it, for the model to answer after its checks of the flags.
+ */
+static const char *model_name(int dirfd, const char *path, int scope, char *out, size_t n, int *err)
+{
+	*err = 0;
+	if (!path || !*path)
+		return NULL;
+	/* the plain names, and none that can reach /dev */
+	if (!scope && (!strcmp(path, "/dev/iommu") || !strcmp(path, "/dev/vfio/vfio"))) {
+		snprintf(out, n, "%s", path);
+		return out;
+	}
+	if (path[0] == '/' && !(scope & WALK_IN_ROOT) ? !strstr(path, "dev") : !strstr(path, "dev") && !strstr(path, "vfio") && !strstr(path, "iommu") && strcmp(path, "..") && strncmp(path, "../", 3))
+		return NULL;
+	if (!walk_names(dirfd, path, scope, 0, out, n, err) || !(!strcmp(out, "/dev/iommu") || vfio_name(out)))
+		return NULL;
+	return walk_names(dirfd, path, scope, 1, out, n, err);
 }
 
 static int all_digits(const char *s, const char *end)
@@ -973,12 +1110,68 @@ static int reopen_model(int src, int flags)
 	return -1;
 }
 
+/* 7.x's O_EMPTYPATH (1 << 26; the headers here may not name it) */
+#define EMPTYPATH_FLAG (1 << 26)
+#define OPENAT2_REGULAR_FLAG (1ULL << 32)
+
+/*
+ * open(), openat() (OPENAT2_PLAIN in `walk`) or openat2() of the model's node `name` (or of the file of
+ * descriptor `from` for an empty name), with the walk's own failure: the model checks the flags first.
+ */
+static int open_named(const char *name, uint64_t flags, uint64_t mode, uint64_t resolve, int walk, int from)
+{
+	int low = lowest_free_fd();
+	int64_t fd = call(OP_OPENAT2, (int64_t)flags, low, (int64_t)mode, (int64_t)resolve, walk, from, name, strlen(name) + 1, NULL, NULL, 0);
+	if (fd < 0) {
+		errno = (int)-fd;
+		return -1;
+	}
+	if (placeholder((int)fd, (int)(flags & O_CLOEXEC)) != fd) {
+		CALL(OP_CLOSE, fd);
+		errno = EMFILE;
+		return -1;
+	}
+	fdkind[fd] = K_MODEL;
+	return (int)fd;
+}
+
+/*
+ * An empty path with 7.x's O_EMPTYPATH: the file dirfd names, opened again. A model file's is the model's
+ * (a device node opens anew, an anonymous inode has no open); the host knows no O_EMPTYPATH, so any other
+ * file is opened again through /proc/self/fd (the working directory through ".").
+ */
+static int open_empty(int dirfd, uint64_t flags, uint64_t mode, uint64_t resolve, int plain)
+{
+	if (kind_of(dirfd) & K_MODEL) {
+		if (kind_of(dirfd) == K_BOTH) {
+			char p[40];
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+			return reopen_memfd(p, dirfd, (int)flags & ~EMPTYPATH_FLAG, (mode_t)mode);
+		}
+		return open_named("", flags, mode, resolve, plain ? OPENAT2_PLAIN : 0, dirfd);
+	}
+	char p[40];
+	if (dirfd == AT_FDCWD)
+		snprintf(p, sizeof(p), ".");
+	else
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+	return RS(SYS_openat, AT_FDCWD, p, (int)flags & ~EMPTYPATH_FLAG, (mode_t)mode);
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char name[256], buf[4096];
-	if (connected() && path_ok(path) && path[0] == '/') {
-		if (model_path(path))
+	if (connected() && path_ok(path)) {
+		int walk;
+		const char *m = model_name(dirfd, path, 0, buf, sizeof(buf), &walk);
+		if (m && !walk && !strcmp(m, path))
 			return open_model(path, flags);
+		if (m)
+			return open_named(m, (unsigned)flags, mode, 0, walk | OPENAT2_PLAIN, -1);
+		if (!*path && (flags & EMPTYPATH_FLAG) && open_emptypath)
+			return open_empty(dirfd, (unsigned)flags, mode, 0, 1);
+	}
+	if (connected() && path_ok(path) && path[0] == '/') {
 		/* (O_PATH, O_DIRECTORY and O_CREAT stay the real call's: a descriptor of the node, ENOTDIR, EEXIST) */
 		int lfd = (flags & (O_PATH | O_DIRECTORY | O_CREAT)) ? -1 : own_fd_link(path);
 		if (lfd >= 0 && kind_of(lfd) == K_MODEL)
@@ -994,6 +1187,80 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 		tmpfs_before_trunc(dirfd, path);
 	int r = RS(SYS_openat, dirfd, path, flags, mode);
 	return connected() ? tmpfs_adopt(r, flags) : r;
+}
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/*
+ * openat2(2). The open_how as copy_struct_from_user() takes it: a size below the first version's is EINVAL,
+ * above a page E2BIG, bytes past the 24 this kernel knows must be zero (E2BIG; read first), an unreadable
+ * one EFAULT. Then the model checks the flags (build_open_flags(): every open_how field, its profile's
+ * flags), before the name is read. A model name is the model's, with the walk's failures (RESOLVE_BENEATH,
+ * RESOLVE_IN_ROOT and RESOLVE_NO_XDEV follow the VMs' tree, walk_names()); an empty one with 7.x's
+ * O_EMPTYPATH open_empty()'s; any other path without resolve flags open()'s, and with them the host's
+ * openat2 (without 7.x's bits, which the host does not know; OPENAT2_REGULAR is checked on what opened).
+ */
+static long sys_openat2(int dirfd, const char *path, const void *uhow, size_t usize)
+{
+	struct { uint64_t flags, mode, resolve; } how;
+	char tail[4096];
+	if (!connected())
+		return RS(SYS_openat2, dirfd, path, uhow, usize);
+	if (usize < sizeof(how)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (usize > 4096) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (usize > sizeof(how)) {
+		size_t rest = usize - sizeof(how);
+		if (self_copy(tail, (const char *)uhow + sizeof(how), rest, 0) < 0)
+			return -1;
+		for (size_t i = 0; i < rest; i++)
+			if (tail[i]) {
+				errno = E2BIG;
+				return -1;
+			}
+	}
+	if (self_copy(&how, uhow, sizeof(how), 0) < 0)
+		return -1;
+	int64_t ok = call(OP_OPENAT2, (int64_t)how.flags, 0, (int64_t)how.mode, (int64_t)how.resolve, 0, OPENAT2_CHECK, "", 1, NULL, NULL, 0);
+	if (ok < 0) {
+		errno = (int)-ok;
+		return -1;
+	}
+	/* getname(): EFAULT, or ENAMETOOLONG for a name with no NUL inside PATH_MAX, as the real call reads it */
+	if (!path_ok(path))
+		return RS(SYS_openat, dirfd, path, O_RDONLY | O_CLOEXEC);
+	int scope = ((how.resolve & 0x08) ? WALK_BENEATH : 0) | ((how.resolve & 0x10) ? WALK_IN_ROOT : 0) | ((how.resolve & 0x01) ? WALK_NO_XDEV : 0);
+	int walk;
+	char name[4096];
+	const char *m = model_name(dirfd, path, scope, name, sizeof(name), &walk);
+	if (m)
+		return open_named(m, how.flags, how.mode, how.resolve, walk, -1);
+	if (!*path && open_emptypath && (how.flags & EMPTYPATH_FLAG))
+		return open_empty(dirfd, how.flags, how.mode, how.resolve, 0);
+	uint64_t known = how.flags & ~(uint64_t)EMPTYPATH_FLAG & ~OPENAT2_REGULAR_FLAG;
+	long r;
+	if (how.resolve == 0) {
+		r = do_openat(dirfd, path, (int)known, (mode_t)how.mode);
+	} else {
+		struct { uint64_t flags, mode, resolve; } h = { known, how.mode, how.resolve };
+		r = RS(SYS_openat2, dirfd, path, &h, sizeof(h));
+		if (r >= 0)
+			r = tmpfs_adopt((int)r, (int)known);
+	}
+	struct stat st;
+	if (r >= 0 && (how.flags & OPENAT2_REGULAR_FLAG) && fstat((int)r, &st) == 0 && !S_ISREG(st.st_mode)) {
+		close((int)r);
+		errno = 134; /* EFTYPE */
+		return -1;
+	}
+	return r;
 }
 
 int creat(const char *path, mode_t mode)
@@ -1228,14 +1495,22 @@ static int node_access(const char *path, int mode, int flags)
 int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	char buf[4096], name[256];
-	if (!connected() || !path_ok(path) || path[0] != '/')
+	int walk;
+	if (!connected() || !path_ok(path))
+		return real_faccessat(dirfd, path, mode, flags);
+	const char *m = model_name(dirfd, path, 0, buf, sizeof(buf), &walk);
+	if (!m && path[0] != '/')
 		return real_faccessat(dirfd, path, mode, flags);
 	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (model_path(path))
-		return node_access(path, mode, flags);
+	if (m && walk) {
+		errno = walk;
+		return -1;
+	}
+	if (m)
+		return node_access(m, mode, flags);
 	if (special_name(path, name, sizeof(name))) {
 		int r = real_faccessat(dirfd, path, mode, flags);
 		if (r == 0 || errno != ENOENT)
@@ -1279,8 +1554,23 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	v.st_rdev = makedev(at.maj, at.min);
 	v.st_size = at.size;
 	v.st_blksize = at.blksize;
-	v.st_nlink = 1;
+	v.st_nlink = S_ISDIR(at.mode) ? 2 : 1;
 	return self_copy(st, &v, sizeof(v), 1);
+}
+
+/* stat of what `path` (from dirfd) names among the model's nodes (model_name()); 1 when it names none */
+static int model_path_stat(int dirfd, const char *path, struct stat *st)
+{
+	char name[4096];
+	int walk;
+	const char *m = model_name(dirfd, path, 0, name, sizeof(name), &walk);
+	if (!m)
+		return 1;
+	if (walk) {
+		errno = walk;
+		return -1;
+	}
+	return model_stat(-1, m, st);
 }
 
 /* A memfd's attributes: the real file's, with the model's size (it may differ) and block size (hugetlbfs' huge page). */
@@ -1371,15 +1661,17 @@ int stat(const char *path, struct stat *st)
 	int lfd = followed_model_fd(path);
 	if (lfd >= 0)
 		return model_stat(lfd, NULL, st);
-	if (connected() && path_ok(path) && model_path(path))
-		return model_stat(-1, path, st);
+	int r;
+	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st)) != 1)
+		return r;
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
 }
 
 int lstat(const char *path, struct stat *st)
 {
-	if (connected() && path_ok(path) && model_path(path))
-		return model_stat(-1, path, st);
+	int r;
+	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st)) != 1)
+		return r;
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
@@ -1395,8 +1687,9 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	int lfd = !(flags & AT_SYMLINK_NOFOLLOW) && path && path[0] == '/' ? followed_model_fd(path) : -1;
 	if (lfd >= 0)
 		return model_stat(lfd, NULL, st);
-	if (connected() && model_path(path))
-		return model_stat(-1, path, st);
+	int r;
+	if (connected() && path && (r = model_path_stat(dirfd, path, st)) != 1)
+		return r;
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
 }
 
@@ -1447,12 +1740,19 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 		flags |= AT_EMPTY_PATH;
 	}
 	int by_fd = (flags & AT_EMPTY_PATH) && (!path || !*path) && kind_of(dirfd) == K_MODEL;
-	if (!connected() || (!by_fd && !model_path(path)))
+	char name[4096];
+	int walk = 0;
+	const char *m = by_fd || !connected() ? NULL : model_name(dirfd, path, 0, name, sizeof(name), &walk);
+	if (!connected() || (!by_fd && !m))
 		return RS(SYS_statx, dirfd, path, flags, mask, sx);
 	if (by_fd ? RS(SYS_statx, dirfd, path, flags, mask, sx) : RS(SYS_statx, AT_FDCWD, "/dev/null", flags, mask, sx))
 		return -1;
+	if (walk) {
+		errno = walk;
+		return -1;
+	}
 	struct model_attr at;
-	if (model_attr(by_fd ? dirfd : -1, by_fd ? NULL : path, &at) < 0)
+	if (model_attr(by_fd ? dirfd : -1, by_fd ? NULL : m, &at) < 0)
 		return -1;
 	sx->stx_mode = (uint16_t)at.mode;
 	sx->stx_rdev_major = at.maj;
@@ -1460,7 +1760,7 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 	sx->stx_size = (uint64_t)at.size;
 	sx->stx_blksize = (uint32_t)at.blksize;
 	sx->stx_blocks = 0;
-	sx->stx_nlink = 1;
+	sx->stx_nlink = S_ISDIR(at.mode) ? 2 : 1;
 	sx->stx_uid = 0;
 	sx->stx_gid = 0;
 	return 0;
@@ -2218,7 +2518,8 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 	}
 	/* a file on the model's tmpfs: opened as open() opens it, so that the model takes it (tmpfs_adopt()) */
 	int tmp = connected() && !strchr(mode, ',') && (!strncmp(path, "/tmp/", 5) || !strncmp(path, "/dev/shm/", 9));
-	if (connected() && (model_path(path) || tmp)) {
+	int walk;
+	if (connected() && (tmp || model_name(AT_FDCWD, path, 0, buf, sizeof(buf), &walk))) {
 		/* a stream over the model's file (fileno() is its descriptor): fopen's flags, as glibc reads the mode */
 		int flags = mode[0] == 'r' ? O_RDONLY : mode[0] == 'w' ? O_WRONLY | O_CREAT | O_TRUNC : mode[0] == 'a' ? O_WRONLY | O_CREAT | O_APPEND : -1;
 		if (flags < 0) {
@@ -2233,7 +2534,7 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 			else if (*m == 'e')
 				flags |= O_CLOEXEC;
 		}
-		int fd = tmp ? do_openat(AT_FDCWD, path, flags, 0666) : open_model(path, flags);
+		int fd = do_openat(AT_FDCWD, path, flags, 0666);
 		if (fd < 0)
 			return NULL;
 		FILE *f = fdopen(fd, mode);
@@ -4013,6 +4314,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_open: *ret = open((const char *)a[0], (int)a[1], (mode_t)a[2]); return 1;
 #endif
 	case SYS_openat: *ret = openat((int)a[0], (const char *)a[1], (int)a[2], (mode_t)a[3]); return 1;
+	case SYS_openat2: *ret = sys_openat2((int)a[0], (const char *)a[1], (const void *)a[2], (size_t)a[3]); return 1;
 	case SYS_close: *ret = close((int)a[0]); return 1;
 	case SYS_uname: *ret = uname((struct utsname *)a[0]); return 1;
 	case SYS_pidfd_getfd: *ret = pidfd_getfd((int)a[0], (int)a[1], (unsigned int)a[2]); return 1;

@@ -523,6 +523,28 @@ describe('exec: the device nodes by other names and through openat2(2)', () => {
   });
 });
 
+describe('exec: the VFIO type1 compatibility ioctls', () => {
+  it("2,400 VFIO container calls of random argsz, fields and encodings on /dev/vfio/vfio and /dev/iommu (progs/vfiosweep.c) answer what 6.12.95 and 7.2.13 answer, each with its profile: the same count of every result, 7.2's EOVERFLOW before EINVAL for a wrapping range, its AMDv1 mock's page sizes in GET_INFO (the oracle suite compares every line)", async () => {
+    const seen = new Set<string>();
+    await printsUnder('vfiosweep', (out) => {
+      const results: Record<string, number> = {};
+      for (const l of out) {
+        const m = / -> (-?\d+ \d+) buf /.exec(l);
+        if (m) results[m[1]] = (results[m[1]] ?? 0) + 1;
+      }
+      expect(out).toHaveLength(2435);
+      expect(out[2]).toBe('0 iommu req 3b72 off 14 size 24 -> 0 0 buf 2fa1b2b01a37bd89 ub fe72814514a90383');
+      expect(out[1000]).toBe('986 vfio req 3b65 off 1 size 0 -> 1 0 buf c1bdb1052db85693 ub fe72814514a90383');
+      const latest = results['-1 75'] === 13;
+      seen.add(latest ? 'latest' : 'v6.12');
+      const common = { '-1 14': 12, '-1 17': 14, '-1 19': 209, '-1 2': 19, '-1 25': 889, '-1 7': 29, '-1 95': 23, '-1 98': 2, '0 0': 590, '1 0': 78 };
+      expect(results).toEqual(latest ? { ...common, '-1 22': 522, '-1 75': 13 } : { ...common, '-1 22': 526, '-1 75': 9 });
+      expect(out[9]).toBe(`7 iommu req 3b70 off 12 size 24 -> 0 0 buf ${latest ? '631062414860f805' : '11e85e735d834790'} ub fe72814514a90383`);
+    });
+    expect([...seen].sort()).toEqual(['latest', 'v6.12']);
+  });
+});
+
 describe('exec: access(2) and its kin', () => {
   it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [

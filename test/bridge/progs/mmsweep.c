@@ -33,14 +33,6 @@
 #define TEST_OP_MD_CHECK_MAP 3
 #define TEST_OP_DESTROY_ACCESS_PAGES 6
 
-static uint64_t s;
-static uint64_t rnd(void)
-{
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
 
 /* per slot page: 0 unmapped, 1 read-only, 2 read-write */
 static unsigned char st[SLOTS][SLOT_PAGES];
@@ -94,7 +86,7 @@ static long tc(struct tcmd *c)
 
 static void episode(unsigned seed, int ops)
 {
-	s = seed * 2654435761ULL + 1;
+	sweep_seed = seed * 2654435761ULL + 1;
 	memset(st, 0, sizeof(st));
 	stdev = hwpt = 0;
 	munmap((void *)BASE, SLOTS * SLOT_PAGES * PG);

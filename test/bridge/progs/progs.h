@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define T ';'
@@ -237,6 +238,34 @@ static __attribute__((unused)) int md_check_refs(int fd, const void *va, uint64_
 	c.u[1] = (uintptr_t)va;
 	c.u[2] = refs;
 	return ioctl(fd, IOMMU_TEST_CMD, &c);
+}
+
+/* The sweeps' xorshift stream: sweep_seed is each program's own fixed seed, set before the first draw. */
+static __attribute__((unused)) uint64_t sweep_seed;
+static __attribute__((unused)) uint64_t rnd(void)
+{
+	sweep_seed ^= sweep_seed << 13;
+	sweep_seed ^= sweep_seed >> 7;
+	sweep_seed ^= sweep_seed << 17;
+	return sweep_seed;
+}
+/* a value of the array `a`, drawn */
+#define PICK(a) (a[rnd() % (sizeof(a) / sizeof(a[0]))])
+
+/*
+ * The sweeps' buffers, at fixed addresses so that both runs see the same ones: 4 MiB at `ua`, populated,
+ * every 64th byte its index, and 64 KiB at `ub` for what a call writes out. 0, or -1 with a line said.
+ */
+static __attribute__((unused)) int sweep_buffers(uint64_t ua, uint64_t ub)
+{
+	if (mmap((void *)ua, 0x400000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE, -1, 0) != (void *)ua ||
+	    mmap((void *)ub, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != (void *)ub) {
+		printf("cannot map the buffers\n");
+		return -1;
+	}
+	for (int i = 0; i < 0x400000; i += 64)
+		((uint8_t *)ua)[i] = (uint8_t)(i >> 6);
+	return 0;
 }
 
 #endif

@@ -30,15 +30,6 @@
 #define CALLS 3000
 #define EPISODE 250
 
-static uint64_t s = 88172645463325252ULL;
-static uint64_t rnd(void)
-{
-	s ^= s << 13;
-	s ^= s >> 7;
-	s ^= s << 17;
-	return s;
-}
-#define PICK(a) (a[rnd() % (sizeof(a) / sizeof(a[0]))])
 
 /* sizeof each command's struct in the 7.2 uAPI, 0x80 (DESTROY) .. 0x94 (HW_QUEUE_ALLOC); IOMMU_TEST_CMD's */
 static const uint32_t csize[] = { 8, 12, 24, 40, 32, 40, 24, 24, 12, 48, 40, 16, 48, 32, 16, 40, 40, 24, 8, 32, 40 };
@@ -69,14 +60,10 @@ int main(void)
 {
 	static uint8_t buf[256];
 
+	sweep_seed = 88172645463325252ULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (mmap((void *)UA, 0x400000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_POPULATE, -1, 0) != (void *)UA ||
-	    mmap((void *)UB, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != (void *)UB) {
-		printf("cannot map the buffers\n");
+	if (sweep_buffers(UA, UB) < 0)
 		return 1;
-	}
-	for (int i = 0; i < 0x400000; i += 64)
-		((uint8_t *)UA)[i] = i >> 6;
 	int mfd = memfd_create("m", 0);
 	ftruncate(mfd, 0x400000);
 	printf("memfd %d\n", mfd);

@@ -545,6 +545,34 @@ describe('exec: the VFIO type1 compatibility ioctls', () => {
   });
 });
 
+describe('exec: children of posix_spawn and system', () => {
+  it("a child of posix_spawn holds the program's iommufd (the same context: its IOAS is the parent's next), not a close-on-exec one; the file actions dup2, close and open of /dev/iommu (a context of its own) are the model's; a failing action or exec is the errno returned; posix_spawnp and system run the shell (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('spawn', (out) => {
+      expect(out).toEqual([
+        'parent: first IOAS -> 1 0',
+        'parent: first IOAS of the close-on-exec context -> 1 0',
+        'child: IOAS_ALLOC on the inherited iommufd -> 2 0',
+        'child: IOAS_ALLOC on the close-on-exec one -> -1 9',
+        'posix_spawn, inheriting -> 7 0',
+        'parent: next IOAS -> 3 0',
+        "child: IOAS_ALLOC on the dup2'd descriptor 20 -> 4 0",
+        'child: IOAS_ALLOC on the closed original -> -1 9',
+        'child: IOAS_ALLOC on descriptor 21, /dev/iommu opened by the action -> 1 0',
+        'child: and again -> 2 0',
+        'posix_spawn with dup2, close and open -> 7 0',
+        'parent: next IOAS -> 5 0',
+        'posix_spawn with an open that fails -> -2 2',
+        'posix_spawn of a path that is none -> -2 2',
+        "posix_spawnp sh -c 'exit 5': its status -> 5 0",
+        'system("exit 3") -> 3 0',
+        'system(NULL) -> 1 0',
+        'parent: next IOAS -> 6 0',
+        'done',
+      ]);
+    });
+  });
+});
+
 describe('exec: access(2) and its kin', () => {
   it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [

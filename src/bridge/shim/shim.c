@@ -14,7 +14,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -3980,6 +3982,256 @@ int execle(const char *path, const char *arg, ...)
 	char *const *envp = va_arg(ap, char *const *);
 	va_end(ap);
 	return execve(path, argv, envp);
+}
+
+/*
+ * posix_spawn(3) as glibc's child does it (__spawni_child()), on the shim's fork() and execve(), so the
+ * model sees the fork and the child keeps the program's model files across the exec (glibc's own clone
+ * and exec run past the shim: the child came up as a new process, holding only placeholders). The
+ * attributes through their public getters; the file actions from glibc's array (struct __spawn_action,
+ * its tags as 2.36 has them), each through the shim's close, dup2, open, chdir and closefrom. An exec
+ * that fails reports its errno on a close-on-exec pipe, the child exits 127, the parent reaps it and
+ * returns the errno, as posix_spawn does.
+ */
+struct spawn_action {
+	int tag; /* spawn_do_close, _dup2, _open, _chdir, _fchdir, _closefrom, _tcsetpgrp */
+	union {
+		struct { int fd; } close_action;
+		struct { int fd, newfd; } dup2_action;
+		struct { int fd; char *path; int oflag; mode_t mode; } open_action;
+		struct { char *path; } chdir_action;
+		struct { int fd; } fchdir_action;
+		struct { int from; } closefrom_action;
+		struct { int fd; } setpgrp_action;
+	} action;
+};
+
+static int spawn_actions(const posix_spawn_file_actions_t *fa)
+{
+	if (!fa)
+		return 0;
+	const struct spawn_action *acts = (const struct spawn_action *)fa->__actions;
+	for (int i = 0; i < fa->__used; i++) {
+		const struct spawn_action *a = &acts[i];
+		switch (a->tag) {
+		case 0:
+			/* only a descriptor out of range is an error (the close of a closed one is not) */
+			if (close(a->action.close_action.fd) != 0 && (a->action.close_action.fd < 0 || a->action.close_action.fd >= (int)sysconf(_SC_OPEN_MAX)))
+				return errno;
+			break;
+		case 1:
+			if (a->action.dup2_action.fd == a->action.dup2_action.newfd) {
+				/* dup2 onto itself clears close-on-exec */
+				int fl = fcntl(a->action.dup2_action.fd, F_GETFD);
+				if (fl < 0 || fcntl(a->action.dup2_action.fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+					return errno;
+			} else if (dup2(a->action.dup2_action.fd, a->action.dup2_action.newfd) < 0)
+				return errno;
+			break;
+		case 2: {
+			int fd = open(a->action.open_action.path, a->action.open_action.oflag, a->action.open_action.mode);
+			if (fd < 0)
+				return errno;
+			if (fd != a->action.open_action.fd) {
+				if (dup2(fd, a->action.open_action.fd) < 0)
+					return errno;
+				close(fd);
+			}
+			break;
+		}
+		case 3:
+			if (chdir(a->action.chdir_action.path) < 0)
+				return errno;
+			break;
+		case 4:
+			if (fchdir(a->action.fchdir_action.fd) < 0)
+				return errno;
+			break;
+		case 5:
+			closefrom(a->action.closefrom_action.from);
+			break;
+		case 6:
+			if (tcsetpgrp(a->action.setpgrp_action.fd, getpgrp()) < 0)
+				return errno;
+			break;
+		default:
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The child's setup by the attributes (POSIX_SPAWN_*): 0 or an errno. */
+static int spawn_attrs(const posix_spawnattr_t *attr, const sigset_t *old)
+{
+	short fl = 0;
+	sigset_t set;
+	if (attr)
+		posix_spawnattr_getflags(attr, &fl);
+	if (fl & POSIX_SPAWN_SETSID && setsid() < 0)
+		return errno;
+	if (fl & POSIX_SPAWN_SETPGROUP) {
+		pid_t pg = 0;
+		posix_spawnattr_getpgroup(attr, &pg);
+		if (setpgid(0, pg) < 0)
+			return errno;
+	}
+	if (fl & POSIX_SPAWN_SETSCHEDULER) {
+		int pol;
+		struct sched_param sp;
+		posix_spawnattr_getschedpolicy(attr, &pol);
+		posix_spawnattr_getschedparam(attr, &sp);
+		if (sched_setscheduler(0, pol, &sp) < 0)
+			return errno;
+	} else if (fl & POSIX_SPAWN_SETSCHEDPARAM) {
+		struct sched_param sp;
+		posix_spawnattr_getschedparam(attr, &sp);
+		if (sched_setparam(0, &sp) < 0)
+			return errno;
+	}
+	if (fl & POSIX_SPAWN_RESETIDS && (setgid(getgid()) < 0 || setuid(getuid()) < 0))
+		return errno;
+	/* the handlers the parent had go back to the default (exec would too); SETSIGDEF's set as well */
+	sigemptyset(&set);
+	if (fl & POSIX_SPAWN_SETSIGDEF)
+		posix_spawnattr_getsigdefault(attr, &set);
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (sigismember(&set, sig) == 1 || (sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)) {
+			sa.sa_handler = SIG_DFL;
+			sa.sa_flags = 0;
+			sigaction(sig, &sa, NULL);
+		}
+	}
+	if (fl & POSIX_SPAWN_SETSIGMASK)
+		posix_spawnattr_getsigmask(attr, &set);
+	else
+		set = *old;
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	return 0;
+}
+
+static int do_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr, char *const argv[],
+		    char *const envp[], int search)
+{
+	int p[2];
+	sigset_t all, old;
+	if (RS(SYS_pipe2, p, O_CLOEXEC) < 0)
+		return errno;
+	/* no handler of the parent's runs in the child before its exec */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid_t c = fork();
+	if (c == 0) {
+		RS(SYS_close, p[0]);
+		int e = spawn_attrs(attr, &old);
+		if (!e)
+			e = spawn_actions(fa);
+		if (!e) {
+			if (search)
+				execvpe(path, argv, envp);
+			else
+				execve(path, argv, envp);
+			e = errno;
+		}
+		RS(SYS_write, p[1], &e, sizeof(e));
+		_exit(127);
+	}
+	int e = c < 0 ? errno : 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	RS(SYS_close, p[1]);
+	if (c > 0) {
+		int got = 0;
+		long n;
+		while ((n = RS(SYS_read, p[0], &got, sizeof(got))) < 0 && errno == EINTR)
+			;
+		if (n == (long)sizeof(got)) {
+			e = got;
+			waitpid(c, NULL, 0);
+		} else if (pid)
+			*pid = c;
+	}
+	RS(SYS_close, p[0]);
+	/* glibc's child shares the caller's memory (CLONE_VM): the errno of its failing call is the caller's */
+	if (e)
+		errno = e;
+	return e;
+}
+
+int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr, char *const argv[],
+		char *const envp[])
+{
+	static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[]);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "posix_spawn");
+	if (!connected())
+		return real(pid, path, fa, attr, argv, envp);
+	return do_spawn(pid, path, fa, attr, argv, envp, 0);
+}
+
+int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr, char *const argv[],
+		 char *const envp[])
+{
+	static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *, char *const[], char *const[]);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "posix_spawnp");
+	if (!connected())
+		return real(pid, file, fa, attr, argv, envp);
+	return do_spawn(pid, file, fa, attr, argv, envp, 1);
+}
+
+/*
+ * system(3) as glibc's: /bin/sh -c, SIGINT and SIGQUIT ignored and SIGCHLD blocked in the caller while it
+ * waits, the child's back to the caller's; on posix_spawn() above (glibc's calls its own inside libc).
+ */
+int system(const char *cmd)
+{
+	static int (*real)(const char *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "system");
+	if (!connected())
+		return real(cmd);
+	if (!cmd)
+		return access("/bin/sh", X_OK) == 0;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	sigset_t chld, omask, def;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &omask);
+	sigemptyset(&def);
+	if (oint.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGINT);
+	if (oquit.sa_handler != SIG_IGN)
+		sigaddset(&def, SIGQUIT);
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &omask);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int status = -1;
+	int e = do_spawn(&pid, "/bin/sh", NULL, &at, argv, environ, 0);
+	posix_spawnattr_destroy(&at);
+	if (e == 0) {
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR) {
+				status = -1;
+				break;
+			}
+	} else
+		status = 127 << 8;
+	int se = errno;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	sigprocmask(SIG_SETMASK, &omask, NULL);
+	errno = se;
+	return status;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -545,8 +545,8 @@ describe('exec: the VFIO type1 compatibility ioctls', () => {
   });
 });
 
-describe('exec: children of posix_spawn and system', () => {
-  it("a child of posix_spawn holds the program's iommufd (the same context: its IOAS is the parent's next), not a close-on-exec one; the file actions dup2, close and open of /dev/iommu (a context of its own) are the model's; a failing action or exec is the errno returned; posix_spawnp and system run the shell (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+describe('exec: children of posix_spawn, system and popen', () => {
+  it("a child of posix_spawn holds the program's iommufd (the same context: its IOAS is the parent's next), not a close-on-exec one; the file actions dup2, close and open of /dev/iommu (a context of its own) are the model's; a failing action or exec is the errno returned; posix_spawnp, system and popen run the shell, a child under popen's shell holds the iommufd too (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('spawn', (out) => {
       expect(out).toEqual([
         'parent: first IOAS -> 1 0',
@@ -566,7 +566,14 @@ describe('exec: children of posix_spawn and system', () => {
         "posix_spawnp sh -c 'exit 5': its status -> 5 0",
         'system("exit 3") -> 3 0',
         'system(NULL) -> 1 0',
-        'parent: next IOAS -> 6 0',
+        'via popen: one',
+        'via popen: two',
+        "pclose: the shell's status -> 4 0",
+        'popen "w": pclose -> 2 0',
+        'popen of a bad mode -> -1 22',
+        'via popen: IOAS_ALLOC on the inherited iommufd: 6',
+        'pclose of this program again -> 7 0',
+        'parent: next IOAS -> 7 0',
         'done',
       ]);
     });

@@ -4234,6 +4234,108 @@ int system(const char *cmd)
 	return status;
 }
 
+/*
+ * popen(3) and pclose(3) as glibc's, on posix_spawn() above: /bin/sh -c with the pipe's other end as
+ * its stdin or stdout, the streams of earlier popen() calls still open closed in the child (POSIX),
+ * "e" for close-on-exec on the caller's end; pclose waits for the shell and returns its status.
+ */
+#define POPEN_MAX 64
+static struct {
+	FILE *f;
+	pid_t pid;
+} popened[POPEN_MAX];
+static pthread_mutex_t popen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+FILE *popen(const char *cmd, const char *mode)
+{
+	static FILE *(*real)(const char *, const char *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "popen");
+	if (!connected())
+		return real(cmd, mode);
+	int rd = 0, wr = 0, ce = 0;
+	for (const char *m = mode; *m; m++) {
+		if (*m == 'r')
+			rd = 1;
+		else if (*m == 'w')
+			wr = 1;
+		else if (*m == 'e')
+			ce = 1;
+		else {
+			errno = EINVAL;
+			return NULL;
+		}
+	}
+	if (rd == wr) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return NULL;
+	int mine = rd ? p[0] : p[1], theirs = rd ? p[1] : p[0], to = rd ? 1 : 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	/* (a pipe end that is already the target is dup2'd onto itself: its close-on-exec cleared) */
+	posix_spawn_file_actions_adddup2(&fa, theirs, to);
+	pthread_mutex_lock(&popen_mu);
+	int slot = -1;
+	for (int i = 0; i < POPEN_MAX; i++) {
+		if (popened[i].f)
+			posix_spawn_file_actions_addclose(&fa, fileno(popened[i].f));
+		else if (slot < 0)
+			slot = i;
+	}
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int e = slot < 0 ? EMFILE : do_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ, 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(theirs);
+	FILE *f = NULL;
+	if (e == 0) {
+		if (!ce)
+			fcntl(mine, F_SETFD, 0);
+		f = fdopen(mine, rd ? "r" : "w");
+		if (f) {
+			popened[slot].f = f;
+			popened[slot].pid = pid;
+		}
+	}
+	pthread_mutex_unlock(&popen_mu);
+	if (!f) {
+		int se = e ? e : errno;
+		close(mine);
+		if (e == 0)
+			waitpid(pid, NULL, 0);
+		errno = se;
+	}
+	return f;
+}
+
+int pclose(FILE *f)
+{
+	static int (*real)(FILE *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "pclose");
+	pid_t pid = -1;
+	pthread_mutex_lock(&popen_mu);
+	for (int i = 0; i < POPEN_MAX; i++)
+		if (f && popened[i].f == f) {
+			pid = popened[i].pid;
+			popened[i].f = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&popen_mu);
+	if (pid < 0)
+		return real(f);
+	fclose(f);
+	int st;
+	pid_t r;
+	while ((r = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -1 : st;
+}
+
 /* ------------------------------------------------------------------------ */
 /* credentials and limits */
 

@@ -5,7 +5,7 @@
  * same context: its next IOAS is the parent's next), one with close-on-exec
  * is not; the file actions (dup2, close, open of /dev/iommu: a context of
  * the child's own) and a failing one; an exec that fails is the errno
- * posix_spawn returns; the shell's exit statuses. The program spawns itself
+ * posix_spawn returns; the shell's exit statuses, and popen's pipe. The program spawns itself
  * again (/proc/self/exe, its own command line) with SPAWN_ROLE set. Each
  * step prints its result, so that the oracle suite compares the output on
  * Linux 6.12 and 7.2 with the output under exec. Not a check program.
@@ -34,6 +34,8 @@ static int child(const char *role)
 		SAID("child: IOAS_ALLOC on the closed original", next_ioas(fd));
 		SAID("child: IOAS_ALLOC on descriptor 21, /dev/iommu opened by the action", next_ioas(21));
 		SAID("child: and again", next_ioas(21));
+	} else if (!strcmp(role, "popen")) {
+		printf("IOAS_ALLOC on the inherited iommufd: %ld\n", next_ioas(fd));
 	}
 	return 7;
 }
@@ -105,6 +107,32 @@ int main(void)
 	st = system("exit 3");
 	SAID("system(\"exit 3\")", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	SAID("system(NULL)", system(NULL) != 0);
+
+	/* popen: the shell's output through the pipe, its status from pclose */
+	FILE *pf = popen("echo one; echo two; exit 4", "r");
+	char line[128];
+	while (pf && fgets(line, sizeof(line), pf))
+		printf("via popen: %s", line);
+	st = pf ? pclose(pf) : -1;
+	SAID("pclose: the shell's status", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	pf = popen("cat > /dev/null; exit 2", "w");
+	if (pf)
+		fputs("to the shell\n", pf);
+	st = pf ? pclose(pf) : -1;
+	SAID("popen \"w\": pclose", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	SAID("popen of a bad mode", popen("true", "rw") ? 0 : -1);
+	/* this program again under the shell, holding the iommufd */
+	char exe[4096], pcmd[8192];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[el > 0 ? el : 0] = 0;
+	int k = snprintf(pcmd, sizeof(pcmd), "SPAWN_ROLE=popen SPAWN_FD=%d exec %s", fd, exe);
+	for (int i = 1; args[i]; i++)
+		k += snprintf(pcmd + k, sizeof(pcmd) - k, " %s", args[i]);
+	pf = popen(pcmd, "r");
+	while (pf && fgets(line, sizeof(line), pf))
+		printf("via popen: %s", line);
+	st = pf ? pclose(pf) : -1;
+	SAID("pclose of this program again", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	SAID("parent: next IOAS", next_ioas(fd));
 	printf("done\n");
 	return 0;

@@ -55,6 +55,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'paths', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'vfiosweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'spawn', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vfsioctl', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -358,6 +358,24 @@ export class Machine {
     return this.devices.delete(path);
   }
 
+  /**
+   * devtmpfs's UUID (FS_IOC_GETFSUUID of a device node): shmem_fill_super()
+   * draws one per boot; here one per machine, from its seed.
+   */
+  get devtmpfsUuid(): Uint8Array {
+    if (this.uuid === undefined) {
+      let x = (this.seed * 2654435761) >>> 0 || 1;
+      this.uuid = Uint8Array.from({ length: 16 }, () => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return x & 0xff;
+      });
+    }
+    return this.uuid;
+  }
+  private uuid: Uint8Array | undefined;
+
   device(path: string): DeviceNode | undefined {
     return this.devices.get(path);
   }

@@ -13,7 +13,7 @@
  * After exit() every call returns -ESRCH (mmap: -ESRCH as bigint).
  */
 import { setKeepCaps, setresuid, setreuid, setuid } from '../mm/cred.js';
-import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EFTYPE, EINVAL, EISDIR, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENXIO, ENOSYS, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
+import { EAGAIN, EBADF, EEXIST, EFAULT, EFBIG, EFTYPE, EINVAL, EISDIR, EXDEV, EMFILE, ENODEV, ENOENT, ENOTDIR, ENOMEM, ENXIO, ENOSYS, ENOTTY, EOPNOTSUPP, EPERM, ESPIPE, ESRCH, ErrnoError } from '../base/errno.js';
 import type { DeviceMmap, MmStruct, MremapPlace } from '../mm/address-space.js';
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_UNSHARE_RANGE, FALLOC_FL_WRITE_ZEROES, FALLOC_FL_ZERO_RANGE, MAP_ANONYMOUS, MAP_PRIVATE, MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC, MFD_HUGETLB, MFD_NOEXEC_SEAL, MLOCK_ONFAULT, F_ADD_SEALS, F_GET_SEALS, F_SEAL_EXEC, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEALS_WRITE, MAP_HUGE_MASK, MAP_HUGE_SHIFT, PAGE_SIZE, PMD_ORDER, PROT_READ, PROT_WRITE, PUD_ORDER, accessOk, MAX_LFS_FILESIZE as LLONG_MAX } from '../mm/constants.js';
 import { MemFile } from '../mm/memfile.js';
@@ -21,7 +21,7 @@ import { uniformPage } from '../mm/physical-memory.js';
 import { MINCORE_CHUNK, mincoreChunk } from '../mm/mincore.js';
 import { CAP_SYS_RESOURCE, Task } from '../mm/task.js';
 import { MAX_RW_COUNT, importIovec, iovTotal, loopReadvWritev } from './iov.js';
-import { ANON_INODE_STAT, DEFAULT_POLLMASK, DirFile, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, O_EMPTYPATH, type OpenFile, type OpenHow, OPENAT2_REGULAR, PathFile, RESOLVE_BENEATH, RESOLVE_CACHED, RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, VALID_RESOLVE_FLAGS, POLLERR, POLLHUP, POLLNVAL, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
+import { ANON_INODE_STAT, DEFAULT_POLLMASK, DirFile, type FileIo, type FileStat, fmodeReads, fmodeWrites, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NONBLOCK, O_PATH, O_SYNC_BIT, O_TRUNC, O_PATH_FLAGS, O_RDONLY, O_RDWR, O_TMPFILE_BIT, O_EMPTYPATH, type OpenFile, type OpenHow, OPENAT2_REGULAR, PathFile, RESOLVE_BENEATH, RESOLVE_CACHED, RESOLVE_IN_ROOT, VALID_OPEN_FLAGS, VALID_RESOLVE_FLAGS, POLLERR, POLLHUP, POLLNVAL, S_IFDIR, S_IFMT, S_IFREG, SEEK_HOLE } from './device.js';
 import type { Machine } from './machine.js';
 import { ConsoleFile, NullFile } from './stdio.js';
 import type { TmpfsInode } from './tmpfs.js';
@@ -35,6 +35,15 @@ const FIOCLEX = 0x5451;
 const FIOASYNC = 0x5452;
 const FIOQSIZE = 0x5460;
 const FIGETBSZ = 2;
+/** linux/fs.h: the superblock's freeze and thaw, the extent map, the remap ioctls, the filesystem's UUID and sysfs path. */
+const FIFREEZE = 0xc0045877;
+const FITHAW = 0xc0045878;
+const FS_IOC_FIEMAP = 0xc020660b;
+const FICLONE = 0x40049409;
+const FICLONERANGE = 0x4020940d;
+const FIDEDUPERANGE = 0xc0189436;
+const FS_IOC_GETFSUUID = 0x80111500;
+const FS_IOC_GETFSSYSFSPATH = 0x80811501;
 
 /** RLIMIT_NOFILE soft limit default. */
 export const NR_OPEN_DEFAULT = 1024;
@@ -953,6 +962,11 @@ export class Process {
       if (new DataView(b.buffer).getInt32(0, true) < 0) return -EINVAL;
       return this.mm.writeUser(arg, new Uint8Array(4)) === 0 ? -EINVAL : -EFAULT;
     }
+    const fs = this.superOf(d);
+    if (fs === 'devtmpfs' || fs === 'anon_inodefs' || fs === 'dmabuf') {
+      const r = this.pseudoFsIoctl(d, fs, cmd, arg);
+      if (r !== undefined) return r;
+    }
     // Every other command goes to the driver (no helpers made for it).
     if (cmd !== FIOCLEX && cmd !== FIONCLEX && cmd !== FIONBIO && cmd !== FIOASYNC && cmd !== FIOQSIZE && cmd !== FIGETBSZ && cmd !== FIONREAD) return undefined;
     const getInt = (): number => {
@@ -981,8 +995,10 @@ export class Process {
         return on ? -ENOTTY : 0;
       }
       case FIOQSIZE: {
-        // inode_get_bytes(): the blocks the file holds, not its size (a rootfs file is all in memory)
+        // inode_get_bytes(): the blocks the file holds, not its size (a rootfs file is all in memory); a
+        // directory of device nodes holds none
         const f = file.memfile;
+        if (file instanceof DirFile) return this.mm.writeUser(arg, new Uint8Array(8));
         if (f === undefined) return -ENOTTY;
         const b = new Uint8Array(8);
         new DataView(b.buffer).setBigInt64(0, f.kind === 'file' ? BigInt(f.nfolios * f.folioBytes) : f.allocatedBytes(), true);
@@ -994,6 +1010,88 @@ export class Process {
       case FIONREAD:
         // i_size - f_pos, stored as an int
         return file.memfile ? putInt(Number(BigInt.asIntN(32, file.memfile.size - d.pos))) : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * The filesystem a file is on, for the superblock's part of do_vfs_ioctl():
+   * a device node or the directory of some (devtmpfs), an anonymous inode
+   * (anon_inodefs), a dma-buf (its own), a memfd's or tmpfs file's cache, a
+   * file the model does not know (exec's, 'host'); undefined for the rest (the
+   * console).
+   */
+  private superOf(d: FileDescription): 'devtmpfs' | 'anon_inodefs' | 'dmabuf' | 'shmem' | 'hugetlbfs' | 'rootfs' | 'host' | undefined {
+    const f = d.file;
+    if (f.outside === true) return 'host';
+    if (f.memfile !== undefined) return f.memfile.kind === 'hugetlb' ? 'hugetlbfs' : f.memfile.kind === 'shmem' ? 'shmem' : 'rootfs';
+    if (f instanceof DirFile || d.path?.startsWith('/dev/')) return 'devtmpfs';
+    if (f.dname?.startsWith('anon_inode:')) return 'anon_inodefs';
+    if (f.dname === '/dmabuf:') return 'dmabuf';
+    return undefined;
+  }
+
+  /**
+   * do_vfs_ioctl()'s superblock and remap commands on a file of devtmpfs,
+   * anon_inodefs or the dma-buf filesystem (what Linux 6.12.95 and 7.2.13
+   * answer progs/vfsioctl.c): none can freeze (ioctl_fsfreeze(): EPERM
+   * without CAP_SYS_ADMIN, then EOPNOTSUPP), a thaw finds nothing frozen
+   * (thaw_super(): EINVAL), none has fiemap (EOPNOTSUPP before the struct is
+   * read) or remap_file_range, and none of their files is regular
+   * (generic_file_rw_checks(), vfs_dedupe_file_range(): EINVAL, EISDIR for the
+   * directory, EXDEV first for a source on another filesystem); devtmpfs (a
+   * shmem superblock) has a UUID, the others none (ENOTTY), and none a sysfs
+   * name (ENOTTY). undefined: the command is the driver's.
+   */
+  private pseudoFsIoctl(d: FileDescription, fs: string, cmd: number, arg: bigint): number | undefined {
+    const read = (n: number): DataView | undefined => {
+      const b = new Uint8Array(n);
+      return this.mm.readUser(arg, b) === 0 ? new DataView(b.buffer) : undefined;
+    };
+    const kind = (x: FileDescription): number => (x.file instanceof DirFile ? S_IFDIR : x.file.memfile !== undefined ? S_IFREG : 0);
+    // ioctl_file_clone() → vfs_clone_file_range(): the source by number (fdget of an unsigned int), the superblocks, generic_file_rw_checks()
+    const clone = (srcfd: number): number => {
+      const src = this.fdget(srcfd >>> 0);
+      if (src === undefined) return -EBADF;
+      if (this.superOf(src) !== fs) return -EXDEV;
+      return kind(src) === S_IFDIR || kind(d) === S_IFDIR ? -EISDIR : -EINVAL;
+    };
+    switch (cmd >>> 0) {
+      case FIFREEZE:
+        return this.task.capable('CAP_SYS_ADMIN') ? -EOPNOTSUPP : -EPERM;
+      case FITHAW:
+        return this.task.capable('CAP_SYS_ADMIN') ? -EINVAL : -EPERM;
+      case FS_IOC_FIEMAP:
+        return -EOPNOTSUPP;
+      case FICLONE:
+        return clone(Number(arg & 0xffffffffn));
+      case FICLONERANGE: {
+        // struct file_clone_range: s64 src_fd, then the offsets and length
+        const v = read(32);
+        return v === undefined ? -EFAULT : clone(v.getUint32(0, true));
+      }
+      case FIDEDUPERANGE: {
+        // ioctl_file_dedupe_range(): dest_count (u16 at 16) first, the whole struct_size() of it (24 + 32 each, at most a page)
+        const c = read(18);
+        if (c === undefined) return -EFAULT;
+        const size = 24 + 32 * c.getUint16(16, true);
+        if (size > PAGE_SIZE) return -ENOMEM;
+        const v = read(size);
+        if (v === undefined) return -EFAULT;
+        if (!fmodeReads(fmodeOf(d.file)) || v.getUint16(18, true) !== 0 || v.getUint32(20, true) !== 0) return -EINVAL;
+        return kind(d) === S_IFDIR ? -EISDIR : -EINVAL;
+      }
+      case FS_IOC_GETFSUUID: {
+        if (fs !== 'devtmpfs') return -ENOTTY;
+        // struct fsuuid2 { u8 len; u8 uuid[16]; }: shmem_fill_super()'s random UUID of this boot
+        const b = new Uint8Array(17);
+        b[0] = 16;
+        b.set(this.machine.devtmpfsUuid, 1);
+        return this.mm.writeUser(arg, b) === 0 ? 0 : -EFAULT;
+      }
+      case FS_IOC_GETFSSYSFSPATH:
+        return -ENOTTY;
       default:
         return undefined;
     }

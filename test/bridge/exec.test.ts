@@ -580,6 +580,28 @@ describe('exec: children of posix_spawn, system and popen', () => {
   });
 });
 
+describe("exec: do_vfs_ioctl()'s commands on the model's files", () => {
+  it("FIFREEZE, FITHAW, FIEMAP, FICLONE, FICLONERANGE, FIDEDUPERANGE, the attribute ioctls, GETFSUUID and FIOQSIZE on /dev/iommu, a fault queue, an access, the container, /dev/vfio and an O_PATH descriptor answer what devtmpfs and anon_inodefs answer on a kernel (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('vfsioctl', [
+      'iommufd: FIFREEZE -> -1 95',
+      'iommufd: FITHAW -> -1 22',
+      'iommufd: FS_IOC_FIEMAP, bad pointer -> -1 95',
+      'iommufd: FICLONE from a file on the same filesystem -> -1 22',
+      'iommufd: FICLONE from a file on another -> -1 18',
+      'iommufd: FICLONERANGE, bad pointer -> -1 14',
+      'iommufd: FIDEDUPERANGE, 1000 destinations -> -1 12',
+      'iommufd: FS_IOC_GETFLAGS -> -1 25',
+      'iommufd: FS_IOC_GETFSUUID -> 0 0',
+      'fault queue: FS_IOC_GETFSUUID -> -1 25',
+      'access: FICLONE from a file on another -> -1 18',
+      '/dev/vfio: FICLONE from itself -> -1 21',
+      '/dev/vfio: FIDEDUPERANGE, no destination -> -1 21',
+      "/dev/vfio: FIOQSIZE's bytes 0",
+      'O_PATH: FIFREEZE -> -1 9',
+    ]);
+  });
+});
+
 describe('exec: access(2) and its kin', () => {
   it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // read(2), write(2) and poll(2) on the machine's files: the VFS checks before a file's own method.
 import { describe, expect, it } from 'vitest';
-import { EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, ENXIO, EOPNOTSUPP, EPERM, ESPIPE } from '../../src/base/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOENT, ENOMEM, ENOTTY, ENXIO, EOPNOTSUPP, EPERM, ESPIPE, EXDEV } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { DEFAULT_POLLMASK, type FileStat, Machine, O_APPEND, O_CLOEXEC, O_CREAT, O_NOCTTY, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, POLLERR, POLLIN, POLLNVAL, POLLOUT, S_IFCHR, S_IFREG, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from '../../src/machine/index.js';
 import { O_DIRECT, O_NOATIME, O_PATH } from '../../src/machine/device.js';
@@ -314,5 +314,53 @@ describe('fcntl F_GETFL / F_SETFL (the file status flags, f_flags)', () => {
     owner.exit();
     root.exit();
     user.exit();
+  });
+});
+
+describe("ioctl: do_vfs_ioctl()'s superblock and remap commands on device nodes and anonymous inodes", () => {
+  // test/bridge/progs/vfsioctl.c holds the same on 6.12.95 and 7.2.13
+  it('FIFREEZE EOPNOTSUPP and FITHAW EINVAL (EPERM first without CAP_SYS_ADMIN), FIEMAP EOPNOTSUPP, FICLONE EXDEV across filesystems and EINVAL within, FIDEDUPERANGE ENOMEM past a page, GETFSUUID only on devtmpfs', () => {
+    const { machine, proc, buf } = session();
+    const iommu = proc.open('/dev/iommu', O_RDWR);
+    const c = new IommufdClient(proc, iommu);
+    const { faultFd } = c.faultQueueAlloc();
+    const vfio = proc.open('/dev/vfio/vfio', O_RDWR);
+    const m = proc.memfdCreate('m');
+    const admin = machine.spawn({ caps: ['CAP_SYS_ADMIN'] });
+    const afd = admin.open('/dev/iommu', O_RDWR);
+    for (const fd of [iommu, faultFd]) {
+      expect(proc.ioctl(fd, 0xc0045877)).toBe(-EPERM);
+      expect(proc.ioctl(fd, 0xc0045878)).toBe(-EPERM);
+      expect(proc.ioctl(fd, 0xc020660b, 8n)).toBe(-EOPNOTSUPP);
+      expect(proc.ioctl(fd, 0x40049409, BigInt(fd))).toBe(-EINVAL);
+      expect(proc.ioctl(fd, 0x40049409, BigInt(m))).toBe(-EXDEV);
+      expect(proc.ioctl(fd, 0x40049409, 999n)).toBe(-EBADF);
+      expect(proc.ioctl(fd, 0x4020940d, 8n)).toBe(-EFAULT);
+    }
+    expect(admin.ioctl(afd, 0xc0045877)).toBe(-EOPNOTSUPP);
+    expect(admin.ioctl(afd, 0xc0045878)).toBe(-EINVAL);
+    // devtmpfs holds both device nodes; the fault queue is on anon_inodefs
+    expect(proc.ioctl(iommu, 0x40049409, BigInt(vfio))).toBe(-EINVAL);
+    expect(proc.ioctl(iommu, 0x40049409, BigInt(faultFd))).toBe(-EXDEV);
+    // FIDEDUPERANGE: dest_count first (24 + 32 bytes each must fit a page), the reserved fields, then no regular file
+    const dv = new DataView(new ArrayBuffer(24));
+    dv.setUint16(16, 1000, true);
+    expect(proc.writeMemory(buf, new Uint8Array(dv.buffer))).toBe(0);
+    expect(proc.ioctl(iommu, 0xc0189436, buf)).toBe(-ENOMEM);
+    dv.setUint16(16, 0, true);
+    expect(proc.writeMemory(buf, new Uint8Array(dv.buffer))).toBe(0);
+    expect(proc.ioctl(iommu, 0xc0189436, buf)).toBe(-EINVAL);
+    // FS_IOC_GETFSUUID: devtmpfs's 16 bytes, none for anon_inodefs
+    expect(proc.ioctl(iommu, 0x80111500, buf)).toBe(0);
+    const u = new Uint8Array(17);
+    expect(proc.readMemory(buf, u)).toBe(0);
+    expect(u[0]).toBe(16);
+    expect([...u.subarray(1)]).toEqual([...machine.devtmpfsUuid]);
+    expect(proc.ioctl(faultFd, 0x80111500, buf)).toBe(-ENOTTY);
+    expect(proc.ioctl(iommu, 0x80811501, buf)).toBe(-ENOTTY);
+    // the attribute ioctls reach the driver (no fileattr_get): ENOTTY
+    expect(proc.ioctl(iommu, 0x80086601, buf)).toBe(-ENOTTY);
+    proc.exit();
+    admin.exit();
   });
 });

@@ -56,6 +56,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'vfiosweep', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'spawn', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'vfsioctl', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'splice', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

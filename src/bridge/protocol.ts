@@ -179,6 +179,8 @@ export const OP = {
    * OPENAT2_CHECK, only the open_how is checked (the path cannot be read): 0 or -errno.
    */
   OPENAT2: 59,
+  /** The splice family's f_mode checks of a model descriptor (a: fd) -> its bits (Process.spliceModes) or -EBADF. */
+  FMODE: 60,
 } as const;
 
 /** OP.OPENAT2's a[4] bit: the flags are open()'s (build_open_how() drops unknown bits), not openat2()'s. */

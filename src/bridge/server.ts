@@ -993,6 +993,8 @@ export class BridgeServer {
         if (fd >= 0) b.kinds.set(fd, p.fileOf(fd)?.memfile !== undefined ? FD_BOTH : FD_MODEL);
         return { ret: fd };
       }
+      case OP.FMODE:
+        return { ret: p.spliceModes(Number(a[0])) };
       case OP.OPENAT2: {
         const plain = (a[4] & BigInt(OPENAT2_PLAIN)) !== 0n;
         const walk = -Number(a[4] & 0xfffn);

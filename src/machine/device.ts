@@ -201,6 +201,9 @@ export class PathFile implements OpenFile {
  * Its entries are not listed (no getdents).
  */
 export class DirFile implements OpenFile {
+  /** Opened only for reading (write access is EISDIR), and positional as a directory is (FMODE_PREAD). */
+  readonly fmode = O_RDONLY;
+  readonly positional = true;
   constructor(private readonly attrs: FileStat) {}
   stat(): FileStat {
     return { ...this.attrs };

@@ -1157,6 +1157,22 @@ export class Process {
     return this.positional(fd, pos) ?? this.sys('write', -ESRCH, () => this.vfsRw(true, this.fdget(fd), buf, count, BigInt.asIntN(64, pos)));
   }
 
+  /**
+   * The f_mode bits of `fd` the splice family checks (do_splice(), do_tee(),
+   * do_sendfile()): FMODE_READ 1, FMODE_WRITE 2, FMODE_PREAD and FMODE_PWRITE
+   * 4 (the positional ones); 8 for an O_PATH descriptor, which fdget() does
+   * not return (EBADF); -EBADF for none. No model file has splice_read or
+   * splice_write, so past these checks they answer EINVAL.
+   */
+  spliceModes(fd: number): number {
+    if (this.dead) return -ESRCH;
+    const d = this.fds.get(fd);
+    if (d === undefined) return -EBADF;
+    if (d.file.pathOnly === true) return 8;
+    const m = fmodeOf(d.file);
+    return (fmodeReads(m) ? 1 : 0) | (fmodeWrites(m) ? 2 : 0) | (d.file.positional === true ? 4 : 0);
+  }
+
   /** What ksys_pread64/pwrite64 answer before vfs_read/vfs_write, undefined when those run. */
   private positional(fd: number, pos: bigint): number | undefined {
     if (this.dead) return -ESRCH;

@@ -602,6 +602,30 @@ describe("exec: do_vfs_ioctl()'s commands on the model's files", () => {
   });
 });
 
+describe("exec: splice, tee and sendfile with the model's files", () => {
+  it("no model file can be spliced: its descriptors, offsets and access modes are checked in the kernel's order (EBADF, ESPIPE, EFAULT, sendfile's ESPIPE without FMODE_PREAD), a full non-blocking pipe is EAGAIN, then EINVAL, where the /dev/null placeholder would have taken the bytes (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('splice', [
+      'iommufd: splice to a pipe -> -1 22',
+      'iommufd: splice to a pipe, length 0 and a bad flag -> 0 0',
+      'iommufd: splice to a pipe, a bad offset pointer -> -1 14',
+      'iommufd: splice to a pipe with an offset for the pipe -> -1 29',
+      'iommufd: splice from a pipe -> -1 22',
+      'iommufd: tee to a pipe, length 0 and a bad flag -> -1 22',
+      'iommufd: vmsplice -> -1 9',
+      'iommufd: sendfile to a pipe at an offset -> -1 22',
+      'iommufd: sendfile from a memfd -> -1 22',
+      'fault queue: sendfile to a pipe at an offset -> -1 29',
+      '/dev/vfio: splice from a pipe -> -1 9',
+      '/dev/vfio: sendfile from a memfd, count 0 -> -1 9',
+      'write-only iommufd: splice to a pipe -> -1 9',
+      'O_PATH: splice to a pipe, a bad flag -> -1 22',
+      'O_PATH: splice to a pipe -> -1 9',
+      'splice to a full non-blocking pipe -> -1 11',
+      'splice to a full pipe, SPLICE_F_NONBLOCK -> -1 11',
+    ]);
+  });
+});
+
 describe('exec: access(2) and its kin', () => {
   it("faccessat, euidaccess and the raw access, faccessat, faccessat2, stat and lstat system calls find /dev/iommu and /dev/vfio/vfio (the host has neither), a bad mode or flag EINVAL first; X_OK of a file with no x bit is EACCES even for root, and uid and gid 1000 get the others' bits: /dev/iommu (0660) refused, /dev/vfio/vfio (0666) not (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('access', [

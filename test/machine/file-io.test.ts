@@ -364,3 +364,20 @@ describe("ioctl: do_vfs_ioctl()'s superblock and remap commands on device nodes 
     admin.exit();
   });
 });
+
+describe('the splice family: the f_mode bits of a model file (Process.spliceModes)', () => {
+  // test/bridge/progs/splice.c: what 6.12.95 and 7.2.13 answer from them
+  it('read, write and FMODE_PREAD for /dev/iommu; no FMODE_PREAD for a fault queue; read only for /dev/vfio and an O_RDONLY open; 8 for O_PATH; EBADF for none', () => {
+    const { proc } = session();
+    const iommu = proc.open('/dev/iommu', O_RDWR);
+    const { faultFd } = new IommufdClient(proc, iommu).faultQueueAlloc();
+    expect(proc.spliceModes(iommu)).toBe(7);
+    expect(proc.spliceModes(faultFd)).toBe(3);
+    expect(proc.spliceModes(proc.open('/dev/iommu', O_RDONLY))).toBe(5);
+    expect(proc.spliceModes(proc.open('/dev/iommu', O_WRONLY))).toBe(6);
+    expect(proc.spliceModes(proc.open('/dev/vfio', O_RDONLY))).toBe(5);
+    expect(proc.spliceModes(proc.open('/dev/iommu', O_PATH))).toBe(8);
+    expect(proc.spliceModes(999)).toBe(-EBADF);
+    proc.exit();
+  });
+});

@@ -121,6 +121,7 @@ enum bridge_op {
 	OP_MSEAL = 57,       /* a: addr, len, flags -> 0 or -errno (then the real call seals the real range too) */
 	OP_PRLIMIT = 58,     /* a: real pid, 1 read only, cur, max, its real max, 1 if read -> 0 (s: old cur, max), -errno, PRLIMIT_NOT_MODEL */
 	OP_OPENAT2 = 59,     /* a: how flags, low fd, how mode, how resolve, walk errno | OPENAT2_PLAIN, empty path's dirfd or -1 (OPENAT2_CHECK: check only); s: name -> fd, -errno */
+	OP_FMODE = 60,       /* a: fd -> FMODE_READ 1 | FMODE_WRITE 2 | FMODE_PREAD 4, 8 for O_PATH, -EBADF */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */

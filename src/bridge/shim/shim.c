@@ -1634,19 +1634,124 @@ int fstatfs64(int fd, struct statfs64 *sf)
 }
 
 /*
- * sendfile into a model file: none has splice_write (do_splice_from() → warn_unsupported(): EINVAL),
- * where the /dev/null placeholder would take the bytes. The checks before it (the descriptors, their
- * modes, the offset) are the real call's, made with nothing to send.
+ * The splice family (splice, tee, sendfile) with a model file on either side. No model file has
+ * splice_read or splice_write, so what the kernel answers is its checks in their order, then EINVAL:
+ * the length and flags, the descriptors (fdget(): none, or O_PATH, is EBADF), an offset given for a pipe
+ * (ESPIPE), the offsets read (EFAULT), the access modes (EBADF), sendfile's offset on a file without
+ * FMODE_PREAD (ESPIPE), and a full pipe to splice into (wait_for_space(): EAGAIN when non-blocking).
+ * The model says a model file's modes (OP_FMODE); the host another descriptor's, and whether it is a pipe.
  */
-ssize_t sendfile(int out, int in, off_t *off, size_t count)
+static int splice_modes(int fd, int *pipe)
 {
-	if (connected() && kind_of(out) == K_MODEL && count > 0) {
-		if (RS(SYS_sendfile, out, in, off, 0) < 0)
+	*pipe = 0;
+	if (kind_of(fd) == K_MODEL) {
+		int64_t m = CALL(OP_FMODE, fd);
+		if (m < 0) {
+			errno = (int)-m;
 			return -1;
-		errno = EINVAL;
+		}
+		return m & 8 ? -1 : (int)m;
+	}
+	int fl = RS(SYS_fcntl, fd, F_GETFL);
+	if (fl < 0 || (fl & O_PATH)) {
+		errno = EBADF;
 		return -1;
 	}
-	return RS(SYS_sendfile, out, in, off, count);
+	struct stat st;
+	if (RS(SYS_fstat, fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		*pipe = 1;
+	int acc = fl & O_ACCMODE;
+	return (acc == O_RDONLY || acc == O_RDWR ? 1 : 0) | (acc == O_WRONLY || acc == O_RDWR ? 2 : 0) | 4;
+}
+
+static long splice_fail(int e)
+{
+	errno = e;
+	return -1;
+}
+
+/* wait_for_space() of the pipe `fd` about to be spliced into: EAGAIN when full and non-blocking */
+static long pipe_room(int fd, int nonblock)
+{
+	struct pollfd pf = { fd, POLLOUT, 0 };
+	int fl = RS(SYS_fcntl, fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		nonblock = 1;
+	long r = RS(SYS_poll, &pf, 1, nonblock ? 0 : -1);
+	return r > 0 ? 0 : r == 0 ? splice_fail(EAGAIN) : -1;
+}
+
+static long model_splice(int in, const loff_t *off_in, int out, const loff_t *off_out, size_t len, unsigned int flags)
+{
+	int ipipe, opipe;
+	loff_t t;
+	if (!len)
+		return 0;
+	if (flags & ~0xfu)
+		return splice_fail(EINVAL);
+	int mi = splice_modes(in, &ipipe);
+	if (mi < 0)
+		return splice_fail(EBADF);
+	int mo = splice_modes(out, &opipe);
+	if (mo < 0)
+		return splice_fail(EBADF);
+	if ((ipipe && off_in) || (opipe && off_out))
+		return splice_fail(ESPIPE);
+	if ((off_out && self_copy(&t, off_out, sizeof(t), 0) < 0) || (off_in && self_copy(&t, off_in, sizeof(t), 0) < 0))
+		return -1;
+	if (!(mi & 1) || !(mo & 2))
+		return splice_fail(EBADF);
+	if (opipe && !ipipe && pipe_room(out, flags & SPLICE_F_NONBLOCK) < 0)
+		return -1;
+	return splice_fail(EINVAL);
+}
+
+ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned int flags)
+{
+	if (connected() && (kind_of(in) == K_MODEL || kind_of(out) == K_MODEL))
+		return model_splice(in, off_in, out, off_out, len, flags);
+	return RS(SYS_splice, in, off_in, out, off_out, len, flags);
+}
+
+ssize_t tee(int in, int out, size_t len, unsigned int flags)
+{
+	int ip, op;
+	if (!connected() || (kind_of(in) != K_MODEL && kind_of(out) != K_MODEL))
+		return RS(SYS_tee, in, out, len, flags);
+	if (flags & ~0xfu)
+		return splice_fail(EINVAL);
+	if (!len)
+		return 0;
+	int mi = splice_modes(in, &ip), mo = mi < 0 ? -1 : splice_modes(out, &op);
+	if (mi < 0 || mo < 0 || !(mi & 1) || !(mo & 2))
+		return splice_fail(EBADF);
+	return splice_fail(EINVAL);
+}
+
+ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	int ip, op;
+	loff_t pos = 0;
+	if (!connected() || (kind_of(in) != K_MODEL && kind_of(out) != K_MODEL))
+		return RS(SYS_sendfile, out, in, off, count);
+	/* sendfile64(): the offset read first; do_sendfile(): the source, its offset, then the destination */
+	if (off && self_copy(&pos, off, sizeof(pos), 0) < 0)
+		return -1;
+	int mi = splice_modes(in, &ip);
+	if (mi < 0 || !(mi & 1))
+		return splice_fail(EBADF);
+	if (off && !(mi & 4))
+		return splice_fail(ESPIPE);
+	if (pos < 0)
+		return splice_fail(EINVAL);
+	int mo = splice_modes(out, &op);
+	if (mo < 0 || !(mo & 2))
+		return splice_fail(EBADF);
+	if (!count)
+		return 0;
+	if (op && pipe_room(out, 0) < 0)
+		return -1;
+	return splice_fail(EINVAL);
 }
 
 ssize_t sendfile64(int out, int in, off_t *off, size_t count) __attribute__((alias("sendfile")));
@@ -4738,6 +4843,8 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_stat: *ret = stat((const char *)a[0], (struct stat *)a[1]); return 1;
 	case SYS_lstat: *ret = lstat((const char *)a[0], (struct stat *)a[1]); return 1;
 	case SYS_sendfile: *ret = sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]); return 1;
+	case SYS_splice: *ret = splice((int)a[0], (loff_t *)a[1], (int)a[2], (loff_t *)a[3], (size_t)a[4], (unsigned int)a[5]); return 1;
+	case SYS_tee: *ret = tee((int)a[0], (int)a[1], (size_t)a[2], (unsigned int)a[3]); return 1;
 	/* (the system call answers the break it left, the old one when it refused) */
 	case SYS_brk: *ret = a[0] && brk_model((uintptr_t)a[0]) < 0 ? (long)RS(SYS_brk, 0) : (long)RS(SYS_brk, a[0]); return 1;
 	case SYS_wait4: *ret = wait4((pid_t)a[0], (int *)a[1], (int)a[2], (struct rusage *)a[3]); return 1;

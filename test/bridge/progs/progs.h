@@ -240,6 +240,23 @@ static __attribute__((unused)) int md_check_refs(int fd, const void *va, uint64_
 	return ioctl(fd, IOMMU_TEST_CMD, &c);
 }
 
+/*
+ * /dev/iommu with an IOAS, and on it a fault queue and an access, each allocation's line said (the
+ * programs that run calls on each kind of model file): the iommufd.
+ */
+static __attribute__((unused)) int model_files(int *fault_fd, int *access_fd)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	uint32_t ioas = ioas_alloc(fd);
+	struct { uint32_t size, flags, out_fault_id, out_fault_fd; } fa = { sizeof(fa), 0, 0, 0 };
+	SAID("FAULT_QUEUE_ALLOC", ioctl(fd, _IO(T, 0x8e), &fa));
+	struct md_check_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
+	SAID("CREATE_ACCESS", ioctl(fd, IOMMU_TEST_CMD, &ca));
+	*fault_fd = (int)fa.out_fault_fd;
+	*access_fd = (int)ca.u[0];
+	return fd;
+}
+
 /* The sweeps' xorshift stream: sweep_seed is each program's own fixed seed, set before the first draw. */
 static __attribute__((unused)) uint64_t sweep_seed;
 static __attribute__((unused)) uint64_t rnd(void)

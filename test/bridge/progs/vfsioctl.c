@@ -20,8 +20,6 @@
 #define FS_IOC_GETFSUUID_ _IOC(_IOC_READ, 0x15, 0, 17)
 #define FS_IOC_GETFSSYSFSPATH_ _IOC(_IOC_READ, 0x15, 1, 129)
 
-struct test_cmd { uint32_t size, op, id, reserved; uint64_t u[30]; };
-
 /* the file, one on the same filesystem, one on another */
 static void all(const char *name, int fd, int same, int other)
 {
@@ -77,20 +75,16 @@ static void all(const char *name, int fd, int same, int other)
 
 int main(void)
 {
-	int fd = open("/dev/iommu", O_RDWR);
-	uint32_t ioas = ioas_alloc(fd);
-	struct { uint32_t size, flags, out_fault_id, out_fault_fd; } fa = { sizeof(fa), 0, 0, 0 };
-	SAID("FAULT_QUEUE_ALLOC", ioctl(fd, _IO(T, 0x8e), &fa));
-	struct test_cmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
-	SAID("CREATE_ACCESS", ioctl(fd, IOMMU_TEST_CMD, &ca));
+	int fault, access;
+	int fd = model_files(&fault, &access);
 	int vfio = open("/dev/vfio/vfio", O_RDWR);
 	int path = open("/dev/iommu", O_PATH);
 	int dir = open("/dev/vfio", O_RDONLY | O_DIRECTORY);
 	int mfd = memfd_create("m", 0);
-	all("iommufd", fd, vfio, (int)fa.out_fault_fd);
-	all("fault queue", (int)fa.out_fault_fd, (int)ca.u[0], fd);
-	all("access", (int)ca.u[0], (int)fa.out_fault_fd, mfd);
-	all("container", vfio, dir, (int)ca.u[0]);
+	all("iommufd", fd, vfio, fault);
+	all("fault queue", fault, access, fd);
+	all("access", access, fault, mfd);
+	all("container", vfio, dir, access);
 	all("/dev/vfio", dir, fd, mfd);
 	all("O_PATH", path, fd, vfio);
 	printf("done\n");

@@ -864,7 +864,9 @@ export class Process {
     if (flags & ~valid) return { err: -EINVAL };
     if (how.resolve & ~VALID_RESOLVE_FLAGS) return { err: -EINVAL };
     if (how.resolve & RESOLVE_BENEATH && how.resolve & RESOLVE_IN_ROOT) return { err: -EINVAL };
-    if (flags & BigInt(O_CREAT | O_TMPFILE_BIT) ? how.mode & ~0o7777n : how.mode !== 0n) return { err: -EINVAL };
+    // WILL_CREATE(): a mode within S_IALLUGO, else none
+    const willCreate = (flags & BigInt(O_CREAT | O_TMPFILE_BIT)) !== 0n;
+    if (willCreate ? (how.mode & ~0o7777n) !== 0n : how.mode !== 0n) return { err: -EINVAL };
     const f = Number(flags & 0xffffffffn);
     if (this.machine.profile.openDirectoryCreateEinval && (f & (O_DIRECTORY | O_CREAT)) === (O_DIRECTORY | O_CREAT)) return { err: -EINVAL };
     if (f & O_TMPFILE_BIT && ((f & (O_DIRECTORY | O_CREAT)) !== O_DIRECTORY || (f & O_ACCMODE) === O_RDONLY)) return { err: -EINVAL };
@@ -1045,9 +1047,9 @@ export class Process {
    * name (ENOTTY). undefined: the command is the driver's.
    */
   private pseudoFsIoctl(d: FileDescription, fs: string, cmd: number, arg: bigint): number | undefined {
-    const read = (n: number): DataView | undefined => {
+    const read = (n: number, at = 0n): DataView | undefined => {
       const b = new Uint8Array(n);
-      return this.mm.readUser(arg, b) === 0 ? new DataView(b.buffer) : undefined;
+      return this.mm.readUser(arg + at, b) === 0 ? new DataView(b.buffer) : undefined;
     };
     const kind = (x: FileDescription): number => (x.file instanceof DirFile ? S_IFDIR : x.file.memfile !== undefined ? S_IFREG : 0);
     // ioctl_file_clone() → vfs_clone_file_range(): the source by number (fdget of an unsigned int), the superblocks, generic_file_rw_checks()
@@ -1072,10 +1074,11 @@ export class Process {
         return v === undefined ? -EFAULT : clone(v.getUint32(0, true));
       }
       case FIDEDUPERANGE: {
-        // ioctl_file_dedupe_range(): dest_count (u16 at 16) first, the whole struct_size() of it (24 + 32 each, at most a page)
-        const c = read(18);
+        // ioctl_file_dedupe_range(): get_user() of dest_count (u16 at 16) first, then memdup_user() of its
+        // struct_size() (24 + 32 each, at most a page)
+        const c = read(2, 16n);
         if (c === undefined) return -EFAULT;
-        const size = 24 + 32 * c.getUint16(16, true);
+        const size = 24 + 32 * c.getUint16(0, true);
         if (size > PAGE_SIZE) return -ENOMEM;
         const v = read(size);
         if (v === undefined) return -EFAULT;

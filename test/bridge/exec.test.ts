@@ -478,7 +478,7 @@ describe('exec: RLIMIT_NOFILE over model files', () => {
 });
 
 describe('exec: the device nodes by other names and through openat2(2)', () => {
-  it("a name written otherwise (//dev/iommu, /dev/vfio/../iommu), one relative to a descriptor of /dev or to the working directory, a trailing slash (ENOTDIR), the /dev/vfio directory (stat, EISDIR), open() flags that are none (F_GETFL), openat2's checks and scoping, and 7.2's O_EMPTYPATH and OPENAT2_REGULAR against 6.12 (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+  it("a name written otherwise (//dev/iommu, /dev/vfio/../iommu), one relative to a descriptor of /dev or to the working directory, a trailing slash (ENOTDIR; EISDIR when creating), the /dev/vfio directory (stat, EISDIR), open() flags that are none (F_GETFL), openat2's checks and scoping, and 7.2's O_EMPTYPATH and OPENAT2_REGULAR against 6.12 (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     const seen = new Set<string>();
     await printsUnder('paths', (out) => {
       for (const l of [
@@ -491,6 +491,10 @@ describe('exec: the device nodes by other names and through openat2(2)', () => {
         'stat /dev/vfio -> 0 0 mode 40755 nlink 2 size 60 uid 0',
         'read of it -> -1 21',
         'open /dev/vfio O_CREAT | O_EXCL -> -1 17',
+        'open /dev/iommu/ O_CREAT -> -1 21',
+        'open /dev/vfio/ O_CREAT | O_EXCL -> -1 21',
+        'openat2 /dev/vfio/nope/ O_CREAT -> -1 21',
+        'open /dev/iommu/. O_CREAT -> -1 20',
         'openat(/dev, iommu) -> 1 0',
         'openat(/dev, ../dev/iommu) -> 1 0',
         'open iommu from /dev -> 1 0',

@@ -694,13 +694,23 @@ static int dev_mount(const char *p)
 #define WALK_BENEATH 1
 #define WALK_IN_ROOT 2
 #define WALK_NO_XDEV 4
+/* model_name()'s *err for a name that ends in a slash: what it means depends on the call (walk_errno()) */
+#define WALK_SLASH (-1)
+
+/* `p`, a directory the walk passes that is no model's, is one on the host and no symbolic link */
+static int host_dir(const char *p)
+{
+	struct stat st;
+	return vfio_name(p) || (RS(SYS_newfstatat, AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+}
 
 /*
  * One lexical walk of `path` from `dirfd` (see model_name()) into out ("" is the root); with `verify`, every
  * directory it passes through outside /dev/vfio must be a directory of the host's and no symbolic link, else
  * NULL. *err: ENOTDIR for a walk that goes on past a device node (link_path_walk(): it cannot be looked up
  * in), EXDEV for one that leaves openat2()'s scope (a ".." above the start of RESOLVE_BENEATH, an absolute
- * path with it, a mount crossed with RESOLVE_NO_XDEV: in the VMs /dev is devtmpfs, the rest rootfs).
+ * path with it, a mount crossed with RESOLVE_NO_XDEV: in the VMs /dev is devtmpfs, the rest rootfs),
+ * WALK_SLASH for a last name followed by slashes only.
  */
 static const char *walk_names(int dirfd, const char *path, int scope, int verify, char *out, size_t n, int *err)
 {
@@ -746,11 +756,8 @@ static const char *walk_names(int dirfd, const char *path, int scope, int verify
 			if (depth == 0 && (scope & (WALK_BENEATH | WALK_IN_ROOT))) {
 				/* the start is the root of a scoped walk */
 			} else if (len > 0) {
-				if (verify && !vfio_name(out)) {
-					struct stat st;
-					if (RS(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-						return NULL;
-				}
+				if (verify && !host_dir(out))
+					return NULL;
 				while (len > 0 && out[len - 1] != '/')
 					len--;
 				out[len > 0 ? --len : 0] = 0;
@@ -758,11 +765,8 @@ static const char *walk_names(int dirfd, const char *path, int scope, int verify
 					depth--;
 			}
 		} else if (!(cl == 1 && s[0] == '.')) {
-			if (verify && len > 0 && !vfio_name(out)) {
-				struct stat st;
-				if (RS(SYS_newfstatat, AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-					return NULL;
-			}
+			if (verify && len > 0 && !host_dir(out))
+				return NULL;
 			if (len + 1 + cl >= n)
 				return NULL;
 			out[len++] = '/';
@@ -775,12 +779,18 @@ static const char *walk_names(int dirfd, const char *path, int scope, int verify
 			*err = EXDEV;
 		was_dev = is_dev;
 		if (*e == '/' && node_name(out)) {
+			const char *t = e;
+			while (*t == '/')
+				t++;
 			if (!*err)
-				*err = ENOTDIR;
+				*err = *t ? ENOTDIR : WALK_SLASH;
 			break;
 		}
 		s = e;
 	}
+	size_t pl = strlen(path);
+	if (!*err && path[pl - 1] == '/')
+		*err = WALK_SLASH;
 	return out;
 }
 
@@ -789,23 +799,40 @@ static const char *walk_names(int dirfd, const char *path, int scope, int verify
  * itself), in out; NULL when the walk does not end among them (the host's walk answers then). The walk is
  * lexical, which is the kernel's where no directory on the way is a symbolic link (checked): "." and empty
  * components dropped, ".." one up (not above /), a relative path from the directory dirfd names or the
- * working directory. *err as walk_names() finds it, for the model to answer after its checks of the flags.
+ * working directory. *err as walk_names() finds it; walk_errno() says what it is for a call, which the
+ * model answers after its checks of the flags.
  */
 static const char *model_name(int dirfd, const char *path, int scope, char *out, size_t n, int *err)
 {
 	*err = 0;
 	if (!path || !*path)
 		return NULL;
-	/* the plain names, and none that can reach /dev */
+	/* the plain names */
 	if (!scope && (!strcmp(path, "/dev/iommu") || !strcmp(path, "/dev/vfio/vfio"))) {
 		snprintf(out, n, "%s", path);
 		return out;
 	}
-	if (path[0] == '/' && !(scope & WALK_IN_ROOT) ? !strstr(path, "dev") : !strstr(path, "dev") && !strstr(path, "vfio") && !strstr(path, "iommu") && strcmp(path, "..") && strncmp(path, "../", 3))
+	/*
+	 * No walk for a name that cannot reach them (most names): an absolute one names /dev, a relative one
+	 * (or RESOLVE_IN_ROOT's absolute one, from dirfd) names the nodes or climbs with "..".
+	 */
+	int from_root = path[0] == '/' && !(scope & WALK_IN_ROOT);
+	if (!strstr(path, "dev") && (from_root || (!strstr(path, "vfio") && !strstr(path, "iommu") && !strstr(path, ".."))))
 		return NULL;
 	if (!walk_names(dirfd, path, scope, 0, out, n, err) || !(!strcmp(out, "/dev/iommu") || vfio_name(out)))
 		return NULL;
 	return walk_names(dirfd, path, scope, 1, out, n, err);
+}
+
+/*
+ * The walk's failure for a call: a trailing slash (WALK_SLASH) is EISDIR for a creating open, before the
+ * last name is looked up (open_last_lookups()), and ENOTDIR after a device node (LOOKUP_DIRECTORY, do_open()).
+ */
+static int walk_errno(int walk, const char *name, int creat)
+{
+	if (walk != WALK_SLASH)
+		return walk;
+	return creat ? EISDIR : node_name(name) ? ENOTDIR : 0;
 }
 
 static int all_digits(const char *s, const char *end)
@@ -943,21 +970,12 @@ static int placeholder(int want, int flags)
 	return want;
 }
 
+static int open_named(const char *name, uint64_t flags, uint64_t mode, uint64_t resolve, int walk, int from);
+
+/* open() of the model's node `path` (its name as the model has it) */
 static int open_model(const char *path, int flags)
 {
-	int low = lowest_free_fd();
-	int64_t fd = call(OP_OPEN, flags, low, 0, 0, 0, 0, path, strlen(path) + 1, NULL, NULL, 0);
-	if (fd < 0) {
-		errno = (int)-fd;
-		return -1;
-	}
-	if (placeholder((int)fd, flags) != fd) {
-		CALL(OP_CLOSE, fd);
-		errno = EMFILE;
-		return -1;
-	}
-	fdkind[fd] = K_MODEL;
-	return (int)fd;
+	return open_named(path, (unsigned)flags, 0, 0, OPENAT2_PLAIN, -1);
 }
 
 static int open_special(const char *name, int flags)
@@ -1112,6 +1130,10 @@ static int reopen_model(int src, int flags)
 	return -1;
 }
 
+#ifndef EFTYPE
+#define EFTYPE 134 /* 7.x: openat2()'s OPENAT2_REGULAR of a file that is no regular one */
+#endif
+
 /* 7.x's O_EMPTYPATH (1 << 26; the headers here may not name it) */
 #define EMPTYPATH_FLAG (1 << 26)
 #define OPENAT2_REGULAR_FLAG (1ULL << 32)
@@ -1166,10 +1188,8 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 	if (connected() && path_ok(path)) {
 		int walk;
 		const char *m = model_name(dirfd, path, 0, buf, sizeof(buf), &walk);
-		if (m && !walk && !strcmp(m, path))
-			return open_model(path, flags);
 		if (m)
-			return open_named(m, (unsigned)flags, mode, 0, walk | OPENAT2_PLAIN, -1);
+			return open_named(m, (unsigned)flags, mode, 0, walk_errno(walk, m, flags & O_CREAT) | OPENAT2_PLAIN, -1);
 		if (!*path && (flags & EMPTYPATH_FLAG) && open_emptypath)
 			return open_empty(dirfd, (unsigned)flags, mode, 0, 1);
 	}
@@ -1243,7 +1263,7 @@ static long sys_openat2(int dirfd, const char *path, const void *uhow, size_t us
 	char name[4096];
 	const char *m = model_name(dirfd, path, scope, name, sizeof(name), &walk);
 	if (m)
-		return open_named(m, how.flags, how.mode, how.resolve, walk, -1);
+		return open_named(m, how.flags, how.mode, how.resolve, walk_errno(walk, m, how.flags & O_CREAT), -1);
 	if (!*path && open_emptypath && (how.flags & EMPTYPATH_FLAG))
 		return open_empty(dirfd, how.flags, how.mode, how.resolve, 0);
 	uint64_t known = how.flags & ~(uint64_t)EMPTYPATH_FLAG & ~OPENAT2_REGULAR_FLAG;
@@ -1259,7 +1279,7 @@ static long sys_openat2(int dirfd, const char *path, const void *uhow, size_t us
 	struct stat st;
 	if (r >= 0 && (how.flags & OPENAT2_REGULAR_FLAG) && fstat((int)r, &st) == 0 && !S_ISREG(st.st_mode)) {
 		close((int)r);
-		errno = 134; /* EFTYPE */
+		errno = EFTYPE;
 		return -1;
 	}
 	return r;
@@ -1501,6 +1521,7 @@ int faccessat(int dirfd, const char *path, int mode, int flags)
 	if (!connected() || !path_ok(path))
 		return real_faccessat(dirfd, path, mode, flags);
 	const char *m = model_name(dirfd, path, 0, buf, sizeof(buf), &walk);
+	walk = m ? walk_errno(walk, m, 0) : 0;
 	if (!m && path[0] != '/')
 		return real_faccessat(dirfd, path, mode, flags);
 	if ((mode & ~S_IRWXO) || (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))) {
@@ -1568,6 +1589,7 @@ static int model_path_stat(int dirfd, const char *path, struct stat *st)
 	const char *m = model_name(dirfd, path, 0, name, sizeof(name), &walk);
 	if (!m)
 		return 1;
+	walk = walk_errno(walk, m, 0);
 	if (walk) {
 		errno = walk;
 		return -1;
@@ -1850,6 +1872,7 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 	char name[4096];
 	int walk = 0;
 	const char *m = by_fd || !connected() ? NULL : model_name(dirfd, path, 0, name, sizeof(name), &walk);
+	walk = m ? walk_errno(walk, m, 0) : 0;
 	if (!connected() || (!by_fd && !m))
 		return RS(SYS_statx, dirfd, path, flags, mask, sx);
 	if (by_fd ? RS(SYS_statx, dirfd, path, flags, mask, sx) : RS(SYS_statx, AT_FDCWD, "/dev/null", flags, mask, sx))

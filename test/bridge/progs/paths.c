@@ -104,6 +104,16 @@ int main(void)
 	SAID("open /dev/vfio O_CREAT | O_EXCL", one(open("/dev/vfio", O_RDONLY | O_CREAT | O_EXCL, 0600)));
 	SAID("open /dev/vfio O_PATH", one(open("/dev/vfio", O_PATH)));
 	SAID("access /dev/vfio X_OK", access("/dev/vfio", X_OK));
+	/* O_CREAT with a trailing slash is EISDIR before the last name is looked up (open_last_lookups()) */
+	static const char *slashed[] = { "/dev/iommu/", "/dev/vfio/", "/dev/vfio/nope/", "/dev/iommu/.", "/dev/vfio/vfio/" };
+	for (unsigned i = 0; i < sizeof(slashed) / sizeof(slashed[0]); i++) {
+		snprintf(line, sizeof(line), "open %s O_CREAT", slashed[i]);
+		SAID(line, one(open(slashed[i], O_RDWR | O_CREAT, 0600)));
+		snprintf(line, sizeof(line), "open %s O_CREAT | O_EXCL", slashed[i]);
+		SAID(line, one(open(slashed[i], O_RDWR | O_CREAT | O_EXCL, 0600)));
+		snprintf(line, sizeof(line), "openat2 %s O_CREAT", slashed[i]);
+		SAID(line, one(o2(AT_FDCWD, slashed[i], O_RDWR | O_CREAT, 0600, 0)));
+	}
 	SAID("openat2 /dev/vfio OPENAT2_REGULAR", o2(AT_FDCWD, "/dev/vfio", O_RDONLY | OPENAT2_REGULAR, 0, 0));
 
 	int dev = open("/dev", O_RDONLY | O_DIRECTORY);

@@ -618,6 +618,7 @@ describe("exec: splice, tee and sendfile with the model's files", () => {
       'iommufd: vmsplice -> -1 9',
       'iommufd: sendfile to a pipe at an offset -> -1 22',
       'iommufd: sendfile from a memfd -> -1 22',
+      'iommufd: sendfile from a pipe at an offset -> -1 29',
       'fault queue: sendfile to a pipe at an offset -> -1 29',
       '/dev/vfio: splice from a pipe -> -1 9',
       '/dev/vfio: sendfile from a memfd, count 0 -> -1 9',

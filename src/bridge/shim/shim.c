@@ -1680,10 +1680,14 @@ static int splice_modes(int fd, int *pipe)
 		return -1;
 	}
 	struct stat st;
-	if (RS(SYS_fstat, fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		*pipe = 1;
+	int stream = 0;
+	if (RS(SYS_fstat, fd, &st) == 0) {
+		*pipe = S_ISFIFO(st.st_mode);
+		/* a pipe or a socket has no FMODE_PREAD (stream_open(), sock_alloc_file()) */
+		stream = *pipe || S_ISSOCK(st.st_mode);
+	}
 	int acc = fl & O_ACCMODE;
-	return (acc == O_RDONLY || acc == O_RDWR ? 1 : 0) | (acc == O_WRONLY || acc == O_RDWR ? 2 : 0) | 4;
+	return (acc == O_RDONLY || acc == O_RDWR ? 1 : 0) | (acc == O_WRONLY || acc == O_RDWR ? 2 : 0) | (stream ? 0 : 4);
 }
 
 static long splice_fail(int e)

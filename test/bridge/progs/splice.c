@@ -56,6 +56,7 @@ static void all(const char *name, int fd)
 	ONE("sendfile from a memfd", sendfile(fd, mfd, NULL, 16));
 	ONE("sendfile from a memfd, count 0", sendfile(fd, mfd, NULL, 0));
 	ONE("sendfile to a closed descriptor", sendfile(999, fd, NULL, 16));
+	ONE("sendfile from a pipe at an offset", sendfile(fd, p[0], &off, 16));
 	char drain[64];
 	while (read(p[0], drain, sizeof(drain)) > 0)
 		;

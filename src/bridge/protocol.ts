@@ -85,7 +85,7 @@ export const OP = {
   PWRITE: 31,
   /**
    * fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size
-   * blksize blocks", blocks -1 where the real file's count stands.
+   * blksize blocks ino", blocks -1 where the real file's count stands, ino 0 for a file without a node's number.
    */
   STAT: 32,
   /** fcntl F_GETFL / F_SETFL of a model descriptor (a: fd, cmd, arg): the file's f_flags live in the model. */
@@ -181,6 +181,8 @@ export const OP = {
   OPENAT2: 59,
   /** The splice family's f_mode checks of a model descriptor (a: fd) -> its bits (Process.spliceModes) or -EBADF. */
   FMODE: 60,
+  /** getdents64(2) of a model descriptor (a: fd, buffer, count) -> bytes written or -errno (Process.getdents64). */
+  GETDENTS: 61,
 } as const;
 
 /** OP.OPENAT2's a[4] bit: the flags are open()'s (build_open_how() drops unknown bits), not openat2()'s. */

@@ -984,7 +984,7 @@ export class BridgeServer {
           for (const o of this.byPid.values()) this.syncTouchedPages(o);
           blocks = file.allocatedBytes() / 512n;
         }
-        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize} ${blocks}` };
+        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize} ${blocks} ${st.ino ?? 0}` };
       }
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));
@@ -995,6 +995,8 @@ export class BridgeServer {
       }
       case OP.FMODE:
         return { ret: p.spliceModes(Number(a[0])) };
+      case OP.GETDENTS:
+        return { ret: p.getdents64(Number(BigInt.asUintN(32, a[0])), BigInt.asUintN(64, a[1]), Number(BigInt.asUintN(32, a[2]))) };
       case OP.OPENAT2: {
         const plain = (a[4] & BigInt(OPENAT2_PLAIN)) !== 0n;
         const walk = -Number(a[4] & 0xfffn);

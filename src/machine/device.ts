@@ -5,11 +5,11 @@
  * OpenFile (struct file); the process keeps it in its fd table, shared by
  * fork(), and calls release() when the last descriptor goes away.
  */
-import { EACCES, EISDIR } from '../base/errno.js';
+import { EACCES, EINVAL, EISDIR } from '../base/errno.js';
 import type { DeviceMapping } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
 
-import { PAGE_SIZE } from '../mm/constants.js';
+import { PAGE_SIZE, SEEK_CUR, SEEK_SET } from '../mm/constants.js';
 
 export { fmodeReads, fmodeWrites } from '../mm/constants.js';
 import type { Process } from './process.js';
@@ -89,6 +89,8 @@ export interface FileStat {
   /** st_size (a loff_t). */
   size: bigint;
   blksize: number;
+  /** st_ino: a devtmpfs node's or directory's inode number (absent: none the model keeps, 0). */
+  ino?: number;
 }
 
 /**
@@ -170,6 +172,12 @@ export interface OpenFile {
    */
   llseek?(pos: bigint, offset: bigint, whence: number): bigint;
   /**
+   * f_op->iterate_shared: the entries a directory lists from position `pos`,
+   * each with the position of the entry after it. Absent → not a directory
+   * (getdents64 is -ENOTDIR).
+   */
+  readdir?(pos: bigint): DirRecord[];
+  /**
    * FMODE_PREAD | FMODE_PWRITE: set by do_dentry_open() on every file opened
    * through a path and by memfd_create(); files made by anon_inode_getfile()
    * have neither, so pread/pwrite on them are -ESPIPE. Absent → false.
@@ -195,21 +203,91 @@ export class PathFile implements OpenFile {
   release(): void {}
 }
 
+/** A directory's entry (a linux_dirent64 as getdents64 writes it). */
+export interface DirEntry {
+  name: string;
+  ino: number;
+  /** DT_* of the inode: DT_DIR, DT_CHR, DT_REG. */
+  type: number;
+}
+
+/** An entry listed from a position: the position it is at, and that of the one after it (d_off). */
+export interface DirRecord extends DirEntry {
+  at: bigint;
+  next: bigint;
+}
+
+export const DT_CHR = 2;
+export const DT_DIR = 4;
+export const DT_REG = 8;
+
+/** DIR_OFFSET_EOD: the position past a shmem directory's last entry (S32_MAX). */
+const DIR_OFFSET_EOD = 0x7fffffffn;
+/** DIR_OFFSET_FIRST: the position of the first entry after "." and "..". */
+const DIR_OFFSET_FIRST = 2n;
+
+/**
+ * A directory's children as shmem's offset map holds them: each with the
+ * offset it was given when it was made (simple_offset_add(): 3, 4, ... in
+ * the order they were made).
+ */
+export interface DirChild extends DirEntry {
+  offset: number;
+}
+
 /**
  * A directory of device nodes (devtmpfs's /dev/vfio) opened without write
- * access: its attributes, and read(2) refused as generic_read_dir() does.
- * Its entries are not listed (no getdents).
+ * access: its attributes, read(2) refused as generic_read_dir() does, and
+ * its entries as shmem lists them (simple_offset_dir_operations).
  */
 export class DirFile implements OpenFile {
   /** Opened only for reading (write access is EISDIR), and positional as a directory is (FMODE_PREAD). */
   readonly fmode = O_RDONLY;
   readonly positional = true;
-  constructor(private readonly attrs: FileStat) {}
+  /**
+   * `children()`: the directory's entries now; `parentIno`: the inode of the
+   * directory holding it (the ".." entry).
+   */
+  constructor(
+    private readonly attrs: FileStat,
+    private readonly children: () => DirChild[] = () => [],
+    private readonly parentIno = 0,
+  ) {}
   stat(): FileStat {
     return { ...this.attrs };
   }
   read(): number {
     return -EISDIR;
+  }
+  /** offset_dir_llseek(): SEEK_SET and SEEK_CUR to any position at or past 0; else -EINVAL. */
+  llseek(pos: bigint, offset: bigint, whence: number): bigint {
+    // (a loff_t sum past LLONG_MAX wraps negative)
+    const to = whence === SEEK_CUR ? BigInt.asIntN(64, pos + offset) : whence === SEEK_SET ? offset : -1n;
+    return to >= 0n ? to : BigInt(-EINVAL);
+  }
+  /**
+   * offset_readdir(): "." at position 0 and ".." at 1 (dir_emit_dots()),
+   * then, unless the position is DIR_OFFSET_EOD, from the child at the
+   * largest offset at or below it (the first child for 2, or when there is
+   * none: offset_dir_lookup() then starts at the head) through the sibling
+   * list, newest first. Each record carries the position the listing stands
+   * at after it (d_off: the next entry's offset, at the end DIR_OFFSET_EOD).
+   */
+  readdir(pos: bigint): DirRecord[] {
+    const out: DirRecord[] = [];
+    if (pos === 0n) out.push({ name: '.', ino: this.attrs.ino ?? 0, type: DT_DIR, at: 0n, next: 1n });
+    if (pos <= 1n) out.push({ name: '..', ino: this.parentIno, type: DT_DIR, at: 1n, next: DIR_OFFSET_EOD });
+    if (pos === DIR_OFFSET_EOD) return out;
+    // the sibling list holds the newest dentry first (d_alloc() adds at the head)
+    const kids = this.children().sort((x, y) => y.offset - x.offset);
+    let from = kids.findIndex((c) => BigInt(c.offset) <= pos);
+    if (pos <= DIR_OFFSET_FIRST || from < 0) from = 0;
+    if (out.length > 0 && kids.length > 0) out[out.length - 1].next = BigInt(kids[from].offset);
+    for (let i = from; i < kids.length; i++) {
+      const c = kids[i];
+      out.push({ name: c.name, ino: c.ino, type: c.type, at: BigInt(c.offset), next: i + 1 < kids.length ? BigInt(kids[i + 1].offset) : DIR_OFFSET_EOD });
+    }
+    return out;
   }
   release(): void {}
 }

@@ -16,7 +16,7 @@ import { MLOCK_LIMIT, PAGE_SIZE, RLIM_INFINITY, STK_LIM } from '../mm/constants.
 import { MemFile } from '../mm/memfile.js';
 import { PhysicalMemory, type PhysLayout } from '../mm/physical-memory.js';
 import { Task } from '../mm/task.js';
-import { type DeviceNode, type FileStat, RegularFileNode, S_IFDIR } from './device.js';
+import { type DeviceNode, type DirChild, DT_CHR, DT_DIR, DT_REG, type FileStat, RegularFileNode, S_IFCHR, S_IFDIR, S_IFMT } from './device.js';
 import { auditMachine, registerIommufdNodes } from './iommufd-node.js';
 import { Process } from './process.js';
 import { Tmpfs } from './tmpfs.js';
@@ -118,6 +118,11 @@ function parseMemlock(v: bigint | number | string | undefined, dflt = MLOCK_LIMI
   return BigInt.asUintN(64, parseSize(v));
 }
 
+/** The inode number of /dev; its nodes and directories take the next ones (Machine.nodeIno()). */
+const DEV_INO_FIRST = 1 << 20;
+/** DIR_OFFSET_MIN: the offset shmem gives a directory's first entry. */
+const DIR_OFFSET_MIN = 3;
+
 export class Machine {
   readonly phys: PhysicalMemory;
   readonly profile: Profile;
@@ -141,6 +146,8 @@ export class Machine {
   /** The image of an 'exec' process (undefined: EXEC_IMAGE). */
   readonly execImage: ExecImage | undefined;
   private readonly devices = new Map<string, DeviceNode>();
+  /** Inode numbers of /dev and of the nodes and directories under it, as they were made. */
+  private readonly inos = new Map<string, number>();
   private nextPid = 1;
   private vdsoImage: MemFile | undefined;
   private vvarReady = false;
@@ -351,7 +358,49 @@ export class Machine {
 
   /** Make `path` openable; replaces an earlier node at the same path. */
   registerDevice(path: string, node: DeviceNode): void {
+    if (path.startsWith('/dev/')) {
+      // devtmpfs makes the directories on the way first (devtmpfs_create_node() → create_path())
+      const parts = path.split('/');
+      for (let i = 2; i <= parts.length; i++) {
+        const p = parts.slice(0, i).join('/');
+        if (!this.inos.has(p)) this.inos.set(p, DEV_INO_FIRST + this.inos.size);
+      }
+    }
     this.devices.set(path, node);
+  }
+
+  /**
+   * The inode number of /dev, or of a node or directory under it the machine
+   * has. The VMs' devtmpfs numbers its inodes as it boots; the model's are
+   * distinct, stable for a machine, and far above the small numbers a tmpfs
+   * such as a host's /dev gives, so that no node here shares one with a
+   * host's file under exec.
+   */
+  nodeIno(path: string): number | undefined {
+    if (path !== '/dev' && this.devices.get(path) === undefined && this.deviceDir(path) === undefined) return undefined;
+    return this.inos.get(path);
+  }
+
+  /**
+   * The entries of the directory `path` under /dev (without "." and ".."):
+   * each child's name, inode, type and the offset shmem's offset map gave it
+   * (simple_offset_add(): 3 for the first made, then one more each).
+   */
+  deviceDirChildren(path: string): DirChild[] {
+    const out: DirChild[] = [];
+    const seen = new Set<string>();
+    for (const [p, node] of this.devices) {
+      if (!p.startsWith(`${path}/`)) continue;
+      const rest = p.slice(path.length + 1);
+      const name = rest.split('/')[0];
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const dir = rest.includes('/');
+      const mode = node.stat?.().mode ?? 0;
+      const type = dir ? DT_DIR : (mode & S_IFMT) === S_IFCHR ? DT_CHR : DT_REG;
+      out.push({ name, ino: this.inos.get(`${path}/${name}`) ?? 0, type, offset: DIR_OFFSET_MIN + out.length });
+    }
+    return out;
   }
 
   unregisterDevice(path: string): boolean {
@@ -390,7 +439,7 @@ export class Machine {
     for (const p of this.devices.keys()) if (p.startsWith(`${path}/`)) names.add(p.slice(path.length + 1).split('/')[0]);
     if (names.size === 0) return undefined;
     // shmem_mknod(): a directory's i_size is BOGO_DIRENT_SIZE (20) for each entry, "." and ".." included
-    return { mode: S_IFDIR | 0o755, rdevMajor: 0, rdevMinor: 0, size: BigInt(20 * (2 + names.size)), blksize: PAGE_SIZE };
+    return { mode: S_IFDIR | 0o755, rdevMajor: 0, rdevMinor: 0, size: BigInt(20 * (2 + names.size)), blksize: PAGE_SIZE, ino: this.inos.get(path) };
   }
 
   /** A read-only regular file at `path` with these contents (mmap-able, e.g. '/proc/self/exe'). */

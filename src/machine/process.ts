@@ -843,8 +843,61 @@ export class Process {
     // ACC_MODE(): O_WRONLY, O_RDWR and 3 ask for writing, and so does O_TRUNC
     if (flags & (O_ACCMODE | O_TRUNC)) return -EISDIR;
     if (flags & O_NOATIME && !this.ownsRootNode()) return -EPERM;
-    this.fds.set(fd, new FileDescription(new DirFile(st), openFileFlags(flags), path));
+    const parent = path.slice(0, path.lastIndexOf('/'));
+    this.fds.set(fd, new FileDescription(new DirFile(st, () => this.machine.deviceDirChildren(path), this.machine.nodeIno(parent) ?? 0), openFileFlags(flags), path));
     return fd;
+  }
+
+  /**
+   * getdents64(2): the directory's entries from the description's position
+   * written at `buf` as linux_dirent64 records (ino, the next entry's
+   * position, record length, type, the name and its NUL, each record
+   * 8-byte aligned; the padding is not written), as many as `count` bytes
+   * hold; the bytes written, 0 at the end, or -errno. -EBADF for a closed or
+   * O_PATH descriptor, -ENOTDIR for a file that lists nothing
+   * (iterate_dir()), -EINVAL when the first record does not fit, -EFAULT
+   * when it cannot be written (filldir64(); a later one that cannot ends
+   * the listing before it). The position moves to the first entry not
+   * written.
+   */
+  getdents64(fd: number, buf: bigint, count: number): number {
+    return this.sys('getdents64', -ESRCH, () => {
+      const d = this.fdget(fd);
+      if (d === undefined) return -EBADF;
+      if (d.file.readdir === undefined) return -ENOTDIR;
+      const records = d.file.readdir(d.pos);
+      const room = count >>> 0;
+      let used = 0;
+      let err = 0;
+      // (nothing listed: the end, DIR_OFFSET_EOD)
+      let pos = records.length > 0 ? d.pos : 0x7fffffffn;
+      for (const r of records) {
+        const name = new TextEncoder().encode(r.name);
+        const len = 19 + name.length + 1;
+        const reclen = (len + 7) & ~7;
+        if (reclen > room - used) {
+          err = -EINVAL;
+          pos = r.at;
+          break;
+        }
+        const rec = new Uint8Array(len);
+        const v = new DataView(rec.buffer);
+        v.setBigUint64(0, BigInt(r.ino), true);
+        v.setBigInt64(8, r.next, true);
+        v.setUint16(16, reclen, true);
+        rec[18] = r.type;
+        rec.set(name, 19);
+        if (this.mm.writeUser(buf + BigInt(used), rec) < 0) {
+          err = -EFAULT;
+          pos = r.at;
+          break;
+        }
+        used += reclen;
+        pos = r.next;
+      }
+      d.pos = pos;
+      return used > 0 ? used : err;
+    });
   }
 
   /**
@@ -1232,7 +1285,10 @@ export class Process {
     if (this.dead) return -ESRCH;
     const d = this.fds.get(fd);
     if (d === undefined) return -EBADF;
-    return d.file.stat?.() ?? { ...ANON_INODE_STAT };
+    const st = d.file.stat?.() ?? { ...ANON_INODE_STAT };
+    // a node opened by its path: its inode's number
+    const ino = d.path !== undefined && st.ino === undefined && (st.mode & S_IFMT) !== 0 ? this.machine.nodeIno(d.path) : undefined;
+    return ino === undefined ? st : { ...st, ino };
   }
 
   /** stat(2) of a path: the node's attributes, -ENOENT for a path the machine has no node at. */
@@ -1240,7 +1296,9 @@ export class Process {
     if (this.dead) return -ESRCH;
     const node = this.machine.device(path);
     if (node === undefined) return this.machine.deviceDir(path) ?? -ENOENT;
-    return node.stat?.() ?? { ...ANON_INODE_STAT };
+    const st = node.stat?.() ?? { ...ANON_INODE_STAT };
+    const ino = this.machine.nodeIno(path);
+    return ino === undefined ? st : { ...st, ino };
   }
 
   /** write(2): bytes written or -errno (-EBADF unknown fd or read-only, -EINVAL when the file has no write). */

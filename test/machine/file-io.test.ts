@@ -63,9 +63,13 @@ describe('lseek, pread, pwrite and fstat (ksys_lseek, ksys_pread64, vfs_fstat)',
     // a negative position before the descriptor: EINVAL even for a closed one
     expect(proc.pread(99, buf, 8, -1n)).toBe(-EINVAL);
     expect(proc.pread(99, buf, 8, 0n)).toBe(-EBADF);
-    expect(proc.fstat(c.fd)).toEqual({ mode: S_IFCHR | 0o660, rdevMajor: 10, rdevMinor: 258, size: 0n, blksize: 4096 });
+    // each node its own inode number (Machine.nodeIno()), the descriptor's the one its path has
+    const ino = (p: string) => proc.machine.nodeIno(p);
+    expect(proc.fstat(c.fd)).toEqual({ mode: S_IFCHR | 0o660, rdevMajor: 10, rdevMinor: 258, size: 0n, blksize: 4096, ino: ino('/dev/iommu') });
     expect(proc.stat('/dev/iommu')).toEqual(proc.fstat(c.fd));
-    expect(proc.stat('/dev/vfio/vfio')).toEqual({ mode: S_IFCHR | 0o666, rdevMajor: 10, rdevMinor: 196, size: 0n, blksize: 4096 });
+    expect(proc.stat('/dev/vfio/vfio')).toEqual({ mode: S_IFCHR | 0o666, rdevMajor: 10, rdevMinor: 196, size: 0n, blksize: 4096, ino: ino('/dev/vfio/vfio') });
+    expect(ino('/dev/iommu')).not.toBe(ino('/dev/vfio/vfio'));
+    expect(ino('/dev/nothing')).toBeUndefined();
     expect(proc.stat('/dev/nothing')).toBe(-ENOENT);
     expect(proc.fstat(99)).toBe(-EBADF);
     // read-only and write-only opens: vfs_read/vfs_write's FMODE checks come first

@@ -93,7 +93,7 @@ enum bridge_op {
 	OP_LSEEK = 29,       /* a: fd, offset, whence -> position */
 	OP_PREAD = 30,       /* a: fd, buf, count, pos -> bytes */
 	OP_PWRITE = 31,      /* a: fd, buf, count, pos -> bytes */
-	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize blocks" (blocks -1: the real ones) */
+	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize blocks ino" (blocks -1: the real ones; ino 0: none) */
 	OP_FCNTL = 33,       /* a: fd, cmd (F_GETFL or F_SETFL), arg -> the flags or 0 */
 	OP_MLOCK = 34,       /* a: addr, len, mlock2 flags */
 	OP_MUNLOCK = 35,     /* a: addr, len */
@@ -122,6 +122,7 @@ enum bridge_op {
 	OP_PRLIMIT = 58,     /* a: real pid, 1 read only, cur, max, its real max, 1 if read -> 0 (s: old cur, max), -errno, PRLIMIT_NOT_MODEL */
 	OP_OPENAT2 = 59,     /* a: how flags, low fd, how mode, how resolve, walk errno | OPENAT2_PLAIN, empty path's dirfd or -1 (OPENAT2_CHECK: check only); s: name -> fd, -errno */
 	OP_FMODE = 60,       /* a: fd -> FMODE_READ 1 | FMODE_WRITE 2 | FMODE_PREAD 4, 8 for O_PATH, -EBADF */
+	OP_GETDENTS = 61,    /* a: fd, buffer, count -> bytes or -errno; the model writes the records into the program's memory */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */

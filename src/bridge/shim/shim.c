@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1404,17 +1405,6 @@ int __openat_2(int dirfd, const char *path, int flags)
 	return do_openat(dirfd, path, flags, 0);
 }
 
-DIR *opendir(const char *path)
-{
-	static DIR *(*real)(const char *);
-	char buf[4096];
-	if (!real)
-		real = dlsym(RTLD_NEXT, "opendir");
-	if (connected() && path_ok(path))
-		path = debugfs_rewrite(path, buf, sizeof(buf));
-	return real(path);
-}
-
 /* A model answer as libc returns it: -1 with errno for a negative errno. */
 static long model_ret(int64_t r)
 {
@@ -1442,6 +1432,7 @@ struct model_attr {
 	long long size;
 	long blksize;
 	long long blocks;
+	unsigned long long ino;
 };
 
 static int model_attr(int fd, const char *path, struct model_attr *at)
@@ -1449,11 +1440,398 @@ static int model_attr(int fd, const char *path, struct model_attr *at)
 	char out[128] = "";
 	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
 		return -1;
-	if (sscanf(out, "%u %u %u %lld %ld %lld", &at->mode, &at->maj, &at->min, &at->size, &at->blksize, &at->blocks) != 6) {
+	if (sscanf(out, "%u %u %u %lld %ld %lld %llu", &at->mode, &at->maj, &at->min, &at->size, &at->blksize, &at->blocks, &at->ino) != 7) {
 		errno = EIO;
 		return -1;
 	}
 	return 0;
+}
+
+/* The host's /dev: the model's nodes and directories are in it for the program (st_dev, and the ".." of /dev/vfio). */
+static const struct stat *host_dev(void)
+{
+	static struct stat st;
+	static int done;
+	if (!done) {
+		int e = errno;
+		if (RS(SYS_newfstatat, AT_FDCWD, "/dev", &st, 0) < 0)
+			memset(&st, 0, sizeof(st));
+		errno = e;
+		done = 1;
+	}
+	return &st;
+}
+
+/*
+ * getdents64 of a model descriptor: the model writes the records; the ".." of
+ * its directory (/dev/vfio) is the host's /dev, which stat shows the program.
+ */
+static long model_getdents(int fd, void *buf, size_t n)
+{
+	long r = model_ret(CALL(OP_GETDENTS, fd, (int64_t)(uintptr_t)buf, (int64_t)n));
+	for (long o = 0; r > 0 && o < r;) {
+		struct dirent64 *e = (struct dirent64 *)((char *)buf + o);
+		if (!strcmp(e->d_name, ".."))
+			e->d_ino = host_dev()->st_ino;
+		if (e->d_reclen == 0)
+			break;
+		o += e->d_reclen;
+	}
+	return r;
+}
+
+/*
+ * Directories. glibc's DIR reads the kernel from inside libc (getdents64,
+ * fstat), past this shim, so a directory only the model has (/dev/vfio) is
+ * listed through a DIR of the shim's own, known by its address; /dev is the
+ * host's listing with the model's nodes it lacks (iommu, vfio) at its end.
+ * Every other DIR is glibc's.
+ */
+#define MDIR_MAGIC 0x4d646972u
+struct mdir {
+	uint32_t magic;
+	int fd;		    /* the model's descriptor of the directory (-1: /dev, `host` lists it) */
+	DIR *host;	    /* /dev: the host's listing, before the model's nodes */
+	int extra;	    /* /dev: the model's nodes given so far */
+	long loc;	    /* telldir(): the position after the entry last given (its d_off) */
+	int len, off;	    /* bytes of records in buf, and the next record's place */
+	struct mdir *next;  /* every shim DIR */
+	struct dirent64 ent;
+	char buf[4096];
+};
+static struct mdir *mdirs;
+static pthread_mutex_t mdir_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct mdir *mdir_of(void *d)
+{
+	struct mdir *m;
+	pthread_mutex_lock(&mdir_mu);
+	for (m = mdirs; m && (void *)m != d; m = m->next)
+		;
+	pthread_mutex_unlock(&mdir_mu);
+	return m;
+}
+
+static struct mdir *mdir_new(int fd, DIR *host)
+{
+	struct mdir *m = calloc(1, sizeof(*m));
+	if (!m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->magic = MDIR_MAGIC;
+	m->fd = fd;
+	m->host = host;
+	pthread_mutex_lock(&mdir_mu);
+	m->next = mdirs;
+	mdirs = m;
+	pthread_mutex_unlock(&mdir_mu);
+	return m;
+}
+
+static void mdir_free(struct mdir *m)
+{
+	pthread_mutex_lock(&mdir_mu);
+	for (struct mdir **p = &mdirs; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	pthread_mutex_unlock(&mdir_mu);
+	free(m);
+}
+
+/* The model's nodes /dev lists (in the order devtmpfs made them) that the host's /dev lacks. */
+static const struct { const char *name; unsigned char type; } dev_extra[] = { { "iommu", DT_CHR }, { "vfio", DT_DIR } };
+
+static DIR *(*real_opendir_fn)(const char *);
+
+static DIR *real_opendir(const char *path)
+{
+	if (!real_opendir_fn)
+		real_opendir_fn = dlsym(RTLD_NEXT, "opendir");
+	return real_opendir_fn(path);
+}
+
+/* A model descriptor that is a directory: a shim DIR of it (the descriptor is the DIR's); else NULL, errno set. */
+static DIR *mdir_of_fd(int fd)
+{
+	struct model_attr at;
+	if (model_attr(fd, NULL, &at) < 0)
+		return NULL;
+	if (!S_ISDIR(at.mode)) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	return (DIR *)mdir_new(fd, NULL);
+}
+
+DIR *opendir(const char *path)
+{
+	char buf[4096];
+	int walk;
+	if (!connected() || !path_ok(path))
+		return real_opendir(path);
+	const char *m = model_name(AT_FDCWD, path, 0, buf, sizeof(buf), &walk);
+	if (m && vfio_name(m) && !node_name(m)) {
+		/* as glibc's opendir opens it */
+		int fd = openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		DIR *d = mdir_of_fd(fd);
+		if (!d) {
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+		return d;
+	}
+	if (!strcmp(path, "/dev") || !strcmp(path, "/dev/")) {
+		DIR *h = real_opendir(path);
+		if (!h)
+			return NULL;
+		DIR *d = (DIR *)mdir_new(-1, h);
+		if (!d) {
+			closedir(h);
+			return NULL;
+		}
+		return d;
+	}
+	return real_opendir(debugfs_rewrite(path, buf, sizeof(buf)));
+}
+
+DIR *fdopendir(int fd)
+{
+	static DIR *(*real)(int);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fdopendir");
+	if (kind_of(fd) == K_MODEL && connected())
+		return mdir_of_fd(fd);
+	return real(fd);
+}
+
+/* The next entry of a shim DIR, or NULL at the end (errno as it was) or on an error (errno set). */
+static struct dirent64 *mdir_read(struct mdir *m)
+{
+	if (m->host) {
+		static struct dirent64 *(*real)(DIR *);
+		if (!real)
+			real = dlsym(RTLD_NEXT, "readdir64");
+		struct dirent64 *e = real(m->host);
+		if (e)
+			return e;
+		struct stat st;
+		char p[64];
+		while (m->extra < (int)(sizeof(dev_extra) / sizeof(dev_extra[0]))) {
+			int k = m->extra++;
+			snprintf(p, sizeof(p), "/dev/%s", dev_extra[k].name);
+			int e0 = errno;
+			if (RS(SYS_newfstatat, AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				errno = e0;
+				continue;
+			}
+			errno = e0;
+			memset(&m->ent, 0, sizeof(m->ent));
+			struct model_attr at;
+			m->ent.d_ino = model_attr(-1, p, &at) == 0 ? at.ino : 0;
+			errno = e0;
+			m->ent.d_off = m->extra;
+			m->ent.d_reclen = sizeof(m->ent);
+			m->ent.d_type = dev_extra[k].type;
+			snprintf(m->ent.d_name, sizeof(m->ent.d_name), "%s", dev_extra[k].name);
+			return &m->ent;
+		}
+		return NULL;
+	}
+	if (m->off >= m->len) {
+		int e = errno;
+		long n = model_getdents(m->fd, m->buf, sizeof(m->buf));
+		if (n <= 0) {
+			/* the end leaves errno as it was (glibc's readdir) */
+			if (n == 0)
+				errno = e;
+			return NULL;
+		}
+		m->len = (int)n;
+		m->off = 0;
+	}
+	struct dirent64 *r = (struct dirent64 *)(m->buf + m->off);
+	memset(&m->ent, 0, sizeof(m->ent));
+	memcpy(&m->ent, r, r->d_reclen < sizeof(m->ent) ? r->d_reclen : sizeof(m->ent));
+	m->off += r->d_reclen;
+	m->loc = m->ent.d_off;
+	return &m->ent;
+}
+
+struct dirent64 *readdir64(DIR *d)
+{
+	static struct dirent64 *(*real)(DIR *);
+	struct mdir *m = mdir_of(d);
+	if (m)
+		return mdir_read(m);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "readdir64");
+	return real(d);
+}
+
+/* (struct dirent is struct dirent64 on x86-64: glibc makes them one function) */
+struct dirent *readdir(DIR *d) __attribute__((alias("readdir64")));
+
+int readdir64_r(DIR *d, struct dirent64 *entry, struct dirent64 **result)
+{
+	static int (*real)(DIR *, struct dirent64 *, struct dirent64 **);
+	struct mdir *m = mdir_of(d);
+	if (!m) {
+		if (!real)
+			real = dlsym(RTLD_NEXT, "readdir64_r");
+		return real(d, entry, result);
+	}
+	int e = errno;
+	errno = 0;
+	struct dirent64 *x = mdir_read(m);
+	int err = x ? 0 : errno;
+	errno = e;
+	if (x)
+		memcpy(entry, x, sizeof(*entry));
+	*result = x ? entry : NULL;
+	return err;
+}
+
+int readdir_r(DIR *d, struct dirent *entry, struct dirent **result) __attribute__((alias("readdir64_r")));
+
+int closedir(DIR *d)
+{
+	static int (*real)(DIR *);
+	struct mdir *m = mdir_of(d);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "closedir");
+	if (!m)
+		return real(d);
+	int r = m->host ? real(m->host) : close(m->fd);
+	mdir_free(m);
+	return r;
+}
+
+int dirfd(DIR *d)
+{
+	static int (*real)(DIR *);
+	struct mdir *m = mdir_of(d);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "dirfd");
+	if (!m)
+		return real(d);
+	return m->host ? real(m->host) : m->fd;
+}
+
+long telldir(DIR *d)
+{
+	static long (*real)(DIR *);
+	struct mdir *m = mdir_of(d);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "telldir");
+	if (!m || m->host)
+		return real(m ? m->host : d);
+	return m->loc;
+}
+
+void seekdir(DIR *d, long pos)
+{
+	static void (*real)(DIR *, long);
+	struct mdir *m = mdir_of(d);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "seekdir");
+	if (!m || m->host) {
+		if (m)
+			m->extra = 0;
+		real(m ? m->host : d, pos);
+		return;
+	}
+	int e = errno;
+	lseek(m->fd, pos, SEEK_SET);
+	errno = e;
+	m->len = m->off = 0;
+	m->loc = pos;
+}
+
+void rewinddir(DIR *d)
+{
+	static void (*real)(DIR *);
+	struct mdir *m = mdir_of(d);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "rewinddir");
+	if (!m || m->host) {
+		if (m)
+			m->extra = 0;
+		real(m ? m->host : d);
+		return;
+	}
+	seekdir(d, 0);
+}
+
+/* scandir() of a shim DIR: glibc's opens the directory inside libc. */
+static int mdir_scan(DIR *d, struct dirent64 ***list, int (*sel)(const struct dirent64 *), int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+	struct dirent64 **v = NULL, *e;
+	size_t n = 0, cap = 0;
+	int e0 = errno;
+	errno = 0;
+	while ((e = readdir64(d))) {
+		if (sel && !sel(e))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct dirent64 **w = realloc(v, cap * sizeof(*v));
+			if (!w)
+				goto fail;
+			v = w;
+		}
+		size_t sz = offsetof(struct dirent64, d_name) + strlen(e->d_name) + 1;
+		if (!(v[n] = malloc(sz)))
+			goto fail;
+		memcpy(v[n++], e, sz);
+	}
+	if (errno)
+		goto fail;
+	closedir(d);
+	if (cmp && n > 1)
+		qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))cmp);
+	*list = v;
+	errno = e0;
+	return (int)n;
+fail:
+	e0 = errno;
+	while (n)
+		free(v[--n]);
+	free(v);
+	closedir(d);
+	errno = e0;
+	return -1;
+}
+
+int scandir64(const char *path, struct dirent64 ***list, int (*sel)(const struct dirent64 *), int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+	static int (*real)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *), int (*)(const struct dirent64 **, const struct dirent64 **));
+	if (!real)
+		real = dlsym(RTLD_NEXT, "scandir64");
+	char buf[4096];
+	int walk;
+	if (!connected() || !path_ok(path))
+		return real(path, list, sel, cmp);
+	const char *m = model_name(AT_FDCWD, path, 0, buf, sizeof(buf), &walk);
+	if (!(m && vfio_name(m) && !node_name(m)) && strcmp(path, "/dev") && strcmp(path, "/dev/"))
+		return real(debugfs_rewrite(path, buf, sizeof(buf)), list, sel, cmp);
+	DIR *d = opendir(path);
+	return d ? mdir_scan(d, list, sel, cmp) : -1;
+}
+
+int scandir(const char *path, struct dirent ***list, int (*sel)(const struct dirent *), int (*cmp)(const struct dirent **, const struct dirent **)) __attribute__((alias("scandir64")));
+
+/* getdents64(2): the model lists a model directory (glibc 2.30's wrapper, and syscall()). */
+ssize_t getdents64(int fd, void *buf, size_t n)
+{
+	if (kind_of(fd) == K_MODEL && connected())
+		return model_getdents(fd, buf, n);
+	return RS(SYS_getdents64, fd, buf, n);
 }
 
 /* faccessat2 as the host answers it (a host older than 5.8 has none; without flags faccessat is the same call) */
@@ -1578,17 +1956,32 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	v.st_size = at.size;
 	v.st_blksize = at.blksize;
 	v.st_nlink = S_ISDIR(at.mode) ? 2 : 1;
+	/* a devtmpfs node or directory: its inode number, on the /dev the program sees */
+	if (at.ino) {
+		v.st_ino = at.ino;
+		v.st_dev = host_dev()->st_dev;
+	}
 	return self_copy(st, &v, sizeof(v), 1);
 }
 
-/* stat of what `path` (from dirfd) names among the model's nodes (model_name()); 1 when it names none */
-static int model_path_stat(int dirfd, const char *path, struct stat *st)
+/*
+ * stat of what `path` (from dirfd) names among the model's nodes (model_name()), or of the host's file a
+ * walk out of the model's directory reaches ("/dev/vfio/.."): the host has no /dev/vfio to walk through.
+ * 1 when it names neither.
+ */
+static int model_path_stat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	char name[4096];
 	int walk;
 	const char *m = model_name(dirfd, path, 0, name, sizeof(name), &walk);
-	if (!m)
-		return 1;
+	if (!m) {
+		if (!strstr(path, "vfio/") || !strstr(path, ".."))
+			return 1;
+		m = walk_names(dirfd, path, 0, 1, name, sizeof(name), &walk);
+		if (!m || walk || vfio_name(m))
+			return 1;
+		return RS(SYS_newfstatat, AT_FDCWD, *m ? m : "/", st, flags & AT_SYMLINK_NOFOLLOW);
+	}
 	walk = walk_errno(walk, m, 0);
 	if (walk) {
 		errno = walk;
@@ -1795,7 +2188,7 @@ int stat(const char *path, struct stat *st)
 	if (lfd >= 0)
 		return model_stat(lfd, NULL, st);
 	int r;
-	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st)) != 1)
+	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st, 0)) != 1)
 		return r;
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, 0);
 }
@@ -1803,7 +2196,7 @@ int stat(const char *path, struct stat *st)
 int lstat(const char *path, struct stat *st)
 {
 	int r;
-	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st)) != 1)
+	if (connected() && path_ok(path) && (r = model_path_stat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW)) != 1)
 		return r;
 	return RS(SYS_newfstatat, AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
@@ -1821,7 +2214,7 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	if (lfd >= 0)
 		return model_stat(lfd, NULL, st);
 	int r;
-	if (connected() && path && (r = model_path_stat(dirfd, path, st)) != 1)
+	if (connected() && path && (r = model_path_stat(dirfd, path, st, flags)) != 1)
 		return r;
 	return RS(SYS_newfstatat, dirfd, path, st, flags);
 }
@@ -1895,6 +2288,11 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 	sx->stx_blksize = (uint32_t)at.blksize;
 	sx->stx_blocks = 0;
 	sx->stx_nlink = S_ISDIR(at.mode) ? 2 : 1;
+	if (at.ino) {
+		sx->stx_ino = at.ino;
+		sx->stx_dev_major = major(host_dev()->st_dev);
+		sx->stx_dev_minor = minor(host_dev()->st_dev);
+	}
 	sx->stx_uid = 0;
 	sx->stx_gid = 0;
 	return 0;
@@ -4864,6 +5262,7 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_munlockall: *ret = munlockall(); return 1;
 	case SYS_mincore: *ret = mincore((void *)a[0], (size_t)a[1], (unsigned char *)a[2]); return 1;
 	case SYS_fstatfs: *ret = fstatfs((int)a[0], (struct statfs *)a[1]); return 1;
+	case SYS_getdents64: *ret = getdents64((int)a[0], (void *)a[1], (size_t)(unsigned int)a[2]); return 1;
 	case SYS_access: *ret = faccessat(AT_FDCWD, (const char *)a[0], (int)a[1], 0); return 1;
 	case SYS_faccessat: *ret = faccessat((int)a[0], (const char *)a[1], (int)a[2], 0); return 1;
 	case SYS_faccessat2: *ret = faccessat((int)a[0], (const char *)a[1], (int)a[2], (int)a[3]); return 1;

@@ -1012,3 +1012,57 @@ describe('exec: listing the directories of the device nodes', () => {
     });
   });
 });
+
+describe("exec: glibc malloc's own mappings and heap", () => {
+  it("a malloc()ed block past the mmap threshold freed under a pin is gone for the program (ACCESS_RW through the old address EFAULT) and the next malloc is new memory; the heap top free() and malloc_trim() give back is new memory when it grows again (MD_CHECK_MAP against it EINVAL, no pins on it); a block realloc() moved leaves its old address unmapped (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('malloc', (out) => {
+      expect(out).toEqual([
+        "MOCK_DOMAIN -> 0 0",
+        "CREATE_ACCESS -> 0 0",
+        "1 MiB block: IOAS_MAP of 8 pages -> 0 0",
+        "1 MiB block: MD_CHECK_MAP -> 0 0",
+        "1 MiB block: MD_CHECK_REFS 1 -> 0 0",
+        "1 MiB block: ACCESS_RW read -> 0 0",
+        "1 MiB block: byte read -> 17 0",
+        "1 MiB block: malloc again at the same address -> 0 0",
+        "1 MiB block: MD_CHECK_MAP against the new pages -> -1 22",
+        "1 MiB block: MD_CHECK_REFS 0 of the new pages -> 0 0",
+        "1 MiB block: ACCESS_RW read: still the pinned page -> -1 14",
+        "1 MiB block: byte read -> 0 0",
+        "1 MiB block: ACCESS_RW write to the pinned page -> -1 14",
+        "1 MiB block: the program's byte there -> 119 0",
+        "1 MiB block: IOAS_UNMAP -> 0 0",
+        "1 MiB block: IOAS_MAP of the new block -> 0 0",
+        "1 MiB block: MD_CHECK_MAP -> 0 0",
+        "1 MiB block: ACCESS_RW read -> 0 0",
+        "1 MiB block: byte read -> 119 0",
+        "1 MiB block: byte read -> 0 0",
+        "heap block: IOAS_MAP of 8 pages -> 0 0",
+        "heap block: MD_CHECK_MAP -> 0 0",
+        "heap block: MD_CHECK_REFS 1 -> 0 0",
+        "heap block: ACCESS_RW read -> 0 0",
+        "heap block: byte read -> 17 0",
+        "heap block: malloc again at the same address -> 1 0",
+        "heap block: MD_CHECK_MAP against the new pages -> -1 22",
+        "heap block: MD_CHECK_REFS 0 of the new pages -> 0 0",
+        "heap block: ACCESS_RW read: still the pinned page -> 0 0",
+        "heap block: byte read -> 119 0",
+        "heap block: ACCESS_RW write to the pinned page -> 0 0",
+        "heap block: the program's byte there -> 153 0",
+        "heap block: IOAS_UNMAP -> 0 0",
+        "heap block: IOAS_MAP of the new block -> 0 0",
+        "heap block: MD_CHECK_MAP -> 0 0",
+        "heap block: ACCESS_RW read -> 0 0",
+        "heap block: byte read -> 119 0",
+        "heap block: byte read -> 0 0",
+        "realloc: IOAS_MAP -> 0 0",
+        "realloc: ACCESS_RW read of the pinned page -> -1 14",
+        "byte read -> 0 0",
+        "realloc: the moved block's byte -> 66 0",
+        "realloc: ACCESS_RW read after writing the moved block -> -1 14",
+        "byte read -> 0 0",
+        "done",
+      ]);
+    });
+  });
+});

@@ -577,8 +577,11 @@ static void nofile_as_booted(void)
 	RS(SYS_prlimit64, 0, RLIMIT_NOFILE, &r, NULL);
 }
 
+static void malloc_init(void);
+
 static void __attribute__((constructor)) shim_init(void)
 {
+	malloc_init();
 	nofile_as_booted();
 	bridge_connect();
 	/*
@@ -4017,6 +4020,146 @@ static int brk_model(uintptr_t to)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * glibc's malloc maps, unmaps and moves memory with system calls made inside
+ * libc, past this shim: a large block (past M_MMAP_THRESHOLD) is a mapping
+ * of its own that free() unmaps and realloc() moves with mremap, and free()
+ * trims the top of the heap with the break. What the program then maps into
+ * an IOAS at those addresses is new memory on a kernel, so the model is told:
+ * an unmap before free() unmaps (what is pinned there keeps its bytes), a
+ * move after realloc() moved, and the part of the heap the break gave back
+ * after the call that trimmed it (its bytes are gone by then: a pin there
+ * keeps the model's last copy). Only for glibc's allocator (its chunk
+ * headers); the trims of other threads' arenas and malloc_trim()'s
+ * MADV_DONTNEED of free chunks inside the heap are not followed.
+ */
+extern void __libc_free(void *);
+extern void *__libc_realloc(void *, size_t);
+
+/* The allocator's own functions next to these (resolved once, before anything else: dlsym may allocate). */
+static void (*real_free)(void *);
+static void *(*real_realloc)(void *, size_t);
+static int (*real_malloc_trim)(size_t);
+/* The allocator is glibc's (whose chunk headers mmapped_block() reads). */
+static int glibc_allocator;
+
+static void malloc_init(void)
+{
+	real_free = dlsym(RTLD_NEXT, "free");
+	real_realloc = dlsym(RTLD_NEXT, "realloc");
+	real_malloc_trim = dlsym(RTLD_NEXT, "malloc_trim");
+	glibc_allocator = real_free && real_free == dlsym(RTLD_DEFAULT, "__libc_free") && real_realloc == dlsym(RTLD_DEFAULT, "__libc_realloc");
+	if (!real_free || !real_realloc) {
+		real_free = __libc_free;
+		real_realloc = __libc_realloc;
+	}
+}
+
+static int glibc_malloc(void)
+{
+	return glibc_allocator;
+}
+
+/* The mapping of a block glibc mapped for itself (IS_MMAPPED in its chunk's size): 1 with it in *block, *len. */
+static int mmapped_block(void *mem, uintptr_t *block, size_t *len)
+{
+	const size_t *h = (const size_t *)mem;
+	if (!mem || !(h[-1] & 2))
+		return 0;
+	/* munmap_chunk(): the chunk less its prev_size, through prev_size + size */
+	*block = (uintptr_t)mem - 2 * sizeof(size_t) - h[-2];
+	*len = h[-2] + (h[-1] & ~(size_t)7);
+	return 1;
+}
+
+/* The break moved down from b0 during a call of malloc's: the model unmaps the pages it gave back. */
+static void heap_trimmed(uintptr_t b0)
+{
+	uintptr_t b1 = (uintptr_t)RS(SYS_brk, 0), lo = (b1 + 4095) & ~(uintptr_t)4095, hi = (b0 + 4095) & ~(uintptr_t)4095;
+	if (b1 < b0 && lo < hi && b1 >= heap_start())
+		CALL(OP_MUNMAP, (int64_t)lo, (int64_t)(hi - lo), 0);
+}
+
+void free(void *mem)
+{
+	/* (a free before the shim's constructor ran: glibc's) */
+	void (*real)(void *) = real_free ? real_free : __libc_free;
+	if (!mem || !glibc_malloc() || !connected()) {
+		real(mem);
+		return;
+	}
+	int e = errno;
+	uintptr_t block;
+	size_t len;
+	if (mmapped_block(mem, &block, &len)) {
+		CALL(OP_MUNMAP, (int64_t)block, (int64_t)len, 0);
+		real(mem);
+	} else {
+		uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+		real(mem);
+		heap_trimmed(b0);
+	}
+	errno = e;
+}
+
+/*
+ * realloc() of a mapped block: mremap_chunk() moves or resizes its mapping;
+ * when that fails the new block is malloc()'s, and the old one is unmapped.
+ * realloc(p, 0) frees p.
+ */
+void *realloc(void *mem, size_t n)
+{
+	void *(*real)(void *, size_t) = real_realloc ? real_realloc : __libc_realloc;
+	if (!mem || !glibc_malloc() || !connected())
+		return real(mem, n);
+	uintptr_t ob, nb;
+	size_t ol, nl;
+	int e = errno, mapped = mmapped_block(mem, &ob, &ol);
+	if (mapped && n == 0) {
+		CALL(OP_MUNMAP, (int64_t)ob, (int64_t)ol, 0);
+		errno = e;
+		return real(mem, n);
+	}
+	uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+	void *r = real(mem, n);
+	e = errno;
+	if (!mapped)
+		heap_trimmed(b0);
+	else if (r && mmapped_block(r, &nb, &nl)) {
+		if (nb != ob || nl != ol)
+			CALL(OP_MREMAP, (int64_t)ob, (int64_t)ol, (int64_t)nl, MREMAP_MAYMOVE, (int64_t)nb, MREMAP_FOLLOW);
+	} else if (r) {
+		CALL(OP_MUNMAP, (int64_t)ob, (int64_t)ol, 0);
+	}
+	errno = e;
+	return r;
+}
+
+/* glibc's reallocarray() calls its realloc inside libc */
+void *reallocarray(void *mem, size_t k, size_t n)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(k, n, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(mem, bytes);
+}
+
+int malloc_trim(size_t pad)
+{
+	int (*real)(size_t) = real_malloc_trim;
+	if (!real)
+		return 0;
+	if (!glibc_malloc() || !connected())
+		return real(pad);
+	uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+	int r = real(pad), e = errno;
+	heap_trimmed(b0);
+	errno = e;
+	return r;
 }
 
 int brk(void *addr)

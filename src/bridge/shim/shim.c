@@ -1576,8 +1576,8 @@ DIR *opendir(const char *path)
 	if (!connected() || !path_ok(path))
 		return real_opendir(path);
 	const char *m = model_name(AT_FDCWD, path, 0, buf, sizeof(buf), &walk);
-	if (m && vfio_name(m) && !node_name(m)) {
-		/* as glibc's opendir opens it */
+	if (m) {
+		/* as glibc's opendir opens it (a device node: ENOTDIR) */
 		int fd = openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			return NULL;
@@ -1821,7 +1821,7 @@ int scandir64(const char *path, struct dirent64 ***list, int (*sel)(const struct
 	if (!connected() || !path_ok(path))
 		return real(path, list, sel, cmp);
 	const char *m = model_name(AT_FDCWD, path, 0, buf, sizeof(buf), &walk);
-	if (!(m && vfio_name(m) && !node_name(m)) && strcmp(path, "/dev") && strcmp(path, "/dev/"))
+	if (!m && strcmp(path, "/dev") && strcmp(path, "/dev/"))
 		return real(debugfs_rewrite(path, buf, sizeof(buf)), list, sel, cmp);
 	DIR *d = opendir(path);
 	return d ? mdir_scan(d, list, sel, cmp) : -1;

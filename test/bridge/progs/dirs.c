@@ -76,10 +76,13 @@ int main(void)
 	list("/dev/vfio");
 	list("/dev/vfio/");
 	list("/dev/vfio/../vfio");
+	list("/dev/vfio/vfio");
+	list("/dev/iommu/");
 	dev_has();
 
 	struct dirent **names;
 	errno = 0;
+	SAID("scandir of /dev/iommu", scandir("/dev/iommu", &names, no_dots, alphasort));
 	int n = scandir("/dev/vfio", &names, no_dots, alphasort);
 	printf("scandir /dev/vfio without dots -> %d %d\n", n, n < 0 ? errno : 0);
 	for (int i = 0; i < n; i++) {

@@ -7,7 +7,8 @@
 # real Linux 6.12 and 7.2 kernels under QEMU beside the model (profiles v6.12 and
 # latest), call by call; then the bridge test programs (test/bridge/progs, run
 # under exec by npm test) run on the kernels themselves and must pass there too,
-# and progs/sweep.c must print on each what it prints under exec.
+# and progs/sweep.c must print on each what it prints under exec; `iommufd-sim oracle`
+# runs three of them as C programs the same way.
 # Ends with "oracle: N passed, N failed" (programs) and exits non-zero on any
 # divergence src/oracle/known-divergences.yaml does not explain, on a stale row
 # there, on a bridge program failing on a kernel, or when no kernel is found. One boot per kernel:
@@ -65,23 +66,32 @@ programs=(examples test/regressions)
 passed=0
 failed=0
 status=0
-for k in "${kernels[@]}"; do
-  report=$(mktemp)
-  echo "oracle: $(basename "$(dirname "$k")") ($k)"
-  npx tsx scripts/oracle/run.ts --kernel "$k" --report "$report" "${programs[@]}"
-  rc=$?
-  if [ -s "$report" ]; then
-    read -r p f < <(node -e '
-      const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).summary;
-      console.log(`${s.agree + s.explained + s.skipped} ${s.diverged + s.errors + s.stale.length}`);
-    ' "$report")
+# count REPORT PASSED FAILED: add a JSON report's summary to the counts (the two expressions of its
+# summary `s`); no report is one failure
+count() {
+  if [ -s "$1" ]; then
+    read -r p f < <(node -e "const s = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')).summary; console.log(\`\${$2} \${$3}\`);" "$1")
     passed=$((passed + p))
     failed=$((failed + f))
   else
     failed=$((failed + 1))
   fi
-  rm -f "$report"
+  rm -f "$1"
+}
+for k in "${kernels[@]}"; do
+  report=$(mktemp)
+  echo "oracle: $(basename "$(dirname "$k")") ($k)"
+  npx tsx scripts/oracle/run.ts --kernel "$k" --report "$report" "${programs[@]}"
+  rc=$?
+  count "$report" 's.agree + s.explained + s.skipped' 's.diverged + s.errors + s.stale.length'
   [ $rc -ne 0 ] && status=1
+done
+# `iommufd-sim oracle` with C programs: built for the VM and for exec, stdout and exit status compared
+# (a program that spawns itself with arguments, one of the kernel's identity, one of event queues).
+for k in "${kernels[@]}"; do
+  report=$(mktemp)
+  npx tsx src/cli/main.ts oracle --kernel "$k" --report "$report" test/bridge/progs/spawn.c test/bridge/progs/uname.c test/bridge/progs/events.c
+  count "$report" 's.agree' 's.diverged + s.errors'
 done
 # The bridge test programs (test/bridge/progs), whose checks are the kernels' answers, on the kernels themselves.
 kargs=()

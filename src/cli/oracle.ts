@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { type Command, Option } from 'commander';
 import { PROFILE_NAMES, type ProfileName } from '../base/profile.js';
+import { formatCPrograms, runCPrograms } from '../oracle/c-programs.js';
 import type { ProgramReport } from '../oracle/compare.js';
 import { type OracleResult, loadPrograms, runOracle } from '../oracle/index.js';
 import { KNOWN_FILE, type KnownDivergence, loadKnown } from '../oracle/known.js';
@@ -33,6 +34,7 @@ export interface OracleCommandOptions {
   cache?: string;
   console?: string;
   report?: string;
+  include?: string[];
 }
 
 export const EXIT_CANNOT_RUN = 3;
@@ -90,6 +92,12 @@ export async function oracleCommand(inputs: string[], o: OracleCommandOptions): 
   const kernel = resolve(o.kernel);
   if (!existsSync(kernel)) throw new UsageError(`${o.kernel}: no such kernel image. ${KERNEL_HELP}`);
   if (inputs.length === 0) throw new UsageError('give program files, folders or a fuzz corpus');
+  const cFiles = inputs.filter((f) => f.endsWith('.c'));
+  if (cFiles.length > 0) {
+    if (cFiles.length !== inputs.length) throw new UsageError('give either C programs (.c) or scenario programs, not both');
+    return cProgramsCommand(cFiles, kernel, o);
+  }
+  if (o.include?.length) throw new UsageError('--include is for C programs');
   const { programs, errors } = loadPrograms(inputs);
   // A program the parser rejects is left out (said on stderr), not the whole run.
   for (const e of errors.slice(0, 10)) process.stderr.write(`iommufd-sim oracle: skipping ${e}\n`);
@@ -133,14 +141,44 @@ export async function oracleCommand(inputs: string[], o: OracleCommandOptions): 
   return res.summary.ok ? 0 : 1;
 }
 
+/** C programs: each built for the VM and for exec, their stdout and exit status compared (src/oracle/c-programs.ts). */
+async function cProgramsCommand(files: string[], kernel: string, o: OracleCommandOptions): Promise<number> {
+  const absent = files.find((f) => !existsSync(f));
+  if (absent !== undefined) throw new UsageError(`${absent}: no such file`);
+  let res: Awaited<ReturnType<typeof runCPrograms>>;
+  try {
+    res = await runCPrograms({
+      files,
+      kernel,
+      ...(o.initramfs ? { initramfs: resolve(o.initramfs) } : {}),
+      ...(o.profile ? { profile: o.profile } : {}),
+      ...(o.include ? { includes: o.include } : {}),
+      ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
+      ...(o.console ? { consoleLog: resolve(o.console) } : {}),
+      ...(o.jobs ? { jobs: o.jobs } : {}),
+      ...(o.timeout ? { programTimeout: o.timeout } : {}),
+      onPhase: (p) => {
+        if (!o.json) process.stderr.write(`oracle: ${p}\n`);
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`iommufd-sim oracle: ${(e as Error).message}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+  const json = `${JSON.stringify(res, null, 2)}\n`;
+  if (o.report) writeFileSync(resolve(o.report), json);
+  process.stdout.write(o.json ? json : formatCPrograms(res));
+  return res.summary.ok ? 0 : 1;
+}
+
 /** Add the `oracle` command to the iommufd-sim program. */
 export function register(program: Command): void {
   program
     .command('oracle')
     .description(
-      'Run scenario programs on a real kernel under QEMU (one boot for all) beside the model, call by call: errno, outputs, WARNs. Exit 1 on a divergence the known-divergences file does not explain.',
+      'Run scenario programs on a real kernel under QEMU (one boot for all) beside the model, call by call: errno, outputs, WARNs. Exit 1 on a divergence the known-divergences file does not explain. C programs (.c files) are built for the VM and for exec instead, and their output and exit status compared line by line.',
     )
-    .argument('<programs...>', 'program files, folders of them, or a fuzz corpus folder')
+    .argument('<programs...>', 'program files, folders of them, a fuzz corpus folder, or C programs (.c)')
     .option('-k, --kernel <bzImage>', 'kernel built with CONFIG_IOMMUFD_TEST (e.g. ../shared/oracle/bzImage)')
     .option('--initramfs <file>', 'base initramfs with busybox (default: init.cpio.gz beside the kernel)')
     .addOption(new Option('-p, --profile <name>', 'model profile to compare with (default: the one of the kernel release: 6.12 → v6.12, 7.2 → latest)').choices(PROFILE_NAMES as unknown as string[]))
@@ -153,6 +191,7 @@ export function register(program: Command): void {
     .option('-a, --all', 'also list explained divergences and skipped programs')
     .option('--json', 'print the reports and the summary as JSON')
     .option('--report <file>', 'also write the JSON report to this file')
+    .option('-I, --include <dir>', "C programs: a folder to include from (e.g. a kernel tree's usr/include), besides each file's own; repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (inputs: string[], o: OracleCommandOptions) => {
       process.exitCode = await oracleCommand(inputs, o);
     });

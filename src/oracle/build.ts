@@ -64,6 +64,8 @@ export async function compileAll(
   cacheDir: string,
   jobs = 2,
   onDone?: (n: number) => void,
+  /** More compiler flags for every program (include folders): part of the cache key. */
+  flags: readonly string[] = [],
 ): Promise<Array<CompiledProgram | { error: string }>> {
   const dir = join(cacheDir, 'obj');
   mkdirSync(dir, { recursive: true });
@@ -74,14 +76,14 @@ export async function compileAll(
     for (;;) {
       const i = next++;
       if (i >= sources.length) return;
-      const h = sha(`${CFLAGS.join(' ')}\n${sources[i]}`);
+      const h = sha(`${[...CFLAGS, ...flags].join(' ')}\n${sources[i]}`);
       const entry = `oracle_prog_${h}`;
       const object = join(dir, `${h}.o`);
       if (!existsSync(object)) {
         const src = join(dir, `${h}.c`);
         writeFileSync(src, sources[i]);
         const tmp = `${object}.${process.pid}.tmp`;
-        const r = await run(compiler(), [...CFLAGS, `-Dmain=${entry}`, '-c', '-o', tmp, src]);
+        const r = await run(compiler(), [...CFLAGS, ...flags, `-Dmain=${entry}`, '-c', '-o', tmp, src]);
         if (r.status !== 0) {
           out[i] = { error: r.out.trim().split('\n').slice(0, 5).join('\n') };
           onDone?.(++done);
@@ -97,23 +99,27 @@ export async function compileAll(
   return out;
 }
 
-/** Link the objects with a dispatcher: `binary N` runs program N (cached by the object list). */
+/** The dispatcher's call: program N's main gets the arguments after N (its argv[0] is N). */
+const DISPATCH = 'return ((int (*)(int, char **, char **))progs[n])(argc - 1, argv + 1, envp);';
+
+/** Link the objects with a dispatcher: `binary N [args]` runs program N (cached by the object list). */
 export async function linkMulticall(progs: readonly CompiledProgram[], cacheDir: string): Promise<string> {
   const dir = join(cacheDir, 'bin');
   mkdirSync(dir, { recursive: true });
-  const h = sha(progs.map((p) => p.entry).join('\n'));
+  const h = sha(`${DISPATCH}\n${progs.map((p) => p.entry).join('\n')}`);
   const bin = join(dir, `oracle-progs-${h}`);
   if (existsSync(bin)) return bin;
   const lines = ['#include <stdio.h>', '#include <stdlib.h>', ''];
   const seen = new Set<string>();
   for (const p of progs) if (!seen.has(p.entry)) {
     seen.add(p.entry);
-    lines.push(`int ${p.entry}(void);`);
+    // (declared without a prototype: a program's main takes (void), (argc, argv) or (argc, argv, envp))
+    lines.push(`int ${p.entry}();`);
   }
-  lines.push('', 'static int (*const progs[])(void) = {', ...progs.map((p) => `\t${p.entry},`), '};', '');
-  lines.push('int main(int argc, char **argv)', '{', '\tlong n = argc > 1 ? strtol(argv[1], NULL, 10) : -1;', '');
-  lines.push(`\tif (n < 0 || n >= ${progs.length}) {`, `\t\tfprintf(stderr, "usage: %s N (0..${progs.length - 1})\\n", argv[0]);`, '\t\treturn 2;', '\t}');
-  lines.push('\treturn progs[n]();', '}', '');
+  lines.push('', 'static int (*const progs[])() = {', ...progs.map((p) => `\t${p.entry},`), '};', '');
+  lines.push('int main(int argc, char **argv, char **envp)', '{', '\tlong n = argc > 1 ? strtol(argv[1], NULL, 10) : -1;', '');
+  lines.push(`\tif (n < 0 || n >= ${progs.length}) {`, `\t\tfprintf(stderr, "usage: %s N (0..${progs.length - 1}) [args]\\n", argv[0]);`, '\t\treturn 2;', '\t}');
+  lines.push(`\t${DISPATCH}`, '}', '');
   const src = join(dir, `oracle-progs-${h}.c`);
   writeFileSync(src, lines.join('\n'));
   const objs = [...new Set(progs.map((p) => p.object))];

@@ -582,6 +582,9 @@ static void malloc_init(void);
 static void __attribute__((constructor)) shim_init(void)
 {
 	malloc_init();
+	/* stdout line by line, as on a console (`oracle` compares C programs' output with a VM's) */
+	if (getenv("IOMMUFD_SIM_LINEBUF"))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	nofile_as_booted();
 	bridge_connect();
 	/*
@@ -837,6 +840,21 @@ static int walk_errno(int walk, const char *name, int creat)
 	if (walk != WALK_SLASH)
 		return walk;
 	return creat ? EISDIR : node_name(name) ? ENOTDIR : 0;
+}
+
+/*
+ * A name that walks through the model's directory and out of it ("/dev/vfio/.."): the host has no
+ * /dev/vfio to walk through, so the host is given where the walk ends. NULL for any other name.
+ */
+static const char *out_of_model_dir(int dirfd, const char *path, char *out, size_t n)
+{
+	int walk;
+	if (!strstr(path, "vfio/") || !strstr(path, ".."))
+		return NULL;
+	const char *m = walk_names(dirfd, path, 0, 1, out, n, &walk);
+	if (!m || walk || vfio_name(m))
+		return NULL;
+	return *m ? m : "/";
 }
 
 static int all_digits(const char *s, const char *end)
@@ -1589,6 +1607,9 @@ DIR *opendir(const char *path)
 		}
 		return d;
 	}
+	const char *out = out_of_model_dir(AT_FDCWD, path, buf, sizeof(buf));
+	if (out)
+		path = out;
 	if (!strcmp(path, "/dev") || !strcmp(path, "/dev/")) {
 		DIR *h = real_opendir(path);
 		if (!h)
@@ -1978,12 +1999,8 @@ static int model_path_stat(int dirfd, const char *path, struct stat *st, int fla
 	int walk;
 	const char *m = model_name(dirfd, path, 0, name, sizeof(name), &walk);
 	if (!m) {
-		if (!strstr(path, "vfio/") || !strstr(path, ".."))
-			return 1;
-		m = walk_names(dirfd, path, 0, 1, name, sizeof(name), &walk);
-		if (!m || walk || vfio_name(m))
-			return 1;
-		return RS(SYS_newfstatat, AT_FDCWD, *m ? m : "/", st, flags & AT_SYMLINK_NOFOLLOW);
+		m = out_of_model_dir(dirfd, path, name, sizeof(name));
+		return m ? RS(SYS_newfstatat, AT_FDCWD, m, st, flags & AT_SYMLINK_NOFOLLOW) : 1;
 	}
 	walk = walk_errno(walk, m, 0);
 	if (walk) {

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// `iommufd-sim oracle` with C programs, without a VM: the multi-call binary passes each program its
+// arguments (argv[0] its number), a program's own folder and -I folders are on the include path (and
+// in the cache key), the report's lines, and the command's usage errors. scripts/oracle/ci.sh runs C
+// programs on the real kernels.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compileAll, linkMulticall } from '../../src/oracle/build.js';
+import { type CProgramsResult, formatCPrograms } from '../../src/oracle/c-programs.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'iommufd-sim.js');
+const tmp = mkdtempSync(join(tmpdir(), 'iommufd-sim-cprog-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('oracle: C programs', () => {
+  it('links programs with main(void) and main(argc, argv) into one static binary that runs program N with the arguments after N', async () => {
+    const cache = join(tmp, 'cache');
+    const inc = join(tmp, 'inc');
+    mkdirSync(inc, { recursive: true });
+    writeFileSync(join(inc, 'greeting.h'), '#define GREETING "hello"\n');
+    const plain = '#include <stdio.h>\n#include "greeting.h"\nint main(void) { printf("%s\\n", GREETING); return 7; }\n';
+    const args = '#include <stdio.h>\nint main(int argc, char **argv) { for (int i = 0; i < argc; i++) printf("%d %s\\n", i, argv[i]); return argc; }\n';
+    const compiled = await compileAll([plain, args], cache, 2, undefined, [`-I${inc}`]);
+    expect(compiled.every((c) => !('error' in c))).toBe(true);
+    // without the folder the header is not found: the flags are part of what is compiled (and of the cache key)
+    const without = await compileAll([plain], cache);
+    expect('error' in without[0] && without[0].error).toMatch(/greeting\.h/);
+    const bin = await linkMulticall(compiled as Array<{ entry: string; object: string }>, cache);
+    const p0 = spawnSync(bin, ['0'], { encoding: 'utf8' });
+    expect([p0.stdout, p0.status]).toEqual(['hello\n', 7]);
+    const p1 = spawnSync(bin, ['1', 'a', 'bc'], { encoding: 'utf8' });
+    expect([p1.stdout, p1.status]).toEqual(['0 1\n1 a\n2 bc\n', 3]);
+    const bad = spawnSync(bin, ['2'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/usage: .* N \(0\.\.1\)/);
+  });
+
+  it('reports each program (agree, DIVERGED with the first differing line of each side, ERROR) and the summary', () => {
+    const res: CProgramsResult = {
+      release: '7.2.13',
+      profile: 'latest',
+      reports: [
+        { name: 'a.c', status: 'agree', kernelLines: 12, modelLines: 12, kernelExit: 0, modelExit: 0 },
+        { name: 'b.c', status: 'diverged', kernelLines: 3, modelLines: 2, kernelExit: 0, modelExit: 0, line: 3, kernel: 'IOAS_MAP -> -1 12', model: '(none)' },
+        { name: 'c.c', status: 'diverged', kernelLines: 1, modelLines: 1, kernelExit: 139, modelExit: 0 },
+        { name: 'd.c', status: 'error', kernelLines: 0, modelLines: 0, note: 'does not compile: d.c:1:1: error' },
+      ],
+      summary: { programs: 4, agree: 1, diverged: 2, errors: 1, ok: false },
+    };
+    expect(formatCPrograms(res).split('\n')).toEqual([
+      'agree a.c: 12 lines, exit 0',
+      'DIVERGED b.c: exit 0 on the kernel, 0 under exec; 3 lines against 2',
+      '  line 3:',
+      '    kernel: IOAS_MAP -> -1 12',
+      '    model:  (none)',
+      'DIVERGED c.c: exit 139 on the kernel, 0 under exec; 1 lines against 1',
+      'ERROR d.c: does not compile: d.c:1:1: error',
+      'Linux 7.2.13 vs model latest: 4 C programs: 1 agree, 2 diverged, 1 errors',
+      'oracle: FAILED',
+      '',
+    ]);
+  });
+
+  it('is a usage error (exit 2, no stack trace) to mix C and scenario programs, to name a C file that is none, or to give -I with scenario programs', () => {
+    const cli = (args: string[]) => spawnSync(process.execPath, [BIN, 'oracle', '--kernel', join(ROOT, 'package.json'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const mixed = cli(['test/bridge/progs/uname.c', 'examples']);
+    expect([mixed.status, mixed.stderr.trim()]).toEqual([2, 'iommufd-sim: give either C programs (.c) or scenario programs, not both']);
+    const absent = cli(['no-such-program.c']);
+    expect([absent.status, absent.stderr.trim()]).toEqual([2, 'iommufd-sim: no-such-program.c: no such file']);
+    const include = cli(['-I', 'test', 'examples']);
+    expect([include.status, include.stderr.trim()]).toEqual([2, 'iommufd-sim: --include is for C programs']);
+    for (const r of [mixed, absent, include]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

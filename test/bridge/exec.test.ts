@@ -513,6 +513,12 @@ describe('exec: the device nodes by other names and through openat2(2)', () => {
         'openat2 IN_ROOT /dev, /iommu -> 1 0',
         'openat2 IN_ROOT /dev, /dev/iommu -> -1 2',
         'openat2 O_EMPTYPATH bit -> 1 0',
+        'truncate /dev/./iommu -> -1 22',
+        'truncate //dev/vfio/../iommu -> -1 22',
+        'truncate /dev/iommu/ -> -1 20',
+        'truncate /dev/vfio/ -> -1 21',
+        'truncate /dev/vfio/none -> -1 2',
+        'truncate /dev/iommu/ to -1 -> -1 22',
       ])
         expect(out).toContain(l);
       // 7.2 (latest) and 6.12 differ only where 7.x's flags are concerned

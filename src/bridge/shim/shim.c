@@ -1348,9 +1348,17 @@ int truncate(const char *path, off_t len)
 	struct stat st;
 	if (!path_ok(path))
 		return RS(SYS_truncate, path, len);
-	/* a model device node: vfs_truncate() refuses what is no regular file */
-	if (connected() && model_path(path)) {
-		errno = EINVAL;
+	/*
+	 * a name of the model's (by any spelling the walk takes): do_sys_truncate() refuses a negative
+	 * length first, then the walk's failure, then vfs_truncate() a directory (EISDIR) and what is no
+	 * regular file (EINVAL)
+	 */
+	char name[4096];
+	int walk;
+	const char *m = connected() ? model_name(AT_FDCWD, path, 0, name, sizeof(name), &walk) : NULL;
+	if (m) {
+		walk = walk_errno(walk, m, 0);
+		errno = len < 0 ? EINVAL : walk ? walk : node_name(m) ? EINVAL : !strcmp(m, "/dev/vfio") ? EISDIR : ENOENT;
 		return -1;
 	}
 	if (connected() && RS(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 && S_ISREG(st.st_mode)) {

@@ -200,6 +200,16 @@ int main(void)
 	SAID("openat(fault queue, \"\", O_EMPTYPATH | O_PATH)", one(openat((int)fa.out_fault_fd, "", O_PATH | EMPTYPATH)));
 	int vfio = open("/dev/vfio/vfio", O_RDWR);
 	SAID("openat(container, \"\", O_EMPTYPATH)", one(openat(vfio, "", O_RDWR | EMPTYPATH)));
+
+	/* truncate(2) of the nodes and their directory by any name: a length below 0, the walk, then the file's type */
+	static const char *const tnames[] = { "/dev/iommu", "/dev/./iommu", "//dev/vfio/../iommu", "/dev/vfio/vfio", "/dev/iommu/", "/dev/vfio", "/dev/vfio/", "/dev/vfio/none", "/dev/iommu/x" };
+	for (unsigned i = 0; i < sizeof(tnames) / sizeof(tnames[0]); i++) {
+		char what[96];
+		snprintf(what, sizeof(what), "truncate %s", tnames[i]);
+		SAID(what, truncate(tnames[i], 0));
+		snprintf(what, sizeof(what), "truncate %s to -1", tnames[i]);
+		SAID(what, truncate(tnames[i], -1));
+	}
 	printf("done\n");
 	return 0;
 }

@@ -4069,6 +4069,8 @@ static void *(*real_realloc)(void *, size_t);
 static int (*real_malloc_trim)(size_t);
 /* The allocator is glibc's (whose chunk headers mmapped_block() reads). */
 static int glibc_allocator;
+/* glibc's record of the break (__curbrk, what its sbrk moves): read without a system call. */
+static void *const *glibc_curbrk;
 
 static void malloc_init(void)
 {
@@ -4076,6 +4078,7 @@ static void malloc_init(void)
 	real_realloc = dlsym(RTLD_NEXT, "realloc");
 	real_malloc_trim = dlsym(RTLD_NEXT, "malloc_trim");
 	glibc_allocator = real_free && real_free == dlsym(RTLD_DEFAULT, "__libc_free") && real_realloc == dlsym(RTLD_DEFAULT, "__libc_realloc");
+	glibc_curbrk = dlsym(RTLD_DEFAULT, "__curbrk");
 	if (!real_free || !real_realloc) {
 		real_free = __libc_free;
 		real_realloc = __libc_realloc;
@@ -4099,10 +4102,16 @@ static int mmapped_block(void *mem, uintptr_t *block, size_t *len)
 	return 1;
 }
 
+/* The break now: glibc's record of it, else the system call's. */
+static uintptr_t cur_brk(void)
+{
+	return glibc_curbrk && *glibc_curbrk ? (uintptr_t)*glibc_curbrk : (uintptr_t)RS(SYS_brk, 0);
+}
+
 /* The break moved down from b0 during a call of malloc's: the model unmaps the pages it gave back. */
 static void heap_trimmed(uintptr_t b0)
 {
-	uintptr_t b1 = (uintptr_t)RS(SYS_brk, 0), lo = (b1 + 4095) & ~(uintptr_t)4095, hi = (b0 + 4095) & ~(uintptr_t)4095;
+	uintptr_t b1 = cur_brk(), lo = (b1 + 4095) & ~(uintptr_t)4095, hi = (b0 + 4095) & ~(uintptr_t)4095;
 	if (b1 < b0 && lo < hi && b1 >= heap_start())
 		CALL(OP_MUNMAP, (int64_t)lo, (int64_t)(hi - lo), 0);
 }
@@ -4122,7 +4131,7 @@ void free(void *mem)
 		CALL(OP_MUNMAP, (int64_t)block, (int64_t)len, 0);
 		real(mem);
 	} else {
-		uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+		uintptr_t b0 = cur_brk();
 		real(mem);
 		heap_trimmed(b0);
 	}
@@ -4147,7 +4156,7 @@ void *realloc(void *mem, size_t n)
 		errno = e;
 		return real(mem, n);
 	}
-	uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+	uintptr_t b0 = cur_brk();
 	void *r = real(mem, n);
 	e = errno;
 	if (!mapped)
@@ -4180,7 +4189,7 @@ int malloc_trim(size_t pad)
 		return 0;
 	if (!glibc_malloc() || !connected())
 		return real(pad);
-	uintptr_t b0 = (uintptr_t)RS(SYS_brk, 0);
+	uintptr_t b0 = cur_brk();
 	int r = real(pad), e = errno;
 	heap_trimmed(b0);
 	errno = e;

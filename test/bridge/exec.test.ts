@@ -519,6 +519,12 @@ describe('exec: the device nodes by other names and through openat2(2)', () => {
         'truncate /dev/vfio/ -> -1 21',
         'truncate /dev/vfio/none -> -1 2',
         'truncate /dev/iommu/ to -1 -> -1 22',
+        'realpath //dev/./iommu -> /dev/iommu 0',
+        'realpath /dev/vfio/ -> /dev/vfio 0',
+        'realpath /dev/vfio/.. -> /dev 0',
+        'realpath /dev/iommu/ -> (null) 20',
+        'realpath /dev/vfio/none -> (null) 2',
+        'realpath vfio/../iommu from /dev -> /dev/iommu',
       ])
         expect(out).toContain(l);
       // 7.2 (latest) and 6.12 differ only where 7.x's flags are concerned

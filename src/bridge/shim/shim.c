@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1864,6 +1865,77 @@ ssize_t getdents64(int fd, void *buf, size_t n)
 	if (kind_of(fd) == K_MODEL && connected())
 		return model_getdents(fd, buf, n);
 	return RS(SYS_getdents64, fd, buf, n);
+}
+
+/*
+ * realpath() and canonicalize_file_name() walk the name with lstat and
+ * readlink inside libc, where the host has no /dev/iommu or /dev/vfio: a
+ * name of the model's is resolved by the shim's walk (no symbolic link on
+ * the way, checked on the host), a node followed by a slash is ENOTDIR, a
+ * name the model has no node at ENOENT; a name that walks out of /dev/vfio
+ * is the host's where the walk ends.
+ */
+static char *model_realpath(const char *path, char *resolved, int *handled)
+{
+	char name[4096];
+	int walk;
+	*handled = 0;
+	if (!connected() || !path || !*path)
+		return NULL;
+	const char *m = model_name(AT_FDCWD, path, 0, name, sizeof(name), &walk);
+	if (!m) {
+		m = out_of_model_dir(AT_FDCWD, path, name, sizeof(name));
+		if (!m)
+			return NULL;
+		static char *(*real)(const char *, char *);
+		if (!real)
+			real = dlsym(RTLD_NEXT, "realpath");
+		*handled = 1;
+		return real(m, resolved);
+	}
+	*handled = 1;
+	struct model_attr at;
+	walk = walk_errno(walk, m, 0);
+	if (walk || model_attr(-1, m, &at) < 0) {
+		errno = walk ? walk : errno;
+		return NULL;
+	}
+	if (strlen(m) + 1 > PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	char *out = resolved ? resolved : malloc(PATH_MAX);
+	if (!out) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	snprintf(out, PATH_MAX, "%s", m);
+	return out;
+}
+
+char *realpath(const char *path, char *resolved)
+{
+	static char *(*real)(const char *, char *);
+	int handled;
+	char *r = model_realpath(path, resolved, &handled);
+	if (handled)
+		return r;
+	if (!real)
+		real = dlsym(RTLD_NEXT, "realpath");
+	return real(path, resolved);
+}
+
+/* _FORTIFY_SOURCE's realpath */
+char *__realpath_chk(const char *path, char *resolved, size_t len)
+{
+	if (len < PATH_MAX)
+		abort();
+	return realpath(path, resolved);
+}
+
+char *canonicalize_file_name(const char *path)
+{
+	return realpath(path, NULL);
 }
 
 /* faccessat2 as the host answers it (a host older than 5.8 has none; without flags faccessat is the same call) */

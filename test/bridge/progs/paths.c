@@ -210,6 +210,19 @@ int main(void)
 		snprintf(what, sizeof(what), "truncate %s to -1", tnames[i]);
 		SAID(what, truncate(tnames[i], -1));
 	}
+
+	/* realpath(3) of the nodes and their directory, glibc's walk with lstat and readlink */
+	static const char *const rnames[] = { "/dev/iommu", "//dev/./iommu", "/dev/vfio/../iommu", "/dev/vfio/vfio", "/dev/vfio", "/dev/vfio/", "/dev/vfio/..", "/dev/iommu/", "/dev/vfio/none", "/dev/iommu/." };
+	for (unsigned i = 0; i < sizeof(rnames) / sizeof(rnames[0]); i++) {
+		char buf[4096];
+		errno = 0;
+		char *r = realpath(rnames[i], buf);
+		printf("realpath %s -> %s %d\n", rnames[i], r ? r : "(null)", r ? 0 : errno);
+	}
+	SAID("chdir /dev", chdir("/dev"));
+	char *rr = realpath("vfio/../iommu", NULL);
+	printf("realpath vfio/../iommu from /dev -> %s\n", rr ? rr : "(null)");
+	free(rr);
 	printf("done\n");
 	return 0;
 }

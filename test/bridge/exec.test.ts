@@ -944,7 +944,7 @@ describe('exec: helpers', () => {
 });
 
 describe('exec: listing the directories of the device nodes', () => {
-  it("opendir/readdir, scandir, telldir/seekdir and getdents64 list /dev/vfio as shmem does on a kernel (\".\", \"..\" and vfio with their types, inode numbers as stat shows them, offsets 1, 3 and DIR_OFFSET_EOD, a too small buffer EINVAL, a fault after the first record a short listing), /dev lists iommu and vfio, and a device node is no directory (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+  it("opendir/readdir, scandir, telldir/seekdir, glob and getdents64 list /dev/vfio as shmem does on a kernel, statfs and statvfs of the nodes are /dev's (\".\", \"..\" and vfio with their types, inode numbers as stat shows them, offsets 1, 3 and DIR_OFFSET_EOD, a too small buffer EINVAL, a fault after the first record a short listing), /dev lists iommu and vfio, and a device node is no directory (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('dirs', (out) => {
       expect(out).toEqual([
         "opendir /dev/vfio -> 1 0",
@@ -1022,6 +1022,24 @@ describe('exec: listing the directories of the device nodes', () => {
         "fdopendir of /dev/iommu -> 0 20",
         "fdopendir of /dev/vfio, then readdir -> .",
         "fcntl F_GETFD of the descriptor closedir closed -> -1 9",
+        "glob /dev/vfio/* -> 0: /dev/vfio/vfio",
+        "glob /dev/vfio/[0-9]* -> 3:",
+        "glob /dev/io* -> 0: /dev/iommu",
+        "glob /dev/vfi?/vf* -> 0: /dev/vfio/vfio",
+        "glob /dev/vfio/vfio -> 0: /dev/vfio/vfio",
+        "glob /dev/vfio/*/x -> 3:",
+        "statfs /dev/iommu, /dev's type 1 -> 0 0",
+        "statvfs /dev/iommu, /dev's fsid 1 -> 0 0",
+        "statfs /dev/./iommu, /dev's type 1 -> 0 0",
+        "statvfs /dev/./iommu, /dev's fsid 1 -> 0 0",
+        "statfs /dev/vfio, /dev's type 1 -> 0 0",
+        "statvfs /dev/vfio, /dev's fsid 1 -> 0 0",
+        "statfs /dev/vfio/vfio, /dev's type 1 -> 0 0",
+        "statvfs /dev/vfio/vfio, /dev's fsid 1 -> 0 0",
+        "statfs /dev/iommu/, /dev's type 0 -> -1 20",
+        "statvfs /dev/iommu/, /dev's fsid 0 -> -1 20",
+        "statfs /dev/vfio/none, /dev's type 0 -> -1 2",
+        "statvfs /dev/vfio/none, /dev's fsid 0 -> -1 2",
         "done",
       ]);
     });

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -34,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -2328,6 +2330,100 @@ int lstat64(const char *path, struct stat64 *st)
 {
 	return lstat(path, (struct stat *)st);
 }
+
+/*
+ * statfs and statvfs of a model name: the filesystem of the /dev the program sees (devtmpfs in the
+ * VMs), after the walk's failure or ENOENT for a name the model has no node at; a name that walks out of
+ * /dev/vfio is the host's file where the walk ends. (glibc's statvfs calls statfs inside libc.)
+ */
+static const char *statfs_name(const char *path, char *name, size_t n, int *err)
+{
+	int walk;
+	*err = 0;
+	if (!connected() || !path || !path_ok(path))
+		return NULL;
+	const char *m = model_name(AT_FDCWD, path, 0, name, n, &walk);
+	if (!m)
+		return out_of_model_dir(AT_FDCWD, path, name, n);
+	struct model_attr at;
+	walk = walk_errno(walk, m, 0);
+	if (walk)
+		*err = walk;
+	else if (model_attr(-1, m, &at) < 0)
+		*err = errno;
+	return "/dev";
+}
+
+int statfs(const char *path, struct statfs *sf)
+{
+	char name[4096];
+	int err;
+	const char *m = statfs_name(path, name, sizeof(name), &err);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return RS(SYS_statfs, m ? m : path, sf);
+}
+
+int statfs64(const char *path, struct statfs64 *sf) __attribute__((alias("statfs")));
+
+int statvfs(const char *path, struct statvfs *sv)
+{
+	static int (*real)(const char *, struct statvfs *);
+	char name[4096];
+	int err;
+	if (!real)
+		real = dlsym(RTLD_NEXT, "statvfs");
+	const char *m = statfs_name(path, name, sizeof(name), &err);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return real(m ? m : path, sv);
+}
+
+int statvfs64(const char *path, struct statvfs64 *sv) __attribute__((alias("statvfs")));
+
+/*
+ * glob() opens and reads directories and stats names inside libc; unless the caller brings its own
+ * (GLOB_ALTDIRFUNC), it is given this shim's, so a pattern in /dev/vfio or one for /dev/io... matches
+ * the model's nodes.
+ */
+static void *glob_opendir(const char *path)
+{
+	return opendir(path);
+}
+
+static struct dirent *glob_readdir(void *d)
+{
+	return readdir(d);
+}
+
+static void glob_closedir(void *d)
+{
+	closedir(d);
+}
+
+int glob(const char *pattern, int flags, int (*errfunc)(const char *, int), glob_t *pglob)
+{
+	static int (*real)(const char *, int, int (*)(const char *, int), glob_t *);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "glob");
+	if (!connected() || (flags & GLOB_ALTDIRFUNC) || !pglob)
+		return real(pattern, flags, errfunc, pglob);
+	pglob->gl_opendir = glob_opendir;
+	pglob->gl_readdir = glob_readdir;
+	pglob->gl_closedir = glob_closedir;
+	pglob->gl_stat = stat;
+	pglob->gl_lstat = lstat;
+	int r = real(pattern, flags | GLOB_ALTDIRFUNC, errfunc, pglob);
+	/* (gl_flags as the caller's flags make them) */
+	pglob->gl_flags &= ~GLOB_ALTDIRFUNC;
+	return r;
+}
+
+int glob64(const char *pattern, int flags, int (*errfunc)(const char *, int), glob64_t *pglob) __attribute__((alias("glob")));
 
 int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {

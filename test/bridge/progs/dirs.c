@@ -10,6 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <glob.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -180,6 +183,37 @@ int main(void)
 	if (d)
 		closedir(d);
 	SAID("fcntl F_GETFD of the descriptor closedir closed", fcntl(fd, F_GETFD));
+
+	/* glob(3) over the directories, which glibc opens and reads inside libc */
+	static const char *const pats[] = { "/dev/vfio/*", "/dev/vfio/[0-9]*", "/dev/io*", "/dev/vfi?/vf*", "/dev/vfio/vfio", "/dev/vfio/*/x" };
+	for (unsigned i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		glob_t g;
+		int r = glob(pats[i], 0, NULL, &g);
+		printf("glob %s -> %d:", pats[i], r);
+		for (size_t k = 0; r == 0 && k < g.gl_pathc; k++)
+			printf(" %s", g.gl_pathv[k]);
+		printf("\n");
+		if (r == 0)
+			globfree(&g);
+	}
+
+	/* statfs(2) and statvfs(3) of the nodes' names: the filesystem of /dev */
+	struct statfs devfs, sf;
+	struct statvfs devvfs, sv;
+	statfs("/dev", &devfs);
+	statvfs("/dev", &devvfs);
+	static const char *const snames[] = { "/dev/iommu", "/dev/./iommu", "/dev/vfio", "/dev/vfio/vfio", "/dev/iommu/", "/dev/vfio/none" };
+	for (unsigned i = 0; i < sizeof(snames) / sizeof(snames[0]); i++) {
+		char what[96];
+		errno = 0;
+		int r = statfs(snames[i], &sf);
+		snprintf(what, sizeof(what), "statfs %s, /dev's type %d", snames[i], r == 0 && sf.f_type == devfs.f_type);
+		said(what, r);
+		errno = 0;
+		r = statvfs(snames[i], &sv);
+		snprintf(what, sizeof(what), "statvfs %s, /dev's fsid %d", snames[i], r == 0 && sv.f_fsid == devvfs.f_fsid);
+		said(what, r);
+	}
 	printf("done\n");
 	return 0;
 }

@@ -525,6 +525,12 @@ describe('exec: the device nodes by other names and through openat2(2)', () => {
         'realpath /dev/iommu/ -> (null) 20',
         'realpath /dev/vfio/none -> (null) 2',
         'realpath vfio/../iommu from /dev -> /dev/iommu',
+        'readlink /dev/./iommu -> -1 22',
+        'readlink /dev/iommu/ -> -1 20',
+        'readlink /dev/vfio/none -> -1 2',
+        'link /dev/iommu /tmp/io-link -> -1 18',
+        'link /tmp /dev/vfio/vfio -> -1 17',
+        'link /dev/iommu /dev/iommu/x -> -1 20',
       ])
         expect(out).toContain(l);
       // 7.2 (latest) and 6.12 differ only where 7.x's flags are concerned

@@ -3460,16 +3460,93 @@ static ssize_t model_link(int fd, char *buf, size_t size)
 	return self_copy(buf, path, n, 1) < 0 ? -1 : (ssize_t)n;
 }
 
+/*
+ * What the kernel says of a name of the model's where only a symbolic link or a file elsewhere would do
+ * (readlink, link): the walk's failure, ENOENT for a name the model has no node at, else `err`. 0: the
+ * name is none of the model's. (The host has no /dev/iommu or /dev/vfio to say it.)
+ */
+static int model_name_errno(int dirfd, const char *p, int err)
+{
+	char name[4096];
+	int walk;
+	struct model_attr at;
+	const char *m = connected() && p && path_ok(p) ? model_name(dirfd, p, 0, name, sizeof(name), &walk) : NULL;
+	if (!m)
+		return 0;
+	walk = walk_errno(walk, m, 0);
+	if (walk)
+		return walk;
+	return model_attr(-1, m, &at) < 0 ? errno : err;
+}
+
+/* do_readlinkat(): a size of no bytes first, then the walk; a node or /dev/vfio is no symbolic link (EINVAL) */
+static ssize_t model_readlink(int dirfd, const char *p, size_t size, int *handled)
+{
+	int e = model_name_errno(dirfd, p, EINVAL);
+	*handled = e != 0;
+	errno = (int)size <= 0 ? EINVAL : e;
+	return -1;
+}
+
 ssize_t readlink(const char *p, char *buf, size_t size)
 {
+	int handled;
 	int fd = connected() && path_ok(p) ? own_fd_link(p) : -1;
-	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, AT_FDCWD, p, buf, size);
+	if (fd >= 0)
+		return model_link(fd, buf, size);
+	ssize_t r = model_readlink(AT_FDCWD, p, size, &handled);
+	return handled ? r : RS(SYS_readlinkat, AT_FDCWD, p, buf, size);
 }
 
 ssize_t readlinkat(int dirfd, const char *p, char *buf, size_t size)
 {
+	int handled;
 	int fd = connected() && path_ok(p) && p[0] == '/' ? own_fd_link(p) : -1;
-	return fd >= 0 ? model_link(fd, buf, size) : RS(SYS_readlinkat, dirfd, p, buf, size);
+	if (fd >= 0)
+		return model_link(fd, buf, size);
+	ssize_t r = model_readlink(dirfd, p, size, &handled);
+	return handled ? r : RS(SYS_readlinkat, dirfd, p, buf, size);
+}
+
+/*
+ * link(2) between a name of the model's and one outside /dev: do_linkat() looks the old name up, then
+ * the new one's parent, then refuses to cross from devtmpfs to another mount (EXDEV).
+ */
+int linkat(int olddir, const char *old, int newdir, const char *new, int flags)
+{
+	int eo = model_name_errno(olddir, old, EXDEV), en = model_name_errno(newdir, new, EXDEV);
+	if (!eo && !en)
+		return RS(SYS_linkat, olddir, old, newdir, new, flags);
+	struct stat st;
+	/* the old name's lookup: the model's answer, or the host's file must exist */
+	int e = eo && eo != EXDEV ? eo : 0;
+	if (!e && !eo && RS(SYS_newfstatat, olddir, old, &st, (flags & AT_SYMLINK_FOLLOW) ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		e = errno;
+	/* then the new name (filename_create()): one that exists is EEXIST; else its parent must */
+	if (!e && en == EXDEV)
+		e = EEXIST;
+	else if (!e && en && en != ENOENT)
+		e = en;
+	if (!e && !en && RS(SYS_newfstatat, newdir, new, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		e = EEXIST;
+	if (!e && !en) {
+		char parent[4096];
+		snprintf(parent, sizeof(parent), "%s", new);
+		char *slash = strrchr(parent, '/');
+		if (slash == parent)
+			slash[1] = 0;
+		else if (slash)
+			*slash = 0;
+		if (RS(SYS_newfstatat, newdir, slash ? parent : ".", &st, 0) < 0)
+			e = errno;
+	}
+	errno = e ? e : EXDEV;
+	return -1;
+}
+
+int link(const char *old, const char *new)
+{
+	return linkat(AT_FDCWD, old, AT_FDCWD, new, 0);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -219,6 +219,23 @@ int main(void)
 		char *r = realpath(rnames[i], buf);
 		printf("realpath %s -> %s %d\n", rnames[i], r ? r : "(null)", r ? 0 : errno);
 	}
+
+	/* readlink(2) and link(2) of them: no symbolic link (EINVAL), and devtmpfs is a mount of its own (EXDEV) */
+	char lb[64];
+	SAID("readlink /dev/iommu", readlink("/dev/iommu", lb, sizeof(lb)));
+	SAID("readlink /dev/vfio", readlink("/dev/vfio", lb, sizeof(lb)));
+	SAID("readlink /dev/./iommu", readlink("/dev/./iommu", lb, sizeof(lb)));
+	SAID("readlink /dev/iommu/", readlink("/dev/iommu/", lb, sizeof(lb)));
+	SAID("readlink /dev/vfio/none", readlink("/dev/vfio/none", lb, sizeof(lb)));
+	SAID("readlink /dev/iommu, no room", readlink("/dev/iommu", lb, 0));
+	SAID("link /dev/iommu /tmp/io-link", link("/dev/iommu", "/tmp/io-link"));
+	SAID("link /dev/iommu /none/x", link("/dev/iommu", "/none/x"));
+	SAID("link /dev/vfio/none /tmp/x", link("/dev/vfio/none", "/tmp/x"));
+	SAID("link /tmp /dev/vfio/x", link("/tmp", "/dev/vfio/x"));
+	SAID("link /tmp /dev/vfio/vfio", link("/tmp", "/dev/vfio/vfio"));
+	SAID("link /dev/iommu /tmp", link("/dev/iommu", "/tmp"));
+	SAID("link /dev/iommu /dev/iommu/x", link("/dev/iommu", "/dev/iommu/x"));
+	SAID("linkat AT_SYMLINK_FOLLOW /dev/iommu /tmp/z", linkat(AT_FDCWD, "/dev/iommu", AT_FDCWD, "/tmp/z", AT_SYMLINK_FOLLOW));
 	SAID("chdir /dev", chdir("/dev"));
 	char *rr = realpath("vfio/../iommu", NULL);
 	printf("realpath vfio/../iommu from /dev -> %s\n", rr ? rr : "(null)");

@@ -62,6 +62,11 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   /** How long (µs) the shim waits awake for each reply, whether whatever the load, and each reply's delay (see BridgeOptions.spinUs, replyAfterUs). */
   spin?: { us: number; always?: boolean; replyAfterUs?: number };
+  /**
+   * Kill the program and every process of its group (SIGKILL) after this many seconds, as the oracle
+   * VM's `timeout -s KILL` does: exit status 137. The program then runs in a process group of its own.
+   */
+  timeoutSec?: number;
   /** Tests: called with the server before the program starts (e.g. to register a device node). */
   onServer?: (server: BridgeServer) => void;
 }
@@ -201,7 +206,17 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   const pipeOut = opts.ktap === true || opts.captureStdout === true || opts.out !== undefined;
   try {
     const cmd = opts.mergeStderr ? ['/bin/sh', '-c', 'exec "$0" "$@" 2>&1', ...argv] : argv;
-    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env });
+    const limited = opts.timeoutSec !== undefined;
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env, detached: limited });
+    const timer = limited
+      ? setTimeout(() => {
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // (the group is gone already)
+          }
+        }, (opts.timeoutSec ?? 0) * 1000)
+      : undefined;
     const lines =
       pipeOut && child.stdout !== null
         ? new Promise<void>((resolve) => {
@@ -219,6 +234,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     await lines;
+    clearTimeout(timer);
     if (done.error !== undefined) {
       err(`iommufd-sim exec: cannot run ${argv[0]}: ${done.error.message}\n`);
       return finish(EXIT_CANNOT_RUN, EXIT_CANNOT_RUN, null);

@@ -87,6 +87,18 @@ export function formatOracle(res: OracleResult, all = false): string {
   return `${out.join('\n')}\n`;
 }
 
+/** The options both kinds of run take: the VM's, the build's and the model's profile. */
+function vmOptions(o: OracleCommandOptions) {
+  return {
+    ...(o.initramfs ? { initramfs: resolve(o.initramfs) } : {}),
+    ...(o.profile ? { profile: o.profile } : {}),
+    ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
+    ...(o.console ? { consoleLog: resolve(o.console) } : {}),
+    ...(o.jobs ? { jobs: o.jobs } : {}),
+    ...(o.timeout ? { programTimeout: o.timeout } : {}),
+  };
+}
+
 export async function oracleCommand(inputs: string[], o: OracleCommandOptions): Promise<number> {
   if (!o.kernel) throw new UsageError(`no kernel given. ${KERNEL_HELP}`);
   const kernel = resolve(o.kernel);
@@ -115,14 +127,9 @@ export async function oracleCommand(inputs: string[], o: OracleCommandOptions): 
     res = await runOracle({
       programs,
       kernel,
-      ...(o.initramfs ? { initramfs: resolve(o.initramfs) } : {}),
-      ...(o.profile ? { profile: o.profile } : {}),
+      ...vmOptions(o),
       known,
-      ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
-      ...(o.console ? { consoleLog: resolve(o.console) } : {}),
-      ...(o.jobs ? { jobs: o.jobs } : {}),
       ...(o.batch ? { batch: o.batch } : {}),
-      ...(o.timeout ? { programTimeout: o.timeout } : {}),
       onPhase: (p) => {
         if (!o.json && !bar.live) process.stderr.write(`oracle: ${p}\n`);
       },
@@ -150,13 +157,8 @@ async function cProgramsCommand(files: string[], kernel: string, o: OracleComman
     res = await runCPrograms({
       files,
       kernel,
-      ...(o.initramfs ? { initramfs: resolve(o.initramfs) } : {}),
-      ...(o.profile ? { profile: o.profile } : {}),
+      ...vmOptions(o),
       ...(o.include ? { includes: o.include } : {}),
-      ...(o.cache ? { cacheDir: resolve(o.cache) } : {}),
-      ...(o.console ? { consoleLog: resolve(o.console) } : {}),
-      ...(o.jobs ? { jobs: o.jobs } : {}),
-      ...(o.timeout ? { programTimeout: o.timeout } : {}),
       onPhase: (p) => {
         if (!o.json) process.stderr.write(`oracle: ${p}\n`);
       },

@@ -5,7 +5,8 @@
  * a run linked into one multi-call binary, booted once) and dynamically for
  * the host, where `exec` runs it against the model with the kernel's
  * profile. Both run as root (every capability) with stdout line-buffered;
- * their stdout and exit status must be the same, line for line. stderr is
+ * their stdout and exit status must be the same, line for line, and a
+ * program that outlives the timeout is killed on both (exit 137). stderr is
  * not compared (the VM drops it): where two streams interleave depends on
  * buffering, not on the kernel.
  */
@@ -149,7 +150,7 @@ export async function runCPrograms(o: CProgramOptions): Promise<CProgramsResult>
         r.note = `does not compile for the host: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').slice(0, 5).join('\n')}`;
         continue;
       }
-      const ex = await runExec([bin], { profile, captureStdout: true, err: () => {}, caps: 'all', env: { ...process.env, IOMMUFD_SIM_LINEBUF: '1' } });
+      const ex = await runExec([bin], { profile, captureStdout: true, err: () => {}, caps: 'all', env: { ...process.env, IOMMUFD_SIM_LINEBUF: '1' }, timeoutSec: timeout });
       const model = ex.stdout.split('\n');
       if (model[model.length - 1] === '') model.pop();
       const kp = st.programs.get(k);

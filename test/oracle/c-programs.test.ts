@@ -4,11 +4,12 @@
 // in the cache key), the report's lines, and the command's usage errors. scripts/oracle/ci.sh runs C
 // programs on the real kernels.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileAll, linkMulticall } from '../../src/oracle/build.js';
+import { runExec } from '../../src/bridge/exec.js';
+import { compileAll, compiler, linkMulticall } from '../../src/oracle/build.js';
 import { type CProgramsResult, formatCPrograms } from '../../src/oracle/c-programs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -37,6 +38,27 @@ describe('oracle: C programs', () => {
     const bad = spawnSync(bin, ['2'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/usage: .* N \(0\.\.1\)/);
+  });
+
+  it("stops a program under exec that outlives --timeout as the VM's timeout -s KILL does: status 137, its children killed with it", async () => {
+    const src = join(tmp, 'hang.c');
+    const bin = join(tmp, 'hang');
+    writeFileSync(src, '#include <stdio.h>\n#include <unistd.h>\nint main(void) { pid_t c = fork(); if (c == 0) for (;;) pause(); printf("child %d\\n", c); fflush(stdout); for (;;) pause(); }\n');
+    expect(spawnSync(compiler(), ['-O1', '-o', bin, src]).status).toBe(0);
+    const r = await runExec([bin], { captureStdout: true, err: () => {}, caps: 'all', timeoutSec: 1 });
+    expect(r.status).toBe(137);
+    const child = Number(/^child (\d+)$/.exec(r.stdout.trim())?.[1]);
+    expect(child).toBeGreaterThan(0);
+    // the forked child went with the group: gone, or a zombie waiting for init to reap it
+    const state = (): string => {
+      try {
+        return readFileSync(`/proc/${child}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+      } catch {
+        return 'gone';
+      }
+    };
+    for (let i = 0; i < 50 && !['gone', 'Z'].includes(state()); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(['gone', 'Z']).toContain(state());
   });
 
   it('reports each program (agree, DIVERGED with the first differing line of each side, ERROR) and the summary', () => {

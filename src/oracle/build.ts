@@ -37,9 +37,9 @@ export function checkCompiler(): string | undefined {
 
 const CFLAGS = ['-O0', '-w', '-static', '-D_GNU_SOURCE'];
 
-function run(cmd: string, args: string[]): Promise<{ status: number | null; out: string }> {
+function run(cmd: string, args: string[], input?: string): Promise<{ status: number | null; out: string }> {
   return new Promise((res) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -49,7 +49,20 @@ function run(cmd: string, args: string[]): Promise<{ status: number | null; out:
     });
     p.on('error', (e) => res({ status: -1, out: String(e) }));
     p.on('close', (status) => res({ status, out }));
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
   });
+}
+
+/**
+ * What a compile of `source` with `flags` reads: the preprocessor's output
+ * (every header expanded), so that a changed header in an include folder is
+ * a new cache key; undefined when it does not preprocess (the compile says
+ * why, and nothing cached may stand in for it).
+ */
+async function preprocessed(source: string, flags: readonly string[]): Promise<string | undefined> {
+  const r = await run(compiler(), [...CFLAGS, ...flags, '-E', '-x', 'c', '-'], source);
+  return r.status === 0 ? r.out : undefined;
 }
 
 export interface CompiledProgram {
@@ -76,10 +89,12 @@ export async function compileAll(
     for (;;) {
       const i = next++;
       if (i >= sources.length) return;
-      const h = sha(`${[...CFLAGS, ...flags].join(' ')}\n${sources[i]}`);
+      // With include folders, the headers read from them are part of what is compiled (and of the key).
+      const text = flags.length > 0 ? await preprocessed(sources[i], flags) : sources[i];
+      const h = sha(`${[...CFLAGS, ...flags].join(' ')}\n${text ?? sources[i]}`);
       const entry = `oracle_prog_${h}`;
       const object = join(dir, `${h}.o`);
-      if (!existsSync(object)) {
+      if (text === undefined || !existsSync(object)) {
         const src = join(dir, `${h}.c`);
         writeFileSync(src, sources[i]);
         const tmp = `${object}.${process.pid}.tmp`;

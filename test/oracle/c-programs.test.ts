@@ -40,6 +40,27 @@ describe('oracle: C programs', () => {
     expect(bad.stderr).toMatch(/usage: .* N \(0\.\.1\)/);
   });
 
+  it('builds again when a header in an include folder changed: the cache is keyed on what the compiler reads, not on the .c text alone', async () => {
+    const cache = join(tmp, 'cache-hdr');
+    const inc = join(tmp, 'inc-hdr');
+    mkdirSync(inc, { recursive: true });
+    const prog = '#include <stdio.h>\n#include "word.h"\nint main(void) { printf("%s\\n", WORD); return 0; }\n';
+    const build = async (): Promise<string> => {
+      const [c] = await compileAll([prog], cache, 1, undefined, [`-I${inc}`]);
+      if ('error' in c) throw new Error(c.error);
+      const bin = await linkMulticall([c], cache);
+      return spawnSync(bin, ['0'], { encoding: 'utf8' }).stdout;
+    };
+    writeFileSync(join(inc, 'word.h'), '#define WORD "first"\n');
+    expect(await build()).toBe('first\n');
+    writeFileSync(join(inc, 'word.h'), '#define WORD "second"\n');
+    expect(await build()).toBe('second\n');
+    // a header that no longer preprocesses is the compiler's error, not the object built before it
+    writeFileSync(join(inc, 'word.h'), '#error broken\n');
+    const [broken] = await compileAll([prog], cache, 1, undefined, [`-I${inc}`]);
+    expect('error' in broken && broken.error).toMatch(/broken/);
+  });
+
   it("stops a program under exec that outlives --timeout as the VM's timeout -s KILL does: status 137, its children killed with it", async () => {
     const src = join(tmp, 'hang.c');
     const bin = join(tmp, 'hang');

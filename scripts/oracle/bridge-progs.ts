@@ -59,6 +59,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'splice', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'dirs', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'malloc', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'failnth', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -65,6 +65,7 @@ export const OP = {
   EXEC_PREPARE: 14,
   EXIT: 15,
   FILE_READ: 16,
+  /** A write of a synthesized file (s: name NUL data; a: the count written when more than the data sent) -> bytes taken. */
   FILE_WRITE: 17,
   SETRLIMIT: 18,
   CAPSET: 19,
@@ -126,7 +127,10 @@ export const OP = {
   PAGEMAP: 46,
   /** What /proc/PID/fd/N reads for a model descriptor (a: fd) -> length; s: the path. */
   FDPATH: 47,
-  /** Opening a synthesized file (s: its name; a: open flags): 0, or the errno the real open gives (ENOENT, EACCES). */
+  /**
+   * Opening a synthesized file (s: its name; a: open flags, 1 if the name was walked through /proc/self or
+   * /proc/thread-self): 0, or the errno the real open gives (ENOENT, EACCES).
+   */
   FILE_OPEN: 48,
   /** mincore(2) (a: addr, len, vec) -> 0 or -errno: the model writes the vector into the program's memory. */
   MINCORE: 49,
@@ -183,6 +187,11 @@ export const OP = {
   FMODE: 60,
   /** getdents64(2) of a model descriptor (a: fd, buffer, count) -> bytes written or -errno (Process.getdents64). */
   GETDENTS: 61,
+  /**
+   * A path the program walked through /proc/self or /proc/thread-self, opened by the host: the link's
+   * GFP_ATOMIC allocation takes one from the caller's fail-nth (a FILE_OPEN says so in its a[1]) -> 0.
+   */
+  PROC_SELF_WALK: 62,
 } as const;
 
 /** OP.OPENAT2's a[4] bit: the flags are open()'s (build_open_how() drops unknown bits), not openat2()'s. */

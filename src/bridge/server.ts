@@ -24,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EACCES, EBADF, EINVAL, EIO, ENOENT, ENOMEM, EPERM, ESRCH } from '../base/errno.js';
+import { kstrtouintFromUser } from '../base/kstrtox.js';
 import { SightKeys } from '../base/sight-keys.js';
 import { Machine, type MachineOptions } from '../machine/machine.js';
 import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
@@ -1256,10 +1257,17 @@ export class BridgeServer {
         return { ret: part.length, s: part };
       }
       case OP.FILE_OPEN:
+        // a[1] = 1: the name was walked through /proc/self or /proc/thread-self
+        if (a[1] === 1n) this.procSelfLink(b);
         return { ret: this.fileOpen(b, cstr(q.s), Number(a[0])) };
+      case OP.PROC_SELF_WALK:
+        this.procSelfLink(b);
+        return { ret: 0 };
       case OP.FILE_WRITE: {
+        // a[0]: the count the program wrote, when the shim sent fewer bytes of it (0: as many as sent)
         const z = q.s.indexOf(0);
-        return this.fileWrite(b, q.s.subarray(0, z).toString(), q.s.subarray(z + 1).toString());
+        const data = q.s.subarray(z + 1);
+        return this.fileWrite(b, q.s.subarray(0, z).toString(), data, a[0] > 0n ? Number(BigInt.asUintN(63, a[0])) : data.length);
       }
       case OP.SETRLIMIT: {
         if (Number(a[0]) !== RLIMIT_MEMLOCK) return { ret: -EINVAL };
@@ -1980,9 +1988,13 @@ export class BridgeServer {
       case 'thp_enabled':
         writable = root;
         break;
-      case 'fail-nth':
+      case 'fail-nth': {
+        // proc_task_lookup(): /proc/PID/task/TID names a thread of PID's group only
+        const t = this.target(b, arg);
+        if (t !== undefined && threadOf(t, arg) === undefined) return -ENOENT;
         writable = true;
         break;
+      }
       case 'hpage_pmd_size':
       // a sysfs attribute without store; a read-only sysctl (sysctl_perm() takes its mode bits even for root)
       case 'osrelease':
@@ -1995,8 +2007,21 @@ export class BridgeServer {
     return (flags & O_ACCMODE) !== O_RDONLY && !writable ? -EACCES : 0;
   }
 
-  private fileWrite(b: Bridged, name: string, data: string): Reply {
+  /**
+   * A path walk through the /proc/self or /proc/thread-self symbolic link in
+   * RCU mode: proc_self_get_link() and proc_thread_self_get_link() allocate
+   * the name with GFP_ATOMIC, which failslab counts whatever ignore-gfp-wait
+   * says; the walk that fails there (-ECHILD) is retried with GFP_KERNEL, so
+   * it only takes one from the calling thread's fail-nth.
+   */
+  private procSelfLink(b: Bridged): void {
+    const n = b.readFailNth(b.activeTid);
+    if (n > 0) b.writeFailNth(b.activeTid, n - 1);
+  }
+
+  private fileWrite(b: Bridged, name: string, bytes: Buffer, count: number): Reply {
     const [kind, arg] = splitName(name);
+    const data = bytes.toString();
     // Who may write was decided at the open (fileOpen()): a sysfs descriptor opened as root stays writable after a drop.
     if (kind === 'thp_enabled') {
       // enabled_store(): one of the modes (sysfs_streq: a trailing newline allowed)
@@ -2021,14 +2046,12 @@ export class BridgeServer {
     if (t === undefined) return { ret: -ESRCH };
     const tid = threadOf(t, arg);
     if (tid === undefined) return { ret: -ESRCH };
-    // proc_fail_nth_write(): kstrtouint, base 0, one trailing newline allowed
-    const m = /^\s*(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\n?$/.exec(data);
-    if (m === null) return { ret: -EINVAL };
-    const n = Number(m[1].startsWith('0x') ? Number.parseInt(m[1], 16) : m[1].length > 1 && m[1][0] === '0' ? Number.parseInt(m[1], 8) : m[1]);
-    if (n > 0xffffffff) return { ret: -34 /* ERANGE */ };
+    // proc_fail_nth_write(): kstrtouint_from_user(), base 0; the whole count written
+    const n = kstrtouintFromUser(bytes, 0);
+    if (n < 0) return { ret: n };
     this.applyDebugfsKnobs(t);
     t.writeFailNth(tid, n);
-    return { ret: Buffer.byteLength(data) };
+    return { ret: count };
   }
 
   /** failslab / fail_page_alloc ignore-gfp-wait: Y keeps those allocations out of fail-nth. */

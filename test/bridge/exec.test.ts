@@ -463,6 +463,27 @@ describe('exec: model files opened again through /proc/self/fd', () => {
   });
 });
 
+describe('exec: the fail-nth file', () => {
+  it("parses a write as kstrtouint_from_user() (one '+', no blanks, 34 bytes up to a NUL, the whole count returned), does not seek, names the caller's own threads only, and loses one count to each walk through /proc/self (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('failnth', [
+      'write " 5"               -> -1 22, reads 0',
+      'write "+0x10"            -> 5 0, reads 16',
+      'write "1\\0x"             -> 3 0, reads 1',
+      'write "4294967296"       -> -1 34, reads 0',
+      'write 34 zeros + "5"     -> 35 0, reads 0',
+      'lseek SEEK_SET -> -1 29',
+      'open task/1/fail-nth -> -1 2',
+      'armed 9',
+      'open /proc/thread-self/fail-nth -> ok, fail-nth 8',
+      'open /proc/self/status -> ok, fail-nth 7',
+      'open /proc/self/cmdline -> ok, fail-nth 6',
+      'open /proc/PID/... -> ok, fail-nth 6',
+      'fopen /proc/self/status -> ok, fail-nth 5',
+      'IOAS_ALLOC after the walk took the armed count -> ok',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -78,7 +78,7 @@ enum bridge_op {
 	OP_EXEC_PREPARE = 14,/* s: close-on-exec model fds, comma separated */
 	OP_EXIT = 15,        /* a: status */
 	OP_FILE_READ = 16,   /* s: path -> ret length; s: contents (a[2] = 1: only bytes [a[0], a[0] + a[1])) */
-	OP_FILE_WRITE = 17,  /* s: path NUL data -> bytes taken */
+	OP_FILE_WRITE = 17,  /* s: path NUL data; a: the count written when more than the data sent (0: as sent) -> bytes taken */
 	OP_SETRLIMIT = 18,   /* a: resource, cur, max, the real max now */
 	OP_CAPSET = 19,      /* a: effective, permitted capability bits (none beyond the permitted ones) */
 	OP_NOP = 20,         /* round-trip probe */
@@ -109,7 +109,7 @@ enum bridge_op {
 	OP_SCM_CANCEL = 45,  /* a: token of an offer whose sendmsg failed */
 	OP_PAGEMAP = 46,     /* a: position, count; s: "pagemap:PID" -> bytes; s: the entries */
 	OP_FDPATH = 47,      /* a: fd -> length; s: what /proc/PID/fd/fd reads */
-	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags -> 0 or -errno (ENOENT, EACCES) */
+	OP_FILE_OPEN = 48,   /* s: a synthesized file's name; a: open flags, 1 if walked through /proc/self or /proc/thread-self -> 0 or -errno (ENOENT, EACCES) */
 	OP_MINCORE = 49,     /* a: addr, len, vec -> 0 or -errno; the model writes the vector into the program's memory */
 	OP_MREMAP = 50,      /* a: addr, old len, new len, flags, new addr, how (MREMAP_DO, _CHECK, _FOLLOW) -> addr or -errno */
 	OP_FALLOCATE = 51,   /* a: fd, mode, offset, length -> 0 or -errno (then the real call on a real memfd) */
@@ -123,6 +123,7 @@ enum bridge_op {
 	OP_OPENAT2 = 59,     /* a: how flags, low fd, how mode, how resolve, walk errno | OPENAT2_PLAIN, empty path's dirfd or -1 (OPENAT2_CHECK: check only); s: name -> fd, -errno */
 	OP_FMODE = 60,       /* a: fd -> FMODE_READ 1 | FMODE_WRITE 2 | FMODE_PREAD 4, 8 for O_PATH, -EBADF */
 	OP_GETDENTS = 61,    /* a: fd, buffer, count -> bytes or -errno; the model writes the records into the program's memory */
+	OP_PROC_SELF_WALK = 62, /* a path walked through /proc/self or /proc/thread-self (the host opens it): one fail-nth site -> 0 */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */

@@ -1003,10 +1003,23 @@ static int open_model(const char *path, int flags)
 	return open_named(path, (unsigned)flags, 0, 0, OPENAT2_PLAIN, -1);
 }
 
-static int open_special(const char *name, int flags)
+/*
+ * A name whose walk follows the /proc/self or /proc/thread-self symbolic link (the last component too,
+ * unless O_NOFOLLOW): the link's name is allocated with GFP_ATOMIC in the RCU walk, a fail-nth site.
+ */
+static int via_self_link(const char *p, int flags)
+{
+	size_t n = !strncmp(p, "/proc/self", 10) ? 10 : !strncmp(p, "/proc/thread-self", 17) ? 17 : 0;
+	return n && (p[n] == '/' || (!p[n] && !(flags & O_NOFOLLOW)));
+}
+
+/* The program wrote a fail-nth file: walks through /proc/self opened by the host are told to the model. */
+static int failnth_written;
+
+static int open_special(const char *path, const char *name, int flags)
 {
 	/* the model's permission check (and whether the file exists), as the real open makes it */
-	int64_t ok = call(OP_FILE_OPEN, flags, 0, 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
+	int64_t ok = call(OP_FILE_OPEN, flags, via_self_link(path, flags), 0, 0, 0, 0, name, strlen(name) + 1, NULL, NULL, 0);
 	if (ok < 0) {
 		errno = (int)-ok;
 		return -1;
@@ -1227,7 +1240,9 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 		if (src >= 0)
 			return reopen_memfd(path, src, flags, mode);
 		if (special_name(path, name, sizeof(name)))
-			return open_special(name, flags);
+			return open_special(path, name, flags);
+		if (failnth_written && via_self_link(path, flags))
+			call(OP_PROC_SELF_WALK | REQ_NOREPLY, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, 0);
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	}
 	if (connected() && (flags & O_TRUNC) && !(flags & O_PATH))
@@ -2706,16 +2721,27 @@ static long special_read(int fd, void *dst, size_t n, long long off)
 	return self_copy(dst, content + off, n, 1) < 0 ? -1 : (long)n;
 }
 
+static int is_failnth(int fd)
+{
+	return !strncmp(special_path[fd], "fail-nth:", 9);
+}
+
 static long special_write(int fd, const void *src, size_t n)
 {
-	size_t pl = strlen(special_path[fd]) + 1;
+	size_t pl = strlen(special_path[fd]) + 1, count = n;
 	char buf[512];
 	if (pl + n > sizeof(buf))
 		n = sizeof(buf) - pl;
+	/* kstrtouint_from_user() reads no more than 34 bytes (a fault past them is not seen), and returns the count */
+	if (is_failnth(fd)) {
+		failnth_written = 1;
+		if (n > 34)
+			n = 34;
+	}
 	memcpy(buf, special_path[fd], pl);
 	if (self_copy(buf + pl, src, n, 0) < 0)
 		return -1;
-	int64_t r = call(OP_FILE_WRITE, 0, 0, 0, 0, 0, 0, buf, pl + n, NULL, NULL, 0);
+	int64_t r = call(OP_FILE_WRITE, count != n ? (int64_t)count : 0, 0, 0, 0, 0, 0, buf, pl + n, NULL, NULL, 0);
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
@@ -2778,6 +2804,11 @@ off_t lseek(int fd, off_t off, int whence)
 	if (model_io(fd))
 		return (off_t)model_ret(CALL(OP_LSEEK, fd, (int64_t)off, whence));
 	if (kind_of(fd) == K_SPECIAL) {
+		/* proc_fail_nth_operations has no llseek: do_dentry_open() drops FMODE_LSEEK, vfs_llseek() says ESPIPE */
+		if (is_failnth(fd)) {
+			errno = ESPIPE;
+			return -1;
+		}
 		if (whence == SEEK_SET)
 			special_off[fd] = off;
 		else if (whence == SEEK_CUR)
@@ -3238,7 +3269,7 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 		return real(path, mode);
 	if (connected() && special_name(path, name, sizeof(name))) {
 		int acc = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
-		int fd = open_special(name, acc | (strchr(mode, 'e') ? O_CLOEXEC : 0));
+		int fd = open_special(path, name, acc | (strchr(mode, 'e') ? O_CLOEXEC : 0));
 		if (fd < 0)
 			return NULL;
 		cookie_io_functions_t io = { .read = cookie_read, .write = cookie_write, .close = cookie_close };
@@ -3273,6 +3304,8 @@ static FILE *do_fopen(const char *path, const char *mode, FILE *(*real)(const ch
 		}
 		return f;
 	}
+	if (connected() && failnth_written && via_self_link(path, 0))
+		call(OP_PROC_SELF_WALK | REQ_NOREPLY, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, 0);
 	if (connected())
 		path = debugfs_rewrite(path, buf, sizeof(buf));
 	return real(path, mode);

@@ -148,9 +148,9 @@ async function expectAllOk(name: string, args: string[], count: number, named: s
 }
 
 describe('exec: descriptors and threads', () => {
-  // the same program passes all 44 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:fds)
+  // the same program passes all 45 checks on the 7.2.13 and 6.12.95 oracle kernels (static build, run:fds)
   it("dup/dup2/dup3/F_DUPFD of model files share one open file; fail-nth is per thread; RLIMIT_NOFILE is a booted kernel's, not the host's", async () => {
-    await expectAllOk('fds', [], 44, [
+    await expectAllOk('fds', [], 45, [
       'RLIMIT_NOFILE 1024, hard 4096',
       'F_DUPFD 1024 -> EINVAL',
       'DESTROY through the dup after closing the original',
@@ -477,7 +477,7 @@ describe('exec: the fail-nth file', () => {
       'open /proc/thread-self/fail-nth -> ok, fail-nth 8',
       'open /proc/self/status -> ok, fail-nth 7',
       'open /proc/self/cmdline -> ok, fail-nth 6',
-      'open /proc/PID/... -> ok, fail-nth 6',
+      'open /proc/PID/status -> ok, fail-nth 6',
       'fopen /proc/self/status -> ok, fail-nth 5',
       'IOAS_ALLOC after the walk took the armed count -> ok',
     ]);

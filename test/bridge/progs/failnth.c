@@ -37,16 +37,38 @@ static long armed(int f)
 	return pread(f, b, sizeof(b) - 1, 0) > 0 ? atol(b) : -1;
 }
 
-static void opened(const char *path, int f)
+/*
+ * Open `path` while armed and keep what fail-nth reads after it: nothing is printed until the count is
+ * disarmed (a write to a file on tmpfs, where the oracle suite sends stdout, takes counts of its own).
+ */
+static struct {
+	const char *what;
+	int ok;
+	long left;
+} seen[8];
+static int nseen;
+
+static void opened(const char *what, const char *path, int f)
 {
 	int g = open(path, O_RDONLY);
-	printf("open %s -> %s, fail-nth %ld\n", path[6] == 's' || path[6] == 't' ? path : "/proc/PID/...", g < 0 ? "error" : "ok", armed(f));
+	seen[nseen].what = what;
+	seen[nseen].ok = g >= 0;
+	seen[nseen++].left = armed(f);
 	if (g >= 0)
 		close(g);
 }
 
+static void show_seen(void)
+{
+	for (int i = 0; i < nseen; i++)
+		printf("open %s -> %s, fail-nth %ld\n", seen[i].what, seen[i].ok ? "ok" : "error", seen[i].left);
+	nseen = 0;
+}
+
 int main(void)
 {
+	/* the default knob (a program before this one in the VM may have left it N): GFP_KERNEL allocations are not counted */
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
 	wr("\"5\"", "5", 1);
 	wr("\"5\\n\"", "5\n", 2);
 	wr("\" 5\"", " 5", 2);
@@ -83,21 +105,26 @@ int main(void)
 		close(own);
 
 	pwrite(f, "9", 1, 0);
-	printf("armed %ld\n", armed(f));
-	opened("/proc/thread-self/fail-nth", f);
-	opened("/proc/self/status", f);
-	opened("/proc/self/cmdline", f);
+	long nine = armed(f);
+	opened("/proc/thread-self/fail-nth", "/proc/thread-self/fail-nth", f);
+	opened("/proc/self/status", "/proc/self/status", f);
+	opened("/proc/self/cmdline", "/proc/self/cmdline", f);
 	snprintf(p, sizeof(p), "/proc/%d/status", getpid());
-	opened(p, f);
+	opened("/proc/PID/status", p, f);
 	FILE *s = fopen("/proc/self/status", "r");
-	printf("fopen /proc/self/status -> %s, fail-nth %ld\n", s ? "ok" : "error", armed(f));
+	long after_fopen = armed(f);
 	if (s)
 		fclose(s);
 	/* what is left fails the IOAS_ALLOC that comes to it, or not */
 	pwrite(f, "1", 1, 0);
-	opened("/proc/self/status", f);
+	opened("/proc/self/status with 1 armed", "/proc/self/status", f);
 	int fd = open("/dev/iommu", O_RDWR);
-	printf("IOAS_ALLOC after the walk took the armed count -> %s\n", ioas_alloc(fd) ? "ok" : "failed");
+	uint32_t ioas = ioas_alloc(fd);
+	pwrite(f, "0", 1, 0);
+	printf("armed %ld\n", nine);
+	show_seen();
+	printf("fopen /proc/self/status -> %s, fail-nth %ld\n", s ? "ok" : "error", after_fopen);
+	printf("IOAS_ALLOC after the walk took the armed count -> %s\n", ioas ? "ok" : "failed");
 	pwrite(f, "0", 1, 0);
 	printf("done\n");
 	return failed;

@@ -173,6 +173,10 @@ int main(void)
 	check(nth_read(mine) == 0, "fired: reads 0", nth_read(mine));
 	close(mine);
 	close(theirs);
+	/* the knob back at its default: the programs after this one in a VM boot count fault points by it */
+	knob = open("/sys/kernel/debug/failslab/ignore-gfp-wait", O_WRONLY);
+	check(knob >= 0 && write(knob, "Y", 1) == 1, "debugfs failslab/ignore-gfp-wait = Y again", knob);
+	close(knob);
 	/* RLIMIT_NOFILE as a booted kernel gives it: F_DUPFD at the soft limit is EINVAL, dup2 there EBADF */
 	struct rlimit nof;
 	check(!getrlimit(RLIMIT_NOFILE, &nof) && nof.rlim_cur == 1024 && nof.rlim_max == 4096, "RLIMIT_NOFILE 1024, hard 4096",

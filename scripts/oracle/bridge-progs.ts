@@ -60,6 +60,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'dirs', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'malloc', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'failnth', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'execcaps', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -31,6 +31,7 @@ import { O_ACCMODE, O_CLOEXEC, O_PATH, O_RDONLY } from '../machine/device.js';
 import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
 import { THP_DISABLE_ALL, type MremapEffect, type MremapPlace } from '../mm/address-space.js';
+import { execCreds } from '../mm/cred.js';
 import type { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
@@ -1881,6 +1882,7 @@ export class BridgeServer {
       b.kinds.delete(fd);
     }
     b.pendingExec = undefined;
+    execCreds(p.task);
     const old = p.task.mm;
     p.task.mm = new MmStruct(this.machine.phys, this.machine.mmOptions);
     // mm_init() keeps the legacy MMF flags of the mm it replaces (MMF_INIT_LEGACY_MASK): PR_SET_THP_DISABLE survives execve

@@ -1668,6 +1668,7 @@ export class Process {
         user: t.user,
         caps: t.caps,
         permitted: t.permitted,
+        capBset: t.capBset,
         keepCaps: t.keepCaps,
         rlimitMemlock: t.rlimitMemlock,
         rlimitMemlockMax: t.rlimitMemlockMax,

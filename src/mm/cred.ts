@@ -116,3 +116,23 @@ export function setKeepCaps(task: Task, v: bigint): number {
   task.keepCaps = v === 1n;
   return 0;
 }
+
+/**
+ * What execve() of a file without file capabilities and without set-user-ID
+ * bits makes of the credentials (cap_bprm_creds_from_file()): the saved UID
+ * becomes the effective one and SECBIT_KEEP_CAPS is cleared. A root task
+ * (real or effective UID 0, handle_privileged_root()) gets the bounding set
+ * back as its permitted set, effective as well when its effective UID is 0;
+ * any other task keeps only the ambient set, which the model keeps empty.
+ * (The model has no file capabilities: a run started as another user with
+ * capabilities loses them at its first exec.)
+ */
+export function execCreds(task: Task): void {
+  task.suid = task.euid;
+  task.keepCaps = false;
+  const root = task.uid === 0 || task.euid === 0;
+  task.permitted.clear();
+  if (root) for (const c of task.capBset) task.permitted.add(c);
+  task.caps.clear();
+  if (task.euid === 0) for (const c of task.permitted) task.caps.add(c);
+}

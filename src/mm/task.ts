@@ -82,6 +82,8 @@ export interface TaskInit {
   caps: Iterable<string>;
   /** Permitted capabilities (default: the effective ones). */
   permitted?: Iterable<string>;
+  /** The capability bounding set (default: the permitted set). */
+  capBset?: Iterable<string>;
   keepCaps?: boolean;
   rlimitMemlock: bigint;
   /** RLIMIT_MEMLOCK's hard limit (default: the soft one). */
@@ -107,6 +109,12 @@ export class Task {
   readonly caps: Set<string>;
   /** Permitted capabilities: what the effective set comes back to when the effective UID returns to 0. */
   readonly permitted: Set<string>;
+  /**
+   * The capability bounding set (cred->cap_bset): what an execve() gives root
+   * back as its permitted set. The model's processes start with the set they
+   * were given, which is also their bounding set.
+   */
+  readonly capBset: Set<string>;
   /** SECBIT_KEEP_CAPS (prctl PR_SET_KEEPCAPS): leaving UID 0 keeps the permitted set. */
   keepCaps = false;
   /** RLIMIT_MEMLOCK in bytes (RLIM_INFINITY = 2^64 - 1): the soft limit, the one every check reads. */
@@ -128,6 +136,7 @@ export class Task {
     this.user = init.user;
     this.caps = checkCapabilities(init.caps);
     this.permitted = checkCapabilities(init.permitted ?? this.caps);
+    this.capBset = checkCapabilities(init.capBset ?? this.permitted);
     this.keepCaps = init.keepCaps ?? false;
     this.rlimitMemlock = BigInt.asUintN(64, init.rlimitMemlock);
     this.rlimitMemlockMax = BigInt.asUintN(64, init.rlimitMemlockMax ?? init.rlimitMemlock);

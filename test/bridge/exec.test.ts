@@ -484,6 +484,19 @@ describe('exec: the fail-nth file', () => {
   });
 });
 
+describe('exec: capabilities across execve()', () => {
+  it('root gets its bounding set back as permitted and effective (an IOAS_MAP past RLIMIT_MEMLOCK passes again), a task that left UID 0 with keep-caps has none, and keep-caps is cleared (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('execcaps', [
+      'before: uids 0 0 0, CAP_IPC_LOCK effective 0 permitted 0, keep-caps 1',
+      'before: IOAS_MAP of 32 pages under a 16-page limit -> -1 12, VmPin 0 kB',
+      'root: uids 0 0 0, CAP_IPC_LOCK effective 1 permitted 1, keep-caps 0',
+      'root: IOAS_MAP of 32 pages under a 16-page limit -> 0 0, VmPin 128 kB',
+      'user: uids 1000 1000 1000, CAP_IPC_LOCK effective 0 permitted 0, keep-caps 0',
+      'user: IOAS_MAP of 32 pages under a 16-page limit -> -1 12, VmPin 0 kB',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -4,7 +4,7 @@ import { EINVAL, ENOMEM, EPERM } from '../../src/base/errno.js';
 import { IommufdClient } from '../../src/client/index.js';
 import { Machine } from '../../src/machine/index.js';
 import { registerIommufdNodes } from '../../src/machine/iommufd-node.js';
-import { UID_KEEP } from '../../src/mm/cred.js';
+import { UID_KEEP, execCreds } from '../../src/mm/cred.js';
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from '../../src/mm/constants.js';
 import { CAPABILITIES } from '../../src/mm/task.js';
 
@@ -75,6 +75,39 @@ describe('setuid, setreuid, setresuid (kernel/sys.c) and the capability fixup (c
     expect(p.setreuid(1000, 0)).toBe(0);
     expect(ids(p)).toEqual([1000, 0, 0]);
     expect(p.task.caps.size).toBe(CAPABILITIES.length);
+  });
+});
+
+describe('execve() of a file without file capabilities (cap_bprm_creds_from_file)', () => {
+  it('root gets its bounding set back (effective too with effective UID 0); the saved UID becomes the effective one; keep-caps is cleared', () => {
+    const { p } = root();
+    const c = p.fork();
+    expect([...c.task.capBset]).toEqual([...CAPABILITIES]);
+    c.task.caps.delete('CAP_IPC_LOCK');
+    c.task.permitted.delete('CAP_IPC_LOCK');
+    expect(c.setKeepCaps(1n)).toBe(0);
+    execCreds(c.task);
+    expect([c.task.caps.has('CAP_IPC_LOCK'), c.task.permitted.size, c.task.keepCaps]).toEqual([true, CAPABILITIES.length, false]);
+    // effective UID 1000, real 0: the permitted set comes back, the effective one stays empty; suid = euid
+    expect(c.setresuid(UID_KEEP, 1000, UID_KEEP)).toBe(0);
+    execCreds(c.task);
+    expect(ids(c)).toEqual([0, 1000, 1000]);
+    expect([c.task.caps.size, c.task.permitted.size]).toEqual([0, CAPABILITIES.length]);
+  });
+
+  it('a task that left UID 0 keeping its permitted set has none after the exec; a root run given fewer capabilities gets no more back', () => {
+    const { p } = root();
+    expect(p.setKeepCaps(1n)).toBe(0);
+    expect(p.setuid(1000)).toBe(0);
+    expect(p.task.permitted.size).toBe(CAPABILITIES.length);
+    execCreds(p.task);
+    expect([p.task.caps.size, p.task.permitted.size]).toEqual([0, 0]);
+    const m = new Machine({ memory: '64M', panicOnWarn: true });
+    const q = m.spawn({ uid: 0, caps: ['CAP_SYS_ADMIN'], memlock: 'unlimited' });
+    q.task.caps.clear();
+    q.task.permitted.clear();
+    execCreds(q.task);
+    expect([...q.task.caps]).toEqual(['CAP_SYS_ADMIN']);
   });
 });
 

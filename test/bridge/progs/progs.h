@@ -127,6 +127,22 @@ static __attribute__((unused)) long fd_field(int fd, const char *key)
 	return -1;
 }
 
+/*
+ * This program's own command line (/proc/self/cmdline) in args[0..max-2], NULL after it: what a
+ * program runs again through /proc/self/exe (in the VMs' multicall binary, its number is among them).
+ */
+static __attribute__((unused)) void self_cmdline(char **args, int max)
+{
+	static char cmd[4096];
+	int cl = open("/proc/self/cmdline", O_RDONLY);
+	ssize_t n = read(cl, cmd, sizeof(cmd) - 1);
+	close(cl);
+	int ac = 0;
+	for (ssize_t i = 0; i < n && ac < max - 1; i += strlen(cmd + i) + 1)
+		args[ac++] = cmd + i;
+	args[ac] = NULL;
+}
+
 /* Write `v` to the file at `path`: the bytes taken, or -errno (of the open or the write). */
 static __attribute__((unused)) int write_file(const char *path, const char *v)
 {

@@ -65,14 +65,7 @@ int main(void)
 	const char *role = getenv("SPAWN_ROLE");
 	if (role)
 		return child(role);
-	static char cmd[4096];
-	int cl = open("/proc/self/cmdline", O_RDONLY);
-	ssize_t n = read(cl, cmd, sizeof(cmd) - 1);
-	close(cl);
-	int ac = 0;
-	for (ssize_t i = 0; i < n && ac < 15; i += strlen(cmd + i) + 1)
-		args[ac++] = cmd + i;
-	args[ac] = NULL;
+	self_cmdline(args, 16);
 
 	int fd = open("/dev/iommu", O_RDWR);
 	int cfd = open("/dev/iommu", O_RDWR | O_CLOEXEC);

@@ -61,6 +61,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'malloc', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'failnth', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'execcaps', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'sigkill', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

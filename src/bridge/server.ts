@@ -1031,6 +1031,7 @@ export class BridgeServer {
       case OP.IOCTL: {
         this.stats.ioctls++;
         if (this.sabotage === 'crash-on-ioctl') throw new Error('bridge test: deliberate server failure');
+        if (this.byPid.size > 1) this.exitSilentPeers(b);
         // -1: a command that installs no file (the shim spares finding its lowest free descriptor)
         const lf = a[3] < 0n ? -1 : this.syncFds(b, Number(a[3]));
         const fd = Number(a[0]);
@@ -1871,6 +1872,20 @@ export class BridgeServer {
     if (!memoryAlive) {
       closeReply(b);
       if (this.byConn.get(b.connId) === b) this.byConn.delete(b.connId);
+    }
+  }
+
+  /**
+   * Other processes that died by a signal and whose connection's close the
+   * event loop has not delivered yet (a zombie, or gone): they exit in the
+   * model before `b`'s call. The kernel's exit_mm() runs before anything a
+   * parent can see (a pidfd poll, SIGCHLD, a pipe's end), so a call that
+   * pins from such a process's address space already finds it gone (EFAULT).
+   */
+  private exitSilentPeers(b: Bridged): void {
+    for (const o of this.byPid.values()) {
+      if (o === b || o.proc.exited || o.pendingExec !== undefined || o.real === undefined || alive(o.realPid)) continue;
+      this.exitProcess(o, false);
     }
   }
 

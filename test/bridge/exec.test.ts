@@ -497,6 +497,18 @@ describe('exec: capabilities across execve()', () => {
   });
 });
 
+describe('exec: a child killed by a signal', () => {
+  it('has no address space left once its parent can see it die (a pidfd polls readable), reaped or not: a domain attach cannot pin what it mapped (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('sigkill', [
+      "child's IOAS_MAP -> 0",
+      'its pidfd polls readable -> 1 0',
+      'MOCK_DOMAIN over its area, not reaped -> -1 14',
+      'MOCK_DOMAIN over its area, reaped -> -1 14',
+      'MOCK_DOMAIN with nothing mapped -> 0 0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -62,6 +62,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'failnth', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'execcaps', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'sigkill', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'clone', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

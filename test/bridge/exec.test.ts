@@ -509,6 +509,19 @@ describe('exec: a child killed by a signal', () => {
   });
 });
 
+describe("exec: glibc's clone() with a fork's flags", () => {
+  it("is a process of its own in the model: its map pins against its own VmPin, its close leaves the parent's descriptor, its return is its exit status (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('clone', [
+      'child: IOAS_MAP of 4 pages -> 0 0',
+      'child: VmPin 16 kB',
+      'child exited 1, status 3',
+      'parent: VmPin 0 kB, its bytes 1',
+      'they hold 0x5a',
+      'parent: its iommufd still works (IOAS_ALLOC) -> 6 0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -4747,6 +4747,35 @@ int madvise(void *a, size_t l, int advice)
 /* ------------------------------------------------------------------------ */
 /* processes */
 
+/* The child of a fork the model made first (token `tok`): it keeps the request FIFO and gets its own socket and reply FIFO. */
+static void fork_child(int64_t tok)
+{
+	my_tid = 0;
+	my_pid = 0;
+	RS(SYS_close, sock);
+	RS(SYS_close, rfd);
+	sock = rfd = -1;
+	/* the parent's channel page is the parent's: this process gets its own */
+	RS(SYS_munmap, ch, CHAN_SIZE);
+	ch = NULL;
+	pthread_mutex_init(&mu, NULL);
+	fork_token = tok;
+	bridge_connect();
+}
+
+/* The parent's side of a fork the model made first: the real fork's pid (or its failure, errno kept). */
+static pid_t fork_parent(int64_t tok, pid_t pid)
+{
+	if (pid > 0) {
+		CALL(OP_FORK_DONE | REQ_NOREPLY, tok, pid);
+	} else if (pid < 0) {
+		int e = errno;
+		CALL(OP_FORK_ABORT, tok);
+		errno = e;
+	}
+	return pid;
+}
+
 pid_t fork(void)
 {
 	static pid_t (*real)(void);
@@ -4762,26 +4791,55 @@ pid_t fork(void)
 	}
 	pid_t pid = real();
 	if (pid == 0) {
-		/* the child keeps the request FIFO and gets its own socket and reply FIFO */
-		my_tid = 0;
-		my_pid = 0;
-		RS(SYS_close, sock);
-		RS(SYS_close, rfd);
-		sock = rfd = -1;
-		/* the parent's channel page is the parent's: this process gets its own */
-		RS(SYS_munmap, ch, CHAN_SIZE);
-		ch = NULL;
-		pthread_mutex_init(&mu, NULL);
-		fork_token = tok;
-		bridge_connect();
-	} else if (pid > 0) {
-		CALL(OP_FORK_DONE | REQ_NOREPLY, tok, pid);
-	} else {
-		int e = errno;
-		CALL(OP_FORK_ABORT, tok);
-		errno = e;
+		fork_child(tok);
+		return 0;
 	}
-	return pid;
+	return fork_parent(tok, pid);
+}
+
+/*
+ * glibc's clone(): a child with an address space and a file table of its own (no CLONE_VM, no
+ * CLONE_FILES) is a fork that runs fn on another stack: the model forks first, the child reconnects
+ * before fn runs, and fn's return is its exit status through the shim's _exit (glibc's child would
+ * make the exit system call itself, which the model does not hear). A child sharing the memory or
+ * the file table (threads made this way, CLONE_FILES) is the host's alone: the model would take its
+ * calls for its parent's.
+ */
+struct clone_start {
+	int (*fn)(void *);
+	void *arg;
+	int64_t tok;
+};
+
+static int clone_child(void *p)
+{
+	const struct clone_start *c = p;
+	fork_child(c->tok);
+	_exit(c->fn(c->arg));
+}
+
+int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static int (*real)(int (*)(void *), void *, int, void *, ...);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "clone");
+	va_list ap;
+	va_start(ap, arg);
+	/* (read whether or not the flags ask for them: glibc's clone reads only those they ask for) */
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!connected() || !fn || (flags & (CLONE_VM | CLONE_FILES)))
+		return real(fn, stack, flags, arg, ptid, tls, ctid);
+	int64_t tok = CALL(OP_FORK_PREPARE);
+	if (tok < 0) {
+		errno = (int)-tok;
+		return -1;
+	}
+	/* the child sees this as it was at the clone (its memory, this stack included, is a copy) */
+	struct clone_start start = { fn, arg, tok };
+	return fork_parent(tok, real(clone_child, stack, flags, &start, ptid, tls, ctid));
 }
 
 pid_t vfork(void)

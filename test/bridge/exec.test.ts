@@ -522,6 +522,19 @@ describe("exec: glibc's clone() with a fork's flags", () => {
   });
 });
 
+describe('exec: fstat and fdinfo of the files a program holds', () => {
+  it("a fault queue's fd is the shared anon inode (an eventfd's number, device and times), /dev/iommu has its node's times, and fdinfo shows a memfd's and a tmpfs file's position (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('fdstat', [
+      'fault fd: mode 0600, nlink 1, uid 0, size 0, times set 1',
+      "the eventfd's inode: same number 1, same device 1, same times 1",
+      '/dev/iommu: mode 020000, times set 1',
+      'memfd after lseek pos:\t291',
+      'memfd after read pos:\t295',
+      'tmpfs file after write pos:\t6',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -944,11 +944,11 @@ static int special_name(const char *p, char *out, size_t cap)
 				return 1;
 			}
 		}
-		/* this process's model descriptor: pos and flags are the model's */
+		/* this process's model descriptor, memfd or tmpfs file: pos and flags are the model's (it reads, writes and seeks them) */
 		if (!strncmp(slash, "/fdinfo/", 8) && atoi(pid) == getpid()) {
 			char *end;
 			long n = strtol(slash + 8, &end, 10);
-			if (slash[8] && !*end && n >= 0 && n < MAXFD && kind_of((int)n) == K_MODEL) {
+			if (slash[8] && !*end && n >= 0 && n < MAXFD && (kind_of((int)n) == K_MODEL || kind_of((int)n) == K_BOTH)) {
 				snprintf(out, cap, "fdinfo:%s:%ld", pid, n);
 				return 1;
 			}
@@ -2061,9 +2061,32 @@ int euidaccess(const char *path, int mode)
 int eaccess(const char *path, int mode) __attribute__((alias("euidaccess")));
 
 /*
+ * The host's shared anon inode (anon_inode_getfile()'s, an eventfd's): the device, inode number and
+ * times every anonymous-inode file shows, the model's among them.
+ */
+static const struct stat *host_anon_inode(void)
+{
+	static struct stat st;
+	static int done;
+	if (!done) {
+		int e = errno;
+		int anon = RS(SYS_eventfd2, 0, O_CLOEXEC);
+		if (anon < 0 || RS(SYS_fstat, anon, &st) < 0)
+			memset(&st, 0, sizeof(st));
+		if (anon >= 0)
+			RS(SYS_close, anon);
+		errno = e;
+		done = 1;
+	}
+	return &st;
+}
+
+/*
  * stat of a file only the model has (a device node by path, or a model
  * descriptor): the model's attributes (mode, rdev, size, blksize); root owns
- * them (devtmpfs nodes, the shared anon inode).
+ * them (devtmpfs nodes, the shared anon inode). A node or directory is on the
+ * /dev the program sees, with its times; an anonymous-inode file is the
+ * host's anon inode (its device, number and times, an eventfd's too).
  */
 static int model_stat(int fd, const char *path, struct stat *st)
 {
@@ -2077,10 +2100,13 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	v.st_size = at.size;
 	v.st_blksize = at.blksize;
 	v.st_nlink = S_ISDIR(at.mode) ? 2 : 1;
-	/* a devtmpfs node or directory: its inode number, on the /dev the program sees */
-	if (at.ino) {
-		v.st_ino = at.ino;
-		v.st_dev = host_dev()->st_dev;
+	const struct stat *on = at.ino ? host_dev() : !(at.mode & S_IFMT) ? host_anon_inode() : NULL;
+	if (on) {
+		v.st_ino = at.ino ? at.ino : on->st_ino;
+		v.st_dev = on->st_dev;
+		v.st_atim = on->st_atim;
+		v.st_mtim = on->st_mtim;
+		v.st_ctim = on->st_ctim;
 	}
 	return self_copy(st, &v, sizeof(v), 1);
 }

@@ -64,6 +64,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'sigkill', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'clone', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'fdstat', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'epolldup', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**

@@ -192,6 +192,8 @@ export const OP = {
    * GFP_ATOMIC allocation takes one from the caller's fail-nth (a FILE_OPEN says so in its a[1]) -> 0.
    */
   PROC_SELF_WALK: 62,
+  /** Another descriptor of this process on the same open file as a[0] (the lowest), or -1: where an epoll registration moves at a close. */
+  FD_TWIN: 63,
 } as const;
 
 /** OP.OPENAT2's a[4] bit: the flags are open()'s (build_open_how() drops unknown bits), not openat2()'s. */

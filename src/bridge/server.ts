@@ -1265,6 +1265,8 @@ export class BridgeServer {
       case OP.PROC_SELF_WALK:
         this.procSelfLink(b);
         return { ret: 0 };
+      case OP.FD_TWIN:
+        return { ret: p.sameFileFd(Number(a[0])) };
       case OP.FILE_WRITE: {
         // a[0]: the count the program wrote, when the shim sent fewer bytes of it (0: as many as sent)
         const z = q.s.indexOf(0);

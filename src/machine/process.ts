@@ -703,6 +703,14 @@ export class Process {
     if (--d.refs === 0) d.file.release(this.machine.currentProcess ?? this);
   }
 
+  /** The lowest other descriptor on the same open file description as `fd` (a dup of it), or -1. */
+  sameFileFd(fd: number): number {
+    const d = this.fds.get(fd);
+    if (d === undefined) return -1;
+    for (const other of this.fds.ascending()) if (other !== fd && this.fds.get(other) === d) return other;
+    return -1;
+  }
+
   /** fget(): the open file behind `fd`, for drivers (e.g. a VFIO device fd); an O_PATH file is none. */
   fileOf(fd: number): OpenFile | undefined {
     const f = this.fds.get(fd)?.file;

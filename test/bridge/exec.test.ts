@@ -535,6 +535,19 @@ describe('exec: fstat and fdinfo of the files a program holds', () => {
   });
 });
 
+describe('exec: an epoll registration outlives the descriptor it was added by', () => {
+  it("keeps reporting with its data while a dup holds the file, is out of reach of the closed number, and ends at the file's last close (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('epolldup', [
+      'after it: 1 ready, data sum 11, events 0x4',
+      'MOD by the closed number -> -1 9',
+      'MOD by the dup (never added) -> -1 2',
+      'both: 2 ready, data sum 33, events 0x4',
+      'after the last close: 1 ready, data sum 22, events 0x4',
+      'none left: 0 ready, data sum 0, events 0x0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

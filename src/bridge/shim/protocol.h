@@ -124,6 +124,7 @@ enum bridge_op {
 	OP_FMODE = 60,       /* a: fd -> FMODE_READ 1 | FMODE_WRITE 2 | FMODE_PREAD 4, 8 for O_PATH, -EBADF */
 	OP_GETDENTS = 61,    /* a: fd, buffer, count -> bytes or -errno; the model writes the records into the program's memory */
 	OP_PROC_SELF_WALK = 62, /* a path walked through /proc/self or /proc/thread-self (the host opens it): one fail-nth site -> 0 */
+	OP_FD_TWIN = 63,     /* a: fd -> the lowest other descriptor of this process on the same open file, or -1 */
 };
 
 /* OP_PRLIMIT's answer for a pid no process of the model has: the host answers */

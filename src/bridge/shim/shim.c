@@ -3066,7 +3066,11 @@ int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tm
  * descriptors of the set are waited for without blocking, every millisecond.
  */
 struct ep_reg {
-	int epfd, fd;
+	/*
+	 * fd: the descriptor number it was added by (-1 once that one closed: no number reaches it for MOD or
+	 * DEL); pfd: a descriptor of its file in this process, which the model is asked about
+	 */
+	int epfd, fd, pfd;
 	uint32_t events;
 	int armed, pending;
 	int64_t seen; /* the file's wake-ups when last looked at (EPOLLET) */
@@ -3085,15 +3089,34 @@ static struct ep_reg *ep_find(int epfd, int fd)
 	return NULL;
 }
 
-/* Drop the registrations of a descriptor being closed (as the target or as the epoll set). */
+/*
+ * A descriptor about to be closed, before the model hears of it. An epoll set's registrations go with it;
+ * a target's stay while another descriptor of its file is open in this process (fs/eventpoll.c drops an
+ * item only at the file's last close, eventpoll_release(), and keeps reporting it with its data), asked
+ * about through that one from now on.
+ */
 static void ep_forget(int fd)
 {
+	int twin = -2;
 	pthread_mutex_lock(&ep_mu);
-	for (int i = 0; i < ep_nregs;)
-		if (ep_regs[i].fd == fd || ep_regs[i].epfd == fd)
+	for (int i = 0; i < ep_nregs;) {
+		struct ep_reg *r = &ep_regs[i];
+		if (r->epfd != fd && r->pfd == fd) {
+			if (twin == -2)
+				twin = connected() ? (int)CALL(OP_FD_TWIN, fd) : -1;
+			if (twin >= 0) {
+				r->pfd = twin;
+				if (r->fd == fd)
+					r->fd = -1;
+				i++;
+				continue;
+			}
+		}
+		if (r->epfd == fd || r->pfd == fd || r->fd == fd)
 			ep_regs[i] = ep_regs[--ep_nregs];
 		else
 			i++;
+	}
 	pthread_mutex_unlock(&ep_mu);
 }
 
@@ -3144,7 +3167,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		else if (ep_nregs == EP_REGS)
 			err = ENOSPC;
 		else
-			ep_regs[ep_nregs++] = (struct ep_reg){ .epfd = epfd, .fd = fd, .events = events | EPOLLERR | EPOLLHUP, .armed = 1, .pending = 1,
+			ep_regs[ep_nregs++] = (struct ep_reg){ .epfd = epfd, .fd = fd, .pfd = fd, .events = events | EPOLLERR | EPOLLHUP, .armed = 1, .pending = 1,
 							.seen = CALL(OP_POLL, fd, 0, 2), .data = ev->data };
 		break;
 	case EPOLL_CTL_DEL:
@@ -3187,7 +3210,7 @@ static int ep_collect(int epfd, struct epoll_event *evs, int n, int max)
 			continue;
 		if (r->events & EPOLLET) {
 			/* on the ready list only after a wake-up (or ADD/MOD), and off it once looked at */
-			int64_t w = CALL(OP_POLL, r->fd, 0, 2);
+			int64_t w = CALL(OP_POLL, r->pfd, 0, 2);
 			if (w != r->seen) {
 				r->seen = w;
 				r->pending = 1;
@@ -3196,7 +3219,7 @@ static int ep_collect(int epfd, struct epoll_event *evs, int n, int max)
 				continue;
 			r->pending = 0;
 		}
-		int64_t got = CALL(OP_POLL, r->fd, r->events & 0xffff);
+		int64_t got = CALL(OP_POLL, r->pfd, r->events & 0xffff);
 		uint32_t rv = got < 0 ? 0 : (uint32_t)got & r->events;
 		if (!rv)
 			continue;
@@ -3348,11 +3371,11 @@ int fclose(FILE *f)
 	int fd = f ? fileno(f) : -1;
 	errno = e;
 	if (fd >= 0 && fd < MAXFD && (fdkind[fd] & K_MODEL)) {
+		if (ep_nregs)
+			ep_forget(fd);
 		if (connected())
 			CALL(OP_CLOSE | REQ_NOREPLY, fd);
 		fdkind[fd] = K_NONE;
-		if (ep_nregs)
-			ep_forget(fd);
 	}
 	return real(f);
 }
@@ -3381,6 +3404,9 @@ int close(int fd)
 	if (bridge_fd(fd))
 		return 0; /* a program closing every descriptor keeps its bridge */
 	int k = kind_of(fd);
+	/* (first: a registration asks the model for another descriptor of the file) */
+	if (ep_nregs)
+		ep_forget(fd);
 	if (k == K_SPECIAL) {
 		free(special_path[fd]);
 		special_path[fd] = NULL;
@@ -3390,8 +3416,6 @@ int close(int fd)
 	}
 	if (k)
 		fdkind[fd] = K_NONE;
-	if (ep_nregs)
-		ep_forget(fd);
 	return RS(SYS_close, fd);
 }
 

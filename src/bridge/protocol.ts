@@ -86,7 +86,8 @@ export const OP = {
   PWRITE: 31,
   /**
    * fstat of a model descriptor (a[0]) or stat of a model path (a[0] = -1, s): "mode major minor size
-   * blksize blocks ino", blocks -1 where the real file's count stands, ino 0 for a file without a node's number.
+   * blksize blocks ino own", blocks -1 where the real file's count stands, ino 0 for a file without a node's
+   * number, own 1 for a pseudo file with an inode of its own (a dma-buf) rather than the shared anon inode.
    */
   STAT: 32,
   /** fcntl F_GETFL / F_SETFL of a model descriptor (a: fd, cmd, arg): the file's f_flags live in the model. */

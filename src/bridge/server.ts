@@ -981,12 +981,13 @@ export class BridgeServer {
         if (typeof st === 'number') return { ret: st };
         // i_blocks of a tmpfs file the real one (on another filesystem) counts otherwise: a read fault of a
         // hole adds a shmem page, not a block of the real file's; the pages the processes touched first
-        let blocks = -1n;
+        let blocks = st.blocks ?? -1n;
         if (file !== undefined && this.shmemOnlyInModel.has(file)) {
           for (const o of this.byPid.values()) this.syncTouchedPages(o);
           blocks = file.allocatedBytes() / 512n;
         }
-        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize} ${blocks} ${st.ino ?? 0}` };
+        // the last field: 1 for a pseudo file with an inode of its own (a dma-buf), not the shared anon inode
+        return { ret: 0, s: `${st.mode} ${st.rdevMajor} ${st.rdevMinor} ${st.size} ${st.blksize} ${blocks} ${st.ino ?? 0} ${st.ownInode ? 1 : 0}` };
       }
       case OP.OPEN: {
         this.syncFds(b, Number(a[1]));

@@ -9,12 +9,13 @@
  * Lifetime is the file's: the descriptor(s) hold one reference and every
  * dma_buf_get() one more; the exporter's release runs with the last put.
  */
-import { EBADF, EINVAL, ENOMEM } from '../base/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOMEM, ENOTTY } from '../base/errno.js';
 import { SEEK_END, SEEK_SET } from '../mm/constants.js';
 import { faultPoint } from '../base/fault.js';
 import { type IommufdEnv, type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
 import { fget } from './fget.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
+import type { UserMemory } from './ucmd.js';
 
 /** kzalloc of struct dma_buf_attachment in dma_buf_dynamic_attach(). */
 export const FP_DMABUF_ATTACH = faultPoint('kzalloc.dma_buf_attachment', 'slab');
@@ -22,6 +23,31 @@ const SIZEOF_DMA_BUF_ATTACHMENT = 96;
 
 /** The file kind of a dma-buf fd. */
 export const DMABUF_FILE_KIND = 'dmabuf';
+
+/** The dma-buf file's own ioctls (include/uapi/linux/dma-buf.h, type 'b'). */
+export const DMA_BUF_IOCTL_SYNC = 0x40086200;
+export const DMA_BUF_SET_NAME_A = 0x40046201;
+export const DMA_BUF_SET_NAME_B = 0x40086201;
+const DMA_BUF_SYNC_RW = 3;
+const DMA_BUF_SYNC_VALID_FLAGS_MASK = DMA_BUF_SYNC_RW | 4;
+/** DMA_BUF_NAME_LEN: a name's bytes with its NUL. */
+const DMA_BUF_NAME_LEN = 32;
+
+/**
+ * strndup_user(uptr, n): the string at uptr with its NUL within n bytes;
+ * -EFAULT when its first byte cannot be read (or one before the NUL), -EINVAL
+ * when no NUL comes within n bytes (strnlen_user()).
+ */
+function strndupUser(mem: UserMemory, uptr: bigint, n: number): string | number {
+  const bytes: number[] = [];
+  const one = new Uint8Array(1);
+  for (let i = 0; i < n; i++) {
+    if (mem.read(BigInt.asUintN(64, uptr + BigInt(i)), one) < 0) return -EFAULT;
+    if (one[0] === 0) return Buffer.from(bytes).toString('latin1');
+    bytes.push(one[0]);
+  }
+  return -EINVAL;
+}
 
 /** struct phys_vec: a physical byte range. */
 export interface PhysVec {
@@ -79,12 +105,50 @@ export class DmaBuf implements IommufdFile {
    * area's), the exporter's name.
    */
   showFdinfo(descriptors: number): string {
-    return `size:\t${this.size}\ncount:\t${descriptors + this.refs - 1}\nexp_name:\t${this.ops.expName}\n`;
+    const name = this.name === undefined ? '' : `name:\t${this.name}\n`;
+    return `size:\t${this.size}\ncount:\t${descriptors + this.refs - 1}\nexp_name:\t${this.ops.expName}\n${name}`;
   }
 
   /** dma_buf_getfile(): the inode's i_size is the buffer's. */
   get inodeSize(): number {
     return this.size;
+  }
+
+  /** dmabuf->name (DMA_BUF_SET_NAME), once set. */
+  name: string | undefined;
+
+  /** dmabuffs_dname(): "/dmabuf:" and the name, if one was set and is not empty. */
+  get dname(): string {
+    return `/dmabuf:${this.name ?? ''}`;
+  }
+
+  /**
+   * dma_buf_ioctl(): SYNC checks its struct (EFAULT), the flags (EINVAL for
+   * unknown bits or no direction) and calls the exporter's begin/end CPU
+   * access, which the selftest's has none of (0); SET_NAME takes a name of
+   * fewer than DMA_BUF_NAME_LEN bytes (dma_buf_set_name()); the sync-file
+   * ioctls need CONFIG_SYNC_FILE, which the oracle kernels lack: -ENOTTY.
+   */
+  ioctl(mem: UserMemory, cmd: number, arg: bigint): number {
+    switch (cmd >>> 0) {
+      case DMA_BUF_IOCTL_SYNC: {
+        const b = new Uint8Array(8);
+        if (mem.read(arg, b) < 0) return -EFAULT;
+        const flags = new DataView(b.buffer).getBigUint64(0, true);
+        if (flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) return -EINVAL;
+        if ((flags & BigInt(DMA_BUF_SYNC_RW)) === 0n) return -EINVAL;
+        return 0;
+      }
+      case DMA_BUF_SET_NAME_A:
+      case DMA_BUF_SET_NAME_B: {
+        const name = strndupUser(mem, arg, DMA_BUF_NAME_LEN);
+        if (typeof name === 'number') return name;
+        this.name = name;
+        return 0;
+      }
+      default:
+        return -ENOTTY;
+    }
   }
 
   /**

@@ -87,6 +87,10 @@ export interface IommufdFile {
   mmap?(pgoff: bigint, pages: number): number;
   /** i_size of the file's own inode (a dma-buf's size); absent → 0, the shared anon inode's. */
   readonly inodeSize?: number;
+  /** f_op->unlocked_ioctl: 0 or -errno; absent → -ENOTTY. */
+  ioctl?(mem: UserMemory, cmd: number, arg: bigint): number;
+  /** What d_path() shows of a file with a dentry name of its own (a dma-buf's "/dmabuf:NAME"); absent → "anon_inode:[kind]". */
+  readonly dname?: string;
   /** f_op->llseek from position `pos`: the new position or -errno; absent → no llseek (-ESPIPE). */
   llseek?(pos: bigint, offset: bigint, whence: number): bigint;
 }

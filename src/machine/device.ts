@@ -91,6 +91,10 @@ export interface FileStat {
   blksize: number;
   /** st_ino: a devtmpfs node's or directory's inode number (absent: none the model keeps, 0). */
   ino?: number;
+  /** st_blocks (512-byte units) of a pseudo file that sets its inode's bytes (a dma-buf); absent: 0. */
+  blocks?: bigint;
+  /** An inode of the file's own on a pseudo filesystem (a dma-buf's), not the shared anon inode. */
+  ownInode?: boolean;
 }
 
 /**

@@ -19,7 +19,6 @@ import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viomm
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
 import { IOPT_PAGES_ACCOUNT_MM, IOPT_PAGES_ACCOUNT_USER, type IoptPages } from '../iommufd/pages.js';
 import { TEMP_MEMORY_LIMIT, type IommufdEnv } from '../iommufd/env.js';
-import { DMABUF_FILE_KIND } from '../iommufd/dmabuf.js';
 import { IommufdCtx, type IommufdFile, type IommufdFiles } from '../iommufd/main.js';
 import type { UserMemory } from '../iommufd/ucmd.js';
 import { ANON_INODE_STAT, type DeviceNode, type FileStat, O_RDWR, type OpenFile, S_IFCHR } from './device.js';
@@ -86,16 +85,25 @@ export class IommufdFileHandle implements OpenFile {
     const { llseek, showFdinfo } = inner;
     if (llseek) this.llseek = (pos, offset, whence) => llseek.call(inner, pos, offset, whence);
     if (showFdinfo) this.showFdinfo = (descriptors) => showFdinfo.call(inner, descriptors);
-    // a file with an inode of its own (a dma-buf): the anon inode's attributes with its size
-    if (inner.inodeSize !== undefined) this.stat = () => ({ ...ANON_INODE_STAT, size: BigInt(inner.inodeSize ?? 0) });
+    // a file with an inode of its own (a dma-buf): the anon inode's attributes with its size, and its
+    // bytes (inode_set_bytes() of the size: st_blocks in 512-byte units)
+    if (inner.inodeSize !== undefined) {
+      this.stat = () => {
+        const size = BigInt(inner.inodeSize ?? 0);
+        return { ...ANON_INODE_STAT, size, blocks: size / 512n, ownInode: true };
+      };
+    }
+    const { ioctl } = inner;
+    if (ioctl) this.ioctl = (proc, cmd, arg) => ioctl.call(inner, procMemory(proc), cmd, arg);
   }
+  readonly ioctl?: (proc: Process, cmd: number, arg: bigint) => number;
   release(): void {
     this.inner.release();
   }
 
-  /** anon_inode_getfile()'s "anon_inode:[name]"; a dma-buf's dmabuffs_dname() "/dmabuf:" (and no name set). */
+  /** anon_inode_getfile()'s "anon_inode:[name]", or the file's own (a dma-buf's dmabuffs_dname()). */
   get dname(): string {
-    return this.inner.kind === DMABUF_FILE_KIND ? '/dmabuf:' : `anon_inode:[${this.inner.kind}]`;
+    return this.inner.dname ?? `anon_inode:[${this.inner.kind}]`;
   }
 }
 

@@ -548,6 +548,29 @@ describe('exec: an epoll registration outlives the descriptor it was added by', 
   });
 });
 
+describe("exec: the selftest exporter's dma-buf file (7.x)", () => {
+  it("has an inode of its own (st_blocks of its size), takes a name of under 32 bytes (the link and fdinfo show it), and checks SYNC's struct and flags; the sync-file ioctls are ENOTTY without CONFIG_SYNC_FILE (the oracle suite compares the output with 7.2.13's)", async () => {
+    const r = await runExec([build('dmabuf')], { profile: 'latest', captureStdout: true, err: () => {}, caps: 'all' });
+    const out = r.stdout.trim().split('\n');
+    expect(r.status).toBe(0);
+    expect(out[out.length - 1]).toBe('done');
+    for (const l of [
+      'size 12288, blocks 24, blksize 4096, mode 0600',
+      'link /dmabuf:abc',
+      'fdinfo name:\tabc',
+      'SET_NAME of 31 bytes -> 0 0',
+      'SET_NAME of 32 bytes -> -1 22',
+      'SET_NAME from address 8 -> -1 14',
+      'SYNC flags 0x0 -> -1 22',
+      'SYNC flags 0x5 -> 0 0',
+      'SYNC flags 0x8 -> -1 22',
+      'SYNC from address 8 -> -1 14',
+      'EXPORT_SYNC_FILE -> -1 25',
+    ])
+      expect(out).toContain(l);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

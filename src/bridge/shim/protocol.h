@@ -93,7 +93,7 @@ enum bridge_op {
 	OP_LSEEK = 29,       /* a: fd, offset, whence -> position */
 	OP_PREAD = 30,       /* a: fd, buf, count, pos -> bytes */
 	OP_PWRITE = 31,      /* a: fd, buf, count, pos -> bytes */
-	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize blocks ino" (blocks -1: the real ones; ino 0: none) */
+	OP_STAT = 32,        /* a: fd (-1: s is a path) -> 0; s: "mode major minor size blksize blocks ino own" (blocks -1: the real ones; ino 0: none; own 1: a pseudo file with an inode of its own) */
 	OP_FCNTL = 33,       /* a: fd, cmd (F_GETFL or F_SETFL), arg -> the flags or 0 */
 	OP_MLOCK = 34,       /* a: addr, len, mlock2 flags */
 	OP_MUNLOCK = 35,     /* a: addr, len */

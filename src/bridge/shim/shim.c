@@ -1480,6 +1480,7 @@ struct model_attr {
 	long blksize;
 	long long blocks;
 	unsigned long long ino;
+	int own_inode; /* a pseudo file with an inode of its own (a dma-buf), not the shared anon inode */
 };
 
 static int model_attr(int fd, const char *path, struct model_attr *at)
@@ -1487,7 +1488,8 @@ static int model_attr(int fd, const char *path, struct model_attr *at)
 	char out[128] = "";
 	if (model_ret(call(OP_STAT, fd, 0, 0, 0, 0, 0, path, path ? strlen(path) + 1 : 0, NULL, out, sizeof(out))) < 0)
 		return -1;
-	if (sscanf(out, "%u %u %u %lld %ld %lld %llu", &at->mode, &at->maj, &at->min, &at->size, &at->blksize, &at->blocks, &at->ino) != 7) {
+	if (sscanf(out, "%u %u %u %lld %ld %lld %llu %d", &at->mode, &at->maj, &at->min, &at->size, &at->blksize, &at->blocks, &at->ino,
+		   &at->own_inode) != 8) {
 		errno = EIO;
 		return -1;
 	}
@@ -2100,10 +2102,13 @@ static int model_stat(int fd, const char *path, struct stat *st)
 	v.st_size = at.size;
 	v.st_blksize = at.blksize;
 	v.st_nlink = S_ISDIR(at.mode) ? 2 : 1;
+	if (at.blocks >= 0)
+		v.st_blocks = at.blocks;
+	/* (a dma-buf's own inode: a pseudo filesystem's, with the times of one; its device and number stay 0) */
 	const struct stat *on = at.ino ? host_dev() : !(at.mode & S_IFMT) ? host_anon_inode() : NULL;
 	if (on) {
-		v.st_ino = at.ino ? at.ino : on->st_ino;
-		v.st_dev = on->st_dev;
+		v.st_ino = at.ino ? at.ino : at.own_inode ? 0 : on->st_ino;
+		v.st_dev = at.own_inode ? 0 : on->st_dev;
 		v.st_atim = on->st_atim;
 		v.st_mtim = on->st_mtim;
 		v.st_ctim = on->st_ctim;

@@ -32,7 +32,7 @@ import type { OpenFile } from '../machine/device.js';
 import type { InFlightFile, Process } from '../machine/process.js';
 import { THP_DISABLE_ALL, type MremapEffect, type MremapPlace } from '../mm/address-space.js';
 import { execCreds } from '../mm/cred.js';
-import type { MemFile } from '../mm/memfile.js';
+import { MemFile } from '../mm/memfile.js';
 import {
   CAPABILITIES,
   FALLOC_FL_PUNCH_HOLE,
@@ -675,7 +675,16 @@ export class BridgeServer {
     m.faults.current = undefined;
     try {
       for (const r of b.real.maps()) {
-        if (r.end <= lo || r.start >= hi || r.name === '[vvar]' || r.name === '[vdso]' || r.name === '[vsyscall]' || r.name === '[vvar_vclock]') continue;
+        if (r.end <= lo || r.start >= hi || r.name === '[vvar]' || r.name === '[vsyscall]' || r.name === '[vvar_vclock]') continue;
+        if (r.name === '[vdso]') {
+          // the text of the host's vDSO, as exec's map_vdso() has it (a read pin copies it: it is no anonymous page);
+          // [vvar] and [vsyscall] stay out, where GUP says EFAULT anyway
+          if (mm.findVma(r.start / PAGE_SIZE) !== undefined) continue;
+          const bytes = new Uint8Array(r.end - r.start);
+          if (!b.real.copy(r.start, bytes, 0, bytes.length, false)) continue;
+          if (mm.mapVdsoText(r.start / PAGE_SIZE, new MemFile(m.phys, 'file', BigInt(bytes.length), { name: '[vdso]', contents: bytes })) === 0) added = true;
+          continue;
+        }
         // fill the gaps of [r.start, r.end) in the model
         let s = r.start / PAGE_SIZE;
         const e = r.end / PAGE_SIZE;

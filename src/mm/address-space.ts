@@ -1859,7 +1859,18 @@ export class MmStruct {
       vclock.special = { sigbus: (2 ** l.vclockPages - 1) >>> 0 };
       this.insertVma(vclock);
     }
-    const vdso = new Vma(this, at + data, at + data + text, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND, l.vdso, 0, 0);
+    this.mapVdsoText(at + data, l.vdso);
+    return 0;
+  }
+
+  /**
+   * map_vdso()'s text: a private read/exec special mapping of the image from
+   * page `start`, with VM_MAYWRITE (debuggers make it writable and copy it on
+   * write; a long-term read pin unshares it the same way): 0, or -EEXIST where something is mapped already.
+   */
+  mapVdsoText(start: number, image: MemFile): number {
+    if (!this.isFree(start, start + image.nfolios)) return -EEXIST;
+    const vdso = new Vma(this, start, start + image.nfolios, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND, image, 0, 0);
     vdso.name = '[vdso]';
     vdso.special = { sigbus: 0 };
     this.insertVma(vdso);

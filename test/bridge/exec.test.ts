@@ -571,6 +571,19 @@ describe("exec: the selftest exporter's dma-buf file (7.x)", () => {
   });
 });
 
+describe('exec: the [vdso] text behind IOMMU_IOAS_MAP', () => {
+  it("is exec's private read/exec mapping with VM_MAYWRITE: a read pin copies it (VmPin 4 kB, the device reads its bytes), a writable map and [vvar] are EFAULT (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('vdso', [
+      'map its first page readable -> 0 0',
+      'VmPin 4 kB',
+      'map it writeable too -> -1 14',
+      'map the page below it ([vvar]) -> -1 14',
+      "the device reads the vDSO's bytes: 1, an ELF header: 1",
+      'unmapped 0x1000, VmPin 0 kB',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -1886,6 +1886,33 @@ ssize_t getdents64(int fd, void *buf, size_t n)
 	return RS(SYS_getdents64, fd, buf, n);
 }
 
+enum { LOOKUP_NONE, LOOKUP_MODEL, LOOKUP_HOST };
+
+/*
+ * What a name reaches among the model's for a call that only looks it up (realpath, statfs, readlink,
+ * link): LOOKUP_MODEL with the model's name in *name and *err the walk's failure, ENOENT for a name the
+ * model has no node at, or 0; LOOKUP_HOST with the host's file where a walk out of /dev/vfio ends
+ * ("/dev/vfio/..": the host has no /dev/vfio to walk through); LOOKUP_NONE for any other name (the host's).
+ */
+static int model_lookup(int dirfd, const char *path, char *out, size_t n, const char **name, int *err)
+{
+	int walk;
+	*err = 0;
+	if (!connected() || !path || !path_ok(path))
+		return LOOKUP_NONE;
+	const char *m = model_name(dirfd, path, 0, out, n, &walk);
+	if (!m) {
+		*name = out_of_model_dir(dirfd, path, out, n);
+		return *name ? LOOKUP_HOST : LOOKUP_NONE;
+	}
+	struct model_attr at;
+	*name = m;
+	*err = walk_errno(walk, m, 0);
+	if (!*err && model_attr(-1, m, &at) < 0)
+		*err = errno;
+	return LOOKUP_MODEL;
+}
+
 /*
  * realpath() and canonicalize_file_name() walk the name with lstat and
  * readlink inside libc, where the host has no /dev/iommu or /dev/vfio: a
@@ -1897,26 +1924,20 @@ ssize_t getdents64(int fd, void *buf, size_t n)
 static char *model_realpath(const char *path, char *resolved, int *handled)
 {
 	char name[4096];
-	int walk;
-	*handled = 0;
-	if (!connected() || !path || !*path)
-		return NULL;
-	const char *m = model_name(AT_FDCWD, path, 0, name, sizeof(name), &walk);
-	if (!m) {
-		m = out_of_model_dir(AT_FDCWD, path, name, sizeof(name));
-		if (!m)
-			return NULL;
+	const char *m;
+	int err;
+	int r = model_lookup(AT_FDCWD, path, name, sizeof(name), &m, &err);
+	*handled = r != LOOKUP_NONE;
+	if (r == LOOKUP_HOST) {
 		static char *(*real)(const char *, char *);
 		if (!real)
 			real = dlsym(RTLD_NEXT, "realpath");
-		*handled = 1;
 		return real(m, resolved);
 	}
-	*handled = 1;
-	struct model_attr at;
-	walk = walk_errno(walk, m, 0);
-	if (walk || model_attr(-1, m, &at) < 0) {
-		errno = walk ? walk : errno;
+	if (r == LOOKUP_NONE)
+		return NULL;
+	if (err) {
+		errno = err;
 		return NULL;
 	}
 	if (strlen(m) + 1 > PATH_MAX) {
@@ -2384,20 +2405,9 @@ int lstat64(const char *path, struct stat64 *st)
  */
 static const char *statfs_name(const char *path, char *name, size_t n, int *err)
 {
-	int walk;
-	*err = 0;
-	if (!connected() || !path || !path_ok(path))
-		return NULL;
-	const char *m = model_name(AT_FDCWD, path, 0, name, n, &walk);
-	if (!m)
-		return out_of_model_dir(AT_FDCWD, path, name, n);
-	struct model_attr at;
-	walk = walk_errno(walk, m, 0);
-	if (walk)
-		*err = walk;
-	else if (model_attr(-1, m, &at) < 0)
-		*err = errno;
-	return "/dev";
+	const char *m;
+	int r = model_lookup(AT_FDCWD, path, name, n, &m, err);
+	return r == LOOKUP_MODEL ? "/dev" : r == LOOKUP_HOST ? m : NULL;
 }
 
 int statfs(const char *path, struct statfs *sf)
@@ -3556,15 +3566,9 @@ static ssize_t model_link(int fd, char *buf, size_t size)
 static int model_name_errno(int dirfd, const char *p, int err)
 {
 	char name[4096];
-	int walk;
-	struct model_attr at;
-	const char *m = connected() && p && path_ok(p) ? model_name(dirfd, p, 0, name, sizeof(name), &walk) : NULL;
-	if (!m)
-		return 0;
-	walk = walk_errno(walk, m, 0);
-	if (walk)
-		return walk;
-	return model_attr(-1, m, &at) < 0 ? errno : err;
+	const char *m;
+	int e;
+	return model_lookup(dirfd, p, name, sizeof(name), &m, &e) == LOOKUP_MODEL ? (e ? e : err) : 0;
 }
 
 /* do_readlinkat(): a size of no bytes first, then the walk; a node or /dev/vfio is no symbolic link (EINVAL) */

@@ -10,9 +10,7 @@
  * - The *_from_user() forms read at most the kernel's buffer less one byte
  *   (34 for an unsigned int) and stop at the first NUL among them.
  */
-import { EINVAL } from './errno.js';
-
-const ERANGE = 34;
+import { EINVAL, ERANGE } from './errno.js';
 
 /** _parse_integer_fixup_radix() + _parse_integer() + the tail check of _kstrtoull(): the value, or -errno. */
 export function kstrtoull(s: Uint8Array, base: number): bigint | number {

@@ -27,10 +27,9 @@ export const POOL_DIRS: ReadonlyArray<[string, number]> = [
  */
 function pool(phys: PhysicalMemory, order: number): { max: number; total: number; free: number; resv: number; surplus: number } {
   const s = phys.hugetlbStats(order);
-  const held = s.inUse + s.reserved;
-  const max = Number.isFinite(s.limit) ? s.limit : held;
-  const total = Math.max(max, held);
-  return { max, total, free: total - s.inUse, resv: s.reserved, surplus: total - max };
+  const max = Number.isFinite(s.limit) ? s.limit : s.inUse + s.reserved;
+  const total = max + s.surplus;
+  return { max, total, free: total - s.inUse, resv: s.reserved, surplus: s.surplus };
 }
 
 /**
@@ -45,6 +44,11 @@ export function hasPool(phys: PhysicalMemory, order: number): boolean {
   return order === PMD_ORDER || phys.gbpages;
 }
 
+/** An unsigned long counter that went below zero, as %lu prints it (resv_huge_pages while restores are pending). */
+function ulong(n: number): bigint {
+  return BigInt.asUintN(64, BigInt(n));
+}
+
 /** A pool file's text: `file` of the pool of `order`. */
 export function poolFileText(phys: PhysicalMemory, order: number, file: string): string | undefined {
   const p = pool(phys, order);
@@ -57,7 +61,7 @@ export function poolFileText(phys: PhysicalMemory, order: number, file: string):
     case 'free_hugepages':
       return `${p.free}\n`;
     case 'resv_hugepages':
-      return `${p.resv}\n`;
+      return `${ulong(p.resv)}\n`;
     case 'surplus_hugepages':
       return `${p.surplus}\n`;
     case 'nr_overcommit_hugepages':
@@ -90,14 +94,19 @@ export function meminfoText(real: string, phys: PhysicalMemory, anonThpBytes?: n
   const p = pool(phys, PMD_ORDER);
   let hugetlbKb = p.total * 2048;
   if (phys.gbpages) hugetlbKb += pool(phys, PUD_ORDER).total * 1024 * 1024;
-  const values: Record<string, number> = { HugePages_Total: p.total, HugePages_Free: p.free, HugePages_Rsvd: p.resv, HugePages_Surp: p.surplus, Hugetlb: hugetlbKb };
+  const values: Record<string, number | bigint> = { HugePages_Total: p.total, HugePages_Free: p.free, HugePages_Rsvd: ulong(p.resv), HugePages_Surp: p.surplus, Hugetlb: hugetlbKb };
   if (anonThpBytes !== undefined) values.AnonHugePages = anonThpBytes / 1024;
   return real
     .split('\n')
     .map((l) => {
       const f = /^([^:]+:)(\s*)(\d+)(.*)$/.exec(l);
       const v = f ? values[f[1].slice(0, -1)] : undefined;
-      return f && v !== undefined ? f[1] + String(v).padStart(f[2].length + f[3].length) + f[4] : l;
+      if (!f || v === undefined) return l;
+      const width = f[2].length + f[3].length;
+      const text = String(v);
+      // hugetlb_report_meminfo()'s "HugePages_*:" lines are fixed blanks then %5lu: a longer number keeps the blanks
+      const blanks = f[1].startsWith('HugePages_') ? width - Math.max(5, f[3].length) : 0;
+      return f[1] + (blanks > 0 && text.length > width - blanks ? ' '.repeat(blanks) + text : text.padStart(width)) + f[4];
     })
     .join('\n');
 }

@@ -1336,6 +1336,7 @@ export class MmStruct {
       if (n.huge !== 0) {
         if (keepAnon && n.hugeFlags & PTE_ANON) continue;
         if (lo === key * PT_SPAN && hi === (key + 1) * PT_SPAN) {
+          if (v.resv !== null && n.hugeFlags & PTE_ANON) this.restoreHugeReserve(v, key, n.huge - 1);
           this.phys.unmapHuge(n.huge - 1);
           this.dropNode(key, n);
           continue;
@@ -1376,6 +1377,23 @@ export class MmStruct {
       }
       if (n.count === 0) this.emptyTable(key, n, reclaim && whole);
     }
+  }
+
+  /**
+   * __unmap_hugepage_range() in the VMA owning a private reservation: the
+   * zap of the last mapping of an anonymous hugetlb folio (the slice at
+   * `pfn`, mapped at node `key`; a 1 GiB folio is gone with its last slice)
+   * gives its huge page back the reservation it consumed, in the VMA's map
+   * at once and in the pool's count when the folio is freed, which a pin
+   * puts off: until then resv_huge_pages is short by one.
+   */
+  private restoreHugeReserve(v: Vma, key: number, pfn: number): void {
+    const np = 2 ** v.hugeOrder;
+    const head = pfn - (pfn % np);
+    if (pfn - head !== np - PT_SPAN || this.phys.hugeMapcount(pfn) !== 1) return;
+    this.phys.hugetlbRestoreReserve(head, v.hugeOrder);
+    const ri = Math.floor((key * PT_SPAN - v.start) / np);
+    if (v.resv![ri] === 0) v.resv![ri] = 1;
   }
 
   /**

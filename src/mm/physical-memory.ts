@@ -98,6 +98,11 @@ const F_DIRTY = 1 << 25;
 const F_HUGETLB = 1 << 26;
 /** An anonymous folio MADV_FREE made lazily freeable (!PG_swapbacked), on its head frame. */
 const F_LAZYFREE = 1 << 27;
+/**
+ * A hugetlb folio whose reservation is given back when it is freed
+ * (HPG_restore_reserve: set by the zap of a private owner's last mapping of it).
+ */
+const F_RESTORE_RESV = 1 << 28;
 
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
@@ -350,7 +355,14 @@ export class PhysicalMemory {
   // hugetlb pool, index 0 = 2 MiB, 1 = 1 GiB
   private readonly hugeLimit: [number, number];
   private readonly hugeInUse: [number, number] = [0, 0];
+  /**
+   * resv_huge_pages: below zero while folios a zap marked F_RESTORE_RESV are
+   * still held (pinned) after their VMA gave its reservations back; the
+   * kernel's unsigned counter wraps the same way until they are freed.
+   */
   private readonly hugeResv: [number, number] = [0, 0];
+  /** Folios holding F_RESTORE_RESV, per size: what hugeResv will get back. */
+  private readonly hugeRestore: [number, number] = [0, 0];
   /** The 1 GiB hstate exists (PhysicalMemoryOptions.gbpages). */
   readonly gbpages: boolean;
   /** Bumped by everything that can change a frame's pincount() (see pinChanges). */
@@ -402,7 +414,7 @@ export class PhysicalMemory {
     if (hugetlb) {
       if (order === 0) throw new RangeError('hugetlb folios are order 9 or 18');
       if (reserved) {
-        if (this.hugeResv[hi] <= 0) {
+        if (this.hugeResv[hi] + this.hugeRestore[hi] <= 0) {
           this.warn?.warn('hugetlb.resv_underflow');
           return -1;
         }
@@ -586,7 +598,16 @@ export class PhysicalMemory {
       } else if (r.blockFree[b] === 1) this.smallBlocks.add(g);
       return;
     }
-    if (r.flags(i) & F_HUGETLB) this.hugeInUse[order === PUD_ORDER ? 1 : 0]--;
+    const fl = r.flags(i);
+    if (fl & F_HUGETLB) {
+      const hi = order === PUD_ORDER ? 1 : 0;
+      this.hugeInUse[hi]--;
+      // free_huge_folio(): the reservation the folio's zap restored is counted again now
+      if (fl & F_RESTORE_RESV) {
+        this.hugeResv[hi]++;
+        this.hugeRestore[hi]--;
+      }
+    }
     if (order === PMD_ORDER) {
       const b = i >>> B_SHIFT;
       r.meta(b).fill(0);
@@ -652,14 +673,33 @@ export class PhysicalMemory {
 
   hugetlbUnreserve(order: number, n: number): void {
     const hi = order === PUD_ORDER ? 1 : 0;
-    if (this.warn?.on(this.hugeResv[hi] < n, 'hugetlb.unreserve_underflow')) n = this.hugeResv[hi];
+    // (below zero only by what the folios marked to restore will give back)
+    const have = this.hugeResv[hi] + this.hugeRestore[hi];
+    if (this.warn?.on(have < n, 'hugetlb.unreserve_underflow')) n = Math.max(0, have);
     this.hugeResv[hi] -= n;
   }
 
-  /** Pool state of one huge size, like /sys/kernel/mm/hugepages/hugepages-*kB. */
-  hugetlbStats(order: number): { limit: number; inUse: number; reserved: number } {
+  /**
+   * Mark the hugetlb folio at `head` to give a reservation back when it is
+   * freed (__unmap_hugepage_range() on a private owner's last mapping of an
+   * anonymous folio, unless the pool has surplus pages).
+   */
+  hugetlbRestoreReserve(head: number, order: number): void {
     const hi = order === PUD_ORDER ? 1 : 0;
-    return { limit: this.hugeLimit[hi], inUse: this.hugeInUse[hi], reserved: this.hugeResv[hi] };
+    if (this.hasFlag(head, F_RESTORE_RESV) || this.hugetlbStats(order).surplus > 0) return;
+    this.setFlag(head, F_RESTORE_RESV, true);
+    this.hugeRestore[hi]++;
+  }
+
+  /**
+   * Pool state of one huge size, like /sys/kernel/mm/hugepages/hugepages-*kB:
+   * `reserved` may be below zero (hugeResv); surplus pages are those in use or
+   * reserved beyond the limit (a pool shrunk under them).
+   */
+  hugetlbStats(order: number): { limit: number; inUse: number; reserved: number; surplus: number } {
+    const hi = order === PUD_ORDER ? 1 : 0;
+    const held = this.hugeInUse[hi] + this.hugeResv[hi];
+    return { limit: this.hugeLimit[hi], inUse: this.hugeInUse[hi], reserved: this.hugeResv[hi], surplus: Math.max(0, held - this.hugeLimit[hi]) };
   }
 
   setHugetlbLimit(order: number, n: number): void {

@@ -584,6 +584,21 @@ describe('exec: the [vdso] text behind IOMMU_IOAS_MAP', () => {
   });
 });
 
+describe('exec: HugePages_Rsvd around the zap of private hugetlb pages', () => {
+  it('a zapped private folio gives its reservation back when freed, so an IOAS pin holds the unsigned count below zero until the unmap; a fork child and a shared mapping restore none (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('hugeresv', [
+      'its reservation back: free 128, reserved 2 (sysfs 2)',
+      'one left: free 127, reserved 0 (sysfs 0)',
+      "the child's MADV_DONTNEED of a shared folio: free 127, reserved 1 (sysfs 1)",
+      'pinned, unmapped: free 126, reserved 18446744073709551614 (sysfs 18446744073709551614)',
+      'pinned, zapped: free 127, reserved 0 (sysfs 0)',
+      'touched again: free 126, reserved 18446744073709551615 (sysfs 18446744073709551615)',
+      'unpinned: free 127, reserved 0 (sysfs 0)',
+      'shared, zapped: free 127, reserved 0 (sysfs 0)',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

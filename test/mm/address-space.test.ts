@@ -313,7 +313,7 @@ describe('munmap', () => {
     expect(p.munmap(a + PG, M2)).toBe(-EINVAL);
     expect(p.munmap(a, M2)).toBe(0);
     expect(phys.framesInUse()).toBe(512);
-    expect(phys.hugetlbStats(9)).toEqual({ limit: Number.POSITIVE_INFINITY, inUse: 1, reserved: 0 });
+    expect(phys.hugetlbStats(9)).toEqual({ limit: Number.POSITIVE_INFINITY, inUse: 1, reserved: 0, surplus: 0 });
   });
 
   it('MAP_FIXED replaces what was mapped', () => {
@@ -690,6 +690,25 @@ describe('hugetlb', () => {
     expect(phys.isHugetlb(pfn)).toBe(true);
     expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: 1 });
     p.exit();
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
+    expect(phys.framesInUse()).toBe(0);
+  });
+
+  it('the zap of a private folio gives its reservation back, when the folio is freed: a pin holds the count below zero (__unmap_hugepage_range(), free_huge_folio())', () => {
+    const { p, mm, phys } = setup();
+    const a = ok(p.mmap(0n, 2n * M2, RW, PA | MAP_HUGETLB));
+    p.writeMemory(a, ONE);
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: 1 });
+    expect(p.madvise(a, M2, MADV_DONTNEED)).toBe(0);
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 2 });
+    p.writeMemory(a, ONE);
+    p.writeMemory(a + M2, ONE);
+    const out = new Uint32Array(1);
+    expect(pinUserPages(mm, a, 1, FOLL_WRITE | FOLL_LONGTERM, out, 0)).toBe(1);
+    expect(p.munmap(a, 2n * M2)).toBe(0);
+    // the VMA gave back both of its pages' reservations; the pinned folio's comes back when it goes
+    expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: -1 });
+    unpinUserPages(phys, out, 0, 1, true);
     expect(phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
     expect(phys.framesInUse()).toBe(0);
   });

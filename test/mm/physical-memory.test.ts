@@ -232,12 +232,12 @@ describe('hugetlb pool', () => {
     const p = new PhysicalMemory(16 * MiB, { hugetlbPages: { '2M': 3 } });
     expect(p.hugetlbReserve(9, 4)).toBe(false);
     expect(p.hugetlbReserve(9, 3)).toBe(true);
-    expect(p.hugetlbStats(9)).toEqual({ limit: 3, inUse: 0, reserved: 3 });
+    expect(p.hugetlbStats(9)).toEqual({ limit: 3, inUse: 0, reserved: 3, surplus: 0 });
     expect(p.allocFolio(9, { hugetlb: true })).toBe(-1);
     const h = p.allocFolio(9, { hugetlb: true, reserved: true });
     expect(h).toBeGreaterThanOrEqual(0);
     expect(p.isHugetlb(h + 3)).toBe(true);
-    expect(p.hugetlbStats(9)).toEqual({ limit: 3, inUse: 1, reserved: 2 });
+    expect(p.hugetlbStats(9)).toEqual({ limit: 3, inUse: 1, reserved: 2, surplus: 0 });
     p.hugetlbUnreserve(9, 2);
     p.mapHuge(h);
     p.unmapHuge(h);

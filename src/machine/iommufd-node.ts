@@ -13,7 +13,7 @@
 import type { UserStruct } from '../mm/accounting.js';
 import type { DeviceMapping, MmStruct } from '../mm/address-space.js';
 import type { MemFile } from '../mm/memfile.js';
-import { PAGE_SIZE, VM_EXEC, VM_LOCKED, VM_SHARED } from '../mm/constants.js';
+import { PAGE_SIZE, PMD_ORDER, PUD_ORDER, VM_EXEC, VM_LOCKED, VM_SHARED } from '../mm/constants.js';
 import { EINVAL, ENXIO, EPERM } from '../base/errno.js';
 import { mmapRegionGet, mmapRegionLookup, mmapRegionPut } from '../iommufd/viommu.js';
 import { auditIopts, auditObjects } from '../iommufd/audit.js';
@@ -314,11 +314,16 @@ export function auditMachine(machine: Machine): number {
     if (user.lockedVm !== want) fail('locked_vm', `uid ${user.uid}: locked_vm ${user.lockedVm}, iommufd charged ${want}`);
   }
   const mms = new Set<MmStruct>([...mmPinned.keys(), ...[...machine.processes.values()].map((p) => p.mm)]);
+  // hugetlb reservations held by private VMAs (huge pages not faulted yet, or zapped), per size
+  const heldResv = [0, 0];
   for (const mm of mms) {
     if (mm.pinnedVm !== (mmPinned.get(mm) ?? 0)) fail('pinned_vm', `pinned_vm ${mm.pinnedVm}, iommufd charged ${mmPinned.get(mm) ?? 0}`);
     // locked_vm also counts mlock()ed / MAP_LOCKED VMAs
     let vmaLocked = 0;
-    for (const v of mm.vmas) if (v.flags & VM_LOCKED) vmaLocked += v.pages;
+    for (const v of mm.vmas) {
+      if (v.flags & VM_LOCKED) vmaLocked += v.pages;
+      if (v.resv !== null) for (let i = 0; i < v.resv.length; i++) heldResv[v.hugeOrder === PUD_ORDER ? 1 : 0] += v.resv[i];
+    }
     const wantLocked = (mmLocked.get(mm) ?? 0) + vmaLocked + mm.lockedVmOrphaned;
     if (mm.lockedVm !== wantLocked) fail('mm_locked_vm', `mm locked_vm ${mm.lockedVm}, iommufd charged ${mmLocked.get(mm) ?? 0} and ${vmaLocked} pages of locked VMAs`);
   }
@@ -326,6 +331,11 @@ export function auditMachine(machine: Machine): number {
   const files = new Set<MemFile>();
   machine.reachablePageCaches(files);
   for (const f of files) for (const problem of f.problems()) fail('page_cache', problem);
+  // ... and by hugetlbfs files, those the IOASes pin (IOAS_MAP_FILE holds the file) too: what the pool owes
+  for (const p of pagesSet) if (p.file?.live) files.add(p.file);
+  for (const f of files) if (f.kind === 'hugetlb') heldResv[f.order === PUD_ORDER ? 1 : 0] += f.hugeReserved;
+  for (const [hi, order] of [[0, PMD_ORDER], [1, PUD_ORDER]])
+    if (machine.phys.hugetlbReservationsOwed(order) !== heldResv[hi]) fail('hugetlb_resv', `${order === PUD_ORDER ? '1 GiB' : '2 MiB'} pool: ${machine.phys.hugetlbReservationsOwed(order)} reservations owed, VMAs and files hold ${heldResv[hi]}`);
   // RAM in user page tables: exactly the tables of the live address spaces
   let tables = 0;
   for (const mm of new Set([...machine.processes.values()].map((p) => p.mm))) if (mm.alive) tables += mm.tablePages();

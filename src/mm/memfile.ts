@@ -539,6 +539,11 @@ export class MemFile {
    * each holds the cache's reference; a folio fallocate() added and not yet uptodate is cached (and
    * only shmem has such); a hugetlb reservation is for an index with no folio. Problems as text.
    */
+  /** hugetlbfs: huge pages reserved for the file and not yet allocated (its share of resv_huge_pages). */
+  get hugeReserved(): number {
+    return this.resv.size;
+  }
+
   problems(): string[] {
     const out: string[] = [];
     for (const [index, head] of this.folios) {

@@ -692,6 +692,15 @@ export class PhysicalMemory {
   }
 
   /**
+   * The reservations the pool owes of one huge size: resv_huge_pages and what
+   * the folios marked to restore will add (what the VMAs and files hold).
+   */
+  hugetlbReservationsOwed(order: number): number {
+    const hi = order === PUD_ORDER ? 1 : 0;
+    return this.hugeResv[hi] + this.hugeRestore[hi];
+  }
+
+  /**
    * Pool state of one huge size, like /sys/kernel/mm/hugepages/hugepages-*kB:
    * `reserved` may be below zero (hugeResv); surplus pages are those in use or
    * reserved beyond the limit (a pool shrunk under them).

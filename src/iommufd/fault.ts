@@ -6,7 +6,8 @@
  *
  * - A fault group (struct iopf_group) waits on `deliver` until read(2) hands
  *   out all its records at once (struct iommu_hwpt_pgfault, 40 bytes each)
- *   and files it under a cookie (xa_alloc from 1) on `response`. A read
+ *   and files it under a cookie (xa_alloc from 1, or from 0 once a response
+ *   gave cookie 0 up) on `response`. A read
  *   whose count is not a multiple of 40, or at a non-zero position, is
  *   -ESPIPE; one too short for the first waiting group is -EINVAL (7.x; 6.12 returns 0); a fault
  *   while copying puts the group back and ends the read.
@@ -88,6 +89,14 @@ export class FaultObject implements IommufdObject {
   wakeups = 0;
   /** Groups read and waiting for their response, by cookie. */
   readonly response = new Map<number, IopfGroup>();
+  /**
+   * Cookie 0 has been given up: the response xarray is XA_FLAGS_ALLOC1, so
+   * while it holds anything index 0 holds the zero entry that keeps 0 out of
+   * xa_alloc(); a response with cookie 0 then xa_erase()s that entry (and
+   * is -EINVAL: no group), which leaves 0 marked free, and nothing marks it
+   * busy again (xas_shrink() only drops the zero entry it finds there).
+   */
+  private cookieZeroFree = false;
   file: FaultFile | undefined;
   private gone = false;
 
@@ -110,9 +119,9 @@ export class FaultObject implements IommufdObject {
     kernelFree(this.alloc);
   }
 
-  /** xa_alloc(&fault->response, ..., xa_limit_32b) from 1: the lowest free cookie. */
+  /** xa_alloc(&fault->response, ..., xa_limit_32b): the lowest free cookie, from 1 until 0 was given up. */
   private allocCookie(): number {
-    let c = 1;
+    let c = this.cookieZeroFree ? 0 : 1;
     while (this.response.has(c)) c++;
     return c;
   }
@@ -179,6 +188,8 @@ export class FaultObject implements IommufdObject {
         rc = -EINVAL;
         break;
       }
+      // (an erase of index 0 on an empty xarray changes nothing: there is no zero entry yet)
+      if (cookie === 0 && this.response.size > 0) this.cookieZeroFree = true;
       const g = this.response.get(cookie);
       if (!g) {
         rc = -EINVAL;

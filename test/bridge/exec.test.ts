@@ -599,6 +599,32 @@ describe('exec: HugePages_Rsvd around the zap of private hugetlb pages', () => {
   });
 });
 
+describe('exec: fault cookies after a response with cookie 0', () => {
+  it('erases the zero entry that kept 0 out of the ALLOC1 response xarray (EINVAL all the same), so 0 is the lowest free cookie from then on, after the queue empties too; on an empty queue it changes nothing (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('faultcookie', (out) =>
+      expect(out.filter((l) => l.startsWith('read') || l.startsWith('respond'))).toEqual([
+        'respond to cookie 0 -> -1 22',
+        'read group 1 -> 40, cookie 1',
+        'read group 2 -> 40, cookie 2',
+        'respond to cookie 2 -> 8 0',
+        'read group 3 -> 40, cookie 2',
+        'respond to cookie 0 -> -1 22',
+        'read group 4 -> 40, cookie 0',
+        'respond to cookie 0 -> 8 0',
+        'respond to cookie 1 -> 8 0',
+        'respond to cookie 2 -> 8 0',
+        'read group 5 -> 40, cookie 0',
+        'respond to cookie 0 -> 8 0',
+        'read group 6 -> 40, cookie 0',
+        'read group 7 -> 40, cookie 1',
+        'respond to cookie 0 -> 8 0',
+        'respond to cookie 1 -> 8 0',
+        'read group 8 -> 40, cookie 0',
+      ]),
+    );
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

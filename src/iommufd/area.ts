@@ -57,21 +57,25 @@ export class IoptArea {
     return this.pagesNode.last;
   }
 
-  /** Set the IOVA range and the page slice (iopt_insert_area's field setup). */
-  setRange(iova: bigint, startByte: number, length: bigint): void {
+  /**
+   * Set the IOVA range and the page slice (iopt_insert_area's field setup).
+   * `startByte` is a bigint: an area over pages of more than 2^53 bytes
+   * starts deeper than a double holds exactly (its page index still fits).
+   */
+  setRange(iova: bigint, startByte: bigint, length: bigint): void {
     this.node.start = iova;
     this.node.last = iova + length - 1n;
     this.iovaNum = Number(iova);
     this.lastIovaNum = Number(this.node.last);
-    this.pageOffset = startByte % PAGE_SIZE;
-    this.pagesNode.start = Math.floor(startByte / PAGE_SIZE);
-    this.pagesNode.last = Math.floor((startByte + Number(length) - 1) / PAGE_SIZE);
+    this.pageOffset = Number(startByte & 0xfffn);
+    this.pagesNode.start = Number(startByte >> 12n);
+    this.pagesNode.last = Number((startByte + length - 1n) >> 12n);
   }
 }
 
-/** iopt_area_start_byte(): byte offset into the pages of `iova` (which must lie in the area). */
-export function areaStartByte(area: IoptArea, iova: bigint): number {
-  return Number(iova - area.iova) + area.pageOffset + area.index * PAGE_SIZE;
+/** iopt_area_start_byte(): byte offset into the pages of `iova` (which must lie in the area), exact past 2^53. */
+export function areaStartByte(area: IoptArea, iova: bigint): bigint {
+  return iova - area.iova + BigInt(area.pageOffset + area.index * PAGE_SIZE);
 }
 
 /** Past this many bytes into an area a double no longer holds the offset exactly (an area may span 2^64). */

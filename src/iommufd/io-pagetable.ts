@@ -77,7 +77,7 @@ export class IoptAllowed {
 export interface PagesListElm {
   pages: IoptPages | undefined;
   area: IoptArea | undefined;
-  startByte: number;
+  startByte: bigint;
   length: bigint;
   alloc?: KernelAllocation | undefined;
 }
@@ -216,15 +216,15 @@ export class IoPagetable {
   }
 
   /** iopt_insert_area(): reserve the IOVA range for an area whose pages are not set yet. */
-  private insertArea(area: IoptArea, pages: IoptPages, iova: bigint, startByte: number, length: bigint, prot: number): number {
+  private insertArea(area: IoptArea, pages: IoptPages, iova: bigint, startByte: bigint, length: bigint, prot: number): number {
     cover(COV_IoPagetable.insertArea);
     if (prot & IOMMU_WRITE && !pages.writable) return -EPERM;
     area.iommuProt = prot;
-    const pageOffset = startByte % PAGE_SIZE;
+    const pageOffset = Number(startByte & 0xfffn);
     area.pageOffset = pageOffset;
     if (pageOffset % this.iovaAlignment !== 0) return -EINVAL;
     if (checkedAdd(iova, length - 1n) === undefined) return -EOVERFLOW;
-    const lastByte = checkedAdd(BigInt(startByte), length - 1n);
+    const lastByte = checkedAdd(startByte, length - 1n);
     if (lastByte === undefined) return -EOVERFLOW;
     if (this.env.warn.on(lastByte / BIG_PAGE >= BigInt(pages.npages), 'iopt_insert_area.npages')) return -EOVERFLOW;
     area.setRange(iova, startByte, length);
@@ -253,7 +253,7 @@ export class IoPagetable {
     if (length % BigInt(this.iovaAlignment) !== 0n || length === 0n) return -EINVAL;
     if (flags & IOPT_ALLOC_IOVA) {
       const first = list[0];
-      const r = this.allocIova(pagesAddressBase(first.pages!) + BigInt(first.startByte), length);
+      const r = this.allocIova(pagesAddressBase(first.pages!) + first.startByte, length);
       if (typeof r === 'number') return r;
       iova.value = r;
       if (this.env.warn.testOn(this.checkIova(r, length) !== 0, 'iopt_alloc_area_pages.check_iova', `auto IOVA 0x${r.toString(16)}`)) return -EINVAL;
@@ -321,7 +321,7 @@ export class IoPagetable {
     const pages = allocPages(this.env, uptr, length, (prot & IOMMU_WRITE) !== 0);
     if (typeof pages === 'number') return pages;
     if (accountModeMm && pages.accountMode === IOPT_PAGES_ACCOUNT_USER) pages.accountMode = IOPT_PAGES_ACCOUNT_MM;
-    const elm: PagesListElm = { pages, area: undefined, startByte: Number(uptr - pages.uptr), length };
+    const elm: PagesListElm = { pages, area: undefined, startByte: uptr - pages.uptr, length };
     const list = [elm];
     const rc = this.mapPages(list, length, iova, prot, flags);
     if (rc) {
@@ -339,7 +339,7 @@ export class IoPagetable {
   mapCommon(accountModeMm: boolean, pages: IoptPages, iova: { value: bigint }, length: bigint, startByte: number, prot: number, flags: number): number {
     cover(COV_IoPagetable.mapCommon);
     if (accountModeMm && pages.accountMode === IOPT_PAGES_ACCOUNT_USER) pages.accountMode = IOPT_PAGES_ACCOUNT_MM;
-    const elm: PagesListElm = { pages, area: undefined, startByte, length };
+    const elm: PagesListElm = { pages, area: undefined, startByte: BigInt(startByte), length };
     const rc = this.mapPages([elm], length, iova, prot, flags);
     if (rc) {
       if (elm.area) this.abortArea(elm.area, elm.area.alloc);
@@ -477,7 +477,7 @@ export class IoPagetable {
     if (!pages || area.preventAccess) return -EBUSY;
     // Keeping the dma-buf's domain tracking right across a split is not done.
     if (isDmabufPages(pages)) return -EOPNOTSUPP;
-    if (newStart % alignment !== 0n || BigInt(areaStartByte(area, newStart)) % alignment !== 0n) return -EINVAL;
+    if (newStart % alignment !== 0n || areaStartByte(area, newStart) % alignment !== 0n) return -EINVAL;
     const lhsAlloc = kernelAlloc(this.env, FP_AREA_ALLOC, SIZEOF_IOPT_AREA, true);
     if (!lhsAlloc) return -ENOMEM;
     const rhsAlloc = kernelAlloc(this.env, FP_AREA_ALLOC, SIZEOF_IOPT_AREA, true);

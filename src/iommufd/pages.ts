@@ -987,26 +987,28 @@ function pagesRwPage(env: IommufdEnv, pages: IoptPages, index: number, offset: n
  * of the pages: through the user mapping when it can (ignoring pin state, as
  * the kernel does), else through pins.
  */
-export function pagesRwAccess(env: IommufdEnv, pages: IoptPages, startByte: number, data: Uint8Array, flags: number): number {
+export function pagesRwAccess(env: IommufdEnv, pages: IoptPages, startByteAt: bigint, data: Uint8Array, flags: number): number {
   cover(COV_pages.pagesRwAccess);
   const length = data.length;
-  const startIndex = Math.floor(startByte / PAGE_SIZE);
-  const lastIndex = Math.floor((startByte + length - 1) / PAGE_SIZE);
+  // (the index and the offset in its page exactly, however deep into the pages)
+  const startIndex = Number(startByteAt >> 12n);
+  const lastIndex = Number((startByteAt + BigInt(length) - 1n) >> 12n);
+  const inPage = Number(startByteAt & 0xfffn);
   const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
   const changeMm = (flags & IOMMUFD_ACCESS_RW_SLOW_PATH) !== 0 || env.current().mm !== pages.sourceMm;
   if (write && !pages.writable) return -EPERM;
   if (isDmabufPages(pages)) return -EINVAL;
   // A file has no user mapping to copy through: always through pins.
-  if (pages.type !== IOPT_ADDRESS_USER) return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
+  if (pages.type !== IOPT_ADDRESS_USER) return pagesRwSlow(env, pages, startIndex, lastIndex, inPage, data, length, write);
   if (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) && changeMm) {
-    if (startIndex === lastIndex) return pagesRwPage(env, pages, startIndex, startByte % PAGE_SIZE, data, length, write);
-    return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
+    if (startIndex === lastIndex) return pagesRwPage(env, pages, startIndex, inPage, data, length, write);
+    return pagesRwSlow(env, pages, startIndex, lastIndex, inPage, data, length, write);
   }
   const mm = pages.sourceMm;
   if (changeMm) {
-    if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, startIndex, lastIndex, startByte % PAGE_SIZE, data, length, write);
+    if (!mm.mmgetNotZero()) return pagesRwSlow(env, pages, startIndex, lastIndex, inPage, data, length, write);
   }
-  const va = pages.uptr + BigInt(startByte);
+  const va = pages.uptr + startByteAt;
   const rc = write ? mm.writeUser(va, data) : mm.readUser(va, data);
   if (changeMm) mm.mmput();
   return rc ? -EFAULT : 0;

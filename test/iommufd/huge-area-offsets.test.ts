@@ -27,4 +27,29 @@ describe('an area of 2^63 bytes', () => {
     const r = runProgram(p, { profile: 'latest' });
     expect(r.results.slice(5).map((x) => x.errno ?? 'ok')).toEqual(['EPERM', 'EFAULT', 'EINVAL', 'ok']);
   });
+
+  it('IOAS_COPY out of a 2^61-byte area at offsets past 2^53: the auto IOVA keeps the exact start byte (iopt_alloc_iova() of start_byte + uptr), and the last 16 bytes copy', () => {
+    // (each into an IOAS of its own, as test/oracle/handwritten/copy-deep-offset.yaml, which 6.12.95 and 7.2.13 answer so)
+    const copy = (dst: string, src: string, length: number): { as: string; op: string; dst_ioas: string; src_ioas: string; src_iova: string; length: number; flags: string[] } => ({
+      op: 'ioas_copy', as: `$c${dst}`, dst_ioas: dst, src_ioas: '$s', src_iova: src, length, flags: ['READABLE', 'WRITEABLE'] });
+    const p: Program = {
+      name: 'copy-deep-offset',
+      profile: 'latest',
+      calls: [
+        { op: 'open' },
+        { op: 'ioas_alloc', as: '$s' },
+        { op: 'ioas_alloc', as: '$d1' },
+        { op: 'ioas_alloc', as: '$d2' },
+        { op: 'ioas_alloc', as: '$d3' },
+        { op: 'mmap', as: '$b', length: '4K' },
+        { op: 'ioas_map', ioas: '$s', user_va: '$b', length: '0x2000000000000000', iova: '0x1000', flags: ['READABLE', 'WRITEABLE', 'FIXED_IOVA'] },
+        copy('$d1', '0x1000000000001123', 0x10),
+        copy('$d2', '0x20000000001001', 1),
+        copy('$d3', '0x2000000000000fef', 0x10),
+      ],
+    };
+    const r = runProgram(p, { profile: 'latest' });
+    expect(r.results.slice(7).map((x) => x.errno ?? 'ok')).toEqual(['ok', 'ok', 'ok']);
+    expect(r.results.slice(7).map((x) => `0x${BigInt(x.outputs?.dst_iova ?? -1).toString(16)}`)).toEqual(['0x1123', '0x1001', '0x1fef']);
+  });
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ORACLE_HUGETLB_PAGES } from '../machine/machine.js';
 import type { ThpMode } from '../mm/address-space.js';
+import type { WarningRecord } from '../base/warn.js';
 import { BRIDGE_LOST_STATUS } from './protocol.js';
 import { type BridgeOptions, BridgeServer, type BridgeStats, debugfsTree } from './server.js';
 import { buildShim } from './shim-build.js';
@@ -85,6 +86,8 @@ export interface ExecResult {
   signal: string | null;
   crash: Error | undefined;
   warnings: number;
+  /** The model's first WARN, when it WARNed. */
+  firstWarning?: WarningRecord;
   ktap: KtapCounts;
   stats: BridgeStats;
   stdout: string;
@@ -267,7 +270,7 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   }
 
   function finish(status: number, programStatus: number, signal: string | null): ExecResult {
-    return { status, programStatus, signal, crash: server.crash, warnings: server.machine.warnings.length, ktap, stats: server.stats, stdout, results };
+    return { status, programStatus, signal, crash: server.crash, warnings: server.machine.warnings.length, firstWarning: server.machine.warnings[0], ktap, stats: server.stats, stdout, results };
   }
 }
 

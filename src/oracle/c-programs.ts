@@ -8,7 +8,9 @@
  * their stdout and exit status must be the same, line for line, and a
  * program that outlives the timeout is killed on both (exit 137). stderr is
  * not compared (the VM drops it): where two streams interleave depends on
- * buffering, not on the kernel.
+ * buffering, not on the kernel. A WARN (or an Oops) in the kernel's log
+ * while a program ran, with none from the model, or a WARN of the model's
+ * with none in the kernel's log, is a divergence too.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ProfileName } from '../base/profile.js';
 import { runExec } from '../bridge/exec.js';
 import { checkCompiler, compileAll, compiler, defaultCacheDir, linkMulticall } from './build.js';
-import { feedLine, newConsole } from './console.js';
+import { feedLine, kernelWarnings, newConsole } from './console.js';
 import { BOOT_TRIES, profileForRelease } from './index.js';
 import { bzImageRelease, extendInitramfs } from './initramfs.js';
 import { GUEST_INIT, checkQemu, runVm } from './vm.js';
@@ -52,6 +54,11 @@ export interface CProgramReport {
   line?: number;
   kernel?: string;
   model?: string;
+  /**
+   * A WARN (or worse) on one side only, while the program ran: the kernel's
+   * first splat line, the model's first WARN ('no WARN' for the side without).
+   */
+  warn?: { kernel: string; model: string };
   note?: string;
 }
 
@@ -164,7 +171,12 @@ export async function runCPrograms(o: CProgramOptions): Promise<CProgramsResult>
         r.note = 'the VM did not run it';
         continue;
       }
-      if (at < 0 && kp.exit === ex.status) {
+      // the kernel's log while it ran (dmesg drained after each program) against the model's WARNs
+      const { warns, bugs } = kernelWarnings(kp.kmsg);
+      const splat = [...warns, ...bugs][0];
+      if ((splat !== undefined) !== ex.warnings > 0)
+        r.warn = { kernel: splat ?? 'no WARN', model: ex.firstWarning ? `WARN ${ex.firstWarning.assertion}: ${ex.firstWarning.message}` : 'no WARN' };
+      if (at < 0 && kp.exit === ex.status && r.warn === undefined) {
         r.status = 'agree';
         continue;
       }
@@ -193,6 +205,7 @@ export function formatCPrograms(res: CProgramsResult): string {
     else {
       out.push(`DIVERGED ${r.name}: exit ${r.kernelExit ?? 'none'} on the kernel, ${r.modelExit} under exec; ${r.kernelLines} lines against ${r.modelLines}`);
       if (r.line !== undefined) out.push(`  line ${r.line}:`, `    kernel: ${r.kernel}`, `    model:  ${r.model}`);
+      if (r.warn !== undefined) out.push('  WARN on one side only:', `    kernel: ${r.warn.kernel}`, `    model:  ${r.warn.model}`);
     }
   }
   const s = res.summary;

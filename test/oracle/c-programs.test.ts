@@ -82,7 +82,7 @@ describe('oracle: C programs', () => {
     expect(['gone', 'Z']).toContain(state());
   });
 
-  it('reports each program (agree, DIVERGED with the first differing line of each side, ERROR) and the summary', () => {
+  it('reports each program (agree, DIVERGED with the first differing line of each side or the WARN only one side gave, ERROR) and the summary', () => {
     const res: CProgramsResult = {
       release: '7.2.13',
       profile: 'latest',
@@ -91,8 +91,9 @@ describe('oracle: C programs', () => {
         { name: 'b.c', status: 'diverged', kernelLines: 3, modelLines: 2, kernelExit: 0, modelExit: 0, line: 3, kernel: 'IOAS_MAP -> -1 12', model: '(none)' },
         { name: 'c.c', status: 'diverged', kernelLines: 1, modelLines: 1, kernelExit: 139, modelExit: 0 },
         { name: 'd.c', status: 'error', kernelLines: 0, modelLines: 0, note: 'does not compile: d.c:1:1: error' },
+        { name: 'e.c', status: 'diverged', kernelLines: 5, modelLines: 5, kernelExit: 0, modelExit: 0, warn: { kernel: 'WARNING: CPU: 0 PID: 44 at lib/refcount.c:28 refcount_warn_saturate+0x99/0xda', model: 'no WARN' } },
       ],
-      summary: { programs: 4, agree: 1, diverged: 2, errors: 1, ok: false },
+      summary: { programs: 5, agree: 1, diverged: 3, errors: 1, ok: false },
     };
     expect(formatCPrograms(res).split('\n')).toEqual([
       'agree a.c: 12 lines, exit 0',
@@ -102,7 +103,11 @@ describe('oracle: C programs', () => {
       '    model:  (none)',
       'DIVERGED c.c: exit 139 on the kernel, 0 under exec; 1 lines against 1',
       'ERROR d.c: does not compile: d.c:1:1: error',
-      'Linux 7.2.13 vs model latest: 4 C programs: 1 agree, 2 diverged, 1 errors',
+      'DIVERGED e.c: exit 0 on the kernel, 0 under exec; 5 lines against 5',
+      '  WARN on one side only:',
+      '    kernel: WARNING: CPU: 0 PID: 44 at lib/refcount.c:28 refcount_warn_saturate+0x99/0xda',
+      '    model:  no WARN',
+      'Linux 7.2.13 vs model latest: 5 C programs: 1 agree, 3 diverged, 1 errors',
       'oracle: FAILED',
       '',
     ]);

@@ -916,6 +916,8 @@ export class BridgeServer {
     if (this.memfdsToOpen.length > 0) this.openMemfds();
     b.pendingExec = q.op === OP.EXIT ? b.pendingExec : undefined;
     b.switchThread(q.tid);
+    // (a NOP with 1: the shim mapped its shared memory of a device region it had mapped before, which holds the contents)
+    if (q.op === OP.NOP && q.a[0] === 1n) b.toFill.length = 0;
     if (b.toFill.length > 0) for (const [lo, hi] of b.toFill.splice(0)) this.fillDeviceMapping(b, lo, hi);
     const p = b.proc;
     const a = q.a;
@@ -1105,7 +1107,13 @@ export class BridgeServer {
         // a device mapping of a model file (the vIOMMU's page of an iommufd): the program's
         // stand-in memory gets the frames' contents at the next request (the shim sends one
         // once the real mapping exists)
-        if (r >= 0n && mfd >= 0 && b.kinds.get(mfd) === FD_MODEL) b.toFill.push([Number(r), Number(r) + Number(BigInt.asUintN(64, len))]);
+        if (r >= 0n && mfd >= 0 && b.kinds.get(mfd) === FD_MODEL) {
+          b.toFill.push([Number(r), Number(r) + Number(BigInt.asUintN(64, len))]);
+          // the frame it starts at: the shim keeps one shared memory per device region, so that every
+          // mapping of the same frames is the same memory (io_remap_pfn_range() of them in each VMA)
+          const v = p.mm.vmaAt(r);
+          if (v !== undefined && v.flags & VM_PFNMAP) return { ret: r, b0: v.pfnBase + (Number(r) / PAGE_SIZE - v.start) };
+        }
         return { ret: r };
       }
       case OP.MUNMAP:

@@ -409,10 +409,30 @@ static int connected(void)
 	return rfd >= 0;
 }
 
+/*
+ * The pages of a model file's device mapping (the vIOMMU's page of an
+ * iommufd: io_remap_pfn_range() of the same frames in every VMA) are one
+ * shared memfd per region here, by the frame the mapping starts at, so
+ * that every mapping of them, and one made after the others went, is the
+ * same memory: what one wrote, the others read.
+ */
+#define MAX_DEVMEM 16
+static struct devmem {
+	int64_t pfn;
+	uint64_t pages;
+	int fd;
+} devmem[MAX_DEVMEM];
+static int ndevmem;
+
 /* The shim's own descriptors: the program's close and close_range leave them alone. */
 static int bridge_fd(int fd)
 {
-	return fd >= 0 && (fd == sock || fd == qfd || fd == rfd);
+	if (fd < 0)
+		return 0;
+	for (int i = 0; i < ndevmem; i++)
+		if (devmem[i].fd == fd)
+			return 1;
+	return fd == sock || fd == qfd || fd == rfd;
 }
 
 /* Move a descriptor of the shim's up, out of the program's way (numbers >= SOCK_FD_MIN). */
@@ -4142,6 +4162,46 @@ static int is_dev_zero(int fd)
 	return kind_of(fd) == K_NONE && RS(SYS_fstat, fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5);
 }
 
+/*
+ * Put the shared memory of the device region at frame `pfn` over the
+ * stand-in at p (the model's mapping there exists). 1: the region had been
+ * mapped before, its memory holds the contents; 0: new memory (writable for
+ * now: the server fills it through /proc/PID/mem, which cannot write a
+ * read-only shared mapping); -1: the private stand-in stays.
+ */
+static int devmem_share(void *p, size_t len, int prot, int64_t pfn)
+{
+	uint64_t pages = (len + 4095) / 4096;
+	if (pfn < 0)
+		return -1;
+	for (int i = 0; i < ndevmem; i++) {
+		struct devmem *d = &devmem[i];
+		if (pfn >= d->pfn && (uint64_t)(pfn - d->pfn) + pages <= d->pages)
+			return raw_mmap(p, len, prot, MAP_SHARED | MAP_FIXED, d->fd, (off_t)(pfn - d->pfn) * 4096) == p ? 1 : -1;
+	}
+	if (ndevmem == MAX_DEVMEM)
+		return -1;
+	int fd = (int)RS(SYS_memfd_create, "iommufd-sim-devmem", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	fd = move_high(fd);
+	if (fd < SOCK_FD_MIN || RS(SYS_ftruncate, fd, pages * 4096) < 0 || raw_mmap(p, len, prot | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != p) {
+		RS(SYS_close, fd);
+		return -1;
+	}
+	devmem[ndevmem++] = (struct devmem){ .pfn = pfn, .pages = pages, .fd = fd };
+	return 0;
+}
+
+/* The model mapped a device region of a model file at p: its memory, then its contents (see devmem_share()). */
+static void devmem_fill(void *p, size_t len, int prot, int64_t pfn)
+{
+	int shared = devmem_share(p, len, prot, pfn);
+	CALL(OP_NOP, shared == 1); /* 1: the server fills nothing, the memory holds the region's contents */
+	if (shared == 0 && !(prot & PROT_WRITE))
+		RS(SYS_mprotect, p, len, prot);
+}
+
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (!connected() || len == 0)
@@ -4219,7 +4279,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 				mfd = MMAP_FD_REFUSED - errno;
 		}
 		/* the model first: it snapshots pinned contents of what is replaced */
-		int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, mflags, mfd, off);
+		struct bridge_rep rep;
+		int64_t r = call(OP_MMAP, (int64_t)(uintptr_t)addr, len, prot, mflags, mfd, off, NULL, 0, &rep, NULL, 0);
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			return MAP_FAILED;
@@ -4234,7 +4295,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 			CALL(OP_MUNMAP, (int64_t)(uintptr_t)addr, hsz ? rlen : len);
 			errno = e;
 		} else if (kind_of(fd) == K_MODEL) {
-			CALL(OP_NOP); /* the server fills the stand-in with the device's pages now that it exists */
+			devmem_fill(p, rlen, prot, rep.b[0]);
 		} else if (kind_of(fd) == K_BOTH && foreign_tmpfs[fd]) {
 			RS(SYS_madvise, p, rlen, MADV_RANDOM);
 		}
@@ -4292,14 +4353,15 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	}
 	if (p == MAP_FAILED)
 		return p;
-	int64_t r = CALL(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, mflags | MAP_FIXED, mfd, off);
+	struct bridge_rep rep;
+	int64_t r = call(OP_MMAP, (int64_t)(uintptr_t)p, len, prot, mflags | MAP_FIXED, mfd, off, NULL, 0, &rep, NULL, 0);
 	if (r < 0 && r > -4096) {
 		RS(SYS_munmap, p, rlen);
 		errno = (int)-r;
 		return MAP_FAILED;
 	}
 	if (kind_of(fd) == K_MODEL)
-		CALL(OP_NOP); /* the server fills the stand-in with the device's pages */
+		devmem_fill(p, rlen, prot, rep.b[0]);
 	else if (kind_of(fd) == K_BOTH && foreign_tmpfs[fd])
 		RS(SYS_madvise, p, rlen, MADV_RANDOM);
 	return p;

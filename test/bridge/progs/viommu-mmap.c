@@ -11,7 +11,9 @@
  * for VM_SPECIAL). Every VMA of the region holds the vIOMMU
  * (iommufd_vma_open() / iommufd_vma_close() count its users: a split, a
  * fork and a move open the new VMA before closing the old), so DESTROY is
- * EBUSY until the last one goes. One line per check; exit 0 when all passed.
+ * EBUSY until the last one goes. Every mapping of the region is the same
+ * memory: what one (or a forked child) writes, another reads. One line per
+ * check; exit 0 when all passed.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -92,6 +94,7 @@ int main(void)
 	uint32_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	check(p != MAP_FAILED && p[0] == 0xbeef && p[1024] == 0, "mapped: the first word is in_data, the second page is zeroed", p == MAP_FAILED ? -1 : (long)p[0]);
 	V(-1, EBUSY, "DESTROY of the mapped vIOMMU: EBUSY", destroy(viommu));
+	p[1] = 0x55;
 
 	/* mremap: vma_to_resize() / resize_is_valid() and the DONTUNMAP check */
 	V(-1, EFAULT, "mremap growing it: EFAULT (VM_DONTEXPAND)", sys_mremap(p, len, 3 * PG, MREMAP_MAYMOVE, NULL));
@@ -113,11 +116,14 @@ int main(void)
 
 	/* a fork's copy holds the region too */
 	pid_t child = fork();
-	if (child == 0)
+	if (child == 0) {
+		q[2] = 0x77;
 		_exit(q[0] == 0xbeef ? 0 : 1);
+	}
 	int st = -1;
 	waitpid(child, &st, 0);
 	check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the forked child reads in_data", st);
+	check(q[2] == 0x77, "what the child wrote is in the parent's mapping (the same page)", (long)q[2]);
 	V(-1, EBUSY, "DESTROY after the child exited: still EBUSY", destroy(viommu));
 
 	/* shrink: the second page is unmapped, the first VMA still holds the vIOMMU */
@@ -129,6 +135,9 @@ int main(void)
 	/* two mappings at once, one replaced by MAP_FIXED */
 	uint32_t *r = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, off);
 	check(r != MAP_FAILED && r[0] == 0xbeef, "a second mapping of the region", r == MAP_FAILED ? -1 : (long)r[0]);
+	check(r[1] == 0x55 && r[2] == 0x77, "it reads what the first mapping and the child wrote", (long)r[1]);
+	q[3] = 0x99;
+	check(r[3] == 0x99, "a write through the first one is read through the second", (long)r[3]);
 	V(0, 0, "munmap of the first one's page", munmap(q, PG));
 	V(-1, EBUSY, "DESTROY with the second one mapped: EBUSY", destroy(viommu));
 	void *anon = mmap(r, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);

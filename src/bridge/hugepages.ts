@@ -10,6 +10,7 @@
  * from free blocks on demand, and nr_overcommit_hugepages is 0).
  */
 import { EINVAL } from '../base/errno.js';
+import { kstrtoull } from '../base/kstrtox.js';
 import type { PhysicalMemory } from '../mm/physical-memory.js';
 import { PMD_ORDER, PUD_ORDER } from '../mm/constants.js';
 
@@ -72,18 +73,65 @@ export function poolFileText(phys: PhysicalMemory, order: number, file: string):
 }
 
 /**
- * A write of nr_hugepages (__nr_hugepages_store_common(): kstrtoul base 10,
- * then set_max_huge_pages(): at most what memory holds; the pages in use or
- * reserved beyond it stay as surplus). The bytes taken or -EINVAL. Who may
- * write was decided when the file was opened (POOL_WRITABLE, root's 0644).
+ * A write of nr_hugepages: the bytes taken or -errno. Who may write was
+ * decided when the file was opened (POOL_WRITABLE, root's 0644). The sysfs
+ * file's store (__nr_hugepages_store_common()) parses kernfs's NUL-ended copy
+ * with kstrtoul(buf, 10); /proc/sys/vm/nr_hugepages goes through
+ * proc_doulongvec_minmax() (sysctlUlong()). Then set_max_huge_pages(): at
+ * most what memory holds; the pages in use or reserved beyond the new size
+ * stay, as surplus (pool() counts them).
  */
-export function poolWrite(phys: PhysicalMemory, order: number, data: string): number {
-  const m = /^\s*(\d+)\n?$/.exec(data);
-  if (m === null) return -EINVAL;
-  // pages in use or reserved beyond the new size stay, as surplus (pool() counts them)
+export function poolWrite(phys: PhysicalMemory, order: number, bytes: Uint8Array, file: string): number {
+  let n: bigint | number;
+  let taken = bytes.length;
+  if (file === 'sysctl_nr_hugepages') {
+    const r = sysctlUlong(bytes);
+    if (typeof r === 'number') return r;
+    [n, taken] = r;
+  } else {
+    const nul = bytes.indexOf(0);
+    n = kstrtoull(nul >= 0 ? bytes.subarray(0, nul) : bytes, 10);
+    if (typeof n === 'number') return n;
+  }
   const fit = Math.floor(phys.totalFrames / 2 ** order);
-  phys.setHugetlbLimit(order, Math.min(Number(m[1]), fit));
-  return Buffer.byteLength(data);
+  phys.setHugetlbLimit(order, n > BigInt(fit) ? fit : Number(n));
+  return taken;
+}
+
+const isSpace = (c: number | undefined): boolean => c !== undefined && (c === 0x20 || (c >= 0x09 && c <= 0x0d));
+
+/**
+ * One unsigned long from a write to a sysctl (__do_proc_doulongvec_minmax()
+ * of a one-value table): blanks skipped, proc_get_long() (at most 21
+ * characters, a digit first, base from the prefix as simple_strtoul()'s, then a
+ * blank, tab or newline or the end; a '-' is EINVAL), blanks skipped again;
+ * the value and the bytes taken (what is left after that is not), or -EINVAL.
+ */
+function sysctlUlong(all: Uint8Array): [bigint, number] | number {
+  // (the handler reads at most a page less one byte of the write)
+  const b = all.subarray(0, 4095);
+  let i = 0;
+  while (i < b.length && isSpace(b[i])) i++;
+  if (i === b.length || b[i] === 0x2d || b[i] < 0x30 || b[i] > 0x39) return -EINVAL;
+  // proc_get_long() works on a copy of at most 21 characters; simple_strtoul() with base 0 reads as far as it can
+  const tmp = b.subarray(i, i + 21);
+  const digit = (c: number | undefined): number => (c === undefined ? 99 : c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : 99);
+  let base = 10;
+  let len = 0;
+  if (tmp[0] === 0x30) {
+    base = (tmp[1] | 0x20) === 0x78 && digit(tmp[2]) < 16 ? 16 : 8;
+    if (base === 16) len = 2;
+  }
+  let v = 0n;
+  for (; len < tmp.length && digit(tmp[len]) < base; len++) {
+    v = v * BigInt(base) + BigInt(digit(tmp[len]));
+    if (v > 0xffffffffffffffffn) return -EINVAL;
+  }
+  if (len === 21) return -EINVAL;
+  i += len;
+  if (i < b.length && b[i] !== 0x20 && b[i] !== 0x09 && b[i] !== 0x0a) return -EINVAL;
+  while (i < b.length && isSpace(b[i])) i++;
+  return [v, all.length - (b.length - i)];
 }
 
 /**

@@ -2060,12 +2060,14 @@ export class BridgeServer {
     const [kind, arg] = splitName(name);
     const data = bytes.toString();
     // Who may write was decided at the open (fileOpen()): a sysfs descriptor opened as root stays writable after a drop.
+    // an empty write stores nothing (sysfs_kf_write(); the sysctl's handler after its permission check): 0
+    if (kind === 'thp_enabled' && bytes.length === 0) return { ret: 0 };
     if (kind === 'thp_enabled') {
       // enabled_store(): one of the modes (sysfs_streq: a trailing newline allowed)
       const mode = /^(always|madvise|never)\n?$/.exec(data)?.[1];
       if (mode !== 'always' && mode !== 'madvise' && mode !== 'never') return { ret: -EINVAL };
       this.machine.setThpMode(mode);
-      return { ret: Buffer.byteLength(data) };
+      return { ret: bytes.length };
     }
     if (kind === 'hugepool') {
       const [dir, file] = splitName(arg);
@@ -2074,7 +2076,8 @@ export class BridgeServer {
       // proc_sys_call_handler() asks sysctl_perm() again at each write (EPERM); kernfs asked at the open only
       const task = b.proc.task;
       if (file === 'sysctl_nr_hugepages' && task.euid !== 0 && !task.capable('CAP_DAC_OVERRIDE')) return { ret: -EPERM };
-      return { ret: poolWrite(this.machine.phys, order, data) };
+      if (bytes.length === 0) return { ret: 0 };
+      return { ret: poolWrite(this.machine.phys, order, bytes, file) };
     }
     // /proc/meminfo's proc_ops has no write: proc_reg_write() says EIO; the per-process files have none at all (EINVAL)
     if (kind === 'meminfo' || kind === 'proc_version' || kind === 'osrelease') return { ret: -EIO };

@@ -627,6 +627,22 @@ describe('exec: fault cookies after a response with cookie 0', () => {
   });
 });
 
+describe('exec: writes to the hugetlb pool size', () => {
+  it("parse as the kernel does: the sysfs file with kstrtoul() (no blanks, ERANGE past 64 bits, up to a NUL), the sysctl with proc_doulongvec_minmax() (blanks around, base from the prefix, the tail after the blanks not taken), an empty write 0 (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('poolwrite', [
+      'sysfs " 5" -> -1 22, now 2',
+      'sysfs "99999999999999999999" -> -1 34, now 2',
+      'sysfs "7\\0x" -> 3 0, now 7',
+      'sysfs "" -> 0 0, now 10',
+      'sysctl "0x8 " -> 4 0, now 8',
+      'sysctl "011" -> 3 0, now 9',
+      'sysctl "5 x" -> 2 0, now 5',
+      'sysctl "123456789012345678901" -> -1 22, now 5',
+      'sysctl "3\\v" -> -1 22, now 5',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

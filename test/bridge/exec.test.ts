@@ -643,6 +643,12 @@ describe('exec: writes to the hugetlb pool size', () => {
   });
 });
 
+describe('exec: a signal handler that calls into a model file', () => {
+  it('runs between the calls the shim forwards, never inside one: a SIGALRM storm whose handler reads the fault queue while main allocates and destroys IOASes neither hangs nor fails a call (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('sigstorm', ['failed calls 0, the handler ran 20 times: 1, each of its reads 0 bytes: 1']);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -340,7 +340,16 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 	struct bridge_req q = { .op = op, .slen = slen, .a = { a0, a1, a2, a3, a4, a5 }, .tid = (uint32_t)self_tid(), .conn = conn_id };
 	struct bridge_rep rep;
 	int saved = errno;
-
+	/*
+	 * No handler runs while this thread holds the channel: one that calls into a
+	 * model file itself (read(2) of a fault fd from SIGALRM) would wait for `mu`
+	 * forever. The call is short (a blocking wait is a loop of calls with the
+	 * caller's mask between them, wait_tick()), so a signal is only held until its
+	 * reply, as a kernel delivers it when the system call returns.
+	 */
+	sigset_t all, caller;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &caller);
 	pthread_mutex_lock(&mu);
 	uint32_t old = ch ? __atomic_load_n(&ch->seq, __ATOMIC_ACQUIRE) : 0;
 	/* no waiting awake (a busy machine): the server wakes this shim with the reply itself */
@@ -351,6 +360,7 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		lost();
 	if (op & REQ_NOREPLY) {
 		pthread_mutex_unlock(&mu);
+		pthread_sigmask(SIG_SETMASK, &caller, NULL);
 		errno = saved;
 		return 0;
 	}
@@ -371,6 +381,7 @@ static int64_t call(uint32_t op, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 	}
 	spin_ns = (long)(rep.spin_us & ~REP_POPULATE) * 1000;
 	pthread_mutex_unlock(&mu);
+	pthread_sigmask(SIG_SETMASK, &caller, NULL);
 	if (rep_out)
 		*rep_out = rep;
 	if ((rep.spin_us & REP_POPULATE) && op != OP_POPULATE)

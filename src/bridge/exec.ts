@@ -68,6 +68,12 @@ export interface ExecOptions {
    * VM's `timeout -s KILL` does: exit status 137. The program then runs in a process group of its own.
    */
   timeoutSec?: number;
+  /**
+   * Run the program with address-space randomization off (setarch -R: the ADDR_NO_RANDOMIZE
+   * personality, inherited by its children), as the oracle VMs run theirs: its stack ends at the
+   * top of user space, so a buffer in main's frame sits in the last user page there too.
+   */
+  noRandomize?: boolean;
   /** Tests: called with the server before the program starts (e.g. to register a device node). */
   onServer?: (server: BridgeServer) => void;
 }
@@ -208,9 +214,16 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
   let stdout = '';
   const pipeOut = opts.ktap === true || opts.captureStdout === true || opts.out !== undefined;
   try {
-    const cmd = opts.mergeStderr ? ['/bin/sh', '-c', 'exec "$0" "$@" 2>&1', ...argv] : argv;
+    let cmd = opts.mergeStderr ? ['/bin/sh', '-c', 'exec "$0" "$@" 2>&1', ...argv] : argv;
+    let spawnEnv: NodeJS.ProcessEnv = env;
+    if (opts.noRandomize) {
+      // setarch itself runs without the shim; env(1) puts it back for the program
+      const { LD_PRELOAD: preload, ...rest } = env;
+      cmd = ['setarch', '-R', 'env', `LD_PRELOAD=${preload}`, ...cmd];
+      spawnEnv = rest;
+    }
     const limited = opts.timeoutSec !== undefined;
-    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env, detached: limited });
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['inherit', pipeOut ? 'pipe' : 'inherit', 'inherit'], env: spawnEnv, detached: limited });
     const timer = limited
       ? setTimeout(() => {
           try {

@@ -137,10 +137,32 @@ export async function linkMulticall(progs: readonly CompiledProgram[], cacheDir:
   lines.push(`\t${DISPATCH}`, '}', '');
   const src = join(dir, `oracle-progs-${h}.c`);
   writeFileSync(src, lines.join('\n'));
-  const objs = [...new Set(progs.map((p) => p.object))];
+  let objs = [...new Set(progs.map((p) => p.object))];
   const tmp = `${bin}.${process.pid}.tmp`;
-  const r = await run(compiler(), [...CFLAGS, '-o', tmp, src, ...objs]);
+  let r = await run(compiler(), [...CFLAGS, '-o', tmp, src, ...objs]);
+  if (r.status !== 0 && /multiple definition of/.test(r.out)) {
+    // Programs that each define the same global (kselftest_harness.h's _fixture_global, a helper of the
+    // same name): each object's symbols but its entry made local, as if each were its own binary.
+    const local: string[] = [];
+    for (const p of new Map(progs.map((x) => [x.object, x.entry]))) {
+      const o = `${p[0].replace(/\.o$/, '')}.local.o`;
+      if (!existsSync(o)) {
+        const t = `${o}.${process.pid}.tmp`;
+        const c = await run(objcopy(), [`--keep-global-symbol=${p[1]}`, p[0], t]);
+        if (c.status !== 0) throw new Error(`objcopy of ${p[0]} failed:\n${c.out.slice(0, 2000)}`);
+        renameSync(t, o);
+      }
+      local.push(o);
+    }
+    objs = local;
+    r = await run(compiler(), [...CFLAGS, '-o', tmp, src, ...objs]);
+  }
   if (r.status !== 0) throw new Error(`linking the programs failed:\n${r.out.slice(0, 2000)}`);
   renameSync(tmp, bin);
   return bin;
+}
+
+/** The objcopy beside the compiler's binutils (OBJCOPY overrides). */
+function objcopy(): string {
+  return process.env.OBJCOPY ?? 'objcopy';
 }

@@ -76,6 +76,15 @@ export interface CProgramsResult {
  */
 const C_PROGRAM_INIT = GUEST_INIT.replace(/^chmod 0666 \/dev\/iommu .*\n/m, '').replace('/bin/oracle-progs "$n" < /dev/null', '/bin/oracle-progs "$n" < /dev/null 2>/dev/null');
 
+/**
+ * A #line naming the file as the host's build names it, so that the VM's
+ * build of the cache's copy has the same __FILE__ (an assertion message of
+ * kselftest_harness.h prints it) and its errors name the user's file.
+ */
+function lineMarker(file: string): string {
+  return `#line 1 "${file.replace(/[\\"]/g, (c) => `\\${c}`)}"\n`;
+}
+
 /** The first line where two outputs differ (0-based), or -1. */
 function firstDifference(a: readonly string[], b: readonly string[]): number {
   const n = Math.max(a.length, b.length);
@@ -104,7 +113,7 @@ export async function runCPrograms(o: CProgramOptions): Promise<CProgramsResult>
   const compiled: Array<Awaited<ReturnType<typeof compileAll>>[number]> = [];
   const jobs = Math.max(1, o.jobs ?? 2);
   for (let i = 0; i < files.length; i += jobs)
-    compiled.push(...(await Promise.all(files.slice(i, i + jobs).map(async (f) => (await compileAll([readFileSync(f, 'utf8')], cacheDir, 1, undefined, flagsOf(f)))[0]))));
+    compiled.push(...(await Promise.all(files.slice(i, i + jobs).map(async (f) => (await compileAll([`${lineMarker(f)}${readFileSync(f, 'utf8')}`], cacheDir, 1, undefined, flagsOf(f)))[0]))));
   const runnable = compiled.flatMap((c, i) => ('error' in c ? [] : [i]));
   compiled.forEach((c, i) => {
     // (the compiler saw the cache's copy of the file, with main renamed)
@@ -157,7 +166,9 @@ export async function runCPrograms(o: CProgramOptions): Promise<CProgramsResult>
         r.note = `does not compile for the host: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').slice(0, 5).join('\n')}`;
         continue;
       }
-      const ex = await runExec([bin], { profile, captureStdout: true, err: () => {}, caps: 'all', env: { ...process.env, IOMMUFD_SIM_LINEBUF: '1' }, timeoutSec: timeout });
+      // As the guest runs it: no address-space randomization, the environment busybox's init gives (a short
+      // one keeps main's frame in the last user page, as there), stdout line-buffered.
+      const ex = await runExec([bin], { profile, captureStdout: true, err: () => {}, caps: 'all', env: { HOME: '/', TERM: 'linux', PATH: '/usr/bin:/bin', IOMMUFD_SIM_LINEBUF: '1' }, timeoutSec: timeout, noRandomize: true });
       const model = ex.stdout.split('\n');
       if (model[model.length - 1] === '') model.pop();
       const kp = st.programs.get(k);

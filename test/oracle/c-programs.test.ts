@@ -40,6 +40,26 @@ describe('oracle: C programs', () => {
     expect(bad.stderr).toMatch(/usage: .* N \(0\.\.1\)/);
   });
 
+  it('links programs that each define the same globals (kselftest_harness.h\'s _fixture_global, a helper of the same name) as if each were its own binary', async () => {
+    const cache = join(tmp, 'cache-dup');
+    const prog = (v: number): string => `#include <stdio.h>\nint counter = ${v};\nint _fixture_global;\nvoid helper(void) { counter++; }\nint main(void) { helper(); printf("%d\\n", counter); return 0; }\n`;
+    const compiled = await compileAll([prog(1), prog(10)], cache, 2);
+    const bin = await linkMulticall(compiled as Array<{ entry: string; object: string }>, cache);
+    expect([0, 1].map((n) => spawnSync(bin, [String(n)], { encoding: 'utf8' }).stdout)).toEqual(['2\n', '11\n']);
+  });
+
+  it('runs the program under exec as the guest runs it when asked (noRandomize): its stack ends at the top of user space, where a buffer in main sits in the last user page', async () => {
+    const src = join(tmp, 'stacktop.c');
+    writeFileSync(src, '#include <stdio.h>\n#include <stdint.h>\nint main(void) { char b[64]; printf("%d\\n", (int)(((uintptr_t)b >> 12) == 0x7fffffffeULL)); return 0; }\n');
+    const bin = join(tmp, 'stacktop');
+    spawnSync(compiler(), ['-O1', '-o', bin, src]);
+    const run = async (noRandomize: boolean): Promise<string> =>
+      (await runExec([bin], { captureStdout: true, err: () => {}, env: { HOME: '/', TERM: 'linux', PATH: '/usr/bin:/bin' }, noRandomize })).stdout;
+    expect(await run(true)).toBe('1\n');
+    // (a host that randomizes, as this machine does, puts it elsewhere)
+    if (readFileSync('/proc/sys/kernel/randomize_va_space', 'utf8').trim() !== '0') expect(await run(false)).toBe('0\n');
+  });
+
   it('builds again when a header in an include folder changed: the cache is keyed on what the compiler reads, not on the .c text alone', async () => {
     const cache = join(tmp, 'cache-hdr');
     const inc = join(tmp, 'inc-hdr');

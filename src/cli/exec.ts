@@ -25,6 +25,7 @@ interface ExecCliOptions {
   ktap?: boolean;
   panicOnWarn?: boolean;
   caps?: string;
+  aslr?: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--ktap', "pass the program's KTAP output through and end with a summary line")
     .option('--caps <list>', "the program's effective capabilities in the model: 'all', 'none' or CAP_X,CAP_Y (default: its real ones)")
     .option('--panic-on-warn', 'exit 70 when the model WARNs, even if the program passed')
+    .option('--no-aslr', 'run the program with address-space randomization off (setarch -R), as the oracle VMs run theirs')
     .argument('<program...>', 'the program and its arguments (after --)')
     .usage('[--profile P] [--ktap] -- ./prog [args...]')
     .addHelpText(
@@ -76,7 +78,7 @@ export function register(program: Command): void {
         hugepages = Number(opts.hugepages);
       }
       try {
-        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ...(hugepages !== undefined ? { hugepages } : {}), thp: opts.thp, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps });
+        const r = await runExec(argv, { profile: opts.profile, ...(opts.memory !== undefined ? { memory: opts.memory } : {}), ...(opts.gbpages === true ? { gbpages: true } : {}), ...(hugepages !== undefined ? { hugepages } : {}), thp: opts.thp, ktap: opts.ktap, panicOnWarn: opts.panicOnWarn, caps, noRandomize: opts.aslr === false });
         process.exitCode = r.status;
       } catch (e) {
         if (e instanceof ShimBuildError) {

@@ -36,6 +36,11 @@ describe('iommufd-sim exec', () => {
     expect(await quiet(['exec', '--thp', 'never', ...is('[always] madvise never')])).toBe(1);
   });
 
+  it('--no-aslr runs the program with its stack at the top of user space, as the oracle VMs do', async () => {
+    const top = ['/bin/sh', '-c', 'grep -q -- "-7ffffffff000 .*\\[stack\\]" /proc/self/maps'];
+    expect(await quiet(['exec', '--no-aslr', '--', ...top])).toBe(0);
+  });
+
   it('a program that cannot be started is 127', async () => {
     expect(await quiet(['exec', '--', '/nonexistent/prog'])).toBe(127);
   });

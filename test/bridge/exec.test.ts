@@ -649,6 +649,26 @@ describe('exec: a signal handler that calls into a model file', () => {
   });
 });
 
+describe('exec: processes and images made past libc', () => {
+  it('a raw clone3, syscall(SYS_fork) and _Fork() are forks for the model, a raw execve and fexecve() keep the iommufd, close_range() backwards or with an unknown flag is EINVAL (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
+    await printsUnder('rawproc', (out) =>
+      expect(out.filter((l) => l.includes('IOAS_ALLOC') || l.startsWith('close_range'))).toEqual([
+        'parent: IOAS_ALLOC -> 0 0, id 1',
+        'raw clone3 child: IOAS_ALLOC -> 0 0, id 2',
+        'parent: IOAS_ALLOC -> 0 0, id 3',
+        'raw fork child: IOAS_ALLOC -> 0 0, id 4',
+        '_Fork child: IOAS_ALLOC -> 0 0, id 5',
+        'parent: IOAS_ALLOC -> 0 0, id 6',
+        'close_range(5, 4, 0) -> -1 22',
+        'close_range(3, 3, 1) -> -1 22',
+        'parent, its iommufd still open: IOAS_ALLOC -> 0 0, id 7',
+        'raw execve: IOAS_ALLOC -> 0 0, id 8',
+        'fexecve: IOAS_ALLOC -> 0 0, id 9',
+      ]),
+    );
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -3915,17 +3915,27 @@ int fcntl64(int fd, int cmd, ...)
 int close_range(unsigned int first, unsigned int last, int flags)
 {
 	int r = 0;
+	/* sys_close_range(): unknown flags, then a range that ends before it starts (the shim may not call it) */
+	if ((flags & ~(2 /* CLOSE_RANGE_UNSHARE */ | 4 /* CLOSE_RANGE_CLOEXEC */)) || first > last) {
+		errno = EINVAL;
+		return -1;
+	}
 	/* the shim's descriptors stay: close the ranges around them, lowest first */
-	int keep[3] = { sock, qfd, rfd };
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	int keep[3 + MAX_DEVMEM], nkeep = 0;
+	keep[nkeep++] = sock;
+	keep[nkeep++] = qfd;
+	keep[nkeep++] = rfd;
+	for (int i = 0; i < ndevmem; i++)
+		keep[nkeep++] = devmem[i].fd;
+	for (int i = 0; i < nkeep; i++)
+		for (int j = i + 1; j < nkeep; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
 	unsigned long lo = first;
-	for (int i = 0; i < 3 && r == 0; i++) {
+	for (int i = 0; i < nkeep && r == 0; i++) {
 		if (keep[i] < 0 || (unsigned int)keep[i] < lo || (unsigned int)keep[i] > last)
 			continue;
 		if ((unsigned int)keep[i] > lo)
@@ -4908,14 +4918,11 @@ static pid_t fork_parent(int64_t tok, pid_t pid)
 	return pid;
 }
 
-pid_t fork(void)
+/* A fork through `real` (libc's fork or _Fork, or a raw system call): the model forks first, so nothing happens between the two forks. */
+static pid_t fork_through(pid_t (*real)(void))
 {
-	static pid_t (*real)(void);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "fork");
 	if (!connected())
 		return real();
-	/* the model forks first, so nothing happens between the two forks */
 	int64_t tok = CALL(OP_FORK_PREPARE);
 	if (tok < 0) {
 		errno = (int)-tok;
@@ -4927,6 +4934,60 @@ pid_t fork(void)
 		return 0;
 	}
 	return fork_parent(tok, pid);
+}
+
+pid_t fork(void)
+{
+	static pid_t (*real)(void);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "fork");
+	return fork_through(real);
+}
+
+/* glibc's _Fork() (2.34): the system call without fork()'s atfork handlers */
+pid_t _Fork(void)
+{
+	static pid_t (*real)(void);
+	if (!real)
+		real = dlsym(RTLD_NEXT, "_Fork");
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return fork_through(real);
+}
+
+/*
+ * A raw fork, or a raw clone or clone3 that makes a copy of the process (no CLONE_VM, no CLONE_FILES,
+ * no CLONE_THREAD, no new stack: the child returns from the call as the parent does), is a fork for
+ * the model; the flags and the rest of the arguments go to the real call as given.
+ */
+static long raw_fork_args[6];
+static long raw_fork_nr;
+
+static pid_t raw_fork_call(void)
+{
+	const long *a = raw_fork_args;
+	return (pid_t)real_syscall6(raw_fork_nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+static int raw_fork(long nr, const long *a, long *ret)
+{
+	const long copy = CLONE_VM | CLONE_FILES | CLONE_THREAD;
+	if (nr != SYS_clone && nr != SYS_clone3)
+		nr = SYS_fork;
+	if (nr == SYS_clone && ((a[0] & copy) || a[1]))
+		return 0;
+	if (nr == SYS_clone3) {
+		/* struct clone_args: flags first, the stack sixth (CLONE_ARGS_SIZE_VER0 is 64 bytes) */
+		const uint64_t *ca = (const uint64_t *)a[0];
+		if (!ca || (size_t)a[1] < 64 || (ca[0] & copy) || ca[5])
+			return 0;
+	}
+	raw_fork_nr = nr;
+	memcpy(raw_fork_args, a, sizeof(raw_fork_args));
+	*ret = fork_through(raw_fork_call);
+	return 1;
 }
 
 /*
@@ -4978,6 +5039,7 @@ pid_t vfork(void)
 {
 	return fork();
 }
+
 
 /*
  * A child the program reaped is gone for the kernel: its files and mm were
@@ -5083,6 +5145,19 @@ int execve(const char *path, char *const argv[], char *const envp[])
 	char *env[4096];
 	exec_prepare();
 	return RS(SYS_execve, path, argv, bridged_env(envp, env, sizeof(env) / sizeof(env[0])));
+}
+
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	char *env[4096];
+	exec_prepare();
+	return RS(SYS_execveat, dirfd, path, argv, bridged_env(envp, env, sizeof(env) / sizeof(env[0])), flags);
+}
+
+/* glibc's fexecve() makes its execveat() inside libc: the same as execveat(fd, "", AT_EMPTY_PATH) */
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	return execveat(fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
 int execv(const char *path, char *const argv[])
@@ -5856,6 +5931,17 @@ static int wrapped_raw(long nr, const long *a, long *ret)
 	case SYS_creat: *ret = creat((const char *)a[0], (mode_t)a[1]); return 1;
 #endif
 	case SYS_close_range: *ret = close_range((unsigned int)a[0], (unsigned int)a[1], (int)a[2]); return 1;
+	case SYS_execve: *ret = execve((const char *)a[0], (char *const *)a[1], (char *const *)a[2]); return 1;
+	case SYS_execveat: *ret = execveat((int)a[0], (const char *)a[1], (char *const *)a[2], (char *const *)a[3], (int)a[4]); return 1;
+#ifdef SYS_fork
+	case SYS_fork:
+#endif
+#ifdef SYS_vfork
+	/* (a raw vfork would return into this frame on the parent's stack: a fork, as vfork() is here) */
+	case SYS_vfork:
+#endif
+	case SYS_clone:
+	case SYS_clone3: return connected() && raw_fork(nr, a, ret);
 	case SYS_dup: *ret = dup((int)a[0]); return 1;
 #ifdef SYS_dup2
 	case SYS_dup2: *ret = dup2((int)a[0], (int)a[1]); return 1;

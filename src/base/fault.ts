@@ -12,11 +12,13 @@
  *
  * Points belong to a class like the kernel's separate fault attributes:
  * 'iommufd' (fail_iommufd, iommufd_should_fail), 'slab' (failslab: kmalloc,
- * kzalloc, xa_store allocations), 'page' (fail_page_alloc). Selftests enable
- * all of them for the fail_nth task.
+ * kzalloc, xa_store allocations), 'page' (fail_page_alloc), 'atomic'
+ * (failslab's allocations that cannot wait, GFP_NOWAIT / GFP_ATOMIC, which
+ * ignore-gfp-wait does not exempt). Selftests enable all of them for the
+ * fail_nth task.
  */
 
-export type FaultClass = 'iommufd' | 'slab' | 'page';
+export type FaultClass = 'iommufd' | 'slab' | 'page' | 'atomic';
 
 export interface FaultPoint {
   readonly name: string;
@@ -48,7 +50,7 @@ export class FailNth {
   /** The point that failed most recently. */
   lastFailed: FaultPoint | undefined;
   /** Classes that may fail for this task; all by default. */
-  enabled: Set<FaultClass> = new Set(['iommufd', 'slab', 'page']);
+  enabled: Set<FaultClass> = new Set(['iommufd', 'slab', 'page', 'atomic']);
 
   /** Write N to fail-nth: fail the Nth point from now (N >= 1), 0 disarms. */
   arm(n: number): void {
@@ -102,6 +104,11 @@ export function setFaultHook(h: FaultHook | undefined): FaultHook | undefined {
  */
 export class FaultRouter {
   current: FailNth | undefined;
+  /**
+   * fail_page_alloc's min-order: page allocations of a lower order are not
+   * its to fail (the default 1 leaves single pages alone: should_fail_alloc_page()).
+   */
+  pageMinOrder = 1;
 
   /**
    * No point can fail for the current task (nothing armed). Batched fast
@@ -116,6 +123,11 @@ export class FaultRouter {
   /** Count `n` passes of points that could not fail (after quiet() said so). */
   passQuiet(n: number): void {
     this.current?.passMany(n);
+  }
+
+  /** A page allocation of `order` at `point`: a fault point only from pageMinOrder up. */
+  shouldFailPages(point: FaultPoint, order: number): boolean {
+    return order >= this.pageMinOrder && this.shouldFail(point);
   }
 
   shouldFail(point: FaultPoint): boolean {

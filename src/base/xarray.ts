@@ -489,3 +489,38 @@ export class XArrayAlloc<T> {
     }
   }
 }
+
+/** Tree levels (64-way nodes) an xarray needs to hold `index`: 0 for index 0 (kept in the head itself). */
+function xaLevels(index: bigint): number {
+  let l = 0;
+  for (let x = index; x > 0n; x >>= 6n) l++;
+  return l;
+}
+
+/**
+ * The nodes a store at `index` allocates in a kernel xarray holding the
+ * indexes `present` (xas_create() / xas_expand()): new top levels when the
+ * tree is too low for it, and each level below whose 64^l-aligned block
+ * holds no present index. `zeroBusy`: XA_FLAGS_ALLOC1, whose non-empty
+ * tree also holds the zero entry at index 0. Such stores run under the
+ * xarray's lock, so each node is a GFP_NOWAIT allocation failslab counts
+ * whatever ignore-gfp-wait says, and one that fails is made again with the
+ * caller's gfp and retried (__xas_nomem()): a call that passes these points
+ * under fail-nth never fails at them.
+ */
+export function xaNodesNeeded(present: Iterable<number | bigint>, index: number | bigint, zeroBusy: boolean): number {
+  const keys: bigint[] = [];
+  for (const k of present) keys.push(BigInt(k));
+  if (zeroBusy && keys.length > 0) keys.push(0n);
+  const at = BigInt(index);
+  let height = 0;
+  for (const k of keys) height = Math.max(height, xaLevels(k));
+  const top = Math.max(height, xaLevels(at));
+  let nodes = 0;
+  for (let l = 1, shift = 6n; l <= top; l++, shift += 6n) {
+    const block = at >> shift;
+    if (l > height || !keys.some((k) => k >> shift === block)) nodes++;
+  }
+  return nodes;
+}
+

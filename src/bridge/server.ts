@@ -2107,8 +2107,13 @@ export class BridgeServer {
     const en = t.proc.task.failNth.enabled;
     en.clear();
     en.add('iommufd');
+    // (an allocation that cannot wait counts whatever ignore-gfp-wait says: should_failslab())
+    en.add('atomic');
     if (!/^[Yy1]/.test(knob('failslab', 'ignore-gfp-wait'))) en.add('slab');
     if (!/^[Yy1]/.test(knob('fail_page_alloc', 'ignore-gfp-wait'))) en.add('page');
+    // fail_page_alloc/min-order: single pages (iova_bitmap's, a page table's) fail only below the default 1
+    const minOrder = Number.parseInt(knob('fail_page_alloc', 'min-order'), 10);
+    this.machine.faults.pageMinOrder = this.machine.phys.faultMinOrder = Number.isFinite(minOrder) ? minOrder : 1;
   }
 }
 

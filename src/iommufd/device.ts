@@ -70,7 +70,7 @@ export const FP_IOMMU_GROUP_ALLOC = faultPoint('kzalloc.iommu_group', 'slab');
 export const FP_IGROUP_ALLOC = faultPoint('kzalloc.iommufd_group', 'slab');
 export const FP_DEVICE_ALLOC = faultPoint('kzalloc.iommufd_device', 'slab');
 export const FP_ACCESS_ALLOC = faultPoint('kzalloc.iommufd_access', 'slab');
-/** kzalloc of struct iommufd_attach_handle when attaching to a fault-capable HWPT. */
+/** kzalloc of struct iommufd_attach_handle at each attach and replace. */
 export const FP_ATTACH_HANDLE_ALLOC = faultPoint('kzalloc.iommufd_attach_handle', 'slab');
 
 /** Approximate x86-64 sizeof values. */
@@ -417,9 +417,8 @@ function replaceDevicePasid(hwpt: Hwpt, idev: IommufdDevice, pasid: number): num
 }
 
 /**
- * iommufd_hwpt_attach_device(): the PASID rules, an attach handle (7.2
- * allocates one for every PASID attach; for the RID the model makes one only
- * for a fault-capable HWPT, as 6.12 did), IOPF on for a fault-capable HWPT,
+ * iommufd_hwpt_attach_device(): the PASID rules, an attach handle (for
+ * every attach, the RID's too: 6.12.95 and 7.2 alike), IOPF on for a fault-capable HWPT,
  * then the core: the RID through the driver's attach_dev, a PASID through
  * iommu_attach_device_pasid.
  */
@@ -427,9 +426,7 @@ function attachDomain(hwpt: Hwpt, idev: IommufdDevice, pasid: number): number {
   if (!hwpt.domain) return -EINVAL;
   const rc0 = hwptPasidCompat(hwpt, idev, pasid);
   if (rc0) return rc0;
-  if (hwpt.fault || pasid !== IOMMU_NO_PASID) {
-    if (!kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
-  }
+  if (!kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
   if (hwpt.fault) {
     const rc = iopfEnable(idev);
     if (rc) return rc;
@@ -557,7 +554,7 @@ function replaceDomain(idev: IommufdDevice, pasid: number, hwpt: Hwpt, old: Hwpt
   if (!hwpt.domain) return -EINVAL;
   const rc0 = hwptPasidCompat(hwpt, idev, pasid);
   if (rc0) return rc0;
-  if ((hwpt.fault || pasid !== IOMMU_NO_PASID) && !kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
+  if (!kernelAlloc(hwpt.ctx.env, FP_ATTACH_HANDLE_ALLOC, 16, false)) return -ENOMEM;
   const on = hwpt.fault !== undefined && old.fault === undefined;
   if (on) {
     const rc = iopfEnable(idev);

@@ -52,6 +52,20 @@ export function kernelAlloc(env: IommufdEnv, fp: FaultPoint, bytes: number, acco
   return { memcg, bytes };
 }
 
+/** sizeof(struct file), charged to no memcg. */
+const SIZEOF_FILE = 232;
+
+/**
+ * anon_inode_getfile() -> alloc_file_pseudo(): the file's pseudo dentry
+ * (d_alloc_pseudo(): fault point `dentry`) and then the file itself
+ * (alloc_empty_file(): `file`), two slab allocations. The file's
+ * allocation, or undefined when either failed (-ENOMEM).
+ */
+export function allocPseudoFile(env: IommufdEnv, dentry: FaultPoint, file: FaultPoint): KernelAllocation | undefined {
+  if (env.faults.shouldFail(dentry)) return undefined;
+  return kernelAlloc(env, file, SIZEOF_FILE, false);
+}
+
 /**
  * Whether kvmalloc() of `bytes` can succeed at all: it refuses more than
  * INT_MAX bytes (mm/util.c __kvmalloc_node_noprof()), and its vmalloc

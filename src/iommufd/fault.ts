@@ -21,10 +21,10 @@
  * The file holds a users reference on the FAULT object and one on the
  * context; closing it drops both.
  */
-import { EFAULT, EINVAL, EMFILE, ENOMEM, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
+import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommufdDevice } from './device.js';
-import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree } from './env.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import type { Ucmd, UserMemory } from './ucmd.js';
@@ -34,15 +34,14 @@ import { IOMMUFD_PAGE_RESP_INVALID, IOMMUFD_PAGE_RESP_SUCCESS, iommu_hwpt_page_r
 export const FP_FAULT_ALLOC = faultPoint('kzalloc.iommufd_fault', 'slab');
 /** anon_inode_getfile() of the fault file. */
 export const FP_FAULT_FILE = faultPoint('alloc_file_pseudo.iommufd_pgfault', 'slab');
-/** get_unused_fd_flags() */
-export const FP_FAULT_FD = faultPoint('get_unused_fd.iommufd_pgfault', 'slab');
+/** ... and its dentry, allocated first (d_alloc_pseudo()). */
+export const FP_FAULT_DENTRY = faultPoint('d_alloc_pseudo.iommufd_pgfault', 'slab');
 /** kzalloc of struct iopf_group in iopf_group_alloc (a failure aborts the fault). */
 export const FP_IOPF_GROUP_ALLOC = faultPoint('kzalloc.iopf_group', 'slab');
 /** xa_alloc of a cookie in iommufd_fault_fops_read. */
 export const FP_FAULT_RESPONSE_XA = faultPoint('xa_alloc.iommufd_fault_response', 'slab');
 
 const SIZEOF_FAULT = 200;
-const SIZEOF_FILE = 232;
 const SIZEOF_IOPF_GROUP = 160;
 /** sizeof(struct iommu_hwpt_pgfault), sizeof(struct iommu_hwpt_page_response) */
 export const PGFAULT_SIZE = iommu_hwpt_pgfault.size;
@@ -303,7 +302,7 @@ export function faultAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
     kernelFree(a);
     return id;
   }
-  const fa = kernelAlloc(env, FP_FAULT_FILE, SIZEOF_FILE, false);
+  const fa = allocPseudoFile(env, FP_FAULT_DENTRY, FP_FAULT_FILE);
   if (!fa) {
     ctx.objects.abortAndDestroy(fault);
     return -ENOMEM;
@@ -322,7 +321,6 @@ export function faultAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
     ctx.ctxPut();
     return rc;
   };
-  if (env.faults.shouldFail(FP_FAULT_FD)) return abort(-EMFILE);
   // The fd number is reserved before the write-back and installed after it:
   // write back with a placeholder first (a fault fails the call with no fd),
   // then install and write the real number to the same, known-good bytes.

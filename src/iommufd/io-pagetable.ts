@@ -6,6 +6,7 @@
  * IOVAs are u64 bigint here; page indexes are numbers.
  */
 import { EADDRINUSE, EBUSY, EDEADLOCK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { xaNodesNeeded } from '../base/xarray.js';
 import { faultPoint } from '../base/fault.js';
 import { DoubleSpanIter, IntervalNode, IntervalTree, SpanIter } from '../base/interval-tree.js';
 import { XArrayAlloc } from '../base/xarray.js';
@@ -44,7 +45,7 @@ export const IOPT_ALLOC_IOVA = 1 << 0;
 export const FP_AREA_ALLOC = faultPoint('kzalloc.iopt_area', 'slab');
 export const FP_RESERVED_ALLOC = faultPoint('kzalloc.iopt_reserved', 'slab');
 export const FP_PAGES_LIST_ALLOC = faultPoint('kzalloc.iopt_pages_list', 'slab');
-export const FP_DOMAINS_XA = faultPoint('xa_reserve.iopt_domains', 'slab');
+export const FP_DOMAINS_XA = faultPoint('xa_reserve.iopt_domains', 'atomic');
 export const FP_ACCESS_LIST_XA = faultPoint('xa_alloc.iopt_access_list', 'slab');
 const SIZEOF_IOPT_AREA = 152;
 const SIZEOF_IOPT_RESERVED = 56;
@@ -121,6 +122,13 @@ const COV_IoPagetable = coverSites('IoPagetable', ['checkRange', 'allocIova', 'c
 export class IoPagetable {
   /** Dense: domains[0 .. next_domain_id-1]. */
   readonly domains: IommuDomain[] = [];
+  /**
+   * iopt->domains has a node (not just its head): a reservation makes one
+   * even for index 0 (a zero entry never sits in the head), and it stays
+   * until an erase leaves one entry or none (xas_shrink()). Only what
+   * fail-nth counts depends on it (the node allocations of xa_reserve()).
+   */
+  private domainsRoot = false;
   readonly accessList = new XArrayAlloc<IoptAccessUser>();
   readonly areaItree = new IntervalTree<bigint, IoptArea>(1n);
   allowedItree = new IntervalTree<bigint, IoptAllowed>(1n);
@@ -676,12 +684,18 @@ export class IoPagetable {
         rc = this.reserveIova(BigInt(domain.apertureEnd) + 1n, ULONG_MAX, domain);
         if (rc) break reserved;
       }
-      if (this.env.faults.shouldFail(FP_DOMAINS_XA)) {
-        rc = -ENOMEM;
+      // xa_reserve() of the next domain index: its nodes are GFP_NOWAIT under the lock, made again with
+      // GFP_KERNEL when that fails (__xas_nomem()), so fail-nth passes them and the table goes on
+      const n = this.domains.length;
+      const nodes = n < 64 ? (this.domainsRoot ? 0 : 1) : xaNodesNeeded(this.domains.keys(), n, false);
+      for (let k = nodes; k > 0; k--) this.env.faults.shouldFail(FP_DOMAINS_XA);
+      this.domainsRoot = true;
+      rc = this.fillDomain(domain);
+      if (rc) {
+        // xa_release(): the reservation erased, the tree shrinks back to its head for one entry or none
+        this.domainsRoot = n >= 2;
         break reserved;
       }
-      rc = this.fillDomain(domain);
-      if (rc) break reserved;
       this.iovaAlignment = newAlign;
       this.domains.push(domain);
       return 0;
@@ -697,6 +711,7 @@ export class IoPagetable {
     if (this.env.warn.on(index < 0, 'iopt_table_remove_domain.missing')) return;
     const tail = this.domains.pop()!;
     if (index !== this.domains.length) this.domains[index] = tail;
+    this.domainsRoot = this.domains.length >= 2;
     this.unfillDomain(domain);
     this.removeReservedIova(domain);
     this.env.warn.on(this.calculateIovaAlignment() !== 0, 'iopt_table_remove_domain.alignment');

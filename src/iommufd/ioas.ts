@@ -9,6 +9,7 @@
  * IOAS_ALLOC drops the new IOAS when its ID cannot be written back.
  */
 import { EBADF, EBUSY, EFAULT, EINVAL, EMSGSIZE, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { xaNodesNeeded } from '../base/xarray.js';
 import { faultPoint } from '../base/fault.js';
 import { IntervalTree, SpanIter } from '../base/interval-tree.js';
 import { U64_MAX, ULONG_MAX, checkedAdd } from '../base/u64.js';
@@ -485,7 +486,7 @@ export function ioasMapFileIoctl(ucmd: IoasUcmd): number {
 }
 
 /** xa_store() of each IOAS into the local list of iommufd_take_all_iova_rwsem(). */
-export const FP_CHANGE_PROCESS_XA = faultPoint('xa_store.change_process_ioas_list', 'slab');
+export const FP_CHANGE_PROCESS_XA = faultPoint('xa_store.change_process_ioas_list', 'atomic');
 
 /** need_charge_update(): would moving this pages object to the caller move any charge? */
 function needChargeUpdate(pages: IoptPages, task: Task): boolean {
@@ -535,15 +536,13 @@ export function ioasChangeProcessIoctl(ucmd: IoasUcmd): number {
   if (ucmd.num('__reserved')) return -EOPNOTSUPP;
   // iommufd_take_all_iova_rwsem(): every IOAS still referenced, in ID order
   const list: IommufdIoas[] = [];
-  // xa_store() allocates a node for each 64-slot chunk of IDs it first reaches
-  const chunks = new Set<number>();
+  // xa_store(ioas_list, id) of each: the nodes it makes are GFP_NOWAIT under the lock, made again with
+  // GFP_KERNEL when that fails (__xas_nomem()), so fail-nth passes them and the call goes on
+  const ids: number[] = [];
   for (const { id, obj, users } of ctx.objects.live()) {
     if (!(obj instanceof IommufdIoas) || users === 0) continue;
-    const chunk = Math.floor(id / 64);
-    if (!chunks.has(chunk)) {
-      if (env.faults.shouldFail(FP_CHANGE_PROCESS_XA)) return -ENOMEM;
-      chunks.add(chunk);
-    }
+    for (let n = xaNodesNeeded(ids, id, false); n > 0; n--) env.faults.shouldFail(FP_CHANGE_PROCESS_XA);
+    ids.push(id);
     list.push(obj);
   }
   const areas: IoptArea[] = [];

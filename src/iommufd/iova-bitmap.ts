@@ -82,7 +82,8 @@ export class IovaBitmap {
    */
   static alloc(env: IommufdEnv, iova: bigint, length: bigint, pageSize: bigint, data: bigint): IovaBitmap | number {
     if (env.faults.shouldFail(FP_IOVA_BITMAP_ALLOC)) return -ENOMEM;
-    if (env.faults.shouldFail(FP_IOVA_BITMAP_PAGES)) return -ENOMEM;
+    // (__get_free_page(): one page, below fail_page_alloc's default min-order)
+    if (env.faults.shouldFailPages(FP_IOVA_BITMAP_PAGES, 0)) return -ENOMEM;
     let pgshift = 0;
     while (pgshift < 64 && ((pageSize >> BigInt(pgshift)) & 1n) === 0n) pgshift++;
     return new IovaBitmap(env, Number(iova), Number(length), pgshift, data);

@@ -50,8 +50,12 @@ export { IommufdIoas } from './ioas.js';
 
 /** kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT) in iommufd_fops_open. */
 export const FP_CTX_ALLOC = faultPoint('kzalloc.iommufd_ctx', 'slab');
-/** xa_alloc(&ictx->objects, ..., GFP_KERNEL_ACCOUNT) in _iommufd_object_alloc. */
-export const FP_OBJECTS_XA_ALLOC = faultPoint('xa_alloc.iommufd_objects', 'slab');
+/**
+ * The nodes xa_alloc(&ictx->objects, ..., GFP_KERNEL_ACCOUNT) makes in
+ * _iommufd_object_alloc(): GFP_NOWAIT under the lock, made again with
+ * GFP_KERNEL when that fails, so fail-nth passes them and the call goes on.
+ */
+export const FP_OBJECTS_XA_NODE = faultPoint('xa_alloc.iommufd_objects', 'atomic');
 const SIZEOF_IOMMUFD_CTX = 256;
 
 /** A file created beside the context by a driver (the selftest's access fd, a fault queue's fd). */
@@ -195,8 +199,13 @@ export class IommufdCtx {
    * for an object the caller has kzalloc'ed. The ID, or -ENOMEM / -EBUSY.
    */
   allocId(obj: IommufdObject): number {
-    if (this.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC)) return -ENOMEM;
+    this.passObjectIdNodes();
     return this.objects.alloc(obj);
+  }
+
+  /** The fault points of the ID's xarray nodes (FP_OBJECTS_XA_NODE): each is passed, none fails the allocation. */
+  passObjectIdNodes(): void {
+    for (let n = this.objects.nextIdNodes(); n > 0; n--) this.env.faults.shouldFail(FP_OBJECTS_XA_NODE);
   }
 
   /** iommufd_get_ioas(): the IOAS with a temporary reference (drop it with objects.put), or -ENOENT. */

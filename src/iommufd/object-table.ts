@@ -24,6 +24,7 @@
  * the TypeScript object (the kzalloc, with its failslab point and memcg
  * charge) and then reserves its ID here.
  */
+import { xaNodesNeeded } from '../base/xarray.js';
 import { EBUSY, ENOENT } from '../base/errno.js';
 import { type FaultRouter, faultPoint } from '../base/fault.js';
 import type { WarnSink } from '../base/warn.js';
@@ -126,6 +127,13 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
    * Reserve the lowest free ID for `obj` (users = 1, invisible until
    * finalize). Returns the ID, or -EBUSY when the ID space is full.
    */
+  /** The xarray nodes the next alloc() makes (xa_alloc() of the lowest free ID in an ALLOC1 xarray). */
+  nextIdNodes(): number {
+    let id = this.lowestFree;
+    while (this.slots.has(id)) id++;
+    return xaNodesNeeded(this.slots.keys(), id, true);
+  }
+
   alloc(obj: T): number {
     cover(COV_ObjectTable.alloc);
     if (this.entries.has(obj)) throw new Error('object already in the table');

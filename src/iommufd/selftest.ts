@@ -42,7 +42,7 @@ import {
   deviceReplace,
   deviceUnbind,
 } from './device.js';
-import { type KernelAllocation, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
+import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
 import { allocIopfGroup } from './fault.js';
 import { HwptNested, HwptPaging } from './hw-pagetable.js';
 import { testDmabufGet, testDmabufRevoke } from './selftest-dmabuf.js';
@@ -89,6 +89,8 @@ export const FP_SELFTEST_OBJ_ALLOC = faultPoint('kzalloc.selftest_obj', 'slab');
 export const FP_STACCESS_ALLOC = faultPoint('kzalloc.selftest_access', 'slab');
 /** anon_inode_getfile() of the access file. */
 export const FP_STACCESS_FILE = faultPoint('alloc_file_pseudo.staccess', 'slab');
+/** ... and its dentry, allocated first (d_alloc_pseudo()). */
+export const FP_STACCESS_DENTRY = faultPoint('d_alloc_pseudo.staccess', 'slab');
 export const FP_ACCESS_ITEM_ALLOC = faultPoint('kzalloc.selftest_access_item', 'slab');
 /** kvcalloc of the page array in iommufd_test_access_pages. */
 export const FP_ACCESS_PAGES_ARRAY = faultPoint('kvcalloc.access_pages', 'slab');
@@ -107,7 +109,6 @@ const MIN_MEMORY_LIMIT = 12;
 
 const SIZEOF_SELFTEST_OBJ = 72;
 const SIZEOF_STACCESS = 96;
-const SIZEOF_FILE = 232;
 const SIZEOF_ACCESS_ITEM = 48;
 
 /** The file kind of an access fd ("[iommufd_test_staccess]"). */
@@ -396,7 +397,7 @@ function createAccess(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, ioasId: number, f
   const env = ctx.env;
   const sa = kernelAlloc(env, FP_STACCESS_ALLOC, SIZEOF_STACCESS, true);
   if (!sa) return -ENOMEM;
-  const fa = kernelAlloc(env, FP_STACCESS_FILE, SIZEOF_FILE, false);
+  const fa = allocPseudoFile(env, FP_STACCESS_DENTRY, FP_STACCESS_FILE);
   if (!fa) {
     kernelFree(sa);
     return -ENOMEM;

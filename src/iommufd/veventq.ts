@@ -22,9 +22,9 @@
  * The file holds a user of the object and a context reference, as the fault
  * file does (fault.ts).
  */
-import { EEXIST, EFAULT, EINVAL, EMFILE, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
+import { EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
-import { type KernelAllocation, kernelAlloc, kernelFree } from './env.js';
+import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree } from './env.js';
 import { POLLIN, POLLRDNORM } from './fault.js';
 import type { IommufdCtx, IommufdFile } from './main.js';
 import type { IommufdObject } from './object-table.js';
@@ -35,10 +35,10 @@ import { type ViommuObject, getViommu } from './viommu.js';
 export const FP_VEVENTQ_ALLOC = faultPoint('kzalloc.iommufd_veventq', 'slab');
 /** anon_inode_getfile() of the vEVENTQ file. */
 export const FP_VEVENTQ_FILE = faultPoint('alloc_file_pseudo.iommufd_viommu_event', 'slab');
-/** get_unused_fd_flags() */
-export const FP_VEVENTQ_FD = faultPoint('get_unused_fd.iommufd_viommu_event', 'slab');
+/** ... and its dentry, allocated first (d_alloc_pseudo()). */
+export const FP_VEVENTQ_DENTRY = faultPoint('d_alloc_pseudo.iommufd_viommu_event', 'slab');
 /** kzalloc(GFP_NOWAIT) of one event in iommufd_viommu_report_event (a failure logs LOST_EVENTS). */
-export const FP_VEVENT_ALLOC = faultPoint('kzalloc.iommufd_vevent', 'slab');
+export const FP_VEVENT_ALLOC = faultPoint('kzalloc.iommufd_vevent', 'atomic');
 /** kzalloc(GFP_ATOMIC) of the LOST_EVENTS header's copy in read. */
 export const FP_VEVENT_LOST_COPY = faultPoint('kzalloc.iommufd_vevent_lost', 'slab');
 
@@ -54,7 +54,6 @@ export const VEVENT_HEADER_SIZE = 8;
 export const VEVENTQ_FILE_KIND = 'iommufd-viommu-event';
 
 const SIZEOF_VEVENTQ = 176;
-const SIZEOF_FILE = 232;
 /** sizeof(struct iommufd_vevent) before its data */
 const SIZEOF_VEVENT = 40;
 const INT_MAX = 0x7fff_ffff;
@@ -284,7 +283,7 @@ function veventqAlloc(ucmd: Ucmd<IommufdCtx>, viommu: ViommuObject, type: number
   objects.incUsers(viommu);
   viommu.veventqs.push(q);
   // iommufd_eventq_init(): the file (holding the object and the context), then an fd number.
-  const fa = kernelAlloc(env, FP_VEVENTQ_FILE, SIZEOF_FILE, false);
+  const fa = allocPseudoFile(env, FP_VEVENTQ_DENTRY, FP_VEVENTQ_FILE);
   if (!fa) {
     objects.abortAndDestroy(q);
     return -ENOMEM;
@@ -301,7 +300,6 @@ function veventqAlloc(ucmd: Ucmd<IommufdCtx>, viommu: ViommuObject, type: number
     ctx.ctxPut();
     return rc;
   };
-  if (env.faults.shouldFail(FP_VEVENTQ_FD)) return abort(-EMFILE);
   // The fd is reserved before the write-back and installed after it (as faultAllocIoctl).
   ucmd.set('out_veventq_id', id);
   ucmd.set('out_veventq_fd', 0);

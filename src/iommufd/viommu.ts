@@ -19,6 +19,7 @@
  * owner through mmapRegionGet / mmapRegionPut while a VMA maps it.
  */
 import { EEXIST, EFAULT, EINVAL, ENOENT, ENOMEM, EOPNOTSUPP, EOVERFLOW, ERANGE } from '../base/errno.js';
+import { xaNodesNeeded } from '../base/xarray.js';
 import { faultPoint } from '../base/fault.js';
 import type { HwQueueCore, HwQueueDriver, IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
 import { type AccessObject, type IommufdDevice, accessCreateInternal, accessDestroyInternal } from './device.js';
@@ -26,7 +27,7 @@ import { PMD_ORDER } from '../mm/constants.js';
 import { type KernelAllocation, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { VeventqObject } from './veventq.js';
-import { FP_OBJECTS_XA_ALLOC, type IommufdCtx } from './main.js';
+import type { IommufdCtx } from './main.js';
 import type { IommufdObject } from './object-table.js';
 import { IOMMU_VIOMMU_TYPE_DEFAULT } from './uapi.js';
 
@@ -39,7 +40,7 @@ export const FP_VIOMMU_ALLOC = faultPoint('kzalloc.iommufd_viommu', 'slab');
 /** kzalloc of struct iommufd_vdevice. */
 export const FP_VDEVICE_ALLOC = faultPoint('kzalloc.iommufd_vdevice', 'slab');
 /** xa_insert of the vDEVICE's virt_id into viommu->vdevs. */
-export const FP_VDEVS_INSERT = faultPoint('xa_insert.viommu_vdevs', 'slab');
+export const FP_VDEVS_INSERT = faultPoint('xa_insert.viommu_vdevs', 'atomic');
 /** kzalloc of struct iommufd_mmap in _iommufd_alloc_mmap. */
 export const FP_IMMAP_ALLOC = faultPoint('kzalloc.iommufd_mmap', 'slab');
 /** mtree_alloc_range's node allocation for an mmap region. */
@@ -269,7 +270,8 @@ function viommuAlloc(ucmd: Ucmd<IommufdCtx>, idev: IommufdDevice, type: number):
       break put;
     }
     const viommu = new ViommuObject(ctx, hwpt, type, ops, a);
-    const id = ctx.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC) ? -ENOMEM : objects.allocUcmd(ucmd, viommu);
+    ctx.passObjectIdNodes();
+    const id = objects.allocUcmd(ucmd, viommu);
     if (id < 0) {
       kernelFree(a);
       rc = id;
@@ -343,8 +345,12 @@ function vdeviceAlloc(ucmd: Ucmd<IommufdCtx>, viommu: ViommuObject, idev: Iommuf
   objects.incUsers(viommu);
   idev.vdev = vdev;
   let rc = 0;
-  if (ctx.env.faults.shouldFail(FP_VDEVS_INSERT)) rc = -ENOMEM;
-  else if (viommu.vdevs.has(virtId)) rc = -EEXIST;
+  if (viommu.vdevs.has(virtId)) rc = -EEXIST;
+  else {
+    // xa_insert(): its nodes are GFP_NOWAIT under the lock, made again with GFP_KERNEL when that fails
+    // (__xas_nomem()), so fail-nth passes them and the insert goes on
+    for (let n = xaNodesNeeded(viommu.vdevs.keys(), virtId, false); n > 0; n--) ctx.env.faults.shouldFail(FP_VDEVS_INSERT);
+  }
   if (!rc) {
     viommu.vdevs.set(virtId, vdev);
     ucmd.set('out_vdevice_id', id);
@@ -529,7 +535,8 @@ export function hwQueueAllocIoctl(ucmd: Ucmd<IommufdCtx>): number {
       break put;
     }
     const hq = new HwQueueObject(ctx, type, a);
-    const id = ctx.env.faults.shouldFail(FP_OBJECTS_XA_ALLOC) ? -ENOMEM : objects.allocUcmd(ucmd, hq);
+    ctx.passObjectIdNodes();
+    const id = objects.allocUcmd(ucmd, hq);
     if (id < 0) {
       kernelFree(a);
       rc = id;

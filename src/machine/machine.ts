@@ -159,6 +159,7 @@ export class Machine {
     this.seed = opts.seed ?? 1;
     this.warn = new WarnSink({ panicOnWarn: opts.panicOnWarn ?? false, checks: opts.checks ?? true });
     this.faults = new FaultRouter();
+    this.faults.pageMinOrder = opts.failPageMinOrder ?? 1;
     const bytes = opts.memory === undefined ? 16n << 30n : parseSize(opts.memory);
     this.phys = new PhysicalMemory(bytes, {
       seed: this.seed,

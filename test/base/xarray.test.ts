@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EBUSY, ENOMEM } from '../../src/base/errno.js';
 import { FailNth, FaultRouter } from '../../src/base/fault.js';
-import { XArray, XArrayAlloc } from '../../src/base/xarray.js';
+import { XArray, XArrayAlloc, xaNodesNeeded } from '../../src/base/xarray.js';
 
 type XOp =
   | { kind: 'store'; index: number; value: number }
@@ -304,3 +304,27 @@ describe('XArrayAlloc', () => {
     expect(ops).toBeGreaterThan(5000);
   });
 });
+
+describe('xaNodesNeeded (the nodes a kernel xarray store makes: xas_create(), xas_expand())', () => {
+  it('none for index 0 of an empty array (the head holds it), one per level for a first index past it', () => {
+    expect(xaNodesNeeded([], 0, false)).toBe(0);
+    expect(xaNodesNeeded([], 1, false)).toBe(1);
+    expect(xaNodesNeeded([], 63, false)).toBe(1);
+    // virt_id 0x55 in an empty vdevs array: a root and a leaf
+    expect(xaNodesNeeded([], 0x55, false)).toBe(2);
+    expect(xaNodesNeeded([], 2n ** 63n, false)).toBe(11);
+  });
+
+  it('none inside an existing leaf; a new root and a leaf past the tree\'s reach; a new leaf beside another', () => {
+    // ALLOC1: a non-empty array also holds the zero entry at 0, whose leaf covers 1..63
+    expect(xaNodesNeeded([1], 2, true)).toBe(0);
+    expect(xaNodesNeeded([1, 2, 3], 64, true)).toBe(2);
+    expect(xaNodesNeeded([1, 64], 65, true)).toBe(0);
+    expect(xaNodesNeeded([1, 64], 200, true)).toBe(1);
+    // a plain array with index 0 alone keeps it in the head: index 5 needs the leaf
+    expect(xaNodesNeeded([0], 5, false)).toBe(1);
+    // emptied again: nothing left to share
+    expect(xaNodesNeeded([], 70, true)).toBe(2);
+  });
+});
+

@@ -669,6 +669,23 @@ describe('exec: processes and images made past libc', () => {
   });
 });
 
+describe('exec: fail-nth and the xarray stores made under a lock', () => {
+  it("count each node as a point that fires without failing the call (GFP_NOWAIT, made again with GFP_KERNEL), and the fault queue's file as two allocations with no point for its descriptor (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('failnthxa', (out) => {
+      expect(out.slice(0, 8)).toEqual([
+        "FAULT_QUEUE_ALLOC, the context's first object n=1 -> -1 12, fired 1",
+        "FAULT_QUEUE_ALLOC, the context's first object n=2 -> 0 0, fired 1",
+        "FAULT_QUEUE_ALLOC, the context's first object n=3 -> -1 12, fired 1",
+        "FAULT_QUEUE_ALLOC, the context's first object n=4 -> 0 0, fired 0",
+        'FAULT_QUEUE_ALLOC n=1 -> -1 12, fired 1',
+        'FAULT_QUEUE_ALLOC n=2 -> -1 12, fired 1',
+        'FAULT_QUEUE_ALLOC n=3 -> -1 12, fired 1',
+        'FAULT_QUEUE_ALLOC n=4 -> 0 0, fired 0',
+      ]);
+    });
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -15,6 +15,7 @@ import { runProgram } from '../../src/fuzz/executor.js';
 import { generateCallsAt, generateProgram, scanScope } from '../../src/fuzz/generator.js';
 import { callReads, mutateProgram, removeCallAndDependents, spliceCalls } from '../../src/fuzz/mutator.js';
 import { type Program, formatProgram, parseProgram, validateProgram } from '../../src/fuzz/program.js';
+import { KNOWN_KERNEL_FINDINGS } from './mutants.js';
 import {
   BUG_SWITCHES,
   classifiesSeedBugs,
@@ -476,9 +477,10 @@ describe('campaign', () => {
     expect(again.corpusPrograms).toEqual(r.corpusPrograms);
   });
 
-  it('finds nothing in a short campaign on latest', async () => {
-    // A program budget, not a time: the same programs whatever the machine's load.
-    const r = await runCampaign({ seconds: 120, seed: 1, profile: 'latest', maxPrograms: 1000 });
+  it('finds nothing but the kernel\'s own findings in a short campaign on latest', async () => {
+    // A program budget, not a time: the same programs whatever the machine's load. (7.2's IOAS_MAP_FILE
+    // reference cycle, which the model reproduces, is the kernel's: KNOWN_KERNEL_FINDINGS.)
+    const r = await runCampaign({ seconds: 120, seed: 1, profile: 'latest', maxPrograms: 1000, ignore: [...KNOWN_KERNEL_FINDINGS] });
     expect(r.programs).toBe(1000);
     expect(r.findings.map((f) => `${f.signature}: ${f.reasons.slice(0, 2).join(' / ')}`)).toEqual([]);
   }, 60_000);

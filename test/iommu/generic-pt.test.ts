@@ -171,6 +171,8 @@ describe('generic-pt AMDv1 mock domain', () => {
     const { d, ctx } = setup();
     const task = new FailNth();
     ctx.faults.current = task;
+    // a table is one page: only fail_page_alloc's min-order 0 fails it (the default 1 leaves single pages alone)
+    ctx.faults.pageMinOrder = 0;
     expect(d.map(A + 1020 * KiB, P + 1020 * KiB, 8 * KiB, RW)).toBe(0);
     const before = d.leaves();
     // crossing into the next 1 MiB needs a new level-0 table: fail it
@@ -187,6 +189,11 @@ describe('generic-pt AMDv1 mock domain', () => {
     expect(cg.usage).toBe(0);
     expect(d.storageProblems()).toEqual([]);
     expect(ctx.warn.warnings).toEqual([]);
+    // with the default min-order the same map passes no point
+    ctx.faults.pageMinOrder = 1;
+    task.arm(1);
+    expect(d.map(A + 3 * MiB - 4 * KiB, P + 12 * MiB - 4 * KiB, 8 * KiB, RW)).toBe(0);
+    expect(task.read()).toBe(1);
   });
 
   it('map over a present leaf is -EADDRINUSE without a WARN and leaves the old leaf', () => {

@@ -285,7 +285,8 @@ export class Amdv1PageTable {
       const i = (va * INV_ITEM[l]) & (ITEMS - 1);
       const lo = t[2 * i];
       if ((lo & PR) === 0) {
-        if (this.ctx.faults.shouldFail(FP_PT_TABLE_ALLOC)) return -ENOMEM;
+        // (a 4 KiB table: order 0, below fail_page_alloc's default min-order)
+        if (this.ctx.faults.shouldFailPages(FP_PT_TABLE_ALLOC, 0)) return -ENOMEM;
         if (owner !== 0 && !this.accts[owner - 1].charge(TABLE_BYTES)) return -ENOMEM;
         const s = this.newSlot(l - 1, owner);
         tableWords(TABLE_PA_BASE + s * TABLE_BYTES, l, this.words);

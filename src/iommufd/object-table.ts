@@ -131,6 +131,8 @@ export class ObjectTable<T extends IommufdObject = IommufdObject> {
   nextIdNodes(): number {
     let id = this.lowestFree;
     while (this.slots.has(id)) id++;
+    // (a non-empty table always has the leaf of IDs 0..63: the zero entry at 0 is in it)
+    if (id < 64) return this.slots.size === 0 ? 1 : 0;
     return xaNodesNeeded(this.slots.keys(), id, true);
   }
 

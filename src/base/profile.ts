@@ -75,6 +75,13 @@ export interface Profile {
    */
   readonly faultReadShortIsEinval: boolean;
   /**
+   * Turning IOPF on for a mock device allocates its fault parameter there
+   * and then (7.x: the driver's attach_dev -> mock_dev_enable_iopf() ->
+   * iopf_queue_add_device(), a kzalloc fail-nth counts); 6.12's sweeps pass
+   * no point there.
+   */
+  readonly iopfEnableAllocates: boolean;
+  /**
    * Where the first clock's `seq` lies in the first [vvar] page: 0 on 7.2
    * (struct vdso_time_data starts the page), 128 on 6.12 (x86
    * DECLARE_VVAR(128, struct vdso_data, _vdso_data)).
@@ -336,6 +343,7 @@ const latest: Profile = Object.freeze({
   mockPageTable: 'amdv1',
   vvarVclockPages: 2,
   faultReadShortIsEinval: true,
+  iopfEnableAllocates: true,
   vvarSeqOffset: 0,
   iommufdMmap: true,
   mapStackNoHugepage: true,
@@ -414,6 +422,7 @@ const v612: Profile = Object.freeze({
   mockPageTable: 'xarray',
   vvarVclockPages: 0,
   faultReadShortIsEinval: false,
+  iopfEnableAllocates: false,
   vvarSeqOffset: 128,
   iommufdMmap: false,
   openEmptyPath: false,

@@ -70,6 +70,8 @@ export const FP_IOMMU_GROUP_ALLOC = faultPoint('kzalloc.iommu_group', 'slab');
 export const FP_IGROUP_ALLOC = faultPoint('kzalloc.iommufd_group', 'slab');
 export const FP_DEVICE_ALLOC = faultPoint('kzalloc.iommufd_device', 'slab');
 export const FP_ACCESS_ALLOC = faultPoint('kzalloc.iommufd_access', 'slab');
+/** kzalloc of the iopf_device_param in iopf_queue_add_device() when IOPF goes on (7.x). */
+export const FP_IOPF_PARAM_ALLOC = faultPoint('kzalloc.iopf_device_param', 'slab');
 /** kzalloc of struct iommufd_attach_handle at each attach and replace. */
 export const FP_ATTACH_HANDLE_ALLOC = faultPoint('kzalloc.iommufd_attach_handle', 'slab');
 
@@ -333,6 +335,11 @@ export function deviceUnbind(idev: IommufdDevice): void {
 /** iommufd_fault_iopf_enable() */
 function iopfEnable(idev: IommufdDevice): number {
   if (++idev.iopfEnabled > 1) return 0;
+  const env = idev.ctx.env;
+  if (env.profile.iopfEnableAllocates && env.faults.shouldFail(FP_IOPF_PARAM_ALLOC)) {
+    idev.iopfEnabled--;
+    return -ENOMEM;
+  }
   const rc = idev.mockDev.ops.enableIopf(idev.mockDev);
   if (rc) idev.iopfEnabled--;
   else idev.mockDev.iopfEnabled = true;

@@ -22,6 +22,7 @@
  * context; closing it drops both.
  */
 import { EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, ESPIPE } from '../base/errno.js';
+import { xaNodesNeeded } from '../base/xarray.js';
 import { faultPoint } from '../base/fault.js';
 import type { IommufdDevice } from './device.js';
 import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree } from './env.js';
@@ -39,7 +40,7 @@ export const FP_FAULT_DENTRY = faultPoint('d_alloc_pseudo.iommufd_pgfault', 'sla
 /** kzalloc of struct iopf_group in iopf_group_alloc (a failure aborts the fault). */
 export const FP_IOPF_GROUP_ALLOC = faultPoint('kzalloc.iopf_group', 'slab');
 /** xa_alloc of a cookie in iommufd_fault_fops_read. */
-export const FP_FAULT_RESPONSE_XA = faultPoint('xa_alloc.iommufd_fault_response', 'slab');
+export const FP_FAULT_RESPONSE_XA = faultPoint('xa_alloc.iommufd_fault_response', 'atomic');
 
 const SIZEOF_FAULT = 200;
 const SIZEOF_IOPF_GROUP = 160;
@@ -139,11 +140,10 @@ export class FaultObject implements IommufdObject {
         if (done === 0 && env.profile.faultReadShortIsEinval) rc = -EINVAL;
         break;
       }
-      if (env.faults.shouldFail(FP_FAULT_RESPONSE_XA)) {
-        rc = -ENOMEM;
-        break;
-      }
       g.cookie = this.allocCookie();
+      // xa_alloc() of the cookie: its nodes are GFP_NOWAIT under the lock, made again with GFP_KERNEL when
+      // that fails (__xas_nomem()), so fail-nth passes them and the read goes on
+      for (let n = xaNodesNeeded(this.response.keys(), g.cookie, !this.cookieZeroFree); n > 0; n--) env.faults.shouldFail(FP_FAULT_RESPONSE_XA);
       let at = done;
       for (const f of g.faults) {
         rec.fill(0);

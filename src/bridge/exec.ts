@@ -217,6 +217,10 @@ export async function runExec(argv: string[], opts: ExecOptions = {}): Promise<E
     let cmd = opts.mergeStderr ? ['/bin/sh', '-c', 'exec "$0" "$@" 2>&1', ...argv] : argv;
     let spawnEnv: NodeJS.ProcessEnv = env;
     if (opts.noRandomize) {
+      if (resolveProgram('setarch', env) === undefined) {
+        err('iommufd-sim exec: running without address randomization needs setarch (util-linux) on the PATH\n');
+        return finish(EXIT_CANNOT_RUN, EXIT_CANNOT_RUN, null);
+      }
       // setarch itself runs without the shim; env(1) puts it back for the program
       const { LD_PRELOAD: preload, ...rest } = env;
       cmd = ['setarch', '-R', 'env', `LD_PRELOAD=${preload}`, ...cmd];

@@ -56,6 +56,11 @@ describe('oracle: C programs', () => {
     const run = async (noRandomize: boolean): Promise<string> =>
       (await runExec([bin], { captureStdout: true, err: () => {}, env: { HOME: '/', TERM: 'linux', PATH: '/usr/bin:/bin' }, noRandomize })).stdout;
     expect(await run(true)).toBe('1\n');
+    // without setarch on the PATH it says so and runs nothing (127)
+    let said = '';
+    const r = await runExec([bin], { captureStdout: true, err: (t) => { said += t; }, env: { PATH: '/nonexistent' }, noRandomize: true });
+    expect([r.status, r.stdout]).toEqual([127, '']);
+    expect(said).toMatch(/needs setarch \(util-linux\)/);
     // (a host that randomizes, as this machine does, puts it elsewhere)
     if (readFileSync('/proc/sys/kernel/randomize_va_space', 'utf8').trim() !== '0') expect(await run(false)).toBe('0\n');
   });

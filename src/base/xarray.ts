@@ -13,11 +13,15 @@
  * sequential load/store O(1) without walking; otherwise a walk is at most 9 levels
  * (indexes up to 2^52 need 8 interior levels).
  *
- * Allocation: a store that needs a new leaf (and so possibly new interior nodes)
- * passes the fault point `xa_node_alloc` (slab class) once, before allocating
- * anything; on failure the store returns -ENOMEM and the array is unchanged.
- * Stores into an existing leaf pass no fault point. Load, store and erase allocate
- * nothing else.
+ * Allocation: the model's leaves are not the kernel's nodes (a lone entry at
+ * index 0 sits in the kernel's head, and the kernel's tree can be taller), so a
+ * store passes the fault point `xa_node_alloc` once per node the kernel's
+ * xarray would make for it (kernelNodesFor()). iommufd stores into its
+ * pinned_pfns under the xarray's lock (pages_to_xarray()), where each node is a
+ * GFP_NOWAIT allocation failslab counts whatever ignore-gfp-wait says and, when
+ * it fails, is made again with GFP_KERNEL and the store retried (xas_nomem()):
+ * the point fires without failing the store ('atomic' class). Load, store and
+ * erase allocate nothing else.
  *
  * `XArrayAlloc<T>` is the xa_alloc pattern (XA_FLAGS_ALLOC): object IDs handed out
  * lowest-free-first in [min, max].
@@ -26,7 +30,7 @@
 import { EBUSY, ENOMEM } from './errno.js';
 import { type FaultRouter, faultPoint } from './fault.js';
 
-export const XA_NODE_ALLOC = faultPoint('xa_node_alloc', 'slab');
+export const XA_NODE_ALLOC = faultPoint('xa_node_alloc', 'atomic');
 export const XA_ALLOC = faultPoint('xa_alloc', 'slab');
 
 const SHIFT = 6;
@@ -126,24 +130,29 @@ export class XArray {
     return leaf === null ? -1 : leaf.vals[index & MASK]!;
   }
 
-  /** Store a value entry. Returns 0, or -ENOMEM when a needed leaf could not be allocated. */
+  /**
+   * Store a value entry; 0. Passes `xa_node_alloc` once for each node the
+   * kernel's xarray makes for the store, none of which can fail it.
+   */
   store(index: number, value: number): number {
     if (!(value >= 0) || value > XA_MAX_INDEX || Math.floor(value) !== value) {
       throw new RangeError(`xarray: value ${value} is not an integer >= 0`);
     }
     this.gen++;
     let leaf: XaLeaf | null;
-    if (index - (index & MASK) === this.cacheBase) {
+    const off = index & MASK;
+    if (index - off === this.cacheBase) {
       leaf = this.cacheLeaf!;
+      // The kernel keeps a lone index 0 in its head: a second index needs its first node.
+      if (this.n === 1 && off !== 0 && leaf.vals[off]! < 0 && leaf.vals[0]! >= 0) this.passNodes(1);
     } else {
       if (!isIndex(index)) throw new RangeError(`xarray: bad index ${index}`);
       leaf = this.leafFor(index);
       if (leaf === null) {
-        if (this.faults?.shouldFail(XA_NODE_ALLOC)) return -ENOMEM;
+        this.passNodes(this.kernelNodesFor(index));
         leaf = this.createLeaf(index);
-      }
+      } else if (this.n === 1 && off !== 0 && leaf.vals[off]! < 0 && leaf.vals[0]! >= 0) this.passNodes(1);
     }
-    const off = index & MASK;
     if (leaf.vals[off]! < 0) {
       leaf.count++;
       this.n++;
@@ -152,7 +161,43 @@ export class XArray {
     return 0;
   }
 
-  /** Allocate the path and leaf for `index` (the fault point was already passed). */
+  /** `n` passes of the node point (GFP_NOWAIT under the lock, made again with GFP_KERNEL when it fails). */
+  private passNodes(n: number): void {
+    const f = this.faults;
+    if (f === undefined) return;
+    for (; n > 0; n--) f.shouldFail(XA_NODE_ALLOC);
+  }
+
+  /**
+   * The nodes the kernel's xarray holding this array's indexes would make to
+   * store at `index` (xas_expand(), xas_create()): where the tree is too low,
+   * one new node per level above it on the path, plus the node holding the
+   * old tree at block 0 where the path leaves that block; within the tree,
+   * the path's nodes below the lowest one present. Nothing for an empty
+   * array's index 0 (the head holds it).
+   */
+  kernelNodesFor(index: number): number {
+    let top = 0;
+    for (let x = index; x >= 1; x = Math.floor(x / SLOTS)) top++;
+    if (this.n === 0) return top;
+    // A lone index 0 is the head entry itself: no node yet.
+    const h = this.n === 1 && this.load(0) >= 0 ? 0 : this.height + 1;
+    let nodes = 0;
+    for (let l = h + 1; l <= top; l++) nodes += Math.floor(index / POW[l]!) !== 0 ? 2 : 1;
+    if (h === 0) return nodes;
+    if (index >= POW[this.height + 1]!) return nodes + h;
+    let node = this.root!;
+    let l = this.height;
+    while (l > 0) {
+      const child = (node as XaNode).slots[Math.floor(index / POW[l]!) & MASK]!;
+      if (child === null) break;
+      node = child;
+      l--;
+    }
+    return nodes + l;
+  }
+
+  /** Allocate the path and leaf for `index` (its node points were already passed). */
   private createLeaf(index: number): XaLeaf {
     if (this.root === null) {
       this.height = 0;
@@ -473,6 +518,11 @@ export class XArrayAlloc<T> {
     return v === RESERVED ? undefined : v;
   }
 
+  /** The ids taken, reservations included. */
+  keys(): IterableIterator<number> {
+    return this.map.keys();
+  }
+
   /** Number of ids taken, reservations included. */
   get size(): number {
     return this.map.size;
@@ -499,9 +549,10 @@ function xaLevels(index: bigint): number {
 
 /**
  * The nodes a store at `index` allocates in a kernel xarray holding the
- * indexes `present` (xas_create() / xas_expand()): new top levels when the
- * tree is too low for it, and each level below whose 64^l-aligned block
- * holds no present index. `zeroBusy`: XA_FLAGS_ALLOC1, whose non-empty
+ * indexes `present` (xas_create() / xas_expand()): when the tree is too low
+ * for it, a node per level it grows by, and a second one on such a level
+ * where the path leaves block 0 (the first takes the old tree); within the
+ * tree, each level whose 64^l-aligned block holds no present index. `zeroBusy`: XA_FLAGS_ALLOC1, whose non-empty
  * tree also holds the zero entry at index 0. Such stores run under the
  * xarray's lock, so each node is a GFP_NOWAIT allocation failslab counts
  * whatever ignore-gfp-wait says, and one that fails is made again with the
@@ -519,7 +570,13 @@ export function xaNodesNeeded(present: Iterable<number | bigint>, index: number 
   let nodes = 0;
   for (let l = 1, shift = 6n; l <= top; l++, shift += 6n) {
     const block = at >> shift;
-    if (l > height || !keys.some((k) => k >> shift === block)) nodes++;
+    if (l <= height) {
+      if (!keys.some((k) => k >> shift === block)) nodes++;
+    } else {
+      // A level the tree grows by: the path's node, and apart from it the node that takes the old tree
+      // (block 0) when the array was not empty.
+      nodes += keys.length > 0 && block !== 0n ? 2 : 1;
+    }
   }
   return nodes;
 }

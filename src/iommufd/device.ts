@@ -38,6 +38,7 @@
 import { EBUSY, EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP } from '../base/errno.js';
 import { faultPoint } from '../base/fault.js';
 import { ULONG_MAX } from '../base/u64.js';
+import { xaNodesNeeded } from '../base/xarray.js';
 import type { AnyDomain, IommuDev, IommuOps } from '../iommu/driver.js';
 import { mockIommuOps } from '../iommu/mock-driver.js';
 import { type AccessOps, IommufdAccess } from './access.js';
@@ -400,6 +401,11 @@ function attachDevicePasid(hwpt: Hwpt, idev: IommufdDevice, pasid: number): numb
   const max = dev.ops.maxPasids(dev);
   if (max > 0 && pasid >= max) return -EINVAL;
   if (group.pasidHwpt.has(pasid)) return -EBUSY;
+  // xa_insert() reserving the PASID in group->pasid_array (which holds the RID's handle at 0 while iommufd
+  // has it attached): its nodes fire without failing the call.
+  const held = [...group.pasidHwpt.keys()];
+  if (group.domainOf) held.push(IOMMU_NO_PASID);
+  for (let n = xaNodesNeeded(held, pasid, false); n > 0; n--) hwpt.ctx.env.faults.shouldFail(FP_GROUP_PASID_ARRAY_XA);
   const rc = setGroupPasid(domain, dev, pasid, undefined);
   if (rc) return rc;
   group.pasidHwpt.set(pasid, hwpt);
@@ -486,6 +492,11 @@ function linkHwpt(hwpt: Hwpt, attach: IommufdAttach, idev: IommufdDevice, on: bo
 
 /** kzalloc of struct iommufd_attach for a first attach of a PASID (not modelled for the RID, as 6.12 had none). */
 export const FP_IOMMUFD_ATTACH_ALLOC = faultPoint('kzalloc.iommufd_attach', 'slab');
+/** The nodes of igroup->pasid_attach's xa_cmpxchg() and of the new attachment's device_array xa_insert(). */
+export const FP_PASID_ATTACH_XA = faultPoint('xa_cmpxchg.igroup_pasid_attach', 'atomic');
+export const FP_ATTACH_DEVICES_XA = faultPoint('xa_insert.attach_device_array', 'atomic');
+/** iommu_attach_device_pasid()'s xa_insert() into the iommu group's pasid_array. */
+export const FP_GROUP_PASID_ARRAY_XA = faultPoint('xa_insert.group_pasid_array', 'atomic');
 
 /**
  * iommufd_hw_pagetable_attach(): attach `pasid` of the device's group to
@@ -503,8 +514,13 @@ export function hwptAttachDevice(hwpt: Hwpt, idev: IommufdDevice, pasid = IOMMU_
   if (!attach) {
     let alloc: KernelAllocation | undefined;
     if (pasid !== IOMMU_NO_PASID) {
+      const faults = hwpt.ctx.env.faults;
+      // xa_cmpxchg() reserving the PASID in the group's pasid_attach, then the new attachment's device_array
+      // taking the device (xa_insert()): their nodes fire without failing the call (xaNodesNeeded()).
+      for (let n = xaNodesNeeded(igroup.pasidAttach.keys(), pasid, false); n > 0; n--) faults.shouldFail(FP_PASID_ATTACH_XA);
       alloc = kernelAlloc(hwpt.ctx.env, FP_IOMMUFD_ATTACH_ALLOC, 40, false);
       if (!alloc) return -ENOMEM;
+      for (let n = xaNodesNeeded([], idev.id, false); n > 0; n--) faults.shouldFail(FP_ATTACH_DEVICES_XA);
     }
     const rc = attachDomain(hwpt, idev, pasid);
     if (rc) {

@@ -46,7 +46,8 @@ export const FP_AREA_ALLOC = faultPoint('kzalloc.iopt_area', 'slab');
 export const FP_RESERVED_ALLOC = faultPoint('kzalloc.iopt_reserved', 'slab');
 export const FP_PAGES_LIST_ALLOC = faultPoint('kzalloc.iopt_pages_list', 'slab');
 export const FP_DOMAINS_XA = faultPoint('xa_reserve.iopt_domains', 'atomic');
-export const FP_ACCESS_LIST_XA = faultPoint('xa_alloc.iopt_access_list', 'slab');
+/** iopt_add_access()'s xa_alloc() into access_list: its nodes, made under the xarray's lock (tolerated, see xaNodesNeeded()). */
+export const FP_ACCESS_LIST_XA = faultPoint('xa_alloc.iopt_access_list', 'atomic');
 const SIZEOF_IOPT_AREA = 152;
 const SIZEOF_IOPT_RESERVED = 56;
 const SIZEOF_IOPT_PAGES_LIST = 48;
@@ -752,9 +753,10 @@ export class IoPagetable {
   /** iopt_add_access(): register and raise the alignment; returns the list id or -errno. */
   addAccess(access: IoptAccessUser): number {
     cover(COV_IoPagetable.addAccess);
-    if (this.env.faults.shouldFail(FP_ACCESS_LIST_XA)) return -ENOMEM;
+    const present = [...this.accessList.keys()];
     const id = this.accessList.alloc(access, 0, 0xffff);
     if (id < 0) return id;
+    for (let n = xaNodesNeeded(present, id, false); n > 0; n--) this.env.faults.shouldFail(FP_ACCESS_LIST_XA);
     const rc = this.calculateIovaAlignment();
     if (rc) {
       this.accessList.erase(id);

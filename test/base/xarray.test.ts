@@ -136,50 +136,60 @@ describe('XArray', () => {
     expect(ops).toBeGreaterThan(10000);
   });
 
-  it('fault point xa_node_alloc only when a new leaf is needed', () => {
+  it('passes xa_node_alloc once per node the kernel would make, and the store never fails at it', () => {
     const faults = new FaultRouter();
     const task = new FailNth();
     faults.current = task;
     const xa = new XArray({ faults });
-    expect(xa.store(10, 1)).toBe(0);
-    expect(task.passed).toBe(1);
+    const passes = (index: number): number => {
+      const before = task.passed;
+      expect(xa.store(index, index + 1)).toBe(0);
+      return task.passed - before;
+    };
+    // An empty array keeps index 0 in its head; a second index inside the first 64 makes one node.
+    expect(passes(0)).toBe(0);
+    expect(xa.kernelNodesFor(5)).toBe(1);
+    expect(passes(5)).toBe(1);
+    expect(passes(6)).toBe(0);
+    // Past the tree: one node on the path's new level and one more for the old tree (block 0).
+    expect(xa.kernelNodesFor(64)).toBe(2);
+    // Two levels up: the tree grows by two levels (2 nodes), the path below them takes 2 more.
+    expect(xa.kernelNodesFor(4096)).toBe(4);
+    expect(xaNodesNeeded([0, 5, 6], 4096, false)).toBe(4);
+    expect(passes(4096)).toBe(4);
+    // Within the tree: only the missing leaf.
+    expect(xa.kernelNodesFor(4096 + 64)).toBe(1);
+    expect(passes(4096 + 64)).toBe(1);
 
-    // Store into the existing leaf: passes no fault point, even when armed.
+    // Armed, the point fires (fail-nth reads 0) and the store is made all the same.
     task.arm(1);
-    expect(xa.store(11, 2)).toBe(0);
-    expect(task.passed).toBe(1);
-    expect(task.read()).toBe(1);
-
-    // Store needing a new leaf fails with -ENOMEM and changes nothing.
-    const before = xa.heapBytes();
-    expect(xa.store(1000, 3)).toBe(-ENOMEM);
+    expect(xa.store(8192, 7)).toBe(0);
+    expect(task.read()).toBe(0);
     expect(task.lastFailed?.name).toBe('xa_node_alloc');
-    expect(task.lastFailed?.cls).toBe('slab');
-    expect(xa.load(1000)).toBe(-1);
-    expect(xa.count()).toBe(2);
-    expect(xa.heapBytes()).toBe(before);
-    expect(xa.nodeCounts()).toEqual({ leaves: 1, nodes: 0, height: 0 });
-    expect(xa.firstPresent(0, 2 ** 53)).toBe(10);
+    expect(task.lastFailed?.cls).toBe('atomic');
+    expect(xa.load(8192)).toBe(7);
 
-    // Disarmed: the same store succeeds.
-    expect(xa.store(1000, 3)).toBe(0);
-    expect(xa.load(1000)).toBe(3);
-    expect(xa.load(10)).toBe(1);
+    // Erased back to index 0 alone, the kernel's tree shrinks into the head again.
+    for (const i of [5, 6, 4096, 4096 + 64, 8192]) xa.erase(i);
+    expect(xa.count()).toBe(1);
+    expect(xa.kernelNodesFor(100)).toBe(3);
+    expect(xaNodesNeeded([0], 100, false)).toBe(3);
+    // Emptied: a first index of 70 makes a root and a leaf.
+    xa.erase(0);
+    expect(xa.kernelNodesFor(70)).toBe(2);
+    expect(passes(70)).toBe(2);
+  });
 
-    // A huge index that also needs the tree to grow fails atomically too.
-    task.arm(1);
-    expect(xa.store(2 ** 50, 9)).toBe(-ENOMEM);
-    expect(xa.nodeCounts().height).toBe(1);
-    expect(xa.load(2 ** 50)).toBe(-1);
-    expect(xa.store(2 ** 50, 9)).toBe(0);
-    expect(xa.load(2 ** 50)).toBe(9);
-    expect(xa.load(1000)).toBe(3);
-
-    // After erasing a whole leaf the next store there needs a leaf again.
-    xa.erase(1000);
-    task.arm(1);
-    expect(xa.store(1001, 4)).toBe(-ENOMEM);
-    expect(xa.count()).toBe(3);
+  it('kernelNodesFor agrees with xaNodesNeeded over random index sets', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 300000 }), { maxLength: 12 }), fc.integer({ min: 0, max: 300000 }), (keys, at) => {
+        const xa = new XArray();
+        for (const k of keys) xa.store(k, 1);
+        fc.pre(!keys.includes(at));
+        expect(xa.kernelNodesFor(at)).toBe(xaNodesNeeded(keys, at, false));
+      }),
+      { seed: 7, numRuns: 400 },
+    );
   });
 
   it('clear drops everything', () => {

@@ -686,6 +686,38 @@ describe('exec: fail-nth and the xarray stores made under a lock', () => {
   });
 });
 
+describe('exec: fail-nth and the nodes a kernel xarray makes', () => {
+  it("pass a point per node of an IOAS's access list, an area's pinned PFNs, a PASID's three xarrays and the mmap regions' maple tree, each firing without failing the call (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    const r = await runExec([build('failnthnodes')], { profile: 'latest', captureStdout: true, err: () => {}, caps: 'all' });
+    const out = r.stdout.trim().split('\n');
+    expect(r.status).toBe(0);
+    expect(out[out.length - 1]).toBe('done');
+    const sweep = (what: string): string[] => out.filter((l) => l.startsWith(`${what} n=`)).map((l) => l.slice(what.length + 1));
+    // The IOAS's first access takes list id 0 (the head): no node; the second, id 1: one.
+    expect(sweep("CREATE_ACCESS, the IOAS's first").slice(4)).toEqual(['n=5 -> -1 2, fired 1', 'n=6 -> 0 0, fired 0']);
+    expect(sweep('CREATE_ACCESS beside another').slice(4)).toEqual(['n=5 -> -1 2, fired 1', 'n=6 -> 0 0, fired 1', 'n=7 -> 0 0, fired 0']);
+    // pages_to_xarray(): its own point (EINVAL), then page 2's node; page 0 of an empty array needs none.
+    expect(sweep("ACCESS_PAGES of the area's page 2").slice(2)).toEqual(['n=3 -> -1 22, fired 1', 'n=4 -> 0 0, fired 1', 'n=5 -> -1 12, fired 1', 'n=6 -> 0 0, fired 0']);
+    expect(sweep("ACCESS_PAGES of the area's page 0").slice(2)).toEqual(['n=3 -> -1 22, fired 1', 'n=4 -> -1 12, fired 1', 'n=5 -> 0 0, fired 0']);
+    expect(sweep("VIOMMU_ALLOC with the selftest's data").slice(5)).toEqual(['n=6 -> 0 0, fired 1', 'n=7 -> 0 0, fired 0']);
+    expect(sweep('HW_QUEUE_ALLOC on page 2').slice(6)).toEqual(['n=7 -> -1 22, fired 1', 'n=8 -> -1 5, fired 1', 'n=9 -> -1 5, fired 0']);
+    // pasid_attach holds the RID at 0: PASID 100 takes two levels and a leaf (3); the attachment (ENOMEM), its
+    // device array (1), the handle (ENOMEM), the iommu group's pasid_array (3 more).
+    expect(sweep('PASID_ATTACH').slice(2)).toEqual([
+      'n=3 -> 0 0, fired 1',
+      'n=4 -> 0 0, fired 1',
+      'n=5 -> 0 0, fired 1',
+      'n=6 -> -1 12, fired 1',
+      'n=7 -> 0 0, fired 1',
+      'n=8 -> -1 12, fired 1',
+      'n=9 -> 0 0, fired 1',
+      'n=10 -> 0 0, fired 1',
+      'n=11 -> 0 0, fired 1',
+      'n=12 -> 0 0, fired 0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

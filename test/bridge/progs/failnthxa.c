@@ -56,26 +56,6 @@ static int vdevice_alloc(void)
 	return ioctl(fd, IOMMU_VDEVICE_ALLOC, &vd);
 }
 
-/* fail the 1st, 2nd, ... point of `call` until one is not reached; nothing printed while armed */
-static void sweep(const char *what, int (*call)(void))
-{
-	for (int n = 1; n < 40; n++) {
-		char b[16];
-		int l = snprintf(b, sizeof(b), "%d", n);
-		pwrite(nth, b, l, 0);
-		errno = 0;
-		int r = call();
-		int e = r < 0 ? errno : 0;
-		memset(b, 0, sizeof(b));
-		pread(nth, b, sizeof(b) - 1, 0);
-		int fired = atoi(b) == 0;
-		pwrite(nth, "0", 1, 0);
-		printf("%s n=%d -> %d %d, fired %d\n", what, n, r, e, fired);
-		if (!fired)
-			return;
-	}
-}
-
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -83,18 +63,18 @@ int main(void)
 	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
 	nth = open("/proc/thread-self/fail-nth", O_RDWR);
 	fd = open("/dev/iommu", O_RDWR);
-	sweep("FAULT_QUEUE_ALLOC, the context's first object", fault_alloc);
-	sweep("FAULT_QUEUE_ALLOC", fault_alloc);
+	nth_sweep(nth, "FAULT_QUEUE_ALLOC, the context's first object", fault_alloc, NULL);
+	nth_sweep(nth, "FAULT_QUEUE_ALLOC", fault_alloc, NULL);
 	uint32_t ioas = ioas_alloc(fd);
 	struct test_cmd_md md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
 	SAID("MOCK_DOMAIN", ioctl(fd, IOMMU_TEST_CMD, &md));
-	sweep("IOAS_CHANGE_PROCESS", change_process);
+	nth_sweep(nth, "IOAS_CHANGE_PROCESS", change_process, NULL);
 	struct hwpt_alloc parent = { .size = sizeof(parent), .flags = HWPT_ALLOC_NEST_PARENT, .dev_id = md.out_idev_id, .pt_id = ioas };
 	SAID("HWPT_ALLOC of a nesting parent", ioctl(fd, IOMMU_HWPT_ALLOC, &parent));
 	struct viommu_alloc va = { .size = sizeof(va), .type = VIOMMU_TYPE_SELFTEST, .dev_id = md.out_idev_id, .hwpt_id = parent.out_hwpt_id };
 	SAID("VIOMMU_ALLOC", ioctl(fd, IOMMU_VIOMMU_ALLOC, &va));
 	vd = (struct vdevice_alloc){ .size = sizeof(vd), .viommu_id = va.out_viommu_id, .dev_id = md.out_idev_id, .virt_id = 0x55 };
-	sweep("VDEVICE_ALLOC of virt_id 0x55", vdevice_alloc);
+	nth_sweep(nth, "VDEVICE_ALLOC of virt_id 0x55", vdevice_alloc, NULL);
 	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
 	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
 	printf("done\n");

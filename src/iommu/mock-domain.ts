@@ -61,6 +61,11 @@ export const XA_NODE_SIZE = 576;
 
 /** iommufd_should_fail() at the top of mock_domain_map_pages: -ENOENT. */
 export const FP_MOCK_MAP_PAGES = faultPoint('mock_domain_map_pages', 'iommufd');
+/**
+ * The nodes an xa_store() into mock->pfns makes: GFP_NOWAIT under the xarray's lock, made again with the
+ * caller's gfp when that fails (__xas_nomem()), so each fires without failing the store.
+ */
+export const FP_MOCK_PFNS_XA = faultPoint('xa_store.mock_pfns', 'atomic');
 
 const IO = MOCK_IO_PAGE_SIZE;
 /** 1 / IO, exact: index arithmetic by multiplication. */
@@ -728,6 +733,14 @@ export class MockDomain extends IommuDomain {
     const i2 = Math.floor(idx / L2_SPAN);
     const needL2 = this.l2Cnt[i2] === 0;
     const needL1 = this.l1Cnt[i1] === 0;
+    // The kernel's tree has a fourth level (the unmodelled root over 2^24 indexes) while an index at or past
+    // 2^18 is present: a store that first goes there makes that root too (xas_expand(), or the top of an
+    // empty tree's path in xas_create()). Every index is past 2^13 (the aperture starts at 16 MiB), so a
+    // tree is never lower than three levels.
+    const l2 = this.l2Cnt;
+    const grows = i2 !== 0 && l2[1] === 0 && l2[2] === 0 && l2[3] === 0;
+    const faults = this.ctx.faults;
+    for (let n = 1 + (needL1 ? 1 : 0) + (needL2 ? 1 : 0) + (grows ? 1 : 0); n > 0; n--) faults.shouldFail(FP_MOCK_PFNS_XA);
     if (owner !== 0) {
       const acct = this.accts[owner - 1];
       const want = 1 + (needL1 ? 1 : 0) + (needL2 ? 1 : 0);

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fail-nth sweeps (ignore-gfp-wait N) over HWPT_ALLOC of a paging domain
+ * over an IOAS that maps a 2 MiB hugetlb folio (one physically contiguous
+ * run, so the driver is asked to map it in one call on both sides), and then
+ * with a second area at 512 MiB. On 6.12 the mock domain keeps its PFNs in
+ * an xarray (mock->pfns, an index per 2 KiB): each node an xa_store() makes
+ * is a GFP_NOWAIT allocation under the lock that fail-nth counts and that is
+ * made again with GFP_KERNEL when it fails, so the call succeeds with
+ * fail-nth fired. 1024 indexes past 8192 make 16 leaves, a node over them and
+ * the root; an index past 2^18 grows the tree a fourth level. On 7.2 the mock
+ * is an iommupt page table. Each step prints its result, so that the oracle
+ * suite compares the output on Linux 6.12 and 7.2 with the output under exec
+ * (each n tried until two tries agree: nth_vote()). Not a check program.
+ */
+#define _GNU_SOURCE
+#include "progs.h"
+
+#define IOMMU_HWPT_ALLOC _IO(T, 0x89)
+#define APERTURE (1ULL << 24)
+
+struct hwpt_alloc {
+	uint32_t size, flags, dev_id, pt_id, out_hwpt_id, reserved, data_type, data_len;
+	uint64_t data_uptr;
+	uint32_t fault_id, reserved2;
+};
+
+static int fd, nth;
+static struct hwpt_alloc ha;
+
+static int hwpt_alloc(void)
+{
+	ha.out_hwpt_id = 0;
+	return ioctl(fd, IOMMU_HWPT_ALLOC, &ha);
+}
+
+static void destroy_new(int r)
+{
+	if (r == 0) {
+		struct { uint32_t size, id; } d = { 8, ha.out_hwpt_id };
+		ioctl(fd, IOMMU_DESTROY, &d);
+	}
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	char *buf = mmap(0, 2 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED) {
+		printf("no hugetlb page\ndone\n");
+		return 0;
+	}
+	memset(buf, 1, 2 << 20);
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	fd = open("/dev/iommu", O_RDWR);
+	uint32_t ioas = ioas_alloc(fd);
+	struct test_cmd_md md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
+	SAID("MOCK_DOMAIN", ioctl(fd, IOMMU_TEST_CMD, &md));
+	struct ioas_map m = { .size = sizeof(m), .flags = 7, .ioas_id = ioas, .user_va = (uintptr_t)buf, .length = 2 << 20, .iova = APERTURE };
+	SAID("IOAS_MAP of the folio", ioctl(fd, IOMMU_IOAS_MAP, &m));
+	ha = (struct hwpt_alloc){ .size = sizeof(ha), .dev_id = md.out_idev_id, .pt_id = ioas };
+	nth_sweep(nth, "HWPT_ALLOC over 2 MiB", hwpt_alloc, destroy_new);
+	m.iova = 1ULL << 29;
+	m.length = 1 << 20;
+	SAID("IOAS_MAP of its first half at 512 MiB", ioctl(fd, IOMMU_IOAS_MAP, &m));
+	nth_sweep(nth, "HWPT_ALLOC over both", hwpt_alloc, destroy_new);
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	printf("done\n");
+	return 0;
+}

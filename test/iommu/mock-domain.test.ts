@@ -300,19 +300,26 @@ describe('mock fault injection and rollback', () => {
     expect(ctx.warn.warnings).toEqual([]);
   });
 
-  it('the huge variant passes the point once per map_pages call and rolls back earlier calls', () => {
+  it('the huge variant passes the point once per map_pages call, then one per xarray node its stores make, and rolls back earlier calls', () => {
     const { ctx, d } = setup({ huge: true });
     const iova = A + MiB - 0x1000;
     const size = 0x1000 + 2 * MiB + 0x1000;
+    const counted = new FailNth();
+    ctx.faults.current = counted;
     d.map(iova, 0x300000 - 0x1000, size, RW);
     expect(d.calls).toEqual(['map 10ff000 800x2', 'map 1100000 100000x2', 'map 1300000 800x2']);
+    // 3 map_pages points; nodes: the first call's leaf, the node over it and the root (an empty tree), the
+    // 2 MiB's 16 leaves, the last call's leaf
+    expect(counted.passed).toBe(3 + 3 + 16 + 1);
     expect(d.unmap(iova, size)).toBe(size);
     d.calls.length = 0;
     const f = new FailNth();
-    f.arm(3);
+    // the third map_pages call's point comes after the first call's 3 nodes and the second's 16
+    f.arm(1 + 3 + 1 + 16 + 1);
     ctx.faults.current = f;
     expect(d.map(iova, 0x300000 - 0x1000, size, RW)).toBe(-ENOENT);
-    expect(f.passed).toBe(3);
+    expect(f.lastFailed).toBe(FP_MOCK_MAP_PAGES);
+    expect(f.passed).toBe(22);
     expect(d.calls).toEqual([
       'map 10ff000 800x2',
       'map 1100000 100000x2',
@@ -531,7 +538,10 @@ describe('mapRuns: the batch_to_domain fast path', () => {
     expect(fast.rc).toBe(0);
     expect(fast).toEqual(slow);
     expect(fast.snap.mapCalls).toBe(1 + pfns.length);
-    expect(fast.snap.passed).toBe(1 + pfns.length);
+    // a point per map_pages call and per xarray node made: the live entry's leaf, the node over it and the
+    // root, then the two leaves the runs go on into
+    expect(fast.snap.nodes).toBe(5);
+    expect(fast.snap.passed).toBe(1 + pfns.length + fast.snap.nodes);
     expect(fast.snap.warns).toEqual(['mock_domain_map_pages.overwrite', 'mock_domain_map_pages.overwrite']);
     // the cut run maps 3 of its 8 pages
     expect(fast.snap.count).toBe(2 * (total - 5));

@@ -26,6 +26,7 @@ export interface IommufdEnv {
 }
 
 import type { FaultPoint } from '../base/fault.js';
+import { PAGE_SIZE } from '../mm/constants.js';
 
 /** A memory cgroup as the iommufd core sees it (GFP_KERNEL_ACCOUNT charges). */
 export interface ChargeTarget {
@@ -46,10 +47,26 @@ export interface KernelAllocation {
  */
 export function kernelAlloc(env: IommufdEnv, fp: FaultPoint, bytes: number, accounted: boolean): KernelAllocation | undefined {
   if (env.faults.shouldFail(fp)) return undefined;
+  return charged(env, bytes, accounted);
+}
+
+/** An allocation past its fault point: charged to the calling task's memory cgroup when accounted. */
+function charged(env: IommufdEnv, bytes: number, accounted: boolean): KernelAllocation | undefined {
   if (!accounted) return { memcg: undefined, bytes };
   const memcg = env.current().memcg;
   if (!memcg.charge(bytes)) return undefined;
   return { memcg, bytes };
+}
+
+/**
+ * kvmalloc()/kvzalloc()/kvcalloc() of `bytes`: kernelAlloc(), except that past
+ * PAGE_SIZE a failed kmalloc falls back to vmalloc (mm/util.c
+ * __kvmalloc_node_noprof()), so the point fires without failing the call.
+ * (Callers check kvmallocFits() first for sizes it refuses.)
+ */
+export function kvAlloc(env: IommufdEnv, fp: FaultPoint, bytes: number, accounted: boolean): KernelAllocation | undefined {
+  if (env.faults.shouldFail(fp) && bytes <= PAGE_SIZE) return undefined;
+  return charged(env, bytes, accounted);
 }
 
 /** sizeof(struct file), charged to no memcg. */

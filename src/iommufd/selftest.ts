@@ -42,7 +42,7 @@ import {
   deviceReplace,
   deviceUnbind,
 } from './device.js';
-import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
+import { type KernelAllocation, allocPseudoFile, kernelAlloc, kernelFree, kvAlloc, kvmallocFits } from './env.js';
 import { allocIopfGroup } from './fault.js';
 import { HwptNested, HwptPaging } from './hw-pagetable.js';
 import { testDmabufGet, testDmabufRevoke } from './selftest-dmabuf.js';
@@ -471,7 +471,7 @@ function accessPages(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   const npages = Number(wrapSub(alignUpWrap(wrapAdd(iova, length), PAGE), alignDown(iova, PAGE)) / PAGE);
   let arr: KernelAllocation | undefined;
   if (npages > 0) {
-    arr = kernelAlloc(env, FP_ACCESS_PAGES_ARRAY, npages * 8, true);
+    arr = kvAlloc(env, FP_ACCESS_PAGES_ARRAY, npages * 8, true);
     if (!arr) return -ENOMEM;
   }
   const pfns = new Uint32Array(npages);
@@ -522,7 +522,7 @@ function accessRw(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   const n = Number(length);
   let buf: KernelAllocation | undefined;
   if (n > 0) {
-    buf = kernelAlloc(ctx.env, FP_ACCESS_RW_BUF, n, true);
+    buf = kvAlloc(ctx.env, FP_ACCESS_RW_BUF, n, true);
     if (!buf) return -ENOMEM;
   }
   const tmp = rwTmp.get(n);
@@ -612,7 +612,7 @@ function testDirty(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>, hwptId: number): num
     }
     const n = Number(max);
     const words = Math.ceil(n / 64);
-    const buf = kernelAlloc(ctx.env, FP_TEST_DIRTY_BUF, words * 8, true);
+    const buf = kvAlloc(ctx.env, FP_TEST_DIRTY_BUF, words * 8, true);
     if (!buf) {
       rc = -ENOMEM;
       break tmp;

@@ -24,7 +24,7 @@ import { faultPoint } from '../base/fault.js';
 import type { HwQueueCore, HwQueueDriver, IommuDev, IommuOps, IommuUserData, ViommuCore, ViommuDriver } from '../iommu/driver.js';
 import { type AccessObject, type IommufdDevice, accessCreateInternal, accessDestroyInternal } from './device.js';
 import { PMD_ORDER } from '../mm/constants.js';
-import { type KernelAllocation, kernelAlloc, kernelFree, kvmallocFits } from './env.js';
+import { type KernelAllocation, kernelAlloc, kernelFree, kvAlloc, kvmallocFits } from './env.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { VeventqObject } from './veventq.js';
 import type { IommufdCtx } from './main.js';
@@ -474,7 +474,7 @@ function hwQueueAllocPhys(ctx: IommufdCtx, hq: HwQueueObject, viommu: ViommuObje
   // kvzalloc of the page-pointer array, with __GFP_NOWARN
   const bytes = maxNpages * 8n;
   if (!kvmallocFits(ctx.env, bytes)) return -ENOMEM;
-  const pagesAlloc = kernelAlloc(ctx.env, FP_HW_QUEUE_PAGES, Number(bytes), false);
+  const pagesAlloc = kvAlloc(ctx.env, FP_HW_QUEUE_PAGES, Number(bytes), false);
   if (!pagesAlloc) return -ENOMEM;
   let rc = 0;
   out: {

@@ -495,6 +495,8 @@ export const FP_IOMMUFD_ATTACH_ALLOC = faultPoint('kzalloc.iommufd_attach', 'sla
 /** The nodes of igroup->pasid_attach's xa_cmpxchg() and of the new attachment's device_array xa_insert(). */
 export const FP_PASID_ATTACH_XA = faultPoint('xa_cmpxchg.igroup_pasid_attach', 'atomic');
 export const FP_ATTACH_DEVICES_XA = faultPoint('xa_insert.attach_device_array', 'atomic');
+/** iopt_table_enforce_dev_resv_regions()'s iommufd_should_fail(): -EINVAL before it asks the driver. */
+export const FP_RESV_REGIONS = faultPoint('iopt_table_enforce_dev_resv_regions', 'iommufd');
 /** iommu_attach_device_pasid()'s xa_insert() into the iommu group's pasid_array. */
 export const FP_GROUP_PASID_ARRAY_XA = faultPoint('xa_insert.group_pasid_array', 'atomic');
 
@@ -510,7 +512,9 @@ export function hwptAttachDevice(hwpt: Hwpt, idev: IommufdDevice, pasid = IOMMU_
   if (attach?.devices.includes(idev)) return -EBUSY;
   if (attach && attach.hwpt !== hwpt) return -EINVAL;
   const paging = findHwptPaging(hwpt);
-  // iommufd_device_attach_reserved_iova(): a mock device has no reserved regions.
+  // iommufd_device_attach_reserved_iova(): a mock device has no reserved regions, but asking for them is a
+  // fault point (EINVAL) for the RID.
+  if (pasid === IOMMU_NO_PASID && hwpt.ctx.env.faults.shouldFail(FP_RESV_REGIONS)) return -EINVAL;
   if (!attach) {
     let alloc: KernelAllocation | undefined;
     if (pasid !== IOMMU_NO_PASID) {
@@ -610,7 +614,11 @@ function doReplace(idev: IommufdDevice, pasid: number, hwpt: Hwpt): AttachResult
   const paging = findHwptPaging(hwpt);
   const oldPaging = findHwptPaging(old);
   const rid = pasid === IOMMU_NO_PASID;
-  // Reserved regions of the new IOAS: none for mock devices.
+  // Reserved regions of the new IOAS (iommufd_group_do_replace_reserved_iova()): none for mock devices, but
+  // asking for each device's is a fault point (EINVAL) when the IOAS changes.
+  if (rid && paging.ioas !== oldPaging.ioas) {
+    for (let k = 0; k < attach.devices.length; k++) if (hwpt.ctx.env.faults.shouldFail(FP_RESV_REGIONS)) return -EINVAL;
+  }
   const rc = replaceDomain(idev, pasid, hwpt, old);
   if (rc) {
     if (rid) for (const d of attach.devices) paging.ioas.iopt.removeReservedIova(d.mockDev);

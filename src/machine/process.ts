@@ -430,16 +430,16 @@ export class Process {
     return this.sys('memory_read', -ESRCH, () => {
       const a = u64(va);
       if (a === undefined) return -EFAULT;
-      return this.mm.readUser(a, buf);
+      return this.mm.cpuRead(a, buf);
     });
   }
 
-  /** The process writes its own memory (copy_to_user semantics): 0 or -EFAULT. */
+  /** The process writes its own memory (copy_to_user semantics, but a fault out of memory is retried): 0 or -EFAULT. */
   writeMemory(va: Arg, data: Uint8Array): number {
     return this.sys('memory_write', -ESRCH, () => {
       const a = u64(va);
       if (a === undefined) return -EFAULT;
-      return this.mm.writeUser(a, data);
+      return this.mm.cpuWrite(a, data);
     });
   }
 

@@ -65,6 +65,7 @@
  * of user pages.
  */
 import { EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from '../base/errno.js';
+import { faultPoint } from '../base/fault.js';
 import { U64_MAX } from '../base/u64.js';
 import type { WarnSink } from '../base/warn.js';
 import {
@@ -704,6 +705,10 @@ function validAdvice(a: number, guard: boolean): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** A new anon_vma's identity (what two VMAs compare to decide whether they may merge). */
+/** __anon_vma_prepare()'s slab allocations: the anon_vma_chain, then (none to reuse) the anon_vma. */
+export const FP_ANON_VMA_CHAIN = faultPoint('kmem_cache_alloc.anon_vma_chain', 'slab');
+export const FP_ANON_VMA = faultPoint('kmem_cache_alloc.anon_vma', 'slab');
+
 let anonVmas = 0;
 function newAnonVma(): number {
   return ++anonVmas;
@@ -1067,8 +1072,12 @@ export class MmStruct {
    * adjacent, same file and flags but the access bits, offsets following on),
    * as find_mergeable_anon_vma() reuses it; else a new one.
    */
-  private anonVmaPrepare(v: Vma): void {
-    if (v.anonVma) return;
+  private anonVmaPrepare(v: Vma): number {
+    if (v.anonVma) return 0;
+    // __anon_vma_prepare(): the chain's slab allocation first, then a new anon_vma's unless a neighbour's is
+    // reused: each a fault point, -ENOMEM (VM_FAULT_OOM) when it fails.
+    const faults = this.phys.faults;
+    if (faults?.shouldFail(FP_ANON_VMA_CHAIN)) return -ENOMEM;
     let i = this.findIdx(v.start);
     if (this.vmas[i] !== v) i = -1;
     const compatible = (a: Vma | undefined, b: Vma | undefined): boolean =>
@@ -1078,7 +1087,9 @@ export class MmStruct {
     // reusable_anon_vma(): only an anon_vma whose chain is the neighbour's own
     if (next?.anonVma && !next.forkChild && compatible(v, next)) v.anonVma = next.anonVma;
     else if (prev?.anonVma && !prev.forkChild && compatible(prev, v)) v.anonVma = prev.anonVma;
+    else if (faults?.shouldFail(FP_ANON_VMA)) return -ENOMEM;
     else v.anonVma = newAnonVma();
+    return 0;
   }
 
   /**
@@ -1514,7 +1525,10 @@ export class MmStruct {
     const shared = (fl & VM_MAYSHARE) !== 0;
     let n = this.pt.get(key);
     // vmf_anon_prepare(): a write or unshare fault of a private mapping, or a read fault the huge page path takes
-    if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) this.anonVmaPrepare(v);
+    if (!shared && (mode !== FAULT_READ || (n === undefined && v.file === null && this.thpEligible(v, key)))) {
+      const rc = this.anonVmaPrepare(v);
+      if (rc) return rc;
+    }
     if (n !== undefined && n.huge !== 0) {
       if (mode === FAULT_READ || shared || n.hugeFlags & PTE_EXCL) return 0;
       if (this.opts.hugeZeroWpThp && this.isHugeZero(n)) {
@@ -1614,7 +1628,10 @@ export class MmStruct {
     const n0 = this.pt.get(key0);
     const shared = (v.flags & VM_MAYSHARE) !== 0;
     // hugetlb_no_page() / hugetlb_wp(): vmf_anon_prepare() for a private mapping, a read too
-    if (!shared) this.anonVmaPrepare(v);
+    if (!shared) {
+      const rc = this.anonVmaPrepare(v);
+      if (rc) return rc;
+    }
     const ri = (hvpn - v.start) / np;
     if (n0 === undefined || n0.huge === 0) {
       let head: number;
@@ -3160,7 +3177,10 @@ export class MmStruct {
     cover(COV_MmStruct.guardInstall);
     if (v.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return -EINVAL;
     v.flags |= VM_MAYBE_GUARD;
-    if (v.file === null && v.ops === undefined && v.special === undefined) this.anonVmaPrepare(v);
+    if (v.file === null && v.ops === undefined && v.special === undefined) {
+      const rc = this.anonVmaPrepare(v);
+      if (rc) return rc;
+    }
     this.zapRange(v, s, e);
     for (let key = Math.floor(s / PT_SPAN); key * PT_SPAN < e; key++) {
       const lo = Math.max(s, key * PT_SPAN);
@@ -3661,11 +3681,18 @@ export class MmStruct {
     if (v.flags & VM_PFNMAP) return v.pfnBase + (vpn - v.start);
     let ent = this.lookupEntry(vpn);
     if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && ((this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL || this.lf & PTE_RDONLY))) {
-      if (this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ) < 0) return -1;
+      let rc = this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ);
+      // The CPU's own access out of memory (VM_FAULT_OOM): pagefault_out_of_memory() returns and the access
+      // faults again; a kernel's copy to or from user memory gets -EFAULT instead.
+      if (rc === -ENOMEM && this.cpuAccess) rc = this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ);
+      if (rc < 0) return -1;
       ent = this.lookupEntry(vpn);
     }
     return ent - 1;
   }
+
+  /** userCopy() is the process's own CPU access (cpuRead(), cpuWrite()), not a kernel's copy. */
+  private cpuAccess = false;
 
   /**
    * A user access (the CPU's, or the kernel's copy to or from user memory) to
@@ -3751,6 +3778,29 @@ export class MmStruct {
   /** copy_to_user(va, src): 0 or -EFAULT (write faults, COW; PROT_READ gives -EFAULT). */
   writeUser(va: bigint, src: Uint8Array): number {
     return this.userCopy(va, src, true);
+  }
+
+  /**
+   * The process's own loads and stores (readUser(), writeUser() as the CPU
+   * makes them): a fault that runs out of memory is taken again, as
+   * returning from pagefault_out_of_memory() retries the instruction.
+   */
+  cpuRead(va: bigint, dst: Uint8Array): number {
+    return this.asCpu(va, dst, false);
+  }
+
+  cpuWrite(va: bigint, src: Uint8Array): number {
+    return this.asCpu(va, src, true);
+  }
+
+  private asCpu(va: bigint, buf: Uint8Array, write: boolean): number {
+    const prev = this.cpuAccess;
+    this.cpuAccess = true;
+    try {
+      return this.userCopy(va, buf, write);
+    } finally {
+      this.cpuAccess = prev;
+    }
   }
 
   // ---------------------------------------------------------------------------

@@ -672,7 +672,8 @@ describe('THP', () => {
   it('THP allocation failure falls back to 4 KiB', () => {
     const { p, mm, phys } = setup({ thp: 'always' });
     const a = ok(p.mmap(0n, M2, RW, PA));
-    p.setFailNth(1);
+    // the VMA's anon_vma first (its chain, then itself: __anon_vma_prepare()), then the order-9 folio
+    p.setFailNth(3);
     expect(p.writeMemory(a, ONE)).toBe(0);
     expect(phys.folioOrder(mm.lookupPfn(a))).toBe(0);
     expect(p.getFailNth()).toBe(0);

@@ -8,6 +8,7 @@
  * anonymous memory mapped the zero page forever.
  */
 import { describe, expect, it } from 'vitest';
+import { setFaultHook } from '../../src/base/fault.js';
 import { EAGAIN, EFAULT, ENOMEM, ErrnoError } from '../../src/base/errno.js';
 import { Machine, type Process } from '../../src/machine/index.js';
 import type { MmStruct } from '../../src/mm/address-space.js';
@@ -300,21 +301,34 @@ describe('user page tables take RAM', () => {
     expect(m.phys.tablePages()).toBe(0);
   });
 
-  it("the table is an anonymous fault's first allocation, under fail_page_alloc at min-order 0", () => {
+  it("an anonymous fault allocates its table, then the VMA's anon_vma (its chain, then itself), then the page; the CPU's own access takes the fault again when one fails (fail_page_alloc at min-order 0)", () => {
     const m = new Machine({ memory: '64M', seed: 5, panicOnWarn: true, failPageMinOrder: 0 });
     const p = m.spawn();
     expect(p.mmap(BASE, M2, RW, PA | MAP_FIXED)).toBe(BASE);
-    p.setFailNth(1);
-    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(-EFAULT);
+    const seen: string[] = [];
+    const write = (n: number): number => {
+      seen.length = 0;
+      const prev = setFaultHook((pt, failed) => seen.push(`${pt.name}${failed ? ' failed' : ''}`));
+      try {
+        p.setFailNth(n);
+        return p.writeMemory(BASE, new Uint8Array([1]));
+      } finally {
+        setFaultHook(prev);
+      }
+    };
+    // the table fails: pagefault_out_of_memory() returns and the store faults again
+    expect(write(1)).toBe(0);
+    expect(seen).toEqual(['alloc_pages failed', 'alloc_pages', 'kmem_cache_alloc.anon_vma_chain', 'kmem_cache_alloc.anon_vma', 'alloc_pages']);
     expect(p.getFailNth()).toBe(0);
+    expect(m.phys.tablePages()).toBe(1);
+    expect(m.phys.framesInUse()).toBe(1);
+    expect(p.munmap(BASE, M2)).toBe(0);
     expect(m.phys.tablePages()).toBe(0);
-    expect(m.phys.framesInUse()).toBe(0);
-    // the second allocation is the page: its failure gives the table back
-    p.setFailNth(2);
-    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(-EFAULT);
-    expect(m.phys.tablePages()).toBe(0);
-    expect(m.phys.framesInUse()).toBe(0);
-    expect(p.writeMemory(BASE, new Uint8Array([1]))).toBe(0);
+    // a new VMA has no anon_vma (none left to reuse): the page is the fourth allocation, and its failure
+    // gives the table back before the store faults again
+    expect(p.mmap(BASE, M2, RW, PA | MAP_FIXED)).toBe(BASE);
+    expect(write(4)).toBe(0);
+    expect(seen).toEqual(['alloc_pages', 'kmem_cache_alloc.anon_vma_chain', 'kmem_cache_alloc.anon_vma', 'alloc_pages failed', 'alloc_pages', 'alloc_pages']);
     expect(m.phys.tablePages()).toBe(1);
     expect(m.phys.framesInUse()).toBe(1);
   });

@@ -735,6 +735,26 @@ describe("exec: fail-nth and the 6.12 mock domain's xarray", () => {
   });
 });
 
+describe('exec: fail-nth where a failed allocation is not the call\'s failure, or is one it makes on its way', () => {
+  it("a kvzalloc past PAGE_SIZE falls back to vmalloc, a replace onto another IOAS asks for reserved regions (EINVAL), a pin's first anonymous fault makes the VMA's anon_vma (ENOMEM twice), and 7.2's GET_DIRTY_BITMAP drops the bits of a bitmap page it cannot pin (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('failnthpath', [
+      'ACCESS_RW of 4096 bytes n=1 -> -1 12, fired 1',
+      'ACCESS_RW of 4097 bytes n=1 -> 0 0, fired 1',
+      'ACCESS_PAGES of 512 pages n=1 -> -1 12, fired 1',
+      'ACCESS_PAGES of 513 pages n=1 -> 0 0, fired 1',
+      "MOCK_DOMAIN_REPLACE onto the other IOAS's HWPT n=3 -> -1 22, fired 1",
+      "MOCK_DOMAIN_REPLACE onto the other IOAS's HWPT n=5 -> 0 0, fired 0",
+      "MOCK_DOMAIN_REPLACE onto the same IOAS's other HWPT n=3 -> -1 12, fired 1",
+      "MOCK_DOMAIN_REPLACE onto the same IOAS's other HWPT n=4 -> 0 0, fired 0",
+      'ACCESS_PAGES of a page never touched n=4 -> -1 12, fired 1',
+      'ACCESS_PAGES of a page never touched n=5 -> -1 12, fired 1',
+      'ACCESS_PAGES of a page never touched n=6 -> -1 22, fired 1',
+      'ACCESS_PAGES of a page written before n=4 -> -1 22, fired 1',
+      'word 0 0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

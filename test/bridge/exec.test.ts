@@ -719,7 +719,7 @@ describe('exec: fail-nth and the nodes a kernel xarray makes', () => {
 });
 
 describe("exec: fail-nth and the 6.12 mock domain's xarray", () => {
-  it("pass a point per node mock->pfns makes for a contiguous 2 MiB (16 leaves, a node over them, the root) and per node of an area at 512 MiB (a fourth level), each firing without failing HWPT_ALLOC (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+  it("pass a point per node mock->pfns makes for a contiguous 2 MiB (16 leaves, a node over them, the root), each firing without failing HWPT_ALLOC (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     const r = await runExec([build('failnthmock')], { profile: 'v6.12', captureStdout: true, err: () => {}, caps: 'all' });
     const out = r.stdout.trim().split('\n');
     expect(r.status).toBe(0);
@@ -729,9 +729,6 @@ describe("exec: fail-nth and the 6.12 mock domain's xarray", () => {
     const first = sweep('HWPT_ALLOC over 2 MiB');
     // n=10: the one map_pages call of the run (mock_domain_map_pages' own point); 11..28: its 18 nodes
     expect(first.slice(9)).toEqual(['n=10 -> -1 2, fired 1', ...tolerated(11, 28), 'n=29 -> 0 0, fired 0']);
-    const both = sweep('HWPT_ALLOC over both');
-    // the second area's call (n=31): 8 leaves, the node over them, a level-3 node past block 0 and the new root
-    expect(both.slice(30)).toEqual(['n=31 -> -1 2, fired 1', ...tolerated(32, 42), 'n=43 -> 0 0, fired 0']);
   });
 });
 

@@ -333,6 +333,30 @@ describe('mock fault injection and rollback', () => {
   });
 });
 
+describe("mock->pfns nodes (6.12's xarray)", () => {
+  it('a store that first reaches index 2^18 grows the tree a fourth level: its path and the new root', () => {
+    const { ctx, d } = setup();
+    const f = new FailNth();
+    ctx.faults.current = f;
+    const passes = (iova: number, size: number): number => {
+      const before = f.passed;
+      expect(d.map(iova, 0x100000, size, RW)).toBe(0);
+      return f.passed - before;
+    };
+    // an empty tree: map_pages' point, then a leaf, the node over it and the root (indexes past 8192: 3 levels)
+    expect(passes(A, 0x1000)).toBe(1 + 3);
+    // 1 MiB at 512 MiB, index 2^18 on: map_pages, 8 leaves, the node over them, a level-3 node past block 0
+    // and the root of a fourth level
+    expect(passes(2 ** 29, MiB)).toBe(1 + 8 + 1 + 1 + 1);
+    // the fourth level stays while an index past 2^18 is there: another block past it makes no new root
+    expect(passes(2 ** 30, 0x1000)).toBe(1 + 1 + 1 + 1);
+    // gone from past 2^18, the tree is three levels again (xas_shrink()), and growing costs the root anew
+    expect(d.unmap(2 ** 29, MiB)).toBe(MiB);
+    expect(d.unmap(2 ** 30, 0x1000)).toBe(0x1000);
+    expect(passes(2 ** 29, 0x1000)).toBe(1 + 1 + 1 + 1 + 1);
+  });
+});
+
 describe('mock read-back', () => {
   it('iova_to_phys and readPfns with a 2 KiB page offset', () => {
     const { ctx, d } = setup();

@@ -2112,6 +2112,8 @@ export class BridgeServer {
     if (!/^[Yy1]/.test(knob('failslab', 'ignore-gfp-wait'))) en.add('slab');
     if (!/^[Yy1]/.test(knob('fail_page_alloc', 'ignore-gfp-wait'))) en.add('page');
     // fail_page_alloc/min-order: single pages (iova_bitmap's, a page table's) fail only below the default 1
+    // fail_page_alloc/ignore-gfp-highmem (default Y): user folios (THP, page cache) are __GFP_HIGHMEM
+    this.machine.phys.ignoreHighmem = /^[Yy1]/.test(knob('fail_page_alloc', 'ignore-gfp-highmem'));
     const minOrder = Number.parseInt(knob('fail_page_alloc', 'min-order'), 10);
     this.machine.faults.pageMinOrder = this.machine.phys.faultMinOrder = Number.isFinite(minOrder) ? minOrder : 1;
   }

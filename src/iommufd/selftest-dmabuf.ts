@@ -81,7 +81,7 @@ export function testDmabufGet(ctx: IommufdCtx, ucmd: Ucmd<IommufdCtx>): number {
   if (!privAlloc) return -ENOMEM;
   // kzalloc(len): contiguous, from one page up to an order-9 block
   const memAlloc = kernelAlloc(env, FP_TEST_DMABUF_MEMORY, length, false);
-  const head = memAlloc ? env.phys.allocFolio(length > PAGE_SIZE ? PMD_ORDER : 0) : -1;
+  const head = memAlloc ? env.phys.allocFolio(length > PAGE_SIZE ? PMD_ORDER : 0, { kernel: true }) : -1;
   if (head < 0) {
     kernelFree(privAlloc);
     return -ENOMEM;

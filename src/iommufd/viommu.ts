@@ -161,7 +161,7 @@ export class ViommuObject implements IommufdObject {
       allocPages: (npages) => {
         const phys = this.ctx.env.phys;
         if (npages < 1 || npages > 1 << PMD_ORDER) return -ENOMEM;
-        const head = phys.allocFolio(npages === 1 ? 0 : PMD_ORDER);
+        const head = phys.allocFolio(npages === 1 ? 0 : PMD_ORDER, { kernel: true });
         if (head < 0) return -ENOMEM;
         phys.getFrame(head);
         return head;

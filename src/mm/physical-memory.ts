@@ -43,10 +43,15 @@
  * untouched private anonymous memory. It is never refcounted or pinned (GUP
  * skips the zero page since v6.5) and never freed; `refcount(zeroPfn)` reads 1.
  *
- * Fault injection. Every allocation of order >= `faultMinOrder` passes the
+ * Fault injection. An allocation of order >= `faultMinOrder` passes the
  * 'alloc_pages' point of class 'page' first. The default minimum order is 1,
  * fail_page_alloc's default min-order, which the iommufd selftests leave
- * unchanged: order-0 user pages do not fail, THP and hugetlb allocations do.
+ * unchanged: order-0 pages do not fail. A user folio (anonymous, THP, page
+ * cache: GFP_HIGHUSER*, GFP_TRANSHUGE) carries __GFP_HIGHMEM, which
+ * fail_page_alloc leaves alone while `ignoreHighmem` (its
+ * ignore-gfp-highmem, Y by default; the exported C programs set N); a
+ * kernel allocation (`kernel: true`) has no __GFP_HIGHMEM. A hugetlb folio
+ * comes off its pool, not from the page allocator, and passes no point.
  *
  * Hugetlb. A pool per huge size (order 9, order 18) with an optional limit
  * (nr_hugepages; unlimited by default, pages come from free blocks on demand)
@@ -194,6 +199,8 @@ export interface FrameBacking {
 export interface AllocOptions {
   /** A hugetlb folio (counted in the hugetlb pool). */
   hugetlb?: boolean;
+  /** The kernel's own pages (GFP_KERNEL: no __GFP_HIGHMEM), not a user folio. */
+  kernel?: boolean;
   /** Consume one hugetlb reservation of this order instead of taking unreserved memory. */
   reserved?: boolean;
 }
@@ -339,6 +346,8 @@ export class PhysicalMemory {
   faults: FaultRouter | undefined;
   warn: WarnSink | undefined;
   faultMinOrder: number;
+  /** fail_page_alloc's ignore-gfp-highmem: user folios (__GFP_HIGHMEM) pass no point. */
+  ignoreHighmem = false;
   /** Contents of written pages. */
   private readonly data = new Map<number, Uint8Array>();
   private readonly regions: Region[] = [];
@@ -420,7 +429,8 @@ export class PhysicalMemory {
         }
       } else if (this.hugeInUse[hi] + this.hugeResv[hi] >= this.hugeLimit[hi]) return -1;
     }
-    if (order >= this.faultMinOrder && this.faults?.shouldFail(FP_ALLOC_PAGES)) return -1;
+    // should_fail_alloc_page(): below min-order, or __GFP_HIGHMEM with ignore-gfp-highmem, is no point
+    if (!hugetlb && order >= this.faultMinOrder && (opts?.kernel === true || !this.ignoreHighmem) && this.faults?.shouldFail(FP_ALLOC_PAGES)) return -1;
     if (reserved) this.hugeResv[hi]--;
     let pfn: number;
     // RAM holding user page tables is not there for folios

@@ -187,6 +187,8 @@ export class PfnReaderUser {
   file = false;
   /** The buffer came from temp_kmalloc (and goes back to the pool). */
   private owned = false;
+  /** A file's pins: the size temp_kmalloc gave the ufolios array (0: none yet), which bounds each pin. */
+  private ufoliosLen = 0;
 
   constructor(private readonly env: IommufdEnv) {}
 
@@ -200,6 +202,7 @@ export class PfnReaderUser {
     this.upagesEnd = 0;
     this.locked = -1;
     this.owned = false;
+    this.ufoliosLen = 0;
     this.gupFlags = FOLL_LONGTERM | (pages.writable ? FOLL_WRITE : 0);
     this.file = pages.type === IOPT_ADDRESS_FILE;
   }
@@ -223,6 +226,7 @@ export class PfnReaderUser {
     if (this.owned && this.upages) userBufPool.push(this.upages);
     this.upages = undefined;
     this.owned = false;
+    this.ufoliosLen = 0;
   }
 
   /** pfn_reader_user_pin(): pin a chunk of [start, last] (maybe fewer pages). */
@@ -230,8 +234,15 @@ export class PfnReaderUser {
     cover(COV_PfnReaderUser.pin);
     const env = this.env;
     if (env.warn.testOn(last < start, 'pfn_reader_user_pin.range')) return -EINVAL;
-    if (!this.upages) {
+    // A file's pins go through a ufolios array of their own, even into a caller's upages (an access's
+    // out_pages): its temp_kmalloc() bounds each pin; mm pins land in upages, made here unless given.
+    if (this.file && this.ufoliosLen === 0) {
       const size = tempKmallocSize(env, (last - start + 1) * 8, 0);
+      if (size < 0) return -ENOMEM;
+      this.ufoliosLen = size;
+    }
+    if (!this.upages) {
+      const size = this.file ? this.ufoliosLen : tempKmallocSize(env, (last - start + 1) * 8, 0);
       if (size < 0) return -ENOMEM;
       this.upagesLen = size;
       const want = Math.max(1, Math.floor(size / 8));
@@ -245,11 +256,11 @@ export class PfnReaderUser {
       if (!this.file && pages.sourceMm !== env.current().mm && !pages.sourceMm.mmgetNotZero()) return -EFAULT;
       this.locked = 0;
     }
-    const npages = Math.min(last - start + 1, Math.floor(this.upagesLen / 8));
+    const npages = Math.min(last - start + 1, Math.floor((this.file ? this.ufoliosLen : this.upagesLen) / 8));
     if (env.faults.shouldFail(FP_USER_PIN)) return -EFAULT;
     let rc: number;
     if (this.file) {
-      // pin_memfd_pages(): through the page cache (the ufolios array is the same temp_kmalloc size)
+      // pin_memfd_pages(): through the page cache
       rc = memfdPinFolios(pages.file, pages.fileStart + BigInt(start) * BigInt(PAGE_SIZE), npages, this.upages, this.upagesBase);
     } else {
       const uptr = pages.uptr + BigInt(start) * BigInt(PAGE_SIZE);

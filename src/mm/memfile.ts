@@ -16,6 +16,7 @@ import { EBUSY, EFAULT, EFBIG, EINVAL, ENOMEM, ENOSPC, ENXIO, EPERM } from '../b
 import type { MmStruct } from './address-space.js';
 import { F_ALL_SEALS, F_SEAL_EXEC, F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, F_SEALS_WRITE, MAX_LFS_FILESIZE, PAGE_SIZE_N, PAGE_SIZE, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, VM_MAYWRITE, VM_SHARED } from './constants.js';
 import { type PhysicalMemory, uniformPage } from './physical-memory.js';
+import { XArray } from '../base/xarray.js';
 
 /** A kiocb's position: where a read or write of the file starts, moved past what it transferred. */
 export interface FilePos {
@@ -56,6 +57,13 @@ export class MemFile {
   private readonly folios = new Map<number, number>();
   /** Head PFN → folio index (the page cache's reverse map, for pageOf()). */
   private readonly indexOf = new Map<number, number>();
+  /**
+   * The small-page cache's indexes as the kernel's i_pages xarray holds them: adding a folio
+   * (shmem_add_to_page_cache(), filemap_add_folio()) stores under the xarray's lock, so each node the
+   * store makes is a fault point that fires without failing it (XArray.store()). Hugetlb's multi-index
+   * entries are not counted.
+   */
+  private readonly iPages: XArray | undefined;
   /** hugetlbfs: folio indexes reserved and not yet allocated. */
   private readonly resv = new Set<number>();
   /** shmem folios fallocate() added that nothing has written or faulted yet (!folio_test_uptodate()). */
@@ -79,6 +87,7 @@ export class MemFile {
     this.phys = phys;
     this.kind = kind;
     this.order = kind === 'hugetlb' ? (opts.order ?? 9) : 0;
+    this.iPages = kind === 'hugetlb' ? undefined : new XArray({ faults: phys.faults });
     this.name = opts.name ?? kind;
     this.size = size;
     this.initial = opts.contents;
@@ -128,6 +137,7 @@ export class MemFile {
     this.changes++;
     for (const head of this.folios.values()) this.phys.putFrame(head);
     this.folios.clear();
+    this.iPages?.clear();
     this.indexOf.clear();
     this.falloced.clear();
     if (this.resv.size) this.phys.hugetlbUnreserve(this.order, this.resv.size);
@@ -276,6 +286,7 @@ export class MemFile {
     }
     this.phys.getFrame(head);
     this.changes++;
+    this.iPages?.store(index, 0);
     this.folios.set(index, head);
     this.indexOf.set(head, index);
     return head;
@@ -563,6 +574,7 @@ export class MemFile {
     this.changes++;
     this.falloced.delete(index);
     this.folios.delete(index);
+    this.iPages?.erase(index);
     this.indexOf.delete(head);
     this.phys.putFrame(head);
   }

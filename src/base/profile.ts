@@ -112,6 +112,14 @@ export interface Profile {
    */
   readonly hugeZeroWriteAllocsThp: boolean;
   /**
+   * The first THP fault of an mm enters it in khugepaged's list
+   * (__khugepaged_enter(), a slab allocation fail-nth counts and that a
+   * fault tolerates): 7.x allocates the slot first and marks the mm
+   * (MMF_VM_HUGEPAGE) only once it has one, so a failed one is tried again
+   * at the next THP fault; 6.12 marks the mm first (MmOptions.khugepagedSlotFirst).
+   */
+  readonly khugepagedSlotFirst: boolean;
+  /**
    * MADV_DONTNEED of a whole 2 MiB slice frees its page table once empty
    * (CONFIG_PT_RECLAIM, 6.14: zap_pte_range() → try_to_free_pte(); the 7.2
    * oracle has it). Without it an emptied table stays until munmap
@@ -350,6 +358,7 @@ const latest: Profile = Object.freeze({
   hugetlbHintAlignsDown: false,
   madviseCollapseAnyPte: true,
   hugeZeroWriteAllocsThp: true,
+  khugepagedSlotFirst: true,
   ptReclaim: true,
   mremapMovesVmas: true,
   lazyfreeKeepsReferenced: true,
@@ -408,6 +417,7 @@ const v612: Profile = Object.freeze({
   hugetlbHintAlignsDown: true,
   madviseCollapseAnyPte: false,
   hugeZeroWriteAllocsThp: false,
+  khugepagedSlotFirst: false,
   ptReclaim: false,
   mremapMovesVmas: false,
   lazyfreeKeepsReferenced: false,

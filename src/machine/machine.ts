@@ -179,6 +179,7 @@ export class Machine {
       hugetlbHintDown: this.profile.hugetlbHintAlignsDown,
       collapseAnyPte: this.profile.madviseCollapseAnyPte,
       hugeZeroWpThp: this.profile.hugeZeroWriteAllocsThp,
+      khugepagedSlotFirst: this.profile.khugepagedSlotFirst,
       ptReclaim: this.profile.ptReclaim,
       mremapMulti: this.profile.mremapMovesVmas,
       lazyfree: opts.lazyfree ?? true,

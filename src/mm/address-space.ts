@@ -246,6 +246,12 @@ export interface MmOptions {
    */
   hugeZeroWpThp?: boolean;
   /**
+   * khugepaged's slot for the mm is allocated before the mm is marked as
+   * entered (7.x __khugepaged_enter()): a failed allocation is tried again
+   * at the next THP fault; false (the default, 6.12): the mark comes first.
+   */
+  khugepagedSlotFirst?: boolean;
+  /**
    * MADV_DONTNEED of a whole slice frees its emptied page table (profile
    * ptReclaim, CONFIG_PT_RECLAIM); false (the default): it stays until munmap.
    */
@@ -705,9 +711,20 @@ function validAdvice(a: number, guard: boolean): boolean {
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
 /** A new anon_vma's identity (what two VMAs compare to decide whether they may merge). */
+/**
+ * A kernel copy to or from user memory (copy_to_user(), copy_from_user()) with this many bytes left when a
+ * page faults takes the fault again: on a CPU without ERMS/FSRM (the oracle VMs' QEMU CPU) x86's
+ * rep_movs_alternative() copies 8 bytes or more by words (or movsq), and a fault there falls back to its
+ * byte loop, which touches the same address again; fewer bytes start in the byte loop, whose fault ends the
+ * copy. What the second fault finds differs only when the first ran out of memory (a fault point, fail-nth).
+ */
+const COPY_TAIL_RETRY = 8;
+
 /** __anon_vma_prepare()'s slab allocations: the anon_vma_chain, then (none to reuse) the anon_vma. */
 export const FP_ANON_VMA_CHAIN = faultPoint('kmem_cache_alloc.anon_vma_chain', 'slab');
 export const FP_ANON_VMA = faultPoint('kmem_cache_alloc.anon_vma', 'slab');
+/** __khugepaged_enter()'s mm_slot_alloc(). */
+export const FP_KHUGEPAGED_SLOT = faultPoint('kmem_cache_zalloc.khugepaged_mm_slot', 'slab');
 
 let anonVmas = 0;
 function newAnonVma(): number {
@@ -804,6 +821,7 @@ export class MmStruct {
       hugetlbHintDown: opts.hugetlbHintDown ?? false,
       collapseAnyPte: opts.collapseAnyPte ?? false,
       hugeZeroWpThp: opts.hugeZeroWpThp ?? false,
+      khugepagedSlotFirst: opts.khugepagedSlotFirst ?? false,
       ptReclaim: opts.ptReclaim ?? false,
       mremapMulti: opts.mremapMulti ?? false,
       lazyfree: opts.lazyfree ?? true,
@@ -1562,6 +1580,7 @@ export class MmStruct {
           // (faultin_page() sets FAULT_FLAG_UNSHARE on the retry after follow_page_mask()'s
           // -EMLINK), so it meets the huge zero PMD: do_huge_pmd_wp_page() above then splits it
           // (6.12) or puts a THP in its place (7.x)
+          this.khugepagedEnter();
           const head = mode === FAULT_WRITE ? this.phys.allocFolio(PMD_ORDER) : this.getHugeZero();
           if (head >= 0) {
             this.setHuge(key, head, mode === FAULT_WRITE ? PTE_ANON_EXCL : 0, PMD_ORDER);
@@ -3669,7 +3688,7 @@ export class MmStruct {
    * The frame behind page `vpn` for a user access, faulting it in; -1 when the
    * access would SIGSEGV/SIGBUS. PFNMAP frames come back raw.
    */
-  private userPage(vpn: number, write: boolean): number {
+  private userPage(vpn: number, write: boolean, retryOom = this.cpuAccess): number {
     const v = this.findVmaForAccess(vpn) ?? this.expandStack(vpn);
     if (v === undefined) return -1;
     if (write ? !(v.flags & VM_WRITE) : !(v.flags & VM_ACCESS_FLAGS)) return -1;
@@ -3682,13 +3701,27 @@ export class MmStruct {
     let ent = this.lookupEntry(vpn);
     if (ent === 0 || (write && !(v.flags & VM_MAYSHARE) && ((this.lf & PTE_ANON_EXCL) !== PTE_ANON_EXCL || this.lf & PTE_RDONLY))) {
       let rc = this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ);
-      // The CPU's own access out of memory (VM_FAULT_OOM): pagefault_out_of_memory() returns and the access
-      // faults again; a kernel's copy to or from user memory gets -EFAULT instead.
-      if (rc === -ENOMEM && this.cpuAccess) rc = this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ);
+      // Out of memory (VM_FAULT_OOM), the fault is taken again by the CPU's own access (pagefault_out_of_memory()
+      // returns, the instruction runs again) and by a kernel copy with 8 bytes or more left (see userCopy()).
+      if (rc === -ENOMEM && retryOom) rc = this.fault(v, vpn, write ? FAULT_WRITE : FAULT_READ);
       if (rc < 0) return -1;
       ent = this.lookupEntry(vpn);
     }
     return ent - 1;
+  }
+
+  /** MMF_VM_HUGEPAGE: the mm is in khugepaged's list. */
+  private khugepaged = false;
+
+  /**
+   * khugepaged_enter_vma() from a THP fault (do_huge_pmd_anonymous_page(), after the anon_vma): the mm's
+   * first enters khugepaged's list, a slab allocation whose failure the fault ignores.
+   */
+  private khugepagedEnter(): void {
+    if (this.khugepaged) return;
+    if (!this.opts.khugepagedSlotFirst) this.khugepaged = true;
+    if (this.phys.faults?.shouldFail(FP_KHUGEPAGED_SLOT)) return;
+    this.khugepaged = true;
   }
 
   /** userCopy() is the process's own CPU access (cpuRead(), cpuWrite()), not a kernel's copy. */
@@ -3739,7 +3772,7 @@ export class MmStruct {
       const vpn = Math.floor(a / PAGE_SIZE);
       const po = a - vpn * PAGE_SIZE;
       const n = Math.min(PAGE_SIZE - po, len - off);
-      const pfn = this.userPage(vpn, write);
+      const pfn = this.userPage(vpn, write, this.cpuAccess || len - off >= COPY_TAIL_RETRY);
       if (pfn < 0) return -EFAULT;
       if (pfn >= phys.totalFrames && pfn !== phys.zeroPfn) {
         // past RAM: zeros, or kernel data (setKernelPage); writes go nowhere
@@ -3763,7 +3796,7 @@ export class MmStruct {
     let ok = 0;
     while (ok < len) {
       const vpn = Math.floor((a + ok) / PAGE_SIZE);
-      if (this.userPage(vpn, write) < 0) break;
+      if (this.userPage(vpn, write, this.cpuAccess || len - ok >= COPY_TAIL_RETRY) < 0) break;
       ok = Math.min(len, (vpn + 1) * PAGE_SIZE - a);
     }
     if (ok > 0 && !this.backing!.copy(a, buf, 0, ok, write)) return -EFAULT;

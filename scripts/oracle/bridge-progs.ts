@@ -75,6 +75,7 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'failnthmock', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'failnthnodes', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   { name: 'failnthpath', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'failnthmem', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   // (6.12's selftest has no dma-buf exporter)
   { name: 'dmabuf', profiles: { '7.2': 'latest' } },
 ];

@@ -752,6 +752,22 @@ describe('exec: fail-nth where a failed allocation is not the call\'s failure, o
   });
 });
 
+describe('exec: fail-nth over memory of each kind, made fresh for every try', () => {
+  it("a kernel copy of 8 bytes or more takes a fault out of memory again (7 bytes: EFAULT), a shmem page's page-cache node fires without failing, and a THP fault enters khugepaged's list while its order-9 folio is no fault point (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+    await printsUnder('failnthmem', [
+      'ACCESS_RW writing 7 bytes n=2 -> -1 14, fired 1',
+      'ACCESS_RW writing 8 bytes n=2 -> 0 0, fired 1',
+      'ACCESS_RW writing 64 bytes n=3 -> 0 0, fired 1',
+      'ACCESS_PAGES of 1 shmem pages n=7 -> 0 0, fired 0',
+      'ACCESS_PAGES of 3 shmem pages n=4 -> 0 0, fired 1',
+      'ACCESS_PAGES of 3 shmem pages n=9 -> 0 0, fired 0',
+      'ACCESS_PAGES over THP-eligible memory n=6 -> 0 0, fired 1',
+      'ACCESS_PAGES over THP-eligible memory n=7 -> -1 22, fired 1',
+      'ACCESS_PAGES over THP-eligible memory n=10 -> 0 0, fired 0',
+    ]);
+  });
+});
+
 describe('exec: RLIMIT_NOFILE over model files', () => {
   it('an open of /dev/iommu, a dup and the fault queue an ioctl installs are EMFILE at the limit, F_DUPFD from the limit EINVAL, dup2 past it EBADF; one descriptor closed, the fault queue takes it (the oracle suite compares the output with 6.12.95\'s and 7.2.13\'s)', async () => {
     await printsUnder('nofile', [

@@ -35,7 +35,7 @@ describe('fuzz campaign (one worker)', () => {
   it("generates every op the profile's kernel has by default, and only the first uAPI's with newOps false", async () => {
     const newer = new Set(OP_MODULES.filter((m) => m.newUapi).map((m) => m.name));
     const opsOf = (r: { corpusPrograms: readonly Program[] }) => new Set(r.corpusPrograms.flatMap((p) => p.calls.map((c) => c.op)));
-    const all = opsOf(await runCampaign({ seconds: 120, seed: 4, workers: 1, profile: 'latest', maxPrograms: 300 }));
+    const all = opsOf(await runCampaign({ seconds: 120, seed: 4, workers: 1, profile: 'latest', maxPrograms: 1000 }));
     for (const op of ['hwpt_alloc', 'viommu_alloc', 'ioas_map_file']) expect(all.has(op), op).toBe(true);
     const plain = opsOf(await runCampaign({ seconds: 120, seed: 2, workers: 1, profile: 'latest', maxPrograms: 300, newOps: false }));
     expect([...plain].filter((op) => newer.has(op))).toEqual([]);

@@ -29,9 +29,7 @@ static void setup(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	fd = open("/dev/iommu", O_RDWR);
-	nth = open("/proc/thread-self/fail-nth", O_RDWR);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	nth = nth_open();
 	ioas = ioas_alloc(fd);
 	struct tcmd ca = { .size = sizeof(ca), .op = TEST_OP_CREATE_ACCESS, .id = ioas };
 	ca.u[0] = 1ULL << 32; /* MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES */
@@ -146,8 +144,7 @@ int main(void)
 	mapper = map_at;
 	plen = 4 << 12;
 	fresh_sweep("ACCESS_PAGES over THP-eligible memory", mk_thp, 4 << 12, pin, rm_thp);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	nth_done();
 	printf("done\n");
 	return 0;
 }

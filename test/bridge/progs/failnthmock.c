@@ -55,9 +55,7 @@ int main(void)
 		return 0;
 	}
 	memset(buf, 1, 2 << 20);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
-	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	nth = nth_open();
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_alloc(fd);
 	struct test_cmd_md md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
@@ -66,8 +64,7 @@ int main(void)
 	SAID("IOAS_MAP of the folio", ioctl(fd, IOMMU_IOAS_MAP, &m));
 	ha = (struct hwpt_alloc){ .size = sizeof(ha), .dev_id = md.out_idev_id, .pt_id = ioas };
 	nth_sweep(nth, "HWPT_ALLOC over 2 MiB", hwpt_alloc, destroy_new);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	nth_done();
 	printf("done\n");
 	return 0;
 }

@@ -157,9 +157,7 @@ static void run_undo(int r)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
-	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	nth = nth_open();
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_alloc(fd);
 	struct test_cmd_md md = { .size = sizeof(md), .op = TEST_OP_MOCK_DOMAIN, .id = ioas };
@@ -211,8 +209,7 @@ int main(void)
 	rp.w[0] = ioas3;
 	SAID("MOCK_DOMAIN_REPLACE onto the IOAS (a new auto domain)", test_cmd(&rp));
 	nth_sweep(nth, "PASID_ATTACH beside a RID that is not PASID-compatible", pasid_attach, run_undo);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	nth_done();
 	printf("done\n");
 	return 0;
 }

@@ -180,14 +180,11 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	fd = open("/dev/iommu", O_RDWR);
-	nth = open("/proc/thread-self/fail-nth", O_RDWR);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	nth = nth_open();
 	kvzalloc_fallback();
 	replace_other_ioas();
 	first_anon_fault();
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	nth_done();
 	printf("done\n");
 	return 0;
 }

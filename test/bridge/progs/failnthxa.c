@@ -59,9 +59,7 @@ static int vdevice_alloc(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
-	nth = open("/proc/thread-self/fail-nth", O_RDWR);
+	nth = nth_open();
 	fd = open("/dev/iommu", O_RDWR);
 	nth_sweep(nth, "FAULT_QUEUE_ALLOC, the context's first object", fault_alloc, NULL);
 	nth_sweep(nth, "FAULT_QUEUE_ALLOC", fault_alloc, NULL);
@@ -75,8 +73,7 @@ int main(void)
 	SAID("VIOMMU_ALLOC", ioctl(fd, IOMMU_VIOMMU_ALLOC, &va));
 	vd = (struct vdevice_alloc){ .size = sizeof(vd), .viommu_id = va.out_viommu_id, .dev_id = md.out_idev_id, .virt_id = 0x55 };
 	nth_sweep(nth, "VDEVICE_ALLOC of virt_id 0x55", vdevice_alloc, NULL);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+	nth_done();
 	printf("done\n");
 	return 0;
 }

@@ -156,6 +156,24 @@ static __attribute__((unused)) int write_file(const char *path, const char *v)
 }
 
 /*
+ * fail-nth set up as the kernel's iommufd_fail_nth selftest sets it up: sleeping allocations counted too
+ * (failslab's and fail_page_alloc's ignore-gfp-wait N); the calling thread's fail-nth file, open.
+ */
+static __attribute__((unused)) int nth_open(void)
+{
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	return open("/proc/thread-self/fail-nth", O_RDWR);
+}
+
+/* ignore-gfp-wait back to its default (Y) */
+static __attribute__((unused)) void nth_done(void)
+{
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "Y");
+}
+
+/*
  * fail-nth through `nth` (/proc/thread-self/fail-nth, open): `call` run with the thread's n-th fault point
  * armed, then disarmed; its result, with its errno in *err and in *fired whether the point was reached.
  */

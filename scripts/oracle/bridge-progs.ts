@@ -15,7 +15,7 @@
  * the file operations every descriptor takes, on model files;
  * progs/fdreopen.c: model files opened again through /proc/self/fd;
  * progs/nofile.c: RLIMIT_NOFILE over model files; progs/access.c: access(2)
- * and its kin) judge nothing themselves: each
+ * and its kin; progs/vmm-*.c: what VMMs do through /dev/iommu) judge nothing themselves: each
  * prints a line per call, and its output on each kernel must be the output
  * under exec with the kernel's profile, line for line.
  *
@@ -80,6 +80,24 @@ const COMPARED: ReadonlyArray<{ name: string; profiles: Readonly<Record<string, 
   { name: 'failnthmem', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
   // (6.12's selftest has no dma-buf exporter)
   { name: 'dmabuf', profiles: { '7.2': 'latest' } },
+  // What VMMs do (QEMU's and cloud-hypervisor's iommufd backends), each step printed
+  { name: 'vmm-ram', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-hwinfo', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-dirty', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-cpr', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-rlimit', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-fdlife', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-hotplug', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-dirtyleaf', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-rom', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-hugeopt', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-cprexit', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-dirty2', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-copyacct', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-memfdtrunc', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-guard', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-getfd', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
+  { name: 'vmm-bigbitmap', profiles: { '6.12': 'v6.12', '7.2': 'latest' } },
 ];
 
 /**
@@ -102,13 +120,12 @@ async function underExec(name: string, profile: string): Promise<string[]> {
 }
 
 /**
- * The program's source with progs.h in place (the compile cache takes one
+ * The program's source with its header (progs.h, vmm.h) in place (the compile cache takes one
  * self-contained text); a main taking arguments is called with none, as
  * the multicall binary calls main() without any.
  */
 function source(name: string): string {
-  const header = readFileSync(join(DIR, 'progs.h'), 'utf8');
-  const text = readFileSync(join(DIR, `${name}.c`), 'utf8').replace('#include "progs.h"', header);
+  const text = readFileSync(join(DIR, `${name}.c`), 'utf8').replace(/^#include "([\w.-]+\.h)"$/m, (_, h: string) => readFileSync(join(DIR, h), 'utf8'));
   if (!/^int main\(int argc, char \*\*argv\)$/m.test(text)) return text;
   const renamed = text.replace(/^int main\(int argc, char \*\*argv\)$/m, 'static int bridge_main(int argc, char **argv)');
   return `${renamed}\nint main(void)\n{\n\tstatic char *argv[] = { "${name}", 0 };\n\n\treturn bridge_main(1, argv);\n}\n`;

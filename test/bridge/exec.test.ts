@@ -1410,3 +1410,62 @@ describe("exec: glibc malloc's own mappings and heap", () => {
     });
   });
 });
+
+/**
+ * What VMMs do through /dev/iommu (QEMU's and cloud-hypervisor's iommufd backends), with the mock
+ * device standing in for a VFIO one: the vmm-*.c programs, which the oracle suite compares line for
+ * line with 6.12.95's and 7.2.13's output. Here, under each profile: status 0 and the lines a VMM's
+ * error paths meet (the kernels' answers), those of both kernels and those of one.
+ */
+async function vmmPrints(name: string, both: readonly string[], only: { latest?: readonly string[]; 'v6.12'?: readonly string[] } = {}): Promise<void> {
+  const prog = build(name);
+  for (const profile of BOTH) {
+    const r = await runExec([prog], { profile, captureStdout: true, err: () => {}, caps: 'all' });
+    const out = r.stdout.trim().split('\n');
+    expect(r.status).toBe(0);
+    for (const l of [...both, ...(only[profile] ?? [])]) expect(out, `${name} under ${profile}`).toContain(l);
+  }
+}
+
+describe('exec: what VMMs do', () => {
+  it('guest RAM set-up and hot-unplug: the aperture after attach, maps outside it, unplugs that split or miss an area (ENOENT), a span over a hole, unmap-all forms, attach over a mapping outside the aperture (EADDRINUSE), VmPin', async () => {
+    await vmmPrints('vmm-ram', ['attached ranges -> 0 0 num=1 align=0x800 [1000000-7fffffff]', 'map below aperture -> -1 22', 'map across aperture end -> -1 22', 'unmap part of C -> -1 2', 'unmap len 0 -> -1 22', 'unmap span A..C (hole inside) -> 0 0', ' len=1800000', 'unmap iova!=0 len max -> -1 75', 'attach ioas2 -> -1 98', 'replace dev1 to ioas2 -> -1 98', 'VmPin 16384']);
+  });
+  it("GET_HW_INFO's data_len round trip and struct size checks, HWPT_ALLOC's dirty-tracking refusal and QEMU's fallback, destroy order; 6.12 knows neither the capability bits of a 40-byte struct nor in_data_type", async () => {
+    await vmmPrints(
+      'vmm-hwinfo',
+      ['len4 -> 0 0 len=8 type=feedbeef pasid=0 caps=5555 buf:00000000aaaaaaaaaaaaaaaa', 'size48 nonzero tail -> -1 7 len=64 type=0 pasid=119 caps=5555 buf:aaaaaaaaaaaaaaaaaaaaaaaa', 'reserved nonzero -> -1 95 len=64 type=0 pasid=119 caps=5555 buf:aaaaaaaaaaaaaaaaaaaaaaaa', 'hwpt dirty on nodirty dev -> -1 95', 'hwpt fallback -> 0 0', 'replace nodirty to h1 (dirty) -> -1 22', 'destroy h1 in use -> -1 16'],
+      {
+        latest: ['size40 zero tail -> 0 0 len=8 type=feedbeef pasid=0 caps=9 buf:00000000efbeadde00000000', 'input type selftest -> 0 0 len=8 type=feedbeef pasid=0 caps=5555 buf:00000000efbeadde00000000'],
+        'v6.12': ['size40 zero tail -> 0 0 len=8 type=feedbeef pasid=0 caps=1 buf:00000000efbeadde00000000', 'input type selftest -> -1 95 len=64 type=feedbeef pasid=119 caps=5555 buf:aaaaaaaaaaaaaaaaaaaaaaaa'],
+      },
+    );
+  });
+  it("dirty tracking for migration: the bitmap's checks (EINVAL, EOVERFLOW), NO_CLEAR and clear, page sizes against the mock's leaves (7.2's AMDv1 table, 6.12's 2K xarray), nothing recorded while off", async () => {
+    await vmmPrints('vmm-dirty', ['track bad flag -> -1 95', 'len 0 -> -1 75 count=0', 'wrapping -> -1 75 count=0', 'iova unaligned to psz -> -1 22 count=0', 'H 2M noclear -> 0 0 b0 count=1', '  nr_dirty=0 dirty when off -> -1 22', 'A again -> 0 0 count=0'], {
+      latest: ['A 4K noclear -> 0 0 b2 b9 count=2', 'psz 3K -> 0 0 b0 b1 b2 b3 b4 b5 count=1024'],
+      'v6.12': ['A 4K noclear -> 0 0 b9 count=1', 'psz 3K -> 0 0 b0 b1 count=2'],
+    });
+    await vmmPrints('vmm-dirty2', ['dirty 8 1002000 -> -1 22 nr=0', 'ha on again get 7 -> 0 0 bits:', 'destroy hb busy? -> -1 16'], { latest: ['ha off get 7 -> 0 0 bits: 1', 'ha no devices get 7 -> 0 0 bits: 4'], 'v6.12': ['dirty 7 1001000 -> 0 0 nr=0'] });
+    await vmmPrints('vmm-dirtyleaf', ['mprotect bm 3rd page ro -> 0 0', 'a again -> 0 0 count=0 first=0 last=0'], { latest: ['a 2K -> 0 0 count=512 first=0 last=511', 'b 2K -> 0 0 count=1 first=10 last=10'], 'v6.12': ['a 2K -> 0 0 count=1 first=583 last=583', 'b 2K -> 0 0 count=1 first=11 last=11'] });
+    await vmmPrints('vmm-bigbitmap', ['dirty last 2K -> 0 0', 'get len=1000000000 psz=2048 off=8 -> 0 0 bits:']);
+  });
+  it("CPR: CHANGE_PROCESS from a forked child within its RLIMIT_MEMLOCK only once the old charge fits beside the new (ENOMEM below 16 MiB), EINVAL while an anonymous area exists, after the old process's exit and through pidfd_getfd(); 6.12 has no such call (ENOTTY)", async () => {
+    await vmmPrints('vmm-cpr', ['child setrlimit 16M -> 0 0'], {
+      latest: ['child cp 16M-4K -> -1 12', 'child cp 16M -> 0 0', 'child VmPin 8192 VmLck 0', 'parent VmPin after child cp 0', 'parent cp (anon area present) -> -1 22', 'map file over limit -> -1 12'],
+      'v6.12': ['cp empty -> -1 25', 'child cp 16M -> -1 25'],
+    });
+    await vmmPrints('vmm-cprexit', ['Y rw unpinned anon (dead mm) -> -1 14', 'Y access pages pinned anon -> -1 95', 'Y attach ioas2 (needs pin from dead mm) -> -1 14', 'Y attach ioas (copy from domain) -> 0 0'], { latest: ['Y cp (anon present) -> -1 22', 'Y cp -> 0 0', 'Y VmPin 4096'] });
+    await vmmPrints('vmm-getfd', ['child attach to ioas 1 -> 0 0'], { latest: ['child change process -> 0 0', 'done'] });
+  });
+  it('RLIMIT_MEMLOCK exactly at a map and a page short in both RLIMIT_MODEs without CAP_IPC_LOCK, pages shared by IOAS_COPY and accesses charged once, the descriptor life (dup, fork, close with everything attached), reserved regions and ALLOW_IOVAS as QEMU asks, ROM mappings, guard pages, a memfd shrunk under a MAP_FILE area, HUGE_PAGES', async () => {
+    await vmmPrints('vmm-rlimit', ['set rlimit mode with objects -> -1 16', 'map 8M at limit-4K -> -1 12', 'map 8M at limit -> 0 0', 'attach ioas2 -> -1 12', 'after attach ioas2 16M VmPin 16384 VmLck 0', 'closed VmPin 0 VmLck 0']);
+    await vmmPrints('vmm-copyacct', ['map A again in io2 (new pages obj, same memory) -> -1 12', 'access pin B over limit -> -1 12', 'access pin A (pinned by domain) -> 0 0', 'access pin B at limit-4K -> -1 12', 'B access twice VmPin 1024', 'closed VmPin 0']);
+    await vmmPrints('vmm-fdlife', ["fd2 destroy id of fd's hwpt -> -1 2", 'child check_map -> -1 22', 'ioctl on closed fd -> -1 9', 'destroy size 4 -> -1 22', 'destroy size 12 nonzero tail -> -1 7', 'destroy size 12 zero tail -> -1 2']);
+    await vmmPrints('vmm-hotplug', ['attach (mapping below aperture) -> -1 98', 'map over resv 4K -> -1 22', 'resv over a mapping -> -1 98', 'allow unaligned -> -1 98', 'allow overlapping -> -1 22', 'replug -> -1 98', 'destroy auto hwpt after unplug -> -1 2']);
+    await vmmPrints('vmm-rom', ['ro mem, RW -> -1 14', 'none mem, R -> -1 14', 'no flags -> -1 22', 'device write ro anon (R only) -> -1 1'], { latest: ['sealed map_file RW -> 0 0', 'device write ROM -> -1 1'], 'v6.12': ['sealed map_file RW -> -1 25'] });
+    await vmmPrints('vmm-guard', ['map over guard (domain) -> -1 14', 'attach io2 -> -1 14', 'access rw across guard -> -1 14', 'VmPin 13312', 'VmPin 54272']);
+    await vmmPrints('vmm-memfdtrunc', [], { latest: ['attach io1 (area past EOF now) -> -1 22', 'rw io1 past EOF -> -1 22', 'check map punched half -> -1 22', 'mapfile of empty file -> -1 22'] });
+    await vmmPrints('vmm-hugeopt', ['map 2K-aligned iova, huge off, no dev -> -1 22', 'huge off again -> -1 22', 'huge off (areas+domain) -> -1 22'], { latest: ['huge pt map 2K-aligned -> -1 22', 'get 2000000+200000/800 -> 0 0 count=512 first=512'] });
+  });
+});

@@ -76,10 +76,11 @@ int main(void)
 	get("hb new map", hb, 0x1100000, 4096, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
 	uint32_t src = ioas_new(fd);
 	iova = 0x5000000; R("src map", map(fd, src, A, 64 << 10, &iova, FX));
-	struct iommu_ioas_copy c = { .size = sizeof(c), .flags = FX, .dst_ioas_id = ioas, .src_ioas_id = src, .length = 8192, .dst_iova = 0x1200000, .src_iova = 0x5002000 };
+	struct iommu_ioas_copy c = { .size = sizeof(c), .flags = FX, .dst_ioas_id = ioas, .src_ioas_id = src, .length = 4096, .dst_iova = 0x1200000, .src_iova = 0x5002000 };
+	/* (one page: two copied 4K pages that happen to be physically adjacent make one 8K leaf of 7.2's mock, dirty together) */
 	R("copy into tracked", ioctl(fd, IOMMU_IOAS_COPY, &c));
-	dirty(hb, 0x1201000);
-	get("hb copy", hb, 0x1200000, 8192, 0);
+	dirty(hb, 0x1200000);
+	get("hb copy", hb, 0x1200000, 4096, 0);
 	R("unmap part of 4K areas range", unmap(fd, ioas, 0x1002000, 0x3000, &len)); P(" len=%llx\n", (unsigned long long)len);
 	get("hb after unmap", hb, 0x1000000, 64 << 10, 0);
 	R("hb off", track(hb, 0));

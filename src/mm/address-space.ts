@@ -585,6 +585,12 @@ export class Vma implements MemFileMapping {
   pfnBase: number;
   /** Private hugetlb: 1 per huge page still covered by a reservation. */
   resv: Uint8Array | null = null;
+  /**
+   * Private hugetlb with `resv`: the file_region entries waiting in the reserve map's cache
+   * (resv_map->region_cache_count; one from resv_map_alloc()). The map is the owner VMA's,
+   * shared by the parts a split or mremap makes of it.
+   */
+  resvMap: { cache: number } | null = null;
   /** The name /proc/PID/maps shows for a special mapping ('[stack]', '[vdso]', '[vvar]', '[vvar_vclock]'). */
   name: string | undefined;
   /** vm_ops of a device mapping. */
@@ -725,6 +731,7 @@ export const FP_ANON_VMA_CHAIN = faultPoint('kmem_cache_alloc.anon_vma_chain', '
 export const FP_ANON_VMA = faultPoint('kmem_cache_alloc.anon_vma', 'slab');
 /** __khugepaged_enter()'s mm_slot_alloc(). */
 export const FP_KHUGEPAGED_SLOT = faultPoint('kmem_cache_zalloc.khugepaged_mm_slot', 'slab');
+export const FP_FILE_REGION = faultPoint('kmalloc.file_region', 'slab');
 
 let anonVmas = 0;
 function newAnonVma(): number {
@@ -1033,6 +1040,7 @@ export class MmStruct {
       const cut = (at - v.start) / 2 ** v.hugeOrder;
       t.resv = v.resv.slice(cut);
       v.resv = v.resv.slice(0, cut);
+      t.resvMap = v.resvMap;
     }
     v.end = at;
     this.vmas.splice(i + 1, 0, t);
@@ -1668,9 +1676,25 @@ export class MmStruct {
         if (head < 0) {
           if (index >= file.nfolios) return -EFAULT;
           const reserved = v.resv !== null && v.resv[ri] === 1;
+          if (!this.resvRegionEntry(v)) return -ENOMEM;
           head = this.phys.allocFolio(order, { hugetlb: true, reserved });
           if (head < 0) return -EFAULT;
-          if (reserved) v.resv![ri] = 0;
+          if (reserved) this.resvConsume(v, ri);
+          // hugetlb_no_page(): a write fault of a private mapping asks the reserve map again before it maps
+          // (vma_needs_reservation(), the index now in a region: one entry still wanted in the cache)
+          if (mode === FAULT_WRITE && !this.resvRegionEntry(v)) {
+            // restore_reserve_on_error() asks the map once more (an entry made when the cache is still empty),
+            // then gives the reservation back with the folio (region_del()); without that entry the
+            // reservation stays consumed
+            if (this.resvRegionEntry(v) && reserved) {
+              this.phys.hugetlbRestoreReserve(head, order);
+              v.resv![ri] = 1;
+            }
+            // (a fresh folio holds no reference until it is mapped: taken and dropped, it goes back)
+            this.phys.getFrame(head);
+            this.phys.putFrame(head);
+            return -ENOMEM;
+          }
           fl = PTE_ANON_EXCL;
         }
       }
@@ -1686,9 +1710,10 @@ export class MmStruct {
     }
     // the copy takes the mapping's reservation while it has one (a page-cache folio's first write)
     const reserved = v.resv !== null && v.resv[ri] === 1;
+    if (!this.resvRegionEntry(v)) return -ENOMEM;
     const nh = this.phys.allocFolio(order, { hugetlb: true, reserved });
     if (nh < 0) return -EFAULT;
-    if (reserved) v.resv![ri] = 0;
+    if (reserved) this.resvConsume(v, ri);
     for (let k = 0; k < np; k++) this.phys.copyFrame(nh + k, head + k);
     this.framesMapped++;
     const fromFile = !(n.hugeFlags & PTE_ANON);
@@ -2167,7 +2192,10 @@ export class MmStruct {
     }
     if (vmFlags & VM_LOCKED && (hugeOrder || vmFlags & VM_SPECIAL)) vmFlags &= ~VM_LOCKED_MASK;
     const v = new Vma(this, start, end, vmFlags, file, pgoff, hugeOrder);
-    if (hugeOrder && !(vmFlags & (VM_MAYSHARE | VM_NORESERVE))) v.resv = new Uint8Array((end - start) / 2 ** hugeOrder).fill(1);
+    if (hugeOrder && !(vmFlags & (VM_MAYSHARE | VM_NORESERVE))) {
+      v.resv = new Uint8Array((end - start) / 2 ** hugeOrder).fill(1);
+      v.resvMap = { cache: 1 };
+    }
     if (vmFlags & VM_LOCKED) this.lockedVm += end - start;
     const i = this.insertVma(v);
     this.mergeRange(i, i);
@@ -2887,6 +2915,7 @@ export class MmStruct {
       // the moved huge pages keep their reservations (clear_vma_resv_huge_pages() of the source)
       const hp = 2 ** v.hugeOrder;
       nv.resv = v.resv.slice(off / hp, (off + newPages) / hp);
+      nv.resvMap = v.resvMap;
       v.resv.fill(0, off / hp, (off + oldPages) / hp);
     }
     const ni = this.insertVma(nv);
@@ -3708,6 +3737,27 @@ export class MmStruct {
       ent = this.lookupEntry(vpn);
     }
     return ent - 1;
+  }
+
+  /**
+   * alloc_hugetlb_folio()'s vma_needs_reservation() on an owner's private reserve map: region_chg()
+   * of one index wants one file_region entry in the map's cache beyond the adds in progress (none
+   * between faults), and makes it when the cache is empty (allocate_file_region_entries(): a
+   * kmalloc, -ENOMEM when it fails). True when the entry is there; a map-less VMA (shared, NORESERVE,
+   * a fork child's) asks nothing.
+   */
+  private resvRegionEntry(v: Vma): boolean {
+    const map = v.resvMap;
+    if (map === null || map.cache > 0) return true;
+    if (this.phys.faults?.shouldFail(FP_FILE_REGION)) return false;
+    map.cache = 1;
+    return true;
+  }
+
+  /** vma_commit_reservation() of a private fault that used the reservation: region_add() takes an entry from the cache for the index's new region. */
+  private resvConsume(v: Vma, ri: number): void {
+    v.resv![ri] = 0;
+    if (v.resvMap !== null) v.resvMap.cache--;
   }
 
   /** MMF_VM_HUGEPAGE: the mm is in khugepaged's list. */

@@ -753,7 +753,7 @@ describe('exec: fail-nth where a failed allocation is not the call\'s failure, o
 });
 
 describe('exec: fail-nth over memory of each kind, made fresh for every try', () => {
-  it("a kernel copy of 8 bytes or more takes a fault out of memory again (7 bytes: EFAULT), a shmem page's page-cache node fires without failing, and a THP fault enters khugepaged's list while its order-9 folio is no fault point (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
+  it("a kernel copy of 8 bytes or more takes a fault out of memory again (7 bytes: EFAULT), a shmem page's page-cache node fires without failing, a THP fault enters khugepaged's list while its order-9 folio is no fault point, and a private hugetlb write fault asks its reserve map for a file_region entry again after mapping (the oracle suite compares the output with 6.12.95's and 7.2.13's)", async () => {
     await printsUnder('failnthmem', [
       'ACCESS_RW writing 7 bytes n=2 -> -1 14, fired 1',
       'ACCESS_RW writing 8 bytes n=2 -> 0 0, fired 1',
@@ -764,6 +764,12 @@ describe('exec: fail-nth over memory of each kind, made fresh for every try', ()
       'ACCESS_PAGES over THP-eligible memory n=6 -> 0 0, fired 1',
       'ACCESS_PAGES over THP-eligible memory n=7 -> -1 22, fired 1',
       'ACCESS_PAGES over THP-eligible memory n=10 -> 0 0, fired 0',
+      // n=4, 5: the VMA's anon_vma; n=6: the write fault's second file_region entry (a read fault asks none)
+      'ACCESS_PAGES of private hugetlb never touched n=6 -> -1 12, fired 1',
+      'ACCESS_PAGES of private hugetlb never touched n=7 -> -1 22, fired 1',
+      'ACCESS_PAGES of private hugetlb never touched n=11 -> 0 0, fired 0',
+      'ACCESS_PAGES of private hugetlb never touched, mapped read-only n=6 -> -1 22, fired 1',
+      'ACCESS_PAGES of private hugetlb never touched, mapped read-only n=10 -> 0 0, fired 0',
     ]);
   });
 });

@@ -301,6 +301,37 @@ describe('user page tables take RAM', () => {
     expect(m.phys.tablePages()).toBe(0);
   });
 
+  it("a private hugetlb write fault asks its reserve map for a file_region entry again once the folio is in: the cache is empty then (the first fault's own entry made the region), the kmalloc's failure gives the folio and the reservation back, and the CPU takes the fault again (hugetlb_no_page(), restore_reserve_on_error(); 6.12.95 and 7.2.13 fail ACCESS_PAGES there)", () => {
+    const m = new Machine({ memory: '64M', seed: 6, panicOnWarn: true, hugetlbPages: { '2M': 4 } });
+    const p = m.spawn();
+    const h = 0x80000000n;
+    expect(p.mmap(h, 2n * M2, RW, PA | MAP_FIXED | MAP_HUGETLB)).toBe(h);
+    const seen: string[] = [];
+    const touch = (at: bigint, n: number, write = true): number => {
+      seen.length = 0;
+      const prev = setFaultHook((pt, failed) => seen.push(`${pt.name}${failed ? ' failed' : ''}`));
+      try {
+        p.setFailNth(n);
+        return write ? p.writeMemory(at, new Uint8Array([1])) : p.readMemory(at, new Uint8Array(1));
+      } finally {
+        setFaultHook(prev);
+        p.setFailNth(0);
+      }
+    };
+    expect(touch(h, 3)).toBe(0);
+    // the failed fault asked again in its restore (that entry stays), so the fault taken again needs none
+    // until the write check, whose cache the commit emptied
+    expect(seen).toEqual(['kmem_cache_alloc.anon_vma_chain', 'kmem_cache_alloc.anon_vma', 'kmalloc.file_region failed', 'kmalloc.file_region', 'kmalloc.file_region']);
+    expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: 1 });
+    // a read fault of the second huge page: its region takes the entry the write check left, and asks no more
+    expect(touch(h + M2, 1, false)).toBe(0);
+    expect(seen).toEqual([]);
+    expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 2, reserved: 0 });
+    p.exit();
+    expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
+    expect(m.phys.framesInUse()).toBe(0);
+  });
+
   it("an anonymous fault allocates its table, then the VMA's anon_vma (its chain, then itself), then the page; the CPU's own access takes the fault again when one fails (fail_page_alloc at min-order 0)", () => {
     const m = new Machine({ memory: '64M', seed: 5, panicOnWarn: true, failPageMinOrder: 0 });
     const p = m.spawn();

@@ -13,7 +13,10 @@
  *   array (temp_kmalloc(): fail_iommufd, then a kmalloc that falls back);
  * - a THP fault enters the mm in khugepaged's list (a slab allocation the
  *   fault ignores), and the order-9 folio itself is __GFP_HIGHMEM, which
- *   fail_page_alloc leaves alone (ignore-gfp-highmem Y by default).
+ *   fail_page_alloc leaves alone (ignore-gfp-highmem Y by default);
+ * - a write fault of private hugetlb memory asks the VMA's reserve map for
+ *   a file_region entry once more after mapping the folio, and the cache is
+ *   empty then (ENOMEM when that kmalloc fails); a read fault does not.
  * Each step prints its result, so that the oracle suite compares the output
  * on Linux 6.12 and 7.2 with the output under exec (6.12 has no
  * IOAS_MAP_FILE: ENOTTY on both sides). Not a check program.
@@ -54,12 +57,13 @@ static void unmap_all(void)
 	ioctl(fd, IOMMU_IOAS_UNMAP, &u);
 }
 static uint64_t plen;
+static uint32_t pflags = 1; /* MOCK_FLAGS_ACCESS_WRITE */
 static int (*mapper)(char *, size_t) = map_at;
-/* ACCESS_PAGES (write) of plen bytes at AP, undone at once when it succeeds (no allocation in the destroy) */
+/* ACCESS_PAGES (pflags: write unless a read-only area) of plen bytes at AP, undone at once when it succeeds (no allocation in the destroy) */
 static int pin(void)
 {
 	struct tcmd c = { .size = sizeof(c), .op = TEST_OP_ACCESS_PAGES, .id = acc };
-	c.u[0] = 1; c.u[1] = AP; c.u[2] = plen;
+	c.u[0] = pflags; c.u[1] = AP; c.u[2] = plen;
 	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
 	if (!r) {
 		struct tcmd d = { .size = sizeof(d), .op = 6, .id = acc };
@@ -123,6 +127,13 @@ static char *mk_thp(void)
 }
 static void rm_thp(char *p) { munmap(p, 2 << 20); }
 
+static char *mk_hpriv(void) { return lone(2 << 20, 2 << 20, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1); }
+static int map_ro(char *p, size_t len)
+{
+	struct ioas_map m = { .size = sizeof(m), .flags = 5, .ioas_id = ioas, .user_va = (uintptr_t)p, .length = len, .iova = AP };
+	return ioctl(fd, IOMMU_IOAS_MAP, &m);
+}
+
 int main(void)
 {
 	setup();
@@ -144,6 +155,11 @@ int main(void)
 	mapper = map_at;
 	plen = 4 << 12;
 	fresh_sweep("ACCESS_PAGES over THP-eligible memory", mk_thp, 4 << 12, pin, rm_thp);
+	plen = 2 << 12;
+	fresh_sweep("ACCESS_PAGES of private hugetlb never touched", mk_hpriv, 2 << 12, pin, rm_thp);
+	mapper = map_ro;
+	pflags = 0;
+	fresh_sweep("ACCESS_PAGES of private hugetlb never touched, mapped read-only", mk_hpriv, 2 << 12, pin, rm_thp);
 	nth_done();
 	printf("done\n");
 	return 0;

@@ -75,6 +75,15 @@ export interface Profile {
    */
   readonly faultReadShortIsEinval: boolean;
   /**
+   * A replace away from an HWPT with a fault queue answers the old attachment's
+   * outstanding faults in the NEW HWPT's queue (6.12.95's
+   * iommufd_hwpt_replace_device() passes `hwpt`, not `old`, to
+   * iommufd_auto_response_faults(), a kernel bug fixed in 7.x): unless the two
+   * share a queue, the old queue's groups stay readable and their cookies
+   * answerable.
+   */
+  readonly faultReplaceAnswersNewQueue: boolean;
+  /**
    * Turning IOPF on for a mock device allocates its fault parameter there
    * and then (7.x: the driver's attach_dev -> mock_dev_enable_iopf() ->
    * iopf_queue_add_device(), a kzalloc fail-nth counts); 6.12's sweeps pass
@@ -351,6 +360,7 @@ const latest: Profile = Object.freeze({
   mockPageTable: 'amdv1',
   vvarVclockPages: 2,
   faultReadShortIsEinval: true,
+  faultReplaceAnswersNewQueue: false,
   iopfEnableAllocates: true,
   vvarSeqOffset: 0,
   iommufdMmap: true,
@@ -432,6 +442,7 @@ const v612: Profile = Object.freeze({
   mockPageTable: 'xarray',
   vvarVclockPages: 0,
   faultReadShortIsEinval: false,
+  faultReplaceAnswersNewQueue: true,
   iopfEnableAllocates: false,
   vvarSeqOffset: 128,
   iommufdMmap: false,

@@ -116,7 +116,7 @@ static int lastrc, lasterr;
 	printf("%s -> %d %d\n", what, lastrc, lasterr); fflush(stdout); } while (0)
 #define P(...) do { printf(__VA_ARGS__); fflush(stdout); } while (0)
 
-static int mock_dev(int fd, uint32_t pt, uint32_t flags, uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
+static __attribute__((unused)) int mock_dev(int fd, uint32_t pt, uint32_t flags, uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
 {
 	struct iommu_test_cmd c = { .size = sizeof(c), .op = flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS : IOMMU_TEST_OP_MOCK_DOMAIN, .id = pt };
 	c.mock_domain_flags.dev_flags = flags;
@@ -126,7 +126,7 @@ static int mock_dev(int fd, uint32_t pt, uint32_t flags, uint32_t *stdev, uint32
 	if (idev) *idev = c.mock_domain.out_idev_id;
 	return r;
 }
-static int md_replace(int fd, uint32_t stdev, uint32_t pt, uint32_t *out)
+static __attribute__((unused)) int md_replace(int fd, uint32_t stdev, uint32_t pt, uint32_t *out)
 {
 	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev };
 	c.mock_domain_replace.pt_id = pt;
@@ -134,12 +134,12 @@ static int md_replace(int fd, uint32_t stdev, uint32_t pt, uint32_t *out)
 	if (out) *out = c.mock_domain_replace.pt_id;
 	return r;
 }
-static uint32_t ioas_new(int fd)
+static __attribute__((unused)) uint32_t ioas_new(int fd)
 {
 	struct iommu_ioas_alloc a = { .size = sizeof(a) };
 	return ioctl(fd, IOMMU_IOAS_ALLOC, &a) ? 0 : a.out_ioas_id;
 }
-static int map(int fd, uint32_t ioas, void *va, uint64_t len, uint64_t *iova, uint32_t flags)
+static __attribute__((unused)) int map(int fd, uint32_t ioas, void *va, uint64_t len, uint64_t *iova, uint32_t flags)
 {
 	struct iommu_ioas_map m = { .size = sizeof(m), .flags = flags, .ioas_id = ioas, .user_va = (uintptr_t)va, .length = len, .iova = *iova };
 	int r = ioctl(fd, IOMMU_IOAS_MAP, &m);
@@ -148,19 +148,19 @@ static int map(int fd, uint32_t ioas, void *va, uint64_t len, uint64_t *iova, ui
 }
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
 #define FX (RW | IOMMU_IOAS_MAP_FIXED_IOVA)
-static int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *out)
+static __attribute__((unused)) int unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t len, uint64_t *out)
 {
 	struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len };
 	int r = ioctl(fd, IOMMU_IOAS_UNMAP, &u);
 	*out = u.length;
 	return r;
 }
-static int destroy(int fd, uint32_t id)
+static __attribute__((unused)) int destroy(int fd, uint32_t id)
 {
 	struct iommu_destroy d = { .size = sizeof(d), .id = id };
 	return ioctl(fd, IOMMU_DESTROY, &d);
 }
-static void ranges(int fd, uint32_t ioas, const char *tag)
+static __attribute__((unused)) void ranges(int fd, uint32_t ioas, const char *tag)
 {
 	struct iommu_iova_range r[16];
 	struct iommu_ioas_iova_ranges q = { .size = sizeof(q), .ioas_id = ioas, .num_iovas = 16, .allowed_iovas = (uintptr_t)r };
@@ -171,19 +171,19 @@ static void ranges(int fd, uint32_t ioas, const char *tag)
 		P(" [%llx-%llx]", (unsigned long long)r[i].start, (unsigned long long)r[i].last);
 	P("\n");
 }
-static int check_map(int fd, uint32_t hwpt, uint64_t iova, void *va, uint64_t len)
+static __attribute__((unused)) int check_map(int fd, uint32_t hwpt, uint64_t iova, void *va, uint64_t len)
 {
 	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_MD_CHECK_MAP, .id = hwpt };
 	c.check_map.iova = iova; c.check_map.length = len; c.check_map.uptr = (uintptr_t)va;
 	return ioctl(fd, IOMMU_TEST_CMD, &c);
 }
-static int check_refs(int fd, void *va, uint64_t len, uint32_t refs)
+static __attribute__((unused)) int check_refs(int fd, void *va, uint64_t len, uint32_t refs)
 {
 	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_MD_CHECK_REFS };
 	c.check_refs.length = len; c.check_refs.uptr = (uintptr_t)va; c.check_refs.refs = refs;
 	return ioctl(fd, IOMMU_TEST_CMD, &c);
 }
-static long status_kb(const char *key)
+static __attribute__((unused)) long status_kb(const char *key)
 {
 	char line[256]; long v = -1; size_t k = strlen(key);
 	FILE *f = fopen("/proc/self/status", "r");
@@ -193,12 +193,12 @@ static long status_kb(const char *key)
 	fclose(f);
 	return v;
 }
-static void *anon(size_t len)
+static __attribute__((unused)) void *anon(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
-static void *huge(size_t len)
+static __attribute__((unused)) void *huge(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED) { P("hugetlb mmap failed\n"); return NULL; }

@@ -76,7 +76,7 @@ export interface Profile {
   readonly faultReadShortIsEinval: boolean;
   /**
    * A replace away from an HWPT with a fault queue answers the old attachment's
-   * outstanding faults in the NEW HWPT's queue (6.12.95's
+   * outstanding faults in the NEW HWPT's queue (6.12's
    * iommufd_hwpt_replace_device() passes `hwpt`, not `old`, to
    * iommufd_auto_response_faults(), a kernel bug fixed in 7.x): unless the two
    * share a queue, the old queue's groups stay readable and their cookies

@@ -597,8 +597,8 @@ function replaceDomain(idev: IommufdDevice, pasid: number, hwpt: Hwpt, old: Hwpt
     noteRidDomain(idev.mockDev, hwpt);
   }
   if (old.fault) {
-    // the old attachment's groups, looked for in the old HWPT's queue (6.12.95: in the new one's, where only a
-    // shared queue has them)
+    // iommufd_auto_response_faults(): the old attachment's groups, looked for in the old HWPT's queue (6.12: in
+    // the new one's, where only a shared queue has them)
     const queue = hwpt.ctx.env.profile.faultReplaceAnswersNewQueue ? hwpt.fault : old.fault;
     queue?.autoResponse(idev, old, pasid);
     if (!hwpt.fault) iopfDisable(idev);

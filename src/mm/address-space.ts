@@ -716,7 +716,6 @@ function validAdvice(a: number, guard: boolean): boolean {
  */
 const hugeZeroFolios = new WeakMap<PhysicalMemory, { head: number; holders: number }>();
 
-/** A new anon_vma's identity (what two VMAs compare to decide whether they may merge). */
 /**
  * A kernel copy to or from user memory (copy_to_user(), copy_from_user()) with this many bytes left when a
  * page faults takes the fault again: on a CPU without ERMS/FSRM (the oracle VMs' QEMU CPU) x86's
@@ -731,9 +730,11 @@ export const FP_ANON_VMA_CHAIN = faultPoint('kmem_cache_alloc.anon_vma_chain', '
 export const FP_ANON_VMA = faultPoint('kmem_cache_alloc.anon_vma', 'slab');
 /** __khugepaged_enter()'s mm_slot_alloc(). */
 export const FP_KHUGEPAGED_SLOT = faultPoint('kmem_cache_zalloc.khugepaged_mm_slot', 'slab');
+/** allocate_file_region_entries()'s kmalloc of a file_region for a reserve map's cache (region_chg()). */
 export const FP_FILE_REGION = faultPoint('kmalloc.file_region', 'slab');
 
 let anonVmas = 0;
+/** A new anon_vma's identity (what two VMAs compare to decide whether they may merge). */
 function newAnonVma(): number {
   return ++anonVmas;
 }
@@ -1708,7 +1709,9 @@ export class MmStruct {
       for (let k = 0; k < nnodes; k++) this.pt.get(key0 + k)!.hugeFlags |= PTE_EXCL;
       return 0;
     }
-    // the copy takes the mapping's reservation while it has one (a page-cache folio's first write)
+    // the copy takes the mapping's reservation while it has one (a page-cache folio's first write); its
+    // entry is asked for once before it (hugetlb_no_page()'s write check, then hugetlb_wp()'s
+    // alloc_hugetlb_folio() finds it cached)
     const reserved = v.resv !== null && v.resv[ri] === 1;
     if (!this.resvRegionEntry(v)) return -ENOMEM;
     const nh = this.phys.allocFolio(order, { hugetlb: true, reserved });

@@ -770,6 +770,10 @@ describe('exec: fail-nth over memory of each kind, made fresh for every try', ()
       'ACCESS_PAGES of private hugetlb never touched n=11 -> 0 0, fired 0',
       'ACCESS_PAGES of private hugetlb never touched, mapped read-only n=6 -> -1 22, fired 1',
       'ACCESS_PAGES of private hugetlb never touched, mapped read-only n=10 -> 0 0, fired 0',
+      // the copy of a page-cache folio: its entry asked once, before the copy (the first copy emptied the cache)
+      "ACCESS_PAGES copying a private hugetlb memfd's second page n=4 -> -1 12, fired 1",
+      "ACCESS_PAGES copying a private hugetlb memfd's second page n=5 -> -1 22, fired 1",
+      "ACCESS_PAGES copying a private hugetlb memfd's second page n=9 -> 0 0, fired 0",
     ]);
   });
 });

@@ -33,6 +33,18 @@ const PG = 4096n;
 const M2 = 2n << 20n;
 const BASE = 0x40000000n;
 
+/** `access` run with `p`'s fail-nth armed at `n`: its result; each fault point it passed ('NAME', 'NAME failed') in `seen`. */
+function traced(p: Process, n: number, access: () => number, seen: string[]): number {
+  seen.length = 0;
+  const prev = setFaultHook((pt, failed) => seen.push(`${pt.name}${failed ? ' failed' : ''}`));
+  try {
+    p.setFailNth(n);
+    return access();
+  } finally {
+    setFaultHook(prev);
+  }
+}
+
 /** Every present PTE of an address space as [vpn, pfn, flags, huge]. */
 function mappings(mm: MmStruct): number[][] {
   const out: number[][] = [];
@@ -307,25 +319,17 @@ describe('user page tables take RAM', () => {
     const h = 0x80000000n;
     expect(p.mmap(h, 2n * M2, RW, PA | MAP_FIXED | MAP_HUGETLB)).toBe(h);
     const seen: string[] = [];
-    const touch = (at: bigint, n: number, write = true): number => {
-      seen.length = 0;
-      const prev = setFaultHook((pt, failed) => seen.push(`${pt.name}${failed ? ' failed' : ''}`));
-      try {
-        p.setFailNth(n);
-        return write ? p.writeMemory(at, new Uint8Array([1])) : p.readMemory(at, new Uint8Array(1));
-      } finally {
-        setFaultHook(prev);
-        p.setFailNth(0);
-      }
-    };
-    expect(touch(h, 3)).toBe(0);
+    expect(traced(p, 3, () => p.writeMemory(h, new Uint8Array([1])), seen)).toBe(0);
+    expect(p.getFailNth()).toBe(0);
     // the failed fault asked again in its restore (that entry stays), so the fault taken again needs none
     // until the write check, whose cache the commit emptied
     expect(seen).toEqual(['kmem_cache_alloc.anon_vma_chain', 'kmem_cache_alloc.anon_vma', 'kmalloc.file_region failed', 'kmalloc.file_region', 'kmalloc.file_region']);
     expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 1, reserved: 1 });
     // a read fault of the second huge page: its region takes the entry the write check left, and asks no more
-    expect(touch(h + M2, 1, false)).toBe(0);
+    expect(traced(p, 1, () => p.readMemory(h + M2, new Uint8Array(1)), seen)).toBe(0);
     expect(seen).toEqual([]);
+    expect(p.getFailNth()).toBe(1);
+    p.setFailNth(0);
     expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 2, reserved: 0 });
     p.exit();
     expect(m.phys.hugetlbStats(9)).toMatchObject({ inUse: 0, reserved: 0 });
@@ -337,16 +341,7 @@ describe('user page tables take RAM', () => {
     const p = m.spawn();
     expect(p.mmap(BASE, M2, RW, PA | MAP_FIXED)).toBe(BASE);
     const seen: string[] = [];
-    const write = (n: number): number => {
-      seen.length = 0;
-      const prev = setFaultHook((pt, failed) => seen.push(`${pt.name}${failed ? ' failed' : ''}`));
-      try {
-        p.setFailNth(n);
-        return p.writeMemory(BASE, new Uint8Array([1]));
-      } finally {
-        setFaultHook(prev);
-      }
-    };
+    const write = (n: number): number => traced(p, n, () => p.writeMemory(BASE, new Uint8Array([1])), seen);
     // the table fails: pagefault_out_of_memory() returns and the store faults again
     expect(write(1)).toBe(0);
     expect(seen).toEqual(['alloc_pages failed', 'alloc_pages', 'kmem_cache_alloc.anon_vma_chain', 'kmem_cache_alloc.anon_vma', 'alloc_pages']);

@@ -16,7 +16,8 @@
  *   fail_page_alloc leaves alone (ignore-gfp-highmem Y by default);
  * - a write fault of private hugetlb memory asks the VMA's reserve map for
  *   a file_region entry once more after mapping the folio, and the cache is
- *   empty then (ENOMEM when that kmalloc fails); a read fault does not.
+ *   empty then (ENOMEM when that kmalloc fails); a read fault does not; a
+ *   copy on write of a page-cache folio asks once, before the copy.
  * Each step prints its result, so that the oracle suite compares the output
  * on Linux 6.12 and 7.2 with the output under exec (6.12 has no
  * IOAS_MAP_FILE: ENOTTY on both sides). Not a check program.
@@ -128,6 +129,29 @@ static char *mk_thp(void)
 static void rm_thp(char *p) { munmap(p, 2 << 20); }
 
 static char *mk_hpriv(void) { return lone(2 << 20, 2 << 20, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1); }
+/* a private mapping of a 4 MiB hugetlb memfd whose two pages are in its page cache */
+static char *mk_hcow(void)
+{
+	mfd = memfd_create("h", MFD_HUGETLB);
+	if (mfd < 0 || ftruncate(mfd, 4 << 20))
+		printf("no hugetlb memfd\n");
+	char *s = mmap(0, 4 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (s != MAP_FAILED) {
+		s[0] = 1;
+		s[2 << 20] = 2;
+		munmap(s, 4 << 20);
+	}
+	return lone(4 << 20, 2 << 20, MAP_PRIVATE, mfd);
+}
+static void rm_hcow(char *p) { munmap(p, 4 << 20); close(mfd); }
+/* its first page copied by a pin (a store under exec would not reach the model's fault path), then its second mapped */
+static int map_hcow_second(char *p, size_t len)
+{
+	if (map_at(p, len) || pin())
+		printf("first page pin failed %d\n", errno);
+	unmap_all();
+	return map_at(p + (2 << 20), len);
+}
 static int map_ro(char *p, size_t len)
 {
 	struct ioas_map m = { .size = sizeof(m), .flags = 5, .ioas_id = ioas, .user_va = (uintptr_t)p, .length = len, .iova = AP };
@@ -160,6 +184,9 @@ int main(void)
 	mapper = map_ro;
 	pflags = 0;
 	fresh_sweep("ACCESS_PAGES of private hugetlb never touched, mapped read-only", mk_hpriv, 2 << 12, pin, rm_thp);
+	mapper = map_hcow_second;
+	pflags = 1;
+	fresh_sweep("ACCESS_PAGES copying a private hugetlb memfd's second page", mk_hcow, 2 << 12, pin, rm_hcow);
 	nth_done();
 	printf("done\n");
 	return 0;

@@ -14,26 +14,17 @@ int main(void)
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_new(fd), s, h0, i;
 	R("dev", mock_dev(fd, ioas, 0, &s, &h0, &i));
-	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = i, .pt_id = ioas };
-	R("hwpt", ioctl(fd, IOMMU_HWPT_ALLOC, &a));
-	uint32_t hw = a.out_hwpt_id;
+	uint32_t hw = dirty_hwpt(fd, "hwpt", i, ioas);
 	R("replace", md_replace(fd, s, hw, NULL));
 	char *A = anon(64 << 10);
 	memset(A, 1, 64 << 10);
 	uint64_t iova;
 	for (int k = 0; k < 4; k++) { iova = 0x1000000 + k * 0x10000000 + 0x1000; map(fd, ioas, A + k * 4096, 4096, &iova, FX); }
 	iova = 0x7ffff000; R("map last page of aperture", map(fd, ioas, A + 0x8000, 4096, &iova, FX));
-	struct iommu_hwpt_set_dirty_tracking st = { .size = sizeof(st), .flags = 1, .hwpt_id = hw };
-	R("track", ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &st));
-	uint64_t bits = 1;
-	for (int k = 0; k < 4; k++) {
-		struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hw };
-		c.dirty.iova = 0x1001000 + k * 0x10000000; c.dirty.length = 4096; c.dirty.page_size = 4096; c.dirty.uptr = (uintptr_t)&bits;
-		R("dirty", ioctl(fd, IOMMU_TEST_CMD, &c));
-	}
-	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hw };
-	c.dirty.iova = 0x7ffff800; c.dirty.length = 2048; c.dirty.page_size = 2048; c.dirty.uptr = (uintptr_t)&bits;
-	R("dirty last 2K", ioctl(fd, IOMMU_TEST_CMD, &c));
+	R("track", set_tracking(fd, hw, 1));
+	uint64_t bits = 1, nr;
+	for (int k = 0; k < 4; k++) R("dirty", test_dirty(fd, hw, 0x1001000 + k * 0x10000000, 4096, 4096, &bits, &nr));
+	R("dirty last 2K", test_dirty(fd, hw, 0x7ffff800, 2048, 2048, &bits, &nr));
 	size_t bml = (8 << 20) + 4096;
 	uint8_t *bm = anon(bml);
 	uint64_t psz[] = { 2048, 4096, 2048 };

@@ -15,10 +15,9 @@ static int fd;
 static uint64_t bm[2048 + 1];
 static int dirty_op(uint32_t hwpt, uint64_t iova, uint64_t len, uint64_t psz, uint64_t *bits)
 {
-	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hwpt };
-	c.dirty.iova = iova; c.dirty.length = len; c.dirty.page_size = psz; c.dirty.uptr = (uintptr_t)bits;
-	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
-	P("  nr_dirty=%llu ", (unsigned long long)c.dirty.out_nr_dirty);
+	uint64_t nr = 0;
+	int r = test_dirty(fd, hwpt, iova, len, psz, bits, &nr);
+	P("  nr_dirty=%llu ", (unsigned long long)nr);
 	return r;
 }
 static void get(const char *what, uint32_t hwpt, uint64_t iova, uint64_t len, uint64_t psz, uint32_t flags, int off)
@@ -34,19 +33,12 @@ static void get(const char *what, uint32_t hwpt, uint64_t iova, uint64_t len, ui
 		if (b[i / 8] & (1 << (i % 8))) { if (cnt < 6) P(" b%llu", (unsigned long long)i); cnt++; }
 	P(" count=%llu\n", (unsigned long long)cnt);
 }
-static int track(uint32_t hwpt, uint32_t flags)
-{
-	struct iommu_hwpt_set_dirty_tracking s = { .size = sizeof(s), .flags = flags, .hwpt_id = hwpt };
-	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
-}
 int main(void)
 {
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_new(fd), st, hw0, idev;
 	R("attach", mock_dev(fd, ioas, 0, &st, &hw0, &idev));
-	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = idev, .pt_id = ioas };
-	R("hwpt dirty", ioctl(fd, IOMMU_HWPT_ALLOC, &a));
-	uint32_t hw = a.out_hwpt_id;
+	uint32_t hw = dirty_hwpt(fd, "hwpt dirty", idev, ioas);
 	R("replace", md_replace(fd, st, hw, NULL));
 	char *H = huge(4 << 20), *A = anon(1 << 20);
 	madvise(A, 1 << 20, MADV_NOHUGEPAGE);
@@ -62,10 +54,10 @@ int main(void)
 	for (int i = 0; i < 16; i++) { iova = 0x3000000 + i * 4096; if (map(fd, ioas, A + i * 4096, 4096, &iova, FX)) P("map A %d failed %d\n", i, errno); }
 	get("get before enable", hw, 0x2000000, 4 << 20, 4096, 0, 0);
 	R("get on auto hwpt (no dirty)", 0); get(" auto", hw0, 0x2000000, 4 << 20, 4096, 0, 0);
-	R("track on auto hwpt", track(hw0, 1));
-	R("track bad flag", track(hw, 2));
-	R("track on", track(hw, 1));
-	R("track on again", track(hw, 1));
+	R("track on auto hwpt", set_tracking(fd, hw0, 1));
+	R("track bad flag", set_tracking(fd, hw, 2));
+	R("track on", set_tracking(fd, hw, 1));
+	R("track on again", set_tracking(fd, hw, 1));
 	uint64_t bits[4] = { 1 };
 	R("dirty H 4K@+4K", dirty_op(hw, 0x2001000, 4096, 4096, bits));
 	R("dirty A 4K@+8K", dirty_op(hw, 0x3002000, 4096, 4096, bits));
@@ -96,11 +88,11 @@ int main(void)
 	R("unmap A (dirty)", unmap(fd, ioas, 0x3000000, 0x10000, &iova));
 	iova = 0x3000000; R("remap A", map(fd, ioas, A, 1 << 20, &iova, FX));
 	get("A after remap", hw, 0x3000000, 0x10000, 4096, 0, 0);
-	R("track off", track(hw, 0));
+	R("track off", set_tracking(fd, hw, 0));
 	R("dirty when off", dirty_op(hw, 0x3002000, 4096, 4096, bits));
 	get("A when off", hw, 0x3000000, 0x10000, 4096, 0, 0);
-	R("track off again", track(hw, 0));
-	R("track on 2", track(hw, 1));
+	R("track off again", set_tracking(fd, hw, 0));
+	R("track on 2", set_tracking(fd, hw, 1));
 	get("A on 2", hw, 0x3000000, 0x10000, 4096, 0, 0);
 	return 0;
 }

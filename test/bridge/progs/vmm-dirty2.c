@@ -11,11 +11,10 @@
 static int fd;
 static void dirty(uint32_t hw, uint64_t iova)
 {
-	uint64_t bits = 1;
-	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hw };
-	c.dirty.iova = iova; c.dirty.length = 4096; c.dirty.page_size = 4096; c.dirty.uptr = (uintptr_t)&bits;
-	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
-	P("dirty %u %llx -> %d %d nr=%llu\n", hw, (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)c.dirty.out_nr_dirty);
+	uint64_t bits = 1, nr = 0;
+	errno = 0;
+	int r = test_dirty(fd, hw, iova, 4096, 4096, &bits, &nr);
+	P("dirty %u %llx -> %d %d nr=%llu\n", hw, (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)nr);
 }
 static void get(const char *t, uint32_t hw, uint64_t iova, uint64_t len, uint32_t fl)
 {
@@ -29,24 +28,13 @@ static void get(const char *t, uint32_t hw, uint64_t iova, uint64_t len, uint32_
 		if (b[i / 8] & (1 << (i % 8))) P(" %llu", (unsigned long long)i);
 	P("\n");
 }
-static int track(uint32_t hw, int on)
-{
-	struct iommu_hwpt_set_dirty_tracking s = { .size = sizeof(s), .flags = on, .hwpt_id = hw };
-	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
-}
-static uint32_t dhwpt(uint32_t idev, uint32_t pt)
-{
-	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = idev, .pt_id = pt };
-	R("hwpt alloc", ioctl(fd, IOMMU_HWPT_ALLOC, &a));
-	return a.out_hwpt_id;
-}
 int main(void)
 {
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_new(fd), s1, h0, i1, s2, i2;
 	R("dev1", mock_dev(fd, ioas, 0, &s1, &h0, &i1));
 	R("dev2", mock_dev(fd, ioas, 0, &s2, &h0, &i2));
-	uint32_t ha = dhwpt(i1, ioas), hb = dhwpt(i2, ioas);
+	uint32_t ha = dirty_hwpt(fd, "hwpt alloc", i1, ioas), hb = dirty_hwpt(fd, "hwpt alloc", i2, ioas);
 	P("ha=%u hb=%u\n", ha, hb);
 	R("dev1->ha", md_replace(fd, s1, ha, NULL));
 	R("dev2->hb", md_replace(fd, s2, hb, NULL));
@@ -54,22 +42,22 @@ int main(void)
 	memset(A, 1, 64 << 10);
 	uint64_t iova, len;
 	for (int i = 0; i < 16; i++) { iova = 0x1000000 + i * 4096; map(fd, ioas, A + i * 4096, 4096, &iova, FX); }
-	R("ha on", track(ha, 1));
+	R("ha on", set_tracking(fd, ha, 1));
 	dirty(ha, 0x1001000);
 	dirty(hb, 0x1002000);
-	R("hb on", track(hb, 1));
+	R("hb on", set_tracking(fd, hb, 1));
 	dirty(hb, 0x1003000);
 	get("ha", ha, 0x1000000, 64 << 10, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
 	get("hb", hb, 0x1000000, 64 << 10, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
-	R("ha off", track(ha, 0));
+	R("ha off", set_tracking(fd, ha, 0));
 	get("ha off", ha, 0x1000000, 64 << 10, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
-	R("ha on again", track(ha, 1));
+	R("ha on again", set_tracking(fd, ha, 1));
 	get("ha on again", ha, 0x1000000, 64 << 10, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
 	dirty(ha, 0x1004000);
 	R("dev1 ha->hb while tracking", md_replace(fd, s1, hb, NULL));
 	get("ha no devices", ha, 0x1000000, 64 << 10, IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR);
 	dirty(ha, 0x1005000);
-	R("ha off no devices", track(ha, 0));
+	R("ha off no devices", set_tracking(fd, ha, 0));
 	R("destroy ha", destroy(fd, ha));
 	/* new maps while tracking on: clean; copy into the tracked IOAS */
 	iova = 0x1100000; R("map while tracking", map(fd, ioas, A, 4096, &iova, FX));
@@ -83,7 +71,7 @@ int main(void)
 	get("hb copy", hb, 0x1200000, 4096, 0);
 	R("unmap part of 4K areas range", unmap(fd, ioas, 0x1002000, 0x3000, &len)); P(" len=%llx\n", (unsigned long long)len);
 	get("hb after unmap", hb, 0x1000000, 64 << 10, 0);
-	R("hb off", track(hb, 0));
+	R("hb off", set_tracking(fd, hb, 0));
 	get("hb off", hb, 0x1000000, 64 << 10, 0);
 	R("dev2 -> ioas auto", md_replace(fd, s2, ioas, NULL));
 	R("destroy hb busy?", destroy(fd, hb));

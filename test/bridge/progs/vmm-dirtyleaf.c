@@ -13,11 +13,10 @@ static int fd;
 static uint32_t hw;
 static void dirty(uint64_t iova)
 {
-	uint64_t bits = 1;
-	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hw };
-	c.dirty.iova = iova; c.dirty.length = 2048; c.dirty.page_size = 2048; c.dirty.uptr = (uintptr_t)&bits;
-	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
-	P("dirty %llx -> %d %d nr=%llu\n", (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)c.dirty.out_nr_dirty);
+	uint64_t bits = 1, nr = 0;
+	errno = 0;
+	int r = test_dirty(fd, hw, iova, 2048, 2048, &bits, &nr);
+	P("dirty %llx -> %d %d nr=%llu\n", (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)nr);
 }
 static char *bm0;
 static int bmlen = 3 * 4096;
@@ -39,9 +38,7 @@ int main(void)
 	fd = open("/dev/iommu", O_RDWR);
 	uint32_t ioas = ioas_new(fd), st, h0, idev;
 	R("attach", mock_dev(fd, ioas, 0, &st, &h0, &idev));
-	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = idev, .pt_id = ioas };
-	R("hwpt dirty", ioctl(fd, IOMMU_HWPT_ALLOC, &a));
-	hw = a.out_hwpt_id;
+	hw = dirty_hwpt(fd, "hwpt dirty", idev, ioas);
 	R("replace", md_replace(fd, st, hw, NULL));
 	char *H = huge(4 << 20);
 	if (!H) return 0;
@@ -54,8 +51,7 @@ int main(void)
 	iova = 0x2600000; R("map d: 1M congruent", map(fd, ioas, M + 0x100000, 0x100000, &iova, FX));
 	iova = 0x2a00800; R("map e: 2K-offset iova, phys+2K", map(fd, ioas, M + 0x800, 0x1000, &iova, FX));
 	iova = 0x2b00000; R("map f: 12K from phys+0x3000 at iova 0x2b00000", map(fd, ioas, M + 0x83000, 0x3000, &iova, FX));
-	struct iommu_hwpt_set_dirty_tracking s = { .size = sizeof(s), .flags = 1, .hwpt_id = hw };
-	R("track on", ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s));
+	R("track on", set_tracking(fd, hw, 1));
 	char *bm = anon(3 * 4096);
 	bm0 = bm;
 	dirty(0x2000000 + 0x123800);

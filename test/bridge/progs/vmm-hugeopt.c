@@ -18,11 +18,10 @@ static int opt(uint32_t id, uint16_t op, uint32_t obj, uint64_t *val)
 }
 static void dirty(uint32_t hw, uint64_t iova)
 {
-	uint64_t bits = 1;
-	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hw };
-	c.dirty.iova = iova; c.dirty.length = 2048; c.dirty.page_size = 2048; c.dirty.uptr = (uintptr_t)&bits;
-	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
-	P("dirty %llx -> %d %d nr=%llu\n", (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)c.dirty.out_nr_dirty);
+	uint64_t bits = 1, nr = 0;
+	errno = 0;
+	int r = test_dirty(fd, hw, iova, 2048, 2048, &bits, &nr);
+	P("dirty %llx -> %d %d nr=%llu\n", (unsigned long long)iova, r, r ? errno : 0, (unsigned long long)nr);
 }
 static void get(uint32_t hw, uint64_t iova, uint64_t len, uint64_t psz)
 {
@@ -36,7 +35,8 @@ static void get(uint32_t hw, uint64_t iova, uint64_t len, uint64_t psz)
 		if (b[i / 8] & (1 << (i % 8))) { if (!cnt) first = i; cnt++; }
 	P("get %llx+%llx/%llx -> %d %d count=%llu first=%llu\n", (unsigned long long)iova, (unsigned long long)len, (unsigned long long)psz, rc, rc ? errno : 0, (unsigned long long)cnt, (unsigned long long)first);
 }
-static uint32_t dirty_hwpt(uint32_t idev, uint32_t pt, uint32_t type)
+/* dirty_hwpt() with selftest data choosing the mock page table (7.2: MOCK_IOMMUPT_HUGE; 0: no data), its id printed too */
+static uint32_t typed_dirty_hwpt(uint32_t idev, uint32_t pt, uint32_t type)
 {
 	struct iommu_hwpt_selftest d = { .iotlb = 0, .pagetable_type = type };
 	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = idev, .pt_id = pt,
@@ -57,14 +57,13 @@ int main(void)
 	ranges(fd, ioas, "huge off no dev");
 	iova = 0x1000800; R("map 2K-aligned iova, huge off, no dev", map(fd, ioas, H + 0x800, 0x1000, &iova, FX));
 	R("attach", mock_dev(fd, ioas, 0, &st, &h0, &idev));
-	uint32_t hw = dirty_hwpt(idev, ioas, 0);
+	uint32_t hw = typed_dirty_hwpt(idev, ioas, 0);
 	R("replace", md_replace(fd, st, hw, NULL));
 	ranges(fd, ioas, "huge off dev");
 	iova = 0x2000000; R("map H 2M", map(fd, ioas, H, 2 << 20, &iova, FX));
 	v = 1; R("huge on (areas+domain)", opt(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, ioas, &v));
 	v = 0; R("huge off again", opt(IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET, ioas, &v));
-	struct iommu_hwpt_set_dirty_tracking s = { .size = sizeof(s), .flags = 1, .hwpt_id = hw };
-	R("track on", ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s));
+	R("track on", set_tracking(fd, hw, 1));
 	dirty(hw, 0x2123800);
 	get(hw, 0x2000000, 2 << 20, 2048);
 	R("unmap all", unmap(fd, ioas, 0, UINT64_MAX, &len));
@@ -76,7 +75,7 @@ int main(void)
 	get(hw, 0x2000000, 2 << 20, 2048);
 	/* the mock's huge page table (7.2) */
 	uint32_t ioas2 = ioas_new(fd);
-	uint32_t hh = dirty_hwpt(idev, ioas2, 1 /* MOCK_IOMMUPT_HUGE */);
+	uint32_t hh = typed_dirty_hwpt(idev, ioas2, 1 /* MOCK_IOMMUPT_HUGE */);
 	R("replace to huge pt", md_replace(fd, st, hh, NULL));
 	ranges(fd, ioas2, "huge pt");
 	iova = 0x2000000; R("huge pt map H 2M", map(fd, ioas2, H, 2 << 20, &iova, FX));
@@ -84,7 +83,7 @@ int main(void)
 	iova = 0x2800800; R("huge pt map 2K-aligned", map(fd, ioas2, H + (2 << 20) + 0x800, 0x800, &iova, FX));
 	iova = 0x100000; R("huge pt map low iova", map(fd, ioas2, H + (3 << 20), 0x100000, &iova, FX));
 	R("check map", check_map(fd, hh, 0x2000000, H, 2 << 20));
-	s.hwpt_id = hh; R("track on huge", ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s));
+	R("track on huge", set_tracking(fd, hh, 1));
 	dirty(hh, 0x2123800);
 	get(hh, 0x2000000, 2 << 20, 2048);
 	dirty(hh, 0x2401000);

@@ -229,4 +229,26 @@ static __attribute__((unused)) int access_pages_at(int fd, uint32_t acc, uint64_
 	*id = c.access_pages.out_access_pages_id;
 	return r;
 }
+/* HWPT_ALLOC of a dirty-tracking paging HWPT for device `idev` on `pt`, its line printed as `what`; its id */
+static __attribute__((unused)) uint32_t dirty_hwpt(int fd, const char *what, uint32_t idev, uint32_t pt)
+{
+	struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING, .dev_id = idev, .pt_id = pt };
+	R(what, ioctl(fd, IOMMU_HWPT_ALLOC, &a));
+	return a.out_hwpt_id;
+}
+/* IOMMU_HWPT_SET_DIRTY_TRACKING of `hwpt` with `flags` (1: on) */
+static __attribute__((unused)) int set_tracking(int fd, uint32_t hwpt, uint32_t flags)
+{
+	struct iommu_hwpt_set_dirty_tracking s = { .size = sizeof(s), .flags = flags, .hwpt_id = hwpt };
+	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
+}
+/* IOMMU_TEST_OP_DIRTY: mark dirty in `hwpt` the pages of [iova, iova + len) of size `psz` whose bit is set in `bits`; the count marked in *nr */
+static __attribute__((unused)) int test_dirty(int fd, uint32_t hwpt, uint64_t iova, uint64_t len, uint64_t psz, uint64_t *bits, uint64_t *nr)
+{
+	struct iommu_test_cmd c = { .size = sizeof(c), .op = IOMMU_TEST_OP_DIRTY, .id = hwpt };
+	c.dirty.iova = iova; c.dirty.length = len; c.dirty.page_size = psz; c.dirty.uptr = (uintptr_t)bits;
+	int r = ioctl(fd, IOMMU_TEST_CMD, &c);
+	*nr = c.dirty.out_nr_dirty;
+	return r;
+}
 #endif
